@@ -1,0 +1,1 @@
+"""The hash-chained audit log of privileged and state-changing actions."""

@@ -1,0 +1,51 @@
+"""Settings, read once from `TOCSIN_*` environment variables (CLI flags override them).
+
+The secret key is generated on first start and kept in the data directory when
+`TOCSIN_SECRET_KEY` is unset, so restarts keep signed links and sessions valid.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOCSIN_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Where the SQLite file and generated secret live")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite file in data_dir")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    secret_key: str | None = None
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body")
+    log_level: str = "info"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tocsin.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """Return the configured secret, or read/create `data_dir/secret_key` (mode 0600)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+        return key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Return settings from the environment with non-None `overrides` applied."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**values)

@@ -1,0 +1,1 @@
+"""Incidents: lifecycle, severity, roles, participants, timeline, need-to-know access."""

@@ -1,0 +1,60 @@
+"""Need-to-know: the one place that decides which incidents a principal may see.
+
+A restricted incident is visible to admins, members of a security team and its own
+participants. To everyone else it does not exist: every incident query goes through
+`visible()` and every lookup through `require_incident()`, which answers NotFound
+rather than Forbidden so that not even its existence leaks.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.errors import NotFound
+from tocsin.ids import parse_incident_ref, parse_uuid
+from tocsin.incidents.models import Incident, Participant
+from tocsin.principal import Principal
+
+
+def visibility_clause(principal: Principal) -> sa.ColumnElement[bool]:
+    if principal.sees_all_restricted:
+        return sa.true()
+    if principal.user_id is None:
+        return Incident.restricted.is_(False)
+    is_participant = sa.exists().where(Participant.incident_id == Incident.id,
+                                       Participant.user_id == principal.user_id)
+    return sa.or_(Incident.restricted.is_(False), is_participant)
+
+
+def visible(principal: Principal) -> sa.Select[tuple[Incident]]:
+    """Return a SELECT of the incidents `principal` may see; callers add filters and order."""
+    return sa.select(Incident).where(visibility_clause(principal))
+
+
+def get_incident(session: Session, principal: Principal, key: str | uuid.UUID, *,
+                 for_update: bool = False) -> Incident | None:
+    """Return the incident with this id or ref (INC-42) if the principal may see it, else None."""
+    stmt = visible(principal)
+    if isinstance(key, uuid.UUID):
+        stmt = stmt.where(Incident.id == key)
+    elif (number := parse_incident_ref(key)) is not None:
+        stmt = stmt.where(Incident.number == number)
+    elif (as_uuid := parse_uuid(key)) is not None:
+        stmt = stmt.where(Incident.id == as_uuid)
+    else:
+        return None
+    if for_update:
+        stmt = stmt.with_for_update(of=Incident)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def require_incident(session: Session, principal: Principal, key: str | uuid.UUID, *,
+                     for_update: bool = False) -> Incident:
+    """Return the visible incident; raise NotFound (also for one the principal may not see)."""
+    incident = get_incident(session, principal, key, for_update=for_update)
+    if incident is None:
+        raise NotFound(f"no incident {key}", details={"incident": str(key)})
+    return incident

@@ -1,0 +1,127 @@
+"""The incident timeline: append entries, add and edit notes, list in time order."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.errors import Forbidden, InvalidInput, NotFound
+from tocsin.incidents.models import Incident, RoleAssignment, TimelineEntry, TimelineRevision
+from tocsin.incidents.types import Role, TimelineKind
+from tocsin.principal import Principal
+from tocsin.users.models import OrgRole
+
+MAX_NOTE = 20_000
+_BACKDATERS = (Role.scribe.value, Role.incident_commander.value)
+
+
+def append(session: Session, *, incident: Incident, kind: TimelineKind, actor: Principal, now: datetime, text: str,
+           data: dict[str, Any] | None = None, occurred_at: datetime | None = None,
+           key_event: bool = False) -> TimelineEntry:
+    """Append one entry and return it; `occurred_at` defaults to `now`."""
+    entry = TimelineEntry(incident_id=incident.id, kind=kind.value, actor_id=actor.user_id,
+                          occurred_at=occurred_at or now, recorded_at=now, text=text, data=data or {},
+                          key_event=key_event)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def holds_role(session: Session, incident_id: uuid.UUID, user_id: uuid.UUID | None, roles: tuple[str, ...]) -> bool:
+    if user_id is None:
+        return False
+    return session.execute(
+        sa.select(sa.literal(True)).where(
+            RoleAssignment.incident_id == incident_id, RoleAssignment.user_id == user_id,
+            RoleAssignment.role.in_(roles), RoleAssignment.ended_at.is_(None),
+        ).limit(1)
+    ).scalar_one_or_none() is not None
+
+
+def _check_text(text: str) -> str:
+    if not text.strip():
+        raise InvalidInput("a note needs text", details={"field": "text"})
+    if len(text) > MAX_NOTE:
+        raise InvalidInput(f"a note may have at most {MAX_NOTE} characters", details={"field": "text"})
+    return text
+
+
+def add_note(session: Session, *, incident: Incident, actor: Principal, now: datetime, text: str,
+             occurred_at: datetime | None = None, key_event: bool = False) -> TimelineEntry:
+    """Add a note. Back-dating (`occurred_at` before now) is for the scribe, the IC and admins."""
+    actor.require(OrgRole.responder, "adding notes")
+    _check_text(text)
+    if occurred_at is not None:
+        if occurred_at > now:
+            raise InvalidInput("occurred_at cannot be in the future", details={"field": "occurred_at"})
+        if occurred_at != now and not (actor.is_admin or holds_role(session, incident.id, actor.user_id, _BACKDATERS)):
+            raise Forbidden("only the scribe, the incident commander or an admin may back-date timeline entries")
+    entry = append(session, incident=incident, kind=TimelineKind.note, actor=actor, now=now, text=text,
+                   occurred_at=occurred_at, key_event=key_event)
+    session.add(TimelineRevision(entry_id=entry.id, revision=1, text=text, edited_by_id=actor.user_id, edited_at=now))
+    session.flush()
+    return entry
+
+
+def require_entry(session: Session, incident: Incident, entry_id: uuid.UUID) -> TimelineEntry:
+    entry = session.get(TimelineEntry, entry_id)
+    if entry is None or entry.incident_id != incident.id:
+        raise NotFound(f"no timeline entry {entry_id} on this incident", details={"entry": str(entry_id)})
+    return entry
+
+
+def edit_note(session: Session, *, incident: Incident, entry: TimelineEntry, actor: Principal, now: datetime,
+              text: str | None = None, key_event: bool | None = None) -> TimelineEntry:
+    """Change a note's text (keeping every revision) or its key-event mark."""
+    actor.require(OrgRole.responder, "editing notes")
+    if entry.kind != TimelineKind.note.value:
+        raise InvalidInput("only notes can be edited; other timeline entries are records of what happened")
+    if entry.actor_id != actor.user_id and not (
+        actor.is_admin or holds_role(session, incident.id, actor.user_id, _BACKDATERS)
+    ):
+        raise Forbidden("only the note's author, the scribe, the incident commander or an admin may edit it")
+    if text is not None and text != entry.text:
+        _check_text(text)
+        last = session.execute(
+            sa.select(sa.func.max(TimelineRevision.revision)).where(TimelineRevision.entry_id == entry.id)
+        ).scalar_one() or 0
+        session.add(TimelineRevision(entry_id=entry.id, revision=last + 1, text=text, edited_by_id=actor.user_id,
+                                     edited_at=now))
+        entry.text = text
+        entry.edited_at = now
+    if key_event is not None:
+        entry.key_event = key_event
+    session.flush()
+    return entry
+
+
+def revisions(session: Session, entry_id: uuid.UUID) -> list[TimelineRevision]:
+    return list(session.execute(
+        sa.select(TimelineRevision).where(TimelineRevision.entry_id == entry_id).order_by(TimelineRevision.revision)
+    ).scalars())
+
+
+def list_entries(session: Session, *, incident: Incident, after: tuple[datetime, uuid.UUID] | None = None,
+                 limit: int = 500) -> list[TimelineEntry]:
+    """Entries in the order things happened (occurred_at, then id)."""
+    stmt = (sa.select(TimelineEntry).where(TimelineEntry.incident_id == incident.id)
+            .order_by(TimelineEntry.occurred_at, TimelineEntry.id).limit(limit))
+    if after:
+        at, eid = after
+        stmt = stmt.where(sa.or_(TimelineEntry.occurred_at > at,
+                                 sa.and_(TimelineEntry.occurred_at == at, TimelineEntry.id > eid)))
+    return list(session.execute(stmt).scalars())
+
+
+def revision_counts(session: Session, entry_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    if not entry_ids:
+        return {}
+    rows = session.execute(
+        sa.select(TimelineRevision.entry_id, sa.func.count()).where(TimelineRevision.entry_id.in_(entry_ids))
+        .group_by(TimelineRevision.entry_id)
+    ).all()
+    return {eid: n for eid, n in rows}

@@ -1,0 +1,40 @@
+"""Alembic environment: URL from the caller, batch mode on SQLite so ALTERs work there."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from tocsin.db.session import make_engine
+from tocsin.models import Base
+
+config = context.config
+url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            _run(conn)
+    finally:
+        engine.dispose()
+
+
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    if connection.in_transaction():
+        connection.commit()
+
+
+run_migrations_online()

@@ -1,0 +1,41 @@
+"""Who is acting: the authenticated user (or the operator at the CLI) and what they may do."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from tocsin.errors import Forbidden
+from tocsin.users.models import OrgRole
+
+_RANK = {OrgRole.viewer: 0, OrgRole.responder: 1, OrgRole.admin: 2}
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: uuid.UUID | None
+    label: str  # email, or "system:<what>" for operator actions at the CLI
+    org_role: OrgRole
+    security_team: bool = False
+    team_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+
+    @classmethod
+    def system(cls, what: str) -> Principal:
+        """The operator acting through the CLI with direct database access."""
+        return cls(user_id=None, label=f"system:{what}", org_role=OrgRole.admin, security_team=True)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.org_role == OrgRole.admin
+
+    @property
+    def sees_all_restricted(self) -> bool:
+        return self.is_admin or self.security_team
+
+    def at_least(self, role: OrgRole) -> bool:
+        return _RANK[self.org_role] >= _RANK[role]
+
+    def require(self, role: OrgRole, action: str) -> None:
+        """Raise Forbidden unless the principal's org role is at least `role`."""
+        if not self.at_least(role):
+            raise Forbidden(f"{action} needs the {role.value} role or higher", details={"required_role": role.value})

@@ -1,0 +1,33 @@
+"""Service rows and their dependency edges."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tocsin.db.base import Base, uuid_pk
+
+
+class Service(Base):
+    __tablename__ = "services"
+    __table_args__ = (sa.CheckConstraint("tier BETWEEN 1 AND 4", name="tier_range"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    owner_team_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("teams.id", ondelete="SET NULL"), index=True)
+    tier: Mapped[int] = mapped_column(sa.SmallInteger, default=3)
+    runbook_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ServiceDependency(Base):
+    __tablename__ = "service_dependencies"
+
+    service_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("services.id", ondelete="CASCADE"), primary_key=True)
+    depends_on_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("services.id", ondelete="CASCADE"), primary_key=True)

@@ -1,0 +1,118 @@
+"""The services catalog."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.audit.service import record
+from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.principal import Principal
+from tocsin.services.models import Service, ServiceDependency
+from tocsin.slugs import check_slug, slugify
+from tocsin.teams.service import require_team
+from tocsin.users.models import OrgRole
+
+
+def get_service(session: Session, key: str | uuid.UUID) -> Service | None:
+    if isinstance(key, uuid.UUID):
+        return session.get(Service, key)
+    try:
+        return session.get(Service, uuid.UUID(key))
+    except ValueError:
+        return session.execute(sa.select(Service).where(Service.slug == key)).scalar_one_or_none()
+
+
+def require_service(session: Session, key: str | uuid.UUID) -> Service:
+    service = get_service(session, key)
+    if service is None:
+        raise NotFound(f"no service {key}", details={"service": str(key)})
+    return service
+
+
+def list_services(session: Session, *, after: uuid.UUID | None = None, limit: int = 50,
+                  team_id: uuid.UUID | None = None) -> list[Service]:
+    stmt = sa.select(Service).order_by(Service.id).limit(limit)
+    if after:
+        stmt = stmt.where(Service.id > after)
+    if team_id:
+        stmt = stmt.where(Service.owner_team_id == team_id)
+    return list(session.execute(stmt).scalars())
+
+
+def dependency_ids(session: Session, service_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(session.execute(
+        sa.select(ServiceDependency.depends_on_id).where(ServiceDependency.service_id == service_id)
+    ).scalars())
+
+
+def _check_tier(tier: int) -> int:
+    if not 1 <= tier <= 4:
+        raise InvalidInput("tier must be 1 (most critical) to 4", details={"field": "tier"})
+    return tier
+
+
+def _set_dependencies(session: Session, service: Service, keys: list[str]) -> list[str]:
+    deps = [require_service(session, k) for k in keys]
+    if any(d.id == service.id for d in deps):
+        raise InvalidInput("a service cannot depend on itself", details={"field": "depends_on"})
+    session.execute(sa.delete(ServiceDependency).where(ServiceDependency.service_id == service.id))
+    for dep in {d.id: d for d in deps}.values():
+        session.add(ServiceDependency(service_id=service.id, depends_on_id=dep.id))
+    session.flush()
+    return sorted(d.slug for d in deps)
+
+
+def create_service(session: Session, *, actor: Principal, now: datetime, name: str, slug: str | None = None,
+                   description: str = "", owner_team: str | None = None, tier: int = 3,
+                   runbook_url: str | None = None, depends_on: list[str] | None = None) -> Service:
+    actor.require(OrgRole.admin, "creating services")
+    if not name.strip():
+        raise InvalidInput("name must not be empty", details={"field": "name"})
+    slug = check_slug(slug) if slug else slugify(name)
+    if get_service(session, slug):
+        raise Conflict(f"a service with slug {slug} already exists", details={"slug": slug})
+    team = require_team(session, owner_team) if owner_team else None
+    service = Service(slug=slug, name=name.strip(), description=description, owner_team_id=team.id if team else None,
+                      tier=_check_tier(tier), runbook_url=runbook_url, created_at=now, updated_at=now)
+    session.add(service)
+    session.flush()
+    deps = _set_dependencies(session, service, depends_on or [])
+    record(session, actor=actor, action="service.create", target_type="service", target_id=service.id, now=now,
+           details={"slug": slug, "tier": service.tier, "owner_team": team.slug if team else None, "depends_on": deps})
+    return service
+
+
+_UNSET = object()
+
+
+def update_service(session: Session, *, actor: Principal, now: datetime, service: Service, name: str | None = None,
+                   description: str | None = None, owner_team: object = _UNSET, tier: int | None = None,
+                   runbook_url: object = _UNSET, depends_on: list[str] | None = None) -> Service:
+    """Change a service; `owner_team` and `runbook_url` accept None to clear them."""
+    actor.require(OrgRole.admin, "changing services")
+    changes: dict[str, object] = {}
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("name must not be empty", details={"field": "name"})
+        service.name = changes["name"] = name.strip()
+    if description is not None:
+        service.description = changes["description"] = description
+    if owner_team is not _UNSET:
+        team = require_team(session, str(owner_team)) if owner_team else None
+        service.owner_team_id = team.id if team else None
+        changes["owner_team"] = team.slug if team else None
+    if tier is not None:
+        service.tier = changes["tier"] = _check_tier(tier)
+    if runbook_url is not _UNSET:
+        service.runbook_url = changes["runbook_url"] = runbook_url  # type: ignore[assignment]
+    if depends_on is not None:
+        changes["depends_on"] = _set_dependencies(session, service, depends_on)
+    if changes:
+        service.updated_at = now
+        record(session, actor=actor, action="service.update", target_type="service", target_id=service.id, now=now,
+               details=changes)
+    return service

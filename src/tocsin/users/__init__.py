@@ -1,0 +1,1 @@
+"""Users, organisation roles, passwords and API tokens."""

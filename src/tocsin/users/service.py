@@ -1,0 +1,195 @@
+"""Users, passwords and API tokens.
+
+Tokens are `tcs_` + 43 url-safe characters (256 random bits), shown once and stored as
+SHA-256. Passwords use argon2id. `last_used_at` is written at most once a minute per
+token so that reads do not turn into writes on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import Session
+
+from tocsin.audit.service import record
+from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.principal import Principal
+from tocsin.teams.models import Team, TeamMember
+from tocsin.users.models import ApiToken, OrgRole, User
+
+TOKEN_PREFIX = "tcs_"
+_hasher = PasswordHasher()
+_LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 320 or " " in email:
+        raise InvalidInput(f"not an email address: {email!r}", details={"field": "email"})
+    return email
+
+
+def hash_password(password: str) -> str:
+    if len(password) < 8:
+        raise InvalidInput("password must have at least 8 characters", details={"field": "password"})
+    return _hasher.hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def get_user(session: Session, user_id: uuid.UUID) -> User | None:
+    return session.get(User, user_id)
+
+
+def get_user_by_email(session: Session, email: str) -> User | None:
+    return session.execute(sa.select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+
+
+def require_user(session: Session, key: str | uuid.UUID) -> User:
+    """Return the user with this id or email; raise NotFound."""
+    user = None
+    if isinstance(key, uuid.UUID):
+        user = session.get(User, key)
+    else:
+        try:
+            user = session.get(User, uuid.UUID(key))
+        except ValueError:
+            user = get_user_by_email(session, key)
+    if user is None:
+        raise NotFound(f"no user {key}", details={"user": str(key)})
+    return user
+
+
+def list_users(session: Session, *, after: uuid.UUID | None = None, limit: int = 50) -> list[User]:
+    stmt = sa.select(User).order_by(User.id).limit(limit)
+    if after:
+        stmt = stmt.where(User.id > after)
+    return list(session.execute(stmt).scalars())
+
+
+def create_user(session: Session, *, actor: Principal, now: datetime, email: str, name: str,
+                org_role: OrgRole, password: str | None = None, time_zone: str = "UTC") -> User:
+    actor.require(OrgRole.admin, "creating users")
+    email = normalise_email(email)
+    if not name.strip():
+        raise InvalidInput("name must not be empty", details={"field": "name"})
+    if get_user_by_email(session, email):
+        raise Conflict(f"a user with email {email} already exists", details={"email": email})
+    user = User(email=email, name=name.strip(), org_role=OrgRole(org_role).value,
+                password_hash=hash_password(password) if password else None, time_zone=time_zone,
+                is_active=True, created_at=now)
+    session.add(user)
+    session.flush()
+    record(session, actor=actor, action="user.create", target_type="user", target_id=user.id, now=now,
+           details={"email": email, "org_role": user.org_role})
+    return user
+
+
+def update_user(session: Session, *, actor: Principal, now: datetime, user: User, name: str | None = None,
+                org_role: OrgRole | None = None, is_active: bool | None = None, password: str | None = None,
+                time_zone: str | None = None) -> User:
+    """Change a user. Users may change their own name, password and time zone; the rest is admin-only."""
+    is_self = actor.user_id == user.id
+    changes: dict[str, object] = {}
+    if org_role is not None or is_active is not None or not is_self:
+        actor.require(OrgRole.admin, "changing another user's account or any role")
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("name must not be empty", details={"field": "name"})
+        user.name = changes["name"] = name.strip()
+    if org_role is not None and org_role != user.org_role:
+        changes["org_role"] = {"from": user.org_role, "to": org_role.value}
+        user.org_role = org_role.value
+    if is_active is not None and is_active != user.is_active:
+        user.is_active = changes["is_active"] = is_active
+    if time_zone is not None:
+        user.time_zone = changes["time_zone"] = time_zone
+    if password is not None:
+        user.password_hash = hash_password(password)
+        changes["password"] = "changed"
+    if changes:
+        record(session, actor=actor, action="user.update", target_type="user", target_id=user.id, now=now,
+               details=changes)
+    return user
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, *, actor: Principal, now: datetime, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token for `user`; return the row and the plaintext (shown once, never stored)."""
+    if actor.user_id != user.id:
+        actor.require(OrgRole.admin, "creating tokens for another user")
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name.strip() or "token", token_hash=_token_digest(plaintext),
+                     prefix=plaintext[:10], created_at=now)
+    session.add(token)
+    session.flush()
+    record(session, actor=actor, action="token.create", target_type="api_token", target_id=token.id, now=now,
+           details={"user": user.email, "name": token.name})
+    return token, plaintext
+
+
+def list_tokens(session: Session, *, user_id: uuid.UUID) -> list[ApiToken]:
+    return list(session.execute(
+        sa.select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at)
+    ).scalars())
+
+
+def require_token(session: Session, token_id: uuid.UUID) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no token {token_id}", details={"token": str(token_id)})
+    return token
+
+
+def revoke_token(session: Session, *, actor: Principal, now: datetime, token: ApiToken) -> ApiToken:
+    if actor.user_id != token.user_id:
+        actor.require(OrgRole.admin, "revoking another user's token")
+    if token.revoked_at is None:
+        token.revoked_at = now
+        record(session, actor=actor, action="token.revoke", target_type="api_token", target_id=token.id, now=now,
+               details={"prefix": token.prefix})
+    return token
+
+
+def principal_for(session: Session, user: User) -> Principal:
+    """Return the principal for an active user, with team and security-team membership."""
+    rows = session.execute(
+        sa.select(Team.id, Team.is_security).join(TeamMember, TeamMember.team_id == Team.id)
+        .where(TeamMember.user_id == user.id)
+    ).all()
+    return Principal(user_id=user.id, label=user.email, org_role=OrgRole(user.org_role),
+                     security_team=any(sec for _, sec in rows), team_ids=frozenset(tid for tid, _ in rows))
+
+
+def authenticate_token(session: Session, plaintext: str, *, now: datetime) -> Principal | None:
+    """Return the principal for a valid, unrevoked token of an active user, else None."""
+    if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 200:
+        return None
+    row = session.execute(
+        sa.select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == _token_digest(plaintext))
+    ).first()
+    if row is None:
+        return None
+    token, user = row
+    if token.revoked_at is not None or not user.is_active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at >= _LAST_USED_GRANULARITY:
+        token.last_used_at = now
+    return principal_for(session, user)
