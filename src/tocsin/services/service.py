@@ -43,9 +43,10 @@ def list_services(session: Session, *, after: uuid.UUID | None = None, limit: in
     return list(session.execute(stmt).scalars())
 
 
-def dependency_ids(session: Session, service_id: uuid.UUID) -> list[uuid.UUID]:
+def dependency_slugs(session: Session, service_id: uuid.UUID) -> list[str]:
     return list(session.execute(
-        sa.select(ServiceDependency.depends_on_id).where(ServiceDependency.service_id == service_id)
+        sa.select(Service.slug).join(ServiceDependency, ServiceDependency.depends_on_id == Service.id)
+        .where(ServiceDependency.service_id == service_id).order_by(Service.slug)
     ).scalars())
 
 

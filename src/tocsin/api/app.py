@@ -1,0 +1,34 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tocsin import __version__
+from tocsin.api import errors
+from tocsin.api.limits import BodyLimit
+from tocsin.api.routes import directory, incidents, system
+from tocsin.clock import Clock, SystemClock
+from tocsin.config import Settings
+from tocsin.db import Database
+
+
+def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) -> FastAPI:
+    """Return the app serving the API on `db`; the caller owns `db` and disposes of it."""
+    app = FastAPI(
+        title="tocsin",
+        version=__version__,
+        description="Self-hosted incident response. Authenticate with `Authorization: Bearer <token>`; "
+                    "errors are `{\"error\": {\"code\", \"message\", \"details\"}}`.",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock or SystemClock()
+    errors.install(app)
+    app.include_router(system.router)
+    app.include_router(incidents.router)
+    app.include_router(directory.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

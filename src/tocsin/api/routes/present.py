@@ -1,0 +1,61 @@
+"""Turn rows into API output shapes, fetching related rows in batches (no N+1 queries)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.incidents import service as incidents
+from tocsin.incidents.models import Incident, TimelineEntry
+from tocsin.incidents.timeline import revision_counts
+from tocsin.users.models import User
+
+
+def users_by_id(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, dict[str, Any]]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(sa.select(User.id, User.name, User.email).where(User.id.in_(wanted))).all()
+    return {uid: {"id": uid, "name": name, "email": email} for uid, name, email in rows}
+
+
+def incidents_out(session: Session, rows: list[Incident]) -> list[dict[str, Any]]:
+    ids = [i.id for i in rows]
+    services = incidents.services_of(session, ids)
+    roles = incidents.roles_of(session, ids)
+    users = users_by_id(session, [i.declared_by_id for i in rows] + [a.user_id for v in roles.values() for a in v])
+    out = []
+    for i in rows:
+        out.append({
+            "id": i.id, "ref": incidents.ref(i), "number": i.number, "title": i.title, "summary": i.summary,
+            "kind": i.kind, "severity": i.severity, "status": i.status, "restricted": i.restricted,
+            "impact": {"customers_affected": i.customers_affected,
+                       "revenue_at_risk_per_hour": i.revenue_at_risk_per_hour,
+                       "data_sensitivity": i.data_sensitivity, "customer_facing": i.customer_facing},
+            "suggested_severity": i.suggested_severity, "severity_reason": i.severity_reason,
+            "services": [{"id": s.id, "slug": s.slug, "name": s.name} for s in services[i.id]],
+            "roles": [{"role": a.role, "user": users[a.user_id], "assigned_at": a.assigned_at} for a in roles[i.id]],
+            "declared_by": users.get(i.declared_by_id) if i.declared_by_id else None,
+            "impact_started_at": i.impact_started_at, "detected_at": i.detected_at, "declared_at": i.declared_at,
+            "acknowledged_at": i.acknowledged_at, "mitigated_at": i.mitigated_at, "resolved_at": i.resolved_at,
+            "closed_at": i.closed_at, "updated_at": i.updated_at,
+        })
+    return out
+
+
+def incident_out(session: Session, incident: Incident) -> dict[str, Any]:
+    return incidents_out(session, [incident])[0]
+
+
+def timeline_out(session: Session, entries: list[TimelineEntry]) -> list[dict[str, Any]]:
+    users = users_by_id(session, [e.actor_id for e in entries])
+    counts = revision_counts(session, [e.id for e in entries])
+    return [{
+        "id": e.id, "kind": e.kind, "text": e.text, "actor": users.get(e.actor_id) if e.actor_id else None,
+        "occurred_at": e.occurred_at, "recorded_at": e.recorded_at, "key_event": e.key_event,
+        "edited_at": e.edited_at, "revisions": counts.get(e.id, 0), "data": e.data or {},
+    } for e in entries]

@@ -1,0 +1,66 @@
+"""Health checks (no auth) and the audit log (admins)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from tocsin.api.context import Ctx, context
+from tocsin.audit import service as audit
+from tocsin.users.models import OrgRole
+
+router = APIRouter()
+CtxDep = Annotated[Ctx, Depends(context)]
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    at: Any
+    actor_label: str
+    action: str
+    target_type: str
+    target_id: str | None
+    details: dict[str, Any]
+    hash: str
+
+
+class AuditVerifyOut(BaseModel):
+    ok: bool
+    entries: int
+    head_hash: str
+    problems: list[str]
+
+
+@router.get("/healthz", tags=["health"], summary="The process is up (no database check, no auth)")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["health"], summary="The database answers (no auth)",
+            responses={503: {"description": "database unreachable"}})
+def readyz(request: Request) -> Any:
+    if request.app.state.db.ping():
+        return {"status": "ready"}
+    return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, status_code=503)
+
+
+@router.get("/api/v1/audit", response_model=list[AuditEntryOut], tags=["audit"],
+            summary="Audit log entries after a sequence number (admin)")
+def list_audit(ctx: CtxDep, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
+    with ctx.work() as (s, me):
+        me.require(OrgRole.admin, "reading the audit log")
+        return [AuditEntryOut.model_validate(e, from_attributes=True) for e in audit.list_entries(s, after_seq=after,
+                                                                                                   limit=limit)]
+
+
+@router.get("/api/v1/audit/verify", response_model=AuditVerifyOut, tags=["audit"],
+            summary="Check the audit hash chain (admin)")
+def verify_audit(ctx: CtxDep) -> Any:
+    with ctx.work() as (s, me):
+        me.require(OrgRole.admin, "verifying the audit log")
+        r = audit.verify(s)
+        return {"ok": r.ok, "entries": r.entries, "head_hash": r.head_hash, "problems": r.problems}

@@ -1,0 +1,1 @@
+"""The `tocsin` command: operator commands on the database, and an API client."""

@@ -1,0 +1,204 @@
+"""Operator commands that work on the database directly: serve, db, demo, user, token, audit."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from tocsin.audit.service import verify
+from tocsin.cli.common import DataDir, DatabaseUrl, JsonFlag, console, database, fail, print_json, settings
+from tocsin.clock import SystemClock
+from tocsin.db import migrate
+from tocsin.errors import SchemaMismatch
+from tocsin.principal import Principal
+from tocsin.users import service as users
+from tocsin.users.models import OrgRole
+
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+user_app = typer.Typer(help="Create users (operator access to the database).", no_args_is_help=True)
+token_app = typer.Typer(help="Create and revoke API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+
+
+def serve(
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+    host: Annotated[str | None, typer.Option(envvar="TOCSIN_HOST", help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(envvar="TOCSIN_PORT", help="Port to listen on")] = None,
+    migrate_first: Annotated[bool, typer.Option("--migrate", help="Upgrade the schema before serving")] = False,
+) -> None:
+    """Serve the API (and, as later issues land, the web app and engine)."""
+    import uvicorn
+
+    from tocsin.api import create_app
+
+    cfg = settings(database_url, data_dir, host=host, port=port)
+    url = cfg.resolved_database_url()
+    if migrate_first:
+        migrate.upgrade(url)
+    db = database(cfg)
+    try:
+        migrate.check_schema(db.engine)
+    except SchemaMismatch as exc:
+        db.dispose()
+        fail(exc.message, code=2)
+    cfg.resolved_secret_key()  # generate and keep it on first start
+    app = create_app(settings=cfg, db=db)
+    console.print(f"tocsin serving on http://{cfg.host}:{cfg.port} (database: {db.dialect})", highlight=False)
+    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level, access_log=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = None, data_dir: DataDir = None,
+               revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+    """Migrate the database schema up to the newest revision (or REVISION)."""
+    cfg = settings(database_url, data_dir)
+    migrate.upgrade(cfg.resolved_database_url(), revision)
+    console.print(f"database at revision {revision if revision != 'head' else migrate.head_revision()}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, or 'base' to drop everything")],
+                 database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Migrate the schema down to REVISION (take a backup first)."""
+    cfg = settings(database_url, data_dir)
+    migrate.downgrade(cfg.resolved_database_url(), revision)
+    console.print(f"database at revision {revision}")
+
+
+@db_app.command("current")
+def db_current(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Show the database's schema revision and this tocsin's."""
+    cfg = settings(database_url, data_dir)
+    db = database(cfg)
+    try:
+        console.print(f"database: {migrate.current_revision(db.engine) or 'none'}; code: {migrate.head_revision()}")
+    finally:
+        db.dispose()
+
+
+def demo(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Load the demo organisation into an empty database and print its credentials."""
+    from tocsin import demo as demo_data
+
+    cfg = settings(database_url, data_dir)
+    db = database(cfg)
+    try:
+        migrate.check_schema(db.engine)
+        with db.unit_of_work() as s:
+            if not demo_data.is_empty(s):
+                console.print("The database already has users; demo data not loaded.")
+                return
+            creds = demo_data.load(s, SystemClock())
+    except SchemaMismatch as exc:
+        fail(exc.message, code=2)
+    finally:
+        db.dispose()
+    console.print("Demo users (shown once; also saved to data_dir/demo-credentials.txt):")
+    lines = [f"{c.email}\t{c.role}\tpassword={c.password}\ttoken={c.token}" for c in creds]
+    print("\n".join(lines))
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    path = cfg.data_dir / "demo-credentials.txt"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    console.print(f"Try: TOCSIN_TOKEN={creds[1].token} tocsin incident list", highlight=False, soft_wrap=True)
+
+
+def _open(database_url: str | None, data_dir: str | None):  # type: ignore[no-untyped-def]
+    db = database(settings(database_url, data_dir))
+    try:
+        migrate.check_schema(db.engine)
+    except SchemaMismatch as exc:
+        db.dispose()
+        fail(exc.message, code=2)
+    return db
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Login email")],
+    name: Annotated[str, typer.Option(help="Display name")],
+    role: Annotated[OrgRole, typer.Option(help="Organisation role")] = OrgRole.responder,
+    password: Annotated[str | None, typer.Option(envvar="TOCSIN_NEW_PASSWORD",
+                                                 help="Password for the web login (or set TOCSIN_NEW_PASSWORD)")] = None,
+    token: Annotated[bool, typer.Option("--token", help="Also create an API token; printed as the last line")] = False,
+    database_url: DatabaseUrl = None, data_dir: DataDir = None,
+) -> None:
+    """Create a user; with --token, the new API token is the last line of output."""
+    db = _open(database_url, data_dir)
+    clock = SystemClock()
+    try:
+        with db.unit_of_work() as s:
+            actor = Principal.system("cli")
+            user = users.create_user(s, actor=actor, now=clock.now(), email=email, name=name, org_role=role,
+                                     password=password)
+            plaintext = users.create_token(s, actor=actor, now=clock.now(), user=user, name="cli")[1] if token else None
+    finally:
+        db.dispose()
+    console.print(f"created user {user.email} ({user.org_role}) id {user.id}", highlight=False)
+    if plaintext:
+        print(plaintext)
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[str, typer.Option("--user", help="User email or id")],
+    name: Annotated[str, typer.Option(help="What the token is for")] = "cli",
+    database_url: DatabaseUrl = None, data_dir: DataDir = None,
+) -> None:
+    """Create an API token for a user; the token is the last line of output."""
+    db = _open(database_url, data_dir)
+    clock = SystemClock()
+    try:
+        with db.unit_of_work() as s:
+            owner = users.require_user(s, user)
+            row, plaintext = users.create_token(s, actor=Principal.system("cli"), now=clock.now(), user=owner,
+                                                name=name)
+    finally:
+        db.dispose()
+    console.print(f"token {row.id} for {owner.email} (shown once):", highlight=False)
+    print(plaintext)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[str, typer.Argument(help="Token id")],
+                 database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """Revoke an API token; it stops working at once."""
+    import uuid
+
+    try:
+        tid = uuid.UUID(token_id)
+    except ValueError:
+        fail(f"not a token id: {token_id}")
+    db = _open(database_url, data_dir)
+    clock = SystemClock()
+    try:
+        with db.unit_of_work() as s:
+            users.revoke_token(s, actor=Principal.system("cli"), now=clock.now(), token=users.require_token(s, tid))
+    finally:
+        db.dispose()
+    console.print(f"token {tid} revoked")
+
+
+@audit_app.command("verify")
+def audit_verify(database_url: DatabaseUrl = None, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Check the audit hash chain; exit 1 if any entry was edited or deleted."""
+    db = _open(database_url, data_dir)
+    try:
+        with db.unit_of_work() as s:
+            result = verify(s)
+    finally:
+        db.dispose()
+    if as_json:
+        print_json({"ok": result.ok, "entries": result.entries, "head_hash": result.head_hash,
+                    "problems": result.problems})
+    elif result.ok:
+        console.print(f"audit log intact: {result.entries} entries; head hash {result.head_hash}", highlight=False)
+    else:
+        for p in result.problems:
+            console.print(f"[red]TAMPERED[/] {p}", highlight=False)
+    if not result.ok:
+        raise typer.Exit(1)

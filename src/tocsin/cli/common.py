@@ -1,0 +1,39 @@
+"""What the CLI commands share: option types, output helpers, settings and the database."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+
+from tocsin.config import Settings, load_settings
+from tocsin.db import Database
+
+console = Console()
+err_console = Console(stderr=True)
+
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="TOCSIN_DATABASE_URL",
+                                                 help="SQLAlchemy URL (default: SQLite file in the data directory)")]
+DataDir = Annotated[str | None, typer.Option("--data-dir", envvar="TOCSIN_DATA_DIR",
+                                             help="Directory for the SQLite file and generated secret key")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table")]
+
+
+def settings(database_url: str | None = None, data_dir: str | None = None, **extra: Any) -> Settings:
+    return load_settings(database_url=database_url, data_dir=data_dir, **extra)
+
+
+def database(cfg: Settings) -> Database:
+    return Database(cfg.resolved_database_url())
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")

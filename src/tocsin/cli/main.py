@@ -1,0 +1,45 @@
+"""Entry point of the `tocsin` command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from tocsin import __version__
+from tocsin.cli import admin, client
+from tocsin.cli.common import fail
+from tocsin.errors import TocsinError
+
+app = typer.Typer(name="tocsin", help="tocsin: self-hosted incident response.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+app.command("serve")(admin.serve)
+app.command("demo")(admin.demo)
+app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.user_app, name="user")
+app.add_typer(admin.token_app, name="token")
+app.add_typer(admin.audit_app, name="audit")
+app.add_typer(client.incident_app, name="incident")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the version."""
+    print(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except TocsinError as exc:
+        try:
+            fail(exc.message)
+        except typer.Exit as e:
+            sys.exit(e.exit_code)
+    except Exception as exc:  # a one-line message, not a traceback, for operational errors
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            print(f"error: cannot use the database: {str(exc.orig).strip().splitlines()[0]}", file=sys.stderr)
+            sys.exit(1)
+        raise

@@ -1,0 +1,83 @@
+"""A small demo organisation, loaded into an empty database by `tocsin demo`.
+
+Passwords and tokens are random and shown once (and written to a 0600 file in the
+data directory) because even a demo should not ship a known credential.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.clock import Clock
+from tocsin.incidents.service import Declaration, declare, update_incident
+from tocsin.incidents.timeline import add_note
+from tocsin.incidents.types import Kind, Severity, Status
+from tocsin.principal import Principal
+from tocsin.services.service import create_service
+from tocsin.teams.service import create_team, set_members
+from tocsin.users.models import OrgRole, User
+from tocsin.users.service import create_token, create_user, principal_for
+
+
+@dataclass
+class Credential:
+    email: str
+    name: str
+    role: str
+    password: str
+    token: str
+
+
+PEOPLE = [
+    ("alice@demo.tocsin.dev", "Alice Admin", OrgRole.admin, "platform"),
+    ("bob@demo.tocsin.dev", "Bob Responder", OrgRole.responder, "platform"),
+    ("carol@demo.tocsin.dev", "Carol Security", OrgRole.responder, "security"),
+    ("dave@demo.tocsin.dev", "Dave Viewer", OrgRole.viewer, None),
+]
+
+
+def is_empty(session: Session) -> bool:
+    return session.execute(sa.select(sa.func.count()).select_from(User)).scalar_one() == 0
+
+
+def load(session: Session, clock: Clock) -> list[Credential]:
+    """Create the demo organisation; return the credentials of its users."""
+    now = clock.now()
+    system = Principal.system("demo")
+    platform = create_team(session, actor=system, now=now, name="Platform", slug="platform",
+                           description="Runs the shared infrastructure")
+    payments = create_team(session, actor=system, now=now, name="Payments", slug="payments")
+    security = create_team(session, actor=system, now=now, name="Security", slug="security", is_security=True,
+                           description="Sees every restricted incident")
+    creds: list[Credential] = []
+    users: dict[str, User] = {}
+    for email, name, role, _team in PEOPLE:
+        password = secrets.token_urlsafe(12)
+        user = create_user(session, actor=system, now=now, email=email, name=name, org_role=role, password=password)
+        _tok, token = create_token(session, actor=system, now=now, user=user, name="demo")
+        users[email] = user
+        creds.append(Credential(email, name, role.value, password, token))
+    set_members(session, actor=system, now=now, team=platform,
+                users=[users[e] for e, *_rest, t in PEOPLE if t == "platform"])
+    set_members(session, actor=system, now=now, team=security,
+                users=[users[e] for e, *_rest, t in PEOPLE if t == "security"])
+    create_service(session, actor=system, now=now, name="Postgres", slug="postgres", owner_team="platform", tier=1)
+    create_service(session, actor=system, now=now, name="Payments API", slug="payments-api", owner_team="payments",
+                   tier=1, depends_on=["postgres"], runbook_url="https://runbooks.example/payments-api")
+    create_service(session, actor=system, now=now, name="Checkout", slug="checkout", owner_team="payments", tier=1,
+                   depends_on=["payments-api"])
+    create_service(session, actor=system, now=now, name="Marketing site", slug="www", owner_team="platform", tier=4)
+
+    bob = principal_for(session, users["bob@demo.tocsin.dev"])
+    incident = declare(session, actor=bob, now=now, spec=Declaration(
+        title="Elevated checkout latency", severity=Severity.SEV2, kind=Kind.operational,
+        summary="p99 checkout latency above 4 s since the 14:00 deploy.", services=["checkout", "payments-api"],
+        impact={"customers_affected": 300, "customer_facing": True, "revenue_at_risk_per_hour": 2500},
+    ))
+    add_note(session, incident=incident, actor=bob, now=now, text="Rolling back the 14:00 deploy of payments-api.")
+    update_incident(session, incident=incident, actor=bob, now=now, changes={"status": Status.identified.value})
+    return creds
