@@ -304,7 +304,11 @@ def update_incident(session: Session, *, incident: Incident, actor: Principal, n
         timeline.append(session, incident=incident, kind=TimelineKind.severity_changed, actor=actor, now=now,
                         text=text, data={"from": old, "to": incident.severity}, key_event=True)
     if severity_or_impact or "severity_reason" in changes:
-        _settle_severity(incident, changes.get("severity_reason", incident.severity_reason), severity_or_impact)
+        # A reason explains one departure from one suggestion: when severity or impact
+        # changes, the old reason no longer applies unless it is given again.
+        reason = changes.get("severity_reason") if severity_or_impact else changes.get("severity_reason",
+                                                                                          incident.severity_reason)
+        _settle_severity(incident, reason, severity_or_impact)
 
     if "status" in changes and changes["status"] != incident.status:
         target = Status(changes["status"])

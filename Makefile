@@ -1,0 +1,36 @@
+# Two commands on a fresh machine (Python 3.11+ and make): `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: run test test-fast bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PIP) install -e ".[test]"
+	touch $@
+
+## Run tocsin on embedded SQLite (./data) with demo data, at http://127.0.0.1:8080
+run: $(VENV)/.installed
+	$(BIN)/tocsin db upgrade
+	$(BIN)/tocsin demo
+	$(BIN)/tocsin serve
+
+## The whole test suite, on SQLite and PostgreSQL
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The suite without slow subprocess and fuzzing tests, SQLite only (for quick local loops)
+test-fast: $(VENV)/.installed-test
+	TOCSIN_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,179 @@
+"""Shared fixtures: a migrated database per test on SQLite and on PostgreSQL, a manual clock,
+the API app with a test client, and helpers to make users with tokens.
+
+PostgreSQL is required, not optional: the suite creates its own database on the server
+named by TOCSIN_TEST_PG_URL (default: the local server, trust auth) and drops it at the
+end. TOCSIN_TEST_BACKENDS=sqlite narrows a local run to SQLite only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from tocsin.clock import ManualClock
+from tocsin.db import Database
+from tocsin.db.migrate import upgrade
+from tocsin.principal import Principal
+
+PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = [b for b in os.environ.get("TOCSIN_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+def _pg_conninfo(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run; yields its SQLAlchemy URL."""
+    name = f"tocsin_test_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def _pg_migrated(pg_server_url: str) -> str:
+    upgrade(pg_server_url)
+    return pg_server_url
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "tocsin.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _reset_pg(db: Database) -> None:
+    tables = [t for t in sa.inspect(db.engine).get_table_names() if t not in ("alembic_version", "counters")]
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+        conn.exec_driver_sql("UPDATE counters SET value = 0")
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty, migrated database: one per test on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "tocsin.db"
+        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("_pg_migrated")
+    reset = Database(url)
+    try:
+        _reset_pg(reset)
+    finally:
+        reset.dispose()
+    return url
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def system() -> Principal:
+    return Principal.system("tests")
+
+
+@dataclass
+class Person:
+    """A user with a working API token."""
+
+    id: uuid.UUID
+    email: str
+    name: str
+    role: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_person(db: Database, clock: ManualClock, system: Principal):
+    """make_person(role="responder", teams=[slug...], name=None) -> Person."""
+    from tocsin.teams.service import member_ids, require_team, set_members
+    from tocsin.users.models import OrgRole
+    from tocsin.users.service import create_token, create_user, require_user
+
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = "responder", teams: list[str] | None = None, name: str | None = None) -> Person:
+        n = next(counter)
+        name = name or f"{role.capitalize()} {n}"
+        with db.unit_of_work() as s:
+            user = create_user(s, actor=system, now=clock.now(), email=f"{role}{n}@example.test", name=name,
+                               org_role=OrgRole(role))
+            _row, token = create_token(s, actor=system, now=clock.now(), user=user, name="tests")
+            for slug in teams or []:
+                team = require_team(s, slug)
+                current = [require_user(s, uid) for uid in member_ids(s, team.id)]
+                set_members(s, actor=system, now=clock.now(), team=team, users=current + [user])
+            return Person(user.id, user.email, user.name, role, token)
+
+    return make
+
+
+@pytest.fixture
+def make_team(db: Database, clock: ManualClock, system: Principal):
+    from tocsin.teams.service import create_team
+
+    def make(slug: str, is_security: bool = False) -> uuid.UUID:
+        with db.unit_of_work() as s:
+            return create_team(s, actor=system, now=clock.now(), name=slug.title(), slug=slug,
+                               is_security=is_security).id
+
+    return make
+
+
+@pytest.fixture
+def make_service(db: Database, clock: ManualClock, system: Principal):
+    from tocsin.services.service import create_service
+
+    def make(slug: str, tier: int = 2, owner_team: str | None = None) -> uuid.UUID:
+        with db.unit_of_work() as s:
+            return create_service(s, actor=system, now=clock.now(), name=slug.title(), slug=slug, tier=tier,
+                                  owner_team=owner_team).id
+
+    return make
+
+
+@pytest.fixture
+def app(db: Database, clock: ManualClock):
+    from tocsin.api import create_app
+    from tocsin.config import Settings
+
+    return create_app(settings=Settings(max_body_bytes=64 * 1024, secret_key="test-secret"), db=db, clock=clock)
+
+
+@pytest.fixture
+def client(app) -> Iterator:
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
