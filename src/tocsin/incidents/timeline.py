@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tocsin.audit.service import record
 from tocsin.errors import Forbidden, InvalidInput, NotFound
 from tocsin.incidents.models import Incident, RoleAssignment, TimelineEntry, TimelineRevision
 from tocsin.incidents.types import Role, TimelineKind
@@ -64,6 +65,8 @@ def add_note(session: Session, *, incident: Incident, actor: Principal, now: dat
                    occurred_at=occurred_at, key_event=key_event)
     session.add(TimelineRevision(entry_id=entry.id, revision=1, text=text, edited_by_id=actor.user_id, edited_at=now))
     session.flush()
+    record(session, actor=actor, action="incident.note", target_type="incident", target_id=incident.id, now=now,
+           details={"entry": str(entry.id), "back_dated": occurred_at is not None and occurred_at != now})
     return entry
 
 
@@ -96,6 +99,8 @@ def edit_note(session: Session, *, incident: Incident, entry: TimelineEntry, act
     if key_event is not None:
         entry.key_event = key_event
     session.flush()
+    record(session, actor=actor, action="incident.note_edit", target_type="incident", target_id=incident.id,
+           now=now, details={"entry": str(entry.id), "text_changed": text is not None, "key_event": key_event})
     return entry
 
 

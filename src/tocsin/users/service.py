@@ -11,6 +11,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -33,6 +34,16 @@ def normalise_email(email: str) -> str:
     if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 320 or " " in email:
         raise InvalidInput(f"not an email address: {email!r}", details={"field": "email"})
     return email
+
+
+def check_time_zone(name: str) -> str:
+    """Return `name` if it is an IANA time zone (Europe/Berlin); raise InvalidInput."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise InvalidInput(f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin",
+                           details={"field": "time_zone"}) from None
+    return name
 
 
 def hash_password(password: str) -> str:
@@ -89,7 +100,7 @@ def create_user(session: Session, *, actor: Principal, now: datetime, email: str
     if get_user_by_email(session, email):
         raise Conflict(f"a user with email {email} already exists", details={"email": email})
     user = User(email=email, name=name.strip(), org_role=OrgRole(org_role).value,
-                password_hash=hash_password(password) if password else None, time_zone=time_zone,
+                password_hash=hash_password(password) if password else None, time_zone=check_time_zone(time_zone),
                 is_active=True, created_at=now)
     session.add(user)
     session.flush()
@@ -116,7 +127,7 @@ def update_user(session: Session, *, actor: Principal, now: datetime, user: User
     if is_active is not None and is_active != user.is_active:
         user.is_active = changes["is_active"] = is_active
     if time_zone is not None:
-        user.time_zone = changes["time_zone"] = time_zone
+        user.time_zone = changes["time_zone"] = check_time_zone(time_zone)
     if password is not None:
         user.password_hash = hash_password(password)
         changes["password"] = "changed"
