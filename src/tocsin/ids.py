@@ -11,7 +11,7 @@ import uuid
 import uuid6
 
 INCIDENT_PREFIX = "INC"
-_REF_RE = re.compile(r"^INC-(\d{1,18})$", re.IGNORECASE)
+_REF_RE = re.compile(r"^INC-(\d{1,18})$", re.IGNORECASE | re.ASCII)  # ASCII: "INC-１" is no ref
 
 
 def new_id() -> uuid.UUID:

@@ -2,23 +2,52 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-from typing import Annotated, Generic, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+
+def check_strings(value: Any) -> Any:
+    """Refuse strings (also inside lists) that no database can store: with NUL, which PostgreSQL
+    text cannot hold, or with lone surrogates ("\\ud800"), which are not Unicode and cannot be encoded."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL (\\u0000) characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode (no lone surrogates such as \\ud800)") from None
+    elif isinstance(value, list):
+        for item in value:
+            check_strings(item)
+    return value
 
 
 class StrictIn(BaseModel):
-    """Input models refuse unknown fields, so a typo is an error, not silently ignored."""
+    """Input models refuse unknown fields, so a typo is an error, not silently ignored, and
+    strings a database cannot store (see `check_strings`) rather than failing on the insert."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_strings(cls, value: Any) -> Any:
+        return check_strings(value)
 
 
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-UTCInput = Annotated[AwareDatetime, AfterValidator(lambda v: v.astimezone(UTC))]
+def _to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is after datetime.max in UTC
+        raise ValueError("the time is out of range once converted to UTC") from None
+
+
+UTCInput = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Slug = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
 Limit = Annotated[int, Field(ge=1, le=500)]

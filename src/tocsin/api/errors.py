@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tocsin import errors
@@ -27,6 +28,25 @@ STATUS = {
     errors.Forbidden: 403,
     errors.SchemaMismatch: 503,
     errors.ProviderError: 502,
+}
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorOut(BaseModel):
+    """The one error shape: `{"error": {"code", "message", "details"}}`."""
+
+    error: ErrorBody
+
+
+# Documents the error shape in the OpenAPI schema for every 4xx answer (it replaces FastAPI's
+# default 422 `HTTPValidationError`, a `{"detail": [...]}` body this app never sends).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorOut, "description": "Refused: `{\"error\": {\"code\", \"message\", \"details\"}}`"},
 }
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",

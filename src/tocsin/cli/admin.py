@@ -138,7 +138,7 @@ def user_create(
             plaintext = users.create_token(s, actor=actor, now=clock.now(), user=user, name="cli")[1] if token else None
     finally:
         db.dispose()
-    console.print(f"created user {user.email} ({user.org_role}) id {user.id}", highlight=False)
+    console.print(f"created user {user.email} ({user.org_role}) id {user.id}", highlight=False, soft_wrap=True)
     if plaintext:
         print(plaintext)
 
@@ -159,7 +159,7 @@ def token_create(
                                                 name=name)
     finally:
         db.dispose()
-    console.print(f"token {row.id} for {owner.email} (shown once):", highlight=False)
+    console.print(f"token {row.id} for {owner.email} (shown once):", highlight=False, soft_wrap=True)
     print(plaintext)
 
 
@@ -180,7 +180,7 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="Token id")],
             users.revoke_token(s, actor=Principal.system("cli"), now=clock.now(), token=users.require_token(s, tid))
     finally:
         db.dispose()
-    console.print(f"token {tid} revoked")
+    console.print(f"token {tid} revoked", soft_wrap=True)
 
 
 @audit_app.command("verify")
@@ -196,9 +196,10 @@ def audit_verify(database_url: DatabaseUrl = None, data_dir: DataDir = None, as_
         print_json({"ok": result.ok, "entries": result.entries, "head_hash": result.head_hash,
                     "problems": result.problems})
     elif result.ok:
-        console.print(f"audit log intact: {result.entries} entries; head hash {result.head_hash}", highlight=False)
+        console.print(f"audit log intact: {result.entries} entries; head hash {result.head_hash}", highlight=False,
+                      soft_wrap=True)
     else:
         for p in result.problems:
-            console.print(f"[red]TAMPERED[/] {p}", highlight=False)
+            console.print(f"[red]TAMPERED[/] {p}", highlight=False, soft_wrap=True)
     if not result.ok:
         raise typer.Exit(1)

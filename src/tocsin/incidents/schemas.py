@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from tocsin.incidents.types import DataSensitivity, Kind, ParticipantKind, Role, Severity, Status, parse_severity
 from tocsin.schemas import Out, StrictIn, UTCInput
@@ -29,7 +29,7 @@ SeverityIn = Annotated[
 
 
 class ImpactIn(StrictIn):
-    customers_affected: int | None = Field(None, ge=0, le=10**12)
+    customers_affected: int | None = Field(None, ge=0, le=2**31 - 1)  # the column is a 32-bit INTEGER
     revenue_at_risk_per_hour: float | None = Field(None, ge=0, le=1e15, allow_inf_nan=False)
     data_sensitivity: DataSensitivity | None = None
     customer_facing: bool | None = None
@@ -51,16 +51,28 @@ class IncidentIn(StrictIn):
     impact_started_at: UTCInput | None = None
 
 
+def _no_null_defaults(schema: dict[str, Any]) -> None:
+    """Drop the `"default": null` of properties that may not be null (it is never applied)."""
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None and "anyOf" not in prop:
+            del prop["default"]
+
+
 class IncidentPatch(StrictIn):
-    title: str | None = Field(None, min_length=1, max_length=300)
-    summary: str | None = Field(None, max_length=50_000)
-    status: Status | None = None
-    severity: SeverityIn | None = None
+    """Omit a field to leave it alone. Fields that always hold a value refuse null: their
+    `None` defaults only make them optional, and only the fields sent are applied."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+
+    title: str = Field(None, min_length=1, max_length=300)
+    summary: str = Field(None, max_length=50_000)
+    status: Status = Field(None)
+    severity: SeverityIn = Field(None)
     severity_reason: str | None = Field(None, max_length=2000)
-    kind: Kind | None = None
-    restricted: bool | None = None
+    kind: Kind = Field(None)
+    restricted: bool = Field(None)
     impact: ImpactIn | None = None
-    services: list[str] | None = Field(None, max_length=100)
+    services: list[str] = Field(None, max_length=100)
     detected_at: UTCInput | None = None
     impact_started_at: UTCInput | None = None
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from tocsin.api.context import Ctx, context
+from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.audit import service as audit
 from tocsin.users.models import OrgRole
 
@@ -47,7 +48,7 @@ def readyz(request: Request) -> Any:
     return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, status_code=503)
 
 
-@router.get("/api/v1/audit", response_model=list[AuditEntryOut], tags=["audit"],
+@router.get("/api/v1/audit", response_model=list[AuditEntryOut], tags=["audit"], responses=ERROR_RESPONSES,
             summary="Audit log entries after a sequence number (admin)")
 def list_audit(ctx: CtxDep, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
@@ -57,7 +58,7 @@ def list_audit(ctx: CtxDep, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
                                                                                                    limit=limit)]
 
 
-@router.get("/api/v1/audit/verify", response_model=AuditVerifyOut, tags=["audit"],
+@router.get("/api/v1/audit/verify", response_model=AuditVerifyOut, tags=["audit"], responses=ERROR_RESPONSES,
             summary="Check the audit hash chain (admin)")
 def verify_audit(ctx: CtxDep) -> Any:
     with ctx.work() as (s, me):

@@ -1,0 +1,367 @@
+"""End-to-end tests of the real `tocsin` command, run as subprocesses.
+
+Operator commands (`user`, `token`, `audit`, `demo`, `serve`) get the database from
+TOCSIN_DATABASE_URL / TOCSIN_DATA_DIR; client commands (`incident ...`) talk to a real
+`tocsin serve` process on a free loopback port through TOCSIN_URL / TOCSIN_TOKEN.
+
+Every CLI start costs about a second (imports), so each test groups several steps and
+runs independent commands concurrently where the order does not matter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_conninfo
+from tocsin.audit.models import AuditEntry
+
+pytestmark = pytest.mark.slow
+
+TOCSIN = Path(sys.executable).parent / "tocsin"
+CLI_TIMEOUT = 60
+READY_TIMEOUT = 30
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli_env(tmp_path: Path, database_url: str | None = None, **extra: str) -> dict[str, str]:
+    """The inherited environment minus any TOCSIN_* settings, plus the given ones.
+
+    Output is a pipe, so rich prints plain text at its default 80 columns; pin that against
+    a developer's COLUMNS or FORCE_COLOR. Proxy settings are dropped: every server is on loopback.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("TOCSIN_") and not k.lower().endswith("_proxy")
+           and k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")}
+    env["COLUMNS"] = "80"
+    env["TOCSIN_DATA_DIR"] = str(tmp_path / "data")
+    if database_url is not None:
+        env["TOCSIN_DATABASE_URL"] = database_url
+    env.update(extra)
+    return env
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(TOCSIN), *args], env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT,
+                          stdin=subprocess.DEVNULL)
+
+
+def run_parallel(*calls: tuple[dict[str, str], Sequence[str]]) -> list[subprocess.CompletedProcess[str]]:
+    """Run independent CLI calls at the same time; return their results in order."""
+    procs = [subprocess.Popen([str(TOCSIN), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, text=True) for env, args in calls]
+    results = []
+    try:
+        for p, (_env, args) in zip(procs, calls):
+            out, err = p.communicate(timeout=CLI_TIMEOUT)
+            results.append(subprocess.CompletedProcess([str(TOCSIN), *args], p.returncode, out, err))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return results
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, f"{result.args[1:]} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def fails(result: subprocess.CompletedProcess[str], *expected: str) -> str:
+    """Assert a clean failure: non-zero exit, one `error:` line on stderr, no traceback; return that line."""
+    assert result.returncode != 0, f"{result.args[1:]} unexpectedly succeeded\n{result.stdout}"
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{result.stderr}"
+    assert lines[0].startswith("error: "), lines[0]
+    for text in expected:
+        assert text in lines[0], f"{text!r} not in {lines[0]!r}"
+    return lines[0]
+
+
+def last_line(result: subprocess.CompletedProcess[str]) -> str:
+    return result.stdout.strip().splitlines()[-1]
+
+
+def parse_time(value: str) -> datetime:
+    when = datetime.fromisoformat(value)
+    assert when.tzinfo is not None, value
+    return when
+
+
+class Server:
+    """A `tocsin serve` subprocess on a loopback port."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
+        self.proc, self.url, self.log = proc, url, log
+
+    def wait_ready(self) -> Server:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            if self.proc.poll() is not None:
+                pytest.fail(f"tocsin serve exited {self.proc.returncode}:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1, trust_env=False).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"tocsin serve not ready after {READY_TIMEOUT}s:\n{self.log.read_text()}")
+            time.sleep(0.1)
+
+    def client(self, token: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=10,
+                            trust_env=False)
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """serve(env, *extra_args) -> Server: start `tocsin serve` (call .wait_ready() before use).
+
+    Every server started is terminated (then killed if need be) at teardown, pass or fail.
+    """
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(env: dict[str, str], *extra: str) -> Server:
+        port = free_port()
+        log = tmp_path / f"serve-{port}.log"
+        with log.open("wb") as fh:
+            proc = subprocess.Popen([str(TOCSIN), "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
+                                    env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        started.append(proc)
+        return Server(proc, f"http://127.0.0.1:{port}", log)
+
+    try:
+        yield start
+    finally:
+        for proc in started:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+# --- 1, 2 and 5: the acceptance scenario, errors, and revoking a token -------------------------
+
+def test_incident_lifecycle_from_the_command_line(db_url: str, tmp_path: Path, serve) -> None:
+    admin_env = cli_env(tmp_path, db_url)
+    server = serve(admin_env)  # starts while the users are created
+    me, other = run_parallel(
+        (admin_env, ["user", "create", "--email", "first.responder@example.test", "--name", "First Responder",
+                     "--role", "responder", "--token"]),
+        (admin_env, ["user", "create", "--email", "other.commander@example.test", "--name", "Other Commander",
+                     "--role", "responder"]),
+    )
+    token = last_line(ok(me))
+    assert token.startswith("tcs_"), me.stdout
+    ok(other)
+    server.wait_ready()
+    env = cli_env(tmp_path, TOCSIN_URL=server.url, TOCSIN_TOKEN=token)
+
+    declared, other_token = run_parallel(
+        (env, ["incident", "declare", "Checkout errors", "--sev", "SEV2"]),
+        (admin_env, ["token", "create", "--user", "other.commander@example.test", "--name", "laptop"]),
+    )
+    assert "INC-1" in ok(declared).stdout and "SEV2" in declared.stdout
+    role = ok(run(env, "incident", "role", "INC-1", "incident_commander", "other.commander@example.test"))
+    assert "Other Commander" in role.stdout
+    assert "mitigated" in ok(run(env, "incident", "status", "INC-1", "mitigated")).stdout
+    fails(run(env, "incident", "status", "INC-1", "closed"), "mitigated", "closed", "409")
+    ok(run(env, "incident", "note", "INC-1", "Rolled back the deploy"))
+
+    # Reads, and the other errors: each a single line on stderr, non-zero exit, no traceback.
+    no_token = {k: v for k, v in env.items() if k != "TOCSIN_TOKEN"}
+    nowhere = dict(env, TOCSIN_URL=f"http://127.0.0.1:{free_port()}")
+    timeline_r, show_r, list_r, unknown, tokenless, unreachable = run_parallel(
+        (env, ["incident", "timeline", "INC-1", "--json"]),
+        (env, ["incident", "show", "INC-1", "--json"]),
+        (env, ["incident", "list", "--json"]),
+        (env, ["incident", "show", "INC-99"]),
+        (no_token, ["incident", "list"]),
+        (nowhere, ["incident", "list"]),
+    )
+    fails(unknown, "INC-99", "404")
+    fails(tokenless, "TOCSIN_TOKEN")
+    fails(unreachable, "cannot reach", nowhere["TOCSIN_URL"])
+
+    inc = json.loads(ok(show_r).stdout)
+    assert inc["ref"] == "INC-1"
+    assert inc["title"] == "Checkout errors"
+    assert inc["severity"] == "SEV2"
+    assert inc["status"] == "mitigated"  # the refused move to closed changed nothing
+    assert inc["mitigated_at"] is not None
+    assert parse_time(inc["mitigated_at"]) >= parse_time(inc["declared_at"])
+    commanders = [r["user"] for r in inc["roles"] if r["role"] == "incident_commander"]
+    assert [c["email"] for c in commanders] == ["other.commander@example.test"]
+    assert inc["declared_by"]["email"] == "first.responder@example.test"
+
+    entries = json.loads(ok(timeline_r).stdout)
+    for e in entries:
+        parse_time(e["occurred_at"])
+        parse_time(e["recorded_at"])
+    times = [parse_time(e["occurred_at"]) for e in entries]
+    assert times == sorted(times), "timeline is not in the order things happened"
+
+    def index(predicate: Callable[[dict[str, Any]], bool], what: str) -> int:
+        found = [i for i, e in enumerate(entries) if predicate(e)]
+        assert found, f"no {what} entry in timeline: {[e['kind'] for e in entries]}"
+        return found[0]
+
+    i_declared = index(lambda e: e["kind"] == "declared", "declared")
+    assert "Checkout errors" in entries[i_declared]["text"]
+    i_role = index(lambda e: e["kind"] == "role_assigned" and e["data"].get("role") == "incident_commander"
+                   and e["data"].get("user_id") == commanders[0]["id"], "IC handover")
+    assert "Other Commander" in entries[i_role]["text"]
+    i_status = index(lambda e: e["kind"] == "status_changed" and e["data"].get("to") == "mitigated",
+                     "status change")
+    i_note = index(lambda e: e["kind"] == "note" and e["text"] == "Rolled back the deploy", "note")
+    assert i_declared < i_role < i_status < i_note
+    assert entries[i_note]["actor"]["email"] == "first.responder@example.test"
+    assert not [e for e in entries if e["kind"] == "status_changed" and e["data"].get("to") == "closed"]
+
+    listed = json.loads(ok(list_r).stdout)
+    assert [(i["ref"], i["status"], i["severity"]) for i in listed] == [("INC-1", "mitigated", "SEV2")]
+
+    # Revoke my token: the API answers 401, so the CLI fails; the other user's token still works.
+    with server.client(token) as api:
+        mine = api.get("/api/v1/tokens")
+    assert mine.status_code == 200, mine.text
+    [my_token] = mine.json()
+    ok(run(admin_env, "token", "revoke", my_token["id"]))
+    fails(run(env, "incident", "list"), "401")
+    with server.client(token) as api:
+        assert api.get("/api/v1/tokens").status_code == 401
+
+    # The id is printed on one line (no wrapping at 80 columns), for `tocsin token revoke`.
+    printed_id = re.search(r"^token ([0-9a-f-]{36}) for other\.commander@example\.test \(shown once\):$",
+                           ok(other_token).stdout, re.MULTILINE)
+    assert printed_id, other_token.stdout
+    with server.client(last_line(other_token)) as api:
+        theirs = api.get("/api/v1/tokens")
+        assert theirs.status_code == 200, theirs.text
+        assert [t["id"] for t in theirs.json()] == [printed_id.group(1)]
+        assert [i["ref"] for i in api.get("/api/v1/incidents").json()["items"]] == ["INC-1"]
+
+
+# --- 3: serve refuses an un-migrated database ------------------------------------------------
+
+@pytest.fixture(params=BACKENDS)
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all: a new SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        path = tmp_path / "fresh" / "tocsin.db"
+        path.parent.mkdir()
+        yield f"sqlite:///{path}"
+        return
+    name = f"tocsin_cli_empty_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_serve_needs_a_migrated_database(empty_db_url: str, tmp_path: Path, serve) -> None:
+    env = cli_env(tmp_path, empty_db_url)
+    started = time.monotonic()
+    refused = run(env, "serve", "--host", "127.0.0.1", "--port", str(free_port()))
+    assert time.monotonic() - started < 20
+    fails(refused, "tocsin db upgrade")
+
+    server = serve(env, "--migrate").wait_ready()
+    assert httpx.get(f"{server.url}/readyz", timeout=5, trust_env=False).json() == {"status": "ready"}
+
+
+# --- 6 and 4: demo data, then the audit chain it wrote --------------------------------------
+
+def test_demo_then_audit_verify_detects_edits_and_deletions(db_url: str, tmp_path: Path, serve) -> None:
+    env = cli_env(tmp_path, db_url)
+    server = serve(env)
+    first = ok(run(env, "demo"))
+    creds = re.findall(r"^(\S+@\S+)\t(\w+)\tpassword=(\S+)\ttoken=(\S+)$", first.stdout, re.MULTILINE)
+    assert len(creds) >= 2, first.stdout
+    assert all(token.startswith("tcs_") for *_rest, token in creds)
+    saved = tmp_path / "data" / "demo-credentials.txt"
+    assert saved.stat().st_mode & 0o777 == 0o600
+    assert all(token in saved.read_text() for *_rest, token in creds)
+
+    server.wait_ready()
+    responder = next(token for _email, role, _pw, token in creds if role == "responder")
+    client_env = cli_env(tmp_path, TOCSIN_URL=server.url, TOCSIN_TOKEN=responder)
+    again, listed, intact = run_parallel(
+        (env, ["demo"]),
+        (client_env, ["incident", "list", "--json"]),
+        (env, ["audit", "verify"]),
+    )
+    assert "already" in ok(again).stdout
+    assert "token=" not in again.stdout
+    assert "Elevated checkout latency" in [i["title"] for i in json.loads(ok(listed).stdout)]
+
+    # The audit chain: intact, then an edited action and edited details, then a deleted last entry.
+    # One line even at 80 columns, so the head hash can be copied and compared later.
+    summary = re.fullmatch(r"audit log intact: (\d+) entries; head hash ([0-9a-f]{64})\n", ok(intact).stdout)
+    assert summary, intact.stdout
+    entries = int(summary.group(1))
+    assert entries >= 3
+
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            rows = {r.seq: r for r in conn.execute(sa.select(AuditEntry.seq, AuditEntry.action, AuditEntry.details))}
+            assert sorted(rows) == list(range(1, entries + 1))
+            conn.execute(sa.update(AuditEntry).where(AuditEntry.seq == 1)
+                         .values(details={**rows[1].details, "tampered": True}))
+            conn.execute(sa.update(AuditEntry).where(AuditEntry.seq == 3).values(action="tampered.action"))
+
+        edited = run(env, "audit", "verify")
+        assert edited.returncode == 1, edited.stdout + edited.stderr
+        assert "Traceback" not in edited.stderr
+        problems = [line for line in edited.stdout.splitlines() if line.strip()]
+        assert any(line.startswith("TAMPERED entry 1:") for line in problems), edited.stdout
+        assert any(line.startswith("TAMPERED entry 3:") for line in problems), edited.stdout
+        assert not any("entry 2:" in line for line in problems), edited.stdout
+
+        with engine.begin() as conn:  # undo the edits, then delete the newest entry
+            conn.execute(sa.update(AuditEntry).where(AuditEntry.seq == 1).values(details=rows[1].details))
+            conn.execute(sa.update(AuditEntry).where(AuditEntry.seq == 3).values(action=rows[3].action))
+            conn.execute(sa.delete(AuditEntry).where(AuditEntry.seq == entries))
+
+        truncated = run(env, "audit", "verify", "--json")
+        assert truncated.returncode == 1, truncated.stdout + truncated.stderr
+        assert "Traceback" not in truncated.stderr
+        after = json.loads(truncated.stdout)
+        assert after["ok"] is False
+        assert after["entries"] == entries - 1
+        assert after["problems"] == [f"entries {entries}..{entries} are missing (deleted from the end)"]
+    finally:
+        engine.dispose()
