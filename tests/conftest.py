@@ -168,7 +168,10 @@ def app(db: Database, clock: ManualClock):
     from tocsin.api import create_app
     from tocsin.config import Settings
 
-    return create_app(settings=Settings(max_body_bytes=64 * 1024, secret_key="test-secret"), db=db, clock=clock)
+    application = create_app(settings=Settings(max_body_bytes=64 * 1024, secret_key="test-secret"), db=db,
+                             clock=clock)
+    yield application
+    application.state.ingest.close()
 
 
 @pytest.fixture

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     secret_key: str | None = None
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body")
+    max_ingest_bytes: int = Field(default=8_388_608, ge=1024,
+                                  description="Largest accepted webhook body (an Alertmanager group can be large)")
+    outbound_allow: str = Field(default="", description="CIDRs outbound HTTP may reach despite the SSRF guard")
+    engine: bool = Field(default=True, description="Run the engine (checks, heartbeats, unsuppression) in serve")
+    engine_interval: float = Field(default=1.0, gt=0, le=60, description="Seconds between engine ticks")
     log_level: str = "info"
 
     def resolved_database_url(self) -> str:

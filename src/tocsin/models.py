@@ -1,6 +1,8 @@
 """Imports every table so that `Base.metadata` is complete (for Alembic and tests)."""
 
+from tocsin.alerts.models import Alert, AlertDecision, AlertEvent, AlertGroup, PageRequest
 from tocsin.audit.models import AuditEntry
+from tocsin.checks.models import Check, CheckResult
 from tocsin.db.base import Base
 from tocsin.db.counters import Counter
 from tocsin.incidents.models import (
@@ -11,11 +13,16 @@ from tocsin.incidents.models import (
     TimelineEntry,
     TimelineRevision,
 )
+from tocsin.heartbeats.models import Heartbeat
+from tocsin.integrations.models import ChangeEvent, Integration
+from tocsin.routing.models import AutoIncidentRule, MaintenanceWindow, RoutingRule, Silence
 from tocsin.services.models import Service, ServiceDependency
 from tocsin.teams.models import Team, TeamMember
 from tocsin.users.models import ApiToken, User
 
 __all__ = [
+    "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
+    "Heartbeat", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule", "Silence",
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",
     "Service", "ServiceDependency", "Team", "TeamMember", "TimelineEntry", "TimelineRevision", "User",
 ]

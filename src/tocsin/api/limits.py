@@ -14,23 +14,31 @@ Scope = dict[str, Any]
 
 
 class BodyLimit:
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: Any, max_bytes: int, overrides: tuple[tuple[str, int], ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides  # (path prefix, limit): webhooks may carry large alert groups
+
+    def limit_for(self, path: str) -> int:
+        for prefix, limit in self.overrides:
+            if path.startswith(prefix):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope.get("path", ""))
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:
             try:
-                too_big = int(declared) > self.max_bytes
+                too_big = int(declared) > max_bytes
             except ValueError:
                 await _reply(send, 400, "bad_request", "invalid Content-Length header")
                 return
             if too_big:
-                await _reply(send, 413, "payload_too_large", f"request body exceeds {self.max_bytes} bytes")
+                await _reply(send, 413, "payload_too_large", f"request body exceeds {max_bytes} bytes")
                 return
         chunks: list[bytes] = []
         size = 0
@@ -40,8 +48,8 @@ class BodyLimit:
                 return
             body = message.get("body", b"")
             size += len(body)
-            if size > self.max_bytes:
-                await _reply(send, 413, "payload_too_large", f"request body exceeds {self.max_bytes} bytes")
+            if size > max_bytes:
+                await _reply(send, 413, "payload_too_large", f"request body exceeds {max_bytes} bytes")
                 return
             chunks.append(body)
             if not message.get("more_body", False):

@@ -90,3 +90,4 @@ class TimelineKind(StrEnum):
     visibility_changed = "visibility_changed"
     services_changed = "services_changed"
     note = "note"
+    alert_attached = "alert_attached"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -22,6 +23,8 @@ class Service(Base):
     owner_team_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("teams.id", ondelete="SET NULL"), index=True)
     tier: Mapped[int] = mapped_column(sa.SmallInteger, default=3)
     runbook_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    # Alert handling: grouping labels and window, flap window, support hours (see alerts/settings.py).
+    alert_settings: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

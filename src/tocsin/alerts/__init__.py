@@ -1,0 +1,1 @@
+"""Alerts: the pipeline from an inbound event to a stored, explained, maybe paged alert."""

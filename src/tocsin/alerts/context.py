@@ -1,0 +1,92 @@
+"""What the pipeline needs to know besides the events: services, rules, silences, windows.
+
+Loaded once per batch (these tables are small) so that deciding about each event is pure.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.alerts.decide import RuleView, SilenceView, WindowView
+from tocsin.alerts.matchers import Matcher, load
+from tocsin.alerts.settings import AlertSettings, parse_settings
+from tocsin.alerts.windows import Recurrence
+from tocsin.routing.models import AutoIncidentRule, MaintenanceWindow, RoutingRule, Silence
+from tocsin.services.models import Service
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceView:
+    id: uuid.UUID
+    slug: str
+    tier: int
+    settings: AlertSettings
+
+
+@dataclass(frozen=True, slots=True)
+class AutoRuleView:
+    id: uuid.UUID
+    name: str
+    matchers: tuple[Matcher, ...]
+    severity: str
+    kind: str
+
+
+@dataclass
+class Context:
+    services: dict[uuid.UUID, ServiceView] = field(default_factory=dict)
+    rules: list[RuleView] = field(default_factory=list)
+    silences: list[SilenceView] = field(default_factory=list)
+    windows: list[WindowView] = field(default_factory=list)
+    auto_rules: list[AutoRuleView] = field(default_factory=list)
+
+    @property
+    def slugs(self) -> dict[uuid.UUID, str]:
+        return {s.id: s.slug for s in self.services.values()}
+
+    def match_labels(self, labels: dict[str, str], *, service_id: uuid.UUID, severity: str,
+                     source: str) -> dict[str, str]:
+        """The labels matchers see: the service's slug and tier, the severity and source, then the
+        alert's own labels (which win on a clash, so rules written for Alertmanager keep working)."""
+        svc = self.services.get(service_id)
+        base = {"service": svc.slug if svc else "", "tier": str(svc.tier) if svc else "", "severity": severity,
+                "source": source}
+        base.update(labels)
+        return base
+
+
+def window_view(w: MaintenanceWindow) -> WindowView:
+    return WindowView(w.id, w.service_id, w.name, w.starts_at, w.ends_at,
+                      Recurrence(kind=w.recurrence, timezone=w.timezone, until=w.until), w.reason)  # type: ignore[arg-type]
+
+
+def silence_view(s: Silence) -> SilenceView:
+    return SilenceView(s.id, load(s.matchers), s.starts_at, s.ends_at, s.author, s.reason)
+
+
+def load_context(session: Session, *, now: datetime, service_ids: Iterable[uuid.UUID]) -> Context:
+    """Load the services in play (and every routing target), rules, current silences and windows."""
+    ctx = Context()
+    ctx.rules = [RuleView(r.id, r.name, load(r.matchers), r.service_id, r.urgency)
+                 for r in session.execute(sa.select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))
+                 .scalars()]
+    wanted = set(service_ids) | {r.service_id for r in ctx.rules if r.service_id}
+    if wanted:
+        for s in session.execute(sa.select(Service.id, Service.slug, Service.tier, Service.alert_settings)
+                                 .where(Service.id.in_(wanted))):
+            ctx.services[s.id] = ServiceView(s.id, s.slug, s.tier, parse_settings(s.alert_settings))
+    ctx.silences = [silence_view(s) for s in session.execute(
+        sa.select(Silence).where(Silence.starts_at <= now, Silence.ends_at > now)).scalars()]
+    ctx.windows = [window_view(w) for w in session.execute(
+        sa.select(MaintenanceWindow).where(MaintenanceWindow.service_id.in_(list(ctx.services)),
+                                           MaintenanceWindow.starts_at <= now)).scalars()]
+    ctx.auto_rules = [AutoRuleView(r.id, r.name, load(r.matchers), r.incident_severity, r.incident_kind)
+                      for r in session.execute(sa.select(AutoIncidentRule).order_by(AutoIncidentRule.created_at,
+                                                                                   AutoIncidentRule.id)).scalars()]
+    return ctx

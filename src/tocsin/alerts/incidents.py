@@ -1,0 +1,76 @@
+"""Alerts meeting incidents: auto-incident rules, and attaching an alert to an incident.
+
+An attached alert shows on the incident's timeline. A rule that matches an alert whose group
+already has an incident attaches the alert there instead of declaring a second incident.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.alerts.matchers import describe, match_all
+from tocsin.incidents import timeline
+from tocsin.incidents.models import Incident
+from tocsin.incidents.service import Declaration, declare, ref
+from tocsin.incidents.types import Kind, Severity, TimelineKind
+from tocsin.principal import Principal
+
+MAX_TITLE = 300
+
+
+def auto_incident(session: Session, *, batch: Any, alert: dict[str, Any], group: dict[str, Any],
+                  labels: dict[str, str], service: Any) -> None:
+    """Apply the first auto-incident rule matching a new, unsuppressed alert."""
+    for rule in batch.ctx.auto_rules:
+        if not match_all(rule.matchers, labels):
+            continue
+        if group.get("incident_id"):
+            return  # the caller attaches it to the group's incident
+        actor = Principal.system(f"auto-incident rule '{rule.name}'")
+        title = alert["summary"][:MAX_TITLE].strip() or f"Alert on {service.slug}"
+        incident = declare(session, actor=actor, now=batch.now, spec=Declaration(
+            title=title, severity=Severity(rule.severity), kind=Kind(rule.kind), services=[service.slug],
+            summary=f"Declared automatically by rule '{rule.name}' {describe(rule.matchers)} for alert {alert['id']}.",
+            severity_reason=f"auto-incident rule '{rule.name}'"))
+        group["incident_id"] = incident.id
+        if not group["new"]:
+            batch.dirty_groups.setdefault(group["id"], {"id": group["id"]}).update(incident_id=incident.id)
+        batch._decision(alert["id"], "incident_declared",
+                        f"declared {ref(incident)} ({rule.severity}) by auto-incident rule '{rule.name}' "
+                        f"{describe(rule.matchers)}", incident=ref(incident), rule_id=str(rule.id))
+        _link(session, batch=batch, alert=alert, incident=incident, actor=actor)
+        return
+
+
+def attach_to_incident_id(session: Session, *, batch: Any, alert: dict[str, Any], incident_id: uuid.UUID,
+                          why: str) -> None:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        return
+    batch._decision(alert["id"], "attached", f"attached to {ref(incident)}: {why}", incident=ref(incident))
+    _link(session, batch=batch, alert=alert, incident=incident, actor=Principal.system("alert grouping"))
+
+
+def _link(session: Session, *, batch: Any, alert: dict[str, Any], incident: Incident, actor: Principal) -> None:
+    alert["incident_id"] = incident.id
+    if not alert["new"]:
+        batch._touch(alert, incident_id=incident.id)
+    timeline_for_alert(session, incident=incident, alert=alert, actor=actor, now=batch.now)
+
+
+def timeline_for_alert(session: Session, *, incident: Incident, alert: dict[str, Any], actor: Principal,
+                       now: Any) -> None:
+    timeline.append(session, incident=incident, kind=TimelineKind.alert_attached, actor=actor, now=now,
+                    text=f"Alert attached: [{alert['severity']}] {alert['summary']}",
+                    data={"alert_id": str(alert["id"]), "dedup_key": alert["dedup_key"],
+                          "service_id": str(alert["service_id"])})
+
+
+def incident_alert_count(session: Session, incident_id: uuid.UUID) -> int:
+    from tocsin.alerts.models import Alert
+
+    return session.execute(sa.select(sa.func.count()).where(Alert.incident_id == incident_id)).scalar_one()

@@ -1,0 +1,134 @@
+"""Alert rows: events as received, alerts, groups, the decision history, and page requests.
+
+`alert_events` is both the inbox and the occurrence log: an ingest request's rows are
+committed before it is answered, and the pipeline marks each one with what it did.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tocsin.db.base import Base, uuid_pk
+
+OPEN = sa.text("status <> 'resolved'")
+
+
+class AlertEvent(Base):
+    __tablename__ = "alert_events"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    service_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("services.id", ondelete="CASCADE"))
+    integration_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("integrations.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(sa.String(16))
+    action: Mapped[str] = mapped_column(sa.String(16))
+    dedup_key: Mapped[str] = mapped_column(sa.String(300))
+    received_at: Mapped[datetime]
+    body: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # the normalized event and its source payload
+    alert_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
+    outcome: Mapped[str | None] = mapped_column(sa.String(16))  # None until the pipeline has applied it
+    outcome_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (
+        sa.Index("ix_alert_events_pending", "received_at", sqlite_where=sa.text("outcome IS NULL"),
+                 postgresql_where=sa.text("outcome IS NULL")),
+    )
+
+
+class AlertGroup(Base):
+    __tablename__ = "alert_groups"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    service_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("services.id", ondelete="CASCADE"))
+    group_key: Mapped[str] = mapped_column(sa.String(600))
+    labels: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")  # open | closed
+    created_at: Mapped[datetime]
+    last_alert_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    alert_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("incidents.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        # At most one open group per key, enforced by the database (as Grafana OnCall does).
+        sa.Index("uq_alert_groups_open_key", "service_id", "group_key", unique=True,
+                 sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'")),
+    )
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    service_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    integration_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("integrations.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(sa.String(16))
+    dedup_key: Mapped[str] = mapped_column(sa.String(300))
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)  # triggered | acknowledged | resolved
+    summary: Mapped[str] = mapped_column(sa.String(1024))
+    severity: Mapped[str] = mapped_column(sa.String(16))
+    urgency: Mapped[str] = mapped_column(sa.String(8))  # high | low
+    labels: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    details: Mapped[Any] = mapped_column(sa.JSON, nullable=True)
+    links: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    group_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("alert_groups.id", ondelete="SET NULL"),
+                                                      index=True)
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("incidents.id", ondelete="SET NULL"),
+                                                         index=True)
+    previous_alert_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("alerts.id", ondelete="SET NULL"))
+    occurrences: Mapped[int] = mapped_column(sa.Integer, default=1)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    # Why this alert is not paging right now (silence, maintenance, flapping), or None.
+    suppressed_by: Mapped[str | None] = mapped_column(sa.String(16))
+    paged_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        # One open alert per (service, dedup key), enforced by the database.
+        sa.Index("uq_alerts_open_dedup", "service_id", "dedup_key", unique=True,
+                 sqlite_where=OPEN, postgresql_where=OPEN),
+        sa.Index("ix_alerts_service_key", "service_id", "dedup_key", "first_seen_at"),
+        sa.Index("ix_alerts_suppressed", "suppressed_by", sqlite_where=sa.text("suppressed_by IS NOT NULL"),
+                 postgresql_where=sa.text("suppressed_by IS NOT NULL")),
+    )
+
+
+class AlertDecision(Base):
+    """Permanent history: every decision the pipeline took about an alert, with its reason."""
+
+    __tablename__ = "alert_decisions"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    alert_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+    __table_args__ = (sa.Index("ix_alert_decisions_alert_at", "alert_id", "at"),)
+
+
+class PageRequest(Base):
+    """The hand-off to escalation: "this alert needs paging", no earlier than `not_before`."""
+
+    __tablename__ = "page_requests"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    alert_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("services.id", ondelete="CASCADE"))
+    urgency: Mapped[str] = mapped_column(sa.String(8))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    not_before: Mapped[datetime]
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending | taken | cancelled
+
+    __table_args__ = (
+        sa.Index("ix_page_requests_pending", "not_before", sqlite_where=sa.text("status = 'pending'"),
+                 postgresql_where=sa.text("status = 'pending'")),
+    )

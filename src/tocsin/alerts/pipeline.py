@@ -1,0 +1,363 @@
+"""The alert pipeline: apply a batch of normalized events in the caller's transaction.
+
+For each event, in order: route → dedup → (new alert) group → suppress → page request →
+auto-incident. Every step's decision and reason is stored (`alert_decisions`), and every event
+is stored as an occurrence (`alert_events`) with what was done with it.
+
+The hot path is set-based: the batch's open alerts and groups are read in a few queries,
+decisions are made in memory, and rows are written with executemany, outside the ORM.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.alerts import decide
+from tocsin.alerts.context import Context, load_context
+from tocsin.alerts.models import Alert, AlertDecision, AlertEvent, AlertGroup, PageRequest
+from tocsin.alerts.incidents import auto_incident
+from tocsin.ids import new_id
+from tocsin.inbound.types import Action, Event
+
+log = logging.getLogger("tocsin.alerts")
+
+A = Alert.__table__
+G = AlertGroup.__table__
+E = AlertEvent.__table__
+D = AlertDecision.__table__
+P = PageRequest.__table__
+OPEN_STATUSES = ("triggered", "acknowledged")
+
+
+@dataclass(slots=True)
+class Incoming:
+    event: Event
+    service_id: uuid.UUID
+    integration_id: uuid.UUID | None
+    source: str
+    event_id: uuid.UUID = field(default_factory=new_id)
+
+
+@dataclass(slots=True)
+class Outcome:
+    event_id: uuid.UUID
+    alert_id: uuid.UUID | None
+    outcome: str  # created | deduplicated | acknowledged | resolved | ignored | pending
+    reason: str
+
+
+def event_body(ev: Event) -> dict[str, Any]:
+    return {"summary": ev.summary, "severity": ev.severity.value, "source": ev.source, "labels": ev.labels,
+            "details": ev.details, "links": ev.links,
+            "occurred_at": ev.occurred_at.isoformat() if ev.occurred_at else None, "payload": ev.payload}
+
+
+def ingest(session: Session, items: Sequence[Incoming], *, now: datetime) -> list[Outcome]:
+    """Store `items` as events and apply them; return one outcome per item, in order.
+
+    The events are written whatever happens. If applying them fails, the pipeline's writes
+    are rolled back to a savepoint and the events stay pending (outcome NULL) for the
+    engine to apply later, so an accepted event is never lost to a pipeline bug.
+    """
+    if not items:
+        return []
+    try:
+        with session.begin_nested():
+            outcomes = _Batch(session, now).run(items)
+    except Exception:
+        log.exception("alert pipeline failed on a batch of %d events; kept pending", len(items))
+        outcomes = [Outcome(i.event_id, None, "pending", "stored; applying it failed and will be retried")
+                    for i in items]
+    _store_events(session, items, outcomes, now)
+    return outcomes
+
+
+def apply_pending(session: Session, *, now: datetime, limit: int = 500) -> int:
+    """Apply stored events that are still pending (after a pipeline failure); return how many."""
+    rows = session.execute(sa.select(AlertEvent).where(AlertEvent.outcome.is_(None))
+                           .order_by(AlertEvent.received_at, AlertEvent.id).limit(limit)).scalars().all()
+    done = 0
+    for row in rows:  # one at a time, so that one bad event cannot hold back the others
+        item = Incoming(event_from_body(row), row.service_id, row.integration_id, row.source, row.id)
+        try:
+            with session.begin_nested():
+                out = _Batch(session, now).run([item])[0]
+        except Exception as exc:
+            log.exception("alert event %s could not be applied", row.id)
+            out = Outcome(row.id, None, "failed", f"could not be applied: {type(exc).__name__}")
+        row.outcome, row.outcome_reason, row.alert_id = out.outcome, out.reason, out.alert_id
+        done += 1
+    session.flush()
+    return done
+
+
+def event_from_body(row: AlertEvent) -> Event:
+    from tocsin.inbound.timeparse import parse_timestamp
+    from tocsin.inbound.types import AlertSeverity
+
+    b = row.body
+    return Event(action=Action(row.action), dedup_key=row.dedup_key, summary=b.get("summary", ""),
+                 severity=AlertSeverity(b.get("severity", "error")), source=b.get("source", ""),
+                 labels=b.get("labels") or {}, details=b.get("details"), links=b.get("links") or [],
+                 occurred_at=parse_timestamp(b["occurred_at"]) if b.get("occurred_at") else None,
+                 payload=b.get("payload"))
+
+
+def _store_events(session: Session, items: Sequence[Incoming], outcomes: Sequence[Outcome], now: datetime) -> None:
+    session.execute(E.insert(), [
+        {"id": i.event_id, "service_id": i.service_id, "integration_id": i.integration_id, "source": i.source,
+         "action": i.event.action.value, "dedup_key": i.event.dedup_key, "received_at": now,
+         "body": event_body(i.event), "alert_id": o.alert_id,
+         "outcome": None if o.outcome == "pending" else o.outcome, "outcome_reason": o.reason}
+        for i, o in zip(items, outcomes, strict=True)])
+
+
+class _Batch:
+    """One batch's in-memory state: the open alerts and groups it touches, and the rows to write."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.s = session
+        self.now = now
+        self.ctx: Context
+        self.open: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
+        self.previous: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
+        self.groups: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
+        self.new_alerts: list[dict[str, Any]] = []
+        self.dirty_alerts: dict[uuid.UUID, dict[str, Any]] = {}
+        self.new_groups: list[dict[str, Any]] = []
+        self.dirty_groups: dict[uuid.UUID, dict[str, Any]] = {}
+        self.decisions: list[dict[str, Any]] = []
+        self.pages: list[dict[str, Any]] = []
+        self.stopped: set[uuid.UUID] = set()  # alerts acknowledged or resolved: cancel their pending pages
+        self.resolved_groups: set[uuid.UUID] = set()
+
+    # -- loading ---------------------------------------------------------------------------
+    def _load(self, items: Sequence[Incoming]) -> None:
+        self.ctx = load_context(self.s, now=self.now, service_ids={i.service_id for i in items})
+        keys = {i.event.dedup_key for i in items}
+        services = set(self.ctx.services)
+        cols = [A.c.id, A.c.service_id, A.c.dedup_key, A.c.status, A.c.occurrences, A.c.group_id, A.c.paged_at,
+                A.c.incident_id, A.c.summary]
+        for row in self.s.execute(sa.select(*cols).where(A.c.dedup_key.in_(keys), A.c.service_id.in_(services),
+                                                         A.c.status.in_(OPEN_STATUSES))).mappings():
+            self.open[(row["service_id"], row["dedup_key"])] = dict(row, new=False)
+
+    def _load_previous(self, pairs: set[tuple[uuid.UUID, str]]) -> None:
+        """The latest earlier alert for each (service, key) about to get a new alert: linked, and flap-checked."""
+        pairs -= set(self.previous)
+        if not pairs:
+            return
+        part = (A.c.service_id, A.c.dedup_key)
+        ranked = sa.select(A.c.id, A.c.service_id, A.c.dedup_key, sa.func.row_number().over(
+            partition_by=part, order_by=(A.c.first_seen_at.desc(), A.c.id.desc())).label("rn"),
+            # the key's last page, whichever earlier alert it was: flap damping pages once per window
+            sa.func.max(A.c.paged_at).over(partition_by=part).label("paged_at"),
+        ).where(A.c.dedup_key.in_({k for _, k in pairs}),
+                             A.c.service_id.in_({s for s, _ in pairs})).subquery()
+        for row in self.s.execute(sa.select(ranked).where(ranked.c.rn == 1)).mappings():
+            self.previous[(row["service_id"], row["dedup_key"])] = dict(row)
+
+    def _load_groups(self, pairs: set[tuple[uuid.UUID, str]]) -> None:
+        pairs -= set(self.groups)
+        if not pairs:
+            return
+        for row in self.s.execute(sa.select(G).where(G.c.status == "open", G.c.group_key.in_({k for _, k in pairs}),
+                                                     G.c.service_id.in_({s for s, _ in pairs}))).mappings():
+            self.groups[(row["service_id"], row["group_key"])] = dict(row, new=False)
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self, items: Sequence[Incoming]) -> list[Outcome]:
+        self._load(items)
+        routed = [self._route(i) for i in items]
+        creating = {(r.service_id, i.event.dedup_key) for i, r in zip(items, routed, strict=True)
+                    if i.event.action is Action.trigger and (r.service_id, i.event.dedup_key) not in self.open}
+        self._load_previous(creating)
+        group_pairs = set()
+        for i, r in zip(items, routed, strict=True):
+            if (r.service_id, i.event.dedup_key) in creating:
+                svc = self.ctx.services[r.service_id]
+                group_pairs.add((r.service_id, decide.group_key(svc.settings, i.event.labels)[0]))
+        self._load_groups(group_pairs)
+        outcomes = [self._apply(i, r) for i, r in zip(items, routed, strict=True)]
+        self._flush()
+        return outcomes
+
+    def _route(self, item: Incoming) -> decide.Route:
+        ev = item.event
+        labels = self.ctx.match_labels(ev.labels, service_id=item.service_id, severity=ev.severity.value,
+                                       source=item.source)
+        return decide.route(labels=labels, service_id=item.service_id, severity=ev.severity.value,
+                            rules=self.ctx.rules, slugs=self.ctx.slugs)
+
+    def _decision(self, alert_id: uuid.UUID, kind: str, reason: str, **data: Any) -> None:
+        self.decisions.append({"id": new_id(), "alert_id": alert_id, "at": self.now, "kind": kind,
+                               "reason": reason, "data": {k: v for k, v in data.items() if v is not None}})
+
+    def _touch(self, alert: dict[str, Any], **changes: Any) -> None:
+        alert.update(changes)
+        if not alert["new"]:
+            self.dirty_alerts.setdefault(alert["id"], {"id": alert["id"]}).update(changes)
+
+    def _apply(self, item: Incoming, route: decide.Route) -> Outcome:
+        ev = item.event
+        key = (route.service_id, ev.dedup_key)
+        alert = self.open.get(key)
+        if ev.action is Action.trigger:
+            if alert is None:
+                return self._create(item, route)
+            self._touch(alert, occurrences=alert["occurrences"] + 1, last_seen_at=self.now)
+            return Outcome(item.event_id, alert["id"], "deduplicated",
+                           f"deduplicated into open alert {alert['id']} (key {ev.dedup_key}); "
+                           f"occurrence {alert['occurrences']}")
+        if alert is None:
+            return Outcome(item.event_id, None, "ignored",
+                           f"{ev.action.value} ignored: no open alert with key {ev.dedup_key} on "
+                           f"{self.ctx.slugs.get(route.service_id, route.service_id)}")
+        who = item.source
+        if ev.action is Action.acknowledge:
+            if alert["status"] == "acknowledged":
+                return Outcome(item.event_id, alert["id"], "ignored", "already acknowledged")
+            self._touch(alert, status="acknowledged", acknowledged_at=self.now, last_seen_at=self.now)
+            self.stopped.add(alert["id"])
+            self._decision(alert["id"], "acknowledged", f"acknowledged by {who}")
+            return Outcome(item.event_id, alert["id"], "acknowledged", f"acknowledged alert {alert['id']}")
+        self._touch(alert, status="resolved", resolved_at=self.now, last_seen_at=self.now, suppressed_by=None)
+        self.stopped.add(alert["id"])
+        del self.open[key]
+        if alert.get("group_id"):
+            self.resolved_groups.add(alert["group_id"])
+        self._decision(alert["id"], "resolved", f"resolved by {who}")
+        return Outcome(item.event_id, alert["id"], "resolved", f"resolved alert {alert['id']}")
+
+    def _create(self, item: Incoming, route: decide.Route) -> Outcome:
+        ev, now = item.event, self.now
+        svc = self.ctx.services[route.service_id]
+        alert_id = new_id()
+        prev = self.previous.get((route.service_id, ev.dedup_key))
+        alert: dict[str, Any] = {
+            "id": alert_id, "service_id": route.service_id, "integration_id": item.integration_id,
+            "source": item.source, "dedup_key": ev.dedup_key, "status": "triggered", "summary": ev.summary,
+            "severity": ev.severity.value, "urgency": route.urgency, "labels": ev.labels, "details": ev.details,
+            "links": ev.links, "group_id": None, "incident_id": None,
+            "previous_alert_id": prev["id"] if prev else None, "occurrences": 1, "first_seen_at": now,
+            "last_seen_at": now, "acknowledged_at": None, "resolved_at": None, "suppressed_by": None,
+            "paged_at": None, "new": True,
+        }
+        self.new_alerts.append(alert)
+        self.open[(route.service_id, ev.dedup_key)] = alert
+        self._decision(alert_id, "routed", route.reason, rule_id=str(route.rule_id) if route.rule_id else None,
+                       service=svc.slug, urgency=route.urgency)
+        if prev:
+            self._decision(alert_id, "reopened", f"the same alert fired before as {prev['id']}; linked",
+                           previous_alert_id=str(prev["id"]))
+        group = self._group(alert, svc)
+        labels = self.ctx.match_labels(ev.labels, service_id=svc.id, severity=ev.severity.value, source=item.source)
+        muted = decide.suppression(now=now, service_id=svc.id, labels=labels, windows=self.ctx.windows,
+                                   silences=self.ctx.silences, last_paged_at=prev["paged_at"] if prev else None,
+                                   flap_window_seconds=svc.settings.flap_window_seconds)
+        if muted:
+            alert["suppressed_by"] = muted.kind
+            self._decision(alert_id, muted.kind, muted.reason, ref=muted.ref,
+                           until=muted.until.isoformat() if muted.until else None)
+        else:
+            self.request_page(alert, svc)
+            auto_incident(self.s, batch=self, alert=alert, group=group, labels=labels, service=svc)
+        if alert["incident_id"] is None and group.get("incident_id"):
+            from tocsin.alerts.incidents import attach_to_incident_id
+            attach_to_incident_id(self.s, batch=self, alert=alert, incident_id=group["incident_id"],
+                                  why="its group is linked to this incident")
+        return Outcome(item.event_id, alert_id, "created", f"new alert {alert_id}")
+
+    def request_page(self, alert: dict[str, Any], svc: Any) -> None:
+        at, why = decide.page_time(urgency=alert["urgency"], now=self.now, support_hours=svc.settings.support_hours)
+        self.pages.append({"id": new_id(), "alert_id": alert["id"], "service_id": alert["service_id"],
+                           "urgency": alert["urgency"], "reason": why, "created_at": self.now, "not_before": at,
+                           "status": "pending"})
+        alert["paged_at"] = self.now
+        if not alert["new"]:
+            self._touch(alert, paged_at=self.now, suppressed_by=None)
+        self._decision(alert["id"], "page_requested", why, not_before=at.isoformat())
+
+    def _group(self, alert: dict[str, Any], svc: Any) -> dict[str, Any]:
+        key, picked = decide.group_key(svc.settings, alert["labels"])
+        group = self.groups.get((svc.id, key))
+        if group is not None and not decide.group_open_for(group["created_at"], svc.settings, self.now):
+            self._close_group(group, "window elapsed")
+            group = None
+        if group is None:
+            group = {"id": new_id(), "service_id": svc.id, "group_key": key, "labels": picked, "status": "open",
+                     "created_at": self.now, "last_alert_at": self.now, "closed_at": None, "alert_count": 0,
+                     "incident_id": None, "new": True}
+            self.new_groups.append(group)
+            self.groups[(svc.id, key)] = group
+            why = f"opened a new group {group['id']}"
+        else:
+            why = f"joined open group {group['id']} (opened {group['created_at'].isoformat()})"
+        by = ", ".join(f"{k}={v!r}" for k, v in picked.items()) or "no labels (one group per window)"
+        group["alert_count"] += 1
+        group["last_alert_at"] = self.now
+        if not group["new"]:
+            self.dirty_groups.setdefault(group["id"], {"id": group["id"]}).update(
+                alert_count=group["alert_count"], last_alert_at=self.now)
+        alert["group_id"] = group["id"]
+        self._decision(alert["id"], "grouped", f"{why}; grouped by {by} within {svc.settings.group_window_seconds} s",
+                       group_id=str(group["id"]))
+        return group
+
+    def _close_group(self, group: dict[str, Any], why: str) -> None:
+        group.update(status="closed", closed_at=self.now)
+        if group["new"]:
+            return
+        self.dirty_groups.setdefault(group["id"], {"id": group["id"]}).update(status="closed", closed_at=self.now)
+
+    # -- writing ---------------------------------------------------------------------------
+    def _flush(self) -> None:
+        s = self.s
+        for changes in _by_shape(self.dirty_groups.values()):
+            s.execute(G.update().where(G.c.id == sa.bindparam("gid")).values(
+                {k: sa.bindparam(k) for k in changes[0] if k != "id"}),
+                [{**c, "gid": c["id"]} for c in changes])
+        if self.new_groups:
+            s.execute(G.insert(), [{k: v for k, v in g.items() if k != "new"} for g in self.new_groups])
+        if self.new_alerts:
+            s.execute(A.insert(), [{k: v for k, v in a.items() if k != "new"} for a in self.new_alerts])
+        for changes in _by_shape(self.dirty_alerts.values()):
+            s.execute(A.update().where(A.c.id == sa.bindparam("aid")).values(
+                {k: sa.bindparam(k) for k in changes[0] if k != "id"}),
+                [{**c, "aid": c["id"]} for c in changes])
+        if self.decisions:
+            s.execute(D.insert(), self.decisions)
+        if self.pages:
+            s.execute(P.insert(), self.pages)
+        if self.stopped:
+            cancel_pages(s, self.stopped)
+        if self.resolved_groups:
+            close_finished_groups(s, self.resolved_groups, self.now)
+
+
+def _by_shape(rows: Any) -> list[list[dict[str, Any]]]:
+    """Split update rows by the set of columns they change (executemany needs one shape)."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        shapes.setdefault(tuple(sorted(r)), []).append(r)
+    return list(shapes.values())
+
+
+def cancel_pages(session: Session, alert_ids: set[uuid.UUID]) -> None:
+    """Cancel page requests not yet taken for alerts that were acknowledged or resolved."""
+    session.execute(P.update().where(P.c.alert_id.in_(alert_ids), P.c.status == "pending").values(status="cancelled"))
+
+
+def close_finished_groups(session: Session, group_ids: set[uuid.UUID], now: datetime) -> None:
+    """Close open groups whose alerts are all resolved."""
+    still_open = sa.select(A.c.id).where(A.c.group_id == G.c.id, A.c.status.in_(OPEN_STATUSES)).exists()
+    session.execute(G.update().where(G.c.id.in_(group_ids), G.c.status == "open", ~still_open)
+                    .values(status="closed", closed_at=now))

@@ -1,0 +1,121 @@
+"""Alert queries and commands: list, get with history, acknowledge, resolve, attach to an incident."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.alerts.incidents import timeline_for_alert
+from tocsin.alerts.models import Alert, AlertDecision, AlertEvent, AlertGroup
+from tocsin.alerts.pipeline import cancel_pages, close_finished_groups
+from tocsin.audit.service import record
+from tocsin.errors import IllegalTransition, InvalidInput, NotFound
+from tocsin.ids import new_id
+from tocsin.incidents.access import require_incident
+from tocsin.incidents.service import ref
+from tocsin.principal import Principal
+from tocsin.services.service import require_service
+from tocsin.users.models import OrgRole
+
+STATUSES = ("triggered", "acknowledged", "resolved")
+
+
+@dataclass
+class AlertFilter:
+    status: list[str] | None = None
+    service: str | None = None
+    group_id: uuid.UUID | None = None
+    incident_id: uuid.UUID | None = None
+    labels: dict[str, str] | None = None
+
+
+def list_alerts(session: Session, *, flt: AlertFilter, before: uuid.UUID | None = None, limit: int = 50) -> list[Alert]:
+    """Newest first (UUIDv7 ids are time-ordered)."""
+    stmt = sa.select(Alert).order_by(Alert.id.desc()).limit(limit)
+    if flt.status:
+        bad = set(flt.status) - set(STATUSES)
+        if bad:
+            raise InvalidInput(f"unknown status {sorted(bad)[0]!r}: use triggered, acknowledged or resolved",
+                               details={"field": "status"})
+        stmt = stmt.where(Alert.status.in_(flt.status))
+    if flt.service:
+        stmt = stmt.where(Alert.service_id == require_service(session, flt.service).id)
+    if flt.group_id:
+        stmt = stmt.where(Alert.group_id == flt.group_id)
+    if flt.incident_id:
+        stmt = stmt.where(Alert.incident_id == flt.incident_id)
+    for name, value in (flt.labels or {}).items():
+        stmt = stmt.where(Alert.labels[name].as_string() == value)
+    if before:
+        stmt = stmt.where(Alert.id < before)
+    return list(session.execute(stmt).scalars())
+
+
+def require_alert(session: Session, alert_id: uuid.UUID) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}", details={"alert": str(alert_id)})
+    return alert
+
+
+def history(session: Session, alert: Alert, *, occurrences: int = 100) -> dict[str, Any]:
+    decisions = session.execute(sa.select(AlertDecision).where(AlertDecision.alert_id == alert.id)
+                                .order_by(AlertDecision.at, AlertDecision.id)).scalars().all()
+    events = session.execute(sa.select(AlertEvent).where(AlertEvent.alert_id == alert.id)
+                             .order_by(AlertEvent.received_at.desc(), AlertEvent.id.desc()).limit(occurrences)
+                             ).scalars().all()
+    group = session.get(AlertGroup, alert.group_id) if alert.group_id else None
+    return {"decisions": decisions, "occurrences": events, "group": group}
+
+
+def _decide(session: Session, alert: Alert, kind: str, reason: str, now: datetime, **data: Any) -> None:
+    session.add(AlertDecision(id=new_id(), alert_id=alert.id, at=now, kind=kind, reason=reason, data=data))
+
+
+def acknowledge(session: Session, *, alert: Alert, actor: Principal, now: datetime) -> Alert:
+    actor.require(OrgRole.responder, "acknowledging alerts")
+    if alert.status != "triggered":
+        raise IllegalTransition(f"the alert is {alert.status}; only a triggered alert can be acknowledged",
+                                details={"status": alert.status})
+    alert.status, alert.acknowledged_at = "acknowledged", now
+    _decide(session, alert, "acknowledged", f"acknowledged by {actor.label}", now)
+    session.flush()
+    cancel_pages(session, {alert.id})
+    record(session, actor=actor, action="alert.acknowledge", target_type="alert", target_id=alert.id, now=now)
+    return alert
+
+
+def resolve(session: Session, *, alert: Alert, actor: Principal, now: datetime) -> Alert:
+    actor.require(OrgRole.responder, "resolving alerts")
+    if alert.status == "resolved":
+        raise IllegalTransition("the alert is already resolved", details={"status": alert.status})
+    alert.status, alert.resolved_at, alert.suppressed_by = "resolved", now, None
+    _decide(session, alert, "resolved", f"resolved by {actor.label}", now)
+    session.flush()
+    cancel_pages(session, {alert.id})
+    if alert.group_id:
+        close_finished_groups(session, {alert.group_id}, now)
+    record(session, actor=actor, action="alert.resolve", target_type="alert", target_id=alert.id, now=now)
+    return alert
+
+
+def attach(session: Session, *, alert: Alert, incident_key: str, actor: Principal, now: datetime) -> Alert:
+    """Attach an alert to an incident the actor can see; it shows on the incident's timeline."""
+    actor.require(OrgRole.responder, "attaching alerts to incidents")
+    incident = require_incident(session, actor, incident_key)
+    if alert.incident_id == incident.id:
+        raise IllegalTransition(f"the alert is already attached to {ref(incident)}")
+    alert.incident_id = incident.id
+    _decide(session, alert, "attached", f"attached to {ref(incident)} by {actor.label}", now, incident=ref(incident))
+    session.flush()
+    timeline_for_alert(session, incident=incident, actor=actor, now=now,
+                       alert={"id": alert.id, "severity": alert.severity, "summary": alert.summary,
+                              "dedup_key": alert.dedup_key, "service_id": alert.service_id})
+    record(session, actor=actor, action="alert.attach", target_type="alert", target_id=alert.id, now=now,
+           details={"incident": ref(incident)})
+    return alert

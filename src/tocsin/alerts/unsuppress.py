@@ -1,0 +1,68 @@
+"""Page for alerts that are still firing when what held them back ends.
+
+A silence or maintenance window that ends while its alerts still fire must page then, not
+stay quiet until the alert fires anew (Alertmanager #3367). The same holds for the flap
+window. Alerts whose hold changed (a silence ended inside a maintenance window) record the
+new reason instead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.alerts import decide
+from tocsin.alerts.context import load_context
+from tocsin.alerts.models import Alert
+from tocsin.alerts.pipeline import _Batch
+
+BATCH = 500
+
+
+def release(session: Session, *, now: datetime) -> int:
+    """Re-check suppressed, still-triggered alerts; page those no longer held. Return how many changed."""
+    rows = session.execute(sa.select(Alert).where(Alert.suppressed_by.is_not(None), Alert.status == "triggered")
+                           .order_by(Alert.first_seen_at).limit(BATCH)).scalars().all()
+    if not rows:
+        return 0
+    batch = _Batch(session, now)
+    batch.ctx = load_context(session, now=now, service_ids={a.service_id for a in rows})
+    flapping = [a for a in rows if a.suppressed_by == "flapping"]
+    paged = _last_pages(session, flapping)
+    changed = 0
+    for a in rows:
+        svc = batch.ctx.services.get(a.service_id)
+        if svc is None:
+            continue
+        labels = batch.ctx.match_labels(a.labels or {}, service_id=a.service_id, severity=a.severity, source=a.source)
+        hold = decide.suppression(now=now, service_id=a.service_id, labels=labels, windows=batch.ctx.windows,
+                                  silences=batch.ctx.silences,
+                                  last_paged_at=paged.get((a.service_id, a.dedup_key)),
+                                  flap_window_seconds=svc.settings.flap_window_seconds)
+        if hold is not None and hold.kind == a.suppressed_by:
+            continue
+        view = {"id": a.id, "service_id": a.service_id, "urgency": a.urgency, "new": False,
+                "status": a.status, "paged_at": a.paged_at}
+        changed += 1
+        if hold is not None:
+            batch._touch(view, suppressed_by=hold.kind)
+            batch._decision(a.id, hold.kind, hold.reason, ref=hold.ref,
+                            until=hold.until.isoformat() if hold.until else None)
+            continue
+        batch._decision(a.id, "released", f"no longer held back ({a.suppressed_by} ended) and still firing")
+        batch.request_page(view, svc)
+    batch._flush()
+    return changed
+
+
+def _last_pages(session: Session, alerts: list[Alert]) -> dict[tuple, datetime]:
+    """When each flapping alert's key last paged (by any earlier alert)."""
+    if not alerts:
+        return {}
+    stmt = (sa.select(Alert.service_id, Alert.dedup_key, sa.func.max(Alert.paged_at))
+            .where(Alert.dedup_key.in_({a.dedup_key for a in alerts}),
+                   Alert.service_id.in_({a.service_id for a in alerts}), Alert.paged_at.is_not(None))
+            .group_by(Alert.service_id, Alert.dedup_key))
+    return {(sid, key): at for sid, key, at in session.execute(stmt)}

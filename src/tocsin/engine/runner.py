@@ -1,0 +1,80 @@
+"""Run the engine's modules in a fixed order, every `interval` seconds, each in its own unit of work.
+
+A module is `run(db, clock, now) -> int` (how much work it did). It processes a bounded batch
+and must be idempotent: a crash mid-tick loses nothing, the next tick (in this or another
+process) picks the work up. Work shared across processes is claimed with leases
+(conditional UPDATEs), so two engines never do the same job at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from tocsin.clock import Clock
+from tocsin.db import Database
+
+log = logging.getLogger("tocsin.engine")
+
+Module = Callable[["EngineContext"], int]
+
+
+class EngineContext:
+    """What a module gets: the database, the clock, this tick's `now`, and this process's lease owner id."""
+
+    def __init__(self, db: Database, clock: Clock, owner: str, now: datetime, settings: object | None) -> None:
+        self.db, self.clock, self.owner, self.now, self.settings = db, clock, owner, now, settings
+
+
+def default_modules() -> list[tuple[str, Module]]:
+    from tocsin.engine import modules
+
+    return modules.ORDER
+
+
+class Engine:
+    def __init__(self, db: Database, clock: Clock, *, settings: object | None = None,
+                 modules: Sequence[tuple[str, Module]] | None = None, interval: float = 1.0) -> None:
+        self.db, self.clock, self.settings = db, clock, settings
+        self.modules = list(modules) if modules is not None else default_modules()
+        self.interval = interval
+        self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> dict[str, int]:
+        """Run every module once with one `now`; return the work each did. A failing module is logged
+        and does not stop the others."""
+        now = self.clock.now()
+        done: dict[str, int] = {}
+        for name, module in self.modules:
+            try:
+                done[name] = module(EngineContext(self.db, self.clock, self.owner, now, self.settings))
+            except Exception:
+                log.exception("engine module %s failed", name)
+                done[name] = -1
+        return done
+
+    def run_until_idle(self, max_ticks: int = 20) -> None:
+        """Tick until no module has work left (for tests and the CLI)."""
+        for _ in range(max_ticks):
+            if not any(v > 0 for v in self.tick().values()):
+                return
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="tocsin-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.tick()
+            self._stop.wait(self.interval)

@@ -1,0 +1,1 @@
+"""Inbound formats: each module turns one tool's payload into normalized `Event`s."""

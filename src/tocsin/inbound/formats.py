@@ -1,0 +1,115 @@
+"""Per-endpoint decoding and answers: each tool gets the response shape it understands.
+
+PagerDuty Events API v2 senders get PagerDuty's bodies (`202 {"status": "success", ...}`,
+`400 {"status": "invalid event", ...}`); webhook senders get tocsin's error shape. Storage
+failures answer 503 so that senders retry (Alertmanager retries 5xx, treats 4xx as final).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from tocsin.inbound import alertmanager, events_v2, generic, grafana
+from tocsin.inbound.types import MAX_EVENT_BYTES, Action, Event, Rejected
+from tocsin.keys import derived_secret
+
+if TYPE_CHECKING:
+    from tocsin.alerts.pipeline import Outcome
+    from tocsin.inbound.writer import Job, Reply
+
+PD_ROUTES = ("events_v2", "change")
+
+
+def _reply(status: int, body: dict[str, Any]) -> Reply:
+    from tocsin.inbound.writer import Reply
+
+    return Reply(status, body)
+
+
+def decode(job: Job) -> Any:
+    """Return the decoded body (for PagerDuty: the parsed event, and set `job.key`); raise Rejected."""
+    if job.route == "heartbeat":
+        return None
+    if job.route in PD_ROUTES and len(job.body) > MAX_EVENT_BYTES:
+        raise Rejected("Event object is too large", [f"the event is {len(job.body)} bytes; the limit is "
+                                                      f"{MAX_EVENT_BYTES}"], status=413)
+    try:
+        obj = orjson.loads(job.body)
+    except orjson.JSONDecodeError as exc:
+        raise Rejected("Event object format is unrecognized" if job.route in PD_ROUTES else "the body is not valid JSON",
+                       [f"JSON parse error: {exc}"]) from None
+    if job.route == "events_v2":
+        key, event = events_v2.parse_event(obj, new_key=lambda: uuid.uuid4().hex)
+        job.key = key
+        return event
+    if job.route == "change":
+        key, change = events_v2.parse_change(obj)
+        job.key = key
+        return change
+    return obj
+
+
+def events_for(job: Job, server_secret: str, now: datetime) -> list[Event]:
+    """Return the events in an authenticated job; raise Rejected."""
+    route, integ = job.route, job.integration
+    if route == "events_v2":
+        return [job.parsed]
+    if route in ("change", "heartbeat"):
+        return []
+    if route == "alertmanager":
+        return alertmanager.parse_webhook(job.parsed)
+    if route == "grafana":
+        cfg = integ.config or {}
+        if cfg.get("hmac"):
+            grafana.verify_signature(job.body, job.headers, secret=signing_secret(server_secret, integ.id),
+                                     timestamp_header=cfg.get("timestamp_header"), now=now)
+        return grafana.parse_webhook(job.parsed)
+    if route == "generic":
+        return generic.map_payload(generic.validate_mapping((integ.config or {}).get("mapping") or {}), job.parsed)
+    raise AssertionError(route)
+
+
+def signing_secret(server_secret: str, integration_id: uuid.UUID) -> str:
+    """The Grafana HMAC secret of an integration: derived from the server key, never stored."""
+    return derived_secret(server_secret, "grafana-hmac", str(integration_id))
+
+
+def accepted(job: Job, outcomes: list[Outcome]) -> Reply:
+    if job.route == "events_v2":
+        return _reply(202, {"status": "success", "message": "Event processed", "dedup_key": job.parsed.dedup_key})
+    if job.route == "change":
+        return _reply(202, {"status": "success", "message": "Change event processed"})
+    if job.route == "heartbeat":
+        return _reply(200, {"status": "ok", "heartbeat": job.integration.name})
+    return _reply(202, {"status": "accepted", "events": len(outcomes), "results": [
+        {"dedup_key": i.event.dedup_key, "action": i.event.action.value, "alert_id": str(o.alert_id) if o.alert_id
+         else None, "outcome": o.outcome} for i, o in zip(job.items, outcomes, strict=True)]})
+
+
+def rejected(job: Job, exc: Rejected) -> Reply:
+    if job.route in PD_ROUTES:
+        return _reply(exc.status, {"status": "invalid event", "message": exc.message, "errors": exc.errors})
+    code = {401: "bad_signature", 413: "payload_too_large"}.get(exc.status, "invalid_payload")
+    return _reply(exc.status, {"error": {"code": code, "message": exc.message, "details": {"errors": exc.errors}}})
+
+
+def unknown_key(job: Job) -> Reply:
+    if job.route in PD_ROUTES:
+        return _reply(400, {"status": "invalid event", "message": "Event object is invalid",
+                            "errors": ["Invalid routing key: no events_v2 integration has this key"]})
+    what = "heartbeat" if job.route == "heartbeat" else f"{job.route} integration"
+    return _reply(404, {"error": {"code": "not_found", "message": f"no {what} with this key", "details": {}}})
+
+
+def unavailable(job: Job) -> Reply:
+    msg = "the event could not be stored; retry later"
+    if job.route in PD_ROUTES:
+        return _reply(503, {"status": "unavailable", "message": msg, "errors": [msg]})
+    return _reply(503, {"error": {"code": "unavailable", "message": msg, "details": {}}})
+
+
+__all__ = ["Action", "accepted", "decode", "events_for", "rejected", "signing_secret", "unavailable", "unknown_key"]

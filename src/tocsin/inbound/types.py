@@ -1,0 +1,70 @@
+"""The normalized event every inbound format produces, and the one rejection error.
+
+Parsers are pure: bytes or decoded JSON in, a list of `Event` out, or `Rejected` with
+every problem found. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+MAX_EVENT_BYTES = 512_000  # PagerDuty's limit per event; Alertmanager uses the same figure
+MAX_SUMMARY = 1024
+MAX_DEDUP_KEY = 255
+
+
+class Action(StrEnum):
+    trigger = "trigger"
+    acknowledge = "acknowledge"
+    resolve = "resolve"
+
+
+class AlertSeverity(StrEnum):
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+
+class Source(StrEnum):
+    events_v2 = "events_v2"
+    alertmanager = "alertmanager"
+    grafana = "grafana"
+    generic = "generic"
+    heartbeat = "heartbeat"
+    check = "check"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One alert event, whatever tool sent it.
+
+    `dedup_key` is the key alerts are deduplicated on within a service. Keys tocsin derives
+    carry a format and version (`am:1:<fingerprint>`), so a change of derivation never merges
+    unrelated alerts; keys a sender chose (PagerDuty `dedup_key`) are kept exactly, because the
+    sender must be able to acknowledge and resolve with them.
+    """
+
+    action: Action
+    dedup_key: str
+    summary: str = ""
+    severity: AlertSeverity = AlertSeverity.error
+    source: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    details: Any = None
+    links: list[dict[str, str]] = field(default_factory=list)
+    occurred_at: datetime | None = None
+    payload: Any = None  # this alert's part of the source payload, kept verbatim
+
+
+class Rejected(Exception):
+    """The payload cannot be accepted; `errors` lists every problem, for the 4xx body."""
+
+    def __init__(self, message: str, errors: list[str] | None = None, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or [message]
+        self.status = status

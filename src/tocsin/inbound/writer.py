@@ -1,0 +1,204 @@
+"""Group commit for ingestion: one writer thread turns many requests into one transaction.
+
+Request handlers hand the raw body to `submit()` and wait. The writer takes everything that
+queued up while it was busy, decodes and authenticates it, applies the pipeline and commits
+once, then answers every request of the batch. One commit (one fsync on PostgreSQL) answers
+many requests, and a 2xx is only sent after that commit: an acknowledged event is durable.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.alerts.pipeline import Incoming, ingest
+from tocsin.clock import Clock
+from tocsin.db import Database
+from tocsin.heartbeats.models import Heartbeat
+from tocsin.inbound import formats
+from tocsin.inbound.types import Action, Event, Rejected, Source
+from tocsin.integrations.models import ChangeEvent, Integration
+from tocsin.keys import key_hash
+
+log = logging.getLogger("tocsin.inbound")
+
+MAX_BATCH_EVENTS = 2000
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Job:
+    route: str  # events_v2 | change | alertmanager | grafana | generic | heartbeat
+    body: bytes
+    key: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    future: Future[Reply] = field(default_factory=Future)
+    # filled while the batch is processed
+    parsed: Any = None
+    integration: Any = None
+    items: list[Incoming] = field(default_factory=list)
+    reply: Reply | None = None
+
+
+class IngestWriter:
+    def __init__(self, db: Database, clock: Clock, *, server_secret: str) -> None:
+        self.db = db
+        self.clock = clock
+        self.server_secret = server_secret
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, job: Job) -> Future[Reply]:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._loop, name="tocsin-ingest", daemon=True)
+                    self._thread.start()
+        self._queue.put(job)
+        return job.future
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, size = [first], 1
+            while size < MAX_BATCH_EVENTS:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                batch.append(nxt)
+                size += 1
+            self.process(batch)
+
+    def process(self, batch: list[Job]) -> None:
+        """Apply one batch in one transaction and answer every job in it."""
+        try:
+            now = self.clock.now()
+            for job in batch:
+                _decode(job)
+            with self.db.unit_of_work() as session:
+                self._authenticate(session, batch)
+                for job in batch:
+                    if job.reply is None:
+                        _bind(job, self.server_secret, now)
+                items = [i for job in batch if job.reply is None for i in job.items]
+                outcomes = ingest(session, items, now=now)
+                by_event = {o.event_id: o for o in outcomes}
+                self._side_effects(session, batch, now)
+                for job in batch:
+                    if job.reply is None:
+                        job.reply = formats.accepted(job, [by_event[i.event_id] for i in job.items])
+        except Exception:
+            log.exception("ingest batch of %d requests failed; answering 503 so senders retry", len(batch))
+            for job in batch:
+                job.reply = formats.unavailable(job)
+        for job in batch:
+            if not job.future.done():
+                job.future.set_result(job.reply)  # type: ignore[arg-type]
+
+    def _authenticate(self, session: Session, batch: list[Job]) -> None:
+        hashes = {key_hash(j.key) for j in batch if j.reply is None and j.key and j.route != "heartbeat"}
+        found: dict[str, Integration] = {}
+        if hashes:
+            found = {i.key_hash: i for i in session.execute(
+                sa.select(Integration).where(Integration.key_hash.in_(hashes))).scalars()}
+        beats: dict[str, Heartbeat] = {}
+        hb = {key_hash(j.key) for j in batch if j.reply is None and j.key and j.route == "heartbeat"}
+        if hb:
+            beats = {h.key_hash: h for h in session.execute(
+                sa.select(Heartbeat).where(Heartbeat.key_hash.in_(hb))).scalars()}
+        for job in batch:
+            if job.reply is not None:
+                continue
+            if job.route == "heartbeat":
+                job.integration = beats.get(key_hash(job.key or ""))
+            else:
+                integ = found.get(key_hash(job.key or ""))
+                wanted = "events_v2" if job.route == "change" else job.route
+                job.integration = integ if integ is not None and integ.type == wanted else None
+            if job.integration is None:
+                job.reply = formats.unknown_key(job)
+
+    def _side_effects(self, session: Session, batch: list[Job], now: Any) -> None:
+        """Change events, heartbeat pings and integration last-seen times, in the same transaction."""
+        seen: dict[uuid.UUID, Any] = {}
+        for job in batch:
+            if job.reply is not None:
+                continue
+            if job.route == "heartbeat":
+                hb: Heartbeat = job.integration
+                hb.last_ping_at = now
+                hb.state = "up"
+                from datetime import timedelta
+                hb.due_at = now + timedelta(seconds=hb.interval_seconds + hb.grace_seconds)
+            elif job.route == "change":
+                ch = job.parsed
+                session.add(ChangeEvent(service_id=job.integration.service_id, integration_id=job.integration.id,
+                                        summary=ch.summary, source=ch.source, occurred_at=ch.occurred_at or now,
+                                        received_at=now, details=ch.details, links=ch.links))
+                seen[job.integration.id] = now
+            else:
+                seen[job.integration.id] = now
+        if seen:
+            session.execute(sa.update(Integration).where(Integration.id.in_(list(seen))).values(last_event_at=now))
+        session.flush()
+
+
+def _decode(job: Job) -> None:
+    """Decode JSON and find the key (the URL's, or `routing_key` in a PagerDuty body)."""
+    try:
+        job.parsed = formats.decode(job)
+    except Rejected as exc:
+        job.reply = formats.rejected(job, exc)
+
+
+def _bind(job: Job, server_secret: str, now: Any) -> None:
+    """Parse with the integration's settings into pipeline items, or set a rejection reply."""
+    try:
+        events = formats.events_for(job, server_secret, now)
+    except Rejected as exc:
+        job.reply = formats.rejected(job, exc)
+        return
+    if job.route == "heartbeat":
+        hb: Heartbeat = job.integration
+        if hb.state == "down":
+            events = [Event(action=Action.resolve, dedup_key=heartbeat_key(hb.id))]
+        job.items = [Incoming(e, hb.service_id, None, Source.heartbeat.value) for e in events]
+        return
+    integ: Integration = job.integration
+    job.items = [Incoming(e, integ.service_id, integ.id, integ.type) for e in events]
+
+
+def heartbeat_key(heartbeat_id: uuid.UUID) -> str:
+    return f"hb:1:{heartbeat_id}"
+
+
+def dumps(obj: Any) -> bytes:
+    return orjson.dumps(obj)

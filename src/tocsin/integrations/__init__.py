@@ -1,0 +1,1 @@
+"""Integrations: the per-service keys that inbound tools authenticate with."""

@@ -1,0 +1,102 @@
+"""Integrations CRUD: a service's inbound keys, one per tool, shown once and stored hashed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.audit.service import record
+from tocsin.errors import InvalidInput, NotFound
+from tocsin.integrations.models import Integration
+from tocsin.keys import hint, key_hash, new_key
+from tocsin.principal import Principal
+from tocsin.services.service import require_service
+from tocsin.users.models import OrgRole
+
+
+class IntegrationType(StrEnum):
+    events_v2 = "events_v2"
+    alertmanager = "alertmanager"
+    grafana = "grafana"
+    generic = "generic"
+
+
+def check_config(kind: IntegrationType, config: dict[str, Any]) -> dict[str, Any]:
+    """Return the validated config for `kind`; raise InvalidInput."""
+    if kind is IntegrationType.generic:
+        from tocsin.inbound.generic import validate_mapping
+
+        try:
+            validate_mapping(config.get("mapping") or {})
+        except ValueError as exc:
+            raise InvalidInput(f"mapping: {exc}", details={"field": "config.mapping"}) from None
+        return {"mapping": config.get("mapping")}
+    if kind is IntegrationType.grafana:
+        unknown = set(config) - {"hmac", "timestamp_header"}
+        if unknown:
+            raise InvalidInput(f"unknown grafana config fields: {', '.join(sorted(unknown))}")
+        if not isinstance(config.get("hmac", False), bool):
+            raise InvalidInput("config.hmac must be true or false", details={"field": "config.hmac"})
+        ts = config.get("timestamp_header")
+        if ts is not None and (not isinstance(ts, str) or not ts.strip() or len(ts) > 100):
+            raise InvalidInput("config.timestamp_header must be a header name", details={"field": "config.timestamp_header"})
+        return {k: v for k, v in config.items() if v is not None}
+    if config:
+        raise InvalidInput(f"{kind.value} integrations take no config", details={"field": "config"})
+    return {}
+
+
+def create_integration(session: Session, *, actor: Principal, now: datetime, service: str, kind: IntegrationType,
+                       name: str, config: dict[str, Any] | None = None) -> tuple[Integration, str]:
+    """Create an integration; return it and its key (shown once)."""
+    actor.require(OrgRole.admin, "creating integrations")
+    svc = require_service(session, service)
+    if not name.strip():
+        raise InvalidInput("name must not be empty", details={"field": "name"})
+    key = new_key()
+    row = Integration(service_id=svc.id, type=kind.value, name=name.strip(), key_hash=key_hash(key),
+                      key_hint=hint(key), config=check_config(kind, config or {}), created_by_id=actor.user_id,
+                      created_at=now)
+    session.add(row)
+    session.flush()
+    record(session, actor=actor, action="integration.create", target_type="integration", target_id=row.id, now=now,
+           details={"service": svc.slug, "type": kind.value, "name": row.name})
+    return row, key
+
+
+def list_integrations(session: Session, *, service_id: uuid.UUID | None = None) -> list[Integration]:
+    stmt = sa.select(Integration).order_by(Integration.created_at, Integration.id)
+    if service_id:
+        stmt = stmt.where(Integration.service_id == service_id)
+    return list(session.execute(stmt).scalars())
+
+
+def require_integration(session: Session, integration_id: uuid.UUID) -> Integration:
+    row = session.get(Integration, integration_id)
+    if row is None:
+        raise NotFound(f"no integration {integration_id}", details={"integration": str(integration_id)})
+    return row
+
+
+def delete_integration(session: Session, *, actor: Principal, now: datetime, integration_id: uuid.UUID) -> None:
+    """Delete an integration: its key stops working at once; its alerts stay."""
+    actor.require(OrgRole.admin, "deleting integrations")
+    row = require_integration(session, integration_id)
+    record(session, actor=actor, action="integration.delete", target_type="integration", target_id=row.id, now=now,
+           details={"type": row.type, "name": row.name})
+    session.delete(row)
+    session.flush()
+
+
+def rotate_key(session: Session, *, actor: Principal, now: datetime, integration_id: uuid.UUID) -> tuple[Integration, str]:
+    actor.require(OrgRole.admin, "rotating integration keys")
+    row = require_integration(session, integration_id)
+    key = new_key()
+    row.key_hash, row.key_hint = key_hash(key), hint(key)
+    record(session, actor=actor, action="integration.rotate_key", target_type="integration", target_id=row.id, now=now)
+    return row, key
