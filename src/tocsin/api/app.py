@@ -7,10 +7,11 @@ from fastapi import FastAPI
 from tocsin import __version__
 from tocsin.api import errors
 from tocsin.api.limits import BodyLimit
-from tocsin.api.routes import directory, incidents, system
+from tocsin.api.routes import alerts, directory, incidents, ingest, monitors, rules, system
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings
 from tocsin.db import Database
+from tocsin.inbound.writer import IngestWriter
 
 
 def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) -> FastAPI:
@@ -26,9 +27,15 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock or SystemClock()
+    app.state.ingest = IngestWriter(db, app.state.clock, server_secret=settings.resolved_secret_key())
     errors.install(app)
     app.include_router(system.router)
     app.include_router(incidents.router, responses=errors.ERROR_RESPONSES)
     app.include_router(directory.router, responses=errors.ERROR_RESPONSES)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(alerts.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(rules.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(monitors.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(ingest.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       overrides=(("/integrations/", settings.max_ingest_bytes),))
     return app

@@ -28,8 +28,10 @@ def serve(
     host: Annotated[str | None, typer.Option(envvar="TOCSIN_HOST", help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(envvar="TOCSIN_PORT", help="Port to listen on")] = None,
     migrate_first: Annotated[bool, typer.Option("--migrate", help="Upgrade the schema before serving")] = False,
+    run_engine: Annotated[bool, typer.Option("--engine/--no-engine", envvar="TOCSIN_ENGINE",
+                                             help="Also run the engine (checks, heartbeats) in this process")] = True,
 ) -> None:
-    """Serve the API (and, as later issues land, the web app and engine)."""
+    """Serve the API and ingestion endpoints, and run the engine unless --no-engine."""
     import uvicorn
 
     from tocsin.api import create_app
@@ -45,9 +47,22 @@ def serve(
         db.dispose()
         fail(exc.message, code=2)
     cfg.resolved_secret_key()  # generate and keep it on first start
-    app = create_app(settings=cfg, db=db)
-    console.print(f"tocsin serving on http://{cfg.host}:{cfg.port} (database: {db.dialect})", highlight=False)
-    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level, access_log=False)
+    clock = SystemClock()
+    app = create_app(settings=cfg, db=db, clock=clock)
+    eng = None
+    if run_engine:
+        from tocsin.engine.runner import Engine
+
+        eng = Engine(db, clock, settings=cfg, interval=cfg.engine_interval)
+        eng.start()
+    console.print(f"tocsin serving on http://{cfg.host}:{cfg.port} (database: {db.dialect}; "
+                  f"engine {'on' if eng else 'off'})", highlight=False)
+    try:
+        uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level, access_log=False)
+    finally:
+        if eng is not None:
+            eng.stop()
+        app.state.ingest.close()
 
 
 @db_app.command("upgrade")

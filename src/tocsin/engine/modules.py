@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tocsin.engine.monitors import checks, heartbeats
 from tocsin.engine.runner import EngineContext
 
 
@@ -24,4 +25,6 @@ def unsuppress(ec: EngineContext) -> int:
 ORDER = [
     ("pending_events", pending_events),
     ("unsuppress", unsuppress),
+    ("heartbeats", heartbeats),
+    ("checks", checks),
 ]

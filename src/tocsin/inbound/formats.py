@@ -73,6 +73,28 @@ def events_for(job: Job, server_secret: str, now: datetime) -> list[Event]:
     raise AssertionError(route)
 
 
+def _clean(value: Any) -> Any:
+    """Replace NUL, which PostgreSQL text cannot hold, in every string of a payload."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def storable(ev: Event) -> Event:
+    """Return `ev` with NUL characters replaced (U+FFFD), so any event a sender gets 2xx for can be stored."""
+    if "\x00" not in repr((ev.dedup_key, ev.summary, ev.source, ev.labels, ev.details, ev.links, ev.payload)):
+        return ev
+    from dataclasses import replace
+
+    return replace(ev, dedup_key=_clean(ev.dedup_key), summary=_clean(ev.summary), source=_clean(ev.source),
+                   labels=_clean(ev.labels), details=_clean(ev.details), links=_clean(ev.links),
+                   payload=_clean(ev.payload))
+
+
 def signing_secret(server_secret: str, integration_id: uuid.UUID) -> str:
     """The Grafana HMAC secret of an integration: derived from the server key, never stored."""
     return derived_secret(server_secret, "grafana-hmac", str(integration_id))

@@ -116,9 +116,15 @@ class IngestWriter:
                     if job.reply is None:
                         job.reply = formats.accepted(job, [by_event[i.event_id] for i in job.items])
         except Exception:
-            log.exception("ingest batch of %d requests failed; answering 503 so senders retry", len(batch))
-            for job in batch:
-                job.reply = formats.unavailable(job)
+            if len(batch) > 1:
+                # Retry one by one, so that one bad request cannot fail the others it was batched with.
+                log.exception("ingest batch of %d requests failed; retrying them one by one", len(batch))
+                for job in batch:
+                    _reset(job)
+                    self.process([job])
+                return
+            log.exception("ingest request failed; answering 503 so the sender retries")
+            batch[0].reply = formats.unavailable(batch[0])
         for job in batch:
             if not job.future.done():
                 job.future.set_result(job.reply)  # type: ignore[arg-type]
@@ -182,7 +188,7 @@ def _decode(job: Job) -> None:
 def _bind(job: Job, server_secret: str, now: Any) -> None:
     """Parse with the integration's settings into pipeline items, or set a rejection reply."""
     try:
-        events = formats.events_for(job, server_secret, now)
+        events = [formats.storable(e) for e in formats.events_for(job, server_secret, now)]
     except Rejected as exc:
         job.reply = formats.rejected(job, exc)
         return
@@ -194,6 +200,10 @@ def _bind(job: Job, server_secret: str, now: Any) -> None:
         return
     integ: Integration = job.integration
     job.items = [Incoming(e, integ.service_id, integ.id, integ.type) for e in events]
+
+
+def _reset(job: Job) -> None:
+    job.parsed, job.integration, job.items, job.reply = None, None, [], None
 
 
 def heartbeat_key(heartbeat_id: uuid.UUID) -> str:

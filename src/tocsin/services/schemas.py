@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field
 
 from tocsin.schemas import Name, Out, Slug, StrictIn
 
+
+
+ALERT_SETTINGS_DOC = ("Alert handling: `group_by` (label names), `group_window_seconds`, `flap_window_seconds`, "
+                      "`support_hours` ({timezone, days: [1..7], start: \"09:00\", end: \"17:00\"}); null for defaults")
 
 
 class ServiceIn(StrictIn):
@@ -19,6 +24,7 @@ class ServiceIn(StrictIn):
     tier: int = Field(3, ge=1, le=4, description="1 is the most critical")
     runbook_url: str | None = Field(None, max_length=2048)
     depends_on: list[str] = Field(default_factory=list, max_length=200, description="Service slugs or ids")
+    alert_settings: dict[str, Any] | None = Field(None, description=ALERT_SETTINGS_DOC)
 
 
 class ServicePatch(StrictIn):
@@ -28,6 +34,7 @@ class ServicePatch(StrictIn):
     tier: int | None = Field(None, ge=1, le=4)
     runbook_url: str | None = Field(None, max_length=2048)
     depends_on: list[str] | None = Field(None, max_length=200)
+    alert_settings: dict[str, Any] | None = Field(None, description=ALERT_SETTINGS_DOC)
 
 
 class ServiceOut(Out):
@@ -39,5 +46,6 @@ class ServiceOut(Out):
     tier: int
     runbook_url: str | None
     depends_on: list[str] = []
+    alert_settings: dict[str, Any] | None = None
     created_at: datetime
     updated_at: datetime

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -56,6 +57,16 @@ def _check_tier(tier: int) -> int:
     return tier
 
 
+def _check_alert_settings(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    from tocsin.alerts.settings import parse_settings
+
+    try:
+        parse_settings(value)
+    except ValueError as exc:
+        raise InvalidInput(f"alert_settings: {exc}", details={"field": "alert_settings"}) from None
+    return value or None
+
+
 def _set_dependencies(session: Session, service: Service, keys: list[str]) -> list[str]:
     deps = [require_service(session, k) for k in keys]
     if any(d.id == service.id for d in deps):
@@ -69,7 +80,8 @@ def _set_dependencies(session: Session, service: Service, keys: list[str]) -> li
 
 def create_service(session: Session, *, actor: Principal, now: datetime, name: str, slug: str | None = None,
                    description: str = "", owner_team: str | None = None, tier: int = 3,
-                   runbook_url: str | None = None, depends_on: list[str] | None = None) -> Service:
+                   runbook_url: str | None = None, depends_on: list[str] | None = None,
+                   alert_settings: dict[str, Any] | None = None) -> Service:
     actor.require(OrgRole.admin, "creating services")
     if not name.strip():
         raise InvalidInput("name must not be empty", details={"field": "name"})
@@ -78,7 +90,8 @@ def create_service(session: Session, *, actor: Principal, now: datetime, name: s
         raise Conflict(f"a service with slug {slug} already exists", details={"slug": slug})
     team = require_team(session, owner_team) if owner_team else None
     service = Service(slug=slug, name=name.strip(), description=description, owner_team_id=team.id if team else None,
-                      tier=_check_tier(tier), runbook_url=runbook_url, created_at=now, updated_at=now)
+                      tier=_check_tier(tier), runbook_url=runbook_url, created_at=now, updated_at=now,
+                      alert_settings=_check_alert_settings(alert_settings))
     session.add(service)
     session.flush()
     deps = _set_dependencies(session, service, depends_on or [])
@@ -92,7 +105,8 @@ _UNSET = object()
 
 def update_service(session: Session, *, actor: Principal, now: datetime, service: Service, name: str | None = None,
                    description: str | None = None, owner_team: object = _UNSET, tier: int | None = None,
-                   runbook_url: object = _UNSET, depends_on: list[str] | None = None) -> Service:
+                   runbook_url: object = _UNSET, depends_on: list[str] | None = None,
+                   alert_settings: object = _UNSET) -> Service:
     """Change a service; `owner_team` and `runbook_url` accept None to clear them."""
     actor.require(OrgRole.admin, "changing services")
     changes: dict[str, object] = {}
@@ -110,6 +124,8 @@ def update_service(session: Session, *, actor: Principal, now: datetime, service
         service.tier = changes["tier"] = _check_tier(tier)
     if runbook_url is not _UNSET:
         service.runbook_url = changes["runbook_url"] = runbook_url  # type: ignore[assignment]
+    if alert_settings is not _UNSET:
+        service.alert_settings = changes["alert_settings"] = _check_alert_settings(alert_settings)  # type: ignore[arg-type]
     if depends_on is not None:
         changes["depends_on"] = _set_dependencies(session, service, depends_on)
     if changes:

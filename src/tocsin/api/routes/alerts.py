@@ -1,0 +1,190 @@
+"""/api/v1/alerts, /integrations, and change events: what detection stored, and its inbound keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from tocsin.alerts import service as alerts
+from tocsin.alerts.models import Alert
+from tocsin.alerts.schemas import (
+    AlertDetailOut,
+    AlertOut,
+    AttachIn,
+    ChangeOut,
+    IntegrationIn,
+    IntegrationOut,
+    NewIntegrationOut,
+)
+from tocsin.api import pagination
+from tocsin.api.context import Ctx, context
+from tocsin.errors import InvalidInput
+from tocsin.inbound.formats import signing_secret
+from tocsin.incidents.access import require_incident, visible
+from tocsin.incidents.models import Incident, IncidentService
+from tocsin.incidents.service import ref
+from tocsin.integrations import service as integrations
+from tocsin.integrations.models import ChangeEvent, Integration
+from tocsin.principal import Principal
+from tocsin.schemas import Page
+from tocsin.services.models import Service
+from tocsin.services.service import require_service
+
+router = APIRouter(prefix="/api/v1")
+CtxDep = Annotated[Ctx, Depends(context)]
+LimitQ = Annotated[int, Query(ge=1, le=500)]
+CursorQ = Annotated[str | None, Query(max_length=200)]
+CHANGE_LOOKBACK = timedelta(hours=24)
+
+
+def alerts_out(s: Session, me: Principal, rows: list[Alert]) -> list[dict[str, Any]]:
+    slugs = dict(s.execute(sa.select(Service.id, Service.slug).where(
+        Service.id.in_({a.service_id for a in rows}))).all()) if rows else {}
+    inc_ids = {a.incident_id for a in rows if a.incident_id}
+    refs = {i.id: ref(i) for i in s.execute(visible(me).where(Incident.id.in_(inc_ids))).scalars()} if inc_ids else {}
+    return [{**{c: getattr(a, c) for c in AlertOut.model_fields if hasattr(a, c) and c != "incident"},
+             "service": slugs.get(a.service_id, ""), "incident": refs.get(a.incident_id)} for a in rows]
+
+
+def _label_filter(label: list[str]) -> dict[str, str]:
+    out = {}
+    for item in label:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InvalidInput(f"label filter {item!r} must be name=value", details={"field": "label"})
+        out[name] = value
+    return out
+
+
+@router.get("/alerts", response_model=Page[AlertOut], tags=["alerts"], summary="List alerts, newest first")
+def list_alerts(ctx: CtxDep, status: Annotated[list[str], Query(max_length=3)] = [],  # noqa: B006
+                service: Annotated[str | None, Query(max_length=64)] = None, group: uuid.UUID | None = None,
+                incident: Annotated[str | None, Query(max_length=64)] = None,
+                label: Annotated[list[str], Query(max_length=20, description="name=value, repeatable")] = [],  # noqa: B006
+                limit: LimitQ = 50, cursor: CursorQ = None) -> dict[str, Any]:
+    before = pagination.decode_id(cursor)
+    with ctx.work() as (s, me):
+        inc = require_incident(s, me, incident).id if incident else None
+        flt = alerts.AlertFilter(status=status or None, service=service, group_id=group, incident_id=inc,
+                                 labels=_label_filter(label))
+        rows = alerts.list_alerts(s, flt=flt, before=before, limit=limit + 1)
+        page, more = pagination.split_page(rows, limit)
+        return {"items": alerts_out(s, me, page), "next_cursor": pagination.encode(str(page[-1].id)) if more else None}
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertDetailOut, tags=["alerts"],
+            summary="An alert with its decisions (why it did or did not page), occurrences and group")
+def get_alert(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.work() as (s, me):
+        alert = alerts.require_alert(s, alert_id)
+        h = alerts.history(s, alert)
+        return {**alerts_out(s, me, [alert])[0], "decisions": h["decisions"], "occurrences_log": h["occurrences"],
+                "group": h["group"]}
+
+
+def _command(ctx: Ctx, alert_id: uuid.UUID, verb: Any, **kw: Any) -> dict[str, Any]:
+    with ctx.work() as (s, me):
+        alert = verb(s, alert=alerts.require_alert(s, alert_id), actor=me, now=ctx.now, **kw)
+        return alerts_out(s, me, [alert])[0]
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, tags=["alerts"], summary="Acknowledge")
+def acknowledge(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
+    return _command(ctx, alert_id, alerts.acknowledge)
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, tags=["alerts"], summary="Resolve")
+def resolve(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
+    return _command(ctx, alert_id, alerts.resolve)
+
+
+@router.post("/alerts/{alert_id}/attach", response_model=AlertOut, tags=["alerts"],
+             summary="Attach to an incident (shown on its timeline)")
+def attach(alert_id: uuid.UUID, body: AttachIn, ctx: CtxDep) -> dict[str, Any]:
+    return _command(ctx, alert_id, alerts.attach, incident_key=body.incident)
+
+
+# --- integrations ------------------------------------------------------------------------------
+
+_PATHS = {"events_v2": "/v2/enqueue (routing_key = <key>)", "alertmanager": "/integrations/alertmanager/<key>",
+          "grafana": "/integrations/grafana/<key>", "generic": "/integrations/generic/<key>"}
+
+
+def integration_out(row: Integration) -> dict[str, Any]:
+    return {**{c: getattr(row, c) for c in IntegrationOut.model_fields if hasattr(row, c)}, "url": _PATHS[row.type]}
+
+
+@router.get("/integrations", response_model=list[IntegrationOut], tags=["integrations"], summary="List integrations")
+def list_integrations(ctx: CtxDep, service: Annotated[str | None, Query(max_length=64)] = None) -> list[dict[str, Any]]:
+    with ctx.work() as (s, _me):
+        sid = require_service(s, service).id if service else None
+        return [integration_out(r) for r in integrations.list_integrations(s, service_id=sid)]
+
+
+@router.post("/integrations", status_code=201, response_model=NewIntegrationOut, tags=["integrations"],
+             summary="Create an integration (admin); the key is shown once")
+def create_integration(body: IntegrationIn, ctx: CtxDep, request: Request) -> dict[str, Any]:
+    with ctx.work() as (s, me):
+        row, key = integrations.create_integration(
+            s, actor=me, now=ctx.now, service=body.service, kind=integrations.IntegrationType(body.type),
+            name=body.name, config=body.config)
+        secret = None
+        if row.type == "grafana" and row.config.get("hmac"):
+            secret = signing_secret(request.app.state.settings.resolved_secret_key(), row.id)
+        return {**integration_out(row), "key": key, "signing_secret": secret}
+
+
+@router.get("/integrations/{integration_id}", response_model=IntegrationOut, tags=["integrations"],
+            summary="Get an integration")
+def get_integration(integration_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.work() as (s, _me):
+        return integration_out(integrations.require_integration(s, integration_id))
+
+
+@router.post("/integrations/{integration_id}/rotate-key", response_model=NewIntegrationOut, tags=["integrations"],
+             summary="Replace the key (admin); the old key stops working at once")
+def rotate_key(integration_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.work() as (s, me):
+        row, key = integrations.rotate_key(s, actor=me, now=ctx.now, integration_id=integration_id)
+        return {**integration_out(row), "key": key}
+
+
+@router.delete("/integrations/{integration_id}", status_code=204, tags=["integrations"],
+               summary="Delete an integration (admin); its alerts stay")
+def delete_integration(integration_id: uuid.UUID, ctx: CtxDep) -> None:
+    with ctx.work() as (s, me):
+        integrations.delete_integration(s, actor=me, now=ctx.now, integration_id=integration_id)
+
+
+# --- change events -----------------------------------------------------------------------------
+
+def _changes(s: Session, service_ids: list[uuid.UUID], since: Any, until: Any, limit: int) -> list[ChangeEvent]:
+    stmt = sa.select(ChangeEvent).where(ChangeEvent.service_id.in_(service_ids)).order_by(
+        ChangeEvent.occurred_at.desc(), ChangeEvent.id.desc()).limit(limit)
+    if since is not None:
+        stmt = stmt.where(ChangeEvent.occurred_at >= since)
+    if until is not None:
+        stmt = stmt.where(ChangeEvent.occurred_at <= until)
+    return list(s.execute(stmt).scalars())
+
+
+@router.get("/services/{key}/changes", response_model=list[ChangeOut], tags=["services"],
+            summary="Change events (deploys) of a service, newest first")
+def service_changes(key: str, ctx: CtxDep, limit: LimitQ = 50) -> list[ChangeEvent]:
+    with ctx.work() as (s, _me):
+        return _changes(s, [require_service(s, key).id], None, None, limit)
+
+
+@router.get("/incidents/{key}/changes", response_model=list[ChangeOut], tags=["incidents"],
+            summary="Changes to the incident's services from 24 h before it was detected until it resolved")
+def incident_changes(key: str, ctx: CtxDep, limit: LimitQ = 50) -> list[ChangeEvent]:
+    with ctx.work() as (s, me):
+        inc = require_incident(s, me, key)
+        ids = list(s.execute(sa.select(IncidentService.service_id).where(IncidentService.incident_id == inc.id))
+                   .scalars())
+        return _changes(s, ids, inc.detected_at - CHANGE_LOOKBACK, inc.resolved_at, limit) if ids else []

@@ -1,0 +1,72 @@
+"""Ingestion endpoints: PagerDuty Events API v2, Alertmanager, Grafana, generic JSON, heartbeats.
+
+These are the hot path: no pydantic body models and no per-request transaction. The raw body
+goes to the group-commit writer (`inbound/writer.py`), which answers after its commit.
+Each endpoint is authenticated by an integration key (in the URL, or PagerDuty's `routing_key`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from tocsin.inbound.writer import Job
+
+router = APIRouter(tags=["ingest"])
+
+_JSON_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "additionalProperties": True}}}}}
+_PD = {"description": "PagerDuty shape: `{\"status\", \"message\", \"dedup_key\"}` or "
+                      "`{\"status\", \"message\", \"errors\"}`",
+       "content": {"application/json": {"schema": {"type": "object"}}}}
+_HOOK = {"description": "`{\"status\": \"accepted\", \"events\", \"results\"}` or the error shape",
+         "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+async def _submit(request: Request, job: Job) -> Response:
+    writer = request.app.state.ingest
+    reply = await asyncio.wrap_future(writer.submit(job))
+    return Response(orjson.dumps(reply.body), status_code=reply.status, media_type="application/json")
+
+
+@router.post("/v2/enqueue", summary="PagerDuty Events API v2: trigger, acknowledge, resolve", status_code=202,
+             openapi_extra=_JSON_BODY, responses={"2XX": _PD, "4XX": _PD, "5XX": _PD})
+async def enqueue(request: Request) -> Response:
+    return await _submit(request, Job("events_v2", await request.body()))
+
+
+@router.post("/v2/change/enqueue", summary="PagerDuty change events (deploys)", status_code=202,
+             openapi_extra=_JSON_BODY, responses={"2XX": _PD, "4XX": _PD, "5XX": _PD})
+async def change_enqueue(request: Request) -> Response:
+    return await _submit(request, Job("change", await request.body()))
+
+
+def _headers(request: Request) -> dict[str, str]:
+    return {k.lower(): v for k, v in request.headers.items()}
+
+
+@router.post("/integrations/alertmanager/{key}", summary="Prometheus Alertmanager webhook (version 4)",
+             status_code=202, openapi_extra=_JSON_BODY, responses={"2XX": _HOOK, "4XX": _HOOK, "5XX": _HOOK})
+async def alertmanager(key: str, request: Request) -> Response:
+    return await _submit(request, Job("alertmanager", await request.body(), key=key))
+
+
+@router.post("/integrations/grafana/{key}", summary="Grafana unified alerting webhook (optional HMAC)",
+             status_code=202, openapi_extra=_JSON_BODY, responses={"2XX": _HOOK, "4XX": _HOOK, "5XX": _HOOK})
+async def grafana(key: str, request: Request) -> Response:
+    return await _submit(request, Job("grafana", await request.body(), key=key, headers=_headers(request)))
+
+
+@router.post("/integrations/generic/{key}", summary="Any JSON, mapped by the integration's template",
+             status_code=202, openapi_extra=_JSON_BODY, responses={"2XX": _HOOK, "4XX": _HOOK, "5XX": _HOOK})
+async def generic(key: str, request: Request) -> Response:
+    return await _submit(request, Job("generic", await request.body(), key=key))
+
+
+@router.api_route("/heartbeats/{key}", methods=["GET", "POST"], summary="Heartbeat ping",
+                  responses={"2XX": _HOOK, "4XX": _HOOK, "5XX": _HOOK})
+async def heartbeat(key: str, request: Request) -> Response:
+    return await _submit(request, Job("heartbeat", b"", key=key))

@@ -1,0 +1,87 @@
+"""Operator commands for detection: integrations (inbound keys) and the engine process."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from tocsin.cli.admin import _open
+from tocsin.cli.common import DataDir, DatabaseUrl, JsonFlag, console, print_json, settings
+from tocsin.clock import SystemClock
+from tocsin.integrations import service as integrations
+from tocsin.integrations.service import IntegrationType
+from tocsin.principal import Principal
+
+integration_app = typer.Typer(help="Integrations: the keys alerting tools send with.", no_args_is_help=True)
+
+_WHERE = {"events_v2": "POST /v2/enqueue with routing_key = the key (PagerDuty Events API v2)",
+          "alertmanager": "webhook_configs url: <tocsin>/integrations/alertmanager/<key>",
+          "grafana": "webhook contact point url: <tocsin>/integrations/grafana/<key>",
+          "generic": "POST any JSON to <tocsin>/integrations/generic/<key>"}
+
+
+@integration_app.command("create")
+def integration_create(
+    service: Annotated[str, typer.Option("--service", help="Service slug or id")],
+    kind: Annotated[IntegrationType, typer.Option("--type", help="What will send to it")],
+    name: Annotated[str | None, typer.Option(help="Name (default: the type)")] = None,
+    database_url: DatabaseUrl = None, data_dir: DataDir = None,
+) -> None:
+    """Create an integration; the key (shown once) is the last line of output."""
+    db = _open(database_url, data_dir)
+    try:
+        with db.unit_of_work() as s:
+            row, key = integrations.create_integration(s, actor=Principal.system("cli"), now=SystemClock().now(),
+                                                       service=service, kind=kind, name=name or kind.value)
+    finally:
+        db.dispose()
+    console.print(f"created {kind.value} integration {row.id}; send with {_WHERE[kind.value]}", highlight=False,
+                  soft_wrap=True)
+    print(key)
+
+
+@integration_app.command("list")
+def integration_list(service: Annotated[str | None, typer.Option("--service")] = None, as_json: JsonFlag = False,
+                     database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
+    """List integrations (keys are never shown again; the hint is their first characters)."""
+    from tocsin.services.service import require_service
+
+    db = _open(database_url, data_dir)
+    try:
+        with db.unit_of_work() as s:
+            sid = require_service(s, service).id if service else None
+            rows = [{"id": str(r.id), "service_id": str(r.service_id), "type": r.type, "name": r.name,
+                     "key_hint": r.key_hint, "last_event_at": r.last_event_at.isoformat() if r.last_event_at else None}
+                    for r in integrations.list_integrations(s, service_id=sid)]
+    finally:
+        db.dispose()
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        console.print(f"{r['id']}  {r['type']:<12} {r['key_hint']}…  {r['name']}  last event: {r['last_event_at']}",
+                      highlight=False, soft_wrap=True)
+
+
+def engine(database_url: DatabaseUrl = None, data_dir: DataDir = None,
+           interval: Annotated[float | None, typer.Option(help="Seconds between ticks")] = None) -> None:
+    """Run only the engine (checks, heartbeats, releasing silenced alerts), e.g. beside `serve --no-engine`."""
+    from tocsin.engine.runner import Engine
+
+    cfg = settings(database_url, data_dir)
+    db = _open(database_url, data_dir)
+    eng = Engine(db, SystemClock(), settings=cfg, interval=interval or cfg.engine_interval)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    console.print(f"tocsin engine running (database: {db.dialect}); Ctrl-C stops it", highlight=False)
+    eng.start()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        eng.stop()
+        db.dispose()

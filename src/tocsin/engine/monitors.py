@@ -1,0 +1,221 @@
+"""Engine modules for monitors: missed heartbeats open alerts; due synthetic checks are run.
+
+`heartbeats` is one short unit of work. `checks` never holds a transaction across the
+network: it claims each due check with a lease (a conditional UPDATE committed on its own),
+probes outside any transaction, then records the result in a new unit of work, and only if
+it still holds the lease (a fence: an engine whose lease expired mid-probe and was taken
+over must not record a second verdict).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.alerts.pipeline import Incoming, ingest
+from tocsin.checks.models import Check, CheckResult
+from tocsin.checks.probe import ProbeResult, run_probe
+from tocsin.checks.service import check_alert_key, spec_of
+from tocsin.engine.runner import EngineContext
+from tocsin.heartbeats.models import Heartbeat
+from tocsin.inbound.types import MAX_SUMMARY, Action, AlertSeverity, Event, Source
+from tocsin.inbound.writer import heartbeat_key
+from tocsin.net.guard import EgressPolicy
+from tocsin.net.http import make_client
+
+log = logging.getLogger("tocsin.engine.monitors")
+
+HEARTBEAT_BATCH = 200
+CHECK_BATCH = 50
+PROBE_THREADS = 16
+LEASE_MARGIN = timedelta(seconds=30)  # beyond the probe's timeout, for recording and a slow tick
+
+
+def _summary(text: str) -> str:
+    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 3] + "..."
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else "never"
+
+
+# --- heartbeats --------------------------------------------------------------------------------
+
+def heartbeats(ec: EngineContext) -> int:
+    """Mark up-heartbeats whose ping is overdue as down and trigger their alerts; return how many.
+
+    A heartbeat in state "new" has never pinged and never alerts; a "down" one has alerted
+    already and waits for the ping that resolves it (inbound/writer.py).
+    """
+    with ec.db.unit_of_work() as s:
+        # SKIP LOCKED on PostgreSQL: a second engine takes other rows instead of waiting, and a
+        # row a ping is updating is left for the next tick. SQLite ignores it (one writer anyway).
+        rows = s.execute(
+            sa.select(Heartbeat).where(Heartbeat.state == "up", Heartbeat.due_at <= ec.now)
+            .order_by(Heartbeat.due_at, Heartbeat.id).limit(HEARTBEAT_BATCH)
+            .with_for_update(skip_locked=True)
+        ).scalars().all()
+        items = []
+        for hb in rows:
+            hb.state = "down"
+            every = f"expected every {hb.interval_seconds} s, grace {hb.grace_seconds} s"
+            items.append(Incoming(Event(
+                action=Action.trigger, dedup_key=heartbeat_key(hb.id),
+                summary=_summary(f"Heartbeat '{hb.name}' missed: no ping since {_when(hb.last_ping_at)} ({every})"),
+                severity=AlertSeverity.critical, source="tocsin heartbeat", labels={"heartbeat": hb.name},
+                details={"heartbeat_id": str(hb.id), "last_ping_at": hb.last_ping_at.isoformat()
+                         if hb.last_ping_at else None, "due_at": hb.due_at.isoformat() if hb.due_at else None,
+                         "interval_seconds": hb.interval_seconds, "grace_seconds": hb.grace_seconds},
+                occurred_at=hb.due_at,
+            ), hb.service_id, None, Source.heartbeat.value))
+        s.flush()
+        ingest(s, items, now=ec.now)
+        return len(rows)
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+def _owner(ec: EngineContext) -> str:
+    # The column holds 64 characters; keep the end, where the per-process random part is.
+    return ec.owner[-64:]
+
+
+def _claim(ec: EngineContext) -> list[uuid.UUID]:
+    """Lease up to CHECK_BATCH due checks for this process; return the ids it won."""
+    with ec.db.unit_of_work() as s:
+        due = s.execute(
+            sa.select(Check.id, Check.timeout_seconds).where(
+                Check.enabled.is_(True), Check.next_run_at <= ec.now,
+                sa.or_(Check.lease_until.is_(None), Check.lease_until < ec.now))
+            .order_by(Check.next_run_at, Check.id).limit(CHECK_BATCH)
+        ).all()
+    won: list[uuid.UUID] = []
+    owner = _owner(ec)
+    for check_id, timeout in due:
+        # Each claim is its own short transaction: the UPDATE's WHERE is re-evaluated under the
+        # row lock (PostgreSQL) or the write lock (SQLite), so of two engines racing for the
+        # same check exactly one sees a row count of 1.
+        with ec.db.unit_of_work() as s:
+            claimed = s.execute(
+                sa.update(Check).where(
+                    Check.id == check_id, Check.enabled.is_(True), Check.next_run_at <= ec.now,
+                    sa.or_(Check.lease_until.is_(None), Check.lease_until < ec.now))
+                .values(lease_owner=owner, lease_until=ec.now + timedelta(seconds=timeout) + LEASE_MARGIN)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        if claimed == 1:
+            won.append(check_id)
+    return won
+
+
+def _policy(ec: EngineContext) -> EgressPolicy:
+    allow = getattr(ec.settings, "outbound_allow", "") if ec.settings is not None else ""
+    return EgressPolicy.from_settings(allow or "")
+
+
+def _is_warning(error: str | None) -> bool:
+    # The probe fails a check that answered correctly but slowly, or whose certificate
+    # expires soon, with these reasons (checks/probe.py). The service works: a warning.
+    return bool(error) and error.startswith(("latency ", "TLS certificate expires in"))  # type: ignore[union-attr]
+
+
+def checks(ec: EngineContext) -> int:
+    """Run the due checks this process wins the lease for; return how many results were recorded."""
+    won = _claim(ec)
+    if not won:
+        return 0
+    with ec.db.unit_of_work() as s:
+        specs = {c.id: spec_of(c) for c in s.execute(sa.select(Check).where(Check.id.in_(won))).scalars()}
+    policy = _policy(ec)
+    done = 0
+    # One guarded client per tick, shared by the probe threads (httpx.Client is thread-safe);
+    # probes run in parallel so a batch takes about as long as its slowest check.
+    with make_client(policy, timeout=max(s.timeout_seconds for s in specs.values())) as client, \
+            ThreadPoolExecutor(max_workers=min(PROBE_THREADS, len(specs)), thread_name_prefix="tocsin-probe") as pool:
+        futures = {pool.submit(run_probe, spec, client=client, policy=policy, clock=ec.clock): check_id
+                   for check_id, spec in specs.items()}
+        for future in as_completed(futures):
+            check_id = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # a bug in the probe: record it as a failure rather than lose the run
+                log.exception("probe of check %s raised", check_id)
+                result = ProbeResult(ok=False, error=f"internal error: {type(exc).__name__}")
+            try:
+                done += _record(ec, check_id, result)
+            except Exception:
+                log.exception("recording the result of check %s failed", check_id)
+    return done
+
+
+def _record(ec: EngineContext, check_id: uuid.UUID, result: ProbeResult) -> int:
+    """Store one probe result and move the check's state; return 1, or 0 if the lease was lost."""
+    at = ec.clock.now()
+    with ec.db.unit_of_work() as s:
+        check = s.execute(sa.select(Check).where(Check.id == check_id, Check.lease_owner == _owner(ec))
+                          .with_for_update()).scalar_one_or_none()
+        if check is None:  # deleted meanwhile, or our lease expired and another engine took it
+            log.warning("check %s: lease lost before recording; result dropped", check_id)
+            return 0
+        s.add(CheckResult(check_id=check.id, at=at, ok=result.ok, latency_ms=result.latency_ms,
+                          status_code=result.status_code, error=result.error, tls_expires_at=result.tls_expires_at))
+        check.last_result_at = at
+        check.lease_owner = check.lease_until = None
+        nxt = ec.now + timedelta(seconds=check.interval_seconds)
+        check.next_run_at = nxt if nxt > at else at + timedelta(seconds=check.interval_seconds)
+        if not check.enabled:  # disabled while the probe ran: keep the result, decide nothing
+            s.flush()
+            return 1
+        if result.ok:
+            check.consecutive_successes += 1
+            check.consecutive_failures = 0
+        else:
+            check.consecutive_failures += 1
+            check.consecutive_successes = 0
+        event = _transition(s, check, result)
+        s.flush()
+        if event is not None:
+            ingest(s, [Incoming(event, check.service_id, None, Source.check.value)], now=at)
+        return 1
+
+
+def _transition(s: Session, check: Check, result: ProbeResult) -> Event | None:
+    """Move `check.state` after a result; return the alert event to send, if any.
+
+    unknown/up --(failures_to_alert consecutive failures)--> down: trigger
+    down --(successes_to_resolve consecutive successes)--> up: resolve
+    unknown --(a success)--> up (nothing was alerted, nothing to resolve)
+    """
+    key = check_alert_key(check.id)
+    if not result.ok:
+        if check.consecutive_failures >= check.failures_to_alert and check.state != "down":
+            check.state = "down"
+            streak = s.execute(sa.select(CheckResult.error).where(CheckResult.check_id == check.id)
+                               .order_by(CheckResult.at.desc(), CheckResult.id.desc())
+                               .limit(check.failures_to_alert)).scalars().all()
+            soft = all(_is_warning(e) for e in streak)
+            n = check.consecutive_failures
+            return Event(
+                action=Action.trigger, dedup_key=key,
+                summary=_summary(f"Check '{check.name}' failing: {result.error or 'failed'} "
+                                 f"({n} consecutive failure{'s' if n != 1 else ''}, {check.kind} {check.target})"),
+                severity=AlertSeverity.warning if soft else AlertSeverity.critical,
+                source="tocsin check", labels={"check": check.name},
+                details={"check_id": str(check.id), "kind": check.kind, "target": check.target,
+                         "error": result.error, "status_code": result.status_code, "latency_ms": result.latency_ms,
+                         "consecutive_failures": n},
+            )
+        return None
+    if check.state == "down":
+        if check.consecutive_successes >= check.successes_to_resolve:
+            check.state = "up"
+            return Event(action=Action.resolve, dedup_key=key, summary=f"Check '{check.name}' passing again",
+                         source="tocsin check", labels={"check": check.name})
+        return None
+    check.state = "up"
+    return None

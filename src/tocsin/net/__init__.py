@@ -1,0 +1,1 @@
+"""Outbound network access: the one HTTP client, behind an SSRF guard."""

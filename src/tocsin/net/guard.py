@@ -1,0 +1,179 @@
+"""Decide whether tocsin may open a connection to an address (the SSRF guard's rules).
+
+Pure: no sockets, no DNS. `tocsin.net.http` resolves names and asks `EgressPolicy.check`
+about every address before it connects, so the address checked is the address used.
+
+Loopback and private ranges are allowed by default: tocsin is self-hosted, and synthetic
+checks are meant to reach internal services. What is always refused is what no check or
+webhook has a reason to reach and an attacker does: cloud metadata endpoints, link-local,
+"this network", multicast and reserved space. `deny_private=True` also refuses loopback and
+private ranges, for requests to third parties. An explicit allow-list overrides the deny list.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from tocsin.errors import ProviderError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Blocked(ProviderError):
+    """An outbound connection refused by the egress policy; never worth retrying."""
+
+    code = "egress_blocked"
+
+    def __init__(self, message: str, *, address: str | None = None, rule: str | None = None) -> None:
+        super().__init__(message, retryable=False, details={"address": address, "rule": rule})
+        self.address = address
+        self.rule = rule
+
+
+def _rules(*pairs: tuple[str, str]) -> tuple[tuple[IPNetwork, str], ...]:
+    return tuple((ipaddress.ip_network(cidr), label) for cidr, label in pairs)
+
+
+# Order matters only for the reason given: the most specific label comes first, so
+# 169.254.169.254 is reported as metadata rather than as merely link-local.
+ALWAYS_DENIED = _rules(
+    ("169.254.169.254/32", "a cloud metadata address"),
+    ("169.254.170.2/32", "a cloud metadata address (ECS)"),
+    ("fd00:ec2::254/128", "a cloud metadata address (EC2 IPv6)"),
+    ("100.100.100.200/32", "a cloud metadata address (Alibaba)"),
+    ("192.0.0.192/32", "a cloud metadata address (Oracle)"),
+    ("169.254.0.0/16", "link-local"),
+    ("fe80::/10", "link-local"),
+    ("0.0.0.0/8", "unspecified ('this network')"),
+    ("::/128", "unspecified"),
+    ("224.0.0.0/4", "multicast"),
+    ("ff00::/8", "multicast"),
+    ("240.0.0.0/4", "reserved (includes broadcast)"),
+)
+
+PRIVATE_DENIED = _rules(
+    ("127.0.0.0/8", "loopback"),
+    ("::1/128", "loopback"),
+    ("10.0.0.0/8", "private (RFC 1918)"),
+    ("172.16.0.0/12", "private (RFC 1918)"),
+    ("192.168.0.0/16", "private (RFC 1918)"),
+    ("100.64.0.0/10", "shared address space (CGNAT)"),
+    ("fc00::/7", "a unique local address (ULA)"),
+)
+
+# Names that resolve to a metadata service inside the cloud; refused before DNS is asked,
+# so a resolver we do not control cannot hand back an address the rules miss.
+DENIED_HOSTNAMES = frozenset(
+    {
+        "metadata",
+        "metadata.google.internal",
+        "metadata.goog",
+        "instance-data",
+        "instance-data.ec2.internal",
+    }
+)
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def effective_address(ip: IPAddress) -> IPAddress:
+    """Return the IPv4 address that an IPv6 address reaches, if it embeds one, else `ip`.
+
+    ::ffff:a.b.c.d (IPv4-mapped) is the IPv4 host itself on a dual-stack socket, and
+    64:ff9b::a.b.c.d (NAT64) reaches it through the translator; both must be judged as IPv4.
+    The deprecated IPv4-compatible form ::a.b.c.d is unwrapped too (except :: and ::1).
+    """
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ip
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    bare = ipaddress.IPv6Address(int(ip))  # drop any %scope before the range tests
+    if bare in _NAT64 or (bare in _IPV4_COMPATIBLE and int(bare) > 1):
+        return ipaddress.IPv4Address(int(bare) & 0xFFFFFFFF)
+    return ip
+
+
+def parse_address(value: str | IPAddress) -> IPAddress:
+    """Return `value` as an IP address; raise ValueError if it is not a literal address."""
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return value
+    return ipaddress.ip_address(value.strip().strip("[]"))
+
+
+def is_ip_literal(host: str) -> bool:
+    """Return True when `host` is a literal IPv4/IPv6 address rather than a name."""
+    try:
+        parse_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class EgressPolicy:
+    """Which addresses outbound connections may reach. Immutable and safe to share."""
+
+    allow: tuple[IPNetwork, ...] = ()
+    deny_private: bool = False
+
+    @classmethod
+    def from_settings(cls, allow: str, *, deny_private: bool = False) -> EgressPolicy:
+        """Return a policy from a comma-separated CIDR allow-list ("" for none).
+
+        Raises ValueError naming the bad entry; host bits set ("10.0.0.1/8") count as bad,
+        because such an entry is more likely a typo than an intent.
+        """
+        networks: list[IPNetwork] = []
+        for part in allow.split(","):
+            entry = part.strip()
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry))
+            except ValueError as exc:
+                raise ValueError(f"bad CIDR in egress allow-list: {entry!r} ({exc})") from None
+        return cls(allow=tuple(networks), deny_private=deny_private)
+
+    def _denied_by(self, ip: IPAddress) -> tuple[IPNetwork, str] | None:
+        rules = ALWAYS_DENIED + PRIVATE_DENIED if self.deny_private else ALWAYS_DENIED
+        for network, label in rules:
+            if ip.version == network.version and ip in network:
+                return network, label
+        return None
+
+    def check(self, ip: str | IPAddress, *, host: str | None = None) -> None:
+        """Return None if connecting to `ip` is permitted; raise Blocked naming the rule.
+
+        `host` is the name `ip` was resolved from, named in the refusal.
+        Raises ValueError if `ip` is not a literal address.
+        """
+        address = parse_address(ip)
+        target = effective_address(address)
+        if any(target.version == net.version and target in net for net in self.allow):
+            return
+        hit = self._denied_by(target)
+        if hit is None:
+            return
+        network, label = hit
+        given = ip.strip() if isinstance(ip, str) else str(address)
+        shown = given if target == address else f"{given} ({target})"
+        reason = f"{shown} is {label} [{network}]"
+        if host is not None and host.strip("[]") != given:
+            reason = f"{host} resolves to {shown}, which is {label} [{network}]"
+        raise Blocked(reason, address=str(address), rule=str(network))
+
+    def check_host(self, host: str) -> None:
+        """Return None if `host` (a name or literal address from a URL) may be contacted.
+
+        Literal addresses are checked now; names only against the refused-name list,
+        since their addresses are checked at connect time. Raises Blocked.
+        """
+        if is_ip_literal(host):
+            self.check(host)
+            return
+        name = host.strip().rstrip(".").lower()
+        if name in DENIED_HOSTNAMES:
+            raise Blocked(f"{host} is a cloud metadata hostname", address=host, rule="hostname")

@@ -1,0 +1,492 @@
+"""Routing rules, silences, maintenance windows and auto-incident rules: validate, store, audit.
+
+The pipeline (`alerts/context.py`) reads these tables on every batch; this module is how
+people change them. Every change is audited in the caller's transaction. Silences are never
+deleted, only expired, so "why was I not paged?" can still be answered a year later.
+
+Roles: admins change routing and auto-incident rules; responders (and admins) create and
+expire silences and manage maintenance windows; anyone authenticated reads everything.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.alerts.matchers import MAX_MATCHERS, describe, load, parse_matcher
+from tocsin.alerts.windows import Recurrence, next_boundary, occurrence_at, validate_window
+from tocsin.audit.service import record
+from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.incidents.types import Kind, Severity, parse_severity
+from tocsin.principal import Principal
+from tocsin.routing.models import AutoIncidentRule, MaintenanceWindow, RoutingRule, Silence
+from tocsin.schemas import check_strings
+from tocsin.services.models import Service
+from tocsin.services.service import get_service
+from tocsin.users.models import OrgRole
+
+URGENCIES = ("high", "low")
+RECURRENCES = ("none", "daily", "weekly")
+SILENCE_MAX_AHEAD = timedelta(days=365)
+# Windows are bounded in time so that occurrence arithmetic can never leave datetime's range,
+# and because a window planned a decade out is a typo more often than a plan.
+WINDOW_MAX_SPAN = timedelta(days=3653)
+# Every batch of the pipeline loads all rules; a bound keeps that cheap.
+MAX_RULES = 1000
+_MATCHER_KEYS = frozenset({"name", "op", "value"})
+_UNSET: Any = object()
+
+SilenceState = Literal["active", "pending", "expired"]
+
+
+# --- shared helpers ----------------------------------------------------------------------------
+
+def parse_matcher_specs(specs: Sequence[Any], *, field: str = "matchers") -> list[dict[str, str]]:
+    """Return matchers in stored form (`Matcher.to_dict()`); raise InvalidInput naming the bad one."""
+    if not isinstance(specs, list | tuple) or not specs:
+        raise InvalidInput(f"{field}: at least one matcher is required (none would match every alert)",
+                           details={"field": field})
+    if len(specs) > MAX_MATCHERS:
+        raise InvalidInput(f"{field}: at most {MAX_MATCHERS} matchers", details={"field": field})
+    out = []
+    for i, spec in enumerate(specs):
+        try:
+            if isinstance(spec, Mapping):
+                unknown = sorted(str(k) for k in spec.keys() - _MATCHER_KEYS)
+                if unknown:
+                    raise ValueError(f"unknown field(s) {', '.join(unknown)}; a matcher object has name, op, value")
+                for part in spec.values():
+                    check_strings(part)
+            else:
+                check_strings(spec)
+            out.append(parse_matcher(spec).to_dict())
+        except ValueError as exc:
+            raise InvalidInput(f"{field}[{i}]: {exc}", details={"field": f"{field}[{i}]"}) from None
+    return out
+
+
+def matchers_text(stored: Iterable[Mapping[str, str]]) -> str:
+    return describe(load(stored))
+
+
+def _service_ref(session: Session, key: str, field: str = "service") -> Service:
+    """A service named in a request body: unknown is bad input (422), not a missing resource."""
+    svc = get_service(session, key)
+    if svc is None:
+        raise InvalidInput(f"{field}: no service {key!r}", details={"field": field, "service": key})
+    return svc
+
+
+def service_slugs(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(session.execute(sa.select(Service.id, Service.slug).where(Service.id.in_(wanted))).all())
+
+
+def _name(name: str) -> str:
+    if not name.strip():
+        raise InvalidInput("name must not be empty", details={"field": "name"})
+    return name.strip()
+
+
+def _room_for(session: Session, model: type[RoutingRule] | type[AutoIncidentRule], what: str) -> None:
+    if session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one() >= MAX_RULES:
+        raise Conflict(f"there are already {MAX_RULES} {what}; delete some first", details={"limit": MAX_RULES})
+
+
+# --- routing rules -----------------------------------------------------------------------------
+
+def list_routing_rules(session: Session) -> list[RoutingRule]:
+    """Return every rule in the order they are tried (ties, from concurrent creates, by id)."""
+    return list(session.execute(sa.select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id)).scalars())
+
+
+def require_routing_rule(session: Session, rule_id: uuid.UUID) -> RoutingRule:
+    rule = session.get(RoutingRule, rule_id)
+    if rule is None:
+        raise NotFound(f"no routing rule {rule_id}", details={"routing_rule": str(rule_id)})
+    return rule
+
+
+def _check_target(service_id: uuid.UUID | None, urgency: str | None) -> None:
+    if service_id is None and urgency is None:
+        raise InvalidInput("a routing rule needs a service to route to, an urgency, or both",
+                           details={"field": "service"})
+    if urgency is not None and urgency not in URGENCIES:
+        raise InvalidInput(f"urgency must be high or low, got {urgency!r}", details={"field": "urgency"})
+
+
+def create_routing_rule(session: Session, *, actor: Principal, now: datetime, name: str, matchers: Sequence[Any],
+                        service: str | None = None, urgency: str | None = None) -> RoutingRule:
+    """Add a rule after all existing ones and return it; raise Forbidden, InvalidInput or Conflict."""
+    actor.require(OrgRole.admin, "changing routing rules")
+    name = _name(name)
+    stored = parse_matcher_specs(matchers)
+    target = _service_ref(session, service) if service else None
+    _check_target(target.id if target else None, urgency)
+    _room_for(session, RoutingRule, "routing rules")
+    last = session.execute(sa.select(sa.func.max(RoutingRule.position))).scalar_one()
+    rule = RoutingRule(position=0 if last is None else last + 1, name=name, matchers=stored,
+                       service_id=target.id if target else None, urgency=urgency, created_at=now)
+    session.add(rule)
+    session.flush()
+    record(session, actor=actor, action="routing_rule.create", target_type="routing_rule", target_id=rule.id,
+           now=now, details={"name": name, "matchers": matchers_text(stored), "position": rule.position,
+                             "service": target.slug if target else None, "urgency": urgency})
+    return rule
+
+
+def update_routing_rule(session: Session, *, actor: Principal, now: datetime, rule: RoutingRule,
+                        name: str | None = None, matchers: Sequence[Any] | None = None,
+                        service: Any = _UNSET, urgency: Any = _UNSET) -> RoutingRule:
+    """Change a rule; `service` and `urgency` accept None to clear them (one must remain)."""
+    actor.require(OrgRole.admin, "changing routing rules")
+    changes: dict[str, Any] = {}
+    if name is not None:
+        rule.name = changes["name"] = _name(name)
+    if matchers is not None:
+        rule.matchers = parse_matcher_specs(matchers)
+        changes["matchers"] = matchers_text(rule.matchers)
+    if service is not _UNSET:
+        target = _service_ref(session, service) if service else None
+        rule.service_id = target.id if target else None
+        changes["service"] = target.slug if target else None
+    if urgency is not _UNSET:
+        rule.urgency = changes["urgency"] = urgency
+    _check_target(rule.service_id, rule.urgency)
+    if changes:
+        session.flush()
+        record(session, actor=actor, action="routing_rule.update", target_type="routing_rule", target_id=rule.id,
+               now=now, details=changes)
+    return rule
+
+
+def delete_routing_rule(session: Session, *, actor: Principal, now: datetime, rule: RoutingRule) -> None:
+    actor.require(OrgRole.admin, "changing routing rules")
+    details = {"name": rule.name, "matchers": matchers_text(rule.matchers), "position": rule.position,
+               "service_id": str(rule.service_id) if rule.service_id else None, "urgency": rule.urgency}
+    session.delete(rule)
+    session.flush()
+    record(session, actor=actor, action="routing_rule.delete", target_type="routing_rule", target_id=rule.id,
+           now=now, details=details)
+
+
+def reorder_routing_rules(session: Session, *, actor: Principal, now: datetime,
+                          ids: Sequence[uuid.UUID]) -> list[RoutingRule]:
+    """Give the rules positions 0..n-1 in the order of `ids`, which must name every rule exactly once.
+
+    Raises InvalidInput for duplicates and Conflict when `ids` is not the current set of rules
+    (typically because someone added or deleted a rule meanwhile: reload and try again).
+    """
+    actor.require(OrgRole.admin, "changing routing rules")
+    dupes = sorted(str(i) for i, n in Counter(ids).items() if n > 1)
+    if dupes:
+        raise InvalidInput(f"ids: each rule may appear only once; repeated: {', '.join(dupes)}",
+                           details={"field": "ids", "repeated": dupes})
+    rules = {r.id: r for r in list_routing_rules(session)}
+    missing = sorted(str(i) for i in rules.keys() - set(ids))
+    unknown = sorted(str(i) for i in set(ids) - rules.keys())
+    if missing or unknown:
+        raise Conflict("ids must list every routing rule exactly once (reload the rules and try again)",
+                       details={"missing": missing, "unknown": unknown})
+    before = [str(r.id) for r in rules.values()]
+    for position, rule_id in enumerate(ids):
+        rules[rule_id].position = position
+    session.flush()
+    after = [str(i) for i in ids]
+    if after != before:
+        record(session, actor=actor, action="routing_rule.reorder", target_type="routing_rule", target_id=None,
+               now=now, details={"before": before, "after": after})
+    return [rules[i] for i in ids]
+
+
+# --- silences ----------------------------------------------------------------------------------
+
+def silence_state(silence: Silence, now: datetime) -> SilenceState:
+    if silence.ends_at <= now:
+        return "expired"
+    return "pending" if silence.starts_at > now else "active"
+
+
+def require_silence(session: Session, silence_id: uuid.UUID) -> Silence:
+    silence = session.get(Silence, silence_id)
+    if silence is None:
+        raise NotFound(f"no silence {silence_id}", details={"silence": str(silence_id)})
+    return silence
+
+
+def list_silences(session: Session, *, now: datetime, state: SilenceState | None = None,
+                  before: uuid.UUID | None = None, limit: int = 50) -> list[Silence]:
+    """Return silences newest first, optionally only those `state` at `now`."""
+    stmt = sa.select(Silence).order_by(Silence.id.desc()).limit(limit)
+    if before is not None:
+        stmt = stmt.where(Silence.id < before)
+    if state == "active":
+        stmt = stmt.where(Silence.starts_at <= now, Silence.ends_at > now)
+    elif state == "pending":
+        stmt = stmt.where(Silence.starts_at > now, Silence.ends_at > now)
+    elif state == "expired":
+        stmt = stmt.where(Silence.ends_at <= now)
+    return list(session.execute(stmt).scalars())
+
+
+def create_silence(session: Session, *, actor: Principal, now: datetime, matchers: Sequence[Any], ends_at: datetime,
+                   reason: str, starts_at: datetime | None = None) -> Silence:
+    """Create a silence and return it; raise Forbidden or InvalidInput.
+
+    A start in the past is taken as now (as Alertmanager does): a silence cannot have held
+    back alerts before it existed, and the history of past decisions must stay true.
+    """
+    actor.require(OrgRole.responder, "creating silences")
+    stored = parse_matcher_specs(matchers)
+    if not reason.strip():
+        raise InvalidInput("reason must not be empty: say why these alerts should not page",
+                           details={"field": "reason"})
+    start = now if starts_at is None or starts_at < now else starts_at
+    if ends_at <= start:
+        raise InvalidInput(f"ends_at ({ends_at.isoformat()}) must be after the silence starts ({start.isoformat()})",
+                           details={"field": "ends_at"})
+    if ends_at > now + SILENCE_MAX_AHEAD:
+        raise InvalidInput("ends_at must be at most one year ahead; use a maintenance window or a routing rule "
+                           "for longer", details={"field": "ends_at"})
+    silence = Silence(matchers=stored, starts_at=start, ends_at=ends_at, author_id=actor.user_id,
+                      author=actor.label, reason=reason.strip(), created_at=now)
+    session.add(silence)
+    session.flush()
+    record(session, actor=actor, action="silence.create", target_type="silence", target_id=silence.id, now=now,
+           details={"matchers": matchers_text(stored), "starts_at": start.isoformat(),
+                    "ends_at": ends_at.isoformat(), "reason": silence.reason})
+    return silence
+
+
+def expire_silence(session: Session, *, actor: Principal, now: datetime, silence: Silence) -> Silence:
+    """End a silence now (any responder may end anyone's) and return it; an expired one is returned as is.
+
+    A pending silence gets both ends set to now, so it reads as never having been in force.
+    The engine pages for alerts it held back that still fire (`alerts/unsuppress.py`).
+    """
+    actor.require(OrgRole.responder, "expiring silences")
+    if silence.ends_at <= now:
+        return silence
+    details = {"was_state": silence_state(silence, now), "starts_at": silence.starts_at.isoformat(),
+               "ends_at": silence.ends_at.isoformat(), "author": silence.author}
+    if silence.starts_at > now:
+        silence.starts_at = now
+    silence.ends_at = now
+    session.flush()
+    record(session, actor=actor, action="silence.expire", target_type="silence", target_id=silence.id, now=now,
+           details=details)
+    return silence
+
+
+# --- maintenance windows -----------------------------------------------------------------------
+
+def recurrence_of(window: MaintenanceWindow) -> Recurrence:
+    return Recurrence(kind=window.recurrence, timezone=window.timezone, until=window.until)  # type: ignore[arg-type]
+
+
+def window_status(window: MaintenanceWindow, now: datetime) -> tuple[bool, datetime | None]:
+    """Return (active at `now`, the next instant that changes)."""
+    rec = recurrence_of(window)
+    active = occurrence_at(window.starts_at, window.ends_at, rec, now) is not None
+    return active, next_boundary(window.starts_at, window.ends_at, rec, now)
+
+
+def require_window(session: Session, window_id: uuid.UUID) -> MaintenanceWindow:
+    window = session.get(MaintenanceWindow, window_id)
+    if window is None:
+        raise NotFound(f"no maintenance window {window_id}", details={"maintenance_window": str(window_id)})
+    return window
+
+
+def list_windows(session: Session, *, now: datetime, service_id: uuid.UUID | None = None,
+                 active: bool | None = None, before: uuid.UUID | None = None,
+                 limit: int = 50) -> list[MaintenanceWindow]:
+    """Return windows newest first, optionally for one service and only those (in)active at `now`.
+
+    Whether a recurring window is active is computed, not stored, so the `active` filter is
+    applied here in chunks; for `active=true` SQL first drops windows that cannot be active.
+    """
+    stmt = sa.select(MaintenanceWindow).order_by(MaintenanceWindow.id.desc())
+    if service_id is not None:
+        stmt = stmt.where(MaintenanceWindow.service_id == service_id)
+    if active:
+        # An occurrence lasts at most 7 days of wall-clock time (8 covers a DST shift).
+        stmt = stmt.where(MaintenanceWindow.starts_at <= now,
+                          sa.or_(MaintenanceWindow.recurrence != "none", MaintenanceWindow.ends_at > now),
+                          sa.or_(MaintenanceWindow.until.is_(None),
+                                 MaintenanceWindow.until > now - timedelta(days=8)))
+    if active is None:
+        if before is not None:
+            stmt = stmt.where(MaintenanceWindow.id < before)
+        return list(session.execute(stmt.limit(limit)).scalars())
+    out: list[MaintenanceWindow] = []
+    cursor = before
+    chunk = max(limit, 100)
+    while len(out) < limit:
+        q = stmt.limit(chunk) if cursor is None else stmt.where(MaintenanceWindow.id < cursor).limit(chunk)
+        rows = list(session.execute(q).scalars())
+        for row in rows:
+            if window_status(row, now)[0] == active:
+                out.append(row)
+                if len(out) == limit:
+                    break
+        if len(rows) < chunk:
+            break
+        cursor = rows[-1].id
+    return out
+
+
+def _check_window(*, now: datetime, starts_at: datetime, ends_at: datetime, rec: Recurrence,
+                  times_changed: bool) -> None:
+    for field, value in (("starts_at", starts_at), ("ends_at", ends_at), ("until", rec.until)):
+        if value is not None and not now - WINDOW_MAX_SPAN <= value <= now + WINDOW_MAX_SPAN:
+            raise InvalidInput(f"{field} must be within 10 years of now", details={"field": field})
+    if rec.kind == "none" and rec.until is not None:
+        raise InvalidInput("until applies only to daily or weekly windows; leave it out (or null) for a one-off",
+                           details={"field": "until"})
+    try:
+        validate_window(starts_at, ends_at, rec)
+    except ValueError as exc:
+        field = "timezone" if "time zone" in str(exc) else "until" if "until" in str(exc) else "ends_at"
+        raise InvalidInput(str(exc), details={"field": field}) from None
+    if not times_changed:
+        return
+    if rec.kind == "none" and ends_at <= now:
+        raise InvalidInput(f"the window would already have ended ({ends_at.isoformat()})",
+                           details={"field": "ends_at"})
+    if rec.kind != "none" and rec.until is not None and rec.until <= now:
+        raise InvalidInput(f"until ({rec.until.isoformat()}) is in the past: no occurrence would start",
+                           details={"field": "until"})
+
+
+def _window_details(w: MaintenanceWindow, slug: str | None = None) -> dict[str, Any]:
+    return {"service": slug or str(w.service_id), "name": w.name, "starts_at": w.starts_at.isoformat(),
+            "ends_at": w.ends_at.isoformat(), "recurrence": w.recurrence, "timezone": w.timezone,
+            "until": w.until.isoformat() if w.until else None, "reason": w.reason}
+
+
+def create_window(session: Session, *, actor: Principal, now: datetime, service: str, name: str,
+                  starts_at: datetime, ends_at: datetime, recurrence: str = "none", timezone: str = "UTC",
+                  until: datetime | None = None, reason: str = "") -> MaintenanceWindow:
+    """Create a maintenance window and return it; raise Forbidden or InvalidInput."""
+    actor.require(OrgRole.responder, "managing maintenance windows")
+    name = _name(name)
+    target = _service_ref(session, service)
+    if recurrence not in RECURRENCES:
+        raise InvalidInput(f"recurrence must be none, daily or weekly, got {recurrence!r}",
+                           details={"field": "recurrence"})
+    rec = Recurrence(kind=recurrence, timezone=timezone, until=until)  # type: ignore[arg-type]
+    _check_window(now=now, starts_at=starts_at, ends_at=ends_at, rec=rec, times_changed=True)
+    window = MaintenanceWindow(service_id=target.id, name=name, starts_at=starts_at, ends_at=ends_at,
+                               recurrence=recurrence, timezone=timezone, until=until, author_id=actor.user_id,
+                               author=actor.label, reason=reason.strip(), created_at=now)
+    session.add(window)
+    session.flush()
+    record(session, actor=actor, action="maintenance_window.create", target_type="maintenance_window",
+           target_id=window.id, now=now, details=_window_details(window, target.slug))
+    return window
+
+
+def update_window(session: Session, *, actor: Principal, now: datetime, window: MaintenanceWindow,
+                  name: str | None = None, starts_at: datetime | None = None, ends_at: datetime | None = None,
+                  recurrence: str | None = None, timezone: str | None = None, until: Any = _UNSET,
+                  reason: str | None = None) -> MaintenanceWindow:
+    """Change a window (not its service: delete and create for that); `until` accepts None to clear it."""
+    actor.require(OrgRole.responder, "managing maintenance windows")
+    if recurrence is not None and recurrence not in RECURRENCES:
+        raise InvalidInput(f"recurrence must be none, daily or weekly, got {recurrence!r}",
+                           details={"field": "recurrence"})
+    new: dict[str, Any] = {
+        "name": _name(name) if name is not None else window.name,
+        "starts_at": starts_at if starts_at is not None else window.starts_at,
+        "ends_at": ends_at if ends_at is not None else window.ends_at,
+        "recurrence": recurrence if recurrence is not None else window.recurrence,
+        "timezone": timezone if timezone is not None else window.timezone,
+        "until": window.until if until is _UNSET else until,
+        "reason": reason.strip() if reason is not None else window.reason,
+    }
+    changes = {k: v for k, v in new.items() if v != getattr(window, k)}
+    if not changes:
+        return window
+    rec = Recurrence(kind=new["recurrence"], timezone=new["timezone"], until=new["until"])
+    times = {"starts_at", "ends_at", "recurrence", "timezone", "until"}
+    _check_window(now=now, starts_at=new["starts_at"], ends_at=new["ends_at"], rec=rec,
+                  times_changed=bool(times & changes.keys()))
+    before = _window_details(window)
+    for key, value in changes.items():
+        setattr(window, key, value)
+    session.flush()
+    record(session, actor=actor, action="maintenance_window.update", target_type="maintenance_window",
+           target_id=window.id, now=now,
+           details={"changed": {k: [before[k], _window_details(window)[k]] for k in sorted(changes)}})
+    return window
+
+
+def delete_window(session: Session, *, actor: Principal, now: datetime, window: MaintenanceWindow) -> None:
+    """Delete a window; the audit entry keeps what it was. Alerts it held back page if still firing."""
+    actor.require(OrgRole.responder, "managing maintenance windows")
+    details = _window_details(window)
+    session.delete(window)
+    session.flush()
+    record(session, actor=actor, action="maintenance_window.delete", target_type="maintenance_window",
+           target_id=window.id, now=now, details=details)
+
+
+# --- auto-incident rules -----------------------------------------------------------------------
+
+def list_auto_rules(session: Session) -> list[AutoIncidentRule]:
+    """Return the rules in the order the pipeline tries them (the first match declares)."""
+    return list(session.execute(
+        sa.select(AutoIncidentRule).order_by(AutoIncidentRule.created_at, AutoIncidentRule.id)).scalars())
+
+
+def require_auto_rule(session: Session, rule_id: uuid.UUID) -> AutoIncidentRule:
+    rule = session.get(AutoIncidentRule, rule_id)
+    if rule is None:
+        raise NotFound(f"no auto-incident rule {rule_id}", details={"auto_incident_rule": str(rule_id)})
+    return rule
+
+
+def create_auto_rule(session: Session, *, actor: Principal, now: datetime, name: str, matchers: Sequence[Any],
+                     incident_severity: Severity | str, incident_kind: Kind | str = Kind.operational
+                     ) -> AutoIncidentRule:
+    """Create an auto-incident rule and return it; raise Forbidden, InvalidInput or Conflict."""
+    actor.require(OrgRole.admin, "changing auto-incident rules")
+    name = _name(name)
+    stored = parse_matcher_specs(matchers)
+    try:
+        severity = parse_severity(str(incident_severity))
+    except ValueError as exc:
+        raise InvalidInput(str(exc), details={"field": "incident_severity"}) from None
+    try:
+        kind = Kind(incident_kind)
+    except ValueError:
+        raise InvalidInput(f"incident_kind must be operational or security, got {incident_kind!r}",
+                           details={"field": "incident_kind"}) from None
+    _room_for(session, AutoIncidentRule, "auto-incident rules")
+    rule = AutoIncidentRule(name=name, matchers=stored, incident_severity=severity.value,
+                            incident_kind=kind.value, created_at=now)
+    session.add(rule)
+    session.flush()
+    record(session, actor=actor, action="auto_incident_rule.create", target_type="auto_incident_rule",
+           target_id=rule.id, now=now, details={"name": name, "matchers": matchers_text(stored),
+                                                "incident_severity": severity.value, "incident_kind": kind.value})
+    return rule
+
+
+def delete_auto_rule(session: Session, *, actor: Principal, now: datetime, rule: AutoIncidentRule) -> None:
+    actor.require(OrgRole.admin, "changing auto-incident rules")
+    details = {"name": rule.name, "matchers": matchers_text(rule.matchers),
+               "incident_severity": rule.incident_severity, "incident_kind": rule.incident_kind}
+    session.delete(rule)
+    session.flush()
+    record(session, actor=actor, action="auto_incident_rule.delete", target_type="auto_incident_rule",
+           target_id=rule.id, now=now, details=details)
