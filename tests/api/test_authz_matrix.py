@@ -463,15 +463,71 @@ AUTHENTICATED_ROUTES = [
     ("PATCH", "/api/v1/services/{key}", {"tier": 1}),
     ("GET", "/api/v1/audit", None),
     ("GET", "/api/v1/audit/verify", None),
+    # detection: alerts, integrations, change events, rules, silences, windows, monitors
+    ("GET", "/api/v1/alerts", None),
+    ("GET", "/api/v1/alerts/{some_id}", None),
+    ("POST", "/api/v1/alerts/{some_id}/acknowledge", None),
+    ("POST", "/api/v1/alerts/{some_id}/resolve", None),
+    ("POST", "/api/v1/alerts/{some_id}/attach", {"incident": "INC-1"}),
+    ("GET", "/api/v1/integrations", None),
+    ("POST", "/api/v1/integrations", {"service": "checkout", "type": "events_v2", "name": "pd"}),
+    ("GET", "/api/v1/integrations/{some_id}", None),
+    ("DELETE", "/api/v1/integrations/{some_id}", None),
+    ("POST", "/api/v1/integrations/{some_id}/rotate-key", None),
+    ("GET", "/api/v1/services/{key}/changes", None),
+    ("GET", "/api/v1/incidents/{key}/changes", None),
+    ("GET", "/api/v1/routing-rules", None),
+    ("POST", "/api/v1/routing-rules", {"name": "r", "matchers": ["team=db"], "urgency": "low"}),
+    ("PUT", "/api/v1/routing-rules/order", {"ids": []}),
+    ("GET", "/api/v1/routing-rules/{some_id}", None),
+    ("PATCH", "/api/v1/routing-rules/{some_id}", {"name": "renamed"}),
+    ("DELETE", "/api/v1/routing-rules/{some_id}", None),
+    ("GET", "/api/v1/silences", None),
+    ("POST", "/api/v1/silences", {"matchers": ["team=db"], "ends_at": "2030-01-01T00:00:00Z", "reason": "r"}),
+    ("GET", "/api/v1/silences/{some_id}", None),
+    ("POST", "/api/v1/silences/{some_id}/expire", None),
+    ("GET", "/api/v1/maintenance-windows", None),
+    ("POST", "/api/v1/maintenance-windows", {"service": "checkout", "name": "w", "starts_at": "2030-01-01T00:00:00Z",
+                                             "ends_at": "2030-01-01T01:00:00Z"}),
+    ("GET", "/api/v1/maintenance-windows/{some_id}", None),
+    ("PATCH", "/api/v1/maintenance-windows/{some_id}", {"name": "renamed"}),
+    ("DELETE", "/api/v1/maintenance-windows/{some_id}", None),
+    ("GET", "/api/v1/auto-incident-rules", None),
+    ("POST", "/api/v1/auto-incident-rules", {"name": "r", "matchers": ["tier=1"], "incident_severity": "SEV2"}),
+    ("DELETE", "/api/v1/auto-incident-rules/{some_id}", None),
+    ("GET", "/api/v1/heartbeats", None),
+    ("POST", "/api/v1/heartbeats", {"service": "checkout", "name": "backup", "interval_seconds": 3600}),
+    ("GET", "/api/v1/heartbeats/{some_id}", None),
+    ("DELETE", "/api/v1/heartbeats/{some_id}", None),
+    ("GET", "/api/v1/checks", None),
+    ("POST", "/api/v1/checks", {"service": "checkout", "name": "home", "kind": "http",
+                                "target": "http://127.0.0.1:9/", "interval_seconds": 60, "timeout_seconds": 5}),
+    ("GET", "/api/v1/checks/{some_id}", None),
+    ("PATCH", "/api/v1/checks/{some_id}", {"name": "renamed"}),
+    ("DELETE", "/api/v1/checks/{some_id}", None),
+    ("GET", "/api/v1/checks/{some_id}/results", None),
+    ("GET", "/api/v1/checks/{some_id}/uptime", None),
 ]
+_ID_PARAMS = ("alert_id", "integration_id", "rule_id", "silence_id", "window_id", "heartbeat_id", "check_id")
 
 
 def test_auth_table_covers_every_api_route(app):
     routes = {(method.upper(), path) for path, ops in app.openapi()["paths"].items() if path.startswith("/api/v1")
               for method in ops}
-    table = {(m, p) for m, p, _ in AUTHENTICATED_ROUTES}
+    table = set()
+    for m, p, _ in AUTHENTICATED_ROUTES:
+        for name in _ID_PARAMS:  # the table writes every id parameter as {some_id}
+            if f"{{{name}}}" in routes_path(p, name, routes):
+                p = routes_path(p, name, routes)
+        table.add((m, p))
     assert len(table) == len(AUTHENTICATED_ROUTES) > 30
     assert routes == table, f"not covered: {sorted(routes - table)}; stale: {sorted(table - routes)}"
+
+
+def routes_path(template: str, name: str, routes: set) -> str:
+    """The route's real template when `{some_id}` stands for the id parameter `name` there."""
+    candidate = template.replace("{some_id}", f"{{{name}}}")
+    return candidate if any(p == candidate for _, p in routes) else template
 
 
 def _fill(value, params):
@@ -505,7 +561,8 @@ def test_every_api_route_needs_a_valid_token(client, world, make_person, make_se
         "deactivated user's token": deactivated.headers,
     }
     # revoked and deactivated are admins: were auth to fall through, even admin-only routes would succeed
-    params = {"entry_id": target["note_id"], "helper": world["helper"].email, "token_id": revoked_id}
+    params = {"entry_id": target["note_id"], "helper": world["helper"].email, "token_id": revoked_id,
+              "some_id": str(uuid.uuid4())}
     keys = {"/api/v1/incidents/": target["ref"], "/api/v1/users/": world[OUT_VIEWER].email,
             "/api/v1/teams/": "security", "/api/v1/services/": "checkout"}
 

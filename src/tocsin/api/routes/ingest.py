@@ -66,7 +66,13 @@ async def generic(key: str, request: Request) -> Response:
     return await _submit(request, Job("generic", await request.body(), key=key))
 
 
-@router.api_route("/heartbeats/{key}", methods=["GET", "POST"], summary="Heartbeat ping",
-                  responses={"2XX": _HOOK, "4XX": _HOOK, "5XX": _HOOK})
-async def heartbeat(key: str, request: Request) -> Response:
+@router.get("/heartbeats/{key}", summary="Heartbeat ping (GET, for curl and cron)",
+            responses={"2XX": _HOOK, "4XX": _HOOK, "5XX": _HOOK})
+async def heartbeat_get(key: str, request: Request) -> Response:
+    return await _submit(request, Job("heartbeat", b"", key=key))
+
+
+@router.post("/heartbeats/{key}", summary="Heartbeat ping (POST; any body is ignored)",
+             responses={"2XX": _HOOK, "4XX": _HOOK, "5XX": _HOOK})
+async def heartbeat_post(key: str, request: Request) -> Response:
     return await _submit(request, Job("heartbeat", b"", key=key))
