@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,6 +22,13 @@ from tocsin.services.service import create_service
 from tocsin.teams.service import create_team, set_members
 from tocsin.users.models import OrgRole, User
 from tocsin.users.service import create_token, create_user, principal_for
+
+
+@dataclass
+class Integration:
+    service: str
+    type: str
+    key: str
 
 
 @dataclass
@@ -44,8 +52,8 @@ def is_empty(session: Session) -> bool:
     return session.execute(sa.select(sa.func.count()).select_from(User)).scalar_one() == 0
 
 
-def load(session: Session, clock: Clock) -> list[Credential]:
-    """Create the demo organisation; return the credentials of its users."""
+def load(session: Session, clock: Clock) -> tuple[list[Credential], list[Integration]]:
+    """Create the demo organisation; return the credentials of its users and its integration keys."""
     now = clock.now()
     system = Principal.system("demo")
     platform = create_team(session, actor=system, now=now, name="Platform", slug="platform",
@@ -80,4 +88,19 @@ def load(session: Session, clock: Clock) -> list[Credential]:
     ))
     add_note(session, incident=incident, actor=bob, now=now, text="Rolling back the 14:00 deploy of payments-api.")
     update_incident(session, incident=incident, actor=bob, now=now, changes={"status": Status.identified.value})
-    return creds
+    return creds, _detection(session, system, now)
+
+
+def _detection(session: Session, system: Principal, now: datetime) -> list[Integration]:
+    """Integrations to send test alerts to, and an auto-incident rule for tier-1 critical alerts."""
+    from tocsin.integrations.service import IntegrationType, create_integration
+    from tocsin.routing.service import create_auto_rule
+
+    keys = []
+    for slug, kind in (("checkout", IntegrationType.events_v2), ("checkout", IntegrationType.alertmanager),
+                       ("postgres", IntegrationType.alertmanager)):
+        _row, key = create_integration(session, actor=system, now=now, service=slug, kind=kind, name=f"demo {kind}")
+        keys.append(Integration(slug, kind.value, key))
+    create_auto_rule(session, actor=system, now=now, name="Critical alert on a tier-1 service",
+                              matchers=["tier=1", "severity=critical"], incident_severity="SEV2")
+    return keys

@@ -182,10 +182,35 @@ def test_sandbox_escapes_are_refused(template):
     "{{ lipsum(1000000) }}",
     "{% for i in range(100000) %}xxxxxxxxxx{% endfor %}",
     "{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+    "{{ 'x'.center(1000000000) }}",
+    "{{ 'x' | center(1000000000) }}",
+    "{{ 'x' | indent(1000000000, true) }}",
+    "{{ '%999999999d' % 1 }}",
+    "{{ '{:>999999999}'.format(1) }}",
+    "{{ '%999999999d' | format(1) }}",
+    "{{ ('x' * 60000) | replace('x', 'x' * 60000) }}",
+    "{{ ('x' * 60000).replace('x', 'yy') }}",
+    "{{ (2 ** 60000) * (2 ** 60000) }}",
+    "{{ [1] * 100000 }}",
+    "{{ 'x' * 60000 + 'y' * 60000 }}",
+    "{{ range(10) | slice(1000000000) | list }}",
 ])
 def test_resource_exhaustion_is_refused(template):
     reasons = _reasons({"engine": "jinja2", "summary": template}, {})
     assert any("could not be evaluated" in r for r in reasons), reasons
+
+
+@pytest.mark.parametrize("template,expected", [
+    # large values from the payload are fine; only sizes a template asks for are bounded
+    ("{{ ts }} {{ ts | int }} {{ ts | tojson }} {{ ts | string | length }}", "1772366400 1772366400 1772366400 10"),
+    ("{{ '%05d' % n }} {{ '{:>4}'.format(n) }} {{ 'ab' | center(6) }}", "00042   42   ab"),
+    ("{{ tags | dictsort | map('last') | join(',') }}", "x,y"),
+    ("{{ msg | replace('disk', 'volume') | upper }}", "VOLUME FULL"),
+])
+def test_ordinary_templates_still_work(template, expected):
+    body = {"ts": 1772366400, "n": 42, "tags": {"a": "x", "b": "y"}, "msg": "disk full"}
+    [event] = _map({"engine": "jinja2", "summary": template}, body)
+    assert event.summary == expected
 
 
 def test_nul_characters_are_made_storable():

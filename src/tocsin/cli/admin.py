@@ -106,7 +106,7 @@ def demo(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
             if not demo_data.is_empty(s):
                 console.print("The database already has users; demo data not loaded.")
                 return
-            creds = demo_data.load(s, SystemClock())
+            creds, keys = demo_data.load(s, SystemClock())
     except SchemaMismatch as exc:
         fail(exc.message, code=2)
     finally:
@@ -119,6 +119,13 @@ def demo(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")
+    console.print("Demo integration keys (routing keys for /v2/enqueue, or /integrations/alertmanager/<key>):",
+                  soft_wrap=True)
+    key_lines = [f"{k.service}\t{k.type}\tkey={k.key}" for k in keys]
+    print("\n".join(key_lines))
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    with os.fdopen(fd, "a") as fh:
+        fh.write("\n".join(key_lines) + "\n")
     console.print(f"Try: TOCSIN_TOKEN={creds[1].token} tocsin incident list", highlight=False, soft_wrap=True)
 
 

@@ -69,7 +69,7 @@ def events_for(job: Job, server_secret: str, now: datetime) -> list[Event]:
                                      timestamp_header=cfg.get("timestamp_header"), now=now)
         return grafana.parse_webhook(job.parsed)
     if route == "generic":
-        return generic.map_payload(generic.validate_mapping((integ.config or {}).get("mapping") or {}), job.parsed)
+        return generic.map_payload(_mapping(integ.id, (integ.config or {}).get("mapping") or {}), job.parsed)
     raise AssertionError(route)
 
 
@@ -93,6 +93,23 @@ def storable(ev: Event) -> Event:
     return replace(ev, dedup_key=_clean(ev.dedup_key), summary=_clean(ev.summary), source=_clean(ev.source),
                    labels=_clean(ev.labels), details=_clean(ev.details), links=_clean(ev.links),
                    payload=_clean(ev.payload))
+
+
+_MAPPINGS: dict[tuple[uuid.UUID, bytes], generic.Mapping] = {}
+
+
+def _mapping(integration_id: uuid.UUID, config: dict[str, Any]) -> generic.Mapping:
+    """The compiled mapping, compiled once per integration and configuration (templates are slow to compile)."""
+    key = (integration_id, orjson.dumps(config, option=orjson.OPT_SORT_KEYS))
+    found = _MAPPINGS.get(key)
+    if found is None:
+        if len(_MAPPINGS) > 1000:
+            _MAPPINGS.clear()
+        try:
+            found = _MAPPINGS[key] = generic.validate_mapping(config)
+        except ValueError as exc:  # validated when saved; only a hand-edited row gets here
+            raise Rejected("this integration's mapping is invalid; fix it in tocsin", [str(exc)]) from None
+    return found
 
 
 def signing_secret(server_secret: str, integration_id: uuid.UUID) -> str:

@@ -3,12 +3,9 @@
 An integration stores a mapping such as
 `{"engine": "jmespath", "summary": "title", "status": "state", "dedup_key": "id"}`.
 `validate_mapping` checks and compiles it once, when the integration is saved; `map_payload`
-applies it to each request. Templates are operator-written code run on every request, so
-Jinja2 runs in its sandbox, a few cheap ways to exhaust memory are refused, and any failure
-while evaluating becomes a `Rejected` with the reason instead of an unhandled exception.
-
-The sandbox stops templates from reaching Python internals; it cannot bound CPU time (three
-nested `range(100000)` loops still run). Only integration admins can write mappings.
+applies it to each request. Templates are operator-written code run on sender data, so
+Jinja2 runs in `tocsin.inbound.jinja_sandbox`, and any failure while evaluating becomes a
+`Rejected` with the reason instead of an unhandled exception.
 """
 
 from __future__ import annotations
@@ -19,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import jmespath
-from jinja2 import ChainableUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2 import TemplateError
 
+from tocsin.inbound import jinja_sandbox
 from tocsin.inbound.common import (
     clean_json,
     encoded_size,
@@ -37,9 +34,7 @@ ENGINES = ("jmespath", "jinja2")
 _TEMPLATE_FIELDS = ("summary", "severity", "dedup_key", "status", "labels")
 _ALLOWED_KEYS = frozenset(("engine", "alerts", *_TEMPLATE_FIELDS))
 MAX_EXPRESSION = 4_000  # characters per expression or template
-MAX_RENDERED = 65_536  # characters a template may produce; a summary needs 1024
 MAX_ITEMS = 1_000  # events one request may produce through `alerts`
-_MAX_BITS = 100_000  # largest integer a template may compute by * or **
 
 _STATUS_WORDS: dict[str, Action] = {
     **dict.fromkeys(
@@ -65,62 +60,6 @@ class Mapping:
     status: Expression | None = None
     labels: Expression | None = None
     alerts: Expression | None = None
-
-
-class _EmptyUndefined(ChainableUndefined):
-    """A missing value renders as empty text, even several levels deep (`payload.a.b`);
-    one the sandbox refused still raises.
-
-    Plain `Undefined` would render `{{ ''.__class__ }}` as "" and hide that the template
-    tried to reach Python internals; the operator should see that refusal.
-    """
-
-    __slots__ = ()
-
-    def __str__(self) -> str:
-        if self._undefined_exception is SecurityError:
-            self._fail_with_undefined_error()
-        return ""
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja2's sandbox, also refusing `*`, `**` and `+` results too large to hold in memory.
-
-    The immutable variant: a template must not change the item (`payload.update(...)`)
-    that later expressions, the fallback dedup hash and the stored payload all read.
-    """
-
-    intercepted_binops = frozenset(("*", "**", "+"))
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and _is_int(left) and _is_int(right) and right > 0:
-            if max(abs(left).bit_length() - 1, 1) * right > _MAX_BITS:
-                raise SecurityError("the result of ** would be too large")
-        elif operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and _is_int(count) and len(seq) * count > MAX_RENDERED:
-                    raise SecurityError("the result of * would be too long")
-            if _is_int(left) and _is_int(right) and left.bit_length() + right.bit_length() > _MAX_BITS:
-                raise SecurityError("the result of * would be too large")
-        elif (
-            operator == "+"
-            and isinstance(left, (str, list, tuple))
-            and isinstance(right, (str, list, tuple))
-            and len(left) + len(right) > MAX_RENDERED
-        ):
-            raise SecurityError("the result of + would be too long")
-        return super().call_binop(context, operator, left, right)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-# Output is an alert summary, not HTML: no autoescape. `lipsum` and `namespace` are gone:
-# one makes text of any size, the other lets a loop keep growing a value between iterations.
-_ENV = _Sandbox(autoescape=False, undefined=_EmptyUndefined)
-for _name in ("lipsum", "namespace"):
-    _ENV.globals.pop(_name, None)
 
 
 def validate_mapping(config: dict[str, Any]) -> Mapping:
@@ -277,19 +216,14 @@ def _compile_jmespath(name: str, text: str) -> Expression:
 
 def _compile_jinja(name: str, text: str) -> Expression:
     try:
-        template = _ENV.from_string(text)
+        template = jinja_sandbox.compile_template(text)
     except (TemplateError, RecursionError) as exc:
         raise ValueError(f"mapping {name} is not a valid Jinja2 template: {exc}") from None
 
     def render(item: Any) -> str:
+        # The item is `payload`, and its keys are top-level names too (`{{ title }}`).
         names = {**item, "payload": item} if isinstance(item, dict) else {"payload": item}
-        chunks, size = [], 0
-        for chunk in template.generate(names):
-            size += len(chunk)
-            if size > MAX_RENDERED:
-                raise SecurityError(f"template output is longer than {MAX_RENDERED} characters")
-            chunks.append(chunk)
-        return "".join(chunks)
+        return jinja_sandbox.render(template, names)
 
     return render
 
