@@ -20,12 +20,22 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.matchers import MAX_MATCHERS, describe, load, parse_matcher
-from tocsin.alerts.windows import Recurrence, next_boundary, occurrence_at, validate_window
+from tocsin.alerts.windows import (
+    Recurrence,
+    next_boundary,
+    occurrence_at,
+    validate_window,
+)
 from tocsin.audit.service import record
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.incidents.types import Kind, Severity, parse_severity
 from tocsin.principal import Principal
-from tocsin.routing.models import AutoIncidentRule, MaintenanceWindow, RoutingRule, Silence
+from tocsin.routing.models import (
+    AutoIncidentRule,
+    MaintenanceWindow,
+    RoutingRule,
+    Silence,
+)
 from tocsin.schemas import check_strings
 from tocsin.services.models import Service
 from tocsin.services.service import get_service
@@ -96,7 +106,7 @@ def _name(name: str) -> str:
     return name.strip()
 
 
-def _room_for(session: Session, model: type[RoutingRule] | type[AutoIncidentRule], what: str) -> None:
+def _room_for(session: Session, model: type[RoutingRule | AutoIncidentRule], what: str) -> None:
     if session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one() >= MAX_RULES:
         raise Conflict(f"there are already {MAX_RULES} {what}; delete some first", details={"limit": MAX_RULES})
 
@@ -277,8 +287,7 @@ def expire_silence(session: Session, *, actor: Principal, now: datetime, silence
         return silence
     details = {"was_state": silence_state(silence, now), "starts_at": silence.starts_at.isoformat(),
                "ends_at": silence.ends_at.isoformat(), "author": silence.author}
-    if silence.starts_at > now:
-        silence.starts_at = now
+    silence.starts_at = min(silence.starts_at, now)
     silence.ends_at = now
     session.flush()
     record(session, actor=actor, action="silence.expire", target_type="silence", target_id=silence.id, now=now,

@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
 from tocsin.routing import service as rules
-from tocsin.routing.models import AutoIncidentRule, MaintenanceWindow, RoutingRule, Silence
+from tocsin.routing.models import (
+    AutoIncidentRule,
+    MaintenanceWindow,
+    RoutingRule,
+    Silence,
+)
 from tocsin.routing.schemas import (
     AutoIncidentRuleIn,
     AutoIncidentRuleOut,
