@@ -24,6 +24,7 @@ from tocsin.checks.models import Check, CheckResult
 from tocsin.checks.probe import CheckSpec, format_status_ranges, parse_status_ranges, parse_tcp_target
 from tocsin.errors import InvalidInput, NotFound
 from tocsin.inbound.types import Action, Event, Source
+from tocsin.net.guard import is_ip_literal
 from tocsin.principal import Principal
 from tocsin.services.service import require_service
 from tocsin.users.models import OrgRole
@@ -33,6 +34,9 @@ METHODS = ("GET", "HEAD", "POST")
 # RFC 9110 token characters: what a header name may be made of.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
 _HEADER_VALUE_MAX = 4096
+# Host names as DNS has them (after IDNA, which httpx applies): dot-separated labels of
+# letters, digits, hyphens (and underscores, which some internal names use).
+_HOST_NAME = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?$")
 
 # Fields that make up a check's configuration (what create takes and patch may change).
 CONFIG_FIELDS = ("name", "kind", "target", "method", "headers", "interval_seconds", "timeout_seconds",
@@ -75,6 +79,8 @@ def validate(cfg: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(target, str) or not target.strip() or len(target) > 2048:
         raise _bad("target", "must be 1 to 2048 characters")
     out["target"] = target = target.strip()
+    if any(c.isspace() or not c.isprintable() for c in target):
+        raise _bad("target", "must not contain spaces or control characters")
     if out["kind"] == "http":
         try:
             url = httpx.URL(target)
@@ -82,6 +88,12 @@ def validate(cfg: dict[str, Any]) -> dict[str, Any]:
             raise _bad("target", f"not a valid URL ({exc})") from None
         if url.scheme not in ("http", "https") or not url.host:
             raise _bad("target", "an http check needs an http:// or https:// URL with a host")
+        # httpx takes almost anything as a host (it percent-encodes "exa mple"); a check
+        # pointed at a name no resolver can answer is a typo, better refused now.
+        if not (is_ip_literal(url.host) or _HOST_NAME.match(url.host)):
+            raise _bad("target", f"{url.host!r} is not a valid host name")
+        if url.port is not None and not 1 <= url.port <= 65535:
+            raise _bad("target", "the port must be 1 to 65535")
     else:
         try:
             parse_tcp_target(target)

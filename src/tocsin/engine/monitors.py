@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.pipeline import Incoming, ingest
 from tocsin.checks.models import Check, CheckResult
-from tocsin.checks.probe import ProbeResult, run_probe
+from tocsin.checks.probe import CheckSpec, ProbeResult, run_probe
 from tocsin.checks.service import check_alert_key, spec_of
 from tocsin.engine.runner import EngineContext
 from tocsin.heartbeats.models import Heartbeat
@@ -126,13 +126,21 @@ def _is_warning(error: str | None) -> bool:
 
 def checks(ec: EngineContext) -> int:
     """Run the due checks this process wins the lease for; return how many results were recorded."""
+    policy = _policy(ec)  # first: a bad allow-list must fail the tick before any lease is taken
     won = _claim(ec)
     if not won:
         return 0
+    specs: dict[uuid.UUID, CheckSpec] = {}
+    broken: dict[uuid.UUID, ProbeResult] = {}
     with ec.db.unit_of_work() as s:
-        specs = {c.id: spec_of(c) for c in s.execute(sa.select(Check).where(Check.id.in_(won))).scalars()}
-    policy = _policy(ec)
-    done = 0
+        for c in s.execute(sa.select(Check).where(Check.id.in_(won))).scalars():
+            try:
+                specs[c.id] = spec_of(c)
+            except ValueError as exc:  # stored without the service's validation: fail it, visibly
+                broken[c.id] = ProbeResult(ok=False, error=f"invalid check configuration: {exc}")
+    done = sum(_record(ec, check_id, result) for check_id, result in broken.items())
+    if not specs:  # all deleted since the claim, or broken
+        return done
     # One guarded client per tick, shared by the probe threads (httpx.Client is thread-safe);
     # probes run in parallel so a batch takes about as long as its slowest check.
     with make_client(policy, timeout=max(s.timeout_seconds for s in specs.values())) as client, \
@@ -160,7 +168,7 @@ def _record(ec: EngineContext, check_id: uuid.UUID, result: ProbeResult) -> int:
         check = s.execute(sa.select(Check).where(Check.id == check_id, Check.lease_owner == _owner(ec))
                           .with_for_update()).scalar_one_or_none()
         if check is None:  # deleted meanwhile, or our lease expired and another engine took it
-            log.warning("check %s: lease lost before recording; result dropped", check_id)
+            log.warning("check %s was deleted, or its lease expired and was taken over; result dropped", check_id)
             return 0
         s.add(CheckResult(check_id=check.id, at=at, ok=result.ok, latency_ms=result.latency_ms,
                           status_code=result.status_code, error=result.error, tls_expires_at=result.tls_expires_at))

@@ -139,7 +139,8 @@ class IngestWriter:
         hb = {key_hash(j.key) for j in batch if j.reply is None and j.key and j.route == "heartbeat"}
         if hb:
             beats = {h.key_hash: h for h in session.execute(
-                sa.select(Heartbeat).where(Heartbeat.key_hash.in_(hb))).scalars()}
+                # locked: the engine must not mark one down between this read and our commit
+                sa.select(Heartbeat).where(Heartbeat.key_hash.in_(hb)).with_for_update()).scalars()}
         for job in batch:
             if job.reply is not None:
                 continue
