@@ -58,7 +58,7 @@ def load(session: Session, clock: Clock) -> tuple[list[Credential], list[Integra
     system = Principal.system("demo")
     platform = create_team(session, actor=system, now=now, name="Platform", slug="platform",
                            description="Runs the shared infrastructure")
-    payments = create_team(session, actor=system, now=now, name="Payments", slug="payments")
+    create_team(session, actor=system, now=now, name="Payments", slug="payments")
     security = create_team(session, actor=system, now=now, name="Security", slug="security", is_security=True,
                            description="Sees every restricted incident")
     creds: list[Credential] = []

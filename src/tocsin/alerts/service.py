@@ -14,7 +14,8 @@ from tocsin.alerts.incidents import timeline_for_alert
 from tocsin.alerts.models import Alert, AlertDecision, AlertEvent, AlertGroup
 from tocsin.alerts.pipeline import cancel_pages, close_finished_groups
 from tocsin.audit.service import record
-from tocsin.errors import IllegalTransition, InvalidInput, NotFound
+from tocsin.db.lookup import require_row
+from tocsin.errors import IllegalTransition, InvalidInput
 from tocsin.ids import new_id
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.service import ref
@@ -57,10 +58,7 @@ def list_alerts(session: Session, *, flt: AlertFilter, before: uuid.UUID | None 
 
 
 def require_alert(session: Session, alert_id: uuid.UUID) -> Alert:
-    alert = session.get(Alert, alert_id)
-    if alert is None:
-        raise NotFound(f"no alert {alert_id}", details={"alert": str(alert_id)})
-    return alert
+    return require_row(session, Alert, alert_id, "alert")
 
 
 def history(session: Session, alert: Alert, *, occurrences: int = 100) -> dict[str, Any]:

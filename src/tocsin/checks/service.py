@@ -21,8 +21,14 @@ from tocsin.alerts.pipeline import Incoming, ingest
 from tocsin.audit.service import record
 from tocsin.checks import schemas as limits
 from tocsin.checks.models import Check, CheckResult
-from tocsin.checks.probe import CheckSpec, format_status_ranges, parse_status_ranges, parse_tcp_target
-from tocsin.errors import InvalidInput, NotFound
+from tocsin.checks.probe import (
+    CheckSpec,
+    format_status_ranges,
+    parse_status_ranges,
+    parse_tcp_target,
+)
+from tocsin.db.lookup import page_by_id, require_row
+from tocsin.errors import InvalidInput
 from tocsin.inbound.types import Action, Event, Source
 from tocsin.net.guard import is_ip_literal
 from tocsin.principal import Principal
@@ -172,12 +178,7 @@ def create_check(session: Session, *, actor: Principal, now: datetime, service: 
 
 def list_checks(session: Session, *, service_id: uuid.UUID | None = None, after: uuid.UUID | None = None,
                 limit: int = 50) -> list[Check]:
-    stmt = sa.select(Check).order_by(Check.id).limit(limit)
-    if after:
-        stmt = stmt.where(Check.id > after)
-    if service_id:
-        stmt = stmt.where(Check.service_id == service_id)
-    return list(session.execute(stmt).scalars())
+    return page_by_id(session, Check, after=after, limit=limit, service_id=service_id)
 
 
 def get_check(session: Session, check_id: uuid.UUID) -> Check | None:
@@ -185,10 +186,7 @@ def get_check(session: Session, check_id: uuid.UUID) -> Check | None:
 
 
 def require_check(session: Session, check_id: uuid.UUID) -> Check:
-    check = get_check(session, check_id)
-    if check is None:
-        raise NotFound(f"no check {check_id}", details={"check": str(check_id)})
-    return check
+    return require_row(session, Check, check_id, "check")
 
 
 def _stand_down(session: Session, check: Check, now: datetime, why: str) -> None:

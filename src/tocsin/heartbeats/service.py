@@ -9,12 +9,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.pipeline import Incoming, ingest
 from tocsin.audit.service import record
-from tocsin.errors import InvalidInput, NotFound
+from tocsin.db.lookup import page_by_id, require_row
+from tocsin.errors import InvalidInput
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.heartbeats.schemas import MAX_GRACE, MAX_INTERVAL, MIN_INTERVAL
 from tocsin.inbound.types import Action, Event, Source
@@ -58,12 +58,7 @@ def create_heartbeat(session: Session, *, actor: Principal, now: datetime, servi
 
 def list_heartbeats(session: Session, *, service_id: uuid.UUID | None = None, after: uuid.UUID | None = None,
                     limit: int = 50) -> list[Heartbeat]:
-    stmt = sa.select(Heartbeat).order_by(Heartbeat.id).limit(limit)
-    if after:
-        stmt = stmt.where(Heartbeat.id > after)
-    if service_id:
-        stmt = stmt.where(Heartbeat.service_id == service_id)
-    return list(session.execute(stmt).scalars())
+    return page_by_id(session, Heartbeat, after=after, limit=limit, service_id=service_id)
 
 
 def get_heartbeat(session: Session, heartbeat_id: uuid.UUID) -> Heartbeat | None:
@@ -71,10 +66,7 @@ def get_heartbeat(session: Session, heartbeat_id: uuid.UUID) -> Heartbeat | None
 
 
 def require_heartbeat(session: Session, heartbeat_id: uuid.UUID) -> Heartbeat:
-    row = get_heartbeat(session, heartbeat_id)
-    if row is None:
-        raise NotFound(f"no heartbeat {heartbeat_id}", details={"heartbeat": str(heartbeat_id)})
-    return row
+    return require_row(session, Heartbeat, heartbeat_id, "heartbeat")
 
 
 def delete_heartbeat(session: Session, *, actor: Principal, now: datetime, heartbeat: Heartbeat) -> None:

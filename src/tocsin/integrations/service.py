@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
-from tocsin.errors import InvalidInput, NotFound
+from tocsin.db.lookup import require_row
+from tocsin.errors import InvalidInput
 from tocsin.integrations.models import Integration
 from tocsin.keys import hint, key_hash, new_key
 from tocsin.principal import Principal
@@ -77,10 +78,7 @@ def list_integrations(session: Session, *, service_id: uuid.UUID | None = None) 
 
 
 def require_integration(session: Session, integration_id: uuid.UUID) -> Integration:
-    row = session.get(Integration, integration_id)
-    if row is None:
-        raise NotFound(f"no integration {integration_id}", details={"integration": str(integration_id)})
-    return row
+    return require_row(session, Integration, integration_id, "integration")
 
 
 def delete_integration(session: Session, *, actor: Principal, now: datetime, integration_id: uuid.UUID) -> None:

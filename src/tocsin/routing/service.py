@@ -27,7 +27,8 @@ from tocsin.alerts.windows import (
     validate_window,
 )
 from tocsin.audit.service import record
-from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.db.lookup import require_row
+from tocsin.errors import Conflict, InvalidInput
 from tocsin.incidents.types import Kind, Severity, parse_severity
 from tocsin.principal import Principal
 from tocsin.routing.models import (
@@ -119,10 +120,7 @@ def list_routing_rules(session: Session) -> list[RoutingRule]:
 
 
 def require_routing_rule(session: Session, rule_id: uuid.UUID) -> RoutingRule:
-    rule = session.get(RoutingRule, rule_id)
-    if rule is None:
-        raise NotFound(f"no routing rule {rule_id}", details={"routing_rule": str(rule_id)})
-    return rule
+    return require_row(session, RoutingRule, rule_id, "routing rule")
 
 
 def _check_target(service_id: uuid.UUID | None, urgency: str | None) -> None:
@@ -226,10 +224,7 @@ def silence_state(silence: Silence, now: datetime) -> SilenceState:
 
 
 def require_silence(session: Session, silence_id: uuid.UUID) -> Silence:
-    silence = session.get(Silence, silence_id)
-    if silence is None:
-        raise NotFound(f"no silence {silence_id}", details={"silence": str(silence_id)})
-    return silence
+    return require_row(session, Silence, silence_id, "silence")
 
 
 def list_silences(session: Session, *, now: datetime, state: SilenceState | None = None,
@@ -309,10 +304,7 @@ def window_status(window: MaintenanceWindow, now: datetime) -> tuple[bool, datet
 
 
 def require_window(session: Session, window_id: uuid.UUID) -> MaintenanceWindow:
-    window = session.get(MaintenanceWindow, window_id)
-    if window is None:
-        raise NotFound(f"no maintenance window {window_id}", details={"maintenance_window": str(window_id)})
-    return window
+    return require_row(session, MaintenanceWindow, window_id, "maintenance window")
 
 
 def list_windows(session: Session, *, now: datetime, service_id: uuid.UUID | None = None,
@@ -458,10 +450,7 @@ def list_auto_rules(session: Session) -> list[AutoIncidentRule]:
 
 
 def require_auto_rule(session: Session, rule_id: uuid.UUID) -> AutoIncidentRule:
-    rule = session.get(AutoIncidentRule, rule_id)
-    if rule is None:
-        raise NotFound(f"no auto-incident rule {rule_id}", details={"auto_incident_rule": str(rule_id)})
-    return rule
+    return require_row(session, AutoIncidentRule, rule_id, "auto-incident rule")
 
 
 def create_auto_rule(session: Session, *, actor: Principal, now: datetime, name: str, matchers: Sequence[Any],

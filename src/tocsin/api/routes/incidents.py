@@ -27,7 +27,6 @@ from tocsin.incidents.schemas import (
     ParticipantIn,
     ParticipantOut,
     RevisionOut,
-    RoleAssignmentOut,
     RoleIn,
     RolesOut,
     TimelineEntryOut,

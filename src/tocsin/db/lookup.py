@@ -1,0 +1,33 @@
+"""Fetching one row by primary key, or a page of rows by id: the lookups every domain needs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.errors import NotFound
+
+T = TypeVar("T")
+
+
+def require_row(session: Session, model: type[T], row_id: uuid.UUID, what: str) -> T:
+    """Return the `model` row with this id; raise NotFound naming `what` (e.g. "maintenance window")."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"no {what} {row_id}", details={what.replace(" ", "_").replace("-", "_"): str(row_id)})
+    return row
+
+
+def page_by_id(session: Session, model: type[T], *, after: uuid.UUID | None, limit: int, **equal: Any) -> list[T]:
+    """Rows in id order after `after`, at most `limit`, where each column in `equal` has that value (None: any)."""
+    col = model.id  # type: ignore[attr-defined]
+    stmt = sa.select(model).order_by(col).limit(limit)
+    if after:
+        stmt = stmt.where(col > after)
+    for name, value in equal.items():
+        if value is not None:
+            stmt = stmt.where(getattr(model, name) == value)
+    return list(session.execute(stmt).scalars())
