@@ -26,6 +26,7 @@ run: $(VENV)/.installed
 
 ## The whole test suite, on SQLite and PostgreSQL
 test: $(VENV)/.installed-test
+	scripts/test-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## The suite without slow subprocess and fuzzing tests, SQLite only (for quick local loops)
