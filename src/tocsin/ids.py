@@ -5,18 +5,43 @@ Human references are for display and lookup only; rows are joined by UUID.
 
 from __future__ import annotations
 
+import random
 import re
+import secrets
+import threading
+import time
 import uuid
-
-import uuid6
 
 INCIDENT_PREFIX = "INC"
 _REF_RE = re.compile(r"^INC-(\d{1,18})$", re.IGNORECASE | re.ASCII)  # ASCII: "INC-１" is no ref
 
 
+_lock = threading.Lock()
+_last_ms = 0
+_seq = 0
+_random = random.Random(secrets.randbits(128))  # ids are not secrets: a fast generator, seeded from the OS
+
+
 def new_id() -> uuid.UUID:
-    """Return a new time-ordered UUIDv7 (as a stdlib `uuid.UUID`)."""
-    return uuid.UUID(bytes=uuid6.uuid7().bytes)
+    """Return a new time-ordered UUIDv7 (RFC 9562) as a stdlib `uuid.UUID`.
+
+    48 bits of Unix milliseconds, then a 12-bit counter that keeps ids made in the same
+    millisecond by this process in order (method 1 of RFC 9562 6.2), then 62 random bits.
+    Written out because the generic library took 3 us an id, a noticeable share of ingesting
+    an alert (each writes several rows).
+    """
+    global _last_ms, _seq
+    ms = time.time_ns() // 1_000_000
+    with _lock:
+        if ms > _last_ms:
+            _last_ms, _seq = ms, _random.getrandbits(10)  # leave room to count up within the ms
+        else:
+            _seq += 1
+            if _seq > 0xFFF:  # counter exhausted: borrow the next millisecond
+                _last_ms, _seq = _last_ms + 1, 0
+            ms = _last_ms
+        seq = _seq
+    return uuid.UUID(int=(ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | _random.getrandbits(62))
 
 
 def incident_ref(number: int) -> str:

@@ -1,4 +1,7 @@
-"""Imports every table so that `Base.metadata` is complete (for Alembic and tests)."""
+"""Imports every table so that `Base.metadata` is complete (for Alembic and tests), and the
+listeners that watch them (`alerts.config_version`)."""
+
+import tocsin.alerts.config_version  # noqa: F401  (registers its flush listener)
 
 from tocsin.alerts.models import Alert, AlertDecision, AlertEvent, AlertGroup, PageRequest
 from tocsin.audit.models import AuditEntry

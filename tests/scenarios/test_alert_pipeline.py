@@ -45,8 +45,22 @@ def rows(db, model, *where, order=None):
         return list(s.execute(stmt).scalars())
 
 
+def decisions(db, *where):
+    """Every decision, as the API lists them (creation steps one by one)."""
+    from tocsin.alerts.service import expand_decisions
+
+    found = []
+    for row in rows(db, AlertDecision, *where, order=AlertDecision.at):
+        found += [(row.alert_id, d) for d in expand_decisions([row])]
+    return found
+
+
 def kinds(db, alert_id) -> list[str]:
-    return [d.kind for d in rows(db, AlertDecision, AlertDecision.alert_id == alert_id, order=AlertDecision.at)]
+    return [d.kind for _a, d in decisions(db, AlertDecision.alert_id == alert_id)]
+
+
+def of_kind(db, kind):
+    return [(a, d) for a, d in decisions(db) if d.kind == kind]
 
 
 def test_repeats_deduplicate_into_one_open_alert(db, clock, send):
@@ -148,7 +162,7 @@ def test_routing_rules_pick_service_and_urgency_first_match_wins(db, clock, send
     assert by_id[to_db].service_id == db_svc and by_id[to_db].urgency == "high"
     assert by_id[low].service_id == send.service_id and by_id[low].urgency == "low"
     assert by_id[plain].urgency == "low"
-    reasons = {d.alert_id: d.reason for d in rows(db, AlertDecision, AlertDecision.kind == "routed")}
+    reasons = {a: d.reason for a, d in of_kind(db, "routed")}
     assert "rule 'db alerts'" in reasons[to_db] and "database" in reasons[to_db]
     assert "no routing rule matched" in reasons[plain]
 
@@ -162,7 +176,7 @@ def test_silence_keeps_the_alert_without_paging_and_pages_when_it_ends(db, clock
     other = send(ev(key="e", alertname="CPU"))[0].alert_id
     (alert,) = rows(db, Alert, Alert.id == a)
     assert alert.suppressed_by == "silence" and alert.paged_at is None
-    reason = rows(db, AlertDecision, AlertDecision.alert_id == a, AlertDecision.kind == "silence")[0].reason
+    reason = [d for x, d in of_kind(db, "silence") if x == a][0].reason
     assert "alice@example.com" in reason and "migrating disks" in reason
     assert [p.alert_id for p in rows(db, PageRequest)] == [other]
     clock.advance(minutes=30)
@@ -198,7 +212,7 @@ def test_weekly_maintenance_window_suppresses_then_pages_when_it_ends(db, clock,
                                 author="ops", reason="kernel updates", created_at=clock.now()))
     a = send(ev())[0].alert_id
     assert rows(db, Alert)[0].suppressed_by == "maintenance"
-    assert "patch night" in rows(db, AlertDecision, AlertDecision.kind == "maintenance")[0].reason
+    assert "patch night" in of_kind(db, "maintenance")[0][1].reason
     clock.advance(hours=1, minutes=1)
     with db.unit_of_work() as s:
         assert release(s, now=clock.now()) == 1
@@ -213,7 +227,7 @@ def test_flapping_alert_pages_once_within_the_window(db, clock, send):
         clock.advance(minutes=2)
     assert len(rows(db, Alert)) == 4
     assert len(rows(db, PageRequest)) == 1
-    assert len(rows(db, AlertDecision, AlertDecision.kind == "flapping")) == 3
+    assert len(of_kind(db, "flapping")) == 3
     clock.advance(hours=1)
     send(ev())
     assert len(rows(db, PageRequest)) == 2, "after the flap window a new firing pages again"

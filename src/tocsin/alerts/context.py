@@ -5,7 +5,9 @@ Loaded once per batch (these tables are small) so that deciding about each event
 
 from __future__ import annotations
 
+import threading
 import uuid
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tocsin.alerts import config_version
 from tocsin.alerts.decide import RuleView, SilenceView, WindowView
 from tocsin.alerts.matchers import Matcher, load
 from tocsin.alerts.settings import AlertSettings, parse_settings
@@ -46,9 +49,7 @@ class Context:
     windows: list[WindowView] = field(default_factory=list)
     auto_rules: list[AutoRuleView] = field(default_factory=list)
 
-    @property
-    def slugs(self) -> dict[uuid.UUID, str]:
-        return {s.id: s.slug for s in self.services.values()}
+    slugs: dict[uuid.UUID, str] = field(default_factory=dict)
 
     def match_labels(self, labels: dict[str, str], *, service_id: uuid.UUID, severity: str,
                      source: str) -> dict[str, str]:
@@ -70,22 +71,40 @@ def silence_view(s: Silence) -> SilenceView:
     return SilenceView(s.id, load(s.matchers), s.starts_at, s.ends_at, s.author, s.reason)
 
 
+# Per engine (database): the config version and the context read at that version.
+_CACHE: weakref.WeakKeyDictionary[sa.Engine, tuple[int, Context]] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
 def load_context(session: Session, *, now: datetime, service_ids: Iterable[uuid.UUID]) -> Context:
-    """Load the services in play (and every routing target), rules, current silences and windows."""
+    """Return the services, routing rules, silences not yet over, windows and auto-incident rules.
+
+    Read from memory while the `alert_config` version is unchanged (see `config_version`), so a
+    batch costs one query here, not five. Time-dependent choices (is a silence in force, is a
+    window active) are made later with the batch's `now`, never at load time.
+    """
+    version = config_version.current(session)
+    engine = session.get_bind()
+    cached = _CACHE.get(engine)  # type: ignore[arg-type]
+    if cached is not None and cached[0] == version and all(s in cached[1].services for s in service_ids):
+        return cached[1]
+    ctx = _read(session, now)
+    with _LOCK:
+        _CACHE[engine] = (version, ctx)  # type: ignore[index]
+    return ctx
+
+
+def _read(session: Session, now: datetime) -> Context:
     ctx = Context()
     ctx.rules = [RuleView(r.id, r.name, load(r.matchers), r.service_id, r.urgency)
                  for r in session.execute(sa.select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))
                  .scalars()]
-    wanted = set(service_ids) | {r.service_id for r in ctx.rules if r.service_id}
-    if wanted:
-        for s in session.execute(sa.select(Service.id, Service.slug, Service.tier, Service.alert_settings)
-                                 .where(Service.id.in_(wanted))):
-            ctx.services[s.id] = ServiceView(s.id, s.slug, s.tier, parse_settings(s.alert_settings))
-    ctx.silences = [silence_view(s) for s in session.execute(
-        sa.select(Silence).where(Silence.starts_at <= now, Silence.ends_at > now)).scalars()]
-    ctx.windows = [window_view(w) for w in session.execute(
-        sa.select(MaintenanceWindow).where(MaintenanceWindow.service_id.in_(list(ctx.services)),
-                                           MaintenanceWindow.starts_at <= now)).scalars()]
+    for s in session.execute(sa.select(Service.id, Service.slug, Service.tier, Service.alert_settings)):
+        ctx.services[s.id] = ServiceView(s.id, s.slug, s.tier, parse_settings(s.alert_settings))
+        ctx.slugs[s.id] = s.slug
+    ctx.silences = [silence_view(s) for s in session.execute(sa.select(Silence).where(Silence.ends_at > now))
+                    .scalars()]
+    ctx.windows = [window_view(w) for w in session.execute(sa.select(MaintenanceWindow)).scalars()]
     ctx.auto_rules = [AutoRuleView(r.id, r.name, load(r.matchers), r.incident_severity, r.incident_kind)
                       for r in session.execute(sa.select(AutoIncidentRule).order_by(AutoIncidentRule.created_at,
                                                                                    AutoIncidentRule.id)).scalars()]

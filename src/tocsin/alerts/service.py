@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.incidents import timeline_for_alert
 from tocsin.alerts.models import Alert, AlertDecision, AlertEvent, AlertGroup
-from tocsin.alerts.pipeline import cancel_pages, close_finished_groups
+from tocsin.alerts.pipeline import CREATED, cancel_pages, close_finished_groups
 from tocsin.audit.service import record
 from tocsin.db.lookup import require_row
-from tocsin.errors import IllegalTransition, InvalidInput
+from tocsin.errors import Conflict, IllegalTransition, InvalidInput
 from tocsin.ids import new_id
-from tocsin.incidents.access import require_incident
+from tocsin.incidents.access import get_incident, require_incident
 from tocsin.incidents.service import ref
 from tocsin.principal import Principal
 from tocsin.services.service import require_service
@@ -51,19 +51,53 @@ def list_alerts(session: Session, *, flt: AlertFilter, before: uuid.UUID | None 
     if flt.incident_id:
         stmt = stmt.where(Alert.incident_id == flt.incident_id)
     for name, value in (flt.labels or {}).items():
-        stmt = stmt.where(Alert.labels[name].as_string() == value)
+        stmt = stmt.where(_label_is(session, name, value))
     if before:
         stmt = stmt.where(Alert.id < before)
     return list(session.execute(stmt).scalars())
+
+
+def _label_is(session: Session, name: str, value: str) -> sa.ColumnElement[bool]:
+    """True where the alert's label `name` equals `value`, for any label name.
+
+    On SQLite a JSON path (`$."name"`) cannot say every name: a quote or backslash breaks it,
+    and non-ASCII names are stored \\u-escaped, which a path never matches. `json_each`
+    compares decoded keys. PostgreSQL's `->>` takes the name as a plain parameter.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        each = sa.func.json_each(Alert.labels).table_valued("key", "value")
+        return sa.select(1).select_from(each).where(each.c.key == name, each.c.value == value).exists()
+    return Alert.labels[name].as_string() == value
 
 
 def require_alert(session: Session, alert_id: uuid.UUID) -> Alert:
     return require_row(session, Alert, alert_id, "alert")
 
 
+@dataclass(frozen=True)
+class Decision:
+    at: datetime
+    kind: str
+    reason: str
+    data: dict[str, Any]
+
+
+def expand_decisions(rows: list[AlertDecision]) -> list[Decision]:
+    """The decisions in order; a `created` row holds the steps taken when the alert was created
+    (routed, grouped, held back or paged, ...), listed here one by one."""
+    out: list[Decision] = []
+    for d in rows:
+        steps = (d.data or {}).get("steps") if d.kind == CREATED else None
+        if steps is None:
+            out.append(Decision(d.at, d.kind, d.reason, d.data or {}))
+        else:
+            out.extend(Decision(d.at, st["kind"], st["reason"], st.get("data") or {}) for st in steps)
+    return out
+
+
 def history(session: Session, alert: Alert, *, occurrences: int = 100) -> dict[str, Any]:
-    decisions = session.execute(sa.select(AlertDecision).where(AlertDecision.alert_id == alert.id)
-                                .order_by(AlertDecision.at, AlertDecision.id)).scalars().all()
+    decisions = expand_decisions(session.execute(sa.select(AlertDecision).where(AlertDecision.alert_id == alert.id)
+                                 .order_by(AlertDecision.at, AlertDecision.id)).scalars().all())
     events = session.execute(sa.select(AlertEvent).where(AlertEvent.alert_id == alert.id)
                              .order_by(AlertEvent.received_at.desc(), AlertEvent.id.desc()).limit(occurrences)
                              ).scalars().all()
@@ -108,6 +142,9 @@ def attach(session: Session, *, alert: Alert, incident_key: str, actor: Principa
     incident = require_incident(session, actor, incident_key)
     if alert.incident_id == incident.id:
         raise IllegalTransition(f"the alert is already attached to {ref(incident)}")
+    if alert.incident_id is not None and get_incident(session, actor, alert.incident_id) is None:
+        # Moving it would silently take an alert away from a restricted incident's responders.
+        raise Conflict("the alert is attached to an incident you may not see; ask that incident's responders")
     alert.incident_id = incident.id
     _decide(session, alert, "attached", f"attached to {ref(incident)} by {actor.label}", now, incident=ref(incident))
     session.flush()

@@ -11,6 +11,7 @@ from tocsin.api.routes import alerts, directory, incidents, ingest, monitors, ru
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings
 from tocsin.db import Database
+from tocsin.inbound.types import MAX_EVENT_BYTES
 from tocsin.inbound.writer import IngestWriter
 
 
@@ -37,5 +38,7 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
     app.include_router(monitors.router, responses=errors.ERROR_RESPONSES)
     app.include_router(ingest.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
-                       overrides=(("/integrations/", settings.max_ingest_bytes),))
+                       overrides=(("/integrations/", settings.max_ingest_bytes),
+                                  # PagerDuty events may be 512,000 bytes; bigger ones get PagerDuty's 413
+                                  ("/v2/", max(settings.max_body_bytes, 2 * MAX_EVENT_BYTES))))
     return app

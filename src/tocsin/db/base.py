@@ -36,9 +36,10 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             return None
         if not isinstance(value, datetime):
             raise TypeError(f"UTCDateTime needs a datetime, got {type(value).__name__}")
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("naive datetime refused: store aware UTC datetimes only")
-        value = value.astimezone(UTC)
+        if value.tzinfo is not UTC:  # the common case, already UTC, skips the conversion
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError("naive datetime refused: store aware UTC datetimes only")
+            value = value.astimezone(UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value

@@ -10,14 +10,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     """Return an engine for `url` configured for tocsin's needs on SQLite or PostgreSQL."""
+    # orjson for JSON columns: several times faster than the standard library, and alerts
+    # carry their labels, details and source payload as JSON.
+    kwargs.setdefault("json_serializer", _json_dumps)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -56,6 +65,8 @@ class Database:
     """An engine plus a session factory; the edges open units of work from it."""
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        import tocsin.models  # noqa: F401  (every table and the listeners on them are registered)
+
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

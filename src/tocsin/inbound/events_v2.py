@@ -101,6 +101,8 @@ def parse_change(obj: Any) -> tuple[str, ChangeEvent]:
     else:
         change["summary"] = _summary(payload, errors)
         change["source"] = _optional_text(payload, "source", errors, where="payload.")
+        if len(change["source"]) > MAX_SUMMARY:
+            errors.append(f"payload.source must be at most {MAX_SUMMARY} characters")
         change["occurred_at"] = _timestamp(payload, errors)
         change["details"] = payload.get("custom_details")
     change["links"] = _links(body.get("links"), errors)

@@ -121,7 +121,7 @@ def accepted(job: Job, outcomes: list[Outcome]) -> Reply:
     if job.route == "events_v2":
         return _reply(202, {"status": "success", "message": "Event processed", "dedup_key": job.parsed.dedup_key})
     if job.route == "change":
-        return _reply(202, {"status": "success", "message": "Change event processed"})
+        return _reply(202, {"status": "success", "message": "Change event processed", "id": str(job.created_id)})
     if job.route == "heartbeat":
         return _reply(200, {"status": "ok", "heartbeat": job.integration.name})
     return _reply(202, {"status": "accepted", "events": len(outcomes), "results": [

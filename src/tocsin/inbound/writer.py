@@ -25,6 +25,7 @@ from tocsin.alerts.pipeline import Incoming, ingest
 from tocsin.clock import Clock
 from tocsin.db import Database
 from tocsin.heartbeats.models import Heartbeat
+from tocsin.ids import new_id
 from tocsin.inbound import formats
 from tocsin.inbound.types import Action, Event, Rejected, Source
 from tocsin.integrations.models import ChangeEvent, Integration
@@ -52,6 +53,7 @@ class Job:
     parsed: Any = None
     integration: Any = None
     items: list[Incoming] = field(default_factory=list)
+    created_id: uuid.UUID | None = None  # a change event's id, for the answer
     reply: Reply | None = None
 
 
@@ -167,7 +169,9 @@ class IngestWriter:
                 hb.due_at = now + timedelta(seconds=hb.interval_seconds + hb.grace_seconds)
             elif job.route == "change":
                 ch = job.parsed
-                session.add(ChangeEvent(service_id=job.integration.service_id, integration_id=job.integration.id,
+                job.created_id = new_id()
+                session.add(ChangeEvent(id=job.created_id, service_id=job.integration.service_id,
+                                        integration_id=job.integration.id,
                                         summary=ch.summary, source=ch.source, occurred_at=ch.occurred_at or now,
                                         received_at=now, details=ch.details, links=ch.links))
                 seen[job.integration.id] = now
@@ -204,7 +208,7 @@ def _bind(job: Job, server_secret: str, now: Any) -> None:
 
 
 def _reset(job: Job) -> None:
-    job.parsed, job.integration, job.items, job.reply = None, None, [], None
+    job.parsed, job.integration, job.items, job.reply, job.created_id = None, None, [], None, None
 
 
 def heartbeat_key(heartbeat_id: uuid.UUID) -> str:

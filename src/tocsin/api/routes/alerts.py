@@ -24,6 +24,7 @@ from tocsin.alerts.schemas import (
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
 from tocsin.errors import InvalidInput
+from tocsin.ids import parse_incident_ref
 from tocsin.inbound.formats import signing_secret
 from tocsin.incidents.access import require_incident, visible
 from tocsin.incidents.models import Incident, IncidentService
@@ -83,8 +84,29 @@ def get_alert(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         alert = alerts.require_alert(s, alert_id)
         h = alerts.history(s, alert)
-        return {**alerts_out(s, me, [alert])[0], "decisions": h["decisions"], "occurrences_log": h["occurrences"],
-                "group": h["group"]}
+        return {**alerts_out(s, me, [alert])[0], "decisions": _decisions_out(s, me, h["decisions"]),
+                "occurrences_log": h["occurrences"], "group": h["group"]}
+
+
+def _decisions_out(s: Session, me: Principal, decisions: Any) -> list[dict[str, Any]]:
+    """The decisions, with those naming an incident the caller may not see redacted.
+
+    Attach and auto-incident decisions name the incident in their reason and data; a restricted
+    incident must not leak through the alert it is linked to (the alert's `incident` is null too).
+    """
+    named = {d.data.get("incident") for d in decisions if isinstance(d.data, dict) and d.data.get("incident")}
+    numbers = {n for n in (parse_incident_ref(str(r)) for r in named) if n is not None}
+    seen = {ref(i) for i in s.execute(visible(me).where(Incident.number.in_(numbers))).scalars()} if numbers else set()
+    out = []
+    for d in decisions:
+        data = dict(d.data or {})
+        reason = d.reason
+        if data.get("incident") and data["incident"] not in seen:
+            data.pop("incident")
+            data.pop("rule_id", None)
+            reason = "linked to an incident you may not see"
+        out.append({"at": d.at, "kind": d.kind, "reason": reason, "data": data})
+    return out
 
 
 def _command(ctx: Ctx, alert_id: uuid.UUID, verb: Any, **kw: Any) -> dict[str, Any]:

@@ -297,7 +297,13 @@ def upgrade() -> None:
 
 
 
+    # Version of what the alert pipeline caches (rules, silences, windows, services).
+    op.bulk_insert(sa.table("counters", sa.column("name", sa.String), sa.column("value", sa.BigInteger)),
+                   [{"name": "alert_config", "value": 0}])
+
+
 def downgrade() -> None:
+    op.execute("DELETE FROM counters WHERE name = 'alert_config'")
     with op.batch_alter_table('services', schema=None) as batch_op:
         batch_op.drop_column('alert_settings')
 

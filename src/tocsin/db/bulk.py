@@ -1,0 +1,76 @@
+"""Bulk inserts for the ingest hot path, below SQLAlchemy's per-row parameter processing.
+
+SQLAlchemy runs every value of an executemany through its bind processors (UUID to text,
+datetime to text, JSON encoding); on the alert path that was a third of the pipeline's time.
+Here each column's converter is chosen once per statement and the driver gets plain tuples.
+The stored forms are exactly those SQLAlchemy's types produce, so ORM reads are unaffected:
+SQLite keeps UUIDs as 32 hex digits and datetimes as `YYYY-MM-DD HH:MM:SS.ffffff` (UTC,
+see `UTCDateTime`); PostgreSQL gets native values from psycopg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.db.base import UTCDateTime
+
+Convert = Callable[[Any], Any]
+
+
+def _json(value: Any) -> Any:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime refused: store aware UTC datetimes only")
+        value = value.astimezone(UTC)
+    return f"{value:%Y-%m-%d %H:%M:%S}.{value.microsecond:06d}"
+
+
+def _sqlite_uuid(value: Any) -> str | None:
+    return None if value is None else value.hex
+
+
+def _checked_time(value: datetime | None) -> datetime | None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValueError("naive datetime refused: store aware UTC datetimes only")
+    return value
+
+
+def _converter(col: sa.Column[Any], dialect: str) -> Convert | None:
+    kind = col.type
+    if isinstance(kind, sa.JSON):
+        return _json  # JSON null for None, as SQLAlchemy's JSON type stores it
+    if isinstance(kind, UTCDateTime):
+        return _sqlite_time if dialect == "sqlite" else _checked_time
+    if isinstance(kind, sa.Uuid):
+        return _sqlite_uuid if dialect == "sqlite" else None
+    return None
+
+
+def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT `rows` (dicts holding every column of `table`) in one executemany."""
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect.name
+    cols = list(table.columns)
+    names = [c.name for c in cols]
+    missing = set(names) - set(rows[0])
+    if missing:
+        raise ValueError(f"insert into {table.name} lacks {sorted(missing)}")
+    mark = "?" if dialect == "sqlite" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
+    plan = [(n, _converter(c, dialect)) for n, c in zip(names, cols, strict=True)]
+    data = [tuple(r[n] if conv is None else conv(r[n]) for n, conv in plan) for r in rows]
+    conn.exec_driver_sql(sql, data)

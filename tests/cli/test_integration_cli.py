@@ -1,0 +1,79 @@
+"""`tocsin integration ...` run as a subprocess: an operator creates the keys monitoring tools
+send with, and those keys work on the ingest endpoints at once.
+
+The CLI writes to the database named by TOCSIN_DATABASE_URL; the events are then sent to the
+app (TestClient) on that same database, so no server process is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_cli import cli_env, fails, last_line, ok, run, run_parallel
+
+pytestmark = pytest.mark.slow
+
+KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+def test_operator_creates_keys_and_tools_send_with_them(db_url: str, tmp_path: Path, client, make_person,
+                                                        make_service) -> None:
+    # Runbook: create the service's integrations from the shell → paste the keys into PagerDuty
+    # clients and Alertmanager → their first events show up as alerts of that service.
+    make_service("checkout")
+    admin = make_person("admin")
+    env = cli_env(tmp_path, db_url)
+    pd, am, missing = run_parallel(
+        (env, ["integration", "create", "--service", "checkout", "--type", "events_v2"]),
+        (env, ["integration", "create", "--service", "checkout", "--type", "alertmanager", "--name", "prometheus"]),
+        (env, ["integration", "create", "--service", "nope", "--type", "events_v2"]),
+    )
+    pd_key, am_key = last_line(ok(pd)), last_line(ok(am))
+    assert KEY.match(pd_key) and KEY.match(am_key) and pd_key != am_key, (pd.stdout, am.stdout)
+    assert "/v2/enqueue" in pd.stdout and "/integrations/alertmanager/<key>" in am.stdout
+    fails(missing, "nope")
+
+    r = client.post("/v2/enqueue", json={"routing_key": pd_key, "event_action": "trigger", "dedup_key": "db1/disk",
+                                         "payload": {"summary": "Disk full on db1", "source": "db1",
+                                                     "severity": "critical"}})
+    assert r.status_code == 202, r.text
+    assert r.json() == {"status": "success", "message": "Event processed", "dedup_key": "db1/disk"}
+    r = client.post(f"/integrations/alertmanager/{am_key}", json={
+        "version": "4", "status": "firing", "receiver": "tocsin", "groupKey": "{}:{}", "truncatedAlerts": 0,
+        "alerts": [{"status": "firing", "labels": {"alertname": "InstanceDown", "instance": "web1"},
+                    "annotations": {}, "startsAt": "2026-01-01T11:59:00Z", "endsAt": "0001-01-01T00:00:00Z",
+                    "fingerprint": "0123456789abcdef"}]})
+    assert r.status_code == 202, r.text
+    alerts = client.get("/api/v1/alerts", headers=admin.headers).json()["items"]
+    assert {(a["dedup_key"], a["service"], a["source"]) for a in alerts} == {
+        ("db1/disk", "checkout", "events_v2"), ("am:1:0123456789abcdef", "checkout", "alertmanager")}
+
+    # Each key works only where it belongs.
+    r = client.post("/v2/enqueue", json={"routing_key": am_key, "event_action": "resolve", "dedup_key": "db1/disk"})
+    assert r.status_code == 400
+
+    listed = ok(run(env, "integration", "list", "--service", "checkout", "--json"))
+    rows = json.loads(listed.stdout)
+    assert sorted((r["type"], r["name"], r["key_hint"]) for r in rows) == [
+        ("alertmanager", "prometheus", am_key[:4]), ("events_v2", "events_v2", pd_key[:4])]
+    assert all(r["last_event_at"] for r in rows), "the list shows when each tool last sent"
+    assert pd_key not in listed.stdout and am_key not in listed.stdout, "keys are shown once"
+    text = ok(run(env, "integration", "list"))
+    assert "prometheus" in text.stdout and pd_key not in text.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["integration", "create", "--service", "checkout", "--type", "opsgenie"],
+    ["integration", "create", "--type", "events_v2"],
+])
+def test_bad_integration_commands_fail_without_creating_anything(db_url: str, tmp_path: Path, client, make_person,
+                                                                 make_service, args) -> None:
+    make_service("checkout")
+    result = run(cli_env(tmp_path, db_url), *args)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    admin = make_person("admin")
+    assert client.get("/api/v1/integrations", headers=admin.headers).json() == []
