@@ -8,6 +8,7 @@ import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 import orjson
@@ -60,8 +61,12 @@ def group_key(settings: AlertSettings, labels: Mapping[str, str]) -> tuple[str, 
     With no `group_by` labels, all of a service's alerts in one window form one group.
     """
     picked = {k: labels.get(k, "") for k in settings.group_by}
-    digest = hashlib.sha256(orjson.dumps(sorted(picked.items()))).hexdigest()[:32]
-    return f"g:1:{digest}", picked
+    return _group_key(tuple(sorted(picked.items()))), picked
+
+
+@lru_cache(maxsize=4096)
+def _group_key(items: tuple[tuple[str, str], ...]) -> str:
+    return "g:1:" + hashlib.sha256(orjson.dumps(items)).hexdigest()[:32]
 
 
 def group_open_for(created_at: datetime, settings: AlertSettings, now: datetime) -> bool:

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from tocsin import __version__
 from tocsin.api import errors
+from tocsin.api.fastpath import IngestFastPath
 from tocsin.api.limits import BodyLimit
 from tocsin.api.routes import alerts, directory, incidents, ingest, monitors, rules, system
 from tocsin.clock import Clock, SystemClock
@@ -37,8 +38,13 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
     app.include_router(rules.router, responses=errors.ERROR_RESPONSES)
     app.include_router(monitors.router, responses=errors.ERROR_RESPONSES)
     app.include_router(ingest.router)
+    pd_limit = max(settings.max_body_bytes, 2 * MAX_EVENT_BYTES)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        overrides=(("/integrations/", settings.max_ingest_bytes),
                                   # PagerDuty events may be 512,000 bytes; bigger ones get PagerDuty's 413
-                                  ("/v2/", max(settings.max_body_bytes, 2 * MAX_EVENT_BYTES))))
+                                  ("/v2/", pd_limit)))
+    hook_limit = settings.max_ingest_bytes
+    app.add_middleware(IngestFastPath, writer=app.state.ingest,
+                       limits={"events_v2": pd_limit, "change": pd_limit, "alertmanager": hook_limit,
+                               "grafana": hook_limit, "generic": hook_limit, "heartbeat": settings.max_body_bytes})
     return app

@@ -34,7 +34,8 @@ def _sqlite_time(value: datetime | None) -> str | None:
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("naive datetime refused: store aware UTC datetimes only")
         value = value.astimezone(UTC)
-    return f"{value:%Y-%m-%d %H:%M:%S}.{value.microsecond:06d}"
+    text = value.replace(tzinfo=None).isoformat(" ")
+    return text if value.microsecond else text + ".000000"  # SQLAlchemy always writes microseconds
 
 
 def _sqlite_uuid(value: Any) -> str | None:

@@ -1,13 +1,14 @@
 """Ingestion endpoints: PagerDuty Events API v2, Alertmanager, Grafana, generic JSON, heartbeats.
 
 These are the hot path: no pydantic body models and no per-request transaction. The raw body
-goes to the group-commit writer (`inbound/writer.py`), which answers after its commit.
+goes to the group-commit writer (`inbound/writer.py`), which answers after its commit. In the
+running app, `api/fastpath.py` answers these paths before FastAPI routing; the routes here
+document them in the OpenAPI schema and answer the same way.
 Each endpoint is authenticated by an integration key (in the URL, or PagerDuty's `routing_key`).
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -27,8 +28,7 @@ _HOOK = {"description": "`{\"status\": \"accepted\", \"events\", \"results\"}` o
 
 
 async def _submit(request: Request, job: Job) -> Response:
-    writer = request.app.state.ingest
-    reply = await asyncio.wrap_future(writer.submit(job))
+    reply = await request.app.state.ingest.reply(job)
     return Response(orjson.dumps(reply.body), status_code=reply.status, media_type="application/json")
 
 
