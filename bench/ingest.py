@@ -1,6 +1,7 @@
 """Ingest throughput: tocsin against Prometheus Alertmanager, under the same load.
 
     .venv/bin/python bench/ingest.py [--seconds 5] [--backend sqlite|postgresql|both] [--connections 32]
+                                     [--workers 1 --workers 2] [--scenario new-1 ...]
 
 Needs `prometheus-alertmanager` and `wrk` on PATH (Debian: `apt-get install -y
 prometheus-alertmanager wrk`) and, for `--backend postgresql|both`, a PostgreSQL server at
@@ -38,7 +39,7 @@ generator stays well under one core means the server is what was measured. Laten
 per request (send to last byte) over the measured run; `alerts/s` counts acknowledged alerts
 (2xx answers x alerts per request) per second; `x AM` is tocsin's alerts/s over
 Alertmanager's in the same scenario. `srv CPU` and `peak RSS MB` are the server process's
-own: on PostgreSQL the database server's CPU and memory come on top (it runs on the same
+own (with `--workers N`, summed over the supervising process and its workers, shown as `xN`): on PostgreSQL the database server's CPU and memory come on top (it runs on the same
 machine, so it also takes cores from tocsin and wrk).
 
 Correctness, after every tocsin run: wrk stops with up to --connections requests in flight,
@@ -242,17 +243,42 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (`tocsin serve --workers N` runs N worker processes)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads) so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process and its descendants (all their threads) so far."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The sum of the peak resident sizes of a process and its descendants."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            lines = Path(f"/proc/{p}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) / 1024 for line in lines if line.startswith("VmHWM:")), 0.0)
+    return total
 
 
 def run_wrk(url: str, seconds: int, connections: int, workdir: Path, *, mode: str, scenario: Scenario,
@@ -400,7 +426,7 @@ def admin_token(url: str) -> str:
 
 
 @contextmanager
-def tocsin(backend: str, workdir: Path, kind: str) -> Iterator[Target]:
+def tocsin(backend: str, workdir: Path, kind: str, workers: int = 1) -> Iterator[Target]:
     """`tocsin serve` on a fresh database with a service and one integration of `kind`."""
     workdir.mkdir(parents=True)
     with database(backend, workdir) as url:
@@ -409,7 +435,8 @@ def tocsin(backend: str, workdir: Path, kind: str) -> Iterator[Target]:
         env = {**clean_env(), "TOCSIN_DATABASE_URL": url, "TOCSIN_DATA_DIR": str(workdir / "data"),
                "TOCSIN_LOG_LEVEL": "warning"}
         with log.open("wb") as fh:
-            proc = subprocess.Popen([str(TOCSIN), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+            proc = subprocess.Popen([str(TOCSIN), "serve", "--host", "127.0.0.1", "--port", str(port),
+                                     "--workers", str(workers)], env=env,
                                     stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
@@ -522,7 +549,10 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
     parser.add_argument("--scenario", action="append", choices=[s.name for s in SCENARIOS],
                         help="run only these scenarios (repeatable)")
+    parser.add_argument("--workers", type=int, action="append",
+                        help="tocsin server processes (repeatable: one row each; default 1)")
     args = parser.parse_args()
+    args.workers = args.workers or [1]
     for tool in ("wrk", "prometheus-alertmanager"):
         if shutil.which(tool) is None:
             print(f"{tool} is not on PATH (Debian: apt-get install -y {tool})", file=sys.stderr)
@@ -544,9 +574,11 @@ def main() -> int:
             if scenario.per_request == 1:
                 kinds.append(("events_v2", "events_v2", "/v2/enqueue"))
             for backend in backends:
-                for kind, label, path in kinds:
-                    workdir = root / f"tocsin-{scenario.name}-{backend}-{label}"
-                    with tocsin(backend, workdir, kind) as target:
+                for (kind, label, path), workers in [(k, w) for k in kinds for w in args.workers]:
+                    if workers > 1:
+                        label = f"{label} x{workers}"
+                    workdir = root / f"tocsin-{scenario.name}-{backend}-{label.replace(' ', '')}"
+                    with tocsin(backend, workdir, kind, workers) as target:
                         runs, run, srv_cpu = measure(target, path.format(key=target.routing_key),
                                                      "webhook" if kind == "alertmanager" else "pd", scenario, args,
                                                      root, collect=scenario.unique)

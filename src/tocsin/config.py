@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     max_ingest_bytes: int = Field(default=8_388_608, ge=1024,
                                   description="Largest accepted webhook body (an Alertmanager group can be large)")
     outbound_allow: str = Field(default="", description="CIDRs outbound HTTP may reach despite the SSRF guard")
+    workers: int = Field(default=1, ge=1, le=64,
+                         description="Server processes; more than one uses more cores (the engine runs once)")
     engine: bool = Field(default=True, description="Run the engine (checks, heartbeats, unsuppression) in serve")
     engine_interval: float = Field(default=1.0, gt=0, le=60, description="Seconds between engine ticks")
     log_level: str = "info"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli import cli_env, fails, last_line, ok, run, run_parallel
+from tests.cli.test_cli import cli_env, fails, last_line, ok, run, run_parallel, serve  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -77,3 +77,36 @@ def test_bad_integration_commands_fail_without_creating_anything(db_url: str, tm
     assert result.returncode != 0 and "Traceback" not in result.stderr
     admin = make_person("admin")
     assert client.get("/api/v1/integrations", headers=admin.headers).json() == []
+
+
+def test_two_worker_server_takes_events_on_every_worker_without_losing_counts(db_url: str, tmp_path: Path,
+                                                                              serve) -> None:
+    # Runbook: an operator runs `tocsin serve --workers 2` to use both cores → Alertmanager and
+    # PagerDuty clients keep sending → every event lands once, repeats count up on one alert.
+    import concurrent.futures
+
+    import httpx
+
+    env = cli_env(tmp_path, db_url)
+    admin_token = last_line(ok(run(env, "user", "create", "--email", "ops@example.test", "--name", "Ops",
+                                   "--role", "admin", "--token")))
+    server = serve(env, "--workers", "2").wait_ready()
+    assert "2 workers" in server.log.read_text()
+    with server.client(admin_token) as api:
+        assert api.post("/api/v1/services", json={"name": "Checkout", "slug": "checkout"}).status_code == 201
+    key = last_line(ok(run(env, "integration", "create", "--service", "checkout", "--type", "events_v2")))
+
+    def send(n: int) -> int:
+        with httpx.Client(base_url=server.url, timeout=30, trust_env=False) as c:  # a new connection each
+            body = {"routing_key": key, "event_action": "trigger", "dedup_key": "shared" if n % 2 else f"own-{n}",
+                    "payload": {"summary": f"event {n}", "source": "test", "severity": "critical"}}
+            return c.post("/v2/enqueue", json=body).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(send, range(80)))
+    assert statuses == [202] * 80
+    with server.client(admin_token) as api:
+        found = api.get("/api/v1/alerts", params={"limit": 500}).json()["items"]
+    by_key = {a["dedup_key"]: a for a in found}
+    assert len(found) == 41 and by_key["shared"]["occurrences"] == 40
+    assert all(by_key[f"own-{n}"]["occurrences"] == 1 for n in range(0, 80, 2))

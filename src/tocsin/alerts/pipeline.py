@@ -85,7 +85,8 @@ def ingest(session: Session, items: Sequence[Incoming], *, now: datetime) -> lis
 def apply_pending(session: Session, *, now: datetime, limit: int = 500) -> int:
     """Apply stored events that are still pending (after a pipeline failure); return how many."""
     rows = session.execute(sa.select(AlertEvent).where(AlertEvent.outcome.is_(None))
-                           .order_by(AlertEvent.received_at, AlertEvent.id).limit(limit)).scalars().all()
+                           .order_by(AlertEvent.received_at, AlertEvent.id).limit(limit)
+                           .with_for_update(skip_locked=True)).scalars().all()  # one engine per event
     done = 0
     for row in rows:  # one at a time, so that one bad event cannot hold back the others
         item = Incoming(event_from_body(row), row.service_id, row.integration_id, row.source, row.id)

@@ -24,7 +24,8 @@ BATCH = 500
 def release(session: Session, *, now: datetime) -> int:
     """Re-check suppressed, still-triggered alerts; page those no longer held. Return how many changed."""
     rows = session.execute(sa.select(Alert).where(Alert.suppressed_by.is_not(None), Alert.status == "triggered")
-                           .order_by(Alert.first_seen_at).limit(BATCH)).scalars().all()
+                           .order_by(Alert.first_seen_at).limit(BATCH)
+                           .with_for_update(skip_locked=True)).scalars().all()  # one engine per alert
     if not rows:
         return 0
     batch = _Batch(session, now)

@@ -30,13 +30,15 @@ def serve(
     migrate_first: Annotated[bool, typer.Option("--migrate", help="Upgrade the schema before serving")] = False,
     run_engine: Annotated[bool, typer.Option("--engine/--no-engine", envvar="TOCSIN_ENGINE",
                                              help="Also run the engine (checks, heartbeats) in this process")] = True,
+    workers: Annotated[int | None, typer.Option(envvar="TOCSIN_WORKERS", min=1, max=64,
+                                                help="Server processes (default 1); the engine runs once")] = None,
 ) -> None:
     """Serve the API and ingestion endpoints, and run the engine unless --no-engine."""
     import uvicorn
 
     from tocsin.api import create_app
 
-    cfg = settings(database_url, data_dir, host=host, port=port)
+    cfg = settings(database_url, data_dir, host=host, port=port, workers=workers)
     url = cfg.resolved_database_url()
     if migrate_first:
         migrate.upgrade(url)
@@ -56,9 +58,18 @@ def serve(
         eng = Engine(db, clock, settings=cfg, interval=cfg.engine_interval)
         eng.start()
     console.print(f"tocsin serving on http://{cfg.host}:{cfg.port} (database: {db.dialect}; "
-                  f"engine {'on' if eng else 'off'})", highlight=False)
+                  f"engine {'on' if eng else 'off'}; {cfg.workers} worker{'s' if cfg.workers > 1 else ''})",
+                  highlight=False, soft_wrap=True)
     try:
-        uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level, access_log=False)
+        if cfg.workers == 1:
+            uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level, access_log=False)
+        else:
+            # Each worker builds its own app from the environment; this process supervises them
+            # and runs the engine, so there is one engine whatever the number of workers.
+            os.environ.update(TOCSIN_DATABASE_URL=url, TOCSIN_DATA_DIR=str(cfg.data_dir),
+                              TOCSIN_SECRET_KEY=cfg.resolved_secret_key())
+            uvicorn.run("tocsin.api.asgi:app_from_env", factory=True, workers=cfg.workers, host=cfg.host,
+                        port=cfg.port, log_level=cfg.log_level, access_log=False)
     finally:
         if eng is not None:
             eng.stop()
