@@ -26,6 +26,8 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+
+from tests.support import wait_http_ready
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -121,18 +123,8 @@ class Server:
         self.proc, self.url, self.log = proc, url, log
 
     def wait_ready(self) -> Server:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if self.proc.poll() is not None:
-                pytest.fail(f"tocsin serve exited {self.proc.returncode}:\n{self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1, trust_env=False).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"tocsin serve not ready after {READY_TIMEOUT}s:\n{self.log.read_text()}")
-            time.sleep(0.1)
+        wait_http_ready(f"{self.url}/readyz", self.proc, "tocsin serve", self.log.read_text, READY_TIMEOUT)
+        return self
 
     def client(self, token: str) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=10,

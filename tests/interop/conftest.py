@@ -28,6 +28,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from tests.support import wait_http_ready
+
 TOCSIN = Path(sys.executable).parent / "tocsin"
 ALERTMANAGER = "prometheus-alertmanager"
 READY_TIMEOUT = 30
@@ -93,18 +95,8 @@ class TocsinProcess:
         return self.log.read_text(errors="replace")[-20_000:]
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> TocsinProcess:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                pytest.fail(f"tocsin serve exited {self.proc.returncode}:\n{self.log_text()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1, trust_env=False).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"tocsin serve not ready after {timeout:.0f}s:\n{self.log_text()}")
-            time.sleep(0.1)
+        wait_http_ready(f"{self.url}/readyz", self.proc, "tocsin serve", self.log_text, timeout)
+        return self
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handler runs, nothing is flushed."""
@@ -275,18 +267,8 @@ class Alertmanager:
         return self.log.read_text(errors="replace")[-20_000:]
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> Alertmanager:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                pytest.fail(f"alertmanager exited {self.proc.returncode}:\n{self.log_text()}")
-            try:
-                if httpx.get(f"{self.url}/-/ready", timeout=1, trust_env=False).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"alertmanager not ready after {timeout:.0f}s:\n{self.log_text()}")
-            time.sleep(0.1)
+        wait_http_ready(f"{self.url}/-/ready", self.proc, "alertmanager", self.log_text, timeout)
+        return self
 
     def post_alerts(self, alerts: list[dict[str, Any]]) -> None:
         r = httpx.post(f"{self.url}/api/v2/alerts", json=alerts, timeout=10, trust_env=False)

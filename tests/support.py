@@ -1,0 +1,27 @@
+"""Helpers the subprocess tests share."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+
+def wait_http_ready(url: str, proc: subprocess.Popen[bytes], what: str, log_text: Callable[[], str],
+                    timeout: float) -> None:
+    """Poll `url` until it answers 200; fail the test (with the log) if `proc` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited {proc.returncode}:\n{log_text()}")
+        try:
+            if httpx.get(url, timeout=1, trust_env=False).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not ready after {timeout:.0f}s:\n{log_text()}")
+        time.sleep(0.1)
