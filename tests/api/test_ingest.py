@@ -625,6 +625,18 @@ def test_generic_alerts_expression_makes_one_alert_per_item(client, admin, make_
         "generic:1:ping": ("ping failing", "critical"), "generic:1:tls": ("tls failing", "warning")}
 
 
+def test_generic_template_that_writes_a_nul_is_stored_not_a_server_error(client, admin, make_service):
+    # A NUL in the operator's template (not in the sender's data) reaches the stored alert on
+    # PostgreSQL only if something replaces it; otherwise every such request would be a 5xx.
+    make_service("checkout")
+    mapping = {"engine": "jinja2", "summary": "{{ title }}\u0000!", "dedup_key": "{{ id }}\u0000"}
+    key = create_integration(client, admin, "generic", mapping=mapping)["key"]
+    r = client.post(f"/integrations/generic/{key}", json={"title": "Disk", "id": "d1"})
+    assert r.status_code == 202, r.text
+    (alert,) = list_alerts(client, admin)
+    assert alert["summary"] == "Disk\ufffd!" and alert["dedup_key"] == "generic:1:d1\ufffd"
+
+
 @pytest.mark.parametrize("mapping, payload", [
     ({"engine": "jmespath", "summary": "title"}, {"state": "alerting"}),
     ({"engine": "jmespath", "summary": "title"}, {"title": None}),

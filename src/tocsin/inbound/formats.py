@@ -86,8 +86,6 @@ def _clean(value: Any) -> Any:
 
 def storable(ev: Event) -> Event:
     """Return `ev` with NUL characters replaced (U+FFFD), so any event a sender gets 2xx for can be stored."""
-    if "\x00" not in repr((ev.dedup_key, ev.summary, ev.source, ev.labels, ev.details, ev.links, ev.payload)):
-        return ev
     from dataclasses import replace
 
     return replace(ev, dedup_key=_clean(ev.dedup_key), summary=_clean(ev.summary), source=_clean(ev.source),
