@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tocsin.inbound import alertmanager, events_v2, generic, grafana
-from tocsin.inbound.types import MAX_EVENT_BYTES, Action, Event, Rejected
+from tocsin.inbound.types import MAX_EVENT_BYTES, Event, Rejected
 from tocsin.keys import derived_secret
 
 if TYPE_CHECKING:
@@ -148,5 +148,3 @@ def unavailable(job: Job) -> Reply:
         return _reply(503, {"status": "unavailable", "message": msg, "errors": [msg]})
     return _reply(503, {"error": {"code": "unavailable", "message": msg, "details": {}}})
 
-
-__all__ = ["Action", "accepted", "decode", "events_for", "rejected", "signing_secret", "unavailable", "unknown_key"]
