@@ -18,6 +18,7 @@ from tocsin.incidents.models import (
 )
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.integrations.models import ChangeEvent, Integration
+from tocsin.oncall.models import Schedule, ScheduleLayer, ScheduleLayerMember, ScheduleOverride
 from tocsin.routing.models import AutoIncidentRule, MaintenanceWindow, RoutingRule, Silence
 from tocsin.services.models import Service, ServiceDependency
 from tocsin.teams.models import Team, TeamMember
@@ -26,6 +27,7 @@ from tocsin.users.models import ApiToken, User
 __all__ = [
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
     "Heartbeat", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule", "Silence",
+    "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",
     "Service", "ServiceDependency", "Team", "TeamMember", "TimelineEntry", "TimelineRevision", "User",
 ]

@@ -507,8 +507,26 @@ AUTHENTICATED_ROUTES = [
     ("DELETE", "/api/v1/checks/{some_id}", None),
     ("GET", "/api/v1/checks/{some_id}/results", None),
     ("GET", "/api/v1/checks/{some_id}/uptime", None),
+    # paging: on-call schedules
+    ("GET", "/api/v1/schedules", None),
+    ("POST", "/api/v1/schedules", {"name": "Ops"}),
+    ("GET", "/api/v1/schedules/{key}", None),
+    ("PATCH", "/api/v1/schedules/{key}", {"name": "renamed"}),
+    ("DELETE", "/api/v1/schedules/{key}", None),
+    ("POST", "/api/v1/schedules/{key}/ical-token", None),
+    ("POST", "/api/v1/schedules/{key}/layers", {"name": "primary", "kind": "daily", "timezone": "UTC",
+                                                "start": "2030-01-01T09:00:00Z", "members": ["{helper}"]}),
+    ("PATCH", "/api/v1/schedules/{key}/layers/{some_id}", {"name": "renamed"}),
+    ("DELETE", "/api/v1/schedules/{key}/layers/{some_id}", None),
+    ("GET", "/api/v1/schedules/{key}/overrides", None),
+    ("POST", "/api/v1/schedules/{key}/overrides", {"starts_at": "2030-01-01T00:00:00Z",
+                                                   "ends_at": "2030-01-02T00:00:00Z"}),
+    ("DELETE", "/api/v1/schedules/{key}/overrides/{some_id}", None),
+    ("GET", "/api/v1/schedules/{key}/oncall", None),
+    ("GET", "/api/v1/schedules/{key}/shifts", None),
 ]
-_ID_PARAMS = ("alert_id", "integration_id", "rule_id", "silence_id", "window_id", "heartbeat_id", "check_id")
+_ID_PARAMS = ("alert_id", "integration_id", "rule_id", "silence_id", "window_id", "heartbeat_id", "check_id",
+              "layer_id", "override_id")
 
 
 def test_auth_table_covers_every_api_route(app):

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from tocsin import __version__
-from tocsin.cli import admin, client, detection
+from tocsin.cli import admin, client, detection, oncall
 from tocsin.cli.common import fail
 from tocsin.errors import TocsinError
 
@@ -22,6 +22,7 @@ app.add_typer(admin.audit_app, name="audit")
 app.add_typer(client.incident_app, name="incident")
 app.add_typer(detection.integration_app, name="integration")
 app.command("engine")(detection.engine)
+app.command("oncall")(oncall.oncall)
 
 
 @app.command("version")
