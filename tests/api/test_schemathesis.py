@@ -70,6 +70,10 @@ def _known_keys(path: str) -> dict[str, list[str]]:
             return {"key": KNOWN[kind]}
     if path.startswith("/api/v1/tokens/{token_id}"):
         return {"token_id": KNOWN["token"]}
+    if path.startswith("/api/v1/schedules/{key}"):  # (KNOWN is empty until `seeded` runs)
+        return {"key": KNOWN.get("schedule", []), "layer_id": KNOWN.get("layer", [])}
+    if path.startswith("/api/v1/alerts/{alert_id}"):
+        return {"alert_id": KNOWN.get("alert", [])}
     return {}
 
 
@@ -77,7 +81,7 @@ def _known_keys(path: str) -> dict[str, list[str]]:
 def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> st.SearchStrategy:
     """Keep the generated path parameters, or (about half the time) name seeded rows instead."""
     known = {name: keys for name, keys in _known_keys(context.operation.path).items()
-             if name in (path_parameters or {})}
+             if name in (path_parameters or {}) and keys}
     if not known:
         return st.just(path_parameters)
     real = st.fixed_dictionaries({name: st.sampled_from(keys) for name, keys in known.items()})
@@ -99,6 +103,20 @@ def seeded(client, make_person, make_team, make_service) -> dict[str, str]:
                     json={"text": "rolled back the deploy"})
     assert r.status_code == 201, r.text
     entry_id = r.json()["id"]
+    r = client.post("/api/v1/schedules", headers=admin.headers, json={"name": "Ops", "timezone": "Europe/Berlin"})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/v1/schedules/ops/layers", headers=admin.headers, json={
+        "name": "primary", "kind": "daily", "timezone": "Europe/Berlin", "start": "2026-01-01T08:00:00Z",
+        "members": [bob.email, admin.email]})
+    assert r.status_code == 201, r.text
+    layer_id = r.json()["id"]
+    r = client.post("/api/v1/integrations", headers=admin.headers,
+                    json={"service": "checkout", "type": "events_v2", "name": "pd"})
+    assert r.status_code == 201, r.text
+    r = client.post("/v2/enqueue", json={"routing_key": r.json()["key"], "event_action": "trigger",
+                                         "payload": {"summary": "Disk full", "source": "db1", "severity": "critical"}})
+    assert r.status_code == 202, r.text
+    alert_id = client.get("/api/v1/alerts", headers=admin.headers).json()["items"][0]["id"]
     r = client.post("/api/v1/tokens", headers=bob.headers, json={"name": "spare"})
     assert r.status_code == 201, r.text
     KNOWN.clear()
@@ -111,6 +129,7 @@ def seeded(client, make_person, make_team, make_service) -> dict[str, str]:
         team=["platform"],
         service=["checkout", str(service_id)],
         token=[r.json()["id"]],
+        schedule=["ops"], layer=[layer_id], alert=[alert_id],
     )
     return admin.headers
 
