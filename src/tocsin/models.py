@@ -16,6 +16,7 @@ from tocsin.incidents.models import (
     TimelineEntry,
     TimelineRevision,
 )
+from tocsin.escalation.models import Escalation, EscalationLevel, EscalationPolicy, Notification
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.integrations.models import ChangeEvent, Integration
 from tocsin.oncall.models import Schedule, ScheduleLayer, ScheduleLayerMember, ScheduleOverride
@@ -28,6 +29,7 @@ __all__ = [
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
     "Heartbeat", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule", "Silence",
     "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",
+    "Escalation", "EscalationLevel", "EscalationPolicy", "Notification",
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",
     "Service", "ServiceDependency", "Team", "TeamMember", "TimelineEntry", "TimelineRevision", "User",
 ]

@@ -25,6 +25,7 @@ class Service(Base):
     runbook_url: Mapped[str | None] = mapped_column(sa.String(2048))
     # Alert handling: grouping labels and window, flap window, support hours (see alerts/settings.py).
     alert_settings: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    escalation_policy_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("escalation_policies.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
