@@ -31,9 +31,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from tocsin.localtime import require_aware as _require_aware
+from tocsin.localtime import resolve_wall as _resolve
+from tocsin.localtime import wall as _wall
+from tocsin.localtime import zone as _zone
 
 RecurrenceKind = Literal["none", "daily", "weekly"]
 
@@ -344,48 +348,6 @@ class _Series:
         return end
 
 
-@lru_cache(maxsize=256)
-def _zone(name: str) -> ZoneInfo:
-    """Return the ZoneInfo for an IANA name; raise ValueError if it does not exist."""
-    if not isinstance(name, str) or not name:
-        raise ValueError("time zone must be an IANA name such as Europe/Berlin")
-    if name == "localtime":
-        # Exists on many machines, but means "whatever this server is set to".
-        raise ValueError("time zone 'localtime' depends on the server; use an IANA name such as Europe/Berlin")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin") from exc
-
-
-def _wall(instant: datetime, tz: ZoneInfo) -> datetime:
-    """Return the naive local wall time of an aware instant (fold dropped, so arithmetic is plain)."""
-    return instant.astimezone(tz).replace(tzinfo=None, fold=0)
-
-
-def _resolve(wall: datetime, tz: ZoneInfo) -> datetime:
-    """Return the aware UTC instant of a naive local wall time under the module's rule:
-    a time in a fold means its first pass, a time in a gap means the instant the gap ends."""
-    candidate = wall.replace(tzinfo=tz, fold=0)
-    instant = candidate.astimezone(UTC)
-    if _wall(instant, tz) == wall:
-        return instant
-    # In a gap. fold=0 used the offset from before the transition, fold=1 the one after, so
-    # the transition lies between the two readings. zoneinfo does not expose transitions, so
-    # bisect on whole seconds (tzdata transitions are whole seconds; gaps are at most a day).
-    early = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)  # before the transition
-    offset_before = candidate.utcoffset()
-    lo = int(early.timestamp()) - 1
-    hi = int(instant.timestamp()) + 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if datetime.fromtimestamp(mid, tz).utcoffset() == offset_before:
-            lo = mid
-        else:
-            hi = mid
-    return datetime.fromtimestamp(hi, UTC)
-
-
 def _parse_hhmm(name: str, text: Any) -> time:
     if not isinstance(text, str) or not (m := _HHMM_RE.match(text)):
         raise ValueError(f'support hours {name} must be a 24-hour "HH:MM" time such as "09:00", got {text!r}')
@@ -395,9 +357,3 @@ def _parse_hhmm(name: str, text: Any) -> time:
 def _hours(delta: timedelta) -> str:
     minutes = int(delta.total_seconds()) // 60
     return f"{minutes // 60}h{minutes % 60:02d}"
-
-
-def _require_aware(**values: datetime) -> None:
-    for name, value in values.items():
-        if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"{name} must be an aware UTC datetime, got {value!r}")

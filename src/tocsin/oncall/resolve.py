@@ -30,10 +30,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from functools import lru_cache
 from itertools import pairwise
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from tocsin.localtime import require_aware as _require_aware
+from tocsin.localtime import resolve_wall as _resolve
+from tocsin.localtime import wall as _wall
+from tocsin.localtime import zone as _zone
 
 RotationKind = Literal["daily", "weekly", "custom"]
 
@@ -363,48 +367,3 @@ def _check_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     if end <= start:
         raise ValueError(f"end must be after start (start {start.isoformat()}, end {end.isoformat()})")
     return start.astimezone(UTC), end.astimezone(UTC)
-
-
-@lru_cache(maxsize=256)
-def _zone(name: str) -> ZoneInfo:
-    """Return the ZoneInfo for an IANA name; raise ValueError if it does not exist."""
-    if not isinstance(name, str) or not name:
-        raise ValueError("time zone must be an IANA name such as Europe/Berlin")
-    if name == "localtime":
-        raise ValueError("time zone 'localtime' depends on the server; use an IANA name such as Europe/Berlin")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin") from exc
-
-
-def _wall(instant: datetime, tz: ZoneInfo) -> datetime:
-    """Return the naive local wall time of an aware instant (fold dropped, so arithmetic is plain)."""
-    return instant.astimezone(tz).replace(tzinfo=None, fold=0)
-
-
-def _resolve(wall: datetime, tz: ZoneInfo) -> datetime:
-    """Return the aware UTC instant of a naive local wall time: a time in a fold means its
-    first pass, a time in a gap means the instant the gap ends."""
-    after = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
-    if _wall(after, tz) == wall:
-        return after
-    # In a gap: fold=0 read the wall time with the offset from before the transition (an instant
-    # after it), fold=1 with the offset after it (an instant before it). zoneinfo does not expose
-    # transitions, so bisect whole seconds between the two (tzdata transitions are whole seconds).
-    offset_before = wall.replace(tzinfo=tz, fold=0).utcoffset()
-    lo = int(wall.replace(tzinfo=tz, fold=1).astimezone(UTC).timestamp()) - 1
-    hi = int(after.timestamp()) + 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if datetime.fromtimestamp(mid, tz).utcoffset() == offset_before:
-            lo = mid
-        else:
-            hi = mid
-    return datetime.fromtimestamp(hi, UTC)
-
-
-def _require_aware(**values: datetime) -> None:
-    for name, value in values.items():
-        if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"{name} must be an aware datetime, got {value!r}")
