@@ -1,0 +1,179 @@
+"""Deliver a message as a signed JSON POST to a webhook URL, through the guarded HTTP client.
+
+The request:
+
+    POST <message.to>
+    Content-Type: application/json
+    Idempotency-Key: <message.idempotency_key>       the same on every retry
+    X-Tocsin-Timestamp: <unix seconds when signed>
+    X-Tocsin-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>
+
+    {"id": <idempotency key>, "created_at": <ISO 8601>, "subject", "body", "data": {...}}
+
+Receivers check the request with `verify_webhook`. The signature covers the timestamp,
+so a captured request cannot be replayed outside the replay window (5 minutes either side
+of the receiver's clock by default); within the window, a receiver drops duplicates by
+`id` / `Idempotency-Key`, which is also how it absorbs our own retries. Each retry is
+signed afresh with a new timestamp, so a delivery delayed by backoff is never stale.
+The header may carry several comma-separated `v1=` signatures (during a secret rotation);
+one match is enough.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+
+import httpx
+import orjson
+
+from tocsin.clock import Clock, SystemClock, ensure_utc
+from tocsin.net.guard import Blocked
+from tocsin.notify.types import Message, Outcome, Result
+
+SIGNATURE_HEADER = "X-Tocsin-Signature"
+TIMESTAMP_HEADER = "X-Tocsin-Timestamp"
+SIGNATURE_VERSION = "v1"
+DEFAULT_TOLERANCE_SECONDS = 300
+_DETAIL_BYTES = 512  # how much of a receiver's reply is kept in Result.detail
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """Return the hex HMAC-SHA256 of `"{timestamp}.{body}"` under `secret`."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def verify_webhook(
+    secret: str,
+    body: bytes,
+    timestamp: str,
+    signature: str,
+    *,
+    now: datetime,
+    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
+) -> bool:
+    """Return True when `signature` is ours for exactly `body` and `timestamp`, and fresh.
+
+    `body` is the raw request body as received (not re-serialized JSON), `timestamp` and
+    `signature` the X-Tocsin-Timestamp and X-Tocsin-Signature header values, `now` the
+    receiver's aware current time. A timestamp more than `tolerance_seconds` away from
+    `now`, in either direction, fails (the replay window). A malformed timestamp or
+    signature is False, not an error; a naive `now` raises ValueError.
+    """
+    try:
+        sent_at = int(timestamp.strip())
+    except (ValueError, AttributeError):
+        return False
+    if abs(ensure_utc(now).timestamp() - sent_at) > tolerance_seconds:
+        return False
+    expected = sign(secret, str(sent_at), body)
+    matched = False
+    for part in signature.split(","):
+        version, _, value = part.strip().partition("=")
+        # compare every candidate (no early exit), each in constant time
+        if version == SIGNATURE_VERSION and hmac.compare_digest(value.strip().lower(), expected):
+            matched = True
+    return matched
+
+
+def _payload(message: Message) -> bytes:
+    return orjson.dumps(
+        {
+            "id": message.idempotency_key,
+            "created_at": ensure_utc(message.created_at).isoformat(),
+            "subject": message.subject,
+            "body": message.body,
+            "data": message.data,
+        },
+        option=orjson.OPT_NON_STR_KEYS,
+    )
+
+
+def _is_retryable_status(status: int) -> bool:
+    return status in (408, 425, 429) or status >= 500
+
+
+class WebhookProvider:
+    """POSTs each message to the URL in `message.to`, signed with `secret`."""
+
+    name = "webhook"
+
+    def __init__(self, client: httpx.Client, secret: str, *, clock: Clock | None = None) -> None:
+        """`client` should come from `tocsin.net.http.make_client` (SSRF guard, timeouts)."""
+        if not secret:
+            raise ValueError("a webhook secret is required")
+        self.client = client
+        self._secret = secret
+        self.clock = clock or SystemClock()
+
+    def __repr__(self) -> str:
+        return f"WebhookProvider(client={self.client!r})"
+
+    def request(self, message: Message) -> httpx.Request:
+        """Return the signed request for `message`; raise TypeError if `data` is not JSON-able."""
+        body = _payload(message)
+        timestamp = str(int(self.clock.now().timestamp()))
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": message.idempotency_key,
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: f"{SIGNATURE_VERSION}={sign(self._secret, timestamp, body)}",
+        }
+        return self.client.build_request("POST", message.to, content=body, headers=headers)
+
+    def send(self, message: Message) -> Result:
+        """Return delivered on 2xx; retryable on 408/425/429/5xx, timeouts and network errors;
+        permanent on other statuses, a URL the egress guard refuses, or a bad URL or payload."""
+        try:
+            request = self.request(message)
+        except TypeError as exc:  # orjson: data holds something JSON cannot carry
+            return Result(Outcome.permanent, f"payload is not JSON-serializable: {exc}")
+        except httpx.InvalidURL as exc:
+            return Result(Outcome.permanent, f"invalid webhook URL {message.to!r}: {exc}")
+        try:
+            # Streamed, so a receiver answering with a huge body costs us only _DETAIL_BYTES.
+            response = self.client.send(request, stream=True)
+        except Blocked as exc:
+            return Result(Outcome.permanent, f"blocked by the egress policy: {exc.message}")
+        except httpx.UnsupportedProtocol as exc:
+            return Result(Outcome.permanent, f"invalid webhook URL {message.to!r}: {exc}")
+        except httpx.TransportError as exc:  # timeouts, connect/read errors, protocol errors
+            return Result(Outcome.retryable, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        try:
+            # Once the status line is in, the receiver has decided: a failure reading the
+            # rest of the reply must not turn an accepted delivery into a retry.
+            excerpt = _excerpt(response)
+        finally:
+            response.close()
+
+        status = response.status_code
+        detail = f"HTTP {status} {response.reason_phrase}".strip()
+        if excerpt:
+            detail += f": {excerpt}"
+        if 200 <= status < 300:
+            return Result(Outcome.delivered, detail)
+        if _is_retryable_status(status):
+            retry_after = response.headers.get("Retry-After")
+            if retry_after:
+                detail += f" (Retry-After: {retry_after})"
+            return Result(Outcome.retryable, detail)
+        if 300 <= status < 400:
+            # Redirects are not followed: each hop would need re-signing and re-checking.
+            detail += f" (redirect to {response.headers.get('Location', '?')} not followed)"
+        return Result(Outcome.permanent, detail)
+
+
+def _excerpt(response: httpx.Response) -> str:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= _DETAIL_BYTES:
+                break
+    except httpx.HTTPError:
+        pass  # the reply body is only for the detail line
+    text = b"".join(chunks)[:_DETAIL_BYTES].decode("utf-8", "replace")
+    return " ".join(text.split())
