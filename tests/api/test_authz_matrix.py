@@ -524,6 +524,15 @@ AUTHENTICATED_ROUTES = [
     ("DELETE", "/api/v1/schedules/{key}/overrides/{some_id}", None),
     ("GET", "/api/v1/schedules/{key}/oncall", None),
     ("GET", "/api/v1/schedules/{key}/shifts", None),
+    # paging: escalation policies
+    ("GET", "/api/v1/escalation-policies", None),
+    ("POST", "/api/v1/escalation-policies", {"name": "p", "levels": [
+        {"delay_minutes": 5, "targets": [{"type": "user", "email": "{helper}"}]}]}),
+    ("GET", "/api/v1/escalation-policies/{key}", None),
+    ("PATCH", "/api/v1/escalation-policies/{key}", {"repeat": 1}),
+    ("DELETE", "/api/v1/escalation-policies/{key}", None),
+    ("PUT", "/api/v1/services/{key}/escalation-policy", {"policy": None}),
+    ("GET", "/api/v1/alerts/{some_id}/escalation", None),
 ]
 _ID_PARAMS = ("alert_id", "integration_id", "rule_id", "silence_id", "window_id", "heartbeat_id", "check_id",
               "layer_id", "override_id")

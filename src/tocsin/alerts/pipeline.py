@@ -25,6 +25,7 @@ from tocsin.alerts.context import Context, load_context
 from tocsin.alerts.models import Alert, AlertDecision, AlertEvent, AlertGroup, PageRequest
 from tocsin.alerts.incidents import auto_incident
 from tocsin.db.bulk import insert_rows
+from tocsin.escalation.service import stop_for_alerts
 from tocsin.ids import new_id
 from tocsin.inbound.types import Action, Event
 
@@ -377,6 +378,7 @@ class _Batch:
             insert_rows(s, P, self.pages)
         if self.stopped:
             cancel_pages(s, self.stopped)
+            stop_for_alerts(s, self.stopped, None, self.now)
         if self.resolved_groups:
             close_finished_groups(s, self.resolved_groups, self.now)
 

@@ -16,6 +16,7 @@ from tocsin.alerts.pipeline import CREATED, cancel_pages, close_finished_groups
 from tocsin.audit.service import record
 from tocsin.db.lookup import require_row
 from tocsin.errors import Conflict, IllegalTransition, InvalidInput
+from tocsin.escalation.service import stop_for_alerts
 from tocsin.ids import new_id
 from tocsin.incidents.access import get_incident, require_incident
 from tocsin.incidents.service import ref
@@ -118,6 +119,7 @@ def acknowledge(session: Session, *, alert: Alert, actor: Principal, now: dateti
     _decide(session, alert, "acknowledged", f"acknowledged by {actor.label}", now)
     session.flush()
     cancel_pages(session, {alert.id})
+    stop_for_alerts(session, {alert.id}, f"acknowledged by {actor.label}", now)
     record(session, actor=actor, action="alert.acknowledge", target_type="alert", target_id=alert.id, now=now)
     return alert
 
@@ -130,6 +132,7 @@ def resolve(session: Session, *, alert: Alert, actor: Principal, now: datetime) 
     _decide(session, alert, "resolved", f"resolved by {actor.label}", now)
     session.flush()
     cancel_pages(session, {alert.id})
+    stop_for_alerts(session, {alert.id}, f"resolved by {actor.label}", now)
     if alert.group_id:
         close_finished_groups(session, {alert.group_id}, now)
     record(session, actor=actor, action="alert.resolve", target_type="alert", target_id=alert.id, now=now)

@@ -8,7 +8,18 @@ from tocsin import __version__
 from tocsin.api import errors
 from tocsin.api.fastpath import IngestFastPath
 from tocsin.api.limits import BodyLimit
-from tocsin.api.routes import alerts, directory, ical, incidents, ingest, monitors, oncall, rules, system
+from tocsin.api.routes import (
+    alerts,
+    directory,
+    escalation,
+    ical,
+    incidents,
+    ingest,
+    monitors,
+    oncall,
+    rules,
+    system,
+)
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings
 from tocsin.db import Database
@@ -38,6 +49,7 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
     app.include_router(rules.router, responses=errors.ERROR_RESPONSES)
     app.include_router(monitors.router, responses=errors.ERROR_RESPONSES)
     app.include_router(oncall.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(escalation.router, responses=errors.ERROR_RESPONSES)
     app.include_router(ical.router)
     app.include_router(ingest.router)
     pd_limit = max(settings.max_body_bytes, 2 * MAX_EVENT_BYTES)

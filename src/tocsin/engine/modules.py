@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tocsin.engine.escalations import escalations
 from tocsin.engine.monitors import checks, heartbeats
 from tocsin.engine.runner import EngineContext
 
@@ -27,4 +28,5 @@ ORDER = [
     ("unsuppress", unsuppress),
     ("heartbeats", heartbeats),
     ("checks", checks),
+    ("escalations", escalations),
 ]

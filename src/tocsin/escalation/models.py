@@ -1,0 +1,93 @@
+"""Escalation rows: policies and their levels, one escalation per paged alert, and the
+notification outbox.
+
+An `escalations` row is the state machine the engine moves (`engine/escalations.py`). It keeps
+a snapshot of its policy taken when it started, so editing the policy mid-incident does not
+derail a running page, and an `epoch` (fence token) bumped on every step and on stop: a step
+decided against an older epoch must not fire.
+
+`notifications` is the outbox: a row per message to send, written in the same transaction as the
+decision that caused it, and sent after commit by the delivery engine. `idempotency_key` is unique
+so that a retried step never writes a second row for the same message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tocsin.db.base import Base, uuid_pk
+
+
+class EscalationPolicy(Base):
+    __tablename__ = "escalation_policies"
+    __table_args__ = (sa.CheckConstraint("repeat BETWEEN 0 AND 9", name="repeat_range"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    repeat: Mapped[int] = mapped_column(sa.Integer, default=0)  # extra runs of the whole policy
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class EscalationLevel(Base):
+    __tablename__ = "escalation_levels"
+    __table_args__ = (sa.CheckConstraint("delay_minutes BETWEEN 1 AND 1440", name="delay_range"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    policy_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("escalation_policies.id", ondelete="CASCADE"),
+                                                 index=True)
+    position: Mapped[int] = mapped_column(sa.Integer)
+    delay_minutes: Mapped[int] = mapped_column(sa.Integer)  # wait before the next level
+    targets: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)  # [{"type": "user"|"schedule", "id": "<uuid>"}]
+
+
+class Escalation(Base):
+    __tablename__ = "escalations"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    alert_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), unique=True)
+    service_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid())
+    policy_snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # escalation.plan.snapshot()
+    level: Mapped[int] = mapped_column(sa.Integer, default=0)
+    loop: Mapped[int] = mapped_column(sa.Integer, default=0)
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")  # active | stopped | exhausted
+    stop_reason: Mapped[str | None] = mapped_column(sa.Text)
+    next_at: Mapped[datetime | None] = mapped_column(index=True)
+    epoch: Mapped[int] = mapped_column(sa.Integer, default=0)  # the fence token
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(64))
+    lease_until: Mapped[datetime | None]
+
+
+class Notification(Base):
+    """One message to one user, queued for the delivery engine."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    alert_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    escalation_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid(), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # page
+    subject: Mapped[str] = mapped_column(sa.Text)
+    body: Mapped[str] = mapped_column(sa.Text)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    created_at: Mapped[datetime]
+    send_after: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        sa.Index("ix_notifications_queued", "send_after", sqlite_where=sa.text("status = 'queued'"),
+                 postgresql_where=sa.text("status = 'queued'")),
+    )
