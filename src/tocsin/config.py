@@ -30,6 +30,9 @@ class Settings(BaseSettings):
                          description="Server processes; more than one uses more cores (the engine runs once)")
     engine: bool = Field(default=True, description="Run the engine (checks, heartbeats, unsuppression) in serve")
     engine_interval: float = Field(default=1.0, gt=0, le=60, description="Seconds between engine ticks")
+    smtp_url: str | None = Field(default=None, description="SMTP server for email notifications, e.g. "
+                                                            "smtp://user:pass@mail:587?starttls=true")
+    smtp_from: str = Field(default="tocsin@localhost", description="From address of notification emails")
     log_level: str = "info"
 
     def resolved_database_url(self) -> str:

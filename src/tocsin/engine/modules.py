@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tocsin.engine.deliver import deliver
 from tocsin.engine.escalations import escalations
 from tocsin.engine.monitors import checks, heartbeats
 from tocsin.engine.runner import EngineContext
@@ -29,4 +30,5 @@ ORDER = [
     ("heartbeats", heartbeats),
     ("checks", checks),
     ("escalations", escalations),
+    ("deliver", deliver),
 ]
