@@ -31,3 +31,21 @@ def page_by_id(session: Session, model: type[T], *, after: uuid.UUID | None, lim
         if value is not None:
             stmt = stmt.where(getattr(model, name) == value)
     return list(session.execute(stmt).scalars())
+
+
+def get_by_key(session: Session, model: type[T], key: str | uuid.UUID) -> T | None:
+    """Return the `model` row whose id or slug is `key`, or None (for tables with a `slug` column)."""
+    if isinstance(key, uuid.UUID):
+        return session.get(model, key)
+    try:
+        return session.get(model, uuid.UUID(key))
+    except ValueError:
+        return session.execute(sa.select(model).where(model.slug == key)).scalar_one_or_none()  # type: ignore[attr-defined]
+
+
+def require_by_key(session: Session, model: type[T], key: str | uuid.UUID, what: str) -> T:
+    """Return the `model` row whose id or slug is `key`; raise NotFound naming `what`."""
+    row = get_by_key(session, model, key)
+    if row is None:
+        raise NotFound(f"no {what} {key}", details={what.replace(" ", "_"): str(key)})
+    return row

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertDecision
 from tocsin.audit.service import record
-from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.db.lookup import get_by_key, require_by_key
+from tocsin.errors import Conflict, InvalidInput
 from tocsin.escalation.models import (
     Escalation,
     EscalationLevel,
@@ -45,19 +46,11 @@ _UNSET: Any = object()
 
 def get_policy(session: Session, key: str | uuid.UUID) -> EscalationPolicy | None:
     """Return the policy with this id or slug, or None."""
-    if isinstance(key, uuid.UUID):
-        return session.get(EscalationPolicy, key)
-    try:
-        return session.get(EscalationPolicy, uuid.UUID(key))
-    except ValueError:
-        return session.execute(sa.select(EscalationPolicy).where(EscalationPolicy.slug == key)).scalar_one_or_none()
+    return get_by_key(session, EscalationPolicy, key)
 
 
 def require_policy(session: Session, key: str | uuid.UUID) -> EscalationPolicy:
-    policy = get_policy(session, key)
-    if policy is None:
-        raise NotFound(f"no escalation policy {key}", details={"escalation_policy": str(key)})
-    return policy
+    return require_by_key(session, EscalationPolicy, key, "escalation policy")
 
 
 def list_policies(session: Session) -> list[EscalationPolicy]:

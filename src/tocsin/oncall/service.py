@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
-from tocsin.db.lookup import require_row
+from tocsin.db.lookup import get_by_key, require_by_key, require_row
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.keys import key_hash, new_key
 from tocsin.oncall import resolve
@@ -53,19 +53,11 @@ _UNSET: Any = object()
 
 def get_schedule(session: Session, key: str | uuid.UUID) -> Schedule | None:
     """Return the schedule with this id or slug, or None."""
-    if isinstance(key, uuid.UUID):
-        return session.get(Schedule, key)
-    try:
-        return session.get(Schedule, uuid.UUID(key))
-    except ValueError:
-        return session.execute(sa.select(Schedule).where(Schedule.slug == key)).scalar_one_or_none()
+    return get_by_key(session, Schedule, key)
 
 
 def require_schedule(session: Session, key: str | uuid.UUID) -> Schedule:
-    schedule = get_schedule(session, key)
-    if schedule is None:
-        raise NotFound(f"no schedule {key}", details={"schedule": str(key)})
-    return schedule
+    return require_by_key(session, Schedule, key, "schedule")
 
 
 def list_schedules(session: Session) -> list[Schedule]:

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
-from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.db.lookup import get_by_key, require_by_key
+from tocsin.errors import Conflict, InvalidInput
 from tocsin.principal import Principal
 from tocsin.services.models import Service, ServiceDependency
 from tocsin.slugs import check_slug, slugify
@@ -19,19 +20,11 @@ from tocsin.users.models import OrgRole
 
 
 def get_service(session: Session, key: str | uuid.UUID) -> Service | None:
-    if isinstance(key, uuid.UUID):
-        return session.get(Service, key)
-    try:
-        return session.get(Service, uuid.UUID(key))
-    except ValueError:
-        return session.execute(sa.select(Service).where(Service.slug == key)).scalar_one_or_none()
+    return get_by_key(session, Service, key)
 
 
 def require_service(session: Session, key: str | uuid.UUID) -> Service:
-    service = get_service(session, key)
-    if service is None:
-        raise NotFound(f"no service {key}", details={"service": str(key)})
-    return service
+    return require_by_key(session, Service, key, "service")
 
 
 def list_services(session: Session, *, after: uuid.UUID | None = None, limit: int = 50,

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
-from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.db.lookup import get_by_key, require_by_key
+from tocsin.errors import Conflict, InvalidInput
 from tocsin.principal import Principal
 from tocsin.slugs import check_slug, slugify
 from tocsin.teams.models import Team, TeamMember
@@ -17,19 +18,11 @@ from tocsin.users.models import OrgRole, User
 
 
 def get_team(session: Session, key: str | uuid.UUID) -> Team | None:
-    if isinstance(key, uuid.UUID):
-        return session.get(Team, key)
-    try:
-        return session.get(Team, uuid.UUID(key))
-    except ValueError:
-        return session.execute(sa.select(Team).where(Team.slug == key)).scalar_one_or_none()
+    return get_by_key(session, Team, key)
 
 
 def require_team(session: Session, key: str | uuid.UUID) -> Team:
-    team = get_team(session, key)
-    if team is None:
-        raise NotFound(f"no team {key}", details={"team": str(key)})
-    return team
+    return require_by_key(session, Team, key, "team")
 
 
 def list_teams(session: Session, *, after: uuid.UUID | None = None, limit: int = 50) -> list[Team]:

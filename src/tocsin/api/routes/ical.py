@@ -60,7 +60,9 @@ def schedule_calendar(session: Session, schedule: Schedule, now: datetime) -> by
             summary="A schedule's shifts from 7 days ago to 60 days ahead (iCalendar); the token is the credential",
             responses={200: {"content": {"text/calendar": {"schema": {"type": "string"}}},
                              "description": "An RFC 5545 calendar, one event per shift"},
-                       404: {"model": ErrorOut, "description": "No feed with this token"}})
+                       404: {"model": ErrorOut, "description": "No feed with this token"},
+                       # the one error shape, instead of FastAPI's default 422 `{"detail": [...]}`
+                       "4XX": {"model": ErrorOut, "description": "Refused"}})
 def ical_schedule_feed(token: str, request: Request) -> Response:
     state = request.app.state
     now = state.clock.now()
