@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 
 def wait_http_ready(url: str, proc: subprocess.Popen[bytes], what: str, log_text: Callable[[], str],
@@ -25,3 +26,12 @@ def wait_http_ready(url: str, proc: subprocess.Popen[bytes], what: str, log_text
         if time.monotonic() > deadline:
             pytest.fail(f"{what} not ready after {timeout:.0f}s:\n{log_text()}")
         time.sleep(0.1)
+
+
+def service_alerts(db, service_id) -> list:  # noqa: ANN001 (a tocsin Database and a UUID)
+    """The service's alerts, oldest first."""
+    from tocsin.alerts.models import Alert
+
+    with db.unit_of_work() as s:
+        return list(s.execute(sa.select(Alert).where(Alert.service_id == service_id).order_by(Alert.first_seen_at))
+                    .scalars())

@@ -80,7 +80,7 @@ def test_bad_integration_commands_fail_without_creating_anything(db_url: str, tm
 
 
 def test_two_worker_server_takes_events_on_every_worker_without_losing_counts(db_url: str, tmp_path: Path,
-                                                                              serve) -> None:
+                                                                              serve) -> None:  # noqa: F811 (the imported fixture)
     # Runbook: an operator runs `tocsin serve --workers 2` to use both cores → Alertmanager and
     # PagerDuty clients keep sending → every event lands once, repeats count up on one alert.
     import concurrent.futures

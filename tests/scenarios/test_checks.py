@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
-from tocsin.alerts.models import Alert
+from tests.support import service_alerts as alerts
 from tocsin.checks.models import Check, CheckResult
 from tocsin.db import Database
 from tocsin.engine.monitors import checks
@@ -96,12 +96,6 @@ def create(client, admin, **fields):
     r = client.post(CHECKS, json=body, headers=admin.headers)
     assert r.status_code == 201, r.text
     return r.json()
-
-
-def alerts(db, service_id):
-    with db.unit_of_work() as s:
-        return s.execute(sa.select(Alert).where(Alert.service_id == service_id).order_by(Alert.first_seen_at)
-                         ).scalars().all()
 
 
 def stored_results(db, check_id):

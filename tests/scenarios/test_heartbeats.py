@@ -14,11 +14,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tocsin.alerts.models import Alert, AlertEvent
+from tests.support import service_alerts as alerts
+from tocsin.alerts.models import AlertEvent
 from tocsin.engine.monitors import heartbeats
 from tocsin.engine.runner import Engine
 from tocsin.heartbeats.models import Heartbeat
-from tocsin.inbound.writer import heartbeat_key
+from tocsin.heartbeats.models import alert_key as heartbeat_key
 from tocsin.keys import key_hash
 
 HB = "/api/v1/heartbeats"
@@ -40,12 +41,6 @@ def create(client, admin, **overrides):
     r = client.post(HB, json=body, headers=admin.headers)
     assert r.status_code == 201, r.text
     return r.json()
-
-
-def alerts(db, service_id):
-    with db.unit_of_work() as s:
-        return s.execute(sa.select(Alert).where(Alert.service_id == service_id).order_by(Alert.first_seen_at)
-                         ).scalars().all()
 
 
 def heartbeat(db, hb_id):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.matchers import describe, match_all
@@ -39,7 +38,7 @@ def auto_incident(session: Session, *, batch: Any, alert: dict[str, Any], group:
         group["incident_id"] = incident.id
         if not group["new"]:
             batch.dirty_groups.setdefault(group["id"], {"id": group["id"]}).update(incident_id=incident.id)
-        batch._decision(alert["id"], "incident_declared",
+        batch.decide(alert["id"], "incident_declared",
                         f"declared {ref(incident)} ({rule.severity}) by auto-incident rule '{rule.name}' "
                         f"{describe(rule.matchers)}", incident=ref(incident), rule_id=str(rule.id))
         _link(session, batch=batch, alert=alert, incident=incident, actor=actor)
@@ -51,14 +50,14 @@ def attach_to_incident_id(session: Session, *, batch: Any, alert: dict[str, Any]
     incident = session.get(Incident, incident_id)
     if incident is None:
         return
-    batch._decision(alert["id"], "attached", f"attached to {ref(incident)}: {why}", incident=ref(incident))
+    batch.decide(alert["id"], "attached", f"attached to {ref(incident)}: {why}", incident=ref(incident))
     _link(session, batch=batch, alert=alert, incident=incident, actor=Principal.system("alert grouping"))
 
 
 def _link(session: Session, *, batch: Any, alert: dict[str, Any], incident: Incident, actor: Principal) -> None:
     alert["incident_id"] = incident.id
     if not alert["new"]:
-        batch._touch(alert, incident_id=incident.id)
+        batch.touch(alert, incident_id=incident.id)
     timeline_for_alert(session, incident=incident, alert=alert, actor=actor, now=batch.now)
 
 
@@ -68,9 +67,3 @@ def timeline_for_alert(session: Session, *, incident: Incident, alert: dict[str,
                     text=f"Alert attached: [{alert['severity']}] {alert['summary']}",
                     data={"alert_id": str(alert["id"]), "dedup_key": alert["dedup_key"],
                           "service_id": str(alert["service_id"])})
-
-
-def incident_alert_count(session: Session, incident_id: uuid.UUID) -> int:
-    from tocsin.alerts.models import Alert
-
-    return session.execute(sa.select(sa.func.count()).where(Alert.incident_id == incident_id)).scalar_one()

@@ -74,7 +74,7 @@ def ingest(session: Session, items: Sequence[Incoming], *, now: datetime) -> lis
         return []
     try:
         with session.begin_nested():
-            outcomes = _Batch(session, now).run(items)
+            outcomes = Batch(session, now).run(items)
     except Exception:
         log.exception("alert pipeline failed on a batch of %d events; kept pending", len(items))
         outcomes = [Outcome(i.event_id, None, "pending", "stored; applying it failed and will be retried")
@@ -93,7 +93,7 @@ def apply_pending(session: Session, *, now: datetime, limit: int = 500) -> int:
         item = Incoming(event_from_body(row), row.service_id, row.integration_id, row.source, row.id)
         try:
             with session.begin_nested():
-                out = _Batch(session, now).run([item])[0]
+                out = Batch(session, now).run([item])[0]
         except Exception as exc:
             log.exception("alert event %s could not be applied", row.id)
             out = Outcome(row.id, None, "failed", f"could not be applied: {type(exc).__name__}")
@@ -124,7 +124,7 @@ def _store_events(session: Session, items: Sequence[Incoming], outcomes: Sequenc
         for i, o in zip(items, outcomes, strict=True)])
 
 
-class _Batch:
+class Batch:
     """One batch's in-memory state: the open alerts and groups it touches, and the rows to write."""
 
     def __init__(self, session: Session, now: datetime) -> None:
@@ -207,7 +207,7 @@ class _Batch:
                 group_pairs.add((r.service_id, decide.group_key(svc.settings, i.event.labels)[0]))
         self._load_groups(group_pairs)
         outcomes = [self._apply(i, r) for i, r in zip(items, routed, strict=True)]
-        self._flush()
+        self.flush()
         return outcomes
 
     def _route(self, item: Incoming) -> decide.Route:
@@ -217,7 +217,7 @@ class _Batch:
         return decide.route(labels=labels, service_id=item.service_id, severity=ev.severity.value,
                             rules=self.ctx.rules, slugs=self.ctx.slugs)
 
-    def _decision(self, alert_id: uuid.UUID, kind: str, reason: str, **data: Any) -> None:
+    def decide(self, alert_id: uuid.UUID, kind: str, reason: str, **data: Any) -> None:
         step = {"kind": kind, "reason": reason, "data": {k: v for k, v in data.items() if v is not None}}
         steps = self.steps.get(alert_id)
         if steps is not None:
@@ -234,7 +234,7 @@ class _Batch:
                                    "reason": "; ".join(st["reason"] for st in steps), "data": {"steps": steps}})
         self.steps.clear()
 
-    def _touch(self, alert: dict[str, Any], **changes: Any) -> None:
+    def touch(self, alert: dict[str, Any], **changes: Any) -> None:
         alert.update(changes)
         if not alert["new"]:
             self.dirty_alerts.setdefault(alert["id"], {"id": alert["id"]}).update(changes)
@@ -246,7 +246,7 @@ class _Batch:
         if ev.action is Action.trigger:
             if alert is None:
                 return self._create(item, route)
-            self._touch(alert, occurrences=alert["occurrences"] + 1, last_seen_at=self.now)
+            self.touch(alert, occurrences=alert["occurrences"] + 1, last_seen_at=self.now)
             return Outcome(item.event_id, alert["id"], "deduplicated",
                            f"deduplicated into open alert {alert['id']} (key {ev.dedup_key}); "
                            f"occurrence {alert['occurrences']}")
@@ -262,16 +262,16 @@ class _Batch:
         if ev.action is Action.acknowledge:
             if alert["status"] == "acknowledged":
                 return Outcome(item.event_id, alert["id"], "ignored", "already acknowledged")
-            self._touch(alert, status="acknowledged", acknowledged_at=self.now, last_seen_at=self.now)
+            self.touch(alert, status="acknowledged", acknowledged_at=self.now, last_seen_at=self.now)
             self.stopped.add(alert["id"])
-            self._decision(alert["id"], "acknowledged", f"acknowledged by {who}")
+            self.decide(alert["id"], "acknowledged", f"acknowledged by {who}")
             return Outcome(item.event_id, alert["id"], "acknowledged", f"acknowledged alert {alert['id']}")
-        self._touch(alert, status="resolved", resolved_at=self.now, last_seen_at=self.now, suppressed_by=None)
+        self.touch(alert, status="resolved", resolved_at=self.now, last_seen_at=self.now, suppressed_by=None)
         self.stopped.add(alert["id"])
         self._forget(alert)
         if alert.get("group_id"):
             self.resolved_groups.add(alert["group_id"])
-        self._decision(alert["id"], "resolved", f"resolved by {who}")
+        self.decide(alert["id"], "resolved", f"resolved by {who}")
         return Outcome(item.event_id, alert["id"], "resolved", f"resolved alert {alert['id']}")
 
     def _create(self, item: Incoming, route: decide.Route) -> Outcome:
@@ -291,10 +291,10 @@ class _Batch:
         self.new_alerts.append(alert)
         self.steps[alert_id] = []
         self._remember(alert)
-        self._decision(alert_id, "routed", route.reason, rule_id=str(route.rule_id) if route.rule_id else None,
+        self.decide(alert_id, "routed", route.reason, rule_id=str(route.rule_id) if route.rule_id else None,
                        service=svc.slug, urgency=route.urgency)
         if prev:
-            self._decision(alert_id, "reopened", f"the same alert fired before as {prev['id']}; linked",
+            self.decide(alert_id, "reopened", f"the same alert fired before as {prev['id']}; linked",
                            previous_alert_id=str(prev["id"]))
         group = self._group(alert, svc)
         labels = self.ctx.match_labels(ev.labels, service_id=svc.id, severity=ev.severity.value, source=item.source)
@@ -303,7 +303,7 @@ class _Batch:
                                    flap_window_seconds=svc.settings.flap_window_seconds)
         if muted:
             alert["suppressed_by"] = muted.kind
-            self._decision(alert_id, muted.kind, muted.reason, ref=muted.ref,
+            self.decide(alert_id, muted.kind, muted.reason, ref=muted.ref,
                            until=muted.until.isoformat() if muted.until else None)
         else:
             self.request_page(alert, svc)
@@ -321,8 +321,8 @@ class _Batch:
                            "status": "pending"})
         alert["paged_at"] = self.now
         if not alert["new"]:
-            self._touch(alert, paged_at=self.now, suppressed_by=None)
-        self._decision(alert["id"], "page_requested", why, not_before=at.isoformat())
+            self.touch(alert, paged_at=self.now, suppressed_by=None)
+        self.decide(alert["id"], "page_requested", why, not_before=at.isoformat())
 
     def _group(self, alert: dict[str, Any], svc: Any) -> dict[str, Any]:
         key, picked = decide.group_key(svc.settings, alert["labels"])
@@ -346,7 +346,7 @@ class _Batch:
             self.dirty_groups.setdefault(group["id"], {"id": group["id"]}).update(
                 alert_count=group["alert_count"], last_alert_at=self.now)
         alert["group_id"] = group["id"]
-        self._decision(alert["id"], "grouped", f"{why}; grouped by {by} within {svc.settings.group_window_seconds} s",
+        self.decide(alert["id"], "grouped", f"{why}; grouped by {by} within {svc.settings.group_window_seconds} s",
                        group_id=str(group["id"]))
         return group
 
@@ -357,7 +357,7 @@ class _Batch:
         self.dirty_groups.setdefault(group["id"], {"id": group["id"]}).update(status="closed", closed_at=self.now)
 
     # -- writing ---------------------------------------------------------------------------
-    def _flush(self) -> None:
+    def flush(self) -> None:
         s = self.s
         for changes in _by_shape(self.dirty_groups.values()):
             s.execute(G.update().where(G.c.id == sa.bindparam("gid")).values(

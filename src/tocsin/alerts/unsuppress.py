@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts import decide
 from tocsin.alerts.context import load_context
 from tocsin.alerts.models import Alert
-from tocsin.alerts.pipeline import _Batch
+from tocsin.alerts.pipeline import Batch
 
 BATCH = 500
 
@@ -28,7 +28,7 @@ def release(session: Session, *, now: datetime) -> int:
                            .with_for_update(skip_locked=True)).scalars().all()  # one engine per alert
     if not rows:
         return 0
-    batch = _Batch(session, now)
+    batch = Batch(session, now)
     batch.ctx = load_context(session, now=now, service_ids={a.service_id for a in rows})
     flapping = [a for a in rows if a.suppressed_by == "flapping"]
     paged = _last_pages(session, flapping)
@@ -48,13 +48,13 @@ def release(session: Session, *, now: datetime) -> int:
                 "status": a.status, "paged_at": a.paged_at}
         changed += 1
         if hold is not None:
-            batch._touch(view, suppressed_by=hold.kind)
-            batch._decision(a.id, hold.kind, hold.reason, ref=hold.ref,
+            batch.touch(view, suppressed_by=hold.kind)
+            batch.decide(a.id, hold.kind, hold.reason, ref=hold.ref,
                             until=hold.until.isoformat() if hold.until else None)
             continue
-        batch._decision(a.id, "released", f"no longer held back ({a.suppressed_by} ended) and still firing")
+        batch.decide(a.id, "released", f"no longer held back ({a.suppressed_by} ended) and still firing")
         batch.request_page(view, svc)
-    batch._flush()
+    batch.flush()
     return changed
 
 

@@ -17,12 +17,6 @@ from tocsin.principal import Principal
 
 integration_app = typer.Typer(help="Integrations: the keys alerting tools send with.", no_args_is_help=True)
 
-_WHERE = {"events_v2": "POST /v2/enqueue with routing_key = the key (PagerDuty Events API v2)",
-          "alertmanager": "webhook_configs url: <tocsin>/integrations/alertmanager/<key>",
-          "grafana": "webhook contact point url: <tocsin>/integrations/grafana/<key>",
-          "generic": "POST any JSON to <tocsin>/integrations/generic/<key>"}
-
-
 @integration_app.command("create")
 def integration_create(
     service: Annotated[str, typer.Option("--service", help="Service slug or id")],
@@ -38,7 +32,7 @@ def integration_create(
                                                        service=service, kind=kind, name=name or kind.value)
     finally:
         db.dispose()
-    console.print(f"created {kind.value} integration {row.id}; send with {_WHERE[kind.value]}", highlight=False,
+    console.print(f"created {kind.value} integration {row.id}; send to <tocsin>{integrations.ENDPOINTS[kind.value]}", highlight=False,
                   soft_wrap=True)
     print(key)
 

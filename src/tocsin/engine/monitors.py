@@ -22,9 +22,8 @@ from tocsin.checks.models import Check, CheckResult
 from tocsin.checks.probe import CheckSpec, ProbeResult, run_probe
 from tocsin.checks.service import check_alert_key, spec_of
 from tocsin.engine.runner import EngineContext
-from tocsin.heartbeats.models import Heartbeat
+from tocsin.heartbeats.models import Heartbeat, alert_key
 from tocsin.inbound.types import MAX_SUMMARY, Action, AlertSeverity, Event, Source
-from tocsin.inbound.writer import heartbeat_key
 from tocsin.net.guard import EgressPolicy
 from tocsin.net.http import make_client
 
@@ -65,7 +64,7 @@ def heartbeats(ec: EngineContext) -> int:
             hb.state = "down"
             every = f"expected every {hb.interval_seconds} s, grace {hb.grace_seconds} s"
             items.append(Incoming(Event(
-                action=Action.trigger, dedup_key=heartbeat_key(hb.id),
+                action=Action.trigger, dedup_key=alert_key(hb.id),
                 summary=_summary(f"Heartbeat '{hb.name}' missed: no ping since {_when(hb.last_ping_at)} ({every})"),
                 severity=AlertSeverity.critical, source="tocsin heartbeat", labels={"heartbeat": hb.name},
                 details={"heartbeat_id": str(hb.id), "last_ping_at": hb.last_ping_at.isoformat()

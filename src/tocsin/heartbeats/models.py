@@ -26,3 +26,8 @@ class Heartbeat(Base):
     # When the next ping is due, grace included; the engine opens an alert once it has passed.
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     state: Mapped[str] = mapped_column(sa.String(8), default="new")  # new | up | down
+
+
+def alert_key(heartbeat_id: uuid.UUID) -> str:
+    """The dedup key of the alert a missed heartbeat opens (and its next ping resolves)."""
+    return f"hb:1:{heartbeat_id}"

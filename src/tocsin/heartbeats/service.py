@@ -15,10 +15,9 @@ from tocsin.alerts.pipeline import Incoming, ingest
 from tocsin.audit.service import record
 from tocsin.db.lookup import page_by_id, require_row
 from tocsin.errors import InvalidInput
-from tocsin.heartbeats.models import Heartbeat
+from tocsin.heartbeats.models import Heartbeat, alert_key
 from tocsin.heartbeats.schemas import MAX_GRACE, MAX_INTERVAL, MIN_INTERVAL
 from tocsin.inbound.types import Action, Event, Source
-from tocsin.inbound.writer import heartbeat_key
 from tocsin.keys import hint, key_hash, new_key
 from tocsin.principal import Principal
 from tocsin.services.service import require_service
@@ -76,7 +75,7 @@ def delete_heartbeat(session: Session, *, actor: Principal, now: datetime, heart
     """
     actor.require(OrgRole.admin, "deleting heartbeats")
     if heartbeat.state == "down":
-        ingest(session, [Incoming(Event(action=Action.resolve, dedup_key=heartbeat_key(heartbeat.id)),
+        ingest(session, [Incoming(Event(action=Action.resolve, dedup_key=alert_key(heartbeat.id)),
                                   heartbeat.service_id, None, Source.heartbeat.value)], now=now)
     record(session, actor=actor, action="heartbeat.delete", target_type="heartbeat", target_id=heartbeat.id, now=now,
            details={"name": heartbeat.name, "state": heartbeat.state})

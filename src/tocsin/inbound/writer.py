@@ -19,14 +19,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.pipeline import Incoming, ingest
 from tocsin.clock import Clock
 from tocsin.db import Database
-from tocsin.heartbeats.models import Heartbeat
+from tocsin.heartbeats.models import Heartbeat, alert_key
 from tocsin.ids import new_id
 from tocsin.inbound import formats
 from tocsin.inbound.types import Action, Event, Rejected, Source
@@ -238,7 +237,7 @@ def _bind(job: Job, server_secret: str, now: Any) -> None:
     if job.route == "heartbeat":
         hb: Heartbeat = job.integration
         if hb.state == "down":
-            events = [Event(action=Action.resolve, dedup_key=heartbeat_key(hb.id))]
+            events = [Event(action=Action.resolve, dedup_key=alert_key(hb.id))]
         job.items = [Incoming(e, hb.service_id, None, Source.heartbeat.value) for e in events]
         return
     integ: Integration = job.integration
@@ -252,11 +251,3 @@ def _settle(waiter: asyncio.Future[Reply], reply: Reply) -> None:
 
 def _reset(job: Job) -> None:
     job.parsed, job.integration, job.items, job.reply, job.created_id = None, None, [], None, None
-
-
-def heartbeat_key(heartbeat_id: uuid.UUID) -> str:
-    return f"hb:1:{heartbeat_id}"
-
-
-def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)

@@ -27,6 +27,11 @@ class IntegrationType(StrEnum):
     generic = "generic"
 
 
+# Where each type of integration is sent to; `<key>` stands for its key.
+ENDPOINTS = {"events_v2": "/v2/enqueue (routing_key = <key>)", "alertmanager": "/integrations/alertmanager/<key>",
+             "grafana": "/integrations/grafana/<key>", "generic": "/integrations/generic/<key>"}
+
+
 def check_config(kind: IntegrationType, config: dict[str, Any]) -> dict[str, Any]:
     """Return the validated config for `kind`; raise InvalidInput."""
     if kind is IntegrationType.generic:

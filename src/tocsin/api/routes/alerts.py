@@ -133,12 +133,8 @@ def attach(alert_id: uuid.UUID, body: AttachIn, ctx: CtxDep) -> dict[str, Any]:
 
 # --- integrations ------------------------------------------------------------------------------
 
-_PATHS = {"events_v2": "/v2/enqueue (routing_key = <key>)", "alertmanager": "/integrations/alertmanager/<key>",
-          "grafana": "/integrations/grafana/<key>", "generic": "/integrations/generic/<key>"}
-
-
 def integration_out(row: Integration) -> dict[str, Any]:
-    return {**{c: getattr(row, c) for c in IntegrationOut.model_fields if hasattr(row, c)}, "url": _PATHS[row.type]}
+    return {**{c: getattr(row, c) for c in IntegrationOut.model_fields if hasattr(row, c)}, "url": integrations.ENDPOINTS[row.type]}
 
 
 @router.get("/integrations", response_model=list[IntegrationOut], tags=["integrations"], summary="List integrations")
