@@ -269,3 +269,26 @@ def test_suppressed_alerts_do_not_declare_incidents(db, clock, send):
                       ends_at=clock.now() + timedelta(hours=1), author="a", reason="r", created_at=clock.now()))
     send(ev())
     assert rows(db, Incident) == []
+
+
+def test_alerts_held_in_a_long_window_do_not_keep_newer_ones_from_paging(db, clock, send, make_service,
+                                                                           monkeypatch):
+    # Many alerts of one service sit out a long maintenance window; another service's alert was
+    # silenced briefly. When its silence ends it must page, however many others are still held.
+    import tocsin.alerts.unsuppress as unsuppress
+
+    monkeypatch.setattr(unsuppress, "BATCH", 2)
+    other = make_service("search")
+    with db.unit_of_work() as s:
+        s.add(MaintenanceWindow(service_id=send.service_id, name="migration", starts_at=clock.now(),
+                                ends_at=clock.now() + timedelta(days=2), author="ops", reason="db move",
+                                created_at=clock.now()))
+        s.add(Silence(matchers=[{"name": "service", "op": "=", "value": "search"}], starts_at=clock.now(),
+                      ends_at=clock.now() + timedelta(minutes=10), author="a", reason="r", created_at=clock.now()))
+    send(*[ev(key=f"held-{n}") for n in range(5)])
+    clock.advance(minutes=1)
+    (late,) = send(ev(key="search-down"), service=other)
+    clock.advance(minutes=10)
+    with db.unit_of_work() as s:
+        assert release(s, now=clock.now()) == 1
+    assert [p.alert_id for p in rows(db, PageRequest)] == [late.alert_id]

@@ -86,13 +86,6 @@ def parse_matcher(spec: Any) -> Matcher:
     return Matcher(name, parsed_op, value)
 
 
-def parse_matchers(specs: Iterable[Any]) -> tuple[Matcher, ...]:
-    """Return the matchers in `specs`; raise ValueError naming the first bad one."""
-    out = tuple(parse_matcher(s) for s in specs)
-    if len(out) > MAX_MATCHERS:
-        raise ValueError(f"at most {MAX_MATCHERS} matchers")
-    return out
-
 
 def load(stored: Iterable[Mapping[str, str]]) -> tuple[Matcher, ...]:
     """Rebuild matchers stored by `to_dict` (already validated when written)."""

@@ -328,7 +328,7 @@ class Batch:
         key, picked = decide.group_key(svc.settings, alert["labels"])
         group = self.groups.get((svc.id, key))
         if group is not None and not decide.group_open_for(group["created_at"], svc.settings, self.now):
-            self._close_group(group, "window elapsed")
+            self._close_group(group)
             group = None
         if group is None:
             group = {"id": new_id(), "service_id": svc.id, "group_key": key, "labels": picked, "status": "open",
@@ -350,7 +350,8 @@ class Batch:
                        group_id=str(group["id"]))
         return group
 
-    def _close_group(self, group: dict[str, Any], why: str) -> None:
+    def _close_group(self, group: dict[str, Any]) -> None:
+        """Stop the group taking alerts (its window has passed); its alerts stay in it."""
         group.update(status="closed", closed_at=self.now)
         if group["new"]:
             return

@@ -22,12 +22,25 @@ BATCH = 500
 
 
 def release(session: Session, *, now: datetime) -> int:
-    """Re-check suppressed, still-triggered alerts; page those no longer held. Return how many changed."""
-    rows = session.execute(sa.select(Alert).where(Alert.suppressed_by.is_not(None), Alert.status == "triggered")
-                           .order_by(Alert.first_seen_at).limit(BATCH)
-                           .with_for_update(skip_locked=True)).scalars().all()  # one engine per alert
-    if not rows:
-        return 0
+    """Re-check every suppressed, still-triggered alert; page those no longer held. Return how many changed.
+
+    All of them, in chunks: re-checking only the oldest N would starve newer alerts whose silence
+    ended while N older ones stay in a long maintenance window."""
+    changed, after = 0, None
+    while True:
+        stmt = (sa.select(Alert).where(Alert.suppressed_by.is_not(None), Alert.status == "triggered")
+                .order_by(Alert.id).limit(BATCH).with_for_update(skip_locked=True))  # one engine per alert
+        if after is not None:
+            stmt = stmt.where(Alert.id > after)
+        rows = session.execute(stmt).scalars().all()
+        if rows:
+            changed += _release_chunk(session, rows, now)
+            after = rows[-1].id
+        if len(rows) < BATCH:
+            return changed
+
+
+def _release_chunk(session: Session, rows: list[Alert], now: datetime) -> int:
     batch = Batch(session, now)
     batch.ctx = load_context(session, now=now, service_ids={a.service_id for a in rows})
     flapping = [a for a in rows if a.suppressed_by == "flapping"]
@@ -50,7 +63,7 @@ def release(session: Session, *, now: datetime) -> int:
         if hold is not None:
             batch.touch(view, suppressed_by=hold.kind)
             batch.decide(a.id, hold.kind, hold.reason, ref=hold.ref,
-                            until=hold.until.isoformat() if hold.until else None)
+                         until=hold.until.isoformat() if hold.until else None)
             continue
         batch.decide(a.id, "released", f"no longer held back ({a.suppressed_by} ended) and still firing")
         batch.request_page(view, svc)

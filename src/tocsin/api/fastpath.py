@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import orjson
-
+from tocsin.api.limits import read_body, reply_json
 from tocsin.inbound.writer import IngestWriter, Job, Reply
 
 Scope = dict[str, Any]
@@ -50,7 +49,7 @@ class IngestFastPath:
             await self.app(scope, receive, send)
             return
         route, key = found
-        body = await _read_body(scope, receive, send, self.limits.get(route, 0))
+        body = await read_body(scope, receive, send, self.limits.get(route, 0))
         if body is None:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or ()} \
@@ -59,38 +58,5 @@ class IngestFastPath:
         await respond(send, reply)
 
 
-async def _read_body(scope: Scope, receive: Any, send: Any, limit: int) -> bytes | None:
-    """The request body, or None after answering 400/413 (or when the client went away)."""
-    declared = next((v for k, v in scope.get("headers") or () if k == b"content-length"), None)
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                await _error(send, 413, "payload_too_large", f"request body exceeds {limit} bytes")
-                return None
-        except ValueError:
-            await _error(send, 400, "bad_request", "invalid Content-Length header")
-            return None
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            await _error(send, 413, "payload_too_large", f"request body exceeds {limit} bytes")
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
 async def respond(send: Any, reply: Reply) -> None:
-    body = orjson.dumps(reply.body)
-    await send({"type": "http.response.start", "status": reply.status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _error(send: Any, status: int, code: str, message: str) -> None:
-    await respond(send, Reply(status, {"error": {"code": code, "message": message, "details": {}}}))
+    await reply_json(send, reply.status, reply.body)

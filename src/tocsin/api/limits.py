@@ -29,45 +29,56 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        max_bytes = self.limit_for(scope.get("path", ""))
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None:
-            try:
-                too_big = int(declared) > max_bytes
-            except ValueError:
-                await _reply(send, 400, "bad_request", "invalid Content-Length header")
-                return
-            if too_big:
-                await _reply(send, 413, "payload_too_large", f"request body exceeds {max_bytes} bytes")
-                return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            if size > max_bytes:
-                await _reply(send, 413, "payload_too_large", f"request body exceeds {max_bytes} bytes")
-                return
-            chunks.append(body)
-            if not message.get("more_body", False):
-                break
+        body = await read_body(scope, receive, send, self.limit_for(scope.get("path", "")))
+        if body is None:
+            return
         replayed = False
 
         async def replay() -> dict[str, Any]:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
         await self.app(scope, replay, send)
 
 
-async def _reply(send: Any, status: int, code: str, message: str) -> None:
-    body = orjson.dumps({"error": {"code": code, "message": message, "details": {}}})
+async def read_body(scope: Scope, receive: Any, send: Any, limit: int) -> bytes | None:
+    """The whole request body, or None after answering 400/413 (or when the client went away)."""
+    declared = dict(scope.get("headers") or []).get(b"content-length")
+    if declared is not None:
+        try:
+            too_big = int(declared) > limit
+        except ValueError:
+            await reply_error(send, 400, "bad_request", "invalid Content-Length header")
+            return None
+        if too_big:
+            await reply_error(send, 413, "payload_too_large", f"request body exceeds {limit} bytes")
+            return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            await reply_error(send, 413, "payload_too_large", f"request body exceeds {limit} bytes")
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def reply_json(send: Any, status: int, payload: Any) -> None:
+    body = orjson.dumps(payload)
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+async def reply_error(send: Any, status: int, code: str, message: str) -> None:
+    """Answer in the one error shape, from below the framework (where `api/errors.py` cannot)."""
+    await reply_json(send, status, {"error": {"code": code, "message": message, "details": {}}})

@@ -1,6 +1,6 @@
 """Group commit for ingestion: one writer thread turns many requests into one transaction.
 
-Request handlers hand the raw body to `submit()` and wait. The writer takes everything that
+Request handlers hand the raw body to `reply()` and wait. The writer takes everything that
 queued up while it was busy, decodes and authenticates it, applies the pipeline and commits
 once, then answers every request of the batch. One commit (one fsync on PostgreSQL) answers
 many requests, and a 2xx is only sent after that commit: an acknowledged event is durable.
@@ -15,7 +15,6 @@ import threading
 import uuid
 from datetime import timedelta
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,9 +49,7 @@ class Job:
     body: bytes
     key: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
-    # Called with the reply, from the writer thread. Default: set `future` (for callers that block).
-    done: Callable[[Reply], None] | None = None
-    future: Future[Reply] | None = None
+    done: Callable[[Reply], None] | None = None  # called with the reply, from the writer thread
     # filled while the batch is processed
     parsed: Any = None
     integration: Any = None
@@ -72,13 +69,6 @@ class IngestWriter:
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-
-    def submit(self, job: Job) -> Future[Reply]:
-        """Queue `job`; return a future of its reply (for blocking callers and tests)."""
-        job.future = Future()
-        job.done = job.future.set_result
-        self.enqueue(job)
-        return job.future
 
     async def reply(self, job: Job) -> Reply:
         """Queue `job` and wait for its reply without blocking the event loop.
@@ -163,24 +153,24 @@ class IngestWriter:
                 job.done(job.reply)
 
     def _authenticate(self, session: Session, batch: list[Job]) -> None:
-        hashes = {key_hash(j.key) for j in batch if j.reply is None and j.key and j.route != "heartbeat"}
+        pending = [j for j in batch if j.reply is None]
+        hashed = {id(j): key_hash(j.key or "") for j in pending}  # SHA-256 once per request
+        hashes = {hashed[id(j)] for j in pending if j.key and j.route != "heartbeat"}
         found: dict[str, Integration] = {}
         if hashes:
             found = {i.key_hash: i for i in session.execute(
                 sa.select(Integration).where(Integration.key_hash.in_(hashes))).scalars()}
         beats: dict[str, Heartbeat] = {}
-        hb = {key_hash(j.key) for j in batch if j.reply is None and j.key and j.route == "heartbeat"}
+        hb = {hashed[id(j)] for j in pending if j.key and j.route == "heartbeat"}
         if hb:
             beats = {h.key_hash: h for h in session.execute(
                 # locked: the engine must not mark one down between this read and our commit
                 sa.select(Heartbeat).where(Heartbeat.key_hash.in_(hb)).with_for_update()).scalars()}
-        for job in batch:
-            if job.reply is not None:
-                continue
+        for job in pending:
             if job.route == "heartbeat":
-                job.integration = beats.get(key_hash(job.key or ""))
+                job.integration = beats.get(hashed[id(job)])
             else:
-                integ = found.get(key_hash(job.key or ""))
+                integ = found.get(hashed[id(job)])
                 wanted = "events_v2" if job.route == "change" else job.route
                 job.integration = integ if integ is not None and integ.type == wanted else None
             if job.integration is None:
