@@ -1,0 +1,1 @@
+"""Fake third-party services that speak the real wire formats, for tests."""
