@@ -33,7 +33,18 @@ class Settings(BaseSettings):
     smtp_url: str | None = Field(default=None, description="SMTP server for email notifications, e.g. "
                                                             "smtp://user:pass@mail:587?starttls=true")
     smtp_from: str = Field(default="tocsin@localhost", description="From address of notification emails")
+    public_url: str | None = Field(default=None, description="Address people reach tocsin at, for links in "
+                                                             "notifications; default http://HOST:PORT")
+    twilio_account_sid: str | None = Field(default=None, description="Twilio account SID for SMS and voice")
+    twilio_auth_token: str | None = Field(default=None, description="Twilio auth token (also checks inbound replies)")
+    twilio_from: str | None = Field(default=None, description="The number SMS and calls come from (E.164)")
+    twilio_base_url: str = Field(default="https://api.twilio.com", description="A Twilio-compatible API")
+    slack_bot_token: str | None = Field(default=None, description="Slack bot token (xoxb-...) for chat.postMessage")
+    slack_base_url: str = Field(default="https://slack.com/api/", description="The Slack Web API")
     log_level: str = "info"
+
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -6,6 +6,7 @@ import tocsin.alerts.config_version  # noqa: F401  (registers its flush listener
 from tocsin.alerts.models import Alert, AlertDecision, AlertEvent, AlertGroup, PageRequest
 from tocsin.audit.models import AuditEntry
 from tocsin.checks.models import Check, CheckResult
+from tocsin.contacts.models import ContactMethod, NotificationRule, UsedLink
 from tocsin.db.base import Base
 from tocsin.db.counters import Counter
 from tocsin.incidents.models import (
@@ -29,6 +30,7 @@ __all__ = [
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
     "Heartbeat", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule", "Silence",
     "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",
+    "ContactMethod", "NotificationRule", "UsedLink",
     "Escalation", "EscalationLevel", "EscalationPolicy", "Notification",
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",
     "Service", "ServiceDependency", "Team", "TeamMember", "TimelineEntry", "TimelineRevision", "User",

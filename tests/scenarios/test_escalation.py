@@ -129,8 +129,8 @@ def test_two_levels_then_ack_stops_everything(rb):
     assert rb.pages() == [(0, "Alice")], "not before the level's delay"
     rb.tick(minutes=1)
     assert rb.pages() == [(0, "Alice"), (5, "Bob")]
-    assert rb.reasons(alert, "notified") == ["notified Alice (level 1: user)",
-                                              "notified Bob (level 2: on call in schedule 'primary')"]
+    assert rb.reasons(alert, "notified") == ["notified Alice (level 1: user) by email",
+                                              "notified Bob (level 2: on call in schedule 'primary') by email"]
     assert rb.reasons(alert, "escalated") == ["escalated to level 2 of 2: nobody acknowledged within 5 min of level 1"]
     rb.clock.advance(minutes=1)
     rb.ack(alert, "Bob")
@@ -172,7 +172,7 @@ def test_ack_after_a_tick_selected_the_step_writes_nothing(rb, db, clock):
     clock.advance(minutes=5)
     ec = EngineContext(db, clock, "engine-a", clock.now(), None)
     selected = due(ec)
-    assert [a for _e, a, _epoch in selected] == [alert]
+    assert [a for _e, a, _inc, _epoch in selected] == [alert]
     rb.ack(alert, "Bob")
     assert [advance(ec, *row) for row in selected] == [0], "the fence (epoch) was moved by the ack"
     assert rb.pages() == [(0, "Alice")]
@@ -237,7 +237,7 @@ def test_schedule_handoff_between_levels_picks_the_new_on_call(rb, db, clock, sy
     rb.tick()
     rb.tick(minutes=5)
     assert rb.pages() == [(0, "Bob"), (5, "Carol")]
-    assert rb.reasons(alert, "notified")[1] == "notified Carol (level 2: on call in schedule 'follow')"
+    assert rb.reasons(alert, "notified")[1] == "notified Carol (level 2: on call in schedule 'follow') by email"
 
 
 def test_an_empty_schedule_falls_through_to_the_other_targets_with_the_reason(rb, db, clock, system):
@@ -272,7 +272,7 @@ def test_a_tick_run_twice_at_the_same_now_writes_no_duplicates(rb, db, clock):
     alert = rb.trigger()
     ec = EngineContext(db, clock, "engine-a", clock.now(), None)
     assert escalations(ec) == 2  # one page request taken, one step
-    stale = (rb.escalation(alert).id, alert, 0)
+    stale = (rb.escalation(alert).id, alert, None, 0)
     assert escalations(EngineContext(db, clock, "engine-b", clock.now(), None)) == 0
     assert advance(ec, *stale) == 0, "a retried step with an old epoch is fenced off"
     assert rb.pages() == [(0, "Alice"), (0, "Bob")]

@@ -10,6 +10,7 @@ from tocsin.api.fastpath import IngestFastPath
 from tocsin.api.limits import BodyLimit
 from tocsin.api.routes import (
     alerts,
+    contacts,
     directory,
     escalation,
     ical,
@@ -17,6 +18,7 @@ from tocsin.api.routes import (
     ingest,
     monitors,
     oncall,
+    respond,
     rules,
     system,
 )
@@ -50,6 +52,8 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
     app.include_router(monitors.router, responses=errors.ERROR_RESPONSES)
     app.include_router(oncall.router, responses=errors.ERROR_RESPONSES)
     app.include_router(escalation.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(contacts.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(respond.router)
     app.include_router(ical.router)
     app.include_router(ingest.router)
     pd_limit = max(settings.max_body_bytes, 2 * MAX_EVENT_BYTES)

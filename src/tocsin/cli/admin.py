@@ -55,8 +55,15 @@ def serve(
     if run_engine:
         from tocsin.engine.runner import Engine
 
+        from tocsin.engine.lock import EngineLocked
+
         eng = Engine(db, clock, settings=cfg, interval=cfg.engine_interval)
-        eng.start()
+        try:
+            eng.start()
+        except EngineLocked as exc:
+            app.state.ingest.close()
+            db.dispose()
+            fail(str(exc), code=2)
     console.print(f"tocsin serving on http://{cfg.host}:{cfg.port} (database: {db.dialect}; "
                   f"engine {'on' if eng else 'off'}; {cfg.workers} worker{'s' if cfg.workers > 1 else ''})",
                   highlight=False, soft_wrap=True)

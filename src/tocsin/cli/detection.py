@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tocsin.cli.admin import _open
-from tocsin.cli.common import DataDir, DatabaseUrl, JsonFlag, console, print_json, settings
+from tocsin.cli.common import DataDir, DatabaseUrl, JsonFlag, console, fail, print_json, settings
 from tocsin.clock import SystemClock
 from tocsin.integrations import service as integrations
 from tocsin.integrations.service import IntegrationType
@@ -70,8 +70,14 @@ def engine(database_url: DatabaseUrl = None, data_dir: DataDir = None,
     eng = Engine(db, SystemClock(), settings=cfg, interval=interval or cfg.engine_interval)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    from tocsin.engine.lock import EngineLocked
+
+    try:
+        eng.start()
+    except EngineLocked as exc:
+        db.dispose()
+        fail(str(exc), code=2)
     console.print(f"tocsin engine running (database: {db.dialect}); Ctrl-C stops it", highlight=False)
-    eng.start()
     try:
         stop.wait()
     except KeyboardInterrupt:

@@ -1,28 +1,58 @@
-"""Engine module: send queued notifications (the outbox) by email, at least once.
+"""Engine module: send queued notifications (the outbox) through their channels, at least once.
 
-A notification is claimed by moving it to `sending` with `send_after` pushed out by the claim
-time, in its own short transaction; the send happens outside any transaction; the result is
-recorded only if the row is still this claim's (same status and attempt number). A process
-that dies mid-send leaves the row `sending` with an expired claim, and the next tick (here or
-in another engine) sends it again: at least once, never silently dropped. The email carries a
-Message-ID derived from the idempotency key, so a repeat after a crash is recognisable as one.
+Each tick:
+
+1. **Claim** due rows in one short transaction (SKIP LOCKED on PostgreSQL). A page whose alert is
+   no longer triggered (or an incident page whose incident has a commander or is over) is
+   `cancelled` with the reason: nothing is sent after an acknowledgement, including delayed
+   notification rules. SMS and voice are rate limited per destination (`RATE_LIMITS`, GoAlert's
+   defaults): over the limit, the rows wait until the window frees; rows due together for one
+   throttled destination go as one bundled message (`bundled`, carried by the first row). A
+   claimed row is `sending` with `send_after` pushed out by the claim time and its attempt
+   counted.
+2. **Send** outside any transaction, through `notify.dispatch`; the words (links, reply codes)
+   are composed now, so nothing secret is stored.
+3. **Record** the result only if the row is still this claim's (same status and attempt). Sent:
+   `sent`. Retryable: queued again with backoff, up to MAX_ATTEMPTS. Permanent (or out of
+   attempts): `failed` with the reason, and the page **falls through** to the person's other
+   verified contact methods not yet tried for this alert, noted on the alert with the reason.
+
+A process that dies mid-send leaves the row `sending` with an expired claim; the next tick (here
+or in another engine) sends it again, with the same idempotency key: at least once, never
+silently dropped.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+import uuid
+from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
+from tocsin.alerts.models import Alert
+from tocsin.contacts.service import fallbacks_for
 from tocsin.engine.runner import EngineContext
+from tocsin.escalation import trail
 from tocsin.escalation.models import Notification
-from tocsin.notify.email import EmailProvider
-from tocsin.notify.types import Message, Outcome, Result
+from tocsin.ids import new_id
+from tocsin.incidents.models import Incident, RoleAssignment
+from tocsin.incidents.types import Role
+from tocsin.notify.compose import Row, compose
+from tocsin.notify.dispatch import Dispatcher
+from tocsin.notify.types import Outcome, Result
 from tocsin.users.models import User
 
 BATCH = 50
-CLAIM = timedelta(seconds=120)  # longer than one send may take (the SMTP timeout is 10 s)
+CLAIM = timedelta(seconds=120)  # longer than one send may take (provider timeouts are 10 s)
 MAX_ATTEMPTS = 8
+WINDOW = timedelta(minutes=15)
+RATE_LIMITS = {"sms": 5, "voice": 3}  # per destination per WINDOW
+OVER = ("resolved", "closed")
 
 
 def backoff(attempts: int) -> timedelta:
@@ -30,59 +60,180 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), timedelta(minutes=15))
 
 
+def dispatcher(ec: EngineContext) -> Dispatcher:
+    """One dispatcher per engine (providers keep their connections between ticks)."""
+    cached = ec.shared.get("dispatcher")
+    if cached is None:
+        cached = ec.shared["dispatcher"] = Dispatcher(ec.settings, ec.clock)
+    return cached
+
+
 def deliver(ec: EngineContext) -> int:
-    """Send what is due; return how many sends were attempted."""
-    claimed = _claim(ec)
-    if not claimed:
-        return 0
-    provider = _provider(ec)
+    """Send what is due; return how many rows were handled."""
+    sends, handled = _claim(ec)
+    if not sends:
+        return handled
+    d = dispatcher(ec)
+    st = ec.settings
+    public_url = st.resolved_public_url() if hasattr(st, "resolved_public_url") else "http://127.0.0.1:8080"
+    secret = st.resolved_secret_key() if hasattr(st, "resolved_secret_key") else "tocsin-test-key"
+    now = ec.clock.now()
     results = []
-    for note, address in claimed:
-        if provider is None:
-            result = Result(Outcome.permanent, "no email server configured (set TOCSIN_SMTP_URL)")
-        elif not address:
-            result = Result(Outcome.permanent, "the user has no email address")
+    for send in sends:
+        head = send["rows"][0]
+        if not send["to"]:
+            result = Result(Outcome.permanent, "no destination (the person has no email address)")
         else:
-            result = provider.send(Message(idempotency_key=note["idempotency_key"], to=address,
-                                           subject=note["subject"], body=note["body"], data={},
-                                           created_at=note["created_at"]))
-        results.append((note, result))
+            message = compose(send["rows"], send["channel"], to=send["to"], public_url=public_url, secret=secret,
+                              now=now)
+            result = d.send(send["channel"], message, contact_method_id=send["contact_method_id"])
+        results.append((send, head, result))
     _record(ec, results, ec.clock.now())
-    return len(claimed)
+    return handled
 
 
-def _provider(ec: EngineContext) -> EmailProvider | None:
-    smtp_url = getattr(ec.settings, "smtp_url", None)
-    if not smtp_url:
-        return None
-    return EmailProvider(smtp_url, getattr(ec.settings, "smtp_from", None) or "tocsin@localhost")
+def _row(n: Notification) -> Row:
+    return Row(id=n.id, idempotency_key=n.idempotency_key, kind=n.kind, subject=n.subject, body=n.body,
+               created_at=n.created_at, alert_id=n.alert_id, incident_id=n.incident_id, reply_code=n.reply_code)
 
 
-def _claim(ec: EngineContext) -> list[tuple[dict, str | None]]:
+def _still_wanted(s: Session, rows: list[Notification]) -> dict[uuid.UUID, str]:
+    """Why each row that should no longer be sent is cancelled, by row id."""
+    alerts = {r.alert_id for r in rows if r.kind == "page" and r.alert_id}
+    incidents = {r.incident_id for r in rows if r.kind == "incident" and r.incident_id}
+    status = dict(s.execute(sa.select(Alert.id, Alert.status).where(Alert.id.in_(alerts))).all()) if alerts else {}
+    inc_status = dict(s.execute(sa.select(Incident.id, Incident.status).where(Incident.id.in_(incidents))).all()) \
+        if incidents else {}
+    commanded = set(s.execute(sa.select(RoleAssignment.incident_id).where(
+        RoleAssignment.incident_id.in_(incidents), RoleAssignment.role == Role.incident_commander.value,
+        RoleAssignment.ended_at.is_(None))).scalars()) if incidents else set()
+    out = {}
+    for r in rows:
+        if r.kind == "page" and r.alert_id and status.get(r.alert_id, "resolved") != "triggered":
+            out[r.id] = f"not sent: the alert was {status.get(r.alert_id, 'deleted')} first"
+        elif r.kind == "incident" and r.incident_id:
+            if r.incident_id in commanded:
+                out[r.id] = "not sent: the incident has an Incident Commander"
+            elif inc_status.get(r.incident_id, "closed") in OVER:
+                out[r.id] = f"not sent: the incident is {inc_status.get(r.incident_id, 'gone')}"
+    return out
+
+
+def _sent_in_window(s: Session, channel: str, destination: str, now: datetime) -> list[datetime]:
+    return list(s.execute(sa.select(Notification.sent_at).where(
+        Notification.channel == channel, Notification.destination == destination,
+        Notification.sent_at > now - WINDOW, Notification.bundle_id.is_(None)).order_by(Notification.sent_at)).scalars())
+
+
+def _reply_code(s: Session, destination: str, now: datetime) -> str:
+    """A 4-digit code not used for this number in the last day, so "1234 ack" names one page."""
+    used = set(s.execute(sa.select(Notification.reply_code).where(
+        Notification.channel == "sms", Notification.destination == destination,
+        Notification.created_at > now - timedelta(days=1), Notification.reply_code.is_not(None))).scalars())
+    for _ in range(50):
+        code = f"{1000 + secrets.randbelow(9000)}"
+        if code not in used:
+            return code
+    return f"{10000 + secrets.randbelow(90000)}"
+
+
+def _claim(ec: EngineContext) -> tuple[list[dict[str, Any]], int]:
     now = ec.now
     with ec.db.unit_of_work() as s:
-        rows = s.execute(
-            sa.select(Notification, User.email).join(User, User.id == Notification.user_id)
-            .where(Notification.status.in_(("queued", "sending")), Notification.send_after <= now)
+        rows = list(s.execute(
+            sa.select(Notification).where(Notification.status.in_(("queued", "sending")), Notification.send_after <= now)
             .order_by(Notification.send_after, Notification.id).limit(BATCH)
-            .with_for_update(skip_locked=True, of=Notification)).all()
-        out = []
-        for note, email in rows:
-            note.status, note.attempts, note.send_after = "sending", note.attempts + 1, now + CLAIM
-            out.append(({"id": note.id, "attempts": note.attempts, "idempotency_key": note.idempotency_key,
-                         "subject": note.subject, "body": note.body, "created_at": note.created_at}, email))
-        return out
+            .with_for_update(skip_locked=True)).scalars())
+        if not rows:
+            return [], 0
+        # A bundle carrier that was claimed before carries its bundle again.
+        carried: dict[uuid.UUID, list[Notification]] = defaultdict(list)
+        for b in s.execute(sa.select(Notification).where(
+                Notification.bundle_id.in_([r.id for r in rows]), Notification.status == "bundled")).scalars():
+            carried[b.bundle_id].append(b)  # type: ignore[index]
+        emails = dict(s.execute(sa.select(User.id, User.email).where(User.id.in_({r.user_id for r in rows}))).all())
+        for r in rows:
+            if not r.destination and r.channel == "email":
+                r.destination = emails.get(r.user_id, "")
+        cancel = _still_wanted(s, rows)
+        groups: dict[tuple[str, str], list[Notification]] = defaultdict(list)
+        for r in rows:
+            if r.id in cancel:
+                r.status, r.last_error = "cancelled", cancel[r.id]
+            elif r.channel in RATE_LIMITS:
+                groups[(r.channel, r.destination)].append(r)
+            else:
+                groups[(r.channel, f"{r.destination}\0{r.id}")].append(r)  # one send per row
+        sends = []
+        for (channel, _dest), members in groups.items():
+            head = members[0]
+            if channel in RATE_LIMITS:
+                sent = _sent_in_window(s, channel, head.destination, now)
+                if len(sent) >= RATE_LIMITS[channel]:
+                    free = sent[0] + WINDOW
+                    for m in members:
+                        m.status, m.send_after = "queued", free
+                        m.last_error = (f"throttled: {len(sent)} {channel} to this number in "
+                                        f"{int(WINDOW.total_seconds() // 60)} min; sent (bundled) when the limit frees")
+                    continue
+                for m in members[1:]:
+                    m.status, m.bundle_id = "bundled", head.id
+                if channel == "sms" and head.reply_code is None:
+                    head.reply_code = _reply_code(s, head.destination, now)
+            head.status, head.attempts, head.send_after = "sending", head.attempts + 1, now + CLAIM
+            bundle = [head] + members[1:] + carried.get(head.id, [])
+            sends.append({"id": head.id, "attempts": head.attempts, "channel": channel, "to": head.destination,
+                          "contact_method_id": head.contact_method_id, "rows": [_row(m) for m in bundle],
+                          "bundle": [m.id for m in bundle[1:]]})
+        return sends, len(rows)
 
 
-def _record(ec: EngineContext, results: list[tuple[dict, Result]], now: datetime) -> None:
+def fall_through(s: Session, row: Notification, why: str, now: datetime) -> None:
+    """The send to `row`'s destination failed for good: queue the person's other verified methods
+    not yet tried for this page, and say so on the alert (or incident)."""
+    user = s.get(User, row.user_id)
+    name = user.name if user else str(row.user_id)
+    scope = (Notification.alert_id == row.alert_id) if row.alert_id else (Notification.incident_id == row.incident_id)
+    tried = {f"{c}:{d}" for c, d in s.execute(sa.select(Notification.channel, Notification.destination).where(
+        Notification.user_id == row.user_id, scope))}
+    nexts = fallbacks_for(s, row.user_id, tried)
+    for route in nexts:
+        tag = hashlib.sha256(f"{route.channel}:{route.destination}".encode()).hexdigest()[:16]
+        s.add(Notification(id=new_id(), user_id=row.user_id, alert_id=row.alert_id, incident_id=row.incident_id,
+                           escalation_id=row.escalation_id, contact_method_id=route.contact_method_id,
+                           channel=route.channel, destination=route.destination, kind=row.kind, subject=row.subject,
+                           body=row.body, idempotency_key=f"{row.idempotency_key[:150]}|fb:{tag}", status="queued",
+                           created_at=now, send_after=now, attempts=0))
+    then = (f"falling through to {', '.join(r.channel for r in nexts)}" if nexts
+            else "no other verified contact method to fall through to")
+    trail.note(s, now=now, kind="notification_failed", alert_id=row.alert_id,
+               incident_id=row.incident_id if not row.alert_id else _incident_of(s, row.alert_id),
+               reason=f"page to {name} by {row.channel} failed: {why}; {then}",
+               user_id=str(row.user_id), notification_id=str(row.id), channel=row.channel)
+
+
+def _incident_of(s: Session, alert_id: uuid.UUID | None) -> uuid.UUID | None:
+    if alert_id is None:
+        return None
+    return s.execute(sa.select(Alert.incident_id).where(Alert.id == alert_id)).scalar_one_or_none()
+
+
+def _record(ec: EngineContext, results: list[tuple[dict[str, Any], Row, Result]], now: datetime) -> None:
     with ec.db.unit_of_work() as s:
-        for note, result in results:
-            row = s.get(Notification, note["id"], with_for_update=True)
-            if row is None or row.status != "sending" or row.attempts != note["attempts"]:
+        for send, _head, result in results:
+            row = s.get(Notification, send["id"], with_for_update=True)
+            if row is None or row.status != "sending" or row.attempts != send["attempts"]:
                 continue  # the claim expired and another tick took it over
+            members = [m for m in (s.get(Notification, i) for i in send["bundle"]) if m is not None]
             if result.outcome is Outcome.delivered:
-                row.status, row.sent_at, row.last_error = "sent", now, None
+                row.status, row.sent_at, row.last_error, row.provider_id = "sent", now, None, result.provider_id
+                for m in members:
+                    m.sent_at, m.last_error = now, f"sent in a bundle with {row.id}"
             elif result.outcome is Outcome.retryable and row.attempts < MAX_ATTEMPTS:
                 row.status, row.send_after, row.last_error = "queued", now + backoff(row.attempts), result.detail
             else:
-                row.status, row.last_error = "failed", result.detail
+                why = result.detail if result.outcome is Outcome.permanent else \
+                    f"gave up after {row.attempts} attempts: {result.detail}"
+                for r in [row, *members]:
+                    r.status, r.last_error = "failed", why
+                    fall_through(s, r, why, now)

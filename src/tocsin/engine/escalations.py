@@ -17,8 +17,11 @@ Two phases per tick, each with a bounded batch:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,8 +29,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertDecision, PageRequest
+from tocsin.contacts.service import Route, routes_for
 from tocsin.engine.runner import EngineContext
-from tocsin.escalation import plan
+from tocsin.escalation import plan, trail
 from tocsin.escalation.models import (
     Escalation,
     EscalationLevel,
@@ -35,9 +39,12 @@ from tocsin.escalation.models import (
     Notification,
 )
 from tocsin.ids import new_id
+from tocsin.incidents.models import Incident, RoleAssignment
+from tocsin.incidents.types import Role
 from tocsin.oncall.models import Schedule
 from tocsin.oncall.service import on_call
 from tocsin.services.models import Service
+from tocsin.teams.models import Team, TeamMember
 from tocsin.users.models import User
 
 log = logging.getLogger("tocsin.engine.escalations")
@@ -117,11 +124,11 @@ def take_page_requests(ec: EngineContext) -> int:
 
 # --- phase 2: due steps ------------------------------------------------------------------------
 
-def due(ec: EngineContext) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
-    """(escalation id, alert id, epoch) of up to STEP_BATCH active escalations due at `ec.now`."""
+def due(ec: EngineContext) -> list[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID | None, int]]:
+    """(escalation id, alert id, incident id, epoch) of up to STEP_BATCH active escalations due at `ec.now`."""
     with ec.db.unit_of_work() as s:
         return [tuple(r) for r in s.execute(  # type: ignore[misc]
-            sa.select(Escalation.id, Escalation.alert_id, Escalation.epoch)
+            sa.select(Escalation.id, Escalation.alert_id, Escalation.incident_id, Escalation.epoch)
             .where(Escalation.status == "active", Escalation.next_at <= ec.now)
             .order_by(Escalation.next_at, Escalation.id).limit(STEP_BATCH)
             .with_for_update(skip_locked=True)).all()]
@@ -129,69 +136,112 @@ def due(ec: EngineContext) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
 
 def run_due(ec: EngineContext) -> int:
     done = 0
-    for esc_id, alert_id, epoch in due(ec):
+    for esc_id, alert_id, incident_id, epoch in due(ec):
         try:
-            done += advance(ec, esc_id, alert_id, epoch)
+            done += advance(ec, esc_id, alert_id, incident_id, epoch)
         except Exception:  # one broken escalation must not hold up the others
             log.exception("escalation %s: step failed; retried next tick", esc_id)
     return done
 
 
-def advance(ec: EngineContext, esc_id: uuid.UUID, alert_id: uuid.UUID, epoch: int) -> int:
+@dataclass
+class Subject:
+    """What is being paged about: an alert, or an incident needing an Incident Commander."""
+
+    alert: Alert | None
+    incident: Incident | None
+
+    def still_needed(self, s: Session) -> str | None:
+        """None while paging is still needed, else why not."""
+        if self.alert is not None:
+            return None if self.alert.status == "triggered" else f"the alert was {self.alert.status}"
+        assert self.incident is not None
+        if self.incident.status in ("resolved", "closed"):
+            return f"the incident is {self.incident.status}"
+        if commander_of(s, self.incident.id) is not None:
+            return "the incident has an Incident Commander"
+        return None
+
+    def note(self, s: Session, now: Any, kind: str, reason: str, **data: Any) -> None:
+        trail.note(s, now=now, kind=kind, reason=reason, alert=self.alert,
+                   incident_id=self.incident.id if self.incident is not None else None, **data)
+
+
+def commander_of(s: Session, incident_id: uuid.UUID) -> uuid.UUID | None:
+    return s.execute(sa.select(RoleAssignment.user_id).where(
+        RoleAssignment.incident_id == incident_id, RoleAssignment.role == Role.incident_commander.value,
+        RoleAssignment.ended_at.is_(None))).scalars().first()
+
+
+def advance(ec: EngineContext, esc_id: uuid.UUID, alert_id: uuid.UUID | None, incident_id: uuid.UUID | None,
+            epoch: int) -> int:
     """Take the step of escalation `esc_id` selected at `epoch`; return 1, or 0 if the fence was lost."""
     now = ec.now
     with ec.db.unit_of_work() as s:
-        alert = s.execute(sa.select(Alert).where(Alert.id == alert_id).with_for_update()).scalar_one_or_none()
+        # Lock the alert (or incident) first: acknowledge, resolve and role changes lock it too.
+        if alert_id is not None:
+            subject = Subject(s.execute(sa.select(Alert).where(Alert.id == alert_id).with_for_update())
+                              .scalar_one_or_none(), None)
+            missing = subject.alert is None
+        else:
+            subject = Subject(None, s.execute(sa.select(Incident).where(Incident.id == incident_id)
+                                              .with_for_update()).scalar_one_or_none())
+            missing = subject.incident is None
         won = s.execute(
             sa.update(Escalation).where(Escalation.id == esc_id, Escalation.epoch == epoch,
                                         Escalation.status == "active", Escalation.next_at <= now)
             .values(epoch=epoch + 1, updated_at=now, lease_owner=ec.owner[-64:])
             .execution_options(synchronize_session=False)).rowcount
-        if won != 1 or alert is None:
+        if won != 1 or missing:
             return 0
         esc = s.execute(sa.select(Escalation).where(Escalation.id == esc_id)).scalar_one()
-        if alert.status != "triggered":
-            why = f"the alert was {alert.status}"
+        why = subject.still_needed(s)
+        if why is not None:
             esc.status, esc.stop_reason, esc.next_at = "stopped", why, None
-            _decide(s, alert.id, now, "escalation_stopped", f"escalation stopped: {why}", escalation_id=str(esc.id))
+            subject.note(s, now, "escalation_stopped", f"escalation stopped: {why}", escalation_id=str(esc.id))
             s.flush()
             return 1
         st = plan.step(esc.policy_snapshot, esc.level, esc.loop, now)
         if st.exhausted:
             esc.status, esc.stop_reason, esc.next_at = "exhausted", f"{st.reason}; {st.then}", None
-            _decide(s, alert.id, now, "escalation_exhausted", f"escalation {st.then}: {st.reason}",
-                    escalation_id=str(esc.id))
+            subject.note(s, now, "escalation_exhausted", f"escalation {st.then}: {st.reason}",
+                         escalation_id=str(esc.id))
             s.flush()
             return 1
         lvl = esc.level + 1
         if esc.level > 0 or esc.loop > 0:
-            _decide(s, alert.id, now, "escalated", f"escalated to {st.reason}", escalation_id=str(esc.id),
-                    level=lvl, loop=esc.loop)
-        users = _resolve(s, alert, st.targets, lvl, now)
+            subject.note(s, now, "escalated", f"escalated to {st.reason}", escalation_id=str(esc.id),
+                         level=lvl, loop=esc.loop)
+        users = _resolve(s, subject, st.targets, lvl, now)
+        urgency = subject.alert.urgency if subject.alert is not None else "high"
+        routes = routes_for(s, [u for u, _how in users], urgency)
         for user, how in users:
-            _notify(s, esc, alert, user, epoch, how, lvl, st.reason, now)
-            _decide(s, alert.id, now, "notified", f"notified {user.name} (level {lvl}: {how})",
-                    user_id=str(user.id), level=lvl, escalation_id=str(esc.id))
+            channels = _notify(s, esc, subject, user, epoch, how, lvl, st.reason, routes[user.id], now)
+            subject.note(s, now, "notified", f"notified {user.name} (level {lvl}: {how}) by {channels}",
+                         user_id=str(user.id), level=lvl, escalation_id=str(esc.id))
         if not users:
-            _decide(s, alert.id, now, "not_notified", f"level {lvl}: nobody to notify", level=lvl,
-                    escalation_id=str(esc.id))
+            subject.note(s, now, "not_notified", f"level {lvl}: nobody to notify", level=lvl,
+                         escalation_id=str(esc.id))
         esc.level, esc.loop, esc.next_at = st.next_level, st.next_loop, st.next_at
         esc.updated_at = now
         s.flush()
         return 1
 
 
-def _resolve(s: Session, alert: Alert, targets: tuple[dict[str, str], ...], lvl: int,
+def _resolve(s: Session, subject: Subject, targets: tuple[dict[str, str], ...], lvl: int,
              now: Any) -> list[tuple[User, str]]:
     """The users to notify for these targets, each once, with how they were reached. A target that
-    reaches nobody (an empty schedule, a deactivated user) is recorded with its reason and skipped."""
+    reaches nobody (an empty schedule, a deactivated user, an empty team) is recorded with its reason
+    and skipped."""
     found: list[tuple[User, str]] = []
     seen: set[uuid.UUID] = set()
 
+    def skip(why: str, **data: Any) -> None:
+        subject.note(s, now, "not_notified", f"level {lvl}: {why}", level=lvl, **data)
+
     def add(user: User | None, how: str, missing: str) -> None:
         if user is None or not user.is_active:
-            why = missing if user is None else f"{user.name} is deactivated"
-            _decide(s, alert.id, now, "not_notified", f"level {lvl}: {why}; skipped", level=lvl)
+            skip(f"{missing if user is None else f'{user.name} is deactivated'}; skipped")
         elif user.id not in seen:
             seen.add(user.id)
             found.append((user, how))
@@ -200,38 +250,72 @@ def _resolve(s: Session, alert: Alert, targets: tuple[dict[str, str], ...], lvl:
         try:
             tid = uuid.UUID(t["id"])
         except (KeyError, ValueError):
-            _decide(s, alert.id, now, "not_notified", f"level {lvl}: unreadable target {t!r}; skipped", level=lvl)
+            skip(f"unreadable target {t!r}; skipped")
             continue
         if t["type"] == "user":
             add(s.get(User, tid), "user", f"user {tid} no longer exists")
-            continue
-        schedule = s.get(Schedule, tid)
-        if schedule is None:
-            _decide(s, alert.id, now, "not_notified", f"level {lvl}: schedule {tid} no longer exists; skipped",
-                    level=lvl)
-            continue
-        shift = on_call(s, schedule=schedule, at=now, now=now)
-        if shift is None:
-            _decide(s, alert.id, now, "not_notified",
-                    f"level {lvl}: schedule '{schedule.slug}' has nobody on call; falling through to the "
-                    f"level's other targets", level=lvl, schedule=schedule.slug)
-            continue
-        add(s.get(User, uuid.UUID(shift.user)), f"on call in schedule '{schedule.slug}'",
-            f"the on-call user {shift.user} of schedule '{schedule.slug}' no longer exists")
+        elif t["type"] == "team":
+            team = s.get(Team, tid)
+            if team is None:
+                skip(f"team {tid} no longer exists; skipped")
+                continue
+            members = list(s.execute(sa.select(User).join(TeamMember, TeamMember.user_id == User.id)
+                                     .where(TeamMember.team_id == tid, User.is_active.is_(True))
+                                     .order_by(User.email)).scalars())
+            if not members:
+                skip(f"team '{team.slug}' has no active members; falling through to the level's other targets",
+                     team=team.slug)
+            for m in members:
+                add(m, f"member of team '{team.slug}'", "")
+        else:
+            schedule = s.get(Schedule, tid)
+            if schedule is None:
+                skip(f"schedule {tid} no longer exists; skipped")
+                continue
+            shift = on_call(s, schedule=schedule, at=now, now=now)
+            if shift is None:
+                skip(f"schedule '{schedule.slug}' has nobody on call; falling through to the level's other targets",
+                     schedule=schedule.slug)
+                continue
+            add(s.get(User, uuid.UUID(shift.user)), f"on call in schedule '{schedule.slug}'",
+                f"the on-call user {shift.user} of schedule '{schedule.slug}' no longer exists")
     return found
 
 
-def _notify(s: Session, esc: Escalation, alert: Alert, user: User, epoch: int, how: str, lvl: int, reason: str,
-            now: Any) -> None:
-    """Queue one page for `user`, once: the key names the step (escalation, epoch) and the user."""
-    subject = f"[{alert.severity}] {alert.summary}"
-    if len(subject) > SUBJECT_MAX:
-        subject = subject[: SUBJECT_MAX - 3] + "..."
-    body = (f"{alert.summary}\n\nAlert {alert.id} ({alert.severity}, {alert.urgency} urgency) is {alert.status}.\n"
-            f"You are paged at level {lvl} ({how}): {reason}.")
-    row = {"id": new_id(), "user_id": user.id, "alert_id": alert.id, "escalation_id": esc.id, "kind": "page",
-           "subject": subject, "body": body, "idempotency_key": f"{esc.id}:{epoch}:{user.id}", "status": "queued",
-           "created_at": now, "send_after": now, "attempts": 0}
-    dialect = s.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification.__table__)
-    s.execute(insert.values(row).on_conflict_do_nothing(index_elements=["idempotency_key"]))
+def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: int, how: str, lvl: int, reason: str,
+            routes: list[Route], now: Any) -> str:
+    """Queue the page for `user` on each of their routes, once: the key names the step (escalation,
+    epoch), the user and the route. Return the channels, for the trail."""
+    if subject.alert is not None:
+        alert = subject.alert
+        title = f"[{alert.severity}] {alert.summary}"
+        body = (f"{alert.summary}\n\nAlert {alert.id} ({alert.severity}, {alert.urgency} urgency) is {alert.status}.\n"
+                f"You are paged at level {lvl} ({how}): {reason}.")
+        kind = "page"
+    else:
+        inc = subject.incident
+        assert inc is not None
+        title = f"[{inc.severity}] INC-{inc.number} needs an Incident Commander: {inc.title}"
+        body = (f"{inc.severity} incident INC-{inc.number} \"{inc.title}\" was declared without an Incident "
+                f"Commander.\nYou are paged at level {lvl} ({how}): {reason}.\n"
+                f"Acknowledging this page makes you the Incident Commander.")
+        kind = "incident"
+    if len(title) > SUBJECT_MAX:
+        title = title[: SUBJECT_MAX - 3] + "..."
+    rows = []
+    for route in routes:
+        tag = hashlib.sha256(f"{route.channel}:{route.destination}".encode()).hexdigest()[:16]
+        rows.append({"id": new_id(), "user_id": user.id,
+                     "alert_id": subject.alert.id if subject.alert is not None else None,
+                     "incident_id": subject.incident.id if subject.incident is not None else None,
+                     "escalation_id": esc.id, "contact_method_id": route.contact_method_id, "channel": route.channel,
+                     "destination": route.destination, "kind": kind, "subject": title, "body": body,
+                     "idempotency_key": f"{esc.id}:{epoch}:{user.id}:{tag}", "status": "queued",
+                     "created_at": now, "send_after": now + timedelta(minutes=route.delay_minutes), "attempts": 0})
+    if rows:
+        dialect = s.get_bind().dialect.name
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification.__table__)
+        s.execute(insert.values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"]))
+    if not routes:
+        return "nothing: no contact method applies"
+    return ", ".join(r.channel + (f" after {r.delay_minutes} min" if r.delay_minutes else "") for r in routes)

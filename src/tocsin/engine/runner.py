@@ -17,6 +17,8 @@ from datetime import datetime
 
 from tocsin.clock import Clock
 from tocsin.db import Database
+from tocsin.engine import wake
+from tocsin.engine.lock import EngineLock
 
 log = logging.getLogger("tocsin.engine")
 
@@ -26,8 +28,10 @@ Module = Callable[["EngineContext"], int]
 class EngineContext:
     """What a module gets: the database, the clock, this tick's `now`, and this process's lease owner id."""
 
-    def __init__(self, db: Database, clock: Clock, owner: str, now: datetime, settings: object | None) -> None:
+    def __init__(self, db: Database, clock: Clock, owner: str, now: datetime, settings: object | None,
+                 shared: dict[str, object] | None = None) -> None:
         self.db, self.clock, self.owner, self.now, self.settings = db, clock, owner, now, settings
+        self.shared: dict[str, object] = shared if shared is not None else {}  # kept across ticks
 
 
 def default_modules() -> list[tuple[str, Module]]:
@@ -43,8 +47,10 @@ class Engine:
         self.modules = list(modules) if modules is not None else default_modules()
         self.interval = interval
         self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
+        self.shared: dict[str, object] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock = EngineLock(db.url)
 
     def tick(self) -> dict[str, int]:
         """Run every module once with one `now`; return the work each did. A failing module is logged
@@ -53,7 +59,7 @@ class Engine:
         done: dict[str, int] = {}
         for name, module in self.modules:
             try:
-                done[name] = module(EngineContext(self.db, self.clock, self.owner, now, self.settings))
+                done[name] = module(EngineContext(self.db, self.clock, self.owner, now, self.settings, self.shared))
             except Exception:
                 log.exception("engine module %s failed", name)
                 done[name] = -1
@@ -66,15 +72,43 @@ class Engine:
                 return
 
     def start(self) -> None:
+        """Start ticking in a thread; raise EngineLocked if another engine holds this SQLite database."""
+        self._lock.acquire()
         self._thread = threading.Thread(target=self._loop, name="tocsin-engine", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        wake.ring()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self._lock.release()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             self.tick()
-            self._stop.wait(self.interval)
+            wake.wait(self._sleep())
+
+    def _sleep(self) -> float:
+        """Until the next tick: the interval, or less when a step or a notification is due sooner."""
+        try:
+            due = next_due(self.db)
+        except Exception:  # the database is away: tick on the interval and let the modules report it
+            return self.interval
+        if due is None:
+            return self.interval
+        return min(self.interval, max((due - self.clock.now()).total_seconds(), 0.005))
+
+
+def next_due(db: Database) -> datetime | None:
+    """The earliest time an escalation step or a queued notification is due."""
+    import sqlalchemy as sa
+
+    from tocsin.escalation.models import Escalation, Notification
+
+    with db.unit_of_work() as s:
+        times = [s.execute(sa.select(sa.func.min(Escalation.next_at)).where(Escalation.status == "active")).scalar(),
+                 s.execute(sa.select(sa.func.min(Notification.send_after)).where(Notification.status == "queued"))
+                 .scalar()]
+    found = [t for t in times if t is not None]
+    return min(found) if found else None

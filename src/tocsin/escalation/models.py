@@ -52,7 +52,10 @@ class Escalation(Base):
     __tablename__ = "escalations"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    alert_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), unique=True)
+    # One escalation per paged alert, or per incident paging for an Incident Commander.
+    alert_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), unique=True)
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"),
+                                                          unique=True)
     service_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid())
     policy_snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # escalation.plan.snapshot()
     level: Mapped[int] = mapped_column(sa.Integer, default=0)
@@ -68,15 +71,28 @@ class Escalation(Base):
 
 
 class Notification(Base):
-    """One message to one user, queued for the delivery engine."""
+    """One message to one user through one channel, queued for the delivery engine.
+
+    `channel` and `destination` are copied from the contact method when the row is written
+    (`contact_method_id` None: the account email, used when a person has no rules). Status:
+    queued → sending → sent (→ delivered, when the provider reports it), or failed (with the
+    reason), cancelled (the alert was acknowledged before a delayed rule came due), or
+    bundled (carried by the notification `bundle_id` when the destination was throttled).
+    """
 
     __tablename__ = "notifications"
 
     id: Mapped[uuid.UUID] = uuid_pk()
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     alert_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"),
+                                                          index=True)
     escalation_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid(), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(16))  # page
+    contact_method_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("contact_methods.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(sa.String(16), default="email")
+    destination: Mapped[str] = mapped_column(sa.String(1000), default="")
+    kind: Mapped[str] = mapped_column(sa.String(16))  # page | incident | verify | test
     subject: Mapped[str] = mapped_column(sa.Text)
     body: Mapped[str] = mapped_column(sa.Text)
     idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
@@ -86,8 +102,13 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    provider_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    bundle_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid())
+    reply_code: Mapped[str | None] = mapped_column(sa.String(8))  # SMS: "1234 ack"
 
     __table_args__ = (
         sa.Index("ix_notifications_queued", "send_after", sqlite_where=sa.text("status = 'queued'"),
                  postgresql_where=sa.text("status = 'queued'")),
+        sa.Index("ix_notifications_destination_sent", "channel", "destination", "sent_at"),
     )

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts.pipeline import Incoming, ingest
 from tocsin.clock import Clock
 from tocsin.db import Database
+from tocsin.engine import wake
 from tocsin.heartbeats.models import Heartbeat, alert_key
 from tocsin.ids import new_id
 from tocsin.inbound import formats
@@ -148,6 +149,7 @@ class IngestWriter:
                 return
             log.exception("ingest request failed; answering 503 so the sender retries")
             batch[0].reply = formats.unavailable(batch[0])
+        wake.ring()  # the batch may have written pages: the engine in this process takes them now
         for job in batch:
             if job.done is not None and job.reply is not None:
                 job.done(job.reply)

@@ -131,6 +131,10 @@ def assign_role(session: Session, *, incident: Incident, role: Role, user: User,
                     key_event=role == Role.incident_commander)
     record(session, actor=actor, action="incident.role_assign", target_type="incident", target_id=incident.id,
            now=now, details={"role": role.value, "user": user.email})
+    if role == Role.incident_commander:
+        from tocsin.escalation.incident_paging import stop_for_incident
+
+        stop_for_incident(session, incident.id, f"{user.name} is now {ROLE_LABELS[role]}", now)
     return assignment
 
 

@@ -143,6 +143,10 @@ def declare(session: Session, *, actor: Principal, now: datetime, spec: Declarat
     ic = commander or (session.get(User, actor.user_id) if actor.user_id else None)
     if ic is not None:
         assign_role(session, incident=incident, role=Role.incident_commander, user=ic, actor=actor, now=now)
+    else:
+        from tocsin.escalation.incident_paging import page_for_commander
+
+        page_for_commander(session, incident, now)
     return incident
 
 
@@ -326,6 +330,14 @@ def update_incident(session: Session, *, incident: Incident, actor: Principal, n
                         text=f"{verb}: {plan.from_status.value} → {target.value}",
                         data={"from": plan.from_status.value, "to": target.value, "stamped": list(plan.set_now)},
                         key_event=True)
+
+    if "status" in audit or "severity" in audit:
+        from tocsin.escalation.incident_paging import page_for_commander, stop_for_incident
+
+        if incident.status in ("resolved", "closed"):
+            stop_for_incident(session, incident.id, f"the incident is {incident.status}", now)
+        elif not any(a.role == Role.incident_commander.value for a in current_assignments(session, [incident.id])):
+            page_for_commander(session, incident, now)
 
     if audit:
         incident.updated_at = now

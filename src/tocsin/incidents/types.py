@@ -91,3 +91,4 @@ class TimelineKind(StrEnum):
     services_changed = "services_changed"
     note = "note"
     alert_attached = "alert_attached"
+    paging = "paging"  # an escalation step: who was paged, escalated, stopped, and why

@@ -1,0 +1,185 @@
+"""Acting on a page from outside the API: signed one-time links and Twilio's callbacks.
+
+- `GET /n/{token}` shows what the link would do (mail scanners fetch links, so opening one does
+  nothing); the page's button POSTs to the same address, which acts once. A used, expired or
+  altered link gets a 4xx page saying which.
+- `POST /integrations/twilio/sms`: an SMS reply ("4821 ack", "4821 close"); `POST
+  /integrations/twilio/status`: Twilio's delivery status callback. Both check the
+  X-Twilio-Signature against TOCSIN_TWILIO_AUTH_TOKEN and the public URL (TOCSIN_PUBLIC_URL
+  must be the address Twilio calls), and are 404 when Twilio is not configured.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment
+
+from tocsin.contacts.models import UsedLink
+from tocsin.errors import TocsinError
+from tocsin.escalation import respond
+from tocsin.escalation.models import Notification
+from tocsin.notify import links
+
+router = APIRouter()
+_env = Environment(autoescape=True)
+_PAGE = _env.from_string("""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta name="referrer" content="no-referrer"><title>tocsin: {{ title }}</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto">
+<h1>{{ title }}</h1>
+{% if lines %}<ul>{% for line in lines %}<li>{{ line }}</li>{% endfor %}</ul>{% endif %}
+{% if message %}<p>{{ message }}</p>{% endif %}
+{% if button %}<form method="post"><button type="submit">{{ button }}</button></form>{% endif %}
+</body></html>""")
+_HTML_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"}
+_REPLY = re.compile(r"^\s*(\d{4,5})\s*([a-z]+)\b", re.IGNORECASE)
+_ACK_WORDS = {"a", "ack", "acknowledge", "ok"}
+_RESOLVE_WORDS = {"c", "close", "r", "resolve", "resolved"}
+
+
+def _page(status: int, title: str, *, lines: list[str] | None = None, message: str = "",
+          button: str | None = None) -> HTMLResponse:
+    return HTMLResponse(_PAGE.render(title=title, lines=lines or [], message=message, button=button),
+                        status_code=status, headers=_HTML_HEADERS)
+
+
+def _link(request: Request, token: str) -> links.Link | HTMLResponse:
+    state = request.app.state
+    try:
+        return links.read_token(state.settings.resolved_secret_key(), token, state.clock.now())
+    except links.BadLink as exc:
+        return _page(400, "This link does not work", message=str(exc))
+
+
+@router.get("/n/{token}", response_class=HTMLResponse, include_in_schema=False)
+def show_link(token: str, request: Request) -> HTMLResponse:
+    link = _link(request, token)
+    if isinstance(link, HTMLResponse):
+        return link
+    db = request.app.state.db
+    with db.unit_of_work() as s:
+        if s.get(UsedLink, links.digest(token)) is not None:
+            return _page(410, "This link was already used", message="Each link works once.")
+        try:
+            p = respond.preview(s, link.notification_id, link.action)
+        except TocsinError as exc:
+            return _page(exc_status(exc), "This link does not work", message=str(exc))
+    return _page(200, f"{p.who}: {p.action}?", lines=p.what, button=p.action.capitalize())
+
+
+def exc_status(exc: TocsinError) -> int:
+    from tocsin.api.errors import _status_for
+
+    return _status_for(exc)
+
+
+@router.post("/n/{token}", response_class=HTMLResponse, include_in_schema=False)
+def use_link(token: str, request: Request) -> HTMLResponse:
+    link = _link(request, token)
+    if isinstance(link, HTMLResponse):
+        return link
+    state = request.app.state
+    now = state.clock.now()
+    with state.db.unit_of_work() as s:
+        if s.get(UsedLink, links.digest(token)) is not None:
+            return _page(410, "This link was already used", message="Each link works once.")
+        try:
+            s.add(UsedLink(digest=links.digest(token), used_at=now, expires_at=link.expires_at))
+            s.flush()
+            done = respond.act(s, notification_id=link.notification_id, action=link.action, now=now, via="link")
+        except sa.exc.IntegrityError:
+            s.rollback()
+            return _page(410, "This link was already used", message="Each link works once.")
+        except TocsinError as exc:
+            s.rollback()
+            return _page(exc_status(exc), "That did not work", message=str(exc))
+    return _page(200, "Done", message=done)
+
+
+# --- Twilio -------------------------------------------------------------------------------------
+
+async def _twilio_form(request: Request) -> dict[str, str] | Response:
+    st = request.app.state.settings
+    if not st.twilio_auth_token:
+        return Response(status_code=404)
+    body = await request.body()
+    if len(body) > 64_000:
+        return Response("too large", status_code=413)
+    try:
+        params = dict(parse_qsl(body.decode(), keep_blank_values=True))
+    except (UnicodeDecodeError, ValueError):
+        return Response("expected a form-encoded body", status_code=400)
+    from tocsin.notify.twilio import verify_twilio_signature
+
+    url = st.resolved_public_url() + request.url.path
+    if not verify_twilio_signature(st.twilio_auth_token, url, params, request.headers.get("X-Twilio-Signature", "")):
+        return Response("bad X-Twilio-Signature", status_code=403)
+    return params
+
+
+def _twiml(text: str) -> Response:
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    reply = MessagingResponse()
+    reply.message(text)
+    return Response(str(reply), media_type="application/xml")
+
+
+@router.post("/integrations/twilio/sms", include_in_schema=False)
+async def twilio_sms(request: Request) -> Response:
+    params = await _twilio_form(request)
+    if isinstance(params, Response):
+        return params
+    match = _REPLY.match(params.get("Body", ""))
+    if not match:
+        return _twiml("tocsin: reply with the code and ack or close, e.g. '4821 ack'.")
+    code, word = match.group(1), match.group(2).lower()
+    action = "ack" if word in _ACK_WORDS else "resolve" if word in _RESOLVE_WORDS else None
+    if action is None:
+        return _twiml(f"tocsin: unknown command '{word}'; use ack or close.")
+    state = request.app.state
+    with state.db.unit_of_work() as s:
+        row = respond.by_reply_code(s, params.get("From", ""), code)
+        if row is None:
+            return _twiml(f"tocsin: no page with code {code} was sent to this number.")
+        try:
+            done = respond.act(s, notification_id=row.id, action=action, now=state.clock.now(), via="sms")
+        except TocsinError as exc:
+            s.rollback()
+            return _twiml(f"tocsin: {exc}")
+    return _twiml(f"tocsin: {done}"[:300])
+
+
+@router.post("/integrations/twilio/status", include_in_schema=False)
+async def twilio_status(request: Request) -> Response:
+    params = await _twilio_form(request)
+    if isinstance(params, Response):
+        return params
+    from tocsin.notify.twilio import parse_status_callback
+
+    try:
+        sid, status, error = parse_status_callback(params)
+    except ValueError as exc:
+        return Response(str(exc), status_code=400)
+    state = request.app.state
+    now = state.clock.now()
+    with state.db.unit_of_work() as s:
+        row = s.execute(sa.select(Notification).where(Notification.provider_id == sid)).scalar_one_or_none()
+        if row is None:
+            return Response(status_code=204)
+        if status in ("delivered", "completed", "read") and row.status == "sent":
+            row.status, row.delivered_at = "delivered", now
+        elif status in ("failed", "undelivered", "busy", "no-answer", "canceled") and row.status in ("sent",):
+            from tocsin.engine.deliver import fall_through
+
+            why = f"Twilio reported {status}" + (f" (error {error})" if error else "")
+            row.status, row.last_error = "failed", why
+            fall_through(s, row, why, now)
+    return Response(status_code=204)
+

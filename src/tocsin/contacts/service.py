@@ -1,0 +1,271 @@
+"""Contact methods and notification rules: validate, store, verify, audit; and the rules the
+engine applies when it pages someone.
+
+Who may change them: the person themselves, or an admin. Services never commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.audit.service import record
+from tocsin.contacts.models import TYPES, URGENCIES, ContactMethod, NotificationRule
+from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tocsin.principal import Principal
+from tocsin.users.models import User
+from tocsin.users.service import require_user
+
+CODE_LIFETIME = timedelta(minutes=15)
+CODE_ATTEMPTS = 5
+MAX_METHODS = 20
+MAX_RULES = 30
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_SLACK_ID = re.compile(r"^[CDGUW][A-Z0-9]{6,20}$")
+
+
+# --- who -----------------------------------------------------------------------------------------
+
+def require_person(session: Session, actor: Principal, key: str) -> User:
+    """The user `key` names ("me", an id or an email) if the actor may manage their contact settings."""
+    if key == "me":
+        if actor.user_id is None:
+            raise InvalidInput("'me' names a user; the operator at the CLI has none", details={"field": "user"})
+        key = str(actor.user_id)
+    user = require_user(session, key)
+    _may_manage(actor, user.id)
+    return user
+
+
+def _may_manage(actor: Principal, user_id: uuid.UUID) -> None:
+    if actor.user_id != user_id and not actor.is_admin:
+        raise Forbidden("only the person themselves or an admin may change their contact methods and rules")
+
+
+def require_method(session: Session, actor: Principal, method_id: uuid.UUID) -> ContactMethod:
+    method = session.get(ContactMethod, method_id)
+    if method is None:
+        raise NotFound(f"no contact method {method_id}", details={"contact_method_id": str(method_id)})
+    _may_manage(actor, method.user_id)
+    return method
+
+
+# --- contact methods -------------------------------------------------------------------------------
+
+def check_address(kind: str, address: str) -> str:
+    """The address normalised for its type, or InvalidInput saying what is wrong."""
+    address = address.strip()
+    bad = None
+    if not address:
+        bad = "must not be empty"
+    elif kind == "email":
+        address = address.lower()
+        if not _EMAIL.match(address):
+            bad = "must be an email address"
+    elif kind in ("sms", "voice"):
+        address = re.sub(r"[\s().-]", "", address)
+        if not _E164.match(address):
+            bad = "must be a phone number in E.164 form, such as +14155550100"
+    elif kind == "webhook" or (kind == "slack" and "://" in address):
+        parts = urlsplit(address)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            bad = "must be an http(s) URL"
+    elif kind == "slack":
+        if not _SLACK_ID.match(address):
+            bad = "must be a Slack channel or user id (C…, U…) or an incoming-webhook URL"
+    elif kind == "apprise":
+        from tocsin.notify.apprise import validate_apprise_url
+
+        bad = validate_apprise_url(address)
+    if bad:
+        raise InvalidInput(f"address {bad}", details={"field": "address", "type": kind})
+    return address
+
+
+def list_methods(session: Session, user_id: uuid.UUID) -> list[ContactMethod]:
+    return list(session.execute(sa.select(ContactMethod).where(ContactMethod.user_id == user_id)
+                                .order_by(ContactMethod.created_at, ContactMethod.id)).scalars())
+
+
+def create_method(session: Session, *, actor: Principal, now: datetime, user: User, type: str, address: str,
+                  label: str = "") -> ContactMethod:
+    """Add an unverified contact method (the account's own email address counts as verified)."""
+    _may_manage(actor, user.id)
+    if type not in TYPES:
+        raise InvalidInput(f"type must be one of {', '.join(TYPES)}", details={"field": "type"})
+    address = check_address(type, address)
+    if len(list_methods(session, user.id)) >= MAX_METHODS:
+        raise Conflict(f"a person may have at most {MAX_METHODS} contact methods")
+    if session.execute(sa.select(ContactMethod.id).where(ContactMethod.user_id == user.id, ContactMethod.type == type,
+                                                         ContactMethod.address == address)).first():
+        raise Conflict(f"{user.email} already has this {type} contact method", details={"type": type})
+    method = ContactMethod(user_id=user.id, type=type, address=address, label=label.strip(), created_at=now,
+                           verified_at=now if (type == "email" and address == user.email) else None,
+                           verify_attempts=0)
+    session.add(method)
+    session.flush()
+    record(session, actor=actor, action="contact_method.create", target_type="user", target_id=user.id, now=now,
+           details={"contact_method_id": str(method.id), "type": type, "verified": method.verified_at is not None})
+    return method
+
+
+def delete_method(session: Session, *, actor: Principal, now: datetime, method: ContactMethod) -> None:
+    """Delete a method and its rules; notifications already written keep their copied destination."""
+    _may_manage(actor, method.user_id)
+    record(session, actor=actor, action="contact_method.delete", target_type="user", target_id=method.user_id,
+           now=now, details={"contact_method_id": str(method.id), "type": method.type})
+    session.execute(sa.delete(NotificationRule).where(NotificationRule.contact_method_id == method.id))
+    session.delete(method)
+    session.flush()
+
+
+def _code_hash(method_id: uuid.UUID, code: str) -> str:
+    return hashlib.sha256(f"{method_id}:{code}".encode()).hexdigest()
+
+
+def new_code(session: Session, *, actor: Principal, now: datetime, method: ContactMethod) -> str:
+    """Start verification: return a fresh 6-digit code (kept only as a hash) for the caller to send."""
+    _may_manage(actor, method.user_id)
+    if method.verified_at is not None:
+        raise Conflict("this contact method is already verified")
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    method.verify_hash, method.verify_expires_at, method.verify_attempts = _code_hash(method.id, code), \
+        now + CODE_LIFETIME, 0
+    session.flush()
+    record(session, actor=actor, action="contact_method.send_code", target_type="user", target_id=method.user_id,
+           now=now, details={"contact_method_id": str(method.id)})
+    return code
+
+
+def verify(session: Session, *, actor: Principal, now: datetime, method: ContactMethod, code: str) -> bool:
+    """Check a typed code; True when the method is now verified. Wrong codes count; after
+    CODE_ATTEMPTS or CODE_LIFETIME a new code is needed. A person's first verified method gets
+    an immediate notification rule, so it pages at once until they set their own rules."""
+    _may_manage(actor, method.user_id)
+    if method.verified_at is not None:
+        return True
+    if method.verify_hash is None or method.verify_expires_at is None or now >= method.verify_expires_at:
+        raise Conflict("no code is pending for this contact method (or it expired): ask for a new one")
+    if method.verify_attempts >= CODE_ATTEMPTS:
+        raise Conflict("too many wrong codes: ask for a new one")
+    method.verify_attempts += 1
+    ok = hmac.compare_digest(_code_hash(method.id, code.strip()), method.verify_hash)
+    if ok:
+        method.verified_at, method.verify_hash, method.verify_expires_at = now, None, None
+        if not list_rules(session, method.user_id):
+            session.add(NotificationRule(user_id=method.user_id, contact_method_id=method.id, delay_minutes=0,
+                                         urgency="any", created_at=now))
+    session.flush()
+    record(session, actor=actor, action="contact_method.verify", target_type="user", target_id=method.user_id,
+           now=now, details={"contact_method_id": str(method.id), "ok": ok})
+    return ok
+
+
+# --- notification rules --------------------------------------------------------------------------
+
+def list_rules(session: Session, user_id: uuid.UUID) -> list[NotificationRule]:
+    return list(session.execute(sa.select(NotificationRule).where(NotificationRule.user_id == user_id)
+                                .order_by(NotificationRule.delay_minutes, NotificationRule.created_at,
+                                          NotificationRule.id)).scalars())
+
+
+def create_rule(session: Session, *, actor: Principal, now: datetime, user: User, contact_method_id: uuid.UUID,
+                delay_minutes: int = 0, urgency: str = "any") -> NotificationRule:
+    _may_manage(actor, user.id)
+    method = session.get(ContactMethod, contact_method_id)
+    if method is None or method.user_id != user.id:
+        raise InvalidInput(f"contact_method: {user.email} has no contact method {contact_method_id}",
+                           details={"field": "contact_method_id"})
+    if method.verified_at is None:
+        raise Conflict("verify the contact method before it can page", details={"contact_method_id": str(method.id)})
+    if urgency not in URGENCIES:
+        raise InvalidInput(f"urgency must be one of {', '.join(URGENCIES)}", details={"field": "urgency"})
+    if not 0 <= delay_minutes <= 1440:
+        raise InvalidInput("delay_minutes must be between 0 and 1440", details={"field": "delay_minutes"})
+    if len(list_rules(session, user.id)) >= MAX_RULES:
+        raise Conflict(f"a person may have at most {MAX_RULES} notification rules")
+    if session.execute(sa.select(NotificationRule.id).where(
+            NotificationRule.contact_method_id == method.id, NotificationRule.delay_minutes == delay_minutes,
+            NotificationRule.urgency == urgency)).first():
+        raise Conflict("this rule already exists")
+    rule = NotificationRule(user_id=user.id, contact_method_id=method.id, delay_minutes=delay_minutes,
+                            urgency=urgency, created_at=now)
+    session.add(rule)
+    session.flush()
+    record(session, actor=actor, action="notification_rule.create", target_type="user", target_id=user.id, now=now,
+           details={"rule_id": str(rule.id), "contact_method_id": str(method.id), "delay_minutes": delay_minutes,
+                    "urgency": urgency})
+    return rule
+
+
+def require_rule(session: Session, actor: Principal, rule_id: uuid.UUID) -> NotificationRule:
+    rule = session.get(NotificationRule, rule_id)
+    if rule is None:
+        raise NotFound(f"no notification rule {rule_id}", details={"rule_id": str(rule_id)})
+    _may_manage(actor, rule.user_id)
+    return rule
+
+
+def delete_rule(session: Session, *, actor: Principal, now: datetime, rule: NotificationRule) -> None:
+    _may_manage(actor, rule.user_id)
+    record(session, actor=actor, action="notification_rule.delete", target_type="user", target_id=rule.user_id,
+           now=now, details={"rule_id": str(rule.id)})
+    session.delete(rule)
+    session.flush()
+
+
+# --- what the engine applies ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Route:
+    """One way to reach a person for one page: the channel, where, and how long after the page."""
+
+    contact_method_id: uuid.UUID | None  # None: the account email (the person set no rules)
+    channel: str
+    destination: str
+    delay_minutes: int
+
+
+def routes_for(session: Session, users: list[User], urgency: str) -> dict[uuid.UUID, list[Route]]:
+    """Each person's routes for a page of this urgency: their verified rules that apply, or, when they
+    have none, their account email at once (so nobody with an email address is unreachable)."""
+    ids = [u.id for u in users]
+    found: dict[uuid.UUID, list[Route]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    has_rules: set[uuid.UUID] = set()
+    rows = session.execute(
+        sa.select(NotificationRule, ContactMethod).join(ContactMethod, ContactMethod.id == NotificationRule.contact_method_id)
+        .where(NotificationRule.user_id.in_(ids))
+        .order_by(NotificationRule.delay_minutes, NotificationRule.created_at, NotificationRule.id)).all()
+    for rule, method in rows:
+        has_rules.add(rule.user_id)
+        if method.verified_at is None or rule.urgency not in ("any", urgency):
+            continue
+        found[rule.user_id].append(Route(method.id, method.type, method.address, rule.delay_minutes))
+    for user in users:
+        if user.id not in has_rules:
+            found[user.id].append(Route(None, "email", user.email, 0))
+    return found
+
+
+def fallbacks_for(session: Session, user_id: uuid.UUID, tried: set[str]) -> list[Route]:
+    """The person's other verified methods, in the order they were added, not yet `tried`
+    (as "channel:destination"): where a permanently failed page falls through to."""
+    out = []
+    for method in list_methods(session, user_id):
+        key = f"{method.type}:{method.address}"
+        if method.verified_at is not None and key not in tried:
+            out.append(Route(method.id, method.type, method.address, 0))
+    return out

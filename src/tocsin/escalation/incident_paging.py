@@ -1,0 +1,64 @@
+"""Incidents page too: a SEV1 or SEV2 declared on a service without an Incident Commander pages
+the service's escalation policy for one. The escalation belongs to the incident (not an alert)
+and stops when someone takes the Incident Commander role (acknowledging the page does that) or
+the incident is resolved. Each step is on the incident's timeline.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.escalation import plan, trail
+from tocsin.escalation.models import Escalation, EscalationLevel, EscalationPolicy
+from tocsin.incidents.models import Incident, IncidentService
+from tocsin.services.models import Service
+
+PAGED_SEVERITIES = ("SEV1", "SEV2")
+
+
+def page_for_commander(session: Session, incident: Incident, now: datetime) -> Escalation | None:
+    """Start paging for an Incident Commander if the incident needs one; return the escalation or None."""
+    if incident.severity not in PAGED_SEVERITIES:
+        return None
+    if session.execute(sa.select(Escalation.id).where(Escalation.incident_id == incident.id)).first():
+        return None
+    services = list(session.execute(sa.select(Service).join(IncidentService, IncidentService.service_id == Service.id)
+                                    .where(IncidentService.incident_id == incident.id).order_by(Service.slug)).scalars())
+    service = next((s for s in services if s.escalation_policy_id), None)
+    if service is None:
+        if services:
+            trail.note(session, now=now, kind="not_paged", incident_id=incident.id,
+                       reason=f"no Incident Commander, and none of the incident's services "
+                              f"({', '.join(s.slug for s in services)}) has an escalation policy to page")
+        return None
+    policy = session.get(EscalationPolicy, service.escalation_policy_id)
+    levels = list(session.execute(sa.select(EscalationLevel).where(EscalationLevel.policy_id == policy.id)
+                                  .order_by(EscalationLevel.position)).scalars())
+    snap = plan.snapshot(levels, policy.repeat, policy_id=policy.id, slug=policy.slug, name=policy.name)
+    esc = Escalation(alert_id=None, incident_id=incident.id, service_id=service.id, policy_snapshot=snap, level=0,
+                     loop=0, status="active", next_at=now, epoch=0, started_at=now, updated_at=now)
+    session.add(esc)
+    session.flush()
+    trail.note(session, now=now, kind="escalation_started", incident_id=incident.id, escalation_id=str(esc.id),
+               reason=f"{incident.severity} declared without an Incident Commander: paging policy '{policy.name}' "
+                      f"of service {service.slug}")
+    return esc
+
+
+def stop_for_incident(session: Session, incident_id: uuid.UUID, reason: str, now: datetime) -> bool:
+    """Stop the incident's paging (bumping the fence epoch); True if one was running."""
+    esc_id = session.execute(sa.select(Escalation.id).where(Escalation.incident_id == incident_id,
+                                                            Escalation.status == "active")).scalar_one_or_none()
+    if esc_id is None:
+        return False
+    done = session.execute(sa.update(Escalation).where(Escalation.id == esc_id, Escalation.status == "active")
+                           .values(status="stopped", stop_reason=reason, next_at=None, epoch=Escalation.epoch + 1,
+                                   updated_at=now).execution_options(synchronize_session=False)).rowcount
+    if done:
+        trail.note(session, now=now, kind="escalation_stopped", incident_id=incident_id,
+                   reason=f"paging for an Incident Commander stopped: {reason}", escalation_id=str(esc_id))
+    return bool(done)

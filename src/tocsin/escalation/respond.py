@@ -1,0 +1,119 @@
+"""Acting on a page from the page itself: a signed one-time link (email, webhook, Slack) or an SMS
+reply code. The person the notification was sent to is the one acting, with their own role, and
+everything is audited like the same action in the API.
+
+- `ack` on an alert page acknowledges the alert (every alert of a bundled SMS); on an incident
+  page it makes the person Incident Commander (which stops that paging).
+- `resolve` resolves the alert(s).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.alerts.models import Alert
+from tocsin.audit.service import record
+from tocsin.errors import Conflict, NotFound
+from tocsin.escalation.models import Notification
+from tocsin.users.models import User
+from tocsin.users.service import principal_for
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a link would do, for the confirmation page."""
+
+    action: str
+    who: str
+    what: list[str]
+
+
+def _rows(session: Session, notification_id: uuid.UUID) -> tuple[Notification, User]:
+    row = session.get(Notification, notification_id)
+    if row is None:
+        raise NotFound("this page no longer exists")
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise Conflict("the person this page was sent to is no longer active")
+    return row, user
+
+
+def _alerts(session: Session, row: Notification) -> list[Alert]:
+    ids = {row.alert_id} | set(session.execute(sa.select(Notification.alert_id).where(
+        Notification.bundle_id == row.id)).scalars())
+    ids.discard(None)
+    return list(session.execute(sa.select(Alert).where(Alert.id.in_(ids)).order_by(Alert.created_at)).scalars())
+
+
+def preview(session: Session, notification_id: uuid.UUID, action: str) -> Preview:
+    row, user = _rows(session, notification_id)
+    if row.kind == "incident":
+        from tocsin.incidents.models import Incident
+
+        inc = session.get(Incident, row.incident_id)
+        what = [f"INC-{inc.number}: {inc.title} ({inc.status})"] if inc else []
+        return Preview("take Incident Commander for", user.name, what)
+    verb = "acknowledge" if action == "ack" else "resolve"
+    return Preview(verb, user.name, [f"[{a.severity}] {a.summary} ({a.status})" for a in _alerts(session, row)])
+
+
+def act(session: Session, *, notification_id: uuid.UUID, action: str, now: datetime, via: str) -> str:
+    """Do `action` ("ack" or "resolve") as the notified person; return what happened, in words."""
+    from tocsin.alerts.service import acknowledge, resolve
+
+    row, user = _rows(session, notification_id)
+    actor = principal_for(session, user)
+    record(session, actor=actor, action="notification.respond", target_type="notification", target_id=row.id, now=now,
+           details={"action": action, "via": via})
+    if row.kind == "incident":
+        return _take_command(session, row, user, actor, action, now)
+    if row.kind != "page":
+        raise Conflict("this message cannot be acted on")
+    done, skipped = [], []
+    for alert in _alerts(session, row):
+        if action == "ack" and alert.status == "triggered":
+            acknowledge(session, alert=alert, actor=actor, now=now)
+            done.append(alert.summary)
+        elif action == "resolve" and alert.status != "resolved":
+            resolve(session, alert=alert, actor=actor, now=now)
+            done.append(alert.summary)
+        else:
+            skipped.append(f"{alert.summary} (already {alert.status})")
+    verb = "Acknowledged" if action == "ack" else "Resolved"
+    parts = []
+    if done:
+        parts.append(f"{verb}: " + "; ".join(done))
+    if skipped:
+        parts.append("Nothing to do for: " + "; ".join(skipped))
+    return ". ".join(parts) or "Nothing to do."
+
+
+def _take_command(session: Session, row: Notification, user: User, actor: object, action: str, now: datetime) -> str:
+    from tocsin.incidents.models import Incident
+    from tocsin.incidents.roles import assign_role, current_assignments
+    from tocsin.incidents.types import Role
+
+    if action != "ack":
+        raise Conflict("an incident page can only be acknowledged (taking Incident Commander)")
+    inc = session.get(Incident, row.incident_id)
+    if inc is None:
+        raise NotFound("the incident no longer exists")
+    holders = [a for a in current_assignments(session, [inc.id]) if a.role == Role.incident_commander.value]
+    if holders:
+        other = session.get(User, holders[0].user_id)
+        return f"INC-{inc.number} already has an Incident Commander: {other.name if other else holders[0].user_id}"
+    assign_role(session, incident=inc, role=Role.incident_commander, user=user, actor=actor, now=now)  # type: ignore[arg-type]
+    return f"You are now Incident Commander of INC-{inc.number}: {inc.title}"
+
+
+def by_reply_code(session: Session, phone: str, code: str) -> Notification | None:
+    """The newest SMS page to this number with this reply code."""
+    return session.execute(sa.select(Notification).where(
+        Notification.channel == "sms", Notification.destination == phone, Notification.reply_code == code,
+        Notification.kind.in_(("page", "incident"))).order_by(Notification.created_at.desc()).limit(1)
+    ).scalar_one_or_none()

@@ -1,0 +1,88 @@
+"""The words of a notification, per channel, written when it is sent (not when it is queued), so
+signed links and reply codes exist only in the message itself.
+
+One outbox row, or a bundle of rows for one throttled destination, becomes one `Message`:
+
+- email, webhook, Slack, Apprise: the row's subject and body, plus "acknowledge" and "resolve"
+  links (signed, one-time; for an incident page, "acknowledge" takes the Incident Commander role);
+- SMS: one short line with a reply code ("Reply 4821 ack / 4821 close");
+- voice: the subject, read out.
+
+A bundle names how many pages it carries and the first few summaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tocsin.notify import links
+from tocsin.notify.types import Message
+
+SMS_MAX = 320
+BUNDLE_LINES = 5
+
+
+@dataclass(frozen=True)
+class Row:
+    """What compose needs of one outbox row."""
+
+    id: Any
+    idempotency_key: str
+    kind: str  # page | incident | verify | test
+    subject: str
+    body: str
+    created_at: datetime
+    alert_id: Any = None
+    incident_id: Any = None
+    reply_code: str | None = None
+
+
+def _links(rows: Sequence[Row], public_url: str, secret: str, now: datetime) -> dict[str, str]:
+    head = rows[0]
+    if len(rows) > 1 or head.kind not in ("page", "incident"):
+        return {}
+    out = {"ack": f"{public_url}/n/{links.make_token(secret, head.id, 'ack', now)}"}
+    if head.kind == "page":
+        out["resolve"] = f"{public_url}/n/{links.make_token(secret, head.id, 'resolve', now)}"
+        out["view"] = f"{public_url}/api/v1/alerts/{head.alert_id}"
+    return out
+
+
+def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secret: str, now: datetime) -> Message:
+    """The message carrying these rows (one, or a bundle for one destination) through `channel`."""
+    head = rows[0]
+    link = _links(rows, public_url, secret, now)
+    if len(rows) == 1:
+        subject, body = head.subject, head.body
+    else:
+        subject = f"{len(rows)} pages: {head.subject}"
+        lines = [f"- {r.subject}" for r in rows[:BUNDLE_LINES]]
+        if len(rows) > BUNDLE_LINES:
+            lines.append(f"- ... and {len(rows) - BUNDLE_LINES} more")
+        body = (f"{len(rows)} pages for you were held back because this destination reached its rate limit:\n"
+                + "\n".join(lines))
+    if channel == "sms":
+        code = head.reply_code
+        reply = ""
+        if code and head.kind == "page":
+            reply = f" Reply '{code} ack' or '{code} close'" + (" (all of them)." if len(rows) > 1 else ".")
+        elif code and head.kind == "incident":
+            reply = f" Reply '{code} ack' to take Incident Commander."
+        text = subject[: SMS_MAX - len(reply) - 8] + reply
+        body = f"tocsin: {text}"
+    elif channel == "voice":
+        body = f"This is tocsin. {subject}. " + ("Several pages are waiting. " if len(rows) > 1 else "") + \
+               "Acknowledge it from your email, SMS or the web."
+    elif link:
+        body += "\n\n" + "\n".join(f"{name.capitalize()}: {url}" for name, url in link.items()
+                                   if name in ("ack", "resolve"))
+    data: dict[str, Any] = {"kind": head.kind, "subject": subject, "links": link,
+                            "alert_ids": [str(r.alert_id) for r in rows if r.alert_id],
+                            "incident_id": str(head.incident_id) if head.incident_id else None}
+    if head.reply_code:
+        data["reply_code"] = head.reply_code
+    return Message(idempotency_key=head.idempotency_key, to=to, subject=subject, body=body, data=data,
+                   created_at=head.created_at)

@@ -1,0 +1,104 @@
+"""One place that knows every channel: the provider for each, configured from settings.
+
+`Dispatcher.send(channel, message)` returns a Result for every channel, including the ones
+not configured here (a permanent failure naming the setting to set), so the delivery engine
+and contact-method verification treat all channels the same way.
+
+Webhook contact methods are signed with a secret derived from the server key and the
+contact method's id (`webhook_secret`), so no signing secret is stored: the owner reads it
+from the API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from typing import Any
+
+from tocsin.clock import Clock, SystemClock
+from tocsin.notify.types import Message, Outcome, Provider, Result
+
+CHANNELS = ("email", "sms", "voice", "webhook", "slack", "apprise")
+
+
+def webhook_secret(server_key: str, contact_method_id: uuid.UUID) -> str:
+    """The signing secret of one webhook contact method."""
+    return "whsec_" + hmac.new(server_key.encode(), f"webhook:{contact_method_id}".encode(),
+                               hashlib.sha256).hexdigest()[:40]
+
+
+class Dispatcher:
+    def __init__(self, settings: Any, clock: Clock | None = None) -> None:
+        self.settings, self.clock = settings, clock or SystemClock()
+        self._cache: dict[str, Provider | Result] = {}
+        self._http: Any = None
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    def _policy(self) -> Any:
+        from tocsin.net.guard import EgressPolicy
+
+        return EgressPolicy.from_settings(getattr(self.settings, "outbound_allow", "") or "")
+
+    def _client(self) -> Any:
+        if self._http is None:
+            from tocsin.net.http import make_client
+
+            self._http = make_client(self._policy())
+        return self._http
+
+    def _make(self, channel: str) -> Provider | Result:
+        st = self.settings
+        if channel == "email":
+            if not getattr(st, "smtp_url", None):
+                return Result(Outcome.permanent, "no email server configured (set TOCSIN_SMTP_URL)")
+            from tocsin.notify.email import EmailProvider
+
+            return EmailProvider(st.smtp_url, getattr(st, "smtp_from", None) or "tocsin@localhost")
+        if channel in ("sms", "voice"):
+            sid, token, sender = (getattr(st, n, None) for n in ("twilio_account_sid", "twilio_auth_token",
+                                                                 "twilio_from"))
+            if not (sid and token and sender):
+                return Result(Outcome.permanent, "SMS and voice are not configured (set TOCSIN_TWILIO_ACCOUNT_SID, "
+                                                 "TOCSIN_TWILIO_AUTH_TOKEN and TOCSIN_TWILIO_FROM)")
+            from tocsin.notify.twilio import TwilioProvider
+
+            try:
+                callback = f"{st.public_url.rstrip('/')}/integrations/twilio/status" \
+                    if getattr(st, "public_url", None) else None
+                return TwilioProvider(sid, token, sender, getattr(st, "twilio_base_url", "https://api.twilio.com"),
+                                      kind=channel, status_callback=callback)
+            except ValueError as exc:
+                return Result(Outcome.permanent, f"SMS and voice are misconfigured: {exc}")
+        if channel == "slack":
+            from tocsin.notify.slack import SlackProvider
+
+            return SlackProvider(getattr(st, "slack_bot_token", None),
+                                 getattr(st, "slack_base_url", "https://slack.com/api/"), policy=self._policy())
+        if channel == "apprise":
+            from tocsin.notify.apprise import AppriseProvider
+
+            return AppriseProvider(policy=self._policy())
+        return Result(Outcome.permanent, f"unknown channel {channel!r}")
+
+    def send(self, channel: str, message: Message, *, contact_method_id: uuid.UUID | None = None) -> Result:
+        """Deliver `message` through `channel`; never raises for a delivery failure."""
+        if channel == "webhook":
+            if contact_method_id is None:
+                return Result(Outcome.permanent, "a webhook needs its contact method (for the signing secret)")
+            from tocsin.notify.webhook import WebhookProvider
+
+            secret = webhook_secret(self.settings.resolved_secret_key(), contact_method_id)
+            return WebhookProvider(self._client(), secret, clock=self.clock).send(message)
+        if channel not in self._cache:
+            self._cache[channel] = self._make(channel)
+        provider = self._cache[channel]
+        if isinstance(provider, Result):
+            return provider
+        try:
+            return provider.send(message)
+        except Exception as exc:  # a provider bug must not take the engine down; retry it
+            return Result(Outcome.retryable, f"{channel} provider error: {type(exc).__name__}: {exc}"[:500])
