@@ -51,6 +51,7 @@ class Engine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = EngineLock(db.url)
+        self._listener: wake.Listener | None = None
 
     def tick(self) -> dict[str, int]:
         """Run every module once with one `now`; return the work each did. A failing module is logged
@@ -74,6 +75,9 @@ class Engine:
     def start(self) -> None:
         """Start ticking in a thread; raise EngineLocked if another engine holds this SQLite database."""
         self._lock.acquire()
+        if self.db.dialect == "postgresql":
+            self._listener = wake.Listener(self.db.engine.url)
+            self._listener.start()
         self._thread = threading.Thread(target=self._loop, name="tocsin-engine", daemon=True)
         self._thread.start()
 
@@ -82,6 +86,8 @@ class Engine:
         wake.ring()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._listener is not None:
+            self._listener.stop()
         self._lock.release()
 
     def _loop(self) -> None:

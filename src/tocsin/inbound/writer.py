@@ -64,6 +64,7 @@ class IngestWriter:
         self.db = db
         self.clock = clock
         self.server_secret = server_secret
+        self._notify = wake.notify_sql(db.dialect)
         # One thread: SQLite has one writer at a time anyway, and on PostgreSQL a second writer
         # measured no faster (batches of one service contend for its open group's row).
         self.writers = 1
@@ -136,6 +137,8 @@ class IngestWriter:
                 outcomes = ingest(session, items, now=now)
                 by_event = {o.event_id: o for o in outcomes}
                 self._side_effects(session, batch, now)
+                if self._notify is not None:  # wake engines in other processes on commit
+                    session.execute(sa.text(self._notify))
                 for job in batch:
                     if job.reply is None:
                         job.reply = formats.accepted(job, [by_event[i.event_id] for i in job.items])
