@@ -533,9 +533,24 @@ AUTHENTICATED_ROUTES = [
     ("DELETE", "/api/v1/escalation-policies/{key}", None),
     ("PUT", "/api/v1/services/{key}/escalation-policy", {"policy": None}),
     ("GET", "/api/v1/alerts/{some_id}/escalation", None),
+    ("POST", "/api/v1/alerts/{some_id}/escalate", {"level": None}),
+    ("POST", "/api/v1/alerts/{some_id}/reassign", {"policy": "p"}),
+    # paging: contact methods, notification rules, deliveries
+    ("GET", "/api/v1/users/{key}/contact-methods", None),
+    ("POST", "/api/v1/users/{key}/contact-methods", {"type": "sms", "address": "+14155550100"}),
+    ("GET", "/api/v1/contact-methods/{some_id}", None),
+    ("DELETE", "/api/v1/contact-methods/{some_id}", None),
+    ("POST", "/api/v1/contact-methods/{some_id}/send-code", None),
+    ("POST", "/api/v1/contact-methods/{some_id}/verify", {"code": "123456"}),
+    ("POST", "/api/v1/contact-methods/{some_id}/test", None),
+    ("GET", "/api/v1/users/{key}/notification-rules", None),
+    ("POST", "/api/v1/users/{key}/notification-rules", {"contact_method_id": "{some_id}"}),
+    ("DELETE", "/api/v1/notification-rules/{some_id}", None),
+    ("GET", "/api/v1/users/{key}/notifications", None),
+    ("GET", "/api/v1/alerts/{some_id}/notifications", None),
 ]
 _ID_PARAMS = ("alert_id", "integration_id", "rule_id", "silence_id", "window_id", "heartbeat_id", "check_id",
-              "layer_id", "override_id")
+              "layer_id", "override_id", "method_id")
 
 
 def test_auth_table_covers_every_api_route(app):

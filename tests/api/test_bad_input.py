@@ -207,6 +207,14 @@ WRONG_TYPES = [
     pytest.param("POST", INC + "/{ref}/notes", {"text": "\u0000"}, "body.text", id="nul-note"),
     pytest.param("POST", API + "/users", {"email": "x\u0000@example.test", "name": "X"}, "body.email",
                  id="nul-email"),
+    # re-escalating and reassigning an alert (refused before the alert is looked up)
+    pytest.param("POST", API + f"/alerts/{RANDOM_ID}/escalate", {"level": 0}, "body.level", id="escalate-level-0"),
+    pytest.param("POST", API + f"/alerts/{RANDOM_ID}/escalate", {"level": "two"}, "body.level",
+                 id="escalate-level-string"),
+    pytest.param("POST", API + f"/alerts/{RANDOM_ID}/reassign", {"targets": []}, "body.targets",
+                 id="reassign-no-targets"),
+    pytest.param("POST", API + f"/alerts/{RANDOM_ID}/reassign", {"targets": [{"type": "squad", "slug": "x"}]},
+                 "body.targets.0.type", id="reassign-target-type"),
 ]
 
 
@@ -263,6 +271,8 @@ UNKNOWN_FIELDS = [
     pytest.param("POST", API + "/services", {"name": "Payments", "owner": "platform"}, "body.owner",
                  id="service-owner-typo"),
     pytest.param("PATCH", API + "/services/checkout", {"slug": "renamed"}, "body.slug", id="service-patch-slug"),
+    pytest.param("POST", API + f"/alerts/{RANDOM_ID}/reassign", {"policy": "p", "team": "ops"}, "body.team",
+                 id="reassign-typo"),
 ]
 
 
@@ -460,6 +470,10 @@ UNKNOWN = [
     pytest.param("POST", API + "/tokens", {"name": "ci", "user": NOBODY}, 404, id="token-for-nobody"),
     pytest.param("DELETE", API + "/tokens/" + RANDOM_ID, None, 404, id="token-revoke"),
     pytest.param("DELETE", API + "/tokens/not-a-uuid", None, 422, id="token-revoke-garbage"),
+    # alerts
+    pytest.param("POST", API + f"/alerts/{RANDOM_ID}/escalate", {"level": None}, 404, id="escalate-random"),
+    pytest.param("POST", API + f"/alerts/{RANDOM_ID}/reassign", {"policy": "p"}, 404, id="reassign-random"),
+    pytest.param("POST", API + "/alerts/not-a-uuid/escalate", {"level": None}, 422, id="escalate-garbage"),
     # no such route or method
     pytest.param("GET", API + "/incident/INC-1", None, 404, id="no-such-route"),
     pytest.param("DELETE", INC + "/{ref}", None, 405, id="no-such-method"),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -209,7 +209,10 @@ def advance(ec: EngineContext, esc_id: uuid.UUID, alert_id: uuid.UUID | None, in
             s.flush()
             return 1
         lvl = esc.level + 1
-        if esc.level > 0 or esc.loop > 0:
+        by_hand = _changed_by_hand(s, subject)
+        if by_hand is not None:
+            st = replace(st, reason=f"level {lvl}: {by_hand}")
+        elif esc.level > 0 or esc.loop > 0:
             subject.note(s, now, "escalated", f"escalated to {st.reason}", escalation_id=str(esc.id),
                          level=lvl, loop=esc.loop)
         users = _resolve(s, subject, st.targets, lvl, now)
@@ -226,6 +229,17 @@ def advance(ec: EngineContext, esc_id: uuid.UUID, alert_id: uuid.UUID | None, in
         esc.updated_at = now
         s.flush()
         return 1
+
+
+def _changed_by_hand(s: Session, subject: Subject) -> str | None:
+    """When this step follows a manual re-escalation or reassignment, that decision's reason (the
+    step is then not "nobody acknowledged in time")."""
+    if subject.alert is None:
+        return None
+    kind, reason = s.execute(sa.select(AlertDecision.kind, AlertDecision.reason).where(
+        AlertDecision.alert_id == subject.alert.id, AlertDecision.kind.not_in(("not_notified",)))
+        .order_by(AlertDecision.at.desc(), AlertDecision.id.desc()).limit(1)).first() or (None, None)
+    return reason if kind in ("reescalated", "reassigned") else None
 
 
 def _resolve(s: Session, subject: Subject, targets: tuple[dict[str, str], ...], lvl: int,

@@ -1,4 +1,5 @@
-"""API shapes for escalation policies, a service's policy, and an alert's escalation."""
+"""API shapes for escalation policies, a service's policy, an alert's escalation, and
+re-escalating or reassigning an alert."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from pydantic import Field
 
 from tocsin.schemas import Name, Out, Slug, StrictIn
 
-TargetType = Literal["user", "schedule"]
+TargetType = Literal["user", "schedule", "team"]
 
 
 class TargetIn(StrictIn):
-    """Give exactly one of `id` (a user's or schedule's id; a user's email or schedule's slug also
-    work here), `email` (users) or `slug` (schedules)."""
+    """A user (notified), a schedule (whoever is on call at each step) or a team (every active
+    member at each step). Give exactly one of `id` (the user's, schedule's or team's id; a user's
+    email or a schedule's or team's slug also work here), `email` (users) or `slug` (schedules, teams)."""
 
     type: TargetType
     id: str | None = Field(None, min_length=1, max_length=320)
@@ -53,7 +55,7 @@ class PolicyPatch(StrictIn):
 class TargetOut(Out):
     type: TargetType
     id: uuid.UUID
-    name: str | None = Field(description="The user's email or the schedule's slug (null: deleted since)")
+    name: str | None = Field(description="The user's email, or the schedule's or team's slug (null: deleted since)")
 
 
 class LevelOut(Out):
@@ -89,6 +91,8 @@ class NotificationOut(Out):
     user_id: uuid.UUID
     user: str | None = Field(description="The user's email")
     kind: str
+    channel: str = Field("email", description="How the message goes out, e.g. email, sms, webhook")
+    destination: str = Field("", description="The address, number or URL it goes to")
     subject: str
     status: str
     idempotency_key: str
@@ -97,11 +101,15 @@ class NotificationOut(Out):
     attempts: int
     last_error: str | None
     sent_at: datetime | None
+    delivered_at: datetime | None = Field(None, description="When the provider reported delivery")
+    provider_id: str | None = Field(None, description="The provider's id for the message")
+    bundle_id: uuid.UUID | None = Field(None, description="The notification that carried this one (status bundled)")
 
 
 class EscalationOut(Out):
     id: uuid.UUID
-    alert_id: uuid.UUID
+    alert_id: uuid.UUID | None = Field(description="The alert being paged about (null: an incident's own page)")
+    incident_id: uuid.UUID | None = Field(None, description="The incident paging for an Incident Commander")
     service_id: uuid.UUID
     status: Literal["active", "stopped", "exhausted"]
     stop_reason: str | None
@@ -111,5 +119,20 @@ class EscalationOut(Out):
     epoch: int
     started_at: datetime
     updated_at: datetime
-    snapshot: dict[str, Any] = Field(description="The policy as it was when the escalation started")
+    snapshot: dict[str, Any] = Field(description="The policy as it was when the escalation started, or when "
+                                                 "the alert was last reassigned")
     notifications: list[NotificationOut]
+
+
+class ReescalateIn(StrictIn):
+    level: int | None = Field(None, ge=1, le=20, description="The level to notify now (1-based); null: the level "
+                              "the escalation stands at (the last one once it is exhausted)")
+
+
+class ReassignIn(StrictIn):
+    """Give exactly one: `targets` (paged as a one-level policy that waits 15 minutes and does not
+    repeat) or `policy`. Either way the escalation starts over at level 1, now."""
+
+    targets: list[TargetIn] | None = Field(None, min_length=1, max_length=20,
+                                           description="Users, schedules or teams, named as in a policy level")
+    policy: str | None = Field(None, min_length=1, max_length=64, description="An escalation policy's slug or id")

@@ -1,10 +1,15 @@
 """Escalation policies (validate, store, audit), a service's policy, reading an alert's
-escalation, and stopping escalations when their alerts are acknowledged or resolved.
+escalation, stopping escalations when their alerts are acknowledged or resolved, and a
+responder's manual re-escalation and reassignment of an alert.
 
 The engine (`engine/escalations.py`) moves escalations; this module is how people change
 policies and what the alert paths call to stop paging at once. Services never commit.
 
-Roles: admins change policies and attach them to services; anyone authenticated reads.
+A policy level's targets are users, schedules (whoever is on call at each step) and teams
+(every active member at each step).
+
+Roles: admins change policies and attach them to services; responders re-escalate and
+reassign alerts; anyone authenticated reads.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from sqlalchemy.orm import Session
 from tocsin.alerts.models import Alert, AlertDecision
 from tocsin.audit.service import record
 from tocsin.db.lookup import get_by_key, require_by_key
-from tocsin.errors import Conflict, InvalidInput
+from tocsin.errors import Conflict, IllegalTransition, InvalidInput
+from tocsin.escalation import plan, trail
 from tocsin.escalation.models import (
     Escalation,
     EscalationLevel,
@@ -33,12 +39,15 @@ from tocsin.oncall.service import get_schedule
 from tocsin.principal import Principal
 from tocsin.services.models import Service
 from tocsin.slugs import check_slug, slugify
+from tocsin.teams.models import Team
+from tocsin.teams.service import get_team
 from tocsin.users.models import OrgRole, User
 from tocsin.users.service import get_user_by_email
 
 MAX_LEVELS = 20
 MAX_TARGETS = 20
-TARGET_TYPES = ("user", "schedule")
+TARGET_TYPES = ("user", "schedule", "team")
+REASSIGN_DELAY_MINUTES = 15  # the wait of the one-level policy a reassignment to people builds
 _UNSET: Any = object()
 
 
@@ -78,8 +87,9 @@ def services_using(session: Session, policy_ids: Iterable[uuid.UUID]) -> dict[uu
 
 
 def target_names(session: Session, levels: Iterable[EscalationLevel | Mapping[str, Any]]) -> dict[str, str]:
-    """Display names for the targets of these levels, by target id: a user's email, a schedule's slug."""
-    ids: dict[str, set[uuid.UUID]] = {"user": set(), "schedule": set()}
+    """Display names for the targets of these levels, by target id: a user's email, a schedule's
+    or team's slug. Targets deleted since are left out."""
+    ids: dict[str, set[uuid.UUID]] = {"user": set(), "schedule": set(), "team": set()}
     for lv in levels:
         for t in (lv["targets"] if isinstance(lv, Mapping) else lv.targets):
             try:
@@ -92,6 +102,8 @@ def target_names(session: Session, levels: Iterable[EscalationLevel | Mapping[st
     if ids["schedule"]:
         names |= {str(i): s for i, s in session.execute(sa.select(Schedule.id, Schedule.slug)
                                                          .where(Schedule.id.in_(ids["schedule"])))}
+    if ids["team"]:
+        names |= {str(i): s for i, s in session.execute(sa.select(Team.id, Team.slug).where(Team.id.in_(ids["team"])))}
     return names
 
 
@@ -113,10 +125,11 @@ def _target(session: Session, spec: Mapping[str, Any], field: str) -> dict[str, 
     """A target named in a request (`type` and one of `id`, `email`, `slug`) in stored form; unknown is 422."""
     kind = spec.get("type")
     if kind not in TARGET_TYPES:
-        raise InvalidInput(f"{field}.type must be user or schedule, got {kind!r}", details={"field": f"{field}.type"})
+        raise InvalidInput(f"{field}.type must be user, schedule or team, got {kind!r}",
+                           details={"field": f"{field}.type"})
     given = {k: spec[k] for k in ("id", "email", "slug") if spec.get(k) is not None}
     if len(given) != 1:
-        raise InvalidInput(f"{field}: give exactly one of id, email (users) or slug (schedules)",
+        raise InvalidInput(f"{field}: give exactly one of id, email (users) or slug (schedules, teams)",
                            details={"field": field})
     (how, key), = given.items()
     key = str(key)
@@ -134,7 +147,12 @@ def _target(session: Session, spec: Mapping[str, Any], field: str) -> dict[str, 
             raise InvalidInput(f"{field}: {user.email} is deactivated", details={"field": field, "user": key})
         return {"type": "user", "id": str(user.id)}
     if how == "email":
-        raise InvalidInput(f"{field}: a schedule is named by id or slug", details={"field": field})
+        raise InvalidInput(f"{field}: a {kind} is named by id or slug", details={"field": field})
+    if kind == "team":
+        team = get_team(session, key)
+        if team is None:
+            raise InvalidInput(f"{field}: no team {key!r}", details={"field": field, "team": key})
+        return {"type": "team", "id": str(team.id)}
     schedule = get_schedule(session, key)
     if schedule is None:
         raise InvalidInput(f"{field}: no schedule {key!r}", details={"field": field, "schedule": key})
@@ -157,11 +175,16 @@ def _levels(session: Session, specs: Sequence[Mapping[str, Any]]) -> list[dict[s
         if not targets or len(targets) > MAX_TARGETS:
             raise InvalidInput(f"levels[{i}].targets: between 1 and {MAX_TARGETS} targets",
                                details={"field": f"levels[{i}].targets"})
-        stored = [_target(session, t, f"levels[{i}].targets[{j}]") for j, t in enumerate(targets)]
-        if len({(t["type"], t["id"]) for t in stored}) != len(stored):
-            raise InvalidInput(f"levels[{i}].targets: a target is listed twice", details={"field": f"levels[{i}].targets"})
-        out.append({"delay_minutes": delay, "targets": stored})
+        out.append({"delay_minutes": delay, "targets": _targets(session, targets, f"levels[{i}].targets")})
     return out
+
+
+def _targets(session: Session, specs: Sequence[Mapping[str, Any]], field: str) -> list[dict[str, str]]:
+    """Validated targets in stored form, each at most once."""
+    stored = [_target(session, t, f"{field}[{j}]") for j, t in enumerate(specs)]
+    if len({(t["type"], t["id"]) for t in stored}) != len(stored):
+        raise InvalidInput(f"{field}: a target is listed twice", details={"field": field})
+    return stored
 
 
 def _set_levels(session: Session, policy: EscalationPolicy, levels: list[dict[str, Any]]) -> None:
@@ -296,3 +319,140 @@ def stop_for_alerts(session: Session, alert_ids: Iterable[uuid.UUID], reason: st
                                       reason=f"escalation stopped: {why}", data={"escalation_id": str(esc_id)}))
     session.flush()
     return stopped
+
+
+# --- manual re-escalation and reassignment -----------------------------------------------------
+#
+# Both page the alert again at once: they make its escalation active and due now, and bump the
+# fence epoch, so a step an engine selected before the change cannot fire on the old plan. An
+# acknowledged alert is triggered again (the engine pages only triggered alerts); a resolved one
+# is refused. The alert row is locked before the escalation row, the order the engine's step takes.
+
+def _lock(session: Session, alert: Alert) -> tuple[Alert, Escalation | None]:
+    alert = session.execute(sa.select(Alert).where(Alert.id == alert.id).with_for_update()
+                            .execution_options(populate_existing=True)).scalar_one()
+    row = session.execute(sa.select(Escalation).where(Escalation.alert_id == alert.id).with_for_update()
+                          .execution_options(populate_existing=True)).scalar_one_or_none()
+    return alert, row
+
+
+def _not_resolved(alert: Alert, doing: str) -> None:
+    if alert.status == "resolved":
+        raise IllegalTransition(f"the alert is resolved; only a triggered or acknowledged alert can be {doing}",
+                                details={"status": alert.status, "allowed": ["triggered", "acknowledged"]})
+
+
+def _unacknowledge(session: Session, alert: Alert, actor: Principal, now: datetime, doing: str) -> bool:
+    """Trigger an acknowledged alert again; return whether it was acknowledged."""
+    if alert.status != "acknowledged":
+        return False
+    alert.status, alert.acknowledged_at = "triggered", None
+    session.add(AlertDecision(id=new_id(), alert_id=alert.id, at=now, kind="unacknowledged",
+                              reason=f"unacknowledged: {doing} by {actor.label}", data={"by": actor.label}))
+    return True
+
+
+def _rearm(row: Escalation, now: datetime, *, level: int, loop: int) -> None:
+    row.status, row.stop_reason, row.level, row.loop, row.next_at = "active", None, level, loop, now
+    row.epoch += 1
+    row.updated_at = now
+
+
+def reescalate(session: Session, *, actor: Principal, now: datetime, alert: Alert,
+               level: int | None = None) -> Escalation:
+    """Notify a level of the alert's escalation again, now, and carry on from there: `level`
+    (1-based) or, when None, the level the escalation stands at (the last one once it is
+    exhausted, starting the policy's runs over). An acknowledged alert is triggered again.
+
+    Return the escalation; raise Forbidden, IllegalTransition (the alert is resolved), Conflict
+    (the alert has no escalation: its service had no policy when it fired; reassign it instead)
+    or InvalidInput (no such level in the escalation's snapshot).
+    """
+    actor.require(OrgRole.responder, "re-escalating alerts")
+    alert, row = _lock(session, alert)
+    _not_resolved(alert, "re-escalated")
+    if row is None:
+        raise Conflict("the alert has no escalation to re-escalate (its service had no escalation policy when "
+                       "it fired); reassign it to people or a policy instead", details={"alert_id": str(alert.id)})
+    n = len(row.policy_snapshot.get("levels") or [])
+    if level is not None and not 1 <= level <= n:
+        raise InvalidInput(f"level must be between 1 and {n}, the levels of the alert's escalation",
+                           details={"field": "level", "levels": n})
+    if n == 0:
+        raise Conflict("the alert's escalation has no levels to notify; reassign it to people or a policy instead",
+                       details={"alert_id": str(alert.id)})
+    index = level - 1 if level is not None else min(row.level, n - 1)
+    was = row.status
+    unacked = _unacknowledge(session, alert, actor, now, "re-escalated")
+    _rearm(row, now, level=index, loop=0 if was == "exhausted" else row.loop)
+    session.flush()
+    trail.note(session, now=now, kind="reescalated", reason=f"re-escalated to level {index + 1} by {actor.label}",
+               alert=alert, escalation_id=str(row.id), level=index + 1, by=actor.label)
+    record(session, actor=actor, action="alert.reescalate", target_type="alert", target_id=alert.id, now=now,
+           details={"escalation_id": str(row.id), "level": index + 1, "previous_status": was,
+                    "unacknowledged": unacked})
+    session.flush()
+    return row
+
+
+def _describe(target: Mapping[str, str], names: Mapping[str, str]) -> str:
+    name = names.get(target["id"], target["id"])
+    return name if target["type"] == "user" else f"{target['type']} '{name}'"
+
+
+def reassign(session: Session, *, actor: Principal, now: datetime, alert: Alert,
+             targets: Sequence[Mapping[str, Any]] | None = None, policy: str | None = None) -> Escalation:
+    """Page the alert from now on with other targets or another policy (exactly one of them):
+    its escalation's snapshot is replaced and starts over at level 1, now. `targets` (named as in
+    a policy level) become a one-level policy waiting REASSIGN_DELAY_MINUTES, without repeats;
+    `policy` (slug or id) is snapshotted as it is now. An alert without an escalation gets one;
+    an acknowledged alert is triggered again.
+
+    Return the escalation; raise Forbidden, IllegalTransition (the alert is resolved) or
+    InvalidInput (both or neither given, an unknown target or policy).
+    """
+    actor.require(OrgRole.responder, "reassigning alerts")
+    if (targets is None) == (policy is None):
+        raise InvalidInput("give exactly one of targets or policy", details={"field": "targets"})
+    alert, row = _lock(session, alert)
+    _not_resolved(alert, "reassigned")
+    if policy is not None:
+        found = get_policy(session, policy)
+        if found is None:
+            raise InvalidInput(f"policy: no escalation policy {policy!r}", details={"field": "policy"})
+        levels = list_levels(session, [found.id])[found.id]
+        if not levels:
+            raise InvalidInput(f"policy: escalation policy {found.slug} has no levels", details={"field": "policy"})
+        what = f"escalation policy '{found.name}' ({found.slug})"
+        snap = plan.snapshot(levels, found.repeat, policy_id=found.id, slug=found.slug, name=found.name,
+                             reassigned_by=actor.label)
+        details: dict[str, Any] = {"policy": found.slug}
+    else:
+        assert targets is not None
+        if not targets or len(targets) > MAX_TARGETS:
+            raise InvalidInput(f"targets: between 1 and {MAX_TARGETS} targets", details={"field": "targets"})
+        stored = _targets(session, targets, "targets")
+        names = target_names(session, [{"targets": stored}])
+        what = ", ".join(_describe(t, names) for t in stored)
+        snap = plan.snapshot([{"delay_minutes": REASSIGN_DELAY_MINUTES, "targets": stored}], 0,
+                             reassigned_to=what, reassigned_by=actor.label)
+        details = {"targets": [f"{t['type']}:{t['id']}" for t in stored]}
+    unacked = _unacknowledge(session, alert, actor, now, "reassigned")
+    if row is None:
+        row = Escalation(alert_id=alert.id, service_id=alert.service_id, policy_snapshot=snap, level=0, loop=0,
+                         status="active", next_at=now, epoch=0, started_at=now, updated_at=now)
+        session.add(row)
+        previous = None
+    else:
+        old = row.policy_snapshot or {}
+        previous = old.get("slug") or old.get("reassigned_to")
+        row.policy_snapshot = snap
+        _rearm(row, now, level=0, loop=0)
+    session.flush()
+    trail.note(session, now=now, kind="reassigned", reason=f"reassigned to {what} by {actor.label}", alert=alert,
+               escalation_id=str(row.id), by=actor.label, **details)
+    record(session, actor=actor, action="alert.reassign", target_type="alert", target_id=alert.id, now=now,
+           details={**details, "to": what, "escalation_id": str(row.id), "previous": previous,
+                    "unacknowledged": unacked})
+    session.flush()
+    return row

@@ -46,19 +46,19 @@ def _rule_out(r: NotificationRule, channel: str) -> dict[str, Any]:
             "delay_minutes": r.delay_minutes, "urgency": r.urgency, "created_at": r.created_at}
 
 
-@router.get("/users/{user}/contact-methods", response_model=list[ContactMethodOut], tags=TAGS,
+@router.get("/users/{key}/contact-methods", response_model=list[ContactMethodOut], tags=TAGS,
             summary="A person's contact methods ('me' for yourself)")
-def list_methods(user: str, request: Request, ctx: CtxDep) -> list[dict[str, Any]]:
+def list_methods(key: str, request: Request, ctx: CtxDep) -> list[dict[str, Any]]:
     with ctx.work() as (s, me):
-        person = contacts.require_person(s, me, user)
+        person = contacts.require_person(s, me, key)
         return [_method_out(request, m) for m in contacts.list_methods(s, person.id)]
 
 
-@router.post("/users/{user}/contact-methods", status_code=201, response_model=ContactMethodOut, tags=TAGS,
+@router.post("/users/{key}/contact-methods", status_code=201, response_model=ContactMethodOut, tags=TAGS,
              summary="Add a contact method; it pages once verified (send-code, then verify)")
-def create_method(user: str, body: ContactMethodIn, request: Request, ctx: CtxDep) -> dict[str, Any]:
+def create_method(key: str, body: ContactMethodIn, request: Request, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
-        person = contacts.require_person(s, me, user)
+        person = contacts.require_person(s, me, key)
         method = contacts.create_method(s, actor=me, now=ctx.now, user=person, type=body.type, address=body.address,
                                         label=body.label)
         return _method_out(request, method)
@@ -124,20 +124,20 @@ def test_method(method_id: uuid.UUID, request: Request, ctx: CtxDep) -> dict[str
                  f"test:{method_id}:{ctx.now.timestamp()}")
 
 
-@router.get("/users/{user}/notification-rules", response_model=list[RuleOut], tags=TAGS,
+@router.get("/users/{key}/notification-rules", response_model=list[RuleOut], tags=TAGS,
             summary="A person's notification rules, by delay")
-def list_rules(user: str, ctx: CtxDep) -> list[dict[str, Any]]:
+def list_rules(key: str, ctx: CtxDep) -> list[dict[str, Any]]:
     with ctx.work() as (s, me):
-        person = contacts.require_person(s, me, user)
+        person = contacts.require_person(s, me, key)
         kinds = {m.id: m.type for m in contacts.list_methods(s, person.id)}
         return [_rule_out(r, kinds.get(r.contact_method_id, "")) for r in contacts.list_rules(s, person.id)]
 
 
-@router.post("/users/{user}/notification-rules", status_code=201, response_model=RuleOut, tags=TAGS,
+@router.post("/users/{key}/notification-rules", status_code=201, response_model=RuleOut, tags=TAGS,
              summary="Add a rule: page this verified method N minutes after a page, if still unacknowledged")
-def create_rule(user: str, body: RuleIn, ctx: CtxDep) -> dict[str, Any]:
+def create_rule(key: str, body: RuleIn, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
-        person = contacts.require_person(s, me, user)
+        person = contacts.require_person(s, me, key)
         rule = contacts.create_rule(s, actor=me, now=ctx.now, user=person, contact_method_id=body.contact_method_id,
                                     delay_minutes=body.delay_minutes, urgency=body.urgency)
         method = s.get(ContactMethod, rule.contact_method_id)
@@ -160,12 +160,12 @@ def deliveries_out(rows: list[Notification]) -> list[dict[str, Any]]:
              "bundle_id": n.bundle_id} for n in rows]
 
 
-@router.get("/users/{user}/notifications", response_model=list[DeliveryOut], tags=TAGS,
+@router.get("/users/{key}/notifications", response_model=list[DeliveryOut], tags=TAGS,
             summary="The notifications sent (or queued, failed ...) to a person, newest first")
-def user_notifications(user: str, ctx: CtxDep,
+def user_notifications(key: str, ctx: CtxDep,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, Any]]:
     with ctx.work() as (s, me):
-        person = contacts.require_person(s, me, user)
+        person = contacts.require_person(s, me, key)
         rows = list(s.execute(sa.select(Notification).where(Notification.user_id == person.id)
                               .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)).scalars())
         return deliveries_out(rows)

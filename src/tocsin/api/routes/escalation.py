@@ -1,4 +1,5 @@
-"""/api/v1/escalation-policies, a service's policy, and an alert's escalation: who gets paged, when."""
+"""/api/v1/escalation-policies, a service's policy, and an alert's escalation (read it, re-escalate,
+reassign): who gets paged, when."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from tocsin.alerts.service import require_alert
 from tocsin.api.context import Ctx, context
 from tocsin.errors import NotFound
 from tocsin.escalation import service as esc
-from tocsin.escalation.models import EscalationPolicy
+from tocsin.escalation.models import Escalation, EscalationPolicy
 from tocsin.escalation.schemas import (
     EscalationOut,
     PolicyIn,
     PolicyOut,
     PolicyPatch,
+    ReassignIn,
+    ReescalateIn,
     ServicePolicyIn,
     ServicePolicyOut,
 )
@@ -40,11 +43,14 @@ def _policies_out(s: Session, rows: list[EscalationPolicy]) -> list[dict[str, An
              "services": used[p.id], "created_at": p.created_at, "updated_at": p.updated_at} for p in rows]
 
 
+def _target_specs(targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in t.items() if v is not None} for t in targets]
+
+
 def _specs(body: PolicyIn | PolicyPatch) -> dict[str, Any]:
     data = body.model_dump(exclude_unset=True)
     if "levels" in data:  # targets without the keys the client left out
-        data["levels"] = [{**lv, "targets": [{k: v for k, v in t.items() if v is not None} for t in lv["targets"]]}
-                          for lv in data["levels"]]
+        data["levels"] = [{**lv, "targets": _target_specs(lv["targets"])} for lv in data["levels"]]
     return data
 
 
@@ -95,6 +101,22 @@ def set_service_policy(key: str, body: ServicePolicyIn, ctx: CtxDep) -> dict[str
                 "policy_id": policy.id if policy else None}
 
 
+def _escalation_out(s: Session, row: Escalation) -> dict[str, Any]:
+    notes = esc.notifications_for(s, row.id)
+    emails = dict(s.execute(sa.select(User.id, User.email).where(User.id.in_({n.user_id for n in notes})))
+                  .all()) if notes else {}
+    return {"id": row.id, "alert_id": row.alert_id, "incident_id": row.incident_id, "service_id": row.service_id,
+            "status": row.status, "stop_reason": row.stop_reason, "level": row.level, "loop": row.loop,
+            "next_at": row.next_at, "epoch": row.epoch, "started_at": row.started_at, "updated_at": row.updated_at,
+            "snapshot": row.policy_snapshot,
+            "notifications": [{"id": n.id, "user_id": n.user_id, "user": emails.get(n.user_id), "kind": n.kind,
+                               "channel": n.channel, "destination": n.destination, "subject": n.subject,
+                               "status": n.status, "idempotency_key": n.idempotency_key, "created_at": n.created_at,
+                               "send_after": n.send_after, "attempts": n.attempts, "last_error": n.last_error,
+                               "sent_at": n.sent_at, "delivered_at": n.delivered_at, "provider_id": n.provider_id,
+                               "bundle_id": n.bundle_id} for n in notes]}
+
+
 @router.get("/alerts/{alert_id}/escalation", response_model=EscalationOut, tags=["escalation"],
             summary="An alert's escalation: status, next step, policy snapshot and the notifications written")
 def get_escalation(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
@@ -103,14 +125,25 @@ def get_escalation(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
         row = esc.get_escalation(s, alert.id)
         if row is None:
             raise NotFound(f"alert {alert_id} has no escalation", details={"alert_id": str(alert_id)})
-        notes = esc.notifications_for(s, row.id)
-        emails = dict(s.execute(sa.select(User.id, User.email).where(User.id.in_({n.user_id for n in notes})))
-                      .all()) if notes else {}
-        return {"id": row.id, "alert_id": row.alert_id, "service_id": row.service_id, "status": row.status,
-                "stop_reason": row.stop_reason, "level": row.level, "loop": row.loop, "next_at": row.next_at,
-                "epoch": row.epoch, "started_at": row.started_at, "updated_at": row.updated_at,
-                "snapshot": row.policy_snapshot,
-                "notifications": [{"id": n.id, "user_id": n.user_id, "user": emails.get(n.user_id), "kind": n.kind,
-                                   "subject": n.subject, "status": n.status, "idempotency_key": n.idempotency_key,
-                                   "created_at": n.created_at, "send_after": n.send_after, "attempts": n.attempts,
-                                   "last_error": n.last_error, "sent_at": n.sent_at} for n in notes]}
+        return _escalation_out(s, row)
+
+
+@router.post("/alerts/{alert_id}/escalate", response_model=EscalationOut, tags=["escalation"],
+             summary="Re-escalate: notify a level of the alert's escalation again now; an acknowledged alert "
+                     "is triggered again (responder)")
+def reescalate(alert_id: uuid.UUID, body: ReescalateIn, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.work() as (s, me):
+        row = esc.reescalate(s, actor=me, now=ctx.now, alert=require_alert(s, alert_id), level=body.level)
+        return _escalation_out(s, row)
+
+
+@router.post("/alerts/{alert_id}/reassign", response_model=EscalationOut, tags=["escalation"],
+             summary="Reassign: page the alert from now on with other targets or another policy; an acknowledged "
+                     "alert is triggered again (responder)")
+def reassign(alert_id: uuid.UUID, body: ReassignIn, ctx: CtxDep) -> dict[str, Any]:
+    data = body.model_dump(exclude_unset=True)
+    targets = _target_specs(data["targets"]) if data.get("targets") is not None else None
+    with ctx.work() as (s, me):
+        row = esc.reassign(s, actor=me, now=ctx.now, alert=require_alert(s, alert_id), targets=targets,
+                           policy=body.policy)
+        return _escalation_out(s, row)
