@@ -13,6 +13,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ from tocsin.principal import Principal
 from tocsin.users.models import User
 from tocsin.users.service import require_user
 
+T = TypeVar("T")
 CODE_LIFETIME = timedelta(minutes=15)
 CODE_ATTEMPTS = 5
 MAX_METHODS = 20
@@ -53,12 +55,17 @@ def _may_manage(actor: Principal, user_id: uuid.UUID) -> None:
         raise Forbidden("only the person themselves or an admin may change their contact methods and rules")
 
 
+def _require_owned(session: Session, actor: Principal, model: type[T], row_id: uuid.UUID, what: str) -> T:
+    """The row (a contact method or rule) if it exists and the actor may manage its owner's settings."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"no {what} {row_id}", details={"id": str(row_id)})
+    _may_manage(actor, row.user_id)  # type: ignore[attr-defined]
+    return row
+
+
 def require_method(session: Session, actor: Principal, method_id: uuid.UUID) -> ContactMethod:
-    method = session.get(ContactMethod, method_id)
-    if method is None:
-        raise NotFound(f"no contact method {method_id}", details={"contact_method_id": str(method_id)})
-    _may_manage(actor, method.user_id)
-    return method
+    return _require_owned(session, actor, ContactMethod, method_id, "contact method")
 
 
 # --- contact methods -------------------------------------------------------------------------------
@@ -210,11 +217,7 @@ def create_rule(session: Session, *, actor: Principal, now: datetime, user: User
 
 
 def require_rule(session: Session, actor: Principal, rule_id: uuid.UUID) -> NotificationRule:
-    rule = session.get(NotificationRule, rule_id)
-    if rule is None:
-        raise NotFound(f"no notification rule {rule_id}", details={"rule_id": str(rule_id)})
-    _may_manage(actor, rule.user_id)
-    return rule
+    return _require_owned(session, actor, NotificationRule, rule_id, "notification rule")
 
 
 def delete_rule(session: Session, *, actor: Principal, now: datetime, rule: NotificationRule) -> None:
