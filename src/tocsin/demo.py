@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -88,7 +88,29 @@ def load(session: Session, clock: Clock) -> tuple[list[Credential], list[Integra
     ))
     add_note(session, incident=incident, actor=bob, now=now, text="Rolling back the 14:00 deploy of payments-api.")
     update_incident(session, incident=incident, actor=bob, now=now, changes={"status": Status.identified.value})
+    _paging(session, system, now)
     return creds, _detection(session, system, now)
+
+
+def _paging(session: Session, system: Principal, now: datetime) -> None:
+    """A weekly on-call rotation (Bob, then Carol; handoff Mondays 09:00 Berlin time) paged first
+    for checkout and payments, then the platform team after 10 minutes."""
+    from tocsin.escalation.service import create_policy, set_service_policy
+    from tocsin.oncall.service import create_layer, create_schedule
+    from tocsin.services.service import require_service
+
+    primary = create_schedule(session, actor=system, now=now, name="Payments primary", slug="payments-primary",
+                              timezone="Europe/Berlin", team="payments")
+    weeks_ago = now - timedelta(weeks=4)
+    monday = weeks_ago.replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=weeks_ago.weekday())
+    create_layer(session, actor=system, now=now, schedule=primary, name="weekly", kind="weekly",
+                 timezone="Europe/Berlin", start=monday,
+                 members=["bob@demo.tocsin.dev", "carol@demo.tocsin.dev"])
+    create_policy(session, actor=system, now=now, name="Payments", slug="payments", repeat=1, levels=[
+        {"delay_minutes": 10, "targets": [{"type": "schedule", "slug": "payments-primary"}]},
+        {"delay_minutes": 10, "targets": [{"type": "team", "slug": "platform"}]}])
+    for slug in ("checkout", "payments-api"):
+        set_service_policy(session, actor=system, now=now, service=require_service(session, slug), policy="payments")
 
 
 def _detection(session: Session, system: Principal, now: datetime) -> list[Integration]:

@@ -220,7 +220,8 @@ def advance(ec: EngineContext, esc_id: uuid.UUID, alert_id: uuid.UUID | None, in
         routes = routes_for(s, [u for u, _how in users], urgency)
         for user, how in users:
             channels = _notify(s, esc, subject, user, epoch, how, lvl, st.reason, routes[user.id], now)
-            subject.note(s, now, "notified", f"notified {user.name} (level {lvl}: {how}) by {channels}",
+            about = "" if subject.alert is not None else " to take Incident Commander"
+            subject.note(s, now, "notified", f"notified {user.name}{about} (level {lvl}: {how}) by {channels}",
                          user_id=str(user.id), level=lvl, escalation_id=str(esc.id))
         if not users:
             subject.note(s, now, "not_notified", f"level {lvl}: nobody to notify", level=lvl,
