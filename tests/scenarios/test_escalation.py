@@ -8,7 +8,7 @@ the escalation module. Notifications are outbox rows (delivery is another module
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +17,7 @@ from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertDecision, PageRequest
 from tocsin.alerts.pipeline import Incoming, ingest
 from tocsin.engine.escalations import advance, due, escalations
+from tocsin.clock import ManualClock
 from tocsin.engine.runner import Engine, EngineContext
 from tocsin.escalation import service as esc_service
 from tocsin.escalation.models import Escalation, Notification
@@ -238,6 +239,49 @@ def test_schedule_handoff_between_levels_picks_the_new_on_call(rb, db, clock, sy
     rb.tick(minutes=5)
     assert rb.pages() == [(0, "Bob"), (5, "Carol")]
     assert rb.reasons(alert, "notified")[1] == "notified Carol (level 2: on call in schedule 'follow') by email"
+
+
+def test_an_override_taken_mid_escalation_pages_the_override_not_the_rotation(rb, db, clock, system):
+    # Runbook: Bob is on call; the alert pages him; at minute 2 Carol takes the next hour as an
+    # override; at minute 5 level 2 (the schedule again) pages Carol, not Bob.
+    rb.policy((5, ["schedule:primary"]), (5, ["schedule:primary"]))
+    alert = rb.trigger()
+    rb.tick()
+    clock.advance(minutes=2)
+    with db.unit_of_work() as s:
+        oncall.create_override(s, actor=system, now=clock.now(), schedule=oncall.get_schedule(s, "primary"),
+                               starts_at=clock.now(), ends_at=clock.now() + timedelta(hours=1),
+                               user=rb.people["Carol"].email)
+    rb.tick(minutes=3)
+    assert rb.pages() == [(0, "Bob"), (5, "Carol")]
+    assert rb.reasons(alert, "notified")[1] == "notified Carol (level 2: on call in schedule 'primary') by email"
+
+
+@pytest.mark.parametrize("start_utc, before, after", [
+    # America/Chicago springs forward on 2026-03-08 (CST -6 → CDT -5): the 09:00 handoff is 14:00 UTC that day
+    (datetime(2026, 3, 8, 13, 58, tzinfo=UTC), "Carol", "Bob"),
+    # ... and falls back on 2026-11-01 (CDT -5 → CST -6): the 09:00 handoff is 15:00 UTC that day
+    (datetime(2026, 11, 1, 14, 58, tzinfo=UTC), "Carol", "Bob"),
+])
+def test_a_handoff_on_a_dst_change_day_is_at_local_time(db, system, world, start_utc, before, after):
+    # A daily Chicago rotation hands off at 09:00 local time. An alert two minutes before the handoff
+    # pages the outgoing person; level 2, five minutes later, pages the incoming one. A handoff
+    # computed in UTC (or with yesterday's offset) would page the same person twice.
+    clock = ManualClock(start_utc)
+    rb = Runbook(db, clock, system, world)
+    rb.start = clock.now()
+    with db.unit_of_work() as s:
+        sched = oncall.create_schedule(s, actor=system, now=clock.now(), name="Chicago", slug="chicago",
+                                       timezone="America/Chicago")
+        # Bob from 2026-01-01 09:00 Chicago, Carol the next day, alternating
+        oncall.create_layer(s, actor=system, now=clock.now(), schedule=sched, name="day", kind="daily",
+                            timezone="America/Chicago", start=datetime(2026, 1, 1, 15, 0, tzinfo=UTC),
+                            members=[world["Bob"].email, world["Carol"].email])
+    rb.policy((5, ["schedule:chicago"]), (5, ["schedule:chicago"]))
+    rb.trigger()
+    rb.tick()
+    rb.tick(minutes=5)
+    assert rb.pages() == [(0, before), (5, after)]
 
 
 def test_an_empty_schedule_falls_through_to_the_other_targets_with_the_reason(rb, db, clock, system):
