@@ -241,24 +241,23 @@ class Route:
 
 
 def routes_for(session: Session, users: list[User], urgency: str) -> dict[uuid.UUID, list[Route]]:
-    """Each person's routes for a page of this urgency: their verified rules that apply, or, when they
-    have none, their account email at once (so nobody with an email address is unreachable)."""
+    """Each person's routes for a page of this urgency: their verified rules that apply, or, when none
+    applies (no rules, or none for this urgency), their account email at once, so nobody with an
+    email address is unreachable."""
     ids = [u.id for u in users]
     found: dict[uuid.UUID, list[Route]] = {i: [] for i in ids}
     if not ids:
         return found
-    has_rules: set[uuid.UUID] = set()
     rows = session.execute(
         sa.select(NotificationRule, ContactMethod).join(ContactMethod, ContactMethod.id == NotificationRule.contact_method_id)
         .where(NotificationRule.user_id.in_(ids))
         .order_by(NotificationRule.delay_minutes, NotificationRule.created_at, NotificationRule.id)).all()
     for rule, method in rows:
-        has_rules.add(rule.user_id)
         if method.verified_at is None or rule.urgency not in ("any", urgency):
             continue
         found[rule.user_id].append(Route(method.id, method.type, method.address, rule.delay_minutes))
-    for user in users:
-        if user.id not in has_rules:
+    for user in users:  # no rules, or none for this urgency: the account email, at once
+        if not found[user.id]:
             found[user.id].append(Route(None, "email", user.email, 0))
     return found
 

@@ -7,9 +7,10 @@ Each tick:
    `cancelled` with the reason: nothing is sent after an acknowledgement, including delayed
    notification rules. SMS and voice are rate limited per destination (`RATE_LIMITS`, GoAlert's
    defaults): over the limit, the rows wait until the window frees; rows due together for one
-   throttled destination go as one bundled message (`bundled`, carried by the first row). A
-   claimed row is `sending` with `send_after` pushed out by the claim time and its attempt
-   counted.
+   throttled destination go as one bundled message (`bundled`, carried by the first row; if the
+   carrier is cancelled, the pages it carried go on their own, and if it joins a later bundle,
+   they join it too). A claimed row is `sending` with `send_after` pushed out by the claim time
+   and its attempt counted.
 2. **Send** outside any transaction, through `notify.dispatch`; the words (links, reply codes)
    are composed now, so nothing secret is stored.
 3. **Record** the result only if the row is still this claim's (same status and attempt). Sent:
@@ -155,11 +156,20 @@ def _claim(ec: EngineContext) -> tuple[list[dict[str, Any]], int]:
         for r in rows:
             if not r.destination and r.channel == "email":
                 r.destination = emails.get(r.user_id, "")
-        cancel = _still_wanted(s, rows)
+        cancel = _still_wanted(s, rows + [c for cs in carried.values() for c in cs])
+        for cs in carried.values():
+            for c in cs:
+                if c.id in cancel:
+                    c.status, c.last_error = "cancelled", cancel[c.id]
         groups: dict[tuple[str, str], list[Notification]] = defaultdict(list)
         for r in rows:
             if r.id in cancel:
                 r.status, r.last_error = "cancelled", cancel[r.id]
+                # Its carried pages are still wanted: they go on their own (next tick), never lost.
+                for c in carried.pop(r.id, []):
+                    if c.status == "bundled":
+                        c.status, c.bundle_id, c.send_after = "queued", None, now
+                        c.last_error = f"the page carrying it in a bundle was cancelled ({cancel[r.id]})"
             elif r.channel in RATE_LIMITS:
                 groups[(r.channel, r.destination)].append(r)
             else:
@@ -181,7 +191,12 @@ def _claim(ec: EngineContext) -> tuple[list[dict[str, Any]], int]:
                 if channel == "sms" and head.reply_code is None:
                     head.reply_code = _reply_code(s, head.destination, now)
             head.status, head.attempts, head.send_after = "sending", head.attempts + 1, now + CLAIM
-            bundle = [head] + members[1:] + carried.get(head.id, [])
+            bundle = [head] + members[1:]
+            for m in members:  # a member that carried a bundle of its own hands it to this head
+                for c in carried.get(m.id, []):
+                    if c.status == "bundled":
+                        c.bundle_id = head.id
+                        bundle.append(c)
             sends.append({"id": head.id, "attempts": head.attempts, "channel": channel, "to": head.destination,
                           "contact_method_id": head.contact_method_id, "rows": [_row(m) for m in bundle],
                           "bundle": [m.id for m in bundle[1:]]})

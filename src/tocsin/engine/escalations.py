@@ -319,7 +319,7 @@ def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: in
         title = title[: SUBJECT_MAX - 3] + "..."
     rows = []
     for route in routes:
-        tag = hashlib.sha256(f"{route.channel}:{route.destination}".encode()).hexdigest()[:16]
+        tag = hashlib.sha256(f"{route.channel}:{route.destination}:{route.delay_minutes}".encode()).hexdigest()[:16]
         rows.append({"id": new_id(), "user_id": user.id,
                      "alert_id": subject.alert.id if subject.alert is not None else None,
                      "incident_id": subject.incident.id if subject.incident is not None else None,

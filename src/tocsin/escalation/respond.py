@@ -47,7 +47,8 @@ def _alerts(session: Session, row: Notification) -> list[Alert]:
     ids = {row.alert_id} | set(session.execute(sa.select(Notification.alert_id).where(
         Notification.bundle_id == row.id)).scalars())
     ids.discard(None)
-    return list(session.execute(sa.select(Alert).where(Alert.id.in_(ids)).order_by(Alert.created_at)).scalars())
+    return list(session.execute(sa.select(Alert).where(Alert.id.in_(ids))
+                                .order_by(Alert.first_seen_at, Alert.id)).scalars())
 
 
 def preview(session: Session, notification_id: uuid.UUID, action: str) -> Preview:
