@@ -29,6 +29,7 @@ import hashlib
 import secrets
 import uuid
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,7 +49,8 @@ from tocsin.notify.dispatch import Dispatcher
 from tocsin.notify.types import Outcome, Result
 from tocsin.users.models import User
 
-BATCH = 50
+BATCH = 200
+SEND_CONCURRENCY = 16  # sends in flight at once (each waits on a provider)
 CLAIM = timedelta(seconds=120)  # longer than one send may take (provider timeouts are 10 s)
 MAX_ATTEMPTS = 8
 WINDOW = timedelta(minutes=15)
@@ -79,18 +81,26 @@ def deliver(ec: EngineContext) -> int:
     public_url = st.resolved_public_url() if hasattr(st, "resolved_public_url") else "http://127.0.0.1:8080"
     secret = st.resolved_secret_key() if hasattr(st, "resolved_secret_key") else "tocsin-test-key"
     now = ec.clock.now()
-    results = []
-    for send in sends:
+
+    def one(send: dict[str, Any]) -> tuple[dict[str, Any], Row, Result]:
         head = send["rows"][0]
         if not send["to"]:
-            result = Result(Outcome.permanent, "no destination (the person has no email address)")
-        else:
-            message = compose(send["rows"], send["channel"], to=send["to"], public_url=public_url, secret=secret,
-                              now=now)
-            result = d.send(send["channel"], message, contact_method_id=send["contact_method_id"])
-        results.append((send, head, result))
+            return send, head, Result(Outcome.permanent, "no destination (the person has no email address)")
+        message = compose(send["rows"], send["channel"], to=send["to"], public_url=public_url, secret=secret,
+                          now=now)
+        return send, head, d.send(send["channel"], message, contact_method_id=send["contact_method_id"])
+
+    # Sends wait on the network, so several go at once; results are recorded together.
+    results = list(_pool(ec).map(one, sends)) if len(sends) > 1 else [one(sends[0])]
     _record(ec, results, ec.clock.now())
     return handled
+
+
+def _pool(ec: EngineContext) -> ThreadPoolExecutor:
+    pool = ec.shared.get("send_pool")
+    if pool is None:
+        pool = ec.shared["send_pool"] = ThreadPoolExecutor(SEND_CONCURRENCY, thread_name_prefix="tocsin-send")
+    return pool  # type: ignore[return-value]
 
 
 def _row(n: Notification) -> Row:

@@ -88,22 +88,37 @@ class Engine:
             self._thread.join(timeout=30)
         if self._listener is not None:
             self._listener.stop()
+        self.close()
         self._lock.release()
+
+    def close(self) -> None:
+        """Release what the modules kept across ticks (the send pool, provider connections)."""
+        for value in self.shared.values():
+            for name in ("shutdown", "close"):
+                if hasattr(value, name):
+                    getattr(value, name)()
+                    break
+        self.shared.clear()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.tick()
-            wake.wait(self._sleep())
+            done = self.tick()
+            wake.wait(self._sleep(worked=any(v > 0 for v in done.values())))
 
-    def _sleep(self) -> float:
-        """Until the next tick: the interval, or less when a step or a notification is due sooner."""
+    def _sleep(self, worked: bool = True) -> float:
+        """Until the next tick: the interval, or less when a step or a notification is due sooner.
+        Work that is already due but was not done this tick (it keeps failing) waits the interval,
+        so a stuck row cannot make the engine spin."""
         try:
             due = next_due(self.db)
         except Exception:  # the database is away: tick on the interval and let the modules report it
             return self.interval
         if due is None:
             return self.interval
-        return min(self.interval, max((due - self.clock.now()).total_seconds(), 0.005))
+        wait = (due - self.clock.now()).total_seconds()
+        if wait <= 0 and not worked:
+            return self.interval
+        return min(self.interval, max(wait, 0.005))
 
 
 def next_due(db: Database) -> datetime | None:

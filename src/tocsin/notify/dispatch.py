@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 import uuid
 from typing import Any
 
@@ -33,6 +34,7 @@ class Dispatcher:
         self.settings, self.clock = settings, clock or SystemClock()
         self._cache: dict[str, Provider | Result] = {}
         self._http: Any = None
+        self._lock = threading.Lock()  # the engine sends from several threads
 
     def close(self) -> None:
         if self._http is not None:
@@ -44,11 +46,12 @@ class Dispatcher:
         return EgressPolicy.from_settings(getattr(self.settings, "outbound_allow", "") or "")
 
     def _client(self) -> Any:
-        if self._http is None:
-            from tocsin.net.http import make_client
+        with self._lock:
+            if self._http is None:
+                from tocsin.net.http import make_client
 
-            self._http = make_client(self._policy())
-        return self._http
+                self._http = make_client(self._policy())
+            return self._http
 
     def _make(self, channel: str) -> Provider | Result:
         st = self.settings
@@ -93,9 +96,10 @@ class Dispatcher:
 
             secret = webhook_secret(self.settings.resolved_secret_key(), contact_method_id)
             return WebhookProvider(self._client(), secret, clock=self.clock).send(message)
-        if channel not in self._cache:
-            self._cache[channel] = self._make(channel)
-        provider = self._cache[channel]
+        with self._lock:
+            if channel not in self._cache:
+                self._cache[channel] = self._make(channel)
+            provider = self._cache[channel]
         if isinstance(provider, Result):
             return provider
         try:
