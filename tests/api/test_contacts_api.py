@@ -108,6 +108,17 @@ def test_five_wrong_codes_lock_the_code(client, mail_app, smtp, make_person):
     assert client.get(f"/api/v1/contact-methods/{method['id']}", headers=alice.headers).json()["verified"] is False
 
 
+def test_codes_are_sent_at_most_once_a_minute(client, clock, make_person):
+    alice = make_person("responder")
+    method = add(client, alice, "email", "alice@home.example")
+    send = f"/api/v1/contact-methods/{method['id']}/send-code"
+    assert client.post(send, headers=alice.headers).status_code == 200
+    r = client.post(send, headers=alice.headers)
+    assert r.status_code == 409 and "another in 60 s" in r.text
+    clock.advance(seconds=60)
+    assert client.post(send, headers=alice.headers).status_code == 200
+
+
 def test_without_a_mail_server_the_code_is_not_sent_and_says_why(client, make_person):
     alice = make_person("responder")
     method = add(client, alice, "email", "alice@home.example")

@@ -7,6 +7,7 @@ Who may change them: the person themselves, or an admin. Services never commit.
 from __future__ import annotations
 
 import hashlib
+import math
 import hmac
 import re
 import secrets
@@ -29,6 +30,7 @@ from tocsin.users.service import require_user
 T = TypeVar("T")
 CODE_LIFETIME = timedelta(minutes=15)
 CODE_ATTEMPTS = 5
+CODE_RESEND = timedelta(seconds=60)  # codes cost money (SMS, calls): one a minute per method
 MAX_METHODS = 20
 MAX_RULES = 30
 
@@ -146,6 +148,9 @@ def new_code(session: Session, *, actor: Principal, now: datetime, method: Conta
     _may_manage(actor, method.user_id)
     if method.verified_at is not None:
         raise Conflict("this contact method is already verified")
+    if method.verify_expires_at is not None and now < method.verify_expires_at - CODE_LIFETIME + CODE_RESEND:
+        wait = math.ceil((method.verify_expires_at - CODE_LIFETIME + CODE_RESEND - now).total_seconds())
+        raise Conflict(f"a code was just sent; ask for another in {wait} s", details={"retry_after": wait})
     code = f"{secrets.randbelow(1_000_000):06d}"
     method.verify_hash, method.verify_expires_at, method.verify_attempts = _code_hash(method.id, code), \
         now + CODE_LIFETIME, 0
