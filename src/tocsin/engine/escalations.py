@@ -17,6 +17,7 @@ Two phases per tick, each with a bounded batch:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import uuid
@@ -50,7 +51,8 @@ from tocsin.users.models import User
 log = logging.getLogger("tocsin.engine.escalations")
 
 PAGE_BATCH = 200
-STEP_BATCH = 200
+STEP_BATCH = 500
+STEP_UNIT = 50  # steps per transaction
 SUBJECT_MAX = 200
 
 
@@ -135,13 +137,60 @@ def due(ec: EngineContext) -> list[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID 
 
 
 def run_due(ec: EngineContext) -> int:
+    """Take the due steps, STEP_UNIT to a transaction. If a step fails, that transaction is rolled
+    back and its steps are taken again one per transaction, so one broken escalation (logged, retried
+    next tick) cannot hold up the others. Rows are handled in the order of what they lock (alert or
+    incident id), so two engines with overlapping batches cannot deadlock."""
+    rows = sorted(due(ec), key=lambda r: (r[1] is None, str(r[1] or r[2])))
     done = 0
-    for esc_id, alert_id, incident_id, epoch in due(ec):
+    for start in range(0, len(rows), STEP_UNIT):
+        chunk = rows[start:start + STEP_UNIT]
         try:
-            done += advance(ec, esc_id, alert_id, incident_id, epoch)
-        except Exception:  # one broken escalation must not hold up the others
-            log.exception("escalation %s: step failed; retried next tick", esc_id)
+            with ec.db.unit_of_work() as s:
+                cache = StepCache(s, ec.now)
+                taken = _advance(s, ec, cache, chunk)
+            done += taken
+            continue
+        except Exception:
+            if len(chunk) == 1:
+                log.exception("escalation %s: step failed; retried next tick", chunk[0][0])
+                continue
+        for row in chunk:
+            try:
+                done += advance(ec, *row)
+            except Exception:
+                log.exception("escalation %s: step failed; retried next tick", row[0])
     return done
+
+
+class StepCache:
+    """What the steps of one transaction share: who is on call in a schedule now, a team's members,
+    and each person's routes by urgency (computed once, not once per escalation)."""
+
+    def __init__(self, s: Session, now: Any) -> None:
+        self.s, self.now = s, now
+        self.shifts: dict[uuid.UUID, Any] = {}
+        self.members: dict[uuid.UUID, list[User]] = {}
+        self.routes: dict[tuple[uuid.UUID, str], list[Route]] = {}
+
+    def on_call(self, schedule: Schedule) -> Any:
+        if schedule.id not in self.shifts:
+            self.shifts[schedule.id] = on_call(self.s, schedule=schedule, at=self.now, now=self.now)
+        return self.shifts[schedule.id]
+
+    def team(self, team_id: uuid.UUID) -> list[User]:
+        if team_id not in self.members:
+            self.members[team_id] = list(self.s.execute(
+                sa.select(User).join(TeamMember, TeamMember.user_id == User.id)
+                .where(TeamMember.team_id == team_id, User.is_active.is_(True)).order_by(User.email)).scalars())
+        return self.members[team_id]
+
+    def routes_for(self, users: list[User], urgency: str) -> dict[uuid.UUID, list[Route]]:
+        missing = [u for u in users if (u.id, urgency) not in self.routes]
+        if missing:
+            for uid, found in routes_for(self.s, missing, urgency).items():
+                self.routes[(uid, urgency)] = found
+        return {u.id: self.routes[(u.id, urgency)] for u in users}
 
 
 @dataclass
@@ -175,75 +224,81 @@ def commander_of(s: Session, incident_id: uuid.UUID) -> uuid.UUID | None:
 
 def advance(ec: EngineContext, esc_id: uuid.UUID, alert_id: uuid.UUID | None, incident_id: uuid.UUID | None,
             epoch: int) -> int:
-    """Take the step of escalation `esc_id` selected at `epoch`; return 1, or 0 if the fence was lost."""
-    now = ec.now
+    """Take the step of escalation `esc_id` selected at `epoch` in its own transaction; return 1, or 0 if
+    the fence was lost."""
     with ec.db.unit_of_work() as s:
-        # Lock the alert (or incident) first: acknowledge, resolve and role changes lock it too.
-        if alert_id is not None:
-            subject = Subject(s.execute(sa.select(Alert).where(Alert.id == alert_id).with_for_update())
-                              .scalar_one_or_none(), None)
-            missing = subject.alert is None
-        else:
-            subject = Subject(None, s.execute(sa.select(Incident).where(Incident.id == incident_id)
-                                              .with_for_update()).scalar_one_or_none())
-            missing = subject.incident is None
-        won = s.execute(
-            sa.update(Escalation).where(Escalation.id == esc_id, Escalation.epoch == epoch,
-                                        Escalation.status == "active", Escalation.next_at <= now)
-            .values(epoch=epoch + 1, updated_at=now, lease_owner=ec.owner[-64:])
-            .execution_options(synchronize_session=False)).rowcount
-        if won != 1 or missing:
-            return 0
-        esc = s.execute(sa.select(Escalation).where(Escalation.id == esc_id)).scalar_one()
-        why = subject.still_needed(s)
-        if why is not None:
-            esc.status, esc.stop_reason, esc.next_at = "stopped", why, None
-            subject.note(s, now, "escalation_stopped", f"escalation stopped: {why}", escalation_id=str(esc.id))
-            s.flush()
-            return 1
-        st = plan.step(esc.policy_snapshot, esc.level, esc.loop, now)
-        if st.exhausted:
-            esc.status, esc.stop_reason, esc.next_at = "exhausted", f"{st.reason}; {st.then}", None
-            subject.note(s, now, "escalation_exhausted", f"escalation {st.then}: {st.reason}",
-                         escalation_id=str(esc.id))
-            s.flush()
-            return 1
-        lvl = esc.level + 1
-        by_hand = _changed_by_hand(s, subject)
-        if by_hand is not None:
-            st = replace(st, reason=f"level {lvl}: {by_hand}")
-        elif esc.level > 0 or esc.loop > 0:
-            subject.note(s, now, "escalated", f"escalated to {st.reason}", escalation_id=str(esc.id),
-                         level=lvl, loop=esc.loop)
-        users = _resolve(s, subject, st.targets, lvl, now)
-        urgency = subject.alert.urgency if subject.alert is not None else "high"
-        routes = routes_for(s, [u for u, _how in users], urgency)
-        for user, how in users:
-            channels = _notify(s, esc, subject, user, epoch, how, lvl, st.reason, routes[user.id], now)
-            about = "" if subject.alert is not None else " to take Incident Commander"
-            subject.note(s, now, "notified", f"notified {user.name}{about} (level {lvl}: {how}) by {channels}",
-                         user_id=str(user.id), level=lvl, escalation_id=str(esc.id))
-        if not users:
-            subject.note(s, now, "not_notified", f"level {lvl}: nobody to notify", level=lvl,
-                         escalation_id=str(esc.id))
-        esc.level, esc.loop, esc.next_at = st.next_level, st.next_loop, st.next_at
-        esc.updated_at = now
-        s.flush()
-        return 1
+        return _advance(s, ec, StepCache(s, ec.now), [(esc_id, alert_id, incident_id, epoch)])
 
 
-def _changed_by_hand(s: Session, subject: Subject) -> str | None:
-    """When this step follows a manual re-escalation or reassignment, that decision's reason (the
-    step is then not "nobody acknowledged in time")."""
-    if subject.alert is None:
-        return None
-    kind, reason = s.execute(sa.select(AlertDecision.kind, AlertDecision.reason).where(
-        AlertDecision.alert_id == subject.alert.id, AlertDecision.kind.not_in(("not_notified",)))
-        .order_by(AlertDecision.at.desc(), AlertDecision.id.desc()).limit(1)).first() or (None, None)
-    return reason if kind in ("reescalated", "reassigned") else None
+def _advance(s: Session, ec: EngineContext, cache: StepCache,
+             rows: list[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID | None, int]]) -> int:
+    """Take these steps in one transaction, with a few statements for all of them: lock their alerts
+    (or incidents) in id order, then move every fence at once (`WHERE (id, epoch) IN ...`, returning
+    the ones won: a step whose epoch moved since it was selected, e.g. by an ack, is skipped)."""
+    now = ec.now
+    alert_ids = sorted({r[1] for r in rows if r[1] is not None})
+    incident_ids = sorted({r[2] for r in rows if r[1] is None and r[2] is not None})
+    # Lock alerts (then incidents) first, in id order: acknowledge, resolve and role changes lock them too.
+    alerts = {a.id: a for a in s.execute(sa.select(Alert).where(Alert.id.in_(alert_ids)).order_by(Alert.id)
+                                         .with_for_update()).scalars()} if alert_ids else {}
+    incidents = {i.id: i for i in s.execute(sa.select(Incident).where(Incident.id.in_(incident_ids))
+                                            .order_by(Incident.id).with_for_update()).scalars()} if incident_ids else {}
+    won = set(s.execute(
+        sa.update(Escalation).where(sa.tuple_(Escalation.id, Escalation.epoch).in_([(r[0], r[3]) for r in rows]),
+                                    Escalation.status == "active", Escalation.next_at <= now)
+        .values(epoch=Escalation.epoch + 1, updated_at=now, lease_owner=ec.owner[-64:])
+        .returning(Escalation.id).execution_options(synchronize_session=False)).scalars())
+    if not won:
+        return 0
+    escs = {e.id: e for e in s.execute(sa.select(Escalation).where(Escalation.id.in_(won))
+                                       .execution_options(populate_existing=True)).scalars()}
+    done = 0
+    for esc_id, alert_id, incident_id, epoch in rows:
+        subject = Subject(alerts.get(alert_id), None) if alert_id is not None else Subject(None, incidents.get(incident_id))
+        if esc_id in escs and (subject.alert is not None or subject.incident is not None):
+            _step(s, cache, escs[esc_id], subject, epoch, now)
+            done += 1
+    s.flush()
+    return done
 
 
-def _resolve(s: Session, subject: Subject, targets: tuple[dict[str, str], ...], lvl: int,
+def _step(s: Session, cache: StepCache, esc: Escalation, subject: Subject, epoch: int, now: Any) -> None:
+    """One step of a fenced escalation: stop it, exhaust it, or notify its level's targets."""
+    why = subject.still_needed(s)
+    if why is not None:
+        esc.status, esc.stop_reason, esc.next_at = "stopped", why, None
+        subject.note(s, now, "escalation_stopped", f"escalation stopped: {why}", escalation_id=str(esc.id))
+        return
+    st = plan.step(esc.policy_snapshot, esc.level, esc.loop, now)
+    if st.exhausted:
+        esc.status, esc.stop_reason, esc.next_at = "exhausted", f"{st.reason}; {st.then}", None
+        subject.note(s, now, "escalation_exhausted", f"escalation {st.then}: {st.reason}",
+                     escalation_id=str(esc.id))
+        return
+    lvl = esc.level + 1
+    by_hand = esc.policy_snapshot.get(plan.BY_HAND)
+    if by_hand:  # this step follows a manual change: say so, not "nobody acknowledged in time"
+        st = replace(st, reason=f"level {lvl}: {by_hand}")
+        esc.policy_snapshot = {k: v for k, v in esc.policy_snapshot.items() if k != plan.BY_HAND}
+    elif esc.level > 0 or esc.loop > 0:
+        subject.note(s, now, "escalated", f"escalated to {st.reason}", escalation_id=str(esc.id),
+                     level=lvl, loop=esc.loop)
+    users = _resolve(s, cache, subject, st.targets, lvl, now)
+    urgency = subject.alert.urgency if subject.alert is not None else "high"
+    routes = cache.routes_for([u for u, _how in users], urgency)
+    for user, how in users:
+        channels = _notify(s, esc, subject, user, epoch, how, lvl, st.reason, routes[user.id], now)
+        about = "" if subject.alert is not None else " to take Incident Commander"
+        subject.note(s, now, "notified", f"notified {user.name}{about} (level {lvl}: {how}) by {channels}",
+                     user_id=str(user.id), level=lvl, escalation_id=str(esc.id))
+    if not users:
+        subject.note(s, now, "not_notified", f"level {lvl}: nobody to notify", level=lvl,
+                     escalation_id=str(esc.id))
+    esc.level, esc.loop, esc.next_at = st.next_level, st.next_loop, st.next_at
+    esc.updated_at = now
+
+
+def _resolve(s: Session, cache: StepCache, subject: Subject, targets: tuple[dict[str, str], ...], lvl: int,
              now: Any) -> list[tuple[User, str]]:
     """The users to notify for these targets, each once, with how they were reached. A target that
     reaches nobody (an empty schedule, a deactivated user, an empty team) is recorded with its reason
@@ -274,9 +329,7 @@ def _resolve(s: Session, subject: Subject, targets: tuple[dict[str, str], ...], 
             if team is None:
                 skip(f"team {tid} no longer exists; skipped")
                 continue
-            members = list(s.execute(sa.select(User).join(TeamMember, TeamMember.user_id == User.id)
-                                     .where(TeamMember.team_id == tid, User.is_active.is_(True))
-                                     .order_by(User.email)).scalars())
+            members = cache.team(tid)
             if not members:
                 skip(f"team '{team.slug}' has no active members; falling through to the level's other targets",
                      team=team.slug)
@@ -287,7 +340,7 @@ def _resolve(s: Session, subject: Subject, targets: tuple[dict[str, str], ...], 
             if schedule is None:
                 skip(f"schedule {tid} no longer exists; skipped")
                 continue
-            shift = on_call(s, schedule=schedule, at=now, now=now)
+            shift = cache.on_call(schedule)
             if shift is None:
                 skip(f"schedule '{schedule.slug}' has nobody on call; falling through to the level's other targets",
                      schedule=schedule.slug)
@@ -295,6 +348,13 @@ def _resolve(s: Session, subject: Subject, targets: tuple[dict[str, str], ...], 
             add(s.get(User, uuid.UUID(shift.user)), f"on call in schedule '{schedule.slug}'",
                 f"the on-call user {shift.user} of schedule '{schedule.slug}' no longer exists")
     return found
+
+
+@functools.cache
+def _insert_once(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING, built once per dialect (so it is compiled once)."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification.__table__)
+    return insert.on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: int, how: str, lvl: int, reason: str,
@@ -328,9 +388,7 @@ def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: in
                      "idempotency_key": f"{esc.id}:{epoch}:{user.id}:{tag}", "status": "queued",
                      "created_at": now, "send_after": now + timedelta(minutes=route.delay_minutes), "attempts": 0})
     if rows:
-        dialect = s.get_bind().dialect.name
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification.__table__)
-        s.execute(insert.values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"]))
+        s.execute(_insert_once(s.get_bind().dialect.name), rows)
     if not routes:
         return "nothing: no contact method applies"
     return ", ".join(r.channel + (f" after {r.delay_minutes} min" if r.delay_minutes else "") for r in routes)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 SNAPSHOT_VERSION = 1
+BY_HAND = "by_hand"  # snapshot key set by a manual re-escalation or reassignment: why the next step runs
 
 
 def _get(level: Any, name: str) -> Any:

@@ -385,6 +385,8 @@ def reescalate(session: Session, *, actor: Principal, now: datetime, alert: Aler
     was = row.status
     unacked = _unacknowledge(session, alert, actor, now, "re-escalated")
     _rearm(row, now, level=index, loop=0 if was == "exhausted" else row.loop)
+    # The engine's next step says why it runs (not "nobody acknowledged in time"), then drops this.
+    row.policy_snapshot = {**row.policy_snapshot, plan.BY_HAND: f"re-escalated to level {index + 1} by {actor.label}"}
     session.flush()
     trail.note(session, now=now, kind="reescalated", reason=f"re-escalated to level {index + 1} by {actor.label}",
                alert=alert, escalation_id=str(row.id), level=index + 1, by=actor.label)
@@ -437,6 +439,7 @@ def reassign(session: Session, *, actor: Principal, now: datetime, alert: Alert,
         snap = plan.snapshot([{"delay_minutes": REASSIGN_DELAY_MINUTES, "targets": stored}], 0,
                              reassigned_to=what, reassigned_by=actor.label)
         details = {"targets": [f"{t['type']}:{t['id']}" for t in stored]}
+    snap[plan.BY_HAND] = f"reassigned to {what} by {actor.label}"
     unacked = _unacknowledge(session, alert, actor, now, "reassigned")
     if row is None:
         row = Escalation(alert_id=alert.id, service_id=alert.service_id, policy_snapshot=snap, level=0, loop=0,
