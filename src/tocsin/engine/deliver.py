@@ -245,11 +245,14 @@ def _incident_of(s: Session, alert_id: uuid.UUID | None) -> uuid.UUID | None:
 
 def _record(ec: EngineContext, results: list[tuple[dict[str, Any], Row, Result]], now: datetime) -> None:
     with ec.db.unit_of_work() as s:
+        ids = sorted({send["id"] for send, _h, _r in results} | {i for send, _h, _r in results for i in send["bundle"]})
+        found = {n.id: n for n in s.execute(sa.select(Notification).where(Notification.id.in_(ids))
+                                            .order_by(Notification.id).with_for_update()).scalars()}
         for send, _head, result in results:
-            row = s.get(Notification, send["id"], with_for_update=True)
+            row = found.get(send["id"])
             if row is None or row.status != "sending" or row.attempts != send["attempts"]:
                 continue  # the claim expired and another tick took it over
-            members = [m for m in (s.get(Notification, i) for i in send["bundle"]) if m is not None]
+            members = [found[i] for i in send["bundle"] if i in found]
             if result.outcome is Outcome.delivered:
                 row.status, row.sent_at, row.last_error, row.provider_id = "sent", now, None, result.provider_id
                 for m in members:

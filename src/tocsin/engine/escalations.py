@@ -50,7 +50,7 @@ from tocsin.users.models import User
 
 log = logging.getLogger("tocsin.engine.escalations")
 
-PAGE_BATCH = 200
+PAGE_BATCH = 1000
 STEP_BATCH = 500
 STEP_UNIT = 50  # steps per transaction
 SUBJECT_MAX = 200
