@@ -29,8 +29,8 @@ Phases:
    process's monotonic clock. After the last page the script waits for the stragglers (until
    none has arrived for 30 s); a page that never arrives is counted `lost`.
 3. load: the same, while a separate process sends --rate new alerts/s in the background to
-   `noise` (Alertmanager webhook bodies of --batch alerts, open loop, paced by the clock; its
-   achieved rate is printed). `noise` has no policy, so only the foreground alerts page, but
+   `noise` (Alertmanager webhook bodies of --batch alerts from 16 threads, open loop, paced by
+   the clock; the rate tocsin acknowledged is printed in the `phase` column). `noise` has no policy, so only the foreground alerts page, but
    every background alert still goes through ingest and the engine (which records it was not
    paged because the service has no policy).
 4. lateness: a person `late` with only a verified webhook; --escalations alerts sent to a
@@ -39,9 +39,10 @@ Phases:
    with the snapshot of a one-level policy paging `late`, and `next_at` evenly spread over
    --spread seconds starting 5 s after the insert. tocsin is not told: its engine finds them by
    its own schedule (it sleeps until the next step is due, at most its interval). Lateness per
-   escalation is measured twice: `step` is the notification's `created_at` (the time of the
-   engine tick that took the step, as tocsin records it) minus `next_at`; `delivered` is when
-   the receiver got the page (this process's wall clock) minus `next_at`, what a person sees.
+   escalation is measured twice: `step taken` is the notification's `created_at` (the time of
+   the engine tick that took the step, as tocsin records it) minus `next_at`, a lower bound;
+   `page received` is when the receiver got the page (this process's wall clock) minus
+   `next_at`, what a person sees.
 
 Targets (the Paging issue): page latency p50 <= 100 ms and p99 <= 1 s; escalation lateness
 p99 <= 1 s. Each line says whether it met the target. The server's CPU use (cores, from
