@@ -176,7 +176,7 @@ async def twilio_status(request: Request) -> Response:
         if status in ("delivered", "completed", "read") and row.status == "sent":
             row.status, row.delivered_at = "delivered", now
         elif status in ("failed", "undelivered", "busy", "no-answer", "canceled") and row.status in ("sent",):
-            from tocsin.engine.deliver import fall_through
+            from tocsin.escalation.outbox import fall_through
 
             why = f"Twilio reported {status}" + (f" (error {error})" if error else "")
             row.status, row.last_error = "failed", why
