@@ -41,6 +41,20 @@ class Settings(BaseSettings):
     twilio_base_url: str = Field(default="https://api.twilio.com", description="A Twilio-compatible API")
     slack_bot_token: str | None = Field(default=None, description="Slack bot token (xoxb-...) for chat.postMessage")
     slack_base_url: str = Field(default="https://slack.com/api/", description="The Slack Web API")
+    # learning: postmortems, action items, reports, /metrics
+    postmortem_required_severities: str = Field(
+        default="SEV1,SEV2", description="Severities whose incidents close only with a published postmortem "
+                                         "or a waiver reason; empty: none")
+    action_reminder_days_before: int = Field(default=2, ge=0, le=60,
+                                             description="Days before an action item is due to remind its owner")
+    action_overdue_every_days: int = Field(default=7, ge=1, le=90,
+                                           description="Days between reminders about an overdue action item")
+    action_sync_url: str | None = Field(default=None, description="Webhook that receives action item changes "
+                                                                  "(for Jira, GitHub Issues...)")
+    responder_hourly_rate: float = Field(default=100.0, ge=0, description="Cost of one responder hour, for "
+                                                                          "incident cost in reports")
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
+    metrics_public: bool = Field(default=False, description="Serve /metrics without an API token")
     log_level: str = "info"
 
     def resolved_public_url(self) -> str:

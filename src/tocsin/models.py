@@ -3,6 +3,7 @@ listeners that watch them (`alerts.config_version`)."""
 
 import tocsin.alerts.config_version  # noqa: F401  (registers its flush listener)
 
+from tocsin.actions.models import ActionItem, ActionSync
 from tocsin.alerts.models import Alert, AlertDecision, AlertEvent, AlertGroup, PageRequest
 from tocsin.audit.models import AuditEntry
 from tocsin.checks.models import Check, CheckResult
@@ -21,12 +22,22 @@ from tocsin.escalation.models import Escalation, EscalationLevel, EscalationPoli
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.integrations.models import ChangeEvent, Integration
 from tocsin.oncall.models import Schedule, ScheduleLayer, ScheduleLayerMember, ScheduleOverride
+from tocsin.postmortems.models import (
+    Postmortem,
+    PostmortemComment,
+    PostmortemReviewer,
+    PostmortemRevision,
+    PostmortemTemplate,
+)
+from tocsin.problems.models import Problem, ProblemIncident
 from tocsin.routing.models import AutoIncidentRule, MaintenanceWindow, RoutingRule, Silence
 from tocsin.services.models import Service, ServiceDependency
 from tocsin.teams.models import Team, TeamMember
 from tocsin.users.models import ApiToken, User
 
 __all__ = [
+    "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
+    "PostmortemTemplate", "Problem", "ProblemIncident",
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
     "Heartbeat", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule", "Silence",
     "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",

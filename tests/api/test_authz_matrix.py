@@ -548,9 +548,13 @@ AUTHENTICATED_ROUTES = [
     ("DELETE", "/api/v1/notification-rules/{some_id}", None),
     ("GET", "/api/v1/users/{key}/notifications", None),
     ("GET", "/api/v1/alerts/{some_id}/notifications", None),
+    # learning: postmortems and templates
+    # learning: action items and problems
+    # learning: reports
 ]
 _ID_PARAMS = ("alert_id", "integration_id", "rule_id", "silence_id", "window_id", "heartbeat_id", "check_id",
-              "layer_id", "override_id", "method_id")
+              "layer_id", "override_id", "method_id", "postmortem_id", "template_id", "comment_id", "item_id",
+              "problem_id")
 
 
 def test_auth_table_covers_every_api_route(app):

@@ -9,6 +9,7 @@ from tocsin.api import errors
 from tocsin.api.fastpath import IngestFastPath
 from tocsin.api.limits import BodyLimit
 from tocsin.api.routes import (
+    actions,
     alerts,
     contacts,
     directory,
@@ -16,8 +17,12 @@ from tocsin.api.routes import (
     ical,
     incidents,
     ingest,
+    metrics,
     monitors,
     oncall,
+    postmortems,
+    problems,
+    reports,
     respond,
     rules,
     system,
@@ -53,6 +58,11 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
     app.include_router(oncall.router, responses=errors.ERROR_RESPONSES)
     app.include_router(escalation.router, responses=errors.ERROR_RESPONSES)
     app.include_router(contacts.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(postmortems.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(actions.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(problems.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(reports.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(metrics.router)
     app.include_router(respond.router)
     app.include_router(ical.router)
     app.include_router(ingest.router)

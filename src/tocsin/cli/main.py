@@ -7,7 +7,7 @@ import sys
 import typer
 
 from tocsin import __version__
-from tocsin.cli import admin, client, detection, oncall
+from tocsin.cli import admin, client, detection, learning_postmortem, learning_report, oncall
 from tocsin.cli.common import fail
 from tocsin.errors import TocsinError
 
@@ -23,6 +23,8 @@ app.add_typer(client.incident_app, name="incident")
 app.add_typer(detection.integration_app, name="integration")
 app.command("engine")(detection.engine)
 app.command("oncall")(oncall.oncall)
+app.add_typer(learning_postmortem.postmortem_app, name="postmortem")
+app.command("report")(learning_report.report)
 
 
 @app.command("version")

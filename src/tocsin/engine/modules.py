@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tocsin.engine.actions import action_reminders, action_sync
 from tocsin.engine.deliver import deliver
 from tocsin.engine.escalations import escalations
 from tocsin.engine.monitors import checks, heartbeats
@@ -30,5 +31,7 @@ ORDER = [
     ("heartbeats", heartbeats),
     ("checks", checks),
     ("escalations", escalations),
+    ("action_reminders", action_reminders),
     ("deliver", deliver),
+    ("action_sync", action_sync),
 ]

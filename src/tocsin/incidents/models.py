@@ -40,6 +40,8 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    # Why this incident may close without a published postmortem (also on the timeline).
+    postmortem_waived_reason: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class IncidentService(Base):
