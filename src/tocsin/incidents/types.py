@@ -92,3 +92,6 @@ class TimelineKind(StrEnum):
     note = "note"
     alert_attached = "alert_attached"
     paging = "paging"  # an escalation step: who was paged, escalated, stopped, and why
+    postmortem = "postmortem"  # a postmortem started, went to review, was published, or was waived
+    action_item = "action_item"  # an action item was created for this incident or changed status
+    problem = "problem"  # linked to (or unlinked from) a problem record
