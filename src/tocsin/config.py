@@ -10,7 +10,7 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
     metrics_public: bool = Field(default=False, description="Serve /metrics without an API token")
     log_level: str = "info"
+
+    @field_validator("postmortem_required_severities")
+    @classmethod
+    def _severities(cls, value: str) -> str:
+        from tocsin.incidents.types import parse_severity
+
+        return ",".join(parse_severity(part).value for part in value.split(",") if part.strip())
 
     def resolved_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -625,7 +625,8 @@ ILLEGAL = [
     pytest.param([{"status": "resolved"}], {"status": "mitigated"}, "resolved", id="resolved-mitigated"),
     pytest.param([{"status": "resolved"}, {"status": "postmortem"}], {"status": "resolved"}, "postmortem",
                  id="postmortem-resolved"),
-    pytest.param([{"status": "resolved"}, {"status": "closed"}], {"status": "investigating"}, "closed",
+    pytest.param([{"status": "resolved"}, {"status": "closed", "postmortem_waived_reason": "test"}],
+                 {"status": "investigating"}, "closed",
                  id="closed-is-final"),
 ]
 

@@ -75,6 +75,9 @@ class IncidentPatch(StrictIn):
     services: list[str] = Field(None, max_length=100)
     detected_at: UTCInput | None = None
     impact_started_at: UTCInput | None = None
+    postmortem_waived_reason: str = Field(None, min_length=1, max_length=2000,
+                                          description="Why this incident may close without a published postmortem "
+                                                      "(kept on the timeline)")
 
 
 class ImpactOut(Out):
@@ -120,6 +123,8 @@ class IncidentOut(Out):
     resolved_at: datetime | None
     closed_at: datetime | None
     updated_at: datetime
+    postmortem_waived_reason: str | None = Field(None, description="Why it may close without a published "
+                                                                   "postmortem")
 
 
 class CountsOut(Out):

@@ -7,7 +7,7 @@ change appends to the timeline and the audit log in the caller's transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,16 @@ from tocsin.incidents.lifecycle import ACTIVE_STATUSES, initial_stamps, plan_tra
 from tocsin.incidents.models import Incident, IncidentService, RoleAssignment
 from tocsin.incidents.roles import assign_role, current_assignments
 from tocsin.incidents.severity import Impact, suggest_severity
-from tocsin.incidents.types import SECURITY_ONLY_ROLES, DataSensitivity, Kind, Role, Severity, Status, TimelineKind
+from tocsin.incidents.types import (
+    SECURITY_ONLY_ROLES,
+    DataSensitivity,
+    Kind,
+    Role,
+    Severity,
+    Status,
+    TimelineKind,
+    parse_severity,
+)
 from tocsin.principal import Principal
 from tocsin.services.models import Service
 from tocsin.services.service import require_service
@@ -33,6 +42,9 @@ from tocsin.users.models import OrgRole, User
 from tocsin.users.service import require_user
 
 COUNTER = "incident"
+# Severities whose incidents close only with a published postmortem or a waiver reason; the API
+# passes the configured set (settings.postmortem_required_severities), this is its default.
+DEFAULT_POSTMORTEM_SEVERITIES = frozenset({Severity.SEV1.value, Severity.SEV2.value})
 IMPACT_FIELDS = ("customers_affected", "revenue_at_risk_per_hour", "data_sensitivity", "customer_facing")
 DECLARABLE = (Status.triage, Status.investigating)
 
@@ -219,10 +231,65 @@ def roles_of(session: Session, incident_ids: list[uuid.UUID]) -> dict[uuid.UUID,
 _TEXT_FIELDS = ("title", "summary")
 
 
+def parse_required_severities(text: str) -> frozenset[str]:
+    """'SEV1,SEV2' (or 'P0, P1') → {'SEV1', 'SEV2'}; empty text → none; raise ValueError on a bad name."""
+    return frozenset(parse_severity(part).value for part in text.split(",") if part.strip())
+
+
+def _waive_postmortem(session: Session, *, incident: Incident, actor: Principal, now: datetime, reason: str | None,
+                      target: str | None) -> bool:
+    """Store why the incident may close without a published postmortem, on the timeline and audited."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("postmortem_waived_reason must say why no postmortem is needed",
+                           details={"field": "postmortem_waived_reason"})
+    settled = (Status.resolved.value, Status.postmortem.value)
+    if incident.status not in settled and target not in settled:
+        raise Conflict(f"{ref(incident)} is {incident.status}: a postmortem can be waived once the incident is "
+                       "resolved", details={"field": "postmortem_waived_reason", "status": incident.status})
+    if reason == incident.postmortem_waived_reason:
+        return False
+    incident.postmortem_waived_reason = reason
+    timeline.append(session, incident=incident, kind=TimelineKind.postmortem, actor=actor, now=now, key_event=True,
+                    text=f"Postmortem waived: {reason}", data={"waived": True, "reason": reason})
+    record(session, actor=actor, action="incident.postmortem_waived", target_type="incident",
+           target_id=incident.id, now=now, details={"ref": ref(incident), "reason": reason})
+    return True
+
+
+def _check_close_gate(session: Session, incident: Incident, required: Collection[str]) -> None:
+    """Raise Conflict when the incident may not close yet: in `postmortem` it needs its postmortem
+    published; in `resolved` with a required severity it needs a published postmortem. A stored
+    waiver reason opens the gate in both cases."""
+    from tocsin.postmortems.models import Postmortem  # the table only: postmortems build on incidents
+
+    if incident.postmortem_waived_reason:
+        return
+    pm_status = session.execute(sa.select(Postmortem.status).where(Postmortem.incident_id == incident.id)
+                                ).scalar_one_or_none()
+    if pm_status == "published":
+        return
+    hint = "or give postmortem_waived_reason to close without one"
+    if incident.status == Status.postmortem.value:
+        raise Conflict(f"{ref(incident)} can close once its postmortem is published (it is {pm_status or 'missing'}): "
+                       f"publish it, {hint}",
+                       details={"field": "postmortem_waived_reason", "postmortem_status": pm_status})
+    if incident.severity in required:
+        raise Conflict(f"{incident.severity} incidents close only with a published postmortem: start one "
+                       f"(POST /api/v1/incidents/{ref(incident)}/postmortem) and publish it, {hint}",
+                       details={"field": "postmortem_waived_reason", "severity": incident.severity,
+                                "postmortem_status": pm_status})
+
+
 def update_incident(session: Session, *, incident: Incident, actor: Principal, now: datetime,
-                    changes: dict[str, Any]) -> Incident:
+                    changes: dict[str, Any],
+                    postmortem_required: Collection[str] = DEFAULT_POSTMORTEM_SEVERITIES) -> Incident:
     """Apply a partial update. Keys: title, summary, status, severity, severity_reason, kind,
-    restricted, impact (partial dict), detected_at, impact_started_at, services (slugs or ids).
+    restricted, impact (partial dict), detected_at, impact_started_at, services (slugs or ids),
+    postmortem_waived_reason.
+
+    Closing is gated: see `_check_close_gate`; `postmortem_required` are the severities whose
+    resolved incidents need a published postmortem (or a waiver reason) to close.
 
     Raises IllegalTransition, InvalidInput, Forbidden, Conflict, NotFound. Nothing is
     written unless every change is valid (the edge rolls back on error).
@@ -314,8 +381,15 @@ def update_incident(session: Session, *, incident: Incident, actor: Principal, n
                                                                                           incident.severity_reason)
         _settle_severity(incident, reason, severity_or_impact)
 
+    if "postmortem_waived_reason" in changes:
+        if _waive_postmortem(session, incident=incident, actor=actor, now=now,
+                             reason=changes["postmortem_waived_reason"], target=changes.get("status")):
+            audit["postmortem_waived"] = True
+
     if "status" in changes and changes["status"] != incident.status:
         target = Status(changes["status"])
+        if target == Status.closed and Status(incident.status) in (Status.resolved, Status.postmortem):
+            _check_close_gate(session, incident, postmortem_required)
         stamped = {f: getattr(incident, f) is not None for f in
                    ("acknowledged_at", "mitigated_at", "resolved_at", "closed_at")}
         plan = plan_transition(Status(incident.status), target, stamped)

@@ -7,7 +7,7 @@ import io
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from tocsin.api import pagination
@@ -131,13 +131,21 @@ def get_incident(key: str, ctx: CtxDep) -> dict[str, Any]:
 
 @router.patch("/{key}", response_model=IncidentOut,
               summary="Change status, severity, title, summary, impact, services, kind or restriction")
-def patch_incident(key: str, body: IncidentPatch, ctx: CtxDep) -> dict[str, Any]:
+def patch_incident(key: str, body: IncidentPatch, ctx: CtxDep, request: Request) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     if body.impact is not None:
         changes["impact"] = body.impact.model_dump(exclude_unset=True)
+    required = postmortem_required(request)
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key, for_update=True)
-        return incident_out(s, svc.update_incident(s, incident=incident, actor=me, now=ctx.now, changes=changes))
+        return incident_out(s, svc.update_incident(s, incident=incident, actor=me, now=ctx.now, changes=changes,
+                                                   postmortem_required=required))
+
+
+def postmortem_required(request: Request) -> frozenset[str]:
+    """The configured severities whose incidents close only with a published postmortem or a waiver."""
+    # Settings validated the names at startup, so this cannot raise.
+    return svc.parse_required_severities(request.app.state.settings.postmortem_required_severities)
 
 
 @router.get("/{key}/timeline", response_model=Page[TimelineEntryOut], summary="The incident timeline in time order")

@@ -1,0 +1,59 @@
+"""Export a postmortem as Markdown or as PDF-ready HTML (print it to PDF from a browser).
+
+User text is Markdown rendered by markdown-it-py with raw HTML disabled and into a Jinja2
+template with autoescaping, so nothing a user writes can inject markup or script; link
+targets such as `javascript:` are refused by markdown-it's link validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from tocsin.postmortems.draft import when
+
+
+@dataclass(frozen=True)
+class ExportDoc:
+    title: str
+    incident_ref: str
+    incident_title: str
+    status: str
+    revision: int
+    published_at: datetime | None
+    text: str  # the Markdown to export: the internal body or the public text
+    public: bool
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+
+
+@cache
+def _env() -> Environment:
+    return Environment(loader=PackageLoader("tocsin.postmortems", "templates"),
+                       autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+def _byline(doc: ExportDoc) -> str:
+    if doc.public:
+        return f"Published {when(doc.published_at)}" if doc.published_at else "Not yet published"
+    state = f"published {when(doc.published_at)}" if doc.published_at else doc.status.replace("_", " ")
+    return f"{doc.incident_ref} · {state} · revision {doc.revision}"
+
+
+def to_markdown(doc: ExportDoc) -> str:
+    """The document as Markdown: title, a one-line byline, then the text."""
+    return f"# {doc.title}\n\n_{_byline(doc)}_\n\n{doc.text.strip()}\n"
+
+
+def to_html(doc: ExportDoc) -> str:
+    """A standalone HTML page with print styles, ready to be printed to PDF."""
+    body = Markup(_markdown().render(doc.text))  # safe: raw HTML in the Markdown is escaped, not passed through
+    return _env().get_template("postmortem.html").render(doc=doc, byline=_byline(doc), body=body)
