@@ -1,0 +1,170 @@
+"""Reminders to action item owners: which items are due a reminder at `now`, and the outbox rows
+(kind "reminder") that carry one through the owner's notification channels.
+
+The schedule, per item with an owner and a due time, until it is done or won't do:
+
+- once, when the due time is within `action_reminder_days_before` days (`reminded_before_at`);
+- when the due time has passed, and then every `action_overdue_every_days` after the previous
+  overdue reminder (`overdue_reminders` counts them, `last_reminded_at` is the last one).
+
+An engine that was down does not send a backlog: the next tick sends one reminder and the
+cadence restarts from it. Each row's idempotency key names the item, its due time and the
+reminder, so a retried tick cannot write a second one, and moving the due date (which resets
+the bookkeeping) gives the new reminders new keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.actions.models import ActionItem
+from tocsin.actions.sync import item_url
+from tocsin.actions.types import ACTIVE, action_ref
+from tocsin.contacts.service import Route, routes_for
+from tocsin.escalation.models import Notification
+from tocsin.ids import new_id
+from tocsin.localtime import zone
+from tocsin.users.models import User
+
+BATCH = 200
+URGENCY = "low"  # a reminder is never worth waking someone for
+
+
+@dataclass(frozen=True)
+class Schedule:
+    before: timedelta  # remind this long before the due time (0: not at all)
+    every: timedelta  # then every this long while overdue
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Schedule:
+        from tocsin.config import Settings
+
+        defaults = Settings.model_fields
+        before = getattr(settings, "action_reminder_days_before", None)
+        every = getattr(settings, "action_overdue_every_days", None)
+        before = defaults["action_reminder_days_before"].default if before is None else before
+        every = defaults["action_overdue_every_days"].default if every is None else every
+        return cls(before=timedelta(days=before), every=timedelta(days=every))
+
+
+def which(item: ActionItem, now: datetime, schedule: Schedule) -> str | None:
+    """"before", "overdue" or None: the reminder `item` is due at `now` (the rules above)."""
+    if item.owner_id is None or item.due_at is None or item.status not in ACTIVE:
+        return None
+    if item.due_at <= now:
+        if item.overdue_reminders == 0 or item.last_reminded_at is None \
+                or item.last_reminded_at + schedule.every <= now:
+            return "overdue"
+        return None
+    if schedule.before > timedelta(0) and item.reminded_before_at is None and item.due_at - schedule.before <= now:
+        return "before"
+    return None
+
+
+def due_clause(now: datetime, schedule: Schedule) -> sa.ColumnElement[bool]:
+    """SQL form of `which(...) is not None` (the engine's candidate query)."""
+    overdue = sa.and_(ActionItem.due_at <= now, sa.or_(ActionItem.overdue_reminders == 0,
+                                                       ActionItem.last_reminded_at.is_(None),
+                                                       ActionItem.last_reminded_at <= now - schedule.every))
+    clauses = [overdue]
+    if schedule.before > timedelta(0):
+        clauses.append(sa.and_(ActionItem.due_at > now, ActionItem.due_at <= now + schedule.before,
+                               ActionItem.reminded_before_at.is_(None)))
+    return sa.and_(ActionItem.status.in_(ACTIVE), ActionItem.owner_id.is_not(None), ActionItem.due_at.is_not(None),
+                   sa.or_(*clauses))
+
+
+def local_due(due_at: datetime, tz_name: str) -> str:
+    """The due time as the owner reads it, e.g. "Fri 4 Dec 2026 23:59 (Europe/Berlin)"."""
+    try:
+        tz = zone(tz_name or "UTC")
+    except ValueError:
+        tz, tz_name = zone("UTC"), "UTC"
+    try:
+        local = due_at.astimezone(tz)
+    except OverflowError:  # a due time at the edge of the calendar: shown in UTC
+        local, tz_name = due_at, "UTC"
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M} ({tz_name or 'UTC'})"
+
+
+def words(item: ActionItem, owner: User, kind: str, now: datetime, public_url: str) -> tuple[str, str]:
+    """Subject and body of one reminder."""
+    assert item.due_at is not None
+    ref = action_ref(item.number)
+    due = local_due(item.due_at, owner.time_zone)
+    if kind == "before":
+        subject = f"Reminder: {ref} {item.title} is due {due}"
+        lead = f"Your action item {ref} is due {due}."
+    else:
+        days = (now - item.due_at).days
+        late = f"{days} day{'s' if days != 1 else ''} overdue" if days else "overdue"
+        subject = f"Overdue: {ref} {item.title} was due {due}"
+        lead = f"Your action item {ref} is {late}: it was due {due}."
+    url = item_url(public_url, item)
+    body = (f"{lead}\n\n{ref}: {item.title}\nPriority: {item.priority}, type: {item.type}, status: {item.status}\n"
+            f"{url}\n\nWhen it is finished, mark it done: PATCH {url} with {{\"status\": \"done\"}} "
+            f"(or \"wont_do\" if it will not be done); reminders stop then. "
+            f"To move it, change its due date the same way.")
+    return subject[:300], body
+
+
+def _pick(routes: list[Route]) -> list[Route]:
+    """The routes a reminder goes to: the person's immediate ones (delay 0), else their first."""
+    now_routes = [r for r in routes if r.delay_minutes == 0]
+    return now_routes or routes[:1]
+
+
+def remind(session: Session, items: list[ActionItem], *, now: datetime, schedule: Schedule,
+           public_url: str) -> int:
+    """Write the reminders due for `items` (locked by the caller) and record them; return how many
+    items were reminded."""
+    due = [(item, kind) for item in items if (kind := which(item, now, schedule))]
+    if not due:
+        return 0
+    owners = {u.id: u for u in session.execute(sa.select(User).where(
+        User.id.in_({i.owner_id for i, _ in due}))).scalars()}
+    routes = routes_for(session, list(owners.values()), URGENCY)
+    planned: list[tuple[ActionItem, str, int, list[tuple[Route, str]]]] = []
+    for item, kind in due:
+        owner = owners.get(item.owner_id)  # type: ignore[arg-type]
+        assert item.due_at is not None
+        n = item.overdue_reminders + 1 if kind == "overdue" else 0
+        step = f"overdue:{n}" if kind == "overdue" else "before"
+        sends = []
+        # A deactivated owner is told nothing, but the reminder counts as taken, so the item
+        # does not come back every tick (and crowd out others from the batch).
+        for route in _pick(routes.get(owner.id, [])) if owner is not None and owner.is_active else []:
+            tag = hashlib.sha256(f"{route.channel}:{route.destination}".encode()).hexdigest()[:12]
+            sends.append((route, f"reminder:{item.id}:{int(item.due_at.timestamp())}:{step}:{tag}"))
+        planned.append((item, kind, n, sends))
+    # A key already written means this very reminder went out before (the due date was moved
+    # away and back): it is not sent twice.
+    keys = [key for *_rest, sends in planned for _route, key in sends]
+    existing = set(session.execute(sa.select(Notification.idempotency_key).where(
+        Notification.idempotency_key.in_(keys))).scalars()) if keys else set()
+    done = 0
+    for item, kind, n, sends in planned:
+        for route, key in sends:
+            owner = owners[item.owner_id]  # type: ignore[index]
+            subject, body = words(item, owner, kind, now, public_url)
+            if key in existing:
+                continue
+            session.add(Notification(id=new_id(), user_id=owner.id, alert_id=None, incident_id=item.incident_id,
+                                     escalation_id=None, contact_method_id=route.contact_method_id,
+                                     channel=route.channel, destination=route.destination, kind="reminder",
+                                     subject=subject, body=body, idempotency_key=key, status="queued",
+                                     created_at=now, send_after=now, attempts=0))
+        if kind == "before":
+            item.reminded_before_at = now
+        else:
+            item.overdue_reminders = n
+        item.last_reminded_at = now
+        done += 1
+    session.flush()
+    return done
