@@ -1,0 +1,187 @@
+"""Report queries: load the incident and action item rows of a period for the pure metrics.
+
+Need-to-know holds here as everywhere: incidents come from `access.visible()`, and an action
+item hanging off an incident (directly or through its postmortem) is loaded only when that
+incident is visible. Each kind of related row is one query over the period's incident ids
+(a subquery, not a list of parameters), so a report costs a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.actions.models import ActionItem
+from tocsin.alerts.models import Alert
+from tocsin.config import Settings
+from tocsin.incidents.access import visibility_clause
+from tocsin.incidents.models import Incident, IncidentService, Participant, RoleAssignment
+from tocsin.incidents.service import ref
+from tocsin.incidents.types import Kind, ParticipantKind, Role, Severity, Status
+from tocsin.postmortems.models import Postmortem
+from tocsin.principal import Principal
+from tocsin.problems.models import ProblemIncident
+from tocsin.reports import incident_metrics as m
+from tocsin.reports.period import Period
+from tocsin.services.models import Service
+from tocsin.services.service import require_service
+from tocsin.teams.models import Team
+from tocsin.teams.service import require_team
+
+
+@dataclass
+class ReportFilter:
+    team: str | None = None  # slug or id: incidents on a service the team owns
+    service: str | None = None  # slug or id
+    severity: list[Severity] = field(default_factory=list)
+    kind: Kind | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"team": self.team, "service": self.service, "severity": [s.value for s in self.severity],
+                "kind": self.kind.value if self.kind else None}
+
+
+def required_severities(settings: Settings | None) -> frozenset[str]:
+    text = (settings or Settings()).postmortem_required_severities
+    return frozenset(s.strip().upper() for s in text.split(",") if s.strip())
+
+
+def hourly_rate(settings: Settings | None) -> float:
+    return (settings or Settings()).responder_hourly_rate
+
+
+def _incident_ids(session: Session, principal: Principal, period: Period,
+                  flt: ReportFilter) -> sa.Select[tuple[uuid.UUID]]:
+    """The ids of the visible, not declined incidents declared in the period that match `flt`."""
+    stmt = sa.select(Incident.id).where(
+        visibility_clause(principal), Incident.declared_at >= period.since, Incident.declared_at < period.until,
+        Incident.status != Status.declined.value)
+    if flt.severity:
+        stmt = stmt.where(Incident.severity.in_([s.value for s in flt.severity]))
+    if flt.kind:
+        stmt = stmt.where(Incident.kind == flt.kind.value)
+    if flt.service:
+        svc = require_service(session, flt.service)
+        stmt = stmt.where(sa.exists().where(IncidentService.incident_id == Incident.id,
+                                            IncidentService.service_id == svc.id))
+    if flt.team:
+        team = require_team(session, flt.team)
+        stmt = stmt.where(sa.exists().where(IncidentService.incident_id == Incident.id,
+                                            IncidentService.service_id == Service.id,
+                                            Service.owner_team_id == team.id))
+    return stmt
+
+
+def load_incident_rows(session: Session, *, principal: Principal, period: Period,
+                       flt: ReportFilter) -> list[m.IncidentRow]:
+    """One IncidentRow per matching incident, ordered by declared_at; raises NotFound for an
+    unknown team or service filter."""
+    ids = _incident_ids(session, principal, period, flt)
+    incidents = list(session.execute(
+        sa.select(Incident).where(Incident.id.in_(ids)).order_by(Incident.declared_at, Incident.id)).scalars())
+    if not incidents:
+        return []
+
+    services: dict[uuid.UUID, list[str]] = defaultdict(list)
+    teams: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for iid, slug, team in session.execute(
+            sa.select(IncidentService.incident_id, Service.slug, Team.slug)
+            .join(Service, Service.id == IncidentService.service_id)
+            .outerjoin(Team, Team.id == Service.owner_team_id)
+            .where(IncidentService.incident_id.in_(ids))):
+        services[iid].append(slug)
+        if team:
+            teams[iid].add(team)
+
+    alerts = {iid: (seen, acked) for iid, seen, acked in session.execute(
+        sa.select(Alert.incident_id, sa.func.min(Alert.first_seen_at), sa.func.min(Alert.acknowledged_at))
+        .where(Alert.incident_id.in_(ids)).group_by(Alert.incident_id))}
+    first_ic = dict(session.execute(
+        sa.select(RoleAssignment.incident_id, sa.func.min(RoleAssignment.assigned_at))
+        .where(RoleAssignment.incident_id.in_(ids), RoleAssignment.role == Role.incident_commander.value)
+        .group_by(RoleAssignment.incident_id)).all())
+    responders: dict[uuid.UUID, list[datetime]] = defaultdict(list)
+    for iid, joined in session.execute(
+            sa.select(Participant.incident_id, Participant.joined_at)
+            .where(Participant.incident_id.in_(ids), Participant.kind == ParticipantKind.responder.value)):
+        responders[iid].append(joined)
+    postmortems = {iid: (status, published) for iid, status, published in session.execute(
+        sa.select(Postmortem.incident_id, Postmortem.status, Postmortem.published_at)
+        .where(Postmortem.incident_id.in_(ids)))}
+    recurrent = set(session.execute(
+        sa.select(ProblemIncident.incident_id).distinct()
+        .where(ProblemIncident.incident_id.in_(ids), ProblemIncident.recurrence.is_(True))).scalars())
+
+    rows = []
+    for inc in incidents:
+        seen, acked = alerts.get(inc.id, (None, None))
+        pm_status, pm_published = postmortems.get(inc.id, (None, None))
+        rows.append(m.IncidentRow(
+            ref=ref(inc), kind=inc.kind, severity=inc.severity, declared_at=inc.declared_at,
+            detected_at=inc.detected_at, impact_started_at=inc.impact_started_at,
+            acknowledged_at=inc.acknowledged_at, mitigated_at=inc.mitigated_at, resolved_at=inc.resolved_at,
+            revenue_at_risk_per_hour=inc.revenue_at_risk_per_hour, first_alert_at=seen, first_alert_ack_at=acked,
+            first_ic_at=first_ic.get(inc.id), responders_joined=tuple(sorted(responders[inc.id])),
+            services=tuple(sorted(services[inc.id])), teams=tuple(sorted(teams[inc.id])),
+            postmortem_status=pm_status, postmortem_published_at=pm_published, recurrence=inc.id in recurrent,
+        ))
+    return rows
+
+
+def load_action_rows(session: Session, *, principal: Principal, period: Period, now: datetime,
+                     team: str | None = None) -> list[m.ActionRow]:
+    """Action items due in the period or open and overdue now, without those hanging off an
+    incident the principal may not see; raises NotFound for an unknown team."""
+    visible_ids = sa.select(Incident.id).where(visibility_clause(principal))
+    visible_pms = sa.select(Postmortem.id).where(Postmortem.incident_id.in_(visible_ids))
+    stmt = (
+        sa.select(ActionItem.status, ActionItem.due_at, ActionItem.completed_at, Team.slug)
+        .outerjoin(Team, Team.id == ActionItem.team_id)
+        .where(ActionItem.due_at.is_not(None),
+               sa.or_(ActionItem.incident_id.is_(None), ActionItem.incident_id.in_(visible_ids)),
+               sa.or_(ActionItem.postmortem_id.is_(None), ActionItem.postmortem_id.in_(visible_pms)),
+               sa.or_(sa.and_(ActionItem.due_at >= period.since, ActionItem.due_at < period.until),
+                      sa.and_(ActionItem.status.in_(("open", "in_progress")), ActionItem.due_at < now)))
+        .order_by(ActionItem.due_at, ActionItem.id)
+    )
+    if team:
+        stmt = stmt.where(ActionItem.team_id == require_team(session, team).id)
+    return [m.ActionRow(status=s, due_at=due, completed_at=done, team=slug)
+            for s, due, done, slug in session.execute(stmt)]
+
+
+def incident_report(session: Session, *, principal: Principal, now: datetime, period: Period, flt: ReportFilter,
+                    group_by: m.GroupBy, settings: Settings | None,
+                    rows: list[m.IncidentRow] | None = None) -> dict[str, Any]:
+    """The JSON of GET /reports/incidents: period, filters, overall metrics and one entry per group
+    (over `rows` when the caller has loaded them already).
+
+    `overall.action_items` counts the action items of the period (only the team filter applies
+    to them: they have no service, severity or kind of their own)."""
+    if rows is None:
+        rows = load_incident_rows(session, principal=principal, period=period, flt=flt)
+    kwargs = {"now": now, "required_severities": required_severities(settings), "hourly_rate": hourly_rate(settings)}
+    overall = m.incident_metrics(rows, **kwargs)
+    actions = load_action_rows(session, principal=principal, period=period, now=now, team=flt.team)
+    overall["action_items"] = m.action_item_metrics(actions, now=now)
+    groups = []
+    if group_by != m.GroupBy.none:
+        grouped = m.group_rows(rows, group_by)
+        if group_by in (m.GroupBy.week, m.GroupBy.month):
+            grouped = {k: grouped.get(k, []) for k in m.buckets(period.since, period.until, group_by)}
+        groups = [{"key": key, "metrics": m.incident_metrics(items, **kwargs)} for key, items in grouped.items()]
+    return {"period": period.as_dict(), "filters": flt.as_dict(), "group_by": group_by.value,
+            "overall": overall, "groups": groups}
+
+
+def action_item_report(session: Session, *, principal: Principal, now: datetime, period: Period,
+                       team: str | None) -> dict[str, Any]:
+    rows = load_action_rows(session, principal=principal, period=period, now=now, team=team)
+    return {"period": period.as_dict(), "team": team, "overall": m.action_item_metrics(rows, now=now),
+            "teams": m.action_items_by_team(rows, now=now)}
