@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from tocsin.postmortems import templates
+from tocsin.reports.page import CSP
+
 API = "/api/v1"
 INC = f"{API}/incidents"
 
@@ -233,6 +236,46 @@ def test_export_markdown_html_and_public_version(client, people):
     assert client.get(url, params={"format": "pdf"}, headers=bob.headers).status_code == 422
 
 
+@pytest.mark.parametrize("public_text,title", [
+    ("Payments were unavailable for 20 minutes.", "Incident report: 2026-01-01 (UTC)"),
+    ("\n# Card payments *outage*\n\nPayments were unavailable for 20 minutes.", "Card payments outage"),
+    ("Card payments outage\n===\nPayments were unavailable for 20 minutes.", "Card payments outage"),
+])
+def test_public_export_never_shows_the_internal_title(client, people, public_text, title):
+    bob = people["bob"]
+    # impact began late on 31 December in New York, which is 1 January in UTC
+    inc = resolved(client, bob, title="db-07 disk full on eu-west", impact_started_at="2025-12-31T20:30:00-05:00")
+    pm = start(client, bob, inc["ref"])
+    assert pm["title"] == "Postmortem: db-07 disk full on eu-west"
+    ok(patch(client, bob, pm, public_text=public_text))
+    url = f"{API}/postmortems/{pm['id']}/export"
+
+    md = client.get(url, params={"version": "public"}, headers=bob.headers).text
+    html = client.get(url, params={"version": "public", "format": "html"}, headers=bob.headers).text
+    for text in (md, html):
+        assert "db-07" not in text and "Postmortem" not in text, "the internal title stays internal"
+        assert "Payments were unavailable for 20 minutes." in text
+    assert md.startswith(f"# {title}\n\n_Not yet published_\n")
+    assert [line for line in md.splitlines() if line.startswith("# ") or line.startswith("===")] == [f"# {title}"]
+    assert f"<title>{title}</title>" in html and html.count("<h1>") == 1 and f"<h1>{title}</h1>" in html
+    # the internal export keeps the internal title
+    assert client.get(url, headers=bob.headers).text.startswith("# Postmortem: db-07 disk full on eu-west\n")
+
+
+@pytest.mark.parametrize("version", ["internal", "public"])
+def test_html_export_may_not_load_anything(client, people, version):
+    bob = people["bob"]
+    pm = start(client, bob, resolved(client, bob)["ref"])
+    image = "![status](http://169.254.169.254/latest/meta-data/)"
+    ok(patch(client, bob, pm, body=pm["body"] + "\n" + image + "\n", public_text="Some payments failed.\n\n" + image))
+    r = client.get(f"{API}/postmortems/{pm['id']}/export", params={"format": "html", "version": version},
+                   headers=bob.headers)
+    assert r.status_code == 200 and '<img src="http://169.254.169.254' in r.text
+    # the browser must not fetch that image (or anything else) when someone opens the page
+    assert r.headers["content-security-policy"] == CSP and "img-src data:" in CSP
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["referrer-policy"] == "no-referrer"
+
+
 def test_list_filters_by_status_and_pages(client, people):
     bob = people["bob"]
     ids = []
@@ -265,6 +308,23 @@ def test_restricted_incident_postmortem_is_invisible_to_outsiders(client, people
     # once Carol joins the incident she sees it
     ok(client.post(f"{INC}/{inc['ref']}/participants", json={"user": carol.email}, headers=bob.headers))
     assert ok(client.get(urls[0], headers=carol.headers))["id"] == pm["id"]
+
+
+def test_a_reviewer_must_be_able_to_see_a_restricted_incident(client, people):
+    bob, carol, admin = people["bob"], people["carol"], people["admin"]
+    inc = resolved(client, bob, restricted=True)
+    pm = start(client, bob, inc["ref"])
+    r = patch(client, bob, pm, status="in_review", reviewers=[admin.email, carol.email])
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    assert carol.email in err["message"] and err["details"] == {"field": "reviewers", "user": carol.email}
+    after = ok(client.get(f"{API}/postmortems/{pm['id']}", headers=bob.headers))
+    assert after["reviewers"] == [] and after["status"] == "draft", "nothing of the refused edit is kept"
+    # an admin sees every incident; Carol may review once she is on the incident
+    ok(client.post(f"{INC}/{inc['ref']}/participants", json={"user": carol.email}, headers=bob.headers))
+    pm = ok(patch(client, bob, pm, status="in_review", reviewers=[admin.email, carol.email]))
+    assert sorted(r["user"]["name"] for r in pm["reviewers"]) == ["Ada Admin", "Carol Ng"]
+    assert ok(client.post(f"{API}/postmortems/{pm['id']}/approve", headers=carol.headers))["approved_at"]
 
 
 # --- the close gate -------------------------------------------------------------------------------
@@ -385,3 +445,27 @@ def test_bad_template_sections_are_refused(client, people, sections):
     r = client.post(f"{API}/postmortem-templates", json={"name": "T", "sections": sections},
                     headers=people["admin"].headers)
     assert r.status_code == 422, r.text
+
+
+@pytest.mark.parametrize("checked", [True, False], ids=["name-check", "unique-constraint"])
+def test_a_template_name_in_use_is_409(client, people, monkeypatch, checked):
+    admin = people["admin"]
+    sections = [{"key": "summary", "title": "Summary"}]
+    for name in ("Short", "Long"):
+        ok(client.post(f"{API}/postmortem-templates", json={"name": name, "sections": sections},
+                       headers=admin.headers), 201)
+    long_id = [t["id"] for t in ok(client.get(f"{API}/postmortem-templates", headers=admin.headers))
+               if t["name"] == "Long"][0]
+    if not checked:
+        # two requests racing for a name both pass the check; the database's unique constraint then
+        # refuses the second, which must still be a 409 and not a 500
+        monkeypatch.setattr(templates, "_name_free", lambda *args, **kwargs: None)
+    requests = [client.post(f"{API}/postmortem-templates", json={"name": "Short", "sections": sections},
+                            headers=admin.headers),
+                client.patch(f"{API}/postmortem-templates/{long_id}", json={"name": " Short "}, headers=admin.headers)]
+    for r in requests:
+        assert r.status_code == 409, r.text
+        assert r.json()["error"] == {"code": "conflict", "message": "a postmortem template named 'Short' exists",
+                                     "details": {"field": "name"}}
+    names = [t["name"] for t in ok(client.get(f"{API}/postmortem-templates", headers=admin.headers))]
+    assert names == ["Blameless (default)", "Long", "Short"]

@@ -8,7 +8,7 @@ targets such as `javascript:` are refused by markdown-it's link validation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -39,6 +39,22 @@ def _markdown() -> MarkdownIt:
 def _env() -> Environment:
     return Environment(loader=PackageLoader("tocsin.postmortems", "templates"),
                        autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+def public_heading(text: str, incident_at: datetime) -> tuple[str, str]:
+    """Return (title, text) for the public version. The internal title (by default "Postmortem:
+    <internal incident title>") is never used: the title is the public text's own leading `# `
+    heading, taken out of the text so it is not shown twice, or else a neutral "Incident report:
+    <date> (UTC)"."""
+    tokens = _markdown().parse(text)
+    if len(tokens) >= 2 and tokens[0].type == "heading_open" and tokens[0].tag == "h1" and tokens[0].map:
+        # plain text of the heading (emphasis and code marks dropped): it also becomes the HTML <title>
+        title = "".join(t.content if t.type in ("text", "code_inline") else " " if t.type == "softbreak" else ""
+                        for t in tokens[1].children or []).strip()
+        if title:
+            rest = text.splitlines()[tokens[0].map[1]:]
+            return title, "\n".join(rest)
+    return f"Incident report: {incident_at.astimezone(UTC):%Y-%m-%d} (UTC)", text
 
 
 def _byline(doc: ExportDoc) -> str:

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import ConfigDict, Field
 
 from tocsin.postmortems.service import Status
-from tocsin.schemas import Out, StrictIn, UTCInput
+from tocsin.schemas import Out, StrictIn, UTCInput, no_null_defaults
 from tocsin.users.schemas import UserRef
 
 MAX_TEXT = 200_000
@@ -19,16 +19,10 @@ class PostmortemStart(StrictIn):
     title: str | None = Field(None, min_length=1, max_length=300, description="Default: “Postmortem: <incident title>”")
 
 
-def _no_null_defaults(schema: dict) -> None:
-    for prop in schema.get("properties", {}).values():
-        if "default" in prop and prop["default"] is None and "anyOf" not in prop:
-            del prop["default"]
-
-
 class PostmortemPatch(StrictIn):
     """Omit a field to leave it alone; only `review_meeting_at` may be cleared with null."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
 
     title: str = Field(None, min_length=1, max_length=300)
     body: str = Field(None, max_length=MAX_TEXT, description="The internal Markdown; a change makes a new revision")
@@ -118,7 +112,7 @@ class TemplateIn(StrictIn):
 
 
 class TemplatePatch(StrictIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
 
     name: str = Field(None, min_length=1, max_length=200)
     sections: list[SectionIn] = Field(None, min_length=1, max_length=40)

@@ -35,7 +35,7 @@ from tocsin.postmortems.models import (
 from tocsin.postmortems.templates import default_template, require_template
 from tocsin.principal import Principal
 from tocsin.users.models import OrgRole
-from tocsin.users.service import require_user
+from tocsin.users.service import principal_for, require_user
 
 
 
@@ -141,8 +141,16 @@ def start(session: Session, *, incident: Incident, actor: Principal, now: dateti
     return pm
 
 
-def _set_reviewers(session: Session, pm: Postmortem, keys: list[str], now: datetime) -> list[str]:
+def _set_reviewers(session: Session, pm: Postmortem, incident: Incident, keys: list[str],
+                   now: datetime) -> list[str]:
     users = {u.id: u for u in (require_user(session, k) for k in keys)}
+    for user in users.values():
+        # A reviewer must be able to read what they review; naming someone who cannot see a
+        # restricted incident would neither let them review it nor grant them access.
+        if get_incident(session, principal_for(session, user), incident.id) is None:
+            raise InvalidInput(f"{user.email} cannot see {incidents.ref(incident)}, a restricted incident: add them "
+                               "to the incident before naming them as a reviewer",
+                               details={"field": "reviewers", "user": user.email})
     current = {r.user_id: r for r in session.execute(
         sa.select(PostmortemReviewer).where(PostmortemReviewer.postmortem_id == pm.id)).scalars()}
     for uid, row in current.items():
@@ -183,7 +191,7 @@ def update(session: Session, *, pm: Postmortem, incident: Incident, actor: Princ
         pm.review_meeting_at = changes["review_meeting_at"]
         audit["review_meeting_at"] = pm.review_meeting_at.isoformat() if pm.review_meeting_at else None
     if changes.get("reviewers") is not None:
-        audit["reviewers"] = _set_reviewers(session, pm, changes["reviewers"], now)
+        audit["reviewers"] = _set_reviewers(session, pm, incident, changes["reviewers"], now)
     if "status" in changes and changes["status"] != pm.status:
         _move(session, pm=pm, incident=incident, actor=actor, now=now, target=Status(changes["status"]))
         audit["status"] = pm.status

@@ -102,12 +102,33 @@ def require_template(session: Session, template_id: uuid.UUID) -> PostmortemTemp
     return template
 
 
+def _name_taken(name: str) -> Conflict:
+    return Conflict(f"a postmortem template named {name!r} exists", details={"field": "name"})
+
+
 def _name_free(session: Session, name: str, except_id: uuid.UUID | None = None) -> None:
+    """Raise Conflict when another template has this name (the friendly check; the unique
+    constraint, see `_flush_name`, is what decides when two requests race)."""
     stmt = sa.select(PostmortemTemplate.id).where(PostmortemTemplate.name == name)
     if except_id is not None:
         stmt = stmt.where(PostmortemTemplate.id != except_id)
     if session.execute(stmt).first() is not None:
-        raise Conflict(f"a postmortem template named {name!r} exists", details={"field": "name"})
+        raise _name_taken(name)
+
+
+def _flush_name(session: Session, template: PostmortemTemplate, name: str) -> None:
+    """Write the template with this name, turning a lost race for the name into Conflict.
+
+    Two requests may both pass `_name_free` before either commits; the second one's insert or
+    rename then hits uq_postmortem_templates_name. The savepoint keeps the outer transaction usable.
+    """
+    try:
+        with session.begin_nested():
+            template.name = name
+            session.add(template)
+            session.flush()
+    except sa.exc.IntegrityError:
+        raise _name_taken(name) from None
 
 
 def _make_default(session: Session, template: PostmortemTemplate) -> None:
@@ -127,8 +148,7 @@ def create_template(session: Session, *, actor: Principal, now: datetime, name: 
     _name_free(session, name)
     template = PostmortemTemplate(name=name, sections=check_sections(sections), is_default=False,
                                   created_at=now, updated_at=now)
-    session.add(template)
-    session.flush()
+    _flush_name(session, template, name)
     if is_default:
         _make_default(session, template)
     record(session, actor=actor, action="postmortem_template.update", target_type="postmortem_template",
@@ -147,7 +167,8 @@ def update_template(session: Session, *, actor: Principal, now: datetime, templa
         if not name:
             raise InvalidInput("name must not be empty", details={"field": "name"})
         _name_free(session, name, template.id)
-        template.name = audit["name"] = name
+        _flush_name(session, template, name)
+        audit["name"] = name
     if "sections" in changes:
         template.sections = check_sections(changes["sections"])
         audit["sections"] = [s["key"] for s in template.sections]

@@ -36,6 +36,7 @@ from tocsin.postmortems.schemas import (
     TemplateOut,
     TemplatePatch,
 )
+from tocsin.reports.page import CSP
 from tocsin.schemas import Page
 
 router = APIRouter(prefix="/api/v1", tags=["postmortems"])
@@ -190,13 +191,22 @@ def export_postmortem(postmortem_id: uuid.UUID, ctx: CtxDep, format: ExportForma
         if public and not pm.public_text.strip():
             raise Conflict("this postmortem has no public text yet: set public_text first",
                            details={"field": "public_text"})
-        doc = export.ExportDoc(title=pm.title, incident_ref=ref(incident), incident_title=incident.title,
-                               status=pm.status, revision=pm.revision, published_at=pm.published_at,
-                               text=pm.public_text if public else pm.body, public=public)
+        if public:  # customer-facing: nothing internal, not even the postmortem's or the incident's title
+            title, text = export.public_heading(pm.public_text, incident.impact_started_at or incident.detected_at)
+            doc = export.ExportDoc(title=title, incident_ref=ref(incident), incident_title="", status=pm.status,
+                                   revision=pm.revision, published_at=pm.published_at, text=text, public=True)
+        else:
+            doc = export.ExportDoc(title=pm.title, incident_ref=ref(incident), incident_title=incident.title,
+                                   status=pm.status, revision=pm.revision, published_at=pm.published_at,
+                                   text=pm.body, public=False)
     name = f"{doc.incident_ref}-postmortem{'-public' if public else ''}"
     if format == ExportFormat.html:
+        # Served inline from the API origin: the CSP keeps the browser from loading anything the
+        # Markdown points at (an image URL would otherwise be fetched by whoever opens the page).
         return Response(export.to_html(doc), media_type="text/html; charset=utf-8",
-                        headers={"Content-Disposition": f'inline; filename="{name}.html"'})
+                        headers={"Content-Disposition": f'inline; filename="{name}.html"',
+                                 "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+                                 "Referrer-Policy": "no-referrer"})
     return Response(export.to_markdown(doc), media_type="text/markdown; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.md"'})
 
