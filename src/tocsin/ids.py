@@ -13,7 +13,10 @@ import time
 import uuid
 
 INCIDENT_PREFIX = "INC"
-_REF_RE = re.compile(r"^INC-(\d{1,18})$", re.IGNORECASE | re.ASCII)  # ASCII: "INC-１" is no ref
+ACTION_ITEM_PREFIX = "ACT"
+PROBLEM_PREFIX = "PRB"
+_REF_RE = {p: re.compile(rf"^{p}-(\d{{1,18}})$", re.IGNORECASE | re.ASCII)  # ASCII: "INC-１" is no ref
+           for p in (INCIDENT_PREFIX, ACTION_ITEM_PREFIX, PROBLEM_PREFIX)}
 
 
 _lock = threading.Lock()
@@ -44,14 +47,24 @@ def new_id() -> uuid.UUID:
     return uuid.UUID(int=(ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | _random.getrandbits(62))
 
 
+def make_ref(prefix: str, number: int) -> str:
+    """`INC-42`, `ACT-12`, `PRB-3`: the human reference of row `number` of a kind."""
+    return f"{prefix}-{number}"
+
+
+def parse_ref(prefix: str, text: str) -> int | None:
+    """Return the number in a reference like `{prefix}-42` (case-insensitive), else None."""
+    match = _REF_RE[prefix].match(text.strip())
+    return int(match.group(1)) if match else None
+
+
 def incident_ref(number: int) -> str:
-    return f"{INCIDENT_PREFIX}-{number}"
+    return make_ref(INCIDENT_PREFIX, number)
 
 
 def parse_incident_ref(text: str) -> int | None:
     """Return the number in a reference like `INC-42` (case-insensitive), else None."""
-    match = _REF_RE.match(text.strip())
-    return int(match.group(1)) if match else None
+    return parse_ref(INCIDENT_PREFIX, text)
 
 
 def parse_uuid(text: str) -> uuid.UUID | None:

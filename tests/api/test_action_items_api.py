@@ -223,6 +223,34 @@ def test_items_of_a_restricted_incident_are_need_to_know(client, people, make_te
     assert client.get(f"{AI}/{hidden['ref']}", headers=bob.headers).json()["status"] == "open"
 
 
+def test_an_owner_must_be_able_to_see_the_restricted_incident(client, people, clock, db):
+    # Reminders would send an owner who may not see the incident the item's title and a link that 404s.
+    bob, carol, olive = people["bob"], people["carol"], people["olive"]
+    secret = declare(client, bob, restricted=True, title="Key leak")
+    with db.unit_of_work() as s:
+        pm = Postmortem(id=new_id(), incident_id=uuid.UUID(secret["id"]), title="PM", status="draft", body="",
+                        revision=1, public_text="", created_at=clock.now(), updated_at=clock.now())
+        s.add(pm)
+        pm_id = str(pm.id)
+    for link in ({"incident": secret["ref"]}, {"postmortem": pm_id}):
+        r = client.post(AI, json={"title": "Rotate keys", "type": "prevent", **link,
+                                  "owner": olive.email}, headers=bob.headers)
+        assert r.status_code == 422, (link, r.text)
+        assert r.json()["error"]["details"]["field"] == "owner" and "Key leak" not in r.text
+    item = create(client, bob, incident=secret["ref"], owner="me")
+    r = client.patch(f"{AI}/{item['ref']}", json={"owner": olive.email}, headers=bob.headers)
+    assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "owner", r.text
+    assert client.get(f"{AI}/{item['ref']}", headers=bob.headers).json()["owner"]["email"] == bob.email
+    # once a participant of the incident, the same person may own its items
+    r = client.post(f"{INC}/{secret['ref']}/participants", json={"user": olive.email}, headers=bob.headers)
+    assert r.status_code == 200, r.text
+    r = client.patch(f"{AI}/{item['ref']}", json={"owner": olive.email}, headers=bob.headers)
+    assert r.status_code == 200 and r.json()["owner"]["email"] == olive.email, r.text
+    # an item on an incident everyone may see takes any owner
+    open_item = create(client, bob, incident=declare(client, bob)["ref"], owner=carol.email)
+    assert open_item["owner"]["email"] == carol.email
+
+
 def test_viewers_read_but_do_not_write(client, people):
     item = create(client, people["bob"])
     dave = people["dave"].headers
@@ -236,6 +264,18 @@ def test_viewers_read_but_do_not_write(client, people):
     assert client.get(f"{AI}/sync-secret", headers=people["bob"].headers).status_code == 403
     r = client.get(f"{AI}/sync-secret", headers=people["admin"].headers)
     assert r.status_code == 200 and r.json()["secret"].startswith("whsec_")
+
+
+def test_reading_the_sync_secret_is_audited(client, people, db):
+    with db.unit_of_work() as s:
+        before = s.execute(sa.select(sa.func.count()).select_from(AuditEntry)
+                           .where(AuditEntry.action == "action_item.sync_secret_read")).scalar_one()
+    assert client.get(f"{AI}/sync-secret", headers=people["bob"].headers).status_code == 403
+    assert client.get(f"{AI}/sync-secret", headers=people["admin"].headers).status_code == 200
+    with db.unit_of_work() as s:
+        rows = s.execute(sa.select(AuditEntry.actor_label).where(
+            AuditEntry.action == "action_item.sync_secret_read")).scalars().all()
+    assert before == 0 and rows == [people["admin"].email], "one entry, for the admin who was handed it"
 
 
 @pytest.mark.parametrize("body, field", [
@@ -261,7 +301,10 @@ def test_bad_create_bodies_are_422_naming_the_field(client, people, body, field)
 
 
 @pytest.mark.parametrize("body", [{"status": None}, {"title": None}, {"status": "closed"},
-                                  {"due_on": "2026-02-31"}, {"type": None}])
+                                  {"due_on": "2026-02-31"}, {"type": None},
+                                  # an item's incident and postmortem are fixed at creation (need-to-know
+                                  # follows the incident alone: see item_visibility)
+                                  {"incident": "INC-1"}, {"postmortem": "7c9e6679-7425-40de-944b-e07fc1f97329"}])
 def test_bad_patches_are_422(client, people, body):
     item = create(client, people["bob"])
     r = client.patch(f"{AI}/{item['ref']}", json=body, headers=people["bob"].headers)

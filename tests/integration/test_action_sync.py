@@ -98,6 +98,7 @@ def test_each_change_is_posted_signed_in_order(db, clock, engine, receiver, owne
                               headers[SIGNATURE_HEADER.lower()], now=clock.now())
         assert headers["idempotency-key"] == json.loads(post.body)["id"]
         assert headers[EVENT_HEADER.lower()] == json.loads(post.body)["event"]
+        assert headers[TIMESTAMP_HEADER.lower()] == str(int(clock.now().timestamp())), "the engine's clock"
     assert not verify_webhook("wrong", first.body, first.headers[TIMESTAMP_HEADER],
                               first.headers[SIGNATURE_HEADER], now=clock.now())
     assert rows(db) == [("action_item.created", "sent", 1), ("action_item.updated", "sent", 1)]
@@ -151,18 +152,41 @@ def test_it_gives_up_after_max_attempts(db, clock, engine, receiver, owner):
         assert s.execute(sa.select(ActionSync.last_error)).scalar_one().startswith(f"gave up after {MAX_ATTEMPTS}")
 
 
-def test_a_restricted_incidents_item_is_synced_without_the_incident_title(db, clock, engine, receiver, owner):
+def test_a_restricted_incidents_item_is_synced_under_a_neutral_title(db, clock, engine, receiver, owner):
+    # The item's own words usually tell what happened, so the tracker gets neither them nor the incident's.
     alice = as_principal(db, owner)
     with db.unit_of_work() as s:
         inc = incidents.declare(s, actor=alice, now=clock.now(), spec=incidents.Declaration(
             title="Signing key leaked via build logs", severity=Severity.SEV1, restricted=True))
         inc_ref = incidents.ref(inc)
-    create(db, clock, alice, title="Scrub build logs", incident=inc_ref)
+    due = clock.now() + timedelta(days=2)
+    ref = create(db, clock, alice, title="Scrub the leaked key from build logs", incident=inc_ref,
+                 description="Rotate the release signing key too", owner=owner.email, due_at=due, priority="high")
+    create(db, clock, alice, title="Add a retry budget", description="Cap retries at 10%")
     engine.tick()
+    restricted, plain = (json.loads(p.body)["action_item"] for p in receiver.posts)
+    assert b"leaked" not in receiver.posts[0].body and b"signing key" not in receiver.posts[0].body
+    assert (restricted["title"], restricted["description"]) == (f"Restricted action item {ref}", "")
+    assert (restricted["ref"], restricted["status"], restricted["priority"], restricted["type"],
+            restricted["owner"]["email"], restricted["due_at"], restricted["incident"],
+            restricted["incident_restricted"]) == \
+        (ref, "open", "high", "prevent", owner.email, due.isoformat(), inc_ref, True)
+    assert (plain["title"], plain["description"], plain["incident_restricted"]) == \
+        ("Add a retry budget", "Cap retries at 10%", False)
+
+
+def test_an_engine_without_settings_signs_with_the_configured_server_key(db, clock, receiver, owner, monkeypatch):
+    # No built-in key: without settings the engine reads them the usual way (TOCSIN_* variables).
+    monkeypatch.setenv("TOCSIN_SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("TOCSIN_ACTION_SYNC_URL", receiver.url())
+    create(db, clock, as_principal(db, owner), title="x")
+    engine = Engine(db, clock, modules=[("action_sync", action_sync)])
+    engine.tick()
+    engine.close()
     (post,) = receiver.posts
-    item = json.loads(post.body)["action_item"]
-    assert (item["incident"], item["incident_restricted"]) == (inc_ref, True)
-    assert b"Signing key leaked" not in post.body
+    assert verify_webhook(signing_secret("from-the-environment"), post.body, post.headers[TIMESTAMP_HEADER],
+                          post.headers[SIGNATURE_HEADER], now=clock.now())
+    assert rows(db) == [("action_item.created", "sent", 1)]
 
 
 def test_the_egress_guard_refuses_a_metadata_address(db, clock, owner):

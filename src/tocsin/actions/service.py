@@ -26,12 +26,11 @@ from tocsin.actions.types import (
     ActionType,
     action_ref,
     parse_action_ref,
-    parse_problem_ref,
 )
 from tocsin.audit.service import record
 from tocsin.db.counters import next_value
 from tocsin.errors import Conflict, InvalidInput, NotFound
-from tocsin.ids import parse_uuid
+from tocsin.ids import incident_ref, parse_uuid
 from tocsin.incidents import timeline
 from tocsin.incidents.access import get_incident, visibility_clause
 from tocsin.incidents.models import Incident
@@ -43,7 +42,7 @@ from tocsin.problems.models import Problem
 from tocsin.teams.models import Team, TeamMember
 from tocsin.teams.service import get_team
 from tocsin.users.models import OrgRole, User
-from tocsin.users.service import get_user, get_user_by_email
+from tocsin.users.service import get_user, get_user_by_email, principal_for
 
 END_OF_DAY = time(23, 59, 59)
 
@@ -55,7 +54,10 @@ def ref(item: ActionItem) -> str:
 
 
 def item_visibility(principal: Principal) -> sa.ColumnElement[bool]:
-    """Items not linked to an incident, or linked to one the principal may see."""
+    """Items not linked to an incident, or linked to one the principal may see. The one rule for
+    every query of items (problems and reports use it too). An item's postmortem needs no check of
+    its own: create_item always links the postmortem's incident, neither link changes afterwards,
+    and deleting an incident deletes its postmortem."""
     if principal.sees_all_restricted:
         return sa.true()
     seen = sa.select(Incident.id).where(visibility_clause(principal))
@@ -127,11 +129,10 @@ def resolve_postmortem(session: Session, principal: Principal, key: str) -> tupl
 
 
 def resolve_problem(session: Session, key: str, field: str = "problem") -> Problem:
-    problem = None
-    if (number := parse_problem_ref(key)) is not None:
-        problem = session.execute(sa.select(Problem).where(Problem.number == number)).scalar_one_or_none()
-    elif (as_uuid := parse_uuid(key)) is not None:
-        problem = session.get(Problem, as_uuid)
+    """The problem a request body names; InvalidInput (not NotFound) since it is a field's value."""
+    from tocsin.problems.service import get_problem
+
+    problem = get_problem(session, key)
     if problem is None:
         raise InvalidInput(f"{field}: no problem {key}", details={"field": field})
     return problem
@@ -159,6 +160,14 @@ def _check_owner(user: User) -> User:
     if not user.is_active:
         raise InvalidInput(f"owner: {user.email} is deactivated", details={"field": "owner"})
     return user
+
+
+def _check_owner_sees(session: Session, owner: User, incident: Incident) -> None:
+    """Refuse an owner who may not see the item's (restricted) incident: their reminders would
+    name a restricted item and link to a page that answers 404."""
+    if get_incident(session, principal_for(session, owner), incident.id) is None:
+        raise InvalidInput(f"owner: {owner.email} may not see {incident_ref(incident.number)}; add them to the "
+                           "incident first", details={"field": "owner"})
 
 
 # --- create ----------------------------------------------------------------------------------------
@@ -194,6 +203,8 @@ def create_item(session: Session, *, actor: Principal, now: datetime, spec: Acti
         if incident is not None and incident.id != pm_incident.id:
             raise InvalidInput("the postmortem belongs to another incident", details={"field": "postmortem"})
         incident = pm_incident
+    if owner is not None and incident is not None:
+        _check_owner_sees(session, owner, incident)
     problem = resolve_problem(session, spec.problem) if spec.problem else None
     if spec.team:
         team_id: uuid.UUID | None = resolve_team(session, spec.team).id
@@ -328,6 +339,10 @@ def update_item(session: Session, *, actor: Principal, now: datetime, item: Acti
         put("priority", ActionPriority(changes["priority"]).value)
     if "owner" in changes:
         owner = _check_owner(resolve_user(session, actor, changes["owner"], "owner")) if changes["owner"] else None
+        if owner is not None and item.incident_id is not None and owner.id != item.owner_id:
+            incident = session.get(Incident, item.incident_id)
+            if incident is not None:
+                _check_owner_sees(session, owner, incident)
         put("owner_id", owner.id if owner else None)
     if "team" in changes:
         put("team_id", resolve_team(session, changes["team"]).id if changes["team"] else None)

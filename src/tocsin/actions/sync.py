@@ -8,15 +8,16 @@ the `action_sync` engine module POSTs it. The request is signed like tocsin's we
 (`X-Tocsin-Timestamp`, `X-Tocsin-Signature: v1=<hex HMAC-SHA256(secret, "<ts>.<body>")>`),
 with a secret derived from the server key (`signing_secret`), so nothing new has to be stored.
 
-Items linked to a restricted incident are synced, but the payload carries only the incident's
-ref, never its title (the tracker's readers may not be allowed to know what happened).
+Items linked to a restricted incident are synced, but neutrally: the payload carries the
+incident's ref, never its title, and the item's own title and description (which usually
+describe what happened) are replaced by "Restricted action item ACT-n" and "" (the tracker's
+readers may not be allowed to know what happened).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.actions.models import ActionItem, ActionSync
 from tocsin.actions.types import ActionStatus, action_ref
+from tocsin.problems.service import problem_ref
 from tocsin.ids import incident_ref, new_id
 from tocsin.incidents.models import Incident
 from tocsin.net.guard import Blocked
@@ -88,17 +90,20 @@ def payload(session: Session, item: ActionItem, public_url: str) -> dict[str, An
     def iso(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
 
+    restricted = bool(incident.restricted) if incident else False
+    title, description = (f"Restricted action item {action_ref(item.number)}", "") if restricted \
+        else (item.title, item.description)
     return {
-        "id": str(item.id), "ref": action_ref(item.number), "title": item.title, "description": item.description,
+        "id": str(item.id), "ref": action_ref(item.number), "title": title, "description": description,
         "type": item.type, "priority": item.priority, "status": item.status,
         "owner": {"email": owner.email, "name": owner.name} if owner else None,
         "team": team.slug if team else None,
         "due_at": iso(item.due_at), "completed_at": iso(item.completed_at),
         "created_at": iso(item.created_at), "updated_at": iso(item.updated_at),
         "incident": incident_ref(incident.number) if incident else None,
-        "incident_restricted": bool(incident.restricted) if incident else False,
+        "incident_restricted": restricted,
         "postmortem_id": str(item.postmortem_id) if item.postmortem_id else None,
-        "problem": f"PRB-{problem.number}" if problem else None,
+        "problem": problem_ref(problem) if problem else None,
         "external_id": item.external_id, "external_url": item.external_url,
         "url": item_url(public_url, item),
     }
@@ -129,7 +134,7 @@ def post(client: httpx.Client, url: str, *, secret: str, row_id: Any, event: str
          sent_at: datetime) -> Outcome:
     """POST one delivery; 2xx is sent, 408/425/429/5xx and network errors are retried, the rest fail."""
     body = body_of(row_id, event, item, sent_at)
-    ts = str(int(sent_at.timestamp()) if sent_at else int(time.time()))
+    ts = str(int(sent_at.timestamp()))
     headers = {"Content-Type": "application/json", "Idempotency-Key": str(row_id), EVENT_HEADER: event,
                TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: f"{SIGNATURE_VERSION}={sign(secret, ts, body)}"}
     try:

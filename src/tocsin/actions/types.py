@@ -3,12 +3,9 @@ human ref (ACT-12)."""
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 
-ACTION_PREFIX = "ACT"
-_REF_RE = re.compile(r"^ACT-(\d{1,18})$", re.IGNORECASE | re.ASCII)
-_PROBLEM_REF_RE = re.compile(r"^PRB-(\d{1,18})$", re.IGNORECASE | re.ASCII)
+from tocsin.ids import ACTION_ITEM_PREFIX, make_ref, parse_ref
 
 
 class ActionStatus(StrEnum):
@@ -37,16 +34,9 @@ ACTIVE = (ActionStatus.open.value, ActionStatus.in_progress.value)
 
 
 def action_ref(number: int) -> str:
-    return f"{ACTION_PREFIX}-{number}"
+    return make_ref(ACTION_ITEM_PREFIX, number)
 
 
 def parse_action_ref(text: str) -> int | None:
     """The number in `ACT-12` (case-insensitive), else None."""
-    match = _REF_RE.match(text.strip())
-    return int(match.group(1)) if match else None
-
-
-def parse_problem_ref(text: str) -> int | None:
-    """The number in `PRB-3` (case-insensitive), else None."""
-    match = _PROBLEM_REF_RE.match(text.strip())
-    return int(match.group(1)) if match else None
+    return parse_ref(ACTION_ITEM_PREFIX, text)

@@ -11,7 +11,8 @@ a claim that expires), POST them outside any transaction, then record the result
 claim is still ours. Only the oldest unsent row of an item is claimed, so a tracker sees an
 item's changes in the order they were made even when one of them needs retries. Retryable
 failures back off (30 s doubling, capped at 15 min) up to MAX_ATTEMPTS, then the row is
-`failed` with the reason and the item's later changes go on.
+`failed` with the reason and the item's later changes go on. It POSTs through the engine's one
+guarded HTTP client (the `deliver` module's dispatcher's, under the egress policy).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from sqlalchemy.orm import aliased
 
 from tocsin.actions import reminders, sync
 from tocsin.actions.models import ActionItem, ActionSync
-from tocsin.engine.deliver import backoff
+from tocsin.config import Settings
+from tocsin.engine.deliver import backoff, dispatcher
 from tocsin.engine.runner import EngineContext
 
 log = logging.getLogger("tocsin.engine.actions")
@@ -36,9 +38,9 @@ MAX_ATTEMPTS = 8
 ROUNDS = 5  # per tick: an item's later changes follow its earlier ones in the same tick
 
 
-def _public_url(ec: EngineContext) -> str:
-    st = ec.settings
-    return st.resolved_public_url() if hasattr(st, "resolved_public_url") else "http://127.0.0.1:8080"
+def _settings(ec: EngineContext) -> Any:
+    """The engine's settings; an engine started without any (some tests) uses `Settings()`."""
+    return ec.settings if ec.settings is not None else Settings()
 
 
 def action_reminders(ec: EngineContext) -> int:
@@ -49,18 +51,8 @@ def action_reminders(ec: EngineContext) -> int:
             sa.select(ActionItem).where(reminders.due_clause(ec.now, schedule))
             .order_by(ActionItem.due_at, ActionItem.id).limit(reminders.BATCH)
             .with_for_update(skip_locked=True)).scalars())
-        return reminders.remind(s, items, now=ec.now, schedule=schedule, public_url=_public_url(ec))
-
-
-def _client(ec: EngineContext) -> Any:
-    client = ec.shared.get("action_sync_client")
-    if client is None:
-        from tocsin.net.guard import EgressPolicy
-        from tocsin.net.http import make_client
-
-        policy = EgressPolicy.from_settings(getattr(ec.settings, "outbound_allow", "") or "")
-        client = ec.shared["action_sync_client"] = make_client(policy)
-    return client
+        return reminders.remind(s, items, now=ec.now, schedule=schedule,
+                                public_url=_settings(ec).resolved_public_url())
 
 
 def action_sync(ec: EngineContext) -> int:
@@ -77,7 +69,8 @@ def action_sync(ec: EngineContext) -> int:
 
 def _sync_round(ec: EngineContext) -> tuple[int, bool]:
     now = ec.now
-    url = getattr(ec.settings, "action_sync_url", None)
+    settings = _settings(ec)
+    url = settings.action_sync_url
     older = aliased(ActionSync)
     with ec.db.unit_of_work() as s:
         rows = list(s.execute(
@@ -97,9 +90,8 @@ def _sync_round(ec: EngineContext) -> tuple[int, bool]:
         for r in rows:
             r.status, r.attempts, r.send_after = "sending", r.attempts + 1, now + CLAIM
             claims.append((r.id, r.attempts, r.event, dict(r.payload)))
-    secret = sync.signing_secret(ec.settings.resolved_secret_key()) if hasattr(ec.settings, "resolved_secret_key") \
-        else sync.signing_secret("tocsin-test-key")
-    client = _client(ec)
+    secret = sync.signing_secret(settings.resolved_secret_key())
+    client = dispatcher(ec).client()  # the engine's one guarded client (egress policy), shared with `deliver`
     results = []
     for row_id, attempts, event, item in claims:
         try:

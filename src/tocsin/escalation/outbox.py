@@ -38,7 +38,8 @@ def fall_through(s: Session, row: Notification, why: str, now: datetime) -> None
             else "no other verified contact method to fall through to")
     trail.note(s, now=now, kind="notification_failed", alert_id=row.alert_id,
                incident_id=row.incident_id if not row.alert_id else _incident_of(s, row.alert_id),
-               reason=f"page to {name} by {row.channel} failed: {why}; {then}",
+               reason=f"{'reminder' if row.kind == 'reminder' else 'page'} to {name} by {row.channel} failed: "
+                      f"{why}; {then}",
                user_id=str(row.user_id), notification_id=str(row.id), channel=row.channel)
 
 

@@ -45,7 +45,7 @@ class Dispatcher:
 
         return EgressPolicy.from_settings(getattr(self.settings, "outbound_allow", "") or "")
 
-    def _client(self) -> Any:
+    def client(self) -> Any:
         with self._lock:
             if self._http is None:
                 from tocsin.net.http import make_client
@@ -95,7 +95,7 @@ class Dispatcher:
             from tocsin.notify.webhook import WebhookProvider
 
             secret = webhook_secret(self.settings.resolved_secret_key(), contact_method_id)
-            return WebhookProvider(self._client(), secret, clock=self.clock).send(message)
+            return WebhookProvider(self.client(), secret, clock=self.clock).send(message)
         with self._lock:
             if channel not in self._cache:
                 self._cache[channel] = self._make(channel)

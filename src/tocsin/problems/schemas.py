@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from tocsin.schemas import Out, StrictIn, check_strings
+from tocsin.schemas import Out, StrictIn, check_strings, no_null_defaults
 from tocsin.users.schemas import UserRef
 
 ProblemStatus = Literal["open", "known_error", "resolved"]
@@ -19,13 +19,6 @@ DedupKey = Annotated[str, Field(min_length=1, max_length=300)]
 Term = Annotated[str, Field(min_length=1, max_length=100)]
 LabelName = Annotated[str, Field(min_length=1, max_length=200)]
 LabelValue = Annotated[str, Field(max_length=1000)]
-
-
-def _no_null_defaults(schema: dict[str, Any]) -> None:
-    """Drop the `"default": null` of patch properties that may not be null (it is never applied)."""
-    for prop in schema.get("properties", {}).values():
-        if "default" in prop and prop["default"] is None and "anyOf" not in prop:
-            del prop["default"]
 
 
 class MatchIn(StrictIn):
@@ -64,7 +57,7 @@ class ProblemIn(StrictIn):
 class ProblemPatch(StrictIn):
     """Omit a field to leave it alone; `service` accepts null to clear it; `match` replaces the whole spec."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
 
     title: Title = Field(None)
     description: LongText = Field(None)

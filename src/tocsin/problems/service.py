@@ -8,7 +8,6 @@ change is audited; linking and unlinking also append a `problem` entry to the in
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,14 +26,13 @@ from tocsin.incidents.access import require_incident, visibility_clause
 from tocsin.incidents.models import Incident
 from tocsin.incidents.service import ref as incident_ref
 from tocsin.incidents.types import TimelineKind
-from tocsin.postmortems.models import Postmortem
+from tocsin.ids import PROBLEM_PREFIX, make_ref, parse_ref
 from tocsin.principal import Principal
 from tocsin.problems.models import Problem, ProblemIncident
 from tocsin.services.service import require_service
 from tocsin.users.models import OrgRole
 
 COUNTER = "problem"
-_REF_RE = re.compile(r"^PRB-(\d{1,18})$", re.IGNORECASE | re.ASCII)
 
 # The problem lifecycle. A problem becomes a known error once its root cause or workaround is
 # written down, and is resolved when the cause is removed. A resolved problem re-opens when it
@@ -50,7 +48,7 @@ _TEXT_FIELDS = ("title", "description", "root_cause", "known_error", "workaround
 
 
 def problem_ref(problem: Problem) -> str:
-    return f"PRB-{problem.number}"
+    return make_ref(PROBLEM_PREFIX, problem.number)
 
 
 def get_problem(session: Session, key: str | uuid.UUID, *, for_update: bool = False) -> Problem | None:
@@ -58,8 +56,8 @@ def get_problem(session: Session, key: str | uuid.UUID, *, for_update: bool = Fa
     stmt = sa.select(Problem)
     if isinstance(key, uuid.UUID):
         stmt = stmt.where(Problem.id == key)
-    elif (m := _REF_RE.match(key.strip())) is not None:
-        stmt = stmt.where(Problem.number == int(m.group(1)))
+    elif (number := parse_ref(PROBLEM_PREFIX, key)) is not None:
+        stmt = stmt.where(Problem.number == number)
     else:
         try:
             stmt = stmt.where(Problem.id == uuid.UUID(key))
@@ -292,21 +290,10 @@ def problems_of_incident(session: Session, incident_id: uuid.UUID) -> list[tuple
         .order_by(ProblemIncident.linked_at, Problem.number)).all()]
 
 
-def _action_item_visible(principal: Principal) -> sa.ColumnElement[bool]:
-    """An action item is visible unless it hangs off an incident (directly or through its
-    postmortem) that the principal may not see."""
-    if principal.sees_all_restricted:
-        return sa.true()
-    own_incident = sa.or_(ActionItem.incident_id.is_(None), sa.exists().where(
-        Incident.id == ActionItem.incident_id, visibility_clause(principal)))
-    via_postmortem = sa.or_(ActionItem.postmortem_id.is_(None), sa.exists().where(
-        Postmortem.id == ActionItem.postmortem_id, Incident.id == Postmortem.incident_id,
-        visibility_clause(principal)))
-    return sa.and_(own_incident, via_postmortem)
-
-
 def action_items_of(session: Session, principal: Principal, problem_id: uuid.UUID) -> list[ActionItem]:
     """The action items linked to the problem that the principal may see, oldest first."""
+    from tocsin.actions.service import item_visibility  # here: actions.sync imports this module
+
     return list(session.execute(
-        sa.select(ActionItem).where(ActionItem.problem_id == problem_id, _action_item_visible(principal))
+        sa.select(ActionItem).where(ActionItem.problem_id == problem_id, item_visibility(principal))
         .order_by(ActionItem.number)).scalars())

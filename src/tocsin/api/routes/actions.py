@@ -25,6 +25,7 @@ from tocsin.actions.types import ACTIVE, ActionStatus
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
 from tocsin.api.routes.present import users_by_id
+from tocsin.audit.service import record
 from tocsin.errors import Forbidden, InvalidInput
 from tocsin.ids import incident_ref, parse_uuid
 from tocsin.incidents.access import require_incident
@@ -32,6 +33,7 @@ from tocsin.incidents.models import Incident
 from tocsin.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from tocsin.principal import Principal
 from tocsin.problems.models import Problem
+from tocsin.problems.service import problem_ref
 from tocsin.schemas import Page
 from tocsin.teams.models import Team
 from tocsin.teams.service import require_team
@@ -64,7 +66,7 @@ def items_out(session: Session, items: list[ActionItem], ctx: Ctx) -> list[dict[
             "team": {"id": team.id, "slug": team.slug, "name": team.name} if team else None,
             "incident": {"id": inc.id, "ref": incident_ref(inc.number), "title": inc.title} if inc else None,
             "postmortem_id": i.postmortem_id,
-            "problem": {"id": prb.id, "ref": f"PRB-{prb.number}", "title": prb.title} if prb else None,
+            "problem": {"id": prb.id, "ref": problem_ref(prb), "title": prb.title} if prb else None,
             "due_at": i.due_at,
             "overdue": i.status in ACTIVE and i.due_at is not None and i.due_at < ctx.now,
             "completed_at": i.completed_at, "created_by": users.get(i.created_by_id) if i.created_by_id else None,
@@ -145,10 +147,13 @@ def tracker_update(body: TrackerUpdateIn, ctx: CtxDep) -> dict[str, Any]:
             summary="The tracker webhook's address and signing secret (admin)")
 def sync_secret(ctx: CtxDep, request: Request) -> dict[str, Any]:
     st = request.app.state.settings
-    with ctx.work() as (_s, me):
+    with ctx.work() as (s, me):
         if not me.is_admin:
             raise Forbidden("reading the tracker signing secret needs the admin role",
                             details={"required_role": "admin"})
+        # who was handed the secret, and when: it lets them forge tracker-bound deliveries
+        record(s, actor=me, action="action_item.sync_secret_read", target_type="action_sync", target_id=None,
+               now=ctx.now, details={"url": st.action_sync_url})
         return {"url": st.action_sync_url, "secret": sync.signing_secret(st.resolved_secret_key()),
                 "signature_header": SIGNATURE_HEADER, "timestamp_header": TIMESTAMP_HEADER}
 

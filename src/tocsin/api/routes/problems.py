@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
+from tocsin.actions.types import action_ref
 from tocsin.alerts.service import require_alert
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
@@ -74,7 +75,7 @@ def problem_detail(s: Session, me: Principal, problem: Problem) -> dict[str, Any
                        "linked_at": link.linked_at,
                        "linked_by": users.get(link.linked_by_id) if link.linked_by_id else None}
                       for link, i in links],
-        "action_items": [{"id": a.id, "ref": f"ACT-{a.number}", "title": a.title, "status": a.status,
+        "action_items": [{"id": a.id, "ref": action_ref(a.number), "title": a.title, "status": a.status,
                           "due_at": a.due_at} for a in svc.action_items_of(s, me, problem.id)],
     }
 

@@ -198,9 +198,14 @@ def upgrade() -> None:
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.add_column(sa.Column('postmortem_waived_reason', sa.Text(), nullable=True))
 
+    # ACT-n and PRB-n numbers: the rows exist up front so the first two concurrent creations
+    # serialise on the row lock instead of racing to insert it.
+    op.bulk_insert(sa.table("counters", sa.column("name", sa.String), sa.column("value", sa.BigInteger)),
+                   [{"name": "action_item", "value": 0}, {"name": "problem", "value": 0}])
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM counters WHERE name IN ('action_item', 'problem')")
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.drop_column('postmortem_waived_reason')
 
