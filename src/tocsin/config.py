@@ -64,6 +64,10 @@ class Settings(BaseSettings):
 
         return ",".join(parse_severity(part).value for part in value.split(",") if part.strip())
 
+    def postmortem_severities(self) -> frozenset[str]:
+        """The severities (SEV1..SEV4) whose incidents need a published postmortem to close."""
+        return frozenset(s for s in self.postmortem_required_severities.split(",") if s)
+
     def resolved_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 

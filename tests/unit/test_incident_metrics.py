@@ -313,6 +313,8 @@ def test_period_parsing(since, until, want):
     ("999999w", None, "since"),
     ("30d", "soon", "until"),
     ("0001-01-01T00:00:00+05:00", None, "since"),
+    ("9999-12-01T00:00:00Z", "9999-12-31T00:00:00Z", "since"),  # far future: buckets would overflow
+    ("30d", "2040-01-01T00:00:00Z", "until"),
 ])
 def test_bad_periods_are_refused_naming_the_field(since, until, field):
     with pytest.raises(InvalidInput) as err:

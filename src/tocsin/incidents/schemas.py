@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ConfigDict, Field
 
 from tocsin.incidents.types import DataSensitivity, Kind, ParticipantKind, Role, Severity, Status, parse_severity
-from tocsin.schemas import Out, StrictIn, UTCInput
+from tocsin.schemas import Out, StrictIn, UTCInput, no_null_defaults
 from tocsin.users.schemas import UserRef
 
 
@@ -51,18 +51,11 @@ class IncidentIn(StrictIn):
     impact_started_at: UTCInput | None = None
 
 
-def _no_null_defaults(schema: dict[str, Any]) -> None:
-    """Drop the `"default": null` of properties that may not be null (it is never applied)."""
-    for prop in schema.get("properties", {}).values():
-        if "default" in prop and prop["default"] is None and "anyOf" not in prop:
-            del prop["default"]
-
-
 class IncidentPatch(StrictIn):
     """Omit a field to leave it alone. Fields that always hold a value refuse null: their
     `None` defaults only make them optional, and only the fields sent are applied."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
 
     title: str = Field(None, min_length=1, max_length=300)
     summary: str = Field(None, max_length=50_000)

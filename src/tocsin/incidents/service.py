@@ -33,7 +33,6 @@ from tocsin.incidents.types import (
     Severity,
     Status,
     TimelineKind,
-    parse_severity,
 )
 from tocsin.principal import Principal
 from tocsin.services.models import Service
@@ -229,11 +228,6 @@ def roles_of(session: Session, incident_ids: list[uuid.UUID]) -> dict[uuid.UUID,
 
 
 _TEXT_FIELDS = ("title", "summary")
-
-
-def parse_required_severities(text: str) -> frozenset[str]:
-    """'SEV1,SEV2' (or 'P0, P1') → {'SEV1', 'SEV2'}; empty text → none; raise ValueError on a bad name."""
-    return frozenset(parse_severity(part).value for part in text.split(",") if part.strip())
 
 
 def _waive_postmortem(session: Session, *, incident: Incident, actor: Principal, now: datetime, reason: str | None,

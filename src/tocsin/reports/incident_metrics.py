@@ -17,8 +17,9 @@ Definitions (docs/reports.md says the same in prose):
   A negative span (a back-dated field later than the one it is measured to) counts as 0.
 - IC within 5 min: incidents whose first incident_commander assignment came at most
   5 minutes after declared_at, over all incidents (none assigned counts as not within).
-- Postmortems: required = severity in the required set, or a postmortem exists; completion =
-  published / required; time to publish = resolved_at → published_at of published ones.
+- Postmortems: required = resolved incidents (a postmortem follows resolution) whose severity is
+  in the required set, or that have a postmortem; completion = published / required; time to
+  publish = resolved_at → published_at of published ones.
 - Recurrence: incidents linked to a problem with `recurrence` true.
 - Cost: responder hours = Σ over responder participants of (resolved_at or now) − joined_at,
   at least 0, times the hourly rate; plus revenue_at_risk_per_hour × impact hours, where
@@ -159,7 +160,8 @@ def incident_metrics(rows: Sequence[IncidentRow], *, now: datetime, required_sev
                      hourly_rate: float) -> dict[str, Any]:
     """Return every incident metric over `rows` as a JSON-ready dict (durations in seconds)."""
     ic_in_time = sum(1 for r in rows if r.first_ic_at is not None and r.first_ic_at - r.declared_at <= IC_TARGET)
-    needs_pm = [r for r in rows if r.severity in required_severities or r.postmortem_status is not None]
+    needs_pm = [r for r in rows if r.postmortem_status is not None
+                or (r.resolved_at is not None and r.severity in required_severities)]
     published = [r for r in needs_pm if r.postmortem_status == "published"]
     recurrences = sum(1 for r in rows if r.recurrence)
     costs = Costs()

@@ -16,6 +16,7 @@ from tocsin.errors import InvalidInput
 _DURATION = re.compile(r"^(\d{1,6})([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 MAX_SPAN = timedelta(days=3660)  # ten years: enough for any report, small enough to chart by week
+MAX_REACH = timedelta(days=3660)  # how far from now either end may be: weeks and months stay in datetime's range
 DEFAULT_SINCE = "90d"
 
 
@@ -47,9 +48,13 @@ def parse_instant(text: str, *, name: str, now: datetime) -> datetime:
 
 
 def parse_period(since: str | None, until: str | None, *, now: datetime) -> Period:
-    """Return [since, until); raise InvalidInput when either is malformed, empty or too long."""
+    """Return [since, until); raise InvalidInput when either is malformed, more than ten years from
+    now, empty or too long."""
     start = parse_instant(since or DEFAULT_SINCE, name="since", now=now)
     end = parse_instant(until, name="until", now=now) if until else now
+    for name, value in (("since", start), ("until", end)):
+        if abs(value - now) > MAX_REACH:
+            raise InvalidInput(f"{name} must be within ten years of now", details={"field": name})
     if start >= end:
         raise InvalidInput("since must be before until", details={"field": "since", "since": start.isoformat(),
                                                                    "until": end.isoformat()})

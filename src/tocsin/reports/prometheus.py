@@ -30,7 +30,6 @@ from tocsin.incidents.lifecycle import ACTIVE_STATUSES
 from tocsin.incidents.models import Incident, IncidentService
 from tocsin.services.models import Service
 
-RESTRICTED = "(restricted)"  # not a valid slug, so it cannot collide with a service
 NO_SERVICE = "(none)"
 OPEN_ACTION_STATUSES = ("open", "in_progress")
 
@@ -57,14 +56,11 @@ def snapshot(session: Session, *, now: datetime) -> Snapshot:
         .select_from(Incident)
         .outerjoin(IncidentService, IncidentService.incident_id == Incident.id)
         .outerjoin(Service, Service.id == IncidentService.service_id)
+        # Need-to-know: a restricted incident does not exist for whoever may scrape, so not even
+        # its severity or kind is counted here.
         .where(Incident.status.in_(active), Incident.restricted.is_(False))
         .group_by(Incident.severity, Incident.kind, Service.slug)).all()
-    restricted = session.execute(
-        sa.select(Incident.severity, Incident.kind, sa.func.count(Incident.id))
-        .where(Incident.status.in_(active), Incident.restricted.is_(True))
-        .group_by(Incident.severity, Incident.kind)).all()
-    snap.incidents = [(sev, kind, slug or NO_SERVICE, n) for sev, kind, slug, n in open_rows] + \
-        [(sev, kind, RESTRICTED, n) for sev, kind, n in restricted]
+    snap.incidents = [(sev, kind, slug or NO_SERVICE, n) for sev, kind, slug, n in open_rows]
     snap.alerts = [tuple(r) for r in session.execute(  # type: ignore[misc]
         sa.select(Alert.status, Alert.urgency, Service.slug, sa.func.count(Alert.id))
         .join(Service, Service.id == Alert.service_id)

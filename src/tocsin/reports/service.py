@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.actions.models import ActionItem
+from tocsin.actions.service import item_visibility
 from tocsin.alerts.models import Alert
 from tocsin.config import Settings
 from tocsin.incidents.access import visibility_clause
@@ -48,8 +49,7 @@ class ReportFilter:
 
 
 def required_severities(settings: Settings | None) -> frozenset[str]:
-    text = (settings or Settings()).postmortem_required_severities
-    return frozenset(s.strip().upper() for s in text.split(",") if s.strip())
+    return (settings or Settings()).postmortem_severities()
 
 
 def hourly_rate(settings: Settings | None) -> float:
@@ -138,14 +138,10 @@ def load_action_rows(session: Session, *, principal: Principal, period: Period, 
                      team: str | None = None) -> list[m.ActionRow]:
     """Action items due in the period or open and overdue now, without those hanging off an
     incident the principal may not see; raises NotFound for an unknown team."""
-    visible_ids = sa.select(Incident.id).where(visibility_clause(principal))
-    visible_pms = sa.select(Postmortem.id).where(Postmortem.incident_id.in_(visible_ids))
     stmt = (
         sa.select(ActionItem.status, ActionItem.due_at, ActionItem.completed_at, Team.slug)
         .outerjoin(Team, Team.id == ActionItem.team_id)
-        .where(ActionItem.due_at.is_not(None),
-               sa.or_(ActionItem.incident_id.is_(None), ActionItem.incident_id.in_(visible_ids)),
-               sa.or_(ActionItem.postmortem_id.is_(None), ActionItem.postmortem_id.in_(visible_pms)),
+        .where(ActionItem.due_at.is_not(None), item_visibility(principal),
                sa.or_(sa.and_(ActionItem.due_at >= period.since, ActionItem.due_at < period.until),
                       sa.and_(ActionItem.status.in_(("open", "in_progress")), ActionItem.due_at < now)))
         .order_by(ActionItem.due_at, ActionItem.id)

@@ -144,8 +144,7 @@ def patch_incident(key: str, body: IncidentPatch, ctx: CtxDep, request: Request)
 
 def postmortem_required(request: Request) -> frozenset[str]:
     """The configured severities whose incidents close only with a published postmortem or a waiver."""
-    # Settings validated the names at startup, so this cannot raise.
-    return svc.parse_required_severities(request.app.state.settings.postmortem_required_severities)
+    return request.app.state.settings.postmortem_severities()
 
 
 @router.get("/{key}/timeline", response_model=Page[TimelineEntryOut], summary="The incident timeline in time order")
