@@ -59,3 +59,11 @@ T = TypeVar("T")
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = Field(None, description="Pass as `cursor` to get the next page; null on the last page")
+
+
+def no_null_defaults(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` for patch models: drop the `"default": null` of properties that may not
+    be null (the default only makes them optional and is never applied)."""
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None and "anyOf" not in prop:
+            del prop["default"]

@@ -74,6 +74,13 @@ def _known_keys(path: str) -> dict[str, list[str]]:
         return {"key": KNOWN.get("schedule", []), "layer_id": KNOWN.get("layer", [])}
     if path.startswith("/api/v1/alerts/{alert_id}"):
         return {"alert_id": KNOWN.get("alert", [])}
+    for prefix, name, kind in (("/api/v1/postmortems/{postmortem_id}", "postmortem_id", "postmortem"),
+                               ("/api/v1/postmortem-templates/{template_id}", "template_id", "template"),
+                               ("/api/v1/action-items/{item_id}", "item_id", "action_item")):
+        if path.startswith(prefix):
+            return {name: KNOWN.get(kind, [])}
+    if path.startswith("/api/v1/problems/{problem_id}"):
+        return {"problem_id": KNOWN.get("problem", []), "key": KNOWN.get("incident", [])}
     return {}
 
 
@@ -117,9 +124,11 @@ def seeded(client, make_person, make_team, make_service) -> dict[str, str]:
                                          "payload": {"summary": "Disk full", "source": "db1", "severity": "critical"}})
     assert r.status_code == 202, r.text
     alert_id = client.get("/api/v1/alerts", headers=admin.headers).json()["items"][0]["id"]
+    learning = _seed_learning(client, admin, bob, incident)
     r = client.post("/api/v1/tokens", headers=bob.headers, json={"name": "spare"})
     assert r.status_code == 201, r.text
     KNOWN.clear()
+    KNOWN.update(learning)
     KNOWN.update(
         incident=[incident["ref"], incident["id"]],
         entry=[entry_id],
@@ -132,6 +141,29 @@ def seeded(client, make_person, make_team, make_service) -> dict[str, str]:
         schedule=["ops"], layer=[layer_id], alert=[alert_id],
     )
     return admin.headers
+
+
+def _seed_learning(client, admin, bob, incident) -> dict[str, list[str]]:
+    """A resolved incident with a postmortem, a problem and an action item."""
+    r = client.post("/api/v1/incidents", headers=bob.headers, json={"title": "Queue backlog", "severity": "SEV3"})
+    assert r.status_code == 201, r.text
+    ref = r.json()["ref"]
+    r = client.patch(f"/api/v1/incidents/{ref}", headers=bob.headers, json={"status": "resolved"})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/v1/incidents/{ref}/postmortem", headers=bob.headers, json={})
+    assert r.status_code == 201, r.text
+    postmortem = r.json()
+    r = client.post("/api/v1/problems", headers=bob.headers, json={"title": "Disk fills up", "service": "checkout",
+                                                                    "incidents": [incident["ref"]]})
+    assert r.status_code == 201, r.text
+    problem = r.json()
+    r = client.post("/api/v1/action-items", headers=bob.headers,
+                    json={"title": "Alert on disk growth", "type": "detect", "owner": bob.email,
+                          "incident": incident["ref"], "problem": problem["ref"]})
+    assert r.status_code == 201, r.text
+    item = r.json()
+    return {"postmortem": [postmortem["id"]], "template": [postmortem["template_id"]],
+            "problem": [problem["ref"], problem["id"]], "action_item": [item["ref"], item["id"]]}
 
 
 @schema.parametrize()

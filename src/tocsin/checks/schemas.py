@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from tocsin.schemas import Name, Out, StrictIn
+from tocsin.schemas import Name, Out, StrictIn, no_null_defaults
 
 MIN_INTERVAL, MAX_INTERVAL = 10, 24 * 3600
 MIN_TIMEOUT, MAX_TIMEOUT = 0.5, 60.0
@@ -20,13 +20,6 @@ Method = Literal["GET", "HEAD", "POST"]
 
 _TARGET = "An http(s) URL for http checks, host:port (or [v6]:port) for tcp checks"
 _STATUSES = "Statuses that pass, e.g. 200-299,301 (http checks)"
-
-
-def _no_null_defaults(schema: dict[str, Any]) -> None:
-    """Drop the `"default": null` of patch properties that may not be null (it is never applied)."""
-    for prop in schema.get("properties", {}).values():
-        if "default" in prop and prop["default"] is None and "anyOf" not in prop:
-            del prop["default"]
 
 
 class CheckIn(StrictIn):
@@ -54,7 +47,7 @@ class CheckPatch(StrictIn):
     """Omit a field to leave it alone. Fields that always hold a value refuse null; `keyword`,
     `latency_threshold_ms` and `tls_expiry_warn_days` accept null to clear them."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
 
     name: Name = Field(None)
     kind: Kind = Field(None)

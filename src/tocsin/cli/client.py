@@ -21,11 +21,17 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 
 def call(url: str, token: str | None, method: str, path: str, **kwargs: Any) -> Any:
     """Send one request; return the decoded JSON; exit 1 with the server's message on error."""
+    return request(url, token, method, path, **kwargs).json()
+
+
+def request(url: str, token: str | None, method: str, path: str, *, timeout: float = 30,
+            **kwargs: Any) -> httpx.Response:
+    """Send one request; return the response (JSON or not); exit 1 with the server's message on error."""
     if not token:
         fail("no API token: set TOCSIN_TOKEN or pass --token")
     try:
         resp = httpx.request(method, url.rstrip("/") + path, headers={"Authorization": f"Bearer {token}"},
-                             timeout=30, **kwargs)
+                             timeout=timeout, **kwargs)
     except httpx.HTTPError as exc:
         fail(f"cannot reach tocsin at {url}: {exc}")
     if resp.status_code >= 400:
@@ -34,7 +40,7 @@ def call(url: str, token: str | None, method: str, path: str, **kwargs: Any) -> 
             fail(f"{err['message']} ({resp.status_code} {err['code']})")
         except (ValueError, KeyError, TypeError):
             fail(f"{resp.status_code} from {path}: {resp.text[:200]}")
-    return resp.json()
+    return resp
 
 
 def _when(value: str | None) -> str:

@@ -7,10 +7,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
-from tocsin.cli.client import DEFAULT_URL, Token, Url, call
+from tocsin.cli.client import DEFAULT_URL, Token, Url, call, request
 from tocsin.cli.common import JsonFlag, console, fail, print_json
 
 postmortem_app = typer.Typer(help="Postmortems: start one from a resolved incident, export it.",
@@ -24,20 +23,7 @@ class Format(StrEnum):
 
 def _get_text(url: str, token: str | None, path: str, params: dict[str, Any]) -> str:
     """GET a text (non-JSON) resource; exit 1 with the server's message on error."""
-    if not token:
-        fail("no API token: set TOCSIN_TOKEN or pass --token")
-    try:
-        resp = httpx.request("GET", url.rstrip("/") + path, params=params,
-                             headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    except httpx.HTTPError as exc:
-        fail(f"cannot reach tocsin at {url}: {exc}")
-    if resp.status_code >= 400:
-        try:
-            err = resp.json()["error"]
-            fail(f"{err['message']} ({resp.status_code} {err['code']})")
-        except (ValueError, KeyError, TypeError):
-            fail(f"{resp.status_code} from {path}: {resp.text[:200]}")
-    return resp.text
+    return request(url, token, "GET", path, params=params).text
 
 
 @postmortem_app.command("start")

@@ -14,11 +14,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.table import Table
 
-from tocsin.cli.client import DEFAULT_URL, Token, Url, call
+from tocsin.cli.client import DEFAULT_URL, Token, Url, call, request
 from tocsin.cli.common import console, fail, print_json
 from tocsin.reports.display import duration, money, percent
 
@@ -118,20 +117,7 @@ def _group_table(report: dict[str, Any]) -> Table:
 
 def _raw(url: str, token: str | None, path: str, params: list[tuple[str, Any]]) -> bytes:
     """GET a non-JSON answer (page or chart); exit 1 with the server's message on error."""
-    if not token:
-        fail("no API token: set TOCSIN_TOKEN or pass --token")
-    try:
-        resp = httpx.request("GET", url.rstrip("/") + path, params=params, timeout=60,
-                             headers={"Authorization": f"Bearer {token}"})
-    except httpx.HTTPError as exc:
-        fail(f"cannot reach tocsin at {url}: {exc}")
-    if resp.status_code >= 400:
-        try:
-            err = resp.json()["error"]
-            fail(f"{err['message']} ({resp.status_code} {err['code']})")
-        except (ValueError, KeyError, TypeError):
-            fail(f"{resp.status_code} from {path}: {resp.text[:200]}")
-    return resp.content
+    return request(url, token, "GET", path, params=params, timeout=60).content
 
 
 def report(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
 from tocsin.oncall.resolve import MAX_SHIFT_HOURS
-from tocsin.schemas import Name, Out, Slug, StrictIn, UTCInput
+from tocsin.schemas import Name, Out, Slug, StrictIn, UTCInput, no_null_defaults
 
 RotationKind = Literal["daily", "weekly", "custom"]
 TimeZone = Annotated[str, Field(min_length=1, max_length=64, description="IANA name such as Europe/Berlin")]
@@ -20,13 +20,6 @@ Description = Annotated[str, Field(max_length=10_000)]
 MAX_LAYERS = 20
 MAX_MEMBERS = 200
 MAX_RESTRICTIONS = 50
-
-
-def _no_null_defaults(schema: dict[str, Any]) -> None:
-    """Drop the `"default": null` of patch properties that may not be null (it is never applied)."""
-    for prop in schema.get("properties", {}).values():
-        if "default" in prop and prop["default"] is None and "anyOf" not in prop:
-            del prop["default"]
 
 
 class UserRef(Out):
@@ -67,7 +60,7 @@ class LayerIn(StrictIn):
 class LayerPatch(StrictIn):
     """Omit a field to leave it alone."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
 
     name: Name = Field(None)
     kind: RotationKind = Field(None)
@@ -104,7 +97,7 @@ class ScheduleIn(StrictIn):
 class SchedulePatch(StrictIn):
     """Omit a field to leave it alone; `team` accepts null to clear it."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
 
     name: Name = Field(None)
     description: Description = Field(None)

@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, WithJsonSchema
 from tocsin.alerts.matchers import MAX_MATCHERS, MAX_PATTERN
 from tocsin.incidents.schemas import SeverityIn
 from tocsin.incidents.types import Kind
-from tocsin.schemas import Name, Out, StrictIn, UTCInput
+from tocsin.schemas import Name, Out, StrictIn, UTCInput, no_null_defaults
 
 # A matcher is validated by the service (`alerts.matchers.parse_matcher`), not by pydantic: a
 # union of `str | Model` would report a bad object as "should be a valid string" first. The
@@ -38,13 +38,6 @@ Reason = Annotated[str, Field(max_length=10_000)]
 TimeZone = Annotated[str, Field(min_length=1, max_length=64, description="IANA name such as Europe/Berlin")]
 
 
-def _no_null_defaults(schema: dict[str, Any]) -> None:
-    """Drop the `"default": null` of patch properties that may not be null (it is never applied)."""
-    for prop in schema.get("properties", {}).values():
-        if "default" in prop and prop["default"] is None and "anyOf" not in prop:
-            del prop["default"]
-
-
 class MatcherOut(Out):
     name: str
     op: str
@@ -63,7 +56,7 @@ class RoutingRuleIn(StrictIn):
 class RoutingRulePatch(StrictIn):
     """Omit a field to leave it alone; `service` and `urgency` accept null to clear them."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
 
     name: Name = Field(None)
     matchers: Matchers = Field(None)
@@ -123,7 +116,7 @@ class MaintenanceWindowIn(StrictIn):
 class MaintenanceWindowPatch(StrictIn):
     """Omit a field to leave it alone; `until` accepts null to clear it."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
 
     name: Name = Field(None)
     starts_at: UTCInput = Field(None)
