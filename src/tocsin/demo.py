@@ -89,7 +89,48 @@ def load(session: Session, clock: Clock) -> tuple[list[Credential], list[Integra
     add_note(session, incident=incident, actor=bob, now=now, text="Rolling back the 14:00 deploy of payments-api.")
     update_incident(session, incident=incident, actor=bob, now=now, changes={"status": Status.identified.value})
     _paging(session, system, now)
+    _learning(session, principal_for(session, users["carol@demo.tocsin.dev"]), now)
     return creds, _detection(session, system, now)
+
+
+def _learning(session: Session, carol: Principal, now: datetime) -> None:
+    """A past incident (INC-2, ten days ago) with its postmortem in review, two action items (one
+    done, one overdue) and the known problem behind it, so the reports have something to show."""
+    from tocsin.actions.service import ActionSpec, create_item, update_item
+    from tocsin.actions.types import ActionPriority, ActionType
+    from tocsin.incidents.service import ref
+    from tocsin.postmortems.service import start as start_postmortem
+    from tocsin.postmortems.service import update as update_postmortem
+    from tocsin.problems.service import NewProblem, create_problem
+
+    t0 = now - timedelta(days=10)
+    past = declare(session, actor=carol, now=t0 + timedelta(minutes=6), spec=Declaration(
+        title="Payments API connection pool exhausted", severity=Severity.SEV1, kind=Kind.operational,
+        summary="Payments failed for 38 minutes: the API ran out of database connections.",
+        services=["payments-api", "postgres"], impact_started_at=t0, detected_at=t0 + timedelta(minutes=4),
+        impact={"customers_affected": 1200, "customer_facing": True, "revenue_at_risk_per_hour": 9000},
+    ))
+    add_note(session, incident=past, actor=carol, now=t0 + timedelta(minutes=20), key_event=True,
+             text="Raised the pool size from 20 to 60; errors stopped at once.")
+    for minutes, status in ((8, Status.identified), (24, Status.mitigated), (38, Status.resolved)):
+        update_incident(session, incident=past, actor=carol, now=t0 + timedelta(minutes=minutes),
+                        changes={"status": status.value})
+    pm = start_postmortem(session, incident=past, actor=carol, now=t0 + timedelta(days=1))
+    update_postmortem(session, pm=pm, incident=past, actor=carol, now=t0 + timedelta(days=2),
+                      changes={"status": "in_review"})
+    problem = create_problem(session, actor=carol, now=t0 + timedelta(days=2), spec=NewProblem(
+        title="Connection pool too small for peak traffic", status="known_error", service="payments-api",
+        root_cause="The pool size was set for 2024 traffic and never revisited.",
+        known_error="Under peak load every request waits for a connection and times out.",
+        workaround="Raise DB_POOL_SIZE on payments-api and restart it one pod at a time.",
+        match={"terms": ["connection pool"]}, incidents=[ref(past)]))
+    done = create_item(session, actor=carol, now=t0 + timedelta(days=2), spec=ActionSpec(
+        title="Alert when the pool is 80% used", type=ActionType.detect, priority=ActionPriority.high,
+        owner="carol@demo.tocsin.dev", due_at=t0 + timedelta(days=5), incident=str(past.id), problem=str(problem.id)))
+    update_item(session, actor=carol, now=t0 + timedelta(days=4), item=done, changes={"status": "done"})
+    create_item(session, actor=carol, now=t0 + timedelta(days=2), spec=ActionSpec(
+        title="Size the pool from load tests before each peak season", type=ActionType.prevent,
+        owner="bob@demo.tocsin.dev", due_at=t0 + timedelta(days=7), incident=str(past.id), problem=str(problem.id)))
 
 
 def _paging(session: Session, system: Principal, now: datetime) -> None:
