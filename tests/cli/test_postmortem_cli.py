@@ -7,36 +7,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
-from typer.testing import CliRunner
 
 from tests.cli import test_cli as real_cli
 from tests.cli.test_cli import cli_env, last_line, ok, run
-from tocsin.cli.main import app as cli
 
-BASE = "http://tocsin.test"
 serve = real_cli.serve  # the fixture that starts `tocsin serve` processes
 INC = "/api/v1/incidents"
 
 
 @pytest.fixture
-def tocsin(client, monkeypatch):
-    """tocsin(*args, token=...) -> click Result, with TOCSIN_URL pointing at the in-process app."""
-    def request(method, url, *, headers=None, timeout=None, **kwargs):
-        assert url.startswith(BASE), url
-        return client.request(method, url[len(BASE):], headers=headers, **kwargs)
-
-    monkeypatch.setattr(httpx, "request", request)
-    runner = CliRunner()
-
-    def invoke(*args: str, token: str | None):
-        env = {"TOCSIN_URL": BASE, "COLUMNS": "200"}
-        if token:
-            env["TOCSIN_TOKEN"] = token
-        return runner.invoke(cli, ["postmortem", *args], env=env)
-
-    return invoke
+def tocsin(cli_in_process):
+    """tocsin(*args, token=...): `tocsin postmortem ...` run in process (tests/cli/conftest.py)."""
+    return lambda *args, token: cli_in_process("postmortem", *args, token=token)
 
 
 @pytest.fixture

@@ -10,30 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from tocsin.cli.main import app as cli
 
-BASE = "http://tocsin.test"
 
 
 @pytest.fixture
-def tocsin(client, monkeypatch):
-    """tocsin(*args) -> click Result, with TOCSIN_URL pointing at the in-process app."""
-    def request(method, url, *, headers=None, timeout=None, **kwargs):
-        assert url.startswith(BASE), url
-        return client.request(method, url[len(BASE):], headers=headers, **kwargs)
-
-    monkeypatch.setattr(httpx, "request", request)
-    runner = CliRunner()
-
-    def run(*args: str, token: str | None):
-        env = {"TOCSIN_URL": BASE, "COLUMNS": "160"}
-        if token:
-            env["TOCSIN_TOKEN"] = token
-        return runner.invoke(cli, ["report", *args], env=env)
-
-    return run
+def tocsin(cli_in_process):
+    """tocsin(*args, token=...): `tocsin report ...` run in process (tests/cli/conftest.py)."""
+    return lambda *args, token: cli_in_process("report", *args, token=token)
 
 
 @pytest.fixture

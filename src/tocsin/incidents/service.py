@@ -171,20 +171,29 @@ class IncidentFilter:
     open_only: bool = False
 
 
+def match_clauses(session: Session, *, severity: list[Severity], kind: Kind | None,
+                  service: str | None) -> list[sa.ColumnElement[bool]]:
+    """WHERE clauses for incidents of any of `severity`, of `kind`, on `service` (slug or id;
+    NotFound when unknown); an empty or None filter adds nothing. Lists and reports share them."""
+    clauses: list[sa.ColumnElement[bool]] = []
+    if severity:
+        clauses.append(Incident.severity.in_([s.value for s in severity]))
+    if kind:
+        clauses.append(Incident.kind == kind.value)
+    if service:
+        svc = require_service(session, service)
+        clauses.append(sa.exists().where(IncidentService.incident_id == Incident.id,
+                                         IncidentService.service_id == svc.id))
+    return clauses
+
+
 def _filtered(session: Session, principal: Principal, flt: IncidentFilter) -> sa.Select[tuple[Incident]]:
     stmt = visible(principal)
     if flt.status:
         stmt = stmt.where(Incident.status.in_([s.value for s in flt.status]))
     if flt.open_only:
         stmt = stmt.where(Incident.status.in_([s.value for s in ACTIVE_STATUSES]))
-    if flt.severity:
-        stmt = stmt.where(Incident.severity.in_([s.value for s in flt.severity]))
-    if flt.kind:
-        stmt = stmt.where(Incident.kind == flt.kind.value)
-    if flt.service:
-        svc = require_service(session, flt.service)
-        stmt = stmt.where(sa.exists().where(IncidentService.incident_id == Incident.id,
-                                            IncidentService.service_id == svc.id))
+    stmt = stmt.where(*match_clauses(session, severity=flt.severity, kind=flt.kind, service=flt.service))
     if flt.q:
         pattern = "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(sa.or_(Incident.title.ilike(pattern, escape="\\"), Incident.summary.ilike(pattern, escape="\\")))

@@ -23,7 +23,7 @@ from tocsin.alerts.models import Alert
 from tocsin.config import Settings
 from tocsin.incidents.access import visibility_clause
 from tocsin.incidents.models import Incident, IncidentService, Participant, RoleAssignment
-from tocsin.incidents.service import ref
+from tocsin.incidents.service import match_clauses, ref
 from tocsin.incidents.types import Kind, ParticipantKind, Role, Severity, Status
 from tocsin.postmortems.models import Postmortem
 from tocsin.principal import Principal
@@ -31,7 +31,6 @@ from tocsin.problems.models import ProblemIncident
 from tocsin.reports import incident_metrics as m
 from tocsin.reports.period import Period
 from tocsin.services.models import Service
-from tocsin.services.service import require_service
 from tocsin.teams.models import Team
 from tocsin.teams.service import require_team
 
@@ -61,15 +60,8 @@ def _incident_ids(session: Session, principal: Principal, period: Period,
     """The ids of the visible, not declined incidents declared in the period that match `flt`."""
     stmt = sa.select(Incident.id).where(
         visibility_clause(principal), Incident.declared_at >= period.since, Incident.declared_at < period.until,
-        Incident.status != Status.declined.value)
-    if flt.severity:
-        stmt = stmt.where(Incident.severity.in_([s.value for s in flt.severity]))
-    if flt.kind:
-        stmt = stmt.where(Incident.kind == flt.kind.value)
-    if flt.service:
-        svc = require_service(session, flt.service)
-        stmt = stmt.where(sa.exists().where(IncidentService.incident_id == Incident.id,
-                                            IncidentService.service_id == svc.id))
+        Incident.status != Status.declined.value,
+        *match_clauses(session, severity=flt.severity, kind=flt.kind, service=flt.service))
     if flt.team:
         team = require_team(session, flt.team)
         stmt = stmt.where(sa.exists().where(IncidentService.incident_id == Incident.id,

@@ -1,0 +1,31 @@
+"""The in-process CLI: a `tocsin` command run by Typer's runner with its HTTP calls sent to the
+TestClient of the test's app, for client commands whose server side is tested elsewhere."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from tocsin.cli.main import app as cli
+
+BASE = "http://tocsin.test"
+
+
+@pytest.fixture
+def cli_in_process(client, monkeypatch):
+    """cli_in_process(*args, token=...) -> click Result, with TOCSIN_URL pointing at the in-process app."""
+    def request(method, url, *, headers=None, timeout=None, **kwargs):
+        assert url.startswith(BASE), url
+        return client.request(method, url[len(BASE):], headers=headers, **kwargs)
+
+    monkeypatch.setattr(httpx, "request", request)
+    runner = CliRunner()
+
+    def invoke(*args: str, token: str | None):
+        env = {"TOCSIN_URL": BASE, "COLUMNS": "200"}
+        if token:
+            env["TOCSIN_TOKEN"] = token
+        return runner.invoke(cli, list(args), env=env)
+
+    return invoke
