@@ -35,3 +35,12 @@ def service_alerts(db, service_id) -> list:  # noqa: ANN001 (a tocsin Database a
     with db.unit_of_work() as s:
         return list(s.execute(sa.select(Alert).where(Alert.service_id == service_id).order_by(Alert.first_seen_at))
                     .scalars())
+
+
+def declare(client, who, **body):  # noqa: ANN001, ANN003 (a TestClient, a conftest Person, an IncidentIn body)
+    """Declare an incident through the API as `who` (title and severity defaulted); return it."""
+    body.setdefault("title", "Checkout errors")
+    body.setdefault("severity", "SEV2")
+    r = client.post("/api/v1/incidents", json=body, headers=who.headers)
+    assert r.status_code == 201, r.text
+    return r.json()

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from tests.support import declare
 from tocsin.actions.models import ActionSync
 from tocsin.audit.models import AuditEntry
 from tocsin.ids import new_id
@@ -34,14 +35,6 @@ def people(make_person, make_team):
 
 def at(text):
     return datetime.fromisoformat(text)
-
-
-def declare(client, who, **body):
-    body.setdefault("title", "Checkout errors")
-    body.setdefault("severity", "SEV2")
-    r = client.post(INC, json=body, headers=who.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 def create(client, who, **body):

@@ -4,6 +4,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from tests.support import declare
+
 INC = "/api/v1/incidents"
 
 
@@ -20,14 +22,6 @@ def people(make_person, make_team):
 
 def at(text):
     return datetime.fromisoformat(text)
-
-
-def declare(client, who, **body):
-    body.setdefault("title", "Checkout errors")
-    body.setdefault("severity", "SEV2")
-    r = client.post(INC, json=body, headers=who.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 def timeline(client, who, ref):

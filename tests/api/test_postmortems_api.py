@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support import declare
 from tocsin.postmortems import templates
 from tocsin.reports.page import CSP
 
@@ -26,12 +27,6 @@ def people(make_person):
 def ok(r, status=200):
     assert r.status_code == status, r.text
     return r.json()
-
-
-def declare(client, who, **body):
-    body.setdefault("title", "Checkout errors")
-    body.setdefault("severity", "SEV2")
-    return ok(client.post(INC, json=body, headers=who.headers), 201)
 
 
 def resolved(client, who, **body):

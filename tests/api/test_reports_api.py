@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.support import declare
 from tocsin.actions.models import ActionItem
 
 INC = "/api/v1/incidents"
@@ -22,14 +23,6 @@ def people(make_person, make_team, make_service):
     return {"bob": make_person("responder", teams=["payments"], name="Bob"),
             "vera": make_person("viewer", name="Vera"),
             "admin": make_person("admin", name="Ada")}
-
-
-def declare(client, who, **body):
-    body.setdefault("title", "Checkout errors")
-    body.setdefault("severity", "SEV2")
-    r = client.post(INC, json=body, headers=who.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 def move(client, who, ref, status):
