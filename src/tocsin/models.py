@@ -32,8 +32,19 @@ from tocsin.postmortems.models import (
 from tocsin.problems.models import Problem, ProblemIncident
 from tocsin.routing.models import AutoIncidentRule, MaintenanceWindow, RoutingRule, Silence
 from tocsin.services.models import Service, ServiceDependency
+from tocsin.statuspage.models import (
+    ComponentStatusChange,
+    StatusComponent,
+    StatusIncident,
+    StatusIncidentComponent,
+    StatusPage,
+    StatusSubscriber,
+    StatusUpdate,
+    SubscriberDelivery,
+)
 from tocsin.teams.models import Team, TeamMember
 from tocsin.users.models import ApiToken, User
+from tocsin.web.models import UserInvite, WebSession
 
 __all__ = [
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
@@ -44,5 +55,7 @@ __all__ = [
     "ContactMethod", "NotificationRule", "UsedLink",
     "Escalation", "EscalationLevel", "EscalationPolicy", "Notification",
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",
+    "ComponentStatusChange", "StatusComponent", "StatusIncident", "StatusIncidentComponent", "StatusPage",
+    "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
     "Service", "ServiceDependency", "Team", "TeamMember", "TimelineEntry", "TimelineRevision", "User",
 ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from tocsin import __version__
@@ -25,6 +28,7 @@ from tocsin.api.routes import (
     reports,
     respond,
     rules,
+    statuspages,
     system,
 )
 from tocsin.clock import Clock, SystemClock
@@ -32,6 +36,22 @@ from tocsin.config import Settings
 from tocsin.db import Database
 from tocsin.inbound.types import MAX_EVENT_BYTES
 from tocsin.inbound.writer import IngestWriter
+from tocsin import live
+from tocsin.statuspage import cache as status_cache
+from tocsin.web import app as console
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On PostgreSQL, hear the changes other processes make (live incident rooms, status page cache)."""
+    listener = live.Listener(app.state.db.engine.url) if app.state.db.dialect == "postgresql" else None
+    if listener:
+        listener.start()
+    try:
+        yield
+    finally:
+        if listener:
+            listener.stop()
 
 
 def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) -> FastAPI:
@@ -43,6 +63,7 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
                     "errors are `{\"error\": {\"code\", \"message\", \"details\"}}`.",
         docs_url="/docs",
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.db = db
@@ -62,10 +83,13 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
     app.include_router(actions.router, responses=errors.ERROR_RESPONSES)
     app.include_router(problems.router, responses=errors.ERROR_RESPONSES)
     app.include_router(reports.router, responses=errors.ERROR_RESPONSES)
+    app.include_router(statuspages.router, responses=errors.ERROR_RESPONSES)
     app.include_router(metrics.router)
     app.include_router(respond.router)
     app.include_router(ical.router)
     app.include_router(ingest.router)
+    console.install(app)
+    status_cache.install(app)
     pd_limit = max(settings.max_body_bytes, 2 * MAX_EVENT_BYTES)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        overrides=(("/integrations/", settings.max_ingest_bytes),

@@ -1,0 +1,1 @@
+"""Public status pages: components, customer-facing incidents and maintenances, subscribers."""

@@ -1,0 +1,1 @@
+"""The responder console: server-rendered pages, sessions, and the live incident room."""
