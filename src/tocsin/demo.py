@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.clock import Clock
+from tocsin.incidents.models import Incident
 from tocsin.incidents.service import Declaration, declare, update_incident
 from tocsin.incidents.timeline import add_note
 from tocsin.incidents.types import Kind, Severity, Status
@@ -89,11 +90,12 @@ def load(session: Session, clock: Clock) -> tuple[list[Credential], list[Integra
     add_note(session, incident=incident, actor=bob, now=now, text="Rolling back the 14:00 deploy of payments-api.")
     update_incident(session, incident=incident, actor=bob, now=now, changes={"status": Status.identified.value})
     _paging(session, system, now)
-    _learning(session, principal_for(session, users["carol@demo.tocsin.dev"]), now)
+    past = _learning(session, principal_for(session, users["carol@demo.tocsin.dev"]), now)
+    _status_page(session, principal_for(session, users["alice@demo.tocsin.dev"]), bob, incident, past, now)
     return creds, _detection(session, system, now)
 
 
-def _learning(session: Session, carol: Principal, now: datetime) -> None:
+def _learning(session: Session, carol: Principal, now: datetime) -> Incident:
     """A past incident (INC-2, ten days ago) with its postmortem in review, two action items (one
     done, one overdue) and the known problem behind it, so the reports have something to show."""
     from tocsin.actions.service import ActionSpec, create_item, update_item
@@ -131,6 +133,53 @@ def _learning(session: Session, carol: Principal, now: datetime) -> None:
     create_item(session, actor=carol, now=t0 + timedelta(days=2), spec=ActionSpec(
         title="Size the pool from load tests before each peak season", type=ActionType.prevent,
         owner="bob@demo.tocsin.dev", due_at=t0 + timedelta(days=7), incident=str(past.id), problem=str(problem.id)))
+    return past
+
+
+def _status_page(session: Session, alice: Principal, bob: Principal, active: Incident, past: Incident,
+                 now: datetime) -> None:
+    """The public page "demo" (Acme Status): INC-1 as an open public incident with two updates,
+    INC-2 as a resolved one ten days ago (its outage shows in the uptime bars), and a database
+    maintenance in three days. Public names are written for customers, never the internal titles."""
+    from tocsin.services.service import require_service
+    from tocsin.statuspage import service as sp
+
+    def at(when: datetime) -> datetime:
+        return min(when, now)
+
+    page = sp.create_page(session, actor=alice, now=now - timedelta(days=90), slug="demo", name="Acme Status",
+                          description="Live status of Acme's payments, checkout and website.")
+    payments = sp.create_component(session, actor=alice, now=page.created_at, page=page, name="Payments",
+                                   is_group=True)
+    api = sp.create_component(session, actor=alice, now=page.created_at, page=page, name="Card payments API",
+                              group=payments, description="Card authorisations and captures",
+                              service_id=require_service(session, "payments-api").id)
+    checkout = sp.create_component(session, actor=alice, now=page.created_at, page=page, name="Checkout",
+                                   group=payments, service_id=require_service(session, "checkout").id)
+    www = sp.create_component(session, actor=alice, now=page.created_at, page=page, name="Website",
+                              service_id=require_service(session, "www").id)
+    t0 = past.impact_started_at or past.declared_at
+    old = sp.post_incident_update(session, actor=alice, now=at(t0 + timedelta(minutes=10)), page=page, incident=past,
+                                  name="Card payments failing", status="investigating",
+                                  body="Card payments are failing. We are investigating.",
+                                  component_statuses={api.id: "major_outage"}, deliver_notifications=False)
+    sp.post_incident_update(session, actor=alice, now=at(t0 + timedelta(minutes=38)), page=page, status_incident=old,
+                            status="resolved", body="Card payments work again. We are sorry for the disruption.",
+                            deliver_notifications=False)
+    sp.post_incident_update(session, actor=bob, now=at(active.declared_at + timedelta(minutes=5)), page=page,
+                            incident=active, name="Card payments failing for some customers",
+                            status="investigating", body="Some card payments fail or are slow. We are investigating.",
+                            component_statuses={api.id: "partial_outage", checkout.id: "degraded_performance"},
+                            deliver_notifications=False)
+    sp.post_incident_update(session, actor=bob, now=at(active.declared_at + timedelta(minutes=15)), page=page,
+                            incident=active, status="identified",
+                            body="We found the cause, a faulty release, and are rolling it back.",
+                            deliver_notifications=False)
+    start = (now + timedelta(days=3)).replace(hour=2, minute=0, second=0, microsecond=0)
+    sp.schedule_maintenance(session, actor=alice, now=now, page=page, name="Website hosting upgrade",
+                            body="We are moving the website to new servers. It may be briefly unavailable.",
+                            scheduled_for=start, scheduled_until=start + timedelta(hours=1), component_ids=[www.id],
+                            deliver_notifications=False)
 
 
 def _paging(session: Session, system: Principal, now: datetime) -> None:

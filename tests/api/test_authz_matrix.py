@@ -588,10 +588,35 @@ AUTHENTICATED_ROUTES = [
     ("GET", "/api/v1/reports/incidents/chart.png", None),
     ("GET", "/api/v1/reports/page", None),
     ("GET", "/api/v1/reports/oncall", None),
+    # status pages (the page slug is {slug})
+    ("GET", "/api/v1/status-pages", None),
+    ("POST", "/api/v1/status-pages", {"slug": "acme", "name": "Acme"}),
+    ("GET", "/api/v1/status-pages/{slug}", None),
+    ("PATCH", "/api/v1/status-pages/{slug}", {"name": "renamed"}),
+    ("DELETE", "/api/v1/status-pages/{slug}", None),
+    ("GET", "/api/v1/status-pages/{slug}/components", None),
+    ("POST", "/api/v1/status-pages/{slug}/components", {"name": "API"}),
+    ("PATCH", "/api/v1/status-pages/{slug}/components/{some_id}", {"status": "major_outage"}),
+    ("DELETE", "/api/v1/status-pages/{slug}/components/{some_id}", None),
+    ("GET", "/api/v1/status-pages/{slug}/incidents", None),
+    ("POST", "/api/v1/status-pages/{slug}/incidents", {"name": "Down", "status": "investigating", "body": "b"}),
+    ("GET", "/api/v1/status-pages/{slug}/incidents/{some_id}", None),
+    ("POST", "/api/v1/status-pages/{slug}/incidents/{some_id}/updates", {"status": "resolved", "body": "b"}),
+    ("POST", "/api/v1/incidents/{key}/status-updates", {"page": "acme", "name": "Down", "status": "investigating",
+                                                        "body": "b"}),
+    ("GET", "/api/v1/status-pages/{slug}/maintenances", None),
+    ("POST", "/api/v1/status-pages/{slug}/maintenances", {"name": "m", "body": "b",
+                                                          "scheduled_for": "2030-01-01T00:00:00Z",
+                                                          "scheduled_until": "2030-01-01T01:00:00Z"}),
+    ("PATCH", "/api/v1/status-pages/{slug}/maintenances/{some_id}", {"body": "b"}),
+    ("GET", "/api/v1/status-pages/{slug}/subscribers", None),
+    ("POST", "/api/v1/status-pages/{slug}/webhooks", {"url": "https://hooks.example.test/x"}),
+    ("DELETE", "/api/v1/status-pages/{slug}/subscribers/{some_id}", None),
+    ("POST", "/api/v1/postmortems/{some_id}/publish-public", {"page": "acme"}),
 ]
 _ID_PARAMS = ("alert_id", "integration_id", "rule_id", "silence_id", "window_id", "heartbeat_id", "check_id",
               "layer_id", "override_id", "method_id", "postmortem_id", "template_id", "comment_id", "item_id",
-              "problem_id")
+              "problem_id", "component_id", "status_incident_id", "maintenance_id", "subscriber_id")
 
 
 def test_auth_table_covers_every_api_route(app):
@@ -645,7 +670,7 @@ def test_every_api_route_needs_a_valid_token(client, world, make_person, make_se
     }
     # revoked and deactivated are admins: were auth to fall through, even admin-only routes would succeed
     params = {"entry_id": target["note_id"], "helper": world["helper"].email, "token_id": revoked_id,
-              "some_id": str(uuid.uuid4())}
+              "some_id": str(uuid.uuid4()), "slug": "acme"}
     keys = {"/api/v1/incidents/": target["ref"], "/api/v1/users/": world[OUT_VIEWER].email,
             "/api/v1/teams/": "security", "/api/v1/services/": "checkout"}
 

@@ -100,7 +100,7 @@ def test_the_reports_page_is_one_self_contained_html_document(client, people, cl
     # nothing to load: no script, and no reference other than to a fragment of the page itself
     assert "<script" not in html.lower() and not re.search(r"(src|href)\s*=\s*[\"'](?!#)", html, re.I)
     assert re.search(r"href=\"#", html), "the charts' internal references are what the pattern sees"
-    assert "issue #5" in html
+    assert "no incident in this set had a public status-page update" in html
 
 
 def test_need_to_know_holds_in_every_figure(client, people, clock, db, make_person):

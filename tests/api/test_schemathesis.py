@@ -81,6 +81,10 @@ def _known_keys(path: str) -> dict[str, list[str]]:
             return {name: KNOWN.get(kind, [])}
     if path.startswith("/api/v1/problems/{problem_id}"):
         return {"problem_id": KNOWN.get("problem", []), "key": KNOWN.get("incident", [])}
+    if path.startswith("/api/v1/status-pages/{slug}"):
+        return {"slug": KNOWN.get("status_page", []), "component_id": KNOWN.get("component", []),
+                "status_incident_id": KNOWN.get("status_incident", []),
+                "maintenance_id": KNOWN.get("maintenance", []), "subscriber_id": KNOWN.get("subscriber", [])}
     return {}
 
 
@@ -125,6 +129,7 @@ def seeded(client, make_person, make_team, make_service) -> dict[str, str]:
     assert r.status_code == 202, r.text
     alert_id = client.get("/api/v1/alerts", headers=admin.headers).json()["items"][0]["id"]
     learning = _seed_learning(client, admin, bob, incident)
+    learning.update(_seed_status_page(client, admin, bob, incident))
     r = client.post("/api/v1/tokens", headers=bob.headers, json={"name": "spare"})
     assert r.status_code == 201, r.text
     KNOWN.clear()
@@ -164,6 +169,31 @@ def _seed_learning(client, admin, bob, incident) -> dict[str, list[str]]:
     item = r.json()
     return {"postmortem": [postmortem["id"]], "template": [postmortem["template_id"]],
             "problem": [problem["ref"], problem["id"]], "action_item": [item["ref"], item["id"]]}
+
+
+def _seed_status_page(client, admin, bob, incident) -> dict[str, list[str]]:
+    """A status page with a component, a public incident posted from the incident, a maintenance and a webhook."""
+    r = client.post("/api/v1/status-pages", headers=admin.headers, json={"slug": "acme", "name": "Acme Status"})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/v1/status-pages/acme/components", headers=admin.headers,
+                    json={"name": "Checkout", "service": "checkout"})
+    assert r.status_code == 201, r.text
+    component = r.json()["id"]
+    r = client.post(f"/api/v1/incidents/{incident['ref']}/status-updates", headers=bob.headers, json={
+        "page": "acme", "name": "Checkout errors", "status": "investigating", "body": "Looking into it.",
+        "component_statuses": {component: "partial_outage"}})
+    assert r.status_code == 201, r.text
+    status_incident = r.json()["id"]
+    r = client.post("/api/v1/status-pages/acme/maintenances", headers=bob.headers, json={
+        "name": "Upgrade", "body": "Short pauses.", "scheduled_for": "2031-01-01T00:00:00Z",
+        "scheduled_until": "2031-01-01T01:00:00Z", "components": [component]})
+    assert r.status_code == 201, r.text
+    maintenance = r.json()["id"]
+    r = client.post("/api/v1/status-pages/acme/webhooks", headers=admin.headers,
+                    json={"url": "https://hooks.example.test/status"})
+    assert r.status_code == 201, r.text
+    return {"status_page": ["acme"], "component": [component], "status_incident": [status_incident],
+            "maintenance": [maintenance], "subscriber": [r.json()["id"]]}
 
 
 @schema.parametrize()

@@ -95,7 +95,7 @@ def _summary_table(report: dict[str, Any]) -> Table:
         ("recurrence", f"{percent(o['recurrence']['percent'])} ({o['recurrence']['count']})"),
         ("cost", f"{money(cost['total'])} ({cost['responder_hours']:.1f} responder h, "
                  f"{money(cost['revenue_at_risk'])} revenue at risk)"),
-        ("status page", "not measured yet: there is no status page (issue #5)"),
+        ("status page", f"{duration(o['time_to_first_status_update']['value'])} median to the first public update"),
     ]
     for k, v in rows:
         table.add_row(k, v)

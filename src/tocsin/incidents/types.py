@@ -95,3 +95,4 @@ class TimelineKind(StrEnum):
     postmortem = "postmortem"  # a postmortem started, went to review, was published, or was waived
     action_item = "action_item"  # an action item was created for this incident or changed status
     problem = "problem"  # linked to (or unlinked from) a problem record
+    status_page = "status_page"  # a public update was posted from this incident to a status page

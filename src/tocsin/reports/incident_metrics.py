@@ -21,6 +21,9 @@ Definitions (docs/reports.md says the same in prose):
   in the required set, or that have a postmortem; completion = published / required; time to
   publish = resolved_at → published_at of published ones.
 - Recurrence: incidents linked to a problem with `recurrence` true.
+- Time to first status-page update: detected_at → the first public update posted from the
+  incident (StatusUpdate of a StatusIncident linked by incident_id), median over incidents that
+  had one; `value` is null when none had.
 - Cost: responder hours = Σ over responder participants of (resolved_at or now) − joined_at,
   at least 0, times the hourly rate; plus revenue_at_risk_per_hour × impact hours, where
   impact runs from impact_started_at (or detected_at) to mitigated_at (or resolved_at, or now).
@@ -38,8 +41,8 @@ from typing import Any
 
 IC_TARGET = timedelta(minutes=5)
 NO_GROUP = "(none)"
-STATUS_PAGE_NOTE = ("the status page (issue #5) does not exist yet, so there is no first update to measure; "
-                    "this stays null until it does")
+STATUS_PAGE_NOTE = "median seconds from detection to the first public status-page update, over {n} incidents"
+STATUS_PAGE_NONE = "no incident in this set had a public status-page update"
 
 
 class GroupBy(StrEnum):
@@ -75,6 +78,7 @@ class IncidentRow:
     postmortem_status: str | None = None
     postmortem_published_at: datetime | None = None
     recurrence: bool = False
+    first_status_update_at: datetime | None = None  # first public status-page update posted from it
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,7 @@ def incident_metrics(rows: Sequence[IncidentRow], *, now: datetime, required_sev
         "mtta": stats(lambda r: (first_alert(r), first_ack(r))),
         "mttm": stats(lambda r: (r.detected_at, r.mitigated_at)),
         "mttr": stats(lambda r: (r.detected_at, r.resolved_at)),
-        "time_to_first_status_update": {"value": None, "note": STATUS_PAGE_NOTE},
+        "time_to_first_status_update": first_status_update(rows),
         "ic_within_5_min": {"count": ic_in_time, "of": len(rows), "percent": _percent(ic_in_time, len(rows))},
         "postmortems": {
             "required": len(needs_pm), "published": len(published),
@@ -193,6 +197,15 @@ def incident_metrics(rows: Sequence[IncidentRow], *, now: datetime, required_sev
         "recurrence": {"count": recurrences, "percent": _percent(recurrences, len(rows))},
         "cost": costs.as_dict(hourly_rate),
     }
+
+
+def first_status_update(rows: Sequence[IncidentRow]) -> dict[str, Any]:
+    """Median detected_at → first public status-page update, over incidents that had one (null
+    when none had); the note says over how many."""
+    spans = [s for s in (_span(r.detected_at, r.first_status_update_at) for r in rows) if s is not None]
+    if not spans:
+        return {"value": None, "note": STATUS_PAGE_NONE}
+    return {"value": statistics.median(spans), "note": STATUS_PAGE_NOTE.format(n=len(spans))}
 
 
 # --- grouping ----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from tocsin.problems.models import ProblemIncident
 from tocsin.reports import incident_metrics as m
 from tocsin.reports.period import Period
 from tocsin.services.models import Service
+from tocsin.statuspage.service import first_update_times
 from tocsin.teams.models import Team
 from tocsin.teams.service import require_team
 
@@ -110,6 +111,7 @@ def load_incident_rows(session: Session, *, principal: Principal, period: Period
         sa.select(ProblemIncident.incident_id).distinct()
         .where(ProblemIncident.incident_id.in_(ids), ProblemIncident.recurrence.is_(True))).scalars())
 
+    first_public = first_update_times(session, [inc.id for inc in incidents])
     rows = []
     for inc in incidents:
         seen, acked = alerts.get(inc.id, (None, None))
@@ -122,6 +124,7 @@ def load_incident_rows(session: Session, *, principal: Principal, period: Period
             first_ic_at=first_ic.get(inc.id), responders_joined=tuple(sorted(responders[inc.id])),
             services=tuple(sorted(services[inc.id])), teams=tuple(sorted(teams[inc.id])),
             postmortem_status=pm_status, postmortem_published_at=pm_published, recurrence=inc.id in recurrent,
+            first_status_update_at=first_public.get(inc.id),
         ))
     return rows
 

@@ -1,0 +1,259 @@
+"""Send the status page outbox (`status_deliveries`): confirmation and update emails, webhook POSTs.
+
+Works like the engine's `deliver` module: claim due rows in one short transaction (SKIP LOCKED
+on PostgreSQL; the claim pushes `next_attempt_at` out and counts the attempt), compose and send
+outside any transaction, then record the result only if the row is still this claim's. Retryable
+failures back off (30 s doubling, capped at 15 min) up to MAX_ATTEMPTS, then the row is failed
+with the reason. A confirmation's plain token is wiped from the row once it leaves the queue.
+
+Emails are plain text through the project's SMTP sender, with `List-Unsubscribe` and
+`List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058). Webhooks are POSTed through
+the engine's one guarded HTTP client, signed like every tocsin webhook (X-Tocsin-Signature
+over the timestamp and body, secret derived from the server key and the subscriber id); the
+JSON follows Statuspage's webhook shape: `{"meta", "page", "incident"}` or
+`{"meta", "page", "component_update", "component"}` (docs/status-pages.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.net.guard import Blocked
+from tocsin.notify.dispatch import webhook_secret
+from tocsin.notify.email import EmailProvider
+from tocsin.notify.types import Message, Outcome, Result
+from tocsin.notify.webhook import SIGNATURE_HEADER, SIGNATURE_VERSION, TIMESTAMP_HEADER, sign
+from tocsin.statuspage.models import (
+    StatusComponent,
+    StatusIncident,
+    StatusPage,
+    StatusSubscriber,
+    StatusUpdate,
+    SubscriberDelivery,
+)
+from tocsin.statuspage.subscribers import unsubscribe_token
+from tocsin.statuspage.types import COMPONENT_SEVERITY, SubscriberKind
+
+log = logging.getLogger("tocsin.statuspage.deliver")
+
+BATCH = 100
+CLAIM = timedelta(seconds=120)  # longer than one send may take (timeouts are 10 s)
+MAX_ATTEMPTS = 8
+_RETRY_STATUS = (408, 425, 429)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... capped at 15 min."""
+    return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), timedelta(minutes=15))
+
+
+class ListEmail(EmailProvider):
+    """The SMTP sender, adding the headers in `message.data["headers"]` (List-Unsubscribe...)."""
+
+    def build(self, message: Message) -> Any:
+        email = super().build(message)
+        for name, value in (message.data.get("headers") or {}).items():
+            email[name] = value
+        return email
+
+
+@dataclass
+class Send:
+    id: uuid.UUID
+    attempts: int
+    kind: str  # email | webhook | drop (nothing to send; `detail` says why)
+    message: Message | None
+    secret: str = ""  # a webhook's signing secret
+    detail: str = ""
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="milliseconds") if value else None
+
+
+def page_json(page: StatusPage, components: list[StatusComponent], base: str) -> dict[str, Any]:
+    worst = max((c.status for c in components if not c.is_group), key=lambda s: COMPONENT_SEVERITY.get(s, 0),
+                default="operational")
+    indicator, description = {
+        "major_outage": ("major", "Major System Outage"), "partial_outage": ("minor", "Partial System Outage"),
+        "degraded_performance": ("minor", "Degraded System Service"),
+        "under_maintenance": ("maintenance", "Service Under Maintenance"),
+    }.get(worst, ("none", "All Systems Operational"))
+    return {"id": str(page.id), "name": page.name, "url": page.public_url or f"{base}/status/{page.slug}",
+            "status_indicator": indicator, "status_description": description}
+
+
+def component_json(c: StatusComponent) -> dict[str, Any]:
+    return {"id": str(c.id), "name": c.name, "status": c.status, "created_at": _iso(c.created_at),
+            "updated_at": _iso(c.updated_at), "position": c.position, "description": c.description or None,
+            "group_id": str(c.group_id) if c.group_id else None, "page_id": str(c.page_id), "group": c.is_group,
+            "only_show_if_degraded": c.only_show_if_degraded}
+
+
+def incident_json(si: StatusIncident, update: StatusUpdate, components: list[StatusComponent]) -> dict[str, Any]:
+    """The Statuspage incident object, with the one update this message is about as `incident_updates`."""
+    out = {"id": str(si.id), "name": si.name, "status": si.status, "impact": si.impact,
+           "created_at": _iso(si.created_at), "updated_at": _iso(si.updated_at), "started_at": _iso(si.started_at),
+           "monitoring_at": _iso(si.monitoring_at), "resolved_at": _iso(si.resolved_at), "page_id": str(si.page_id),
+           "incident_updates": [{
+               "id": str(update.id), "status": update.status, "body": update.body, "incident_id": str(si.id),
+               "created_at": _iso(update.created_at), "updated_at": _iso(update.created_at),
+               "display_at": _iso(update.display_at), "affected_components": update.affected_components,
+               "deliver_notifications": update.deliver_notifications}],
+           "components": [component_json(c) for c in components]}
+    if si.kind == "maintenance":
+        out["scheduled_for"], out["scheduled_until"] = _iso(si.scheduled_for), _iso(si.scheduled_until)
+    return out
+
+
+def _status_words(status: str) -> str:
+    return status.replace("_", " ").capitalize()
+
+
+def _compose(s: Session, row: SubscriberDelivery, sub: StatusSubscriber, page: StatusPage, base: str,
+             secret: str) -> Send:
+    unsub = f"{base}/status/{page.slug}/unsubscribe/{unsubscribe_token(secret, sub.id)}"
+    page_url = page.public_url or f"{base}/status/{page.slug}"
+    payload, key = row.payload or {}, f"statuspage:{row.id}"
+    headers = {"List-Unsubscribe": f"<{unsub}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    if payload.get("type") == "confirm":
+        if sub.kind != SubscriberKind.email.value or not payload.get("token"):
+            return Send(row.id, row.attempts, "drop", None, detail="not sent: nothing to confirm")
+        link = f"{base}/status/{page.slug}/confirm/{payload['token']}"
+        body = (f"Someone (hopefully you) asked to get updates from {page.name} at this address.\n\n"
+                f"Confirm the subscription:\n{link}\n\n"
+                "If it was not you, ignore this message: nothing is sent until you confirm.\n")
+        msg = Message(key, sub.address, f"Confirm your subscription to {page.name}", body, {}, row.created_at)
+        return Send(row.id, row.attempts, "email", msg)
+    components = [c for c in s.execute(sa.select(StatusComponent).where(StatusComponent.page_id == page.id)
+                                       .order_by(StatusComponent.position, StatusComponent.id)).scalars()]
+    meta = {"unsubscribe": unsub, "documentation": "docs/status-pages.md#webhook-payloads",
+            "generated_at": _iso(row.created_at)}
+    if payload.get("type") == "component_update":
+        comp = next((c for c in components if str(c.id) == payload.get("component_id")), None)
+        if comp is None:
+            return Send(row.id, row.attempts, "drop", None, detail="not sent: the component was deleted")
+        data = {"meta": meta, "page": page_json(page, components, base),
+                "component_update": {"created_at": payload.get("at"), "new_status": payload.get("new_status"),
+                                     "old_status": payload.get("old_status"), "component_id": str(comp.id)},
+                "component": component_json(comp)}
+        return Send(row.id, row.attempts, "webhook", Message(key, sub.address, "", "", data, row.created_at),
+                    secret=webhook_secret(secret, sub.id))
+    si = s.get(StatusIncident, uuid.UUID(payload.get("status_incident_id", str(uuid.UUID(int=0)))))
+    update = s.get(StatusUpdate, uuid.UUID(payload.get("update_id", str(uuid.UUID(int=0)))))
+    if si is None or update is None:
+        return Send(row.id, row.attempts, "drop", None, detail="not sent: the incident was deleted")
+    affected = set()
+    for a in update.affected_components or []:
+        affected.add(a.get("code"))
+    linked = [c for c in components if str(c.id) in affected]
+    if sub.kind == SubscriberKind.webhook.value:
+        data = {"meta": meta, "page": page_json(page, components, base), "incident": incident_json(si, update, linked)}
+        return Send(row.id, row.attempts, "webhook", Message(key, sub.address, "", "", data, row.created_at),
+                    secret=webhook_secret(secret, sub.id))
+    lines = [f"{si.name}", f"{_status_words(update.status)}: {update.body}", ""]
+    for a in update.affected_components or []:
+        if a.get("old_status") != a.get("new_status"):
+            lines.append(f"{a.get('name')}: {_status_words(a.get('new_status', ''))}")
+    if si.kind == "maintenance" and si.scheduled_for and si.scheduled_until:
+        lines.append(f"Scheduled: {si.scheduled_for:%Y-%m-%d %H:%M} to {si.scheduled_until:%Y-%m-%d %H:%M} UTC")
+    lines += ["", f"Details: {page_url}/incidents/{si.id}", "", f"Unsubscribe: {unsub}"]
+    subject = f"[{page.name}] {si.name}: {_status_words(update.status)}"
+    return Send(row.id, row.attempts, "email",
+                Message(key, sub.address, subject, "\n".join(lines) + "\n", {"headers": headers}, row.created_at))
+
+
+def claim(s: Session, *, now: datetime, base: str, secret: str) -> list[Send]:
+    """Claim the due rows (bounded, SKIP LOCKED) and compose what each sends."""
+    rows = list(s.execute(
+        sa.select(SubscriberDelivery).where(SubscriberDelivery.sent_at.is_(None), SubscriberDelivery.failed_at.is_(None),
+                                            SubscriberDelivery.next_attempt_at <= now)
+        .order_by(SubscriberDelivery.next_attempt_at, SubscriberDelivery.id).limit(BATCH)
+        .with_for_update(skip_locked=True)).scalars())
+    subs = {x.id: x for x in s.execute(sa.select(StatusSubscriber).where(
+        StatusSubscriber.id.in_({r.subscriber_id for r in rows}))).scalars()} if rows else {}
+    pages = {p.id: p for p in s.execute(sa.select(StatusPage).where(
+        StatusPage.id.in_({x.page_id for x in subs.values()}))).scalars()} if subs else {}
+    out = []
+    for r in rows:
+        r.attempts, r.next_attempt_at = r.attempts + 1, now + CLAIM
+        sub = subs.get(r.subscriber_id)
+        if sub is None or (sub.unsubscribed_at is not None and r.kind != "confirm"):
+            out.append(Send(r.id, r.attempts, "drop", None, detail="not sent: unsubscribed"))
+            continue
+        try:
+            out.append(_compose(s, r, sub, pages[sub.page_id], base, secret))
+        except Exception as exc:  # a broken row must not stop the batch
+            log.exception("composing status page delivery %s failed", r.id)
+            out.append(Send(r.id, r.attempts, "drop", None, detail=f"not sent: {type(exc).__name__}: {exc}"[:500]))
+    return out
+
+
+def post_webhook(client: httpx.Client, message: Message, secret: str, now: datetime) -> Result:
+    """POST `message.data` as JSON, signed; delivered on 2xx, retryable on 408/425/429/5xx and
+    network errors, permanent otherwise (and when the egress guard refuses the address)."""
+    body = orjson.dumps(message.data)
+    ts = str(int(now.timestamp()))
+    headers = {"Content-Type": "application/json", "Idempotency-Key": message.idempotency_key,
+               TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: f"{SIGNATURE_VERSION}={sign(secret, ts, body)}"}
+    try:
+        response = client.post(message.to, content=body, headers=headers)
+    except Blocked as exc:
+        return Result(Outcome.permanent, f"blocked by the egress policy: {exc.message}")
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        return Result(Outcome.permanent, f"invalid webhook URL: {exc}")
+    except httpx.TransportError as exc:
+        return Result(Outcome.retryable, f"{type(exc).__name__}: {exc}")
+    detail = f"HTTP {response.status_code}"
+    if 200 <= response.status_code < 300:
+        return Result(Outcome.delivered, detail)
+    if response.status_code in _RETRY_STATUS or response.status_code >= 500:
+        return Result(Outcome.retryable, detail)
+    return Result(Outcome.permanent, detail)
+
+
+def record(s: Session, results: list[tuple[Send, Result]], now: datetime) -> None:
+    """Store each result if the row is still this claim's."""
+    found = {r.id: r for r in s.execute(sa.select(SubscriberDelivery).where(
+        SubscriberDelivery.id.in_([send.id for send, _ in results])).order_by(SubscriberDelivery.id)
+        .with_for_update()).scalars()}
+    for send, result in results:
+        row = found.get(send.id)
+        if row is None or row.sent_at or row.failed_at or row.attempts != send.attempts:
+            continue  # the claim expired and another tick took it over
+        if result.outcome is Outcome.delivered:
+            row.sent_at, row.last_error = now, None
+        elif result.outcome is Outcome.retryable and row.attempts < MAX_ATTEMPTS:
+            row.next_attempt_at, row.last_error = now + backoff(row.attempts), result.detail
+            continue
+        else:
+            row.failed_at = now
+            row.last_error = result.detail if result.outcome is Outcome.permanent else \
+                f"gave up after {row.attempts} attempts: {result.detail}"
+        if row.kind == "confirm":  # the plain token has done its job
+            row.payload = {"type": "confirm"}
+
+
+def send(send: Send, *, email: EmailProvider | Result, client: Any, now: datetime) -> Result:
+    """Send one composed message; never raises."""
+    if send.kind == "drop" or send.message is None:
+        return Result(Outcome.permanent, send.detail or "not sent")
+    try:
+        if send.kind == "webhook":
+            return post_webhook(client, send.message, send.secret, now)
+        if isinstance(email, Result):
+            return email
+        return email.send(send.message)
+    except Exception as exc:  # a sender bug must not take the engine down; retry it
+        log.exception("status page delivery %s failed", send.id)
+        return Result(Outcome.retryable, f"{type(exc).__name__}: {exc}"[:500])
+

@@ -1,0 +1,222 @@
+"""Status page subscribers end to end, through a real SMTP server (aiosmtpd on loopback) and a
+real local HTTP webhook receiver: a customer subscribes and confirms by email, gets each update
+with a one-click unsubscribe link, unsubscribes and gets nothing more; a webhook gets signed
+Statuspage-shaped JSON, is retried when it fails and given up on after the last attempt; a
+maintenance starts and ends on its own and says so.
+
+Runs on SQLite and PostgreSQL; time moves only with the ManualClock; the engine runs the status
+page modules.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from tests.integration.test_notify_email import SmtpFixture
+from tests.integration.test_notify_webhook import Receiver
+from tocsin.config import Settings
+from tocsin.engine.modules import statuspage_deliver, statuspage_maintenance
+from tocsin.engine.runner import Engine
+from tocsin.notify.webhook import verify_webhook
+from tocsin.statuspage.deliver import MAX_ATTEMPTS
+from tocsin.statuspage.models import SubscriberDelivery
+
+SP = "/api/v1/status-pages"
+PUBLIC = "https://tocsin.example"
+
+
+@pytest.fixture
+def smtp():
+    with SmtpFixture() as server:
+        yield server
+
+
+@pytest.fixture
+def receiver():
+    with Receiver() as server:
+        yield server
+
+
+@pytest.fixture
+def world(app, client, db, clock, make_person, smtp):
+    admin, bob = make_person("admin", name="Ada"), make_person("responder", name="Bob")
+    r = client.post(SP, json={"slug": "acme", "name": "Acme Status"}, headers=admin.headers)
+    assert r.status_code == 201, r.text
+    r = client.post(f"{SP}/acme/components", json={"name": "Card payments API"}, headers=admin.headers)
+    assert r.status_code == 201, r.text
+    # the public cache renders the new page off the request path; confirm links under it need it known
+    assert app.state.status_cache.wait_idle()
+    # the app's secret key (conftest) signs the unsubscribe links the engine writes
+    settings = Settings(smtp_url=smtp.url, smtp_from="status@acme.test", secret_key="test-secret",
+                        outbound_allow="127.0.0.0/8", public_url=PUBLIC)
+    engine = Engine(db, clock, settings=settings, modules=[("statuspage_maintenance", statuspage_maintenance),
+                                                           ("statuspage_deliver", statuspage_deliver)])
+    yield {"admin": admin, "bob": bob, "engine": engine, "component": r.json()["id"]}
+    engine.close()
+
+
+def post_update(client, who, status, body, **extra):
+    r = client.post(f"{SP}/acme/incidents", json={"name": "Card payments failing", "status": status, "body": body,
+                                                   **extra}, headers=who.headers) \
+        if "into" not in extra else client.post(f"{SP}/acme/incidents/{extra.pop('into')}/updates",
+                                                json={"status": status, "body": body, **extra}, headers=who.headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def local_path(url: str) -> str:
+    assert url.startswith(PUBLIC + "/status/acme/"), url
+    return urlsplit(url).path
+
+
+def subscribe_and_confirm(client, smtp, world, email="cust@example.com"):
+    r = client.post("/status/acme/subscribe", content=f"email={email}",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200 and "Check your inbox" in r.text
+    world["engine"].tick()
+    (mail,) = [m for m in smtp.handler.received if email in m.rcpt_tos]
+    assert mail.message["Subject"] == "Confirm your subscription to Acme Status"
+    link = re.search(r"https://\S+/confirm/\S+", mail.message.get_content()).group(0)
+    r = client.get(local_path(link))
+    assert r.status_code == 200 and "Subscribed" in r.text
+    assert client.get(local_path(link)).status_code == 404, "a confirmation link works once"
+    smtp.handler.received.clear()
+
+
+def test_customer_subscribes_gets_updates_and_unsubscribes_in_one_click(client, smtp, world):
+    # Runbook: customer subscribes → confirms from the email → Bob posts an incident → the customer
+    # is emailed with an unsubscribe link → one click → Bob posts again → no more email.
+    before = client.post("/status/acme/subscribe", content="email=cust@example.com",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    world["engine"].tick()
+    smtp.handler.received.clear()
+    assert before.status_code == 200
+    subscribe_and_confirm_after_resend_window(client, smtp, world)
+    si = post_update(client, world["bob"], "investigating", "Some card payments fail.",
+                     component_statuses={world["component"]: "partial_outage"})
+    world["engine"].tick()
+    (mail,) = smtp.handler.received
+    assert mail.rcpt_tos == ["cust@example.com"]
+    assert mail.message["Subject"] == "[Acme Status] Card payments failing: Investigating"
+    text = mail.message.get_content()
+    assert "Some card payments fail." in text and "Card payments API: Partial outage" in text
+    unsub = mail.message["List-Unsubscribe"].strip("<>")
+    assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert f"Unsubscribe: {unsub}" in text
+    page = client.get(local_path(unsub))
+    assert page.status_code == 200 and "<button" in page.text
+    r = client.post(local_path(unsub), content="List-Unsubscribe=One-Click",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200 and "Unsubscribed" in r.text
+    smtp.handler.received.clear()
+    post_update(client, world["bob"], "resolved", "Fixed.", into=si["id"])
+    world["engine"].tick()
+    assert smtp.handler.received == []
+
+
+def subscribe_and_confirm_after_resend_window(client, smtp, world):
+    """A second request within ten minutes sends nothing new; later it does, and that link confirms."""
+    r = client.post("/status/acme/subscribe", content="email=cust@example.com",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200
+    world["engine"].tick()
+    assert smtp.handler.received == [], "no mail bombing"
+    world["engine"].clock.advance(minutes=11)
+    subscribe_and_confirm(client, smtp, world)
+
+
+@pytest.mark.parametrize("path, body, status, words", [
+    ("/status/acme/subscribe", "email=not-an-address", 400, "valid email"),
+    ("/status/nope/subscribe", "email=a@example.com", 404, "no such status page"),
+    ("/status/acme/confirm/forged-token", None, 404, "not valid"),
+    ("/status/acme/unsubscribe/forged-token", None, 404, "not valid"),
+    ("/status/acme/subscribe", "email=%3Cscript%3Ealert(1)%3C/script%3E@x.test", 400, "valid email"),
+])
+def test_bad_subscriber_requests_get_a_readable_page(client, world, path, body, status, words):
+    r = client.post(path, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}) \
+        if body is not None else client.get(path)
+    assert r.status_code == status
+    assert r.headers["content-type"].startswith("text/html") and words in r.text
+    assert "<script>" not in r.text
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+
+
+def test_webhook_gets_signed_statuspage_json_and_is_retried(client, world, receiver, db):
+    hook = client.post(f"{SP}/acme/webhooks", json={"url": receiver.url()}, headers=world["admin"].headers).json()
+    receiver.status = 503
+    si = post_update(client, world["bob"], "identified", "We found the cause.",
+                     component_statuses={world["component"]: "major_outage"})
+    world["engine"].tick()
+    assert len(receiver.posts) == 1
+    world["engine"].tick()
+    assert len(receiver.posts) == 1, "backing off"
+    receiver.status = 200
+    world["engine"].clock.advance(seconds=31)
+    world["engine"].tick()
+    first, second = receiver.posts
+    assert first.body == second.body and first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
+    assert verify_webhook(hook["signing_secret"], second.body, second.headers["X-Tocsin-Timestamp"],
+                          second.headers["X-Tocsin-Signature"], now=world["engine"].clock.now())
+    data = json.loads(second.body)
+    assert data["page"]["status_indicator"] == "major" and data["page"]["name"] == "Acme Status"
+    incident = data["incident"]
+    assert (incident["id"], incident["name"], incident["status"], incident["impact"]) == \
+        (si["id"], "Card payments failing", "identified", "critical")
+    assert incident["incident_updates"][0]["body"] == "We found the cause."
+    assert incident["components"][0]["status"] == "major_outage"
+    # a component changed outside an incident goes to webhooks as a component update
+    r = client.patch(f"{SP}/acme/components/{world['component']}", json={"status": "operational"},
+                     headers=world["bob"].headers)
+    assert r.status_code == 200
+    world["engine"].tick()
+    update = json.loads(receiver.posts[-1].body)
+    assert update["component_update"]["old_status"] == "major_outage"
+    assert update["component"]["status"] == "operational"
+
+
+def test_a_webhook_that_keeps_failing_is_given_up_on(client, world, receiver, db):
+    client.post(f"{SP}/acme/webhooks", json={"url": receiver.url()}, headers=world["admin"].headers)
+    receiver.status = 500
+    post_update(client, world["bob"], "investigating", "Looking.")
+    for _ in range(MAX_ATTEMPTS):
+        world["engine"].tick()
+        world["engine"].clock.advance(minutes=16)
+    world["engine"].tick()
+    assert len(receiver.posts) == MAX_ATTEMPTS
+    with db.unit_of_work() as s:
+        (row,) = s.execute(sa.select(SubscriberDelivery)).scalars()
+        assert row.failed_at is not None and row.sent_at is None
+        assert row.last_error == f"gave up after {MAX_ATTEMPTS} attempts: HTTP 500"
+
+
+def test_maintenance_starts_and_completes_on_its_own(client, world, receiver, clock):
+    client.post(f"{SP}/acme/webhooks", json={"url": receiver.url()}, headers=world["admin"].headers)
+    start = clock.now() + timedelta(hours=1)
+    r = client.post(f"{SP}/acme/maintenances", headers=world["bob"].headers, json={
+        "name": "Database upgrade", "body": "Short pauses are possible.", "scheduled_for": start.isoformat(),
+        "scheduled_until": (start + timedelta(hours=2)).isoformat(), "components": [world["component"]]})
+    assert r.status_code == 201, r.text
+    world["engine"].tick()
+    statuses = [json.loads(p.body)["incident"]["status"] for p in receiver.posts]
+    assert statuses == ["scheduled"]
+
+    def component():
+        return client.get(f"{SP}/acme/components", headers=world["bob"].headers).json()[0]["status"]
+
+    clock.advance(minutes=59)
+    world["engine"].tick()
+    assert component() == "operational"
+    clock.advance(minutes=1)
+    world["engine"].tick()
+    assert component() == "under_maintenance"
+    clock.advance(hours=2)
+    world["engine"].tick()
+    assert component() == "operational"
+    statuses = [json.loads(p.body)["incident"]["status"] for p in receiver.posts]
+    assert statuses == ["scheduled", "in_progress", "completed"]
