@@ -55,6 +55,14 @@ class Settings(BaseSettings):
                                                                           "incident cost in reports")
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
     metrics_public: bool = Field(default=False, description="Serve /metrics without an API token")
+    # console (web UI) sessions
+    session_idle_minutes: int = Field(default=720, ge=1, le=525_600,
+                                      description="Minutes without a request after which a console session ends")
+    session_max_hours: int = Field(default=168, ge=1, le=8_760,
+                                   description="Hours after login after which a console session ends regardless")
+    statuspage_publish_dir: Path | None = Field(
+        default=None, description="Directory the public status pages are written to as static files after every "
+                                  "change, for hosting them apart from tocsin")
     log_level: str = "info"
 
     @field_validator("postmortem_required_severities")

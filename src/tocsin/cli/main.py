@@ -7,7 +7,7 @@ import sys
 import typer
 
 from tocsin import __version__
-from tocsin.cli import admin, client, detection, learning_postmortem, learning_report, oncall
+from tocsin.cli import admin, client, detection, learning_postmortem, learning_report, oncall, statuspage
 from tocsin.cli.common import fail
 from tocsin.errors import TocsinError
 
@@ -25,6 +25,7 @@ app.command("engine")(detection.engine)
 app.command("oncall")(oncall.oncall)
 app.add_typer(learning_postmortem.postmortem_app, name="postmortem")
 app.command("report")(learning_report.report)
+app.add_typer(statuspage.statuspage_app, name="statuspage")
 
 
 @app.command("version")
