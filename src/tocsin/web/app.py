@@ -1,19 +1,84 @@
-"""Mounts the responder console on the FastAPI app: its routes and its static files."""
+"""Mounts the responder console on the FastAPI app: its routes, its static files, and its error pages.
+
+The API answers errors as JSON; console pages answer them as HTML. The handlers here take
+over for requests that went through the console's `web_ctx` (marked on request.state) and
+leave every other request to the API's handlers, which they wrap.
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from tocsin.web.routes import auth, console, room
+from tocsin import errors
+from tocsin.api.errors import STATUS
+from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_redirect
+from tocsin.web.render import render, secure
+from tocsin.web.routes import auth, console, me, oncall_pages, people, report_pages, room, silences, status_admin
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("tocsin.web")
+
+
+def _status_for(exc: errors.TocsinError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def _is_console(request: Request) -> bool:
+    return bool(getattr(request.state, "console", False))
+
+
+def error_page(request: Request, status: int, title: str, message: str, *, light: bool = False) -> Response:
+    """A readable HTML error page (JSON for fetch/SSE requests, which show it themselves)."""
+    if _is_background(request):
+        return JSONResponse({"error": {"code": title.lower().replace(" ", "_"), "message": message, "details": {}}},
+                            status_code=status, headers={"Cache-Control": "no-store"})
+    ctx = getattr(request.state, "web_ctx", None)
+    extra: dict[str, Any] = {"declare_services": []} if light else {}  # a 500 must not need the database
+    return render(request, ctx, "error.html", status_code=status, title=title, message=message, **extra)
 
 
 def install(app: FastAPI) -> None:
-    app.include_router(auth.router)
-    app.include_router(console.router)
-    app.include_router(room.router)
+    for module in (auth, console, me, oncall_pages, people, silences, status_admin, report_pages, room):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    api_tocsin = app.exception_handlers.get(errors.TocsinError)
+    api_unexpected = app.exception_handlers.get(Exception)
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        if _is_background(request):
+            return JSONResponse({"error": {"code": "unauthenticated", "message": "log in again", "details": {}}},
+                                status_code=401, headers={"Cache-Control": "no-store"})
+        return secure(RedirectResponse(login_redirect(exc.next_path), status_code=303))
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, _exc: CsrfFailed) -> Response:
+        return error_page(request, 403, "Forbidden",
+                          "The form was stale or did not come from this site (CSRF check failed). "
+                          "Go back, reload the page and try again.")
+
+    @app.exception_handler(errors.TocsinError)
+    async def _tocsin(request: Request, exc: errors.TocsinError) -> Any:
+        if not _is_console(request) and api_tocsin is not None:
+            return await api_tocsin(request, exc)
+        status = _status_for(exc)
+        titles = {403: "Forbidden", 404: "Not found", 409: "Conflict", 401: "Log in required"}
+        return error_page(request, status, titles.get(status, "Cannot do that"), exc.message)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Any:
+        if not _is_console(request) and api_unexpected is not None:
+            return await api_unexpected(request, exc)
+        log.exception("unhandled error on console %s %s", request.method, request.url.path)
+        return error_page(request, 500, "Something went wrong",
+                          "An unexpected error occurred; it has been logged.", light=True)

@@ -1,0 +1,97 @@
+"""Fixtures for console (HTML) tests, shared with the incident-room tests.
+
+For the ROOM helper (tests/web/test_room*.py) — what is here and how to use it:
+
+- `make_web_user(role="responder", name=None, teams=None) -> WebUser`: a user (via `make_person`, so
+  it also has an API token in `.token`/`.headers`) with the password `WebUser.password`.
+- `web_client(user_or_role="responder") -> TestClient`: a NEW TestClient logged in through the real
+  `/login` form (its own cookie jar, so several users can act at once). Pass a WebUser or a role.
+  The client follows redirects by default; pass `follow_redirects=False` per request to see a 303.
+- `login(client, email, password)`: posts the login form; returns the 303 response (cookie set).
+- `csrf(client, path="/")`: GETs `path` and returns the `csrf_token` value from its forms.
+- `post_form(client, path, data, token=...)`: posts url-encoded `data` plus the csrf token
+  (read from `path`'s referrer page "/" unless given) without following redirects.
+
+Forms are url-encoded (the console does not parse multipart); fetch() posts send
+`X-CSRF-Token` and `X-Requested-With: fetch` (see static/app.js `tocsin.postForm`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+PASSWORD = "correct horse battery"
+_CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+
+
+@dataclass
+class WebUser:
+    id: Any
+    email: str
+    name: str
+    role: str
+    token: str
+    password: str = PASSWORD
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def login(client: TestClient, email: str, password: str, next_path: str | None = None):
+    data = {"email": email, "password": password}
+    if next_path is not None:
+        data["next"] = next_path
+    return client.post("/login", data=data, follow_redirects=False)
+
+
+def csrf(client: TestClient, path: str = "/") -> str:
+    page = client.get(path)
+    assert page.status_code == 200, (path, page.status_code)
+    match = _CSRF.search(page.text)
+    assert match, f"no csrf_token on {path}"
+    return match.group(1)
+
+
+def post_form(client: TestClient, path: str, data: dict[str, str] | None = None, *, token: str | None = None,
+              page: str = "/"):
+    body = dict(data or {})
+    body["csrf_token"] = token if token is not None else csrf(client, page)
+    return client.post(path, data=body, follow_redirects=False)
+
+
+@pytest.fixture
+def make_web_user(db, clock, system, make_person):
+    from tocsin.users.service import require_user, update_user
+
+    def make(role: str = "responder", name: str | None = None, teams: list[str] | None = None) -> WebUser:
+        person = make_person(role, teams=teams, name=name)
+        with db.unit_of_work() as s:
+            update_user(s, actor=system, now=clock.now(), user=require_user(s, person.id), password=PASSWORD)
+        return WebUser(person.id, person.email, person.name, person.role, person.token)
+
+    return make
+
+
+@pytest.fixture
+def web_client(app, make_web_user) -> Iterator:
+    clients: list[TestClient] = []
+
+    def make(who: WebUser | str = "responder") -> TestClient:
+        user = who if isinstance(who, WebUser) else make_web_user(who)
+        c = TestClient(app, raise_server_exceptions=False)
+        clients.append(c)
+        response = login(c, user.email, user.password)
+        assert response.status_code == 303, response.text
+        c.user = user  # type: ignore[attr-defined]
+        return c
+
+    yield make
+    for c in clients:
+        c.close()
