@@ -2,6 +2,7 @@
 listeners that watch them (`alerts.config_version`)."""
 
 import tocsin.alerts.config_version  # noqa: F401  (registers its flush listener)
+import tocsin.incidents.timeline  # noqa: F401  (announces new timeline rows to live incident rooms)
 
 from tocsin.actions.models import ActionItem, ActionSync
 from tocsin.alerts.models import Alert, AlertDecision, AlertEvent, AlertGroup, PageRequest

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tocsin import live
 from tocsin.audit.service import record
 from tocsin.db.counters import next_value
 from tocsin.errors import Conflict, Forbidden, InvalidInput
@@ -421,4 +422,6 @@ def update_incident(session: Session, *, incident: Incident, actor: Principal, n
         record(session, actor=actor, action="incident.update", target_type="incident", target_id=incident.id,
                now=now, details={"ref": ref(incident), **audit})
     session.flush()
+    # Timeline rows announce themselves (timeline.py); a severity reason alone adds none.
+    live.changed(session, f"incident:{incident.id}")
     return incident

@@ -1,4 +1,9 @@
-"""The incident timeline: append entries, add and edit notes, list in time order."""
+"""The incident timeline: append entries, add and edit notes, list in time order.
+
+Every row written to the timeline announces `incident:<id>` to live viewers (`tocsin.live`)
+when its transaction commits. The hook sits on the row itself rather than in `append`, because
+the paging trail (escalation/trail.py) writes its entries directly: one place covers both.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, object_session
+
+from tocsin import live
 
 from tocsin.audit.service import record
 from tocsin.errors import Forbidden, InvalidInput, NotFound
@@ -30,6 +38,14 @@ def append(session: Session, *, incident: Incident, kind: TimelineKind, actor: P
     session.add(entry)
     session.flush()
     return entry
+
+
+@event.listens_for(TimelineEntry, "after_insert")
+def _announce(_mapper: object, _connection: object, entry: TimelineEntry) -> None:
+    """Tell the incident room's viewers (in every process) once this entry commits."""
+    session = object_session(entry)
+    if session is not None:
+        live.changed(session, f"incident:{entry.incident_id}")
 
 
 def holds_role(session: Session, incident_id: uuid.UUID, user_id: uuid.UUID | None, roles: tuple[str, ...]) -> bool:
@@ -99,6 +115,7 @@ def edit_note(session: Session, *, incident: Incident, entry: TimelineEntry, act
     if key_event is not None:
         entry.key_event = key_event
     session.flush()
+    live.changed(session, f"incident:{incident.id}")  # an edit adds no row, so announce it here
     record(session, actor=actor, action="incident.note_edit", target_type="incident", target_id=incident.id,
            now=now, details={"entry": str(entry.id), "text_changed": text is not None, "key_event": key_event})
     return entry

@@ -1,7 +1,123 @@
-"""Console routes (room)."""
+"""The incident list, declaring from the console, the incident room page and its live event stream.
+
+The room's action forms are handled in `web/room_actions.py` (included here). Database work
+runs in worker threads (sync handlers, or `run_in_threadpool` inside the async ones), so the
+event loop stays free for the live streams.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from tocsin.errors import InvalidInput, TocsinError
+from tocsin.ids import parse_uuid
+from tocsin.incidents import service as incidents
+from tocsin.incidents.access import require_incident
+from tocsin.incidents.lifecycle import ACTIVE_STATUSES
+from tocsin.incidents.types import Severity, Status
+from tocsin.web import room_actions, room_page, sse
+from tocsin.web.auth import WebCtx, check_csrf, web_ctx
+from tocsin.web.render import render, secure
+from tocsin.web.room_stream import RoomReader
 
 router = APIRouter(include_in_schema=False)
+router.include_router(room_actions.router)
+CtxDep = Annotated[WebCtx, Depends(web_ctx)]
+_OPEN = {s.value for s in ACTIVE_STATUSES}
+STATUS_FILTERS = ("open", "all", *(s.value for s in Status))
+
+
+def _list_filter(status: str, severity: str) -> incidents.IncidentFilter:
+    if status not in STATUS_FILTERS:
+        raise InvalidInput(f"unknown status filter {status!r}", details={"field": "status"})
+    if severity and severity not in Severity.__members__:
+        raise InvalidInput(f"unknown severity {severity!r}: use SEV1..SEV4", details={"field": "severity"})
+    flt = incidents.IncidentFilter(severity=[Severity(severity)] if severity else [])
+    if status == "open":
+        flt.open_only = True
+    elif status != "all":
+        flt.status = [Status(status)]
+    return flt
+
+
+@router.get("/incidents")
+def list_page(request: Request, ctx: CtxDep,
+              status: Annotated[str, Query(max_length=20)] = "all",
+              severity: Annotated[str, Query(max_length=8)] = "") -> Response:
+    """Incidents the viewer may see (need-to-know applies), open ones first, newest first within each."""
+    try:
+        flt = _list_filter(status, severity)
+    except InvalidInput as exc:
+        return render(request, ctx, "incidents.html", status_code=422, error=exc.message, rows=[],
+                      status=status, severity=severity, filters=STATUS_FILTERS)
+    with ctx.work() as (s, me):
+        found = incidents.list_incidents(s, principal=me, flt=flt, limit=200)
+        found.sort(key=lambda i: i.status not in _OPEN)  # stable: keeps newest first within each group
+        ids = [i.id for i in found]
+        services = incidents.services_of(s, ids)
+        rows = [{"ref": incidents.ref(i), "title": i.title, "severity": i.severity, "status": i.status,
+                 "open": i.status in _OPEN, "restricted": i.restricted, "declared_at": i.declared_at,
+                 "services": [x.slug for x in services[i.id]]} for i in found]
+    return render(request, ctx, "incidents.html", rows=rows, status=status, severity=severity,
+                  filters=STATUS_FILTERS)
+
+
+@router.post("/incidents")
+async def declare(request: Request, ctx: CtxDep) -> Response:
+    """Declare from the dialog: only title, severity and an optional service, so it takes seconds."""
+    form = await check_csrf(request, ctx)
+    try:
+        ref = await run_in_threadpool(_declare, ctx, form)
+    except TocsinError as exc:
+        if room_actions.wants_json(request):
+            return room_actions.json_error(exc)
+        return render(request, ctx, "incidents.html", status_code=room_actions.status_of(exc), error=exc.message,
+                      rows=[], status="all", severity="", filters=STATUS_FILTERS, declare_form=form)
+    if room_actions.wants_json(request):
+        return JSONResponse({"ok": True, "ref": ref, "url": f"/incidents/{ref}"}, status_code=201)
+    return secure(RedirectResponse(f"/incidents/{ref}", status_code=303))
+
+
+def _declare(ctx: WebCtx, form: dict[str, str]) -> str:
+    title = form.get("title", "").strip()
+    if not title:
+        raise InvalidInput("give the incident a title", details={"field": "title"})
+    if len(title) > 300:
+        raise InvalidInput("the title may have at most 300 characters", details={"field": "title"})
+    try:
+        severity = Severity(form.get("severity", "SEV3"))
+    except ValueError:
+        raise InvalidInput("choose a severity from SEV1 to SEV4", details={"field": "severity"}) from None
+    service = form.get("service", "").strip()
+    spec = incidents.Declaration(title=title, severity=severity, services=[service] if service else [])
+    with ctx.work() as (s, me):
+        return incidents.ref(incidents.declare(s, actor=me, now=ctx.now, spec=spec))
+
+
+@router.get("/incidents/{ref}")
+async def room(request: Request, ref: str, ctx: CtxDep,
+               done: Annotated[str, Query(max_length=20)] = "") -> Response:
+    """The incident room: header, timeline (oldest first), and the action forms for responders."""
+    return await run_in_threadpool(room_page.render_room, request, ctx, ref, flash=room_actions.FLASH.get(done))
+
+
+@router.get("/incidents/{ref}/events")
+async def events(request: Request, ref: str, ctx: CtxDep,
+                 after: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    """Server-sent events: `timeline` messages with new entries' HTML and the header, on every change."""
+    incident_id = await run_in_threadpool(_visible_id, ctx, ref)  # NotFound → 404 (need-to-know)
+    reader = RoomReader(request=request, ctx=ctx, incident_id=incident_id)
+    resume = parse_uuid(request.headers.get("last-event-id", "") or "") or parse_uuid(after or "")
+    await run_in_threadpool(reader.resume_after, resume)
+    return StreamingResponse(sse.stream(f"incident:{incident_id}", reader.read), media_type="text/event-stream",
+                             headers=sse.HEADERS)
+
+
+def _visible_id(ctx: WebCtx, ref: str) -> uuid.UUID:
+    with ctx.work() as (s, me):
+        return require_incident(s, me, ref).id

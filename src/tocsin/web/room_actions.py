@@ -1,0 +1,257 @@
+"""The incident room's action forms: POST /incidents/{ref}/{action}.
+
+Each action reads its url-encoded form (after the CSRF check), calls one domain service in one
+unit of work, and answers the way the form was sent: a plain form gets a 303 back to the room
+with a flash message; a fetch() (`Accept: application/json`) gets `{"ok": true}`. A refused
+action (a domain error) re-renders the room with the message beside the form and a 4xx status,
+or answers `{"error": {...}}` to fetch. Viewers see no forms and get 403 here.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from tocsin.alerts import service as alerts
+from tocsin.api.errors import STATUS
+from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TocsinError
+from tocsin.ids import parse_uuid
+from tocsin.incidents import roles as roles_svc
+from tocsin.incidents import service as incidents
+from tocsin.incidents import timeline
+from tocsin.incidents.access import require_incident
+from tocsin.incidents.models import Incident
+from tocsin.incidents.types import DataSensitivity, ParticipantKind, Role, Severity, Status
+from tocsin.principal import Principal
+from tocsin.users.models import OrgRole
+from tocsin.users.service import require_user
+from tocsin.web import room_page
+from tocsin.web.auth import WebCtx, check_csrf, web_ctx
+from tocsin.web.render import secure
+
+router = APIRouter(include_in_schema=False)
+CtxDep = Annotated[WebCtx, Depends(web_ctx)]
+
+FLASH = {
+    "ack": "Acknowledged.", "status": "Status changed.", "severity": "Severity and impact saved.",
+    "role": "Roles updated.", "join": "You have joined the incident.", "note": "Note added.",
+    "link": "Linked.", "public": "Public update posted.",
+}
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def status_of(exc: TocsinError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def json_error(exc: TocsinError) -> JSONResponse:
+    return JSONResponse({"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
+                        status_code=status_of(exc), headers={"Cache-Control": "no-store"})
+
+
+class Act:
+    """What one action handler gets: the unit of work's session and principal, the incident
+    (locked for update), the form, the clock reading and the app's settings."""
+
+    def __init__(self, s: Session, me: Principal, incident: Incident, form: dict[str, str], ctx: WebCtx) -> None:
+        self.s, self.me, self.incident, self.form, self.now, self.ctx = s, me, incident, form, ctx.now, ctx
+
+    def field(self, name: str, *, required: bool = False, limit: int = 20_000) -> str:
+        value = self.form.get(name, "").strip()
+        if required and not value:
+            raise InvalidInput(f"{name.replace('_', ' ')} is required", details={"field": name})
+        if len(value) > limit:
+            raise InvalidInput(f"{name.replace('_', ' ')} may have at most {limit} characters", details={"field": name})
+        return value
+
+    def update(self, changes: dict[str, Any]) -> None:
+        incidents.update_incident(self.s, incident=self.incident, actor=self.me, now=self.now, changes=changes,
+                                  postmortem_required=self.ctx.settings.postmortem_severities())
+
+
+def _choice(name: str, value: str, allowed: Any) -> Any:
+    try:
+        return allowed(value)
+    except ValueError:
+        raise InvalidInput(f"choose a valid {name.replace('_', ' ')}", details={"field": name}) from None
+
+
+def ack(a: Act) -> None:
+    """Acknowledge: a triaged incident moves to investigating (stamping acknowledged_at), and an
+    incident without an Incident Commander gets the acknowledger as IC (which stops paging for one),
+    as acknowledging an incident page does."""
+    did = False
+    if a.incident.status == Status.triage.value:
+        a.update({"status": Status.investigating.value})
+        did = True
+    holders = roles_svc.current_assignments(a.s, [a.incident.id])
+    if not any(h.role == Role.incident_commander.value for h in holders) and a.me.user_id:
+        roles_svc.assign_role(a.s, incident=a.incident, role=Role.incident_commander,
+                              user=require_user(a.s, a.me.user_id), actor=a.me, now=a.now)
+        did = True
+    if not did:
+        raise Conflict(f"{incidents.ref(a.incident)} is already acknowledged and has an Incident Commander")
+
+
+def change_status(a: Act) -> None:
+    changes: dict[str, Any] = {"status": _choice("status", a.field("status", required=True), Status).value}
+    waiver = a.field("postmortem_waived_reason", limit=2000)
+    if waiver:
+        changes["postmortem_waived_reason"] = waiver
+    a.update(changes)
+
+
+def _count(a: Act, name: str, cast: Callable[[str], Any], top: float) -> Any:
+    raw = a.field(name, limit=40).replace(",", "")
+    if not raw:
+        return None
+    try:
+        value = cast(raw)
+    except ValueError:
+        raise InvalidInput(f"{name.replace('_', ' ')} must be a number", details={"field": name}) from None
+    if isinstance(value, float) and not math.isfinite(value) or value < 0 or value > top:
+        raise InvalidInput(f"{name.replace('_', ' ')} must be between 0 and {top:,.0f}", details={"field": name})
+    return value
+
+
+def change_severity(a: Act) -> None:
+    """Severity with the impact assessment; the service stores the suggestion and demands a reason
+    when the chosen severity departs from it."""
+    facing = a.field("customer_facing", limit=8)
+    sensitivity = a.field("data_sensitivity", limit=20)
+    impact = {
+        "customers_affected": _count(a, "customers_affected", int, 2**31 - 1),
+        "revenue_at_risk_per_hour": _count(a, "revenue_at_risk_per_hour", float, 1e15),
+        "data_sensitivity": _choice("data_sensitivity", sensitivity, DataSensitivity).value if sensitivity else None,
+        "customer_facing": {"": None, "yes": True, "no": False}.get(facing, "bad"),
+    }
+    if impact["customer_facing"] == "bad":
+        raise InvalidInput("customer facing must be yes, no or unknown", details={"field": "customer_facing"})
+    changes: dict[str, Any] = {"severity": _choice("severity", a.field("severity", required=True), Severity).value,
+                               "impact": impact}
+    reason = a.field("severity_reason", limit=2000)
+    if reason:
+        changes["severity_reason"] = reason
+    a.update(changes)
+
+
+def set_role(a: Act) -> None:
+    """Assign a role, or hand it over (assigning a single-holder role to someone else ends the
+    previous holder's term); no person vacates it."""
+    role = _choice("role", a.field("role", required=True), Role)
+    who = a.field("user", limit=320)
+    if not who:
+        if not roles_svc.unassign_role(a.s, incident=a.incident, role=role, actor=a.me, now=a.now):
+            raise Conflict(f"nobody holds {roles_svc.ROLE_LABELS[role]}", details={"role": role.value})
+        return
+    roles_svc.assign_role(a.s, incident=a.incident, role=role, user=require_user(a.s, who), actor=a.me, now=a.now)
+
+
+def join(a: Act) -> None:
+    kind = _choice("kind", a.field("kind") or "responder", ParticipantKind)
+    if a.me.user_id is None:
+        raise Forbidden("only people can join incidents")
+    roles_svc.set_participant(a.s, incident=a.incident, user=require_user(a.s, a.me.user_id), kind=kind,
+                              actor=a.me, now=a.now)
+
+
+def note(a: Act) -> None:
+    text = a.form.get("text", "")
+    if len(text) > timeline.MAX_NOTE:
+        raise InvalidInput(f"a note may have at most {timeline.MAX_NOTE} characters", details={"field": "text"})
+    timeline.add_note(a.s, incident=a.incident, actor=a.me, now=a.now, text=text)
+
+
+def link(a: Act) -> None:
+    """Attach an alert (by id) or add an affected service (by key)."""
+    alert_key, service = a.field("alert", limit=64), a.field("service", limit=64)
+    if not alert_key and not service:
+        raise InvalidInput("give an alert id or choose a service", details={"field": "alert"})
+    if alert_key:
+        alert_id = parse_uuid(alert_key)
+        if alert_id is None:
+            raise InvalidInput(f"{alert_key!r} is not an alert id", details={"field": "alert"})
+        alerts.attach(a.s, alert=alerts.require_alert(a.s, alert_id), incident_key=str(a.incident.id), actor=a.me,
+                      now=a.now)
+    if service:
+        current = [x.slug for x in incidents.services_of(a.s, [a.incident.id])[a.incident.id]]
+        a.update({"services": current + [service]})
+
+
+def public_update(a: Act) -> None:
+    """Post to a status page through the status page service (which also notes it on the timeline)."""
+    from tocsin.statuspage import service as statuspages
+
+    page = statuspages.require_page(a.s, a.field("page", required=True, limit=64))
+    components: dict[uuid.UUID, str] = {}
+    for key, value in a.form.items():
+        if key.startswith("component:") and value:
+            cid = parse_uuid(key.removeprefix("component:"))
+            if cid is None:
+                raise InvalidInput("unknown component", details={"field": key})
+            components[cid] = value
+    statuspages.post_incident_update(a.s, actor=a.me, now=a.now, page=page, incident=a.incident,
+                                     name=a.field("title", limit=300) or None,
+                                     status=a.field("status", required=True, limit=20),
+                                     body=a.field("body", required=True), component_statuses=components or None)
+
+
+ACTIONS: dict[str, Callable[[Act], None]] = {
+    "ack": ack, "status": change_status, "severity": change_severity, "role": set_role, "join": join,
+    "note": note, "link": link, "public": public_update,
+}
+
+
+@router.post("/incidents/{ref}/{action}")
+async def act(request: Request, ref: str, action: str, ctx: CtxDep) -> Response:
+    form = await check_csrf(request, ctx)
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise NotFound(f"no such action {action!r}")
+    try:
+        if not ctx.principal.at_least(OrgRole.responder):
+            raise Forbidden("changing incidents needs the responder role; viewers can only watch")
+        room_ref = await run_in_threadpool(_run, ctx, ref, form, handler)
+    except _Hidden as exc:
+        raise NotFound(exc.message) from None  # the console's 404 page: need-to-know hides the incident
+    except TocsinError as exc:
+        if wants_json(request):
+            return json_error(exc)
+        if isinstance(exc, Forbidden) and not ctx.principal.at_least(OrgRole.responder):
+            raise
+        return await run_in_threadpool(lambda: room_page.render_room(
+            request, ctx, ref, error=exc.message, status_code=status_of(exc), form=form, action=action))
+    if wants_json(request):
+        return JSONResponse({"ok": True, "message": FLASH[action]}, headers={"Cache-Control": "no-store"})
+    return secure(RedirectResponse(f"/incidents/{room_ref}?done={action}", status_code=303))
+
+
+class _Hidden(Exception):
+    """The incident itself is not found (or not visible), as opposed to something the form named."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _run(ctx: WebCtx, ref: str, form: dict[str, str], handler: Callable[[Act], None]) -> str:
+    with ctx.work() as (s, me):
+        try:
+            incident = require_incident(s, me, ref, for_update=True)
+        except NotFound as exc:
+            raise _Hidden(exc.message) from None
+        handler(Act(s, me, incident, form, ctx))
+        return incidents.ref(incident)

@@ -1,0 +1,103 @@
+"""Rendering the incident room page: the header, the whole timeline and the action forms' choices.
+
+Used for a plain GET, and again (with the error and the submitted values) when an action is
+refused, so the responder sees why next to the form they used, with a 4xx status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from tocsin.incidents import roles as roles_svc
+from tocsin.incidents import service as incidents
+from tocsin.incidents.access import require_incident
+from tocsin.incidents.models import Incident, Participant
+from tocsin.incidents.roles import ROLE_LABELS
+from tocsin.incidents.types import SECURITY_ONLY_ROLES, DataSensitivity, Kind, Role, Status
+from tocsin.principal import Principal
+from tocsin.services.service import list_services
+from tocsin.users.models import OrgRole, User
+from tocsin.web import room_view
+from tocsin.web.auth import WebCtx
+from tocsin.web.render import render
+
+PUBLIC_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+COMPONENT_STATUSES = ("operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance")
+
+
+def render_room(request: Request, ctx: WebCtx, ref: str, *, flash: str | None = None, error: str | None = None,
+                status_code: int = 200, form: dict[str, str] | None = None, action: str | None = None) -> HTMLResponse:
+    """The room page; NotFound (also for an incident the viewer may not see) propagates as a 404 page."""
+    with ctx.work() as (s, me):
+        incident = require_incident(s, me, ref)
+        tz = room_view.viewer_zone(ctx.user)
+        entries = room_view.all_entries(s, incident)
+        values: dict[str, Any] = {
+            "h": room_view.header_view(s, incident, tz, ctx.now),
+            "entries": room_view.entry_views(s, entries, tz, ctx.now),
+            "after": getattr(room_view.newest(entries), "id", ""),
+            "participants": room_view.participants_view(s, incident),
+            "can_act": me.at_least(OrgRole.responder),
+        }
+        if values["can_act"]:
+            values["opts"] = action_options(s, incident, me)
+    return render(request, ctx, "room.html", status_code=status_code, flash=flash, error=error, form=form or {},
+                  failed_action=action, **values)
+
+
+def action_options(s: Session, incident: Incident, me: Principal) -> dict[str, Any]:
+    """The choices each action form offers, from the domain's own tables."""
+    is_security = incident.kind == Kind.security.value
+    holders = roles_svc.current_assignments(s, [incident.id])
+    has_ic = any(a.role == Role.incident_commander.value for a in holders)
+    people = [u for u in sa_users(s) if u.is_active and u.org_role != OrgRole.viewer.value]
+    mine = s.get(Participant, (incident.id, me.user_id)) if me.user_id else None
+    linked = {x.slug for x in incidents.services_of(s, [incident.id])[incident.id]}
+    return {
+        "show_ack": incident.status == Status.triage.value or not has_ic,
+        "next_statuses": room_view.next_statuses(incident.status),
+        "roles": [(r.value, ROLE_LABELS[r]) for r in Role if is_security or r not in SECURITY_ONLY_ROLES],
+        "people": [(str(u.id), u.name) for u in sorted(people, key=lambda u: u.name.lower())],
+        "me": str(me.user_id) if me.user_id else "",
+        "my_kind": mine.kind if mine else None,
+        "services": sorted(x.slug for x in list_services(s, limit=500) if x.slug not in linked),
+        "sensitivities": [d.value for d in DataSensitivity],
+        "public": public_offers(s, incident, me),
+        "public_statuses": PUBLIC_STATUSES,
+        "component_statuses": COMPONENT_STATUSES,
+    }
+
+
+def sa_users(s: Session) -> list[User]:
+    return list(s.execute(sa.select(User).order_by(User.name).limit(1000)).scalars())
+
+
+def public_offers(s: Session, incident: Incident, me: Principal) -> dict[str, Any] | None:
+    """Status pages and components the public-update form offers, and the public title to prefill
+    (from an existing public incident only: the internal title is never offered for publication).
+    None when status pages are not available or the viewer may not post for this incident."""
+    try:
+        from tocsin.statuspage import service as statuspages
+    except ImportError:
+        return None
+    offers_of = getattr(statuspages, "component_offers", None)
+    if offers_of is None or (incident.restricted and not me.is_admin):
+        return None
+    from tocsin.statuspage.models import StatusIncident
+
+    pages = []
+    for page, components in offers_of(s, incident=incident):
+        pages.append({"slug": page.slug, "name": page.name,
+                      "components": [{"id": str(c.id), "name": c.name, "status": c.status}
+                                     for c in components if not c.is_group]})
+    existing = s.execute(
+        sa.select(StatusIncident.name).where(StatusIncident.incident_id == incident.id,
+                                             StatusIncident.kind == "incident")
+        .order_by(StatusIncident.created_at.desc()).limit(1)
+    ).scalar_one_or_none()
+    return {"pages": pages, "title": existing or ""}

@@ -1,0 +1,113 @@
+"""The incident room's live stream: after each change notice, send the viewer what they lack.
+
+Which entries a viewer lacks is decided by when entries were *recorded*, not when they
+occurred: a scribe's back-dated note occurs before entries the viewer already has, so a cursor
+on occurred_at would skip it. Recording times can arrive out of order too (a transaction that
+read the clock earlier may commit later), so each read looks back `LOOKBACK` before the newest
+recording time sent and drops entries already sent, by id. The SSE id of each message is the
+newest entry's id; a browser that reconnects sends it as Last-Event-ID (or the page passes it
+as `?after=`), and the stream resumes from that entry's recording time.
+
+Every read runs in a worker thread with its own unit of work, and first checks that the viewer
+may still watch: their console session is still valid (not logged out, expired or idle) and
+they can still see the incident (need-to-know is re-checked with their current principal).
+If not, the stream ends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from tocsin.incidents.access import get_incident
+from tocsin.incidents.models import Incident, TimelineEntry
+from tocsin.users.models import User
+from tocsin.users.service import principal_for
+from tocsin.web import room_view, sse
+from tocsin.web.auth import WebCtx
+from tocsin.web.models import WebSession
+from tocsin.web.render import render
+
+LOOKBACK = timedelta(minutes=2)
+
+
+def session_alive(s: object, ctx: WebCtx, now: datetime) -> User | None:
+    """The viewer's user row if their console session is still valid (read only: watching a room
+    does not count as activity, so an open tab does not keep an idle session alive)."""
+    web = s.get(WebSession, ctx.session_id) if ctx.session_id else None  # type: ignore[attr-defined]
+    if web is None or web.revoked_at is not None or now >= web.expires_at:
+        return None
+    if now - web.last_seen_at >= timedelta(minutes=ctx.settings.session_idle_minutes):
+        return None
+    user = s.get(User, ctx.user.id)  # type: ignore[attr-defined]
+    return user if user is not None and user.is_active else None
+
+
+@dataclass
+class RoomReader:
+    """One viewer's position in one incident's timeline."""
+
+    request: Request
+    ctx: WebCtx
+    incident_id: uuid.UUID
+    since: datetime | None = None  # newest recording time sent (None: send everything)
+    sent: dict[uuid.UUID, datetime] = field(default_factory=dict)  # entry id -> recorded_at, within LOOKBACK
+    last_id: uuid.UUID | None = None
+
+    def resume_after(self, entry_id: uuid.UUID | None) -> None:
+        """Start after `entry_id` (Last-Event-ID or ?after=): the viewer has it and every entry recorded
+        before it. Entries recorded in the same instant with a higher id are sent again (the page
+        drops duplicates by data-id); an unknown id means starting from the beginning."""
+        if entry_id is None:
+            return
+        with self.ctx.db.unit_of_work() as s:
+            entry = s.get(TimelineEntry, entry_id)
+            if entry is None or entry.incident_id != self.incident_id:
+                return
+            mark = (entry.recorded_at, entry.id)
+            self.since, self.last_id = entry.recorded_at, entry.id
+            incident = s.get(Incident, self.incident_id)
+            for e in room_view.recorded_since(s, incident, entry.recorded_at - LOOKBACK):
+                if (e.recorded_at, e.id) <= mark:
+                    self.sent[e.id] = e.recorded_at
+
+    async def read(self, noticed: bool) -> list[bytes] | None:
+        return await run_in_threadpool(self._read, noticed)
+
+    def _read(self, noticed: bool) -> list[bytes] | None:
+        now = self.ctx.clock.now()
+        with self.ctx.db.unit_of_work() as s:
+            user = session_alive(s, self.ctx, now)
+            if user is None:
+                return None
+            incident = get_incident(s, principal_for(s, user), self.incident_id)
+            if incident is None:
+                return None
+            since = self.since - LOOKBACK if self.since else None
+            rows = [e for e in room_view.recorded_since(s, incident, since) if e.id not in self.sent]
+            if not rows and not noticed:
+                return []
+            tz = room_view.viewer_zone(user)
+            entries = room_view.entry_views(s, rows, tz, now)
+            header = room_view.header_view(s, incident, tz, now)
+        for e in rows:
+            self.sent[e.id] = e.recorded_at
+        top = room_view.newest(rows)
+        if top is not None and (self.since is None or top.recorded_at >= self.since):
+            self.since, self.last_id = top.recorded_at, top.id
+        if self.since is not None:
+            floor = self.since - LOOKBACK
+            self.sent = {k: v for k, v in self.sent.items() if v >= floor}
+        html = _fragment(self.request, self.ctx, "room_entries.html", entries=entries) if entries else ""
+        head = _fragment(self.request, self.ctx, "room_header.html", h=header)
+        return [sse.event(name="timeline", event_id=str(self.last_id) if self.last_id else None,
+                          data={"html": html, "header": head, "count": len(entries)})]
+
+
+def _fragment(request: Request, ctx: WebCtx, template: str, **values: object) -> str:
+    """A partial template rendered exactly as the page renders it."""
+    return render(request, ctx, template, declare_services=[], **values).body.decode()

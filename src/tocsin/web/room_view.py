@@ -1,0 +1,203 @@
+"""What the incident room shows, read from the domain: the header facts and the timeline entries.
+
+The page and the live stream both build their HTML from these values, through the same partial
+templates, so an entry that arrives live looks exactly like one rendered with the page.
+
+Response targets say how soon the next update is due after the last one, by severity:
+SEV1 15 minutes, SEV2 30 minutes, SEV3 4 hours, SEV4 one business day (the same time on the
+next weekday, in UTC). "The last update" is the newest timeline entry (by when it was recorded),
+whatever its kind; an incident still open past its due time shows "update overdue". Resolved
+and closed incidents have no target.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.api.routes.present import users_by_id
+from tocsin.incidents import roles as roles_svc
+from tocsin.incidents import service as incidents
+from tocsin.incidents import timeline
+from tocsin.incidents.lifecycle import ACTIVE_STATUSES, TRANSITIONS
+from tocsin.incidents.models import Incident, TimelineEntry
+from tocsin.incidents.roles import ROLE_LABELS
+from tocsin.incidents.types import Role, Status
+from tocsin.localtime import zone
+from tocsin.web.render import describe_span
+
+RESPONSE_TARGETS: dict[str, timedelta | str] = {
+    "SEV1": timedelta(minutes=15), "SEV2": timedelta(minutes=30), "SEV3": timedelta(hours=4), "SEV4": "business_day",
+}
+TARGET_LABELS = {"SEV1": "every 15 min", "SEV2": "every 30 min", "SEV3": "every 4 h", "SEV4": "every business day"}
+KIND_LABELS = {
+    "declared": "Declared", "status_changed": "Status", "severity_changed": "Severity", "field_changed": "Changed",
+    "impact_updated": "Impact", "role_assigned": "Role", "role_unassigned": "Role", "participant_joined": "Joined",
+    "participant_changed": "Participant", "participant_left": "Left", "visibility_changed": "Visibility",
+    "services_changed": "Services", "note": "Note", "alert_attached": "Alert", "paging": "Paging",
+    "postmortem": "Postmortem", "action_item": "Action item", "problem": "Problem",
+}
+_OPEN = {s.value for s in ACTIVE_STATUSES}
+
+
+def next_update_due(severity: str, last_update: datetime) -> datetime:
+    """When the next update is due after `last_update` for an incident of `severity`."""
+    target = RESPONSE_TARGETS.get(severity, RESPONSE_TARGETS["SEV4"])
+    if isinstance(target, timedelta):
+        return last_update + target
+    due = last_update + timedelta(days=1)
+    while due.weekday() >= 5:  # Saturday, Sunday
+        due += timedelta(days=1)
+    return due
+
+
+def viewer_zone(user: Any) -> ZoneInfo:
+    try:
+        return zone(getattr(user, "time_zone", None) or "UTC")
+    except ValueError:
+        return zone("UTC")
+
+
+@dataclass(frozen=True)
+class EntryView:
+    id: uuid.UUID
+    kind: str
+    kind_label: str
+    text: str
+    actor: str
+    occurred_iso: str
+    recorded_at: datetime
+    local_time: str
+    full_time: str
+    key_event: bool
+    edited: bool
+    back_dated: bool
+
+
+def entry_views(session: Session, entries: list[TimelineEntry], tz: ZoneInfo, now: datetime) -> list[EntryView]:
+    names = users_by_id(session, [e.actor_id for e in entries])
+    today = now.astimezone(tz).date()
+    out = []
+    for e in entries:
+        local = e.occurred_at.astimezone(tz)
+        short = local.strftime("%H:%M:%S") if local.date() == today else local.strftime("%Y-%m-%d %H:%M")
+        actor = names[e.actor_id]["name"] if e.actor_id in names else "tocsin"
+        out.append(EntryView(
+            id=e.id, kind=e.kind, kind_label=KIND_LABELS.get(e.kind, e.kind.replace("_", " ")), text=e.text,
+            actor=actor, occurred_iso=e.occurred_at.isoformat(), recorded_at=e.recorded_at,
+            local_time=short, full_time=local.strftime("%Y-%m-%d %H:%M:%S %Z"), key_event=e.key_event,
+            edited=e.edited_at is not None, back_dated=e.recorded_at - e.occurred_at > timedelta(minutes=1),
+        ))
+    return out
+
+
+@dataclass
+class HeaderView:
+    id: uuid.UUID
+    ref: str
+    title: str
+    severity: str
+    status: str
+    kind: str
+    restricted: bool
+    is_open: bool
+    roles: list[tuple[str, str]]
+    services: list[str]
+    declared_iso: str
+    declared_local: str
+    elapsed: str
+    last_update_iso: str
+    since_update: str
+    target_label: str | None
+    due_iso: str | None
+    due_local: str | None
+    overdue: bool
+    suggested_severity: str | None
+    severity_reason: str | None
+    impact: dict[str, Any] = field(default_factory=dict)
+
+
+def last_update_at(session: Session, incident: Incident) -> datetime:
+    newest = session.execute(
+        sa.select(sa.func.max(TimelineEntry.recorded_at)).where(TimelineEntry.incident_id == incident.id)
+    ).scalar_one_or_none()
+    if newest is not None and newest.tzinfo is None:  # SQLite aggregates bypass the column type
+        from datetime import UTC
+
+        newest = datetime.fromisoformat(str(newest)).replace(tzinfo=UTC)
+    return newest or incident.declared_at
+
+
+def header_view(session: Session, incident: Incident, tz: ZoneInfo, now: datetime) -> HeaderView:
+    assignments = incidents.roles_of(session, [incident.id])[incident.id]
+    names = users_by_id(session, [a.user_id for a in assignments])
+    order = list(Role)
+    assignments.sort(key=lambda a: (order.index(Role(a.role)), a.assigned_at))
+    roles = [(ROLE_LABELS[Role(a.role)], names[a.user_id]["name"]) for a in assignments]
+    services = [s.slug for s in incidents.services_of(session, [incident.id])[incident.id]]
+    last = last_update_at(session, incident)
+    is_open = incident.status in _OPEN
+    end = incident.resolved_at or incident.closed_at if not is_open else None
+    due = next_update_due(incident.severity, last) if is_open else None
+    return HeaderView(
+        id=incident.id, ref=incidents.ref(incident), title=incident.title, severity=incident.severity,
+        status=incident.status, kind=incident.kind, restricted=incident.restricted, is_open=is_open, roles=roles,
+        services=services, declared_iso=incident.declared_at.isoformat(),
+        declared_local=incident.declared_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),
+        elapsed=describe_span((end or now) - incident.declared_at), last_update_iso=last.isoformat(),
+        since_update=describe_span(now - last), target_label=TARGET_LABELS.get(incident.severity) if is_open else None,
+        due_iso=due.isoformat() if due else None,
+        due_local=due.astimezone(tz).strftime("%H:%M %Z") if due else None,
+        overdue=bool(due and now > due), suggested_severity=incident.suggested_severity,
+        severity_reason=incident.severity_reason,
+        impact={"customers_affected": incident.customers_affected,
+                "revenue_at_risk_per_hour": incident.revenue_at_risk_per_hour,
+                "data_sensitivity": incident.data_sensitivity, "customer_facing": incident.customer_facing},
+    )
+
+
+def next_statuses(status: str) -> list[str]:
+    """The statuses the lifecycle table allows next, in lifecycle order."""
+    allowed = TRANSITIONS[Status(status)].allowed
+    return [s.value for s in Status if s in allowed]
+
+
+def participants_view(session: Session, incident: Incident) -> list[tuple[str, str]]:
+    rows = roles_svc.participants(session, incident.id)
+    names = users_by_id(session, [p.user_id for p in rows])
+    return [(names[p.user_id]["name"], p.kind) for p in rows if p.user_id in names]
+
+
+def all_entries(session: Session, incident: Incident) -> list[TimelineEntry]:
+    """Every entry, oldest first (occurred_at, id), in pages of 500."""
+    out: list[TimelineEntry] = []
+    after = None
+    while True:
+        page = timeline.list_entries(session, incident=incident, after=after, limit=500)
+        out.extend(page)
+        if len(page) < 500:
+            return out
+        after = (page[-1].occurred_at, page[-1].id)
+
+
+def recorded_since(session: Session, incident: Incident, since: datetime | None) -> list[TimelineEntry]:
+    """Entries recorded at or after `since` (all when None), in display order: what a live viewer may lack.
+
+    Filtering on recorded_at rather than occurred_at finds back-dated notes too."""
+    if since is None:
+        return all_entries(session, incident)
+    return list(session.execute(
+        sa.select(TimelineEntry).where(TimelineEntry.incident_id == incident.id, TimelineEntry.recorded_at >= since)
+        .order_by(TimelineEntry.occurred_at, TimelineEntry.id).limit(2000)
+    ).scalars())
+
+
+def newest(entries: list[TimelineEntry]) -> TimelineEntry | None:
+    """The most recently recorded entry (ties broken by id): the stream's resume point."""
+    return max(entries, key=lambda e: (e.recorded_at, e.id), default=None)
