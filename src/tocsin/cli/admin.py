@@ -146,6 +146,9 @@ def demo(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     with os.fdopen(fd, "a") as fh:
         fh.write("\n".join(key_lines) + "\n")
     console.print(f"Try: TOCSIN_TOKEN={creds[1].token} tocsin incident list", highlight=False, soft_wrap=True)
+    base = cfg.resolved_public_url()
+    console.print(f"After `tocsin serve`: the console at {base}/ (log in as {creds[1].email} with the password "
+                  f"above) and the public status page at {base}/status/demo", highlight=False, soft_wrap=True)
 
 
 def _open(database_url: str | None, data_dir: str | None):  # type: ignore[no-untyped-def]

@@ -258,7 +258,8 @@ def _incidents(session: Session, page: StatusPage, kind: str, open_statuses: tup
     ids = [r.id for r in rows]
     updates: dict[uuid.UUID, list[Update]] = {i: [] for i in ids}
     for u in session.execute(sa.select(StatusUpdate).where(StatusUpdate.status_incident_id.in_(ids))
-                             .order_by(StatusUpdate.display_at.desc(), StatusUpdate.created_at.desc())).scalars():
+                             .order_by(StatusUpdate.display_at.desc(), StatusUpdate.created_at.desc(),
+                                       StatusUpdate.id.desc())).scalars():
         updates[u.status_incident_id].append(Update(
             str(u.id), u.status, u.body or "", _affected(u.affected_components), bool(u.deliver_notifications),
             u.display_at, u.created_at))

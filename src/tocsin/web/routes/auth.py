@@ -36,8 +36,10 @@ def _same_origin(request: Request) -> None:
     """Refuse a POST whose Origin names another site (login CSRF)."""
     origin = request.headers.get("origin")
     if origin and origin != "null":
-        host = request.headers.get("host", "")
-        if urlsplit(origin).netloc.lower() != host.lower():
+        # Behind a reverse proxy that rewrites Host, the public address is the page's origin.
+        ours = {request.headers.get("host", "").lower(),
+                urlsplit(request.app.state.settings.resolved_public_url()).netloc.lower()}
+        if urlsplit(origin).netloc.lower() not in ours:
             raise CsrfFailed()
 
 
