@@ -42,7 +42,8 @@ CtxDep = Annotated[WebCtx, Depends(web_ctx)]
 FLASH = {
     "ack": "Acknowledged.", "status": "Status changed.", "severity": "Severity and impact saved.",
     "role": "Roles updated.", "join": "You have joined the incident.", "note": "Note added.",
-    "link": "Linked.", "public": "Public update posted.",
+    "link": "Linked.", "public": "Public update posted.", "update": "Update posted.",
+    "link-problem": "Problem linked; its workaround is on the timeline.",
 }
 
 
@@ -68,6 +69,7 @@ class Act:
 
     def __init__(self, s: Session, me: Principal, incident: Incident, form: dict[str, str], ctx: WebCtx) -> None:
         self.s, self.me, self.incident, self.form, self.now, self.ctx = s, me, incident, form, ctx.now, ctx
+        self.done: str | None = None  # the flash to show when it differs from the action's name
 
     def field(self, name: str, *, required: bool = False, limit: int = 20_000) -> str:
         value = self.form.get(name, "").strip()
@@ -169,10 +171,28 @@ def join(a: Act) -> None:
 
 
 def note(a: Act) -> None:
+    """A note; with the "update" box ticked it is an incident update for stakeholders (a key
+    event), which the header's last-update clock counts (see room_view)."""
     text = a.form.get("text", "")
     if len(text) > timeline.MAX_NOTE:
         raise InvalidInput(f"a note may have at most {timeline.MAX_NOTE} characters", details={"field": "text"})
-    timeline.add_note(a.s, incident=a.incident, actor=a.me, now=a.now, text=text)
+    update = a.field("update", limit=8)
+    if update not in ("", "1"):
+        raise InvalidInput("the update box is either ticked or not", details={"field": "update"})
+    timeline.add_note(a.s, incident=a.incident, actor=a.me, now=a.now, text=text, key_event=update == "1")
+    a.done = "update" if update else "note"
+
+
+def link_problem(a: Act) -> None:
+    """Link a suggested (or any) known problem, by ref or id; the problems service notes it, with
+    the workaround, on the timeline."""
+    from tocsin.problems import service as problems
+
+    key = a.field("problem", required=True, limit=64)
+    problem = problems.get_problem(a.s, key, for_update=True)
+    if problem is None:
+        raise InvalidInput(f"no problem {key!r}", details={"field": "problem"})
+    problems.link_incident(a.s, problem=problem, incident=a.incident, actor=a.me, now=a.now)
 
 
 def link(a: Act) -> None:
@@ -211,7 +231,7 @@ def public_update(a: Act) -> None:
 
 ACTIONS: dict[str, Callable[[Act], None]] = {
     "ack": ack, "status": change_status, "severity": change_severity, "role": set_role, "join": join,
-    "note": note, "link": link, "public": public_update,
+    "note": note, "link": link, "public": public_update, "link-problem": link_problem,
 }
 
 
@@ -224,7 +244,7 @@ async def act(request: Request, ref: str, action: str, ctx: CtxDep) -> Response:
     try:
         if not ctx.principal.at_least(OrgRole.responder):
             raise Forbidden("changing incidents needs the responder role; viewers can only watch")
-        room_ref = await run_in_threadpool(_run, ctx, ref, form, handler)
+        room_ref, done = await run_in_threadpool(_run, ctx, ref, form, handler)
     except _Hidden as exc:
         raise NotFound(exc.message) from None  # the console's 404 page: need-to-know hides the incident
     except TocsinError as exc:
@@ -232,11 +252,13 @@ async def act(request: Request, ref: str, action: str, ctx: CtxDep) -> Response:
             return json_error(exc)
         if isinstance(exc, Forbidden) and not ctx.principal.at_least(OrgRole.responder):
             raise
+        message, status = exc.message, status_of(exc)
         return await run_in_threadpool(lambda: room_page.render_room(
-            request, ctx, ref, error=exc.message, status_code=status_of(exc), form=form, action=action))
+            request, ctx, ref, error=message, status_code=status, form=form, action=action))
+    done = done or action
     if wants_json(request):
-        return JSONResponse({"ok": True, "message": FLASH[action]}, headers={"Cache-Control": "no-store"})
-    return secure(RedirectResponse(f"/incidents/{room_ref}?done={action}", status_code=303))
+        return JSONResponse({"ok": True, "message": FLASH[done]}, headers={"Cache-Control": "no-store"})
+    return secure(RedirectResponse(f"/incidents/{room_ref}?done={done}", status_code=303))
 
 
 class _Hidden(Exception):
@@ -247,11 +269,12 @@ class _Hidden(Exception):
         self.message = message
 
 
-def _run(ctx: WebCtx, ref: str, form: dict[str, str], handler: Callable[[Act], None]) -> str:
+def _run(ctx: WebCtx, ref: str, form: dict[str, str], handler: Callable[[Act], None]) -> tuple[str, str | None]:
     with ctx.work() as (s, me):
         try:
             incident = require_incident(s, me, ref, for_update=True)
         except NotFound as exc:
             raise _Hidden(exc.message) from None
-        handler(Act(s, me, incident, form, ctx))
-        return incidents.ref(incident)
+        act = Act(s, me, incident, form, ctx)
+        handler(act)
+        return incidents.ref(incident), act.done

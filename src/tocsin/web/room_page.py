@@ -43,6 +43,7 @@ def render_room(request: Request, ctx: WebCtx, ref: str, *, flash: str | None = 
             "after": getattr(room_view.newest(entries), "id", ""),
             "participants": room_view.participants_view(s, incident),
             "can_act": me.at_least(OrgRole.responder),
+            "problems": room_view.problems_view(s, me, incident),
         }
         if values["can_act"]:
             values["opts"] = action_options(s, incident, me)

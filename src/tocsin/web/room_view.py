@@ -5,9 +5,15 @@ templates, so an entry that arrives live looks exactly like one rendered with th
 
 Response targets say how soon the next update is due after the last one, by severity:
 SEV1 15 minutes, SEV2 30 minutes, SEV3 4 hours, SEV4 one business day (the same time on the
-next weekday, in UTC). "The last update" is the newest timeline entry (by when it was recorded),
-whatever its kind; an incident still open past its due time shows "update overdue". Resolved
-and closed incidents have no target.
+next weekday, in UTC). An incident still open past its due time shows "update overdue";
+resolved and closed incidents have no target.
+
+"The last update" (the header's "Last update" clock, and where the next-due time counts from)
+is the newest *update*, by when it was recorded: a note posted as an incident update (a
+key-event note: what stakeholders are told), a status change, a severity change, or a public
+status-page update (`status_page` entries). Declaring counts as the first update. Other
+entries -- plain notes, paging, roles, joins, alerts, links -- are working traffic, not updates
+to stakeholders, so they never reset the clock: a room busy with chatter can still be overdue.
 """
 
 from __future__ import annotations
@@ -42,8 +48,11 @@ KIND_LABELS = {
     "participant_changed": "Participant", "participant_left": "Left", "visibility_changed": "Visibility",
     "services_changed": "Services", "note": "Note", "alert_attached": "Alert", "paging": "Paging",
     "postmortem": "Postmortem", "action_item": "Action item", "problem": "Problem",
+    "status_page": "Public update",
 }
 _OPEN = {s.value for s in ACTIVE_STATUSES}
+# Entry kinds that are always updates to stakeholders; a note is one only when it is a key event.
+UPDATE_KINDS = ("status_changed", "severity_changed", "status_page")
 
 
 def next_update_due(severity: str, last_update: datetime) -> datetime:
@@ -66,6 +75,8 @@ def viewer_zone(user: Any) -> ZoneInfo:
 
 @dataclass(frozen=True)
 class EntryView:
+    """One timeline entry as shown; `is_update` marks a note posted as an incident update."""
+
     id: uuid.UUID
     kind: str
     kind_label: str
@@ -76,6 +87,7 @@ class EntryView:
     local_time: str
     full_time: str
     key_event: bool
+    is_update: bool
     edited: bool
     back_dated: bool
 
@@ -88,8 +100,10 @@ def entry_views(session: Session, entries: list[TimelineEntry], tz: ZoneInfo, no
         local = e.occurred_at.astimezone(tz)
         short = local.strftime("%H:%M:%S") if local.date() == today else local.strftime("%Y-%m-%d %H:%M")
         actor = names[e.actor_id]["name"] if e.actor_id in names else "tocsin"
+        update_note = e.kind == "note" and e.key_event
+        label = "Update" if update_note else KIND_LABELS.get(e.kind, e.kind.replace("_", " "))
         out.append(EntryView(
-            id=e.id, kind=e.kind, kind_label=KIND_LABELS.get(e.kind, e.kind.replace("_", " ")), text=e.text,
+            id=e.id, kind=e.kind, kind_label=label, text=e.text, is_update=update_note,
             actor=actor, occurred_iso=e.occurred_at.isoformat(), recorded_at=e.recorded_at,
             local_time=short, full_time=local.strftime("%Y-%m-%d %H:%M:%S %Z"), key_event=e.key_event,
             edited=e.edited_at is not None, back_dated=e.recorded_at - e.occurred_at > timedelta(minutes=1),
@@ -124,8 +138,11 @@ class HeaderView:
 
 
 def last_update_at(session: Session, incident: Incident) -> datetime:
+    """When the newest update was recorded (the declaration when there is none yet)."""
+    counts = sa.or_(TimelineEntry.kind.in_(UPDATE_KINDS),
+                    sa.and_(TimelineEntry.kind == "note", TimelineEntry.key_event.is_(True)))
     newest = session.execute(
-        sa.select(sa.func.max(TimelineEntry.recorded_at)).where(TimelineEntry.incident_id == incident.id)
+        sa.select(sa.func.max(TimelineEntry.recorded_at)).where(TimelineEntry.incident_id == incident.id, counts)
     ).scalar_one_or_none()
     if newest is not None and newest.tzinfo is None:  # SQLite aggregates bypass the column type
         from datetime import UTC
@@ -201,3 +218,30 @@ def recorded_since(session: Session, incident: Incident, since: datetime | None)
 def newest(entries: list[TimelineEntry]) -> TimelineEntry | None:
     """The most recently recorded entry (ties broken by id): the stream's resume point."""
     return max(entries, key=lambda e: (e.recorded_at, e.id), default=None)
+
+
+@dataclass(frozen=True)
+class ProblemView:
+    """A known problem as the room's panel shows it: linked (with its workaround) or suggested (with why)."""
+
+    ref: str
+    title: str
+    status: str
+    workaround: str
+    recurrence: bool = False
+    reasons: tuple[str, ...] = ()
+
+
+def problems_view(session: Session, principal: Any, incident: Incident) -> dict[str, list[ProblemView]]:
+    """The problems linked to the incident and those it looks like, through the same services the
+    API's /incidents/{key}/problems and /problem-suggestions use (suggestions leave out linked ones)."""
+    from tocsin.problems import service as problems
+    from tocsin.problems import suggest
+
+    linked = [ProblemView(ref=problems.problem_ref(p), title=p.title, status=p.status,
+                          workaround=(p.workaround or "").strip(), recurrence=link.recurrence)
+              for link, p in problems.problems_of_incident(session, incident.id)]
+    suggested = [ProblemView(ref=problems.problem_ref(f.problem), title=f.problem.title, status=f.problem.status,
+                             workaround=(f.problem.workaround or "").strip(), reasons=tuple(f.reasons))
+                 for f in suggest.for_incident(session, principal, incident)]
+    return {"linked": linked, "suggested": suggested}
