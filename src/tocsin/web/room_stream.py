@@ -4,7 +4,8 @@ Which entries a viewer lacks is decided by when entries were *recorded*, not whe
 occurred: a scribe's back-dated note occurs before entries the viewer already has, so a cursor
 on occurred_at would skip it. Recording times can arrive out of order too (a transaction that
 read the clock earlier may commit later), so each read looks back `LOOKBACK` before the newest
-recording time sent and drops entries already sent, by id. The SSE id of each message is the
+recording time sent and drops entries already sent, by id and edit time (an edited note is
+sent again, and the page replaces the one it shows). The SSE id of each message is the
 newest entry's id; a browser that reconnects sends it as Last-Event-ID (or the page passes it
 as `?after=`), and the stream resumes from that entry's recording time.
 
@@ -55,7 +56,8 @@ class RoomReader:
     ctx: WebCtx
     incident_id: uuid.UUID
     since: datetime | None = None  # newest recording time sent (None: send everything)
-    sent: dict[uuid.UUID, datetime] = field(default_factory=dict)  # entry id -> recorded_at, within LOOKBACK
+    # entry id -> (recorded_at, edited_at) as sent, within LOOKBACK
+    sent: dict[uuid.UUID, tuple[datetime, datetime | None]] = field(default_factory=dict)
     last_id: uuid.UUID | None = None
 
     def resume_after(self, entry_id: uuid.UUID | None) -> None:
@@ -73,7 +75,7 @@ class RoomReader:
             incident = s.get(Incident, self.incident_id)
             for e in room_view.recorded_since(s, incident, entry.recorded_at - LOOKBACK):
                 if (e.recorded_at, e.id) <= mark:
-                    self.sent[e.id] = e.recorded_at
+                    self.sent[e.id] = (e.recorded_at, e.edited_at)
 
     async def read(self, noticed: bool) -> list[bytes] | None:
         return await run_in_threadpool(self._read, noticed)
@@ -88,20 +90,21 @@ class RoomReader:
             if incident is None:
                 return None
             since = self.since - LOOKBACK if self.since else None
-            rows = [e for e in room_view.recorded_since(s, incident, since) if e.id not in self.sent]
+            rows = [e for e in room_view.recorded_since(s, incident, since)
+                    if self.sent.get(e.id) != (e.recorded_at, e.edited_at)]
             if not rows and not noticed:
                 return []
             tz = room_view.viewer_zone(user)
             entries = room_view.entry_views(s, rows, tz, now)
             header = room_view.header_view(s, incident, tz, now)
         for e in rows:
-            self.sent[e.id] = e.recorded_at
+            self.sent[e.id] = (e.recorded_at, e.edited_at)
         top = room_view.newest(rows)
         if top is not None and (self.since is None or top.recorded_at >= self.since):
             self.since, self.last_id = top.recorded_at, top.id
         if self.since is not None:
             floor = self.since - LOOKBACK
-            self.sent = {k: v for k, v in self.sent.items() if v >= floor}
+            self.sent = {k: v for k, v in self.sent.items() if max(v[0], v[1] or v[0]) >= floor}
         html = _fragment(self.request, self.ctx, "room_entries.html", entries=entries) if entries else ""
         head = _fragment(self.request, self.ctx, "room_header.html", h=header)
         return [sse.event(name="timeline", event_id=str(self.last_id) if self.last_id else None,

@@ -204,13 +204,15 @@ def all_entries(session: Session, incident: Incident) -> list[TimelineEntry]:
 
 
 def recorded_since(session: Session, incident: Incident, since: datetime | None) -> list[TimelineEntry]:
-    """Entries recorded at or after `since` (all when None), in display order: what a live viewer may lack.
+    """Entries recorded or edited at or after `since` (all when None), in display order: what a live
+    viewer may lack.
 
     Filtering on recorded_at rather than occurred_at finds back-dated notes too."""
     if since is None:
         return all_entries(session, incident)
     return list(session.execute(
-        sa.select(TimelineEntry).where(TimelineEntry.incident_id == incident.id, TimelineEntry.recorded_at >= since)
+        sa.select(TimelineEntry).where(TimelineEntry.incident_id == incident.id,
+                                       sa.or_(TimelineEntry.recorded_at >= since, TimelineEntry.edited_at >= since))
         .order_by(TimelineEntry.occurred_at, TimelineEntry.id).limit(2000)
     ).scalars())
 

@@ -40,7 +40,12 @@
     for (var i = 0; i < items.length; i++) {
       var li = items[i];
       var id = li.getAttribute("data-id");
-      if (!id || list.querySelector('li.entry[data-id="' + id + '"]')) continue;  // already shown
+      if (!id) continue;
+      var shown = list.querySelector('li.entry[data-id="' + id + '"]');
+      if (shown) {  // an edited note: show its new text in place
+        if (shown.innerHTML !== li.innerHTML) shown.replaceWith(li);
+        continue;
+      }
       insertEntry(list, li);
       var actor = li.querySelector(".entry-actor");
       var text = li.querySelector(".entry-text");
