@@ -355,3 +355,64 @@ def test_internal_names_never_appear(app, db) -> None:  # noqa: ANN001
             assert str(seeded.internal_id).encode() not in body, path
         index = files[""].decode()
         assert "Elevated API errors" in index and "Cause found." in index
+
+
+@pytest.mark.parametrize("order", ["first-then-second", "second-then-first"])
+def test_two_pages_swapping_slugs_in_one_batch_both_stay_served(app, db, clock, order) -> None:  # noqa: ANN001
+    import sqlalchemy as sa
+
+    actor = Principal.system("tests")
+    with db.unit_of_work() as s:
+        first = service.create_page(s, actor=actor, now=clock.now(), slug="first", name="First").id
+        second = service.create_page(s, actor=actor, now=clock.now(), slug="second", name="Second").id
+    with start(app) as client:
+        cache = app.state.status_cache
+        assert client.get("/status/first/api/v2/status.json").json()["page"]["name"] == "First"
+        # both renamed before the cache hears of either: the renders run as one batch
+        with db.unit_of_work() as s:
+            for pid, slug in ((first, "swap-tmp"), (second, "first"), (first, "second")):
+                s.execute(sa.update(StatusPage).where(StatusPage.id == pid).values(slug=slug))
+        ids = [str(first), str(second)]
+        cache.refresh(ids if order == "first-then-second" else ids[::-1])
+        assert client.get("/status/first/api/v2/status.json").json()["page"]["name"] == "Second"
+        assert client.get("/status/second/api/v2/status.json").json()["page"]["name"] == "First"
+        assert client.get("/status/swap-tmp").status_code == 404
+        # deleting one of them later takes only its own site away
+        with db.unit_of_work() as s:
+            service.delete_page(s, actor=actor, now=clock.now(), page=service.require_page(s, "second"))
+        assert cache.wait_idle()
+        assert client.get("/status/second").status_code == 404
+        assert client.get("/status/first/api/v2/status.json").json()["page"]["name"] == "Second"
+
+
+def test_subscriber_endpoints_never_use_the_database_on_the_event_loop(app, db) -> None:  # noqa: ANN001
+    """The event loop serves the in-memory pages: a subscribe, confirm or unsubscribe request
+    waiting on the database there would stall every page view in the meantime."""
+    import asyncio
+
+    seed(db)
+    with start(app) as client:
+        on_loop: list[str] = []
+        statements: list[str] = []
+
+        def where(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001, ANN002
+            statements.append(statement)
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return  # a worker thread: fine
+            on_loop.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", where)
+        try:
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            assert client.post("/status/acme/subscribe", content="email=a@example.com", headers=form).status_code == 200
+            assert client.post("/status/acme/subscribe", content="email=bad", headers=form).status_code == 400
+            assert client.get("/status/acme/confirm/unknown").status_code == 404
+            assert client.post("/status/acme/confirm/unknown").status_code == 404
+            assert client.get("/status/acme/unsubscribe/unknown").status_code == 404
+            assert client.post("/status/acme/unsubscribe/unknown").status_code == 404
+        finally:
+            event.remove(db.engine, "before_cursor_execute", where)
+        assert statements, "the requests did reach the database"
+        assert on_loop == []

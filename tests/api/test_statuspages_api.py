@@ -243,3 +243,48 @@ def test_a_postmortem_is_published_to_the_public_incident(client, people):
     other = make_page(client, admin, slug="other")
     r = client.post(path, headers=bob.headers, json={"page": other["slug"]})
     assert r.status_code == 409 and "no public incident" in r.json()["error"]["message"]
+
+
+# components (by name → status), open/closed incidents (status, impact), a maintenance in progress
+ROLLUPS = [
+    ("every component down", {"API": "major_outage", "Web": "major_outage"}, [], False,
+     ("critical", "Major System Outage")),
+    ("one component down", {"API": "major_outage", "Web": "operational"}, [], False,
+     ("major", "Partial System Outage")),
+    ("a critical incident on a degraded page", {"API": "degraded_performance", "Web": "operational"},
+     [("identified", "critical")], False, ("critical", "Major System Outage")),
+    ("a resolved incident counts for nothing", {"API": "partial_outage", "Web": "operational"},
+     [("resolved", "critical")], False, ("minor", "Minor Service Outage")),
+    ("a maintenance in progress on a green page", {"API": "operational", "Web": "operational"}, [], True,
+     ("maintenance", "Service Under Maintenance")),
+]
+
+
+@pytest.mark.parametrize("name, statuses, incidents, maintenance, want", ROLLUPS, ids=[r[0] for r in ROLLUPS])
+def test_webhook_page_status_is_the_status_json_rollup(app, client, people, clock, db, name, statuses, incidents,
+                                                       maintenance, want):
+    from tocsin.statuspage import deliver, service
+    from tocsin.statuspage.models import StatusComponent
+
+    admin, bob = people["admin"], people["bob"]
+    make_page(client, admin)
+    for cname, status in statuses.items():
+        c = make_component(client, admin, cname)
+        ok(client.patch(f"{SP}/acme/components/{c['id']}", json={"status": status}, headers=bob.headers))
+    for n, (status, impact) in enumerate(incidents):
+        ok(client.post(f"{SP}/acme/incidents", headers=bob.headers, json={
+            "name": f"Incident {n}", "status": status, "body": "Words.", "impact": impact}), 201)
+    if maintenance:
+        start = clock.now() + timedelta(hours=1)
+        m = ok(client.post(f"{SP}/acme/maintenances", headers=bob.headers, json={
+            "name": "Upgrade", "body": "Planned.", "scheduled_for": start.isoformat(),
+            "scheduled_until": (start + timedelta(hours=1)).isoformat(), "components": []}), 201)
+        ok(client.patch(f"{SP}/acme/maintenances/{m['id']}", headers=bob.headers, json={"status": "in_progress"}))
+    assert app.state.status_cache.wait_idle()
+    status = client.get("/status/acme/api/v2/status.json").json()["status"]
+    with db.unit_of_work() as s:
+        page = service.require_page(s, "acme")
+        components = list(s.query(StatusComponent).filter_by(page_id=page.id))
+        hook = deliver.page_json(s, page, components, "https://tocsin.example")
+    assert (hook["status_indicator"], hook["status_description"]) == (status["indicator"], status["description"]) \
+        == want

@@ -23,7 +23,7 @@ from tocsin.config import Settings
 from tocsin.db import Database
 from tocsin.principal import Principal
 from tocsin.statuspage import service
-from tocsin.statuspage.export import file_path, nginx_config
+from tocsin.statuspage.export import MARKER, file_path, nginx_config, remove_site
 from tocsin.statuspage.incidents import post_incident_update
 from tocsin.statuspage.models import StatusPage
 
@@ -149,3 +149,86 @@ def test_publish_on_change_keeps_the_export_equal_to_what_tocsin_serves(
             assert not [p for p in (www / "status").rglob(".tmp-*")]
     finally:
         app.state.ingest.close()
+
+
+def foreign_things(base: Path, outside: Path) -> None:
+    """Things in the export directory tocsin did not write: a directory without the marker, and a
+    symlink out of the directory to one that even carries it."""
+    (base / "foreign").mkdir(parents=True)
+    (base / "foreign" / "index.html").write_text("not ours")
+    outside.mkdir()
+    (outside / MARKER).write_text("looks like ours")
+    (outside / "index.html").write_text("outside")
+    (base / "linked").symlink_to(outside, target_is_directory=True)
+
+
+def assert_foreign_things_intact(base: Path, outside: Path) -> None:
+    assert (base / "foreign" / "index.html").read_text() == "not ours"
+    assert (base / "linked").is_symlink() and (outside / "index.html").read_text() == "outside"
+    assert (outside / MARKER).is_file()
+
+
+def test_publish_dir_drops_deleted_and_renamed_pages(db: Database, tmp_path: Path,
+                                                     nginx: tuple[str, Path]) -> None:
+    base, www = nginx
+    publish, outside = www / "status", tmp_path / "outside"
+    foreign_things(publish, outside)
+    clock = ManualClock(datetime(2026, 11, 27, 12, tzinfo=UTC))
+    simple_page(db, clock.now())
+    actor = Principal.system("tests")
+    with db.unit_of_work() as s:
+        service.create_page(s, actor=actor, now=clock.now(), slug="beta", name="Beta")
+    app = create_app(settings=Settings(secret_key="t", statuspage_publish_dir=publish), db=db, clock=clock)
+    try:
+        with TestClient(app), httpx.Client(base_url=base, trust_env=False) as web:
+            cache = app.state.status_cache
+            assert (publish / "beta" / MARKER).is_file() and (publish / "acme" / MARKER).is_file()
+            assert web.get("/status/beta/").status_code == 200
+            with db.unit_of_work() as s:
+                service.update_page(s, actor=actor, now=clock.now(), page=service.require_page(s, "beta"),
+                                    changes={"slug": "gamma"})
+            assert cache.wait_idle()
+            assert not (publish / "beta").exists() and web.get("/status/beta/").status_code == 404
+            assert web.get("/status/gamma/api/v2/status.json").json()["page"]["name"] == "Beta"
+            with db.unit_of_work() as s:
+                service.delete_page(s, actor=actor, now=clock.now(), page=service.require_page(s, "gamma"))
+            assert cache.wait_idle()
+            assert not (publish / "gamma").exists() and web.get("/status/gamma/").status_code == 404
+            assert web.get("/status/acme/").status_code == 200
+            assert_foreign_things_intact(publish, outside)
+            assert not [p for p in publish.iterdir() if p.name.startswith(".tmp-")]
+    finally:
+        app.state.ingest.close()
+    # a symlink is never followed out of the directory, even with a marker behind it
+    assert remove_site(publish, "linked") is False and remove_site(publish, "foreign") is False
+    assert_foreign_things_intact(publish, outside)
+
+
+def test_full_cli_export_prunes_the_pages_it_wrote_that_are_gone(db: Database, db_url: str,
+                                                                 tmp_path: Path) -> None:
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    now = datetime.now(UTC)
+    simple_page(db, now)
+    actor = Principal.system("tests")
+    with db.unit_of_work() as s:
+        service.create_page(s, actor=actor, now=now, slug="beta", name="Beta")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
+    env.update(TOCSIN_DATABASE_URL=db_url, TOCSIN_DATA_DIR=str(tmp_path / "data"))
+
+    def export(*extra: str) -> str:
+        done = subprocess.run([str(TOCSIN), "statuspage", "export", str(out), *extra], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    export()
+    assert (out / "beta" / MARKER).is_file() and (out / "acme" / "index.html").is_file()
+    foreign_things(out, outside)
+    with db.unit_of_work() as s:
+        service.delete_page(s, actor=actor, now=now, page=service.require_page(s, "beta"))
+    assert "removed" not in export("--page", "acme"), "exporting one page prunes nothing"
+    assert (out / "beta" / "index.html").is_file()
+    printed = export()
+    assert "beta: removed" in printed
+    assert not (out / "beta").exists() and (out / "acme" / "index.html").is_file()
+    assert_foreign_things_intact(out, outside)

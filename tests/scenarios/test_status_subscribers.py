@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from tests.integration.test_notify_email import SmtpFixture
 from tests.integration.test_notify_webhook import Receiver
@@ -25,7 +26,8 @@ from tocsin.engine.modules import statuspage_deliver, statuspage_maintenance
 from tocsin.engine.runner import Engine
 from tocsin.notify.webhook import verify_webhook
 from tocsin.statuspage.deliver import MAX_ATTEMPTS
-from tocsin.statuspage.models import SubscriberDelivery
+from tocsin.statuspage import subscribers
+from tocsin.statuspage.models import StatusSubscriber, SubscriberDelivery
 
 SP = "/api/v1/status-pages"
 PUBLIC = "https://tocsin.example"
@@ -57,7 +59,7 @@ def world(app, client, db, clock, make_person, smtp):
                         outbound_allow="127.0.0.0/8", public_url=PUBLIC)
     engine = Engine(db, clock, settings=settings, modules=[("statuspage_maintenance", statuspage_maintenance),
                                                            ("statuspage_deliver", statuspage_deliver)])
-    yield {"admin": admin, "bob": bob, "engine": engine, "component": r.json()["id"]}
+    yield {"admin": admin, "bob": bob, "engine": engine, "component": r.json()["id"], "db": db}
     engine.close()
 
 
@@ -83,10 +85,24 @@ def subscribe_and_confirm(client, smtp, world, email="cust@example.com"):
     (mail,) = [m for m in smtp.handler.received if email in m.rcpt_tos]
     assert mail.message["Subject"] == "Confirm your subscription to Acme Status"
     link = re.search(r"https://\S+/confirm/\S+", mail.message.get_content()).group(0)
-    r = client.get(local_path(link))
+    # opening the link (or a mail scanner fetching it) confirms nothing: it shows a button
+    page = client.get(local_path(link))
+    assert page.status_code == 200 and "Subscribed" not in page.text
+    assert f'<form method="post" action="{local_path(link)}">' in page.text and "Confirm subscription" in page.text
+    assert not confirmed(world, email)
+    assert client.get(local_path(link)).status_code == 200, "still unconfirmed after any number of GETs"
+    r = client.post(local_path(link), headers={"Origin": "http://testserver"})
     assert r.status_code == 200 and "Subscribed" in r.text
+    assert confirmed(world, email)
     assert client.get(local_path(link)).status_code == 404, "a confirmation link works once"
+    assert client.post(local_path(link)).status_code == 404
     smtp.handler.received.clear()
+
+
+def confirmed(world, email):
+    with world["db"].unit_of_work() as s:
+        return s.execute(sa.select(StatusSubscriber.confirmed_at).where(
+            StatusSubscriber.address == email)).scalar_one() is not None
 
 
 def test_customer_subscribes_gets_updates_and_unsubscribes_in_one_click(client, smtp, world):
@@ -147,6 +163,63 @@ def test_bad_subscriber_requests_get_a_readable_page(client, world, path, body, 
     assert "default-src 'none'" in r.headers["content-security-policy"]
 
 
+def subscribe(client, email, ip=None):
+    """POST the public form, from another client address when `ip` is given."""
+    if ip is not None:
+        client = TestClient(client.app, client=(ip, 50000), raise_server_exceptions=False)
+    return client.post("/status/acme/subscribe", content=f"email={email}",
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def test_a_cross_site_confirmation_post_is_refused(client, smtp, world):
+    subscribe(client, "x@example.com")
+    world["engine"].tick()
+    (mail,) = smtp.handler.received
+    link = local_path(re.search(r"https://\S+/confirm/\S+", mail.message.get_content()).group(0))
+    for origin in ("https://evil.example", "null"):
+        r = client.post(link, headers={"Origin": origin})
+        assert r.status_code == 403 and "status page itself" in r.text
+    assert not confirmed(world, "x@example.com")
+    # the page's own origin is fine
+    r = client.post(link, headers={"Origin": "http://testserver"})
+    assert r.status_code == 200 and confirmed(world, "x@example.com")
+
+
+def test_one_address_is_limited_to_ten_subscribe_requests_in_ten_minutes(client, world, clock):
+    for n in range(10):
+        assert subscribe(client, f"c{n}@example.com").status_code == 200
+    r = subscribe(client, "c10@example.com")
+    assert r.status_code == 429 and r.headers["content-type"].startswith("text/html")
+    assert "Too many requests" in r.text and "try again in about 10 minutes" in r.text
+    assert r.headers["retry-after"] == "600"
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    with world["db"].unit_of_work() as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(StatusSubscriber)).scalar_one() == 10
+    clock.advance(minutes=10)  # the first request is now ten minutes old
+    assert subscribe(client, "c10@example.com").status_code == 200
+
+
+def test_a_page_takes_a_limited_number_of_unconfirmed_subscribers_per_hour(client, world, clock, monkeypatch):
+    monkeypatch.setattr(subscribers, "MAX_PENDING_PER_PAGE", 3)
+    for n in range(3):  # each from its own address: the per-IP limit is not what stops them
+        assert subscribe(client, f"p{n}@example.com", ip=f"198.51.100.{n}").status_code == 200
+        clock.advance(minutes=10)
+    r = subscribe(client, "p3@example.com", ip="198.51.100.3")
+    assert r.status_code == 429 and "Too many requests" in r.text
+    assert r.headers["retry-after"] == str(30 * 60), "until the oldest request is an hour old"
+    # an address already waiting for its confirmation is not a new subscriber
+    clock.advance(minutes=11)
+    assert subscribe(client, "p0@example.com", ip="198.51.100.4").status_code == 200
+    # a confirmed subscriber no longer counts
+    with world["db"].unit_of_work() as s:
+        s.execute(sa.update(StatusSubscriber).where(StatusSubscriber.address == "p2@example.com")
+                  .values(confirmed_at=clock.now()))
+    assert subscribe(client, "p3@example.com", ip="198.51.100.5").status_code == 200
+    assert subscribe(client, "p4@example.com", ip="198.51.100.6").status_code == 429
+    clock.advance(minutes=20)  # the first request is now more than an hour old
+    assert subscribe(client, "p4@example.com", ip="198.51.100.7").status_code == 200
+
+
 def test_webhook_gets_signed_statuspage_json_and_is_retried(client, world, receiver, db):
     hook = client.post(f"{SP}/acme/webhooks", json={"url": receiver.url()}, headers=world["admin"].headers).json()
     receiver.status = 503
@@ -164,7 +237,12 @@ def test_webhook_gets_signed_statuspage_json_and_is_retried(client, world, recei
     assert verify_webhook(hook["signing_secret"], second.body, second.headers["X-Tocsin-Timestamp"],
                           second.headers["X-Tocsin-Signature"], now=world["engine"].clock.now())
     data = json.loads(second.body)
-    assert data["page"]["status_indicator"] == "major" and data["page"]["name"] == "Acme Status"
+    assert data["page"]["name"] == "Acme Status"
+    # the page status agrees with the page's own status.json: the only component is down → critical
+    assert client.app.state.status_cache.wait_idle()
+    status = client.get("/status/acme/api/v2/status.json").json()["status"]
+    assert (data["page"]["status_indicator"], data["page"]["status_description"]) == \
+        (status["indicator"], status["description"]) == ("critical", "Major System Outage")
     incident = data["incident"]
     assert (incident["id"], incident["name"], incident["status"], incident["impact"]) == \
         (si["id"], "Card payments failing", "identified", "critical")

@@ -246,3 +246,28 @@ def test_uptime_bars_are_runs_of_days_with_a_text_alternative() -> None:
     assert 'class="bar u-major w1"' in index
     assert f"{bars.percent:.2f} % uptime" in index
     assert 'aria-label="Component a: ' in index
+
+
+def test_a_day_entirely_under_maintenance_shows_as_maintenance_not_no_data() -> None:
+    zone = uptime.ZoneInfo("America/Tijuana")
+    start = uptime.window_start(NOW, zone)
+    day = (NOW - timedelta(days=5)).astimezone(zone).date()
+    lo, hi = uptime.day_bounds(day, zone)
+    intervals = uptime.status_intervals([(lo, "under_maintenance"), (hi, "operational")],
+                                        initial="operational", since=start, until=NOW)
+    created = NOW - timedelta(days=100)
+    bars = uptime.compute(statuses=intervals, now=NOW, zone=zone, since=created)
+    c = replace(comp("a"), uptime=bars)
+    runs = render.bar_runs(c, zone)
+    assert [(r["cls"], r["days"]) for r in runs] == [("u-ok", 84), ("u-maint-day", 1), ("u-ok", 5)]
+    assert runs[1]["title"] == f"{day.isoformat()}: under maintenance (not counted)"
+    index = render.site(snap((c,)))[""].body.decode()
+    assert 'class="bar u-maint-day w1"' in index and "u-none" not in index
+    assert "1 day entirely under maintenance (not counted)" in index
+    assert b".u-maint-day" in render.STYLESHEET
+    # a component younger than the window still has days with no data, and they say so
+    young = replace(comp("b"), uptime=uptime.compute(statuses=intervals, now=NOW, zone=zone,
+                                                     since=NOW - timedelta(days=30)))
+    young_runs = render.bar_runs(young, zone)
+    assert young_runs[0]["cls"] == "u-none" and young_runs[0]["title"].endswith(": no data")
+    assert "entirely under maintenance" not in render.site(snap((comp("c"),)))[""].body.decode()

@@ -11,7 +11,8 @@ Keeping it fresh, off the request path, in one worker thread:
   processes' through PostgreSQL NOTIFY), bursts coalesced into one render;
 - every page every 60 s and at the next maintenance start or end, for time-based state.
 A render that fails is logged and the last good version keeps being served. With
-`statuspage_publish_dir` set, each new render is also written there as a static site.
+`statuspage_publish_dir` set, each new render is also written there as a static site, and a
+deleted or renamed page's old directory is removed from it.
 
 Anything else under /status/ (POST subscribe, confirm and unsubscribe links) goes on to the
 app; an unknown slug gets a small 404 page.
@@ -86,6 +87,7 @@ class StatusCache:
         self.started = False
         self.renders = 0  # how many page renders succeeded (tests and the benchmark read it)
         self._start_lock = threading.Lock()
+        self._state_lock = threading.RLock()  # sites/slugs/boundaries bookkeeping (renders run on 2 threads at start)
         self._pending: set[str] = set()
         self._pending_lock = threading.Condition()
         self._heard_count = 0  # notices heard, and notices whose re-render finished (for wait_idle)
@@ -196,24 +198,40 @@ class StatusCache:
             snap = snapshot.load(session, page, now, base_url=self._base_url())
         site = render.site(snap)
         entries = {path: entry(item) for path, item in site.items()}
-        old = self.slugs.get(page_id)
-        self.sites[snap.page.slug] = entries  # one assignment: readers see the old or the new site
-        self.slugs[page_id] = snap.page.slug
-        if old and old != snap.page.slug:
-            self.sites.pop(old, None)
-        boundary = snap.next_boundary()
-        if boundary is None:
-            self.boundaries.pop(page_id, None)
-        else:
-            self.boundaries[page_id] = boundary
-        self.renders += 1
-        self._publish(snap.page.slug, site)
+        slug = snap.page.slug
+        with self._state_lock:
+            old = self.slugs.get(page_id)
+            self.sites[slug] = entries  # one assignment: readers see the old or the new site
+            self.slugs[page_id] = slug
+            # Renamed: drop the old slug, unless another page holds it now (two pages swapping
+            # slugs in one batch: the other one's fresh site may already be there).
+            stale = old if old and old != slug and not self._claimed(old, page_id) else None
+            if stale:
+                self.sites.pop(stale, None)
+            boundary = snap.next_boundary()
+            if boundary is None:
+                self.boundaries.pop(page_id, None)
+            else:
+                self.boundaries[page_id] = boundary
+            self.renders += 1
+        self._publish(slug, site)
+        if stale:
+            self._unpublish(stale)
+
+    def _claimed(self, slug: str, but: str) -> bool:
+        """Whether a page other than `but` is (as far as the cache knows) at `slug`."""
+        return any(pid != but and s == slug for pid, s in list(self.slugs.items()))
 
     def _forget(self, page_id: str) -> None:
-        slug = self.slugs.pop(page_id, None)
-        self.boundaries.pop(page_id, None)
+        with self._state_lock:
+            slug = self.slugs.pop(page_id, None)
+            self.boundaries.pop(page_id, None)
+            if slug and self._claimed(slug, page_id):
+                slug = None  # another page took the slug over: its site stays
+            if slug:
+                self.sites.pop(slug, None)
         if slug:
-            self.sites.pop(slug, None)
+            self._unpublish(slug)
 
     def _publish(self, slug: str, site: dict[str, render.Rendered]) -> None:
         target = self.app.state.settings.statuspage_publish_dir
@@ -225,6 +243,20 @@ class StatusCache:
             write_site(target, slug, site)
         except Exception:
             log.exception("status page %s: publishing to %s failed", slug, target)
+
+    def _unpublish(self, slug: str) -> None:
+        """Remove a deleted or renamed page's directory from the publish dir (only one tocsin
+        wrote, directly inside it; see export.remove_site)."""
+        target = self.app.state.settings.statuspage_publish_dir
+        if not target:
+            return
+        from tocsin.statuspage.export import remove_site
+
+        try:
+            if remove_site(target, slug):
+                log.info("status page %s: removed from %s", slug, target)
+        except Exception:
+            log.exception("status page %s: removing it from %s failed", slug, target)
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Wait until every notice heard so far has been rendered (tests): True if in time."""

@@ -41,7 +41,8 @@ from tocsin.statuspage.models import (
     SubscriberDelivery,
 )
 from tocsin.statuspage.subscribers import unsubscribe_token
-from tocsin.statuspage.types import COMPONENT_SEVERITY, SubscriberKind
+from tocsin.statuspage.render import rollup_of
+from tocsin.statuspage.types import MAINTENANCE_ACTIVE, UNRESOLVED, StatusIncidentKind, SubscriberKind
 
 log = logging.getLogger("tocsin.statuspage.deliver")
 
@@ -80,14 +81,17 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") if value else None
 
 
-def page_json(page: StatusPage, components: list[StatusComponent], base: str) -> dict[str, Any]:
-    worst = max((c.status for c in components if not c.is_group), key=lambda s: COMPONENT_SEVERITY.get(s, 0),
-                default="operational")
-    indicator, description = {
-        "major_outage": ("major", "Major System Outage"), "partial_outage": ("minor", "Partial System Outage"),
-        "degraded_performance": ("minor", "Degraded System Service"),
-        "under_maintenance": ("maintenance", "Service Under Maintenance"),
-    }.get(worst, ("none", "All Systems Operational"))
+def page_json(s: Session, page: StatusPage, components: list[StatusComponent], base: str) -> dict[str, Any]:
+    """The page object with `status_indicator`/`status_description` computed exactly as the
+    page's status.json computes them (render.rollup_of), incident impacts and maintenances included."""
+    open_impacts = list(s.execute(sa.select(StatusIncident.impact).where(
+        StatusIncident.page_id == page.id, StatusIncident.kind == StatusIncidentKind.incident.value,
+        StatusIncident.status.in_(UNRESOLVED))).scalars())
+    maintenance_active = s.execute(sa.select(sa.func.count()).select_from(StatusIncident).where(
+        StatusIncident.page_id == page.id, StatusIncident.kind == StatusIncidentKind.maintenance.value,
+        StatusIncident.status.in_(MAINTENANCE_ACTIVE))).scalar_one() > 0
+    indicator, description = rollup_of([c.status for c in components if not c.is_group], open_impacts,
+                                       maintenance_active)
     return {"id": str(page.id), "name": page.name, "url": page.public_url or f"{base}/status/{page.slug}",
             "status_indicator": indicator, "status_description": description}
 
@@ -142,7 +146,7 @@ def _compose(s: Session, row: SubscriberDelivery, sub: StatusSubscriber, page: S
         comp = next((c for c in components if str(c.id) == payload.get("component_id")), None)
         if comp is None:
             return Send(row.id, row.attempts, "drop", None, detail="not sent: the component was deleted")
-        data = {"meta": meta, "page": page_json(page, components, base),
+        data = {"meta": meta, "page": page_json(s, page, components, base),
                 "component_update": {"created_at": payload.get("at"), "new_status": payload.get("new_status"),
                                      "old_status": payload.get("old_status"), "component_id": str(comp.id)},
                 "component": component_json(comp)}
@@ -157,7 +161,7 @@ def _compose(s: Session, row: SubscriberDelivery, sub: StatusSubscriber, page: S
         affected.add(a.get("code"))
     linked = [c for c in components if str(c.id) in affected]
     if sub.kind == SubscriberKind.webhook.value:
-        data = {"meta": meta, "page": page_json(page, components, base), "incident": incident_json(si, update, linked)}
+        data = {"meta": meta, "page": page_json(s, page, components, base), "incident": incident_json(si, update, linked)}
         return Send(row.id, row.attempts, "webhook", Message(key, sub.address, "", "", data, row.created_at),
                     secret=webhook_secret(secret, sub.id))
     lines = [f"{si.name}", f"{_status_words(update.status)}: {update.body}", ""]

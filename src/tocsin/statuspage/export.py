@@ -8,11 +8,19 @@ up, or `alias`) with `try_files $uri $uri/index.html` — see docs/status-page-h
 Every file is written to a temporary name and renamed into place, so a web server reading
 the directory while it is being published never sees a half-written file; files of incidents
 that are no longer on the page are removed afterwards.
+
+Each page directory gets a small marker file (MARKER). Directories of pages that were deleted
+or renamed are removed (a full export prunes them; the publish dir loses them as it happens),
+but only directories carrying the marker, directly inside DIR and not symlinks: whatever else
+lives in DIR is never touched.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
+import shutil
 import tempfile
 from collections.abc import Mapping
 from datetime import datetime
@@ -24,6 +32,11 @@ from tocsin.statuspage import render, snapshot
 from tocsin.statuspage.models import StatusPage
 
 import sqlalchemy as sa
+
+log = logging.getLogger("tocsin.statuspage.export")
+MARKER = ".tocsin-status-page"
+_MARKER_TEXT = (b"This directory is a status page written by tocsin. tocsin removes it when the page is\n"
+                b"deleted or renamed; directories without this file are never touched.\n")
 
 
 def file_path(path: str) -> str:
@@ -37,10 +50,10 @@ def file_path(path: str) -> str:
 
 def write_site(directory: Path | str, slug: str, site: Mapping[str, render.Rendered]) -> list[Path]:
     """Publish `site` under `directory/slug/` atomically file by file; return the files written."""
-    if not slug or "/" in slug or slug.startswith("."):
-        raise ValueError(f"unsafe slug {slug!r}")
+    _check_slug(slug)
     root = Path(directory) / slug
     root.mkdir(parents=True, exist_ok=True)
+    _atomic_write(root / MARKER, _MARKER_TEXT)
     written: list[Path] = []
     for path, item in site.items():
         target = root / file_path(path)
@@ -51,6 +64,48 @@ def write_site(directory: Path | str, slug: str, site: Mapping[str, render.Rende
         written.append(target)
     _prune(root, set(written))
     return written
+
+
+def _check_slug(slug: str) -> None:
+    if not slug or "/" in slug or "\\" in slug or slug.startswith("."):
+        raise ValueError(f"unsafe slug {slug!r}")
+
+
+def remove_site(directory: Path | str, slug: str) -> bool:
+    """Remove `directory/slug/` if it is a page directory tocsin wrote (has MARKER), is a real
+    directory directly inside `directory` (not a symlink to elsewhere); True if removed.
+    It is first renamed away in one step, so a web server sees the whole page or none of it."""
+    _check_slug(slug)
+    base = Path(directory)
+    root = base / slug
+    try:
+        if root.is_symlink() or not root.is_dir() or root.resolve().parent != base.resolve():
+            return False
+        marker = root / MARKER
+        if marker.is_symlink() or not marker.is_file():
+            return False
+        trash = base / f".tmp-removed-{secrets.token_hex(8)}"
+        os.rename(root, trash)
+    except OSError:
+        log.exception("status page %s: cannot remove %s", slug, root)
+        return False
+    shutil.rmtree(trash, ignore_errors=True)  # fd-based on Linux: symlinks inside are unlinked, not followed
+    return True
+
+
+def prune_pages(directory: Path | str, keep: set[str]) -> list[str]:
+    """Remove the page directories in `directory` that tocsin wrote and whose slug is not in
+    `keep` (deleted or renamed pages); return the removed slugs."""
+    base = Path(directory)
+    if not base.is_dir():
+        return []
+    removed = []
+    for child in sorted(base.iterdir()):
+        if child.name in keep or child.name.startswith(".") or "\\" in child.name:
+            continue
+        if remove_site(base, child.name):
+            removed.append(child.name)
+    return removed
 
 
 def _atomic_write(target: Path, body: bytes) -> None:
@@ -85,8 +140,10 @@ def _prune(root: Path, keep: set[Path]) -> None:
 
 
 def export(session: Session, directory: Path | str, *, now: datetime, base_url: str | None = None,
-           slug: str | None = None) -> dict[str, list[Path]]:
-    """Render and write every page (or the one with `slug`); return {slug: files written}."""
+           slug: str | None = None, removed: list[str] | None = None) -> dict[str, list[Path]]:
+    """Render and write every page (or the one with `slug`); return {slug: files written}.
+    A full export (no `slug`) also removes directories of pages that no longer exist
+    (`prune_pages`), adding their slugs to `removed` when given."""
     query = sa.select(StatusPage).order_by(StatusPage.slug)
     if slug is not None:
         query = query.where(StatusPage.slug == slug)
@@ -94,6 +151,10 @@ def export(session: Session, directory: Path | str, *, now: datetime, base_url: 
     for page in session.execute(query).scalars():
         site = render.site(snapshot.load(session, page, now, base_url=base_url))
         out[page.slug] = write_site(directory, page.slug, site)
+    if slug is None:
+        gone = prune_pages(directory, set(out))
+        if removed is not None:
+            removed.extend(gone)
     return out
 
 

@@ -60,15 +60,24 @@ _IMPACT_DESCRIPTION = {"critical": "Major System Outage", "major": "Partial Syst
 
 
 def rollup(snap: PageSnapshot) -> tuple[str, str]:
-    """(indicator, description) of the page, as Statuspage computes its top-level status.
+    """(indicator, description) of the page, as Statuspage computes its top-level status
+    (status.json); see `rollup_of`."""
+    return rollup_of([c.status for c in snap.components if not c.is_group],
+                     [i.impact for i in snap.incidents if i.status in UNRESOLVED],
+                     any(m.status in MAINTENANCE_ACTIVE for m in snap.maintenances))
 
-    From the components (leaves only; groups just hold them): all in major outage → critical
-    "Major System Outage"; some → major "Partial System Outage"; any partial outage → minor
-    "Minor Service Outage"; all degraded → minor "Degraded System Service"; some → minor
-    "Partially Degraded Service"; any under maintenance → maintenance "Service Under
-    Maintenance". An unresolved incident's impact raises it (critical/major/minor), and a
-    maintenance in progress makes an otherwise operational page `maintenance`."""
-    leaves = [c.status for c in snap.components if not c.is_group]
+
+def rollup_of(leaves: list[str], open_impacts: list[str], maintenance_active: bool) -> tuple[str, str]:
+    """The page roll-up from its leaf component statuses (groups just hold them), the impacts
+    of its unresolved incidents and whether a maintenance is in progress. The one definition:
+    status.json and the webhook payloads (deliver.py) both use it, so they never disagree.
+
+    From the components: all in major outage → critical "Major System Outage"; some → major
+    "Partial System Outage"; any partial outage → minor "Minor Service Outage"; all degraded →
+    minor "Degraded System Service"; some → minor "Partially Degraded Service"; any under
+    maintenance → maintenance "Service Under Maintenance". An unresolved incident's impact
+    raises it (critical/major/minor), and a maintenance in progress makes an otherwise
+    operational page `maintenance`."""
     if leaves and all(s == "major_outage" for s in leaves):
         found = ("critical", "Major System Outage")
     elif "major_outage" in leaves:
@@ -83,11 +92,10 @@ def rollup(snap: PageSnapshot) -> tuple[str, str]:
         found = ("maintenance", "Service Under Maintenance")
     else:
         found = ("none", "All Systems Operational")
-    for inc in snap.incidents:
-        if inc.status in UNRESOLVED and inc.impact in _IMPACT_DESCRIPTION \
-                and _INDICATOR_RANK[inc.impact] > _INDICATOR_RANK[found[0]]:
-            found = (inc.impact, _IMPACT_DESCRIPTION[inc.impact])
-    if found[0] == "none" and any(m.status in MAINTENANCE_ACTIVE for m in snap.maintenances):
+    for impact in open_impacts:
+        if impact in _IMPACT_DESCRIPTION and _INDICATOR_RANK[impact] > _INDICATOR_RANK[found[0]]:
+            found = (impact, _IMPACT_DESCRIPTION[impact])
+    if found[0] == "none" and maintenance_active:
         found = ("maintenance", "Service Under Maintenance")
     return found
 
@@ -224,8 +232,16 @@ def _label(value: str) -> str:
     return STATUS_LABEL.get(value, value.replace("_", " ").capitalize())
 
 
+def _all_maintenance(day: Any) -> bool:
+    """Nothing counted because the whole (existing) day was under maintenance, as opposed to a
+    day with no data at all (before the component existed)."""
+    return day.up is None and day.worst == "under_maintenance"
+
+
 def _bar_class(day: Any) -> str:
     up = day.up
+    if _all_maintenance(day):
+        return "u-maint-day"
     if up is None:
         return "u-none"
     if up >= 1.0:
@@ -237,13 +253,22 @@ def _bar_class(day: Any) -> str:
     return "u-major"
 
 
+MAINTENANCE_FIGURE = "under maintenance (not counted)"
+
+
+def maintenance_days(c: Component) -> int:
+    """Days in the 90-day bar that were entirely under maintenance (for the text alternative)."""
+    return sum(1 for day in (c.uptime.days if c.uptime else ()) if _all_maintenance(day))
+
+
 def bar_runs(c: Component, zone: ZoneInfo) -> list[dict[str, Any]]:
     """The 90 day bars as runs of days with the same colour and figure: one element per run
     (class `w<days>` sets its width) keeps a page of many components small."""
     runs: list[dict[str, Any]] = []
     for day in c.uptime.days if c.uptime else ():
         cls = _bar_class(day)
-        figure = "no data" if day.up is None else _percent(day.up * 100)
+        figure = MAINTENANCE_FIGURE if _all_maintenance(day) else \
+            "no data" if day.up is None else _percent(day.up * 100)
         if runs and runs[-1]["cls"] == cls and runs[-1]["figure"] == figure:
             runs[-1]["last"] = day.day
             runs[-1]["days"] += 1
@@ -271,6 +296,7 @@ def _env() -> Environment:
     env.filters["percent"] = _percent
     env.filters["clean"] = feeds.clean
     env.globals["bar_runs"] = bar_runs
+    env.globals["maintenance_days"] = maintenance_days
     return env
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import uuid
@@ -44,10 +45,26 @@ from tocsin.statuspage.types import DeliveryKind, SubscriberKind
 from tocsin.users.models import OrgRole
 
 CONFIRM_TTL = timedelta(days=7)  # a confirmation link works this long after it was sent
+# At most this many new, still unconfirmed email subscribers per page per PENDING_WINDOW: the
+# public form then refuses (429) until the oldest ages out. Real customers arrive a few at a
+# time even during an outage; a script filling the table (and sending confirmation mails to
+# strangers) does not, and the per-IP limit in the route cannot see a botnet.
+MAX_PENDING_PER_PAGE = 100
+PENDING_WINDOW = timedelta(hours=1)
 RESEND_AFTER = timedelta(minutes=10)  # asking again sooner sends nothing (no mail bombing)
 MAX_EMAIL, MAX_URL = 254, 2000
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+
+
+class TooManySubscriptions(Conflict):
+    """The page's cap of unconfirmed subscriptions is reached; `retry_after` is in seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
 
 
 def hash_token(token: str) -> str:
@@ -109,6 +126,7 @@ def subscribe_email(session: Session, *, now: datetime, page: StatusPage, email:
     address = check_email(email)
     subscriber = _find(session, page, SubscriberKind.email, address)
     if subscriber is None:
+        _check_pending(session, page, now)
         subscriber = StatusSubscriber(id=new_id(), page_id=page.id, kind=SubscriberKind.email.value,
                                       address=address, created_at=now)
         subscriber.unsubscribe_token_hash = hash_token(unsubscribe_token(secret, subscriber.id))
@@ -127,6 +145,21 @@ def subscribe_email(session: Session, *, now: datetime, page: StatusPage, email:
     return token
 
 
+def _check_pending(session: Session, page: StatusPage, now: datetime) -> None:
+    """Raise TooManySubscriptions when MAX_PENDING_PER_PAGE unconfirmed email subscribers were
+    created on the page within PENDING_WINDOW."""
+    since = now - PENDING_WINDOW
+    count, oldest = session.execute(sa.select(sa.func.count(), sa.func.min(StatusSubscriber.created_at)).where(
+        StatusSubscriber.page_id == page.id, StatusSubscriber.kind == SubscriberKind.email.value,
+        StatusSubscriber.confirmed_at.is_(None), StatusSubscriber.created_at > since)).one()
+    if count >= MAX_PENDING_PER_PAGE:
+        if oldest is not None and oldest.tzinfo is None:  # SQLite aggregates skip the column type
+            oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=now.tzinfo)
+        wait = (oldest + PENDING_WINDOW - now).total_seconds() if oldest is not None else 60
+        raise TooManySubscriptions("this page has had too many subscription requests in the last hour",
+                                   retry_after=max(1, math.ceil(wait)))
+
+
 def _by_hash(session: Session, column: Any, token: str, page: StatusPage | None) -> StatusSubscriber:
     row = session.execute(sa.select(StatusSubscriber).where(column == hash_token(token or ""))).scalar_one_or_none() \
         if token and len(token) <= 200 else None
@@ -135,13 +168,21 @@ def _by_hash(session: Session, column: Any, token: str, page: StatusPage | None)
     return row
 
 
-def confirm(session: Session, *, now: datetime, token: str, page: StatusPage | None = None) -> StatusSubscriber:
-    """Confirm the subscription the token was sent for; the token then stops working.
+def find_by_confirm_token(session: Session, *, now: datetime, token: str,
+                          page: StatusPage | None = None) -> StatusSubscriber:
+    """The subscriber a confirmation token is for, without confirming (the page with the button).
     Raises NotFound (unknown or used token), InvalidInput (expired)."""
     subscriber = _by_hash(session, StatusSubscriber.confirm_token_hash, token, page)
     last = _last_confirm(session, subscriber.id)
     if last is not None and last.created_at + CONFIRM_TTL < now:
         raise InvalidInput("this confirmation link has expired: subscribe again to get a new one")
+    return subscriber
+
+
+def confirm(session: Session, *, now: datetime, token: str, page: StatusPage | None = None) -> StatusSubscriber:
+    """Confirm the subscription the token was sent for; the token then stops working.
+    Raises NotFound (unknown or used token), InvalidInput (expired)."""
+    subscriber = find_by_confirm_token(session, now=now, token=token, page=page)
     subscriber.confirm_token_hash = None
     subscriber.confirmed_at, subscriber.unsubscribed_at = now, None
     session.flush()

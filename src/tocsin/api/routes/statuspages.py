@@ -5,11 +5,14 @@ subscribers, and publishing postmortems (`router`, /api/v1); and the public subs
 from __future__ import annotations
 
 import html
+import threading
 import uuid
+from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
@@ -23,6 +26,7 @@ from tocsin.services.service import require_service
 from tocsin.statuspage import service as svc
 from tocsin.statuspage import subscribers as subs
 from tocsin.statuspage.models import StatusComponent, StatusIncident, StatusPage
+from tocsin.statuspage.ratelimit import SlidingWindow
 from tocsin.statuspage.schemas import (
     ComponentIn,
     ComponentOut,
@@ -292,20 +296,37 @@ def publish_public(postmortem_id: uuid.UUID, body: PublishPublicIn, ctx: CtxDep)
 
 
 # --- public subscriber endpoints (HTML) --------------------------------------------------------------
+# The in-memory status page is served by the same event loop, so nothing here touches the
+# database on the loop: handlers are plain `def` (FastAPI runs them in its threadpool), and the
+# one that reads a body reads it on the loop and does the rest with `run_in_threadpool`.
 
 _HEADERS = {"Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'; "
                                        "base-uri 'none'",
             "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+# Per client IP (request.client: the peer, or what the server's proxy-headers handling says):
+# SUBSCRIBE_PER_IP requests per SUBSCRIBE_IP_WINDOW, in memory per process (statuspage/ratelimit.py).
+SUBSCRIBE_PER_IP, SUBSCRIBE_IP_WINDOW = 10, timedelta(minutes=10)
+_LIMITER_LOCK = threading.Lock()
 
 
-def _html(title: str, message: str, status: int = 200, form: str = "") -> HTMLResponse:
+def _html(title: str, message: str, status: int = 200, form: str = "",
+          headers: dict[str, str] | None = None) -> HTMLResponse:
     body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
             f'</head><body><main><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>{form}</main></body></html>')
-    return HTMLResponse(body, status_code=status, headers=_HEADERS)
+    return HTMLResponse(body, status_code=status, headers={**_HEADERS, **(headers or {})})
+
+
+def _too_many(retry_after: int) -> HTMLResponse:
+    minutes = max(1, -(-retry_after // 60))
+    return _html("Too many requests", f"Too many subscription requests came in. Please try again in about "
+                                      f"{minutes} minute{'s' if minutes != 1 else ''}.", 429,
+                 headers={"Retry-After": str(retry_after)})
 
 
 def _fail(exc: TocsinError, page: StatusPage | None) -> HTMLResponse:
+    if isinstance(exc, subs.TooManySubscriptions):
+        return _too_many(exc.retry_after)
     status = 404 if isinstance(exc, NotFound) else 400
     title = "Not found" if status == 404 else "Something is not right"
     return _html(title, exc.message if page is not None or status != 404 else "There is no such status page.", status)
@@ -320,16 +341,32 @@ def _db(request: Request) -> Any:
     return request.app.state.db
 
 
+def _ip_limiter(request: Request) -> SlidingWindow:
+    state = request.app.state
+    with _LIMITER_LOCK:  # one limiter per app, made on first use
+        limiter = getattr(state, "subscribe_ip_limit", None)
+        if limiter is None:
+            limiter = state.subscribe_ip_limit = SlidingWindow(SUBSCRIBE_PER_IP, SUBSCRIBE_IP_WINDOW)
+    return limiter
+
+
 @public.post("/status/{slug}/subscribe")
 async def subscribe(slug: str, request: Request) -> HTMLResponse:
     form = await _form(request)
+    return await run_in_threadpool(_subscribe, slug, form.get("email", ""), request)
+
+
+def _subscribe(slug: str, email: str, request: Request) -> HTMLResponse:
     state = request.app.state
+    now = state.clock.now()
+    wait = _ip_limiter(request).hit(request.client.host if request.client else "unknown", now)
+    if wait:
+        return _too_many(wait)
     page = None
     try:
         with _db(request).unit_of_work() as s:
             page = svc.require_page(s, slug)
-            subs.subscribe_email(s, now=state.clock.now(), page=page, email=form.get("email", ""),
-                                 secret=state.settings.resolved_secret_key())
+            subs.subscribe_email(s, now=now, page=page, email=email, secret=state.settings.resolved_secret_key())
             name = page.name
     except TocsinError as exc:
         return _fail(exc, page)
@@ -338,7 +375,42 @@ async def subscribe(slug: str, request: Request) -> HTMLResponse:
 
 
 @public.get("/status/{slug}/confirm/{token}")
+def confirm_page(slug: str, token: str, request: Request) -> HTMLResponse:
+    """Only a page with a button: mail link scanners fetch every link in a message, and a GET
+    that confirmed would let them complete the double opt-in for an address nobody owns."""
+    page = None
+    try:
+        with _db(request).unit_of_work() as s:
+            page = svc.require_page(s, slug)
+            subs.find_by_confirm_token(s, now=request.app.state.clock.now(), token=token, page=page)
+            name = page.name
+    except TocsinError as exc:
+        return _fail(exc, page)
+    # No CSRF token: the token in the URL is the secret. same-origin referrers make the browser
+    # send a real Origin with the POST (no-referrer would make it "null").
+    form = (f'<form method="post" action="/status/{html.escape(slug)}/confirm/{html.escape(token)}">'
+            f'<button type="submit">Confirm subscription</button></form>')
+    return _html(f"Confirm your subscription to {name}", "Get an email whenever this status page posts an update.",
+                 form=form, headers={"Referrer-Policy": "same-origin"})
+
+
+def _origin_ok(request: Request) -> bool:
+    """No Origin (not a browser form, or an old one), or this site's own origin (as the request
+    reached us, or the configured public URL)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    own = {f"{request.url.scheme}://{request.headers.get('host', '')}".lower()}
+    public_url = urlsplit(request.app.state.settings.resolved_public_url())
+    own.add(f"{public_url.scheme}://{public_url.netloc}".lower())
+    return origin.strip().lower().rstrip("/") in own
+
+
+@public.post("/status/{slug}/confirm/{token}")
 def confirm(slug: str, token: str, request: Request) -> HTMLResponse:
+    if not _origin_ok(request):
+        return _html("Not allowed", "This confirmation must be sent from the status page itself: open the link "
+                                    "from the email again.", 403)
     page = None
     try:
         with _db(request).unit_of_work() as s:
