@@ -6,7 +6,7 @@ session commits:
 - in this process, every subscriber (`subscribe`) is called with the topic: the incident
   room's server-sent events and the status page cache listen here;
 - on PostgreSQL the same transaction also sends `NOTIFY tocsin_live` (delivered only if it
-  commits), and a `Listener` thread in every other process hands the topic to its own
+  commits), and a `listener()` thread in every other process hands the topic to its own
   subscribers. Notices carry the sending process's origin so a process does not hear itself twice.
 
 Topics are `incident:<uuid>` and `statuspage:<uuid>`. A notice says only *what* changed;
@@ -25,6 +25,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from tocsin.db.listen import Listener
 
 CHANNEL = "tocsin_live"
 ORIGIN = secrets.token_hex(8)
@@ -87,38 +89,12 @@ def _forget(session: Session) -> None:
     session.info.pop(_KEY, None)
 
 
-class Listener:
-    """LISTEN for other processes' notices on PostgreSQL in a daemon thread; reconnects after errors."""
+def _heard(payload: str) -> None:
+    origin, _, topic = payload.partition("|")
+    if origin != ORIGIN and topic:
+        publish(topic)
 
-    def __init__(self, sqlalchemy_url: Any) -> None:
-        from sqlalchemy.engine import make_url
 
-        url = make_url(sqlalchemy_url) if isinstance(sqlalchemy_url, str) else sqlalchemy_url
-        self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="tocsin-live-listen", daemon=True)
-        self.ready = threading.Event()
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        import psycopg
-
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(self.conninfo, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self.ready.set()
-                    while not self._stop.is_set():
-                        for note in conn.notifies(timeout=1.0):
-                            origin, _, topic = note.payload.partition("|")
-                            if origin != ORIGIN and topic:
-                                publish(topic)
-            except Exception as exc:  # the database restarts: pick up again when it is back
-                log.warning("live listener: %s; retrying in 2 s", exc)
-                self._stop.wait(2)
+def listener(sqlalchemy_url: Any) -> Listener:
+    """A LISTEN thread (PostgreSQL) that hands other processes' notices to this process's subscribers."""
+    return Listener(sqlalchemy_url, CHANNEL, _heard)

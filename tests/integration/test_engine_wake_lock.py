@@ -19,7 +19,7 @@ def test_a_notify_from_another_connection_wakes_a_listening_engine(db):
     if db.dialect != "postgresql":
         assert wake.notify_sql(db.dialect) is None  # SQLite: in-process rings only
         return
-    listener = wake.Listener(db.engine.url)
+    listener = wake.listener(db.engine.url)
     listener.start()
     try:
         wake.wait(0)  # forget earlier rings

@@ -44,7 +44,7 @@ from tocsin.web import app as console
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """On PostgreSQL, hear the changes other processes make (live incident rooms, status page cache)."""
-    listener = live.Listener(app.state.db.engine.url) if app.state.db.dialect == "postgresql" else None
+    listener = live.listener(app.state.db.engine.url) if app.state.db.dialect == "postgresql" else None
     if listener:
         listener.start()
     try:

@@ -18,6 +18,7 @@ from datetime import datetime
 from tocsin.clock import Clock
 from tocsin.db import Database
 from tocsin.engine import wake
+from tocsin.db.listen import Listener
 from tocsin.engine.lock import EngineLock
 
 log = logging.getLogger("tocsin.engine")
@@ -51,7 +52,7 @@ class Engine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = EngineLock(db.url)
-        self._listener: wake.Listener | None = None
+        self._listener: Listener | None = None
 
     def tick(self) -> dict[str, int]:
         """Run every module once with one `now`; return the work each did. A failing module is logged
@@ -76,7 +77,7 @@ class Engine:
         """Start ticking in a thread; raise EngineLocked if another engine holds this SQLite database."""
         self._lock.acquire()
         if self.db.dialect == "postgresql":
-            self._listener = wake.Listener(self.db.engine.url)
+            self._listener = wake.listener(self.db.engine.url)
             self._listener.start()
         self._thread = threading.Thread(target=self._loop, name="tocsin-engine", daemon=True)
         self._thread.start()

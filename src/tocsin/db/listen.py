@@ -1,0 +1,54 @@
+"""A PostgreSQL LISTEN loop in a daemon thread: the one way a process hears another's NOTIFY.
+
+Used by the engine's wake-up (`engine/wake.py`) and by live change notices (`live.py`).
+Hearing is an optimisation in both: each keeps working on its own timer when the database is
+away, and this loop reconnects when it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("tocsin.db.listen")
+
+
+class Listener:
+    """Call `on_notify(payload)` for every notification on `channel`, from a daemon thread."""
+
+    def __init__(self, sqlalchemy_url: Any, channel: str, on_notify: Callable[[str], None], *,
+                 retry_seconds: float = 2.0) -> None:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(sqlalchemy_url) if isinstance(sqlalchemy_url, str) else sqlalchemy_url
+        self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.channel = channel
+        self.on_notify = on_notify
+        self.retry_seconds = retry_seconds
+        self.ready = threading.Event()  # set once the first LISTEN is in place
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"tocsin-listen-{channel}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {self.channel}")
+                    self.ready.set()
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            self.on_notify(note.payload)
+            except Exception as exc:  # the database restarts: pick up again when it is back
+                log.warning("LISTEN %s: %s; retrying in %s s", self.channel, exc, self.retry_seconds)
+                self._stop.wait(self.retry_seconds)
