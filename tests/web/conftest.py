@@ -11,6 +11,8 @@ For the ROOM helper (tests/web/test_room*.py) — what is here and how to use it
 - `csrf(client, path="/")`: GETs `path` and returns the `csrf_token` value from its forms.
 - `post_form(client, path, data, token=...)`: posts url-encoded `data` plus the csrf token
   (read from `path`'s referrer page "/" unless given) without following redirects.
+- `world`: a service "checkout", schedule "primary", escalation policy "default" and status page
+  "public" with a component (the console page tests use it).
 
 Forms are url-encoded (the console does not parse multipart); fetch() posts send
 `X-CSRF-Token` and `X-Requested-With: fetch` (see static/app.js `tocsin.postForm`).
@@ -95,3 +97,29 @@ def web_client(app, make_web_user) -> Iterator:
     yield make
     for c in clients:
         c.close()
+
+
+@pytest.fixture
+def world(db, clock, system, make_service, make_web_user):
+    """A service, a schedule with a layer, an escalation policy and a status page with a component."""
+    from tocsin.escalation import service as esc
+    from tocsin.oncall import service as oncall
+    from tocsin.services.service import require_service
+    from tocsin.statuspage import service as sp
+    from tocsin.users.service import require_user
+
+    make_service("checkout")
+    oncaller = make_web_user("responder", name="Olga Oncall")
+    with db.unit_of_work() as s:
+        schedule = oncall.create_schedule(s, actor=system, now=clock.now(), name="Primary", slug="primary")
+        oncall.create_layer(s, actor=system, now=clock.now(), schedule=schedule, name="week", kind="weekly",
+                            timezone="UTC", start=clock.now().replace(hour=0), shift_hours=168,
+                            members=[str(oncaller.id)], restrictions=[])
+        esc.create_policy(s, actor=system, now=clock.now(), name="Default", slug="default", repeat=1,
+                                   levels=[{"delay_minutes": 10, "targets": [{"type": "schedule", "id": "primary"}]}])
+        esc.set_service_policy(s, actor=system, now=clock.now(), service=require_service(s, "checkout"),
+                               policy="default")
+        page = sp.create_page(s, actor=system, now=clock.now(), slug="public", name="Public status")
+        sp.create_component(s, actor=system, now=clock.now(), page=page, name="Checkout")
+        require_user(s, oncaller.id)
+    return {"oncaller": oncaller}

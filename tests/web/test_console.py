@@ -10,10 +10,9 @@ from fastapi.testclient import TestClient
 
 from tests.support import declare
 from tests.web.conftest import PASSWORD, csrf, login, post_form
-from tests.web.test_pages import world  # noqa: F401  (fixture)
 
 
-def test_dashboard_shows_open_incident_and_who_is_on_call(web_client, world):  # noqa: F811
+def test_dashboard_shows_open_incident_and_who_is_on_call(web_client, world):
     client = web_client("responder")
     incident = declare(client, client.user, title="Payments are failing", severity="SEV1")
     page = client.get("/")
@@ -25,7 +24,7 @@ def test_dashboard_shows_open_incident_and_who_is_on_call(web_client, world):  #
     assert "Primary" in oncall and "Olga Oncall" in oncall
 
 
-def test_dashboard_hides_restricted_incidents_from_others(web_client, world, make_team):  # noqa: F811
+def test_dashboard_hides_restricted_incidents_from_others(web_client, world, make_team):
     make_team("sec", is_security=True)
     insider, outsider = web_client("responder"), web_client("responder")
     r = insider.post("/api/v1/incidents", json={"title": "Secret breach", "severity": "SEV1", "kind": "security",
@@ -34,7 +33,7 @@ def test_dashboard_hides_restricted_incidents_from_others(web_client, world, mak
     assert "Secret breach" not in outsider.get("/").text
 
 
-def test_week_view_shows_an_override_added_from_the_form(web_client, world, clock):  # noqa: F811
+def test_week_view_shows_an_override_added_from_the_form(web_client, world, clock):
     client = web_client("responder")
     token = csrf(client, "/schedules/primary")
     start = (clock.now() + timedelta(days=1)).strftime("%Y-%m-%dT10:00")
@@ -50,7 +49,7 @@ def test_week_view_shows_an_override_added_from_the_form(web_client, world, cloc
     assert "Olga Oncall" in week  # the layer's shifts around it
 
 
-def test_week_view_uses_the_viewers_time_zone_and_pages(web_client, world, db, clock, system):  # noqa: F811
+def test_week_view_uses_the_viewers_time_zone_and_pages(web_client, world, db, clock, system):
     from tocsin.users.service import require_user, update_user
 
     client = web_client("responder")
@@ -115,7 +114,7 @@ def test_api_token_from_me_page_works_and_revoke_stops_it(web_client):
     assert client.get("/api/v1/users/me", headers=api).status_code == 401
 
 
-def test_silence_created_from_the_page_mutes_matching_alerts(web_client, world, db, clock):  # noqa: F811
+def test_silence_created_from_the_page_mutes_matching_alerts(web_client, world, db, clock):
     from tocsin.alerts.matchers import load
     from tocsin.routing import service as rules
 
@@ -136,7 +135,7 @@ def test_silence_created_from_the_page_mutes_matching_alerts(web_client, world, 
     assert not muted({"service": "checkout", "alertname": "DiskFull"})
 
 
-def test_silence_can_be_expired_from_the_page(web_client, world, db, clock):  # noqa: F811
+def test_silence_can_be_expired_from_the_page(web_client, world, db, clock):
     from tocsin.routing import service as rules
 
     client = web_client("responder")
@@ -199,14 +198,14 @@ VIEWER_FORBIDDEN = [
 
 
 @pytest.mark.parametrize("path,data", VIEWER_FORBIDDEN, ids=[p for p, _ in VIEWER_FORBIDDEN])
-def test_viewer_cannot_do_responder_actions(web_client, world, path, data):  # noqa: F811
+def test_viewer_cannot_do_responder_actions(web_client, world, path, data):
     viewer = web_client("viewer")
     r = post_form(viewer, path, data)
     assert r.status_code == 403
     assert "<h1>Forbidden</h1>" in r.text and "role" in r.text
 
 
-def test_viewer_sees_no_edit_forms(web_client, world):  # noqa: F811
+def test_viewer_sees_no_edit_forms(web_client, world):
     viewer = web_client("viewer")
     assert 'id="silence-form"' not in viewer.get("/silences").text
     assert 'id="override-form"' not in viewer.get("/schedules/primary").text
@@ -247,7 +246,7 @@ def test_status_pages_admin_creates_page_component_and_sets_status(web_client, d
         assert component.status == "partial_outage"
 
 
-def test_reports_view_uses_the_session(web_client, world):  # noqa: F811
+def test_reports_view_uses_the_session(web_client, world):
     client = web_client("viewer")
     r = client.get("/reports/view?since=30d&group_by=severity", follow_redirects=False)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
@@ -255,7 +254,7 @@ def test_reports_view_uses_the_session(web_client, world):  # noqa: F811
     assert "<script" not in r.text
 
 
-def test_alert_detail_shows_decisions_and_acknowledges(web_client, world):  # noqa: F811
+def test_alert_detail_shows_decisions_and_acknowledges(web_client, world):
     client = web_client("responder")
     admin = web_client("admin")
     r = admin.post("/api/v1/integrations", json={"service": "checkout", "type": "events_v2", "name": "pd"},

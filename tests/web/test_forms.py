@@ -9,7 +9,6 @@ import pytest
 from fastapi.routing import APIRoute
 
 from tests.web.conftest import csrf, post_form
-from tests.web.test_pages import world  # noqa: F401  (fixture)
 
 MY_MODULES = ("auth", "console", "me", "oncall_pages", "people", "silences", "status_admin", "report_pages")
 NO_SESSION_YET = {"/login", "/invite/{token}"}  # checked by Origin instead (see test_login)
@@ -37,7 +36,7 @@ def test_the_csrf_table_covers_the_console(app):
         assert expected in posts
 
 
-def test_every_console_post_refuses_missing_or_wrong_csrf(web_client, world, app):  # noqa: F811
+def test_every_console_post_refuses_missing_or_wrong_csrf(web_client, world, app):
     admin = web_client("admin")
     wrong = "0" * 64
     for path in console_posts(app):
@@ -51,7 +50,7 @@ def test_every_console_post_refuses_missing_or_wrong_csrf(web_client, world, app
     assert admin.get("/", follow_redirects=False).status_code == 200  # still logged in: logout was refused
 
 
-def test_csrf_header_works_for_fetch(web_client, world):  # noqa: F811
+def test_csrf_header_works_for_fetch(web_client, world):
     client = web_client("responder")
     token = csrf(client, "/silences")
     r = client.post("/silences", data={"matchers": "a=b", "duration": "1h", "reason": "fetch"},
@@ -101,7 +100,7 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize("path,data,status", MALFORMED, ids=[f"{p}-{i}" for i, (p, _, _) in enumerate(MALFORMED)])
-def test_malformed_form_input_is_a_readable_4xx(web_client, world, path, data, status):  # noqa: F811
+def test_malformed_form_input_is_a_readable_4xx(web_client, world, path, data, status):
     admin = web_client("admin")
     r = post_form(admin, path, data)
     assert r.status_code == status, (r.status_code, r.text[:500])
@@ -114,7 +113,7 @@ def test_malformed_form_input_is_a_readable_4xx(web_client, world, path, data, s
     (b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nb\r\n--x--", "multipart/form-data; boundary=x"),
     (b'{"matchers": "a=b"}', "application/json"),
 ])
-def test_unreadable_bodies_are_refused_not_crashed(web_client, world, body, ctype):  # noqa: F811
+def test_unreadable_bodies_are_refused_not_crashed(web_client, world, body, ctype):
     admin = web_client("admin")
     r = admin.post("/silences", content=body, headers={"Content-Type": ctype}, follow_redirects=False)
     assert r.status_code in (400, 403, 415, 422), r.status_code
@@ -138,7 +137,7 @@ def test_unreadable_bodies_are_refused_not_crashed(web_client, world, body, ctyp
     ("/reports/view?group_by=planet", 422),
     ("/services/a%00b", 422),
 ])
-def test_malformed_urls_are_readable_4xx(web_client, world, path, status):  # noqa: F811
+def test_malformed_urls_are_readable_4xx(web_client, world, path, status):
     client = web_client("responder")
     r = client.get(path, follow_redirects=False)
     assert r.status_code == status, (r.status_code, r.text[:500])

@@ -4,38 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import declare
 
 PAGES = ["/", "/alerts", "/alerts?status=triggered", "/services", "/services/checkout", "/schedules",
          "/schedules/primary", "/schedules/primary?week=2026-03-02", "/escalation-policies",
          "/escalation-policies/default", "/users", "/silences", "/status-pages", "/status-pages/public",
          "/reports", "/me"]
-
-
-@pytest.fixture
-def world(db, clock, system, make_service, make_web_user):
-    """A service, a schedule with a layer, an escalation policy, a status page and an incident."""
-    from tocsin.escalation import service as esc
-    from tocsin.oncall import service as oncall
-    from tocsin.services.service import require_service
-    from tocsin.statuspage import service as sp
-    from tocsin.users.service import require_user
-
-    make_service("checkout")
-    oncaller = make_web_user("responder", name="Olga Oncall")
-    with db.unit_of_work() as s:
-        schedule = oncall.create_schedule(s, actor=system, now=clock.now(), name="Primary", slug="primary")
-        oncall.create_layer(s, actor=system, now=clock.now(), schedule=schedule, name="week", kind="weekly",
-                            timezone="UTC", start=clock.now().replace(hour=0), shift_hours=168,
-                            members=[str(oncaller.id)], restrictions=[])
-        policy = esc.create_policy(s, actor=system, now=clock.now(), name="Default", slug="default", repeat=1,
-                                   levels=[{"delay_minutes": 10, "targets": [{"type": "schedule", "id": "primary"}]}])
-        esc.set_service_policy(s, actor=system, now=clock.now(), service=require_service(s, "checkout"),
-                               policy="default")
-        page = sp.create_page(s, actor=system, now=clock.now(), slug="public", name="Public status")
-        sp.create_component(s, actor=system, now=clock.now(), page=page, name="Checkout")
-        require_user(s, oncaller.id)
-    return {"oncaller": oncaller}
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -5,6 +5,11 @@ Pages depend on `web_ctx` (a FastAPI dependency). Without a valid session it rai
 to the login page (or a 401 for fetch and event-stream requests). Every POST calls
 `check_csrf`, which also parses the url-encoded form: the token is an HMAC of the session
 token under the server secret, so it needs no storage and dies with the session.
+
+Slow work never runs on the event loop (it also serves the in-memory status pages and the live
+streams): `web_ctx` is a plain `def` dependency, so FastAPI runs its database work in the
+threadpool, and POST handlers are plain `def`s that receive the form already read and checked
+by the async `csrf_form` dependency (`CsrfForm`), so their database and argon2 work runs there too.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Annotated
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -164,6 +170,16 @@ async def check_csrf(request: Request, ctx: WebCtx) -> dict[str, str]:
     _check_nul(form)
     form.pop(CSRF_FIELD, None)
     return form
+
+
+async def csrf_form(request: Request, ctx: WebCtx = Depends(web_ctx)) -> dict[str, str]:
+    """FastAPI dependency: the CSRF-checked form, read on the event loop (reading the body is async)
+    so that the handler itself can be a plain `def` that FastAPI runs in the threadpool."""
+    return await check_csrf(request, ctx)
+
+
+CtxDep = Annotated[WebCtx, Depends(web_ctx)]
+CsrfForm = Annotated[dict[str, str], Depends(csrf_form)]
 
 
 def safe_next(value: str | None) -> str:

@@ -8,6 +8,7 @@ the user changes their password (their other sessions), or when the user is deac
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import uuid
@@ -22,13 +23,14 @@ from tocsin.config import Settings
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.principal import Principal
 from tocsin.users.models import OrgRole, User
-from tocsin.users.service import create_user, get_user_by_email, normalise_email
+from tocsin.users.service import check_password, create_user, get_user_by_email, hash_password, normalise_email
 from tocsin.web.models import UserInvite, WebSession
 
 # last_seen_at is written at most this often, so page views do not all turn into writes
 _SEEN_GRANULARITY = timedelta(minutes=1)
 INVITE_TTL = timedelta(days=7)
 _MAX_TOKEN_CHARS = 100
+MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 
 
 def digest(token: str) -> str:
@@ -46,6 +48,31 @@ class LiveSession:
 
     session_id: uuid.UUID
     user: User
+
+
+@dataclass(frozen=True)
+class _NoUser:
+    """Stands in for a missing user so a failed login costs one argon2 verification either way."""
+
+    password_hash: str
+
+
+@functools.cache
+def _no_user() -> _NoUser:
+    # a hash of a random password nobody knows, made once per process (same parameters as real ones)
+    return _NoUser(hash_password(secrets.token_urlsafe(24)))
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    """The active user with this email and password, or None.
+
+    Always verifies one argon2 hash, even when the email is unknown, the user is deactivated or
+    has no password, so the answer's timing does not tell which emails have accounts."""
+    user = get_user_by_email(session, email)
+    if user is None or not user.is_active or not user.password_hash:
+        check_password(_no_user(), password)  # type: ignore[arg-type]  # only .password_hash is read
+        return None
+    return user if check_password(user, password) else None
 
 
 def create_session(session: Session, *, user: User, now: datetime, settings: Settings) -> str:
@@ -146,8 +173,13 @@ def require_invite(session: Session, token: str, *, now: datetime) -> UserInvite
 
 
 def accept_invite(session: Session, *, now: datetime, token: str, name: str, password: str) -> User:
-    """Create the invited user with their chosen name and password; the link then stops working."""
+    """Create the invited user with their chosen name and password; the link then stops working.
+
+    The password is required: an account without one could never log in to the console."""
     invite = require_invite(session, token, now=now)
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(f"choose a password of {MIN_PASSWORD} to {MAX_PASSWORD} characters",
+                           details={"field": "password"})
     # The admin authorised this account when inviting; the audit names the invite and its inviter.
     actor = Principal(user_id=invite.invited_by_id, label=f"invite:{invite.email}", org_role=OrgRole.admin)
     user = create_user(session, actor=actor, now=now, email=invite.email, name=name.strip() or invite.name,

@@ -9,7 +9,7 @@ import threading
 import uuid
 from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from tocsin.api.context import Ctx, context
+from tocsin.api.origin import same_origin
 from tocsin.errors import InvalidInput, NotFound, TocsinError
 from tocsin.incidents.access import require_incident
 from tocsin.notify.dispatch import webhook_secret
@@ -394,21 +395,9 @@ def confirm_page(slug: str, token: str, request: Request) -> HTMLResponse:
                  form=form, headers={"Referrer-Policy": "same-origin"})
 
 
-def _origin_ok(request: Request) -> bool:
-    """No Origin (not a browser form, or an old one), or this site's own origin (as the request
-    reached us, or the configured public URL)."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    own = {f"{request.url.scheme}://{request.headers.get('host', '')}".lower()}
-    public_url = urlsplit(request.app.state.settings.resolved_public_url())
-    own.add(f"{public_url.scheme}://{public_url.netloc}".lower())
-    return origin.strip().lower().rstrip("/") in own
-
-
 @public.post("/status/{slug}/confirm/{token}")
 def confirm(slug: str, token: str, request: Request) -> HTMLResponse:
-    if not _origin_ok(request):
+    if not same_origin(request):
         return _html("Not allowed", "This confirmation must be sent from the status page itself: open the link "
                                     "from the email again.", 403)
     page = None

@@ -2,29 +2,34 @@
 
 Login and invite acceptance have no session yet, so they cannot carry a session-bound CSRF
 token; they refuse cross-site posts by their Origin header instead (browsers always send it
-on POST), and the invite's secret is in its URL.
+on POST; `null`, sent from sandboxed frames and some redirects, counts as cross-site) and by
+`Sec-Fetch-Site: cross-site`; the invite's secret is in its URL. A request with neither header
+(an old client, curl) cannot come from a victim's browser and is allowed.
+
+The handlers are plain `def`s (run in the threadpool): argon2 and the database would otherwise
+stall the event loop, which also serves the status pages and the live streams. The form is read
+by the async `origin_form` dependency first.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tocsin.errors import InvalidInput, NotFound
-from tocsin.users.service import check_password, get_user_by_email
+from tocsin.api.origin import same_origin
+from tocsin.errors import InvalidInput
 from tocsin.web import sessions
 from tocsin.web.auth import (
     COOKIE,
     CsrfFailed,
-    WebCtx,
-    check_csrf,
+    CsrfForm,
+    CtxDep,
     clear_session_cookie,
     read_form,
     safe_next,
     set_session_cookie,
-    web_ctx,
 )
 from tocsin.web.render import render, secure
 
@@ -33,18 +38,23 @@ WRONG = "Wrong email or password"
 
 
 def _same_origin(request: Request) -> None:
-    """Refuse a POST whose Origin names another site (login CSRF)."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null":
-        # Behind a reverse proxy that rewrites Host, the public address is the page's origin.
-        ours = {request.headers.get("host", "").lower(),
-                urlsplit(request.app.state.settings.resolved_public_url()).netloc.lower()}
-        if urlsplit(origin).netloc.lower() not in ours:
-            raise CsrfFailed()
+    """Refuse a POST that a browser says came from another site, or from an opaque origin (login CSRF)."""
+    if not same_origin(request):
+        raise CsrfFailed()
 
 
 def _mark(request: Request) -> None:
     request.state.console = True
+
+
+async def origin_form(request: Request) -> dict[str, str]:
+    """FastAPI dependency for the session-less posts: the same-origin check, then the form."""
+    _mark(request)
+    _same_origin(request)
+    return await read_form(request)
+
+
+OriginForm = Annotated[dict[str, str], Depends(origin_form)]
 
 
 @router.get("/login")
@@ -54,10 +64,7 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
-    _mark(request)
-    _same_origin(request)
-    form = await read_form(request)
+def login(request: Request, form: OriginForm) -> Response:
     email, password = form.get("email", "").strip(), form.get("password", "")
     next_path = safe_next(form.get("next"))
     state = request.app.state
@@ -65,8 +72,8 @@ async def login(request: Request) -> Response:
     token = None
     if email and password and len(email) <= 320 and len(password) <= 1024:
         with state.db.unit_of_work() as s:
-            user = get_user_by_email(s, email)
-            if user is not None and user.is_active and check_password(user, password):
+            user = sessions.authenticate(s, email=email, password=password)
+            if user is not None:
                 token = sessions.create_session(s, user=user, now=now, settings=state.settings)
     if token is None:
         return render(request, None, "login.html", status_code=400, error=WRONG, email=email[:320],
@@ -77,8 +84,7 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    await check_csrf(request, ctx)
+def logout(request: Request, ctx: CtxDep, _form: CsrfForm) -> Response:
     with ctx.db.unit_of_work() as s:
         sessions.revoke(s, request.cookies.get(COOKIE), now=ctx.now)
     response = secure(RedirectResponse("/login", status_code=303))
@@ -96,10 +102,7 @@ def invite_page(request: Request, token: str) -> Response:
 
 
 @router.post("/invite/{token}")
-async def accept_invite(request: Request, token: str) -> Response:
-    _mark(request)
-    _same_origin(request)
-    form = await read_form(request)
+def accept_invite(request: Request, token: str, form: OriginForm) -> Response:
     state = request.app.state
     now = state.clock.now()
     name, password = form.get("name", ""), form.get("password", "")
@@ -112,8 +115,6 @@ async def accept_invite(request: Request, token: str) -> Response:
             invite = sessions.require_invite(s, token, now=now)
         return render(request, None, "invite.html", status_code=400, invite=invite, token=token,
                       error=exc.message, name=name[:200])
-    except NotFound:
-        raise
     response = secure(RedirectResponse("/", status_code=303))
     set_session_cookie(response, state.settings, session_token)
     return response

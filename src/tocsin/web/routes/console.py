@@ -27,7 +27,7 @@ from tocsin.principal import Principal
 from tocsin.routing import service as rules
 from tocsin.services import service as services
 from tocsin.teams import service as teams
-from tocsin.web.auth import WebCtx, check_csrf, web_ctx
+from tocsin.web.auth import CsrfForm, CtxDep, WebCtx, web_ctx
 from tocsin.web.render import SEVERITIES, render
 from tocsin.web.routes.common import field, parse_uuid, redirect
 
@@ -110,8 +110,7 @@ def alert_page(request: Request, alert_id: str, ctx: WebCtx = Depends(web_ctx)) 
                   group=h["group"], open_refs=open_refs)
 
 
-async def _alert_command(request: Request, ctx: WebCtx, alert_id: str, verb: str) -> Response:
-    form = await check_csrf(request, ctx)
+def _alert_command(ctx: WebCtx, form: dict[str, str], alert_id: str, verb: str) -> Response:
     aid = parse_uuid(alert_id, "alert")
     with ctx.work() as (s, me):
         alert = alerts.require_alert(s, aid)
@@ -125,19 +124,20 @@ async def _alert_command(request: Request, ctx: WebCtx, alert_id: str, verb: str
     return redirect(f"/alerts/{aid}", done)
 
 
+# Plain `def` handlers: FastAPI runs them in the threadpool, off the event loop.
 @router.post("/alerts/{alert_id}/acknowledge")
-async def alert_ack(request: Request, alert_id: str, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    return await _alert_command(request, ctx, alert_id, "acknowledge")
+def alert_ack(alert_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
+    return _alert_command(ctx, form, alert_id, "acknowledge")
 
 
 @router.post("/alerts/{alert_id}/resolve")
-async def alert_resolve(request: Request, alert_id: str, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    return await _alert_command(request, ctx, alert_id, "resolve")
+def alert_resolve(alert_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
+    return _alert_command(ctx, form, alert_id, "resolve")
 
 
 @router.post("/alerts/{alert_id}/attach")
-async def alert_attach(request: Request, alert_id: str, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    return await _alert_command(request, ctx, alert_id, "attach")
+def alert_attach(alert_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
+    return _alert_command(ctx, form, alert_id, "attach")
 
 
 # --- services ----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from tocsin.errors import InvalidInput, NotFound
 from tocsin.users.service import check_password, create_token, list_tokens, require_token, require_user, \
     revoke_token, update_user
 from tocsin.web import sessions
-from tocsin.web.auth import WebCtx, check_csrf, web_ctx
+from tocsin.web.auth import WebCtx, csrf_form, web_ctx
 from tocsin.web.render import render
 from tocsin.web.routes.common import field, parse_uuid, redirect
 
@@ -40,8 +40,8 @@ def me_page(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
 
 
 @router.post("/me/profile")
-async def profile(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    form = await check_csrf(request, ctx)
+def profile(request: Request, ctx: WebCtx = Depends(web_ctx),
+            form: dict[str, str] = Depends(csrf_form)) -> Response:
     with ctx.work() as (s, me):
         update_user(s, actor=me, now=ctx.now, user=require_user(s, ctx.user.id),
                     name=field(form, "name", max_len=200), time_zone=field(form, "time_zone", max_len=64))
@@ -49,8 +49,8 @@ async def profile(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
 
 
 @router.post("/me/password")
-async def password(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    form = await check_csrf(request, ctx)
+def password(request: Request, ctx: WebCtx = Depends(web_ctx),
+             form: dict[str, str] = Depends(csrf_form)) -> Response:
     current, new = form.get("current_password", ""), form.get("new_password", "")
     if len(new) > 1024:
         raise InvalidInput("the new password is too long (at most 1024 characters)", details={"field": "new_password"})
@@ -66,8 +66,8 @@ async def password(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response
 
 
 @router.post("/me/contacts")
-async def add_contact(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    form = await check_csrf(request, ctx)
+def add_contact(request: Request, ctx: WebCtx = Depends(web_ctx),
+                form: dict[str, str] = Depends(csrf_form)) -> Response:
     with ctx.work() as (s, me):
         contacts.create_method(s, actor=me, now=ctx.now, user=require_user(s, ctx.user.id),
                                type=field(form, "type", max_len=16), address=field(form, "address", max_len=1000),
@@ -76,8 +76,8 @@ async def add_contact(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Respo
 
 
 @router.post("/me/contacts/{method_id}/delete")
-async def remove_contact(request: Request, method_id: str, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    await check_csrf(request, ctx)
+def remove_contact(request: Request, method_id: str, ctx: WebCtx = Depends(web_ctx),
+                   _form: dict[str, str] = Depends(csrf_form)) -> Response:
     mid = parse_uuid(method_id, "contact method")
     with ctx.work() as (s, me):
         method = contacts.require_method(s, me, mid)
@@ -88,8 +88,8 @@ async def remove_contact(request: Request, method_id: str, ctx: WebCtx = Depends
 
 
 @router.post("/me/tokens")
-async def new_token(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    form = await check_csrf(request, ctx)
+def new_token(request: Request, ctx: WebCtx = Depends(web_ctx),
+              form: dict[str, str] = Depends(csrf_form)) -> Response:
     with ctx.work() as (s, me):
         row, plaintext = create_token(s, actor=me, now=ctx.now, user=require_user(s, ctx.user.id),
                                       name=field(form, "name", max_len=200))
@@ -97,8 +97,8 @@ async def new_token(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Respons
 
 
 @router.post("/me/tokens/{token_id}/revoke")
-async def revoke(request: Request, token_id: str, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    await check_csrf(request, ctx)
+def revoke(request: Request, token_id: str, ctx: WebCtx = Depends(web_ctx),
+           _form: dict[str, str] = Depends(csrf_form)) -> Response:
     tid = parse_uuid(token_id, "token")
     with ctx.work() as (s, me):
         token = require_token(s, tid)

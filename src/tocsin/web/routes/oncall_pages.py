@@ -17,7 +17,7 @@ from tocsin.escalation import service as esc
 from tocsin.localtime import resolve_wall, wall, zone
 from tocsin.oncall import service as oncall
 from tocsin.users.service import list_users
-from tocsin.web.auth import WebCtx, check_csrf, web_ctx
+from tocsin.web.auth import WebCtx, csrf_form, web_ctx
 from tocsin.web.render import render
 from tocsin.web.routes.common import field, local_input, parse_local, parse_uuid, redirect
 
@@ -107,8 +107,8 @@ def schedule_page(request: Request, key: str, week: str = "", ctx: WebCtx = Depe
 
 
 @router.post("/schedules/{key}/overrides")
-async def add_override(request: Request, key: str, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    form = await check_csrf(request, ctx)
+def add_override(request: Request, key: str, ctx: WebCtx = Depends(web_ctx),
+                 form: dict[str, str] = Depends(csrf_form)) -> Response:
     tzname = ctx.user.time_zone
     starts_at = parse_local(field(form, "start", max_len=40), tzname, "start")
     ends_at = parse_local(field(form, "end", max_len=40), tzname, "end")
@@ -124,8 +124,8 @@ async def add_override(request: Request, key: str, ctx: WebCtx = Depends(web_ctx
 
 
 @router.post("/schedules/{key}/overrides/{override_id}/delete")
-async def delete_override(request: Request, key: str, override_id: str, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    await check_csrf(request, ctx)
+def delete_override(request: Request, key: str, override_id: str, ctx: WebCtx = Depends(web_ctx),
+                    _form: dict[str, str] = Depends(csrf_form)) -> Response:
     oid = parse_uuid(override_id, "override")
     with ctx.work() as (s, me):
         schedule = oncall.require_schedule(s, key[:100])

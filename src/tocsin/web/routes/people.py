@@ -17,7 +17,7 @@ from tocsin.errors import InvalidInput
 from tocsin.users.models import OrgRole
 from tocsin.users.service import list_users, require_user, update_user
 from tocsin.web import sessions
-from tocsin.web.auth import WebCtx, check_csrf, web_ctx
+from tocsin.web.auth import WebCtx, csrf_form, web_ctx
 from tocsin.web.render import render
 from tocsin.web.routes.common import field, parse_uuid, redirect
 
@@ -38,8 +38,8 @@ def users_page(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
 
 
 @router.post("/users/invite")
-async def invite(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    form = await check_csrf(request, ctx)
+def invite(request: Request, ctx: WebCtx = Depends(web_ctx),
+           form: dict[str, str] = Depends(csrf_form)) -> Response:
     with ctx.work() as (s, me):
         inv, token = sessions.create_invite(s, actor=me, now=ctx.now, email=field(form, "email", max_len=320),
                                             name=field(form, "name", max_len=200),
@@ -56,8 +56,8 @@ def _role(value: str) -> OrgRole:
 
 
 @router.post("/users/{user_id}/role")
-async def change_role(request: Request, user_id: str, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    form = await check_csrf(request, ctx)
+def change_role(request: Request, user_id: str, ctx: WebCtx = Depends(web_ctx),
+                form: dict[str, str] = Depends(csrf_form)) -> Response:
     uid = parse_uuid(user_id, "user")
     with ctx.work() as (s, me):
         user = require_user(s, uid)
@@ -69,8 +69,8 @@ async def change_role(request: Request, user_id: str, ctx: WebCtx = Depends(web_
 
 
 @router.post("/users/{user_id}/active")
-async def set_active(request: Request, user_id: str, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    form = await check_csrf(request, ctx)
+def set_active(request: Request, user_id: str, ctx: WebCtx = Depends(web_ctx),
+               form: dict[str, str] = Depends(csrf_form)) -> Response:
     uid = parse_uuid(user_id, "user")
     active = form.get("active") == "true"
     with ctx.work() as (s, me):

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from tocsin.routing import service as rules
 from tocsin.services.service import list_services
-from tocsin.web.auth import WebCtx, check_csrf, web_ctx
+from tocsin.web.auth import WebCtx, csrf_form, web_ctx
 from tocsin.web.render import render
 from tocsin.web.routes.common import field, local_input, parse_local, parse_minutes, parse_uuid, redirect
 
@@ -39,8 +39,8 @@ def silences_page(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
 
 
 @router.post("/silences")
-async def create_silence(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    form = await check_csrf(request, ctx)
+def create_silence(request: Request, ctx: WebCtx = Depends(web_ctx),
+                   form: dict[str, str] = Depends(csrf_form)) -> Response:
     matchers = [line.strip() for line in field(form, "matchers", max_len=10_000).splitlines() if line.strip()]
     duration = parse_minutes(field(form, "duration", max_len=20), "duration", high=MAX_SILENCE_MINUTES)
     start_text = form.get("start", "").strip()
@@ -52,8 +52,8 @@ async def create_silence(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Re
 
 
 @router.post("/silences/{silence_id}/expire")
-async def expire_silence(request: Request, silence_id: str, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    await check_csrf(request, ctx)
+def expire_silence(request: Request, silence_id: str, ctx: WebCtx = Depends(web_ctx),
+                   _form: dict[str, str] = Depends(csrf_form)) -> Response:
     sid = parse_uuid(silence_id, "silence")
     with ctx.work() as (s, me):
         rules.expire_silence(s, actor=me, now=ctx.now, silence=rules.require_silence(s, sid))
@@ -61,8 +61,8 @@ async def expire_silence(request: Request, silence_id: str, ctx: WebCtx = Depend
 
 
 @router.post("/maintenance-windows")
-async def create_window(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    form = await check_csrf(request, ctx)
+def create_window(request: Request, ctx: WebCtx = Depends(web_ctx),
+                  form: dict[str, str] = Depends(csrf_form)) -> Response:
     tz = ctx.user.time_zone
     starts_at = parse_local(field(form, "start", max_len=40), tz, "start")
     ends_at = parse_local(field(form, "end", max_len=40), tz, "end")

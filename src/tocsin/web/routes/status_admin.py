@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from tocsin.services.service import require_service
 from tocsin.statuspage import service as sp
 from tocsin.statuspage.types import ComponentStatus, StatusIncidentKind
-from tocsin.web.auth import WebCtx, check_csrf, web_ctx
+from tocsin.web.auth import WebCtx, csrf_form, web_ctx
 from tocsin.web.render import render
 from tocsin.web.routes.common import field, local_input, parse_local, parse_uuid, redirect
 
@@ -26,8 +26,8 @@ def pages(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
 
 
 @router.post("/status-pages")
-async def create_page(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    form = await check_csrf(request, ctx)
+def create_page(request: Request, ctx: WebCtx = Depends(web_ctx),
+                form: dict[str, str] = Depends(csrf_form)) -> Response:
     with ctx.work() as (s, me):
         page = sp.create_page(s, actor=me, now=ctx.now, slug=field(form, "slug", max_len=64),
                               name=field(form, "name", max_len=200),
@@ -51,8 +51,8 @@ def page_detail(request: Request, slug: str, ctx: WebCtx = Depends(web_ctx)) -> 
 
 
 @router.post("/status-pages/{slug}/components")
-async def add_component(request: Request, slug: str, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    form = await check_csrf(request, ctx)
+def add_component(request: Request, slug: str, ctx: WebCtx = Depends(web_ctx),
+                  form: dict[str, str] = Depends(csrf_form)) -> Response:
     with ctx.work() as (s, me):
         page = sp.require_page(s, slug[:100])
         group_id = form.get("group", "").strip()
@@ -67,8 +67,8 @@ async def add_component(request: Request, slug: str, ctx: WebCtx = Depends(web_c
 
 
 @router.post("/status-pages/{slug}/components/{component_id}/status")
-async def set_status(request: Request, slug: str, component_id: str, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    form = await check_csrf(request, ctx)
+def set_status(request: Request, slug: str, component_id: str, ctx: WebCtx = Depends(web_ctx),
+               form: dict[str, str] = Depends(csrf_form)) -> Response:
     with ctx.work() as (s, me):
         page = sp.require_page(s, slug[:100])
         component = sp.require_component(s, page, parse_uuid(component_id, "component"))
@@ -79,8 +79,8 @@ async def set_status(request: Request, slug: str, component_id: str, ctx: WebCtx
 
 
 @router.post("/status-pages/{slug}/maintenance")
-async def schedule(request: Request, slug: str, ctx: WebCtx = Depends(web_ctx)) -> Response:
-    form = await check_csrf(request, ctx)
+def schedule(request: Request, slug: str, ctx: WebCtx = Depends(web_ctx),
+             form: dict[str, str] = Depends(csrf_form)) -> Response:
     tz = ctx.user.time_zone
     start = parse_local(field(form, "start", max_len=40), tz, "start")
     end = parse_local(field(form, "end", max_len=40), tz, "end")
