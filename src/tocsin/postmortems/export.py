@@ -35,6 +35,11 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 
 
+def render_markdown(text: str) -> Markup:
+    """A postmortem's Markdown as HTML; raw HTML in it is escaped, not passed through."""
+    return Markup(_markdown().render(text))
+
+
 @cache
 def _env() -> Environment:
     return Environment(loader=PackageLoader("tocsin.postmortems", "templates"),
@@ -71,5 +76,5 @@ def to_markdown(doc: ExportDoc) -> str:
 
 def to_html(doc: ExportDoc) -> str:
     """A standalone HTML page with print styles, ready to be printed to PDF."""
-    body = Markup(_markdown().render(doc.text))  # safe: raw HTML in the Markdown is escaped, not passed through
+    body = render_markdown(doc.text)
     return _env().get_template("postmortem.html").render(doc=doc, byline=_byline(doc), body=body)

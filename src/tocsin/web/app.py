@@ -19,7 +19,8 @@ from tocsin import errors
 from tocsin.api.errors import STATUS
 from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_redirect
 from tocsin.web.render import render, secure
-from tocsin.web.routes import auth, console, me, oncall_pages, people, report_pages, room, silences, status_admin
+from tocsin.web.routes import auth, console, me, oncall_pages, people, postmortem_pages, report_pages, room, silences, \
+    status_admin
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("tocsin.web")
@@ -47,7 +48,9 @@ def error_page(request: Request, status: int, title: str, message: str, *, light
 
 
 def install(app: FastAPI) -> None:
-    for module in (auth, console, me, oncall_pages, people, silences, status_admin, report_pages, room):
+    # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
+    for module in (auth, console, me, oncall_pages, people, silences, status_admin, report_pages,
+                   postmortem_pages, room):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
