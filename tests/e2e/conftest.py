@@ -39,13 +39,15 @@ _running_sites: list[Site] = []
 expect.set_options(timeout=5_000)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the sync API keeps an asyncio loop marked as running in the main
+# thread while Playwright is open, and every later test that calls asyncio.run() would fail.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/test-deps.sh (it installs Debian's chromium), "
@@ -56,7 +58,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """One server on a fresh, seeded SQLite database."""
     tmp = tmp_path_factory.mktemp("e2e-sqlite")
@@ -71,7 +73,7 @@ def site(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         _running_sites.remove(s)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pg_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """Two servers on one fresh, seeded PostgreSQL database of its own (not the suite's shared one,
     which other tests truncate)."""
