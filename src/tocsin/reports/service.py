@@ -176,3 +176,18 @@ def action_item_report(session: Session, *, principal: Principal, now: datetime,
     rows = load_action_rows(session, principal=principal, period=period, now=now, team=team)
     return {"period": period.as_dict(), "team": team, "overall": m.action_item_metrics(rows, now=now),
             "teams": m.action_items_by_team(rows, now=now)}
+
+
+def page_html(session: Session, *, principal: Principal, now: datetime, period: Period, flt: ReportFilter,
+              group_by: m.GroupBy, unit: m.Bucket, settings: Settings | None) -> str:
+    """The HTML reports page (summary table, groups, trend charts), as the API and the console serve it."""
+    from tocsin.reports import page
+
+    rows = load_incident_rows(session, principal=principal, period=period, flt=flt)
+    report = incident_report(session, principal=principal, now=now, period=period, flt=flt, group_by=group_by,
+                             settings=settings, rows=rows)
+    actions = action_item_report(session, principal=principal, now=now, period=period, team=flt.team)
+    trends = [m.trend(rows, metric=metric, unit=unit, since=period.since, until=period.until, now=now,
+                      required_severities=required_severities(settings), hourly_rate=hourly_rate(settings))
+              for metric in (m.TrendMetric.count, m.TrendMetric.mtta, m.TrendMetric.mttr)]
+    return page.render_page(report=report, action_items=actions, trends=trends, generated_at=now)

@@ -119,17 +119,9 @@ def chart_png(request: Request, ctx: CtxDep, q: QueryDep, metric: Metric = m.Tre
 def report_page(request: Request, ctx: CtxDep, q: QueryDep,
                 group_by: Annotated[m.GroupBy, Query(description="Split the table into groups")] = m.GroupBy.team,
                 by: Unit = m.Bucket.week) -> HTMLResponse:
-    settings = request.app.state.settings
     with ctx.work() as (s, me):
-        period, flt = q.period(ctx), q.filter()
-        rows = svc.load_incident_rows(s, principal=me, period=period, flt=flt)
-        report = svc.incident_report(s, principal=me, now=ctx.now, period=period, flt=flt, group_by=group_by,
-                                     settings=settings, rows=rows)
-        actions = svc.action_item_report(s, principal=me, now=ctx.now, period=period, team=flt.team)
-    trends = [m.trend(rows, metric=metric, unit=by, since=period.since, until=period.until,
-                      **_metric_kwargs(request, ctx))
-              for metric in (m.TrendMetric.count, m.TrendMetric.mtta, m.TrendMetric.mttr)]
-    html = page.render_page(report=report, action_items=actions, trends=trends, generated_at=ctx.now)
+        html = svc.page_html(s, principal=me, now=ctx.now, period=q.period(ctx), flt=q.filter(), group_by=group_by,
+                             unit=by, settings=request.app.state.settings)
     return HTMLResponse(html, headers={"Content-Security-Policy": page.CSP, "X-Content-Type-Options": "nosniff",
                                        "Referrer-Policy": "no-referrer"})
 

@@ -42,19 +42,11 @@ def report_view(request: Request, since: str = "", until: str = "", group_by: st
                 ctx: WebCtx = Depends(web_ctx)) -> Response:
     group = m.GroupBy(_choice(group_by, GROUPS, m.GroupBy.team.value, "group_by"))
     unit = m.Bucket(_choice(by, UNITS, m.Bucket.week.value, "by"))
-    settings = ctx.settings
     with ctx.work() as (s, me):
         period = parse_period(since[:64] or None, until[:64] or None, now=ctx.now)
         flt = svc.ReportFilter(team=None, service=None, severity=[], kind=None)
-        rows = svc.load_incident_rows(s, principal=me, period=period, flt=flt)
-        report = svc.incident_report(s, principal=me, now=ctx.now, period=period, flt=flt, group_by=group,
-                                     settings=settings, rows=rows)
-        actions = svc.action_item_report(s, principal=me, now=ctx.now, period=period, team=None)
-    kwargs = {"now": ctx.now, "required_severities": svc.required_severities(settings),
-              "hourly_rate": svc.hourly_rate(settings)}
-    trends = [m.trend(rows, metric=metric, unit=unit, since=period.since, until=period.until, **kwargs)
-              for metric in (m.TrendMetric.count, m.TrendMetric.mtta, m.TrendMetric.mttr)]
-    html = report_page.render_page(report=report, action_items=actions, trends=trends, generated_at=ctx.now)
+        html = svc.page_html(s, principal=me, now=ctx.now, period=period, flt=flt, group_by=group, unit=unit,
+                             settings=ctx.settings)
     return HTMLResponse(html, headers={"Content-Security-Policy": report_page.CSP + "; frame-ancestors 'none'",
                                        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
                                        "Cache-Control": "no-store"})
