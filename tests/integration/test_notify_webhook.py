@@ -312,3 +312,29 @@ def test_data_that_is_not_json_is_permanent(receiver: Receiver, client: httpx.Cl
 def test_an_empty_secret_is_refused(client: httpx.Client) -> None:
     with pytest.raises(ValueError, match="secret"):
         WebhookProvider(client, "")
+
+
+def test_an_arbitrary_json_document_is_posted_signed_with_the_same_outcomes(
+    receiver: Receiver, client: httpx.Client, clock: ManualClock
+) -> None:
+    """`send_json` / `post_json` (status page subscriber webhooks): the document is the body as
+    is, signed with the given secret, and classified exactly like `send`."""
+    from tocsin.notify.webhook import post_json
+
+    document = {"meta": {"unsubscribe": "https://tocsin.test/u"}, "page": {"name": "Acme"}}
+    result = WebhookProvider(client, SECRET, clock=clock).send_json(receiver.url(), "statuspage:1", document,
+                                                                    "other-secret")
+    assert result.outcome is Outcome.delivered, result.detail
+    [post] = receiver.posts
+    assert json.loads(post.body) == document and post.headers["Idempotency-Key"] == "statuspage:1"
+    assert verify_webhook("other-secret", post.body, post.headers["X-Tocsin-Timestamp"],
+                          post.headers["X-Tocsin-Signature"], now=clock.now())
+
+    bad = post_json(client, receiver.url(), "statuspage:2", {"x": object()}, SECRET, now=clock.now())
+    assert bad.outcome is Outcome.permanent and "JSON" in bad.detail
+    assert len(receiver.posts) == 1
+
+    receiver.status, receiver.reply_body = 500, b"x" * 1_000_000
+    failed = post_json(client, receiver.url(), "statuspage:3", document, SECRET, now=clock.now())
+    assert failed.outcome is Outcome.retryable
+    assert len(failed.detail) < 600, "only the first 512 bytes of the reply are kept"

@@ -270,7 +270,7 @@ def test_a_webhook_that_keeps_failing_is_given_up_on(client, world, receiver, db
     with db.unit_of_work() as s:
         (row,) = s.execute(sa.select(SubscriberDelivery)).scalars()
         assert row.failed_at is not None and row.sent_at is None
-        assert row.last_error == f"gave up after {MAX_ATTEMPTS} attempts: HTTP 500"
+        assert row.last_error == f"gave up after {MAX_ATTEMPTS} attempts: HTTP 500 Internal Server Error: ok"
 
 
 def test_maintenance_starts_and_completes_on_its_own(client, world, receiver, clock):
@@ -298,3 +298,47 @@ def test_maintenance_starts_and_completes_on_its_own(client, world, receiver, cl
     assert component() == "operational"
     statuses = [json.loads(p.body)["incident"]["status"] for p in receiver.posts]
     assert statuses == ["scheduled", "in_progress", "completed"]
+
+
+def test_claiming_one_update_for_many_webhooks_costs_the_same_queries(client, world, db, clock):
+    """The claim loads each page's components and page object, and each incident and update, once
+    per batch: the statements a claim runs do not grow with the number of subscribers."""
+    from sqlalchemy import event
+
+    from tocsin.statuspage import deliver
+
+    def add_hooks(n):
+        for i in range(n):
+            r = client.post(f"{SP}/acme/webhooks", json={"url": f"https://hooks{i}.example/{len(added)}"},
+                            headers=world["admin"].headers)
+            assert r.status_code == 201, r.text
+            added.append(r.json())
+
+    def claim_statements():
+        statements: list[str] = []
+
+        def count(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        with db.unit_of_work() as s:
+            event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                sends = deliver.claim(s, now=clock.now(), base=PUBLIC, secret="test-secret")
+            finally:
+                event.remove(db.engine, "before_cursor_execute", count)
+            s.rollback()  # leave the rows due
+        assert sends and all(x.kind == "webhook" for x in sends), [x.detail for x in sends]
+        return len(sends), len(statements)
+
+    added: list = []
+    add_hooks(5)
+    si = post_update(client, world["bob"], "investigating", "Looking.",
+                     component_statuses={world["component"]: "major_outage"})
+    few = claim_statements()
+    with db.unit_of_work() as s:
+        s.execute(sa.delete(SubscriberDelivery))
+    add_hooks(15)
+    post_update(client, world["bob"], "identified", "Found it.", into=si["id"])
+    many = claim_statements()
+    assert (few[0], many[0]) == (5, 20)
+    assert many[1] == few[1], (few, many)

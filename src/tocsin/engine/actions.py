@@ -38,9 +38,11 @@ MAX_ATTEMPTS = 8
 ROUNDS = 5  # per tick: an item's later changes follow its earlier ones in the same tick
 
 
-def _settings(ec: EngineContext) -> Any:
+def engine_settings(ec: EngineContext) -> Any:
     """The engine's settings; an engine started without any (some tests) uses `Settings()`."""
     return ec.settings if ec.settings is not None else Settings()
+
+
 
 
 def action_reminders(ec: EngineContext) -> int:
@@ -52,7 +54,7 @@ def action_reminders(ec: EngineContext) -> int:
             .order_by(ActionItem.due_at, ActionItem.id).limit(reminders.BATCH)
             .with_for_update(skip_locked=True)).scalars())
         return reminders.remind(s, items, now=ec.now, schedule=schedule,
-                                public_url=_settings(ec).resolved_public_url())
+                                public_url=engine_settings(ec).resolved_public_url())
 
 
 def action_sync(ec: EngineContext) -> int:
@@ -69,7 +71,7 @@ def action_sync(ec: EngineContext) -> int:
 
 def _sync_round(ec: EngineContext) -> tuple[int, bool]:
     now = ec.now
-    settings = _settings(ec)
+    settings = engine_settings(ec)
     url = settings.action_sync_url
     older = aliased(ActionSync)
     with ec.db.unit_of_work() as s:

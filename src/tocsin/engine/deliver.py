@@ -88,16 +88,19 @@ def deliver(ec: EngineContext) -> int:
         return send, head, d.send(send["channel"], message, contact_method_id=send["contact_method_id"])
 
     # Sends wait on the network, so several go at once; results are recorded together.
-    results = list(_pool(ec).map(one, sends)) if len(sends) > 1 else [one(sends[0])]
+    results = list(send_pool(ec).map(one, sends)) if len(sends) > 1 else [one(sends[0])]
     _record(ec, results, ec.clock.now())
     return handled
 
 
-def _pool(ec: EngineContext) -> ThreadPoolExecutor:
+def send_pool(ec: EngineContext) -> ThreadPoolExecutor:
+    """The engine's one pool of sending threads (SEND_CONCURRENCY), shared by the modules that send."""
     pool = ec.shared.get("send_pool")
     if pool is None:
         pool = ec.shared["send_pool"] = ThreadPoolExecutor(SEND_CONCURRENCY, thread_name_prefix="tocsin-send")
     return pool  # type: ignore[return-value]
+
+
 
 
 def _row(n: Notification) -> Row:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tocsin.engine.actions import action_reminders, action_sync
-from tocsin.engine.deliver import deliver
+from tocsin.engine.actions import action_reminders, action_sync, engine_settings
+from tocsin.engine.deliver import deliver, dispatcher, send_pool
 from tocsin.engine.escalations import escalations
 from tocsin.engine.monitors import checks, heartbeats
 from tocsin.engine.runner import EngineContext
@@ -35,11 +35,9 @@ def statuspage_maintenance(ec: EngineContext) -> int:
 
 def statuspage_deliver(ec: EngineContext) -> int:
     """Send due status page subscriber messages (confirmations, updates; email and webhooks)."""
-    from tocsin.config import Settings
-    from tocsin.engine.deliver import _pool, dispatcher
     from tocsin.statuspage import deliver as sp
 
-    settings = ec.settings if ec.settings is not None else Settings()
+    settings = engine_settings(ec)
     base = settings.resolved_public_url()  # type: ignore[attr-defined]
     with ec.db.unit_of_work() as s:
         sends = sp.claim(s, now=ec.now, base=base, secret=settings.resolved_secret_key())  # type: ignore[attr-defined]
@@ -55,7 +53,7 @@ def statuspage_deliver(ec: EngineContext) -> int:
     def one(send: sp.Send) -> tuple[sp.Send, sp.Result]:
         return send, sp.send(send, email=email, client=client, now=ec.clock.now())  # type: ignore[arg-type]
 
-    results = list(_pool(ec).map(one, sends)) if len(sends) > 1 else [one(sends[0])]
+    results = list(send_pool(ec).map(one, sends)) if len(sends) > 1 else [one(sends[0])]
     with ec.db.unit_of_work() as s:
         sp.record(s, results, ec.clock.now())
     return len(sends)

@@ -77,21 +77,87 @@ def verify_webhook(
     return matched
 
 
+def _document(message: Message) -> dict[str, object]:
+    return {
+        "id": message.idempotency_key,
+        "created_at": ensure_utc(message.created_at).isoformat(),
+        "subject": message.subject,
+        "body": message.body,
+        "data": message.data,
+    }
+
+
+def _encode(document: object) -> bytes:
+    return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS)
+
+
 def _payload(message: Message) -> bytes:
-    return orjson.dumps(
-        {
-            "id": message.idempotency_key,
-            "created_at": ensure_utc(message.created_at).isoformat(),
-            "subject": message.subject,
-            "body": message.body,
-            "data": message.data,
-        },
-        option=orjson.OPT_NON_STR_KEYS,
-    )
+    return _encode(_document(message))
 
 
 def _is_retryable_status(status: int) -> bool:
     return status in (408, 425, 429) or status >= 500
+
+
+def signed_request(client: httpx.Client, url: str, key: str, body: bytes, secret: str, now: datetime) -> httpx.Request:
+    """Return the signed POST of the raw JSON `body` to `url` (headers as in the module docstring)."""
+    timestamp = str(int(now.timestamp()))
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": key,
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: f"{SIGNATURE_VERSION}={sign(secret, timestamp, body)}",
+    }
+    return client.build_request("POST", url, content=body, headers=headers)
+
+
+def post_json(client: httpx.Client, url: str, key: str, data: object, secret: str, *, now: datetime) -> Result:
+    """POST the JSON document `data` to `url`, signed with `secret` at `now`, with `key` as the
+    Idempotency-Key. Return delivered on 2xx; retryable on 408/425/429/5xx, timeouts and network
+    errors; permanent on other statuses, a URL the egress guard refuses, or a bad URL or payload.
+    Only the first `_DETAIL_BYTES` of the reply are read (into the detail); redirects are not
+    followed. Never raises for a delivery problem."""
+    try:
+        request = signed_request(client, url, key, _encode(data), secret, now)
+    except TypeError as exc:  # orjson: data holds something JSON cannot carry
+        return Result(Outcome.permanent, f"payload is not JSON-serializable: {exc}")
+    except httpx.InvalidURL as exc:
+        return Result(Outcome.permanent, f"invalid webhook URL {url!r}: {exc}")
+    return _send(client, request, url)
+
+
+def _send(client: httpx.Client, request: httpx.Request, url: str) -> Result:
+    try:
+        # Streamed, so a receiver answering with a huge body costs us only _DETAIL_BYTES.
+        response = client.send(request, stream=True)
+    except Blocked as exc:
+        return Result(Outcome.permanent, f"blocked by the egress policy: {exc.message}")
+    except httpx.UnsupportedProtocol as exc:
+        return Result(Outcome.permanent, f"invalid webhook URL {url!r}: {exc}")
+    except httpx.TransportError as exc:  # timeouts, connect/read errors, protocol errors
+        return Result(Outcome.retryable, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    try:
+        # Once the status line is in, the receiver has decided: a failure reading the
+        # rest of the reply must not turn an accepted delivery into a retry.
+        excerpt = _excerpt(response)
+    finally:
+        response.close()
+
+    status = response.status_code
+    detail = f"HTTP {status} {response.reason_phrase}".strip()
+    if excerpt:
+        detail += f": {excerpt}"
+    if 200 <= status < 300:
+        return Result(Outcome.delivered, detail)
+    if _is_retryable_status(status):
+        retry_after = response.headers.get("Retry-After")
+        if retry_after:
+            detail += f" (Retry-After: {retry_after})"
+        return Result(Outcome.retryable, detail)
+    if 300 <= status < 400:
+        # Redirects are not followed: each hop would need re-signing and re-checking.
+        detail += f" (redirect to {response.headers.get('Location', '?')} not followed)"
+    return Result(Outcome.permanent, detail)
 
 
 class WebhookProvider:
@@ -112,56 +178,18 @@ class WebhookProvider:
 
     def request(self, message: Message) -> httpx.Request:
         """Return the signed request for `message`; raise TypeError if `data` is not JSON-able."""
-        body = _payload(message)
-        timestamp = str(int(self.clock.now().timestamp()))
-        headers = {
-            "Content-Type": "application/json",
-            "Idempotency-Key": message.idempotency_key,
-            TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: f"{SIGNATURE_VERSION}={sign(self._secret, timestamp, body)}",
-        }
-        return self.client.build_request("POST", message.to, content=body, headers=headers)
+        return signed_request(self.client, message.to, message.idempotency_key, _payload(message), self._secret,
+                              self.clock.now())
 
     def send(self, message: Message) -> Result:
         """Return delivered on 2xx; retryable on 408/425/429/5xx, timeouts and network errors;
         permanent on other statuses, a URL the egress guard refuses, or a bad URL or payload."""
-        try:
-            request = self.request(message)
-        except TypeError as exc:  # orjson: data holds something JSON cannot carry
-            return Result(Outcome.permanent, f"payload is not JSON-serializable: {exc}")
-        except httpx.InvalidURL as exc:
-            return Result(Outcome.permanent, f"invalid webhook URL {message.to!r}: {exc}")
-        try:
-            # Streamed, so a receiver answering with a huge body costs us only _DETAIL_BYTES.
-            response = self.client.send(request, stream=True)
-        except Blocked as exc:
-            return Result(Outcome.permanent, f"blocked by the egress policy: {exc.message}")
-        except httpx.UnsupportedProtocol as exc:
-            return Result(Outcome.permanent, f"invalid webhook URL {message.to!r}: {exc}")
-        except httpx.TransportError as exc:  # timeouts, connect/read errors, protocol errors
-            return Result(Outcome.retryable, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-        try:
-            # Once the status line is in, the receiver has decided: a failure reading the
-            # rest of the reply must not turn an accepted delivery into a retry.
-            excerpt = _excerpt(response)
-        finally:
-            response.close()
+        return self.send_json(message.to, message.idempotency_key, _document(message))
 
-        status = response.status_code
-        detail = f"HTTP {status} {response.reason_phrase}".strip()
-        if excerpt:
-            detail += f": {excerpt}"
-        if 200 <= status < 300:
-            return Result(Outcome.delivered, detail)
-        if _is_retryable_status(status):
-            retry_after = response.headers.get("Retry-After")
-            if retry_after:
-                detail += f" (Retry-After: {retry_after})"
-            return Result(Outcome.retryable, detail)
-        if 300 <= status < 400:
-            # Redirects are not followed: each hop would need re-signing and re-checking.
-            detail += f" (redirect to {response.headers.get('Location', '?')} not followed)"
-        return Result(Outcome.permanent, detail)
+    def send_json(self, url: str, key: str, data: object, secret: str | None = None) -> Result:
+        """POST an arbitrary JSON document with the same signing, limits and outcomes as `send`
+        (signed with `secret`, or this provider's secret); see `post_json`."""
+        return post_json(self.client, url, key, data, secret or self._secret, now=self.clock.now())
 
 
 def _excerpt(response: httpx.Response) -> str:

@@ -23,15 +23,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.net.guard import Blocked
+from tocsin.engine.deliver import backoff  # the same schedule as the engine's outbox
 from tocsin.notify.dispatch import webhook_secret
 from tocsin.notify.email import EmailProvider
 from tocsin.notify.types import Message, Outcome, Result
-from tocsin.notify.webhook import SIGNATURE_HEADER, SIGNATURE_VERSION, TIMESTAMP_HEADER, sign
+from tocsin.notify.webhook import post_json
 from tocsin.statuspage.models import (
     StatusComponent,
     StatusIncident,
@@ -49,12 +48,6 @@ log = logging.getLogger("tocsin.statuspage.deliver")
 BATCH = 100
 CLAIM = timedelta(seconds=120)  # longer than one send may take (timeouts are 10 s)
 MAX_ATTEMPTS = 8
-_RETRY_STATUS = (408, 425, 429)
-
-
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... capped at 15 min."""
-    return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), timedelta(minutes=15))
 
 
 class ListEmail(EmailProvider):
@@ -123,8 +116,37 @@ def _status_words(status: str) -> str:
     return status.replace("_", " ").capitalize()
 
 
+class _Batch:
+    """What one claim batch loads once however many rows share it: a page's components and page
+    object, incidents and updates by id (rows of one update to N subscribers cost no N queries)."""
+
+    def __init__(self, s: Session, base: str) -> None:
+        self.s, self.base = s, base
+        self._components: dict[uuid.UUID, list[StatusComponent]] = {}
+        self._pages: dict[uuid.UUID, dict[str, Any]] = {}
+        self._objects: dict[tuple[type, uuid.UUID], Any] = {}
+
+    def components(self, page: StatusPage) -> list[StatusComponent]:
+        if page.id not in self._components:
+            self._components[page.id] = list(self.s.execute(
+                sa.select(StatusComponent).where(StatusComponent.page_id == page.id)
+                .order_by(StatusComponent.position, StatusComponent.id)).scalars())
+        return self._components[page.id]
+
+    def page_json(self, page: StatusPage) -> dict[str, Any]:
+        if page.id not in self._pages:
+            self._pages[page.id] = page_json(self.s, page, self.components(page), self.base)
+        return dict(self._pages[page.id])  # each message its own (shallow) copy
+
+    def get(self, model: type, id: uuid.UUID) -> Any:
+        if (model, id) not in self._objects:
+            self._objects[(model, id)] = self.s.get(model, id)
+        return self._objects[(model, id)]
+
+
 def _compose(s: Session, row: SubscriberDelivery, sub: StatusSubscriber, page: StatusPage, base: str,
-             secret: str) -> Send:
+             secret: str, batch: _Batch | None = None) -> Send:
+    batch = batch or _Batch(s, base)
     unsub = f"{base}/status/{page.slug}/unsubscribe/{unsubscribe_token(secret, sub.id)}"
     page_url = page.public_url or f"{base}/status/{page.slug}"
     payload, key = row.payload or {}, f"statuspage:{row.id}"
@@ -138,22 +160,21 @@ def _compose(s: Session, row: SubscriberDelivery, sub: StatusSubscriber, page: S
                 "If it was not you, ignore this message: nothing is sent until you confirm.\n")
         msg = Message(key, sub.address, f"Confirm your subscription to {page.name}", body, {}, row.created_at)
         return Send(row.id, row.attempts, "email", msg)
-    components = [c for c in s.execute(sa.select(StatusComponent).where(StatusComponent.page_id == page.id)
-                                       .order_by(StatusComponent.position, StatusComponent.id)).scalars()]
+    components = batch.components(page)
     meta = {"unsubscribe": unsub, "documentation": "docs/status-pages.md#webhook-payloads",
             "generated_at": _iso(row.created_at)}
     if payload.get("type") == "component_update":
         comp = next((c for c in components if str(c.id) == payload.get("component_id")), None)
         if comp is None:
             return Send(row.id, row.attempts, "drop", None, detail="not sent: the component was deleted")
-        data = {"meta": meta, "page": page_json(s, page, components, base),
+        data = {"meta": meta, "page": batch.page_json(page),
                 "component_update": {"created_at": payload.get("at"), "new_status": payload.get("new_status"),
                                      "old_status": payload.get("old_status"), "component_id": str(comp.id)},
                 "component": component_json(comp)}
         return Send(row.id, row.attempts, "webhook", Message(key, sub.address, "", "", data, row.created_at),
                     secret=webhook_secret(secret, sub.id))
-    si = s.get(StatusIncident, uuid.UUID(payload.get("status_incident_id", str(uuid.UUID(int=0)))))
-    update = s.get(StatusUpdate, uuid.UUID(payload.get("update_id", str(uuid.UUID(int=0)))))
+    si = batch.get(StatusIncident, uuid.UUID(payload.get("status_incident_id", str(uuid.UUID(int=0)))))
+    update = batch.get(StatusUpdate, uuid.UUID(payload.get("update_id", str(uuid.UUID(int=0)))))
     if si is None or update is None:
         return Send(row.id, row.attempts, "drop", None, detail="not sent: the incident was deleted")
     affected = set()
@@ -161,7 +182,7 @@ def _compose(s: Session, row: SubscriberDelivery, sub: StatusSubscriber, page: S
         affected.add(a.get("code"))
     linked = [c for c in components if str(c.id) in affected]
     if sub.kind == SubscriberKind.webhook.value:
-        data = {"meta": meta, "page": page_json(s, page, components, base), "incident": incident_json(si, update, linked)}
+        data = {"meta": meta, "page": batch.page_json(page), "incident": incident_json(si, update, linked)}
         return Send(row.id, row.attempts, "webhook", Message(key, sub.address, "", "", data, row.created_at),
                     secret=webhook_secret(secret, sub.id))
     lines = [f"{si.name}", f"{_status_words(update.status)}: {update.body}", ""]
@@ -187,7 +208,7 @@ def claim(s: Session, *, now: datetime, base: str, secret: str) -> list[Send]:
         StatusSubscriber.id.in_({r.subscriber_id for r in rows}))).scalars()} if rows else {}
     pages = {p.id: p for p in s.execute(sa.select(StatusPage).where(
         StatusPage.id.in_({x.page_id for x in subs.values()}))).scalars()} if subs else {}
-    out = []
+    out, batch = [], _Batch(s, base)
     for r in rows:
         r.attempts, r.next_attempt_at = r.attempts + 1, now + CLAIM
         sub = subs.get(r.subscriber_id)
@@ -195,7 +216,7 @@ def claim(s: Session, *, now: datetime, base: str, secret: str) -> list[Send]:
             out.append(Send(r.id, r.attempts, "drop", None, detail="not sent: unsubscribed"))
             continue
         try:
-            out.append(_compose(s, r, sub, pages[sub.page_id], base, secret))
+            out.append(_compose(s, r, sub, pages[sub.page_id], base, secret, batch))
         except Exception as exc:  # a broken row must not stop the batch
             log.exception("composing status page delivery %s failed", r.id)
             out.append(Send(r.id, r.attempts, "drop", None, detail=f"not sent: {type(exc).__name__}: {exc}"[:500]))
@@ -203,26 +224,10 @@ def claim(s: Session, *, now: datetime, base: str, secret: str) -> list[Send]:
 
 
 def post_webhook(client: httpx.Client, message: Message, secret: str, now: datetime) -> Result:
-    """POST `message.data` as JSON, signed; delivered on 2xx, retryable on 408/425/429/5xx and
-    network errors, permanent otherwise (and when the egress guard refuses the address)."""
-    body = orjson.dumps(message.data)
-    ts = str(int(now.timestamp()))
-    headers = {"Content-Type": "application/json", "Idempotency-Key": message.idempotency_key,
-               TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: f"{SIGNATURE_VERSION}={sign(secret, ts, body)}"}
-    try:
-        response = client.post(message.to, content=body, headers=headers)
-    except Blocked as exc:
-        return Result(Outcome.permanent, f"blocked by the egress policy: {exc.message}")
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-        return Result(Outcome.permanent, f"invalid webhook URL: {exc}")
-    except httpx.TransportError as exc:
-        return Result(Outcome.retryable, f"{type(exc).__name__}: {exc}")
-    detail = f"HTTP {response.status_code}"
-    if 200 <= response.status_code < 300:
-        return Result(Outcome.delivered, detail)
-    if response.status_code in _RETRY_STATUS or response.status_code >= 500:
-        return Result(Outcome.retryable, detail)
-    return Result(Outcome.permanent, detail)
+    """POST `message.data` as JSON, signed, exactly as every tocsin webhook (`notify.webhook.post_json`):
+    delivered on 2xx, retryable on 408/425/429/5xx and network errors, permanent otherwise (and when
+    the egress guard refuses the address, or the payload cannot be encoded)."""
+    return post_json(client, message.to, message.idempotency_key, message.data, secret, now=now)
 
 
 def record(s: Session, results: list[tuple[Send, Result]], now: datetime) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin import live
 from tocsin.audit.service import record
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.incidents import timeline
@@ -46,6 +45,7 @@ from tocsin.statuspage.models import (
 from tocsin.statuspage.types import (
     COMPONENT_SEVERITY,
     FINISHED,
+    MAINTENANCE_ACTIVE,
     UNRESOLVED,
     ComponentStatus,
     IncidentStatus,
@@ -138,7 +138,7 @@ def still_affected_elsewhere(session: Session, si: StatusIncident) -> set[uuid.U
         sa.select(StatusIncidentComponent.component_id)
         .join(StatusIncident, StatusIncident.id == StatusIncidentComponent.status_incident_id)
         .where(StatusIncident.page_id == si.page_id, StatusIncident.id != si.id,
-               StatusIncident.status.in_((*UNRESOLVED, "in_progress", "verifying")))).scalars())
+               StatusIncident.status.in_((*UNRESOLVED, *MAINTENANCE_ACTIVE)))).scalars())
 
 
 def _timeline(session: Session, *, incident: Incident, actor: Principal, now: datetime, page: StatusPage,

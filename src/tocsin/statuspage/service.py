@@ -48,7 +48,7 @@ from tocsin.statuspage.maintenance import (  # noqa: F401
     schedule_maintenance,
     update_maintenance,
 )
-from tocsin.statuspage.models import ComponentStatusChange, StatusComponent, StatusIncident, StatusPage
+from tocsin.statuspage.models import ComponentStatusChange, StatusComponent, StatusPage
 from tocsin.statuspage.types import ComponentStatus
 from tocsin.users.models import OrgRole
 from tocsin.users.service import check_time_zone

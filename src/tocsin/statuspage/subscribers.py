@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from tocsin.audit.service import record
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.ids import new_id
+from tocsin.keys import key_hash
 from tocsin.principal import Principal
 from tocsin.statuspage.models import (
     StatusComponent,
@@ -65,10 +66,6 @@ class TooManySubscriptions(Conflict):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, details={"retry_after": retry_after})
         self.retry_after = retry_after
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def unsubscribe_token(secret: str, subscriber_id: uuid.UUID) -> str:
@@ -129,7 +126,7 @@ def subscribe_email(session: Session, *, now: datetime, page: StatusPage, email:
         _check_pending(session, page, now)
         subscriber = StatusSubscriber(id=new_id(), page_id=page.id, kind=SubscriberKind.email.value,
                                       address=address, created_at=now)
-        subscriber.unsubscribe_token_hash = hash_token(unsubscribe_token(secret, subscriber.id))
+        subscriber.unsubscribe_token_hash = key_hash(unsubscribe_token(secret, subscriber.id))
         session.add(subscriber)
     elif subscriber.confirmed_at is not None and subscriber.unsubscribed_at is None:
         return None
@@ -138,7 +135,7 @@ def subscribe_email(session: Session, *, now: datetime, page: StatusPage, email:
         if last is not None and last.created_at > now - RESEND_AFTER:
             return None
     token = secrets.token_urlsafe(32)
-    subscriber.confirm_token_hash = hash_token(token)
+    subscriber.confirm_token_hash = key_hash(token)
     session.flush()
     _queue(session, subscriber, DeliveryKind.confirm, {"type": "confirm", "token": token}, now)
     session.flush()
@@ -161,7 +158,7 @@ def _check_pending(session: Session, page: StatusPage, now: datetime) -> None:
 
 
 def _by_hash(session: Session, column: Any, token: str, page: StatusPage | None) -> StatusSubscriber:
-    row = session.execute(sa.select(StatusSubscriber).where(column == hash_token(token or ""))).scalar_one_or_none() \
+    row = session.execute(sa.select(StatusSubscriber).where(column == key_hash(token or ""))).scalar_one_or_none() \
         if token and len(token) <= 200 else None
     if row is None or (page is not None and row.page_id != page.id):
         raise NotFound("this link is not valid (it may have been used already)")
@@ -214,7 +211,7 @@ def add_webhook(session: Session, *, actor: Principal, now: datetime, page: Stat
     if subscriber is None:
         subscriber = StatusSubscriber(id=new_id(), page_id=page.id, kind=SubscriberKind.webhook.value,
                                       address=url, created_at=now)
-        subscriber.unsubscribe_token_hash = hash_token(unsubscribe_token(secret, subscriber.id))
+        subscriber.unsubscribe_token_hash = key_hash(unsubscribe_token(secret, subscriber.id))
         session.add(subscriber)
     subscriber.confirmed_at, subscriber.unsubscribed_at = now, None
     session.flush()
