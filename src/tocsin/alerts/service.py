@@ -36,9 +36,8 @@ class AlertFilter:
     labels: dict[str, str] | None = None
 
 
-def list_alerts(session: Session, *, flt: AlertFilter, before: uuid.UUID | None = None, limit: int = 50) -> list[Alert]:
-    """Newest first (UUIDv7 ids are time-ordered)."""
-    stmt = sa.select(Alert).order_by(Alert.id.desc()).limit(limit)
+def _filtered(session: Session, stmt: sa.Select[Any], flt: AlertFilter) -> sa.Select[Any]:
+    """`stmt` narrowed to the alerts `flt` selects."""
     if flt.status:
         bad = set(flt.status) - set(STATUSES)
         if bad:
@@ -53,9 +52,20 @@ def list_alerts(session: Session, *, flt: AlertFilter, before: uuid.UUID | None 
         stmt = stmt.where(Alert.incident_id == flt.incident_id)
     for name, value in (flt.labels or {}).items():
         stmt = stmt.where(_label_is(session, name, value))
+    return stmt
+
+
+def list_alerts(session: Session, *, flt: AlertFilter, before: uuid.UUID | None = None, limit: int = 50) -> list[Alert]:
+    """Newest first (UUIDv7 ids are time-ordered)."""
+    stmt = _filtered(session, sa.select(Alert).order_by(Alert.id.desc()).limit(limit), flt)
     if before:
         stmt = stmt.where(Alert.id < before)
     return list(session.execute(stmt).scalars())
+
+
+def count_alerts(session: Session, *, flt: AlertFilter) -> int:
+    """How many alerts `flt` selects (the same filter as `list_alerts`)."""
+    return session.execute(_filtered(session, sa.select(sa.func.count()).select_from(Alert), flt)).scalar_one()
 
 
 def _label_is(session: Session, name: str, value: str) -> sa.ColumnElement[bool]:

@@ -60,7 +60,7 @@ def error_response(status: int, code: str, message: str, details: Any = None,
                         status_code=status, headers=headers)
 
 
-def _status_for(exc: errors.TocsinError) -> int:
+def status_for(exc: errors.TocsinError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]
@@ -76,7 +76,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.TocsinError)
     async def _tocsin(_req: Request, exc: errors.TocsinError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.Unauthenticated) else None
-        return error_response(_status_for(exc), exc.code, exc.message, exc.details, headers)
+        return error_response(status_for(exc), exc.code, exc.message, exc.details, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:

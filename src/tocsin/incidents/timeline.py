@@ -8,7 +8,7 @@ the paging trail (escalation/trail.py) writes its entries directly: one place co
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +26,8 @@ from tocsin.users.models import OrgRole
 
 MAX_NOTE = 20_000
 _BACKDATERS = (Role.scribe.value, Role.incident_commander.value)
+# Entry kinds that are always updates to stakeholders; a note is one only when it is a key event.
+UPDATE_KINDS = ("status_changed", "severity_changed", "status_page")
 
 
 def append(session: Session, *, incident: Incident, kind: TimelineKind, actor: Principal, now: datetime, text: str,
@@ -137,6 +139,44 @@ def list_entries(session: Session, *, incident: Incident, after: tuple[datetime,
         stmt = stmt.where(sa.or_(TimelineEntry.occurred_at > at,
                                  sa.and_(TimelineEntry.occurred_at == at, TimelineEntry.id > eid)))
     return list(session.execute(stmt).scalars())
+
+
+def all_entries(session: Session, *, incident: Incident) -> list[TimelineEntry]:
+    """Every entry, oldest first (occurred_at, id), in pages of 500."""
+    out: list[TimelineEntry] = []
+    after = None
+    while True:
+        page = list_entries(session, incident=incident, after=after, limit=500)
+        out.extend(page)
+        if len(page) < 500:
+            return out
+        after = (page[-1].occurred_at, page[-1].id)
+
+
+def recorded_since(session: Session, *, incident: Incident, since: datetime | None) -> list[TimelineEntry]:
+    """Entries recorded or edited at or after `since` (all when None), in display order: what a live
+    viewer may lack.
+
+    Filtering on recorded_at rather than occurred_at finds back-dated notes too."""
+    if since is None:
+        return all_entries(session, incident=incident)
+    return list(session.execute(
+        sa.select(TimelineEntry).where(TimelineEntry.incident_id == incident.id,
+                                       sa.or_(TimelineEntry.recorded_at >= since, TimelineEntry.edited_at >= since))
+        .order_by(TimelineEntry.occurred_at, TimelineEntry.id).limit(2000)
+    ).scalars())
+
+
+def last_update_at(session: Session, *, incident: Incident) -> datetime:
+    """When the newest update was recorded (the declaration when there is none yet)."""
+    counts = sa.or_(TimelineEntry.kind.in_(UPDATE_KINDS),
+                    sa.and_(TimelineEntry.kind == "note", TimelineEntry.key_event.is_(True)))
+    newest = session.execute(
+        sa.select(sa.func.max(TimelineEntry.recorded_at)).where(TimelineEntry.incident_id == incident.id, counts)
+    ).scalar_one_or_none()
+    if newest is not None and newest.tzinfo is None:  # SQLite aggregates bypass the column type
+        newest = datetime.fromisoformat(str(newest)).replace(tzinfo=UTC)
+    return newest or incident.declared_at
 
 
 def revision_counts(session: Session, entry_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from tocsin import errors
-from tocsin.api.errors import STATUS
+from tocsin.api.errors import status_for
 from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_redirect
 from tocsin.web.render import render, secure
 from tocsin.web.routes import auth, console, me, oncall_pages, people, postmortem_pages, report_pages, room, silences, \
@@ -24,13 +24,6 @@ from tocsin.web.routes import auth, console, me, oncall_pages, people, postmorte
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("tocsin.web")
-
-
-def _status_for(exc: errors.TocsinError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 400
 
 
 def _is_console(request: Request) -> bool:
@@ -74,7 +67,7 @@ def install(app: FastAPI) -> None:
     async def _tocsin(request: Request, exc: errors.TocsinError) -> Any:
         if not _is_console(request) and api_tocsin is not None:
             return await api_tocsin(request, exc)
-        status = _status_for(exc)
+        status = status_for(exc)
         titles = {403: "Forbidden", 404: "Not found", 409: "Conflict", 401: "Log in required"}
         return error_page(request, status, titles.get(status, "Cannot do that"), exc.message)
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.alerts import service as alerts
-from tocsin.api.errors import STATUS
+from tocsin.api.errors import error_response, status_for
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TocsinError
 from tocsin.ids import parse_uuid
 from tocsin.incidents import roles as roles_svc
@@ -51,16 +51,8 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-def status_of(exc: TocsinError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 400
-
-
 def json_error(exc: TocsinError) -> JSONResponse:
-    return JSONResponse({"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
-                        status_code=status_of(exc), headers={"Cache-Control": "no-store"})
+    return error_response(status_for(exc), exc.code, exc.message, exc.details, {"Cache-Control": "no-store"})
 
 
 class Act:
@@ -252,7 +244,7 @@ async def act(request: Request, ref: str, action: str, ctx: CtxDep) -> Response:
             return json_error(exc)
         if isinstance(exc, Forbidden) and not ctx.principal.at_least(OrgRole.responder):
             raise
-        message, status = exc.message, status_of(exc)
+        message, status = exc.message, status_for(exc)
         return await run_in_threadpool(lambda: room_page.render_room(
             request, ctx, ref, error=message, status_code=status, form=form, action=action))
     done = done or action

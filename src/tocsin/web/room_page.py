@@ -8,26 +8,30 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from tocsin.incidents import roles as roles_svc
 from tocsin.incidents import service as incidents
+from tocsin.incidents import timeline
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.models import Incident, Participant
 from tocsin.incidents.roles import ROLE_LABELS
 from tocsin.incidents.types import SECURITY_ONLY_ROLES, DataSensitivity, Kind, Role, Status
 from tocsin.principal import Principal
 from tocsin.services.service import list_services
-from tocsin.users.models import OrgRole, User
+from tocsin.statuspage import service as statuspages
+from tocsin.statuspage.common import COMPONENT_STATUSES
+from tocsin.statuspage.types import IncidentStatus
+from tocsin.users.models import OrgRole
+from tocsin.users.service import list_users
 from tocsin.web import room_view
 from tocsin.web.auth import WebCtx
 from tocsin.web.render import render
 
-PUBLIC_STATUSES = ("investigating", "identified", "monitoring", "resolved")
-COMPONENT_STATUSES = ("operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance")
+# The statuses a public update may set from the room (a postmortem is published from its own page).
+PUBLIC_STATUSES = tuple(st.value for st in IncidentStatus if st is not IncidentStatus.postmortem)
 
 
 def render_room(request: Request, ctx: WebCtx, ref: str, *, flash: str | None = None, error: str | None = None,
@@ -36,7 +40,7 @@ def render_room(request: Request, ctx: WebCtx, ref: str, *, flash: str | None = 
     with ctx.work() as (s, me):
         incident = require_incident(s, me, ref)
         tz = room_view.viewer_zone(ctx.user)
-        entries = room_view.all_entries(s, incident)
+        entries = timeline.all_entries(s, incident=incident)
         values: dict[str, Any] = {
             "h": room_view.header_view(s, incident, tz, ctx.now),
             "entries": room_view.entry_views(s, entries, tz, ctx.now),
@@ -56,7 +60,7 @@ def action_options(s: Session, incident: Incident, me: Principal) -> dict[str, A
     is_security = incident.kind == Kind.security.value
     holders = roles_svc.current_assignments(s, [incident.id])
     has_ic = any(a.role == Role.incident_commander.value for a in holders)
-    people = [u for u in sa_users(s) if u.is_active and u.org_role != OrgRole.viewer.value]
+    people = [u for u in list_users(s, limit=1000) if u.is_active and u.org_role != OrgRole.viewer.value]
     mine = s.get(Participant, (incident.id, me.user_id)) if me.user_id else None
     linked = {x.slug for x in incidents.services_of(s, [incident.id])[incident.id]}
     return {
@@ -74,31 +78,18 @@ def action_options(s: Session, incident: Incident, me: Principal) -> dict[str, A
     }
 
 
-def sa_users(s: Session) -> list[User]:
-    return list(s.execute(sa.select(User).order_by(User.name).limit(1000)).scalars())
-
-
 def public_offers(s: Session, incident: Incident, me: Principal) -> dict[str, Any] | None:
     """Status pages and components the public-update form offers, and the public title to prefill
     (from an existing public incident only: the internal title is never offered for publication).
-    None when status pages are not available or the viewer may not post for this incident."""
-    try:
-        from tocsin.statuspage import service as statuspages
-    except ImportError:
+    None when the viewer may not post for this incident."""
+    if incident.restricted and not me.is_admin:
         return None
-    offers_of = getattr(statuspages, "component_offers", None)
-    if offers_of is None or (incident.restricted and not me.is_admin):
-        return None
-    from tocsin.statuspage.models import StatusIncident
-
     pages = []
-    for page, components in offers_of(s, incident=incident):
+    for page, components in statuspages.component_offers(s, incident=incident):
         pages.append({"slug": page.slug, "name": page.name,
                       "components": [{"id": str(c.id), "name": c.name, "status": c.status}
                                      for c in components if not c.is_group]})
-    existing = s.execute(
-        sa.select(StatusIncident.name).where(StatusIncident.incident_id == incident.id,
-                                             StatusIncident.kind == "incident")
-        .order_by(StatusIncident.created_at.desc()).limit(1)
-    ).scalar_one_or_none()
-    return {"pages": pages, "title": existing or ""}
+    posted = [si for page in statuspages.list_pages(s)
+              if (si := statuspages.public_incident_for(s, page=page, incident=incident)) is not None]
+    existing = max(posted, key=lambda si: si.created_at, default=None)
+    return {"pages": pages, "title": existing.name if existing else ""}

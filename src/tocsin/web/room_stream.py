@@ -24,11 +24,12 @@ from datetime import datetime, timedelta
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from tocsin.incidents import timeline
 from tocsin.incidents.access import get_incident
 from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.users.models import User
 from tocsin.users.service import principal_for
-from tocsin.web import room_view, sse
+from tocsin.web import room_view, sessions, sse
 from tocsin.web.auth import WebCtx
 from tocsin.web.models import WebSession
 from tocsin.web.render import render
@@ -40,12 +41,8 @@ def session_alive(s: object, ctx: WebCtx, now: datetime) -> User | None:
     """The viewer's user row if their console session is still valid (read only: watching a room
     does not count as activity, so an open tab does not keep an idle session alive)."""
     web = s.get(WebSession, ctx.session_id) if ctx.session_id else None  # type: ignore[attr-defined]
-    if web is None or web.revoked_at is not None or now >= web.expires_at:
-        return None
-    if now - web.last_seen_at >= timedelta(minutes=ctx.settings.session_idle_minutes):
-        return None
-    user = s.get(User, ctx.user.id)  # type: ignore[attr-defined]
-    return user if user is not None and user.is_active else None
+    user = s.get(User, ctx.user.id) if web is not None else None  # type: ignore[attr-defined]
+    return user if sessions.is_live(web, user, now, ctx.settings) else None
 
 
 @dataclass
@@ -73,7 +70,7 @@ class RoomReader:
             mark = (entry.recorded_at, entry.id)
             self.since, self.last_id = entry.recorded_at, entry.id
             incident = s.get(Incident, self.incident_id)
-            for e in room_view.recorded_since(s, incident, entry.recorded_at - LOOKBACK):
+            for e in timeline.recorded_since(s, incident=incident, since=entry.recorded_at - LOOKBACK):
                 if (e.recorded_at, e.id) <= mark:
                     self.sent[e.id] = (e.recorded_at, e.edited_at)
 
@@ -90,7 +87,7 @@ class RoomReader:
             if incident is None:
                 return None
             since = self.since - LOOKBACK if self.since else None
-            rows = [e for e in room_view.recorded_since(s, incident, since)
+            rows = [e for e in timeline.recorded_since(s, incident=incident, since=since)
                     if self.sent.get(e.id) != (e.recorded_at, e.edited_at)]
             if not rows and not noticed:
                 return []

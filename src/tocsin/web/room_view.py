@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.api.routes.present import users_by_id
@@ -51,8 +50,6 @@ KIND_LABELS = {
     "status_page": "Public update",
 }
 _OPEN = {s.value for s in ACTIVE_STATUSES}
-# Entry kinds that are always updates to stakeholders; a note is one only when it is a key event.
-UPDATE_KINDS = ("status_changed", "severity_changed", "status_page")
 
 
 def next_update_due(severity: str, last_update: datetime) -> datetime:
@@ -137,20 +134,6 @@ class HeaderView:
     impact: dict[str, Any] = field(default_factory=dict)
 
 
-def last_update_at(session: Session, incident: Incident) -> datetime:
-    """When the newest update was recorded (the declaration when there is none yet)."""
-    counts = sa.or_(TimelineEntry.kind.in_(UPDATE_KINDS),
-                    sa.and_(TimelineEntry.kind == "note", TimelineEntry.key_event.is_(True)))
-    newest = session.execute(
-        sa.select(sa.func.max(TimelineEntry.recorded_at)).where(TimelineEntry.incident_id == incident.id, counts)
-    ).scalar_one_or_none()
-    if newest is not None and newest.tzinfo is None:  # SQLite aggregates bypass the column type
-        from datetime import UTC
-
-        newest = datetime.fromisoformat(str(newest)).replace(tzinfo=UTC)
-    return newest or incident.declared_at
-
-
 def header_view(session: Session, incident: Incident, tz: ZoneInfo, now: datetime) -> HeaderView:
     assignments = incidents.roles_of(session, [incident.id])[incident.id]
     names = users_by_id(session, [a.user_id for a in assignments])
@@ -158,7 +141,7 @@ def header_view(session: Session, incident: Incident, tz: ZoneInfo, now: datetim
     assignments.sort(key=lambda a: (order.index(Role(a.role)), a.assigned_at))
     roles = [(ROLE_LABELS[Role(a.role)], names[a.user_id]["name"]) for a in assignments]
     services = [s.slug for s in incidents.services_of(session, [incident.id])[incident.id]]
-    last = last_update_at(session, incident)
+    last = timeline.last_update_at(session, incident=incident)
     is_open = incident.status in _OPEN
     end = incident.resolved_at or incident.closed_at if not is_open else None
     due = next_update_due(incident.severity, last) if is_open else None
@@ -189,32 +172,6 @@ def participants_view(session: Session, incident: Incident) -> list[tuple[str, s
     rows = roles_svc.participants(session, incident.id)
     names = users_by_id(session, [p.user_id for p in rows])
     return [(names[p.user_id]["name"], p.kind) for p in rows if p.user_id in names]
-
-
-def all_entries(session: Session, incident: Incident) -> list[TimelineEntry]:
-    """Every entry, oldest first (occurred_at, id), in pages of 500."""
-    out: list[TimelineEntry] = []
-    after = None
-    while True:
-        page = timeline.list_entries(session, incident=incident, after=after, limit=500)
-        out.extend(page)
-        if len(page) < 500:
-            return out
-        after = (page[-1].occurred_at, page[-1].id)
-
-
-def recorded_since(session: Session, incident: Incident, since: datetime | None) -> list[TimelineEntry]:
-    """Entries recorded or edited at or after `since` (all when None), in display order: what a live
-    viewer may lack.
-
-    Filtering on recorded_at rather than occurred_at finds back-dated notes too."""
-    if since is None:
-        return all_entries(session, incident)
-    return list(session.execute(
-        sa.select(TimelineEntry).where(TimelineEntry.incident_id == incident.id,
-                                       sa.or_(TimelineEntry.recorded_at >= since, TimelineEntry.edited_at >= since))
-        .order_by(TimelineEntry.occurred_at, TimelineEntry.id).limit(2000)
-    ).scalars())
 
 
 def newest(entries: list[TimelineEntry]) -> TimelineEntry | None:

@@ -9,7 +9,6 @@ the user changes their password (their other sessions), or when the user is deac
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from tocsin.audit.service import record
 from tocsin.config import Settings
 from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.keys import key_hash
 from tocsin.principal import Principal
 from tocsin.users.models import OrgRole, User
 from tocsin.users.service import check_password, create_user, get_user_by_email, hash_password, normalise_email
@@ -31,10 +31,6 @@ _SEEN_GRANULARITY = timedelta(minutes=1)
 INVITE_TTL = timedelta(days=7)
 _MAX_TOKEN_CHARS = 100
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_token() -> str:
@@ -78,10 +74,19 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
 def create_session(session: Session, *, user: User, now: datetime, settings: Settings) -> str:
     """Start a session for `user` (who has just proved who they are); return the plaintext token."""
     token = new_token()
-    session.add(WebSession(token_hash=digest(token), user_id=user.id, created_at=now, last_seen_at=now,
+    session.add(WebSession(token_hash=key_hash(token), user_id=user.id, created_at=now, last_seen_at=now,
                            expires_at=now + timedelta(hours=settings.session_max_hours)))
     session.flush()
     return token
+
+
+def is_live(web: WebSession | None, user: User | None, now: datetime, settings: Settings) -> bool:
+    """Whether the session is still valid: not revoked, expired or idle, and its user still active.
+    Read only: the caller decides whether this use counts as activity."""
+    if web is None or user is None or not user.is_active:
+        return False
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    return web.revoked_at is None and now < web.expires_at and now - web.last_seen_at < idle
 
 
 def lookup(session: Session, token: str | None, *, now: datetime, settings: Settings) -> LiveSession | None:
@@ -90,14 +95,12 @@ def lookup(session: Session, token: str | None, *, now: datetime, settings: Sett
         return None
     row = session.execute(
         sa.select(WebSession, User).join(User, User.id == WebSession.user_id)
-        .where(WebSession.token_hash == digest(token))
+        .where(WebSession.token_hash == key_hash(token))
     ).first()
     if row is None:
         return None
     web, user = row
-    idle = timedelta(minutes=settings.session_idle_minutes)
-    if (web.revoked_at is not None or not user.is_active or now >= web.expires_at
-            or now - web.last_seen_at >= idle):
+    if not is_live(web, user, now, settings):
         return None
     if now - web.last_seen_at >= _SEEN_GRANULARITY:
         web.last_seen_at = now
@@ -108,7 +111,7 @@ def revoke(session: Session, token: str | None, *, now: datetime) -> None:
     """End the session of `token` (logout); unknown tokens are ignored."""
     if not token or len(token) > _MAX_TOKEN_CHARS:
         return
-    web = session.execute(sa.select(WebSession).where(WebSession.token_hash == digest(token))).scalar_one_or_none()
+    web = session.execute(sa.select(WebSession).where(WebSession.token_hash == key_hash(token))).scalar_one_or_none()
     if web is not None and web.revoked_at is None:
         web.revoked_at = now
 
@@ -143,7 +146,7 @@ def create_invite(session: Session, *, actor: Principal, now: datetime, email: s
     if get_user_by_email(session, email):
         raise Conflict(f"a user with email {email} already exists", details={"email": email})
     token = new_token()
-    invite = UserInvite(email=email, name=name, org_role=role.value, token_hash=digest(token),
+    invite = UserInvite(email=email, name=name, org_role=role.value, token_hash=key_hash(token),
                         invited_by_id=actor.user_id, created_at=now, expires_at=now + INVITE_TTL)
     session.add(invite)
     session.flush()
@@ -165,7 +168,7 @@ def require_invite(session: Session, token: str, *, now: datetime) -> UserInvite
     invite = None
     if token and len(token) <= _MAX_TOKEN_CHARS:
         invite = session.execute(
-            sa.select(UserInvite).where(UserInvite.token_hash == digest(token))
+            sa.select(UserInvite).where(UserInvite.token_hash == key_hash(token))
         ).scalar_one_or_none()
     if invite is None or invite.accepted_at is not None or now >= invite.expires_at:
         raise NotFound("this invitation link is not valid: it was used already, has expired or never existed")

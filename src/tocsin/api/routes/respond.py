@@ -74,9 +74,9 @@ def show_link(token: str, request: Request) -> HTMLResponse:
 
 
 def exc_status(exc: TocsinError) -> int:
-    from tocsin.api.errors import _status_for
+    from tocsin.api.errors import status_for
 
-    return _status_for(exc)
+    return status_for(exc)
 
 
 @router.post("/n/{token}", response_class=HTMLResponse, include_in_schema=False)

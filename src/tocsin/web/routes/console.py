@@ -70,16 +70,17 @@ def dashboard(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
         by_sev: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in open_rows:
             by_sev[row["severity"]].append(row)
-        firing = alerts.list_alerts(s, flt=alerts.AlertFilter(status=FIRING), limit=_COUNT_CAP + 1)
-        latest = alerts_out(s, me, firing[:10])
+        firing_flt = alerts.AlertFilter(status=FIRING)
+        firing = alerts.count_alerts(s, flt=firing_flt)
+        latest = alerts_out(s, me, alerts.list_alerts(s, flt=firing_flt, limit=10))
         schedules = on_call_now(s, ctx.now)
         mine = actions.list_items(s, principal=me, now=ctx.now, limit=50, flt=actions.ActionFilter(
             status=[ActionStatus.open, ActionStatus.in_progress], owner_id=me.user_id))
         my_items = [{"ref": actions.ref(a), "title": a.title, "status": a.status, "due_at": a.due_at,
                      "overdue": bool(a.due_at and a.due_at < ctx.now)} for a in mine]
     return render(request, ctx, "dashboard.html", by_severity=[(sev, by_sev.get(sev, [])) for sev in SEVERITIES],
-                  open_count=len(open_rows), firing_count=min(len(firing), _COUNT_CAP),
-                  firing_more=len(firing) > _COUNT_CAP, latest_alerts=latest, schedules=schedules, my_items=my_items)
+                  open_count=len(open_rows), firing_count=min(firing, _COUNT_CAP),
+                  firing_more=firing > _COUNT_CAP, latest_alerts=latest, schedules=schedules, my_items=my_items)
 
 
 # --- alerts ------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from tocsin.api.errors import status_for
 from tocsin.api.routes.present import users_by_id
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TocsinError
 from tocsin.incidents.access import require_incident
@@ -34,7 +35,6 @@ from tocsin.users.models import OrgRole
 from tocsin.web import room_page
 from tocsin.web.auth import CsrfForm, CtxDep, WebCtx
 from tocsin.web.render import render
-from tocsin.web.room_actions import status_of
 from tocsin.web.routes.common import field, parse_uuid, redirect
 
 router = APIRouter(include_in_schema=False)
@@ -76,7 +76,7 @@ def start(request: Request, key: str, ctx: CtxDep, form: CsrfForm) -> Response:
     except _Hidden as exc:
         raise NotFound(str(exc)) from None
     except TocsinError as exc:
-        return room_page.render_room(request, ctx, key[:64], error=exc.message, status_code=status_of(exc),
+        return room_page.render_room(request, ctx, key[:64], error=exc.message, status_code=status_for(exc),
                                      form=form, action="postmortem")
     return redirect(f"/postmortems/{pm_id}", "Postmortem started: a draft was written from the incident record")
 
@@ -184,7 +184,7 @@ def _act(request: Request, ctx: WebCtx, postmortem_id: str, form: dict[str, str]
         raise NotFound(str(exc)) from None
     except TocsinError as exc:
         stale = name == "edit" and isinstance(exc, Conflict)  # someone saved a newer revision meanwhile
-        return _page(request, ctx, pm_id, status_code=status_of(exc), error=exc.message, form=form, failed=name,
+        return _page(request, ctx, pm_id, status_code=status_for(exc), error=exc.message, form=form, failed=name,
                      stale=stale)
     return redirect(f"/postmortems/{pm_id}", flash)
 

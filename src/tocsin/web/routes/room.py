@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from tocsin.api.errors import status_for
 from tocsin.errors import InvalidInput, TocsinError
 from tocsin.ids import parse_uuid
 from tocsin.incidents import service as incidents
@@ -76,7 +77,7 @@ async def declare(request: Request, ctx: CtxDep) -> Response:
     except TocsinError as exc:
         if room_actions.wants_json(request):
             return room_actions.json_error(exc)
-        return render(request, ctx, "incidents.html", status_code=room_actions.status_of(exc), error=exc.message,
+        return render(request, ctx, "incidents.html", status_code=status_for(exc), error=exc.message,
                       rows=[], status="all", severity="", filters=STATUS_FILTERS, declare_form=form)
     if room_actions.wants_json(request):
         return JSONResponse({"ok": True, "ref": ref, "url": f"/incidents/{ref}"}, status_code=201)
