@@ -37,7 +37,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,48 +50,15 @@ from pathlib import Path
 
 import httpx
 
-TOCSIN = Path(sys.executable).parent / "tocsin"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest import TOCSIN, clean_env, free_port, stop, wait_ready  # noqa: E402  (the sibling benchmark's helpers)
+
 NGINX = "/usr/sbin/nginx"
 WRK = "/usr/bin/wrk"
 SLUG = "acme"
 WARMUP_SECONDS = 2
-READY_TIMEOUT = 60.0
 TARGET_RATIO, TARGET_P99_MS = 0.5, 10.0
 PUBLIC_URL = "https://tocsin.acme.example"  # the same for the server and the export: same links, same bytes
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_") and not k.lower().endswith("_proxy")}
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url}: exited {proc.returncode}:\n{log.read_text(errors='replace')[-5000:]}")
-        try:
-            if httpx.get(url, timeout=1, trust_env=False).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} not ready after {READY_TIMEOUT:.0f}s:\n{log.read_text(errors='replace')[-5000:]}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # --- the page ------------------------------------------------------------------------------------
