@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test test-fast bench clean
+.PHONY: run test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,16 @@ run: $(VENV)/.installed
 	$(BIN)/tocsin demo
 	$(BIN)/tocsin serve
 
-## The whole test suite, on SQLite and PostgreSQL
-test: $(VENV)/.installed-test
+## Static checks: ruff, the import contract (layers, no cycles, pure cores; pyproject.toml), lazy imports
+## explained, and the type checker
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check-lazy-imports.py src/tocsin
+	$(BIN)/mypy
+
+## The static checks, then the whole test suite on SQLite and PostgreSQL
+test: lint $(VENV)/.installed-test
 	scripts/test-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

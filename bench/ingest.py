@@ -412,8 +412,7 @@ def database(backend: str, workdir: Path) -> Iterator[str]:
 def admin_token(url: str) -> str:
     from tocsin.clock import SystemClock
     from tocsin.db import Database
-    from tocsin.principal import Principal
-    from tocsin.users.models import OrgRole
+    from tocsin.principal import OrgRole, Principal
     from tocsin.users.service import create_token, create_user
 
     db, now, actor = Database(url), SystemClock().now(), Principal.system("bench")

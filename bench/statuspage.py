@@ -73,10 +73,9 @@ def seed(url: str) -> tuple[str, str]:
     """Create the page and an admin token; return (token, id of the open public incident)."""
     from tocsin.clock import SystemClock
     from tocsin.db import Database
-    from tocsin.principal import Principal
+    from tocsin.principal import OrgRole, Principal
     from tocsin.statuspage import service
     from tocsin.statuspage.incidents import post_incident_update
-    from tocsin.users.models import OrgRole
     from tocsin.users.service import create_token, create_user
 
     db, now, actor = Database(url), SystemClock().now(), Principal.system("bench")

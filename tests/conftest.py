@@ -120,7 +120,7 @@ class Person:
 def make_person(db: Database, clock: ManualClock, system: Principal):
     """make_person(role="responder", teams=[slug...], name=None) -> Person."""
     from tocsin.teams.service import member_ids, require_team, set_members
-    from tocsin.users.models import OrgRole
+    from tocsin.principal import OrgRole
     from tocsin.users.service import create_token, create_user, require_user
 
     counter = iter(range(1, 10_000))
@@ -167,7 +167,7 @@ def make_service(db: Database, clock: ManualClock, system: Principal):
 
 @pytest.fixture
 def app(db: Database, clock: ManualClock):
-    from tocsin.api import create_app
+    from tocsin.app import create_app
     from tocsin.config import Settings
 
     application = create_app(settings=Settings(max_body_bytes=64 * 1024, secret_key="test-secret"), db=db,

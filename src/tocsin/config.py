@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tocsin.severities import parse_severity
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TOCSIN_", extra="ignore")
@@ -68,8 +70,6 @@ class Settings(BaseSettings):
     @field_validator("postmortem_required_severities")
     @classmethod
     def _severities(cls, value: str) -> str:
-        from tocsin.incidents.types import parse_severity
-
         return ",".join(parse_severity(part).value for part in value.split(",") if part.strip())
 
     def postmortem_severities(self) -> frozenset[str]:

@@ -13,15 +13,28 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tocsin.actions.service import ActionSpec, create_item, update_item
+from tocsin.actions.types import ActionPriority, ActionType
 from tocsin.clock import Clock
+from tocsin.escalation.service import create_policy, set_service_policy
+from tocsin.flows.incidents import declare
+from tocsin.flows.incidents import update as update_incident
 from tocsin.incidents.models import Incident
-from tocsin.incidents.service import Declaration, declare, update_incident
+from tocsin.incidents.service import Declaration, ref
 from tocsin.incidents.timeline import add_note
-from tocsin.incidents.types import Kind, Severity, Status
-from tocsin.principal import Principal
-from tocsin.services.service import create_service
+from tocsin.incidents.types import Kind, Status
+from tocsin.integrations.service import IntegrationType, create_integration
+from tocsin.oncall.service import create_layer, create_schedule
+from tocsin.postmortems.service import start as start_postmortem
+from tocsin.postmortems.service import update as update_postmortem
+from tocsin.principal import OrgRole, Principal
+from tocsin.problems.service import NewProblem, create_problem
+from tocsin.routing.service import create_auto_rule
+from tocsin.services.service import create_service, require_service
+from tocsin.severities import Severity
+from tocsin.statuspage import service as sp
 from tocsin.teams.service import create_team, set_members
-from tocsin.users.models import OrgRole, User
+from tocsin.users.models import User
 from tocsin.users.service import create_token, create_user, principal_for
 
 
@@ -98,12 +111,6 @@ def load(session: Session, clock: Clock) -> tuple[list[Credential], list[Integra
 def _learning(session: Session, carol: Principal, now: datetime) -> Incident:
     """A past incident (INC-2, ten days ago) with its postmortem in review, two action items (one
     done, one overdue) and the known problem behind it, so the reports have something to show."""
-    from tocsin.actions.service import ActionSpec, create_item, update_item
-    from tocsin.actions.types import ActionPriority, ActionType
-    from tocsin.incidents.service import ref
-    from tocsin.postmortems.service import start as start_postmortem
-    from tocsin.postmortems.service import update as update_postmortem
-    from tocsin.problems.service import NewProblem, create_problem
 
     t0 = now - timedelta(days=10)
     past = declare(session, actor=carol, now=t0 + timedelta(minutes=6), spec=Declaration(
@@ -141,8 +148,6 @@ def _status_page(session: Session, alice: Principal, bob: Principal, active: Inc
     """The public page "demo" (Acme Status): INC-1 as an open public incident with two updates,
     INC-2 as a resolved one ten days ago (its outage shows in the uptime bars), and a database
     maintenance in three days. Public names are written for customers, never the internal titles."""
-    from tocsin.services.service import require_service
-    from tocsin.statuspage import service as sp
 
     def at(when: datetime) -> datetime:
         return min(when, now)
@@ -185,9 +190,6 @@ def _status_page(session: Session, alice: Principal, bob: Principal, active: Inc
 def _paging(session: Session, system: Principal, now: datetime) -> None:
     """A weekly on-call rotation (Bob, then Carol; handoff Mondays 09:00 Berlin time) paged first
     for checkout and payments, then the platform team after 10 minutes."""
-    from tocsin.escalation.service import create_policy, set_service_policy
-    from tocsin.oncall.service import create_layer, create_schedule
-    from tocsin.services.service import require_service
 
     primary = create_schedule(session, actor=system, now=now, name="Payments primary", slug="payments-primary",
                               timezone="Europe/Berlin", team="payments")
@@ -205,8 +207,6 @@ def _paging(session: Session, system: Principal, now: datetime) -> None:
 
 def _detection(session: Session, system: Principal, now: datetime) -> list[Integration]:
     """Integrations to send test alerts to, and an auto-incident rule for tier-1 critical alerts."""
-    from tocsin.integrations.service import IntegrationType, create_integration
-    from tocsin.routing.service import create_auto_rule
 
     keys = []
     for slug, kind in (("checkout", IntegrationType.events_v2), ("checkout", IntegrationType.alertmanager),

@@ -1,16 +1,25 @@
-"""Imports every table so that `Base.metadata` is complete (for Alembic and tests), and the
-listeners that watch them (`alerts.config_version`)."""
-
-import tocsin.alerts.config_version  # noqa: F401  (registers its flush listener)
-import tocsin.incidents.timeline  # noqa: F401  (announces new timeline rows to live incident rooms)
+"""Imports every table so that `Base.metadata` is complete (for Alembic and tests)."""
 
 from tocsin.actions.models import ActionItem, ActionSync
-from tocsin.alerts.models import Alert, AlertDecision, AlertEvent, AlertGroup, PageRequest
+from tocsin.alerts.models import (
+    Alert,
+    AlertDecision,
+    AlertEvent,
+    AlertGroup,
+    PageRequest,
+)
 from tocsin.audit.models import AuditEntry
 from tocsin.checks.models import Check, CheckResult
 from tocsin.contacts.models import ContactMethod, NotificationRule, UsedLink
 from tocsin.db.base import Base
 from tocsin.db.counters import Counter
+from tocsin.escalation.models import (
+    Escalation,
+    EscalationLevel,
+    EscalationPolicy,
+    Notification,
+)
+from tocsin.heartbeats.models import Heartbeat
 from tocsin.incidents.models import (
     Incident,
     IncidentService,
@@ -19,10 +28,13 @@ from tocsin.incidents.models import (
     TimelineEntry,
     TimelineRevision,
 )
-from tocsin.escalation.models import Escalation, EscalationLevel, EscalationPolicy, Notification
-from tocsin.heartbeats.models import Heartbeat
 from tocsin.integrations.models import ChangeEvent, Integration
-from tocsin.oncall.models import Schedule, ScheduleLayer, ScheduleLayerMember, ScheduleOverride
+from tocsin.oncall.models import (
+    Schedule,
+    ScheduleLayer,
+    ScheduleLayerMember,
+    ScheduleOverride,
+)
 from tocsin.postmortems.models import (
     Postmortem,
     PostmortemComment,
@@ -31,7 +43,12 @@ from tocsin.postmortems.models import (
     PostmortemTemplate,
 )
 from tocsin.problems.models import Problem, ProblemIncident
-from tocsin.routing.models import AutoIncidentRule, MaintenanceWindow, RoutingRule, Silence
+from tocsin.routing.models import (
+    AutoIncidentRule,
+    MaintenanceWindow,
+    RoutingRule,
+    Silence,
+)
 from tocsin.services.models import Service, ServiceDependency
 from tocsin.statuspage.models import (
     ComponentStatusChange,

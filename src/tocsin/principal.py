@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from tocsin.errors import Forbidden
-from tocsin.users.models import OrgRole
+
+
+class OrgRole(StrEnum):
+    """A user's role in the organisation (stored on the user row)."""
+
+    admin = "admin"
+    responder = "responder"
+    viewer = "viewer"
+
 
 _RANK = {OrgRole.viewer: 0, OrgRole.responder: 1, OrgRole.admin: 2}
 

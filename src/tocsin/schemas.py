@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 
 def check_strings(value: Any) -> Any:
@@ -61,9 +70,36 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = Field(None, description="Pass as `cursor` to get the next page; null on the last page")
 
 
-def no_null_defaults(schema: dict[str, Any]) -> None:
-    """`json_schema_extra` for patch models: drop the `"default": null` of properties that may not
-    be null (the default only makes them optional and is never applied)."""
-    for prop in schema.get("properties", {}).values():
-        if "default" in prop and prop["default"] is None and "anyOf" not in prop:
+def _patch_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The documented shape of a patch: a field that may not be null is shown as its type alone,
+    with no default (omitting it is what leaves it alone)."""
+    clearable: frozenset[str] = getattr(model, "clearable", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        if name in clearable:
+            continue
+        if prop.get("default", ...) is None:
             del prop["default"]
+        options = prop.get("anyOf")
+        if options and {"type": "null"} in options:
+            rest = [o for o in options if o != {"type": "null"}]
+            del prop["anyOf"]
+            if len(rest) == 1:
+                prop.update(rest[0])
+            else:
+                prop["anyOf"] = rest
+
+
+class PatchIn(StrictIn):
+    """A partial update: a field left out keeps its value. Fields are typed `X | None` because a
+    field left out reads as None; an explicit null is refused unless the field is named in
+    `clearable` (where null clears it). Services read a patch with `model_dump(exclude_unset=True)`."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_patch_schema)
+    clearable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null_only_where_clearable(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.clearable:
+            raise PydanticCustomError("not_null", "may not be null: leave the field out to keep its value")
+        return value

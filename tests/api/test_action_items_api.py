@@ -328,7 +328,7 @@ def test_tracker_status_words_map_to_ours(client, people, word, status):
 def test_tracker_update_links_by_ref_and_is_audited_but_not_echoed(db, clock, make_person, make_team):
     from fastapi.testclient import TestClient
 
-    from tocsin.api import create_app
+    from tocsin.app import create_app
     from tocsin.config import Settings
 
     app = create_app(settings=Settings(secret_key="k", action_sync_url="https://tracker.example.test/hook"), db=db,

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from tocsin.alerts.pipeline import Incoming, ingest
-from tocsin.engine.escalations import escalations
+from tocsin.pipeline.ingest import Incoming, ingest
+from tocsin.escalation.steps import escalations
 from tocsin.engine.runner import Engine
 from tocsin.escalation.models import EscalationLevel, EscalationPolicy
 from tocsin.inbound.types import Action, AlertSeverity, Event

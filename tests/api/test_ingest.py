@@ -313,7 +313,7 @@ def test_event_over_512000_bytes_is_413_in_pagerduty_shape_with_the_default_body
     # With the default 1 MiB body limit the event reaches the PagerDuty parser, which answers in PD's shape.
     from fastapi.testclient import TestClient
 
-    from tocsin.api import create_app
+    from tocsin.app import create_app
     from tocsin.config import Settings
 
     settings = Settings(secret_key="test-secret")
@@ -740,7 +740,7 @@ def test_two_server_processes_racing_on_one_key_still_make_one_alert(db, clock, 
     # 202, and the engine applies them, so no occurrence is lost.
     from fastapi.testclient import TestClient
 
-    from tocsin.api import create_app
+    from tocsin.app import create_app
     from tocsin.config import Settings
     from tocsin.engine.runner import Engine
 

@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from tocsin.actions.models import ActionItem
-from tocsin.api import create_app
+from tocsin.app import create_app
 from tocsin.config import Settings
 from tocsin.db import Database
 from tocsin.escalation.models import Notification

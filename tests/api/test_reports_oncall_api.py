@@ -176,10 +176,10 @@ def test_pages_sent_by_the_engine_are_counted_once_per_step(client, db, clock, w
     # nobody acknowledges, the policy runs again 5 minutes later and pages her again → the report
     # shows two pages, both off hours, in one interrupted night.
     from tests.integration.test_notify_email import SmtpFixture
-    from tocsin.alerts.pipeline import Incoming, ingest
+    from tocsin.pipeline.ingest import Incoming, ingest
     from tocsin.config import Settings
-    from tocsin.engine.deliver import deliver
-    from tocsin.engine.escalations import escalations
+    from tocsin.escalation.deliver import deliver
+    from tocsin.escalation.steps import escalations
     from tocsin.engine.runner import Engine
     from tocsin.inbound.types import Action, AlertSeverity, Event
 

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tocsin.api import create_app
+from tocsin.app import create_app
 from tocsin.config import Settings
 from tocsin.db import Database
 

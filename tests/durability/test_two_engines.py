@@ -33,7 +33,7 @@ from tests.conftest import BACKENDS
 from tests.integration.test_notify_webhook import Receiver as WebhookReceiver
 from tests.interop.conftest import TOCSIN, poll, tocsin_env
 from tocsin.alerts.models import Alert, AlertDecision, PageRequest
-from tocsin.alerts.pipeline import Incoming, ingest
+from tocsin.pipeline.ingest import Incoming, ingest
 from tocsin.clock import SystemClock
 from tocsin.contacts import service as contacts
 from tocsin.db import Database
@@ -44,7 +44,7 @@ from tocsin.notify.dispatch import webhook_secret
 from tocsin.notify.webhook import verify_webhook
 from tocsin.principal import Principal
 from tocsin.services.service import create_service, require_service
-from tocsin.users.models import OrgRole
+from tocsin.principal import OrgRole
 from tocsin.users.service import create_user
 
 pytestmark = pytest.mark.slow

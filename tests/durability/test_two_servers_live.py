@@ -48,7 +48,7 @@ def make_viewer(db_url: str) -> str:
     from tocsin.clock import SystemClock
     from tocsin.db import Database
     from tocsin.principal import Principal
-    from tocsin.users.models import OrgRole
+    from tocsin.principal import OrgRole
     from tocsin.users.service import create_user
 
     db, actor = Database(db_url), Principal.system("tests")

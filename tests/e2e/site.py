@@ -67,17 +67,18 @@ PEOPLE = {  # key -> (email, name, role)
 
 def seed(database_url: str) -> Site:
     """Fill an empty, migrated database; return what the tests need to know about it."""
-    from tocsin.alerts.pipeline import Incoming, ingest
+    from tocsin.pipeline.ingest import Incoming, ingest
     from tocsin.clock import SystemClock
     from tocsin.db import Database
     from tocsin.incidents.service import Declaration, declare
     from tocsin.incidents.timeline import add_note
-    from tocsin.incidents.types import Severity, Status
+    from tocsin.incidents.types import Status
+    from tocsin.severities import Severity
     from tocsin.inbound.types import Action, AlertSeverity, Event
     from tocsin.oncall.service import create_layer, create_override, create_schedule
     from tocsin.principal import Principal
     from tocsin.services.service import create_service
-    from tocsin.users.models import OrgRole
+    from tocsin.principal import OrgRole
     from tocsin.users.service import create_user, principal_for
 
     db, now, system = Database(database_url), SystemClock().now(), Principal.system("e2e")

@@ -18,10 +18,10 @@ from tocsin.actions import service as svc
 from tocsin.actions.models import ActionSync
 from tocsin.actions.sync import EVENT_HEADER, SyncConfig, signing_secret
 from tocsin.config import Settings
-from tocsin.engine.actions import MAX_ATTEMPTS, action_sync
+from tocsin.actions.jobs import MAX_ATTEMPTS, action_sync
 from tocsin.engine.runner import Engine
 from tocsin.incidents import service as incidents
-from tocsin.incidents.types import Severity
+from tocsin.severities import Severity
 from tocsin.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_webhook
 
 SYNC = SyncConfig(enabled=True, public_url="https://tocsin.example.test")

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from tocsin.audit.models import AuditEntry
 from tocsin.audit.service import verify
 from tocsin.incidents.service import Declaration, declare, update_incident
-from tocsin.incidents.types import Severity
+from tocsin.severities import Severity
 from tocsin.users.service import principal_for, require_user
 
 

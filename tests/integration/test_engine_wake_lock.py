@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tocsin.clock import ManualClock
 from tocsin.db import Database
-from tocsin.engine import wake
+from tocsin import wake
 from tocsin.engine.lock import EngineLock, EngineLocked
 from tocsin.engine.runner import Engine
 

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.support import wait_http_ready
-from tocsin.api import create_app
+from tocsin.app import create_app
 from tocsin.clock import ManualClock
 from tocsin.config import Settings
 from tocsin.db import Database

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from tocsin import live
 from tocsin.errors import Forbidden
 from tocsin.incidents.service import Declaration, declare
-from tocsin.incidents.types import Kind, Severity
+from tocsin.incidents.types import Kind
+from tocsin.severities import Severity
 from tocsin.principal import Principal
 from tocsin.reports import incident_metrics as m
 from tocsin.statuspage import service as sp
@@ -26,7 +27,7 @@ from tocsin.statuspage.models import (
     StatusUpdate,
     SubscriberDelivery,
 )
-from tocsin.users.models import OrgRole
+from tocsin.principal import OrgRole
 
 SECRET_TITLE = "Exfiltration via vault-3 backup bucket"
 SECRET_SUMMARY = "Attacker used leaked key AKIA-SECRET"

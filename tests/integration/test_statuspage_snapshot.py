@@ -16,7 +16,7 @@ from sqlalchemy import event
 from tocsin.checks.models import Check, CheckResult
 from tocsin.db import Database
 from tocsin.incidents.service import Declaration, declare
-from tocsin.incidents.types import Severity
+from tocsin.severities import Severity
 from tocsin.principal import Principal
 from tocsin.statuspage import render, service, snapshot
 from tocsin.statuspage.incidents import post_incident_update

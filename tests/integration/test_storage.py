@@ -11,7 +11,7 @@ from tocsin.db.migrate import check_schema, downgrade, upgrade
 from tocsin.errors import SchemaMismatch
 from tocsin.incidents.models import Incident
 from tocsin.incidents.service import Declaration, declare
-from tocsin.incidents.types import Severity
+from tocsin.severities import Severity
 from tocsin.models import Base
 
 

@@ -164,7 +164,7 @@ def admin_token(database_url: str) -> str:
     from tocsin.clock import SystemClock
     from tocsin.db import Database
     from tocsin.principal import Principal
-    from tocsin.users.models import OrgRole
+    from tocsin.principal import OrgRole
     from tocsin.users.service import create_token, create_user
 
     db, now, actor = Database(database_url), SystemClock().now(), Principal.system("cli")

@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from tests.integration.test_notify_email import SmtpFixture
 from tocsin.config import Settings
 from tocsin.contacts.models import ContactMethod, NotificationRule
-from tocsin.engine.actions import action_reminders
-from tocsin.engine.deliver import deliver
-from tocsin.engine.runner import Engine, EngineContext
+from tocsin.actions.jobs import action_reminders
+from tocsin.escalation.deliver import deliver
+from tocsin.engine.runner import Engine
+from tocsin.jobs import JobContext
 from tocsin.escalation.models import Notification
 
 AI = "/api/v1/action-items"
@@ -166,7 +167,7 @@ def test_an_item_another_engine_is_reminding_is_skipped(db, clock, world):
     world["create"](title="Held", owner="me", due_at="2026-01-01T12:00:00Z")
     world["create"](title="Free", owner="me", due_at="2026-01-01T12:00:00Z")
     clock.advance(minutes=1)
-    ctx = EngineContext(db, clock, "other", clock.now(), world["settings"])
+    ctx = JobContext(db, clock, "other", clock.now(), world["settings"])
     with db.unit_of_work() as s:
         from tocsin.actions.models import ActionItem
 

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from tocsin.alerts.models import Alert, AlertDecision, AlertEvent, AlertGroup, PageRequest
-from tocsin.alerts.pipeline import Incoming, ingest
-from tocsin.alerts.unsuppress import release
+from tocsin.pipeline.ingest import Incoming, ingest
+from tocsin.pipeline.unsuppress import release
 from tocsin.inbound.types import Action, AlertSeverity, Event
 from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.routing.models import AutoIncidentRule, MaintenanceWindow, RoutingRule, Silence
@@ -275,7 +275,7 @@ def test_alerts_held_in_a_long_window_do_not_keep_newer_ones_from_paging(db, clo
                                                                            monkeypatch):
     # Many alerts of one service sit out a long maintenance window; another service's alert was
     # silenced briefly. When its silence ends it must page, however many others are still held.
-    import tocsin.alerts.unsuppress as unsuppress
+    import tocsin.pipeline.unsuppress as unsuppress
 
     monkeypatch.setattr(unsuppress, "BATCH", 2)
     other = make_service("search")

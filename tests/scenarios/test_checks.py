@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from tests.support import service_alerts as alerts
 from tocsin.checks.models import Check, CheckResult
 from tocsin.db import Database
-from tocsin.engine.monitors import checks
+from tocsin.checks.monitor import checks
 from tocsin.engine.runner import Engine
 
 CHECKS = "/api/v1/checks"

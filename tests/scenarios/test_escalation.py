@@ -14,18 +14,21 @@ import pytest
 import sqlalchemy as sa
 
 from tocsin.alerts import service as alerts
+from tocsin.flows import alerts as alert_flows
 from tocsin.alerts.models import Alert, AlertDecision, PageRequest
-from tocsin.alerts.pipeline import Incoming, ingest
-from tocsin.engine.escalations import advance, due, escalations
+from tocsin.pipeline.ingest import Incoming, ingest
+from tocsin.escalation.steps import advance, due, escalations
 from tocsin.clock import ManualClock
-from tocsin.engine.runner import Engine, EngineContext
+from tocsin.engine.runner import Engine
+from tocsin.jobs import JobContext
 from tocsin.escalation import service as esc_service
 from tocsin.escalation.models import Escalation, Notification
 from tocsin.inbound.types import Action, AlertSeverity, Event
 from tocsin.oncall import service as oncall
 from tocsin.principal import Principal
 from tocsin.services.models import Service
-from tocsin.users.models import OrgRole, User
+from tocsin.users.models import User
+from tocsin.principal import OrgRole
 
 
 @pytest.fixture
@@ -84,12 +87,12 @@ class Runbook:
 
     def ack(self, alert_id, name):
         with self.db.unit_of_work() as s:
-            alerts.acknowledge(s, alert=alerts.require_alert(s, alert_id), actor=self.principal(name),
+            alert_flows.acknowledge(s, alert=alerts.require_alert(s, alert_id), actor=self.principal(name),
                                now=self.clock.now())
 
     def resolve(self, alert_id, name):
         with self.db.unit_of_work() as s:
-            alerts.resolve(s, alert=alerts.require_alert(s, alert_id), actor=self.principal(name),
+            alert_flows.resolve(s, alert=alerts.require_alert(s, alert_id), actor=self.principal(name),
                            now=self.clock.now())
 
     def pages(self):
@@ -171,7 +174,7 @@ def test_ack_after_a_tick_selected_the_step_writes_nothing(rb, db, clock):
     alert = rb.trigger()
     rb.tick()
     clock.advance(minutes=5)
-    ec = EngineContext(db, clock, "engine-a", clock.now(), None)
+    ec = JobContext(db, clock, "engine-a", clock.now(), None)
     selected = due(ec)
     assert [a for _e, a, _inc, _epoch in selected] == [alert]
     rb.ack(alert, "Bob")
@@ -314,10 +317,10 @@ def test_editing_the_policy_mid_escalation_does_not_change_the_running_one(rb, d
 def test_a_tick_run_twice_at_the_same_now_writes_no_duplicates(rb, db, clock):
     rb.policy((5, ["Alice", "schedule:primary"]), (5, ["Bob"]))
     alert = rb.trigger()
-    ec = EngineContext(db, clock, "engine-a", clock.now(), None)
+    ec = JobContext(db, clock, "engine-a", clock.now(), None)
     assert escalations(ec) == 2  # one page request taken, one step
     stale = (rb.escalation(alert).id, alert, None, 0)
-    assert escalations(EngineContext(db, clock, "engine-b", clock.now(), None)) == 0
+    assert escalations(JobContext(db, clock, "engine-b", clock.now(), None)) == 0
     assert advance(ec, *stale) == 0, "a retried step with an old epoch is fenced off"
     assert rb.pages() == [(0, "Alice"), (0, "Bob")]
     with db.unit_of_work() as s:

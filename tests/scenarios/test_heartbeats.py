@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from tests.support import service_alerts as alerts
 from tocsin.alerts.models import AlertEvent
-from tocsin.engine.monitors import heartbeats
+from tocsin.heartbeats.monitor import heartbeats
 from tocsin.engine.runner import Engine
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.heartbeats.models import alert_key as heartbeat_key

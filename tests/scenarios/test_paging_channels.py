@@ -27,26 +27,29 @@ from tests.fakes.twilio import FakeTwilio
 from tests.integration.test_notify_email import SmtpFixture
 from tests.integration.test_notify_webhook import Receiver
 from tocsin.alerts import service as alerts
+from tocsin.flows import alerts as alert_flows
 from tocsin.alerts.models import Alert, AlertDecision
-from tocsin.alerts.pipeline import Incoming, ingest
-from tocsin.api import create_app
+from tocsin.pipeline.ingest import Incoming, ingest
+from tocsin.app import create_app
 from tocsin.config import Settings
 from tocsin.contacts import service as contacts
-from tocsin.engine.deliver import deliver
-from tocsin.engine.escalations import escalations
+from tocsin.escalation.deliver import deliver
+from tocsin.escalation.steps import escalations
 from tocsin.engine.runner import Engine
 from tocsin.escalation import service as esc_service
 from tocsin.escalation.models import Escalation, Notification
 from tocsin.inbound.types import Action, AlertSeverity, Event
+from tocsin.flows import incidents as incident_flows
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import RoleAssignment, TimelineEntry
-from tocsin.incidents.types import Role, Severity
+from tocsin.incidents.types import Role
+from tocsin.severities import Severity
 from tocsin.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_webhook
 from tocsin.oncall import service as oncall
 from tocsin.principal import Principal
 from tocsin.services.models import Service
 from tocsin.services.service import require_service
-from tocsin.users.models import OrgRole
+from tocsin.principal import OrgRole
 from tocsin.users.service import require_user, update_user
 
 PUBLIC = "http://tocsin.test"
@@ -162,7 +165,7 @@ class Pager:
 
     def ack(self, alert_id, name):
         with self.db.unit_of_work() as s:
-            alerts.acknowledge(s, alert=alerts.require_alert(s, alert_id), actor=self.principal(name),
+            alert_flows.acknowledge(s, alert=alerts.require_alert(s, alert_id), actor=self.principal(name),
                                now=self.clock.now())
 
     # --- what happened ---
@@ -705,7 +708,7 @@ def test_a_sev1_without_a_commander_pages_and_the_ack_link_makes_an_ic(pager, db
                             members=[pager.people["Alice"].email])
     pager.policy((5, ["schedule:primary"]), (5, ["Bob"]))
     with db.unit_of_work() as s:
-        inc = incidents.declare(s, actor=system, now=clock.now(), spec=incidents.Declaration(
+        inc = incident_flows.declare(s, actor=system, now=clock.now(), spec=incidents.Declaration(
             title="Checkout is down", severity=Severity.SEV1, services=["checkout"]))
         inc_id, number = inc.id, inc.number
     pager.tick()
@@ -735,7 +738,7 @@ def test_a_sev1_without_a_commander_pages_and_the_ack_link_makes_an_ic(pager, db
     assert pager.mail_to("Bob") == [], "level 2 is not paged once there is a commander"
 
     with db.unit_of_work() as s:
-        minor = incidents.declare(s, actor=system, now=clock.now(), spec=incidents.Declaration(
+        minor = incident_flows.declare(s, actor=system, now=clock.now(), spec=incidents.Declaration(
             title="Checkout is slow", severity=Severity.SEV3, services=["checkout"])).id
     pager.tick()
     pager.tick(minutes=10)

@@ -15,17 +15,18 @@ import sqlalchemy as sa
 
 from tests.integration.test_notify_email import SmtpFixture
 from tocsin.alerts import service as alerts
-from tocsin.alerts.pipeline import Incoming, ingest
+from tocsin.flows import alerts as alert_flows
+from tocsin.pipeline.ingest import Incoming, ingest
 from tocsin.config import Settings
-from tocsin.engine.deliver import deliver
-from tocsin.engine.escalations import escalations
+from tocsin.escalation.deliver import deliver
+from tocsin.escalation.steps import escalations
 from tocsin.engine.runner import Engine
 from tocsin.escalation import service as esc_service
 from tocsin.escalation.models import Notification
 from tocsin.inbound.types import Action, AlertSeverity, Event
 from tocsin.principal import Principal
 from tocsin.services.service import require_service
-from tocsin.users.models import OrgRole
+from tocsin.principal import OrgRole
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_alert_emails_the_on_call_escalates_and_stops_on_ack(db, clock, smtp, pa
 
     with db.unit_of_work() as s:
         bob = Principal(user_id=paging["bob"].id, label=paging["bob"].email, org_role=OrgRole.responder)
-        alerts.acknowledge(s, alert=alerts.require_alert(s, alert_id), actor=bob, now=clock.now())
+        alert_flows.acknowledge(s, alert=alerts.require_alert(s, alert_id), actor=bob, now=clock.now())
     for _ in range(3):
         clock.advance(minutes=5)
         paging["engine"].tick()

@@ -16,8 +16,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tocsin.alerts.pipeline import Incoming, ingest
-from tocsin.engine.escalations import escalations
+from tocsin.pipeline.ingest import Incoming, ingest
+from tocsin.escalation.steps import escalations
 from tocsin.engine.runner import Engine
 from tocsin.escalation import service as esc_service
 from tocsin.inbound.types import Action, AlertSeverity, Event

@@ -22,7 +22,8 @@ from fastapi.testclient import TestClient
 from tests.integration.test_notify_email import SmtpFixture
 from tests.integration.test_notify_webhook import Receiver
 from tocsin.config import Settings
-from tocsin.engine.modules import statuspage_deliver, statuspage_maintenance
+from tocsin.engine.modules import statuspage_maintenance
+from tocsin.statuspage.deliver import run as statuspage_deliver
 from tocsin.engine.runner import Engine
 from tocsin.notify.webhook import verify_webhook
 from tocsin.statuspage.deliver import MAX_ATTEMPTS
@@ -321,11 +322,13 @@ def test_claiming_one_update_for_many_webhooks_costs_the_same_queries(client, wo
             statements.append(statement)
 
         with db.unit_of_work() as s:
-            event.listen(db.engine, "before_cursor_execute", count)
+            # This session's connection only: the status page cache renders on its own thread meanwhile.
+            conn = s.connection()
+            event.listen(conn, "before_cursor_execute", count)
             try:
                 sends = deliver.claim(s, now=clock.now(), base=PUBLIC, secret="test-secret")
             finally:
-                event.remove(db.engine, "before_cursor_execute", count)
+                event.remove(conn, "before_cursor_execute", count)
             s.rollback()  # leave the rows due
         assert sends and all(x.kind == "webhook" for x in sends), [x.detail for x in sends]
         return len(sends), len(statements)

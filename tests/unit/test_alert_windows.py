@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tocsin.alerts.windows import (
+from tocsin.windows import (
     Recurrence,
     SupportHours,
     in_range,

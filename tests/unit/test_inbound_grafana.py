@@ -169,4 +169,4 @@ def test_skew_window_is_configurable():
 
 def test_empty_secret_is_a_configuration_error():
     with pytest.raises(ValueError):
-        verify_signature(BODY, {"X-Grafana-Alerting-Signature": _sign(BODY, secret="")}, secret="")
+        verify_signature(BODY, {"X-Grafana-Alerting-Signature": _sign(BODY, secret="")}, secret="", now=NOW)

@@ -20,7 +20,8 @@ from tocsin.errors import InvalidInput
 from tocsin.incidents import roles
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
-from tocsin.incidents.types import Kind, ParticipantKind, Role, Severity, Status
+from tocsin.incidents.types import Kind, ParticipantKind, Role, Status
+from tocsin.severities import Severity
 from tocsin.postmortems.models import Postmortem
 from tocsin.principal import Principal
 from tocsin.problems.models import Problem, ProblemIncident
@@ -29,7 +30,8 @@ from tocsin.reports import service as reports
 from tocsin.reports.period import Period, parse_period
 from tocsin.services.models import Service
 from tocsin.teams.models import Team
-from tocsin.users.models import OrgRole, User
+from tocsin.users.models import User
+from tocsin.principal import OrgRole
 from tocsin.users.service import create_user
 
 

@@ -3,7 +3,8 @@
 import pytest
 
 from tocsin.incidents.severity import Impact, suggest_severity
-from tocsin.incidents.types import DataSensitivity, Severity, parse_severity
+from tocsin.incidents.types import DataSensitivity
+from tocsin.severities import Severity, parse_severity
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -12,7 +12,7 @@ import feedparser
 import pytest
 
 from tocsin.statuspage import render, uptime
-from tocsin.statuspage.snapshot import Affected, Component, Incident, PageInfo, PageSnapshot, Update
+from tocsin.statuspage.views import Affected, Component, Incident, PageInfo, PageSnapshot, Update
 
 NOW = datetime(2026, 11, 27, 21, 30, 15, 123456, tzinfo=UTC)
 PAGE = PageInfo("p1", "acme", "Acme", "All about Acme", "https://cdn.example/logo.png",

@@ -115,7 +115,7 @@ def test_api_token_from_me_page_works_and_revoke_stops_it(web_client):
 
 
 def test_silence_created_from_the_page_mutes_matching_alerts(web_client, world, db, clock):
-    from tocsin.alerts.matchers import load
+    from tocsin.routing.matchers import load
     from tocsin.routing import service as rules
 
     client = web_client("responder")

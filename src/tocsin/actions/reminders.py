@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 from tocsin.actions.models import ActionItem
 from tocsin.actions.sync import item_url
 from tocsin.actions.types import ACTIVE, action_ref
+from tocsin.config import Settings
 from tocsin.contacts.service import Route, routes_for
 from tocsin.escalation.models import Notification
 from tocsin.ids import new_id
@@ -42,15 +42,9 @@ class Schedule:
     every: timedelta  # then every this long while overdue
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Schedule:
-        from tocsin.config import Settings
-
-        defaults = Settings.model_fields
-        before = getattr(settings, "action_reminder_days_before", None)
-        every = getattr(settings, "action_overdue_every_days", None)
-        before = defaults["action_reminder_days_before"].default if before is None else before
-        every = defaults["action_overdue_every_days"].default if every is None else every
-        return cls(before=timedelta(days=before), every=timedelta(days=every))
+    def from_settings(cls, settings: Settings) -> Schedule:
+        return cls(before=timedelta(days=settings.action_reminder_days_before),
+                   every=timedelta(days=settings.action_overdue_every_days))
 
 
 def which(item: ActionItem, now: datetime, schedule: Schedule) -> str | None:

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import ClassVar
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from tocsin.actions.types import ActionPriority, ActionStatus, ActionType
-from tocsin.schemas import Out, StrictIn, UTCInput
+from tocsin.schemas import Out, PatchIn, StrictIn, UTCInput
 from tocsin.users.schemas import UserRef
 
 KEY = 320  # an id, a ref, an email or a slug
 DueDate = date
-
-
-def _no_null_defaults(schema: dict[str, Any]) -> None:
-    for prop in schema.get("properties", {}).values():
-        if "default" in prop and prop["default"] is None and "anyOf" not in prop:
-            del prop["default"]
 
 
 class ActionItemIn(StrictIn):
@@ -47,21 +41,21 @@ class ActionItemIn(StrictIn):
         return self
 
 
-class ActionItemPatch(StrictIn):
+class ActionItemPatch(PatchIn):
     """Omit a field to leave it alone; null clears owner, team, due date, problem and the
     external link. Setting a due date or owner restarts the reminders."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+    clearable: ClassVar[frozenset[str]] = frozenset({"owner", "team", "due_at", "problem", "external_id", "external_url"})
 
-    title: str = Field(None, min_length=1, max_length=300)
-    description: str = Field(None, max_length=20_000)
-    type: ActionType = Field(None)
-    priority: ActionPriority = Field(None)
-    status: ActionStatus = Field(None, description="done and wont_do stamp completed_at; re-opening clears it")
+    title: str | None = Field(None, min_length=1, max_length=300)
+    description: str | None = Field(None, max_length=20_000)
+    type: ActionType | None = Field(None)
+    priority: ActionPriority | None = Field(None)
+    status: ActionStatus | None = Field(None, description="done and wont_do stamp completed_at; re-opening clears it")
     owner: str | None = Field(None, min_length=1, max_length=KEY)
     team: str | None = Field(None, min_length=1, max_length=64)
     due_at: UTCInput | None = None
-    due_on: DueDate = Field(None)
+    due_on: DueDate | None = Field(None)
     problem: str | None = Field(None, min_length=1, max_length=64)
     external_id: str | None = Field(None, max_length=200)
     external_url: str | None = Field(None, max_length=1000)

@@ -37,11 +37,12 @@ from tocsin.incidents.models import Incident
 from tocsin.incidents.types import TimelineKind
 from tocsin.localtime import resolve_wall, zone
 from tocsin.postmortems.models import Postmortem
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.problems.models import Problem
+from tocsin.problems.service import get_problem
 from tocsin.teams.models import Team, TeamMember
 from tocsin.teams.service import get_team
-from tocsin.users.models import OrgRole, User
+from tocsin.users.models import User
 from tocsin.users.service import get_user, get_user_by_email, principal_for
 
 END_OF_DAY = time(23, 59, 59)
@@ -130,8 +131,6 @@ def resolve_postmortem(session: Session, principal: Principal, key: str) -> tupl
 
 def resolve_problem(session: Session, key: str, field: str = "problem") -> Problem:
     """The problem a request body names; InvalidInput (not NotFound) since it is a field's value."""
-    from tocsin.problems.service import get_problem
-
     problem = get_problem(session, key)
     if problem is None:
         raise InvalidInput(f"{field}: no problem {key}", details={"field": field})
@@ -417,3 +416,10 @@ def apply_tracker_update(session: Session, *, actor: Principal, now: datetime, i
     record(session, actor=actor, action="action_item.sync_in", target_type="action_item", target_id=item.id,
            now=now, details={"ref": ref(item), "tracker_status": status, "from": old, "to": new})
     return item, True
+
+
+def items_of_problem(session: Session, principal: Principal, problem_id: uuid.UUID) -> list[ActionItem]:
+    """The action items linked to the problem that the principal may see, oldest first."""
+    return list(session.execute(
+        sa.select(ActionItem).where(ActionItem.problem_id == problem_id, item_visibility(principal))
+        .order_by(ActionItem.number)).scalars())

@@ -28,12 +28,17 @@ from sqlalchemy.orm import Session
 
 from tocsin.actions.models import ActionItem, ActionSync
 from tocsin.actions.types import ActionStatus, action_ref
-from tocsin.problems.service import problem_ref
 from tocsin.ids import incident_ref, new_id
 from tocsin.incidents.models import Incident
 from tocsin.net.guard import Blocked
-from tocsin.notify.webhook import SIGNATURE_HEADER, SIGNATURE_VERSION, TIMESTAMP_HEADER, sign
+from tocsin.notify.webhook import (
+    SIGNATURE_HEADER,
+    SIGNATURE_VERSION,
+    TIMESTAMP_HEADER,
+    sign,
+)
 from tocsin.problems.models import Problem
+from tocsin.problems.service import problem_ref
 from tocsin.teams.models import Team
 from tocsin.users.models import User
 

@@ -1,1 +1,1 @@
-"""Alerts: the pipeline from an inbound event to a stored, explained, maybe paged alert."""
+"""Alerts: the stored alert, its groups, events and decisions; reading them and changing their status."""

@@ -10,21 +10,31 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.alerts.incidents import timeline_for_alert
-from tocsin.alerts.models import Alert, AlertDecision, AlertEvent, AlertGroup
-from tocsin.alerts.pipeline import CREATED, cancel_pages, close_finished_groups
+from tocsin.alerts.models import (
+    Alert,
+    AlertDecision,
+    AlertEvent,
+    AlertGroup,
+    PageRequest,
+)
 from tocsin.audit.service import record
 from tocsin.db.lookup import require_row
 from tocsin.errors import Conflict, IllegalTransition, InvalidInput
-from tocsin.escalation.service import stop_for_alerts
 from tocsin.ids import new_id
+from tocsin.incidents import timeline
 from tocsin.incidents.access import get_incident, require_incident
+from tocsin.incidents.models import Incident
 from tocsin.incidents.service import ref
-from tocsin.principal import Principal
+from tocsin.incidents.types import TimelineKind
+from tocsin.principal import OrgRole, Principal
 from tocsin.services.service import require_service
-from tocsin.users.models import OrgRole
 
 STATUSES = ("triggered", "acknowledged", "resolved")
+OPEN_STATUSES = ("triggered", "acknowledged")
+CREATED = "created"  # the one decision row a new alert gets, with its creation steps in `data`
+A = Alert.__table__
+G = AlertGroup.__table__
+P = PageRequest.__table__
 
 
 @dataclass
@@ -121,6 +131,8 @@ def _decide(session: Session, alert: Alert, kind: str, reason: str, now: datetim
 
 
 def acknowledge(session: Session, *, alert: Alert, actor: Principal, now: datetime) -> Alert:
+    """Acknowledge a triggered alert and cancel its page requests not yet taken. Its escalation is
+    stopped by `flows.alerts.acknowledge`, which the edges call."""
     actor.require(OrgRole.responder, "acknowledging alerts")
     if alert.status != "triggered":
         raise IllegalTransition(f"the alert is {alert.status}; only a triggered alert can be acknowledged",
@@ -129,12 +141,13 @@ def acknowledge(session: Session, *, alert: Alert, actor: Principal, now: dateti
     _decide(session, alert, "acknowledged", f"acknowledged by {actor.label}", now)
     session.flush()
     cancel_pages(session, {alert.id})
-    stop_for_alerts(session, {alert.id}, f"acknowledged by {actor.label}", now)
     record(session, actor=actor, action="alert.acknowledge", target_type="alert", target_id=alert.id, now=now)
     return alert
 
 
 def resolve(session: Session, *, alert: Alert, actor: Principal, now: datetime) -> Alert:
+    """Resolve an alert, cancel its page requests and close its group if it was the last open one.
+    Its escalation is stopped by `flows.alerts.resolve`, which the edges call."""
     actor.require(OrgRole.responder, "resolving alerts")
     if alert.status == "resolved":
         raise IllegalTransition("the alert is already resolved", details={"status": alert.status})
@@ -142,7 +155,6 @@ def resolve(session: Session, *, alert: Alert, actor: Principal, now: datetime) 
     _decide(session, alert, "resolved", f"resolved by {actor.label}", now)
     session.flush()
     cancel_pages(session, {alert.id})
-    stop_for_alerts(session, {alert.id}, f"resolved by {actor.label}", now)
     if alert.group_id:
         close_finished_groups(session, {alert.group_id}, now)
     record(session, actor=actor, action="alert.resolve", target_type="alert", target_id=alert.id, now=now)
@@ -167,3 +179,23 @@ def attach(session: Session, *, alert: Alert, incident_key: str, actor: Principa
     record(session, actor=actor, action="alert.attach", target_type="alert", target_id=alert.id, now=now,
            details={"incident": ref(incident)})
     return alert
+
+
+def cancel_pages(session: Session, alert_ids: set[uuid.UUID]) -> None:
+    """Cancel page requests not yet taken for alerts that were acknowledged or resolved."""
+    session.execute(P.update().where(P.c.alert_id.in_(alert_ids), P.c.status == "pending").values(status="cancelled"))
+
+
+def close_finished_groups(session: Session, group_ids: set[uuid.UUID], now: datetime) -> None:
+    """Close open groups whose alerts are all resolved."""
+    still_open = sa.select(A.c.id).where(A.c.group_id == G.c.id, A.c.status.in_(OPEN_STATUSES)).exists()
+    session.execute(G.update().where(G.c.id.in_(group_ids), G.c.status == "open", ~still_open)
+                    .values(status="closed", closed_at=now))
+
+
+def timeline_for_alert(session: Session, *, incident: Incident, alert: dict[str, Any], actor: Principal,
+                       now: Any) -> None:
+    timeline.append(session, incident=incident, kind=TimelineKind.alert_attached, actor=actor, now=now,
+                    text=f"Alert attached: [{alert['severity']}] {alert['summary']}",
+                    data={"alert_id": str(alert["id"]), "dedup_key": alert["dedup_key"],
+                          "service_id": str(alert["service_id"])})

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from tocsin.clock import Clock
 from tocsin.db import Database
-from tocsin.errors import InvalidInput, Unauthenticated
+from tocsin.errors import Unauthenticated
+from tocsin.http.requests import reject_nul
 from tocsin.principal import Principal
 from tocsin.users.service import authenticate_token
 
@@ -42,17 +43,7 @@ class Ctx:
             yield session, principal
 
 
-def _reject_nul(request: Request) -> None:
-    """Refuse NUL (%00) in the path or query: it is in no key, and PostgreSQL cannot compare text holding it."""
-    if "\x00" in request.scope.get("path", ""):
-        raise InvalidInput("the URL path must not contain NUL (%00) characters", details={"field": "path"})
-    for name, value in request.query_params.multi_items():
-        if "\x00" in name or "\x00" in value:
-            raise InvalidInput("query parameters must not contain NUL (%00) characters",
-                               details={"field": name.replace("\x00", "")})
-
-
 def context(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Ctx:
-    _reject_nul(request)
+    reject_nul(request)
     state = request.app.state
     return Ctx(db=state.db, clock=state.clock, now=state.clock.now(), token=creds.credentials if creds else None)

@@ -16,20 +16,9 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tocsin import errors
+from tocsin.http.errors import error_response, status_for
 
 log = logging.getLogger("tocsin.api")
-
-STATUS = {
-    errors.NotFound: 404,
-    errors.IllegalTransition: 409,
-    errors.Conflict: 409,
-    errors.InvalidInput: 422,
-    errors.Unauthenticated: 401,
-    errors.Forbidden: 403,
-    errors.SchemaMismatch: 503,
-    errors.ProviderError: 502,
-}
-
 
 class ErrorBody(BaseModel):
     code: str
@@ -52,19 +41,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 _HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
                415: "unsupported_media_type", 422: "invalid_input", 429: "rate_limited"}
-
-
-def error_response(status: int, code: str, message: str, details: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, "details": details or {}}},
-                        status_code=status, headers=headers)
-
-
-def status_for(exc: errors.TocsinError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 400
 
 
 def _clean(err: dict[str, Any]) -> dict[str, Any]:

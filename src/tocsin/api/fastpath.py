@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 from tocsin.api.limits import read_body, reply_json
-from tocsin.inbound.writer import IngestWriter, Job, Reply
+from tocsin.ingest.types import Job, Reply
+from tocsin.ingest.writer import IngestWriter
 
 Scope = dict[str, Any]
 _HOOK = re.compile(r"^/integrations/(alertmanager|grafana|generic)/([^/]+)$")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from tocsin.schemas import Name, Out, StrictIn, no_null_defaults
+from tocsin.schemas import Name, Out, PatchIn, StrictIn
 
 MIN_INTERVAL, MAX_INTERVAL = 10, 24 * 3600
 MIN_TIMEOUT, MAX_TIMEOUT = 0.5, 60.0
@@ -43,27 +43,27 @@ class CheckIn(StrictIn):
     enabled: bool = True
 
 
-class CheckPatch(StrictIn):
+class CheckPatch(PatchIn):
     """Omit a field to leave it alone. Fields that always hold a value refuse null; `keyword`,
     `latency_threshold_ms` and `tls_expiry_warn_days` accept null to clear them."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
+    clearable: ClassVar[frozenset[str]] = frozenset({"keyword", "latency_threshold_ms", "tls_expiry_warn_days"})
 
-    name: Name = Field(None)
-    kind: Kind = Field(None)
-    target: str = Field(None, min_length=1, max_length=2048, description=_TARGET)
-    method: Method = Field(None)
-    headers: dict[str, str] = Field(None, max_length=MAX_HEADERS, description="Replaces all headers")
-    interval_seconds: int = Field(None, ge=MIN_INTERVAL, le=MAX_INTERVAL)
-    timeout_seconds: float = Field(None, ge=MIN_TIMEOUT, le=MAX_TIMEOUT, allow_inf_nan=False)
-    expected_statuses: str = Field(None, min_length=1, max_length=200, description=_STATUSES)
+    name: Name | None = Field(None)
+    kind: Kind | None = Field(None)
+    target: str | None = Field(None, min_length=1, max_length=2048, description=_TARGET)
+    method: Method | None = Field(None)
+    headers: dict[str, str] | None = Field(None, max_length=MAX_HEADERS, description="Replaces all headers")
+    interval_seconds: int | None = Field(None, ge=MIN_INTERVAL, le=MAX_INTERVAL)
+    timeout_seconds: float | None = Field(None, ge=MIN_TIMEOUT, le=MAX_TIMEOUT, allow_inf_nan=False)
+    expected_statuses: str | None = Field(None, min_length=1, max_length=200, description=_STATUSES)
     keyword: str | None = Field(None, min_length=1, max_length=500)
-    keyword_absent: bool = Field(None)
+    keyword_absent: bool | None = Field(None)
     latency_threshold_ms: int | None = Field(None, ge=1, le=600_000)
     tls_expiry_warn_days: int | None = Field(None, ge=1, le=365)
-    failures_to_alert: int = Field(None, ge=1, le=MAX_STREAK)
-    successes_to_resolve: int = Field(None, ge=1, le=MAX_STREAK)
-    enabled: bool = Field(None)
+    failures_to_alert: int | None = Field(None, ge=1, le=MAX_STREAK)
+    successes_to_resolve: int | None = Field(None, ge=1, le=MAX_STREAK)
+    enabled: bool | None = Field(None)
 
 
 class CheckOut(Out):

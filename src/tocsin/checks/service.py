@@ -1,7 +1,7 @@
 """Synthetic checks: create, list, get, change, delete; their results and uptime.
 
 Validation lives here, not only in the API schemas, so that every caller (API, CLI, demo)
-gets the same rules. The engine (`engine/monitors.py`) runs due checks and records results.
+gets the same rules. The engine (`checks/monitor.py`, run by the engine) runs due checks and records results.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.alerts.pipeline import Incoming, ingest
 from tocsin.audit.service import record
 from tocsin.checks import schemas as limits
 from tocsin.checks.models import Check, CheckResult
@@ -31,9 +30,9 @@ from tocsin.db.lookup import page_by_id, require_row
 from tocsin.errors import InvalidInput
 from tocsin.inbound.types import Action, Event, Source
 from tocsin.net.guard import is_ip_literal
-from tocsin.principal import Principal
+from tocsin.pipeline.ingest import Incoming, ingest
+from tocsin.principal import OrgRole, Principal
 from tocsin.services.service import require_service
-from tocsin.users.models import OrgRole
 
 KINDS = ("http", "tcp")
 METHODS = ("GET", "HEAD", "POST")

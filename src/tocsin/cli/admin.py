@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Annotated
 
 import typer
 
 from tocsin.audit.service import verify
-from tocsin.cli.common import DataDir, DatabaseUrl, JsonFlag, console, database, fail, print_json, settings
+from tocsin.cli.common import (
+    DatabaseUrl,
+    DataDir,
+    JsonFlag,
+    console,
+    database,
+    fail,
+    print_json,
+    settings,
+)
 from tocsin.clock import SystemClock
 from tocsin.db import migrate
 from tocsin.errors import SchemaMismatch
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.users import service as users
-from tocsin.users.models import OrgRole
 
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 user_app = typer.Typer(help="Create users (operator access to the database).", no_args_is_help=True)
@@ -34,9 +43,11 @@ def serve(
                                                 help="Server processes (default 1); the engine runs once")] = None,
 ) -> None:
     """Serve the API and ingestion endpoints, and run the engine unless --no-engine."""
-    import uvicorn
+    import uvicorn  # lazy: the server's modules load only for the command that runs them (a fast `tocsin --help`)
 
-    from tocsin.api import create_app
+    from tocsin.app import (
+        create_app,  # lazy: the server's modules load only for the command that runs them (a fast `tocsin --help`)
+    )
 
     cfg = settings(database_url, data_dir, host=host, port=port, workers=workers)
     url = cfg.resolved_database_url()
@@ -53,9 +64,12 @@ def serve(
     app = create_app(settings=cfg, db=db, clock=clock)
     eng = None
     if run_engine:
-        from tocsin.engine.runner import Engine
-
-        from tocsin.engine.lock import EngineLocked
+        from tocsin.engine.lock import (
+            EngineLocked,  # lazy: the server's modules load only for the command that runs them (a fast `tocsin --help`)
+        )
+        from tocsin.engine.runner import (
+            Engine,  # lazy: the server's modules load only for the command that runs them (a fast `tocsin --help`)
+        )
 
         eng = Engine(db, clock, settings=cfg, interval=cfg.engine_interval)
         try:
@@ -76,7 +90,7 @@ def serve(
             # and runs the engine, so there is one engine whatever the number of workers.
             os.environ.update(TOCSIN_DATABASE_URL=url, TOCSIN_DATA_DIR=str(cfg.data_dir),
                               TOCSIN_SECRET_KEY=cfg.resolved_secret_key())
-            uvicorn.run("tocsin.api.asgi:app_from_env", factory=True, workers=cfg.workers, host=cfg.host,
+            uvicorn.run("tocsin.app:app_from_env", factory=True, workers=cfg.workers, host=cfg.host,
                         port=cfg.port, log_level=cfg.log_level, access_log=False, timeout_graceful_shutdown=5)
     finally:
         if eng is not None:
@@ -115,7 +129,9 @@ def db_current(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> No
 
 def demo(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """Load the demo organisation into an empty database and print its credentials."""
-    from tocsin import demo as demo_data
+    from tocsin import (
+        demo as demo_data,  # lazy: the demo data loads only for `tocsin demo`
+    )
 
     cfg = settings(database_url, data_dir)
     db = database(cfg)
@@ -211,8 +227,6 @@ def token_create(
 def token_revoke(token_id: Annotated[str, typer.Argument(help="Token id")],
                  database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """Revoke an API token; it stops working at once."""
-    import uuid
-
     try:
         tid = uuid.UUID(token_id)
     except ValueError:

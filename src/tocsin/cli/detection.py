@@ -9,11 +9,20 @@ from typing import Annotated
 import typer
 
 from tocsin.cli.admin import _open
-from tocsin.cli.common import DataDir, DatabaseUrl, JsonFlag, console, fail, print_json, settings
+from tocsin.cli.common import (
+    DatabaseUrl,
+    DataDir,
+    JsonFlag,
+    console,
+    fail,
+    print_json,
+    settings,
+)
 from tocsin.clock import SystemClock
 from tocsin.integrations import service as integrations
 from tocsin.integrations.service import IntegrationType
 from tocsin.principal import Principal
+from tocsin.services.service import require_service
 
 integration_app = typer.Typer(help="Integrations: the keys alerting tools send with.", no_args_is_help=True)
 
@@ -41,8 +50,6 @@ def integration_create(
 def integration_list(service: Annotated[str | None, typer.Option("--service")] = None, as_json: JsonFlag = False,
                      database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """List integrations (keys are never shown again; the hint is their first characters)."""
-    from tocsin.services.service import require_service
-
     db = _open(database_url, data_dir)
     try:
         with db.unit_of_work() as s:
@@ -63,14 +70,18 @@ def integration_list(service: Annotated[str | None, typer.Option("--service")] =
 def engine(database_url: DatabaseUrl = None, data_dir: DataDir = None,
            interval: Annotated[float | None, typer.Option(help="Seconds between ticks")] = None) -> None:
     """Run only the engine (checks, heartbeats, releasing silenced alerts), e.g. beside `serve --no-engine`."""
-    from tocsin.engine.runner import Engine
+    from tocsin.engine.runner import (
+        Engine,  # lazy: the server's modules load only for the command that runs them (a fast `tocsin --help`)
+    )
 
     cfg = settings(database_url, data_dir)
     db = _open(database_url, data_dir)
     eng = Engine(db, SystemClock(), settings=cfg, interval=interval or cfg.engine_interval)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    from tocsin.engine.lock import EngineLocked
+    from tocsin.engine.lock import (
+        EngineLocked,  # lazy: the server's modules load only for the command that runs them (a fast `tocsin --help`)
+    )
 
     try:
         eng.start()

@@ -14,6 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
 from rich.table import Table
 
@@ -172,8 +173,6 @@ def report(
 
 
 def _json_bytes(data: Any) -> bytes:
-    import orjson
-
     return orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
 
 

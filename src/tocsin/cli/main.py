@@ -5,9 +5,18 @@ from __future__ import annotations
 import sys
 
 import typer
+from sqlalchemy.exc import OperationalError
 
 from tocsin import __version__
-from tocsin.cli import admin, client, detection, learning_postmortem, learning_report, oncall, statuspage
+from tocsin.cli import (
+    admin,
+    client,
+    detection,
+    learning_postmortem,
+    learning_report,
+    oncall,
+    statuspage,
+)
 from tocsin.cli.common import fail
 from tocsin.errors import TocsinError
 
@@ -43,7 +52,6 @@ def main() -> None:
         except typer.Exit as e:
             sys.exit(e.exit_code)
     except Exception as exc:  # a one-line message, not a traceback, for operational errors
-        from sqlalchemy.exc import OperationalError
 
         if isinstance(exc, OperationalError):
             print(f"error: cannot use the database: {str(exc.orig).strip().splitlines()[0]}", file=sys.stderr)

@@ -27,7 +27,9 @@ def export(
     data_dir: DataDir = None,
 ) -> None:
     """Write every status page (or one) as static files: the same bytes tocsin serves."""
-    from tocsin.statuspage import export as exporter
+    from tocsin.statuspage import (
+        export as exporter,  # lazy: the status page renderer loads only for `tocsin statuspage export`
+    )
 
     cfg = settings(database_url, data_dir)
     db = database(cfg)

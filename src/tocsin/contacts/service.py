@@ -7,8 +7,8 @@ Who may change them: the person themselves, or an admin. Services never commit.
 from __future__ import annotations
 
 import hashlib
-import math
 import hmac
+import math
 import re
 import secrets
 import uuid
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from tocsin.audit.service import record
 from tocsin.contacts.models import TYPES, URGENCIES, ContactMethod, NotificationRule
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tocsin.notify.apprise import validate_apprise_url
 from tocsin.principal import Principal
 from tocsin.users.models import User
 from tocsin.users.service import require_user
@@ -94,8 +95,6 @@ def check_address(kind: str, address: str) -> str:
         if not _SLACK_ID.match(address):
             bad = "must be a Slack channel or user id (C…, U…) or an incoming-webhook URL"
     elif kind == "apprise":
-        from tocsin.notify.apprise import validate_apprise_url
-
         bad = validate_apprise_url(address)
     if bad:
         raise InvalidInput(f"address {bad}", details={"field": "address", "type": kind})

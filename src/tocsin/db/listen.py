@@ -12,6 +12,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
+from sqlalchemy.engine import make_url
+
 log = logging.getLogger("tocsin.db.listen")
 
 
@@ -20,8 +23,6 @@ class Listener:
 
     def __init__(self, sqlalchemy_url: Any, channel: str, on_notify: Callable[[str], None], *,
                  retry_seconds: float = 2.0) -> None:
-        from sqlalchemy.engine import make_url
-
         url = make_url(sqlalchemy_url) if isinstance(sqlalchemy_url, str) else sqlalchemy_url
         self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self.channel = channel
@@ -39,8 +40,6 @@ class Listener:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        import psycopg
-
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:

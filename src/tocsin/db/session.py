@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,6 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from tocsin.db import counters  # noqa: F401  (registers the version-counter flush listener)
 
 
 def _json_dumps(value: Any) -> str:
@@ -30,8 +33,6 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            from pathlib import Path
-
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
@@ -65,8 +66,6 @@ class Database:
     """An engine plus a session factory; the edges open units of work from it."""
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
-        import tocsin.models  # noqa: F401  (every table and the listeners on them are registered)
-
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

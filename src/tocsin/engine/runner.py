@@ -1,9 +1,10 @@
-"""Run the engine's modules in a fixed order, every `interval` seconds, each in its own unit of work.
+"""Run the engine's jobs in a fixed order, every `interval` seconds (sooner when work is due sooner).
 
-A module is `run(db, clock, now) -> int` (how much work it did). It processes a bounded batch
-and must be idempotent: a crash mid-tick loses nothing, the next tick (in this or another
-process) picks the work up. Work shared across processes is claimed with leases
-(conditional UPDATEs), so two engines never do the same job at once.
+A job is `run(ctx: JobContext) -> int` (how much work it did; see `tocsin/jobs.py`). It processes
+a bounded batch and must be idempotent: a crash mid-tick loses nothing, the next tick (in this or
+another process) picks the work up. Work shared across processes is claimed with leases
+(conditional UPDATEs), so two engines never do the same job at once. The jobs live with their
+domains; `engine/modules.py` lists them in order.
 """
 
 from __future__ import annotations
@@ -13,39 +14,28 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
 
+from tocsin import wake
 from tocsin.clock import Clock
+from tocsin.config import Settings
 from tocsin.db import Database
-from tocsin.engine import wake
 from tocsin.db.listen import Listener
 from tocsin.engine.lock import EngineLock
+from tocsin.engine.modules import ORDER
+from tocsin.escalation.steps import next_due
+from tocsin.jobs import JobContext
 
 log = logging.getLogger("tocsin.engine")
 
-Module = Callable[["EngineContext"], int]
-
-
-class EngineContext:
-    """What a module gets: the database, the clock, this tick's `now`, and this process's lease owner id."""
-
-    def __init__(self, db: Database, clock: Clock, owner: str, now: datetime, settings: object | None,
-                 shared: dict[str, object] | None = None) -> None:
-        self.db, self.clock, self.owner, self.now, self.settings = db, clock, owner, now, settings
-        self.shared: dict[str, object] = shared if shared is not None else {}  # kept across ticks
-
-
-def default_modules() -> list[tuple[str, Module]]:
-    from tocsin.engine import modules
-
-    return modules.ORDER
+Module = Callable[[JobContext], int]
 
 
 class Engine:
-    def __init__(self, db: Database, clock: Clock, *, settings: object | None = None,
+    def __init__(self, db: Database, clock: Clock, *, settings: Settings | None = None,
                  modules: Sequence[tuple[str, Module]] | None = None, interval: float = 1.0) -> None:
-        self.db, self.clock, self.settings = db, clock, settings
-        self.modules = list(modules) if modules is not None else default_modules()
+        self.db, self.clock = db, clock
+        self.settings = settings if settings is not None else Settings()
+        self.modules = list(modules) if modules is not None else list(ORDER)
         self.interval = interval
         self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
         self.shared: dict[str, object] = {}
@@ -61,7 +51,7 @@ class Engine:
         done: dict[str, int] = {}
         for name, module in self.modules:
             try:
-                done[name] = module(EngineContext(self.db, self.clock, self.owner, now, self.settings, self.shared))
+                done[name] = module(JobContext(self.db, self.clock, self.owner, now, self.settings, self.shared))
             except Exception:
                 log.exception("engine module %s failed", name)
                 done[name] = -1
@@ -120,17 +110,3 @@ class Engine:
         if wait <= 0 and not worked:
             return self.interval
         return min(self.interval, max(wait, 0.005))
-
-
-def next_due(db: Database) -> datetime | None:
-    """The earliest time an escalation step or a queued notification is due."""
-    import sqlalchemy as sa
-
-    from tocsin.escalation.models import Escalation, Notification
-
-    with db.unit_of_work() as s:
-        times = [s.execute(sa.select(sa.func.min(Escalation.next_at)).where(Escalation.status == "active")).scalar(),
-                 s.execute(sa.select(sa.func.min(Notification.send_after)).where(Notification.status == "queued"))
-                 .scalar()]
-    found = [t for t in times if t is not None]
-    return min(found) if found else None

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from tocsin.schemas import Name, Out, Slug, StrictIn
+from tocsin.schemas import Name, Out, PatchIn, Slug, StrictIn
 
 TargetType = Literal["user", "schedule", "team"]
 
@@ -41,15 +41,15 @@ class PolicyIn(StrictIn):
     levels: Levels = Field(min_length=1, max_length=20)
 
 
-class PolicyPatch(StrictIn):
+class PolicyPatch(PatchIn):
     """Omit a field to leave it alone; `levels` replaces the whole list. Running escalations keep
     the policy as it was when they started."""
 
-    name: Name = Field(None)
-    slug: Slug = Field(None)
-    description: str = Field(None, max_length=10_000)
-    repeat: int = Field(None, ge=0, le=9)
-    levels: Levels = Field(None, min_length=1, max_length=20)
+    name: Name | None = Field(None)
+    slug: Slug | None = Field(None)
+    description: str | None = Field(None, max_length=10_000)
+    repeat: int | None = Field(None, ge=0, le=9)
+    levels: Levels | None = Field(None, min_length=1, max_length=20)
 
 
 class TargetOut(Out):

@@ -36,12 +36,12 @@ from tocsin.escalation.models import (
 from tocsin.ids import new_id
 from tocsin.oncall.models import Schedule
 from tocsin.oncall.service import get_schedule
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.services.models import Service
 from tocsin.slugs import check_slug, slugify
 from tocsin.teams.models import Team
 from tocsin.teams.service import get_team
-from tocsin.users.models import OrgRole, User
+from tocsin.users.models import User
 from tocsin.users.service import get_user_by_email
 
 MAX_LEVELS = 20

@@ -1,7 +1,7 @@
 """Heartbeat monitors: create (the key is shown once, stored hashed), list, get, delete.
 
 Pings arrive on the ingest path (`inbound/writer.py`); missed pings are found by the engine
-(`engine/monitors.py`). This module only manages the monitors themselves.
+(`heartbeats/monitor.py`). This module only manages the monitors themselves.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from tocsin.alerts.pipeline import Incoming, ingest
 from tocsin.audit.service import record
 from tocsin.db.lookup import page_by_id, require_row
 from tocsin.errors import InvalidInput
@@ -19,9 +18,9 @@ from tocsin.heartbeats.models import Heartbeat, alert_key
 from tocsin.heartbeats.schemas import MAX_GRACE, MAX_INTERVAL, MIN_INTERVAL
 from tocsin.inbound.types import Action, Event, Source
 from tocsin.keys import hint, key_hash, new_key
-from tocsin.principal import Principal
+from tocsin.pipeline.ingest import Incoming, ingest
+from tocsin.principal import OrgRole, Principal
 from tocsin.services.service import require_service
-from tocsin.users.models import OrgRole
 
 
 def ping_path(key: str) -> str:

@@ -1,1 +1,1 @@
-"""Inbound formats: each module turns one tool's payload into normalized `Event`s."""
+"""Inbound alert formats: one pure parser per sender (bytes in, normalized events out; no I/O)."""

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from tocsin.clock import SystemClock
 from tocsin.inbound.alertmanager import parse_alert_group
 from tocsin.inbound.types import Event, Rejected
 
@@ -55,7 +54,7 @@ def verify_signature(
     secret: str,
     header: str = DEFAULT_SIGNATURE_HEADER,
     timestamp_header: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
     max_skew_seconds: int = 300,
 ) -> None:
     """Return None when `body` carries a valid Grafana HMAC-SHA256 signature.
@@ -82,7 +81,7 @@ def verify_signature(
         if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
             raise Rejected("missing timestamp", [f"header {timestamp_header} must hold Unix seconds"],
                            status=401)
-        current = (now or SystemClock().now()).timestamp()
+        current = now.timestamp()
         if abs(current - int(stamp)) > max_skew_seconds:
             raise Rejected("stale timestamp",
                            [f"header {timestamp_header} is more than {max_skew_seconds}s from now"],

@@ -16,6 +16,11 @@ MAX_SUMMARY = 1024
 MAX_DEDUP_KEY = 255
 
 
+def clip_summary(text: str) -> str:
+    """`text` cut to MAX_SUMMARY characters, ending in "..." where it was cut."""
+    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 3] + "..."
+
+
 class Action(StrEnum):
     trigger = "trigger"
     acknowledge = "acknowledge"

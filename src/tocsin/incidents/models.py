@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, mapped_column, object_session
 
+from tocsin import live
 from tocsin.db.base import Base, uuid_pk
 
 
@@ -97,6 +99,15 @@ class TimelineEntry(Base):
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     key_event: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     edited_at: Mapped[datetime | None]
+
+
+@event.listens_for(TimelineEntry, "after_insert")
+def _announce(_mapper: object, _connection: object, entry: TimelineEntry) -> None:
+    """Tell the incident room's viewers (in every process) once this entry commits. On the row, not
+    in `timeline.append`, because the paging trail (escalation/trail.py) writes entries directly."""
+    session = object_session(entry)
+    if session is not None:
+        live.changed(session, f"incident:{entry.incident_id}")
 
 
 class TimelineRevision(Base):

@@ -12,9 +12,16 @@ from tocsin.audit.service import record
 from tocsin.errors import Conflict, InvalidInput
 from tocsin.incidents import timeline
 from tocsin.incidents.models import Incident, Participant, RoleAssignment
-from tocsin.incidents.types import MULTI_HOLDER_ROLES, SECURITY_ONLY_ROLES, Kind, ParticipantKind, Role, TimelineKind
-from tocsin.principal import Principal
-from tocsin.users.models import OrgRole, User
+from tocsin.incidents.types import (
+    MULTI_HOLDER_ROLES,
+    SECURITY_ONLY_ROLES,
+    Kind,
+    ParticipantKind,
+    Role,
+    TimelineKind,
+)
+from tocsin.principal import OrgRole, Principal
+from tocsin.users.models import User
 
 ROLE_LABELS = {
     Role.incident_commander: "Incident Commander", Role.scribe: "Scribe", Role.comms_lead: "Comms Lead",
@@ -99,7 +106,9 @@ def set_participant(session: Session, *, incident: Incident, user: User, kind: P
 
 def assign_role(session: Session, *, incident: Incident, role: Role, user: User, actor: Principal,
                 now: datetime) -> RoleAssignment:
-    """Give `user` the role, ending the previous holder's term for single-holder roles."""
+    """Give `user` the role, ending the previous holder's term for single-holder roles.
+
+    Paging for an Incident Commander is stopped by `flows.incidents.assign_role`, which edges call."""
     actor.require(OrgRole.responder, "assigning incident roles")
     check_role_fits(role, Kind(incident.kind))
     if not user.is_active:
@@ -131,10 +140,6 @@ def assign_role(session: Session, *, incident: Incident, role: Role, user: User,
                     key_event=role == Role.incident_commander)
     record(session, actor=actor, action="incident.role_assign", target_type="incident", target_id=incident.id,
            now=now, details={"role": role.value, "user": user.email})
-    if role == Role.incident_commander:
-        from tocsin.escalation.incident_paging import stop_for_incident
-
-        stop_for_incident(session, incident.id, f"{user.name} is now {ROLE_LABELS[role]}", now)
     return assignment
 
 

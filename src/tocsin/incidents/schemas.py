@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, Field
 
-from tocsin.incidents.types import DataSensitivity, Kind, ParticipantKind, Role, Severity, Status, parse_severity
-from tocsin.schemas import Out, StrictIn, UTCInput, no_null_defaults
+from tocsin.incidents.types import DataSensitivity, Kind, ParticipantKind, Role, Status
+from tocsin.schemas import Out, PatchIn, StrictIn, UTCInput
+from tocsin.severities import Severity, parse_severity
 from tocsin.users.schemas import UserRef
 
 
@@ -51,24 +52,24 @@ class IncidentIn(StrictIn):
     impact_started_at: UTCInput | None = None
 
 
-class IncidentPatch(StrictIn):
+class IncidentPatch(PatchIn):
     """Omit a field to leave it alone. Fields that always hold a value refuse null: their
     `None` defaults only make them optional, and only the fields sent are applied."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
+    clearable: ClassVar[frozenset[str]] = frozenset({"severity_reason", "impact", "detected_at", "impact_started_at"})
 
-    title: str = Field(None, min_length=1, max_length=300)
-    summary: str = Field(None, max_length=50_000)
-    status: Status = Field(None)
-    severity: SeverityIn = Field(None)
+    title: str | None = Field(None, min_length=1, max_length=300)
+    summary: str | None = Field(None, max_length=50_000)
+    status: Status | None = Field(None)
+    severity: SeverityIn | None = Field(None)
     severity_reason: str | None = Field(None, max_length=2000)
-    kind: Kind = Field(None)
-    restricted: bool = Field(None)
+    kind: Kind | None = Field(None)
+    restricted: bool | None = Field(None)
     impact: ImpactIn | None = None
-    services: list[str] = Field(None, max_length=100)
+    services: list[str] | None = Field(None, max_length=100)
     detected_at: UTCInput | None = None
     impact_started_at: UTCInput | None = None
-    postmortem_waived_reason: str = Field(None, min_length=1, max_length=2000,
+    postmortem_waived_reason: str | None = Field(None, min_length=1, max_length=2000,
                                           description="Why this incident may close without a published postmortem "
                                                       "(kept on the timeline)")
 

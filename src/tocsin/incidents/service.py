@@ -31,14 +31,14 @@ from tocsin.incidents.types import (
     DataSensitivity,
     Kind,
     Role,
-    Severity,
     Status,
     TimelineKind,
 )
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.services.models import Service
 from tocsin.services.service import require_service
-from tocsin.users.models import OrgRole, User
+from tocsin.severities import Severity
+from tocsin.users.models import User
 from tocsin.users.service import require_user
 
 COUNTER = "incident"
@@ -119,7 +119,10 @@ class Declaration:
 
 
 def declare(session: Session, *, actor: Principal, now: datetime, spec: Declaration) -> Incident:
-    """Create an incident with its number, services, IC, timeline entry and audit record."""
+    """Create an incident with its number, services, IC, timeline entry and audit record.
+
+    Paging for a missing Incident Commander is not started here: `flows.incidents.declare` does
+    both, and the edges call that."""
     actor.require(OrgRole.responder, "declaring incidents")
     if not spec.title.strip():
         raise InvalidInput("title must not be empty", details={"field": "title"})
@@ -155,10 +158,6 @@ def declare(session: Session, *, actor: Principal, now: datetime, spec: Declarat
     ic = commander or (session.get(User, actor.user_id) if actor.user_id else None)
     if ic is not None:
         assign_role(session, incident=incident, role=Role.incident_commander, user=ic, actor=actor, now=now)
-    else:
-        from tocsin.escalation.incident_paging import page_for_commander
-
-        page_for_commander(session, incident, now)
     return incident
 
 
@@ -261,16 +260,12 @@ def _waive_postmortem(session: Session, *, incident: Incident, actor: Principal,
     return True
 
 
-def _check_close_gate(session: Session, incident: Incident, required: Collection[str]) -> None:
+def _check_close_gate(incident: Incident, required: Collection[str], pm_status: str | None) -> None:
     """Raise Conflict when the incident may not close yet: in `postmortem` it needs its postmortem
     published; in `resolved` with a required severity it needs a published postmortem. A stored
-    waiver reason opens the gate in both cases."""
-    from tocsin.postmortems.models import Postmortem  # the table only: postmortems build on incidents
-
+    waiver reason opens the gate in both cases. `pm_status` is the postmortem's status (None: none)."""
     if incident.postmortem_waived_reason:
         return
-    pm_status = session.execute(sa.select(Postmortem.status).where(Postmortem.incident_id == incident.id)
-                                ).scalar_one_or_none()
     if pm_status == "published":
         return
     hint = "or give postmortem_waived_reason to close without one"
@@ -287,13 +282,18 @@ def _check_close_gate(session: Session, incident: Incident, required: Collection
 
 def update_incident(session: Session, *, incident: Incident, actor: Principal, now: datetime,
                     changes: dict[str, Any],
-                    postmortem_required: Collection[str] = DEFAULT_POSTMORTEM_SEVERITIES) -> Incident:
+                    postmortem_required: Collection[str] = DEFAULT_POSTMORTEM_SEVERITIES,
+                    postmortem_status: str | None = None) -> Incident:
     """Apply a partial update. Keys: title, summary, status, severity, severity_reason, kind,
     restricted, impact (partial dict), detected_at, impact_started_at, services (slugs or ids),
     postmortem_waived_reason.
 
     Closing is gated: see `_check_close_gate`; `postmortem_required` are the severities whose
-    resolved incidents need a published postmortem (or a waiver reason) to close.
+    resolved incidents need a published postmortem (or a waiver reason) to close, and
+    `postmortem_status` is the status of the incident's postmortem (None: it has none; the
+    postmortems package builds on this one, so `flows.incidents.update` looks it up).
+
+    Paging is not started or stopped here: `flows.incidents.update` does that after the change.
 
     Raises IllegalTransition, InvalidInput, Forbidden, Conflict, NotFound. Nothing is
     written unless every change is valid (the edge rolls back on error).
@@ -393,7 +393,7 @@ def update_incident(session: Session, *, incident: Incident, actor: Principal, n
     if "status" in changes and changes["status"] != incident.status:
         target = Status(changes["status"])
         if target == Status.closed and Status(incident.status) in (Status.resolved, Status.postmortem):
-            _check_close_gate(session, incident, postmortem_required)
+            _check_close_gate(incident, postmortem_required, postmortem_status)
         stamped = {f: getattr(incident, f) is not None for f in
                    ("acknowledged_at", "mitigated_at", "resolved_at", "closed_at")}
         plan = plan_transition(Status(incident.status), target, stamped)
@@ -408,14 +408,6 @@ def update_incident(session: Session, *, incident: Incident, actor: Principal, n
                         text=f"{verb}: {plan.from_status.value} → {target.value}",
                         data={"from": plan.from_status.value, "to": target.value, "stamped": list(plan.set_now)},
                         key_event=True)
-
-    if "status" in audit or "severity" in audit:
-        from tocsin.escalation.incident_paging import page_for_commander, stop_for_incident
-
-        if incident.status in ("resolved", "closed"):
-            stop_for_incident(session, incident.id, f"the incident is {incident.status}", now)
-        elif not any(a.role == Role.incident_commander.value for a in current_assignments(session, [incident.id])):
-            page_for_commander(session, incident, now)
 
     if audit:
         incident.updated_at = now

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tocsin.incidents.types import DataSensitivity, Severity
+from tocsin.incidents.types import DataSensitivity
+from tocsin.severities import Severity
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The incident timeline: append entries, add and edit notes, list in time order.
 
 Every row written to the timeline announces `incident:<id>` to live viewers (`tocsin.live`)
-when its transaction commits. The hook sits on the row itself rather than in `append`, because
-the paging trail (escalation/trail.py) writes its entries directly: one place covers both.
+when its transaction commits: the hook sits on the row itself (`incidents/models.py`), because
+the paging trail (escalation/trail.py) writes its entries directly, so one place covers both.
 """
 
 from __future__ import annotations
@@ -12,17 +12,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from tocsin import live
-
 from tocsin.audit.service import record
 from tocsin.errors import Forbidden, InvalidInput, NotFound
-from tocsin.incidents.models import Incident, RoleAssignment, TimelineEntry, TimelineRevision
+from tocsin.incidents.models import (
+    Incident,
+    RoleAssignment,
+    TimelineEntry,
+    TimelineRevision,
+)
 from tocsin.incidents.types import Role, TimelineKind
-from tocsin.principal import Principal
-from tocsin.users.models import OrgRole
+from tocsin.principal import OrgRole, Principal
 
 MAX_NOTE = 20_000
 _BACKDATERS = (Role.scribe.value, Role.incident_commander.value)
@@ -40,14 +42,6 @@ def append(session: Session, *, incident: Incident, kind: TimelineKind, actor: P
     session.add(entry)
     session.flush()
     return entry
-
-
-@event.listens_for(TimelineEntry, "after_insert")
-def _announce(_mapper: object, _connection: object, entry: TimelineEntry) -> None:
-    """Tell the incident room's viewers (in every process) once this entry commits."""
-    session = object_session(entry)
-    if session is not None:
-        live.changed(session, f"incident:{entry.incident_id}")
 
 
 def holds_role(session: Session, incident_id: uuid.UUID, user_id: uuid.UUID | None, roles: tuple[str, ...]) -> bool:

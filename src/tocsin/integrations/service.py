@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from tocsin.audit.service import record
 from tocsin.db.lookup import require_row
 from tocsin.errors import InvalidInput
+from tocsin.inbound.generic import validate_mapping
 from tocsin.integrations.models import Integration
 from tocsin.keys import hint, key_hash, new_key
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.services.service import require_service
-from tocsin.users.models import OrgRole
 
 
 class IntegrationType(StrEnum):
@@ -35,8 +35,6 @@ ENDPOINTS = {"events_v2": "/v2/enqueue (routing_key = <key>)", "alertmanager": "
 def check_config(kind: IntegrationType, config: dict[str, Any]) -> dict[str, Any]:
     """Return the validated config for `kind`; raise InvalidInput."""
     if kind is IntegrationType.generic:
-        from tocsin.inbound.generic import validate_mapping
-
         try:
             validate_mapping(config.get("mapping") or {})
         except ValueError as exc:

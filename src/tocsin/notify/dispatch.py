@@ -18,7 +18,10 @@ import uuid
 from typing import Any
 
 from tocsin.clock import Clock, SystemClock
+from tocsin.net.guard import EgressPolicy
+from tocsin.net.http import make_client
 from tocsin.notify.types import Message, Outcome, Provider, Result
+from tocsin.notify.webhook import WebhookProvider
 
 CHANNELS = ("email", "sms", "voice", "webhook", "slack", "apprise")
 
@@ -41,15 +44,11 @@ class Dispatcher:
             self._http.close()
 
     def _policy(self) -> Any:
-        from tocsin.net.guard import EgressPolicy
-
         return EgressPolicy.from_settings(getattr(self.settings, "outbound_allow", "") or "")
 
     def client(self) -> Any:
         with self._lock:
             if self._http is None:
-                from tocsin.net.http import make_client
-
                 self._http = make_client(self._policy())
             return self._http
 
@@ -58,7 +57,9 @@ class Dispatcher:
         if channel == "email":
             if not getattr(st, "smtp_url", None):
                 return Result(Outcome.permanent, "no email server configured (set TOCSIN_SMTP_URL)")
-            from tocsin.notify.email import EmailProvider
+            from tocsin.notify.email import (
+                EmailProvider,  # lazy: a provider's library loads only once its channel is configured and used
+            )
 
             return EmailProvider(st.smtp_url, getattr(st, "smtp_from", None) or "tocsin@localhost")
         if channel in ("sms", "voice"):
@@ -67,7 +68,9 @@ class Dispatcher:
             if not (sid and token and sender):
                 return Result(Outcome.permanent, "SMS and voice are not configured (set TOCSIN_TWILIO_ACCOUNT_SID, "
                                                  "TOCSIN_TWILIO_AUTH_TOKEN and TOCSIN_TWILIO_FROM)")
-            from tocsin.notify.twilio import TwilioProvider
+            from tocsin.notify.twilio import (
+                TwilioProvider,  # lazy: a provider's library loads only once its channel is configured and used
+            )
 
             try:
                 callback = f"{st.public_url.rstrip('/')}/integrations/twilio/status" \
@@ -77,12 +80,16 @@ class Dispatcher:
             except ValueError as exc:
                 return Result(Outcome.permanent, f"SMS and voice are misconfigured: {exc}")
         if channel == "slack":
-            from tocsin.notify.slack import SlackProvider
+            from tocsin.notify.slack import (
+                SlackProvider,  # lazy: a provider's library loads only once its channel is configured and used
+            )
 
             return SlackProvider(getattr(st, "slack_bot_token", None),
                                  getattr(st, "slack_base_url", "https://slack.com/api/"), policy=self._policy())
         if channel == "apprise":
-            from tocsin.notify.apprise import AppriseProvider
+            from tocsin.notify.apprise import (
+                AppriseProvider,  # lazy: a provider's library loads only once its channel is configured and used
+            )
 
             return AppriseProvider(policy=self._policy())
         return Result(Outcome.permanent, f"unknown channel {channel!r}")
@@ -92,7 +99,6 @@ class Dispatcher:
         if channel == "webhook":
             if contact_method_id is None:
                 return Result(Outcome.permanent, "a webhook needs its contact method (for the signing secret)")
-            from tocsin.notify.webhook import WebhookProvider
 
             secret = webhook_secret(self.settings.resolved_secret_key(), contact_method_id)
             return WebhookProvider(self.client(), secret, clock=self.clock).send(message)

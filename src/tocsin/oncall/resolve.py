@@ -10,7 +10,7 @@ Rules (one place, so the API, the engine and the web preview agree):
   of `start` plus k days (k weeks). A shift across a daylight-saving change therefore lasts 23
   or 25 real hours and the handoff stays at, say, 09:00; nobody is dropped or doubled. Handoff 0
   is `start` exactly as given. A custom rotation hands off every `shift_hours` of real time.
-* Wall times map to instants as in `tocsin.alerts.windows`: a time in a spring-forward gap is
+* Wall times map to instants as in `tocsin.windows`: a time in a spring-forward gap is
   the first instant after the gap (the transition), a time in a fall-back fold is its first
   pass (fold=0). A shift or window that collapses to nothing (a day-long gap) is skipped.
 * Restrictions clip a layer to the union of their local windows; a window belongs to the day

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from tocsin.oncall.resolve import MAX_SHIFT_HOURS
-from tocsin.schemas import Name, Out, Slug, StrictIn, UTCInput, no_null_defaults
+from tocsin.schemas import Name, Out, PatchIn, Slug, StrictIn, UTCInput
 
 RotationKind = Literal["daily", "weekly", "custom"]
 TimeZone = Annotated[str, Field(min_length=1, max_length=64, description="IANA name such as Europe/Berlin")]
@@ -57,18 +57,16 @@ class LayerIn(StrictIn):
         description="On call only inside these local windows; none: always. Outside them lower layers show through")
 
 
-class LayerPatch(StrictIn):
+class LayerPatch(PatchIn):
     """Omit a field to leave it alone."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
-
-    name: Name = Field(None)
-    kind: RotationKind = Field(None)
-    timezone: TimeZone = Field(None)
-    start: UTCInput = Field(None)
-    shift_hours: int = Field(None, ge=1, le=MAX_SHIFT_HOURS)
-    members: list[UserKey] = Field(None, min_length=1, max_length=MAX_MEMBERS)
-    restrictions: list[RestrictionIn] = Field(None, max_length=MAX_RESTRICTIONS)
+    name: Name | None = Field(None)
+    kind: RotationKind | None = Field(None)
+    timezone: TimeZone | None = Field(None)
+    start: UTCInput | None = Field(None)
+    shift_hours: int | None = Field(None, ge=1, le=MAX_SHIFT_HOURS)
+    members: list[UserKey] | None = Field(None, min_length=1, max_length=MAX_MEMBERS)
+    restrictions: list[RestrictionIn] | None = Field(None, max_length=MAX_RESTRICTIONS)
 
 
 class LayerOut(Out):
@@ -94,14 +92,14 @@ class ScheduleIn(StrictIn):
     team: str | None = Field(None, max_length=64, description="Owning team (slug or id)")
 
 
-class SchedulePatch(StrictIn):
+class SchedulePatch(PatchIn):
     """Omit a field to leave it alone; `team` accepts null to clear it."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
+    clearable: ClassVar[frozenset[str]] = frozenset({"team"})
 
-    name: Name = Field(None)
-    description: Description = Field(None)
-    timezone: TimeZone = Field(None)
+    name: Name | None = Field(None)
+    description: Description | None = Field(None)
+    timezone: TimeZone | None = Field(None)
     team: str | None = Field(None, max_length=64)
 
 

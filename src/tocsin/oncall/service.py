@@ -31,11 +31,11 @@ from tocsin.oncall.models import (
     ScheduleLayerMember,
     ScheduleOverride,
 )
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.slugs import check_slug, slugify
 from tocsin.teams.models import Team
 from tocsin.teams.service import get_team
-from tocsin.users.models import OrgRole, User
+from tocsin.users.models import User
 from tocsin.users.service import check_time_zone, get_user_by_email
 
 DEFAULT_RANGE = timedelta(days=7)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from tocsin.postmortems.service import Status
-from tocsin.schemas import Out, StrictIn, UTCInput, no_null_defaults
+from tocsin.schemas import Out, PatchIn, StrictIn, UTCInput
 from tocsin.users.schemas import UserRef
 
 MAX_TEXT = 200_000
@@ -19,18 +20,18 @@ class PostmortemStart(StrictIn):
     title: str | None = Field(None, min_length=1, max_length=300, description="Default: “Postmortem: <incident title>”")
 
 
-class PostmortemPatch(StrictIn):
+class PostmortemPatch(PatchIn):
     """Omit a field to leave it alone; only `review_meeting_at` may be cleared with null."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
+    clearable: ClassVar[frozenset[str]] = frozenset({"review_meeting_at"})
 
-    title: str = Field(None, min_length=1, max_length=300)
-    body: str = Field(None, max_length=MAX_TEXT, description="The internal Markdown; a change makes a new revision")
-    public_text: str = Field(None, max_length=MAX_TEXT, description="The customer-facing version (Markdown)")
-    status: Status = Field(None, description="draft → in_review → published; published → draft to amend")
+    title: str | None = Field(None, min_length=1, max_length=300)
+    body: str | None = Field(None, max_length=MAX_TEXT, description="The internal Markdown; a change makes a new revision")
+    public_text: str | None = Field(None, max_length=MAX_TEXT, description="The customer-facing version (Markdown)")
+    status: Status | None = Field(None, description="draft → in_review → published; published → draft to amend")
     review_meeting_at: UTCInput | None = None
-    reviewers: list[str] = Field(None, max_length=50, description="User ids or emails; replaces the reviewer list")
-    base_revision: int = Field(None, ge=1, le=2**31 - 1,
+    reviewers: list[str] | None = Field(None, max_length=50, description="User ids or emails; replaces the reviewer list")
+    base_revision: int | None = Field(None, ge=1, le=2**31 - 1,
                                description="The revision your edit starts from; 409 if the postmortem moved on")
 
 
@@ -111,12 +112,11 @@ class TemplateIn(StrictIn):
     is_default: bool = False
 
 
-class TemplatePatch(StrictIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
+class TemplatePatch(PatchIn):
 
-    name: str = Field(None, min_length=1, max_length=200)
-    sections: list[SectionIn] = Field(None, min_length=1, max_length=40)
-    is_default: bool = Field(None)
+    name: str | None = Field(None, min_length=1, max_length=200)
+    sections: list[SectionIn] | None = Field(None, min_length=1, max_length=40)
+    is_default: bool | None = Field(None)
 
 
 class SectionOut(Out):

@@ -33,10 +33,8 @@ from tocsin.postmortems.models import (
     PostmortemRevision,
 )
 from tocsin.postmortems.templates import default_template, require_template
-from tocsin.principal import Principal
-from tocsin.users.models import OrgRole
+from tocsin.principal import OrgRole, Principal
 from tocsin.users.service import principal_for, require_user
-
 
 
 class Status(StrEnum):
@@ -72,6 +70,12 @@ def _not_found(postmortem_id: uuid.UUID | str) -> NotFound:
 def get_for_incident(session: Session, incident: Incident) -> Postmortem | None:
     """The incident's postmortem; the caller has already loaded the incident through need-to-know."""
     return session.execute(sa.select(Postmortem).where(Postmortem.incident_id == incident.id)).scalar_one_or_none()
+
+
+def status_for_incident(session: Session, incident_id: uuid.UUID) -> str | None:
+    """The status of the incident's postmortem, or None when it has none (what closing it needs)."""
+    return session.execute(sa.select(Postmortem.status).where(Postmortem.incident_id == incident_id)
+                           ).scalar_one_or_none()
 
 
 def require_postmortem(session: Session, principal: Principal, postmortem_id: uuid.UUID, *,

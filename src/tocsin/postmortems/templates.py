@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 from tocsin.audit.service import record
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.postmortems.models import PostmortemTemplate
-from tocsin.principal import Principal
-from tocsin.users.models import OrgRole
+from tocsin.principal import OrgRole, Principal
 
 DEFAULT_NAME = "Blameless (default)"
 DEFAULT_SECTIONS: list[dict[str, str]] = [

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from tocsin.schemas import Out, StrictIn, check_strings, no_null_defaults
+from tocsin.schemas import Out, PatchIn, StrictIn, check_strings
 from tocsin.users.schemas import UserRef
 
 ProblemStatus = Literal["open", "known_error", "resolved"]
@@ -54,19 +54,19 @@ class ProblemIn(StrictIn):
                                          description="Incidents to link at once (refs or ids)")
 
 
-class ProblemPatch(StrictIn):
+class ProblemPatch(PatchIn):
     """Omit a field to leave it alone; `service` accepts null to clear it; `match` replaces the whole spec."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
+    clearable: ClassVar[frozenset[str]] = frozenset({"service"})
 
-    title: Title = Field(None)
-    description: LongText = Field(None)
-    root_cause: LongText = Field(None)
-    known_error: LongText = Field(None)
-    workaround: LongText = Field(None)
-    status: ProblemStatus = Field(None, description="open -> known_error -> resolved; resolved -> open (recurred)")
+    title: Title | None = Field(None)
+    description: LongText | None = Field(None)
+    root_cause: LongText | None = Field(None)
+    known_error: LongText | None = Field(None)
+    workaround: LongText | None = Field(None)
+    status: ProblemStatus | None = Field(None, description="open -> known_error -> resolved; resolved -> open (recurred)")
     service: str | None = Field(None, min_length=1, max_length=64)
-    match: MatchIn = Field(None)
+    match: MatchIn | None = Field(None)
 
 
 class LinkIn(StrictIn):

@@ -17,20 +17,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.actions.models import ActionItem
 from tocsin.audit.service import record
 from tocsin.db.counters import next_value
 from tocsin.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from tocsin.ids import PROBLEM_PREFIX, make_ref, parse_ref
 from tocsin.incidents import timeline
 from tocsin.incidents.access import require_incident, visibility_clause
 from tocsin.incidents.models import Incident
 from tocsin.incidents.service import ref as incident_ref
 from tocsin.incidents.types import TimelineKind
-from tocsin.ids import PROBLEM_PREFIX, make_ref, parse_ref
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.problems.models import Problem, ProblemIncident
 from tocsin.services.service import require_service
-from tocsin.users.models import OrgRole
 
 COUNTER = "problem"
 
@@ -288,12 +286,3 @@ def problems_of_incident(session: Session, incident_id: uuid.UUID) -> list[tuple
         sa.select(ProblemIncident, Problem).join(Problem, Problem.id == ProblemIncident.problem_id)
         .where(ProblemIncident.incident_id == incident_id)
         .order_by(ProblemIncident.linked_at, Problem.number)).all()]
-
-
-def action_items_of(session: Session, principal: Principal, problem_id: uuid.UUID) -> list[ActionItem]:
-    """The action items linked to the problem that the principal may see, oldest first."""
-    from tocsin.actions.service import item_visibility  # here: actions.sync imports this module
-
-    return list(session.execute(
-        sa.select(ActionItem).where(ActionItem.problem_id == problem_id, item_visibility(principal))
-        .order_by(ActionItem.number)).scalars())

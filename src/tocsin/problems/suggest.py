@@ -17,7 +17,13 @@ from tocsin.alerts.models import Alert
 from tocsin.incidents.access import visibility_clause
 from tocsin.incidents.models import Incident
 from tocsin.principal import Principal
-from tocsin.problems.match import MATCHING_STATUSES, AlertSignal, Candidate, ProblemSpec, match
+from tocsin.problems.match import (
+    MATCHING_STATUSES,
+    AlertSignal,
+    Candidate,
+    ProblemSpec,
+    match,
+)
 from tocsin.problems.models import Problem, ProblemIncident
 from tocsin.services.models import Service
 

@@ -54,7 +54,7 @@ def render(trend: Trend, fmt: ImageFormat = ImageFormat.svg, *, width: float = 7
             for s in trend.series:
                 values = [v or 0.0 for v in s.values]
                 ax.bar(xs, values, bottom=bottom, label=s.label, color=_COLOURS.get(s.label))
-                bottom = [b + v for b, v in zip(bottom, values)]
+                bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         elif trend.style == "bar":
             for s in trend.series:
                 ax.bar(xs, [v or 0.0 for v in s.values], label=s.label)

@@ -22,15 +22,21 @@ from tocsin.actions.service import item_visibility
 from tocsin.alerts.models import Alert
 from tocsin.config import Settings
 from tocsin.incidents.access import visibility_clause
-from tocsin.incidents.models import Incident, IncidentService, Participant, RoleAssignment
+from tocsin.incidents.models import (
+    Incident,
+    IncidentService,
+    Participant,
+    RoleAssignment,
+)
 from tocsin.incidents.service import match_clauses, ref
-from tocsin.incidents.types import Kind, ParticipantKind, Role, Severity, Status
+from tocsin.incidents.types import Kind, ParticipantKind, Role, Status
 from tocsin.postmortems.models import Postmortem
 from tocsin.principal import Principal
 from tocsin.problems.models import ProblemIncident
 from tocsin.reports import incident_metrics as m
 from tocsin.reports.period import Period
 from tocsin.services.models import Service
+from tocsin.severities import Severity
 from tocsin.statuspage.service import first_update_times
 from tocsin.teams.models import Team
 from tocsin.teams.service import require_team
@@ -181,7 +187,9 @@ def action_item_report(session: Session, *, principal: Principal, now: datetime,
 def page_html(session: Session, *, principal: Principal, now: datetime, period: Period, flt: ReportFilter,
               group_by: m.GroupBy, unit: m.Bucket, settings: Settings | None) -> str:
     """The HTML reports page (summary table, groups, trend charts), as the API and the console serve it."""
-    from tocsin.reports import page
+    from tocsin.reports import (
+        page,  # lazy: matplotlib (the charts) loads only for the HTML report
+    )
 
     rows = load_incident_rows(session, principal=principal, period=period, flt=flt)
     report = incident_report(session, principal=principal, now=now, period=period, flt=flt, group_by=group_by,

@@ -10,11 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, uuid_pk
+from tocsin.db.counters import ALERT_CONFIG
 
 
 class RoutingRule(Base):
     """Alerts whose labels match go to `service_id` (when set) with `urgency` (when set); first match wins."""
 
+    __version_counter__ = ALERT_CONFIG  # the alert pipeline caches these rows by this version
     __tablename__ = "routing_rules"
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -27,6 +29,7 @@ class RoutingRule(Base):
 
 
 class Silence(Base):
+    __version_counter__ = ALERT_CONFIG  # the alert pipeline caches these rows by this version
     __tablename__ = "silences"
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -40,6 +43,7 @@ class Silence(Base):
 
 
 class MaintenanceWindow(Base):
+    __version_counter__ = ALERT_CONFIG  # the alert pipeline caches these rows by this version
     __tablename__ = "maintenance_windows"
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -59,6 +63,7 @@ class MaintenanceWindow(Base):
 class AutoIncidentRule(Base):
     """A new alert whose labels (plus `service`, `tier`, `severity`) match declares an incident."""
 
+    __version_counter__ = ALERT_CONFIG  # the alert pipeline caches these rows by this version
     __tablename__ = "auto_incident_rules"
 
     id: Mapped[uuid.UUID] = uuid_pk()

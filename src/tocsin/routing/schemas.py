@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, WithJsonSchema
+from pydantic import Field, WithJsonSchema
 
-from tocsin.alerts.matchers import MAX_MATCHERS, MAX_PATTERN
 from tocsin.incidents.schemas import SeverityIn
 from tocsin.incidents.types import Kind
-from tocsin.schemas import Name, Out, StrictIn, UTCInput, no_null_defaults
+from tocsin.routing.matchers import MAX_MATCHERS, MAX_PATTERN
+from tocsin.schemas import Name, Out, PatchIn, StrictIn, UTCInput
 
 # A matcher is validated by the service (`alerts.matchers.parse_matcher`), not by pydantic: a
 # union of `str | Model` would report a bad object as "should be a valid string" first. The
@@ -53,13 +53,13 @@ class RoutingRuleIn(StrictIn):
     urgency: Urgency | None = Field(None, description="Set the urgency; default: from the alert's severity")
 
 
-class RoutingRulePatch(StrictIn):
+class RoutingRulePatch(PatchIn):
     """Omit a field to leave it alone; `service` and `urgency` accept null to clear them."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
+    clearable: ClassVar[frozenset[str]] = frozenset({"service", "urgency"})
 
-    name: Name = Field(None)
-    matchers: Matchers = Field(None)
+    name: Name | None = Field(None)
+    matchers: Matchers | None = Field(None)
     service: str | None = Field(None, max_length=64)
     urgency: Urgency | None = None
 
@@ -113,18 +113,18 @@ class MaintenanceWindowIn(StrictIn):
     reason: Reason = ""
 
 
-class MaintenanceWindowPatch(StrictIn):
+class MaintenanceWindowPatch(PatchIn):
     """Omit a field to leave it alone; `until` accepts null to clear it."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
+    clearable: ClassVar[frozenset[str]] = frozenset({"until"})
 
-    name: Name = Field(None)
-    starts_at: UTCInput = Field(None)
-    ends_at: UTCInput = Field(None)
-    recurrence: Recurrence = Field(None)
-    timezone: TimeZone = Field(None)
+    name: Name | None = Field(None)
+    starts_at: UTCInput | None = Field(None)
+    ends_at: UTCInput | None = Field(None)
+    recurrence: Recurrence | None = Field(None)
+    timezone: TimeZone | None = Field(None)
     until: UTCInput | None = None
-    reason: Reason = Field(None)
+    reason: Reason | None = Field(None)
 
 
 class MaintenanceWindowOut(Out):

@@ -19,18 +19,12 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.alerts.matchers import MAX_MATCHERS, describe, load, parse_matcher
-from tocsin.alerts.windows import (
-    Recurrence,
-    next_boundary,
-    occurrence_at,
-    validate_window,
-)
 from tocsin.audit.service import record
 from tocsin.db.lookup import require_row
 from tocsin.errors import Conflict, InvalidInput
-from tocsin.incidents.types import Kind, Severity, parse_severity
-from tocsin.principal import Principal
+from tocsin.incidents.types import Kind
+from tocsin.principal import OrgRole, Principal
+from tocsin.routing.matchers import MAX_MATCHERS, describe, load, parse_matcher
 from tocsin.routing.models import (
     AutoIncidentRule,
     MaintenanceWindow,
@@ -40,7 +34,13 @@ from tocsin.routing.models import (
 from tocsin.schemas import check_strings
 from tocsin.services.models import Service
 from tocsin.services.service import get_service
-from tocsin.users.models import OrgRole
+from tocsin.severities import Severity, parse_severity
+from tocsin.windows import (
+    Recurrence,
+    next_boundary,
+    occurrence_at,
+    validate_window,
+)
 
 URGENCIES = ("high", "low")
 RECURRENCES = ("none", "daily", "weekly")

@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, uuid_pk
+from tocsin.db.counters import ALERT_CONFIG
 
 
 class Service(Base):
+    __version_counter__ = ALERT_CONFIG  # the alert pipeline caches these rows by this version
     __tablename__ = "services"
     __table_args__ = (sa.CheckConstraint("tier BETWEEN 1 AND 4", name="tier_range"),)
 

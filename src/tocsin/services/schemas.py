@@ -10,8 +10,6 @@ from pydantic import Field
 
 from tocsin.schemas import Name, Out, Slug, StrictIn
 
-
-
 ALERT_SETTINGS_DOC = ("Alert handling: `group_by` (label names), `group_window_seconds`, `flap_window_seconds`, "
                       "`support_hours` ({timezone, days: [1..7], start: \"09:00\", end: \"17:00\"}); null for defaults")
 

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from tocsin.audit.service import record
 from tocsin.db.lookup import get_by_key, require_by_key
 from tocsin.errors import Conflict, InvalidInput
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
+from tocsin.services.alert_settings import parse_settings
 from tocsin.services.models import Service, ServiceDependency
 from tocsin.slugs import check_slug, slugify
 from tocsin.teams.service import require_team
-from tocsin.users.models import OrgRole
 
 
 def get_service(session: Session, key: str | uuid.UUID) -> Service | None:
@@ -51,8 +51,6 @@ def _check_tier(tier: int) -> int:
 
 
 def _check_alert_settings(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    from tocsin.alerts.settings import parse_settings
-
     try:
         parse_settings(value)
     except ValueError as exc:

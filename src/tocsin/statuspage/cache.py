@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from tocsin import live
-from tocsin.statuspage import render, snapshot
+from tocsin.statuspage import export, render, snapshot
 from tocsin.statuspage.models import StatusPage
 
 log = logging.getLogger("tocsin.statuspage.cache")
@@ -45,10 +45,8 @@ DEBOUNCE_SECONDS = 0.02
 PREFIX = "/status/"
 TOPIC = "statuspage:"
 
-CSP = (b"default-src 'none'; img-src https: data:; style-src 'self'; form-action 'self'; "
-       b"frame-ancestors 'none'; base-uri 'none'")
 _COMMON = [(b"cache-control", b"public, max-age=10"), (b"x-content-type-options", b"nosniff"),
-           (b"referrer-policy", b"no-referrer"), (b"content-security-policy", CSP)]
+           (b"referrer-policy", b"no-referrer"), (b"content-security-policy", render.CSP)]
 _CORS = [(b"access-control-allow-origin", b"*")]
 
 
@@ -237,10 +235,8 @@ class StatusCache:
         target = self.app.state.settings.statuspage_publish_dir
         if not target:
             return
-        from tocsin.statuspage.export import write_site
-
         try:
-            write_site(target, slug, site)
+            export.write_site(target, slug, site)
         except Exception:
             log.exception("status page %s: publishing to %s failed", slug, target)
 
@@ -250,10 +246,8 @@ class StatusCache:
         target = self.app.state.settings.statuspage_publish_dir
         if not target:
             return
-        from tocsin.statuspage.export import remove_site
-
         try:
-            if remove_site(target, slug):
+            if export.remove_site(target, slug):
                 log.info("status page %s: removed from %s", slug, target)
         except Exception:
             log.exception("status page %s: removing it from %s failed", slug, target)

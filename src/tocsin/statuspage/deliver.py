@@ -26,7 +26,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.engine.deliver import backoff  # the same schedule as the engine's outbox
+from tocsin.jobs import JobContext, backoff, dispatcher, send_pool
 from tocsin.notify.dispatch import webhook_secret
 from tocsin.notify.email import EmailProvider
 from tocsin.notify.types import Message, Outcome, Result
@@ -39,9 +39,14 @@ from tocsin.statuspage.models import (
     StatusUpdate,
     SubscriberDelivery,
 )
-from tocsin.statuspage.subscribers import unsubscribe_token
 from tocsin.statuspage.render import rollup_of
-from tocsin.statuspage.types import MAINTENANCE_ACTIVE, UNRESOLVED, StatusIncidentKind, SubscriberKind
+from tocsin.statuspage.subscribers import unsubscribe_token
+from tocsin.statuspage.types import (
+    MAINTENANCE_ACTIVE,
+    UNRESOLVED,
+    StatusIncidentKind,
+    SubscriberKind,
+)
 
 log = logging.getLogger("tocsin.statuspage.deliver")
 
@@ -266,3 +271,25 @@ def send(send: Send, *, email: EmailProvider | Result, client: Any, now: datetim
         log.exception("status page delivery %s failed", send.id)
         return Result(Outcome.retryable, f"{type(exc).__name__}: {exc}"[:500])
 
+
+def run(ec: JobContext) -> int:
+    """The engine job: send due subscriber messages (confirmations, updates; email and webhooks) through
+    the engine's one guarded HTTP client and sending pool; return how many were handled."""
+    settings = ec.settings
+    with ec.db.unit_of_work() as s:
+        sends = claim(s, now=ec.now, base=settings.resolved_public_url(), secret=settings.resolved_secret_key())
+    if not sends:
+        return 0
+    email = ec.shared.get("statuspage_email")
+    if not isinstance(email, (EmailProvider, Result)):
+        email = ec.shared["statuspage_email"] = ListEmail(settings.smtp_url, settings.smtp_from) \
+            if settings.smtp_url else Result(Outcome.permanent, "no email server configured (set TOCSIN_SMTP_URL)")
+    client = dispatcher(ec).client()
+
+    def one(item: Send) -> tuple[Send, Result]:
+        return item, send(item, email=email, client=client, now=ec.clock.now())
+
+    results = list(send_pool(ec).map(one, sends)) if len(sends) > 1 else [one(sends[0])]
+    with ec.db.unit_of_work() as s:
+        record(s, results, ec.clock.now())
+    return len(sends)

@@ -26,12 +26,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.statuspage import render, snapshot
 from tocsin.statuspage.models import StatusPage
-
-import sqlalchemy as sa
 
 log = logging.getLogger("tocsin.statuspage.export")
 MARKER = ".tocsin-status-page"
@@ -182,9 +181,7 @@ NGINX_LOCATION = """\
 def nginx_location() -> str:
     """The `location /status/ { ... }` block serving an export (inside a `server` whose `root` is
     the directory holding the export directory, which must be named `status`)."""
-    from tocsin.statuspage.cache import CSP
-
-    headers = _HEADERS.format(csp=CSP.decode())
+    headers = _HEADERS.format(csp=render.CSP.decode())
     nested = "\n".join("    " + line for line in headers.splitlines())
     return NGINX_LOCATION.format(headers=headers).replace(
         "            try_files $uri =404;\n" + headers, "            try_files $uri =404;\n" + nested)

@@ -19,7 +19,7 @@ from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.incidents import timeline
 from tocsin.incidents.models import Incident, IncidentService
 from tocsin.incidents.types import TimelineKind
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.statuspage import subscribers
 from tocsin.statuspage.common import (
     COMPONENT_STATUSES,
@@ -52,7 +52,6 @@ from tocsin.statuspage.types import (
     StatusIncidentKind,
     impact_for,
 )
-from tocsin.users.models import OrgRole
 
 _IMPACT_RANK = {v: i for i, v in enumerate(INCIDENT_IMPACTS)}
 

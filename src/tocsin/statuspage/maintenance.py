@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
 from tocsin.errors import Conflict, IllegalTransition, InvalidInput
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.statuspage import subscribers
 from tocsin.statuspage.common import (
     MAX_INCIDENT_NAME,
@@ -34,9 +34,18 @@ from tocsin.statuspage.common import (
     text_field,
 )
 from tocsin.statuspage.incidents import still_affected_elsewhere
-from tocsin.statuspage.models import StatusIncident, StatusIncidentComponent, StatusPage, StatusUpdate
-from tocsin.statuspage.types import ComponentStatus, Impact, MaintenanceStatus, StatusIncidentKind
-from tocsin.users.models import OrgRole
+from tocsin.statuspage.models import (
+    StatusIncident,
+    StatusIncidentComponent,
+    StatusPage,
+    StatusUpdate,
+)
+from tocsin.statuspage.types import (
+    ComponentStatus,
+    Impact,
+    MaintenanceStatus,
+    StatusIncidentKind,
+)
 
 BATCH = 100
 STATUSES = tuple(s.value for s in MaintenanceStatus)

@@ -26,8 +26,19 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from tocsin.statuspage import feeds
-from tocsin.statuspage.snapshot import HISTORY_DAYS, RECENT, Component, Incident, PageSnapshot, Update
 from tocsin.statuspage.types import MAINTENANCE_ACTIVE, UNRESOLVED, MaintenanceStatus
+from tocsin.statuspage.views import (
+    HISTORY_DAYS,
+    RECENT,
+    Component,
+    Incident,
+    PageSnapshot,
+    Update,
+)
+
+# The Content-Security-Policy of every public page, served by tocsin (cache.py) or by nginx (export.py).
+CSP = (b"default-src 'none'; img-src https: data:; style-src 'self'; form-action 'self'; "
+       b"frame-ancestors 'none'; base-uri 'none'")
 
 HERE = Path(__file__).parent
 JSON = "application/json"

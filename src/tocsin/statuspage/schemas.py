@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from tocsin.schemas import Name, Out, Slug, StrictIn, UTCInput, no_null_defaults
+from tocsin.schemas import Name, Out, PatchIn, Slug, StrictIn, UTCInput
 from tocsin.statuspage.types import ComponentStatus, IncidentStatus, MaintenanceStatus
 
 Text = Annotated[str, Field(max_length=20_000)]
@@ -32,15 +32,16 @@ class PageIn(StrictIn):
     time_zone: TimeZone = "UTC"
 
 
-class PagePatch(StrictIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
+class PagePatch(PatchIn):
 
-    slug: Slug = Field(None)
-    name: Name = Field(None)
-    description: Text = Field(None)
+    clearable: ClassVar[frozenset[str]] = frozenset({"logo_url", "public_url"})
+
+    slug: Slug | None = Field(None)
+    name: Name | None = Field(None)
+    description: Text | None = Field(None)
     logo_url: Url | None = None
     public_url: Url | None = None
-    time_zone: TimeZone = Field(None)
+    time_zone: TimeZone | None = Field(None)
 
 
 class ComponentIn(StrictIn):
@@ -55,19 +56,19 @@ class ComponentIn(StrictIn):
     only_show_if_degraded: bool = False
 
 
-class ComponentPatch(StrictIn):
+class ComponentPatch(PatchIn):
     """Omit a field to leave it alone. `status` needs the responder role, every other field admin."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
+    clearable: ClassVar[frozenset[str]] = frozenset({"group", "service", "check_id"})
 
-    name: Name = Field(None)
-    description: Text = Field(None)
+    name: Name | None = Field(None)
+    description: Text | None = Field(None)
     group: uuid.UUID | None = None
-    position: int = Field(None, ge=0, le=1_000_000)
+    position: int | None = Field(None, ge=0, le=1_000_000)
     service: str | None = Field(None, min_length=1, max_length=64)
     check_id: uuid.UUID | None = None
-    only_show_if_degraded: bool = Field(None)
-    status: ComponentStatus = Field(None)
+    only_show_if_degraded: bool | None = Field(None)
+    status: ComponentStatus | None = Field(None)
 
 
 class ComponentOut(Out):
@@ -164,18 +165,16 @@ class MaintenanceIn(StrictIn):
     deliver_notifications: bool = True
 
 
-class MaintenancePatch(StrictIn):
+class MaintenancePatch(PatchIn):
     """A `status` or `body` posts an update; the other fields edit the announcement."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
-
-    status: MaintenanceStatus = Field(None)
-    body: Body = Field(None)
-    name: PublicName = Field(None)
-    scheduled_for: UTCInput = Field(None)
-    scheduled_until: UTCInput = Field(None)
-    components: list[uuid.UUID] = Field(None, max_length=200)
-    auto_transition: bool = Field(None)
+    status: MaintenanceStatus | None = Field(None)
+    body: Body | None = Field(None)
+    name: PublicName | None = Field(None)
+    scheduled_for: UTCInput | None = Field(None)
+    scheduled_until: UTCInput | None = Field(None)
+    components: list[uuid.UUID] | None = Field(None, max_length=200)
+    auto_transition: bool | None = Field(None)
     deliver_notifications: bool = True
 
 

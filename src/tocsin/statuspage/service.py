@@ -18,10 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
+from tocsin.checks.models import Check
 from tocsin.errors import Conflict, InvalidInput, NotFound
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
+from tocsin.services.models import Service
 from tocsin.statuspage import subscribers
-from tocsin.statuspage.common import (
+from tocsin.statuspage.common import (  # noqa: F401  (components_of, require_component: one import point for callers)
     MAX_NAME,
     MAX_TEXT,
     announce,
@@ -29,6 +31,7 @@ from tocsin.statuspage.common import (
     check_logo_url,
     check_page_slug,
     check_public_url,
+    components_of,
     require_component,
     text_field,
 )
@@ -42,7 +45,6 @@ from tocsin.statuspage.incidents import (  # noqa: F401  (one import point for c
     require_status_incident,
     updates_of,
 )
-from tocsin.statuspage.common import components_of  # noqa: F401
 from tocsin.statuspage.maintenance import (  # noqa: F401
     advance_maintenances,
     schedule_maintenance,
@@ -50,7 +52,6 @@ from tocsin.statuspage.maintenance import (  # noqa: F401
 )
 from tocsin.statuspage.models import ComponentStatusChange, StatusComponent, StatusPage
 from tocsin.statuspage.types import ComponentStatus
-from tocsin.users.models import OrgRole
 from tocsin.users.service import check_time_zone
 
 # --- pages ---------------------------------------------------------------------------------------
@@ -167,9 +168,6 @@ def _check_group(session: Session, page: StatusPage, group: StatusComponent | No
 
 
 def _links(session: Session, service_id: uuid.UUID | None, check_id: uuid.UUID | None) -> None:
-    from tocsin.checks.models import Check
-    from tocsin.services.models import Service
-
     if service_id is not None and session.get(Service, service_id) is None:
         raise NotFound(f"no service {service_id}", details={"field": "service"})
     if check_id is not None and session.get(Check, check_id) is None:

@@ -1,8 +1,8 @@
 """Everything a public status page shows, read from the database in one go.
 
 `load` is the only place the public side reads the database: it copies the public fields of
-the page, its components, its public incidents and maintenances into frozen dataclasses, and
-computes the uptime bars. Rendering (`render.site`) is then a pure function of the snapshot,
+the page, its components, its public incidents and maintenances into the frozen dataclasses of
+`views.py`, and computes the uptime bars. Rendering (`render.site`) is then a pure function of the snapshot,
 which is what lets the cache render off the request path and the export write the same bytes.
 
 Internal links (`incident_id`, `service_id`, `check_id`, actors) are read only to compute
@@ -12,13 +12,13 @@ public things (uptime from a check) and are never copied into the snapshot.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tocsin.checks.models import Check, CheckResult
 from tocsin.statuspage import uptime
 from tocsin.statuspage.models import (
     ComponentStatusChange,
@@ -28,109 +28,23 @@ from tocsin.statuspage.models import (
     StatusPage,
     StatusUpdate,
 )
-from tocsin.statuspage.types import COMPONENT_SEVERITY, MAINTENANCE_ACTIVE, UNRESOLVED, MaintenanceStatus, StatusIncidentKind
-
-RECENT = 50  # incidents.json / scheduled-maintenances.json: the 50 most recent
-HISTORY_DAYS = 14  # "past incidents" on the HTML page
-
-
-@dataclass(frozen=True)
-class PageInfo:
-    id: str
-    slug: str
-    name: str
-    description: str
-    logo_url: str | None
-    url: str
-    time_zone: str
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class Component:
-    id: str
-    name: str
-    description: str
-    status: str
-    position: int
-    group_id: str | None
-    is_group: bool
-    only_show_if_degraded: bool
-    created_at: datetime
-    updated_at: datetime
-    children: tuple[str, ...]  # ids of a group's components, in order
-    uptime: uptime.Uptime | None  # None for groups
-
-
-@dataclass(frozen=True)
-class Affected:
-    code: str
-    name: str
-    old_status: str
-    new_status: str
-
-
-@dataclass(frozen=True)
-class Update:
-    id: str
-    status: str
-    body: str
-    affected_components: tuple[Affected, ...] | None
-    deliver_notifications: bool
-    display_at: datetime
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Incident:
-    """A public incident or a scheduled maintenance (`kind`)."""
-
-    id: str
-    kind: str
-    name: str
-    status: str
-    impact: str
-    started_at: datetime
-    created_at: datetime
-    updated_at: datetime
-    monitoring_at: datetime | None
-    resolved_at: datetime | None
-    scheduled_for: datetime | None
-    scheduled_until: datetime | None
-    updates: tuple[Update, ...]  # newest first
-    component_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PageSnapshot:
-    page: PageInfo
-    components: tuple[Component, ...]  # top level by position, each group followed by its children
-    incidents: tuple[Incident, ...]  # kind incident, newest first
-    maintenances: tuple[Incident, ...]  # kind maintenance, newest (by scheduled_for) first
-    now: datetime
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return zone_of(self.page.time_zone)
-
-    def component(self, component_id: str) -> Component | None:
-        for c in self.components:
-            if c.id == component_id:
-                return c
-        return None
-
-    def next_boundary(self) -> datetime | None:
-        """The next time a maintenance starts or ends: the page must be re-rendered then."""
-        times = [t for m in self.maintenances for t in (m.scheduled_for, m.scheduled_until)
-                 if t is not None and t > self.now]
-        return min(times, default=None)
-
-
-def zone_of(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+from tocsin.statuspage.types import (
+    COMPONENT_SEVERITY,
+    MAINTENANCE_ACTIVE,
+    UNRESOLVED,
+    MaintenanceStatus,
+    StatusIncidentKind,
+)
+from tocsin.statuspage.views import (
+    RECENT,
+    Affected,
+    Component,
+    Incident,
+    PageInfo,
+    PageSnapshot,
+    Update,
+    zone_of,
+)
 
 
 def load(session: Session, page: StatusPage, now: datetime, *, base_url: str | None = None) -> PageSnapshot:
@@ -212,7 +126,6 @@ def _failing(session: Session, check_ids: set[uuid.UUID], since: datetime,
     out: dict[uuid.UUID, list[uptime.Interval]] = {}
     if not check_ids:
         return out
-    from tocsin.checks.models import Check, CheckResult
 
     gaps = {cid: timedelta(seconds=3 * max(1, int(sec or 60))) for cid, sec in session.execute(
         sa.select(Check.id, Check.interval_seconds).where(Check.id.in_(check_ids))).all()}
@@ -237,8 +150,6 @@ def _failing(session: Session, check_ids: set[uuid.UUID], since: datetime,
 
 def _aware(value: datetime | str) -> datetime:
     """Window-function results bypass the column type on SQLite: parse and mark them UTC."""
-    from datetime import UTC
-
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -33,7 +33,7 @@ from tocsin.audit.service import record
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.ids import new_id
 from tocsin.keys import key_hash
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.statuspage.models import (
     StatusComponent,
     StatusIncident,
@@ -43,7 +43,6 @@ from tocsin.statuspage.models import (
     SubscriberDelivery,
 )
 from tocsin.statuspage.types import DeliveryKind, SubscriberKind
-from tocsin.users.models import OrgRole
 
 CONFIRM_TTL = timedelta(days=7)  # a confirmation link works this long after it was sent
 # At most this many new, still unconfirmed email subscribers per page per PENDING_WINDOW: the

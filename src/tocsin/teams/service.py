@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -11,10 +13,16 @@ from sqlalchemy.orm import Session
 from tocsin.audit.service import record
 from tocsin.db.lookup import get_by_key, require_by_key
 from tocsin.errors import Conflict, InvalidInput
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.slugs import check_slug, slugify
 from tocsin.teams.models import Team, TeamMember
-from tocsin.users.models import OrgRole, User
+
+
+class HasId(Protocol):
+    """A user row, as far as membership needs it (teams sit below users, so it is not imported)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
 
 
 def get_team(session: Session, key: str | uuid.UUID) -> Team | None:
@@ -70,8 +78,9 @@ def update_team(session: Session, *, actor: Principal, now: datetime, team: Team
     return team
 
 
-def set_members(session: Session, *, actor: Principal, now: datetime, team: Team, users: list[User]) -> list[uuid.UUID]:
-    """Replace the team's members with `users`; return the new member ids."""
+def set_members(session: Session, *, actor: Principal, now: datetime, team: Team,
+                users: Iterable[HasId]) -> list[uuid.UUID]:
+    """Replace the team's members with `users` (user rows); return the new member ids."""
     actor.require(OrgRole.admin, "changing team members")
     before = set(member_ids(session, team.id))
     after = {u.id for u in users}

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, uuid_pk
-
-
-class OrgRole(StrEnum):
-    admin = "admin"
-    responder = "responder"
-    viewer = "viewer"
 
 
 class User(Base):

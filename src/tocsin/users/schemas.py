@@ -7,9 +7,8 @@ from datetime import datetime
 
 from pydantic import Field
 
+from tocsin.principal import OrgRole
 from tocsin.schemas import Name, Out, StrictIn
-from tocsin.users.models import OrgRole
-
 
 
 class UserIn(StrictIn):

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
 from tocsin.errors import Conflict, InvalidInput, NotFound
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.teams.models import Team, TeamMember
-from tocsin.users.models import ApiToken, OrgRole, User
+from tocsin.users.models import ApiToken, User
 
 TOKEN_PREFIX = "tcs_"
 _hasher = PasswordHasher()

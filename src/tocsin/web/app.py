@@ -16,11 +16,21 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from tocsin import errors
-from tocsin.api.errors import status_for
+from tocsin.http.errors import status_for
 from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_redirect
 from tocsin.web.render import render, secure
-from tocsin.web.routes import auth, console, me, oncall_pages, people, postmortem_pages, report_pages, room, silences, \
-    status_admin
+from tocsin.web.routes import (
+    auth,
+    console,
+    me,
+    oncall_pages,
+    people,
+    postmortem_pages,
+    report_pages,
+    room,
+    silences,
+    status_admin,
+)
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("tocsin.web")

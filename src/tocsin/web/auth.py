@@ -27,11 +27,11 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from tocsin.api.context import _reject_nul
 from tocsin.clock import Clock
 from tocsin.config import Settings
 from tocsin.db import Database
 from tocsin.errors import InvalidInput
+from tocsin.http.requests import reject_nul
 from tocsin.principal import Principal
 from tocsin.services.service import list_services
 from tocsin.users.models import User
@@ -102,7 +102,7 @@ def _here(request: Request) -> str:
 def web_ctx(request: Request) -> WebCtx:
     """FastAPI dependency: the logged-in user's context, or LoginRequired."""
     request.state.console = True
-    _reject_nul(request)
+    reject_nul(request)
     state = request.app.state
     settings: Settings = state.settings
     now = state.clock.now()

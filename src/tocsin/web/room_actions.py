@@ -20,17 +20,20 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.alerts import service as alerts
-from tocsin.api.errors import error_response, status_for
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TocsinError
+from tocsin.flows import incidents as flows
+from tocsin.http.errors import error_response, status_for
 from tocsin.ids import parse_uuid
 from tocsin.incidents import roles as roles_svc
 from tocsin.incidents import service as incidents
 from tocsin.incidents import timeline
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.models import Incident
-from tocsin.incidents.types import DataSensitivity, ParticipantKind, Role, Severity, Status
-from tocsin.principal import Principal
-from tocsin.users.models import OrgRole
+from tocsin.incidents.types import DataSensitivity, ParticipantKind, Role, Status
+from tocsin.principal import OrgRole, Principal
+from tocsin.problems import service as problems
+from tocsin.severities import Severity
+from tocsin.statuspage import service as statuspages
 from tocsin.users.service import require_user
 from tocsin.web import room_page
 from tocsin.web.auth import WebCtx, check_csrf, web_ctx
@@ -72,7 +75,7 @@ class Act:
         return value
 
     def update(self, changes: dict[str, Any]) -> None:
-        incidents.update_incident(self.s, incident=self.incident, actor=self.me, now=self.now, changes=changes,
+        flows.update(self.s, incident=self.incident, actor=self.me, now=self.now, changes=changes,
                                   postmortem_required=self.ctx.settings.postmortem_severities())
 
 
@@ -93,7 +96,7 @@ def ack(a: Act) -> None:
         did = True
     holders = roles_svc.current_assignments(a.s, [a.incident.id])
     if not any(h.role == Role.incident_commander.value for h in holders) and a.me.user_id:
-        roles_svc.assign_role(a.s, incident=a.incident, role=Role.incident_commander,
+        flows.assign_role(a.s, incident=a.incident, role=Role.incident_commander,
                               user=require_user(a.s, a.me.user_id), actor=a.me, now=a.now)
         did = True
     if not did:
@@ -151,7 +154,7 @@ def set_role(a: Act) -> None:
         if not roles_svc.unassign_role(a.s, incident=a.incident, role=role, actor=a.me, now=a.now):
             raise Conflict(f"nobody holds {roles_svc.ROLE_LABELS[role]}", details={"role": role.value})
         return
-    roles_svc.assign_role(a.s, incident=a.incident, role=role, user=require_user(a.s, who), actor=a.me, now=a.now)
+    flows.assign_role(a.s, incident=a.incident, role=role, user=require_user(a.s, who), actor=a.me, now=a.now)
 
 
 def join(a: Act) -> None:
@@ -178,8 +181,6 @@ def note(a: Act) -> None:
 def link_problem(a: Act) -> None:
     """Link a suggested (or any) known problem, by ref or id; the problems service notes it, with
     the workaround, on the timeline."""
-    from tocsin.problems import service as problems
-
     key = a.field("problem", required=True, limit=64)
     problem = problems.get_problem(a.s, key, for_update=True)
     if problem is None:
@@ -205,8 +206,6 @@ def link(a: Act) -> None:
 
 def public_update(a: Act) -> None:
     """Post to a status page through the status page service (which also notes it on the timeline)."""
-    from tocsin.statuspage import service as statuspages
-
     page = statuspages.require_page(a.s, a.field("page", required=True, limit=64))
     components: dict[uuid.UUID, str] = {}
     for key, value in a.form.items():

@@ -18,13 +18,18 @@ from tocsin.incidents import timeline
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.models import Incident, Participant
 from tocsin.incidents.roles import ROLE_LABELS
-from tocsin.incidents.types import SECURITY_ONLY_ROLES, DataSensitivity, Kind, Role, Status
-from tocsin.principal import Principal
+from tocsin.incidents.types import (
+    SECURITY_ONLY_ROLES,
+    DataSensitivity,
+    Kind,
+    Role,
+    Status,
+)
+from tocsin.principal import OrgRole, Principal
 from tocsin.services.service import list_services
 from tocsin.statuspage import service as statuspages
 from tocsin.statuspage.common import COMPONENT_STATUSES
 from tocsin.statuspage.types import IncidentStatus
-from tocsin.users.models import OrgRole
 from tocsin.users.service import list_users
 from tocsin.web import room_view
 from tocsin.web.auth import WebCtx

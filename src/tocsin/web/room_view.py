@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from tocsin.api.routes.present import users_by_id
+from tocsin.http.present import users_by_id
 from tocsin.incidents import roles as roles_svc
 from tocsin.incidents import service as incidents
 from tocsin.incidents import timeline
@@ -35,6 +35,8 @@ from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.incidents.roles import ROLE_LABELS
 from tocsin.incidents.types import Role, Status
 from tocsin.localtime import zone
+from tocsin.problems import service as problems
+from tocsin.problems import suggest
 from tocsin.web.render import describe_span
 
 RESPONSE_TARGETS: dict[str, timedelta | str] = {
@@ -194,9 +196,6 @@ class ProblemView:
 def problems_view(session: Session, principal: Any, incident: Incident) -> dict[str, list[ProblemView]]:
     """The problems linked to the incident and those it looks like, through the same services the
     API's /incidents/{key}/problems and /problem-suggestions use (suggestions leave out linked ones)."""
-    from tocsin.problems import service as problems
-    from tocsin.problems import suggest
-
     linked = [ProblemView(ref=problems.problem_ref(p), title=p.title, status=p.status,
                           workaround=(p.workaround or "").strip(), recurrence=link.recurrence)
               for link, p in problems.problems_of_incident(session, incident.id)]

@@ -21,9 +21,15 @@ from tocsin.audit.service import record
 from tocsin.config import Settings
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.keys import key_hash
-from tocsin.principal import Principal
-from tocsin.users.models import OrgRole, User
-from tocsin.users.service import check_password, create_user, get_user_by_email, hash_password, normalise_email
+from tocsin.principal import OrgRole, Principal
+from tocsin.users.models import User
+from tocsin.users.service import (
+    check_password,
+    create_user,
+    get_user_by_email,
+    hash_password,
+    normalise_email,
+)
 from tocsin.web.models import UserInvite, WebSession
 
 # last_seen_at is written at most this often, so page views do not all turn into writes

@@ -24,9 +24,9 @@ from tocsin.actions.schemas import (
 from tocsin.actions.types import ACTIVE, ActionStatus
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
-from tocsin.api.routes.present import users_by_id
 from tocsin.audit.service import record
 from tocsin.errors import Forbidden, InvalidInput
+from tocsin.http.present import users_by_id
 from tocsin.ids import incident_ref, parse_uuid
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.models import Incident

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
-from tocsin.alerts.models import Alert
 from tocsin.alerts.schemas import (
     AlertDetailOut,
     AlertOut,
@@ -24,16 +23,14 @@ from tocsin.alerts.schemas import (
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
 from tocsin.errors import InvalidInput
-from tocsin.ids import parse_incident_ref
-from tocsin.inbound.formats import signing_secret
-from tocsin.incidents.access import require_incident, visible
-from tocsin.incidents.models import Incident, IncidentService
-from tocsin.incidents.service import ref
+from tocsin.flows import alerts as alert_flows
+from tocsin.http.present import alerts_out, decisions_out
+from tocsin.incidents.access import require_incident
+from tocsin.incidents.models import IncidentService
+from tocsin.ingest.formats import signing_secret
 from tocsin.integrations import service as integrations
 from tocsin.integrations.models import ChangeEvent, Integration
-from tocsin.principal import Principal
 from tocsin.schemas import Page
-from tocsin.services.models import Service
 from tocsin.services.service import require_service
 
 router = APIRouter(prefix="/api/v1")
@@ -41,15 +38,6 @@ CtxDep = Annotated[Ctx, Depends(context)]
 LimitQ = Annotated[int, Query(ge=1, le=500)]
 CursorQ = Annotated[str | None, Query(max_length=200)]
 CHANGE_LOOKBACK = timedelta(hours=24)
-
-
-def alerts_out(s: Session, me: Principal, rows: list[Alert]) -> list[dict[str, Any]]:
-    slugs = dict(s.execute(sa.select(Service.id, Service.slug).where(
-        Service.id.in_({a.service_id for a in rows}))).all()) if rows else {}
-    inc_ids = {a.incident_id for a in rows if a.incident_id}
-    refs = {i.id: ref(i) for i in s.execute(visible(me).where(Incident.id.in_(inc_ids))).scalars()} if inc_ids else {}
-    return [{**{c: getattr(a, c) for c in AlertOut.model_fields if hasattr(a, c) and c != "incident"},
-             "service": slugs.get(a.service_id, ""), "incident": refs.get(a.incident_id)} for a in rows]
 
 
 def _label_filter(label: list[str]) -> dict[str, str]:
@@ -84,29 +72,8 @@ def get_alert(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         alert = alerts.require_alert(s, alert_id)
         h = alerts.history(s, alert)
-        return {**alerts_out(s, me, [alert])[0], "decisions": _decisions_out(s, me, h["decisions"]),
+        return {**alerts_out(s, me, [alert])[0], "decisions": decisions_out(s, me, h["decisions"]),
                 "occurrences_log": h["occurrences"], "group": h["group"]}
-
-
-def _decisions_out(s: Session, me: Principal, decisions: Any) -> list[dict[str, Any]]:
-    """The decisions, with those naming an incident the caller may not see redacted.
-
-    Attach and auto-incident decisions name the incident in their reason and data; a restricted
-    incident must not leak through the alert it is linked to (the alert's `incident` is null too).
-    """
-    named = {d.data.get("incident") for d in decisions if isinstance(d.data, dict) and d.data.get("incident")}
-    numbers = {n for n in (parse_incident_ref(str(r)) for r in named) if n is not None}
-    seen = {ref(i) for i in s.execute(visible(me).where(Incident.number.in_(numbers))).scalars()} if numbers else set()
-    out = []
-    for d in decisions:
-        data = dict(d.data or {})
-        reason = d.reason
-        if data.get("incident") and data["incident"] not in seen:
-            data.pop("incident")
-            data.pop("rule_id", None)
-            reason = "linked to an incident you may not see"
-        out.append({"at": d.at, "kind": d.kind, "reason": reason, "data": data})
-    return out
 
 
 def _command(ctx: Ctx, alert_id: uuid.UUID, verb: Any, **kw: Any) -> dict[str, Any]:
@@ -117,12 +84,12 @@ def _command(ctx: Ctx, alert_id: uuid.UUID, verb: Any, **kw: Any) -> dict[str, A
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, tags=["alerts"], summary="Acknowledge")
 def acknowledge(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
-    return _command(ctx, alert_id, alerts.acknowledge)
+    return _command(ctx, alert_id, alert_flows.acknowledge)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, tags=["alerts"], summary="Resolve")
 def resolve(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
-    return _command(ctx, alert_id, alerts.resolve)
+    return _command(ctx, alert_id, alert_flows.resolve)
 
 
 @router.post("/alerts/{alert_id}/attach", response_model=AlertOut, tags=["alerts"],

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from tocsin.alerts.service import require_alert
 from tocsin.api.context import Ctx, context
 from tocsin.contacts import service as contacts
 from tocsin.contacts.models import ContactMethod, NotificationRule
@@ -24,6 +25,7 @@ from tocsin.contacts.schemas import (
     VerifyIn,
     VerifyOut,
 )
+from tocsin.errors import Conflict
 from tocsin.escalation.models import Notification
 from tocsin.notify.dispatch import Dispatcher, webhook_secret
 from tocsin.notify.types import Message
@@ -116,8 +118,6 @@ def test_method(method_id: uuid.UUID, request: Request, ctx: CtxDep) -> dict[str
     with ctx.work() as (s, me):
         method = contacts.require_method(s, me, method_id)
         if method.verified_at is None:
-            from tocsin.errors import Conflict
-
             raise Conflict("verify the contact method first")
         target = {"id": method.id, "type": method.type, "address": method.address}
     return _send(request, ctx, target, "tocsin test message", "This is a test message from tocsin.",
@@ -174,8 +174,6 @@ def user_notifications(key: str, ctx: CtxDep,
 @router.get("/alerts/{alert_id}/notifications", response_model=list[DeliveryOut], tags=TAGS,
             summary="Every notification written for an alert, with its delivery status")
 def alert_notifications(alert_id: uuid.UUID, ctx: CtxDep) -> list[dict[str, Any]]:
-    from tocsin.alerts.service import require_alert
-
     with ctx.work() as (s, _me):
         alert = require_alert(s, alert_id)
         rows = list(s.execute(sa.select(Notification).where(Notification.alert_id == alert.id)

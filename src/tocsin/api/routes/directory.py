@@ -19,7 +19,14 @@ from tocsin.teams import service as teams
 from tocsin.teams.models import Team
 from tocsin.teams.schemas import MembersIn, TeamIn, TeamOut, TeamPatch
 from tocsin.users import service as users
-from tocsin.users.schemas import NewTokenOut, TokenIn, TokenOut, UserIn, UserOut, UserPatch
+from tocsin.users.schemas import (
+    NewTokenOut,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+    UserPatch,
+)
 
 router = APIRouter(prefix="/api/v1")
 CtxDep = Annotated[Ctx, Depends(context)]

@@ -12,7 +12,9 @@ from fastapi.responses import Response
 
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
-from tocsin.api.routes.present import incident_out, incidents_out, timeline_out, users_by_id
+from tocsin.errors import InvalidInput
+from tocsin.flows import incidents as flows
+from tocsin.http.present import incident_out, incidents_out, timeline_out, users_by_id
 from tocsin.incidents import roles as roles_svc
 from tocsin.incidents import service as svc
 from tocsin.incidents import timeline
@@ -31,9 +33,9 @@ from tocsin.incidents.schemas import (
     RolesOut,
     TimelineEntryOut,
 )
-from tocsin.errors import InvalidInput
-from tocsin.incidents.types import Kind, ParticipantKind, Severity, Status, parse_severity
+from tocsin.incidents.types import Kind, ParticipantKind, Status
 from tocsin.schemas import Page
+from tocsin.severities import Severity, parse_severity
 from tocsin.users.service import require_user
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -78,7 +80,7 @@ def declare(body: IncidentIn, ctx: CtxDep) -> dict[str, Any]:
         impact_started_at=body.impact_started_at,
     )
     with ctx.work() as (s, me):
-        return incident_out(s, svc.declare(s, actor=me, now=ctx.now, spec=spec))
+        return incident_out(s, flows.declare(s, actor=me, now=ctx.now, spec=spec))
 
 
 @router.get("", response_model=Page[IncidentOut], summary="List incidents, newest first")
@@ -138,7 +140,7 @@ def patch_incident(key: str, body: IncidentPatch, ctx: CtxDep, request: Request)
     required = postmortem_required(request)
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key, for_update=True)
-        return incident_out(s, svc.update_incident(s, incident=incident, actor=me, now=ctx.now, changes=changes,
+        return incident_out(s, flows.update(s, incident=incident, actor=me, now=ctx.now, changes=changes,
                                                    postmortem_required=required))
 
 
@@ -213,7 +215,7 @@ def set_role(key: str, body: RoleIn, ctx: CtxDep) -> dict[str, Any]:
             roles_svc.unassign_role(s, incident=incident, role=body.role, actor=me, now=ctx.now)
         else:
             user = require_user(s, body.user)
-            roles_svc.assign_role(s, incident=incident, role=body.role, user=user, actor=me, now=ctx.now)
+            flows.assign_role(s, incident=incident, role=body.role, user=user, actor=me, now=ctx.now)
         return _roles_out(s, incident.id)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from tocsin.inbound.writer import Job
+from tocsin.ingest.types import Job
 
 router = APIRouter(tags=["ingest"])
 

@@ -16,7 +16,13 @@ from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
 from tocsin.checks import service as checks
 from tocsin.checks.models import Check
-from tocsin.checks.schemas import CheckIn, CheckOut, CheckPatch, CheckResultOut, UptimeOut
+from tocsin.checks.schemas import (
+    CheckIn,
+    CheckOut,
+    CheckPatch,
+    CheckResultOut,
+    UptimeOut,
+)
 from tocsin.heartbeats import service as heartbeats
 from tocsin.heartbeats.schemas import HeartbeatIn, HeartbeatOut, NewHeartbeatOut
 from tocsin.principal import Principal

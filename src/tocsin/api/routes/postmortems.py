@@ -14,14 +14,13 @@ from sqlalchemy.orm import Session
 
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
-from tocsin.api.routes.present import users_by_id
 from tocsin.errors import Conflict, NotFound
+from tocsin.http.present import users_by_id
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.models import Incident
 from tocsin.incidents.service import ref
-from tocsin.postmortems import blameless, draft, export
+from tocsin.postmortems import blameless, draft, export, templates
 from tocsin.postmortems import service as svc
-from tocsin.postmortems import templates
 from tocsin.postmortems.models import Postmortem
 from tocsin.postmortems.schemas import (
     CommentIn,

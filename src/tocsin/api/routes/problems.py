@@ -10,11 +10,12 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
+from tocsin.actions import service as actions
 from tocsin.actions.types import action_ref
 from tocsin.alerts.service import require_alert
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
-from tocsin.api.routes.present import users_by_id
+from tocsin.http.present import users_by_id
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.service import ref as incident_ref
 from tocsin.principal import Principal
@@ -76,7 +77,7 @@ def problem_detail(s: Session, me: Principal, problem: Problem) -> dict[str, Any
                        "linked_by": users.get(link.linked_by_id) if link.linked_by_id else None}
                       for link, i in links],
         "action_items": [{"id": a.id, "ref": action_ref(a.number), "title": a.title, "status": a.status,
-                          "due_at": a.due_at} for a in svc.action_items_of(s, me, problem.id)],
+                          "due_at": a.due_at} for a in actions.items_of_problem(s, me, problem.id)],
     }
 
 

@@ -13,13 +13,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from tocsin.api.context import Ctx, context
 from tocsin.errors import InvalidInput
-from tocsin.incidents.types import Kind, Severity, parse_severity
-from tocsin.reports import charts, page
+from tocsin.incidents.types import Kind
+from tocsin.reports import charts, oncall_load, page
 from tocsin.reports import incident_metrics as m
-from tocsin.reports import oncall_load
 from tocsin.reports import service as svc
 from tocsin.reports.period import Period, parse_period
 from tocsin.reports.schemas import ActionItemReportOut, IncidentReportOut
+from tocsin.severities import Severity, parse_severity
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 CtxDep = Annotated[Ctx, Depends(context)]

@@ -18,12 +18,16 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
+from twilio.twiml.messaging_response import MessagingResponse
 
 from tocsin.contacts.models import UsedLink
 from tocsin.errors import TocsinError
-from tocsin.escalation import respond
 from tocsin.escalation.models import Notification
+from tocsin.escalation.outbox import fall_through
+from tocsin.flows import respond
+from tocsin.http.errors import status_for
 from tocsin.notify import links
+from tocsin.notify.twilio import parse_status_callback, verify_twilio_signature
 
 router = APIRouter()
 _env = Environment(autoescape=True)
@@ -69,14 +73,8 @@ def show_link(token: str, request: Request) -> HTMLResponse:
         try:
             p = respond.preview(s, link.notification_id, link.action)
         except TocsinError as exc:
-            return _page(exc_status(exc), "This link does not work", message=str(exc))
+            return _page(status_for(exc), "This link does not work", message=str(exc))
     return _page(200, f"{p.who}: {p.action}?", lines=p.what, button=p.action.capitalize())
-
-
-def exc_status(exc: TocsinError) -> int:
-    from tocsin.api.errors import status_for
-
-    return status_for(exc)
 
 
 @router.post("/n/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -98,7 +96,7 @@ def use_link(token: str, request: Request) -> HTMLResponse:
             return _page(410, "This link was already used", message="Each link works once.")
         except TocsinError as exc:
             s.rollback()
-            return _page(exc_status(exc), "That did not work", message=str(exc))
+            return _page(status_for(exc), "That did not work", message=str(exc))
     return _page(200, "Done", message=done)
 
 
@@ -115,7 +113,6 @@ async def _twilio_form(request: Request) -> dict[str, str] | Response:
         params = dict(parse_qsl(body.decode(), keep_blank_values=True))
     except (UnicodeDecodeError, ValueError):
         return Response("expected a form-encoded body", status_code=400)
-    from tocsin.notify.twilio import verify_twilio_signature
 
     url = st.resolved_public_url() + request.url.path
     if not verify_twilio_signature(st.twilio_auth_token, url, params, request.headers.get("X-Twilio-Signature", "")):
@@ -124,8 +121,6 @@ async def _twilio_form(request: Request) -> dict[str, str] | Response:
 
 
 def _twiml(text: str) -> Response:
-    from twilio.twiml.messaging_response import MessagingResponse
-
     reply = MessagingResponse()
     reply.message(text)
     return Response(str(reply), media_type="application/xml")
@@ -161,7 +156,6 @@ async def twilio_status(request: Request) -> Response:
     params = await _twilio_form(request)
     if isinstance(params, Response):
         return params
-    from tocsin.notify.twilio import parse_status_callback
 
     try:
         sid, status, error = parse_status_callback(params)
@@ -176,8 +170,6 @@ async def twilio_status(request: Request) -> Response:
         if status in ("delivered", "completed", "read") and row.status == "sent":
             row.status, row.delivered_at = "delivered", now
         elif status in ("failed", "undelivered", "busy", "no-answer", "canceled") and row.status in ("sent",):
-            from tocsin.escalation.outbox import fall_through
-
             why = f"Twilio reported {status}" + (f" (error {error})" if error else "")
             row.status, row.last_error = "failed", why
             fall_through(s, row, why, now)

@@ -17,12 +17,12 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from tocsin.api.context import Ctx, context
-from tocsin.api.origin import same_origin
 from tocsin.errors import InvalidInput, NotFound, TocsinError
+from tocsin.http.requests import same_origin
 from tocsin.incidents.access import require_incident
 from tocsin.notify.dispatch import webhook_secret
 from tocsin.postmortems.service import require_postmortem
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.services.service import require_service
 from tocsin.statuspage import service as svc
 from tocsin.statuspage import subscribers as subs
@@ -256,8 +256,6 @@ def patch_maintenance(slug: str, maintenance_id: uuid.UUID, body: MaintenancePat
 # --- subscribers -------------------------------------------------------------------------------------
 
 def _admin(me: Principal, what: str) -> None:
-    from tocsin.users.models import OrgRole
-
     me.require(OrgRole.admin, what)
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.audit import service as audit
-from tocsin.users.models import OrgRole
+from tocsin.principal import OrgRole
 
 router = APIRouter()
 CtxDep = Annotated[Ctx, Depends(context)]

@@ -6,13 +6,12 @@ The counters for incident numbers and the audit sequence are created here so tha
 first increment is an UPDATE that locks the row, never a racing INSERT.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 00:06:54.069181
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

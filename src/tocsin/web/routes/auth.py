@@ -18,8 +18,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from tocsin.api.origin import same_origin
 from tocsin.errors import InvalidInput
+from tocsin.http.requests import same_origin
 from tocsin.web import sessions
 from tocsin.web.auth import (
     COOKIE,

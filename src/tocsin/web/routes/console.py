@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from tocsin.actions import service as actions
 from tocsin.actions.types import ActionStatus
 from tocsin.alerts import service as alerts
-from tocsin.api.routes.alerts import _decisions_out, alerts_out
-from tocsin.api.routes.present import users_by_id
 from tocsin.escalation import service as esc
+from tocsin.flows import alerts as alert_flows
+from tocsin.http.present import alerts_out, decisions_out, users_by_id
 from tocsin.incidents import service as incidents
 from tocsin.incidents.types import Role
 from tocsin.oncall import service as oncall
@@ -105,7 +105,7 @@ def alert_page(request: Request, alert_id: str, ctx: WebCtx = Depends(web_ctx)) 
         alert = alerts.require_alert(s, parse_uuid(alert_id, "alert"))
         h = alerts.history(s, alert, occurrences=20)
         row = alerts_out(s, me, [alert])[0]
-        decisions = _decisions_out(s, me, h["decisions"])
+        decisions = decisions_out(s, me, h["decisions"])
         open_refs = [i["ref"] for i in open_incidents(s, me)]
     return render(request, ctx, "alert.html", alert=row, decisions=decisions, occurrences=h["occurrences"],
                   group=h["group"], open_refs=open_refs)
@@ -116,9 +116,9 @@ def _alert_command(ctx: WebCtx, form: dict[str, str], alert_id: str, verb: str) 
     with ctx.work() as (s, me):
         alert = alerts.require_alert(s, aid)
         if verb == "acknowledge":
-            alerts.acknowledge(s, alert=alert, actor=me, now=ctx.now)
+            alert_flows.acknowledge(s, alert=alert, actor=me, now=ctx.now)
         elif verb == "resolve":
-            alerts.resolve(s, alert=alert, actor=me, now=ctx.now)
+            alert_flows.resolve(s, alert=alert, actor=me, now=ctx.now)
         else:
             alerts.attach(s, alert=alert, incident_key=field(form, "incident", max_len=64), actor=me, now=ctx.now)
     done = {"acknowledge": "Alert acknowledged", "resolve": "Alert resolved", "attach": "Alert attached"}[verb]

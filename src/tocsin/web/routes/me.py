@@ -16,8 +16,15 @@ from sqlalchemy.orm import Session
 from tocsin.contacts import service as contacts
 from tocsin.contacts.models import TYPES
 from tocsin.errors import InvalidInput, NotFound
-from tocsin.users.service import check_password, create_token, list_tokens, require_token, require_user, \
-    revoke_token, update_user
+from tocsin.users.service import (
+    check_password,
+    create_token,
+    list_tokens,
+    require_token,
+    require_user,
+    revoke_token,
+    update_user,
+)
 from tocsin.web import sessions
 from tocsin.web.auth import WebCtx, csrf_form, web_ctx
 from tocsin.web.render import render

@@ -19,7 +19,13 @@ from tocsin.oncall import service as oncall
 from tocsin.users.service import list_users
 from tocsin.web.auth import WebCtx, csrf_form, web_ctx
 from tocsin.web.render import render
-from tocsin.web.routes.common import field, local_input, parse_local, parse_uuid, redirect
+from tocsin.web.routes.common import (
+    field,
+    local_input,
+    parse_local,
+    parse_uuid,
+    redirect,
+)
 
 router = APIRouter(include_in_schema=False)
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.contacts import service as contacts
 from tocsin.errors import InvalidInput
-from tocsin.users.models import OrgRole
+from tocsin.principal import OrgRole
 from tocsin.users.service import list_users, require_user, update_user
 from tocsin.web import sessions
 from tocsin.web.auth import WebCtx, csrf_form, web_ctx

@@ -19,9 +19,9 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from tocsin.api.errors import status_for
-from tocsin.api.routes.present import users_by_id
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TocsinError
+from tocsin.http.errors import status_for
+from tocsin.http.present import users_by_id
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.models import Incident
 from tocsin.incidents.service import ref
@@ -29,9 +29,8 @@ from tocsin.incidents.types import Status as IncidentStatus
 from tocsin.postmortems import blameless, draft, export
 from tocsin.postmortems import service as svc
 from tocsin.postmortems.models import Postmortem
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.statuspage import service as sp
-from tocsin.users.models import OrgRole
 from tocsin.web import room_page
 from tocsin.web.auth import CsrfForm, CtxDep, WebCtx
 from tocsin.web.render import render

@@ -11,16 +11,23 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import (
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.api.errors import status_for
 from tocsin.errors import InvalidInput, TocsinError
+from tocsin.flows import incidents as flows
+from tocsin.http.errors import status_for
 from tocsin.ids import parse_uuid
 from tocsin.incidents import service as incidents
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.lifecycle import ACTIVE_STATUSES
-from tocsin.incidents.types import Severity, Status
+from tocsin.incidents.types import Status
+from tocsin.severities import Severity
 from tocsin.web import room_actions, room_page, sse
 from tocsin.web.auth import WebCtx, check_csrf, web_ctx
 from tocsin.web.render import render, secure
@@ -97,7 +104,7 @@ def _declare(ctx: WebCtx, form: dict[str, str]) -> str:
     service = form.get("service", "").strip()
     spec = incidents.Declaration(title=title, severity=severity, services=[service] if service else [])
     with ctx.work() as (s, me):
-        return incidents.ref(incidents.declare(s, actor=me, now=ctx.now, spec=spec))
+        return incidents.ref(flows.declare(s, actor=me, now=ctx.now, spec=spec))
 
 
 @router.get("/incidents/{ref}")

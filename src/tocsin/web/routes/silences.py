@@ -11,7 +11,14 @@ from tocsin.routing import service as rules
 from tocsin.services.service import list_services
 from tocsin.web.auth import WebCtx, csrf_form, web_ctx
 from tocsin.web.render import render
-from tocsin.web.routes.common import field, local_input, parse_local, parse_minutes, parse_uuid, redirect
+from tocsin.web.routes.common import (
+    field,
+    local_input,
+    parse_local,
+    parse_minutes,
+    parse_uuid,
+    redirect,
+)
 
 router = APIRouter(include_in_schema=False)
 MAX_SILENCE_MINUTES = 366 * 24 * 60

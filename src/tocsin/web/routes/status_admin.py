@@ -12,7 +12,13 @@ from tocsin.statuspage import service as sp
 from tocsin.statuspage.types import ComponentStatus, StatusIncidentKind
 from tocsin.web.auth import WebCtx, csrf_form, web_ctx
 from tocsin.web.render import render
-from tocsin.web.routes.common import field, local_input, parse_local, parse_uuid, redirect
+from tocsin.web.routes.common import (
+    field,
+    local_input,
+    parse_local,
+    parse_uuid,
+    redirect,
+)
 
 router = APIRouter(include_in_schema=False)
 STATUSES = [c.value for c in ComponentStatus]

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tocsin.alerts.windows import SupportHours
+from tocsin.windows import SupportHours
 
 DEFAULT_GROUP_WINDOW = 3600
 DEFAULT_FLAP_WINDOW = 1800

@@ -9,9 +9,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tocsin.alerts.models import Alert
+from tocsin.alerts.schemas import AlertOut
+from tocsin.ids import parse_incident_ref
 from tocsin.incidents import service as incidents
+from tocsin.incidents.access import visible
 from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.incidents.timeline import revision_counts
+from tocsin.principal import Principal
+from tocsin.services.models import Service
 from tocsin.users.models import User
 
 
@@ -60,3 +66,33 @@ def timeline_out(session: Session, entries: list[TimelineEntry]) -> list[dict[st
         "occurred_at": e.occurred_at, "recorded_at": e.recorded_at, "key_event": e.key_event,
         "edited_at": e.edited_at, "revisions": counts.get(e.id, 0), "data": e.data or {},
     } for e in entries]
+
+
+def alerts_out(s: Session, me: Principal, rows: list[Alert]) -> list[dict[str, Any]]:
+    slugs = dict(s.execute(sa.select(Service.id, Service.slug).where(
+        Service.id.in_({a.service_id for a in rows}))).all()) if rows else {}
+    inc_ids = {a.incident_id for a in rows if a.incident_id}
+    refs = {i.id: incidents.ref(i) for i in s.execute(visible(me).where(Incident.id.in_(inc_ids))).scalars()} if inc_ids else {}
+    return [{**{c: getattr(a, c) for c in AlertOut.model_fields if hasattr(a, c) and c != "incident"},
+             "service": slugs.get(a.service_id, ""), "incident": refs.get(a.incident_id)} for a in rows]
+
+
+def decisions_out(s: Session, me: Principal, decisions: Any) -> list[dict[str, Any]]:
+    """The decisions, with those naming an incident the caller may not see redacted.
+
+    Attach and auto-incident decisions name the incident in their reason and data; a restricted
+    incident must not leak through the alert it is linked to (the alert's `incident` is null too).
+    """
+    named = {d.data.get("incident") for d in decisions if isinstance(d.data, dict) and d.data.get("incident")}
+    numbers = {n for n in (parse_incident_ref(str(r)) for r in named) if n is not None}
+    seen = {incidents.ref(i) for i in s.execute(visible(me).where(Incident.number.in_(numbers))).scalars()} if numbers else set()
+    out = []
+    for d in decisions:
+        data = dict(d.data or {})
+        reason = d.reason
+        if data.get("incident") and data["incident"] not in seen:
+            data.pop("incident")
+            data.pop("rule_id", None)
+            reason = "linked to an incident you may not see"
+        out.append({"at": d.at, "kind": d.kind, "reason": reason, "data": data})
+    return out

@@ -1,4 +1,4 @@
-"""Engine module: send queued notifications (the outbox) through their channels, at least once.
+"""The engine job that sends pages: queued notifications (the outbox) through their channels, at least once.
 
 Each tick:
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,18 +35,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
-from tocsin.engine.runner import EngineContext
 from tocsin.escalation import outbox
 from tocsin.escalation.models import Notification
 from tocsin.incidents.models import Incident, RoleAssignment
 from tocsin.incidents.types import Role
+from tocsin.jobs import JobContext, backoff, dispatcher, send_pool
 from tocsin.notify.compose import Row, compose
-from tocsin.notify.dispatch import Dispatcher
 from tocsin.notify.types import Outcome, Result
 from tocsin.users.models import User
 
 BATCH = 200
-SEND_CONCURRENCY = 16  # sends in flight at once (each waits on a provider)
 CLAIM = timedelta(seconds=120)  # longer than one send may take (provider timeouts are 10 s)
 MAX_ATTEMPTS = 8
 WINDOW = timedelta(minutes=15)
@@ -55,28 +52,14 @@ RATE_LIMITS = {"sms": 5, "voice": 3}  # per destination per WINDOW
 OVER = ("resolved", "closed")
 
 
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... capped at 15 min."""
-    return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), timedelta(minutes=15))
-
-
-def dispatcher(ec: EngineContext) -> Dispatcher:
-    """One dispatcher per engine (providers keep their connections between ticks)."""
-    cached = ec.shared.get("dispatcher")
-    if cached is None:
-        cached = ec.shared["dispatcher"] = Dispatcher(ec.settings, ec.clock)
-    return cached
-
-
-def deliver(ec: EngineContext) -> int:
+def deliver(ec: JobContext) -> int:
     """Send what is due; return how many rows were handled."""
     sends, handled = _claim(ec)
     if not sends:
         return handled
     d = dispatcher(ec)
-    st = ec.settings
-    public_url = st.resolved_public_url() if hasattr(st, "resolved_public_url") else "http://127.0.0.1:8080"
-    secret = st.resolved_secret_key() if hasattr(st, "resolved_secret_key") else "tocsin-test-key"
+    public_url = ec.settings.resolved_public_url()
+    secret = ec.settings.resolved_secret_key()
     now = ec.clock.now()
 
     def one(send: dict[str, Any]) -> tuple[dict[str, Any], Row, Result]:
@@ -91,16 +74,6 @@ def deliver(ec: EngineContext) -> int:
     results = list(send_pool(ec).map(one, sends)) if len(sends) > 1 else [one(sends[0])]
     _record(ec, results, ec.clock.now())
     return handled
-
-
-def send_pool(ec: EngineContext) -> ThreadPoolExecutor:
-    """The engine's one pool of sending threads (SEND_CONCURRENCY), shared by the modules that send."""
-    pool = ec.shared.get("send_pool")
-    if pool is None:
-        pool = ec.shared["send_pool"] = ThreadPoolExecutor(SEND_CONCURRENCY, thread_name_prefix="tocsin-send")
-    return pool  # type: ignore[return-value]
-
-
 
 
 def _row(n: Notification) -> Row:
@@ -148,7 +121,7 @@ def _reply_code(s: Session, destination: str, now: datetime) -> str:
     return f"{10000 + secrets.randbelow(90000)}"
 
 
-def _claim(ec: EngineContext) -> tuple[list[dict[str, Any]], int]:
+def _claim(ec: JobContext) -> tuple[list[dict[str, Any]], int]:
     now = ec.now
     with ec.db.unit_of_work() as s:
         rows = list(s.execute(
@@ -213,7 +186,7 @@ def _claim(ec: EngineContext) -> tuple[list[dict[str, Any]], int]:
         return sends, len(rows)
 
 
-def _record(ec: EngineContext, results: list[tuple[dict[str, Any], Row, Result]], now: datetime) -> None:
+def _record(ec: JobContext, results: list[tuple[dict[str, Any], Row, Result]], now: datetime) -> None:
     with ec.db.unit_of_work() as s:
         ids = sorted({send["id"] for send, _h, _r in results} | {i for send, _h, _r in results for i in send["bundle"]})
         found = {n.id: n for n in s.execute(sa.select(Notification).where(Notification.id.in_(ids))

@@ -8,14 +8,20 @@ import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import orjson
 
-from tocsin.alerts.matchers import Matcher, describe, match_all
-from tocsin.alerts.settings import AlertSettings
-from tocsin.alerts.windows import Recurrence, SupportHours, in_range, next_support_start, occurrence_at
+from tocsin.routing.matchers import Matcher, describe, match_all
+from tocsin.services.alert_settings import AlertSettings
+from tocsin.windows import (
+    Recurrence,
+    SupportHours,
+    in_range,
+    next_support_start,
+    occurrence_at,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,27 @@
-"""Is this POST from our own site? The check for forms that carry no CSRF token: console login
-and invite acceptance (no session yet) and the public subscription confirmation (the token in
-the URL is the secret, but a cross-site page must not press the button for someone)."""
+"""Checks on a request both HTTP edges make: no NUL bytes in the URL, and is a form POST from our own site.
+
+`same_origin` is the check for forms that carry no CSRF token: console login and invite
+acceptance (no session yet) and the public subscription confirmation (the token in the URL is
+the secret, but a cross-site page must not press the button for someone).
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from fastapi import Request
+
+from tocsin.errors import InvalidInput
+
+
+def reject_nul(request: Request) -> None:
+    """Refuse NUL (%00) in the path or query: it is in no key, and PostgreSQL cannot compare text holding it."""
+    if "\x00" in request.scope.get("path", ""):
+        raise InvalidInput("the URL path must not contain NUL (%00) characters", details={"field": "path"})
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise InvalidInput("query parameters must not contain NUL (%00) characters",
+                               details={"field": name.replace("\x00", "")})
 
 
 def same_origin(request: Request) -> bool:

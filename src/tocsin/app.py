@@ -1,4 +1,10 @@
-"""The FastAPI application factory."""
+"""The application: the API, the console and the public status pages on one ASGI app.
+
+The composition root of the server: `create_app` wires the HTTP edges (`api/`, `web/`), the
+status page cache and the ingest fast path to one database and clock; `app_from_env` is the app
+as `tocsin serve --workers N` starts it in each worker process (settings from the environment,
+which the parent filled with every TOCSIN_* value it resolved; one database pool per process).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tocsin import __version__
+from tocsin import __version__, live
 from tocsin.api import errors
 from tocsin.api.fastpath import IngestFastPath
 from tocsin.api.limits import BodyLimit
@@ -32,11 +38,10 @@ from tocsin.api.routes import (
     system,
 )
 from tocsin.clock import Clock, SystemClock
-from tocsin.config import Settings
+from tocsin.config import Settings, load_settings
 from tocsin.db import Database
 from tocsin.inbound.types import MAX_EVENT_BYTES
-from tocsin.inbound.writer import IngestWriter
-from tocsin import live
+from tocsin.ingest.writer import IngestWriter
 from tocsin.statuspage import cache as status_cache
 from tocsin.web import app as console
 
@@ -101,3 +106,8 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
                        limits={"events_v2": pd_limit, "change": pd_limit, "alertmanager": hook_limit,
                                "grafana": hook_limit, "generic": hook_limit, "heartbeat": settings.max_body_bytes})
     return app
+
+
+def app_from_env() -> FastAPI:
+    cfg = load_settings()
+    return create_app(settings=cfg, db=Database(cfg.resolved_database_url()))

@@ -1,4 +1,4 @@
-"""Engine modules for action items: remind owners (`action_reminders`) and send changes to the
+"""The engine jobs for action items: remind owners (`action_reminders`) and send changes to the
 outside tracker (`action_sync`).
 
 `action_reminders` locks a bounded batch of items that are due a reminder (SKIP LOCKED on
@@ -19,18 +19,15 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from tocsin.actions import reminders, sync
 from tocsin.actions.models import ActionItem, ActionSync
-from tocsin.config import Settings
-from tocsin.engine.deliver import backoff, dispatcher
-from tocsin.engine.runner import EngineContext
+from tocsin.jobs import JobContext, backoff, dispatcher
 
-log = logging.getLogger("tocsin.engine.actions")
+log = logging.getLogger("tocsin.actions.jobs")
 
 SYNC_BATCH = 50
 CLAIM = timedelta(seconds=60)  # longer than one POST may take (the client times out at 10 s)
@@ -38,14 +35,7 @@ MAX_ATTEMPTS = 8
 ROUNDS = 5  # per tick: an item's later changes follow its earlier ones in the same tick
 
 
-def engine_settings(ec: EngineContext) -> Any:
-    """The engine's settings; an engine started without any (some tests) uses `Settings()`."""
-    return ec.settings if ec.settings is not None else Settings()
-
-
-
-
-def action_reminders(ec: EngineContext) -> int:
+def action_reminders(ec: JobContext) -> int:
     """Write the reminders due at this tick; return how many items were reminded."""
     schedule = reminders.Schedule.from_settings(ec.settings)
     with ec.db.unit_of_work() as s:
@@ -54,10 +44,10 @@ def action_reminders(ec: EngineContext) -> int:
             .order_by(ActionItem.due_at, ActionItem.id).limit(reminders.BATCH)
             .with_for_update(skip_locked=True)).scalars())
         return reminders.remind(s, items, now=ec.now, schedule=schedule,
-                                public_url=engine_settings(ec).resolved_public_url())
+                                public_url=ec.settings.resolved_public_url())
 
 
-def action_sync(ec: EngineContext) -> int:
+def action_sync(ec: JobContext) -> int:
     """Send the due tracker deliveries; return how many rows were handled. An item's next change
     becomes eligible once the one before it has left the queue, so rounds repeat while they settle rows."""
     handled = 0
@@ -69,9 +59,9 @@ def action_sync(ec: EngineContext) -> int:
     return handled
 
 
-def _sync_round(ec: EngineContext) -> tuple[int, bool]:
+def _sync_round(ec: JobContext) -> tuple[int, bool]:
     now = ec.now
-    settings = engine_settings(ec)
+    settings = ec.settings
     url = settings.action_sync_url
     older = aliased(ActionSync)
     with ec.db.unit_of_work() as s:

@@ -1,10 +1,9 @@
-"""Engine modules for monitors: missed heartbeats open alerts; due synthetic checks are run.
+"""The engine job for synthetic checks: run the due ones and move their state.
 
-`heartbeats` is one short unit of work. `checks` never holds a transaction across the
-network: it claims each due check with a lease (a conditional UPDATE committed on its own),
-probes outside any transaction, then records the result in a new unit of work, and only if
-it still holds the lease (a fence: an engine whose lease expired mid-probe and was taken
-over must not record a second verdict).
+It never holds a transaction across the network: it claims each due check with a lease (a
+conditional UPDATE committed on its own), probes outside any transaction, then records the
+result in a new unit of work, and only if it still holds the lease (a fence: an engine whose
+lease expired mid-probe and was taken over must not record a second verdict).
 """
 
 from __future__ import annotations
@@ -12,79 +11,33 @@ from __future__ import annotations
 import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.alerts.pipeline import Incoming, ingest
 from tocsin.checks.models import Check, CheckResult
 from tocsin.checks.probe import CheckSpec, ProbeResult, run_probe
 from tocsin.checks.service import check_alert_key, spec_of
-from tocsin.engine.runner import EngineContext
-from tocsin.heartbeats.models import Heartbeat, alert_key
-from tocsin.inbound.types import MAX_SUMMARY, Action, AlertSeverity, Event, Source
+from tocsin.inbound.types import Action, AlertSeverity, Event, Source, clip_summary
+from tocsin.jobs import JobContext
 from tocsin.net.guard import EgressPolicy
 from tocsin.net.http import make_client
+from tocsin.pipeline.ingest import Incoming, ingest
 
-log = logging.getLogger("tocsin.engine.monitors")
+log = logging.getLogger("tocsin.checks.monitor")
 
-HEARTBEAT_BATCH = 200
 CHECK_BATCH = 50
 PROBE_THREADS = 16
 LEASE_MARGIN = timedelta(seconds=30)  # beyond the probe's timeout, for recording and a slow tick
 
 
-def _summary(text: str) -> str:
-    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 3] + "..."
-
-
-def _when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else "never"
-
-
-# --- heartbeats --------------------------------------------------------------------------------
-
-def heartbeats(ec: EngineContext) -> int:
-    """Mark up-heartbeats whose ping is overdue as down and trigger their alerts; return how many.
-
-    A heartbeat in state "new" has never pinged and never alerts; a "down" one has alerted
-    already and waits for the ping that resolves it (inbound/writer.py).
-    """
-    with ec.db.unit_of_work() as s:
-        # SKIP LOCKED on PostgreSQL: a second engine takes other rows instead of waiting, and a
-        # row a ping is updating is left for the next tick. SQLite ignores it (one writer anyway).
-        rows = s.execute(
-            sa.select(Heartbeat).where(Heartbeat.state == "up", Heartbeat.due_at <= ec.now)
-            .order_by(Heartbeat.due_at, Heartbeat.id).limit(HEARTBEAT_BATCH)
-            .with_for_update(skip_locked=True)
-        ).scalars().all()
-        items = []
-        for hb in rows:
-            hb.state = "down"
-            every = f"expected every {hb.interval_seconds} s, grace {hb.grace_seconds} s"
-            items.append(Incoming(Event(
-                action=Action.trigger, dedup_key=alert_key(hb.id),
-                summary=_summary(f"Heartbeat '{hb.name}' missed: no ping since {_when(hb.last_ping_at)} ({every})"),
-                severity=AlertSeverity.critical, source="tocsin heartbeat", labels={"heartbeat": hb.name},
-                details={"heartbeat_id": str(hb.id), "last_ping_at": hb.last_ping_at.isoformat()
-                         if hb.last_ping_at else None, "due_at": hb.due_at.isoformat() if hb.due_at else None,
-                         "interval_seconds": hb.interval_seconds, "grace_seconds": hb.grace_seconds},
-                occurred_at=hb.due_at,
-            ), hb.service_id, None, Source.heartbeat.value))
-        s.flush()
-        ingest(s, items, now=ec.now)
-        return len(rows)
-
-
-# --- checks ------------------------------------------------------------------------------------
-
-def _owner(ec: EngineContext) -> str:
+def _owner(ec: JobContext) -> str:
     # The column holds 64 characters; keep the end, where the per-process random part is.
     return ec.owner[-64:]
 
 
-def _claim(ec: EngineContext) -> list[uuid.UUID]:
+def _claim(ec: JobContext) -> list[uuid.UUID]:
     """Lease up to CHECK_BATCH due checks for this process; return the ids it won."""
     with ec.db.unit_of_work() as s:
         due = s.execute(
@@ -112,9 +65,8 @@ def _claim(ec: EngineContext) -> list[uuid.UUID]:
     return won
 
 
-def _policy(ec: EngineContext) -> EgressPolicy:
-    allow = getattr(ec.settings, "outbound_allow", "") if ec.settings is not None else ""
-    return EgressPolicy.from_settings(allow or "")
+def _policy(ec: JobContext) -> EgressPolicy:
+    return EgressPolicy.from_settings(ec.settings.outbound_allow)
 
 
 def _is_warning(error: str | None) -> bool:
@@ -123,7 +75,7 @@ def _is_warning(error: str | None) -> bool:
     return bool(error) and error.startswith(("latency ", "TLS certificate expires in"))  # type: ignore[union-attr]
 
 
-def checks(ec: EngineContext) -> int:
+def checks(ec: JobContext) -> int:
     """Run the due checks this process wins the lease for; return how many results were recorded."""
     policy = _policy(ec)  # first: a bad allow-list must fail the tick before any lease is taken
     won = _claim(ec)
@@ -160,7 +112,7 @@ def checks(ec: EngineContext) -> int:
     return done
 
 
-def _record(ec: EngineContext, check_id: uuid.UUID, result: ProbeResult) -> int:
+def _record(ec: JobContext, check_id: uuid.UUID, result: ProbeResult) -> int:
     """Store one probe result and move the check's state; return 1, or 0 if the lease was lost."""
     at = ec.clock.now()
     with ec.db.unit_of_work() as s:
@@ -209,7 +161,7 @@ def _transition(s: Session, check: Check, result: ProbeResult) -> Event | None:
             n = check.consecutive_failures
             return Event(
                 action=Action.trigger, dedup_key=key,
-                summary=_summary(f"Check '{check.name}' failing: {result.error or 'failed'} "
+                summary=clip_summary(f"Check '{check.name}' failing: {result.error or 'failed'} "
                                  f"({n} consecutive failure{'s' if n != 1 else ''}, {check.kind} {check.target})"),
                 severity=AlertSeverity.warning if soft else AlertSeverity.critical,
                 source="tocsin check", labels={"check": check.name},

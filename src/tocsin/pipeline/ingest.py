@@ -20,14 +20,26 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.alerts import decide
-from tocsin.alerts.context import Context, load_context
-from tocsin.alerts.models import Alert, AlertDecision, AlertEvent, AlertGroup, PageRequest
-from tocsin.alerts.incidents import auto_incident
+from tocsin.alerts.models import (
+    Alert,
+    AlertDecision,
+    AlertEvent,
+    AlertGroup,
+    PageRequest,
+)
+from tocsin.alerts.service import (
+    CREATED,
+    cancel_pages,
+    close_finished_groups,
+)
 from tocsin.db.bulk import insert_rows
-from tocsin.escalation.service import stop_for_alerts
+from tocsin.flows.alerts import closed as alerts_closed
 from tocsin.ids import new_id
-from tocsin.inbound.types import Action, Event
+from tocsin.inbound.timeparse import parse_timestamp
+from tocsin.inbound.types import Action, AlertSeverity, Event
+from tocsin.pipeline import decide
+from tocsin.pipeline.context import Context, load_context
+from tocsin.pipeline.incidents import attach_to_incident_id, auto_incident
 
 log = logging.getLogger("tocsin.alerts")
 
@@ -36,8 +48,6 @@ G = AlertGroup.__table__
 E = AlertEvent.__table__
 D = AlertDecision.__table__
 P = PageRequest.__table__
-OPEN_STATUSES = ("triggered", "acknowledged")
-CREATED = "created"
 
 
 @dataclass(slots=True)
@@ -104,9 +114,6 @@ def apply_pending(session: Session, *, now: datetime, limit: int = 500) -> int:
 
 
 def event_from_body(row: AlertEvent) -> Event:
-    from tocsin.inbound.timeparse import parse_timestamp
-    from tocsin.inbound.types import AlertSeverity
-
     b = row.body
     return Event(action=Action(row.action), dedup_key=row.dedup_key, summary=b.get("summary", ""),
                  severity=AlertSeverity(b.get("severity", "error")), source=b.get("source", ""),
@@ -309,7 +316,6 @@ class Batch:
             self.request_page(alert, svc)
             auto_incident(self.s, batch=self, alert=alert, group=group, labels=labels, service=svc)
         if alert["incident_id"] is None and group.get("incident_id"):
-            from tocsin.alerts.incidents import attach_to_incident_id
             attach_to_incident_id(self.s, batch=self, alert=alert, incident_id=group["incident_id"],
                                   why="its group is linked to this incident")
         return Outcome(item.event_id, alert_id, "created", f"new alert {alert_id}")
@@ -379,7 +385,7 @@ class Batch:
             insert_rows(s, P, self.pages)
         if self.stopped:
             cancel_pages(s, self.stopped)
-            stop_for_alerts(s, self.stopped, None, self.now)
+            alerts_closed(s, self.stopped, reason=None, now=self.now)
         if self.resolved_groups:
             close_finished_groups(s, self.resolved_groups, self.now)
 
@@ -392,15 +398,3 @@ def _by_shape(rows: Any) -> list[list[dict[str, Any]]]:
     for r in rows:
         shapes.setdefault(tuple(sorted(r)), []).append(r)
     return list(shapes.values())
-
-
-def cancel_pages(session: Session, alert_ids: set[uuid.UUID]) -> None:
-    """Cancel page requests not yet taken for alerts that were acknowledged or resolved."""
-    session.execute(P.update().where(P.c.alert_id.in_(alert_ids), P.c.status == "pending").values(status="cancelled"))
-
-
-def close_finished_groups(session: Session, group_ids: set[uuid.UUID], now: datetime) -> None:
-    """Close open groups whose alerts are all resolved."""
-    still_open = sa.select(A.c.id).where(A.c.group_id == G.c.id, A.c.status.in_(OPEN_STATUSES)).exists()
-    session.execute(G.update().where(G.c.id.in_(group_ids), G.c.status == "open", ~still_open)
-                    .values(status="closed", closed_at=now))

@@ -1,4 +1,4 @@
-"""Engine module: turn page requests into escalations, and take each escalation's due step.
+"""The engine job that pages: turn page requests into escalations, and take each escalation's due step.
 
 Two phases per tick, each with a bounded batch:
 
@@ -22,7 +22,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertDecision, PageRequest
 from tocsin.contacts.service import Route, routes_for
-from tocsin.engine.runner import EngineContext
+from tocsin.db import Database
 from tocsin.escalation import plan, trail
 from tocsin.escalation.models import (
     Escalation,
@@ -42,13 +42,14 @@ from tocsin.escalation.models import (
 from tocsin.ids import new_id
 from tocsin.incidents.models import Incident, RoleAssignment
 from tocsin.incidents.types import Role
+from tocsin.jobs import JobContext
 from tocsin.oncall.models import Schedule
 from tocsin.oncall.service import on_call
 from tocsin.services.models import Service
 from tocsin.teams.models import Team, TeamMember
 from tocsin.users.models import User
 
-log = logging.getLogger("tocsin.engine.escalations")
+log = logging.getLogger("tocsin.escalation.steps")
 
 PAGE_BATCH = 1000
 STEP_BATCH = 500
@@ -56,7 +57,7 @@ STEP_UNIT = 50  # steps per transaction
 SUBJECT_MAX = 200
 
 
-def escalations(ec: EngineContext) -> int:
+def escalations(ec: JobContext) -> int:
     """Take due page requests, then run due escalation steps; return how much work was done."""
     return take_page_requests(ec) + run_due(ec)
 
@@ -68,7 +69,7 @@ def _decide(s: Session, alert_id: uuid.UUID, now: Any, kind: str, reason: str, *
 
 # --- phase 1: page requests -> escalations ---------------------------------------------------------
 
-def take_page_requests(ec: EngineContext) -> int:
+def take_page_requests(ec: JobContext) -> int:
     now = ec.now
     with ec.db.unit_of_work() as s:
         requests = s.execute(
@@ -126,7 +127,7 @@ def take_page_requests(ec: EngineContext) -> int:
 
 # --- phase 2: due steps ------------------------------------------------------------------------
 
-def due(ec: EngineContext) -> list[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID | None, int]]:
+def due(ec: JobContext) -> list[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID | None, int]]:
     """(escalation id, alert id, incident id, epoch) of up to STEP_BATCH active escalations due at `ec.now`."""
     with ec.db.unit_of_work() as s:
         return [tuple(r) for r in s.execute(  # type: ignore[misc]
@@ -136,7 +137,7 @@ def due(ec: EngineContext) -> list[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID 
             .with_for_update(skip_locked=True)).all()]
 
 
-def run_due(ec: EngineContext) -> int:
+def run_due(ec: JobContext) -> int:
     """Take the due steps, STEP_UNIT to a transaction. If a step fails, that transaction is rolled
     back and its steps are taken again one per transaction, so one broken escalation (logged, retried
     next tick) cannot hold up the others. Rows are handled in the order of what they lock (alert or
@@ -222,7 +223,7 @@ def commander_of(s: Session, incident_id: uuid.UUID) -> uuid.UUID | None:
         RoleAssignment.ended_at.is_(None))).scalars().first()
 
 
-def advance(ec: EngineContext, esc_id: uuid.UUID, alert_id: uuid.UUID | None, incident_id: uuid.UUID | None,
+def advance(ec: JobContext, esc_id: uuid.UUID, alert_id: uuid.UUID | None, incident_id: uuid.UUID | None,
             epoch: int) -> int:
     """Take the step of escalation `esc_id` selected at `epoch` in its own transaction; return 1, or 0 if
     the fence was lost."""
@@ -230,7 +231,7 @@ def advance(ec: EngineContext, esc_id: uuid.UUID, alert_id: uuid.UUID | None, in
         return _advance(s, ec, StepCache(s, ec.now), [(esc_id, alert_id, incident_id, epoch)])
 
 
-def _advance(s: Session, ec: EngineContext, cache: StepCache,
+def _advance(s: Session, ec: JobContext, cache: StepCache,
              rows: list[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID | None, int]]) -> int:
     """Take these steps in one transaction, with a few statements for all of them: lock their alerts
     (or incidents) in id order, then move every fence at once (`WHERE (id, epoch) IN ...`, returning
@@ -392,3 +393,13 @@ def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: in
     if not routes:
         return "nothing: no contact method applies"
     return ", ".join(r.channel + (f" after {r.delay_minutes} min" if r.delay_minutes else "") for r in routes)
+
+
+def next_due(db: Database) -> datetime | None:
+    """The earliest time an escalation step or a queued notification is due (the engine sleeps until then)."""
+    with db.unit_of_work() as s:
+        times = [s.execute(sa.select(sa.func.min(Escalation.next_at)).where(Escalation.status == "active")).scalar(),
+                 s.execute(sa.select(sa.func.min(Notification.send_after)).where(Notification.status == "queued"))
+                 .scalar()]
+    found = [t for t in times if t is not None]
+    return min(found) if found else None

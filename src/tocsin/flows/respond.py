@@ -20,6 +20,12 @@ from tocsin.alerts.models import Alert
 from tocsin.audit.service import record
 from tocsin.errors import Conflict, NotFound
 from tocsin.escalation.models import Notification
+from tocsin.flows.alerts import acknowledge, resolve
+from tocsin.flows.incidents import assign_role
+from tocsin.incidents.models import Incident
+from tocsin.incidents.roles import current_assignments
+from tocsin.incidents.types import Role
+from tocsin.principal import Principal
 from tocsin.users.models import User
 from tocsin.users.service import principal_for
 
@@ -54,8 +60,6 @@ def _alerts(session: Session, row: Notification) -> list[Alert]:
 def preview(session: Session, notification_id: uuid.UUID, action: str) -> Preview:
     row, user = _rows(session, notification_id)
     if row.kind == "incident":
-        from tocsin.incidents.models import Incident
-
         inc = session.get(Incident, row.incident_id)
         what = [f"INC-{inc.number}: {inc.title} ({inc.status})"] if inc else []
         return Preview("take Incident Commander for", user.name, what)
@@ -65,8 +69,6 @@ def preview(session: Session, notification_id: uuid.UUID, action: str) -> Previe
 
 def act(session: Session, *, notification_id: uuid.UUID, action: str, now: datetime, via: str) -> str:
     """Do `action` ("ack" or "resolve") as the notified person; return what happened, in words."""
-    from tocsin.alerts.service import acknowledge, resolve
-
     row, user = _rows(session, notification_id)
     actor = principal_for(session, user)
     record(session, actor=actor, action="notification.respond", target_type="notification", target_id=row.id, now=now,
@@ -94,11 +96,8 @@ def act(session: Session, *, notification_id: uuid.UUID, action: str, now: datet
     return ". ".join(parts) or "Nothing to do."
 
 
-def _take_command(session: Session, row: Notification, user: User, actor: object, action: str, now: datetime) -> str:
-    from tocsin.incidents.models import Incident
-    from tocsin.incidents.roles import assign_role, current_assignments
-    from tocsin.incidents.types import Role
-
+def _take_command(session: Session, row: Notification, user: User, actor: Principal, action: str,
+                  now: datetime) -> str:
     if action != "ack":
         raise Conflict("an incident page can only be acknowledged (taking Incident Commander)")
     inc = session.get(Incident, row.incident_id)
@@ -108,7 +107,7 @@ def _take_command(session: Session, row: Notification, user: User, actor: object
     if holders:
         other = session.get(User, holders[0].user_id)
         return f"INC-{inc.number} already has an Incident Commander: {other.name if other else holders[0].user_id}"
-    assign_role(session, incident=inc, role=Role.incident_commander, user=user, actor=actor, now=now)  # type: ignore[arg-type]
+    assign_role(session, incident=inc, role=Role.incident_commander, user=user, actor=actor, now=now)
     return f"You are now Incident Commander of INC-{inc.number}: {inc.title}"
 
 

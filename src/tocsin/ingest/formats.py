@@ -8,25 +8,22 @@ failures answer 503 so that senders retry (Alertmanager retries 5xx, treats 4xx 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from tocsin.inbound import alertmanager, events_v2, generic, grafana
 from tocsin.inbound.types import MAX_EVENT_BYTES, Event, Rejected
+from tocsin.ingest.types import Job, Reply
 from tocsin.keys import derived_secret
-
-if TYPE_CHECKING:
-    from tocsin.alerts.pipeline import Outcome
-    from tocsin.inbound.writer import Job, Reply
+from tocsin.pipeline.ingest import Outcome
 
 PD_ROUTES = ("events_v2", "change")
 
 
 def _reply(status: int, body: dict[str, Any]) -> Reply:
-    from tocsin.inbound.writer import Reply
-
     return Reply(status, body)
 
 
@@ -86,8 +83,6 @@ def _clean(value: Any) -> Any:
 
 def storable(ev: Event) -> Event:
     """Return `ev` with NUL characters replaced (U+FFFD), so any event a sender gets 2xx for can be stored."""
-    from dataclasses import replace
-
     return replace(ev, dedup_key=_clean(ev.dedup_key), summary=_clean(ev.summary), source=_clean(ev.source),
                    labels=_clean(ev.labels), details=_clean(ev.details), links=_clean(ev.links),
                    payload=_clean(ev.payload))

@@ -13,10 +13,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.alerts import decide
-from tocsin.alerts.context import load_context
 from tocsin.alerts.models import Alert
-from tocsin.alerts.pipeline import Batch
+from tocsin.pipeline import decide
+from tocsin.pipeline.context import load_context
+from tocsin.pipeline.ingest import Batch
 
 BATCH = 500
 

@@ -14,49 +14,27 @@ import queue
 import threading
 import uuid
 from datetime import timedelta
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.alerts.pipeline import Incoming, ingest
+from tocsin import wake
 from tocsin.clock import Clock
 from tocsin.db import Database
-from tocsin.engine import wake
 from tocsin.heartbeats.models import Heartbeat, alert_key
 from tocsin.ids import new_id
-from tocsin.inbound import formats
 from tocsin.inbound.types import Action, Event, Rejected, Source
+from tocsin.ingest import formats
+from tocsin.ingest.types import Job, Reply
 from tocsin.integrations.models import ChangeEvent, Integration
 from tocsin.keys import key_hash
+from tocsin.pipeline.ingest import Incoming, ingest
 
-log = logging.getLogger("tocsin.inbound")
+log = logging.getLogger("tocsin.ingest")
 
 MAX_BATCH_EVENTS = 2000
 LAST_EVENT_RESOLUTION = timedelta(seconds=30)
-
-
-@dataclass(slots=True)
-class Reply:
-    status: int
-    body: dict[str, Any]
-
-
-@dataclass(slots=True)
-class Job:
-    route: str  # events_v2 | change | alertmanager | grafana | generic | heartbeat
-    body: bytes
-    key: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    done: Callable[[Reply], None] | None = None  # called with the reply, from the writer thread
-    # filled while the batch is processed
-    parsed: Any = None
-    integration: Any = None
-    items: list[Incoming] = field(default_factory=list)
-    created_id: uuid.UUID | None = None  # a change event's id, for the answer
-    reply: Reply | None = None
 
 
 class IngestWriter:

@@ -15,13 +15,18 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.alerts import config_version
-from tocsin.alerts.decide import RuleView, SilenceView, WindowView
-from tocsin.alerts.matchers import Matcher, load
-from tocsin.alerts.settings import AlertSettings, parse_settings
-from tocsin.alerts.windows import Recurrence
-from tocsin.routing.models import AutoIncidentRule, MaintenanceWindow, RoutingRule, Silence
+from tocsin.db.counters import ALERT_CONFIG, current_value
+from tocsin.pipeline.decide import RuleView, SilenceView, WindowView
+from tocsin.routing.matchers import Matcher, load
+from tocsin.routing.models import (
+    AutoIncidentRule,
+    MaintenanceWindow,
+    RoutingRule,
+    Silence,
+)
+from tocsin.services.alert_settings import AlertSettings, parse_settings
 from tocsin.services.models import Service
+from tocsin.windows import Recurrence
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +84,11 @@ _LOCK = threading.Lock()
 def load_context(session: Session, *, now: datetime, service_ids: Iterable[uuid.UUID]) -> Context:
     """Return the services, routing rules, silences not yet over, windows and auto-incident rules.
 
-    Read from memory while the `alert_config` version is unchanged (see `config_version`), so a
+    Read from memory while the `alert_config` version is unchanged (see `db/counters.py`), so a
     batch costs one query here, not five. Time-dependent choices (is a silence in force, is a
     window active) are made later with the batch's `now`, never at load time.
     """
-    version = config_version.current(session)
+    version = current_value(session, ALERT_CONFIG)
     engine = session.get_bind()
     cached = _CACHE.get(engine)  # type: ignore[arg-type]
     if cached is not None and cached[0] == version and all(s in cached[1].services for s in service_ids):

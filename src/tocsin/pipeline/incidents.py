@@ -11,12 +11,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tocsin.alerts.matchers import describe, match_all
-from tocsin.incidents import timeline
+from tocsin.alerts.service import timeline_for_alert
+from tocsin.flows.incidents import declare
 from tocsin.incidents.models import Incident
-from tocsin.incidents.service import Declaration, declare, ref
-from tocsin.incidents.types import Kind, Severity, TimelineKind
+from tocsin.incidents.service import Declaration, ref
+from tocsin.incidents.types import Kind
 from tocsin.principal import Principal
+from tocsin.routing.matchers import describe, match_all
+from tocsin.severities import Severity
 
 MAX_TITLE = 300
 
@@ -59,11 +61,3 @@ def _link(session: Session, *, batch: Any, alert: dict[str, Any], incident: Inci
     if not alert["new"]:
         batch.touch(alert, incident_id=incident.id)
     timeline_for_alert(session, incident=incident, alert=alert, actor=actor, now=batch.now)
-
-
-def timeline_for_alert(session: Session, *, incident: Incident, alert: dict[str, Any], actor: Principal,
-                       now: Any) -> None:
-    timeline.append(session, incident=incident, kind=TimelineKind.alert_attached, actor=actor, now=now,
-                    text=f"Alert attached: [{alert['severity']}] {alert['summary']}",
-                    data={"alert_id": str(alert["id"]), "dedup_key": alert["dedup_key"],
-                          "service_id": str(alert["service_id"])})

@@ -1,0 +1,35 @@
+"""What acknowledging or resolving alerts does beyond the alert: their paging stops at once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from tocsin.alerts import service as alerts
+from tocsin.alerts.models import Alert
+from tocsin.escalation.service import stop_for_alerts
+from tocsin.principal import Principal
+
+
+def closed(session: Session, alert_ids: Iterable[uuid.UUID], *, reason: str | None, now: datetime) -> int:
+    """These alerts were acknowledged or resolved: stop their escalations now (the fence epoch moves,
+    so a step an engine already selected cannot fire). `reason` None says the alert's status.
+    Return how many escalations stopped."""
+    return stop_for_alerts(session, alert_ids, reason, now)
+
+
+def acknowledge(session: Session, *, alert: Alert, actor: Principal, now: datetime) -> Alert:
+    """Acknowledge the alert and stop its paging; raise as `alerts.service.acknowledge` does."""
+    alerts.acknowledge(session, alert=alert, actor=actor, now=now)
+    closed(session, {alert.id}, reason=f"acknowledged by {actor.label}", now=now)
+    return alert
+
+
+def resolve(session: Session, *, alert: Alert, actor: Principal, now: datetime) -> Alert:
+    """Resolve the alert and stop its paging; raise as `alerts.service.resolve` does."""
+    alerts.resolve(session, alert=alert, actor=actor, now=now)
+    closed(session, {alert.id}, reason=f"resolved by {actor.label}", now=now)
+    return alert
