@@ -40,6 +40,15 @@ from tocsin.localtime import wall as _wall
 from tocsin.localtime import zone as _zone
 
 RecurrenceKind = Literal["none", "daily", "weekly"]
+_KINDS: dict[str, RecurrenceKind] = {"none": "none", "daily": "daily", "weekly": "weekly"}
+
+
+def recurrence_kind(text: str) -> RecurrenceKind:
+    """The recurrence named by `text` (as stored on a window); raise ValueError for another name."""
+    try:
+        return _KINDS[text]
+    except KeyError:
+        raise ValueError(f"recurrence must be none, daily or weekly, got {text!r}") from None
 
 _PERIODS: dict[str, timedelta] = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 _HHMM_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")

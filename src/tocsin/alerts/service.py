@@ -173,9 +173,8 @@ def attach(session: Session, *, alert: Alert, incident_key: str, actor: Principa
     alert.incident_id = incident.id
     _decide(session, alert, "attached", f"attached to {ref(incident)} by {actor.label}", now, incident=ref(incident))
     session.flush()
-    timeline_for_alert(session, incident=incident, actor=actor, now=now,
-                       alert={"id": alert.id, "severity": alert.severity, "summary": alert.summary,
-                              "dedup_key": alert.dedup_key, "service_id": alert.service_id})
+    timeline_for_alert(session, incident=incident, actor=actor, now=now, alert_id=alert.id, severity=alert.severity,
+                       summary=alert.summary, dedup_key=alert.dedup_key, service_id=alert.service_id)
     record(session, actor=actor, action="alert.attach", target_type="alert", target_id=alert.id, now=now,
            details={"incident": ref(incident)})
     return alert
@@ -193,9 +192,10 @@ def close_finished_groups(session: Session, group_ids: set[uuid.UUID], now: date
                     .values(status="closed", closed_at=now))
 
 
-def timeline_for_alert(session: Session, *, incident: Incident, alert: dict[str, Any], actor: Principal,
-                       now: Any) -> None:
+def timeline_for_alert(session: Session, *, incident: Incident, actor: Principal, now: datetime,
+                       alert_id: uuid.UUID, severity: str, summary: str, dedup_key: str,
+                       service_id: uuid.UUID) -> None:
+    """Put "Alert attached" on the incident's timeline."""
     timeline.append(session, incident=incident, kind=TimelineKind.alert_attached, actor=actor, now=now,
-                    text=f"Alert attached: [{alert['severity']}] {alert['summary']}",
-                    data={"alert_id": str(alert["id"]), "dedup_key": alert["dedup_key"],
-                          "service_id": str(alert["service_id"])})
+                    text=f"Alert attached: [{severity}] {summary}",
+                    data={"alert_id": str(alert_id), "dedup_key": dedup_key, "service_id": str(service_id)})

@@ -13,15 +13,16 @@ import re
 from typing import Any
 
 from tocsin.api.limits import read_body, reply_json
-from tocsin.ingest.types import Job, Reply
+from tocsin.ingest.types import Job, Reply, Route
 from tocsin.ingest.writer import IngestWriter
 
 Scope = dict[str, Any]
 _HOOK = re.compile(r"^/integrations/(alertmanager|grafana|generic)/([^/]+)$")
+_HOOKS: dict[str, Route] = {"alertmanager": "alertmanager", "grafana": "grafana", "generic": "generic"}
 _BEAT = re.compile(r"^/heartbeats/([^/]+)$")
 
 
-def match(method: str, path: str) -> tuple[str, str | None] | None:
+def match(method: str, path: str) -> tuple[Route, str | None] | None:
     """Return (route, key) for an ingest request, else None."""
     if method == "POST":
         if path == "/v2/enqueue":
@@ -30,7 +31,7 @@ def match(method: str, path: str) -> tuple[str, str | None] | None:
             return "change", None
         m = _HOOK.match(path)
         if m:
-            return m.group(1), m.group(2)
+            return _HOOKS[m.group(1)], m.group(2)
     if method in ("GET", "POST"):
         m = _BEAT.match(path)
         if m:

@@ -10,15 +10,16 @@ see `UTCDateTime`); PostgreSQL gets native values from psycopg.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.db.base import UTCDateTime
+from tocsin.db.base import Base, UTCDateTime
 
 Convert = Callable[[Any], Any]
 
@@ -59,19 +60,53 @@ def _converter(col: sa.Column[Any], dialect: str) -> Convert | None:
     return None
 
 
-def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT `rows` (dicts holding every column of `table`) in one executemany."""
-    if not rows:
-        return
-    conn = session.connection()
+def affected(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched (`Session.execute` is typed as returning any Result;
+    for these statements it is a CursorResult, which has the count)."""
+    if not isinstance(result, sa.CursorResult):
+        raise TypeError("affected() needs the result of an UPDATE or DELETE")
+    return result.rowcount
+
+
+def table(model: type[Base]) -> sa.Table:
+    """The model's table (SQLAlchemy types `Model.__table__` as any FromClause; ours are all tables)."""
+    found = model.__table__
+    if not isinstance(found, sa.Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return found
+
+
+def _plan(conn: sa.Connection, table: sa.Table) -> tuple[str, list[str], list[Convert | None]]:
+    """The INSERT statement for every column of `table`, the column names, and each one's converter."""
     dialect = conn.dialect.name
     cols = list(table.columns)
     names = [c.name for c in cols]
+    mark = "?" if dialect == "sqlite" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
+    return sql, names, [_converter(c, dialect) for c in cols]
+
+
+def insert_rows(session: Session, table: sa.Table, rows: Sequence[Mapping[str, object]]) -> None:
+    """INSERT `rows` (mappings holding every column of `table`) in one executemany."""
+    if not rows:
+        return
+    conn = session.connection()
+    sql, names, convert = _plan(conn, table)
     missing = set(names) - set(rows[0])
     if missing:
         raise ValueError(f"insert into {table.name} lacks {sorted(missing)}")
-    mark = "?" if dialect == "sqlite" else "%s"
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
-    plan = [(n, _converter(c, dialect)) for n, c in zip(names, cols, strict=True)]
+    plan = list(zip(names, convert, strict=True))
     data = [tuple(r[n] if conv is None else conv(r[n]) for n, conv in plan) for r in rows]
+    conn.exec_driver_sql(sql, data)
+
+
+def insert_objects(session: Session, table: sa.Table, rows: Sequence[object]) -> None:
+    """INSERT `rows` (objects with an attribute named like each column of `table`, such as the
+    pipeline's typed rows) in one executemany."""
+    if not rows:
+        return
+    conn = session.connection()
+    sql, names, convert = _plan(conn, table)
+    get = attrgetter(*names)
+    data = [tuple(v if conv is None else conv(v) for v, conv in zip(get(r), convert, strict=True)) for r in rows]
     conn.exec_driver_sql(sql, data)

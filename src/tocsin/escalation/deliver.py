@@ -28,8 +28,8 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -52,6 +52,19 @@ RATE_LIMITS = {"sms": 5, "voice": 3}  # per destination per WINDOW
 OVER = ("resolved", "closed")
 
 
+@dataclass(slots=True)
+class Send:
+    """One message to send: the claimed head row and the rows bundled with it (their pages go together)."""
+
+    id: uuid.UUID  # the head row, claimed with `attempts`
+    attempts: int
+    channel: str
+    to: str
+    contact_method_id: uuid.UUID | None
+    rows: list[Row]  # head first: what the message says
+    bundle: list[uuid.UUID]  # the other rows it carries
+
+
 def deliver(ec: JobContext) -> int:
     """Send what is due; return how many rows were handled."""
     sends, handled = _claim(ec)
@@ -62,13 +75,11 @@ def deliver(ec: JobContext) -> int:
     secret = ec.settings.resolved_secret_key()
     now = ec.clock.now()
 
-    def one(send: dict[str, Any]) -> tuple[dict[str, Any], Row, Result]:
-        head = send["rows"][0]
-        if not send["to"]:
-            return send, head, Result(Outcome.permanent, "no destination (the person has no email address)")
-        message = compose(send["rows"], send["channel"], to=send["to"], public_url=public_url, secret=secret,
-                          now=now)
-        return send, head, d.send(send["channel"], message, contact_method_id=send["contact_method_id"])
+    def one(send: Send) -> tuple[Send, Result]:
+        if not send.to:
+            return send, Result(Outcome.permanent, "no destination (the person has no email address)")
+        message = compose(send.rows, send.channel, to=send.to, public_url=public_url, secret=secret, now=now)
+        return send, d.send(send.channel, message, contact_method_id=send.contact_method_id)
 
     # Sends wait on the network, so several go at once; results are recorded together.
     results = list(send_pool(ec).map(one, sends)) if len(sends) > 1 else [one(sends[0])]
@@ -104,9 +115,10 @@ def _still_wanted(s: Session, rows: list[Notification]) -> dict[uuid.UUID, str]:
 
 
 def _sent_in_window(s: Session, channel: str, destination: str, now: datetime) -> list[datetime]:
-    return list(s.execute(sa.select(Notification.sent_at).where(
+    return [at for at in s.execute(sa.select(Notification.sent_at).where(
         Notification.channel == channel, Notification.destination == destination,
-        Notification.sent_at > now - WINDOW, Notification.bundle_id.is_(None)).order_by(Notification.sent_at)).scalars())
+        Notification.sent_at > now - WINDOW, Notification.bundle_id.is_(None)).order_by(Notification.sent_at)).scalars()
+            if at is not None]
 
 
 def _reply_code(s: Session, destination: str, now: datetime) -> str:
@@ -121,7 +133,7 @@ def _reply_code(s: Session, destination: str, now: datetime) -> str:
     return f"{10000 + secrets.randbelow(90000)}"
 
 
-def _claim(ec: JobContext) -> tuple[list[dict[str, Any]], int]:
+def _claim(ec: JobContext) -> tuple[list[Send], int]:
     now = ec.now
     with ec.db.unit_of_work() as s:
         rows = list(s.execute(
@@ -134,7 +146,8 @@ def _claim(ec: JobContext) -> tuple[list[dict[str, Any]], int]:
         carried: dict[uuid.UUID, list[Notification]] = defaultdict(list)
         for b in s.execute(sa.select(Notification).where(
                 Notification.bundle_id.in_([r.id for r in rows]), Notification.status == "bundled")).scalars():
-            carried[b.bundle_id].append(b)  # type: ignore[index]
+            if b.bundle_id is not None:  # selected by it
+                carried[b.bundle_id].append(b)
         emails = dict(s.execute(sa.select(User.id, User.email).where(User.id.in_({r.user_id for r in rows}))).all())
         for r in rows:
             if not r.destination and r.channel == "email":
@@ -157,7 +170,7 @@ def _claim(ec: JobContext) -> tuple[list[dict[str, Any]], int]:
                 groups[(r.channel, r.destination)].append(r)
             else:
                 groups[(r.channel, f"{r.destination}\0{r.id}")].append(r)  # one send per row
-        sends = []
+        sends: list[Send] = []
         for (channel, _dest), members in groups.items():
             head = members[0]
             if channel in RATE_LIMITS:
@@ -180,22 +193,21 @@ def _claim(ec: JobContext) -> tuple[list[dict[str, Any]], int]:
                     if c.status == "bundled":
                         c.bundle_id = head.id
                         bundle.append(c)
-            sends.append({"id": head.id, "attempts": head.attempts, "channel": channel, "to": head.destination,
-                          "contact_method_id": head.contact_method_id, "rows": [_row(m) for m in bundle],
-                          "bundle": [m.id for m in bundle[1:]]})
+            sends.append(Send(head.id, head.attempts, channel, head.destination, head.contact_method_id,
+                              [_row(m) for m in bundle], [m.id for m in bundle[1:]]))
         return sends, len(rows)
 
 
-def _record(ec: JobContext, results: list[tuple[dict[str, Any], Row, Result]], now: datetime) -> None:
+def _record(ec: JobContext, results: list[tuple[Send, Result]], now: datetime) -> None:
     with ec.db.unit_of_work() as s:
-        ids = sorted({send["id"] for send, _h, _r in results} | {i for send, _h, _r in results for i in send["bundle"]})
+        ids = sorted({send.id for send, _r in results} | {i for send, _r in results for i in send.bundle})
         found = {n.id: n for n in s.execute(sa.select(Notification).where(Notification.id.in_(ids))
                                             .order_by(Notification.id).with_for_update()).scalars()}
-        for send, _head, result in results:
-            row = found.get(send["id"])
-            if row is None or row.status != "sending" or row.attempts != send["attempts"]:
+        for send, result in results:
+            row = found.get(send.id)
+            if row is None or row.status != "sending" or row.attempts != send.attempts:
                 continue  # the claim expired and another tick took it over
-            members = [found[i] for i in send["bundle"] if i in found]
+            members = [found[i] for i in send.bundle if i in found]
             if result.outcome is Outcome.delivered:
                 row.status, row.sent_at, row.last_error, row.provider_id = "sent", now, None, result.provider_id
                 for m in members:

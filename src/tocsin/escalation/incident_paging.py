@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tocsin.db.bulk import affected
 from tocsin.escalation import plan, trail
 from tocsin.escalation.models import Escalation, EscalationLevel, EscalationPolicy
 from tocsin.incidents.models import Incident, IncidentService
@@ -35,7 +36,7 @@ def page_for_commander(session: Session, incident: Incident, now: datetime) -> E
                        reason=f"no Incident Commander, and none of the incident's services "
                               f"({', '.join(s.slug for s in services)}) has an escalation policy to page")
         return None
-    policy = session.get(EscalationPolicy, service.escalation_policy_id)
+    policy = session.get_one(EscalationPolicy, service.escalation_policy_id)  # the foreign key keeps it
     levels = list(session.execute(sa.select(EscalationLevel).where(EscalationLevel.policy_id == policy.id)
                                   .order_by(EscalationLevel.position)).scalars())
     snap = plan.snapshot(levels, policy.repeat, policy_id=policy.id, slug=policy.slug, name=policy.name)
@@ -55,9 +56,10 @@ def stop_for_incident(session: Session, incident_id: uuid.UUID, reason: str, now
                                                             Escalation.status == "active")).scalar_one_or_none()
     if esc_id is None:
         return False
-    done = session.execute(sa.update(Escalation).where(Escalation.id == esc_id, Escalation.status == "active")
-                           .values(status="stopped", stop_reason=reason, next_at=None, epoch=Escalation.epoch + 1,
-                                   updated_at=now).execution_options(synchronize_session=False)).rowcount
+    done = affected(session.execute(
+        sa.update(Escalation).where(Escalation.id == esc_id, Escalation.status == "active")
+        .values(status="stopped", stop_reason=reason, next_at=None, epoch=Escalation.epoch + 1, updated_at=now)
+        .execution_options(synchronize_session=False)))
     if done:
         trail.note(session, now=now, kind="escalation_stopped", incident_id=incident_id,
                    reason=f"paging for an Incident Commander stopped: {reason}", escalation_id=str(esc_id))

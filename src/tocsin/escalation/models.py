@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, uuid_pk
+from tocsin.escalation.plan import Snapshot, Target
 
 
 class EscalationPolicy(Base):
@@ -45,7 +45,7 @@ class EscalationLevel(Base):
                                                  index=True)
     position: Mapped[int] = mapped_column(sa.Integer)
     delay_minutes: Mapped[int] = mapped_column(sa.Integer)  # wait before the next level
-    targets: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)  # [{"type": "user"|"schedule", "id": "<uuid>"}]
+    targets: Mapped[list[Target]] = mapped_column(sa.JSON, default=list)  # [{"type": "user"|"schedule"|"team", "id": "<uuid>"}]
 
 
 class Escalation(Base):
@@ -57,7 +57,7 @@ class Escalation(Base):
     incident_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"),
                                                           unique=True)
     service_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid())
-    policy_snapshot: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # escalation.plan.snapshot()
+    policy_snapshot: Mapped[Snapshot] = mapped_column(sa.JSON)  # escalation.plan.snapshot()
     level: Mapped[int] = mapped_column(sa.Integer, default=0)
     loop: Mapped[int] = mapped_column(sa.Integer, default=0)
     status: Mapped[str] = mapped_column(sa.String(16), default="active")  # active | stopped | exhausted

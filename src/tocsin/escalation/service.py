@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertDecision
 from tocsin.audit.service import record
+from tocsin.db.bulk import affected
 from tocsin.db.lookup import get_by_key, require_by_key
 from tocsin.errors import Conflict, IllegalTransition, InvalidInput
 from tocsin.escalation import plan, trail
@@ -33,6 +34,7 @@ from tocsin.escalation.models import (
     EscalationPolicy,
     Notification,
 )
+from tocsin.escalation.plan import Level, Target
 from tocsin.ids import new_id
 from tocsin.oncall.models import Schedule
 from tocsin.oncall.service import get_schedule
@@ -82,11 +84,12 @@ def services_using(session: Session, policy_ids: Iterable[uuid.UUID]) -> dict[uu
     if ids:
         for pid, slug in session.execute(sa.select(Service.escalation_policy_id, Service.slug)
                                          .where(Service.escalation_policy_id.in_(ids)).order_by(Service.slug)):
-            out[pid].append(slug)
+            if pid is not None:
+                out[pid].append(slug)
     return out
 
 
-def target_names(session: Session, levels: Iterable[EscalationLevel | Mapping[str, Any]]) -> dict[str, str]:
+def target_names(session: Session, levels: Iterable[EscalationLevel | Level]) -> dict[str, str]:
     """Display names for the targets of these levels, by target id: a user's email, a schedule's
     or team's slug. Targets deleted since are left out."""
     ids: dict[str, set[uuid.UUID]] = {"user": set(), "schedule": set(), "team": set()}
@@ -121,7 +124,7 @@ def _repeat(repeat: int) -> int:
     return repeat
 
 
-def _target(session: Session, spec: Mapping[str, Any], field: str) -> dict[str, str]:
+def _target(session: Session, spec: Mapping[str, Any], field: str) -> Target:
     """A target named in a request (`type` and one of `id`, `email`, `slug`) in stored form; unknown is 422."""
     kind = spec.get("type")
     if kind not in TARGET_TYPES:
@@ -159,13 +162,13 @@ def _target(session: Session, spec: Mapping[str, Any], field: str) -> dict[str, 
     return {"type": "schedule", "id": str(schedule.id)}
 
 
-def _levels(session: Session, specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _levels(session: Session, specs: Sequence[Mapping[str, Any]]) -> list[Level]:
     """Validated levels in stored form: [{"delay_minutes", "targets": [{"type", "id"}]}]."""
     if not specs:
         raise InvalidInput("levels: a policy needs at least one level", details={"field": "levels"})
     if len(specs) > MAX_LEVELS:
         raise InvalidInput(f"levels: at most {MAX_LEVELS}", details={"field": "levels"})
-    out = []
+    out: list[Level] = []
     for i, spec in enumerate(specs):
         delay = spec.get("delay_minutes")
         if not isinstance(delay, int) or isinstance(delay, bool) or not 1 <= delay <= 1440:
@@ -179,7 +182,7 @@ def _levels(session: Session, specs: Sequence[Mapping[str, Any]]) -> list[dict[s
     return out
 
 
-def _targets(session: Session, specs: Sequence[Mapping[str, Any]], field: str) -> list[dict[str, str]]:
+def _targets(session: Session, specs: Sequence[Mapping[str, Any]], field: str) -> list[Target]:
     """Validated targets in stored form, each at most once."""
     stored = [_target(session, t, f"{field}[{j}]") for j, t in enumerate(specs)]
     if len({(t["type"], t["id"]) for t in stored}) != len(stored):
@@ -187,14 +190,14 @@ def _targets(session: Session, specs: Sequence[Mapping[str, Any]], field: str) -
     return stored
 
 
-def _set_levels(session: Session, policy: EscalationPolicy, levels: list[dict[str, Any]]) -> None:
+def _set_levels(session: Session, policy: EscalationPolicy, levels: list[Level]) -> None:
     session.execute(sa.delete(EscalationLevel).where(EscalationLevel.policy_id == policy.id))
     session.add_all(EscalationLevel(policy_id=policy.id, position=i, delay_minutes=lv["delay_minutes"],
                                     targets=lv["targets"]) for i, lv in enumerate(levels))
     session.flush()
 
 
-def _audit_levels(levels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _audit_levels(levels: list[Level]) -> list[dict[str, Any]]:
     return [{"delay_minutes": lv["delay_minutes"], "targets": [f"{t['type']}:{t['id']}" for t in lv["targets"]]}
             for lv in levels]
 
@@ -309,10 +312,13 @@ def stop_for_alerts(session: Session, alert_ids: Iterable[uuid.UUID], reason: st
         Alert.id.in_({a for _e, a in active}))).all())
     stopped = 0
     for esc_id, alert_id in active:
+        if alert_id is None:  # not selected: the query asks for these alerts' escalations
+            continue
         why = reason or f"the alert was {status.get(alert_id, 'closed')}"
-        done = session.execute(sa.update(Escalation).where(Escalation.id == esc_id, Escalation.status == "active")
-                               .values(status="stopped", stop_reason=why, next_at=None, epoch=Escalation.epoch + 1,
-                                       updated_at=now).execution_options(synchronize_session=False)).rowcount
+        done = affected(session.execute(
+            sa.update(Escalation).where(Escalation.id == esc_id, Escalation.status == "active")
+            .values(status="stopped", stop_reason=why, next_at=None, epoch=Escalation.epoch + 1, updated_at=now)
+            .execution_options(synchronize_session=False)))
         if done:
             stopped += 1
             session.add(AlertDecision(id=new_id(), alert_id=alert_id, at=now, kind="escalation_stopped",
@@ -386,7 +392,7 @@ def reescalate(session: Session, *, actor: Principal, now: datetime, alert: Aler
     unacked = _unacknowledge(session, alert, actor, now, "re-escalated")
     _rearm(row, now, level=index, loop=0 if was == "exhausted" else row.loop)
     # The engine's next step says why it runs (not "nobody acknowledged in time"), then drops this.
-    row.policy_snapshot = {**row.policy_snapshot, plan.BY_HAND: f"re-escalated to level {index + 1} by {actor.label}"}
+    row.policy_snapshot = plan.marked(row.policy_snapshot, f"re-escalated to level {index + 1} by {actor.label}")
     session.flush()
     trail.note(session, now=now, kind="reescalated", reason=f"re-escalated to level {index + 1} by {actor.label}",
                alert=alert, escalation_id=str(row.id), level=index + 1, by=actor.label)
@@ -397,7 +403,7 @@ def reescalate(session: Session, *, actor: Principal, now: datetime, alert: Aler
     return row
 
 
-def _describe(target: Mapping[str, str], names: Mapping[str, str]) -> str:
+def _describe(target: Target, names: Mapping[str, str]) -> str:
     name = names.get(target["id"], target["id"])
     return name if target["type"] == "user" else f"{target['type']} '{name}'"
 
@@ -434,12 +440,12 @@ def reassign(session: Session, *, actor: Principal, now: datetime, alert: Alert,
         if not targets or len(targets) > MAX_TARGETS:
             raise InvalidInput(f"targets: between 1 and {MAX_TARGETS} targets", details={"field": "targets"})
         stored = _targets(session, targets, "targets")
-        names = target_names(session, [{"targets": stored}])
+        names = target_names(session, [Level(delay_minutes=REASSIGN_DELAY_MINUTES, targets=stored)])
         what = ", ".join(_describe(t, names) for t in stored)
-        snap = plan.snapshot([{"delay_minutes": REASSIGN_DELAY_MINUTES, "targets": stored}], 0,
+        snap = plan.snapshot([Level(delay_minutes=REASSIGN_DELAY_MINUTES, targets=stored)], 0,
                              reassigned_to=what, reassigned_by=actor.label)
         details = {"targets": [f"{t['type']}:{t['id']}" for t in stored]}
-    snap[plan.BY_HAND] = f"reassigned to {what} by {actor.label}"
+    snap = plan.marked(snap, f"reassigned to {what} by {actor.label}")
     unacked = _unacknowledge(session, alert, actor, now, "reassigned")
     if row is None:
         row = Escalation(alert_id=alert.id, service_id=alert.service_id, policy_snapshot=snap, level=0, loop=0,

@@ -23,15 +23,17 @@ import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from tocsin.alerts.models import Alert, AlertDecision, PageRequest
 from tocsin.contacts.service import Route, routes_for
 from tocsin.db import Database
+from tocsin.db.bulk import table
 from tocsin.escalation import plan, trail
 from tocsin.escalation.models import (
     Escalation,
@@ -39,11 +41,13 @@ from tocsin.escalation.models import (
     EscalationPolicy,
     Notification,
 )
+from tocsin.escalation.plan import Target
 from tocsin.ids import new_id
 from tocsin.incidents.models import Incident, RoleAssignment
 from tocsin.incidents.types import Role
 from tocsin.jobs import JobContext
 from tocsin.oncall.models import Schedule
+from tocsin.oncall.resolve import Shift
 from tocsin.oncall.service import on_call
 from tocsin.services.models import Service
 from tocsin.teams.models import Team, TeamMember
@@ -62,7 +66,7 @@ def escalations(ec: JobContext) -> int:
     return take_page_requests(ec) + run_due(ec)
 
 
-def _decide(s: Session, alert_id: uuid.UUID, now: Any, kind: str, reason: str, **data: Any) -> None:
+def _decide(s: Session, alert_id: uuid.UUID, now: datetime, kind: str, reason: str, **data: object) -> None:
     s.add(AlertDecision(id=new_id(), alert_id=alert_id, at=now, kind=kind, reason=reason,
                         data={k: v for k, v in data.items() if v is not None}))
 
@@ -127,10 +131,19 @@ def take_page_requests(ec: JobContext) -> int:
 
 # --- phase 2: due steps ------------------------------------------------------------------------
 
-def due(ec: JobContext) -> list[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID | None, int]]:
-    """(escalation id, alert id, incident id, epoch) of up to STEP_BATCH active escalations due at `ec.now`."""
+class Due(NamedTuple):
+    """An escalation step due now, as selected: its fence epoch must still hold when it is taken."""
+
+    escalation_id: uuid.UUID
+    alert_id: uuid.UUID | None
+    incident_id: uuid.UUID | None  # an incident's own paging (for an Incident Commander)
+    epoch: int
+
+
+def due(ec: JobContext) -> list[Due]:
+    """Up to STEP_BATCH active escalations due at `ec.now`."""
     with ec.db.unit_of_work() as s:
-        return [tuple(r) for r in s.execute(  # type: ignore[misc]
+        return [Due(*r) for r in s.execute(
             sa.select(Escalation.id, Escalation.alert_id, Escalation.incident_id, Escalation.epoch)
             .where(Escalation.status == "active", Escalation.next_at <= ec.now)
             .order_by(Escalation.next_at, Escalation.id).limit(STEP_BATCH)
@@ -142,7 +155,7 @@ def run_due(ec: JobContext) -> int:
     back and its steps are taken again one per transaction, so one broken escalation (logged, retried
     next tick) cannot hold up the others. Rows are handled in the order of what they lock (alert or
     incident id), so two engines with overlapping batches cannot deadlock."""
-    rows = sorted(due(ec), key=lambda r: (r[1] is None, str(r[1] or r[2])))
+    rows = sorted(due(ec), key=lambda r: (r.alert_id is None, str(r.alert_id or r.incident_id)))
     done = 0
     for start in range(0, len(rows), STEP_UNIT):
         chunk = rows[start:start + STEP_UNIT]
@@ -168,13 +181,13 @@ class StepCache:
     """What the steps of one transaction share: who is on call in a schedule now, a team's members,
     and each person's routes by urgency (computed once, not once per escalation)."""
 
-    def __init__(self, s: Session, now: Any) -> None:
+    def __init__(self, s: Session, now: datetime) -> None:
         self.s, self.now = s, now
-        self.shifts: dict[uuid.UUID, Any] = {}
+        self.shifts: dict[uuid.UUID, Shift | None] = {}
         self.members: dict[uuid.UUID, list[User]] = {}
         self.routes: dict[tuple[uuid.UUID, str], list[Route]] = {}
 
-    def on_call(self, schedule: Schedule) -> Any:
+    def on_call(self, schedule: Schedule) -> Shift | None:
         if schedule.id not in self.shifts:
             self.shifts[schedule.id] = on_call(self.s, schedule=schedule, at=self.now, now=self.now)
         return self.shifts[schedule.id]
@@ -212,7 +225,7 @@ class Subject:
             return "the incident has an Incident Commander"
         return None
 
-    def note(self, s: Session, now: Any, kind: str, reason: str, **data: Any) -> None:
+    def note(self, s: Session, now: datetime, kind: str, reason: str, **data: Any) -> None:  # JSON-ready values
         trail.note(s, now=now, kind=kind, reason=reason, alert=self.alert,
                    incident_id=self.incident.id if self.incident is not None else None, **data)
 
@@ -228,24 +241,24 @@ def advance(ec: JobContext, esc_id: uuid.UUID, alert_id: uuid.UUID | None, incid
     """Take the step of escalation `esc_id` selected at `epoch` in its own transaction; return 1, or 0 if
     the fence was lost."""
     with ec.db.unit_of_work() as s:
-        return _advance(s, ec, StepCache(s, ec.now), [(esc_id, alert_id, incident_id, epoch)])
+        return _advance(s, ec, StepCache(s, ec.now), [Due(esc_id, alert_id, incident_id, epoch)])
 
 
 def _advance(s: Session, ec: JobContext, cache: StepCache,
-             rows: list[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID | None, int]]) -> int:
+             rows: list[Due]) -> int:
     """Take these steps in one transaction, with a few statements for all of them: lock their alerts
     (or incidents) in id order, then move every fence at once (`WHERE (id, epoch) IN ...`, returning
     the ones won: a step whose epoch moved since it was selected, e.g. by an ack, is skipped)."""
     now = ec.now
-    alert_ids = sorted({r[1] for r in rows if r[1] is not None})
-    incident_ids = sorted({r[2] for r in rows if r[1] is None and r[2] is not None})
+    alert_ids = sorted({r.alert_id for r in rows if r.alert_id is not None})
+    incident_ids = sorted({r.incident_id for r in rows if r.alert_id is None and r.incident_id is not None})
     # Lock alerts (then incidents) first, in id order: acknowledge, resolve and role changes lock them too.
     alerts = {a.id: a for a in s.execute(sa.select(Alert).where(Alert.id.in_(alert_ids)).order_by(Alert.id)
                                          .with_for_update()).scalars()} if alert_ids else {}
     incidents = {i.id: i for i in s.execute(sa.select(Incident).where(Incident.id.in_(incident_ids))
                                             .order_by(Incident.id).with_for_update()).scalars()} if incident_ids else {}
     won = set(s.execute(
-        sa.update(Escalation).where(sa.tuple_(Escalation.id, Escalation.epoch).in_([(r[0], r[3]) for r in rows]),
+        sa.update(Escalation).where(sa.tuple_(Escalation.id, Escalation.epoch).in_([(r.escalation_id, r.epoch) for r in rows]),
                                     Escalation.status == "active", Escalation.next_at <= now)
         .values(epoch=Escalation.epoch + 1, updated_at=now, lease_owner=ec.owner[-64:])
         .returning(Escalation.id).execution_options(synchronize_session=False)).scalars())
@@ -255,7 +268,10 @@ def _advance(s: Session, ec: JobContext, cache: StepCache,
                                        .execution_options(populate_existing=True)).scalars()}
     done = 0
     for esc_id, alert_id, incident_id, epoch in rows:
-        subject = Subject(alerts.get(alert_id), None) if alert_id is not None else Subject(None, incidents.get(incident_id))
+        if alert_id is not None:
+            subject = Subject(alerts.get(alert_id), None)
+        else:
+            subject = Subject(None, incidents.get(incident_id) if incident_id is not None else None)
         if esc_id in escs and (subject.alert is not None or subject.incident is not None):
             _step(s, cache, escs[esc_id], subject, epoch, now)
             done += 1
@@ -263,7 +279,7 @@ def _advance(s: Session, ec: JobContext, cache: StepCache,
     return done
 
 
-def _step(s: Session, cache: StepCache, esc: Escalation, subject: Subject, epoch: int, now: Any) -> None:
+def _step(s: Session, cache: StepCache, esc: Escalation, subject: Subject, epoch: int, now: datetime) -> None:
     """One step of a fenced escalation: stop it, exhaust it, or notify its level's targets."""
     why = subject.still_needed(s)
     if why is not None:
@@ -280,7 +296,7 @@ def _step(s: Session, cache: StepCache, esc: Escalation, subject: Subject, epoch
     by_hand = esc.policy_snapshot.get(plan.BY_HAND)
     if by_hand:  # this step follows a manual change: say so, not "nobody acknowledged in time"
         st = replace(st, reason=f"level {lvl}: {by_hand}")
-        esc.policy_snapshot = {k: v for k, v in esc.policy_snapshot.items() if k != plan.BY_HAND}
+        esc.policy_snapshot = plan.unmarked(esc.policy_snapshot)
     elif esc.level > 0 or esc.loop > 0:
         subject.note(s, now, "escalated", f"escalated to {st.reason}", escalation_id=str(esc.id),
                      level=lvl, loop=esc.loop)
@@ -299,15 +315,15 @@ def _step(s: Session, cache: StepCache, esc: Escalation, subject: Subject, epoch
     esc.updated_at = now
 
 
-def _resolve(s: Session, cache: StepCache, subject: Subject, targets: tuple[dict[str, str], ...], lvl: int,
-             now: Any) -> list[tuple[User, str]]:
+def _resolve(s: Session, cache: StepCache, subject: Subject, targets: tuple[Target, ...], lvl: int,
+             now: datetime) -> list[tuple[User, str]]:
     """The users to notify for these targets, each once, with how they were reached. A target that
     reaches nobody (an empty schedule, a deactivated user, an empty team) is recorded with its reason
     and skipped."""
     found: list[tuple[User, str]] = []
     seen: set[uuid.UUID] = set()
 
-    def skip(why: str, **data: Any) -> None:
+    def skip(why: str, **data: object) -> None:
         subject.note(s, now, "not_notified", f"level {lvl}: {why}", level=lvl, **data)
 
     def add(user: User | None, how: str, missing: str) -> None:
@@ -352,14 +368,15 @@ def _resolve(s: Session, cache: StepCache, subject: Subject, targets: tuple[dict
 
 
 @functools.cache
-def _insert_once(dialect: str) -> Any:
+def _insert_once(dialect: str) -> Insert:
     """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING, built once per dialect (so it is compiled once)."""
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Notification.__table__)
-    return insert.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    if dialect == "postgresql":
+        return postgresql.insert(table(Notification)).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return sqlite.insert(table(Notification)).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: int, how: str, lvl: int, reason: str,
-            routes: list[Route], now: Any) -> str:
+            routes: list[Route], now: datetime) -> str:
     """Queue the page for `user` on each of their routes, once: the key names the step (escalation,
     epoch), the user and the route. Return the channels, for the trail."""
     if subject.alert is not None:

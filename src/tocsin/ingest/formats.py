@@ -27,10 +27,10 @@ def _reply(status: int, body: dict[str, Any]) -> Reply:
     return Reply(status, body)
 
 
-def decode(job: Job) -> Any:
-    """Return the decoded body (for PagerDuty: the parsed event, and set `job.key`); raise Rejected."""
+def decode(job: Job) -> None:
+    """Decode the body into the job (for PagerDuty, the parsed event and `job.key`); raise Rejected."""
     if job.route == "heartbeat":
-        return None
+        return
     if job.route in PD_ROUTES and len(job.body) > MAX_EVENT_BYTES:
         raise Rejected("Event object is too large", [f"the event is {len(job.body)} bytes; the limit is "
                                                       f"{MAX_EVENT_BYTES}"], status=413)
@@ -40,34 +40,30 @@ def decode(job: Job) -> Any:
         raise Rejected("Event object format is unrecognized" if job.route in PD_ROUTES else "the body is not valid JSON",
                        [f"JSON parse error: {exc}"]) from None
     if job.route == "events_v2":
-        key, event = events_v2.parse_event(obj, new_key=lambda: uuid.uuid4().hex)
-        job.key = key
-        return event
-    if job.route == "change":
-        key, change = events_v2.parse_change(obj)
-        job.key = key
-        return change
-    return obj
+        job.key, job.event = events_v2.parse_event(obj, new_key=lambda: uuid.uuid4().hex)
+    elif job.route == "change":
+        job.key, job.change = events_v2.parse_change(obj)
+    else:
+        job.payload = obj
 
 
 def events_for(job: Job, server_secret: str, now: datetime) -> list[Event]:
     """Return the events in an authenticated job; raise Rejected."""
-    route, integ = job.route, job.integration
+    route = job.route
     if route == "events_v2":
-        return [job.parsed]
+        return [job.event] if job.event is not None else []
     if route in ("change", "heartbeat"):
         return []
     if route == "alertmanager":
-        return alertmanager.parse_webhook(job.parsed)
+        return alertmanager.parse_webhook(job.payload)
+    integ = job.bound()
     if route == "grafana":
         cfg = integ.config or {}
         if cfg.get("hmac"):
             grafana.verify_signature(job.body, job.headers, secret=signing_secret(server_secret, integ.id),
                                      timestamp_header=cfg.get("timestamp_header"), now=now)
-        return grafana.parse_webhook(job.parsed)
-    if route == "generic":
-        return generic.map_payload(_mapping(integ.id, (integ.config or {}).get("mapping") or {}), job.parsed)
-    raise AssertionError(route)
+        return grafana.parse_webhook(job.payload)
+    return generic.map_payload(_mapping(integ.id, (integ.config or {}).get("mapping") or {}), job.payload)
 
 
 def _clean(value: Any) -> Any:
@@ -112,11 +108,12 @@ def signing_secret(server_secret: str, integration_id: uuid.UUID) -> str:
 
 def accepted(job: Job, outcomes: list[Outcome]) -> Reply:
     if job.route == "events_v2":
-        return _reply(202, {"status": "success", "message": "Event processed", "dedup_key": job.parsed.dedup_key})
+        dedup_key = job.event.dedup_key if job.event is not None else None
+        return _reply(202, {"status": "success", "message": "Event processed", "dedup_key": dedup_key})
     if job.route == "change":
         return _reply(202, {"status": "success", "message": "Change event processed", "id": str(job.created_id)})
     if job.route == "heartbeat":
-        return _reply(200, {"status": "ok", "heartbeat": job.integration.name})
+        return _reply(200, {"status": "ok", "heartbeat": job.heartbeat.name if job.heartbeat is not None else None})
     return _reply(202, {"status": "accepted", "events": len(outcomes), "results": [
         {"dedup_key": i.event.dedup_key, "action": i.event.action.value, "alert_id": str(o.alert_id) if o.alert_id
          else None, "outcome": o.outcome} for i, o in zip(job.items, outcomes, strict=True)]})

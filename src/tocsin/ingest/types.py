@@ -5,9 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from tocsin.heartbeats.models import Heartbeat
+from tocsin.inbound.events_v2 import ChangeEvent
+from tocsin.inbound.types import Event
+from tocsin.integrations.models import Integration
 from tocsin.pipeline.ingest import Incoming
+
+Route = Literal["events_v2", "change", "alertmanager", "grafana", "generic", "heartbeat"]
 
 
 @dataclass(slots=True)
@@ -18,14 +24,32 @@ class Reply:
 
 @dataclass(slots=True)
 class Job:
-    route: str  # events_v2 | change | alertmanager | grafana | generic | heartbeat
+    """One request to an ingest endpoint: its raw body in, its reply out (see `writer.py`)."""
+
+    route: Route
     body: bytes
-    key: str | None = None
+    key: str | None = None  # the URL's key, or `routing_key` from a PagerDuty body
     headers: Mapping[str, str] = field(default_factory=dict)
     done: Callable[[Reply], None] | None = None  # called with the reply, from the writer thread
-    # filled while the batch is processed
-    parsed: Any = None
-    integration: Any = None
+    # filled while the batch is processed: what the body decoded to (one of three, by route) ...
+    event: Event | None = None  # events_v2: the PagerDuty event
+    change: ChangeEvent | None = None  # change: the PagerDuty change event
+    payload: Any = None  # alertmanager, grafana, generic: the JSON body, for the route's parser
+    # ... what the key names (an integration of the route's type, or for `heartbeat` a heartbeat) ...
+    integration: Integration | None = None
+    heartbeat: Heartbeat | None = None
+    # ... and what it became
     items: list[Incoming] = field(default_factory=list)
     created_id: uuid.UUID | None = None  # a change event's id, for the answer
     reply: Reply | None = None
+
+    def bound(self) -> Integration:
+        """The integration of a job whose key was found (every job past authentication but a heartbeat's)."""
+        if self.integration is None:
+            raise AssertionError(f"{self.route} job used before its key was looked up")
+        return self.integration
+
+    def reset(self) -> None:
+        """Forget what processing found, to process the job again on its own (after a failed batch)."""
+        self.event = self.change = self.payload = self.integration = self.heartbeat = None
+        self.items, self.reply, self.created_id = [], None, None

@@ -13,8 +13,7 @@ import logging
 import queue
 import threading
 import uuid
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -125,7 +124,7 @@ class IngestWriter:
                 # Retry one by one, so that one bad request cannot fail the others it was batched with.
                 log.exception("ingest batch of %d requests failed; retrying them one by one", len(batch))
                 for job in batch:
-                    _reset(job)
+                    job.reset()
                     self.process([job])
                 return
             log.exception("ingest request failed; answering 503 so the sender retries")
@@ -151,41 +150,42 @@ class IngestWriter:
                 sa.select(Heartbeat).where(Heartbeat.key_hash.in_(hb)).with_for_update()).scalars()}
         for job in pending:
             if job.route == "heartbeat":
-                job.integration = beats.get(hashed[id(job)])
+                job.heartbeat = beats.get(hashed[id(job)])
+                known = job.heartbeat is not None
             else:
                 integ = found.get(hashed[id(job)])
                 wanted = "events_v2" if job.route == "change" else job.route
                 job.integration = integ if integ is not None and integ.type == wanted else None
-            if job.integration is None:
+                known = job.integration is not None
+            if not known:
                 job.reply = formats.unknown_key(job)
 
-    def _side_effects(self, session: Session, batch: list[Job], now: Any) -> None:
+    def _side_effects(self, session: Session, batch: list[Job], now: datetime) -> None:
         """Change events, heartbeat pings and integration last-seen times, in the same transaction."""
-        seen: dict[uuid.UUID, Any] = {}
+        seen: set[uuid.UUID] = set()
         for job in batch:
             if job.reply is not None:
                 continue
-            if job.route == "heartbeat":
-                hb: Heartbeat = job.integration
+            if job.heartbeat is not None:
+                hb = job.heartbeat
                 hb.last_ping_at = now
                 hb.state = "up"
                 hb.due_at = now + timedelta(seconds=hb.interval_seconds + hb.grace_seconds)
-            elif job.route == "change":
-                ch = job.parsed
+                continue
+            integ = job.bound()
+            if job.change is not None:
+                ch = job.change
                 job.created_id = new_id()
-                session.add(ChangeEvent(id=job.created_id, service_id=job.integration.service_id,
-                                        integration_id=job.integration.id,
+                session.add(ChangeEvent(id=job.created_id, service_id=integ.service_id, integration_id=integ.id,
                                         summary=ch.summary, source=ch.source, occurred_at=ch.occurred_at or now,
                                         received_at=now, details=ch.details, links=ch.links))
-                seen[job.integration.id] = now
-            else:
-                seen[job.integration.id] = now
+            seen.add(integ.id)
         if seen:
             # At most every LAST_EVENT_RESOLUTION: updating the row on every batch would make every
             # batch of an integration wait for the previous one's commit (the row lock, on PostgreSQL).
             stale = now - LAST_EVENT_RESOLUTION
             session.execute(sa.update(Integration).where(
-                Integration.id.in_(list(seen)),
+                Integration.id.in_(seen),
                 sa.or_(Integration.last_event_at.is_(None), Integration.last_event_at < stale)).values(last_event_at=now))
         session.flush()
 
@@ -193,12 +193,12 @@ class IngestWriter:
 def _decode(job: Job) -> None:
     """Decode JSON and find the key (the URL's, or `routing_key` in a PagerDuty body)."""
     try:
-        job.parsed = formats.decode(job)
+        formats.decode(job)
     except Rejected as exc:
         job.reply = formats.rejected(job, exc)
 
 
-def _bind(job: Job, server_secret: str, now: Any) -> None:
+def _bind(job: Job, server_secret: str, now: datetime) -> None:
     """Parse with the integration's settings into pipeline items, or set a rejection reply."""
     try:
         events = formats.events_for(job, server_secret, now)
@@ -207,13 +207,13 @@ def _bind(job: Job, server_secret: str, now: Any) -> None:
     except Rejected as exc:
         job.reply = formats.rejected(job, exc)
         return
-    if job.route == "heartbeat":
-        hb: Heartbeat = job.integration
+    if job.heartbeat is not None:
+        hb = job.heartbeat
         if hb.state == "down":
             events = [Event(action=Action.resolve, dedup_key=alert_key(hb.id))]
         job.items = [Incoming(e, hb.service_id, None, Source.heartbeat.value) for e in events]
         return
-    integ: Integration = job.integration
+    integ = job.bound()
     job.items = [Incoming(e, integ.service_id, integ.id, integ.type) for e in events]
 
 
@@ -222,5 +222,3 @@ def _settle(waiter: asyncio.Future[Reply], reply: Reply) -> None:
         waiter.set_result(reply)
 
 
-def _reset(job: Job) -> None:
-    job.parsed, job.integration, job.items, job.reply, job.created_id = None, None, [], None, None

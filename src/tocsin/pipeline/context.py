@@ -26,7 +26,7 @@ from tocsin.routing.models import (
 )
 from tocsin.services.alert_settings import AlertSettings, parse_settings
 from tocsin.services.models import Service
-from tocsin.windows import Recurrence
+from tocsin.windows import Recurrence, recurrence_kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ class Context:
 
 def window_view(w: MaintenanceWindow) -> WindowView:
     return WindowView(w.id, w.service_id, w.name, w.starts_at, w.ends_at,
-                      Recurrence(kind=w.recurrence, timezone=w.timezone, until=w.until), w.reason)  # type: ignore[arg-type]
+                      Recurrence(kind=recurrence_kind(w.recurrence), timezone=w.timezone, until=w.until), w.reason)
 
 
 def silence_view(s: Silence) -> SilenceView:
@@ -89,13 +89,14 @@ def load_context(session: Session, *, now: datetime, service_ids: Iterable[uuid.
     window active) are made later with the batch's `now`, never at load time.
     """
     version = current_value(session, ALERT_CONFIG)
-    engine = session.get_bind()
-    cached = _CACHE.get(engine)  # type: ignore[arg-type]
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, sa.Connection) else bind
+    cached = _CACHE.get(engine)
     if cached is not None and cached[0] == version and all(s in cached[1].services for s in service_ids):
         return cached[1]
     ctx = _read(session, now)
     with _LOCK:
-        _CACHE[engine] = (version, ctx)  # type: ignore[index]
+        _CACHE[engine] = (version, ctx)
     return ctx
 
 

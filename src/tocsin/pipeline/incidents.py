@@ -7,7 +7,7 @@ already has an incident attaches the alert there instead of declaring a second i
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,8 @@ from tocsin.flows.incidents import declare
 from tocsin.incidents.models import Incident
 from tocsin.incidents.service import Declaration, ref
 from tocsin.incidents.types import Kind
+from tocsin.pipeline.context import AutoRuleView, ServiceView
+from tocsin.pipeline.rows import GroupRow, NewAlert, Recorder
 from tocsin.principal import Principal
 from tocsin.routing.matchers import describe, match_all
 from tocsin.severities import Severity
@@ -23,41 +25,39 @@ from tocsin.severities import Severity
 MAX_TITLE = 300
 
 
-def auto_incident(session: Session, *, batch: Any, alert: dict[str, Any], group: dict[str, Any],
-                  labels: dict[str, str], service: Any) -> None:
+def auto_incident(session: Session, batch: Recorder, *, rules: Sequence[AutoRuleView], alert: NewAlert,
+                  group: GroupRow, labels: dict[str, str], service: ServiceView) -> None:
     """Apply the first auto-incident rule matching a new, unsuppressed alert."""
-    for rule in batch.ctx.auto_rules:
+    for rule in rules:
         if not match_all(rule.matchers, labels):
             continue
-        if group.get("incident_id"):
+        if group.incident_id:
             return  # the caller attaches it to the group's incident
         actor = Principal.system(f"auto-incident rule '{rule.name}'")
-        title = alert["summary"][:MAX_TITLE].strip() or f"Alert on {service.slug}"
+        title = alert.summary[:MAX_TITLE].strip() or f"Alert on {service.slug}"
         incident = declare(session, actor=actor, now=batch.now, spec=Declaration(
             title=title, severity=Severity(rule.severity), kind=Kind(rule.kind), services=[service.slug],
-            summary=f"Declared automatically by rule '{rule.name}' {describe(rule.matchers)} for alert {alert['id']}.",
+            summary=f"Declared automatically by rule '{rule.name}' {describe(rule.matchers)} for alert {alert.id}.",
             severity_reason=f"auto-incident rule '{rule.name}'"))
-        group["incident_id"] = incident.id
-        if not group["new"]:
-            batch.dirty_groups.setdefault(group["id"], {"id": group["id"]}).update(incident_id=incident.id)
-        batch.decide(alert["id"], "incident_declared",
-                        f"declared {ref(incident)} ({rule.severity}) by auto-incident rule '{rule.name}' "
-                        f"{describe(rule.matchers)}", incident=ref(incident), rule_id=str(rule.id))
-        _link(session, batch=batch, alert=alert, incident=incident, actor=actor)
+        batch.touch_group(group, incident_id=incident.id)
+        batch.note(alert.id, "incident_declared",
+                   f"declared {ref(incident)} ({rule.severity}) by auto-incident rule '{rule.name}' "
+                   f"{describe(rule.matchers)}", incident=ref(incident), rule_id=str(rule.id))
+        _link(session, batch, alert=alert, incident=incident, actor=actor)
         return
 
 
-def attach_to_incident_id(session: Session, *, batch: Any, alert: dict[str, Any], incident_id: uuid.UUID,
+def attach_to_incident_id(session: Session, batch: Recorder, *, alert: NewAlert, incident_id: uuid.UUID,
                           why: str) -> None:
     incident = session.get(Incident, incident_id)
     if incident is None:
         return
-    batch.decide(alert["id"], "attached", f"attached to {ref(incident)}: {why}", incident=ref(incident))
-    _link(session, batch=batch, alert=alert, incident=incident, actor=Principal.system("alert grouping"))
+    batch.note(alert.id, "attached", f"attached to {ref(incident)}: {why}", incident=ref(incident))
+    _link(session, batch, alert=alert, incident=incident, actor=Principal.system("alert grouping"))
 
 
-def _link(session: Session, *, batch: Any, alert: dict[str, Any], incident: Incident, actor: Principal) -> None:
-    alert["incident_id"] = incident.id
-    if not alert["new"]:
-        batch.touch(alert, incident_id=incident.id)
-    timeline_for_alert(session, incident=incident, alert=alert, actor=actor, now=batch.now)
+def _link(session: Session, batch: Recorder, *, alert: NewAlert, incident: Incident, actor: Principal) -> None:
+    alert.incident_id = incident.id
+    timeline_for_alert(session, incident=incident, actor=actor, now=batch.now, alert_id=alert.id,
+                       severity=alert.severity, summary=alert.summary, dedup_key=alert.dedup_key,
+                       service_id=alert.service_id)

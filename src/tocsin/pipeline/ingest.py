@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,22 +32,24 @@ from tocsin.alerts.service import (
     cancel_pages,
     close_finished_groups,
 )
-from tocsin.db.bulk import insert_rows
+from tocsin.db.bulk import insert_objects, insert_rows, table
 from tocsin.flows.alerts import closed as alerts_closed
 from tocsin.ids import new_id
 from tocsin.inbound.timeparse import parse_timestamp
 from tocsin.inbound.types import Action, AlertSeverity, Event
 from tocsin.pipeline import decide
-from tocsin.pipeline.context import Context, load_context
+from tocsin.pipeline.context import Context, ServiceView, load_context
+from tocsin.pipeline.decide import Route
 from tocsin.pipeline.incidents import attach_to_incident_id, auto_incident
+from tocsin.pipeline.rows import OPEN_ALERT_COLUMNS, Changes, GroupRow, NewAlert, OpenAlert, Previous, Step
 
-log = logging.getLogger("tocsin.alerts")
+log = logging.getLogger("tocsin.pipeline")
 
-A = Alert.__table__
-G = AlertGroup.__table__
-E = AlertEvent.__table__
-D = AlertDecision.__table__
-P = PageRequest.__table__
+A = table(Alert)
+G = table(AlertGroup)
+E = table(AlertEvent)
+D = table(AlertDecision)
+P = table(PageRequest)
 
 
 @dataclass(slots=True)
@@ -134,23 +136,30 @@ def _store_events(session: Session, items: Sequence[Incoming], outcomes: Sequenc
 class Batch:
     """One batch's in-memory state: the open alerts and groups it touches, and the rows to write."""
 
-    def __init__(self, session: Session, now: datetime) -> None:
+    def __init__(self, session: Session, now: datetime, ctx: Context | None = None) -> None:
         self.s = session
-        self.now = now
-        self.ctx: Context
-        self.open: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
-        self.by_sender: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}  # open alerts by (integration, key)
-        self.previous: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
-        self.groups: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
-        self.new_alerts: list[dict[str, Any]] = []
-        self.dirty_alerts: dict[uuid.UUID, dict[str, Any]] = {}
-        self.new_groups: list[dict[str, Any]] = []
-        self.dirty_groups: dict[uuid.UUID, dict[str, Any]] = {}
-        self.decisions: list[dict[str, Any]] = []
-        self.steps: dict[uuid.UUID, list[dict[str, Any]]] = {}  # decisions about alerts this batch creates
-        self.pages: list[dict[str, Any]] = []
+        self._now = now
+        if ctx is not None:
+            self.ctx = ctx
+        self.open: dict[tuple[uuid.UUID, str], OpenAlert] = {}
+        self.by_sender: dict[tuple[uuid.UUID, str], OpenAlert] = {}  # open alerts by (integration, key)
+        self.previous: dict[tuple[uuid.UUID, str], Previous] = {}
+        self.groups: dict[tuple[uuid.UUID, str], GroupRow] = {}
+        self.new_alerts: list[NewAlert] = []
+        self.dirty_alerts: dict[uuid.UUID, Changes] = {}
+        self.new_groups: list[GroupRow] = []
+        self.dirty_groups: dict[uuid.UUID, Changes] = {}
+        self.decisions: list[dict[str, object]] = []
+        self.steps: dict[uuid.UUID, list[Step]] = {}  # decisions about alerts this batch creates
+        self.pages: list[dict[str, object]] = []
         self.stopped: set[uuid.UUID] = set()  # alerts acknowledged or resolved: cancel their pending pages
         self.resolved_groups: set[uuid.UUID] = set()
+
+    ctx: Context
+
+    @property
+    def now(self) -> datetime:
+        return self._now
 
     # -- loading ---------------------------------------------------------------------------
     def _load(self, items: Sequence[Incoming]) -> None:
@@ -158,24 +167,24 @@ class Batch:
         keys = {i.event.dedup_key for i in items}
         # The senders' services and every service a routing rule can move an alert to.
         services = {i.service_id for i in items} | {r.service_id for r in self.ctx.rules if r.service_id}
-        cols = [A.c.id, A.c.service_id, A.c.integration_id, A.c.dedup_key, A.c.status, A.c.occurrences,
-                A.c.group_id, A.c.paged_at, A.c.incident_id, A.c.summary]
+        cols = [A.c[name] for name in OPEN_ALERT_COLUMNS]
         # `status <> 'resolved'` is the partial unique index's own predicate, so the planner uses it.
         # Locked (PostgreSQL; SQLite has one writer anyway) in id order, so that a second server or
         # engine process applying events to the same alerts waits instead of losing an update.
         stmt = (sa.select(*cols).where(A.c.dedup_key.in_(keys), A.c.service_id.in_(services),
                                        A.c.status != "resolved").order_by(A.c.id).with_for_update())
-        for row in self.s.execute(stmt).mappings():
-            self._remember(dict(row, new=False))
+        for row in self.s.execute(stmt):
+            self._remember(OpenAlert(*row))
 
-    def _remember(self, alert: dict[str, Any]) -> None:
-        self.open[(alert["service_id"], alert["dedup_key"])] = alert
-        if alert["integration_id"] is not None:
-            self.by_sender[(alert["integration_id"], alert["dedup_key"])] = alert
+    def _remember(self, alert: OpenAlert) -> None:
+        self.open[(alert.service_id, alert.dedup_key)] = alert
+        if alert.integration_id is not None:
+            self.by_sender[(alert.integration_id, alert.dedup_key)] = alert
 
-    def _forget(self, alert: dict[str, Any]) -> None:
-        self.open.pop((alert["service_id"], alert["dedup_key"]), None)
-        self.by_sender.pop((alert["integration_id"], alert["dedup_key"]), None)
+    def _forget(self, alert: OpenAlert) -> None:
+        self.open.pop((alert.service_id, alert.dedup_key), None)
+        if alert.integration_id is not None:
+            self.by_sender.pop((alert.integration_id, alert.dedup_key), None)
 
     def _load_previous(self, pairs: set[tuple[uuid.UUID, str]]) -> None:
         """The latest earlier alert for each (service, key) about to get a new alert: linked, and flap-checked."""
@@ -189,8 +198,10 @@ class Batch:
             sa.func.max(A.c.paged_at).over(partition_by=part).label("paged_at"),
         ).where(A.c.dedup_key.in_({k for _, k in pairs}),
                              A.c.service_id.in_({s for s, _ in pairs})).subquery()
-        for row in self.s.execute(sa.select(ranked).where(ranked.c.rn == 1)).mappings():
-            self.previous[(row["service_id"], row["dedup_key"])] = dict(row)
+        latest = sa.select(ranked.c.id, ranked.c.service_id, ranked.c.dedup_key, ranked.c.paged_at).where(
+            ranked.c.rn == 1)
+        for alert_id, service_id, dedup_key, paged_at in self.s.execute(latest):
+            self.previous[(service_id, dedup_key)] = Previous(alert_id, paged_at)
 
     def _load_groups(self, pairs: set[tuple[uuid.UUID, str]]) -> None:
         pairs -= set(self.groups)
@@ -198,7 +209,8 @@ class Batch:
             return
         for row in self.s.execute(sa.select(G).where(G.c.status == "open", G.c.group_key.in_({k for _, k in pairs}),
                                                      G.c.service_id.in_({s for s, _ in pairs}))).mappings():
-            self.groups[(row["service_id"], row["group_key"])] = dict(row, new=False)
+            group = GroupRow(**row)
+            self.groups[(group.service_id, group.group_key)] = group
 
     # -- running ---------------------------------------------------------------------------
     def run(self, items: Sequence[Incoming]) -> list[Outcome]:
@@ -217,15 +229,16 @@ class Batch:
         self.flush()
         return outcomes
 
-    def _route(self, item: Incoming) -> decide.Route:
+    def _route(self, item: Incoming) -> Route:
         ev = item.event
         labels = self.ctx.match_labels(ev.labels, service_id=item.service_id, severity=ev.severity.value,
                                        source=item.source)
         return decide.route(labels=labels, service_id=item.service_id, severity=ev.severity.value,
                             rules=self.ctx.rules, slugs=self.ctx.slugs)
 
-    def decide(self, alert_id: uuid.UUID, kind: str, reason: str, **data: Any) -> None:
-        step = {"kind": kind, "reason": reason, "data": {k: v for k, v in data.items() if v is not None}}
+    def note(self, alert_id: uuid.UUID, kind: str, reason: str, **data: object) -> None:
+        """Record a decision about the alert, with its reason."""
+        step: Step = {"kind": kind, "reason": reason, "data": {k: v for k, v in data.items() if v is not None}}
         steps = self.steps.get(alert_id)
         if steps is not None:
             steps.append(step)
@@ -241,22 +254,32 @@ class Batch:
                                    "reason": "; ".join(st["reason"] for st in steps), "data": {"steps": steps}})
         self.steps.clear()
 
-    def touch(self, alert: dict[str, Any], **changes: Any) -> None:
-        alert.update(changes)
-        if not alert["new"]:
-            self.dirty_alerts.setdefault(alert["id"], {"id": alert["id"]}).update(changes)
+    def touch(self, alert: OpenAlert, **changes: object) -> None:
+        """Change columns of an alert: a new one is inserted with them, a read one updated at flush."""
+        for name, value in changes.items():
+            if hasattr(alert, name):
+                setattr(alert, name, value)
+        if not alert.is_new:
+            self.dirty_alerts.setdefault(alert.id, {"id": alert.id}).update(changes)
 
-    def _apply(self, item: Incoming, route: decide.Route) -> Outcome:
+    def touch_group(self, group: GroupRow, **changes: object) -> None:
+        """Change columns of a group: a new one is inserted with them, a read one updated at flush."""
+        for name, value in changes.items():
+            setattr(group, name, value)
+        if not group.is_new:
+            self.dirty_groups.setdefault(group.id, {"id": group.id}).update(changes)
+
+    def _apply(self, item: Incoming, route: Route) -> Outcome:
         ev = item.event
         key = (route.service_id, ev.dedup_key)
         alert = self.open.get(key)
         if ev.action is Action.trigger:
             if alert is None:
                 return self._create(item, route)
-            self.touch(alert, occurrences=alert["occurrences"] + 1, last_seen_at=self.now)
-            return Outcome(item.event_id, alert["id"], "deduplicated",
-                           f"deduplicated into open alert {alert['id']} (key {ev.dedup_key}); "
-                           f"occurrence {alert['occurrences']}")
+            self.touch(alert, occurrences=alert.occurrences + 1, last_seen_at=self.now)
+            return Outcome(item.event_id, alert.id, "deduplicated",
+                           f"deduplicated into open alert {alert.id} (key {ev.dedup_key}); "
+                           f"occurrence {alert.occurrences}")
         if alert is None and item.integration_id is not None:
             # An acknowledge or resolve carries no labels to route by: it applies to the open alert
             # its sender opened with this key, wherever a routing rule moved that alert.
@@ -267,101 +290,88 @@ class Batch:
                            f"{self.ctx.slugs.get(route.service_id, route.service_id)}")
         who = item.source
         if ev.action is Action.acknowledge:
-            if alert["status"] == "acknowledged":
-                return Outcome(item.event_id, alert["id"], "ignored", "already acknowledged")
+            if alert.status == "acknowledged":
+                return Outcome(item.event_id, alert.id, "ignored", "already acknowledged")
             self.touch(alert, status="acknowledged", acknowledged_at=self.now, last_seen_at=self.now)
-            self.stopped.add(alert["id"])
-            self.decide(alert["id"], "acknowledged", f"acknowledged by {who}")
-            return Outcome(item.event_id, alert["id"], "acknowledged", f"acknowledged alert {alert['id']}")
+            self.stopped.add(alert.id)
+            self.note(alert.id, "acknowledged", f"acknowledged by {who}")
+            return Outcome(item.event_id, alert.id, "acknowledged", f"acknowledged alert {alert.id}")
         self.touch(alert, status="resolved", resolved_at=self.now, last_seen_at=self.now, suppressed_by=None)
-        self.stopped.add(alert["id"])
+        self.stopped.add(alert.id)
         self._forget(alert)
-        if alert.get("group_id"):
-            self.resolved_groups.add(alert["group_id"])
-        self.decide(alert["id"], "resolved", f"resolved by {who}")
-        return Outcome(item.event_id, alert["id"], "resolved", f"resolved alert {alert['id']}")
+        if alert.group_id:
+            self.resolved_groups.add(alert.group_id)
+        self.note(alert.id, "resolved", f"resolved by {who}")
+        return Outcome(item.event_id, alert.id, "resolved", f"resolved alert {alert.id}")
 
-    def _create(self, item: Incoming, route: decide.Route) -> Outcome:
+    def _create(self, item: Incoming, route: Route) -> Outcome:
         ev, now = item.event, self.now
         svc = self.ctx.services[route.service_id]
         alert_id = new_id()
         prev = self.previous.get((route.service_id, ev.dedup_key))
-        alert: dict[str, Any] = {
-            "id": alert_id, "service_id": route.service_id, "integration_id": item.integration_id,
-            "source": item.source, "dedup_key": ev.dedup_key, "status": "triggered", "summary": ev.summary,
-            "severity": ev.severity.value, "urgency": route.urgency, "labels": ev.labels, "details": ev.details,
-            "links": ev.links, "group_id": None, "incident_id": None,
-            "previous_alert_id": prev["id"] if prev else None, "occurrences": 1, "first_seen_at": now,
-            "last_seen_at": now, "acknowledged_at": None, "resolved_at": None, "suppressed_by": None,
-            "paged_at": None, "new": True,
-        }
+        alert = NewAlert(
+            id=alert_id, service_id=route.service_id, integration_id=item.integration_id, dedup_key=ev.dedup_key,
+            status="triggered", occurrences=1, group_id=None, paged_at=None, incident_id=None, summary=ev.summary,
+            source=item.source, severity=ev.severity.value, urgency=route.urgency, labels=ev.labels,
+            details=ev.details, links=ev.links, previous_alert_id=prev.id if prev else None, first_seen_at=now,
+            last_seen_at=now)
         self.new_alerts.append(alert)
         self.steps[alert_id] = []
         self._remember(alert)
-        self.decide(alert_id, "routed", route.reason, rule_id=str(route.rule_id) if route.rule_id else None,
-                       service=svc.slug, urgency=route.urgency)
+        self.note(alert_id, "routed", route.reason, rule_id=str(route.rule_id) if route.rule_id else None,
+                  service=svc.slug, urgency=route.urgency)
         if prev:
-            self.decide(alert_id, "reopened", f"the same alert fired before as {prev['id']}; linked",
-                           previous_alert_id=str(prev["id"]))
+            self.note(alert_id, "reopened", f"the same alert fired before as {prev.id}; linked",
+                      previous_alert_id=str(prev.id))
         group = self._group(alert, svc)
         labels = self.ctx.match_labels(ev.labels, service_id=svc.id, severity=ev.severity.value, source=item.source)
         muted = decide.suppression(now=now, service_id=svc.id, labels=labels, windows=self.ctx.windows,
-                                   silences=self.ctx.silences, last_paged_at=prev["paged_at"] if prev else None,
+                                   silences=self.ctx.silences, last_paged_at=prev.paged_at if prev else None,
                                    flap_window_seconds=svc.settings.flap_window_seconds)
         if muted:
-            alert["suppressed_by"] = muted.kind
-            self.decide(alert_id, muted.kind, muted.reason, ref=muted.ref,
-                           until=muted.until.isoformat() if muted.until else None)
+            alert.suppressed_by = muted.kind
+            self.note(alert_id, muted.kind, muted.reason, ref=muted.ref,
+                      until=muted.until.isoformat() if muted.until else None)
         else:
-            self.request_page(alert, svc)
-            auto_incident(self.s, batch=self, alert=alert, group=group, labels=labels, service=svc)
-        if alert["incident_id"] is None and group.get("incident_id"):
-            attach_to_incident_id(self.s, batch=self, alert=alert, incident_id=group["incident_id"],
+            self.request_page(alert, alert.urgency, svc)
+            auto_incident(self.s, self, rules=self.ctx.auto_rules, alert=alert, group=group, labels=labels,
+                          service=svc)
+        if alert.incident_id is None and group.incident_id:
+            attach_to_incident_id(self.s, self, alert=alert, incident_id=group.incident_id,
                                   why="its group is linked to this incident")
         return Outcome(item.event_id, alert_id, "created", f"new alert {alert_id}")
 
-    def request_page(self, alert: dict[str, Any], svc: Any) -> None:
-        at, why = decide.page_time(urgency=alert["urgency"], now=self.now, support_hours=svc.settings.support_hours)
-        self.pages.append({"id": new_id(), "alert_id": alert["id"], "service_id": alert["service_id"],
-                           "urgency": alert["urgency"], "reason": why, "created_at": self.now, "not_before": at,
+    def request_page(self, alert: OpenAlert, urgency: str, svc: ServiceView) -> None:
+        at, why = decide.page_time(urgency=urgency, now=self.now, support_hours=svc.settings.support_hours)
+        self.pages.append({"id": new_id(), "alert_id": alert.id, "service_id": alert.service_id,
+                           "urgency": urgency, "reason": why, "created_at": self.now, "not_before": at,
                            "status": "pending"})
-        alert["paged_at"] = self.now
-        if not alert["new"]:
+        alert.paged_at = self.now
+        if not alert.is_new:
             self.touch(alert, paged_at=self.now, suppressed_by=None)
-        self.decide(alert["id"], "page_requested", why, not_before=at.isoformat())
+        self.note(alert.id, "page_requested", why, not_before=at.isoformat())
 
-    def _group(self, alert: dict[str, Any], svc: Any) -> dict[str, Any]:
-        key, picked = decide.group_key(svc.settings, alert["labels"])
+    def _group(self, alert: NewAlert, svc: ServiceView) -> GroupRow:
+        key, picked = decide.group_key(svc.settings, alert.labels)
         group = self.groups.get((svc.id, key))
-        if group is not None and not decide.group_open_for(group["created_at"], svc.settings, self.now):
-            self._close_group(group)
+        if group is not None and not decide.group_open_for(group.created_at, svc.settings, self.now):
+            self.touch_group(group, status="closed", closed_at=self.now)  # its alerts stay in it
             group = None
         if group is None:
-            group = {"id": new_id(), "service_id": svc.id, "group_key": key, "labels": picked, "status": "open",
-                     "created_at": self.now, "last_alert_at": self.now, "closed_at": None, "alert_count": 0,
-                     "incident_id": None, "new": True}
+            group = GroupRow(id=new_id(), service_id=svc.id, group_key=key, labels=picked, status="open",
+                             created_at=self.now, last_alert_at=self.now, closed_at=None, alert_count=0,
+                             incident_id=None, is_new=True)
             self.new_groups.append(group)
             self.groups[(svc.id, key)] = group
-            why = f"opened a new group {group['id']}"
+            why = f"opened a new group {group.id}"
         else:
-            why = f"joined open group {group['id']} (opened {group['created_at'].isoformat()})"
+            why = f"joined open group {group.id} (opened {group.created_at.isoformat()})"
         by = ", ".join(f"{k}={v!r}" for k, v in picked.items()) or "no labels (one group per window)"
-        group["alert_count"] += 1
-        group["last_alert_at"] = self.now
-        if not group["new"]:
-            self.dirty_groups.setdefault(group["id"], {"id": group["id"]}).update(
-                alert_count=group["alert_count"], last_alert_at=self.now)
-        alert["group_id"] = group["id"]
-        self.decide(alert["id"], "grouped", f"{why}; grouped by {by} within {svc.settings.group_window_seconds} s",
-                       group_id=str(group["id"]))
+        self.touch_group(group, alert_count=group.alert_count + 1, last_alert_at=self.now)
+        alert.group_id = group.id
+        self.note(alert.id, "grouped", f"{why}; grouped by {by} within {svc.settings.group_window_seconds} s",
+                  group_id=str(group.id))
         return group
-
-    def _close_group(self, group: dict[str, Any]) -> None:
-        """Stop the group taking alerts (its window has passed); its alerts stay in it."""
-        group.update(status="closed", closed_at=self.now)
-        if group["new"]:
-            return
-        self.dirty_groups.setdefault(group["id"], {"id": group["id"]}).update(status="closed", closed_at=self.now)
 
     # -- writing ---------------------------------------------------------------------------
     def flush(self) -> None:
@@ -370,19 +380,15 @@ class Batch:
             s.execute(G.update().where(G.c.id == sa.bindparam("gid")).values(
                 {k: sa.bindparam(k) for k in changes[0] if k != "id"}),
                 [{**{k: v for k, v in c.items() if k != "id"}, "gid": c["id"]} for c in changes])
-        if self.new_groups:
-            insert_rows(s, G, self.new_groups)
-        if self.new_alerts:
-            insert_rows(s, A, self.new_alerts)
+        insert_objects(s, G, self.new_groups)
+        insert_objects(s, A, self.new_alerts)
         for changes in _by_shape(self.dirty_alerts.values()):
             s.execute(A.update().where(A.c.id == sa.bindparam("aid")).values(
                 {k: sa.bindparam(k) for k in changes[0] if k != "id"}),
                 [{**{k: v for k, v in c.items() if k != "id"}, "aid": c["id"]} for c in changes])
         self._creation_decisions()
-        if self.decisions:
-            insert_rows(s, D, self.decisions)
-        if self.pages:
-            insert_rows(s, P, self.pages)
+        insert_rows(s, D, self.decisions)
+        insert_rows(s, P, self.pages)
         if self.stopped:
             cancel_pages(s, self.stopped)
             alerts_closed(s, self.stopped, reason=None, now=self.now)
@@ -390,11 +396,11 @@ class Batch:
             close_finished_groups(s, self.resolved_groups, self.now)
 
 
-def _by_shape(rows: Any) -> list[list[dict[str, Any]]]:
+def _by_shape(rows: Iterable[Changes]) -> list[list[Changes]]:
     """Split update rows by the set of columns they change (executemany needs one shape).
 
     The row's own `id` goes in as `gid`/`aid`: a parameter named like a column would be SET too."""
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    shapes: dict[tuple[str, ...], list[Changes]] = {}
     for r in rows:
         shapes.setdefault(tuple(sorted(r)), []).append(r)
     return list(shapes.values())

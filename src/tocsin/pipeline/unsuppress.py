@@ -8,6 +8,8 @@ new reason instead.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,6 +19,7 @@ from tocsin.alerts.models import Alert
 from tocsin.pipeline import decide
 from tocsin.pipeline.context import load_context
 from tocsin.pipeline.ingest import Batch
+from tocsin.pipeline.rows import OpenAlert
 
 BATCH = 500
 
@@ -40,9 +43,8 @@ def release(session: Session, *, now: datetime) -> int:
             return changed
 
 
-def _release_chunk(session: Session, rows: list[Alert], now: datetime) -> int:
-    batch = Batch(session, now)
-    batch.ctx = load_context(session, now=now, service_ids={a.service_id for a in rows})
+def _release_chunk(session: Session, rows: Sequence[Alert], now: datetime) -> int:
+    batch = Batch(session, now, load_context(session, now=now, service_ids={a.service_id for a in rows}))
     flapping = [a for a in rows if a.suppressed_by == "flapping"]
     paged = _last_pages(session, flapping)
     changed = 0
@@ -57,21 +59,21 @@ def _release_chunk(session: Session, rows: list[Alert], now: datetime) -> int:
                                   flap_window_seconds=svc.settings.flap_window_seconds)
         if hold is not None and hold.kind == a.suppressed_by:
             continue
-        view = {"id": a.id, "service_id": a.service_id, "urgency": a.urgency, "new": False,
-                "status": a.status, "paged_at": a.paged_at}
+        view = OpenAlert(id=a.id, service_id=a.service_id, integration_id=a.integration_id, dedup_key=a.dedup_key,
+                         status=a.status, occurrences=a.occurrences, group_id=a.group_id, paged_at=a.paged_at,
+                         incident_id=a.incident_id, summary=a.summary)
         changed += 1
         if hold is not None:
             batch.touch(view, suppressed_by=hold.kind)
-            batch.decide(a.id, hold.kind, hold.reason, ref=hold.ref,
-                         until=hold.until.isoformat() if hold.until else None)
+            batch.note(a.id, hold.kind, hold.reason, ref=hold.ref, until=hold.until.isoformat() if hold.until else None)
             continue
-        batch.decide(a.id, "released", f"no longer held back ({a.suppressed_by} ended) and still firing")
-        batch.request_page(view, svc)
+        batch.note(a.id, "released", f"no longer held back ({a.suppressed_by} ended) and still firing")
+        batch.request_page(view, a.urgency, svc)
     batch.flush()
     return changed
 
 
-def _last_pages(session: Session, alerts: list[Alert]) -> dict[tuple, datetime]:
+def _last_pages(session: Session, alerts: list[Alert]) -> dict[tuple[uuid.UUID, str], datetime]:
     """When each flapping alert's key last paged (by any earlier alert)."""
     if not alerts:
         return {}
@@ -79,4 +81,4 @@ def _last_pages(session: Session, alerts: list[Alert]) -> dict[tuple, datetime]:
             .where(Alert.dedup_key.in_({a.dedup_key for a in alerts}),
                    Alert.service_id.in_({a.service_id for a in alerts}), Alert.paged_at.is_not(None))
             .group_by(Alert.service_id, Alert.dedup_key))
-    return {(sid, key): at for sid, key, at in session.execute(stmt)}
+    return {(sid, key): at for sid, key, at in session.execute(stmt) if at is not None}
