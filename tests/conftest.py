@@ -26,6 +26,8 @@ from tocsin.db import Database
 from tocsin.db.migrate import head_revision, upgrade
 from tocsin.principal import Principal
 
+pytest_plugins = ["tests.harness.plugin"]  # the harness's fixtures: smtp, twilio, slack, receiver, serve, runbook
+
 PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = [b for b in os.environ.get("TOCSIN_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 

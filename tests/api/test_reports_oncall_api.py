@@ -175,7 +175,7 @@ def test_pages_sent_by_the_engine_are_counted_once_per_step(client, db, clock, w
     # Runbook: Monday 23:00 in New York, Alice is on call in ops → an alert pages her by email →
     # nobody acknowledges, the policy runs again 5 minutes later and pages her again → the report
     # shows two pages, both off hours, in one interrupted night.
-    from tests.integration.test_notify_email import SmtpFixture
+    from tests.harness.smtp import SmtpFixture
     from tocsin.alerts.pipeline import Incoming, ingest
     from tocsin.config import Settings
     from tocsin.engine.deliver import deliver

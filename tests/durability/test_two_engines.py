@@ -29,9 +29,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import BACKENDS
-from tests.integration.test_notify_webhook import Receiver as WebhookReceiver
-from tests.interop.conftest import TOCSIN, poll, tocsin_env
+from tests.harness.backends import only
+from tests.harness.processes import TOCSIN, poll, tocsin_env
+from tests.harness.webhook import Receiver as WebhookReceiver
 from tocsin.alerts.models import Alert, AlertDecision, PageRequest
 from tocsin.alerts.pipeline import Incoming, ingest
 from tocsin.clock import SystemClock
@@ -54,12 +54,6 @@ BATCH = 10  # alerts per ingest transaction
 SECRET_KEY = "two-engines-test-server-key"
 INTERVAL = "0.05"
 PEOPLE = ("ana", "ben")
-
-
-def only(backend: str) -> pytest.MarkDecorator:
-    """Run on `backend` alone (and not at all when TOCSIN_TEST_BACKENDS leaves it out)."""
-    skip = () if backend in BACKENDS else (pytest.mark.skip(reason=f"{backend} left out by TOCSIN_TEST_BACKENDS"),)
-    return pytest.mark.parametrize("db_url", [pytest.param(backend, marks=skip)], indirect=True)
 
 
 class Receiver(WebhookReceiver):

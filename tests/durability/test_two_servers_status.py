@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.durability.test_two_engines import only
-from tests.integration.test_statuspage_snapshot import seed
-from tests.interop.conftest import TocsinProcess, admin_token, poll, tocsin_env
+from tests.harness.backends import only
+from tests.harness.processes import TocsinProcess, admin_token, poll, tocsin_env
+from tests.harness.statuspage import seed
 from tocsin.db import Database
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.test_notify_webhook import Receiver
 from tocsin.actions import service as svc
 from tocsin.actions.models import ActionSync
 from tocsin.actions.sync import EVENT_HEADER, SyncConfig, signing_secret
@@ -25,12 +24,6 @@ from tocsin.incidents.types import Severity
 from tocsin.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_webhook
 
 SYNC = SyncConfig(enabled=True, public_url="https://tocsin.example.test")
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as server:
-        yield server
 
 
 @pytest.fixture

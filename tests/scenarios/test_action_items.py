@@ -12,7 +12,6 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.test_notify_email import SmtpFixture
 from tocsin.config import Settings
 from tocsin.contacts.models import ContactMethod, NotificationRule
 from tocsin.engine.actions import action_reminders
@@ -21,12 +20,6 @@ from tocsin.engine.runner import Engine, EngineContext
 from tocsin.escalation.models import Notification
 
 AI = "/api/v1/action-items"
-
-
-@pytest.fixture
-def smtp():
-    with SmtpFixture() as server:
-        yield server
 
 
 @pytest.fixture

@@ -22,10 +22,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from tests.fakes.slack import CHANNEL, FakeSlack
-from tests.fakes.twilio import FakeTwilio
-from tests.integration.test_notify_email import SmtpFixture
-from tests.integration.test_notify_webhook import Receiver
+from tests.harness.slack import CHANNEL
 from tocsin.alerts import service as alerts
 from tocsin.alerts.models import Alert, AlertDecision
 from tocsin.alerts.pipeline import Incoming, ingest
@@ -54,30 +51,6 @@ SENDER = "+15005550006"
 DEAD_NUMBER = "+15005550001"  # the fake answers 400 / 21211 for it, as Twilio does
 ACK_LINK = re.compile(r"^Ack: (http://tocsin\.test/n/([\w.-]+))\r?$", re.MULTILINE)
 REPLY = re.compile(r"Reply '(\d{4,5}) ack'")
-
-
-@pytest.fixture
-def smtp():
-    with SmtpFixture() as server:
-        yield server
-
-
-@pytest.fixture
-def twilio():
-    with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture
-def slack():
-    with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as server:
-        yield server
 
 
 class Pager:

@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.test_notify_email import SmtpFixture
 from tocsin.alerts import service as alerts
 from tocsin.alerts.pipeline import Incoming, ingest
 from tocsin.config import Settings
@@ -26,12 +25,6 @@ from tocsin.inbound.types import Action, AlertSeverity, Event
 from tocsin.principal import Principal
 from tocsin.services.service import require_service
 from tocsin.users.models import OrgRole
-
-
-@pytest.fixture
-def smtp():
-    with SmtpFixture() as server:
-        yield server
 
 
 @pytest.fixture

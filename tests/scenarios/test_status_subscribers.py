@@ -19,8 +19,6 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.integration.test_notify_email import SmtpFixture
-from tests.integration.test_notify_webhook import Receiver
 from tocsin.config import Settings
 from tocsin.engine.modules import statuspage_deliver, statuspage_maintenance
 from tocsin.engine.runner import Engine
@@ -31,18 +29,6 @@ from tocsin.statuspage.models import StatusSubscriber, SubscriberDelivery
 
 SP = "/api/v1/status-pages"
 PUBLIC = "https://tocsin.example"
-
-
-@pytest.fixture
-def smtp():
-    with SmtpFixture() as server:
-        yield server
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as server:
-        yield server
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support import declare
-from tests.web.conftest import PASSWORD, csrf, login, post_form
+from tests.harness.console import PASSWORD, csrf, login, post_form
+from tests.harness.incidents import declare
 
 
 def test_dashboard_shows_open_incident_and_who_is_on_call(web_client, world):

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.web.conftest import PASSWORD, csrf, login, post_form
+from tests.harness.console import PASSWORD, csrf, login, post_form
 
 
 def test_login_page_has_labelled_fields_and_no_nav(client):

@@ -1,4 +1,4 @@
-"""The organisation the browser tests log into, and the real `tocsin serve` processes serving it.
+"""The organisation the browser tests (tests/e2e) log into, and the real `tocsin serve` processes serving it.
 
 The database is seeded in this process through the domain services (as tests/interop's
 `admin_token` does) before any server starts: it is quicker than running the CLI once per row,
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from tests.interop.conftest import TocsinProcess, tocsin_env
+from tests.harness.processes import TocsinProcess, tocsin_env
 
 SECRET_KEY = "e2e-browser-tests-" + secrets.token_hex(8)
 PASSWORD = "e2e pass phrase 4 tests"
