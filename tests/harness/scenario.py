@@ -34,7 +34,7 @@ Verbs, by what they touch:
   `webhook_posts()`; `expect_email/expect_sms/expect_call/expect_slack/expect_webhook` take the
   next unread one (exactly one must be new) and `expect_nothing_more()` says nothing else came.
 - what was written: `alert`, `alerts(service)`, `escalation`, `notifications`, `pages`,
-  `decisions(alert, *kinds)`, `timeline(incident, kind)`.
+  `decisions(alert, *kinds)`, `timeline(incident, kind)`, and any table's `rows(model, *where)`.
 - settings: `configure(**overrides)` before the engine or the app first runs (`settings` holds them).
 """
 
@@ -455,6 +455,11 @@ class Runbook:
             found = list(s.execute(stmt).scalars())
             s.expunge_all()
             return found
+
+    def rows(self, model: Any, *where: Any, order_by: Any = None) -> list[Any]:
+        """Rows of `model` matching `where` (detached), in `order_by` order."""
+        stmt = sa.select(model).where(*where)
+        return self._rows(stmt.order_by(order_by) if order_by is not None else stmt)
 
     def alert(self, alert_id: uuid.UUID) -> Any:
         from tocsin.alerts.models import Alert
