@@ -394,10 +394,13 @@ class Runbook:
         return new[0][1]
 
     def expect_email(self, to: str, *subject_words: str) -> EmailMessage:
-        """The one new email to `to` (a name or an address), its subject holding `subject_words`."""
+        """The one new email to `to` (a name or an address) and to nobody else, its subject holding
+        `subject_words`."""
         address = self._address(to)
-        got = self._take("email", list(self.smtp.handler.received), lambda r: address in r.rcpt_tos,
-                         f"email to {to}").message
+        received = self._take("email", list(self.smtp.handler.received), lambda r: address in r.rcpt_tos,
+                              f"email to {to}")
+        assert received.rcpt_tos == [address], f"the email to {to} went to {received.rcpt_tos}"
+        got = received.message
         for word in subject_words:
             assert word in got["Subject"], f"{word!r} not in the subject {got['Subject']!r}"
         return got
