@@ -1,7 +1,7 @@
-"""The organisation the browser tests (tests/e2e) log into, and the real `tocsin serve` processes serving it.
+"""The organisation the browser tests (tests/e2e) log into, and the `tocsin serve` processes serving it.
 
-The database is seeded in this process through the domain services (as tests/interop's
-`admin_token` does) before any server starts: it is quicker than running the CLI once per row,
+The database is seeded in this process through the domain services (as `processes.admin_token`
+does) before any server starts: it is quicker than running the CLI once per row,
 and the servers then render their status page caches from a complete database. What is seeded:
 four people with known passwords, the service `checkout`, a weekly on-call schedule with an
 override, a firing alert, INC-1 with a note (so the room has something to show in screenshots),
