@@ -438,7 +438,7 @@ def test_a_webhook_method_gets_a_signed_page_with_the_ack_link(rb):
     secret = created["webhook_secret"]
     assert secret.startswith("whsec_")
     assert api.post(f"/api/v1/contact-methods/{created['id']}/send-code", headers=h).json()["sent"] is True
-    (post,) = rb.receiver.posts
+    post = rb.expect_webhook("code is")
     code = re.search(r"code is (\d{6})", json.loads(post.body)["body"]).group(1)
     assert api.post(f"/api/v1/contact-methods/{created['id']}/verify", headers=h, json={"code": code}).json() == \
         {"verified": True}
@@ -448,8 +448,8 @@ def test_a_webhook_method_gets_a_signed_page_with_the_ack_link(rb):
     rb.policy((30, ["Henry"]))
     alert = rb.trigger()
     rb.tick()
-    assert rb.emails("Henry") == [], "his rules say webhook, not email"
-    page = rb.receiver.posts[-1]
+    page = rb.expect_webhook("checkout-5xx is failing")
+    rb.expect_nothing_more()  # his rules say webhook, not email
     assert verify_webhook(secret, page.body, page.headers[TIMESTAMP_HEADER], page.headers[SIGNATURE_HEADER],
                           now=rb.clock.now())
     assert not verify_webhook(secret, page.body + b" ", page.headers[TIMESTAMP_HEADER],
@@ -472,14 +472,15 @@ def test_a_slack_channel_gets_the_page_with_an_acknowledge_button(rb):
     created = api.post("/api/v1/users/me/contact-methods", headers=h,
                        json={"type": "slack", "address": CHANNEL}).json()
     assert api.post(f"/api/v1/contact-methods/{created['id']}/send-code", headers=h).json()["sent"] is True
-    code = re.search(r"code is (\d{6})", rb.slack.received[-1].text).group(1)
+    code = re.search(r"code is (\d{6})", rb.expect_slack(CHANNEL, "code is").text).group(1)
     assert api.post(f"/api/v1/contact-methods/{created['id']}/verify", headers=h, json={"code": code}).json() == \
         {"verified": True}
 
     rb.policy((30, ["Ivy"]))
     alert = rb.trigger()
     rb.tick()
-    post = rb.slack.received[-1]
+    post = rb.expect_slack(CHANNEL, "checkout-5xx is failing")
+    rb.expect_nothing_more()
     assert post.path == "/api/chat.postMessage" and post.status == 200 and post.payload["channel"] == CHANNEL
     assert "checkout-5xx is failing" in post.text
     buttons = {e["text"]["text"]: e["url"] for b in post.blocks if b["type"] == "actions" for e in b["elements"]}
