@@ -9,8 +9,8 @@ end. TOCSIN_TEST_BACKENDS=sqlite narrows a local run to SQLite only.
 from __future__ import annotations
 
 import os
-import shutil
 import secrets
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +25,8 @@ from tocsin.clock import ManualClock
 from tocsin.db import Database
 from tocsin.db.migrate import head_revision, upgrade
 from tocsin.principal import Principal
+
+pytest_plugins = ["tests.harness.plugin"]  # the harness's fixtures: smtp, twilio, slack, receiver, serve, runbook
 
 PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = [b for b in os.environ.get("TOCSIN_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
@@ -119,8 +121,8 @@ class Person:
 @pytest.fixture
 def make_person(db: Database, clock: ManualClock, system: Principal):
     """make_person(role="responder", teams=[slug...], name=None) -> Person."""
-    from tocsin.teams.service import member_ids, require_team, set_members
     from tocsin.principal import OrgRole
+    from tocsin.teams.service import member_ids, require_team, set_members
     from tocsin.users.service import create_token, create_user, require_user
 
     counter = iter(range(1, 10_000))

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.support import declare
+from tests.harness.incidents import declare
 from tocsin.actions.models import ActionSync
 from tocsin.audit.models import AuditEntry
 from tocsin.ids import new_id

@@ -54,10 +54,10 @@ def scene(db, clock, system, make_person) -> Scene:
     responder, a team, a service and an incident the responder declared and noted on."""
     from tocsin.incidents.service import Declaration, declare
     from tocsin.incidents.timeline import add_note
-    from tocsin.severities import Severity
-    from tocsin.services.service import create_service
-    from tocsin.teams.service import create_team
     from tocsin.principal import OrgRole
+    from tocsin.services.service import create_service
+    from tocsin.severities import Severity
+    from tocsin.teams.service import create_team
     from tocsin.users.service import create_user, principal_for
 
     admin = make_person("admin", name="Ada")

@@ -10,18 +10,11 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.test_notify_email import SmtpFixture
 from tocsin.config import Settings
 from tocsin.contacts.models import ContactMethod, NotificationRule
 from tocsin.notify.dispatch import webhook_secret
 
 ME = "/api/v1/users/me"
-
-
-@pytest.fixture
-def smtp():
-    with SmtpFixture() as server:
-        yield server
 
 
 @pytest.fixture

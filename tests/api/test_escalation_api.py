@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from tocsin.pipeline.ingest import Incoming, ingest
-from tocsin.escalation.steps import escalations
 from tocsin.engine.runner import Engine
 from tocsin.escalation.models import EscalationLevel, EscalationPolicy
+from tocsin.escalation.steps import escalations
 from tocsin.inbound.types import Action, AlertSeverity, Event
 from tocsin.oncall import service as oncall
+from tocsin.pipeline.ingest import Incoming, ingest
 
 POL = "/api/v1/escalation-policies"
 

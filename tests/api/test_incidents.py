@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.support import declare
+from tests.harness.incidents import declare
 
 INC = "/api/v1/incidents"
 

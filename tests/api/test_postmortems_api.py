@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import declare
+from tests.harness.incidents import declare
 from tocsin.postmortems import templates
 from tocsin.reports.page import CSP
 

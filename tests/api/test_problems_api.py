@@ -153,7 +153,7 @@ def test_status_moves_stamp_their_times(client, people, clock, path, final):
     else:
         assert got["resolved_at"] is None  # re-opening clears it
     moves = [d["status"] for a, d in audit_actions(client, people["ada"]) if a == "problem.update"]
-    assert moves == [{"from": f, "to": t} for f, t in zip(["open", *path], path)]
+    assert moves == [{"from": f, "to": t} for f, t in zip(["open", *path], path, strict=False)]
 
 
 def test_illegal_status_move_is_409_naming_the_allowed_ones(client, people):

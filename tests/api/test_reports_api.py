@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support import declare
+from tests.harness.incidents import declare
 from tocsin.actions.models import ActionItem
 
 INC = "/api/v1/incidents"

@@ -175,13 +175,13 @@ def test_pages_sent_by_the_engine_are_counted_once_per_step(client, db, clock, w
     # Runbook: Monday 23:00 in New York, Alice is on call in ops → an alert pages her by email →
     # nobody acknowledges, the policy runs again 5 minutes later and pages her again → the report
     # shows two pages, both off hours, in one interrupted night.
-    from tests.integration.test_notify_email import SmtpFixture
-    from tocsin.pipeline.ingest import Incoming, ingest
+    from tests.harness.smtp import SmtpFixture
     from tocsin.config import Settings
+    from tocsin.engine.runner import Engine
     from tocsin.escalation.deliver import deliver
     from tocsin.escalation.steps import escalations
-    from tocsin.engine.runner import Engine
     from tocsin.inbound.types import Action, AlertSeverity, Event
+    from tocsin.pipeline.ingest import Incoming, ingest
 
     admin = world["admin"].headers
     service_id = make_service("checkout")

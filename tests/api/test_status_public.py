@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from tests.integration.test_statuspage_snapshot import NOW, SECRET, seed
+from tests.harness.statuspage import NOW, SECRET, seed
 from tocsin.principal import Principal
 from tocsin.statuspage import service
 from tocsin.statuspage.incidents import post_incident_update

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support import declare
+from tests.harness.incidents import declare
 
 SP = "/api/v1/status-pages"
 

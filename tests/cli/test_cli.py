@@ -5,7 +5,8 @@ TOCSIN_DATABASE_URL / TOCSIN_DATA_DIR; client commands (`incident ...`) talk to 
 `tocsin serve` process on a free loopback port through TOCSIN_URL / TOCSIN_TOKEN.
 
 Every CLI start costs about a second (imports), so each test groups several steps and
-runs independent commands concurrently where the order does not matter.
+runs independent commands concurrently where the order does not matter. The helpers (`cli_env`,
+`run`, `ok`, `fails`, ...) and the `serve` fixture are the harness's (tests/harness/cli.py, plugin.py).
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ import json
 import os
 import re
 import secrets
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,139 +24,23 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-
-from tests.support import wait_http_ready
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_conninfo
+from tests.harness.backends import BACKENDS, PG_ADMIN_URL, pg_conninfo
+from tests.harness.cli import cli_env, fails, last_line, ok, run, run_parallel
+from tests.harness.ports import free_port
 from tocsin.audit.models import AuditEntry
 
 pytestmark = pytest.mark.slow
 
-TOCSIN = Path(sys.executable).parent / "tocsin"
-CLI_TIMEOUT = 60
-READY_TIMEOUT = 30
-
 
 # --- helpers -----------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cli_env(tmp_path: Path, database_url: str | None = None, **extra: str) -> dict[str, str]:
-    """The inherited environment minus any TOCSIN_* settings, plus the given ones.
-
-    Output is a pipe, so rich prints plain text at its default 80 columns; pin that against
-    a developer's COLUMNS or FORCE_COLOR. Proxy settings are dropped: every server is on loopback.
-    """
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("TOCSIN_") and not k.lower().endswith("_proxy")
-           and k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")}
-    env["COLUMNS"] = "80"
-    env["TOCSIN_DATA_DIR"] = str(tmp_path / "data")
-    if database_url is not None:
-        env["TOCSIN_DATABASE_URL"] = database_url
-    env.update(extra)
-    return env
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(TOCSIN), *args], env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT,
-                          stdin=subprocess.DEVNULL)
-
-
-def run_parallel(*calls: tuple[dict[str, str], Sequence[str]]) -> list[subprocess.CompletedProcess[str]]:
-    """Run independent CLI calls at the same time; return their results in order."""
-    procs = [subprocess.Popen([str(TOCSIN), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, text=True) for env, args in calls]
-    results = []
-    try:
-        for p, (_env, args) in zip(procs, calls):
-            out, err = p.communicate(timeout=CLI_TIMEOUT)
-            results.append(subprocess.CompletedProcess([str(TOCSIN), *args], p.returncode, out, err))
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    return results
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert result.returncode == 0, f"{result.args[1:]} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
-
-
-def fails(result: subprocess.CompletedProcess[str], *expected: str) -> str:
-    """Assert a clean failure: non-zero exit, one `error:` line on stderr, no traceback; return that line."""
-    assert result.returncode != 0, f"{result.args[1:]} unexpectedly succeeded\n{result.stdout}"
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got:\n{result.stderr}"
-    assert lines[0].startswith("error: "), lines[0]
-    for text in expected:
-        assert text in lines[0], f"{text!r} not in {lines[0]!r}"
-    return lines[0]
-
-
-def last_line(result: subprocess.CompletedProcess[str]) -> str:
-    return result.stdout.strip().splitlines()[-1]
-
 
 def parse_time(value: str) -> datetime:
     when = datetime.fromisoformat(value)
     assert when.tzinfo is not None, value
     return when
-
-
-class Server:
-    """A `tocsin serve` subprocess on a loopback port."""
-
-    def __init__(self, proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
-        self.proc, self.url, self.log = proc, url, log
-
-    def wait_ready(self) -> Server:
-        wait_http_ready(f"{self.url}/readyz", self.proc, "tocsin serve", self.log.read_text, READY_TIMEOUT)
-        return self
-
-    def client(self, token: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=10,
-                            trust_env=False)
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """serve(env, *extra_args) -> Server: start `tocsin serve` (call .wait_ready() before use).
-
-    Every server started is terminated (then killed if need be) at teardown, pass or fail.
-    """
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(env: dict[str, str], *extra: str) -> Server:
-        port = free_port()
-        log = tmp_path / f"serve-{port}.log"
-        with log.open("wb") as fh:
-            proc = subprocess.Popen([str(TOCSIN), "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
-                                    env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        started.append(proc)
-        return Server(proc, f"http://127.0.0.1:{port}", log)
-
-    try:
-        yield start
-    finally:
-        for proc in started:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
 
 
 # --- 1, 2 and 5: the acceptance scenario, errors, and revoking a token -------------------------
@@ -274,12 +156,12 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{path}"
         return
     name = f"tocsin_cli_empty_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+    with psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
         yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+        with psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli import cli_env, fails, last_line, ok, run, run_parallel, serve  # noqa: F401 (fixture)
+from tests.harness.cli import cli_env, fails, last_line, ok, run, run_parallel
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +80,7 @@ def test_bad_integration_commands_fail_without_creating_anything(db_url: str, tm
 
 
 def test_two_worker_server_takes_events_on_every_worker_without_losing_counts(db_url: str, tmp_path: Path,
-                                                                              serve) -> None:  # noqa: F811 (the imported fixture)
+                                                                              serve) -> None:
     # Runbook: an operator runs `tocsin serve --workers 2` to use both cores → Alertmanager and
     # PagerDuty clients keep sending → every event lands once, repeats count up on one alert.
     import concurrent.futures

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import test_cli as real_cli
-from tests.cli.test_cli import cli_env, last_line, ok, run
+from tests.harness.cli import cli_env, last_line, ok, run
 
-serve = real_cli.serve  # the fixture that starts `tocsin serve` processes
 INC = "/api/v1/incidents"
 
 

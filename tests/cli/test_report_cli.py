@@ -12,8 +12,6 @@ import httpx
 import pytest
 
 
-
-
 @pytest.fixture
 def tocsin(cli_in_process):
     """tocsin(*args, token=...): `tocsin report ...` run in process (tests/cli/conftest.py)."""

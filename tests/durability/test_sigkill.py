@@ -32,7 +32,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.interop.conftest import TocsinProcess, make_stack, tocsin_env
+from tests.harness.processes import TocsinProcess, make_stack, tocsin_env
 from tocsin.alerts.models import AlertEvent
 
 pytestmark = pytest.mark.slow

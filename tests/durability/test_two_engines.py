@@ -29,11 +29,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import BACKENDS
-from tests.integration.test_notify_webhook import Receiver as WebhookReceiver
-from tests.interop.conftest import TOCSIN, poll, tocsin_env
+from tests.harness.backends import only
+from tests.harness.processes import TOCSIN, poll, tocsin_env
+from tests.harness.webhook import Receiver as WebhookReceiver
 from tocsin.alerts.models import Alert, AlertDecision, PageRequest
-from tocsin.pipeline.ingest import Incoming, ingest
 from tocsin.clock import SystemClock
 from tocsin.contacts import service as contacts
 from tocsin.db import Database
@@ -42,9 +41,9 @@ from tocsin.escalation.models import Escalation, Notification
 from tocsin.inbound.types import Action, AlertSeverity, Event
 from tocsin.notify.dispatch import webhook_secret
 from tocsin.notify.webhook import verify_webhook
-from tocsin.principal import Principal
+from tocsin.pipeline.ingest import Incoming, ingest
+from tocsin.principal import OrgRole, Principal
 from tocsin.services.service import create_service, require_service
-from tocsin.principal import OrgRole
 from tocsin.users.service import create_user
 
 pytestmark = pytest.mark.slow
@@ -54,12 +53,6 @@ BATCH = 10  # alerts per ingest transaction
 SECRET_KEY = "two-engines-test-server-key"
 INTERVAL = "0.05"
 PEOPLE = ("ana", "ben")
-
-
-def only(backend: str) -> pytest.MarkDecorator:
-    """Run on `backend` alone (and not at all when TOCSIN_TEST_BACKENDS leaves it out)."""
-    skip = () if backend in BACKENDS else (pytest.mark.skip(reason=f"{backend} left out by TOCSIN_TEST_BACKENDS"),)
-    return pytest.mark.parametrize("db_url", [pytest.param(backend, marks=skip)], indirect=True)
 
 
 class Receiver(WebhookReceiver):

@@ -15,17 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS
-from tests.interop.conftest import TocsinProcess, admin_token, tocsin_env
-from tests.web.conftest import PASSWORD
-from tests.web.test_room_live import Viewer
+from tests.harness.backends import only
+from tests.harness.console import PASSWORD, Viewer
+from tests.harness.processes import TocsinProcess, admin_token, tocsin_env
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=() if "postgresql" in BACKENDS else
-                                                    (pytest.mark.skip(reason="postgresql left out"),))],
-                            indirect=True),
-]
+pytestmark = [pytest.mark.slow, only("postgresql")]
 SECRET = "two-servers-live-secret"
 
 
@@ -47,8 +41,7 @@ def make_viewer(db_url: str) -> str:
     """A viewer-role user with a password (made directly in the database); return the email."""
     from tocsin.clock import SystemClock
     from tocsin.db import Database
-    from tocsin.principal import Principal
-    from tocsin.principal import OrgRole
+    from tocsin.principal import OrgRole, Principal
     from tocsin.users.service import create_user
 
     db, actor = Database(db_url), Principal.system("tests")

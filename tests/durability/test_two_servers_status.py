@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.durability.test_two_engines import only
-from tests.integration.test_statuspage_snapshot import seed
-from tests.interop.conftest import TocsinProcess, admin_token, poll, tocsin_env
+from tests.harness.backends import only
+from tests.harness.processes import TocsinProcess, admin_token, poll, tocsin_env
+from tests.harness.statuspage import seed
 from tocsin.db import Database
 
 pytestmark = pytest.mark.slow
@@ -73,7 +73,7 @@ def test_an_update_reaches_the_other_servers_page_within_a_second(
             latencies.append(seen)
             assert latest_body(server_1) == body
         with capsys.disabled():
-            print(f"\nstatus page propagation to the other server: "
+            print("\nstatus page propagation to the other server: "
                   + ", ".join(f"{x * 1000:.0f} ms" for x in latencies)
                   + f" (max {max(latencies) * 1000:.0f} ms)")
     finally:

@@ -26,13 +26,12 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
 from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_ADMIN_URL, _pg_conninfo
-from tests.e2e.site import Site, seed, start_servers
+from tests.harness.backends import PG_ADMIN_URL, pg_conninfo
+from tests.harness.browser import DESKTOP
+from tests.harness.site import Site, seed, start_servers
 from tocsin.db.migrate import upgrade
 
 CHROMIUM = os.environ.get("TOCSIN_CHROMIUM", "/usr/bin/chromium")
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 360, "height": 740}
 
 _running_sites: list[Site] = []
 
@@ -78,7 +77,7 @@ def pg_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """Two servers on one fresh, seeded PostgreSQL database of its own (not the suite's shared one,
     which other tests truncate)."""
     name = f"tocsin_e2e_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+    with psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     s: Site | None = None
@@ -92,7 +91,7 @@ def pg_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             for server in s.servers:
                 server.stop()
             _running_sites.remove(s)
-        with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+        with psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -17,9 +17,9 @@ import re
 import pytest
 from playwright.sync_api import Locator, expect
 
-from tests.conftest import BACKENDS
-from tests.e2e.site import SERVICE
-from tests.e2e.ui import action, declare, entries, login, set_field, submit
+from tests.harness.backends import BACKENDS
+from tests.harness.browser import action, declare, entries, login, set_field, submit
+from tests.harness.site import SERVICE
 
 pytestmark = pytest.mark.slow
 

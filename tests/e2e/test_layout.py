@@ -17,9 +17,18 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import DESKTOP, PHONE
-from tests.e2e.site import SCHEDULE, Site
-from tests.e2e.ui import (check_a11y, sideways_scroll, entries, login, nav_href, screenshot, submit)
+from tests.harness.browser import (
+    DESKTOP,
+    PHONE,
+    check_a11y,
+    entries,
+    login,
+    nav_href,
+    screenshot,
+    sideways_scroll,
+    submit,
+)
+from tests.harness.site import SCHEDULE, Site
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.site import Site
-from tests.e2e.ui import login
+from tests.harness.browser import login
+from tests.harness.site import Site
 
 pytestmark = pytest.mark.slow
 

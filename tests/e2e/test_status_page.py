@@ -18,11 +18,10 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import BACKENDS
-from tests.e2e.conftest import PHONE
-from tests.e2e.site import SERVICE, Site
-from tests.e2e.ui import action, choose, declare, login, reload_until, screenshot, set_field, submit
-from tests.interop.conftest import poll
+from tests.harness.backends import BACKENDS
+from tests.harness.browser import PHONE, action, choose, declare, login, reload_until, screenshot, set_field, submit
+from tests.harness.processes import poll
+from tests.harness.site import SERVICE, Site
 
 pytestmark = pytest.mark.slow
 

@@ -13,24 +13,17 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.test_notify_webhook import Receiver
 from tocsin.actions import service as svc
+from tocsin.actions.jobs import MAX_ATTEMPTS, action_sync
 from tocsin.actions.models import ActionSync
 from tocsin.actions.sync import EVENT_HEADER, SyncConfig, signing_secret
 from tocsin.config import Settings
-from tocsin.actions.jobs import MAX_ATTEMPTS, action_sync
 from tocsin.engine.runner import Engine
 from tocsin.incidents import service as incidents
-from tocsin.severities import Severity
 from tocsin.notify.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_webhook
+from tocsin.severities import Severity
 
 SYNC = SyncConfig(enabled=True, public_url="https://tocsin.example.test")
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as server:
-        yield server
 
 
 @pytest.fixture

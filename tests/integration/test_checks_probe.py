@@ -13,12 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.test_net_http import (
-    Handler,
-    LocalServer,
-    self_signed_cert,
-    server_tls,
-)
+from tests.harness.webhook import Handler, LocalServer, self_signed_cert, server_tls
 from tocsin.checks.probe import (
     MAX_BODY_BYTES,
     CheckKind,

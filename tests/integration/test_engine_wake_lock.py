@@ -8,9 +8,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from tocsin import wake
 from tocsin.clock import ManualClock
 from tocsin.db import Database
-from tocsin import wake
 from tocsin.engine.lock import EngineLock, EngineLocked
 from tocsin.engine.runner import Engine
 

@@ -1,4 +1,4 @@
-"""The Apprise provider against a real local HTTP receiver (the webhook tests' `Receiver`).
+"""The Apprise provider against a real local HTTP receiver (the harness's `Receiver`).
 
 `json://` and `ntfy://` URLs point at the receiver, so what Apprise actually put on the wire
 is checked; the receiver counts accepted connections, so "refused before connecting" is
@@ -9,24 +9,17 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from tests.integration.test_notify_webhook import Receiver
+from tests.harness.webhook import Receiver
 from tocsin.net.guard import EgressPolicy
 from tocsin.notify.apprise import AppriseProvider, validate_apprise_url
 from tocsin.notify.types import Message, Outcome
 
 CREATED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as server:
-        yield server
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The email provider against a real SMTP server (aiosmtpd) on loopback.
 
-Each test starts its own server with a handler that records what it accepted and can be
-told to refuse recipients or messages with a given reply, so the retryable/permanent
+Each test starts its own server (the harness's `SmtpFixture`, the `smtp` fixture) with a handler
+that records what it accepted and can be told to refuse recipients or messages with a given reply, so the retryable/permanent
 mapping is observed from real SMTP replies, not from mocked exceptions.
 """
 
@@ -9,84 +9,21 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import message_from_bytes
-from email import policy as email_policy
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.integration.test_net_http import self_signed_cert, server_tls
+from tests.harness.ports import free_port
+from tests.harness.smtp import SmtpFixture
+from tests.harness.webhook import self_signed_cert, server_tls
 from tocsin.notify.email import EmailProvider, SmtpServer, message_id, parse_smtp_url
 from tocsin.notify.types import Message, Outcome
 
 SENDER = "Tocsin <pager@tocsin.test>"
 CREATED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-
-
-@dataclass
-class Recorder:
-    """An aiosmtpd handler: records accepted mail; `rcpt_reply` / `data_reply` refuse instead."""
-
-    received: list[Received] = field(default_factory=list)
-    rcpt_reply: str | None = None
-    data_reply: str | None = None
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
-        if self.rcpt_reply:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.data_reply:
-            return self.data_reply
-        parsed = message_from_bytes(envelope.content, policy=email_policy.default)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
-        return "250 2.0.0 OK queued as T1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class SmtpFixture:
-    def __init__(self, **smtp_parameters: Any) -> None:
-        self.handler = Recorder()
-        self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **smtp_parameters)
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Self:
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.controller.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpFixture]:
-    with SmtpFixture() as server:
-        yield server
 
 
 def message(key: str = "notif:1", to: str = "alice@example.com", **overrides: Any) -> Message:

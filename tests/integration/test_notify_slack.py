@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from tests.fakes.slack import CHANNEL, FIRST_TS, TOKEN, WEBHOOK_PATH, FakeSlack
+from tests.harness.slack import CHANNEL, FIRST_TS, TOKEN, WEBHOOK_PATH, FakeSlack
 from tocsin.net.guard import EgressPolicy
 from tocsin.notify.slack import NO_TOKEN, SlackProvider
 from tocsin.notify.types import Message, Outcome

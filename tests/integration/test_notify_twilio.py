@@ -1,6 +1,6 @@
 """The SMS and voice provider through the real `twilio` library against a fake Twilio API.
 
-The fake (tests/fakes/twilio.py) listens on 127.0.0.1 and speaks Twilio's wire format, so
+The fake (tests/harness/twilio.py) listens on 127.0.0.1 and speaks Twilio's wire format, so
 the library really authenticates, form-encodes and parses replies; what the fake records
 is what crossed the wire, and outcomes are mapped from real HTTP answers.
 """
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.fakes.twilio import FakeTwilio
+from tests.harness.twilio import FakeTwilio
 from tocsin.notify.twilio import TwilioProvider, parse_status_callback, verify_twilio_signature
 from tocsin.notify.types import Message, Outcome
 

@@ -1,26 +1,23 @@
 """The webhook provider against a real local HTTP receiver, through the guarded client.
 
-The receiver (http.server in a thread) records each POST with its raw body and answers
-with a status the test sets, so signatures are checked on the bytes that crossed the wire
-and the outcome mapping is observed from real responses. It counts accepted connections,
+The receiver (the harness's `Receiver`, http.server in a thread) records each POST with its raw
+body and answers with a status the test sets, so signatures are checked on the bytes that crossed
+the wire and the outcome mapping is observed from real responses. It counts accepted connections,
 so "refused before connecting" is observed too.
 """
 
 from __future__ import annotations
 
-import http.server
 import json
 import socket
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.test_net_http import LocalServer
+from tests.harness.webhook import Receiver
 from tocsin.clock import ManualClock
 from tocsin.net.guard import EgressPolicy
 from tocsin.net.http import make_client
@@ -29,52 +26,6 @@ from tocsin.notify.webhook import WebhookProvider, sign, verify_webhook
 
 SECRET = "whsec-test-0123456789"
 CREATED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-
-
-@dataclass
-class Post:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class ReceiverHandler(http.server.BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        server: Receiver = self.server  # type: ignore[assignment]
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        server.posts.append(Post(self.path, dict(self.headers), body))
-        if server.delay:
-            time.sleep(server.delay)
-        self.send_response(server.status)
-        for name, value in server.reply_headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(server.reply_body)))
-        self.end_headers()
-        self.wfile.write(server.reply_body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class Receiver(LocalServer):
-    """A webhook receiver: records POSTs, answers `status` with `reply_body` after `delay`."""
-
-    def __init__(self) -> None:
-        super().__init__(ReceiverHandler)
-        self.posts: list[Post] = []
-        self.status = 200
-        self.reply_body = b"ok"
-        self.reply_headers: dict[str, str] = {}
-        self.delay = 0.0
-
-    def url(self, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}/hooks/tocsin"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as server:
-        yield server
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support import wait_http_ready
+from tests.harness.processes import wait_http_ready
 from tocsin.app import create_app
 from tocsin.clock import ManualClock
 from tocsin.config import Settings

@@ -14,9 +14,9 @@ from tocsin import live
 from tocsin.errors import Forbidden
 from tocsin.incidents.service import Declaration, declare
 from tocsin.incidents.types import Kind
-from tocsin.severities import Severity
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.reports import incident_metrics as m
+from tocsin.severities import Severity
 from tocsin.statuspage import service as sp
 from tocsin.statuspage.models import (
     ComponentStatusChange,
@@ -27,7 +27,6 @@ from tocsin.statuspage.models import (
     StatusUpdate,
     SubscriberDelivery,
 )
-from tocsin.principal import OrgRole
 
 SECRET_TITLE = "Exfiltration via vault-3 backup bucket"
 SECRET_SUMMARY = "Attacker used leaked key AKIA-SECRET"

@@ -11,8 +11,8 @@ from tocsin.db.migrate import check_schema, downgrade, upgrade
 from tocsin.errors import SchemaMismatch
 from tocsin.incidents.models import Incident
 from tocsin.incidents.service import Declaration, declare
-from tocsin.severities import Severity
 from tocsin.models import Base
+from tocsin.severities import Severity
 
 
 def test_migration_round_trip(db: Database):

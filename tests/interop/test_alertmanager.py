@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.interop.conftest import Alertmanager, Stack, poll, utc_iso
+from tests.harness.processes import Alertmanager, Stack, poll, utc_iso
 from tocsin.inbound.alertmanager import labels_fingerprint
 
 pytestmark = pytest.mark.slow

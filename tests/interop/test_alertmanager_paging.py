@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_notify_email import Received, SmtpFixture
-from tests.interop.conftest import Alertmanager, Stack, TocsinProcess, make_stack, poll, tocsin_env, utc_iso
+from tests.harness.processes import Alertmanager, Stack, TocsinProcess, make_stack, poll, tocsin_env, utc_iso
+from tests.harness.smtp import Received, SmtpFixture
 
 pytestmark = pytest.mark.slow
 
@@ -36,12 +36,6 @@ SENDER = "pager@tocsin.test"
 ON_CALL = "oncall@example.test"
 BACKUP = "backup@example.test"
 ENGINE_INTERVAL = 0.2
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpFixture]:
-    with SmtpFixture() as server:
-        yield server
 
 
 @pytest.fixture

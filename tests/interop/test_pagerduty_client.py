@@ -14,7 +14,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.interop.conftest import Stack
+from tests.harness.processes import Stack
 from tocsin.alerts.models import AlertEvent
 
 with warnings.catch_warnings():  # pdpyras 5.4 warns on import that it is deprecated in favour of `pagerduty`

@@ -2,8 +2,8 @@
 on-call by email, a mail server outage is retried until it recovers, and an acknowledgement
 stops the next level from being paged.
 
-Runs on SQLite and PostgreSQL; time moves only with the ManualClock; the engine runs its
-escalation and delivery modules.
+Written on the harness's runbook (tests/harness/scenario.py): SQLite and PostgreSQL, time moves
+only with the ManualClock, the whole engine ticks (escalations, then delivery).
 """
 
 from __future__ import annotations
@@ -13,127 +13,83 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.integration.test_notify_email import SmtpFixture
-from tocsin.alerts import service as alerts
-from tocsin.flows import alerts as alert_flows
-from tocsin.pipeline.ingest import Incoming, ingest
-from tocsin.config import Settings
-from tocsin.escalation.deliver import deliver
-from tocsin.escalation.steps import escalations
-from tocsin.engine.runner import Engine
-from tocsin.escalation import service as esc_service
 from tocsin.escalation.models import Notification
-from tocsin.inbound.types import Action, AlertSeverity, Event
-from tocsin.principal import Principal
-from tocsin.services.service import require_service
-from tocsin.principal import OrgRole
+
+SUMMARY = "Checkout 5xx above 5%"
 
 
 @pytest.fixture
-def smtp():
-    with SmtpFixture() as server:
-        yield server
+def rb(runbook):
+    runbook.person("Alice")
+    runbook.person("Bob")
+    runbook.service("checkout", tier=1)
+    runbook.policy((5, ["Alice"]), (5, ["Bob"]))
+    return runbook
 
 
-@pytest.fixture
-def paging(db, clock, system, make_person, make_service, smtp):
-    alice, bob = make_person("responder", name="Alice"), make_person("responder", name="Bob")
-    service_id = make_service("checkout", tier=1)
-    with db.unit_of_work() as s:
-        esc_service.create_policy(s, actor=system, now=clock.now(), name="Checkout", slug="checkout", repeat=0,
-                                  levels=[{"delay_minutes": 5, "targets": [{"type": "user", "email": alice.email}]},
-                                          {"delay_minutes": 5, "targets": [{"type": "user", "email": bob.email}]}])
-        esc_service.set_service_policy(s, actor=system, now=clock.now(), service=require_service(s, "checkout"),
-                                       policy="checkout")
-    settings = Settings(smtp_url=smtp.url, smtp_from="pager@tocsin.test", secret_key="x")
-    engine = Engine(db, clock, settings=settings, modules=[("escalations", escalations), ("deliver", deliver)])
-
-    def trigger(key: str = "checkout-5xx"):
-        with db.unit_of_work() as s:
-            ev = Event(action=Action.trigger, dedup_key=key, summary="Checkout 5xx above 5%",
-                       severity=AlertSeverity.critical, source="prometheus")
-            return ingest(s, [Incoming(ev, service_id, None, "events_v2")], now=clock.now())[0].alert_id
-
-    return {"alice": alice, "bob": bob, "engine": engine, "trigger": trigger}
+def statuses(rb) -> list[tuple[str, int]]:
+    return [(n.status, n.attempts) for n in rb.notifications()]
 
 
-def mail_to(smtp, person) -> list:
-    return [r for r in smtp.handler.received if person.email in r.rcpt_tos]
-
-
-def statuses(db) -> list[tuple[str, int]]:
-    with db.unit_of_work() as s:
-        return [(n.status, n.attempts) for n in s.execute(sa.select(Notification).order_by(Notification.created_at))
-                .scalars()]
-
-
-def test_alert_emails_the_on_call_escalates_and_stops_on_ack(db, clock, smtp, paging):
+def test_alert_emails_the_on_call_escalates_and_stops_on_ack(rb):
     # Runbook: critical alert → Alice is emailed at once → 5 minutes pass → Bob is emailed →
     # Bob acknowledges → 10 more minutes pass → nobody else is emailed.
-    alert_id = paging["trigger"]()
-    paging["engine"].tick()
-    (mail,) = mail_to(smtp, paging["alice"])
-    assert "Checkout 5xx above 5%" in mail.message["Subject"]
-    assert mail.message["From"] == "pager@tocsin.test"
-    assert mail_to(smtp, paging["bob"]) == []
+    alert = rb.trigger(summary=SUMMARY)
+    rb.tick()
+    mail = rb.expect_email("Alice", SUMMARY)
+    assert mail["From"] == "pager@tocsin.test"
+    rb.expect_nothing_more()  # not Bob, not yet
 
-    clock.advance(minutes=5)
-    paging["engine"].tick()
-    assert len(mail_to(smtp, paging["bob"])) == 1
-    assert len(mail_to(smtp, paging["alice"])) == 1, "Alice is not emailed twice"
+    rb.tick(minutes=5)
+    rb.expect_email("Bob", SUMMARY)
+    rb.expect_nothing_more()  # Alice is not emailed twice
 
-    with db.unit_of_work() as s:
-        bob = Principal(user_id=paging["bob"].id, label=paging["bob"].email, org_role=OrgRole.responder)
-        alert_flows.acknowledge(s, alert=alerts.require_alert(s, alert_id), actor=bob, now=clock.now())
+    rb.ack(alert, "Bob")
     for _ in range(3):
-        clock.advance(minutes=5)
-        paging["engine"].tick()
-    assert len(smtp.handler.received) == 2
-    assert statuses(db) == [("sent", 1), ("sent", 1)]
+        rb.tick(minutes=5)
+    rb.expect_nothing_more()
+    assert len(rb.emails()) == 2
+    assert statuses(rb) == [("sent", 1), ("sent", 1)]
 
 
-def test_mail_server_outage_is_retried_until_it_recovers(db, clock, smtp, paging):
+def test_mail_server_outage_is_retried_until_it_recovers(rb):
     # Runbook: the mail server refuses mail for now (451) when the alert fires → the page stays
     # queued with the reason → the server recovers → the next retry delivers it, once.
-    smtp.handler.data_reply = "451 4.3.0 mail system busy, try again later"
-    paging["trigger"]()
-    paging["engine"].tick()
-    ((status, attempts),) = statuses(db)
-    assert (status, attempts) == ("queued", 1)
-    with db.unit_of_work() as s:
-        assert "451" in s.execute(sa.select(Notification.last_error)).scalar_one()  # the reason is kept
+    rb.smtp.handler.data_reply = "451 4.3.0 mail system busy, try again later"
+    rb.trigger(summary=SUMMARY)
+    rb.tick()
+    (row,) = rb.notifications()
+    assert (row.status, row.attempts) == ("queued", 1)
+    assert "451" in row.last_error  # the reason is kept
 
-    smtp.handler.data_reply = None
-    paging["engine"].tick()
-    assert smtp.handler.received == [], "not before the backoff has passed"
-    clock.advance(seconds=31)
-    paging["engine"].tick()
-    assert len(mail_to(smtp, paging["alice"])) == 1
-    assert statuses(db) == [("sent", 2)]
+    rb.smtp.handler.data_reply = None
+    rb.tick()
+    assert rb.emails() == [], "not before the backoff has passed"
+    rb.tick(seconds=31)
+    rb.expect_email("Alice", SUMMARY)
+    rb.expect_nothing_more()
+    assert statuses(rb) == [("sent", 2)]
 
 
-def test_a_send_interrupted_by_a_crash_is_sent_again(db, clock, smtp, paging):
+def test_a_send_interrupted_by_a_crash_is_sent_again(rb, db):
     # A process died after claiming the page and before recording the result: the row is left
     # `sending`. Once its claim expires another tick sends it: at least once, never dropped.
-    paging["trigger"]()
-    Engine(db, clock, modules=[("escalations", escalations)]).tick()
+    rb.trigger(summary=SUMMARY)
+    rb.new_engine("escalations").tick()
     with db.unit_of_work() as s:
         note = s.execute(sa.select(Notification)).scalar_one()
-        note.status, note.attempts, note.send_after = "sending", 1, clock.now() + timedelta(minutes=2)
-    paging["engine"].tick()
-    assert smtp.handler.received == [], "the claim has not expired yet"
-    clock.advance(minutes=3)
-    paging["engine"].tick()
-    (mail,) = mail_to(smtp, paging["alice"])
-    assert mail.message["Message-ID"].endswith("@tocsin>")
-    assert statuses(db) == [("sent", 2)]
+        note.status, note.attempts, note.send_after = "sending", 1, rb.now + timedelta(minutes=2)
+    rb.tick()
+    assert rb.emails() == [], "the claim has not expired yet"
+    rb.tick(minutes=3)
+    mail = rb.expect_email("Alice")
+    assert mail["Message-ID"].endswith("@tocsin>")
+    assert statuses(rb) == [("sent", 2)]
 
 
-def test_without_a_mail_server_the_page_fails_with_the_reason(db, clock, paging):
-    engine = Engine(db, clock, settings=Settings(secret_key="x"), modules=[("escalations", escalations),
-                                                                           ("deliver", deliver)])
-    paging["trigger"]()
-    engine.tick()
-    with db.unit_of_work() as s:
-        note = s.execute(sa.select(Notification)).scalar_one()
-        assert note.status == "failed" and "TOCSIN_SMTP_URL" in note.last_error
+def test_without_a_mail_server_the_page_fails_with_the_reason(rb):
+    rb.configure(smtp_url=None)
+    rb.trigger(summary=SUMMARY)
+    rb.tick()
+    (note,) = rb.notifications()
+    assert note.status == "failed" and "TOCSIN_SMTP_URL" in note.last_error

@@ -6,7 +6,8 @@ notes (one marked as a key event) → mitigated → resolved → Alice starts th
 has every section, filled from the record → the incident cannot close until the postmortem is
 reviewed and published → the team publishes → the incident closes.
 
-Runs on SQLite and PostgreSQL; time moves only with the ManualClock.
+Written on the harness's runbook (tests/harness/scenario.py): SQLite and PostgreSQL, time moves
+only with the ManualClock, the whole engine ticks and the pages arrive by email.
 """
 
 from __future__ import annotations
@@ -14,22 +15,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
-from tocsin.pipeline.ingest import Incoming, ingest
-from tocsin.escalation.steps import escalations
-from tocsin.engine.runner import Engine
-from tocsin.escalation import service as esc_service
-from tocsin.inbound.types import Action, AlertSeverity, Event
-from tocsin.services.models import Service
-from tocsin.services.service import require_service
-
-INC = "/api/v1/incidents"
-
-
-def ok(r, status=200):
-    assert r.status_code == status, r.text
-    return r.json()
+INC = "/incidents"
 
 
 def sections(body: str) -> dict[str, str]:
@@ -46,69 +33,56 @@ def sections(body: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def team(db, clock, system, make_person, make_service):
-    people = {n: make_person("responder", name=n) for n in ("Alice Archer", "Bob Baker", "Carol Chen")}
-    make_service("checkout", tier=1)
-    with db.unit_of_work() as s:
-        esc_service.create_policy(s, actor=system, now=clock.now(), name="checkout", slug="checkout", repeat=0,
-                                  levels=[{"delay_minutes": 5, "targets": [{"type": "user",
-                                                                            "email": people["Alice Archer"].email}]},
-                                          {"delay_minutes": 5, "targets": [{"type": "user",
-                                                                            "email": people["Bob Baker"].email}]}])
-        esc_service.set_service_policy(s, actor=system, now=clock.now(), service=require_service(s, "checkout"),
-                                       policy="checkout")
-    return people
+def rb(runbook):
+    """Alice Archer, Bob Baker and Carol Chen; checkout pages Alice, then Bob 5 minutes later."""
+    for name in ("Alice Archer", "Bob Baker", "Carol Chen"):
+        runbook.person(name)
+    runbook.service("checkout", tier=1)
+    runbook.policy((5, ["Alice Archer"]), (5, ["Bob Baker"]))
+    return runbook
 
 
-def test_a_whole_incident_then_its_postmortem(db, clock, client, team):
-    alice, bob, carol = team["Alice Archer"], team["Bob Baker"], team["Carol Chen"]
-    engine = Engine(db, clock, modules=[("escalations", escalations)])
-    t0 = clock.now()
+def test_a_whole_incident_then_its_postmortem(rb):
+    alice, bob, carol = rb.as_("Alice Archer"), rb.as_("Bob Baker"), rb.as_("Carol Chen")
+    t0 = rb.now
 
     # 1. checkout starts failing; the alert pages Alice
-    with db.unit_of_work() as s:
-        svc = s.execute(sa.select(Service.id).where(Service.slug == "checkout")).scalar_one()
-        event = Event(action=Action.trigger, dedup_key="checkout-5xx", summary="checkout 5xx rate above 5%",
-                      severity=AlertSeverity("critical"), source="test", labels={})
-        alert_id = ingest(s, [Incoming(event, svc, None, "events_v2")], now=clock.now())[0].alert_id
-    engine.tick()
+    alert_id = rb.trigger("checkout-5xx", summary="checkout 5xx rate above 5%")
+    rb.tick()
+    rb.expect_email("Alice Archer", "checkout 5xx rate above 5%")
 
     # 2. three minutes later Alice declares a SEV2 (impact began 4 minutes before the alert) and attaches it
-    clock.advance(minutes=3)
-    inc = ok(client.post(INC, json={
-        "title": "Checkout failing", "severity": "SEV2", "services": ["checkout"],
-        "summary": "Card payments failed for EU customers after a config push.",
-        "impact_started_at": (t0 - timedelta(minutes=4)).isoformat(),
-        "impact": {"customers_affected": 1200, "revenue_at_risk_per_hour": 5000, "customer_facing": True},
-        "severity_reason": "payments are down for a region",
-    }, headers=alice.headers), 201)
+    rb.clock.advance(minutes=3)
+    inc = alice.post(INC, title="Checkout failing", severity="SEV2", services=["checkout"],
+                     summary="Card payments failed for EU customers after a config push.",
+                     impact_started_at=(t0 - timedelta(minutes=4)).isoformat(),
+                     impact={"customers_affected": 1200, "revenue_at_risk_per_hour": 5000, "customer_facing": True},
+                     severity_reason="payments are down for a region")
     ref = inc["ref"]
-    ok(client.post(f"/api/v1/alerts/{alert_id}/attach", json={"incident": ref}, headers=alice.headers))
+    alice.post(f"/alerts/{alert_id}/attach", 200, incident=ref)
 
     # 3. nobody acked within 5 minutes: level 2 pages Bob; the page is on the incident's timeline
-    clock.advance(minutes=2)
-    engine.tick()
-    clock.advance(minutes=1)
-    ok(client.post(f"/api/v1/alerts/{alert_id}/acknowledge", headers=bob.headers))
+    rb.tick(minutes=2)
+    rb.expect_email("Bob Baker", "checkout 5xx rate above 5%")
+    rb.clock.advance(minutes=1)
+    bob.post(f"/alerts/{alert_id}/acknowledge", 200)
 
     # 4. roles and notes
-    clock.advance(minutes=1)
-    ok(client.post(f"{INC}/{ref}/roles", json={"role": "scribe", "user": carol.email}, headers=alice.headers))
-    ok(client.post(f"{INC}/{ref}/notes", json={"text": "Looking at the payment dashboards"},
-                   headers=carol.headers), 201)
-    clock.advance(minutes=6)
-    ok(client.post(f"{INC}/{ref}/notes", json={"text": "Rolled back config push 4711", "key_event": True},
-                   headers=bob.headers), 201)
+    rb.clock.advance(minutes=1)
+    alice.post(f"{INC}/{ref}/roles", 200, role="scribe", user=rb.people["Carol Chen"].email)
+    carol.post(f"{INC}/{ref}/notes", text="Looking at the payment dashboards")
+    rb.clock.advance(minutes=6)
+    bob.post(f"{INC}/{ref}/notes", text="Rolled back config push 4711", key_event=True)
 
     # 5. mitigated 20 minutes after the alert, resolved after 65
-    clock.advance(minutes=5)  # t0 + 18
-    ok(client.patch(f"{INC}/{ref}", json={"status": "mitigated"}, headers=alice.headers))
-    clock.advance(minutes=47)  # t0 + 65
-    ok(client.patch(f"{INC}/{ref}", json={"status": "resolved"}, headers=alice.headers))
+    rb.clock.advance(minutes=5)  # t0 + 18
+    alice.patch(f"{INC}/{ref}", status="mitigated")
+    rb.clock.advance(minutes=47)  # t0 + 65
+    alice.patch(f"{INC}/{ref}", status="resolved")
 
     # 6. the postmortem is drafted from the record
-    clock.advance(hours=20)
-    pm = ok(client.post(f"{INC}/{ref}/postmortem", headers=alice.headers), 201)
+    rb.clock.advance(hours=20)
+    pm = alice.post(f"{INC}/{ref}/postmortem")
     body = sections(pm["body"])
     assert list(body) == ["Summary", "Impact", "Timeline", "Detection and response", "Root causes",
                           "Contributing factors", "What went well", "What went poorly", "Where we got lucky",
@@ -157,26 +131,24 @@ def test_a_whole_incident_then_its_postmortem(db, clock, client, team):
     assert pm["language_findings"] == [], "the generated draft is blameless"
 
     # 7. the incident waits for the postmortem
-    r = client.patch(f"{INC}/{ref}", json={"status": "closed"}, headers=alice.headers)
-    assert r.status_code == 409 and "published" in r.json()["error"]["message"]
+    refused = alice.patch(f"{INC}/{ref}", 409, status="closed")
+    assert "published" in refused["error"]["message"]
 
     # 8. the team writes it up (the check flags a blaming sentence), reviews and publishes it
     text = pm["body"].replace(body["Root causes"], "Bob Baker forgot to run the config linter.")
-    pm = ok(client.patch(f"/api/v1/postmortems/{pm['id']}", json={
-        "body": text, "status": "in_review", "reviewers": [carol.email],
-        "public_text": "Between 10:00 and 11:05 UTC some card payments in the EU failed."}, headers=alice.headers))
+    pm = alice.patch(f"/postmortems/{pm['id']}", body=text, status="in_review",
+                     reviewers=[rb.people["Carol Chen"].email],
+                     public_text="Between 10:00 and 11:05 UTC some card payments in the EU failed.")
     assert [(f["section"], f["phrase"]) for f in pm["language_findings"]] == [("Root causes", "Bob Baker forgot")]
     text = text.replace("Bob Baker forgot to run the config linter.",
                         "The config push skipped the linter because the pipeline made it optional.")
-    pm = ok(client.patch(f"/api/v1/postmortems/{pm['id']}", json={"body": text, "base_revision": 2},
-                         headers=alice.headers))
+    pm = alice.patch(f"/postmortems/{pm['id']}", body=text, base_revision=2)
     assert pm["language_findings"] == [] and pm["revision"] == 3
-    ok(client.post(f"/api/v1/postmortems/{pm['id']}/approve", headers=carol.headers))
-    ok(client.patch(f"/api/v1/postmortems/{pm['id']}", json={"status": "published"}, headers=alice.headers))
+    carol.post(f"/postmortems/{pm['id']}/approve", 200)
+    alice.patch(f"/postmortems/{pm['id']}", status="published")
 
-    closed = ok(client.patch(f"{INC}/{ref}", json={"status": "closed"}, headers=alice.headers))
+    closed = alice.patch(f"{INC}/{ref}", status="closed")
     assert closed["status"] == "closed"
-    kinds = [(e["kind"], e["data"].get("to")) for e in ok(client.get(f"{INC}/{ref}/timeline",
-                                                                     headers=alice.headers))["items"]][-5:]
+    kinds = [(e["kind"], e["data"].get("to")) for e in alice.get(f"{INC}/{ref}/timeline")["items"]][-5:]
     assert kinds == [("status_changed", "postmortem"), ("postmortem", None), ("postmortem", "in_review"),
                      ("postmortem", "published"), ("status_changed", "closed")]

@@ -21,17 +21,16 @@ from tocsin.incidents import roles
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.types import Kind, ParticipantKind, Role, Status
-from tocsin.severities import Severity
 from tocsin.postmortems.models import Postmortem
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 from tocsin.problems.models import Problem, ProblemIncident
 from tocsin.reports import incident_metrics as m
 from tocsin.reports import service as reports
 from tocsin.reports.period import Period, parse_period
 from tocsin.services.models import Service
+from tocsin.severities import Severity
 from tocsin.teams.models import Team
 from tocsin.users.models import User
-from tocsin.principal import OrgRole
 from tocsin.users.service import create_user
 
 

@@ -7,65 +7,20 @@ For the ROOM helper (tests/web/test_room*.py) — what is here and how to use it
 - `web_client(user_or_role="responder") -> TestClient`: a NEW TestClient logged in through the real
   `/login` form (its own cookie jar, so several users can act at once). Pass a WebUser or a role.
   The client follows redirects by default; pass `follow_redirects=False` per request to see a 303.
-- `login(client, email, password)`: posts the login form; returns the 303 response (cookie set).
-- `csrf(client, path="/")`: GETs `path` and returns the `csrf_token` value from its forms.
-- `post_form(client, path, data, token=...)`: posts url-encoded `data` plus the csrf token
-  (read from `path`'s referrer page "/" unless given) without following redirects.
+- `login`, `csrf`, `post_form`, `new_incident`, `room_of`, `timeline`: the harness's console verbs
+  (tests/harness/console.py); test modules import them from there.
 - `world`: a service "checkout", schedule "primary", escalation policy "default" and status page
   "public" with a component (the console page tests use it).
-
-Forms are url-encoded (the console does not parse multipart); fetch() posts send
-`X-CSRF-Token` and `X-Requested-With: fetch` (see static/app.js `tocsin.postForm`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-PASSWORD = "correct horse battery"
-_CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
-
-
-@dataclass
-class WebUser:
-    id: Any
-    email: str
-    name: str
-    role: str
-    token: str
-    password: str = PASSWORD
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-def login(client: TestClient, email: str, password: str, next_path: str | None = None):
-    data = {"email": email, "password": password}
-    if next_path is not None:
-        data["next"] = next_path
-    return client.post("/login", data=data, follow_redirects=False)
-
-
-def csrf(client: TestClient, path: str = "/") -> str:
-    page = client.get(path)
-    assert page.status_code == 200, (path, page.status_code)
-    match = _CSRF.search(page.text)
-    assert match, f"no csrf_token on {path}"
-    return match.group(1)
-
-
-def post_form(client: TestClient, path: str, data: dict[str, str] | None = None, *, token: str | None = None,
-              page: str = "/"):
-    body = dict(data or {})
-    body["csrf_token"] = token if token is not None else csrf(client, page)
-    return client.post(path, data=body, follow_redirects=False)
+from tests.harness.console import PASSWORD, WebUser, login
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support import declare
-from tests.web.conftest import PASSWORD, csrf, login, post_form
+from tests.harness.console import PASSWORD, csrf, login, post_form
+from tests.harness.incidents import declare
 
 
 def test_dashboard_shows_open_incident_and_who_is_on_call(web_client, world):
@@ -115,8 +115,8 @@ def test_api_token_from_me_page_works_and_revoke_stops_it(web_client):
 
 
 def test_silence_created_from_the_page_mutes_matching_alerts(web_client, world, db, clock):
-    from tocsin.routing.matchers import load
     from tocsin.routing import service as rules
+    from tocsin.routing.matchers import load
 
     client = web_client("responder")
     r = post_form(client, "/silences", {"matchers": 'service=checkout\nalertname=~"Disk.*"', "duration": "2h",

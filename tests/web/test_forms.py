@@ -8,7 +8,7 @@ import re
 import pytest
 from fastapi.routing import APIRoute
 
-from tests.web.conftest import csrf, post_form
+from tests.harness.console import csrf, post_form
 
 MY_MODULES = ("auth", "console", "me", "oncall_pages", "people", "silences", "status_admin", "report_pages")
 NO_SESSION_YET = {"/login", "/invite/{token}"}  # checked by Origin instead (see test_login)

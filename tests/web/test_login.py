@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
-from tests.web.conftest import PASSWORD, csrf, login, post_form
+from tests.harness.console import PASSWORD, csrf, login, post_form
 
 
 def test_login_page_has_labelled_fields_and_no_nav(client):

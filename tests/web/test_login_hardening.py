@@ -9,7 +9,7 @@ import re
 import httpx
 import pytest
 
-from tests.web.conftest import PASSWORD, login, post_form
+from tests.harness.console import PASSWORD, login, post_form
 
 
 def test_wrong_password_logins_do_not_stall_the_status_page(app, db, clock, system, make_web_user):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-
 PAGES = ["/", "/alerts", "/alerts?status=triggered", "/services", "/services/checkout", "/schedules",
          "/schedules/primary", "/schedules/primary?week=2026-03-02", "/escalation-policies",
          "/escalation-policies/default", "/users", "/silences", "/status-pages", "/status-pages/public",

@@ -11,8 +11,8 @@ import html as htmllib
 import re
 from typing import Any
 
-from tests.support import declare
-from tests.web.conftest import csrf, post_form
+from tests.harness.console import csrf, post_form
+from tests.harness.incidents import declare
 
 BODY_RE = re.compile(r'<textarea id="pm-body" name="body"[^>]*>(.*?)</textarea>', re.S)
 

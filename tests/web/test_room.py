@@ -8,33 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
-from tests.support import declare
-from tests.web.conftest import csrf, post_form
-
-
-def room_of(client: Any, ref: str) -> str:
-    page = client.get(f"/incidents/{ref}")
-    assert page.status_code == 200, page.text
-    return page.text
-
-
-def timeline(html: str) -> str:
-    return html[html.index('<ol id="timeline"'):html.index("</ol>", html.index('<ol id="timeline"'))]
-
-
-def new_incident(web_client: Any, **form: str) -> tuple[Any, str]:
-    """A responder declares through the declare dialog's form; returns (their client, the ref)."""
-    c = web_client("responder")
-    body = {"title": "Checkout errors", "severity": "SEV2", **form}
-    r = post_form(c, "/incidents", body)
-    assert r.status_code == 303, r.text
-    ref = r.headers["location"].rsplit("/", 1)[1]
-    assert re.fullmatch(r"INC-\d+", ref)
-    return c, ref
+from tests.harness.console import csrf, new_incident, post_form, room_of, timeline
+from tests.harness.incidents import declare
 
 
 def test_declare_from_the_dialog_opens_the_room(web_client, make_service) -> None:

@@ -11,8 +11,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from tests.web.conftest import csrf, post_form
-from tests.web.test_room import new_incident, room_of, timeline
+from tests.harness.console import csrf, new_incident, post_form, room_of, timeline
 
 API = "/api/v1"
 

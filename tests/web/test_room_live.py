@@ -9,118 +9,22 @@ so an event arriving within the 5 s these tests wait proves the change notice pu
 
 from __future__ import annotations
 
-import json
-import queue
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from tests.support import declare
-from tests.web.conftest import PASSWORD, post_form
-
-WAIT = 5.0  # well under the 15 s heartbeat re-read
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.harness.console import Viewer, post_form, served
+from tests.harness.incidents import declare
 
 
 @pytest.fixture
 def server(app) -> Iterator[str]:
     """The test app served by uvicorn on a loopback port, in a thread."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=2)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=15)
-
-
-class Viewer:
-    """A logged-in browser stand-in reading one incident's event stream in a background thread."""
-
-    def __init__(self, base: str, email: str, password: str = PASSWORD) -> None:
-        self.http = httpx.Client(base_url=base, trust_env=False, timeout=httpx.Timeout(10, read=60))
-        r = self.http.post("/login", data={"email": email, "password": password})
-        assert r.status_code == 303, r.text
-        self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self.status: int | None = None
-        self.opened = threading.Event()
-        self._response: httpx.Response | None = None
-
-    def open(self, ref: str, headers: dict[str, str] | None = None, query: str = "") -> Viewer:
-        self._thread = threading.Thread(target=self._read, args=(f"/incidents/{ref}/events{query}", headers or {}),
-                                        daemon=True)
-        self._thread.start()
-        assert self.opened.wait(10), "the event stream did not answer"
-        return self
-
-    def _read(self, path: str, headers: dict[str, str]) -> None:
-        try:
-            with self.http.stream("GET", path, headers={"Accept": "text/event-stream", **headers}) as r:
-                self._response, self.status, self.headers = r, r.status_code, r.headers
-                self.opened.set()
-                if r.status_code != 200:
-                    return
-                event: dict[str, Any] = {}
-                for line in r.iter_lines():
-                    if not line:
-                        if event:
-                            self.events.put(event)
-                        event = {}
-                    elif not line.startswith(":"):
-                        name, _, value = line.partition(":")
-                        event[name] = value.removeprefix(" ")
-        except httpx.HTTPError:
-            pass
-        finally:
-            self.opened.set()
-            self.events.put(None)  # the stream ended
-
-    def next_timeline(self, timeout: float = WAIT) -> dict[str, Any] | None:
-        """The next `timeline` event's data (with its SSE id), or None when the stream ended."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            assert left > 0, "no timeline event arrived"
-            try:
-                event = self.events.get(timeout=left)
-            except queue.Empty:
-                pytest.fail(f"no timeline event within {timeout} s")
-            if event is None:
-                return None
-            if event.get("event") == "timeline":
-                return {**json.loads(event["data"]), "id": event.get("id")}
-
-    def wait_for(self, text: str, timeout: float = WAIT) -> dict[str, Any]:
-        """Skip timeline events until one whose entries contain `text`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            data = self.next_timeline(max(0.01, deadline - time.monotonic()))
-            assert data is not None, f"the stream ended before {text!r} arrived"
-            if text in data["html"]:
-                return data
-
-    def close(self) -> None:
-        if self._response is not None:
-            self._response.close()
-        self.http.close()
+    with served(app) as base:
+        yield base
 
 
 @pytest.fixture

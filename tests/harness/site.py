@@ -1,7 +1,7 @@
-"""The organisation the browser tests log into, and the real `tocsin serve` processes serving it.
+"""The organisation the browser tests (tests/e2e) log into, and the `tocsin serve` processes serving it.
 
-The database is seeded in this process through the domain services (as tests/interop's
-`admin_token` does) before any server starts: it is quicker than running the CLI once per row,
+The database is seeded in this process through the domain services (as `processes.admin_token`
+does) before any server starts: it is quicker than running the CLI once per row,
 and the servers then render their status page caches from a complete database. What is seeded:
 four people with known passwords, the service `checkout`, a weekly on-call schedule with an
 override, a firing alert, INC-1 with a note (so the room has something to show in screenshots),
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from tests.interop.conftest import TocsinProcess, tocsin_env
+from tests.harness.processes import TocsinProcess, tocsin_env
 
 SECRET_KEY = "e2e-browser-tests-" + secrets.token_hex(8)
 PASSWORD = "e2e pass phrase 4 tests"
@@ -67,18 +67,17 @@ PEOPLE = {  # key -> (email, name, role)
 
 def seed(database_url: str) -> Site:
     """Fill an empty, migrated database; return what the tests need to know about it."""
-    from tocsin.pipeline.ingest import Incoming, ingest
     from tocsin.clock import SystemClock
     from tocsin.db import Database
+    from tocsin.inbound.types import Action, AlertSeverity, Event
     from tocsin.incidents.service import Declaration, declare
     from tocsin.incidents.timeline import add_note
     from tocsin.incidents.types import Status
-    from tocsin.severities import Severity
-    from tocsin.inbound.types import Action, AlertSeverity, Event
     from tocsin.oncall.service import create_layer, create_override, create_schedule
-    from tocsin.principal import Principal
+    from tocsin.pipeline.ingest import Incoming, ingest
+    from tocsin.principal import OrgRole, Principal
     from tocsin.services.service import create_service
-    from tocsin.principal import OrgRole
+    from tocsin.severities import Severity
     from tocsin.users.service import create_user, principal_for
 
     db, now, system = Database(database_url), SystemClock().now(), Principal.system("e2e")

@@ -1,5 +1,6 @@
 """What a person does in the browser, as small helpers: log in, declare, pick an option, submit a
-form, check a page's accessibility basics and width, save a screenshot.
+form, check a page's accessibility basics and width, save a screenshot. DESKTOP and PHONE are the
+viewports the browser tests use (tests/e2e/conftest.py's `new_page`).
 
 Failures name the selector or the response that was wrong, so that the report says whose
 feature broke (the console's, the room's or the status page's).
@@ -16,8 +17,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.site import User
+from tests.harness.site import User
 
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ROOM_URL = re.compile(r"/incidents/INC-\d+$")
 

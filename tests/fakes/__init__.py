@@ -1,1 +1,0 @@
-"""Fake third-party services that speak the real wire formats, for tests."""
