@@ -214,7 +214,8 @@ def count_incidents(session: Session, *, principal: Principal, flt: IncidentFilt
     sub = _filtered(session, principal, flt).subquery()
     by_status: dict[str, int] = dict(session.execute(
         sa.select(sub.c.status, sa.func.count()).group_by(sub.c.status)).all())
-    by_sev: dict[str, int] = dict(session.execute(sa.select(sub.c.severity, sa.func.count()).group_by(sub.c.severity)).all())
+    by_sev: dict[str, int] = dict(session.execute(
+        sa.select(sub.c.severity, sa.func.count()).group_by(sub.c.severity)).all())
     return {"total": sum(by_status.values()), "by_status": by_status, "by_severity": by_sev}
 
 
