@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -101,5 +102,6 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Return settings from the environment with non-None `overrides` applied."""
-    values = {k: v for k, v in overrides.items() if v is not None}
+    # Field values of any type: pydantic validates and coerces them (a str data_dir becomes a Path).
+    values: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     return Settings(**values)

@@ -44,6 +44,12 @@ class Principal:
     def at_least(self, role: OrgRole) -> bool:
         return _RANK[self.org_role] >= _RANK[role]
 
+    def require_user_id(self) -> uuid.UUID:
+        """The acting user's id; raise Forbidden for the CLI operator, who acts as no user."""
+        if self.user_id is None:
+            raise Forbidden(f"{self.label} is not a user: this needs one")
+        return self.user_id
+
     def require(self, role: OrgRole, action: str) -> None:
         """Raise Forbidden unless the principal's org role is at least `role`."""
         if not self.at_least(role):

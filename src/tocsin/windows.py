@@ -40,15 +40,7 @@ from tocsin.localtime import wall as _wall
 from tocsin.localtime import zone as _zone
 
 RecurrenceKind = Literal["none", "daily", "weekly"]
-_KINDS: dict[str, RecurrenceKind] = {"none": "none", "daily": "daily", "weekly": "weekly"}
-
-
-def recurrence_kind(text: str) -> RecurrenceKind:
-    """The recurrence named by `text` (as stored on a window); raise ValueError for another name."""
-    try:
-        return _KINDS[text]
-    except KeyError:
-        raise ValueError(f"recurrence must be none, daily or weekly, got {text!r}") from None
+RECURRENCE_KINDS: tuple[RecurrenceKind, ...] = ("none", "daily", "weekly")
 
 _PERIODS: dict[str, timedelta] = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 _HHMM_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
@@ -69,6 +61,15 @@ class Recurrence:
     kind: RecurrenceKind
     timezone: str
     until: datetime | None = None
+
+
+def recurrence_kind(value: str) -> RecurrenceKind:
+    """`value` (a stored or submitted kind) as a RecurrenceKind; raise ValueError, as the window
+    validation does, when it is none of them."""
+    for kind in RECURRENCE_KINDS:
+        if value == kind:
+            return kind
+    raise ValueError(f"recurrence must be one of none, daily, weekly; got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +164,7 @@ def validate_window(starts_at: datetime, ends_at: datetime, rec: Recurrence) -> 
             f"a maintenance window must end after it starts "
             f"(starts {starts_at.isoformat()}, ends {ends_at.isoformat()})"
         )
-    if rec.kind not in ("none", "daily", "weekly"):
+    if rec.kind not in RECURRENCE_KINDS:
         raise ValueError(f"recurrence must be one of none, daily, weekly; got {rec.kind!r}")
     tz = _zone(rec.timezone)
     if rec.until is not None and rec.until < starts_at:

@@ -26,6 +26,7 @@ from tocsin.windows import (
     next_boundary,
     next_support_start,
     occurrence_at,
+    recurrence_kind,
     validate_window,
 )
 
@@ -445,3 +446,9 @@ def test_state_changes_exactly_at_next_boundary(window, rec, now):
     tick = timedelta(microseconds=1)
     assert (occurrence_at(starts_at, ends_at, rec, boundary - tick) is None) == (active is None)
     assert (occurrence_at(starts_at, ends_at, rec, boundary) is None) != (active is None)
+
+
+def test_recurrence_kind_takes_the_stored_words() -> None:
+    assert [recurrence_kind(k) for k in ("none", "daily", "weekly")] == ["none", "daily", "weekly"]
+    with pytest.raises(ValueError, match="recurrence must be one of none, daily, weekly; got 'monthly'"):
+        recurrence_kind("monthly")

@@ -336,3 +336,10 @@ def test_the_page_escapes_names_in_tables_and_charts():
     assert "<img" not in html
     # once in the filter line, the group table, the action item table and the chart's axis label
     assert html.count("&lt;img src=x onerror=alert(1)&gt; $x$") == 4
+
+
+def test_trend_metrics_keep_their_str_methods() -> None:
+    # A member named `count` (the API value) once hid str.count on every member.
+    assert m.TrendMetric("count") is m.TrendMetric.incidents
+    assert m.TrendMetric.mtta.count("t") == 2
+    assert not [metric.name for metric in m.TrendMetric if hasattr(str, metric.name)]

@@ -31,6 +31,7 @@ from tocsin.oncall.resolve import (
     final_shifts,
     layer_shifts,
     on_call_at,
+    rotation_kind,
     validate_restriction,
     validate_rotation,
 )
@@ -538,6 +539,7 @@ GOOD = rot("daily", "UTC", u(2026, 6, 1))
     ("call", "match"),
     [
         (lambda: validate_rotation(rot("monthly", "UTC", u(2026, 6, 1))), "kind"),
+        (lambda: rotation_kind("monthly"), "rotation kind must be one of daily, weekly, custom; got 'monthly'"),
         (lambda: validate_rotation(rot("daily", "Mars/Olympus", u(2026, 6, 1))), "unknown time zone"),
         (lambda: validate_rotation(rot("daily", "", u(2026, 6, 1))), "time zone"),
         (lambda: validate_rotation(rot("daily", "UTC", NAIVE)), "rotation start must be an aware"),
@@ -632,3 +634,7 @@ def test_split_ranges_and_on_call_at_agree_with_one_range() -> None:
             assert expected.start <= now.start <= t < now.end <= expected.end
         t += step
     assert rejoined == whole
+
+
+def test_rotation_kind_takes_the_stored_words() -> None:
+    assert [rotation_kind(k) for k in ("daily", "weekly", "custom")] == ["daily", "weekly", "custom"]

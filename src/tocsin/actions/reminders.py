@@ -124,28 +124,28 @@ def remind(session: Session, items: list[ActionItem], *, now: datetime, schedule
     owners = {u.id: u for u in session.execute(sa.select(User).where(
         User.id.in_({i.owner_id for i, _ in due}))).scalars()}
     routes = routes_for(session, list(owners.values()), URGENCY)
-    planned: list[tuple[ActionItem, str, int, list[tuple[Route, str]]]] = []
+    planned: list[tuple[ActionItem, str, int, list[tuple[User, Route, str]]]] = []
     for item, kind in due:
-        owner = owners.get(item.owner_id)  # type: ignore[arg-type]
+        owner = owners.get(item.owner_id) if item.owner_id else None
         assert item.due_at is not None
         n = item.overdue_reminders + 1 if kind == "overdue" else 0
         step = f"overdue:{n}" if kind == "overdue" else "before"
-        sends = []
+        sends: list[tuple[User, Route, str]] = []  # (owner, route, idempotency key)
         # A deactivated owner is told nothing, but the reminder counts as taken, so the item
         # does not come back every tick (and crowd out others from the batch).
-        for route in _pick(routes.get(owner.id, [])) if owner is not None and owner.is_active else []:
-            tag = hashlib.sha256(f"{route.channel}:{route.destination}".encode()).hexdigest()[:12]
-            sends.append((route, f"reminder:{item.id}:{int(item.due_at.timestamp())}:{step}:{tag}"))
+        if owner is not None and owner.is_active:
+            for route in _pick(routes.get(owner.id, [])):
+                tag = hashlib.sha256(f"{route.channel}:{route.destination}".encode()).hexdigest()[:12]
+                sends.append((owner, route, f"reminder:{item.id}:{int(item.due_at.timestamp())}:{step}:{tag}"))
         planned.append((item, kind, n, sends))
     # A key already written means this very reminder went out before (the due date was moved
     # away and back): it is not sent twice.
-    keys = [key for *_rest, sends in planned for _route, key in sends]
+    keys = [key for *_rest, sends in planned for _owner, _route, key in sends]
     existing = set(session.execute(sa.select(Notification.idempotency_key).where(
         Notification.idempotency_key.in_(keys))).scalars()) if keys else set()
     done = 0
     for item, kind, n, sends in planned:
-        for route, key in sends:
-            owner = owners[item.owner_id]  # type: ignore[index]
+        for owner, route, key in sends:
             subject, body = words(item, owner, kind, now, public_url)
             if key in existing:
                 continue

@@ -249,7 +249,7 @@ class ActionFilter:
     overdue: bool = False
 
 
-def _filtered(principal: Principal, flt: ActionFilter, now: datetime) -> sa.Select[tuple[ActionItem]]:
+def _filtered(principal: Principal, flt: ActionFilter, now: datetime) -> sa.Select[ActionItem]:
     stmt = sa.select(ActionItem).where(item_visibility(principal))
     if flt.status:
         stmt = stmt.where(ActionItem.status.in_([s.value for s in flt.status]))

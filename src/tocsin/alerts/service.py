@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from tocsin.alerts.models import (
     PageRequest,
 )
 from tocsin.audit.service import record
+from tocsin.db.base import table_of
 from tocsin.db.lookup import require_row
 from tocsin.errors import Conflict, IllegalTransition, InvalidInput
 from tocsin.ids import new_id
@@ -32,9 +34,10 @@ from tocsin.services.service import require_service
 STATUSES = ("triggered", "acknowledged", "resolved")
 OPEN_STATUSES = ("triggered", "acknowledged")
 CREATED = "created"  # the one decision row a new alert gets, with its creation steps in `data`
-A = Alert.__table__
-G = AlertGroup.__table__
-P = PageRequest.__table__
+A = table_of(Alert)
+G = table_of(AlertGroup)
+P = table_of(PageRequest)
+_Select = TypeVar("_Select", bound=sa.Select[Any])
 
 
 @dataclass
@@ -46,7 +49,7 @@ class AlertFilter:
     labels: dict[str, str] | None = None
 
 
-def _filtered(session: Session, stmt: sa.Select[Any], flt: AlertFilter) -> sa.Select[Any]:
+def _filtered(session: Session, stmt: _Select, flt: AlertFilter) -> _Select:
     """`stmt` narrowed to the alerts `flt` selects."""
     if flt.status:
         bad = set(flt.status) - set(STATUSES)
@@ -88,7 +91,9 @@ def _label_is(session: Session, name: str, value: str) -> sa.ColumnElement[bool]
     if session.get_bind().dialect.name == "sqlite":
         each = sa.func.json_each(Alert.labels).table_valued("key", "value")
         return sa.select(1).select_from(each).where(each.c.key == name, each.c.value == value).exists()
-    return Alert.labels[name].as_string() == value
+    # JSON columns index to an untyped element; the comparison is a boolean SQL expression
+    same: sa.ColumnElement[bool] = Alert.labels[name].as_string() == value
+    return same
 
 
 def require_alert(session: Session, alert_id: uuid.UUID) -> Alert:
@@ -103,7 +108,7 @@ class Decision:
     data: dict[str, Any]
 
 
-def expand_decisions(rows: list[AlertDecision]) -> list[Decision]:
+def expand_decisions(rows: Sequence[AlertDecision]) -> list[Decision]:
     """The decisions in order; a `created` row holds the steps taken when the alert was created
     (routed, grouped, held back or paged, ...), listed here one by one."""
     out: list[Decision] = []

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from tocsin.checks.models import Check, CheckResult
 from tocsin.checks.probe import CheckSpec, ProbeResult, run_probe
 from tocsin.checks.service import check_alert_key, spec_of
+from tocsin.db.session import rowcount
 from tocsin.inbound.types import Action, AlertSeverity, Event, Source, clip_summary
 from tocsin.jobs import JobContext
 from tocsin.net.guard import EgressPolicy
@@ -53,13 +54,11 @@ def _claim(ec: JobContext) -> list[uuid.UUID]:
         # row lock (PostgreSQL) or the write lock (SQLite), so of two engines racing for the
         # same check exactly one sees a row count of 1.
         with ec.db.unit_of_work() as s:
-            claimed = s.execute(
-                sa.update(Check).where(
-                    Check.id == check_id, Check.enabled.is_(True), Check.next_run_at <= ec.now,
-                    sa.or_(Check.lease_until.is_(None), Check.lease_until < ec.now))
+            claimed = rowcount(s, sa.update(Check).where(
+                Check.id == check_id, Check.enabled.is_(True), Check.next_run_at <= ec.now,
+                sa.or_(Check.lease_until.is_(None), Check.lease_until < ec.now))
                 .values(lease_owner=owner, lease_until=ec.now + timedelta(seconds=timeout) + LEASE_MARGIN)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+                .execution_options(synchronize_session=False))
         if claimed == 1:
             won.append(check_id)
     return won
@@ -72,7 +71,7 @@ def _policy(ec: JobContext) -> EgressPolicy:
 def _is_warning(error: str | None) -> bool:
     # The probe fails a check that answered correctly but slowly, or whose certificate
     # expires soon, with these reasons (checks/probe.py). The service works: a warning.
-    return bool(error) and error.startswith(("latency ", "TLS certificate expires in"))  # type: ignore[union-attr]
+    return error is not None and error.startswith(("latency ", "TLS certificate expires in"))
 
 
 def checks(ec: JobContext) -> int:

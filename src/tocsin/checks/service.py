@@ -21,6 +21,7 @@ from tocsin.audit.service import record
 from tocsin.checks import schemas as limits
 from tocsin.checks.models import Check, CheckResult
 from tocsin.checks.probe import (
+    CheckKind,
     CheckSpec,
     format_status_ranges,
     parse_status_ranges,
@@ -56,7 +57,8 @@ def check_alert_key(check_id: uuid.UUID) -> str:
 
 def spec_of(check: Check) -> CheckSpec:
     """The probe's view of a stored check."""
-    return CheckSpec(kind=check.kind, target=check.target, method=check.method, headers=dict(check.headers or {}),
+    return CheckSpec(kind=CheckKind(check.kind), target=check.target, method=check.method,
+                     headers=dict(check.headers or {}),
                      timeout_seconds=check.timeout_seconds, expected_statuses=check.expected_statuses,
                      keyword=check.keyword, keyword_absent=check.keyword_absent,
                      latency_threshold_ms=check.latency_threshold_ms, tls_expiry_warn_days=check.tls_expiry_warn_days)

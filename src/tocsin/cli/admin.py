@@ -20,7 +20,7 @@ from tocsin.cli.common import (
     settings,
 )
 from tocsin.clock import SystemClock
-from tocsin.db import migrate
+from tocsin.db import Database, migrate
 from tocsin.errors import SchemaMismatch
 from tocsin.principal import OrgRole, Principal
 from tocsin.users import service as users
@@ -167,7 +167,7 @@ def demo(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
                   f"above) and the public status page at {base}/status/demo", highlight=False, soft_wrap=True)
 
 
-def _open(database_url: str | None, data_dir: str | None):  # type: ignore[no-untyped-def]
+def _open(database_url: str | None, data_dir: str | None) -> Database:
     db = database(settings(database_url, data_dir))
     try:
         migrate.check_schema(db.engine)

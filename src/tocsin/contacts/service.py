@@ -28,7 +28,7 @@ from tocsin.principal import Principal
 from tocsin.users.models import User
 from tocsin.users.service import require_user
 
-T = TypeVar("T")
+T = TypeVar("T", ContactMethod, NotificationRule)  # the rows a user owns
 CODE_LIFETIME = timedelta(minutes=15)
 CODE_ATTEMPTS = 5
 CODE_RESEND = timedelta(seconds=60)  # codes cost money (SMS, calls): one a minute per method
@@ -63,7 +63,7 @@ def _require_owned(session: Session, actor: Principal, model: type[T], row_id: u
     row = session.get(model, row_id)
     if row is None:
         raise NotFound(f"no {what} {row_id}", details={"id": str(row_id)})
-    _may_manage(actor, row.user_id)  # type: ignore[attr-defined]
+    _may_manage(actor, row.user_id)
     return row
 
 

@@ -61,5 +61,17 @@ class Base(DeclarativeBase):
     }
 
 
+def table_of(model: type[Base]) -> sa.Table:
+    """The Table that `model` is mapped to, typed as one (for Core statements on the hot paths).
+
+    SQLAlchemy types `Model.__table__` as a FromClause, since a class may map a join or a
+    subquery; every tocsin model maps a plain Table, and this checks that it does.
+    """
+    table = model.__table__
+    if not isinstance(table, sa.Table):
+        raise TypeError(f"{model.__name__} is not mapped to a Table")
+    return table
+
+
 def uuid_pk() -> Mapped[uuid.UUID]:
     return mapped_column(sa.Uuid(), primary_key=True, default=new_id)

@@ -19,7 +19,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.db.base import Base, UTCDateTime
+from tocsin.db.base import UTCDateTime
 
 Convert = Callable[[Any], Any]
 
@@ -58,22 +58,6 @@ def _converter(col: sa.Column[Any], dialect: str) -> Convert | None:
     if isinstance(kind, sa.Uuid):
         return _sqlite_uuid if dialect == "sqlite" else None
     return None
-
-
-def affected(result: sa.Result[Any]) -> int:
-    """How many rows an UPDATE or DELETE matched (`Session.execute` is typed as returning any Result;
-    for these statements it is a CursorResult, which has the count)."""
-    if not isinstance(result, sa.CursorResult):
-        raise TypeError("affected() needs the result of an UPDATE or DELETE")
-    return result.rowcount
-
-
-def table(model: type[Base]) -> sa.Table:
-    """The model's table (SQLAlchemy types `Model.__table__` as any FromClause; ours are all tables)."""
-    found = model.__table__
-    if not isinstance(found, sa.Table):
-        raise TypeError(f"{model.__name__} is not mapped to a table")
-    return found
 
 
 def _plan(conn: sa.Connection, table: sa.Table) -> tuple[str, list[str], list[Convert | None]]:

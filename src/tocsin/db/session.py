@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin.db import counters  # noqa: F401  (registers the version-counter flush listener)
@@ -41,6 +41,13 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
         # Plain postgresql:// would pick psycopg2, which we do not ship.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def rowcount(session: Session, statement: sa.Update | sa.Delete) -> int:
+    """Execute an UPDATE or DELETE (without RETURNING) and return how many rows it matched."""
+    # Session.execute is typed to return Result for every statement; for DML it returns a
+    # CursorResult, the class that has rowcount (SQLAlchemy's stubs have no overload for it).
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

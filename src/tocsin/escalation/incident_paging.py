@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.db.bulk import affected
+from tocsin.db.session import rowcount
 from tocsin.escalation import plan, trail
 from tocsin.escalation.models import Escalation, EscalationLevel, EscalationPolicy
 from tocsin.incidents.models import Incident, IncidentService
@@ -56,7 +56,7 @@ def stop_for_incident(session: Session, incident_id: uuid.UUID, reason: str, now
                                                             Escalation.status == "active")).scalar_one_or_none()
     if esc_id is None:
         return False
-    done = affected(session.execute(
+    done = rowcount(session, (
         sa.update(Escalation).where(Escalation.id == esc_id, Escalation.status == "active")
         .values(status="stopped", stop_reason=reason, next_at=None, epoch=Escalation.epoch + 1, updated_at=now)
         .execution_options(synchronize_session=False)))

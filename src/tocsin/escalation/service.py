@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertDecision
 from tocsin.audit.service import record
-from tocsin.db.bulk import affected
 from tocsin.db.lookup import get_by_key, require_by_key
+from tocsin.db.session import rowcount
 from tocsin.errors import Conflict, IllegalTransition, InvalidInput
 from tocsin.escalation import plan, trail
 from tocsin.escalation.models import (
@@ -315,7 +315,7 @@ def stop_for_alerts(session: Session, alert_ids: Iterable[uuid.UUID], reason: st
         if alert_id is None:  # not selected: the query asks for these alerts' escalations
             continue
         why = reason or f"the alert was {status.get(alert_id, 'closed')}"
-        done = affected(session.execute(
+        done = rowcount(session, (
             sa.update(Escalation).where(Escalation.id == esc_id, Escalation.status == "active")
             .values(status="stopped", stop_reason=why, next_at=None, epoch=Escalation.epoch + 1, updated_at=now)
             .execution_options(synchronize_session=False)))

@@ -33,7 +33,7 @@ from sqlalchemy.sql.dml import Insert
 from tocsin.alerts.models import Alert, AlertDecision, PageRequest
 from tocsin.contacts.service import Route, routes_for
 from tocsin.db import Database
-from tocsin.db.bulk import table
+from tocsin.db.base import table_of
 from tocsin.escalation import plan, trail
 from tocsin.escalation.models import (
     Escalation,
@@ -371,8 +371,8 @@ def _resolve(s: Session, cache: StepCache, subject: Subject, targets: tuple[Targ
 def _insert_once(dialect: str) -> Insert:
     """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING, built once per dialect (so it is compiled once)."""
     if dialect == "postgresql":
-        return postgresql.insert(table(Notification)).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    return sqlite.insert(table(Notification)).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        return postgresql.insert(table_of(Notification)).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return sqlite.insert(table_of(Notification)).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: int, how: str, lvl: int, reason: str,

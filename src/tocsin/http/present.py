@@ -74,7 +74,8 @@ def alerts_out(s: Session, me: Principal, rows: list[Alert]) -> list[dict[str, A
     inc_ids = {a.incident_id for a in rows if a.incident_id}
     refs = {i.id: incidents.ref(i) for i in s.execute(visible(me).where(Incident.id.in_(inc_ids))).scalars()} if inc_ids else {}
     return [{**{c: getattr(a, c) for c in AlertOut.model_fields if hasattr(a, c) and c != "incident"},
-             "service": slugs.get(a.service_id, ""), "incident": refs.get(a.incident_id)} for a in rows]
+             "service": slugs.get(a.service_id, ""),
+             "incident": refs.get(a.incident_id) if a.incident_id else None} for a in rows]
 
 
 def decisions_out(s: Session, me: Principal, decisions: Any) -> list[dict[str, Any]]:

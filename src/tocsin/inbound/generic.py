@@ -101,6 +101,8 @@ def map_payload(mapping: Mapping, obj: Any) -> list[Event]:
     item over MAX_EVENT_BYTES, or any error while evaluating an expression.
     """
     body = clean_json(obj)
+    items: list[Any]
+    label: Callable[[int], str]  # the prefix of an item's errors
     if mapping.alerts is None:
         items, label = [body], (lambda _index: "")
     else:

@@ -29,7 +29,7 @@ def visibility_clause(principal: Principal) -> sa.ColumnElement[bool]:
     return sa.or_(Incident.restricted.is_(False), is_participant)
 
 
-def visible(principal: Principal) -> sa.Select[tuple[Incident]]:
+def visible(principal: Principal) -> sa.Select[Incident]:
     """Return a SELECT of the incidents `principal` may see; callers add filters and order."""
     return sa.select(Incident).where(visibility_clause(principal))
 

@@ -187,7 +187,7 @@ def match_clauses(session: Session, *, severity: list[Severity], kind: Kind | No
     return clauses
 
 
-def _filtered(session: Session, principal: Principal, flt: IncidentFilter) -> sa.Select[tuple[Incident]]:
+def _filtered(session: Session, principal: Principal, flt: IncidentFilter) -> sa.Select[Incident]:
     stmt = visible(principal)
     if flt.status:
         stmt = stmt.where(Incident.status.in_([s.value for s in flt.status]))
@@ -212,8 +212,10 @@ def list_incidents(session: Session, *, principal: Principal, flt: IncidentFilte
 def count_incidents(session: Session, *, principal: Principal, flt: IncidentFilter) -> dict[str, Any]:
     """Counts of visible incidents: total, by status and by severity."""
     sub = _filtered(session, principal, flt).subquery()
-    by_status = dict(session.execute(sa.select(sub.c.status, sa.func.count()).group_by(sub.c.status)).all())
-    by_sev = dict(session.execute(sa.select(sub.c.severity, sa.func.count()).group_by(sub.c.severity)).all())
+    by_status: dict[str, int] = dict(session.execute(
+        sa.select(sub.c.status, sa.func.count()).group_by(sub.c.status)).all())
+    by_sev: dict[str, int] = dict(session.execute(
+        sa.select(sub.c.severity, sa.func.count()).group_by(sub.c.severity)).all())
     return {"total": sum(by_status.values()), "by_status": by_status, "by_severity": by_sev}
 
 

@@ -7,6 +7,7 @@ suggests SEV1 even when only one account is affected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tocsin.incidents.types import DataSensitivity
@@ -32,9 +33,9 @@ class Suggestion:
     reasons: tuple[str, ...]
 
 
-# (severity, test, reason) checked from most to least severe; the first severity with any
+# (severity, reason, test) checked from most to least severe; the first severity with any
 # matching test wins, and every matching test at that level is given as a reason.
-_RULES: list[tuple[Severity, str, object]] = [
+_RULES: list[tuple[Severity, str, Callable[[Impact], bool]]] = [
     (Severity.SEV1, "revenue at risk of 10,000 or more per hour", lambda i: (i.revenue_at_risk_per_hour or 0) >= 10_000),
     (Severity.SEV1, "1,000 or more customers affected", lambda i: (i.customers_affected or 0) >= 1_000),
     (Severity.SEV1, "regulated data involved", lambda i: i.data_sensitivity == DataSensitivity.regulated),
@@ -53,7 +54,7 @@ def suggest_severity(impact: Impact) -> Suggestion | None:
     if impact.is_empty:
         return None
     for level in (Severity.SEV1, Severity.SEV2, Severity.SEV3):
-        reasons = tuple(reason for sev, reason, test in _RULES if sev == level and test(impact))  # type: ignore[operator]
+        reasons = tuple(reason for sev, reason, test in _RULES if sev == level and test(impact))
         if reasons:
             return Suggestion(level, reasons)
     return Suggestion(Severity.SEV4, ("no customer, revenue or data impact recorded",))

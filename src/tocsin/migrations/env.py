@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import context
 
 from tocsin.db.session import make_engine
@@ -16,6 +17,8 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
+    if url is None:
+        raise RuntimeError("no database URL: pass database_url in the Alembic config attributes or set sqlalchemy.url")
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -24,7 +27,7 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: sa.Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

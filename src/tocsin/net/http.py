@@ -17,7 +17,7 @@ import socket
 import ssl
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypedDict
 
 import anyio
 import httpcore
@@ -159,18 +159,24 @@ class AsyncGuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def _install_pool(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport, pool: object) -> None:
-    # httpx 0.28 has no public way to hand HTTPTransport a network backend (encode/httpx
-    # PR #3749 proposes one), so we swap the pool it built for one built with httpcore's
-    # public constructor. Fail loudly if httpx's internals change: a silently ignored
-    # pool would mean an unguarded client.
+# httpx 0.28 has no public way to hand HTTPTransport a network backend (encode/httpx
+# PR #3749 proposes one), so we swap the pool it built for one built with httpcore's
+# public constructor. Fail loudly if httpx's internals change: a silently ignored
+# pool would mean an unguarded client.
+def _check_pool(transport: httpx.HTTPTransport | httpx.AsyncHTTPTransport) -> None:
     expected = httpcore.ConnectionPool if isinstance(transport, httpx.HTTPTransport) else httpcore.AsyncConnectionPool
     if not isinstance(getattr(transport, "_pool", None), expected):
         raise TypeError("httpx transport internals changed: cannot install the egress guard")
-    transport._pool = pool  # type: ignore[union-attr]
 
 
-def _pool_settings(ssl_context: ssl.SSLContext) -> dict[str, object]:
+class _PoolSettings(TypedDict):
+    ssl_context: ssl.SSLContext
+    max_connections: int | None
+    max_keepalive_connections: int | None
+    keepalive_expiry: float | None
+
+
+def _pool_settings(ssl_context: ssl.SSLContext) -> _PoolSettings:
     limits = httpx.Limits()  # httpx's defaults, so the swapped pool behaves like the stock one
     return {
         "ssl_context": ssl_context,
@@ -184,7 +190,8 @@ def guarded_transport(policy: EgressPolicy, *, verify: Verify = True) -> httpx.H
     """Return an httpx transport whose every TCP connection passes `policy`."""
     ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
     transport = httpx.HTTPTransport(verify=ssl_context, trust_env=False)
-    _install_pool(transport, httpcore.ConnectionPool(network_backend=GuardedBackend(policy), **_pool_settings(ssl_context)))
+    _check_pool(transport)
+    transport._pool = httpcore.ConnectionPool(network_backend=GuardedBackend(policy), **_pool_settings(ssl_context))
     return transport
 
 
@@ -192,8 +199,9 @@ def guarded_async_transport(policy: EgressPolicy, *, verify: Verify = True) -> h
     """Return an async httpx transport whose every TCP connection passes `policy`."""
     ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
     transport = httpx.AsyncHTTPTransport(verify=ssl_context, trust_env=False)
-    backend = AsyncGuardedBackend(policy)
-    _install_pool(transport, httpcore.AsyncConnectionPool(network_backend=backend, **_pool_settings(ssl_context)))
+    _check_pool(transport)
+    transport._pool = httpcore.AsyncConnectionPool(network_backend=AsyncGuardedBackend(policy),
+                                                   **_pool_settings(ssl_context))
     return transport
 
 

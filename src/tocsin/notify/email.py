@@ -214,7 +214,7 @@ class EmailProvider:
             return classify_error(exc)
         return Result(Outcome.delivered, f"accepted: {reply}".strip(), provider_id=email["Message-ID"])
 
-    async def _send(self, email: EmailMessage) -> tuple[dict, str]:
+    async def _send(self, email: EmailMessage) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
         server = self.server
         return await aiosmtplib.send(
             email,

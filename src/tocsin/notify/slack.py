@@ -159,7 +159,7 @@ class SlackProvider:
             self._client = WebClient(
                 token=self._token,
                 base_url=self.base_url,
-                timeout=timeout,  # type: ignore[arg-type]  # urllib takes float seconds
+                timeout=timeout,  # type: ignore[arg-type]  # slack_sdk says int; urllib, which gets it, takes float
                 retry_handlers=[],
             )
 
@@ -304,7 +304,7 @@ def _guarded_connection_class(cls: type[http.client.HTTPConnection], policy: Egr
         connection = cls(host, **kwargs)
         # http.client connects through this attribute; HTTPSConnection then wraps the socket
         # with TLS using the URL's host name for SNI and certificate checks.
-        connection._create_connection = create_connection  # type: ignore[attr-defined]
+        connection._create_connection = create_connection  # type: ignore[attr-defined]  # private: not in typeshed
         return connection
 
     return make
@@ -325,7 +325,9 @@ class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
         self._connection = _guarded_connection_class(http.client.HTTPSConnection, policy)
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(self._connection, req, context=self._context)  # type: ignore[attr-defined]
+        # the TLS context HTTPSHandler.__init__ set up, passed as its own https_open passes it
+        return self.do_open(self._connection, req,
+                            context=self._context)  # type: ignore[attr-defined]  # typeshed omits this attribute
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -345,7 +347,8 @@ class _GuardedWebhookClient(WebhookClient):
     """slack_sdk's webhook client, opening URLs only through the guarded opener."""
 
     def __init__(self, url: str, *, policy: EgressPolicy, timeout: float) -> None:
-        super().__init__(url, timeout=timeout, retry_handlers=[])  # type: ignore[arg-type]
+        super().__init__(url, retry_handlers=[],
+                         timeout=timeout)  # type: ignore[arg-type]  # slack_sdk says int; urllib takes float
         self.proxy = None  # ignored by our opener anyway; set so nothing reads an env proxy
         self._opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}),

@@ -50,7 +50,7 @@ _XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CREDENTIALS_HINT = "check TOCSIN_TWILIO_ACCOUNT_SID and TOCSIN_TWILIO_AUTH_TOKEN"
 
 
-class _RebasedHttpClient(TwilioHttpClient):
+class _RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio is untyped: its client is Any
     """The library's requests-based client, sending to `base_url` with extra headers."""
 
     def __init__(self, base_url: str, *, timeout: float, headers: Mapping[str, str]) -> None:
@@ -127,7 +127,7 @@ def voice_twiml(text: str) -> str:
         response.say(spoken)
         response.pause()
         response.say(spoken)
-        twiml = response.to_xml(xml_declaration=False)
+        twiml: str = response.to_xml(xml_declaration=False)
         if len(twiml) <= TWIML_MAX_CHARS:
             return twiml
         limit = limit * 3 // 4

@@ -40,6 +40,7 @@ from tocsin.localtime import wall as _wall
 from tocsin.localtime import zone as _zone
 
 RotationKind = Literal["daily", "weekly", "custom"]
+ROTATION_KINDS: tuple[RotationKind, ...] = ("daily", "weekly", "custom")
 
 OVERRIDE_SOURCE = "override"
 MAX_SHIFT_HOURS = 8760
@@ -99,12 +100,21 @@ class Shift:
 # Validation
 
 
+def rotation_kind(value: str) -> RotationKind:
+    """`value` (a stored or submitted kind) as a RotationKind; raise ValueError, as
+    validate_rotation does, when it is none of them."""
+    for kind in ROTATION_KINDS:
+        if value == kind:
+            return kind
+    raise ValueError(f"rotation kind must be one of daily, weekly, custom; got {value!r}")
+
+
 def validate_rotation(rot: Rotation) -> None:
     """Return None if the rotation is usable; raise ValueError saying what is wrong otherwise.
 
     `shift_hours` is only checked (and only used) for custom rotations.
     """
-    if rot.kind not in ("daily", "weekly", "custom"):
+    if rot.kind not in ROTATION_KINDS:
         raise ValueError(f"rotation kind must be one of daily, weekly, custom; got {rot.kind!r}")
     _zone(rot.timezone)
     _require_aware(**{"rotation start": rot.start})

@@ -188,9 +188,9 @@ def _restrictions(specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def _rotation(*, kind: str, timezone: str, start: datetime, shift_hours: int,
               members: Sequence[uuid.UUID]) -> resolve.Rotation:
-    rot = resolve.Rotation(kind=kind, timezone=timezone, start=start,  # type: ignore[arg-type]
-                           participants=tuple(str(m) for m in members), shift_hours=shift_hours)
     try:
+        rot = resolve.Rotation(kind=resolve.rotation_kind(kind), timezone=timezone, start=start,
+                               participants=tuple(str(m) for m in members), shift_hours=shift_hours)
         resolve.validate_rotation(rot)
     except ValueError as exc:
         text = str(exc)
@@ -203,7 +203,7 @@ def _rotation(*, kind: str, timezone: str, start: datetime, shift_hours: int,
 # --- rows -> resolver values -------------------------------------------------------------------
 
 def to_layer(row: ScheduleLayer, members: Sequence[uuid.UUID]) -> resolve.Layer:
-    rot = resolve.Rotation(kind=row.rotation_kind, timezone=row.rotation_timezone,  # type: ignore[arg-type]
+    rot = resolve.Rotation(kind=resolve.rotation_kind(row.rotation_kind), timezone=row.rotation_timezone,
                            start=row.rotation_start, participants=tuple(str(m) for m in members),
                            shift_hours=row.shift_hours)
     restrictions = tuple(resolve.Restriction(days=frozenset(r["days"]), start=time.fromisoformat(r["start"]),
@@ -409,14 +409,15 @@ def update_layer(session: Session, *, actor: Principal, now: datetime, schedule:
     actor.require(OrgRole.admin, "changing schedules")
     old_users = _member_users(session, layer)
     users = _members(session, members) if members is not None else old_users
-    new = {"name": _name(name) if name is not None else layer.name,
-           "rotation_kind": kind or layer.rotation_kind,
-           "rotation_timezone": _time_zone(timezone) if timezone is not None else layer.rotation_timezone,
-           "rotation_start": _near(start, now, "start") if start is not None else layer.rotation_start,
-           "shift_hours": shift_hours if shift_hours is not None else layer.shift_hours,
-           "restrictions": _restrictions(restrictions) if restrictions is not None else layer.restrictions}
-    _rotation(kind=new["rotation_kind"], timezone=new["rotation_timezone"], start=new["rotation_start"],
-              shift_hours=new["shift_hours"], members=[u.id for u in users])
+    new_name = _name(name) if name is not None else layer.name
+    new_kind = kind or layer.rotation_kind
+    new_zone = _time_zone(timezone) if timezone is not None else layer.rotation_timezone
+    new_start = _near(start, now, "start") if start is not None else layer.rotation_start
+    new_shift = shift_hours if shift_hours is not None else layer.shift_hours
+    new_restrictions = _restrictions(restrictions) if restrictions is not None else layer.restrictions
+    _rotation(kind=new_kind, timezone=new_zone, start=new_start, shift_hours=new_shift, members=[u.id for u in users])
+    new = {"name": new_name, "rotation_kind": new_kind, "rotation_timezone": new_zone, "rotation_start": new_start,
+           "shift_hours": new_shift, "restrictions": new_restrictions}
     before = _layer_details(layer, old_users)
     for key, value in new.items():
         setattr(layer, key, value)

@@ -32,7 +32,8 @@ from tocsin.alerts.service import (
     cancel_pages,
     close_finished_groups,
 )
-from tocsin.db.bulk import insert_objects, insert_rows, table
+from tocsin.db.base import table_of
+from tocsin.db.bulk import insert_objects, insert_rows
 from tocsin.flows.alerts import closed as alerts_closed
 from tocsin.ids import new_id
 from tocsin.inbound.timeparse import parse_timestamp
@@ -45,11 +46,11 @@ from tocsin.pipeline.rows import OPEN_ALERT_COLUMNS, Changes, GroupRow, NewAlert
 
 log = logging.getLogger("tocsin.pipeline")
 
-A = table(Alert)
-G = table(AlertGroup)
-E = table(AlertEvent)
-D = table(AlertDecision)
-P = table(PageRequest)
+A = table_of(Alert)
+G = table_of(AlertGroup)
+E = table_of(AlertEvent)
+D = table_of(AlertDecision)
+P = table_of(PageRequest)
 
 
 @dataclass(slots=True)

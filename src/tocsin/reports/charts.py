@@ -12,17 +12,19 @@ from __future__ import annotations
 import io
 import threading
 from enum import StrEnum
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402 (the backend must be chosen first)
+from matplotlib.typing import RcKeyType  # noqa: E402
 
 from tocsin.reports.incident_metrics import Trend  # noqa: E402
 
 _LOCK = threading.Lock()
-_RC = {"text.parse_math": False, "svg.fonttype": "none", "svg.hashsalt": "tocsin", "font.size": 9,
+_RC: dict[RcKeyType, Any] = {"text.parse_math": False, "svg.fonttype": "none", "svg.hashsalt": "tocsin", "font.size": 9,
        "axes.spines.top": False, "axes.spines.right": False}
 # Severity colours from hot to cool; other series take the default cycle.
 _COLOURS = {"SEV1": "#b91c1c", "SEV2": "#ea580c", "SEV3": "#ca8a04", "SEV4": "#2563eb"}

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 IC_TARGET = timedelta(minutes=5)
 NO_GROUP = "(none)"
@@ -158,6 +158,14 @@ def incident_cost(row: IncidentRow, *, now: datetime, hourly_rate: float) -> Cos
     hours = responder_hours(row, now)
     revenue = (row.revenue_at_risk_per_hour or 0.0) * impact_hours(row, now)
     return Costs(hours, hours * hourly_rate, revenue)
+
+
+class MetricSettings(TypedDict):
+    """The keyword arguments of `incident_metrics` besides the rows: the same for every group of a report."""
+
+    now: datetime
+    required_severities: frozenset[str]
+    hourly_rate: float
 
 
 def incident_metrics(rows: Sequence[IncidentRow], *, now: datetime, required_severities: frozenset[str],
@@ -325,7 +333,8 @@ class Bucket(StrEnum):
 
 
 class TrendMetric(StrEnum):
-    count = "count"
+    # Not named `count`: a member of that name would hide str.count on every member.
+    incidents = "count"
     mttd = "mttd"
     mtta = "mtta"
     mttm = "mttm"
@@ -358,12 +367,12 @@ def trend(rows: Sequence[IncidentRow], *, metric: TrendMetric, unit: Bucket, sin
     grouped = group_rows(rows, group_by)
     per = [grouped.get(k, []) for k in keys]
     word = unit.value
-    if metric == TrendMetric.count:
+    if metric == TrendMetric.incidents:
         severities = sorted({r.severity for r in rows})
         series = [Series(sev, [float(sum(1 for r in items if r.severity == sev)) for items in per])
                   for sev in severities]
         return Trend(f"Incidents per {word} by severity", "incidents", keys, series, "stacked")
-    kwargs = {"now": now, "required_severities": required_severities, "hourly_rate": hourly_rate}
+    kwargs = MetricSettings(now=now, required_severities=required_severities, hourly_rate=hourly_rate)
     metrics = [incident_metrics(items, **kwargs) for items in per]
     if metric in _DURATIONS:
         name = _DURATIONS[metric]

@@ -228,7 +228,8 @@ def _pages(session: Session, since: datetime, until: datetime) -> list[PageSent]
     rows = session.execute(sa.select(Notification.user_id, Notification.idempotency_key, Notification.sent_at).where(
         Notification.kind.in_(PAGE_KINDS), Notification.status.in_(WENT_OUT), Notification.sent_at.is_not(None),
         Notification.sent_at >= since - _LOOKBEHIND, Notification.sent_at < until)).all()
-    return [p for p in first_sends((str(u), k, at) for u, k, at in rows) if p.at >= since]
+    # `at is not None` repeats the WHERE clause for the type checker (sent_at is nullable).
+    return [p for p in first_sends((str(u), k, at) for u, k, at in rows if at is not None) if p.at >= since]
 
 
 def _tz(user: User | None) -> ZoneInfo:

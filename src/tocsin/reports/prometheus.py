@@ -71,12 +71,12 @@ def snapshot(session: Session, *, now: datetime) -> Snapshot:
         .where(Incident.status.in_(active), Incident.restricted.is_(False))
         .group_by(Incident.severity, Incident.kind, Service.slug)).all()
     snap.incidents = [(sev, kind, slug or NO_SERVICE, n) for sev, kind, slug, n in open_rows]
-    snap.alerts = [tuple(r) for r in session.execute(  # type: ignore[misc]
+    snap.alerts = [(status, urgency, slug, n) for status, urgency, slug, n in session.execute(
         sa.select(Alert.status, Alert.urgency, Service.slug, sa.func.count(Alert.id))
         .join(Service, Service.id == Alert.service_id)
         .where(Alert.status != "resolved")
         .group_by(Alert.status, Alert.urgency, Service.slug)).all()]
-    snap.notifications = [tuple(r) for r in session.execute(  # type: ignore[misc]
+    snap.notifications = [(status, channel, n) for status, channel, n in session.execute(
         sa.select(Notification.status, Notification.channel, sa.func.count(Notification.id))
         .where(Notification.status.in_(("queued", "sending", "failed")))
         .group_by(Notification.status, Notification.channel)).all()]

@@ -63,7 +63,7 @@ def hourly_rate(settings: Settings | None) -> float:
 
 
 def _incident_ids(session: Session, principal: Principal, period: Period,
-                  flt: ReportFilter) -> sa.Select[tuple[uuid.UUID]]:
+                  flt: ReportFilter) -> sa.Select[uuid.UUID]:
     """The ids of the visible, not declined incidents declared in the period that match `flt`."""
     stmt = sa.select(Incident.id).where(
         visibility_clause(principal), Incident.declared_at >= period.since, Incident.declared_at < period.until,
@@ -163,7 +163,8 @@ def incident_report(session: Session, *, principal: Principal, now: datetime, pe
     to them: they have no service, severity or kind of their own)."""
     if rows is None:
         rows = load_incident_rows(session, principal=principal, period=period, flt=flt)
-    kwargs = {"now": now, "required_severities": required_severities(settings), "hourly_rate": hourly_rate(settings)}
+    kwargs = m.MetricSettings(now=now, required_severities=required_severities(settings),
+                              hourly_rate=hourly_rate(settings))
     overall = m.incident_metrics(rows, **kwargs)
     actions = load_action_rows(session, principal=principal, period=period, now=now, team=flt.team)
     overall["action_items"] = m.action_item_metrics(actions, now=now)
@@ -197,5 +198,5 @@ def page_html(session: Session, *, principal: Principal, now: datetime, period: 
     actions = action_item_report(session, principal=principal, now=now, period=period, team=flt.team)
     trends = [m.trend(rows, metric=metric, unit=unit, since=period.since, until=period.until, now=now,
                       required_severities=required_severities(settings), hourly_rate=hourly_rate(settings))
-              for metric in (m.TrendMetric.count, m.TrendMetric.mtta, m.TrendMetric.mttr)]
+              for metric in (m.TrendMetric.incidents, m.TrendMetric.mtta, m.TrendMetric.mttr)]
     return page.render_page(report=report, action_items=actions, trends=trends, generated_at=now)

@@ -36,14 +36,16 @@ from tocsin.services.models import Service
 from tocsin.services.service import get_service
 from tocsin.severities import Severity, parse_severity
 from tocsin.windows import (
+    RECURRENCE_KINDS,
     Recurrence,
     next_boundary,
     occurrence_at,
+    recurrence_kind,
     validate_window,
 )
 
 URGENCIES = ("high", "low")
-RECURRENCES = ("none", "daily", "weekly")
+RECURRENCES = RECURRENCE_KINDS
 SILENCE_MAX_AHEAD = timedelta(days=365)
 # Windows are bounded in time so that occurrence arithmetic can never leave datetime's range,
 # and because a window planned a decade out is a typo more often than a plan.
@@ -293,7 +295,7 @@ def expire_silence(session: Session, *, actor: Principal, now: datetime, silence
 # --- maintenance windows -----------------------------------------------------------------------
 
 def recurrence_of(window: MaintenanceWindow) -> Recurrence:
-    return Recurrence(kind=window.recurrence, timezone=window.timezone, until=window.until)  # type: ignore[arg-type]
+    return Recurrence(kind=recurrence_kind(window.recurrence), timezone=window.timezone, until=window.until)
 
 
 def window_status(window: MaintenanceWindow, now: datetime) -> tuple[bool, datetime | None]:
@@ -384,7 +386,7 @@ def create_window(session: Session, *, actor: Principal, now: datetime, service:
     if recurrence not in RECURRENCES:
         raise InvalidInput(f"recurrence must be none, daily or weekly, got {recurrence!r}",
                            details={"field": "recurrence"})
-    rec = Recurrence(kind=recurrence, timezone=timezone, until=until)  # type: ignore[arg-type]
+    rec = Recurrence(kind=recurrence_kind(recurrence), timezone=timezone, until=until)
     _check_window(now=now, starts_at=starts_at, ends_at=ends_at, rec=rec, times_changed=True)
     window = MaintenanceWindow(service_id=target.id, name=name, starts_at=starts_at, ends_at=ends_at,
                                recurrence=recurrence, timezone=timezone, until=until, author_id=actor.user_id,

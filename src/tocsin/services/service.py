@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -91,13 +92,19 @@ def create_service(session: Session, *, actor: Principal, now: datetime, name: s
     return service
 
 
-_UNSET = object()
+class _Unset(Enum):
+    """The default of a parameter for which None means "clear it"."""
+
+    token = 0
+
+
+_UNSET = _Unset.token
 
 
 def update_service(session: Session, *, actor: Principal, now: datetime, service: Service, name: str | None = None,
-                   description: str | None = None, owner_team: object = _UNSET, tier: int | None = None,
-                   runbook_url: object = _UNSET, depends_on: list[str] | None = None,
-                   alert_settings: object = _UNSET) -> Service:
+                   description: str | None = None, owner_team: str | None | _Unset = _UNSET, tier: int | None = None,
+                   runbook_url: str | None | _Unset = _UNSET, depends_on: list[str] | None = None,
+                   alert_settings: dict[str, Any] | None | _Unset = _UNSET) -> Service:
     """Change a service; `owner_team` and `runbook_url` accept None to clear them."""
     actor.require(OrgRole.admin, "changing services")
     changes: dict[str, object] = {}
@@ -108,15 +115,15 @@ def update_service(session: Session, *, actor: Principal, now: datetime, service
     if description is not None:
         service.description = changes["description"] = description
     if owner_team is not _UNSET:
-        team = require_team(session, str(owner_team)) if owner_team else None
+        team = require_team(session, owner_team) if owner_team else None
         service.owner_team_id = team.id if team else None
         changes["owner_team"] = team.slug if team else None
     if tier is not None:
         service.tier = changes["tier"] = _check_tier(tier)
     if runbook_url is not _UNSET:
-        service.runbook_url = changes["runbook_url"] = runbook_url  # type: ignore[assignment]
+        service.runbook_url = changes["runbook_url"] = runbook_url
     if alert_settings is not _UNSET:
-        service.alert_settings = changes["alert_settings"] = _check_alert_settings(alert_settings)  # type: ignore[arg-type]
+        service.alert_settings = changes["alert_settings"] = _check_alert_settings(alert_settings)
     if depends_on is not None:
         changes["depends_on"] = _set_dependencies(session, service, depends_on)
     if changes:

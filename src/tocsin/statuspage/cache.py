@@ -330,4 +330,5 @@ def install(app: FastAPI) -> None:
     def build_with_status_first() -> Any:
         return StatusFastPath(build(), cache)
 
-    app.build_middleware_stack = build_with_status_first  # type: ignore[method-assign]
+    # No Starlette API puts an app in front of the middleware stack: wrap the method that builds it.
+    app.build_middleware_stack = build_with_status_first  # type: ignore[method-assign]  # Starlette has no hook

@@ -83,7 +83,7 @@ def check_logo_url(url: str | None) -> str | None:
 
 
 def check_public_url(url: str | None) -> str | None:
-    return None if url in (None, "") else _http_url("public_url", url, schemes=("http", "https"))  # type: ignore[arg-type]
+    return _http_url("public_url", url, schemes=("http", "https")) if url else None
 
 
 def enum_field(field: str, value: str, allowed: tuple[str, ...] | list[str]) -> str:
@@ -112,7 +112,7 @@ def require_component(session: Session, page: StatusPage, component_id: uuid.UUI
     return component
 
 
-def apply_status(session: Session, component: StatusComponent, status: str, now: datetime) -> dict[str, Any] | None:
+def apply_status(session: Session, component: StatusComponent, status: str, now: datetime) -> dict[str, Any]:
     """Set the status and log the change; return the Statuspage `affected_components` entry."""
     if component.is_group:
         raise InvalidInput(f"{component.name} is a group: its status follows its components",

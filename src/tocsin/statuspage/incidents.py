@@ -270,8 +270,10 @@ def first_update_times(session: Session, incident_ids: list[uuid.UUID]) -> dict[
     status-page update). Separate notices about restricted incidents are not linked, so not counted."""
     if not incident_ids:
         return {}
-    return dict(session.execute(
+    rows = session.execute(
         sa.select(StatusIncident.incident_id, sa.func.min(StatusUpdate.created_at))
         .join(StatusUpdate, StatusUpdate.status_incident_id == StatusIncident.id)
         .where(StatusIncident.incident_id.in_(incident_ids), StatusIncident.kind == StatusIncidentKind.incident.value)
-        .group_by(StatusIncident.incident_id)).all())
+        .group_by(StatusIncident.incident_id)).all()
+    # incident_id is nullable (a separate notice), but the IN above only matches linked ones
+    return {incident_id: at for incident_id, at in rows if incident_id is not None}

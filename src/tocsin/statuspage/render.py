@@ -203,10 +203,16 @@ PAST_SHOWN = 10  # past incidents on the index; the rest are in the feeds and in
 _LOGO = re.compile(r"^(https://|data:image/(png|gif|jpeg|webp|avif|svg\+xml);base64,)", re.IGNORECASE)
 
 
+class _SafeLinks(MarkdownIt):
+    """Links only to http, https and mailto addresses."""
+
+    def validateLink(self, url: str) -> bool:
+        return url.strip().lower().startswith(_SAFE_LINK)
+
+
 def _markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md = _SafeLinks("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.disable("image")  # no third-party pixels in customer-facing updates
-    md.validateLink = lambda url: url.strip().lower().startswith(_SAFE_LINK)  # type: ignore[method-assign]
 
     def link_open(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
         tokens[idx].attrSet("rel", "nofollow noopener noreferrer")

@@ -125,7 +125,7 @@ def update_page(session: Session, *, actor: Principal, now: datetime, page: Stat
         if value is None and key in ("slug", "name", "description", "time_zone"):
             raise InvalidInput(f"{key} cannot be null", details={"field": key})
         value = check(value)
-        if key == "slug":
+        if key == "slug" and value is not None:  # (a null slug was refused above)
             _slug_free(session, value, page.id)
         if value != getattr(page, key):
             setattr(page, key, value)

@@ -156,7 +156,7 @@ def _aware(value: datetime | str) -> datetime:
 
 
 def _incidents(session: Session, page: StatusPage, kind: str, open_statuses: tuple[str, ...],
-               newest: sa.ColumnElement[datetime]) -> tuple[Incident, ...]:
+               newest: sa.SQLColumnExpression[datetime]) -> tuple[Incident, ...]:
     """The `RECENT` newest of `kind`, plus any still open beyond them, newest first."""
     base = sa.select(StatusIncident).where(StatusIncident.page_id == page.id, StatusIncident.kind == kind)
     recent = list(session.execute(base.order_by(newest.desc(), StatusIncident.id.desc()).limit(RECENT)).scalars())

@@ -178,15 +178,13 @@ def _measure(statuses: Sequence[Interval], failing: Sequence[Interval], lo: date
 def _overlap(intervals: Sequence[Interval], lo: datetime, hi: datetime) -> float:
     """Seconds of [lo, hi) covered by `intervals` (which may overlap each other)."""
     spans = sorted((max(iv.start, lo), min(iv.end, hi)) for iv in intervals if iv.end > lo and iv.start < hi)
-    total = 0.0
-    cur_s = cur_e = None
+    merged: list[tuple[datetime, datetime]] = []
     for s, e in spans:
-        if cur_e is None or s > cur_e:
-            if cur_e is not None:
-                total += (cur_e - cur_s).total_seconds()
-            cur_s, cur_e = s, e
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
         else:
-            cur_e = max(cur_e, e)
-    if cur_e is not None:
-        total += (cur_e - cur_s).total_seconds()
+            merged.append((s, e))
+    total = 0.0
+    for s, e in merged:
+        total += (e - s).total_seconds()
     return total

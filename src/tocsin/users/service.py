@@ -11,6 +11,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -52,7 +53,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password(user: User, password: str) -> bool:
+class PasswordHolder(Protocol):
+    """What check_password reads: a user row, or a stand-in with a hash nobody knows the password of."""
+
+    @property
+    def password_hash(self) -> str | None: ...
+
+
+def check_password(user: PasswordHolder, password: str) -> bool:
     if not user.password_hash:
         return False
     try:

@@ -8,6 +8,7 @@ leave every other request to the API's handlers, which they wrap.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,13 @@ def error_page(request: Request, status: int, title: str, message: str, *, light
     return render(request, ctx, "error.html", status_code=status, title=title, message=message, **extra)
 
 
+async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Response]], request: Request,
+                    exc: Exception) -> Response:
+    """Answer with an exception handler the API installed (Starlette takes sync and async ones)."""
+    result = handler(request, exc)
+    return result if isinstance(result, Response) else await result
+
+
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
     for module in (auth, console, me, oncall_pages, people, silences, status_admin, report_pages,
@@ -76,7 +84,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.TocsinError)
     async def _tocsin(request: Request, exc: errors.TocsinError) -> Any:
         if not _is_console(request) and api_tocsin is not None:
-            return await api_tocsin(request, exc)
+            return await _delegate(api_tocsin, request, exc)
         status = status_for(exc)
         titles = {403: "Forbidden", 404: "Not found", 409: "Conflict", 401: "Log in required"}
         return error_page(request, status, titles.get(status, "Cannot do that"), exc.message)
@@ -84,7 +92,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Any:
         if not _is_console(request) and api_unexpected is not None:
-            return await api_unexpected(request, exc)
+            return await _delegate(api_unexpected, request, exc)
         log.exception("unhandled error on console %s %s", request.method, request.url.path)
         return error_page(request, 500, "Something went wrong",
                           "An unexpected error occurred; it has been logged.", light=True)

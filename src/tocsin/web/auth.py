@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,7 +70,7 @@ class WebCtx:
     user: User
     principal: Principal
     csrf_token: str
-    session_id: object = None  # the WebSession id, to keep this session when revoking the others
+    session_id: uuid.UUID | None = None  # the WebSession id, to keep this session when revoking the others
     declare_services: list[str] = field(default_factory=list)  # service keys for the declare dialog
 
     @contextmanager

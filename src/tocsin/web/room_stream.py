@@ -20,8 +20,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.incidents import timeline
@@ -37,11 +39,11 @@ from tocsin.web.render import render
 LOOKBACK = timedelta(minutes=2)
 
 
-def session_alive(s: object, ctx: WebCtx, now: datetime) -> User | None:
+def session_alive(s: Session, ctx: WebCtx, now: datetime) -> User | None:
     """The viewer's user row if their console session is still valid (read only: watching a room
     does not count as activity, so an open tab does not keep an idle session alive)."""
-    web = s.get(WebSession, ctx.session_id) if ctx.session_id else None  # type: ignore[attr-defined]
-    user = s.get(User, ctx.user.id) if web is not None else None  # type: ignore[attr-defined]
+    web = s.get(WebSession, ctx.session_id) if ctx.session_id else None
+    user = s.get(User, ctx.user.id) if web is not None else None
     return user if sessions.is_live(web, user, now, ctx.settings) else None
 
 
@@ -70,6 +72,8 @@ class RoomReader:
             mark = (entry.recorded_at, entry.id)
             self.since, self.last_id = entry.recorded_at, entry.id
             incident = s.get(Incident, self.incident_id)
+            if incident is None:  # gone since the entry was read: nothing to resume
+                return
             for e in timeline.recorded_since(s, incident=incident, since=entry.recorded_at - LOOKBACK):
                 if (e.recorded_at, e.id) <= mark:
                     self.sent[e.id] = (e.recorded_at, e.edited_at)
@@ -108,6 +112,7 @@ class RoomReader:
                           data={"html": html, "header": head, "count": len(entries)})]
 
 
-def _fragment(request: Request, ctx: WebCtx, template: str, **values: object) -> str:
+def _fragment(request: Request, ctx: WebCtx, template: str, **values: Any) -> str:
     """A partial template rendered exactly as the page renders it."""
-    return render(request, ctx, template, declare_services=[], **values).body.decode()
+    # HTMLResponse.body is bytes; Starlette types it bytes | memoryview for streaming bodies
+    return bytes(render(request, ctx, template, declare_services=[], **values).body).decode()

@@ -72,7 +72,7 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
     has no password, so the answer's timing does not tell which emails have accounts."""
     user = get_user_by_email(session, email)
     if user is None or not user.is_active or not user.password_hash:
-        check_password(_no_user(), password)  # type: ignore[arg-type]  # only .password_hash is read
+        check_password(_no_user(), password)
         return None
     return user if check_password(user, password) else None
 

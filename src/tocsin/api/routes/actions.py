@@ -198,6 +198,7 @@ def team_overdue(key: str, ctx: CtxDep, limit: LimitQ = 50, cursor: CursorQ = No
         rows = svc.list_overdue(s, principal=me, team=team, now=ctx.now, after=after, limit=limit + 1)
         page, more = pagination.split_page(rows, limit)
         last = page[-1] if more else None
+        # every overdue item has a due date (list_overdue selects due_at < now)
         return {"items": items_out(s, page, ctx),
-                "next_cursor": pagination.encode(last.due_at.isoformat(), str(last.id))  # type: ignore[union-attr]
-                if last else None}
+                "next_cursor": pagination.encode(last.due_at.isoformat(), str(last.id))
+                if last and last.due_at else None}

@@ -59,7 +59,7 @@ def create_user(body: UserIn, ctx: CtxDep) -> Any:
 @router.get("/users/me", response_model=UserOut, tags=["users"], summary="The user the token belongs to")
 def me(ctx: CtxDep) -> Any:
     with ctx.work() as (s, principal):
-        return users.require_user(s, principal.user_id)  # type: ignore[arg-type]
+        return users.require_user(s, principal.require_user_id())
 
 
 @router.get("/users/{key}", response_model=UserOut, tags=["users"], summary="Get a user by id or email")
@@ -81,14 +81,14 @@ def patch_user(key: str, body: UserPatch, ctx: CtxDep) -> Any:
 @router.get("/tokens", response_model=list[TokenOut], tags=["tokens"], summary="Your API tokens (never the secrets)")
 def list_tokens(ctx: CtxDep) -> Any:
     with ctx.work() as (s, principal):
-        return users.list_tokens(s, user_id=principal.user_id)  # type: ignore[arg-type]
+        return users.list_tokens(s, user_id=principal.require_user_id())
 
 
 @router.post("/tokens", status_code=201, response_model=NewTokenOut, tags=["tokens"],
              summary="Create an API token; the secret is shown only in this response")
 def create_token(body: TokenIn, ctx: CtxDep) -> Any:
     with ctx.work() as (s, principal):
-        owner = users.require_user(s, body.user if body.user else principal.user_id)  # type: ignore[arg-type]
+        owner = users.require_user(s, body.user if body.user else principal.require_user_id())
         token, plaintext = users.create_token(s, actor=principal, now=ctx.now, user=owner, name=body.name)
         return {**TokenOut.model_validate(token).model_dump(), "token": plaintext}
 

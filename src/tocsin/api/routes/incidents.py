@@ -236,7 +236,7 @@ def get_participants(key: str, ctx: CtxDep) -> list[dict[str, Any]]:
 def add_participant(key: str, body: ParticipantIn, ctx: CtxDep) -> list[dict[str, Any]]:
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key, for_update=True)
-        user = require_user(s, body.user if body.user is not None else me.user_id)  # type: ignore[arg-type]
+        user = require_user(s, body.user if body.user is not None else me.require_user_id())
         roles_svc.set_participant(s, incident=incident, user=user, kind=ParticipantKind(body.kind), actor=me,
                                   now=ctx.now)
         return _participants_out(s, incident.id)

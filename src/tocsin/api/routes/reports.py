@@ -102,14 +102,14 @@ def _chart(request: Request, ctx: Ctx, q: ReportQuery, metric: m.TrendMetric, by
 
 @router.get("/reports/incidents/chart.svg", response_class=Response, summary="Trend chart of a metric (SVG)",
             responses={200: {"content": {"image/svg+xml": {}}}})
-def chart_svg(request: Request, ctx: CtxDep, q: QueryDep, metric: Metric = m.TrendMetric.count,
+def chart_svg(request: Request, ctx: CtxDep, q: QueryDep, metric: Metric = m.TrendMetric.incidents,
               by: Unit = m.Bucket.week) -> Response:
     return _chart(request, ctx, q, metric, by, charts.ImageFormat.svg)
 
 
 @router.get("/reports/incidents/chart.png", response_class=Response, summary="Trend chart of a metric (PNG)",
             responses={200: {"content": {"image/png": {}}}})
-def chart_png(request: Request, ctx: CtxDep, q: QueryDep, metric: Metric = m.TrendMetric.count,
+def chart_png(request: Request, ctx: CtxDep, q: QueryDep, metric: Metric = m.TrendMetric.incidents,
               by: Unit = m.Bucket.week) -> Response:
     return _chart(request, ctx, q, metric, by, charts.ImageFormat.png)
 

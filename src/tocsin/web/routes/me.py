@@ -68,7 +68,7 @@ def password(request: Request, ctx: WebCtx = Depends(web_ctx),
         if new != form.get("confirm_password", new):
             raise InvalidInput("the new passwords differ", details={"field": "confirm_password"})
         update_user(s, actor=me, now=ctx.now, user=user, password=new)
-        ended = sessions.revoke_all(s, user_id=user.id, now=ctx.now, keep=ctx.session_id)  # type: ignore[arg-type]
+        ended = sessions.revoke_all(s, user_id=user.id, now=ctx.now, keep=ctx.session_id)
     return redirect("/me", f"Password changed; {ended} other session{'s' if ended != 1 else ''} logged out")
 
 

@@ -75,7 +75,8 @@ def schedules_page(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response
         now_shifts = [(r, oncall.on_call(s, schedule=r, at=ctx.now, now=ctx.now)) for r in rows]
         people = oncall.users_by_id(s, [parse_uuid(sh.user, "user") for _, sh in now_shifts if sh])
         teams = oncall.team_slugs(s, [r.team_id for r in rows])
-    listing = [{"slug": r.slug, "name": r.name, "timezone": r.timezone, "team": teams.get(r.team_id),
+    listing = [{"slug": r.slug, "name": r.name, "timezone": r.timezone,
+                "team": teams.get(r.team_id) if r.team_id else None,
                 "on_call": people[parse_uuid(sh.user, "user")].name if sh and parse_uuid(sh.user, "user") in people
                 else None} for r, sh in now_shifts]
     return render(request, ctx, "schedules.html", schedules=listing)

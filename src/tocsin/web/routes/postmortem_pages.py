@@ -88,7 +88,7 @@ def for_incident(request: Request, key: str, ctx: CtxDep) -> Response:
         pm = svc.get_for_incident(s, incident)
         if pm is not None:
             return redirect(f"/postmortems/{pm.id}")
-        values = {"ref": ref(incident), "title": incident.title, "status": incident.status,
+        values: dict[str, Any] = {"ref": ref(incident), "title": incident.title, "status": incident.status,
                   "startable": incident.status in _STARTABLE and me.at_least(OrgRole.responder)}
     return render(request, ctx, "postmortem_none.html", **values)
 

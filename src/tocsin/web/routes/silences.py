@@ -31,11 +31,13 @@ def silences_page(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
                    + rules.list_silences(s, now=ctx.now, state="pending", limit=200))
         recent = rules.list_silences(s, now=ctx.now, state="expired", limit=10)
         windows = []
+        service_ids = []
         for w in rules.list_windows(s, now=ctx.now, limit=200):
             active, next_change = rules.window_status(w, ctx.now)
             if active or next_change is not None:  # ended one-offs are history, not "upcoming"
                 windows.append({"row": w, "active": active, "next_change": next_change})
-        slugs = rules.service_slugs(s, [w["row"].service_id for w in windows])
+                service_ids.append(w.service_id)
+        slugs = rules.service_slugs(s, service_ids)
         service_keys = sorted(svc.slug for svc in list_services(s, limit=500))
     silences = [{"row": x, "state": rules.silence_state(x, ctx.now), "matchers": rules.matchers_text(x.matchers)}
                 for x in current]
