@@ -26,6 +26,13 @@ from tocsin.db import Database
 from tocsin.db.migrate import head_revision, upgrade
 from tocsin.principal import Principal
 
+# Cheap argon2 for every password the tests hash, in this process and in the servers and CLI runs it
+# starts (tests/interop tocsin_env and tests/cli cli_env pass these on). Production keeps argon2-cffi's
+# defaults: tests/unit/test_password_hashing.py proves it.
+CHEAP_PASSWORD_HASHING = {"TOCSIN_PASSWORD_TIME_COST": "1", "TOCSIN_PASSWORD_MEMORY_KIB": "8",
+                          "TOCSIN_PASSWORD_PARALLELISM": "1"}
+os.environ.update(CHEAP_PASSWORD_HASHING)
+
 PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = [b for b in os.environ.get("TOCSIN_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
@@ -89,6 +96,28 @@ def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
     yield database
     database.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from tocsin.config import Settings
+    from tocsin.users.service import configure_password_hashing
+
+    configure_password_hashing(**Settings().password_hashing())  # as the app and the CLI do at start
+
+
+@pytest.fixture
+def production_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Hash passwords as production does (the default settings) for one test, e.g. one whose point is
+    that argon2's real cost stays off the event loop."""
+    from tocsin.config import Settings
+    from tocsin.users.service import configure_password_hashing
+
+    for name in CHEAP_PASSWORD_HASHING:
+        monkeypatch.delenv(name)
+    configure_password_hashing(**Settings().password_hashing())
+    yield
+    monkeypatch.undo()
+    configure_password_hashing(**Settings().password_hashing())
 
 
 @pytest.fixture

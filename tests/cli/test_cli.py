@@ -31,7 +31,7 @@ from tests.support import wait_http_ready
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_conninfo
+from tests.conftest import BACKENDS, CHEAP_PASSWORD_HASHING, PG_ADMIN_URL, _pg_conninfo
 from tocsin.audit.models import AuditEntry
 
 pytestmark = pytest.mark.slow
@@ -59,6 +59,7 @@ def cli_env(tmp_path: Path, database_url: str | None = None, **extra: str) -> di
            if not k.startswith("TOCSIN_") and not k.lower().endswith("_proxy")
            and k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")}
     env["COLUMNS"] = "80"
+    env.update(CHEAP_PASSWORD_HASHING)
     env["TOCSIN_DATA_DIR"] = str(tmp_path / "data")
     if database_url is not None:
         env["TOCSIN_DATABASE_URL"] = database_url

@@ -23,7 +23,11 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts i
 
 
 def settings(database_url: str | None = None, data_dir: str | None = None, **extra: Any) -> Settings:
-    return load_settings(database_url=database_url, data_dir=data_dir, **extra)
+    from tocsin.users.service import configure_password_hashing
+
+    cfg = load_settings(database_url=database_url, data_dir=data_dir, **extra)
+    configure_password_hashing(**cfg.password_hashing())
+    return cfg
 
 
 def database(cfg: Settings) -> Database:
