@@ -37,6 +37,32 @@ PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql+psycopg://postgr
 BACKENDS = [b for b in os.environ.get("TOCSIN_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
 
+# Database tests run on every backend in BACKENDS, except under these directories (request validation,
+# HTTP shapes, rendering, schema fuzzing: behaviour the database does not decide), where they run on
+# SQLite alone unless the module or test is marked `both_backends` (the need-to-know matrix, enforced
+# in SQL; ingest; LISTEN/NOTIFY live updates; the every-route smoke pass). Storage semantics
+# (tests/integration, scenarios, durability, cli, unit, interop) always run on both. docs/testing.md.
+ONE_BACKEND_DIRS = ("api", "web")
+_TESTS = Path(__file__).parent
+
+
+def _one_backend(metafunc: pytest.Metafunc) -> bool:
+    path = Path(str(metafunc.definition.path))
+    try:
+        top = path.relative_to(_TESTS).parts[0]
+    except ValueError:
+        return False
+    return top in ONE_BACKEND_DIRS and metafunc.definition.get_closest_marker("both_backends") is None
+
+
+@pytest.hookimpl(tryfirst=True)  # the mark must be there before pytest reads the marks
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_url" in metafunc.fixturenames and _one_backend(metafunc) and len(BACKENDS) > 1:
+        backend = "sqlite" if "sqlite" in BACKENDS else BACKENDS[0]
+        # as a mark, so that pytest applies it instead of the fixture's own params
+        metafunc.definition.add_marker(pytest.mark.parametrize("db_url", [backend], indirect=True, ids=[backend]))
+
+
 def _pg_conninfo(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 

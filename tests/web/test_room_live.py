@@ -25,6 +25,8 @@ import uvicorn
 from tests.support import declare
 from tests.web.conftest import PASSWORD, post_form
 
+pytestmark = pytest.mark.both_backends  # on PostgreSQL, changes reach viewers by LISTEN/NOTIFY (tests/conftest.py)
+
 WAIT = 5.0  # well under the 15 s heartbeat re-read
 
 
