@@ -8,6 +8,7 @@ end. TOCSIN_TEST_BACKENDS=sqlite narrows a local run to SQLite only.
 
 from __future__ import annotations
 
+import graphlib
 import os
 import shutil
 import secrets
@@ -92,13 +93,39 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _reset_pg(db: Database) -> None:
-    tables = [t for t in sa.inspect(db.engine).get_table_names() if t not in ("alembic_version", "counters")]
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
-        conn.exec_driver_sql("UPDATE counters SET value = 0")
-        # a test may have moved the schema version (e.g. to one "from the future"); the tables are at head
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()})
+_RESET_SQL: dict[str, str] = {}
+
+
+def _reset_statement(conn: psycopg.Connection) -> str:
+    """One DO block that empties every table, children before parents, and puts the counters and the
+    schema version back. DELETE, not TRUNCATE: on the few rows a test leaves, DELETE costs next to
+    nothing, whereas TRUNCATE makes new files for each of the ~60 tables and their indexes
+    (about 0.18 s a test). Every table is emptied, including those a subprocess wrote."""
+    tables = [r[0] for r in conn.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+        "AND c.relname NOT IN ('alembic_version', 'counters')")]
+    parents: dict[str, set[str]] = {t: set() for t in tables}
+    for child, parent in conn.execute(
+            "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid <> confrelid"):
+        if child in parents and parent in parents:
+            parents[child].add(parent)
+    children_first = list(reversed(list(graphlib.TopologicalSorter(parents).static_order())))
+    head = head_revision()
+    return ("DO $reset$ BEGIN\n"
+            + "".join(f'DELETE FROM "{t}";\n' for t in children_first)
+            + "UPDATE counters SET value = 0 WHERE value <> 0;\n"
+            # a test may have moved the schema version (e.g. to one "from the future"); the tables are at head
+            + f"UPDATE alembic_version SET version_num = '{head}' WHERE version_num <> '{head}';\n"
+            + "END $reset$")
+
+
+def _reset_pg(url: str) -> None:
+    with psycopg.connect(_pg_conninfo(url), autocommit=True) as conn:
+        if url not in _RESET_SQL:
+            _RESET_SQL[url] = _reset_statement(conn)
+        conn.execute(_RESET_SQL[url])
 
 
 @pytest.fixture(params=BACKENDS)
@@ -109,11 +136,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("_sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("_pg_migrated")
-    reset = Database(url)
-    try:
-        _reset_pg(reset)
-    finally:
-        reset.dispose()
+    _reset_pg(url)
     return url
 
 
