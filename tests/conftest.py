@@ -197,6 +197,11 @@ class Person:
 @pytest.fixture
 def make_person(db: Database, clock: ManualClock, system: Principal):
     """make_person(role="responder", teams=[slug...], name=None) -> Person."""
+    return person_factory(db, clock, system)
+
+
+def person_factory(db: Database, clock: ManualClock, system: Principal):
+    """The `make_person` of a database outside the per-test fixtures (e.g. a module's seed)."""
     from tocsin.teams.service import member_ids, require_team, set_members
     from tocsin.users.models import OrgRole
     from tocsin.users.service import create_token, create_user, require_user
@@ -221,6 +226,10 @@ def make_person(db: Database, clock: ManualClock, system: Principal):
 
 @pytest.fixture
 def make_team(db: Database, clock: ManualClock, system: Principal):
+    return team_factory(db, clock, system)
+
+
+def team_factory(db: Database, clock: ManualClock, system: Principal):
     from tocsin.teams.service import create_team
 
     def make(slug: str, is_security: bool = False) -> uuid.UUID:
@@ -233,6 +242,10 @@ def make_team(db: Database, clock: ManualClock, system: Principal):
 
 @pytest.fixture
 def make_service(db: Database, clock: ManualClock, system: Principal):
+    return service_factory(db, clock, system)
+
+
+def service_factory(db: Database, clock: ManualClock, system: Principal):
     from tocsin.services.service import create_service
 
     def make(slug: str, tier: int = 2, owner_team: str | None = None) -> uuid.UUID:
