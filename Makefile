@@ -35,10 +35,10 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
 
 ## The suite without slow subprocess and fuzzing tests, SQLite only (for quick local loops)
+# (test_schemathesis.py is all slow tests, and merely collecting it costs each worker ~15 s)
 test-fast: $(VENV)/.installed-test
 	TOCSIN_TEST_BACKENDS=sqlite $(BIN)/python -m pytest $(XDIST) -m "not slow" --durations=10 \
 		--ignore=tests/api/test_schemathesis.py $(PYTEST_ARGS)
-# (every test there is slow, and collecting it costs each worker ~15 s: schemathesis plans its cases then)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .hypothesis
