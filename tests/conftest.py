@@ -155,17 +155,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def production_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def production_password_hashing() -> Iterator[None]:
     """Hash passwords as production does (the default settings) for one test, e.g. one whose point is
     that argon2's real cost stays off the event loop."""
     from tocsin.config import Settings
     from tocsin.users.service import configure_password_hashing
 
-    for name in CHEAP_PASSWORD_HASHING:
-        monkeypatch.delenv(name)
-    configure_password_hashing(**Settings().password_hashing())
-    yield
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as env:
+        for name in CHEAP_PASSWORD_HASHING:
+            env.delenv(name)
+        configure_password_hashing(**Settings().password_hashing())
+        yield
     configure_password_hashing(**Settings().password_hashing())
 
 
