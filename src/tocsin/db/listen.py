@@ -4,7 +4,7 @@ Used by the engine's wake-up (`engine/wake.py`) and by live change notices (`liv
 Hearing is an optimisation in both: each keeps working on its own timer when the database is
 away, and this loop reconnects when it is back.
 
-The thread sleeps in select() on the connection's socket and a self-pipe, so `stop()` returns at
+The thread sleeps in a selector on the connection's socket and a self-pipe, so `stop()` returns at
 once (not after a polling interval) and every notification already received is delivered first.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-import select
+import selectors
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -34,7 +34,7 @@ class Listener:
         self.retry_seconds = retry_seconds
         self.ready = threading.Event()  # set once the first LISTEN is in place
         self._stop = threading.Event()
-        self._wake_r, self._wake_w = os.pipe()  # a byte written here interrupts the thread's select()
+        self._wake_r, self._wake_w = os.pipe()  # a byte written here wakes the thread
         self._thread = threading.Thread(target=self._run, name=f"tocsin-listen-{channel}", daemon=True)
 
     def start(self) -> None:
@@ -58,16 +58,19 @@ class Listener:
 
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                with psycopg.connect(self.conninfo, autocommit=True) as conn, \
+                        selectors.DefaultSelector() as selector:
                     conn.execute(f"LISTEN {self.channel}")
                     self.ready.set()
+                    selector.register(conn.fileno(), selectors.EVENT_READ)
+                    selector.register(self._wake_r, selectors.EVENT_READ)
                     while True:
-                        readable, _, _ = select.select([conn.fileno(), self._wake_r], [], [])
-                        if conn.fileno() in readable:  # notifications (or the server going away)
-                            for note in conn.notifies(timeout=0):
-                                self.on_notify(note.payload)
+                        # first what has arrived (also any read along with the LISTEN's answer)
+                        for note in conn.notifies(timeout=0):
+                            self.on_notify(note.payload)
                         if self._stop.is_set():
                             return
+                        selector.select()  # the socket (notifications, or the server gone) or stop()
             except Exception as exc:  # the database restarts: pick up again when it is back
                 if self._stop.is_set():
                     return
