@@ -167,7 +167,8 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
          expect=201, **A)
     walk("GET", f"{api}/services", **A)
     walk("GET", f"{api}/services/{{key}}", f"{api}/services/checkout", **A)
-    walk("PATCH", f"{api}/services/{{key}}", f"{api}/services/checkout", json={"tier": 1}, **A)
+    walk("PATCH", f"{api}/services/{{key}}", f"{api}/services/checkout", json={
+        "tier": 1, "description": "Takes payments", "runbook_url": "https://runbooks.example.test/checkout"}, **A)
 
     # --- on-call: schedules, escalation, contact methods ----------------------------------------
     walk("POST", f"{api}/schedules", json={"name": "Ops", "slug": "ops", "timezone": "UTC"}, expect=201, **A)
@@ -433,7 +434,8 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", f"{api}/postmortem-templates", **A)
     walk("GET", f"{api}/postmortem-templates/{{template_id}}", f"{api}/postmortem-templates/{tpl['id']}", **A)
     walk("PATCH", f"{api}/postmortem-templates/{{template_id}}", f"{api}/postmortem-templates/{tpl['id']}",
-         json={"name": "Shorter"}, **A)
+         json={"name": "Shorter", "sections": [{"key": "summary", "title": "Summary"},
+                                               {"key": "impact", "title": "Impact"}]}, **A)
     item = walk("POST", f"{api}/action-items", expect=201, json={
         "title": "Alert on disk growth", "type": "detect", "owner": bob.email, "incident": ref,
         "due_on": "2025-12-01"}, **B).json()
@@ -441,6 +443,8 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", f"{api}/action-items/{{item_id}}", f"{api}/action-items/{item['id']}", **B)
     walk("PATCH", f"{api}/action-items/{{item_id}}", f"{api}/action-items/{item['id']}",
          json={"status": "in_progress"}, **B)
+    walk("PATCH", f"{api}/action-items/{{item_id}}", f"{api}/action-items/{item['id']}",
+         json={"status": "in_progress"}, **B)  # again: nothing changes, still 200
     walk("GET", f"{api}/action-items/sync-secret", **A)
     walk("POST", f"{api}/action-items/sync", json={"ref": item["ref"], "status": "done"}, **A)
     walk("GET", f"{api}/incidents/{{key}}/action-items", f"{api}/incidents/{ref}/action-items", **B)
