@@ -32,14 +32,22 @@ lint: $(VENV)/.installed-test
 	$(BIN)/python scripts/check-lazy-imports.py src/tocsin
 	$(BIN)/mypy
 
-## The static checks, then the whole test suite on SQLite and PostgreSQL
+# pytest-xdist: one worker per core (each has its own PostgreSQL database and SQLite template);
+# loadgroup keeps an xdist_group (the browser tests and their servers) on one worker. docs/testing.md
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
+
+## The static checks, then the whole test suite on SQLite and PostgreSQL (which tests run on which:
+## docs/testing.md)
 test: lint $(VENV)/.installed-test
 	scripts/test-deps.sh
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
 
 ## The suite without slow subprocess and fuzzing tests, SQLite only (for quick local loops)
+# (test_schemathesis.py is all slow tests, and merely collecting it costs each worker ~15 s)
 test-fast: $(VENV)/.installed-test
-	TOCSIN_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	TOCSIN_TEST_BACKENDS=sqlite $(BIN)/python -m pytest $(XDIST) -m "not slow" --durations=10 \
+		--ignore=tests/api/test_schemathesis.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .hypothesis

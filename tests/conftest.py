@@ -8,19 +8,22 @@ end. TOCSIN_TEST_BACKENDS=sqlite narrows a local run to SQLite only.
 
 from __future__ import annotations
 
+import atexit
+import graphlib
 import os
 import secrets
 import shutil
+import tempfile
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from tests.harness.backends import BACKENDS, CHEAP_PASSWORD_HASHING, PG_ADMIN_URL, pg_conninfo
+from tests.harness.people import Person, person_factory, service_factory, team_factory
 from tocsin.clock import ManualClock
 from tocsin.db import Database
 from tocsin.db.migrate import head_revision, upgrade
@@ -28,23 +31,54 @@ from tocsin.principal import Principal
 
 pytest_plugins = ["tests.harness.plugin"]  # the harness's fixtures: smtp, twilio, slack, receiver, serve, runbook
 
-PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-BACKENDS = [b for b in os.environ.get("TOCSIN_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+# Cheap argon2 for every password the tests hash, in this process and in the servers and CLI runs it
+# starts (the harness's tocsin_env and cli_env pass these on). Production keeps argon2-cffi's
+# defaults: tests/unit/test_password_hashing.py proves it.
+os.environ.update(CHEAP_PASSWORD_HASHING)
+# Code that runs without explicit settings (an engine started bare) reads the environment; its data
+# directory (where a generated secret key is kept) is this process's own temporary one, never the
+# checkout's ./data or a developer's TOCSIN_DATA_DIR.
+_DATA_DIR = tempfile.mkdtemp(prefix="tocsin-tests-")
+os.environ["TOCSIN_DATA_DIR"] = _DATA_DIR
+atexit.register(shutil.rmtree, _DATA_DIR, True)
 
 
-def _pg_conninfo(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+# Database tests run on every backend in BACKENDS, except under these directories (request validation,
+# HTTP shapes, rendering, schema fuzzing: behaviour the database does not decide), where they run on
+# SQLite alone unless the module or test is marked `both_backends` (the need-to-know matrix, enforced
+# in SQL; ingest; LISTEN/NOTIFY live updates; the every-route smoke pass). Storage semantics
+# (tests/integration, scenarios, durability, cli, unit, interop) always run on both. docs/testing.md.
+ONE_BACKEND_DIRS = ("api", "web")
+_TESTS = Path(__file__).parent
+
+
+def _one_backend(metafunc: pytest.Metafunc) -> bool:
+    path = Path(str(metafunc.definition.path))
+    try:
+        top = path.relative_to(_TESTS).parts[0]
+    except ValueError:
+        return False
+    return top in ONE_BACKEND_DIRS and metafunc.definition.get_closest_marker("both_backends") is None
+
+
+@pytest.hookimpl(tryfirst=True)  # the mark must be there before pytest reads the marks
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_url" in metafunc.fixturenames and _one_backend(metafunc) and len(BACKENDS) > 1:
+        backend = "sqlite" if "sqlite" in BACKENDS else BACKENDS[0]
+        # as a mark, so that pytest applies it instead of the fixture's own params
+        metafunc.definition.add_marker(pytest.mark.parametrize("db_url", [backend], indirect=True, ids=[backend]))
+
 
 
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run; yields its SQLAlchemy URL."""
     name = f"tocsin_test_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+    with psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     yield url
-    with psycopg.connect(_pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
+    with psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -61,13 +95,39 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _reset_pg(db: Database) -> None:
-    tables = [t for t in sa.inspect(db.engine).get_table_names() if t not in ("alembic_version", "counters")]
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
-        conn.exec_driver_sql("UPDATE counters SET value = 0")
-        # a test may have moved the schema version (e.g. to one "from the future"); the tables are at head
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()})
+_RESET_SQL: dict[str, str] = {}
+
+
+def _reset_statement(conn: psycopg.Connection) -> str:
+    """One DO block that empties every table, children before parents, and puts the counters and the
+    schema version back. DELETE, not TRUNCATE: on the few rows a test leaves, DELETE costs next to
+    nothing, whereas TRUNCATE makes new files for each of the ~60 tables and their indexes
+    (about 0.18 s a test). Every table is emptied, including those a subprocess wrote."""
+    tables = [r[0] for r in conn.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+        "AND c.relname NOT IN ('alembic_version', 'counters')")]
+    parents: dict[str, set[str]] = {t: set() for t in tables}
+    for child, parent in conn.execute(
+            "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid <> confrelid"):
+        if child in parents and parent in parents:
+            parents[child].add(parent)
+    children_first = list(reversed(list(graphlib.TopologicalSorter(parents).static_order())))
+    head = head_revision()
+    return ("DO $reset$ BEGIN\n"
+            + "".join(f'DELETE FROM "{t}";\n' for t in children_first)
+            + "UPDATE counters SET value = 0 WHERE value <> 0;\n"
+            # a test may have moved the schema version (e.g. to one "from the future"); the tables are at head
+            + f"UPDATE alembic_version SET version_num = '{head}' WHERE version_num <> '{head}';\n"
+            + "END $reset$")
+
+
+def _reset_pg(url: str) -> None:
+    with psycopg.connect(pg_conninfo(url), autocommit=True) as conn:
+        if url not in _RESET_SQL:
+            _RESET_SQL[url] = _reset_statement(conn)
+        conn.execute(_RESET_SQL[url])
 
 
 @pytest.fixture(params=BACKENDS)
@@ -78,11 +138,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("_sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("_pg_migrated")
-    reset = Database(url)
-    try:
-        _reset_pg(reset)
-    finally:
-        reset.dispose()
+    _reset_pg(url)
     return url
 
 
@@ -91,6 +147,28 @@ def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
     yield database
     database.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from tocsin.config import Settings
+    from tocsin.users.service import configure_password_hashing
+
+    configure_password_hashing(**Settings().password_hashing())  # as the app and the CLI do at start
+
+
+@pytest.fixture
+def production_password_hashing() -> Iterator[None]:
+    """Hash passwords as production does (the default settings) for one test, e.g. one whose point is
+    that argon2's real cost stays off the event loop."""
+    from tocsin.config import Settings
+    from tocsin.users.service import configure_password_hashing
+
+    with pytest.MonkeyPatch.context() as env:
+        for name in CHEAP_PASSWORD_HASHING:
+            env.delenv(name)
+        configure_password_hashing(**Settings().password_hashing())
+        yield
+    configure_password_hashing(**Settings().password_hashing())
 
 
 @pytest.fixture
@@ -103,68 +181,22 @@ def system() -> Principal:
     return Principal.system("tests")
 
 
-@dataclass
-class Person:
-    """A user with a working API token."""
-
-    id: uuid.UUID
-    email: str
-    name: str
-    role: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
 @pytest.fixture
-def make_person(db: Database, clock: ManualClock, system: Principal):
+def make_person(db: Database, clock: ManualClock, system: Principal) -> Callable[..., Person]:
     """make_person(role="responder", teams=[slug...], name=None) -> Person."""
-    from tocsin.principal import OrgRole
-    from tocsin.teams.service import member_ids, require_team, set_members
-    from tocsin.users.service import create_token, create_user, require_user
-
-    counter = iter(range(1, 10_000))
-
-    def make(role: str = "responder", teams: list[str] | None = None, name: str | None = None) -> Person:
-        n = next(counter)
-        name = name or f"{role.capitalize()} {n}"
-        with db.unit_of_work() as s:
-            user = create_user(s, actor=system, now=clock.now(), email=f"{role}{n}@example.test", name=name,
-                               org_role=OrgRole(role))
-            _row, token = create_token(s, actor=system, now=clock.now(), user=user, name="tests")
-            for slug in teams or []:
-                team = require_team(s, slug)
-                current = [require_user(s, uid) for uid in member_ids(s, team.id)]
-                set_members(s, actor=system, now=clock.now(), team=team, users=current + [user])
-            return Person(user.id, user.email, user.name, role, token)
-
-    return make
+    return person_factory(db, clock, system)
 
 
 @pytest.fixture
-def make_team(db: Database, clock: ManualClock, system: Principal):
-    from tocsin.teams.service import create_team
-
-    def make(slug: str, is_security: bool = False) -> uuid.UUID:
-        with db.unit_of_work() as s:
-            return create_team(s, actor=system, now=clock.now(), name=slug.title(), slug=slug,
-                               is_security=is_security).id
-
-    return make
+def make_team(db: Database, clock: ManualClock, system: Principal) -> Callable[..., uuid.UUID]:
+    """make_team(slug, is_security=False) -> the team's id."""
+    return team_factory(db, clock, system)
 
 
 @pytest.fixture
-def make_service(db: Database, clock: ManualClock, system: Principal):
-    from tocsin.services.service import create_service
-
-    def make(slug: str, tier: int = 2, owner_team: str | None = None) -> uuid.UUID:
-        with db.unit_of_work() as s:
-            return create_service(s, actor=system, now=clock.now(), name=slug.title(), slug=slug, tier=tier,
-                                  owner_team=owner_team).id
-
-    return make
+def make_service(db: Database, clock: ManualClock, system: Principal) -> Callable[..., uuid.UUID]:
+    """make_service(slug, tier=2, owner_team=None) -> the service's id."""
+    return service_factory(db, clock, system)
 
 
 @pytest.fixture

@@ -43,6 +43,7 @@ from tocsin.db import Database
 from tocsin.inbound.types import MAX_EVENT_BYTES
 from tocsin.ingest.writer import IngestWriter
 from tocsin.statuspage import cache as status_cache
+from tocsin.users.service import configure_password_hashing
 from tocsin.web import app as console
 
 
@@ -70,6 +71,7 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
         redoc_url=None,
         lifespan=_lifespan,
     )
+    configure_password_hashing(**settings.password_hashing())
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock or SystemClock()

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import argon2
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -66,6 +67,14 @@ class Settings(BaseSettings):
     statuspage_publish_dir: Path | None = Field(
         default=None, description="Directory the public status pages are written to as static files after every "
                                   "change, for hosting them apart from tocsin")
+    # argon2id cost of new password hashes (existing hashes verify with the parameters they carry);
+    # the defaults are argon2-cffi's (RFC 9106 low-memory profile). Lower them only for tests.
+    password_time_cost: int = Field(default=argon2.DEFAULT_TIME_COST, ge=1,
+                                    description="argon2 passes over memory per password hash")
+    password_memory_kib: int = Field(default=argon2.DEFAULT_MEMORY_COST, ge=8,
+                                     description="argon2 memory per password hash, in KiB")
+    password_parallelism: int = Field(default=argon2.DEFAULT_PARALLELISM, ge=1,
+                                      description="argon2 lanes per password hash")
     log_level: str = "info"
 
     @field_validator("postmortem_required_severities")
@@ -76,6 +85,11 @@ class Settings(BaseSettings):
     def postmortem_severities(self) -> frozenset[str]:
         """The severities (SEV1..SEV4) whose incidents need a published postmortem to close."""
         return frozenset(s for s in self.postmortem_required_severities.split(",") if s)
+
+    def password_hashing(self) -> dict[str, int]:
+        """The keyword arguments of `users.service.configure_password_hashing`."""
+        return {"time_cost": self.password_time_cost, "memory_kib": self.password_memory_kib,
+                "parallelism": self.password_parallelism}
 
     def resolved_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

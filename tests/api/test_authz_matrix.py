@@ -22,6 +22,8 @@ import uuid
 
 import pytest
 
+pytestmark = pytest.mark.both_backends  # need-to-know is enforced in SQL (tests/conftest.py)
+
 INC = "/api/v1/incidents"
 
 # Principal kinds under test. "owner" (declarer, incident commander, so a participant

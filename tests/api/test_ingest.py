@@ -19,6 +19,8 @@ import sqlalchemy as sa
 
 from tocsin.inbound.types import MAX_EVENT_BYTES
 
+pytestmark = pytest.mark.both_backends  # what the ingest writer stores, and how (tests/conftest.py)
+
 STORED_TABLES = ("alerts", "alert_events", "alert_decisions", "alert_groups", "page_requests", "change_events")
 
 

@@ -23,6 +23,8 @@ from tocsin.config import Settings
 from tocsin.db import Database
 from tocsin.escalation.models import Notification
 
+pytestmark = pytest.mark.both_backends  # the metrics are SQL aggregates (tests/conftest.py)
+
 
 @pytest.fixture
 def serve(db, clock):

@@ -8,8 +8,11 @@ admin's bearer token. Two checks must hold for every response:
 - response_schema_conformance: the body matches what the schema documents for its status
   code (2xx bodies, and the `{"error": {...}}` shape documented for every 4xx).
 
-There is one test per operation and backend, each on a fresh database seeded with users, a
-team, a service, an incident with a note and a spare token. Path parameters are sometimes
+There is one test per operation, on SQLite: what is checked here (validation, status codes, response
+shapes) does not depend on the backend, and every route runs on PostgreSQL in tests/api/test_routes_smoke.py.
+The database is seeded once per module (worker) with users, a team, a service, an incident with a note,
+a spare token and more; an operation that may write (anything but GET and HEAD) gets its own copy of
+that seeded SQLite file, while the read-only operations share one. Path parameters are sometimes
 swapped for the keys of those rows (see `flatmap_path_parameters`), so the GET/PATCH-by-key
 operations reach real rows rather than only ever answering 404.
 
@@ -25,18 +28,25 @@ database, so each test just sends its requests to its own `app` fixture.
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from tests.harness.people import person_factory, service_factory, team_factory
 from tocsin.app import create_app
+from tocsin.clock import ManualClock
 from tocsin.config import Settings
 from tocsin.db import Database
+from tocsin.principal import Principal
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +66,7 @@ def _load_schema() -> Any:
 
 schema = _load_schema()
 
-# Keys of the rows the `seeded` fixture made for the running test, by path parameter kind.
+# Keys of the rows the `seeded` fixture made (the same in every copy of its database), by path parameter kind.
 KNOWN: dict[str, list[str]] = {}
 
 
@@ -99,8 +109,71 @@ def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> st
     return st.one_of(st.just(path_parameters), real.map(lambda chosen: {**path_parameters, **chosen}))
 
 
+READ_ONLY = {"GET", "HEAD"}
+
+
+class Served:
+    """An app with its lifespan running (as the `client` fixture runs it) on a SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = Database(f"sqlite:///{path}")
+        self.clock = ManualClock()
+        self.app = create_app(settings=Settings(max_body_bytes=64 * 1024, secret_key="test-secret"), db=self.db,
+                              clock=self.clock)
+        self.client = TestClient(self.app, raise_server_exceptions=False).__enter__()
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
+        self.app.state.ingest.close()
+        self.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def seeded(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A seeded SQLite file (the template for every operation's database) and the admin's auth headers."""
+    path = tmp_path_factory.mktemp("fuzz") / "seeded.db"
+    shutil.copy(_sqlite_template, path)
+    served = Served(path)
+    try:
+        system = Principal.system("tests")
+        headers = _seed(served.client, person_factory(served.db, served.clock, system),
+                        team_factory(served.db, served.clock, system),
+                        service_factory(served.db, served.clock, system))
+    finally:
+        served.close()
+    return path, headers
+
+
+@pytest.fixture(scope="module")
+def shared_reader(seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One app on one copy of the seeded database for every read-only operation."""
+    path = tmp_path_factory.mktemp("fuzz-read") / "tocsin.db"
+    shutil.copy(seeded[0], path)
+    served = Served(path)
+    yield served
+    served.close()
+
+
 @pytest.fixture
-def seeded(client, make_person, make_team, make_service) -> dict[str, str]:
+def app_for(request: pytest.FixtureRequest, seeded, tmp_path: Path) -> Iterator[Callable[[str], Any]]:
+    """app_for(method) -> the app to send this operation's requests to: the shared read-only one for
+    GET and HEAD, otherwise one on this test's own copy of the seeded database."""
+    own: list[Served] = []
+
+    def app(method: str) -> Any:
+        if method.upper() in READ_ONLY:
+            return request.getfixturevalue("shared_reader").app
+        if not own:
+            shutil.copy(seeded[0], tmp_path / "tocsin.db")
+            own.append(Served(tmp_path / "tocsin.db"))
+        return own[0].app
+
+    yield app
+    for served in own:
+        served.close()
+
+
+def _seed(client, make_person, make_team, make_service) -> dict[str, str]:
     """Seed rows for generated keys to hit; return the admin's auth headers."""
     admin = make_person("admin", name="Ada")
     bob = make_person("responder", name="Bob")
@@ -199,8 +272,8 @@ def _seed_status_page(client, admin, bob, incident) -> dict[str, list[str]]:
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
           suppress_health_check=list(HealthCheck))
-def test_no_server_errors_and_responses_match_the_schema(case, app, seeded):
-    case.call_and_validate(app=app, headers=seeded, checks=CHECKS)
+def test_no_server_errors_and_responses_match_the_schema(case, app_for, seeded):
+    case.call_and_validate(app=app_for(case.method), headers=seeded[1], checks=CHECKS)
 
 
 def test_every_api_operation_documents_the_error_shape():

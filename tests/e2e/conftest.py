@@ -121,6 +121,15 @@ def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
     assert not problems, "the browser reported:\n" + "\n".join(problems)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (--dist loadgroup), keep the browser tests on one worker: their servers and
+    Chromium are package fixtures, started once per worker that runs any of them."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # noqa: ANN201
     """Attach the servers' log tails to a failed e2e test's report."""

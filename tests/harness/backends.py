@@ -1,7 +1,7 @@
 """Which database backends this run covers, and where PostgreSQL is.
 
-Read from the same environment variables as tests/conftest.py, which builds the `db_url`
-fixture from them: TOCSIN_TEST_BACKENDS (default "sqlite,postgresql") and TOCSIN_TEST_PG_URL.
+tests/conftest.py builds the `db_url` fixture from these: TOCSIN_TEST_BACKENDS (default
+"sqlite,postgresql") and TOCSIN_TEST_PG_URL.
 """
 
 from __future__ import annotations
@@ -13,6 +13,11 @@ from sqlalchemy.engine import make_url
 
 PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = [b for b in os.environ.get("TOCSIN_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+# Cheap argon2 for every password the tests hash: tests/conftest.py sets these in the test process, and
+# the environments built for `tocsin` subprocesses (processes.tocsin_env, cli.cli_env) carry them.
+CHEAP_PASSWORD_HASHING = {"TOCSIN_PASSWORD_TIME_COST": "1", "TOCSIN_PASSWORD_MEMORY_KIB": "8",
+                          "TOCSIN_PASSWORD_PARALLELISM": "1"}
 
 
 def pg_conninfo(url: str) -> str:

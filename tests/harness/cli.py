@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from tests.harness.backends import CHEAP_PASSWORD_HASHING
 from tests.harness.processes import TOCSIN
 
 CLI_TIMEOUT = 60
@@ -30,6 +31,7 @@ def cli_env(tmp_path: Path, database_url: str | None = None, **extra: str) -> di
            if not k.startswith("TOCSIN_") and not k.lower().endswith("_proxy")
            and k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")}
     env["COLUMNS"] = "80"
+    env.update(CHEAP_PASSWORD_HASHING)
     env["TOCSIN_DATA_DIR"] = str(tmp_path / "data")
     if database_url is not None:
         env["TOCSIN_DATABASE_URL"] = database_url

@@ -27,6 +27,8 @@ from tocsin.statuspage.export import MARKER, file_path, nginx_config, remove_sit
 from tocsin.statuspage.incidents import post_incident_update
 from tocsin.statuspage.models import StatusPage
 
+pytestmark = pytest.mark.slow  # starts nginx and `tocsin statuspage export` subprocesses
+
 NGINX = "/usr/sbin/nginx"
 TOCSIN = Path(sys.executable).parent / "tocsin"
 

@@ -12,9 +12,10 @@ import pytest
 from tests.harness.console import PASSWORD, login, post_form
 
 
-def test_wrong_password_logins_do_not_stall_the_status_page(app, db, clock, system, make_web_user):
-    """argon2 and the database run in worker threads, so the event loop keeps serving the
-    in-memory status page while several logins are being checked."""
+def test_wrong_password_logins_do_not_stall_the_status_page(app, db, clock, system, production_password_hashing,
+                                                           make_web_user):
+    """argon2 (at production cost) and the database run in worker threads, so the event loop keeps
+    serving the in-memory status page while several logins are being checked."""
     from tocsin.statuspage import service as sp
 
     user = make_web_user("responder")

@@ -19,6 +19,8 @@ import pytest
 from tests.harness.console import Viewer, post_form, served
 from tests.harness.incidents import declare
 
+pytestmark = pytest.mark.both_backends  # on PostgreSQL, changes reach viewers by LISTEN/NOTIFY (tests/conftest.py)
+
 
 @pytest.fixture
 def server(app) -> Iterator[str]:

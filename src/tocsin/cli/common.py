@@ -11,6 +11,7 @@ from rich.console import Console
 
 from tocsin.config import Settings, load_settings
 from tocsin.db import Database
+from tocsin.users.service import configure_password_hashing
 
 console = Console()
 err_console = Console(stderr=True)
@@ -23,7 +24,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts i
 
 
 def settings(database_url: str | None = None, data_dir: str | None = None, **extra: Any) -> Settings:
-    return load_settings(database_url=database_url, data_dir=data_dir, **extra)
+    cfg = load_settings(database_url=database_url, data_dir=data_dir, **extra)
+    configure_password_hashing(**cfg.password_hashing())
+    return cfg
 
 
 def database(cfg: Settings) -> Database:

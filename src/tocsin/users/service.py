@@ -26,7 +26,7 @@ from tocsin.teams.models import Team, TeamMember
 from tocsin.users.models import ApiToken, User
 
 TOKEN_PREFIX = "tcs_"
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2-cffi's defaults until configure_password_hashing() is called
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
@@ -45,6 +45,15 @@ def check_time_zone(name: str) -> str:
         raise InvalidInput(f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin",
                            details={"field": "time_zone"}) from None
     return name
+
+
+def configure_password_hashing(*, time_cost: int, memory_kib: int, parallelism: int) -> None:
+    """Make new password hashes with these argon2id parameters (the `password_*` settings).
+
+    Called once at process start (the app, the CLI). Hashes made with other parameters still
+    verify: each hash carries its own."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
 
 
 def hash_password(password: str) -> str:

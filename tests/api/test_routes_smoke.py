@@ -1,0 +1,567 @@
+"""Smoke pass over every route of the API and the console, on SQLite and on PostgreSQL.
+
+Most API and console tests run on SQLite alone (tests/conftest.py, docs/testing.md): what they check
+does not depend on the database. This walk is what still sends a valid request to every route on
+both backends, so that a query PostgreSQL rejects (or answers differently) cannot hide behind the
+SQLite-only tests. The list of routes comes from the app itself: the walk fails unless it called
+every route (or ELSEWHERE names the test that does), so a route added without a case here fails.
+
+The walk is one story (create, read, change, delete) rather than a test per route: later requests
+use what earlier ones made, and one seeded database per backend keeps it cheap.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from tests.harness.console import PASSWORD, csrf
+
+pytestmark = pytest.mark.both_backends  # the point of this module is to run on both (tests/conftest.py)
+
+TWILIO_TOKEN = "smoke-twilio-auth-token"
+PUBLIC_URL = "https://tocsin.smoke.test"
+T_START, T_END = "2026-01-02T00:00:00Z", "2026-01-02T01:00:00Z"  # the ManualClock starts 2026-01-01
+
+# Routes the walk does not call, each with the test that calls it on both backends instead.
+ELSEWHERE = {
+    ("GET", "/incidents/{ref}/events"): "tests/web/test_room_live.py (an endless event stream: needs a real "
+                                        "HTTP server, which that module runs on both backends)",
+}
+
+
+def app_routes(app: Any) -> dict[tuple[str, str], re.Pattern[str]]:
+    """(METHOD, path template) -> the route's path regex, for every route of `app` (HEAD left out:
+    Starlette adds it to every GET). Mounts (static files) count as one GET route."""
+    found: dict[tuple[str, str], re.Pattern[str]] = {}
+
+    def add(route: Any) -> None:
+        methods = getattr(route, "methods", None)
+        if methods is None:  # a Mount
+            found[("GET", route.path + "/{path}")] = re.compile("^" + re.escape(route.path) + "/.+$")
+            return
+        for method in methods - {"HEAD"}:
+            found[(method, route.path_format)] = route.path_regex
+
+    for route in app.routes:
+        if hasattr(route, "effective_route_contexts"):  # FastAPI >= 0.165 wraps included routers
+            for context in route.effective_route_contexts():
+                add(context)
+        else:
+            add(route)
+    return found
+
+
+@pytest.fixture
+def smoke_app(db, clock):
+    """The app with Twilio configured (its inbound routes answer 404 otherwise)."""
+    from tocsin.api import create_app
+    from tocsin.config import Settings
+
+    application = create_app(settings=Settings(max_body_bytes=64 * 1024, secret_key="smoke-secret",
+                                               public_url=PUBLIC_URL, twilio_auth_token=TWILIO_TOKEN,
+                                               twilio_account_sid="AC" + "0" * 32, twilio_from="+14155550000",
+                                               twilio_base_url="http://127.0.0.1:9"),  # nothing leaves the machine
+                             db=db, clock=clock)
+    yield application
+    application.state.ingest.close()
+
+
+@pytest.fixture
+def smoke_client(smoke_app) -> Iterator[TestClient]:
+    with TestClient(smoke_app, raise_server_exceptions=False) as c:
+        yield c
+
+
+class Walk:
+    """Sends requests, checks their status and records which route each one was for."""
+
+    def __init__(self, client: TestClient, routes: dict[tuple[str, str], re.Pattern[str]]) -> None:
+        self.client, self.routes = client, routes
+        self.called: set[tuple[str, str]] = set()
+
+    def __call__(self, method: str, template: str, path: str | None = None, *, expect: int | tuple[int, ...] = 200,
+                 client: TestClient | None = None, **kwargs: Any) -> Any:
+        path = path or template
+        route = self.routes.get((method, template))
+        assert route is not None, f"no route {method} {template}"
+        assert route.match(path.split("?", 1)[0]), f"{path} is not a path of {template}"
+        kwargs.setdefault("follow_redirects", False)
+        response = (client or self.client).request(method, path, **kwargs)
+        wanted = expect if isinstance(expect, tuple) else (expect,)
+        assert response.status_code in wanted, f"{method} {path}: {response.status_code}: {response.text[:600]}"
+        self.called.add((method, template))
+        return response
+
+
+def test_the_route_list_is_the_apps():
+    """The walk below fails unless it called every route this finds; so this must find them all
+    (a FastAPI upgrade that changed how included routers are kept would otherwise empty the list)."""
+    from tocsin.api import create_app
+    from tocsin.config import Settings
+    from tocsin.db import Database
+
+    db = Database("sqlite://")  # never touched: the routes do not depend on the database
+    app = create_app(settings=Settings(secret_key="routes-only"), db=db)
+    app.state.ingest.close()
+    db.dispose()
+    routes = app_routes(app)
+    paths = {path for _, path in routes}
+    assert len(routes) > 200
+    assert {"/api/v1/incidents/{key}", "/incidents/{ref}", "/login", "/v2/enqueue", "/static/{path}"} <= paths
+    assert set(ELSEWHERE) <= set(routes), f"stale: {sorted(set(ELSEWHERE) - set(routes))}"
+    openapi = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops}
+    assert openapi <= set(routes), sorted(openapi - set(routes))
+
+
+def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock, system, make_person):
+    from twilio.request_validator import RequestValidator
+
+    from tocsin.contacts.models import ContactMethod
+    from tocsin.engine.runner import Engine
+    from tocsin.escalation.models import Notification
+    from tocsin.notify import links
+    from tocsin.statuspage import subscribers
+    from tocsin.statuspage.models import StatusPage, StatusSubscriber
+    from tocsin.users.service import require_user, update_user
+
+    walk = Walk(smoke_client, app_routes(smoke_app))
+    admin = make_person("admin", name="Ada Admin")
+    bob = make_person("responder", name="Bob Responder")
+    with db.unit_of_work() as s:
+        update_user(s, actor=system, now=clock.now(), user=require_user(s, admin.id), password=PASSWORD)
+    A = {"headers": admin.headers}  # noqa: N806
+    B = {"headers": bob.headers}  # noqa: N806
+    api = "/api/v1"
+
+    # --- health, docs --------------------------------------------------------------------------
+    walk("GET", "/healthz")
+    walk("GET", "/readyz")
+    walk("GET", "/openapi.json")
+    walk("GET", "/docs")
+    walk("GET", "/docs/oauth2-redirect")
+    walk("GET", "/static/{path}", "/static/app.js")
+    walk("GET", "/metrics", **A)
+
+    # --- directory: users, tokens, teams, services --------------------------------------------
+    carol = walk("POST", f"{api}/users", json={"email": "carol@example.test", "name": "Carol"}, expect=201, **A).json()
+    walk("GET", f"{api}/users", **A)
+    walk("GET", f"{api}/users/me", **B)
+    walk("GET", f"{api}/users/{{key}}", f"{api}/users/{carol['id']}", **A)
+    walk("PATCH", f"{api}/users/{{key}}", f"{api}/users/{carol['email']}", json={"name": "Carol C"}, **A)
+    token = walk("POST", f"{api}/tokens", json={"name": "spare"}, expect=201, **B).json()
+    walk("GET", f"{api}/tokens", **B)
+    walk("DELETE", f"{api}/tokens/{{token_id}}", f"{api}/tokens/{token['id']}", **B)
+    walk("POST", f"{api}/teams", json={"name": "Platform", "slug": "platform"}, expect=201, **A)
+    walk("GET", f"{api}/teams", **A)
+    walk("GET", f"{api}/teams/{{key}}", f"{api}/teams/platform", **A)
+    walk("PATCH", f"{api}/teams/{{key}}", f"{api}/teams/platform", json={"name": "Platform Team"}, **A)
+    walk("PUT", f"{api}/teams/{{key}}/members", f"{api}/teams/platform/members",
+         json={"users": [bob.email, admin.email]}, **A)
+    walk("POST", f"{api}/services", json={"name": "Checkout", "slug": "checkout", "owner_team": "platform"},
+         expect=201, **A)
+    walk("GET", f"{api}/services", **A)
+    walk("GET", f"{api}/services/{{key}}", f"{api}/services/checkout", **A)
+    walk("PATCH", f"{api}/services/{{key}}", f"{api}/services/checkout", json={
+        "tier": 1, "description": "Takes payments", "runbook_url": "https://runbooks.example.test/checkout"}, **A)
+
+    # --- on-call: schedules, escalation, contact methods ----------------------------------------
+    walk("POST", f"{api}/schedules", json={"name": "Ops", "slug": "ops", "timezone": "UTC"}, expect=201, **A)
+    walk("GET", f"{api}/schedules", **A)
+    walk("GET", f"{api}/schedules/{{key}}", f"{api}/schedules/ops", **A)
+    walk("PATCH", f"{api}/schedules/{{key}}", f"{api}/schedules/ops", json={"name": "Ops rota"}, **A)
+    layer = walk("POST", f"{api}/schedules/{{key}}/layers", f"{api}/schedules/ops/layers", expect=201, json={
+        "name": "primary", "kind": "daily", "timezone": "UTC", "start": "2025-12-01T09:00:00Z",
+        "members": [bob.email]}, **A).json()
+    walk("PATCH", f"{api}/schedules/{{key}}/layers/{{layer_id}}", f"{api}/schedules/ops/layers/{layer['id']}",
+         json={"name": "first"}, **A)
+    override = walk("POST", f"{api}/schedules/{{key}}/overrides", f"{api}/schedules/ops/overrides", expect=201,
+                    json={"starts_at": T_START, "ends_at": T_END, "user": bob.email}, **A).json()
+    walk("GET", f"{api}/schedules/{{key}}/overrides", f"{api}/schedules/ops/overrides", **A)
+    walk("DELETE", f"{api}/schedules/{{key}}/overrides/{{override_id}}",
+         f"{api}/schedules/ops/overrides/{override['id']}", expect=204, **A)
+    walk("GET", f"{api}/schedules/{{key}}/oncall", f"{api}/schedules/ops/oncall", **A)
+    walk("GET", f"{api}/schedules/{{key}}/shifts", f"{api}/schedules/ops/shifts", **A)
+    ical = walk("POST", f"{api}/schedules/{{key}}/ical-token", f"{api}/schedules/ops/ical-token", **A).json()
+    ical_path = "/ical/" + ical["url"].split("/ical/", 1)[1]
+    walk("GET", "/ical/schedules/{token}.ics", ical_path)
+    walk("POST", f"{api}/escalation-policies", expect=201, json={"name": "Default", "slug": "default", "levels": [
+        {"delay_minutes": 5, "targets": [{"type": "schedule", "id": "ops"}, {"type": "user", "email": bob.email}]}]},
+         **A)
+    walk("GET", f"{api}/escalation-policies", **A)
+    walk("GET", f"{api}/escalation-policies/{{key}}", f"{api}/escalation-policies/default", **A)
+    walk("PATCH", f"{api}/escalation-policies/{{key}}", f"{api}/escalation-policies/default", json={"repeat": 1}, **A)
+    walk("PUT", f"{api}/services/{{key}}/escalation-policy", f"{api}/services/checkout/escalation-policy",
+         json={"policy": "default"}, **A)
+    email = walk("POST", f"{api}/users/{{key}}/contact-methods", f"{api}/users/{bob.email}/contact-methods",
+                 json={"type": "email", "address": "bob@example.test"}, expect=201, **B).json()
+    sms = walk("POST", f"{api}/users/{{key}}/contact-methods", f"{api}/users/{bob.email}/contact-methods",
+               json={"type": "sms", "address": "+14155550100"}, expect=201, **B).json()
+    walk("GET", f"{api}/users/{{key}}/contact-methods", f"{api}/users/{bob.email}/contact-methods", **B)
+    walk("GET", f"{api}/contact-methods/{{method_id}}", f"{api}/contact-methods/{email['id']}", **B)
+    walk("POST", f"{api}/contact-methods/{{method_id}}/send-code", f"{api}/contact-methods/{email['id']}/send-code",
+         **B)  # no SMTP server is configured: answered, not sent
+    walk("POST", f"{api}/contact-methods/{{method_id}}/verify", f"{api}/contact-methods/{email['id']}/verify",
+         json={"code": "000000"}, **B)
+    with db.unit_of_work() as s:  # as if Bob had typed the emailed code (no mail server here)
+        s.execute(sa.update(ContactMethod).where(ContactMethod.id == uuid.UUID(email["id"]))
+                  .values(verified_at=clock.now()))
+    walk("POST", f"{api}/contact-methods/{{method_id}}/test", f"{api}/contact-methods/{email['id']}/test", **B)
+    rule = walk("POST", f"{api}/users/{{key}}/notification-rules", f"{api}/users/{bob.email}/notification-rules",
+                json={"contact_method_id": email["id"]}, expect=201, **B).json()
+    walk("GET", f"{api}/users/{{key}}/notification-rules", f"{api}/users/{bob.email}/notification-rules", **B)
+    walk("DELETE", f"{api}/notification-rules/{{rule_id}}", f"{api}/notification-rules/{rule['id']}", expect=204,
+         **B)
+    walk("POST", f"{api}/users/{{key}}/notification-rules", f"{api}/users/{bob.email}/notification-rules",
+         json={"contact_method_id": email["id"]}, expect=201, **B)
+    walk("GET", f"{api}/users/{{key}}/notifications", f"{api}/users/{bob.email}/notifications", **B)
+
+    # --- detection: integrations, inbound, alerts, rules ----------------------------------------
+    keys = {}
+    for kind in ("events_v2", "alertmanager", "grafana", "generic"):
+        body = {"service": "checkout", "type": kind, "name": kind}
+        if kind == "generic":
+            body["config"] = {"mapping": {"engine": "jmespath", "summary": "title", "severity": "level",
+                                          "dedup_key": "id"}}
+        keys[kind] = walk("POST", f"{api}/integrations", json=body, expect=201, **A).json()
+    walk("GET", f"{api}/integrations", **A)
+    walk("GET", f"{api}/integrations/{{integration_id}}", f"{api}/integrations/{keys['generic']['id']}", **A)
+    walk("POST", "/v2/enqueue", expect=202, json={
+        "routing_key": keys["events_v2"]["key"], "event_action": "trigger", "dedup_key": "disk-db1",
+        "payload": {"summary": "Disk full on db1", "source": "db1", "severity": "critical"}})
+    walk("POST", "/v2/change/enqueue", expect=202, json={
+        "routing_key": keys["events_v2"]["key"],
+        "payload": {"summary": "Deployed checkout v2", "timestamp": "2026-01-01T11:00:00Z", "source": "ci"}})
+    walk("POST", "/integrations/alertmanager/{key}", f"/integrations/alertmanager/{keys['alertmanager']['key']}",
+         expect=202, json={"version": "4", "status": "firing", "receiver": "tocsin", "groupKey": "{}:{}",
+                           "alerts": [{"status": "firing", "labels": {"alertname": "HighLatency"},
+                                       "annotations": {"summary": "p99 over 2s"},
+                                       "startsAt": "2026-01-01T11:59:00Z", "fingerprint": "f00d"}]})
+    walk("POST", "/integrations/grafana/{key}", f"/integrations/grafana/{keys['grafana']['key']}", expect=202,
+         json={"status": "firing", "alerts": [{"status": "firing", "labels": {"alertname": "CPU"},
+                                                "annotations": {"summary": "CPU high"}, "fingerprint": "beef",
+                                                "startsAt": "2026-01-01T11:59:00Z"}]})
+    walk("POST", "/integrations/generic/{key}", f"/integrations/generic/{keys['generic']['key']}", expect=202,
+         json={"title": "Queue backlog", "level": "warning", "id": "queue"})
+    walk("POST", f"{api}/integrations/{{integration_id}}/rotate-key",
+         f"{api}/integrations/{keys['generic']['id']}/rotate-key", **A)
+    walk("DELETE", f"{api}/integrations/{{integration_id}}", f"{api}/integrations/{keys['grafana']['id']}",
+         expect=204, **A)
+    alerts = walk("GET", f"{api}/alerts", "/api/v1/alerts?service=checkout", **A).json()["items"]
+    assert alerts, "the inbound events made no alert"
+    alert = next(a for a in alerts if a["summary"] == "Disk full on db1")
+    alert_id, other_id = alert["id"], next(a["id"] for a in alerts if a["id"] != alert["id"])
+    walk("GET", f"{api}/alerts/{{alert_id}}", f"{api}/alerts/{alert_id}", **A)
+    Engine(db, clock, settings=smoke_app.state.settings).run_until_idle()  # pages Bob: a notification to act on
+    walk("GET", f"{api}/alerts/{{alert_id}}/escalation", f"{api}/alerts/{alert_id}/escalation", **A)
+    walk("POST", f"{api}/alerts/{{alert_id}}/escalate", f"{api}/alerts/{alert_id}/escalate", json={}, **A)
+    walk("POST", f"{api}/alerts/{{alert_id}}/reassign", f"{api}/alerts/{alert_id}/reassign",
+         json={"policy": "default"}, **A)
+    walk("GET", f"{api}/alerts/{{alert_id}}/notifications", f"{api}/alerts/{alert_id}/notifications", **A)
+    walk("GET", f"{api}/alerts/{{alert_id}}/problem-suggestions", f"{api}/alerts/{alert_id}/problem-suggestions", **A)
+    walk("GET", f"{api}/services/{{key}}/changes", f"{api}/services/checkout/changes", **A)
+    with db.unit_of_work() as s:
+        page = s.execute(sa.select(Notification).where(Notification.alert_id == uuid.UUID(alert_id))
+                         .order_by(Notification.created_at)).scalars().first()
+        assert page is not None, "the engine paged nobody"
+        page_id = page.id
+        s.execute(sa.update(Notification).where(Notification.id == page_id)
+                  .values(provider_id="SM" + "1" * 32, status="sent", reply_code="4821"))
+    link = "/n/" + links.make_token("smoke-secret", page_id, "ack", clock.now())
+    walk("GET", "/n/{token}", link)
+    walk("POST", "/n/{token}", link)
+    signed = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "delivered"}
+    walk("POST", "/integrations/twilio/status", data=signed, expect=204, headers={
+        "X-Twilio-Signature": RequestValidator(TWILIO_TOKEN).compute_signature(
+                                 PUBLIC_URL + "/integrations/twilio/status", signed)})
+    reply = {"From": "+14155550100", "Body": "4821 close", "MessageSid": "SM" + "2" * 32}
+    walk("POST", "/integrations/twilio/sms", data=reply, headers={
+        "X-Twilio-Signature": RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC_URL + "/integrations/twilio/sms", reply)})
+    walk("POST", f"{api}/alerts/{{alert_id}}/acknowledge", f"{api}/alerts/{other_id}/acknowledge", **B)
+    walk("POST", f"{api}/alerts/{{alert_id}}/resolve", f"{api}/alerts/{other_id}/resolve", **B)
+
+    rr = walk("POST", f"{api}/routing-rules", json={"name": "db", "matchers": ["team=db"], "urgency": "low"},
+              expect=201, **A).json()
+    walk("GET", f"{api}/routing-rules", **A)
+    walk("GET", f"{api}/routing-rules/{{rule_id}}", f"{api}/routing-rules/{rr['id']}", **A)
+    walk("PATCH", f"{api}/routing-rules/{{rule_id}}", f"{api}/routing-rules/{rr['id']}", json={"name": "dbs"}, **A)
+    walk("PUT", f"{api}/routing-rules/order", json={"ids": [rr["id"]]}, **A)
+    walk("DELETE", f"{api}/routing-rules/{{rule_id}}", f"{api}/routing-rules/{rr['id']}", expect=204, **A)
+    silence = walk("POST", f"{api}/silences", json={"matchers": ["team=db"], "ends_at": T_END, "reason": "upgrade"},
+                   expect=201, **A).json()
+    walk("GET", f"{api}/silences", **A)
+    walk("GET", f"{api}/silences/{{silence_id}}", f"{api}/silences/{silence['id']}", **A)
+    walk("POST", f"{api}/silences/{{silence_id}}/expire", f"{api}/silences/{silence['id']}/expire", **A)
+    window = walk("POST", f"{api}/maintenance-windows", expect=201, json={
+        "service": "checkout", "name": "upgrade", "starts_at": T_START, "ends_at": T_END}, **A).json()
+    walk("GET", f"{api}/maintenance-windows", **A)
+    walk("GET", f"{api}/maintenance-windows/{{window_id}}", f"{api}/maintenance-windows/{window['id']}", **A)
+    walk("PATCH", f"{api}/maintenance-windows/{{window_id}}", f"{api}/maintenance-windows/{window['id']}",
+         json={"name": "db upgrade"}, **A)
+    walk("DELETE", f"{api}/maintenance-windows/{{window_id}}", f"{api}/maintenance-windows/{window['id']}",
+         expect=204, **A)
+    auto = walk("POST", f"{api}/auto-incident-rules", expect=201, json={
+        "name": "tier 1", "matchers": ["tier=1"], "incident_severity": "SEV2"}, **A).json()
+    walk("GET", f"{api}/auto-incident-rules", **A)
+    walk("DELETE", f"{api}/auto-incident-rules/{{rule_id}}", f"{api}/auto-incident-rules/{auto['id']}", expect=204,
+         **A)
+    beat = walk("POST", f"{api}/heartbeats", json={"service": "checkout", "name": "backup", "interval_seconds": 3600},
+                expect=201, **A).json()
+    walk("GET", f"{api}/heartbeats", **A)
+    walk("GET", f"{api}/heartbeats/{{heartbeat_id}}", f"{api}/heartbeats/{beat['id']}", **A)
+    walk("GET", "/heartbeats/{key}", f"/heartbeats/{beat['key']}")
+    walk("POST", "/heartbeats/{key}", f"/heartbeats/{beat['key']}")
+    walk("DELETE", f"{api}/heartbeats/{{heartbeat_id}}", f"{api}/heartbeats/{beat['id']}", **A)
+    check = walk("POST", f"{api}/checks", expect=201, json={
+        "service": "checkout", "name": "home", "kind": "http", "target": "http://127.0.0.1:9/",
+        "interval_seconds": 60, "timeout_seconds": 5}, **A).json()
+    walk("GET", f"{api}/checks", **A)
+    walk("GET", f"{api}/checks/{{check_id}}", f"{api}/checks/{check['id']}", **A)
+    walk("PATCH", f"{api}/checks/{{check_id}}", f"{api}/checks/{check['id']}", json={"name": "homepage"}, **A)
+    walk("GET", f"{api}/checks/{{check_id}}/results", f"{api}/checks/{check['id']}/results", **A)
+    walk("GET", f"{api}/checks/{{check_id}}/uptime", f"{api}/checks/{check['id']}/uptime", **A)
+    walk("DELETE", f"{api}/checks/{{check_id}}", f"{api}/checks/{check['id']}", **A)
+
+    # --- response: incidents ---------------------------------------------------------------------
+    inc = walk("POST", f"{api}/incidents", expect=201, json={
+        "title": "Checkout errors", "severity": "SEV2", "services": ["checkout"]}, **B).json()
+    ref = inc["ref"]
+    walk("GET", f"{api}/incidents", **B)
+    walk("GET", f"{api}/incidents/counts", **B)
+    walk("GET", f"{api}/incidents/export", **B)
+    walk("GET", f"{api}/incidents/{{key}}", f"{api}/incidents/{ref}", **B)
+    walk("PATCH", f"{api}/incidents/{{key}}", f"{api}/incidents/{ref}", json={"summary": "Payments fail"}, **B)
+    walk("GET", f"{api}/incidents/{{key}}/timeline", f"{api}/incidents/{ref}/timeline", **B)
+    note = walk("POST", f"{api}/incidents/{{key}}/notes", f"{api}/incidents/{ref}/notes", expect=201,
+                json={"text": "rolled back"}, **B).json()
+    walk("PATCH", f"{api}/incidents/{{key}}/notes/{{entry_id}}", f"{api}/incidents/{ref}/notes/{note['id']}",
+         json={"text": "rolled back the deploy"}, **B)
+    walk("GET", f"{api}/incidents/{{key}}/notes/{{entry_id}}/revisions",
+         f"{api}/incidents/{ref}/notes/{note['id']}/revisions", **B)
+    walk("GET", f"{api}/incidents/{{key}}/roles", f"{api}/incidents/{ref}/roles", **B)
+    walk("POST", f"{api}/incidents/{{key}}/roles", f"{api}/incidents/{ref}/roles",
+         json={"role": "comms_lead", "user": admin.email}, **B)
+    walk("GET", f"{api}/incidents/{{key}}/participants", f"{api}/incidents/{ref}/participants", **B)
+    walk("POST", f"{api}/incidents/{{key}}/participants", f"{api}/incidents/{ref}/participants",
+         json={"user": carol["email"]}, **B)
+    walk("GET", f"{api}/incidents/{{key}}/changes", f"{api}/incidents/{ref}/changes", **B)
+    walk("POST", f"{api}/alerts/{{alert_id}}/attach", f"{api}/alerts/{alert_id}/attach", json={"incident": ref},
+         **B)
+    walk("GET", f"{api}/audit", **A)
+    walk("GET", f"{api}/audit/verify", **A)
+
+    # --- status pages ------------------------------------------------------------------------------
+    walk("POST", f"{api}/status-pages", json={"slug": "acme", "name": "Acme Status"}, expect=201, **A)
+    walk("GET", f"{api}/status-pages", **A)
+    walk("GET", f"{api}/status-pages/{{slug}}", f"{api}/status-pages/acme", **A)
+    walk("PATCH", f"{api}/status-pages/{{slug}}", f"{api}/status-pages/acme", json={"name": "Acme"}, **A)
+    comp = walk("POST", f"{api}/status-pages/{{slug}}/components", f"{api}/status-pages/acme/components",
+                json={"name": "Checkout", "service": "checkout"}, expect=201, **A).json()
+    spare = walk("POST", f"{api}/status-pages/{{slug}}/components", f"{api}/status-pages/acme/components",
+                 json={"name": "Spare"}, expect=201, **A).json()
+    walk("GET", f"{api}/status-pages/{{slug}}/components", f"{api}/status-pages/acme/components", **A)
+    walk("PATCH", f"{api}/status-pages/{{slug}}/components/{{component_id}}",
+         f"{api}/status-pages/acme/components/{comp['id']}", json={"status": "degraded_performance"}, **A)
+    walk("DELETE", f"{api}/status-pages/{{slug}}/components/{{component_id}}",
+         f"{api}/status-pages/acme/components/{spare['id']}", expect=204, **A)
+    sinc = walk("POST", f"{api}/status-pages/{{slug}}/incidents", f"{api}/status-pages/acme/incidents", expect=201,
+                json={"name": "Slow checkout", "status": "investigating", "body": "Looking."}, **B).json()
+    walk("GET", f"{api}/status-pages/{{slug}}/incidents", f"{api}/status-pages/acme/incidents", **B)
+    walk("GET", f"{api}/status-pages/{{slug}}/incidents/{{status_incident_id}}",
+         f"{api}/status-pages/acme/incidents/{sinc['id']}", **B)
+    walk("POST", f"{api}/status-pages/{{slug}}/incidents/{{status_incident_id}}/updates",
+         f"{api}/status-pages/acme/incidents/{sinc['id']}/updates", expect=201,
+         json={"status": "resolved", "body": "Fixed."}, **B)
+    public = walk("POST", f"{api}/incidents/{{key}}/status-updates", f"{api}/incidents/{ref}/status-updates", expect=201,
+         json={"page": "acme", "name": "Checkout errors", "status": "investigating", "body": "Looking into it.",
+               "component_statuses": {comp["id"]: "partial_outage"}}, **B).json()
+    maint = walk("POST", f"{api}/status-pages/{{slug}}/maintenances", f"{api}/status-pages/acme/maintenances",
+                 expect=201, json={"name": "Upgrade", "body": "Short pauses.", "scheduled_for": T_START,
+                                   "scheduled_until": T_END, "components": [comp["id"]]}, **B).json()
+    walk("GET", f"{api}/status-pages/{{slug}}/maintenances", f"{api}/status-pages/acme/maintenances", **B)
+    walk("PATCH", f"{api}/status-pages/{{slug}}/maintenances/{{maintenance_id}}",
+         f"{api}/status-pages/acme/maintenances/{maint['id']}", json={"body": "Shorter pauses."}, **B)
+    hook = walk("POST", f"{api}/status-pages/{{slug}}/webhooks", f"{api}/status-pages/acme/webhooks",
+                json={"url": "https://hooks.example.test/status"}, expect=201, **A).json()
+    walk("GET", f"{api}/status-pages/{{slug}}/subscribers", f"{api}/status-pages/acme/subscribers", **A)
+    walk("DELETE", f"{api}/status-pages/{{slug}}/subscribers/{{subscriber_id}}",
+         f"{api}/status-pages/acme/subscribers/{hook['id']}", expect=204, **A)
+    walk("POST", "/status/{slug}/subscribe", "/status/acme/subscribe", data={"email": "reader@example.test"})
+    with db.unit_of_work() as s:  # a second reader, whose confirm token the test gets directly
+        acme = s.execute(sa.select(StatusPage).where(StatusPage.slug == "acme")).scalar_one()
+        confirm = subscribers.subscribe_email(s, now=clock.now(), page=acme, email="other@example.test",
+                                              secret="smoke-secret")
+    assert confirm
+    walk("GET", "/status/{slug}/confirm/{token}", f"/status/acme/confirm/{confirm}")
+    walk("POST", "/status/{slug}/confirm/{token}", f"/status/acme/confirm/{confirm}")
+    with db.unit_of_work() as s:
+        sub_id = s.execute(sa.select(StatusSubscriber.id).where(StatusSubscriber.address == "other@example.test")
+                           ).scalar_one()
+    unsubscribe = subscribers.unsubscribe_token("smoke-secret", sub_id)
+    walk("GET", "/status/{slug}/unsubscribe/{token}", f"/status/acme/unsubscribe/{unsubscribe}")
+    walk("POST", "/status/{slug}/unsubscribe/{token}", f"/status/acme/unsubscribe/{unsubscribe}")
+
+    # --- learning: postmortems, action items, problems, reports --------------------------------
+    walk("PATCH", f"{api}/incidents/{{key}}", f"{api}/incidents/{ref}", json={"status": "resolved"}, **B)
+    pm = walk("POST", f"{api}/incidents/{{key}}/postmortem", f"{api}/incidents/{ref}/postmortem", json={},
+              expect=201, **B).json()
+    walk("GET", f"{api}/incidents/{{key}}/postmortem", f"{api}/incidents/{ref}/postmortem", **B)
+    walk("GET", f"{api}/postmortems", **B)
+    walk("GET", f"{api}/postmortems/{{postmortem_id}}", f"{api}/postmortems/{pm['id']}", **B)
+    walk("PATCH", f"{api}/postmortems/{{postmortem_id}}", f"{api}/postmortems/{pm['id']}",
+         json={"title": "Checkout errors: what happened"}, **B)
+    walk("GET", f"{api}/postmortems/{{postmortem_id}}/revisions", f"{api}/postmortems/{pm['id']}/revisions", **B)
+    walk("POST", f"{api}/postmortems/{{postmortem_id}}/comments", f"{api}/postmortems/{pm['id']}/comments",
+         json={"text": "Add the timeline"}, expect=201, **A)
+    walk("GET", f"{api}/postmortems/{{postmortem_id}}/comments", f"{api}/postmortems/{pm['id']}/comments", **B)
+    walk("PATCH", f"{api}/postmortems/{{postmortem_id}}", f"{api}/postmortems/{pm['id']}",
+         json={"status": "in_review", "reviewers": [admin.email], "public_text": "Payments failed for 20 minutes."},
+         **B)
+    walk("POST", f"{api}/postmortems/{{postmortem_id}}/approve", f"{api}/postmortems/{pm['id']}/approve", **A)
+    walk("GET", f"{api}/postmortems/{{postmortem_id}}/export", f"{api}/postmortems/{pm['id']}/export", **B)
+    walk("POST", f"{api}/status-pages/{{slug}}/incidents/{{status_incident_id}}/updates",
+         f"{api}/status-pages/acme/incidents/{public['id']}/updates", expect=201,
+         json={"status": "resolved", "body": "Payments work again."}, **B)
+    walk("POST", f"{api}/postmortems/{{postmortem_id}}/publish-public",
+         f"{api}/postmortems/{pm['id']}/publish-public", json={"page": "acme"}, **A)
+    tpl = walk("POST", f"{api}/postmortem-templates", expect=201, json={
+        "name": "Short", "sections": [{"key": "summary", "title": "Summary"}]}, **A).json()
+    walk("GET", f"{api}/postmortem-templates", **A)
+    walk("GET", f"{api}/postmortem-templates/{{template_id}}", f"{api}/postmortem-templates/{tpl['id']}", **A)
+    walk("PATCH", f"{api}/postmortem-templates/{{template_id}}", f"{api}/postmortem-templates/{tpl['id']}",
+         json={"name": "Shorter", "sections": [{"key": "summary", "title": "Summary"},
+                                               {"key": "impact", "title": "Impact"}]}, **A)
+    item = walk("POST", f"{api}/action-items", expect=201, json={
+        "title": "Alert on disk growth", "type": "detect", "owner": bob.email, "incident": ref,
+        "due_on": "2025-12-01"}, **B).json()
+    walk("GET", f"{api}/action-items", **B)
+    walk("GET", f"{api}/action-items/{{item_id}}", f"{api}/action-items/{item['id']}", **B)
+    walk("PATCH", f"{api}/action-items/{{item_id}}", f"{api}/action-items/{item['id']}",
+         json={"status": "in_progress"}, **B)
+    walk("PATCH", f"{api}/action-items/{{item_id}}", f"{api}/action-items/{item['id']}",
+         json={"status": "in_progress"}, **B)  # again: nothing changes, still 200
+    walk("GET", f"{api}/action-items/sync-secret", **A)
+    walk("POST", f"{api}/action-items/sync", json={"ref": item["ref"], "status": "done"}, **A)
+    walk("GET", f"{api}/incidents/{{key}}/action-items", f"{api}/incidents/{ref}/action-items", **B)
+    walk("GET", f"{api}/teams/{{key}}/action-items/overdue", f"{api}/teams/platform/action-items/overdue", **B)
+    problem = walk("POST", f"{api}/problems", json={"title": "Disk fills up", "service": "checkout"}, expect=201,
+                   **B).json()
+    walk("GET", f"{api}/problems", **B)
+    walk("GET", f"{api}/problems/{{problem_id}}", f"{api}/problems/{problem['id']}", **B)
+    walk("PATCH", f"{api}/problems/{{problem_id}}", f"{api}/problems/{problem['ref']}",
+         json={"workaround": "Rotate the logs"}, **B)
+    walk("POST", f"{api}/problems/{{problem_id}}/incidents", f"{api}/problems/{problem['ref']}/incidents",
+         json={"incident": ref}, expect=201, **B)
+    walk("GET", f"{api}/incidents/{{key}}/problems", f"{api}/incidents/{ref}/problems", **B)
+    walk("GET", f"{api}/incidents/{{key}}/problem-suggestions", f"{api}/incidents/{ref}/problem-suggestions", **B)
+    walk("DELETE", f"{api}/problems/{{problem_id}}/incidents/{{key}}",
+         f"{api}/problems/{problem['ref']}/incidents/{ref}", expect=204, **B)
+    for report in ("incidents", "action-items", "incidents/chart.svg", "incidents/chart.png", "page", "oncall"):
+        walk("GET", f"{api}/reports/{report}", **A)
+
+    # --- the console ------------------------------------------------------------------------------
+    web = TestClient(smoke_app, base_url=PUBLIC_URL, raise_server_exceptions=False)
+    W = {"client": web}  # noqa: N806
+    walk("GET", "/login", **W)
+    walk("POST", "/login", data={"email": admin.email, "password": PASSWORD}, expect=303, **W)
+    token = csrf(web)
+
+    def form(path: str, data: dict[str, str] | None = None) -> dict[str, Any]:
+        return {"client": web, "data": {**(data or {}), "csrf_token": token}}
+
+    for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies", "/users", "/silences",
+                 "/status-pages", "/reports", "/me", "/incidents", "/postmortems"):
+        walk("GET", page, **W)
+    walk("GET", "/alerts/{alert_id}", f"/alerts/{alert_id}", **W)
+    walk("GET", "/services/{key}", "/services/checkout", **W)
+    walk("GET", "/schedules/{key}", "/schedules/ops", **W)
+    walk("GET", "/escalation-policies/{key}", "/escalation-policies/default", **W)
+    walk("GET", "/users/{user_id}", f"/users/{bob.id}", **W)
+    walk("GET", "/status-pages/{slug}", "/status-pages/acme", **W)
+    walk("GET", "/reports/view", "/reports/view?period=2025-12", **W)
+    walk("GET", "/incidents/{ref}", f"/incidents/{ref}", **W)
+    walk("GET", "/incidents/{key}/postmortem", f"/incidents/{ref}/postmortem", expect=(200, 303), **W)
+    walk("GET", "/postmortems/{postmortem_id}", f"/postmortems/{pm['id']}", **W)
+    walk("POST", "/postmortems/{postmortem_id}/{action}", f"/postmortems/{pm['id']}/comments", expect=303,
+         **form("", {"text": "Looks good"}))
+    fresh = walk("POST", "/incidents", expect=303, **form("", {"title": "Queue backlog", "severity": "SEV3",
+                                                               "service": "checkout"}))
+    fresh_ref = fresh.headers["location"].rsplit("/", 1)[-1].split("?", 1)[0]
+    walk("POST", "/incidents/{ref}/{action}", f"/incidents/{fresh_ref}/note", expect=303,
+         **form("", {"text": "Looking"}))
+    walk("PATCH", f"{api}/incidents/{{key}}", f"{api}/incidents/{fresh_ref}", json={"status": "resolved"}, **B)
+    walk("POST", "/incidents/{key}/postmortem", f"/incidents/{fresh_ref}/postmortem", expect=303, **form(""))
+    second = walk("GET", f"{api}/alerts", "/api/v1/alerts?service=checkout&status=triggered", **A).json()["items"]
+    target = second[0]["id"] if second else alert_id
+    walk("POST", "/alerts/{alert_id}/attach", f"/alerts/{target}/attach", expect=303,
+         **form("", {"incident": fresh_ref}))
+    walk("POST", "/alerts/{alert_id}/acknowledge", f"/alerts/{target}/acknowledge", expect=303, **form(""))
+    walk("POST", "/alerts/{alert_id}/resolve", f"/alerts/{target}/resolve", expect=303, **form(""))
+    walk("POST", "/schedules/{key}/overrides", "/schedules/ops/overrides", expect=303,
+         **form("", {"start": "2026-02-01T09:00", "end": "2026-02-01T17:00", "user": str(bob.id)}))
+    with db.unit_of_work() as s:
+        from tocsin.oncall.models import ScheduleOverride
+
+        override_id = s.execute(sa.select(ScheduleOverride.id)).scalars().first()
+    walk("POST", "/schedules/{key}/overrides/{override_id}/delete", f"/schedules/ops/overrides/{override_id}/delete",
+         expect=303, **form(""))
+    walk("POST", "/silences", expect=303, **form("", {"matchers": "team=db", "duration": "60", "reason": "noisy"}))
+    console_silence = walk("GET", f"{api}/silences", **A).json()["items"][0]["id"]
+    walk("POST", "/silences/{silence_id}/expire", f"/silences/{console_silence}/expire", expect=303, **form(""))
+    walk("POST", "/maintenance-windows", expect=303, **form("", {
+        "service": "checkout", "name": "patching", "start": "2026-03-01T01:00", "end": "2026-03-01T02:00"}))
+    walk("POST", "/status-pages", expect=303, **form("", {"slug": "beta", "name": "Beta"}))
+    walk("POST", "/status-pages/{slug}/components", "/status-pages/beta/components", expect=303,
+         **form("", {"name": "API"}))
+    beta_component = walk("GET", f"{api}/status-pages/{{slug}}/components", f"{api}/status-pages/beta/components",
+                          **A).json()[0]["id"]
+    walk("POST", "/status-pages/{slug}/components/{component_id}/status",
+         f"/status-pages/beta/components/{beta_component}/status", expect=303, **form("", {"status": "major_outage"}))
+    walk("POST", "/status-pages/{slug}/maintenance", "/status-pages/beta/maintenance", expect=303, **form("", {
+        "name": "DB upgrade", "body": "Read-only for a while.", "start": "2026-04-01T01:00",
+        "end": "2026-04-01T02:00", f"component:{beta_component}": "on"}))
+    walk("POST", "/me/profile", expect=303, **form("", {"name": "Ada A", "time_zone": "Europe/Berlin"}))
+    walk("POST", "/me/contacts", expect=303, **form("", {"type": "email", "address": "ada@example.test"}))
+    mine = walk("GET", f"{api}/users/{{key}}/contact-methods", f"{api}/users/{admin.email}/contact-methods",
+                **A).json()[0]["id"]
+    walk("POST", "/me/contacts/{method_id}/delete", f"/me/contacts/{mine}/delete", expect=303, **form(""))
+    walk("POST", "/me/tokens", **form("", {"name": "laptop"}))
+    my_tokens = walk("GET", f"{api}/tokens", **A).json()
+    laptop = next(t["id"] for t in my_tokens if t["name"] == "laptop")
+    walk("POST", "/me/tokens/{token_id}/revoke", f"/me/tokens/{laptop}/revoke", expect=303, **form(""))
+    invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
+        "email": "dan@example.test", "name": "Dan", "org_role": "viewer"}))
+    page_text = invited.text if invited.status_code == 200 else web.get(invited.headers["location"]).text
+    invite_path = "/invite/" + re.search(r"/invite/([A-Za-z0-9_-]+)", page_text).group(1)
+    walk("POST", "/users/{user_id}/role", f"/users/{carol['id']}/role", expect=303,
+         **form("", {"org_role": "viewer"}))
+    walk("POST", "/users/{user_id}/active", f"/users/{carol['id']}/active", expect=303,
+         **form("", {"active": "false"}))
+    walk("POST", "/me/password", expect=303, **form("", {
+        "current_password": PASSWORD, "new_password": PASSWORD + "!", "confirm_password": PASSWORD + "!"}))
+    walk("POST", "/logout", expect=303, **form(""))
+    newcomer = TestClient(smoke_app, base_url=PUBLIC_URL, raise_server_exceptions=False)
+    walk("GET", "/invite/{token}", invite_path, client=newcomer)
+    walk("POST", "/invite/{token}", invite_path, expect=303, client=newcomer,
+         data={"name": "Dan", "password": "a long enough password"})
+
+    # --- last, the deletions ---------------------------------------------------------------------
+    walk("DELETE", f"{api}/contact-methods/{{method_id}}", f"{api}/contact-methods/{sms['id']}", expect=204, **B)
+    walk("DELETE", f"{api}/schedules/{{key}}/layers/{{layer_id}}", f"{api}/schedules/ops/layers/{layer['id']}",
+         expect=204, **A)
+    walk("PUT", f"{api}/services/{{key}}/escalation-policy", f"{api}/services/checkout/escalation-policy",
+         json={"policy": None}, **A)
+    walk("DELETE", f"{api}/escalation-policies/{{key}}", f"{api}/escalation-policies/default", expect=204, **A)
+    walk("DELETE", f"{api}/schedules/{{key}}", f"{api}/schedules/ops", expect=204, **A)
+    walk("DELETE", f"{api}/status-pages/{{slug}}", f"{api}/status-pages/beta", expect=204, **A)
+    web.close()
+    newcomer.close()
+
+    missing = set(walk.routes) - walk.called - set(ELSEWHERE)
+    assert not missing, f"routes the walk did not call: {sorted(missing)}"
