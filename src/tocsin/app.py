@@ -14,29 +14,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tocsin import __version__, live
-from tocsin.api import errors
+from tocsin.api import errors, routes
 from tocsin.api.fastpath import IngestFastPath
 from tocsin.api.limits import BodyLimit
-from tocsin.api.routes import (
-    actions,
-    alerts,
-    contacts,
-    directory,
-    escalation,
-    ical,
-    incidents,
-    ingest,
-    metrics,
-    monitors,
-    oncall,
-    postmortems,
-    problems,
-    reports,
-    respond,
-    rules,
-    statuspages,
-    system,
-)
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings, load_settings
 from tocsin.db import Database
@@ -77,25 +57,7 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
     app.state.clock = clock or SystemClock()
     app.state.ingest = IngestWriter(db, app.state.clock, server_secret=settings.resolved_secret_key())
     errors.install(app)
-    app.include_router(system.router)
-    app.include_router(incidents.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(directory.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(alerts.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(rules.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(monitors.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(oncall.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(escalation.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(contacts.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(postmortems.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(actions.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(problems.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(reports.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(statuspages.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(statuspages.public)
-    app.include_router(metrics.router)
-    app.include_router(respond.router)
-    app.include_router(ical.router)
-    app.include_router(ingest.router)
+    routes.install(app)
     console.install(app)
     status_cache.install(app)
     pd_limit = max(settings.max_body_bytes, 2 * MAX_EVENT_BYTES)

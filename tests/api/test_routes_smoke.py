@@ -61,7 +61,7 @@ def app_routes(app: Any) -> dict[tuple[str, str], re.Pattern[str]]:
 @pytest.fixture
 def smoke_app(db, clock):
     """The app with Twilio configured (its inbound routes answer 404 otherwise)."""
-    from tocsin.api import create_app
+    from tocsin.app import create_app
     from tocsin.config import Settings
 
     application = create_app(settings=Settings(max_body_bytes=64 * 1024, secret_key="smoke-secret",
@@ -103,7 +103,7 @@ class Walk:
 def test_the_route_list_is_the_apps():
     """The walk below fails unless it called every route this finds; so this must find them all
     (a FastAPI upgrade that changed how included routers are kept would otherwise empty the list)."""
-    from tocsin.api import create_app
+    from tocsin.app import create_app
     from tocsin.config import Settings
     from tocsin.db import Database
 

@@ -18,7 +18,7 @@ class _Stored:
 def test_production_settings_hash_with_argon2s_strong_defaults(production_password_hashing, tmp_path):
     """With no TOCSIN_PASSWORD_* in the environment, the app (configured at its start from its
     settings) makes hashes that carry argon2-cffi's default time, memory and parallelism."""
-    from tocsin.api import create_app
+    from tocsin.app import create_app
     from tocsin.db import Database
 
     users.configure_password_hashing(time_cost=1, memory_kib=8, parallelism=1)  # as if a test had left it cheap

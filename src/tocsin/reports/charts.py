@@ -12,20 +12,16 @@ from __future__ import annotations
 import io
 import threading
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+from tocsin.reports.incident_metrics import Trend
 
-matplotlib.use("Agg")
-
-from matplotlib.figure import Figure  # noqa: E402 (the backend must be chosen first)
-from matplotlib.typing import RcKeyType  # noqa: E402
-
-from tocsin.reports.incident_metrics import Trend  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 _LOCK = threading.Lock()
 _RC: dict[RcKeyType, Any] = {"text.parse_math": False, "svg.fonttype": "none", "svg.hashsalt": "tocsin", "font.size": 9,
-       "axes.spines.top": False, "axes.spines.right": False}
+                             "axes.spines.top": False, "axes.spines.right": False}
 # Severity colours from hot to cool; other series take the default cycle.
 _COLOURS = {"SEV1": "#b91c1c", "SEV2": "#ea580c", "SEV3": "#ca8a04", "SEV4": "#2563eb"}
 
@@ -47,6 +43,11 @@ def _tick_labels(keys: list[str]) -> tuple[list[int], list[str]]:
 
 def render(trend: Trend, fmt: ImageFormat = ImageFormat.svg, *, width: float = 7.0, height: float = 3.2) -> bytes:
     """Return the chart as SVG (UTF-8 XML) or PNG bytes."""
+    import matplotlib  # lazy: matplotlib takes a third of a second to import; only charts need it
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure  # lazy: as above, once the Agg backend is chosen
+
     with _LOCK, matplotlib.rc_context(_RC):
         fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
         ax = fig.add_subplot()

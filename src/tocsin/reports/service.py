@@ -34,6 +34,7 @@ from tocsin.postmortems.models import Postmortem
 from tocsin.principal import Principal
 from tocsin.problems.models import ProblemIncident
 from tocsin.reports import incident_metrics as m
+from tocsin.reports import page
 from tocsin.reports.period import Period
 from tocsin.services.models import Service
 from tocsin.severities import Severity
@@ -188,10 +189,6 @@ def action_item_report(session: Session, *, principal: Principal, now: datetime,
 def page_html(session: Session, *, principal: Principal, now: datetime, period: Period, flt: ReportFilter,
               group_by: m.GroupBy, unit: m.Bucket, settings: Settings | None) -> str:
     """The HTML reports page (summary table, groups, trend charts), as the API and the console serve it."""
-    from tocsin.reports import (
-        page,  # lazy: matplotlib (the charts) loads only for the HTML report
-    )
-
     rows = load_incident_rows(session, principal=principal, period=period, flt=flt)
     report = incident_report(session, principal=principal, now=now, period=period, flt=flt, group_by=group_by,
                              settings=settings, rows=rows)
