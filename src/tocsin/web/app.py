@@ -18,6 +18,8 @@ from fastapi.staticfiles import StaticFiles
 
 from tocsin import errors
 from tocsin.http.errors import status_for
+from tocsin.http.routing import add_routes
+from tocsin.web import room_actions
 from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_redirect
 from tocsin.web.render import render, secure
 from tocsin.web.routes import (
@@ -60,9 +62,8 @@ async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Respo
 
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
-    for module in (auth, console, me, oncall_pages, people, silences, status_admin, report_pages,
-                   postmortem_pages, room):
-        app.include_router(module.router)
+    add_routes(app, *(module.router for module in (auth, console, me, oncall_pages, people, silences, status_admin,
+                                                   report_pages, postmortem_pages, room_actions, room)))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     api_tocsin = app.exception_handlers.get(errors.TocsinError)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from tocsin.api import errors
 from tocsin.api.routes import (
     actions,
     alerts,
@@ -25,18 +24,14 @@ from tocsin.api.routes import (
     statuspages,
     system,
 )
-
-# Under /api/v1, answering errors in the one JSON shape (documented in the OpenAPI schema).
-DOCUMENTED = (incidents, directory, alerts, rules, monitors, oncall, escalation, contacts, postmortems, actions,
-              problems, reports, statuspages)
+from tocsin.http.routing import add_routes
 
 
 def install(app: FastAPI) -> None:
     """Add every API route to `app`: health, the /api/v1 resources, the public status JSON, /metrics,
     one-time page links and Twilio callbacks, iCal feeds, and the ingest endpoints."""
-    app.include_router(system.router)
-    for module in DOCUMENTED:
-        app.include_router(module.router, responses=errors.ERROR_RESPONSES)
-    app.include_router(statuspages.public)
-    for module in (metrics, respond, ical, ingest):
-        app.include_router(module.router)
+    # The /api/v1 routers document the one JSON error shape themselves (`responses=ERROR_RESPONSES`).
+    add_routes(app, system.router, incidents.router, directory.router, alerts.router, rules.router, monitors.router,
+               oncall.router, escalation.router, contacts.router, postmortems.router, actions.router,
+               problems.router, reports.router, statuspages.router, statuspages.public, metrics.router,
+               respond.router, ical.router, ingest.router)

@@ -24,6 +24,7 @@ from tocsin.actions.schemas import (
 from tocsin.actions.types import ACTIVE, ActionStatus
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
+from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.audit.service import record
 from tocsin.errors import Forbidden, InvalidInput
 from tocsin.http.present import users_by_id
@@ -38,7 +39,7 @@ from tocsin.schemas import Page
 from tocsin.teams.models import Team
 from tocsin.teams.service import require_team
 
-router = APIRouter(prefix="/api/v1", tags=["action items"])
+router = APIRouter(prefix="/api/v1", tags=["action items"], responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
 ITEMS = "/action-items"
 LimitQ = Annotated[int, Query(ge=1, le=500)]

@@ -22,6 +22,7 @@ from tocsin.alerts.schemas import (
 )
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
+from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import InvalidInput
 from tocsin.flows import alerts as alert_flows
 from tocsin.http.present import alerts_out, decisions_out
@@ -33,7 +34,7 @@ from tocsin.integrations.models import ChangeEvent, Integration
 from tocsin.schemas import Page
 from tocsin.services.service import require_service
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
 LimitQ = Annotated[int, Query(ge=1, le=500)]
 CursorQ = Annotated[str | None, Query(max_length=200)]

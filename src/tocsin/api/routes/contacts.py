@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from tocsin.alerts.service import require_alert
 from tocsin.api.context import Ctx, context
+from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.contacts import service as contacts
 from tocsin.contacts.models import ContactMethod, NotificationRule
 from tocsin.contacts.schemas import (
@@ -30,7 +31,7 @@ from tocsin.escalation.models import Notification
 from tocsin.notify.dispatch import Dispatcher, webhook_secret
 from tocsin.notify.types import Message
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
 NO_CONTENT: dict[int | str, dict[str, Any]] = {204: {"description": "Deleted"}}
 TAGS: list[str | Any] = ["contacts"]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
+from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import NotFound
 from tocsin.schemas import Page
 from tocsin.services import service as services
@@ -28,7 +29,7 @@ from tocsin.users.schemas import (
     UserPatch,
 )
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
 LimitQ = Annotated[int, Query(ge=1, le=500)]
 CursorQ = Annotated[str | None, Query(max_length=200)]

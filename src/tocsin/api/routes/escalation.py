@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.service import require_alert
 from tocsin.api.context import Ctx, context
+from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import NotFound
 from tocsin.escalation import service as esc
 from tocsin.escalation.models import Escalation, EscalationPolicy
@@ -28,7 +29,7 @@ from tocsin.escalation.schemas import (
 from tocsin.services.service import require_service
 from tocsin.users.models import User
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
 NO_CONTENT: dict[int | str, dict[str, Any]] = {204: {"description": "Deleted"}}
 

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
+from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import InvalidInput
 from tocsin.flows import incidents as flows
 from tocsin.http.present import incident_out, incidents_out, timeline_out, users_by_id
@@ -38,7 +39,7 @@ from tocsin.schemas import Page
 from tocsin.severities import Severity, parse_severity
 from tocsin.users.service import require_user
 
-router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
 Key = Annotated[str, "incident id or ref such as INC-42"]
 

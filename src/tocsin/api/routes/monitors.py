@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query
 
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
+from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.checks import service as checks
 from tocsin.checks.models import Check
 from tocsin.checks.schemas import (
@@ -29,7 +30,7 @@ from tocsin.principal import Principal
 from tocsin.schemas import Page, UTCInput
 from tocsin.services.service import require_service
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
 LimitQ = Annotated[int, Query(ge=1, le=500)]
 CursorQ = Annotated[str | None, Query(max_length=200)]

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from tocsin.api.context import Ctx, context
+from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.oncall import service as oncall
 from tocsin.oncall.models import Schedule, ScheduleOverride
 from tocsin.oncall.resolve import Shift
@@ -30,7 +31,7 @@ from tocsin.oncall.schemas import (
 from tocsin.schemas import UTCInput
 from tocsin.users.models import User
 
-router = APIRouter(prefix="/api/v1", tags=["schedules"])
+router = APIRouter(prefix="/api/v1", tags=["schedules"], responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
 NO_CONTENT: dict[int | str, dict[str, Any]] = {204: {"description": "Deleted"}}
 

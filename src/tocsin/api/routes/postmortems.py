@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
+from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import Conflict, NotFound
 from tocsin.http.present import users_by_id
 from tocsin.incidents.access import require_incident
@@ -38,7 +39,7 @@ from tocsin.postmortems.schemas import (
 from tocsin.reports.page import CSP
 from tocsin.schemas import Page
 
-router = APIRouter(prefix="/api/v1", tags=["postmortems"])
+router = APIRouter(prefix="/api/v1", tags=["postmortems"], responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
 
 

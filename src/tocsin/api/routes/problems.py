@@ -15,6 +15,7 @@ from tocsin.actions.types import action_ref
 from tocsin.alerts.service import require_alert
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
+from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.http.present import users_by_id
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.service import ref as incident_ref
@@ -35,7 +36,7 @@ from tocsin.problems.schemas import (
 from tocsin.schemas import Page
 from tocsin.services.models import Service
 
-router = APIRouter(prefix="/api/v1", tags=["problems"])
+router = APIRouter(prefix="/api/v1", tags=["problems"], responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
 ProblemKey = Annotated[str, "problem id or ref such as PRB-3"]
 NO_CONTENT: dict[int | str, dict[str, Any]] = {204: {"description": "Unlinked"}}

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from tocsin.api.context import Ctx, context
+from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import InvalidInput
 from tocsin.incidents.types import Kind
 from tocsin.reports import charts, oncall_load, page
@@ -21,7 +22,7 @@ from tocsin.reports.period import Period, parse_period
 from tocsin.reports.schemas import ActionItemReportOut, IncidentReportOut
 from tocsin.severities import Severity, parse_severity
 
-router = APIRouter(prefix="/api/v1", tags=["reports"])
+router = APIRouter(prefix="/api/v1", tags=["reports"], responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
 
 Since = Annotated[str | None, Query(max_length=64, description="Start: a duration back from now (90d, 12w, 24h, "

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
+from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.routing import service as rules
 from tocsin.routing.models import (
     AutoIncidentRule,
@@ -35,7 +36,7 @@ from tocsin.routing.schemas import (
 from tocsin.schemas import Page
 from tocsin.services.service import require_service
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
 LimitQ = Annotated[int, Query(ge=1, le=500)]
 CursorQ = Annotated[str | None, Query(max_length=200)]

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from tocsin.api.context import Ctx, context
+from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import InvalidInput, NotFound, TocsinError
 from tocsin.http.requests import same_origin
 from tocsin.incidents.access import require_incident
@@ -50,7 +51,7 @@ from tocsin.statuspage.schemas import (
 )
 from tocsin.statuspage.types import StatusIncidentKind
 
-router = APIRouter(prefix="/api/v1", tags=["status pages"])
+router = APIRouter(prefix="/api/v1", tags=["status pages"], responses=ERROR_RESPONSES)
 public = APIRouter(include_in_schema=False)
 CtxDep = Annotated[Ctx, Depends(context)]
 PAGE = "/status-pages/{slug}"

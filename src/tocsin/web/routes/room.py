@@ -1,7 +1,7 @@
 """The incident list, declaring from the console, the incident room page and its live event stream.
 
-The room's action forms are handled in `web/room_actions.py` (included here). Database work
-runs in worker threads (sync handlers, or `run_in_threadpool` inside the async ones), so the
+The room's action forms are handled in `web/room_actions.py` (added to the app just before this
+module's routes). Database work runs in worker threads (sync handlers, or `run_in_threadpool` inside the async ones), so the
 event loop stays free for the live streams.
 """
 
@@ -34,7 +34,6 @@ from tocsin.web.render import render, secure
 from tocsin.web.room_stream import RoomReader
 
 router = APIRouter(include_in_schema=False)
-router.include_router(room_actions.router)
 CtxDep = Annotated[WebCtx, Depends(web_ctx)]
 _OPEN = {s.value for s in ACTIVE_STATUSES}
 STATUS_FILTERS = ("open", "all", *(s.value for s in Status))
