@@ -30,7 +30,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.harness.backends import only
-from tests.harness.processes import TOCSIN, poll, tocsin_env
+from tests.harness.processes import TOCSIN, poll, terminate, tocsin_env
 from tests.harness.webhook import Receiver as WebhookReceiver
 from tocsin.alerts.models import Alert, AlertDecision, PageRequest
 from tocsin.clock import SystemClock
@@ -80,13 +80,7 @@ def engines(tmp_path: Path) -> Iterator[list[EngineProcess]]:
         yield started
     finally:
         for e in started:
-            if e.proc.poll() is None:
-                e.proc.terminate()
-                try:
-                    e.proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    e.proc.kill()
-                    e.proc.wait()
+            terminate(e.proc, timeout=15)
 
 
 def start_engine(env: dict[str, str], log: Path) -> EngineProcess:

@@ -10,21 +10,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from tocsin.escalation.models import Notification
 
 SUMMARY = "Checkout 5xx above 5%"
-
-
-@pytest.fixture
-def rb(runbook):
-    runbook.person("Alice")
-    runbook.person("Bob")
-    runbook.service("checkout", tier=1)
-    runbook.policy((5, ["Alice"]), (5, ["Bob"]))
-    return runbook
 
 
 def statuses(rb) -> list[tuple[str, int]]:

@@ -9,15 +9,6 @@ import pytest
 from tocsin.engine.modules import ORDER
 
 
-@pytest.fixture
-def rb(runbook):
-    runbook.person("Alice")
-    runbook.person("Bob")
-    runbook.service("checkout", tier=1)
-    runbook.policy((5, ["Alice"]), (5, ["Bob"]))
-    return runbook
-
-
 def test_expect_email_takes_exactly_one_new_mail_and_nothing_more_sees_the_rest(rb):
     rb.trigger()
     rb.tick()
