@@ -68,7 +68,7 @@ def sms_reply(rb, number, text):
 
 
 def commander(rb, number, who):
-    roles = rb.as_(who).get(f"/incidents/INC-{number}/roles")
+    roles = rb.as_(who).get(f"/incidents/INC-{number}/roles")["current"]
     return [r["user"]["email"] for r in roles if r["role"] == "incident_commander"]
 
 
@@ -161,3 +161,72 @@ def test_every_channel_of_a_restricted_page_is_neutral_and_the_sms_ack_makes_an_
     assert reply.status_code == 200 and "Incident Commander" in reply.text
     assert leaks(reply.text, number) == [], "the SMS answer is neutral too"
     assert commander(rb, number, "Sam") == [sam.email]
+
+
+# --- the rest of the class ---------------------------------------------------------------------------
+
+def test_an_auto_incident_rule_of_kind_security_pages_the_on_call_for_the_alert_only(rb):
+    """A security auto-incident rule declares a restricted incident from an alert. Mallory, on call
+    by her own override, is paged for the alert (alerts are not need-to-know) but not for the
+    incident; acknowledging the alert does not let her into the incident."""
+    rb.person("Mallory")
+    rb.person("Ada", role="admin")
+    rb.person("Sam", teams=["sec"])
+    rb.policy((5, ["schedule:primary"]))
+    take_override(rb, "Mallory")
+    rb.as_("Ada").post("/auto-incident-rules", name="exfiltration", matchers=['alertname="payroll-export"'],
+                       incident_severity="SEV1", incident_kind="security")
+    alert = rb.trigger("payroll-export", summary="payroll-export", alertname="payroll-export")
+    rb.tick()
+    inc = rb.alert(alert).incident_id
+    assert inc is not None, "the rule declared an incident"
+    number = rb.as_("Ada").get(f"/incidents/{inc}")["ref"].removeprefix("INC-")
+    page = rb.expect_email("Mallory", "payroll-export")  # the alert's own page
+    assert "Incident Commander" not in page["Subject"]
+    mail = rb.expect_email("Sam", "A restricted incident needs an Incident Commander")
+    assert f"INC-{number}" not in mail["Subject"] + mail.get_body(("plain",)).get_content()
+    rb.expect_nothing_more()
+    rb.as_("Mallory").post(f"/alerts/{alert}/acknowledge", 200)
+    rb.as_("Mallory").get(f"/incidents/{inc}", 404)
+    assert rb.as_("Mallory").get(f"/alerts/{alert}")["incident"] is None
+
+
+def test_without_a_security_team_the_admins_are_paged_for_a_restricted_incident(rb):
+    rb.person("Mallory")
+    rb.person("Ada", role="admin")
+    rb.policy((5, ["schedule:primary"]))
+    take_override(rb, "Mallory")
+    inc_id, _number = declare(rb)
+    rb.tick()
+    rb.expect_email("Ada", "A restricted incident needs an Incident Commander")
+    rb.expect_nothing_more()
+    assert rb.escalation(incident_id=inc_id).status == "active", "it goes on until someone takes command"
+
+
+def test_a_reminder_for_an_item_of_a_restricted_incident_does_not_carry_its_title(rb):
+    rb.configure(action_reminder_days_before=2)
+    sam = rb.person("Sam", teams=["sec"])
+    inc_id, number = declare(rb, severity=Severity.SEV3)
+    item = rb.as_("Sam").post("/action-items", title="Rotate the payroll export keys", type="prevent", owner="me",
+                              incident=f"INC-{number}", due_at=(rb.now + timedelta(days=1)).isoformat())
+    rb.tick()
+    mail = rb.expect_email("Sam", item["ref"])
+    text = mail["Subject"] + mail.get_body(("plain",)).get_content()
+    assert "payroll" not in text.lower() and sam.email not in mail["Subject"]
+    assert f"{PUBLIC}/api/v1/action-items/{item['ref']}" in text, "the link (behind a login) is enough"
+
+
+def test_a_tracker_sync_queued_before_the_incident_was_restricted_goes_out_neutral(rb):
+    rb.configure(action_sync_url=rb.receiver.url())
+    rb.person("Alice")
+    rb.person("Ada", role="admin")
+    inc = rb.as_("Alice").post("/incidents", title="Checkout down", severity="SEV3")
+    item = rb.as_("Alice").post("/action-items", title="Rotate the payroll export keys", type="prevent",
+                                incident=inc["ref"])
+    rb.as_("Ada").patch(f"/incidents/{inc['ref']}", restricted=True)  # before the engine sent the sync
+    rb.tick()
+    post = rb.expect_webhook(item["ref"])
+    sent = json.loads(post.body)["action_item"]
+    assert (sent["title"], sent["description"], sent["incident_restricted"]) == (
+        f"Restricted action item {item['ref']}", "", True)
+    assert b"payroll" not in post.body.lower()
