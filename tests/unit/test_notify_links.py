@@ -78,6 +78,9 @@ def test_a_bundle_counts_its_pages_and_acts_on_all_of_them():
 
 
 def test_an_incident_page_offers_taking_command_not_resolving():
-    m = compose([_row(kind="incident", alert_id=None, incident_id=uuid.uuid4())], "email", to="a@example.com",
+    incident = uuid.uuid4()
+    m = compose([_row(kind="incident", alert_id=None, incident_id=incident)], "email", to="a@example.com",
                 public_url="https://t", secret=KEY, now=NOW)
-    assert set(m.data["links"]) == {"ack"}
+    assert set(m.data["links"]) == {"ack", "view"}
+    assert m.data["links"]["view"] == f"https://t/incidents/{incident}", "the console room, behind its login"
+    assert f"View: https://t/incidents/{incident}" in m.body

@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 
 from tocsin.actions import reminders, sync
 from tocsin.actions.models import ActionItem, ActionSync
+from tocsin.incidents.models import Incident
 from tocsin.jobs import JobContext, backoff, dispatcher
 
 log = logging.getLogger("tocsin.actions.jobs")
@@ -78,9 +79,15 @@ def _sync_round(ec: JobContext) -> tuple[int, bool]:
             for r in rows:
                 r.status, r.last_error = "failed", "not sent: action_sync_url is no longer set"
             return len(rows), False
+        # Restricted since the change was queued: the delivery is neutral now too (sync.redacted).
+        restricted = set(s.execute(sa.select(ActionItem.id).join(Incident, Incident.id == ActionItem.incident_id)
+                                   .where(ActionItem.id.in_({r.action_item_id for r in rows}),
+                                          Incident.restricted.is_(True))).scalars())
         claims = []
         for r in rows:
             r.status, r.attempts, r.send_after = "sending", r.attempts + 1, now + CLAIM
+            if r.action_item_id in restricted and not r.payload.get("incident_restricted"):
+                r.payload = sync.redacted(dict(r.payload))
             claims.append((r.id, r.attempts, r.event, dict(r.payload)))
     secret = sync.signing_secret(settings.resolved_secret_key())
     client = dispatcher(ec).client()  # the engine's one guarded client (egress policy), shared with `deliver`

@@ -29,6 +29,7 @@ from tocsin.config import Settings
 from tocsin.contacts.service import Route, routes_for
 from tocsin.escalation.models import Notification
 from tocsin.ids import new_id
+from tocsin.incidents.models import Incident
 from tocsin.localtime import zone
 from tocsin.users.models import User
 
@@ -87,21 +88,25 @@ def local_due(due_at: datetime, tz_name: str) -> str:
     return f"{local:%a} {local.day} {local:%b %Y %H:%M} ({tz_name or 'UTC'})"
 
 
-def words(item: ActionItem, owner: User, kind: str, now: datetime, public_url: str) -> tuple[str, str]:
-    """Subject and body of one reminder."""
+def words(item: ActionItem, owner: User, kind: str, now: datetime, public_url: str,
+          restricted: bool = False) -> tuple[str, str]:
+    """Subject and body of one reminder. An item of a restricted incident is named by its ref
+    alone (its title usually tells what happened; the link needs a login)."""
     assert item.due_at is not None
     ref = action_ref(item.number)
+    named = ref if restricted else f"{ref} {item.title}"
     due = local_due(item.due_at, owner.time_zone)
     if kind == "before":
-        subject = f"Reminder: {ref} {item.title} is due {due}"
+        subject = f"Reminder: {named} is due {due}"
         lead = f"Your action item {ref} is due {due}."
     else:
         days = (now - item.due_at).days
         late = f"{days} day{'s' if days != 1 else ''} overdue" if days else "overdue"
-        subject = f"Overdue: {ref} {item.title} was due {due}"
+        subject = f"Overdue: {named} was due {due}"
         lead = f"Your action item {ref} is {late}: it was due {due}."
     url = item_url(public_url, item)
-    body = (f"{lead}\n\n{ref}: {item.title}\nPriority: {item.priority}, type: {item.type}, status: {item.status}\n"
+    title = "(the action item of a restricted incident: sign in to read it)" if restricted else item.title
+    body = (f"{lead}\n\n{ref}: {title}\nPriority: {item.priority}, type: {item.type}, status: {item.status}\n"
             f"{url}\n\nWhen it is finished, mark it done: PATCH {url} with {{\"status\": \"done\"}} "
             f"(or \"wont_do\" if it will not be done); reminders stop then. "
             f"To move it, change its due date the same way.")
@@ -124,6 +129,9 @@ def remind(session: Session, items: list[ActionItem], *, now: datetime, schedule
     owners = {u.id: u for u in session.execute(sa.select(User).where(
         User.id.in_({i.owner_id for i, _ in due}))).scalars()}
     routes = routes_for(session, list(owners.values()), URGENCY)
+    linked = {i.incident_id for i, _ in due if i.incident_id}
+    restricted = set(session.execute(sa.select(Incident.id).where(
+        Incident.id.in_(linked), Incident.restricted.is_(True))).scalars()) if linked else set()
     planned: list[tuple[ActionItem, str, int, list[tuple[User, Route, str]]]] = []
     for item, kind in due:
         owner = owners.get(item.owner_id) if item.owner_id else None
@@ -146,7 +154,7 @@ def remind(session: Session, items: list[ActionItem], *, now: datetime, schedule
     done = 0
     for item, kind, n, sends in planned:
         for owner, route, key in sends:
-            subject, body = words(item, owner, kind, now, public_url)
+            subject, body = words(item, owner, kind, now, public_url, restricted=item.incident_id in restricted)
             if key in existing:
                 continue
             session.add(Notification(id=new_id(), user_id=owner.id, alert_id=None, incident_id=item.incident_id,

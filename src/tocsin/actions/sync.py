@@ -11,7 +11,8 @@ with a secret derived from the server key (`signing_secret`), so nothing new has
 Items linked to a restricted incident are synced, but neutrally: the payload carries the
 incident's ref, never its title, and the item's own title and description (which usually
 describe what happened) are replaced by "Restricted action item ACT-n" and "" (the tracker's
-readers may not be allowed to know what happened).
+readers may not be allowed to know what happened). This is checked again when a queued delivery
+is sent, so an incident restricted after a change was queued is not told about either.
 """
 
 from __future__ import annotations
@@ -96,10 +97,8 @@ def payload(session: Session, item: ActionItem, public_url: str) -> dict[str, An
         return value.isoformat() if value else None
 
     restricted = bool(incident.restricted) if incident else False
-    title, description = (f"Restricted action item {action_ref(item.number)}", "") if restricted \
-        else (item.title, item.description)
-    return {
-        "id": str(item.id), "ref": action_ref(item.number), "title": title, "description": description,
+    out = {
+        "id": str(item.id), "ref": action_ref(item.number), "title": item.title, "description": item.description,
         "type": item.type, "priority": item.priority, "status": item.status,
         "owner": {"email": owner.email, "name": owner.name} if owner else None,
         "team": team.slug if team else None,
@@ -112,6 +111,12 @@ def payload(session: Session, item: ActionItem, public_url: str) -> dict[str, An
         "external_id": item.external_id, "external_url": item.external_url,
         "url": item_url(public_url, item),
     }
+    return redacted(out) if restricted else out
+
+
+def redacted(item: dict[str, Any]) -> dict[str, Any]:
+    """The payload of an item whose incident is restricted: no title, no description."""
+    return {**item, "title": f"Restricted action item {item['ref']}", "description": "", "incident_restricted": True}
 
 
 def enqueue(session: Session, *, item: ActionItem, event: str, now: datetime, config: SyncConfig | None) -> None:

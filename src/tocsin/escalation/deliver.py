@@ -5,7 +5,8 @@ Each tick:
 1. **Claim** due rows in one short transaction (SKIP LOCKED on PostgreSQL). A page whose alert is
    no longer triggered (or an incident page whose incident has a commander or is over) is
    `cancelled` with the reason: nothing is sent after an acknowledgement, including delayed
-   notification rules. SMS and voice are rate limited per destination (`RATE_LIMITS`, GoAlert's
+   notification rules. An incident page for a restricted incident goes only to someone who may
+   see it, in neutral words (`incident_paging.restricted_words`). SMS and voice are rate limited per destination (`RATE_LIMITS`, GoAlert's
    defaults): over the limit, the rows wait until the window frees; rows due together for one
    throttled destination go as one bundled message (`bundled`, carried by the first row; if the
    carrier is cancelled, the pages it carried go on their own, and if it joins a later bundle,
@@ -36,7 +37,9 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
 from tocsin.escalation import outbox
+from tocsin.escalation.incident_paging import restricted_words
 from tocsin.escalation.models import Notification
+from tocsin.incidents.access import who_may_see
 from tocsin.incidents.models import Incident, RoleAssignment
 from tocsin.incidents.types import Role
 from tocsin.jobs import JobContext, backoff, dispatcher, send_pool
@@ -93,24 +96,33 @@ def _row(n: Notification) -> Row:
 
 
 def _still_wanted(s: Session, rows: list[Notification]) -> dict[uuid.UUID, str]:
-    """Why each row that should no longer be sent is cancelled, by row id."""
+    """Why each row that should no longer be sent is cancelled, by row id. An incident page that is
+    still wanted but whose incident is restricted now says only `restricted_words` (it may have
+    been restricted since the page was queued), and is cancelled for a person who may not see it."""
     alerts = {r.alert_id for r in rows if r.kind == "page" and r.alert_id}
     incidents = {r.incident_id for r in rows if r.kind == "incident" and r.incident_id}
     status = dict(s.execute(sa.select(Alert.id, Alert.status).where(Alert.id.in_(alerts))).all()) if alerts else {}
-    inc_status = dict(s.execute(sa.select(Incident.id, Incident.status).where(Incident.id.in_(incidents))).all()) \
+    found = {i.id: i for i in s.execute(sa.select(Incident).where(Incident.id.in_(incidents))).scalars()} \
         if incidents else {}
     commanded = set(s.execute(sa.select(RoleAssignment.incident_id).where(
         RoleAssignment.incident_id.in_(incidents), RoleAssignment.role == Role.incident_commander.value,
         RoleAssignment.ended_at.is_(None))).scalars()) if incidents else set()
+    allowed = {i.id: who_may_see(s, i, {r.user_id for r in rows if r.incident_id == i.id})
+               for i in found.values() if i.restricted}
     out = {}
     for r in rows:
         if r.kind == "page" and r.alert_id and status.get(r.alert_id, "resolved") != "triggered":
             out[r.id] = f"not sent: the alert was {status.get(r.alert_id, 'deleted')} first"
         elif r.kind == "incident" and r.incident_id:
+            inc = found.get(r.incident_id)
             if r.incident_id in commanded:
                 out[r.id] = "not sent: the incident has an Incident Commander"
-            elif inc_status.get(r.incident_id, "closed") in OVER:
-                out[r.id] = f"not sent: the incident is {inc_status.get(r.incident_id, 'gone')}"
+            elif inc is None or inc.status in OVER:
+                out[r.id] = f"not sent: the incident is {inc.status if inc else 'gone'}"
+            elif inc.restricted and r.user_id not in allowed[inc.id]:
+                out[r.id] = "not sent: the incident is restricted and this person may not see it"
+            elif inc.restricted:
+                r.subject, r.body = restricted_words(inc.severity)
     return out
 
 

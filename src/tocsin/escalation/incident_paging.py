@@ -2,6 +2,12 @@
 the service's escalation policy for one. The escalation belongs to the incident (not an alert)
 and stops when someone takes the Incident Commander role (acknowledging the page does that) or
 the incident is resolved. Each step is on the incident's timeline.
+
+A restricted (need-to-know) incident is paged for like any other, but only people who may
+already see it are notified (admins, security-team members, its participants); a level that
+reaches none of them pages the security team instead (`incidents.access.need_to_know`). Its pages
+say only `restricted_words`: no title, no service, no ref, on every channel, checked again when
+each message is sent (the incident may have been restricted since it was queued).
 """
 
 from __future__ import annotations
@@ -19,6 +25,15 @@ from tocsin.incidents.models import Incident, IncidentService
 from tocsin.services.models import Service
 
 PAGED_SEVERITIES = ("SEV1", "SEV2")
+RESTRICTED_SUBJECT = "A restricted incident needs an Incident Commander"
+
+
+def restricted_words(severity: str) -> tuple[str, str]:
+    """Subject and body of a page for a restricted incident: its severity and nothing else of it."""
+    return (f"[{severity}] {RESTRICTED_SUBJECT}",
+            f"A restricted {severity} incident needs an Incident Commander. What it is about is shown only to "
+            f"people who may see it, after they sign in.\n"
+            f"Acknowledging this page makes you the Incident Commander.")
 
 
 def page_for_commander(session: Session, incident: Incident, now: datetime) -> Escalation | None:

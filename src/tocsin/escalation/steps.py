@@ -35,6 +35,7 @@ from tocsin.contacts.service import Route, routes_for
 from tocsin.db import Database
 from tocsin.db.base import table_of
 from tocsin.escalation import plan, trail
+from tocsin.escalation.incident_paging import restricted_words
 from tocsin.escalation.models import (
     Escalation,
     EscalationLevel,
@@ -43,6 +44,7 @@ from tocsin.escalation.models import (
 )
 from tocsin.escalation.plan import Target
 from tocsin.ids import new_id
+from tocsin.incidents.access import need_to_know, who_may_see
 from tocsin.incidents.models import Incident, RoleAssignment
 from tocsin.incidents.types import Role
 from tocsin.jobs import JobContext
@@ -301,6 +303,8 @@ def _step(s: Session, cache: StepCache, esc: Escalation, subject: Subject, epoch
         subject.note(s, now, "escalated", f"escalated to {st.reason}", escalation_id=str(esc.id),
                      level=lvl, loop=esc.loop)
     users = _resolve(s, cache, subject, st.targets, lvl, now)
+    if subject.incident is not None and subject.incident.restricted:
+        users = _need_to_know(s, subject, subject.incident, users, lvl, now)
     urgency = subject.alert.urgency if subject.alert is not None else "high"
     routes = cache.routes_for([u for u, _how in users], urgency)
     for user, how in users:
@@ -367,6 +371,26 @@ def _resolve(s: Session, cache: StepCache, subject: Subject, targets: tuple[Targ
     return found
 
 
+def _need_to_know(s: Session, subject: Subject, incident: Incident, users: list[tuple[User, str]], lvl: int,
+                  now: datetime) -> list[tuple[User, str]]:
+    """Of the people a level reaches, those who may see the restricted incident; when there are
+    none, the security team (or the admins) instead. Being paged must not be a way in."""
+    allowed = who_may_see(s, incident, [u.id for u, _how in users])
+    kept = [(u, how) for u, how in users if u.id in allowed]
+    left_out = [u.name for u, _how in users if u.id not in allowed]
+    if left_out:
+        subject.note(s, now, "not_notified", f"level {lvl}: {', '.join(left_out)} may not see this restricted "
+                     f"incident; not notified", level=lvl)
+    if kept:
+        return kept
+    fallback = [(u, "may see restricted incidents; nobody at this level may")
+                for u in need_to_know(s)]
+    if fallback:
+        subject.note(s, now, "need_to_know", f"level {lvl}: nobody it reaches may see this restricted incident; "
+                     f"paging {', '.join(u.name for u, _how in fallback)} instead", level=lvl)
+    return fallback
+
+
 @functools.cache
 def _insert_once(dialect: str) -> Insert:
     """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING, built once per dialect (so it is compiled once)."""
@@ -388,10 +412,13 @@ def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: in
     else:
         inc = subject.incident
         assert inc is not None
-        title = f"[{inc.severity}] INC-{inc.number} needs an Incident Commander: {inc.title}"
-        body = (f"{inc.severity} incident INC-{inc.number} \"{inc.title}\" was declared without an Incident "
-                f"Commander.\nYou are paged at level {lvl} ({how}): {reason}.\n"
-                f"Acknowledging this page makes you the Incident Commander.")
+        if inc.restricted:  # need-to-know: not a word of what it is, nor which service or schedule
+            title, body = restricted_words(inc.severity)
+        else:
+            title = f"[{inc.severity}] INC-{inc.number} needs an Incident Commander: {inc.title}"
+            body = (f"{inc.severity} incident INC-{inc.number} \"{inc.title}\" was declared without an Incident "
+                    f"Commander.\nYou are paged at level {lvl} ({how}): {reason}.\n"
+                    f"Acknowledging this page makes you the Incident Commander.")
         kind = "incident"
     if len(title) > SUBJECT_MAX:
         title = title[: SUBJECT_MAX - 3] + "..."

@@ -3,7 +3,10 @@ reply code. The person the notification was sent to is the one acting, with thei
 everything is audited like the same action in the API.
 
 - `ack` on an alert page acknowledges the alert (every alert of a bundled SMS); on an incident
-  page it makes the person Incident Commander (which stops that paging).
+  page it makes the person Incident Commander (which stops that paging). For a restricted
+  incident only someone who may already see it can take command this way (a page sent before it
+  was restricted is not a way in), and neither the confirmation page nor the answer names it: a
+  link or SMS may be read by others.
 - `resolve` resolves the alert(s).
 """
 
@@ -18,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
 from tocsin.audit.service import record
-from tocsin.errors import Conflict, NotFound
+from tocsin.errors import Conflict, Forbidden, NotFound
 from tocsin.escalation.models import Notification
 from tocsin.flows.alerts import acknowledge, resolve
 from tocsin.flows.incidents import assign_role
+from tocsin.incidents.access import who_may_see
 from tocsin.incidents.models import Incident
 from tocsin.incidents.roles import current_assignments
 from tocsin.incidents.types import Role
@@ -61,7 +65,8 @@ def preview(session: Session, notification_id: uuid.UUID, action: str) -> Previe
     row, user = _rows(session, notification_id)
     if row.kind == "incident":
         inc = session.get(Incident, row.incident_id)
-        what = [f"INC-{inc.number}: {inc.title} ({inc.status})"] if inc else []
+        what = [] if inc is None else [f"a restricted {inc.severity} incident"] if inc.restricted else \
+            [f"INC-{inc.number}: {inc.title} ({inc.status})"]
         return Preview("take Incident Commander for", user.name, what)
     verb = "acknowledge" if action == "ack" else "resolve"
     return Preview(verb, user.name, [f"[{a.severity}] {a.summary} ({a.status})" for a in _alerts(session, row)])
@@ -103,11 +108,18 @@ def _take_command(session: Session, row: Notification, user: User, actor: Princi
     inc = session.get(Incident, row.incident_id)
     if inc is None:
         raise NotFound("the incident no longer exists")
+    if inc.restricted and user.id not in who_may_see(session, inc, [user.id]):
+        raise Forbidden("this incident is restricted and you may not see it, so this page cannot make you its "
+                        "Incident Commander; ask the security team")
+    name = "the restricted incident" if inc.restricted else f"INC-{inc.number}"
     holders = [a for a in current_assignments(session, [inc.id]) if a.role == Role.incident_commander.value]
     if holders:
         other = session.get(User, holders[0].user_id)
-        return f"INC-{inc.number} already has an Incident Commander: {other.name if other else holders[0].user_id}"
+        who = "" if inc.restricted else f": {other.name if other else holders[0].user_id}"
+        return f"{name[0].upper()}{name[1:]} already has an Incident Commander{who}"
     assign_role(session, incident=inc, role=Role.incident_commander, user=user, actor=actor, now=now)
+    if inc.restricted:
+        return "You are now Incident Commander of the restricted incident; sign in to tocsin to see it."
     return f"You are now Incident Commander of INC-{inc.number}: {inc.title}"
 
 

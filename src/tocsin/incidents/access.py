@@ -9,6 +9,7 @@ rather than Forbidden so that not even its existence leaks.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -16,7 +17,9 @@ from sqlalchemy.orm import Session
 from tocsin.errors import NotFound
 from tocsin.ids import parse_incident_ref, parse_uuid
 from tocsin.incidents.models import Incident, Participant
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
+from tocsin.teams.models import Team, TeamMember
+from tocsin.users.models import User
 
 
 def visibility_clause(principal: Principal) -> sa.ColumnElement[bool]:
@@ -58,3 +61,39 @@ def require_incident(session: Session, principal: Principal, key: str | uuid.UUI
     if incident is None:
         raise NotFound(f"no incident {key}", details={"incident": str(key)})
     return incident
+
+
+# --- who may see it: the people a message about an incident may reach ------------------------------
+
+def _may_see_clause(incident: Incident) -> sa.ColumnElement[bool]:
+    """On `User`: may this user see `incident`? (the person-side twin of `visibility_clause`)."""
+    if not incident.restricted:
+        return sa.true()
+    in_security_team = sa.exists().where(TeamMember.user_id == User.id, TeamMember.team_id == Team.id,
+                                         Team.is_security.is_(True))
+    is_participant = sa.exists().where(Participant.incident_id == incident.id, Participant.user_id == User.id)
+    return sa.or_(User.org_role == OrgRole.admin.value, in_security_team, is_participant)
+
+
+def who_may_see(session: Session, incident: Incident, user_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `user_ids` who may see the incident now (all of them for one that is not restricted).
+
+    Paging, acknowledging a page and reminders ask this before a person gets the incident's words
+    or a role in it: being paged must never be the way into a restricted incident."""
+    if not user_ids:
+        return set()
+    return set(session.execute(sa.select(User.id).where(User.id.in_(set(user_ids)),
+                                                        _may_see_clause(incident))).scalars())
+
+
+def need_to_know(session: Session) -> list[User]:
+    """Who is paged for a restricted incident when nobody its policy reaches may see it: the active
+    members of the security teams, or, when they have none, the active admins."""
+    security = list(session.execute(
+        sa.select(User).where(User.is_active.is_(True), sa.exists().where(
+            TeamMember.user_id == User.id, TeamMember.team_id == Team.id, Team.is_security.is_(True)))
+        .order_by(User.email)).scalars())
+    if security:
+        return security
+    return list(session.execute(sa.select(User).where(User.is_active.is_(True), User.org_role == OrgRole.admin.value)
+                                .order_by(User.email)).scalars())

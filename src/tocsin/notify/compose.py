@@ -4,7 +4,9 @@ signed links and reply codes exist only in the message itself.
 One outbox row, or a bundle of rows for one throttled destination, becomes one `Message`:
 
 - email, webhook, Slack, Apprise: the row's subject and body, plus "acknowledge" and "resolve"
-  links (signed, one-time; for an incident page, "acknowledge" takes the Incident Commander role);
+  links (signed, one-time; for an incident page, "acknowledge" takes the Incident Commander role,
+  and "view" opens the incident in the console, which needs a login and answers only to those
+  who may see it);
 - SMS: one short line with a reply code ("Reply 4821 ack / 4821 close");
 - voice: the subject, read out.
 
@@ -48,6 +50,8 @@ def _links(rows: Sequence[Row], public_url: str, secret: str, now: datetime) -> 
     if head.kind == "page":
         out["resolve"] = f"{public_url}/n/{links.make_token(secret, head.id, 'resolve', now)}"
         out["view"] = f"{public_url}/api/v1/alerts/{head.alert_id}"
+    elif head.incident_id:  # the console's incident room, behind its login (by id: not even the ref)
+        out["view"] = f"{public_url}/incidents/{head.incident_id}"
     return out
 
 
@@ -77,8 +81,8 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
         body = f"This is tocsin. {subject}. " + ("Several pages are waiting. " if len(rows) > 1 else "") + \
                "Acknowledge it from your email, SMS or the web."
     elif link:
-        body += "\n\n" + "\n".join(f"{name.capitalize()}: {url}" for name, url in link.items()
-                                   if name in ("ack", "resolve"))
+        shown = ("ack", "resolve", "view") if head.kind == "incident" else ("ack", "resolve")
+        body += "\n\n" + "\n".join(f"{name.capitalize()}: {url}" for name, url in link.items() if name in shown)
     data: dict[str, Any] = {"kind": head.kind, "subject": subject, "links": link,
                             "alert_ids": [str(r.alert_id) for r in rows if r.alert_id],
                             "incident_id": str(head.incident_id) if head.incident_id else None}
