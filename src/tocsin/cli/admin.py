@@ -149,7 +149,7 @@ def demo(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     console.print("Demo users (shown once; also saved to data_dir/demo-credentials.txt):")
     lines = [f"{c.email}\t{c.role}\tpassword={c.password}\ttoken={c.token}" for c in creds]
     print("\n".join(lines))
-    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    cfg.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = cfg.data_dir / "demo-credentials.txt"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
