@@ -327,7 +327,6 @@ def test_event_over_512000_bytes_is_413_in_pagerduty_shape_with_the_default_body
     from fastapi.testclient import TestClient
 
     from tocsin.app import create_app
-    from tocsin.config import Settings
 
     settings = Settings(secret_key="test-secret")
     assert settings.max_body_bytes > MAX_EVENT_BYTES + 1000
@@ -776,7 +775,6 @@ def test_two_server_processes_racing_on_one_key_still_make_one_alert(db, clock, 
     from fastapi.testclient import TestClient
 
     from tocsin.app import create_app
-    from tocsin.config import Settings
     from tocsin.engine.runner import Engine
 
     admin = make_person("admin")

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from tocsin.actions.jobs import action_reminders, action_sync
 from tocsin.checks.monitor import checks
+from tocsin.db.counters import ALERT_CONFIG, current_value
 from tocsin.escalation.deliver import deliver
 from tocsin.escalation.steps import escalations
 from tocsin.heartbeats.monitor import heartbeats
-from tocsin.db.counters import ALERT_CONFIG, current_value
 from tocsin.jobs import JobContext
 from tocsin.pipeline.ingest import apply_pending
 from tocsin.pipeline.unsuppress import release
 from tocsin.statuspage import deliver as statuspage
 from tocsin.statuspage.maintenance import advance_maintenances
-
 
 UNSUPPRESS_SEEN = "unsuppress.alert_config"  # in ec.shared: the alert_config version the last re-check saw
 
