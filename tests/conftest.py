@@ -151,10 +151,12 @@ def db(db_url: str) -> Iterator[Database]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from tocsin.audit.service import configure_key
     from tocsin.config import Settings
     from tocsin.users.service import configure_password_hashing
 
     configure_password_hashing(**Settings().password_hashing())  # as the app and the CLI do at start
+    configure_key(Settings().resolved_audit_key())  # likewise the audit key (kept in this process's data dir)
 
 
 @pytest.fixture

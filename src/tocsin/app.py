@@ -17,6 +17,7 @@ from tocsin import __version__, live
 from tocsin.api import errors, routes
 from tocsin.api.fastpath import IngestFastPath
 from tocsin.api.limits import BodyLimit
+from tocsin.audit.service import configure_key
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings, load_settings
 from tocsin.db import Database
@@ -52,6 +53,7 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
         lifespan=_lifespan,
     )
     configure_password_hashing(**settings.password_hashing())
+    configure_key(settings.resolved_audit_key())  # the audit chain's key, kept outside the database
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock or SystemClock()

@@ -1,7 +1,9 @@
 """Settings, read once from `TOCSIN_*` environment variables (CLI flags override them).
 
 The secret key is generated on first start and kept in the data directory when
-`TOCSIN_SECRET_KEY` is unset, so restarts keep signed links and sessions valid.
+`TOCSIN_SECRET_KEY` is unset, so restarts keep signed links and sessions valid. The audit key
+(`TOCSIN_AUDIT_KEY`, else `data_dir/audit_key`) is the same kind of secret, kept apart so that
+rotating the server key never breaks the audit chain. No secret has a default in code.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite file in data_dir")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
-    secret_key: str | None = None
+    secret_key: str | None = Field(default=None, description="Signs links, sessions and webhooks; default: "
+                                                             "generated into data_dir/secret_key")
+    audit_key: str | None = Field(default=None, description="Keys the audit chain (HMAC); default: generated into "
+                                                            "data_dir/audit_key. Keep it outside the database")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body")
     max_ingest_bytes: int = Field(default=8_388_608, ge=1024,
                                   description="Largest accepted webhook body (an Alertmanager group can be large)")
@@ -101,17 +106,33 @@ class Settings(BaseSettings):
 
     def resolved_secret_key(self) -> str:
         """Return the configured secret, or read/create `data_dir/secret_key` (mode 0600)."""
-        if self.secret_key:
-            return self.secret_key
-        path = self.data_dir / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(key + "\n")
-        return key
+        return self.secret_key or kept_secret(self.data_dir / "secret_key")
+
+    def resolved_audit_key(self) -> str:
+        """Return the configured audit key, or read/create `data_dir/audit_key` (mode 0600)."""
+        return self.audit_key or kept_secret(self.data_dir / "audit_key")
+
+
+def kept_secret(path: Path) -> str:
+    """Return the secret kept in `path`, generating it (random, mode 0600, directory 0700) on first use.
+
+    Several processes may start at once (a server and a CLI command): the file appears whole or not
+    at all (written aside, then linked into place), and whoever loses the race reads the winner's.
+    """
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        pass
+    finally:
+        aside.unlink()
+    return path.read_text().strip()
 
 
 def load_settings(**overrides: object) -> Settings:

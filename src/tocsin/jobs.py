@@ -25,10 +25,10 @@ class JobContext:
     """The database, the clock, this tick's `now`, this process's lease owner id, the settings, and
     what the jobs keep across ticks (`shared`)."""
 
-    def __init__(self, db: Database, clock: Clock, owner: str, now: datetime, settings: Settings | None = None,
+    def __init__(self, db: Database, clock: Clock, owner: str, now: datetime, settings: Settings,
                  shared: dict[str, object] | None = None) -> None:
         self.db, self.clock, self.owner, self.now = db, clock, owner, now
-        self.settings: Settings = settings if settings is not None else Settings()
+        self.settings = settings  # required: a job never reads the environment behind the caller's back
         self.shared: dict[str, object] = shared if shared is not None else {}  # kept across ticks
 
 

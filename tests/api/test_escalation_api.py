@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from tocsin.config import Settings
 from tocsin.engine.runner import Engine
 from tocsin.escalation.models import EscalationLevel, EscalationPolicy
 from tocsin.escalation.steps import escalations
@@ -142,7 +143,7 @@ def test_an_alerts_escalation_is_readable(client, people, db, clock):
                    source="t", labels={})
         alert_id = ingest(s, [Incoming(ev, uuid.UUID(svc), None, "events_v2")], now=clock.now())[0].alert_id
     assert client.get(f"/api/v1/alerts/{alert_id}/escalation", headers=admin).status_code == 404
-    Engine(db, clock, modules=[("escalations", escalations)]).tick()
+    Engine(db, clock, settings=Settings(secret_key="test-secret"), modules=[("escalations", escalations)]).tick()
     r = client.get(f"/api/v1/alerts/{alert_id}/escalation", headers=people["viewer"].headers)
     assert r.status_code == 200, r.text
     e = r.json()
@@ -184,7 +185,7 @@ def alert_on(client, db, clock, admin, service="checkout"):
 
 
 def tick(db, clock):
-    Engine(db, clock, modules=[("escalations", escalations)]).tick()
+    Engine(db, clock, settings=Settings(secret_key="test-secret"), modules=[("escalations", escalations)]).tick()
 
 
 @pytest.fixture

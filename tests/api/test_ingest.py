@@ -10,14 +10,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 import pytest
 import sqlalchemy as sa
 
+from tocsin.config import Settings
 from tocsin.inbound.types import MAX_EVENT_BYTES
+from tocsin.integrations.models import Integration
 
 pytestmark = pytest.mark.both_backends  # what the ingest writer stores, and how (tests/conftest.py)
 
@@ -124,6 +127,14 @@ def grafana_body(fingerprint: str = "c6eadffa33fcdf37") -> dict[str, Any]:
 
 def sign(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def grafana_headers(secret: str, body: bytes, now: datetime, header: str = "X-Grafana-Alerting-Signature"
+                    ) -> dict[str, str]:
+    """What Grafana sends with `hmacConfig.timestampHeader: X-Grafana-Alerting-Timestamp`."""
+    stamp = str(int(now.timestamp()))
+    return {"Content-Type": "application/json", "X-Grafana-Alerting-Timestamp": stamp,
+            header: sign(secret, f"{stamp}:".encode() + body)}
 
 
 # --- PagerDuty Events API v2 -------------------------------------------------------------------
@@ -316,7 +327,6 @@ def test_event_over_512000_bytes_is_413_in_pagerduty_shape_with_the_default_body
     from fastapi.testclient import TestClient
 
     from tocsin.app import create_app
-    from tocsin.config import Settings
 
     settings = Settings(secret_key="test-secret")
     assert settings.max_body_bytes > MAX_EVENT_BYTES + 1000
@@ -520,32 +530,34 @@ def signed_grafana(client, admin, make_service):
 
 
 def test_hmac_integration_shows_its_signing_secret_once(client, admin, signed_grafana):
-    assert signed_grafana["signing_secret"] and signed_grafana["config"] == {"hmac": True}
+    assert signed_grafana["signing_secret"]
+    assert signed_grafana["config"] == {"hmac": True, "timestamp_header": "X-Grafana-Alerting-Timestamp"}
     r = client.get(f"/api/v1/integrations/{signed_grafana['id']}", headers=admin.headers)
     assert "signing_secret" not in r.json() and "key" not in r.json()
     plain = create_integration(client, admin, "grafana")
     assert plain["signing_secret"] is None
 
 
-def test_correctly_signed_grafana_request_is_accepted(client, admin, signed_grafana):
+def test_correctly_signed_grafana_request_is_accepted(client, clock, admin, signed_grafana):
     body = orjson.dumps(grafana_body())
     # Header names match in any case; the name a Grafana code comment uses is accepted too.
     headers = ("X-Grafana-Alerting-Signature", "x-grafana-alerting-signature", "X-Grafana-Alert-Signature")
     for header in headers:
         r = client.post(f"/integrations/grafana/{signed_grafana['key']}", content=body,
-                        headers={"Content-Type": "application/json",
-                                 header: sign(signed_grafana["signing_secret"], body)})
+                        headers=grafana_headers(signed_grafana["signing_secret"], body, clock.now(), header))
         assert r.status_code == 202, r.text
     assert list_alerts(client, admin)[0]["occurrences"] == len(headers)
 
 
 @pytest.mark.parametrize("case", ["missing", "wrong secret", "other body", "empty", "not hex"])
-def test_badly_signed_grafana_request_is_401_and_stores_nothing(client, db, signed_grafana, case):
+def test_badly_signed_grafana_request_is_401_and_stores_nothing(client, db, clock, signed_grafana, case):
     body = orjson.dumps(grafana_body())
     secret = signed_grafana["signing_secret"]
-    signature = {"missing": None, "wrong secret": sign(secret + "x", body),
-                 "other body": sign(secret, body + b" "), "empty": "", "not hex": "zz\u00e9".encode("latin-1")}[case]
-    headers = {"Content-Type": "application/json"}
+    headers = grafana_headers(secret, body, clock.now())
+    message = headers["X-Grafana-Alerting-Timestamp"].encode() + b":" + body
+    signature = {"missing": None, "wrong secret": sign(secret + "x", message),
+                 "other body": sign(secret, message + b" "), "empty": "", "not hex": "zz\u00e9".encode("latin-1")}[case]
+    del headers["X-Grafana-Alerting-Signature"]
     if signature is not None:
         headers["X-Grafana-Alerting-Signature"] = signature
     before = stored(db)
@@ -580,6 +592,26 @@ def test_grafana_timestamp_header_covers_the_signature_and_refuses_stale_request
     assert r.status_code == status, r.text
     if status == 401:
         assert stored(db) == before
+
+
+def test_a_grafana_request_signed_without_a_timestamp_cannot_be_replayed(client, db, clock, admin, make_service):
+    """Issue 14: a signature over the body alone is valid forever, so a captured request could be replayed at will.
+    A signed integration refuses it, also one created before timestamps were required (no timestamp_header)."""
+    make_service("checkout")
+    integ = create_integration(client, admin, "grafana", hmac=True)
+    with db.unit_of_work() as s:  # as stored by an older tocsin
+        s.execute(sa.update(Integration).where(Integration.id == uuid.UUID(integ["id"])).values(config={"hmac": True}))
+    body = orjson.dumps(grafana_body())
+    captured = {"Content-Type": "application/json", "X-Grafana-Alerting-Signature": sign(integ["signing_secret"], body)}
+    before = stored(db)
+    r = client.post(f"/integrations/grafana/{integ['key']}", content=body, headers=captured)
+    assert r.status_code == 401, r.text
+    assert r.json()["error"] == {"code": "bad_signature", "message": "missing timestamp", "details": {"errors": [
+        "header X-Grafana-Alerting-Timestamp must hold Unix seconds (set timestampHeader in Grafana's HMAC settings)"]}}
+    assert stored(db) == before
+    r = client.post(f"/integrations/grafana/{integ['key']}", content=body,
+                    headers=grafana_headers(integ["signing_secret"], body, clock.now()))
+    assert r.status_code == 202, "the same integration takes a request signed with a fresh timestamp"
 
 
 # --- generic JSON with a mapping ----------------------------------------------------------------
@@ -743,7 +775,6 @@ def test_two_server_processes_racing_on_one_key_still_make_one_alert(db, clock, 
     from fastapi.testclient import TestClient
 
     from tocsin.app import create_app
-    from tocsin.config import Settings
     from tocsin.engine.runner import Engine
 
     admin = make_person("admin")
@@ -766,7 +797,7 @@ def test_two_server_processes_racing_on_one_key_still_make_one_alert(db, clock, 
             for t in threads:
                 t.join(timeout=60)
             assert statuses == [202] * 20
-            Engine(db, clock).run_until_idle()
+            Engine(db, clock, settings=Settings(secret_key="test-secret")).run_until_idle()
             (alert,) = list_alerts(first, admin)
             assert alert["status"] == "triggered"
             assert alert["occurrences"] == 20, "two writers must not lose each other's counts"

@@ -168,17 +168,19 @@ def test_a_restricted_incidents_item_is_synced_under_a_neutral_title(db, clock, 
         ("Add a retry budget", "Cap retries at 10%", False)
 
 
-def test_an_engine_without_settings_signs_with_the_configured_server_key(db, clock, receiver, owner, monkeypatch):
-    # No built-in key: without settings the engine reads them the usual way (TOCSIN_* variables).
+def test_an_engine_signs_with_the_key_of_the_settings_it_is_given_not_the_environment(db, clock, receiver, owner,
+                                                                                      monkeypatch):
+    # Settings are required and typed: the engine never builds its own from the environment.
     monkeypatch.setenv("TOCSIN_SECRET_KEY", "from-the-environment")
-    monkeypatch.setenv("TOCSIN_ACTION_SYNC_URL", receiver.url())
     create(db, clock, as_principal(db, owner), title="x")
-    engine = Engine(db, clock, modules=[("action_sync", action_sync)])
+    engine = Engine(db, clock, settings=Settings(secret_key="given", action_sync_url=receiver.url()),
+                    modules=[("action_sync", action_sync)])
     engine.tick()
     engine.close()
     (post,) = receiver.posts
-    assert verify_webhook(signing_secret("from-the-environment"), post.body, post.headers[TIMESTAMP_HEADER],
-                          post.headers[SIGNATURE_HEADER], now=clock.now())
+    stamp, signature = post.headers[TIMESTAMP_HEADER], post.headers[SIGNATURE_HEADER]
+    assert verify_webhook(signing_secret("given"), post.body, stamp, signature, now=clock.now())
+    assert not verify_webhook(signing_secret("from-the-environment"), post.body, stamp, signature, now=clock.now())
     assert rows(db) == [("action_item.created", "sent", 1)]
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from tocsin import wake
 from tocsin.clock import ManualClock
+from tocsin.config import Settings
 from tocsin.db import Database
 from tocsin.engine.lock import EngineLock, EngineLocked
 from tocsin.engine.runner import Engine
@@ -51,7 +52,7 @@ def test_an_engine_holds_the_lock_while_it_runs(tmp_path):
     url = f"sqlite:///{tmp_path / 'tocsin.db'}"
     db = Database(url)
     try:
-        engine = Engine(db, ManualClock(), modules=[], interval=0.05)
+        engine = Engine(db, ManualClock(), settings=Settings(secret_key="test-secret"), modules=[], interval=0.05)
         engine.start()
         try:
             with pytest.raises(EngineLocked):

@@ -87,7 +87,7 @@ def test_ack_after_a_tick_selected_the_step_writes_nothing(rb, db, clock):
     alert = rb.trigger()
     rb.tick()
     clock.advance(minutes=5)
-    ec = JobContext(db, clock, "engine-a", clock.now(), None)
+    ec = JobContext(db, clock, "engine-a", clock.now(), rb.settings)
     selected = due(ec)
     assert [a for _e, a, _inc, _epoch in selected] == [alert]
     rb.ack(alert, "Bob")
@@ -211,10 +211,10 @@ def test_editing_the_policy_mid_escalation_does_not_change_the_running_one(rb):
 def test_a_tick_run_twice_at_the_same_now_writes_no_duplicates(rb, db, clock):
     rb.policy((5, ["Alice", "schedule:primary"]), (5, ["Bob"]))
     alert = rb.trigger()
-    ec = JobContext(db, clock, "engine-a", clock.now(), None)
+    ec = JobContext(db, clock, "engine-a", clock.now(), rb.settings)
     assert escalations(ec) == 2  # one page request taken, one step
     stale = (rb.escalation(alert_id=alert).id, alert, None, 0)
-    assert escalations(JobContext(db, clock, "engine-b", clock.now(), None)) == 0
+    assert escalations(JobContext(db, clock, "engine-b", clock.now(), rb.settings)) == 0
     assert advance(ec, *stale) == 0, "a retried step with an old epoch is fenced off"
     assert rb.pages() == [(0, "Alice"), (0, "Bob")]
     with db.unit_of_work() as s:

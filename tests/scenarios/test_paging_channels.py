@@ -267,7 +267,8 @@ def test_sms_rate_limit_holds_pages_back_and_sends_them_as_one_bundle(rb):
     assert len(rb.sms("+14155550133")) == 6
 
     code = REPLY.search(bundle).group(1)
-    reply = _twilio_post(rb, {"From": "+14155550133", "To": SENDER, "Body": f"{code} ack"})
+    reply = _twilio_post(rb, {"From": "+14155550133", "To": SENDER, "Body": f"{code} ack",
+                              "MessageSid": "SM" + "4" * 32})
     assert reply.status_code == 200 and "disk-5" in reply.text and "disk-6" in reply.text
     assert [rb.alert(a).status for a in ids] == ["triggered"] * 5 + ["acknowledged"] * 2
 
@@ -397,6 +398,35 @@ def test_an_sms_reply_acknowledges_and_stops_the_escalation(rb):
     assert rb.escalation(alert_id=alert).status == "stopped"
     rb.tick(minutes=10)
     assert rb.emails("Alice") == [], "level 2 is never paged"
+
+
+def test_a_captured_sms_reply_replayed_later_acts_on_nothing(rb):
+    """Twilio's signature covers no timestamp. A reply captured in transit and sent again when the same
+    reply code is in use for a newer page to that phone must not acknowledge the newer alert."""
+    rb.person("Frank")
+    sms = rb.contact("Frank", "sms", "+14155550144")
+    rb.rules("Frank", (sms, 0))
+    rb.policy((30, ["Frank"]))
+    first = rb.trigger("first-alert")
+    rb.tick()
+    code = REPLY.search(rb.sms("+14155550144")[0]).group(1)
+    captured = {"From": "+14155550144", "To": SENDER, "Body": f"{code} ack", "MessageSid": "SM" + "2" * 32}
+    assert "Acknowledged" in _twilio_post(rb, captured).text
+    assert rb.alert(first).status == "acknowledged"
+
+    rb.tick(minutes=1)
+    second = rb.trigger("second-alert")
+    rb.tick()
+    with rb.db.unit_of_work() as s:  # the newer page happens to get the same reply code
+        s.execute(sa.update(Notification).where(Notification.destination == "+14155550144",
+                                                Notification.reply_code != code).values(reply_code=code))
+    replayed = _twilio_post(rb, captured)
+    assert replayed.status_code == 200 and "already handled" in replayed.text
+    assert rb.alert(second).status == "triggered", "the replay acknowledged nothing"
+    without_id = _twilio_post(rb, {k: v for k, v in captured.items() if k != "MessageSid"})
+    assert without_id.status_code == 400
+    fresh = _twilio_post(rb, {**captured, "MessageSid": "SM" + "3" * 32})
+    assert "Acknowledged" in fresh.text and rb.alert(second).status == "acknowledged"
 
 
 # --- 7. signed one-time link -----------------------------------------------------------------------

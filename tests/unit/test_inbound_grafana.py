@@ -100,57 +100,55 @@ def test_invalid_bodies_are_rejected(body):
     assert info.value.status == 400
 
 
-@pytest.mark.parametrize("headers,kwargs", [
-    ({"X-Grafana-Alerting-Signature": _sign(BODY)}, {}),
-    ({"x-grafana-alerting-signature": _sign(BODY)}, {}),  # header names are case-insensitive
-    ({"X-Grafana-Alerting-Signature": _sign(BODY).upper()}, {}),
-    ({"X-Grafana-Alert-Signature": _sign(BODY)}, {}),  # grafana/alerting's fallback name
-    ({"X-Sig": _sign(BODY)}, {"header": "X-Sig"}),
-    ({"X-Grafana-Alerting-Signature": _sign(BODY, "1772366400"), "X-Grafana-Alerting-Timestamp": "1772366400"},
-     {"timestamp_header": "X-Grafana-Alerting-Timestamp"}),
-    # 299 s early and late are within the default window
-    ({"X-Grafana-Alerting-Signature": _sign(BODY, "1772366101"), "x-grafana-alerting-timestamp": "1772366101"},
-     {"timestamp_header": "X-Grafana-Alerting-Timestamp"}),
-    ({"X-Grafana-Alerting-Signature": _sign(BODY, "1772366699"), "X-Grafana-Alerting-Timestamp": "1772366699"},
-     {"timestamp_header": "X-Grafana-Alerting-Timestamp"}),
-])
-def test_valid_signatures_pass(headers, kwargs):
-    assert NOW.timestamp() == 1772366400
-    assert verify_signature(BODY, headers, secret=SECRET, now=NOW, **kwargs) is None
-
-
+NOW_TS = "1772366400"
 TS = "X-Grafana-Alerting-Timestamp"
 
 
+def _signed(body: bytes = BODY, stamp: str = NOW_TS, header: str = "X-Grafana-Alerting-Signature",
+            secret: str = SECRET) -> dict[str, str]:
+    return {header: _sign(body, stamp, secret), TS: stamp}
+
+
+@pytest.mark.parametrize("headers,kwargs", [
+    (_signed(), {}),
+    ({k.lower(): v for k, v in _signed().items()}, {}),  # header names are case-insensitive
+    ({"X-Grafana-Alerting-Signature": _sign(BODY, NOW_TS).upper(), TS: NOW_TS}, {}),
+    (_signed(header="X-Grafana-Alert-Signature"), {}),  # grafana/alerting's fallback name
+    (_signed(header="X-Sig"), {"header": "X-Sig"}),
+    ({"X-Grafana-Alerting-Signature": _sign(BODY, NOW_TS), "X-When": NOW_TS}, {"timestamp_header": "X-When"}),
+    # 299 s early and late are within the default window
+    (_signed(stamp="1772366101"), {}),
+    (_signed(stamp="1772366699"), {}),
+])
+def test_valid_signatures_pass(headers, kwargs):
+    assert NOW.timestamp() == int(NOW_TS)
+    assert verify_signature(BODY, headers, secret=SECRET, now=NOW, **kwargs) is None
+
+
 @pytest.mark.parametrize("body,headers,kwargs,message", [
-    (BODY, {}, {}, "missing signature"),
-    (BODY, {"X-Grafana-Alerting-Signature": ""}, {}, "missing signature"),
-    (BODY, {"X-Other": _sign(BODY)}, {}, "missing signature"),
-    (BODY, {"X-Grafana-Alert-Signature": _sign(BODY)}, {"header": "X-Sig"}, "missing signature"),
-    (BODY, {"X-Grafana-Alerting-Signature": _sign(BODY, secret="wrong")}, {}, "invalid signature"),
-    (BODY + b" ", {"X-Grafana-Alerting-Signature": _sign(BODY)}, {}, "invalid signature"),
-    (BODY, {"X-Grafana-Alerting-Signature": "sha256=" + _sign(BODY)}, {}, "invalid signature"),
-    (BODY, {"X-Grafana-Alerting-Signature": "\u00e9" * 64}, {}, "invalid signature"),
-    (BODY, {"X-Grafana-Alerting-Signature": "\x00"}, {}, "invalid signature"),
-    # signed with a timestamp, but the integration does not expect one
-    (BODY, {"X-Grafana-Alerting-Signature": _sign(BODY, "1772366400"), TS: "1772366400"}, {}, "invalid signature"),
-    # the timestamp header is required once configured
-    (BODY, {"X-Grafana-Alerting-Signature": _sign(BODY)}, {"timestamp_header": TS}, "missing timestamp"),
-    (BODY, {"X-Grafana-Alerting-Signature": _sign(BODY, "soon"), TS: "soon"}, {"timestamp_header": TS},
-     "missing timestamp"),
-    (BODY, {"X-Grafana-Alerting-Signature": _sign(BODY, "-1"), TS: "-1"}, {"timestamp_header": TS},
-     "missing timestamp"),
-    (BODY, {"X-Grafana-Alerting-Signature": "00", TS: "9" * 5000}, {"timestamp_header": TS}, "missing timestamp"),
-    (BODY, {"X-Grafana-Alerting-Signature": "00", TS: "\u0661\u0662"}, {"timestamp_header": TS},
-     "missing timestamp"),
+    (BODY, {TS: NOW_TS}, {}, "missing signature"),
+    (BODY, {"X-Grafana-Alerting-Signature": "", TS: NOW_TS}, {}, "missing signature"),
+    (BODY, {"X-Other": _sign(BODY, NOW_TS), TS: NOW_TS}, {}, "missing signature"),
+    (BODY, _signed(header="X-Grafana-Alert-Signature"), {"header": "X-Sig"}, "missing signature"),
+    (BODY, _signed(secret="wrong"), {}, "invalid signature"),
+    (BODY + b" ", _signed(), {}, "invalid signature"),
+    (BODY, {"X-Grafana-Alerting-Signature": "sha256=" + _sign(BODY, NOW_TS), TS: NOW_TS}, {}, "invalid signature"),
+    (BODY, {"X-Grafana-Alerting-Signature": "\u00e9" * 64, TS: NOW_TS}, {}, "invalid signature"),
+    (BODY, {"X-Grafana-Alerting-Signature": "\x00", TS: NOW_TS}, {}, "invalid signature"),
+    # signed over the body alone (Grafana without timestampHeader): replayable forever, so refused
+    (BODY, {"X-Grafana-Alerting-Signature": _sign(BODY)}, {}, "missing timestamp"),
+    (BODY, {"X-Grafana-Alerting-Signature": _sign(BODY), TS: NOW_TS}, {}, "invalid signature"),
+    # the timestamp is looked for in the header the integration names
+    (BODY, _signed(), {"timestamp_header": "X-When"}, "missing timestamp"),
+    (BODY, {"X-Grafana-Alerting-Signature": _sign(BODY, "soon"), TS: "soon"}, {}, "missing timestamp"),
+    (BODY, {"X-Grafana-Alerting-Signature": _sign(BODY, "-1"), TS: "-1"}, {}, "missing timestamp"),
+    (BODY, {"X-Grafana-Alerting-Signature": "00", TS: "9" * 5000}, {}, "missing timestamp"),
+    (BODY, {"X-Grafana-Alerting-Signature": "00", TS: "\u0661\u0662"}, {}, "missing timestamp"),
     # replay: a correctly signed request captured and sent again later (or a clock far ahead)
-    (BODY, {"X-Grafana-Alerting-Signature": _sign(BODY, "1772366099"), TS: "1772366099"}, {"timestamp_header": TS},
-     "stale timestamp"),
-    (BODY, {"X-Grafana-Alerting-Signature": _sign(BODY, "1772366701"), TS: "1772366701"}, {"timestamp_header": TS},
-     "stale timestamp"),
+    (BODY, _signed(stamp="1772366099"), {}, "stale timestamp"),
+    (BODY, _signed(stamp="1772366701"), {}, "stale timestamp"),
     # the timestamp is covered by the MAC: changing it breaks the signature
-    (BODY, {"X-Grafana-Alerting-Signature": _sign(BODY, "1772366400"), TS: "1772366401"}, {"timestamp_header": TS},
-     "invalid signature"),
+    (BODY, {"X-Grafana-Alerting-Signature": _sign(BODY, NOW_TS), TS: "1772366401"}, {}, "invalid signature"),
 ])
 def test_bad_signatures_are_refused_with_401(body, headers, kwargs, message):
     with pytest.raises(Rejected) as info:
@@ -169,4 +167,6 @@ def test_skew_window_is_configurable():
 
 def test_empty_secret_is_a_configuration_error():
     with pytest.raises(ValueError):
-        verify_signature(BODY, {"X-Grafana-Alerting-Signature": _sign(BODY, secret="")}, secret="", now=NOW)
+        verify_signature(BODY, _signed(secret=""), secret="", now=NOW)
+    with pytest.raises(ValueError):
+        verify_signature(BODY, _signed(), secret=SECRET, timestamp_header="", now=NOW)

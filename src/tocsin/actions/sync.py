@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.actions.models import ActionItem, ActionSync
 from tocsin.actions.types import ActionStatus, action_ref
+from tocsin.config import Settings
 from tocsin.ids import incident_ref, new_id
 from tocsin.incidents.models import Incident
 from tocsin.net.guard import Blocked
@@ -72,9 +73,8 @@ class SyncConfig:
     public_url: str
 
     @classmethod
-    def from_settings(cls, settings: Any) -> SyncConfig:
-        public = settings.resolved_public_url() if hasattr(settings, "resolved_public_url") else ""
-        return cls(enabled=bool(getattr(settings, "action_sync_url", None)), public_url=public)
+    def from_settings(cls, settings: Settings) -> SyncConfig:
+        return cls(enabled=bool(settings.action_sync_url), public_url=settings.resolved_public_url())
 
 
 def signing_secret(server_key: str) -> str:

@@ -87,6 +87,9 @@ class Alert(Base):
     resolved_at: Mapped[datetime | None]
     # Why this alert is not paging right now (silence, maintenance, flapping), or None.
     suppressed_by: Mapped[str | None] = mapped_column(sa.String(16))
+    # When that hold ends (the engine re-checks the alert then), or None when nothing but a change of
+    # silences, windows or rules can end it.
+    held_until: Mapped[datetime | None]
     paged_at: Mapped[datetime | None]
 
     __table_args__ = (
@@ -95,6 +98,8 @@ class Alert(Base):
                  sqlite_where=OPEN, postgresql_where=OPEN),
         sa.Index("ix_alerts_service_key", "service_id", "dedup_key", "first_seen_at"),
         sa.Index("ix_alerts_suppressed", "suppressed_by", sqlite_where=sa.text("suppressed_by IS NOT NULL"),
+                 postgresql_where=sa.text("suppressed_by IS NOT NULL")),
+        sa.Index("ix_alerts_held_until", "held_until", sqlite_where=sa.text("suppressed_by IS NOT NULL"),
                  postgresql_where=sa.text("suppressed_by IS NOT NULL")),
     )
 

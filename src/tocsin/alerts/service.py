@@ -156,7 +156,7 @@ def resolve(session: Session, *, alert: Alert, actor: Principal, now: datetime) 
     actor.require(OrgRole.responder, "resolving alerts")
     if alert.status == "resolved":
         raise IllegalTransition("the alert is already resolved", details={"status": alert.status})
-    alert.status, alert.resolved_at, alert.suppressed_by = "resolved", now, None
+    alert.status, alert.resolved_at, alert.suppressed_by, alert.held_until = "resolved", now, None, None
     _decide(session, alert, "resolved", f"resolved by {actor.label}", now)
     session.flush()
     cancel_pages(session, {alert.id})

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tocsin.audit.service import verify
+from tocsin.audit.service import Anchor, anchor, verify
 from tocsin.cli.common import (
     DatabaseUrl,
     DataDir,
@@ -89,7 +90,7 @@ def serve(
             # Each worker builds its own app from the environment; this process supervises them
             # and runs the engine, so there is one engine whatever the number of workers.
             os.environ.update(TOCSIN_DATABASE_URL=url, TOCSIN_DATA_DIR=str(cfg.data_dir),
-                              TOCSIN_SECRET_KEY=cfg.resolved_secret_key())
+                              TOCSIN_SECRET_KEY=cfg.resolved_secret_key(), TOCSIN_AUDIT_KEY=cfg.resolved_audit_key())
             uvicorn.run("tocsin.app:app_from_env", factory=True, workers=cfg.workers, host=cfg.host,
                         port=cfg.port, log_level=cfg.log_level, access_log=False, timeout_graceful_shutdown=5)
     finally:
@@ -149,7 +150,7 @@ def demo(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     console.print("Demo users (shown once; also saved to data_dir/demo-credentials.txt):")
     lines = [f"{c.email}\t{c.role}\tpassword={c.password}\ttoken={c.token}" for c in creds]
     print("\n".join(lines))
-    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    cfg.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = cfg.data_dir / "demo-credentials.txt"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -241,23 +242,111 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="Token id")],
     console.print(f"token {tid} revoked", soft_wrap=True)
 
 
+def _read_anchor(path: Path) -> Anchor:
+    """The newest anchor in `path` (one JSON anchor a line, as `tocsin audit anchor --file` appends them)."""
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read the anchor file {path}: {getattr(exc, 'strerror', None) or exc}")
+    if not lines:
+        fail(f"the anchor file {path} is empty")
+    try:
+        return Anchor.from_json(lines[-1])
+    except ValueError as exc:
+        fail(f"{path}: {exc}")
+
+
 @audit_app.command("verify")
-def audit_verify(database_url: DatabaseUrl = None, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+def audit_verify(database_url: DatabaseUrl = None, data_dir: DataDir = None, as_json: JsonFlag = False,
+                 since_anchor: Annotated[Path | None, typer.Option(
+                     "--since-anchor", help="Also check that the chain still holds the head recorded in this file "
+                                            "(by `tocsin audit anchor --file`) and continues validly from it")] = None,
+                 ) -> None:
     """Check the audit hash chain; exit 1 if any entry was edited or deleted."""
+    kept = _read_anchor(since_anchor) if since_anchor is not None else None
     db = _open(database_url, data_dir)
     try:
         with db.unit_of_work() as s:
-            result = verify(s)
+            result = verify(s, since_anchor=kept)
     finally:
         db.dispose()
     if as_json:
-        print_json({"ok": result.ok, "entries": result.entries, "head_hash": result.head_hash,
-                    "problems": result.problems})
+        print_json({"ok": result.ok, "entries": result.entries, "head_seq": result.head_seq,
+                    "head_hash": result.head_hash, "keyed_from": result.keyed_from, "problems": result.problems})
     elif result.ok:
         console.print(f"audit log intact: {result.entries} entries; head hash {result.head_hash}", highlight=False,
                       soft_wrap=True)
+        if kept is not None:
+            console.print(f"it still holds the anchored entry {kept.seq} of {kept.at.isoformat()}", highlight=False,
+                          soft_wrap=True)
     else:
         for p in result.problems:
             console.print(f"[red]TAMPERED[/] {p}", highlight=False, soft_wrap=True)
     if not result.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    file: Annotated[Path | None, typer.Option("--file", help="Append the anchor (one JSON line) to this file; "
+                                                             "keep it where the database's writers cannot reach")] = None,
+    webhook: Annotated[str | None, typer.Option("--webhook", help="POST the anchor as JSON to this URL "
+                                                                  "(through the outbound guard)")] = None,
+    database_url: DatabaseUrl = None, data_dir: DataDir = None,
+) -> None:
+    """Record the head of the audit chain (sequence number, hash, time) outside the database.
+
+    Prints it, and with --file or --webhook also keeps it there. `tocsin audit verify --since-anchor FILE`
+    then detects a log cut back below it or rewritten before it.
+    """
+    cfg = settings(database_url, data_dir)
+    db = _open(database_url, data_dir)
+    try:
+        with db.unit_of_work() as s:
+            head = anchor(s, now=SystemClock().now())
+    finally:
+        db.dispose()
+    line = head.to_json()
+    print(line)
+    if file is not None:
+        try:
+            fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+        except OSError as exc:
+            fail(f"cannot write the anchor file {file}: {exc.strerror or exc}")
+        console.print(f"anchored entry {head.seq} in {file}", highlight=False, soft_wrap=True)
+    if webhook is not None:
+        _post_anchor(webhook, line, cfg.outbound_allow)
+        console.print(f"anchored entry {head.seq} at the webhook", highlight=False, soft_wrap=True)
+
+
+def _post_anchor(url: str, document: str, outbound_allow: str) -> None:
+    """POST the anchor through the guarded client; a refusal says why, never what the remote answered."""
+    import httpx  # lazy: the HTTP client loads only for `tocsin audit anchor --webhook`
+
+    from tocsin.net.guard import (
+        Blocked,  # lazy: the HTTP client loads only for `tocsin audit anchor --webhook`
+        EgressPolicy,  # lazy: the HTTP client loads only for `tocsin audit anchor --webhook`
+    )
+    from tocsin.net.http import make_client  # lazy: the HTTP client loads only for `tocsin audit anchor --webhook`
+
+    try:
+        target = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        fail("--webhook must be an http(s) URL")
+    if target.scheme not in ("http", "https") or not target.host:
+        fail("--webhook must be an http(s) URL")
+    try:
+        policy = EgressPolicy.from_settings(outbound_allow)
+    except ValueError as exc:
+        fail(f"TOCSIN_OUTBOUND_ALLOW: {exc}")
+    try:
+        with make_client(policy) as client:
+            reply = client.post(target, content=document.encode(), headers={"Content-Type": "application/json"})
+    except Blocked as exc:
+        fail(f"the webhook was not called: {exc}")
+    except httpx.HTTPError as exc:
+        fail(f"the webhook could not be reached ({type(exc).__name__})")
+    if not reply.is_success:
+        fail(f"the webhook refused the anchor (HTTP {reply.status_code})")

@@ -9,6 +9,7 @@ import orjson
 import typer
 from rich.console import Console
 
+from tocsin.audit.service import configure_key
 from tocsin.config import Settings, load_settings
 from tocsin.db import Database
 from tocsin.users.service import configure_password_hashing
@@ -30,6 +31,8 @@ def settings(database_url: str | None = None, data_dir: str | None = None, **ext
 
 
 def database(cfg: Settings) -> Database:
+    """The database, with this process's audit key set (the commands that open it may write audit entries)."""
+    configure_key(cfg.resolved_audit_key())
     return Database(cfg.resolved_database_url())
 
 

@@ -6,6 +6,7 @@ success and rolls back on any exception.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,8 +33,8 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     kwargs.setdefault("json_deserializer", orjson.loads)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
+            _private_sqlite_file(Path(parsed.database))
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -41,6 +42,27 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
         # Plain postgresql:// would pick psycopg2, which we do not ship.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file readable by its owner only (0600) before SQLite opens it, in a directory
+    of its own (0700) when tocsin creates that; an existing file readable by others loses those bits.
+
+    The file holds password hashes and contact destinations. SQLite gives the -wal and -shm files it
+    creates the database file's mode, so they are private too.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+            try:
+                mode = existing.stat().st_mode & 0o777
+                if mode & 0o077:
+                    existing.chmod(mode & 0o700)
+            except OSError:  # absent, or not ours to change: SQLite reports what matters when it opens
+                continue
 
 
 def rowcount(session: Session, statement: sa.Update | sa.Delete) -> int:

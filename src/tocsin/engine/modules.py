@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tocsin.actions.jobs import action_reminders, action_sync
 from tocsin.checks.monitor import checks
+from tocsin.db.counters import ALERT_CONFIG, current_value
 from tocsin.escalation.deliver import deliver
 from tocsin.escalation.steps import escalations
 from tocsin.heartbeats.monitor import heartbeats
@@ -14,6 +15,8 @@ from tocsin.pipeline.unsuppress import release
 from tocsin.statuspage import deliver as statuspage
 from tocsin.statuspage.maintenance import advance_maintenances
 
+UNSUPPRESS_SEEN = "unsuppress.alert_config"  # in ec.shared: the alert_config version the last re-check saw
+
 
 def pending_events(ec: JobContext) -> int:
     """Apply inbound events a failed pipeline run left pending."""
@@ -22,9 +25,15 @@ def pending_events(ec: JobContext) -> int:
 
 
 def unsuppress(ec: JobContext) -> int:
-    """Page for alerts still firing when the silence, maintenance window or flap window that held them ends."""
+    """Page for alerts still firing when the silence, maintenance window or flap window that held them ends.
+
+    Only the holds that are due, except after silences, windows or rules changed (the `alert_config`
+    version moved since this engine last looked, or it just started): then every held alert once."""
     with ec.db.unit_of_work() as s:
-        return release(s, now=ec.now)
+        version = current_value(s, ALERT_CONFIG)  # read first: a change after this is seen next tick
+        rechecked = release(s, now=ec.now, everything=ec.shared.get(UNSUPPRESS_SEEN) != version)
+    ec.shared[UNSUPPRESS_SEEN] = version
+    return rechecked.changed
 
 
 def statuspage_maintenance(ec: JobContext) -> int:

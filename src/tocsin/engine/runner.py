@@ -31,10 +31,10 @@ Module = Callable[[JobContext], int]
 
 
 class Engine:
-    def __init__(self, db: Database, clock: Clock, *, settings: Settings | None = None,
+    def __init__(self, db: Database, clock: Clock, *, settings: Settings,
                  modules: Sequence[tuple[str, Module]] | None = None, interval: float = 1.0) -> None:
         self.db, self.clock = db, clock
-        self.settings = settings if settings is not None else Settings()
+        self.settings = settings
         self.modules = list(modules) if modules is not None else list(ORDER)
         self.interval = interval
         self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"

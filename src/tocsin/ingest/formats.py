@@ -61,7 +61,8 @@ def events_for(job: Job, server_secret: str, now: datetime) -> list[Event]:
         cfg = integ.config or {}
         if cfg.get("hmac"):
             grafana.verify_signature(job.body, job.headers, secret=signing_secret(server_secret, integ.id),
-                                     timestamp_header=cfg.get("timestamp_header"), now=now)
+                                     timestamp_header=cfg.get("timestamp_header") or grafana.DEFAULT_TIMESTAMP_HEADER,
+                                     now=now)
         return grafana.parse_webhook(job.payload)
     return generic.map_payload(_mapping(integ.id, (integ.config or {}).get("mapping") or {}), job.payload)
 

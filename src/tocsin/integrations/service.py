@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tocsin.audit.service import record
 from tocsin.db.lookup import require_row
 from tocsin.errors import InvalidInput
+from tocsin.inbound import grafana
 from tocsin.inbound.generic import validate_mapping
 from tocsin.integrations.models import Integration
 from tocsin.keys import hint, key_hash, new_key
@@ -49,6 +50,9 @@ def check_config(kind: IntegrationType, config: dict[str, Any]) -> dict[str, Any
         ts = config.get("timestamp_header")
         if ts is not None and (not isinstance(ts, str) or not ts.strip() or len(ts) > 100):
             raise InvalidInput("config.timestamp_header must be a header name", details={"field": "config.timestamp_header"})
+        if config.get("hmac") and ts is None:
+            # A signature without a timestamp could be replayed forever: signed requests must carry one.
+            config = {**config, "timestamp_header": grafana.DEFAULT_TIMESTAMP_HEADER}
         return {k: v for k, v in config.items() if v is not None}
     if config:
         raise InvalidInput(f"{kind.value} integrations take no config", details={"field": "config"})

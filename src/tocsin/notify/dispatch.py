@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 from tocsin.clock import Clock, SystemClock
+from tocsin.config import Settings
 from tocsin.net.guard import EgressPolicy
 from tocsin.net.http import make_client
 from tocsin.notify.types import Message, Outcome, Provider, Result
@@ -33,7 +34,7 @@ def webhook_secret(server_key: str, contact_method_id: uuid.UUID) -> str:
 
 
 class Dispatcher:
-    def __init__(self, settings: Any, clock: Clock | None = None) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings, self.clock = settings, clock or SystemClock()
         self._cache: dict[str, Provider | Result] = {}
         self._http: Any = None
@@ -44,7 +45,7 @@ class Dispatcher:
             self._http.close()
 
     def _policy(self) -> Any:
-        return EgressPolicy.from_settings(getattr(self.settings, "outbound_allow", "") or "")
+        return EgressPolicy.from_settings(self.settings.outbound_allow)
 
     def client(self) -> Any:
         with self._lock:
@@ -55,16 +56,15 @@ class Dispatcher:
     def _make(self, channel: str) -> Provider | Result:
         st = self.settings
         if channel == "email":
-            if not getattr(st, "smtp_url", None):
+            if not st.smtp_url:
                 return Result(Outcome.permanent, "no email server configured (set TOCSIN_SMTP_URL)")
             from tocsin.notify.email import (
                 EmailProvider,  # lazy: a provider's library loads only once its channel is configured and used
             )
 
-            return EmailProvider(st.smtp_url, getattr(st, "smtp_from", None) or "tocsin@localhost")
+            return EmailProvider(st.smtp_url, st.smtp_from)
         if channel in ("sms", "voice"):
-            sid, token, sender = (getattr(st, n, None) for n in ("twilio_account_sid", "twilio_auth_token",
-                                                                 "twilio_from"))
+            sid, token, sender = st.twilio_account_sid, st.twilio_auth_token, st.twilio_from
             if not (sid and token and sender):
                 return Result(Outcome.permanent, "SMS and voice are not configured (set TOCSIN_TWILIO_ACCOUNT_SID, "
                                                  "TOCSIN_TWILIO_AUTH_TOKEN and TOCSIN_TWILIO_FROM)")
@@ -73,9 +73,8 @@ class Dispatcher:
             )
 
             try:
-                callback = f"{st.public_url.rstrip('/')}/integrations/twilio/status" \
-                    if getattr(st, "public_url", None) else None
-                return TwilioProvider(sid, token, sender, getattr(st, "twilio_base_url", "https://api.twilio.com"),
+                callback = f"{st.public_url.rstrip('/')}/integrations/twilio/status" if st.public_url else None
+                return TwilioProvider(sid, token, sender, st.twilio_base_url,
                                       kind=channel, status_callback=callback)
             except ValueError as exc:
                 return Result(Outcome.permanent, f"SMS and voice are misconfigured: {exc}")
@@ -84,8 +83,7 @@ class Dispatcher:
                 SlackProvider,  # lazy: a provider's library loads only once its channel is configured and used
             )
 
-            return SlackProvider(getattr(st, "slack_bot_token", None),
-                                 getattr(st, "slack_base_url", "https://slack.com/api/"), policy=self._policy())
+            return SlackProvider(st.slack_bot_token, st.slack_base_url, policy=self._policy())
         if channel == "apprise":
             from tocsin.notify.apprise import (
                 AppriseProvider,  # lazy: a provider's library loads only once its channel is configured and used

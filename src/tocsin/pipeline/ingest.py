@@ -297,7 +297,8 @@ class Batch:
             self.stopped.add(alert.id)
             self.note(alert.id, "acknowledged", f"acknowledged by {who}")
             return Outcome(item.event_id, alert.id, "acknowledged", f"acknowledged alert {alert.id}")
-        self.touch(alert, status="resolved", resolved_at=self.now, last_seen_at=self.now, suppressed_by=None)
+        self.touch(alert, status="resolved", resolved_at=self.now, last_seen_at=self.now, suppressed_by=None,
+                   held_until=None)
         self.stopped.add(alert.id)
         self._forget(alert)
         if alert.group_id:
@@ -330,7 +331,7 @@ class Batch:
                                    silences=self.ctx.silences, last_paged_at=prev.paged_at if prev else None,
                                    flap_window_seconds=svc.settings.flap_window_seconds)
         if muted:
-            alert.suppressed_by = muted.kind
+            alert.suppressed_by, alert.held_until = muted.kind, muted.until  # the engine re-checks it then
             self.note(alert_id, muted.kind, muted.reason, ref=muted.ref,
                       until=muted.until.isoformat() if muted.until else None)
         else:
@@ -349,7 +350,7 @@ class Batch:
                            "status": "pending"})
         alert.paged_at = self.now
         if not alert.is_new:
-            self.touch(alert, paged_at=self.now, suppressed_by=None)
+            self.touch(alert, paged_at=self.now, suppressed_by=None, held_until=None)
         self.note(alert.id, "page_requested", why, not_before=at.isoformat())
 
     def _group(self, alert: NewAlert, svc: ServiceView) -> GroupRow:

@@ -56,6 +56,7 @@ class NewAlert(OpenAlert):
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
     suppressed_by: str | None = None
+    held_until: datetime | None = None
 
     @property
     def is_new(self) -> bool:

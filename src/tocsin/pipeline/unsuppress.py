@@ -4,6 +4,12 @@ A silence or maintenance window that ends while its alerts still fire must page 
 stay quiet until the alert fires anew (Alertmanager #3367). The same holds for the flap
 window. Alerts whose hold changed (a silence ended inside a maintenance window) record the
 new reason instead.
+
+Each held alert stores when its hold ends (`held_until`), so a tick re-checks only the holds
+that are due, through an index: thousands of alerts parked behind a long silence cost nothing
+until it ends. A change to what decides holds (silences, maintenance windows, rules, services:
+the `alert_config` version) can end or change a hold early, so after one the engine re-checks
+every held alert once (`everything=True`).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -24,23 +31,33 @@ from tocsin.pipeline.rows import OpenAlert
 BATCH = 500
 
 
-def release(session: Session, *, now: datetime) -> int:
-    """Re-check every suppressed, still-triggered alert; page those no longer held. Return how many changed.
+class Rechecked(NamedTuple):
+    checked: int  # held alerts evaluated
+    changed: int  # of those, released (paged) or held for another reason
 
-    All of them, in chunks: re-checking only the oldest N would starve newer alerts whose silence
-    ended while N older ones stay in a long maintenance window."""
-    changed, after = 0, None
+
+def release(session: Session, *, now: datetime, everything: bool = False) -> Rechecked:
+    """Re-check the suppressed, still-triggered alerts whose hold is due (`held_until` passed), or with
+    `everything` all of them (after silences, windows or rules changed); page those no longer held.
+
+    All that are due, in chunks: re-checking only the oldest N would starve newer alerts whose silence
+    ended while N older ones stay held."""
+    checked = changed = 0
+    after = None
     while True:
         stmt = (sa.select(Alert).where(Alert.suppressed_by.is_not(None), Alert.status == "triggered")
                 .order_by(Alert.id).limit(BATCH).with_for_update(skip_locked=True))  # one engine per alert
+        if not everything:
+            stmt = stmt.where(Alert.held_until <= now)
         if after is not None:
             stmt = stmt.where(Alert.id > after)
         rows = session.execute(stmt).scalars().all()
         if rows:
+            checked += len(rows)
             changed += _release_chunk(session, rows, now)
             after = rows[-1].id
         if len(rows) < BATCH:
-            return changed
+            return Rechecked(checked, changed)
 
 
 def _release_chunk(session: Session, rows: Sequence[Alert], now: datetime) -> int:
@@ -57,14 +74,16 @@ def _release_chunk(session: Session, rows: Sequence[Alert], now: datetime) -> in
                                   silences=batch.ctx.silences,
                                   last_paged_at=paged.get((a.service_id, a.dedup_key)),
                                   flap_window_seconds=svc.settings.flap_window_seconds)
-        if hold is not None and hold.kind == a.suppressed_by:
-            continue
         view = OpenAlert(id=a.id, service_id=a.service_id, integration_id=a.integration_id, dedup_key=a.dedup_key,
                          status=a.status, occurrences=a.occurrences, group_id=a.group_id, paged_at=a.paged_at,
                          incident_id=a.incident_id, summary=a.summary)
+        if hold is not None and hold.kind == a.suppressed_by:
+            if hold.until != a.held_until:  # e.g. the silence was extended: due again when it ends
+                batch.touch(view, held_until=hold.until)
+            continue
         changed += 1
         if hold is not None:
-            batch.touch(view, suppressed_by=hold.kind)
+            batch.touch(view, suppressed_by=hold.kind, held_until=hold.until)
             batch.note(a.id, hold.kind, hold.reason, ref=hold.ref, until=hold.until.isoformat() if hold.until else None)
             continue
         batch.note(a.id, "released", f"no longer held back ({a.suppressed_by} ended) and still firing")

@@ -55,12 +55,12 @@ class ReportFilter:
                 "kind": self.kind.value if self.kind else None}
 
 
-def required_severities(settings: Settings | None) -> frozenset[str]:
-    return (settings or Settings()).postmortem_severities()
+def required_severities(settings: Settings) -> frozenset[str]:
+    return settings.postmortem_severities()
 
 
-def hourly_rate(settings: Settings | None) -> float:
-    return (settings or Settings()).responder_hourly_rate
+def hourly_rate(settings: Settings) -> float:
+    return settings.responder_hourly_rate
 
 
 def _incident_ids(session: Session, principal: Principal, period: Period,
@@ -155,7 +155,7 @@ def load_action_rows(session: Session, *, principal: Principal, period: Period, 
 
 
 def incident_report(session: Session, *, principal: Principal, now: datetime, period: Period, flt: ReportFilter,
-                    group_by: m.GroupBy, settings: Settings | None,
+                    group_by: m.GroupBy, settings: Settings,
                     rows: list[m.IncidentRow] | None = None) -> dict[str, Any]:
     """The JSON of GET /reports/incidents: period, filters, overall metrics and one entry per group
     (over `rows` when the caller has loaded them already).
@@ -187,7 +187,7 @@ def action_item_report(session: Session, *, principal: Principal, now: datetime,
 
 
 def page_html(session: Session, *, principal: Principal, now: datetime, period: Period, flt: ReportFilter,
-              group_by: m.GroupBy, unit: m.Bucket, settings: Settings | None) -> str:
+              group_by: m.GroupBy, unit: m.Bucket, settings: Settings) -> str:
     """The HTML reports page (summary table, groups, trend charts), as the API and the console serve it."""
     rows = load_incident_rows(session, principal=principal, period=period, flt=flt)
     report = incident_report(session, principal=principal, now=now, period=period, flt=flt, group_by=group_by,

@@ -12,12 +12,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
+from sqlalchemy.exc import IntegrityError
 from twilio.twiml.messaging_response import MessagingResponse
 
 from tocsin.contacts.models import UsedLink
@@ -43,6 +45,8 @@ _PAGE = _env.from_string("""<!doctype html>
 _HTML_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
                  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"}
 _REPLY = re.compile(r"^\s*(\d{4,5})\s*([a-z]+)\b", re.IGNORECASE)
+_MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")  # Twilio's message ids
+SMS_REPLY_MEMORY = timedelta(days=90)  # how long a handled reply's MessageSid is remembered (reply codes recur)
 _ACK_WORDS = {"a", "ack", "acknowledge", "ok"}
 _RESOLVE_WORDS = {"c", "close", "r", "resolve", "resolved"}
 
@@ -138,13 +142,28 @@ async def twilio_sms(request: Request) -> Response:
     action = "ack" if word in _ACK_WORDS else "resolve" if word in _RESOLVE_WORDS else None
     if action is None:
         return _twiml(f"tocsin: unknown command '{word}'; use ack or close.")
+    message_sid = params.get("MessageSid", "")
+    if not _MESSAGE_SID.fullmatch(message_sid):
+        return Response("MessageSid is required", status_code=400)
     state = request.app.state
+    now = state.clock.now()
     with state.db.unit_of_work() as s:
         row = respond.by_reply_code(s, params.get("From", ""), code)
         if row is None:
             return _twiml(f"tocsin: no page with code {code} was sent to this number.")
+        # Twilio's signature covers no timestamp: a captured reply could be sent again later and, once the
+        # reply code is reused for a newer page to this number, act on that one. Each message acts once.
+        seen = links.digest(f"twilio-sms:{message_sid}")
+        if s.get(UsedLink, seen) is not None:
+            return _twiml("tocsin: this reply was already handled.")
+        s.add(UsedLink(digest=seen, used_at=now, expires_at=now + SMS_REPLY_MEMORY))
         try:
-            done = respond.act(s, notification_id=row.id, action=action, now=state.clock.now(), via="sms")
+            s.flush()
+        except IntegrityError:  # the same message at the same time: the other request acts
+            s.rollback()
+            return _twiml("tocsin: this reply was already handled.")
+        try:
+            done = respond.act(s, notification_id=row.id, action=action, now=now, via="sms")
         except TocsinError as exc:
             s.rollback()
             return _twiml(f"tocsin: {exc}")

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
@@ -31,7 +31,10 @@ class AuditEntryOut(BaseModel):
 class AuditVerifyOut(BaseModel):
     ok: bool
     entries: int
+    head_seq: int = Field(description="The newest entry's sequence number")
     head_hash: str
+    keyed_from: int = Field(description="Entries up to this one predate the keyed chain (plain SHA-256); "
+                                        "every later one is an HMAC under the audit key")
     problems: list[str]
 
 
@@ -64,4 +67,5 @@ def verify_audit(ctx: CtxDep) -> Any:
     with ctx.work() as (s, me):
         me.require(OrgRole.admin, "verifying the audit log")
         r = audit.verify(s)
-        return {"ok": r.ok, "entries": r.entries, "head_hash": r.head_hash, "problems": r.problems}
+        return {"ok": r.ok, "entries": r.entries, "head_seq": r.head_seq, "head_hash": r.head_hash,
+                "keyed_from": r.keyed_from, "problems": r.problems}
