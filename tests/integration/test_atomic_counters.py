@@ -102,3 +102,24 @@ def test_an_invite_link_used_in_parallel_makes_one_account(db, clock, system):
     assert outcomes == Counter({"created": 1, "NotFound": 11}), outcomes
     with db.unit_of_work() as s:
         assert s.execute(sa.select(sa.func.count()).select_from(User)).scalar_one() == 1
+
+
+def test_parallel_requests_for_a_code_send_one_code(db, clock, system):
+    """Codes cost money (SMS, calls): one a minute per method, however many requests arrive at once."""
+    from tocsin.contacts import service as contacts
+    from tocsin.users.service import create_user, principal_for
+
+    with db.unit_of_work() as s:
+        user = create_user(s, actor=system, now=clock.now(), email="bob@example.test", name="Bob",
+                           org_role=OrgRole.responder)
+        bob = principal_for(s, user)
+        method_id = contacts.create_method(s, actor=bob, now=clock.now(), user=user, type="sms",
+                                           address="+14155550101").id
+
+    def ask() -> str:
+        with db.unit_of_work() as s:
+            contacts.new_code(s, actor=bob, now=clock.now(), method=contacts.require_method(s, bob, method_id))
+        return "sent"
+
+    assert race(20, ask) == Counter({"sent": 1, "Conflict": 19})
+    assert audited(db, "contact_method.send_code") == 1
