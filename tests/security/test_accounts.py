@@ -8,7 +8,6 @@ tests/integration/test_atomic_counters.py, on both backends."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 

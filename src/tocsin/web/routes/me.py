@@ -25,7 +25,6 @@ from tocsin.users.service import (
     revoke_token,
     update_user,
 )
-from tocsin.web import sessions
 from tocsin.web.auth import WebCtx, csrf_form, web_ctx
 from tocsin.web.render import render
 from tocsin.web.routes.common import field, parse_uuid, redirect
