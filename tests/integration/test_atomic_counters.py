@@ -117,3 +117,29 @@ def test_parallel_requests_for_a_code_send_one_code(db, clock, system):
 
     assert race(20, ask) == Counter({"sent": 1, "Conflict": 19})
     assert audited(db, "contact_method.send_code") == 1
+
+
+def test_parallel_subscriptions_stay_within_the_pages_cap(db, clock, system, monkeypatch):
+    """The public form's cap of unconfirmed subscribers per page (a count, then an insert) holds when
+    a botnet submits at once."""
+    from tocsin.statuspage import service as sp
+    from tocsin.statuspage import subscribers as subs
+    from tocsin.statuspage.models import StatusSubscriber
+
+    monkeypatch.setattr(subs, "MAX_PENDING_PER_PAGE", 3)
+    with db.unit_of_work() as s:
+        page_id = sp.create_page(s, actor=system, now=clock.now(), slug="public", name="Public").id
+    emails = iter([f"reader{i}@example.test" for i in range(12)])
+    lock = threading.Lock()
+
+    def subscribe() -> str:
+        with lock:
+            email = next(emails)
+        with db.unit_of_work() as s:
+            subs.subscribe_email(s, now=clock.now(), page=sp.require_page(s, str(page_id)), email=email,
+                                 secret="test-secret")
+        return "pending"
+
+    assert race(12, subscribe) == Counter({"pending": 3, "TooManySubscriptions": 9})
+    with db.unit_of_work() as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(StatusSubscriber)).scalar_one() == 3
