@@ -8,6 +8,7 @@ rotating the server key never breaks the audit chain. No secret has a default in
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -35,6 +36,9 @@ class Settings(BaseSettings):
     max_ingest_bytes: int = Field(default=8_388_608, ge=1024,
                                   description="Largest accepted webhook body (an Alertmanager group can be large)")
     outbound_allow: str = Field(default="", description="CIDRs outbound HTTP may reach despite the SSRF guard")
+    trusted_proxies: str = Field(default="", description="Comma-separated addresses or CIDRs of reverse proxies "
+                                                         "whose X-Forwarded-For names the client (login throttling, "
+                                                         "rate limits); default: none, the socket peer is the client")
     workers: int = Field(default=1, ge=1, le=64,
                          description="Server processes; more than one uses more cores (the engine runs once)")
     engine: bool = Field(default=True, description="Run the engine (checks, heartbeats, unsuppression) in serve")
@@ -86,6 +90,14 @@ class Settings(BaseSettings):
     @classmethod
     def _severities(cls, value: str) -> str:
         return ",".join(parse_severity(part).value for part in value.split(",") if part.strip())
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError: pydantic reports the setting
+        return value
 
     def postmortem_severities(self) -> frozenset[str]:
         """The severities (SEV1..SEV4) whose incidents need a published postmortem to close."""

@@ -7,6 +7,8 @@ Services raise these; `api/errors.py` is the only place that maps them to HTTP.
      ├── Conflict          the request is valid but clashes with current state
      │    └── IllegalTransition
      ├── InvalidInput      the request itself is wrong
+     │    └── WrongSecret  a wrong password or code (the try is counted, and the count commits)
+     ├── TooManyAttempts   too many wrong passwords or codes: wait `retry_after` seconds
      ├── Unauthenticated   no or bad credentials
      ├── Forbidden         known caller, not allowed
      ├── SchemaMismatch    the database is not at the schema this code expects
@@ -41,6 +43,25 @@ class IllegalTransition(Conflict):
 
 class InvalidInput(TocsinError):
     code = "invalid_input"
+
+
+class WrongSecret(InvalidInput):
+    """A wrong password or code. The unit of work that counted the try commits anyway
+    (`commit_anyway`), so that the failure counts although the request is refused."""
+
+    code = "invalid_input"
+    commit_anyway = True
+
+
+class TooManyAttempts(TocsinError):
+    """Too many wrong passwords or codes lately: the next try is refused for `retry_after` seconds
+    (HTTP 429 with Retry-After), before any password hash is computed."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details={**(details or {}), "retry_after": retry_after})
+        self.retry_after = retry_after
 
 
 class Unauthenticated(TocsinError):

@@ -61,8 +61,8 @@ from tocsin.statuspage.models import (
     SubscriberDelivery,
 )
 from tocsin.teams.models import Team, TeamMember
-from tocsin.users.models import ApiToken, User
-from tocsin.web.models import UserInvite, WebSession
+from tocsin.users.models import ApiToken, Throttle, User, WebSession
+from tocsin.web.models import UserInvite
 
 __all__ = [
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
@@ -75,5 +75,5 @@ __all__ = [
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",
     "ComponentStatusChange", "StatusComponent", "StatusIncident", "StatusIncidentComponent", "StatusPage",
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
-    "Service", "ServiceDependency", "Team", "TeamMember", "TimelineEntry", "TimelineRevision", "User",
+    "Service", "ServiceDependency", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
 ]

@@ -39,13 +39,14 @@ def test_wrong_password_logins_do_not_stall_the_status_page(app, db, clock, syst
                     r = await c.get("/status/public/api/v2/status.json")
                     done.append(("status", r.status_code))
 
-                await asyncio.gather(*[wrong_login(i) for i in range(6)], status())
+                # five: the sixth wrong password from one address would wait (login throttling)
+                await asyncio.gather(*[wrong_login(i) for i in range(5)], status())
             return done
 
         done = asyncio.run(scenario())
     finally:
         cache.stop()
-    assert sorted(done) == [("login", 400)] * 6 + [("status", 200)]
+    assert sorted(done) == [("login", 400)] * 5 + [("status", 200)]
     assert done[0] == ("status", 200), done  # answered while the password checks were still running
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tocsin import errors
-from tocsin.http.errors import error_response, status_for
+from tocsin.http.errors import error_response, headers_for, status_for
 
 log = logging.getLogger("tocsin.api")
 
@@ -51,7 +51,7 @@ def _clean(err: dict[str, Any]) -> dict[str, Any]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.TocsinError)
     async def _tocsin(_req: Request, exc: errors.TocsinError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.Unauthenticated) else None
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.Unauthenticated) else headers_for(exc)
         return error_response(status_for(exc), exc.code, exc.message, exc.details, headers)
 
     @app.exception_handler(RequestValidationError)

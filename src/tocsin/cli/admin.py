@@ -84,15 +84,18 @@ def serve(
                   highlight=False, soft_wrap=True)
     try:
         if cfg.workers == 1:
+            # open incident-room streams must not hold shutdown; proxy_headers=False: tocsin reads
+            # X-Forwarded-For itself, and only from TOCSIN_TRUSTED_PROXIES (http/requests.client_address)
             uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level, access_log=False,
-                        timeout_graceful_shutdown=5)  # open incident-room streams must not hold shutdown
+                        timeout_graceful_shutdown=5, proxy_headers=False)
         else:
             # Each worker builds its own app from the environment; this process supervises them
             # and runs the engine, so there is one engine whatever the number of workers.
             os.environ.update(TOCSIN_DATABASE_URL=url, TOCSIN_DATA_DIR=str(cfg.data_dir),
                               TOCSIN_SECRET_KEY=cfg.resolved_secret_key(), TOCSIN_AUDIT_KEY=cfg.resolved_audit_key())
             uvicorn.run("tocsin.app:app_from_env", factory=True, workers=cfg.workers, host=cfg.host,
-                        port=cfg.port, log_level=cfg.log_level, access_log=False, timeout_graceful_shutdown=5)
+                        port=cfg.port, log_level=cfg.log_level, access_log=False, timeout_graceful_shutdown=5,
+                        proxy_headers=False)
     finally:
         if eng is not None:
             eng.stop()

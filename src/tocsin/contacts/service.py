@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
 from tocsin.contacts.models import TYPES, URGENCIES, ContactMethod, NotificationRule
-from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tocsin.db.session import rowcount
+from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
 from tocsin.notify.apprise import validate_apprise_url
 from tocsin.principal import Principal
+from tocsin.users import throttle
 from tocsin.users.models import User
 from tocsin.users.service import require_user
 
@@ -151,9 +153,16 @@ def new_code(session: Session, *, actor: Principal, now: datetime, method: Conta
         wait = math.ceil((method.verify_expires_at - CODE_LIFETIME + CODE_RESEND - now).total_seconds())
         raise Conflict(f"a code was just sent; ask for another in {wait} s", details={"retry_after": wait})
     code = f"{secrets.randbelow(1_000_000):06d}"
-    method.verify_hash, method.verify_expires_at, method.verify_attempts = _code_hash(method.id, code), \
-        now + CODE_LIFETIME, 0
-    session.flush()
+    # One conditional UPDATE re-checks the once-a-minute limit, so parallel requests send one code between them.
+    col = ContactMethod.__table__.c
+    issued = rowcount(session, sa.update(ContactMethod).where(
+        col.id == method.id, col.verified_at.is_(None),
+        sa.or_(col.verify_expires_at.is_(None), col.verify_expires_at <= now + CODE_LIFETIME - CODE_RESEND))
+        .values(verify_hash=_code_hash(method.id, code), verify_expires_at=now + CODE_LIFETIME, verify_attempts=0)
+        .execution_options(synchronize_session=False))
+    session.refresh(method)
+    if not issued:
+        raise Conflict("a code was just sent; ask for another in a minute", details={"retry_after": 60})
     record(session, actor=actor, action="contact_method.send_code", target_type="user", target_id=method.user_id,
            now=now, details={"contact_method_id": str(method.id)})
     return code
@@ -162,25 +171,53 @@ def new_code(session: Session, *, actor: Principal, now: datetime, method: Conta
 def verify(session: Session, *, actor: Principal, now: datetime, method: ContactMethod, code: str) -> bool:
     """Check a typed code; True when the method is now verified. Wrong codes count; after
     CODE_ATTEMPTS or CODE_LIFETIME a new code is needed. A person's first verified method gets
-    an immediate notification rule, so it pages at once until they set their own rules."""
+    an immediate notification rule, so it pages at once until they set their own rules.
+
+    Each guess claims one of the code's tries with a single conditional UPDATE (`verify_attempts <
+    CODE_ATTEMPTS`), so parallel guesses cannot get more tries than that between them; and wrong
+    guesses are throttled per person across codes (users/throttle.py: after 5, each waits twice as
+    long), so asking for new codes does not buy fresh guesses at full speed."""
     _may_manage(actor, method.user_id)
     if method.verified_at is not None:
         return True
-    if method.verify_hash is None or method.verify_expires_at is None or now >= method.verify_expires_at:
-        raise Conflict("no code is pending for this contact method (or it expired): ask for a new one")
-    if method.verify_attempts >= CODE_ATTEMPTS:
+    _check_pending(method, now)
+    ticket = throttle.take(session, throttle.VERIFY, str(method.user_id), now)
+    if ticket.blocked:
+        raise TooManyAttempts(f"too many wrong codes: try again in {ticket.retry_after} s",
+                              retry_after=ticket.retry_after)
+    col = ContactMethod.__table__.c
+    claimed = session.execute(
+        sa.update(ContactMethod).where(col.id == method.id, col.verified_at.is_(None), col.verify_hash.is_not(None),
+                                       col.verify_expires_at > now, col.verify_attempts < CODE_ATTEMPTS)
+        .values(verify_attempts=col.verify_attempts + 1).returning(col.verify_hash)
+        .execution_options(synchronize_session=False)).scalar_one_or_none()
+    session.refresh(method)
+    if claimed is None:  # a parallel guess used the last try, verified it, or a new code replaced it
+        if method.verified_at is not None:
+            return True
+        _check_pending(method, now)
         raise Conflict("too many wrong codes: ask for a new one")
-    method.verify_attempts += 1
-    ok = hmac.compare_digest(_code_hash(method.id, code.strip()), method.verify_hash)
+    ok = hmac.compare_digest(_code_hash(method.id, code.strip()), claimed)
     if ok:
-        method.verified_at, method.verify_hash, method.verify_expires_at = now, None, None
-        if not list_rules(session, method.user_id):
+        won = rowcount(session, sa.update(ContactMethod).where(col.id == method.id, col.verified_at.is_(None))
+                       .values(verified_at=now, verify_hash=None, verify_expires_at=None)
+                       .execution_options(synchronize_session=False))
+        session.refresh(method)
+        throttle.clear(session, throttle.VERIFY, str(method.user_id))
+        if won and not list_rules(session, method.user_id):
             session.add(NotificationRule(user_id=method.user_id, contact_method_id=method.id, delay_minutes=0,
                                          urgency="any", created_at=now))
     session.flush()
     record(session, actor=actor, action="contact_method.verify", target_type="user", target_id=method.user_id,
            now=now, details={"contact_method_id": str(method.id), "ok": ok})
     return ok
+
+
+def _check_pending(method: ContactMethod, now: datetime) -> None:
+    if method.verify_hash is None or method.verify_expires_at is None or now >= method.verify_expires_at:
+        raise Conflict("no code is pending for this contact method (or it expired): ask for a new one")
+    if method.verify_attempts >= CODE_ATTEMPTS:
+        raise Conflict("too many wrong codes: ask for a new one")
 
 
 # --- notification rules --------------------------------------------------------------------------

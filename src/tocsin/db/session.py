@@ -105,13 +105,20 @@ class Database:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """Yield a session; commit when the block succeeds, roll back when it raises."""
+        """Yield a session; commit when the block succeeds, roll back when it raises, except for
+        errors marked `commit_anyway` (a wrong password or code: the count of tries must stick)."""
         session = self._sessions()
         try:
             yield session
             session.commit()
-        except BaseException:
-            session.rollback()
+        except BaseException as exc:
+            if getattr(exc, "commit_anyway", False):
+                try:
+                    session.commit()
+                except Exception:
+                    session.rollback()
+            else:
+                session.rollback()
             raise
         finally:
             session.close()

@@ -15,6 +15,7 @@ STATUS = {
     errors.IllegalTransition: 409,
     errors.Conflict: 409,
     errors.InvalidInput: 422,
+    errors.TooManyAttempts: 429,
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     errors.SchemaMismatch: 503,
@@ -26,6 +27,13 @@ def error_response(status: int, code: str, message: str, details: Any = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message, "details": details or {}}},
                         status_code=status, headers=headers)
+
+
+def headers_for(exc: errors.TocsinError) -> dict[str, str]:
+    """The headers an error's answer carries: Retry-After for TooManyAttempts."""
+    if isinstance(exc, errors.TooManyAttempts):
+        return {"Retry-After": str(exc.retry_after)}
+    return {}
 
 
 def status_for(exc: errors.TocsinError) -> int:

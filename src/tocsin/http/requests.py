@@ -1,4 +1,5 @@
-"""Checks on a request both HTTP edges make: no NUL bytes in the URL, and is a form POST from our own site.
+"""Checks on a request both HTTP edges make: no NUL bytes in the URL, is a form POST from our own site,
+and which address the request came from.
 
 `same_origin` is the check for forms that carry no CSRF token: console login and invite
 acceptance (no session yet) and the public subscription confirmation (the token in the URL is
@@ -7,6 +8,8 @@ the secret, but a cross-site page must not press the button for someone).
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 from urllib.parse import urlsplit
 
 from fastapi import Request
@@ -42,3 +45,38 @@ def same_origin(request: Request) -> bool:
     except ValueError:
         return False
     return origin.strip().lower() != "null" and theirs in ours
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(spec: str) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
+
+
+def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def client_address(request: Request) -> str:
+    """The address a request came from, for throttles and rate limits: the socket peer, unless the
+    peer is one of the `trusted_proxies`; then the right-most X-Forwarded-For entry that is not a
+    trusted proxy itself (entries further left are whatever the client chose to send)."""
+    peer = request.client.host if request.client else "unknown"
+    networks = _networks(request.app.state.settings.trusted_proxies)
+    if not networks or not _trusted(peer, networks):
+        return peer
+    hops = [h.strip() for value in request.headers.getlist("x-forwarded-for") for h in value.split(",")]
+    for hop in reversed([h for h in hops if h]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # a mangled header: trust nothing in it
+        if not _trusted(hop, networks):
+            return hop
+    return peer

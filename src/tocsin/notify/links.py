@@ -32,6 +32,10 @@ class BadLink(ValueError):
     """The token is not ours, was altered, or has expired; the message says which."""
 
 
+class LinkExpired(BadLink):
+    """A genuine link, past its expiry (not a guess: it does not count against the address)."""
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -66,7 +70,7 @@ def read_token(secret: str, token: str, now: datetime) -> Link:
     nid, action, expires = payload.split(".")
     link = Link(uuid.UUID(hex=nid), action, datetime.fromtimestamp(int(expires), UTC))
     if now >= link.expires_at:
-        raise BadLink(f"this link expired at {link.expires_at.isoformat()}")
+        raise LinkExpired(f"this link expired at {link.expires_at.isoformat()}")
     return link
 
 

@@ -143,7 +143,9 @@ def subscribe_email(session: Session, *, now: datetime, page: StatusPage, email:
 
 def _check_pending(session: Session, page: StatusPage, now: datetime) -> None:
     """Raise TooManySubscriptions when MAX_PENDING_PER_PAGE unconfirmed email subscribers were
-    created on the page within PENDING_WINDOW."""
+    created on the page within PENDING_WINDOW. The page row is locked first (FOR UPDATE; SQLite's one
+    writer does the same), so parallel subscriptions count one after another and the cap holds."""
+    session.execute(sa.select(StatusPage.id).where(StatusPage.id == page.id).with_for_update())
     since = now - PENDING_WINDOW
     count, oldest = session.execute(sa.select(sa.func.count(), sa.func.min(StatusSubscriber.created_at)).where(
         StatusSubscriber.page_id == page.id, StatusSubscriber.kind == SubscriberKind.email.value,

@@ -1,4 +1,4 @@
-"""User and API-token rows."""
+"""User, API-token and console-session rows, and the counters that throttle guessing."""
 
 from __future__ import annotations
 
@@ -37,3 +37,32 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A console session (web/sessions.py). Kept with the users: changing a password or deactivating
+    a user ends their sessions (users/service.py)."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Throttle(Base):
+    """Recent wrong tries of one kind for one subject (an account, a source address, a phone number),
+    shared by every server process (users/throttle.py). `key` is the SHA-256 of kind and subject,
+    so the table holds no email or address in the clear."""
+
+    __tablename__ = "throttles"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    failures: Mapped[int] = mapped_column(sa.Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None]

@@ -22,8 +22,13 @@ class UserIn(StrictIn):
 class UserPatch(StrictIn):
     name: Name | None = None
     org_role: OrgRole | None = None
-    is_active: bool | None = None
-    password: str | None = Field(None, min_length=8, max_length=1024)
+    is_active: bool | None = Field(None, description="Admins only. Deactivating ends the user's console sessions "
+                                                     "and revokes their API tokens, for good")
+    password: str | None = Field(None, min_length=8, max_length=1024,
+                                 description="Your own: needs current_password, and ends your console sessions. "
+                                             "Someone else's (admins): a reset, audited, ending their sessions")
+    current_password: str | None = Field(None, max_length=1024,
+                                         description="Your current password, to change your own")
     time_zone: str | None = Field(None, min_length=1, max_length=64)
 
 

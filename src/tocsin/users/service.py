@@ -1,8 +1,18 @@
-"""Users, passwords and API tokens.
+"""Users, passwords and API tokens, and the account changes both edges (API, console) make.
 
 Tokens are `tcs_` + 43 url-safe characters (256 random bits), shown once and stored as
 SHA-256. Passwords use argon2id. `last_used_at` is written at most once a minute per
 token so that reads do not turn into writes on every request.
+
+Account changes, one function each, whichever edge asks:
+
+- `change_own_password`: needs the current password (wrong ones are throttled like logins) and
+  ends the user's other console sessions; API tokens stay (they are separate credentials the
+  user manages and revokes on their own).
+- `reset_password`: an admin sets someone else's password; audited, and ends all their console
+  sessions.
+- `set_active`: deactivating ends every console session and revokes every API token, so
+  reactivating the user brings none of them back.
 """
 
 from __future__ import annotations
@@ -20,14 +30,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
-from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, WrongSecret
 from tocsin.principal import OrgRole, Principal
 from tocsin.teams.models import Team, TeamMember
-from tocsin.users.models import ApiToken, User
+from tocsin.users import throttle
+from tocsin.users.models import ApiToken, User, WebSession
 
 TOKEN_PREFIX = "tcs_"
 _hasher = PasswordHasher()  # argon2-cffi's defaults until configure_password_hashing() is called
 _LAST_USED_GRANULARITY = timedelta(minutes=1)
+MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 
 
 def normalise_email(email: str) -> str:
@@ -57,8 +69,10 @@ def configure_password_hashing(*, time_cost: int, memory_kib: int, parallelism: 
 
 
 def hash_password(password: str) -> str:
-    if len(password) < 8:
+    if len(password) < MIN_PASSWORD:
         raise InvalidInput("password must have at least 8 characters", details={"field": "password"})
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput("password must have at most 1024 characters", details={"field": "password"})
     return _hasher.hash(password)
 
 
@@ -128,8 +142,11 @@ def create_user(session: Session, *, actor: Principal, now: datetime, email: str
 
 def update_user(session: Session, *, actor: Principal, now: datetime, user: User, name: str | None = None,
                 org_role: OrgRole | None = None, is_active: bool | None = None, password: str | None = None,
-                time_zone: str | None = None) -> User:
-    """Change a user. Users may change their own name, password and time zone; the rest is admin-only."""
+                time_zone: str | None = None, current_password: str | None = None,
+                keep_session: uuid.UUID | None = None) -> User:
+    """Change a user. Users may change their own name, password (with `current_password`) and time
+    zone; the rest is admin-only. A password goes through `change_own_password` (yourself) or
+    `reset_password` (an admin, for someone else); `is_active` through `set_active`."""
     is_self = actor.user_id == user.id
     changes: dict[str, object] = {}
     if org_role is not None or is_active is not None or not is_self:
@@ -141,17 +158,90 @@ def update_user(session: Session, *, actor: Principal, now: datetime, user: User
     if org_role is not None and org_role != user.org_role:
         changes["org_role"] = {"from": user.org_role, "to": org_role.value}
         user.org_role = org_role.value
-    if is_active is not None and is_active != user.is_active:
-        user.is_active = changes["is_active"] = is_active
     if time_zone is not None:
         user.time_zone = changes["time_zone"] = check_time_zone(time_zone)
-    if password is not None:
-        user.password_hash = hash_password(password)
-        changes["password"] = "changed"
     if changes:
         record(session, actor=actor, action="user.update", target_type="user", target_id=user.id, now=now,
                details=changes)
+    if password is not None:
+        if is_self:
+            if current_password is None:
+                raise InvalidInput("changing your password needs your current password (current_password)",
+                                   details={"field": "current_password"})
+            change_own_password(session, actor=actor, now=now, user=user, current_password=current_password,
+                                new_password=password, keep_session=keep_session)
+        else:
+            reset_password(session, actor=actor, now=now, user=user, new_password=password)
+    if is_active is not None:
+        set_active(session, actor=actor, now=now, user=user, active=is_active)
     return user
+
+
+def end_sessions(session: Session, *, user_id: uuid.UUID, now: datetime, keep: uuid.UUID | None = None) -> int:
+    """End every open console session of a user except `keep`; return how many ended."""
+    stmt = sa.update(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
+    if keep is not None:
+        stmt = stmt.where(WebSession.id != keep)
+    ended = session.execute(stmt.values(revoked_at=now).returning(WebSession.id)).all()
+    return len(ended)
+
+
+def change_own_password(session: Session, *, actor: Principal, now: datetime, user: User, current_password: str,
+                        new_password: str, keep_session: uuid.UUID | None = None) -> int:
+    """Set your own password, proving the current one; end your other console sessions (all but
+    `keep_session`, the one asking) and return how many ended.
+
+    Wrong current passwords are throttled per user (users/throttle.py): after 5, TooManyAttempts
+    before any hash is computed. A wrong one raises WrongSecret, whose unit of work still commits
+    the count."""
+    if actor.user_id != user.id:
+        raise InvalidInput("only the user themselves changes their password this way; an admin resets it")
+    if not MIN_PASSWORD <= len(new_password) <= MAX_PASSWORD:
+        raise InvalidInput(f"choose a password of {MIN_PASSWORD} to {MAX_PASSWORD} characters",
+                           details={"field": "password"})
+    ticket = throttle.take(session, throttle.PASSWORD, str(user.id), now)
+    if ticket.blocked:
+        raise TooManyAttempts(f"too many wrong passwords: try again in {ticket.retry_after} s",
+                              retry_after=ticket.retry_after)
+    if len(current_password) > MAX_PASSWORD or not check_password(user, current_password):
+        raise WrongSecret("the current password is wrong", details={"field": "current_password"})
+    throttle.clear(session, throttle.PASSWORD, str(user.id))
+    user.password_hash = hash_password(new_password)
+    ended = end_sessions(session, user_id=user.id, now=now, keep=keep_session)
+    record(session, actor=actor, action="user.password_change", target_type="user", target_id=user.id, now=now,
+           details={"sessions_ended": ended})
+    return ended
+
+
+def reset_password(session: Session, *, actor: Principal, now: datetime, user: User, new_password: str) -> int:
+    """An admin sets another user's password; every console session of theirs ends (returned: how many)."""
+    actor.require(OrgRole.admin, "resetting another user's password")
+    if actor.user_id == user.id:
+        raise InvalidInput("change your own password with your current password", details={"field": "password"})
+    user.password_hash = hash_password(new_password)
+    ended = end_sessions(session, user_id=user.id, now=now)
+    record(session, actor=actor, action="user.password_reset", target_type="user", target_id=user.id, now=now,
+           details={"sessions_ended": ended})
+    return ended
+
+
+def set_active(session: Session, *, actor: Principal, now: datetime, user: User, active: bool) -> None:
+    """Activate or deactivate a user (admin). Deactivating ends every console session and revokes
+    every API token, so that reactivating brings none of them back."""
+    actor.require(OrgRole.admin, "activating or deactivating users")
+    if user.id == actor.user_id and not active:
+        raise InvalidInput("you cannot deactivate yourself; ask another admin", details={"field": "is_active"})
+    if active == user.is_active:
+        return
+    user.is_active = active
+    details: dict[str, object] = {"is_active": active}
+    if not active:
+        details["sessions_ended"] = end_sessions(session, user_id=user.id, now=now)
+        revoked = session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                                  .values(revoked_at=now).returning(ApiToken.id)).all()
+        details["tokens_revoked"] = len(revoked)
+    record(session, actor=actor, action="user.activate" if active else "user.deactivate", target_type="user",
+           target_id=user.id, now=now, details=details)
 
 
 def _token_digest(token: str) -> str:

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from tocsin import errors
-from tocsin.http.errors import status_for
+from tocsin.http.errors import headers_for, status_for
 from tocsin.http.routing import add_routes
 from tocsin.web import room_actions
 from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_redirect
@@ -87,8 +87,10 @@ def install(app: FastAPI) -> None:
         if not _is_console(request) and api_tocsin is not None:
             return await _delegate(api_tocsin, request, exc)
         status = status_for(exc)
-        titles = {403: "Forbidden", 404: "Not found", 409: "Conflict", 401: "Log in required"}
-        return error_page(request, status, titles.get(status, "Cannot do that"), exc.message)
+        titles = {403: "Forbidden", 404: "Not found", 409: "Conflict", 401: "Log in required", 429: "Too many tries"}
+        page = error_page(request, status, titles.get(status, "Cannot do that"), exc.message)
+        page.headers.update(headers_for(exc))
+        return page
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Any:

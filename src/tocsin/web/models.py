@@ -1,4 +1,4 @@
-"""Console sessions and user invitations.
+"""User invitations (console sessions are `tocsin.users.models.WebSession`, re-exported here).
 
 Both keep only the SHA-256 of their token (256 random bits), like API tokens."""
 
@@ -11,18 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, uuid_pk
+from tocsin.users.models import WebSession
 
-
-class WebSession(Base):
-    __tablename__ = "web_sessions"
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime]
-    last_seen_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    revoked_at: Mapped[datetime | None]
+__all__ = ["UserInvite", "WebSession"]
 
 
 class UserInvite(Base):

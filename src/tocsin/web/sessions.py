@@ -3,7 +3,11 @@
 A session token and an invite token each carry 256 random bits; only their SHA-256 is
 stored, so a leaked database does not leak live sessions. A session ends when it is idle
 for `session_idle_minutes`, `session_max_hours` after login, when the user logs out, when
-the user changes their password (their other sessions), or when the user is deactivated.
+the user changes their password (their other sessions), when an admin resets it, or when the
+user is deactivated (users/service.py; a reactivated user's old sessions stay ended).
+
+Logging in is throttled (`login`, users/throttle.py) per account and source address, per address,
+and per account over all addresses, before any password hash is computed.
 """
 
 from __future__ import annotations
@@ -19,13 +23,17 @@ from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
 from tocsin.config import Settings
+from tocsin.db import Database
+from tocsin.db.session import rowcount
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.keys import key_hash
 from tocsin.principal import OrgRole, Principal
+from tocsin.users import throttle
 from tocsin.users.models import User
 from tocsin.users.service import (
     check_password,
     create_user,
+    end_sessions,
     get_user_by_email,
     hash_password,
     normalise_email,
@@ -66,7 +74,7 @@ def _no_user() -> _NoUser:
 
 
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
-    """The active user with this email and password, or None.
+    """The active user with this email and password, or None (not throttled: `login` is).
 
     Always verifies one argon2 hash, even when the email is unknown, the user is deactivated or
     has no password, so the answer's timing does not tell which emails have accounts."""
@@ -75,6 +83,79 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
         check_password(_no_user(), password)
         return None
     return user if check_password(user, password) else None
+
+
+@dataclass(frozen=True)
+class Login:
+    """What a login attempt came to: a session token, or `retry_after` seconds to wait (throttled), or neither
+    (wrong email or password)."""
+
+    token: str | None = None
+    retry_after: int = 0
+
+
+@dataclass(frozen=True)
+class _Hash:
+    password_hash: str
+
+
+def login(db: Database, *, email: str, password: str, address: str, now: datetime, settings: Settings) -> Login:
+    """Check an email and password from `address`; start a session when they are right.
+
+    Before any argon2 work, in its own short transaction, the try is counted (users/throttle.py) on
+    three keys: the account from this address (5 free tries), the address over all accounts (20),
+    and the account over all addresses (50, a ceiling that does not apply to an address that has
+    not failed on the account, so an attacker cannot lock the real user out of their own address).
+    A blocked key refuses the try uncounted. The hash is then checked outside any transaction (on
+    SQLite a transaction holds the write lock), and a right password clears the account's counts."""
+    email = email.strip().lower()
+    pair, account = f"{email}\x00{address}", email
+    with db.unit_of_work() as s:
+        refused = _blocked(s, pair, account, address, now)
+        if refused:
+            return Login(retry_after=refused)
+        tickets = [throttle.take(s, throttle.LOGIN_PAIR, pair, now), throttle.take(s, throttle.LOGIN_ADDRESS, address, now)]
+        ceiling = throttle.take(s, throttle.LOGIN_ACCOUNT, account, now)
+        if ceiling.blocked and tickets[0].failures > 1:  # a parallel try got here first
+            return Login(retry_after=ceiling.retry_after)
+        if any(t.blocked for t in tickets):
+            return Login(retry_after=max(t.retry_after for t in tickets))
+        user = get_user_by_email(s, email)
+        user_id = user.id if user is not None else None
+        stored = user.password_hash if user is not None and user.is_active else None
+    ok = check_password(_Hash(stored) if stored else _no_user(), password) and stored is not None
+    with db.unit_of_work() as s:
+        user = s.get(User, user_id) if ok and user_id is not None else None
+        if user is None or not user.is_active or user.password_hash != stored:
+            _record_lockouts(s, tickets + [ceiling], email=email, address=address, user_id=user_id, now=now)
+            return Login()
+        throttle.clear(s, throttle.LOGIN_PAIR, pair)
+        throttle.clear(s, throttle.LOGIN_ACCOUNT, account)
+        throttle.give_back(s, throttle.LOGIN_ADDRESS, address)
+        return Login(token=create_session(s, user=user, now=now, settings=settings))
+
+
+def _blocked(s: Session, pair: str, account: str, address: str, now: datetime) -> int:
+    """Seconds to wait if a key refuses this try (the ceiling only for an address that failed on the account)."""
+    own = throttle.peek(s, throttle.LOGIN_PAIR, pair, now)
+    waits = [own.retry_after, throttle.peek(s, throttle.LOGIN_ADDRESS, address, now).retry_after]
+    if own.failures > 0:
+        waits.append(throttle.peek(s, throttle.LOGIN_ACCOUNT, account, now).retry_after)
+    return max(waits)
+
+
+_LOCK_POLICIES = (throttle.LOGIN_PAIR, throttle.LOGIN_ADDRESS, throttle.LOGIN_ACCOUNT)
+
+
+def _record_lockouts(s: Session, tickets: list[throttle.Ticket], *, email: str, address: str,
+                     user_id: uuid.UUID | None, now: datetime) -> None:
+    """Audit each key this failure blocked for the first time (once per key, not once per try)."""
+    for policy, ticket in zip(_LOCK_POLICIES, tickets, strict=True):
+        if not ticket.blocked and ticket.failures == policy.free:
+            actor = Principal(user_id=None, label=f"login:{address}", org_role=OrgRole.viewer)
+            record(s, actor=actor, action="login.throttled", target_type="user" if user_id else "login",
+                   target_id=user_id, now=now,
+                   details={"email": email, "address": address, "failures": ticket.failures, "per": policy.kind})
 
 
 def create_session(session: Session, *, user: User, now: datetime, settings: Settings) -> str:
@@ -123,14 +204,8 @@ def revoke(session: Session, token: str | None, *, now: datetime) -> None:
 
 
 def revoke_all(session: Session, *, user_id: uuid.UUID, now: datetime, keep: uuid.UUID | None = None) -> int:
-    """End every open session of a user except `keep`; return how many ended (password change, deactivation)."""
-    stmt = sa.select(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
-    if keep is not None:
-        stmt = stmt.where(WebSession.id != keep)
-    rows = list(session.execute(stmt).scalars())
-    for web in rows:
-        web.revoked_at = now
-    return len(rows)
+    """End every open session of a user except `keep`; return how many ended (users.service.end_sessions)."""
+    return end_sessions(session, user_id=user_id, now=now, keep=keep)
 
 
 # --- invites ---------------------------------------------------------------------------------
@@ -189,6 +264,12 @@ def accept_invite(session: Session, *, now: datetime, token: str, name: str, pas
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InvalidInput(f"choose a password of {MIN_PASSWORD} to {MAX_PASSWORD} characters",
                            details={"field": "password"})
+    # Claim the invite with one conditional UPDATE: of parallel uses of the link, one matches the row
+    # (PostgreSQL makes the others wait for its commit, then re-check accepted_at), the rest are refused.
+    claimed = rowcount(session, sa.update(UserInvite).where(UserInvite.id == invite.id, UserInvite.accepted_at.is_(None))
+                       .values(accepted_at=now).execution_options(synchronize_session=False))
+    if claimed != 1:
+        raise NotFound("this invitation link is not valid: it was used already, has expired or never existed")
     # The admin authorised this account when inviting; the audit names the invite and its inviter.
     actor = Principal(user_id=invite.invited_by_id, label=f"invite:{invite.email}", org_role=OrgRole.admin)
     user = create_user(session, actor=actor, now=now, email=invite.email, name=name.strip() or invite.name,

@@ -2,11 +2,13 @@
 
 - `GET /n/{token}` shows what the link would do (mail scanners fetch links, so opening one does
   nothing); the page's button POSTs to the same address, which acts once. A used, expired or
-  altered link gets a 4xx page saying which.
+  altered link gets a 4xx page saying which; after 20 altered or cut links from one address, that
+  address waits (429, users/throttle.py), before any signature is checked.
 - `POST /integrations/twilio/sms`: an SMS reply ("4821 ack", "4821 close"); `POST
   /integrations/twilio/status`: Twilio's delivery status callback. Both check the
   X-Twilio-Signature against TOCSIN_TWILIO_AUTH_TOKEN and the public URL (TOCSIN_PUBLIC_URL
-  must be the address Twilio calls), and are 404 when Twilio is not configured.
+  must be the address Twilio calls), and are 404 when Twilio is not configured. A number that
+  sent 5 codes matching no page waits (users/throttle.py) before its next code is looked up.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from tocsin.escalation.models import Notification
 from tocsin.escalation.outbox import fall_through
 from tocsin.flows import respond
 from tocsin.http.errors import status_for
+from tocsin.http.requests import client_address
 from tocsin.notify import links
 from tocsin.notify.twilio import parse_status_callback, verify_twilio_signature
+from tocsin.users import throttle
 
 router = APIRouter()
 _env = Environment(autoescape=True)
@@ -58,10 +62,23 @@ def _page(status: int, title: str, *, lines: list[str] | None = None, message: s
 
 
 def _link(request: Request, token: str) -> links.Link | HTMLResponse:
+    """What the link says, or the page refusing it. Links that are not ours count against the address."""
     state = request.app.state
+    now, address = state.clock.now(), client_address(request)
+    with state.db.unit_of_work() as s:
+        wait = throttle.peek(s, throttle.LINK, address, now).retry_after
+    if wait:
+        minutes = -(-wait // 60)
+        page = _page(429, "Too many broken links", message=f"Too many links from your address did not work. Try "
+                     f"again in {minutes} minute{'s' if minutes != 1 else ''}.")
+        page.headers["Retry-After"] = str(wait)
+        return page
     try:
-        return links.read_token(state.settings.resolved_secret_key(), token, state.clock.now())
+        return links.read_token(state.settings.resolved_secret_key(), token, now)
     except links.BadLink as exc:
+        if not isinstance(exc, links.LinkExpired):
+            with state.db.unit_of_work() as s:
+                throttle.take(s, throttle.LINK, address, now)
         return _page(400, "This link does not work", message=str(exc))
 
 
@@ -146,9 +163,14 @@ async def twilio_sms(request: Request) -> Response:
     if not _MESSAGE_SID.fullmatch(message_sid):
         return Response("MessageSid is required", status_code=400)
     state = request.app.state
-    now = state.clock.now()
+    now, sender = state.clock.now(), params.get("From", "")
     with state.db.unit_of_work() as s:
-        row = respond.by_reply_code(s, params.get("From", ""), code)
+        ticket = throttle.take(s, throttle.SMS_REPLY, sender, now)
+    if ticket.blocked:
+        minutes = -(-ticket.retry_after // 60)
+        return _twiml(f"tocsin: too many wrong codes from this number; try again in {minutes} min.")
+    with state.db.unit_of_work() as s:
+        row = respond.by_reply_code(s, sender, code)
         if row is None:
             return _twiml(f"tocsin: no page with code {code} was sent to this number.")
         # Twilio's signature covers no timestamp: a captured reply could be sent again later and, once the
@@ -157,6 +179,7 @@ async def twilio_sms(request: Request) -> Response:
         if s.get(UsedLink, seen) is not None:
             return _twiml("tocsin: this reply was already handled.")
         s.add(UsedLink(digest=seen, used_at=now, expires_at=now + SMS_REPLY_MEMORY))
+        throttle.clear(s, throttle.SMS_REPLY, sender)
         try:
             s.flush()
         except IntegrityError:  # the same message at the same time: the other request acts

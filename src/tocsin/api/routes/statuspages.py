@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import InvalidInput, NotFound, TocsinError
-from tocsin.http.requests import same_origin
+from tocsin.http.requests import client_address, same_origin
 from tocsin.incidents.access import require_incident
 from tocsin.notify.dispatch import webhook_secret
 from tocsin.postmortems.service import require_postmortem
@@ -303,7 +303,7 @@ def publish_public(postmortem_id: uuid.UUID, body: PublishPublicIn, ctx: CtxDep)
 _HEADERS = {"Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'; "
                                        "base-uri 'none'",
             "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
-# Per client IP (request.client: the peer, or what the server's proxy-headers handling says):
+# Per client IP (http.requests.client_address: the peer, or X-Forwarded-For from TOCSIN_TRUSTED_PROXIES):
 # SUBSCRIBE_PER_IP requests per SUBSCRIBE_IP_WINDOW, in memory per process (statuspage/ratelimit.py).
 SUBSCRIBE_PER_IP, SUBSCRIBE_IP_WINDOW = 10, timedelta(minutes=10)
 _LIMITER_LOCK = threading.Lock()
@@ -359,7 +359,7 @@ async def subscribe(slug: str, request: Request) -> HTMLResponse:
 def _subscribe(slug: str, email: str, request: Request) -> HTMLResponse:
     state = request.app.state
     now = state.clock.now()
-    wait = _ip_limiter(request).hit(request.client.host if request.client else "unknown", now)
+    wait = _ip_limiter(request).hit(client_address(request), now)
     if wait:
         return _too_many(wait)
     page = None

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tocsin.errors import InvalidInput
-from tocsin.http.requests import same_origin
+from tocsin.http.requests import client_address, same_origin
 from tocsin.web import sessions
 from tocsin.web.auth import (
     COOKIE,
@@ -68,13 +68,17 @@ def login(request: Request, form: OriginForm) -> Response:
     email, password = form.get("email", "").strip(), form.get("password", "")
     next_path = safe_next(form.get("next"))
     state = request.app.state
-    now = state.clock.now()
     token = None
     if email and password and len(email) <= 320 and len(password) <= 1024:
-        with state.db.unit_of_work() as s:
-            user = sessions.authenticate(s, email=email, password=password)
-            if user is not None:
-                token = sessions.create_session(s, user=user, now=now, settings=state.settings)
+        result = sessions.login(state.db, email=email, password=password, address=client_address(request),
+                                now=state.clock.now(), settings=state.settings)
+        if result.retry_after:
+            minutes = -(-result.retry_after // 60)
+            page = render(request, None, "login.html", status_code=429, email=email[:320], next_path=next_path,
+                          error=f"Too many wrong passwords: try again in {minutes} minute{'s' if minutes != 1 else ''}")
+            page.headers["Retry-After"] = str(result.retry_after)
+            return page
+        token = result.token
     if token is None:
         return render(request, None, "login.html", status_code=400, error=WRONG, email=email[:320],
                       next_path=next_path)

@@ -17,7 +17,7 @@ from tocsin.contacts import service as contacts
 from tocsin.contacts.models import TYPES
 from tocsin.errors import InvalidInput, NotFound
 from tocsin.users.service import (
-    check_password,
+    change_own_password,
     create_token,
     list_tokens,
     require_token,
@@ -25,7 +25,6 @@ from tocsin.users.service import (
     revoke_token,
     update_user,
 )
-from tocsin.web import sessions
 from tocsin.web.auth import WebCtx, csrf_form, web_ctx
 from tocsin.web.render import render
 from tocsin.web.routes.common import field, parse_uuid, redirect
@@ -61,14 +60,11 @@ def password(request: Request, ctx: WebCtx = Depends(web_ctx),
     current, new = form.get("current_password", ""), form.get("new_password", "")
     if len(new) > 1024:
         raise InvalidInput("the new password is too long (at most 1024 characters)", details={"field": "new_password"})
+    if new != form.get("confirm_password", new):
+        raise InvalidInput("the new passwords differ", details={"field": "confirm_password"})
     with ctx.work() as (s, me):
-        user = require_user(s, ctx.user.id)
-        if len(current) > 1024 or not check_password(user, current):
-            raise InvalidInput("the current password is wrong", details={"field": "current_password"})
-        if new != form.get("confirm_password", new):
-            raise InvalidInput("the new passwords differ", details={"field": "confirm_password"})
-        update_user(s, actor=me, now=ctx.now, user=user, password=new)
-        ended = sessions.revoke_all(s, user_id=user.id, now=ctx.now, keep=ctx.session_id)
+        ended = change_own_password(s, actor=me, now=ctx.now, user=require_user(s, ctx.user.id),
+                                    current_password=current, new_password=new, keep_session=ctx.session_id)
     return redirect("/me", f"Password changed; {ended} other session{'s' if ended != 1 else ''} logged out")
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from tocsin.contacts import service as contacts
 from tocsin.errors import InvalidInput
 from tocsin.principal import OrgRole
+from tocsin.users import service as users
 from tocsin.users.service import list_users, require_user, update_user
 from tocsin.web import sessions
 from tocsin.web.auth import WebCtx, csrf_form, web_ctx
@@ -75,11 +76,7 @@ def set_active(request: Request, user_id: str, ctx: WebCtx = Depends(web_ctx),
     active = form.get("active") == "true"
     with ctx.work() as (s, me):
         user = require_user(s, uid)
-        if user.id == me.user_id and not active:
-            raise InvalidInput("you cannot deactivate yourself; ask another admin")
-        update_user(s, actor=me, now=ctx.now, user=user, is_active=active)
-        if not active:
-            sessions.revoke_all(s, user_id=user.id, now=ctx.now)
+        users.set_active(s, actor=me, now=ctx.now, user=user, active=active)  # ends sessions and tokens
         name = user.name
     return redirect("/users", f"{name} is now {'active' if active else 'deactivated'}")
 
