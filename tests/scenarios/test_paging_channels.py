@@ -322,7 +322,8 @@ def test_a_held_bundle_joining_a_later_bundle_keeps_every_page(rb):
     rows = {r.alert_id: r for r in rb.notifications(channel="sms")}
     assert [rows[a].status for a in (late, ids[5], ids[6])] == ["sent", "bundled", "bundled"]
     code = REPLY.search(texts[-1]).group(1)
-    assert _twilio_post(rb, {"From": "+14155550166", "To": SENDER, "Body": f"{code} ack"}).status_code == 200
+    reply = {"From": "+14155550166", "To": SENDER, "Body": f"{code} ack", "MessageSid": "SM" + "6" * 32}
+    assert _twilio_post(rb, reply).status_code == 200
     assert [rb.alert(a).status for a in (late, ids[5], ids[6])] == ["acknowledged"] * 3
 
 
