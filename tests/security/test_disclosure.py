@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from tocsin.actions.models import ActionItem
 from tocsin.config import Settings
 from tocsin.contacts.models import ContactMethod, NotificationRule
 from tocsin.engine.runner import Engine
@@ -19,6 +20,7 @@ from tocsin.escalation.deliver import deliver
 from tocsin.escalation.models import Notification
 from tocsin.escalation.steps import escalations
 from tocsin.inbound.types import Action, AlertSeverity, Event
+from tocsin.incidents.models import Incident
 from tocsin.pipeline.ingest import Incoming, ingest
 
 PHONE = "+14155550123"
@@ -176,9 +178,6 @@ def test_moving_an_alert_off_a_hidden_incident_is_refused_without_naming_it(clie
 
 
 def test_metrics_leave_out_everything_of_restricted_incidents(client, db, clock, hidden):
-    from tocsin.actions.models import ActionItem
-    from tocsin.incidents.models import Incident
-
     now = clock.now()
     with db.unit_of_work() as s:
         secret_id = s.execute(sa.select(Incident.id).where(Incident.restricted.is_(True))).scalar_one()
@@ -208,3 +207,29 @@ def test_incident_csv_export_makes_formula_titles_inert(client, make_person, tit
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert rows[0]["title"] == "'" + title, "a leading quote makes a spreadsheet show the text, not run it"
     assert rows[0]["ref"] == "INC-1" and rows[0]["severity"] == "SEV3", "other cells are unchanged"
+
+
+def test_oncall_load_counts_commander_pages_of_hidden_incidents_only_for_those_who_see_them(
+        client, db, clock, make_person):
+    admin, alice, bob = make_person("admin"), make_person("responder", name="Alice"), make_person("responder")
+    refs = {}
+    for title, restricted in (("Possible data exfiltration", True), ("Slow checkout", False)):
+        r = client.post("/api/v1/incidents", json={"title": title, "severity": "SEV1", "restricted": restricted},
+                        headers=admin.headers)
+        refs[restricted] = r.json()["id"]
+    sent = clock.now() - timedelta(hours=1)
+    with db.unit_of_work() as s:
+        for incident_id in refs.values():
+            s.add(Notification(id=uuid.uuid4(), user_id=alice.id, incident_id=uuid.UUID(incident_id),
+                               channel="sms", destination=PHONE, kind="incident", subject="s", body="b",
+                               idempotency_key=f"{uuid.uuid4()}:0:{alice.id}:aaaa", status="sent",
+                               created_at=sent, send_after=sent, sent_at=sent))
+    period = {"since": (clock.now() - timedelta(days=1)).isoformat(), "until": clock.now().isoformat()}
+
+    def pages(who) -> int:
+        r = client.get("/api/v1/reports/oncall", params=period, headers=who.headers)
+        assert r.status_code == 200, r.text
+        return {p["user"]["name"]: p["pages"] for p in r.json()["people"]}.get("Alice", 0)
+
+    assert pages(bob) == 1, "the page to take command of a restricted incident is not counted for Bob"
+    assert pages(admin) == 2
