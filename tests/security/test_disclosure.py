@@ -5,6 +5,7 @@ see leaves no trace (no link, no hint, no count); CSV exports never carry live s
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import uuid
 from datetime import timedelta
@@ -92,6 +93,10 @@ def test_others_see_an_alerts_notifications_with_masked_destinations(client, db,
     trail = client.get(f"/api/v1/alerts/{alert_id}/escalation", headers=headers)
     assert notes.status_code == trail.status_code == 200, notes.text + trail.text
     assert _leaks(notes.text) == [] and _leaks(trail.text) == []
+    # nor a hash of it: a phone number is found again from its SHA-256 by trying them all
+    tag = hashlib.sha256(f"sms:{PHONE}:0".encode()).hexdigest()[:16]
+    assert tag not in trail.text and tag in client.get(f"/api/v1/alerts/{alert_id}/escalation",
+                                                       headers=world["admin"].headers).text
     shown = {n["channel"]: n["destination"] for n in notes.json()}
     # still useful to a responder: which kind, the last digits, the webhook's host
     assert shown["sms"].endswith("0123") and PHONE not in shown["sms"]

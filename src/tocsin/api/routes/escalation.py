@@ -116,7 +116,7 @@ def _escalation_out(s: Session, me: Principal, row: Escalation) -> dict[str, Any
             "snapshot": row.policy_snapshot,
             "notifications": [{"id": n.id, "user_id": n.user_id, "user": emails.get(n.user_id), "kind": n.kind,
                                "channel": n.channel, "destination": mask.shown(me, n.user_id, n.channel, n.destination),
-                               "subject": n.subject, "status": n.status, "idempotency_key": n.idempotency_key,
+                               "subject": n.subject, "status": n.status, "idempotency_key": mask.shown_key(me, n.user_id, n.idempotency_key),
                                "created_at": n.created_at, "send_after": n.send_after, "attempts": n.attempts,
                                "last_error": mask.shown_text(me, n.user_id, n.last_error, n.channel, n.destination),
                                "sent_at": n.sent_at, "delivered_at": n.delivered_at, "provider_id": n.provider_id,
