@@ -15,7 +15,9 @@ import sqlalchemy as sa
 
 from tocsin.actions.models import ActionItem
 from tocsin.config import Settings
+from tocsin.contacts.mask import mask, scrub
 from tocsin.contacts.models import ContactMethod, NotificationRule
+from tocsin.csvsafe import cell
 from tocsin.engine.runner import Engine
 from tocsin.escalation.deliver import deliver
 from tocsin.escalation.models import Notification
@@ -238,3 +240,22 @@ def test_oncall_load_counts_commander_pages_of_hidden_incidents_only_for_those_w
 
     assert pages(bob) == 1, "the page to take command of a restricted incident is not counted for Bob"
     assert pages(admin) == 2
+
+
+@pytest.mark.parametrize(("channel", "destination", "masked"), [
+    ("sms", "+14155550123", "+…0123"),
+    ("voice", "+442071838750", "+…8750"),
+    ("email", "alice.private@example.org", "a…@example.org"),
+    ("webhook", "https://u:p@hooks.example.test:8443/x/y?z=1#f", "https://hooks.example.test:8443/…"),
+    ("slack", "C0123ABCDEF", "C…"),
+    ("apprise", "pover://userkey@apptoken", "pover://…"),
+    ("webhook", "http://[::1", "http://…"),  # unparseable: nothing of it, and no error
+    ("email", "", ""),
+])
+def test_the_masked_forms(channel, destination, masked):
+    assert mask(channel, destination) == masked
+    assert scrub(f"could not reach {destination}", channel, destination) == f"could not reach {masked}"
+
+
+def test_csv_cells_with_tab_or_carriage_return_are_inert_and_numbers_are_kept():
+    assert [cell(v) for v in ("\tx", "\rx", "-1", -1, 2.5, "ok", "")] == ["'\tx", "'\rx", "'-1", -1, 2.5, "ok", ""]
