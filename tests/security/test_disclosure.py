@@ -184,6 +184,7 @@ def test_moving_an_alert_off_a_hidden_incident_is_refused_without_naming_it(clie
         assert r.status_code == 404 and r.json()["error"]["message"] == f"no incident {ref}", r.text
 
 
+@pytest.mark.both_backends  # the need-to-know filter is SQL
 def test_metrics_leave_out_everything_of_restricted_incidents(client, db, clock, hidden):
     now = clock.now()
     with db.unit_of_work() as s:
@@ -216,6 +217,7 @@ def test_incident_csv_export_makes_formula_titles_inert(client, make_person, tit
     assert rows[0]["ref"] == "INC-1" and rows[0]["severity"] == "SEV3", "other cells are unchanged"
 
 
+@pytest.mark.both_backends  # the need-to-know filter is SQL
 def test_oncall_load_counts_commander_pages_of_hidden_incidents_only_for_those_who_see_them(
         client, db, clock, make_person):
     admin, alice, bob = make_person("admin"), make_person("responder", name="Alice"), make_person("responder")
