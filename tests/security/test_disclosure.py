@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from tocsin.actions.models import ActionItem
+from tocsin.cli.learning_report import CSV_COLUMNS, to_csv
 from tocsin.config import Settings
 from tocsin.contacts.mask import mask, scrub
 from tocsin.contacts.models import ContactMethod, NotificationRule
@@ -261,3 +262,19 @@ def test_the_masked_forms(channel, destination, masked):
 
 def test_csv_cells_with_tab_or_carriage_return_are_inert_and_numbers_are_kept():
     assert [cell(v) for v in ("\tx", "\rx", "-1", -1, 2.5, "ok", "")] == ["'\tx", "'\rx", "'-1", -1, 2.5, "ok", ""]
+
+
+def test_the_learning_report_csv_makes_a_formula_group_inert():
+    # Groups are keyed by service, team, severity or label value; label values come from alert senders.
+    def metrics(n: int) -> dict:
+        out: dict = {}
+        for _name, path in CSV_COLUMNS:
+            node = out
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = n
+        return out
+
+    text = to_csv({"overall": metrics(2), "groups": [{"key": "=cmd|' /C calc'!A0", "metrics": metrics(-1)}]})
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[2][0] == "'=cmd|' /C calc'!A0" and rows[2][1] == "-1", "a number stays a number"
