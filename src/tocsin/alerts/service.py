@@ -174,7 +174,7 @@ def attach(session: Session, *, alert: Alert, incident_key: str, actor: Principa
         raise IllegalTransition(f"the alert is already attached to {ref(incident)}")
     if alert.incident_id is not None and get_incident(session, actor, alert.incident_id) is None:
         # Moving it would silently take an alert away from a restricted incident's responders. The
-        # answer names neither that incident nor that it is restricted (docs/incidents.md).
+        # answer names neither that incident nor that it is restricted (docs/api.md, Need-to-know).
         raise Conflict(f"the alert cannot be attached to {ref(incident)}: it belongs to another incident; "
                        "an admin can move it", details={"incident": ref(incident)})
     alert.incident_id = incident.id

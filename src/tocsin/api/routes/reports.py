@@ -144,5 +144,5 @@ def oncall_report(
 ) -> dict[str, Any]:
     with ctx.work() as (s, me):
         start, end = oncall_load.period(since=since, until=until, now=ctx.now)
-        return oncall_load.as_output(oncall_load.oncall_load(s, principal=me, since=start, until=end, schedule=schedule,
-                                                              team=team))
+        load = oncall_load.oncall_load(s, principal=me, since=start, until=end, schedule=schedule, team=team)
+        return oncall_load.as_output(load)
