@@ -173,8 +173,10 @@ def attach(session: Session, *, alert: Alert, incident_key: str, actor: Principa
     if alert.incident_id == incident.id:
         raise IllegalTransition(f"the alert is already attached to {ref(incident)}")
     if alert.incident_id is not None and get_incident(session, actor, alert.incident_id) is None:
-        # Moving it would silently take an alert away from a restricted incident's responders.
-        raise Conflict("the alert is attached to an incident you may not see; ask that incident's responders")
+        # Moving it would silently take an alert away from a restricted incident's responders. The
+        # answer names neither that incident nor that it is restricted (docs/api.md, Need-to-know).
+        raise Conflict(f"the alert cannot be attached to {ref(incident)}: it belongs to another incident; "
+                       "an admin can move it", details={"incident": ref(incident)})
     alert.incident_id = incident.id
     _decide(session, alert, "attached", f"attached to {ref(incident)} by {actor.label}", now, incident=ref(incident))
     session.flush()

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from tocsin.cli.client import DEFAULT_URL, Token, Url, call, request
 from tocsin.cli.common import console, fail, print_json
+from tocsin.csvsafe import writerow
 from tocsin.reports.display import duration, money, percent
 
 
@@ -66,7 +67,7 @@ def to_csv(report: dict[str, Any]) -> str:
     writer.writerow(["group", *(name for name, _ in CSV_COLUMNS)])
     rows = [("all", report["overall"])] + [(g["key"], g["metrics"]) for g in report["groups"]]
     for key, metrics in rows:
-        writer.writerow([key, *("" if (v := _pick(metrics, path)) is None else v for _, path in CSV_COLUMNS)])
+        writerow(writer, [key, *("" if (v := _pick(metrics, path)) is None else v for _, path in CSV_COLUMNS)])
     return buf.getvalue()
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
+from tocsin.contacts import mask
 from tocsin.contacts.service import fallbacks_for
 from tocsin.escalation import trail
 from tocsin.escalation.models import Notification
@@ -34,12 +35,15 @@ def fall_through(s: Session, row: Notification, why: str, now: datetime) -> None
                            channel=route.channel, destination=route.destination, kind=row.kind, subject=row.subject,
                            body=row.body, idempotency_key=f"{row.idempotency_key[:150]}|fb:{tag}", status="queued",
                            created_at=now, send_after=now, attempts=0))
+    # The trail is read by anyone who may see the alert or incident: the error loses the destination's
+    # secrets (the owner and admins read it in full on the notification).
+    shown = mask.scrub(why, row.channel, row.destination) or ""
     then = (f"falling through to {', '.join(r.channel for r in nexts)}" if nexts
             else "no other verified contact method to fall through to")
     trail.note(s, now=now, kind="notification_failed", alert_id=row.alert_id,
                incident_id=row.incident_id if not row.alert_id else _incident_of(s, row.alert_id),
                reason=f"{'reminder' if row.kind == 'reminder' else 'page'} to {name} by {row.channel} failed: "
-                      f"{why}; {then}",
+                      f"{shown}; {then}",
                user_id=str(row.user_id), notification_id=str(row.id), channel=row.channel)
 
 

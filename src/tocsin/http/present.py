@@ -79,21 +79,15 @@ def alerts_out(s: Session, me: Principal, rows: list[Alert]) -> list[dict[str, A
 
 
 def decisions_out(s: Session, me: Principal, decisions: Any) -> list[dict[str, Any]]:
-    """The decisions, with those naming an incident the caller may not see redacted.
+    """The decisions, without those naming an incident the caller may not see.
 
-    Attach and auto-incident decisions name the incident in their reason and data; a restricted
-    incident must not leak through the alert it is linked to (the alert's `incident` is null too).
+    Attach and auto-incident decisions name the incident in their reason and data. A restricted
+    incident the caller may not see does not exist for them: its alert shows no link (`incident`
+    is null) and no decision about it, not even a redacted one, so it reads like any alert that
+    was never attached.
     """
     named = {d.data.get("incident") for d in decisions if isinstance(d.data, dict) and d.data.get("incident")}
     numbers = {n for n in (parse_incident_ref(str(r)) for r in named) if n is not None}
     seen = {incidents.ref(i) for i in s.execute(visible(me).where(Incident.number.in_(numbers))).scalars()} if numbers else set()
-    out = []
-    for d in decisions:
-        data = dict(d.data or {})
-        reason = d.reason
-        if data.get("incident") and data["incident"] not in seen:
-            data.pop("incident")
-            data.pop("rule_id", None)
-            reason = "linked to an incident you may not see"
-        out.append({"at": d.at, "kind": d.kind, "reason": reason, "data": data})
-    return out
+    return [{"at": d.at, "kind": d.kind, "reason": d.reason, "data": dict(d.data or {})} for d in decisions
+            if not (isinstance(d.data, dict) and d.data.get("incident") and d.data["incident"] not in seen)]

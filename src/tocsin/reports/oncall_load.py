@@ -39,10 +39,13 @@ from sqlalchemy.orm import Session
 
 from tocsin.errors import InvalidInput
 from tocsin.escalation.models import Notification
+from tocsin.incidents.access import visibility_clause
+from tocsin.incidents.models import Incident
 from tocsin.localtime import zone
 from tocsin.oncall import resolve
 from tocsin.oncall import service as oncall
 from tocsin.oncall.models import Schedule, ScheduleOverride
+from tocsin.principal import Principal
 from tocsin.reports.period import parse_period
 from tocsin.teams.models import Team
 from tocsin.teams.service import member_ids, require_team
@@ -224,10 +227,14 @@ def _shifts(session: Session, row: Schedule, since: datetime, until: datetime) -
     return shifts, names
 
 
-def _pages(session: Session, since: datetime, until: datetime) -> list[PageSent]:
+def _pages(session: Session, principal: Principal, since: datetime, until: datetime) -> list[PageSent]:
+    """The pages that went out; an Incident Commander page of an incident `principal` may not see
+    (a restricted one) is left out, as that incident is everywhere else."""
+    hidden = sa.select(Incident.id).where(sa.not_(visibility_clause(principal)))
     rows = session.execute(sa.select(Notification.user_id, Notification.idempotency_key, Notification.sent_at).where(
         Notification.kind.in_(PAGE_KINDS), Notification.status.in_(WENT_OUT), Notification.sent_at.is_not(None),
-        Notification.sent_at >= since - _LOOKBEHIND, Notification.sent_at < until)).all()
+        Notification.sent_at >= since - _LOOKBEHIND, Notification.sent_at < until,
+        sa.or_(Notification.incident_id.is_(None), Notification.incident_id.not_in(hidden)))).all()
     # `at is not None` repeats the WHERE clause for the type checker (sent_at is nullable).
     return [p for p in first_sends((str(u), k, at) for u, k, at in rows if at is not None) if p.at >= since]
 
@@ -239,15 +246,16 @@ def _tz(user: User | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def oncall_load(session: Session, *, since: datetime, until: datetime, schedule: str | None = None,
-                team: str | None = None) -> OnCallLoad:
+def oncall_load(session: Session, *, principal: Principal, since: datetime, until: datetime,
+                schedule: str | None = None, team: str | None = None) -> OnCallLoad:
     """Return on-call load for [since, until), for every schedule or the one named (id or slug)
     and/or those of a team. People are the selected schedules' members (layer members and anyone
     an override put on call), plus the team's members with `team`, plus, without any filter,
-    everyone paged in the period. Raise NotFound for an
+    everyone paged in the period; pages to take command of an incident `principal` may not see are
+    not counted. Raise NotFound for an
     unknown schedule or team, as the other reports do."""
     team_row = require_team(session, team) if team is not None else None
-    pages = _pages(session, since, until)
+    pages = _pages(session, principal, since, until)
     hours: dict[str, float] = defaultdict(float)
     wanted: set[str] = set()
     schedules: list[ScheduleLoad] = []

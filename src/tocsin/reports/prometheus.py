@@ -5,9 +5,9 @@ The database is read first into a `Snapshot` (a few GROUP BY queries) and the ex
 rendered from it with a registry built for this scrape, so a database error surfaces before any
 output exists (the route answers 503) and no state is shared between scrapes or app instances.
 
-Need-to-know: restricted incidents are counted (an operator should see that SEV1s are open),
-but under the service label "(restricted)" whatever their services are, so the series never
-tie a restricted incident to a service. Labels hold only enum values and service slugs.
+Need-to-know: the series are the same for whoever scrapes (Prometheus stores one set and shows it
+to everyone who can query it), so restricted incidents, and the action items hanging off them, are
+left out of every figure, even for an admin's token. Labels hold only enum values and service slugs.
 """
 
 from __future__ import annotations
@@ -86,9 +86,11 @@ def snapshot(session: Session, *, now: datetime) -> Snapshot:
         snap.oldest_queued_seconds = max(0.0, (now - oldest).total_seconds())
     snap.pending_events = session.execute(sa.select(sa.func.count()).select_from(AlertEvent).where(
         AlertEvent.outcome.is_(None))).scalar_one()
+    restricted = sa.select(Incident.id).where(Incident.restricted.is_(True))
     snap.action_items_overdue = session.execute(sa.select(sa.func.count()).select_from(ActionItem).where(
         ActionItem.status.in_(OPEN_ACTION_STATUSES), ActionItem.due_at.is_not(None),
-        ActionItem.due_at < now)).scalar_one()
+        ActionItem.due_at < now,
+        sa.or_(ActionItem.incident_id.is_(None), ActionItem.incident_id.not_in(restricted)))).scalar_one()
     return snap
 
 
@@ -104,7 +106,7 @@ class SnapshotCollector(Collector):
                                value={"version": __version__, "database": s.database})
         incidents = GaugeMetricFamily(
             "tocsin_incidents_open", "Incidents in an active status (triage to monitoring), per affected service; "
-            "an incident with several services is in each; restricted ones only under service=\"(restricted)\"",
+            "an incident with several services is in each; restricted incidents are not counted",
             labels=["severity", "kind", "service"])
         for sev, kind, service, n in s.incidents:
             incidents.add_metric([sev, kind, service], n)
@@ -134,7 +136,7 @@ class SnapshotCollector(Collector):
         yield GaugeMetricFamily("tocsin_alert_events_pending", "Received alert events the pipeline has not "
                                 "applied yet", value=s.pending_events)
         yield GaugeMetricFamily("tocsin_action_items_overdue", "Open or in-progress action items past their due "
-                                "time", value=s.action_items_overdue)
+                                "time (not those of restricted incidents)", value=s.action_items_overdue)
 
 
 def render(snap: Snapshot) -> bytes:

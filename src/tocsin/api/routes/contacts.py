@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from tocsin.alerts.service import require_alert
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
+from tocsin.contacts import mask
 from tocsin.contacts import service as contacts
 from tocsin.contacts.models import ContactMethod, NotificationRule
 from tocsin.contacts.schemas import (
@@ -30,6 +31,7 @@ from tocsin.errors import Conflict
 from tocsin.escalation.models import Notification
 from tocsin.notify.dispatch import Dispatcher, webhook_secret
 from tocsin.notify.types import Message
+from tocsin.principal import Principal
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
@@ -153,10 +155,13 @@ def delete_rule(rule_id: uuid.UUID, ctx: CtxDep) -> Response:
     return Response(status_code=204)
 
 
-def deliveries_out(rows: list[Notification]) -> list[dict[str, Any]]:
+def deliveries_out(me: Principal, rows: list[Notification]) -> list[dict[str, Any]]:
+    """The notifications; their destinations (and errors naming them) masked unless `me` owns them or is an admin."""
     return [{"id": n.id, "user_id": n.user_id, "alert_id": n.alert_id, "incident_id": n.incident_id, "kind": n.kind,
-             "channel": n.channel, "destination": n.destination, "subject": n.subject, "status": n.status,
-             "last_error": n.last_error, "attempts": n.attempts, "created_at": n.created_at,
+             "channel": n.channel, "destination": mask.shown(me, n.user_id, n.channel, n.destination),
+             "subject": n.subject, "status": n.status,
+             "last_error": mask.shown_text(me, n.user_id, n.last_error, n.channel, n.destination),
+             "attempts": n.attempts, "created_at": n.created_at,
              "send_after": n.send_after, "sent_at": n.sent_at, "delivered_at": n.delivered_at,
              "bundle_id": n.bundle_id} for n in rows]
 
@@ -169,14 +174,14 @@ def user_notifications(key: str, ctx: CtxDep,
         person = contacts.require_person(s, me, key)
         rows = list(s.execute(sa.select(Notification).where(Notification.user_id == person.id)
                               .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)).scalars())
-        return deliveries_out(rows)
+        return deliveries_out(me, rows)
 
 
 @router.get("/alerts/{alert_id}/notifications", response_model=list[DeliveryOut], tags=TAGS,
             summary="Every notification written for an alert, with its delivery status")
 def alert_notifications(alert_id: uuid.UUID, ctx: CtxDep) -> list[dict[str, Any]]:
-    with ctx.work() as (s, _me):
+    with ctx.work() as (s, me):
         alert = require_alert(s, alert_id)
         rows = list(s.execute(sa.select(Notification).where(Notification.alert_id == alert.id)
                               .order_by(Notification.created_at, Notification.id)).scalars())
-        return deliveries_out(rows)
+        return deliveries_out(me, rows)

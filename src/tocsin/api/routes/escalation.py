@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts.service import require_alert
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
+from tocsin.contacts import mask
 from tocsin.errors import NotFound
 from tocsin.escalation import service as esc
 from tocsin.escalation.models import Escalation, EscalationPolicy
@@ -26,6 +27,7 @@ from tocsin.escalation.schemas import (
     ServicePolicyIn,
     ServicePolicyOut,
 )
+from tocsin.principal import Principal
 from tocsin.services.service import require_service
 from tocsin.users.models import User
 
@@ -102,7 +104,9 @@ def set_service_policy(key: str, body: ServicePolicyIn, ctx: CtxDep) -> dict[str
                 "policy_id": policy.id if policy else None}
 
 
-def _escalation_out(s: Session, row: Escalation) -> dict[str, Any]:
+def _escalation_out(s: Session, me: Principal, row: Escalation) -> dict[str, Any]:
+    """The escalation; its notifications' destinations (and errors naming them) masked unless `me`
+    owns them or is an admin."""
     notes = esc.notifications_for(s, row.id)
     emails = dict(s.execute(sa.select(User.id, User.email).where(User.id.in_({n.user_id for n in notes})))
                   .all()) if notes else {}
@@ -111,9 +115,12 @@ def _escalation_out(s: Session, row: Escalation) -> dict[str, Any]:
             "next_at": row.next_at, "epoch": row.epoch, "started_at": row.started_at, "updated_at": row.updated_at,
             "snapshot": row.policy_snapshot,
             "notifications": [{"id": n.id, "user_id": n.user_id, "user": emails.get(n.user_id), "kind": n.kind,
-                               "channel": n.channel, "destination": n.destination, "subject": n.subject,
-                               "status": n.status, "idempotency_key": n.idempotency_key, "created_at": n.created_at,
-                               "send_after": n.send_after, "attempts": n.attempts, "last_error": n.last_error,
+                               "channel": n.channel,
+                               "destination": mask.shown(me, n.user_id, n.channel, n.destination),
+                               "subject": n.subject, "status": n.status,
+                               "idempotency_key": mask.shown_key(me, n.user_id, n.idempotency_key),
+                               "created_at": n.created_at, "send_after": n.send_after, "attempts": n.attempts,
+                               "last_error": mask.shown_text(me, n.user_id, n.last_error, n.channel, n.destination),
                                "sent_at": n.sent_at, "delivered_at": n.delivered_at, "provider_id": n.provider_id,
                                "bundle_id": n.bundle_id} for n in notes]}
 
@@ -121,12 +128,12 @@ def _escalation_out(s: Session, row: Escalation) -> dict[str, Any]:
 @router.get("/alerts/{alert_id}/escalation", response_model=EscalationOut, tags=["escalation"],
             summary="An alert's escalation: status, next step, policy snapshot and the notifications written")
 def get_escalation(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
-    with ctx.work() as (s, _me):
+    with ctx.work() as (s, me):
         alert = require_alert(s, alert_id)
         row = esc.get_escalation(s, alert.id)
         if row is None:
             raise NotFound(f"alert {alert_id} has no escalation", details={"alert_id": str(alert_id)})
-        return _escalation_out(s, row)
+        return _escalation_out(s, me, row)
 
 
 @router.post("/alerts/{alert_id}/escalate", response_model=EscalationOut, tags=["escalation"],
@@ -135,7 +142,7 @@ def get_escalation(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
 def reescalate(alert_id: uuid.UUID, body: ReescalateIn, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         row = esc.reescalate(s, actor=me, now=ctx.now, alert=require_alert(s, alert_id), level=body.level)
-        return _escalation_out(s, row)
+        return _escalation_out(s, me, row)
 
 
 @router.post("/alerts/{alert_id}/reassign", response_model=EscalationOut, tags=["escalation"],
@@ -147,4 +154,4 @@ def reassign(alert_id: uuid.UUID, body: ReassignIn, ctx: CtxDep) -> dict[str, An
     with ctx.work() as (s, me):
         row = esc.reassign(s, actor=me, now=ctx.now, alert=require_alert(s, alert_id), targets=targets,
                            policy=body.policy)
-        return _escalation_out(s, row)
+        return _escalation_out(s, me, row)

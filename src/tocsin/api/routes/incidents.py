@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
+from tocsin.csvsafe import writerow
 from tocsin.errors import InvalidInput
 from tocsin.flows import incidents as flows
 from tocsin.http.present import incident_out, incidents_out, timeline_out, users_by_id
@@ -119,8 +120,8 @@ def export(ctx: CtxDep, filters: Annotated[Filters, Depends()]) -> Response:
                 break
             for item in incidents_out(s, rows):
                 item["services"] = " ".join(x["slug"] for x in item["services"])
-                writer.writerow(["" if item[c] is None else (item[c].isoformat() if hasattr(item[c], "isoformat")
-                                 else item[c]) for c in EXPORT_COLUMNS])
+                writerow(writer, ["" if item[c] is None else (item[c].isoformat() if hasattr(item[c], "isoformat")
+                                  else item[c]) for c in EXPORT_COLUMNS])
             before = rows[-1].id
     return Response(buf.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="incidents.csv"'})

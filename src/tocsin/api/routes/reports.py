@@ -142,6 +142,7 @@ def oncall_report(
     team: Annotated[str | None, Query(max_length=64, description="Only the schedules of this team (slug or id), "
                                                                  "and its members")] = None,
 ) -> dict[str, Any]:
-    with ctx.work() as (s, _me):
+    with ctx.work() as (s, me):
         start, end = oncall_load.period(since=since, until=until, now=ctx.now)
-        return oncall_load.as_output(oncall_load.oncall_load(s, since=start, until=end, schedule=schedule, team=team))
+        load = oncall_load.oncall_load(s, principal=me, since=start, until=end, schedule=schedule, team=team)
+        return oncall_load.as_output(load)
