@@ -73,7 +73,7 @@ def world(client, make_person, make_service, db, clock):
 
 def _page_alice(client, db, clock, world, *, send=False):
     alert_id = _alert(client, db, clock, world["admin"].headers)
-    Engine(db, clock, modules=[("escalations", escalations)]).tick()
+    Engine(db, clock, settings=Settings(secret_key="x"), modules=[("escalations", escalations)]).tick()
     if send:  # only the broken method is due to fail at once; the others have nowhere to go
         with db.unit_of_work() as s:
             s.execute(sa.update(Notification).where(Notification.destination != BROKEN)
