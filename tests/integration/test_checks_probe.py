@@ -28,7 +28,7 @@ from tocsin.clock import ManualClock
 from tocsin.net.guard import EgressPolicy
 from tocsin.net.http import make_client
 
-OPEN = EgressPolicy()
+OPEN = EgressPolicy(deny_private=False)
 
 
 class ProbeHandler(Handler):

@@ -24,7 +24,7 @@ CREATED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
 @pytest.fixture
 def provider() -> AppriseProvider:
-    return AppriseProvider(policy=EgressPolicy())  # the default policy allows loopback
+    return AppriseProvider(policy=EgressPolicy(deny_private=False))  # the default policy allows loopback
 
 
 def message(to: str, **overrides: Any) -> Message:

@@ -38,7 +38,7 @@ def slack() -> Iterator[FakeSlack]:
 @pytest.fixture
 def provider(slack: FakeSlack) -> SlackProvider:
     # The default policy allows loopback, where the fake listens (as in the webhook tests).
-    return SlackProvider(TOKEN, slack.api_url, policy=EgressPolicy(), timeout=5)
+    return SlackProvider(TOKEN, slack.api_url, policy=EgressPolicy(deny_private=False), timeout=5)
 
 
 def message(to: str, **overrides: Any) -> Message:
@@ -184,7 +184,7 @@ def test_api_errors_map_to_outcomes(
 
 def test_a_bad_token_is_permanent_and_not_echoed(slack: FakeSlack) -> None:
     secret = "xoxb-0000-wrong-and-secret"
-    result = SlackProvider(secret, slack.api_url, policy=EgressPolicy()).send(message(CHANNEL))
+    result = SlackProvider(secret, slack.api_url, policy=EgressPolicy(deny_private=False)).send(message(CHANNEL))
 
     assert result.outcome is Outcome.permanent
     assert "invalid_auth" in result.detail

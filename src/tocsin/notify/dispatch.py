@@ -20,6 +20,7 @@ from typing import Any
 from tocsin.clock import Clock, SystemClock
 from tocsin.net.guard import EgressPolicy
 from tocsin.net.http import make_client
+from tocsin.net.policy import user_policy
 from tocsin.notify.types import Message, Outcome, Provider, Result
 from tocsin.notify.webhook import WebhookProvider
 
@@ -43,8 +44,10 @@ class Dispatcher:
         if self._http is not None:
             self._http.close()
 
-    def _policy(self) -> Any:
-        return EgressPolicy.from_settings(getattr(self.settings, "outbound_allow", "") or "")
+    def _policy(self) -> EgressPolicy:
+        # Every destination a dispatcher reaches is user-chosen (contact methods, status-page
+        # webhooks, the tracker sync URL): private ranges refused unless TOCSIN_OUTBOUND_ALLOW opens them.
+        return user_policy(self.settings)
 
     def client(self) -> Any:
         with self._lock:
