@@ -33,7 +33,7 @@ import httpcore
 
 from tocsin.net.guard import Blocked, EgressPolicy
 from tocsin.net.http import resolve_checked
-from tocsin.notify.types import Message, Outcome, Result
+from tocsin.notify.types import Message, Outcome, Result, status_words
 
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]{0,31})://")
 
@@ -49,6 +49,7 @@ SCHEMES: dict[str, str | None] = {
 }
 _DETAIL_CHARS = 512  # how much of Apprise's log lines is logged
 log = logging.getLogger("tocsin.notify.apprise")
+_STATUS = re.compile(r"\berror=([1-5][0-9]{2})\b")  # how Apprise's http plugins log a reply's status
 _SECRET_MIN_CHARS = 6  # URL parts at least this long are masked in details
 
 
@@ -161,7 +162,17 @@ def _failure_detail(outcome: Any, secrets: list[str], url: str) -> str:
     if lines:  # for operators: Apprise's words can quote the far end's reply, so never shown to users
         text = _mask("; ".join(dict.fromkeys(lines)), secrets)
         log.info("Apprise (%s) failed: %s", _scheme(url), text[:_DETAIL_CHARS])
-    reason = "Apprise timed out" if status == "TIMEOUT" else f"Apprise could not deliver ({_scheme(url)})"
+    # Only what tocsin can say in its own words: the status code Apprise reports ("error=503")
+    # or that it could not connect.
+    code = next((m.group(1) for line in lines for m in [_STATUS.search(line)] if m), None)
+    if status == "TIMEOUT":
+        reason = "Apprise timed out"
+    elif code is not None:
+        reason = f"Apprise: the service answered {status_words(int(code))}"
+    elif any("connection error" in line.lower() for line in lines):
+        reason = f"Apprise could not connect ({_scheme(url)})"
+    else:
+        reason = f"Apprise could not deliver ({_scheme(url)})"
     # Apprise does not tell a refusal from an outage, so every failure may be worth a retry.
     return reason + " (Apprise does not say whether trying again could help)"
 

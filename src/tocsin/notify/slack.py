@@ -73,6 +73,8 @@ _WEBHOOK_ERRORS = {
     "team_disabled": "the workspace is disabled",
     "invalid_token": "the webhook URL's token is wrong",
     "no_text": "the message had no text",
+    "rate_limited": "Slack is rate limiting the webhook",
+    "rollup_error": "Slack had an internal error",
 }
 
 # Web API error codes that describe Slack's trouble, not ours: worth trying again.
@@ -139,6 +141,13 @@ def _is_webhook(to: str) -> bool:
 def _shorten(text: str) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= _DETAIL_CHARS else text[: _DETAIL_CHARS - 1] + "…"
+
+
+def _network_kind(exc: BaseException) -> str:
+    """The type of a network failure (urllib's wrapped socket error's, when it has one)."""
+    if isinstance(exc, URLError) and isinstance(exc.reason, BaseException):
+        exc = exc.reason
+    return type(exc).__name__
 
 
 def _network_detail(exc: BaseException) -> str:
@@ -238,7 +247,7 @@ class SlackProvider:
         except (OSError, http.client.HTTPException) as exc:
             # The exception's text can quote what the far end sent (http.client.BadStatusLine does):
             # only its type is named.
-            return Result(Outcome.retryable, f"Slack webhook at {host} unreachable ({type(exc).__name__})")
+            return Result(Outcome.retryable, f"Slack webhook at {host} unreachable ({_network_kind(exc)})")
         return _webhook_result(response)
 
 
