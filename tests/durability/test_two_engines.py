@@ -39,10 +39,10 @@ from tocsin.db import Database
 from tocsin.escalation import service as esc_service
 from tocsin.escalation.models import Escalation, Notification
 from tocsin.inbound.types import Action, AlertSeverity, Event
+from tocsin.net.guard import EgressPolicy
 from tocsin.notify.dispatch import webhook_secret
 from tocsin.notify.webhook import verify_webhook
 from tocsin.pipeline.ingest import Incoming, ingest
-from tocsin.net.guard import EgressPolicy
 from tocsin.principal import OrgRole, Principal
 from tocsin.services.service import create_service, require_service
 from tocsin.users.service import create_user

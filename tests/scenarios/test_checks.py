@@ -26,10 +26,10 @@ import pytest
 from tests.harness.ports import closed_port
 from tests.harness.webhook import LocalServer
 from tocsin.checks.models import Check, CheckResult
-from tocsin.services.models import Service
 from tocsin.checks.monitor import checks
 from tocsin.db import Database
 from tocsin.engine.runner import Engine
+from tocsin.services.models import Service
 
 CHECKS = "/checks"
 

@@ -25,6 +25,7 @@ from tocsin.config import Settings
 from tocsin.net.http import make_client
 from tocsin.net.policy import check_policy
 from tocsin.notify.dispatch import Dispatcher
+from tocsin.notify.webhook import post_json
 
 ME = "/api/v1/users/me"
 SP = "/api/v1/status-pages"
@@ -281,8 +282,6 @@ def test_the_tracker_sync_url_is_refused_when_aimed_inward(receiver, inward_dns,
 @pytest.mark.parametrize("host", ["127.0.0.1", "0x7f000001", "inward.tocsin.test"])
 def test_a_status_page_webhook_stored_before_the_rule_is_refused_at_send(receiver, inward_dns, host):
     # Rows stored before this release (or straight into the database) meet the same guard when sent.
-    from tocsin.notify.webhook import post_json
-
     dispatcher = Dispatcher(Settings(secret_key="test-secret", outbound_allow=""))
     try:
         result = post_json(dispatcher.client(), f"http://{host}:{receiver.port}/status", "statuspage:1", {"x": 1},

@@ -25,8 +25,8 @@ from tocsin.checks.schemas import (
     UptimeOut,
 )
 from tocsin.heartbeats import service as heartbeats
-from tocsin.net.policy import check_policy
 from tocsin.heartbeats.schemas import HeartbeatIn, HeartbeatOut, NewHeartbeatOut
+from tocsin.net.policy import check_policy
 from tocsin.principal import Principal
 from tocsin.schemas import Page, UTCInput
 from tocsin.services.service import require_service
