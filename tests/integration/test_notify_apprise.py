@@ -83,7 +83,8 @@ def test_an_ntfy_url_to_a_self_hosted_server_delivers(receiver: Receiver, provid
         ("nosuchservice://s3cr3t-token-value@host/path", "not an Apprise service tocsin can check (scheme "
                                                          "nosuchservice://); use one of apprise, apprises, discord, "
                                                          "form, forms, gotify, gotifys, json, jsons, mmost, mmosts, "
-                                                         "ntfy, ntfys, rocket, rockets, slack, tgram, xml, xmls"),
+                                                         "ntfy, ntfys, pover, rocket, rockets, slack, tgram, xml, "
+                                                         "xmls"),
         ("discord://only-an-id-s3cr3t", "not a valid Apprise URL (scheme discord://)"),
         ("just some words s3cr3t", "not a valid Apprise URL (no scheme)"),
         ("", "no Apprise URL given"),

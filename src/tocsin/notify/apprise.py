@@ -12,7 +12,7 @@ tocsin knows and checks. Self-hosted services (json, xml, form, ntfy, gotify, ma
 rocket.chat, the Apprise API) connect to the URL's own host and port, and nowhere else
 whatever the query says: that host is resolved and every address checked with the
 EgressPolicy when the method is saved (literal addresses) and before each send. SaaS services
-(discord, tgram, slack) connect to their fixed public API host, which no part of the URL
+(discord, tgram, pover, slack) connect to their fixed public API host, which no part of the URL
 changes. Everything else is refused, because its targets come from elsewhere: mailto's
 `smtp=` and its guess of a mail server from the address, Matrix's `.well-known` discovery,
 Zulip's and Nostr's derived hosts, local desktop and D-Bus plugins. Redirects are never
@@ -45,6 +45,7 @@ SCHEMES: dict[str, str | None] = {
                      "rocket", "rockets", "apprise", "apprises", "ntfy", "ntfys"), _OWN_HOST),
     "discord": "discord.com",
     "tgram": "api.telegram.org",
+    "pover": "api.pushover.net",
     "slack": "slack.com",
 }
 _DETAIL_CHARS = 512  # how much of Apprise's log lines is logged
