@@ -292,6 +292,13 @@ def test_a_status_page_webhook_stored_before_the_rule_is_refused_at_send(receive
     assert receiver.connections == 0
 
 
+@pytest.mark.parametrize("name", ["outbound_allow", "check_allow"])
+def test_a_bad_allowance_stops_tocsin_at_start_rather_than_opening_nothing_silently(name):
+    with pytest.raises(ValueError, match="bad CIDR '10.0.0.1/8'"):
+        Settings(**{name: "127.0.0.1/32, 10.0.0.1/8"})
+    assert getattr(Settings(**{name: " 10.0.0.0/8 , ,::1/128"}), name) == "10.0.0.0/8,::1/128"
+
+
 # --- never the remote's answer ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("type_, template", [

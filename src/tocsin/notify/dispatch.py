@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import threading
 import uuid
 from typing import Any
@@ -23,6 +24,8 @@ from tocsin.net.http import make_client
 from tocsin.net.policy import user_policy
 from tocsin.notify.types import Message, Outcome, Provider, Result
 from tocsin.notify.webhook import WebhookProvider
+
+log = logging.getLogger("tocsin.notify.dispatch")
 
 CHANNELS = ("email", "sms", "voice", "webhook", "slack", "apprise")
 
@@ -114,4 +117,6 @@ class Dispatcher:
         try:
             return provider.send(message)
         except Exception as exc:  # a provider bug must not take the engine down; retry it
-            return Result(Outcome.retryable, f"{channel} provider error: {type(exc).__name__}: {exc}"[:500])
+            # Only the type: a library's exception text can quote what the far end answered.
+            log.exception("%s provider raised", channel)
+            return Result(Outcome.retryable, f"{channel} provider error: {type(exc).__name__}")
