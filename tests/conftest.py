@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.harness.backends import BACKENDS, CHEAP_PASSWORD_HASHING, PG_ADMIN_URL, pg_conninfo
+from tests.harness.backends import BACKENDS, CHEAP_PASSWORD_HASHING, PG_ADMIN_URL, TEST_EGRESS, pg_conninfo
 from tests.harness.people import Person, person_factory, service_factory, team_factory
 from tocsin.clock import ManualClock
 from tocsin.db import Database
@@ -35,6 +35,7 @@ pytest_plugins = ["tests.harness.plugin"]  # the harness's fixtures: smtp, twili
 # starts (the harness's tocsin_env and cli_env pass these on). Production keeps argon2-cffi's
 # defaults: tests/unit/test_password_hashing.py proves it.
 os.environ.update(CHEAP_PASSWORD_HASHING)
+os.environ.update(TEST_EGRESS)  # the fakes on 127.0.0.1 (tests/harness/backends.py)
 # Code that runs without explicit settings (an engine started bare) reads the environment; its data
 # directory (where a generated secret key is kept) is this process's own temporary one, never the
 # checkout's ./data or a developer's TOCSIN_DATA_DIR.

@@ -35,7 +35,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body")
     max_ingest_bytes: int = Field(default=8_388_608, ge=1024,
                                   description="Largest accepted webhook body (an Alertmanager group can be large)")
-    outbound_allow: str = Field(default="", description="CIDRs outbound HTTP may reach despite the SSRF guard")
+    outbound_allow: str = Field(default="", description="CIDRs (comma-separated) that webhooks, Slack and Apprise "
+                                                        "contact methods, status-page webhooks, tracker sync and "
+                                                        "checks may reach although the SSRF guard refuses them "
+                                                        "(loopback, private, CGNAT, ULA, link-local, metadata)")
+    check_allow: str = Field(default="", description="CIDRs (comma-separated) that synthetic checks alone may reach "
+                                                     "although the SSRF guard refuses them (internal services)")
     trusted_proxies: str = Field(default="", description="Comma-separated addresses or CIDRs of reverse proxies "
                                                          "whose X-Forwarded-For names the client (login throttling, "
                                                          "rate limits); default: none, the socket peer is the client")
@@ -85,6 +90,18 @@ class Settings(BaseSettings):
     password_parallelism: int = Field(default=argon2.DEFAULT_PARALLELISM, ge=1,
                                       description="argon2 lanes per password hash")
     log_level: str = "info"
+
+    @field_validator("outbound_allow", "check_allow")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        # Refused at start rather than at the first send: a typo must not look like a blocked host.
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        for part in parts:
+            try:
+                ipaddress.ip_network(part)
+            except ValueError as exc:
+                raise ValueError(f"bad CIDR {part!r} ({exc})") from None
+        return ",".join(parts)
 
     @field_validator("postmortem_required_severities")
     @classmethod

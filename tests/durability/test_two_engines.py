@@ -39,6 +39,7 @@ from tocsin.db import Database
 from tocsin.escalation import service as esc_service
 from tocsin.escalation.models import Escalation, Notification
 from tocsin.inbound.types import Action, AlertSeverity, Event
+from tocsin.net.guard import EgressPolicy
 from tocsin.notify.dispatch import webhook_secret
 from tocsin.notify.webhook import verify_webhook
 from tocsin.pipeline.ingest import Incoming, ingest
@@ -99,6 +100,9 @@ def wait_running(engine: EngineProcess) -> None:
     poll(running, what="`tocsin engine` to start", timeout=30, interval=0.05, explain=engine.text)
 
 
+LOOPBACK = EgressPolicy.from_settings("127.0.0.1/32")  # the receiver's address, opened as the engines' env does
+
+
 def set_up(db: Database, hooks: str) -> tuple[uuid.UUID, dict[uuid.UUID, str]]:
     """Two people with a verified webhook each, a policy paging both, a service with it.
     Return the service id and {contact method id: person}."""
@@ -109,7 +113,7 @@ def set_up(db: Database, hooks: str) -> tuple[uuid.UUID, dict[uuid.UUID, str]]:
             user = create_user(s, actor=actor, now=now, email=f"{name}@example.test", name=name.title(),
                                org_role=OrgRole.responder)
             method = contacts.create_method(s, actor=actor, now=now, user=user, type="webhook",
-                                            address=f"{hooks}/{name}")
+                                            address=f"{hooks}/{name}", policy=LOOPBACK)
             code = contacts.new_code(s, actor=actor, now=now, method=method)
             assert contacts.verify(s, actor=actor, now=now, method=method, code=code)  # and the immediate rule
             methods[method.id] = name

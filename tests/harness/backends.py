@@ -20,6 +20,12 @@ CHEAP_PASSWORD_HASHING = {"TOCSIN_PASSWORD_TIME_COST": "1", "TOCSIN_PASSWORD_MEM
                           "TOCSIN_PASSWORD_PARALLELISM": "1"}
 
 
+# The tests' fakes (webhook receivers, Slack and Twilio stand-ins, check targets) listen on 127.0.0.1,
+# which tocsin refuses by default (the SSRF guard): the test process and every `tocsin` subprocess
+# open it deliberately. tests/security/test_ssrf.py builds settings without it.
+TEST_EGRESS = {"TOCSIN_OUTBOUND_ALLOW": "127.0.0.1/32"}
+
+
 def pg_conninfo(url: str) -> str:
     """A libpq conninfo (for psycopg.connect) from a SQLAlchemy URL."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

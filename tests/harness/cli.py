@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.harness.backends import CHEAP_PASSWORD_HASHING
+from tests.harness.backends import CHEAP_PASSWORD_HASHING, TEST_EGRESS
 from tests.harness.processes import TOCSIN
 
 CLI_TIMEOUT = 60
@@ -32,6 +32,7 @@ def cli_env(tmp_path: Path, database_url: str | None = None, **extra: str) -> di
            and k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")}
     env["COLUMNS"] = "80"
     env.update(CHEAP_PASSWORD_HASHING)
+    env.update(TEST_EGRESS)
     env["TOCSIN_DATA_DIR"] = str(tmp_path / "data")
     if database_url is not None:
         env["TOCSIN_DATABASE_URL"] = database_url

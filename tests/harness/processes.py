@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.harness.backends import CHEAP_PASSWORD_HASHING
+from tests.harness.backends import CHEAP_PASSWORD_HASHING, TEST_EGRESS
 from tests.harness.ports import free_port
 
 TOCSIN = Path(sys.executable).parent / "tocsin"
@@ -96,6 +96,7 @@ def tocsin_env(data_dir: Path, database_url: str) -> dict[str, str]:
     with the tests' cheap password hashing."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_") and not k.lower().endswith("_proxy")}
     env.update(CHEAP_PASSWORD_HASHING)
+    env.update(TEST_EGRESS)
     env.update(TOCSIN_DATA_DIR=str(data_dir), TOCSIN_DATABASE_URL=database_url, TOCSIN_LOG_LEVEL="warning")
     return env
 

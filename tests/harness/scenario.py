@@ -226,12 +226,13 @@ class Runbook:
     def contact(self, name: str, kind: str, address: str) -> uuid.UUID:
         """A verified contact method, verified as its owner would: ask for a code, type it back."""
         from tocsin.contacts import service as contacts
+        from tocsin.net.policy import user_policy
         from tocsin.users.service import require_user
 
         me, now = self.principal(name), self.now
         with self.db.unit_of_work() as s:
             m = contacts.create_method(s, actor=me, now=now, user=require_user(s, self.people[name].id), type=kind,
-                                       address=address)
+                                       address=address, policy=user_policy(self.settings))
             if m.verified_at is None:
                 code = contacts.new_code(s, actor=me, now=now, method=m)
                 assert contacts.verify(s, actor=me, now=now, method=m, code=code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,7 @@ from tocsin.clock import ManualClock
 from tocsin.net.guard import EgressPolicy
 from tocsin.net.http import make_client
 
-OPEN = EgressPolicy()
+OPEN = EgressPolicy(deny_private=False)
 
 
 class ProbeHandler(Handler):
@@ -370,3 +371,24 @@ def test_parse_tcp_target(target: str, parsed: tuple[str, int]) -> None:
 def test_check_spec_rejects_inconsistent_input(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         CheckSpec(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_non_http_answer_is_described_without_repeating_it(clock: ManualClock) -> None:
+    # A check aimed at an internal non-HTTP service (an SSH daemon, say) must not read its banner back.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def banner() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"SSH-2.0-OpenSSH_internal-secret-banner\r\n\r\n")  # h11 quotes it in its error
+
+        thread = threading.Thread(target=banner, daemon=True)
+        thread.start()
+        with make_client(OPEN, timeout=5) as client:
+            result = probe(http(f"http://127.0.0.1:{port}/"), client, clock)
+        thread.join(5)
+    assert (result.ok, result.error) == (False, "the server did not answer in HTTP")

@@ -59,7 +59,7 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> FakeDNS:
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 def test_local_server_is_reachable_by_default(server: LocalServer, host: str) -> None:
-    with make_client(EgressPolicy()) as client:
+    with make_client(EgressPolicy(deny_private=False)) as client:
         response = client.get(f"http://{host}:{server.port}/")
     assert (response.status_code, response.text) == (200, "hello")
     assert server.requests[0][1]["User-Agent"] == f"tocsin/{__version__}"
@@ -90,7 +90,7 @@ def test_allow_list_re_allows_a_denied_range(server: LocalServer) -> None:
 )
 def test_name_with_one_forbidden_address_is_refused_outright(server: LocalServer, fake_dns: FakeDNS, addresses: list[str]) -> None:
     fake_dns("mixed.tocsin.test", addresses)
-    with make_client(EgressPolicy()) as client, pytest.raises(Blocked, match="mixed.tocsin.test resolves to"):
+    with make_client(EgressPolicy(deny_private=False)) as client, pytest.raises(Blocked, match="mixed.tocsin.test resolves to"):
         client.get(f"http://mixed.tocsin.test:{server.port}/")
     assert server.connections == 0
 
@@ -98,13 +98,13 @@ def test_name_with_one_forbidden_address_is_refused_outright(server: LocalServer
 def test_next_address_is_tried_when_one_refuses(server: LocalServer, fake_dns: FakeDNS) -> None:
     # 127.0.0.2 is on loopback but nothing listens there on this port.
     fake_dns("two.tocsin.test", ["127.0.0.2", "127.0.0.1"])
-    with make_client(EgressPolicy()) as client:
+    with make_client(EgressPolicy(deny_private=False)) as client:
         assert client.get(f"http://two.tocsin.test:{server.port}/").status_code == 200
 
 
 def test_dns_rebinding_is_caught_at_connect_time(server: LocalServer, fake_dns: FakeDNS) -> None:
     looked_up = fake_dns("rebind.tocsin.test", ["127.0.0.1"])
-    with make_client(EgressPolicy()) as client:
+    with make_client(EgressPolicy(deny_private=False)) as client:
         assert client.get(f"http://rebind.tocsin.test:{server.port}/").status_code == 200
         fake_dns("rebind.tocsin.test", ["169.254.169.254"])  # the name now points at metadata
         # http.server closes after each HTTP/1.0 response, so this is a fresh connection.
@@ -116,7 +116,7 @@ def test_dns_rebinding_is_caught_at_connect_time(server: LocalServer, fake_dns: 
 
 def test_metadata_name_is_refused_without_a_lookup(server: LocalServer, fake_dns: FakeDNS) -> None:
     looked_up = fake_dns("metadata.google.internal", ["127.0.0.1"])
-    with make_client(EgressPolicy()) as client, pytest.raises(Blocked, match="metadata hostname"):
+    with make_client(EgressPolicy(deny_private=False)) as client, pytest.raises(Blocked, match="metadata hostname"):
         client.get(f"http://metadata.google.internal:{server.port}/")
     assert looked_up == [] and server.connections == 0
 
@@ -127,24 +127,24 @@ def test_metadata_name_is_refused_without_a_lookup(server: LocalServer, fake_dns
 def test_literal_addresses_are_refused_even_with_a_swapped_transport(url: str) -> None:
     calls: list[httpx.Request] = []
     transport = httpx.MockTransport(lambda request: calls.append(request) or httpx.Response(200))
-    with make_client(EgressPolicy(), transport=transport) as client, pytest.raises(Blocked):
+    with make_client(EgressPolicy(deny_private=False), transport=transport) as client, pytest.raises(Blocked):
         client.get(url)
     assert calls == []
 
 
 def test_octal_spelled_metadata_address_never_leaves() -> None:
     # httpx refuses to parse it; either refusal is fine as long as nothing is sent.
-    with make_client(EgressPolicy()) as client, pytest.raises((Blocked, httpx.InvalidURL)):
+    with make_client(EgressPolicy(deny_private=False)) as client, pytest.raises((Blocked, httpx.InvalidURL)):
         client.get("http://0251.0376.0251.0376/")
 
 
 def test_decimal_spelled_metadata_address_is_refused_after_resolution() -> None:
-    with make_client(EgressPolicy()) as client, pytest.raises(Blocked, match="2852039166 resolves to 169.254.169.254"):
+    with make_client(EgressPolicy(deny_private=False)) as client, pytest.raises(Blocked, match="2852039166 resolves to 169.254.169.254"):
         client.get("http://2852039166/")
 
 
 def test_redirects_are_not_followed(server: LocalServer) -> None:
-    with make_client(EgressPolicy()) as client:
+    with make_client(EgressPolicy(deny_private=False)) as client:
         response = client.get(f"http://127.0.0.1:{server.port}/redirect")
     assert response.status_code == 302
     assert [path for path, _ in server.requests] == ["/redirect"]
@@ -156,7 +156,7 @@ def test_environment_proxies_are_ignored(server: LocalServer, monkeypatch: pytes
             monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.port}")
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
-        with make_client(EgressPolicy()) as client:
+        with make_client(EgressPolicy(deny_private=False)) as client:
             assert client.get(f"http://localhost:{server.port}/").status_code == 200
         assert proxy.connections == 0 and len(server.requests) == 1
 
@@ -164,7 +164,7 @@ def test_environment_proxies_are_ignored(server: LocalServer, monkeypatch: pytes
 def test_tls_verifies_the_url_host_while_connecting_to_the_checked_address(tmp_path: Path) -> None:
     cert, key = self_signed_cert(tmp_path, days=30)
     trust = ssl.create_default_context(cafile=str(cert))
-    with LocalServer(tls=server_tls(cert, key)) as srv, make_client(EgressPolicy(), verify=trust) as client:
+    with LocalServer(tls=server_tls(cert, key)) as srv, make_client(EgressPolicy(deny_private=False), verify=trust) as client:
         # localhost → 127.0.0.1 is what is dialled; the certificate is checked for "localhost".
         assert client.get(f"https://localhost:{srv.port}/").status_code == 200
         # The same server by address: the certificate does not name 127.0.0.1.
@@ -174,7 +174,7 @@ def test_tls_verifies_the_url_host_while_connecting_to_the_checked_address(tmp_p
 
 def test_async_client_is_guarded_the_same_way(server: LocalServer) -> None:
     async def run() -> tuple[int, type[Exception] | None]:
-        async with make_async_client(EgressPolicy()) as client:
+        async with make_async_client(EgressPolicy(deny_private=False)) as client:
             status = (await client.get(f"http://localhost:{server.port}/")).status_code
         async with make_async_client(EgressPolicy(deny_private=True)) as client:
             try:

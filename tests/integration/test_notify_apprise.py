@@ -24,7 +24,7 @@ CREATED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
 @pytest.fixture
 def provider() -> AppriseProvider:
-    return AppriseProvider(policy=EgressPolicy())  # the default policy allows loopback
+    return AppriseProvider(policy=EgressPolicy(deny_private=False))  # the default policy allows loopback
 
 
 def message(to: str, **overrides: Any) -> Message:
@@ -80,7 +80,11 @@ def test_an_ntfy_url_to_a_self_hosted_server_delivers(receiver: Receiver, provid
 @pytest.mark.parametrize(
     ("to", "expected"),
     [
-        ("nosuchservice://s3cr3t-token-value@host/path", "not a valid Apprise URL (scheme nosuchservice://)"),
+        ("nosuchservice://s3cr3t-token-value@host/path", "not an Apprise service tocsin can check (scheme "
+                                                         "nosuchservice://); use one of apprise, apprises, discord, "
+                                                         "form, forms, gotify, gotifys, json, jsons, mmost, mmosts, "
+                                                         "ntfy, ntfys, pover, rocket, rockets, slack, tgram, xml, "
+                                                         "xmls"),
         ("discord://only-an-id-s3cr3t", "not a valid Apprise URL (scheme discord://)"),
         ("just some words s3cr3t", "not a valid Apprise URL (no scheme)"),
         ("", "no Apprise URL given"),
@@ -105,16 +109,17 @@ def test_several_urls_in_one_destination_are_permanent(receiver: Receiver, provi
 
 
 @pytest.mark.parametrize("status", [500, 503, 429, 404])
-def test_a_receiver_failure_is_retryable_and_says_what_apprise_logged(
+def test_a_receiver_failure_is_retryable_and_says_the_status_apprise_logged(
     receiver: Receiver, provider: AppriseProvider, status: int
 ) -> None:
-    receiver.status = status
+    receiver.status, receiver.reply_body = status, b"internal-answer-9d2e"
     to = f"json://alice:pa55w0rd-secret@127.0.0.1:{receiver.port}/hook?:key=tok3n-secret"
 
     result = provider.send(message(to))
 
     assert result.outcome is Outcome.retryable
-    assert f"error={status}" in result.detail
+    assert f"answered HTTP {status} " in result.detail
+    assert "internal-answer" not in result.detail  # the far end's reply is never repeated
     assert "Apprise does not say whether trying again could help" in result.detail
     assert "pa55w0rd" not in result.detail and "tok3n" not in result.detail
     assert len(receiver.posts) == 1  # one attempt: retrying is the engine's decision
@@ -128,7 +133,7 @@ def test_a_closed_port_is_retryable(provider: AppriseProvider) -> None:
     result = provider.send(message(f"json://127.0.0.1:{port}/hook"))
 
     assert result.outcome is Outcome.retryable
-    assert "Connection error" in result.detail
+    assert "could not connect" in result.detail
 
 
 def test_an_unresolvable_host_is_retryable(provider: AppriseProvider) -> None:
@@ -165,7 +170,7 @@ def test_a_redirect_is_not_followed_even_when_the_url_asks(receiver: Receiver, p
         result = provider.send(message(f"json://127.0.0.1:{receiver.port}/hook?redirect=yes"))
 
         assert result.outcome is Outcome.retryable
-        assert "error=302" in result.detail
+        assert "answered HTTP 302" in result.detail
         assert len(receiver.posts) == 1
         assert elsewhere.connections == 0
 
@@ -197,11 +202,15 @@ def test_a_token_in_the_host_slot_is_not_looked_up(provider: AppriseProvider, mo
         ("ntfy://oncall-topic", None, None),  # ntfy.sh: no host of the user's choosing
         ("discord://123456789/abcdefToken", None, None),
         ("tgram://123456789:ABCdefghijklmnopqrstuvwxyz0123456789/-100123", None, None),
-        ("json://127.0.0.1:8080/x", None, None),
-        ("json://127.0.0.1:8080/x", EgressPolicy(deny_private=True), "loopback"),
+        ("json://127.0.0.1:8080/x", EgressPolicy(deny_private=False), None),
+        ("json://127.0.0.1:8080/x", None, "loopback"),  # the default policy refuses private ranges
+        ("json://2130706433:8080/x", None, "loopback"),
+        ("mailto://user:pass@example.com?smtp=127.0.0.1", EgressPolicy(deny_private=False),
+         "not an Apprise service tocsin can check (scheme mailto://)"),
+        ("matrix://user:pass@matrix.example/#room", None, "not an Apprise service tocsin can check"),
         ("json://169.254.169.254/", None, "cloud metadata address"),
         ("gotify://metadata.google.internal/token", None, "cloud metadata hostname"),
-        ("nosuchservice://s3cr3t@x", None, "not a valid Apprise URL (scheme nosuchservice://)"),
+        ("nosuchservice://s3cr3t@x", None, "not an Apprise service tocsin can check (scheme nosuchservice://)"),
         ("json://a.example/x json://b.example/y", None, "one Apprise URL per destination"),
         ("", None, "no Apprise URL given"),
     ],

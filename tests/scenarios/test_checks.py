@@ -29,6 +29,7 @@ from tocsin.checks.models import Check, CheckResult
 from tocsin.checks.monitor import checks
 from tocsin.db import Database
 from tocsin.engine.runner import Engine
+from tocsin.services.models import Service
 
 CHECKS = "/checks"
 
@@ -229,7 +230,20 @@ def test_the_metadata_address_is_refused_without_connecting(rb, monkeypatch):
         attempts.append(args)
         raise AssertionError("a connection was attempted")
 
-    check = create(rb, name="metadata", target="http://169.254.169.254/latest/meta-data/", failures_to_alert=1)
+    refused = rb.as_("Ada").post(CHECKS, 422, service="web", name="metadata", kind="http",
+                                 target="http://169.254.169.254/latest/meta-data/", interval_seconds=60,
+                                 timeout_seconds=5)
+    assert "cloud metadata" in refused["error"]["message"]
+    # A check stored before that rule (or straight into the database) is still refused when it runs.
+    with rb.db.unit_of_work() as s:
+        row = Check(service_id=rb.rows(Service, Service.slug == "web")[0].id, name="metadata", kind="http",
+                    target="http://169.254.169.254/latest/meta-data/", method="GET", headers={}, interval_seconds=60,
+                    timeout_seconds=5, expected_statuses="200-399", keyword_absent=False, failures_to_alert=1,
+                    successes_to_resolve=1, enabled=True, created_at=rb.now, next_run_at=rb.now,
+                    consecutive_failures=0, consecutive_successes=0, state="unknown")
+        s.add(row)
+        s.flush()
+        check = {"id": str(row.id)}
     engine = rb.engine  # made (and its modules imported) before the network is taken away
     monkeypatch.setattr(socket, "create_connection", no_connect)
     monkeypatch.setattr(socket.socket, "connect", no_connect)

@@ -8,19 +8,19 @@ import socket
 import pytest
 
 from tocsin.errors import ProviderError
-from tocsin.net.guard import Blocked, EgressPolicy, effective_address
+from tocsin.net.guard import Blocked, EgressPolicy, effective_address, literal_address
 from tocsin.net.http import resolve_checked
 
-DEFAULT = EgressPolicy()
-STRICT = EgressPolicy(deny_private=True)
+OPEN = EgressPolicy(deny_private=False)  # private ranges opened (what TOCSIN_OUTBOUND_ALLOW can do for some)
+STRICT = EgressPolicy()  # the default: private ranges refused too
 
-# (address, allowed by default, allowed with deny_private, words the refusal must contain)
+# (address, allowed with private ranges open, allowed by default, words the refusal must contain)
 ADDRESSES = [
     # ordinary public addresses
     ("8.8.8.8", True, True, ""),
     ("1.1.1.1", True, True, ""),
     ("2001:4860:4860::8888", True, True, ""),
-    # self-hosted targets: allowed unless deny_private
+    # self-hosted targets: refused unless opened
     ("127.0.0.1", True, False, "loopback"),
     ("127.255.255.254", True, False, "loopback"),
     ("::1", True, False, "loopback"),
@@ -70,7 +70,7 @@ ADDRESSES = [
 
 @pytest.mark.parametrize(("address", "by_default", "when_strict", "words"), ADDRESSES)
 def test_address_rules(address: str, by_default: bool, when_strict: bool, words: str) -> None:
-    for policy, allowed in ((DEFAULT, by_default), (STRICT, when_strict)):
+    for policy, allowed in ((OPEN, by_default), (STRICT, when_strict)):
         if allowed:
             policy.check(address)
             continue
@@ -83,19 +83,19 @@ def test_address_rules(address: str, by_default: bool, when_strict: bool, words:
 
 def test_blocked_is_a_permanent_provider_error() -> None:
     with pytest.raises(ProviderError) as info:
-        DEFAULT.check("169.254.169.254")
+        OPEN.check("169.254.169.254")
     assert info.value.retryable is False
     assert info.value.details == {"address": "169.254.169.254", "rule": "169.254.169.254/32"}
 
 
 def test_refusal_names_the_host_it_came_from() -> None:
     with pytest.raises(Blocked, match=r"^evil\.example resolves to 169\.254\.169\.254, which is a cloud metadata"):
-        DEFAULT.check("169.254.169.254", host="evil.example")
+        OPEN.check("169.254.169.254", host="evil.example")
 
 
 def test_check_rejects_a_non_address() -> None:
     with pytest.raises(ValueError):
-        DEFAULT.check("example.com")
+        OPEN.check("example.com")
 
 
 @pytest.mark.parametrize(
@@ -144,6 +144,7 @@ def test_from_settings_rejects_bad_cidrs(setting: str) -> None:
 
 def test_from_settings_empty_means_no_allow_list() -> None:
     assert EgressPolicy.from_settings(" , ") == EgressPolicy()
+    assert EgressPolicy().deny_private  # private ranges are refused unless a policy opens them
 
 
 @pytest.mark.parametrize(
@@ -164,10 +165,10 @@ def test_from_settings_empty_means_no_allow_list() -> None:
 )
 def test_check_host(host: str, allowed: bool) -> None:
     if allowed:
-        DEFAULT.check_host(host)
+        OPEN.check_host(host)
     else:
         with pytest.raises(Blocked):
-            DEFAULT.check_host(host)
+            OPEN.check_host(host)
 
 
 def test_metadata_names_are_refused_whatever_the_allow_list() -> None:
@@ -187,4 +188,51 @@ def test_numeric_spellings_are_judged_by_what_they_resolve_to(host: str) -> None
         pytest.skip(f"this resolver does not parse {host}")
     assert resolved == {"169.254.169.254"}
     with pytest.raises(Blocked, match=f"{host} resolves to 169.254.169.254"):
-        resolve_checked(host, 80, DEFAULT)
+        resolve_checked(host, 80, OPEN)
+
+
+# Every spelling of a loopback or metadata address a resolver accepts is read as the address it is,
+# so a URL host is judged before anything is stored or sent.
+@pytest.mark.parametrize("host, address", [
+    ("127.0.0.1", "127.0.0.1"),
+    ("2130706433", "127.0.0.1"),
+    ("0x7f000001", "127.0.0.1"),
+    ("0X7F.0.0.1", "127.0.0.1"),
+    ("0177.0.0.1", "127.0.0.1"),
+    ("017700000001", "127.0.0.1"),
+    ("127.1", "127.0.0.1"),
+    ("127.0.1", "127.0.0.1"),
+    ("127.0.0.1.", "127.0.0.1"),
+    ("2852039166", "169.254.169.254"),
+    ("0xa9.0xfe.0xa9.0xfe", "169.254.169.254"),
+    ("10.1", "10.0.0.1"),
+    ("[::1]", "::1"),
+    ("::ffff:127.0.0.1", "::ffff:127.0.0.1"),
+    ("[::ffff:7f00:1]", "::ffff:127.0.0.1"),
+])
+def test_literal_addresses_in_every_spelling(host: str, address: str) -> None:
+    assert literal_address(host) == ipaddress.ip_address(address)
+    with pytest.raises(Blocked):
+        STRICT.check_host(host)
+
+
+@pytest.mark.parametrize("host", ["example.com", "127.0.0.1.nip.io", "0x7g.0.0.1", "256.0.0.1", "1.2.3.4.5",
+                                  "4294967296", "08.0.0.1", "0x", "1..1", ""])
+def test_names_and_non_addresses_are_not_literals(host: str) -> None:
+    assert literal_address(host) is None
+
+
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST.", "api.localhost"])
+def test_localhost_names_are_loopback_without_asking_dns(host: str) -> None:
+    with pytest.raises(Blocked, match="loopback"):
+        STRICT.check_host(host)
+    EgressPolicy.from_settings("127.0.0.0/8,::1/128").check_host(host)  # opened deliberately
+
+
+def test_an_allow_list_opens_only_its_ranges() -> None:
+    policy = EgressPolicy.from_settings("10.1.0.0/16")
+    policy.check("10.1.2.3")
+    with pytest.raises(Blocked, match="private"):
+        policy.check("10.2.0.1")
+    with pytest.raises(Blocked, match="loopback"):
+        policy.check_host("0x7f000001")

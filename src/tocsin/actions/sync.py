@@ -33,6 +33,7 @@ from tocsin.config import Settings
 from tocsin.ids import incident_ref, new_id
 from tocsin.incidents.models import Incident
 from tocsin.net.guard import Blocked
+from tocsin.notify.types import status_words
 from tocsin.notify.webhook import (
     SIGNATURE_HEADER,
     SIGNATURE_VERSION,
@@ -46,7 +47,6 @@ from tocsin.users.models import User
 
 EVENT_HEADER = "X-Tocsin-Event"
 CREATED, UPDATED = "action_item.created", "action_item.updated"
-_DETAIL_BYTES = 300
 
 # The tracker's words for a status, beyond our own (open, in_progress, done, wont_do).
 TRACKER_STATUS = {
@@ -148,19 +148,19 @@ def post(client: httpx.Client, url: str, *, secret: str, row_id: Any, event: str
     headers = {"Content-Type": "application/json", "Idempotency-Key": str(row_id), EVENT_HEADER: event,
                TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: f"{SIGNATURE_VERSION}={sign(secret, ts, body)}"}
     try:
-        response = client.post(url, content=body, headers=headers)
+        # Streamed and closed unread: only the status decides, and the tracker's reply is never kept.
+        response = client.send(client.build_request("POST", url, content=body, headers=headers), stream=True)
+        response.close()
     except Blocked as exc:
         return Outcome(False, False, f"blocked by the egress policy: {exc.message}")
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-        return Outcome(False, False, f"invalid action_sync_url: {exc}")
-    except httpx.TransportError as exc:
-        return Outcome(False, True, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol):
+        return Outcome(False, False, "invalid action_sync_url: not an http(s) URL")
+    except httpx.TimeoutException:
+        return Outcome(False, True, "timed out waiting for the tracker")
+    except httpx.TransportError as exc:  # its text can quote what the far end sent: only the type is named
+        return Outcome(False, True, f"could not reach the tracker ({type(exc).__name__})")
     status = response.status_code
-    detail = f"HTTP {status} {response.reason_phrase}".strip()
-    text = " ".join(response.text[:_DETAIL_BYTES].split())
-    if text:
-        detail += f": {text}"
+    detail = status_words(status)
     if 200 <= status < 300:
         return Outcome(True, False, detail)
     return Outcome(False, status in (408, 425, 429) or status >= 500, detail)
-

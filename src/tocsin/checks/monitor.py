@@ -24,6 +24,7 @@ from tocsin.inbound.types import Action, AlertSeverity, Event, Source, clip_summ
 from tocsin.jobs import JobContext
 from tocsin.net.guard import EgressPolicy
 from tocsin.net.http import make_client
+from tocsin.net.policy import check_policy
 from tocsin.pipeline.ingest import Incoming, ingest
 
 log = logging.getLogger("tocsin.checks.monitor")
@@ -65,7 +66,7 @@ def _claim(ec: JobContext) -> list[uuid.UUID]:
 
 
 def _policy(ec: JobContext) -> EgressPolicy:
-    return EgressPolicy.from_settings(ec.settings.outbound_allow)
+    return check_policy(ec.settings)
 
 
 def _is_warning(error: str | None) -> bool:

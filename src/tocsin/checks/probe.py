@@ -280,5 +280,13 @@ def _describe(exc: BaseException) -> str:
         if isinstance(seen, TimeoutError):
             return "timeout"
         seen = seen.__cause__ or seen.__context__
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
+    # Not the exception's text: it can quote what the far end sent (h11's "illegal status line"
+    # carries the bytes a non-HTTP service answered), and check results are shown to every user.
+    text = str(exc)
+    if isinstance(exc, httpx.ConnectError | httpcore.ConnectError) and text.startswith("could not resolve "):
+        return text if len(text) <= 200 else text[:197] + "..."  # tocsin's resolver's words (net/http.py)
+    if isinstance(exc, httpx.ReadError | httpcore.ReadError):
+        return "connection lost mid-response"
+    if isinstance(exc, httpx.RemoteProtocolError | httpcore.RemoteProtocolError):
+        return "the server did not answer in HTTP"
+    return f"connection failed ({type(exc).__name__})"

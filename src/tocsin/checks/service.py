@@ -30,7 +30,7 @@ from tocsin.checks.probe import (
 from tocsin.db.lookup import page_by_id, require_row
 from tocsin.errors import InvalidInput
 from tocsin.inbound.types import Action, Event, Source
-from tocsin.net.guard import is_ip_literal
+from tocsin.net.guard import Blocked, EgressPolicy, is_ip_literal
 from tocsin.pipeline.ingest import Incoming, ingest
 from tocsin.principal import OrgRole, Principal
 from tocsin.services.service import require_service
@@ -74,8 +74,23 @@ def _in_range(cfg: dict[str, Any], field: str, low: float, high: float) -> None:
         raise _bad(field, f"must be {low:g} to {high:g}")
 
 
-def validate(cfg: dict[str, Any]) -> dict[str, Any]:
-    """Return `cfg` (every CONFIG_FIELDS key) checked and normalised; raise InvalidInput naming the field."""
+def _refuse_host(host: str, policy: EgressPolicy) -> None:
+    try:
+        policy.check_host(host)
+    except Blocked as exc:
+        raise _bad("target", f"refused by the egress policy: {exc.message} (TOCSIN_CHECK_ALLOW opens ranges "
+                             "for checks)") from None
+
+
+def validate(cfg: dict[str, Any], *, policy: EgressPolicy | None = None, judge_target: bool = True) -> dict[str, Any]:
+    """Return `cfg` (every CONFIG_FIELDS key) checked and normalised; raise InvalidInput naming the field.
+
+    The target's host is judged by `policy` (`tocsin.net.policy.check_policy(settings)`; the
+    strict default when None): a literal address in a refused range, in any spelling, or an
+    always-loopback or metadata name is refused; other names are checked at every probe.
+    `judge_target=False` skips that (an edit that leaves the target alone, such as disabling a
+    check whose range was closed since, must not be refused for it).
+    """
     out = dict(cfg)
     if not isinstance(out["name"], str) or not out["name"].strip() or len(out["name"]) > 200:
         raise _bad("name", "must be 1 to 200 characters")
@@ -101,11 +116,15 @@ def validate(cfg: dict[str, Any]) -> dict[str, Any]:
             raise _bad("target", f"{url.host!r} is not a valid host name")
         if url.port is not None and not 1 <= url.port <= 65535:
             raise _bad("target", "the port must be 1 to 65535")
+        if judge_target:
+            _refuse_host(url.host, policy or EgressPolicy())
     else:
         try:
-            parse_tcp_target(target)
+            host, _port = parse_tcp_target(target)
         except ValueError as exc:
             raise _bad("target", str(exc)) from None
+        if judge_target:
+            _refuse_host(host, policy or EgressPolicy())
         if out["keyword"] is not None:
             raise _bad("keyword", "applies to http checks only")
     out["method"] = str(out["method"]).upper()
@@ -158,8 +177,10 @@ def create_check(session: Session, *, actor: Principal, now: datetime, service: 
                  timeout_seconds: float = 10.0, expected_statuses: str = "200-399", keyword: str | None = None,
                  keyword_absent: bool = False, latency_threshold_ms: int | None = None,
                  tls_expiry_warn_days: int | None = None, failures_to_alert: int = 2, successes_to_resolve: int = 1,
-                 enabled: bool = True) -> Check:
-    """Create a check, due at once; raise Forbidden, NotFound (service) or InvalidInput."""
+                 enabled: bool = True, policy: EgressPolicy | None = None) -> Check:
+    """Create a check, due at once; raise Forbidden, NotFound (service) or InvalidInput.
+
+    `policy` judges the target (`tocsin.net.policy.check_policy(settings)`; strict when None)."""
     actor.require(OrgRole.admin, "creating checks")
     svc = require_service(session, service)
     cfg = validate({"name": name, "kind": kind, "target": target, "method": method, "headers": headers or {},
@@ -167,7 +188,7 @@ def create_check(session: Session, *, actor: Principal, now: datetime, service: 
                     "expected_statuses": expected_statuses, "keyword": keyword, "keyword_absent": keyword_absent,
                     "latency_threshold_ms": latency_threshold_ms, "tls_expiry_warn_days": tls_expiry_warn_days,
                     "failures_to_alert": failures_to_alert, "successes_to_resolve": successes_to_resolve,
-                    "enabled": enabled})
+                    "enabled": enabled}, policy=policy)
     check = Check(service_id=svc.id, created_at=now, next_run_at=now, consecutive_failures=0,
                   consecutive_successes=0, state="unknown", **cfg)
     session.add(check)
@@ -198,9 +219,11 @@ def _stand_down(session: Session, check: Check, now: datetime, why: str) -> None
     check.state, check.consecutive_failures, check.consecutive_successes = "unknown", 0, 0
 
 
-def update_check(session: Session, *, actor: Principal, now: datetime, check: Check, **changes: Any) -> Check:
+def update_check(session: Session, *, actor: Principal, now: datetime, check: Check,
+                 policy: EgressPolicy | None = None, **changes: Any) -> Check:
     """Apply `changes` (only the fields given; keyword, latency_threshold_ms and tls_expiry_warn_days accept None
-    to clear them) and return the check. Disabling a failing check resolves its alert.
+    to clear them) and return the check. Disabling a failing check resolves its alert. A changed
+    target (or kind) is judged by `policy` as in `create_check`.
 
     Raises Forbidden or InvalidInput (nothing is changed then).
     """
@@ -209,7 +232,8 @@ def update_check(session: Session, *, actor: Principal, now: datetime, check: Ch
     if unknown:
         raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
     current = {f: getattr(check, f) for f in CONFIG_FIELDS}
-    merged = validate({**current, **changes})
+    moved = any(f in changes and changes[f] != current[f] for f in ("target", "kind"))
+    merged = validate({**current, **changes}, policy=policy, judge_target=moved)
     changed = {f: v for f, v in merged.items() if v != current[f]}
     if not changed:
         return check

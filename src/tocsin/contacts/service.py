@@ -24,6 +24,7 @@ from tocsin.audit.service import record
 from tocsin.contacts.models import TYPES, URGENCIES, ContactMethod, NotificationRule
 from tocsin.db.session import rowcount
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
+from tocsin.net.guard import Blocked, EgressPolicy
 from tocsin.notify.apprise import validate_apprise_url
 from tocsin.principal import Principal
 from tocsin.users import throttle
@@ -75,8 +76,14 @@ def require_method(session: Session, actor: Principal, method_id: uuid.UUID) -> 
 
 # --- contact methods -------------------------------------------------------------------------------
 
-def check_address(kind: str, address: str) -> str:
-    """The address normalised for its type, or InvalidInput saying what is wrong."""
+def check_address(kind: str, address: str, *, policy: EgressPolicy | None = None) -> str:
+    """The address normalised for its type, or InvalidInput saying what is wrong.
+
+    URLs (webhook, Slack webhook, Apprise) are judged by `policy` (the strict default when None:
+    nothing private allowed): a literal address in a refused range, in any spelling, or a name
+    that is always loopback or a metadata service, is refused here; other names are resolved
+    and checked when a message is sent.
+    """
     address = address.strip()
     bad = None
     if not address:
@@ -90,17 +97,32 @@ def check_address(kind: str, address: str) -> str:
         if not _E164.match(address):
             bad = "must be a phone number in E.164 form, such as +14155550100"
     elif kind == "webhook" or (kind == "slack" and "://" in address):
-        parts = urlsplit(address)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            bad = "must be an http(s) URL"
+        bad = _url_refusal(address, policy or EgressPolicy())
     elif kind == "slack":
         if not _SLACK_ID.match(address):
             bad = "must be a Slack channel or user id (C…, U…) or an incoming-webhook URL"
     elif kind == "apprise":
-        bad = validate_apprise_url(address)
+        bad = validate_apprise_url(address, policy=policy or EgressPolicy())
     if bad:
         raise InvalidInput(f"address {bad}", details={"field": "address", "type": kind})
     return address
+
+
+def _url_refusal(address: str, policy: EgressPolicy) -> str | None:
+    """Why the http(s) URL `address` cannot be a destination, or None."""
+    try:
+        parts = urlsplit(address)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return "must be an http(s) URL"
+    if parts.scheme not in ("http", "https") or not host:
+        return "must be an http(s) URL"
+    try:
+        policy.check_host(host)
+    except Blocked as exc:
+        return f"is refused by the egress policy: {exc.message} (TOCSIN_OUTBOUND_ALLOW opens ranges)"
+    return None
 
 
 def list_methods(session: Session, user_id: uuid.UUID) -> list[ContactMethod]:
@@ -109,12 +131,15 @@ def list_methods(session: Session, user_id: uuid.UUID) -> list[ContactMethod]:
 
 
 def create_method(session: Session, *, actor: Principal, now: datetime, user: User, type: str, address: str,
-                  label: str = "") -> ContactMethod:
-    """Add an unverified contact method (the account's own email address counts as verified)."""
+                  label: str = "", policy: EgressPolicy | None = None) -> ContactMethod:
+    """Add an unverified contact method (the account's own email address counts as verified).
+
+    `policy` judges URL destinations (`tocsin.net.policy.user_policy(settings)`; strict when None).
+    """
     _may_manage(actor, user.id)
     if type not in TYPES:
         raise InvalidInput(f"type must be one of {', '.join(TYPES)}", details={"field": "type"})
-    address = check_address(type, address)
+    address = check_address(type, address, policy=policy)
     if len(list_methods(session, user.id)) >= MAX_METHODS:
         raise Conflict(f"a person may have at most {MAX_METHODS} contact methods")
     if session.execute(sa.select(ContactMethod.id).where(ContactMethod.user_id == user.id, ContactMethod.type == type,

@@ -3,16 +3,23 @@
 Pure: no sockets, no DNS. `tocsin.net.http` resolves names and asks `EgressPolicy.check`
 about every address before it connects, so the address checked is the address used.
 
-Loopback and private ranges are allowed by default: tocsin is self-hosted, and synthetic
-checks are meant to reach internal services. What is always refused is what no check or
-webhook has a reason to reach and an attacker does: cloud metadata endpoints, link-local,
-"this network", multicast and reserved space. `deny_private=True` also refuses loopback and
-private ranges, for requests to third parties. An explicit allow-list overrides the deny list.
+Refused by default: loopback, private (RFC 1918), CGNAT and unique-local ranges
+(`deny_private`, on unless a policy is built with it off), and always: cloud metadata
+endpoints, link-local, "this network", multicast and reserved space, which no check or
+webhook has a reason to reach and an attacker does. An explicit allow-list (the operator's
+TOCSIN_OUTBOUND_ALLOW, TOCSIN_CHECK_ALLOW) overrides both. `tocsin.net.policy` builds the
+policies tocsin uses from settings.
+
+A URL's host may spell an address in forms a resolver accepts but `ipaddress` does not
+(`2130706433`, `0x7f000001`, `0177.0.0.1`, `127.1`): `literal_address` reads them all, so a
+literal is judged as the address it is before anything is stored or sent. `localhost` and
+`*.localhost` (RFC 6761) are judged as loopback without asking DNS.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from tocsin.errors import ProviderError
@@ -103,13 +110,65 @@ def parse_address(value: str | IPAddress) -> IPAddress:
     return ipaddress.ip_address(value.strip().strip("[]"))
 
 
-def is_ip_literal(host: str) -> bool:
-    """Return True when `host` is a literal IPv4/IPv6 address rather than a name."""
+_INET_PART = re.compile(r"^(0[xX][0-9a-fA-F]*|0[0-7]*|[1-9][0-9]*)$")
+
+
+def _inet_aton(host: str) -> ipaddress.IPv4Address | None:
+    """Return the IPv4 address `host` spells in inet_aton(3)'s forms, or None if it is not one.
+
+    1 to 4 dot-separated parts, each decimal, octal (leading 0) or hex (0x); the last part
+    fills the remaining bytes: "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "127.0.1".
+    These are what getaddrinfo, and so every HTTP client, connect to.
+    """
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4 or not all(_INET_PART.match(p) for p in parts):
+        return None
     try:
-        parse_address(host)
+        values = [int(p, 16) if p[:2].lower() == "0x" else int(p, 8) if p.startswith("0") else int(p) for p in parts]
+    except ValueError:  # "0x" alone
+        return None
+    *head, last = values
+    if any(v > 0xFF for v in head) or last >= 1 << (8 * (4 - len(head))):
+        return None
+    number = last
+    for i, value in enumerate(head):
+        number |= value << (8 * (3 - i))
+    return ipaddress.IPv4Address(number)
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """Return the address a URL host names literally (any spelling), or None for a name.
+
+    Brackets, surrounding space and one trailing dot are ignored; IPv6 forms as `ipaddress`
+    reads them (an IPv4-mapped ::ffff:127.0.0.1 stays IPv6; `EgressPolicy.check` unwraps it).
+    """
+    text = host.strip().strip("[]")
+    if text.endswith(".") and not text.endswith(".."):
+        text = text[:-1]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return _inet_aton(text)
+
+
+def is_standard_literal(text: str) -> bool:
+    """Return True when `text` is an address in the form `ipaddress` reads (dotted quad, IPv6)."""
+    try:
+        ipaddress.ip_address(text)
     except ValueError:
         return False
     return True
+
+
+def is_ip_literal(host: str) -> bool:
+    """Return True when `host` is a literal IPv4/IPv6 address (any spelling) rather than a name."""
+    return literal_address(host) is not None
+
+
+def is_localhost_name(host: str) -> bool:
+    """Return True for `localhost` and names under `.localhost` (RFC 6761: always loopback)."""
+    name = host.strip().rstrip(".").lower()
+    return name == "localhost" or name.endswith(".localhost")
 
 
 @dataclass(frozen=True)
@@ -117,10 +176,10 @@ class EgressPolicy:
     """Which addresses outbound connections may reach. Immutable and safe to share."""
 
     allow: tuple[IPNetwork, ...] = ()
-    deny_private: bool = False
+    deny_private: bool = True
 
     @classmethod
-    def from_settings(cls, allow: str, *, deny_private: bool = False) -> EgressPolicy:
+    def from_settings(cls, allow: str, *, deny_private: bool = True) -> EgressPolicy:
         """Return a policy from a comma-separated CIDR allow-list ("" for none).
 
         Raises ValueError naming the bad entry; host bits set ("10.0.0.1/8") count as bad,
@@ -168,12 +227,20 @@ class EgressPolicy:
     def check_host(self, host: str) -> None:
         """Return None if `host` (a name or literal address from a URL) may be contacted.
 
-        Literal addresses are checked now; names only against the refused-name list,
-        since their addresses are checked at connect time. Raises Blocked.
+        Literal addresses (any spelling) are checked now; `localhost` names as loopback;
+        other names only against the refused-name list, since their addresses are checked
+        at connect time. Raises Blocked.
         """
-        if is_ip_literal(host):
-            self.check(host)
+        address = literal_address(host)
+        if address is not None:
+            text = host.strip().strip("[]")
+            if is_standard_literal(text):
+                self.check(text)
+            else:  # "2130706433": named with the address it means
+                self.check(address, host=host.strip())
             return
         name = host.strip().rstrip(".").lower()
         if name in DENIED_HOSTNAMES:
             raise Blocked(f"{host} is a cloud metadata hostname", address=host, rule="hostname")
+        if is_localhost_name(name):  # its ::1 too, if it has one, is judged when it is resolved
+            self.check(ipaddress.IPv4Address("127.0.0.1"), host=host)

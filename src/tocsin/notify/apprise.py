@@ -1,26 +1,29 @@
-"""Deliver a message through Apprise to any of the services it knows, named by an Apprise URL.
+"""Deliver a message through Apprise to the services it knows, named by an Apprise URL.
 
-`message.to` is one Apprise URL: `discord://…`, `tgram://…`, `ntfy://host/topic`,
-`json://host/path`, `mailto://…` (https://github.com/caronc/apprise/wiki). The subject is
-the notification's title and the body its body.
+`message.to` is one Apprise URL (https://github.com/caronc/apprise/wiki). The subject is the
+notification's title and the body its body.
 
 Apprise URLs carry their service's credentials, so nothing here repeats a URL: a refusal
-names only the scheme, and failure details are Apprise's own log lines (written with its
-secure logging, which masks secrets) with the URL's secret-looking parts masked again.
+names only the scheme. A failure's detail is tocsin's own words; Apprise's log lines (which
+can quote what the far end answered) go to tocsin's log, secrets masked, never to users.
 
-Egress: where a plugin's URL names the server to talk to (its templates have a `{host}`:
-json, xml, form, ntfy, gotify, mattermost, matrix, rocket, apprise, mailto, ...), that host
-is resolved and every address checked with the EgressPolicy before Apprise is called. Where
-the host slot holds something else (discord's webhook id, tgram's bot token) it is not
-looked up, which would leak it to the resolver. Redirects are never followed, whatever the
-URL says. What this check cannot see: Apprise (requests) resolves the name again when it
-connects, so a name re-pointed in between (DNS rebinding) is not caught as it is by
-`tocsin.net.http`; and endpoints a plugin derives from other parts of its URL (a Zulip
-server's own host name, Nostr relays) are not checked at all.
+Egress: only the schemes in `SCHEMES` are accepted, each one whose every connection target
+tocsin knows and checks. Self-hosted services (json, xml, form, ntfy, gotify, mattermost,
+rocket.chat, the Apprise API) connect to the URL's own host and port, and nowhere else
+whatever the query says: that host is resolved and every address checked with the
+EgressPolicy when the method is saved (literal addresses) and before each send. SaaS services
+(discord, tgram, pover, slack) connect to their fixed public API host, which no part of the URL
+changes. Everything else is refused, because its targets come from elsewhere: mailto's
+`smtp=` and its guess of a mail server from the address, Matrix's `.well-known` discovery,
+Zulip's and Nostr's derived hosts, local desktop and D-Bus plugins. Redirects are never
+followed, whatever the URL says. What remains: Apprise (requests) resolves the checked name
+again when it connects, so a name re-pointed in between (DNS rebinding) is not caught as
+`tocsin.net.http` catches it; use a `json://` URL with a literal address when that matters.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -30,10 +33,24 @@ import httpcore
 
 from tocsin.net.guard import Blocked, EgressPolicy
 from tocsin.net.http import resolve_checked
-from tocsin.notify.types import Message, Outcome, Result
+from tocsin.notify.types import Message, Outcome, Result, status_words
 
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]{0,31})://")
-_DETAIL_CHARS = 512
+
+# The schemes tocsin accepts: each connects only to the URL's own host (None) or to a fixed
+# public host (a str, not looked up here: the plugin builds the address from a constant).
+_OWN_HOST = None
+SCHEMES: dict[str, str | None] = {
+    **dict.fromkeys(("json", "jsons", "xml", "xmls", "form", "forms", "gotify", "gotifys", "mmost", "mmosts",
+                     "rocket", "rockets", "apprise", "apprises", "ntfy", "ntfys"), _OWN_HOST),
+    "discord": "discord.com",
+    "tgram": "api.telegram.org",
+    "pover": "api.pushover.net",
+    "slack": "slack.com",
+}
+_DETAIL_CHARS = 512  # how much of Apprise's log lines is logged
+log = logging.getLogger("tocsin.notify.apprise")
+_STATUS = re.compile(r"\berror=([1-5][0-9]{2})\b")  # how Apprise's http plugins log a reply's status
 _SECRET_MIN_CHARS = 6  # URL parts at least this long are masked in details
 
 
@@ -47,6 +64,12 @@ def _load(url: str) -> tuple[apprise.Apprise, Any] | str:
     or why `url` cannot be used."""
     if not url.strip():
         return "no Apprise URL given"
+    match = _SCHEME.match(url)
+    if match is None:
+        return "not a valid Apprise URL (no scheme)"
+    if match.group(1).lower() not in SCHEMES:
+        return (f"not an Apprise service tocsin can check ({_scheme(url)}); use one of "
+                f"{', '.join(sorted(SCHEMES))}")
     # Redirects off by default and, below, on the plugin itself: `?redirect=yes` in a URL
     # overrides the asset, and a followed redirect would go where no check has looked.
     service = apprise.Apprise(asset=apprise.AppriseAsset(http_redirects=False))
@@ -66,14 +89,15 @@ def _load(url: str) -> tuple[apprise.Apprise, Any] | str:
     return service, plugin
 
 
-def _network_host(plugin: Any) -> tuple[str, int] | None:
-    """Return (host, port) when the plugin's URL host is the server it connects to, else None."""
-    templates = getattr(type(plugin), "templates", ()) or ()
-    if not any("{host}" in template for template in templates):
+def _network_host(url: str, plugin: Any) -> tuple[str, int] | None:
+    """Return (host, port) when the plugin connects to its URL's own host, else None (a fixed
+    public host, or ntfy:// without a host, which goes to ntfy.sh)."""
+    match = _SCHEME.match(url)
+    if match is None or SCHEMES.get(match.group(1).lower(), "") is not _OWN_HOST:
         return None
     host = getattr(plugin, "host", None)
     if not isinstance(host, str) or not host.strip():
-        return None  # e.g. ntfy://topic, which goes to ntfy.sh
+        return None
     port = getattr(plugin, "port", None)
     return host.strip().strip("[]"), port if isinstance(port, int) else 0
 
@@ -89,7 +113,7 @@ def validate_apprise_url(url: str, *, policy: EgressPolicy | None = None) -> str
     loaded = _load(url)
     if isinstance(loaded, str):
         return loaded
-    target = _network_host(loaded[1])
+    target = _network_host(url, loaded[1])
     if target is not None:
         try:
             (policy or EgressPolicy()).check_host(target[0])
@@ -123,7 +147,7 @@ def _mask(text: str, secrets: list[str]) -> str:
     return text
 
 
-def _failure_detail(outcome: Any, secrets: list[str]) -> str:
+def _failure_detail(outcome: Any, secrets: list[str], url: str) -> str:
     status = getattr(getattr(outcome, "status", None), "name", "FAILURE")
     try:
         lines = [
@@ -136,15 +160,20 @@ def _failure_detail(outcome: Any, secrets: list[str]) -> str:
     finally:
         if hasattr(outcome, "close"):
             outcome.close()
+    if lines:  # for operators: Apprise's words can quote the far end's reply, so never shown to users
+        text = _mask("; ".join(dict.fromkeys(lines)), secrets)
+        log.info("Apprise (%s) failed: %s", _scheme(url), text[:_DETAIL_CHARS])
+    # Only what tocsin can say in its own words: the status code Apprise reports ("error=503")
+    # or that it could not connect.
+    code = next((m.group(1) for line in lines for m in [_STATUS.search(line)] if m), None)
     if status == "TIMEOUT":
         reason = "Apprise timed out"
-    elif lines:
-        reason = "Apprise: " + "; ".join(dict.fromkeys(lines))
+    elif code is not None:
+        reason = f"Apprise: the service answered {status_words(int(code))}"
+    elif any("connection error" in line.lower() for line in lines):
+        reason = f"Apprise could not connect ({_scheme(url)})"
     else:
-        reason = "Apprise reported a failure without saying why"
-    reason = _mask(reason, secrets)
-    if len(reason) > _DETAIL_CHARS:
-        reason = reason[: _DETAIL_CHARS - 1] + "…"
+        reason = f"Apprise could not deliver ({_scheme(url)})"
     # Apprise does not tell a refusal from an outage, so every failure may be worth a retry.
     return reason + " (Apprise does not say whether trying again could help)"
 
@@ -169,7 +198,7 @@ class AppriseProvider:
         if isinstance(loaded, str):
             return Result(Outcome.permanent, loaded)
         service, plugin = loaded
-        target = _network_host(plugin)
+        target = _network_host(message.to, plugin)
         secrets = _secrets(message.to, target[0] if target else None)
         if target is not None:
             host, port = target
@@ -188,5 +217,5 @@ class AppriseProvider:
             if hasattr(outcome, "close"):
                 outcome.close()
             return Result(Outcome.delivered, f"sent by Apprise ({_scheme(message.to)})")
-        return Result(Outcome.retryable, _failure_detail(outcome, secrets))
+        return Result(Outcome.retryable, _failure_detail(outcome, secrets, message.to))
 

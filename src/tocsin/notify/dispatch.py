@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import threading
 import uuid
 from typing import Any
@@ -21,8 +22,11 @@ from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings
 from tocsin.net.guard import EgressPolicy
 from tocsin.net.http import make_client
+from tocsin.net.policy import user_policy
 from tocsin.notify.types import Message, Outcome, Provider, Result
 from tocsin.notify.webhook import WebhookProvider
+
+log = logging.getLogger("tocsin.notify.dispatch")
 
 CHANNELS = ("email", "sms", "voice", "webhook", "slack", "apprise")
 
@@ -44,8 +48,10 @@ class Dispatcher:
         if self._http is not None:
             self._http.close()
 
-    def _policy(self) -> Any:
-        return EgressPolicy.from_settings(self.settings.outbound_allow)
+    def _policy(self) -> EgressPolicy:
+        # Every destination a dispatcher reaches is user-chosen (contact methods, status-page
+        # webhooks, the tracker sync URL): private ranges refused unless TOCSIN_OUTBOUND_ALLOW opens them.
+        return user_policy(self.settings)
 
     def client(self) -> Any:
         with self._lock:
@@ -109,4 +115,6 @@ class Dispatcher:
         try:
             return provider.send(message)
         except Exception as exc:  # a provider bug must not take the engine down; retry it
-            return Result(Outcome.retryable, f"{channel} provider error: {type(exc).__name__}: {exc}"[:500])
+            # Only the type: a library's exception text can quote what the far end answered.
+            log.exception("%s provider raised", channel)
+            return Result(Outcome.retryable, f"{channel} provider error: {type(exc).__name__}")

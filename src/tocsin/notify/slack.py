@@ -26,6 +26,7 @@ claim (one engine holds a row at a time), not prevented here.
 from __future__ import annotations
 
 import http.client
+import logging
 import re
 import socket
 import time
@@ -43,7 +44,9 @@ from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 from tocsin.net.guard import Blocked, EgressPolicy
 from tocsin.net.http import resolve_checked
-from tocsin.notify.types import Message, Outcome, Result
+from tocsin.notify.types import Message, Outcome, Result, retry_after_words, status_words
+
+log = logging.getLogger("tocsin.notify.slack")
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 NO_TOKEN = "no Slack bot token configured (set TOCSIN_SLACK_BOT_TOKEN)"
@@ -55,6 +58,24 @@ _SECTION_CHARS = 3000
 _BUTTON_LABEL_CHARS = 75
 _MAX_BUTTONS = 25
 _DETAIL_CHARS = 512  # how much of Slack's reply is kept in Result.detail
+# Incoming-webhook refusals Slack documents (api.slack.com/messaging/webhooks#handling_errors).
+_WEBHOOK_ERRORS = {
+    "invalid_payload": "the message was malformed",
+    "user_not_found": "the user does not exist",
+    "channel_not_found": "the channel does not exist",
+    "channel_is_archived": "the channel is archived",
+    "action_prohibited": "an admin restricted posting to the channel",
+    "posting_to_general_channel_denied": "posting to #general is restricted",
+    "too_many_attachments": "too many attachments",
+    "no_service": "the webhook was disabled or removed",
+    "no_service_id": "the webhook URL is incomplete",
+    "no_team": "the workspace does not exist",
+    "team_disabled": "the workspace is disabled",
+    "invalid_token": "the webhook URL's token is wrong",
+    "no_text": "the message had no text",
+    "rate_limited": "Slack is rate limiting the webhook",
+    "rollup_error": "Slack had an internal error",
+}
 
 # Web API error codes that describe Slack's trouble, not ours: worth trying again.
 _TRANSIENT_ERRORS = frozenset({"fatal_error", "internal_error", "service_unavailable", "request_timeout"})
@@ -120,6 +141,13 @@ def _is_webhook(to: str) -> bool:
 def _shorten(text: str) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= _DETAIL_CHARS else text[: _DETAIL_CHARS - 1] + "…"
+
+
+def _network_kind(exc: BaseException) -> str:
+    """The type of a network failure (urllib's wrapped socket error's, when it has one)."""
+    if isinstance(exc, URLError) and isinstance(exc.reason, BaseException):
+        exc = exc.reason
+    return type(exc).__name__
 
 
 def _network_detail(exc: BaseException) -> str:
@@ -217,7 +245,9 @@ class SlackProvider:
         except (SlackRequestError, ValueError, http.client.InvalidURL):
             return Result(Outcome.permanent, f"invalid Slack webhook URL (host {host})")
         except (OSError, http.client.HTTPException) as exc:
-            return Result(Outcome.retryable, f"Slack webhook at {host} unreachable: {_network_detail(exc)}")
+            # The exception's text can quote what the far end sent (http.client.BadStatusLine does):
+            # only its type is named.
+            return Result(Outcome.retryable, f"Slack webhook at {host} unreachable ({_network_kind(exc)})")
         return _webhook_result(response)
 
 
@@ -232,12 +262,14 @@ def _api_failure(response: SlackResponse) -> Result:
         detail = f"Slack API rate limited ({error}, HTTP {status})"
         return Result(Outcome.retryable, detail + (f" (Retry-After: {retry_after})" if retry_after else ""))
     known_code = bool(_ERROR_CODE.match(error))
-    detail = f"Slack API error: {error if known_code else _shorten(error)} (HTTP {status})"
+    # Only Slack's error code is kept (the operator's API, but the detail is shown to users, so no
+    # free text from the far end); the explanatory messages go to the log.
+    detail = f"Slack API error: {error if known_code else 'an unexpected reply'} (HTTP {status})"
     if error in _HINTS:
         detail += f": {_HINTS[error]}"
     messages = (data.get("response_metadata") or {}).get("messages") if isinstance(data, dict) else None
-    if messages:  # e.g. invalid_blocks says which block and why
-        detail += f" [{_shorten('; '.join(map(str, messages)))}]"
+    if messages or not known_code:  # e.g. invalid_blocks says which block and why
+        log.info("Slack API error %s (HTTP %s): %s", _shorten(error), status, _shorten("; ".join(map(str, messages or []))))
     if status >= 500 or error in _TRANSIENT_ERRORS:
         return Result(Outcome.retryable, detail)
     if status == 200 and not known_code:
@@ -247,15 +279,18 @@ def _api_failure(response: SlackResponse) -> Result:
 
 
 def _webhook_result(response: WebhookResponse) -> Result:
+    # The URL is the user's: whatever answers it is not necessarily Slack, so its reply is not
+    # repeated. Slack's own refusals (a short error code) are named when they are ones we know.
     status = response.status_code
-    body = _shorten(response.body or "")
-    detail = f"Slack webhook HTTP {status}" + (f": {body}" if body else "")
+    code = (response.body or "").strip()
+    detail = f"Slack webhook {status_words(status)}"
+    if code in _WEBHOOK_ERRORS:
+        detail += f": {code} ({_WEBHOOK_ERRORS[code]})"
     if 200 <= status < 300:
-        return Result(Outcome.delivered, detail)
+        return Result(Outcome.delivered, f"Slack webhook {status_words(status)}")
     if status in (408, 425, 429) or status >= 500:
         headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
-        retry_after = headers.get("retry-after")
-        return Result(Outcome.retryable, detail + (f" (Retry-After: {retry_after})" if retry_after else ""))
+        return Result(Outcome.retryable, detail + retry_after_words(headers.get("retry-after")))
     if 300 <= status < 400:
         detail += " (redirect not followed)"
     # 400 invalid_payload, 403 action_prohibited, 404 no_service, 410 channel_is_archived, ...

@@ -6,6 +6,7 @@ so the engine decides about retries and backoff in one place (DESIGN.md conventi
 
 from __future__ import annotations
 
+import http
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -41,9 +42,29 @@ class Outcome(StrEnum):
     permanent = "permanent"  # will fail the same way every time: do not retry
 
 
+def status_words(status: int) -> str:
+    """Return "HTTP <status> <standard reason>" in tocsin's words, never the remote's.
+
+    A reply's own reason phrase and body are the remote's text: an attacker who points a
+    webhook at an internal service would read that service through them, so details shown
+    to users carry only the status code and the phrase the standard gives it.
+    """
+    try:
+        return f"HTTP {status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def retry_after_words(value: str | None) -> str:
+    """Return " (Retry-After: N s)" for a Retry-After of delay-seconds, else "" (remote text is not repeated)."""
+    text = (value or "").strip()
+    return f" (Retry-After: {int(text)} s)" if text.isdigit() and len(text) <= 7 else ""
+
+
 @dataclass(frozen=True)
 class Result:
-    """What happened to one send; `detail` says why (the server's reply when there is one)."""
+    """What happened to one send; `detail` says why, in tocsin's own words (a status code and a
+    short reason, never the remote's reply, which users could otherwise read back)."""
 
     outcome: Outcome
     detail: str

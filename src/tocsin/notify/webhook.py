@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from datetime import datetime
 
 import httpx
@@ -30,13 +31,15 @@ import orjson
 
 from tocsin.clock import Clock, SystemClock, ensure_utc
 from tocsin.net.guard import Blocked
-from tocsin.notify.types import Message, Outcome, Result
+from tocsin.notify.types import Message, Outcome, Result, retry_after_words, status_words
 
 SIGNATURE_HEADER = "X-Tocsin-Signature"
 TIMESTAMP_HEADER = "X-Tocsin-Timestamp"
 SIGNATURE_VERSION = "v1"
 DEFAULT_TOLERANCE_SECONDS = 300
-_DETAIL_BYTES = 512  # how much of a receiver's reply is kept in Result.detail
+_LOG_BYTES = 512  # how much of a failed receiver's reply is logged for operators (never shown to users)
+
+log = logging.getLogger("tocsin.notify.webhook")
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -115,8 +118,9 @@ def post_json(client: httpx.Client, url: str, key: str, data: object, secret: st
     """POST the JSON document `data` to `url`, signed with `secret` at `now`, with `key` as the
     Idempotency-Key. Return delivered on 2xx; retryable on 408/425/429/5xx, timeouts and network
     errors; permanent on other statuses, a URL the egress guard refuses, or a bad URL or payload.
-    Only the first `_DETAIL_BYTES` of the reply are read (into the detail); redirects are not
-    followed. Never raises for a delivery problem."""
+    The detail is the status code and its standard reason, never the reply (a failed reply's
+    first `_LOG_BYTES` go to the log); redirects are not followed. Never raises for a delivery
+    problem."""
     try:
         request = signed_request(client, url, key, _encode(data), secret, now)
     except TypeError as exc:  # orjson: data holds something JSON cannot carry
@@ -127,36 +131,35 @@ def post_json(client: httpx.Client, url: str, key: str, data: object, secret: st
 
 
 def _send(client: httpx.Client, request: httpx.Request, url: str) -> Result:
+    host = request.url.host
     try:
-        # Streamed, so a receiver answering with a huge body costs us only _DETAIL_BYTES.
+        # Streamed, so a receiver answering with a huge body costs us at most _LOG_BYTES.
         response = client.send(request, stream=True)
     except Blocked as exc:
         return Result(Outcome.permanent, f"blocked by the egress policy: {exc.message}")
-    except httpx.UnsupportedProtocol as exc:
-        return Result(Outcome.permanent, f"invalid webhook URL {url!r}: {exc}")
-    except httpx.TransportError as exc:  # timeouts, connect/read errors, protocol errors
-        return Result(Outcome.retryable, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    except httpx.UnsupportedProtocol:
+        return Result(Outcome.permanent, "invalid webhook URL: not http(s)")
+    except httpx.TimeoutException:
+        return Result(Outcome.retryable, f"timed out waiting for {host}")
+    except httpx.TransportError as exc:  # connect/read errors, protocol errors
+        return Result(Outcome.retryable, f"could not reach {host} ({type(exc).__name__})")
+    status = response.status_code
     try:
         # Once the status line is in, the receiver has decided: a failure reading the
         # rest of the reply must not turn an accepted delivery into a retry.
-        excerpt = _excerpt(response)
+        if not 200 <= status < 300:
+            log.info("webhook to %s answered %s: %s", host, status, _excerpt(response))
     finally:
         response.close()
 
-    status = response.status_code
-    detail = f"HTTP {status} {response.reason_phrase}".strip()
-    if excerpt:
-        detail += f": {excerpt}"
+    detail = status_words(status)
     if 200 <= status < 300:
         return Result(Outcome.delivered, detail)
     if _is_retryable_status(status):
-        retry_after = response.headers.get("Retry-After")
-        if retry_after:
-            detail += f" (Retry-After: {retry_after})"
-        return Result(Outcome.retryable, detail)
+        return Result(Outcome.retryable, detail + retry_after_words(response.headers.get("Retry-After")))
     if 300 <= status < 400:
         # Redirects are not followed: each hop would need re-signing and re-checking.
-        detail += f" (redirect to {response.headers.get('Location', '?')} not followed)"
+        detail += " (redirect not followed)"
     return Result(Outcome.permanent, detail)
 
 
@@ -199,9 +202,9 @@ def _excerpt(response: httpx.Response) -> str:
         for chunk in response.iter_bytes():
             chunks.append(chunk)
             size += len(chunk)
-            if size >= _DETAIL_BYTES:
+            if size >= _LOG_BYTES:
                 break
     except httpx.HTTPError:
-        pass  # the reply body is only for the detail line
-    text = b"".join(chunks)[:_DETAIL_BYTES].decode("utf-8", "replace")
+        pass  # the reply body is only for the log line
+    text = b"".join(chunks)[:_LOG_BYTES].decode("utf-8", "replace")
     return " ".join(text.split())

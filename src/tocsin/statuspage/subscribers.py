@@ -33,6 +33,7 @@ from tocsin.audit.service import record
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.ids import new_id
 from tocsin.keys import key_hash
+from tocsin.net.guard import Blocked, EgressPolicy
 from tocsin.principal import OrgRole, Principal
 from tocsin.statuspage.models import (
     StatusComponent,
@@ -82,15 +83,27 @@ def check_email(address: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-def check_webhook_url(url: str) -> str:
+def check_webhook_url(url: str, *, policy: EgressPolicy | None = None) -> str:
+    """Return `url` if it can be a webhook destination; raise InvalidInput saying why not.
+
+    Its host is judged by `policy` (`tocsin.net.policy.user_policy(settings)`; the strict
+    default when None): a literal address in a refused range, in any spelling, or an
+    always-loopback or metadata name is refused here; other names are checked when sent.
+    """
     try:
         parts = urlsplit(url or "")
+        parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL \
             or any(c.isspace() for c in url):
         raise InvalidInput(f"url must be an http:// or https:// address of at most {MAX_URL} characters",
                            details={"field": "url"})
+    try:
+        (policy or EgressPolicy()).check_host(parts.hostname)
+    except Blocked as exc:
+        raise InvalidInput(f"url is refused by the egress policy: {exc.message} (TOCSIN_OUTBOUND_ALLOW opens "
+                           "ranges)", details={"field": "url"}) from None
     return url
 
 
@@ -202,10 +215,12 @@ def unsubscribe(session: Session, *, now: datetime, token: str, page: StatusPage
 
 
 def add_webhook(session: Session, *, actor: Principal, now: datetime, page: StatusPage, url: str,
-                secret: str) -> StatusSubscriber:
-    """Subscribe a webhook URL (admin); it is active at once. Raises Forbidden, InvalidInput, Conflict."""
+                secret: str, policy: EgressPolicy | None = None) -> StatusSubscriber:
+    """Subscribe a webhook URL (admin); it is active at once. Raises Forbidden, InvalidInput, Conflict.
+
+    `policy` judges the URL's host (see `check_webhook_url`)."""
     actor.require(OrgRole.admin, "adding status page webhooks")
-    url = check_webhook_url(url)
+    url = check_webhook_url(url, policy=policy)
     subscriber = _find(session, page, SubscriberKind.webhook, url)
     if subscriber is not None and subscriber.unsubscribed_at is None:
         raise Conflict("this webhook is already subscribed to the page", details={"field": "url"})

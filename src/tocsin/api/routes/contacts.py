@@ -29,6 +29,7 @@ from tocsin.contacts.schemas import (
 )
 from tocsin.errors import Conflict
 from tocsin.escalation.models import Notification
+from tocsin.net.policy import user_policy
 from tocsin.notify.dispatch import Dispatcher, webhook_secret
 from tocsin.notify.types import Message
 from tocsin.principal import Principal
@@ -65,7 +66,7 @@ def create_method(key: str, body: ContactMethodIn, request: Request, ctx: CtxDep
     with ctx.work() as (s, me):
         person = contacts.require_person(s, me, key)
         method = contacts.create_method(s, actor=me, now=ctx.now, user=person, type=body.type, address=body.address,
-                                        label=body.label)
+                                        label=body.label, policy=user_policy(request.app.state.settings))
         return _method_out(request, method)
 
 

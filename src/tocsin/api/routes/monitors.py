@@ -10,7 +10,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
@@ -26,6 +26,7 @@ from tocsin.checks.schemas import (
 )
 from tocsin.heartbeats import service as heartbeats
 from tocsin.heartbeats.schemas import HeartbeatIn, HeartbeatOut, NewHeartbeatOut
+from tocsin.net.policy import check_policy
 from tocsin.principal import Principal
 from tocsin.schemas import Page, UTCInput
 from tocsin.services.service import require_service
@@ -90,9 +91,10 @@ def _check_out(check: Check, me: Principal) -> dict[str, Any]:
 
 @router.post("/checks", status_code=201, response_model=CheckOut, tags=["checks"],
              summary="Create a synthetic check (admin); it runs at once, then every interval")
-def create_check(body: CheckIn, ctx: CtxDep) -> Any:
+def create_check(body: CheckIn, request: Request, ctx: CtxDep) -> Any:
     with ctx.work() as (s, me):
-        return _check_out(checks.create_check(s, actor=me, now=ctx.now, **body.model_dump()), me)
+        return _check_out(checks.create_check(s, actor=me, now=ctx.now, policy=check_policy(request.app.state.settings),
+                                              **body.model_dump()), me)
 
 
 @router.get("/checks", response_model=Page[CheckOut], tags=["checks"], summary="List checks")
@@ -112,10 +114,11 @@ def get_check(check_id: uuid.UUID, ctx: CtxDep) -> Any:
 
 @router.patch("/checks/{check_id}", response_model=CheckOut, tags=["checks"],
               summary="Change a check (admin); disabling a failing check resolves its alert")
-def patch_check(check_id: uuid.UUID, body: CheckPatch, ctx: CtxDep) -> Any:
+def patch_check(check_id: uuid.UUID, body: CheckPatch, request: Request, ctx: CtxDep) -> Any:
     with ctx.work() as (s, me):
         check = checks.require_check(s, check_id)
         return _check_out(checks.update_check(s, actor=me, now=ctx.now, check=check,
+                                              policy=check_policy(request.app.state.settings),
                                               **body.model_dump(exclude_unset=True)), me)
 
 

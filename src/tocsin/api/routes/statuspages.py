@@ -21,6 +21,7 @@ from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import InvalidInput, NotFound, TocsinError
 from tocsin.http.requests import client_address, same_origin
 from tocsin.incidents.access import require_incident
+from tocsin.net.policy import user_policy
 from tocsin.notify.dispatch import webhook_secret
 from tocsin.postmortems.service import require_postmortem
 from tocsin.principal import OrgRole, Principal
@@ -272,7 +273,8 @@ def list_subscribers(slug: str, ctx: CtxDep) -> list[Any]:
 def add_webhook(slug: str, body: WebhookIn, request: Request, ctx: CtxDep) -> dict[str, Any]:
     key = request.app.state.settings.resolved_secret_key()
     with ctx.work() as (s, me):
-        sub = subs.add_webhook(s, actor=me, now=ctx.now, page=svc.require_page(s, slug), url=body.url, secret=key)
+        sub = subs.add_webhook(s, actor=me, now=ctx.now, page=svc.require_page(s, slug), url=body.url, secret=key,
+                               policy=user_policy(request.app.state.settings))
         return {**SubscriberOut.model_validate(sub).model_dump(), "signing_secret": webhook_secret(key, sub.id)}
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from tocsin.contacts import service as contacts
 from tocsin.contacts.models import TYPES
 from tocsin.errors import InvalidInput, NotFound
+from tocsin.net.policy import user_policy
 from tocsin.users.service import (
     change_own_password,
     create_token,
@@ -74,7 +75,7 @@ def add_contact(request: Request, ctx: WebCtx = Depends(web_ctx),
     with ctx.work() as (s, me):
         contacts.create_method(s, actor=me, now=ctx.now, user=require_user(s, ctx.user.id),
                                type=field(form, "type", max_len=16), address=field(form, "address", max_len=1000),
-                               label=form.get("label", "")[:200])
+                               label=form.get("label", "")[:200], policy=user_policy(ctx.settings))
     return redirect("/me", "Contact method added")
 
 
