@@ -31,6 +31,9 @@ user_app = typer.Typer(help="Create users (operator access to the database).", n
 token_app = typer.Typer(help="Create and revoke API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 
+WORKER_HEALTHCHECK_SECONDS = 30  # how long a server worker may take to start and to answer
+
+
 
 def serve(
     database_url: DatabaseUrl = None,
@@ -93,9 +96,11 @@ def serve(
             # and runs the engine, so there is one engine whatever the number of workers.
             os.environ.update(TOCSIN_DATABASE_URL=url, TOCSIN_DATA_DIR=str(cfg.data_dir),
                               TOCSIN_SECRET_KEY=cfg.resolved_secret_key(), TOCSIN_AUDIT_KEY=cfg.resolved_audit_key())
+            # A worker answers the supervisor's health check only once Python and the app are loaded:
+            # uvicorn's 5 s would kill and restart workers in a loop on a busy machine.
             uvicorn.run("tocsin.app:app_from_env", factory=True, workers=cfg.workers, host=cfg.host,
                         port=cfg.port, log_level=cfg.log_level, access_log=False, timeout_graceful_shutdown=5,
-                        proxy_headers=False)
+                        proxy_headers=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
     finally:
         if eng is not None:
             eng.stop()
