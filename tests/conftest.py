@@ -48,7 +48,7 @@ atexit.register(shutil.rmtree, _DATA_DIR, True)
 # SQLite alone unless the module or test is marked `both_backends` (the need-to-know matrix, enforced
 # in SQL; ingest; LISTEN/NOTIFY live updates; the every-route smoke pass). Storage semantics
 # (tests/integration, scenarios, durability, cli, unit, interop) always run on both. docs/testing.md.
-ONE_BACKEND_DIRS = ("api", "web")
+ONE_BACKEND_DIRS = ("api", "web", "security")
 _TESTS = Path(__file__).parent
 
 
