@@ -297,3 +297,57 @@ def test_what_the_engine_sends_outsiders(runbook):
     assert len(sent) > 3, "the outsider was hardly paged: the test would prove nothing"
     leaks = [text[:300] for text in sent if SECRET in text]
     assert not leaks, leaks
+
+
+def test_pagination_does_not_count_what_an_outsider_cannot_see(client, secret_world):
+    """A page of one, where the only other rows are the restricted incident's: no next page, no extra row."""
+    w = secret_world
+    h = w["outsider"].headers
+    visible = {"incidents": 1, "action-items": 0, "postmortems": 0, "problems": 1, "alerts": 1}
+    wrong = []
+    for what, n in visible.items():
+        seen, cursor, pages = 0, None, 0
+        while pages < 5:
+            r = ok(client.get(f"{API}/{what}", params={"limit": 1, **({"cursor": cursor} if cursor else {})},
+                              headers=h))
+            seen += len(r["items"])
+            pages += 1
+            cursor = r.get("next_cursor")
+            if not cursor:
+                break
+        if (seen, pages) != (n, max(n, 1)):
+            wrong.append(f"{what}: {seen} rows in {pages} pages, expected {n} in {max(n, 1)}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_console_errors_do_not_tell_a_restricted_incident_from_a_missing_one(app, secret_world):
+    w = secret_world
+    web = TestClient(app, raise_server_exceptions=False)
+    assert login(web, w["outsider"].email, PASSWORD).status_code == 303
+    from tocsin.web.auth import COOKIE, csrf_for
+
+    token = csrf_for(app.state.settings, web.cookies.get(COOKIE))
+    differ = []
+
+    def norm(r: Any, key: str) -> tuple[int, str]:
+        text = re.sub(r'name="csrf_token" value="[0-9a-f]+"', "", r.text)
+        return r.status_code, text.replace(key, "<ref>")
+
+    for method, template, form in (("GET", "/incidents/{ref}", None), ("GET", "/incidents/{ref}/postmortem", None),
+                                   ("POST", "/incidents/{ref}/note", {"text": "x"}),
+                                   ("POST", "/incidents/{ref}/postmortem", {}),
+                                   ("POST", f"/alerts/{w['alert']}/attach", {"incident": "{ref}"})):
+        answers = []
+        for key in (w["ref"], "INC-999"):
+            data = None if form is None else {**{k: v.replace("{ref}", key) for k, v in form.items()},
+                                              "csrf_token": token}
+            answers.append(norm(web.request(method, template.replace("{ref}", key), data=data,
+                                            follow_redirects=False), key))
+        if answers[0] != answers[1]:
+            differ.append(f"{method} {template}: {answers[0][0]} vs {answers[1][0]}")
+    pm = web.get(f"/postmortems/{w['pm']}")
+    fake = web.get(f"/postmortems/{uuid.uuid4()}")
+    if pm.status_code != fake.status_code:
+        differ.append(f"GET /postmortems/<id>: {pm.status_code} vs {fake.status_code}")
+    web.close()
+    assert not differ, "\n".join(differ)
