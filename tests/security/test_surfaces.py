@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -79,6 +80,8 @@ def secret_world(app, client, db, clock, system, make_person):
     pm = ok(client.post(f"{API}/incidents/{ref}/postmortem", json={}, **I), 201)
     ok(client.patch(f"{API}/postmortems/{pm['id']}", json={"body": f"# What happened\n\n{SECRET} root cause"}, **I))
     control = ok(client.post(f"{API}/incidents", json={"title": "Control outage", "severity": "SEV3"}, **I), 201)
+    ok(client.patch(f"{API}/incidents/{control['ref']}", json={"status": "resolved"}, **I))
+    clock.advance(timedelta(hours=2))  # so that reports (up to now, exclusive) count both incidents
     return {"admin": admin, "insider": insider, "outsider": outsider, "viewer": viewer, "ref": ref, "inc": inc,
             "note": note["id"], "alert": alert["id"], "item": item, "problem": problem, "pm": pm["id"],
             "notice": notice["id"], "control": control["ref"], "ical": ical, "integration": integration}
@@ -351,3 +354,10 @@ def test_console_errors_do_not_tell_a_restricted_incident_from_a_missing_one(app
         differ.append(f"GET /postmortems/<id>: {pm.status_code} vs {fake.status_code}")
     web.close()
     assert not differ, "\n".join(differ)
+
+
+def test_reports_count_only_what_the_reader_may_see(client, secret_world):
+    w = secret_world
+    counts = {who: ok(client.get(f"{API}/reports/incidents", headers=w[who].headers))["overall"]["incidents"]
+              for who in ("insider", "outsider", "viewer")}
+    assert counts == {"insider": 2, "outsider": 1, "viewer": 1}
