@@ -606,3 +606,30 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
             if r.status_code != 401 or r.headers.get("www-authenticate") != "Bearer":
                 failures.append(f"{name}: {route.method} {path}: {r.status_code} {r.text[:100]}")
     assert not failures, "\n".join(failures)
+
+
+def test_every_console_form_refuses_a_forged_request(app, client, db, clock, system, make_web_user, console_as):
+    """A logged-in admin's browser, made to post each console form by another site: without the CSRF
+    token, or with one from another session, every form answers 403 and changes nothing."""
+    from tocsin.web.auth import csrf_for
+
+    world, people = seed(client, db, clock, system, make_web_user, "admin")
+    web = console_as(people["admin"])
+    before = client.get(f"{API}/audit", headers=people["admin"].headers).json()
+    forged = {"no token": None, "another session's token": csrf_for(app.state.settings, "another-session"),
+              "empty token": ""}
+    failures = []
+    for route in ROUTES:
+        if route.form is None or route.template == "/logout":
+            continue
+        path = _fill(route.path or route.template, world)
+        for name, token in forged.items():
+            data = _fill(route.form, world)
+            if token is not None:
+                data["csrf_token"] = token
+            r = web.post(path, data=data, follow_redirects=False)
+            if r.status_code != 403:
+                failures.append(f"{name}: POST {path}: {r.status_code}")
+    after = client.get(f"{API}/audit", headers=people["admin"].headers).json()
+    assert not failures, "\n".join(failures)
+    assert [e["action"] for e in after if e not in before] == []  # every change is audited: none happened
