@@ -586,8 +586,9 @@ BAD_CREDENTIALS = {
 
 
 def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_user, console_as):
-    """Every API route (one valid request each, as in the table) refuses each kind of bad credential with
-    a 401; a console session cookie is not an API credential."""
+    """Every API route (one valid request each, as in the table) refuses a garbage token and a console
+    session cookie (not an API credential: no CSRF through the API) with a 401; the other kinds of bad
+    credential are tried on a sample of routes (they fail in the same place)."""
     world = {k: str(uuid.uuid4()) for k in ("helper_cm", "integration", "alert", "routing_rule", "silence", "window",
                                             "heartbeat", "check", "layer", "api_override", "note", "pm", "template",
                                             "item", "problem", "component", "spare_component", "status_incident",
@@ -595,10 +596,12 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "auto_rule")}
     world.update(helper="someone@example.test", ref="INC-1", item_ref="ACT-1", who="x")
     web = console_as(make_web_user("admin"))
+    everywhere = {"garbage bearer", "session cookie instead of a token"}
+    sample = {f"{API}/incidents", f"{API}/users/me", f"{API}/audit", "/metrics", f"{API}/teams/{{key}}"}
     failures = []
     for name, headers in BAD_CREDENTIALS.items():
         for route in ROUTES:
-            if route.console or route.rule == "public":
+            if route.console or route.rule == "public" or (name not in everywhere and route.template not in sample):
                 continue
             path = _fill(route.path or route.template, world)
             c = web if name.startswith("session") else client
