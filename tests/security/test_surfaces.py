@@ -361,3 +361,42 @@ def test_reports_count_only_what_the_reader_may_see(client, secret_world):
     counts = {who: ok(client.get(f"{API}/reports/incidents", headers=w[who].headers))["overall"]["incidents"]
               for who in ("insider", "outsider", "viewer")}
     assert counts == {"insider": 2, "outsider": 1, "viewer": 1}
+
+
+def test_every_room_and_postmortem_action_refuses_an_outsider_as_if_nothing_were_there(app, client, secret_world):
+    """Each console action on the restricted incident (and on its postmortem), with an empty form and with
+    a plausible one, answers an outsider exactly as for an incident that does not exist, and changes nothing."""
+    from tocsin.web.auth import COOKIE, csrf_for
+    from tocsin.web.room_actions import ACTIONS
+    from tocsin.web.routes.postmortem_pages import _ACTIONS as PM_ACTIONS
+
+    w = secret_world
+    web = TestClient(app, raise_server_exceptions=False)
+    assert login(web, w["outsider"].email, PASSWORD).status_code == 303
+    token = csrf_for(app.state.settings, web.cookies.get(COOKIE))
+    insider = w["insider"].headers
+    before = len(ok(client.get(f"{API}/incidents/{w['ref']}/timeline", headers=insider))["items"])
+    plausible = {"text": "x", "status": "monitoring", "severity": "SEV3", "role": "scribe", "kind": "observer",
+                 "alert": w["alert"], "service": "checkout", "problem": w["problem"]["ref"], "body": "b",
+                 "name": "n", "page": "acme", "public_text": "p", "reviewers": w["outsider"].email}
+    differ = []
+    for form in ({}, plausible):
+        for action in sorted(ACTIONS):
+            got = []
+            for key in (w["ref"], "INC-999"):
+                r = web.post(f"/incidents/{key}/{action}", data={**form, "csrf_token": token}, follow_redirects=False)
+                got.append((r.status_code, re.sub(r'value="[0-9a-f]{64}"', "", r.text).replace(key, "<ref>")))
+            if got[0] != got[1] or got[0][0] != 404:
+                differ.append(f"/incidents/<ref>/{action} {'plausible' if form else 'empty'} form: "
+                              f"{got[0][0]} vs missing {got[1][0]}")
+        for action in sorted(PM_ACTIONS):
+            got = []
+            for pm in (w["pm"], str(uuid.uuid4())):
+                r = web.post(f"/postmortems/{pm}/{action}", data={**form, "csrf_token": token}, follow_redirects=False)
+                got.append((r.status_code, re.sub(r'value="[0-9a-f]{64}"', "", r.text).replace(pm, "<id>")))
+            if got[0] != got[1] or got[0][0] != 404:
+                differ.append(f"/postmortems/<id>/{action} {'plausible' if form else 'empty'} form: "
+                              f"{got[0][0]} vs missing {got[1][0]}")
+    web.close()
+    assert not differ, "\n".join(differ)
+    assert len(ok(client.get(f"{API}/incidents/{w['ref']}/timeline", headers=insider))["items"]) == before
