@@ -10,6 +10,7 @@ fails the test instead of passing it. And every console page keeps its strict Co
 
 from __future__ import annotations
 
+import pathlib
 import re
 from html.parser import HTMLParser
 from typing import Any
@@ -18,7 +19,7 @@ from xml.etree import ElementTree
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.harness.console import PASSWORD, login
+from tests.harness.console import PASSWORD, Viewer, login, served
 from tests.harness.routes import app_routes
 
 API = "/api/v1"
@@ -232,11 +233,14 @@ def poisoned(app, client, db, clock, system, make_person):
             "problem": problem["ref"], "user": user["id"]}
 
 
-MARKERS = ["adminname", "username", "teamname", "servicename", "servicedescription", "schedulename", "layername",
-           "policyname", "alertsummary", "alertlabel", "amsummary", "silencereason", "windowname",
-           "incidenttitle", "notetext", "itemtitle", "problemtitle", "workaround", "pagename",
-           "componentname", "publicname", "publicbody", "maintenancename", "maintenancebody", "postmortemtitle",
-           "postmortembody", "commenttext", "pagedescription"]
+# Fields the API stores and serves as JSON but no page renders (yet): when one starts being rendered,
+# the scan covers it; take it out of here so that the test then insists on it.
+NOT_SHOWN = {"alertdetail", "alertsource", "checkname", "componentdescription", "contactlabel", "externalid",
+             "heartbeatname", "incidentsummary", "integrationname", "itemdescription", "knownerror",
+             "problemdescription", "rootcause", "routingrule", "sectiontitle", "templatename"}
+
+
+ALL_FIELDS = re.findall(r'payload\("(\w+)"', pathlib.Path(__file__).read_text())
 
 
 def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
@@ -268,8 +272,8 @@ def test_payloads_render_inert_everywhere(app, client, poisoned):
     for fmt in ("html", "markdown"):
         pages[f"{API}/postmortems/{{pm}}/export?format={fmt}"] = client.get(
             f"{API}/postmortems/{w['pm']}/export", params={"format": fmt}, headers=h)
-        pages[f"{API}/postmortems/{{pm}}/export?format={fmt}&public=true"] = client.get(
-            f"{API}/postmortems/{w['pm']}/export", params={"format": fmt, "public": "true"}, headers=h)
+        pages[f"{API}/postmortems/{{pm}}/export?format={fmt}&version=public"] = client.get(
+            f"{API}/postmortems/{w['pm']}/export", params={"format": fmt, "version": "public"}, headers=h)
     pages["/api/v1/reports/page"] = client.get(f"{API}/reports/page", headers=h)
     cache = app.state.status_cache
     cache.refresh_all()
@@ -290,7 +294,7 @@ def test_payloads_render_inert_everywhere(app, client, poisoned):
             continue
         ctype = r.headers.get("content-type", "")
         body = r.text
-        seen.update(m for m in MARKERS if f"xss{m}" in body)
+        seen.update(m for m in ALL_FIELDS if f"xss{m}" in body)
         if "html" in ctype:
             problems += [f"{path}: {part}" for part in live_parts(body)]
         elif "xml" in ctype:
@@ -299,7 +303,7 @@ def test_payloads_render_inert_everywhere(app, client, poisoned):
             script = script_policy(r.headers.get("content-security-policy", ""))
             if script not in ("'self'", "'none'"):
                 problems.append(f"{path}: scripts allowed by the CSP: {script!r}")
-    missing = sorted(set(MARKERS) - seen)
+    missing = sorted(set(ALL_FIELDS) - NOT_SHOWN - seen)
     assert not problems, "\n".join(problems)
     assert not missing, f"fields never rendered (the test would prove nothing for them): {missing}"
 
@@ -330,3 +334,22 @@ def test_addresses_that_become_links_refuse_script_schemes(client, make_person, 
     assert not accepted, "\n".join(accepted)
     assert client.get(f"{API}/services/checkout", headers=admin.headers).json()["runbook_url"] is None
     assert [p["slug"] for p in client.get(f"{API}/status-pages", headers=admin.headers).json()] == ["acme"]
+
+
+LIVE = "livenote"  # not a poisoned field: written while the stream is open
+
+
+def test_the_room_stream_sends_payloads_inert(app, client, poisoned):
+    """The room's live stream sends server-rendered HTML that room.js puts in the page as is."""
+    w = poisoned
+    with served(app) as base:
+        viewer = Viewer(base, w["admin"].email)
+        try:
+            viewer.open(w["ref"])
+            assert viewer.status == 200
+            ok(client.post(f"{API}/incidents/{w['ref']}/notes", json={"text": payload(LIVE)},
+                           headers=w["admin"].headers), 201)
+            event = viewer.wait_for(f"xss{LIVE}")
+            assert not live_parts(event["html"]), event["html"]
+        finally:
+            viewer.close()
