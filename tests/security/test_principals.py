@@ -636,3 +636,20 @@ def test_every_console_form_refuses_a_forged_request(app, client, db, clock, sys
     after = client.get(f"{API}/audit", headers=people["admin"].headers).json()
     assert not failures, "\n".join(failures)
     assert [e["action"] for e in after if e not in before] == []  # every change is audited: none happened
+
+
+def test_a_demoted_admin_loses_admin_rights_at_the_next_request(client, make_web_user, console_as):
+    """Roles are read on every request, for tokens and console sessions alike: nothing is cached in them."""
+    boss, demoted = make_web_user("admin"), make_web_user("admin")
+    web = console_as(demoted)
+    assert client.get(f"{API}/audit", headers=demoted.headers).status_code == 200
+    assert web.get("/users").status_code == 200 and "Invite" in web.get("/users").text
+    _ok(client.patch(f"{API}/users/{demoted.email}", json={"org_role": "viewer"}, headers=boss.headers))
+    assert client.get(f"{API}/audit", headers=demoted.headers).status_code == 403
+    assert client.post(f"{API}/teams", json={"name": "Sneaky"}, headers=demoted.headers).status_code == 403
+    from tocsin.web.auth import COOKIE, csrf_for
+
+    token = csrf_for(client.app.state.settings, web.cookies.get(COOKIE))
+    r = web.post("/users/invite", data={"email": "x@example.test", "name": "X", "org_role": "admin",
+                                        "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 403, r.text[:200]
