@@ -353,3 +353,17 @@ def test_the_room_stream_sends_payloads_inert(app, client, poisoned):
             assert not live_parts(event["html"]), event["html"]
         finally:
             viewer.close()
+
+
+def test_a_flash_message_naming_a_payload_is_inert(app, client, poisoned):
+    """Console commands say what they did on the next page (a one-time cookie), naming what they did it to."""
+    from tocsin.web.auth import COOKIE, csrf_for
+
+    w = poisoned
+    web = TestClient(app, raise_server_exceptions=False)
+    assert login(web, w["admin"].email, PASSWORD).status_code == 303
+    token = csrf_for(app.state.settings, web.cookies.get(COOKIE))
+    r = web.post(f"/users/{w['user']}/role", data={"org_role": "viewer", "csrf_token": token})
+    assert r.status_code == 200 and "Changed the role of xssusername" in r.text, r.text[:300]
+    assert not live_parts(r.text)
+    web.close()
