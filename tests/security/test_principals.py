@@ -653,3 +653,23 @@ def test_a_demoted_admin_loses_admin_rights_at_the_next_request(client, make_web
     r = web.post("/users/invite", data={"email": "x@example.test", "name": "X", "org_role": "admin",
                                         "csrf_token": token}, follow_redirects=False)
     assert r.status_code == 403, r.text[:200]
+
+
+def test_the_me_pages_act_on_the_callers_own_things_only(app, client, make_web_user, console_as):
+    """/me/... forms name a contact method or token by id: someone else's id is refused (403 or 404, even
+    for an admin; ids are random, so a 403 tells nothing), and the other person's thing is left as it was."""
+    from tocsin.web.auth import COOKIE, csrf_for
+
+    victim = make_web_user("responder")
+    cm = _ok(client.post(f"{API}/users/{victim.email}/contact-methods", json={"type": "email",
+                                                                            "address": "victim@example.test"},
+                         headers=victim.headers), 201)
+    token_id = next(t["id"] for t in _ok(client.get(f"{API}/tokens", headers=victim.headers)))
+    for role in ("viewer", "responder", "admin"):
+        web = console_as(make_web_user(role))
+        csrf = csrf_for(app.state.settings, web.cookies.get(COOKIE))
+        for path in (f"/me/contacts/{cm['id']}/delete", f"/me/tokens/{token_id}/revoke"):
+            r = web.post(path, data={"csrf_token": csrf}, follow_redirects=False)
+            assert r.status_code in (403, 404), (role, path, r.status_code)
+    assert _ok(client.get(f"{API}/contact-methods/{cm['id']}", headers=victim.headers))["id"] == cm["id"]
+    assert client.get(f"{API}/users/me", headers=victim.headers).status_code == 200  # the token still works
