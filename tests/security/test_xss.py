@@ -367,3 +367,25 @@ def test_a_flash_message_naming_a_payload_is_inert(app, client, poisoned):
     assert r.status_code == 200 and "Changed the role of xssusername" in r.text, r.text[:300]
     assert not live_parts(r.text)
     web.close()
+
+
+def test_names_cannot_break_or_inject_into_an_ical_feed(client, make_person):
+    """Calendar apps read the feed line by line: a schedule or user name with line breaks (the API takes
+    them) must neither add a property or an event nor break the feed (it was a 500 for every subscriber)."""
+    from icalendar import Calendar
+
+    admin = make_person("admin")
+    injected = "Ops\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:xssinjected\r\nURL:javascript:alert(1)"
+    ok(client.post(f"{API}/users", json={"email": "eve@example.test", "name": injected}, headers=admin.headers), 201)
+    ok(client.post(f"{API}/schedules", json={"name": injected, "slug": "ops", "timezone": "UTC"},
+                   headers=admin.headers), 201)
+    ok(client.post(f"{API}/schedules/ops/layers", json={"name": "primary", "kind": "daily", "timezone": "UTC",
+                                                        "start": "2025-12-31T00:00:00Z",
+                                                        "members": ["eve@example.test"]}, headers=admin.headers), 201)
+    url = ok(client.post(f"{API}/schedules/ops/ical-token", headers=admin.headers))["url"]
+    feed = client.get("/ical/" + url.split("/ical/", 1)[1])
+    assert feed.status_code == 200, feed.text[:200]
+    events = Calendar.from_ical(feed.content).walk("VEVENT")
+    assert events and all(str(e.get("summary")).startswith("On call: Ops") for e in events)
+    assert not any(e.get("url") for e in events), "a name added a URL property"
+    assert not re.search(rb"^(SUMMARY:xssinjected|URL:|BEGIN:VEVENT\r\nSUMMARY:xss)", feed.content, re.MULTILINE)
