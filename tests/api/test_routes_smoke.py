@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.harness.console import PASSWORD, csrf
+from tests.harness.routes import app_routes
 
 pytestmark = pytest.mark.both_backends  # the point of this module is to run on both (tests/conftest.py)
 
@@ -34,28 +35,6 @@ ELSEWHERE = {
     ("GET", "/incidents/{ref}/events"): "tests/web/test_room_live.py (an endless event stream: needs a real "
                                         "HTTP server, which that module runs on both backends)",
 }
-
-
-def app_routes(app: Any) -> dict[tuple[str, str], re.Pattern[str]]:
-    """(METHOD, path template) -> the route's path regex, for every route of `app` (HEAD left out:
-    Starlette adds it to every GET). Mounts (static files) count as one GET route."""
-    found: dict[tuple[str, str], re.Pattern[str]] = {}
-
-    def add(route: Any) -> None:
-        methods = getattr(route, "methods", None)
-        if methods is None:  # a Mount
-            found[("GET", route.path + "/{path}")] = re.compile("^" + re.escape(route.path) + "/.+$")
-            return
-        for method in methods - {"HEAD"}:
-            found[(method, route.path_format)] = route.path_regex
-
-    for route in app.routes:
-        if hasattr(route, "effective_route_contexts"):  # FastAPI >= 0.165 wraps included routers
-            for context in route.effective_route_contexts():
-                add(context)
-        else:
-            add(route)
-    return found
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from enum import Enum
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -51,6 +52,17 @@ def _check_tier(tier: int) -> int:
     return tier
 
 
+def _check_runbook_url(url: str | None) -> str | None:
+    """An http(s) address with a host, or None ("" clears it too): the console, the API's clients and
+    notifications turn it into a link, and a `javascript:` or `data:` one would run in the reader's page."""
+    if not url or not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(ch in url for ch in "\r\n\t "):
+        raise InvalidInput("runbook_url must be an http:// or https:// address", details={"field": "runbook_url"})
+    return url.strip()
+
+
 def _check_alert_settings(value: dict[str, Any] | None) -> dict[str, Any] | None:
     try:
         parse_settings(value)
@@ -82,7 +94,8 @@ def create_service(session: Session, *, actor: Principal, now: datetime, name: s
         raise Conflict(f"a service with slug {slug} already exists", details={"slug": slug})
     team = require_team(session, owner_team) if owner_team else None
     service = Service(slug=slug, name=name.strip(), description=description, owner_team_id=team.id if team else None,
-                      tier=_check_tier(tier), runbook_url=runbook_url, created_at=now, updated_at=now,
+                      tier=_check_tier(tier), runbook_url=_check_runbook_url(runbook_url), created_at=now,
+                      updated_at=now,
                       alert_settings=_check_alert_settings(alert_settings))
     session.add(service)
     session.flush()
@@ -121,7 +134,7 @@ def update_service(session: Session, *, actor: Principal, now: datetime, service
     if tier is not None:
         service.tier = changes["tier"] = _check_tier(tier)
     if runbook_url is not _UNSET:
-        service.runbook_url = changes["runbook_url"] = runbook_url
+        service.runbook_url = changes["runbook_url"] = _check_runbook_url(runbook_url)
     if alert_settings is not _UNSET:
         service.alert_settings = changes["alert_settings"] = _check_alert_settings(alert_settings)
     if depends_on is not None:

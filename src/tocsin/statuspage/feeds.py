@@ -104,7 +104,8 @@ def rss(snap: Any, *, body: Callable[[str], str]) -> bytes:
 
     sub(channel, "title", clean(f"{snap.page.name} status history"))
     sub(channel, "link", url)
-    sub(channel, "description", clean(f"Incidents and maintenances of {snap.page.name}"))
+    # readers render an RSS description as HTML (item descriptions are HTML here): the name is escaped
+    sub(channel, "description", clean(f"Incidents and maintenances of {escape(snap.page.name)}"))
     sub(channel, "language", "en")
     entries = _entries(snap)
     updated = max([snap.page.updated_at, *(i.updated_at for i in entries)])

@@ -8,6 +8,7 @@ token is a 404 like any missing page, so a guess learns nothing.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from datetime import datetime, timedelta
 
@@ -22,6 +23,7 @@ from tocsin.oncall.models import Schedule
 
 router = APIRouter()
 FEED_PAST, FEED_AHEAD = timedelta(days=7), timedelta(days=60)
+_BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 def shift_uid(schedule_id: uuid.UUID, user: str, start: datetime) -> str:
@@ -29,6 +31,12 @@ def shift_uid(schedule_id: uuid.UUID, user: str, start: datetime) -> str:
     calendar app updates an event in place instead of duplicating it when the feed is fetched again."""
     digest = hashlib.sha256(f"{schedule_id}|{user}|{start.isoformat()}".encode()).hexdigest()
     return f"{digest[:32]}@tocsin"
+
+
+def _line(text: str) -> str:
+    """`text` on one line: a name with a line break (the API and the console take them) would otherwise
+    make the library refuse the whole feed (a 500 for everyone subscribed), and no calendar shows one."""
+    return _BREAKS.sub(" ", text)
 
 
 def schedule_calendar(session: Session, schedule: Schedule, now: datetime) -> bytes:
@@ -41,7 +49,7 @@ def schedule_calendar(session: Session, schedule: Schedule, now: datetime) -> by
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"On call: {schedule.name}")
+    cal.add("x-wr-calname", _line(f"On call: {schedule.name}"))
     for shift in found:
         who = users.get(uuid.UUID(shift.user))
         event = Event()
@@ -49,9 +57,9 @@ def schedule_calendar(session: Session, schedule: Schedule, now: datetime) -> by
         event.add("dtstamp", now)
         event.add("dtstart", shift.start)  # aware UTC: written as 20260327T080000Z
         event.add("dtend", shift.end)
-        event.add("summary", f"On call: {who.name if who else shift.user} ({schedule.name})")
+        event.add("summary", _line(f"On call: {who.name if who else shift.user} ({schedule.name})"))
         if who is not None:
-            event.add("description", f"{who.name} <{who.email}>, {shift.source}")
+            event.add("description", _line(f"{who.name} <{who.email}>, {shift.source}"))
         cal.add_component(event)
     return cal.to_ical()
 

@@ -1,0 +1,675 @@
+"""Every route of the app, called by each kind of principal, against one table of expected outcomes.
+
+The principals (columns of RULES):
+
+- anonymous: no credentials at all (no token, no session cookie);
+- viewer: org role viewer, an observer of the restricted incident the routes target;
+- responder: org role responder, a responder in that incident;
+- admin;
+- other: a responder who takes part in *another* restricted incident only (need-to-know: the target
+  must look as if it did not exist to them);
+- deactivated: an admin whose account was deactivated after they made a token and logged in;
+- revoked: an admin whose API token was revoked and whose console session was logged out (the
+  cookie is sent anyway).
+
+Each row of ROUTES names a route, a request valid enough to pass validation (so that neither a 404
+nor a 422 can stand in for the refusal) and a rule; RULES says what each principal gets under
+each rule: "ok" (2xx or 3xx; a 409 counts, it means the request got past authorisation), 401
+(the API's "unauthenticated", or for the console a redirect to /login), 403 or 404. Every test
+gets a fresh database, so each principal walks the table in its own world, in table order (reads,
+then writes, then deletions). `test_the_table_covers_every_route` fails for a route the table does
+not list, so a new route cannot skip the matrix.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from tests.harness.console import PASSWORD, WebUser
+from tests.harness.routes import app_routes
+
+PRINCIPALS = ("anonymous", "viewer", "responder", "admin", "other", "deactivated", "revoked")
+OK = "ok"
+
+RULES: dict[str, tuple[Any, ...]] = {
+    #                   anonymous viewer responder admin other deactivated revoked
+    "public":          (OK,       OK,    OK,       OK,   OK,   OK,         OK),
+    "user":            (401,      OK,    OK,       OK,   OK,   401,        401),   # any live user
+    "responder":       (401,      403,   OK,       OK,   OK,   401,        401),   # org role responder+
+    "admin":           (401,      403,   403,      OK,   403,  401,        401),
+    "read":            (401,      OK,    OK,       OK,   404,  401,        401),   # the restricted incident
+    "write":           (401,      403,   OK,       OK,   404,  401,        401),   # the restricted incident
+    "own":             (401,      OK,    OK,       OK,   OK,   401,        401),   # the caller's own things
+    "private":         (401,      403,   403,      OK,   403,  401,        401),   # someone else's contacts
+    "reviewer":        (401,      403,   403,      OK,   404,  401,        401),   # the postmortem's (admin)
+    "incident admin":  (401,      403,   403,      OK,   404,  401,        401),   # public notice of it
+}
+# Routes a principal's credentials have nothing to do with: each is authenticated by a secret in the
+# request (an integration key, a signed link, a Twilio signature, an invite or iCal token) or is a
+# public page. Each is sent a valid request by tests/api/test_routes_smoke.py; the keyed ones refuse
+# a wrong key in tests/api/test_ingest.py, tests/api/test_status_public.py and tests/web/test_login.py.
+KEYED = "keyed"
+# The room's event stream never ends for an allowed principal: tests/security/test_surfaces.py reads
+# it as an outsider, tests/web/test_room_live.py as a participant.
+STREAM = "stream"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    rule: str
+    path: str | None = None  # with {placeholders} from the world; the template when None
+    json: Any = None
+    form: dict[str, str] | None = None  # a console form (the csrf token is added)
+
+    @property
+    def console(self) -> bool:
+        return not self.template.startswith(("/api/", "/metrics"))
+
+
+def R(method: str, template: str, rule: str, path: str | None = None, **kw: Any) -> Route:  # noqa: N802
+    return Route(method, template, rule, path, **kw)
+
+
+API = "/api/v1"
+INC = f"{API}/incidents/{{key}}"
+T1, T2, T3 = "2026-01-02T00:00:00Z", "2026-01-02T01:00:00Z", "2026-01-02T02:00:00Z"  # the ManualClock starts 2026-01-01
+
+ROUTES: list[Route] = [
+    # --- public and keyed ---------------------------------------------------------------------
+    R("GET", "/healthz", "public"),
+    R("GET", "/readyz", "public"),
+    R("GET", "/openapi.json", "public"),
+    R("GET", "/docs", "public"),
+    R("GET", "/docs/oauth2-redirect", "public"),
+    R("GET", "/static/{path}", "public", "/static/app.js"),
+    R("GET", "/login", "public"),
+    *(R(m, t, KEYED) for m, t in (
+        ("POST", "/login"), ("GET", "/invite/{token}"), ("POST", "/invite/{token}"),
+        ("POST", "/v2/enqueue"), ("POST", "/v2/change/enqueue"), ("POST", "/integrations/alertmanager/{key}"),
+        ("POST", "/integrations/grafana/{key}"), ("POST", "/integrations/generic/{key}"),
+        ("GET", "/heartbeats/{key}"), ("POST", "/heartbeats/{key}"), ("GET", "/n/{token}"), ("POST", "/n/{token}"),
+        ("POST", "/integrations/twilio/status"), ("POST", "/integrations/twilio/sms"),
+        ("GET", "/ical/schedules/{token}.ics"),
+        ("POST", "/status/{slug}/subscribe"), ("GET", "/status/{slug}/confirm/{token}"),
+        ("POST", "/status/{slug}/confirm/{token}"), ("GET", "/status/{slug}/unsubscribe/{token}"),
+        ("POST", "/status/{slug}/unsubscribe/{token}"))),
+    R("GET", "/incidents/{ref}/events", STREAM),
+    R("GET", "/metrics", "user"),
+
+    # --- API reads ---------------------------------------------------------------------------------
+    R("GET", f"{API}/users", "user"),
+    R("GET", f"{API}/users/me", "user"),
+    R("GET", f"{API}/users/{{key}}", "user", f"{API}/users/{{helper}}"),
+    R("GET", f"{API}/tokens", "own"),
+    R("GET", f"{API}/teams", "user"),
+    R("GET", f"{API}/teams/{{key}}", "user", f"{API}/teams/platform"),
+    R("GET", f"{API}/services", "user"),
+    R("GET", f"{API}/services/{{key}}", "user", f"{API}/services/checkout"),
+    R("GET", f"{API}/audit", "admin"),
+    R("GET", f"{API}/audit/verify", "admin"),
+    R("GET", f"{API}/schedules", "user"),
+    R("GET", f"{API}/schedules/{{key}}", "user", f"{API}/schedules/ops"),
+    R("GET", f"{API}/schedules/{{key}}/overrides", "user", f"{API}/schedules/ops/overrides"),
+    R("GET", f"{API}/schedules/{{key}}/oncall", "user", f"{API}/schedules/ops/oncall"),
+    R("GET", f"{API}/schedules/{{key}}/shifts", "user", f"{API}/schedules/ops/shifts"),
+    R("GET", f"{API}/escalation-policies", "user"),
+    R("GET", f"{API}/escalation-policies/{{key}}", "user", f"{API}/escalation-policies/default"),
+    R("GET", f"{API}/users/{{key}}/contact-methods", "private", f"{API}/users/{{helper}}/contact-methods"),
+    R("GET", f"{API}/contact-methods/{{method_id}}", "private", f"{API}/contact-methods/{{helper_cm}}"),
+    R("GET", f"{API}/users/{{key}}/notification-rules", "private", f"{API}/users/{{helper}}/notification-rules"),
+    R("GET", f"{API}/users/{{key}}/notifications", "private", f"{API}/users/{{helper}}/notifications"),
+    R("GET", f"{API}/integrations", "user"),
+    R("GET", f"{API}/integrations/{{integration_id}}", "user", f"{API}/integrations/{{integration}}"),
+    R("GET", f"{API}/alerts", "user"),
+    R("GET", f"{API}/alerts/{{alert_id}}", "user", f"{API}/alerts/{{alert}}"),
+    R("GET", f"{API}/alerts/{{alert_id}}/escalation", "user", f"{API}/alerts/{{alert}}/escalation"),
+    R("GET", f"{API}/alerts/{{alert_id}}/notifications", "user", f"{API}/alerts/{{alert}}/notifications"),
+    R("GET", f"{API}/alerts/{{alert_id}}/problem-suggestions", "user", f"{API}/alerts/{{alert}}/problem-suggestions"),
+    R("GET", f"{API}/services/{{key}}/changes", "user", f"{API}/services/checkout/changes"),
+    R("GET", f"{API}/routing-rules", "user"),
+    R("GET", f"{API}/routing-rules/{{rule_id}}", "user", f"{API}/routing-rules/{{routing_rule}}"),
+    R("GET", f"{API}/silences", "user"),
+    R("GET", f"{API}/silences/{{silence_id}}", "user", f"{API}/silences/{{silence}}"),
+    R("GET", f"{API}/maintenance-windows", "user"),
+    R("GET", f"{API}/maintenance-windows/{{window_id}}", "user", f"{API}/maintenance-windows/{{window}}"),
+    R("GET", f"{API}/auto-incident-rules", "user"),
+    R("GET", f"{API}/heartbeats", "user"),
+    R("GET", f"{API}/heartbeats/{{heartbeat_id}}", "user", f"{API}/heartbeats/{{heartbeat}}"),
+    R("GET", f"{API}/checks", "user"),
+    R("GET", f"{API}/checks/{{check_id}}", "user", f"{API}/checks/{{check}}"),
+    R("GET", f"{API}/checks/{{check_id}}/results", "user", f"{API}/checks/{{check}}/results"),
+    R("GET", f"{API}/checks/{{check_id}}/uptime", "user", f"{API}/checks/{{check}}/uptime"),
+    R("GET", f"{API}/incidents", "user"),
+    R("GET", f"{API}/incidents/counts", "user"),
+    R("GET", f"{API}/incidents/export", "user"),
+    R("GET", INC, "read", f"{API}/incidents/{{ref}}"),
+    R("GET", f"{INC}/timeline", "read", f"{API}/incidents/{{ref}}/timeline"),
+    R("GET", f"{INC}/notes/{{entry_id}}/revisions", "read", f"{API}/incidents/{{ref}}/notes/{{note}}/revisions"),
+    R("GET", f"{INC}/roles", "read", f"{API}/incidents/{{ref}}/roles"),
+    R("GET", f"{INC}/participants", "read", f"{API}/incidents/{{ref}}/participants"),
+    R("GET", f"{INC}/changes", "read", f"{API}/incidents/{{ref}}/changes"),
+    R("GET", f"{INC}/postmortem", "read", f"{API}/incidents/{{ref}}/postmortem"),
+    R("GET", f"{INC}/action-items", "read", f"{API}/incidents/{{ref}}/action-items"),
+    R("GET", f"{INC}/problems", "read", f"{API}/incidents/{{ref}}/problems"),
+    R("GET", f"{INC}/problem-suggestions", "read", f"{API}/incidents/{{ref}}/problem-suggestions"),
+    R("GET", f"{API}/postmortems", "user"),
+    R("GET", f"{API}/postmortems/{{postmortem_id}}", "read", f"{API}/postmortems/{{pm}}"),
+    R("GET", f"{API}/postmortems/{{postmortem_id}}/revisions", "read", f"{API}/postmortems/{{pm}}/revisions"),
+    R("GET", f"{API}/postmortems/{{postmortem_id}}/comments", "read", f"{API}/postmortems/{{pm}}/comments"),
+    R("GET", f"{API}/postmortems/{{postmortem_id}}/export", "read", f"{API}/postmortems/{{pm}}/export"),
+    R("GET", f"{API}/postmortem-templates", "user"),
+    R("GET", f"{API}/postmortem-templates/{{template_id}}", "user", f"{API}/postmortem-templates/{{template}}"),
+    R("GET", f"{API}/action-items", "user"),
+    R("GET", f"{API}/action-items/{{item_id}}", "read", f"{API}/action-items/{{item}}"),
+    R("GET", f"{API}/action-items/sync-secret", "admin"),
+    R("GET", f"{API}/teams/{{key}}/action-items/overdue", "user", f"{API}/teams/platform/action-items/overdue"),
+    R("GET", f"{API}/problems", "user"),
+    R("GET", f"{API}/problems/{{problem_id}}", "user", f"{API}/problems/{{problem}}"),
+    R("GET", f"{API}/reports/incidents", "user"),
+    R("GET", f"{API}/reports/action-items", "user"),
+    R("GET", f"{API}/reports/incidents/chart.svg", "user"),
+    R("GET", f"{API}/reports/incidents/chart.png", "user"),
+    R("GET", f"{API}/reports/page", "user"),
+    R("GET", f"{API}/reports/oncall", "user"),
+    R("GET", f"{API}/status-pages", "user"),
+    R("GET", f"{API}/status-pages/{{slug}}", "user", f"{API}/status-pages/acme"),
+    R("GET", f"{API}/status-pages/{{slug}}/components", "user", f"{API}/status-pages/acme/components"),
+    R("GET", f"{API}/status-pages/{{slug}}/incidents", "user", f"{API}/status-pages/acme/incidents"),
+    R("GET", f"{API}/status-pages/{{slug}}/incidents/{{status_incident_id}}", "user",
+      f"{API}/status-pages/acme/incidents/{{status_incident}}"),
+    R("GET", f"{API}/status-pages/{{slug}}/maintenances", "user", f"{API}/status-pages/acme/maintenances"),
+    R("GET", f"{API}/status-pages/{{slug}}/subscribers", "admin", f"{API}/status-pages/acme/subscribers"),
+
+    # --- console pages --------------------------------------------------------------------------
+    *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
+                                          "/users", "/silences", "/status-pages", "/reports", "/incidents",
+                                          "/postmortems")),
+    R("GET", "/me", "own"),
+    R("GET", "/alerts/{alert_id}", "user", "/alerts/{alert}"),
+    R("GET", "/services/{key}", "user", "/services/checkout"),
+    R("GET", "/schedules/{key}", "user", "/schedules/ops"),
+    R("GET", "/escalation-policies/{key}", "user", "/escalation-policies/default"),
+    R("GET", "/users/{user_id}", "user", "/users/{helper_id}"),
+    R("GET", "/status-pages/{slug}", "user", "/status-pages/acme"),
+    R("GET", "/reports/view", "user", "/reports/view?period=2025-12"),
+    R("GET", "/incidents/{ref}", "read", "/incidents/{ref}"),
+    R("GET", "/incidents/{key}/postmortem", "read", "/incidents/{ref}/postmortem"),
+    R("GET", "/postmortems/{postmortem_id}", "read", "/postmortems/{pm}"),
+
+    # --- API writes -------------------------------------------------------------------------------
+    R("POST", f"{API}/users", "admin", json={"email": "new-{who}@example.test", "name": "New"}),
+    R("PATCH", f"{API}/users/{{key}}", "admin", f"{API}/users/{{helper}}", json={"name": "Renamed Helper"}),
+    R("POST", f"{API}/tokens", "own", json={"name": "another"}),
+    R("DELETE", f"{API}/tokens/{{token_id}}", "own", f"{API}/tokens/{{own_token}}"),
+    R("POST", f"{API}/teams", "admin", json={"name": "New team {who}"}),
+    R("PATCH", f"{API}/teams/{{key}}", "admin", f"{API}/teams/platform", json={"name": "Platform Team"}),
+    R("PUT", f"{API}/teams/{{key}}/members", "admin", f"{API}/teams/platform/members", json={"users": ["{helper}"]}),
+    R("POST", f"{API}/services", "admin", json={"name": "New service {who}"}),
+    R("PATCH", f"{API}/services/{{key}}", "admin", f"{API}/services/checkout", json={"tier": 1}),
+    R("POST", f"{API}/schedules", "admin", json={"name": "Rota {who}"}),
+    R("PATCH", f"{API}/schedules/{{key}}", "admin", f"{API}/schedules/ops", json={"name": "Ops rota"}),
+    R("POST", f"{API}/schedules/{{key}}/ical-token", "admin", f"{API}/schedules/ops/ical-token"),
+    R("POST", f"{API}/schedules/{{key}}/layers", "admin", f"{API}/schedules/ops/layers", json={
+        "name": "second", "kind": "daily", "timezone": "UTC", "start": "2025-12-01T09:00:00Z",
+        "members": ["{helper}"]}),
+    R("PATCH", f"{API}/schedules/{{key}}/layers/{{layer_id}}", "admin", f"{API}/schedules/ops/layers/{{layer}}",
+      json={"name": "first"}),
+    R("POST", f"{API}/schedules/{{key}}/overrides", "admin", f"{API}/schedules/ops/overrides",  # for someone else
+      json={"starts_at": T1, "ends_at": T2, "user": "{helper}"}),
+    R("POST", f"{API}/escalation-policies", "admin", json={"name": "Policy {who}", "levels": [
+        {"delay_minutes": 5, "targets": [{"type": "user", "email": "{helper}"}]}]}),
+    R("PATCH", f"{API}/escalation-policies/{{key}}", "admin", f"{API}/escalation-policies/default",
+      json={"repeat": 1}),
+    R("PUT", f"{API}/services/{{key}}/escalation-policy", "admin", f"{API}/services/checkout/escalation-policy",
+      json={"policy": "default"}),
+    R("POST", f"{API}/users/{{key}}/contact-methods", "private", f"{API}/users/{{helper}}/contact-methods",
+      json={"type": "sms", "address": "+14155550123"}),
+    R("POST", f"{API}/contact-methods/{{method_id}}/send-code", "private",
+      f"{API}/contact-methods/{{helper_cm}}/send-code"),
+    R("POST", f"{API}/contact-methods/{{method_id}}/verify", "private", f"{API}/contact-methods/{{helper_cm}}/verify",
+      json={"code": "000000"}),
+    R("POST", f"{API}/contact-methods/{{method_id}}/test", "private", f"{API}/contact-methods/{{helper_cm}}/test"),
+    R("POST", f"{API}/users/{{key}}/notification-rules", "private", f"{API}/users/{{helper}}/notification-rules",
+      json={"contact_method_id": "{helper_cm}"}),
+    R("POST", f"{API}/integrations", "admin", json={"service": "checkout", "type": "events_v2", "name": "pd {who}"}),
+    R("POST", f"{API}/integrations/{{integration_id}}/rotate-key", "admin",
+      f"{API}/integrations/{{integration}}/rotate-key"),
+    R("POST", f"{API}/alerts/{{alert_id}}/escalate", "responder", f"{API}/alerts/{{alert}}/escalate", json={}),
+    R("POST", f"{API}/alerts/{{alert_id}}/reassign", "responder", f"{API}/alerts/{{alert}}/reassign",
+      json={"policy": "default"}),
+    R("POST", f"{API}/alerts/{{alert_id}}/acknowledge", "responder", f"{API}/alerts/{{alert}}/acknowledge"),
+    R("POST", f"{API}/alerts/{{alert_id}}/resolve", "responder", f"{API}/alerts/{{alert}}/resolve"),
+    R("POST", f"{API}/routing-rules", "admin", json={"name": "db {who}", "matchers": ["team=db"], "urgency": "low"}),
+    R("PATCH", f"{API}/routing-rules/{{rule_id}}", "admin", f"{API}/routing-rules/{{routing_rule}}",
+      json={"name": "dbs"}),
+    R("PUT", f"{API}/routing-rules/order", "admin", json={"ids": ["{routing_rule}"]}),
+    R("POST", f"{API}/silences", "responder", json={"matchers": ["team=db"], "ends_at": T2, "reason": "upgrade"}),
+    R("POST", f"{API}/silences/{{silence_id}}/expire", "responder", f"{API}/silences/{{silence}}/expire"),
+    R("POST", f"{API}/maintenance-windows", "responder", json={
+        "service": "checkout", "name": "upgrade", "starts_at": T1, "ends_at": T2}),
+    R("PATCH", f"{API}/maintenance-windows/{{window_id}}", "responder", f"{API}/maintenance-windows/{{window}}",
+      json={"name": "db upgrade"}),
+    R("POST", f"{API}/auto-incident-rules", "admin", json={
+        "name": "tier 1 {who}", "matchers": ["tier=1"], "incident_severity": "SEV2"}),
+    R("POST", f"{API}/heartbeats", "admin", json={"service": "checkout", "name": "backup {who}",
+                                                  "interval_seconds": 3600}),
+    R("POST", f"{API}/checks", "admin", json={"service": "checkout", "name": "home {who}", "kind": "http",
+                                              "target": "http://127.0.0.1:9/", "interval_seconds": 60,
+                                              "timeout_seconds": 5}),
+    R("PATCH", f"{API}/checks/{{check_id}}", "admin", f"{API}/checks/{{check}}", json={"name": "homepage"}),
+    R("POST", f"{API}/incidents", "responder", json={"title": "Queue backlog", "severity": "SEV3"}),
+    R("PATCH", INC, "write", f"{API}/incidents/{{ref}}", json={"summary": "by {who}"}),
+    R("POST", f"{INC}/notes", "write", f"{API}/incidents/{{ref}}/notes", json={"text": "note by {who}"}),
+    R("PATCH", f"{INC}/notes/{{entry_id}}", "write", f"{API}/incidents/{{ref}}/notes/{{own_note}}",
+      json={"text": "edited"}),
+    R("POST", f"{INC}/roles", "write", f"{API}/incidents/{{ref}}/roles", json={"role": "sme", "user": "{helper}"}),
+    R("POST", f"{INC}/participants", "read", f"{API}/incidents/{{ref}}/participants", json={"kind": "observer"}),
+    R("POST", f"{API}/alerts/{{alert_id}}/attach", "write", f"{API}/alerts/{{alert}}/attach",
+      json={"incident": "{ref}"}),
+    R("POST", f"{INC}/postmortem", "write", f"{API}/incidents/{{ref}}/postmortem", json={}),  # 409: it exists
+    R("PATCH", f"{API}/postmortems/{{postmortem_id}}", "write", f"{API}/postmortems/{{pm}}",
+      json={"title": "What happened"}),
+    R("POST", f"{API}/postmortems/{{postmortem_id}}/comments", "write", f"{API}/postmortems/{{pm}}/comments",
+      json={"text": "Add the timeline"}),
+    R("POST", f"{API}/postmortems/{{postmortem_id}}/approve", "reviewer", f"{API}/postmortems/{{pm}}/approve"),
+    R("POST", f"{API}/postmortem-templates", "admin", json={
+        "name": "Short {who}", "sections": [{"key": "summary", "title": "Summary"}]}),
+    R("PATCH", f"{API}/postmortem-templates/{{template_id}}", "admin", f"{API}/postmortem-templates/{{template}}",
+      json={"name": "Shorter"}),
+    R("POST", f"{API}/action-items", "responder", json={"title": "Add a retry budget", "type": "prevent"}),
+    R("PATCH", f"{API}/action-items/{{item_id}}", "write", f"{API}/action-items/{{item}}",
+      json={"status": "in_progress"}),
+    R("POST", f"{API}/action-items/sync", "write", json={"ref": "{item_ref}", "status": "in_progress"}),
+    R("POST", f"{API}/problems", "responder", json={"title": "Pool exhaustion {who}"}),
+    R("PATCH", f"{API}/problems/{{problem_id}}", "responder", f"{API}/problems/{{problem}}",
+      json={"workaround": "Rotate the logs"}),
+    R("POST", f"{API}/problems/{{problem_id}}/incidents", "write", f"{API}/problems/{{problem}}/incidents",
+      json={"incident": "{ref}"}),
+    R("POST", f"{API}/status-pages", "admin", json={"slug": "page-{who}", "name": "Page"}),
+    R("PATCH", f"{API}/status-pages/{{slug}}", "admin", f"{API}/status-pages/acme", json={"name": "Acme"}),
+    R("POST", f"{API}/status-pages/{{slug}}/components", "admin", f"{API}/status-pages/acme/components",
+      json={"name": "API {who}"}),
+    R("PATCH", f"{API}/status-pages/{{slug}}/components/{{component_id}}", "responder",
+      f"{API}/status-pages/acme/components/{{component}}", json={"status": "degraded_performance"}),
+    R("POST", f"{API}/status-pages/{{slug}}/incidents", "responder", f"{API}/status-pages/acme/incidents",
+      json={"name": "Slow checkout", "status": "investigating", "body": "Looking."}),
+    R("POST", f"{API}/status-pages/{{slug}}/incidents/{{status_incident_id}}/updates", "responder",
+      f"{API}/status-pages/acme/incidents/{{status_incident}}/updates", json={"status": "identified", "body": "b"}),
+    R("POST", f"{INC}/status-updates", "incident admin", f"{API}/incidents/{{ref}}/status-updates",
+      json={"page": "acme", "name": "Checkout errors", "status": "investigating", "body": "Looking into it."}),
+    R("POST", f"{API}/status-pages/{{slug}}/maintenances", "responder", f"{API}/status-pages/acme/maintenances",
+      json={"name": "Upgrade", "body": "Short pauses.", "scheduled_for": T1, "scheduled_until": T2}),
+    R("PATCH", f"{API}/status-pages/{{slug}}/maintenances/{{maintenance_id}}", "responder",
+      f"{API}/status-pages/acme/maintenances/{{maintenance}}", json={"body": "Shorter pauses."}),
+    R("POST", f"{API}/status-pages/{{slug}}/webhooks", "admin", f"{API}/status-pages/acme/webhooks",
+      json={"url": "https://hooks.example.test/{who}"}),
+    R("POST", f"{API}/postmortems/{{postmortem_id}}/publish-public", "write",
+      f"{API}/postmortems/{{pm}}/publish-public", json={"page": "acme"}),  # 409: not posted there
+
+    # --- console forms ------------------------------------------------------------------------------
+    R("POST", "/incidents", "responder", form={"title": "Queue backlog", "severity": "SEV3"}),
+    R("POST", "/incidents/{ref}/{action}", "write", "/incidents/{ref}/note", form={"text": "Looking"}),
+    R("POST", "/incidents/{key}/postmortem", "write", "/incidents/{ref}/postmortem", form={}),  # exists: redirect
+    R("POST", "/postmortems/{postmortem_id}/{action}", "write", "/postmortems/{pm}/comments",
+      form={"text": "Looks good"}),
+    R("POST", "/alerts/{alert_id}/attach", "write", "/alerts/{alert}/attach", form={"incident": "{ref}"}),
+    R("POST", "/alerts/{alert_id}/acknowledge", "responder", "/alerts/{alert}/acknowledge", form={}),
+    R("POST", "/alerts/{alert_id}/resolve", "responder", "/alerts/{alert}/resolve", form={}),
+    R("POST", "/schedules/{key}/overrides", "admin", "/schedules/ops/overrides",  # for someone else
+      form={"start": "2026-02-01T09:00", "end": "2026-02-01T17:00", "user": "{helper_id}"}),
+    R("POST", "/schedules/{key}/overrides/{override_id}/delete", "admin",  # someone else's
+      "/schedules/ops/overrides/{override}/delete", form={}),
+    R("POST", "/silences", "responder", form={"matchers": "team=db", "duration": "60", "reason": "noisy"}),
+    R("POST", "/silences/{silence_id}/expire", "responder", "/silences/{silence}/expire", form={}),
+    R("POST", "/maintenance-windows", "responder", form={
+        "service": "checkout", "name": "patching", "start": "2026-03-01T01:00", "end": "2026-03-01T02:00"}),
+    R("POST", "/status-pages", "admin", form={"slug": "beta-{who}", "name": "Beta"}),
+    R("POST", "/status-pages/{slug}/components", "admin", "/status-pages/acme/components", form={"name": "Web"}),
+    R("POST", "/status-pages/{slug}/components/{component_id}/status", "responder",
+      "/status-pages/acme/components/{component}/status", form={"status": "major_outage"}),
+    R("POST", "/status-pages/{slug}/maintenance", "responder", "/status-pages/acme/maintenance", form={
+        "name": "DB upgrade", "body": "Read-only.", "start": "2026-04-01T01:00", "end": "2026-04-01T02:00"}),
+    R("POST", "/me/profile", "own", form={"name": "Renamed", "time_zone": "Europe/Berlin"}),
+    R("POST", "/me/contacts", "own", form={"type": "email", "address": "me-{who}@example.test"}),
+    R("POST", "/me/contacts/{method_id}/delete", "own", "/me/contacts/{own_cm}/delete", form={}),
+    R("POST", "/me/tokens", "own", form={"name": "laptop"}),
+    R("POST", "/me/tokens/{token_id}/revoke", "own", "/me/tokens/{own_token2}/revoke", form={}),
+    R("POST", "/users/invite", "admin", form={"email": "invitee-{who}@example.test", "name": "Dan",
+                                              "org_role": "viewer"}),
+    R("POST", "/users/{user_id}/role", "admin", "/users/{helper_id}/role", form={"org_role": "responder"}),
+    R("POST", "/users/{user_id}/active", "admin", "/users/{helper_id}/active", form={"active": "true"}),
+    R("POST", "/me/password", "own", form={"current_password": PASSWORD, "new_password": PASSWORD + "!",
+                                           "confirm_password": PASSWORD + "!"}),
+
+    # --- deletions, last ---------------------------------------------------------------------------------
+    R("DELETE", f"{API}/problems/{{problem_id}}/incidents/{{key}}", "write", f"{API}/problems/{{problem}}/incidents/{{ref}}"),
+    R("DELETE", f"{API}/status-pages/{{slug}}/subscribers/{{subscriber_id}}", "admin",
+      f"{API}/status-pages/acme/subscribers/{{subscriber}}"),
+    R("DELETE", f"{API}/status-pages/{{slug}}/components/{{component_id}}", "admin",
+      f"{API}/status-pages/acme/components/{{spare_component}}"),
+    R("DELETE", f"{API}/notification-rules/{{rule_id}}", "private", f"{API}/notification-rules/{{helper_rule}}"),
+    R("DELETE", f"{API}/contact-methods/{{method_id}}", "private", f"{API}/contact-methods/{{helper_cm}}"),
+    R("DELETE", f"{API}/integrations/{{integration_id}}", "admin", f"{API}/integrations/{{integration}}"),
+    R("DELETE", f"{API}/routing-rules/{{rule_id}}", "admin", f"{API}/routing-rules/{{routing_rule}}"),
+    R("DELETE", f"{API}/maintenance-windows/{{window_id}}", "responder", f"{API}/maintenance-windows/{{window}}"),
+    R("DELETE", f"{API}/auto-incident-rules/{{rule_id}}", "admin", f"{API}/auto-incident-rules/{{auto_rule}}"),
+    R("DELETE", f"{API}/heartbeats/{{heartbeat_id}}", "admin", f"{API}/heartbeats/{{heartbeat}}"),
+    R("DELETE", f"{API}/checks/{{check_id}}", "admin", f"{API}/checks/{{check}}"),
+    R("DELETE", f"{API}/schedules/{{key}}/overrides/{{override_id}}", "admin",  # someone else's
+      f"{API}/schedules/ops/overrides/{{api_override}}"),
+    R("DELETE", f"{API}/schedules/{{key}}/layers/{{layer_id}}", "admin", f"{API}/schedules/ops/layers/{{layer}}"),
+    R("DELETE", f"{API}/escalation-policies/{{key}}", "admin", f"{API}/escalation-policies/spare"),
+    R("DELETE", f"{API}/schedules/{{key}}", "admin", f"{API}/schedules/spare"),
+    R("DELETE", f"{API}/status-pages/{{slug}}", "admin", f"{API}/status-pages/spare"),
+    R("POST", "/logout", "own", form={}),
+]
+
+
+# --- the world ------------------------------------------------------------------------------------------
+
+def _ok(r: Any, *status: int) -> Any:
+    assert r.status_code in (status or (200,)), f"{r.request.method} {r.request.url}: {r.status_code} {r.text[:300]}"
+    return r.json() if r.headers.get("content-type", "").startswith("application/json") else r
+
+
+def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: Any, who: str) -> tuple[dict, dict]:
+    """The organisation every principal walks, made through the API by an admin; returns (world,
+    principals) where principals maps each kind to (WebUser or None, extra credential state)."""
+    from tocsin.contacts.models import ContactMethod
+    from tocsin.engine.runner import Engine
+    from tocsin.users.service import create_token, require_user
+
+    admin = make_web_user("admin", name="Ada Admin")
+    helper = make_web_user("responder", name="Hal Helper")
+    viewer = make_web_user("viewer", name="Vic Viewer")
+    responder = make_web_user("responder", name="Rae Responder")
+    other = make_web_user("responder", name="Oz Other")
+    gone = make_web_user("admin", name="Dee Deactivated")
+    revoked = make_web_user("admin", name="Rev Revoked")
+    A = {"headers": admin.headers}  # noqa: N806
+    api = API
+
+    _ok(client.post(f"{api}/teams", json={"name": "Platform", "slug": "platform"}, **A), 201)
+    _ok(client.put(f"{api}/teams/platform/members", json={"users": [helper.email]}, **A))
+    _ok(client.post(f"{api}/services", json={"name": "Checkout", "slug": "checkout", "owner_team": "platform"},
+                    **A), 201)
+    for slug in ("ops", "spare"):
+        _ok(client.post(f"{api}/schedules", json={"name": slug.title(), "slug": slug, "timezone": "UTC"}, **A), 201)
+    layer = _ok(client.post(f"{api}/schedules/ops/layers", json={
+        "name": "primary", "kind": "daily", "timezone": "UTC", "start": "2025-12-01T09:00:00Z",
+        "members": [helper.email]}, **A), 201)
+    api_override, override = (_ok(client.post(f"{api}/schedules/ops/overrides", json={
+        "starts_at": start, "ends_at": end, "user": helper.email}, **A), 201) for start, end in ((T1, T2), (T2, T3)))
+    for slug in ("default", "spare"):
+        _ok(client.post(f"{api}/escalation-policies", json={"name": slug.title(), "slug": slug, "levels": [
+            {"delay_minutes": 5, "targets": [{"type": "user", "email": helper.email}]}]}, **A), 201)
+    _ok(client.put(f"{api}/services/checkout/escalation-policy", json={"policy": "default"}, **A))
+    helper_cm = _ok(client.post(f"{api}/users/{helper.email}/contact-methods",
+                                json={"type": "email", "address": "hal@example.test"}, headers=helper.headers), 201)
+    with db.unit_of_work() as s:
+        s.execute(sa.update(ContactMethod).where(ContactMethod.id == uuid.UUID(helper_cm["id"]))
+                  .values(verified_at=clock.now()))
+    helper_rule = _ok(client.post(f"{api}/users/{helper.email}/notification-rules",
+                                  json={"contact_method_id": helper_cm["id"]}, headers=helper.headers), 201)
+    integration = _ok(client.post(f"{api}/integrations", json={"service": "checkout", "type": "events_v2",
+                                                               "name": "pd"}, **A), 201)
+    _ok(client.post("/v2/enqueue", json={
+        "routing_key": integration["key"], "event_action": "trigger", "dedup_key": "disk-db1",
+        "payload": {"summary": "Disk full on db1", "source": "db1", "severity": "critical"}}), 202)
+    alert = _ok(client.get(f"{api}/alerts", **A))["items"][0]
+    Engine(db, clock, settings=client.app.state.settings).run_until_idle()  # the alert's escalation starts
+    routing_rule = _ok(client.post(f"{api}/routing-rules", json={"name": "db", "matchers": ["team=db"],
+                                                                 "urgency": "low"}, **A), 201)
+    silence = _ok(client.post(f"{api}/silences", json={"matchers": ["team=db"], "ends_at": T2, "reason": "r"}, **A),
+                  201)
+    window = _ok(client.post(f"{api}/maintenance-windows", json={
+        "service": "checkout", "name": "upgrade", "starts_at": T1, "ends_at": T2}, **A), 201)
+    auto_rule = _ok(client.post(f"{api}/auto-incident-rules", json={
+        "name": "tier 1", "matchers": ["tier=1"], "incident_severity": "SEV2"}, **A), 201)
+    heartbeat = _ok(client.post(f"{api}/heartbeats", json={"service": "checkout", "name": "backup",
+                                                           "interval_seconds": 3600}, **A), 201)
+    check = _ok(client.post(f"{api}/checks", json={
+        "service": "checkout", "name": "home", "kind": "http", "target": "http://127.0.0.1:9/",
+        "interval_seconds": 60, "timeout_seconds": 5}, **A), 201)
+
+    # the restricted incident every "read"/"write" row targets, and another one for "other"
+    inc = _ok(client.post(f"{api}/incidents", json={"title": "Checkout errors", "severity": "SEV2",
+                                                    "restricted": True, "services": ["checkout"]}, **A), 201)
+    ref = inc["ref"]
+    for person, kind in ((viewer, "observer"), (responder, "responder"), (helper, "responder")):
+        _ok(client.post(f"{api}/incidents/{ref}/participants", json={"user": person.email, "kind": kind}, **A))
+    note = _ok(client.post(f"{api}/incidents/{ref}/notes", json={"text": "admin's note"}, **A), 201)
+    elsewhere = _ok(client.post(f"{api}/incidents", json={"title": "Elsewhere", "severity": "SEV3",
+                                                          "restricted": True}, **A), 201)
+    _ok(client.post(f"{api}/incidents/{elsewhere['ref']}/participants",
+                    json={"user": other.email, "kind": "responder"}, **A))
+    _ok(client.patch(f"{api}/incidents/{ref}", json={"status": "resolved"}, **A))
+    pm = _ok(client.post(f"{api}/incidents/{ref}/postmortem", json={}, **A), 201)
+    _ok(client.patch(f"{api}/postmortems/{pm['id']}", json={"status": "in_review", "reviewers": [admin.email],
+                                                            "public_text": "Payments failed."}, **A))
+    template = _ok(client.post(f"{api}/postmortem-templates", json={
+        "name": "Short", "sections": [{"key": "summary", "title": "Summary"}]}, **A), 201)
+    item = _ok(client.post(f"{api}/action-items", json={"title": "Alert on disk growth", "type": "detect",
+                                                        "owner": helper.email, "incident": ref}, **A), 201)
+    problem = _ok(client.post(f"{api}/problems", json={"title": "Disk fills up", "service": "checkout"}, **A), 201)
+    _ok(client.post(f"{api}/problems/{problem['ref']}/incidents", json={"incident": ref}, **A), 201)
+    for slug in ("acme", "spare"):
+        _ok(client.post(f"{api}/status-pages", json={"slug": slug, "name": slug.title()}, **A), 201)
+    component = _ok(client.post(f"{api}/status-pages/acme/components", json={"name": "Checkout"}, **A), 201)
+    spare_component = _ok(client.post(f"{api}/status-pages/acme/components", json={"name": "Spare"}, **A), 201)
+    status_incident = _ok(client.post(f"{api}/status-pages/acme/incidents", json={
+        "name": "Slow", "status": "investigating", "body": "Looking."}, **A), 201)
+    maintenance = _ok(client.post(f"{api}/status-pages/acme/maintenances", json={
+        "name": "Upgrade", "body": "Pauses.", "scheduled_for": T1, "scheduled_until": T2}, **A), 201)
+    subscriber = _ok(client.post(f"{api}/status-pages/acme/webhooks", json={"url": "https://hooks.example.test/s"},
+                                 **A), 201)
+
+    # the principal's own things: tokens to revoke, a note to edit, a contact method to delete
+    people = {"viewer": viewer, "responder": responder, "admin": admin, "other": other, "deactivated": gone,
+              "revoked": revoked}
+    me = people.get(who)
+    own: dict[str, str] = {}
+    if me is not None:
+        with db.unit_of_work() as s:
+            user = require_user(s, me.id)
+            own["own_token"] = str(create_token(s, actor=system, now=clock.now(), user=user, name="spare")[0].id)
+            own["own_token2"] = str(create_token(s, actor=system, now=clock.now(), user=user, name="spare2")[0].id)
+        own["own_cm"] = _ok(client.post(f"{api}/users/{me.email}/contact-methods",
+                                        json={"type": "email", "address": f"{who}@example.test"}, **A), 201)["id"]
+        own["own_note"] = note["id"] if who in ("anonymous", "deactivated", "revoked", "other") else _ok(
+            client.post(f"{api}/incidents/{ref}/notes", json={"text": f"{who}'s note"}, **A), 201)["id"]
+        if who in ("viewer", "responder"):  # their own note, written as them where they may
+            r = client.post(f"{api}/incidents/{ref}/notes", json={"text": f"{who}'s note"}, headers=me.headers)
+            if r.status_code == 201:
+                own["own_note"] = r.json()["id"]
+    world = {
+        "helper": helper.email, "helper_id": str(helper.id), "helper_cm": helper_cm["id"],
+        "helper_rule": helper_rule["id"], "integration": integration["id"], "alert": alert["id"],
+        "routing_rule": routing_rule["id"], "silence": silence["id"], "window": window["id"],
+        "auto_rule": auto_rule["id"], "heartbeat": heartbeat["id"], "check": check["id"], "layer": layer["id"],
+        "api_override": api_override["id"], "override": override["id"], "ref": ref, "note": note["id"],
+        "pm": pm["id"], "template": template["id"], "item": item["id"], "item_ref": item["ref"],
+        "problem": problem["ref"], "component": component["id"], "spare_component": spare_component["id"],
+        "status_incident": status_incident["id"], "maintenance": maintenance["id"], "subscriber": subscriber["id"],
+        "who": who, "own_token": str(uuid.uuid4()), "own_token2": str(uuid.uuid4()), "own_cm": str(uuid.uuid4()),
+        "own_note": note["id"], **own,
+    }
+    return world, people
+
+
+def _fill(value: Any, world: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**world)
+    if isinstance(value, dict):
+        return {k: _fill(v, world) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, world) for v in value]
+    return value
+
+
+def outcome(route: Route, r: Any) -> Any:
+    """What the principal got: OK, 401, 403 or 404 (anything else is returned as is, to be reported)."""
+    if route.console and r.status_code == 303 and r.headers.get("location", "").startswith("/login?next="):
+        return 401
+    if route.console and r.status_code == 401:
+        return "401 (the console answers a page request with a redirect to /login)"
+    if r.status_code < 400 or r.status_code == 409:
+        return OK
+    return r.status_code
+
+
+def test_the_table_covers_every_route(app):
+    table = [(r.method, r.template) for r in ROUTES]
+    assert len(table) == len(set(table)), sorted(t for t in table if table.count(t) > 1)
+    routes = set(app_routes(app))
+    assert set(table) == routes, f"not in the table: {sorted(routes - set(table))}; stale: {sorted(set(table) - routes)}"
+    assert {r.rule for r in ROUTES} <= set(RULES) | {KEYED, STREAM}
+
+
+@pytest.mark.parametrize("who", PRINCIPALS)
+def test_each_principal_gets_what_the_table_says(app, client, db, clock, system, make_web_user, console_as, who):
+    from tocsin.web.auth import COOKIE, csrf_for
+
+    world, people = seed(client, db, clock, system, make_web_user, who)
+    me: WebUser | None = people.get(who)
+    web = console_as(me)
+    headers = me.headers if me is not None else {}
+    admin = people["admin"].headers
+    if who == "deactivated":
+        _ok(client.patch(f"{API}/users/{me.email}", json={"is_active": False}, headers=admin))
+    elif who == "revoked":
+        token_id = next(t["id"] for t in _ok(client.get(f"{API}/tokens", headers=headers)) if t["name"] == "tests")
+        _ok(client.delete(f"{API}/tokens/{token_id}", headers=headers))
+        cookie = web.cookies.get(COOKIE)
+        _ok(web.post("/logout", data={"csrf_token": csrf_for(app.state.settings, cookie)}, follow_redirects=False), 303)
+        web.cookies.set(COOKIE, cookie)  # the logged-out session's cookie, sent again
+    cookie = web.cookies.get(COOKIE)
+    token = csrf_for(app.state.settings, cookie) if cookie else "0" * 64
+    column = PRINCIPALS.index(who)
+
+    failures = []
+    for route in ROUTES:
+        if route.rule in (KEYED, STREAM) or (route.rule == "public" and who != "anonymous"):
+            continue  # credentials play no part in a public route: the anonymous walk calls it
+        want = RULES[route.rule][column]
+        path = _fill(route.path or route.template, world)
+        if route.console:
+            data = None if route.form is None else {**_fill(route.form, world), "csrf_token": token}
+            r = web.request(route.method, path, data=data, follow_redirects=False)
+        else:
+            r = client.request(route.method, path, json=_fill(route.json, world), headers=headers)
+        got = outcome(route, r)
+        if got != want:
+            failures.append(f"{route.method} {route.template} [{route.rule}]: expected {want}, got {got}: "
+                            f"{r.text[:160]!r}")
+        elif want == 401 and not route.console and (r.headers.get("www-authenticate") != "Bearer"
+                                                   or r.json()["error"]["code"] != "unauthenticated"):
+            failures.append(f"{route.method} {route.template}: 401 without WWW-Authenticate or the error code")
+    assert not failures, f"{who}: {len(failures)} mismatches:\n  " + "\n  ".join(failures)
+
+
+BAD_CREDENTIALS = {
+    "Basic scheme": {"Authorization": "Basic dXNlcjpwYXNzd29yZA=="},
+    "empty bearer": {"Authorization": "Bearer "},
+    "garbage bearer": {"Authorization": "Bearer not-a-token"},
+    "unknown token": {"Authorization": "Bearer tcs_" + "A" * 43},
+    "session cookie instead of a token": {},  # with the console cookie below
+}
+
+
+def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_user, console_as):
+    """Every API route (one valid request each, as in the table) refuses a garbage token and a console
+    session cookie (not an API credential: no CSRF through the API) with a 401; the other kinds of bad
+    credential are tried on a sample of routes (they fail in the same place)."""
+    world = {k: str(uuid.uuid4()) for k in ("helper_cm", "integration", "alert", "routing_rule", "silence", "window",
+                                            "heartbeat", "check", "layer", "api_override", "note", "pm", "template",
+                                            "item", "problem", "component", "spare_component", "status_incident",
+                                            "maintenance", "subscriber", "own_token", "own_note", "helper_rule",
+                                            "auto_rule")}
+    world.update(helper="someone@example.test", ref="INC-1", item_ref="ACT-1", who="x")
+    web = console_as(make_web_user("admin"))
+    everywhere = {"garbage bearer", "session cookie instead of a token"}
+    sample = {f"{API}/incidents", f"{API}/users/me", f"{API}/audit", "/metrics", f"{API}/teams/{{key}}"}
+    failures = []
+    for name, headers in BAD_CREDENTIALS.items():
+        for route in ROUTES:
+            if route.console or route.rule == "public" or (name not in everywhere and route.template not in sample):
+                continue
+            path = _fill(route.path or route.template, world)
+            c = web if name.startswith("session") else client
+            r = c.request(route.method, path, json=_fill(route.json, world), headers=headers)
+            if r.status_code != 401 or r.headers.get("www-authenticate") != "Bearer":
+                failures.append(f"{name}: {route.method} {path}: {r.status_code} {r.text[:100]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_console_form_refuses_a_forged_request(app, client, db, clock, system, make_web_user, console_as):
+    """A logged-in admin's browser, made to post each console form by another site: without the CSRF
+    token, or with one from another session, every form answers 403 and changes nothing."""
+    from tocsin.web.auth import csrf_for
+
+    world, people = seed(client, db, clock, system, make_web_user, "admin")
+    web = console_as(people["admin"])
+    before = client.get(f"{API}/audit", headers=people["admin"].headers).json()
+    forged = {"no token": None, "another session's token": csrf_for(app.state.settings, "another-session"),
+              "empty token": ""}
+    failures = []
+    for route in ROUTES:
+        if route.form is None or route.template == "/logout":
+            continue
+        path = _fill(route.path or route.template, world)
+        for name, token in forged.items():
+            data = _fill(route.form, world)
+            if token is not None:
+                data["csrf_token"] = token
+            r = web.post(path, data=data, follow_redirects=False)
+            if r.status_code != 403:
+                failures.append(f"{name}: POST {path}: {r.status_code}")
+    after = client.get(f"{API}/audit", headers=people["admin"].headers).json()
+    assert not failures, "\n".join(failures)
+    assert [e["action"] for e in after if e not in before] == []  # every change is audited: none happened
+
+
+def test_a_demoted_admin_loses_admin_rights_at_the_next_request(client, make_web_user, console_as):
+    """Roles are read on every request, for tokens and console sessions alike: nothing is cached in them."""
+    boss, demoted = make_web_user("admin"), make_web_user("admin")
+    web = console_as(demoted)
+    assert client.get(f"{API}/audit", headers=demoted.headers).status_code == 200
+    assert web.get("/users").status_code == 200 and "Invite" in web.get("/users").text
+    _ok(client.patch(f"{API}/users/{demoted.email}", json={"org_role": "viewer"}, headers=boss.headers))
+    assert client.get(f"{API}/audit", headers=demoted.headers).status_code == 403
+    assert client.post(f"{API}/teams", json={"name": "Sneaky"}, headers=demoted.headers).status_code == 403
+    from tocsin.web.auth import COOKIE, csrf_for
+
+    token = csrf_for(client.app.state.settings, web.cookies.get(COOKIE))
+    r = web.post("/users/invite", data={"email": "x@example.test", "name": "X", "org_role": "admin",
+                                        "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 403, r.text[:200]
+
+
+def test_the_me_pages_act_on_the_callers_own_things_only(app, client, make_web_user, console_as):
+    """/me/... forms name a contact method or token by id: someone else's id is refused (403 or 404, even
+    for an admin; ids are random, so a 403 tells nothing), and the other person's thing is left as it was."""
+    from tocsin.web.auth import COOKIE, csrf_for
+
+    victim = make_web_user("responder")
+    cm = _ok(client.post(f"{API}/users/{victim.email}/contact-methods", json={"type": "email",
+                                                                            "address": "victim@example.test"},
+                         headers=victim.headers), 201)
+    token_id = next(t["id"] for t in _ok(client.get(f"{API}/tokens", headers=victim.headers)))
+    for role in ("viewer", "responder", "admin"):
+        web = console_as(make_web_user(role))
+        csrf = csrf_for(app.state.settings, web.cookies.get(COOKIE))
+        for path in (f"/me/contacts/{cm['id']}/delete", f"/me/tokens/{token_id}/revoke"):
+            r = web.post(path, data={"csrf_token": csrf}, follow_redirects=False)
+            assert r.status_code in (403, 404), (role, path, r.status_code)
+    assert _ok(client.get(f"{API}/contact-methods/{cm['id']}", headers=victim.headers))["id"] == cm["id"]
+    assert client.get(f"{API}/users/me", headers=victim.headers).status_code == 200  # the token still works
