@@ -270,8 +270,6 @@ def test_an_attached_alert_does_not_name_its_restricted_incident(app, client, se
     web.close()
 
 
-@pytest.mark.xfail(strict=True, reason="fixed on branch ntk: a restricted incident without an Incident Commander "
-                                       "pages the service's on-call for one, with its current title, outsiders included")
 def test_what_the_engine_sends_outsiders(runbook):
     """The outsider is on call for the service, by email, Slack and webhook. A security auto-incident rule
     declares a restricted incident from an alert; an insider renames it and writes in it while the engine
