@@ -16,12 +16,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from tests.harness.backends import BACKENDS
 from tests.harness.console import PASSWORD, WebUser, csrf, login, post_form
 from tocsin.audit.models import AuditEntry
-
-_ONE = "sqlite" if "sqlite" in BACKENDS else BACKENDS[0]
-pytestmark = pytest.mark.parametrize("db_url", [_ONE], indirect=True, ids=[_ONE])
 
 WRONG = "not the password"
 ATTACKER, OTHER, USER_HOME = "203.0.113.66", "198.51.100.7", "192.0.2.10"
