@@ -145,11 +145,15 @@ class Settings(BaseSettings):
 def kept_secret(path: Path) -> str:
     """Return the secret kept in `path`, generating it (random, mode 0600, directory 0700) on first use.
 
-    Several processes may start at once (a server and a CLI command): the file appears whole or not
+    A file found empty (a crash while it was written by hand, `touch`) raises ValueError rather than
+    keying with the empty string. Several processes may start at once (a server and a CLI command): the file appears whole or not
     at all (written aside, then linked into place), and whoever loses the race reads the winner's.
     """
     if path.exists():
-        return path.read_text().strip()
+        kept = path.read_text().strip()
+        if not kept:  # an empty key would sign links and sessions anyone can forge
+            raise ValueError(f"{path} is empty: delete it to have a new secret generated, or write one into it")
+        return kept
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

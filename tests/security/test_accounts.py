@@ -179,6 +179,22 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(app, from_address, 
     assert via(USER_HOME, PASSWORD) == 303
 
 
+def test_fresh_ipv6_addresses_from_one_64_count_as_one_address(from_address, web_user):
+    """An IPv6 client holds a whole /64: a fresh address per try must not reset the count (each of
+    six addresses in 2001:db8:66:1::/64 got its own five tries on the account)."""
+    user = web_user()
+    codes = [login(from_address(f"2001:db8:66:1::{i:x}"), user.email, WRONG).status_code for i in range(1, 8)]
+    assert codes[:5] == [400] * 5 and set(codes[5:]) == {429}
+    assert login(from_address("2001:db8:77:1::1"), user.email, PASSWORD).status_code == 303  # another /64
+
+
+def test_ipv6_spraying_from_one_64_is_slowed_down(from_address, web_user):
+    users = [web_user() for _ in range(6)]
+    codes = [login(from_address(f"2001:db8:66:1:{n:x}::1"), u.email, WRONG).status_code
+             for n in range(4) for u in users]
+    assert codes[:20] == [400] * 20 and set(codes[20:]) == {429}
+
+
 # --- item 5: codes and links -------------------------------------------------------------------------
 
 def _add_method(client, person) -> str:
@@ -243,6 +259,11 @@ def test_forged_action_links_are_throttled_per_address(from_address):
     codes = [c.post(f"/n/forged{i}.signature").status_code for i in range(21)]
     assert codes == [400] * 20 + [429]
     assert from_address(OTHER).get("/n/forged.signature").status_code == 400
+
+
+def test_forged_action_links_from_one_ipv6_64_count_together(from_address):
+    codes = [from_address(f"2001:db8:66:1::{i:x}").post(f"/n/forged{i}.signature").status_code for i in range(1, 22)]
+    assert codes == [400] * 20 + [429]
 
 
 # --- item 6: account changes -------------------------------------------------------------------------

@@ -111,6 +111,22 @@ def test_contact_method_urls_aimed_inward_are_refused(app, client, make_person, 
     assert receiver.connections == 0
 
 
+# IPv6 forms that reach an internal IPv4 address (or an internal network) through a translator or
+# tunnel: 6to4 (2002::/16), SIIT's IPv4-translated ::ffff:0:a.b.c.d, RFC 8215 local-use NAT64
+# (64:ff9b:1::/48, whose translator sits in the operator's own network), and site-local fec0::/10.
+TRANSLATED = ["[2002:7f00:1::]", "[2002:a00:5::1]", "[::ffff:0:127.0.0.1]", "[::ffff:0:a9fe:a9fe]",
+              "[64:ff9b:1::a00:5]", "[64:ff9b:1:7f00:0:100::]", "[fec0::1]"]
+
+
+@pytest.mark.parametrize("host", TRANSLATED)
+def test_ipv6_forms_translated_to_internal_addresses_are_refused(app, client, make_person, receiver, host):
+    strict(app)
+    alice = make_person("responder")
+    r = add_method(client, alice, "webhook", f"http://{host}:{receiver.port}/hooks/tocsin")
+    assert r.status_code == 422, (host, r.text)
+    assert r.json()["error"]["details"]["field"] == "address"
+
+
 @pytest.mark.parametrize("url", [
     "mailto://user:pass@example.com?smtp={host}",  # item 4: smtp= sends the connection anywhere
     "mailtos://user:pass@{host}",

@@ -68,6 +68,8 @@ PRIVATE_DENIED = _rules(
     ("192.168.0.0/16", "private (RFC 1918)"),
     ("100.64.0.0/10", "shared address space (CGNAT)"),
     ("fc00::/7", "a unique local address (ULA)"),
+    ("fec0::/10", "site-local (deprecated, still routed in some networks)"),
+    ("64:ff9b:1::/48", "local-use NAT64 (RFC 8215: its translator is in this network)"),
 )
 
 # Names that resolve to a metadata service inside the cloud; refused before DNS is asked,
@@ -84,6 +86,7 @@ DENIED_HOSTNAMES = frozenset(
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT (RFC 7915): ::ffff:0:a.b.c.d
 
 
 def effective_address(ip: IPAddress) -> IPAddress:
@@ -91,15 +94,18 @@ def effective_address(ip: IPAddress) -> IPAddress:
 
     ::ffff:a.b.c.d (IPv4-mapped) is the IPv4 host itself on a dual-stack socket, and
     64:ff9b::a.b.c.d (NAT64) reaches it through the translator; both must be judged as IPv4.
-    The deprecated IPv4-compatible form ::a.b.c.d is unwrapped too (except :: and ::1).
+    The deprecated IPv4-compatible form ::a.b.c.d, SIIT's ::ffff:0:a.b.c.d and the 6to4 prefix
+    2002:a.b.c.d::/48 are unwrapped too (except :: and ::1).
     """
     if isinstance(ip, ipaddress.IPv4Address):
         return ip
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
     bare = ipaddress.IPv6Address(int(ip))  # drop any %scope before the range tests
-    if bare in _NAT64 or (bare in _IPV4_COMPATIBLE and int(bare) > 1):
+    if bare in _NAT64 or bare in _IPV4_TRANSLATED or (bare in _IPV4_COMPATIBLE and int(bare) > 1):
         return ipaddress.IPv4Address(int(bare) & 0xFFFFFFFF)
+    if bare.sixtofour is not None:  # 2002:AABB:CCDD::/48 is the 6to4 site of AA.BB.CC.DD
+        return bare.sixtofour
     return ip
 
 

@@ -15,6 +15,7 @@ real user who waits is not kept waiting longer by the attacker.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -72,6 +73,25 @@ class Ticket:
     @property
     def blocked(self) -> bool:
         return self.retry_after > 0
+
+
+# An IPv6 client commonly holds a whole /64 (SLAAC, privacy addresses): counted per address, one
+# machine could take a fresh address for every try and never be throttled.
+IPV6_PREFIX = 64
+
+
+def address_subject(address: str) -> str:
+    """The throttle subject for a source address: an IPv4 address as it is (an IPv4-mapped IPv6 one
+    as its IPv4 address), an IPv6 address as its /64, anything else (no address) as given."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((int(ip) >> (128 - IPV6_PREFIX) << (128 - IPV6_PREFIX), IPV6_PREFIX)))
+    return str(ip)
 
 
 def key_for(policy: Policy, subject: str) -> str:

@@ -109,12 +109,13 @@ def login(db: Database, *, email: str, password: str, address: str, now: datetim
     A blocked key refuses the try uncounted. The hash is then checked outside any transaction (on
     SQLite a transaction holds the write lock), and a right password clears the account's counts."""
     email = email.strip().lower()
-    pair, account = f"{email}\x00{address}", email
+    source = throttle.address_subject(address)  # an IPv6 address counts as its /64
+    pair, account = f"{email}\x00{source}", email
     with db.unit_of_work() as s:
-        refused = _blocked(s, pair, account, address, now)
+        refused = _blocked(s, pair, account, source, now)
         if refused:
             return Login(retry_after=refused)
-        tickets = [throttle.take(s, throttle.LOGIN_PAIR, pair, now), throttle.take(s, throttle.LOGIN_ADDRESS, address, now)]
+        tickets = [throttle.take(s, throttle.LOGIN_PAIR, pair, now), throttle.take(s, throttle.LOGIN_ADDRESS, source, now)]
         ceiling = throttle.take(s, throttle.LOGIN_ACCOUNT, account, now)
         if ceiling.blocked and tickets[0].failures > 1:  # a parallel try got here first
             return Login(retry_after=ceiling.retry_after)
@@ -131,7 +132,7 @@ def login(db: Database, *, email: str, password: str, address: str, now: datetim
             return Login()
         throttle.clear(s, throttle.LOGIN_PAIR, pair)
         throttle.clear(s, throttle.LOGIN_ACCOUNT, account)
-        throttle.give_back(s, throttle.LOGIN_ADDRESS, address)
+        throttle.give_back(s, throttle.LOGIN_ADDRESS, source)
         return Login(token=create_session(s, user=user, now=now, settings=settings))
 
 

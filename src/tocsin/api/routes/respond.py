@@ -64,7 +64,7 @@ def _page(status: int, title: str, *, lines: list[str] | None = None, message: s
 def _link(request: Request, token: str) -> links.Link | HTMLResponse:
     """What the link says, or the page refusing it. Links that are not ours count against the address."""
     state = request.app.state
-    now, address = state.clock.now(), client_address(request)
+    now, address = state.clock.now(), throttle.address_subject(client_address(request))
     with state.db.unit_of_work() as s:
         wait = throttle.peek(s, throttle.LINK, address, now).retry_after
     if wait:

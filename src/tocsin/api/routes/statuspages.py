@@ -51,6 +51,7 @@ from tocsin.statuspage.schemas import (
     WebhookOut,
 )
 from tocsin.statuspage.types import StatusIncidentKind
+from tocsin.users import throttle
 
 router = APIRouter(prefix="/api/v1", tags=["status pages"], responses=ERROR_RESPONSES)
 public = APIRouter(include_in_schema=False)
@@ -361,7 +362,7 @@ async def subscribe(slug: str, request: Request) -> HTMLResponse:
 def _subscribe(slug: str, email: str, request: Request) -> HTMLResponse:
     state = request.app.state
     now = state.clock.now()
-    wait = _ip_limiter(request).hit(client_address(request), now)
+    wait = _ip_limiter(request).hit(throttle.address_subject(client_address(request)), now)  # IPv6: its /64
     if wait:
         return _too_many(wait)
     page = None
