@@ -43,7 +43,7 @@ test: lint $(VENV)/.installed-test
 	scripts/test-deps.sh
 	$(BIN)/python -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
 
-## The suite without slow subprocess and fuzzing tests, SQLite only (for quick local loops)
+## The suite without slow tests (subprocesses, browsers, fuzzing, every-route walks), SQLite only (for quick local loops)
 # (test_schemathesis.py is all slow tests, and merely collecting it costs each worker ~15 s)
 test-fast: $(VENV)/.installed-test
 	TOCSIN_TEST_BACKENDS=sqlite $(BIN)/python -m pytest $(XDIST) -m "not slow" --durations=10 \

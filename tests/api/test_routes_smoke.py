@@ -99,6 +99,7 @@ def test_the_route_list_is_the_apps():
     assert openapi <= set(routes), sorted(openapi - set(routes))
 
 
+@pytest.mark.slow  # walks every route (make test runs it; make test-fast leaves it out)
 def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock, system, make_person):
     from twilio.request_validator import RequestValidator
 

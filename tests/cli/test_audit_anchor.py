@@ -16,7 +16,8 @@ from tests.harness.cli import cli_env, fails, ok, run, run_parallel
 from tocsin.audit.models import AuditEntry
 from tocsin.db.counters import Counter
 
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True, ids=["sqlite"])
+pytestmark = [pytest.mark.slow,  # starts tocsin processes
+              pytest.mark.parametrize("db_url", ["sqlite"], indirect=True, ids=["sqlite"])]
 
 
 def test_an_anchor_file_catches_a_log_cut_back_with_its_counter(db_url: str, tmp_path: Path) -> None:

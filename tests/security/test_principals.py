@@ -534,6 +534,7 @@ def test_the_table_covers_every_route(app):
     assert {r.rule for r in ROUTES} <= set(RULES) | {KEYED, STREAM}
 
 
+@pytest.mark.slow  # walks every route (make test runs it; make test-fast leaves it out)
 @pytest.mark.parametrize("who", PRINCIPALS)
 def test_each_principal_gets_what_the_table_says(app, client, db, clock, system, make_web_user, console_as, who):
     from tocsin.web.auth import COOKIE, csrf_for

@@ -140,6 +140,7 @@ def _walk_paths(app: Any, w: dict[str, Any], who: Any) -> list[str]:
     return paths + [p.format(ref=w["ref"], control=w["control"]) for p in EXTRA]
 
 
+@pytest.mark.slow  # walks every route (make test runs it; make test-fast leaves it out)
 @pytest.mark.parametrize("kind", ["outsider", "viewer"])
 def test_no_route_shows_a_restricted_incident_to_an_outsider(app, client, secret_world, kind):
     w = secret_world
