@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.console import PASSWORD, WebUser
 from tests.harness.ports import free_port
 from tests.harness.processes import TocsinProcess
 from tests.harness.scenario import Runbook
@@ -78,3 +79,38 @@ def runbook(db, clock, system, make_person, make_team, make_service, smtp, twili
         yield rb
     finally:
         rb.close()
+
+
+@pytest.fixture
+def make_web_user(db, clock, system, make_person):  # noqa: ANN001
+    """make_web_user(role="responder", name=None, teams=None) -> WebUser: a person with an API token and the
+    console password `PASSWORD`."""
+    from tocsin.users.service import require_user, update_user
+
+    def make(role: str = "responder", name: str | None = None, teams: list[str] | None = None) -> WebUser:
+        person = make_person(role, teams=teams, name=name)
+        with db.unit_of_work() as s:
+            update_user(s, actor=system, now=clock.now(), user=require_user(s, person.id), password=PASSWORD)
+        return WebUser(person.id, person.email, person.name, person.role, person.token)
+
+    return make
+
+
+@pytest.fixture
+def verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every argon2 verification the app performs (the hasher is wrapped, not replaced)."""
+    from tocsin.users import service as users
+
+    real = users._hasher
+    calls: list[str] = []
+
+    class Counting:
+        def verify(self, hashed: str, password: str) -> bool:
+            calls.append(hashed)
+            return real.verify(hashed, password)
+
+        def __getattr__(self, name: str):  # noqa: ANN204
+            return getattr(real, name)
+
+    monkeypatch.setattr(users, "_hasher", Counting())
+    return calls

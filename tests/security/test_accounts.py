@@ -16,24 +16,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from tests.harness.console import PASSWORD, WebUser, csrf, login, post_form
+from tests.harness.console import PASSWORD, csrf, login, post_form
 from tocsin.audit.models import AuditEntry
 
 WRONG = "not the password"
 ATTACKER, OTHER, USER_HOME = "203.0.113.66", "198.51.100.7", "192.0.2.10"
-
-
-@pytest.fixture
-def web_user(db, clock, system, make_person):
-    from tocsin.users.service import require_user, update_user
-
-    def make(role: str = "responder") -> WebUser:
-        person = make_person(role)
-        with db.unit_of_work() as s:
-            update_user(s, actor=system, now=clock.now(), user=require_user(s, person.id), password=PASSWORD)
-        return WebUser(person.id, person.email, person.name, person.role, person.token)
-
-    return make
 
 
 @pytest.fixture
@@ -51,26 +38,6 @@ def from_address(app) -> Iterator:
         c.close()
 
 
-@pytest.fixture
-def verifications(monkeypatch) -> list[str]:
-    """Every argon2 verification the app performs (the hasher is wrapped, not replaced)."""
-    from tocsin.users import service as users
-
-    real = users._hasher
-    calls: list[str] = []
-
-    class Counting:
-        def verify(self, hashed: str, password: str) -> bool:
-            calls.append(hashed)
-            return real.verify(hashed, password)
-
-        def __getattr__(self, name: str):  # noqa: ANN204
-            return getattr(real, name)
-
-    monkeypatch.setattr(users, "_hasher", Counting())
-    return calls
-
-
 def audit_actions(db, prefix: str) -> list[AuditEntry]:
     with db.unit_of_work() as s:
         return list(s.execute(sa.select(AuditEntry).where(AuditEntry.action.startswith(prefix))
@@ -83,11 +50,11 @@ def fail_logins(c: TestClient, email: str, n: int) -> list[int]:
 
 # --- item 5: login throttling ------------------------------------------------------------------------
 
-def test_after_five_wrong_passwords_even_the_right_one_waits_and_costs_no_hash(from_address, web_user,
+def test_after_five_wrong_passwords_even_the_right_one_waits_and_costs_no_hash(from_address, make_web_user,
                                                                                verifications):
     """The review's attack: 150 wrong passwords then the right one. Now the sixth attempt is refused
     with 429 and Retry-After, before any argon2 work, and so is the right password."""
-    user, c = web_user(), from_address(ATTACKER)
+    user, c = make_web_user(), from_address(ATTACKER)
     codes = fail_logins(c, user.email, 150)
     assert codes[:5] == [400] * 5 and set(codes[5:]) == {429}
     assert len(verifications) == 5  # the 145 refused attempts cost no hash
@@ -96,8 +63,8 @@ def test_after_five_wrong_passwords_even_the_right_one_waits_and_costs_no_hash(f
     assert "tocsin_session" not in r.headers.get("set-cookie", "") and "Too many" in r.text
 
 
-def test_the_delay_doubles_and_is_capped_at_fifteen_minutes(from_address, clock, web_user):
-    user, c = web_user(), from_address(ATTACKER)
+def test_the_delay_doubles_and_is_capped_at_fifteen_minutes(from_address, clock, make_web_user):
+    user, c = make_web_user(), from_address(ATTACKER)
     fail_logins(c, user.email, 5)
     waits = []
     for _ in range(8):
@@ -110,25 +77,25 @@ def test_the_delay_doubles_and_is_capped_at_fifteen_minutes(from_address, clock,
     assert waits[:5] == [30, 60, 120, 240, 480] and waits[5:] == [900, 900, 900]
 
 
-def test_a_successful_login_resets_the_count(from_address, web_user):
-    user, c = web_user(), from_address(USER_HOME)
+def test_a_successful_login_resets_the_count(from_address, make_web_user):
+    user, c = make_web_user(), from_address(USER_HOME)
     assert fail_logins(c, user.email, 4) == [400] * 4
     assert login(c, user.email, PASSWORD).status_code == 303
     assert fail_logins(c, user.email, 5) == [400] * 5
     assert login(c, user.email, WRONG).status_code == 429
 
 
-def test_an_attacker_cannot_lock_the_user_out_from_their_own_address(from_address, web_user):
-    user = web_user()
+def test_an_attacker_cannot_lock_the_user_out_from_their_own_address(from_address, make_web_user):
+    user = make_web_user()
     attacker = from_address(ATTACKER)
     assert set(fail_logins(attacker, user.email, 30)[5:]) == {429}
     assert login(from_address(USER_HOME), user.email, PASSWORD).status_code == 303
 
 
-def test_many_addresses_hit_the_account_ceiling_but_a_clean_address_still_logs_in(from_address, web_user):
+def test_many_addresses_hit_the_account_ceiling_but_a_clean_address_still_logs_in(from_address, make_web_user):
     """50 failures on one account from ten addresses close it to every address that failed on it;
     an address that never failed on the account (the real user's) still logs in."""
-    user = web_user()
+    user = make_web_user()
     bots = [from_address(f"203.0.113.{i}") for i in range(1, 11)]
     for bot in bots:
         assert fail_logins(bot, user.email, 5) == [400] * 5
@@ -138,8 +105,8 @@ def test_many_addresses_hit_the_account_ceiling_but_a_clean_address_still_logs_i
     assert login(from_address(USER_HOME), user.email, PASSWORD).status_code == 303
 
 
-def test_one_address_spraying_many_accounts_is_slowed_down(from_address, web_user):
-    users = [web_user() for _ in range(6)]
+def test_one_address_spraying_many_accounts_is_slowed_down(from_address, make_web_user):
+    users = [make_web_user() for _ in range(6)]
     c = from_address(ATTACKER)
     codes = [login(c, u.email, WRONG).status_code for _ in range(4) for u in users]  # 24 tries, 4 per account
     assert codes[:20] == [400] * 20 and set(codes[20:]) == {429}
@@ -151,25 +118,25 @@ def test_unknown_emails_are_throttled_like_real_ones(from_address):
     assert fail_logins(c, "nobody@example.test", 6) == [400] * 5 + [429]
 
 
-def test_a_lockout_is_in_the_audit_chain(db, from_address, web_user):
-    user = web_user()
+def test_a_lockout_is_in_the_audit_chain(db, from_address, make_web_user):
+    user = make_web_user()
     fail_logins(from_address(ATTACKER), user.email, 6)
     (entry,) = audit_actions(db, "login.")
     assert entry.action == "login.throttled" and entry.target_id == str(user.id)
     assert entry.details["address"] == ATTACKER and entry.details["failures"] == 5
 
 
-def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(app, from_address, web_user):
+def test_x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(app, from_address, make_web_user):
     """Without TOCSIN_TRUSTED_PROXIES a client cannot pose as many addresses with a header."""
-    user, c = web_user(), from_address(ATTACKER)
+    user, c = make_web_user(), from_address(ATTACKER)
     codes = [c.post("/login", data={"email": user.email, "password": WRONG}, follow_redirects=False,
                     headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code for i in range(6)]
     assert codes == [400] * 5 + [429]
 
 
-def test_behind_a_trusted_proxy_the_forwarded_address_counts(app, from_address, web_user):
+def test_behind_a_trusted_proxy_the_forwarded_address_counts(app, from_address, make_web_user):
     app.state.settings = app.state.settings.model_copy(update={"trusted_proxies": "10.0.0.0/8"})
-    user, proxy = web_user(), from_address("10.1.2.3")
+    user, proxy = make_web_user(), from_address("10.1.2.3")
 
     def via(address: str, password: str) -> int:
         return proxy.post("/login", data={"email": user.email, "password": password}, follow_redirects=False,
@@ -179,17 +146,17 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(app, from_address, 
     assert via(USER_HOME, PASSWORD) == 303
 
 
-def test_fresh_ipv6_addresses_from_one_64_count_as_one_address(from_address, web_user):
+def test_fresh_ipv6_addresses_from_one_64_count_as_one_address(from_address, make_web_user):
     """An IPv6 client holds a whole /64: a fresh address per try must not reset the count (each of
     six addresses in 2001:db8:66:1::/64 got its own five tries on the account)."""
-    user = web_user()
+    user = make_web_user()
     codes = [login(from_address(f"2001:db8:66:1::{i:x}"), user.email, WRONG).status_code for i in range(1, 8)]
     assert codes[:5] == [400] * 5 and set(codes[5:]) == {429}
     assert login(from_address("2001:db8:77:1::1"), user.email, PASSWORD).status_code == 303  # another /64
 
 
-def test_ipv6_spraying_from_one_64_is_slowed_down(from_address, web_user):
-    users = [web_user() for _ in range(6)]
+def test_ipv6_spraying_from_one_64_is_slowed_down(from_address, make_web_user):
+    users = [make_web_user() for _ in range(6)]
     codes = [login(from_address(f"2001:db8:66:1:{n:x}::1"), u.email, WRONG).status_code
              for n in range(4) for u in users]
     assert codes[:20] == [400] * 20 and set(codes[20:]) == {429}
@@ -268,8 +235,8 @@ def test_forged_action_links_from_one_ipv6_64_count_together(from_address):
 
 # --- item 6: account changes -------------------------------------------------------------------------
 
-def test_changing_your_password_through_the_api_needs_the_current_one(client, from_address, web_user):
-    user = web_user()
+def test_changing_your_password_through_the_api_needs_the_current_one(client, from_address, make_web_user):
+    user = make_web_user()
     me = f"/api/v1/users/{user.id}"
     r = client.patch(me, json={"password": "a new password"}, headers=user.headers)
     assert r.status_code == 422 and "current_password" in r.text
@@ -278,8 +245,8 @@ def test_changing_your_password_through_the_api_needs_the_current_one(client, fr
     assert login(from_address(USER_HOME), user.email, PASSWORD).status_code == 303  # unchanged
 
 
-def test_a_password_change_through_the_api_ends_the_console_sessions(client, from_address, web_user):
-    user = web_user()
+def test_a_password_change_through_the_api_ends_the_console_sessions(client, from_address, make_web_user):
+    user = make_web_user()
     browser = from_address(USER_HOME)
     assert login(browser, user.email, PASSWORD).status_code == 303
     r = client.patch(f"/api/v1/users/{user.id}", json={"password": "a new password", "current_password": PASSWORD},
@@ -290,16 +257,16 @@ def test_a_password_change_through_the_api_ends_the_console_sessions(client, fro
     assert client.get("/api/v1/users/me", headers=user.headers).status_code == 200  # API tokens stay
 
 
-def test_guessing_the_current_password_through_the_api_is_throttled(client, web_user, verifications):
-    user = web_user()
+def test_guessing_the_current_password_through_the_api_is_throttled(client, make_web_user, verifications):
+    user = make_web_user()
     body = {"password": "a new password", "current_password": WRONG}
     codes = [client.patch(f"/api/v1/users/{user.id}", json=body, headers=user.headers).status_code
              for _ in range(8)]
     assert codes == [422] * 5 + [429] * 3 and len(verifications) == 5
 
 
-def test_the_console_password_change_uses_the_same_rules(from_address, web_user):
-    user = web_user()
+def test_the_console_password_change_uses_the_same_rules(from_address, make_web_user):
+    user = make_web_user()
     other, browser = from_address(OTHER), from_address(USER_HOME)
     assert login(other, user.email, PASSWORD).status_code == 303
     assert login(browser, user.email, PASSWORD).status_code == 303
@@ -311,8 +278,8 @@ def test_the_console_password_change_uses_the_same_rules(from_address, web_user)
     assert other.get("/", follow_redirects=False).status_code == 200  # nothing changed yet
 
 
-def test_an_admin_reset_is_audited_and_ends_the_users_sessions(client, db, from_address, web_user):
-    admin, user = web_user("admin"), web_user()
+def test_an_admin_reset_is_audited_and_ends_the_users_sessions(client, db, from_address, make_web_user):
+    admin, user = make_web_user("admin"), make_web_user()
     browser = from_address(USER_HOME)
     login(browser, user.email, PASSWORD)
     r = client.patch(f"/api/v1/users/{user.id}", json={"password": "reset by admin"}, headers=admin.headers)
@@ -322,8 +289,8 @@ def test_an_admin_reset_is_audited_and_ends_the_users_sessions(client, db, from_
     assert entry.target_id == str(user.id) and entry.details == {"sessions_ended": 1}
 
 
-def test_deactivation_through_the_api_ends_sessions_for_good(client, db, from_address, web_user):
-    admin, user = web_user("admin"), web_user()
+def test_deactivation_through_the_api_ends_sessions_for_good(client, db, from_address, make_web_user):
+    admin, user = make_web_user("admin"), make_web_user()
     browser = from_address(USER_HOME)
     assert login(browser, user.email, PASSWORD).status_code == 303
     url = f"/api/v1/users/{user.id}"

@@ -20,20 +20,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.harness.console import PASSWORD, WebUser, login
-
-
-@pytest.fixture
-def make_web_user(db, clock, system, make_person):
-    from tocsin.users.service import require_user, update_user
-
-    def make(role: str = "responder", name: str | None = None, teams: list[str] | None = None) -> WebUser:
-        person = make_person(role, teams=teams, name=name)
-        with db.unit_of_work() as s:
-            update_user(s, actor=system, now=clock.now(), user=require_user(s, person.id), password=PASSWORD)
-        return WebUser(person.id, person.email, person.name, person.role, person.token)
-
-    return make
+from tests.harness.console import WebUser, login
 
 
 @pytest.fixture

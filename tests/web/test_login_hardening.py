@@ -52,26 +52,6 @@ def test_wrong_password_logins_do_not_stall_the_status_page(app, db, clock, syst
 
 # --- constant work for unknown emails ----------------------------------------------------------------
 
-@pytest.fixture
-def verifications(monkeypatch) -> list[str]:
-    """Every argon2 verification the app performs (the hasher is wrapped, not replaced)."""
-    from tocsin.users import service as users
-
-    real = users._hasher
-    calls: list[str] = []
-
-    class Counting:
-        def verify(self, hashed: str, password: str) -> bool:
-            calls.append(hashed)
-            return real.verify(hashed, password)
-
-        def __getattr__(self, name: str):  # noqa: ANN204
-            return getattr(real, name)
-
-    monkeypatch.setattr(users, "_hasher", Counting())
-    return calls
-
-
 @pytest.mark.parametrize("who", ["wrong password", "unknown email", "deactivated", "no password"])
 def test_every_failed_login_costs_one_password_verification(client, db, clock, system, make_person,
                                                              make_web_user, verifications, who):
