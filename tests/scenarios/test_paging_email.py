@@ -127,3 +127,22 @@ def test_a_page_that_cannot_be_composed_fails_alone_and_the_others_go_once(runbo
     rb.tick(minutes=5)
     rb.expect_email("Bob", SUMMARY)
     rb.expect_nothing_more()
+
+
+def test_a_page_whose_sends_keep_dying_gives_up_at_the_attempt_limit(rb, db):
+    # The engine died mid-send on every attempt so far (the row is still `sending`, its claim
+    # spent, as many attempts as allowed): when the claim runs out the page fails with the reason
+    # instead of being sent yet again, and the alert says so.
+    from tocsin.delivery import MAX_ATTEMPTS
+
+    alert = rb.trigger(summary=SUMMARY)
+    rb.new_engine("escalations").tick()
+    with db.unit_of_work() as s:
+        note = s.execute(sa.select(Notification)).scalar_one()
+        note.status, note.attempts, note.send_after = "sending", MAX_ATTEMPTS, rb.now + timedelta(minutes=2)
+    rb.tick(minutes=3)
+    rb.expect_nothing_more()
+    (note,) = rb.notifications()
+    assert note.status == "failed" and note.last_error.startswith(f"gave up after {MAX_ATTEMPTS} attempts")
+    (why,) = rb.decisions(alert, "notification_failed")
+    assert "by email failed: gave up after" in why and "no other verified contact method" in why
