@@ -1,8 +1,10 @@
 """The engine's wake-up (an ingest commit on PostgreSQL reaches a LISTENing engine in another
-connection) and its lock (one engine per SQLite file; none needed in memory or on PostgreSQL)."""
+connection), its lock (one engine per SQLite file; none needed in memory or on PostgreSQL), and
+its delivery thread (a page goes out while another job is stuck)."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -14,6 +16,7 @@ from tocsin.config import Settings
 from tocsin.db import Database
 from tocsin.engine.lock import EngineLock, EngineLocked
 from tocsin.engine.runner import Engine
+from tocsin.escalation.deliver import deliver
 
 
 def test_a_notify_from_another_connection_wakes_a_listening_engine(db):
@@ -67,3 +70,40 @@ def test_an_engine_holds_the_lock_while_it_runs(tmp_path):
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "postgresql+psycopg://u@h/db"])
 def test_no_lock_where_none_is_needed(url):
     assert EngineLock(url).path is None
+
+
+def test_a_started_engine_sends_pages_while_another_job_is_stuck(runbook):
+    # Runbook: an alert pages Alice → the engine runs, and one of its jobs hangs (a batch of
+    # escalation steps, a slow probe) → Alice is emailed all the same, once → the engine stops
+    # cleanly once the job lets go.
+    from tests.harness.processes import poll
+
+    rb = runbook
+    rb.person("Alice")
+    rb.service("checkout", tier=1)
+    rb.policy((5, ["Alice"]))
+    rb.trigger(summary="Checkout 5xx")
+    rb.new_engine("escalations").tick()  # the page is queued
+    entered, release, returned = threading.Event(), threading.Event(), threading.Event()
+
+    def stuck(_ec):
+        entered.set()
+        release.wait(60)
+        returned.set()
+        return 0
+
+    engine = Engine(rb.db, rb.clock, settings=rb.settings, modules=[("stuck", stuck), ("deliver", deliver)],
+                    interval=0.05)
+    engine.start()
+    try:
+        assert entered.wait(30), "the engine did not start its jobs"
+        poll(lambda: rb.emails("Alice") or None, what="Alice's page while the other job is stuck", timeout=30,
+             explain=lambda: f"outbox: {[(n.status, n.last_error) for n in rb.notifications()]}")
+        assert not returned.is_set(), "the page went out while the other job was still stuck"
+    finally:
+        release.set()
+        engine.stop()
+    assert not any(t.name in ("tocsin-engine", "tocsin-delivery") and t.is_alive() for t in threading.enumerate())
+    rb.expect_email("Alice", "Checkout 5xx")
+    rb.expect_nothing_more()
+    assert [(n.status, n.attempts) for n in rb.notifications()] == [("sent", 1)]

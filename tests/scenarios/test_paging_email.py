@@ -83,3 +83,66 @@ def test_without_a_mail_server_the_page_fails_with_the_reason(rb):
     rb.tick()
     (note,) = rb.notifications()
     assert note.status == "failed" and "TOCSIN_SMTP_URL" in note.last_error
+
+
+def test_a_page_that_cannot_be_composed_fails_alone_and_the_others_go_once(runbook, monkeypatch):
+    # Runbook: an alert pages Alice, Bob and Carol at once → the words of Bob's email cannot be
+    # written (a bug in composing) → Alice and Carol are emailed, once; Bob's page is kept with
+    # the reason and retried → the claims expire, more ticks pass → nobody is emailed twice →
+    # the bug is gone by the retry → Bob is emailed, once.
+    from tocsin.escalation import deliver
+
+    rb = runbook
+    for name in ("Alice", "Bob", "Carol"):
+        rb.person(name)
+    rb.service("checkout", tier=1)
+    rb.policy((30, ["Alice", "Bob", "Carol"]))
+    bob = rb._address("Bob")
+    real = deliver.compose
+
+    def compose_failing_for_bob(rows, channel, *, to, **kwargs):
+        if to == bob:
+            raise RuntimeError("template bug")
+        return real(rows, channel, to=to, **kwargs)
+
+    monkeypatch.setattr(deliver, "compose", compose_failing_for_bob)
+    rb.trigger(summary=SUMMARY)
+    rb.tick()
+    rb.expect_email("Alice", SUMMARY)
+    rb.expect_email("Carol", SUMMARY)
+    rb.expect_nothing_more()
+    (failed,) = rb.notifications(destination=bob)
+    assert (failed.status, failed.attempts) == ("queued", 1), "recorded as a failed attempt, to be retried"
+    assert "RuntimeError" in failed.last_error
+    assert {(n.destination, n.status) for n in rb.notifications() if n.destination != bob} == \
+        {(rb._address("Alice"), "sent"), (rb._address("Carol"), "sent")}
+
+    rb.tick(minutes=3)  # past any claim, and past Bob's backoff: his retry fails the same way
+    rb.tick(minutes=3)
+    rb.expect_nothing_more()
+    (failed,) = rb.notifications(destination=bob)
+    assert failed.status == "queued" and failed.attempts == 3
+
+    monkeypatch.setattr(deliver, "compose", real)
+    rb.tick(minutes=5)
+    rb.expect_email("Bob", SUMMARY)
+    rb.expect_nothing_more()
+
+
+def test_a_page_whose_sends_keep_dying_gives_up_at_the_attempt_limit(rb, db):
+    # The engine died mid-send on every attempt so far (the row is still `sending`, its claim
+    # spent, as many attempts as allowed): when the claim runs out the page fails with the reason
+    # instead of being sent yet again, and the alert says so.
+    from tocsin.delivery import MAX_ATTEMPTS
+
+    alert = rb.trigger(summary=SUMMARY)
+    rb.new_engine("escalations").tick()
+    with db.unit_of_work() as s:
+        note = s.execute(sa.select(Notification)).scalar_one()
+        note.status, note.attempts, note.send_after = "sending", MAX_ATTEMPTS, rb.now + timedelta(minutes=2)
+    rb.tick(minutes=3)
+    rb.expect_nothing_more()
+    (note,) = rb.notifications()
+    assert note.status == "failed" and note.last_error.startswith(f"gave up after {MAX_ATTEMPTS} attempts")
+    (why,) = rb.decisions(alert, "notification_failed")
+    assert "by email failed: gave up after" in why and "no other verified contact method" in why

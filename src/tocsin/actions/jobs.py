@@ -6,33 +6,36 @@ PostgreSQL, so a second engine takes other items, never the same) and writes the
 the notifications outbox in the same transaction as the bookkeeping; the `deliver` module, which
 runs right after, sends them.
 
-`action_sync` works like `deliver`: claim due rows in a short transaction (status `sending`,
-a claim that expires), POST them outside any transaction, then record the result only if the
-claim is still ours. Only the oldest unsent row of an item is claimed, so a tracker sees an
-item's changes in the order they were made even when one of them needs retries. Retryable
-failures back off (30 s doubling, capped at 15 min) up to MAX_ATTEMPTS, then the row is
-`failed` with the reason and the item's later changes go on. It POSTs through the engine's one
-guarded HTTP client (the `deliver` module's dispatcher's, under the egress policy).
+`action_sync` runs on the one delivery machinery (`tocsin/delivery.py`), like pages: claim due
+rows in a short transaction (status `sending`, a lease that expires), POST them outside any
+transaction, then record the result only if the claim is still ours. Only the oldest unsent row
+of an item is claimed, so a tracker sees an item's changes in the order they were made even when
+one of them needs retries. Retryable failures back off (`jobs.backoff`) up to MAX_ATTEMPTS, then
+the row is `failed` with the reason and the item's later changes go on. It POSTs through the
+engine's one guarded HTTP client (the dispatcher's, under the egress policy).
 """
 
 from __future__ import annotations
 
-import logging
-from datetime import timedelta
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from tocsin.actions import reminders, sync
 from tocsin.actions.models import ActionItem, ActionSync
+from tocsin.delivery import MAX_ATTEMPTS as MAX_ATTEMPTS  # the tests' limit, the machinery's
+from tocsin.delivery import Claim, Outbox, run
 from tocsin.incidents.models import Incident
-from tocsin.jobs import JobContext, backoff, dispatcher
-
-log = logging.getLogger("tocsin.actions.jobs")
+from tocsin.jobs import JobContext, dispatcher
+from tocsin.notify.types import Outcome, Result
 
 SYNC_BATCH = 50
-CLAIM = timedelta(seconds=60)  # longer than one POST may take (the client times out at 10 s)
-MAX_ATTEMPTS = 8
+LEASE = timedelta(seconds=60)  # longer than one POST may take (the client times out at 10 s)
 ROUNDS = 5  # per tick: an item's later changes follow its earlier ones in the same tick
 
 
@@ -52,71 +55,99 @@ def action_sync(ec: JobContext) -> int:
     """Send the due tracker deliveries; return how many rows were handled. An item's next change
     becomes eligible once the one before it has left the queue, so rounds repeat while they settle rows."""
     handled = 0
+    outbox = TrackerSync(ec.settings.action_sync_url)
     for _ in range(ROUNDS):
-        done, settled = _sync_round(ec)
-        handled += done
-        if not settled:
+        done = run(ec, outbox)
+        handled += done.claimed
+        if not done.settled:
             break
     return handled
 
 
-def _sync_round(ec: JobContext) -> tuple[int, bool]:
-    now = ec.now
-    settings = ec.settings
-    url = settings.action_sync_url
-    older = aliased(ActionSync)
-    with ec.db.unit_of_work() as s:
-        rows = list(s.execute(
+@dataclass(frozen=True, slots=True)
+class TrackerSend:
+    """One change to POST: the row (its id is the delivery's id and idempotency key), the event and
+    the `action_item` JSON document (neutral when its incident is restricted)."""
+
+    row_id: uuid.UUID
+    event: str
+    item: dict[str, Any]
+
+
+class TrackerSync(Outbox[ActionSync, TrackerSend]):
+    """The `action_syncs` outbox: an item's changes, oldest first, one at a time per item."""
+
+    name = "tracker sync"
+    lease = LEASE
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+
+    def due(self, s: Session, now: datetime) -> list[ActionSync]:
+        older = aliased(ActionSync)
+        return list(s.execute(
             sa.select(ActionSync).where(
                 ActionSync.status.in_(("queued", "sending")), ActionSync.send_after <= now,
                 ~sa.exists().where(older.action_item_id == ActionSync.action_item_id,
                                    older.status.in_(("queued", "sending")), older.id < ActionSync.id))
             .order_by(ActionSync.send_after, ActionSync.id).limit(SYNC_BATCH)
             .with_for_update(skip_locked=True, of=ActionSync)).scalars())
-        if not rows:
-            return 0, False
-        if not url:  # syncing was switched off after these were queued
+
+    def row_id(self, row: ActionSync) -> uuid.UUID:
+        return row.id
+
+    def attempts(self, row: ActionSync) -> int:
+        return row.attempts
+
+    def claimed(self, row: ActionSync) -> bool:
+        return row.status == "sending"
+
+    def lease_row(self, row: ActionSync, until: datetime) -> None:
+        row.status, row.attempts, row.send_after = "sending", row.attempts + 1, until
+
+    def shape(self, s: Session, rows: list[ActionSync], now: datetime) -> list[tuple[ActionSync, TrackerSend]]:
+        if not self.url:  # syncing was switched off after these were queued
             for r in rows:
-                r.status, r.last_error = "failed", "not sent: action_sync_url is no longer set"
-            return len(rows), False
+                self.failed(s, r, "not sent: action_sync_url is no longer set", now)
+            return []
         # Restricted since the change was queued: the delivery is neutral now too (sync.redacted).
         restricted = set(s.execute(sa.select(ActionItem.id).join(Incident, Incident.id == ActionItem.incident_id)
                                    .where(ActionItem.id.in_({r.action_item_id for r in rows}),
                                           Incident.restricted.is_(True))).scalars())
-        claims = []
+        out = []
         for r in rows:
-            r.status, r.attempts, r.send_after = "sending", r.attempts + 1, now + CLAIM
             if r.action_item_id in restricted and not r.payload.get("incident_restricted"):
                 r.payload = sync.redacted(dict(r.payload))
-            claims.append((r.id, r.attempts, r.event, dict(r.payload)))
-    secret = sync.signing_secret(settings.resolved_secret_key())
-    client = dispatcher(ec).client()  # the engine's one guarded client (egress policy), shared with `deliver`
-    results = []
-    for row_id, attempts, event, item in claims:
-        try:
-            outcome = sync.post(client, url, secret=secret, row_id=row_id, event=event, item=item,
-                                sent_at=ec.clock.now())
-        except Exception as exc:  # never let one delivery stop the rest; it is retried
-            log.exception("action sync %s failed", row_id)
-            outcome = sync.Outcome(False, True, f"{type(exc).__name__}: {exc}")
-        results.append((row_id, attempts, outcome))
-    done_at = ec.clock.now()
-    settled = 0  # rows that left the queue (sent or failed): their item's next change may go now
-    with ec.db.unit_of_work() as s:
-        found = {r.id: r for r in s.execute(sa.select(ActionSync).where(
-            ActionSync.id.in_([r[0] for r in results])).order_by(ActionSync.id).with_for_update()).scalars()}
-        for row_id, attempts, outcome in results:
-            row = found.get(row_id)
-            if row is None or row.status != "sending" or row.attempts != attempts:
-                continue  # the claim expired and another tick took it over
-            if outcome.ok:
-                row.status, row.sent_at, row.last_error = "sent", done_at, None
-                settled += 1
-            elif outcome.retryable and row.attempts < MAX_ATTEMPTS:
-                row.status, row.send_after, row.last_error = "queued", done_at + backoff(row.attempts), outcome.detail
-            else:
-                row.status = "failed"
-                settled += 1
-                row.last_error = outcome.detail if not outcome.retryable else \
-                    f"gave up after {row.attempts} attempts: {outcome.detail}"
-    return len(claims), settled > 0
+            out.append((r, TrackerSend(r.id, r.event, dict(r.payload))))
+        return out
+
+    def sender(self, ec: JobContext) -> Callable[[TrackerSend], Result]:
+        url = self.url or ""
+        secret = sync.signing_secret(ec.settings.resolved_secret_key())
+        client = dispatcher(ec).client()  # the engine's one guarded client (egress policy)
+        clock = ec.clock
+
+        def send(item: TrackerSend) -> Result:
+            outcome = sync.post(client, url, secret=secret, row_id=item.row_id, event=item.event, item=item.item,
+                                sent_at=clock.now())
+            kind = Outcome.delivered if outcome.ok else Outcome.retryable if outcome.retryable else Outcome.permanent
+            return Result(kind, outcome.detail)
+
+        return send
+
+    def lock(self, s: Session, claims: Sequence[Claim[TrackerSend]]) -> dict[uuid.UUID, ActionSync]:
+        return {r.id: r for r in s.execute(sa.select(ActionSync).where(
+            ActionSync.id.in_([c.id for c in claims])).order_by(ActionSync.id).with_for_update()).scalars()}
+
+    def sent(self, s: Session, row: ActionSync, claim: Claim[TrackerSend], result: Result, now: datetime) -> None:
+        row.status, row.sent_at, row.last_error = "sent", now, None
+
+    def retry(self, s: Session, row: ActionSync, claim: Claim[TrackerSend], detail: str, at: datetime) -> None:
+        row.status, row.send_after, row.last_error = "queued", at, detail
+
+    def failed(self, s: Session, row: ActionSync, why: str, now: datetime) -> None:
+        row.status, row.last_error = "failed", why
+
+    def next_due(self, s: Session) -> datetime | None:
+        return s.execute(sa.select(sa.func.min(ActionSync.send_after))
+                         .where(ActionSync.status == "queued")).scalar()

@@ -3,10 +3,13 @@ only open the unit of work around a domain function."""
 
 from __future__ import annotations
 
-from tocsin.actions.jobs import action_reminders, action_sync
+from datetime import datetime
+
+from tocsin.actions.jobs import TrackerSync, action_reminders, action_sync
 from tocsin.checks.monitor import checks
 from tocsin.db.counters import ALERT_CONFIG, current_value
-from tocsin.escalation.deliver import deliver
+from tocsin.delivery import next_due
+from tocsin.escalation.deliver import PAGES, deliver
 from tocsin.escalation.steps import escalations
 from tocsin.heartbeats.monitor import heartbeats
 from tocsin.jobs import JobContext
@@ -40,6 +43,17 @@ def statuspage_maintenance(ec: JobContext) -> int:
     """Start and complete auto-transitioning status page maintenances whose time has come."""
     with ec.db.unit_of_work() as s:
         return advance_maintenances(s, now=ec.now)
+
+
+# The modules that send (the outboxes on `tocsin.delivery`): a started engine runs them on a thread of
+# their own, so a send never waits behind a batch of escalation steps or a slow probe.
+SENDERS = frozenset({"deliver", "statuspage_deliver", "action_sync"})
+
+
+def next_send(ec: JobContext) -> datetime | None:
+    """When the earliest waiting row of any outbox is due (the delivery thread sleeps until then)."""
+    with ec.db.unit_of_work() as s:
+        return next_due(s, [PAGES, statuspage.Subscribers(ec.settings), TrackerSync(ec.settings.action_sync_url)])
 
 
 ORDER = [

@@ -5,6 +5,14 @@ a bounded batch and must be idempotent: a crash mid-tick loses nothing, the next
 another process) picks the work up. Work shared across processes is claimed with leases
 (conditional UPDATEs), so two engines never do the same job at once. The jobs live with their
 domains; `engine/modules.py` lists them in order.
+
+A started engine runs two threads: `tocsin-engine` runs every job but the senders, in order;
+`tocsin-delivery` runs the senders (`modules.SENDERS`: pages, status page subscribers, tracker
+sync), so a send never waits behind a batch of escalation steps, checks or other jobs. The
+engine thread rings the delivery thread after a tick that did work (a step may have queued
+pages); the delivery thread otherwise sleeps until the next row is due. Each thread has its own
+`shared` (dispatcher, send pool). `tick()` still runs every job in order on the caller's thread,
+which is what tests and `run_until_idle` use.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from tocsin import wake
 from tocsin.clock import Clock
@@ -21,7 +30,7 @@ from tocsin.config import Settings
 from tocsin.db import Database
 from tocsin.db.listen import Listener
 from tocsin.engine.lock import EngineLock
-from tocsin.engine.modules import ORDER
+from tocsin.engine.modules import ORDER, SENDERS, next_send
 from tocsin.escalation.steps import next_due
 from tocsin.jobs import JobContext
 
@@ -39,19 +48,25 @@ class Engine:
         self.interval = interval
         self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
         self.shared: dict[str, object] = {}
+        self._send_shared: dict[str, object] = {}  # the delivery thread's own
         self._stop = threading.Event()
+        self._send_wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._sender: threading.Thread | None = None
         self._lock = EngineLock(db.url)
         self._listener: Listener | None = None
 
     def tick(self) -> dict[str, int]:
         """Run every module once with one `now`; return the work each did. A failing module is logged
         and does not stop the others."""
+        return self._run(self.modules, self.shared)
+
+    def _run(self, modules: Sequence[tuple[str, Module]], shared: dict[str, object]) -> dict[str, int]:
         now = self.clock.now()
         done: dict[str, int] = {}
-        for name, module in self.modules:
+        for name, module in modules:
             try:
-                done[name] = module(JobContext(self.db, self.clock, self.owner, now, self.settings, self.shared))
+                done[name] = module(JobContext(self.db, self.clock, self.owner, now, self.settings, shared))
             except Exception:
                 log.exception("engine module %s failed", name)
                 done[name] = -1
@@ -70,13 +85,19 @@ class Engine:
             self._listener = wake.listener(self.db.engine.url)
             self._listener.start()
         self._thread = threading.Thread(target=self._loop, name="tocsin-engine", daemon=True)
+        self._sender = threading.Thread(target=self._send_loop, name="tocsin-delivery", daemon=True)
         self._thread.start()
+        self._sender.start()
 
     def stop(self) -> None:
+        """Stop both threads (each finishes the cycle it is in: a send under way is recorded) and
+        release what they kept."""
         self._stop.set()
         wake.ring()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self._send_wake.set()
+        for thread in (self._thread, self._sender):
+            if thread is not None:
+                thread.join(timeout=30)
         if self._listener is not None:
             self._listener.stop()
         self.close()
@@ -84,24 +105,41 @@ class Engine:
 
     def close(self) -> None:
         """Release what the modules kept across ticks (the send pool, provider connections)."""
-        for value in self.shared.values():
-            for name in ("shutdown", "close"):
-                if hasattr(value, name):
-                    getattr(value, name)()
-                    break
-        self.shared.clear()
+        for shared in (self.shared, self._send_shared):
+            for value in shared.values():
+                for name in ("shutdown", "close"):
+                    if hasattr(value, name):
+                        getattr(value, name)()
+                        break
+            shared.clear()
 
     def _loop(self) -> None:
+        work = [(name, m) for name, m in self.modules if name not in SENDERS]
         while not self._stop.is_set():
-            done = self.tick()
-            wake.wait(self._sleep(worked=any(v > 0 for v in done.values())))
+            worked = any(v > 0 for v in self._run(work, self.shared).values())
+            if worked:
+                self._send_wake.set()  # a step may have queued pages: send them now
+            wake.wait(self._sleep(lambda: next_due(self.db), worked=worked))
 
-    def _sleep(self, worked: bool = True) -> float:
-        """Until the next tick: the interval, or less when a step or a notification is due sooner.
-        Work that is already due but was not done this tick (it keeps failing) waits the interval,
-        so a stuck row cannot make the engine spin."""
+    def _send_loop(self) -> None:
+        senders = [(name, m) for name, m in self.modules if name in SENDERS]
+        if not senders:
+            return
+        while not self._stop.is_set():
+            self._send_wake.clear()  # a ring during the tick below stays set: the wait returns at once
+            worked = any(v > 0 for v in self._run(senders, self._send_shared).values())
+            self._send_wake.wait(self._sleep(self._next_send, worked=worked))
+
+    def _next_send(self) -> datetime | None:
+        return next_send(JobContext(self.db, self.clock, self.owner, self.clock.now(), self.settings,
+                                    self._send_shared))
+
+    def _sleep(self, next_at: Callable[[], datetime | None], worked: bool = True) -> float:
+        """Until the next tick: the interval, or less when work (`next_at`) is due sooner. Work that
+        is already due but was not done this tick (it keeps failing) waits the interval, so a stuck
+        row cannot make the engine spin."""
         try:
-            due = next_due(self.db)
+            due = next_at()
         except Exception:  # the database is away: tick on the interval and let the modules report it
             return self.interval
         if due is None:

@@ -1,27 +1,24 @@
-"""The engine job that sends pages: queued notifications (the outbox) through their channels, at least once.
+"""The engine job that sends pages: queued notifications (the outbox) through their channels, at
+least once, on the one delivery machinery (`tocsin/delivery.py`: claim with a lease, send outside
+any transaction, record only if the claim is still ours, backoff, attempt limit).
 
-Each tick:
+What is particular to pages:
 
-1. **Claim** due rows in one short transaction (SKIP LOCKED on PostgreSQL). A page whose alert is
-   no longer triggered (or an incident page whose incident has a commander or is over) is
-   `cancelled` with the reason: nothing is sent after an acknowledgement, including delayed
-   notification rules. An incident page for a restricted incident goes only to someone who may
-   see it, in neutral words (`incident_paging.restricted_words`). SMS and voice are rate limited per destination (`RATE_LIMITS`, GoAlert's
-   defaults): over the limit, the rows wait until the window frees; rows due together for one
-   throttled destination go as one bundled message (`bundled`, carried by the first row; if the
-   carrier is cancelled, the pages it carried go on their own, and if it joins a later bundle,
-   they join it too). A claimed row is `sending` with `send_after` pushed out by the claim time
-   and its attempt counted.
-2. **Send** outside any transaction, through `notify.dispatch`; the words (links, reply codes)
-   are composed now, so nothing secret is stored.
-3. **Record** the result only if the row is still this claim's (same status and attempt). Sent:
-   `sent`. Retryable: queued again with backoff, up to MAX_ATTEMPTS. Permanent (or out of
-   attempts): `failed` with the reason, and the page **falls through** to the person's other
-   verified contact methods not yet tried for this alert, noted on the alert with the reason.
-
-A process that dies mid-send leaves the row `sending` with an expired claim; the next tick (here
-or in another engine) sends it again, with the same idempotency key: at least once, never
-silently dropped.
+- **Claim.** A page whose alert is no longer triggered (or an incident page whose incident has a
+  commander or is over) is `cancelled` with the reason: nothing is sent after an
+  acknowledgement, including delayed notification rules. An incident page for a restricted
+  incident goes only to someone who may see it, in neutral words
+  (`incident_paging.restricted_words`). SMS and voice are rate limited per destination
+  (`RATE_LIMITS`, GoAlert's defaults): over the limit, the rows wait until the window frees;
+  rows due together for one throttled destination go as one bundled message (`bundled`, carried
+  by the first row; if the carrier is cancelled, the pages it carried go on their own, and if it
+  joins a later bundle, they join it too). A claimed row is `sending` with `send_after` pushed
+  out by the lease.
+- **Send.** The words (links, reply codes) are composed at send time (`notify.compose`), so
+  nothing secret is stored; a message that cannot be composed fails that send alone.
+- **Record.** Sent: `sent` (its bundle with it). Permanent, or out of attempts: `failed` with the
+  reason, and the page **falls through** to the person's other verified contact methods not yet
+  tried for this alert, noted on the alert with the reason (`outbox.fall_through`).
 """
 
 from __future__ import annotations
@@ -29,6 +26,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,31 +34,29 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
+from tocsin.delivery import Claim, Outbox, run
 from tocsin.escalation import outbox
 from tocsin.escalation.incident_paging import restricted_words
 from tocsin.escalation.models import Notification
 from tocsin.incidents.access import who_may_see
 from tocsin.incidents.models import Incident, RoleAssignment
 from tocsin.incidents.types import Role
-from tocsin.jobs import JobContext, backoff, dispatcher, send_pool
+from tocsin.jobs import JobContext, dispatcher
 from tocsin.notify.compose import Row, compose
 from tocsin.notify.types import Outcome, Result
 from tocsin.users.models import User
 
 BATCH = 200
-CLAIM = timedelta(seconds=120)  # longer than one send may take (provider timeouts are 10 s)
-MAX_ATTEMPTS = 8
 WINDOW = timedelta(minutes=15)
 RATE_LIMITS = {"sms": 5, "voice": 3}  # per destination per WINDOW
 OVER = ("resolved", "closed")
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Send:
-    """One message to send: the claimed head row and the rows bundled with it (their pages go together)."""
+    """One message to send: what it says (the claimed head row first, then the rows bundled with
+    it, whose pages go together) and where it goes."""
 
-    id: uuid.UUID  # the head row, claimed with `attempts`
-    attempts: int
     channel: str
     to: str
     contact_method_id: uuid.UUID | None
@@ -70,24 +66,7 @@ class Send:
 
 def deliver(ec: JobContext) -> int:
     """Send what is due; return how many rows were handled."""
-    sends, handled = _claim(ec)
-    if not sends:
-        return handled
-    d = dispatcher(ec)
-    public_url = ec.settings.resolved_public_url()
-    secret = ec.settings.resolved_secret_key()
-    now = ec.clock.now()
-
-    def one(send: Send) -> tuple[Send, Result]:
-        if not send.to:
-            return send, Result(Outcome.permanent, "no destination (the person has no email address)")
-        message = compose(send.rows, send.channel, to=send.to, public_url=public_url, secret=secret, now=now)
-        return send, d.send(send.channel, message, contact_method_id=send.contact_method_id)
-
-    # Sends wait on the network, so several go at once; results are recorded together.
-    results = list(send_pool(ec).map(one, sends)) if len(sends) > 1 else [one(sends[0])]
-    _record(ec, results, ec.clock.now())
-    return handled
+    return run(ec, PAGES).claimed
 
 
 def _row(n: Notification) -> Row:
@@ -145,15 +124,31 @@ def _reply_code(s: Session, destination: str, now: datetime) -> str:
     return f"{10000 + secrets.randbelow(90000)}"
 
 
-def _claim(ec: JobContext) -> tuple[list[Send], int]:
-    now = ec.now
-    with ec.db.unit_of_work() as s:
-        rows = list(s.execute(
+class Pages(Outbox[Notification, Send]):
+    """The `notifications` outbox: pages, incident pages, reminders, verification codes, tests."""
+
+    name = "pages"
+
+    def due(self, s: Session, now: datetime) -> list[Notification]:
+        return list(s.execute(
             sa.select(Notification).where(Notification.status.in_(("queued", "sending")), Notification.send_after <= now)
             .order_by(Notification.send_after, Notification.id).limit(BATCH)
             .with_for_update(skip_locked=True)).scalars())
-        if not rows:
-            return [], 0
+
+    def row_id(self, row: Notification) -> uuid.UUID:
+        return row.id
+
+    def attempts(self, row: Notification) -> int:
+        return row.attempts
+
+    def claimed(self, row: Notification) -> bool:
+        return row.status == "sending"
+
+    def lease_row(self, row: Notification, until: datetime) -> None:
+        row.status, row.attempts, row.send_after = "sending", row.attempts + 1, until
+
+    def shape(self, s: Session, rows: list[Notification], now: datetime) -> list[tuple[Notification, Send]]:
+        """Cancel what is no longer wanted, throttle and bundle SMS and voice per destination."""
         # A bundle carrier that was claimed before carries its bundle again.
         carried: dict[uuid.UUID, list[Notification]] = defaultdict(list)
         for b in s.execute(sa.select(Notification).where(
@@ -182,7 +177,7 @@ def _claim(ec: JobContext) -> tuple[list[Send], int]:
                 groups[(r.channel, r.destination)].append(r)
             else:
                 groups[(r.channel, f"{r.destination}\0{r.id}")].append(r)  # one send per row
-        sends: list[Send] = []
+        sends: list[tuple[Notification, Send]] = []
         for (channel, _dest), members in groups.items():
             head = members[0]
             if channel in RATE_LIMITS:
@@ -198,37 +193,60 @@ def _claim(ec: JobContext) -> tuple[list[Send], int]:
                     m.status, m.bundle_id = "bundled", head.id
                 if channel == "sms" and head.reply_code is None:
                     head.reply_code = _reply_code(s, head.destination, now)
-            head.status, head.attempts, head.send_after = "sending", head.attempts + 1, now + CLAIM
             bundle = [head] + members[1:]
             for m in members:  # a member that carried a bundle of its own hands it to this head
                 for c in carried.get(m.id, []):
                     if c.status == "bundled":
                         c.bundle_id = head.id
                         bundle.append(c)
-            sends.append(Send(head.id, head.attempts, channel, head.destination, head.contact_method_id,
-                              [_row(m) for m in bundle], [m.id for m in bundle[1:]]))
-        return sends, len(rows)
+            sends.append((head, Send(channel, head.destination, head.contact_method_id,
+                                     [_row(m) for m in bundle], [m.id for m in bundle[1:]])))
+        return sends
+
+    def sender(self, ec: JobContext) -> Callable[[Send], Result]:
+        d = dispatcher(ec)
+        public_url = ec.settings.resolved_public_url()
+        secret = ec.settings.resolved_secret_key()
+        clock = ec.clock
+
+        def send(item: Send) -> Result:
+            if not item.to:
+                return Result(Outcome.permanent, "no destination (the person has no email address)")
+            message = compose(item.rows, item.channel, to=item.to, public_url=public_url, secret=secret,
+                              now=clock.now())
+            return d.send(item.channel, message, contact_method_id=item.contact_method_id)
+
+        return send
+
+    def lock(self, s: Session, claims: Sequence[Claim[Send]]) -> dict[uuid.UUID, Notification]:
+        ids = sorted({c.id for c in claims} | {i for c in claims for i in c.send.bundle})
+        return {n.id: n for n in s.execute(sa.select(Notification).where(Notification.id.in_(ids))
+                                           .order_by(Notification.id).with_for_update()).scalars()}
+
+    def sent(self, s: Session, row: Notification, claim: Claim[Send], result: Result, now: datetime) -> None:
+        row.status, row.sent_at, row.last_error, row.provider_id = "sent", now, None, result.provider_id
+        for m in _members(s, claim.send.bundle):
+            m.sent_at, m.last_error = now, f"sent in a bundle with {row.id}"
+
+    def retry(self, s: Session, row: Notification, claim: Claim[Send], detail: str, at: datetime) -> None:
+        row.status, row.send_after, row.last_error = "queued", at, detail
+
+    def failed(self, s: Session, row: Notification, why: str, now: datetime) -> None:
+        """Failed for good, with the pages it carries: each falls through to the person's next method."""
+        carried = list(s.execute(sa.select(Notification).where(
+            Notification.bundle_id == row.id, Notification.status == "bundled")).scalars())
+        for r in [row, *carried]:
+            r.status, r.last_error = "failed", why
+            outbox.fall_through(s, r, why, now)
+
+    def next_due(self, s: Session) -> datetime | None:
+        return s.execute(sa.select(sa.func.min(Notification.send_after))
+                         .where(Notification.status == "queued")).scalar()
 
 
-def _record(ec: JobContext, results: list[tuple[Send, Result]], now: datetime) -> None:
-    with ec.db.unit_of_work() as s:
-        ids = sorted({send.id for send, _r in results} | {i for send, _r in results for i in send.bundle})
-        found = {n.id: n for n in s.execute(sa.select(Notification).where(Notification.id.in_(ids))
-                                            .order_by(Notification.id).with_for_update()).scalars()}
-        for send, result in results:
-            row = found.get(send.id)
-            if row is None or row.status != "sending" or row.attempts != send.attempts:
-                continue  # the claim expired and another tick took it over
-            members = [found[i] for i in send.bundle if i in found]
-            if result.outcome is Outcome.delivered:
-                row.status, row.sent_at, row.last_error, row.provider_id = "sent", now, None, result.provider_id
-                for m in members:
-                    m.sent_at, m.last_error = now, f"sent in a bundle with {row.id}"
-            elif result.outcome is Outcome.retryable and row.attempts < MAX_ATTEMPTS:
-                row.status, row.send_after, row.last_error = "queued", now + backoff(row.attempts), result.detail
-            else:
-                why = result.detail if result.outcome is Outcome.permanent else \
-                    f"gave up after {row.attempts} attempts: {result.detail}"
-                for r in [row, *members]:
-                    r.status, r.last_error = "failed", why
-                    outbox.fall_through(s, r, why, now)
+def _members(s: Session, ids: list[uuid.UUID]) -> list[Notification]:
+    """The bundled rows a send carried (already locked by `Pages.lock`)."""
+    return [m for m in (s.get(Notification, i) for i in ids) if m is not None]
+
+
+PAGES = Pages()

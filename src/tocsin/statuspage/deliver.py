@@ -1,9 +1,10 @@
 """Send the status page outbox (`status_deliveries`): confirmation and update emails, webhook POSTs.
 
-Works like the engine's `deliver` module: claim due rows in one short transaction (SKIP LOCKED
-on PostgreSQL; the claim pushes `next_attempt_at` out and counts the attempt), compose and send
-outside any transaction, then record the result only if the row is still this claim's. Retryable
-failures back off (30 s doubling, capped at 15 min) up to MAX_ATTEMPTS, then the row is failed
+Runs on the one delivery machinery (`tocsin/delivery.py`), like pages and tracker sync: claim due
+rows in one short transaction (SKIP LOCKED on PostgreSQL; the lease pushes `next_attempt_at` out
+and counts the attempt), compose in the claim (a row that cannot be composed is dropped with the
+reason) and send outside any transaction, then record the result only if the row is still this
+claim's. Retryable failures back off (`jobs.backoff`) up to MAX_ATTEMPTS, then the row is failed
 with the reason. A confirmation's plain token is wiped from the row once it leaves the queue.
 
 Emails are plain text through the project's SMTP sender, with `List-Unsubscribe` and
@@ -18,15 +19,20 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.jobs import JobContext, backoff, dispatcher, send_pool
+from tocsin.config import Settings
+from tocsin.delivery import MAX_ATTEMPTS as MAX_ATTEMPTS  # the tests' limit, the machinery's
+from tocsin.delivery import Claim, Outbox
+from tocsin.delivery import run as _run
+from tocsin.jobs import JobContext, dispatcher
 from tocsin.notify.dispatch import webhook_secret
 from tocsin.notify.email import EmailProvider
 from tocsin.notify.types import Message, Outcome, Result
@@ -51,8 +57,6 @@ from tocsin.statuspage.types import (
 log = logging.getLogger("tocsin.statuspage.deliver")
 
 BATCH = 100
-CLAIM = timedelta(seconds=120)  # longer than one send may take (timeouts are 10 s)
-MAX_ATTEMPTS = 8
 
 
 class ListEmail(EmailProvider):
@@ -202,20 +206,22 @@ def _compose(s: Session, row: SubscriberDelivery, sub: StatusSubscriber, page: S
                 Message(key, sub.address, subject, "\n".join(lines) + "\n", {"headers": headers}, row.created_at))
 
 
-def claim(s: Session, *, now: datetime, base: str, secret: str) -> list[Send]:
-    """Claim the due rows (bounded, SKIP LOCKED) and compose what each sends."""
-    rows = list(s.execute(
+def _due(s: Session, now: datetime) -> list[SubscriberDelivery]:
+    return list(s.execute(
         sa.select(SubscriberDelivery).where(SubscriberDelivery.sent_at.is_(None), SubscriberDelivery.failed_at.is_(None),
                                             SubscriberDelivery.next_attempt_at <= now)
         .order_by(SubscriberDelivery.next_attempt_at, SubscriberDelivery.id).limit(BATCH)
         .with_for_update(skip_locked=True)).scalars())
+
+
+def _shape(s: Session, rows: list[SubscriberDelivery], *, base: str, secret: str) -> list[Send]:
+    """Compose what each row sends (one `Send` per row, in order)."""
     subs = {x.id: x for x in s.execute(sa.select(StatusSubscriber).where(
         StatusSubscriber.id.in_({r.subscriber_id for r in rows}))).scalars()} if rows else {}
     pages = {p.id: p for p in s.execute(sa.select(StatusPage).where(
         StatusPage.id.in_({x.page_id for x in subs.values()}))).scalars()} if subs else {}
     out, batch = [], _Batch(s, base)
     for r in rows:
-        r.attempts, r.next_attempt_at = r.attempts + 1, now + CLAIM
         sub = subs.get(r.subscriber_id)
         if sub is None or (sub.unsubscribed_at is not None and r.kind != "confirm"):
             out.append(Send(r.id, r.attempts, "drop", None, detail="not sent: unsubscribed"))
@@ -228,33 +234,16 @@ def claim(s: Session, *, now: datetime, base: str, secret: str) -> list[Send]:
     return out
 
 
+def claim(s: Session, *, now: datetime, base: str, secret: str) -> list[Send]:
+    """The due rows (bounded, SKIP LOCKED), composed: what each would send (nothing is leased)."""
+    return _shape(s, _due(s, now), base=base, secret=secret)
+
+
 def post_webhook(client: httpx.Client, message: Message, secret: str, now: datetime) -> Result:
     """POST `message.data` as JSON, signed, exactly as every tocsin webhook (`notify.webhook.post_json`):
     delivered on 2xx, retryable on 408/425/429/5xx and network errors, permanent otherwise (and when
     the egress guard refuses the address, or the payload cannot be encoded)."""
     return post_json(client, message.to, message.idempotency_key, message.data, secret, now=now)
-
-
-def record(s: Session, results: list[tuple[Send, Result]], now: datetime) -> None:
-    """Store each result if the row is still this claim's."""
-    found = {r.id: r for r in s.execute(sa.select(SubscriberDelivery).where(
-        SubscriberDelivery.id.in_([send.id for send, _ in results])).order_by(SubscriberDelivery.id)
-        .with_for_update()).scalars()}
-    for send, result in results:
-        row = found.get(send.id)
-        if row is None or row.sent_at or row.failed_at or row.attempts != send.attempts:
-            continue  # the claim expired and another tick took it over
-        if result.outcome is Outcome.delivered:
-            row.sent_at, row.last_error = now, None
-        elif result.outcome is Outcome.retryable and row.attempts < MAX_ATTEMPTS:
-            row.next_attempt_at, row.last_error = now + backoff(row.attempts), result.detail
-            continue
-        else:
-            row.failed_at = now
-            row.last_error = result.detail if result.outcome is Outcome.permanent else \
-                f"gave up after {row.attempts} attempts: {result.detail}"
-        if row.kind == "confirm":  # the plain token has done its job
-            row.payload = {"type": "confirm"}
 
 
 def send(send: Send, *, email: EmailProvider | Result, client: Any, now: datetime) -> Result:
@@ -272,24 +261,72 @@ def send(send: Send, *, email: EmailProvider | Result, client: Any, now: datetim
         return Result(Outcome.retryable, f"{type(exc).__name__}: {exc}"[:500])
 
 
+class Subscribers(Outbox[SubscriberDelivery, Send]):
+    """The `status_deliveries` outbox: confirmation requests and updates, by email and webhook."""
+
+    name = "status subscribers"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def due(self, s: Session, now: datetime) -> list[SubscriberDelivery]:
+        return _due(s, now)
+
+    def row_id(self, row: SubscriberDelivery) -> uuid.UUID:
+        return row.id
+
+    def attempts(self, row: SubscriberDelivery) -> int:
+        return row.attempts
+
+    def claimed(self, row: SubscriberDelivery) -> bool:
+        return row.sent_at is None and row.failed_at is None
+
+    def lease_row(self, row: SubscriberDelivery, until: datetime) -> None:
+        row.attempts, row.next_attempt_at = row.attempts + 1, until
+
+    def shape(self, s: Session, rows: list[SubscriberDelivery],
+              now: datetime) -> list[tuple[SubscriberDelivery, Send]]:
+        settings = self._settings
+        sends = _shape(s, rows, base=settings.resolved_public_url(), secret=settings.resolved_secret_key())
+        return list(zip(rows, sends, strict=True))
+
+    def sender(self, ec: JobContext) -> Callable[[Send], Result]:
+        email = ec.shared.get("statuspage_email")
+        if not isinstance(email, (EmailProvider, Result)):
+            email = ec.shared["statuspage_email"] = ListEmail(ec.settings.smtp_url, ec.settings.smtp_from) \
+                if ec.settings.smtp_url else \
+                Result(Outcome.permanent, "no email server configured (set TOCSIN_SMTP_URL)")
+        client = dispatcher(ec).client()
+        clock = ec.clock
+        return lambda item: send(item, email=email, client=client, now=clock.now())
+
+    def lock(self, s: Session, claims: Sequence[Claim[Send]]) -> dict[uuid.UUID, SubscriberDelivery]:
+        return {r.id: r for r in s.execute(sa.select(SubscriberDelivery).where(
+            SubscriberDelivery.id.in_([c.id for c in claims])).order_by(SubscriberDelivery.id)
+            .with_for_update()).scalars()}
+
+    def sent(self, s: Session, row: SubscriberDelivery, claim: Claim[Send], result: Result, now: datetime) -> None:
+        row.sent_at, row.last_error = now, None
+        _spent(row)
+
+    def retry(self, s: Session, row: SubscriberDelivery, claim: Claim[Send], detail: str, at: datetime) -> None:
+        row.next_attempt_at, row.last_error = at, detail
+
+    def failed(self, s: Session, row: SubscriberDelivery, why: str, now: datetime) -> None:
+        row.failed_at, row.last_error = now, why
+        _spent(row)
+
+    def next_due(self, s: Session) -> datetime | None:
+        return s.execute(sa.select(sa.func.min(SubscriberDelivery.next_attempt_at)).where(
+            SubscriberDelivery.sent_at.is_(None), SubscriberDelivery.failed_at.is_(None))).scalar()
+
+
+def _spent(row: SubscriberDelivery) -> None:
+    if row.kind == "confirm":  # the plain token has done its job
+        row.payload = {"type": "confirm"}
+
+
 def run(ec: JobContext) -> int:
     """The engine job: send due subscriber messages (confirmations, updates; email and webhooks) through
     the engine's one guarded HTTP client and sending pool; return how many were handled."""
-    settings = ec.settings
-    with ec.db.unit_of_work() as s:
-        sends = claim(s, now=ec.now, base=settings.resolved_public_url(), secret=settings.resolved_secret_key())
-    if not sends:
-        return 0
-    email = ec.shared.get("statuspage_email")
-    if not isinstance(email, (EmailProvider, Result)):
-        email = ec.shared["statuspage_email"] = ListEmail(settings.smtp_url, settings.smtp_from) \
-            if settings.smtp_url else Result(Outcome.permanent, "no email server configured (set TOCSIN_SMTP_URL)")
-    client = dispatcher(ec).client()
-
-    def one(item: Send) -> tuple[Send, Result]:
-        return item, send(item, email=email, client=client, now=ec.clock.now())
-
-    results = list(send_pool(ec).map(one, sends)) if len(sends) > 1 else [one(sends[0])]
-    with ec.db.unit_of_work() as s:
-        record(s, results, ec.clock.now())
-    return len(sends)
+    return _run(ec, Subscribers(ec.settings)).claimed
