@@ -58,7 +58,7 @@ def outage(runbook):
 
 def test_a_database_outage_pages_its_on_call_once_and_holds_the_ten_services_behind_it(outage):
     rb = outage
-    db_alert = rb.trigger("db-down", service="database", summary="database primary is down")
+    rb.trigger("db-down", service="database", summary="database primary is down")
     shop = {slug: [rb.trigger(f"{slug}-5xx", service=slug), rb.trigger(f"{slug}-latency", service=slug)]
             for slug in DEPENDANTS}
     rb.tick()
