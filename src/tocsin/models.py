@@ -45,6 +45,7 @@ from tocsin.postmortems.models import (
 from tocsin.problems.models import Problem, ProblemIncident
 from tocsin.routing.models import (
     AutoIncidentRule,
+    InhibitionRule,
     MaintenanceWindow,
     RoutingRule,
     Silence,
@@ -68,7 +69,7 @@ __all__ = [
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
     "PostmortemTemplate", "Problem", "ProblemIncident",
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
-    "Heartbeat", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule", "Silence",
+    "Heartbeat", "InhibitionRule", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule", "Silence",
     "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",
     "ContactMethod", "NotificationRule", "UsedLink",
     "Escalation", "EscalationLevel", "EscalationPolicy", "Notification",

@@ -291,6 +291,15 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", f"{api}/auto-incident-rules", **A)
     walk("DELETE", f"{api}/auto-incident-rules/{{rule_id}}", f"{api}/auto-incident-rules/{auto['id']}", expect=204,
          **A)
+    inhibit = walk("POST", f"{api}/inhibition-rules", expect=201, json={
+        "name": "node down", "source_matchers": ["alertname=NodeDown"], "target_matchers": ["severity=warning"],
+        "equal": ["instance"]}, **A).json()
+    walk("GET", f"{api}/inhibition-rules", f"{api}/inhibition-rules?service=checkout", **A)
+    walk("GET", f"{api}/inhibition-rules/{{rule_id}}", f"{api}/inhibition-rules/{inhibit['id']}", **A)
+    walk("PATCH", f"{api}/inhibition-rules/{{rule_id}}", f"{api}/inhibition-rules/{inhibit['id']}",
+         json={"service": "checkout"}, **A)
+    walk("DELETE", f"{api}/inhibition-rules/{{rule_id}}", f"{api}/inhibition-rules/{inhibit['id']}", expect=204,
+         **A)
     beat = walk("POST", f"{api}/heartbeats", json={"service": "checkout", "name": "backup", "interval_seconds": 3600},
                 expect=201, **A).json()
     walk("GET", f"{api}/heartbeats", **A)

@@ -1,4 +1,4 @@
-"""Routing rules, silences, maintenance windows and auto-incident rules through the API.
+"""Routing rules, silences, maintenance windows, auto-incident and inhibition rules through the API.
 
 What an on-call engineer does: route payment alerts to the payments service, silence a noisy
 check while fixing it, plan Tuesday-night maintenance in Berlin time, have critical alerts on
@@ -17,7 +17,9 @@ import sqlalchemy as sa
 API = "/api/v1"
 RULES, SILENCES, WINDOWS, AUTO = f"{API}/routing-rules", f"{API}/silences", f"{API}/maintenance-windows", \
     f"{API}/auto-incident-rules"
-TABLES = {RULES: "routing_rules", SILENCES: "silences", WINDOWS: "maintenance_windows", AUTO: "auto_incident_rules"}
+INHIBIT = f"{API}/inhibition-rules"
+TABLES = {RULES: "routing_rules", SILENCES: "silences", WINDOWS: "maintenance_windows", AUTO: "auto_incident_rules",
+          INHIBIT: "inhibition_rules"}
 RANDOM_ID = str(uuid.UUID(int=0x0123456789ABCDEF0123456789ABCDEF))
 # The `clock` fixture starts at 2026-01-01 12:00 UTC, a Thursday.
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -64,6 +66,8 @@ def good_body(path: str) -> dict:
                   "ends_at": iso(T0 + timedelta(days=1, hours=2)), "reason": "postgres 17"},
         AUTO: {"name": "critical on tier 1", "matchers": ['severity="critical"', 'tier="1"'],
                "incident_severity": "P1"},
+        INHIBIT: {"name": "node down", "source_matchers": ["alertname=NodeDown"],
+                  "target_matchers": ['severity=~"warning|info"'], "equal": ["instance", "cluster"]},
     }[path]
 
 
@@ -75,6 +79,9 @@ LIFECYCLE = [
                  {"name": "db upgrade v2", "recurrence": "weekly", "timezone": "Europe/Berlin"},
                  id="maintenance-window"),
     pytest.param(AUTO, None, None, id="auto-incident-rule"),
+    pytest.param(INHIBIT, {"service": "checkout", "equal": [], "target_matchers": [{"name": "severity", "value": "info"}]},
+                 {"service": "checkout", "equal": [], "target_matchers": [{"name": "severity", "op": "=", "value": "info"}]},
+                 id="inhibition-rule"),
 ]
 
 
@@ -95,7 +102,8 @@ def test_create_list_patch_delete(client, db, people, path, patch, expected):
     assert r.status_code == 204, r.text
     assert count(db, TABLES[path]) == 0
     assert client.delete(f"{path}/{row['id']}", headers=admin).status_code == 404
-    kind = {RULES: "routing_rule", WINDOWS: "maintenance_window", AUTO: "auto_incident_rule"}[path]
+    kind = {RULES: "routing_rule", WINDOWS: "maintenance_window", AUTO: "auto_incident_rule",
+            INHIBIT: "inhibition_rule"}[path]
     expected_actions = ["create"] + (["update"] if patch else []) + ["delete"]
     assert [a for a in audit_actions(db) if a.startswith(kind + ".")] == [f"{kind}.{a}" for a in expected_actions]
 
@@ -163,6 +171,10 @@ def _a(**kw):
     return {**good_body(AUTO), **kw}
 
 
+def _i(**kw):
+    return {**good_body(INHIBIT), **kw}
+
+
 BAD_CREATES = [
     pytest.param(RULES, _r(matchers=['alertname=~"disk(full"']), "invalid regular expression", id="rule-bad-regex"),
     pytest.param(RULES, _r(matchers=[{"name": "team", "op": "==", "value": "x"}]), "operator '=='",
@@ -207,6 +219,15 @@ BAD_CREATES = [
     pytest.param(AUTO, _a(incident_kind="physical"), "incident_kind", id="auto-unknown-kind"),
     pytest.param(AUTO, _a(matchers=[]), "matchers", id="auto-empty-matchers"),
     pytest.param(AUTO, _a(matchers=['severity=~"*"']), "invalid regular expression", id="auto-bad-regex"),
+    pytest.param(INHIBIT, _i(source_matchers=[]), "source_matchers", id="inhibit-empty-source"),
+    pytest.param(INHIBIT, _i(target_matchers=['x=~"("']), "target_matchers[0]", id="inhibit-bad-target-regex"),
+    pytest.param(INHIBIT, _i(equal=["instance", "instance"]), "listed twice", id="inhibit-equal-twice"),
+    pytest.param(INHIBIT, _i(equal=["9lives"]), "equal", id="inhibit-equal-not-a-label"),
+    pytest.param(INHIBIT, _i(service="billing"), "no service 'billing'", id="inhibit-unknown-service"),
+    pytest.param(INHIBIT, {k: v for k, v in _i().items() if k != "target_matchers"}, "target_matchers",
+                 id="inhibit-no-target"),
+    pytest.param(INHIBIT, _i(name=" "), "name must not be empty", id="inhibit-blank-name"),
+    pytest.param(INHIBIT, _i(matchers=["a=b"]), "matchers", id="inhibit-unknown-field"),
 ]
 
 
@@ -233,6 +254,9 @@ BAD_PATCHES = [
     pytest.param(WINDOWS, {"ends_at": iso(T0)}, "end after it starts", id="window-ends-before-starts"),
     pytest.param(WINDOWS, {"starts_at": "2026-01-02T10:00:00"}, "timezone", id="window-naive"),
     pytest.param(WINDOWS, {"service": "payments"}, "service", id="window-service-is-fixed"),
+    pytest.param(INHIBIT, {"source_matchers": []}, "source_matchers", id="inhibit-empty-source"),
+    pytest.param(INHIBIT, {"equal": None}, "equal", id="inhibit-null-equal"),
+    pytest.param(INHIBIT, {"service": "billing"}, "no service", id="inhibit-unknown-service"),
 ]
 
 
@@ -253,6 +277,8 @@ def test_bad_patch_is_422_and_changes_nothing(client, db, people, path, patch, m
     ("GET", f"{SILENCES}/{RANDOM_ID}"), ("POST", f"{SILENCES}/{RANDOM_ID}/expire"),
     ("GET", f"{WINDOWS}/{RANDOM_ID}"), ("PATCH", f"{WINDOWS}/{RANDOM_ID}"), ("DELETE", f"{WINDOWS}/{RANDOM_ID}"),
     ("DELETE", f"{AUTO}/{RANDOM_ID}"), ("GET", f"{WINDOWS}?service=billing"),
+    ("GET", f"{INHIBIT}/{RANDOM_ID}"), ("PATCH", f"{INHIBIT}/{RANDOM_ID}"), ("DELETE", f"{INHIBIT}/{RANDOM_ID}"),
+    ("GET", f"{INHIBIT}?service=billing"),
 ])
 def test_unknown_ids_are_404(client, people, method, path):
     r = client.request(method, path, json={"name": "x"} if method == "PATCH" else None,
@@ -262,11 +288,11 @@ def test_unknown_ids_are_404(client, people, method, path):
 
 # --- who may do what ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", [RULES, SILENCES, WINDOWS, AUTO])
+@pytest.mark.parametrize("path", [RULES, SILENCES, WINDOWS, AUTO, INHIBIT])
 @pytest.mark.parametrize("role, may_create", [
     ("viewer", set()),
     ("responder", {SILENCES, WINDOWS}),
-    ("admin", {RULES, SILENCES, WINDOWS, AUTO}),
+    ("admin", {RULES, SILENCES, WINDOWS, AUTO, INHIBIT}),
 ])
 def test_roles_on_create(client, db, people, path, role, may_create):
     r = client.post(path, json=good_body(path), headers=people[role].headers)
@@ -287,8 +313,11 @@ def test_roles_on_change(client, db, people, role, status):
     auto = created(client.post(AUTO, json=good_body(AUTO), headers=admin))
     silence = created(client.post(SILENCES, json=good_body(SILENCES), headers=admin))
     window = created(client.post(WINDOWS, json=good_body(WINDOWS), headers=admin))
+    inhibit = created(client.post(INHIBIT, json=good_body(INHIBIT), headers=admin))
     admin_only = 200 if role == "admin" else 403
     checks = [
+        (client.patch(f"{INHIBIT}/{inhibit['id']}", json={"name": "x"}, headers=who), admin_only),
+        (client.delete(f"{INHIBIT}/{inhibit['id']}", headers=who), 204 if role == "admin" else 403),
         (client.patch(f"{RULES}/{rule['id']}", json={"name": "x"}, headers=who), admin_only),
         (client.put(f"{RULES}/order", json={"ids": [rule["id"]]}, headers=who), admin_only),
         (client.delete(f"{RULES}/{rule['id']}", headers=who), 204 if role == "admin" else 403),
@@ -309,6 +338,8 @@ ALL_ROUTES = [
     ("GET", WINDOWS, None), ("POST", WINDOWS, good_body(WINDOWS)), ("GET", f"{WINDOWS}/{RANDOM_ID}", None),
     ("PATCH", f"{WINDOWS}/{RANDOM_ID}", {"name": "x"}), ("DELETE", f"{WINDOWS}/{RANDOM_ID}", None),
     ("GET", AUTO, None), ("POST", AUTO, good_body(AUTO)), ("DELETE", f"{AUTO}/{RANDOM_ID}", None),
+    ("GET", INHIBIT, None), ("POST", INHIBIT, good_body(INHIBIT)), ("GET", f"{INHIBIT}/{RANDOM_ID}", None),
+    ("PATCH", f"{INHIBIT}/{RANDOM_ID}", {"name": "x"}), ("DELETE", f"{INHIBIT}/{RANDOM_ID}", None),
 ]
 
 
@@ -454,3 +485,22 @@ def test_auto_incident_rule_severity_aliases(client, people):
     rule = created(client.post(AUTO, json=_a(incident_severity="p0", incident_kind="security"), headers=admin))
     assert (rule["incident_severity"], rule["incident_kind"]) == ("SEV1", "security")
     assert [r["id"] for r in client.get(AUTO, headers=people["viewer"].headers).json()] == [rule["id"]]
+
+
+def test_inhibition_rule_output_and_service_filter(client, db, people):
+    admin = people["admin"].headers
+    scoped = created(client.post(INHIBIT, json=_i(service="checkout"), headers=admin))
+    glob = created(client.post(INHIBIT, json=_i(name="global"), headers=admin))
+    assert scoped["service"] == "checkout" and glob["service"] is None and glob["service_id"] is None
+    assert scoped["source_matchers"] == [{"name": "alertname", "op": "=", "value": "NodeDown"}]
+    assert scoped["equal"] == ["instance", "cluster"]
+    viewer = people["viewer"].headers
+    assert [r["id"] for r in client.get(INHIBIT, headers=viewer).json()] == [scoped["id"], glob["id"]]
+    assert [r["id"] for r in client.get(INHIBIT, params={"service": "checkout"}, headers=viewer).json()] == \
+        [scoped["id"]]
+    made_global = client.patch(f"{INHIBIT}/{scoped['id']}", json={"service": None}, headers=admin).json()
+    assert made_global["service"] is None
+    with db.engine.connect() as conn:
+        details = conn.execute(sa.text("SELECT details FROM audit_log WHERE action = 'inhibition_rule.update'")
+                               ).scalar_one()
+    assert "service" in str(details)

@@ -141,6 +141,8 @@ ROUTES: list[Route] = [
     R("GET", f"{API}/maintenance-windows", "user"),
     R("GET", f"{API}/maintenance-windows/{{window_id}}", "user", f"{API}/maintenance-windows/{{window}}"),
     R("GET", f"{API}/auto-incident-rules", "user"),
+    R("GET", f"{API}/inhibition-rules", "user"),
+    R("GET", f"{API}/inhibition-rules/{{rule_id}}", "user", f"{API}/inhibition-rules/{{inhibition_rule}}"),
     R("GET", f"{API}/heartbeats", "user"),
     R("GET", f"{API}/heartbeats/{{heartbeat_id}}", "user", f"{API}/heartbeats/{{heartbeat}}"),
     R("GET", f"{API}/checks", "user"),
@@ -259,6 +261,10 @@ ROUTES: list[Route] = [
       json={"name": "db upgrade"}),
     R("POST", f"{API}/auto-incident-rules", "admin", json={
         "name": "tier 1 {who}", "matchers": ["tier=1"], "incident_severity": "SEV2"}),
+    R("POST", f"{API}/inhibition-rules", "admin", json={
+        "name": "node down {who}", "source_matchers": ["alertname=NodeDown"], "target_matchers": ["severity=warning"]}),
+    R("PATCH", f"{API}/inhibition-rules/{{rule_id}}", "admin", f"{API}/inhibition-rules/{{inhibition_rule}}",
+      json={"equal": ["instance"]}),
     R("POST", f"{API}/heartbeats", "admin", json={"service": "checkout", "name": "backup {who}",
                                                   "interval_seconds": 3600}),
     R("POST", f"{API}/checks", "admin", json={"service": "checkout", "name": "home {who}", "kind": "http",
@@ -361,6 +367,7 @@ ROUTES: list[Route] = [
     R("DELETE", f"{API}/routing-rules/{{rule_id}}", "admin", f"{API}/routing-rules/{{routing_rule}}"),
     R("DELETE", f"{API}/maintenance-windows/{{window_id}}", "responder", f"{API}/maintenance-windows/{{window}}"),
     R("DELETE", f"{API}/auto-incident-rules/{{rule_id}}", "admin", f"{API}/auto-incident-rules/{{auto_rule}}"),
+    R("DELETE", f"{API}/inhibition-rules/{{rule_id}}", "admin", f"{API}/inhibition-rules/{{inhibition_rule}}"),
     R("DELETE", f"{API}/heartbeats/{{heartbeat_id}}", "admin", f"{API}/heartbeats/{{heartbeat}}"),
     R("DELETE", f"{API}/checks/{{check_id}}", "admin", f"{API}/checks/{{check}}"),
     R("DELETE", f"{API}/schedules/{{key}}/overrides/{{override_id}}", "admin",  # someone else's
@@ -434,6 +441,9 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "service": "checkout", "name": "upgrade", "starts_at": T1, "ends_at": T2}, **A), 201)
     auto_rule = _ok(client.post(f"{api}/auto-incident-rules", json={
         "name": "tier 1", "matchers": ["tier=1"], "incident_severity": "SEV2"}, **A), 201)
+    inhibition_rule = _ok(client.post(f"{api}/inhibition-rules", json={
+        "name": "node down", "source_matchers": ["alertname=NodeDown"], "target_matchers": ["severity=warning"]},
+        **A), 201)
     heartbeat = _ok(client.post(f"{api}/heartbeats", json={"service": "checkout", "name": "backup",
                                                            "interval_seconds": 3600}, **A), 201)
     check = _ok(client.post(f"{api}/checks", json={
@@ -494,7 +504,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "helper": helper.email, "helper_id": str(helper.id), "helper_cm": helper_cm["id"],
         "helper_rule": helper_rule["id"], "integration": integration["id"], "alert": alert["id"],
         "routing_rule": routing_rule["id"], "silence": silence["id"], "window": window["id"],
-        "auto_rule": auto_rule["id"], "heartbeat": heartbeat["id"], "check": check["id"], "layer": layer["id"],
+        "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"], "heartbeat": heartbeat["id"], "check": check["id"], "layer": layer["id"],
         "api_override": api_override["id"], "override": override["id"], "ref": ref, "note": note["id"],
         "pm": pm["id"], "template": template["id"], "item": item["id"], "item_ref": item["ref"],
         "problem": problem["ref"], "component": component["id"], "spare_component": spare_component["id"],

@@ -85,11 +85,15 @@ class Alert(Base):
     last_seen_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
-    # Why this alert is not paging right now (silence, maintenance, flapping), or None.
+    # Why this alert is not paging right now (silence, maintenance, flapping, inhibited), or None.
     suppressed_by: Mapped[str | None] = mapped_column(sa.String(16))
     # When that hold ends (the engine re-checks the alert then), or None when nothing but a change of
     # silences, windows or rules can end it.
     held_until: Mapped[datetime | None]
+    # While held by inhibition (`suppressed_by` "inhibited"): the firing alert that inhibits it. When that
+    # alert resolves, `held_until` is set to then, so the engine re-checks this one (pipeline/unsuppress.py).
+    # No foreign key: adding one would rebuild the whole alerts table on SQLite.
+    inhibited_by: Mapped[uuid.UUID | None]
     paged_at: Mapped[datetime | None]
 
     __table_args__ = (
@@ -101,6 +105,8 @@ class Alert(Base):
                  postgresql_where=sa.text("suppressed_by IS NOT NULL")),
         sa.Index("ix_alerts_held_until", "held_until", sqlite_where=sa.text("suppressed_by IS NOT NULL"),
                  postgresql_where=sa.text("suppressed_by IS NOT NULL")),
+        sa.Index("ix_alerts_inhibited_by", "inhibited_by", sqlite_where=sa.text("inhibited_by IS NOT NULL"),
+                 postgresql_where=sa.text("inhibited_by IS NOT NULL")),
     )
 
 

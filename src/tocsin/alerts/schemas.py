@@ -33,7 +33,7 @@ class AlertOut(Out):
     last_seen_at: datetime
     acknowledged_at: datetime | None
     resolved_at: datetime | None
-    suppressed_by: str | None = Field(None, description="silence | maintenance | flapping, while held back")
+    suppressed_by: str | None = Field(None, description="silence | maintenance | flapping | inhibited, while held back")
     paged_at: datetime | None
 
 

@@ -157,9 +157,11 @@ def resolve(session: Session, *, alert: Alert, actor: Principal, now: datetime) 
     if alert.status == "resolved":
         raise IllegalTransition("the alert is already resolved", details={"status": alert.status})
     alert.status, alert.resolved_at, alert.suppressed_by, alert.held_until = "resolved", now, None, None
+    alert.inhibited_by = None
     _decide(session, alert, "resolved", f"resolved by {actor.label}", now)
     session.flush()
     cancel_pages(session, {alert.id})
+    end_inhibitions(session, {alert.id}, now)
     if alert.group_id:
         close_finished_groups(session, {alert.group_id}, now)
     record(session, actor=actor, action="alert.resolve", target_type="alert", target_id=alert.id, now=now)
@@ -190,6 +192,14 @@ def attach(session: Session, *, alert: Alert, incident_key: str, actor: Principa
 def cancel_pages(session: Session, alert_ids: set[uuid.UUID]) -> None:
     """Cancel page requests not yet taken for alerts that were acknowledged or resolved."""
     session.execute(P.update().where(P.c.alert_id.in_(alert_ids), P.c.status == "pending").values(status="cancelled"))
+
+
+def end_inhibitions(session: Session, alert_ids: set[uuid.UUID], now: datetime) -> None:
+    """These alerts resolved: the alerts they inhibit are due for a re-check now (the engine's
+    `unsuppress` releases them, or holds them again if another cause still fires)."""
+    if alert_ids:
+        session.execute(A.update().where(A.c.inhibited_by.in_(alert_ids), A.c.status != "resolved")
+                        .values(held_until=now))
 
 
 def close_finished_groups(session: Session, group_ids: set[uuid.UUID], now: datetime) -> None:

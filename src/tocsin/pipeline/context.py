@@ -1,4 +1,5 @@
-"""What the pipeline needs to know besides the events: services, rules, silences, windows.
+"""What the pipeline needs to know besides the events: services and their dependencies, rules,
+silences, windows, inhibition rules.
 
 Loaded once per batch (these tables are small) so that deciding about each event is pure.
 """
@@ -16,16 +17,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.db.counters import ALERT_CONFIG, current_value
-from tocsin.pipeline.decide import RuleView, SilenceView, WindowView
+from tocsin.pipeline.decide import InhibitRuleView, RuleView, SilenceView, WindowView
 from tocsin.routing.matchers import Matcher, load
 from tocsin.routing.models import (
     AutoIncidentRule,
+    InhibitionRule,
     MaintenanceWindow,
     RoutingRule,
     Silence,
 )
 from tocsin.services.alert_settings import AlertSettings, parse_settings
-from tocsin.services.models import Service
+from tocsin.services.models import Service, ServiceDependency
 from tocsin.windows import Recurrence, recurrence_kind
 
 
@@ -53,6 +55,10 @@ class Context:
     silences: list[SilenceView] = field(default_factory=list)
     windows: list[WindowView] = field(default_factory=list)
     auto_rules: list[AutoRuleView] = field(default_factory=list)
+    inhibit_rules: list[InhibitRuleView] = field(default_factory=list)
+    # service -> every service it depends on, directly or through others, nearest first
+    upstream: dict[uuid.UUID, tuple[uuid.UUID, ...]] = field(default_factory=dict)
+    depended_on: frozenset[uuid.UUID] = frozenset()  # services something depends on
 
     slugs: dict[uuid.UUID, str] = field(default_factory=dict)
 
@@ -114,4 +120,28 @@ def _read(session: Session, now: datetime) -> Context:
     ctx.auto_rules = [AutoRuleView(r.id, r.name, load(r.matchers), r.incident_severity, r.incident_kind)
                       for r in session.execute(sa.select(AutoIncidentRule).order_by(AutoIncidentRule.created_at,
                                                                                    AutoIncidentRule.id)).scalars()]
+    ctx.inhibit_rules = [InhibitRuleView(r.id, r.name, r.service_id, load(r.source_matchers), load(r.target_matchers),
+                                         tuple(r.equal or ()))
+                         for r in session.execute(sa.select(InhibitionRule).order_by(InhibitionRule.created_at,
+                                                                                    InhibitionRule.id)).scalars()]
+    direct: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for sid, dep in session.execute(sa.select(ServiceDependency.service_id, ServiceDependency.depends_on_id)):
+        direct.setdefault(sid, []).append(dep)
+    ctx.upstream = {sid: upstream_of(sid, direct, ctx.slugs) for sid in direct}
+    ctx.depended_on = frozenset(d for deps in direct.values() for d in deps)
     return ctx
+
+
+def upstream_of(service_id: uuid.UUID, direct: dict[uuid.UUID, list[uuid.UUID]],
+                slugs: dict[uuid.UUID, str]) -> tuple[uuid.UUID, ...]:
+    """Every service `service_id` depends on, directly or through others (transitively, breadth
+    first: nearest first, by slug within a level); a cycle ends where it comes back."""
+    seen = {service_id}
+    out: list[uuid.UUID] = []
+    level = [service_id]
+    while level:
+        nxt = sorted({d for s in level for d in direct.get(s, ()) if d not in seen}, key=lambda d: slugs.get(d, ""))
+        seen.update(nxt)
+        out += nxt
+        level = nxt
+    return tuple(out)

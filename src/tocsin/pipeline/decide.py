@@ -144,3 +144,114 @@ def page_time(*, urgency: str, now: datetime, support_hours: SupportHours | None
     if start <= now:
         return now, "low urgency inside support hours: page now"
     return start, f"low urgency outside support hours: page at {start.isoformat()}"
+
+
+# --- inhibition: a firing cause holds back its consequences ---------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class InhibitRuleView:
+    id: uuid.UUID
+    name: str
+    service_id: uuid.UUID | None  # None: every service's alerts; else that service's alerts only
+    source: tuple[Matcher, ...]
+    target: tuple[Matcher, ...]
+    equal: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceAlert:
+    """A firing alert that can inhibit others: triggered or acknowledged, not itself inhibited."""
+
+    id: uuid.UUID
+    service_id: uuid.UUID
+    summary: str
+    labels: Mapping[str, str]  # as matchers see them (Context.match_labels)
+
+
+@dataclass(frozen=True, slots=True)
+class Inhibition:
+    source_id: uuid.UUID
+    reason: str
+    ref: str  # "dependency", or the inhibition rule's id
+
+
+class Firing:
+    """The firing alerts that can inhibit others, in memory for one batch, indexed for the checks:
+    by service (for dependencies) and per rule by the values of its `equal` labels (for rules).
+
+    `upstream` maps a service to every service it depends on, directly or through others, nearest
+    first; `depended_on` is every service something depends on (only their alerts are kept by service).
+    """
+
+    def __init__(self, *, upstream: Mapping[uuid.UUID, tuple[uuid.UUID, ...]], depended_on: frozenset[uuid.UUID],
+                 rules: Sequence[InhibitRuleView]) -> None:
+        self.upstream, self.depended_on, self.rules = upstream, depended_on, rules
+        self.by_service: dict[uuid.UUID, dict[uuid.UUID, SourceAlert]] = {}
+        self.by_rule: dict[uuid.UUID, dict[tuple[str, ...], dict[uuid.UUID, SourceAlert]]] = {r.id: {} for r in rules}
+        self._where: dict[uuid.UUID, list[dict[uuid.UUID, SourceAlert]]] = {}  # alert -> the dicts holding it
+        self.gone: set[uuid.UUID] = set()  # resolved (or held) since: a load does not add them back
+
+    @property
+    def active(self) -> bool:
+        """Whether anything can be inhibited at all (no dependencies and no rules: nothing to do)."""
+        return bool(self.depended_on or self.rules)
+
+    def add(self, src: SourceAlert, *, loaded: bool = False) -> None:
+        """Add a firing alert: one decided now, or one `loaded` from the database (which may be stale:
+        an alert resolved or held since then is not added back)."""
+        if loaded and src.id in self.gone:
+            return
+        self.gone.discard(src.id)
+        if src.id in self._where:
+            return
+        places: list[dict[uuid.UUID, SourceAlert]] = []
+        if src.service_id in self.depended_on:
+            places.append(self.by_service.setdefault(src.service_id, {}))
+        for rule in self.rules:
+            if (rule.service_id is None or rule.service_id == src.service_id) and match_all(rule.source, src.labels):
+                key = tuple(src.labels.get(name, "") for name in rule.equal)
+                places.append(self.by_rule[rule.id].setdefault(key, {}))
+        for place in places:
+            place[src.id] = src
+        self._where[src.id] = places
+
+    def remove(self, alert_id: uuid.UUID) -> None:
+        self.gone.add(alert_id)
+        for place in self._where.pop(alert_id, ()):
+            place.pop(alert_id, None)
+
+    def needs_sources(self, service_id: uuid.UUID, labels: Mapping[str, str]) -> tuple[bool, bool]:
+        """Whether deciding about this alert needs the firing alerts of its upstream services, and
+        those matching some rule's source matchers (so a batch loads each only when needed)."""
+        deps = bool(self.upstream.get(service_id))
+        rules = any((r.service_id is None or r.service_id == service_id) and match_all(r.target, labels)
+                    for r in self.rules)
+        return deps, rules
+
+
+def inhibition(*, alert_id: uuid.UUID, service_id: uuid.UUID, labels: Mapping[str, str], firing: Firing,
+               slugs: Mapping[uuid.UUID, str]) -> Inhibition | None:
+    """Return what inhibits this alert, or None.
+
+    First its dependencies: a firing alert of a service it depends on, directly or transitively (the
+    nearest such service, its oldest firing alert). Then the inhibition rules in their order: the
+    alert matches the target matchers and a firing alert (not itself) matches the source matchers
+    with the same values of the `equal` labels (absent counts as empty, as in Alertmanager)."""
+    for dep in firing.upstream.get(service_id, ()):
+        for src in firing.by_service.get(dep, {}).values():
+            if src.id != alert_id:
+                return Inhibition(src.id, f"inhibited by {slugs.get(dep, dep)}: {src.summary} (a service it "
+                                          f"depends on is firing; released when that alert resolves)", "dependency")
+    for rule in firing.rules:
+        if rule.service_id is not None and rule.service_id != service_id:
+            continue
+        if not match_all(rule.target, labels):
+            continue
+        key = tuple(labels.get(name, "") for name in rule.equal)
+        for src in firing.by_rule[rule.id].get(key, {}).values():
+            if src.id != alert_id:
+                same = f" with the same {', '.join(rule.equal)}" if rule.equal else ""
+                return Inhibition(src.id, f"inhibited by {slugs.get(src.service_id, src.service_id)}: {src.summary} "
+                                          f"(inhibition rule '{rule.name}': {describe(rule.source)} mutes "
+                                          f"{describe(rule.target)}{same})", str(rule.id))
+    return None

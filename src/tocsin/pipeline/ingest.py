@@ -31,6 +31,7 @@ from tocsin.alerts.service import (
     CREATED,
     cancel_pages,
     close_finished_groups,
+    end_inhibitions,
 )
 from tocsin.db.base import table_of
 from tocsin.db.bulk import insert_objects, insert_rows
@@ -42,6 +43,7 @@ from tocsin.pipeline import decide
 from tocsin.pipeline.context import Context, ServiceView, load_context
 from tocsin.pipeline.decide import Route
 from tocsin.pipeline.incidents import attach_to_incident_id, auto_incident
+from tocsin.pipeline.inhibit import INHIBITED, Inhibitor
 from tocsin.pipeline.rows import OPEN_ALERT_COLUMNS, Changes, GroupRow, NewAlert, OpenAlert, Previous, Step
 
 log = logging.getLogger("tocsin.pipeline")
@@ -155,8 +157,17 @@ class Batch:
         self.pages: list[dict[str, object]] = []
         self.stopped: set[uuid.UUID] = set()  # alerts acknowledged or resolved: cancel their pending pages
         self.resolved_groups: set[uuid.UUID] = set()
+        self.resolved: set[uuid.UUID] = set()  # alerts resolved: what they inhibit is re-checked
+        self._inhibitor: Inhibitor | None = None
 
     ctx: Context
+
+    @property
+    def inhibitor(self) -> Inhibitor:
+        """The firing alerts that can inhibit others (read lazily, at most once a batch)."""
+        if self._inhibitor is None:
+            self._inhibitor = Inhibitor(self.s, self.ctx)
+        return self._inhibitor
 
     @property
     def now(self) -> datetime:
@@ -298,8 +309,10 @@ class Batch:
             self.note(alert.id, "acknowledged", f"acknowledged by {who}")
             return Outcome(item.event_id, alert.id, "acknowledged", f"acknowledged alert {alert.id}")
         self.touch(alert, status="resolved", resolved_at=self.now, last_seen_at=self.now, suppressed_by=None,
-                   held_until=None)
+                   held_until=None, inhibited_by=None)
         self.stopped.add(alert.id)
+        self.resolved.add(alert.id)
+        self.inhibitor.gone(alert.id)
         self._forget(alert)
         if alert.group_id:
             self.resolved_groups.add(alert.group_id)
@@ -327,14 +340,20 @@ class Batch:
                       previous_alert_id=str(prev.id))
         group = self._group(alert, svc)
         labels = self.ctx.match_labels(ev.labels, service_id=svc.id, severity=ev.severity.value, source=item.source)
-        muted = decide.suppression(now=now, service_id=svc.id, labels=labels, windows=self.ctx.windows,
-                                   silences=self.ctx.silences, last_paged_at=prev.paged_at if prev else None,
-                                   flap_window_seconds=svc.settings.flap_window_seconds)
+        held = self.inhibitor.check(alert_id, svc.id, labels)
+        muted = None if held else decide.suppression(
+            now=now, service_id=svc.id, labels=labels, windows=self.ctx.windows, silences=self.ctx.silences,
+            last_paged_at=prev.paged_at if prev else None, flap_window_seconds=svc.settings.flap_window_seconds)
+        if held:  # released when its cause resolves (end_inhibitions; pipeline/unsuppress.py)
+            alert.suppressed_by, alert.inhibited_by = INHIBITED, held.source_id
+            self.note(alert_id, INHIBITED, held.reason, ref=held.ref, source_alert_id=str(held.source_id))
+        else:
+            self.inhibitor.firing_now(alert_id, svc.id, ev.summary, labels)
         if muted:
             alert.suppressed_by, alert.held_until = muted.kind, muted.until  # the engine re-checks it then
             self.note(alert_id, muted.kind, muted.reason, ref=muted.ref,
                       until=muted.until.isoformat() if muted.until else None)
-        else:
+        elif not held:
             self.request_page(alert, alert.urgency, svc)
             auto_incident(self.s, self, rules=self.ctx.auto_rules, alert=alert, group=group, labels=labels,
                           service=svc)
@@ -396,6 +415,8 @@ class Batch:
             alerts_closed(s, self.stopped, reason=None, now=self.now)
         if self.resolved_groups:
             close_finished_groups(s, self.resolved_groups, self.now)
+        if self.resolved:
+            end_inhibitions(s, self.resolved, self.now)
 
 
 def _by_shape(rows: Iterable[Changes]) -> list[list[Changes]]:

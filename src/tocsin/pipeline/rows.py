@@ -57,6 +57,7 @@ class NewAlert(OpenAlert):
     resolved_at: datetime | None = None
     suppressed_by: str | None = None
     held_until: datetime | None = None
+    inhibited_by: uuid.UUID | None = None
 
     @property
     def is_new(self) -> bool:

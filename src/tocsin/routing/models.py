@@ -1,4 +1,4 @@
-"""Routing rules, silences, maintenance windows and auto-incident rules."""
+"""Routing rules, silences, maintenance windows, auto-incident rules and inhibition rules."""
 
 from __future__ import annotations
 
@@ -71,4 +71,24 @@ class AutoIncidentRule(Base):
     matchers: Mapped[list[Any]] = mapped_column(sa.JSON)
     incident_severity: Mapped[str] = mapped_column(sa.String(8))
     incident_kind: Mapped[str] = mapped_column(sa.String(16), default="operational")
+    created_at: Mapped[datetime]
+
+
+class InhibitionRule(Base):
+    """Alertmanager's inhibition: while an alert matching `source_matchers` fires, new alerts matching
+    `target_matchers` whose `equal` labels have the same values are held instead of paging.
+
+    With `service_id` set, the rule looks at that service's alerts only (sources and targets);
+    without it, at every service's."""
+
+    __version_counter__ = ALERT_CONFIG  # the alert pipeline caches these rows by this version
+    __tablename__ = "inhibition_rules"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(sa.String(200))
+    service_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("services.id", ondelete="CASCADE"),
+                                                         index=True)
+    source_matchers: Mapped[list[Any]] = mapped_column(sa.JSON)
+    target_matchers: Mapped[list[Any]] = mapped_column(sa.JSON)
+    equal: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime]

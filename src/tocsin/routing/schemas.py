@@ -1,4 +1,4 @@
-"""API shapes for routing rules, silences, maintenance windows and auto-incident rules."""
+"""API shapes for routing rules, silences, maintenance windows, auto-incident and inhibition rules."""
 
 from __future__ import annotations
 
@@ -164,4 +164,49 @@ class AutoIncidentRuleOut(Out):
     matchers: list[MatcherOut]
     incident_severity: str
     incident_kind: str
+    created_at: datetime
+
+
+# --- inhibition rules --------------------------------------------------------------------------
+
+LabelName = Annotated[str, Field(max_length=256, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$")]
+EqualLabels = Annotated[list[LabelName], Field(max_length=32, description=(
+    "Labels whose values must be the same on the source and the target alert (absent counts as empty)"))]
+_MATCHER_DOC = ("the alert's labels plus `service` (slug), `tier`, `severity` and `source`; the alert's own "
+                "labels win on a clash")
+
+
+class InhibitionRuleIn(StrictIn):
+    name: Name
+    service: str | None = Field(None, max_length=64, description=(
+        "Only this service's alerts (slug or id), as sources and targets; omit for every service's"))
+    source_matchers: Annotated[list[MatcherSpec], Field(
+        min_length=1, max_length=MAX_MATCHERS, description="While an alert matching these fires ... (" +
+        _MATCHER_DOC + ")")]
+    target_matchers: Annotated[list[MatcherSpec], Field(
+        min_length=1, max_length=MAX_MATCHERS, description="... new alerts matching these are held instead of "
+                                                           "paging, until it resolves")]
+    equal: EqualLabels = Field(default_factory=list)
+
+
+class InhibitionRulePatch(PatchIn):
+    """Omit a field to leave it alone; `service` accepts null to make the rule global."""
+
+    clearable: ClassVar[frozenset[str]] = frozenset({"service"})
+
+    name: Name | None = Field(None)
+    service: str | None = Field(None, max_length=64)
+    source_matchers: Matchers | None = Field(None)
+    target_matchers: Matchers | None = Field(None)
+    equal: EqualLabels | None = Field(None)
+
+
+class InhibitionRuleOut(Out):
+    id: uuid.UUID
+    name: str
+    service_id: uuid.UUID | None
+    service: str | None = Field(description="The service's slug; null for a global rule")
+    source_matchers: list[MatcherOut]
+    target_matchers: list[MatcherOut]
+    equal: list[str]
     created_at: datetime

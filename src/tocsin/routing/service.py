@@ -1,15 +1,16 @@
-"""Routing rules, silences, maintenance windows and auto-incident rules: validate, store, audit.
+"""Routing rules, silences, maintenance windows, auto-incident and inhibition rules: validate, store, audit.
 
 The pipeline (`alerts/context.py`) reads these tables on every batch; this module is how
 people change them. Every change is audited in the caller's transaction. Silences are never
 deleted, only expired, so "why was I not paged?" can still be answered a year later.
 
-Roles: admins change routing and auto-incident rules; responders (and admins) create and
+Roles: admins change routing, auto-incident and inhibition rules; responders (and admins) create and
 expire silences and manage maintenance windows; anyone authenticated reads everything.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,6 +28,7 @@ from tocsin.principal import OrgRole, Principal
 from tocsin.routing.matchers import MAX_MATCHERS, describe, load, parse_matcher
 from tocsin.routing.models import (
     AutoIncidentRule,
+    InhibitionRule,
     MaintenanceWindow,
     RoutingRule,
     Silence,
@@ -109,7 +111,7 @@ def _name(name: str) -> str:
     return name.strip()
 
 
-def _room_for(session: Session, model: type[RoutingRule | AutoIncidentRule], what: str) -> None:
+def _room_for(session: Session, model: type[RoutingRule | AutoIncidentRule | InhibitionRule], what: str) -> None:
     if session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one() >= MAX_RULES:
         raise Conflict(f"there are already {MAX_RULES} {what}; delete some first", details={"limit": MAX_RULES})
 
@@ -490,3 +492,102 @@ def delete_auto_rule(session: Session, *, actor: Principal, now: datetime, rule:
     session.flush()
     record(session, actor=actor, action="auto_incident_rule.delete", target_type="auto_incident_rule",
            target_id=rule.id, now=now, details=details)
+
+
+# --- inhibition rules --------------------------------------------------------------------------
+
+MAX_EQUAL = 32
+_LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+
+
+def list_inhibition_rules(session: Session, *, service_id: uuid.UUID | None = None) -> list[InhibitionRule]:
+    """Return the rules in the order the pipeline tries them (oldest first)."""
+    stmt = sa.select(InhibitionRule).order_by(InhibitionRule.created_at, InhibitionRule.id)
+    if service_id is not None:
+        stmt = stmt.where(InhibitionRule.service_id == service_id)
+    return list(session.execute(stmt).scalars())
+
+
+def require_inhibition_rule(session: Session, rule_id: uuid.UUID) -> InhibitionRule:
+    return require_row(session, InhibitionRule, rule_id, "inhibition rule")
+
+
+def _equal_labels(names: Sequence[Any]) -> list[str]:
+    if not isinstance(names, list | tuple):
+        raise InvalidInput("equal: a list of label names", details={"field": "equal"})
+    if len(names) > MAX_EQUAL:
+        raise InvalidInput(f"equal: at most {MAX_EQUAL} label names", details={"field": "equal"})
+    out: list[str] = []
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not _LABEL_NAME.fullmatch(name):
+            raise InvalidInput(f"equal[{i}]: {name!r} is not a label name ([A-Za-z_][A-Za-z0-9_.-]*)",
+                               details={"field": f"equal[{i}]"})
+        if name in out:
+            raise InvalidInput(f"equal[{i}]: {name!r} is listed twice", details={"field": f"equal[{i}]"})
+        out.append(name)
+    return out
+
+
+def _inhibition_details(rule: InhibitionRule, service: str | None) -> dict[str, Any]:
+    return {"name": rule.name, "service": service, "source": matchers_text(rule.source_matchers),
+            "target": matchers_text(rule.target_matchers), "equal": list(rule.equal)}
+
+
+def create_inhibition_rule(session: Session, *, actor: Principal, now: datetime, name: str,
+                           source_matchers: Sequence[Any], target_matchers: Sequence[Any],
+                           equal: Sequence[Any] = (), service: str | None = None) -> InhibitionRule:
+    """Create an inhibition rule (global, or for one service's alerts) and return it; raise
+    Forbidden, InvalidInput or Conflict."""
+    actor.require(OrgRole.admin, "changing inhibition rules")
+    name = _name(name)
+    source = parse_matcher_specs(source_matchers, field="source_matchers")
+    target = parse_matcher_specs(target_matchers, field="target_matchers")
+    labels = _equal_labels(equal)
+    scope = _service_ref(session, service) if service else None
+    _room_for(session, InhibitionRule, "inhibition rules")
+    rule = InhibitionRule(name=name, service_id=scope.id if scope else None, source_matchers=source,
+                          target_matchers=target, equal=labels, created_at=now)
+    session.add(rule)
+    session.flush()
+    record(session, actor=actor, action="inhibition_rule.create", target_type="inhibition_rule", target_id=rule.id,
+           now=now, details=_inhibition_details(rule, scope.slug if scope else None))
+    return rule
+
+
+def update_inhibition_rule(session: Session, *, actor: Principal, now: datetime, rule: InhibitionRule,
+                           name: str | None = None, source_matchers: Sequence[Any] | None = None,
+                           target_matchers: Sequence[Any] | None = None, equal: Sequence[Any] | None = None,
+                           service: Any = _UNSET) -> InhibitionRule:
+    """Change a rule; `service` accepts None to make it global. Alerts it holds are re-checked by the engine."""
+    actor.require(OrgRole.admin, "changing inhibition rules")
+    changes: dict[str, Any] = {}
+    if name is not None:
+        rule.name = changes["name"] = _name(name)
+    if source_matchers is not None:
+        rule.source_matchers = parse_matcher_specs(source_matchers, field="source_matchers")
+        changes["source"] = matchers_text(rule.source_matchers)
+    if target_matchers is not None:
+        rule.target_matchers = parse_matcher_specs(target_matchers, field="target_matchers")
+        changes["target"] = matchers_text(rule.target_matchers)
+    if equal is not None:
+        rule.equal = changes["equal"] = _equal_labels(equal)
+    if service is not _UNSET:
+        scope = _service_ref(session, service) if service else None
+        rule.service_id = scope.id if scope else None
+        changes["service"] = scope.slug if scope else None
+    if changes:
+        session.flush()
+        record(session, actor=actor, action="inhibition_rule.update", target_type="inhibition_rule",
+               target_id=rule.id, now=now, details=changes)
+    return rule
+
+
+def delete_inhibition_rule(session: Session, *, actor: Principal, now: datetime, rule: InhibitionRule) -> None:
+    """Delete a rule; the audit entry keeps what it was. Alerts it held page if still firing."""
+    actor.require(OrgRole.admin, "changing inhibition rules")
+    details = _inhibition_details(rule, service_slugs(session, [rule.service_id]).get(rule.service_id)
+                                  if rule.service_id else None)
+    session.delete(rule)
+    session.flush()
+    record(session, actor=actor, action="inhibition_rule.delete", target_type="inhibition_rule", target_id=rule.id,
+           now=now, details=details)

@@ -33,6 +33,10 @@ class Service(Base):
 
 
 class ServiceDependency(Base):
+    """`service_id` depends on `depends_on_id`: while the latter fires, the former's new alerts are held
+    (inhibited) instead of paging (pipeline/decide.py `inhibition`)."""
+
+    __version_counter__ = ALERT_CONFIG  # the alert pipeline caches these rows by this version
     __tablename__ = "service_dependencies"
 
     service_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("services.id", ondelete="CASCADE"), primary_key=True)

@@ -1,5 +1,5 @@
-"""/api/v1/routing-rules, /silences, /maintenance-windows, /auto-incident-rules: what decides
-where an alert goes, what keeps it from paging, and when it declares an incident."""
+"""/api/v1/routing-rules, /silences, /maintenance-windows, /auto-incident-rules, /inhibition-rules:
+what decides where an alert goes, what keeps it from paging, and when it declares an incident."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.routing import service as rules
 from tocsin.routing.models import (
     AutoIncidentRule,
+    InhibitionRule,
     MaintenanceWindow,
     RoutingRule,
     Silence,
@@ -23,6 +24,9 @@ from tocsin.routing.models import (
 from tocsin.routing.schemas import (
     AutoIncidentRuleIn,
     AutoIncidentRuleOut,
+    InhibitionRuleIn,
+    InhibitionRuleOut,
+    InhibitionRulePatch,
     MaintenanceWindowIn,
     MaintenanceWindowOut,
     MaintenanceWindowPatch,
@@ -231,4 +235,54 @@ def create_auto_rule(body: AutoIncidentRuleIn, ctx: CtxDep) -> dict[str, Any]:
 def delete_auto_rule(rule_id: uuid.UUID, ctx: CtxDep) -> Response:
     with ctx.work() as (s, me):
         rules.delete_auto_rule(s, actor=me, now=ctx.now, rule=rules.require_auto_rule(s, rule_id))
+    return Response(status_code=204)
+
+
+# --- inhibition rules --------------------------------------------------------------------------
+
+def _inhibitions_out(s: Session, rows: list[InhibitionRule]) -> list[dict[str, Any]]:
+    slugs = rules.service_slugs(s, [r.service_id for r in rows])
+    return [{"id": r.id, "name": r.name, "service_id": r.service_id,
+             "service": slugs.get(r.service_id) if r.service_id else None, "source_matchers": r.source_matchers,
+             "target_matchers": r.target_matchers, "equal": r.equal, "created_at": r.created_at} for r in rows]
+
+
+@router.get("/inhibition-rules", response_model=list[InhibitionRuleOut], tags=["inhibition"],
+            summary="List inhibition rules in the order they are tried")
+def list_inhibition_rules(ctx: CtxDep, service: Annotated[str | None, Query(
+        max_length=64, description="Only the rules of this service (slug or id)")] = None) -> list[dict[str, Any]]:
+    with ctx.work() as (s, _me):
+        sid = require_service(s, service).id if service else None
+        return _inhibitions_out(s, rules.list_inhibition_rules(s, service_id=sid))
+
+
+@router.post("/inhibition-rules", status_code=201, response_model=InhibitionRuleOut, tags=["inhibition"],
+             summary="Hold matching alerts back while a matching source alert fires (admin)")
+def create_inhibition_rule(body: InhibitionRuleIn, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.work() as (s, me):
+        rule = rules.create_inhibition_rule(s, actor=me, now=ctx.now, **body.model_dump())
+        return _inhibitions_out(s, [rule])[0]
+
+
+@router.get("/inhibition-rules/{rule_id}", response_model=InhibitionRuleOut, tags=["inhibition"],
+            summary="Get an inhibition rule")
+def get_inhibition_rule(rule_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.work() as (s, _me):
+        return _inhibitions_out(s, [rules.require_inhibition_rule(s, rule_id)])[0]
+
+
+@router.patch("/inhibition-rules/{rule_id}", response_model=InhibitionRuleOut, tags=["inhibition"],
+              summary="Change an inhibition rule (admin)")
+def patch_inhibition_rule(rule_id: uuid.UUID, body: InhibitionRulePatch, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.work() as (s, me):
+        rule = rules.update_inhibition_rule(s, actor=me, now=ctx.now, rule=rules.require_inhibition_rule(s, rule_id),
+                                            **body.model_dump(exclude_unset=True))
+        return _inhibitions_out(s, [rule])[0]
+
+
+@router.delete("/inhibition-rules/{rule_id}", status_code=204, response_class=Response, responses=NO_CONTENT,
+               tags=["inhibition"], summary="Delete an inhibition rule (admin); alerts it held page if still firing")
+def delete_inhibition_rule(rule_id: uuid.UUID, ctx: CtxDep) -> Response:
+    with ctx.work() as (s, me):
+        rules.delete_inhibition_rule(s, actor=me, now=ctx.now, rule=rules.require_inhibition_rule(s, rule_id))
     return Response(status_code=204)
