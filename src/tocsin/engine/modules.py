@@ -6,6 +6,7 @@ from __future__ import annotations
 from tocsin.actions.jobs import action_reminders, action_sync
 from tocsin.checks.monitor import checks
 from tocsin.db.counters import ALERT_CONFIG, current_value
+from tocsin.engine.retention import retention
 from tocsin.escalation.deliver import deliver
 from tocsin.escalation.steps import escalations
 from tocsin.heartbeats.monitor import heartbeats
@@ -53,4 +54,5 @@ ORDER = [
     ("statuspage_maintenance", statuspage_maintenance),
     ("statuspage_deliver", statuspage.run),
     ("action_sync", action_sync),
+    ("retention", retention),
 ]
