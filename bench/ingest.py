@@ -2,6 +2,11 @@
 
     .venv/bin/python bench/ingest.py [--seconds 5] [--backend sqlite|postgresql|both] [--connections 32]
                                      [--workers 1 --workers 2] [--scenario new-1 ...]
+    .venv/bin/python bench/ingest.py --sustained 600 [--backend ...] [--sustained-rate 1000]
+
+`--sustained SECONDS` runs the sustained run alone instead (see `sustained` below): a steady,
+rate-limited load for that long, printing the server's RSS and the database's size at start and
+end, and the alerts/s it kept up, with every engine job (retention included) running.
 
 Needs `prometheus-alertmanager` and `wrk` on PATH (Debian: `apt-get install -y
 prometheus-alertmanager wrk`) and, for `--backend postgresql|both`, a PostgreSQL server at
@@ -64,6 +69,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -428,7 +434,12 @@ def admin_token(url: str) -> str:
 def tocsin(backend: str, workdir: Path, kind: str, workers: int = 1) -> Iterator[Target]:
     """`tocsin serve` on a fresh database with a service and one integration of `kind`."""
     workdir.mkdir(parents=True)
+    from tocsin.audit.service import configure_key
+    from tocsin.config import kept_secret
+
     with database(backend, workdir) as url:
+        # the audit chain's key: the one the server will read from its data directory
+        configure_key(kept_secret(workdir / "data" / "audit_key"))
         token = admin_token(url)
         port, log = free_port(), workdir / "tocsin.log"
         env = {**clean_env(), "TOCSIN_DATABASE_URL": url, "TOCSIN_DATA_DIR": str(workdir / "data"),
@@ -541,6 +552,162 @@ def row(scenario: Scenario, system: str, run: WrkRun, rss: float, srv_cpu: float
     return r
 
 
+# --- the sustained run (--sustained SECONDS) ---------------------------------------------------
+#
+# Storage and memory over time rather than peak speed: one `tocsin serve` (engine on, so the
+# retention job runs with its default settings) gets a steady open-loop load for the whole run.
+# Every request is an Alertmanager webhook body with --sustained-batch new firing alerts and the
+# resolves of the alerts the same thread fired one request earlier, so alerts open and close as
+# in production and the open set stays small. The generator is Python threads pacing their
+# requests (wrk has no fixed-rate mode); a thread that falls more than one period behind counts
+# as `behind`, which means the server did not keep up. Every SAMPLE_SECONDS a line shows the
+# rates, the server's RSS (VmRSS summed over its processes) and the database's size (SQLite: the
+# file and its WAL; PostgreSQL: pg_database_size). Retention keeps days, so a 10-minute run shows
+# what the retention job costs while it finds nothing old enough, not pruning itself (the tests in
+# tests/scenarios/test_retention.py show that); `bytes/alert` and the size of a million alerts are
+# what docs/operations.md sizes disks with.
+
+SAMPLE_SECONDS = 10
+SUSTAINED_THREADS = 8
+
+
+def rss_now_mb(pid: int) -> float:
+    """The current resident size of a process and its descendants (VmRSS), in MiB."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            lines = Path(f"/proc/{p}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:")), 0.0)
+    return total
+
+
+def database_mb(url: str) -> float:
+    """The database's size on disk in MiB: SQLite's file plus its WAL, or PostgreSQL's pg_database_size."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        path = Path(u.database or "")
+        return sum(f.stat().st_size for f in (path, path.with_name(path.name + "-wal")) if f.exists()) / 2**20
+    with psycopg.connect(_pg_conninfo(url)) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return (row[0] if row else 0) / 2**20
+
+
+def _hook_body(prefix: str, firing: range, resolving: range) -> dict[str, object]:
+    starts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def alert(n: int, status: str) -> dict[str, object]:
+        ident = f"{prefix}{n:010x}"
+        return {"status": status, "labels": {"alertname": "BenchSteady", "instance": f"host-{ident}:9100",
+                                             "severity": "warning", "job": "bench"},
+                "annotations": {"summary": f"steady alert {ident}"}, "startsAt": starts,
+                "endsAt": starts if status == "resolved" else "0001-01-01T00:00:00Z", "fingerprint": ident}
+
+    alerts = [alert(n, "firing") for n in firing] + [alert(n, "resolved") for n in resolving]
+    return {"receiver": "tocsin", "status": "firing", "alerts": alerts, "version": "4",
+            "groupLabels": {"alertname": "BenchSteady"}, "commonLabels": {"alertname": "BenchSteady"},
+            "commonAnnotations": {}, "externalURL": "http://alertmanager.bench:9093",
+            "groupKey": '{}:{alertname="BenchSteady"}'}
+
+
+class Steady:
+    """Open-loop load: `rate` new alerts/s to `url` in bodies of `batch` (plus the previous body's
+    resolves), from SUSTAINED_THREADS threads, until `stop`."""
+
+    def __init__(self, url: str, rate: float, batch: int) -> None:
+        self.url, self.rate, self.batch = url, rate, batch
+        self.stop_flag = threading.Event()
+        self.lock = threading.Lock()
+        self.tally = {"fired": 0, "events": 0, "errors": 0, "behind": 0}
+        self.threads = [threading.Thread(target=self._worker, args=(w,), daemon=True)
+                        for w in range(SUSTAINED_THREADS)]
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+        for t in self.threads:
+            t.start()
+
+    def stop(self) -> None:
+        self.stop_flag.set()
+        for t in self.threads:
+            t.join()
+
+    def snapshot(self) -> dict[str, int]:
+        with self.lock:
+            return dict(self.tally)
+
+    def _worker(self, w: int) -> None:
+        period = SUSTAINED_THREADS * self.batch / self.rate
+        prefix = f"{secrets.token_hex(2)}{w:02x}"
+        due, n = self.started + w * period / SUSTAINED_THREADS, 0
+        with httpx.Client(timeout=30, trust_env=False) as http:
+            while not self.stop_flag.is_set():
+                wait = due - time.monotonic()
+                if wait > 0:
+                    if self.stop_flag.wait(wait):
+                        break
+                elif wait < -period:
+                    with self.lock:
+                        self.tally["behind"] += 1
+                due += period
+                body = _hook_body(prefix, range(n, n + self.batch), range(max(n - self.batch, 0), n))
+                events = self.batch + min(n, self.batch)  # the new alerts and the previous body's resolves
+                n += self.batch
+                try:
+                    ok = http.post(self.url, json=body).status_code // 100 == 2
+                except httpx.HTTPError:
+                    ok = False
+                with self.lock:
+                    if ok:
+                        self.tally["fired"] += self.batch
+                        self.tally["events"] += events
+                    else:
+                        self.tally["errors"] += 1
+
+
+def sustained(backend: str, args: argparse.Namespace, root: Path) -> bool:
+    """The sustained run on one backend (see above); return whether every request was acknowledged."""
+    from tocsin.config import Settings
+
+    print(f"sustained run, {backend}: {args.sustained_rate:,.0f} new alerts/s (+ as many resolves) in bodies of "
+          f"{args.sustained_batch}, {args.sustained} s, retention defaults "
+          f"(alerts {Settings().retention_alert_days} d)", flush=True)
+    with tocsin(backend, root / f"sustained-{backend}", "alertmanager") as target:
+        url = f"{target.url}/integrations/alertmanager/{target.routing_key}"
+        rss0, db0 = rss_now_mb(target.pid), database_mb(target.database_url)
+        print(f"  start: RSS {rss0:.0f} MB, database {db0:.1f} MB", flush=True)
+        print(f"  {'s':>5}  {'alerts/s':>9}  {'events/s':>9}  {'RSS MB':>7}  {'DB MB':>8}  errors  behind")
+        load = Steady(url, args.sustained_rate, args.sustained_batch)
+        cpu0 = cpu_seconds(target.pid)
+        load.start()
+        last, last_at = load.snapshot(), load.started
+        end = load.started + args.sustained
+        while (now := time.monotonic()) < end:
+            time.sleep(min(SAMPLE_SECONDS, end - now))
+            t, at = load.snapshot(), time.monotonic()
+            span = at - last_at
+            print(f"  {at - load.started:5.0f}  {(t['fired'] - last['fired']) / span:9,.0f}  "
+                  f"{(t['events'] - last['events']) / span:9,.0f}  {rss_now_mb(target.pid):7.0f}  "
+                  f"{database_mb(target.database_url):8.1f}  {t['errors']:6}  {t['behind']:6}", flush=True)
+            last, last_at = t, at
+        load.stop()
+        seconds = time.monotonic() - load.started
+        srv_cpu = (cpu_seconds(target.pid) - cpu0) / seconds
+        settle(target.database_url, target.integration_id)
+        total = load.snapshot()
+        rss1, peak, db1 = rss_now_mb(target.pid), peak_rss_mb(target.pid), database_mb(target.database_url)
+    per_alert = (db1 - db0) * 2**20 / total["fired"] if total["fired"] else 0.0
+    days = Settings().retention_alert_days
+    print(f"  end:   RSS {rss1:.0f} MB (peak {peak:.0f} MB), database {db1:.1f} MB")
+    print(f"  over the run: {total['fired'] / seconds:,.0f} alerts/s ({total['events'] / seconds:,.0f} events/s) "
+          f"for {args.sustained_rate:,.0f} offered, srv CPU {srv_cpu:.2f} cores, {total['errors']} failed requests, "
+          f"{total['behind']} times behind; database +{db1 - db0:.1f} MB = {per_alert:,.0f} bytes/alert "
+          f"(fired and resolved), about {per_alert * 1e6 / 2**30:.1f} GiB per million alerts kept "
+          f"({days} days by default)", flush=True)
+    return total["errors"] == 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=5, help="measured seconds per run (after a 1 s warm-up)")
@@ -550,7 +717,15 @@ def main() -> int:
                         help="run only these scenarios (repeatable)")
     parser.add_argument("--workers", type=int, action="append",
                         help="tocsin server processes (repeatable: one row each; default 1)")
+    parser.add_argument("--sustained", type=int, default=0, metavar="SECONDS",
+                        help="run only the sustained run, this long (the issue's is 600); default off")
+    parser.add_argument("--sustained-rate", type=float, default=1000.0, help="new alerts/s in the sustained run")
+    parser.add_argument("--sustained-batch", type=int, default=10, help="new alerts per request in the sustained run")
     args = parser.parse_args()
+    if args.sustained:
+        backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+        with tempfile.TemporaryDirectory(prefix="tocsin-bench-") as tmp:
+            return 0 if all([sustained(b, args, Path(tmp)) for b in backends]) else 1
     args.workers = args.workers or [1]
     for tool in ("wrk", "prometheus-alertmanager"):
         if shutil.which(tool) is None:

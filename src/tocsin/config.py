@@ -81,6 +81,20 @@ class Settings(BaseSettings):
     statuspage_publish_dir: Path | None = Field(
         default=None, description="Directory the public status pages are written to as static files after every "
                                   "change, for hosting them apart from tocsin")
+    # retention (engine job `retention`): days a finished row is kept; 0 keeps it forever. What an open
+    # alert or incident still needs, and unsent outbox rows, are never deleted (docs/operations.md).
+    retention_alert_days: int = Field(default=90, ge=0, le=36_500,
+                                      description="Days the events and decisions of a resolved alert are kept "
+                                                  "after it resolved (not while its incident is open)")
+    retention_check_result_days: int = Field(default=30, ge=0, le=36_500,
+                                             description="Days synthetic check results are kept")
+    retention_notification_days: int = Field(default=90, ge=0, le=36_500,
+                                             description="Days sent, failed or cancelled notifications are kept "
+                                                         "(not those of an open alert or incident)")
+    retention_delivery_days: int = Field(default=90, ge=0, le=36_500,
+                                         description="Days sent or failed status page subscriber deliveries are kept")
+    retention_batch: int = Field(default=1000, ge=1, le=100_000,
+                                 description="Rows deleted per transaction (a few transactions per engine tick)")
     # argon2id cost of new password hashes (existing hashes verify with the parameters they carry);
     # the defaults are argon2-cffi's (RFC 9106 low-memory profile). Lower them only for tests.
     password_time_cost: int = Field(default=argon2.DEFAULT_TIME_COST, ge=1,

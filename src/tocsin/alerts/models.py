@@ -36,6 +36,7 @@ class AlertEvent(Base):
     __table_args__ = (
         sa.Index("ix_alert_events_pending", "received_at", sqlite_where=sa.text("outcome IS NULL"),
                  postgresql_where=sa.text("outcome IS NULL")),
+        sa.Index("ix_alert_events_received_at", "received_at"),  # retention deletes oldest first
     )
 
 
@@ -122,7 +123,8 @@ class AlertDecision(Base):
     reason: Mapped[str] = mapped_column(sa.Text)
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
 
-    __table_args__ = (sa.Index("ix_alert_decisions_alert_at", "alert_id", "at"),)
+    __table_args__ = (sa.Index("ix_alert_decisions_alert_at", "alert_id", "at"),
+                      sa.Index("ix_alert_decisions_at", "at"))  # retention deletes oldest first
 
 
 class PageRequest(Base):

@@ -55,4 +55,5 @@ class CheckResult(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     tls_expires_at: Mapped[datetime | None]
 
-    __table_args__ = (sa.Index("ix_check_results_check_at", "check_id", "at"),)
+    __table_args__ = (sa.Index("ix_check_results_check_at", "check_id", "at"),
+                      sa.Index("ix_check_results_at", "at"))  # retention deletes oldest first

@@ -28,6 +28,7 @@ from tocsin.checks.probe import (
     parse_tcp_target,
 )
 from tocsin.db.lookup import page_by_id, require_row
+from tocsin.db.prune import delete_batch
 from tocsin.errors import InvalidInput
 from tocsin.inbound.types import Action, Event, Source
 from tocsin.net.guard import Blocked, EgressPolicy, is_ip_literal
@@ -304,3 +305,9 @@ def uptime(session: Session, check: Check, *, window: timedelta, now: datetime) 
     percent = round(100.0 * (total - failures) / total, 3) if total else None
     return Uptime(since=since, checks=total, failures=failures, uptime_percent=percent,
                   p50_ms=_percentile(session, timed, n_timed, 0.50), p95_ms=_percentile(session, timed, n_timed, 0.95))
+
+
+def prune_results(session: Session, *, before: datetime, limit: int) -> int:
+    """Retention: delete up to `limit` check results taken before `before`, oldest first; return how
+    many went. A check's state (up, down, its streaks) lives on the check row, not in its results."""
+    return delete_batch(session, CheckResult, CheckResult.at < before, oldest_first=CheckResult.at, limit=limit)

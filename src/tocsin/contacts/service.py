@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
-from tocsin.contacts.models import TYPES, URGENCIES, ContactMethod, NotificationRule
+from tocsin.contacts.models import TYPES, URGENCIES, ContactMethod, NotificationRule, UsedLink
+from tocsin.db.prune import delete_batch
 from tocsin.db.session import rowcount
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
 from tocsin.net.guard import Blocked, EgressPolicy
@@ -337,3 +338,9 @@ def fallbacks_for(session: Session, user_id: uuid.UUID, tried: set[str]) -> list
         if method.verified_at is not None and key not in tried:
             out.append(Route(method.id, method.type, method.address, 0))
     return out
+
+
+def prune_used_links(session: Session, *, now: datetime, limit: int) -> int:
+    """Retention: forget up to `limit` used links (and handled SMS replies) whose validity has ended;
+    return how many went. An expired link is refused by its signature, so its row guards nothing."""
+    return delete_batch(session, UsedLink, UsedLink.expires_at < now, oldest_first=UsedLink.expires_at, limit=limit)

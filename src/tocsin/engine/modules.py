@@ -9,6 +9,7 @@ from tocsin.actions.jobs import TrackerSync, action_reminders, action_sync
 from tocsin.checks.monitor import checks
 from tocsin.db.counters import ALERT_CONFIG, current_value
 from tocsin.delivery import next_due
+from tocsin.engine.retention import retention
 from tocsin.escalation.deliver import PAGES, deliver
 from tocsin.escalation.steps import escalations
 from tocsin.heartbeats.monitor import heartbeats
@@ -67,4 +68,5 @@ ORDER = [
     ("statuspage_maintenance", statuspage_maintenance),
     ("statuspage_deliver", statuspage.run),
     ("action_sync", action_sync),
+    ("retention", retention),
 ]

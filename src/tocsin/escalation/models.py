@@ -111,4 +111,5 @@ class Notification(Base):
         sa.Index("ix_notifications_queued", "send_after", sqlite_where=sa.text("status = 'queued'"),
                  postgresql_where=sa.text("status = 'queued'")),
         sa.Index("ix_notifications_destination_sent", "channel", "destination", "sent_at"),
+        sa.Index("ix_notifications_created_at", "created_at"),  # retention deletes oldest first
     )

@@ -152,7 +152,8 @@ class SubscriberDelivery(Base):
     commit by the engine with retries, like every other side effect."""
 
     __tablename__ = "status_deliveries"
-    __table_args__ = (sa.Index("ix_status_deliveries_due", "sent_at", "next_attempt_at"),)
+    __table_args__ = (sa.Index("ix_status_deliveries_due", "sent_at", "next_attempt_at"),
+                      sa.Index("ix_status_deliveries_created_at", "created_at"))  # retention deletes oldest first
 
     id: Mapped[uuid.UUID] = uuid_pk()
     subscriber_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("status_subscribers.id", ondelete="CASCADE"),

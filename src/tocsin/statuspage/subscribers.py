@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
+from tocsin.db.prune import delete_batch
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.ids import new_id
 from tocsin.keys import key_hash
@@ -286,3 +287,11 @@ def queue_component_update(session: Session, *, now: datetime, page: StatusPage,
     payload = {"type": "component_update", "component_id": str(component.id), "old_status": old_status,
                "new_status": component.status, "at": now.isoformat()}
     return _queue_all(session, _active(session, page, (SubscriberKind.webhook.value,)), payload, now)
+
+
+def prune_deliveries(session: Session, *, before: datetime, limit: int) -> int:
+    """Retention: delete up to `limit` deliveries created before `before` that were sent or gave up;
+    one still waiting to be sent (or retried) is never deleted. Return how many went."""
+    return delete_batch(session, SubscriberDelivery, SubscriberDelivery.created_at < before,
+                        sa.or_(SubscriberDelivery.sent_at.is_not(None), SubscriberDelivery.failed_at.is_not(None)),
+                        oldest_first=SubscriberDelivery.created_at, limit=limit)

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from tocsin.db.prune import delete_batch
 from tocsin.users.models import Throttle
 
 FIRST_WAIT = timedelta(seconds=30)
@@ -158,3 +159,11 @@ def give_back(session: Session, policy: Policy, subject: str) -> None:
     session.execute(sa.update(Throttle).where(col.key == key_for(policy, subject), col.failures > 0)
                     .values(failures=left, blocked_until=sa.case((left < policy.free, sa.null()),
                                                                  else_=col.blocked_until)))
+
+
+def forget_expired(session: Session, now: datetime, limit: int) -> int:
+    """Retention: delete up to `limit` counters that no longer count (no try for FORGET, so `take`
+    would start them from zero) and block nothing; return how many went."""
+    return delete_batch(session, Throttle, Throttle.last_failure_at <= now - FORGET,
+                        sa.or_(Throttle.blocked_until.is_(None), Throttle.blocked_until <= now),
+                        oldest_first=Throttle.last_failure_at, limit=limit)
