@@ -3,14 +3,14 @@ the oldest rows that may go is a range scan whatever the table's size (issue 15)
 `used_links` already have theirs (`last_failure_at`, `expires_at`).
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0014
 Create Date: 2026-12-10 10:00:00.000000
 """
 
 from alembic import op
 
 revision = '0015'
-down_revision = '0009'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
