@@ -104,7 +104,7 @@ def test_acknowledging_the_group_through_the_api_acknowledges_all_its_alerts(rb)
     rb.tick()
     rb.expect_email("Alice", "checkout: 50 alerts firing")
     group = rb.alert(ids[0]).group_id
-    out = rb.as_("Alice").post(f"/api/v1/alert-groups/{group}/acknowledge", 200)
+    out = rb.as_("Alice").post(f"/alert-groups/{group}/acknowledge", 200)
     assert sorted(out["alert_ids"]) == sorted(str(a) for a in ids) and out["group"]["alert_count"] == STORM
     assert {rb.alert(a).status for a in ids} == {"acknowledged"}
     (audit,) = rb.rows(AuditEntry, AuditEntry.action == "alert_group.acknowledge")
@@ -184,12 +184,12 @@ def test_the_paging_unit_is_shown_validated_and_audited_in_the_api(rb):
     rb.person("Admin", role="admin")
     rb.service("checkout", tier=1)
     api = rb.as_("Admin")
-    assert api.get("/api/v1/services/checkout")["paging_unit"] == "group"
-    assert api.post("/api/v1/services", 201, name="Search")["paging_unit"] == "group", "new services: per group"
-    assert api.post("/api/v1/services", 201, name="Legacy", paging_unit="alert")["paging_unit"] == "alert"
+    assert api.get("/services/checkout")["paging_unit"] == "group"
+    assert api.post("/services", 201, name="Search")["paging_unit"] == "group", "new services: per group"
+    assert api.post("/services", 201, name="Legacy", paging_unit="alert")["paging_unit"] == "alert"
     bad = rb.http.patch("/api/v1/services/checkout", json={"paging_unit": "incident"},
                         headers=rb.people["Admin"].headers)
     assert bad.status_code == 422 and "paging_unit" in bad.text
-    assert api.patch("/api/v1/services/checkout", paging_unit="alert")["paging_unit"] == "alert"
+    assert api.patch("/services/checkout", paging_unit="alert")["paging_unit"] == "alert"
     (audit,) = rb.rows(AuditEntry, AuditEntry.action == "service.update")
     assert audit.details == {"paging_unit": "alert"}
