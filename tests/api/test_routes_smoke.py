@@ -265,6 +265,10 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
         "X-Twilio-Signature": RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC_URL + "/integrations/twilio/sms", reply)})
     walk("POST", f"{api}/alerts/{{alert_id}}/acknowledge", f"{api}/alerts/{other_id}/acknowledge", **B)
     walk("POST", f"{api}/alerts/{{alert_id}}/resolve", f"{api}/alerts/{other_id}/resolve", **B)
+    group_id = next(a["group_id"] for a in alerts if a["id"] == other_id)
+    walk("POST", f"{api}/alert-groups/{{group_id}}/resolve", f"{api}/alert-groups/{group_id}/resolve", **B)
+    walk("POST", f"{api}/alert-groups/{{group_id}}/acknowledge", f"{api}/alert-groups/{group_id}/acknowledge",
+         expect=409, **B)
 
     rr = walk("POST", f"{api}/routing-rules", json={"name": "db", "matchers": ["team=db"], "urgency": "low"},
               expect=201, **A).json()

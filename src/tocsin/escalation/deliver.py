@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.alerts.models import Alert
+from tocsin.alerts.models import Alert, AlertGroup
 from tocsin.escalation import outbox
 from tocsin.escalation.incident_paging import restricted_words
 from tocsin.escalation.models import Escalation, Notification
@@ -104,24 +104,25 @@ def _groups(s: Session, rows: list[Notification]) -> dict[uuid.UUID, GroupPage]:
     esc_ids = {r.escalation_id for r in rows if r.kind == "page" and r.escalation_id is not None}
     if not esc_ids:
         return {}
-    escs = s.execute(sa.select(Escalation.id, Escalation.group_id, Service.slug)
+    escs = s.execute(sa.select(Escalation.id, Escalation.group_id, Service.slug, AlertGroup.alert_count)
                      .join(Service, Service.id == Escalation.service_id)
+                     .join(AlertGroup, AlertGroup.id == Escalation.group_id)
                      .where(Escalation.id.in_(esc_ids), Escalation.group_id.is_not(None))).tuples().all()
     if not escs:
         return {}
-    group_ids = {g for _e, g, _slug in escs}
+    group_ids = {g for _e, g, _slug, _n in escs}
     firing = dict(s.execute(sa.select(Alert.group_id, sa.func.count()).where(
         Alert.group_id.in_(group_ids), Alert.status == "triggered").group_by(Alert.group_id)).tuples().all())
     first = dict(s.execute(sa.select(Notification.escalation_id, sa.func.min(Notification.sent_at)).where(
-        Notification.escalation_id.in_({e for e, _g, _slug in escs}), Notification.sent_at.is_not(None))
+        Notification.escalation_id.in_({e for e, _g, _slug, _n in escs}), Notification.sent_at.is_not(None))
         .group_by(Notification.escalation_id)).tuples().all())
     out = {}
-    for esc_id, group_id, slug in escs:
+    for esc_id, group_id, slug, count in escs:
         assert group_id is not None  # selected so
         since = first.get(esc_id)
         new = None if since is None else s.execute(sa.select(sa.func.count()).select_from(Alert).where(
             Alert.group_id == group_id, Alert.first_seen_at > since)).scalar_one()
-        out[esc_id] = GroupPage(group_id, slug, firing.get(group_id, 0), new)
+        out[esc_id] = GroupPage(group_id, slug, firing.get(group_id, 0), new, count)
     return out
 
 

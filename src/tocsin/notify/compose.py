@@ -14,7 +14,8 @@ A bundle names how many pages it carries and the first few summaries.
 
 A page for a whole alert group (a service paging per group) leads with how the group stands now,
 counted when the message is sent: "checkout: 37 alerts firing, 12 new since the first page".
-Its "acknowledge" and "resolve" act on every alert of the group, and "view" lists the group.
+Its "acknowledge" and "resolve" act on every alert of the group, and "view" lists the group. While
+the group holds one alert, its page reads like that alert's own.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ class GroupPage:
     service: str  # the service's slug
     firing: int  # alerts of the group still triggered
     new_since_first_page: int | None  # None: no page for the group has gone out yet (this is the first)
+    alerts: int = 2  # every alert the group has held; with one, the page reads as that alert's own
+
+    @property
+    def many(self) -> bool:
+        return self.alerts > 1
 
 
 def group_words(g: GroupPage) -> str:
@@ -80,7 +86,7 @@ def _links(rows: Sequence[Row], public_url: str, secret: str, now: datetime) -> 
 
 
 def _titled(row: Row) -> str:
-    return f"{group_words(row.group)}: {row.subject}" if row.group is not None else row.subject
+    return f"{group_words(row.group)}: {row.subject}" if row.group is not None and row.group.many else row.subject
 
 
 def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secret: str, now: datetime) -> Message:
@@ -89,7 +95,7 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
     link = _links(rows, public_url, secret, now)
     if len(rows) == 1:
         subject, body = head.subject, head.body
-        if head.group is not None:
+        if head.group is not None and head.group.many:
             subject, body = _titled(head), f"{group_words(head.group)}\n\n{body}"
     else:
         subject = f"{len(rows)} pages: {_titled(head)}"
@@ -103,7 +109,7 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
         reply = ""
         if code and head.kind == "page":
             reply = f" Reply '{code} ack' or '{code} close'" + (
-                " (all of them)." if len(rows) > 1 else " (the whole group)." if head.group is not None else ".")
+                " (all of them)." if len(rows) > 1 else " (the whole group)." if head.group and head.group.many else ".")
         elif code and head.kind == "incident":
             reply = f" Reply '{code} ack' to take Incident Commander."
         text = subject[: SMS_MAX - len(reply) - 8] + reply
