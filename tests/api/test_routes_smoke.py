@@ -144,7 +144,8 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("PATCH", f"{api}/teams/{{key}}", f"{api}/teams/platform", json={"name": "Platform Team"}, **A)
     walk("PUT", f"{api}/teams/{{key}}/members", f"{api}/teams/platform/members",
          json={"users": [bob.email, admin.email]}, **A)
-    walk("POST", f"{api}/services", json={"name": "Checkout", "slug": "checkout", "owner_team": "platform"},
+    walk("POST", f"{api}/services", json={"name": "Checkout", "slug": "checkout", "owner_team": "platform",
+                                        "paging_unit": "alert"},
          expect=201, **A)
     walk("GET", f"{api}/services", **A)
     walk("GET", f"{api}/services/{{key}}", f"{api}/services/checkout", **A)
@@ -492,6 +493,13 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
          **form("", {"incident": fresh_ref}))
     walk("POST", "/alerts/{alert_id}/acknowledge", f"/alerts/{target}/acknowledge", expect=303, **form(""))
     walk("POST", "/alerts/{alert_id}/resolve", f"/alerts/{target}/resolve", expect=303, **form(""))
+    assert smoke_client.post("/v2/enqueue", json={
+        "routing_key": keys["events_v2"]["key"], "event_action": "trigger", "dedup_key": "queue-db1",
+        "payload": {"summary": "Queue stuck on db1", "source": "db1", "severity": "critical"}}).status_code == 202
+    fired = walk("GET", f"{api}/alerts", "/api/v1/alerts?service=checkout&status=triggered", **A).json()["items"]
+    group_id = next(a["group_id"] for a in fired if a["summary"] == "Queue stuck on db1")
+    walk("POST", f"{api}/alert-groups/{{group_id}}/acknowledge", f"{api}/alert-groups/{group_id}/acknowledge", **B)
+    walk("POST", f"{api}/alert-groups/{{group_id}}/resolve", f"{api}/alert-groups/{group_id}/resolve", **B)
     walk("POST", "/schedules/{key}/overrides", "/schedules/ops/overrides", expect=303,
          **form("", {"start": "2026-02-01T09:00", "end": "2026-02-01T17:00", "user": str(bob.id)}))
     with db.unit_of_work() as s:

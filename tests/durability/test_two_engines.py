@@ -117,7 +117,8 @@ def set_up(db: Database, hooks: str) -> tuple[uuid.UUID, dict[uuid.UUID, str]]:
             code = contacts.new_code(s, actor=actor, now=now, method=method)
             assert contacts.verify(s, actor=actor, now=now, method=method, code=code)  # and the immediate rule
             methods[method.id] = name
-        create_service(s, actor=actor, now=now, name="Payments", slug="payments", tier=1)
+        create_service(s, actor=actor, now=now, name="Payments", slug="payments", tier=1,
+                       paging_unit="alert")  # every alert its own page: the test counts each once
         esc_service.create_policy(s, actor=actor, now=now, name="Payments", slug="payments", repeat=0,
                                   levels=[{"delay_minutes": 30, "targets": [
                                       {"type": "user", "email": f"{n}@example.test"} for n in PEOPLE]}])

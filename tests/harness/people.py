@@ -62,11 +62,11 @@ def team_factory(db: Database, clock: ManualClock, system: Principal) -> Callabl
 
 
 def service_factory(db: Database, clock: ManualClock, system: Principal) -> Callable[..., uuid.UUID]:
-    """make(slug, tier=2, owner_team=None) -> the new service's id, in `db`."""
+    """make(slug, tier=2, owner_team=None, paging_unit="group") -> the new service's id, in `db`."""
 
-    def make(slug: str, tier: int = 2, owner_team: str | None = None) -> uuid.UUID:
+    def make(slug: str, tier: int = 2, owner_team: str | None = None, paging_unit: str = "group") -> uuid.UUID:
         with db.unit_of_work() as s:
             return create_service(s, actor=system, now=clock.now(), name=slug.title(), slug=slug, tier=tier,
-                                  owner_team=owner_team).id
+                                  owner_team=owner_team, paging_unit=paging_unit).id
 
     return make

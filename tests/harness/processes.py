@@ -207,7 +207,8 @@ def make_stack(server: TocsinProcess, env: dict[str, str], types: tuple[str, ...
     server.wait_ready()
     stack = Stack(server, env, token, SERVICE)
     with stack.api() as api:
-        r = api.post("/api/v1/services", json={"name": "Checkout", "slug": SERVICE, "tier": 1})
+        r = api.post("/api/v1/services", json={"name": "Checkout", "slug": SERVICE, "tier": 1,
+                                                   "paging_unit": "alert"})  # the paging tests count one page per alert
         assert r.status_code == 201, r.text
         for kind in types:
             r = api.post("/api/v1/integrations", json={"service": SERVICE, "type": kind, "name": f"{kind} test"})

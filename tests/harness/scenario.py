@@ -161,8 +161,11 @@ class Runbook:
     def team(self, slug: str) -> uuid.UUID:
         return self._make_team(slug)
 
-    def service(self, slug: str = DEFAULT_SERVICE, tier: int = 2, owner_team: str | None = None) -> uuid.UUID:
-        self.services[slug] = sid = self._make_service(slug, tier=tier, owner_team=owner_team)
+    def service(self, slug: str = DEFAULT_SERVICE, tier: int = 2, owner_team: str | None = None,
+                paging_unit: str = "group") -> uuid.UUID:
+        """A service; `paging_unit` "alert" pages every alert on its own, "group" (new services' default)
+        once per alert group."""
+        self.services[slug] = sid = self._make_service(slug, tier=tier, owner_team=owner_team, paging_unit=paging_unit)
         return sid
 
     def schedule(self, slug: str, *members: str, kind: str = "weekly", start: datetime | None = None,

@@ -22,10 +22,11 @@ from tocsin.jobs import JobContext
 
 @pytest.fixture
 def rb(runbook):
-    """Alice, Bob and Carol (responders), the checkout service, and schedule 'primary' where Bob is on call."""
+    """Alice, Bob and Carol (responders), the checkout service (paging per alert: these scenarios follow
+    one alert's escalation), and schedule 'primary' where Bob is on call."""
     for name in ("Alice", "Bob", "Carol"):
         runbook.person(name)
-    runbook.service("checkout", tier=1)
+    runbook.service("checkout", tier=1, paging_unit="alert")
     runbook.schedule("primary", "Bob", start=runbook.now - timedelta(days=1))
     return runbook
 

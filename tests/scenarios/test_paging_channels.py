@@ -40,7 +40,7 @@ REPLY = re.compile(r"Reply '(\d{4,5}) ack'")
 @pytest.fixture
 def rb(runbook):
     """The runbook with the service checkout (tier 1); people are added by each scenario."""
-    runbook.service("checkout", tier=1)
+    runbook.service("checkout", tier=1, paging_unit="alert")  # each alert's own page, per channel
     return runbook
 
 

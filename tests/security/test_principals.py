@@ -249,6 +249,8 @@ ROUTES: list[Route] = [
       json={"policy": "default"}),
     R("POST", f"{API}/alerts/{{alert_id}}/acknowledge", "responder", f"{API}/alerts/{{alert}}/acknowledge"),
     R("POST", f"{API}/alerts/{{alert_id}}/resolve", "responder", f"{API}/alerts/{{alert}}/resolve"),
+    R("POST", f"{API}/alert-groups/{{group_id}}/acknowledge", "responder", f"{API}/alert-groups/{{group}}/acknowledge"),
+    R("POST", f"{API}/alert-groups/{{group_id}}/resolve", "responder", f"{API}/alert-groups/{{group}}/resolve"),
     R("POST", f"{API}/routing-rules", "admin", json={"name": "db {who}", "matchers": ["team=db"], "urgency": "low"}),
     R("PATCH", f"{API}/routing-rules/{{rule_id}}", "admin", f"{API}/routing-rules/{{routing_rule}}",
       json={"name": "dbs"}),
@@ -503,6 +505,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     world = {
         "helper": helper.email, "helper_id": str(helper.id), "helper_cm": helper_cm["id"],
         "helper_rule": helper_rule["id"], "integration": integration["id"], "alert": alert["id"],
+        "group": alert["group_id"],
         "routing_rule": routing_rule["id"], "silence": silence["id"], "window": window["id"],
         "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"], "heartbeat": heartbeat["id"], "check": check["id"], "layer": layer["id"],
         "api_override": api_override["id"], "override": override["id"], "ref": ref, "note": note["id"],
@@ -600,7 +603,7 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
     """Every API route (one valid request each, as in the table) refuses a garbage token and a console
     session cookie (not an API credential: no CSRF through the API) with a 401; the other kinds of bad
     credential are tried on a sample of routes (they fail in the same place)."""
-    world = {k: str(uuid.uuid4()) for k in ("helper_cm", "integration", "alert", "routing_rule", "silence", "window",
+    world = {k: str(uuid.uuid4()) for k in ("helper_cm", "integration", "alert", "group", "routing_rule", "silence", "window",
                                             "heartbeat", "check", "layer", "api_override", "note", "pm", "template",
                                             "item", "problem", "component", "spare_component", "status_incident",
                                             "maintenance", "subscriber", "own_token", "own_note", "helper_rule",

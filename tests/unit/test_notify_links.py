@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tocsin.notify import links
-from tocsin.notify.compose import Row, compose
+from tocsin.notify.compose import GroupPage, Row, compose
 
 NOW = datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
 KEY = "server-key-0123456789"
@@ -84,3 +84,21 @@ def test_an_incident_page_offers_taking_command_not_resolving():
     assert set(m.data["links"]) == {"ack", "view"}
     assert m.data["links"]["view"] == f"https://t/incidents/{incident}", "the console room, behind its login"
     assert f"View: https://t/incidents/{incident}" in m.body
+
+
+@pytest.mark.parametrize(("group", "subject", "sms_end"), [
+    (GroupPage("g", "checkout", 37, None, 37), "checkout: 37 alerts firing: [critical] Checkout 5xx", "(the whole group)."),
+    (GroupPage("g", "checkout", 37, 12, 49), "checkout: 37 alerts firing, 12 new since the first page: "
+                                             "[critical] Checkout 5xx", "(the whole group)."),
+    (GroupPage("g", "checkout", 1, 0, 3), "checkout: 1 alert firing, 0 new since the first page: [critical] Checkout 5xx",
+     "(the whole group)."),
+    (GroupPage("g", "checkout", 1, None, 1), "[critical] Checkout 5xx", "'4821 close'."),  # a group of one
+])
+def test_a_group_page_says_how_the_group_stands_and_links_the_group(group, subject, sms_end):
+    email = compose([_row(group=group)], "email", to="a@example.com", public_url="https://t", secret=KEY, now=NOW)
+    assert email.subject == subject and email.body.startswith(subject.removesuffix(": [critical] Checkout 5xx")
+                                                              if group.many else "Checkout 5xx")
+    assert email.data["links"]["view"] == "https://t/api/v1/alerts?group=g"
+    assert email.data["group"]["firing"] == group.firing
+    sms = compose([_row(group=group)], "sms", to="+14155550100", public_url="https://t", secret=KEY, now=NOW)
+    assert sms.body.startswith(f"tocsin: {subject}") and sms.body.endswith(sms_end)

@@ -65,6 +65,11 @@ class GroupOut(Out):
     alert_count: int
 
 
+class GroupActionOut(Out):
+    group: GroupOut
+    alert_ids: list[uuid.UUID] = Field(description="The alerts this action changed")
+
+
 class AlertDetailOut(AlertOut):
     decisions: list[DecisionOut]
     occurrences_log: list[OccurrenceOut] = Field(description="The newest 100 events applied to this alert")

@@ -168,6 +168,63 @@ def resolve(session: Session, *, alert: Alert, actor: Principal, now: datetime) 
     return alert
 
 
+def require_group(session: Session, group_id: uuid.UUID) -> AlertGroup:
+    return require_row(session, AlertGroup, group_id, "alert group")
+
+
+CHUNK = 500  # ids per IN list: a storm's group can hold thousands of alerts
+
+
+def _group_alerts(session: Session, group: AlertGroup, statuses: Sequence[str]) -> list[Alert]:
+    """The group's alerts in these statuses, locked in id order (the order the paging step locks)."""
+    return list(session.execute(sa.select(Alert).where(Alert.group_id == group.id, Alert.status.in_(statuses))
+                                .order_by(Alert.id).with_for_update()
+                                .execution_options(populate_existing=True)).scalars())
+
+
+def _after_group_change(session: Session, alerts: Sequence[Alert]) -> None:
+    session.flush()
+    ids = [a.id for a in alerts]
+    for start in range(0, len(ids), CHUNK):
+        cancel_pages(session, set(ids[start:start + CHUNK]))
+
+
+def acknowledge_group(session: Session, *, group: AlertGroup, actor: Principal, now: datetime) -> list[Alert]:
+    """Acknowledge every triggered alert of the group at once (one audit record for the group); return
+    them. Raise IllegalTransition when none is triggered. Paging stops in `flows.alerts`."""
+    actor.require(OrgRole.responder, "acknowledging alerts")
+    found = _group_alerts(session, group, ("triggered",))
+    if not found:
+        raise IllegalTransition("no alert of the group is triggered; nothing to acknowledge",
+                                details={"group_id": str(group.id)})
+    for alert in found:
+        alert.status, alert.acknowledged_at = "acknowledged", now
+        _decide(session, alert, "acknowledged", f"acknowledged with its alert group by {actor.label}", now,
+                group_id=str(group.id))
+    _after_group_change(session, found)
+    record(session, actor=actor, action="alert_group.acknowledge", target_type="alert_group", target_id=group.id,
+           now=now, details={"alerts": len(found)})
+    return found
+
+
+def resolve_group(session: Session, *, group: AlertGroup, actor: Principal, now: datetime) -> list[Alert]:
+    """Resolve every open alert of the group and close the group (one audit record); return them.
+    Raise IllegalTransition when none is open. Paging stops in `flows.alerts`."""
+    actor.require(OrgRole.responder, "resolving alerts")
+    found = _group_alerts(session, group, OPEN_STATUSES)
+    if not found:
+        raise IllegalTransition("every alert of the group is already resolved", details={"group_id": str(group.id)})
+    for alert in found:
+        alert.status, alert.resolved_at, alert.suppressed_by, alert.held_until = "resolved", now, None, None
+        _decide(session, alert, "resolved", f"resolved with its alert group by {actor.label}", now,
+                group_id=str(group.id))
+    _after_group_change(session, found)
+    close_finished_groups(session, {group.id}, now)
+    record(session, actor=actor, action="alert_group.resolve", target_type="alert_group", target_id=group.id,
+           now=now, details={"alerts": len(found)})
+    return found
+
+
 def attach(session: Session, *, alert: Alert, incident_key: str, actor: Principal, now: datetime) -> Alert:
     """Attach an alert to an incident the actor can see; it shows on the incident's timeline."""
     actor.require(OrgRole.responder, "attaching alerts to incidents")

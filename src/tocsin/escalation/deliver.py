@@ -8,7 +8,8 @@ What is particular to pages:
   commander or is over) is `cancelled` with the reason: nothing is sent after an
   acknowledgement, including delayed notification rules. An incident page for a restricted
   incident goes only to someone who may see it, in neutral words
-  (`incident_paging.restricted_words`). SMS and voice are rate limited per destination
+  (`incident_paging.restricted_words`). A page for an alert group is
+  wanted while any alert of the group is triggered, and says how the group stands now. SMS and voice are rate limited per destination
   (`RATE_LIMITS`, GoAlert's defaults): over the limit, the rows wait until the window frees;
   rows due together for one throttled destination go as one bundled message (`bundled`, carried
   by the first row; if the carrier is cancelled, the pages it carried go on their own, and if it
@@ -33,17 +34,18 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.alerts.models import Alert
+from tocsin.alerts.models import Alert, AlertGroup
 from tocsin.delivery import Claim, Outbox, run
 from tocsin.escalation import outbox
 from tocsin.escalation.incident_paging import restricted_words
-from tocsin.escalation.models import Notification
+from tocsin.escalation.models import Escalation, Notification
 from tocsin.incidents.access import who_may_see
 from tocsin.incidents.models import Incident, RoleAssignment
 from tocsin.incidents.types import Role
 from tocsin.jobs import JobContext, dispatcher
-from tocsin.notify.compose import Row, compose
+from tocsin.notify.compose import GroupPage, Row, compose
 from tocsin.notify.types import Outcome, Result
+from tocsin.services.models import Service
 from tocsin.users.models import User
 
 BATCH = 200
@@ -69,12 +71,41 @@ def deliver(ec: JobContext) -> int:
     return run(ec, PAGES).claimed
 
 
-def _row(n: Notification) -> Row:
+def _row(n: Notification, groups: dict[uuid.UUID, GroupPage]) -> Row:
     return Row(id=n.id, idempotency_key=n.idempotency_key, kind=n.kind, subject=n.subject, body=n.body,
-               created_at=n.created_at, alert_id=n.alert_id, incident_id=n.incident_id, reply_code=n.reply_code)
+               created_at=n.created_at, alert_id=n.alert_id, incident_id=n.incident_id, reply_code=n.reply_code,
+               group=groups.get(n.escalation_id) if n.escalation_id is not None else None)
 
 
-def _still_wanted(s: Session, rows: list[Notification]) -> dict[uuid.UUID, str]:
+def _groups(s: Session, rows: list[Notification]) -> dict[uuid.UUID, GroupPage]:
+    """How each alert group paged by these rows stands now, by escalation id: its triggered alerts, and
+    how many alerts joined since the group's first page went out (None before it has)."""
+    esc_ids = {r.escalation_id for r in rows if r.kind == "page" and r.escalation_id is not None}
+    if not esc_ids:
+        return {}
+    escs = s.execute(sa.select(Escalation.id, Escalation.group_id, Service.slug, AlertGroup.alert_count)
+                     .join(Service, Service.id == Escalation.service_id)
+                     .join(AlertGroup, AlertGroup.id == Escalation.group_id)
+                     .where(Escalation.id.in_(esc_ids), Escalation.group_id.is_not(None))).tuples().all()
+    if not escs:
+        return {}
+    group_ids = {g for _e, g, _slug, _n in escs}
+    firing = dict(s.execute(sa.select(Alert.group_id, sa.func.count()).where(
+        Alert.group_id.in_(group_ids), Alert.status == "triggered").group_by(Alert.group_id)).tuples().all())
+    first = dict(s.execute(sa.select(Notification.escalation_id, sa.func.min(Notification.sent_at)).where(
+        Notification.escalation_id.in_({e for e, _g, _slug, _n in escs}), Notification.sent_at.is_not(None))
+        .group_by(Notification.escalation_id)).tuples().all())
+    out = {}
+    for esc_id, group_id, slug, count in escs:
+        assert group_id is not None  # selected so
+        since = first.get(esc_id)
+        new = None if since is None else s.execute(sa.select(sa.func.count()).select_from(Alert).where(
+            Alert.group_id == group_id, Alert.first_seen_at > since)).scalar_one()
+        out[esc_id] = GroupPage(group_id, slug, firing.get(group_id, 0), new, count)
+    return out
+
+
+def _still_wanted(s: Session, rows: list[Notification], groups: dict[uuid.UUID, GroupPage]) -> dict[uuid.UUID, str]:
     """Why each row that should no longer be sent is cancelled, by row id. An incident page that is
     still wanted but whose incident is restricted now says only `restricted_words` (it may have
     been restricted since the page was queued), and is cancelled for a person who may not see it."""
@@ -90,7 +121,11 @@ def _still_wanted(s: Session, rows: list[Notification]) -> dict[uuid.UUID, str]:
                for i in found.values() if i.restricted}
     out = {}
     for r in rows:
-        if r.kind == "page" and r.alert_id and status.get(r.alert_id, "resolved") != "triggered":
+        group = groups.get(r.escalation_id) if r.escalation_id is not None else None
+        if group is not None:  # a page for a whole alert group: wanted while any of its alerts is triggered
+            if group.firing == 0:
+                out[r.id] = "not sent: no alert of its group is triggered any more"
+        elif r.kind == "page" and r.alert_id and status.get(r.alert_id, "resolved") != "triggered":
             out[r.id] = f"not sent: the alert was {status.get(r.alert_id, 'deleted')} first"
         elif r.kind == "incident" and r.incident_id:
             inc = found.get(r.incident_id)
@@ -159,7 +194,9 @@ class Pages(Outbox[Notification, Send]):
         for r in rows:
             if not r.destination and r.channel == "email":
                 r.destination = emails.get(r.user_id, "")
-        cancel = _still_wanted(s, rows + [c for cs in carried.values() for c in cs])
+        everything = rows + [c for cs in carried.values() for c in cs]
+        group_pages = _groups(s, everything)
+        cancel = _still_wanted(s, everything, group_pages)
         for cs in carried.values():
             for c in cs:
                 if c.id in cancel:
@@ -200,7 +237,7 @@ class Pages(Outbox[Notification, Send]):
                         c.bundle_id = head.id
                         bundle.append(c)
             sends.append((head, Send(channel, head.destination, head.contact_method_id,
-                                     [_row(m) for m in bundle], [m.id for m in bundle[1:]])))
+                                     [_row(m, group_pages) for m in bundle], [m.id for m in bundle[1:]])))
         return sends
 
     def sender(self, ec: JobContext) -> Callable[[Send], Result]:

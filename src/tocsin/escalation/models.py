@@ -52,10 +52,14 @@ class Escalation(Base):
     __tablename__ = "escalations"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    # One escalation per paged alert, or per incident paging for an Incident Commander.
+    # One escalation per paged alert (or alert group), or per incident paging for an Incident Commander.
     alert_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), unique=True)
     incident_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"),
                                                           unique=True)
+    # Set when the service pages per alert group: the escalation pages for every alert of the group
+    # (`alert_id` is the group's first paged alert) and stops once none of them is triggered.
+    group_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("alert_groups.id", ondelete="CASCADE"),
+                                                       unique=True)
     service_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid())
     policy_snapshot: Mapped[Snapshot] = mapped_column(sa.JSON)  # escalation.plan.snapshot()
     level: Mapped[int] = mapped_column(sa.Integer, default=0)

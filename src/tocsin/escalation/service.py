@@ -303,14 +303,14 @@ def stop_for_alerts(session: Session, alert_ids: Iterable[uuid.UUID], reason: st
     ids = set(alert_ids)
     if not ids:
         return 0
-    # Only alerts with an active escalation; most acks and resolves have none to stop.
+    stopped = _stop_for_groups(session, ids, reason, now)
+    # Only alerts with an active escalation of their own; most acks and resolves have none to stop.
     active = session.execute(sa.select(Escalation.id, Escalation.alert_id).where(
-        Escalation.alert_id.in_(ids), Escalation.status == "active")).all()
+        Escalation.alert_id.in_(ids), Escalation.group_id.is_(None), Escalation.status == "active")).all()
     if not active:
-        return 0
+        return stopped
     status = dict(session.execute(sa.select(Alert.id, Alert.status).where(
         Alert.id.in_({a for _e, a in active}))).all())
-    stopped = 0
     for esc_id, alert_id in active:
         if alert_id is None:  # not selected: the query asks for these alerts' escalations
             continue
@@ -325,6 +325,45 @@ def stop_for_alerts(session: Session, alert_ids: Iterable[uuid.UUID], reason: st
                                       reason=f"escalation stopped: {why}", data={"escalation_id": str(esc_id)}))
     session.flush()
     return stopped
+
+
+def _stop_for_groups(session: Session, alert_ids: set[uuid.UUID], reason: str | None, now: datetime) -> int:
+    """Stop the active group escalations (a service paging per alert group) of these alerts' groups in
+    which no alert is triggered any more: the last open alert was acknowledged or resolved. A group
+    with an alert still triggered keeps paging. Return how many stopped.
+
+    Two transactions acknowledging a group's last two alerts at once may each still see the other
+    one triggered; the escalation's next step then finds nothing triggered and stops itself, and
+    delivery cancels what it queued, so nothing is sent either way."""
+    groups = select_in_chunks(session, sa.select(Alert.group_id).distinct(), Alert.id, alert_ids)
+    groups.discard(None)
+    if not groups:
+        return 0
+    triggered = sa.select(Alert.id).where(Alert.group_id == Escalation.group_id, Alert.status == "triggered").exists()
+    done = list(session.execute(
+        sa.update(Escalation).where(Escalation.group_id.in_(groups), Escalation.status == "active", ~triggered)
+        .values(status="stopped", stop_reason=(reason and f"{reason}: no alert of the group is triggered any more")
+                or "no alert of the group is triggered any more", next_at=None, epoch=Escalation.epoch + 1,
+                updated_at=now)
+        .returning(Escalation.id, Escalation.alert_id, Escalation.stop_reason)
+        .execution_options(synchronize_session=False)).all())
+    for esc_id, lead, why in done:
+        if lead is not None:
+            session.add(AlertDecision(id=new_id(), alert_id=lead, at=now, kind="escalation_stopped",
+                                      reason=f"escalation of the alert group stopped: {why}",
+                                      data={"escalation_id": str(esc_id)}))
+    return len(done)
+
+
+def select_in_chunks(session: Session, stmt: sa.Select[Any], column: Any, values: Iterable[Any],
+                     size: int = 500) -> set[Any]:
+    """The first column of `stmt` for rows whose `column` is in `values`, asked in chunks (a storm's
+    acknowledgement can carry thousands of ids, more than one IN list should)."""
+    items = list(values)
+    out: set[Any] = set()
+    for start in range(0, len(items), size):
+        out.update(session.execute(stmt.where(column.in_(items[start:start + size]))).scalars())
+    return out
 
 
 # --- manual re-escalation and reassignment -----------------------------------------------------

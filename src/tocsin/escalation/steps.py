@@ -5,7 +5,9 @@ Two phases per tick, each with a bounded batch:
 1. `take_page_requests`: pending `page_requests` whose `not_before` has come (SKIP LOCKED on
    PostgreSQL). An alert no longer triggered is cancelled; a service without a policy is taken
    with a `not_paged` decision saying so (nothing is dropped silently); otherwise an
-   `escalations` row starts with a snapshot of the service's policy, due now.
+   `escalations` row starts with a snapshot of the service's policy, due now. A service that
+   pages per alert group starts one escalation per group (`group_id`, at its first request
+   taken); later requests of the group are taken with a `paged_with_group` decision.
 2. `run_due`: active escalations whose `next_at` has come. Each step is its own unit of work,
    fenced by the epoch read when it was selected: the step first moves the epoch with a
    conditional UPDATE (`WHERE epoch = :seen AND status = 'active'`), so a step selected before
@@ -98,6 +100,13 @@ def take_page_requests(ec: JobContext) -> int:
             levels[lv.policy_id].append(lv)
         escalating = set(s.execute(sa.select(Escalation.alert_id).where(
             Escalation.alert_id.in_(set(alerts)))).scalars())
+        # Services paging per alert group: the group's one escalation, if it has started.
+        by_group = {a.group_id for a in alerts.values()
+                    if a.group_id is not None and services[a.service_id].paging_unit == "group"}
+        group_escs: dict[uuid.UUID, tuple[uuid.UUID, str]] = {
+            g: (e, st) for g, e, st in s.execute(sa.select(Escalation.group_id, Escalation.id, Escalation.status)
+                                                  .where(Escalation.group_id.in_(by_group))).tuples()
+            if g is not None} if by_group else {}
         for req in requests:
             alert = alerts.get(req.alert_id)
             if alert is None or alert.status != "triggered":
@@ -115,18 +124,31 @@ def take_page_requests(ec: JobContext) -> int:
                 _decide(s, alert.id, now, "not_paged", "the alert is already escalating (or has escalated)",
                         page_request_id=str(req.id))
                 continue
+            group_id = alert.group_id if svc.paging_unit == "group" else None
+            if group_id is not None and group_id in group_escs:  # one page per group: it joins the group's
+                esc_id, esc_status = group_escs[group_id]
+                _decide(s, alert.id, now, "paged_with_group",
+                        f"paged with its alert group {group_id}: service {svc.slug} pages once per group, and "
+                        f"the group's escalation ({esc_status}) covers this alert; its pages count it",
+                        escalation_id=str(esc_id), group_id=str(group_id), page_request_id=str(req.id))
+                continue
             snap = plan.snapshot(levels[policy.id], policy.repeat, policy_id=policy.id, slug=policy.slug,
                                  name=policy.name)
-            esc = Escalation(alert_id=alert.id, service_id=svc.id, policy_snapshot=snap, level=0, loop=0,
-                             status="active", next_at=now, epoch=0, started_at=now, updated_at=now)
+            esc = Escalation(alert_id=alert.id, group_id=group_id, service_id=svc.id, policy_snapshot=snap, level=0,
+                             loop=0, status="active", next_at=now, epoch=0, started_at=now, updated_at=now)
             s.add(esc)
             s.flush()
             escalating.add(alert.id)
             n = len(snap["levels"])
+            unit = "" if group_id is None else \
+                f" for alert group {group_id} (one page per group: later alerts of the group join it)"
+            if group_id is not None:
+                group_escs[group_id] = (esc.id, "active")
             _decide(s, alert.id, now, "escalation_started",
-                    f"escalation started with policy '{policy.name}' of service {svc.slug} "
+                    f"escalation started{unit} with policy '{policy.name}' of service {svc.slug} "
                     f"({n} level{'s' if n != 1 else ''}, repeat {policy.repeat})",
-                    escalation_id=str(esc.id), policy=policy.slug)
+                    escalation_id=str(esc.id), policy=policy.slug,
+                    group_id=str(group_id) if group_id is not None else None)
         s.flush()
         return len(requests)
 
@@ -211,13 +233,20 @@ class StepCache:
 
 @dataclass
 class Subject:
-    """What is being paged about: an alert, or an incident needing an Incident Commander."""
+    """What is being paged about: an alert, an alert group (`group_id`, with `alert` its first paged
+    alert), or an incident needing an Incident Commander."""
 
     alert: Alert | None
     incident: Incident | None
+    group_id: uuid.UUID | None = None
 
     def still_needed(self, s: Session) -> str | None:
-        """None while paging is still needed, else why not."""
+        """None while paging is still needed, else why not. A group pages while any of its alerts is
+        triggered."""
+        if self.group_id is not None:
+            firing = s.execute(sa.select(Alert.id).where(Alert.group_id == self.group_id,
+                                                         Alert.status == "triggered").limit(1)).first()
+            return None if firing is not None else "no alert of its group is triggered any more"
         if self.alert is not None:
             return None if self.alert.status == "triggered" else f"the alert was {self.alert.status}"
         assert self.incident is not None
@@ -271,7 +300,7 @@ def _advance(s: Session, ec: JobContext, cache: StepCache,
     done = 0
     for esc_id, alert_id, incident_id, epoch in rows:
         if alert_id is not None:
-            subject = Subject(alerts.get(alert_id), None)
+            subject = Subject(alerts.get(alert_id), None, escs[esc_id].group_id if esc_id in escs else None)
         else:
             subject = Subject(None, incidents.get(incident_id) if incident_id is not None else None)
         if esc_id in escs and (subject.alert is not None or subject.incident is not None):
@@ -305,7 +334,7 @@ def _step(s: Session, cache: StepCache, esc: Escalation, subject: Subject, epoch
     users = _resolve(s, cache, subject, st.targets, lvl, now)
     if subject.incident is not None and subject.incident.restricted:
         users = _need_to_know(s, subject, subject.incident, users, lvl, now)
-    urgency = subject.alert.urgency if subject.alert is not None else "high"
+    urgency = _urgency(s, subject)
     routes = cache.routes_for([u for u, _how in users], urgency)
     for user, how in users:
         channels = _notify(s, esc, subject, user, epoch, how, lvl, st.reason, routes[user.id], now)
@@ -317,6 +346,18 @@ def _step(s: Session, cache: StepCache, esc: Escalation, subject: Subject, epoch
                      escalation_id=str(esc.id))
     esc.level, esc.loop, esc.next_at = st.next_level, st.next_loop, st.next_at
     esc.updated_at = now
+
+
+def _urgency(s: Session, subject: Subject) -> str:
+    """The urgency whose notification rules apply: the alert's; for a group, high if any of its
+    triggered alerts is (a critical alert joining a low-urgency group must not wait)."""
+    if subject.alert is None:
+        return "high"
+    if subject.group_id is not None:
+        high = s.execute(sa.select(Alert.id).where(Alert.group_id == subject.group_id, Alert.status == "triggered",
+                                                   Alert.urgency == "high").limit(1)).first()
+        return "high" if high is not None else "low"
+    return subject.alert.urgency
 
 
 def _resolve(s: Session, cache: StepCache, subject: Subject, targets: tuple[Target, ...], lvl: int,
@@ -403,7 +444,15 @@ def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: in
             routes: list[Route], now: datetime) -> str:
     """Queue the page for `user` on each of their routes, once: the key names the step (escalation,
     epoch), the user and the route. Return the channels, for the trail."""
-    if subject.alert is not None:
+    if subject.alert is not None and subject.group_id is not None:
+        # The counts ("37 alerts firing, 12 new since the first page") are added when it is sent.
+        alert = subject.alert
+        title = f"[{alert.severity}] {alert.summary}"
+        body = (f"{alert.summary}\n\nAlert group {subject.group_id}: one page for all of its alerts "
+                f"(the first: {alert.id}, {alert.severity}). Acknowledging this page acknowledges every "
+                f"triggered alert of the group.\nYou are paged at level {lvl} ({how}): {reason}.")
+        kind = "page"
+    elif subject.alert is not None:
         alert = subject.alert
         title = f"[{alert.severity}] {alert.summary}"
         body = (f"{alert.summary}\n\nAlert {alert.id} ({alert.severity}, {alert.urgency} urgency) is {alert.status}.\n"

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
-from tocsin.alerts.models import Alert
+from tocsin.alerts.models import Alert, AlertGroup
 from tocsin.escalation.service import stop_for_alerts
 from tocsin.principal import Principal
 
@@ -33,3 +33,18 @@ def resolve(session: Session, *, alert: Alert, actor: Principal, now: datetime) 
     alerts.resolve(session, alert=alert, actor=actor, now=now)
     closed(session, {alert.id}, reason=f"resolved by {actor.label}", now=now)
     return alert
+
+
+def acknowledge_group(session: Session, *, group: AlertGroup, actor: Principal, now: datetime) -> list[Alert]:
+    """Acknowledge every triggered alert of the group and stop its paging (the group's escalation, and
+    those of its alerts on their own); raise as `alerts.service.acknowledge_group` does."""
+    found = alerts.acknowledge_group(session, group=group, actor=actor, now=now)
+    closed(session, {a.id for a in found}, reason=f"acknowledged by {actor.label}", now=now)
+    return found
+
+
+def resolve_group(session: Session, *, group: AlertGroup, actor: Principal, now: datetime) -> list[Alert]:
+    """Resolve every open alert of the group and stop its paging; raise as `alerts.service.resolve_group`."""
+    found = alerts.resolve_group(session, group=group, actor=actor, now=now)
+    closed(session, {a.id for a in found}, reason=f"resolved by {actor.label}", now=now)
+    return found

@@ -8,6 +8,8 @@ everything is audited like the same action in the API.
   was restricted is not a way in), and neither the confirmation page nor the answer names it: a
   link or SMS may be read by others.
 - `resolve` resolves the alert(s).
+- A page for a whole alert group (its service pages per group) acknowledges or resolves every
+  open alert of the group, as the group actions of the API do.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.alerts.models import Alert
+from tocsin.alerts.models import Alert, AlertGroup
 from tocsin.audit.service import record
-from tocsin.errors import Conflict, Forbidden, NotFound
-from tocsin.escalation.models import Notification
-from tocsin.flows.alerts import acknowledge, resolve
+from tocsin.errors import Conflict, Forbidden, IllegalTransition, NotFound
+from tocsin.escalation.models import Escalation, Notification
+from tocsin.flows.alerts import acknowledge, acknowledge_group, resolve, resolve_group
 from tocsin.flows.incidents import assign_role
 from tocsin.incidents.access import who_may_see
 from tocsin.incidents.models import Incident
@@ -32,6 +34,8 @@ from tocsin.incidents.types import Role
 from tocsin.principal import Principal
 from tocsin.users.models import User
 from tocsin.users.service import principal_for
+
+PREVIEW_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,14 @@ def _rows(session: Session, notification_id: uuid.UUID) -> tuple[Notification, U
     return row, user
 
 
+def _group(session: Session, row: Notification) -> AlertGroup | None:
+    """The alert group a page was sent for (its service pages per group), or None."""
+    if row.kind != "page" or row.escalation_id is None:
+        return None
+    group_id = session.execute(sa.select(Escalation.group_id).where(Escalation.id == row.escalation_id)).scalar()
+    return session.get(AlertGroup, group_id) if group_id is not None else None
+
+
 def _alerts(session: Session, row: Notification) -> list[Alert]:
     ids = {row.alert_id} | set(session.execute(sa.select(Notification.alert_id).where(
         Notification.bundle_id == row.id)).scalars())
@@ -69,6 +81,14 @@ def preview(session: Session, notification_id: uuid.UUID, action: str) -> Previe
             [f"INC-{inc.number}: {inc.title} ({inc.status})"]
         return Preview("take Incident Commander for", user.name, what)
     verb = "acknowledge" if action == "ack" else "resolve"
+    group = _group(session, row)
+    if group is not None:
+        found = list(session.execute(sa.select(Alert).where(Alert.group_id == group.id, Alert.status != "resolved")
+                                     .order_by(Alert.first_seen_at, Alert.id).limit(PREVIEW_LINES + 1)).scalars())
+        what = [f"[{a.severity}] {a.summary} ({a.status})" for a in found[:PREVIEW_LINES]]
+        if len(found) > PREVIEW_LINES:
+            what.append("... and the other open alerts of the group")
+        return Preview(f"{verb} the alert group", user.name, what)
     return Preview(verb, user.name, [f"[{a.severity}] {a.summary} ({a.status})" for a in _alerts(session, row)])
 
 
@@ -82,6 +102,9 @@ def act(session: Session, *, notification_id: uuid.UUID, action: str, now: datet
         return _take_command(session, row, user, actor, action, now)
     if row.kind != "page":
         raise Conflict("this message cannot be acted on")
+    group = _group(session, row)
+    if group is not None:
+        return _group_act(session, group, actor, action, now)
     done, skipped = [], []
     for alert in _alerts(session, row):
         if action == "ack" and alert.status == "triggered":
@@ -99,6 +122,22 @@ def act(session: Session, *, notification_id: uuid.UUID, action: str, now: datet
     if skipped:
         parts.append("Nothing to do for: " + "; ".join(skipped))
     return ". ".join(parts) or "Nothing to do."
+
+
+def _group_act(session: Session, group: AlertGroup, actor: Principal, action: str, now: datetime) -> str:
+    """A page for a whole alert group acts on every alert of the group (one audit record for it)."""
+    try:
+        if action == "ack":
+            found = acknowledge_group(session, group=group, actor=actor, now=now)
+        else:
+            found = resolve_group(session, group=group, actor=actor, now=now)
+    except IllegalTransition:
+        return "Nothing to do: " + ("no alert of the group is triggered." if action == "ack" else
+                                    "every alert of the group is already resolved.")
+    verb = "Acknowledged" if action == "ack" else "Resolved"
+    first = found[0].summary
+    return f"{verb} {len(found)} alert{'s' if len(found) != 1 else ''} of the group" + \
+        (f": {first}" if len(found) == 1 else f", the first: {first}")
 
 
 def _take_command(session: Session, row: Notification, user: User, actor: Principal, action: str,

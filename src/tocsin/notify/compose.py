@@ -11,6 +11,11 @@ One outbox row, or a bundle of rows for one throttled destination, becomes one `
 - voice: the subject, read out.
 
 A bundle names how many pages it carries and the first few summaries.
+
+A page for a whole alert group (a service paging per group) leads with how the group stands now,
+counted when the message is sent: "checkout: 37 alerts firing, 12 new since the first page".
+Its "acknowledge" and "resolve" act on every alert of the group, and "view" lists the group. While
+the group holds one alert, its page reads like that alert's own.
 """
 
 from __future__ import annotations
@@ -28,6 +33,29 @@ BUNDLE_LINES = 5
 
 
 @dataclass(frozen=True)
+class GroupPage:
+    """How a paged alert group stands when its message is sent."""
+
+    id: Any
+    service: str  # the service's slug
+    firing: int  # alerts of the group still triggered
+    new_since_first_page: int | None  # None: no page for the group has gone out yet (this is the first)
+    alerts: int = 2  # every alert the group has held; with one, the page reads as that alert's own
+
+    @property
+    def many(self) -> bool:
+        return self.alerts > 1
+
+
+def group_words(g: GroupPage) -> str:
+    """"checkout: 37 alerts firing, 12 new since the first page"."""
+    words = f"{g.service}: {g.firing} alert{'s' if g.firing != 1 else ''} firing"
+    if g.new_since_first_page is not None:
+        words += f", {g.new_since_first_page} new since the first page"
+    return words
+
+
+@dataclass(frozen=True)
 class Row:
     """What compose needs of one outbox row."""
 
@@ -40,6 +68,7 @@ class Row:
     alert_id: Any = None
     incident_id: Any = None
     reply_code: str | None = None
+    group: GroupPage | None = None
 
 
 def _links(rows: Sequence[Row], public_url: str, secret: str, now: datetime) -> dict[str, str]:
@@ -49,10 +78,15 @@ def _links(rows: Sequence[Row], public_url: str, secret: str, now: datetime) -> 
     out = {"ack": f"{public_url}/n/{links.make_token(secret, head.id, 'ack', now)}"}
     if head.kind == "page":
         out["resolve"] = f"{public_url}/n/{links.make_token(secret, head.id, 'resolve', now)}"
-        out["view"] = f"{public_url}/api/v1/alerts/{head.alert_id}"
+        out["view"] = f"{public_url}/api/v1/alerts?group={head.group.id}" if head.group is not None else \
+            f"{public_url}/api/v1/alerts/{head.alert_id}"
     elif head.incident_id:  # the console's incident room, behind its login (by id: not even the ref)
         out["view"] = f"{public_url}/incidents/{head.incident_id}"
     return out
+
+
+def _titled(row: Row) -> str:
+    return f"{group_words(row.group)}: {row.subject}" if row.group is not None and row.group.many else row.subject
 
 
 def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secret: str, now: datetime) -> Message:
@@ -61,9 +95,11 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
     link = _links(rows, public_url, secret, now)
     if len(rows) == 1:
         subject, body = head.subject, head.body
+        if head.group is not None and head.group.many:
+            subject, body = _titled(head), f"{group_words(head.group)}\n\n{body}"
     else:
-        subject = f"{len(rows)} pages: {head.subject}"
-        lines = [f"- {r.subject}" for r in rows[:BUNDLE_LINES]]
+        subject = f"{len(rows)} pages: {_titled(head)}"
+        lines = [f"- {_titled(r)}" for r in rows[:BUNDLE_LINES]]
         if len(rows) > BUNDLE_LINES:
             lines.append(f"- ... and {len(rows) - BUNDLE_LINES} more")
         body = (f"{len(rows)} pages for you were held back because this destination reached its rate limit:\n"
@@ -72,7 +108,8 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
         code = head.reply_code
         reply = ""
         if code and head.kind == "page":
-            reply = f" Reply '{code} ack' or '{code} close'" + (" (all of them)." if len(rows) > 1 else ".")
+            reply = f" Reply '{code} ack' or '{code} close'" + (
+                " (all of them)." if len(rows) > 1 else " (the whole group)." if head.group and head.group.many else ".")
         elif code and head.kind == "incident":
             reply = f" Reply '{code} ack' to take Incident Commander."
         text = subject[: SMS_MAX - len(reply) - 8] + reply
@@ -88,5 +125,8 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
                             "incident_id": str(head.incident_id) if head.incident_id else None}
     if head.reply_code:
         data["reply_code"] = head.reply_code
+    if head.group is not None:
+        data["group"] = {"id": str(head.group.id), "service": head.group.service, "firing": head.group.firing,
+                         "new_since_first_page": head.group.new_since_first_page}
     return Message(idempotency_key=head.idempotency_key, to=to, subject=subject, body=body, data=data,
                    created_at=head.created_at)

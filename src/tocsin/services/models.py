@@ -16,7 +16,8 @@ from tocsin.db.counters import ALERT_CONFIG
 class Service(Base):
     __version_counter__ = ALERT_CONFIG  # the alert pipeline caches these rows by this version
     __tablename__ = "services"
-    __table_args__ = (sa.CheckConstraint("tier BETWEEN 1 AND 4", name="tier_range"),)
+    __table_args__ = (sa.CheckConstraint("tier BETWEEN 1 AND 4", name="tier_range"),
+                      sa.CheckConstraint("paging_unit IN ('alert', 'group')", name="paging_unit_values"))
 
     id: Mapped[uuid.UUID] = uuid_pk()
     slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -27,6 +28,9 @@ class Service(Base):
     runbook_url: Mapped[str | None] = mapped_column(sa.String(2048))
     # Alert handling: grouping labels and window, flap window, support hours (see alerts/settings.py).
     alert_settings: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # What one escalation pages for: each alert, or each alert group (one page per group in a storm).
+    # New services get "group" (`create_service`); rows from before the setting existed keep "alert".
+    paging_unit: Mapped[str] = mapped_column(sa.String(8), server_default="alert")
     escalation_policy_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("escalation_policies.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -12,6 +12,9 @@ from tocsin.schemas import Name, Out, Slug, StrictIn
 
 ALERT_SETTINGS_DOC = ("Alert handling: `group_by` (label names), `group_window_seconds`, `flap_window_seconds`, "
                       "`support_hours` ({timezone, days: [1..7], start: \"09:00\", end: \"17:00\"}); null for defaults")
+PAGING_UNIT_DOC = ("What one escalation pages for: `group` (one page per alert group, updated as the group grows; "
+                   "the default for new services) or `alert` (every alert pages on its own)")
+PagingUnit = Literal["alert", "group"]
 
 
 class ServiceIn(StrictIn):
@@ -23,6 +26,7 @@ class ServiceIn(StrictIn):
     runbook_url: str | None = Field(None, max_length=2048)
     depends_on: list[str] = Field(default_factory=list, max_length=200, description="Service slugs or ids")
     alert_settings: dict[str, Any] | None = Field(None, description=ALERT_SETTINGS_DOC)
+    paging_unit: PagingUnit = Field("group", description=PAGING_UNIT_DOC)
 
 
 class ServicePatch(StrictIn):
@@ -33,6 +37,7 @@ class ServicePatch(StrictIn):
     runbook_url: str | None = Field(None, max_length=2048)
     depends_on: list[str] | None = Field(None, max_length=200)
     alert_settings: dict[str, Any] | None = Field(None, description=ALERT_SETTINGS_DOC)
+    paging_unit: PagingUnit | None = Field(None, description=PAGING_UNIT_DOC)
 
 
 class ServiceOut(Out):
@@ -45,5 +50,6 @@ class ServiceOut(Out):
     runbook_url: str | None
     depends_on: list[str] = []
     alert_settings: dict[str, Any] | None = None
+    paging_unit: str = Field(description=PAGING_UNIT_DOC)
     created_at: datetime
     updated_at: datetime

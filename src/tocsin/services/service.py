@@ -71,6 +71,17 @@ def _check_alert_settings(value: dict[str, Any] | None) -> dict[str, Any] | None
     return value or None
 
 
+PAGING_UNITS = ("alert", "group")
+
+
+def _check_paging_unit(unit: str) -> str:
+    """`alert` (one escalation per alert) or `group` (one per alert group, see docs/alerting.md)."""
+    if unit not in PAGING_UNITS:
+        raise InvalidInput("paging_unit must be 'alert' (one page per alert) or 'group' (one page per alert group)",
+                           details={"field": "paging_unit"})
+    return unit
+
+
 def _set_dependencies(session: Session, service: Service, keys: list[str]) -> list[str]:
     deps = [require_service(session, k) for k in keys]
     if any(d.id == service.id for d in deps):
@@ -85,7 +96,9 @@ def _set_dependencies(session: Session, service: Service, keys: list[str]) -> li
 def create_service(session: Session, *, actor: Principal, now: datetime, name: str, slug: str | None = None,
                    description: str = "", owner_team: str | None = None, tier: int = 3,
                    runbook_url: str | None = None, depends_on: list[str] | None = None,
-                   alert_settings: dict[str, Any] | None = None) -> Service:
+                   alert_settings: dict[str, Any] | None = None, paging_unit: str = "group") -> Service:
+    """Add a service. New services page once per alert group (`paging_unit` "group"); "alert" pages
+    every alert on its own, as services did before the setting existed."""
     actor.require(OrgRole.admin, "creating services")
     if not name.strip():
         raise InvalidInput("name must not be empty", details={"field": "name"})
@@ -96,12 +109,14 @@ def create_service(session: Session, *, actor: Principal, now: datetime, name: s
     service = Service(slug=slug, name=name.strip(), description=description, owner_team_id=team.id if team else None,
                       tier=_check_tier(tier), runbook_url=_check_runbook_url(runbook_url), created_at=now,
                       updated_at=now,
-                      alert_settings=_check_alert_settings(alert_settings))
+                      alert_settings=_check_alert_settings(alert_settings),
+                      paging_unit=_check_paging_unit(paging_unit))
     session.add(service)
     session.flush()
     deps = _set_dependencies(session, service, depends_on or [])
     record(session, actor=actor, action="service.create", target_type="service", target_id=service.id, now=now,
-           details={"slug": slug, "tier": service.tier, "owner_team": team.slug if team else None, "depends_on": deps})
+           details={"slug": slug, "tier": service.tier, "owner_team": team.slug if team else None, "depends_on": deps,
+                    "paging_unit": service.paging_unit})
     return service
 
 
@@ -117,7 +132,8 @@ _UNSET = _Unset.token
 def update_service(session: Session, *, actor: Principal, now: datetime, service: Service, name: str | None = None,
                    description: str | None = None, owner_team: str | None | _Unset = _UNSET, tier: int | None = None,
                    runbook_url: str | None | _Unset = _UNSET, depends_on: list[str] | None = None,
-                   alert_settings: dict[str, Any] | None | _Unset = _UNSET) -> Service:
+                   alert_settings: dict[str, Any] | None | _Unset = _UNSET,
+                   paging_unit: str | None = None) -> Service:
     """Change a service; `owner_team` and `runbook_url` accept None to clear them."""
     actor.require(OrgRole.admin, "changing services")
     changes: dict[str, object] = {}
@@ -137,6 +153,8 @@ def update_service(session: Session, *, actor: Principal, now: datetime, service
         service.runbook_url = changes["runbook_url"] = _check_runbook_url(runbook_url)
     if alert_settings is not _UNSET:
         service.alert_settings = changes["alert_settings"] = _check_alert_settings(alert_settings)
+    if paging_unit is not None and paging_unit != service.paging_unit:
+        service.paging_unit = changes["paging_unit"] = _check_paging_unit(paging_unit)
     if depends_on is not None:
         changes["depends_on"] = _set_dependencies(session, service, depends_on)
     if changes:

@@ -16,6 +16,7 @@ from tocsin.alerts.schemas import (
     AlertOut,
     AttachIn,
     ChangeOut,
+    GroupActionOut,
     IntegrationIn,
     IntegrationOut,
     NewIntegrationOut,
@@ -91,6 +92,27 @@ def acknowledge(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, tags=["alerts"], summary="Resolve")
 def resolve(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
     return _command(ctx, alert_id, alert_flows.resolve)
+
+
+def _group_command(ctx: Ctx, group_id: uuid.UUID, verb: Any) -> dict[str, Any]:
+    with ctx.work() as (s, me):
+        group = alerts.require_group(s, group_id)
+        changed = verb(s, group=group, actor=me, now=ctx.now)
+        s.flush()
+        s.refresh(group)
+        return {"group": group, "alert_ids": [a.id for a in changed]}
+
+
+@router.post("/alert-groups/{group_id}/acknowledge", response_model=GroupActionOut, tags=["alerts"],
+             summary="Acknowledge every triggered alert of a group (and stop the group's paging)")
+def acknowledge_group(group_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
+    return _group_command(ctx, group_id, alert_flows.acknowledge_group)
+
+
+@router.post("/alert-groups/{group_id}/resolve", response_model=GroupActionOut, tags=["alerts"],
+             summary="Resolve every open alert of a group (and close it)")
+def resolve_group(group_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
+    return _group_command(ctx, group_id, alert_flows.resolve_group)
 
 
 @router.post("/alerts/{alert_id}/attach", response_model=AlertOut, tags=["alerts"],
