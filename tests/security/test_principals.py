@@ -607,7 +607,7 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "heartbeat", "check", "layer", "api_override", "note", "pm", "template",
                                             "item", "problem", "component", "spare_component", "status_incident",
                                             "maintenance", "subscriber", "own_token", "own_note", "helper_rule",
-                                            "auto_rule")}
+                                            "auto_rule", "inhibition_rule")}
     world.update(helper="someone@example.test", ref="INC-1", item_ref="ACT-1", who="x")
     web = console_as(make_web_user("admin"))
     everywhere = {"garbage bearer", "session cookie instead of a token"}
