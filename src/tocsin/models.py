@@ -6,6 +6,7 @@ from tocsin.alerts.models import (
     AlertDecision,
     AlertEvent,
     AlertGroup,
+    IngestJournal,
     PageRequest,
 )
 from tocsin.audit.models import AuditEntry
@@ -67,7 +68,7 @@ from tocsin.web.models import UserInvite
 __all__ = [
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
     "PostmortemTemplate", "Problem", "ProblemIncident",
-    "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
+    "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "IngestJournal", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
     "Heartbeat", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule", "Silence",
     "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",
     "ContactMethod", "NotificationRule", "UsedLink",

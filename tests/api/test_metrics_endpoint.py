@@ -22,6 +22,7 @@ from tocsin.app import create_app
 from tocsin.config import Settings
 from tocsin.db import Database
 from tocsin.escalation.models import Notification
+from tests.harness.ingest import AppliedClient
 
 pytestmark = pytest.mark.both_backends  # the metrics are SQL aggregates (tests/conftest.py)
 
@@ -34,7 +35,7 @@ def serve(db, clock):
     def make(database: Database | None = None, **settings: Any) -> TestClient:
         app = create_app(settings=Settings(secret_key="test-secret", **settings), db=database or db, clock=clock)
         made.append(app)
-        c = TestClient(app, raise_server_exceptions=False)
+        c = AppliedClient(app, raise_server_exceptions=False)
         made.append(c)
         return c
 
