@@ -18,10 +18,10 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
+from tests.harness.ingest import AppliedClient
 from tocsin.config import Settings
 from tocsin.inbound.types import MAX_EVENT_BYTES
 from tocsin.integrations.models import Integration
-from tests.harness.ingest import AppliedClient
 
 pytestmark = pytest.mark.both_backends  # what the ingest writer stores, and how (tests/conftest.py)
 
@@ -161,6 +161,34 @@ def test_trigger_answers_exactly_what_pagerduty_clients_expect(client, pd_key, a
     (alert,) = list_alerts(client, admin)
     assert (alert["dedup_key"], alert["status"], alert["summary"], alert["severity"], alert["service"]) == \
         ("srv01/HTTP", "triggered", "Disk full on db1", "critical", "checkout")
+
+
+def test_202_means_journaled_and_the_engine_applies_what_a_server_left(db, clock, make_person, make_service):
+    # A server that only journals (TOCSIN_INGEST_APPLY=false, as API processes beside `tocsin engine`):
+    # the sender gets its 202 and dedup key at once, the alert exists only once an engine applied it.
+    from fastapi.testclient import TestClient
+
+    from tocsin.app import create_app
+    from tocsin.engine.modules import pending_events
+    from tocsin.jobs import JobContext
+
+    app = create_app(settings=Settings(secret_key="test-secret", ingest_apply=False), db=db, clock=clock)
+    admin = make_person("admin")
+    make_service("checkout")
+    try:
+        with TestClient(app, raise_server_exceptions=False) as c:
+            key = create_integration(c, admin, "events_v2")["key"]
+            r = enqueue(c, trigger(key, dedup_key=None))
+            assert r.status_code == 202 and r.json()["message"] == "Event processed"
+            dedup_key = r.json()["dedup_key"]
+            assert dedup_key, "the key is given at accept time"
+            assert list_alerts(c, admin) == []
+            assert stored(db)["ingest_journal"] == 1 and stored(db)["alert_events"] == 0
+            assert pending_events(JobContext(db, clock, "test", clock.now(), Settings(secret_key="test-secret"))) == 1
+            (alert,) = list_alerts(c, admin)
+            assert alert["dedup_key"] == dedup_key and stored(db)["ingest_journal"] == 0
+    finally:
+        app.state.ingest.close()
 
 
 def test_trigger_without_dedup_key_gets_a_fresh_key_each_time(client, pd_key, admin):
@@ -339,7 +367,6 @@ def test_event_over_512000_bytes_is_413_and_stores_nothing(client, db, pd_key):
 def test_event_over_512000_bytes_is_413_in_pagerduty_shape_with_the_default_body_limit(db, clock, make_person,
                                                                                       make_service):
     # With the default 1 MiB body limit the event reaches the PagerDuty parser, which answers in PD's shape.
-    from fastapi.testclient import TestClient
 
     from tocsin.app import create_app
 
@@ -787,7 +814,6 @@ def test_two_server_processes_racing_on_one_key_still_make_one_alert(db, clock, 
     # Two app instances (two writers, as two `tocsin serve` processes) on one database. On PostgreSQL
     # the loser of the race hits the one-open-alert index: its events are kept pending, answered
     # 202, and the engine applies them, so no occurrence is lost.
-    from fastapi.testclient import TestClient
 
     from tocsin.app import create_app
     from tocsin.engine.runner import Engine

@@ -17,12 +17,12 @@ from fastapi.testclient import TestClient
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.harness.ingest import AppliedClient
 from tocsin.actions.models import ActionItem
 from tocsin.app import create_app
 from tocsin.config import Settings
 from tocsin.db import Database
 from tocsin.escalation.models import Notification
-from tests.harness.ingest import AppliedClient
 
 pytestmark = pytest.mark.both_backends  # the metrics are SQL aggregates (tests/conftest.py)
 

@@ -21,8 +21,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.harness.ingest import AppliedClient
 from tests.harness.console import PASSWORD, csrf
+from tests.harness.ingest import AppliedClient
 from tests.harness.routes import app_routes
 
 pytestmark = pytest.mark.both_backends  # the point of this module is to run on both (tests/conftest.py)

@@ -19,13 +19,12 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
+from tests.harness.ingest import AppliedClient
 from tocsin.notify.webhook import verify_webhook
 from tocsin.statuspage import subscribers
 from tocsin.statuspage.deliver import MAX_ATTEMPTS
 from tocsin.statuspage.models import StatusSubscriber, SubscriberDelivery
-from tests.harness.ingest import AppliedClient
 
 SP = "/status-pages"
 PUBLIC = "https://tocsin.example"

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.harness.ingest import AppliedClient
 from tests.harness.console import WebUser, login
+from tests.harness.ingest import AppliedClient
 
 
 @pytest.fixture

@@ -22,10 +22,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from tests.harness.ingest import AppliedClient
 from tests.harness.console import PASSWORD, Viewer, login, served
+from tests.harness.ingest import AppliedClient
 from tests.harness.routes import app_routes
 
 SECRET = "Zanzibar7Q"  # one word: survives search tokenising, CSV quoting and HTML escaping

@@ -17,10 +17,9 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
-from fastapi.testclient import TestClient
 
-from tests.harness.ingest import AppliedClient
 from tests.harness.console import PASSWORD, Viewer, login, served
+from tests.harness.ingest import AppliedClient
 from tests.harness.routes import app_routes
 
 API = "/api/v1"

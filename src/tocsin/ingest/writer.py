@@ -43,8 +43,9 @@ LAST_EVENT_RESOLUTION = timedelta(seconds=30)
 
 
 class IngestWriter:
-    def __init__(self, db: Database, clock: Clock, *, server_secret: str) -> None:
+    def __init__(self, db: Database, clock: Clock, *, server_secret: str, apply: bool = True) -> None:
         self.db = db
+        self.apply = apply  # off: only journal; an engine applies
         self.clock = clock
         self.server_secret = server_secret
         self._notify = wake.notify_sql(db.dialect)
@@ -135,7 +136,7 @@ class IngestWriter:
                 ingest(session, [i for job in ok if job.heartbeat is not None for i in job.items], now=now)
                 journaled = append(session, [job.items for job in ok if job.heartbeat is None], now=now)
                 self._side_effects(session, batch, now)
-                if self._notify is not None and journaled:  # wake engines elsewhere: they drain the journal too
+                if self._notify is not None and journaled and not self.apply:  # engines elsewhere apply it
                     session.execute(sa.text(self._notify))
                 for job in ok:
                     job.reply = formats.accepted(job)
@@ -152,7 +153,9 @@ class IngestWriter:
         if journaled:
             with self._applied:
                 self._journaled += 1
-            self._backlog = True
+            self._backlog = self.apply
+            if not self.apply:
+                wake.ring()  # the engine in this process (if any) applies it
         for job in batch:
             if job.done is not None and job.reply is not None:
                 job.done(job.reply)
