@@ -172,6 +172,10 @@ class Stack:
     def api(self) -> httpx.Client:
         return self.server.client(self.token)
 
+    def wait_applied(self) -> None:
+        """Wait until what the server answered 2xx for so far is applied (a 2xx means journaled)."""
+        wait_journal_applied(self.env["TOCSIN_DATABASE_URL"])
+
     def alerts(self, **params: Any) -> list[dict[str, Any]]:
         """Every alert of the service (all pages), newest first."""
         out: list[dict[str, Any]] = []
