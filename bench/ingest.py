@@ -435,7 +435,12 @@ def admin_token(url: str) -> str:
 def tocsin(backend: str, workdir: Path, kind: str, workers: int = 1) -> Iterator[Target]:
     """`tocsin serve` on a fresh database with a service and one integration of `kind`."""
     workdir.mkdir(parents=True)
+    from tocsin.audit.service import configure_key
+    from tocsin.config import kept_secret
+
     with database(backend, workdir) as url:
+        # the audit chain's key: the one the server will read from its data directory
+        configure_key(kept_secret(workdir / "data" / "audit_key"))
         token = admin_token(url)
         port, log = free_port(), workdir / "tocsin.log"
         env = {**clean_env(), "TOCSIN_DATABASE_URL": url, "TOCSIN_DATA_DIR": str(workdir / "data"),

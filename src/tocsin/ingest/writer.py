@@ -6,7 +6,7 @@ queued up while it was busy, decodes, authenticates and validates it, appends on
 per request (`pipeline/journal.py`) and commits once, then answers every request of the batch:
 a 2xx means the events are durably journaled (PagerDuty's `202 Event processed`), not yet
 applied. Between batches of requests the same thread applies the journal in batches of up to
-`MAX_APPLY_EVENTS` events (one transaction each, which also deletes the rows it applied), so a
+`APPLY_EVENTS_PER_TURN` events (one transaction each, which also deletes the rows it applied), so a
 request waits for at most one apply batch and SQLite's single writer is never contended by
 this process. Heartbeat pings and change events are applied in the accept transaction itself.
 """
@@ -39,6 +39,9 @@ from tocsin.pipeline.journal import append, apply_journal
 log = logging.getLogger("tocsin.ingest")
 
 MAX_BATCH_EVENTS = 2000
+# Events the writer applies between two batches of requests: a request that arrives meanwhile
+# waits for at most this many (the engine applies a backlog in larger batches).
+APPLY_EVENTS_PER_TURN = 500
 LAST_EVENT_RESOLUTION = timedelta(seconds=30)
 
 
@@ -166,7 +169,7 @@ class IngestWriter:
             through = self._journaled  # every row committed by now is in the journal we read next
         try:
             with self.db.unit_of_work() as session:
-                applied, more = apply_journal(session, now=self.clock.now())
+                applied, more = apply_journal(session, now=self.clock.now(), max_events=APPLY_EVENTS_PER_TURN)
                 if self._notify is not None and applied:
                     session.execute(sa.text(self._notify))
         except Exception:
