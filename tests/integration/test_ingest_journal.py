@@ -94,3 +94,33 @@ def test_a_row_whose_events_are_already_stored_is_deleted_not_applied_again(db, 
         assert s.execute(sa.select(sa.func.count()).select_from(IngestJournal)).scalar_one() == 0
         assert s.execute(sa.select(sa.func.count()).select_from(AlertEvent)).scalar_one() == len(items)
         assert sum(s.execute(sa.select(Alert.occurrences)).scalars()) == len(items)
+
+
+def test_a_service_or_integration_deleted_after_the_accept_does_not_block_the_journal(db, clock, make_service, system):
+    # Accepted for two services through an integration each; then one integration and the other
+    # service are deleted before the applier runs. The journal still drains: the event of the
+    # deleted service goes with its service, the other is stored without its deleted integration.
+    from tocsin.integrations.models import Integration
+    from tocsin.integrations.service import IntegrationType, create_integration
+    from tocsin.services.models import Service
+
+    kept, gone = make_service("kept"), make_service("gone")
+    with db.unit_of_work() as s:
+        via_kept = create_integration(s, actor=system, now=clock.now(), service="kept", kind=IntegrationType.events_v2,
+                                      name="pd")[0].id
+        via_gone = create_integration(s, actor=system, now=clock.now(), service="gone", kind=IntegrationType.events_v2,
+                                      name="pd")[0].id
+        append(s, [[Incoming(Event(action=Action.trigger, dedup_key="a"), kept, via_kept, "events_v2")],
+                   [Incoming(Event(action=Action.trigger, dedup_key="b"), gone, via_gone, "events_v2")]],
+               now=clock.now())
+    with db.unit_of_work() as s:
+        s.execute(sa.delete(Integration).where(Integration.id == via_kept))
+        s.execute(sa.delete(Integration).where(Integration.id == via_gone))
+        s.execute(sa.delete(Service).where(Service.id == gone))
+    with db.unit_of_work() as s:
+        assert apply_journal(s, now=clock.now()) == (1, False)
+    with db.unit_of_work() as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(IngestJournal)).scalar_one() == 0
+        assert s.execute(sa.select(AlertEvent.dedup_key, AlertEvent.service_id, AlertEvent.integration_id)).all() == [
+            ("a", kept, None)]
+        assert s.execute(sa.select(Alert.dedup_key)).scalars().all() == ["a"]

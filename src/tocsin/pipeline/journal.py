@@ -23,10 +23,14 @@ from tocsin.alerts.models import AlertEvent, IngestJournal
 from tocsin.db.base import table_of
 from tocsin.db.bulk import insert_rows
 from tocsin.ids import new_id
+from tocsin.integrations.models import Integration
 from tocsin.pipeline.ingest import Incoming, event_body, event_from, ingest
+from tocsin.services.models import Service
 
 J = table_of(IngestJournal)
 E = table_of(AlertEvent)
+S = table_of(Service)
+I = table_of(Integration)  # noqa: E741
 
 MAX_APPLY_EVENTS = 2000  # events per apply transaction: large enough to amortise, short enough to keep lag low
 MAX_APPLY_ROWS = 500
@@ -74,10 +78,30 @@ def apply_journal(session: Session, *, now: datetime, max_events: int = MAX_APPL
     # deletes the row in the same transaction, so this finds nothing unless that promise broke.
     # A row's events are stored together, so its first event stands for all of them.
     done = set(session.execute(sa.select(E.c.id).where(E.c.id.in_([r[0].event_id for r in requests]))).scalars())
-    items = [i for r in requests if r[0].event_id not in done for i in r]
+    items = _still_addressable(session, [i for r in requests if r[0].event_id not in done for i in r])
     ingest(session, items, now=now)
     session.execute(sa.delete(J).where(J.c.id.in_(taken)))
     return len(items), len(taken) < len(rows) or len(rows) == MAX_APPLY_ROWS
+
+
+def _still_addressable(session: Session, items: list[Incoming]) -> list[Incoming]:
+    """Drop events of services deleted since they were accepted (their alerts and events are deleted
+    with them), and forget integrations deleted since (as their stored events do), so that one
+    deletion cannot make the journal unappliable."""
+    services = {i.service_id for i in items}
+    integrations = {i.integration_id for i in items if i.integration_id is not None}
+    live_services = set(session.execute(sa.select(S.c.id).where(S.c.id.in_(services))).scalars()) if services \
+        else set()
+    live_integrations = set(session.execute(sa.select(I.c.id).where(I.c.id.in_(integrations))).scalars()) \
+        if integrations else set()
+    out = []
+    for i in items:
+        if i.service_id not in live_services:
+            continue
+        if i.integration_id is not None and i.integration_id not in live_integrations:
+            i.integration_id = None
+        out.append(i)
+    return out
 
 
 def backlog(session: Session) -> tuple[int, datetime | None]:
