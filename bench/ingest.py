@@ -20,7 +20,8 @@ run alone, and a fresh database, so no run inherits another's rows:
   * Alertmanager, `--cluster.listen-address=` (no clustering), one route to a receiver with no
     integrations: alerts are validated, stored in memory and grouped; nothing is sent.
   * `tocsin serve` as an operator runs it (engine on, log level warning), on SQLite in a temp
-    directory (WAL, synchronous=NORMAL) or on PostgreSQL; tocsin answers after its commit.
+    directory (WAL, synchronous=NORMAL) or on PostgreSQL; tocsin answers once the request is
+    journaled (committed), and applies it right behind.
 
 Scenarios (the same alert content for both systems, in the shape each API takes):
 
@@ -43,7 +44,10 @@ client. The generator shares the machine's cores with the server, so its CPU use
 generator stays well under one core means the server is what was measured. Latency is wrk's
 per request (send to last byte) over the measured run; `alerts/s` counts acknowledged alerts
 (2xx answers x alerts per request) per second; `x AM` is tocsin's alerts/s over
-Alertmanager's in the same scenario. `srv CPU` and `peak RSS MB` are the server process's
+Alertmanager's in the same scenario. `lag p50/p99 ms` is tocsin's apply lag: a 2xx means the
+events are journaled, and the pipeline applies them right behind; each stored event keeps when
+it was accepted and when it was applied, and after the run the lags of the events accepted
+during the measured seconds are read back from the database. `srv CPU` and `peak RSS MB` are the server process's
 own (with `--workers N`, summed over the supervising process and its workers, shown as `xN`): on PostgreSQL the database server's CPU and memory come on top (it runs on the same
 machine, so it also takes cores from tocsin and wrk).
 
@@ -241,6 +245,8 @@ class Row:
     gen_cpu: float
     check: str = ""
     ok: bool = True
+    lag_p50_ms: float | None = None  # apply lag (2xx -> alert stored), tocsin only
+    lag_p99_ms: float | None = None
 
 
 def free_port() -> int:
@@ -370,6 +376,7 @@ class Target:
     routing_key: str = ""
     database_url: str = ""
     integration_id: str = ""
+    measured_since: datetime = datetime.min.replace(tzinfo=UTC)  # when the measured run started
 
 
 @contextmanager
@@ -469,22 +476,41 @@ def tocsin(backend: str, workdir: Path, kind: str, workers: int = 1) -> Iterator
 # --- correctness -------------------------------------------------------------------------------
 
 def settle(database_url: str, integration_id: str) -> None:
-    """Wait until tocsin has committed what was still in flight when wrk stopped."""
-    from tocsin.alerts.models import AlertEvent
+    """Wait until tocsin has journaled what was still in flight when wrk stopped, and applied the journal."""
+    from tocsin.alerts.models import AlertEvent, IngestJournal
 
     engine = sa.create_engine(database_url)
     try:
         last = -1
-        for _ in range(100):
+        for _ in range(400):
             with engine.connect() as conn:
                 count = conn.execute(sa.select(sa.func.count()).select_from(AlertEvent).where(
                     AlertEvent.integration_id == uuid.UUID(integration_id))).scalar_one()
-            if count == last:
+                journal = conn.execute(sa.select(sa.func.count()).select_from(IngestJournal)).scalar_one()
+            if count == last and journal == 0:
                 return
             last = count
             time.sleep(0.3)
     finally:
         engine.dispose()
+
+
+def apply_lag(database_url: str, integration_id: str, since: datetime) -> tuple[float, float] | None:
+    """p50 and p99 of the apply lag (accepted -> applied, ms) of the events accepted since `since`."""
+    from tocsin.alerts.models import AlertEvent
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(AlertEvent.received_at, AlertEvent.applied_at).where(
+                AlertEvent.integration_id == uuid.UUID(integration_id), AlertEvent.received_at >= since,
+                AlertEvent.applied_at.is_not(None))).all()
+    finally:
+        engine.dispose()
+    lags = sorted((applied - received).total_seconds() * 1000 for received, applied in rows)
+    if not lags:
+        return None
+    return lags[len(lags) // 2], lags[min(len(lags) - 1, int(len(lags) * 0.99))]
 
 
 def check(target: Target, scenario: Scenario, runs: list[WrkRun]) -> tuple[bool, str]:
@@ -536,6 +562,7 @@ def measure(target: Target, path: str, mode: str, scenario: Scenario, args: argp
     else:
         time.sleep(0.5)
     cpu0, t0 = cpu_seconds(target.pid), time.monotonic()
+    target.measured_since = datetime.now(UTC)
     run = run_wrk(url, args.seconds, args.connections, workdir, mode=mode, scenario=scenario,
                   routing_key=target.routing_key, collect=collect)
     srv_cpu = (cpu_seconds(target.pid) - cpu0) / (time.monotonic() - t0)
@@ -759,6 +786,9 @@ def main() -> int:
                         rss = peak_rss_mb(target.pid)
                         r = row(scenario, f"tocsin {backend} {label}", run, rss, srv_cpu)
                         ok, text = check(target, scenario, runs)
+                        lag = apply_lag(target.database_url, target.integration_id, target.measured_since)
+                        if lag is not None:
+                            r.lag_p50_ms, r.lag_p99_ms = lag
                         r.ok, r.check = r.ok and ok, (r.check + "; " if r.check else "") + text
                     rows.append(r)
                     print_row(r, am_row)
@@ -796,12 +826,14 @@ def header(backends: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-COLUMNS = ("scenario", "system", "alerts/s", "x AM", "p50 ms", "p99 ms", "peak RSS MB", "srv CPU", "gen CPU")
+COLUMNS = ("scenario", "system", "alerts/s", "x AM", "p50 ms", "p99 ms", "lag p50 ms", "lag p99 ms", "peak RSS MB",
+           "srv CPU", "gen CPU")
 
 
 def cells(r: Row, am: Row | None) -> list[str]:
     ratio = f"{r.alerts_per_s / am.alerts_per_s:.2f}" if am and am.alerts_per_s else ""
     return [r.scenario, r.system, f"{r.alerts_per_s:,.0f}", ratio, f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}",
+            "" if r.lag_p50_ms is None else f"{r.lag_p50_ms:.0f}", "" if r.lag_p99_ms is None else f"{r.lag_p99_ms:.0f}",
             f"{r.rss_mb:.0f}", f"{r.srv_cpu:.2f}", f"{r.gen_cpu:.2f}"]
 
 
@@ -814,7 +846,7 @@ def table(rows: list[Row]) -> str:
     am_by = {r.scenario: r for r in rows if r.system == "alertmanager"}
     body = [cells(r, None if r.system == "alertmanager" else am_by.get(r.scenario)) for r in rows]
     widths = [max(len(c) for c in col) for col in zip(COLUMNS, *body, strict=True)]
-    right = {2, 3, 4, 5, 6, 7, 8}
+    right = {2, 3, 4, 5, 6, 7, 8, 9, 10}
 
     def fmt(values: list[str] | tuple[str, ...]) -> str:
         return "| " + " | ".join(v.rjust(w) if i in right else v.ljust(w)

@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.harness.backends import BACKENDS, CHEAP_PASSWORD_HASHING, PG_ADMIN_URL, TEST_EGRESS, pg_conninfo
+from tests.harness.ingest import AppliedClient
 from tests.harness.people import Person, person_factory, service_factory, team_factory
 from tocsin.clock import ManualClock
 from tocsin.db import Database
@@ -216,7 +217,6 @@ def app(db: Database, clock: ManualClock):
 
 @pytest.fixture
 def client(app) -> Iterator:
-    from fastapi.testclient import TestClient
 
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with AppliedClient(app, raise_server_exceptions=False) as c:
         yield c

@@ -57,7 +57,8 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock or SystemClock()
-    app.state.ingest = IngestWriter(db, app.state.clock, server_secret=settings.resolved_secret_key())
+    app.state.ingest = IngestWriter(db, app.state.clock, server_secret=settings.resolved_secret_key(),
+                                    apply=settings.ingest_apply)
     errors.install(app)
     routes.install(app)
     console.install(app)

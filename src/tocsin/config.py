@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64,
                          description="Server processes; more than one uses more cores (the engine runs once)")
     engine: bool = Field(default=True, description="Run the engine (checks, heartbeats, unsuppression) in serve")
+    ingest_apply: bool = Field(default=True, description="Apply the ingest journal in this server process right "
+                                                          "behind its answers; off: the process only journals and "
+                                                          "an engine (`tocsin engine`, or serve's own) applies")
     engine_interval: float = Field(default=1.0, gt=0, le=60, description="Seconds between engine ticks")
     smtp_url: str | None = Field(default=None, description="SMTP server for email notifications, e.g. "
                                                             "smtp://user:pass@mail:587?starttls=true")

@@ -6,6 +6,7 @@ from tocsin.alerts.models import (
     AlertDecision,
     AlertEvent,
     AlertGroup,
+    IngestJournal,
     PageRequest,
 )
 from tocsin.audit.models import AuditEntry
@@ -69,7 +70,8 @@ __all__ = [
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
     "PostmortemTemplate", "Problem", "ProblemIncident",
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
-    "Heartbeat", "InhibitionRule", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule", "Silence",
+    "Heartbeat", "IngestJournal", "InhibitionRule", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule",
+    "Silence",
     "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",
     "ContactMethod", "NotificationRule", "UsedLink",
     "Escalation", "EscalationLevel", "EscalationPolicy", "Notification",

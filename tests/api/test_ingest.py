@@ -18,13 +18,15 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
+from tests.harness.ingest import AppliedClient
 from tocsin.config import Settings
 from tocsin.inbound.types import MAX_EVENT_BYTES
 from tocsin.integrations.models import Integration
 
 pytestmark = pytest.mark.both_backends  # what the ingest writer stores, and how (tests/conftest.py)
 
-STORED_TABLES = ("alerts", "alert_events", "alert_decisions", "alert_groups", "page_requests", "change_events")
+STORED_TABLES = ("alerts", "alert_events", "alert_decisions", "alert_groups", "page_requests", "change_events",
+                 "ingest_journal")
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -89,6 +91,19 @@ def stored(db) -> dict[str, int]:
         return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in STORED_TABLES}
 
 
+def outcomes(db, answer: Any) -> list[str | None]:
+    """What the pipeline did with each event of a webhook answer, in order (by the event ids it lists;
+    the answer itself only says `accepted`: it comes before the events are applied)."""
+    from tocsin.alerts.models import AlertEvent
+
+    results = answer.json()["results"]
+    assert {x["outcome"] for x in results} <= {"accepted"}
+    ids = [uuid.UUID(x["event_id"]) for x in results]
+    with db.unit_of_work() as s:
+        found = dict(s.execute(sa.select(AlertEvent.id, AlertEvent.outcome).where(AlertEvent.id.in_(ids))).all())
+    return [found.get(i) for i in ids]
+
+
 def am_alert(fingerprint: str, status: str = "firing", **labels: str) -> dict[str, Any]:
     labels = {"alertname": "HighErrorRate", "service": "api", **labels}
     return {"status": status, "labels": labels,
@@ -146,6 +161,34 @@ def test_trigger_answers_exactly_what_pagerduty_clients_expect(client, pd_key, a
     (alert,) = list_alerts(client, admin)
     assert (alert["dedup_key"], alert["status"], alert["summary"], alert["severity"], alert["service"]) == \
         ("srv01/HTTP", "triggered", "Disk full on db1", "critical", "checkout")
+
+
+def test_202_means_journaled_and_the_engine_applies_what_a_server_left(db, clock, make_person, make_service):
+    # A server that only journals (TOCSIN_INGEST_APPLY=false, as API processes beside `tocsin engine`):
+    # the sender gets its 202 and dedup key at once, the alert exists only once an engine applied it.
+    from fastapi.testclient import TestClient
+
+    from tocsin.app import create_app
+    from tocsin.engine.modules import pending_events
+    from tocsin.jobs import JobContext
+
+    app = create_app(settings=Settings(secret_key="test-secret", ingest_apply=False), db=db, clock=clock)
+    admin = make_person("admin")
+    make_service("checkout")
+    try:
+        with TestClient(app, raise_server_exceptions=False) as c:
+            key = create_integration(c, admin, "events_v2")["key"]
+            r = enqueue(c, trigger(key, dedup_key=None))
+            assert r.status_code == 202 and r.json()["message"] == "Event processed"
+            dedup_key = r.json()["dedup_key"]
+            assert dedup_key, "the key is given at accept time"
+            assert list_alerts(c, admin) == []
+            assert stored(db)["ingest_journal"] == 1 and stored(db)["alert_events"] == 0
+            assert pending_events(JobContext(db, clock, "test", clock.now(), Settings(secret_key="test-secret"))) == 1
+            (alert,) = list_alerts(c, admin)
+            assert alert["dedup_key"] == dedup_key and stored(db)["ingest_journal"] == 0
+    finally:
+        app.state.ingest.close()
 
 
 def test_trigger_without_dedup_key_gets_a_fresh_key_each_time(client, pd_key, admin):
@@ -324,7 +367,6 @@ def test_event_over_512000_bytes_is_413_and_stores_nothing(client, db, pd_key):
 def test_event_over_512000_bytes_is_413_in_pagerduty_shape_with_the_default_body_limit(db, clock, make_person,
                                                                                       make_service):
     # With the default 1 MiB body limit the event reaches the PagerDuty parser, which answers in PD's shape.
-    from fastapi.testclient import TestClient
 
     from tocsin.app import create_app
 
@@ -334,7 +376,7 @@ def test_event_over_512000_bytes_is_413_in_pagerduty_shape_with_the_default_body
     admin = make_person("admin")
     make_service("checkout")
     try:
-        with TestClient(app, raise_server_exceptions=False) as c:
+        with AppliedClient(app, raise_server_exceptions=False) as c:
             key = create_integration(c, admin, "events_v2")["key"]
             before = stored(db)
             r = enqueue(c, oversized_event(key))
@@ -401,27 +443,27 @@ def post_am(client, key: str, body: Any) -> Any:
     return client.post(f"/integrations/alertmanager/{key}", json=body)
 
 
-def test_alertmanager_group_runbook(client, am_key, admin):
+def test_alertmanager_group_runbook(client, db, am_key, admin):
     # Two alerts fire in one group → two alerts; Alertmanager re-sends the group at repeat_interval
     # → still two, each seen twice; one resolves → only that one is resolved.
     group = am_group(am_alert("aaaaaaaaaaaaaaa1", instance="db1"), am_alert("aaaaaaaaaaaaaaa2", instance="db2"))
     r = post_am(client, am_key, group)
     assert r.status_code == 202, r.text
     assert r.json()["status"] == "accepted" and r.json()["events"] == 2
-    assert [x["outcome"] for x in r.json()["results"]] == ["created", "created"]
+    assert outcomes(db, r) == ["created", "created"]
     alerts = by_key(client, admin)
     assert set(alerts) == {"am:1:aaaaaaaaaaaaaaa1", "am:1:aaaaaaaaaaaaaaa2"}
     assert alerts["am:1:aaaaaaaaaaaaaaa1"]["labels"]["instance"] == "db1"
 
     r = post_am(client, am_key, {**group, "notification_reason": "repeat interval elapsed"})
-    assert r.status_code == 202 and [x["outcome"] for x in r.json()["results"]] == ["deduplicated"] * 2
+    assert r.status_code == 202 and outcomes(db, r) == ["deduplicated"] * 2
     alerts = by_key(client, admin)
     assert len(alerts) == 2 and {a["occurrences"] for a in alerts.values()} == {2}
 
     mixed = am_group(am_alert("aaaaaaaaaaaaaaa1", "resolved", instance="db1"),
                      am_alert("aaaaaaaaaaaaaaa2", instance="db2"), notification_reason="some alerts resolved")
     r = post_am(client, am_key, mixed)
-    assert r.status_code == 202 and [x["outcome"] for x in r.json()["results"]] == ["resolved", "deduplicated"]
+    assert r.status_code == 202 and outcomes(db, r) == ["resolved", "deduplicated"]
     alerts = by_key(client, admin)
     assert alerts["am:1:aaaaaaaaaaaaaaa1"]["status"] == "resolved"
     assert alerts["am:1:aaaaaaaaaaaaaaa2"]["status"] == "triggered"
@@ -627,7 +669,7 @@ EXPECTED_SUMMARY = {"jmespath": "Replication lag", "jinja2": "Replication lag on
 
 
 @pytest.mark.parametrize("engine", list(MAPPINGS))
-def test_generic_integration_maps_any_json_to_alerts(client, admin, make_service, engine):
+def test_generic_integration_maps_any_json_to_alerts(client, db, admin, make_service, engine):
     make_service("checkout")
     integ = create_integration(client, admin, "generic", mapping=MAPPINGS[engine])
     assert integ["url"] == "/integrations/generic/<key>"
@@ -641,7 +683,7 @@ def test_generic_integration_maps_any_json_to_alerts(client, admin, make_service
     assert alert["details"] == payload
 
     r = client.post(url, json={**payload, "state": "ok"})
-    assert r.status_code == 202 and r.json()["results"][0]["outcome"] == "resolved"
+    assert r.status_code == 202 and outcomes(db, r) == ["resolved"]
     assert list_alerts(client, admin)[0]["status"] == "resolved"
 
 
@@ -772,7 +814,6 @@ def test_two_server_processes_racing_on_one_key_still_make_one_alert(db, clock, 
     # Two app instances (two writers, as two `tocsin serve` processes) on one database. On PostgreSQL
     # the loser of the race hits the one-open-alert index: its events are kept pending, answered
     # 202, and the engine applies them, so no occurrence is lost.
-    from fastapi.testclient import TestClient
 
     from tocsin.app import create_app
     from tocsin.engine.runner import Engine
@@ -782,7 +823,7 @@ def test_two_server_processes_racing_on_one_key_still_make_one_alert(db, clock, 
     apps = [create_app(settings=Settings(max_body_bytes=64 * 1024, secret_key="test-secret"), db=db, clock=clock)
             for _ in range(2)]
     try:
-        with TestClient(apps[0]) as first, TestClient(apps[1]) as second:
+        with AppliedClient(apps[0]) as first, AppliedClient(apps[1]) as second:
             key = create_integration(first, admin, "events_v2")["key"]
             start = threading.Barrier(20)
             statuses: list[int] = []

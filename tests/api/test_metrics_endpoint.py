@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.harness.ingest import AppliedClient
 from tocsin.actions.models import ActionItem
 from tocsin.app import create_app
 from tocsin.config import Settings
@@ -34,7 +35,7 @@ def serve(db, clock):
     def make(database: Database | None = None, **settings: Any) -> TestClient:
         app = create_app(settings=Settings(secret_key="test-secret", **settings), db=database or db, clock=clock)
         made.append(app)
-        c = TestClient(app, raise_server_exceptions=False)
+        c = AppliedClient(app, raise_server_exceptions=False)
         made.append(c)
         return c
 
@@ -155,6 +156,24 @@ def test_open_incidents_alerts_outbox_and_overdue_actions(client, db, clock, mak
     assert value(found, "tocsin_notifications_oldest_due_seconds") == 60.0
     assert value(found, "tocsin_action_items_overdue") == 2.0
     assert value(found, "tocsin_alert_events_pending") == 0.0
+    assert value(found, "tocsin_ingest_journal_requests") == 0.0  # the client waited until it was applied
+    assert value(found, "tocsin_ingest_journal_oldest_seconds") == 0.0
+
+
+def test_journal_backlog_and_its_age(client, db, clock, make_person, make_service):
+    # Two accepted requests not applied yet (journaled 90 s and 30 s ago): the backlog and its age.
+    from tocsin.inbound.types import Action, Event
+    from tocsin.pipeline.ingest import Incoming
+    from tocsin.pipeline.journal import append
+
+    viewer, service_id = make_person("viewer"), make_service("checkout")
+    for age in (90, 30):
+        with db.unit_of_work() as s:
+            append(s, [[Incoming(Event(action=Action.trigger, dedup_key=f"k{age}"), service_id, None, "events_v2")]],
+                   now=clock.now() - timedelta(seconds=age))
+    found = samples(client.get("/metrics", headers=viewer.headers).text)
+    assert value(found, "tocsin_ingest_journal_requests") == 2.0
+    assert value(found, "tocsin_ingest_journal_oldest_seconds") == 90.0
 
 
 def test_database_failure_is_503_not_500(serve, tmp_path):

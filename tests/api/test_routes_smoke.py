@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.harness.console import PASSWORD, csrf
+from tests.harness.ingest import AppliedClient
 from tests.harness.routes import app_routes
 
 pytestmark = pytest.mark.both_backends  # the point of this module is to run on both (tests/conftest.py)
@@ -54,7 +55,7 @@ def smoke_app(db, clock):
 
 @pytest.fixture
 def smoke_client(smoke_app) -> Iterator[TestClient]:
-    with TestClient(smoke_app, raise_server_exceptions=False) as c:
+    with AppliedClient(smoke_app, raise_server_exceptions=False) as c:
         yield c
 
 
@@ -456,7 +457,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
         walk("GET", f"{api}/reports/{report}", **A)
 
     # --- the console ------------------------------------------------------------------------------
-    web = TestClient(smoke_app, base_url=PUBLIC_URL, raise_server_exceptions=False)
+    web = AppliedClient(smoke_app, base_url=PUBLIC_URL, raise_server_exceptions=False)
     W = {"client": web}  # noqa: N806
     walk("GET", "/login", **W)
     walk("POST", "/login", data={"email": admin.email, "password": PASSWORD}, expect=303, **W)
@@ -543,7 +544,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("POST", "/me/password", expect=303, **form("", {
         "current_password": PASSWORD, "new_password": PASSWORD + "!", "confirm_password": PASSWORD + "!"}))
     walk("POST", "/logout", expect=303, **form(""))
-    newcomer = TestClient(smoke_app, base_url=PUBLIC_URL, raise_server_exceptions=False)
+    newcomer = AppliedClient(smoke_app, base_url=PUBLIC_URL, raise_server_exceptions=False)
     walk("GET", "/invite/{token}", invite_path, client=newcomer)
     walk("POST", "/invite/{token}", invite_path, expect=303, client=newcomer,
          data={"name": "Dan", "password": "a long enough password"})

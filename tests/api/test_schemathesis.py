@@ -35,12 +35,12 @@ from typing import Any
 
 import pytest
 import schemathesis
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from tests.harness.ingest import AppliedClient
 from tests.harness.people import person_factory, service_factory, team_factory
 from tocsin.app import create_app
 from tocsin.clock import ManualClock
@@ -120,7 +120,7 @@ class Served:
         self.clock = ManualClock()
         self.app = create_app(settings=Settings(max_body_bytes=64 * 1024, secret_key="test-secret"), db=self.db,
                               clock=self.clock)
-        self.client = TestClient(self.app, raise_server_exceptions=False).__enter__()
+        self.client = AppliedClient(self.app, raise_server_exceptions=False).__enter__()
 
     def close(self) -> None:
         self.client.__exit__(None, None, None)

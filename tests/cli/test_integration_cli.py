@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.cli import cli_env, fails, last_line, ok, run, run_parallel
+from tests.harness.processes import wait_journal_applied
 
 pytestmark = pytest.mark.slow
 
@@ -105,6 +106,7 @@ def test_two_worker_server_takes_events_on_every_worker_without_losing_counts(db
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(send, range(80)))
     assert statuses == [202] * 80
+    wait_journal_applied(db_url)
     with server.client(admin_token) as api:
         found = api.get("/api/v1/alerts", params={"limit": 500}).json()["items"]
     by_key = {a["dedup_key"]: a for a in found}

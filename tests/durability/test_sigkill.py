@@ -13,6 +13,11 @@ for every dedup key:
 The first line is durability (nothing acknowledged is lost), the second and third are
 atomicity (an event and its effect on the alert commit together, never twice; a repeat never
 opens a second alert). Requests that got no answer may or may not have been stored.
+
+A 202 means journaled, not applied (docs/alerting.md). In the `held` case the first server
+only journals (`TOCSIN_INGEST_APPLY=false`, no engine), so at the kill every acknowledged event
+is accepted and none applied; the restarted server (applying as usual) must apply each of them
+exactly once. In the plain case the kill also lands between journaling and applying for some.
 """
 
 from __future__ import annotations
@@ -32,8 +37,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.harness.processes import TocsinProcess, make_stack, tocsin_env
-from tocsin.alerts.models import AlertEvent
+from tests.harness.processes import TocsinProcess, make_stack, poll, tocsin_env
+from tocsin.alerts.models import AlertEvent, IngestJournal
 
 pytestmark = pytest.mark.slow
 
@@ -86,6 +91,15 @@ def _client(url: str, routing_key: str, worker: int, tally: Tally, stop: threadi
                     tally.other[str(r.status_code)] += 1
 
 
+def _journal_rows(database_url: str) -> int:
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(IngestJournal)).scalar_one()
+    finally:
+        engine.dispose()
+
+
 def _stored_triggers(database_url: str, integration_id: str) -> dict[str, dict[str, Any]]:
     """Per dedup key: trigger events stored, the alert ids they point to, and their outcomes."""
     engine = sa.create_engine(database_url)
@@ -116,10 +130,14 @@ def servers() -> Iterator[list[TocsinProcess]]:
             server.stop()
 
 
+@pytest.mark.parametrize("held", [False, True], ids=["applying", "accepted-not-applied"])
 def test_sigkill_during_an_ingest_burst_loses_no_acknowledged_event(
-        db_url: str, tmp_path: Path, servers: list[TocsinProcess], capsys: pytest.CaptureFixture[str]) -> None:
+        db_url: str, tmp_path: Path, servers: list[TocsinProcess], capsys: pytest.CaptureFixture[str],
+        held: bool) -> None:
     env = tocsin_env(tmp_path / "data", db_url)
-    servers.append(first := TocsinProcess(env, tmp_path / "tocsin-1.log"))
+    first_env = {**env, "TOCSIN_INGEST_APPLY": "false"} if held else env
+    servers.append(first := TocsinProcess(first_env, tmp_path / "tocsin-1.log",
+                                          extra=("--no-engine",) if held else ()))
     stack = make_stack(first, env, ("events_v2",))
     routing_key, integration_id = stack.keys["events_v2"], stack.integration_ids["events_v2"]
 
@@ -155,8 +173,12 @@ def test_sigkill_during_an_ingest_burst_loses_no_acknowledged_event(
     assert sent > acked, "the kill did not interrupt anything"
     assert not {k for k in tally.other if k.isdigit()}, f"error answers before the kill: {tally.other}"
 
+    journaled = _journal_rows(db_url)
+    if held:  # the case this variant is for: everything acknowledged is accepted and not applied
+        assert journaled >= acked and not _stored_triggers(db_url, integration_id)
     servers.append(second := TocsinProcess(env, tmp_path / "tocsin-2.log"))
     stack.server = second.wait_ready()
+    poll(lambda: _journal_rows(db_url) == 0 or None, what="the restarted server to apply the journal")
     alerts = stack.alerts()
     stored = _stored_triggers(db_url, integration_id)
 

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from tests.harness.backends import CHEAP_PASSWORD_HASHING, TEST_EGRESS
 from tests.harness.ports import free_port
@@ -40,6 +41,20 @@ POLL_TIMEOUT = 30.0
 SERVICE = "checkout"
 
 T = TypeVar("T")
+
+
+def wait_journal_applied(database_url: str, timeout: float = POLL_TIMEOUT) -> None:
+    """Wait until the ingest journal of the database is empty: every event a server answered 2xx for
+    is applied (rows are deleted in the transaction that applies them)."""
+    engine = sa.create_engine(database_url)
+    try:
+        def empty() -> bool:
+            with engine.connect() as conn:
+                return conn.execute(sa.text("SELECT count(*) FROM ingest_journal")).scalar_one() == 0
+
+        poll(empty, what="the ingest journal to be applied", timeout=timeout)
+    finally:
+        engine.dispose()
 
 
 def wait_http_ready(url: str, proc: subprocess.Popen[bytes], what: str, log_text: Callable[[], str],
@@ -156,6 +171,10 @@ class Stack:
 
     def api(self) -> httpx.Client:
         return self.server.client(self.token)
+
+    def wait_applied(self) -> None:
+        """Wait until what the server answered 2xx for so far is applied (a 2xx means journaled)."""
+        wait_journal_applied(self.env["TOCSIN_DATABASE_URL"])
 
     def alerts(self, **params: Any) -> list[dict[str, Any]]:
         """Every alert of the service (all pages), newest first."""

@@ -50,6 +50,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from tests.harness.ingest import AppliedClient
 from tests.harness.slack import FakeSlack
 from tests.harness.slack import Received as SlackPost
 from tests.harness.smtp import SmtpFixture
@@ -360,7 +361,7 @@ class Runbook:
             from tocsin.app import create_app
 
             self._app = create_app(settings=self.settings, db=self.db, clock=self.clock)
-            self._http = TestClient(self._app)
+            self._http = AppliedClient(self._app)
             self._http.__enter__()
         return self._http
 

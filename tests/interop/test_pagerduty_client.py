@@ -32,6 +32,7 @@ def _session(cls: type[Any], key: str, url: str) -> Any:
 
 
 def _by_key(tocsin: Stack, dedup_key: str) -> list[dict[str, Any]]:
+    tocsin.wait_applied()  # the 202 means journaled; the alert is stored right behind it
     return [a for a in tocsin.alerts() if a["dedup_key"] == dedup_key]
 
 
@@ -39,8 +40,8 @@ def test_pdpyras_events_session_drives_the_alert_lifecycle(tocsin: Stack) -> Non
     events = _session(pdpyras.EventsAPISession, tocsin.keys["events_v2"], tocsin.url)
     key = f"pdpyras/{secrets.token_hex(4)}"
 
-    # trigger returns the dedup key from the response body; the writer answers after commit,
-    # so the alert is readable at once, without polling.
+    # trigger returns the dedup key from the response body; the writer answers once the event is
+    # journaled and applies it right behind, so the alert is readable once the journal is applied.
     assert events.trigger("Checkout p99 above 2s", "web-3.example", severity="critical", dedup_key=key,
                           custom_details={"p99_ms": 2300}, links=[{"href": "https://dash.example/p99"}]) == key
     [alert] = _by_key(tocsin, key)

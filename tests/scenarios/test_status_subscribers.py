@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 
+from tests.harness.ingest import AppliedClient
 from tocsin.notify.webhook import verify_webhook
 from tocsin.statuspage import subscribers
 from tocsin.statuspage.deliver import MAX_ATTEMPTS
@@ -67,7 +67,7 @@ def local_path(url: str) -> str:
 
 def subscribe(rb, email, ip=None):
     """POST the public form, from another client address when `ip` is given."""
-    client = rb.http if ip is None else TestClient(rb.http.app, client=(ip, 50000), raise_server_exceptions=False)
+    client = rb.http if ip is None else AppliedClient(rb.http.app, client=(ip, 50000), raise_server_exceptions=False)
     return client.post("/status/acme/subscribe", content=f"email={email}", headers=FORM)
 
 

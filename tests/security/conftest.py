@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.harness.console import WebUser, login
+from tests.harness.ingest import AppliedClient
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def console_as(app) -> Iterator:
     clients: list[TestClient] = []
 
     def make(user: WebUser | None) -> TestClient:
-        c = TestClient(app, raise_server_exceptions=False)
+        c = AppliedClient(app, raise_server_exceptions=False)
         clients.append(c)
         if user is not None:
             r = login(c, user.email, user.password)

@@ -22,9 +22,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.harness.console import PASSWORD, Viewer, login, served
+from tests.harness.ingest import AppliedClient
 from tests.harness.routes import app_routes
 
 SECRET = "Zanzibar7Q"  # one word: survives search tokenising, CSV quoting and HTML escaping
@@ -145,7 +145,7 @@ def _walk_paths(app: Any, w: dict[str, Any], who: Any) -> list[str]:
 def test_no_route_shows_a_restricted_incident_to_an_outsider(app, client, secret_world, kind):
     w = secret_world
     who = w[kind]
-    web = TestClient(app, raise_server_exceptions=False)
+    web = AppliedClient(app, raise_server_exceptions=False)
     assert login(web, who.email, PASSWORD).status_code == 303
     leaks, errors = [], []
     for path in _walk_paths(app, w, who):
@@ -255,7 +255,7 @@ def test_the_public_status_page(app, client, secret_world):
 def test_an_attached_alert_does_not_name_its_restricted_incident(app, client, secret_world):
     w = secret_world
     who = w["outsider"]
-    web = TestClient(app, raise_server_exceptions=False)
+    web = AppliedClient(app, raise_server_exceptions=False)
     assert login(web, who.email, PASSWORD).status_code == 303
     assert ok(client.get(f"{API}/alerts/{w['alert']}", headers=who.headers))["incident"] is None
     named = re.compile(re.escape(w["ref"]) + r"\b")
@@ -325,7 +325,7 @@ def test_pagination_does_not_count_what_an_outsider_cannot_see(client, secret_wo
 
 def test_console_errors_do_not_tell_a_restricted_incident_from_a_missing_one(app, secret_world):
     w = secret_world
-    web = TestClient(app, raise_server_exceptions=False)
+    web = AppliedClient(app, raise_server_exceptions=False)
     assert login(web, w["outsider"].email, PASSWORD).status_code == 303
     from tocsin.web.auth import COOKIE, csrf_for
 
@@ -371,7 +371,7 @@ def test_every_room_and_postmortem_action_refuses_an_outsider_as_if_nothing_were
     from tocsin.web.routes.postmortem_pages import _ACTIONS as PM_ACTIONS
 
     w = secret_world
-    web = TestClient(app, raise_server_exceptions=False)
+    web = AppliedClient(app, raise_server_exceptions=False)
     assert login(web, w["outsider"].email, PASSWORD).status_code == 303
     token = csrf_for(app.state.settings, web.cookies.get(COOKIE))
     insider = w["insider"].headers

@@ -17,9 +17,9 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.harness.console import PASSWORD, Viewer, login, served
+from tests.harness.ingest import AppliedClient
 from tests.harness.routes import app_routes
 
 API = "/api/v1"
@@ -263,7 +263,7 @@ def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
 
 def test_payloads_render_inert_everywhere(app, client, poisoned):
     w = poisoned
-    web = TestClient(app, raise_server_exceptions=False)
+    web = AppliedClient(app, raise_server_exceptions=False)
     assert login(web, w["admin"].email, PASSWORD).status_code == 303
     pages: dict[str, Any] = {}
     for path in _console_paths(app, w):
@@ -360,7 +360,7 @@ def test_a_flash_message_naming_a_payload_is_inert(app, client, poisoned):
     from tocsin.web.auth import COOKIE, csrf_for
 
     w = poisoned
-    web = TestClient(app, raise_server_exceptions=False)
+    web = AppliedClient(app, raise_server_exceptions=False)
     assert login(web, w["admin"].email, PASSWORD).status_code == 303
     token = csrf_for(app.state.settings, web.cookies.get(COOKIE))
     r = web.post(f"/users/{w['user']}/role", data={"org_role": "viewer", "csrf_token": token})

@@ -1,7 +1,8 @@
 """Alert rows: events as received, alerts, groups, the decision history, and page requests.
 
-`alert_events` is both the inbox and the occurrence log: an ingest request's rows are
-committed before it is answered, and the pipeline marks each one with what it did.
+`ingest_journal` holds what was accepted and not yet applied (a sender is answered once its row
+is committed); `alert_events` is the occurrence log: the applier stores each journaled event there
+and the pipeline marks it with what it did, in the transaction that deletes the journal row.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ class AlertEvent(Base):
     source: Mapped[str] = mapped_column(sa.String(16))
     action: Mapped[str] = mapped_column(sa.String(16))
     dedup_key: Mapped[str] = mapped_column(sa.String(300))
-    received_at: Mapped[datetime]
+    received_at: Mapped[datetime]  # when it was accepted (journaled) and its sender answered
+    applied_at: Mapped[datetime | None]  # when the pipeline applied it: minus received_at, the apply lag
     body: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # the normalized event and its source payload
     alert_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
     outcome: Mapped[str | None] = mapped_column(sa.String(16))  # None until the pipeline has applied it
@@ -38,6 +40,20 @@ class AlertEvent(Base):
                  postgresql_where=sa.text("outcome IS NULL")),
         sa.Index("ix_alert_events_received_at", "received_at"),  # retention deletes oldest first
     )
+
+
+class IngestJournal(Base):
+    """Accepted requests not yet applied: one row per request, its validated events in `events`.
+
+    The ingest writer answers a sender once the row is committed; the applier (`pipeline/journal.py`)
+    stores the events as `alert_events` and applies them in the transaction that deletes the row."""
+
+    __tablename__ = "ingest_journal"
+
+    id: Mapped[uuid.UUID] = uuid_pk()  # UUIDv7: time-ordered, the order events are applied in
+    accepted_at: Mapped[datetime]
+    events: Mapped[list[Any]] = mapped_column(sa.JSON)  # [[event id, service, integration, source, action,
+    #                                                       dedup key, body], ...]
 
 
 class AlertGroup(Base):

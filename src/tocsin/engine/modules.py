@@ -15,17 +15,27 @@ from tocsin.escalation.steps import escalations
 from tocsin.heartbeats.monitor import heartbeats
 from tocsin.jobs import JobContext
 from tocsin.pipeline.ingest import apply_pending
+from tocsin.pipeline.journal import apply_journal
 from tocsin.pipeline.unsuppress import release
 from tocsin.statuspage import deliver as statuspage
 from tocsin.statuspage.maintenance import advance_maintenances
 
+JOURNAL_BATCHES_PER_TICK = 10  # the rest next tick, so that a long backlog cannot hold up paging
 UNSUPPRESS_SEEN = "unsuppress.alert_config"  # in ec.shared: the alert_config version the last re-check saw
 
 
 def pending_events(ec: JobContext) -> int:
-    """Apply inbound events a failed pipeline run left pending."""
+    """Apply the ingest journal (what a server answered for and did not apply: it died, or its
+    applier failed), then inbound events a failed pipeline run left pending."""
+    done = 0
+    for _ in range(JOURNAL_BATCHES_PER_TICK):
+        with ec.db.unit_of_work() as s:
+            applied, more = apply_journal(s, now=ec.now)
+        done += applied
+        if not more:
+            break
     with ec.db.unit_of_work() as s:
-        return apply_pending(s, now=ec.now)
+        return done + apply_pending(s, now=ec.now)
 
 
 def unsuppress(ec: JobContext) -> int:

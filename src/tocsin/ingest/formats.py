@@ -18,7 +18,6 @@ from tocsin.inbound import alertmanager, events_v2, generic, grafana
 from tocsin.inbound.types import MAX_EVENT_BYTES, Event, Rejected
 from tocsin.ingest.types import Job, Reply
 from tocsin.keys import derived_secret
-from tocsin.pipeline.ingest import Outcome
 
 PD_ROUTES = ("events_v2", "change")
 
@@ -107,7 +106,8 @@ def signing_secret(server_secret: str, integration_id: uuid.UUID) -> str:
     return derived_secret(server_secret, "grafana-hmac", str(integration_id))
 
 
-def accepted(job: Job, outcomes: list[Outcome]) -> Reply:
+def accepted(job: Job) -> Reply:
+    """The answer once the job's events are journaled: each event's dedup key, not yet what it did."""
     if job.route == "events_v2":
         dedup_key = job.event.dedup_key if job.event is not None else None
         return _reply(202, {"status": "success", "message": "Event processed", "dedup_key": dedup_key})
@@ -115,9 +115,9 @@ def accepted(job: Job, outcomes: list[Outcome]) -> Reply:
         return _reply(202, {"status": "success", "message": "Change event processed", "id": str(job.created_id)})
     if job.route == "heartbeat":
         return _reply(200, {"status": "ok", "heartbeat": job.heartbeat.name if job.heartbeat is not None else None})
-    return _reply(202, {"status": "accepted", "events": len(outcomes), "results": [
-        {"dedup_key": i.event.dedup_key, "action": i.event.action.value, "alert_id": str(o.alert_id) if o.alert_id
-         else None, "outcome": o.outcome} for i, o in zip(job.items, outcomes, strict=True)]})
+    return _reply(202, {"status": "accepted", "events": len(job.items), "results": [
+        {"dedup_key": i.event.dedup_key, "action": i.event.action.value, "event_id": str(i.event_id),
+         "alert_id": None, "outcome": "accepted"} for i in job.items]})
 
 
 def rejected(job: Job, exc: Rejected) -> Reply:

@@ -1,9 +1,14 @@
-"""Group commit for ingestion: one writer thread turns many requests into one transaction.
+"""Group commit for ingestion: one writer thread journals many requests in one transaction,
+then applies the journal right behind its answers.
 
 Request handlers hand the raw body to `reply()` and wait. The writer takes everything that
-queued up while it was busy, decodes and authenticates it, applies the pipeline and commits
-once, then answers every request of the batch. One commit (one fsync on PostgreSQL) answers
-many requests, and a 2xx is only sent after that commit: an acknowledged event is durable.
+queued up while it was busy, decodes, authenticates and validates it, appends one journal row
+per request (`pipeline/journal.py`) and commits once, then answers every request of the batch:
+a 2xx means the events are durably journaled (PagerDuty's `202 Event processed`), not yet
+applied. Between batches of requests the same thread applies the journal in batches of up to
+`APPLY_EVENTS_PER_TURN` events (one transaction each, which also deletes the rows it applied), so a
+request waits for at most one apply batch and SQLite's single writer is never contended by
+this process. Heartbeat pings and change events are applied in the accept transaction itself.
 """
 
 from __future__ import annotations
@@ -29,16 +34,21 @@ from tocsin.ingest.types import Job, Reply
 from tocsin.integrations.models import ChangeEvent, Integration
 from tocsin.keys import key_hash
 from tocsin.pipeline.ingest import Incoming, ingest
+from tocsin.pipeline.journal import append, apply_journal
 
 log = logging.getLogger("tocsin.ingest")
 
 MAX_BATCH_EVENTS = 2000
+# Events the writer applies between two batches of requests: a request that arrives meanwhile
+# waits for at most this many (the engine applies a backlog in larger batches).
+APPLY_EVENTS_PER_TURN = 500
 LAST_EVENT_RESOLUTION = timedelta(seconds=30)
 
 
 class IngestWriter:
-    def __init__(self, db: Database, clock: Clock, *, server_secret: str) -> None:
+    def __init__(self, db: Database, clock: Clock, *, server_secret: str, apply: bool = True) -> None:
         self.db = db
+        self.apply = apply  # off: only journal; an engine applies
         self.clock = clock
         self.server_secret = server_secret
         self._notify = wake.notify_sql(db.dialect)
@@ -48,6 +58,10 @@ class IngestWriter:
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._backlog = False  # this writer journaled rows it has not seen applied yet
+        self._applied = threading.Condition()
+        self._journaled = 0  # journal commits by this writer ...
+        self._applied_through = 0  # ... and how many of them are known to be applied
 
     async def reply(self, job: Job) -> Reply:
         """Queue `job` and wait for its reply without blocking the event loop.
@@ -83,24 +97,34 @@ class IngestWriter:
 
     def _loop(self) -> None:
         while True:
-            first = self._queue.get()
+            try:
+                # Block only when nothing is left to apply; otherwise take what queued up and go on.
+                first = self._queue.get(block=not self._backlog)
+            except queue.Empty:
+                first = _NOTHING
             if first is None:
+                while self._backlog:  # an orderly stop applies what it answered for
+                    self.apply_some()
                 return
-            batch, size = [first], 1
-            while size < MAX_BATCH_EVENTS:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._queue.put(None)
-                    break
-                batch.append(nxt)
-                size += 1
-            self.process(batch)
+            if first is not _NOTHING:
+                batch, size = [first], 1
+                while size < MAX_BATCH_EVENTS:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        self._queue.put(None)
+                        break
+                    batch.append(nxt)
+                    size += 1
+                self.process(batch)
+            if self._backlog:
+                self.apply_some()
 
     def process(self, batch: list[Job]) -> None:
-        """Apply one batch in one transaction and answer every job in it."""
+        """Journal one batch in one transaction and answer every job in it."""
+        journaled = 0
         try:
             now = self.clock.now()
             for job in batch:
@@ -110,15 +134,15 @@ class IngestWriter:
                 for job in batch:
                     if job.reply is None:
                         _bind(job, self.server_secret, now)
-                items = [i for job in batch if job.reply is None for i in job.items]
-                outcomes = ingest(session, items, now=now)
-                by_event = {o.event_id: o for o in outcomes}
+                ok = [job for job in batch if job.reply is None]
+                # Heartbeat pings stay on the direct path: rare, and a resolve must not pass its ping.
+                ingest(session, [i for job in ok if job.heartbeat is not None for i in job.items], now=now)
+                journaled = append(session, [job.items for job in ok if job.heartbeat is None], now=now)
                 self._side_effects(session, batch, now)
-                if self._notify is not None:  # wake engines in other processes on commit
+                if self._notify is not None and journaled and not self.apply:  # engines elsewhere apply it
                     session.execute(sa.text(self._notify))
-                for job in batch:
-                    if job.reply is None:
-                        job.reply = formats.accepted(job, [by_event[i.event_id] for i in job.items])
+                for job in ok:
+                    job.reply = formats.accepted(job)
         except Exception:
             if len(batch) > 1:
                 # Retry one by one, so that one bad request cannot fail the others it was batched with.
@@ -129,10 +153,44 @@ class IngestWriter:
                 return
             log.exception("ingest request failed; answering 503 so the sender retries")
             batch[0].reply = formats.unavailable(batch[0])
-        wake.ring()  # the batch may have written pages: the engine in this process takes them now
+        if journaled:
+            with self._applied:
+                self._journaled += 1
+            self._backlog = self.apply
+            if not self.apply:
+                wake.ring()  # the engine in this process (if any) applies it
         for job in batch:
             if job.done is not None and job.reply is not None:
                 job.done(job.reply)
+
+    def apply_some(self) -> int:
+        """Apply one batch of the journal (whoever journaled it); return how many events."""
+        with self._applied:
+            through = self._journaled  # every row committed by now is in the journal we read next
+        try:
+            with self.db.unit_of_work() as session:
+                applied, more = apply_journal(session, now=self.clock.now(), max_events=APPLY_EVENTS_PER_TURN)
+                if self._notify is not None and applied:
+                    session.execute(sa.text(self._notify))
+        except Exception:
+            # Left in the journal: the engine's pending-events job applies it (and logs again).
+            log.exception("applying the ingest journal failed; the engine will retry")
+            applied, more = 0, False
+        if applied:
+            wake.ring()  # the batch may have written pages: the engine in this process takes them now
+        if not more:
+            self._backlog = False
+            with self._applied:
+                self._applied_through = max(self._applied_through, through)
+                self._applied.notify_all()
+        return applied
+
+    def wait_applied(self, timeout: float = 30.0) -> bool:
+        """Wait until every request this writer has answered so far is applied (or left to the
+        engine after a failure); return False on timeout. For tests and an orderly shutdown."""
+        with self._applied:
+            target = self._journaled
+            return self._applied.wait_for(lambda: self._applied_through >= target, timeout=timeout)
 
     def _authenticate(self, session: Session, batch: list[Job]) -> None:
         pending = [j for j in batch if j.reply is None]
@@ -215,6 +273,9 @@ def _bind(job: Job, server_secret: str, now: datetime) -> None:
         return
     integ = job.bound()
     job.items = [Incoming(e, integ.service_id, integ.id, integ.type) for e in events]
+
+
+_NOTHING = Job("heartbeat", b"")  # "no request": the writer's queue was empty
 
 
 def _settle(waiter: asyncio.Future[Reply], reply: Reply) -> None:

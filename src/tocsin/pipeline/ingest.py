@@ -62,6 +62,7 @@ class Incoming:
     integration_id: uuid.UUID | None
     source: str
     event_id: uuid.UUID = field(default_factory=new_id)
+    received_at: datetime | None = None  # when it was accepted (journaled), if before it is applied
 
 
 @dataclass(slots=True)
@@ -112,15 +113,19 @@ def apply_pending(session: Session, *, now: datetime, limit: int = 500) -> int:
         except Exception as exc:
             log.exception("alert event %s could not be applied", row.id)
             out = Outcome(row.id, None, "failed", f"could not be applied: {type(exc).__name__}")
-        row.outcome, row.outcome_reason, row.alert_id = out.outcome, out.reason, out.alert_id
+        row.outcome, row.outcome_reason, row.alert_id, row.applied_at = out.outcome, out.reason, out.alert_id, now
         done += 1
     session.flush()
     return done
 
 
 def event_from_body(row: AlertEvent) -> Event:
-    b = row.body
-    return Event(action=Action(row.action), dedup_key=row.dedup_key, summary=b.get("summary", ""),
+    return event_from(row.action, row.dedup_key, row.body)
+
+
+def event_from(action: str, dedup_key: str, b: dict[str, Any]) -> Event:
+    """The event `event_body` stored."""
+    return Event(action=Action(action), dedup_key=dedup_key, summary=b.get("summary", ""),
                  severity=AlertSeverity(b.get("severity", "error")), source=b.get("source", ""),
                  labels=b.get("labels") or {}, details=b.get("details"), links=b.get("links") or [],
                  occurred_at=parse_timestamp(b["occurred_at"]) if b.get("occurred_at") else None,
@@ -130,8 +135,8 @@ def event_from_body(row: AlertEvent) -> Event:
 def _store_events(session: Session, items: Sequence[Incoming], outcomes: Sequence[Outcome], now: datetime) -> None:
     insert_rows(session, E, [
         {"id": i.event_id, "service_id": i.service_id, "integration_id": i.integration_id, "source": i.source,
-         "action": i.event.action.value, "dedup_key": i.event.dedup_key, "received_at": now,
-         "body": event_body(i.event), "alert_id": o.alert_id,
+         "action": i.event.action.value, "dedup_key": i.event.dedup_key, "received_at": i.received_at or now,
+         "applied_at": None if o.outcome == "pending" else now, "body": event_body(i.event), "alert_id": o.alert_id,
          "outcome": None if o.outcome == "pending" else o.outcome, "outcome_reason": o.reason}
         for i, o in zip(items, outcomes, strict=True)])
 

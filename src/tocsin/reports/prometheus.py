@@ -38,6 +38,7 @@ from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.escalation.models import Notification
 from tocsin.incidents.lifecycle import ACTIVE_STATUSES
 from tocsin.incidents.models import Incident, IncidentService
+from tocsin.pipeline.journal import backlog
 from tocsin.services.models import Service
 
 NO_SERVICE = "(none)"
@@ -53,6 +54,8 @@ class Snapshot:
     notifications: list[tuple[str, str, int]] = field(default_factory=list)  # status, channel
     oldest_queued_seconds: float = 0.0
     pending_events: int = 0
+    journal_requests: int = 0
+    journal_oldest_seconds: float = 0.0
     action_items_overdue: int = 0
     database: str = ""
 
@@ -86,6 +89,9 @@ def snapshot(session: Session, *, now: datetime) -> Snapshot:
         snap.oldest_queued_seconds = max(0.0, (now - oldest).total_seconds())
     snap.pending_events = session.execute(sa.select(sa.func.count()).select_from(AlertEvent).where(
         AlertEvent.outcome.is_(None))).scalar_one()
+    snap.journal_requests, journal_oldest = backlog(session)
+    if journal_oldest is not None:
+        snap.journal_oldest_seconds = max(0.0, (now - journal_oldest).total_seconds())
     restricted = sa.select(Incident.id).where(Incident.restricted.is_(True))
     snap.action_items_overdue = session.execute(sa.select(sa.func.count()).select_from(ActionItem).where(
         ActionItem.status.in_(OPEN_ACTION_STATUSES), ActionItem.due_at.is_not(None),
@@ -135,6 +141,11 @@ class SnapshotCollector(Collector):
                                 "is stuck", value=s.oldest_queued_seconds)
         yield GaugeMetricFamily("tocsin_alert_events_pending", "Received alert events the pipeline has not "
                                 "applied yet", value=s.pending_events)
+        yield GaugeMetricFamily("tocsin_ingest_journal_requests", "Accepted ingest requests (answered 2xx) whose "
+                                "events are not applied yet", value=s.journal_requests)
+        yield GaugeMetricFamily("tocsin_ingest_journal_oldest_seconds", "Age of the oldest accepted request not "
+                                "applied yet (0: none): the current apply lag; a growing value means the "
+                                "appliers cannot keep up", value=s.journal_oldest_seconds)
         yield GaugeMetricFamily("tocsin_action_items_overdue", "Open or in-progress action items past their due "
                                 "time (not those of restricted incidents)", value=s.action_items_overdue)
 

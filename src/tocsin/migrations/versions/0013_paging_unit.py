@@ -6,7 +6,7 @@ when this runs keeps paging per alert; services created afterwards get 'group' f
 `services.service.create_service`. `escalations.group_id` is unique: one escalation per group.
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-10 10:00:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0013'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
