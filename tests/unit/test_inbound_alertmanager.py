@@ -3,6 +3,7 @@
 import copy
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
 from tocsin.inbound.alertmanager import (
@@ -10,6 +11,7 @@ from tocsin.inbound.alertmanager import (
     parse_webhook,
     severity_from_text,
 )
+from tocsin.inbound.common import nul_free
 from tocsin.inbound.types import (
     MAX_EVENT_BYTES,
     MAX_SUMMARY,
@@ -246,3 +248,19 @@ def test_hostile_nesting_is_rejected_not_a_crash():
         deep = {"d": deep}
     errors = _errors(_body(_alert(annotations={"deep": deep})))
     assert any("nests deeper" in error for error in errors)
+
+
+def test_the_fast_path_for_bodies_without_nul_gives_the_same_events_and_still_bounds_nesting():
+    """Ingest skips the cleaning copy when the raw bytes hold no `\\u0000` escape (`nul_free`):
+    the events must be the ones the full pass makes, and hostile nesting is still refused."""
+    raw = orjson.dumps(_body(_alert(), _alert(fingerprint="0000000000000002", labels={"alertname": "Other"})))
+    assert nul_free(raw)
+    assert parse_webhook(orjson.loads(raw), nul_free=True) == parse_webhook(orjson.loads(raw))
+    assert not nul_free(orjson.dumps(_body(_alert(annotations={"summary": "a\x00b"}))))
+
+    deep: object = {}
+    for _ in range(100):
+        deep = {"d": deep}
+    with pytest.raises(Rejected) as info:
+        parse_webhook(_body(_alert(annotations={"deep": deep})), nul_free=True)
+    assert any("nests deeper" in error for error in info.value.errors)

@@ -35,14 +35,14 @@ _FNV_PRIME = 1099511628211
 _SEPARATOR = 0xFF  # cannot occur in UTF-8, so "a=bc" and "ab=c" hash differently
 
 
-def parse_webhook(obj: Any) -> list[Event]:
+def parse_webhook(obj: Any, *, nul_free: bool = False) -> list[Event]:
     """Return one Event per alert of an Alertmanager webhook body, in body order.
 
     Keys are `am:1:<fingerprint>`. An empty `alerts` list gives []. Grafana's version "1"
     body is accepted too (its extras stay in each Event's payload). Raises Rejected (400)
     listing every problem found.
     """
-    return parse_alert_group(obj, key_prefix=KEY_PREFIX, default_source="alertmanager")
+    return parse_alert_group(obj, key_prefix=KEY_PREFIX, default_source="alertmanager", nul_free=nul_free)
 
 
 def parse_alert_group(
@@ -52,6 +52,7 @@ def parse_alert_group(
     default_source: str,
     link_fields: Sequence[tuple[str, str]] = (("generatorURL", "Source"),),
     detail_fields: Sequence[str] = (),
+    nul_free: bool = False,
 ) -> list[Event]:
     """Return one Event per alert of an Alertmanager-shaped body; raise Rejected (400).
 
@@ -61,7 +62,7 @@ def parse_alert_group(
     """
     if not isinstance(obj, dict):
         raise Rejected("Event object is invalid", ["body must be a JSON object"])
-    body = clean_json(obj)
+    body = clean_json(obj, nul_free=nul_free)
     alerts = body.get("alerts")
     if not isinstance(alerts, list):
         raise Rejected("Event object is invalid", ["'alerts' must be a list"])

@@ -46,7 +46,7 @@ class ChangeEvent:
     payload: Any = None  # the body without its routing key
 
 
-def parse_event(obj: Any, *, new_key: Callable[[], str]) -> tuple[str, Event]:
+def parse_event(obj: Any, *, new_key: Callable[[], str], nul_free: bool = False) -> tuple[str, Event]:
     """Return (routing_key, Event) for one alert event body.
 
     A trigger without `dedup_key` gets `new_key()` (called only for a valid event); a
@@ -55,7 +55,7 @@ def parse_event(obj: Any, *, new_key: Callable[[], str]) -> tuple[str, Event]:
     """
     if not isinstance(obj, dict):
         raise Rejected(INVALID, ["event must be a JSON object"])
-    body = clean_json(obj, what="event")
+    body = clean_json(obj, what="event", nul_free=nul_free)
     errors: list[str] = []
     routing_key = _routing_key(body, errors)
 
@@ -84,14 +84,14 @@ def parse_event(obj: Any, *, new_key: Callable[[], str]) -> tuple[str, Event]:
     return routing_key, event
 
 
-def parse_change(obj: Any) -> tuple[str, ChangeEvent]:
+def parse_change(obj: Any, *, nul_free: bool = False) -> tuple[str, ChangeEvent]:
     """Return (routing_key, ChangeEvent) for a `/v2/change/enqueue` body.
 
     Raises Rejected (400) listing every problem found.
     """
     if not isinstance(obj, dict):
         raise Rejected(INVALID, ["event must be a JSON object"])
-    body = clean_json(obj, what="event")
+    body = clean_json(obj, what="event", nul_free=nul_free)
     errors: list[str] = []
     routing_key = _routing_key(body, errors)
     change: dict[str, Any] = {}

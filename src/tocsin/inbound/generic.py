@@ -93,14 +93,14 @@ def validate_mapping(config: dict[str, Any]) -> Mapping:
     return Mapping(engine=engine, config=dict(config), **compiled)
 
 
-def map_payload(mapping: Mapping, obj: Any) -> list[Event]:
+def map_payload(mapping: Mapping, obj: Any, *, nul_free: bool = False) -> list[Event]:
     """Return the Events `mapping` makes of a decoded JSON body, one per selected item.
 
     Without `alerts` the whole body is the one item. Raises Rejected (400) listing every
     problem: an unknown status word, an empty summary, labels that are not an object, an
     item over MAX_EVENT_BYTES, or any error while evaluating an expression.
     """
-    body = clean_json(obj)
+    body = clean_json(obj, nul_free=nul_free)
     items: list[Any]
     label: Callable[[int], str]  # the prefix of an item's errors
     if mapping.alerts is None:

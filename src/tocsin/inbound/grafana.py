@@ -34,7 +34,7 @@ _LINK_FIELDS = (
 _DETAIL_FIELDS = ("values", "valueString")
 
 
-def parse_webhook(obj: Any) -> list[Event]:
+def parse_webhook(obj: Any, *, nul_free: bool = False) -> list[Event]:
     """Return one Event per alert of a Grafana webhook body, keyed `grafana:1:<fingerprint>`.
 
     Non-empty dashboard, panel, silence and image URLs become links; `values` and
@@ -47,6 +47,7 @@ def parse_webhook(obj: Any) -> list[Event]:
         default_source="grafana",
         link_fields=_LINK_FIELDS,
         detail_fields=_DETAIL_FIELDS,
+        nul_free=nul_free,
     )
 
 

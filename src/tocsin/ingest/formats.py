@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from tocsin.inbound import alertmanager, events_v2, generic, grafana
+from tocsin.inbound.common import nul_free
 from tocsin.inbound.types import MAX_EVENT_BYTES, Event, Rejected
 from tocsin.ingest.types import Job, Reply
 from tocsin.keys import derived_secret
@@ -39,9 +40,9 @@ def decode(job: Job) -> None:
         raise Rejected("Event object format is unrecognized" if job.route in PD_ROUTES else "the body is not valid JSON",
                        [f"JSON parse error: {exc}"]) from None
     if job.route == "events_v2":
-        job.key, job.event = events_v2.parse_event(obj, new_key=lambda: uuid.uuid4().hex)
+        job.key, job.event = events_v2.parse_event(obj, new_key=lambda: uuid.uuid4().hex, nul_free=nul_free(job.body))
     elif job.route == "change":
-        job.key, job.change = events_v2.parse_change(obj)
+        job.key, job.change = events_v2.parse_change(obj, nul_free=nul_free(job.body))
     else:
         job.payload = obj
 
@@ -54,7 +55,7 @@ def events_for(job: Job, server_secret: str, now: datetime) -> list[Event]:
     if route in ("change", "heartbeat"):
         return []
     if route == "alertmanager":
-        return alertmanager.parse_webhook(job.payload)
+        return alertmanager.parse_webhook(job.payload, nul_free=nul_free(job.body))
     integ = job.bound()
     if route == "grafana":
         cfg = integ.config or {}
@@ -62,8 +63,9 @@ def events_for(job: Job, server_secret: str, now: datetime) -> list[Event]:
             grafana.verify_signature(job.body, job.headers, secret=signing_secret(server_secret, integ.id),
                                      timestamp_header=cfg.get("timestamp_header") or grafana.DEFAULT_TIMESTAMP_HEADER,
                                      now=now)
-        return grafana.parse_webhook(job.payload)
-    return generic.map_payload(_mapping(integ.id, (integ.config or {}).get("mapping") or {}), job.payload)
+        return grafana.parse_webhook(job.payload, nul_free=nul_free(job.body))
+    return generic.map_payload(_mapping(integ.id, (integ.config or {}).get("mapping") or {}), job.payload,
+                               nul_free=nul_free(job.body))
 
 
 def _clean(value: Any) -> Any:
