@@ -409,12 +409,17 @@ def database(backend: str, workdir: Path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def admin_token(url: str) -> str:
+def admin_token(url: str, data_dir: Path) -> str:
+    """An admin's API token, made directly in the database; audited with the key the server will
+    use (`data_dir/audit_key`, created here first), so the audit chain verifies."""
+    from tocsin.audit.service import configure_key
     from tocsin.clock import SystemClock
+    from tocsin.config import kept_secret
     from tocsin.db import Database
     from tocsin.principal import OrgRole, Principal
     from tocsin.users.service import create_token, create_user
 
+    configure_key(kept_secret(data_dir / "audit_key"))
     db, now, actor = Database(url), SystemClock().now(), Principal.system("bench")
     try:
         with db.unit_of_work() as s:
@@ -429,7 +434,7 @@ def tocsin(backend: str, workdir: Path, kind: str, workers: int = 1) -> Iterator
     """`tocsin serve` on a fresh database with a service and one integration of `kind`."""
     workdir.mkdir(parents=True)
     with database(backend, workdir) as url:
-        token = admin_token(url)
+        token = admin_token(url, workdir / "data")
         port, log = free_port(), workdir / "tocsin.log"
         env = {**clean_env(), "TOCSIN_DATABASE_URL": url, "TOCSIN_DATA_DIR": str(workdir / "data"),
                "TOCSIN_LOG_LEVEL": "warning"}
