@@ -3,9 +3,11 @@
 Two phases per tick, each with a bounded batch:
 
 1. `take_page_requests`: pending `page_requests` whose `not_before` has come (SKIP LOCKED on
-   PostgreSQL). An alert no longer triggered is cancelled; a service without a policy is taken
-   with a `not_paged` decision saying so (nothing is dropped silently); otherwise an
-   `escalations` row starts with a snapshot of the service's policy, due now.
+   PostgreSQL), those of services with an escalation policy first, oldest first, PAGE_UNIT to a
+   transaction. An alert no longer triggered is cancelled; a service without a policy is taken
+   with a `not_paged` decision saying so (nothing is dropped silently; the pipeline already
+   decides this at ingest, so only requests whose policy was detached since get here); otherwise
+   an `escalations` row starts with a snapshot of the service's policy, due now.
 2. `run_due`: active escalations whose `next_at` has come. Each step is its own unit of work,
    fenced by the epoch read when it was selected: the step first moves the epoch with a
    conditional UPDATE (`WHERE epoch = :seen AND status = 'active'`), so a step selected before
@@ -57,7 +59,8 @@ from tocsin.users.models import User
 
 log = logging.getLogger("tocsin.escalation.steps")
 
-PAGE_BATCH = 1000
+PAGE_BATCH = 1000  # page requests per tick
+PAGE_UNIT = 50  # page requests per transaction: short write transactions, so ingest never waits long
 STEP_BATCH = 500
 STEP_UNIT = 50  # steps per transaction
 SUBJECT_MAX = 200
@@ -75,13 +78,34 @@ def _decide(s: Session, alert_id: uuid.UUID, now: datetime, kind: str, reason: s
 
 # --- phase 1: page requests -> escalations ---------------------------------------------------------
 
+def has_work(s: Session, now: datetime) -> bool:
+    """Whether `escalations` has anything to do at `now`: a cheap read (two index probes), so an idle
+    engine tick need not queue for the write lock behind ingest."""
+    pending = sa.select(PageRequest.id).where(PageRequest.status == "pending", PageRequest.not_before <= now)
+    steps = sa.select(Escalation.id).where(Escalation.status == "active", Escalation.next_at <= now)
+    return bool(s.execute(sa.select(sa.or_(pending.exists(), steps.exists()))).scalar())
+
+
 def take_page_requests(ec: JobContext) -> int:
+    """Start escalations for due page requests, PAGE_UNIT to a transaction, up to PAGE_BATCH a tick."""
+    taken = 0
+    while taken < PAGE_BATCH:
+        n = _take_page_requests(ec)
+        taken += n
+        if n < PAGE_UNIT:
+            break
+    return taken
+
+
+def _take_page_requests(ec: JobContext) -> int:
     now = ec.now
     with ec.db.unit_of_work() as s:
+        # Services with a policy first (a real page never waits behind noise), then oldest first.
         requests = s.execute(
-            sa.select(PageRequest).where(PageRequest.status == "pending", PageRequest.not_before <= now)
-            .order_by(PageRequest.not_before, PageRequest.id).limit(PAGE_BATCH)
-            .with_for_update(skip_locked=True)
+            sa.select(PageRequest).join(Service, Service.id == PageRequest.service_id)
+            .where(PageRequest.status == "pending", PageRequest.not_before <= now)
+            .order_by(Service.escalation_policy_id.is_(None), PageRequest.not_before, PageRequest.id)
+            .limit(PAGE_UNIT).with_for_update(of=PageRequest, skip_locked=True)
         ).scalars().all()
         if not requests:
             return 0
