@@ -464,8 +464,9 @@ def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: in
 
 
 def next_due(db: Database) -> datetime | None:
-    """The earliest time an escalation step or a queued notification is due (the engine sleeps until then)."""
-    with db.unit_of_work() as s:
+    """The earliest time an escalation step or a queued notification is due (the engine sleeps until then).
+    A read: the engine does not queue for the write lock just to learn how long to sleep."""
+    with db.read() as s:
         times = [s.execute(sa.select(sa.func.min(Escalation.next_at)).where(Escalation.status == "active")).scalar(),
                  s.execute(sa.select(sa.func.min(Notification.send_after)).where(Notification.status == "queued"))
                  .scalar()]
