@@ -422,12 +422,17 @@ def database(backend: str, workdir: Path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def admin_token(url: str) -> str:
+def admin_token(url: str, data_dir: Path) -> str:
+    """An admin's API token, made directly in the database; audited with the key the server will
+    use (`data_dir/audit_key`, created here first), so the audit chain verifies."""
+    from tocsin.audit.service import configure_key
     from tocsin.clock import SystemClock
+    from tocsin.config import kept_secret
     from tocsin.db import Database
     from tocsin.principal import OrgRole, Principal
     from tocsin.users.service import create_token, create_user
 
+    configure_key(kept_secret(data_dir / "audit_key"))
     db, now, actor = Database(url), SystemClock().now(), Principal.system("bench")
     try:
         with db.unit_of_work() as s:
@@ -441,13 +446,8 @@ def admin_token(url: str) -> str:
 def tocsin(backend: str, workdir: Path, kind: str, workers: int = 1) -> Iterator[Target]:
     """`tocsin serve` on a fresh database with a service and one integration of `kind`."""
     workdir.mkdir(parents=True)
-    from tocsin.audit.service import configure_key
-    from tocsin.config import kept_secret
-
     with database(backend, workdir) as url:
-        # the audit chain's key: the one the server will read from its data directory
-        configure_key(kept_secret(workdir / "data" / "audit_key"))
-        token = admin_token(url)
+        token = admin_token(url, workdir / "data")
         port, log = free_port(), workdir / "tocsin.log"
         env = {**clean_env(), "TOCSIN_DATABASE_URL": url, "TOCSIN_DATA_DIR": str(workdir / "data"),
                "TOCSIN_LOG_LEVEL": "warning"}

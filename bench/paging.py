@@ -98,6 +98,7 @@ REFERENCE_SENDS = 50
 WARMUP_LOAD_SECONDS = 2.0
 LATE_LEAD_SECONDS = 5.0
 TOKEN = re.compile(r"bench page (\S+)")
+LOOPBACK = "127.0.0.1/32"
 
 
 # --- the mail server and the webhook receiver, in this process -----------------------------------
@@ -257,10 +258,12 @@ class Server:
 def tocsin(backend: str, workdir: Path, smtp_url: str) -> Iterator[Server]:
     workdir.mkdir(parents=True)
     with database(backend, workdir) as url:
-        token = admin_token(url)
+        token = admin_token(url, workdir / "data")
         port, log = free_port(), workdir / "tocsin.log"
         env = {**clean_env(), "TOCSIN_DATABASE_URL": url, "TOCSIN_DATA_DIR": str(workdir / "data"),
-               "TOCSIN_LOG_LEVEL": "warning", "TOCSIN_SMTP_URL": smtp_url, "TOCSIN_SMTP_FROM": "pager@bench.test"}
+               "TOCSIN_LOG_LEVEL": "warning", "TOCSIN_SMTP_URL": smtp_url, "TOCSIN_SMTP_FROM": "pager@bench.test",
+               # the webhook receiver is on loopback, which the egress guard refuses unless allowed
+               "TOCSIN_OUTBOUND_ALLOW": LOOPBACK}
         with log.open("wb") as fh:
             proc = subprocess.Popen([str(TOCSIN), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
                                     stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -330,7 +333,7 @@ def reference(smtp_url: str, hooks: str) -> tuple[list[float], list[float]]:
     from tocsin.notify.webhook import WebhookProvider
 
     email = EmailProvider(smtp_url, "pager@bench.test")
-    client = make_client(EgressPolicy())
+    client = make_client(EgressPolicy.from_settings(LOOPBACK))  # what the server is given (TOCSIN_OUTBOUND_ALLOW)
     hook = WebhookProvider(client, "whsec_reference")
     smtp_ms, hook_ms = [], []
     try:

@@ -36,10 +36,17 @@ def new_integration(client, admin, service: str, kind: str = "events_v2") -> dic
 
 @pytest.fixture
 def keys(client, people, make_service) -> dict[str, str]:
-    """PagerDuty routing keys of two services, checkout and search."""
+    """PagerDuty routing keys of two services, checkout (paging Bob) and search."""
     make_service("checkout")
     make_service("search")
-    return {s: new_integration(client, people["ada"], s)["key"] for s in ("checkout", "search")}
+    ada = people["ada"]
+    r = client.post("/api/v1/escalation-policies", headers=ada.headers, json={
+        "name": "Checkout on-call", "slug": "checkout", "levels": [
+            {"delay_minutes": 5, "targets": [{"type": "user", "id": str(people["bob"].id)}]}]})
+    assert r.status_code == 201, r.text
+    r = client.put("/api/v1/services/checkout/escalation-policy", json={"policy": "checkout"}, headers=ada.headers)
+    assert r.status_code == 200, r.text
+    return {s: new_integration(client, ada, s)["key"] for s in ("checkout", "search")}
 
 
 def fire(client, key: str, dedup_key: str, summary: str | None = None, severity: str = "critical",

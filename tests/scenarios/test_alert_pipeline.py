@@ -27,6 +27,8 @@ def ev(action: str = "trigger", key: str = "k1", severity: str = "critical", **l
 @pytest.fixture
 def rb(runbook):
     runbook.service("api", tier=1)
+    runbook.person("Alice")
+    runbook.policy((5, ["Alice"]), service="api")  # paged: the pipeline writes page requests for it
     return runbook
 
 
@@ -268,6 +270,7 @@ def test_alerts_held_in_a_long_window_do_not_keep_newer_ones_from_paging(rb, mon
 
     monkeypatch.setattr(unsuppress, "BATCH", 2)
     other = rb.service("search")
+    rb.policy((5, ["Alice"]), service="search")
     with rb.db.unit_of_work() as s:
         s.add(MaintenanceWindow(service_id=rb.services["api"], name="migration", starts_at=rb.now,
                                 ends_at=rb.now + timedelta(days=2), author="ops", reason="db move",

@@ -15,9 +15,11 @@ import pytest
 import sqlalchemy as sa
 
 from tocsin.alerts.models import AlertDecision, PageRequest
+from tocsin.alerts.service import expand_decisions
 from tocsin.escalation.models import Escalation, Notification
 from tocsin.escalation.steps import advance, due, escalations
 from tocsin.jobs import JobContext
+from tocsin.services.models import Service
 
 
 @pytest.fixture
@@ -120,13 +122,58 @@ def test_resolve_by_hand_stops_the_escalation(rb):
     assert rb.escalation(alert_id=alert).stop_reason == f"resolved by {rb.people['Alice'].email}"
 
 
-def test_a_service_without_a_policy_records_not_paged(rb, db):
+def not_paged(db, alert_id) -> list[str]:
+    with db.unit_of_work() as s:
+        rows = s.execute(sa.select(AlertDecision).where(AlertDecision.alert_id == alert_id)
+                         .order_by(AlertDecision.at, AlertDecision.id)).scalars().all()
+        return [d.reason for d in expand_decisions(rows) if d.kind == "not_paged"]
+
+
+def test_a_service_without_a_policy_records_not_paged_at_ingest(rb, db):
     alert = rb.trigger()
+    # decided in the ingest transaction: no page request is left for the engine to take
+    assert not_paged(db, alert) == ["service checkout has no escalation policy"]
+    with db.unit_of_work() as s:
+        assert s.execute(sa.select(PageRequest.status)).scalars().all() == []
     rb.tick()
     assert rb.pages() == []
-    assert rb.decisions(alert, "not_paged") == ["service checkout has no escalation policy"]
+    assert not_paged(db, alert) == ["service checkout has no escalation policy"], "said once"
+
+
+def test_a_policy_detached_after_the_page_request_is_still_recorded_not_paged(rb, db):
+    rb.policy((5, ["Alice"]))
+    alert = rb.trigger()
+    with db.unit_of_work() as s:
+        s.execute(sa.update(Service).values(escalation_policy_id=None))
+    rb.tick()
+    assert rb.pages() == []
+    assert not_paged(db, alert) == ["service checkout has no escalation policy"]
     with db.unit_of_work() as s:
         assert s.execute(sa.select(PageRequest.status)).scalars().all() == ["taken"]
+
+
+def test_page_requests_of_services_with_a_policy_are_taken_before_older_noise(rb, db, monkeypatch):
+    # `noise` had a policy when its alerts fired, then lost it: its page requests are older than
+    # checkout's, and the engine takes one request per tick here. The real page goes first.
+    from tocsin.escalation import steps
+
+    monkeypatch.setattr(steps, "PAGE_BATCH", 1)
+    monkeypatch.setattr(steps, "PAGE_UNIT", 1)
+    rb.policy((5, ["Alice"]))
+    rb.service("noise")
+    rb.policy((5, ["Bob"]), service="noise")
+    noise = [rb.trigger(f"noise-{n}", service="noise") for n in range(3)]
+    with db.unit_of_work() as s:
+        s.execute(sa.update(Service).where(Service.slug == "noise").values(escalation_policy_id=None))
+    rb.clock.advance(seconds=1)
+    real = rb.trigger()
+    engine = rb.new_engine("escalations")
+    engine.tick()
+    assert rb.pages() == [(0, "Alice")]
+    assert not_paged(db, real) == [] and all(not_paged(db, a) == [] for a in noise)
+    engine.run_until_idle()
+    assert [not_paged(db, a) for a in noise] == [["service noise has no escalation policy"]] * 3
+    assert rb.pages() == [(0, "Alice")]
 
 
 def test_an_alert_acked_before_its_page_request_is_taken_is_never_paged(rb, db):
@@ -226,7 +273,7 @@ def test_a_tick_run_twice_at_the_same_now_writes_no_duplicates(rb, db, clock):
 def test_the_escalation_module_runs_in_the_engine_order():
     from tocsin.engine.modules import ORDER
 
-    assert ("escalations", escalations) in ORDER
+    assert "escalations" in dict(ORDER)
 
 
 def test_alerts_still_triggered_keep_their_status(rb):

@@ -33,6 +33,8 @@ def ev(key: str, **labels: str) -> Event:
 @pytest.fixture
 def rb(runbook):
     runbook.service("api", tier=1)
+    runbook.person("Alice")
+    runbook.policy((5, ["Alice"]), service="api")  # paged: the pipeline writes page requests for it
     return runbook
 
 

@@ -1,17 +1,33 @@
 """The engine's jobs, in the order they run each tick. Each lives with its domain; the few here
-only open the unit of work around a domain function."""
+only open the unit of work around a domain function.
+
+Most jobs are `probed`: a cheap read (an index probe, in a read transaction) says whether the job
+has anything to do before it opens its unit of work. On SQLite every unit of work waits for the
+write lock, which a busy ingest holds most of the time; an idle job must not queue behind it (and
+make the jobs after it, such as the page request that is due, wait in turn)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tocsin.actions import reminders
 from tocsin.actions.jobs import TrackerSync, action_reminders, action_sync
+from tocsin.actions.models import ActionItem
+from tocsin.alerts.models import Alert, AlertEvent, IngestJournal
+from tocsin.checks.models import Check
 from tocsin.checks.monitor import checks
 from tocsin.db.counters import ALERT_CONFIG, current_value
 from tocsin.delivery import next_due
 from tocsin.engine.retention import retention
+from tocsin.escalation import steps
 from tocsin.escalation.deliver import PAGES, deliver
 from tocsin.escalation.steps import escalations
+from tocsin.heartbeats.models import Heartbeat
 from tocsin.heartbeats.monitor import heartbeats
 from tocsin.jobs import JobContext
 from tocsin.pipeline.ingest import apply_pending
@@ -67,13 +83,64 @@ def next_send(ec: JobContext) -> datetime | None:
         return next_due(s, [PAGES, statuspage.Subscribers(ec.settings), TrackerSync(ec.settings.action_sync_url)])
 
 
+Job = Callable[[JobContext], int]
+Probe = Callable[[Session, JobContext], bool]
+
+
+def probed(probe: Probe, job: Job) -> Job:
+    """`job`, run only when `probe` (in a read transaction) finds work for it."""
+    def run(ec: JobContext) -> int:
+        with ec.db.read() as s:
+            if not probe(s, ec):
+                return 0
+        return job(ec)
+    run.__name__ = run.__qualname__ = getattr(job, "__name__", "job")
+    run.__doc__ = job.__doc__
+    return run
+
+
+def _exists(s: Session, query: sa.Select[Any]) -> bool:
+    return bool(s.execute(sa.select(query.exists())).scalar())
+
+
+def _pending_events_due(s: Session, _ec: JobContext) -> bool:
+    # the journal first: what a server answered for and has not applied (it died, or runs without an applier)
+    return _exists(s, sa.select(IngestJournal.id)) or \
+        _exists(s, sa.select(AlertEvent.id).where(AlertEvent.outcome.is_(None)))
+
+
+def _holds_due(s: Session, ec: JobContext) -> bool:
+    if ec.shared.get(UNSUPPRESS_SEEN) != current_value(s, ALERT_CONFIG):
+        return True  # the configuration changed (or this engine just started): every hold is re-checked
+    return _exists(s, sa.select(Alert.id).where(Alert.suppressed_by.is_not(None), Alert.status == "triggered",
+                                               Alert.held_until <= ec.now))
+
+
+def _heartbeats_due(s: Session, ec: JobContext) -> bool:
+    return _exists(s, sa.select(Heartbeat.id).where(Heartbeat.state == "up", Heartbeat.due_at <= ec.now))
+
+
+def _checks_due(s: Session, ec: JobContext) -> bool:
+    return _exists(s, sa.select(Check.id).where(Check.enabled.is_(True), Check.next_run_at <= ec.now,
+                                                sa.or_(Check.lease_until.is_(None), Check.lease_until < ec.now)))
+
+
+def _escalations_due(s: Session, ec: JobContext) -> bool:
+    return steps.has_work(s, ec.now)
+
+
+def _reminders_due(s: Session, ec: JobContext) -> bool:
+    schedule = reminders.Schedule.from_settings(ec.settings)
+    return _exists(s, sa.select(ActionItem.id).where(reminders.due_clause(ec.now, schedule)))
+
+
 ORDER = [
-    ("pending_events", pending_events),
-    ("unsuppress", unsuppress),
-    ("heartbeats", heartbeats),
-    ("checks", checks),
-    ("escalations", escalations),
-    ("action_reminders", action_reminders),
+    ("pending_events", probed(_pending_events_due, pending_events)),
+    ("unsuppress", probed(_holds_due, unsuppress)),
+    ("heartbeats", probed(_heartbeats_due, heartbeats)),
+    ("checks", probed(_checks_due, checks)),
+    ("escalations", probed(_escalations_due, escalations)),
+    ("action_reminders", probed(_reminders_due, action_reminders)),
     ("deliver", deliver),
     ("statuspage_maintenance", statuspage_maintenance),
     ("statuspage_deliver", statuspage.run),

@@ -3,9 +3,11 @@
 Two phases per tick, each with a bounded batch:
 
 1. `take_page_requests`: pending `page_requests` whose `not_before` has come (SKIP LOCKED on
-   PostgreSQL). An alert no longer triggered is cancelled; a service without a policy is taken
-   with a `not_paged` decision saying so (nothing is dropped silently); otherwise an
-   `escalations` row starts with a snapshot of the service's policy, due now. A service that
+   PostgreSQL), those of services with an escalation policy first, oldest first, PAGE_UNIT to a
+   transaction. An alert no longer triggered is cancelled; a service without a policy is taken
+   with a `not_paged` decision saying so (nothing is dropped silently; the pipeline already
+   decides this at ingest, so only requests whose policy was detached since get here); otherwise
+   an `escalations` row starts with a snapshot of the service's policy, due now. A service that
    pages per alert group starts one escalation per group (`group_id`, at its first request
    taken); later requests of the group are taken with a `paged_with_group` decision.
 2. `run_due`: active escalations whose `next_at` has come. Each step is its own unit of work,
@@ -59,7 +61,8 @@ from tocsin.users.models import User
 
 log = logging.getLogger("tocsin.escalation.steps")
 
-PAGE_BATCH = 1000
+PAGE_BATCH = 1000  # page requests per tick
+PAGE_UNIT = 50  # page requests per transaction: short write transactions, so ingest never waits long
 STEP_BATCH = 500
 STEP_UNIT = 50  # steps per transaction
 SUBJECT_MAX = 200
@@ -77,18 +80,46 @@ def _decide(s: Session, alert_id: uuid.UUID, now: datetime, kind: str, reason: s
 
 # --- phase 1: page requests -> escalations ---------------------------------------------------------
 
+def has_work(s: Session, now: datetime) -> bool:
+    """Whether `escalations` has anything to do at `now`: a cheap read (two index probes), so an idle
+    engine tick need not queue for the write lock behind ingest."""
+    pending = sa.select(PageRequest.id).where(PageRequest.status == "pending", PageRequest.not_before <= now)
+    steps = sa.select(Escalation.id).where(Escalation.status == "active", Escalation.next_at <= now)
+    return bool(s.execute(sa.select(sa.or_(pending.exists(), steps.exists()))).scalar())
+
+
 def take_page_requests(ec: JobContext) -> int:
+    """Start escalations for due page requests, PAGE_UNIT to a transaction, up to PAGE_BATCH a tick."""
+    taken = 0
+    while taken < PAGE_BATCH:
+        n = _take_page_requests(ec)
+        taken += n
+        if n < PAGE_UNIT:
+            break
+    return taken
+
+
+def _take_page_requests(ec: JobContext) -> int:
     now = ec.now
     with ec.db.unit_of_work() as s:
+        # Services with a policy first (a real page never waits behind noise), then oldest first.
         requests = s.execute(
-            sa.select(PageRequest).where(PageRequest.status == "pending", PageRequest.not_before <= now)
-            .order_by(PageRequest.not_before, PageRequest.id).limit(PAGE_BATCH)
-            .with_for_update(skip_locked=True)
+            sa.select(PageRequest).join(Service, Service.id == PageRequest.service_id)
+            .where(PageRequest.status == "pending", PageRequest.not_before <= now)
+            .order_by(Service.escalation_policy_id.is_(None), PageRequest.not_before, PageRequest.id)
+            .limit(PAGE_UNIT).with_for_update(of=PageRequest, skip_locked=True)
         ).scalars().all()
         if not requests:
             return 0
-        alerts = {a.id: a for a in s.execute(sa.select(Alert).where(
-            Alert.id.in_({r.alert_id for r in requests}))).scalars()}
+        # The alerts, key-share locked in id order, skipping any an ingest transaction holds (it locks
+        # them in id order too, then cancels their page requests: waiting here would be a deadlock).
+        # A request whose alert is busy stays pending for the next round.
+        wanted = {r.alert_id for r in requests}
+        alerts = {a.id: a for a in s.execute(sa.select(Alert).where(Alert.id.in_(wanted)).order_by(Alert.id)
+                                             .with_for_update(key_share=True, skip_locked=True)).scalars()}
+        busy = set(s.execute(sa.select(Alert.id).where(Alert.id.in_(wanted - set(alerts))))
+                   .scalars()) if len(alerts) < len(wanted) else set()
+        requests = [r for r in requests if r.alert_id not in busy]
         services = {v.id: v for v in s.execute(sa.select(Service).where(
             Service.id.in_({a.service_id for a in alerts.values()}))).scalars()}
         policies = {p.id: p for p in s.execute(sa.select(EscalationPolicy).where(
@@ -489,8 +520,9 @@ def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: in
 
 
 def next_due(db: Database) -> datetime | None:
-    """The earliest time an escalation step or a queued notification is due (the engine sleeps until then)."""
-    with db.unit_of_work() as s:
+    """The earliest time an escalation step or a queued notification is due (the engine sleeps until then).
+    A read: the engine does not queue for the write lock just to learn how long to sleep."""
+    with db.read() as s:
         times = [s.execute(sa.select(sa.func.min(Escalation.next_at)).where(Escalation.status == "active")).scalar(),
                  s.execute(sa.select(sa.func.min(Notification.send_after)).where(Notification.status == "queued"))
                  .scalar()]

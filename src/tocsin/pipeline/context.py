@@ -37,6 +37,7 @@ class ServiceView:
     slug: str
     tier: int
     settings: AlertSettings
+    has_policy: bool = True  # an escalation policy is attached: its alerts are paged (else "not paged")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +112,10 @@ def _read(session: Session, now: datetime) -> Context:
     ctx.rules = [RuleView(r.id, r.name, load(r.matchers), r.service_id, r.urgency)
                  for r in session.execute(sa.select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))
                  .scalars()]
-    for s in session.execute(sa.select(Service.id, Service.slug, Service.tier, Service.alert_settings)):
-        ctx.services[s.id] = ServiceView(s.id, s.slug, s.tier, parse_settings(s.alert_settings))
+    for s in session.execute(sa.select(Service.id, Service.slug, Service.tier, Service.alert_settings,
+                                       Service.escalation_policy_id)):
+        ctx.services[s.id] = ServiceView(s.id, s.slug, s.tier, parse_settings(s.alert_settings),
+                                         s.escalation_policy_id is not None)
         ctx.slugs[s.id] = s.slug
     ctx.silences = [silence_view(s) for s in session.execute(sa.select(Silence).where(Silence.ends_at > now))
                     .scalars()]

@@ -368,13 +368,20 @@ class Batch:
         return Outcome(item.event_id, alert_id, "created", f"new alert {alert_id}")
 
     def request_page(self, alert: OpenAlert, urgency: str, svc: ServiceView) -> None:
+        """Hand the alert to escalation (a page request, taken by the engine), or, when its service
+        has no escalation policy, record here that it is not paged: a storm of alerts nobody is paged
+        for leaves no work for the engine to queue ahead of real pages. (The engine still checks the
+        policy when it takes a request: one may be detached in between.)"""
+        alert.paged_at = self.now  # flap damping counts this firing either way
+        if not alert.is_new:
+            self.touch(alert, paged_at=self.now, suppressed_by=None, held_until=None)
+        if not svc.has_policy:
+            self.note(alert.id, "not_paged", f"service {svc.slug} has no escalation policy", service=svc.slug)
+            return
         at, why = decide.page_time(urgency=urgency, now=self.now, support_hours=svc.settings.support_hours)
         self.pages.append({"id": new_id(), "alert_id": alert.id, "service_id": alert.service_id,
                            "urgency": urgency, "reason": why, "created_at": self.now, "not_before": at,
                            "status": "pending"})
-        alert.paged_at = self.now
-        if not alert.is_new:
-            self.touch(alert, paged_at=self.now, suppressed_by=None, held_until=None)
         self.note(alert.id, "page_requested", why, not_before=at.isoformat())
 
     def _group(self, alert: NewAlert, svc: ServiceView) -> GroupRow:
