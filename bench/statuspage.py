@@ -69,15 +69,19 @@ GROUPS = {"Platform": ["API", "Web app", "Mobile API", "Webhooks"],
           "Infrastructure": ["EU region", "US region", "CDN", "DNS"]}
 
 
-def seed(url: str) -> tuple[str, str]:
-    """Create the page and an admin token; return (token, id of the open public incident)."""
+def seed(url: str, data_dir: Path) -> tuple[str, str]:
+    """Create the page and an admin token; return (token, id of the open public incident). Audited with
+    the key the server will use (`data_dir/audit_key`, created here first), so the audit chain verifies."""
+    from tocsin.audit.service import configure_key
     from tocsin.clock import SystemClock
+    from tocsin.config import kept_secret
     from tocsin.db import Database
     from tocsin.principal import OrgRole, Principal
     from tocsin.statuspage import service
     from tocsin.statuspage.incidents import post_incident_update
     from tocsin.users.service import create_token, create_user
 
+    configure_key(kept_secret(data_dir / "audit_key"))
     db, now, actor = Database(url), SystemClock().now(), Principal.system("bench")
     try:
         with db.unit_of_work() as s:
@@ -288,7 +292,7 @@ def main() -> int:
         from tocsin.db.migrate import upgrade
 
         upgrade(url)
-        token, _incident = seed(url)
+        token, _incident = seed(url, workdir / "data")
         www = workdir / "www"
         env = {**clean_env(), "TOCSIN_DATABASE_URL": url, "TOCSIN_DATA_DIR": str(workdir / "data"),
                "TOCSIN_PUBLIC_URL": PUBLIC_URL}
