@@ -86,15 +86,15 @@ def _groups(s: Session, rows: list[Notification]) -> dict[uuid.UUID, GroupPage]:
     escs = s.execute(sa.select(Escalation.id, Escalation.group_id, Service.slug, AlertGroup.alert_count)
                      .join(Service, Service.id == Escalation.service_id)
                      .join(AlertGroup, AlertGroup.id == Escalation.group_id)
-                     .where(Escalation.id.in_(esc_ids), Escalation.group_id.is_not(None))).tuples().all()
+                     .where(Escalation.id.in_(esc_ids), Escalation.group_id.is_not(None))).all()
     if not escs:
         return {}
     group_ids = {g for _e, g, _slug, _n in escs}
     firing = dict(s.execute(sa.select(Alert.group_id, sa.func.count()).where(
-        Alert.group_id.in_(group_ids), Alert.status == "triggered").group_by(Alert.group_id)).tuples().all())
+        Alert.group_id.in_(group_ids), Alert.status == "triggered").group_by(Alert.group_id)).all())
     first = dict(s.execute(sa.select(Notification.escalation_id, sa.func.min(Notification.sent_at)).where(
         Notification.escalation_id.in_({e for e, _g, _slug, _n in escs}), Notification.sent_at.is_not(None))
-        .group_by(Notification.escalation_id)).tuples().all())
+        .group_by(Notification.escalation_id)).all())
     out = {}
     for esc_id, group_id, slug, count in escs:
         assert group_id is not None  # selected so

@@ -136,7 +136,7 @@ def _take_page_requests(ec: JobContext) -> int:
                     if a.group_id is not None and services[a.service_id].paging_unit == "group"}
         group_escs: dict[uuid.UUID, tuple[uuid.UUID, str]] = {
             g: (e, st) for g, e, st in s.execute(sa.select(Escalation.group_id, Escalation.id, Escalation.status)
-                                                  .where(Escalation.group_id.in_(by_group))).tuples()
+                                                  .where(Escalation.group_id.in_(by_group)))
             if g is not None} if by_group else {}
         for req in requests:
             alert = alerts.get(req.alert_id)

@@ -28,6 +28,21 @@ def run_migrations_online() -> None:
 
 
 def _run(connection: sa.Connection) -> None:
+    driver = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
+    if driver is not None:
+        # A batch ALTER on SQLite rebuilds the table (copy, DROP, rename). With foreign keys enforced,
+        # the DROP deletes what references the old table through ON DELETE CASCADE: rebuilding
+        # `services` would delete every alert. Off for the migration (SQLite ignores the pragma inside
+        # a transaction, so it is set on the driver connection before Alembic begins one).
+        driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        _migrate(connection)
+    finally:
+        if driver is not None:
+            driver.execute("PRAGMA foreign_keys=ON")
+
+
+def _migrate(connection: sa.Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
