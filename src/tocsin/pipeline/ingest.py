@@ -63,6 +63,7 @@ class Incoming:
     source: str
     event_id: uuid.UUID = field(default_factory=new_id)
     received_at: datetime | None = None  # when it was accepted (journaled), if before it is applied
+    body: dict[str, Any] | None = None  # `event_body(event)`, when already built (read from the journal)
 
 
 @dataclass(slots=True)
@@ -136,7 +137,7 @@ def _store_events(session: Session, items: Sequence[Incoming], outcomes: Sequenc
     insert_rows(session, E, [
         {"id": i.event_id, "service_id": i.service_id, "integration_id": i.integration_id, "source": i.source,
          "action": i.event.action.value, "dedup_key": i.event.dedup_key, "received_at": i.received_at or now,
-         "applied_at": None if o.outcome == "pending" else now, "body": event_body(i.event), "alert_id": o.alert_id,
+         "applied_at": None if o.outcome == "pending" else now, "body": i.body if i.body is not None else event_body(i.event), "alert_id": o.alert_id,
          "outcome": None if o.outcome == "pending" else o.outcome, "outcome_reason": o.reason}
         for i, o in zip(items, outcomes, strict=True)])
 
