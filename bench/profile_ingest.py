@@ -6,9 +6,11 @@ On a fresh SQLite database in a temp directory (migrated, one service, one Event
 Alertmanager integration) it sends --alerts new alerts through the ingest writer's own
 `process()` (decode, authenticate, validate, journal, commit: the accept path, in batches of
 up to 200 requests as the writer's queue delivers them under load), then applies the journal
-with `apply_journal` (the apply path). Each path is timed on its own (µs per alert, wall clock,
-one thread; also the thread's CPU time, steadier on a shared machine) and then profiled with cProfile; the top functions by own time are printed. The
-HTTP layer (uvicorn, httptools, the fast path) is not included: `bench/ingest.py` measures it.
+with `apply_journal` (the apply path). Each path is timed on its own (µs per alert, wall clock
+and this thread's CPU time, which is steadier on a shared machine) and then profiled with
+cProfile; the top functions by own time are printed. With --duplicates the alerts are sent and
+applied once, unmeasured, before: the measured rounds take the dedup path. The HTTP layer
+(uvicorn, httptools, the fast path) is not included: `bench/ingest.py` measures it.
 """
 
 from __future__ import annotations
