@@ -262,7 +262,9 @@ class Batch:
 
     def note(self, alert_id: uuid.UUID, kind: str, reason: str, **data: object) -> None:
         """Record a decision about the alert, with its reason."""
-        step: Step = {"kind": kind, "reason": reason, "data": {k: v for k, v in data.items() if v is not None}}
+        if None in data.values():  # `data` is this call's own dict: kept as it is when nothing is None
+            data = {k: v for k, v in data.items() if v is not None}
+        step: Step = {"kind": kind, "reason": reason, "data": data}
         steps = self.steps.get(alert_id)
         if steps is not None:
             steps.append(step)
