@@ -10,9 +10,9 @@ see `UTCDateTime`); PostgreSQL gets native values from psycopg.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import orjson
@@ -40,7 +40,7 @@ def _sqlite_time(value: datetime | None) -> str | None:
 
 
 def _sqlite_uuid(value: Any) -> str | None:
-    return None if value is None else value.hex
+    return None if value is None else "%032x" % value.int  # noqa: UP031 -- what `UUID.hex` does, without the property
 
 
 def _checked_time(value: datetime | None) -> datetime | None:
@@ -60,14 +60,47 @@ def _converter(col: sa.Column[Any], dialect: str) -> Convert | None:
     return None
 
 
-def _plan(conn: sa.Connection, table: sa.Table) -> tuple[str, list[str], list[Convert | None]]:
-    """The INSERT statement for every column of `table`, the column names, and each one's converter."""
+def _last_value_memo(convert: Convert) -> Convert:
+    """`convert`, remembering its last answer: a batch's rows mostly carry the same few times (the
+    batch's `now`, None), and converting a datetime to its stored form is the costly part."""
+    last_in: Any = None
+    last_out: Any = convert(None)
+
+    def memo(value: Any) -> Any:
+        nonlocal last_in, last_out
+        if value is last_in or value == last_in:
+            return last_out
+        out = convert(value)
+        last_in, last_out = value, out
+        return out
+
+    return memo
+
+
+def _plan(conn: sa.Connection, table: sa.Table) -> tuple[str, list[str], list[tuple[int, Convert]]]:
+    """The INSERT statement for every column of `table`, the column names, and the converters of
+    the columns that need one (by position; fresh for each statement, see `_last_value_memo`)."""
     dialect = conn.dialect.name
     cols = list(table.columns)
     names = [c.name for c in cols]
     mark = "?" if dialect == "sqlite" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
-    return sql, names, [_converter(c, dialect) for c in cols]
+    convert = []
+    for pos, col in enumerate(cols):
+        conv = _converter(col, dialect)
+        if conv is not None:
+            convert.append((pos, _last_value_memo(conv) if isinstance(col.type, UTCDateTime) else conv))
+    return sql, names, convert
+
+
+def _data(values: Iterable[tuple[Any, ...]], convert: list[tuple[int, Convert]]) -> list[tuple[Any, ...]]:
+    data = []
+    for row in values:
+        out = list(row)
+        for pos, conv in convert:
+            out[pos] = conv(out[pos])
+        data.append(tuple(out))  # SQLAlchemy takes a list of tuples
+    return data
 
 
 def insert_rows(session: Session, table: sa.Table, rows: Sequence[Mapping[str, object]]) -> None:
@@ -79,9 +112,8 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[Mapping[str, o
     missing = set(names) - set(rows[0])
     if missing:
         raise ValueError(f"insert into {table.name} lacks {sorted(missing)}")
-    plan = list(zip(names, convert, strict=True))
-    data = [tuple(r[n] if conv is None else conv(r[n]) for n, conv in plan) for r in rows]
-    conn.exec_driver_sql(sql, data)
+    get = itemgetter(*names)
+    conn.exec_driver_sql(sql, _data(map(get, rows), convert))
 
 
 def insert_objects(session: Session, table: sa.Table, rows: Sequence[object]) -> None:
@@ -92,5 +124,4 @@ def insert_objects(session: Session, table: sa.Table, rows: Sequence[object]) ->
     conn = session.connection()
     sql, names, convert = _plan(conn, table)
     get = attrgetter(*names)
-    data = [tuple(v if conv is None else conv(v) for v, conv in zip(get(r), convert, strict=True)) for r in rows]
-    conn.exec_driver_sql(sql, data)
+    conn.exec_driver_sql(sql, _data(map(get, rows), convert))

@@ -63,6 +63,7 @@ class Incoming:
     source: str
     event_id: uuid.UUID = field(default_factory=new_id)
     received_at: datetime | None = None  # when it was accepted (journaled), if before it is applied
+    body: dict[str, Any] | None = None  # `event_body(event)`, when already built (read from the journal)
 
 
 @dataclass(slots=True)
@@ -136,7 +137,7 @@ def _store_events(session: Session, items: Sequence[Incoming], outcomes: Sequenc
     insert_rows(session, E, [
         {"id": i.event_id, "service_id": i.service_id, "integration_id": i.integration_id, "source": i.source,
          "action": i.event.action.value, "dedup_key": i.event.dedup_key, "received_at": i.received_at or now,
-         "applied_at": None if o.outcome == "pending" else now, "body": event_body(i.event), "alert_id": o.alert_id,
+         "applied_at": None if o.outcome == "pending" else now, "body": i.body if i.body is not None else event_body(i.event), "alert_id": o.alert_id,
          "outcome": None if o.outcome == "pending" else o.outcome, "outcome_reason": o.reason}
         for i, o in zip(items, outcomes, strict=True)])
 
@@ -164,6 +165,7 @@ class Batch:
         self.resolved_groups: set[uuid.UUID] = set()
         self.resolved: set[uuid.UUID] = set()  # alerts resolved: what they inhibit is re-checked
         self._inhibitor: Inhibitor | None = None
+        self.joined: dict[uuid.UUID, tuple[str, str]] = {}  # group id -> the reason of joining it, its id
 
     ctx: Context
 
@@ -232,7 +234,8 @@ class Batch:
     # -- running ---------------------------------------------------------------------------
     def run(self, items: Sequence[Incoming]) -> list[Outcome]:
         self._load(items)
-        routed = [self._route(i) for i in items]
+        matched = [self._match(i) for i in items]
+        routed = [self._route(i, labels) for i, labels in zip(items, matched, strict=True)]
         creating = {(r.service_id, i.event.dedup_key) for i, r in zip(items, routed, strict=True)
                     if i.event.action is Action.trigger and (r.service_id, i.event.dedup_key) not in self.open}
         self._load_previous(creating)
@@ -242,20 +245,26 @@ class Batch:
                 svc = self.ctx.services[r.service_id]
                 group_pairs.add((r.service_id, decide.group_key(svc.settings, i.event.labels)[0]))
         self._load_groups(group_pairs)
-        outcomes = [self._apply(i, r) for i, r in zip(items, routed, strict=True)]
+        outcomes = [self._apply(i, r, labels) for i, r, labels in zip(items, routed, matched, strict=True)]
         self.flush()
         return outcomes
 
-    def _route(self, item: Incoming) -> Route:
+    def _match(self, item: Incoming) -> dict[str, str]:
+        """The labels matchers see for `item` on the service it was sent to (not to be changed)."""
         ev = item.event
-        labels = self.ctx.match_labels(ev.labels, service_id=item.service_id, severity=ev.severity.value,
-                                       source=item.source)
+        return self.ctx.match_labels(ev.labels, service_id=item.service_id, severity=ev.severity.value,
+                                     source=item.source)
+
+    def _route(self, item: Incoming, labels: dict[str, str]) -> Route:
+        ev = item.event
         return decide.route(labels=labels, service_id=item.service_id, severity=ev.severity.value,
                             rules=self.ctx.rules, slugs=self.ctx.slugs)
 
     def note(self, alert_id: uuid.UUID, kind: str, reason: str, **data: object) -> None:
         """Record a decision about the alert, with its reason."""
-        step: Step = {"kind": kind, "reason": reason, "data": {k: v for k, v in data.items() if v is not None}}
+        if None in data.values():  # `data` is this call's own dict: kept as it is when nothing is None
+            data = {k: v for k, v in data.items() if v is not None}
+        step: Step = {"kind": kind, "reason": reason, "data": data}
         steps = self.steps.get(alert_id)
         if steps is not None:
             steps.append(step)
@@ -286,13 +295,13 @@ class Batch:
         if not group.is_new:
             self.dirty_groups.setdefault(group.id, {"id": group.id}).update(changes)
 
-    def _apply(self, item: Incoming, route: Route) -> Outcome:
+    def _apply(self, item: Incoming, route: Route, matched: dict[str, str]) -> Outcome:
         ev = item.event
         key = (route.service_id, ev.dedup_key)
         alert = self.open.get(key)
         if ev.action is Action.trigger:
             if alert is None:
-                return self._create(item, route)
+                return self._create(item, route, matched)
             self.touch(alert, occurrences=alert.occurrences + 1, last_seen_at=self.now)
             return Outcome(item.event_id, alert.id, "deduplicated",
                            f"deduplicated into open alert {alert.id} (key {ev.dedup_key}); "
@@ -324,7 +333,7 @@ class Batch:
         self.note(alert.id, "resolved", f"resolved by {who}")
         return Outcome(item.event_id, alert.id, "resolved", f"resolved alert {alert.id}")
 
-    def _create(self, item: Incoming, route: Route) -> Outcome:
+    def _create(self, item: Incoming, route: Route, matched: dict[str, str]) -> Outcome:
         ev, now = item.event, self.now
         svc = self.ctx.services[route.service_id]
         alert_id = new_id()
@@ -344,7 +353,8 @@ class Batch:
             self.note(alert_id, "reopened", f"the same alert fired before as {prev.id}; linked",
                       previous_alert_id=str(prev.id))
         group = self._group(alert, svc)
-        labels = self.ctx.match_labels(ev.labels, service_id=svc.id, severity=ev.severity.value, source=item.source)
+        labels = matched if svc.id == item.service_id else self.ctx.match_labels(  # routed elsewhere
+            ev.labels, service_id=svc.id, severity=ev.severity.value, source=item.source)
         held = self.inhibitor.check(alert_id, svc.id, labels)
         muted = None if held else decide.suppression(
             now=now, service_id=svc.id, labels=labels, windows=self.ctx.windows, silences=self.ctx.silences,
@@ -396,14 +406,20 @@ class Batch:
                              incident_id=None, is_new=True)
             self.new_groups.append(group)
             self.groups[(svc.id, key)] = group
-            why = f"opened a new group {group.id}"
-        else:
-            why = f"joined open group {group.id} (opened {group.created_at.isoformat()})"
-        by = ", ".join(f"{k}={v!r}" for k, v in picked.items()) or "no labels (one group per window)"
+            self.touch_group(group, alert_count=group.alert_count + 1, last_alert_at=self.now)
+            alert.group_id = group.id
+            self.note(alert.id, "grouped", f"opened a new group {group.id}; {_grouped_by(picked, svc)}",
+                      group_id=str(group.id))
+            return group
+        # Every alert joining a group in this batch gets the same reason: made once.
+        joined = self.joined.get(group.id)
+        if joined is None:
+            joined = self.joined[group.id] = (
+                f"joined open group {group.id} (opened {group.created_at.isoformat()}); {_grouped_by(picked, svc)}",
+                str(group.id))
         self.touch_group(group, alert_count=group.alert_count + 1, last_alert_at=self.now)
         alert.group_id = group.id
-        self.note(alert.id, "grouped", f"{why}; grouped by {by} within {svc.settings.group_window_seconds} s",
-                  group_id=str(group.id))
+        self.note(alert.id, "grouped", joined[0], group_id=joined[1])
         return group
 
     # -- writing ---------------------------------------------------------------------------
@@ -429,6 +445,11 @@ class Batch:
             close_finished_groups(s, self.resolved_groups, self.now)
         if self.resolved:
             end_inhibitions(s, self.resolved, self.now)
+
+
+def _grouped_by(picked: dict[str, str], svc: ServiceView) -> str:
+    by = ", ".join(f"{k}={v!r}" for k, v in picked.items()) or "no labels (one group per window)"
+    return f"grouped by {by} within {svc.settings.group_window_seconds} s"
 
 
 def _by_shape(rows: Iterable[Changes]) -> list[list[Changes]]:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts.models import AlertEvent, IngestJournal
 from tocsin.db.base import table_of
 from tocsin.db.bulk import insert_rows
-from tocsin.ids import new_id
+from tocsin.ids import new_id, uuid_from_hex
 from tocsin.integrations.models import Integration
 from tocsin.pipeline.ingest import Incoming, event_body, event_from, ingest
 from tocsin.services.models import Service
@@ -49,12 +49,23 @@ def append(session: Session, requests: Sequence[Sequence[Incoming]], *, now: dat
     return len(rows)
 
 
-def _items(events: list[list[object]], accepted_at: datetime) -> list[Incoming]:
+def _items(events: list[list[object]], accepted_at: datetime, ids: dict[str, uuid.UUID]) -> list[Incoming]:
+    """The journaled events as the pipeline takes them. `ids` caches the parsed service and
+    integration ids across a batch (a storm repeats a few of them thousands of times); the stored
+    body is kept, so that storing the event does not build it again."""
     out = []
     for event_id, service_id, integration_id, source, action, dedup_key, body in events:
+        service = ids.get(service_id)  # type: ignore[call-overload]
+        if service is None:
+            service = ids[service_id] = uuid_from_hex(str(service_id))  # type: ignore[index]
+        integration = None
+        if integration_id:
+            integration = ids.get(integration_id)  # type: ignore[call-overload]
+            if integration is None:
+                integration = ids[integration_id] = uuid_from_hex(str(integration_id))  # type: ignore[index]
         out.append(Incoming(event_from(str(action), str(dedup_key), body),  # type: ignore[arg-type]
-                            uuid.UUID(str(service_id)), uuid.UUID(str(integration_id)) if integration_id else None,
-                            str(source), uuid.UUID(str(event_id)), accepted_at))
+                            service, integration, str(source), uuid_from_hex(str(event_id)), accepted_at,
+                            body))  # type: ignore[arg-type]
     return out
 
 
@@ -68,11 +79,12 @@ def apply_journal(session: Session, *, now: datetime, max_events: int = MAX_APPL
     taken: list[uuid.UUID] = []
     requests: list[list[Incoming]] = []
     size = 0
+    ids: dict[str, uuid.UUID] = {}
     for row_id, accepted_at, events in rows:
         if taken and size + len(events) > max_events:
             break
         taken.append(row_id)
-        requests.append(_items(events, accepted_at))
+        requests.append(_items(events, accepted_at, ids))
         size += len(events)
     # Belt and braces: a row whose events are already stored is not applied again. Applying
     # deletes the row in the same transaction, so this finds nothing unless that promise broke.
