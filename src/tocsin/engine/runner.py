@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -37,6 +38,11 @@ from tocsin.jobs import JobContext
 log = logging.getLogger("tocsin.engine")
 
 Module = Callable[[JobContext], int]
+
+# Rings closer together than this are taken as one: during a storm the ingest applier rings after
+# every batch (every few milliseconds), and a tick per ring spent the process's one core on probes
+# that queue for SQLite's write lock beside the applier. A page waits at most this long extra.
+MIN_RUNG_GAP = 0.05
 
 
 class Engine:
@@ -116,10 +122,14 @@ class Engine:
     def _loop(self) -> None:
         work = [(name, m) for name, m in self.modules if name not in SENDERS]
         while not self._stop.is_set():
+            started = time.monotonic()
             worked = any(v > 0 for v in self._run(work, self.shared).values())
             if worked:
                 self._send_wake.set()  # a step may have queued pages: send them now
-            wake.wait(self._sleep(lambda: next_due(self.db), worked=worked))
+            if wake.wait(self._sleep(lambda: next_due(self.db), worked=worked)):
+                gap = MIN_RUNG_GAP - (time.monotonic() - started)
+                if gap > 0 and not self._stop.is_set():
+                    self._stop.wait(gap)  # rings during this pause are kept: the next wait returns at once
 
     def _send_loop(self) -> None:
         senders = [(name, m) for name, m in self.modules if name in SENDERS]
