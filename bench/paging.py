@@ -311,7 +311,9 @@ def add_person(srv: Server, arrivals: Arrivals, name: str, hook: str, *, email: 
 
 def add_service(srv: Server, slug: str, kinds: tuple[str, ...], policy_for: str | None = None) -> None:
     with srv.api() as api:
-        _ok(api.post("/api/v1/services", json={"name": slug.title(), "slug": slug, "tier": 1}))
+        # per alert: every foreground alert is a page of its own, timed on its own (new services page per
+        # alert group, which would fold the 100 foreground alerts into one page)
+        _ok(api.post("/api/v1/services", json={"name": slug.title(), "slug": slug, "tier": 1, "paging_unit": "alert"}))
         if policy_for is not None:
             _ok(api.post("/api/v1/escalation-policies", json={
                 "name": f"{slug} on-call", "slug": slug, "repeat": 0,
@@ -522,22 +524,32 @@ def lateness(srv: Server, arrivals: Arrivals, n: int, spread: float) -> Lateness
     """Escalations inserted directly into the database, due over `spread` seconds (see the docstring)."""
     import sqlalchemy as sa
 
-    from tocsin.alerts.models import Alert, PageRequest
+    from tocsin.alerts.models import Alert, AlertEvent, IngestJournal, PageRequest
     from tocsin.db import Database
     from tocsin.escalation import plan
     from tocsin.escalation.models import Escalation, Notification
     from tocsin.ids import new_id
 
     key = srv.keys["late/alertmanager"]
-    alert_ids: list[str] = []
+    event_ids: list[uuid.UUID] = []
     with httpx.Client(base_url=srv.url, timeout=60, trust_env=False) as http:
         for start in range(0, n, 100):
             r = http.post(f"/integrations/alertmanager/{key}",
                           json=am_body("1a7e", start, min(100, n - start), summary="late alert"))
-            alert_ids += [x["alert_id"] for x in _ok(r)["results"]]
+            event_ids += [uuid.UUID(x["event_id"]) for x in _ok(r)["results"]]
     db = Database(srv.database_url)
     try:
+        # A 202 means journaled: wait until the journal is applied, then find each event's alert.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with db.unit_of_work() as s:
+                if not s.execute(sa.select(sa.func.count()).select_from(IngestJournal)).scalar_one():
+                    break
+            time.sleep(0.2)
         with db.unit_of_work() as s:
+            stored = dict(s.execute(sa.select(AlertEvent.id, AlertEvent.alert_id)
+                                    .where(AlertEvent.id.in_(event_ids))).tuples().all())
+            alert_ids = [str(stored[e]) for e in event_ids]
             service_id = s.execute(sa.select(Alert.service_id).where(Alert.id == uuid.UUID(alert_ids[0]))).scalar_one()
         # Let the engine finish with these alerts' page requests (not paged: no policy) first.
         deadline = time.monotonic() + 120
