@@ -43,6 +43,7 @@ class Dispatcher:
         self._cache: dict[str, Provider | Result] = {}
         self._http: Any = None
         self._lock = threading.Lock()  # the engine sends from several threads
+        self._server_secret: str | None = None  # read once: it may live in a file (data_dir/secret_key)
 
     def close(self) -> None:
         if self._http is not None:
@@ -104,7 +105,9 @@ class Dispatcher:
             if contact_method_id is None:
                 return Result(Outcome.permanent, "a webhook needs its contact method (for the signing secret)")
 
-            secret = webhook_secret(self.settings.resolved_secret_key(), contact_method_id)
+            if self._server_secret is None:  # not per send: reading the key file cost a stat and a read each
+                self._server_secret = self.settings.resolved_secret_key()
+            secret = webhook_secret(self._server_secret, contact_method_id)
             return WebhookProvider(self.client(), secret, clock=self.clock).send(message)
         with self._lock:
             if channel not in self._cache:
