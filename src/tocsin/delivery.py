@@ -146,7 +146,8 @@ def run(ec: JobContext, outbox: Outbox[R, P]) -> Done:
             return claim, send(claim.send)
         except Exception as exc:  # this send alone is retried; the batch is still recorded
             log.exception("%s: sending %s failed", outbox.name, claim.id)
-            return claim, Result(Outcome.retryable, f"could not send: {type(exc).__name__}: {exc}"[:500])
+            # the class only: an HTTP client's message can carry the destination URL (a webhook's secret)
+            return claim, Result(Outcome.retryable, f"could not send: {type(exc).__name__}")
 
     # Sends wait on the network, so several go at once; results are recorded together.
     results = list(send_pool(ec).map(one, claims)) if len(claims) > 1 else [one(claims[0])]

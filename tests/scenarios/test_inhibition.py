@@ -180,3 +180,27 @@ def test_deleting_the_rule_releases_what_it_held(runbook):
     rb.as_("Ada").delete(f"/inhibition-rules/{rule['id']}", 204)
     rb.tick()
     assert mail(rb, "Nina", seen) == ["[warning] disk filling"]
+
+
+def test_resolving_the_causes_alert_group_releases_what_it_held(runbook):
+    """The on-call resolves the database's whole alert group (API; the page's link and SMS reply use
+    the same path): the dependant's alert, still firing, is released and pages."""
+    rb = runbook
+    rb.person("Ada", role="admin")
+    rb.person("Wes")
+    rb.service("db")
+    rb.policy((10, ["Wes"]), service="db")
+    rb.service("web")
+    rb.policy((10, ["Wes"]), service="web")
+    depends(rb, "web", "db")
+    down = rb.trigger("db-down", service="db", summary="db is down")
+    web = rb.trigger("web-5xx", service="web", summary="web errors")
+    seen: dict[str, int] = {}
+    rb.tick()
+    assert mail(rb, "Wes", seen) == ["[critical] db is down"]
+    assert held_reason(rb, "Ada", web).startswith("inhibited by db: db is down")
+
+    rb.as_("Ada").post(f"/alert-groups/{rb.alert(down).group_id}/resolve", 200)
+    rb.tick()
+    assert mail(rb, "Wes", seen) == ["[critical] web errors"]
+    assert rb.as_("Ada").get(f"/alerts/{web}")["suppressed_by"] is None

@@ -216,9 +216,13 @@ def resolve_group(session: Session, *, group: AlertGroup, actor: Principal, now:
         raise IllegalTransition("every alert of the group is already resolved", details={"group_id": str(group.id)})
     for alert in found:
         alert.status, alert.resolved_at, alert.suppressed_by, alert.held_until = "resolved", now, None, None
+        alert.inhibited_by = None
         _decide(session, alert, "resolved", f"resolved with its alert group by {actor.label}", now,
                 group_id=str(group.id))
     _after_group_change(session, found)
+    ids = [a.id for a in found]
+    for start in range(0, len(ids), CHUNK):  # what these alerts held back is due for release, as in `resolve`
+        end_inhibitions(session, set(ids[start:start + CHUNK]), now)
     close_finished_groups(session, {group.id}, now)
     record(session, actor=actor, action="alert_group.resolve", target_type="alert_group", target_id=group.id,
            now=now, details={"alerts": len(found)})

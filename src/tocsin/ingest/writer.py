@@ -42,6 +42,10 @@ MAX_BATCH_EVENTS = 2000
 # Events the writer applies between two batches of requests: a request that arrives meanwhile
 # waits for at most this many (the engine applies a backlog in larger batches).
 APPLY_EVENTS_PER_TURN = 500
+# Backpressure: when this writer has journaled more events than it has seen applied by this much, it
+# applies before it takes more requests, so senders wait instead of the journal (and every page behind
+# it) growing without bound during a flood. About a second or two of applying on a small machine.
+MAX_OWED_EVENTS = 5000
 LAST_EVENT_RESOLUTION = timedelta(seconds=30)
 
 
@@ -60,6 +64,7 @@ class IngestWriter:
         self._lock = threading.Lock()
         self._backlog = False  # this writer journaled rows it has not seen applied yet
         self._applied = threading.Condition()
+        self._owed = 0  # events journaled by this writer minus events it applied (any writer's)
         self._journaled = 0  # journal commits by this writer ...
         self._applied_through = 0  # ... and how many of them are known to be applied
 
@@ -121,6 +126,9 @@ class IngestWriter:
                 self.process(batch)
             if self._backlog:
                 self.apply_some()
+            while self._backlog and self._owed > MAX_OWED_EVENTS:  # a flood: apply before accepting more
+                if not self.apply_some():
+                    break
 
     def process(self, batch: list[Job]) -> None:
         """Journal one batch in one transaction and answer every job in it."""
@@ -154,6 +162,8 @@ class IngestWriter:
             log.exception("ingest request failed; answering 503 so the sender retries")
             batch[0].reply = formats.unavailable(batch[0])
         if journaled:
+            self._owed += sum(len(job.items) for job in batch if job.reply is not None and job.reply.status < 300
+                              and job.heartbeat is None)
             with self._applied:
                 self._journaled += 1
             self._backlog = self.apply
@@ -177,8 +187,10 @@ class IngestWriter:
             log.exception("applying the ingest journal failed; the engine will retry")
             applied, more = 0, False
         if applied:
+            self._owed = max(0, self._owed - applied)
             wake.ring()  # the batch may have written pages: the engine in this process takes them now
         if not more:
+            self._owed = 0
             self._backlog = False
             with self._applied:
                 self._applied_through = max(self._applied_through, through)

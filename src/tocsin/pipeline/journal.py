@@ -34,6 +34,7 @@ I = table_of(Integration)  # noqa: E741
 
 MAX_APPLY_EVENTS = 2000  # events per apply transaction: large enough to amortise, short enough to keep lag low
 MAX_APPLY_ROWS = 500
+APPLY_LOCK = 0x746F6373696E4A  # the PostgreSQL advisory lock that makes appliers take turns ("tocsinJ")
 
 
 def entry(items: Sequence[Incoming]) -> list[list[object]]:
@@ -72,8 +73,13 @@ def _items(events: list[list[object]], accepted_at: datetime, ids: dict[str, uui
 def apply_journal(session: Session, *, now: datetime, max_events: int = MAX_APPLY_EVENTS) -> tuple[int, bool]:
     """Apply the oldest journal rows (up to about `max_events` events) and delete them, in the
     caller's transaction; return (events applied, whether rows may remain)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One applier at a time, in journal order: with two taking disjoint rows at once (SKIP LOCKED),
+        # a later resolve could be applied before the trigger it resolves. SQLite's one writer already
+        # serialises this. Waits for the other applier's transaction, then reads what it left.
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPLY_LOCK})
     rows = session.execute(sa.select(J.c.id, J.c.accepted_at, J.c.events).order_by(J.c.id)
-                           .limit(MAX_APPLY_ROWS).with_for_update(skip_locked=True)).all()
+                           .limit(MAX_APPLY_ROWS).with_for_update()).all()
     if not rows:
         return 0, False
     taken: list[uuid.UUID] = []
