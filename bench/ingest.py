@@ -281,16 +281,21 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def peak_rss_mb(pid: int) -> float:
-    """The sum of the peak resident sizes of a process and its descendants."""
+def _status_mb(pid: int, field: str) -> float:
+    """The sum of one /proc/<pid>/status size field (kB) over a process and its descendants, in MiB."""
     total = 0.0
     for p in process_tree(pid):
         try:
             lines = Path(f"/proc/{p}/status").read_text().splitlines()
         except OSError:
             continue
-        total += next((int(line.split()[1]) / 1024 for line in lines if line.startswith("VmHWM:")), 0.0)
+        total += next((int(line.split()[1]) / 1024 for line in lines if line.startswith(f"{field}:")), 0.0)
     return total
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The sum of the peak resident sizes of a process and its descendants."""
+    return _status_mb(pid, "VmHWM")
 
 
 def run_wrk(url: str, seconds: int, connections: int, workdir: Path, *, mode: str, scenario: Scenario,
@@ -600,14 +605,7 @@ SUSTAINED_THREADS = 8
 
 def rss_now_mb(pid: int) -> float:
     """The current resident size of a process and its descendants (VmRSS), in MiB."""
-    total = 0.0
-    for p in process_tree(pid):
-        try:
-            lines = Path(f"/proc/{p}/status").read_text().splitlines()
-        except OSError:
-            continue
-        total += next((int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:")), 0.0)
-    return total
+    return _status_mb(pid, "VmRSS")
 
 
 def database_mb(url: str) -> float:
