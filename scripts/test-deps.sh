@@ -4,6 +4,8 @@
 #   chromium                 tests/e2e drives it with Playwright (/usr/bin/chromium)
 #   nginx                    a test serves the static status page export with it; bench/statuspage.py too
 #   wrk                      bench/statuspage.py measures tocsin and nginx with it
+# and, from the npm registry, axe-core (pinned) into .venv/node: the browser tests inject it into
+# every page they check for accessibility (tests/harness/browser.py's check_a11y).
 # Whatever is missing is installed with one apt-get call. Prints one line saying what it did.
 set -eu
 
@@ -18,6 +20,18 @@ for pair in prometheus-alertmanager:prometheus-alertmanager chromium:chromium ng
     fi
 done
 missing="${missing# }"
+
+AXE_VERSION=4.14.1
+axe_dir="$(dirname "$0")/../.venv/node"
+if [ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ] || \
+   ! grep -q "\"version\": \"$AXE_VERSION\"" "$axe_dir/node_modules/axe-core/package.json" 2>/dev/null; then
+    mkdir -p "$axe_dir"
+    if ! npm install --silent --no-audit --no-fund --prefix "$axe_dir" "axe-core@$AXE_VERSION" >/dev/null 2>&1; then
+        echo "test-deps: FAILED to install axe-core@$AXE_VERSION with npm (is node/npm installed?)" >&2
+        exit 1
+    fi
+    echo "test-deps: installed axe-core $AXE_VERSION into .venv/node"
+fi
 
 if [ -z "$missing" ]; then
     echo "test-deps: prometheus-alertmanager, chromium, nginx and wrk already installed"

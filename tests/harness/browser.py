@@ -8,6 +8,7 @@ feature broke (the console's, the room's or the status page's).
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
@@ -110,11 +111,48 @@ def a11y_problems(page: Page) -> dict[str, Any]:
     }""")
 
 
+AXE = Path(os.environ.get("TOCSIN_AXE") or Path(__file__).resolve().parents[2] / ".venv" / "node" / "node_modules"
+           / "axe-core" / "axe.min.js")
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is now (WCAG 2.x A and AA rules).
+
+    axe is evaluated through the DevTools protocol, which the page's CSP does not govern, so the
+    console's strict CSP stays as it is and a CSP violation still fails the test."""
+    if not AXE.exists():
+        pytest.fail(f"axe-core not found at {AXE}: run scripts/test-deps.sh (it installs it with npm), "
+                    "or point TOCSIN_AXE at axe.min.js")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(_axe_source())
+    result = page.evaluate("""async () => {
+        const r = await window.axe.run(document, {resultTypes: ['violations'],
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ': ' + (n.failureSummary || '').slice(0, 200))}));
+    }""")
+    return [v for v in result if v.get("impact") in BLOCKING_IMPACTS]
+
+
+_AXE_CACHE: dict[str, str] = {}
+
+
+def _axe_source() -> str:
+    if "js" not in _AXE_CACHE:
+        _AXE_CACHE["js"] = AXE.read_text(encoding="utf-8")
+    return _AXE_CACHE["js"]
+
+
 def check_a11y(page: Page, what: str) -> None:
+    """The accessibility basics, then axe-core: no serious or critical violation."""
     found = a11y_problems(page)
     assert found["lang"], f"{what} ({page.url}): <html> has no lang attribute"
     assert found["h1"] == 1, f"{what} ({page.url}): {found['h1']} <h1> elements, want exactly one"
     assert not found["unlabelled"], f"{what} ({page.url}): fields without a label: {found['unlabelled']}"
+    violations = axe_violations(page)
+    assert not violations, f"{what} ({page.url}): axe-core found serious or critical violations:\n" + "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']}; {v['nodes']}" for v in violations)
 
 
 def page_width(page: Page) -> int:

@@ -24,6 +24,7 @@ from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_red
 from tocsin.web.render import render, secure
 from tocsin.web.routes import (
     auth,
+    configure,
     console,
     me,
     oncall_pages,
@@ -62,7 +63,7 @@ async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Respo
 
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
-    add_routes(app, *(module.router for module in (auth, console, me, oncall_pages, people, silences, status_admin,
+    add_routes(app, *(module.router for module in (auth, configure, console, me, oncall_pages, people, silences, status_admin,
                                                    report_pages, postmortem_pages, room_actions, room)))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
