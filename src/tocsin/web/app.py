@@ -26,7 +26,9 @@ from tocsin.web.routes import (
     auth,
     configure,
     console,
+    integrations,
     me,
+    monitors,
     oncall_pages,
     people,
     postmortem_pages,
@@ -64,7 +66,8 @@ async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Respo
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
     add_routes(app, *(module.router for module in (auth, configure, console, me, oncall_pages, people, silences, status_admin,
-                                                   report_pages, postmortem_pages, room_actions, room)))
+                                                   report_pages, postmortem_pages, room_actions, room,
+                                                   integrations, monitors)))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     api_tocsin = app.exception_handlers.get(errors.TocsinError)
