@@ -4,7 +4,7 @@ Runbook (an admin, desktop): on /integrations, "New integration" for Alertmanage
 the answer shows the key once with a Copy button that copies it, and the receivers: block and a
 curl test built from the server's address. Sending that curl request to the real server puts the
 alert on /alerts; the integration's own page never shows the key again. A heartbeat shows its
-ping URL once and a ping brings it up; a synthetic check on the server's own /readyz gets
+ping URL once (also without JavaScript) and a ping brings it up; a synthetic check on the server's own /readyz gets
 results, latency and uptime. A new status page gets a group, two components and a public
 incident posted from the console, which an anonymous customer sees on /status/<slug>; resolving
 it from the console clears it. Every new page passes axe-core at desktop size, and the lists and
@@ -96,14 +96,22 @@ def test_configure_integrations_monitors_and_a_status_page(site: Site, new_page)
                  what="the integration's last alert time")
     on_phone(page, "integrations list", too_wide)
 
-    # --- a heartbeat and a synthetic check --------------------------------------------------------
-    page.goto(f"{site.url}/heartbeats")
-    form = page.locator("#heartbeat-form")
+    # --- a heartbeat (in a browser without JavaScript: plain forms) and a synthetic check ---------
+    nojs = new_page(javascript=False)
+    login(nojs, site.url, site.users["admin"])
+    nojs.goto(f"{site.url}/heartbeats")
+    form = nojs.locator("#heartbeat-form")
     form.get_by_label("Name", exact=True).fill("Nightly backup")
     form.get_by_label(re.compile("Expected every")).fill("1h")
     form.get_by_role("button", name="Create heartbeat").click()
-    ping = page.locator("#ping-url").inner_text().strip()
+    ping = nojs.locator("#ping-url").inner_text().strip()
     assert re.fullmatch(re.escape(site.url) + r"/heartbeats/[0-9a-f]{32}", ping), ping
+    expect(nojs.locator("button.copy").first, "without JavaScript a Copy button would do nothing").to_be_hidden()
+    page.goto(f"{site.url}/heartbeats")  # (axe-core needs JavaScript: checked in the other browser)
+    form = page.locator("#heartbeat-form")
+    form.get_by_label("Name", exact=True).fill("Hourly export")
+    form.get_by_role("button", name="Create heartbeat").click()
+    expect(page.locator('button[data-copy="ping-url"]')).to_be_visible()
     check_a11y(page, "heartbeats page with a new ping URL")
     assert httpx.get(ping, timeout=10, trust_env=False).status_code == 200
     page.goto(f"{site.url}/heartbeats")
