@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from tocsin.alerts.service import require_alert
+from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.contacts import mask
@@ -33,6 +34,7 @@ from tocsin.net.policy import user_policy
 from tocsin.notify.dispatch import Dispatcher, webhook_secret
 from tocsin.notify.types import Message
 from tocsin.principal import Principal
+from tocsin.schemas import Page
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
@@ -52,12 +54,12 @@ def _rule_out(r: NotificationRule, channel: str) -> dict[str, Any]:
             "delay_minutes": r.delay_minutes, "urgency": r.urgency, "created_at": r.created_at}
 
 
-@router.get("/users/{key}/contact-methods", response_model=list[ContactMethodOut], tags=TAGS,
+@router.get("/users/{key}/contact-methods", response_model=Page[ContactMethodOut], tags=TAGS,
             summary="A person's contact methods ('me' for yourself)")
-def list_methods(key: str, request: Request, ctx: CtxDep) -> list[dict[str, Any]]:
+def list_methods(key: str, request: Request, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         person = contacts.require_person(s, me, key)
-        return [_method_out(request, m) for m in contacts.list_methods(s, person.id)]
+        return {"items": [_method_out(request, m) for m in contacts.list_methods(s, person.id)]}
 
 
 @router.post("/users/{key}/contact-methods", status_code=201, response_model=ContactMethodOut, tags=TAGS,
@@ -128,13 +130,13 @@ def test_method(method_id: uuid.UUID, request: Request, ctx: CtxDep) -> dict[str
                  f"test:{method_id}:{ctx.now.timestamp()}")
 
 
-@router.get("/users/{key}/notification-rules", response_model=list[RuleOut], tags=TAGS,
+@router.get("/users/{key}/notification-rules", response_model=Page[RuleOut], tags=TAGS,
             summary="A person's notification rules, by delay")
-def list_rules(key: str, ctx: CtxDep) -> list[dict[str, Any]]:
+def list_rules(key: str, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         person = contacts.require_person(s, me, key)
         kinds = {m.id: m.type for m in contacts.list_methods(s, person.id)}
-        return [_rule_out(r, kinds.get(r.contact_method_id, "")) for r in contacts.list_rules(s, person.id)]
+        return {"items": [_rule_out(r, kinds.get(r.contact_method_id, "")) for r in contacts.list_rules(s, person.id)]}
 
 
 @router.post("/users/{key}/notification-rules", status_code=201, response_model=RuleOut, tags=TAGS,
@@ -167,22 +169,29 @@ def deliveries_out(me: Principal, rows: list[Notification]) -> list[dict[str, An
              "bundle_id": n.bundle_id} for n in rows]
 
 
-@router.get("/users/{key}/notifications", response_model=list[DeliveryOut], tags=TAGS,
+@router.get("/users/{key}/notifications", response_model=Page[DeliveryOut], tags=TAGS,
             summary="The notifications sent (or queued, failed ...) to a person, newest first")
-def user_notifications(key: str, ctx: CtxDep,
-                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, Any]]:
+def user_notifications(key: str, ctx: CtxDep, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                       cursor: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:
+    after = pagination.decode_time_id(cursor)
     with ctx.work() as (s, me):
         person = contacts.require_person(s, me, key)
-        rows = list(s.execute(sa.select(Notification).where(Notification.user_id == person.id)
-                              .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)).scalars())
-        return deliveries_out(me, rows)
+        query = sa.select(Notification).where(Notification.user_id == person.id)
+        if after is not None:
+            query = query.where(sa.or_(Notification.created_at < after[0],
+                                       sa.and_(Notification.created_at == after[0], Notification.id < after[1])))
+        rows, more = pagination.split_page(list(s.execute(
+            query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)).scalars()), limit)
+        last = rows[-1] if rows else None
+        return {"items": deliveries_out(me, rows),
+                "next_cursor": pagination.encode(last.created_at.isoformat(), str(last.id)) if more and last else None}
 
 
-@router.get("/alerts/{alert_id}/notifications", response_model=list[DeliveryOut], tags=TAGS,
+@router.get("/alerts/{alert_id}/notifications", response_model=Page[DeliveryOut], tags=TAGS,
             summary="Every notification written for an alert, with its delivery status")
-def alert_notifications(alert_id: uuid.UUID, ctx: CtxDep) -> list[dict[str, Any]]:
+def alert_notifications(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         alert = require_alert(s, alert_id)
         rows = list(s.execute(sa.select(Notification).where(Notification.alert_id == alert.id)
                               .order_by(Notification.created_at, Notification.id)).scalars())
-        return deliveries_out(me, rows)
+        return {"items": deliveries_out(me, rows)}
