@@ -294,6 +294,12 @@ def notifications_for(session: Session, escalation_id: uuid.UUID) -> list[Notifi
                                 .order_by(Notification.created_at, Notification.id)).scalars())
 
 
+def notifications_to(session: Session, user_id: uuid.UUID, *, limit: int = 100) -> list[Notification]:
+    """The notifications written for one person (pages, reminders, hand-off notices ...), newest first."""
+    return list(session.execute(sa.select(Notification).where(Notification.user_id == user_id)
+                                .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)).scalars())
+
+
 def stop_for_alerts(session: Session, alert_ids: Iterable[uuid.UUID], reason: str | None, now: datetime) -> int:
     """Stop the active escalations of these alerts at once (bumping the fence epoch, so a step an
     engine already selected cannot fire) and put the reason on each alert's decisions; return how many.
