@@ -70,7 +70,7 @@ def words(notice: handoff.Notice, schedule: Schedule, user: User, now: datetime)
                 f"Pages for the services that use this schedule will reach you through your notification rules.")
     else:
         subject = f"You are now off call for {schedule.name}"
-        body = (f"{subject}: your shift from {_local(notice.start, tz)} ended {_local(notice.end, tz)}.\n\n"
+        body = (f"{subject}: your shift ended {_local(notice.at, tz)}.\n\n"
                 f"Pages for this schedule go to whoever is on call now.")
     body += ("\n\nYou get these hand-off notices because they are on for your account; turn them off on "
              "your page (/me) in the console.")
@@ -98,9 +98,9 @@ def notify_handoffs(session: Session, *, now: datetime) -> int:
     ids = {uuid.UUID(n.user) for _, n in found}
     people = {u.id: u for u in session.execute(sa.select(User).where(
         User.id.in_(ids), User.is_active.is_(True), User.handoff_notices.is_(True))).scalars()}
-    sent = set(session.execute(sa.select(HandoffNotice.schedule_id, HandoffNotice.user_id, HandoffNotice.kind,
-                                         HandoffNotice.at).where(
-        HandoffNotice.user_id.in_(ids), HandoffNotice.at > start)).tuples())
+    sent = {(row.schedule_id, row.user_id, row.kind, row.at) for row in session.execute(
+        sa.select(HandoffNotice.schedule_id, HandoffNotice.user_id, HandoffNotice.kind, HandoffNotice.at).where(
+            HandoffNotice.user_id.in_(ids), HandoffNotice.at > start))}
     routes = routes_for(session, list(people.values()), URGENCY)
     written = 0
     for schedule, notice in found:

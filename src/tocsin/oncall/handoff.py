@@ -39,7 +39,7 @@ class Stint:
 @dataclass(frozen=True)
 class Notice:
     """`user` goes on call at `at` (kind "on"; the stint runs `start`..`end`, or longer when
-    `open_end`), or went off call at `at` (kind "off")."""
+    `open_end`), or went off call at `at` (kind "off"; `start` may then be cut at the window's start)."""
 
     kind: str
     user: str
