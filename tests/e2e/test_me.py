@@ -37,7 +37,7 @@ def mail_site(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) 
     with SmtpFixture() as smtp:
         env = {**tocsin_env(tmp / "data", site.database_url), "TOCSIN_SECRET_KEY": SECRET_KEY,
                "TOCSIN_SMTP_URL": smtp.url, "TOCSIN_SMTP_FROM": "tocsin@example.test"}
-        site.servers.append(TocsinProcess(env, tmp / "tocsin.log").wait_ready())
+        site.servers.append(TocsinProcess(env, tmp / "tocsin.log").wait_ready(timeout=120))  # a busy CI box
         try:
             yield site, smtp
         finally:
