@@ -36,7 +36,7 @@ from tocsin.users.models import User
 URGENCY = "low"
 EVERY = timedelta(seconds=30)  # how often the engine looks (the notices say the exact times)
 KEEP = timedelta(days=2)  # a record is needed only while its hand-off is within the grace window
-BATCH = 500  # schedules per run
+BATCH = 500  # old notice records deleted per run
 NEXT_RUN = "handoff.next_run"  # in ec.shared
 
 
@@ -88,7 +88,8 @@ def notify_handoffs(session: Session, *, now: datetime) -> int:
     delete_batch(session, HandoffNotice, HandoffNotice.at < now - KEEP, oldest_first=HandoffNotice.at, limit=BATCH)
     start, end = handoff.window(now)
     found: list[tuple[Schedule, handoff.Notice]] = []
-    for schedule in session.execute(sa.select(Schedule).order_by(Schedule.id).limit(BATCH)
+    # Every schedule each run (there are tens, not thousands; each is a few dozen shifts).
+    for schedule in session.execute(sa.select(Schedule).order_by(Schedule.id)
                                     .with_for_update(skip_locked=True)).scalars():
         for notice in handoff.due(shifts(session, schedule=schedule, start=start, end=end, now=now),
                                   now=now, start=start, end=end):
