@@ -148,11 +148,11 @@ def verify_code(request: Request, method_id: str, ctx: CtxDep, form: CsrfForm) -
         method = _own_method(s, ctx, method_id)
         ok = contacts.verify(s, actor=me, now=ctx.now, method=method, code=code)
         left = max(0, contacts.CODE_ATTEMPTS - method.verify_attempts)
-        address = method.address
+        mid, address = method.id, method.address
     if not ok:
         tries = f"{left} {'try' if left == 1 else 'tries'} left" if left else "ask for a new code"
-        return redirect(f"/me#method-{method.id}", f"That code is wrong ({tries})")
-    return redirect(f"/me#method-{method.id}", f"{address} is verified")
+        return redirect(f"/me#method-{mid}", f"That code is wrong ({tries})")
+    return redirect(f"/me#method-{mid}", f"{address} is verified")
 
 
 @router.post("/me/contacts/{method_id}/test")
