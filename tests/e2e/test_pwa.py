@@ -45,7 +45,7 @@ def push_site(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) 
            "TOCSIN_VAPID_SUBJECT": "mailto:oncall-admins@example.test"}
     s.servers.append(TocsinProcess(env, tmp / "tocsin.log"))
     try:
-        s.servers[0].wait_ready()
+        s.servers[0].wait_ready(timeout=90)  # a server of its own, started while others may be busy
         yield s
     finally:
         s.servers[0].stop()
@@ -73,12 +73,12 @@ def test_the_app_installs_and_push_is_offered_on_me(push_site: Site, new_page) -
         "csrf_token": token, "endpoint": "https://push.example.test/wpush/v2/rui-phone", "p256dh": p256dh,
         "auth": b64(os.urandom(16)), "label": "Rui's phone"})
     assert added.status == 303, added.text()[:300]
-    page.goto(f"{base}/me#push")
+    page.reload()
     device = page.locator("#push tbody tr").filter(has_text="Rui's phone")
     expect(device).to_have_count(1)
     expect(device.get_by_role("button", name="Send a test push")).to_be_visible()
     check_a11y(page, "/me with push")
-    page.locator("#h-push").scroll_into_view_if_needed()
+    page.locator("#push").evaluate("section => section.scrollIntoView()")
     screenshot(page, "push-devices")
 
     phone = new_page(PHONE)

@@ -238,6 +238,8 @@ def test_push_is_not_configured_without_a_subject_and_the_vapid_key_is_kept_in_t
     result = d.send("push", _message("https://push.example.test/x#p256dh=a&auth=b"))
     assert result.outcome is Outcome.permanent and "TOCSIN_VAPID_SUBJECT" in result.detail
     assert Settings(smtp_from="pager@example.com").resolved_vapid_subject() == "mailto:pager@example.com"
+    assert push_subscription.shown("https://fcm.googleapis.com/fcm/send/x#p256dh=a&auth=b") == \
+        "push service fcm.googleapis.com", "a list shows the push service, never the keys"
 
 
 def test_nobody_subscribes_a_device_for_someone_else_and_a_device_moves_to_its_new_user(db, clock, make_person):

@@ -82,6 +82,13 @@ def endpoint_of(address: str) -> str:
     return address.partition("#")[0]
 
 
+def shown(address: str) -> str:
+    """How a subscription reads in a list of contact methods: its push service, never its path or keys
+    ("push service fcm.googleapis.com")."""
+    host = urlsplit(endpoint_of(address)).hostname or "?"
+    return f"push service {host}"
+
+
 def parse(address: str) -> Subscription:
     """The subscription an address carries; ValueError naming what is missing."""
     endpoint, _, fragment = address.partition("#")
