@@ -265,3 +265,38 @@ def test_nobody_subscribes_a_device_for_someone_else_and_a_device_moves_to_its_n
     with db.unit_of_work() as s, pytest.raises(InvalidInput, match="p256dh"):
         push.subscribe(s, actor=as_[erin.id], now=clock.now(), user=require_user(s, erin.id),
                        endpoint="https://push.example.test/y", p256dh=b64(b"\x04" + b"\x01" * 64), auth=sub["auth"])
+
+
+def test_a_restricted_incident_pushes_no_text_to_someone_who_may_not_see_it(runbook, push_service):
+    """The outsider is on call by push. A security auto-incident rule declares a restricted incident from
+    an alert; an insider names it and writes in it while the engine goes on paging. Nothing the outsider's
+    phone decrypts carries the incident's words (an incident page, if one reaches them, names only its
+    severity), as for email, Slack and webhooks (tests/security/test_surfaces.py)."""
+    rb = runbook
+    rb.configure(vapid_private_key=VAPID_KEY, vapid_subject=SUBJECT)
+    secret = "Payroll-exfiltration-7731"
+    rb.person("Ada", role="admin"), rb.person("Insider")
+    outsider = rb.person("Outsider")
+    rb.service("checkout", tier=1)
+    phone = Browser.new()
+    made = rb.http.post("/api/v1/users/me/push-subscriptions", headers=outsider.headers,
+                        json={**phone.subscription(push_service.url() + "/outsider"), "page_at_once": True})
+    assert made.status_code == 201, made.text
+    rb.policy((5, ["Outsider"]), repeat=3)
+    rb.as_("Ada").post("/auto-incident-rules", name="exfiltration", matchers=["tier=1"], incident_severity="SEV1",
+                       incident_kind="security")
+    rb.trigger("checkout-5xx")
+    rb.tick()
+    ref = rb.as_("Ada").get("/incidents")["items"][0]["ref"]
+    rb.as_("Ada").post(f"/incidents/{ref}/participants", 200, user=rb.people["Insider"].email, kind="responder")
+    rb.as_("Insider").patch(f"/incidents/{ref}", title=f"{secret} title", summary=f"{secret} summary")
+    rb.as_("Insider").post(f"/incidents/{ref}/notes", text=f"{secret} note")
+    for _ in range(3):
+        rb.tick(minutes=5)
+    shown = [phone.decrypt(post) for post in push_service.posts]
+    assert len(shown) > 3, "the outsider was hardly paged: the test would prove nothing"
+    for message in shown:
+        assert secret not in json.dumps(message), message
+        if message["kind"] == "incident":
+            assert message["title"].startswith("[SEV1]") and message["url"].startswith("/incidents/")
+            assert [a["title"] for a in message["actions"]] == ["Take command"]
