@@ -127,6 +127,7 @@ def test_enable_push_then_a_test_push_arrives_decrypted_then_remove_it(push_app,
     ({"endpoint": ""}, "endpoint is required"),
     ({"endpoint": "http://10.1.2.3/push"}, "endpoint is refused by the egress policy"),
     ({"endpoint": "ftp://push.example.test/x"}, "endpoint must be an http(s) URL"),
+    ({"endpoint": "http://push.example.test/x"}, "endpoint must be an https URL (push services use https)"),
     ({"p256dh": b64(b"\x04" + b"\x07" * 64)}, "p256dh must be the browser&#39;s P-256 public key"),
     ({"auth": "c2hvcnQ"}, "auth must be the subscription&#39;s 16-byte secret"),
 ])

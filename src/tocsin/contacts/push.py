@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -24,7 +25,7 @@ from tocsin.audit.service import record
 from tocsin.contacts.models import ContactMethod
 from tocsin.contacts.service import MAX_METHODS, check_address, create_method, create_rule, list_methods, list_rules
 from tocsin.errors import Conflict, Forbidden, InvalidInput
-from tocsin.net.guard import EgressPolicy
+from tocsin.net.guard import EgressPolicy, literal_address
 from tocsin.notify import push_subscription
 from tocsin.principal import Principal
 from tocsin.users.models import User
@@ -39,6 +40,13 @@ def key_status(settings: Any) -> dict[str, Any]:
     return {"public_key": push_subscription.public_key(settings.resolved_vapid_key()), "ready": subject is not None,
             "detail": "" if subject else "Web Push needs TOCSIN_VAPID_SUBJECT (a mailto: address push services can "
                                          "write to): ask an admin to set it"}
+
+
+def _opened(url: str, policy: EgressPolicy | None) -> bool:
+    """True when the URL's host is a literal address inside a range the operator's allow-list opened."""
+    address = literal_address(urlsplit(url).hostname or "")
+    return address is not None and policy is not None and any(
+        address.version == net.version and address in net for net in policy.allow)
 
 
 def list_devices(session: Session, user_id: uuid.UUID) -> list[ContactMethod]:
@@ -63,6 +71,9 @@ def subscribe(session: Session, *, actor: Principal, now: datetime, user: User, 
         raise InvalidInput(exc.message.replace("address", "endpoint", 1), details={"field": "endpoint"}) from None
     if "#" in endpoint:
         raise InvalidInput("endpoint must not have a fragment", details={"field": "endpoint"})
+    if not endpoint.lower().startswith("https://") and not _opened(endpoint, policy):
+        # Every push service is https; plain http only to an address the operator opened (a test push server).
+        raise InvalidInput("endpoint must be an https URL (push services use https)", details={"field": "endpoint"})
     problem = push_subscription.key_problem(p256dh, auth)
     if problem:
         raise InvalidInput(problem, details={"field": "keys"})
