@@ -534,7 +534,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
                 **A).json()["items"][0]["id"]
     walk("POST", "/me/contacts/{method_id}/delete", f"/me/contacts/{mine}/delete", expect=303, **form(""))
     walk("POST", "/me/tokens", **form("", {"name": "laptop"}))
-    my_tokens = walk("GET", f"{api}/tokens", **A).json()
+    my_tokens = walk("GET", f"{api}/tokens", **A).json()["items"]
     laptop = next(t["id"] for t in my_tokens if t["name"] == "laptop")
     walk("POST", "/me/tokens/{token_id}/revoke", f"/me/tokens/{laptop}/revoke", expect=303, **form(""))
     # Web Push: the installable app, and a device's subscription (test push: no VAPID subject, a clear failure)
@@ -549,7 +549,8 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
          json={"endpoint": "https://push.example.test/wpush/bob", "keys": keys}, **B)
     walk("POST", "/me/push", expect=303, **form("", {"endpoint": "https://push.example.test/wpush/ada", **keys}))
     device = next(m["id"] for m in walk("GET", f"{api}/users/{{key}}/contact-methods",
-                                        f"{api}/users/{admin.email}/contact-methods", **A).json() if m["type"] == "push")
+                                        f"{api}/users/{admin.email}/contact-methods", **A).json()["items"]
+                  if m["type"] == "push")
     walk("POST", "/me/push/{method_id}/test", f"/me/push/{device}/test", expect=303, **form(""))
     walk("POST", "/me/push/{method_id}/delete", f"/me/push/{device}/delete", expect=303, **form(""))
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {

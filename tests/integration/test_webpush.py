@@ -112,7 +112,7 @@ def test_a_page_reaches_the_phone_by_push_and_its_acknowledge_button_acks_the_al
                         json={**phone.subscription(endpoint), "label": "Alice's phone", "page_at_once": True})
     assert made.status_code == 201, made.text
     assert (made.json()["type"], made.json()["verified"], made.json()["label"]) == ("push", True, "Alice's phone")
-    rules = rb.http.get("/api/v1/users/me/notification-rules", headers=alice.headers).json()
+    rules = rb.http.get("/api/v1/users/me/notification-rules", headers=alice.headers).json()["items"]
     assert sorted((r["channel"], r["delay_minutes"]) for r in rules) == [("email", 0), ("push", 0)]
 
     rb.policy((30, ["Alice"]))
@@ -160,7 +160,7 @@ def test_a_subscription_that_ended_fails_for_good_and_the_page_falls_through_to_
     rb.tick()
     rb.expect_email("Bob", "checkout-5xx is failing")
     shown = {n["channel"]: (n["status"], n["last_error"]) for n in
-             rb.http.get(f"/api/v1/alerts/{alert}/notifications", headers=bob.headers).json()}
+             rb.http.get(f"/api/v1/alerts/{alert}/notifications", headers=bob.headers).json()["items"]}
     assert shown["push"][0] == "failed" and "410 Gone" in shown["push"][1] and "enable push" in shown["push"][1]
     assert shown["email"] == ("sent", None)
     assert email

@@ -99,7 +99,7 @@ def test_enable_push_then_a_test_push_arrives_decrypted_then_remove_it(push_app,
         assert flash(done) == "Push is on for “Pixel 9”. Pages reach it at once, and your account email too " \
                               "(a rule was added for each)."
         assert devices(alice) == ["Pixel 9"]
-        rules = alice.get("/api/v1/users/me/notification-rules", headers=alice.user.headers).json()
+        rules = alice.get("/api/v1/users/me/notification-rules", headers=alice.user.headers).json()["items"]
         assert sorted(r["channel"] for r in rules) == ["email", "push"]
 
         method_id = re.search(r'action="/me/push/([0-9a-f-]+)/test"', alice.get("/me").text).group(1)
