@@ -32,6 +32,7 @@ from tocsin.web.routes import (
     oncall_pages,
     people,
     postmortem_pages,
+    push,
     report_pages,
     room,
     silences,
@@ -66,7 +67,7 @@ async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Respo
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
     add_routes(app, *(module.router for module in (api_docs, auth, configure, console, me, oncall_pages, people,
-                                                   silences, status_admin, report_pages, postmortem_pages,
+                                                   silences, status_admin, push, report_pages, postmortem_pages,
                                                    room_actions, room, integrations, monitors)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
