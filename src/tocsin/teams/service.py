@@ -44,6 +44,12 @@ def member_ids(session: Session, team_id: uuid.UUID) -> list[uuid.UUID]:
     return list(session.execute(sa.select(TeamMember.user_id).where(TeamMember.team_id == team_id)).scalars())
 
 
+def member_counts(session: Session) -> dict[uuid.UUID, int]:
+    """How many members each team has (teams without members are left out)."""
+    return {tid: int(n) for tid, n in session.execute(
+        sa.select(TeamMember.team_id, sa.func.count()).group_by(TeamMember.team_id)).all()}
+
+
 def _check_name(name: str) -> str:
     """The trimmed name: 1 to 200 characters (the column's size; the API's schema says the same)."""
     if not name.strip():

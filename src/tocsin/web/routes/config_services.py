@@ -59,7 +59,7 @@ def values_of(s: Session, svc: Service) -> dict[str, Any]:
     hours = settings.support_hours
     team = teams.get_team(s, svc.owner_team_id) if svc.owner_team_id else None
     policy = esc.get_policy(s, svc.escalation_policy_id) if svc.escalation_policy_id else None
-    return {"name": svc.name, "slug": svc.slug, "description": svc.description, "owner_team": team.slug if team else "",
+    return {"name": svc.name, "slug": svc.slug, "description": svc.description.strip(), "owner_team": team.slug if team else "",
             "tier": str(svc.tier), "runbook_url": svc.runbook_url or "",
             "depends_on": services.dependency_slugs(s, svc.id), "paging_unit": svc.paging_unit,
             "policy": policy.slug if policy else "", "group_by": ", ".join(settings.group_by),
@@ -188,7 +188,6 @@ def update_service(request: Request, key: str, ctx: CtxDep, form: CsrfForm) -> R
         with ctx.work() as (s, me):
             svc = services.require_service(s, key[:100])
             before = values_of(s, svc)
-            values["slug"] = svc.slug  # the key does not change (links and integrations use it)
             kwargs = changes(values, before)
             if kwargs:
                 services.update_service(s, actor=me, now=ctx.now, service=svc, **kwargs)

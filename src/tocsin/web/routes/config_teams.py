@@ -8,6 +8,7 @@ does, so the audit entry names who was added or removed.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -31,10 +32,12 @@ router = APIRouter(include_in_schema=False)
 @router.get("/teams")
 def teams_page(request: Request, ctx: CtxDep) -> Response:
     with ctx.work() as (s, _me):
-        rows = []
-        for team in sorted(teams.list_teams(s, limit=1000), key=lambda t: t.name.lower()):
-            rows.append({"team": team, "members": len(teams.member_ids(s, team.id)),
-                         "services": [x.slug for x in services.list_services(s, team_id=team.id, limit=500)]})
+        counts = teams.member_counts(s)
+        owned: dict[uuid.UUID | None, list[str]] = {}
+        for svc in sorted(services.list_services(s, limit=5000), key=lambda x: x.slug):
+            owned.setdefault(svc.owner_team_id, []).append(svc.slug)
+        rows = [{"team": team, "members": counts.get(team.id, 0), "services": owned.get(team.id, [])}
+                for team in sorted(teams.list_teams(s, limit=1000), key=lambda t: t.name.lower())]
     return render(request, ctx, "teams.html", rows=rows)
 
 
