@@ -32,6 +32,7 @@ from tocsin.web.routes import (
     oncall_pages,
     people,
     postmortem_pages,
+    push,
     report_pages,
     room,
     silences,
@@ -67,8 +68,8 @@ def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
     # config_services before console: its /services/new would otherwise be taken for a service key
     add_routes(app, *(module.router for module in (api_docs, auth, config_services, config_teams, configure, console,
-                                                   me, oncall_pages, people, silences, status_admin, report_pages,
-                                                   postmortem_pages, room_actions, room)))
+                                                   me, oncall_pages, people, silences, status_admin, push,
+                                                   report_pages, postmortem_pages, room_actions, room)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
