@@ -561,6 +561,46 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
          **form("", {"org_role": "viewer"}))
     walk("POST", "/users/{user_id}/active", f"/users/{carol['id']}/active", expect=303,
          **form("", {"active": "false"}))
+    # services, teams and invitations (config_services.py, config_teams.py, people.py)
+    for page in ("/services/new", "/teams", "/teams/new"):
+        walk("GET", page, **W)
+    walk("GET", "/services/{key}/edit", "/services/checkout/edit", **W)
+    walk("GET", "/teams/{key}", "/teams/platform", **W)
+    walk("POST", "/teams", expect=303, **form("", {"name": "Storage"}))
+    walk("POST", "/teams/{key}/edit", "/teams/storage/edit", expect=303,
+         **form("", {"name": "Storage", "description": "Disks"}))
+    walk("POST", "/teams/{key}/members", "/teams/storage/members", expect=303, **form("", {"user": str(bob.id)}))
+    walk("POST", "/teams/{key}/members/{user_id}/remove", f"/teams/storage/members/{bob.id}/remove", expect=303,
+         **form(""))
+    walk("POST", "/services", expect=303, **form("", {
+        "name": "Disks", "owner_team": "storage", "tier": "2", "dep:checkout": "1", "policy": "default",
+        "group_by": "alertname", "group_window": "10m", "flap_window": "0s", "sh_on": "1",
+        "sh_timezone": "Europe/Berlin", "day:1": "1", "sh_start": "09:00", "sh_end": "17:00"}))
+    walk("POST", "/services/{key}/edit", "/services/disks/edit", expect=303, **form("", {
+        "name": "Disks", "owner_team": "storage", "tier": "1", "paging_unit": "alert", "group_window": "1h",
+        "flap_window": "30m"}))
+    disks_key = walk("POST", f"{api}/integrations", json={"service": "disks", "type": "events_v2", "name": "disks"},
+                     expect=201, **A).json()["key"]
+    assert smoke_client.post("/v2/enqueue", json={
+        "routing_key": disks_key, "event_action": "trigger", "dedup_key": "disk-full",
+        "payload": {"summary": "Disk full", "source": "db1", "severity": "critical"}}).status_code == 202
+    disk_alert = walk("GET", f"{api}/alerts", "/api/v1/alerts?service=disks", **A).json()["items"][0]["id"]
+    walk("POST", "/services/{key}/delete", "/services/disks/delete", expect=409, **form("", {"confirm": "disks"}))
+    walk("POST", f"{api}/alerts/{{alert_id}}/resolve", f"{api}/alerts/{disk_alert}/resolve", **A)
+    walk("POST", "/services/{key}/delete", "/services/disks/delete", expect=303, **form("", {"confirm": "disks"}))
+    walk("POST", f"{api}/services", json={"name": "Spare"}, expect=201, **A)
+    walk("DELETE", f"{api}/services/{{key}}", f"{api}/services/spare", expect=204, **A)
+    walk("POST", "/users/invite", expect=200, **form("", {"email": "erin@example.test", "name": "Erin",
+                                                          "org_role": "viewer"}))
+
+    def erins_invite() -> str:
+        found = re.findall(r'action="/users/invites/([0-9a-f-]+)/revoke".*?Revoke invitation of (\w+)',
+                           web.get("/users").text, re.S)
+        return next(iid for iid, name in found if name == "Erin")
+
+    walk("POST", "/users/invites/{invite_id}/resend", f"/users/invites/{erins_invite()}/resend", **form(""))
+    walk("POST", "/users/invites/{invite_id}/revoke", f"/users/invites/{erins_invite()}/revoke", expect=303,
+         **form(""))
     walk("POST", "/me/password", expect=303, **form("", {
         "current_password": PASSWORD, "new_password": PASSWORD + "!", "confirm_password": PASSWORD + "!"}))
     walk("POST", "/logout", expect=303, **form(""))

@@ -24,6 +24,8 @@ from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_red
 from tocsin.web.render import render, secure
 from tocsin.web.routes import (
     auth,
+    config_services,
+    config_teams,
     configure,
     console,
     integrations,
@@ -66,9 +68,11 @@ async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Respo
 
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
-    add_routes(app, *(module.router for module in (api_docs, auth, configure, console, me, oncall_pages, people,
-                                                   silences, status_admin, push, report_pages, postmortem_pages,
-                                                   room_actions, room, integrations, monitors)))
+    # config_services before console: its /services/new would otherwise be taken for a service key
+    add_routes(app, *(module.router for module in (api_docs, auth, config_services, config_teams, configure, console,
+                                                   me, oncall_pages, people, silences, status_admin, push,
+                                                   report_pages, postmortem_pages, room_actions, room, integrations,
+                                                   monitors)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
