@@ -32,8 +32,10 @@ from tocsin.web.routes import (
     postmortem_pages,
     report_pages,
     room,
+    schedule_editor,
     silences,
     status_admin,
+    swap_pages,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -63,7 +65,9 @@ async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Respo
 
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
-    add_routes(app, *(module.router for module in (auth, configure, console, me, oncall_pages, people, silences, status_admin,
+    # schedule_editor and swap_pages before oncall_pages: GET /schedules/{key} would catch /schedules/new
+    add_routes(app, *(module.router for module in (auth, configure, console, me, schedule_editor, swap_pages,
+                                                   oncall_pages, people, silences, status_admin,
                                                    report_pages, postmortem_pages, room_actions, room)))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
