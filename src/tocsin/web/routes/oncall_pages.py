@@ -27,7 +27,7 @@ from tocsin.web.routes.common import (
     parse_uuid,
     redirect,
 )
-from tocsin.web.routes.swap_pages import swap_cards
+from tocsin.web.routes.swap_pages import default_range, swap_cards
 
 router = APIRouter(include_in_schema=False)
 
@@ -139,7 +139,7 @@ def schedule_page(request: Request, key: str, week: str = "", ctx: WebCtx = Depe
                            "handoff": wall(layer.rotation_start, tz_or_utc(layer.rotation_timezone)),
                            "restrictions": [restriction_words(r) for r in layer.restrictions],
                            "members": [names.get(str(u), str(u)) for u in members[layer.id]]} for layer in layers],
-                  swaps=open_swaps, on_it=on_it, swap_back=f"/schedules/{schedule.slug}",
+                  swaps=open_swaps, on_it=on_it, swap_range=default_range(ctx),
                   choices=choices, default_start=local_input(ctx.now, ctx.user.time_zone),
                   default_end=local_input(ctx.now + timedelta(hours=8), ctx.user.time_zone),
                   tz_name=ctx.user.time_zone)

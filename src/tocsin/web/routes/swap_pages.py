@@ -16,13 +16,14 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from tocsin.escalation import swap_notices
+from tocsin.localtime import zone
 from tocsin.oncall import mine, swaps
 from tocsin.oncall import service as oncall
 from tocsin.oncall.models import ShiftSwap
 from tocsin.principal import OrgRole, Principal
 from tocsin.web.auth import WebCtx, csrf_form, web_ctx
 from tocsin.web.render import render
-from tocsin.web.routes.common import field, local_input, parse_local, parse_uuid, redirect
+from tocsin.web.routes.common import field, parse_local, parse_uuid, redirect
 
 router = APIRouter(include_in_schema=False)
 MY_DAYS = 28
@@ -48,6 +49,13 @@ def swap_cards(s: Session, me: Principal, rows: list[ShiftSwap], now: Any) -> li
     return out
 
 
+def zone_or_utc(name: str) -> Any:
+    try:
+        return zone(name or "UTC")
+    except ValueError:
+        return zone("UTC")
+
+
 def _back(form: dict[str, str], default: str = "/shift-swaps") -> str:
     back = form.get("back", "")
     return back if back.startswith("/") and not back.startswith("//") and len(back) < 300 else default
@@ -64,10 +72,16 @@ def swaps_page(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
         cards = swap_cards(s, me, open_rows, ctx.now)
         history = swap_cards(s, me, list(reversed(past)), ctx.now)
     tz = ctx.user.time_zone
+    start, end = default_range(ctx)
     return render(request, ctx, "shift_swaps.html", swaps=cards, history=history,
-                  my_schedules=[(x.slug, x.name) for x in mine_on], tz_name=tz,
-                  default_start=local_input(ctx.now + timedelta(days=1), tz),
-                  default_end=local_input(ctx.now + timedelta(days=1, hours=8), tz))
+                  my_schedules=[(x.slug, x.name) for x in mine_on], tz_name=tz, default_start=start,
+                  default_end=end)
+
+
+def default_range(ctx: WebCtx) -> tuple[str, str]:
+    """Tomorrow 09:00 to 17:00 in the viewer's zone, as `datetime-local` values (a form's starting point)."""
+    day = (ctx.now + timedelta(days=1)).astimezone(zone_or_utc(ctx.user.time_zone)).date()
+    return f"{day.isoformat()}T09:00", f"{day.isoformat()}T17:00"
 
 
 @router.post("/shift-swaps")
