@@ -13,6 +13,8 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
+pytestmark = pytest.mark.both_backends  # the swap and feed queries, on SQLite and PostgreSQL
+
 API = "/api/v1"
 SWAPS = f"{API}/shift-swaps"
 # The clock starts on Thursday 2026-01-01 12:00 UTC; the rotation hands off on Mondays at 09:00 UTC.

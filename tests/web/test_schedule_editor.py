@@ -105,7 +105,8 @@ def test_edit_add_and_delete_layers(web_client, crew, db, world):
                  id="restriction-without-days"),
     pytest.param({"r0_start": "25:00"}, "not a time of day", id="bad-time"),
     pytest.param({"layer_start": "soon"}, "not a date and time", id="bad-start"),
-    pytest.param({"layer_kind": "custom", "layer_shift_hours": "0"}, "shift_hours", id="zero-hours"),
+    pytest.param({"layer_kind": "custom", "layer_shift_hours": "0"}, "from 1 to 8760 hours", id="zero-hours"),
+    pytest.param({"layer_shift_hours": "99999999999999999999"}, "from 1 to 8760 hours", id="huge-hours"),
 ])
 @pytest.mark.parametrize("action", ["preview", "save"])
 def test_bad_layers_are_shown_back(web_client, crew, db, change, message, action):

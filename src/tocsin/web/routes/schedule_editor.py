@@ -24,6 +24,7 @@ from tocsin.localtime import resolve_wall, wall
 from tocsin.oncall import resolve
 from tocsin.oncall import service as oncall
 from tocsin.oncall.models import Schedule, ScheduleLayer
+from tocsin.oncall.schemas import MAX_MEMBERS
 from tocsin.principal import OrgRole, Principal
 from tocsin.teams.service import list_teams
 from tocsin.web.auth import WebCtx, csrf_form, web_ctx
@@ -86,9 +87,13 @@ def _layer_args(values: dict[str, Any]) -> dict[str, Any]:
         hours = int(values["shift_hours"] or "24")
     except ValueError:
         raise InvalidInput("shift length: a whole number of hours", details={"field": "layer_shift_hours"}) from None
+    if not 1 <= hours <= resolve.MAX_SHIFT_HOURS:
+        raise InvalidInput(f"shift length: from 1 to {resolve.MAX_SHIFT_HOURS} hours", details={"field": "layer_shift_hours"})
     if not values["start"]:
         raise InvalidInput("first hand-off is required", details={"field": "layer_start"})
     members = [m.strip() for line in values["members"].splitlines() for m in line.split(",") if m.strip()]
+    if len(members) > MAX_MEMBERS:
+        raise InvalidInput(f"a layer has at most {MAX_MEMBERS} members", details={"field": "layer_members"})
     restrictions = []
     for i, row in enumerate(values["restrictions"]):
         if not (row["days"] or row["start"] or row["end"]):
