@@ -126,8 +126,8 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", "/readyz")
     walk("GET", "/openapi.json")
     walk("GET", "/docs")
-    walk("GET", "/docs/oauth2-redirect")
     walk("GET", "/static/{path}", "/static/app.js")
+    walk("GET", "/static/api-docs/{path}", "/static/api-docs/swagger-ui-bundle.js")
     walk("GET", "/metrics", **A)
 
     # --- directory: users, tokens, teams, services --------------------------------------------
