@@ -166,3 +166,16 @@ def test_dst_handoff_in_berlin_keeps_local_time(web_client, crew, clock, db):
     # Sat 28 March (CET, +1), Sun 29 March (the change at 01:00 UTC; CEST, +2), Mon 30 March
     assert shown[9:15] == ["Rui 00:00–08:00", "Sam 08:00–24:00", "Sam 00:00–07:00", "Rui 07:00–24:00",
                            "Rui 00:00–07:00", "Sam 07:00–24:00"]
+
+
+@pytest.mark.parametrize("days, start, end, words", [
+    ([1, 2, 3, 4, 5], "09:00", "17:00", "Mon–Fri 09:00–17:00"),
+    ([1, 2, 3, 4, 5, 6, 7], "22:00", "06:00", "every day 22:00–06:00 (next day)"),
+    ([6, 7], "00:00", "00:00", "Sat, Sun, all day from 00:00"),
+    ([1, 3, 5], "08:00", "12:00", "Mon, Wed, Fri 08:00–12:00"),
+    ([1, 2, 4, 5, 6], "10:00", "11:00", "Mon, Tue, Thu–Sat 10:00–11:00"),
+])
+def test_restrictions_in_words(days, start, end, words):
+    from tocsin.web.routes.oncall_pages import restriction_words
+
+    assert restriction_words({"days": days, "start": start, "end": end}) == words
