@@ -2,7 +2,7 @@
 
 Runbook (the ManualClock starts on Thursday 1 January 2026, 12:00 UTC): Rui and Sam take turns
 weekly on `ops` (Rui this week). Rui asks for cover on Friday 09:00–18:00 → Sam is emailed (the
-real SMTP server), Rui is not → Sam offers → Rui is emailed → Rui accepts → on Friday at 10:00 an
+real SMTP server), Rui is not → Sam offers → Rui is emailed → Rui accepts → Sam is emailed → on Friday at 10:00 an
 alert on checkout, whose policy pages whoever is on call on `ops`, emails Sam and not Rui; at
 19:00 the next alert pages Rui again.
 """
@@ -41,7 +41,8 @@ def test_cover_me_moves_the_page_to_the_person_who_covers(rb):
     rb.expect_email("Rui", "Sam offers to cover Ops")
     rb.as_("Rui").post(f"/shift-swaps/{swap['id']}/accept", 200, offer_id=offered["offers"][0]["id"])
     rb.tick()
-    rb.expect_nothing_more()  # accepting tells nobody; the schedule shows it
+    assert "pages for that time come to you" in rb.expect_email("Sam", "You cover Rui on Ops").get_content()
+    rb.expect_nothing_more()
 
     rb.clock.set(datetime(2026, 1, 2, 10, tzinfo=UTC))
     rb.trigger("checkout-5xx")

@@ -1,9 +1,10 @@
 """Emails about shift swaps, through the notification outbox: the schedule's other members hear
-of a new "cover me" request, the requester hears of each offer.
+of a new "cover me" request, the requester hears of each offer, and the person whose offer is
+accepted hears that they are on call for it.
 
 They go to the account email at once (low urgency, like action item reminders: a swap is
-never worth waking someone for); the idempotency key names the request or offer and the
-person, so a retried request cannot send twice.
+never worth waking someone for); the idempotency key names the request, offer or acceptance and
+the person, so a retried request cannot send twice.
 """
 
 from __future__ import annotations
@@ -66,3 +67,18 @@ def offer_made(session: Session, *, swap: ShiftSwap, offer: ShiftSwapOffer, now:
             + f"\n\nAccept it: {public_url}/shift-swaps")
     _queue(session, requester, f"{taker.name} offers to cover {schedule.name}", body,
            f"swap:{swap.id}:offer:{offer.id}", now)
+
+
+def offer_accepted(session: Session, *, swap: ShiftSwap, now: datetime, public_url: str) -> None:
+    """Queue an email to the person whose offer was accepted: they are on call for that range now."""
+    schedule = session.get(Schedule, swap.schedule_id)
+    requester = session.get(User, swap.requester_id)
+    taker = session.get(User, swap.taker_id) if swap.taker_id else None
+    assert schedule is not None and requester is not None
+    if taker is None or not taker.is_active:
+        return
+    span = f"{_local(swap.starts_at, taker.time_zone)} to {_local(swap.ends_at, taker.time_zone)}"
+    body = (f"{requester.name} accepted your offer: you cover their shifts on {schedule.name} from {span}; "
+            f"pages for that time come to you.\n\n{public_url}/me/shifts")
+    _queue(session, taker, f"You cover {requester.name} on {schedule.name}, {span}", body,
+           f"swap:{swap.id}:accepted:{taker.id}", now)

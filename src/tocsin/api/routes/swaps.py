@@ -64,10 +64,11 @@ def offer(swap_id: uuid.UUID, body: OfferIn, request: Request, ctx: CtxDep) -> d
 
 
 @router.post("/shift-swaps/{swap_id}/accept", response_model=SwapOut,
-             summary="Accept an offer: it becomes an override for the offerer (the requester, or an admin)")
-def accept(swap_id: uuid.UUID, body: AcceptIn, ctx: CtxDep) -> dict[str, Any]:
+             summary="Accept an offer: it becomes an override for the offerer, who is emailed (the requester, or an admin)")
+def accept(swap_id: uuid.UUID, body: AcceptIn, request: Request, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         row = swaps.accept(s, actor=me, now=ctx.now, swap=swaps.require_swap(s, swap_id), offer_id=body.offer_id)
+        swap_notices.offer_accepted(s, swap=row, now=ctx.now, public_url=_public_url(request))
         return swaps.describe(s, [row], ctx.now)[0]
 
 

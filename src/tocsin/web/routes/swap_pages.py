@@ -115,7 +115,8 @@ def accept_offer(request: Request, swap_id: str, ctx: WebCtx = Depends(web_ctx),
     sid = parse_uuid(swap_id, "shift swap")
     oid = parse_uuid(form.get("offer_id"), "offer")
     with ctx.work() as (s, me):
-        swaps.accept(s, actor=me, now=ctx.now, swap=swaps.require_swap(s, sid), offer_id=oid)
+        row = swaps.accept(s, actor=me, now=ctx.now, swap=swaps.require_swap(s, sid), offer_id=oid)
+        swap_notices.offer_accepted(s, swap=row, now=ctx.now, public_url=ctx.settings.resolved_public_url())
     return redirect(_back(form), "Offer accepted: the override is on the schedule")
 
 
