@@ -65,7 +65,7 @@ def test_cover_me_end_to_end(client, team, db):
     assert r.status_code == 200, r.text
     assert (r.json()["state"], r.json()["taker"]["name"]) == ("accepted", "Sam")
     shifts = client.get(f"{API}/schedules/ops/shifts", headers=rui.headers,
-                        params={"start": "2026-01-02T00:00:00Z", "end": "2026-01-03T00:00:00Z"}).json()
+                        params={"start": "2026-01-02T00:00:00Z", "end": "2026-01-03T00:00:00Z"}).json()["items"]
     assert [(x["user"]["name"], x["start"][11:16], x["end"][11:16], x["source"]) for x in shifts] == [
         ("Rui", "00:00", "09:00", "week"), ("Sam", "09:00", "18:00", "override"), ("Rui", "18:00", "00:00", "week")]
     assert client.post(f"{SWAPS}/{swap['id']}/cancel", headers=rui.headers).status_code == 409
@@ -115,7 +115,7 @@ def test_cancel(client, team):
 def test_my_shifts_and_personal_feed(client, team, clock):
     rui = team["rui"]
     mine = client.get(f"{API}/me/shifts", headers=rui.headers,
-                      params={"start": "2026-01-01T12:00:00Z", "end": "2026-01-15T00:00:00Z"}).json()
+                      params={"start": "2026-01-01T12:00:00Z", "end": "2026-01-15T00:00:00Z"}).json()["items"]
     # ops: this week and the week after next (Sam has the middle week); db: every week
     assert [(x["schedule"], x["start"][:10], x["end"][:10]) for x in mine] == [
         ("db", "2026-01-01", "2026-01-15"), ("ops", "2026-01-01", "2026-01-05"), ("ops", "2026-01-12", "2026-01-15")]

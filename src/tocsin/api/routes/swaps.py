@@ -80,20 +80,20 @@ def cancel(swap_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
         return swaps.describe(s, [row], ctx.now)[0]
 
 
-@router.get("/me/shifts", response_model=list[MyShiftOut],
+@router.get("/me/shifts", response_model=Page[MyShiftOut],
             summary="My shifts across every schedule between start and end (default: the next 28 days)")
 def my_shifts(ctx: CtxDep,
               start: Annotated[UTCInput | None, Query(description="Default: now; with a UTC offset")] = None,
               end: Annotated[UTCInput | None, Query(description="Default: 28 days after start; at most 90 "
-                                                                "days after it")] = None) -> list[dict[str, Any]]:
+                                                                "days after it")] = None) -> dict[str, Any]:
     begin: datetime = start or ctx.now
     with ctx.work() as (s, me):
         if me.user_id is None:
             raise Forbidden("only a person has shifts", details={})
         found = mine.my_shifts(s, user_id=me.user_id, start=begin, end=end or begin + timedelta(days=28),
                                now=ctx.now)
-        return [{"schedule": m.schedule.slug, "schedule_name": m.schedule.name, "start": m.shift.start,
-                 "end": m.shift.end, "source": m.shift.source} for m in found]
+        return {"items": [{"schedule": m.schedule.slug, "schedule_name": m.schedule.name, "start": m.shift.start,
+                           "end": m.shift.end, "source": m.shift.source} for m in found], "next_cursor": None}
 
 
 @router.post("/me/ical-token", response_model=IcalTokenOut,
