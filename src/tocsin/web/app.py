@@ -30,6 +30,7 @@ from tocsin.web.routes import (
     oncall_pages,
     people,
     postmortem_pages,
+    push,
     report_pages,
     room,
     schedule_editor,
@@ -67,7 +68,7 @@ def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
     # schedule_editor and swap_pages before oncall_pages: GET /schedules/{key} would catch /schedules/new
     add_routes(app, *(module.router for module in (api_docs, auth, configure, console, me, schedule_editor,
-                                                   swap_pages, oncall_pages, people, silences, status_admin,
+                                                   swap_pages, oncall_pages, people, silences, status_admin, push,
                                                    report_pages, postmortem_pages, room_actions, room)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
