@@ -37,8 +37,10 @@ from tocsin.web.routes import (
     push,
     report_pages,
     room,
+    schedule_editor,
     silences,
     status_admin,
+    swap_pages,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -68,11 +70,12 @@ async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Respo
 
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
-    # config_services before console: its /services/new would otherwise be taken for a service key
+    # config_services before console: its /services/new would otherwise be taken for a service key;
+    # schedule_editor and swap_pages before oncall_pages: GET /schedules/{key} would catch /schedules/new
     add_routes(app, *(module.router for module in (api_docs, auth, config_services, config_teams, configure, console,
-                                                   me, oncall_pages, people, silences, status_admin, push,
-                                                   report_pages, postmortem_pages, room_actions, room, integrations,
-                                                   monitors)))
+                                                   me, schedule_editor, swap_pages, oncall_pages, people, silences,
+                                                   status_admin, push, report_pages, postmortem_pages, room_actions,
+                                                   room, integrations, monitors)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
