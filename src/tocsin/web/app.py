@@ -23,15 +23,18 @@ from tocsin.web import room_actions
 from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_redirect
 from tocsin.web.render import render, secure
 from tocsin.web.routes import (
+    audit_pages,
     auth,
     configure,
     console,
     me,
     oncall_pages,
     people,
+    policy_pages,
     postmortem_pages,
     report_pages,
     room,
+    rules_pages,
     silences,
     status_admin,
 )
@@ -63,8 +66,10 @@ async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Respo
 
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
-    add_routes(app, *(module.router for module in (auth, configure, console, me, oncall_pages, people, silences, status_admin,
-                                                   report_pages, postmortem_pages, room_actions, room)))
+    # policy_pages before oncall_pages: its GET /escalation-policies/{key} would catch /escalation-policies/new
+    add_routes(app, *(module.router for module in (auth, configure, console, me, policy_pages, oncall_pages, people,
+                                                   silences, status_admin, report_pages, postmortem_pages,
+                                                   room_actions, room, rules_pages, audit_pages)))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     api_tocsin = app.exception_handlers.get(errors.TocsinError)

@@ -12,6 +12,7 @@ from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.audit import service as audit
 from tocsin.principal import OrgRole
+from tocsin.schemas import UTCInput
 
 router = APIRouter()
 CtxDep = Annotated[Ctx, Depends(context)]
@@ -54,11 +55,16 @@ def readyz(request: Request) -> Any:
 @router.get("/api/v1/audit", response_model=list[AuditEntryOut], tags=["audit"], responses=ERROR_RESPONSES,
             summary="Audit log entries after a sequence number (admin)")
 def list_audit(ctx: CtxDep, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
-               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
+               limit: Annotated[int, Query(ge=1, le=500)] = 100,
+               actor: Annotated[str, Query(max_length=320, description="Part of the actor's email or label")] = "",
+               action: Annotated[str, Query(max_length=64, description="An action, or its prefix (`silence`)")] = "",
+               since: Annotated[UTCInput | None, Query(description="Entries at or after this time")] = None,
+               until: Annotated[UTCInput | None, Query(description="Entries before this time")] = None) -> Any:
+    filters = audit.AuditFilter(actor=actor.strip(), action=action.strip(), since=since, until=until)
     with ctx.work() as (s, me):
         me.require(OrgRole.admin, "reading the audit log")
-        return [AuditEntryOut.model_validate(e, from_attributes=True) for e in audit.list_entries(s, after_seq=after,
-                                                                                                   limit=limit)]
+        return [AuditEntryOut.model_validate(e, from_attributes=True)
+                for e in audit.list_entries(s, after_seq=after, limit=limit, filters=filters)]
 
 
 @router.get("/api/v1/audit/verify", response_model=AuditVerifyOut, tags=["audit"], responses=ERROR_RESPONSES,
