@@ -198,7 +198,7 @@ def test_silence_change_extend_and_replace(web_client, world, db, clock):
 def test_recurring_maintenance_window_create_edit_delete(web_client, world, db, clock):
     client = web_client("responder")
     token = csrf(client, "/silences")
-    # ManualClock: 2026-01-01 00:00 UTC; every day 02:00-03:00 Berlin time, from Jan 2
+    # ManualClock: 2026-01-01 12:00 UTC; every day 02:00-03:00 Berlin time, from Jan 2
     r = post_form(client, "/maintenance-windows", {
         "service": "checkout", "name": "nightly backup", "start": "2026-01-02T02:00", "end": "2026-01-02T03:00",
         "recurrence": "daily", "until": "", "timezone": "Europe/Berlin", "reason": "backups"}, token=token)

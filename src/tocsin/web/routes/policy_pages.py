@@ -184,8 +184,9 @@ def _submit(request: Request, ctx: WebCtx, form: dict[str, str], key: str | None
             if key is None:
                 policy = esc.create_policy(s, actor=me, now=ctx.now, slug=draft.slug or None, **fields)
             else:
-                policy = esc.update_policy(s, actor=me, now=ctx.now, policy=esc.require_policy(s, key),
-                                           **fields, **({"slug": draft.slug} if draft.slug else {}))
+                if draft.slug:
+                    fields["slug"] = draft.slug
+                policy = esc.update_policy(s, actor=me, now=ctx.now, policy=esc.require_policy(s, key), **fields)
             slug = policy.slug
     except (InvalidInput, Conflict) as exc:
         status = 409 if isinstance(exc, Conflict) else 422
