@@ -10,7 +10,8 @@ from fastapi.routing import APIRoute
 
 from tests.harness.console import csrf, post_form
 
-MY_MODULES = ("auth", "console", "me", "oncall_pages", "people", "silences", "status_admin", "report_pages")
+MY_MODULES = ("auth", "console", "me", "oncall_pages", "people", "silences", "status_admin", "report_pages",
+              "rules_pages", "policy_pages")
 NO_SESSION_YET = {"/login", "/invite/{token}"}  # checked by Origin instead (see test_login)
 SOME_ID = "01900000-0000-7000-8000-000000000000"
 
