@@ -42,7 +42,8 @@ def _before(value: str) -> int | None:
 
 
 def _details(details: dict[str, Any]) -> str:
-    text = ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False, default=str)}" for k, v in sorted(details.items()))
+    text = ", ".join(f"{k}: {v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)}"
+                     for k, v in sorted(details.items()))
     return text if len(text) <= _DETAIL_CHARS else text[:_DETAIL_CHARS] + "…"
 
 
