@@ -57,7 +57,7 @@ def test_crud(client, people, db):
     assert [(t["type"], t["name"]) for t in p["levels"][1]["targets"]] == [("schedule", "primary"),
                                                                           ("user", alice.email)]
     assert client.get(f"{POL}/checkout-paging", headers=people["viewer"].headers).json() == p
-    assert [x["slug"] for x in client.get(POL, headers=alice.headers).json()] == ["checkout-paging"]
+    assert [x["slug"] for x in client.get(POL, headers=alice.headers).json()["items"]] == ["checkout-paging"]
 
     r = client.patch(f"{POL}/{p['id']}", json={"levels": [{"delay_minutes": 3, "targets": [
         {"type": "user", "id": alice.email}]}], "repeat": 0}, headers=admin)
@@ -78,7 +78,7 @@ def test_crud(client, people, db):
     assert client.delete(f"{POL}/checkout-paging", headers=admin).status_code == 204
     assert client.get(f"{POL}/checkout-paging", headers=admin).status_code == 404
     assert counts(db) == (0, 0)
-    audit = client.get("/api/v1/audit", headers=admin).json()
+    audit = client.get("/api/v1/audit", headers=admin).json()["items"]
     actions = [e["action"] for e in (audit["items"] if isinstance(audit, dict) else audit)]
     for a in ("escalation_policy.create", "escalation_policy.update", "escalation_policy.delete",
               "service.escalation_policy"):
@@ -220,7 +220,7 @@ def decisions(client, people, alert_id, kind):
 
 
 def audit_actions(client, people):
-    audit = client.get("/api/v1/audit", headers=people["admin"].headers).json()
+    audit = client.get("/api/v1/audit", headers=people["admin"].headers).json()["items"]
     return [e["action"] for e in (audit["items"] if isinstance(audit, dict) else audit)]
 
 
