@@ -125,16 +125,16 @@ def test_rules_are_tried_in_order_and_can_be_reordered(client, db, people):
     admin = people["admin"].headers
     ids = [created(client.post(RULES, json={**good_body(RULES), "name": f"r{i}"}, headers=admin))["id"]
            for i in range(3)]
-    assert [r["id"] for r in client.get(RULES, headers=admin).json()] == ids
+    assert [r["id"] for r in client.get(RULES, headers=admin).json()["items"]] == ids
     new = [ids[2], ids[0], ids[1]]
     r = client.put(f"{RULES}/order", json={"ids": new}, headers=admin)
     assert r.status_code == 200, r.text
-    assert [(x["id"], x["position"]) for x in r.json()] == [(i, n) for n, i in enumerate(new)]
-    assert [x["id"] for x in client.get(RULES, headers=admin).json()] == new
+    assert [(x["id"], x["position"]) for x in r.json()["items"]] == [(i, n) for n, i in enumerate(new)]
+    assert [x["id"] for x in client.get(RULES, headers=admin).json()["items"]] == new
     # a deleted rule leaves a gap; a new rule still goes last
     assert client.delete(f"{RULES}/{ids[0]}", headers=admin).status_code == 204
     last = created(client.post(RULES, json=good_body(RULES), headers=admin))
-    assert [x["id"] for x in client.get(RULES, headers=admin).json()] == [ids[2], ids[1], last["id"]]
+    assert [x["id"] for x in client.get(RULES, headers=admin).json()["items"]] == [ids[2], ids[1], last["id"]]
     assert audit_actions(db).count("routing_rule.reorder") == 1
 
 
@@ -150,7 +150,7 @@ def test_reorder_needs_every_rule_once(client, people, order, status, code):
            for i in range(3)]
     r = client.put(f"{RULES}/order", json={"ids": order(ids)}, headers=admin)
     assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
-    assert [x["id"] for x in client.get(RULES, headers=admin).json()] == ids
+    assert [x["id"] for x in client.get(RULES, headers=admin).json()["items"]] == ids
 
 
 # --- bad input: 422, a clear message, nothing written ------------------------------------------
@@ -484,7 +484,7 @@ def test_auto_incident_rule_severity_aliases(client, people):
     admin = people["admin"].headers
     rule = created(client.post(AUTO, json=_a(incident_severity="p0", incident_kind="security"), headers=admin))
     assert (rule["incident_severity"], rule["incident_kind"]) == ("SEV1", "security")
-    assert [r["id"] for r in client.get(AUTO, headers=people["viewer"].headers).json()] == [rule["id"]]
+    assert [r["id"] for r in client.get(AUTO, headers=people["viewer"].headers).json()["items"]] == [rule["id"]]
 
 
 def test_inhibition_rule_output_and_service_filter(client, db, people):
