@@ -580,7 +580,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
                 **A).json()["items"][0]["id"]
     walk("POST", "/me/contacts/{method_id}/delete", f"/me/contacts/{mine}/delete", expect=303, **form(""))
     walk("POST", "/me/tokens", **form("", {"name": "laptop"}))
-    my_tokens = walk("GET", f"{api}/tokens", **A).json()
+    my_tokens = walk("GET", f"{api}/tokens", **A).json()["items"]
     laptop = next(t["id"] for t in my_tokens if t["name"] == "laptop")
     walk("POST", "/me/tokens/{token_id}/revoke", f"/me/tokens/{laptop}/revoke", expect=303, **form(""))
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
