@@ -12,6 +12,7 @@ use what earlier ones made, and one seeded database per backend keeps it cheap.
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
 from tests.harness.console import PASSWORD, csrf
@@ -583,6 +586,22 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     my_tokens = walk("GET", f"{api}/tokens", **A).json()["items"]
     laptop = next(t["id"] for t in my_tokens if t["name"] == "laptop")
     walk("POST", "/me/tokens/{token_id}/revoke", f"/me/tokens/{laptop}/revoke", expect=303, **form(""))
+    # Web Push: the installable app, and a device's subscription (test push: no VAPID subject, a clear failure)
+    walk("GET", "/manifest.webmanifest")
+    walk("GET", "/sw.js")
+    walk("GET", f"{api}/push/vapid-public-key", **B)
+    walk("GET", "/me/push/key", **W)
+    point = ec.derive_private_key(7, ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    keys = {"p256dh": base64.urlsafe_b64encode(point).rstrip(b"=").decode(), "auth": "AAAAAAAAAAAAAAAAAAAAAA"}
+    walk("POST", f"{api}/users/{{key}}/push-subscriptions", f"{api}/users/me/push-subscriptions", expect=201,
+         json={"endpoint": "https://push.example.test/wpush/bob", "keys": keys}, **B)
+    walk("POST", "/me/push", expect=303, **form("", {"endpoint": "https://push.example.test/wpush/ada", **keys}))
+    device = next(m["id"] for m in walk("GET", f"{api}/users/{{key}}/contact-methods",
+                                        f"{api}/users/{admin.email}/contact-methods", **A).json()["items"]
+                  if m["type"] == "push")
+    walk("POST", "/me/push/{method_id}/test", f"/me/push/{device}/test", expect=303, **form(""))
+    walk("POST", "/me/push/{method_id}/delete", f"/me/push/{device}/delete", expect=303, **form(""))
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
         "email": "dan@example.test", "name": "Dan", "org_role": "viewer"}))
     page_text = invited.text if invited.status_code == 200 else web.get(invited.headers["location"]).text

@@ -27,11 +27,14 @@ from tocsin.web.routes import (
     auth,
     configure,
     console,
+    integrations,
     me,
+    monitors,
     oncall_pages,
     people,
     policy_pages,
     postmortem_pages,
+    push,
     report_pages,
     room,
     rules_pages,
@@ -68,8 +71,9 @@ def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
     # policy_pages before oncall_pages: its GET /escalation-policies/{key} would catch /escalation-policies/new
     add_routes(app, *(module.router for module in (api_docs, auth, configure, console, me, policy_pages, oncall_pages,
-                                                   people, silences, status_admin, report_pages, postmortem_pages,
-                                                   room_actions, room, rules_pages, audit_pages)))
+                                                   people, silences, status_admin, push, report_pages,
+                                                   postmortem_pages, room_actions, room, integrations, monitors,
+                                                   rules_pages, audit_pages)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -16,6 +16,7 @@ from tocsin.contacts import service as contacts
 from tocsin.contacts.models import ContactMethod, NotificationRule
 from tocsin.escalation.service import notifications_to
 from tocsin.http.present import visible_refs
+from tocsin.notify import push_subscription
 from tocsin.users.models import User
 from tocsin.web.auth import WebCtx
 from tocsin.web.reachable import paging_gap
@@ -41,10 +42,15 @@ def rule_sentence(rules: list[NotificationRule], methods: dict[uuid.UUID, Contac
     return ", ".join(parts)
 
 
+def shown_address(m: ContactMethod) -> str:
+    """The address as /me lists it: a push subscription by its push service (its address carries its keys)."""
+    return push_subscription.shown(m.address) if m.type == "push" else m.address
+
+
 def _method_row(m: ContactMethod, now: datetime) -> dict[str, Any]:
     pending = bool(m.verified_at is None and m.verify_hash and m.verify_expires_at and m.verify_expires_at > now
                    and m.verify_attempts < contacts.CODE_ATTEMPTS)
-    return {"id": m.id, "type": m.type, "channel": CHANNEL_WORDS.get(m.type, m.type), "address": m.address,
+    return {"id": m.id, "type": m.type, "channel": CHANNEL_WORDS.get(m.type, m.type), "address": shown_address(m),
             "label": m.label, "verified": m.verified_at is not None, "pending": pending,
             "expires_at": m.verify_expires_at if pending else None}
 
@@ -74,7 +80,7 @@ def paging_view(s: Session, ctx: WebCtx, user: User) -> dict[str, Any]:
         "verified_methods": [m for m in methods if m.verified_at is not None],
         "rules": [{"id": r.id, "urgency": r.urgency, "when": when_words(r.delay_minutes),
                    "channel": CHANNEL_WORDS.get(by_id[r.contact_method_id].type, "") if r.contact_method_id in by_id
-                   else "", "address": by_id[r.contact_method_id].address if r.contact_method_id in by_id else "",
+                   else "", "address": shown_address(by_id[r.contact_method_id]) if r.contact_method_id in by_id else "",
                    "verified": r.contact_method_id in by_id and by_id[r.contact_method_id].verified_at is not None}
                   for r in rules],
         "rule_sentences": {u: rule_sentence(rules, by_id, u) for u in ("high", "low")},
