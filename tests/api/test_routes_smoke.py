@@ -519,6 +519,55 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("POST", "/silences/{silence_id}/expire", f"/silences/{console_silence}/expire", expect=303, **form(""))
     walk("POST", "/maintenance-windows", expect=303, **form("", {
         "service": "checkout", "name": "patching", "start": "2026-03-01T01:00", "end": "2026-03-01T02:00"}))
+    # rules, silences and maintenance, the policy editor and the audit log
+    walk("GET", "/silences/{silence_id}", f"/silences/{console_silence}", **W)
+    walk("POST", "/silences/{silence_id}", f"/silences/{console_silence}", expect=409, **form("", {
+        "matchers": "team=db", "end": "2026-01-02T01:00", "reason": "ended already"}))
+    live_silence = walk("POST", f"{api}/silences", json={"matchers": ["team=db"], "ends_at": T_END, "reason": "r"},
+                        expect=201, **A).json()["id"]
+    walk("PATCH", f"{api}/silences/{{silence_id}}", f"{api}/silences/{live_silence}", json={"reason": "longer"}, **A)
+    console_window = walk("GET", f"{api}/maintenance-windows", **A).json()["items"][0]["id"]
+    walk("GET", "/maintenance-windows/{window_id}", f"/maintenance-windows/{console_window}", **W)
+    walk("POST", "/maintenance-windows/{window_id}", f"/maintenance-windows/{console_window}", expect=303,
+         **form("", {"name": "patching", "start": "2026-03-01T01:00", "end": "2026-03-01T03:00",
+                     "recurrence": "weekly", "timezone": "UTC"}))
+    walk("POST", "/maintenance-windows/{window_id}/delete", f"/maintenance-windows/{console_window}/delete",
+         expect=303, **form(""))
+    for page in ("/routing-rules", "/auto-incident-rules", "/inhibition-rules", "/escalation-policies/new", "/audit",
+                 "/audit/verify"):
+        walk("GET", page, **W)
+    walk("POST", "/routing-rules", expect=303, **form("", {"name": "web", "matchers": "team=web", "urgency": "low"}))
+    web_rule = walk("GET", f"{api}/routing-rules", **A).json()["items"][-1]["id"]
+    walk("GET", "/routing-rules/{rule_id}", f"/routing-rules/{web_rule}", **W)
+    walk("POST", "/routing-rules/{rule_id}", f"/routing-rules/{web_rule}", expect=303,
+         **form("", {"name": "web", "matchers": "team=web", "service": "checkout"}))
+    walk("POST", "/routing-rules/order", expect=303, **form("", {"order": web_rule, "rule": web_rule,
+                                                                  "direction": "up"}))
+    walk("POST", "/routing-rules/{rule_id}/delete", f"/routing-rules/{web_rule}/delete", expect=303, **form(""))
+    walk("POST", "/auto-incident-rules", expect=303, **form("", {"name": "t1", "matchers": "tier=1",
+                                                                  "incident_severity": "SEV2"}))
+    t1 = walk("GET", f"{api}/auto-incident-rules", **A).json()["items"][-1]["id"]
+    walk("PATCH", f"{api}/auto-incident-rules/{{rule_id}}", f"{api}/auto-incident-rules/{t1}",
+         json={"incident_kind": "security"}, **A)
+    walk("GET", "/auto-incident-rules/{rule_id}", f"/auto-incident-rules/{t1}", **W)
+    walk("POST", "/auto-incident-rules/{rule_id}", f"/auto-incident-rules/{t1}", expect=303,
+         **form("", {"name": "t1", "matchers": "tier=1", "incident_severity": "SEV1"}))
+    walk("POST", "/auto-incident-rules/{rule_id}/delete", f"/auto-incident-rules/{t1}/delete", expect=303,
+         **form(""))
+    walk("POST", "/inhibition-rules", expect=303, **form("", {"name": "dc", "source_matchers": "alertname=DC",
+                                                               "target_matchers": "severity=warning"}))
+    dc = walk("GET", f"{api}/inhibition-rules", **A).json()["items"][-1]["id"]
+    walk("GET", "/inhibition-rules/{rule_id}", f"/inhibition-rules/{dc}", **W)
+    walk("POST", "/inhibition-rules/{rule_id}", f"/inhibition-rules/{dc}", expect=303, **form("", {
+        "name": "dc", "source_matchers": "alertname=DC", "target_matchers": "severity=info", "equal": "dc"}))
+    walk("POST", "/inhibition-rules/{rule_id}/delete", f"/inhibition-rules/{dc}/delete", expect=303, **form(""))
+    walk("POST", "/escalation-policies/new", expect=303, **form("", {
+        "name": "Console", "levels": "1", "l0-slots": "1", "l0-t0": f"user:{bob.id}", "l0-delay": "5"}))
+    walk("GET", "/escalation-policies/{key}/edit", "/escalation-policies/console/edit", **W)
+    walk("POST", "/escalation-policies/{key}/edit", "/escalation-policies/console/edit", expect=303, **form("", {
+        "name": "Console", "levels": "1", "l0-slots": "1", "l0-t0": f"user:{bob.id}", "l0-delay": "10",
+        "repeat": "1"}))
+    walk("POST", "/escalation-policies/{key}/delete", "/escalation-policies/console/delete", expect=303, **form(""))
     walk("POST", "/status-pages", expect=303, **form("", {"slug": "beta", "name": "Beta"}))
     walk("POST", "/status-pages/{slug}/components", "/status-pages/beta/components", expect=303,
          **form("", {"name": "API"}))

@@ -205,6 +205,16 @@ ROUTES: list[Route] = [
     R("GET", "/teams/{key}", "user", "/teams/platform"),
     R("GET", "/schedules/{key}", "user", "/schedules/ops"),
     R("GET", "/escalation-policies/{key}", "user", "/escalation-policies/default"),
+    *(R("GET", page, "user") for page in ("/routing-rules", "/auto-incident-rules", "/inhibition-rules")),
+    R("GET", "/routing-rules/{rule_id}", "user", "/routing-rules/{routing_rule}"),
+    R("GET", "/auto-incident-rules/{rule_id}", "user", "/auto-incident-rules/{auto_rule}"),
+    R("GET", "/inhibition-rules/{rule_id}", "user", "/inhibition-rules/{inhibition_rule}"),
+    R("GET", "/silences/{silence_id}", "user", "/silences/{silence}"),
+    R("GET", "/maintenance-windows/{window_id}", "user", "/maintenance-windows/{window}"),
+    R("GET", "/escalation-policies/new", "admin"),
+    R("GET", "/escalation-policies/{key}/edit", "admin", "/escalation-policies/default/edit"),
+    R("GET", "/audit", "admin"),
+    R("GET", "/audit/verify", "admin"),
     R("GET", "/users/{user_id}", "user", "/users/{helper_id}"),
     R("GET", "/status-pages/{slug}", "user", "/status-pages/acme"),
     R("GET", "/reports/view", "user", "/reports/view?period=2025-12"),
@@ -258,6 +268,9 @@ ROUTES: list[Route] = [
     R("POST", f"{API}/alert-groups/{{group_id}}/acknowledge", "responder", f"{API}/alert-groups/{{group}}/acknowledge"),
     R("POST", f"{API}/alert-groups/{{group_id}}/resolve", "responder", f"{API}/alert-groups/{{group}}/resolve"),
     R("POST", f"{API}/routing-rules", "admin", json={"name": "db {who}", "matchers": ["team=db"], "urgency": "low"}),
+    R("PATCH", f"{API}/silences/{{silence_id}}", "responder", f"{API}/silences/{{silence}}", json={"reason": "longer"}),
+    R("PATCH", f"{API}/auto-incident-rules/{{rule_id}}", "admin", f"{API}/auto-incident-rules/{{auto_rule}}",
+      json={"incident_severity": "SEV3"}),
     R("PATCH", f"{API}/routing-rules/{{rule_id}}", "admin", f"{API}/routing-rules/{{routing_rule}}",
       json={"name": "dbs"}),
     R("PUT", f"{API}/routing-rules/order", "admin", json={"ids": ["{routing_rule}"]}),
@@ -343,6 +356,27 @@ ROUTES: list[Route] = [
       "/schedules/ops/overrides/{override}/delete", form={}),
     R("POST", "/silences", "responder", form={"matchers": "team=db", "duration": "60", "reason": "noisy"}),
     R("POST", "/silences/{silence_id}/expire", "responder", "/silences/{silence}/expire", form={}),
+    R("POST", "/silences/{silence_id}", "responder", "/silences/{silence}", form={
+        "matchers": "team=db", "end": "2026-01-02T01:00", "reason": "r"}),
+    R("POST", "/maintenance-windows/{window_id}", "responder", "/maintenance-windows/{window}", form={
+        "name": "upgrade", "start": "2026-01-02T00:00", "end": "2026-01-02T01:00", "timezone": "UTC"}),
+    R("POST", "/routing-rules", "admin", form={"name": "web {who}", "matchers": "team=web", "urgency": "low"}),
+    R("POST", "/routing-rules/order", "admin", form={"order": "{routing_rule}", "rule": "{routing_rule}",
+                                                     "direction": "up"}),
+    R("POST", "/routing-rules/{rule_id}", "admin", "/routing-rules/{routing_rule}", form={
+        "name": "db", "matchers": "team=db", "urgency": "low"}),
+    R("POST", "/auto-incident-rules", "admin", form={"name": "t1 {who}", "matchers": "tier=1",
+                                                     "incident_severity": "SEV2"}),
+    R("POST", "/auto-incident-rules/{rule_id}", "admin", "/auto-incident-rules/{auto_rule}", form={
+        "name": "t1", "matchers": "tier=1", "incident_severity": "SEV2"}),
+    R("POST", "/inhibition-rules", "admin", form={"name": "dc {who}", "source_matchers": "alertname=DC",
+                                                  "target_matchers": "severity=warning"}),
+    R("POST", "/inhibition-rules/{rule_id}", "admin", "/inhibition-rules/{inhibition_rule}", form={
+        "name": "dc", "source_matchers": "alertname=DC", "target_matchers": "severity=warning"}),
+    R("POST", "/escalation-policies/new", "admin", form={
+        "name": "Console {who}", "levels": "1", "l0-slots": "1", "l0-t0": "user:{helper_id}", "l0-delay": "5"}),
+    R("POST", "/escalation-policies/{key}/edit", "admin", "/escalation-policies/default/edit", form={
+        "name": "Default", "levels": "1", "l0-slots": "1", "l0-t0": "user:{helper_id}", "l0-delay": "5"}),
     R("POST", "/maintenance-windows", "responder", form={
         "service": "checkout", "name": "patching", "start": "2026-03-01T01:00", "end": "2026-03-01T02:00"}),
     R("POST", "/status-pages", "admin", form={"slug": "beta-{who}", "name": "Beta"}),
@@ -385,6 +419,14 @@ ROUTES: list[Route] = [
     R("DELETE", f"{API}/maintenance-windows/{{window_id}}", "responder", f"{API}/maintenance-windows/{{window}}"),
     R("DELETE", f"{API}/auto-incident-rules/{{rule_id}}", "admin", f"{API}/auto-incident-rules/{{auto_rule}}"),
     R("DELETE", f"{API}/inhibition-rules/{{rule_id}}", "admin", f"{API}/inhibition-rules/{{inhibition_rule}}"),
+    R("POST", "/routing-rules/{rule_id}/delete", "admin", "/routing-rules/{routing_rule2}/delete", form={}),
+    R("POST", "/auto-incident-rules/{rule_id}/delete", "admin", "/auto-incident-rules/{auto_rule2}/delete", form={}),
+    R("POST", "/inhibition-rules/{rule_id}/delete", "admin", "/inhibition-rules/{inhibition_rule2}/delete",
+      form={}),
+    R("POST", "/maintenance-windows/{window_id}/delete", "responder", "/maintenance-windows/{window2}/delete",
+      form={}),
+    R("POST", "/escalation-policies/{key}/delete", "admin", "/escalation-policies/default/delete",  # in use: 409
+      form={}),
     R("DELETE", f"{API}/heartbeats/{{heartbeat_id}}", "admin", f"{API}/heartbeats/{{heartbeat}}"),
     R("DELETE", f"{API}/checks/{{check_id}}", "admin", f"{API}/checks/{{check}}"),
     R("DELETE", f"{API}/schedules/{{key}}/overrides/{{override_id}}", "admin",  # someone else's
@@ -465,6 +507,12 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     inhibition_rule = _ok(client.post(f"{api}/inhibition-rules", json={
         "name": "node down", "source_matchers": ["alertname=NodeDown"], "target_matchers": ["severity=warning"]},
         **A), 201)
+    seconds = {name: _ok(client.post(f"{api}/{path}", json=body, **A), 201)["id"] for name, path, body in (
+        ("routing_rule2", "routing-rules", {"name": "web", "matchers": ["team=web"], "urgency": "low"}),
+        ("auto_rule2", "auto-incident-rules", {"name": "t2", "matchers": ["tier=2"], "incident_severity": "SEV3"}),
+        ("inhibition_rule2", "inhibition-rules", {"name": "dc", "source_matchers": ["alertname=DC"],
+                                                  "target_matchers": ["severity=info"]}),
+        ("window2", "maintenance-windows", {"service": "checkout", "name": "w2", "starts_at": T1, "ends_at": T2}))}
     heartbeat = _ok(client.post(f"{api}/heartbeats", json={"service": "checkout", "name": "backup",
                                                            "interval_seconds": 3600}, **A), 201)
     check = _ok(client.post(f"{api}/checks", json={
@@ -531,7 +579,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "helper_rule": helper_rule["id"], "integration": integration["id"], "alert": alert["id"],
         "group": alert["group_id"],
         "routing_rule": routing_rule["id"], "silence": silence["id"], "window": window["id"],
-        "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"], "heartbeat": heartbeat["id"], "check": check["id"], "layer": layer["id"],
+        **seconds, "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"], "heartbeat": heartbeat["id"], "check": check["id"], "layer": layer["id"],
         "api_override": api_override["id"], "override": override["id"], "ref": ref, "note": note["id"],
         "pm": pm["id"], "template": template["id"], "item": item["id"], "item_ref": item["ref"],
         "problem": problem["ref"], "component": component["id"], "spare_component": spare_component["id"],
