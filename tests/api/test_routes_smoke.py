@@ -603,6 +603,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
                   if m["type"] == "push")
     walk("POST", "/me/push/{method_id}/test", f"/me/push/{device}/test", expect=303, **form(""))
     walk("POST", "/me/push/{method_id}/delete", f"/me/push/{device}/delete", expect=303, **form(""))
+    walk_me_integrations_monitors_and_status(walk, form, W, A, db, clock, admin)
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
         "email": "dan@example.test", "name": "Dan", "org_role": "viewer"}))
     page_text = invited.text if invited.status_code == 200 else web.get(invited.headers["location"]).text
@@ -734,3 +735,77 @@ def walk_schedule_editor_and_swaps(walk: Walk, form: Any, W: dict[str, Any], A: 
     walk("GET", "/schedules/{key}/delete", "/schedules/spare/delete", **W)
     walk("POST", "/schedules/{key}/delete", "/schedules/spare/delete", expect=303, **form(""))
 
+
+
+def walk_me_integrations_monitors_and_status(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
+                                             db: Any, clock: Any, admin: Any) -> None:
+    """The rest of /me (verify and test a contact method, notification rules, hand-off notices), the
+    integration and monitor pages, and the status page's component, incident, maintenance and
+    subscriber forms. No mail server is configured: a code or test message that cannot be sent is a
+    redirect with the reason."""
+    from tocsin.contacts.models import ContactMethod
+
+    api = "/api/v1"
+    walk("POST", "/me/contacts", expect=303, **form("", {"type": "email", "address": "ada.pager@example.test"}))
+    mine = next(m["id"] for m in walk("GET", f"{api}/users/{{key}}/contact-methods",
+                                      f"{api}/users/{admin.email}/contact-methods", **A).json()["items"]
+                if m["address"] == "ada.pager@example.test")
+    walk("POST", "/me/contacts/{method_id}/send-code", f"/me/contacts/{mine}/send-code", expect=303, **form(""))
+    walk("POST", "/me/contacts/{method_id}/verify", f"/me/contacts/{mine}/verify", expect=303,
+         **form("", {"code": "000000"}))  # wrong: a redirect saying so
+    with db.unit_of_work() as s:
+        s.execute(sa.update(ContactMethod).where(ContactMethod.id == uuid.UUID(mine)).values(verified_at=clock.now()))
+    walk("POST", "/me/contacts/{method_id}/test", f"/me/contacts/{mine}/test", expect=303, **form(""))
+    walk("POST", "/me/rules", expect=303, **form("", {"contact_method_id": mine, "delay_minutes": "5",
+                                                      "urgency": "any"}))
+    rule = next(r["id"] for r in walk("GET", f"{api}/users/{{key}}/notification-rules",
+                                      f"{api}/users/{admin.email}/notification-rules", **A).json()["items"]
+                if r["contact_method_id"] == mine)
+    walk("POST", "/me/rules/{rule_id}/delete", f"/me/rules/{rule}/delete", expect=303, **form(""))
+    walk("POST", "/me/handoff-notices", expect=303, **form("", {"handoff_notices": "on"}))
+
+    for page in ("/integrations", "/integrations/new", "/heartbeats", "/checks", "/checks/new"):
+        walk("GET", page, **W)
+    walk("POST", "/integrations", **form("", {"service": "checkout", "type": "events_v2", "name": "console"}))
+    hook = next(i["id"] for i in walk("GET", f"{api}/integrations", **A).json()["items"] if i["name"] == "console")
+    walk("GET", "/integrations/{integration_id}", f"/integrations/{hook}", **W)
+    walk("POST", "/integrations/{integration_id}/rotate-key", f"/integrations/{hook}/rotate-key",
+         **form("", {"confirm": "yes"}))
+    walk("POST", "/integrations/{integration_id}/delete", f"/integrations/{hook}/delete", expect=303,
+         **form("", {"confirm": "yes"}))
+    walk("POST", "/heartbeats", **form("", {"service": "checkout", "name": "console beat", "interval": "1h"}))
+    beat = next(h["id"] for h in walk("GET", f"{api}/heartbeats", **A).json()["items"] if h["name"] == "console beat")
+    walk("POST", "/heartbeats/{heartbeat_id}/delete", f"/heartbeats/{beat}/delete", expect=303, **form(""))
+    check = {"service": "checkout", "name": "console check", "kind": "http", "target": "http://127.0.0.1:9/",
+             "method": "GET", "interval_seconds": "1m", "timeout_seconds": "5", "expected_statuses": "200-299",
+             "failures_to_alert": "2", "successes_to_resolve": "1", "headers": "X-Probe: 1", "enabled": "on"}
+    walk("POST", "/checks", expect=303, **form("", check))
+    cid = next(c["id"] for c in walk("GET", f"{api}/checks", **A).json()["items"] if c["name"] == "console check")
+    walk("GET", "/checks/{check_id}", f"/checks/{cid}", **W)
+    walk("POST", "/checks/{check_id}", f"/checks/{cid}", expect=303, **form("", {**check, "interval_seconds": "5m"}))
+    walk("POST", "/checks/{check_id}/delete", f"/checks/{cid}/delete", expect=303, **form(""))
+
+    component = walk("GET", f"{api}/status-pages/{{slug}}/components", f"{api}/status-pages/beta/components",
+                     **A).json()["items"][0]["id"]
+    walk("POST", "/status-pages/{slug}/components/{component_id}", f"/status-pages/beta/components/{component}",
+         expect=303, **form("", {"name": "Public API"}))
+    walk("POST", "/status-pages/{slug}/incidents", "/status-pages/beta/incidents", expect=303, **form("", {
+        "name": "Slow API", "status": "investigating", "body": "Looking.", f"component:{component}": "degraded_performance",
+        "impact": "minor"}))
+    public = walk("GET", f"{api}/status-pages/{{slug}}/incidents", f"{api}/status-pages/beta/incidents",
+                  **A).json()["items"][0]["id"]
+    walk("POST", "/status-pages/{slug}/incidents/{status_incident_id}/updates",
+         f"/status-pages/beta/incidents/{public}/updates", expect=303,
+         **form("", {"status": "resolved", "body": "Fixed.", f"component:{component}": "operational"}))
+    upkeep = walk("GET", f"{api}/status-pages/{{slug}}/maintenances", f"{api}/status-pages/beta/maintenances",
+                  **A).json()["items"][0]["id"]
+    walk("POST", "/status-pages/{slug}/maintenance/{maintenance_id}", f"/status-pages/beta/maintenance/{upkeep}",
+         expect=303, **form("", {"status": "in_progress", "body": "Starting early."}))
+    subscriber = walk("POST", f"{api}/status-pages/{{slug}}/webhooks", f"{api}/status-pages/beta/webhooks",
+                      json={"url": "https://hooks.example.test/beta"}, expect=201, **A).json()["id"]
+    walk("POST", "/status-pages/{slug}/subscribers/{subscriber_id}/remove",
+         f"/status-pages/beta/subscribers/{subscriber}/remove", expect=303, **form(""))
+    spare = walk("POST", f"{api}/status-pages/{{slug}}/components", f"{api}/status-pages/beta/components",
+                 json={"name": "Spare"}, expect=201, **A).json()["id"]
+    walk("POST", "/status-pages/{slug}/components/{component_id}/delete",
+         f"/status-pages/beta/components/{spare}/delete", expect=303, **form(""))

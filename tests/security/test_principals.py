@@ -23,12 +23,15 @@ not list, so a new route cannot skip the matrix.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
 from tests.harness.console import PASSWORD, WebUser
@@ -82,6 +85,16 @@ API = "/api/v1"
 INC = f"{API}/incidents/{{key}}"
 T1, T2, T3 = "2026-01-02T00:00:00Z", "2026-01-02T01:00:00Z", "2026-01-02T02:00:00Z"  # the ManualClock starts 2026-01-01
 
+# console forms: a valid check, and a schedule layer (the helper alone)
+CHECK = {"service": "checkout", "name": "home", "kind": "http", "target": "http://127.0.0.1:9/", "method": "GET",
+         "interval_seconds": "1m", "timeout_seconds": "5", "expected_statuses": "200-299", "failures_to_alert": "2",
+         "successes_to_resolve": "1", "enabled": "on"}
+LAYER = {"layer_name": "day", "layer_kind": "daily", "layer_timezone": "UTC", "layer_start": "2025-12-29T09:00",
+         "layer_shift_hours": "24", "layer_members": "{helper}"}
+# a browser's push subscription keys (a valid P-256 point)
+P256DH = base64.urlsafe_b64encode(ec.derive_private_key(7, ec.SECP256R1()).public_key().public_bytes(
+    serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)).rstrip(b"=").decode()
+
 ROUTES: list[Route] = [
     # --- public and keyed ---------------------------------------------------------------------
     R("GET", "/healthz", "public"),
@@ -91,6 +104,8 @@ ROUTES: list[Route] = [
     R("GET", "/static/{path}", "public", "/static/app.js"),
     R("GET", "/static/api-docs/{path}", "public", "/static/api-docs/swagger-ui.css"),
     R("GET", "/login", "public"),
+    R("GET", "/manifest.webmanifest", "public"),
+    R("GET", "/sw.js", "public"),
     *(R(m, t, KEYED) for m, t in (
         ("POST", "/login"), ("GET", "/invite/{token}"), ("POST", "/invite/{token}"),
         ("GET", "/setup/{token}"), ("POST", "/setup/{token}"),
@@ -98,7 +113,7 @@ ROUTES: list[Route] = [
         ("POST", "/integrations/grafana/{key}"), ("POST", "/integrations/generic/{key}"),
         ("GET", "/heartbeats/{key}"), ("POST", "/heartbeats/{key}"), ("GET", "/n/{token}"), ("POST", "/n/{token}"),
         ("POST", "/integrations/twilio/status"), ("POST", "/integrations/twilio/sms"),
-        ("GET", "/ical/schedules/{token}.ics"),
+        ("GET", "/ical/schedules/{token}.ics"), ("GET", "/ical/users/{token}.ics"),
         ("POST", "/status/{slug}/subscribe"), ("GET", "/status/{slug}/confirm/{token}"),
         ("POST", "/status/{slug}/confirm/{token}"), ("GET", "/status/{slug}/unsubscribe/{token}"),
         ("POST", "/status/{slug}/unsubscribe/{token}"))),
@@ -127,6 +142,10 @@ ROUTES: list[Route] = [
     R("GET", f"{API}/contact-methods/{{method_id}}", "private", f"{API}/contact-methods/{{helper_cm}}"),
     R("GET", f"{API}/users/{{key}}/notification-rules", "private", f"{API}/users/{{helper}}/notification-rules"),
     R("GET", f"{API}/users/{{key}}/notifications", "private", f"{API}/users/{{helper}}/notifications"),
+    R("GET", f"{API}/push/vapid-public-key", "user"),
+    R("GET", f"{API}/me/shifts", "own"),
+    R("GET", f"{API}/shift-swaps", "user"),
+    R("GET", f"{API}/shift-swaps/{{swap_id}}", "user", f"{API}/shift-swaps/{{swap_open}}"),
     R("GET", f"{API}/integrations", "user"),
     R("GET", f"{API}/integrations/{{integration_id}}", "user", f"{API}/integrations/{{integration}}"),
     R("GET", f"{API}/alerts", "user"),
@@ -196,6 +215,19 @@ ROUTES: list[Route] = [
                                           "/users", "/silences", "/status-pages", "/reports", "/incidents",
                                           "/postmortems", "/configure")),
     R("GET", "/me", "own"),
+    R("GET", "/me/push/key", "own"),
+    R("GET", "/me/shifts", "own"),
+    R("GET", "/shift-swaps", "user"),
+    R("GET", "/integrations", "user"),
+    R("GET", "/integrations/new", "admin"),
+    R("GET", "/integrations/{integration_id}", "user", "/integrations/{integration}"),
+    R("GET", "/heartbeats", "user"),
+    R("GET", "/checks", "user"),
+    R("GET", "/checks/new", "admin"),
+    R("GET", "/checks/{check_id}", "user", "/checks/{check}"),
+    R("GET", "/schedules/new", "admin"),
+    R("GET", "/schedules/{key}/edit", "admin", "/schedules/ops/edit"),
+    R("GET", "/schedules/{key}/delete", "admin", "/schedules/spare2/delete"),
     R("GET", "/alerts/{alert_id}", "user", "/alerts/{alert}"),
     R("GET", "/services/{key}", "user", "/services/checkout"),
     R("GET", "/services/new", "admin"),
@@ -341,6 +373,18 @@ ROUTES: list[Route] = [
     R("POST", f"{API}/postmortems/{{postmortem_id}}/publish-public", "write",
       f"{API}/postmortems/{{pm}}/publish-public", json={"page": "acme"}),  # 409: not posted there
 
+    R("POST", f"{API}/shift-swaps", "responder", json={  # within the caller's own override (the world's)
+        "schedule": "ops", "starts_at": "2026-01-10T00:00:00Z", "ends_at": "2026-01-10T01:00:00Z"}),
+    R("POST", f"{API}/shift-swaps/{{swap_id}}/offers", "admin", f"{API}/shift-swaps/{{swap_open}}/offers",
+      json={}),  # the helper's request: only people on the schedule (or admins) may offer
+    R("POST", f"{API}/shift-swaps/{{swap_id}}/accept", "admin", f"{API}/shift-swaps/{{swap_accept}}/accept",
+      json={"offer_id": "{swap_accept_offer}"}),  # only the person who asked (or an admin)
+    R("POST", f"{API}/shift-swaps/{{swap_id}}/cancel", "admin", f"{API}/shift-swaps/{{swap_cancel}}/cancel"),
+    R("POST", f"{API}/me/ical-token", "own"),
+    R("POST", f"{API}/users/{{key}}/push-subscriptions", "own", f"{API}/users/me/push-subscriptions",  # nobody
+      json={"endpoint": "https://push.example.test/wpush/api-{who}",  # may subscribe someone else, not even an admin
+            "keys": {"p256dh": "{p256dh}", "auth": "{push_auth}"}}),
+
     # --- console forms ------------------------------------------------------------------------------
     R("POST", "/incidents", "responder", form={"title": "Queue backlog", "severity": "SEV3"}),
     R("POST", "/incidents/{ref}/{action}", "write", "/incidents/{ref}/note", form={"text": "Looking"}),
@@ -385,6 +429,44 @@ ROUTES: list[Route] = [
       "/status-pages/acme/components/{component}/status", form={"status": "major_outage"}),
     R("POST", "/status-pages/{slug}/maintenance", "responder", "/status-pages/acme/maintenance", form={
         "name": "DB upgrade", "body": "Read-only.", "start": "2026-04-01T01:00", "end": "2026-04-01T02:00"}),
+    R("POST", "/shift-swaps", "responder", form={"schedule": "ops", "start": "2026-01-10T01:00",
+                                                 "end": "2026-01-10T02:00"}),
+    R("POST", "/shift-swaps/{swap_id}/offer", "admin", "/shift-swaps/{swap_open}/offer", form={}),
+    R("POST", "/shift-swaps/{swap_id}/accept", "admin", "/shift-swaps/{swap_accept2}/accept",
+      form={"offer_id": "{swap_accept2_offer}"}),
+    R("POST", "/shift-swaps/{swap_id}/cancel", "admin", "/shift-swaps/{swap_cancel2}/cancel", form={}),
+    R("POST", "/me/shifts/feed", "own", form={}),
+    R("POST", "/me/push", "own", form={"endpoint": "https://push.example.test/wpush/web-{who}", "p256dh": "{p256dh}",
+                                       "auth": "{push_auth}"}),
+    R("POST", "/me/push/{method_id}/test", "own", "/me/push/{own_push}/test", form={}),
+    R("POST", "/me/push/{method_id}/delete", "own", "/me/push/{own_push}/delete", form={}),
+    R("POST", "/me/contacts/{method_id}/send-code", "own", "/me/contacts/{own_cm}/send-code", form={}),
+    R("POST", "/me/contacts/{method_id}/verify", "own", "/me/contacts/{own_cm}/verify", form={"code": "000000"}),
+    R("POST", "/me/contacts/{method_id}/test", "own", "/me/contacts/{own_cm}/test", form={}),
+    R("POST", "/me/rules", "own", form={"contact_method_id": "{own_cm}", "delay_minutes": "5", "urgency": "any"}),
+    R("POST", "/me/rules/{rule_id}/delete", "own", "/me/rules/{own_rule}/delete", form={}),
+    R("POST", "/me/handoff-notices", "own", form={"handoff_notices": "on"}),
+    R("POST", "/integrations", "admin", form={"service": "checkout", "type": "events_v2", "name": "web {who}"}),
+    R("POST", "/integrations/{integration_id}/rotate-key", "admin", "/integrations/{integration}/rotate-key",
+      form={"confirm": "yes"}),
+    R("POST", "/heartbeats", "admin", form={"service": "checkout", "name": "nightly {who}", "interval": "1h"}),
+    R("POST", "/checks", "admin", form={**CHECK, "name": "web {who}"}),
+    R("POST", "/checks/{check_id}", "admin", "/checks/{check}", form={**CHECK, "name": "homepage"}),
+    R("POST", "/schedules/new", "admin", form={"name": "Rota {who}", "slug": "rota-{who}", "action": "save",
+                                               **LAYER}),
+    R("POST", "/schedules/{key}/edit", "admin", "/schedules/ops/edit", form={"name": "Ops"}),
+    R("POST", "/schedules/{key}/layers", "admin", "/schedules/ops/layers",
+      form={**LAYER, "layer_name": "extra", "action": "save"}),
+    R("POST", "/schedules/{key}/layers/{layer_id}", "admin", "/schedules/ops/layers/{layer}",
+      form={**LAYER, "action": "preview"}),
+    R("POST", "/status-pages/{slug}/components/{component_id}", "admin", "/status-pages/acme/components/{component}",
+      form={"name": "Checkout"}),
+    R("POST", "/status-pages/{slug}/incidents", "responder", "/status-pages/acme/incidents",
+      form={"name": "Slow", "status": "investigating", "body": "Looking."}),
+    R("POST", "/status-pages/{slug}/incidents/{status_incident_id}/updates", "responder",
+      "/status-pages/acme/incidents/{status_incident}/updates", form={"status": "identified", "body": "Found it."}),
+    R("POST", "/status-pages/{slug}/maintenance/{maintenance_id}", "responder",
+      "/status-pages/acme/maintenance/{maintenance}", form={"status": "in_progress"}),
     R("POST", "/me/profile", "own", form={"name": "Renamed", "time_zone": "Europe/Berlin"}),
     R("POST", "/me/contacts", "own", form={"type": "email", "address": "me-{who}@example.test"}),
     R("POST", "/me/contacts/{method_id}/delete", "own", "/me/contacts/{own_cm}/delete", form={}),
@@ -438,6 +520,16 @@ ROUTES: list[Route] = [
     R("DELETE", f"{API}/services/{{key}}", "admin", f"{API}/services/spare-api"),
     R("POST", "/services/{key}/delete", "admin", "/services/spare-console/delete", form={"confirm": "spare-console"}),
     R("POST", "/teams/{key}/members/{user_id}/remove", "admin", "/teams/platform/members/{helper_id}/remove", form={}),
+    R("POST", "/integrations/{integration_id}/delete", "admin", "/integrations/{integration2}/delete",
+      form={"confirm": "yes"}),
+    R("POST", "/heartbeats/{heartbeat_id}/delete", "admin", "/heartbeats/{heartbeat2}/delete", form={}),
+    R("POST", "/checks/{check_id}/delete", "admin", "/checks/{check2}/delete", form={}),
+    R("POST", "/schedules/{key}/layers/{layer_id}/delete", "admin", "/schedules/ops/layers/{layer2}/delete", form={}),
+    R("POST", "/schedules/{key}/delete", "admin", "/schedules/spare2/delete", form={}),
+    R("POST", "/status-pages/{slug}/components/{component_id}/delete", "admin",
+      "/status-pages/acme/components/{spare_component2}/delete", form={}),
+    R("POST", "/status-pages/{slug}/subscribers/{subscriber_id}/remove", "admin",
+      "/status-pages/acme/subscribers/{subscriber2}/remove", form={}),
     R("POST", "/logout", "own", form={}),
 ]
 
@@ -471,10 +563,13 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     _ok(client.put(f"{api}/teams/platform/members", json={"users": [helper.email]}, **A))
     _ok(client.post(f"{api}/services", json={"name": "Checkout", "slug": "checkout", "owner_team": "platform"},
                     **A), 201)
-    for slug in ("ops", "spare"):
+    for slug in ("ops", "spare", "spare2"):
         _ok(client.post(f"{api}/schedules", json={"name": slug.title(), "slug": slug, "timezone": "UTC"}, **A), 201)
     layer = _ok(client.post(f"{api}/schedules/ops/layers", json={
         "name": "primary", "kind": "daily", "timezone": "UTC", "start": "2025-12-01T09:00:00Z",
+        "members": [helper.email]}, **A), 201)
+    layer2 = _ok(client.post(f"{api}/schedules/ops/layers", json={
+        "name": "secondary", "kind": "daily", "timezone": "UTC", "start": "2025-12-01T09:00:00Z",
         "members": [helper.email]}, **A), 201)
     api_override, override = (_ok(client.post(f"{api}/schedules/ops/overrides", json={
         "starts_at": start, "ends_at": end, "user": helper.email}, **A), 201) for start, end in ((T1, T2), (T2, T3)))
@@ -489,8 +584,8 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
                   .values(verified_at=clock.now()))
     helper_rule = _ok(client.post(f"{api}/users/{helper.email}/notification-rules",
                                   json={"contact_method_id": helper_cm["id"]}, headers=helper.headers), 201)
-    integration = _ok(client.post(f"{api}/integrations", json={"service": "checkout", "type": "events_v2",
-                                                               "name": "pd"}, **A), 201)
+    integration, integration2 = (_ok(client.post(f"{api}/integrations", json={
+        "service": "checkout", "type": "events_v2", "name": name}, **A), 201) for name in ("pd", "pd2"))
     _ok(client.post("/v2/enqueue", json={
         "routing_key": integration["key"], "event_action": "trigger", "dedup_key": "disk-db1",
         "payload": {"summary": "Disk full on db1", "source": "db1", "severity": "critical"}}), 202)
@@ -513,11 +608,11 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         ("inhibition_rule2", "inhibition-rules", {"name": "dc", "source_matchers": ["alertname=DC"],
                                                   "target_matchers": ["severity=info"]}),
         ("window2", "maintenance-windows", {"service": "checkout", "name": "w2", "starts_at": T1, "ends_at": T2}))}
-    heartbeat = _ok(client.post(f"{api}/heartbeats", json={"service": "checkout", "name": "backup",
-                                                           "interval_seconds": 3600}, **A), 201)
-    check = _ok(client.post(f"{api}/checks", json={
-        "service": "checkout", "name": "home", "kind": "http", "target": "http://127.0.0.1:9/",
-        "interval_seconds": 60, "timeout_seconds": 5}, **A), 201)
+    heartbeat, heartbeat2 = (_ok(client.post(f"{api}/heartbeats", json={
+        "service": "checkout", "name": name, "interval_seconds": 3600}, **A), 201) for name in ("backup", "backup2"))
+    check, check2 = (_ok(client.post(f"{api}/checks", json={
+        "service": "checkout", "name": name, "kind": "http", "target": "http://127.0.0.1:9/",
+        "interval_seconds": 60, "timeout_seconds": 5}, **A), 201) for name in ("home", "home2"))
 
     # the restricted incident every "read"/"write" row targets, and another one for "other"
     inc = _ok(client.post(f"{api}/incidents", json={"title": "Checkout errors", "severity": "SEV2",
@@ -548,13 +643,23 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         invite_a, invite_b = (str(create_invite(s, actor=system, now=clock.now(), email=f"invitee-{n}@example.test",
                                                 name=f"Invitee {n}", org_role="viewer")[0].id) for n in "ab")
     component = _ok(client.post(f"{api}/status-pages/acme/components", json={"name": "Checkout"}, **A), 201)
-    spare_component = _ok(client.post(f"{api}/status-pages/acme/components", json={"name": "Spare"}, **A), 201)
+    spare_component, spare_component2 = (_ok(client.post(f"{api}/status-pages/acme/components", json={"name": name},
+                                                         **A), 201) for name in ("Spare", "Spare 2"))
     status_incident = _ok(client.post(f"{api}/status-pages/acme/incidents", json={
         "name": "Slow", "status": "investigating", "body": "Looking."}, **A), 201)
     maintenance = _ok(client.post(f"{api}/status-pages/acme/maintenances", json={
         "name": "Upgrade", "body": "Pauses.", "scheduled_for": T1, "scheduled_until": T2}, **A), 201)
-    subscriber = _ok(client.post(f"{api}/status-pages/acme/webhooks", json={"url": "https://hooks.example.test/s"},
-                                 **A), 201)
+    subscriber, subscriber2 = (_ok(client.post(f"{api}/status-pages/acme/webhooks", json={
+        "url": f"https://hooks.example.test/{name}"}, **A), 201) for name in ("s", "s2"))
+    # the helper (always on call in ops) asks for cover five times; an admin offers on two of them
+    swaps = {}
+    for n, name in enumerate(("swap_open", "swap_accept", "swap_accept2", "swap_cancel", "swap_cancel2")):
+        swaps[name] = _ok(client.post(f"{api}/shift-swaps", json={
+            "schedule": "ops", "starts_at": f"2026-01-05T0{n}:00:00Z", "ends_at": f"2026-01-05T0{n}:30:00Z"},
+            headers=helper.headers), 201)["id"]
+    for name in ("swap_accept", "swap_accept2"):
+        offered = _ok(client.post(f"{api}/shift-swaps/{swaps[name]}/offers", json={}, **A), 201)
+        swaps[f"{name}_offer"] = offered["offers"][0]["id"]
 
     # the principal's own things: tokens to revoke, a note to edit, a contact method to delete
     people = {"viewer": viewer, "responder": responder, "admin": admin, "other": other, "deactivated": gone,
@@ -568,6 +673,17 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
             own["own_token2"] = str(create_token(s, actor=system, now=clock.now(), user=user, name="spare2")[0].id)
         own["own_cm"] = _ok(client.post(f"{api}/users/{me.email}/contact-methods",
                                         json={"type": "email", "address": f"{who}@example.test"}, **A), 201)["id"]
+        with db.unit_of_work() as s:  # verified, so that a rule may page it
+            s.execute(sa.update(ContactMethod).where(ContactMethod.id == uuid.UUID(own["own_cm"]))
+                      .values(verified_at=clock.now()))
+        own["own_rule"] = _ok(client.post(f"{api}/users/{me.email}/notification-rules",
+                                          json={"contact_method_id": own["own_cm"]}, **A), 201)["id"]
+        own["own_push"] = _ok(client.post(f"{api}/users/{me.email}/push-subscriptions", json={
+            "endpoint": f"https://push.example.test/wpush/{who}", "keys": {"p256dh": P256DH, "auth": "A" * 22}},
+            headers=me.headers), 201)["id"]
+        if who in ("responder", "admin", "other"):  # on call in ops for a while: they may ask for cover
+            _ok(client.post(f"{api}/schedules/ops/overrides", json={
+                "starts_at": "2026-01-10T00:00:00Z", "ends_at": "2026-01-10T02:00:00Z", "user": me.email}, **A), 201)
         own["own_note"] = note["id"] if who in ("anonymous", "deactivated", "revoked", "other") else _ok(
             client.post(f"{api}/incidents/{ref}/notes", json={"text": f"{who}'s note"}, **A), 201)["id"]
         if who in ("viewer", "responder"):  # their own note, written as them where they may
@@ -585,7 +701,10 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "problem": problem["ref"], "component": component["id"], "spare_component": spare_component["id"],
         "status_incident": status_incident["id"], "maintenance": maintenance["id"], "subscriber": subscriber["id"],
         "who": who, "own_token": str(uuid.uuid4()), "own_token2": str(uuid.uuid4()), "own_cm": str(uuid.uuid4()),
-        "own_note": note["id"], "invite_a": invite_a, "invite_b": invite_b, **own,
+        "own_note": note["id"], "invite_a": invite_a, "invite_b": invite_b, "own_rule": str(uuid.uuid4()),
+        "own_push": str(uuid.uuid4()), "integration2": integration2["id"], "heartbeat2": heartbeat2["id"],
+        "check2": check2["id"], "layer2": layer2["id"], "spare_component2": spare_component2["id"],
+        "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps, **own,
     }
     return world, people
 
@@ -679,8 +798,10 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "heartbeat", "check", "layer", "api_override", "note", "pm", "template",
                                             "item", "problem", "component", "spare_component", "status_incident",
                                             "maintenance", "subscriber", "own_token", "own_note", "helper_rule",
-                                            "auto_rule", "inhibition_rule")}
-    world.update(helper="someone@example.test", ref="INC-1", item_ref="ACT-1", who="x")
+                                            "auto_rule", "inhibition_rule", "swap_open", "swap_accept",
+                                            "swap_accept_offer", "swap_cancel")}
+    world.update(helper="someone@example.test", ref="INC-1", item_ref="ACT-1", who="x", p256dh=P256DH,
+                 push_auth="A" * 22)
     web = console_as(make_web_user("admin"))
     everywhere = {"garbage bearer", "session cookie instead of a token"}
     sample = {f"{API}/incidents", f"{API}/users/me", f"{API}/audit", "/metrics", f"{API}/teams/{{key}}"}
@@ -741,21 +862,43 @@ def test_a_demoted_admin_loses_admin_rights_at_the_next_request(client, make_web
     assert r.status_code == 403, r.text[:200]
 
 
-def test_the_me_pages_act_on_the_callers_own_things_only(app, client, make_web_user, console_as):
-    """/me/... forms name a contact method or token by id: someone else's id is refused (403 or 404, even
-    for an admin; ids are random, so a 403 tells nothing), and the other person's thing is left as it was."""
+def test_the_me_pages_act_on_the_callers_own_things_only(app, client, db, clock, make_web_user, console_as):
+    """/me/... forms name a contact method, rule, device or token by id: someone else's id is refused (403
+    or 404, even for an admin; ids are random, so a 403 tells nothing), and the other person's things are
+    left as they were (no wrong code counted against them, nothing deleted)."""
+    from tocsin.contacts.models import ContactMethod
     from tocsin.web.auth import COOKIE, csrf_for
 
     victim = make_web_user("responder")
     cm = _ok(client.post(f"{API}/users/{victim.email}/contact-methods", json={"type": "email",
                                                                             "address": "victim@example.test"},
                          headers=victim.headers), 201)
+    with db.unit_of_work() as s:
+        s.execute(sa.update(ContactMethod).where(ContactMethod.id == uuid.UUID(cm["id"])).values(verified_at=clock.now()))
+    rule = _ok(client.post(f"{API}/users/{victim.email}/notification-rules", json={"contact_method_id": cm["id"]},
+                           headers=victim.headers), 201)
+    device = _ok(client.post(f"{API}/users/me/push-subscriptions", json={
+        "endpoint": "https://push.example.test/wpush/victim", "keys": {"p256dh": P256DH, "auth": "A" * 22}},
+        headers=victim.headers), 201)
     token_id = next(t["id"] for t in _ok(client.get(f"{API}/tokens", headers=victim.headers))["items"])
+    before = _ok(client.get(f"{API}/users/{victim.email}/contact-methods", headers=victim.headers))["items"]
     for role in ("viewer", "responder", "admin"):
         web = console_as(make_web_user(role))
         csrf = csrf_for(app.state.settings, web.cookies.get(COOKIE))
-        for path in (f"/me/contacts/{cm['id']}/delete", f"/me/tokens/{token_id}/revoke"):
-            r = web.post(path, data={"csrf_token": csrf}, follow_redirects=False)
+        for path, data in ((f"/me/contacts/{cm['id']}/delete", {}), (f"/me/tokens/{token_id}/revoke", {}),
+                           (f"/me/contacts/{cm['id']}/send-code", {}), (f"/me/contacts/{cm['id']}/test", {}),
+                           (f"/me/contacts/{cm['id']}/verify", {"code": "000000"}),
+                           (f"/me/rules/{rule['id']}/delete", {}), (f"/me/push/{device['id']}/test", {}),
+                           (f"/me/push/{device['id']}/delete", {}), (f"/me/push/{cm['id']}/delete", {})):
+            r = web.post(path, data={**data, "csrf_token": csrf}, follow_redirects=False)
             assert r.status_code in (403, 404), (role, path, r.status_code)
-    assert _ok(client.get(f"{API}/contact-methods/{cm['id']}", headers=victim.headers))["id"] == cm["id"]
+        # a rule of one's own that would page someone else's address
+        r = web.post("/me/rules", data={"contact_method_id": cm["id"], "delay_minutes": "3", "urgency": "any",
+                                        "csrf_token": csrf}, follow_redirects=False)
+        assert r.status_code == 422, (role, r.status_code)
+    assert _ok(client.get(f"{API}/users/{victim.email}/contact-methods", headers=victim.headers))["items"] == before
+    rules = _ok(client.get(f"{API}/users/{victim.email}/notification-rules", headers=victim.headers))["items"]
+    assert [r["id"] for r in rules] == [rule["id"]]
+    with db.unit_of_work() as s:  # no wrong code was counted against the victim's method
+        assert s.get(ContactMethod, uuid.UUID(cm["id"])).verify_attempts == 0
     assert client.get(f"{API}/users/me", headers=victim.headers).status_code == 200  # the token still works
