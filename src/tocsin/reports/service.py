@@ -260,14 +260,36 @@ def action_item_report(session: Session, *, principal: Principal, now: datetime,
             "teams": m.action_items_by_team(rows, now=now)}
 
 
-def page_html(session: Session, *, principal: Principal, now: datetime, period: Period, flt: ReportFilter,
-              group_by: m.GroupBy, unit: m.Bucket, settings: Settings) -> str:
-    """The HTML reports page (summary table, groups, trend charts), as the API and the console serve it."""
+PAGE_TRENDS = (m.TrendMetric.incidents, m.TrendMetric.mtta, m.TrendMetric.mttr)
+
+
+@dataclass
+class PageData:
+    """What the reports page shows: the report, the action items by team, and the trend charts,
+    computed once from the same rows so that each chart and the table beside it agree."""
+
+    report: dict[str, Any]
+    action_items: dict[str, Any]
+    trends: list[m.Trend]
+
+
+def page_data(session: Session, *, principal: Principal, now: datetime, period: Period, flt: ReportFilter,
+              group_by: m.GroupBy, unit: m.Bucket, settings: Settings) -> PageData:
     rows = load_incident_rows(session, principal=principal, period=period, flt=flt)
     report = incident_report(session, principal=principal, now=now, period=period, flt=flt, group_by=group_by,
                              settings=settings, rows=rows)
     actions = action_item_report(session, principal=principal, now=now, period=period, team=flt.team)
     trends = [m.trend(rows, metric=metric, unit=unit, since=period.since, until=period.until, now=now,
                       required_severities=required_severities(settings), hourly_rate=hourly_rate(settings))
-              for metric in (m.TrendMetric.incidents, m.TrendMetric.mtta, m.TrendMetric.mttr)]
-    return page.render_page(report=report, action_items=actions, trends=trends, generated_at=now)
+              for metric in PAGE_TRENDS]
+    return PageData(report, actions, [*trends, page.action_chart(actions["teams"])])
+
+
+def page_html(session: Session, *, principal: Principal, now: datetime, period: Period, flt: ReportFilter,
+              group_by: m.GroupBy, unit: m.Bucket, settings: Settings, back: str | None = None) -> str:
+    """The HTML reports page (summary table, groups, trend charts), as the API and the console serve it;
+    `back` is a link to show at the top (the console's report page)."""
+    data = page_data(session, principal=principal, now=now, period=period, flt=flt, group_by=group_by, unit=unit,
+                     settings=settings)
+    return page.render_page(report=data.report, action_items=data.action_items, trends=data.trends,
+                            generated_at=now, currency=settings.cost_currency, back=back)
