@@ -248,6 +248,7 @@ class ActionFilter:
     postmortem_id: uuid.UUID | None = None
     problem_id: uuid.UUID | None = None
     overdue: bool = False
+    team_ids: frozenset[uuid.UUID] | None = None  # any of these teams ("my teams'"); empty matches none
 
 
 def _filtered(principal: Principal, flt: ActionFilter, now: datetime) -> sa.Select[ActionItem]:
@@ -259,6 +260,8 @@ def _filtered(principal: Principal, flt: ActionFilter, now: datetime) -> sa.Sele
                           (ActionItem.problem_id, flt.problem_id)):
         if value is not None:
             stmt = stmt.where(column == value)
+    if flt.team_ids is not None:
+        stmt = stmt.where(ActionItem.team_id.in_(list(flt.team_ids)) if flt.team_ids else sa.false())
     if flt.overdue:
         stmt = stmt.where(ActionItem.status.in_(ACTIVE), ActionItem.due_at < now)
     return stmt

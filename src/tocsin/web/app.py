@@ -23,6 +23,7 @@ from tocsin.web import room_actions
 from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_redirect
 from tocsin.web.render import render, secure
 from tocsin.web.routes import (
+    action_pages,
     auth,
     configure,
     console,
@@ -64,7 +65,7 @@ async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Respo
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
     add_routes(app, *(module.router for module in (auth, configure, console, me, oncall_pages, people, silences, status_admin,
-                                                   report_pages, postmortem_pages, room_actions, room)))
+                                                   report_pages, action_pages, postmortem_pages, room_actions, room)))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     api_tocsin = app.exception_handlers.get(errors.TocsinError)
