@@ -31,6 +31,7 @@ from tocsin.web.routes import (
     oncall_pages,
     people,
     postmortem_pages,
+    problem_pages,
     report_pages,
     room,
     silences,
@@ -65,7 +66,7 @@ async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Respo
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
     add_routes(app, *(module.router for module in (auth, configure, console, me, oncall_pages, people, silences, status_admin,
-                                                   report_pages, action_pages, postmortem_pages, room_actions, room)))
+                                                   report_pages, action_pages, problem_pages, postmortem_pages, room_actions, room)))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     api_tocsin = app.exception_handlers.get(errors.TocsinError)
