@@ -111,10 +111,12 @@ def human_alert_acks(session: Session, incident_ids: sa.Select[uuid.UUID]) -> di
     out: dict[uuid.UUID, datetime] = {}
     for action, targets in (("alert.acknowledge", list(by_alert)), ("alert_group.acknowledge", list(by_group))):
         for start in range(0, len(targets), _CHUNK):
-            for target, at in session.execute(
+            for target, at in session.execute(  # target_id is set for these actions: they name the alert (group)
                     sa.select(AuditEntry.target_id, AuditEntry.at)
                     .where(AuditEntry.action == action, AuditEntry.actor_id.is_not(None),
                            AuditEntry.target_id.in_(targets[start:start + _CHUNK]))):
+                if target is None:
+                    continue
                 if action == "alert.acknowledge":
                     _earliest(out, by_alert[target], at)
                 else:  # a group ack acknowledged the group's alerts that had arrived by then

@@ -27,6 +27,7 @@ from tocsin.errors import InvalidInput
 from tocsin.ids import incident_ref
 from tocsin.incidents.models import Incident
 from tocsin.localtime import resolve_wall, zone
+from tocsin.principal import OrgRole
 from tocsin.problems.models import Problem
 from tocsin.problems.service import problem_ref
 from tocsin.teams.models import Team
@@ -128,7 +129,7 @@ def list_page(request: Request, ctx: CtxDep, owner: str = "", team: str = "", in
             overdue=bool(overdue))
         found = svc.list_items(s, principal=me, flt=flt, now=ctx.now, before=cursor, limit=PAGE + 1)
         rows = _rows(s, found[:PAGE], ctx.now)
-        choices = _choices(s) if me.at_least("responder") else {"people": [], "teams": []}
+        choices = _choices(s) if me.at_least(OrgRole.responder) else {"people": [], "teams": []}
     more = len(found) > PAGE
     here = {"owner": owner, "team": team, "incident": incident, "status": status, "overdue": "1" if overdue else ""}
     older = {**{k: v for k, v in here.items() if v}, "before": str(found[PAGE - 1].id)} if more else None
@@ -167,7 +168,7 @@ def item_page(request: Request, key: str, ctx: CtxDep) -> Response:
         item = svc.require_item(s, me, key[:64])
         (row,) = _rows(s, [item], ctx.now)
         creator = s.get(User, item.created_by_id) if item.created_by_id else None
-        choices = _choices(s) if me.at_least("responder") else {"people": [], "teams": []}
+        choices = _choices(s) if me.at_least(OrgRole.responder) else {"people": [], "teams": []}
     return render(request, ctx, "action_item.html", r=row, i=item, creator=creator,
                   types=[t.value for t in ActionType], priorities=[p.value for p in ActionPriority],
                   due_day=_local_day(item.due_at, ctx.user.time_zone), tz_name=ctx.user.time_zone or "UTC",

@@ -57,9 +57,12 @@ def _texts(form: dict[str, str]) -> dict[str, str]:
 @router.post("/problems")
 def create(request: Request, ctx: CtxDep, form: CsrfForm) -> Response:
     incidents = [k.strip() for k in field(form, "incidents", required=False, max_len=2000).replace(",", " ").split()]
+    texts = _texts(form)
     spec = svc.NewProblem(title=field(form, "title", max_len=300), status=_status(form.get("status") or "open"),
                           service=field(form, "service", required=False, max_len=64) or None,
-                          incidents=incidents[:100], **_texts(form))
+                          incidents=incidents[:100], description=texts["description"],
+                          root_cause=texts["root_cause"], known_error=texts["known_error"],
+                          workaround=texts["workaround"])
     with ctx.work() as (s, me):
         key = svc.problem_ref(svc.create_problem(s, actor=me, now=ctx.now, spec=spec))
     return redirect(f"/problems/{key}", f"{key} recorded")
