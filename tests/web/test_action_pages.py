@@ -168,3 +168,15 @@ def test_a_bad_status_on_an_item_is_refused(web_client, world):
     alice = web_client("responder")
     ref = api(alice, "POST", "/action-items", json={"title": "x", "type": "prevent"}).json()["ref"]
     assert post_form(alice, f"/action-items/{ref}/status", {"status": "finished"}).status_code == 422
+
+
+def test_the_postmortem_page_lists_the_incidents_items(web_client, world):
+    alice, inc = new_incident(web_client, severity="SEV3")
+    ref = api(alice, "POST", "/action-items", json={"title": "Alert on queue depth", "type": "detect",
+                                                     "incident": inc}).json()["ref"]
+    api(alice, "PATCH", f"/incidents/{inc}", json={"status": "resolved"})
+    pm = api(alice, "POST", f"/incidents/{inc}/postmortem").json()
+    page = alice.get(f"/postmortems/{pm['id']}").text
+    section = page[page.index('id="pm-action-items"'):page.index('id="pm-review"')]
+    assert listed(section, ref) and "Alert on queue depth" in section
+    assert f'href="/action-items?incident={inc}#new-item"' in section

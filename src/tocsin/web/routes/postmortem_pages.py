@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from tocsin.actions.service import postmortem_lines
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TocsinError
 from tocsin.flows import postmortems as pm_flows
 from tocsin.http.errors import status_for
@@ -142,6 +143,7 @@ def _view(s: Session, me: Principal, pm: Postmortem, incident: Incident, body: s
         "published_by": who(pm.published_by_id) if pm.published_by_id else None,
         "pages": [(p.slug, p.name) for p in pages],
         "can_act": me.at_least(OrgRole.responder),
+        "action_items": postmortem_lines(s, me, incident.id),
     }
 
 
