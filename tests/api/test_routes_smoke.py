@@ -517,20 +517,20 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     made = walk("POST", "/action-items", expect=303, **form("", {"title": "Add a retry budget", "type": "prevent",
                                                                "incident": fresh_ref, "due": "2026-02-01"}))
     act = made.headers["location"].rsplit("/", 1)[-1]
-    walk("GET", "/action-items/{key}", f"/action-items/{act}", **W)
-    walk("POST", "/action-items/{key}/edit", f"/action-items/{act}/edit", expect=303, **form("", {
+    walk("GET", "/action-items/{item_id}", f"/action-items/{act}", **W)
+    walk("POST", "/action-items/{item_id}/edit", f"/action-items/{act}/edit", expect=303, **form("", {
         "title": "Add a retry budget", "type": "prevent", "priority": "high", "status": "open", "owner": "",
         "team": "", "due": "2026-02-02", "description": ""}))
-    walk("POST", "/action-items/{key}/status", f"/action-items/{act}/status", expect=303, **form("", {"status": "done"}))
+    walk("POST", "/action-items/{item_id}/status", f"/action-items/{act}/status", expect=303, **form("", {"status": "done"}))
     walk("GET", "/problems", **W)
     recorded = walk("POST", "/problems", expect=303, **form("", {"title": "Queue backlog on db1", "incidents": fresh_ref}))
     prb = recorded.headers["location"].rsplit("/", 1)[-1]
-    walk("GET", "/problems/{key}", f"/problems/{prb}", **W)
-    walk("POST", "/problems/{key}/edit", f"/problems/{prb}/edit", expect=303,
+    walk("GET", "/problems/{problem_id}", f"/problems/{prb}", **W)
+    walk("POST", "/problems/{problem_id}/edit", f"/problems/{prb}/edit", expect=303,
          **form("", {"title": "Queue backlog on db1", "workaround": "restart the consumer"}))
-    walk("POST", "/problems/{key}/status", f"/problems/{prb}/status", expect=303, **form("", {"status": "known_error"}))
-    walk("POST", "/problems/{key}/unlink", f"/problems/{prb}/unlink", expect=303, **form("", {"incident": fresh_ref}))
-    walk("POST", "/problems/{key}/link", f"/problems/{prb}/link", expect=303, **form("", {"incident": fresh_ref}))
+    walk("POST", "/problems/{problem_id}/status", f"/problems/{prb}/status", expect=303, **form("", {"status": "known_error"}))
+    walk("POST", "/problems/{problem_id}/unlink", f"/problems/{prb}/unlink", expect=303, **form("", {"incident": fresh_ref}))
+    walk("POST", "/problems/{problem_id}/link", f"/problems/{prb}/link", expect=303, **form("", {"incident": fresh_ref}))
     walk("POST", "/maintenance-windows", expect=303, **form("", {
         "service": "checkout", "name": "patching", "start": "2026-03-01T01:00", "end": "2026-03-01T02:00"}))
     walk("POST", "/status-pages", expect=303, **form("", {"slug": "beta", "name": "Beta"}))

@@ -340,8 +340,9 @@ def test_the_page_escapes_names_in_tables_and_charts():
                                "overall": o, "groups": [{"key": evil, "metrics": o}]},
                        action_items={"teams": [team]}, trends=[], generated_at=NOW)
     assert "<img" not in html
-    # once in the filter line, the group table, the action item table and the chart's axis label
-    assert html.count("&lt;img src=x onerror=alert(1)&gt; $x$") == 4
+    # once in the filter line, the group table, the action item table, the chart's axis label and
+    # the table of the chart's values
+    assert html.count("&lt;img src=x onerror=alert(1)&gt; $x$") == 5
 
 
 def test_trend_metrics_keep_their_str_methods() -> None:

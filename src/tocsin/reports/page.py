@@ -67,11 +67,12 @@ def chart_data_uri(trend: m.Trend) -> str:
 
 def render_page(*, report: dict[str, Any], action_items: dict[str, Any], trends: list[m.Trend],
                 generated_at: datetime, currency: str = "", back: str | None = None) -> str:
-    """Return the HTML page for an incident report, its action items and its trend charts (the last
-    trend is the action items chart)."""
+    """Return the HTML page for an incident report, its action items and its trend charts (and the
+    action items chart), each chart followed by a table of its values."""
     flt = report["filters"]
     filters = [(k, ", ".join(v) if isinstance(v, list) else v) for k, v in flt.items() if v]
-    figures = [(charts.inline_svg(t), chart_table(t, currency)) for t in trends]
+    figures = [(charts.inline_svg(t), chart_table(t, currency))
+               for t in [*trends, action_chart(action_items["teams"])]]
     return _ENV.get_template("report.html").render(
         period=report["period"], filters=filters, o=report["overall"], durations=DURATIONS, charts=figures,
         group_by=report["group_by"], groups=report["groups"], action_teams=action_items["teams"],

@@ -267,8 +267,9 @@ PAGE_TRENDS = (m.TrendMetric.incidents, m.TrendMetric.mtta, m.TrendMetric.mttr)
 
 @dataclass
 class PageData:
-    """What the reports page shows: the report, the action items by team, and the trend charts,
-    computed once from the same rows so that each chart and the table beside it agree."""
+    """What the reports page shows: the report, the action items by team, and the trend charts
+    (the action items chart is drawn from `action_items`), computed once from the same rows so that
+    each chart and the table beside it agree."""
 
     report: dict[str, Any]
     action_items: dict[str, Any]
@@ -284,7 +285,7 @@ def page_data(session: Session, *, principal: Principal, now: datetime, period: 
     trends = [m.trend(rows, metric=metric, unit=unit, since=period.since, until=period.until, now=now,
                       required_severities=required_severities(settings), hourly_rate=hourly_rate(settings))
               for metric in PAGE_TRENDS]
-    return PageData(report, actions, [*trends, page.action_chart(actions["teams"])])
+    return PageData(report, actions, trends)
 
 
 def page_html(session: Session, *, principal: Principal, now: datetime, period: Period, flt: ReportFilter,

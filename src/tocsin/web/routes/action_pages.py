@@ -162,10 +162,10 @@ def create(request: Request, ctx: CtxDep, form: CsrfForm) -> Response:
     return redirect(f"/action-items/{key}", f"{key} created")
 
 
-@router.get("/action-items/{key}")
-def item_page(request: Request, key: str, ctx: CtxDep) -> Response:
+@router.get("/action-items/{item_id}")
+def item_page(request: Request, item_id: str, ctx: CtxDep) -> Response:
     with ctx.work() as (s, me):
-        item = svc.require_item(s, me, key[:64])
+        item = svc.require_item(s, me, item_id[:64])
         (row,) = _rows(s, [item], ctx.now)
         creator = s.get(User, item.created_by_id) if item.created_by_id else None
         choices = _choices(s) if me.at_least(OrgRole.responder) else {"people": [], "teams": []}
@@ -175,12 +175,12 @@ def item_page(request: Request, key: str, ctx: CtxDep) -> Response:
                   status_words=STATUS_WORDS, **choices)
 
 
-@router.post("/action-items/{key}/edit")
-def edit(request: Request, key: str, ctx: CtxDep, form: CsrfForm) -> Response:
+@router.post("/action-items/{item_id}/edit")
+def edit(request: Request, item_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
     """Save the item's form: only the fields that differ from the item are sent to the service (an
     unchanged due date must not restart the reminders)."""
     with ctx.work() as (s, me):
-        item = svc.require_item(s, me, key[:64], for_update=True)
+        item = svc.require_item(s, me, item_id[:64], for_update=True)
         changes: dict[str, Any] = {}
         title = field(form, "title", max_len=300)
         if title != item.title:
@@ -209,12 +209,12 @@ def edit(request: Request, key: str, ctx: CtxDep, form: CsrfForm) -> Response:
     return redirect(f"/action-items/{ref}", f"{ref} saved" if changes else "Nothing changed")
 
 
-@router.post("/action-items/{key}/status")
-def set_status(request: Request, key: str, ctx: CtxDep, form: CsrfForm) -> Response:
+@router.post("/action-items/{item_id}/status")
+def set_status(request: Request, item_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
     """The one-click buttons: done, won't do, re-open; back to the page the button was on."""
     status = _choice(form.get("status", ""), [st.value for st in ActionStatus], "status")
     with ctx.work() as (s, me):
-        item = svc.require_item(s, me, key[:64], for_update=True)
+        item = svc.require_item(s, me, item_id[:64], for_update=True)
         svc.update_item(s, actor=me, now=ctx.now, item=item, changes={"status": status},
                         sync_config=sync.SyncConfig.from_settings(ctx.settings))
         ref = svc.ref(item)

@@ -68,10 +68,10 @@ def create(request: Request, ctx: CtxDep, form: CsrfForm) -> Response:
     return redirect(f"/problems/{key}", f"{key} recorded")
 
 
-@router.get("/problems/{key}")
-def problem_page(request: Request, key: str, ctx: CtxDep) -> Response:
+@router.get("/problems/{problem_id}")
+def problem_page(request: Request, problem_id: str, ctx: CtxDep) -> Response:
     with ctx.work() as (s, me):
-        problem = svc.require_problem(s, key[:64])
+        problem = svc.require_problem(s, problem_id[:64])
         links = svc.linked_incidents(s, me, problem.id)
         items = actions.items_of_problem(s, me, problem.id)
         seen = svc.recurrence(s, me, [problem.id]).get(problem.id)
@@ -85,12 +85,12 @@ def problem_page(request: Request, key: str, ctx: CtxDep) -> Response:
                   next_statuses=sorted(svc.TRANSITIONS[problem.status]))
 
 
-@router.post("/problems/{key}/edit")
-def edit(request: Request, key: str, ctx: CtxDep, form: CsrfForm) -> Response:
+@router.post("/problems/{problem_id}/edit")
+def edit(request: Request, problem_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
     changes: dict[str, Any] = {"title": field(form, "title", max_len=300), **_texts(form),
                                "service": field(form, "service", required=False, max_len=64) or None}
     with ctx.work() as (s, me):
-        problem = svc.require_problem(s, key[:64], for_update=True)
+        problem = svc.require_problem(s, problem_id[:64], for_update=True)
         current = s.get(Service, problem.service_id) if problem.service_id else None
         if changes["service"] == (current.slug if current else None):
             del changes["service"]
@@ -99,32 +99,32 @@ def edit(request: Request, key: str, ctx: CtxDep, form: CsrfForm) -> Response:
     return redirect(f"/problems/{ref}", f"{ref} saved")
 
 
-@router.post("/problems/{key}/status")
-def set_status(request: Request, key: str, ctx: CtxDep, form: CsrfForm) -> Response:
+@router.post("/problems/{problem_id}/status")
+def set_status(request: Request, problem_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
     status = _status(form.get("status", ""))
     with ctx.work() as (s, me):
-        problem = svc.require_problem(s, key[:64], for_update=True)
+        problem = svc.require_problem(s, problem_id[:64], for_update=True)
         svc.update_problem(s, problem=problem, actor=me, now=ctx.now, changes={"status": status})
         ref = svc.problem_ref(problem)
     return redirect(f"/problems/{ref}", f"{ref} is now {STATUS_WORDS[status]}")
 
 
-@router.post("/problems/{key}/link")
-def link(request: Request, key: str, ctx: CtxDep, form: CsrfForm) -> Response:
+@router.post("/problems/{problem_id}/link")
+def link(request: Request, problem_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
     incident_key = field(form, "incident", max_len=64)
     with ctx.work() as (s, me):
-        problem = svc.require_problem(s, key[:64], for_update=True)
+        problem = svc.require_problem(s, problem_id[:64], for_update=True)
         incident = require_incident(s, me, incident_key)
         svc.link_incident(s, problem=problem, incident=incident, actor=me, now=ctx.now)
         ref, inc = svc.problem_ref(problem), incident_ref(incident)
     return redirect(f"/problems/{ref}", f"{inc} linked to {ref}")
 
 
-@router.post("/problems/{key}/unlink")
-def unlink(request: Request, key: str, ctx: CtxDep, form: CsrfForm) -> Response:
+@router.post("/problems/{problem_id}/unlink")
+def unlink(request: Request, problem_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
     incident_key = field(form, "incident", max_len=64)
     with ctx.work() as (s, me):
-        problem = svc.require_problem(s, key[:64], for_update=True)
+        problem = svc.require_problem(s, problem_id[:64], for_update=True)
         incident = require_incident(s, me, incident_key)
         svc.unlink_incident(s, problem=problem, incident=incident, actor=me, now=ctx.now)
         ref, inc = svc.problem_ref(problem), incident_ref(incident)

@@ -129,7 +129,7 @@ def reports(request: Request, ctx: CtxDep, range: str = "", start: Annotated[str
                              group_by=m.GroupBy(q.group_by), unit=m.Bucket(q.by), settings=ctx.settings)
     currency = ctx.settings.cost_currency
     charts = [{"title": t.title, "src": report_page.chart_data_uri(t), "table": report_page.chart_table(t, currency)}
-              for t in data.trends]
+              for t in [*data.trends, report_page.action_chart(data.action_items["teams"])]]
     return render(request, ctx, "reports.html", q=q, period=period, ranges=RANGES, teams=teams, services=services,
                   severities=SEVERITY_VALUES, groups=GROUPS, units=UNITS, o=data.report["overall"],
                   groups_rows=data.report["groups"], action_teams=data.action_items["teams"], charts=charts,
