@@ -31,6 +31,7 @@ from tocsin.incidents.models import (
 )
 from tocsin.integrations.models import ChangeEvent, Integration
 from tocsin.oncall.models import (
+    HandoffNotice,
     Schedule,
     ScheduleLayer,
     ScheduleLayerMember,
@@ -72,7 +73,7 @@ __all__ = [
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
     "Heartbeat", "IngestJournal", "InhibitionRule", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule",
     "Silence",
-    "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",
+    "HandoffNotice", "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",
     "ContactMethod", "NotificationRule", "UsedLink",
     "Escalation", "EscalationLevel", "EscalationPolicy", "Notification",
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",

@@ -17,10 +17,13 @@ from tocsin.cli.common import (
     console,
     database,
     fail,
+    port_in_use,
     print_json,
+    self_command,
     settings,
 )
 from tocsin.clock import SystemClock
+from tocsin.config import Settings
 from tocsin.db import Database, migrate
 from tocsin.errors import SchemaMismatch
 from tocsin.principal import OrgRole, Principal
@@ -63,6 +66,10 @@ def serve(
     except SchemaMismatch as exc:
         db.dispose()
         fail(exc.message, code=2)
+    if port_in_use(cfg.host, cfg.port):
+        db.dispose()
+        fail(f"port {cfg.port} on {cfg.host} is in use (another tocsin?): stop that program, or choose another "
+             f"port with --port or TOCSIN_PORT", code=2)
     cfg.resolved_secret_key()  # generate and keep it on first start
     clock = SystemClock()
     app = create_app(settings=cfg, db=db, clock=clock)
@@ -85,6 +92,7 @@ def serve(
     console.print(f"tocsin serving on http://{cfg.host}:{cfg.port} (database: {db.dialect}; "
                   f"engine {'on' if eng else 'off'}; {cfg.workers} worker{'s' if cfg.workers > 1 else ''})",
                   highlight=False, soft_wrap=True)
+    _print_setup_link(db, cfg)
     try:
         if cfg.workers == 1:
             # open incident-room streams must not hold shutdown; proxy_headers=False: tocsin reads
@@ -105,6 +113,20 @@ def serve(
         if eng is not None:
             eng.stop()
         app.state.ingest.close()
+
+
+def _print_setup_link(db: Database, cfg: Settings) -> None:
+    """While there are no users, print the first-run link that creates the first admin in the browser."""
+    from tocsin.web import (
+        sessions,  # lazy: the server's modules load only for the command that runs them (a fast `tocsin --help`)
+    )
+
+    with db.unit_of_work() as s:
+        empty = sessions.needs_setup(s)
+    if empty:
+        console.print(f"No users yet: create the first admin at {cfg.resolved_public_url()}/setup/"
+                      f"{sessions.setup_token(cfg)} (the link works until the first user exists)",
+                      highlight=False, soft_wrap=True)
 
 
 @db_app.command("upgrade")
@@ -155,11 +177,11 @@ def demo(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
         fail(exc.message, code=2)
     finally:
         db.dispose()
-    console.print("Demo users (shown once; also saved to data_dir/demo-credentials.txt):")
+    cfg.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = (cfg.data_dir / "demo-credentials.txt").resolve()
+    console.print(f"Demo users (shown once; also saved to {path}):", highlight=False, soft_wrap=True)
     lines = [f"{c.email}\t{c.role}\tpassword={c.password}\ttoken={c.token}" for c in creds]
     print("\n".join(lines))
-    cfg.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = cfg.data_dir / "demo-credentials.txt"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")
@@ -170,9 +192,10 @@ def demo(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     with os.fdopen(fd, "a") as fh:
         fh.write("\n".join(key_lines) + "\n")
-    console.print(f"Try: TOCSIN_TOKEN={creds[1].token} tocsin incident list", highlight=False, soft_wrap=True)
+    me = self_command()
+    console.print(f"Try: TOCSIN_TOKEN={creds[1].token} {me} incident list", highlight=False, soft_wrap=True)
     base = cfg.resolved_public_url()
-    console.print(f"After `tocsin serve`: the console at {base}/ (log in as {creds[1].email} with the password "
+    console.print(f"After `{me} serve`: the console at {base}/ (log in as {creds[1].email} with the password "
                   f"above) and the public status page at {base}/status/demo", highlight=False, soft_wrap=True)
 
 
