@@ -513,6 +513,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
         override_id = s.execute(sa.select(ScheduleOverride.id)).scalars().first()
     walk("POST", "/schedules/{key}/overrides/{override_id}/delete", f"/schedules/ops/overrides/{override_id}/delete",
          expect=303, **form(""))
+    walk_schedule_editor_and_swaps(walk, form, W, A, B, admin, bob)
     walk("POST", "/silences", expect=303, **form("", {"matchers": "team=db", "duration": "60", "reason": "noisy"}))
     console_silence = walk("GET", f"{api}/silences", **A).json()["items"][0]["id"]
     walk("POST", "/silences/{silence_id}/expire", f"/silences/{console_silence}/expire", expect=303, **form(""))
@@ -580,6 +581,46 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
          **form("", {"org_role": "viewer"}))
     walk("POST", "/users/{user_id}/active", f"/users/{carol['id']}/active", expect=303,
          **form("", {"active": "false"}))
+    # services, teams and invitations (config_services.py, config_teams.py, people.py)
+    for page in ("/services/new", "/teams", "/teams/new"):
+        walk("GET", page, **W)
+    walk("GET", "/services/{key}/edit", "/services/checkout/edit", **W)
+    walk("GET", "/teams/{key}", "/teams/platform", **W)
+    walk("POST", "/teams", expect=303, **form("", {"name": "Storage"}))
+    walk("POST", "/teams/{key}/edit", "/teams/storage/edit", expect=303,
+         **form("", {"name": "Storage", "description": "Disks"}))
+    walk("POST", "/teams/{key}/members", "/teams/storage/members", expect=303, **form("", {"user": str(bob.id)}))
+    walk("POST", "/teams/{key}/members/{user_id}/remove", f"/teams/storage/members/{bob.id}/remove", expect=303,
+         **form(""))
+    walk("POST", "/services", expect=303, **form("", {
+        "name": "Disks", "owner_team": "storage", "tier": "2", "dep:checkout": "1", "policy": "default",
+        "group_by": "alertname", "group_window": "10m", "flap_window": "0s", "sh_on": "1",
+        "sh_timezone": "Europe/Berlin", "day:1": "1", "sh_start": "09:00", "sh_end": "17:00"}))
+    walk("POST", "/services/{key}/edit", "/services/disks/edit", expect=303, **form("", {
+        "name": "Disks", "owner_team": "storage", "tier": "1", "paging_unit": "alert", "group_window": "1h",
+        "flap_window": "30m"}))
+    disks_key = walk("POST", f"{api}/integrations", json={"service": "disks", "type": "events_v2", "name": "disks"},
+                     expect=201, **A).json()["key"]
+    assert smoke_client.post("/v2/enqueue", json={
+        "routing_key": disks_key, "event_action": "trigger", "dedup_key": "disk-full",
+        "payload": {"summary": "Disk full", "source": "db1", "severity": "critical"}}).status_code == 202
+    disk_alert = walk("GET", f"{api}/alerts", "/api/v1/alerts?service=disks", **A).json()["items"][0]["id"]
+    walk("POST", "/services/{key}/delete", "/services/disks/delete", expect=409, **form("", {"confirm": "disks"}))
+    walk("POST", f"{api}/alerts/{{alert_id}}/resolve", f"{api}/alerts/{disk_alert}/resolve", **A)
+    walk("POST", "/services/{key}/delete", "/services/disks/delete", expect=303, **form("", {"confirm": "disks"}))
+    walk("POST", f"{api}/services", json={"name": "Spare"}, expect=201, **A)
+    walk("DELETE", f"{api}/services/{{key}}", f"{api}/services/spare", expect=204, **A)
+    walk("POST", "/users/invite", expect=200, **form("", {"email": "erin@example.test", "name": "Erin",
+                                                          "org_role": "viewer"}))
+
+    def erins_invite() -> str:
+        found = re.findall(r'action="/users/invites/([0-9a-f-]+)/revoke".*?Revoke invitation of (\w+)',
+                           web.get("/users").text, re.S)
+        return next(iid for iid, name in found if name == "Erin")
+
+    walk("POST", "/users/invites/{invite_id}/resend", f"/users/invites/{erins_invite()}/resend", **form(""))
+    walk("POST", "/users/invites/{invite_id}/revoke", f"/users/invites/{erins_invite()}/revoke", expect=303,
+         **form(""))
     walk("POST", "/me/password", expect=303, **form("", {
         "current_password": PASSWORD, "new_password": PASSWORD + "!", "confirm_password": PASSWORD + "!"}))
     walk("POST", "/logout", expect=303, **form(""))
@@ -607,3 +648,59 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
 
     missing = set(walk.routes) - walk.called - set(ELSEWHERE)
     assert not missing, f"routes the walk did not call: {sorted(missing)}"
+
+
+def walk_schedule_editor_and_swaps(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
+                                   B: dict[str, Any], admin: Any, bob: Any) -> None:
+    """The schedule editor, shift swaps and my shifts (the console's and the API's routes). Bob is the
+    only member of `ops`; the console's admin makes `spare` (admin and Bob taking turns daily)."""
+    api = "/api/v1"
+    layer = {"layer_name": "day", "layer_kind": "daily", "layer_timezone": "UTC", "layer_start": "2025-12-29T09:00",
+             "layer_shift_hours": "24", "layer_members": f"{admin.email}\n{bob.email}"}
+    walk("GET", "/schedules/new", **W)
+    walk("POST", "/schedules/new", expect=303, **form("", {"name": "Spare", "slug": "spare", "action": "save",
+                                                           **layer}))
+    walk("GET", "/schedules/{key}/edit", "/schedules/spare/edit", **W)
+    walk("POST", "/schedules/{key}/edit", "/schedules/spare/edit", expect=303, **form("", {"name": "Spare rota"}))
+    walk("POST", "/schedules/{key}/layers", "/schedules/spare/layers", expect=303,
+         **form("", {**layer, "layer_name": "extra", "layer_members": bob.email, "action": "save"}))
+    extra = walk("GET", f"{api}/schedules/{{key}}", f"{api}/schedules/spare", **A).json()["layers"][1]["id"]
+    walk("POST", "/schedules/{key}/layers/{layer_id}", f"/schedules/spare/layers/{extra}",
+         **form("", {**layer, "action": "preview"}))
+    walk("POST", "/schedules/{key}/layers/{layer_id}/delete", f"/schedules/spare/layers/{extra}/delete", expect=303,
+         **form(""))
+
+    # Bob asks for cover on ops through the API; the admin offers in the console; Bob accepts
+    ask = {"schedule": "ops", "starts_at": "2026-01-02T10:00:00Z", "ends_at": "2026-01-02T11:00:00Z"}
+    first = walk("POST", f"{api}/shift-swaps", json=ask, expect=201, **B).json()
+    walk("GET", f"{api}/shift-swaps", **A)
+    walk("GET", f"{api}/shift-swaps/{{swap_id}}", f"{api}/shift-swaps/{first['id']}", **A)
+    walk("GET", "/shift-swaps", **W)
+    walk("POST", "/shift-swaps/{swap_id}/offer", f"/shift-swaps/{first['id']}/offer", expect=303, **form(""))
+    offer = walk("GET", f"{api}/shift-swaps/{{swap_id}}", f"{api}/shift-swaps/{first['id']}", **A).json()
+    walk("POST", f"{api}/shift-swaps/{{swap_id}}/accept", f"{api}/shift-swaps/{first['id']}/accept",
+         json={"offer_id": offer["offers"][0]["id"]}, **B)
+    # the admin asks on spare in the console; Bob offers through the API; the admin accepts in the console
+    walk("POST", "/shift-swaps", expect=303, **form("", {"schedule": "spare", "start": "2026-01-02T10:00",
+                                                        "end": "2026-01-02T11:00"}))
+    second = walk("GET", f"{api}/shift-swaps", f"{api}/shift-swaps?schedule=spare", **A).json()["items"][0]
+    offered = walk("POST", f"{api}/shift-swaps/{{swap_id}}/offers", f"{api}/shift-swaps/{second['id']}/offers",
+                   json={}, expect=201, **B).json()
+    walk("POST", "/shift-swaps/{swap_id}/accept", f"/shift-swaps/{second['id']}/accept", expect=303,
+         **form("", {"offer_id": offered["offers"][0]["id"]}))
+    third = walk("POST", f"{api}/shift-swaps", json={**ask, "starts_at": "2026-01-02T12:00:00Z",
+                                                     "ends_at": "2026-01-02T13:00:00Z"}, expect=201, **B).json()
+    walk("POST", f"{api}/shift-swaps/{{swap_id}}/cancel", f"{api}/shift-swaps/{third['id']}/cancel", **B)
+    walk("POST", "/shift-swaps", expect=303, **form("", {"schedule": "spare", "start": "2026-01-02T12:00",
+                                                        "end": "2026-01-02T13:00"}))
+    fourth = walk("GET", f"{api}/shift-swaps", f"{api}/shift-swaps?schedule=spare&state=open", **A).json()["items"][0]
+    walk("POST", "/shift-swaps/{swap_id}/cancel", f"/shift-swaps/{fourth['id']}/cancel", expect=303, **form(""))
+
+    walk("GET", f"{api}/me/shifts", **B)
+    feed = walk("POST", f"{api}/me/ical-token", **B).json()
+    walk("GET", "/ical/users/{token}.ics", "/ical/" + feed["url"].split("/ical/", 1)[1])
+    walk("GET", "/me/shifts", **W)
+    walk("POST", "/me/shifts/feed", **form(""))
+    walk("GET", "/schedules/{key}/delete", "/schedules/spare/delete", **W)
+    walk("POST", "/schedules/{key}/delete", "/schedules/spare/delete", expect=303, **form(""))
+

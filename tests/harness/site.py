@@ -142,5 +142,5 @@ def start_servers(site: Site, tmp: Path, count: int) -> Site:
         env = {**tocsin_env(tmp / f"data-{n}", site.database_url), "TOCSIN_SECRET_KEY": SECRET_KEY}
         site.servers.append(TocsinProcess(env, tmp / f"tocsin-{n}.log"))
     for server in site.servers:
-        server.wait_ready()
+        server.wait_ready(timeout=120)  # a busy box imports the app slowly (21 s seen under load)
     return site

@@ -198,6 +198,11 @@ ROUTES: list[Route] = [
     R("GET", "/me", "own"),
     R("GET", "/alerts/{alert_id}", "user", "/alerts/{alert}"),
     R("GET", "/services/{key}", "user", "/services/checkout"),
+    R("GET", "/services/new", "admin"),
+    R("GET", "/services/{key}/edit", "admin", "/services/checkout/edit"),
+    R("GET", "/teams", "user"),
+    R("GET", "/teams/new", "admin"),
+    R("GET", "/teams/{key}", "user", "/teams/platform"),
     R("GET", "/schedules/{key}", "user", "/schedules/ops"),
     R("GET", "/escalation-policies/{key}", "user", "/escalation-policies/default"),
     R("GET", "/users/{user_id}", "user", "/users/{helper_id}"),
@@ -368,6 +373,15 @@ ROUTES: list[Route] = [
                                               "org_role": "viewer"}),
     R("POST", "/users/{user_id}/role", "admin", "/users/{helper_id}/role", form={"org_role": "responder"}),
     R("POST", "/users/{user_id}/active", "admin", "/users/{helper_id}/active", form={"active": "true"}),
+    R("POST", "/users/invites/{invite_id}/resend", "admin", "/users/invites/{invite_a}/resend", form={}),
+    R("POST", "/users/invites/{invite_id}/revoke", "admin", "/users/invites/{invite_b}/revoke", form={}),
+    R("POST", "/services", "admin", form={"name": "Console service {who}", "tier": "3"}),
+    R("POST", "/services/{key}/edit", "admin", "/services/checkout/edit", form={
+        "name": "Checkout", "tier": "2", "owner_team": "platform", "policy": "default", "paging_unit": "group",
+        "group_window": "1h", "flap_window": "30m"}),
+    R("POST", "/teams", "admin", form={"name": "Console team {who}"}),
+    R("POST", "/teams/{key}/edit", "admin", "/teams/platform/edit", form={"name": "Platform"}),
+    R("POST", "/teams/{key}/members", "admin", "/teams/platform/members", form={"user": "{helper_id}"}),
     R("POST", "/me/password", "own", form={"current_password": PASSWORD, "new_password": PASSWORD + "!",
                                            "confirm_password": PASSWORD + "!"}),
 
@@ -395,6 +409,9 @@ ROUTES: list[Route] = [
     R("DELETE", f"{API}/escalation-policies/{{key}}", "admin", f"{API}/escalation-policies/spare"),
     R("DELETE", f"{API}/schedules/{{key}}", "admin", f"{API}/schedules/spare"),
     R("DELETE", f"{API}/status-pages/{{slug}}", "admin", f"{API}/status-pages/spare"),
+    R("DELETE", f"{API}/services/{{key}}", "admin", f"{API}/services/spare-api"),
+    R("POST", "/services/{key}/delete", "admin", "/services/spare-console/delete", form={"confirm": "spare-console"}),
+    R("POST", "/teams/{key}/members/{user_id}/remove", "admin", "/teams/platform/members/{helper_id}/remove", form={}),
     R("POST", "/logout", "own", form={}),
 ]
 
@@ -412,6 +429,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     from tocsin.contacts.models import ContactMethod
     from tocsin.engine.runner import Engine
     from tocsin.users.service import create_token, require_user
+    from tocsin.web.sessions import create_invite
 
     admin = make_web_user("admin", name="Ada Admin")
     helper = make_web_user("responder", name="Hal Helper")
@@ -492,6 +510,11 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     _ok(client.post(f"{api}/problems/{problem['ref']}/incidents", json={"incident": ref}, **A), 201)
     for slug in ("acme", "spare"):
         _ok(client.post(f"{api}/status-pages", json={"slug": slug, "name": slug.title()}, **A), 201)
+    for slug in ("spare-api", "spare-console"):
+        _ok(client.post(f"{api}/services", json={"name": slug, "slug": slug}, **A), 201)
+    with db.unit_of_work() as s:  # open invitations (the API has none: they are the console's)
+        invite_a, invite_b = (str(create_invite(s, actor=system, now=clock.now(), email=f"invitee-{n}@example.test",
+                                                name=f"Invitee {n}", org_role="viewer")[0].id) for n in "ab")
     component = _ok(client.post(f"{api}/status-pages/acme/components", json={"name": "Checkout"}, **A), 201)
     spare_component = _ok(client.post(f"{api}/status-pages/acme/components", json={"name": "Spare"}, **A), 201)
     status_incident = _ok(client.post(f"{api}/status-pages/acme/incidents", json={
@@ -530,7 +553,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "problem": problem["ref"], "component": component["id"], "spare_component": spare_component["id"],
         "status_incident": status_incident["id"], "maintenance": maintenance["id"], "subscriber": subscriber["id"],
         "who": who, "own_token": str(uuid.uuid4()), "own_token2": str(uuid.uuid4()), "own_cm": str(uuid.uuid4()),
-        "own_note": note["id"], **own,
+        "own_note": note["id"], "invite_a": invite_a, "invite_b": invite_b, **own,
     }
     return world, people
 

@@ -223,6 +223,13 @@ def count_incidents(session: Session, *, principal: Principal, flt: IncidentFilt
     return {"total": sum(by_status.values()), "by_status": by_status, "by_severity": by_sev}
 
 
+def count_for_service(session: Session, service_id: uuid.UUID) -> int:
+    """How many incidents (any status, restricted ones too) name this service: deleting it would erase
+    their history, so the catalog refuses while there are any."""
+    return int(session.execute(sa.select(sa.func.count()).select_from(IncidentService)
+                               .where(IncidentService.service_id == service_id)).scalar_one())
+
+
 def services_of(session: Session, incident_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Service]]:
     out: dict[uuid.UUID, list[Service]] = {i: [] for i in incident_ids}
     if incident_ids:

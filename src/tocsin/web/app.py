@@ -25,9 +25,13 @@ from tocsin.web.render import render, secure
 from tocsin.web.routes import (
     action_pages,
     auth,
+    config_services,
+    config_teams,
     configure,
     console,
+    integrations,
     me,
+    monitors,
     oncall_pages,
     people,
     postmortem_pages,
@@ -35,8 +39,10 @@ from tocsin.web.routes import (
     push,
     report_pages,
     room,
+    schedule_editor,
     silences,
     status_admin,
+    swap_pages,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -66,9 +72,12 @@ async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Respo
 
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
-    add_routes(app, *(module.router for module in (api_docs, auth, configure, console, me, oncall_pages, people,
-                                                   silences, status_admin, push, report_pages, action_pages,
-                                                   problem_pages, postmortem_pages, room_actions, room)))
+    # config_services before console: its /services/new would otherwise be taken for a service key;
+    # schedule_editor and swap_pages before oncall_pages: GET /schedules/{key} would catch /schedules/new
+    add_routes(app, *(module.router for module in (api_docs, auth, config_services, config_teams, configure, console,
+                                                   me, schedule_editor, swap_pages, oncall_pages, people, silences,
+                                                   status_admin, push, report_pages, action_pages, problem_pages,
+                                                   postmortem_pages, room_actions, room, integrations, monitors)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -23,6 +23,7 @@ from tocsin.api.routes import (
     respond,
     rules,
     statuspages,
+    swaps,
     system,
 )
 from tocsin.http.routing import add_routes
@@ -33,6 +34,6 @@ def install(app: FastAPI) -> None:
     one-time page links and Twilio callbacks, iCal feeds, and the ingest endpoints."""
     # The /api/v1 routers document the one JSON error shape themselves (`responses=ERROR_RESPONSES`).
     add_routes(app, system.router, incidents.router, directory.router, alerts.router, rules.router, monitors.router,
-               oncall.router, escalation.router, contacts.router, postmortems.router, actions.router,
+               oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
                problems.router, reports.router, statuspages.router, statuspages.public, metrics.router,
                respond.router, ical.router, ingest.router, push.router)
