@@ -141,7 +141,11 @@ def declare(session: Session, *, actor: Principal, now: datetime, spec: Declarat
         detected_at=spec.detected_at or now, declared_at=now, updated_at=now,
     )
     for stamp in initial_stamps(spec.status):
-        setattr(incident, stamp, now)
+        # A person declaring an incident has acknowledged it; a rule declaring one from an alert
+        # has not: its acknowledged_at waits for a person (flows.alerts, flows.incidents, or the
+        # next status change), so MTTA does not read 0 s for every auto-declared incident.
+        if stamp != "acknowledged_at" or actor.user_id is not None:
+            setattr(incident, stamp, now)
     _apply_impact(incident, spec.impact)
     _settle_severity(incident, spec.severity_reason, severity_or_impact_changed=True)
     session.add(incident)
