@@ -148,8 +148,8 @@ def _responders_still_wanted(s: Session, rows: list[Notification]) -> dict[uuid.
         return out
     found = {i.id: i for i in s.execute(sa.select(Incident).where(
         Incident.id.in_({r.incident_id for r in rows}))).scalars()}
-    pending = set(s.execute(sa.select(ResponderRequest.incident_id, ResponderRequest.user_id).where(
-        ResponderRequest.incident_id.in_(found), ResponderRequest.status == "pending")).tuples())
+    pending = {(i, u) for i, u in s.execute(sa.select(ResponderRequest.incident_id, ResponderRequest.user_id).where(
+        ResponderRequest.incident_id.in_(found), ResponderRequest.status == "pending"))}
     for r in rows:
         inc = found.get(r.incident_id) if r.incident_id else None
         if inc is None or inc.status in OVER:

@@ -71,8 +71,8 @@ def _people(s: Session, target: Target, now: datetime) -> tuple[str, list[User]]
     if target.kind == "schedule":
         schedule = require_schedule(s, target.key)
         shift = on_call(s, schedule=schedule, at=now, now=now)
-        user = s.get(User, uuid.UUID(shift.user)) if shift is not None else None
-        return f"on-call of {schedule.name}", [user] if user is not None else []
+        found = s.get(User, uuid.UUID(shift.user)) if shift is not None else None
+        return f"on-call of {schedule.name}", [found] if found is not None else []
     raise InvalidInput(f"a responder is a user, a team or a schedule, not {target.kind!r}", details={"field": "kind"})
 
 

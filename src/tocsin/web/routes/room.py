@@ -8,7 +8,7 @@ event loop stays free for the live streams.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import (
@@ -136,8 +136,8 @@ def severity_suggestion(request: Request, ctx: CtxDep) -> Response:
         customers_affected=impact["customers_affected"], revenue_at_risk_per_hour=impact["revenue_at_risk_per_hour"],
         data_sensitivity=DataSensitivity(impact["data_sensitivity"]) if impact["data_sensitivity"] else None,
         customer_facing=impact["customer_facing"]))
-    body = {"severity": found.severity.value, "reasons": list(found.reasons)} if found else \
-        {"severity": None, "reasons": []}
+    body: dict[str, Any] = {"severity": found.severity.value if found else None,
+                            "reasons": list(found.reasons) if found else []}
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
