@@ -164,11 +164,16 @@ def test_declaring_a_security_incident_restricts_it_and_viewers_are_not_offered_
     assert other.get(f"/incidents/{op_ref}").status_code == 404
     bad = post_form(c, "/incidents", {"title": "x", "severity": "SEV3", "kind": "nuclear"})
     assert bad.status_code == 422 and "operational or security" in bad.text
+    retry = post_form(c, "/incidents", {"title": "", "severity": "SEV2", "kind": "security", "restricted": "1"})
+    assert retry.status_code == 422, "the form comes back keeping the kind and the restriction"
+    assert '<option value="security" selected>' in retry.text and 'id="redeclare-restricted" name="restricted" ' \
+        'value="1" checked' in retry.text
 
     viewer = web_client("viewer")
     page = viewer.get("/").text
     assert 'id="declare-open"' not in page and 'id="declare-dialog"' not in page
-    assert post_form(viewer, "/incidents", {"title": "x", "severity": "SEV3"}).status_code == 403
+    refused = post_form(viewer, "/incidents", {"title": "x", "severity": "SEV3"})
+    assert refused.status_code == 403 and 'id="redeclare-form"' not in refused.text
     assert 'id="declare-kind"' in c.get("/").text and 'id="declare-restricted"' in c.get("/").text
 
 

@@ -8,6 +8,8 @@ everything is audited like the same action in the API.
   was restricted is not a way in), and neither the confirmation page nor the answer names it: a
   link or SMS may be read by others.
 - `resolve` resolves the alert(s).
+- On a request to join an incident ("add responders", `escalation.responders`), `ack` joins the
+  person as a responder and `decline` records that they cannot; both show in the room.
 - A page for a whole alert group (its service pages per group) acknowledges or resolves every
   open alert of the group, as the group actions of the API do.
 """
