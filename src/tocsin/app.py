@@ -48,7 +48,7 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
         version=__version__,
         description="Self-hosted incident response. Authenticate with `Authorization: Bearer <token>`; "
                     "errors are `{\"error\": {\"code\", \"message\", \"details\"}}`.",
-        docs_url="/docs",
+        docs_url=None,  # /docs is the console's (tocsin.web.api_docs): assets from the package, no CDN
         redoc_url=None,
         lifespan=_lifespan,
     )

@@ -126,8 +126,8 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", "/readyz")
     walk("GET", "/openapi.json")
     walk("GET", "/docs")
-    walk("GET", "/docs/oauth2-redirect")
     walk("GET", "/static/{path}", "/static/app.js")
+    walk("GET", "/static/api-docs/{path}", "/static/api-docs/swagger-ui-bundle.js")
     walk("GET", "/metrics", **A)
 
     # --- directory: users, tokens, teams, services --------------------------------------------
@@ -471,7 +471,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
         return {"client": web, "data": {**(data or {}), "csrf_token": token}}
 
     for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies", "/users", "/silences",
-                 "/status-pages", "/reports", "/me", "/incidents", "/postmortems"):
+                 "/status-pages", "/reports", "/me", "/incidents", "/postmortems", "/configure"):
         walk("GET", page, **W)
     walk("GET", "/alerts/{alert_id}", f"/alerts/{alert_id}", **W)
     walk("GET", "/services/{key}", "/services/checkout", **W)

@@ -15,6 +15,8 @@ import json
 import os
 import re
 import secrets
+import shutil
+import socket
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -190,6 +192,13 @@ def test_demo_then_audit_verify_detects_edits_and_deletions(db_url: str, tmp_pat
     saved = tmp_path / "data" / "demo-credentials.txt"
     assert saved.stat().st_mode & 0o777 == 0o600
     assert all(token in saved.read_text() for *_rest, token in creds)
+    # The hints name what exists: the file where the credentials are, and a command that runs from here
+    # (`.venv/bin/tocsin` when `tocsin` is not on PATH, as after `make run`).
+    assert f"also saved to {saved.resolve()}" in first.stdout.replace("\n", ""), first.stdout
+    hint = re.search(r"^Try: TOCSIN_TOKEN=\S+ (\S+) incident list$", first.stdout, re.MULTILINE)
+    assert hint, first.stdout
+    command = hint.group(1)
+    assert shutil.which(command, path=env.get("PATH")) or Path(command).exists(), f"{command!r} cannot be run"
 
     server.wait_ready()
     responder = next(token for _email, role, _pw, token in creds if role == "responder")
@@ -241,3 +250,16 @@ def test_demo_then_audit_verify_detects_edits_and_deletions(db_url: str, tmp_pat
         assert after["problems"] == [f"entries {entries}..{entries} are missing (deleted from the end)"]
     finally:
         engine.dispose()
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
+    env = cli_env(tmp_path, f"sqlite:///{tmp_path / 'busy.db'}")
+    ok(run(env, "db", "upgrade"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", free_port()))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run({**env, "TOCSIN_HOST": "127.0.0.1"}, "serve", "--port", str(port))
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"port {port} on 127.0.0.1 is in use" in lines[0], result.stderr

@@ -88,8 +88,8 @@ ROUTES: list[Route] = [
     R("GET", "/readyz", "public"),
     R("GET", "/openapi.json", "public"),
     R("GET", "/docs", "public"),
-    R("GET", "/docs/oauth2-redirect", "public"),
     R("GET", "/static/{path}", "public", "/static/app.js"),
+    R("GET", "/static/api-docs/{path}", "public", "/static/api-docs/swagger-ui.css"),
     R("GET", "/login", "public"),
     *(R(m, t, KEYED) for m, t in (
         ("POST", "/login"), ("GET", "/invite/{token}"), ("POST", "/invite/{token}"),
@@ -193,7 +193,7 @@ ROUTES: list[Route] = [
     # --- console pages --------------------------------------------------------------------------
     *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
                                           "/users", "/silences", "/status-pages", "/reports", "/incidents",
-                                          "/postmortems")),
+                                          "/postmortems", "/configure")),
     R("GET", "/me", "own"),
     R("GET", "/alerts/{alert_id}", "user", "/alerts/{alert}"),
     R("GET", "/services/{key}", "user", "/services/checkout"),

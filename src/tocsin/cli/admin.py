@@ -17,7 +17,9 @@ from tocsin.cli.common import (
     console,
     database,
     fail,
+    port_in_use,
     print_json,
+    self_command,
     settings,
 )
 from tocsin.clock import SystemClock
@@ -63,6 +65,10 @@ def serve(
     except SchemaMismatch as exc:
         db.dispose()
         fail(exc.message, code=2)
+    if port_in_use(cfg.host, cfg.port):
+        db.dispose()
+        fail(f"port {cfg.port} on {cfg.host} is in use (another tocsin?): stop that program, or choose another "
+             f"port with --port or TOCSIN_PORT", code=2)
     cfg.resolved_secret_key()  # generate and keep it on first start
     clock = SystemClock()
     app = create_app(settings=cfg, db=db, clock=clock)
@@ -155,11 +161,11 @@ def demo(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
         fail(exc.message, code=2)
     finally:
         db.dispose()
-    console.print("Demo users (shown once; also saved to data_dir/demo-credentials.txt):")
+    cfg.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = (cfg.data_dir / "demo-credentials.txt").resolve()
+    console.print(f"Demo users (shown once; also saved to {path}):", highlight=False, soft_wrap=True)
     lines = [f"{c.email}\t{c.role}\tpassword={c.password}\ttoken={c.token}" for c in creds]
     print("\n".join(lines))
-    cfg.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = cfg.data_dir / "demo-credentials.txt"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")
@@ -170,9 +176,10 @@ def demo(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     with os.fdopen(fd, "a") as fh:
         fh.write("\n".join(key_lines) + "\n")
-    console.print(f"Try: TOCSIN_TOKEN={creds[1].token} tocsin incident list", highlight=False, soft_wrap=True)
+    me = self_command()
+    console.print(f"Try: TOCSIN_TOKEN={creds[1].token} {me} incident list", highlight=False, soft_wrap=True)
     base = cfg.resolved_public_url()
-    console.print(f"After `tocsin serve`: the console at {base}/ (log in as {creds[1].email} with the password "
+    console.print(f"After `{me} serve`: the console at {base}/ (log in as {creds[1].email} with the password "
                   f"above) and the public status page at {base}/status/demo", highlight=False, soft_wrap=True)
 
 

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from tocsin import errors
 from tocsin.http.errors import headers_for, status_for
 from tocsin.http.routing import add_routes
-from tocsin.web import room_actions
+from tocsin.web import api_docs, room_actions
 from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_redirect
 from tocsin.web.render import render, secure
 from tocsin.web.routes import (
@@ -63,8 +63,10 @@ async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Respo
 
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
-    add_routes(app, *(module.router for module in (auth, configure, console, me, oncall_pages, people, silences, status_admin,
-                                                   report_pages, postmortem_pages, room_actions, room)))
+    add_routes(app, *(module.router for module in (api_docs, auth, configure, console, me, oncall_pages, people,
+                                                   silences, status_admin, report_pages, postmortem_pages,
+                                                   room_actions, room)))
+    api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     api_tocsin = app.exception_handlers.get(errors.TocsinError)
