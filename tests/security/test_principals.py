@@ -157,6 +157,7 @@ ROUTES: list[Route] = [
     R("GET", f"{INC}/notes/{{entry_id}}/revisions", "read", f"{API}/incidents/{{ref}}/notes/{{note}}/revisions"),
     R("GET", f"{INC}/roles", "read", f"{API}/incidents/{{ref}}/roles"),
     R("GET", f"{INC}/participants", "read", f"{API}/incidents/{{ref}}/participants"),
+    R("GET", f"{INC}/responders", "read", f"{API}/incidents/{{ref}}/responders"),
     R("GET", f"{INC}/changes", "read", f"{API}/incidents/{{ref}}/changes"),
     R("GET", f"{INC}/postmortem", "read", f"{API}/incidents/{{ref}}/postmortem"),
     R("GET", f"{INC}/action-items", "read", f"{API}/incidents/{{ref}}/action-items"),
@@ -203,6 +204,7 @@ ROUTES: list[Route] = [
     R("GET", "/status-pages/{slug}", "user", "/status-pages/acme"),
     R("GET", "/reports/view", "user", "/reports/view?period=2025-12"),
     R("GET", "/incidents/{ref}", "read", "/incidents/{ref}"),
+    R("GET", "/severity-suggestion", "user", "/severity-suggestion?customers_affected=300"),
     R("GET", "/incidents/{key}/postmortem", "read", "/incidents/{ref}/postmortem"),
     R("GET", "/postmortems/{postmortem_id}", "read", "/postmortems/{pm}"),
 
@@ -280,6 +282,8 @@ ROUTES: list[Route] = [
       json={"text": "edited"}),
     R("POST", f"{INC}/roles", "write", f"{API}/incidents/{{ref}}/roles", json={"role": "sme", "user": "{helper}"}),
     R("POST", f"{INC}/participants", "read", f"{API}/incidents/{{ref}}/participants", json={"kind": "observer"}),
+    R("POST", f"{INC}/responders", "write", f"{API}/incidents/{{ref}}/responders",
+      json={"targets": [{"kind": "user", "key": "{helper}"}], "message": "Need you"}),
     R("POST", f"{API}/alerts/{{alert_id}}/attach", "write", f"{API}/alerts/{{alert}}/attach",
       json={"incident": "{ref}"}),
     R("POST", f"{INC}/postmortem", "write", f"{API}/incidents/{{ref}}/postmortem", json={}),  # 409: it exists

@@ -157,16 +157,16 @@ def test_declaring_a_security_incident_restricts_it_and_viewers_are_not_offered_
     c, ref = new_incident(web_client, title="Leaked API key", severity="SEV2", kind="security")
     html = room_of(c, ref)
     assert "<dd>security · restricted (need-to-know)</dd>" in html
-    c2, op_ref = new_incident(web_client, title="Odd login pattern", kind="operational", restricted="1")
+    c2, op_ref = new_incident(web_client, title="Odd login pattern", kind="operational", need_to_know="1")
     assert "<dd>operational · restricted (need-to-know)</dd>" in room_of(c2, op_ref)
     other = web_client("responder")
     assert other.get(f"/incidents/{ref}").status_code == 404, "need-to-know hides it from others"
     assert other.get(f"/incidents/{op_ref}").status_code == 404
     bad = post_form(c, "/incidents", {"title": "x", "severity": "SEV3", "kind": "nuclear"})
     assert bad.status_code == 422 and "operational or security" in bad.text
-    retry = post_form(c, "/incidents", {"title": "", "severity": "SEV2", "kind": "security", "restricted": "1"})
+    retry = post_form(c, "/incidents", {"title": "", "severity": "SEV2", "kind": "security", "need_to_know": "1"})
     assert retry.status_code == 422, "the form comes back keeping the kind and the restriction"
-    assert '<option value="security" selected>' in retry.text and 'id="redeclare-restricted" name="restricted" ' \
+    assert '<option value="security" selected>' in retry.text and 'id="redeclare-need-to-know" name="need_to_know" ' \
         'value="1" checked' in retry.text
 
     viewer = web_client("viewer")
@@ -174,7 +174,7 @@ def test_declaring_a_security_incident_restricts_it_and_viewers_are_not_offered_
     assert 'id="declare-open"' not in page and 'id="declare-dialog"' not in page
     refused = post_form(viewer, "/incidents", {"title": "x", "severity": "SEV3"})
     assert refused.status_code == 403 and 'id="redeclare-form"' not in refused.text
-    assert 'id="declare-kind"' in c.get("/").text and 'id="declare-restricted"' in c.get("/").text
+    assert 'id="declare-kind"' in c.get("/").text and 'id="declare-need-to-know"' in c.get("/").text
 
 
 def test_the_phone_menu_button_controls_the_main_navigation(web_client) -> None:

@@ -105,12 +105,12 @@ def _declare(ctx: WebCtx, form: dict[str, str]) -> str:
     kind_value = form.get("kind", "operational") or "operational"
     if kind_value not in (k.value for k in Kind):
         raise InvalidInput("choose operational or security", details={"field": "kind"})
-    if form.get("restricted", "") not in ("", "1"):
-        raise InvalidInput("the need-to-know box is either ticked or not", details={"field": "restricted"})
+    if form.get("need_to_know", "") not in ("", "1"):
+        raise InvalidInput("the need-to-know box is either ticked or not", details={"field": "need_to_know"})
     kind = Kind(kind_value)
-    # A security incident is restricted unless told otherwise (the service's default); ticking the box
-    # restricts an operational one too.
-    restricted = True if form.get("restricted") == "1" else None
+    # A security incident is restricted unless told otherwise (the service's default); ticking the
+    # need-to-know box restricts an operational one too.
+    restricted = True if form.get("need_to_know") == "1" else None
     spec = incidents.Declaration(title=title, severity=severity, services=[service] if service else [], kind=kind,
                                  restricted=restricted)
     with ctx.work() as (s, me):
