@@ -304,7 +304,7 @@ def add_person(srv: Server, arrivals: Arrivals, name: str, hook: str, *, email: 
             raise RuntimeError(f"the verification code did not arrive: {sent}")
         assert _ok(api.post(f"/api/v1/contact-methods/{m['id']}/verify",
                             json={"code": arrivals.codes[-1]}))["verified"]
-        rules = _ok(api.get(f"/api/v1/users/{uid}/notification-rules"))
+        rules = _ok(api.get(f"/api/v1/users/{uid}/notification-rules"))["items"]
         if not any(r["contact_method_id"] == m["id"] for r in rules):
             _ok(api.post(f"/api/v1/users/{uid}/notification-rules", json={"contact_method_id": m["id"]}))
 

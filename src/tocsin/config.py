@@ -3,14 +3,19 @@
 The secret key is generated on first start and kept in the data directory when
 `TOCSIN_SECRET_KEY` is unset, so restarts keep signed links and sessions valid. The audit key
 (`TOCSIN_AUDIT_KEY`, else `data_dir/audit_key`) is the same kind of secret, kept apart so that
-rotating the server key never breaks the audit chain. No secret has a default in code.
+rotating the server key never breaks the audit chain. The Web Push (VAPID) key
+(`TOCSIN_VAPID_PRIVATE_KEY`, else `data_dir/vapid_private_key`) is generated the same way: browsers
+tie each push subscription to its public half, so it must outlive restarts too. No secret has a
+default in code.
 """
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +67,12 @@ class Settings(BaseSettings):
     twilio_base_url: str = Field(default="https://api.twilio.com", description="A Twilio-compatible API")
     slack_bot_token: str | None = Field(default=None, description="Slack bot token (xoxb-...) for chat.postMessage")
     slack_base_url: str = Field(default="https://slack.com/api/", description="The Slack Web API")
+    vapid_private_key: str | None = Field(default=None, description="Web Push (VAPID) private key: a P-256 key as "
+                                                                    "base64url (the raw 32 bytes) or PEM; default: "
+                                                                    "generated into data_dir/vapid_private_key")
+    vapid_subject: str | None = Field(default=None, description="Web Push contact (mailto: or https:) push services "
+                                                                "may write to about tocsin's pushes; default: "
+                                                                "mailto:TOCSIN_SMTP_FROM unless that is @localhost")
     # learning: postmortems, action items, reports, /metrics
     postmortem_required_severities: str = Field(
         default="SEV1,SEV2", description="Severities whose incidents close only with a published postmortem "
@@ -158,9 +169,33 @@ class Settings(BaseSettings):
         """Return the configured audit key, or read/create `data_dir/audit_key` (mode 0600)."""
         return self.audit_key or kept_secret(self.data_dir / "audit_key")
 
+    def resolved_vapid_key(self) -> str:
+        """Return the configured VAPID private key, or read/create `data_dir/vapid_private_key` (mode 0600)."""
+        return self.vapid_private_key or kept_secret(self.data_dir / "vapid_private_key", make=new_p256_key)
 
-def kept_secret(path: Path) -> str:
-    """Return the secret kept in `path`, generating it (random, mode 0600, directory 0700) on first use.
+    def resolved_vapid_subject(self) -> str | None:
+        """The VAPID `sub` claim: TOCSIN_VAPID_SUBJECT, else mailto: the email sender; None when neither
+        names a reachable address (push services such as Apple's refuse a @localhost subject)."""
+        if self.vapid_subject:
+            return self.vapid_subject.strip()
+        domain = self.smtp_from.rpartition("@")[2].strip().lower()
+        return None if not domain or domain == "localhost" or "." not in domain else f"mailto:{self.smtp_from.strip()}"
+
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def new_p256_key() -> str:
+    """A random P-256 private key as base64url of its 32 raw bytes (the form `web-push` tools print)."""
+    while True:  # a scalar must be in [1, n): rejecting the rare draw outside keeps the key uniform
+        raw = secrets.token_bytes(32)
+        if 0 < int.from_bytes(raw, "big") < P256_ORDER:
+            return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def kept_secret(path: Path, *, make: Callable[[], str] | None = None) -> str:
+    """Return the secret kept in `path`, generating it (random, or `make()`; mode 0600, directory 0700) on
+    first use.
 
     A file found empty (a crash while it was written by hand, `touch`) raises ValueError rather than
     keying with the empty string. Several processes may start at once (a server and a CLI command): the file appears whole or not
@@ -175,7 +210,7 @@ def kept_secret(path: Path) -> str:
     aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_urlsafe(48) + "\n")
+        fh.write((make() if make is not None else secrets.token_urlsafe(48)) + "\n")
     try:
         os.link(aside, path)
     except FileExistsError:

@@ -32,6 +32,7 @@ from tocsin.incidents.models import (
 )
 from tocsin.integrations.models import ChangeEvent, Integration
 from tocsin.oncall.models import (
+    HandoffNotice,
     Schedule,
     ScheduleLayer,
     ScheduleLayerMember,
@@ -73,7 +74,7 @@ __all__ = [
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
     "Heartbeat", "IngestJournal", "InhibitionRule", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule",
     "Silence",
-    "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",
+    "HandoffNotice", "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",
     "ContactMethod", "NotificationRule", "UsedLink",
     "Escalation", "EscalationLevel", "EscalationPolicy", "Notification", "ResponderRequest",
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",

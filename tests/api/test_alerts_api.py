@@ -354,7 +354,7 @@ def test_integration_key_is_shown_once_and_stored_only_as_a_hash(client, db, peo
     key = created["key"]
     assert len(key) == 32 and int(key, 16) >= 0
     assert created["key_hint"] == key[:4] and created["url"] == "/v2/enqueue (routing_key = <key>)"
-    listed = client.get(INTEGRATIONS, headers=people["bob"].headers).json()
+    listed = client.get(INTEGRATIONS, headers=people["bob"].headers).json()["items"]
     assert [i["id"] for i in listed] == [created["id"]] and "key" not in listed[0]
     one = client.get(f"{INTEGRATIONS}/{created['id']}", headers=people["dave"].headers).json()
     assert "key" not in one and one["last_event_at"] is None
@@ -368,7 +368,7 @@ def test_integration_key_is_shown_once_and_stored_only_as_a_hash(client, db, peo
 
 def test_rotating_a_key_stops_the_old_one_at_once(client, people, keys):
     ada = people["ada"]
-    (integ,) = client.get(INTEGRATIONS, params={"service": "checkout"}, headers=ada.headers).json()
+    (integ,) = client.get(INTEGRATIONS, params={"service": "checkout"}, headers=ada.headers).json()["items"]
     old = keys["checkout"]
     r = client.post(f"{INTEGRATIONS}/{integ['id']}/rotate-key", headers=ada.headers)
     assert r.status_code == 200, r.text
@@ -384,7 +384,7 @@ def test_rotating_a_key_stops_the_old_one_at_once(client, people, keys):
 def test_deleting_an_integration_keeps_its_alerts(client, people, keys):
     ada = people["ada"]
     fire(client, keys["checkout"], "disk")
-    (integ,) = client.get(INTEGRATIONS, params={"service": "checkout"}, headers=ada.headers).json()
+    (integ,) = client.get(INTEGRATIONS, params={"service": "checkout"}, headers=ada.headers).json()["items"]
     assert client.delete(f"{INTEGRATIONS}/{integ['id']}", headers=ada.headers).status_code == 204
     assert client.get(f"{INTEGRATIONS}/{integ['id']}", headers=ada.headers).status_code == 404
     r = client.post("/v2/enqueue", json={"routing_key": keys["checkout"], "event_action": "resolve",
@@ -397,7 +397,7 @@ def test_deleting_an_integration_keeps_its_alerts(client, people, keys):
 @pytest.mark.parametrize("who", ["bob", "dave"])
 def test_only_admins_manage_integrations(client, people, keys, who):
     person = people[who]
-    (integ,) = client.get(INTEGRATIONS, params={"service": "checkout"}, headers=person.headers).json()
+    (integ,) = client.get(INTEGRATIONS, params={"service": "checkout"}, headers=person.headers).json()["items"]
     for method, path, body in [
         ("POST", INTEGRATIONS, {"service": "checkout", "type": "alertmanager", "name": "am"}),
         ("POST", f"{INTEGRATIONS}/{integ['id']}/rotate-key", None),
@@ -406,7 +406,7 @@ def test_only_admins_manage_integrations(client, people, keys, who):
         r = client.request(method, path, json=body, headers=person.headers)
         assert r.status_code == 403, (method, path, r.text)
     fire(client, keys["checkout"], "still-works")
-    assert len(client.get(INTEGRATIONS, headers=person.headers).json()) == 2
+    assert len(client.get(INTEGRATIONS, headers=person.headers).json()["items"]) == 2
 
 
 @pytest.mark.parametrize("body, status", [
@@ -421,7 +421,7 @@ def test_invalid_integrations_are_refused(client, people, make_service, body, st
     make_service("checkout")
     r = client.post(INTEGRATIONS, json=body, headers=people["ada"].headers)
     assert r.status_code == status, r.text
-    assert client.get(INTEGRATIONS, headers=people["ada"].headers).json() == []
+    assert client.get(INTEGRATIONS, headers=people["ada"].headers).json()["items"] == []
 
 
 # --- authentication ----------------------------------------------------------------------------

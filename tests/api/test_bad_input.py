@@ -103,7 +103,7 @@ def refused(client, scene: Scene, method: str, path: str, status: int, code: str
     assert counts["total"] == len(before["incidents"]), f"{what} changed the incident counts: {counts}"
     timeline = _get(client, scene, f"{INC}/{scene.ref}/timeline?limit=500")["items"]
     assert len(timeline) == len(before["timeline_entries"]), f"{what} changed the timeline"
-    audit = _get(client, scene, f"{API}/audit?limit=500")
+    audit = _get(client, scene, f"{API}/audit?limit=500")["items"]
     assert len(audit) == len(before["audit_log"]), f"{what} wrote to the audit log"
     return err
 

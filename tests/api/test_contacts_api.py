@@ -84,7 +84,7 @@ def test_verification_code_arrives_by_email_and_wrong_codes_are_counted(client, 
     r = client.post(f"/api/v1/contact-methods/{method['id']}/verify", json={"code": code}, headers=alice.headers)
     assert r.json() == {"verified": True}
     # the first verified method gets an immediate rule
-    rules = client.get(f"{ME}/notification-rules", headers=alice.headers).json()
+    rules = client.get(f"{ME}/notification-rules", headers=alice.headers).json()["items"]
     assert [(r["contact_method_id"], r["delay_minutes"], r["channel"]) for r in rules] == [(method["id"], 0, "email")]
 
 
@@ -139,7 +139,7 @@ def test_rules_need_a_verified_method_and_valid_values(client, make_person, db):
     assert again.status_code == 409
     # deleting the method deletes its rules
     assert client.delete(f"/api/v1/contact-methods/{email['id']}", headers=alice.headers).status_code == 204
-    assert client.get(f"{ME}/notification-rules", headers=alice.headers).json() == []
+    assert client.get(f"{ME}/notification-rules", headers=alice.headers).json()["items"] == []
 
 
 def test_only_the_person_or_an_admin_manages_their_methods(client, make_person):
@@ -152,7 +152,7 @@ def test_only_the_person_or_an_admin_manages_their_methods(client, make_person):
                  lambda h: client.delete(f"/api/v1/contact-methods/{method['id']}", headers=h)):
         assert call(bob.headers).status_code == 403
     listed = client.get(f"/api/v1/users/{alice.email}/contact-methods", headers=admin.headers)
-    assert [m["id"] for m in listed.json()] == [method["id"]]
+    assert [m["id"] for m in listed.json()["items"]] == [method["id"]]
     assert client.delete(f"/api/v1/contact-methods/{method['id']}", headers=admin.headers).status_code == 204
 
 
@@ -171,4 +171,4 @@ def test_a_test_message_needs_a_verified_method(client, make_person):
 
 def test_the_delivery_list_is_empty_for_a_new_person(client, make_person):
     alice = make_person("responder")
-    assert client.get(f"{ME}/notifications", headers=alice.headers).json() == []
+    assert client.get(f"{ME}/notifications", headers=alice.headers).json()["items"] == []

@@ -57,7 +57,7 @@ def test_crud(client, people, db):
     assert [(t["type"], t["name"]) for t in p["levels"][1]["targets"]] == [("schedule", "primary"),
                                                                           ("user", alice.email)]
     assert client.get(f"{POL}/checkout-paging", headers=people["viewer"].headers).json() == p
-    assert [x["slug"] for x in client.get(POL, headers=alice.headers).json()] == ["checkout-paging"]
+    assert [x["slug"] for x in client.get(POL, headers=alice.headers).json()["items"]] == ["checkout-paging"]
 
     r = client.patch(f"{POL}/{p['id']}", json={"levels": [{"delay_minutes": 3, "targets": [
         {"type": "user", "id": alice.email}]}], "repeat": 0}, headers=admin)
@@ -75,7 +75,7 @@ def test_crud(client, people, db):
     assert counts(db) == (0, 0)
     r = client.put("/api/v1/services/checkout/escalation-policy", json={"policy": None}, headers=admin)
     assert r.status_code == 200 and r.json()["policy"] is None
-    audit = client.get("/api/v1/audit", headers=admin).json()
+    audit = client.get("/api/v1/audit", headers=admin).json()["items"]
     actions = [e["action"] for e in (audit["items"] if isinstance(audit, dict) else audit)]
     for a in ("escalation_policy.create", "escalation_policy.update", "escalation_policy.delete",
               "service.escalation_policy"):
@@ -217,7 +217,7 @@ def decisions(client, people, alert_id, kind):
 
 
 def audit_actions(client, people):
-    audit = client.get("/api/v1/audit", headers=people["admin"].headers).json()
+    audit = client.get("/api/v1/audit", headers=people["admin"].headers).json()["items"]
     return [e["action"] for e in (audit["items"] if isinstance(audit, dict) else audit)]
 
 

@@ -403,7 +403,7 @@ def test_change_event_shows_on_the_service_and_on_a_later_incident(client, clock
               "links": [{"href": "https://ci.example/build/42", "text": "Build 42"}]}
     assert client.post("/v2/change/enqueue", json=deploy).status_code == 202
 
-    changes = client.get("/api/v1/services/checkout/changes", headers=admin.headers).json()
+    changes = client.get("/api/v1/services/checkout/changes", headers=admin.headers).json()["items"]
     assert [c["summary"] for c in changes] == ["Deploy 42: raise pool size", "Deploy 41 (two days ago)"]
     assert changes[0]["source"] == "acme-build-pipeline"
     assert changes[0]["occurred_at"].startswith("2026-01-01T11:30:00")
@@ -416,7 +416,7 @@ def test_change_event_shows_on_the_service_and_on_a_later_incident(client, clock
                                                "services": ["checkout"]}, headers=admin.headers)
     assert r.status_code == 201, r.text
     inc = r.json()["ref"]
-    shown = client.get(f"/api/v1/incidents/{inc}/changes", headers=admin.headers).json()
+    shown = client.get(f"/api/v1/incidents/{inc}/changes", headers=admin.headers).json()["items"]
     assert [c["summary"] for c in shown] == ["Deploy 42: raise pool size"], "only the 24 h before detection"
 
 
@@ -749,7 +749,7 @@ def test_invalid_mapping_is_refused_at_creation(client, admin, make_service, map
                                                   "config": {"mapping": mapping}}, headers=admin.headers)
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "invalid_input" and "mapping" in r.json()["error"]["message"]
-    assert client.get("/api/v1/integrations", headers=admin.headers).json() == []
+    assert client.get("/api/v1/integrations", headers=admin.headers).json()["items"] == []
 
 
 # --- heartbeats --------------------------------------------------------------------------------

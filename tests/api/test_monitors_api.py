@@ -152,7 +152,7 @@ def test_patch_changes_only_what_is_sent_and_null_clears_optional_fields(client,
                      headers=admin.headers)
     assert r.status_code == 200, r.text
     assert (r.json()["keyword"], r.json()["kind"], r.json()["latency_threshold_ms"]) == (None, "tcp", 500)
-    actions = [e["action"] for e in client.get(f"{API}/audit", headers=admin.headers).json()]
+    actions = [e["action"] for e in client.get(f"{API}/audit", headers=admin.headers).json()["items"]]
     assert actions.count("check.create") == 1 and actions.count("check.update") == 2
 
 

@@ -48,7 +48,7 @@ def timeline(client, who, ref):
 
 
 def audit_actions(client, admin):
-    return [e["action"] for e in ok(client.get(f"{API}/audit", params={"limit": 500}, headers=admin.headers))]
+    return [e["action"] for e in ok(client.get(f"{API}/audit", params={"limit": 500}, headers=admin.headers))["items"]]
 
 
 DEFAULT_HEADINGS = ["Summary", "Impact", "Timeline", "Detection and response", "Root causes",
@@ -402,7 +402,7 @@ def test_a_waiver_is_refused_while_the_incident_is_still_active(client, people):
 
 def test_default_template_ships_and_admins_edit_templates(client, people):
     bob, admin, vic = people["bob"], people["admin"], people["vic"]
-    [default] = ok(client.get(f"{API}/postmortem-templates", headers=vic.headers))
+    [default] = ok(client.get(f"{API}/postmortem-templates", headers=vic.headers))["items"]
     assert default["is_default"] and [s["title"] for s in default["sections"]] == DEFAULT_HEADINGS
     sections = [{"key": "summary", "title": "What happened"}, {"key": "customer_impact", "title": "Customer impact",
                                                               "prompt": "Which customers noticed?"},
@@ -411,7 +411,7 @@ def test_default_template_ships_and_admins_edit_templates(client, people):
     assert client.post(f"{API}/postmortem-templates", json=body, headers=bob.headers).status_code == 403
     short = ok(client.post(f"{API}/postmortem-templates", json=body, headers=admin.headers), 201)
     assert client.post(f"{API}/postmortem-templates", json=body, headers=admin.headers).status_code == 409
-    listed = ok(client.get(f"{API}/postmortem-templates", headers=vic.headers))
+    listed = ok(client.get(f"{API}/postmortem-templates", headers=vic.headers))["items"]
     assert [(t["name"], t["is_default"]) for t in listed] == [("Blameless (default)", False), ("Short", True)]
 
     pm = start(client, bob, resolved(client, bob, summary="It broke.")["ref"])
@@ -449,7 +449,7 @@ def test_a_template_name_in_use_is_409(client, people, monkeypatch, checked):
     for name in ("Short", "Long"):
         ok(client.post(f"{API}/postmortem-templates", json={"name": name, "sections": sections},
                        headers=admin.headers), 201)
-    long_id = [t["id"] for t in ok(client.get(f"{API}/postmortem-templates", headers=admin.headers))
+    long_id = [t["id"] for t in ok(client.get(f"{API}/postmortem-templates", headers=admin.headers))["items"]
                if t["name"] == "Long"][0]
     if not checked:
         # two requests racing for a name both pass the check; the database's unique constraint then
@@ -462,5 +462,5 @@ def test_a_template_name_in_use_is_409(client, people, monkeypatch, checked):
         assert r.status_code == 409, r.text
         assert r.json()["error"] == {"code": "conflict", "message": "a postmortem template named 'Short' exists",
                                      "details": {"field": "name"}}
-    names = [t["name"] for t in ok(client.get(f"{API}/postmortem-templates", headers=admin.headers))]
+    names = [t["name"] for t in ok(client.get(f"{API}/postmortem-templates", headers=admin.headers))["items"]]
     assert names == ["Blameless (default)", "Long", "Short"]

@@ -46,7 +46,7 @@ def timeline(client, who, ref: str) -> list[dict[str, Any]]:
 
 
 def audit_actions(client, admin) -> list[tuple[str, dict[str, Any]]]:
-    return [(e["action"], e["details"]) for e in ok(client.get(f"{API}/audit", headers=admin.headers))
+    return [(e["action"], e["details"]) for e in ok(client.get(f"{API}/audit", headers=admin.headers))["items"]
             if e["action"].startswith("problem.")]
 
 
@@ -194,7 +194,7 @@ def test_linking_notes_the_workaround_on_the_incident_timeline(client, people, c
     assert [e["text"] for e in entry] == [
         "Known problem PRB-1: Checkout database connection pool exhausted. Workaround: Restart the checkout pods"]
     assert entry[0]["data"]["recurrence"] is True and entry[0]["actor"]["name"] == "Bob"
-    linked = ok(client.get(f"{INC}/{new}/problems", headers=people["vera"].headers))
+    linked = ok(client.get(f"{INC}/{new}/problems", headers=people["vera"].headers))["items"]
     assert [(p["ref"], p["workaround"], p["recurrence"]) for p in linked] == \
         [("PRB-1", "Restart the checkout pods", True)]
 
@@ -202,7 +202,7 @@ def test_linking_notes_the_workaround_on_the_incident_timeline(client, people, c
     assert ok(client.delete(f"{PRB}/PRB-1/incidents/{new}", headers=bob.headers), 204) is None
     assert [e["text"] for e in timeline(client, bob, new) if e["kind"] == "problem"][-1] == \
         "Unlinked from problem PRB-1: Checkout database connection pool exhausted"
-    assert ok(client.get(f"{INC}/{new}/problems", headers=bob.headers)) == []
+    assert ok(client.get(f"{INC}/{new}/problems", headers=bob.headers))["items"] == []
     ok(client.delete(f"{PRB}/PRB-1/incidents/{new}", headers=bob.headers), 404)
     actions = [a for a, _ in audit_actions(client, people["ada"])]
     assert actions == ["problem.create", "problem.link_incident", "problem.link_incident", "problem.unlink_incident"]
@@ -321,21 +321,21 @@ def test_suggestions_for_an_incident_and_an_alert(client, people, make_service, 
 
     dedup = _fire(client, key, "00000000000000aa", alertname="PoolExhausted", env="prod")
     alert = _alert_id(client, bob, dedup)
-    got = ok(client.get(f"{API}/alerts/{alert}/problem-suggestions", headers=people["vera"].headers))
+    got = ok(client.get(f"{API}/alerts/{alert}/problem-suggestions", headers=people["vera"].headers))["items"]
     assert [(s["problem"]["ref"], s["problem"]["workaround"], s["reasons"]) for s in got] == [
         ("PRB-1", "Restart checkout pods", ["same service checkout and labels alertname=PoolExhausted"])]
 
     inc = declare(client, bob, title="Search index lag and checkout slow")
-    assert [s["problem"]["ref"] for s in ok(client.get(f"{INC}/{inc}/problem-suggestions", headers=bob.headers))] \
+    assert [s["problem"]["ref"] for s in ok(client.get(f"{INC}/{inc}/problem-suggestions", headers=bob.headers))["items"]] \
         == ["PRB-2"]
     ok(client.post(f"{API}/alerts/{alert}/attach", json={"incident": inc}, headers=bob.headers))
-    got = ok(client.get(f"{INC}/{inc}/problem-suggestions", headers=bob.headers))
+    got = ok(client.get(f"{INC}/{inc}/problem-suggestions", headers=bob.headers))["items"]
     assert [(s["problem"]["ref"], s["reasons"]) for s in got] == [
         ("PRB-2", ['text contains the terms "index lag"']),
         ("PRB-1", ["same service checkout and labels alertname=PoolExhausted"])]
     # once linked, a problem is no longer suggested
     ok(client.post(f"{PRB}/PRB-1/incidents", json={"incident": inc}, headers=bob.headers), 201)
-    assert [s["problem"]["ref"] for s in ok(client.get(f"{INC}/{inc}/problem-suggestions", headers=bob.headers))] \
+    assert [s["problem"]["ref"] for s in ok(client.get(f"{INC}/{inc}/problem-suggestions", headers=bob.headers))["items"]] \
         == ["PRB-2"]
     ok(client.get(f"{API}/alerts/00000000-0000-0000-0000-000000000000/problem-suggestions", headers=bob.headers), 404)
 
@@ -345,10 +345,10 @@ def test_title_suggestions_do_not_quote_hidden_incidents(client, people):
     secret = declare(client, bob, title="Payroll export truncated for contractors", restricted=True)
     create(client, bob, title="Nightly batch jobs", incidents=[secret])
     new = declare(client, bob, title="Payroll export truncated again")
-    for_bob = ok(client.get(f"{INC}/{new}/problem-suggestions", headers=bob.headers))
+    for_bob = ok(client.get(f"{INC}/{new}/problem-suggestions", headers=bob.headers))["items"]
     assert [s["problem"]["ref"] for s in for_bob] == ["PRB-1"]
     assert "Payroll export truncated for contractors" in for_bob[0]["reasons"][0]
-    assert ok(client.get(f"{INC}/{new}/problem-suggestions", headers=carol.headers)) == []
+    assert ok(client.get(f"{INC}/{new}/problem-suggestions", headers=carol.headers))["items"] == []
 
 
 def test_an_incident_declared_before_the_problem_is_no_recurrence(client, people, clock):
@@ -356,4 +356,4 @@ def test_an_incident_declared_before_the_problem_is_no_recurrence(client, people
     inc = declare(client, bob)
     clock.advance(timedelta(minutes=5))
     create(client, bob, incidents=[inc])
-    assert ok(client.get(f"{INC}/{inc}/problems", headers=bob.headers))[0]["recurrence"] is False
+    assert ok(client.get(f"{INC}/{inc}/problems", headers=bob.headers))["items"][0]["recurrence"] is False

@@ -12,6 +12,7 @@ use what earlier ones made, and one seeded database per backend keeps it cheap.
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
 from tests.harness.console import PASSWORD, csrf
@@ -111,6 +114,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     from tocsin.statuspage import subscribers
     from tocsin.statuspage.models import StatusPage, StatusSubscriber
     from tocsin.users.service import require_user, update_user
+    from tocsin.web.sessions import setup_token
 
     walk = Walk(smoke_client, app_routes(smoke_app))
     admin = make_person("admin", name="Ada Admin")
@@ -523,7 +527,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("POST", "/status-pages/{slug}/components", "/status-pages/beta/components", expect=303,
          **form("", {"name": "API"}))
     beta_component = walk("GET", f"{api}/status-pages/{{slug}}/components", f"{api}/status-pages/beta/components",
-                          **A).json()[0]["id"]
+                          **A).json()["items"][0]["id"]
     walk("POST", "/status-pages/{slug}/components/{component_id}/status",
          f"/status-pages/beta/components/{beta_component}/status", expect=303, **form("", {"status": "major_outage"}))
     walk("POST", "/status-pages/{slug}/maintenance", "/status-pages/beta/maintenance", expect=303, **form("", {
@@ -532,12 +536,28 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("POST", "/me/profile", expect=303, **form("", {"name": "Ada A", "time_zone": "Europe/Berlin"}))
     walk("POST", "/me/contacts", expect=303, **form("", {"type": "email", "address": "ada@example.test"}))
     mine = walk("GET", f"{api}/users/{{key}}/contact-methods", f"{api}/users/{admin.email}/contact-methods",
-                **A).json()[0]["id"]
+                **A).json()["items"][0]["id"]
     walk("POST", "/me/contacts/{method_id}/delete", f"/me/contacts/{mine}/delete", expect=303, **form(""))
     walk("POST", "/me/tokens", **form("", {"name": "laptop"}))
-    my_tokens = walk("GET", f"{api}/tokens", **A).json()
+    my_tokens = walk("GET", f"{api}/tokens", **A).json()["items"]
     laptop = next(t["id"] for t in my_tokens if t["name"] == "laptop")
     walk("POST", "/me/tokens/{token_id}/revoke", f"/me/tokens/{laptop}/revoke", expect=303, **form(""))
+    # Web Push: the installable app, and a device's subscription (test push: no VAPID subject, a clear failure)
+    walk("GET", "/manifest.webmanifest")
+    walk("GET", "/sw.js")
+    walk("GET", f"{api}/push/vapid-public-key", **B)
+    walk("GET", "/me/push/key", **W)
+    point = ec.derive_private_key(7, ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    keys = {"p256dh": base64.urlsafe_b64encode(point).rstrip(b"=").decode(), "auth": "AAAAAAAAAAAAAAAAAAAAAA"}
+    walk("POST", f"{api}/users/{{key}}/push-subscriptions", f"{api}/users/me/push-subscriptions", expect=201,
+         json={"endpoint": "https://push.example.test/wpush/bob", "keys": keys}, **B)
+    walk("POST", "/me/push", expect=303, **form("", {"endpoint": "https://push.example.test/wpush/ada", **keys}))
+    device = next(m["id"] for m in walk("GET", f"{api}/users/{{key}}/contact-methods",
+                                        f"{api}/users/{admin.email}/contact-methods", **A).json()["items"]
+                  if m["type"] == "push")
+    walk("POST", "/me/push/{method_id}/test", f"/me/push/{device}/test", expect=303, **form(""))
+    walk("POST", "/me/push/{method_id}/delete", f"/me/push/{device}/delete", expect=303, **form(""))
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
         "email": "dan@example.test", "name": "Dan", "org_role": "viewer"}))
     page_text = invited.text if invited.status_code == 200 else web.get(invited.headers["location"]).text
@@ -553,6 +573,11 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", "/invite/{token}", invite_path, client=newcomer)
     walk("POST", "/invite/{token}", invite_path, expect=303, client=newcomer,
          data={"name": "Dan", "password": "a long enough password"})
+    # the first-run link is dead once users exist (tests/web/test_setup.py covers its life before)
+    setup_path = f"/setup/{setup_token(smoke_app.state.settings)}"
+    walk("GET", "/setup/{token}", setup_path, expect=404, client=newcomer)
+    walk("POST", "/setup/{token}", setup_path, expect=404, client=newcomer,
+         data={"name": "Eve", "email": "eve@example.test", "password": "a long enough password"})
 
     # --- last, the deletions ---------------------------------------------------------------------
     walk("DELETE", f"{api}/contact-methods/{{method_id}}", f"{api}/contact-methods/{sms['id']}", expect=204, **B)

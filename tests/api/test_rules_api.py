@@ -495,8 +495,8 @@ def test_inhibition_rule_output_and_service_filter(client, db, people):
     assert scoped["source_matchers"] == [{"name": "alertname", "op": "=", "value": "NodeDown"}]
     assert scoped["equal"] == ["instance", "cluster"]
     viewer = people["viewer"].headers
-    assert [r["id"] for r in client.get(INHIBIT, headers=viewer).json()] == [scoped["id"], glob["id"]]
-    assert [r["id"] for r in client.get(INHIBIT, params={"service": "checkout"}, headers=viewer).json()] == \
+    assert [r["id"] for r in client.get(INHIBIT, headers=viewer).json()["items"]] == [scoped["id"], glob["id"]]
+    assert [r["id"] for r in client.get(INHIBIT, params={"service": "checkout"}, headers=viewer).json()["items"]] == \
         [scoped["id"]]
     made_global = client.patch(f"{INHIBIT}/{scoped['id']}", json={"service": None}, headers=admin).json()
     assert made_global["service"] is None

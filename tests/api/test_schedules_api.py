@@ -106,17 +106,17 @@ def test_a_week_of_shifts(client, people, schedule):
     r = client.get(f"{SCHEDULES}/ops/shifts", params={"start": "2026-03-27T08:00:00Z", "end": "2026-04-03T08:00:00Z"},
                    headers=people["viewer"].headers)
     assert r.status_code == 200, r.text
-    got = [(s["user"]["name"], z(s["start"]), z(s["end"])) for s in r.json()]
+    got = [(s["user"]["name"], z(s["start"]), z(s["end"])) for s in r.json()["items"]]
     names = ["Alice", "Bob", "Carol", "Alice", "Bob", "Carol", "Alice", "Bob"]
     bounds = [z("2026-03-27T08:00Z"), z("2026-03-28T08:00Z")] + \
              [z(f"2026-{d}T07:00Z") for d in ("03-29", "03-30", "03-31", "04-01", "04-02", "04-03")] + \
              [z("2026-04-03T08:00Z")]
     assert got == list(zip(names, bounds[:-1], bounds[1:], strict=True))
-    assert [s["end"] for s in r.json()][:-1] == [s["start"] for s in r.json()][1:]  # nobody dropped or doubled
+    assert [s["end"] for s in r.json()["items"]][:-1] == [s["start"] for s in r.json()["items"]][1:]  # nobody dropped or doubled
     assert bounds[2] - bounds[1] == timedelta(hours=23)
     # the range defaults to the next 7 days
     r = client.get(f"{SCHEDULES}/ops/shifts", params={"start": "2026-03-27T08:00:00Z"}, headers=people["viewer"].headers)
-    assert [(s["user"]["name"], z(s["start"]), z(s["end"])) for s in r.json()] == got
+    assert [(s["user"]["name"], z(s["start"]), z(s["end"])) for s in r.json()["items"]] == got
 
 
 def test_a_restricted_layer_wins_inside_its_hours_and_the_rotation_shows_through_outside(client, people, schedule):
@@ -137,7 +137,7 @@ def test_a_restricted_layer_wins_inside_its_hours_and_the_rotation_shows_through
     assert who(client, people, "2026-04-04T12:00:00+02:00")[0] == "Carol"
     r = client.get(f"{SCHEDULES}/ops/shifts", headers=admin,
                    params={"start": "2026-03-30T00:00:00+02:00", "end": "2026-03-31T00:00:00+02:00"})
-    assert [(s["user"]["name"], s["source"]) for s in r.json()] == [
+    assert [(s["user"]["name"], s["source"]) for s in r.json()["items"]] == [
         ("Carol", "primary"), ("Dave", "business hours"), ("Alice", "primary")]  # both hand off at 09:00
 
     # the layer can be changed and removed; the rotation alone remains
@@ -208,7 +208,7 @@ def test_schedule_lifecycle(client, db, people, make_team, schedule):
     make_team("platform")
     assert schedule["slug"] == "ops" and schedule["ical_feed"] is False and schedule["team"] is None
     assert [m["name"] for m in schedule["layers"][0]["members"]] == ["Alice", "Bob", "Carol"]
-    assert [s["slug"] for s in client.get(SCHEDULES, headers=people["viewer"].headers).json()] == ["ops"]
+    assert [s["slug"] for s in client.get(SCHEDULES, headers=people["viewer"].headers).json()["items"]] == ["ops"]
     r = client.patch(f"{SCHEDULES}/ops", headers=admin, json={"name": "Operations", "team": "platform"})
     assert r.status_code == 200, r.text
     assert (r.json()["name"], r.json()["team"], r.json()["slug"]) == ("Operations", "platform", "ops")
@@ -382,4 +382,4 @@ def test_ical_feed(client, db, people, schedule, clock):
     assert client.get(path).status_code == 404
     assert client.get(new_path).status_code == 200
     assert audit_actions(db).count("schedule.ical_token_rotate") == 2
-    assert r.json()["token"] not in str(client.get("/api/v1/audit", headers=admin).json())
+    assert r.json()["token"] not in str(client.get("/api/v1/audit", headers=admin).json()["items"])

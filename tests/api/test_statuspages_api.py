@@ -43,10 +43,10 @@ def test_admin_builds_a_page_with_grouped_components_that_everyone_can_read(clie
     assert api["group_id"] == group["id"] and api["status"] == "operational" and api["service_id"]
     got = ok(client.get(f"{SP}/acme", headers=vic.headers))
     assert [c["name"] for c in got["components"]] == ["Payments", "Card payments API"]
-    assert [p["slug"] for p in ok(client.get(SP, headers=vic.headers))] == ["acme"]
+    assert [p["slug"] for p in ok(client.get(SP, headers=vic.headers))["items"]] == ["acme"]
     renamed = ok(client.patch(f"{SP}/acme", json={"name": "Acme", "logo_url": None}, headers=admin.headers))
     assert renamed["name"] == "Acme"
-    audit = [e["action"] for e in ok(client.get("/api/v1/audit", headers=admin.headers))]
+    audit = [e["action"] for e in ok(client.get("/api/v1/audit", headers=admin.headers))["items"]]
     assert {"statuspage.create", "statuspage.component_create", "statuspage.update"} <= set(audit)
 
 
@@ -127,7 +127,7 @@ def test_a_public_incident_from_an_internal_one_keeps_the_internal_title_private
         "page": "acme", "status": "resolved", "body": "Payments work again."}), 201)
     assert second["id"] == first["id"] and [u["status"] for u in second["updates"]] == ["resolved", "investigating"]
     assert second["resolved_at"] is not None
-    comps = {c["name"]: c["status"] for c in ok(client.get(f"{SP}/acme/components", headers=bob.headers))}
+    comps = {c["name"]: c["status"] for c in ok(client.get(f"{SP}/acme/components", headers=bob.headers))["items"]}
     assert comps == {"Card payments API": "operational", "Website": "operational"}, "resolving restores components"
     assert web["status"] == "operational"
     listed = ok(client.get(f"{SP}/acme/incidents", headers=people["vic"].headers))
@@ -194,15 +194,15 @@ def test_maintenance_is_scheduled_updated_and_refuses_bad_windows(client, people
     assert (m["status"], m["impact"], m["components"]) == ("scheduled", "maintenance", [db_c["id"]])
     started = ok(client.patch(f"{SP}/acme/maintenances/{m['id']}", headers=bob.headers, json={"status": "in_progress"}))
     assert started["updates"][0]["body"].startswith("Scheduled maintenance is currently in progress")
-    assert ok(client.get(f"{SP}/acme/components", headers=bob.headers))[0]["status"] == "under_maintenance"
+    assert ok(client.get(f"{SP}/acme/components", headers=bob.headers))["items"][0]["status"] == "under_maintenance"
     ok(client.patch(f"{SP}/acme/maintenances/{m['id']}", headers=bob.headers,
                     json={"status": "completed", "body": "All done."}))
-    assert ok(client.get(f"{SP}/acme/components", headers=bob.headers))[0]["status"] == "operational"
+    assert ok(client.get(f"{SP}/acme/components", headers=bob.headers))["items"][0]["status"] == "operational"
     r = client.patch(f"{SP}/acme/maintenances/{m['id']}", headers=bob.headers, json={"body": "more"})
     assert r.status_code == 409
     bad = {**body, "scheduled_until": body["scheduled_for"]}
     assert client.post(f"{SP}/acme/maintenances", headers=bob.headers, json=bad).status_code == 422
-    assert [x["id"] for x in ok(client.get(f"{SP}/acme/maintenances", headers=bob.headers))] == [m["id"]]
+    assert [x["id"] for x in ok(client.get(f"{SP}/acme/maintenances", headers=bob.headers))["items"]] == [m["id"]]
 
 
 def test_webhook_subscribers_are_admin_managed_with_a_signing_secret(client, people):
@@ -216,7 +216,7 @@ def test_webhook_subscribers_are_admin_managed_with_a_signing_secret(client, peo
     assert client.post(f"{SP}/acme/webhooks", json={"url": "file:///etc/passwd"},
                        headers=admin.headers).status_code == 422
     ok(client.delete(f"{SP}/acme/subscribers/{hook['id']}", headers=admin.headers), 204)
-    (sub,) = ok(client.get(f"{SP}/acme/subscribers", headers=admin.headers))
+    (sub,) = ok(client.get(f"{SP}/acme/subscribers", headers=admin.headers))["items"]
     assert sub["unsubscribed_at"] is not None
 
 

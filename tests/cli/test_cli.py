@@ -130,7 +130,7 @@ def test_incident_lifecycle_from_the_command_line(db_url: str, tmp_path: Path, s
     with server.client(token) as api:
         mine = api.get("/api/v1/tokens")
     assert mine.status_code == 200, mine.text
-    [my_token] = mine.json()
+    [my_token] = mine.json()["items"]
     ok(run(admin_env, "token", "revoke", my_token["id"]))
     fails(run(env, "incident", "list"), "401")
     with server.client(token) as api:
@@ -143,7 +143,7 @@ def test_incident_lifecycle_from_the_command_line(db_url: str, tmp_path: Path, s
     with server.client(last_line(other_token)) as api:
         theirs = api.get("/api/v1/tokens")
         assert theirs.status_code == 200, theirs.text
-        assert [t["id"] for t in theirs.json()] == [printed_id.group(1)]
+        assert [t["id"] for t in theirs.json()["items"]] == [printed_id.group(1)]
         assert [i["ref"] for i in api.get("/api/v1/incidents").json()["items"]] == ["INC-1"]
 
 

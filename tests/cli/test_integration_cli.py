@@ -77,7 +77,7 @@ def test_bad_integration_commands_fail_without_creating_anything(db_url: str, tm
     result = run(cli_env(tmp_path, db_url), *args)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     admin = make_person("admin")
-    assert client.get("/api/v1/integrations", headers=admin.headers).json() == []
+    assert client.get("/api/v1/integrations", headers=admin.headers).json()["items"] == []
 
 
 def test_two_worker_server_takes_events_on_every_worker_without_losing_counts(db_url: str, tmp_path: Path,

@@ -500,12 +500,13 @@ class Runbook:
                           .order_by(Notification.created_at, Notification.send_after, Notification.id))
 
     def pages(self) -> list[tuple[int, str]]:
-        """(minutes since the start, name) of every page written, in order."""
+        """(minutes since the start, name) of every page written, in order (hand-off notices are not pages)."""
         from tocsin.escalation.models import Notification
         from tocsin.users.models import User
 
         with self.db.unit_of_work() as s:
             rows = s.execute(sa.select(Notification.created_at, User.name).join(User, User.id == Notification.user_id)
+                             .where(Notification.kind != "handoff")
                              .order_by(Notification.created_at, User.name)).all()
         return [(self.minutes(at), name) for at, name in rows]
 

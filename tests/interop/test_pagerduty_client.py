@@ -79,7 +79,7 @@ def test_pdpyras_change_events_session_records_a_change(tocsin: Stack) -> None:
     with tocsin.api() as api:
         r = api.get(f"/api/v1/services/{tocsin.service}/changes")
     assert r.status_code == 200, r.text
-    [change] = [c for c in r.json() if c["summary"] == summary]
+    [change] = [c for c in r.json()["items"] if c["summary"] == summary]
     assert change["source"] == "ci.example"
     assert change["details"] == {"sha": "abc123"}
     assert change["links"] == [{"href": "https://ci.example/run/7", "text": "CI run"}]

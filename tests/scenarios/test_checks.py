@@ -133,11 +133,11 @@ def test_failures_open_one_alert_and_successes_resolve_it(rb, site):
     assert ada.get(path)["state"] == "up"
 
     # Five results, newest first; two failures out of five is 60 % uptime.
-    results = ada.get(f"{path}/results")
+    results = ada.get(f"{path}/results")["items"]
     assert [x["ok"] for x in results] == [True, True, False, False, True]
     assert [x["status_code"] for x in results] == [200, 200, 500, 500, 200]
     assert results[2]["error"] == "status 500 not in 200-399"
-    assert [x["ok"] for x in ada.get(f"{path}/results", limit=2)] == [True, True]
+    assert [x["ok"] for x in ada.get(f"{path}/results", limit=2)["items"]] == [True, True]
 
     up = ada.get(f"{path}/uptime", hours=24)
     assert (up["checks"], up["failures"], up["uptime_percent"]) == (5, 2, 60.0)

@@ -163,5 +163,5 @@ def test_list_filter_get_and_delete(rb):
     assert ping(rb, b["key"]).status_code == 404  # the key stopped working
     assert ping(rb, a["key"]).status_code == 200
 
-    actions = [e["action"] for e in ada.get("/audit")]
+    actions = [e["action"] for e in ada.get("/audit")["items"]]
     assert actions.count("heartbeat.create") == 2 and actions.count("heartbeat.delete") == 1

@@ -91,14 +91,14 @@ def test_personal_rules_email_then_sms_then_a_call_that_the_ack_prevents(rb):
     assert api.post(f"/api/v1/contact-methods/{voice['id']}/verify", headers=h, json={"code": code}).json() == \
         {"verified": True}
 
-    for rule in api.get("/api/v1/users/me/notification-rules", headers=h).json():  # drop the automatic one
+    for rule in api.get("/api/v1/users/me/notification-rules", headers=h).json()["items"]:  # drop the automatic one
         assert api.delete(f"/api/v1/notification-rules/{rule['id']}", headers=h).status_code == 204
     for method_id, delay in ((email.json()["id"], 0), (sms["id"], 2), (voice["id"], 5)):
         r = api.post("/api/v1/users/me/notification-rules", headers=h,
                      json={"contact_method_id": method_id, "delay_minutes": delay})
         assert r.status_code == 201, r.text
     assert [(r["channel"], r["delay_minutes"]) for r in
-            api.get("/api/v1/users/me/notification-rules", headers=h).json()] == [("email", 0), ("sms", 2),
+            api.get("/api/v1/users/me/notification-rules", headers=h).json()["items"]] == [("email", 0), ("sms", 2),
                                                                                    ("voice", 5)]
     rb.expect_nothing_more()
 
@@ -119,7 +119,7 @@ def test_personal_rules_email_then_sms_then_a_call_that_the_ack_prevents(rb):
         rb.tick(minutes=1)
     rb.expect_nothing_more()  # no call after the ack, nor any other message
     shown = {n["channel"]: (n["status"], n["last_error"])
-             for n in api.get(f"/api/v1/alerts/{alert}/notifications", headers=h).json()}
+             for n in api.get(f"/api/v1/alerts/{alert}/notifications", headers=h).json()["items"]}
     assert shown == {"email": ("sent", None), "sms": ("sent", None),
                      "voice": ("cancelled", "not sent: the alert was acknowledged first")}
 
@@ -144,7 +144,7 @@ def test_ack_before_a_delayed_sms_cancels_it_with_the_reason(rb):
     (row,) = rb.notifications(channel="sms")
     assert (row.status, row.last_error, row.attempts, row.sent_at) == \
         ("cancelled", "not sent: the alert was acknowledged first", 0, None)
-    shown = rb.http.get("/api/v1/users/me/notifications", headers=bob.headers).json()
+    shown = rb.http.get("/api/v1/users/me/notifications", headers=bob.headers).json()["items"]
     assert [(n["channel"], n["status"]) for n in shown] == [("sms", "cancelled"), ("email", "sent")]
 
 
@@ -475,7 +475,7 @@ def test_a_webhook_method_gets_a_signed_page_with_the_ack_link(rb):
     code = re.search(r"code is (\d{6})", json.loads(post.body)["body"]).group(1)
     assert api.post(f"/api/v1/contact-methods/{created['id']}/verify", headers=h, json={"code": code}).json() == \
         {"verified": True}
-    (rule,) = api.get("/api/v1/users/me/notification-rules", headers=h).json()
+    (rule,) = api.get("/api/v1/users/me/notification-rules", headers=h).json()["items"]
     assert (rule["channel"], rule["delay_minutes"]) == ("webhook", 0), "the first verified method pages at once"
 
     rb.policy((30, ["Henry"]))
@@ -638,7 +638,9 @@ def test_level_two_pages_the_new_on_call_after_a_chicago_handoff_on_the_dst_morn
     alert = rb.trigger()
     rb.tick()
     rb.tick(minutes=5)
-    assert (len(rb.emails("Bob")), len(rb.emails("Carol"))) == (1, 1)
+    notices = [m["Subject"] for who in ("Bob", "Carol") for m in rb.emails(who) if "call for" in m["Subject"]]
+    assert notices == ["You are now off call for Chicago", "You go on call for Chicago in 3 min"]  # hand-off notices
+    assert (len(rb.emails("Bob")), len(rb.emails("Carol"))) == (2, 2), "one page each, and the notice"
     assert rb.decisions(alert, "notified") == [
         "notified Bob (level 1: on call in schedule 'chicago') by email",
         "notified Carol (level 2: on call in schedule 'chicago') by email"]

@@ -54,7 +54,7 @@ def open_alert(who) -> str:
 
 def suggested(who, incident: str) -> list[tuple[str, str, list[str]]]:
     return [(s["problem"]["ref"], s["problem"]["workaround"], s["reasons"])
-            for s in who.get(f"/incidents/{incident}/problem-suggestions")]
+            for s in who.get(f"/incidents/{incident}/problem-suggestions")["items"]]
 
 
 def problem_entries(who, incident: str) -> list[str]:
@@ -90,13 +90,13 @@ def test_a_known_problem_is_recognised_when_it_recurs(rb):
     assert suggested(carol, second) == [("PRB-1", WORKAROUND, MATCHED)]
     alert = open_alert(carol)
     assert [(s["problem"]["ref"], s["reasons"]) for s in
-            carol.get(f"/alerts/{alert}/problem-suggestions")] == [("PRB-1", MATCHED)]
+            carol.get(f"/alerts/{alert}/problem-suggestions")["items"]] == [("PRB-1", MATCHED)]
 
     # She links it: the workaround is on INC-2's timeline, and it counts as a recurrence.
     carol.post("/problems/PRB-1/incidents", incident=second)
     assert problem_entries(carol, second) == [
         f"Known problem PRB-1: Checkout DB connection pool exhausted. Workaround: {WORKAROUND}"]
-    assert [(p["ref"], p["workaround"]) for p in carol.get(f"/incidents/{second}/problems")] == \
+    assert [(p["ref"], p["workaround"]) for p in carol.get(f"/incidents/{second}/problems")["items"]] == \
         [("PRB-1", WORKAROUND)]
     assert suggested(carol, second) == []  # already linked
     prb = carol.get("/problems/PRB-1")

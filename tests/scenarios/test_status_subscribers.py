@@ -262,7 +262,7 @@ def test_maintenance_starts_and_completes_on_its_own(rb, component):
     assert statuses == ["scheduled"]
 
     def component():
-        return rb.as_("Bob").get(f"{SP}/acme/components")[0]["status"]
+        return rb.as_("Bob").get(f"{SP}/acme/components")["items"][0]["status"]
 
     rb.tick(minutes=59)
     assert component() == "operational"

@@ -114,7 +114,7 @@ def test_others_see_an_alerts_notifications_with_masked_destinations(client, db,
 def test_the_owner_and_admins_see_destinations_in_full(client, db, clock, world, who):
     alert_id = _page_alice(client, db, clock, world)
     headers = world[who].headers
-    for got in (client.get(f"/api/v1/alerts/{alert_id}/notifications", headers=headers).json(),
+    for got in (client.get(f"/api/v1/alerts/{alert_id}/notifications", headers=headers).json()["items"],
                 client.get(f"/api/v1/alerts/{alert_id}/escalation", headers=headers).json()["notifications"]):
         assert {n["destination"] for n in got} == {PHONE, WEBHOOK, SLACK, APPRISE, BROKEN}
 
@@ -122,7 +122,7 @@ def test_the_owner_and_admins_see_destinations_in_full(client, db, clock, world,
 def test_a_failed_sends_reason_does_not_carry_the_destinations_secrets(client, db, clock, world):
     alert_id = _page_alice(client, db, clock, world, send=True)
     # the owner sees what went wrong (in tocsin's words: since the egress work no reason quotes the URL)
-    mine = client.get(f"/api/v1/alerts/{alert_id}/notifications", headers=world["alice"].headers).json()
+    mine = client.get(f"/api/v1/alerts/{alert_id}/notifications", headers=world["alice"].headers).json()["items"]
     failed = [n for n in mine if n["status"] == "failed"]
     assert failed and "invalid webhook URL" in failed[0]["last_error"], mine
     for who in ("viewer", "bob"):

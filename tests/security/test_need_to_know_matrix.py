@@ -422,5 +422,5 @@ def test_audit_is_admin_only(client, world):
                 failures.append(f"{kind} GET {path}: {r.text}")
     assert not failures, "\n".join(failures)
     admin = world[ADMIN].headers
-    assert "incident.declare" in {e["action"] for e in client.get("/api/v1/audit", headers=admin).json()}
+    assert "incident.declare" in {e["action"] for e in client.get("/api/v1/audit", headers=admin).json()["items"]}
     assert client.get("/api/v1/audit/verify", headers=admin).json()["ok"] is True

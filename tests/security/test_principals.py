@@ -93,6 +93,7 @@ ROUTES: list[Route] = [
     R("GET", "/login", "public"),
     *(R(m, t, KEYED) for m, t in (
         ("POST", "/login"), ("GET", "/invite/{token}"), ("POST", "/invite/{token}"),
+        ("GET", "/setup/{token}"), ("POST", "/setup/{token}"),
         ("POST", "/v2/enqueue"), ("POST", "/v2/change/enqueue"), ("POST", "/integrations/alertmanager/{key}"),
         ("POST", "/integrations/grafana/{key}"), ("POST", "/integrations/generic/{key}"),
         ("GET", "/heartbeats/{key}"), ("POST", "/heartbeats/{key}"), ("GET", "/n/{token}"), ("POST", "/n/{token}"),
@@ -564,7 +565,7 @@ def test_each_principal_gets_what_the_table_says(app, client, db, clock, system,
     if who == "deactivated":
         _ok(client.patch(f"{API}/users/{me.email}", json={"is_active": False}, headers=admin))
     elif who == "revoked":
-        token_id = next(t["id"] for t in _ok(client.get(f"{API}/tokens", headers=headers)) if t["name"] == "tests")
+        token_id = next(t["id"] for t in _ok(client.get(f"{API}/tokens", headers=headers))["items"] if t["name"] == "tests")
         _ok(client.delete(f"{API}/tokens/{token_id}", headers=headers))
         cookie = web.cookies.get(COOKIE)
         _ok(web.post("/logout", data={"csrf_token": csrf_for(app.state.settings, cookie)}, follow_redirects=False), 303)
@@ -636,7 +637,7 @@ def test_every_console_form_refuses_a_forged_request(app, client, db, clock, sys
 
     world, people = seed(client, db, clock, system, make_web_user, "admin")
     web = console_as(people["admin"])
-    before = client.get(f"{API}/audit", headers=people["admin"].headers).json()
+    before = client.get(f"{API}/audit", headers=people["admin"].headers).json()["items"]
     forged = {"no token": None, "another session's token": csrf_for(app.state.settings, "another-session"),
               "empty token": ""}
     failures = []
@@ -651,7 +652,7 @@ def test_every_console_form_refuses_a_forged_request(app, client, db, clock, sys
             r = web.post(path, data=data, follow_redirects=False)
             if r.status_code != 403:
                 failures.append(f"{name}: POST {path}: {r.status_code}")
-    after = client.get(f"{API}/audit", headers=people["admin"].headers).json()
+    after = client.get(f"{API}/audit", headers=people["admin"].headers).json()["items"]
     assert not failures, "\n".join(failures)
     assert [e["action"] for e in after if e not in before] == []  # every change is audited: none happened
 
@@ -682,7 +683,7 @@ def test_the_me_pages_act_on_the_callers_own_things_only(app, client, make_web_u
     cm = _ok(client.post(f"{API}/users/{victim.email}/contact-methods", json={"type": "email",
                                                                             "address": "victim@example.test"},
                          headers=victim.headers), 201)
-    token_id = next(t["id"] for t in _ok(client.get(f"{API}/tokens", headers=victim.headers)))
+    token_id = next(t["id"] for t in _ok(client.get(f"{API}/tokens", headers=victim.headers))["items"])
     for role in ("viewer", "responder", "admin"):
         web = console_as(make_web_user(role))
         csrf = csrf_for(app.state.settings, web.cookies.get(COOKIE))

@@ -107,7 +107,7 @@ def test_contact_method_urls_aimed_inward_are_refused(app, client, make_person, 
         r = add_method(client, alice, type_, template.format(host=host, port=receiver.port))
         assert r.status_code == 422, (host, r.text)
         assert r.json()["error"]["details"]["field"] == "address"
-    assert client.get(f"{ME}/contact-methods", headers=alice.headers).json() == []
+    assert client.get(f"{ME}/contact-methods", headers=alice.headers).json()["items"] == []
     assert receiver.connections == 0
 
 
@@ -153,7 +153,7 @@ def test_status_page_webhooks_aimed_inward_are_refused(app, client, make_person,
                         headers=admin.headers)
         assert r.status_code == 422, (host, r.text)
         assert "egress policy" in r.json()["error"]["message"]
-    assert client.get(f"{SP}/acme/subscribers", headers=admin.headers).json() in ([], {"items": []})
+    assert client.get(f"{SP}/acme/subscribers", headers=admin.headers).json()["items"] == []
     assert receiver.connections == 0
 
 

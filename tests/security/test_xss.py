@@ -250,7 +250,7 @@ def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
     out = []
     for method, template in sorted(app_routes(app)):
         if method != "GET" or template.startswith(("/api/", "/static", "/status/", "/docs", "/openapi", "/ical",
-                                                    "/heartbeats", "/n/", "/invite", "/healthz", "/readyz",
+                                                    "/heartbeats", "/n/", "/invite", "/setup", "/healthz", "/readyz",
                                                     "/metrics")) or template.endswith("/events"):
             continue
         v = dict(values)
@@ -333,7 +333,7 @@ def test_addresses_that_become_links_refuse_script_schemes(client, make_person, 
                 accepted.append(f"{method} {path} {data}: {r.status_code} {r.text[:120]}")
     assert not accepted, "\n".join(accepted)
     assert client.get(f"{API}/services/checkout", headers=admin.headers).json()["runbook_url"] is None
-    assert [p["slug"] for p in client.get(f"{API}/status-pages", headers=admin.headers).json()] == ["acme"]
+    assert [p["slug"] for p in client.get(f"{API}/status-pages", headers=admin.headers).json()["items"]] == ["acme"]
 
 
 LIVE = "livenote"  # not a poisoned field: written while the stream is open

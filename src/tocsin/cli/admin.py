@@ -23,6 +23,7 @@ from tocsin.cli.common import (
     settings,
 )
 from tocsin.clock import SystemClock
+from tocsin.config import Settings
 from tocsin.db import Database, migrate
 from tocsin.errors import SchemaMismatch
 from tocsin.principal import OrgRole, Principal
@@ -91,6 +92,7 @@ def serve(
     console.print(f"tocsin serving on http://{cfg.host}:{cfg.port} (database: {db.dialect}; "
                   f"engine {'on' if eng else 'off'}; {cfg.workers} worker{'s' if cfg.workers > 1 else ''})",
                   highlight=False, soft_wrap=True)
+    _print_setup_link(db, cfg)
     try:
         if cfg.workers == 1:
             # open incident-room streams must not hold shutdown; proxy_headers=False: tocsin reads
@@ -111,6 +113,20 @@ def serve(
         if eng is not None:
             eng.stop()
         app.state.ingest.close()
+
+
+def _print_setup_link(db: Database, cfg: Settings) -> None:
+    """While there are no users, print the first-run link that creates the first admin in the browser."""
+    from tocsin.web import (
+        sessions,  # lazy: the server's modules load only for the command that runs them (a fast `tocsin --help`)
+    )
+
+    with db.unit_of_work() as s:
+        empty = sessions.needs_setup(s)
+    if empty:
+        console.print(f"No users yet: create the first admin at {cfg.resolved_public_url()}/setup/"
+                      f"{sessions.setup_token(cfg)} (the link works until the first user exists)",
+                      highlight=False, soft_wrap=True)
 
 
 @db_app.command("upgrade")

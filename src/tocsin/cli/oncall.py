@@ -23,7 +23,7 @@ def oncall(
     if schedule:
         keys = [schedule]
     else:
-        keys = [s["slug"] for s in call(url, token, "GET", "/api/v1/schedules")]
+        keys = [s["slug"] for s in call(url, token, "GET", "/api/v1/schedules")["items"]]
     rows: list[dict[str, Any]] = [call(url, token, "GET", f"/api/v1/schedules/{key}/oncall", params=params)
                                   for key in keys]
     if as_json:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from tocsin.schemas import Out, StrictIn
 
@@ -81,3 +81,28 @@ class DeliveryOut(Out):
     sent_at: datetime | None
     delivered_at: datetime | None
     bundle_id: uuid.UUID | None
+
+
+class PushKeysIn(StrictIn):
+    p256dh: Annotated[str, Field(min_length=80, max_length=100, description="The browser's P-256 public key, base64url")]
+    auth: Annotated[str, Field(min_length=16, max_length=32, description="The subscription's 16-byte secret, base64url")]
+
+
+class PushSubscriptionIn(StrictIn):
+    """A browser's `PushSubscription.toJSON()` (extra members such as expirationTime are ignored), a name for
+    the device, and whether to add the rule "page this device at once"."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    endpoint: Annotated[str, Field(min_length=1, max_length=900, description="The push service URL")]
+    keys: PushKeysIn
+    label: Annotated[str, Field(max_length=200, description="A name for the device")] = ""
+    page_at_once: bool = Field(default=False, description="Also add the notification rule 'page this device at "
+                                                          "once' (and keep the account email paging if the person "
+                                                          "had no rules)")
+
+
+class PushKeyOut(Out):
+    public_key: str = Field(description="The VAPID public key: PushManager.subscribe's applicationServerKey")
+    ready: bool = Field(description="Whether pushes can be sent (TOCSIN_VAPID_SUBJECT or a real email sender set)")
+    detail: str = Field(description="What is missing when not ready")

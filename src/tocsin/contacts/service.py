@@ -75,6 +75,15 @@ def require_method(session: Session, actor: Principal, method_id: uuid.UUID) -> 
     return _require_owned(session, actor, ContactMethod, method_id, "contact method")
 
 
+def require_testable(session: Session, actor: Principal, method_id: uuid.UUID) -> ContactMethod:
+    """The method, if the actor may manage it and it is verified (a test message goes only to a
+    verified method: otherwise it would message an address nobody proved is theirs)."""
+    method = require_method(session, actor, method_id)
+    if method.verified_at is None:
+        raise Conflict("verify the contact method first")
+    return method
+
+
 # --- contact methods -------------------------------------------------------------------------------
 
 def check_address(kind: str, address: str, *, policy: EgressPolicy | None = None) -> str:
@@ -327,6 +336,16 @@ def routes_for(session: Session, users: list[User], urgency: str) -> dict[uuid.U
         if not found[user.id]:
             found[user.id].append(Route(None, "email", user.email, 0))
     return found
+
+
+def paged_by_rules(session: Session, user_id: uuid.UUID, urgency: str = "high") -> bool:
+    """True when at least one of the person's notification rules for pages of `urgency` reaches a
+    verified contact method; False means such pages fall back to one email to their account address
+    (`routes_for`), with no follow-up, which is what the console warns about."""
+    return session.execute(
+        sa.select(NotificationRule.id).join(ContactMethod, ContactMethod.id == NotificationRule.contact_method_id)
+        .where(NotificationRule.user_id == user_id, NotificationRule.urgency.in_(("any", urgency)),
+               ContactMethod.verified_at.is_not(None)).limit(1)).first() is not None
 
 
 def fallbacks_for(session: Session, user_id: uuid.UUID, tried: set[str]) -> list[Route]:

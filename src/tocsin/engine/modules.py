@@ -26,10 +26,12 @@ from tocsin.delivery import next_due
 from tocsin.engine.retention import retention
 from tocsin.escalation import steps
 from tocsin.escalation.deliver import PAGES, deliver
+from tocsin.escalation.handoff import NEXT_RUN, handoffs
 from tocsin.escalation.steps import escalations
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.heartbeats.monitor import heartbeats
 from tocsin.jobs import JobContext
+from tocsin.oncall.models import Schedule
 from tocsin.pipeline.ingest import apply_pending
 from tocsin.pipeline.journal import apply_journal
 from tocsin.pipeline.unsuppress import release
@@ -134,6 +136,11 @@ def _reminders_due(s: Session, ec: JobContext) -> bool:
     return _exists(s, sa.select(ActionItem.id).where(reminders.due_clause(ec.now, schedule)))
 
 
+def _handoffs_due(s: Session, ec: JobContext) -> bool:
+    due_at = ec.shared.get(NEXT_RUN)  # the job looks every half minute, not every tick
+    return not (isinstance(due_at, datetime) and ec.now < due_at) and _exists(s, sa.select(Schedule.id))
+
+
 ORDER = [
     ("pending_events", probed(_pending_events_due, pending_events)),
     ("unsuppress", probed(_holds_due, unsuppress)),
@@ -141,6 +148,7 @@ ORDER = [
     ("checks", probed(_checks_due, checks)),
     ("escalations", probed(_escalations_due, escalations)),
     ("action_reminders", probed(_reminders_due, action_reminders)),
+    ("handoffs", probed(_handoffs_due, handoffs)),
     ("deliver", deliver),
     ("statuspage_maintenance", statuspage_maintenance),
     ("statuspage_deliver", statuspage.run),

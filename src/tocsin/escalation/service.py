@@ -294,6 +294,18 @@ def notifications_for(session: Session, escalation_id: uuid.UUID) -> list[Notifi
                                 .order_by(Notification.created_at, Notification.id)).scalars())
 
 
+def notifications_to(session: Session, user_id: uuid.UUID, *, limit: int = 100,
+                     before: tuple[datetime, uuid.UUID] | None = None) -> list[Notification]:
+    """The notifications written for one person (pages, reminders, hand-off notices ...), newest first;
+    `before`: only those older than this (created_at, id), for the next page."""
+    query = sa.select(Notification).where(Notification.user_id == user_id)
+    if before is not None:
+        query = query.where(sa.or_(Notification.created_at < before[0],
+                                   sa.and_(Notification.created_at == before[0], Notification.id < before[1])))
+    return list(session.execute(query.order_by(Notification.created_at.desc(), Notification.id.desc())
+                                .limit(limit)).scalars())
+
+
 def stop_for_alerts(session: Session, alert_ids: Iterable[uuid.UUID], reason: str | None, now: datetime) -> int:
     """Stop the active escalations of these alerts at once (bumping the fence epoch, so a step an
     engine already selected cannot fire) and put the reason on each alert's decisions; return how many.

@@ -68,6 +68,14 @@ def timeline_out(session: Session, entries: list[TimelineEntry]) -> list[dict[st
     } for e in entries]
 
 
+def visible_refs(s: Session, me: Principal, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """The references (INC-n) of those of these incidents `me` may see; the others are left out."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {i.id: incidents.ref(i) for i in s.execute(visible(me).where(Incident.id.in_(wanted))).scalars()}
+
+
 def alerts_out(s: Session, me: Principal, rows: list[Alert]) -> list[dict[str, Any]]:
     slugs = dict(s.execute(sa.select(Service.id, Service.slug).where(
         Service.id.in_({a.service_id for a in rows}))).all()) if rows else {}

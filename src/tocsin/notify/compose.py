@@ -7,6 +7,8 @@ One outbox row, or a bundle of rows for one throttled destination, becomes one `
   links (signed, one-time; for an incident page, "acknowledge" takes the Incident Commander role,
   and "view" opens the incident in the console, which needs a login and answers only to those
   who may see it);
+- Web Push: the row's subject and body; the links travel in `data` and become the notification's
+  buttons (`push_subscription.payload`);
 - SMS: one short line with a reply code ("Reply 4821 ack / 4821 close");
 - voice: the subject, read out.
 
@@ -123,7 +125,7 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
     elif channel == "voice":
         body = f"This is tocsin. {subject}. " + ("Several pages are waiting. " if len(rows) > 1 else "") + \
                "Acknowledge it from your email, SMS or the web."
-    elif link:
+    elif link and channel != "push":
         shown = ("ack", "resolve", "view") if head.kind == "incident" else \
             ("ack", "decline", "view") if head.kind == "responder" else ("ack", "resolve")
         body += "\n\n" + "\n".join(f"{name.capitalize()}: {url}" for name, url in link.items() if name in shown)

@@ -28,7 +28,7 @@ from tocsin.notify.webhook import WebhookProvider
 
 log = logging.getLogger("tocsin.notify.dispatch")
 
-CHANNELS = ("email", "sms", "voice", "webhook", "slack", "apprise")
+CHANNELS = ("email", "sms", "voice", "webhook", "slack", "apprise", "push")
 
 
 def webhook_secret(server_key: str, contact_method_id: uuid.UUID) -> str:
@@ -97,6 +97,19 @@ class Dispatcher:
             )
 
             return AppriseProvider(policy=self._policy())
+        if channel == "push":
+            subject = st.resolved_vapid_subject()
+            if not subject:
+                return Result(Outcome.permanent, "Web Push is not configured (set TOCSIN_VAPID_SUBJECT to a mailto: "
+                                                 "address push services can write to)")
+            from tocsin.notify.webpush import (
+                WebPushProvider,  # lazy: a provider's library loads only once its channel is configured and used
+            )
+
+            try:  # the client is asked for at send time: `_make` runs under the lock `client` takes
+                return WebPushProvider(self.client, st.resolved_vapid_key(), subject, clock=self.clock)
+            except ValueError as exc:
+                return Result(Outcome.permanent, f"Web Push is misconfigured: {exc}")
         return Result(Outcome.permanent, f"unknown channel {channel!r}")
 
     def send(self, channel: str, message: Message, *, contact_method_id: uuid.UUID | None = None) -> Result:

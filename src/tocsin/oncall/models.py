@@ -69,3 +69,18 @@ class ScheduleOverride(Base):
     ends_at: Mapped[datetime]
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime]
+
+
+class HandoffNotice(Base):
+    """A hand-off a person was told about: `kind` "on" (going on call at `at`) or "off" (off call
+    since `at`), for one schedule. Unique, so a notice is written once (escalation/handoff.py)."""
+
+    __tablename__ = "handoff_notices"
+    __table_args__ = (sa.UniqueConstraint("schedule_id", "user_id", "kind", "at", name="uq_handoff_notices_once"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    schedule_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("schedules.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(8))  # on | off
+    at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime]

@@ -22,6 +22,8 @@ class User(Base):
     time_zone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime]
+    # "You go on call in 1 hour" / "you are now off call" (escalation/handoff.py); on unless turned off
+    handoff_notices: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
 
 
 class ApiToken(Base):

@@ -30,6 +30,8 @@ class UserPatch(StrictIn):
     current_password: str | None = Field(None, max_length=1024,
                                          description="Your current password, to change your own")
     time_zone: str | None = Field(None, min_length=1, max_length=64)
+    handoff_notices: bool | None = Field(None, description="\"You go on call in 1 hour\" and \"you are now off "
+                                                           "call\" notices (docs/oncall.md)")
 
 
 class UserOut(Out):
@@ -40,6 +42,7 @@ class UserOut(Out):
     time_zone: str
     is_active: bool
     created_at: datetime
+    handoff_notices: bool = True
 
 
 class UserRef(Out):

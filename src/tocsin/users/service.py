@@ -143,9 +143,9 @@ def create_user(session: Session, *, actor: Principal, now: datetime, email: str
 def update_user(session: Session, *, actor: Principal, now: datetime, user: User, name: str | None = None,
                 org_role: OrgRole | None = None, is_active: bool | None = None, password: str | None = None,
                 time_zone: str | None = None, current_password: str | None = None,
-                keep_session: uuid.UUID | None = None) -> User:
-    """Change a user. Users may change their own name, password (with `current_password`) and time
-    zone; the rest is admin-only. A password goes through `change_own_password` (yourself) or
+                keep_session: uuid.UUID | None = None, handoff_notices: bool | None = None) -> User:
+    """Change a user. Users may change their own name, password (with `current_password`), time
+    zone and whether they get hand-off notices; the rest is admin-only. A password goes through `change_own_password` (yourself) or
     `reset_password` (an admin, for someone else); `is_active` through `set_active`."""
     is_self = actor.user_id == user.id
     changes: dict[str, object] = {}
@@ -160,6 +160,8 @@ def update_user(session: Session, *, actor: Principal, now: datetime, user: User
         user.org_role = org_role.value
     if time_zone is not None:
         user.time_zone = changes["time_zone"] = check_time_zone(time_zone)
+    if handoff_notices is not None and handoff_notices != user.handoff_notices:
+        user.handoff_notices = changes["handoff_notices"] = handoff_notices
     if changes:
         record(session, actor=actor, action="user.update", target_type="user", target_id=user.id, now=now,
                details=changes)

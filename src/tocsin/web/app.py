@@ -26,10 +26,13 @@ from tocsin.web.routes import (
     auth,
     configure,
     console,
+    integrations,
     me,
+    monitors,
     oncall_pages,
     people,
     postmortem_pages,
+    push,
     report_pages,
     room,
     silences,
@@ -64,8 +67,8 @@ async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Respo
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
     add_routes(app, *(module.router for module in (api_docs, auth, configure, console, me, oncall_pages, people,
-                                                   silences, status_admin, report_pages, postmortem_pages,
-                                                   room_actions, room)))
+                                                   silences, status_admin, push, report_pages, postmortem_pages,
+                                                   room_actions, room, integrations, monitors)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -20,7 +20,7 @@ from tocsin.localtime import zone
 TEMPLATES = Path(__file__).parent / "templates"
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; worker-src 'self'; manifest-src 'self'")
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -98,6 +98,12 @@ env.filters.update(ago=_ago, localtime=_localtime, sev_class=_sev_class, duratio
 env.globals.update(SEVERITIES=SEVERITIES)
 
 
+def _mail_missing(ctx: Any) -> bool:
+    """True for an admin's pages while no SMTP server is configured (templates/mail_banner.html)."""
+    principal, settings = getattr(ctx, "principal", None), getattr(ctx, "settings", None)
+    return bool(principal is not None and principal.is_admin and settings is not None and not settings.smtp_url)
+
+
 def render(request: Request, ctx: Any, template: str, status_code: int = 200, **vars: Any) -> HTMLResponse:
     """Render `template` with the context every page uses, and the console's security headers.
 
@@ -113,6 +119,7 @@ def render(request: Request, ctx: Any, template: str, status_code: int = 200, **
     }
     if ctx is not None:
         values["declare_services"] = getattr(ctx, "declare_services", [])
+        values["mail_missing"] = _mail_missing(ctx)
     flash = request.cookies.get(FLASH_COOKIE)
     if flash and "flash" not in vars:
         values["flash"] = unquote(flash)[:300]

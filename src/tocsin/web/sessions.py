@@ -13,6 +13,8 @@ and per account over all addresses, before any password hash is computed.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -279,4 +281,42 @@ def accept_invite(session: Session, *, now: datetime, token: str, name: str, pas
     invite.user_id = user.id
     record(session, actor=actor, action="user.invite_accept", target_type="user_invite", target_id=invite.id,
            now=now, details={"email": invite.email, "user_id": str(user.id)})
+    return user
+
+
+# --- first run: the first admin ------------------------------------------------------------------
+
+_SETUP_PURPOSE = b"tocsin: create the first admin"
+
+
+def setup_token(settings: Settings) -> str:
+    """The secret of the first-run link (`/setup/<token>`): derived from the server's secret key, so
+    every process of one installation prints the same link and nothing is stored. It works only
+    while the database has no users."""
+    return hmac.new(settings.resolved_secret_key().encode(), _SETUP_PURPOSE, hashlib.sha256).hexdigest()[:40]
+
+
+def needs_setup(session: Session) -> bool:
+    return session.execute(sa.select(User.id).limit(1)).first() is None
+
+
+def require_setup(session: Session, settings: Settings, token: str) -> None:
+    """NotFound unless `token` is the setup secret and no user exists yet (one message for both)."""
+    if not (token and len(token) <= _MAX_TOKEN_CHARS and hmac.compare_digest(token, setup_token(settings))
+            and needs_setup(session)):
+        raise NotFound("this setup link is not valid: tocsin already has users (log in), or the link is wrong")
+
+
+def create_first_admin(session: Session, *, settings: Settings, token: str, now: datetime, email: str, name: str,
+                       password: str, time_zone: str) -> User:
+    """Create the first user, an admin, through the first-run link; audited as done by `setup`."""
+    require_setup(session, settings, token)
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(f"choose a password of {MIN_PASSWORD} to {MAX_PASSWORD} characters",
+                           details={"field": "password"})
+    actor = Principal.system("setup")
+    user = create_user(session, actor=actor, now=now, email=email, name=name, org_role=OrgRole.admin,
+                       password=password, time_zone=time_zone or "UTC")
+    record(session, actor=actor, action="user.first_admin", target_type="user", target_id=user.id, now=now,
+           details={"email": user.email})
     return user

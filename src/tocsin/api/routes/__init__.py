@@ -18,6 +18,7 @@ from tocsin.api.routes import (
     oncall,
     postmortems,
     problems,
+    push,
     reports,
     respond,
     responders,
@@ -35,4 +36,4 @@ def install(app: FastAPI) -> None:
     add_routes(app, system.router, incidents.router, responders.router, directory.router, alerts.router, rules.router, monitors.router,
                oncall.router, escalation.router, contacts.router, postmortems.router, actions.router,
                problems.router, reports.router, statuspages.router, statuspages.public, metrics.router,
-               respond.router, ical.router, ingest.router)
+               respond.router, ical.router, ingest.router, push.router)

@@ -125,11 +125,11 @@ def integration_out(row: Integration) -> dict[str, Any]:
     return {**{c: getattr(row, c) for c in IntegrationOut.model_fields if hasattr(row, c)}, "url": integrations.ENDPOINTS[row.type]}
 
 
-@router.get("/integrations", response_model=list[IntegrationOut], tags=["integrations"], summary="List integrations")
-def list_integrations(ctx: CtxDep, service: Annotated[str | None, Query(max_length=64)] = None) -> list[dict[str, Any]]:
+@router.get("/integrations", response_model=Page[IntegrationOut], tags=["integrations"], summary="List integrations")
+def list_integrations(ctx: CtxDep, service: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
     with ctx.work() as (s, _me):
         sid = require_service(s, service).id if service else None
-        return [integration_out(r) for r in integrations.list_integrations(s, service_id=sid)]
+        return {"items": [integration_out(r) for r in integrations.list_integrations(s, service_id=sid)]}
 
 
 @router.post("/integrations", status_code=201, response_model=NewIntegrationOut, tags=["integrations"],
@@ -179,15 +179,15 @@ def _changes(s: Session, service_ids: list[uuid.UUID], since: Any, until: Any, l
     return list(s.execute(stmt).scalars())
 
 
-@router.get("/services/{key}/changes", response_model=list[ChangeOut], tags=["services"],
+@router.get("/services/{key}/changes", response_model=Page[ChangeOut], tags=["services"],
             summary="Change events (deploys) of a service, newest first")
-def service_changes(key: str, ctx: CtxDep, limit: LimitQ = 50) -> list[ChangeEvent]:
+def service_changes(key: str, ctx: CtxDep, limit: LimitQ = 50) -> dict[str, Any]:
     with ctx.work() as (s, _me):
-        return _changes(s, [require_service(s, key).id], None, None, limit)
+        return {"items": _changes(s, [require_service(s, key).id], None, None, limit)}
 
 
-@router.get("/incidents/{key}/changes", response_model=list[ChangeOut], tags=["incidents"],
+@router.get("/incidents/{key}/changes", response_model=Page[ChangeOut], tags=["incidents"],
             summary="Changes to the incident's services from 24 h before it was detected until it resolved")
-def incident_changes(key: str, ctx: CtxDep, limit: LimitQ = 50) -> list[ChangeEvent]:
+def incident_changes(key: str, ctx: CtxDep, limit: LimitQ = 50) -> dict[str, Any]:
     with ctx.work() as (s, me):
-        return incident_changes_of(s, require_incident(s, me, key), limit=limit)
+        return {"items": incident_changes_of(s, require_incident(s, me, key), limit=limit)}

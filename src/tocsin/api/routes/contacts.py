@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from tocsin.alerts.service import require_alert
+from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
-from tocsin.contacts import mask
+from tocsin.contacts import direct, mask
 from tocsin.contacts import service as contacts
 from tocsin.contacts.models import ContactMethod, NotificationRule
 from tocsin.contacts.schemas import (
@@ -27,12 +28,12 @@ from tocsin.contacts.schemas import (
     VerifyIn,
     VerifyOut,
 )
-from tocsin.errors import Conflict
 from tocsin.escalation.models import Notification
+from tocsin.escalation.service import notifications_to
 from tocsin.net.policy import user_policy
-from tocsin.notify.dispatch import Dispatcher, webhook_secret
-from tocsin.notify.types import Message
+from tocsin.notify.dispatch import webhook_secret
 from tocsin.principal import Principal
+from tocsin.schemas import Page
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
@@ -52,12 +53,12 @@ def _rule_out(r: NotificationRule, channel: str) -> dict[str, Any]:
             "delay_minutes": r.delay_minutes, "urgency": r.urgency, "created_at": r.created_at}
 
 
-@router.get("/users/{key}/contact-methods", response_model=list[ContactMethodOut], tags=TAGS,
+@router.get("/users/{key}/contact-methods", response_model=Page[ContactMethodOut], tags=TAGS,
             summary="A person's contact methods ('me' for yourself)")
-def list_methods(key: str, request: Request, ctx: CtxDep) -> list[dict[str, Any]]:
+def list_methods(key: str, request: Request, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         person = contacts.require_person(s, me, key)
-        return [_method_out(request, m) for m in contacts.list_methods(s, person.id)]
+        return {"items": [_method_out(request, m) for m in contacts.list_methods(s, person.id)]}
 
 
 @router.post("/users/{key}/contact-methods", status_code=201, response_model=ContactMethodOut, tags=TAGS,
@@ -85,27 +86,15 @@ def delete_method(method_id: uuid.UUID, ctx: CtxDep) -> Response:
     return Response(status_code=204)
 
 
-def _send(request: Request, ctx: Ctx, method: dict[str, Any], subject: str, body: str, key: str) -> dict[str, Any]:
-    """Send one message through a method now (outside any transaction) and say what the provider answered."""
-    dispatcher = Dispatcher(request.app.state.settings, ctx.clock)
-    try:
-        result = dispatcher.send(method["type"], Message(idempotency_key=key, to=method["address"], subject=subject,
-                                                         body=body, data={"kind": "verify"}, created_at=ctx.now),
-                                 contact_method_id=method["id"])
-    finally:
-        dispatcher.close()
-    return {"sent": result.delivered, "detail": result.detail}
-
-
 @router.post("/contact-methods/{method_id}/send-code", response_model=SendOut, tags=TAGS,
              summary="Send a verification code through the method (valid 15 minutes, 5 tries)")
 def send_code(method_id: uuid.UUID, request: Request, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         method = contacts.require_method(s, me, method_id)
         code = contacts.new_code(s, actor=me, now=ctx.now, method=method)
-        target = {"id": method.id, "type": method.type, "address": method.address}
-    text = f"Your tocsin verification code is {code}. It expires in 15 minutes."
-    return _send(request, ctx, target, "tocsin verification code", text, f"verify:{method_id}:{ctx.now.timestamp()}")
+        target = direct.Target.of(method)
+    sent = direct.send_code(request.app.state.settings, ctx.clock, target, code, now=ctx.now)
+    return {"sent": sent.sent, "detail": sent.detail}
 
 
 @router.post("/contact-methods/{method_id}/verify", response_model=VerifyOut, tags=TAGS,
@@ -120,21 +109,18 @@ def verify(method_id: uuid.UUID, body: VerifyIn, ctx: CtxDep) -> dict[str, Any]:
              summary="Send a test message through a verified method")
 def test_method(method_id: uuid.UUID, request: Request, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
-        method = contacts.require_method(s, me, method_id)
-        if method.verified_at is None:
-            raise Conflict("verify the contact method first")
-        target = {"id": method.id, "type": method.type, "address": method.address}
-    return _send(request, ctx, target, "tocsin test message", "This is a test message from tocsin.",
-                 f"test:{method_id}:{ctx.now.timestamp()}")
+        target = direct.Target.of(contacts.require_testable(s, me, method_id))
+    sent = direct.send_test(request.app.state.settings, ctx.clock, target, now=ctx.now)
+    return {"sent": sent.sent, "detail": sent.detail}
 
 
-@router.get("/users/{key}/notification-rules", response_model=list[RuleOut], tags=TAGS,
+@router.get("/users/{key}/notification-rules", response_model=Page[RuleOut], tags=TAGS,
             summary="A person's notification rules, by delay")
-def list_rules(key: str, ctx: CtxDep) -> list[dict[str, Any]]:
+def list_rules(key: str, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         person = contacts.require_person(s, me, key)
         kinds = {m.id: m.type for m in contacts.list_methods(s, person.id)}
-        return [_rule_out(r, kinds.get(r.contact_method_id, "")) for r in contacts.list_rules(s, person.id)]
+        return {"items": [_rule_out(r, kinds.get(r.contact_method_id, "")) for r in contacts.list_rules(s, person.id)]}
 
 
 @router.post("/users/{key}/notification-rules", status_code=201, response_model=RuleOut, tags=TAGS,
@@ -167,22 +153,24 @@ def deliveries_out(me: Principal, rows: list[Notification]) -> list[dict[str, An
              "bundle_id": n.bundle_id} for n in rows]
 
 
-@router.get("/users/{key}/notifications", response_model=list[DeliveryOut], tags=TAGS,
+@router.get("/users/{key}/notifications", response_model=Page[DeliveryOut], tags=TAGS,
             summary="The notifications sent (or queued, failed ...) to a person, newest first")
-def user_notifications(key: str, ctx: CtxDep,
-                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, Any]]:
+def user_notifications(key: str, ctx: CtxDep, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                       cursor: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:
+    after = pagination.decode_time_id(cursor)
     with ctx.work() as (s, me):
         person = contacts.require_person(s, me, key)
-        rows = list(s.execute(sa.select(Notification).where(Notification.user_id == person.id)
-                              .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)).scalars())
-        return deliveries_out(me, rows)
+        rows, more = pagination.split_page(notifications_to(s, person.id, limit=limit + 1, before=after), limit)
+        last = rows[-1] if rows else None
+        return {"items": deliveries_out(me, rows),
+                "next_cursor": pagination.encode(last.created_at.isoformat(), str(last.id)) if more and last else None}
 
 
-@router.get("/alerts/{alert_id}/notifications", response_model=list[DeliveryOut], tags=TAGS,
+@router.get("/alerts/{alert_id}/notifications", response_model=Page[DeliveryOut], tags=TAGS,
             summary="Every notification written for an alert, with its delivery status")
-def alert_notifications(alert_id: uuid.UUID, ctx: CtxDep) -> list[dict[str, Any]]:
+def alert_notifications(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         alert = require_alert(s, alert_id)
         rows = list(s.execute(sa.select(Notification).where(Notification.alert_id == alert.id)
                               .order_by(Notification.created_at, Notification.id)).scalars())
-        return deliveries_out(me, rows)
+        return {"items": deliveries_out(me, rows)}

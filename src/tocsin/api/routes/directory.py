@@ -79,10 +79,10 @@ def patch_user(key: str, body: UserPatch, ctx: CtxDep) -> Any:
 
 # --- tokens ------------------------------------------------------------------------------------
 
-@router.get("/tokens", response_model=list[TokenOut], tags=["tokens"], summary="Your API tokens (never the secrets)")
+@router.get("/tokens", response_model=Page[TokenOut], tags=["tokens"], summary="Your API tokens (never the secrets)")
 def list_tokens(ctx: CtxDep) -> Any:
     with ctx.work() as (s, principal):
-        return users.list_tokens(s, user_id=principal.require_user_id())
+        return {"items": users.list_tokens(s, user_id=principal.require_user_id())}
 
 
 @router.post("/tokens", status_code=201, response_model=NewTokenOut, tags=["tokens"],

@@ -28,6 +28,7 @@ from tocsin.escalation.schemas import (
     ServicePolicyOut,
 )
 from tocsin.principal import Principal
+from tocsin.schemas import Page
 from tocsin.services.service import require_service
 from tocsin.users.models import User
 
@@ -57,11 +58,11 @@ def _specs(body: PolicyIn | PolicyPatch) -> dict[str, Any]:
     return data
 
 
-@router.get("/escalation-policies", response_model=list[PolicyOut], tags=["escalation"],
+@router.get("/escalation-policies", response_model=Page[PolicyOut], tags=["escalation"],
             summary="List escalation policies")
-def list_policies(ctx: CtxDep) -> list[dict[str, Any]]:
+def list_policies(ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, _me):
-        return _policies_out(s, esc.list_policies(s))
+        return {"items": _policies_out(s, esc.list_policies(s))}
 
 
 @router.post("/escalation-policies", status_code=201, response_model=PolicyOut, tags=["escalation"],

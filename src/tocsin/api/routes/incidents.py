@@ -183,12 +183,12 @@ def edit_note(key: str, entry_id: uuid.UUID, body: NotePatch, ctx: CtxDep) -> di
         return timeline_out(s, [entry])[0]
 
 
-@router.get("/{key}/notes/{entry_id}/revisions", response_model=list[RevisionOut], summary="Every text a note has had")
-def note_revisions(key: str, entry_id: uuid.UUID, ctx: CtxDep) -> list[Any]:
+@router.get("/{key}/notes/{entry_id}/revisions", response_model=Page[RevisionOut], summary="Every text a note has had")
+def note_revisions(key: str, entry_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key)
         entry = timeline.require_entry(s, incident, entry_id)
-        return list(timeline.revisions(s, entry.id))
+        return {"items": list(timeline.revisions(s, entry.id))}
 
 
 def _roles_out(s: Any, incident_id: uuid.UUID) -> dict[str, Any]:
@@ -227,18 +227,18 @@ def _participants_out(s: Any, incident_id: uuid.UUID) -> list[dict[str, Any]]:
     return [{"user": users[p.user_id], "kind": p.kind, "joined_at": p.joined_at} for p in rows]
 
 
-@router.get("/{key}/participants", response_model=list[ParticipantOut], summary="Responders and observers")
-def get_participants(key: str, ctx: CtxDep) -> list[dict[str, Any]]:
+@router.get("/{key}/participants", response_model=Page[ParticipantOut], summary="Responders and observers")
+def get_participants(key: str, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
-        return _participants_out(s, require_incident(s, me, key).id)
+        return {"items": _participants_out(s, require_incident(s, me, key).id)}
 
 
-@router.post("/{key}/participants", response_model=list[ParticipantOut],
+@router.post("/{key}/participants", response_model=Page[ParticipantOut],
              summary="Join (or add someone) as a responder or observer")
-def add_participant(key: str, body: ParticipantIn, ctx: CtxDep) -> list[dict[str, Any]]:
+def add_participant(key: str, body: ParticipantIn, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key, for_update=True)
         user = require_user(s, body.user if body.user is not None else me.require_user_id())
         roles_svc.set_participant(s, incident=incident, user=user, kind=ParticipantKind(body.kind), actor=me,
                                   now=ctx.now)
-        return _participants_out(s, incident.id)
+        return {"items": _participants_out(s, incident.id)}

@@ -132,13 +132,13 @@ def delete_check(check_id: uuid.UUID, ctx: CtxDep) -> Any:
         return out
 
 
-@router.get("/checks/{check_id}/results", response_model=list[CheckResultOut], tags=["checks"],
+@router.get("/checks/{check_id}/results", response_model=Page[CheckResultOut], tags=["checks"],
             summary="A check's results, newest first")
 def check_results(check_id: uuid.UUID, ctx: CtxDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                   since: Annotated[UTCInput | None, Query(description="Only results at or after this time")] = None
                   ) -> Any:
     with ctx.work() as (s, _me):
-        return checks.results(s, checks.require_check(s, check_id), since=since, limit=limit)
+        return {"items": checks.results(s, checks.require_check(s, check_id), since=since, limit=limit)}
 
 
 @router.get("/checks/{check_id}/uptime", response_model=UptimeOut, tags=["checks"],

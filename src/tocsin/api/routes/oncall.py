@@ -28,7 +28,7 @@ from tocsin.oncall.schemas import (
     SchedulePatch,
     ShiftOut,
 )
-from tocsin.schemas import UTCInput
+from tocsin.schemas import Page, UTCInput
 from tocsin.users.models import User
 
 router = APIRouter(prefix="/api/v1", tags=["schedules"], responses=ERROR_RESPONSES)
@@ -72,10 +72,10 @@ def _shifts_out(s: Session, shifts: list[Shift]) -> list[dict[str, Any]]:
 
 # --- schedules ---------------------------------------------------------------------------------
 
-@router.get("/schedules", response_model=list[ScheduleOut], summary="List on-call schedules by slug")
-def list_schedules(ctx: CtxDep) -> list[dict[str, Any]]:
+@router.get("/schedules", response_model=Page[ScheduleOut], summary="List on-call schedules by slug")
+def list_schedules(ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, _me):
-        return _schedules_out(s, oncall.list_schedules(s))
+        return {"items": _schedules_out(s, oncall.list_schedules(s))}
 
 
 @router.post("/schedules", status_code=201, response_model=ScheduleOut,
@@ -148,15 +148,15 @@ def delete_layer(key: str, layer_id: uuid.UUID, ctx: CtxDep) -> Response:
 
 # --- overrides ---------------------------------------------------------------------------------
 
-@router.get("/schedules/{key}/overrides", response_model=list[OverrideOut],
+@router.get("/schedules/{key}/overrides", response_model=Page[OverrideOut],
             summary="List a schedule's overrides by start time (those not yet ended, unless include_past)")
 def list_overrides(key: str, ctx: CtxDep,
                    include_past: Annotated[bool, Query(description="Also overrides that have ended")] = False,
-                   limit: Annotated[int, Query(ge=1, le=500)] = 500) -> list[dict[str, Any]]:
+                   limit: Annotated[int, Query(ge=1, le=500)] = 500) -> dict[str, Any]:
     with ctx.work() as (s, _me):
         rows = oncall.list_overrides(s, schedule=oncall.require_schedule(s, key), now=ctx.now,
                                      include_past=include_past, limit=limit)
-        return _overrides_out(s, rows)
+        return {"items": _overrides_out(s, rows)}
 
 
 @router.post("/schedules/{key}/overrides", status_code=201, response_model=OverrideOut,
@@ -192,13 +192,13 @@ def get_on_call(key: str, ctx: CtxDep,
                 "on_call": _shifts_out(s, [shift])[0] if shift else None}
 
 
-@router.get("/schedules/{key}/shifts", response_model=list[ShiftOut],
+@router.get("/schedules/{key}/shifts", response_model=Page[ShiftOut],
             summary="The final schedule between start and end (at most 90 days): layers, restrictions, overrides")
 def get_shifts(key: str, ctx: CtxDep,
                start: Annotated[UTCInput | None, Query(description="Default: now; with a UTC offset")] = None,
                end: Annotated[UTCInput | None, Query(description="Default: 7 days after start; at most 90 days "
-                                                                 "after it")] = None) -> list[dict[str, Any]]:
+                                                                 "after it")] = None) -> dict[str, Any]:
     with ctx.work() as (s, _me):
         found = oncall.shifts(s, schedule=oncall.require_schedule(s, key), start=start or ctx.now, end=end,
                               now=ctx.now)
-        return _shifts_out(s, found)
+        return {"items": _shifts_out(s, found)}

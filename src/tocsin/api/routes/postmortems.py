@@ -126,15 +126,15 @@ def patch_postmortem(postmortem_id: uuid.UUID, body: PostmortemPatch, ctx: CtxDe
         return _out(s, pm, incident)
 
 
-@router.get("/postmortems/{postmortem_id}/revisions", response_model=list[PostmortemRevisionOut],
+@router.get("/postmortems/{postmortem_id}/revisions", response_model=Page[PostmortemRevisionOut],
             summary="Every body the postmortem has had, oldest first")
-def get_revisions(postmortem_id: uuid.UUID, ctx: CtxDep) -> list[dict[str, Any]]:
+def get_revisions(postmortem_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         pm, _incident = svc.require_postmortem(s, me, postmortem_id)
         rows = svc.revisions(s, pm)
         users = users_by_id(s, [r.edited_by_id for r in rows])
-        return [{"revision": r.revision, "body": r.body, "edited_at": r.edited_at,
-                 "edited_by": users.get(r.edited_by_id) if r.edited_by_id else None} for r in rows]
+        return {"items": [{"revision": r.revision, "body": r.body, "edited_at": r.edited_at,
+                 "edited_by": users.get(r.edited_by_id) if r.edited_by_id else None} for r in rows]}
 
 
 def _comments_out(s: Session, rows: list[Any]) -> list[dict[str, Any]]:
@@ -143,11 +143,11 @@ def _comments_out(s: Session, rows: list[Any]) -> list[dict[str, Any]]:
              "text": c.text, "created_at": c.created_at} for c in rows]
 
 
-@router.get("/postmortems/{postmortem_id}/comments", response_model=list[CommentOut], summary="Review comments")
-def get_comments(postmortem_id: uuid.UUID, ctx: CtxDep) -> list[dict[str, Any]]:
+@router.get("/postmortems/{postmortem_id}/comments", response_model=Page[CommentOut], summary="Review comments")
+def get_comments(postmortem_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         pm, _incident = svc.require_postmortem(s, me, postmortem_id)
-        return _comments_out(s, svc.comments(s, pm))
+        return {"items": _comments_out(s, svc.comments(s, pm))}
 
 
 @router.post("/postmortems/{postmortem_id}/comments", status_code=201, response_model=CommentOut,
@@ -213,10 +213,10 @@ def export_postmortem(postmortem_id: uuid.UUID, ctx: CtxDep, format: ExportForma
 
 # --- templates -----------------------------------------------------------------------------------
 
-@router.get("/postmortem-templates", response_model=list[TemplateOut], summary="Postmortem templates")
-def list_templates(ctx: CtxDep) -> list[Any]:
+@router.get("/postmortem-templates", response_model=Page[TemplateOut], summary="Postmortem templates")
+def list_templates(ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, _me):
-        return list(templates.list_templates(s, now=ctx.now))
+        return {"items": list(templates.list_templates(s, now=ctx.now))}
 
 
 @router.post("/postmortem-templates", status_code=201, response_model=TemplateOut,

@@ -149,27 +149,27 @@ def _suggestions_out(s: Session, found: list[suggest.Suggestion]) -> list[dict[s
     return [{"problem": _summary(f.problem, services), "reasons": f.reasons} for f in found]
 
 
-@router.get("/incidents/{key}/problems", response_model=list[IncidentProblemOut], tags=["incidents"],
+@router.get("/incidents/{key}/problems", response_model=Page[IncidentProblemOut], tags=["incidents"],
             summary="The problems an incident is linked to, with their workarounds")
-def incident_problems(key: str, ctx: CtxDep) -> list[dict[str, Any]]:
+def incident_problems(key: str, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key)
         rows = svc.problems_of_incident(s, incident.id)
         services = _services(s, [p for _, p in rows])
-        return [{**_summary(p, services), "root_cause": p.root_cause, "recurrence": link.recurrence,
-                 "linked_at": link.linked_at} for link, p in rows]
+        return {"items": [{**_summary(p, services), "root_cause": p.root_cause, "recurrence": link.recurrence,
+                 "linked_at": link.linked_at} for link, p in rows]}
 
 
-@router.get("/incidents/{key}/problem-suggestions", response_model=list[SuggestionOut], tags=["incidents"],
+@router.get("/incidents/{key}/problem-suggestions", response_model=Page[SuggestionOut], tags=["incidents"],
             summary="Known problems this incident looks like (not yet linked), with reasons and workarounds")
-def incident_suggestions(key: str, ctx: CtxDep) -> list[dict[str, Any]]:
+def incident_suggestions(key: str, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key)
-        return _suggestions_out(s, suggest.for_incident(s, me, incident))
+        return {"items": _suggestions_out(s, suggest.for_incident(s, me, incident))}
 
 
-@router.get("/alerts/{alert_id}/problem-suggestions", response_model=list[SuggestionOut], tags=["alerts"],
+@router.get("/alerts/{alert_id}/problem-suggestions", response_model=Page[SuggestionOut], tags=["alerts"],
             summary="Known problems this alert looks like, with reasons and workarounds")
-def alert_suggestions(alert_id: uuid.UUID, ctx: CtxDep) -> list[dict[str, Any]]:
+def alert_suggestions(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
-        return _suggestions_out(s, suggest.for_alert(s, me, require_alert(s, alert_id)))
+        return {"items": _suggestions_out(s, suggest.for_alert(s, me, require_alert(s, alert_id)))}

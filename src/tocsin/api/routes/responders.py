@@ -48,6 +48,7 @@ class ResponderRequestOut(Out):
 
 class RespondersOut(Out):
     items: list[ResponderRequestOut]
+    next_cursor: str | None = Field(None, description="Always null: every request is listed")
     skipped: list[str] = Field(default_factory=list, description="People left out, and why")
 
 

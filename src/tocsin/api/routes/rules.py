@@ -60,11 +60,11 @@ def _rules_out(s: Session, rows: list[RoutingRule]) -> list[dict[str, Any]]:
              "created_at": r.created_at} for r in rows]
 
 
-@router.get("/routing-rules", response_model=list[RoutingRuleOut], tags=["routing"],
+@router.get("/routing-rules", response_model=Page[RoutingRuleOut], tags=["routing"],
             summary="List routing rules in the order they are tried (the first match wins)")
-def list_routing_rules(ctx: CtxDep) -> list[dict[str, Any]]:
+def list_routing_rules(ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, _me):
-        return _rules_out(s, rules.list_routing_rules(s))
+        return {"items": _rules_out(s, rules.list_routing_rules(s))}
 
 
 @router.post("/routing-rules", status_code=201, response_model=RoutingRuleOut, tags=["routing"],
@@ -76,11 +76,11 @@ def create_routing_rule(body: RoutingRuleIn, ctx: CtxDep) -> dict[str, Any]:
         return _rules_out(s, [rule])[0]
 
 
-@router.put("/routing-rules/order", response_model=list[RoutingRuleOut], tags=["routing"],
+@router.put("/routing-rules/order", response_model=Page[RoutingRuleOut], tags=["routing"],
             summary="Reorder the routing rules: send every rule's id once, in the new order (admin)")
-def reorder_routing_rules(body: RuleOrderIn, ctx: CtxDep) -> list[dict[str, Any]]:
+def reorder_routing_rules(body: RuleOrderIn, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
-        return _rules_out(s, rules.reorder_routing_rules(s, actor=me, now=ctx.now, ids=body.ids))
+        return {"items": _rules_out(s, rules.reorder_routing_rules(s, actor=me, now=ctx.now, ids=body.ids))}
 
 
 @router.get("/routing-rules/{rule_id}", response_model=RoutingRuleOut, tags=["routing"], summary="Get a routing rule")
@@ -216,11 +216,11 @@ def _auto_out(row: AutoIncidentRule) -> dict[str, Any]:
             "incident_kind": row.incident_kind, "created_at": row.created_at}
 
 
-@router.get("/auto-incident-rules", response_model=list[AutoIncidentRuleOut], tags=["auto-incident"],
+@router.get("/auto-incident-rules", response_model=Page[AutoIncidentRuleOut], tags=["auto-incident"],
             summary="List auto-incident rules in the order they are tried")
-def list_auto_rules(ctx: CtxDep) -> list[dict[str, Any]]:
+def list_auto_rules(ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, _me):
-        return [_auto_out(r) for r in rules.list_auto_rules(s)]
+        return {"items": [_auto_out(r) for r in rules.list_auto_rules(s)]}
 
 
 @router.post("/auto-incident-rules", status_code=201, response_model=AutoIncidentRuleOut, tags=["auto-incident"],
@@ -247,13 +247,13 @@ def _inhibitions_out(s: Session, rows: list[InhibitionRule]) -> list[dict[str, A
              "target_matchers": r.target_matchers, "equal": r.equal, "created_at": r.created_at} for r in rows]
 
 
-@router.get("/inhibition-rules", response_model=list[InhibitionRuleOut], tags=["inhibition"],
+@router.get("/inhibition-rules", response_model=Page[InhibitionRuleOut], tags=["inhibition"],
             summary="List inhibition rules in the order they are tried")
 def list_inhibition_rules(ctx: CtxDep, service: Annotated[str | None, Query(
-        max_length=64, description="Only the rules of this service (slug or id)")] = None) -> list[dict[str, Any]]:
+        max_length=64, description="Only the rules of this service (slug or id)")] = None) -> dict[str, Any]:
     with ctx.work() as (s, _me):
         sid = require_service(s, service).id if service else None
-        return _inhibitions_out(s, rules.list_inhibition_rules(s, service_id=sid))
+        return {"items": _inhibitions_out(s, rules.list_inhibition_rules(s, service_id=sid))}
 
 
 @router.post("/inhibition-rules", status_code=201, response_model=InhibitionRuleOut, tags=["inhibition"],

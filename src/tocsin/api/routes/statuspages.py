@@ -25,6 +25,7 @@ from tocsin.net.policy import user_policy
 from tocsin.notify.dispatch import webhook_secret
 from tocsin.postmortems.service import require_postmortem
 from tocsin.principal import OrgRole, Principal
+from tocsin.schemas import Page
 from tocsin.services.service import require_service
 from tocsin.statuspage import service as svc
 from tocsin.statuspage import subscribers as subs
@@ -81,10 +82,10 @@ def _group(s: Session, page: StatusPage, gid: uuid.UUID | None) -> StatusCompone
 
 # --- pages -----------------------------------------------------------------------------------------
 
-@router.get("/status-pages", response_model=list[PageOut], summary="List status pages")
-def list_pages(ctx: CtxDep) -> list[StatusPage]:
+@router.get("/status-pages", response_model=Page[PageOut], summary="List status pages")
+def list_pages(ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, _me):
-        return svc.list_pages(s)
+        return {"items": svc.list_pages(s)}
 
 
 @router.post("/status-pages", status_code=201, response_model=PageDetailOut, summary="Create a status page (admin)")
@@ -116,10 +117,10 @@ def delete_page(slug: str, ctx: CtxDep) -> None:
 
 # --- components ------------------------------------------------------------------------------------
 
-@router.get(PAGE + "/components", response_model=list[ComponentOut], summary="A page's components and groups")
-def list_components(slug: str, ctx: CtxDep) -> list[StatusComponent]:
+@router.get(PAGE + "/components", response_model=Page[ComponentOut], summary="A page's components and groups")
+def list_components(slug: str, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, _me):
-        return svc.list_components(s, svc.require_page(s, slug))
+        return {"items": svc.list_components(s, svc.require_page(s, slug))}
 
 
 @router.post(PAGE + "/components", status_code=201, response_model=ComponentOut,
@@ -158,13 +159,13 @@ def delete_component(slug: str, component_id: uuid.UUID, ctx: CtxDep) -> None:
 
 # --- public incidents --------------------------------------------------------------------------------
 
-@router.get(PAGE + "/incidents", response_model=list[StatusIncidentOut],
+@router.get(PAGE + "/incidents", response_model=Page[StatusIncidentOut],
             summary="The page's public incidents with their updates, newest first")
-def list_incidents(slug: str, ctx: CtxDep, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict[str, Any]]:
+def list_incidents(slug: str, ctx: CtxDep, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
     with ctx.work() as (s, _me):
         page = svc.require_page(s, slug)
-        return _incidents_out(s, svc.list_status_incidents(s, page=page, kind=StatusIncidentKind.incident,
-                                                           limit=limit))
+        return {"items": _incidents_out(s, svc.list_status_incidents(s, page=page, kind=StatusIncidentKind.incident,
+                                                           limit=limit))}
 
 
 def _post(s: Session, me: Principal, ctx: Ctx, page: StatusPage, body: Any, **kw: Any) -> dict[str, Any]:
@@ -217,14 +218,14 @@ def post_from_incident(key: str, body: FromIncidentIn, ctx: CtxDep) -> dict[str,
 
 # --- maintenance -------------------------------------------------------------------------------------
 
-@router.get(PAGE + "/maintenances", response_model=list[MaintenanceOut],
+@router.get(PAGE + "/maintenances", response_model=Page[MaintenanceOut],
             summary="The page's scheduled maintenances with their updates, newest first")
 def list_maintenances(slug: str, ctx: CtxDep,
-                      limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict[str, Any]]:
+                      limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
     with ctx.work() as (s, _me):
         page = svc.require_page(s, slug)
-        return _incidents_out(s, svc.list_status_incidents(s, page=page, kind=StatusIncidentKind.maintenance,
-                                                           limit=limit))
+        return {"items": _incidents_out(s, svc.list_status_incidents(s, page=page, kind=StatusIncidentKind.maintenance,
+                                                           limit=limit))}
 
 
 @router.post(PAGE + "/maintenances", status_code=201, response_model=MaintenanceOut,
@@ -262,11 +263,11 @@ def _admin(me: Principal, what: str) -> None:
     me.require(OrgRole.admin, what)
 
 
-@router.get(PAGE + "/subscribers", response_model=list[SubscriberOut], summary="The page's subscribers (admin)")
-def list_subscribers(slug: str, ctx: CtxDep) -> list[Any]:
+@router.get(PAGE + "/subscribers", response_model=Page[SubscriberOut], summary="The page's subscribers (admin)")
+def list_subscribers(slug: str, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         _admin(me, "listing subscribers")
-        return subs.list_subscribers(s, svc.require_page(s, slug))
+        return {"items": subs.list_subscribers(s, svc.require_page(s, slug))}
 
 
 @router.post(PAGE + "/webhooks", status_code=201, response_model=WebhookOut,

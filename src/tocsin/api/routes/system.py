@@ -8,10 +8,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.audit import service as audit
+from tocsin.errors import InvalidInput
 from tocsin.principal import OrgRole
+from tocsin.schemas import Page
 
 router = APIRouter()
 CtxDep = Annotated[Ctx, Depends(context)]
@@ -51,14 +54,22 @@ def readyz(request: Request) -> Any:
     return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, status_code=503)
 
 
-@router.get("/api/v1/audit", response_model=list[AuditEntryOut], tags=["audit"], responses=ERROR_RESPONSES,
+@router.get("/api/v1/audit", response_model=Page[AuditEntryOut], tags=["audit"], responses=ERROR_RESPONSES,
             summary="Audit log entries after a sequence number (admin)")
 def list_audit(ctx: CtxDep, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
-               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
+               limit: Annotated[int, Query(ge=1, le=500)] = 100,
+               cursor: Annotated[str | None, Query(max_length=100, description="next_cursor of a previous page "
+                                                   "(instead of `after`)")] = None) -> Any:
+    if cursor is not None:
+        (text,) = pagination.decode(cursor, 1)
+        if not (text.isdigit() and len(text) < 19):
+            raise InvalidInput("invalid cursor", details={"field": "cursor"})
+        after = int(text)
     with ctx.work() as (s, me):
         me.require(OrgRole.admin, "reading the audit log")
-        return [AuditEntryOut.model_validate(e, from_attributes=True) for e in audit.list_entries(s, after_seq=after,
-                                                                                                   limit=limit)]
+        rows, more = pagination.split_page(audit.list_entries(s, after_seq=after, limit=limit + 1), limit)
+        return {"items": [AuditEntryOut.model_validate(e, from_attributes=True) for e in rows],
+                "next_cursor": pagination.encode(str(rows[-1].seq)) if more else None}
 
 
 @router.get("/api/v1/audit/verify", response_model=AuditVerifyOut, tags=["audit"], responses=ERROR_RESPONSES,

@@ -32,6 +32,7 @@ from tocsin.web.auth import (
     set_session_cookie,
 )
 from tocsin.web.render import render, secure
+from tocsin.web.routes.me import ZONES
 
 router = APIRouter(include_in_schema=False)
 WRONG = "Wrong email or password"
@@ -60,7 +61,9 @@ OriginForm = Annotated[dict[str, str], Depends(origin_form)]
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> Response:
     _mark(request)
-    return render(request, None, "login.html", next_path=safe_next(next))
+    with request.app.state.db.read() as s:
+        empty = sessions.needs_setup(s)
+    return render(request, None, "login.html", next_path=safe_next(next), no_users=empty)
 
 
 @router.post("/login")
@@ -120,5 +123,36 @@ def accept_invite(request: Request, token: str, form: OriginForm) -> Response:
         return render(request, None, "invite.html", status_code=400, invite=invite, token=token,
                       error=exc.message, name=name[:200])
     response = secure(RedirectResponse("/", status_code=303))
+    set_session_cookie(response, state.settings, session_token)
+    return response
+
+
+# --- first run: the first admin, from the link `tocsin serve` prints while there are no users ---------
+
+@router.get("/setup/{token}")
+def setup_page(request: Request, token: str) -> Response:
+    _mark(request)
+    state = request.app.state
+    with state.db.unit_of_work() as s:
+        sessions.require_setup(s, state.settings, token)
+    return render(request, None, "setup.html", token=token, zones=ZONES, time_zone="UTC")
+
+
+@router.post("/setup/{token}")
+def setup(request: Request, token: str, form: OriginForm) -> Response:
+    state = request.app.state
+    now = state.clock.now()
+    values = {k: form.get(k, "").strip()[:320] for k in ("email", "name", "time_zone")}
+    try:
+        with state.db.unit_of_work() as s:
+            user = sessions.create_first_admin(s, settings=state.settings, token=token, now=now,
+                                               password=form.get("password", ""), **values)
+            session_token = sessions.create_session(s, user=user, now=now, settings=state.settings)
+    except InvalidInput as exc:
+        with state.db.unit_of_work() as s:
+            sessions.require_setup(s, state.settings, token)
+        return render(request, None, "setup.html", status_code=400, token=token, zones=ZONES, error=exc.message,
+                      **values)
+    response = secure(RedirectResponse("/configure", status_code=303))
     set_session_cookie(response, state.settings, session_token)
     return response
