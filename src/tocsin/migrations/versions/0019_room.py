@@ -3,7 +3,7 @@ requests (PagerDuty's "add responders"): who was asked to join a running inciden
 what message, and their reply (pending, acknowledged, declined).
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-06 12:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0019'
-down_revision = '0015'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
