@@ -70,11 +70,14 @@ def test_crud(client, people, db):
     assert client.get(f"{POL}/checkout-paging", headers=admin).json()["services"] == ["checkout"]
 
     assert client.post(POL, json=body(alice), headers=admin).status_code == 409, "slug taken"
+    r = client.delete(f"{POL}/checkout-paging", headers=admin)
+    assert r.status_code == 409 and r.json()["error"]["details"]["services"] == ["checkout"], \
+        "a policy a service pages with is not deleted (the service would page nobody)"
+    r = client.put("/api/v1/services/checkout/escalation-policy", json={"policy": None}, headers=admin)
+    assert r.status_code == 200 and r.json()["policy"] is None
     assert client.delete(f"{POL}/checkout-paging", headers=admin).status_code == 204
     assert client.get(f"{POL}/checkout-paging", headers=admin).status_code == 404
     assert counts(db) == (0, 0)
-    r = client.put("/api/v1/services/checkout/escalation-policy", json={"policy": None}, headers=admin)
-    assert r.status_code == 200 and r.json()["policy"] is None
     audit = client.get("/api/v1/audit", headers=admin).json()["items"]
     actions = [e["action"] for e in (audit["items"] if isinstance(audit, dict) else audit)]
     for a in ("escalation_policy.create", "escalation_policy.update", "escalation_policy.delete",

@@ -518,11 +518,80 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
         override_id = s.execute(sa.select(ScheduleOverride.id)).scalars().first()
     walk("POST", "/schedules/{key}/overrides/{override_id}/delete", f"/schedules/ops/overrides/{override_id}/delete",
          expect=303, **form(""))
+    walk_schedule_editor_and_swaps(walk, form, W, A, B, admin, bob)
     walk("POST", "/silences", expect=303, **form("", {"matchers": "team=db", "duration": "60", "reason": "noisy"}))
     console_silence = walk("GET", f"{api}/silences", **A).json()["items"][0]["id"]
     walk("POST", "/silences/{silence_id}/expire", f"/silences/{console_silence}/expire", expect=303, **form(""))
+    # action items and problems in the console (web/routes/action_pages.py, problem_pages.py)
+    walk("GET", "/action-items", "/action-items?owner=me", **W)
+    made = walk("POST", "/action-items", expect=303, **form("", {"title": "Add a retry budget", "type": "prevent",
+                                                               "incident": fresh_ref, "due": "2026-02-01"}))
+    act = made.headers["location"].rsplit("/", 1)[-1]
+    walk("GET", "/action-items/{item_id}", f"/action-items/{act}", **W)
+    walk("POST", "/action-items/{item_id}/edit", f"/action-items/{act}/edit", expect=303, **form("", {
+        "title": "Add a retry budget", "type": "prevent", "priority": "high", "status": "open", "owner": "",
+        "team": "", "due": "2026-02-02", "description": ""}))
+    walk("POST", "/action-items/{item_id}/status", f"/action-items/{act}/status", expect=303, **form("", {"status": "done"}))
+    walk("GET", "/problems", **W)
+    recorded = walk("POST", "/problems", expect=303, **form("", {"title": "Queue backlog on db1", "incidents": fresh_ref}))
+    prb = recorded.headers["location"].rsplit("/", 1)[-1]
+    walk("GET", "/problems/{problem_id}", f"/problems/{prb}", **W)
+    walk("POST", "/problems/{problem_id}/edit", f"/problems/{prb}/edit", expect=303,
+         **form("", {"title": "Queue backlog on db1", "workaround": "restart the consumer"}))
+    walk("POST", "/problems/{problem_id}/status", f"/problems/{prb}/status", expect=303, **form("", {"status": "known_error"}))
+    walk("POST", "/problems/{problem_id}/unlink", f"/problems/{prb}/unlink", expect=303, **form("", {"incident": fresh_ref}))
+    walk("POST", "/problems/{problem_id}/link", f"/problems/{prb}/link", expect=303, **form("", {"incident": fresh_ref}))
     walk("POST", "/maintenance-windows", expect=303, **form("", {
         "service": "checkout", "name": "patching", "start": "2026-03-01T01:00", "end": "2026-03-01T02:00"}))
+    # rules, silences and maintenance, the policy editor and the audit log
+    walk("GET", "/silences/{silence_id}", f"/silences/{console_silence}", **W)
+    walk("POST", "/silences/{silence_id}", f"/silences/{console_silence}", expect=409, **form("", {
+        "matchers": "team=db", "end": "2026-01-02T01:00", "reason": "ended already"}))
+    live_silence = walk("POST", f"{api}/silences", json={"matchers": ["team=db"], "ends_at": T_END, "reason": "r"},
+                        expect=201, **A).json()["id"]
+    walk("PATCH", f"{api}/silences/{{silence_id}}", f"{api}/silences/{live_silence}", json={"reason": "longer"}, **A)
+    console_window = walk("GET", f"{api}/maintenance-windows", **A).json()["items"][0]["id"]
+    walk("GET", "/maintenance-windows/{window_id}", f"/maintenance-windows/{console_window}", **W)
+    walk("POST", "/maintenance-windows/{window_id}", f"/maintenance-windows/{console_window}", expect=303,
+         **form("", {"name": "patching", "start": "2026-03-01T01:00", "end": "2026-03-01T03:00",
+                     "recurrence": "weekly", "timezone": "UTC"}))
+    walk("POST", "/maintenance-windows/{window_id}/delete", f"/maintenance-windows/{console_window}/delete",
+         expect=303, **form(""))
+    for page in ("/routing-rules", "/auto-incident-rules", "/inhibition-rules", "/escalation-policies/new", "/audit",
+                 "/audit/verify"):
+        walk("GET", page, **W)
+    walk("POST", "/routing-rules", expect=303, **form("", {"name": "web", "matchers": "team=web", "urgency": "low"}))
+    web_rule = walk("GET", f"{api}/routing-rules", **A).json()["items"][-1]["id"]
+    walk("GET", "/routing-rules/{rule_id}", f"/routing-rules/{web_rule}", **W)
+    walk("POST", "/routing-rules/{rule_id}", f"/routing-rules/{web_rule}", expect=303,
+         **form("", {"name": "web", "matchers": "team=web", "service": "checkout"}))
+    walk("POST", "/routing-rules/order", expect=303, **form("", {"order": web_rule, "rule": web_rule,
+                                                                  "direction": "up"}))
+    walk("POST", "/routing-rules/{rule_id}/delete", f"/routing-rules/{web_rule}/delete", expect=303, **form(""))
+    walk("POST", "/auto-incident-rules", expect=303, **form("", {"name": "t1", "matchers": "tier=1",
+                                                                  "incident_severity": "SEV2"}))
+    t1 = walk("GET", f"{api}/auto-incident-rules", **A).json()["items"][-1]["id"]
+    walk("PATCH", f"{api}/auto-incident-rules/{{rule_id}}", f"{api}/auto-incident-rules/{t1}",
+         json={"incident_kind": "security"}, **A)
+    walk("GET", "/auto-incident-rules/{rule_id}", f"/auto-incident-rules/{t1}", **W)
+    walk("POST", "/auto-incident-rules/{rule_id}", f"/auto-incident-rules/{t1}", expect=303,
+         **form("", {"name": "t1", "matchers": "tier=1", "incident_severity": "SEV1"}))
+    walk("POST", "/auto-incident-rules/{rule_id}/delete", f"/auto-incident-rules/{t1}/delete", expect=303,
+         **form(""))
+    walk("POST", "/inhibition-rules", expect=303, **form("", {"name": "dc", "source_matchers": "alertname=DC",
+                                                               "target_matchers": "severity=warning"}))
+    dc = walk("GET", f"{api}/inhibition-rules", **A).json()["items"][-1]["id"]
+    walk("GET", "/inhibition-rules/{rule_id}", f"/inhibition-rules/{dc}", **W)
+    walk("POST", "/inhibition-rules/{rule_id}", f"/inhibition-rules/{dc}", expect=303, **form("", {
+        "name": "dc", "source_matchers": "alertname=DC", "target_matchers": "severity=info", "equal": "dc"}))
+    walk("POST", "/inhibition-rules/{rule_id}/delete", f"/inhibition-rules/{dc}/delete", expect=303, **form(""))
+    walk("POST", "/escalation-policies/new", expect=303, **form("", {
+        "name": "Console", "levels": "1", "l0-slots": "1", "l0-t0": f"user:{bob.id}", "l0-delay": "5"}))
+    walk("GET", "/escalation-policies/{key}/edit", "/escalation-policies/console/edit", **W)
+    walk("POST", "/escalation-policies/{key}/edit", "/escalation-policies/console/edit", expect=303, **form("", {
+        "name": "Console", "levels": "1", "l0-slots": "1", "l0-t0": f"user:{bob.id}", "l0-delay": "10",
+        "repeat": "1"}))
+    walk("POST", "/escalation-policies/{key}/delete", "/escalation-policies/console/delete", expect=303, **form(""))
     walk("POST", "/status-pages", expect=303, **form("", {"slug": "beta", "name": "Beta"}))
     walk("POST", "/status-pages/{slug}/components", "/status-pages/beta/components", expect=303,
          **form("", {"name": "API"}))
@@ -566,6 +635,46 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
          **form("", {"org_role": "viewer"}))
     walk("POST", "/users/{user_id}/active", f"/users/{carol['id']}/active", expect=303,
          **form("", {"active": "false"}))
+    # services, teams and invitations (config_services.py, config_teams.py, people.py)
+    for page in ("/services/new", "/teams", "/teams/new"):
+        walk("GET", page, **W)
+    walk("GET", "/services/{key}/edit", "/services/checkout/edit", **W)
+    walk("GET", "/teams/{key}", "/teams/platform", **W)
+    walk("POST", "/teams", expect=303, **form("", {"name": "Storage"}))
+    walk("POST", "/teams/{key}/edit", "/teams/storage/edit", expect=303,
+         **form("", {"name": "Storage", "description": "Disks"}))
+    walk("POST", "/teams/{key}/members", "/teams/storage/members", expect=303, **form("", {"user": str(bob.id)}))
+    walk("POST", "/teams/{key}/members/{user_id}/remove", f"/teams/storage/members/{bob.id}/remove", expect=303,
+         **form(""))
+    walk("POST", "/services", expect=303, **form("", {
+        "name": "Disks", "owner_team": "storage", "tier": "2", "dep:checkout": "1", "policy": "default",
+        "group_by": "alertname", "group_window": "10m", "flap_window": "0s", "sh_on": "1",
+        "sh_timezone": "Europe/Berlin", "day:1": "1", "sh_start": "09:00", "sh_end": "17:00"}))
+    walk("POST", "/services/{key}/edit", "/services/disks/edit", expect=303, **form("", {
+        "name": "Disks", "owner_team": "storage", "tier": "1", "paging_unit": "alert", "group_window": "1h",
+        "flap_window": "30m"}))
+    disks_key = walk("POST", f"{api}/integrations", json={"service": "disks", "type": "events_v2", "name": "disks"},
+                     expect=201, **A).json()["key"]
+    assert smoke_client.post("/v2/enqueue", json={
+        "routing_key": disks_key, "event_action": "trigger", "dedup_key": "disk-full",
+        "payload": {"summary": "Disk full", "source": "db1", "severity": "critical"}}).status_code == 202
+    disk_alert = walk("GET", f"{api}/alerts", "/api/v1/alerts?service=disks", **A).json()["items"][0]["id"]
+    walk("POST", "/services/{key}/delete", "/services/disks/delete", expect=409, **form("", {"confirm": "disks"}))
+    walk("POST", f"{api}/alerts/{{alert_id}}/resolve", f"{api}/alerts/{disk_alert}/resolve", **A)
+    walk("POST", "/services/{key}/delete", "/services/disks/delete", expect=303, **form("", {"confirm": "disks"}))
+    walk("POST", f"{api}/services", json={"name": "Spare"}, expect=201, **A)
+    walk("DELETE", f"{api}/services/{{key}}", f"{api}/services/spare", expect=204, **A)
+    walk("POST", "/users/invite", expect=200, **form("", {"email": "erin@example.test", "name": "Erin",
+                                                          "org_role": "viewer"}))
+
+    def erins_invite() -> str:
+        found = re.findall(r'action="/users/invites/([0-9a-f-]+)/revoke".*?Revoke invitation of (\w+)',
+                           web.get("/users").text, re.S)
+        return next(iid for iid, name in found if name == "Erin")
+
+    walk("POST", "/users/invites/{invite_id}/resend", f"/users/invites/{erins_invite()}/resend", **form(""))
+    walk("POST", "/users/invites/{invite_id}/revoke", f"/users/invites/{erins_invite()}/revoke", expect=303,
+         **form(""))
     walk("POST", "/me/password", expect=303, **form("", {
         "current_password": PASSWORD, "new_password": PASSWORD + "!", "confirm_password": PASSWORD + "!"}))
     walk("POST", "/logout", expect=303, **form(""))
@@ -593,3 +702,59 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
 
     missing = set(walk.routes) - walk.called - set(ELSEWHERE)
     assert not missing, f"routes the walk did not call: {sorted(missing)}"
+
+
+def walk_schedule_editor_and_swaps(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
+                                   B: dict[str, Any], admin: Any, bob: Any) -> None:
+    """The schedule editor, shift swaps and my shifts (the console's and the API's routes). Bob is the
+    only member of `ops`; the console's admin makes `spare` (admin and Bob taking turns daily)."""
+    api = "/api/v1"
+    layer = {"layer_name": "day", "layer_kind": "daily", "layer_timezone": "UTC", "layer_start": "2025-12-29T09:00",
+             "layer_shift_hours": "24", "layer_members": f"{admin.email}\n{bob.email}"}
+    walk("GET", "/schedules/new", **W)
+    walk("POST", "/schedules/new", expect=303, **form("", {"name": "Spare", "slug": "spare", "action": "save",
+                                                           **layer}))
+    walk("GET", "/schedules/{key}/edit", "/schedules/spare/edit", **W)
+    walk("POST", "/schedules/{key}/edit", "/schedules/spare/edit", expect=303, **form("", {"name": "Spare rota"}))
+    walk("POST", "/schedules/{key}/layers", "/schedules/spare/layers", expect=303,
+         **form("", {**layer, "layer_name": "extra", "layer_members": bob.email, "action": "save"}))
+    extra = walk("GET", f"{api}/schedules/{{key}}", f"{api}/schedules/spare", **A).json()["layers"][1]["id"]
+    walk("POST", "/schedules/{key}/layers/{layer_id}", f"/schedules/spare/layers/{extra}",
+         **form("", {**layer, "action": "preview"}))
+    walk("POST", "/schedules/{key}/layers/{layer_id}/delete", f"/schedules/spare/layers/{extra}/delete", expect=303,
+         **form(""))
+
+    # Bob asks for cover on ops through the API; the admin offers in the console; Bob accepts
+    ask = {"schedule": "ops", "starts_at": "2026-01-02T10:00:00Z", "ends_at": "2026-01-02T11:00:00Z"}
+    first = walk("POST", f"{api}/shift-swaps", json=ask, expect=201, **B).json()
+    walk("GET", f"{api}/shift-swaps", **A)
+    walk("GET", f"{api}/shift-swaps/{{swap_id}}", f"{api}/shift-swaps/{first['id']}", **A)
+    walk("GET", "/shift-swaps", **W)
+    walk("POST", "/shift-swaps/{swap_id}/offer", f"/shift-swaps/{first['id']}/offer", expect=303, **form(""))
+    offer = walk("GET", f"{api}/shift-swaps/{{swap_id}}", f"{api}/shift-swaps/{first['id']}", **A).json()
+    walk("POST", f"{api}/shift-swaps/{{swap_id}}/accept", f"{api}/shift-swaps/{first['id']}/accept",
+         json={"offer_id": offer["offers"][0]["id"]}, **B)
+    # the admin asks on spare in the console; Bob offers through the API; the admin accepts in the console
+    walk("POST", "/shift-swaps", expect=303, **form("", {"schedule": "spare", "start": "2026-01-02T10:00",
+                                                        "end": "2026-01-02T11:00"}))
+    second = walk("GET", f"{api}/shift-swaps", f"{api}/shift-swaps?schedule=spare", **A).json()["items"][0]
+    offered = walk("POST", f"{api}/shift-swaps/{{swap_id}}/offers", f"{api}/shift-swaps/{second['id']}/offers",
+                   json={}, expect=201, **B).json()
+    walk("POST", "/shift-swaps/{swap_id}/accept", f"/shift-swaps/{second['id']}/accept", expect=303,
+         **form("", {"offer_id": offered["offers"][0]["id"]}))
+    third = walk("POST", f"{api}/shift-swaps", json={**ask, "starts_at": "2026-01-02T12:00:00Z",
+                                                     "ends_at": "2026-01-02T13:00:00Z"}, expect=201, **B).json()
+    walk("POST", f"{api}/shift-swaps/{{swap_id}}/cancel", f"{api}/shift-swaps/{third['id']}/cancel", **B)
+    walk("POST", "/shift-swaps", expect=303, **form("", {"schedule": "spare", "start": "2026-01-02T12:00",
+                                                        "end": "2026-01-02T13:00"}))
+    fourth = walk("GET", f"{api}/shift-swaps", f"{api}/shift-swaps?schedule=spare&state=open", **A).json()["items"][0]
+    walk("POST", "/shift-swaps/{swap_id}/cancel", f"/shift-swaps/{fourth['id']}/cancel", expect=303, **form(""))
+
+    walk("GET", f"{api}/me/shifts", **B)
+    feed = walk("POST", f"{api}/me/ical-token", **B).json()
+    walk("GET", "/ical/users/{token}.ics", "/ical/" + feed["url"].split("/ical/", 1)[1])
+    walk("GET", "/me/shifts", **W)
+    walk("POST", "/me/shifts/feed", **form(""))
+    walk("GET", "/schedules/{key}/delete", "/schedules/spare/delete", **W)
+    walk("POST", "/schedules/{key}/delete", "/schedules/spare/delete", expect=303, **form(""))
+

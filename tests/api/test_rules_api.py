@@ -125,16 +125,16 @@ def test_rules_are_tried_in_order_and_can_be_reordered(client, db, people):
     admin = people["admin"].headers
     ids = [created(client.post(RULES, json={**good_body(RULES), "name": f"r{i}"}, headers=admin))["id"]
            for i in range(3)]
-    assert [r["id"] for r in client.get(RULES, headers=admin).json()] == ids
+    assert [r["id"] for r in client.get(RULES, headers=admin).json()["items"]] == ids
     new = [ids[2], ids[0], ids[1]]
     r = client.put(f"{RULES}/order", json={"ids": new}, headers=admin)
     assert r.status_code == 200, r.text
-    assert [(x["id"], x["position"]) for x in r.json()] == [(i, n) for n, i in enumerate(new)]
-    assert [x["id"] for x in client.get(RULES, headers=admin).json()] == new
+    assert [(x["id"], x["position"]) for x in r.json()["items"]] == [(i, n) for n, i in enumerate(new)]
+    assert [x["id"] for x in client.get(RULES, headers=admin).json()["items"]] == new
     # a deleted rule leaves a gap; a new rule still goes last
     assert client.delete(f"{RULES}/{ids[0]}", headers=admin).status_code == 204
     last = created(client.post(RULES, json=good_body(RULES), headers=admin))
-    assert [x["id"] for x in client.get(RULES, headers=admin).json()] == [ids[2], ids[1], last["id"]]
+    assert [x["id"] for x in client.get(RULES, headers=admin).json()["items"]] == [ids[2], ids[1], last["id"]]
     assert audit_actions(db).count("routing_rule.reorder") == 1
 
 
@@ -150,7 +150,7 @@ def test_reorder_needs_every_rule_once(client, people, order, status, code):
            for i in range(3)]
     r = client.put(f"{RULES}/order", json={"ids": order(ids)}, headers=admin)
     assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
-    assert [x["id"] for x in client.get(RULES, headers=admin).json()] == ids
+    assert [x["id"] for x in client.get(RULES, headers=admin).json()["items"]] == ids
 
 
 # --- bad input: 422, a clear message, nothing written ------------------------------------------
@@ -484,7 +484,7 @@ def test_auto_incident_rule_severity_aliases(client, people):
     admin = people["admin"].headers
     rule = created(client.post(AUTO, json=_a(incident_severity="p0", incident_kind="security"), headers=admin))
     assert (rule["incident_severity"], rule["incident_kind"]) == ("SEV1", "security")
-    assert [r["id"] for r in client.get(AUTO, headers=people["viewer"].headers).json()] == [rule["id"]]
+    assert [r["id"] for r in client.get(AUTO, headers=people["viewer"].headers).json()["items"]] == [rule["id"]]
 
 
 def test_inhibition_rule_output_and_service_filter(client, db, people):
@@ -504,3 +504,43 @@ def test_inhibition_rule_output_and_service_filter(client, db, people):
         details = conn.execute(sa.text("SELECT details FROM audit_log WHERE action = 'inhibition_rule.update'")
                                ).scalar_one()
     assert "service" in str(details)
+
+
+def test_changing_a_silence_in_place_or_by_replacing_it(client, db, clock, people):
+    responder, viewer = people["responder"].headers, people["viewer"].headers
+    s = created(client.post(SILENCES, json={"matchers": ["team=db"], "ends_at": iso(T0 + timedelta(hours=1)),
+                                            "reason": "upgrade"}, headers=responder))
+    r = client.patch(f"{SILENCES}/{s['id']}", json={"ends_at": iso(T0 + timedelta(hours=3)), "reason": "slow"},
+                     headers=responder)
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == s["id"] and at(r.json()["ends_at"]) == T0 + timedelta(hours=3)
+    assert client.patch(f"{SILENCES}/{s['id']}", json={"reason": "x"}, headers=viewer).status_code == 403
+    assert client.patch(f"{SILENCES}/{s['id']}", json={"ends_at": iso(T0 - timedelta(hours=1))},
+                        headers=responder).status_code == 422
+    assert client.patch(f"{SILENCES}/{s['id']}", json={"reason": None}, headers=responder).status_code == 422
+
+    r = client.patch(f"{SILENCES}/{s['id']}", json={"matchers": ["team=db", "env=prod"]}, headers=responder)
+    assert r.status_code == 200, r.text
+    new = r.json()
+    assert new["id"] != s["id"] and new["state"] == "active" and new["reason"] == "slow"
+    assert [m["name"] for m in new["matchers"]] == ["team", "env"]
+    assert client.get(f"{SILENCES}/{s['id']}", headers=responder).json()["state"] == "expired"
+    r = client.patch(f"{SILENCES}/{s['id']}", json={"reason": "again"}, headers=responder)
+    assert r.status_code == 409, "an ended silence is not changed"
+    assert [a for a in audit_actions(db) if a.startswith("silence.")] == [
+        "silence.create", "silence.update", "silence.expire", "silence.create", "silence.replace"]
+
+
+def test_changing_an_auto_incident_rule(client, db, people):
+    admin, responder = people["admin"].headers, people["responder"].headers
+    rule = created(client.post(AUTO, json={"name": "t1", "matchers": ["tier=1"], "incident_severity": "SEV2"},
+                               headers=admin))
+    r = client.patch(f"{AUTO}/{rule['id']}", json={"incident_severity": "SEV1", "incident_kind": "security",
+                                                   "matchers": ["tier=1", "severity=critical"]}, headers=admin)
+    assert r.status_code == 200, r.text
+    assert (r.json()["incident_severity"], r.json()["incident_kind"], len(r.json()["matchers"])) == \
+        ("SEV1", "security", 2)
+    assert client.patch(f"{AUTO}/{rule['id']}", json={"name": "x"}, headers=responder).status_code == 403
+    assert client.patch(f"{AUTO}/{rule['id']}", json={"matchers": ["nope"]}, headers=admin).status_code == 422
+    assert client.patch(f"{AUTO}/{RANDOM_ID}", json={"name": "x"}, headers=admin).status_code == 404
+    assert "auto_incident_rule.update" in audit_actions(db)

@@ -169,7 +169,7 @@ def test_overrides(client, db, people, schedule):
         "Bob", z("2026-03-30T07:00Z"), z("2026-03-31T07:00Z"), "override")
     # ... and where Alice is not on call, `replaces` changes nothing (Carol's shift stays hers)
     assert who(client, people, "2026-03-30T05:00:00Z")[0] == "Carol"
-    listed = client.get(url, headers=people["viewer"].headers).json()
+    listed = client.get(url, headers=people["viewer"].headers).json()["items"]
     assert [o["id"] for o in listed] == [cover["id"], swap["id"]]
 
     # responders may override only for themselves; viewers not at all
@@ -197,8 +197,8 @@ def test_past_overrides_are_listed_on_request(client, people, schedule, clock):
     created(client.post(url, headers=people["alice"].headers,
                         json={"starts_at": "2026-01-01T12:00:00Z", "ends_at": "2026-01-01T13:00:00Z"}))
     clock.advance(hours=2)
-    assert client.get(url, headers=people["admin"].headers).json() == []
-    assert len(client.get(url, params={"include_past": "true"}, headers=people["admin"].headers).json()) == 1
+    assert client.get(url, headers=people["admin"].headers).json()["items"] == []
+    assert len(client.get(url, params={"include_past": "true"}, headers=people["admin"].headers).json()["items"]) == 1
 
 
 # --- schedules: lifecycle and roles -------------------------------------------------------------

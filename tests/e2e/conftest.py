@@ -122,12 +122,15 @@ def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (--dist loadgroup), keep the browser tests on one worker: their servers and
-    Chromium are package fixtures, started once per worker that runs any of them."""
+    """Under pytest-xdist (--dist loadgroup), keep each browser test module on one worker (a module's
+    tests share its servers), and let different modules run on different workers: Chromium and the
+    seeded sites are package fixtures, started once per worker that runs any browser test, which costs
+    less than running every browser test one after another on one worker."""
     here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.xdist_group("e2e"))
+        path = Path(str(item.path))
+        if here in path.parents:
+            item.add_marker(pytest.mark.xdist_group(f"e2e-{path.stem}"))
 
 
 @pytest.hookimpl(hookwrapper=True)

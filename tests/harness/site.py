@@ -138,9 +138,15 @@ def _seed_status_page(db, site: Site, system, now) -> None:  # noqa: ANN001 (Dat
 
 def start_servers(site: Site, tmp: Path, count: int) -> Site:
     """Start `count` `tocsin serve` processes on the site's database (same secret key) and wait for them."""
+    from tocsin.config import Settings
+
+    # the seed's audit entries were chained in this process under its key (tests/conftest.py): the
+    # servers must use the same one, or the audit log's chain verification reports them as forged
+    audit_key = Settings().resolved_audit_key()
     for n in range(1, count + 1):
-        env = {**tocsin_env(tmp / f"data-{n}", site.database_url), "TOCSIN_SECRET_KEY": SECRET_KEY}
+        env = {**tocsin_env(tmp / f"data-{n}", site.database_url), "TOCSIN_SECRET_KEY": SECRET_KEY,
+               "TOCSIN_AUDIT_KEY": audit_key}
         site.servers.append(TocsinProcess(env, tmp / f"tocsin-{n}.log"))
     for server in site.servers:
-        server.wait_ready()
+        server.wait_ready(timeout=120)  # a busy box imports the app slowly (21 s seen under load)
     return site

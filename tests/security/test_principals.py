@@ -199,8 +199,23 @@ ROUTES: list[Route] = [
     R("GET", "/me", "own"),
     R("GET", "/alerts/{alert_id}", "user", "/alerts/{alert}"),
     R("GET", "/services/{key}", "user", "/services/checkout"),
+    R("GET", "/services/new", "admin"),
+    R("GET", "/services/{key}/edit", "admin", "/services/checkout/edit"),
+    R("GET", "/teams", "user"),
+    R("GET", "/teams/new", "admin"),
+    R("GET", "/teams/{key}", "user", "/teams/platform"),
     R("GET", "/schedules/{key}", "user", "/schedules/ops"),
     R("GET", "/escalation-policies/{key}", "user", "/escalation-policies/default"),
+    *(R("GET", page, "user") for page in ("/routing-rules", "/auto-incident-rules", "/inhibition-rules")),
+    R("GET", "/routing-rules/{rule_id}", "user", "/routing-rules/{routing_rule}"),
+    R("GET", "/auto-incident-rules/{rule_id}", "user", "/auto-incident-rules/{auto_rule}"),
+    R("GET", "/inhibition-rules/{rule_id}", "user", "/inhibition-rules/{inhibition_rule}"),
+    R("GET", "/silences/{silence_id}", "user", "/silences/{silence}"),
+    R("GET", "/maintenance-windows/{window_id}", "user", "/maintenance-windows/{window}"),
+    R("GET", "/escalation-policies/new", "admin"),
+    R("GET", "/escalation-policies/{key}/edit", "admin", "/escalation-policies/default/edit"),
+    R("GET", "/audit", "admin"),
+    R("GET", "/audit/verify", "admin"),
     R("GET", "/users/{user_id}", "user", "/users/{helper_id}"),
     R("GET", "/status-pages/{slug}", "user", "/status-pages/acme"),
     R("GET", "/reports/view", "user", "/reports/view?period=2025-12"),
@@ -208,6 +223,10 @@ ROUTES: list[Route] = [
     R("GET", "/severity-suggestion", "user", "/severity-suggestion?customers_affected=300"),
     R("GET", "/incidents/{key}/postmortem", "read", "/incidents/{ref}/postmortem"),
     R("GET", "/postmortems/{postmortem_id}", "read", "/postmortems/{pm}"),
+    R("GET", "/action-items", "user"),
+    R("GET", "/action-items/{item_id}", "read", "/action-items/{item_ref}"),
+    R("GET", "/problems", "user"),
+    R("GET", "/problems/{problem_id}", "user", "/problems/{problem}"),
 
     # --- API writes -------------------------------------------------------------------------------
     R("POST", f"{API}/users", "admin", json={"email": "new-{who}@example.test", "name": "New"}),
@@ -255,6 +274,9 @@ ROUTES: list[Route] = [
     R("POST", f"{API}/alert-groups/{{group_id}}/acknowledge", "responder", f"{API}/alert-groups/{{group}}/acknowledge"),
     R("POST", f"{API}/alert-groups/{{group_id}}/resolve", "responder", f"{API}/alert-groups/{{group}}/resolve"),
     R("POST", f"{API}/routing-rules", "admin", json={"name": "db {who}", "matchers": ["team=db"], "urgency": "low"}),
+    R("PATCH", f"{API}/silences/{{silence_id}}", "responder", f"{API}/silences/{{silence}}", json={"reason": "longer"}),
+    R("PATCH", f"{API}/auto-incident-rules/{{rule_id}}", "admin", f"{API}/auto-incident-rules/{{auto_rule}}",
+      json={"incident_severity": "SEV3"}),
     R("PATCH", f"{API}/routing-rules/{{rule_id}}", "admin", f"{API}/routing-rules/{{routing_rule}}",
       json={"name": "dbs"}),
     R("PUT", f"{API}/routing-rules/order", "admin", json={"ids": ["{routing_rule}"]}),
@@ -341,7 +363,37 @@ ROUTES: list[Route] = [
     R("POST", "/schedules/{key}/overrides/{override_id}/delete", "admin",  # someone else's
       "/schedules/ops/overrides/{override}/delete", form={}),
     R("POST", "/silences", "responder", form={"matchers": "team=db", "duration": "60", "reason": "noisy"}),
+    R("POST", "/action-items", "responder", form={"title": "Add a retry budget", "type": "prevent"}),
+    R("POST", "/action-items/{item_id}/edit", "write", "/action-items/{item_ref}/edit",
+      form={"title": "Alert on disk growth", "owner": "{helper_id}", "due": "", "team": "", "description": ""}),
+    R("POST", "/action-items/{item_id}/status", "write", "/action-items/{item_ref}/status",
+      form={"status": "in_progress"}),
+    R("POST", "/problems", "responder", form={"title": "Pool exhaustion {who}"}),
+    R("POST", "/problems/{problem_id}/edit", "responder", "/problems/{problem}/edit",
+      form={"title": "Disk fills up", "service": "checkout", "workaround": "Rotate the logs"}),
+    R("POST", "/problems/{problem_id}/status", "responder", "/problems/{problem}/status", form={"status": "known_error"}),
     R("POST", "/silences/{silence_id}/expire", "responder", "/silences/{silence}/expire", form={}),
+    R("POST", "/silences/{silence_id}", "responder", "/silences/{silence}", form={
+        "matchers": "team=db", "end": "2026-01-02T01:00", "reason": "r"}),
+    R("POST", "/maintenance-windows/{window_id}", "responder", "/maintenance-windows/{window}", form={
+        "name": "upgrade", "start": "2026-01-02T00:00", "end": "2026-01-02T01:00", "timezone": "UTC"}),
+    R("POST", "/routing-rules", "admin", form={"name": "web {who}", "matchers": "team=web", "urgency": "low"}),
+    R("POST", "/routing-rules/order", "admin", form={"order": "{routing_rule}", "rule": "{routing_rule}",
+                                                     "direction": "up"}),
+    R("POST", "/routing-rules/{rule_id}", "admin", "/routing-rules/{routing_rule}", form={
+        "name": "db", "matchers": "team=db", "urgency": "low"}),
+    R("POST", "/auto-incident-rules", "admin", form={"name": "t1 {who}", "matchers": "tier=1",
+                                                     "incident_severity": "SEV2"}),
+    R("POST", "/auto-incident-rules/{rule_id}", "admin", "/auto-incident-rules/{auto_rule}", form={
+        "name": "t1", "matchers": "tier=1", "incident_severity": "SEV2"}),
+    R("POST", "/inhibition-rules", "admin", form={"name": "dc {who}", "source_matchers": "alertname=DC",
+                                                  "target_matchers": "severity=warning"}),
+    R("POST", "/inhibition-rules/{rule_id}", "admin", "/inhibition-rules/{inhibition_rule}", form={
+        "name": "dc", "source_matchers": "alertname=DC", "target_matchers": "severity=warning"}),
+    R("POST", "/escalation-policies/new", "admin", form={
+        "name": "Console {who}", "levels": "1", "l0-slots": "1", "l0-t0": "user:{helper_id}", "l0-delay": "5"}),
+    R("POST", "/escalation-policies/{key}/edit", "admin", "/escalation-policies/default/edit", form={
+        "name": "Default", "levels": "1", "l0-slots": "1", "l0-t0": "user:{helper_id}", "l0-delay": "5"}),
     R("POST", "/maintenance-windows", "responder", form={
         "service": "checkout", "name": "patching", "start": "2026-03-01T01:00", "end": "2026-03-01T02:00"}),
     R("POST", "/status-pages", "admin", form={"slug": "beta-{who}", "name": "Beta"}),
@@ -359,10 +411,22 @@ ROUTES: list[Route] = [
                                               "org_role": "viewer"}),
     R("POST", "/users/{user_id}/role", "admin", "/users/{helper_id}/role", form={"org_role": "responder"}),
     R("POST", "/users/{user_id}/active", "admin", "/users/{helper_id}/active", form={"active": "true"}),
+    R("POST", "/users/invites/{invite_id}/resend", "admin", "/users/invites/{invite_a}/resend", form={}),
+    R("POST", "/users/invites/{invite_id}/revoke", "admin", "/users/invites/{invite_b}/revoke", form={}),
+    R("POST", "/services", "admin", form={"name": "Console service {who}", "tier": "3"}),
+    R("POST", "/services/{key}/edit", "admin", "/services/checkout/edit", form={
+        "name": "Checkout", "tier": "2", "owner_team": "platform", "policy": "default", "paging_unit": "group",
+        "group_window": "1h", "flap_window": "30m"}),
+    R("POST", "/teams", "admin", form={"name": "Console team {who}"}),
+    R("POST", "/teams/{key}/edit", "admin", "/teams/platform/edit", form={"name": "Platform"}),
+    R("POST", "/teams/{key}/members", "admin", "/teams/platform/members", form={"user": "{helper_id}"}),
     R("POST", "/me/password", "own", form={"current_password": PASSWORD, "new_password": PASSWORD + "!",
                                            "confirm_password": PASSWORD + "!"}),
 
     # --- deletions, last ---------------------------------------------------------------------------------
+    # the console unlinks and links again (each answers ok), then the API unlinks
+    R("POST", "/problems/{problem_id}/unlink", "write", "/problems/{problem}/unlink", form={"incident": "{ref}"}),
+    R("POST", "/problems/{problem_id}/link", "write", "/problems/{problem}/link", form={"incident": "{ref}"}),
     R("DELETE", f"{API}/problems/{{problem_id}}/incidents/{{key}}", "write", f"{API}/problems/{{problem}}/incidents/{{ref}}"),
     R("DELETE", f"{API}/status-pages/{{slug}}/subscribers/{{subscriber_id}}", "admin",
       f"{API}/status-pages/acme/subscribers/{{subscriber}}"),
@@ -375,6 +439,14 @@ ROUTES: list[Route] = [
     R("DELETE", f"{API}/maintenance-windows/{{window_id}}", "responder", f"{API}/maintenance-windows/{{window}}"),
     R("DELETE", f"{API}/auto-incident-rules/{{rule_id}}", "admin", f"{API}/auto-incident-rules/{{auto_rule}}"),
     R("DELETE", f"{API}/inhibition-rules/{{rule_id}}", "admin", f"{API}/inhibition-rules/{{inhibition_rule}}"),
+    R("POST", "/routing-rules/{rule_id}/delete", "admin", "/routing-rules/{routing_rule2}/delete", form={}),
+    R("POST", "/auto-incident-rules/{rule_id}/delete", "admin", "/auto-incident-rules/{auto_rule2}/delete", form={}),
+    R("POST", "/inhibition-rules/{rule_id}/delete", "admin", "/inhibition-rules/{inhibition_rule2}/delete",
+      form={}),
+    R("POST", "/maintenance-windows/{window_id}/delete", "responder", "/maintenance-windows/{window2}/delete",
+      form={}),
+    R("POST", "/escalation-policies/{key}/delete", "admin", "/escalation-policies/default/delete",  # in use: 409
+      form={}),
     R("DELETE", f"{API}/heartbeats/{{heartbeat_id}}", "admin", f"{API}/heartbeats/{{heartbeat}}"),
     R("DELETE", f"{API}/checks/{{check_id}}", "admin", f"{API}/checks/{{check}}"),
     R("DELETE", f"{API}/schedules/{{key}}/overrides/{{override_id}}", "admin",  # someone else's
@@ -383,6 +455,9 @@ ROUTES: list[Route] = [
     R("DELETE", f"{API}/escalation-policies/{{key}}", "admin", f"{API}/escalation-policies/spare"),
     R("DELETE", f"{API}/schedules/{{key}}", "admin", f"{API}/schedules/spare"),
     R("DELETE", f"{API}/status-pages/{{slug}}", "admin", f"{API}/status-pages/spare"),
+    R("DELETE", f"{API}/services/{{key}}", "admin", f"{API}/services/spare-api"),
+    R("POST", "/services/{key}/delete", "admin", "/services/spare-console/delete", form={"confirm": "spare-console"}),
+    R("POST", "/teams/{key}/members/{user_id}/remove", "admin", "/teams/platform/members/{helper_id}/remove", form={}),
     R("POST", "/logout", "own", form={}),
 ]
 
@@ -400,6 +475,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     from tocsin.contacts.models import ContactMethod
     from tocsin.engine.runner import Engine
     from tocsin.users.service import create_token, require_user
+    from tocsin.web.sessions import create_invite
 
     admin = make_web_user("admin", name="Ada Admin")
     helper = make_web_user("responder", name="Hal Helper")
@@ -451,6 +527,12 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     inhibition_rule = _ok(client.post(f"{api}/inhibition-rules", json={
         "name": "node down", "source_matchers": ["alertname=NodeDown"], "target_matchers": ["severity=warning"]},
         **A), 201)
+    seconds = {name: _ok(client.post(f"{api}/{path}", json=body, **A), 201)["id"] for name, path, body in (
+        ("routing_rule2", "routing-rules", {"name": "web", "matchers": ["team=web"], "urgency": "low"}),
+        ("auto_rule2", "auto-incident-rules", {"name": "t2", "matchers": ["tier=2"], "incident_severity": "SEV3"}),
+        ("inhibition_rule2", "inhibition-rules", {"name": "dc", "source_matchers": ["alertname=DC"],
+                                                  "target_matchers": ["severity=info"]}),
+        ("window2", "maintenance-windows", {"service": "checkout", "name": "w2", "starts_at": T1, "ends_at": T2}))}
     heartbeat = _ok(client.post(f"{api}/heartbeats", json={"service": "checkout", "name": "backup",
                                                            "interval_seconds": 3600}, **A), 201)
     check = _ok(client.post(f"{api}/checks", json={
@@ -480,6 +562,11 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     _ok(client.post(f"{api}/problems/{problem['ref']}/incidents", json={"incident": ref}, **A), 201)
     for slug in ("acme", "spare"):
         _ok(client.post(f"{api}/status-pages", json={"slug": slug, "name": slug.title()}, **A), 201)
+    for slug in ("spare-api", "spare-console"):
+        _ok(client.post(f"{api}/services", json={"name": slug, "slug": slug}, **A), 201)
+    with db.unit_of_work() as s:  # open invitations (the API has none: they are the console's)
+        invite_a, invite_b = (str(create_invite(s, actor=system, now=clock.now(), email=f"invitee-{n}@example.test",
+                                                name=f"Invitee {n}", org_role="viewer")[0].id) for n in "ab")
     component = _ok(client.post(f"{api}/status-pages/acme/components", json={"name": "Checkout"}, **A), 201)
     spare_component = _ok(client.post(f"{api}/status-pages/acme/components", json={"name": "Spare"}, **A), 201)
     status_incident = _ok(client.post(f"{api}/status-pages/acme/incidents", json={
@@ -512,13 +599,13 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "helper_rule": helper_rule["id"], "integration": integration["id"], "alert": alert["id"],
         "group": alert["group_id"],
         "routing_rule": routing_rule["id"], "silence": silence["id"], "window": window["id"],
-        "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"], "heartbeat": heartbeat["id"], "check": check["id"], "layer": layer["id"],
+        **seconds, "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"], "heartbeat": heartbeat["id"], "check": check["id"], "layer": layer["id"],
         "api_override": api_override["id"], "override": override["id"], "ref": ref, "note": note["id"],
         "pm": pm["id"], "template": template["id"], "item": item["id"], "item_ref": item["ref"],
         "problem": problem["ref"], "component": component["id"], "spare_component": spare_component["id"],
         "status_incident": status_incident["id"], "maintenance": maintenance["id"], "subscriber": subscriber["id"],
         "who": who, "own_token": str(uuid.uuid4()), "own_token2": str(uuid.uuid4()), "own_cm": str(uuid.uuid4()),
-        "own_note": note["id"], **own,
+        "own_note": note["id"], "invite_a": invite_a, "invite_b": invite_b, **own,
     }
     return world, people
 

@@ -100,6 +100,7 @@ def _values(w: dict[str, Any], who: Any) -> dict[str, str]:
 
 
 KEYS = {"/api/v1/incidents/": "ref", "/incidents/": "ref", "/api/v1/users/": "me", "/api/v1/teams/": "platform",
+        "/teams/": "platform",
         "/api/v1/services/": "checkout", "/services/": "checkout", "/api/v1/schedules/": "ops", "/schedules/": "ops",
         "/api/v1/escalation-policies/": "default", "/escalation-policies/": "default"}
 # GET routes the walk leaves out, and why.

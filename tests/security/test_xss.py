@@ -246,7 +246,8 @@ ALL_FIELDS = re.findall(r'payload\("(\w+)"', pathlib.Path(__file__).read_text())
 def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
     values = {"ref": w["ref"], "key": "checkout", "alert_id": w["alerts"][0], "user_id": w["user"],
               "postmortem_id": w["pm"], "slug": "acme"}
-    keys = {"/incidents/": w["ref"], "/services/": "checkout", "/schedules/": "ops", "/escalation-policies/": "default"}
+    keys = {"/incidents/": w["ref"], "/services/": "checkout", "/schedules/": "ops", "/escalation-policies/": "default",
+            "/teams/": "platform"}
     out = []
     for method, template in sorted(app_routes(app)):
         if method != "GET" or template.startswith(("/api/", "/static", "/status/", "/docs", "/openapi", "/ical",

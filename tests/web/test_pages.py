@@ -7,7 +7,7 @@ import pytest
 PAGES = ["/", "/alerts", "/alerts?status=triggered", "/services", "/services/checkout", "/schedules",
          "/schedules/primary", "/schedules/primary?week=2026-03-02", "/escalation-policies",
          "/escalation-policies/default", "/users", "/silences", "/status-pages", "/status-pages/public",
-         "/reports", "/me"]
+         "/reports", "/me", "/teams", "/routing-rules", "/auto-incident-rules", "/inhibition-rules"]
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from tocsin.audit.models import AuditEntry
 from tocsin.clock import ensure_utc
 from tocsin.db.counters import current_value, next_value
-from tocsin.principal import Principal
+from tocsin.principal import OrgRole, Principal
 
 GENESIS = "0" * 64
 COUNTER = "audit"
@@ -222,7 +222,50 @@ def verify(session: Session, *, batch: int = 1000, since_anchor: Anchor | None =
     return result
 
 
-def list_entries(session: Session, *, after_seq: int = 0, limit: int = 100) -> list[AuditEntry]:
-    return list(session.execute(
-        sa.select(AuditEntry).where(AuditEntry.seq > after_seq).order_by(AuditEntry.seq).limit(limit)
-    ).scalars())
+def list_entries(session: Session, *, after_seq: int = 0, limit: int = 100,
+                 filters: AuditFilter | None = None) -> list[AuditEntry]:
+    """Return entries after `after_seq` in order, narrowed by `filters` when given."""
+    stmt = sa.select(AuditEntry).where(AuditEntry.seq > after_seq).order_by(AuditEntry.seq).limit(limit)
+    return list(session.execute(filters.where(stmt) if filters else stmt).scalars())
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What a reader narrows the log to: `actor` is part of the actor's label (an email, or
+    "system:..."), `action` an action ("silence.create") or its prefix ("silence." or "silence"),
+    and `since`/`until` bound `at` (since inclusive, until exclusive)."""
+
+    actor: str = ""
+    action: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self, stmt: sa.Select[Any]) -> sa.Select[Any]:
+        if self.actor:
+            stmt = stmt.where(sa.func.lower(AuditEntry.actor_label).contains(self.actor.lower(), autoescape=True))
+        if self.action:
+            prefix = self.action if self.action.endswith(".") else self.action + "."
+            stmt = stmt.where(sa.or_(AuditEntry.action == self.action,
+                                     AuditEntry.action.startswith(prefix, autoescape=True)))
+        if self.since is not None:
+            stmt = stmt.where(AuditEntry.at >= self.since)
+        if self.until is not None:
+            stmt = stmt.where(AuditEntry.at < self.until)
+        return stmt
+
+
+def search_entries(session: Session, *, actor: Principal, filters: AuditFilter | None = None,
+                   before_seq: int | None = None, limit: int = 50) -> list[AuditEntry]:
+    """Return entries matching `filters`, newest first, older than `before_seq` when given; raise
+    Forbidden unless `actor` is an admin (the log names every privileged action and who took it)."""
+    actor.require(OrgRole.admin, "reading the audit log")
+    stmt = (filters or AuditFilter()).where(sa.select(AuditEntry)).order_by(AuditEntry.seq.desc()).limit(limit)
+    if before_seq is not None:
+        stmt = stmt.where(AuditEntry.seq < before_seq)
+    return list(session.execute(stmt).scalars())
+
+
+def action_names(session: Session) -> list[str]:
+    """Every action the log holds, sorted (for a filter's choices)."""
+    return list(session.execute(sa.select(AuditEntry.action).distinct().order_by(AuditEntry.action)).scalars())
+

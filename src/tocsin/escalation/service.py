@@ -253,13 +253,17 @@ def update_policy(session: Session, *, actor: Principal, now: datetime, policy: 
 
 
 def delete_policy(session: Session, *, actor: Principal, now: datetime, policy: EscalationPolicy) -> None:
-    """Delete a policy; services using it page nobody (and say so); running escalations keep their snapshot."""
+    """Delete a policy that no service pages with; running escalations keep their snapshot.
+
+    Raises Forbidden, or Conflict naming the services that use it: deleting it would leave them
+    paging nobody, so they must move to another policy first (as PagerDuty requires)."""
     actor.require(OrgRole.admin, "changing escalation policies")
     users = services_using(session, [policy.id])[policy.id]
-    session.execute(sa.update(Service).where(Service.escalation_policy_id == policy.id)
-                    .values(escalation_policy_id=None).execution_options(synchronize_session="fetch"))
+    if users:
+        raise Conflict(f"services page with this policy: {', '.join(users)}; give them another policy first",
+                       details={"services": users})
     record(session, actor=actor, action="escalation_policy.delete", target_type="escalation_policy",
-           target_id=policy.id, now=now, details={"slug": policy.slug, "services": users})
+           target_id=policy.id, now=now, details={"slug": policy.slug, "name": policy.name})
     session.delete(policy)
     session.flush()
 

@@ -63,6 +63,8 @@ def assign_role(session: Session, *, incident: Incident, role: Role, user: User,
                 now: datetime) -> RoleAssignment:
     """Give `user` the role; an Incident Commander stops the paging for one."""
     assignment = roles.assign_role(session, incident=incident, role=role, user=user, actor=actor, now=now)
+    if role == Role.incident_commander and actor.user_id is not None and incident.acknowledged_at is None:
+        incident.acknowledged_at = now  # a person took command (answered the page for a commander)
     if role == Role.incident_commander:
         stop_for_incident(session, incident.id, f"{user.name} is now {roles.ROLE_LABELS[role]}", now)
     return assignment

@@ -142,7 +142,11 @@ def declare(session: Session, *, actor: Principal, now: datetime, spec: Declarat
         detected_at=spec.detected_at or now, declared_at=now, updated_at=now,
     )
     for stamp in initial_stamps(spec.status):
-        setattr(incident, stamp, now)
+        # A person declaring an incident has acknowledged it; a rule declaring one from an alert
+        # has not: its acknowledged_at waits for a person (flows.alerts, flows.incidents, or the
+        # next status change), so MTTA does not read 0 s for every auto-declared incident.
+        if stamp != "acknowledged_at" or actor.user_id is not None:
+            setattr(incident, stamp, now)
     _apply_impact(incident, spec.impact)
     _settle_severity(incident, spec.severity_reason, severity_or_impact_changed=True)
     session.add(incident)
@@ -218,6 +222,13 @@ def count_incidents(session: Session, *, principal: Principal, flt: IncidentFilt
     by_sev: dict[str, int] = dict(session.execute(
         sa.select(sub.c.severity, sa.func.count()).group_by(sub.c.severity)).all())
     return {"total": sum(by_status.values()), "by_status": by_status, "by_severity": by_sev}
+
+
+def count_for_service(session: Session, service_id: uuid.UUID) -> int:
+    """How many incidents (any status, restricted ones too) name this service: deleting it would erase
+    their history, so the catalog refuses while there are any."""
+    return int(session.execute(sa.select(sa.func.count()).select_from(IncidentService)
+                               .where(IncidentService.service_id == service_id)).scalar_one())
 
 
 def services_of(session: Session, incident_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Service]]:

@@ -71,6 +71,52 @@ class ScheduleOverride(Base):
     created_at: Mapped[datetime]
 
 
+class ShiftSwap(Base):
+    """A "cover me" request: `requester_id` asks someone to take their shifts from `starts_at` to
+    `ends_at`. Status: open → accepted (an offer was taken: `taker_id`, `override_id`) or cancelled;
+    an open request whose start has passed reads as expired (computed, not stored)."""
+
+    __tablename__ = "shift_swaps"
+    __table_args__ = (sa.Index("ix_shift_swaps_schedule_id_starts_at", "schedule_id", "starts_at"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    schedule_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("schedules.id", ondelete="CASCADE"))
+    requester_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")  # open | accepted | cancelled
+    taker_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    override_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("schedule_overrides.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+
+class ShiftSwapOffer(Base):
+    """`user_id` offers to take a swap request's shifts; the requester accepts one offer."""
+
+    __tablename__ = "shift_swap_offers"
+    __table_args__ = (sa.UniqueConstraint("swap_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    swap_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shift_swaps.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime]
+
+
+class PersonalFeed(Base):
+    """A person's own iCalendar feed of their shifts across schedules: only the SHA-256 of its
+    URL token (128 random bits, shown once) is kept; making a new one revokes the old."""
+
+    __tablename__ = "personal_ical_feeds"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
 class HandoffNotice(Base):
     """A hand-off a person was told about: `kind` "on" (going on call at `at`) or "off" (off call
     since `at`), for one schedule. Unique, so a notice is written once (escalation/handoff.py)."""

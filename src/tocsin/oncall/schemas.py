@@ -156,3 +156,55 @@ class OnCallOut(Out):
 class IcalTokenOut(Out):
     url: str = Field(description="The feed's URL, shown once; the previous URL stops working")
     token: str
+
+
+# --- shift swaps and my shifts -----------------------------------------------------------------
+
+SwapState = Literal["open", "expired", "accepted", "cancelled"]
+Note = Annotated[str, Field(max_length=2000)]
+
+
+class SwapIn(StrictIn):
+    schedule: str = Field(min_length=1, max_length=64, description="The schedule's slug or id")
+    starts_at: UTCInput = Field(description="Start of the cover asked for; in the future")
+    ends_at: UTCInput = Field(description="End of the cover; at most 31 days after the start, within 90 days")
+    note: Note = ""
+
+
+class OfferIn(StrictIn):
+    note: Note = ""
+
+
+class AcceptIn(StrictIn):
+    offer_id: uuid.UUID
+
+
+class OfferOut(Out):
+    id: uuid.UUID
+    user: UserRef
+    note: str
+    created_at: datetime
+
+
+class SwapOut(Out):
+    id: uuid.UUID
+    schedule: str = Field(description="The schedule's slug")
+    schedule_name: str
+    requester: UserRef
+    starts_at: datetime
+    ends_at: datetime
+    note: str
+    state: SwapState = Field(description="open; expired (open but its start has passed); accepted; cancelled")
+    taker: UserRef | None = Field(description="Who covers it, once accepted")
+    override_id: uuid.UUID | None = Field(description="The override an accepted offer made")
+    offers: list[OfferOut]
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class MyShiftOut(Out):
+    schedule: str = Field(description="The schedule's slug")
+    schedule_name: str
+    start: datetime
+    end: datetime
+    source: str = Field(description="The layer's name, or `override`")

@@ -480,6 +480,14 @@ def create_override(session: Session, *, actor: Principal, now: datetime, schedu
         raise Forbidden("responders may only put themselves on call; an admin may override for anyone",
                         details={"required_role": OrgRole.admin.value})
     replaced = _user_ref(session, replaces, "replaces") if replaces is not None else None
+    return store_override(session, actor=actor, now=now, schedule=schedule, taker=taker, replaced=replaced,
+                          starts_at=starts_at, ends_at=ends_at)
+
+
+def store_override(session: Session, *, actor: Principal, now: datetime, schedule: Schedule, taker: User,
+                   replaced: User | None, starts_at: datetime, ends_at: datetime) -> ScheduleOverride:
+    """Validate the time range, store and audit an override and return it. The caller has decided that
+    `actor` may put `taker` on call (create_override; an accepted shift swap); raise InvalidInput."""
     if replaced is not None and replaced.id == taker.id:
         raise InvalidInput("replaces: a person cannot take their own shift", details={"field": "replaces"})
     _near(starts_at, now, "starts_at")
@@ -514,3 +522,35 @@ def delete_override(session: Session, *, actor: Principal, now: datetime, schedu
     session.flush()
     record(session, actor=actor, action="schedule_override.delete", target_type="schedule", target_id=schedule.id,
            now=now, details=details)
+
+
+# --- preview (nothing written) -----------------------------------------------------------------
+
+def draft_layer(session: Session, *, now: datetime, name: str, kind: str, timezone: str, start: datetime,
+                members: Sequence[str | uuid.UUID], shift_hours: int = 24,
+                restrictions: Sequence[Mapping[str, Any]] = ()) -> resolve.Layer:
+    """A layer as `create_layer` would store it, checked the same way, for a preview; raise InvalidInput."""
+    users = _members(session, members)
+    rot = _rotation(kind=kind, timezone=_time_zone(timezone), start=_near(start, now, "start"),
+                    shift_hours=shift_hours, members=[u.id for u in users])
+    stored = _restrictions(restrictions)
+    return to_layer(ScheduleLayer(name=_name(name), rotation_kind=rot.kind, rotation_timezone=rot.timezone,
+                                  rotation_start=start, shift_hours=shift_hours, restrictions=stored),
+                    [u.id for u in users])
+
+
+def preview_shifts(session: Session, *, schedule: Schedule | None, layers: Sequence[resolve.Layer],
+                   start: datetime, end: datetime) -> list[resolve.Shift]:
+    """The final schedule from start to end if the schedule had exactly `layers` (lowest first), with
+    its stored overrides (none for a schedule not yet made). Writes nothing."""
+    overrides: list[resolve.Override] = []
+    if schedule is not None:
+        _stored, overrides = _resolver_inputs(session, schedule, start, end)
+    return resolve.final_shifts([x for x in layers if x.rotation.participants], overrides, start, end)
+
+
+def stored_layers(session: Session, schedule: Schedule) -> list[tuple[ScheduleLayer, resolve.Layer]]:
+    """The schedule's layers, lowest first, each with its resolver value."""
+    rows = list_layers(session, [schedule.id])[schedule.id]
+    members = layer_members(session, [r.id for r in rows])
+    return [(r, to_layer(r, members[r.id])) for r in rows]

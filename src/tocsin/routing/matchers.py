@@ -99,3 +99,27 @@ def match_all(matchers: Iterable[Matcher], labels: Mapping[str, str]) -> bool:
 
 def describe(matchers: Iterable[Matcher]) -> str:
     return "{" + ", ".join(str(m) for m in matchers) + "}"
+
+
+_OP_WORDS = {Op.eq: "is", Op.ne: "is not", Op.re: "matches", Op.nre: "does not match"}
+
+
+def in_words(matchers: Iterable[Matcher]) -> str:
+    """The matchers as a phrase a person reads: 'service is "checkout" and severity matches /critical|error/'.
+
+    An empty value reads as absence ('team is empty'), since an absent label matches as ""."""
+    parts = []
+    for m in matchers:
+        if m.op in (Op.eq, Op.ne) and m.value == "":
+            parts.append(f"{m.name} {'is empty' if m.op is Op.eq else 'is set'}")
+        elif m.op in (Op.re, Op.nre):
+            parts.append(f"{m.name} {_OP_WORDS[m.op]} /{m.value}/")
+        else:
+            parts.append(f'{m.name} {_OP_WORDS[m.op]} "{m.value}"')
+    return " and ".join(parts) if parts else "every alert"
+
+
+def lines(stored: Iterable[Mapping[str, str]]) -> str:
+    """Stored matchers as the text a form shows, one matcher per line (what `parse_matcher` reads back)."""
+    return "\n".join(str(m) for m in load(stored))
+

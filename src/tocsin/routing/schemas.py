@@ -88,6 +88,16 @@ class SilenceIn(StrictIn):
     reason: Annotated[str, Field(min_length=1, max_length=10_000)]
 
 
+class SilencePatch(PatchIn):
+    """Omit a field to leave it alone. A new end or reason changes the silence in place; new matchers
+    expire it and create a new silence (answered here, with a new id), so the record of what the old
+    one held back stays true."""
+
+    matchers: Matchers | None = Field(None)
+    ends_at: UTCInput | None = Field(None, description="In the future, at most one year ahead")
+    reason: Annotated[str, Field(min_length=1, max_length=10_000)] | None = Field(None)
+
+
 class SilenceOut(Out):
     id: uuid.UUID
     matchers: list[MatcherOut]
@@ -156,6 +166,15 @@ class AutoIncidentRuleIn(StrictIn):
                     "heartbeat|check); the alert's own labels win on a clash")]
     incident_severity: SeverityIn
     incident_kind: Kind = Kind.operational
+
+
+class AutoIncidentRulePatch(PatchIn):
+    """Omit a field to leave it alone."""
+
+    name: Name | None = Field(None)
+    matchers: Matchers | None = Field(None)
+    incident_severity: SeverityIn | None = Field(None)
+    incident_kind: Kind | None = Field(None)
 
 
 class AutoIncidentRuleOut(Out):

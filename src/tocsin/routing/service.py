@@ -294,6 +294,54 @@ def expire_silence(session: Session, *, actor: Principal, now: datetime, silence
     return silence
 
 
+def update_silence(session: Session, *, actor: Principal, now: datetime, silence: Silence,
+                   matchers: Sequence[Any] | None = None, ends_at: datetime | None = None,
+                   reason: str | None = None) -> Silence:
+    """Change a silence that has not ended and return the silence now in force; raise Forbidden,
+    InvalidInput or Conflict (an ended one: create a new silence instead).
+
+    The end and the reason change in place. New matchers would rewrite what the silence held
+    back so far, so, as Alertmanager does, the silence is expired and a new one with the new
+    matchers (and the new end and reason) is created and returned: the history stays true.
+    """
+    actor.require(OrgRole.responder, "changing silences")
+    if silence.ends_at <= now:
+        raise Conflict("this silence has ended; create a new one instead", details={"state": "expired"})
+    stored = parse_matcher_specs(matchers) if matchers is not None else silence.matchers
+    new_reason = reason.strip() if reason is not None else silence.reason
+    new_end = ends_at if ends_at is not None else silence.ends_at
+    if stored != silence.matchers:
+        pending = silence.starts_at > now
+        start = silence.starts_at if pending else now
+        expire_silence(session, actor=actor, now=now, silence=silence)
+        replacement = create_silence(session, actor=actor, now=now, matchers=stored, ends_at=new_end,
+                                     reason=new_reason, starts_at=start)
+        record(session, actor=actor, action="silence.replace", target_type="silence", target_id=replacement.id,
+               now=now, details={"replaces": str(silence.id), "matchers": matchers_text(stored)})
+        return replacement
+    if not new_reason:
+        raise InvalidInput("reason must not be empty: say why these alerts should not page",
+                           details={"field": "reason"})
+    if new_end <= max(now, silence.starts_at):
+        raise InvalidInput("ends_at must be after the silence starts and in the future; to end it now, expire it",
+                           details={"field": "ends_at"})
+    if new_end > now + SILENCE_MAX_AHEAD:
+        raise InvalidInput("ends_at must be at most one year ahead; use a maintenance window or a routing rule "
+                           "for longer", details={"field": "ends_at"})
+    changes: dict[str, Any] = {}
+    if new_end != silence.ends_at:
+        changes["ends_at"] = [silence.ends_at.isoformat(), new_end.isoformat()]
+        silence.ends_at = new_end
+    if new_reason != silence.reason:
+        changes["reason"] = [silence.reason, new_reason]
+        silence.reason = new_reason
+    if changes:
+        session.flush()
+        record(session, actor=actor, action="silence.update", target_type="silence", target_id=silence.id,
+               now=now, details=changes)
+    return silence
+
+
 # --- maintenance windows -----------------------------------------------------------------------
 
 def recurrence_of(window: MaintenanceWindow) -> Recurrence:
@@ -481,6 +529,37 @@ def create_auto_rule(session: Session, *, actor: Principal, now: datetime, name:
     record(session, actor=actor, action="auto_incident_rule.create", target_type="auto_incident_rule",
            target_id=rule.id, now=now, details={"name": name, "matchers": matchers_text(stored),
                                                 "incident_severity": severity.value, "incident_kind": kind.value})
+    return rule
+
+
+def update_auto_rule(session: Session, *, actor: Principal, now: datetime, rule: AutoIncidentRule,
+                     name: str | None = None, matchers: Sequence[Any] | None = None,
+                     incident_severity: Severity | str | None = None,
+                     incident_kind: Kind | str | None = None) -> AutoIncidentRule:
+    """Change the given fields of a rule and return it; raise Forbidden or InvalidInput. Incidents
+    it declared keep what they were declared with."""
+    actor.require(OrgRole.admin, "changing auto-incident rules")
+    changes: dict[str, Any] = {}
+    if name is not None:
+        rule.name = changes["name"] = _name(name)
+    if matchers is not None:
+        rule.matchers = parse_matcher_specs(matchers)
+        changes["matchers"] = matchers_text(rule.matchers)
+    if incident_severity is not None:
+        try:
+            rule.incident_severity = changes["incident_severity"] = parse_severity(str(incident_severity)).value
+        except ValueError as exc:
+            raise InvalidInput(str(exc), details={"field": "incident_severity"}) from None
+    if incident_kind is not None:
+        try:
+            rule.incident_kind = changes["incident_kind"] = Kind(incident_kind).value
+        except ValueError:
+            raise InvalidInput(f"incident_kind must be operational or security, got {incident_kind!r}",
+                               details={"field": "incident_kind"}) from None
+    if changes:
+        session.flush()
+        record(session, actor=actor, action="auto_incident_rule.update", target_type="auto_incident_rule",
+               target_id=rule.id, now=now, details=changes)
     return rule
 
 

@@ -46,6 +46,21 @@ def dependency_slugs(session: Session, service_id: uuid.UUID) -> list[str]:
     ).scalars())
 
 
+def _check_name(name: str) -> str:
+    """The trimmed name: 1 to 200 characters (the column's size; the API's schema says the same)."""
+    if not name.strip():
+        raise InvalidInput("name must not be empty", details={"field": "name"})
+    if len(name.strip()) > 200:
+        raise InvalidInput("name must have at most 200 characters", details={"field": "name"})
+    return name.strip()
+
+
+def _check_description(text: str) -> str:
+    if len(text) > 10_000:
+        raise InvalidInput("description must have at most 10000 characters", details={"field": "description"})
+    return text
+
+
 def _check_tier(tier: int) -> int:
     if not 1 <= tier <= 4:
         raise InvalidInput("tier must be 1 (most critical) to 4", details={"field": "tier"})
@@ -58,6 +73,8 @@ def _check_runbook_url(url: str | None) -> str | None:
     if not url or not url.strip():
         return None
     parts = urlsplit(url.strip())
+    if len(url.strip()) > 2048:
+        raise InvalidInput("runbook_url must have at most 2048 characters", details={"field": "runbook_url"})
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(ch in url for ch in "\r\n\t "):
         raise InvalidInput("runbook_url must be an http:// or https:// address", details={"field": "runbook_url"})
     return url.strip()
@@ -100,13 +117,12 @@ def create_service(session: Session, *, actor: Principal, now: datetime, name: s
     """Add a service. New services page once per alert group (`paging_unit` "group"); "alert" pages
     every alert on its own, as services did before the setting existed."""
     actor.require(OrgRole.admin, "creating services")
-    if not name.strip():
-        raise InvalidInput("name must not be empty", details={"field": "name"})
+    name, description = _check_name(name), _check_description(description)
     slug = check_slug(slug) if slug else slugify(name)
     if get_service(session, slug):
         raise Conflict(f"a service with slug {slug} already exists", details={"slug": slug})
     team = require_team(session, owner_team) if owner_team else None
-    service = Service(slug=slug, name=name.strip(), description=description, owner_team_id=team.id if team else None,
+    service = Service(slug=slug, name=name, description=description, owner_team_id=team.id if team else None,
                       tier=_check_tier(tier), runbook_url=_check_runbook_url(runbook_url), created_at=now,
                       updated_at=now,
                       alert_settings=_check_alert_settings(alert_settings),
@@ -138,11 +154,9 @@ def update_service(session: Session, *, actor: Principal, now: datetime, service
     actor.require(OrgRole.admin, "changing services")
     changes: dict[str, object] = {}
     if name is not None:
-        if not name.strip():
-            raise InvalidInput("name must not be empty", details={"field": "name"})
-        service.name = changes["name"] = name.strip()
+        service.name = changes["name"] = _check_name(name)
     if description is not None:
-        service.description = changes["description"] = description
+        service.description = changes["description"] = _check_description(description)
     if owner_team is not _UNSET:
         team = require_team(session, owner_team) if owner_team else None
         service.owner_team_id = team.id if team else None
@@ -162,3 +176,21 @@ def update_service(session: Session, *, actor: Principal, now: datetime, service
         record(session, actor=actor, action="service.update", target_type="service", target_id=service.id, now=now,
                details=changes)
     return service
+
+
+def delete_service(session: Session, *, actor: Principal, now: datetime, service: Service) -> None:
+    """Delete a service; the database removes its alerts, integrations, heartbeats, checks, windows and
+    dependency edges with it. Callers check first what must not go (flows/catalog.py)."""
+    actor.require(OrgRole.admin, "deleting services")
+    record(session, actor=actor, action="service.delete", target_type="service", target_id=service.id, now=now,
+           details={"slug": service.slug, "name": service.name, "depended_on_by": dependent_slugs(session, service.id)})
+    session.delete(service)
+    session.flush()
+
+
+def dependent_slugs(session: Session, service_id: uuid.UUID) -> list[str]:
+    """The services that depend on this one."""
+    return list(session.execute(
+        sa.select(Service.slug).join(ServiceDependency, ServiceDependency.service_id == Service.id)
+        .where(ServiceDependency.depends_on_id == service_id).order_by(Service.slug)
+    ).scalars())

@@ -44,15 +44,35 @@ def member_ids(session: Session, team_id: uuid.UUID) -> list[uuid.UUID]:
     return list(session.execute(sa.select(TeamMember.user_id).where(TeamMember.team_id == team_id)).scalars())
 
 
+def member_counts(session: Session) -> dict[uuid.UUID, int]:
+    """How many members each team has (teams without members are left out)."""
+    return {tid: int(n) for tid, n in session.execute(
+        sa.select(TeamMember.team_id, sa.func.count()).group_by(TeamMember.team_id)).all()}
+
+
+def _check_name(name: str) -> str:
+    """The trimmed name: 1 to 200 characters (the column's size; the API's schema says the same)."""
+    if not name.strip():
+        raise InvalidInput("name must not be empty", details={"field": "name"})
+    if len(name.strip()) > 200:
+        raise InvalidInput("name must have at most 200 characters", details={"field": "name"})
+    return name.strip()
+
+
+def _check_description(text: str) -> str:
+    if len(text) > 10_000:
+        raise InvalidInput("description must have at most 10000 characters", details={"field": "description"})
+    return text
+
+
 def create_team(session: Session, *, actor: Principal, now: datetime, name: str, slug: str | None = None,
                 description: str = "", is_security: bool = False) -> Team:
     actor.require(OrgRole.admin, "creating teams")
-    if not name.strip():
-        raise InvalidInput("name must not be empty", details={"field": "name"})
+    name, description = _check_name(name), _check_description(description)
     slug = check_slug(slug) if slug else slugify(name)
     if get_team(session, slug):
         raise Conflict(f"a team with slug {slug} already exists", details={"slug": slug})
-    team = Team(slug=slug, name=name.strip(), description=description, is_security=is_security, created_at=now)
+    team = Team(slug=slug, name=name, description=description, is_security=is_security, created_at=now)
     session.add(team)
     session.flush()
     record(session, actor=actor, action="team.create", target_type="team", target_id=team.id, now=now,
@@ -65,11 +85,9 @@ def update_team(session: Session, *, actor: Principal, now: datetime, team: Team
     actor.require(OrgRole.admin, "changing teams")
     changes: dict[str, object] = {}
     if name is not None:
-        if not name.strip():
-            raise InvalidInput("name must not be empty", details={"field": "name"})
-        team.name = changes["name"] = name.strip()
+        team.name = changes["name"] = _check_name(name)
     if description is not None:
-        team.description = changes["description"] = description
+        team.description = changes["description"] = _check_description(description)
     if is_security is not None:
         team.is_security = changes["is_security"] = is_security
     if changes:

@@ -23,7 +23,11 @@ from tocsin.web import api_docs, room_actions
 from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_redirect
 from tocsin.web.render import render, secure
 from tocsin.web.routes import (
+    action_pages,
+    audit_pages,
     auth,
+    config_services,
+    config_teams,
     configure,
     console,
     integrations,
@@ -31,12 +35,17 @@ from tocsin.web.routes import (
     monitors,
     oncall_pages,
     people,
+    policy_pages,
     postmortem_pages,
+    problem_pages,
     push,
     report_pages,
     room,
+    rules_pages,
+    schedule_editor,
     silences,
     status_admin,
+    swap_pages,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -66,9 +75,14 @@ async def _delegate(handler: Callable[[Request, Any], Response | Awaitable[Respo
 
 def install(app: FastAPI) -> None:
     # postmortem_pages before room: room's POST /incidents/{ref}/{action} would catch /incidents/{ref}/postmortem
-    add_routes(app, *(module.router for module in (api_docs, auth, configure, console, me, oncall_pages, people,
-                                                   silences, status_admin, push, report_pages, postmortem_pages,
-                                                   room_actions, room, integrations, monitors)))
+    # config_services before console: its /services/new would otherwise be taken for a service key;
+    # schedule_editor, swap_pages and policy_pages before oncall_pages: its GET /schedules/{key} and
+    # /escalation-policies/{key} would catch /schedules/new and /escalation-policies/new
+    add_routes(app, *(module.router for module in (api_docs, auth, config_services, config_teams, configure, console,
+                                                   me, schedule_editor, swap_pages, policy_pages, oncall_pages,
+                                                   people, silences, status_admin, push, report_pages, action_pages,
+                                                   problem_pages, postmortem_pages, room_actions, room, integrations,
+                                                   monitors, rules_pages, audit_pages)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -247,6 +247,33 @@ def list_invites(session: Session, *, now: datetime) -> list[UserInvite]:
     ).scalars())
 
 
+def require_open_invite(session: Session, invite_id: uuid.UUID, *, now: datetime) -> UserInvite:
+    """The open invite with this id; NotFound when unknown, accepted, revoked or expired."""
+    invite = session.get(UserInvite, invite_id)
+    if invite is None or invite.accepted_at is not None or now >= invite.expires_at:
+        raise NotFound(f"no open invitation {invite_id}")
+    return invite
+
+
+def revoke_invite(session: Session, *, actor: Principal, now: datetime, invite: UserInvite) -> None:
+    """End the invite now (admin only): its link stops working at once. It ends by expiring, so the
+    row stays as the record of who was invited by whom."""
+    actor.require(OrgRole.admin, "revoking invitations")
+    invite.expires_at = now
+    session.flush()
+    record(session, actor=actor, action="user.invite_revoke", target_type="user_invite", target_id=invite.id,
+           now=now, details={"email": invite.email})
+
+
+def resend_invite(session: Session, *, actor: Principal, now: datetime,
+                  invite: UserInvite) -> tuple[UserInvite, str]:
+    """Replace the invite with a new one for the same person and role (a new link, a new expiry);
+    the old link stops working. Return the new invite and its one-time token."""
+    revoke_invite(session, actor=actor, now=now, invite=invite)
+    return create_invite(session, actor=actor, now=now, email=invite.email, name=invite.name,
+                         org_role=invite.org_role)
+
+
 def require_invite(session: Session, token: str, *, now: datetime) -> UserInvite:
     """Return the open invite for `token`; NotFound when unknown, used or expired (one message for all)."""
     invite = None

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.orm import Session
 
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import NotFound
+from tocsin.flows import catalog
 from tocsin.schemas import Page
 from tocsin.services import service as services
 from tocsin.services.models import Service
@@ -33,6 +34,7 @@ router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
 LimitQ = Annotated[int, Query(ge=1, le=500)]
 CursorQ = Annotated[str | None, Query(max_length=200)]
+NO_CONTENT: dict[int | str, dict[str, Any]] = {204: {"description": "Deleted"}}
 
 
 def _page(rows: list[Any], limit: int, out: list[Any]) -> dict[str, Any]:
@@ -183,3 +185,12 @@ def patch_service(key: str, body: ServicePatch, ctx: CtxDep) -> Any:
         return _service_out(s, services.update_service(s, actor=me, now=ctx.now, service=svc,
                                                        **body.model_dump(exclude_unset=True)))
 
+
+
+@router.delete("/services/{key}", status_code=204, response_class=Response, responses=NO_CONTENT, tags=["services"],
+               summary="Delete a service with its alert history, integrations, heartbeats and checks (admin); "
+                       "refused (409) while an incident names it or one of its alerts fires")
+def delete_service(key: str, ctx: CtxDep) -> Response:
+    with ctx.work() as (s, me):
+        catalog.delete_service(s, actor=me, now=ctx.now, service=services.require_service(s, key))
+    return Response(status_code=204)

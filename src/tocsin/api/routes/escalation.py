@@ -88,7 +88,7 @@ def patch_policy(key: str, body: PolicyPatch, ctx: CtxDep) -> dict[str, Any]:
 
 
 @router.delete("/escalation-policies/{key}", status_code=204, response_class=Response, responses=NO_CONTENT,
-               tags=["escalation"], summary="Delete an escalation policy; its services page nobody (admin)")
+               tags=["escalation"], summary="Delete an escalation policy no service uses (admin); 409 names the services using it")
 def delete_policy(key: str, ctx: CtxDep) -> Response:
     with ctx.work() as (s, me):
         esc.delete_policy(s, actor=me, now=ctx.now, policy=esc.require_policy(s, key))

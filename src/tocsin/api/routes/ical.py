@@ -1,7 +1,9 @@
-"""/ical/schedules/{token}.ics: a schedule's on-call shifts as an iCalendar feed, for calendar apps.
+"""/ical/schedules/{token}.ics: a schedule's on-call shifts as an iCalendar feed, for calendar apps;
+/ical/users/{token}.ics: one person's shifts across every schedule (their personal feed).
 
 No bearer token: calendar apps cannot send one, so the URL's 128-bit token is the credential
-(`POST /api/v1/schedules/{key}/ical-token` makes it; only its SHA-256 is stored). An unknown
+(`POST /api/v1/schedules/{key}/ical-token` or `POST /api/v1/me/ical-token` makes it; only its SHA-256 is
+stored). An unknown
 token is a 404 like any missing page, so a guess learns nothing.
 """
 
@@ -18,8 +20,10 @@ from sqlalchemy.orm import Session
 
 from tocsin.api.errors import ErrorOut
 from tocsin.errors import NotFound
+from tocsin.oncall import mine
 from tocsin.oncall import service as oncall
 from tocsin.oncall.models import Schedule
+from tocsin.users.models import User
 
 router = APIRouter()
 FEED_PAST, FEED_AHEAD = timedelta(days=7), timedelta(days=60)
@@ -82,4 +86,45 @@ def ical_schedule_feed(token: str, request: Request) -> Response:
         filename = f"{schedule.slug}.ics"
     return Response(body, media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": f'inline; filename="{filename}"',
+                             "Cache-Control": "private, max-age=300"})
+
+
+def personal_calendar(session: Session, user: User, now: datetime) -> bytes:
+    """Return the person's final shifts in every schedule from a week ago to 60 days ahead (RFC 5545)."""
+    found = mine.my_shifts(session, user_id=user.id, start=now - FEED_PAST, end=now + FEED_AHEAD, now=now)
+    cal = Calendar()
+    cal.add("prodid", "-//tocsin//my on-call shifts//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", _line(f"On call: {user.name}"))
+    for m in found:
+        event = Event()
+        event.add("uid", shift_uid(m.schedule.id, m.shift.user, m.shift.start))
+        event.add("dtstamp", now)
+        event.add("dtstart", m.shift.start)
+        event.add("dtend", m.shift.end)
+        event.add("summary", _line(f"On call: {m.schedule.name}"))
+        event.add("description", _line(f"{user.name}, {m.shift.source}"))
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+@router.get("/ical/users/{token}.ics", name="ical_personal_feed", tags=["schedules"], response_class=Response,
+            summary="My shifts in every schedule from 7 days ago to 60 days ahead (iCalendar); the token is the "
+                    "credential",
+            responses={200: {"content": {"text/calendar": {"schema": {"type": "string"}}},
+                             "description": "An RFC 5545 calendar, one event per shift"},
+                       404: {"model": ErrorOut, "description": "No feed with this token"},
+                       "4XX": {"model": ErrorOut, "description": "Refused"}})
+def ical_personal_feed(token: str, request: Request) -> Response:
+    state = request.app.state
+    now = state.clock.now()
+    with state.db.unit_of_work() as s:
+        user = mine.user_by_feed_token(s, token) if "\x00" not in token else None
+        if user is None:
+            raise NotFound("no calendar feed at this address", details={})
+        body = personal_calendar(s, user, now)
+    return Response(body, media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": 'inline; filename="my-shifts.ics"',
                              "Cache-Control": "private, max-age=300"})

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
+from tocsin.escalation import schedule_use
 from tocsin.oncall import service as oncall
 from tocsin.oncall.models import Schedule, ScheduleOverride
 from tocsin.oncall.resolve import Shift
@@ -28,6 +29,7 @@ from tocsin.oncall.schemas import (
     SchedulePatch,
     ShiftOut,
 )
+from tocsin.principal import OrgRole
 from tocsin.schemas import Page, UTCInput
 from tocsin.users.models import User
 
@@ -100,10 +102,13 @@ def patch_schedule(key: str, body: SchedulePatch, ctx: CtxDep) -> dict[str, Any]
 
 
 @router.delete("/schedules/{key}", status_code=204, response_class=Response, responses=NO_CONTENT,
-               summary="Delete a schedule with its layers and overrides (admin)")
+               summary="Delete a schedule with its layers and overrides (admin); refused while a policy pages it")
 def delete_schedule(key: str, ctx: CtxDep) -> Response:
     with ctx.work() as (s, me):
-        oncall.delete_schedule(s, actor=me, now=ctx.now, schedule=oncall.require_schedule(s, key))
+        schedule = oncall.require_schedule(s, key)
+        me.require(OrgRole.admin, "deleting schedules")
+        schedule_use.refuse_if_used(s, schedule)
+        oncall.delete_schedule(s, actor=me, now=ctx.now, schedule=schedule)
     return Response(status_code=204)
 
 

@@ -24,6 +24,7 @@ from tocsin.routing.models import (
 from tocsin.routing.schemas import (
     AutoIncidentRuleIn,
     AutoIncidentRuleOut,
+    AutoIncidentRulePatch,
     InhibitionRuleIn,
     InhibitionRuleOut,
     InhibitionRulePatch,
@@ -36,6 +37,7 @@ from tocsin.routing.schemas import (
     RuleOrderIn,
     SilenceIn,
     SilenceOut,
+    SilencePatch,
 )
 from tocsin.schemas import Page
 from tocsin.services.service import require_service
@@ -140,6 +142,15 @@ def get_silence(silence_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
         return _silence_out(rules.require_silence(s, silence_id), ctx.now)
 
 
+@router.patch("/silences/{silence_id}", response_model=SilenceOut, tags=["silences"],
+              summary="Change a silence's end or reason; new matchers replace it with a new silence (responder)")
+def patch_silence(silence_id: uuid.UUID, body: SilencePatch, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.work() as (s, me):
+        row = rules.update_silence(s, actor=me, now=ctx.now, silence=rules.require_silence(s, silence_id),
+                                   **body.model_dump(exclude_unset=True))
+        return _silence_out(row, ctx.now)
+
+
 @router.post("/silences/{silence_id}/expire", response_model=SilenceOut, tags=["silences"],
              summary="End a silence now (responder); silences are kept, never deleted")
 def expire_silence(silence_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
@@ -228,6 +239,15 @@ def list_auto_rules(ctx: CtxDep) -> dict[str, Any]:
 def create_auto_rule(body: AutoIncidentRuleIn, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         return _auto_out(rules.create_auto_rule(s, actor=me, now=ctx.now, **body.model_dump()))
+
+
+@router.patch("/auto-incident-rules/{rule_id}", response_model=AutoIncidentRuleOut, tags=["auto-incident"],
+              summary="Change an auto-incident rule (admin)")
+def patch_auto_rule(rule_id: uuid.UUID, body: AutoIncidentRulePatch, ctx: CtxDep) -> dict[str, Any]:
+    with ctx.work() as (s, me):
+        rule = rules.update_auto_rule(s, actor=me, now=ctx.now, rule=rules.require_auto_rule(s, rule_id),
+                                      **body.model_dump(exclude_unset=True))
+        return _auto_out(rule)
 
 
 @router.delete("/auto-incident-rules/{rule_id}", status_code=204, response_class=Response, responses=NO_CONTENT,

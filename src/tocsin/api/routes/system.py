@@ -14,7 +14,7 @@ from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.audit import service as audit
 from tocsin.errors import InvalidInput
 from tocsin.principal import OrgRole
-from tocsin.schemas import Page
+from tocsin.schemas import Page, UTCInput
 
 router = APIRouter()
 CtxDep = Annotated[Ctx, Depends(context)]
@@ -59,15 +59,21 @@ def readyz(request: Request) -> Any:
 def list_audit(ctx: CtxDep, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
                limit: Annotated[int, Query(ge=1, le=500)] = 100,
                cursor: Annotated[str | None, Query(max_length=100, description="next_cursor of a previous page "
-                                                   "(instead of `after`)")] = None) -> Any:
+                                                   "(instead of `after`)")] = None,
+               actor: Annotated[str, Query(max_length=320, description="Part of the actor's email or label")] = "",
+               action: Annotated[str, Query(max_length=64, description="An action, or its prefix (`silence`)")] = "",
+               since: Annotated[UTCInput | None, Query(description="Entries at or after this time")] = None,
+               until: Annotated[UTCInput | None, Query(description="Entries before this time")] = None) -> Any:
     if cursor is not None:
         (text,) = pagination.decode(cursor, 1)
         if not (text.isdigit() and len(text) < 19):
             raise InvalidInput("invalid cursor", details={"field": "cursor"})
         after = int(text)
+    filters = audit.AuditFilter(actor=actor.strip(), action=action.strip(), since=since, until=until)
     with ctx.work() as (s, me):
         me.require(OrgRole.admin, "reading the audit log")
-        rows, more = pagination.split_page(audit.list_entries(s, after_seq=after, limit=limit + 1), limit)
+        rows, more = pagination.split_page(audit.list_entries(s, after_seq=after, limit=limit + 1, filters=filters),
+                                           limit)
         return {"items": [AuditEntryOut.model_validate(e, from_attributes=True) for e in rows],
                 "next_cursor": pagination.encode(str(rows[-1].seq)) if more else None}
 

@@ -30,9 +30,9 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
         ("/checks", "Synthetic checks", "HTTP checks from here, with results, latency and uptime", False),
     ]),
     ("How alerts are handled", [
-        ("/routing-rules", "Routing rules", "send alerts to services by their labels", True),
-        ("/auto-incident-rules", "Auto-incident rules", "declare an incident from matching alerts", True),
-        ("/inhibition-rules", "Inhibition rules", "hold back alerts while a causing alert fires", True),
+        ("/routing-rules", "Routing rules", "send alerts to services by their labels", False),
+        ("/auto-incident-rules", "Auto-incident rules", "declare an incident from matching alerts", False),
+        ("/inhibition-rules", "Inhibition rules", "hold back alerts while a causing alert fires", False),
         ("/silences", "Silences & maintenance", "hold back pages for a while, or during planned work", False),
     ]),
     ("Telling people", [

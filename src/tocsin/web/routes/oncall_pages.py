@@ -16,6 +16,7 @@ from tocsin.errors import InvalidInput
 from tocsin.escalation import service as esc
 from tocsin.localtime import resolve_wall, wall, zone
 from tocsin.oncall import service as oncall
+from tocsin.oncall import swaps
 from tocsin.users.service import list_users
 from tocsin.web.auth import WebCtx, csrf_form, web_ctx
 from tocsin.web.render import render
@@ -26,15 +27,40 @@ from tocsin.web.routes.common import (
     parse_uuid,
     redirect,
 )
+from tocsin.web.routes.swap_pages import default_range, swap_cards
 
 router = APIRouter(include_in_schema=False)
 
 
-def _tz(name: str) -> Any:
+def tz_or_utc(name: str) -> Any:
+    """The zone named, or UTC when the name is empty or unknown."""
     try:
         return zone(name or "UTC")
     except ValueError:
         return zone("UTC")
+
+
+_DAY_NAMES = {1: "Mon", 2: "Tue", 3: "Wed", 4: "Thu", 5: "Fri", 6: "Sat", 7: "Sun"}
+
+
+def restriction_words(r: dict[str, Any]) -> str:
+    """A restriction as people say it: "Mon–Fri 09:00–17:00", "every day 22:00–06:00 (next day)"."""
+    days = sorted(set(r["days"]))
+    if days == list(range(1, 8)):
+        label = "every day"
+    else:
+        runs: list[list[int]] = []
+        for d in days:
+            if runs and d == runs[-1][-1] + 1:
+                runs[-1].append(d)
+            else:
+                runs.append([d])
+        label = ", ".join(_DAY_NAMES[run[0]] if len(run) == 1 else
+                          f"{_DAY_NAMES[run[0]]}{'–' if len(run) > 2 else ', '}{_DAY_NAMES[run[-1]]}" for run in runs)
+    if r["start"] == r["end"]:
+        return f"{label}, all day from {r['start']}"
+    overnight = " (next day)" if r["end"] < r["start"] else ""
+    return f"{label} {r['start']}–{r['end']}{overnight}"
 
 
 def _week_start(week: str, today: date) -> date:
@@ -84,7 +110,7 @@ def schedules_page(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response
 
 @router.get("/schedules/{key}")
 def schedule_page(request: Request, key: str, week: str = "", ctx: WebCtx = Depends(web_ctx)) -> Response:
-    tz = _tz(ctx.user.time_zone)
+    tz = tz_or_utc(ctx.user.time_zone)
     monday = _week_start(week, wall(ctx.now, tz).date())
     start = resolve_wall(datetime.combine(monday, time()), tz)
     end = resolve_wall(datetime.combine(monday + timedelta(days=7), time()), tz)
@@ -99,6 +125,8 @@ def schedule_page(request: Request, key: str, week: str = "", ctx: WebCtx = Depe
         people = oncall.users_by_id(s, ids)
         names = {str(uid): u.name for uid, u in people.items()}
         choices = [(u.id, u.name) for u in list_users(s, limit=500) if u.is_active] if me.is_admin else []
+        on_it = me.user_id in {uid for m in members.values() for uid in m}
+        open_swaps = swap_cards(s, me, swaps.list_swaps(s, now=ctx.now, schedule=schedule, state="open"), ctx.now)
     return render(request, ctx, "schedule.html", schedule=schedule, days=week_view(shifts, names, monday, tz),
                   monday=monday, prev_week=(monday - timedelta(days=7)).isoformat(),
                   next_week=(monday + timedelta(days=7)).isoformat(),
@@ -107,7 +135,11 @@ def schedule_page(request: Request, key: str, week: str = "", ctx: WebCtx = Depe
                               "end": o.ends_at, "mine": o.user_id == me.user_id or o.created_by_id == me.user_id}
                              for o in overrides],
                   layers=[{"name": layer.name, "kind": layer.rotation_kind, "shift_hours": layer.shift_hours,
+                           "timezone": layer.rotation_timezone, "start": layer.rotation_start,
+                           "handoff": wall(layer.rotation_start, tz_or_utc(layer.rotation_timezone)),
+                           "restrictions": [restriction_words(r) for r in layer.restrictions],
                            "members": [names.get(str(u), str(u)) for u in members[layer.id]]} for layer in layers],
+                  swaps=open_swaps, on_it=on_it, swap_range=default_range(ctx),
                   choices=choices, default_start=local_input(ctx.now, ctx.user.time_zone),
                   default_end=local_input(ctx.now + timedelta(hours=8), ctx.user.time_zone),
                   tz_name=ctx.user.time_zone)
@@ -126,7 +158,7 @@ def add_override(request: Request, key: str, ctx: WebCtx = Depends(web_ctx),
         oncall.create_override(s, actor=me, now=ctx.now, schedule=schedule, starts_at=starts_at, ends_at=ends_at,
                                user=user)
         slug = schedule.slug
-    week = wall(starts_at, _tz(tzname)).date().isoformat()
+    week = wall(starts_at, tz_or_utc(tzname)).date().isoformat()
     return redirect(f"/schedules/{slug}?week={week}", "Override added")
 
 

@@ -18,7 +18,7 @@ from tocsin.principal import OrgRole
 from tocsin.users import service as users
 from tocsin.users.service import list_users, require_user, update_user
 from tocsin.web import sessions
-from tocsin.web.auth import WebCtx, csrf_form, web_ctx
+from tocsin.web.auth import CsrfForm, CtxDep, WebCtx, csrf_form, web_ctx
 from tocsin.web.render import render
 from tocsin.web.routes.common import field, parse_uuid, redirect
 
@@ -45,6 +45,28 @@ def invite(request: Request, ctx: WebCtx = Depends(web_ctx),
         inv, token = sessions.create_invite(s, actor=me, now=ctx.now, email=field(form, "email", max_len=320),
                                             name=field(form, "name", max_len=200),
                                             org_role=form.get("org_role", "responder"))
+        link = f"{ctx.settings.resolved_public_url()}/invite/{token}"
+        return _users_page(request, ctx, s, invite_link=link, invited=inv)
+
+
+@router.post("/users/invites/{invite_id}/revoke")
+def revoke_invite(invite_id: str, ctx: CtxDep, _form: CsrfForm) -> Response:
+    iid = parse_uuid(invite_id, "invitation")
+    with ctx.work() as (s, me):
+        me.require(OrgRole.admin, "revoking invitations")
+        inv = sessions.require_open_invite(s, iid, now=ctx.now)
+        sessions.revoke_invite(s, actor=me, now=ctx.now, invite=inv)
+        email = inv.email
+    return redirect("/users", f"Invitation for {email} revoked: its link no longer works")
+
+
+@router.post("/users/invites/{invite_id}/resend")
+def resend_invite(request: Request, invite_id: str, ctx: CtxDep, _form: CsrfForm) -> Response:
+    iid = parse_uuid(invite_id, "invitation")
+    with ctx.work() as (s, me):
+        me.require(OrgRole.admin, "inviting users")
+        old = sessions.require_open_invite(s, iid, now=ctx.now)
+        inv, token = sessions.resend_invite(s, actor=me, now=ctx.now, invite=old)
         link = f"{ctx.settings.resolved_public_url()}/invite/{token}"
         return _users_page(request, ctx, s, invite_link=link, invited=inv)
 
