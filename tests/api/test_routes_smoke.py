@@ -346,6 +346,10 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("POST", f"{api}/incidents/{{key}}/participants", f"{api}/incidents/{ref}/participants",
          json={"user": carol["email"]}, **B)
     walk("GET", f"{api}/incidents/{{key}}/changes", f"{api}/incidents/{ref}/changes", **B)
+    walk("POST", f"{api}/incidents/{{key}}/responders", f"{api}/incidents/{ref}/responders", expect=201,
+         json={"targets": [{"kind": "user", "key": make_person("responder", name="Dan Db").id.hex}],
+               "message": "Need you"}, **B)
+    walk("GET", f"{api}/incidents/{{key}}/responders", f"{api}/incidents/{ref}/responders", **B)
     walk("POST", f"{api}/alerts/{{alert_id}}/attach", f"{api}/alerts/{alert_id}/attach", json={"incident": ref},
          **B)
     walk("GET", f"{api}/audit", **A)
@@ -481,6 +485,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", "/status-pages/{slug}", "/status-pages/acme", **W)
     walk("GET", "/reports/view", "/reports/view?period=2025-12", **W)
     walk("GET", "/incidents/{ref}", f"/incidents/{ref}", **W)
+    walk("GET", "/severity-suggestion", "/severity-suggestion?customers_affected=300", **W)
     walk("GET", "/incidents/{key}/postmortem", f"/incidents/{ref}/postmortem", expect=(200, 303), **W)
     walk("GET", "/postmortems/{postmortem_id}", f"/postmortems/{pm['id']}", **W)
     walk("POST", "/postmortems/{postmortem_id}/{action}", f"/postmortems/{pm['id']}/comments", expect=303,

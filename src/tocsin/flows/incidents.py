@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tocsin.escalation import responders
 from tocsin.escalation.incident_paging import page_for_commander, stop_for_incident
 from tocsin.incidents import roles
 from tocsin.incidents import service as incidents
@@ -67,3 +68,10 @@ def assign_role(session: Session, *, incident: Incident, role: Role, user: User,
     if role == Role.incident_commander:
         stop_for_incident(session, incident.id, f"{user.name} is now {roles.ROLE_LABELS[role]}", now)
     return assignment
+
+
+def add_responders(session: Session, *, incident: Incident, actor: Principal, now: datetime,
+                   targets: list[responders.Target], message: str) -> responders.Outcome:
+    """Page people, teams or schedules' on-call into the running incident (`escalation.responders`);
+    the delivery engine sends the pages after commit."""
+    return responders.add(session, incident=incident, actor=actor, now=now, targets=targets, message=message)

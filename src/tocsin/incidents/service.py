@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -250,6 +251,22 @@ def roles_of(session: Session, incident_ids: list[uuid.UUID]) -> dict[uuid.UUID,
 
 
 _TEXT_FIELDS = ("title", "summary")
+MAX_URL = 2000
+
+
+def check_conference_url(value: str | None) -> str | None:
+    """A conference bridge or chat link: an absolute http(s) URL, or empty (None) to remove it."""
+    url = (value or "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        raise InvalidInput("the conference link must be an http:// or https:// address such as "
+                           "https://meet.example.com/inc-42", details={"field": "conference_url"})
+    if len(url) > MAX_URL:
+        raise InvalidInput(f"the conference link may have at most {MAX_URL} characters",
+                           details={"field": "conference_url"})
+    return url
 
 
 def _waive_postmortem(session: Session, *, incident: Incident, actor: Principal, now: datetime, reason: str | None,
@@ -337,6 +354,13 @@ def update_incident(session: Session, *, incident: Incident, actor: Principal, n
                             text=f"{name.replace('_', ' ').capitalize()} set to "
                                  f"{changes[name].isoformat() if changes[name] else 'unknown'}",
                             data={"field": name, "to": audit[name]})
+
+    if "conference_url" in changes and (changes["conference_url"] or None) != incident.conference_url:
+        url = check_conference_url(changes["conference_url"])
+        incident.conference_url = audit["conference_url"] = url
+        timeline.append(session, incident=incident, kind=TimelineKind.field_changed, actor=actor, now=now,
+                        text=f"Conference link set to {url}" if url else "Conference link removed",
+                        data={"field": "conference_url", "to": url})
 
     if "kind" in changes and changes["kind"] != incident.kind:
         new_kind = Kind(changes["kind"])
