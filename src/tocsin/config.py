@@ -85,6 +85,8 @@ class Settings(BaseSettings):
                                                                   "(for Jira, GitHub Issues...)")
     responder_hourly_rate: float = Field(default=100.0, ge=0, description="Cost of one responder hour, for "
                                                                           "incident cost in reports")
+    cost_currency: str = Field(default="", max_length=8, pattern=r"^[A-Za-z$€£¥₹ ]*$",
+                               description="Currency shown after costs in reports (EUR, USD, €...); empty: none")
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
     metrics_public: bool = Field(default=False, description="Serve /metrics without an API token")
     # console (web UI) sessions

@@ -19,6 +19,7 @@ from tocsin.escalation.models import (
     EscalationLevel,
     EscalationPolicy,
     Notification,
+    ResponderRequest,
 )
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.incidents.models import (
@@ -75,7 +76,7 @@ __all__ = [
     "Silence",
     "HandoffNotice", "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",
     "ContactMethod", "NotificationRule", "UsedLink",
-    "Escalation", "EscalationLevel", "EscalationPolicy", "Notification",
+    "Escalation", "EscalationLevel", "EscalationPolicy", "Notification", "ResponderRequest",
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",
     "ComponentStatusChange", "StatusComponent", "StatusIncident", "StatusIncidentComponent", "StatusPage",
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",

@@ -464,3 +464,28 @@ def test_a_template_name_in_use_is_409(client, people, monkeypatch, checked):
                                      "details": {"field": "name"}}
     names = [t["name"] for t in ok(client.get(f"{API}/postmortem-templates", headers=admin.headers))["items"]]
     assert names == ["Blameless (default)", "Long", "Short"]
+
+
+def test_the_draft_and_the_export_list_the_incidents_action_items(client, people):
+    """Two items linked to the incident show in the draft's Action items section; the internal
+    export lists them with their status now; the public export never does."""
+    bob, carol = people["bob"], people["carol"]
+    inc = resolved(client, bob)
+    made = [ok(client.post(f"{API}/action-items", headers=bob.headers, json=body), 201) for body in (
+        {"title": "Add a retry budget", "type": "prevent", "priority": "high", "owner": carol.email,
+         "due_on": "2026-02-10", "incident": inc["ref"]},
+        {"title": "Alert on pool saturation", "type": "detect", "incident": inc["ref"]})]
+    pm = start(client, bob, inc["ref"])
+    section = pm["body"].split("## Action items", 1)[1]
+    assert f"| {made[0]['ref']} | Add a retry budget | Carol Ng | 2026-02-10 | high | open |" in section
+    assert f"| {made[1]['ref']} | Alert on pool saturation | nobody yet | none | medium | open |" in section
+    ok(client.patch(f"{API}/action-items/{made[0]['ref']}", json={"status": "done"}, headers=carol.headers))
+    url = f"{API}/postmortems/{pm['id']}/export"
+    md = client.get(url, headers=bob.headers).text
+    status = md.split("## Action item status", 1)[1]
+    assert f"| {made[0]['ref']} | Add a retry budget | Carol Ng | 2026-02-10 | high | done |" in status
+    html = client.get(url, params={"format": "html"}, headers=bob.headers).text
+    assert "Action item status" in html and "Alert on pool saturation" in html
+    ok(patch(client, bob, pm, public_text="# Checkout outage\n\nWe fixed it."))
+    public = client.get(url, params={"version": "public"}, headers=bob.headers).text
+    assert "Action item" not in public and "retry budget" not in public

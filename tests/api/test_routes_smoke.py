@@ -346,6 +346,10 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("POST", f"{api}/incidents/{{key}}/participants", f"{api}/incidents/{ref}/participants",
          json={"user": carol["email"]}, **B)
     walk("GET", f"{api}/incidents/{{key}}/changes", f"{api}/incidents/{ref}/changes", **B)
+    walk("POST", f"{api}/incidents/{{key}}/responders", f"{api}/incidents/{ref}/responders", expect=201,
+         json={"targets": [{"kind": "user", "key": make_person("responder", name="Dan Db").id.hex}],
+               "message": "Need you"}, **B)
+    walk("GET", f"{api}/incidents/{{key}}/responders", f"{api}/incidents/{ref}/responders", **B)
     walk("POST", f"{api}/alerts/{{alert_id}}/attach", f"{api}/alerts/{alert_id}/attach", json={"incident": ref},
          **B)
     walk("GET", f"{api}/audit", **A)
@@ -481,6 +485,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", "/status-pages/{slug}", "/status-pages/acme", **W)
     walk("GET", "/reports/view", "/reports/view?period=2025-12", **W)
     walk("GET", "/incidents/{ref}", f"/incidents/{ref}", **W)
+    walk("GET", "/severity-suggestion", "/severity-suggestion?customers_affected=300", **W)
     walk("GET", "/incidents/{key}/postmortem", f"/incidents/{ref}/postmortem", expect=(200, 303), **W)
     walk("GET", "/postmortems/{postmortem_id}", f"/postmortems/{pm['id']}", **W)
     walk("POST", "/postmortems/{postmortem_id}/{action}", f"/postmortems/{pm['id']}/comments", expect=303,
@@ -517,6 +522,25 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("POST", "/silences", expect=303, **form("", {"matchers": "team=db", "duration": "60", "reason": "noisy"}))
     console_silence = walk("GET", f"{api}/silences", **A).json()["items"][0]["id"]
     walk("POST", "/silences/{silence_id}/expire", f"/silences/{console_silence}/expire", expect=303, **form(""))
+    # action items and problems in the console (web/routes/action_pages.py, problem_pages.py)
+    walk("GET", "/action-items", "/action-items?owner=me", **W)
+    made = walk("POST", "/action-items", expect=303, **form("", {"title": "Add a retry budget", "type": "prevent",
+                                                               "incident": fresh_ref, "due": "2026-02-01"}))
+    act = made.headers["location"].rsplit("/", 1)[-1]
+    walk("GET", "/action-items/{item_id}", f"/action-items/{act}", **W)
+    walk("POST", "/action-items/{item_id}/edit", f"/action-items/{act}/edit", expect=303, **form("", {
+        "title": "Add a retry budget", "type": "prevent", "priority": "high", "status": "open", "owner": "",
+        "team": "", "due": "2026-02-02", "description": ""}))
+    walk("POST", "/action-items/{item_id}/status", f"/action-items/{act}/status", expect=303, **form("", {"status": "done"}))
+    walk("GET", "/problems", **W)
+    recorded = walk("POST", "/problems", expect=303, **form("", {"title": "Queue backlog on db1", "incidents": fresh_ref}))
+    prb = recorded.headers["location"].rsplit("/", 1)[-1]
+    walk("GET", "/problems/{problem_id}", f"/problems/{prb}", **W)
+    walk("POST", "/problems/{problem_id}/edit", f"/problems/{prb}/edit", expect=303,
+         **form("", {"title": "Queue backlog on db1", "workaround": "restart the consumer"}))
+    walk("POST", "/problems/{problem_id}/status", f"/problems/{prb}/status", expect=303, **form("", {"status": "known_error"}))
+    walk("POST", "/problems/{problem_id}/unlink", f"/problems/{prb}/unlink", expect=303, **form("", {"incident": fresh_ref}))
+    walk("POST", "/problems/{problem_id}/link", f"/problems/{prb}/link", expect=303, **form("", {"incident": fresh_ref}))
     walk("POST", "/maintenance-windows", expect=303, **form("", {
         "service": "checkout", "name": "patching", "start": "2026-03-01T01:00", "end": "2026-03-01T02:00"}))
     # rules, silences and maintenance, the policy editor and the audit log

@@ -138,13 +138,13 @@ def test_from_an_empty_database_a_team_is_on_call_and_paged(empty_server, new_pa
 
     # 5. An escalation policy paging the schedule.
     _go(ada, base, "Configure", "Escalation policies")
-    ada.get_by_role("link", name="New escalation policy").click()
+    ada.get_by_role("link", name="New policy").click()
     form = ada.locator("#policy-form")
     form.get_by_label("Name", exact=True).fill("Payments on-call")
     choose(form.locator('[name="l0-t0"]'), "Payments primary")
     form.locator('[name="l0-delay"]').fill("5")
     form.get_by_role("button", name="Save policy").first.click()
-    expect(ada.locator(".flash")).to_contain_text("Payments on-call")
+    expect(ada.locator(".flash")).to_contain_text("Escalation policy saved")
 
     # 6. The service, owned by the team and paged with the policy.
     _go(ada, base, "Configure", "Services")

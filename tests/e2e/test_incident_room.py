@@ -8,6 +8,11 @@ off, the forms still work (plain POST, back to the room).
 
 Runbook 2: two responders on two `tocsin serve` processes sharing PostgreSQL watch the same
 room; a note one writes appears in the other's timeline without a reload, both ways, once.
+
+Runbook 3 (issue 16): a responder pages a colleague into a running incident ("add responders")
+with a message; the colleague acknowledges from the link in their page and the reply shows in the
+room. The room posts a public update, then one click on Resolve (the "post resolved to the status
+page" box ticked by default) resolves both, and the public status page says resolved.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ import pytest
 from playwright.sync_api import Locator, expect
 
 from tests.harness.backends import BACKENDS
-from tests.harness.browser import action, declare, entries, login, set_field, submit
-from tests.harness.site import SERVICE
+from tests.harness.browser import DESKTOP, action, check_a11y, declare, entries, login, screenshot, set_field, submit
+from tests.harness.site import SECRET_KEY, SERVICE
 
 pytestmark = pytest.mark.slow
 
@@ -161,3 +166,75 @@ def test_second_browser_sees_note_live(pg_site, new_page) -> None:  # noqa: ANN0
         1, timeout=LIVE_TIMEOUT)
 
     assert b.evaluate("window.e2eNotReloaded === true"), "the second browser reloaded instead of updating live"
+
+
+def _responder_page_id(database_url: str, ref: str, user_id: object) -> object:
+    """The id of the page asking `user_id` to join `ref` (the outbox row its email link names)."""
+    import sqlalchemy as sa
+
+    from tocsin.db import Database
+    from tocsin.escalation.models import Notification
+    from tocsin.incidents.models import Incident
+
+    db = Database(database_url)
+    try:
+        with db.unit_of_work() as s:
+            number = int(ref.removeprefix("INC-"))
+            return s.execute(sa.select(Notification.id).join(Incident, Incident.id == Notification.incident_id).where(
+                Incident.number == number, Notification.user_id == user_id, Notification.kind == "responder")
+            ).scalars().first()
+    finally:
+        db.dispose()
+
+
+def test_add_responders_then_resolve_with_the_public_incident(site, new_page) -> None:  # noqa: ANN001 (fixtures)
+    from datetime import UTC, datetime
+
+    from tocsin.notify import links
+
+    rui, sam = site.users["rui"], site.users["sam"]
+    page = new_page(DESKTOP)
+    login(page, site.url, rui)
+    ref = declare(page, "Search returns no results", severity="SEV2", service=SERVICE)
+
+    # Add responders: page Sam, with a message.
+    ask = action(page, "#responders-form")
+    set_field(ask, "target", f"user:{sam.id}", sam.name)
+    ask.locator('[name="message"]').fill("Need someone who knows the search index")
+    submit(ask)
+    expect(page.locator("#responder-requests li").filter(has_text=sam.name)).to_contain_text("no answer yet")
+    expect(entries(page, "responders").last).to_contain_text("Need someone who knows the search index")
+    check_a11y(page, "incident room with a responder paged")
+
+    # Sam acknowledges from the link in the page (signed like the one in the email).
+    page_id = _responder_page_id(site.database_url, ref, sam.id)
+    assert page_id is not None, "no page was queued for Sam"
+    token = links.make_token(SECRET_KEY, page_id, "ack", datetime.now(UTC))
+    phone = new_page()
+    phone.goto(f"{site.url}/n/{token}")
+    phone.locator("button").click()
+    expect(phone.locator("body")).to_contain_text(f"You joined {ref} as a responder")
+
+    # The reply reaches Rui's room live (the timeline), and the panel after a reload.
+    expect(entries(page, "responders").last).to_contain_text(f"{sam.name} acknowledged", timeout=LIVE_TIMEOUT)
+    page.reload()
+    expect(page.locator('#responder-requests li[data-status="acknowledged"]')).to_contain_text(sam.name)
+    expect(page.locator(".participants")).to_contain_text(f"{sam.name} (responder)")
+
+    # A public update, then one click on Resolve posts "resolved" to the status page too.
+    public = action(page, "#public-update-form")
+    set_field(public, "title", "Search is degraded")
+    set_field(public, "status", "investigating")
+    public.locator('[name="body"]').fill("Some searches return no results; we are on it.")
+    submit(public)
+    expect(page.locator(".room-public")).to_contain_text("investigating")
+    expect(page.locator("#resolve-post-public"), "posting the resolved update is the default").to_be_checked()
+    screenshot(page, "incident-room-actions")
+    submit(page.locator("#resolve-form"))
+    expect(page.locator("#room-status")).to_have_text("resolved")
+    expect(page.locator(".room-public")).to_contain_text("resolved")
+    expect(page.locator(".flash")).to_contain_text("the resolved update is on the status page")
+
+    page.goto(f"{site.url}/status/{site.page_slug}")
+    expect(page.locator("body")).to_contain_text("Search is degraded")
+    expect(page.locator("body")).to_contain_text("This incident has been resolved.")

@@ -53,6 +53,17 @@ def test_phone_layout(site: Site, new_page) -> None:  # noqa: ANN001 (fixture)
 
     page.goto(f"{site.url}/")
     fits("the dashboard")
+    # The header's links fold behind a Menu button (aria-expanded), which opens and closes them.
+    menu = page.locator("#menu-toggle")
+    expect(menu, "a phone gets a Menu button").to_be_visible()
+    expect(page.locator("#main-nav"), "the links are folded away").to_be_hidden()
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#main-nav").get_by_role("link", name="Incidents")).to_be_visible()
+    fits("the dashboard with the menu open")
+    page.keyboard.press("Escape")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(page.locator("#main-nav")).to_be_hidden()
     declare_button = page.locator("#declare-open")
     declare_button.scroll_into_view_if_needed()
     expect(declare_button, '"Declare incident" should be reachable on a phone').to_be_in_viewport()
@@ -74,6 +85,12 @@ def test_phone_layout(site: Site, new_page) -> None:  # noqa: ANN001 (fixture)
     page.goto(f"{site.url}/incidents/{site.seeded_incident}")
     expect(page.locator("h1")).to_contain_text(site.seeded_incident)
     fits("the incident room")
+    # On a phone the one-click actions and the note box come before the long timeline.
+    timeline_top = page.locator("#timeline").bounding_box()["y"]
+    for first in ("#resolve-form", "#note-text"):
+        assert page.locator(first).bounding_box()["y"] < timeline_top, f"{first} should come before the timeline"
+    check_a11y(page, "room-phone")
+    screenshot(page, "room-phone")
     note_box = page.locator("#note-text")
     note_box.scroll_into_view_if_needed()
     expect(note_box, "the note box should be reachable on a phone").to_be_in_viewport()

@@ -40,6 +40,7 @@ Verbs, by what they touch:
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -374,10 +375,11 @@ class Runbook:
     def _address(self, to: str) -> str:
         return self.people[to].email if to in self.people else to
 
-    def emails(self, to: str | None = None) -> list[EmailMessage]:
-        """Every email accepted by the SMTP server (to a person's name or an address), oldest first."""
+    def emails(self, to: str | None = None, *, handoffs: bool = False) -> list[EmailMessage]:
+        """Every email accepted by the SMTP server (to a person's name or an address), oldest first;
+        hand-off notices ("You go on call ...") only with `handoffs` (they are not pages)."""
         return [r.message for r in list(self.smtp.handler.received)
-                if to is None or self._address(to) in r.rcpt_tos]
+                if (to is None or self._address(to) in r.rcpt_tos) and (handoffs or not _handoff(r.message))]
 
     def sms(self, number: str) -> list[str]:
         """The texts of every SMS Twilio accepted for `number`, oldest first."""
@@ -405,8 +407,8 @@ class Runbook:
         """The one new email to `to` (a name or an address) and to nobody else, its subject holding
         `subject_words`."""
         address = self._address(to)
-        received = self._take("email", list(self.smtp.handler.received), lambda r: address in r.rcpt_tos,
-                              f"email to {to}")
+        received = self._take("email", list(self.smtp.handler.received),
+                              lambda r: address in r.rcpt_tos and not _handoff(r.message), f"email to {to}")
         assert received.rcpt_tos == [address], f"the email to {to} went to {received.rcpt_tos}"
         got = received.message
         for word in subject_words:
@@ -449,7 +451,7 @@ class Runbook:
         """No email, SMS, call, Slack post or webhook POST arrived that an expect_* has not taken."""
         unread = {
             "email": [(r.rcpt_tos, r.message["Subject"]) for i, r in enumerate(list(self.smtp.handler.received))
-                      if i not in self._read["email"]],
+                      if i not in self._read["email"] and not _handoff(r.message)],
             "twilio": [(r.resource, r.to, r.body or r.twiml) for i, r in enumerate(list(self.twilio.received))
                        if i not in self._read["twilio"]],
             "slack": [(r.path, r.text) for i, r in enumerate(list(self.slack.received))
@@ -538,3 +540,10 @@ class Runbook:
             self._http.__exit__(None, None, None)
             self._app.state.ingest.close()
 
+
+_HANDOFF = re.compile(r"(You go on call for .+ in .+|You are on call for .+ now|You are now off call for .+)$")
+
+
+def _handoff(message: EmailMessage) -> bool:
+    """A hand-off notice (tocsin.escalation.handoff), which the scenarios about pages leave aside."""
+    return bool(_HANDOFF.search(str(message["Subject"] or "")))

@@ -100,12 +100,12 @@ def test_others_see_an_alerts_notifications_with_masked_destinations(client, db,
     tag = hashlib.sha256(f"sms:{PHONE}:0".encode()).hexdigest()[:16]
     assert tag not in trail.text and tag in client.get(f"/api/v1/alerts/{alert_id}/escalation",
                                                        headers=world["admin"].headers).text
-    shown = {n["channel"]: n["destination"] for n in notes.json()}
+    shown = {n["channel"]: n["destination"] for n in notes.json()["items"]}
     # still useful to a responder: which kind, the last digits, the webhook's host
     assert shown["sms"].endswith("0123") and PHONE not in shown["sms"]
     assert shown["slack"] == "https://hooks.slack.com/…"
     assert shown["apprise"] == "tgram://…"
-    assert "https://hooks.example.test/…" in {n["destination"] for n in notes.json()}
+    assert "https://hooks.example.test/…" in {n["destination"] for n in notes.json()["items"]}
     assert {n["destination"] for n in trail.json()["notifications"]} == set(shown.values()) | {
         n["destination"] for n in notes.json()}
 

@@ -380,7 +380,7 @@ def test_outsiders_cannot_add_themselves_to_a_restricted_incident(client, world)
         r = client.post(f"{INC}/{target['ref']}/{what}", json=body, headers=world[kind].headers)
         assert r.status_code == 404, (kind, body, r.text)
         assert client.get(f"{INC}/{target['ref']}", headers=world[kind].headers).status_code == 404, kind
-    parts = ok(client.get(f"{INC}/{target['ref']}/participants", headers=world[ADMIN].headers), 200, "participants")
+    parts = ok(client.get(f"{INC}/{target['ref']}/participants", headers=world[ADMIN].headers), 200, "participants")["items"]
     assert {p["user"]["name"] for p in parts} == {"Owner", "PartResponder", "PartObserver"}
 
 

@@ -177,6 +177,7 @@ ROUTES: list[Route] = [
     R("GET", f"{INC}/notes/{{entry_id}}/revisions", "read", f"{API}/incidents/{{ref}}/notes/{{note}}/revisions"),
     R("GET", f"{INC}/roles", "read", f"{API}/incidents/{{ref}}/roles"),
     R("GET", f"{INC}/participants", "read", f"{API}/incidents/{{ref}}/participants"),
+    R("GET", f"{INC}/responders", "read", f"{API}/incidents/{{ref}}/responders"),
     R("GET", f"{INC}/changes", "read", f"{API}/incidents/{{ref}}/changes"),
     R("GET", f"{INC}/postmortem", "read", f"{API}/incidents/{{ref}}/postmortem"),
     R("GET", f"{INC}/action-items", "read", f"{API}/incidents/{{ref}}/action-items"),
@@ -251,8 +252,13 @@ ROUTES: list[Route] = [
     R("GET", "/status-pages/{slug}", "user", "/status-pages/acme"),
     R("GET", "/reports/view", "user", "/reports/view?period=2025-12"),
     R("GET", "/incidents/{ref}", "read", "/incidents/{ref}"),
+    R("GET", "/severity-suggestion", "user", "/severity-suggestion?customers_affected=300"),
     R("GET", "/incidents/{key}/postmortem", "read", "/incidents/{ref}/postmortem"),
     R("GET", "/postmortems/{postmortem_id}", "read", "/postmortems/{pm}"),
+    R("GET", "/action-items", "user"),
+    R("GET", "/action-items/{item_id}", "read", "/action-items/{item_ref}"),
+    R("GET", "/problems", "user"),
+    R("GET", "/problems/{problem_id}", "user", "/problems/{problem}"),
 
     # --- API writes -------------------------------------------------------------------------------
     R("POST", f"{API}/users", "admin", json={"email": "new-{who}@example.test", "name": "New"}),
@@ -331,6 +337,8 @@ ROUTES: list[Route] = [
       json={"text": "edited"}),
     R("POST", f"{INC}/roles", "write", f"{API}/incidents/{{ref}}/roles", json={"role": "sme", "user": "{helper}"}),
     R("POST", f"{INC}/participants", "read", f"{API}/incidents/{{ref}}/participants", json={"kind": "observer"}),
+    R("POST", f"{INC}/responders", "write", f"{API}/incidents/{{ref}}/responders",
+      json={"targets": [{"kind": "user", "key": "{helper}"}], "message": "Need you"}),
     R("POST", f"{API}/alerts/{{alert_id}}/attach", "write", f"{API}/alerts/{{alert}}/attach",
       json={"incident": "{ref}"}),
     R("POST", f"{INC}/postmortem", "write", f"{API}/incidents/{{ref}}/postmortem", json={}),  # 409: it exists
@@ -399,6 +407,15 @@ ROUTES: list[Route] = [
     R("POST", "/schedules/{key}/overrides/{override_id}/delete", "admin",  # someone else's
       "/schedules/ops/overrides/{override}/delete", form={}),
     R("POST", "/silences", "responder", form={"matchers": "team=db", "duration": "60", "reason": "noisy"}),
+    R("POST", "/action-items", "responder", form={"title": "Add a retry budget", "type": "prevent"}),
+    R("POST", "/action-items/{item_id}/edit", "write", "/action-items/{item_ref}/edit",
+      form={"title": "Alert on disk growth", "owner": "{helper_id}", "due": "", "team": "", "description": ""}),
+    R("POST", "/action-items/{item_id}/status", "write", "/action-items/{item_ref}/status",
+      form={"status": "in_progress"}),
+    R("POST", "/problems", "responder", form={"title": "Pool exhaustion {who}"}),
+    R("POST", "/problems/{problem_id}/edit", "responder", "/problems/{problem}/edit",
+      form={"title": "Disk fills up", "service": "checkout", "workaround": "Rotate the logs"}),
+    R("POST", "/problems/{problem_id}/status", "responder", "/problems/{problem}/status", form={"status": "known_error"}),
     R("POST", "/silences/{silence_id}/expire", "responder", "/silences/{silence}/expire", form={}),
     R("POST", "/silences/{silence_id}", "responder", "/silences/{silence}", form={
         "matchers": "team=db", "end": "2026-01-02T01:00", "reason": "r"}),
@@ -489,6 +506,9 @@ ROUTES: list[Route] = [
                                            "confirm_password": PASSWORD + "!"}),
 
     # --- deletions, last ---------------------------------------------------------------------------------
+    # the console unlinks and links again (each answers ok), then the API unlinks
+    R("POST", "/problems/{problem_id}/unlink", "write", "/problems/{problem}/unlink", form={"incident": "{ref}"}),
+    R("POST", "/problems/{problem_id}/link", "write", "/problems/{problem}/link", form={"incident": "{ref}"}),
     R("DELETE", f"{API}/problems/{{problem_id}}/incidents/{{key}}", "write", f"{API}/problems/{{problem}}/incidents/{{ref}}"),
     R("DELETE", f"{API}/status-pages/{{slug}}/subscribers/{{subscriber_id}}", "admin",
       f"{API}/status-pages/acme/subscribers/{{subscriber}}"),

@@ -96,7 +96,7 @@ def _values(w: dict[str, Any], who: Any) -> dict[str, str]:
             "method_id": str(uuid.uuid4()), "rule_id": str(uuid.uuid4()), "silence_id": str(uuid.uuid4()),
             "window_id": str(uuid.uuid4()), "heartbeat_id": str(uuid.uuid4()), "check_id": str(uuid.uuid4()),
             "template_id": str(uuid.uuid4()), "maintenance_id": str(uuid.uuid4()), "component_id": str(uuid.uuid4()),
-            "path": "app.js"}
+            "swap_id": str(uuid.uuid4()), "path": "app.js"}
 
 
 KEYS = {"/api/v1/incidents/": "ref", "/incidents/": "ref", "/api/v1/users/": "me", "/api/v1/teams/": "platform",
@@ -110,6 +110,8 @@ NOT_WALKED = {
     "/heartbeats/{key}": "an integration key route; it answers a fixed text",
     "/n/{token}": "a signed link sent only to the person paged (test_what_the_engine_sends_outsiders)",
     "/invite/{token}": "an invitation link, made for one person",
+    "/setup/{token}": "the first-run link: dead once any user exists (tests/web/test_setup.py)",
+    "/ical/users/{token}.ics": "a personal feed token: only that person's shifts (tests/api/test_shift_swaps_api.py)",
     "/status/{slug}/confirm/{token}": "a subscriber's link", "/status/{slug}/unsubscribe/{token}": "likewise",
 }
 EXTRA = [  # search, filters and pagination over what the outsider may list

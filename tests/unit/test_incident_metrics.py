@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from tocsin.actions.models import ActionItem
 from tocsin.alerts.models import Alert
+from tocsin.audit import service as audit
 from tocsin.config import Settings
 from tocsin.errors import InvalidInput
 from tocsin.incidents import roles
@@ -72,10 +73,10 @@ def march(db, clock, system, make_team, make_service):
                 severity_reason="fixed data set", **spec)).id
         return run
 
-    def status(iid, value):
+    def status(iid, value):  # Alice moves it: MTTA counts a person's acknowledgement, not tocsin's
         def run(s, now):
             inc = s.get(Incident, iid)
-            incidents.update_incident(s, incident=inc, actor=system, now=now, changes={"status": value})
+            incidents.update_incident(s, incident=inc, actor=alice, now=now, changes={"status": value})
         return run
 
     # Before the period: not counted.
@@ -122,6 +123,11 @@ def march(db, clock, system, make_team, make_service):
                     summary="5xx", severity="critical", urgency="high", labels={}, links=[],
                     first_seen_at=t("2026-03-02 08:45"), last_seen_at=t("2026-03-02 08:45"),
                     acknowledged_at=t("2026-03-02 08:55")))
+        s.flush()
+        # Bob acknowledged it (the audit log is where MTTA learns that a person did)
+        alert_id = s.execute(sa.select(Alert.id).where(Alert.incident_id == a)).scalar_one()
+        audit.record(s, actor=as_user(users["bob"]), action="alert.acknowledge", target_type="alert",
+                     target_id=alert_id, now=t("2026-03-02 08:55"))
         s.add(Postmortem(incident_id=a, title="A", status="published", body="", created_at=NOW, updated_at=NOW,
                          published_at=t("2026-03-04 10:20")))  # 48 h after resolution
         s.add(Postmortem(incident_id=b, title="B", status="draft", body="", created_at=NOW, updated_at=NOW))
@@ -334,8 +340,9 @@ def test_the_page_escapes_names_in_tables_and_charts():
                                "overall": o, "groups": [{"key": evil, "metrics": o}]},
                        action_items={"teams": [team]}, trends=[], generated_at=NOW)
     assert "<img" not in html
-    # once in the filter line, the group table, the action item table and the chart's axis label
-    assert html.count("&lt;img src=x onerror=alert(1)&gt; $x$") == 4
+    # once in the filter line, the group table, the action item table, the chart's axis label and
+    # the table of the chart's values
+    assert html.count("&lt;img src=x onerror=alert(1)&gt; $x$") == 5
 
 
 def test_trend_metrics_keep_their_str_methods() -> None:

@@ -36,6 +36,7 @@ from tocsin.incidents.access import get_incident, visibility_clause
 from tocsin.incidents.models import Incident
 from tocsin.incidents.types import TimelineKind
 from tocsin.localtime import resolve_wall, zone
+from tocsin.postmortems.draft import ActionLine
 from tocsin.postmortems.models import Postmortem
 from tocsin.principal import OrgRole, Principal
 from tocsin.problems.models import Problem
@@ -247,6 +248,7 @@ class ActionFilter:
     postmortem_id: uuid.UUID | None = None
     problem_id: uuid.UUID | None = None
     overdue: bool = False
+    team_ids: frozenset[uuid.UUID] | None = None  # any of these teams ("my teams'"); empty matches none
 
 
 def _filtered(principal: Principal, flt: ActionFilter, now: datetime) -> sa.Select[ActionItem]:
@@ -258,6 +260,8 @@ def _filtered(principal: Principal, flt: ActionFilter, now: datetime) -> sa.Sele
                           (ActionItem.problem_id, flt.problem_id)):
         if value is not None:
             stmt = stmt.where(column == value)
+    if flt.team_ids is not None:
+        stmt = stmt.where(ActionItem.team_id.in_(list(flt.team_ids)) if flt.team_ids else sa.false())
     if flt.overdue:
         stmt = stmt.where(ActionItem.status.in_(ACTIVE), ActionItem.due_at < now)
     return stmt
@@ -423,3 +427,20 @@ def items_of_problem(session: Session, principal: Principal, problem_id: uuid.UU
     return list(session.execute(
         sa.select(ActionItem).where(ActionItem.problem_id == problem_id, item_visibility(principal))
         .order_by(ActionItem.number)).scalars())
+
+
+def items_of_incident(session: Session, principal: Principal, incident_id: uuid.UUID) -> list[ActionItem]:
+    """The action items of the incident (directly or through its postmortem, which is always linked
+    to the incident too) that the principal may see, oldest first."""
+    return list(session.execute(
+        sa.select(ActionItem).where(ActionItem.incident_id == incident_id, item_visibility(principal))
+        .order_by(ActionItem.number)).scalars())
+
+
+def postmortem_lines(session: Session, principal: Principal, incident_id: uuid.UUID) -> list[ActionLine]:
+    """The incident's action items as the postmortem draft and export list them."""
+    items = items_of_incident(session, principal, incident_id)
+    owners = {i.owner_id for i in items if i.owner_id is not None}
+    names = dict(session.execute(sa.select(User.id, User.name).where(User.id.in_(owners))).all()) if owners else {}
+    return [ActionLine(ref=ref(i), title=i.title, status=i.status, priority=i.priority,
+                       owner=names.get(i.owner_id) if i.owner_id else None, due_at=i.due_at) for i in items]

@@ -38,7 +38,7 @@ from tocsin.alerts.models import Alert, AlertGroup
 from tocsin.delivery import Claim, Outbox, run
 from tocsin.escalation import outbox
 from tocsin.escalation.incident_paging import restricted_words
-from tocsin.escalation.models import Escalation, Notification
+from tocsin.escalation.models import Escalation, Notification, ResponderRequest
 from tocsin.incidents.access import who_may_see
 from tocsin.incidents.models import Incident, RoleAssignment
 from tocsin.incidents.types import Role
@@ -119,7 +119,7 @@ def _still_wanted(s: Session, rows: list[Notification], groups: dict[uuid.UUID, 
         RoleAssignment.ended_at.is_(None))).scalars()) if incidents else set()
     allowed = {i.id: who_may_see(s, i, {r.user_id for r in rows if r.incident_id == i.id})
                for i in found.values() if i.restricted}
-    out = {}
+    out = _responders_still_wanted(s, [r for r in rows if r.kind == "responder"])
     for r in rows:
         group = groups.get(r.escalation_id) if r.escalation_id is not None else None
         if group is not None:  # a page for a whole alert group: wanted while any of its alerts is triggered
@@ -137,6 +137,31 @@ def _still_wanted(s: Session, rows: list[Notification], groups: dict[uuid.UUID, 
                 out[r.id] = "not sent: the incident is restricted and this person may not see it"
             elif inc.restricted:
                 r.subject, r.body = restricted_words(inc.severity)
+    return out
+
+
+def _responders_still_wanted(s: Session, rows: list[Notification]) -> dict[uuid.UUID, str]:
+    """A page asking someone to join an incident (add responders) is not sent once they answered or
+    the incident is over; for a restricted incident it says only that it is one."""
+    out: dict[uuid.UUID, str] = {}
+    if not rows:
+        return out
+    found = {i.id: i for i in s.execute(sa.select(Incident).where(
+        Incident.id.in_({r.incident_id for r in rows}))).scalars()}
+    pending = {(i, u) for i, u in s.execute(sa.select(ResponderRequest.incident_id, ResponderRequest.user_id).where(
+        ResponderRequest.incident_id.in_(found), ResponderRequest.status == "pending"))}
+    for r in rows:
+        inc = found.get(r.incident_id) if r.incident_id else None
+        if inc is None or inc.status in OVER:
+            out[r.id] = f"not sent: the incident is {inc.status if inc else 'gone'}"
+        elif (inc.id, r.user_id) not in pending:
+            out[r.id] = "not sent: the request to join was already answered"
+        elif inc.restricted and r.user_id not in who_may_see(s, inc, [r.user_id]):
+            out[r.id] = "not sent: the incident is restricted and this person may not see it"
+        elif inc.restricted and not r.subject.endswith("restricted incident"):
+            r.subject = f"[{inc.severity}] You are asked to help with a restricted incident"
+            r.body = (f"You are asked to join a restricted {inc.severity} incident as a responder. What it is about "
+                      f"is shown only after you sign in.\nAcknowledge to join; decline if you cannot.")
     return out
 
 

@@ -96,7 +96,7 @@ class Notification(Base):
         sa.ForeignKey("contact_methods.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(sa.String(16), default="email")
     destination: Mapped[str] = mapped_column(sa.String(1000), default="")
-    kind: Mapped[str] = mapped_column(sa.String(16))  # page | incident | verify | test
+    kind: Mapped[str] = mapped_column(sa.String(16))  # page | incident | responder | verify | test
     subject: Mapped[str] = mapped_column(sa.Text)
     body: Mapped[str] = mapped_column(sa.Text)
     idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
@@ -117,3 +117,21 @@ class Notification(Base):
         sa.Index("ix_notifications_destination_sent", "channel", "destination", "sent_at"),
         sa.Index("ix_notifications_created_at", "created_at"),  # retention deletes oldest first
     )
+
+
+class ResponderRequest(Base):
+    """One person asked to join a running incident ("add responders"): through whom (`via`: the
+    person, a team or a schedule's on-call), with what message, and their reply: pending,
+    acknowledged (they joined as a responder) or declined."""
+
+    __tablename__ = "responder_requests"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    incident_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    via: Mapped[str] = mapped_column(sa.String(300))
+    message: Mapped[str] = mapped_column(sa.Text)
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending | acknowledged | declined
+    answered_at: Mapped[datetime | None]

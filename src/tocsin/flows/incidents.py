@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tocsin.escalation import responders
 from tocsin.escalation.incident_paging import page_for_commander, stop_for_incident
 from tocsin.incidents import roles
 from tocsin.incidents import service as incidents
@@ -62,6 +63,15 @@ def assign_role(session: Session, *, incident: Incident, role: Role, user: User,
                 now: datetime) -> RoleAssignment:
     """Give `user` the role; an Incident Commander stops the paging for one."""
     assignment = roles.assign_role(session, incident=incident, role=role, user=user, actor=actor, now=now)
+    if role == Role.incident_commander and actor.user_id is not None and incident.acknowledged_at is None:
+        incident.acknowledged_at = now  # a person took command (answered the page for a commander)
     if role == Role.incident_commander:
         stop_for_incident(session, incident.id, f"{user.name} is now {roles.ROLE_LABELS[role]}", now)
     return assignment
+
+
+def add_responders(session: Session, *, incident: Incident, actor: Principal, now: datetime,
+                   targets: list[responders.Target], message: str) -> responders.Outcome:
+    """Page people, teams or schedules' on-call into the running incident (`escalation.responders`);
+    the delivery engine sends the pages after commit."""
+    return responders.add(session, incident=incident, actor=actor, now=now, targets=targets, message=message)

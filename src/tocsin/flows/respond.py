@@ -8,6 +8,8 @@ everything is audited like the same action in the API.
   was restricted is not a way in), and neither the confirmation page nor the answer names it: a
   link or SMS may be read by others.
 - `resolve` resolves the alert(s).
+- On a request to join an incident ("add responders", `escalation.responders`), `ack` joins the
+  person as a responder and `decline` records that they cannot; both show in the room.
 - A page for a whole alert group (its service pages per group) acknowledges or resolves every
   open alert of the group, as the group actions of the API do.
 """
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts.models import Alert, AlertGroup
 from tocsin.audit.service import record
 from tocsin.errors import Conflict, Forbidden, IllegalTransition, NotFound
+from tocsin.escalation import responders
 from tocsin.escalation.models import Escalation, Notification
 from tocsin.flows.alerts import acknowledge, acknowledge_group, resolve, resolve_group
 from tocsin.flows.incidents import assign_role
@@ -75,10 +78,12 @@ def _alerts(session: Session, row: Notification) -> list[Alert]:
 
 def preview(session: Session, notification_id: uuid.UUID, action: str) -> Preview:
     row, user = _rows(session, notification_id)
-    if row.kind == "incident":
+    if row.kind in ("incident", "responder"):
         inc = session.get(Incident, row.incident_id)
         what = [] if inc is None else [f"a restricted {inc.severity} incident"] if inc.restricted else \
             [f"INC-{inc.number}: {inc.title} ({inc.status})"]
+        if row.kind == "responder":
+            return Preview("join as a responder" if action == "ack" else "decline to join", user.name, what)
         return Preview("take Incident Commander for", user.name, what)
     verb = "acknowledge" if action == "ack" else "resolve"
     group = _group(session, row)
@@ -100,6 +105,10 @@ def act(session: Session, *, notification_id: uuid.UUID, action: str, now: datet
            details={"action": action, "via": via})
     if row.kind == "incident":
         return _take_command(session, row, user, actor, action, now)
+    if row.kind == "responder":
+        return _answer_request(session, row, user, actor, action, now)
+    if action == "decline":
+        raise Conflict("only a request to join an incident can be declined")
     if row.kind != "page":
         raise Conflict("this message cannot be acted on")
     group = _group(session, row)
@@ -162,9 +171,22 @@ def _take_command(session: Session, row: Notification, user: User, actor: Princi
     return f"You are now Incident Commander of INC-{inc.number}: {inc.title}"
 
 
+def _answer_request(session: Session, row: Notification, user: User, actor: Principal, action: str,
+                    now: datetime) -> str:
+    """A reply to "add responders": acknowledge joins the incident as a responder, decline says no."""
+    if action not in ("ack", "decline"):
+        raise Conflict("a request to join an incident is acknowledged or declined")
+    inc = session.get(Incident, row.incident_id, with_for_update=True)
+    if inc is None:
+        raise NotFound("the incident no longer exists")
+    if inc.restricted and user.id not in who_may_see(session, inc, [user.id]):
+        raise Forbidden("this incident is restricted and you may not see it; ask the security team")
+    return responders.answer(session, incident=inc, user=user, actor=actor, accept=action == "ack", now=now)
+
+
 def by_reply_code(session: Session, phone: str, code: str) -> Notification | None:
     """The newest SMS page to this number with this reply code."""
     return session.execute(sa.select(Notification).where(
         Notification.channel == "sms", Notification.destination == phone, Notification.reply_code == code,
-        Notification.kind.in_(("page", "incident"))).order_by(Notification.created_at.desc()).limit(1)
+        Notification.kind.in_(("page", "incident", "responder"))).order_by(Notification.created_at.desc()).limit(1)
     ).scalar_one_or_none()

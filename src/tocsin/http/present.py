@@ -49,7 +49,7 @@ def incidents_out(session: Session, rows: list[Incident]) -> list[dict[str, Any]
             "impact_started_at": i.impact_started_at, "detected_at": i.detected_at, "declared_at": i.declared_at,
             "acknowledged_at": i.acknowledged_at, "mitigated_at": i.mitigated_at, "resolved_at": i.resolved_at,
             "closed_at": i.closed_at, "updated_at": i.updated_at,
-            "postmortem_waived_reason": i.postmortem_waived_reason,
+            "postmortem_waived_reason": i.postmortem_waived_reason, "conference_url": i.conference_url,
         })
     return out
 

@@ -44,6 +44,8 @@ class Incident(Base):
     updated_at: Mapped[datetime]
     # Why this incident may close without a published postmortem (also on the timeline).
     postmortem_waived_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # Where the responders talk: a conference bridge or chat channel (an http(s) URL), shown in the room.
+    conference_url: Mapped[str | None] = mapped_column(sa.String(2000))
 
 
 class IncidentService(Base):

@@ -56,7 +56,8 @@ class IncidentPatch(PatchIn):
     """Omit a field to leave it alone. Fields that always hold a value refuse null: their
     `None` defaults only make them optional, and only the fields sent are applied."""
 
-    clearable: ClassVar[frozenset[str]] = frozenset({"severity_reason", "impact", "detected_at", "impact_started_at"})
+    clearable: ClassVar[frozenset[str]] = frozenset({"severity_reason", "impact", "detected_at", "impact_started_at",
+                                                     "conference_url"})
 
     title: str | None = Field(None, min_length=1, max_length=300)
     summary: str | None = Field(None, max_length=50_000)
@@ -72,6 +73,8 @@ class IncidentPatch(PatchIn):
     postmortem_waived_reason: str | None = Field(None, min_length=1, max_length=2000,
                                           description="Why this incident may close without a published postmortem "
                                                       "(kept on the timeline)")
+    conference_url: str | None = Field(None, max_length=2000,
+                                       description="Conference bridge or chat link (http or https); null removes it")
 
 
 class ImpactOut(Out):
@@ -119,6 +122,7 @@ class IncidentOut(Out):
     updated_at: datetime
     postmortem_waived_reason: str | None = Field(None, description="Why it may close without a published "
                                                                    "postmortem")
+    conference_url: str | None = Field(None, description="Conference bridge or chat link")
 
 
 class CountsOut(Out):

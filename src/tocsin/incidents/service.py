@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -141,7 +142,11 @@ def declare(session: Session, *, actor: Principal, now: datetime, spec: Declarat
         detected_at=spec.detected_at or now, declared_at=now, updated_at=now,
     )
     for stamp in initial_stamps(spec.status):
-        setattr(incident, stamp, now)
+        # A person declaring an incident has acknowledged it; a rule declaring one from an alert
+        # has not: its acknowledged_at waits for a person (flows.alerts, flows.incidents, or the
+        # next status change), so MTTA does not read 0 s for every auto-declared incident.
+        if stamp != "acknowledged_at" or actor.user_id is not None:
+            setattr(incident, stamp, now)
     _apply_impact(incident, spec.impact)
     _settle_severity(incident, spec.severity_reason, severity_or_impact_changed=True)
     session.add(incident)
@@ -246,6 +251,22 @@ def roles_of(session: Session, incident_ids: list[uuid.UUID]) -> dict[uuid.UUID,
 
 
 _TEXT_FIELDS = ("title", "summary")
+MAX_URL = 2000
+
+
+def check_conference_url(value: str | None) -> str | None:
+    """A conference bridge or chat link: an absolute http(s) URL, or empty (None) to remove it."""
+    url = (value or "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        raise InvalidInput("the conference link must be an http:// or https:// address such as "
+                           "https://meet.example.com/inc-42", details={"field": "conference_url"})
+    if len(url) > MAX_URL:
+        raise InvalidInput(f"the conference link may have at most {MAX_URL} characters",
+                           details={"field": "conference_url"})
+    return url
 
 
 def _waive_postmortem(session: Session, *, incident: Incident, actor: Principal, now: datetime, reason: str | None,
@@ -333,6 +354,13 @@ def update_incident(session: Session, *, incident: Incident, actor: Principal, n
                             text=f"{name.replace('_', ' ').capitalize()} set to "
                                  f"{changes[name].isoformat() if changes[name] else 'unknown'}",
                             data={"field": name, "to": audit[name]})
+
+    if "conference_url" in changes and (changes["conference_url"] or None) != incident.conference_url:
+        url = check_conference_url(changes["conference_url"])
+        incident.conference_url = audit["conference_url"] = url
+        timeline.append(session, incident=incident, kind=TimelineKind.field_changed, actor=actor, now=now,
+                        text=f"Conference link set to {url}" if url else "Conference link removed",
+                        data={"field": "conference_url", "to": url})
 
     if "kind" in changes and changes["kind"] != incident.kind:
         new_kind = Kind(changes["kind"])

@@ -69,3 +69,4 @@ class TimelineKind(StrEnum):
     action_item = "action_item"  # an action item was created for this incident or changed status
     problem = "problem"  # linked to (or unlinked from) a problem record
     status_page = "status_page"  # a public update was posted from this incident to a status page
+    responders = "responders"  # people asked to join ("add responders") and their replies

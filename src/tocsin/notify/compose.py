@@ -63,7 +63,7 @@ class Row:
 
     id: Any
     idempotency_key: str
-    kind: str  # page | incident | verify | test
+    kind: str  # page | incident | responder | verify | test
     subject: str
     body: str
     created_at: datetime
@@ -75,8 +75,12 @@ class Row:
 
 def _links(rows: Sequence[Row], public_url: str, secret: str, now: datetime) -> dict[str, str]:
     head = rows[0]
-    if len(rows) > 1 or head.kind not in ("page", "incident"):
+    if len(rows) > 1 or head.kind not in ("page", "incident", "responder"):
         return {}
+    if head.kind == "responder":  # asked to join an incident: acknowledge (join) or decline; view the room
+        return {"ack": f"{public_url}/n/{links.make_token(secret, head.id, 'ack', now)}",
+                "decline": f"{public_url}/n/{links.make_token(secret, head.id, 'decline', now)}",
+                "view": f"{public_url}/incidents/{head.incident_id}"}
     out = {"ack": f"{public_url}/n/{links.make_token(secret, head.id, 'ack', now)}"}
     if head.kind == "page":
         out["resolve"] = f"{public_url}/n/{links.make_token(secret, head.id, 'resolve', now)}"
@@ -114,13 +118,16 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
                 " (all of them)." if len(rows) > 1 else " (the whole group)." if head.group and head.group.many else ".")
         elif code and head.kind == "incident":
             reply = f" Reply '{code} ack' to take Incident Commander."
+        elif code and head.kind == "responder":
+            reply = f" Reply '{code} ack' to join."
         text = subject[: SMS_MAX - len(reply) - 8] + reply
         body = f"tocsin: {text}"
     elif channel == "voice":
         body = f"This is tocsin. {subject}. " + ("Several pages are waiting. " if len(rows) > 1 else "") + \
                "Acknowledge it from your email, SMS or the web."
     elif link and channel != "push":
-        shown = ("ack", "resolve", "view") if head.kind == "incident" else ("ack", "resolve")
+        shown = ("ack", "resolve", "view") if head.kind == "incident" else \
+            ("ack", "decline", "view") if head.kind == "responder" else ("ack", "resolve")
         body += "\n\n" + "\n".join(f"{name.capitalize()}: {url}" for name, url in link.items() if name in shown)
     data: dict[str, Any] = {"kind": head.kind, "subject": subject, "links": link,
                             "alert_ids": [str(r.alert_id) for r in rows if r.alert_id],

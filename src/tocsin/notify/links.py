@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-ACTIONS = ("ack", "resolve")
+ACTIONS = ("ack", "resolve", "decline")  # decline: a request to join an incident (add responders)
 LIFETIME = timedelta(hours=24)
 
 

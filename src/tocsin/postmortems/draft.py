@@ -45,6 +45,19 @@ class AlertLine:
     service: str
 
 
+@dataclass(frozen=True)
+class ActionLine:
+    """An action item as the postmortem shows it. Read by the caller (the actions package sits
+    above this one), so the draft and the export can list the incident's items."""
+
+    ref: str
+    title: str
+    status: str
+    priority: str
+    owner: str | None = None
+    due_at: datetime | None = None
+
+
 @dataclass
 class Record:
     ref: str
@@ -68,6 +81,7 @@ class Record:
     roles: list[tuple[str, str]] = field(default_factory=list)  # (role, person), every holder in order
     events: list[Event] = field(default_factory=list)
     alerts: list[AlertLine] = field(default_factory=list)
+    action_items: list[ActionLine] = field(default_factory=list)
 
 
 def when(at: datetime | None) -> str:
@@ -151,7 +165,24 @@ def _detection(r: Record) -> list[str]:
     return lines
 
 
-FILLED = {"summary": _summary, "impact": _impact, "timeline": _timeline, "detection": _detection}
+def action_table(items: list[ActionLine]) -> list[str]:
+    """A Markdown table of the items: ref, title, owner, due date (UTC), priority, status."""
+    lines = ["| Item | Title | Owner | Due (UTC) | Priority | Status |", "| --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {a.ref} | {_cell(a.title)} | {_cell(a.owner or 'nobody yet')} | "
+              f"{a.due_at.strftime('%Y-%m-%d') if a.due_at else 'none'} | {a.priority} | {a.status.replace('_', ' ')} |"
+              for a in items]
+    return lines
+
+
+def _action_items(r: Record) -> list[str]:
+    if not r.action_items:
+        return ["_No action items yet. What will we change so that this cannot happen again, or hurts less? "
+                "One owner and a due date each._"]
+    return action_table(r.action_items)
+
+
+FILLED = {"summary": _summary, "impact": _impact, "timeline": _timeline, "detection": _detection,
+          "action_items": _action_items}
 
 
 def render(record: Record, sections: list[dict[str, Any]]) -> str:
@@ -164,8 +195,9 @@ def render(record: Record, sections: list[dict[str, Any]]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def gather(session: Session, incident: Incident) -> Record:
-    """Read the incident, its services, roles, alerts and postmortem-worthy timeline entries."""
+def gather(session: Session, incident: Incident, action_items: list[ActionLine] | None = None) -> Record:
+    """Read the incident, its services, roles, alerts and postmortem-worthy timeline entries;
+    `action_items` are the incident's items, read by the caller."""
     svc = incidents.services_of(session, [incident.id])[incident.id]
     history = role_history(session, incident.id)
     entries = [e for e in session.execute(
@@ -190,6 +222,7 @@ def gather(session: Session, incident: Incident) -> Record:
         events=[Event(e.occurred_at, names.get(e.actor_id, "tocsin") if e.actor_id else "tocsin", e.text)
                 for e in entries],
         alerts=[AlertLine(a.first_seen_at, a.severity, a.summary, slug) for a, slug in alerts],
+        action_items=list(action_items or []),
     )
 
 

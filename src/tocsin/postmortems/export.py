@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from tocsin.postmortems.draft import when
+from tocsin.postmortems.draft import ActionLine, action_table, when
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class ExportDoc:
     published_at: datetime | None
     text: str  # the Markdown to export: the internal body or the public text
     public: bool
+    action_items: tuple[ActionLine, ...] = ()  # the incident's items now (internal exports only)
 
 
 @cache
@@ -69,12 +70,25 @@ def _byline(doc: ExportDoc) -> str:
     return f"{doc.incident_ref} · {state} · revision {doc.revision}"
 
 
+ACTION_STATUS_HEADING = "## Action item status"
+
+
+def _full_text(doc: ExportDoc) -> str:
+    """The text, and for an internal export the incident's action items as they stand now (the
+    draft's list is a snapshot taken when the postmortem was started; owners, due dates and
+    statuses move on). A public export never lists them: their titles are internal."""
+    text = doc.text.strip()
+    if doc.public or not doc.action_items:
+        return text
+    return "\n".join([text, "", ACTION_STATUS_HEADING, "", *action_table(list(doc.action_items))])
+
+
 def to_markdown(doc: ExportDoc) -> str:
-    """The document as Markdown: title, a one-line byline, then the text."""
-    return f"# {doc.title}\n\n_{_byline(doc)}_\n\n{doc.text.strip()}\n"
+    """The document as Markdown: title, a one-line byline, then the text (and action item status)."""
+    return f"# {doc.title}\n\n_{_byline(doc)}_\n\n{_full_text(doc)}\n"
 
 
 def to_html(doc: ExportDoc) -> str:
     """A standalone HTML page with print styles, ready to be printed to PDF."""
-    body = render_markdown(doc.text)
+    body = render_markdown(_full_text(doc))
     return _env().get_template("postmortem.html").render(doc=doc, byline=_byline(doc), body=body)

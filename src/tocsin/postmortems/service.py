@@ -111,9 +111,11 @@ def list_postmortems(session: Session, *, principal: Principal, flt: PostmortemF
 
 
 def start(session: Session, *, incident: Incident, actor: Principal, now: datetime,
-          template_id: uuid.UUID | None = None, title: str | None = None) -> Postmortem:
-    """Start the incident's postmortem with a draft built from the record, and move the incident
-    resolved → postmortem. Raises Conflict when one exists or the incident is not resolved."""
+          template_id: uuid.UUID | None = None, title: str | None = None,
+          action_items: list[draft.ActionLine] | None = None) -> Postmortem:
+    """Start the incident's postmortem with a draft built from the record (and the incident's
+    action items, which `flows.postmortems.start` reads), and move the incident resolved →
+    postmortem. Raises Conflict when one exists or the incident is not resolved."""
     actor.require(OrgRole.responder, "starting postmortems")
     existing = get_for_incident(session, incident)
     if existing is not None:
@@ -124,7 +126,7 @@ def start(session: Session, *, incident: Incident, actor: Principal, now: dateti
         raise Conflict(f"{incidents.ref(incident)} is {incident.status}: a postmortem starts once the incident is "
                        "resolved", details={"status": incident.status, "required_status": "resolved"})
     template = require_template(session, template_id) if template_id else default_template(session, now=now)
-    body = draft.render(draft.gather(session, incident), template.sections)
+    body = draft.render(draft.gather(session, incident, action_items), template.sections)
     pm = Postmortem(incident_id=incident.id, template_id=template.id,
                     title=(title or "").strip() or f"Postmortem: {incident.title}"[:300], status=Status.draft.value,
                     body=body, revision=1, public_text="", created_by_id=actor.user_id, created_at=now,

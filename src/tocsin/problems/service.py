@@ -286,3 +286,28 @@ def problems_of_incident(session: Session, incident_id: uuid.UUID) -> list[tuple
         sa.select(ProblemIncident, Problem).join(Problem, Problem.id == ProblemIncident.problem_id)
         .where(ProblemIncident.incident_id == incident_id)
         .order_by(ProblemIncident.linked_at, Problem.number)).all()]
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """What the principal may see of a problem's incidents: how many, how many came after the
+    problem was known (recurrences), and when the latest was declared."""
+
+    incidents: int
+    recurrences: int
+    last_declared_at: datetime | None
+
+
+def recurrence(session: Session, principal: Principal, problem_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recurrence]:
+    """Per problem, its visible incidents' count, recurrences and latest declaration (absent: none)."""
+    ids = list(problem_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(ProblemIncident.problem_id, sa.func.count(),
+                  sa.func.sum(sa.case((ProblemIncident.recurrence.is_(True), 1), else_=0)),
+                  sa.func.max(Incident.declared_at))
+        .join(Incident, Incident.id == ProblemIncident.incident_id)
+        .where(ProblemIncident.problem_id.in_(ids), visibility_clause(principal))
+        .group_by(ProblemIncident.problem_id)).all()
+    return {pid: Recurrence(int(n), int(rec or 0), last) for pid, n, rec, last in rows}

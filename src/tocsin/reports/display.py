@@ -21,5 +21,8 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f}%"
 
 
-def money(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.0f}"
+def money(value: float | None, currency: str = "") -> str:
+    """1,234, or 1,234 EUR with a currency (TOCSIN_COST_CURRENCY)."""
+    if value is None:
+        return "–"
+    return f"{value:,.0f} {currency}" if currency else f"{value:,.0f}"

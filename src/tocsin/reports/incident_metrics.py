@@ -7,10 +7,13 @@ figure can be checked against a hand computation (tests/unit/test_incident_metri
 Definitions (docs/reports.md says the same in prose):
 
 - MTTD  impact_started_at → detected_at, over incidents with impact_started_at.
-- MTTA  first alert → first acknowledgement. The first alert is the earliest `first_seen_at`
-        of the alerts attached to the incident, or declared_at when none is attached; the
-        first acknowledgement is the earliest of any attached alert's `acknowledged_at` and
-        the incident's `acknowledged_at`. Incidents never acknowledged are left out.
+- MTTA  first alert → first acknowledgement by a person. The first alert is the earliest
+        `first_seen_at` of the alerts attached to the incident, or declared_at when none is
+        attached; the first acknowledgement is the earlier of `first_alert_ack_at` (a person
+        acknowledged an attached alert or its page) and `acknowledged_at` (a person acknowledged
+        the incident: declared it active, moved it out of triage, took command after the
+        declaration). The loader fills both from who-did-what records (reports/service.py), never
+        from tocsin's own stamps. Incidents nobody acknowledged are left out.
 - MTTM  detected_at → mitigated_at; MTTR detected_at → resolved_at (incidents having them).
 - Each is reported as count, mean, median and p90 in seconds. p90 interpolates linearly
   between the closest ranks (numpy's default, `statistics.quantiles(method="inclusive")`).
@@ -65,12 +68,12 @@ class IncidentRow:
     declared_at: datetime
     detected_at: datetime
     impact_started_at: datetime | None = None
-    acknowledged_at: datetime | None = None
+    acknowledged_at: datetime | None = None  # first acknowledgement of the incident by a person
     mitigated_at: datetime | None = None
     resolved_at: datetime | None = None
     revenue_at_risk_per_hour: float | None = None
     first_alert_at: datetime | None = None  # earliest first_seen_at of the attached alerts
-    first_alert_ack_at: datetime | None = None  # earliest acknowledged_at of the attached alerts
+    first_alert_ack_at: datetime | None = None  # first acknowledgement of an attached alert by a person
     first_ic_at: datetime | None = None  # first incident_commander assignment
     responders_joined: tuple[datetime, ...] = ()  # joined_at of each responder participant
     services: tuple[str, ...] = ()  # slugs

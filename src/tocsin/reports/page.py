@@ -8,6 +8,7 @@ sheet, no image URL), which lets the route send a strict Content-Security-Policy
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,13 +39,41 @@ def action_chart(teams: list[dict[str, Any]]) -> m.Trend:
                    [m.Series("done on time", [t["completion_rate_percent"] for t in teams])], "bar")
 
 
+def chart_value(value: float | None, unit_label: str, currency: str = "") -> str:
+    """One chart value as its data table prints it: the number the chart plots, in its unit."""
+    if value is None:
+        return "–"
+    if unit_label == "minutes":
+        return f"{value:.1f}"
+    if unit_label == "cost":
+        return money(value, currency)
+    if unit_label.startswith("%"):
+        return percent(value)
+    return f"{value:g}"
+
+
+def chart_table(trend: m.Trend, currency: str = "") -> dict[str, Any]:
+    """The chart's own numbers as a table (one row per bucket, one column per series), printed
+    beside the chart: what is drawn and what is read are the same values."""
+    return {"caption": f"{trend.title} ({trend.unit_label})", "columns": [s.label for s in trend.series],
+            "rows": [(key, [chart_value(s.values[i], trend.unit_label, currency) for s in trend.series])
+                     for i, key in enumerate(trend.buckets)]}
+
+
+def chart_data_uri(trend: m.Trend) -> str:
+    """The chart as a data: URI for an <img> (the console's CSP allows data: images, not inline SVG styles)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(charts.render(trend)).decode("ascii")
+
+
 def render_page(*, report: dict[str, Any], action_items: dict[str, Any], trends: list[m.Trend],
-                generated_at: datetime) -> str:
-    """Return the HTML page for an incident report, its action items and its trend charts."""
+                generated_at: datetime, currency: str = "", back: str | None = None) -> str:
+    """Return the HTML page for an incident report, its action items and its trend charts (and the
+    action items chart), each chart followed by a table of its values."""
     flt = report["filters"]
     filters = [(k, ", ".join(v) if isinstance(v, list) else v) for k, v in flt.items() if v]
-    svgs = [charts.inline_svg(t) for t in [*trends, action_chart(action_items["teams"])]]
+    figures = [(charts.inline_svg(t), chart_table(t, currency))
+               for t in [*trends, action_chart(action_items["teams"])]]
     return _ENV.get_template("report.html").render(
-        period=report["period"], filters=filters, o=report["overall"], durations=DURATIONS, charts=svgs,
+        period=report["period"], filters=filters, o=report["overall"], durations=DURATIONS, charts=figures,
         group_by=report["group_by"], groups=report["groups"], action_teams=action_items["teams"],
-        generated_at=generated_at.isoformat(timespec="seconds"))
+        generated_at=generated_at.isoformat(timespec="seconds"), currency=currency, back=back)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from tocsin.actions.models import ActionItem
 from tocsin.actions.service import item_visibility
 from tocsin.alerts.models import Alert
+from tocsin.audit.models import AuditEntry
 from tocsin.config import Settings
 from tocsin.incidents.access import visibility_clause
 from tocsin.incidents.models import (
@@ -27,9 +28,10 @@ from tocsin.incidents.models import (
     IncidentService,
     Participant,
     RoleAssignment,
+    TimelineEntry,
 )
 from tocsin.incidents.service import match_clauses, ref
-from tocsin.incidents.types import Kind, ParticipantKind, Role, Status
+from tocsin.incidents.types import Kind, ParticipantKind, Role, Status, TimelineKind
 from tocsin.postmortems.models import Postmortem
 from tocsin.principal import Principal
 from tocsin.problems.models import ProblemIncident
@@ -78,6 +80,77 @@ def _incident_ids(session: Session, principal: Principal, period: Period,
     return stmt
 
 
+# --- acknowledgements by people (MTTA) -----------------------------------------------------------
+# MTTA ends at the first acknowledgement by a PERSON. The incident's own `acknowledged_at` cannot
+# say that: entering `investigating` stamps it, also when an auto-incident rule declares the
+# incident (and databases from before that was fixed hold such stamps), so every auto-declared
+# incident would show an MTTA of about 0 s. The records that name who acted are used instead: the
+# audit log for alerts, the timeline and role assignments for the incident.
+
+ALERT_ACK_ACTIONS = ("alert.acknowledge", "alert_group.acknowledge")
+_CHUNK = 500
+
+
+def _earliest(into: dict[uuid.UUID, datetime], key: uuid.UUID, at: datetime) -> None:
+    if key not in into or at < into[key]:
+        into[key] = at
+
+
+def human_alert_acks(session: Session, incident_ids: sa.Select[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+    """Per incident, when a person first acknowledged one of its attached alerts (directly, by
+    answering its page, or with its whole group). Acknowledgements the sender sent through the
+    integration (a monitoring system's ack event) are not a person's and are left out; they are
+    not audited as `alert.acknowledge`, which people's are."""
+    alerts = session.execute(sa.select(Alert.id, Alert.group_id, Alert.incident_id, Alert.first_seen_at)
+                             .where(Alert.incident_id.in_(incident_ids))).all()
+    by_alert = {str(a.id): a.incident_id for a in alerts}
+    by_group: dict[str, list[tuple[uuid.UUID, datetime]]] = defaultdict(list)
+    for a in alerts:
+        if a.group_id is not None:
+            by_group[str(a.group_id)].append((a.incident_id, a.first_seen_at))
+    out: dict[uuid.UUID, datetime] = {}
+    for action, targets in (("alert.acknowledge", list(by_alert)), ("alert_group.acknowledge", list(by_group))):
+        for start in range(0, len(targets), _CHUNK):
+            for target, at in session.execute(  # target_id is set for these actions: they name the alert (group)
+                    sa.select(AuditEntry.target_id, AuditEntry.at)
+                    .where(AuditEntry.action == action, AuditEntry.actor_id.is_not(None),
+                           AuditEntry.target_id.in_(targets[start:start + _CHUNK]))):
+                if target is None:
+                    continue
+                if action == "alert.acknowledge":
+                    _earliest(out, by_alert[target], at)
+                else:  # a group ack acknowledged the group's alerts that had arrived by then
+                    for incident_id, seen in by_group[target]:
+                        if seen <= at:
+                            _earliest(out, incident_id, at)
+    return out
+
+
+def human_incident_acks(session: Session, incident_ids: sa.Select[uuid.UUID],
+                        declared: dict[uuid.UUID, datetime]) -> dict[uuid.UUID, datetime]:
+    """Per incident, when a person first acknowledged the incident itself: declared it straight into
+    an active status (not triage), moved it out of triage (the status change that stamped
+    `acknowledged_at`), or took or gave the Incident Commander role after the declaration (answering
+    the page for a commander does that). Entries written by tocsin itself have no actor."""
+    out: dict[uuid.UUID, datetime] = {}
+    for incident_id, kind, at, data in session.execute(
+            sa.select(TimelineEntry.incident_id, TimelineEntry.kind, TimelineEntry.occurred_at, TimelineEntry.data)
+            .where(TimelineEntry.incident_id.in_(incident_ids), TimelineEntry.actor_id.is_not(None),
+                   TimelineEntry.kind.in_((TimelineKind.declared.value, TimelineKind.status_changed.value)))):
+        data = data or {}
+        if kind == TimelineKind.declared.value and data.get("status") not in (None, Status.triage.value):
+            _earliest(out, incident_id, at)
+        elif kind == TimelineKind.status_changed.value and "acknowledged_at" in (data.get("stamped") or ()):
+            _earliest(out, incident_id, at)
+    for incident_id, at in session.execute(
+            sa.select(RoleAssignment.incident_id, RoleAssignment.assigned_at)
+            .where(RoleAssignment.incident_id.in_(incident_ids), RoleAssignment.assigned_by_id.is_not(None),
+                   RoleAssignment.role == Role.incident_commander.value)):
+        if at > declared[incident_id]:
+            _earliest(out, incident_id, at)
+    return out
+
+
 def load_incident_rows(session: Session, *, principal: Principal, period: Period,
                        flt: ReportFilter) -> list[m.IncidentRow]:
     """One IncidentRow per matching incident, ordered by declared_at; raises NotFound for an
@@ -99,9 +172,12 @@ def load_incident_rows(session: Session, *, principal: Principal, period: Period
         if team:
             teams[iid].add(team)
 
-    alerts = {iid: (seen, acked) for iid, seen, acked in session.execute(
-        sa.select(Alert.incident_id, sa.func.min(Alert.first_seen_at), sa.func.min(Alert.acknowledged_at))
-        .where(Alert.incident_id.in_(ids)).group_by(Alert.incident_id))}
+    first_seen = dict(session.execute(
+        sa.select(Alert.incident_id, sa.func.min(Alert.first_seen_at))
+        .where(Alert.incident_id.in_(ids)).group_by(Alert.incident_id)).all())
+    declared = {inc.id: inc.declared_at for inc in incidents}
+    alert_acks = human_alert_acks(session, ids)
+    incident_acks = human_incident_acks(session, ids, declared)
     first_ic = dict(session.execute(
         sa.select(RoleAssignment.incident_id, sa.func.min(RoleAssignment.assigned_at))
         .where(RoleAssignment.incident_id.in_(ids), RoleAssignment.role == Role.incident_commander.value)
@@ -121,13 +197,13 @@ def load_incident_rows(session: Session, *, principal: Principal, period: Period
     first_public = first_update_times(session, [inc.id for inc in incidents])
     rows = []
     for inc in incidents:
-        seen, acked = alerts.get(inc.id, (None, None))
         pm_status, pm_published = postmortems.get(inc.id, (None, None))
         rows.append(m.IncidentRow(
             ref=ref(inc), kind=inc.kind, severity=inc.severity, declared_at=inc.declared_at,
             detected_at=inc.detected_at, impact_started_at=inc.impact_started_at,
-            acknowledged_at=inc.acknowledged_at, mitigated_at=inc.mitigated_at, resolved_at=inc.resolved_at,
-            revenue_at_risk_per_hour=inc.revenue_at_risk_per_hour, first_alert_at=seen, first_alert_ack_at=acked,
+            acknowledged_at=incident_acks.get(inc.id), mitigated_at=inc.mitigated_at, resolved_at=inc.resolved_at,
+            revenue_at_risk_per_hour=inc.revenue_at_risk_per_hour, first_alert_at=first_seen.get(inc.id),
+            first_alert_ack_at=alert_acks.get(inc.id),
             first_ic_at=first_ic.get(inc.id), responders_joined=tuple(sorted(responders[inc.id])),
             services=tuple(sorted(services[inc.id])), teams=tuple(sorted(teams[inc.id])),
             postmortem_status=pm_status, postmortem_published_at=pm_published, recurrence=inc.id in recurrent,
@@ -186,14 +262,37 @@ def action_item_report(session: Session, *, principal: Principal, now: datetime,
             "teams": m.action_items_by_team(rows, now=now)}
 
 
-def page_html(session: Session, *, principal: Principal, now: datetime, period: Period, flt: ReportFilter,
-              group_by: m.GroupBy, unit: m.Bucket, settings: Settings) -> str:
-    """The HTML reports page (summary table, groups, trend charts), as the API and the console serve it."""
+PAGE_TRENDS = (m.TrendMetric.incidents, m.TrendMetric.mtta, m.TrendMetric.mttr)
+
+
+@dataclass
+class PageData:
+    """What the reports page shows: the report, the action items by team, and the trend charts
+    (the action items chart is drawn from `action_items`), computed once from the same rows so that
+    each chart and the table beside it agree."""
+
+    report: dict[str, Any]
+    action_items: dict[str, Any]
+    trends: list[m.Trend]
+
+
+def page_data(session: Session, *, principal: Principal, now: datetime, period: Period, flt: ReportFilter,
+              group_by: m.GroupBy, unit: m.Bucket, settings: Settings) -> PageData:
     rows = load_incident_rows(session, principal=principal, period=period, flt=flt)
     report = incident_report(session, principal=principal, now=now, period=period, flt=flt, group_by=group_by,
                              settings=settings, rows=rows)
     actions = action_item_report(session, principal=principal, now=now, period=period, team=flt.team)
     trends = [m.trend(rows, metric=metric, unit=unit, since=period.since, until=period.until, now=now,
                       required_severities=required_severities(settings), hourly_rate=hourly_rate(settings))
-              for metric in (m.TrendMetric.incidents, m.TrendMetric.mtta, m.TrendMetric.mttr)]
-    return page.render_page(report=report, action_items=actions, trends=trends, generated_at=now)
+              for metric in PAGE_TRENDS]
+    return PageData(report, actions, trends)
+
+
+def page_html(session: Session, *, principal: Principal, now: datetime, period: Period, flt: ReportFilter,
+              group_by: m.GroupBy, unit: m.Bucket, settings: Settings, back: str | None = None) -> str:
+    """The HTML reports page (summary table, groups, trend charts), as the API and the console serve it;
+    `back` is a link to show at the top (the console's report page)."""
+    data = page_data(session, principal=principal, now=now, period=period, flt=flt, group_by=group_by, unit=unit,
+                     settings=settings)
+    return page.render_page(report=data.report, action_items=data.action_items, trends=data.trends,
+                            generated_at=now, currency=settings.cost_currency, back=back)

@@ -23,6 +23,7 @@ from tocsin.web import api_docs, room_actions
 from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_redirect
 from tocsin.web.render import render, secure
 from tocsin.web.routes import (
+    action_pages,
     audit_pages,
     auth,
     config_services,
@@ -36,6 +37,7 @@ from tocsin.web.routes import (
     people,
     policy_pages,
     postmortem_pages,
+    problem_pages,
     push,
     report_pages,
     room,
@@ -78,9 +80,9 @@ def install(app: FastAPI) -> None:
     # /escalation-policies/{key} would catch /schedules/new and /escalation-policies/new
     add_routes(app, *(module.router for module in (api_docs, auth, config_services, config_teams, configure, console,
                                                    me, schedule_editor, swap_pages, policy_pages, oncall_pages,
-                                                   people, silences, status_admin, push, report_pages,
-                                                   postmortem_pages, room_actions, room, integrations, monitors,
-                                                   rules_pages, audit_pages)))
+                                                   people, silences, status_admin, push, report_pages, action_pages,
+                                                   problem_pages, postmortem_pages, room_actions, room, integrations,
+                                                   monitors, rules_pages, audit_pages)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

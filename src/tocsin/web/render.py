@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
 from tocsin.localtime import zone
+from tocsin.reports import display
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -95,6 +96,7 @@ env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_aut
                                                                                           default_for_string=True),
                   trim_blocks=True, lstrip_blocks=True)
 env.filters.update(ago=_ago, localtime=_localtime, sev_class=_sev_class, duration=_duration, iso=_isoformat)
+env.filters.update(report_duration=display.duration, report_percent=display.percent, report_money=display.money)
 env.globals.update(SEVERITIES=SEVERITIES)
 
 

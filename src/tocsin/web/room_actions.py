@@ -13,6 +13,7 @@ import math
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -21,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tocsin.alerts import service as alerts
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TocsinError
+from tocsin.escalation import responders
 from tocsin.flows import incidents as flows
 from tocsin.http.errors import error_response, status_for
 from tocsin.ids import parse_uuid
@@ -34,10 +36,12 @@ from tocsin.principal import OrgRole, Principal
 from tocsin.problems import service as problems
 from tocsin.severities import Severity
 from tocsin.statuspage import service as statuspages
+from tocsin.statuspage.types import UNRESOLVED, IncidentStatus
 from tocsin.users.service import require_user
+from tocsin.wake import ring
 from tocsin.web import room_page
 from tocsin.web.auth import WebCtx, check_csrf, web_ctx
-from tocsin.web.render import secure
+from tocsin.web.render import FLASH_COOKIE, secure
 
 router = APIRouter(include_in_schema=False)
 CtxDep = Annotated[WebCtx, Depends(web_ctx)]
@@ -47,6 +51,8 @@ FLASH = {
     "role": "Roles updated.", "join": "You have joined the incident.", "note": "Note added.",
     "link": "Linked.", "public": "Public update posted.", "update": "Update posted.",
     "link-problem": "Problem linked; its workaround is on the timeline.",
+    "responders": "Responders paged; their replies show here.", "conference": "Conference link saved.",
+    "resolved-public": "Resolved, and the resolved update is on the status page.",
 }
 
 
@@ -58,13 +64,11 @@ def json_error(exc: TocsinError) -> JSONResponse:
     return error_response(status_for(exc), exc.code, exc.message, exc.details, {"Cache-Control": "no-store"})
 
 
-class Act:
-    """What one action handler gets: the unit of work's session and principal, the incident
-    (locked for update), the form, the clock reading and the app's settings."""
+class _Fields:
+    """Reading checked text fields from a url-encoded form."""
 
-    def __init__(self, s: Session, me: Principal, incident: Incident, form: dict[str, str], ctx: WebCtx) -> None:
-        self.s, self.me, self.incident, self.form, self.now, self.ctx = s, me, incident, form, ctx.now, ctx
-        self.done: str | None = None  # the flash to show when it differs from the action's name
+    def __init__(self, form: dict[str, str]) -> None:
+        self.form = form
 
     def field(self, name: str, *, required: bool = False, limit: int = 20_000) -> str:
         value = self.form.get(name, "").strip()
@@ -73,6 +77,15 @@ class Act:
         if len(value) > limit:
             raise InvalidInput(f"{name.replace('_', ' ')} may have at most {limit} characters", details={"field": name})
         return value
+
+
+class Act(_Fields):
+    """What one action handler gets: the unit of work's session and principal, the incident
+    (locked for update), the form, the clock reading and the app's settings."""
+
+    def __init__(self, s: Session, me: Principal, incident: Incident, form: dict[str, str], ctx: WebCtx) -> None:
+        self.s, self.me, self.incident, self.form, self.now, self.ctx = s, me, incident, form, ctx.now, ctx
+        self.done: str | None = None  # the flash to show when it differs from the action's name
 
     def update(self, changes: dict[str, Any]) -> None:
         flows.update(self.s, incident=self.incident, actor=self.me, now=self.now, changes=changes,
@@ -104,14 +117,44 @@ def ack(a: Act) -> None:
 
 
 def change_status(a: Act) -> None:
+    """Move the incident; resolving with "post_public" ticked also posts the resolved update to each
+    status page whose public incident (posted from this one) is still open, in the same transaction."""
     changes: dict[str, Any] = {"status": _choice("status", a.field("status", required=True), Status).value}
     waiver = a.field("postmortem_waived_reason", limit=2000)
     if waiver:
         changes["postmortem_waived_reason"] = waiver
+    post_public = a.field("post_public", limit=8)
+    if post_public not in ("", "1"):
+        raise InvalidInput("the status page box is either ticked or not", details={"field": "post_public"})
+    body = a.field("public_body", limit=2000) or "This incident has been resolved."
     a.update(changes)
+    if changes["status"] == Status.resolved.value and post_public:
+        posted = False
+        for page in statuspages.list_pages(a.s):
+            si = statuspages.public_incident_for(a.s, page=page, incident=a.incident)
+            if si is not None and si.status in UNRESOLVED:
+                statuspages.post_incident_update(a.s, actor=a.me, now=a.now, page=page, incident=a.incident,
+                                                 status=IncidentStatus.resolved.value, body=body)
+                posted = True
+        if posted:
+            a.done = "resolved-public"
 
 
-def _count(a: Act, name: str, cast: Callable[[str], Any], top: float) -> Any:
+def set_conference(a: Act) -> None:
+    """The conference bridge or chat link (validated by the incidents service: http or https)."""
+    a.update({"conference_url": a.field("conference_url", limit=2000) or None})
+
+
+def add_responders(a: Act) -> None:
+    """Page a person, a team or a schedule's current on-call into the incident, with a message."""
+    kind, _, key = a.field("target", required=True, limit=120).partition(":")
+    if kind not in responders.TARGET_KINDS or not key:
+        raise InvalidInput("choose a person, a team or a schedule to page", details={"field": "target"})
+    flows.add_responders(a.s, incident=a.incident, actor=a.me, now=a.now, message=a.field("message", limit=2000),
+                         targets=[responders.Target(kind, key)])
+
+
+def _count(a: _Fields, name: str, cast: Callable[[str], Any], top: float) -> Any:
     raw = a.field(name, limit=40).replace(",", "")
     if not raw:
         return None
@@ -124,9 +167,9 @@ def _count(a: Act, name: str, cast: Callable[[str], Any], top: float) -> Any:
     return value
 
 
-def change_severity(a: Act) -> None:
-    """Severity with the impact assessment; the service stores the suggestion and demands a reason
-    when the chosen severity departs from it."""
+def impact_from(form: dict[str, str]) -> dict[str, Any]:
+    """The impact fields of a form (the room's severity form, or the suggestion's query), checked."""
+    a = _Fields(form)
     facing = a.field("customer_facing", limit=8)
     sensitivity = a.field("data_sensitivity", limit=20)
     impact = {
@@ -137,6 +180,13 @@ def change_severity(a: Act) -> None:
     }
     if impact["customer_facing"] == "bad":
         raise InvalidInput("customer facing must be yes, no or unknown", details={"field": "customer_facing"})
+    return impact
+
+
+def change_severity(a: Act) -> None:
+    """Severity with the impact assessment; the service stores the suggestion and demands a reason
+    when the chosen severity departs from it."""
+    impact = impact_from(a.form)
     changes: dict[str, Any] = {"severity": _choice("severity", a.field("severity", required=True), Severity).value,
                                "impact": impact}
     reason = a.field("severity_reason", limit=2000)
@@ -223,6 +273,7 @@ def public_update(a: Act) -> None:
 ACTIONS: dict[str, Callable[[Act], None]] = {
     "ack": ack, "status": change_status, "severity": change_severity, "role": set_role, "join": join,
     "note": note, "link": link, "public": public_update, "link-problem": link_problem,
+    "responders": add_responders, "conference": set_conference,
 }
 
 
@@ -247,9 +298,14 @@ async def act(request: Request, ref: str, action: str, ctx: CtxDep) -> Response:
         return await run_in_threadpool(lambda: room_page.render_room(
             request, ctx, ref, error=message, status_code=status, form=form, action=action))
     done = done or action
+    if action == "responders":
+        ring()  # the engine in this process sends the pages now
     if wants_json(request):
         return JSONResponse({"ok": True, "message": FLASH[done]}, headers={"Cache-Control": "no-store"})
-    return secure(RedirectResponse(f"/incidents/{room_ref}?done={done}", status_code=303))
+    # The flash rides in a one-time cookie, not the URL: a reload or going back never shows it again.
+    response = secure(RedirectResponse(f"/incidents/{room_ref}", status_code=303))
+    response.set_cookie(FLASH_COOKIE, quote(FLASH[done]), max_age=120, path="/", httponly=True, samesite="lax")
+    return response
 
 
 class _Hidden(Exception):

@@ -25,11 +25,13 @@ from tocsin.incidents.types import (
     Role,
     Status,
 )
+from tocsin.oncall.service import list_schedules
 from tocsin.principal import OrgRole, Principal
 from tocsin.services.service import list_services
 from tocsin.statuspage import service as statuspages
 from tocsin.statuspage.common import COMPONENT_STATUSES
 from tocsin.statuspage.types import IncidentStatus
+from tocsin.teams.service import list_teams
 from tocsin.users.service import list_users
 from tocsin.web import room_view
 from tocsin.web.auth import WebCtx
@@ -53,10 +55,14 @@ def render_room(request: Request, ctx: WebCtx, ref: str, *, flash: str | None = 
             "participants": room_view.participants_view(s, incident),
             "can_act": me.at_least(OrgRole.responder),
             "problems": room_view.problems_view(s, me, incident),
+            "responders": room_view.responders_view(s, incident, tz, ctx.now),
+            "changes": room_view.changes_view(s, incident, tz),
         }
         if values["can_act"]:
             values["opts"] = action_options(s, incident, me)
-    return render(request, ctx, "room.html", status_code=status_code, flash=flash, error=error, form=form or {},
+    if flash is not None:  # otherwise the one-time flash cookie (set by the redirect after an action) shows
+        values["flash"] = flash
+    return render(request, ctx, "room.html", status_code=status_code, error=error, form=form or {},
                   failed_action=action, **values)
 
 
@@ -80,7 +86,18 @@ def action_options(s: Session, incident: Incident, me: Principal) -> dict[str, A
         "public": public_offers(s, incident, me),
         "public_statuses": PUBLIC_STATUSES,
         "component_statuses": COMPONENT_STATUSES,
+        "targets": responder_targets(s, people),
     }
+
+
+def responder_targets(s: Session, people: list[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What "add responders" may page: people (responders and admins), teams, schedules' on-call."""
+    return [
+        ("People", [(f"user:{u.id}", u.name) for u in sorted(people, key=lambda u: u.name.lower())]),
+        ("Teams", [(f"team:{t.id}", f"Team {t.name}") for t in sorted(list_teams(s, limit=500), key=lambda t: t.name)]),
+        ("Schedules (whoever is on call now)",
+         [(f"schedule:{x.id}", f"On call: {x.name}") for x in list_schedules(s)]),
+    ]
 
 
 def public_offers(s: Session, incident: Incident, me: Principal) -> dict[str, Any] | None:

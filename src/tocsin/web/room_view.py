@@ -26,10 +26,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from tocsin.escalation import responders
 from tocsin.http.present import users_by_id
+from tocsin.incidents import changes, timeline
 from tocsin.incidents import roles as roles_svc
 from tocsin.incidents import service as incidents
-from tocsin.incidents import timeline
 from tocsin.incidents.lifecycle import ACTIVE_STATUSES, TRANSITIONS
 from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.incidents.roles import ROLE_LABELS
@@ -37,6 +38,9 @@ from tocsin.incidents.types import Role, Status
 from tocsin.localtime import zone
 from tocsin.problems import service as problems
 from tocsin.problems import suggest
+from tocsin.statuspage import service as statuspages
+from tocsin.statuspage.types import UNRESOLVED
+from tocsin.web import room_words
 from tocsin.web.render import describe_span
 
 RESPONSE_TARGETS: dict[str, timedelta | str] = {
@@ -49,7 +53,7 @@ KIND_LABELS = {
     "participant_changed": "Participant", "participant_left": "Left", "visibility_changed": "Visibility",
     "services_changed": "Services", "note": "Note", "alert_attached": "Alert", "paging": "Paging",
     "postmortem": "Postmortem", "action_item": "Action item", "problem": "Problem",
-    "status_page": "Public update",
+    "status_page": "Public update", "responders": "Responders",
 }
 _OPEN = {s.value for s in ACTIVE_STATUSES}
 
@@ -102,7 +106,7 @@ def entry_views(session: Session, entries: list[TimelineEntry], tz: ZoneInfo, no
         update_note = e.kind == "note" and e.key_event
         label = "Update" if update_note else KIND_LABELS.get(e.kind, e.kind.replace("_", " "))
         out.append(EntryView(
-            id=e.id, kind=e.kind, kind_label=label, text=e.text, is_update=update_note,
+            id=e.id, kind=e.kind, kind_label=label, text=room_words.describe(e, tz), is_update=update_note,
             actor=actor, occurred_iso=e.occurred_at.isoformat(), recorded_at=e.recorded_at,
             local_time=short, full_time=local.strftime("%Y-%m-%d %H:%M:%S %Z"), key_event=e.key_event,
             edited=e.edited_at is not None, back_dated=e.recorded_at - e.occurred_at > timedelta(minutes=1),
@@ -134,6 +138,37 @@ class HeaderView:
     suggested_severity: str | None
     severity_reason: str | None
     impact: dict[str, Any] = field(default_factory=dict)
+    next_statuses: list[str] = field(default_factory=list)
+    conference_url: str | None = None
+    public: list[PublicView] = field(default_factory=list)
+
+    @property
+    def open_public(self) -> list[PublicView]:
+        return [p for p in self.public if p.open]
+
+
+@dataclass(frozen=True)
+class PublicView:
+    """A public (status page) incident posted from this incident, as the header shows it."""
+
+    page: str  # the status page's name
+    slug: str
+    name: str  # the public incident's title
+    status: str
+    url: str
+    open: bool
+
+
+def public_view(session: Session, incident: Incident) -> list[PublicView]:
+    """The public incidents posted from this incident, one per status page (none for a restricted
+    one: its public notices are not linked to it)."""
+    out = []
+    for page in statuspages.list_pages(session):
+        si = statuspages.public_incident_for(session, page=page, incident=incident)
+        if si is not None:
+            out.append(PublicView(page=page.name, slug=page.slug, name=si.name, status=si.status,
+                                  url=page.public_url or f"/status/{page.slug}", open=si.status in UNRESOLVED))
+    return out
 
 
 def header_view(session: Session, incident: Incident, tz: ZoneInfo, now: datetime) -> HeaderView:
@@ -157,7 +192,8 @@ def header_view(session: Session, incident: Incident, tz: ZoneInfo, now: datetim
         due_iso=due.isoformat() if due else None,
         due_local=due.astimezone(tz).strftime("%H:%M %Z") if due else None,
         overdue=bool(due and now > due), suggested_severity=incident.suggested_severity,
-        severity_reason=incident.severity_reason,
+        severity_reason=incident.severity_reason, next_statuses=next_statuses(incident.status),
+        conference_url=incident.conference_url, public=public_view(session, incident),
         impact={"customers_affected": incident.customers_affected,
                 "revenue_at_risk_per_hour": incident.revenue_at_risk_per_hour,
                 "data_sensitivity": incident.data_sensitivity, "customer_facing": incident.customer_facing},
@@ -203,3 +239,45 @@ def problems_view(session: Session, principal: Any, incident: Incident) -> dict[
                              workaround=(f.problem.workaround or "").strip(), reasons=tuple(f.reasons))
                  for f in suggest.for_incident(session, principal, incident)]
     return {"linked": linked, "suggested": suggested}
+
+
+@dataclass(frozen=True)
+class ResponderView:
+    name: str
+    via: str
+    by: str | None
+    status: str
+    status_label: str
+    when: str
+
+
+STATUS_LABELS = {"pending": "no answer yet", "acknowledged": "acknowledged", "declined": "declined"}
+
+
+def responders_view(session: Session, incident: Incident, tz: ZoneInfo, now: datetime) -> list[ResponderView]:
+    """Who was asked to join (add responders) and their reply, oldest request first."""
+    rows = responders.requests_of(session, incident.id)
+    names = users_by_id(session, [r.user_id for r in rows] + [r.requested_by_id for r in rows])
+    today = now.astimezone(tz).date()
+    out = []
+    for r in rows:
+        local = r.requested_at.astimezone(tz)
+        when = local.strftime("%H:%M") if local.date() == today else local.strftime("%Y-%m-%d %H:%M")
+        by = names[r.requested_by_id]["name"] if r.requested_by_id in names else None
+        out.append(ResponderView(name=names[r.user_id]["name"] if r.user_id in names else "someone", via=r.via,
+                                 by=by, status=r.status, status_label=STATUS_LABELS.get(r.status, r.status),
+                                 when=when))
+    return out
+
+
+def changes_view(session: Session, incident: Incident, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Deploys and other changes of the incident's services around it (as the API's /changes)."""
+    rows = changes.for_incident(session, incident, limit=20)
+    slugs = {s.id: s.slug for s in incidents.services_of(session, [incident.id])[incident.id]}
+    out = []
+    for c in rows:
+        link = next((x.get("href") for x in (c.links or []) if isinstance(x, dict)
+                     and str(x.get("href", "")).startswith(("https://", "http://"))), None)
+        out.append({"iso": c.occurred_at.isoformat(), "local": c.occurred_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                    "service": slugs.get(c.service_id, ""), "summary": c.summary, "source": c.source, "link": link})
+    return out

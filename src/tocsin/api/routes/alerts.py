@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -28,7 +27,7 @@ from tocsin.errors import InvalidInput
 from tocsin.flows import alerts as alert_flows
 from tocsin.http.present import alerts_out, decisions_out
 from tocsin.incidents.access import require_incident
-from tocsin.incidents.models import IncidentService
+from tocsin.incidents.changes import for_incident as incident_changes_of
 from tocsin.ingest.formats import signing_secret
 from tocsin.integrations import service as integrations
 from tocsin.integrations.models import ChangeEvent, Integration
@@ -39,7 +38,6 @@ router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
 LimitQ = Annotated[int, Query(ge=1, le=500)]
 CursorQ = Annotated[str | None, Query(max_length=200)]
-CHANGE_LOOKBACK = timedelta(hours=24)
 
 
 def _label_filter(label: list[str]) -> dict[str, str]:
@@ -192,7 +190,4 @@ def service_changes(key: str, ctx: CtxDep, limit: LimitQ = 50) -> dict[str, Any]
             summary="Changes to the incident's services from 24 h before it was detected until it resolved")
 def incident_changes(key: str, ctx: CtxDep, limit: LimitQ = 50) -> dict[str, Any]:
     with ctx.work() as (s, me):
-        inc = require_incident(s, me, key)
-        ids = list(s.execute(sa.select(IncidentService.service_id).where(IncidentService.incident_id == inc.id))
-                   .scalars())
-        return {"items": _changes(s, ids, inc.detected_at - CHANGE_LOOKBACK, inc.resolved_at, limit) if ids else []}
+        return {"items": incident_changes_of(s, require_incident(s, me, key), limit=limit)}

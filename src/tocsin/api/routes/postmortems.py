@@ -12,10 +12,12 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from tocsin.actions.service import postmortem_lines
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import Conflict, NotFound
+from tocsin.flows import postmortems as pm_flows
 from tocsin.http.present import users_by_id
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.models import Incident
@@ -79,7 +81,8 @@ def start(key: str, ctx: CtxDep, body: PostmortemStart | None = None) -> dict[st
     body = body or PostmortemStart()
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key, for_update=True)
-        pm = svc.start(s, incident=incident, actor=me, now=ctx.now, template_id=body.template_id, title=body.title)
+        pm = pm_flows.start(s, incident=incident, actor=me, now=ctx.now, template_id=body.template_id,
+                            title=body.title)
         return _out(s, pm, incident)
 
 
@@ -198,7 +201,8 @@ def export_postmortem(postmortem_id: uuid.UUID, ctx: CtxDep, format: ExportForma
         else:
             doc = export.ExportDoc(title=pm.title, incident_ref=ref(incident), incident_title=incident.title,
                                    status=pm.status, revision=pm.revision, published_at=pm.published_at,
-                                   text=pm.body, public=False)
+                                   text=pm.body, public=False,
+                                   action_items=tuple(postmortem_lines(s, me, incident.id)))
     name = f"{doc.incident_ref}-postmortem{'-public' if public else ''}"
     if format == ExportFormat.html:
         # Served inline from the API origin: the CSP keeps the browser from loading anything the

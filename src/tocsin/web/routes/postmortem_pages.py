@@ -19,7 +19,9 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from tocsin.actions.service import postmortem_lines
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TocsinError
+from tocsin.flows import postmortems as pm_flows
 from tocsin.http.errors import status_for
 from tocsin.http.present import users_by_id
 from tocsin.incidents.access import require_incident
@@ -70,7 +72,8 @@ def start(request: Request, key: str, ctx: CtxDep, form: CsrfForm) -> Response:
                 incident = require_incident(s, me, key[:64], for_update=True)
             except NotFound as exc:
                 raise _Hidden(exc.message) from None
-            pm = svc.start(s, incident=incident, actor=me, now=ctx.now, title=form.get("title", "")[:300] or None)
+            pm = pm_flows.start(s, incident=incident, actor=me, now=ctx.now,
+                                title=form.get("title", "")[:300] or None)
             pm_id = pm.id
     except _Hidden as exc:
         raise NotFound(str(exc)) from None
@@ -140,6 +143,7 @@ def _view(s: Session, me: Principal, pm: Postmortem, incident: Incident, body: s
         "published_by": who(pm.published_by_id) if pm.published_by_id else None,
         "pages": [(p.slug, p.name) for p in pages],
         "can_act": me.at_least(OrgRole.responder),
+        "action_items": postmortem_lines(s, me, incident.id),
     }
 
 

@@ -8,7 +8,7 @@ event loop stays free for the live streams.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import (
@@ -26,7 +26,8 @@ from tocsin.ids import parse_uuid
 from tocsin.incidents import service as incidents
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.lifecycle import ACTIVE_STATUSES
-from tocsin.incidents.types import Status
+from tocsin.incidents.severity import Impact, suggest_severity
+from tocsin.incidents.types import DataSensitivity, Kind, Status
 from tocsin.severities import Severity
 from tocsin.web import room_actions, room_page, sse
 from tocsin.web.auth import WebCtx, check_csrf, web_ctx
@@ -101,16 +102,43 @@ def _declare(ctx: WebCtx, form: dict[str, str]) -> str:
     except ValueError:
         raise InvalidInput("choose a severity from SEV1 to SEV4", details={"field": "severity"}) from None
     service = form.get("service", "").strip()
-    spec = incidents.Declaration(title=title, severity=severity, services=[service] if service else [])
+    kind_value = form.get("kind", "operational") or "operational"
+    if kind_value not in (k.value for k in Kind):
+        raise InvalidInput("choose operational or security", details={"field": "kind"})
+    if form.get("need_to_know", "") not in ("", "1"):
+        raise InvalidInput("the need-to-know box is either ticked or not", details={"field": "need_to_know"})
+    kind = Kind(kind_value)
+    # A security incident is restricted unless told otherwise (the service's default); ticking the
+    # need-to-know box restricts an operational one too.
+    restricted = True if form.get("need_to_know") == "1" else None
+    spec = incidents.Declaration(title=title, severity=severity, services=[service] if service else [], kind=kind,
+                                 restricted=restricted)
     with ctx.work() as (s, me):
         return incidents.ref(flows.declare(s, actor=me, now=ctx.now, spec=spec))
 
 
 @router.get("/incidents/{ref}")
-async def room(request: Request, ref: str, ctx: CtxDep,
-               done: Annotated[str, Query(max_length=20)] = "") -> Response:
-    """The incident room: header, timeline (oldest first), and the action forms for responders."""
-    return await run_in_threadpool(room_page.render_room, request, ctx, ref, flash=room_actions.FLASH.get(done))
+async def room(request: Request, ref: str, ctx: CtxDep) -> Response:
+    """The incident room: header, timeline (oldest first), and the action forms for responders. The
+    message after an action comes once, from the flash cookie the action's redirect set."""
+    return await run_in_threadpool(room_page.render_room, request, ctx, ref)
+
+
+@router.get("/severity-suggestion")
+def severity_suggestion(request: Request, ctx: CtxDep) -> Response:
+    """The severity the impact suggests, and why, as the impact form is filled in (read only; the
+    room's script asks as the fields change). The server still judges the saved form."""
+    try:
+        impact = room_actions.impact_from(dict(request.query_params))
+    except InvalidInput as exc:
+        return room_actions.json_error(exc)
+    found = suggest_severity(Impact(
+        customers_affected=impact["customers_affected"], revenue_at_risk_per_hour=impact["revenue_at_risk_per_hour"],
+        data_sensitivity=DataSensitivity(impact["data_sensitivity"]) if impact["data_sensitivity"] else None,
+        customer_facing=impact["customer_facing"]))
+    body: dict[str, Any] = {"severity": found.severity.value if found else None,
+                            "reasons": list(found.reasons) if found else []}
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/incidents/{ref}/events")

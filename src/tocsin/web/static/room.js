@@ -151,7 +151,42 @@
     });
   }
 
+  // The suggested severity follows the impact fields as they are filled in: the server computes it
+  // (GET /severity-suggestion, read only) with the same rules it judges the saved form by.
+  function suggestSeverity() {
+    var form = $("severity-form");
+    var out = $("suggested-severity");
+    if (!form || !out || !window.fetch || !window.URLSearchParams) return;
+    var names = ["customers_affected", "revenue_at_risk_per_hour", "data_sensitivity", "customer_facing"];
+    var timer = null, asked = 0;
+    function ask() {
+      var params = new URLSearchParams();
+      names.forEach(function (n) { var f = form.elements[n]; if (f && f.value) params.set(n, f.value); });
+      var mine = ++asked;
+      fetch(out.getAttribute("data-url") + "?" + params.toString(), {
+        credentials: "same-origin", headers: { "Accept": "application/json" }
+      }).then(function (r) { return r.json().then(function (body) { return [r.ok, body]; }); }).then(function (res) {
+        if (mine !== asked) return;  // a newer answer is coming
+        var ok = res[0], body = res[1];
+        var chosen = form.elements.severity ? form.elements.severity.value : "";
+        out.textContent = "";
+        if (!ok) { out.textContent = (body.error && body.error.message) || "Cannot suggest a severity yet."; return; }
+        if (!body.severity) { out.textContent = "No impact assessed yet: fill in what you know and tocsin suggests a severity."; return; }
+        out.appendChild(document.createTextNode("The impact suggests "));
+        var strong = document.createElement("strong");
+        strong.textContent = body.severity;
+        out.appendChild(strong);
+        out.appendChild(document.createTextNode(" (" + body.reasons.join("; ") + ")" +
+          (chosen && chosen !== body.severity ? "; saving " + chosen + " needs a reason." : ".")));
+      }).catch(function () {});
+    }
+    function later() { clearTimeout(timer); timer = setTimeout(ask, 250); }
+    form.addEventListener("input", later);
+    form.addEventListener("change", later);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    suggestSeverity();
     var room = $("room");
     if (!room) return;
     var forms = document.querySelectorAll("form.live-form");
