@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from tests.harness.webhook import Post, Receiver
 from tocsin.config import Settings, new_p256_key
 from tocsin.contacts import push
-from tocsin.errors import Forbidden, InvalidInput
+from tocsin.errors import Conflict, Forbidden, InvalidInput
 from tocsin.net.guard import EgressPolicy
 from tocsin.notify import push_subscription
 from tocsin.notify.dispatch import Dispatcher
@@ -265,6 +265,15 @@ def test_nobody_subscribes_a_device_for_someone_else_and_a_device_moves_to_its_n
     with db.unit_of_work() as s, pytest.raises(InvalidInput, match="p256dh"):
         push.subscribe(s, actor=as_[erin.id], now=clock.now(), user=require_user(s, erin.id),
                        endpoint="https://push.example.test/y", p256dh=b64(b"\x04" + b"\x01" * 64), auth=sub["auth"])
+    # Knowing the endpoint is not enough to take the device: without its keys the answer is a conflict,
+    # and Erin keeps her device and the rules that page it.
+    thief = Browser.new()
+    with db.unit_of_work() as s, pytest.raises(Conflict):
+        push.subscribe(s, actor=as_[dana.id], now=clock.now(), user=require_user(s, dana.id),
+                       endpoint=sub["endpoint"], p256dh=thief.p256dh, auth=b64(thief.auth))
+    with db.unit_of_work() as s:
+        assert [m.type for m in list_methods(s, erin.id)] == ["push"]
+        assert [m.type for m in list_methods(s, dana.id)] == []
 
 
 def test_a_restricted_incident_pushes_no_text_to_someone_who_may_not_see_it(runbook, push_service):

@@ -261,3 +261,12 @@ def test_the_api_reads_and_sets_the_hand_off_switch(client, make_person):
     person = make_person("responder")
     r = client.patch(f"/api/v1/users/{person.id}", json={"handoff_notices": False}, headers=person.headers)
     assert r.status_code == 200 and r.json()["handoff_notices"] is False
+
+
+def test_a_rule_delay_that_is_not_ascii_digits_is_refused_not_a_500(responder) -> None:  # noqa: ANN001
+    c = responder
+    mid = _add_email(c, "digits@example.test")
+    for delay in ("²", "٣", "1.5", "-1"):
+        r = post_form(c, "/me/rules", {"contact_method_id": str(mid), "delay_minutes": delay, "urgency": "high"},
+                      page="/me")
+        assert r.status_code == 422 and "whole number of minutes" in r.text, (delay, r.status_code)

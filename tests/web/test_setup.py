@@ -60,3 +60,8 @@ def test_the_login_page_points_to_the_setup_link_until_someone_exists(client, ma
     assert "has no users yet" in client.get("/login").text
     make_web_user("responder")
     assert "has no users yet" not in client.get("/login").text
+
+
+def test_a_setup_link_with_non_ascii_characters_is_not_found_not_a_500(client) -> None:  # noqa: ANN001
+    assert client.get("/setup/%C3%A9t%C3%A9").status_code == 404
+    assert client.post("/setup/%C3%A9", data=GOOD, follow_redirects=False).status_code == 404

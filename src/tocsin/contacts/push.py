@@ -87,7 +87,12 @@ def subscribe(session: Session, *, actor: Principal, now: datetime, user: User, 
         col.type == PUSH, sa.func.substr(col.address, 1, len(prefix)) == prefix)).scalars())
     mine = next((m for m in holders if m.user_id == user.id), None)
     for other in holders:
-        if other.user_id != user.id:  # the device moves to the person who enabled push on it now
+        # The device moves to the person who enabled push on it now, but only with the proof that it is
+        # the same browser subscription (its keys): an endpoint alone is not a secret, and would let anyone
+        # remove another person's device and the rules that page it.
+        if other.user_id != user.id and other.address != address:
+            raise Conflict("this push endpoint belongs to another person's device; subscribe again in the browser")
+        if other.user_id != user.id:
             record(session, actor=actor, action="contact_method.delete", target_type="user", target_id=other.user_id,
                    now=now, details={"contact_method_id": str(other.id), "type": PUSH,
                                      "reason": f"the device now receives {user.email}'s pushes"})

@@ -158,7 +158,7 @@ def _responders_still_wanted(s: Session, rows: list[Notification]) -> dict[uuid.
             out[r.id] = "not sent: the request to join was already answered"
         elif inc.restricted and r.user_id not in who_may_see(s, inc, [r.user_id]):
             out[r.id] = "not sent: the incident is restricted and this person may not see it"
-        elif inc.restricted and not r.subject.endswith("restricted incident"):
+        elif inc.restricted:  # always the neutral words: a title may itself end in "restricted incident"
             r.subject = f"[{inc.severity}] You are asked to help with a restricted incident"
             r.body = (f"You are asked to join a restricted {inc.severity} incident as a responder. What it is about "
                       f"is shown only after you sign in.\nAcknowledge to join; decline if you cannot.")

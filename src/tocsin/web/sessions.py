@@ -329,7 +329,7 @@ def needs_setup(session: Session) -> bool:
 
 def require_setup(session: Session, settings: Settings, token: str) -> None:
     """NotFound unless `token` is the setup secret and no user exists yet (one message for both)."""
-    if not (token and len(token) <= _MAX_TOKEN_CHARS and hmac.compare_digest(token, setup_token(settings))
+    if not (token and len(token) <= _MAX_TOKEN_CHARS and token.isascii() and hmac.compare_digest(token, setup_token(settings))
             and needs_setup(session)):
         raise NotFound("this setup link is not valid: tocsin already has users (log in), or the link is wrong")
 

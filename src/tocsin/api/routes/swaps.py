@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
-from tocsin.errors import Forbidden
+from tocsin.errors import Forbidden, InvalidInput
 from tocsin.escalation import swap_notices
 from tocsin.oncall import mine, swaps
 from tocsin.oncall import service as oncall
@@ -87,6 +87,8 @@ def my_shifts(ctx: CtxDep,
               end: Annotated[UTCInput | None, Query(description="Default: 28 days after start; at most 90 "
                                                                 "days after it")] = None) -> dict[str, Any]:
     begin: datetime = start or ctx.now
+    if abs(begin - ctx.now) > timedelta(days=3660):
+        raise InvalidInput("start must be within ten years of now", details={"field": "start"})
     with ctx.work() as (s, me):
         if me.user_id is None:
             raise Forbidden("only a person has shifts", details={})

@@ -66,7 +66,7 @@ def list_audit(ctx: CtxDep, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
                until: Annotated[UTCInput | None, Query(description="Entries before this time")] = None) -> Any:
     if cursor is not None:
         (text,) = pagination.decode(cursor, 1)
-        if not (text.isdigit() and len(text) < 19):
+        if not (text.isascii() and text.isdigit() and len(text) < 19):
             raise InvalidInput("invalid cursor", details={"field": "cursor"})
         after = int(text)
     filters = audit.AuditFilter(actor=actor.strip(), action=action.strip(), since=since, until=until)

@@ -22,6 +22,7 @@ from tocsin.contacts import service as contacts
 from tocsin.contacts.models import TYPES, ContactMethod
 from tocsin.errors import InvalidInput, NotFound
 from tocsin.net.policy import user_policy
+from tocsin.notify import push_subscription
 from tocsin.users.service import (
     change_own_password,
     create_token,
@@ -137,8 +138,8 @@ def send_code(request: Request, method_id: str, ctx: CtxDep, _form: CsrfForm) ->
         target = direct.Target.of(method)
     sent = direct.send_code(ctx.settings, ctx.clock, target, code, now=ctx.now)
     if not sent.sent:
-        return redirect(f"/me#method-{target.id}", f"The code could not be sent to {target.address}: {sent.detail}")
-    return redirect(f"/me#method-{target.id}", f"Code sent to {target.address}: type it in below within 15 minutes")
+        return redirect(f"/me#method-{target.id}", f"The code could not be sent to {_shown(target)}: {sent.detail}")
+    return redirect(f"/me#method-{target.id}", f"Code sent to {_shown(target)}: type it in below within 15 minutes")
 
 
 @router.post("/me/contacts/{method_id}/verify")
@@ -148,7 +149,7 @@ def verify_code(request: Request, method_id: str, ctx: CtxDep, form: CsrfForm) -
         method = _own_method(s, ctx, method_id)
         ok = contacts.verify(s, actor=me, now=ctx.now, method=method, code=code)
         left = max(0, contacts.CODE_ATTEMPTS - method.verify_attempts)
-        mid, address = method.id, method.address
+        mid, address = method.id, _shown(direct.Target.of(method))
     if not ok:
         tries = f"{left} {'try' if left == 1 else 'tries'} left" if left else "ask for a new code"
         return redirect(f"/me#method-{mid}", f"That code is wrong ({tries})")
@@ -161,17 +162,22 @@ def test_method(request: Request, method_id: str, ctx: CtxDep, _form: CsrfForm) 
         target = direct.Target.of(contacts.require_testable(s, ctx.principal, _own_method(s, ctx, method_id).id))
     sent = direct.send_test(ctx.settings, ctx.clock, target, now=ctx.now)
     if not sent.sent:
-        return redirect(f"/me#method-{target.id}", f"The test message to {target.address} failed: {sent.detail}")
-    return redirect(f"/me#method-{target.id}", f"Test message sent to {target.address}")
+        return redirect(f"/me#method-{target.id}", f"The test message to {_shown(target)} failed: {sent.detail}")
+    return redirect(f"/me#method-{target.id}", f"Test message sent to {_shown(target)}")
 
 
 # --- notification rules, hand-off notices -----------------------------------------------------------
+
+def _shown(target: direct.Target) -> str:
+    """A method's address as /me shows it (a push device by its service: its address carries its keys)."""
+    return push_subscription.shown(target.address) if target.type == "push" else target.address
+
 
 @router.post("/me/rules")
 def add_rule(request: Request, ctx: CtxDep, form: CsrfForm) -> Response:
     method_id = parse_uuid(field(form, "contact_method_id", max_len=64), "contact method")
     delay = field(form, "delay_minutes", required=False, max_len=8) or "0"
-    if not delay.isdigit():
+    if not (delay.isascii() and delay.isdigit()):
         raise InvalidInput("delay must be a whole number of minutes (0 to 1440)", details={"field": "delay_minutes"})
     with ctx.work() as (s, me):
         contacts.create_rule(s, actor=me, now=ctx.now, user=require_user(s, ctx.user.id), contact_method_id=method_id,

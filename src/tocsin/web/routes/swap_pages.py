@@ -21,7 +21,7 @@ from tocsin.oncall import mine, swaps
 from tocsin.oncall import service as oncall
 from tocsin.oncall.models import ShiftSwap
 from tocsin.principal import OrgRole, Principal
-from tocsin.web.auth import WebCtx, csrf_form, web_ctx
+from tocsin.web.auth import WebCtx, csrf_form, safe_next, web_ctx
 from tocsin.web.render import render
 from tocsin.web.routes.common import field, parse_local, parse_uuid, redirect
 
@@ -57,8 +57,8 @@ def zone_or_utc(name: str) -> Any:
 
 
 def _back(form: dict[str, str], default: str = "/shift-swaps") -> str:
-    back = form.get("back", "")
-    return back if back.startswith("/") and not back.startswith("//") and len(back) < 300 else default
+    back = safe_next(form.get("back", "")[:300])
+    return back if back != "/" else default
 
 
 @router.get("/shift-swaps")
