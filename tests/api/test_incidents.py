@@ -146,7 +146,7 @@ def test_viewer_can_observe_but_not_respond(client, people):
     inc = declare(client, bob)
     r = client.post(f"{INC}/{inc['ref']}/participants", json={"kind": "observer"}, headers=dave.headers)
     assert r.status_code == 200
-    assert {(p["user"]["name"], p["kind"]) for p in r.json()} == {("Bob", "responder"), ("Dave", "observer")}
+    assert {(p["user"]["name"], p["kind"]) for p in r.json()["items"]} == {("Bob", "responder"), ("Dave", "observer")}
     r = client.post(f"{INC}/{inc['ref']}/participants", json={"kind": "responder"}, headers=dave.headers)
     assert r.status_code == 403
     r = client.post(f"{INC}/{inc['ref']}/notes", json={"text": "hi"}, headers=dave.headers)
@@ -160,7 +160,7 @@ def test_note_edits_keep_every_revision(client, people):
     r = client.patch(f"{INC}/{inc['ref']}/notes/{note['id']}", json={"text": "DB CPU 100% on the primary"},
                      headers=bob.headers)
     assert r.status_code == 200 and r.json()["revisions"] == 2 and r.json()["edited_at"] is not None
-    revs = client.get(f"{INC}/{inc['ref']}/notes/{note['id']}/revisions", headers=bob.headers).json()
+    revs = client.get(f"{INC}/{inc['ref']}/notes/{note['id']}/revisions", headers=bob.headers).json()["items"]
     assert [v["text"] for v in revs] == ["DB CPU 100%", "DB CPU 100% on the primary"]
     # other entries are records, not editable
     declared = timeline(client, bob, inc["ref"])[0]

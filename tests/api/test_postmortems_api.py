@@ -129,7 +129,7 @@ def test_body_edits_keep_revisions_and_a_stale_edit_is_refused(client, people):
     assert r.status_code == 409 and r.json()["error"]["details"] == {"base_revision": 1, "revision": 2}
     # a change that leaves the body alone makes no revision
     assert ok(patch(client, carol, pm, title="Checkout outage review", body=edited["body"]))["revision"] == 2
-    revs = ok(client.get(f"{API}/postmortems/{pm['id']}/revisions", headers=carol.headers))
+    revs = ok(client.get(f"{API}/postmortems/{pm['id']}/revisions", headers=carol.headers))["items"]
     assert [(r["revision"], r["edited_by"]["name"]) for r in revs] == [(1, "Bob Marsh"), (2, "Bob Marsh")]
     assert revs[0]["body"] == first and revs[1]["body"].endswith("More detail.\n")
     assert ok(client.get(f"{API}/postmortems/{pm['id']}", headers=carol.headers))["title"] == "Checkout outage review"
@@ -171,7 +171,7 @@ def test_review_publish_and_amend(client, people, clock):
                        headers=carol.headers), 201)
     assert c["author"]["name"] == "Carol Ng" and c["section"] == "timeline"
     assert [x["text"] for x in ok(client.get(f"{API}/postmortems/{pm['id']}/comments",
-                                             headers=people["vic"].headers))] == ["Add the DNS TTL"]
+                                             headers=people["vic"].headers))["items"]] == ["Add the DNS TTL"]
 
     pm = ok(patch(client, bob, pm, status="published"))
     assert pm["published_at"] is not None and pm["published_by"]["name"] == "Bob Marsh"

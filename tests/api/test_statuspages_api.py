@@ -114,7 +114,7 @@ def test_a_public_incident_from_an_internal_one_keeps_the_internal_title_private
     make_page(client, admin)
     api = make_component(client, admin, "Card payments API", service="payments-api")
     web = make_component(client, admin, "Website")
-    inc = declare(client, bob, title="Postgres primary OOM-killed on db-7", services=["payments-api"])
+    inc = declare(client, bob, title="Postgres primary OOM-killed on dbhost-seven", services=["payments-api"])
     first = ok(client.post(f"/api/v1/incidents/{inc['ref']}/status-updates", headers=bob.headers, json={
         "page": "acme", "name": "Card payments failing for some customers", "status": "investigating",
         "body": "We are looking into failed card payments.",
@@ -131,7 +131,7 @@ def test_a_public_incident_from_an_internal_one_keeps_the_internal_title_private
     assert comps == {"Card payments API": "operational", "Website": "operational"}, "resolving restores components"
     assert web["status"] == "operational"
     listed = ok(client.get(f"{SP}/acme/incidents", headers=people["vic"].headers))
-    assert "db-7" not in str(listed) and "OOM" not in str(listed)
+    assert "dbhost-seven" not in str(listed) and "OOM" not in str(listed)
     timeline = ok(client.get(f"/api/v1/incidents/{inc['ref']}/timeline", headers=bob.headers))["items"]
     assert [e["text"] for e in timeline if e["kind"] == "status_page"] == [
         "Status page update posted: investigating", "Status page update posted: resolved"]

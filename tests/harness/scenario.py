@@ -384,7 +384,7 @@ class Runbook:
     def sms(self, number: str) -> list[str]:
         """The texts of every SMS Twilio accepted for `number`, oldest first."""
         return [r.body for r in list(self.twilio.received) if r.resource == "Messages" and r.to == number
-                and r.status == 201]
+                and r.status == 201 and not _HANDOFF.search(r.body or "")]
 
     def calls(self, number: str) -> list[str]:
         """The TwiML of every call placed to `number`, oldest first."""
@@ -418,7 +418,8 @@ class Runbook:
     def expect_sms(self, number: str, *words: str) -> str:
         """The one new SMS Twilio accepted for `number`, holding `words`."""
         got = self._take("twilio", list(self.twilio.received),
-                         lambda r: r.resource == "Messages" and r.to == number and r.status == 201,
+                         lambda r: r.resource == "Messages" and r.to == number and r.status == 201
+                         and not _HANDOFF.search(r.body or ""),
                          f"SMS to {number}").body
         for word in words:
             assert word in got, f"{word!r} not in the SMS {got!r}"
@@ -453,7 +454,7 @@ class Runbook:
             "email": [(r.rcpt_tos, r.message["Subject"]) for i, r in enumerate(list(self.smtp.handler.received))
                       if i not in self._read["email"] and not _handoff(r.message)],
             "twilio": [(r.resource, r.to, r.body or r.twiml) for i, r in enumerate(list(self.twilio.received))
-                       if i not in self._read["twilio"]],
+                       if i not in self._read["twilio"] and not _HANDOFF.search(r.body or "")],
             "slack": [(r.path, r.text) for i, r in enumerate(list(self.slack.received))
                       if i not in self._read["slack"]],
             "webhook": [(p.path, p.body[:200]) for i, p in enumerate(list(self.receiver.posts))
@@ -541,7 +542,7 @@ class Runbook:
             self._app.state.ingest.close()
 
 
-_HANDOFF = re.compile(r"(You go on call for .+ in .+|You are on call for .+ now|You are now off call for .+)$")
+_HANDOFF = re.compile(r"(You go on call for .+ in |You are on call for .+ now|You are now off call for )")
 
 
 def _handoff(message: EmailMessage) -> bool:
