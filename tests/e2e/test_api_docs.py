@@ -25,7 +25,8 @@ def test_api_docs_render_offline(site: Site, new_page) -> None:  # noqa: ANN001 
     page.route("**/*", offline)
     page.goto(f"{site.url}/docs")
     operations = page.locator(".opblock")
-    expect(operations.first, "Swagger UI should list the API's operations").to_be_visible()
+    # a 1.5 MB script and the schema of ~190 operations (built on first request): give it time
+    expect(operations.first, "Swagger UI should list the API's operations").to_be_visible(timeout=60_000)
     assert operations.count() > 50, f"only {operations.count()} operations listed"
     expect(page.locator("#swagger-ui")).to_contain_text("/api/v1/incidents")
     assert not elsewhere, f"/docs fetched from other origins: {elsewhere}"
