@@ -71,7 +71,10 @@ def test_an_update_reaches_the_other_servers_page_within_a_second(
                 time.sleep(0.01)
             assert seen is not None, f"update {n} not on server 2 within 1 s:\n{server_2.log_text()}"
             latencies.append(seen)
-            assert latest_body(server_1) == body
+            # the writing server re-renders off the request path too: within the same second
+            while latest_body(server_1) != body and time.monotonic() - committed < 1.0:
+                time.sleep(0.01)
+            assert latest_body(server_1) == body, f"update {n} not on server 1 within 1 s"
         with capsys.disabled():
             print("\nstatus page propagation to the other server: "
                   + ", ".join(f"{x * 1000:.0f} ms" for x in latencies)
