@@ -120,6 +120,7 @@ def test_configure_integrations_monitors_and_a_status_page(site: Site, new_page)
 
     page.goto(f"{site.url}/checks")
     page.get_by_role("link", name="New check").click()
+    expect(page).to_have_url(re.compile(r"/checks/new$"))
     check_a11y(page, "new check form")
     form = page.locator("#check-form")
     form.get_by_label("Name", exact=True).fill("Server ready")

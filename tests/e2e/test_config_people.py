@@ -50,6 +50,7 @@ def test_an_admin_sets_up_a_team_and_its_service(site: Site, new_page) -> None: 
     page.get_by_role("link", name="Teams", exact=True).click()
     expect(page.locator("h1")).to_have_text("Teams")
     page.get_by_role("link", name="New team").click()
+    expect(page).to_have_url(re.compile(r"/teams/new$"))
     check_a11y(page, "the new team form")
     page.get_by_label("Name", exact=True).fill("Payments")
     page.get_by_label("Description").fill("Takes the money and gives it back")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
 from tests.harness.site import User
@@ -144,9 +145,26 @@ def _axe_source() -> str:
     return _AXE_CACHE["js"]
 
 
+def _settled(page: Page, read: Callable[[Page], Any]) -> Any:
+    """`read(page)` once the page has loaded; again if the document was replaced while reading."""
+    for attempt in range(3):
+        page.wait_for_load_state("load")
+        try:
+            return read(page)
+        except PlaywrightError as exc:
+            replaced = "context was destroyed" in str(exc) or "of null" in str(exc)
+            if not replaced or attempt == 2:
+                raise
+            page.wait_for_timeout(200)
+    raise AssertionError("unreachable")
+
+
 def check_a11y(page: Page, what: str) -> None:
-    """The accessibility basics, then axe-core: no serious or critical violation."""
-    found = a11y_problems(page)
+    """The accessibility basics, then axe-core: no serious or critical violation.
+
+    A click that follows a link returns before the next document exists, so this first waits for the
+    page in the tab to have loaded (and for one that was still being replaced, for the new one)."""
+    found = _settled(page, a11y_problems)
     assert found["lang"], f"{what} ({page.url}): <html> has no lang attribute"
     assert found["h1"] == 1, f"{what} ({page.url}): {found['h1']} <h1> elements, want exactly one"
     assert not found["unlabelled"], f"{what} ({page.url}): fields without a label: {found['unlabelled']}"
