@@ -86,8 +86,8 @@ def test_every_phase_maps_to_csf_functions_and_the_order_is_nists():
 ])
 def test_containment_and_eradication_are_done_when_the_next_phase_begins(history, contained, eradicated):
     rows = [(p, T0 + timedelta(minutes=m)) for p, m in history]
-    at = (lambda m: None if m is None else T0 + timedelta(minutes=m))
-    assert (phases.contained_at(rows), phases.eradicated_at(rows)) == (at(contained), at(eradicated))
+    expected = tuple(None if m is None else T0 + timedelta(minutes=m) for m in (contained, eradicated))
+    assert (phases.contained_at(rows), phases.eradicated_at(rows)) == expected
 
 
 def test_time_to_contain_and_eradicate_count_from_the_declaration():
