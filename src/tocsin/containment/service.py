@@ -151,7 +151,7 @@ def add_step(session: Session, *, incident: Incident, actor: Principal, now: dat
              target: str | None = None) -> ChecklistStep:
     """Add one step at the end of the checklist (starting an empty one)."""
     actor.require(OrgRole.responder, "adding checklist steps")
-    spec = check_step({"kind": kind, "title": title, "target": target}, "kind")
+    spec = check_step({"kind": kind, "title": title, "target": target}, None)
     count = len(list_steps(session, incident))
     if count >= MAX_STEPS:
         raise Conflict(f"a checklist may have at most {MAX_STEPS} steps", details={"steps": count})

@@ -36,22 +36,27 @@ DEFAULT_STEPS: tuple[dict[str, str | None], ...] = (
 )
 
 
-def check_step(raw: Any, where: str = "steps") -> dict[str, str | None]:
-    """One step {"kind", "title", "target"} checked and trimmed; InvalidInput says what is wrong."""
+def check_step(raw: Any, where: str | None = "steps") -> dict[str, str | None]:
+    """One step {"kind", "title", "target"} checked and trimmed; InvalidInput says what is wrong, naming
+    the field `where` (a template's "steps"), or the step's own field when `where` is None."""
+
+    def at(name: str) -> dict[str, str]:
+        return {"field": where or name}
+
     if not isinstance(raw, dict):
-        raise InvalidInput("each step needs a kind, a title and an optional target", details={"field": where})
+        raise InvalidInput("each step needs a kind, a title and an optional target", details=at("kind"))
     kind = str(raw.get("kind") or "").strip()
     if kind not in StepKind.__members__:
         raise InvalidInput(f"step kind {kind[:40]!r} is not one of {', '.join(StepKind)}",
-                           details={"field": where})
+                           details=at("kind"))
     title = str(raw.get("title") or "").strip()
     if not title:
-        raise InvalidInput("every step needs a title", details={"field": where})
+        raise InvalidInput("every step needs a title", details=at("title"))
     if len(title) > MAX_TITLE:
-        raise InvalidInput(f"a step title may have at most {MAX_TITLE} characters", details={"field": where})
+        raise InvalidInput(f"a step title may have at most {MAX_TITLE} characters", details=at("title"))
     target = str(raw.get("target") or "").strip() or None
     if target is not None and len(target) > MAX_TARGET:
-        raise InvalidInput(f"a step target may have at most {MAX_TARGET} characters", details={"field": where})
+        raise InvalidInput(f"a step target may have at most {MAX_TARGET} characters", details=at("target"))
     return {"kind": kind, "title": title, "target": target}
 
 
