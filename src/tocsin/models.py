@@ -12,6 +12,7 @@ from tocsin.alerts.models import (
 from tocsin.audit.models import AuditEntry
 from tocsin.checks.models import Check, CheckResult
 from tocsin.contacts.models import ContactMethod, NotificationRule, UsedLink
+from tocsin.containment.models import ChecklistStep, ChecklistTemplate, IncidentPhase
 from tocsin.db.base import Base
 from tocsin.db.counters import Counter
 from tocsin.escalation.models import (
@@ -80,5 +81,6 @@ __all__ = [
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",
     "ComponentStatusChange", "StatusComponent", "StatusIncident", "StatusIncidentComponent", "StatusPage",
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
+    "ChecklistStep", "ChecklistTemplate", "IncidentPhase",
     "Service", "ServiceDependency", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
 ]

@@ -628,6 +628,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("POST", "/me/push/{method_id}/test", f"/me/push/{device}/test", expect=303, **form(""))
     walk("POST", "/me/push/{method_id}/delete", f"/me/push/{device}/delete", expect=303, **form(""))
     walk_me_integrations_monitors_and_status(walk, form, W, A, db, clock, admin)
+    walk_containment(walk, form, W, A, B)
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
         "email": "dan@example.test", "name": "Dan", "org_role": "viewer"}))
     page_text = invited.text if invited.status_code == 200 else web.get(invited.headers["location"]).text
@@ -703,6 +704,50 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
 
     missing = set(walk.routes) - walk.called - set(ELSEWHERE)
     assert not missing, f"routes the walk did not call: {sorted(missing)}"
+
+
+def walk_containment(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
+                     B: dict[str, Any]) -> None:  # noqa: N803
+    """Security incidents: phase, checklist and its templates (API and console; containment/)."""
+    api = "/api/v1"
+    ref = walk("POST", f"{api}/incidents", expect=201, json={"title": "Leaked key", "severity": "SEV2",
+                                                             "kind": "security"}, **B).json()["ref"]
+    walk("GET", f"{api}/incidents/{{key}}/phase", f"{api}/incidents/{ref}/phase", **B)
+    walk("POST", f"{api}/incidents/{{key}}/phase", f"{api}/incidents/{ref}/phase", json={"phase": "containment"}, **B)
+    walk("POST", f"{api}/incidents/{{key}}/checklist", f"{api}/incidents/{ref}/checklist", expect=201, json={}, **B)
+    walk("GET", f"{api}/incidents/{{key}}/checklist", f"{api}/incidents/{ref}/checklist", **B)
+    step = walk("POST", f"{api}/incidents/{{key}}/checklist/steps", f"{api}/incidents/{ref}/checklist/steps",
+                expect=201, json={"kind": "investigate", "title": "Read logs", "target": "web-7"}, **B).json()["id"]
+    walk("POST", f"{api}/incidents/{{key}}/checklist/steps/{{step_id}}/done",
+         f"{api}/incidents/{ref}/checklist/steps/{step}/done", **B)
+    walk("POST", f"{api}/incidents/{{key}}/checklist/steps/{{step_id}}/undo",
+         f"{api}/incidents/{ref}/checklist/steps/{step}/undo", json={"reason": "wrong host"}, **B)
+    tpl = walk("POST", f"{api}/checklist-templates", expect=201, json={
+        "name": "Smoke", "steps": [{"kind": "preserve", "title": "Snapshot", "target": "db-1"}]}, **A).json()["id"]
+    walk("GET", f"{api}/checklist-templates", **B)
+    walk("GET", f"{api}/checklist-templates/{{template_id}}", f"{api}/checklist-templates/{tpl}", **B)
+    walk("PATCH", f"{api}/checklist-templates/{{template_id}}", f"{api}/checklist-templates/{tpl}",
+         json={"name": "Smoke 2"}, **A)
+    walk("DELETE", f"{api}/checklist-templates/{{template_id}}", f"{api}/checklist-templates/{tpl}", expect=204, **A)
+    # the console (the admin sees every restricted incident)
+    walk("GET", "/checklist-templates", **W)
+    walk("POST", "/checklist-templates", expect=303, **form("", {"name": "Console", "steps": "preserve | Snapshot | web-7"}))
+    console_tpl = next(t["id"] for t in walk("GET", f"{api}/checklist-templates", **A).json()["items"]
+                       if t["name"] == "Console")
+    walk("POST", "/checklist-templates/{template_id}", f"/checklist-templates/{console_tpl}", expect=303,
+         **form("", {"name": "Console 2", "steps": "preserve | Snapshot | web-8"}))
+    other = walk("POST", f"{api}/incidents", expect=201, json={"title": "Phished", "severity": "SEV3",
+                                                               "kind": "security"}, **B).json()["ref"]
+    walk("POST", "/incidents/{ref}/containment/phase", f"/incidents/{other}/containment/phase", expect=303,
+         **form("", {"phase": "containment"}))
+    walk("POST", "/incidents/{ref}/containment/checklist", f"/incidents/{other}/containment/checklist", expect=303,
+         **form("", {"template": "Console 2"}))
+    walk("POST", "/incidents/{ref}/containment/steps", f"/incidents/{other}/containment/steps", expect=303,
+         **form("", {"kind": "investigate", "title": "Read logs", "target": "web-8"}))
+    first = walk("GET", f"{api}/incidents/{{key}}/checklist", f"{api}/incidents/{other}/checklist",
+                 **A).json()["items"][0]["id"]
+    walk("POST", "/incidents/{ref}/containment/steps/{step_id}", f"/incidents/{other}/containment/steps/{first}",
+         expect=303, **form("", {"done": "1"}))
 
 
 def walk_schedule_editor_and_swaps(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803

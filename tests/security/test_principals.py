@@ -210,6 +210,12 @@ ROUTES: list[Route] = [
       f"{API}/status-pages/acme/incidents/{{status_incident}}"),
     R("GET", f"{API}/status-pages/{{slug}}/maintenances", "user", f"{API}/status-pages/acme/maintenances"),
     R("GET", f"{API}/status-pages/{{slug}}/subscribers", "admin", f"{API}/status-pages/acme/subscribers"),
+    # security incidents (containment/): the restricted security incident {sec}
+    R("GET", f"{INC}/phase", "read", f"{API}/incidents/{{sec}}/phase"),
+    R("GET", f"{INC}/checklist", "read", f"{API}/incidents/{{sec}}/checklist"),
+    R("GET", f"{API}/checklist-templates", "user"),
+    R("GET", f"{API}/checklist-templates/{{template_id}}", "user", f"{API}/checklist-templates/{{ctpl}}"),
+    R("GET", "/checklist-templates", "user"),
 
     # --- console pages --------------------------------------------------------------------------
     *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
@@ -351,6 +357,27 @@ ROUTES: list[Route] = [
         "name": "Short {who}", "sections": [{"key": "summary", "title": "Summary"}]}),
     R("PATCH", f"{API}/postmortem-templates/{{template_id}}", "admin", f"{API}/postmortem-templates/{{template}}",
       json={"name": "Shorter"}),
+    R("POST", f"{INC}/phase", "write", f"{API}/incidents/{{sec}}/phase", json={"phase": "containment"}),
+    R("POST", f"{INC}/checklist", "write", f"{API}/incidents/{{sec}}/checklist", json={}),  # 409: it has one
+    R("POST", f"{INC}/checklist/steps", "write", f"{API}/incidents/{{sec}}/checklist/steps",
+      json={"kind": "preserve", "title": "Snapshot", "target": "web-7"}),
+    R("POST", f"{INC}/checklist/steps/{{step_id}}/done", "write", f"{API}/incidents/{{sec}}/checklist/steps/{{step}}/done"),
+    R("POST", f"{INC}/checklist/steps/{{step_id}}/undo", "write", f"{API}/incidents/{{sec}}/checklist/steps/{{step}}/undo",
+      json={"reason": "wrong host"}),
+    R("POST", f"{API}/checklist-templates", "admin", json={
+        "name": "Host {who}", "steps": [{"kind": "preserve", "title": "Snapshot"}]}),
+    R("PATCH", f"{API}/checklist-templates/{{template_id}}", "admin", f"{API}/checklist-templates/{{ctpl}}",
+      json={"name": "Hosts"}),
+    R("POST", "/incidents/{ref}/containment/phase", "write", "/incidents/{sec}/containment/phase",
+      form={"phase": "eradication"}),
+    R("POST", "/incidents/{ref}/containment/checklist", "write", "/incidents/{sec}/containment/checklist", form={}),
+    R("POST", "/incidents/{ref}/containment/steps", "write", "/incidents/{sec}/containment/steps",
+      form={"kind": "investigate", "title": "Read logs", "target": "web-7"}),
+    R("POST", "/incidents/{ref}/containment/steps/{step_id}", "write", "/incidents/{sec}/containment/steps/{step}",
+      form={"done": "1"}),
+    R("POST", "/checklist-templates", "admin", form={"name": "Console {who}", "steps": "preserve | Snapshot"}),
+    R("POST", "/checklist-templates/{template_id}", "admin", "/checklist-templates/{ctpl}",
+      form={"name": "Console hosts", "steps": "preserve | Snapshot | web-7"}),
     R("POST", f"{API}/action-items", "responder", json={"title": "Add a retry budget", "type": "prevent"}),
     R("PATCH", f"{API}/action-items/{{item_id}}", "write", f"{API}/action-items/{{item}}",
       json={"status": "in_progress"}),
@@ -506,6 +533,7 @@ ROUTES: list[Route] = [
                                            "confirm_password": PASSWORD + "!"}),
 
     # --- deletions, last ---------------------------------------------------------------------------------
+    R("DELETE", f"{API}/checklist-templates/{{template_id}}", "admin", f"{API}/checklist-templates/{{ctpl}}"),
     # the console unlinks and links again (each answers ok), then the API unlinks
     R("POST", "/problems/{problem_id}/unlink", "write", "/problems/{problem}/unlink", form={"incident": "{ref}"}),
     R("POST", "/problems/{problem_id}/link", "write", "/problems/{problem}/link", form={"incident": "{ref}"}),
@@ -654,6 +682,13 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     item = _ok(client.post(f"{api}/action-items", json={"title": "Alert on disk growth", "type": "detect",
                                                         "owner": helper.email, "incident": ref}, **A), 201)
     problem = _ok(client.post(f"{api}/problems", json={"title": "Disk fills up", "service": "checkout"}, **A), 201)
+    sec = _ok(client.post(f"{api}/incidents", json={"title": "Leaked key", "severity": "SEV2", "kind": "security",
+                                                    "restricted": True}, **A), 201)["ref"]
+    for person, kind in ((viewer, "observer"), (responder, "responder")):
+        _ok(client.post(f"{api}/incidents/{sec}/participants", json={"user": person.email, "kind": kind}, **A))
+    step = _ok(client.post(f"{api}/incidents/{sec}/checklist", json={}, **A), 201)["items"][0]["id"]
+    ctpl = _ok(client.post(f"{api}/checklist-templates", json={
+        "name": "Host", "steps": [{"kind": "preserve", "title": "Snapshot", "target": "web-7"}]}, **A), 201)["id"]
     _ok(client.post(f"{api}/problems/{problem['ref']}/incidents", json={"incident": ref}, **A), 201)
     for slug in ("acme", "spare"):
         _ok(client.post(f"{api}/status-pages", json={"slug": slug, "name": slug.title()}, **A), 201)
@@ -725,6 +760,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "own_push": str(uuid.uuid4()), "integration2": integration2["id"], "heartbeat2": heartbeat2["id"],
         "check2": check2["id"], "layer2": layer2["id"], "spare_component2": spare_component2["id"],
         "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps, **own,
+        "sec": sec, "step": step, "ctpl": ctpl,
     }
     return world, people
 
@@ -819,8 +855,8 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "item", "problem", "component", "spare_component", "status_incident",
                                             "maintenance", "subscriber", "own_token", "own_note", "helper_rule",
                                             "auto_rule", "inhibition_rule", "swap_open", "swap_accept",
-                                            "swap_accept_offer", "swap_cancel")}
-    world.update(helper="someone@example.test", ref="INC-1", item_ref="ACT-1", who="x", p256dh=P256DH,
+                                            "swap_accept_offer", "swap_cancel", "step", "ctpl")}
+    world.update(helper="someone@example.test", ref="INC-1", sec="INC-2", item_ref="ACT-1", who="x", p256dh=P256DH,
                  push_auth="A" * 22)
     web = console_as(make_web_user("admin"))
     everywhere = {"garbage bearer", "session cookie instead of a token"}

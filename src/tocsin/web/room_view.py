@@ -54,6 +54,7 @@ KIND_LABELS = {
     "services_changed": "Services", "note": "Note", "alert_attached": "Alert", "paging": "Paging",
     "postmortem": "Postmortem", "action_item": "Action item", "problem": "Problem",
     "status_page": "Public update", "responders": "Responders",
+    "phase_changed": "Phase", "checklist": "Checklist", "forensics": "Forensics first",
 }
 _OPEN = {s.value for s in ACTIVE_STATUSES}
 

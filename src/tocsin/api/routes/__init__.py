@@ -8,6 +8,7 @@ from tocsin.api.routes import (
     actions,
     alerts,
     contacts,
+    containment,
     directory,
     escalation,
     ical,
@@ -38,4 +39,5 @@ def install(app: FastAPI) -> None:
                rules.router, monitors.router,
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
                problems.router, reports.router, statuspages.router, statuspages.public, metrics.router,
-               respond.router, ical.router, ingest.router, push.router)
+               respond.router, ical.router, ingest.router, push.router,
+               containment.router)
