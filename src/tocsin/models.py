@@ -22,6 +22,7 @@ from tocsin.escalation.models import (
     ResponderRequest,
 )
 from tocsin.heartbeats.models import Heartbeat
+from tocsin.indicators.models import AffectedAsset, Indicator
 from tocsin.incidents.models import (
     Incident,
     IncidentService,
@@ -69,6 +70,7 @@ from tocsin.users.models import ApiToken, Throttle, User, WebSession
 from tocsin.web.models import UserInvite
 
 __all__ = [
+    "AffectedAsset", "Indicator",
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
     "PostmortemTemplate", "Problem", "ProblemIncident",
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",

@@ -70,3 +70,5 @@ class TimelineKind(StrEnum):
     problem = "problem"  # linked to (or unlinked from) a problem record
     status_page = "status_page"  # a public update was posted from this incident to a status page
     responders = "responders"  # people asked to join ("add responders") and their replies
+    indicator = "indicator"  # an indicator of compromise was recorded or removed (issue 17)
+    asset = "asset"  # an affected asset was recorded, or its containment state changed (issue 17)
