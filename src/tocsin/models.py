@@ -22,7 +22,6 @@ from tocsin.escalation.models import (
     ResponderRequest,
 )
 from tocsin.heartbeats.models import Heartbeat
-from tocsin.indicators.models import AffectedAsset, Indicator
 from tocsin.incidents.models import (
     Incident,
     IncidentService,
@@ -31,6 +30,7 @@ from tocsin.incidents.models import (
     TimelineEntry,
     TimelineRevision,
 )
+from tocsin.indicators.models import AffectedAsset, Indicator
 from tocsin.integrations.models import ChangeEvent, Integration
 from tocsin.oncall.models import (
     HandoffNotice,
