@@ -505,6 +505,29 @@ ROUTES: list[Route] = [
     R("POST", "/me/password", "own", form={"current_password": PASSWORD, "new_password": PASSWORD + "!",
                                            "confirm_password": PASSWORD + "!"}),
 
+    # --- indicators and affected assets (issue 17), on the restricted security incident {sec} ---------------
+    R("GET", f"{INC}/indicators", "read", f"{API}/incidents/{{sec}}/indicators"),
+    R("GET", f"{INC}/assets", "read", f"{API}/incidents/{{sec}}/assets"),
+    R("GET", f"{INC}/export/stix", "read", f"{API}/incidents/{{sec}}/export/stix"),
+    R("GET", f"{INC}/export/misp", "read", f"{API}/incidents/{{sec}}/export/misp"),
+    R("GET", "/incidents/{ref}/iocs/export/stix", "read", "/incidents/{sec}/iocs/export/stix"),
+    R("GET", "/incidents/{ref}/iocs/export/misp", "read", "/incidents/{sec}/iocs/export/misp"),
+    R("GET", f"{API}/indicators", "user", f"{API}/indicators?value=198.51.100.7"),
+    R("POST", f"{INC}/indicators", "write", f"{API}/incidents/{{sec}}/indicators",
+      json={"type": "domain", "value": "{who}.evil.example"}),
+    R("PATCH", f"{INC}/indicators/{{indicator_id}}", "write", f"{API}/incidents/{{sec}}/indicators/{{sec_ioc}}",
+      json={"tlp": "red"}),
+    R("POST", f"{INC}/assets", "write", f"{API}/incidents/{{sec}}/assets", json={"kind": "host", "name": "{who}-7"}),
+    R("PATCH", f"{INC}/assets/{{asset_id}}", "write", f"{API}/incidents/{{sec}}/assets/{{sec_asset}}",
+      json={"state": "contained"}),
+    R("POST", "/incidents/{ref}/iocs/indicator", "write", "/incidents/{sec}/iocs/indicator",
+      form={"type": "host", "value": "{who}-host"}),
+    R("POST", "/incidents/{ref}/iocs/asset", "write", "/incidents/{sec}/iocs/asset",
+      form={"kind": "account", "name": "{who}-svc"}),
+    R("POST", "/incidents/{ref}/iocs/assets/{asset_id}/state", "write", "/incidents/{sec}/iocs/assets/{sec_asset}/state",
+      form={"state": "eradicated"}),
+    R("DELETE", f"{INC}/indicators/{{indicator_id}}", "write", f"{API}/incidents/{{sec}}/indicators/{{sec_ioc}}"),
+
     # --- deletions, last ---------------------------------------------------------------------------------
     # the console unlinks and links again (each answers ok), then the API unlinks
     R("POST", "/problems/{problem_id}/unlink", "write", "/problems/{problem}/unlink", form={"incident": "{ref}"}),
@@ -710,6 +733,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
             r = client.post(f"{api}/incidents/{ref}/notes", json={"text": f"{who}'s note"}, headers=me.headers)
             if r.status_code == 201:
                 own["own_note"] = r.json()["id"]
+    iocs = _indicator_world(client, api, A, (viewer, responder, helper))  # issue 17
     world = {
         "helper": helper.email, "helper_id": str(helper.id), "helper_cm": helper_cm["id"],
         "helper_rule": helper_rule["id"], "integration": integration["id"], "alert": alert["id"],
@@ -725,8 +749,21 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "own_push": str(uuid.uuid4()), "integration2": integration2["id"], "heartbeat2": heartbeat2["id"],
         "check2": check2["id"], "layer2": layer2["id"], "spare_component2": spare_component2["id"],
         "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps, **own,
+        **iocs,
     }
     return world, people
+
+
+def _indicator_world(client: TestClient, api: str, A: dict[str, Any], circle: tuple[Any, ...]) -> dict[str, str]:  # noqa: N803
+    """A restricted security incident with the same circle as the target one, an indicator and an asset."""
+    sec = _ok(client.post(f"{api}/incidents", json={"title": "Token leak", "severity": "SEV2", "kind": "security",
+                                                    "restricted": True}, **A), 201)["ref"]
+    for person, kind in zip(circle, ("observer", "responder", "responder"), strict=True):
+        _ok(client.post(f"{api}/incidents/{sec}/participants", json={"user": person.email, "kind": kind}, **A))
+    ioc = _ok(client.post(f"{api}/incidents/{sec}/indicators", json={"type": "ipv4", "value": "198.51.100.7"}, **A),
+              201)
+    asset = _ok(client.post(f"{api}/incidents/{sec}/assets", json={"kind": "host", "name": "web-7"}, **A), 201)
+    return {"sec": sec, "sec_ioc": ioc["id"], "sec_asset": asset["id"]}
 
 
 def _fill(value: Any, world: dict[str, str]) -> Any:
@@ -822,6 +859,7 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "swap_accept_offer", "swap_cancel")}
     world.update(helper="someone@example.test", ref="INC-1", item_ref="ACT-1", who="x", p256dh=P256DH,
                  push_auth="A" * 22)
+    world.update(sec="INC-2", sec_ioc=str(uuid.uuid4()), sec_asset=str(uuid.uuid4()))  # issue 17
     web = console_as(make_web_user("admin"))
     everywhere = {"garbage bearer", "session cookie instead of a token"}
     sample = {f"{API}/incidents", f"{API}/users/me", f"{API}/audit", "/metrics", f"{API}/teams/{{key}}"}
