@@ -87,4 +87,5 @@ def panel(s: Session, me: Principal, incident: Incident, tz: ZoneInfo) -> dict[s
         "kinds": [(k.value, KIND_LABELS[k]) for k in AssetKind],
         "states": [c.value for c in ContainmentState],
         "tlps": [(t.value, TLP_LABELS[t]) for t in Tlp],
+        "tz_name": tz.key,
     }

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Annotated
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
@@ -32,9 +34,11 @@ from tocsin.principal import OrgRole, Principal
 from tocsin.web import room_page
 from tocsin.web.auth import WebCtx, check_csrf, web_ctx
 from tocsin.web.render import FLASH_COOKIE, secure
+from tocsin.web.routes.common import parse_local
 
 router = APIRouter(include_in_schema=False)
 CtxDep = Annotated[WebCtx, Depends(web_ctx)]
+E = TypeVar("E", bound=StrEnum)
 Handler = Callable[[Session, Principal, Incident, dict[str, str], WebCtx], str]
 
 
@@ -47,7 +51,7 @@ def _text(form: dict[str, str], name: str, limit: int, *, required: bool = False
     return value
 
 
-def _choice(form: dict[str, str], name: str, allowed: type, default: str | None = None) -> object:
+def _choice(form: dict[str, str], name: str, allowed: type[E], default: str | None = None) -> E:
     raw = form.get(name, "").strip() or default or ""
     try:
         return allowed(raw)
@@ -55,21 +59,29 @@ def _choice(form: dict[str, str], name: str, allowed: type, default: str | None 
         raise InvalidInput(f"choose a valid {name}", details={"field": name}) from None
 
 
+def _seen(form: dict[str, str], ctx: WebCtx) -> tuple[datetime | None, datetime | None]:
+    """first_seen and last_seen from `datetime-local` fields, in the viewer's time zone."""
+    zone_name = getattr(ctx.user, "time_zone", None) or "UTC"
+    first, last = (parse_local(form[name], zone_name, name) if form.get(name, "").strip() else None
+                   for name in ("first_seen", "last_seen"))
+    return first, last
+
+
 def _add_indicator(s: Session, me: Principal, incident: Incident, form: dict[str, str], ctx: WebCtx) -> str:
-    spec = svc.IndicatorSpec(type=_choice(form, "type", IndicatorType),  # type: ignore[arg-type]
-                             value=_text(form, "value", 2000, required=True),
-                             tlp=_choice(form, "tlp", Tlp, "amber"),  # type: ignore[arg-type]
-                             source=_text(form, "source", 200), notes=_text(form, "notes", 20_000))
+    first, last = _seen(form, ctx)
+    spec = svc.IndicatorSpec(type=_choice(form, "type", IndicatorType), value=_text(form, "value", 2000, required=True),
+                             tlp=_choice(form, "tlp", Tlp, "amber"), source=_text(form, "source", 200),
+                             notes=_text(form, "notes", 20_000), first_seen=first, last_seen=last)
     row = svc.add_indicator(s, incident=incident, actor=me, now=ctx.now, spec=spec)
     return f"Indicator {row.value} added."
 
 
 def _add_asset(s: Session, me: Principal, incident: Incident, form: dict[str, str], ctx: WebCtx) -> str:
-    spec = svc.AssetSpec(kind=_choice(form, "kind", AssetKind),  # type: ignore[arg-type]
-                         name=_text(form, "name", 300, required=True),
-                         state=_choice(form, "state", ContainmentState, "suspected"),  # type: ignore[arg-type]
-                         tlp=_choice(form, "tlp", Tlp, "amber"),  # type: ignore[arg-type]
-                         source=_text(form, "source", 200), notes=_text(form, "notes", 20_000))
+    first, last = _seen(form, ctx)
+    spec = svc.AssetSpec(kind=_choice(form, "kind", AssetKind), name=_text(form, "name", 300, required=True),
+                         state=_choice(form, "state", ContainmentState, "suspected"),
+                         tlp=_choice(form, "tlp", Tlp, "amber"), source=_text(form, "source", 200),
+                         notes=_text(form, "notes", 20_000), first_seen=first, last_seen=last)
     row = svc.add_asset(s, incident=incident, actor=me, now=ctx.now, spec=spec)
     return f"Asset {row.name} added."
 
