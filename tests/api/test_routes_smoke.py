@@ -862,5 +862,8 @@ def _walk_indicators(walk: Walk, api: str, B: dict[str, Any], W: dict[str, Any],
          **form("", {"kind": "account", "name": "svc-backup"}))
     walk("POST", "/incidents/{ref}/iocs/assets/{asset_id}/state", f"/incidents/{sec}/iocs/assets/{asset['id']}/state",
          expect=303, **form("", {"state": "eradicated"}))
+    domain = walk("GET", f"{base}/indicators", f"{api}/incidents/{sec}/indicators", **B).json()["items"][0]
+    walk("POST", "/incidents/{ref}/iocs/indicators/{indicator_id}/remove",
+         f"/incidents/{sec}/iocs/indicators/{domain['id']}/remove", expect=303, **form(""))
     walk("GET", "/incidents/{ref}/iocs/export/stix", f"/incidents/{sec}/iocs/export/stix", **W)
     walk("GET", "/incidents/{ref}/iocs/export/misp", f"/incidents/{sec}/iocs/export/misp", **W)

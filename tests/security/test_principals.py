@@ -526,6 +526,8 @@ ROUTES: list[Route] = [
       form={"kind": "account", "name": "{who}-svc"}),
     R("POST", "/incidents/{ref}/iocs/assets/{asset_id}/state", "write", "/incidents/{sec}/iocs/assets/{sec_asset}/state",
       form={"state": "eradicated"}),
+    R("POST", "/incidents/{ref}/iocs/indicators/{indicator_id}/remove", "write",
+      "/incidents/{sec}/iocs/indicators/{sec_ioc2}/remove", form={}),
     R("DELETE", f"{INC}/indicators/{{indicator_id}}", "write", f"{API}/incidents/{{sec}}/indicators/{{sec_ioc}}"),
 
     # --- deletions, last ---------------------------------------------------------------------------------
@@ -760,10 +762,10 @@ def _indicator_world(client: TestClient, api: str, A: dict[str, Any], circle: tu
                                                     "restricted": True}, **A), 201)["ref"]
     for person, kind in zip(circle, ("observer", "responder", "responder"), strict=True):
         _ok(client.post(f"{api}/incidents/{sec}/participants", json={"user": person.email, "kind": kind}, **A))
-    ioc = _ok(client.post(f"{api}/incidents/{sec}/indicators", json={"type": "ipv4", "value": "198.51.100.7"}, **A),
-              201)
+    ioc, ioc2 = (_ok(client.post(f"{api}/incidents/{sec}/indicators", json={"type": "ipv4", "value": v}, **A), 201)
+                 for v in ("198.51.100.7", "198.51.100.8"))
     asset = _ok(client.post(f"{api}/incidents/{sec}/assets", json={"kind": "host", "name": "web-7"}, **A), 201)
-    return {"sec": sec, "sec_ioc": ioc["id"], "sec_asset": asset["id"]}
+    return {"sec": sec, "sec_ioc": ioc["id"], "sec_ioc2": ioc2["id"], "sec_asset": asset["id"]}
 
 
 def _fill(value: Any, world: dict[str, str]) -> Any:
@@ -859,7 +861,7 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "swap_accept_offer", "swap_cancel")}
     world.update(helper="someone@example.test", ref="INC-1", item_ref="ACT-1", who="x", p256dh=P256DH,
                  push_auth="A" * 22)
-    world.update(sec="INC-2", sec_ioc=str(uuid.uuid4()), sec_asset=str(uuid.uuid4()))  # issue 17
+    world.update(sec="INC-2", sec_ioc=str(uuid.uuid4()), sec_ioc2=str(uuid.uuid4()), sec_asset=str(uuid.uuid4()))  # issue 17
     web = console_as(make_web_user("admin"))
     everywhere = {"garbage bearer", "session cookie instead of a token"}
     sample = {f"{API}/incidents", f"{API}/users/me", f"{API}/audit", "/metrics", f"{API}/teams/{{key}}"}

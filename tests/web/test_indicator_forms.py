@@ -35,11 +35,18 @@ def test_refusals_come_back_beside_the_form_and_viewers_only_read(web_client, ma
     assert r.status_code == 303 and r.headers["location"] == f"{room}#iocs-section"
     with db.unit_of_work() as s:
         stored = s.query(Indicator).one()
+        stored_id = stored.id
         assert (stored.value, stored.tlp, stored.first_seen.isoformat()) == ("198.51.100.7", "red",
                                                                              "2025-12-31T09:30:00+00:00")
     panel = _panel(room_of(c, ref))
     assert "seen 2025-12-31 10:30" in panel and "TLP:RED" in panel and 'id="indicator-form"' in panel
     assert post_form(c, f"{room}/iocs/asset", {"kind": "printer", "name": "p1"}, page=room).status_code == 422
+    removed = post_form(c, f"{room}/iocs/indicators/{stored_id}/remove", {}, page=room)
+    assert removed.status_code == 303
+    assert "198.51.100.7" not in _panel(room_of(c, ref))
+    assert "Indicator removed: ipv4 198.51.100.7" in room_of(c, ref)
+    assert post_form(c, f"{room}/iocs/indicators/{stored_id}/remove", {}, page=room).status_code == 404
+    post_form(c, f"{room}/iocs/indicator", {"type": "ipv4", "value": "198.51.100.7"}, page=room)
 
     viewer = make_web_user("viewer")
     v = web_client(viewer)

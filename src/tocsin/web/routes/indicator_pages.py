@@ -1,5 +1,6 @@
 """The room's indicators and assets forms and downloads (issue 17):
-POST /incidents/{ref}/iocs/indicator, /iocs/asset and /iocs/assets/{id}/state; GET
+POST /incidents/{ref}/iocs/indicator, /iocs/indicators/{id}/remove, /iocs/asset and
+/iocs/assets/{id}/state; GET
 /incidents/{ref}/iocs/export/stix and /iocs/export/misp.
 
 A form posts as the room's other forms do (web/room_actions.py): CSRF checked, one unit of work,
@@ -95,6 +96,15 @@ def _set_state(asset_id: uuid.UUID) -> Handler:
     return handler
 
 
+def _remove_indicator(indicator_id: uuid.UUID) -> Handler:
+    def handler(s: Session, me: Principal, incident: Incident, form: dict[str, str], ctx: WebCtx) -> str:
+        indicator = svc.require_indicator(s, incident, indicator_id)
+        value = indicator.value
+        svc.delete_indicator(s, incident=incident, indicator=indicator, actor=me, now=ctx.now)
+        return f"Indicator {value} removed."
+    return handler
+
+
 class _Hidden(Exception):
     """The incident itself is not visible (as opposed to something the form named)."""
 
@@ -141,6 +151,12 @@ async def add_asset(request: Request, ref: str, ctx: Annotated[WebCtx, Depends(w
 async def set_asset_state(request: Request, ref: str, asset_id: uuid.UUID,
                           ctx: Annotated[WebCtx, Depends(web_ctx)]) -> Response:
     return await _act(request, ctx, ref, "iocs-state", _set_state(asset_id))
+
+
+@router.post("/incidents/{ref}/iocs/indicators/{indicator_id}/remove")
+async def remove_indicator(request: Request, ref: str, indicator_id: uuid.UUID,
+                           ctx: Annotated[WebCtx, Depends(web_ctx)]) -> Response:
+    return await _act(request, ctx, ref, "iocs-remove", _remove_indicator(indicator_id))
 
 
 def _download(ctx: WebCtx, ref: str, fmt: str) -> Response:
