@@ -31,6 +31,7 @@ from tocsin.incidents.models import (
     TimelineEntry,
     TimelineRevision,
 )
+from tocsin.indicators.models import AffectedAsset, Indicator
 from tocsin.integrations.models import ChangeEvent, Integration
 from tocsin.oncall.models import (
     HandoffNotice,
@@ -70,6 +71,7 @@ from tocsin.users.models import ApiToken, Throttle, User, WebSession
 from tocsin.web.models import UserInvite
 
 __all__ = [
+    "AffectedAsset", "Indicator",
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
     "PostmortemTemplate", "Problem", "ProblemIncident",
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",

@@ -485,6 +485,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", "/status-pages/{slug}", "/status-pages/acme", **W)
     walk("GET", "/reports/view", "/reports/view?period=2025-12", **W)
     walk("GET", "/incidents/{ref}", f"/incidents/{ref}", **W)
+    _walk_indicators(walk, api, B, W, form)  # issue 17
     walk("GET", "/severity-suggestion", "/severity-suggestion?customers_affected=300", **W)
     walk("GET", "/incidents/{key}/postmortem", f"/incidents/{ref}/postmortem", expect=(200, 303), **W)
     walk("GET", "/postmortems/{postmortem_id}", f"/postmortems/{pm['id']}", **W)
@@ -878,3 +879,36 @@ def walk_me_integrations_monitors_and_status(walk: Walk, form: Any, W: dict[str,
                  json={"name": "Spare"}, expect=201, **A).json()["id"]
     walk("POST", "/status-pages/{slug}/components/{component_id}/delete",
          f"/status-pages/beta/components/{spare}/delete", expect=303, **form(""))
+
+
+def _walk_indicators(walk: Walk, api: str, B: dict[str, Any], W: dict[str, Any], form: Any) -> None:  # noqa: N803
+    """Indicators and affected assets (issue 17): the API on a security incident, then the room's forms."""
+    sec = walk("POST", f"{api}/incidents", expect=201, json={"title": "Token leak", "severity": "SEV2",
+                                                             "kind": "security"}, **B).json()["ref"]
+    base = f"{api}/incidents/{{key}}"
+    ioc = walk("POST", f"{base}/indicators", f"{api}/incidents/{sec}/indicators", expect=201,
+               json={"type": "ipv4", "value": "198.51.100.7", "tlp": "amber"}, **B).json()
+    walk("GET", f"{base}/indicators", f"{api}/incidents/{sec}/indicators", **B)
+    walk("PATCH", f"{base}/indicators/{{indicator_id}}", f"{api}/incidents/{sec}/indicators/{ioc['id']}",
+         json={"tlp": "red"}, **B)
+    asset = walk("POST", f"{base}/assets", f"{api}/incidents/{sec}/assets", expect=201,
+                 json={"kind": "host", "name": "web-7"}, **B).json()
+    walk("GET", f"{base}/assets", f"{api}/incidents/{sec}/assets", **B)
+    walk("PATCH", f"{base}/assets/{{asset_id}}", f"{api}/incidents/{sec}/assets/{asset['id']}",
+         json={"state": "contained"}, **B)
+    walk("GET", f"{base}/export/stix", f"{api}/incidents/{sec}/export/stix", **B)
+    walk("GET", f"{base}/export/misp", f"{api}/incidents/{sec}/export/misp?max_tlp=amber", **B)
+    walk("GET", f"{api}/indicators", f"{api}/indicators?value=198.51.100.7", **B)
+    walk("DELETE", f"{base}/indicators/{{indicator_id}}", f"{api}/incidents/{sec}/indicators/{ioc['id']}",
+         expect=204, **B)
+    walk("POST", "/incidents/{ref}/iocs/indicator", f"/incidents/{sec}/iocs/indicator", expect=303,
+         **form("", {"type": "domain", "value": "evil[.]example"}))
+    walk("POST", "/incidents/{ref}/iocs/asset", f"/incidents/{sec}/iocs/asset", expect=303,
+         **form("", {"kind": "account", "name": "svc-backup"}))
+    walk("POST", "/incidents/{ref}/iocs/assets/{asset_id}/state", f"/incidents/{sec}/iocs/assets/{asset['id']}/state",
+         expect=303, **form("", {"state": "eradicated"}))
+    domain = walk("GET", f"{base}/indicators", f"{api}/incidents/{sec}/indicators", **B).json()["items"][0]
+    walk("POST", "/incidents/{ref}/iocs/indicators/{indicator_id}/remove",
+         f"/incidents/{sec}/iocs/indicators/{domain['id']}/remove", expect=303, **form(""))
+    walk("GET", "/incidents/{ref}/iocs/export/stix", f"/incidents/{sec}/iocs/export/stix", **W)
+    walk("GET", "/incidents/{ref}/iocs/export/misp", f"/incidents/{sec}/iocs/export/misp", **W)

@@ -73,3 +73,5 @@ class TimelineKind(StrEnum):
     phase_changed = "phase_changed"  # a security incident entered a NIST SP 800-61 phase (containment/)
     checklist = "checklist"  # a containment checklist step was added, done or un-done (containment/)
     forensics = "forensics"  # forensics first: a target investigated before it was preserved (containment/)
+    indicator = "indicator"  # an indicator of compromise was recorded or removed (issue 17)
+    asset = "asset"  # an affected asset was recorded, or its containment state changed (issue 17)

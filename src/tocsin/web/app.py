@@ -31,6 +31,7 @@ from tocsin.web.routes import (
     configure,
     console,
     containment_pages,
+    indicator_pages,
     integrations,
     me,
     monitors,
@@ -83,7 +84,8 @@ def install(app: FastAPI) -> None:
                                                    me, schedule_editor, swap_pages, policy_pages, oncall_pages,
                                                    people, silences, status_admin, push, report_pages, action_pages,
                                                    problem_pages, postmortem_pages, room_actions, room, integrations,
-                                                   monitors, rules_pages, audit_pages, containment_pages)))
+                                                   monitors, rules_pages, audit_pages, containment_pages,
+                                                   indicator_pages)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
