@@ -45,6 +45,7 @@ from tocsin.postmortems.models import (
     PostmortemRevision,
     PostmortemTemplate,
 )
+from tocsin.obligations.models import IncidentRegime, Obligation, RegulatoryClock, SecurityExposure
 from tocsin.problems.models import Problem, ProblemIncident
 from tocsin.routing.models import (
     AutoIncidentRule,
@@ -71,6 +72,7 @@ from tocsin.web.models import UserInvite
 __all__ = [
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
     "PostmortemTemplate", "Problem", "ProblemIncident",
+    "IncidentRegime", "Obligation", "RegulatoryClock", "SecurityExposure",
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
     "Heartbeat", "IngestJournal", "InhibitionRule", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule",
     "Silence",

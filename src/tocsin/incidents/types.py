@@ -70,3 +70,5 @@ class TimelineKind(StrEnum):
     problem = "problem"  # linked to (or unlinked from) a problem record
     status_page = "status_page"  # a public update was posted from this incident to a status page
     responders = "responders"  # people asked to join ("add responders") and their replies
+    clock_set = "clock_set"  # a regulatory clock (aware_at, ...) set or changed, with who and why
+    obligation = "obligation"  # a regime chosen or dropped, an obligation filed or marked not applicable
