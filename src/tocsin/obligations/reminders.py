@@ -79,7 +79,7 @@ def remind(session: Session, rows: list[Obligation], *, now: datetime, leads: Le
     holders = session.execute(sa.select(RoleAssignment.incident_id, User).join(User, User.id == RoleAssignment.user_id)
                               .where(RoleAssignment.incident_id.in_(list(incidents)),
                                      RoleAssignment.role.in_(RECIPIENT_ROLES), RoleAssignment.ended_at.is_(None),
-                                     User.is_active.is_(True))).tuples().all()
+                                     User.is_active.is_(True))).all()
     people: dict[object, dict[object, User]] = {}
     for incident_id, user in holders:
         people.setdefault(incident_id, {})[user.id] = user

@@ -180,7 +180,7 @@ def across(session: Session, principal: Principal, *, open_only: bool, limit: in
         stmt = stmt.where(_open_clause())
     if incident_ids is not None:
         stmt = stmt.where(Obligation.incident_id.in_(list(incident_ids)))
-    return [(i, o) for i, o in session.execute(stmt.limit(limit)).tuples()]
+    return [(i, o) for i, o in session.execute(stmt.limit(limit)).all()]
 
 
 # --- recomputing --------------------------------------------------------------------------------------

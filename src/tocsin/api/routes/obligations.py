@@ -89,7 +89,7 @@ def get_clocks(key: str, ctx: CtxDep) -> dict[str, Any]:
         incident = require_incident(s, me, key)
         found = svc.clocks(s, incident)
         people = dict(s.execute(sa.select(User.id, User.email).where(
-            User.id.in_([c.set_by_id for c in found.values() if c.set_by_id]))).tuples().all())
+            User.id.in_([c.set_by_id for c in found.values() if c.set_by_id]))).all())
         return {"items": [{"clock": name, "at": c.at if c else None, "reason": c.reason if c else None,
                            "set_by": people.get(c.set_by_id) if c and c.set_by_id else None,
                            "set_at": c.set_at if c else None}
