@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import re
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path

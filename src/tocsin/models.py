@@ -31,6 +31,7 @@ from tocsin.incidents.models import (
     TimelineRevision,
 )
 from tocsin.integrations.models import ChangeEvent, Integration
+from tocsin.obligations.models import IncidentRegime, Obligation, RegulatoryClock, SecurityExposure
 from tocsin.oncall.models import (
     HandoffNotice,
     Schedule,
@@ -45,7 +46,6 @@ from tocsin.postmortems.models import (
     PostmortemRevision,
     PostmortemTemplate,
 )
-from tocsin.obligations.models import IncidentRegime, Obligation, RegulatoryClock, SecurityExposure
 from tocsin.problems.models import Problem, ProblemIncident
 from tocsin.routing.models import (
     AutoIncidentRule,

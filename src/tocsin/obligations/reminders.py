@@ -14,6 +14,7 @@ who may still see it.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -80,11 +81,11 @@ def remind(session: Session, rows: list[Obligation], *, now: datetime, leads: Le
                               .where(RoleAssignment.incident_id.in_(list(incidents)),
                                      RoleAssignment.role.in_(RECIPIENT_ROLES), RoleAssignment.ended_at.is_(None),
                                      User.is_active.is_(True))).all()
-    people: dict[object, dict[object, User]] = {}
+    people: dict[uuid.UUID, dict[uuid.UUID, User]] = {}
     for incident_id, user in holders:
         people.setdefault(incident_id, {})[user.id] = user
     for incident_id, found in people.items():
-        allowed = who_may_see(session, incidents[incident_id], list(found))  # type: ignore[index]
+        allowed = who_may_see(session, incidents[incident_id], list(found))
         people[incident_id] = {uid: u for uid, u in found.items() if uid in allowed}
     everyone = {u.id: u for found in people.values() for u in found.values()}
     routes = routes_for(session, list(everyone.values()), URGENCY)

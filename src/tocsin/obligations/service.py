@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -135,12 +136,14 @@ def view(row: Obligation, cat: Catalog | None, now: datetime) -> ObligationView:
         countdown=deadlines.countdown(row.due_at, now) if row.due_at and st.state not in CLOSED_STATES else None)
 
 
-def _order(stmt: sa.Select[tuple[Obligation]]) -> sa.Select[tuple[Obligation]]:
-    return stmt.order_by(Obligation.due_at.is_(None), Obligation.due_at, Obligation.regime, Obligation.name)
+def _order() -> tuple[Any, ...]:
+    """Soonest due first; those without a due time last."""
+    return (Obligation.due_at.is_(None), Obligation.due_at, Obligation.regime, Obligation.name)
 
 
 def obligations(session: Session, incident: Incident) -> list[Obligation]:
-    return list(session.execute(_order(sa.select(Obligation).where(Obligation.incident_id == incident.id))).scalars())
+    return list(session.execute(sa.select(Obligation).where(Obligation.incident_id == incident.id)
+                                .order_by(*_order())).scalars())
 
 
 def require_obligation(session: Session, incident: Incident, obligation_id: uuid.UUID | str) -> Obligation:
@@ -174,13 +177,13 @@ def across(session: Session, principal: Principal, *, open_only: bool, limit: in
            incident_ids: Sequence[uuid.UUID] | None = None) -> list[tuple[Incident, Obligation]]:
     """Obligations of the incidents `principal` may see (need-to-know), soonest due first."""
     seen = visible(principal).subquery()
-    stmt = _order(sa.select(Incident, Obligation).join(seen, seen.c.id == Obligation.incident_id)
-                  .join(Incident, Incident.id == Obligation.incident_id))
+    stmt = (sa.select(Incident, Obligation).join(seen, seen.c.id == Obligation.incident_id)
+            .join(Incident, Incident.id == Obligation.incident_id).order_by(*_order()))
     if open_only:
         stmt = stmt.where(_open_clause())
     if incident_ids is not None:
         stmt = stmt.where(Obligation.incident_id.in_(list(incident_ids)))
-    return [(i, o) for i, o in session.execute(stmt.limit(limit)).all()]
+    return [(row[0], row[1]) for row in session.execute(stmt.limit(limit)).all()]
 
 
 # --- recomputing --------------------------------------------------------------------------------------
