@@ -127,22 +127,25 @@ def test_changing_a_clock_moves_the_deadline_and_the_affected_count_decides_thre
     assert clocks["discovered_at"]["reason"] == "logs show it earlier" and clocks["aware_at"]["at"] is None
 
 
-@pytest.mark.parametrize(("path", "body", "status", "message"), [
-    ("clocks/aware_at", {"at": "2030-01-01T00:00:00Z", "reason": "x"}, 422, "cannot be in the future"),
-    ("clocks/lunch_at", {"at": "2025-01-01T00:00:00Z", "reason": "x"}, 422, "unknown clock"),
-    ("clocks/aware_at", {"at": "2025-01-01T00:00:00", "reason": "x"}, 422, "timezone"),
-    ("clocks/aware_at", {"at": "2025-01-01T00:00:00Z", "reason": " "}, 422, "reason is required"),
-    ("exposure", {"regions": ["Narnia"]}, 422, "use EU, a country code"),
-    ("exposure", {"data_categories": ["gossip"]}, 422, "not one of personal"),
-    ("regimes", {"regime": "circia"}, 422, "disabled here"),
-    ("regimes", {"regime": "nope"}, 422, "no regime"),
-])
-def test_bad_input_is_a_clear_4xx(client, people, path, body, status, message):
+BAD = [
+    ("clocks/aware_at", {"at": "2030-01-01T00:00:00Z", "reason": "x"}, "cannot be in the future"),
+    ("clocks/lunch_at", {"at": "2025-01-01T00:00:00Z", "reason": "x"}, "unknown clock"),
+    ("clocks/aware_at", {"at": "2025-01-01T00:00:00", "reason": "x"}, "timezone"),
+    ("clocks/aware_at", {"at": "2025-01-01T00:00:00Z", "reason": " "}, "reason is required"),
+    ("exposure", {"regions": ["Narnia"]}, "use EU, a country code"),
+    ("exposure", {"data_categories": ["gossip"]}, "not one of personal"),
+    ("regimes", {"regime": "circia"}, "disabled here"),
+    ("regimes", {"regime": "nope"}, "no regime"),
+]
+
+
+def test_bad_input_is_a_clear_422(client, people):
     sam = people["sam"]
     ref = breach(client, sam)["ref"]
-    verb = client.put if path.startswith(("clocks", "exposure")) else client.post
-    r = verb(f"{INC}/{ref}/{path}", json=body, headers=sam.headers)
-    assert r.status_code == status and message in r.text, r.text
+    for path, body, message in BAD:
+        verb = client.put if path.startswith(("clocks", "exposure")) else client.post
+        r = verb(f"{INC}/{ref}/{path}", json=body, headers=sam.headers)
+        assert r.status_code == 422 and message in r.text, (path, body, r.text)
 
 
 def test_only_security_incidents_and_only_the_circle(client, people):
