@@ -27,6 +27,8 @@ US = Calendar("us-federal", holidays=frozenset({date(2026, 11, 26), date(2026, 1
     # winter, 04:00 in summer, and the deadline follows the offset of its own day (DST ends 1 Nov 2026)
     ("2026-09-05T15:00", 60, Unit.calendar_days, "America/New_York", None, "2026-11-05T05:00"),
     ("2026-01-10T03:00", 30, Unit.calendar_days, "America/New_York", None, "2026-02-09T05:00"),
+    # the last day is the spring-forward day (8 Mar 2026, 23 hours long): it ends at 04:00 UTC, not 05:00
+    ("2026-03-07T15:00", 1, Unit.calendar_days, "America/New_York", None, "2026-03-09T04:00"),
     # 03:00 UTC on 10 Jan is still 9 Jan in New York: day 0 is the regulator's local day
     ("2026-01-10T03:00", 1, Unit.calendar_days, "America/New_York", None, "2026-01-11T05:00"),
     # spring forward in Sydney's autumn (DST ends 5 Apr 2026): midnight after is +10:00
@@ -159,6 +161,8 @@ def test_suggestion_gives_reasons_and_skips_chosen_and_disabled_regimes():
      "due: [{from: aware_at, amount: 3, unit: calendar_days, tz: Mars/Olympus}]}]}]", "unknown time zone"),
     ("regimes: [{id: x, name: X, source: s, obligations: [{id: a, name: A, notify: n, "
      "due: [{from: aware_at, unit: hours}]}]}]", "needs an amount above 0"),
+    ("regimes: [{id: x, name: X, source: s, obligations: [{id: a, name: A, notify: n, "
+     "due: [{from: aware_at, amount: 5000, unit: business_days}]}]}]", "at most 1000 business days"),
     ("regimes: [ {id: x", "not valid YAML"),
     ("colour: blue", "colour: Extra inputs are not permitted"),
 ])

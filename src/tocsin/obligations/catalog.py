@@ -63,6 +63,8 @@ class TermSpec(_Strict):
     def _amount(self) -> TermSpec:
         if self.unit is not Unit.without_undue_delay and self.amount == 0:
             raise ValueError(f"a deadline in {self.unit.value} needs an amount above 0")
+        if self.unit is Unit.business_days and self.amount > 1000:
+            raise ValueError("at most 1000 business days")
         return self
 
     def term(self) -> Term:

@@ -208,8 +208,11 @@ def refresh(session: Session, incident: Incident, cat: Catalog, now: datetime) -
                 session.add(row)
                 rows[(regime.id, spec.id)] = row
             row.name, row.notify = spec.name, spec.notify
-            due = deadlines.due([t.term() for t in spec.due], {**starts, **filed}, calendars=cat.calendars,
-                                calendar=spec.calendar)
+            try:
+                due = deadlines.due([t.term() for t in spec.due], {**starts, **filed}, calendars=cat.calendars,
+                                    calendar=spec.calendar)
+            except (ValueError, OverflowError) as exc:  # a rule the calendar cannot satisfy: shown, not a 500
+                due = deadlines.Due(None, f"cannot compute the deadline: {exc}")
             if due.at != row.due_at:
                 row.reminded_lead = None  # a new due time gets its own reminders
             row.due_at, row.due_reason = due.at, due.reason
