@@ -55,6 +55,7 @@ KIND_LABELS = {
     "services_changed": "Services", "note": "Note", "alert_attached": "Alert", "paging": "Paging",
     "postmortem": "Postmortem", "action_item": "Action item", "problem": "Problem",
     "status_page": "Public update", "responders": "Responders",
+    "clock_set": "Regulatory clock", "obligation": "Obligation",
 }
 _OPEN = {s.value for s in ACTIVE_STATUSES}
 
