@@ -148,6 +148,8 @@ class Settings(BaseSettings):
         for part in parts:
             if not re.fullmatch(r"[1-9][0-9]{0,4}[mhd]", part):
                 raise ValueError(f"reminder lead {part!r}: use minutes, hours or days such as 30m, 4h, 2d")
+            if int(part[:-1]) * {"m": 1, "h": 60, "d": 1440}[part[-1]] > 60 * 24 * 60:
+                raise ValueError(f"reminder lead {part!r}: at most 60 days")
         return ",".join(parts)
 
     @field_validator("postmortem_required_severities")

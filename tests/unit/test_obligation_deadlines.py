@@ -184,3 +184,12 @@ def test_operator_file_overrides_enables_and_adds_holidays():
     assert date(2026, 6, 10) in cat.calendars["us-federal"].holidays
     with pytest.raises(catalog.CatalogError, match="unknown calendar"):
         catalog.build([catalog.parse("", "empty.yaml")], catalog.parse_holidays("nowhere: [2026-06-10]", "hol.yaml"))
+
+
+@pytest.mark.parametrize("text", ["61d", "0h", "4 hours"])
+def test_the_setting_refuses_leads_the_engine_could_not_use(text):
+    from tocsin.config import Settings
+
+    with pytest.raises(ValueError, match="reminder lead"):
+        Settings(obligation_reminder_leads=text)
+    assert Leads.parse(Settings(obligation_reminder_leads="2D, 30m").obligation_reminder_leads).minutes == (2880, 30)
