@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -81,6 +82,13 @@ class Settings(BaseSettings):
                                              description="Days before an action item is due to remind its owner")
     action_overdue_every_days: int = Field(default=7, ge=1, le=90,
                                            description="Days between reminders about an overdue action item")
+    regimes_file: Path | None = Field(default=None, description="Your notification regimes (YAML, the shape of "
+                                      "the shipped obligations/regimes.yaml): added to and overriding the shipped ones")
+    holidays_file: Path | None = Field(default=None, description="Holidays for business-day deadlines (YAML: "
+                                       "calendar name -> list of dates)")
+    obligation_reminder_leads: str = Field(default="24h,4h,1h", max_length=200,
+                                           description="When the Legal and Privacy roles are reminded of a "
+                                           "regulatory deadline, before it is due (comma-separated, e.g. 24h,4h,1h)")
     action_sync_url: str | None = Field(default=None, description="Webhook that receives action item changes "
                                                                   "(for Jira, GitHub Issues...)")
     responder_hourly_rate: float = Field(default=100.0, ge=0, description="Cost of one responder hour, for "
@@ -135,6 +143,17 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(part)
             except ValueError as exc:
                 raise ValueError(f"bad CIDR {part!r} ({exc})") from None
+        return ",".join(parts)
+
+    @field_validator("obligation_reminder_leads")
+    @classmethod
+    def _leads(cls, value: str) -> str:
+        parts = [part.strip().lower() for part in value.split(",") if part.strip()]
+        for part in parts:
+            if not re.fullmatch(r"[1-9][0-9]{0,4}[mhd]", part):
+                raise ValueError(f"reminder lead {part!r}: use minutes, hours or days such as 30m, 4h, 2d")
+            if int(part[:-1]) * {"m": 1, "h": 60, "d": 1440}[part[-1]] > 60 * 24 * 60:
+                raise ValueError(f"reminder lead {part!r}: at most 60 days")
         return ",".join(parts)
 
     @field_validator("postmortem_required_severities")

@@ -33,6 +33,7 @@ from tocsin.incidents.models import (
 )
 from tocsin.indicators.models import AffectedAsset, Indicator
 from tocsin.integrations.models import ChangeEvent, Integration
+from tocsin.obligations.models import IncidentRegime, Obligation, RegulatoryClock, SecurityExposure
 from tocsin.oncall.models import (
     HandoffNotice,
     Schedule,
@@ -74,6 +75,7 @@ __all__ = [
     "AffectedAsset", "Indicator",
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
     "PostmortemTemplate", "Problem", "ProblemIncident",
+    "IncidentRegime", "Obligation", "RegulatoryClock", "SecurityExposure",
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
     "Heartbeat", "IngestJournal", "InhibitionRule", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule",
     "Silence",

@@ -464,6 +464,29 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     for report in ("incidents", "action-items", "incidents/chart.svg", "incidents/chart.png", "page", "oncall"):
         walk("GET", f"{api}/reports/{report}", **A)
 
+    # --- regulatory clocks and obligations (security incidents) -------------------------------------
+    sec = walk("POST", f"{api}/incidents", expect=201, json={"title": "Leaked keys", "severity": "SEV2",
+                                                            "kind": "security"}, **A).json()["ref"]
+    walk("GET", f"{api}/regimes", **A)
+    walk("PUT", f"{api}/incidents/{{key}}/exposure", f"{api}/incidents/{sec}/exposure",
+         json={"data_categories": ["personal"], "regions": ["DE"], "affected_count": 40}, **A)
+    walk("GET", f"{api}/incidents/{{key}}/exposure", f"{api}/incidents/{sec}/exposure", **A)
+    walk("POST", f"{api}/incidents/{{key}}/regimes", f"{api}/incidents/{sec}/regimes", json={"regime": "gdpr"}, **A)
+    walk("POST", f"{api}/incidents/{{key}}/regimes", f"{api}/incidents/{sec}/regimes", json={"regime": "nis2"}, **A)
+    walk("DELETE", f"{api}/incidents/{{key}}/regimes/{{regime}}", f"{api}/incidents/{sec}/regimes/nis2?reason=no",
+         **A)
+    walk("GET", f"{api}/incidents/{{key}}/regimes", f"{api}/incidents/{sec}/regimes", **A)
+    walk("PUT", f"{api}/incidents/{{key}}/clocks/{{clock}}", f"{api}/incidents/{sec}/clocks/aware_at",
+         json={"at": "2026-01-01T10:00:00Z", "reason": "SOC"}, **A)
+    walk("GET", f"{api}/incidents/{{key}}/clocks", f"{api}/incidents/{sec}/clocks", **A)
+    owed = walk("GET", f"{api}/incidents/{{key}}/obligations", f"{api}/incidents/{sec}/obligations", **A).json()
+    owed_ids = {o["obligation"]: o["id"] for o in owed["items"]}
+    walk("POST", f"{api}/incidents/{{key}}/obligations/{{obligation_id}}/filing",
+         f"{api}/incidents/{sec}/obligations/{owed_ids['art33']}/filing", json={"reference": "DPA-1"}, **A)
+    walk("POST", f"{api}/incidents/{{key}}/obligations/{{obligation_id}}/not-applicable",
+         f"{api}/incidents/{sec}/obligations/{owed_ids['art34']}/not-applicable", json={"reason": "encrypted"}, **A)
+    walk("GET", f"{api}/obligations", f"{api}/obligations?state=all", **A)
+
     # --- the console ------------------------------------------------------------------------------
     web = AppliedClient(smoke_app, base_url=PUBLIC_URL, raise_server_exceptions=False)
     W = {"client": web}  # noqa: N806
@@ -477,6 +500,24 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies", "/users", "/silences",
                  "/status-pages", "/reports", "/me", "/incidents", "/postmortems", "/configure"):
         walk("GET", page, **W)
+    base = f"/incidents/{sec}/obligations"
+    walk("POST", "/incidents/{ref}/obligations/exposure", f"{base}/exposure", expect=303,
+         **form("", {"data-health": "1", "regions": "US-CO", "affected_count": "12"}))
+    walk("POST", "/incidents/{ref}/obligations/regime", f"{base}/regime", expect=303,
+         **form("", {"regime": "us-co", "reason": "suggested"}))
+    walk("POST", "/incidents/{ref}/obligations/drop", f"{base}/drop", expect=303,
+         **form("", {"regime": "us-co", "reason": "mistake"}))
+    walk("POST", "/incidents/{ref}/obligations/regime", f"{base}/regime", expect=303, **form("", {"regime": "nis2"}))
+    walk("POST", "/incidents/{ref}/obligations/clock", f"{base}/clock", expect=303,
+         **form("", {"clock": "discovered_at", "at": "2026-01-01T09:00", "reason": "ticket"}))
+    owed_ids = {o["obligation"]: o["id"] for o in walk(
+        "GET", f"{api}/incidents/{{key}}/obligations", f"{api}/incidents/{sec}/obligations", **A).json()["items"]}
+    walk("POST", "/incidents/{ref}/obligations/file", f"{base}/file", expect=303,
+         **form("", {"obligation": owed_ids["early-warning"], "reference": "CSIRT-1", "late_reason": "late"}))
+    walk("POST", "/incidents/{ref}/obligations/not-applicable", f"{base}/not-applicable", expect=303,
+         **form("", {"obligation": owed_ids["notification"], "reason": "not significant"}))
+    walk("GET", "/incidents/{ref}/obligations/report", f"{base}/report", **W)
+    walk("GET", "/obligations/report", **W)
     walk("GET", "/alerts/{alert_id}", f"/alerts/{alert_id}", **W)
     walk("GET", "/services/{key}", "/services/checkout", **W)
     walk("GET", "/schedules/{key}", "/schedules/ops", **W)

@@ -52,6 +52,7 @@ RULES: dict[str, tuple[Any, ...]] = {
     "private":         (401,      403,   403,      OK,   403,  401,        401),   # someone else's contacts
     "reviewer":        (401,      403,   403,      OK,   404,  401,        401),   # the postmortem's (admin)
     "incident admin":  (401,      403,   403,      OK,   404,  401,        401),   # public notice of it
+    "filing":          (401,      403,   403,      OK,   404,  401,        401),   # its Legal/Privacy/IC, admins
 }
 # Routes a principal's credentials have nothing to do with: each is authenticated by a secret in the
 # request (an integration key, a signed link, a Twilio signature, an invite or iCal token) or is a
@@ -178,6 +179,10 @@ ROUTES: list[Route] = [
     R("GET", f"{INC}/roles", "read", f"{API}/incidents/{{ref}}/roles"),
     R("GET", f"{INC}/participants", "read", f"{API}/incidents/{{ref}}/participants"),
     R("GET", f"{INC}/responders", "read", f"{API}/incidents/{{ref}}/responders"),
+    R("GET", f"{API}/regimes", "user"),
+    R("GET", f"{API}/obligations", "user"),
+    *(R("GET", f"{INC}/{part}", "read", f"{API}/incidents/{{osec}}/{part}")
+      for part in ("clocks", "exposure", "regimes", "obligations")),
     R("GET", f"{INC}/changes", "read", f"{API}/incidents/{{ref}}/changes"),
     R("GET", f"{INC}/postmortem", "read", f"{API}/incidents/{{ref}}/postmortem"),
     R("GET", f"{INC}/action-items", "read", f"{API}/incidents/{{ref}}/action-items"),
@@ -258,6 +263,8 @@ ROUTES: list[Route] = [
     R("GET", "/status-pages/{slug}", "user", "/status-pages/acme"),
     R("GET", "/reports/view", "user", "/reports/view?period=2025-12"),
     R("GET", "/incidents/{ref}", "read", "/incidents/{ref}"),
+    R("GET", "/incidents/{ref}/obligations/report", "read", "/incidents/{osec}/obligations/report"),
+    R("GET", "/obligations/report", "user"),
     R("GET", "/severity-suggestion", "user", "/severity-suggestion?customers_affected=300"),
     R("GET", "/incidents/{key}/postmortem", "read", "/incidents/{ref}/postmortem"),
     R("GET", "/postmortems/{postmortem_id}", "read", "/postmortems/{pm}"),
@@ -343,6 +350,14 @@ ROUTES: list[Route] = [
       json={"text": "edited"}),
     R("POST", f"{INC}/roles", "write", f"{API}/incidents/{{ref}}/roles", json={"role": "sme", "user": "{helper}"}),
     R("POST", f"{INC}/participants", "read", f"{API}/incidents/{{ref}}/participants", json={"kind": "observer"}),
+    R("PUT", f"{INC}/clocks/{{clock}}", "write", f"{API}/incidents/{{osec}}/clocks/discovered_at",
+      json={"at": "2026-01-01T06:00:00Z", "reason": "by {who}"}),
+    R("PUT", f"{INC}/exposure", "write", f"{API}/incidents/{{osec}}/exposure", json={"regions": ["EU"]}),
+    R("POST", f"{INC}/regimes", "write", f"{API}/incidents/{{osec}}/regimes", json={"regime": "gdpr"}),
+    R("POST", f"{INC}/obligations/{{obligation_id}}/filing", "filing",
+      f"{API}/incidents/{{osec}}/obligations/{{sec_art33}}/filing", json={"reference": "by {who}"}),
+    R("POST", f"{INC}/obligations/{{obligation_id}}/not-applicable", "filing",
+      f"{API}/incidents/{{osec}}/obligations/{{sec_art34}}/not-applicable", json={"reason": "by {who}"}),
     R("POST", f"{INC}/responders", "write", f"{API}/incidents/{{ref}}/responders",
       json={"targets": [{"kind": "user", "key": "{helper}"}], "message": "Need you"}),
     R("POST", f"{API}/alerts/{{alert_id}}/attach", "write", f"{API}/alerts/{{alert}}/attach",
@@ -423,6 +438,16 @@ ROUTES: list[Route] = [
     # --- console forms ------------------------------------------------------------------------------
     R("POST", "/incidents", "responder", form={"title": "Queue backlog", "severity": "SEV3"}),
     R("POST", "/incidents/{ref}/{action}", "write", "/incidents/{ref}/note", form={"text": "Looking"}),
+    R("POST", "/incidents/{ref}/obligations/clock", "write", "/incidents/{osec}/obligations/clock",
+      form={"clock": "classified_at", "at": "2026-01-01T08:00", "reason": "by {who}"}),
+    R("POST", "/incidents/{ref}/obligations/exposure", "write", "/incidents/{osec}/obligations/exposure",
+      form={"regions": "EU", "data-personal": "1"}),
+    R("POST", "/incidents/{ref}/obligations/regime", "write", "/incidents/{osec}/obligations/regime",
+      form={"regime": "uk-gdpr"}),
+    R("POST", "/incidents/{ref}/obligations/file", "filing", "/incidents/{osec}/obligations/file",
+      form={"obligation": "{sec_ew}", "reference": "by {who}", "late_reason": "late"}),
+    R("POST", "/incidents/{ref}/obligations/not-applicable", "filing", "/incidents/{osec}/obligations/not-applicable",
+      form={"obligation": "{sec_note}", "reason": "by {who}"}),
     R("POST", "/incidents/{key}/postmortem", "write", "/incidents/{ref}/postmortem", form={}),  # exists: redirect
     R("POST", "/postmortems/{postmortem_id}/{action}", "write", "/postmortems/{pm}/comments",
       form={"text": "Looks good"}),
@@ -563,6 +588,9 @@ ROUTES: list[Route] = [
     R("POST", "/problems/{problem_id}/unlink", "write", "/problems/{problem}/unlink", form={"incident": "{ref}"}),
     R("POST", "/problems/{problem_id}/link", "write", "/problems/{problem}/link", form={"incident": "{ref}"}),
     R("DELETE", f"{API}/problems/{{problem_id}}/incidents/{{key}}", "write", f"{API}/problems/{{problem}}/incidents/{{ref}}"),
+    R("DELETE", f"{INC}/regimes/{{regime}}", "write", f"{API}/incidents/{{osec}}/regimes/dora?reason=mistake"),
+    R("POST", "/incidents/{ref}/obligations/drop", "write", "/incidents/{osec}/obligations/drop",
+      form={"regime": "pci-dss", "reason": "mistake"}),
     R("DELETE", f"{API}/status-pages/{{slug}}/subscribers/{{subscriber_id}}", "admin",
       f"{API}/status-pages/acme/subscribers/{{subscriber}}"),
     R("DELETE", f"{API}/status-pages/{{slug}}/components/{{component_id}}", "admin",
@@ -699,6 +727,16 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     _ok(client.post(f"{api}/incidents/{elsewhere['ref']}/participants",
                     json={"user": other.email, "kind": "responder"}, **A))
     _ok(client.patch(f"{api}/incidents/{ref}", json={"status": "resolved"}, **A))
+    # a restricted security breach with the same circle, owing GDPR and NIS2 (DORA, PCI DSS to drop)
+    osec = _ok(client.post(f"{api}/incidents", json={"title": "Credential leak", "severity": "SEV2",
+                                                     "kind": "security", "restricted": True}, **A), 201)["ref"]
+    for person, kind in ((viewer, "observer"), (responder, "responder"), (helper, "responder")):
+        _ok(client.post(f"{api}/incidents/{osec}/participants", json={"user": person.email, "kind": kind}, **A))
+    for regime in ("gdpr", "nis2", "dora", "pci-dss"):
+        _ok(client.post(f"{api}/incidents/{osec}/regimes", json={"regime": regime}, **A))
+    _ok(client.put(f"{api}/incidents/{osec}/clocks/aware_at", json={"at": "2026-01-01T08:00:00Z", "reason": "SOC"}, **A))
+    owed = {o["obligation"] + "@" + o["regime"]: o["id"]
+            for o in _ok(client.get(f"{api}/incidents/{osec}/obligations", **A))["items"]}
     pm = _ok(client.post(f"{api}/incidents/{ref}/postmortem", json={}, **A), 201)
     _ok(client.patch(f"{api}/postmortems/{pm['id']}", json={"status": "in_review", "reviewers": [admin.email],
                                                             "public_text": "Payments failed."}, **A))
@@ -786,7 +824,8 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "own_push": str(uuid.uuid4()), "integration2": integration2["id"], "heartbeat2": heartbeat2["id"],
         "check2": check2["id"], "layer2": layer2["id"], "spare_component2": spare_component2["id"],
         "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps, **own,
-        "sec": sec, "step": step, "ctpl": ctpl,
+        "sec": sec, "step": step, "ctpl": ctpl, "osec": osec, "sec_art33": owed["art33@gdpr"],
+        "sec_art34": owed["art34@gdpr"], "sec_ew": owed["early-warning@nis2"], "sec_note": owed["notification@nis2"],
         **iocs,
     }
     return world, people
@@ -894,10 +933,11 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "item", "problem", "component", "spare_component", "status_incident",
                                             "maintenance", "subscriber", "own_token", "own_note", "helper_rule",
                                             "auto_rule", "inhibition_rule", "swap_open", "swap_accept",
-                                            "swap_accept_offer", "swap_cancel", "step", "ctpl")}
+                                            "swap_accept_offer", "swap_cancel", "step", "ctpl", "sec_art33",
+                                            "sec_art34")}
     world.update(helper="someone@example.test", ref="INC-1", sec="INC-2", item_ref="ACT-1", who="x", p256dh=P256DH,
                  push_auth="A" * 22)
-    world.update(isec="INC-3", sec_ioc=str(uuid.uuid4()), sec_ioc2=str(uuid.uuid4()), sec_asset=str(uuid.uuid4()))  # issue 17
+    world.update(osec="INC-4", isec="INC-3", sec_ioc=str(uuid.uuid4()), sec_ioc2=str(uuid.uuid4()), sec_asset=str(uuid.uuid4()))  # issue 17
     web = console_as(make_web_user("admin"))
     everywhere = {"garbage bearer", "session cookie instead of a token"}
     sample = {f"{API}/incidents", f"{API}/users/me", f"{API}/audit", "/metrics", f"{API}/teams/{{key}}"}

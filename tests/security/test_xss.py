@@ -246,7 +246,19 @@ def poisoned(app, client, db, clock, system, make_person):
     ok(client.post(f"{API}/incidents/{sec}/checklist/steps/{step['id']}/done", **A))
     ok(client.post(f"{API}/incidents/{sec}/checklist/steps/{step['id']}/undo", json={"reason": payload("undoreason")},
                    **A))
-    return {"admin": admin, "ref": ref, "sec": sec, "pm": pm["id"], "alerts": [a["id"] for a in alerts], "item": item["ref"],
+    # a security breach's regulatory clock, regime, filing and not-applicable reasons (the room, the reports)
+    osec = ok(client.post(f"{API}/incidents", json={"title": "Breach", "severity": "SEV2", "kind": "security"}, **A),
+             201)["ref"]
+    ok(client.put(f"{API}/incidents/{osec}/exposure", json={"data_categories": ["personal"], "regions": ["EU"]}, **A))
+    ok(client.post(f"{API}/incidents/{osec}/regimes", json={"regime": "gdpr", "reason": payload("regimereason")}, **A))
+    ok(client.put(f"{API}/incidents/{osec}/clocks/aware_at", json={"at": "2026-01-01T10:00:00Z",
+                                                                  "reason": payload("clockreason")}, **A))
+    owed = {o["obligation"]: o["id"] for o in ok(client.get(f"{API}/incidents/{osec}/obligations", **A))["items"]}
+    ok(client.post(f"{API}/incidents/{osec}/obligations/{owed['art33']}/filing",
+                   json={"reference": payload("filingref")[:300]}, **A))
+    ok(client.post(f"{API}/incidents/{osec}/obligations/{owed['art34']}/not-applicable",
+                   json={"reason": payload("nareason")}, **A))
+    return {"admin": admin, "ref": ref, "sec": sec, "osec": osec, "pm": pm["id"], "alerts": [a["id"] for a in alerts], "item": item["ref"],
             "problem": problem["ref"], "user": user["id"], "integration": events["id"], "check": check["id"],
             "routing_rule": routing_rule["id"], "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"],
             "silence": silence["id"], "window": window["id"]}
@@ -281,8 +293,8 @@ def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
         if "{rule_id}" in template:
             v["rule_id"] = next(val for prefix, val in rules.items() if template.startswith(prefix))
         out.append(template.format(**v))
-    return out + [f"/alerts/{a}" for a in w["alerts"][1:]] + [f"/incidents/{w['sec']}"] + [
-        "/reports/view?group_by=service", "/schedules/ops",
+    out += [f"/incidents/{w['sec']}", f"/incidents/{w['osec']}", f"/incidents/{w['osec']}/obligations/report"]
+    return out + [f"/alerts/{a}" for a in w["alerts"][1:]] + ["/reports/view?group_by=service", "/schedules/ops",
                                                             "/incidents?q=xss", "/login?next=javascript:alert(1)"]
 
 

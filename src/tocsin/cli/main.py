@@ -14,6 +14,7 @@ from tocsin.cli import (
     detection,
     learning_postmortem,
     learning_report,
+    obligations,
     oncall,
     statuspage,
 )
@@ -35,6 +36,7 @@ app.command("oncall")(oncall.oncall)
 app.add_typer(learning_postmortem.postmortem_app, name="postmortem")
 app.command("report")(learning_report.report)
 app.add_typer(statuspage.statuspage_app, name="statuspage")
+app.add_typer(obligations.regimes_app, name="regimes")
 
 
 @app.command("version")

@@ -75,3 +75,5 @@ class TimelineKind(StrEnum):
     forensics = "forensics"  # forensics first: a target investigated before it was preserved (containment/)
     indicator = "indicator"  # an indicator of compromise was recorded or removed (issue 17)
     asset = "asset"  # an affected asset was recorded, or its containment state changed (issue 17)
+    clock_set = "clock_set"  # a regulatory clock (aware_at, ...) set or changed, with who and why
+    obligation = "obligation"  # a regime chosen or dropped, an obligation filed or marked not applicable

@@ -35,6 +35,7 @@ from tocsin.web.routes import (
     integrations,
     me,
     monitors,
+    obligation_pages,
     oncall_pages,
     people,
     policy_pages,
@@ -83,8 +84,8 @@ def install(app: FastAPI) -> None:
     add_routes(app, *(module.router for module in (api_docs, auth, config_services, config_teams, configure, console,
                                                    me, schedule_editor, swap_pages, policy_pages, oncall_pages,
                                                    people, silences, status_admin, push, report_pages, action_pages,
-                                                   problem_pages, postmortem_pages, room_actions, room, integrations,
-                                                   monitors, rules_pages, audit_pages, containment_pages,
+                                                   problem_pages, postmortem_pages, obligation_pages, room_actions, room,
+                                                   integrations, monitors, rules_pages, audit_pages, containment_pages,
                                                    indicator_pages)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

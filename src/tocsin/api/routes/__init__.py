@@ -17,6 +17,7 @@ from tocsin.api.routes import (
     ingest,
     metrics,
     monitors,
+    obligations,
     oncall,
     postmortems,
     problems,
@@ -39,6 +40,6 @@ def install(app: FastAPI) -> None:
     add_routes(app, system.router, incidents.router, indicators.router, responders.router, directory.router, alerts.router,
                rules.router, monitors.router,
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
-               problems.router, reports.router, statuspages.router, statuspages.public, metrics.router,
+               problems.router, obligations.router, reports.router, statuspages.router, statuspages.public, metrics.router,
                respond.router, ical.router, ingest.router, push.router,
                containment.router)
