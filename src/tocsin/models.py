@@ -21,6 +21,7 @@ from tocsin.escalation.models import (
     Notification,
     ResponderRequest,
 )
+from tocsin.evidence.models import CustodyEntry, EvidenceItem
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.incidents.models import (
     Incident,
@@ -80,5 +81,6 @@ __all__ = [
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",
     "ComponentStatusChange", "StatusComponent", "StatusIncident", "StatusIncidentComponent", "StatusPage",
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
+    "CustodyEntry", "EvidenceItem",
     "Service", "ServiceDependency", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
 ]

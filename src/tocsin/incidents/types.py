@@ -70,3 +70,4 @@ class TimelineKind(StrEnum):
     problem = "problem"  # linked to (or unlinked from) a problem record
     status_page = "status_page"  # a public update was posted from this incident to a status page
     responders = "responders"  # people asked to join ("add responders") and their replies
+    evidence = "evidence"  # an evidence item collected, or a custody entry (transferred, analysed...)

@@ -30,6 +30,7 @@ from tocsin.web.routes import (
     config_teams,
     configure,
     console,
+    evidence_pages,
     integrations,
     me,
     monitors,
@@ -81,7 +82,7 @@ def install(app: FastAPI) -> None:
     add_routes(app, *(module.router for module in (api_docs, auth, config_services, config_teams, configure, console,
                                                    me, schedule_editor, swap_pages, policy_pages, oncall_pages,
                                                    people, silences, status_admin, push, report_pages, action_pages,
-                                                   problem_pages, postmortem_pages, room_actions, room, integrations,
+                                                   problem_pages, postmortem_pages, evidence_pages, room_actions, room, integrations,
                                                    monitors, rules_pages, audit_pages)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

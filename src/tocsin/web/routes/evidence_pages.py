@@ -1,0 +1,188 @@
+"""Console pages of the evidence locker: upload and register from the room's Evidence panel, an
+item's page with its custody ledger, downloads, and the custody report.
+
+Need-to-know as everywhere: an incident the viewer may not see is a 404 on every route here. The
+upload is a multipart form, read by Starlette's parser (file parts are spooled to a temporary file
+on disk above 1 MiB, never held whole in memory), then copied in chunks into the evidence store,
+hashed on the way. It bypasses the body-size limit of other forms (`app.py`: `UPLOAD_PATH`).
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+
+from tocsin.errors import Conflict, InvalidInput
+from tocsin.evidence import download, report
+from tocsin.evidence import service as evidence
+from tocsin.evidence.store import CHUNK, Stored, TooLarge
+from tocsin.evidence.types import MANUAL_ACTIONS, CustodyAction
+from tocsin.incidents.access import require_incident
+from tocsin.incidents.service import ref as incident_ref
+from tocsin.web.auth import CSRF_FIELD, CSRF_HEADER, BadForm, CsrfFailed, CsrfForm, WebCtx, check_csrf, web_ctx
+from tocsin.web.render import render
+from tocsin.web.routes.common import redirect
+
+router = APIRouter(include_in_schema=False)
+CtxDep = Annotated[WebCtx, Depends(web_ctx)]
+UPLOAD_PATH = r"^/incidents/[^/]+/evidence/files$"  # streamed: the body limit middleware lets it through
+_FIELDS = ("description", "collected_where", "collected_by", "reason")
+
+
+def _may_upload(ctx: WebCtx, ref: str) -> str:
+    with ctx.work() as (s, me):
+        incident = require_incident(s, me, ref)
+        evidence.require_manager(s, me, incident)
+        return incident_ref(incident)
+
+
+def _add_file(ctx: WebCtx, ref: str, stored: Stored, name: str, media_type: str, fields: dict[str, str]) -> str:
+    with ctx.work() as (s, me):
+        incident = require_incident(s, me, ref)
+        item = evidence.add_file(s, incident=incident, actor=me, now=ctx.now, stored=stored, name=name,
+                                 description=fields["description"], media_type=media_type,
+                                 handling=evidence.Handling(location=fields["collected_where"],
+                                                            reason=fields["reason"], who=fields["collected_by"]))
+        return f"{evidence.label(item)} stored: SHA-256 {item.sha256}"
+
+
+def _token_ok(sent: str, ctx: WebCtx) -> bool:
+    return hmac.compare_digest(sent.encode("utf-8", "replace"), ctx.csrf_token.encode())
+
+
+@router.post("/incidents/{ref}/evidence/files")
+async def upload(request: Request, ref: str, ctx: CtxDep) -> Response:
+    """Upload a file from the room's Evidence panel (multipart form: csrf_token, file, and the fields)."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        await check_csrf(request, ctx)  # a forged or token-less post is refused as such (403)
+        raise InvalidInput("send the file as a multipart form (choose a file to upload)", details={"field": "file"})
+    header = request.headers.get(CSRF_HEADER)
+    if header is not None and not _token_ok(header, ctx):
+        raise CsrfFailed()
+    settings = request.app.state.settings
+    try:
+        async with request.form(max_files=1, max_fields=20, max_part_size=64 * 1024) as form:
+            token = form.get(CSRF_FIELD)
+            if header is None and not (isinstance(token, str) and _token_ok(token, ctx)):
+                raise CsrfFailed()
+            key = await run_in_threadpool(_may_upload, ctx, ref)  # 404 outside the circle, 403 for non-managers
+            part = form.get("file")
+            if not isinstance(part, UploadFile) or not part.filename:
+                raise InvalidInput("choose a file to upload", details={"field": "file"})
+            fields = {name: str(form.get(name) or "") for name in _FIELDS}
+            intake = await run_in_threadpool(evidence.store_for(settings).intake, limit=settings.evidence_max_bytes)
+            try:
+                while chunk := await part.read(CHUNK):
+                    await run_in_threadpool(intake.write, chunk)
+                stored = await run_in_threadpool(intake.commit)
+            except TooLarge as exc:
+                raise InvalidInput(str(exc), details={"field": "file"}) from None
+            except BaseException:
+                intake.abort()
+                raise
+            flash = await run_in_threadpool(_add_file, ctx, ref, stored, part.filename,
+                                            (part.content_type or "")[:200], fields)
+    except MultiPartException as exc:
+        raise BadForm(f"the upload could not be read: {exc.message}") from None
+    return redirect(f"/incidents/{key}#evidence-section", flash)
+
+
+@router.post("/incidents/{ref}/evidence/external")
+def register_external(ref: str, ctx: CtxDep, form: CsrfForm) -> Response:
+    size_text = form.get("size", "").strip().replace(",", "").replace("_", "")
+    if size_text and not size_text.isdigit():
+        raise InvalidInput("size is a whole number of bytes", details={"field": "size"})
+    with ctx.work() as (s, me):
+        incident = require_incident(s, me, ref)
+        item = evidence.register_external(
+            s, incident=incident, actor=me, now=ctx.now, name=form.get("name", ""), location=form.get("location", ""),
+            sha256=form.get("sha256"), sha512=form.get("sha512"), size=int(size_text[:20]) if size_text else None,
+            description=form.get("description", ""),
+            handling=evidence.Handling(location=form.get("collected_where", ""), reason=form.get("reason", ""),
+                                       who=form.get("collected_by", "")))
+        key = incident_ref(incident)
+        flash = f"{evidence.label(item)} registered"
+    return redirect(f"/incidents/{key}#evidence-section", flash)
+
+
+def _report_response(body: str, name: str) -> Response:
+    return Response(body, media_type="text/html; charset=utf-8",
+                    headers={"Content-Disposition": f'inline; filename="{name}"', "Content-Security-Policy": report.CSP,
+                             "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+                             "Cache-Control": "no-store"})
+
+
+@router.get("/incidents/{ref}/evidence/report")
+def custody_report(ref: str, ctx: CtxDep) -> Response:
+    """The printable custody report (print it to PDF from the browser)."""
+    with ctx.work() as (s, me):
+        incident = require_incident(s, me, ref)
+        body = report.custody_report(s, incident=incident, now=ctx.now, generated_by=ctx.user.name)
+        name = report.filename(incident)
+    return _report_response(body, name)
+
+
+def _item_page(request: Request, ctx: WebCtx, ref: str, item_id: str, *, error: str | None = None,
+               form: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    with ctx.work() as (s, me):
+        incident = require_incident(s, me, ref)
+        item = evidence.require_item(s, incident, item_id)
+        key = incident_ref(incident)
+        values: dict[str, Any] = {
+            "ref": key, "ledger": evidence.ledgers(s, [item])[item.id],
+            "can_manage": evidence.may_manage(s, me, incident),
+            "item": {"id": item.id, "label": evidence.label(item), "name": item.name, "kind": item.kind,
+                     "description": item.description, "location": item.location, "size": item.size,
+                     "sha256": item.sha256, "sha512": item.sha512,
+                     "download": f"/incidents/{key}/evidence/{item.id}/download" if item.kind == "file" else None},
+        }
+    return render(request, ctx, "evidence_item.html", status_code=status_code, error=error, form=form or {},
+                  actions=[a.value for a in MANUAL_ACTIONS], **values)
+
+
+@router.get("/incidents/{ref}/evidence/{item_id}")
+def item_page(request: Request, ref: str, item_id: str, ctx: CtxDep) -> Response:
+    return _item_page(request, ctx, ref, item_id)
+
+
+@router.post("/incidents/{ref}/evidence/{item_id}/custody")
+def add_custody(request: Request, ref: str, item_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
+    try:
+        try:
+            action = CustodyAction(form.get("action", ""))
+        except ValueError:
+            raise InvalidInput("choose an action from the list", details={"field": "action"}) from None
+        with ctx.work() as (s, me):
+            incident = require_incident(s, me, ref)
+            item = evidence.require_item(s, incident, item_id)
+            entry = evidence.add_custody(s, incident=incident, item=item, actor=me, now=ctx.now, action=action,
+                                         handling=evidence.Handling(location=form.get("location", ""),
+                                                                    reason=form.get("reason", ""),
+                                                                    who=form.get("who", "")))
+            key, where = incident_ref(incident), f"{item.id}"
+            flash = f"{evidence.label(item)}: {entry.action} recorded"
+    except InvalidInput as exc:
+        return _item_page(request, ctx, ref, item_id, error=exc.message, form=form, status_code=422)
+    return redirect(f"/incidents/{key}/evidence/{where}", flash)
+
+
+@router.get("/incidents/{ref}/evidence/{item_id}/download")
+def download_item(request: Request, ref: str, item_id: str, ctx: CtxDep) -> Response:
+    """The file as an attachment (never rendered); the download is written to the ledger first."""
+    store = evidence.store_for(request.app.state.settings)
+    with ctx.work() as (s, me):
+        incident = require_incident(s, me, ref)
+        item = evidence.require_item(s, incident, item_id)
+        evidence.record_download(s, incident=incident, item=item, actor=me, now=ctx.now, via="console")
+        assert item.sha256 is not None  # record_download refuses an external artefact
+        path = store.path_for(item.sha256)
+        if not path.is_file():
+            raise Conflict(f"{evidence.label(item)}'s stored file is missing: run `tocsin evidence verify`")
+        name = item.name
+    return FileResponse(path, media_type=download.MEDIA_TYPE, headers=download.headers(name))
