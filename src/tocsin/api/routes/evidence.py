@@ -117,39 +117,39 @@ def custody_report(key: str, ctx: CtxDep) -> Response:
                              "Cache-Control": "no-store"})
 
 
-@router.get("/{key}/evidence/{item_id}", response_model=ItemOut, summary="One item (id or E-n) with its ledger")
-def get_item(key: str, item_id: str, ctx: CtxDep) -> dict[str, Any]:
+@router.get("/{key}/evidence/{evidence_id}", response_model=ItemOut, summary="One item (id or E-n) with its ledger")
+def get_item(key: str, evidence_id: str, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
-        item = svc.require_item(s, require_incident(s, me, key), item_id)
+        item = svc.require_item(s, require_incident(s, me, key), evidence_id)
         return item_out(item, svc.ledgers(s, [item])[item.id])
 
 
-@router.get("/{key}/evidence/{item_id}/custody", response_model=Page[CustodyOut], summary="An item's custody ledger")
-def get_custody(key: str, item_id: str, ctx: CtxDep) -> dict[str, Any]:
+@router.get("/{key}/evidence/{evidence_id}/custody", response_model=Page[CustodyOut], summary="An item's custody ledger")
+def get_custody(key: str, evidence_id: str, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
-        item = svc.require_item(s, require_incident(s, me, key), item_id)
+        item = svc.require_item(s, require_incident(s, me, key), evidence_id)
         return {"items": svc.ledgers(s, [item])[item.id], "next_cursor": None}
 
 
-@router.post("/{key}/evidence/{item_id}/custody", status_code=201, response_model=CustodyOut,
+@router.post("/{key}/evidence/{evidence_id}/custody", status_code=201, response_model=CustodyOut,
              summary="Append a custody entry (transferred, analysed, copied, returned, accessed)")
-def add_custody(key: str, item_id: str, body: CustodyIn, ctx: CtxDep) -> CustodyEntry:
+def add_custody(key: str, evidence_id: str, body: CustodyIn, ctx: CtxDep) -> CustodyEntry:
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key)
-        item = svc.require_item(s, incident, item_id)
+        item = svc.require_item(s, incident, evidence_id)
         return svc.add_custody(s, incident=incident, item=item, actor=me, now=ctx.now, action=body.action,
                                handling=svc.Handling(location=body.location, reason=body.reason, who=body.who,
                                                      occurred_at=body.occurred_at))
 
 
-@router.get("/{key}/evidence/{item_id}/content", response_class=Response,
+@router.get("/{key}/evidence/{evidence_id}/content", response_class=Response,
             summary="Download an uploaded file (as an attachment); every download is logged as `accessed`",
             responses={200: {"content": {"application/octet-stream": {}}}})
-def download_item(key: str, item_id: str, request: Request, ctx: CtxDep) -> Response:
+def download_item(key: str, evidence_id: str, request: Request, ctx: CtxDep) -> Response:
     store = svc.store_for(request.app.state.settings)
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key)
-        item = svc.require_item(s, incident, item_id)
+        item = svc.require_item(s, incident, evidence_id)
         svc.record_download(s, incident=incident, item=item, actor=me, now=ctx.now, via="API")
         assert item.sha256 is not None  # record_download refuses an external artefact
         path = store.path_for(item.sha256)

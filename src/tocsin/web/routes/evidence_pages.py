@@ -2,9 +2,9 @@
 item's page with its custody ledger, downloads, and the custody report.
 
 Need-to-know as everywhere: an incident the viewer may not see is a 404 on every route here. The
-upload is a multipart form, read by Starlette's parser (file parts are spooled to a temporary file
-on disk above 1 MiB, never held whole in memory), then copied in chunks into the evidence store,
-hashed on the way. It bypasses the body-size limit of other forms (`app.py`: `UPLOAD_PATH`).
+upload is a multipart form read as it streams in (`web/multipart.py`): the file goes into the
+evidence store chunk by chunk, hashed on the way, never whole in memory. It bypasses the body-size
+limit of other forms (`app.py`: `UPLOAD_PATH`).
 """
 
 from __future__ import annotations
@@ -15,17 +15,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException
 
 from tocsin.errors import Conflict, InvalidInput
 from tocsin.evidence import download, report
 from tocsin.evidence import service as evidence
-from tocsin.evidence.store import CHUNK, Stored, TooLarge
+from tocsin.evidence.store import Intake, Stored, TooLarge
 from tocsin.evidence.types import MANUAL_ACTIONS, CustodyAction
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.service import ref as incident_ref
-from tocsin.web.auth import CSRF_FIELD, CSRF_HEADER, BadForm, CsrfFailed, CsrfForm, WebCtx, check_csrf, web_ctx
+from tocsin.web import multipart
+from tocsin.web.auth import CSRF_FIELD, CSRF_HEADER, CsrfFailed, CsrfForm, WebCtx, check_csrf, web_ctx
 from tocsin.web.render import render
 from tocsin.web.routes.common import redirect
 
@@ -56,40 +55,58 @@ def _token_ok(sent: str, ctx: WebCtx) -> bool:
     return hmac.compare_digest(sent.encode("utf-8", "replace"), ctx.csrf_token.encode())
 
 
+class _IntakeSink:
+    """The evidence store's intake, written from the event loop through the threadpool."""
+
+    def __init__(self, intake: Intake) -> None:
+        self.intake = intake
+
+    async def write(self, chunk: bytes) -> None:
+        await run_in_threadpool(self.intake.write, chunk)
+
+
 @router.post("/incidents/{ref}/evidence/files")
 async def upload(request: Request, ref: str, ctx: CtxDep) -> Response:
-    """Upload a file from the room's Evidence panel (multipart form: csrf_token, file, and the fields)."""
-    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+    """Upload a file from the room's Evidence panel: a multipart form whose csrf_token comes before the
+    file. The token and the uploader's right to manage evidence are checked when the file part starts,
+    so a forged form, an outsider (404) or a non-manager (403) writes nothing."""
+    ctype = request.headers.get("content-type", "")
+    if not ctype.lower().startswith("multipart/form-data"):
         await check_csrf(request, ctx)  # a forged or token-less post is refused as such (403)
         raise InvalidInput("send the file as a multipart form (choose a file to upload)", details={"field": "file"})
     header = request.headers.get(CSRF_HEADER)
     if header is not None and not _token_ok(header, ctx):
         raise CsrfFailed()
     settings = request.app.state.settings
+    sink: _IntakeSink | None = None
+    key = ""
+
+    async def open_file(so_far: multipart.Received) -> _IntakeSink:
+        nonlocal sink, key
+        if header is None and not _token_ok(so_far.fields.get(CSRF_FIELD, ""), ctx):
+            raise CsrfFailed()
+        key = await run_in_threadpool(_may_upload, ctx, ref)  # 404 outside the circle, 403 for non-managers
+        if not so_far.filename:
+            raise InvalidInput("choose a file to upload", details={"field": "file"})
+        intake = await run_in_threadpool(evidence.store_for(settings).intake, limit=settings.evidence_max_bytes)
+        sink = _IntakeSink(intake)
+        return sink
+
     try:
-        async with request.form(max_files=1, max_fields=20, max_part_size=64 * 1024) as form:
-            token = form.get(CSRF_FIELD)
-            if header is None and not (isinstance(token, str) and _token_ok(token, ctx)):
+        got = await multipart.read_form(request.stream(), ctype, open_file=open_file)
+        if sink is None:
+            if header is None and not _token_ok(got.fields.get(CSRF_FIELD, ""), ctx):
                 raise CsrfFailed()
-            key = await run_in_threadpool(_may_upload, ctx, ref)  # 404 outside the circle, 403 for non-managers
-            part = form.get("file")
-            if not isinstance(part, UploadFile) or not part.filename:
-                raise InvalidInput("choose a file to upload", details={"field": "file"})
-            fields = {name: str(form.get(name) or "") for name in _FIELDS}
-            intake = await run_in_threadpool(evidence.store_for(settings).intake, limit=settings.evidence_max_bytes)
-            try:
-                while chunk := await part.read(CHUNK):
-                    await run_in_threadpool(intake.write, chunk)
-                stored = await run_in_threadpool(intake.commit)
-            except TooLarge as exc:
-                raise InvalidInput(str(exc), details={"field": "file"}) from None
-            except BaseException:
-                intake.abort()
-                raise
-            flash = await run_in_threadpool(_add_file, ctx, ref, stored, part.filename,
-                                            (part.content_type or "")[:200], fields)
-    except MultiPartException as exc:
-        raise BadForm(f"the upload could not be read: {exc.message}") from None
+            raise InvalidInput("choose a file to upload", details={"field": "file"})
+        stored = await run_in_threadpool(sink.intake.commit)
+    except TooLarge as exc:
+        raise InvalidInput(str(exc), details={"field": "file"}) from None
+    except BaseException:
+        if sink is not None:
+            sink.intake.abort()
+        raise
+    fields = {name: got.fields.get(name, "") for name in _FIELDS}
+    flash = await run_in_threadpool(_add_file, ctx, ref, stored, got.filename or "", got.content_type[:200], fields)
     return redirect(f"/incidents/{key}#evidence-section", flash)
 
 
@@ -128,11 +145,11 @@ def custody_report(ref: str, ctx: CtxDep) -> Response:
     return _report_response(body, name)
 
 
-def _item_page(request: Request, ctx: WebCtx, ref: str, item_id: str, *, error: str | None = None,
+def _item_page(request: Request, ctx: WebCtx, ref: str, evidence_id: str, *, error: str | None = None,
                form: dict[str, str] | None = None, status_code: int = 200) -> Response:
     with ctx.work() as (s, me):
         incident = require_incident(s, me, ref)
-        item = evidence.require_item(s, incident, item_id)
+        item = evidence.require_item(s, incident, evidence_id)
         key = incident_ref(incident)
         values: dict[str, Any] = {
             "ref": key, "ledger": evidence.ledgers(s, [item])[item.id],
@@ -146,13 +163,13 @@ def _item_page(request: Request, ctx: WebCtx, ref: str, item_id: str, *, error: 
                   actions=[a.value for a in MANUAL_ACTIONS], **values)
 
 
-@router.get("/incidents/{ref}/evidence/{item_id}")
-def item_page(request: Request, ref: str, item_id: str, ctx: CtxDep) -> Response:
-    return _item_page(request, ctx, ref, item_id)
+@router.get("/incidents/{ref}/evidence/{evidence_id}")
+def item_page(request: Request, ref: str, evidence_id: str, ctx: CtxDep) -> Response:
+    return _item_page(request, ctx, ref, evidence_id)
 
 
-@router.post("/incidents/{ref}/evidence/{item_id}/custody")
-def add_custody(request: Request, ref: str, item_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
+@router.post("/incidents/{ref}/evidence/{evidence_id}/custody")
+def add_custody(request: Request, ref: str, evidence_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
     try:
         try:
             action = CustodyAction(form.get("action", ""))
@@ -160,7 +177,7 @@ def add_custody(request: Request, ref: str, item_id: str, ctx: CtxDep, form: Csr
             raise InvalidInput("choose an action from the list", details={"field": "action"}) from None
         with ctx.work() as (s, me):
             incident = require_incident(s, me, ref)
-            item = evidence.require_item(s, incident, item_id)
+            item = evidence.require_item(s, incident, evidence_id)
             entry = evidence.add_custody(s, incident=incident, item=item, actor=me, now=ctx.now, action=action,
                                          handling=evidence.Handling(location=form.get("location", ""),
                                                                     reason=form.get("reason", ""),
@@ -168,17 +185,17 @@ def add_custody(request: Request, ref: str, item_id: str, ctx: CtxDep, form: Csr
             key, where = incident_ref(incident), f"{item.id}"
             flash = f"{evidence.label(item)}: {entry.action} recorded"
     except InvalidInput as exc:
-        return _item_page(request, ctx, ref, item_id, error=exc.message, form=form, status_code=422)
+        return _item_page(request, ctx, ref, evidence_id, error=exc.message, form=form, status_code=422)
     return redirect(f"/incidents/{key}/evidence/{where}", flash)
 
 
-@router.get("/incidents/{ref}/evidence/{item_id}/download")
-def download_item(request: Request, ref: str, item_id: str, ctx: CtxDep) -> Response:
+@router.get("/incidents/{ref}/evidence/{evidence_id}/download")
+def download_item(request: Request, ref: str, evidence_id: str, ctx: CtxDep) -> Response:
     """The file as an attachment (never rendered); the download is written to the ledger first."""
     store = evidence.store_for(request.app.state.settings)
     with ctx.work() as (s, me):
         incident = require_incident(s, me, ref)
-        item = evidence.require_item(s, incident, item_id)
+        item = evidence.require_item(s, incident, evidence_id)
         evidence.record_download(s, incident=incident, item=item, actor=me, now=ctx.now, via="console")
         assert item.sha256 is not None  # record_download refuses an external artefact
         path = store.path_for(item.sha256)
