@@ -199,6 +199,8 @@ def register_external(session: Session, *, incident: Incident, actor: Principal,
 
 def _append(session: Session, *, item: EvidenceItem, incident: Incident, actor: Principal, now: datetime,
             action: CustodyAction, handling: Handling, on_timeline: bool) -> CustodyEntry:
+    # the item's row lock orders concurrent entries (two downloads at once) so each gets the next seq
+    session.execute(sa.select(EvidenceItem.id).where(EvidenceItem.id == item.id).with_for_update())
     seq = int(session.execute(sa.select(sa.func.coalesce(sa.func.max(CustodyEntry.seq), 0))
                               .where(CustodyEntry.item_id == item.id)).scalar_one()) + 1
     assert handling.occurred_at is not None
