@@ -146,6 +146,8 @@ BAD = [
      "hexadecimal"),
     ("external with a negative size", "external", {"name": "i", "location": "l", "sha256": "a" * 64, "size": -1}, 422,
      "size"),
+    ("external too big for any disk", "external", {"name": "i", "location": "l", "sha256": "a" * 64,
+                                                   "size": 2**70}, 422, "size"),
     ("a second collection", "E-1/custody", {"action": "collected"}, 422, "collected once"),
     ("an unknown action", "E-1/custody", {"action": "destroyed"}, 422, "action"),
     ("an entry in the future", "E-1/custody", {"action": "analysed", "occurred_at": "2030-01-01T00:00:00Z"}, 422,
@@ -168,7 +170,7 @@ def test_bad_evidence_input_is_a_clear_4xx(client, breach):
     assert len(client.get(f"{API}/incidents/{ref}/evidence/E-1", headers=fran).json()["custody"]) == 1
 
 
-def test_an_external_artefact_cannot_be_downloaded_and_a_name_is_required(client, breach):
+def test_an_external_artefact_cannot_be_downloaded_and_a_name_is_required(client, breach, evidence_dir):
     ref, people = breach
     fran = people["fran"].headers
     client.post(f"{API}/incidents/{ref}/evidence/external", headers=fran,
@@ -176,5 +178,7 @@ def test_an_external_artefact_cannot_be_downloaded_and_a_name_is_required(client
     r = client.get(f"{API}/incidents/{ref}/evidence/E-1/content", headers=fran)
     assert r.status_code == 422 and "external artefact" in r.json()["error"]["message"]
     assert client.post(f"{API}/incidents/{ref}/evidence/files", content=b"x", headers=fran).status_code == 422
-    assert client.post(f"{API}/incidents/{ref}/evidence/files", content=b"x", headers=fran,
+    before = sorted(p.name for p in evidence_dir.rglob("*") if p.is_file())
+    assert client.post(f"{API}/incidents/{ref}/evidence/files", content=b"never stored", headers=fran,
                        params={"name": "/"}).status_code == 422
+    assert sorted(p.name for p in evidence_dir.rglob("*") if p.is_file()) == before

@@ -16,7 +16,7 @@ class ExternalIn(StrictIn):
     location: str = Field(min_length=1, max_length=2000, description="Where it is kept: s3://forensics/web-7.dd")
     sha256: str | None = Field(None, max_length=64, description="As the collector computed it (hex)")
     sha512: str | None = Field(None, max_length=128, description="As the collector computed it (hex)")
-    size: int | None = Field(None, ge=0, description="Bytes, as the collector gives it")
+    size: int | None = Field(None, ge=0, le=2**63 - 1, description="Bytes, as the collector gives it")
     description: str = Field("", max_length=5000)
     collected_at: UTCInput | None = Field(None, description="When it was collected (default: now)")
     collected_by: str = Field("", max_length=300, description="Who collected it (default: you)")

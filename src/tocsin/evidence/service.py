@@ -37,6 +37,7 @@ from tocsin.users.models import User
 
 MANAGERS = (Role.forensics_lead.value,)
 MAX_NAME, MAX_WHO, MAX_WHERE, MAX_WHY, MAX_LOCATION = 300, 300, 500, 5_000, 2_000
+MAX_SIZE = 2**63 - 1  # a BIGINT column
 FUTURE_SLACK = timedelta(minutes=5)  # a clock a little ahead of ours may stamp "now"
 _HEX = {"sha256": re.compile(r"[0-9a-f]{64}"), "sha512": re.compile(r"[0-9a-f]{128}")}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -189,8 +190,8 @@ def register_external(session: Session, *, incident: Incident, actor: Principal,
     h256, h512 = _hash(sha256, "sha256"), _hash(sha512, "sha512")
     if h256 is None and h512 is None:
         raise InvalidInput("give the artefact's SHA-256 or SHA-512 (or both)", details={"field": "sha256"})
-    if size is not None and size < 0:
-        raise InvalidInput("size cannot be negative", details={"field": "size"})
+    if size is not None and not 0 <= size <= MAX_SIZE:
+        raise InvalidInput(f"size is a number of bytes from 0 to {MAX_SIZE}", details={"field": "size"})
     return _new_item(session, incident=incident, actor=actor, now=now, kind=ItemKind.external,
                      name=_text(name, "name", MAX_NAME, required=True), description=description, media_type="",
                      size=size, sha256=h256, sha512=h512,

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
@@ -46,9 +45,10 @@ def list_evidence(key: str, ctx: CtxDep) -> dict[str, Any]:
         return {"items": [item_out(i, ledgers[i.id]) for i in items], "next_cursor": None}
 
 
-def _may_upload(ctx: Ctx, key: str) -> None:
+def _may_upload(ctx: Ctx, key: str, name: str) -> None:
     with ctx.work() as (s, me):
         svc.require_manager(s, me, require_incident(s, me, key))
+    svc.file_name(name)  # a name that would be refused is refused before the bytes are stored
 
 
 def _add_file(ctx: Ctx, key: str, stored: Stored, fields: dict[str, str]) -> dict[str, Any]:
@@ -71,7 +71,7 @@ async def upload(key: str, request: Request, ctx: CtxDep,
                  collected_by: Annotated[str, Query(max_length=300, description="Default: you")] = "",
                  collected_where: Annotated[str, Query(max_length=500, description="Host or site")] = "",
                  reason: Annotated[str, Query(max_length=5000, description="Why it was collected")] = "") -> Any:
-    await run_in_threadpool(_may_upload, ctx, key)  # 401/404/403 before a byte is written
+    await run_in_threadpool(_may_upload, ctx, key, name)  # 401/404/403/422 before a byte is written
     settings = request.app.state.settings
     intake = await run_in_threadpool(svc.store_for(settings).intake, limit=settings.evidence_max_bytes)
     try:
@@ -82,7 +82,7 @@ async def upload(key: str, request: Request, ctx: CtxDep,
     except TooLarge as exc:
         return JSONResponse({"error": {"code": "payload_too_large", "message": str(exc), "details": {}}},
                             status_code=413)
-    except (ClientDisconnect, Exception):
+    except BaseException:  # the client went away (or the task was cancelled): nothing is kept
         intake.abort()
         raise
     fields = {"name": name, "description": description, "media_type": request.headers.get("content-type", "")[:200],

@@ -88,6 +88,7 @@ async def upload(request: Request, ref: str, ctx: CtxDep) -> Response:
         key = await run_in_threadpool(_may_upload, ctx, ref)  # 404 outside the circle, 403 for non-managers
         if not so_far.filename:
             raise InvalidInput("choose a file to upload", details={"field": "file"})
+        evidence.file_name(so_far.filename)  # refused before the bytes are stored
         intake = await run_in_threadpool(evidence.store_for(settings).intake, limit=settings.evidence_max_bytes)
         sink = _IntakeSink(intake)
         return sink
@@ -119,7 +120,7 @@ def register_external(ref: str, ctx: CtxDep, form: CsrfForm) -> Response:
         incident = require_incident(s, me, ref)
         item = evidence.register_external(
             s, incident=incident, actor=me, now=ctx.now, name=form.get("name", ""), location=form.get("location", ""),
-            sha256=form.get("sha256"), sha512=form.get("sha512"), size=int(size_text[:20]) if size_text else None,
+            sha256=form.get("sha256"), sha512=form.get("sha512"), size=int(size_text[:25]) if size_text else None,
             description=form.get("description", ""),
             handling=evidence.Handling(location=form.get("collected_where", ""), reason=form.get("reason", ""),
                                        who=form.get("collected_by", "")))
