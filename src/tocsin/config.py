@@ -94,6 +94,13 @@ class Settings(BaseSettings):
                                                                 "SHA-256, read-only); default: data_dir/evidence")
     evidence_max_bytes: int = Field(default=0, ge=0, description="Largest evidence upload in bytes; 0: no limit "
                                                                  "(uploads are streamed to disk, never held in memory)")
+    evidence_s3_bucket: str | None = Field(default=None, description="Store evidence files in this S3-compatible "
+                                                                     "bucket instead of the directory (credentials: "
+                                                                     "boto3's usual AWS_* variables or role)")
+    evidence_s3_prefix: str = Field(default="", max_length=200, description="Key prefix inside the bucket")
+    evidence_s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, Ceph...); "
+                                                                           "default: AWS")
+    evidence_s3_region: str | None = Field(default=None, description="The bucket's region")
     # console (web UI) sessions
     session_idle_minutes: int = Field(default=720, ge=1, le=525_600,
                                       description="Minutes without a request after which a console session ends")

@@ -25,8 +25,9 @@ from tocsin.audit.service import record
 from tocsin.config import Settings
 from tocsin.db.counters import next_value
 from tocsin.errors import Forbidden, InvalidInput, NotFound
+from tocsin.evidence import s3store
 from tocsin.evidence.models import CustodyEntry, EvidenceItem
-from tocsin.evidence.store import LocalStore, Stored
+from tocsin.evidence.store import LocalStore, Store, Stored
 from tocsin.evidence.types import MANUAL_ACTIONS, CustodyAction, ItemKind
 from tocsin.ids import parse_uuid
 from tocsin.incidents import timeline
@@ -43,7 +44,12 @@ _HEX = {"sha256": re.compile(r"[0-9a-f]{64}"), "sha512": re.compile(r"[0-9a-f]{1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def store_for(settings: Settings) -> LocalStore:
+def store_for(settings: Settings) -> Store:
+    """The configured store: an S3-compatible bucket when TOCSIN_EVIDENCE_S3_BUCKET is set, else the directory."""
+    if settings.evidence_s3_bucket:
+        return s3store.from_settings(bucket=settings.evidence_s3_bucket, prefix=settings.evidence_s3_prefix,
+                                     endpoint_url=settings.evidence_s3_endpoint_url,
+                                     region=settings.evidence_s3_region)
     return LocalStore(settings.resolved_evidence_dir())
 
 

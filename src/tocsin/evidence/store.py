@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 CHUNK = 1024 * 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -33,6 +33,25 @@ class Rehash:
     """What re-reading a stored file found: None when the file is missing."""
 
     found: Stored | None
+
+
+class Intaking(Protocol):
+    """One upload being written to a store."""
+
+    size: int
+
+    def write(self, chunk: bytes) -> None: ...
+    def commit(self) -> Stored: ...
+    def abort(self) -> None: ...
+
+
+class Store(Protocol):
+    """What a content-addressed evidence store does (the local directory, or an S3 bucket)."""
+
+    def intake(self, *, limit: int = 0) -> Intaking: ...
+    def exists(self, sha256: str) -> bool: ...
+    def chunks(self, sha256: str) -> Iterator[bytes]: ...
+    def rehash(self, sha256: str) -> Rehash: ...
 
 
 class TooLarge(Exception):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.evidence.models import EvidenceItem
-from tocsin.evidence.store import LocalStore, Rehash
+from tocsin.evidence.store import Rehash, Store
 from tocsin.evidence.types import ItemKind
 from tocsin.incidents.models import Incident
 
@@ -54,7 +54,7 @@ def check(*, sha256: str, sha512: str | None, size: int | None, found: Rehash) -
     return Outcome.ok, f"SHA-256 {sha256}, {got.size} bytes"
 
 
-def verify(session: Session, store: LocalStore) -> Iterator[Finding]:
+def verify(session: Session, store: Store) -> Iterator[Finding]:
     """One finding per evidence item, in incident and item order (files re-hashed once per content)."""
     rows = session.execute(sa.select(EvidenceItem, Incident.number).join(Incident, Incident.id == EvidenceItem.incident_id)
                            .order_by(Incident.number, EvidenceItem.number))

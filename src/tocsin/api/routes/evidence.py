@@ -11,17 +11,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import Conflict
-from tocsin.evidence import download, report
+from tocsin.evidence import report
 from tocsin.evidence import service as svc
 from tocsin.evidence.models import CustodyEntry, EvidenceItem
 from tocsin.evidence.schemas import CustodyIn, CustodyOut, ExternalIn, ItemOut
 from tocsin.evidence.store import Stored, TooLarge
+from tocsin.http.evidence_download import file_response
 from tocsin.incidents.access import require_incident
 from tocsin.schemas import Page
 
@@ -152,9 +153,8 @@ def download_item(key: str, evidence_id: str, request: Request, ctx: CtxDep) -> 
         item = svc.require_item(s, incident, evidence_id)
         svc.record_download(s, incident=incident, item=item, actor=me, now=ctx.now, via="API")
         assert item.sha256 is not None  # record_download refuses an external artefact
-        path = store.path_for(item.sha256)
-        if not path.is_file():
+        if not store.exists(item.sha256):
             raise Conflict(f"{svc.label(item)}'s stored file is missing: run `tocsin evidence verify`",
                            details={"item": svc.label(item)})
-        name = item.name
-    return FileResponse(path, media_type=download.MEDIA_TYPE, headers=download.headers(name))
+        name, sha = item.name, item.sha256
+    return file_response(store, sha, name)

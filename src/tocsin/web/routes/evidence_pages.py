@@ -13,14 +13,15 @@ import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.errors import Conflict, InvalidInput
-from tocsin.evidence import download, report
+from tocsin.evidence import report
 from tocsin.evidence import service as evidence
-from tocsin.evidence.store import Intake, Stored, TooLarge
+from tocsin.evidence.store import Intaking, Stored, TooLarge
 from tocsin.evidence.types import MANUAL_ACTIONS, CustodyAction
+from tocsin.http.evidence_download import file_response
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.service import ref as incident_ref
 from tocsin.web import multipart
@@ -58,7 +59,7 @@ def _token_ok(sent: str, ctx: WebCtx) -> bool:
 class _IntakeSink:
     """The evidence store's intake, written from the event loop through the threadpool."""
 
-    def __init__(self, intake: Intake) -> None:
+    def __init__(self, intake: Intaking) -> None:
         self.intake = intake
 
     async def write(self, chunk: bytes) -> None:
@@ -199,8 +200,7 @@ def download_item(request: Request, ref: str, evidence_id: str, ctx: CtxDep) -> 
         item = evidence.require_item(s, incident, evidence_id)
         evidence.record_download(s, incident=incident, item=item, actor=me, now=ctx.now, via="console")
         assert item.sha256 is not None  # record_download refuses an external artefact
-        path = store.path_for(item.sha256)
-        if not path.is_file():
+        if not store.exists(item.sha256):
             raise Conflict(f"{evidence.label(item)}'s stored file is missing: run `tocsin evidence verify`")
-        name = item.name
-    return FileResponse(path, media_type=download.MEDIA_TYPE, headers=download.headers(name))
+        name, sha = item.name, item.sha256
+    return file_response(store, sha, name)
