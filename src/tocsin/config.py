@@ -87,6 +87,10 @@ class Settings(BaseSettings):
                                                                           "incident cost in reports")
     cost_currency: str = Field(default="", max_length=8, pattern=r"^[A-Za-z$€£¥₹ ]*$",
                                description="Currency shown after costs in reports (EUR, USD, €...); empty: none")
+    # security incidents (containment/): warn when a host is investigated before it was preserved
+    forensics_nudge: bool = Field(default=True, description="Forensics first: warn on the timeline and in the room "
+                                                            "when a checklist step or note investigates a host or "
+                                                            "system before its preserve step is done (on|off)")
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
     metrics_public: bool = Field(default=False, description="Serve /metrics without an API token")
     # evidence locker (issue 17): uploaded files, content-addressed and write-once

@@ -12,6 +12,7 @@ from tocsin.alerts.models import (
 from tocsin.audit.models import AuditEntry
 from tocsin.checks.models import Check, CheckResult
 from tocsin.contacts.models import ContactMethod, NotificationRule, UsedLink
+from tocsin.containment.models import ChecklistStep, ChecklistTemplate, IncidentPhase
 from tocsin.db.base import Base
 from tocsin.db.counters import Counter
 from tocsin.escalation.models import (
@@ -31,6 +32,7 @@ from tocsin.incidents.models import (
     TimelineEntry,
     TimelineRevision,
 )
+from tocsin.indicators.models import AffectedAsset, Indicator
 from tocsin.integrations.models import ChangeEvent, Integration
 from tocsin.oncall.models import (
     HandoffNotice,
@@ -70,6 +72,7 @@ from tocsin.users.models import ApiToken, Throttle, User, WebSession
 from tocsin.web.models import UserInvite
 
 __all__ = [
+    "AffectedAsset", "Indicator",
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
     "PostmortemTemplate", "Problem", "ProblemIncident",
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
@@ -81,6 +84,7 @@ __all__ = [
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",
     "ComponentStatusChange", "StatusComponent", "StatusIncident", "StatusIncidentComponent", "StatusPage",
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
+    "ChecklistStep", "ChecklistTemplate", "IncidentPhase",
     "CustodyEntry", "EvidenceItem",
     "Service", "ServiceDependency", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
 ]

@@ -485,6 +485,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", "/status-pages/{slug}", "/status-pages/acme", **W)
     walk("GET", "/reports/view", "/reports/view?period=2025-12", **W)
     walk("GET", "/incidents/{ref}", f"/incidents/{ref}", **W)
+    _walk_indicators(walk, api, B, W, form)  # issue 17
     walk_evidence(walk, form, W, A, ref)
     walk("GET", "/severity-suggestion", "/severity-suggestion?customers_affected=300", **W)
     walk("GET", "/incidents/{key}/postmortem", f"/incidents/{ref}/postmortem", expect=(200, 303), **W)
@@ -629,6 +630,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("POST", "/me/push/{method_id}/test", f"/me/push/{device}/test", expect=303, **form(""))
     walk("POST", "/me/push/{method_id}/delete", f"/me/push/{device}/delete", expect=303, **form(""))
     walk_me_integrations_monitors_and_status(walk, form, W, A, db, clock, admin)
+    walk_containment(walk, form, W, A, B)
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
         "email": "dan@example.test", "name": "Dan", "org_role": "viewer"}))
     page_text = invited.text if invited.status_code == 200 else web.get(invited.headers["location"]).text
@@ -704,6 +706,50 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
 
     missing = set(walk.routes) - walk.called - set(ELSEWHERE)
     assert not missing, f"routes the walk did not call: {sorted(missing)}"
+
+
+def walk_containment(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
+                     B: dict[str, Any]) -> None:  # noqa: N803
+    """Security incidents: phase, checklist and its templates (API and console; containment/)."""
+    api = "/api/v1"
+    ref = walk("POST", f"{api}/incidents", expect=201, json={"title": "Leaked key", "severity": "SEV2",
+                                                             "kind": "security"}, **B).json()["ref"]
+    walk("GET", f"{api}/incidents/{{key}}/phase", f"{api}/incidents/{ref}/phase", **B)
+    walk("POST", f"{api}/incidents/{{key}}/phase", f"{api}/incidents/{ref}/phase", json={"phase": "containment"}, **B)
+    walk("POST", f"{api}/incidents/{{key}}/checklist", f"{api}/incidents/{ref}/checklist", expect=201, json={}, **B)
+    walk("GET", f"{api}/incidents/{{key}}/checklist", f"{api}/incidents/{ref}/checklist", **B)
+    step = walk("POST", f"{api}/incidents/{{key}}/checklist/steps", f"{api}/incidents/{ref}/checklist/steps",
+                expect=201, json={"kind": "investigate", "title": "Read logs", "target": "web-7"}, **B).json()["id"]
+    walk("POST", f"{api}/incidents/{{key}}/checklist/steps/{{step_id}}/done",
+         f"{api}/incidents/{ref}/checklist/steps/{step}/done", **B)
+    walk("POST", f"{api}/incidents/{{key}}/checklist/steps/{{step_id}}/undo",
+         f"{api}/incidents/{ref}/checklist/steps/{step}/undo", json={"reason": "wrong host"}, **B)
+    tpl = walk("POST", f"{api}/checklist-templates", expect=201, json={
+        "name": "Smoke", "steps": [{"kind": "preserve", "title": "Snapshot", "target": "db-1"}]}, **A).json()["id"]
+    walk("GET", f"{api}/checklist-templates", **B)
+    walk("GET", f"{api}/checklist-templates/{{template_id}}", f"{api}/checklist-templates/{tpl}", **B)
+    walk("PATCH", f"{api}/checklist-templates/{{template_id}}", f"{api}/checklist-templates/{tpl}",
+         json={"name": "Smoke 2"}, **A)
+    walk("DELETE", f"{api}/checklist-templates/{{template_id}}", f"{api}/checklist-templates/{tpl}", expect=204, **A)
+    # the console (the admin sees every restricted incident)
+    walk("GET", "/checklist-templates", **W)
+    walk("POST", "/checklist-templates", expect=303, **form("", {"name": "Console", "steps": "preserve | Snapshot | web-7"}))
+    console_tpl = next(t["id"] for t in walk("GET", f"{api}/checklist-templates", **A).json()["items"]
+                       if t["name"] == "Console")
+    walk("POST", "/checklist-templates/{template_id}", f"/checklist-templates/{console_tpl}", expect=303,
+         **form("", {"name": "Console 2", "steps": "preserve | Snapshot | web-8"}))
+    other = walk("POST", f"{api}/incidents", expect=201, json={"title": "Phished", "severity": "SEV3",
+                                                               "kind": "security"}, **B).json()["ref"]
+    walk("POST", "/incidents/{ref}/containment/phase", f"/incidents/{other}/containment/phase", expect=303,
+         **form("", {"phase": "containment"}))
+    walk("POST", "/incidents/{ref}/containment/checklist", f"/incidents/{other}/containment/checklist", expect=303,
+         **form("", {"template": "Console 2"}))
+    walk("POST", "/incidents/{ref}/containment/steps", f"/incidents/{other}/containment/steps", expect=303,
+         **form("", {"kind": "investigate", "title": "Read logs", "target": "web-8"}))
+    first = walk("GET", f"{api}/incidents/{{key}}/checklist", f"{api}/incidents/{other}/checklist",
+                 **A).json()["items"][0]["id"]
+    walk("POST", "/incidents/{ref}/containment/steps/{step_id}", f"/incidents/{other}/containment/steps/{first}",
+         expect=303, **form("", {"done": "1"}))
 
 
 def walk_schedule_editor_and_swaps(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
@@ -834,6 +880,39 @@ def walk_me_integrations_monitors_and_status(walk: Walk, form: Any, W: dict[str,
                  json={"name": "Spare"}, expect=201, **A).json()["id"]
     walk("POST", "/status-pages/{slug}/components/{component_id}/delete",
          f"/status-pages/beta/components/{spare}/delete", expect=303, **form(""))
+
+
+def _walk_indicators(walk: Walk, api: str, B: dict[str, Any], W: dict[str, Any], form: Any) -> None:  # noqa: N803
+    """Indicators and affected assets (issue 17): the API on a security incident, then the room's forms."""
+    sec = walk("POST", f"{api}/incidents", expect=201, json={"title": "Token leak", "severity": "SEV2",
+                                                             "kind": "security"}, **B).json()["ref"]
+    base = f"{api}/incidents/{{key}}"
+    ioc = walk("POST", f"{base}/indicators", f"{api}/incidents/{sec}/indicators", expect=201,
+               json={"type": "ipv4", "value": "198.51.100.7", "tlp": "amber"}, **B).json()
+    walk("GET", f"{base}/indicators", f"{api}/incidents/{sec}/indicators", **B)
+    walk("PATCH", f"{base}/indicators/{{indicator_id}}", f"{api}/incidents/{sec}/indicators/{ioc['id']}",
+         json={"tlp": "red"}, **B)
+    asset = walk("POST", f"{base}/assets", f"{api}/incidents/{sec}/assets", expect=201,
+                 json={"kind": "host", "name": "web-7"}, **B).json()
+    walk("GET", f"{base}/assets", f"{api}/incidents/{sec}/assets", **B)
+    walk("PATCH", f"{base}/assets/{{asset_id}}", f"{api}/incidents/{sec}/assets/{asset['id']}",
+         json={"state": "contained"}, **B)
+    walk("GET", f"{base}/export/stix", f"{api}/incidents/{sec}/export/stix", **B)
+    walk("GET", f"{base}/export/misp", f"{api}/incidents/{sec}/export/misp?max_tlp=amber", **B)
+    walk("GET", f"{api}/indicators", f"{api}/indicators?value=198.51.100.7", **B)
+    walk("DELETE", f"{base}/indicators/{{indicator_id}}", f"{api}/incidents/{sec}/indicators/{ioc['id']}",
+         expect=204, **B)
+    walk("POST", "/incidents/{ref}/iocs/indicator", f"/incidents/{sec}/iocs/indicator", expect=303,
+         **form("", {"type": "domain", "value": "evil[.]example"}))
+    walk("POST", "/incidents/{ref}/iocs/asset", f"/incidents/{sec}/iocs/asset", expect=303,
+         **form("", {"kind": "account", "name": "svc-backup"}))
+    walk("POST", "/incidents/{ref}/iocs/assets/{asset_id}/state", f"/incidents/{sec}/iocs/assets/{asset['id']}/state",
+         expect=303, **form("", {"state": "eradicated"}))
+    domain = walk("GET", f"{base}/indicators", f"{api}/incidents/{sec}/indicators", **B).json()["items"][0]
+    walk("POST", "/incidents/{ref}/iocs/indicators/{indicator_id}/remove",
+         f"/incidents/{sec}/iocs/indicators/{domain['id']}/remove", expect=303, **form(""))
+    walk("GET", "/incidents/{ref}/iocs/export/stix", f"/incidents/{sec}/iocs/export/stix", **W)
+    walk("GET", "/incidents/{ref}/iocs/export/misp", f"/incidents/{sec}/iocs/export/misp", **W)
 
 
 def walk_evidence(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any], ref: str) -> None:  # noqa: N803

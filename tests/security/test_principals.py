@@ -216,6 +216,12 @@ ROUTES: list[Route] = [
       f"{API}/status-pages/acme/incidents/{{status_incident}}"),
     R("GET", f"{API}/status-pages/{{slug}}/maintenances", "user", f"{API}/status-pages/acme/maintenances"),
     R("GET", f"{API}/status-pages/{{slug}}/subscribers", "admin", f"{API}/status-pages/acme/subscribers"),
+    # security incidents (containment/): the restricted security incident {sec}
+    R("GET", f"{INC}/phase", "read", f"{API}/incidents/{{sec}}/phase"),
+    R("GET", f"{INC}/checklist", "read", f"{API}/incidents/{{sec}}/checklist"),
+    R("GET", f"{API}/checklist-templates", "user"),
+    R("GET", f"{API}/checklist-templates/{{template_id}}", "user", f"{API}/checklist-templates/{{ctpl}}"),
+    R("GET", "/checklist-templates", "user"),
 
     # --- console pages --------------------------------------------------------------------------
     *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
@@ -360,6 +366,27 @@ ROUTES: list[Route] = [
         "name": "Short {who}", "sections": [{"key": "summary", "title": "Summary"}]}),
     R("PATCH", f"{API}/postmortem-templates/{{template_id}}", "admin", f"{API}/postmortem-templates/{{template}}",
       json={"name": "Shorter"}),
+    R("POST", f"{INC}/phase", "write", f"{API}/incidents/{{sec}}/phase", json={"phase": "containment"}),
+    R("POST", f"{INC}/checklist", "write", f"{API}/incidents/{{sec}}/checklist", json={}),  # 409: it has one
+    R("POST", f"{INC}/checklist/steps", "write", f"{API}/incidents/{{sec}}/checklist/steps",
+      json={"kind": "preserve", "title": "Snapshot", "target": "web-7"}),
+    R("POST", f"{INC}/checklist/steps/{{step_id}}/done", "write", f"{API}/incidents/{{sec}}/checklist/steps/{{step}}/done"),
+    R("POST", f"{INC}/checklist/steps/{{step_id}}/undo", "write", f"{API}/incidents/{{sec}}/checklist/steps/{{step}}/undo",
+      json={"reason": "wrong host"}),
+    R("POST", f"{API}/checklist-templates", "admin", json={
+        "name": "Host {who}", "steps": [{"kind": "preserve", "title": "Snapshot"}]}),
+    R("PATCH", f"{API}/checklist-templates/{{template_id}}", "admin", f"{API}/checklist-templates/{{ctpl}}",
+      json={"name": "Hosts"}),
+    R("POST", "/incidents/{ref}/containment/phase", "write", "/incidents/{sec}/containment/phase",
+      form={"phase": "eradication"}),
+    R("POST", "/incidents/{ref}/containment/checklist", "write", "/incidents/{sec}/containment/checklist", form={}),
+    R("POST", "/incidents/{ref}/containment/steps", "write", "/incidents/{sec}/containment/steps",
+      form={"kind": "investigate", "title": "Read logs", "target": "web-7"}),
+    R("POST", "/incidents/{ref}/containment/steps/{step_id}", "write", "/incidents/{sec}/containment/steps/{step}",
+      form={"done": "1"}),
+    R("POST", "/checklist-templates", "admin", form={"name": "Console {who}", "steps": "preserve | Snapshot"}),
+    R("POST", "/checklist-templates/{template_id}", "admin", "/checklist-templates/{ctpl}",
+      form={"name": "Console hosts", "steps": "preserve | Snapshot | web-7"}),
     R("POST", f"{API}/action-items", "responder", json={"title": "Add a retry budget", "type": "prevent"}),
     R("PATCH", f"{API}/action-items/{{item_id}}", "write", f"{API}/action-items/{{item}}",
       json={"status": "in_progress"}),
@@ -527,7 +554,33 @@ ROUTES: list[Route] = [
     R("POST", "/me/password", "own", form={"current_password": PASSWORD, "new_password": PASSWORD + "!",
                                            "confirm_password": PASSWORD + "!"}),
 
+    # --- indicators and affected assets (issue 17), on a restricted security incident {isec} ---------------
+    R("GET", f"{INC}/indicators", "read", f"{API}/incidents/{{isec}}/indicators"),
+    R("GET", f"{INC}/assets", "read", f"{API}/incidents/{{isec}}/assets"),
+    R("GET", f"{INC}/export/stix", "read", f"{API}/incidents/{{isec}}/export/stix"),
+    R("GET", f"{INC}/export/misp", "read", f"{API}/incidents/{{isec}}/export/misp"),
+    R("GET", "/incidents/{ref}/iocs/export/stix", "read", "/incidents/{isec}/iocs/export/stix"),
+    R("GET", "/incidents/{ref}/iocs/export/misp", "read", "/incidents/{isec}/iocs/export/misp"),
+    R("GET", f"{API}/indicators", "user", f"{API}/indicators?value=198.51.100.7"),
+    R("POST", f"{INC}/indicators", "write", f"{API}/incidents/{{isec}}/indicators",
+      json={"type": "domain", "value": "{who}.evil.example"}),
+    R("PATCH", f"{INC}/indicators/{{indicator_id}}", "write", f"{API}/incidents/{{isec}}/indicators/{{sec_ioc}}",
+      json={"tlp": "red"}),
+    R("POST", f"{INC}/assets", "write", f"{API}/incidents/{{isec}}/assets", json={"kind": "host", "name": "{who}-7"}),
+    R("PATCH", f"{INC}/assets/{{asset_id}}", "write", f"{API}/incidents/{{isec}}/assets/{{sec_asset}}",
+      json={"state": "contained"}),
+    R("POST", "/incidents/{ref}/iocs/indicator", "write", "/incidents/{isec}/iocs/indicator",
+      form={"type": "host", "value": "{who}-host"}),
+    R("POST", "/incidents/{ref}/iocs/asset", "write", "/incidents/{isec}/iocs/asset",
+      form={"kind": "account", "name": "{who}-svc"}),
+    R("POST", "/incidents/{ref}/iocs/assets/{asset_id}/state", "write", "/incidents/{isec}/iocs/assets/{sec_asset}/state",
+      form={"state": "eradicated"}),
+    R("POST", "/incidents/{ref}/iocs/indicators/{indicator_id}/remove", "write",
+      "/incidents/{isec}/iocs/indicators/{sec_ioc2}/remove", form={}),
+    R("DELETE", f"{INC}/indicators/{{indicator_id}}", "write", f"{API}/incidents/{{isec}}/indicators/{{sec_ioc}}"),
+
     # --- deletions, last ---------------------------------------------------------------------------------
+    R("DELETE", f"{API}/checklist-templates/{{template_id}}", "admin", f"{API}/checklist-templates/{{ctpl}}"),
     # the console unlinks and links again (each answers ok), then the API unlinks
     R("POST", "/problems/{problem_id}/unlink", "write", "/problems/{problem}/unlink", form={"incident": "{ref}"}),
     R("POST", "/problems/{problem_id}/link", "write", "/problems/{problem}/link", form={"incident": "{ref}"}),
@@ -677,6 +730,13 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     item = _ok(client.post(f"{api}/action-items", json={"title": "Alert on disk growth", "type": "detect",
                                                         "owner": helper.email, "incident": ref}, **A), 201)
     problem = _ok(client.post(f"{api}/problems", json={"title": "Disk fills up", "service": "checkout"}, **A), 201)
+    sec = _ok(client.post(f"{api}/incidents", json={"title": "Leaked key", "severity": "SEV2", "kind": "security",
+                                                    "restricted": True}, **A), 201)["ref"]
+    for person, kind in ((viewer, "observer"), (responder, "responder")):
+        _ok(client.post(f"{api}/incidents/{sec}/participants", json={"user": person.email, "kind": kind}, **A))
+    step = _ok(client.post(f"{api}/incidents/{sec}/checklist", json={}, **A), 201)["items"][0]["id"]
+    ctpl = _ok(client.post(f"{api}/checklist-templates", json={
+        "name": "Host", "steps": [{"kind": "preserve", "title": "Snapshot", "target": "web-7"}]}, **A), 201)["id"]
     _ok(client.post(f"{api}/problems/{problem['ref']}/incidents", json={"incident": ref}, **A), 201)
     for slug in ("acme", "spare"):
         _ok(client.post(f"{api}/status-pages", json={"slug": slug, "name": slug.title()}, **A), 201)
@@ -733,6 +793,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
             r = client.post(f"{api}/incidents/{ref}/notes", json={"text": f"{who}'s note"}, headers=me.headers)
             if r.status_code == 201:
                 own["own_note"] = r.json()["id"]
+    iocs = _indicator_world(client, api, A, (viewer, responder, helper))  # issue 17
     world = {
         "helper": helper.email, "helper_id": str(helper.id), "helper_cm": helper_cm["id"],
         "helper_rule": helper_rule["id"], "integration": integration["id"], "alert": alert["id"],
@@ -748,8 +809,22 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "own_push": str(uuid.uuid4()), "integration2": integration2["id"], "heartbeat2": heartbeat2["id"],
         "check2": check2["id"], "layer2": layer2["id"], "spare_component2": spare_component2["id"],
         "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps, **own,
+        "sec": sec, "step": step, "ctpl": ctpl,
+        **iocs,
     }
     return world, people
+
+
+def _indicator_world(client: TestClient, api: str, A: dict[str, Any], circle: tuple[Any, ...]) -> dict[str, str]:  # noqa: N803
+    """A restricted security incident with the same circle as the target one, an indicator and an asset."""
+    sec = _ok(client.post(f"{api}/incidents", json={"title": "Token leak", "severity": "SEV2", "kind": "security",
+                                                    "restricted": True}, **A), 201)["ref"]
+    for person, kind in zip(circle, ("observer", "responder", "responder"), strict=True):
+        _ok(client.post(f"{api}/incidents/{sec}/participants", json={"user": person.email, "kind": kind}, **A))
+    ioc, ioc2 = (_ok(client.post(f"{api}/incidents/{sec}/indicators", json={"type": "ipv4", "value": v}, **A), 201)
+                 for v in ("198.51.100.7", "198.51.100.8"))
+    asset = _ok(client.post(f"{api}/incidents/{sec}/assets", json={"kind": "host", "name": "web-7"}, **A), 201)
+    return {"isec": sec, "sec_ioc": ioc["id"], "sec_ioc2": ioc2["id"], "sec_asset": asset["id"]}
 
 
 def _fill(value: Any, world: dict[str, str]) -> Any:
@@ -842,9 +917,10 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "item", "problem", "component", "spare_component", "status_incident",
                                             "maintenance", "subscriber", "own_token", "own_note", "helper_rule",
                                             "auto_rule", "inhibition_rule", "swap_open", "swap_accept",
-                                            "swap_accept_offer", "swap_cancel")}
-    world.update(helper="someone@example.test", ref="INC-1", item_ref="ACT-1", who="x", p256dh=P256DH,
+                                            "swap_accept_offer", "swap_cancel", "step", "ctpl")}
+    world.update(helper="someone@example.test", ref="INC-1", sec="INC-2", item_ref="ACT-1", who="x", p256dh=P256DH,
                  push_auth="A" * 22)
+    world.update(isec="INC-3", sec_ioc=str(uuid.uuid4()), sec_ioc2=str(uuid.uuid4()), sec_asset=str(uuid.uuid4()))  # issue 17
     web = console_as(make_web_user("admin"))
     everywhere = {"garbage bearer", "session cookie instead of a token"}
     sample = {f"{API}/incidents", f"{API}/users/me", f"{API}/audit", "/metrics", f"{API}/teams/{{key}}"}

@@ -195,6 +195,7 @@ def test_errors_do_not_tell_a_restricted_incident_from_a_missing_one(client, sec
         ("GET", f"{API}/incidents/{{ref}}/postmortem", None), ("POST", f"{API}/incidents/{{ref}}/postmortem", {}),
         ("GET", f"{API}/incidents/{{ref}}/action-items", None), ("GET", f"{API}/incidents/{{ref}}/problems", None),
         ("GET", f"{API}/incidents/{{ref}}/changes", None),
+        ("GET", f"{API}/incidents/{{ref}}/phase", None), ("POST", f"{API}/incidents/{{ref}}/checklist", {}),
         ("POST", f"{API}/incidents/{{ref}}/status-updates", {"page": "acme", "name": "n", "status": "investigating",
                                                              "body": "b"}),
         ("POST", f"{API}/action-items", {"title": "t", "type": "prevent", "incident": "{ref}"}),

@@ -244,7 +244,19 @@ def poisoned(app, client, db, clock, system, make_person):
         "title": payload("postmortemtitle"), "body": payload("postmortembody", markdown=True),
         "public_text": payload("postmortempublic", markdown=True)}, **A))
     ok(client.post(f"{API}/postmortems/{pm['id']}/comments", json={"text": payload("commenttext")}, **A), 201)
-    return {"admin": admin, "ref": ref, "pm": pm["id"], "alerts": [a["id"] for a in alerts], "item": item["ref"],
+    # a security incident's phase note, checklist (its warning names the target) and a checklist template
+    sec = ok(client.post(f"{API}/incidents", json={"title": "Leak", "severity": "SEV2", "kind": "security"}, **A),
+             201)["ref"]
+    ok(client.post(f"{API}/incidents/{sec}/phase", json={"phase": "containment", "note": payload("phasenote")}, **A))
+    ok(client.post(f"{API}/checklist-templates", json={"name": payload("checklisttemplate")[:120], "steps": [
+        {"kind": "preserve", "title": payload("templatesteptitle"), "target": payload("templatesteptarget")[:200]}]},
+        **A), 201)
+    step = ok(client.post(f"{API}/incidents/{sec}/checklist/steps", json={
+        "kind": "investigate", "title": payload("steptitle"), "target": payload("steptarget")[:200]}, **A), 201)
+    ok(client.post(f"{API}/incidents/{sec}/checklist/steps/{step['id']}/done", **A))
+    ok(client.post(f"{API}/incidents/{sec}/checklist/steps/{step['id']}/undo", json={"reason": payload("undoreason")},
+                   **A))
+    return {"admin": admin, "ref": ref, "sec": sec, "pm": pm["id"], "alerts": [a["id"] for a in alerts], "item": item["ref"],
             "problem": problem["ref"], "user": user["id"], "integration": events["id"], "check": check["id"],
             "routing_rule": routing_rule["id"], "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"],
             "silence": silence["id"], "window": window["id"], "evidence": evidence["id"]}
@@ -280,7 +292,8 @@ def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
         if "{rule_id}" in template:
             v["rule_id"] = next(val for prefix, val in rules.items() if template.startswith(prefix))
         out.append(template.format(**v))
-    return out + [f"/alerts/{a}" for a in w["alerts"][1:]] + ["/reports/view?group_by=service", "/schedules/ops",
+    return out + [f"/alerts/{a}" for a in w["alerts"][1:]] + [f"/incidents/{w['sec']}"] + [
+        "/reports/view?group_by=service", "/schedules/ops",
                                                             "/incidents?q=xss", "/login?next=javascript:alert(1)"]
 
 

@@ -30,7 +30,9 @@ from tocsin.web.routes import (
     config_teams,
     configure,
     console,
+    containment_pages,
     evidence_pages,
+    indicator_pages,
     integrations,
     me,
     monitors,
@@ -82,8 +84,9 @@ def install(app: FastAPI) -> None:
     add_routes(app, *(module.router for module in (api_docs, auth, config_services, config_teams, configure, console,
                                                    me, schedule_editor, swap_pages, policy_pages, oncall_pages,
                                                    people, silences, status_admin, push, report_pages, action_pages,
-                                                   problem_pages, postmortem_pages, evidence_pages, room_actions, room, integrations,
-                                                   monitors, rules_pages, audit_pages)))
+                                                   problem_pages, postmortem_pages, evidence_pages, room_actions, room,
+                                                   integrations, monitors, rules_pages, audit_pages, containment_pages,
+                                                   indicator_pages)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -33,7 +33,7 @@ from tocsin.statuspage.common import COMPONENT_STATUSES
 from tocsin.statuspage.types import IncidentStatus
 from tocsin.teams.service import list_teams
 from tocsin.users.service import list_users
-from tocsin.web import evidence_view, room_view
+from tocsin.web import containment_view, evidence_view, indicators_view, room_view
 from tocsin.web.auth import WebCtx
 from tocsin.web.render import render
 
@@ -57,6 +57,8 @@ def render_room(request: Request, ctx: WebCtx, ref: str, *, flash: str | None = 
             "problems": room_view.problems_view(s, me, incident),
             "responders": room_view.responders_view(s, incident, tz, ctx.now),
             "changes": room_view.changes_view(s, incident, tz),
+            "containment": containment_view.panel(s, incident, tz, ctx.now),
+            "iocs": indicators_view.panel(s, me, incident, tz),
             "evidence": evidence_view.panel(s, me, incident),
         }
         if values["can_act"]:

@@ -53,7 +53,9 @@ KIND_LABELS = {
     "participant_changed": "Participant", "participant_left": "Left", "visibility_changed": "Visibility",
     "services_changed": "Services", "note": "Note", "alert_attached": "Alert", "paging": "Paging",
     "postmortem": "Postmortem", "action_item": "Action item", "problem": "Problem",
-    "status_page": "Public update", "responders": "Responders", "evidence": "Evidence",
+    "status_page": "Public update", "responders": "Responders",
+    "phase_changed": "Phase", "checklist": "Checklist", "forensics": "Forensics first",
+    "evidence": "Evidence",
 }
 _OPEN = {s.value for s in ACTIVE_STATUSES}
 

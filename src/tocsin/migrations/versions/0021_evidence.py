@@ -2,7 +2,7 @@
 or registered external artefacts) and their append-only chain-of-custody ledger.
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0022
 Create Date: 2026-12-06 15:30:00.000000
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0021'
-down_revision = '0019'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
