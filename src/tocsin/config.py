@@ -101,6 +101,18 @@ class Settings(BaseSettings):
                                                             "system before its preserve step is done (on|off)")
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
     metrics_public: bool = Field(default=False, description="Serve /metrics without an API token")
+    # evidence locker (issue 17): uploaded files, content-addressed and write-once
+    evidence_dir: Path | None = Field(default=None, description="Where uploaded evidence files are stored (by "
+                                                                "SHA-256, read-only); default: data_dir/evidence")
+    evidence_max_bytes: int = Field(default=0, ge=0, description="Largest evidence upload in bytes; 0: no limit "
+                                                                 "(uploads are streamed to disk, never held in memory)")
+    evidence_s3_bucket: str | None = Field(default=None, description="Store evidence files in this S3-compatible "
+                                                                     "bucket instead of the directory (credentials: "
+                                                                     "boto3's usual AWS_* variables or role)")
+    evidence_s3_prefix: str = Field(default="", max_length=200, description="Key prefix inside the bucket")
+    evidence_s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, Ceph...); "
+                                                                           "default: AWS")
+    evidence_s3_region: str | None = Field(default=None, description="The bucket's region")
     # console (web UI) sessions
     session_idle_minutes: int = Field(default=720, ge=1, le=525_600,
                                       description="Minutes without a request after which a console session ends")
@@ -185,6 +197,9 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'tocsin.db').resolve()}"
+
+    def resolved_evidence_dir(self) -> Path:
+        return self.evidence_dir or self.data_dir / "evidence"
 
     def resolved_secret_key(self) -> str:
         """Return the configured secret, or read/create `data_dir/secret_key` (mode 0600)."""

@@ -22,6 +22,7 @@ from tocsin.escalation.models import (
     Notification,
     ResponderRequest,
 )
+from tocsin.evidence.models import CustodyEntry, EvidenceItem
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.incidents.models import (
     Incident,
@@ -86,5 +87,6 @@ __all__ = [
     "ComponentStatusChange", "StatusComponent", "StatusIncident", "StatusIncidentComponent", "StatusPage",
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
     "ChecklistStep", "ChecklistTemplate", "IncidentPhase",
+    "CustodyEntry", "EvidenceItem",
     "Service", "ServiceDependency", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
 ]

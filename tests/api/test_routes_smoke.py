@@ -527,6 +527,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", "/reports/view", "/reports/view?period=2025-12", **W)
     walk("GET", "/incidents/{ref}", f"/incidents/{ref}", **W)
     _walk_indicators(walk, api, B, W, form)  # issue 17
+    walk_evidence(walk, form, W, A, ref)
     walk("GET", "/severity-suggestion", "/severity-suggestion?customers_affected=300", **W)
     walk("GET", "/incidents/{key}/postmortem", f"/incidents/{ref}/postmortem", expect=(200, 303), **W)
     walk("GET", "/postmortems/{postmortem_id}", f"/postmortems/{pm['id']}", **W)
@@ -953,3 +954,29 @@ def _walk_indicators(walk: Walk, api: str, B: dict[str, Any], W: dict[str, Any],
          f"/incidents/{sec}/iocs/indicators/{domain['id']}/remove", expect=303, **form(""))
     walk("GET", "/incidents/{ref}/iocs/export/stix", f"/incidents/{sec}/iocs/export/stix", **W)
     walk("GET", "/incidents/{ref}/iocs/export/misp", f"/incidents/{sec}/iocs/export/misp", **W)
+
+
+def walk_evidence(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any], ref: str) -> None:  # noqa: N803
+    """The evidence locker (issue 17): API and console, as an admin (who manages any incident's evidence)."""
+    api, base = "/api/v1", f"/api/v1/incidents/{ref}/evidence"
+    item = walk("POST", f"{api}/incidents/{{key}}/evidence/files", f"{base}/files?name=auth.log&collected_where=db1",
+                expect=201, content=b"Accepted password for root", **A).json()
+    walk("POST", f"{api}/incidents/{{key}}/evidence/external", f"{base}/external", expect=201,
+         json={"name": "db1 disk image", "location": "s3://forensics/db1.dd", "sha256": "ab" * 32, "size": 1024}, **A)
+    walk("GET", f"{api}/incidents/{{key}}/evidence", base, **A)
+    walk("GET", f"{api}/incidents/{{key}}/evidence/report", f"{base}/report", **A)
+    walk("GET", f"{api}/incidents/{{key}}/evidence/{{evidence_id}}", f"{base}/{item['id']}", **A)
+    walk("POST", f"{api}/incidents/{{key}}/evidence/{{evidence_id}}/custody", f"{base}/E-1/custody", expect=201,
+         json={"action": "transferred", "who": "IR firm", "location": "lab", "reason": "analysis"}, **A)
+    walk("GET", f"{api}/incidents/{{key}}/evidence/{{evidence_id}}/custody", f"{base}/E-1/custody", **A)
+    walk("GET", f"{api}/incidents/{{key}}/evidence/{{evidence_id}}/content", f"{base}/E-1/content", **A)
+    page = f"/incidents/{ref}/evidence"
+    walk("POST", "/incidents/{ref}/evidence/files", f"{page}/files", expect=303,
+         files={"file": ("mem.raw", b"\x00memory")}, **form("", {"collected_where": "db1"}))
+    walk("POST", "/incidents/{ref}/evidence/external", f"{page}/external", expect=303,
+         **form("", {"name": "db1 image", "location": "s3://forensics/db1-2.dd", "sha512": "cd" * 64}))
+    walk("GET", "/incidents/{ref}/evidence/report", f"{page}/report", **W)
+    walk("GET", "/incidents/{ref}/evidence/{evidence_id}", f"{page}/{item['id']}", **W)
+    walk("POST", "/incidents/{ref}/evidence/{evidence_id}/custody", f"{page}/{item['id']}/custody", expect=303,
+         **form("", {"action": "analysed", "reason": "timeline"}))
+    walk("GET", "/incidents/{ref}/evidence/{evidence_id}/download", f"{page}/{item['id']}/download", **W)

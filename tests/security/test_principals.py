@@ -72,6 +72,7 @@ class Route:
     path: str | None = None  # with {placeholders} from the world; the template when None
     json: Any = None
     form: dict[str, str] | None = None  # a console form (the csrf token is added)
+    files: dict[str, Any] | None = None  # a console upload: sent as multipart with the form
 
     @property
     def console(self) -> bool:
@@ -184,6 +185,11 @@ ROUTES: list[Route] = [
     *(R("GET", f"{INC}/{part}", "read", f"{API}/incidents/{{osec}}/{part}")
       for part in ("clocks", "exposure", "regimes", "obligations")),
     R("GET", f"{INC}/changes", "read", f"{API}/incidents/{{ref}}/changes"),
+    R("GET", f"{INC}/evidence", "read", f"{API}/incidents/{{ref}}/evidence"),
+    R("GET", f"{INC}/evidence/report", "read", f"{API}/incidents/{{ref}}/evidence/report"),
+    R("GET", f"{INC}/evidence/{{evidence_id}}", "read", f"{API}/incidents/{{ref}}/evidence/E-1"),
+    R("GET", f"{INC}/evidence/{{evidence_id}}/custody", "read", f"{API}/incidents/{{ref}}/evidence/E-1/custody"),
+    R("GET", f"{INC}/evidence/{{evidence_id}}/content", "read", f"{API}/incidents/{{ref}}/evidence/E-1/content"),
     R("GET", f"{INC}/postmortem", "read", f"{API}/incidents/{{ref}}/postmortem"),
     R("GET", f"{INC}/action-items", "read", f"{API}/incidents/{{ref}}/action-items"),
     R("GET", f"{INC}/problems", "read", f"{API}/incidents/{{ref}}/problems"),
@@ -267,6 +273,9 @@ ROUTES: list[Route] = [
     R("GET", "/obligations/report", "user"),
     R("GET", "/severity-suggestion", "user", "/severity-suggestion?customers_affected=300"),
     R("GET", "/incidents/{key}/postmortem", "read", "/incidents/{ref}/postmortem"),
+    R("GET", "/incidents/{ref}/evidence/report", "read", "/incidents/{ref}/evidence/report"),
+    R("GET", "/incidents/{ref}/evidence/{evidence_id}", "read", "/incidents/{ref}/evidence/E-1"),
+    R("GET", "/incidents/{ref}/evidence/{evidence_id}/download", "read", "/incidents/{ref}/evidence/E-1/download"),
     R("GET", "/postmortems/{postmortem_id}", "read", "/postmortems/{pm}"),
     R("GET", "/action-items", "user"),
     R("GET", "/action-items/{item_id}", "read", "/action-items/{item_ref}"),
@@ -412,6 +421,19 @@ ROUTES: list[Route] = [
       json={"name": "Slow checkout", "status": "investigating", "body": "Looking."}),
     R("POST", f"{API}/status-pages/{{slug}}/incidents/{{status_incident_id}}/updates", "responder",
       f"{API}/status-pages/acme/incidents/{{status_incident}}/updates", json={"status": "identified", "body": "b"}),
+    # evidence: the incident's Forensics Lead and admins manage it (nobody here is its Forensics Lead)
+    R("POST", f"{INC}/evidence/files", "incident admin", f"{API}/incidents/{{ref}}/evidence/files?name=notes.json",
+      json={"found": "a web shell"}),
+    R("POST", f"{INC}/evidence/external", "incident admin", f"{API}/incidents/{{ref}}/evidence/external",
+      json={"name": "db1 image", "location": "s3://forensics/db1.dd", "sha256": "ab" * 32}),
+    R("POST", f"{INC}/evidence/{{evidence_id}}/custody", "incident admin",
+      f"{API}/incidents/{{ref}}/evidence/E-1/custody", json={"action": "analysed"}),
+    R("POST", "/incidents/{ref}/evidence/files", "incident admin", "/incidents/{ref}/evidence/files", form={},
+      files={"file": ("mem.raw", b"memory")}),
+    R("POST", "/incidents/{ref}/evidence/external", "incident admin", "/incidents/{ref}/evidence/external",
+      form={"name": "db1 image", "location": "s3://forensics/db1-2.dd", "sha512": "cd" * 64}),
+    R("POST", "/incidents/{ref}/evidence/{evidence_id}/custody", "incident admin",
+      "/incidents/{ref}/evidence/E-1/custody", form={"action": "analysed"}),
     R("POST", f"{INC}/status-updates", "incident admin", f"{API}/incidents/{{ref}}/status-updates",
       json={"page": "acme", "name": "Checkout errors", "status": "investigating", "body": "Looking into it."}),
     R("POST", f"{API}/status-pages/{{slug}}/maintenances", "responder", f"{API}/status-pages/acme/maintenances",
@@ -722,6 +744,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     for person, kind in ((viewer, "observer"), (responder, "responder"), (helper, "responder")):
         _ok(client.post(f"{api}/incidents/{ref}/participants", json={"user": person.email, "kind": kind}, **A))
     note = _ok(client.post(f"{api}/incidents/{ref}/notes", json={"text": "admin's note"}, **A), 201)
+    _ok(client.post(f"{api}/incidents/{ref}/evidence/files?name=auth.log", content=b"Accepted password", **A), 201)
     elsewhere = _ok(client.post(f"{api}/incidents", json={"title": "Elsewhere", "severity": "SEV3",
                                                           "restricted": True}, **A), 201)
     _ok(client.post(f"{api}/incidents/{elsewhere['ref']}/participants",
@@ -902,7 +925,7 @@ def test_each_principal_gets_what_the_table_says(app, client, db, clock, system,
         path = _fill(route.path or route.template, world)
         if route.console:
             data = None if route.form is None else {**_fill(route.form, world), "csrf_token": token}
-            r = web.request(route.method, path, data=data, follow_redirects=False)
+            r = web.request(route.method, path, data=data, files=route.files, follow_redirects=False)
         else:
             r = client.request(route.method, path, json=_fill(route.json, world), headers=headers)
         got = outcome(route, r)

@@ -67,6 +67,8 @@ def secret_world(app, client, db, clock, system, make_person):
         "services": ["checkout"]}, **I), 201)
     ref = inc["ref"]
     note = ok(client.post(f"{API}/incidents/{ref}/notes", json={"text": f"{SECRET} note"}, **I), 201)
+    evidence = ok(client.post(f"{API}/incidents/{ref}/evidence/files", content=f"{SECRET} log".encode(), **A,
+                              params={"name": f"{SECRET}.log", "reason": f"{SECRET} reason"}), 201)
     ok(client.post(f"{API}/alerts/{alert['id']}/attach", json={"incident": ref}, **I))
     item = ok(client.post(f"{API}/action-items", json={"title": f"{SECRET} action", "type": "prevent",
                                                        "incident": ref, "owner": insider.email}, **I), 201)
@@ -94,7 +96,8 @@ def secret_world(app, client, db, clock, system, make_person):
     clock.advance(timedelta(hours=2))  # so that reports (up to now, exclusive) count both incidents
     return {"admin": admin, "insider": insider, "outsider": outsider, "viewer": viewer, "ref": ref, "inc": inc,
             "note": note["id"], "alert": alert["id"], "item": item, "problem": problem, "pm": pm["id"],
-            "notice": notice["id"], "control": control["ref"], "sec": sec, "ical": ical, "integration": integration}
+            "notice": notice["id"], "control": control["ref"], "sec": sec, "ical": ical, "integration": integration,
+            "evidence": evidence["id"]}
 
 
 def _values(w: dict[str, Any], who: Any) -> dict[str, str]:
@@ -106,7 +109,7 @@ def _values(w: dict[str, Any], who: Any) -> dict[str, str]:
             "method_id": str(uuid.uuid4()), "rule_id": str(uuid.uuid4()), "silence_id": str(uuid.uuid4()),
             "window_id": str(uuid.uuid4()), "heartbeat_id": str(uuid.uuid4()), "check_id": str(uuid.uuid4()),
             "template_id": str(uuid.uuid4()), "maintenance_id": str(uuid.uuid4()), "component_id": str(uuid.uuid4()),
-            "swap_id": str(uuid.uuid4()), "path": "app.js"}
+            "swap_id": str(uuid.uuid4()), "path": "app.js", "evidence_id": w["evidence"]}
 
 
 KEYS = {"/api/v1/incidents/": "ref", "/incidents/": "ref", "/api/v1/users/": "me", "/api/v1/teams/": "platform",
@@ -184,7 +187,9 @@ def test_the_insider_does_see_it(app, client, secret_world):
     assert client.get(f"{API}/alerts/{w['alert']}", headers=me).json()["incident"] == w["ref"]
     for path in (f"{API}/incidents/{w['ref']}", f"{API}/incidents?q={SECRET}",
                  f"{API}/incidents/{w['ref']}/timeline", f"{API}/postmortems/{w['pm']}",
-                 f"{API}/action-items/{w['item']['ref']}", f"{API}/incidents/export"):
+                 f"{API}/action-items/{w['item']['ref']}", f"{API}/incidents/export",
+                 f"{API}/incidents/{w['ref']}/evidence", f"{API}/incidents/{w['ref']}/evidence/report",
+                 f"{API}/incidents/{w['ref']}/evidence/{w['evidence']}/content"):
         assert SECRET in client.get(path, headers=me).text, path
 
 

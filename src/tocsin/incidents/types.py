@@ -77,3 +77,4 @@ class TimelineKind(StrEnum):
     asset = "asset"  # an affected asset was recorded, or its containment state changed (issue 17)
     clock_set = "clock_set"  # a regulatory clock (aware_at, ...) set or changed, with who and why
     obligation = "obligation"  # a regime chosen or dropped, an obligation filed or marked not applicable
+    evidence = "evidence"  # an evidence item collected, or a custody entry (transferred, analysed...)

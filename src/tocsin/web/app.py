@@ -31,6 +31,7 @@ from tocsin.web.routes import (
     configure,
     console,
     containment_pages,
+    evidence_pages,
     indicator_pages,
     integrations,
     me,
@@ -84,7 +85,8 @@ def install(app: FastAPI) -> None:
     add_routes(app, *(module.router for module in (api_docs, auth, config_services, config_teams, configure, console,
                                                    me, schedule_editor, swap_pages, policy_pages, oncall_pages,
                                                    people, silences, status_admin, push, report_pages, action_pages,
-                                                   problem_pages, postmortem_pages, obligation_pages, room_actions, room,
+                                                   problem_pages, postmortem_pages, obligation_pages, evidence_pages,
+                                                   room_actions, room,
                                                    integrations, monitors, rules_pages, audit_pages, containment_pages,
                                                    indicator_pages)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths

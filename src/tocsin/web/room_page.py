@@ -33,7 +33,7 @@ from tocsin.statuspage.common import COMPONENT_STATUSES
 from tocsin.statuspage.types import IncidentStatus
 from tocsin.teams.service import list_teams
 from tocsin.users.service import list_users
-from tocsin.web import containment_view, indicators_view, obligations_view, room_view
+from tocsin.web import containment_view, evidence_view, indicators_view, obligations_view, room_view
 from tocsin.web.auth import WebCtx
 from tocsin.web.render import render
 
@@ -60,6 +60,7 @@ def render_room(request: Request, ctx: WebCtx, ref: str, *, flash: str | None = 
             "containment": containment_view.panel(s, incident, tz, ctx.now),
             "iocs": indicators_view.panel(s, me, incident, tz),
             "obligations": obligations_view.panel(s, incident, ctx.settings, ctx.now),
+            "evidence": evidence_view.panel(s, me, incident),
         }
         if values["can_act"]:
             values["opts"] = action_options(s, incident, me)

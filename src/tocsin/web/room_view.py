@@ -57,6 +57,7 @@ KIND_LABELS = {
     "status_page": "Public update", "responders": "Responders",
     "phase_changed": "Phase", "checklist": "Checklist", "forensics": "Forensics first",
     "clock_set": "Regulatory clock", "obligation": "Obligation",
+    "evidence": "Evidence",
 }
 _OPEN = {s.value for s in ACTIVE_STATUSES}
 

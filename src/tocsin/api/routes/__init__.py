@@ -11,6 +11,7 @@ from tocsin.api.routes import (
     containment,
     directory,
     escalation,
+    evidence,
     ical,
     incidents,
     indicators,
@@ -37,7 +38,8 @@ def install(app: FastAPI) -> None:
     """Add every API route to `app`: health, the /api/v1 resources, the public status JSON, /metrics,
     one-time page links and Twilio callbacks, iCal feeds, and the ingest endpoints."""
     # The /api/v1 routers document the one JSON error shape themselves (`responses=ERROR_RESPONSES`).
-    add_routes(app, system.router, incidents.router, indicators.router, responders.router, directory.router, alerts.router,
+    add_routes(app, system.router, incidents.router, indicators.router,
+               evidence.router, responders.router, directory.router, alerts.router,
                rules.router, monitors.router,
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
                problems.router, obligations.router, reports.router, statuspages.router, statuspages.public, metrics.router,
