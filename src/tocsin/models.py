@@ -54,6 +54,7 @@ from tocsin.routing.models import (
     Silence,
 )
 from tocsin.services.models import Service, ServiceDependency
+from tocsin.sso.models import ScimToken, SsoAccount
 from tocsin.statuspage.models import (
     ComponentStatusChange,
     StatusComponent,
@@ -80,5 +81,6 @@ __all__ = [
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",
     "ComponentStatusChange", "StatusComponent", "StatusIncident", "StatusIncidentComponent", "StatusPage",
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
+    "ScimToken", "SsoAccount",
     "Service", "ServiceDependency", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
 ]

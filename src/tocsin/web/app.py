@@ -44,6 +44,7 @@ from tocsin.web.routes import (
     rules_pages,
     schedule_editor,
     silences,
+    sso,
     status_admin,
     swap_pages,
 )
@@ -82,7 +83,7 @@ def install(app: FastAPI) -> None:
                                                    me, schedule_editor, swap_pages, policy_pages, oncall_pages,
                                                    people, silences, status_admin, push, report_pages, action_pages,
                                                    problem_pages, postmortem_pages, room_actions, room, integrations,
-                                                   monitors, rules_pages, audit_pages)))
+                                                   monitors, rules_pages, audit_pages, sso)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -23,6 +23,7 @@ from tocsin.api.routes import (
     respond,
     responders,
     rules,
+    scim,
     statuspages,
     swaps,
     system,
@@ -38,4 +39,4 @@ def install(app: FastAPI) -> None:
                rules.router, monitors.router,
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
                problems.router, reports.router, statuspages.router, statuspages.public, metrics.router,
-               respond.router, ical.router, ingest.router, push.router)
+               respond.router, ical.router, ingest.router, push.router, scim.router)
