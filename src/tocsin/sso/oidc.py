@@ -101,9 +101,9 @@ def _client(settings: Settings, redirect_uri: str, metadata: dict[str, Any] | No
     )
 
 
-def _get_json(client: httpx.Client, url: str, what: str) -> dict[str, Any]:
+def _get_json(client: OAuth2Client, url: str, what: str) -> dict[str, Any]:
     try:
-        response = client.get(url)
+        response = client.request("GET", url, withhold_token=True)  # Authlib: a plain GET, no access token
         response.raise_for_status()
         body = response.json()
     except (httpx.HTTPError, Blocked, ValueError) as exc:
@@ -115,7 +115,7 @@ def _get_json(client: httpx.Client, url: str, what: str) -> dict[str, Any]:
     return body
 
 
-def metadata(settings: Settings, client: httpx.Client, *, refresh: bool = False) -> dict[str, Any]:
+def metadata(settings: Settings, client: OAuth2Client, *, refresh: bool = False) -> dict[str, Any]:
     """The provider's discovery document (cached for an hour per process); its issuer must be the configured one."""
     issuer = (settings.sso_issuer or "").rstrip("/")
     with _lock:
@@ -134,7 +134,7 @@ def metadata(settings: Settings, client: httpx.Client, *, refresh: bool = False)
     return doc
 
 
-def _jwks(settings: Settings, client: httpx.Client, doc: dict[str, Any], *, refresh: bool) -> KeySet:
+def _jwks(settings: Settings, client: OAuth2Client, doc: dict[str, Any], *, refresh: bool) -> KeySet:
     issuer = (settings.sso_issuer or "").rstrip("/")
     with _lock:
         cached = _cache.get(issuer)
@@ -187,7 +187,7 @@ def complete(settings: Settings, pending: Pending, *, code: str, state: str, red
     return claims
 
 
-def _verify(settings: Settings, client: httpx.Client, doc: dict[str, Any], id_token: str, access_token: Any,
+def _verify(settings: Settings, client: OAuth2Client, doc: dict[str, Any], id_token: str, access_token: Any,
             nonce: str, now: datetime) -> dict[str, Any]:
     issuer = (settings.sso_issuer or "").rstrip("/")
     allowed = [alg for alg in (doc.get("id_token_signing_alg_values_supported") or ["RS256"]) if alg in ALGORITHMS]
