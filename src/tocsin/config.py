@@ -137,7 +137,8 @@ class Settings(BaseSettings):
                                                       "membership of the named teams follows the groups at login")
     sso_jit: bool = Field(default=False, description="Create a user at first SSO login; off: only existing users "
                                                      "(matched by email) may log in")
-    sso_password_login: bool = Field(default=True, description="Keep email + password login beside SSO")
+    sso_only: bool = Field(default=False, description="Turn email + password login off once SSO is configured "
+                                                    "(the CLI still works for an operator locked out)")
     sso_button_label: str = Field(default="Sign in with SSO", max_length=80, description="The login page's SSO button")
     log_level: str = "info"
 

@@ -173,7 +173,7 @@ def test_a_code_from_another_sign_in_fails_pkce(sso_app, idp, db):
 
 def test_password_login_can_be_turned_off(sso_app, idp, make_web_user):
     user = make_web_user("responder")
-    web = sso_app(sso_password_login=False)
+    web = sso_app(sso_only=True)
     page = web.get("/login")
     assert 'id="sso-login"' in page.text and "Sign in with SSO" in page.text and 'name="password"' not in page.text
     r = login(web, user.email, PASSWORD)

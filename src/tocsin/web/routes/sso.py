@@ -96,18 +96,17 @@ def sso_callback(request: Request, code: str = "", state: str = "", error: str =
 def sso_page(request: Request, ctx: CtxDep) -> Response:
     ctx.principal.require(OrgRole.admin, "managing single sign-on")
     with ctx.db.read() as s:
-        rows = tokens.list_tokens(s)
-    return render(request, ctx, "sso_admin.html", tokens=rows, settings=ctx.settings)
+        return render(request, ctx, "sso_admin.html", tokens=tokens.list_tokens(s), settings=ctx.settings)
 
 
 @router.post("/configure/sso/tokens")
 def sso_token_create(request: Request, ctx: CtxDep, form: CsrfForm) -> Response:
     with ctx.work() as (s, actor):
         token, plaintext = tokens.create_token(s, actor=actor, now=ctx.now, name=form.get("name", "")[:300])
-    with ctx.db.read() as s:
-        rows = tokens.list_tokens(s)
-    return render(request, ctx, "sso_admin.html", tokens=rows, settings=ctx.settings, new_token=plaintext,
-                  new_name=token.name)
+        name = token.name
+    with ctx.db.read() as s:  # the plaintext is shown on this answer only: tocsin keeps its hash
+        return render(request, ctx, "sso_admin.html", tokens=tokens.list_tokens(s), settings=ctx.settings,
+                      new_token=plaintext, new_name=name)
 
 
 @router.post("/configure/sso/tokens/{token_id}/revoke")
