@@ -147,3 +147,21 @@ def test_deactivation_ends_console_sessions_and_api_tokens_at_once(app, idp, mak
         entry = s.execute(sa.select(AuditEntry).where(AuditEntry.action == "user.deactivate")).scalar_one()
         assert entry.actor_label == "scim:Okta" and entry.details["sessions_ended"] == 1
         assert entry.details["tokens_revoked"] == 1
+
+
+def test_an_operator_makes_and_revokes_a_scim_token_with_the_cli(client, db_url):
+    from typer.testing import CliRunner
+
+    from tocsin.cli.main import app as cli
+
+    runner = CliRunner()
+    made = runner.invoke(cli, ["sso", "scim-token", "create", "Azure AD", "--database-url", db_url])
+    assert made.exit_code == 0, made.output
+    token = made.output.strip().splitlines()[-1]
+    assert token.startswith("scim_")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"{SCIM}/Users", headers=headers).status_code == 200
+    listed = runner.invoke(cli, ["sso", "scim-token", "list", "--json", "--database-url", db_url])
+    assert '"name": "Azure AD"' in listed.output and '"revoked_at": null' in listed.output
+    assert runner.invoke(cli, ["sso", "scim-token", "revoke", token[:10], "--database-url", db_url]).exit_code == 0
+    _error(client.get(f"{SCIM}/Users", headers=headers), 401)

@@ -15,6 +15,7 @@ from tocsin.cli import (
     learning_postmortem,
     learning_report,
     oncall,
+    sso,
     statuspage,
 )
 from tocsin.cli.common import fail
@@ -35,6 +36,7 @@ app.command("oncall")(oncall.oncall)
 app.add_typer(learning_postmortem.postmortem_app, name="postmortem")
 app.command("report")(learning_report.report)
 app.add_typer(statuspage.statuspage_app, name="statuspage")
+app.add_typer(sso.sso_app, name="sso")
 
 
 @app.command("version")
