@@ -135,6 +135,8 @@ class Settings(BaseSettings):
                                                                 "empty: such users may not log in")
     sso_team_map: str = Field(default="", description="IdP group -> tocsin team slug, e.g. 'secops=security'; "
                                                       "membership of the named teams follows the groups at login")
+    sso_email_domains: str = Field(default="", description="Email domains (comma-separated) that may sign in by "
+                                                           "SSO; empty: any the provider vouches for")
     sso_jit: bool = Field(default=False, description="Create a user at first SSO login; off: only existing users "
                                                      "(matched by email) may log in")
     sso_only: bool = Field(default=False, description="Turn email + password login off once SSO is configured "

@@ -134,6 +134,11 @@ def test_with_jit_off_only_existing_users_sign_in_and_a_subject_stays_bound(sso_
     assert taken.status_code == 403 and "linked to another identity" in taken.text
     assert "user.sso_refused" in _actions(db)
 
+    # with just-in-time creation on, the allowed email domains still keep strangers out
+    outside = sso_login(sso_app(sso_jit=True, sso_email_domains="corp.test"), idp, "stranger")
+    assert outside.status_code == 403 and "email domain" in outside.text
+    assert _user(db, "nobody@example.test")[0] is None
+
 
 @pytest.mark.parametrize(("fault", "logged"), [("wrong_nonce", "'nonce'"), ("bad_signature", "bad_signature"),
                                                ("wrong_audience", "'aud'"), ("expired", "expired")])

@@ -5,7 +5,8 @@ Matching: a user bound to this `iss` + `sub` is that user, whatever email the to
 otherwise the user with the token's email is bound at this first SSO login, unless it is bound to
 another subject already (a provider account that later received someone else's address cannot take
 over their tocsin account). With just-in-time creation off (the default) a token whose email has no
-user is refused. A token whose `email_verified` is false is refused.
+user is refused. A token whose `email_verified` is false is refused, and so is an email outside
+`sso_email_domains` when that is set (a provider such as Google vouches for every account it has).
 
 Mapping: with `sso_role_map` set, the user's org role follows their groups at every login (the
 highest mapped role, else `sso_default_role`; an empty default refuses users in no mapped group).
@@ -90,6 +91,10 @@ def sign_in(session: Session, *, settings: Settings, claims: dict[str, Any], now
     if not email:
         return _refuse(session, now=now, issuer=issuer, subject=subject, email="",
                        why=f"The identity provider sent no email address (claim {settings.sso_email_claim!r}).")
+    domains = {d.strip().lower().lstrip("@") for d in settings.sso_email_domains.split(",") if d.strip()}
+    if domains and email.rpartition("@")[2] not in domains:
+        return _refuse(session, now=now, issuer=issuer, subject=subject, email=email,
+                       why="Accounts of this email domain may not sign in to tocsin.")
     if claims.get("email_verified") is False:
         return _refuse(session, now=now, issuer=issuer, subject=subject, email=email,
                        why="The identity provider has not verified this email address.")

@@ -96,7 +96,6 @@ def _int(value: str | None, default: int, field: str) -> int:
 def service_provider_config(request: Request) -> Response:
     return _run(request, lambda _s, _a, _n: _answer({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-        "documentationUri": _base(request) + "/docs/sso",
         "patch": {"supported": True}, "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": True, "maxResults": scim.MAX_COUNT}, "changePassword": {"supported": False},
         "sort": {"supported": False}, "etag": {"supported": False},
