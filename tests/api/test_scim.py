@@ -58,6 +58,8 @@ def test_the_user_lifecycle_as_okta_drives_it(idp):
         "itemsPerPage": 0, "Resources": []}
     page = idp.get(f"{SCIM}/Users", params={"startIndex": 2, "count": 1}).json()
     assert page["startIndex"] == 2 and page["itemsPerPage"] <= 1
+    past = idp.get(f"{SCIM}/Users", params={"startIndex": 10**30, "count": 10**30})
+    assert past.status_code == 200 and past.json()["Resources"] == []
 
     replaced = idp.put(f"{SCIM}/Users/{user['id']}", json={**new, "displayName": "Rear Admiral Hopper"})
     assert replaced.status_code == 200 and replaced.json()["displayName"] == "Rear Admiral Hopper"
@@ -94,6 +96,10 @@ def test_azure_style_patch_with_paths_and_string_booleans(idp, make_person):
     ("POST", "/Users", {"schemas": [USER]}, 400, "invalidValue"),
     ("POST", "/Users", {"userName": "not an email"}, 400, "invalidValue"),
     ("POST", "/Users", {"userName": "x@example.test", "active": "maybe"}, 400, "invalidValue"),
+    ("POST", "/Users", {"userName": "x\u0000@example.test"}, 400, "invalidValue"),
+    ("POST", "/Users", {"userName": "x@example.test", "displayName": "Eve\u0000"}, 400, "invalidValue"),
+    ("GET", "/Users?filter=userName eq \"a%00b\"", None, 400, "invalidFilter"),
+    ("PUT", "/Users/{me}", {"displayName": "No userName"}, 400, "invalidValue"),
     ("PATCH", "/Users/{me}", {"Operations": []}, 400, "invalidSyntax"),
     ("PATCH", "/Users/{me}", {"Operations": [{"op": "move", "path": "active"}]}, 400, "invalidSyntax"),
     ("PATCH", "/Users/{me}", {"Operations": [{"op": "remove", "path": "userName"}]}, 400, "mutability"),

@@ -37,6 +37,7 @@ LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 MAX_COUNT = 200
+MAX_START = 1_000_000_000  # far past any directory; a bigger offset overflows SQLite's integer
 _FILTER = re.compile(r'^\s*(userName|externalId)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
 
 
@@ -101,12 +102,14 @@ def list_users(session: Session, *, filter_text: str | None, start_index: int, c
         if match is None:
             raise ScimError(400, 'filters supported: userName eq "..." and externalId eq "..."', "invalidFilter")
         attribute, value = match.group(1).lower(), re.sub(r"\\(.)", r"\1", match.group(2))
+        if "\x00" in value:
+            raise ScimError(400, "the filter's value must not contain NUL", "invalidFilter")
         if attribute == "username":
             stmt = stmt.where(User.email == value.strip().lower())
         else:
             stmt = stmt.where(SsoAccount.external_id == value)
     total = session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
-    start_index, count = max(start_index, 1), min(max(count, 0), MAX_COUNT)
+    start_index, count = min(max(start_index, 1), MAX_START), min(max(count, 0), MAX_COUNT)
     rows = session.execute(stmt.order_by(User.id).offset(start_index - 1).limit(count)).all() if count else []
     return Listing(total=total, start_index=start_index, users=[(u, a) for u, a in rows])
 
@@ -124,6 +127,8 @@ def _bool(value: Any, field: str) -> bool:
 def _str(value: Any, field: str, limit: int) -> str:
     if not isinstance(value, str) or len(value) > limit:
         raise ScimError(400, f"{field} must be a string of at most {limit} characters", "invalidValue")
+    if any(ord(c) < 0x20 or c == "\x7f" for c in value):  # NUL cannot be stored; no field needs controls
+        raise ScimError(400, f"{field} must not contain control characters", "invalidValue")
     return value.strip()
 
 
