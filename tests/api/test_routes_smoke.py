@@ -690,6 +690,15 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("PATCH", "/scim/v2/Users/{user_id}", f"/scim/v2/Users/{scim_user}", **S,
          json={"Operations": [{"op": "replace", "path": "active", "value": False}]})
     walk("DELETE", "/scim/v2/Users/{user_id}", f"/scim/v2/Users/{scim_user}", expect=204, **S)
+    group = walk("POST", "/scim/v2/Groups", json={"displayName": "Scim Ops", "members": [{"value": scim_user}]},
+                 expect=201, **S).json()["id"]
+    walk("GET", "/scim/v2/Groups", '/scim/v2/Groups?filter=displayName eq "Scim Ops"', **S)
+    walk("GET", "/scim/v2/Groups/{group_id}", f"/scim/v2/Groups/{group}", **S)
+    walk("PUT", "/scim/v2/Groups/{group_id}", f"/scim/v2/Groups/{group}", json={"displayName": "Scim", "members": []},
+         **S)
+    walk("PATCH", "/scim/v2/Groups/{group_id}", f"/scim/v2/Groups/{group}", **S,
+         json={"Operations": [{"op": "add", "path": "members", "value": [{"value": scim_user}]}]})
+    walk("DELETE", "/scim/v2/Groups/{group_id}", f"/scim/v2/Groups/{group}", expect=204, **S)
     scim_token_id = re.search(r'action="/configure/sso/tokens/([0-9a-f-]+)/revoke"', web.get("/configure/sso").text)
     walk("POST", "/configure/sso/tokens/{token_id}/revoke", f"/configure/sso/tokens/{scim_token_id.group(1)}/revoke",
          expect=303, **form(""))

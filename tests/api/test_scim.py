@@ -171,3 +171,39 @@ def test_an_operator_makes_and_revokes_a_scim_token_with_the_cli(client, db_url)
     assert '"name": "Azure AD"' in listed.output and '"revoked_at": null' in listed.output
     assert runner.invoke(cli, ["sso", "scim-token", "revoke", token[:10], "--database-url", db_url]).exit_code == 0
     _error(client.get(f"{SCIM}/Users", headers=headers), 401)
+
+
+def test_groups_are_teams_and_the_security_team_follows_its_group(idp, db, make_person, make_team):
+    from tocsin.users.service import principal_for, require_user
+
+    def in_security(person) -> bool:
+        with db.read() as s:
+            return principal_for(s, require_user(s, person.id)).security_team
+
+    security = make_team("security", is_security=True)
+    alice, bob = make_person("responder"), make_person("responder")
+    made = idp.post(f"{SCIM}/Groups", json={"displayName": "Platform Ops", "members": [{"value": str(alice.id)}]})
+    assert made.status_code == 201, made.text
+    group = made.json()
+    assert (group["displayName"], [m["value"] for m in group["members"]]) == ("Platform Ops", [str(alice.id)])
+    found = idp.get(f"{SCIM}/Groups", params={"filter": 'displayName eq "Platform Ops"'}).json()
+    assert found["totalResults"] == 1 and found["Resources"][0]["id"] == group["id"]
+    _error(idp.post(f"{SCIM}/Groups", json={"displayName": "Platform Ops"}), 409, "uniqueness")
+
+    # the provider pushes its security group: Bob joins, then leaves by the one-member path
+    add = {"Operations": [{"op": "add", "path": "members", "value": [{"value": str(bob.id)}]}]}
+    assert idp.patch(f"{SCIM}/Groups/{security}", json=add).status_code == 200 and in_security(bob)
+    remove = {"Operations": [{"op": "remove", "path": f'members[value eq "{bob.id}"]'}]}
+    assert idp.patch(f"{SCIM}/Groups/{security}", json=remove).json()["members"] == [] and not in_security(bob)
+
+    replaced = idp.put(f"{SCIM}/Groups/{group['id']}", json={"displayName": "Platform", "members": [
+        {"value": str(bob.id)}]}).json()
+    assert (replaced["displayName"], [m["value"] for m in replaced["members"]]) == ("Platform", [str(bob.id)])
+    assert idp.delete(f"{SCIM}/Groups/{group['id']}").status_code == 204
+    assert idp.get(f"{SCIM}/Groups/{group['id']}").json()["members"] == []  # emptied; services may still name it
+
+    _error(idp.patch(f"{SCIM}/Groups/{security}", json={"Operations": [
+        {"op": "add", "path": "members", "value": [{"value": "0190a0a0-0000-7000-8000-000000000000"}]}]}),
+        400, "invalidValue")
+    _error(idp.get(f"{SCIM}/Groups/nope"), 404)
+    _error(idp.get(f"{SCIM}/Groups", params={"filter": 'members eq "x"'}), 400, "invalidFilter")

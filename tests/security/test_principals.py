@@ -122,7 +122,9 @@ ROUTES: list[Route] = [
         ("GET", "/login/sso"), ("GET", "/login/sso/callback"), ("GET", "/scim/v2/ServiceProviderConfig"),
         ("GET", "/scim/v2/Users"), ("POST", "/scim/v2/Users"), ("GET", "/scim/v2/Users/{user_id}"),
         ("PUT", "/scim/v2/Users/{user_id}"), ("PATCH", "/scim/v2/Users/{user_id}"),
-        ("DELETE", "/scim/v2/Users/{user_id}"))),
+        ("DELETE", "/scim/v2/Users/{user_id}"), ("GET", "/scim/v2/Groups"), ("POST", "/scim/v2/Groups"),
+        ("GET", "/scim/v2/Groups/{group_id}"), ("PUT", "/scim/v2/Groups/{group_id}"),
+        ("PATCH", "/scim/v2/Groups/{group_id}"), ("DELETE", "/scim/v2/Groups/{group_id}"))),
     R("GET", "/incidents/{ref}/events", STREAM),
     R("GET", "/metrics", "user"),
 

@@ -92,6 +92,7 @@ def _actions(db) -> list[str]:
         return list(s.execute(sa.select(AuditEntry.action).order_by(AuditEntry.seq)).scalars())
 
 
+@pytest.mark.both_backends  # binding the subject and following the teams are queries PostgreSQL must run too
 def test_sign_in_creates_the_user_with_the_mapped_role_and_security_team(sso_app, idp, db, make_team):
     make_team("security", is_security=True)
     idp.users["ada"] = {"email": "Ada@Example.test", "email_verified": True, "name": "Ada Lovelace",

@@ -1,4 +1,4 @@
-"""SCIM 2.0 provisioning for identity providers: /scim/v2/Users and /scim/v2/ServiceProviderConfig.
+"""SCIM 2.0 provisioning for identity providers: /scim/v2/Users, /Groups (teams) and /ServiceProviderConfig.
 
 Authenticated by a SCIM bearer token (`tocsin sso scim-token create`, or the console's Single sign-on
 page), not by an API token. Bodies are read here rather than by FastAPI's validation, so every
@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from tocsin.errors import TocsinError
 from tocsin.http.errors import status_for
 from tocsin.principal import Principal
-from tocsin.sso import scim, tokens
+from tocsin.sso import scim, scim_groups, tokens
 from tocsin.sso.models import SsoAccount
 
 router = APIRouter(prefix="/scim/v2", include_in_schema=False)
@@ -167,3 +167,67 @@ def delete_user(request: Request, user_id: str) -> Response:
 async def _threaded(request: Request, work: Callable[[Any, Principal, Any], Response]) -> Response:
     """`_run` in the threadpool: the body was read on the event loop, the database work must not run there."""
     return await run_in_threadpool(_run, request, work)
+
+
+# --- Groups: tocsin teams -------------------------------------------------------------------------
+
+def _group(request: Request, session: Any, team: Any, status: int = 200) -> Response:
+    body = scim_groups.resource(session, team, _base(request))
+    return _answer(body, status, {"Location": body["meta"]["location"]} if status == 201 else None)
+
+
+@router.get("/Groups")
+def list_groups(request: Request) -> Response:
+    q = request.query_params
+
+    def work(session: Any, _actor: Principal, _now: Any) -> Response:
+        total, teams = scim_groups.list_groups(session, filter_text=q.get("filter"),
+                                               start_index=_int(q.get("startIndex"), 1, "startIndex"),
+                                               count=_int(q.get("count"), 100, "count"))
+        return _answer({"schemas": [scim.LIST_SCHEMA], "totalResults": total,
+                        "startIndex": max(_int(q.get("startIndex"), 1, "startIndex"), 1), "itemsPerPage": len(teams),
+                        "Resources": [scim_groups.resource(session, t, _base(request)) for t in teams]})
+    return _run(request, work)
+
+
+@router.post("/Groups")
+async def create_group(request: Request) -> Response:
+    try:
+        body = await _json(request)
+    except scim.ScimError as exc:
+        return _error(exc)
+    return await _threaded(request, lambda session, actor, now: _group(
+        request, session, scim_groups.create(session, actor=actor, now=now, body=body), 201))
+
+
+@router.get("/Groups/{group_id}")
+def get_group(request: Request, group_id: str) -> Response:
+    return _run(request, lambda session, _a, _n: _group(request, session, scim_groups.require(session, group_id)))
+
+
+@router.put("/Groups/{group_id}")
+async def replace_group(request: Request, group_id: str) -> Response:
+    try:
+        body = await _json(request)
+    except scim.ScimError as exc:
+        return _error(exc)
+    return await _threaded(request, lambda session, actor, now: _group(
+        request, session, scim_groups.replace(session, actor=actor, now=now, group_id=group_id, body=body)))
+
+
+@router.patch("/Groups/{group_id}")
+async def patch_group(request: Request, group_id: str) -> Response:
+    try:
+        body = await _json(request)
+    except scim.ScimError as exc:
+        return _error(exc)
+    return await _threaded(request, lambda session, actor, now: _group(
+        request, session, scim_groups.patch(session, actor=actor, now=now, group_id=group_id, body=body)))
+
+
+@router.delete("/Groups/{group_id}")
+def delete_group(request: Request, group_id: str) -> Response:
+    def work(session: Any, actor: Principal, now: Any) -> Response:
+        scim_groups.delete(session, actor=actor, now=now, group_id=group_id)
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+    return _run(request, work)
