@@ -214,9 +214,12 @@ class Settings(BaseSettings):
         path = self.sso_client_secret_file
         if path is None:
             raise ValueError("set TOCSIN_SSO_CLIENT_SECRET or TOCSIN_SSO_CLIENT_SECRET_FILE")
-        if path.stat().st_mode & 0o077:
-            raise ValueError(f"{path} is readable by others: chmod 600 it")
-        secret = path.read_text().strip()
+        try:
+            if path.stat().st_mode & 0o077:
+                raise ValueError(f"{path} is readable by others: chmod 600 it")
+            secret = path.read_text().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror}") from None
         if not secret:
             raise ValueError(f"{path} is empty")
         return secret

@@ -116,7 +116,7 @@ def test_sign_in_creates_the_user_with_the_mapped_role_and_security_team(sso_app
     assert "user.sso_sync" in _actions(db)
 
 
-def test_with_jit_off_only_existing_users_sign_in_and_a_subject_stays_bound(sso_app, idp, db, make_web_user):
+def test_with_jit_off_only_existing_users_sign_in_and_a_subject_stays_bound(sso_app, idp, db, clock, make_web_user):
     known = make_web_user("viewer")
     idp.users["stranger"] = {"email": "nobody@example.test", "groups": ["oncall"]}
     idp.users["known"] = {"email": known.email, "groups": ["oncall"]}
@@ -130,6 +130,14 @@ def test_with_jit_off_only_existing_users_sign_in_and_a_subject_stays_bound(sso_
     ok = sso_login(web, idp, "known")
     assert ok.status_code == 303 and "tocsin_session" in ok.cookies
     assert _user(db, known.email)[0][1] == "responder"  # the role map applies to existing users too
+
+    with db.unit_of_work() as s:  # an admin deactivates Known: SSO lets them in no more
+        from tocsin.principal import Principal
+        from tocsin.users.service import require_user, set_active
+
+        set_active(s, actor=Principal.system("tests"), now=clock.now(), user=require_user(s, known.id), active=False)
+    deactivated = sso_login(sso_app(sso_jit=False), idp, "known")
+    assert deactivated.status_code == 403 and "deactivated" in deactivated.text
 
     taken = sso_login(sso_app(sso_jit=False), idp, "impostor")
     assert taken.status_code == 403 and "linked to another identity" in taken.text

@@ -197,8 +197,8 @@ def _verify(settings: Settings, client: OAuth2Client, doc: dict[str, Any], id_to
         try:
             decoded = jwt.decode(id_token, keys, algorithms=allowed or ["RS256"])
             break
-        except JoseError as exc:
-            if refresh or exc.error not in ("invalid_key_id", "bad_signature"):
+        except (JoseError, ValueError, TypeError) as exc:  # a malformed token may raise either
+            if refresh or getattr(exc, "error", None) not in ("invalid_key_id", "bad_signature"):
                 raise SsoFailed("The identity provider's ID token could not be verified.",
                                 f"id token signature: {exc!r}") from None
     assert decoded is not None
@@ -210,7 +210,7 @@ def _verify(settings: Settings, client: OAuth2Client, doc: dict[str, Any], id_to
     claims = CodeIDToken(decoded.claims, decoded.header, options, params)
     try:
         claims.validate(now=int(now.timestamp()), leeway=LEEWAY_SECONDS)
-    except JoseError as exc:
+    except (JoseError, ValueError, TypeError) as exc:
         raise SsoFailed("The identity provider's ID token was not valid for tocsin (expired, or for another "
                         "application). Start again.", f"id token claims: {exc!r}") from None
     return dict(claims)

@@ -79,6 +79,9 @@ def sso_callback(request: Request, code: str = "", state: str = "", error: str =
                                redirect_uri=_callback_url(request), now=now)
     except oidc.SsoFailed as exc:
         return _failed(request, exc)
+    except ValueError as exc:  # the client secret file is missing, empty or readable by others
+        return _failed(request, oidc.SsoFailed("Single sign-on is misconfigured; tell an administrator.", str(exc),
+                                               status=500))
     with app.db.unit_of_work() as s:
         result = sign_in(s, settings=app.settings, claims=claims, now=now)
         token = sessions.create_session(s, user=result.user, now=now, settings=app.settings) if result.user else None
