@@ -194,3 +194,23 @@ def test_password_login_can_be_turned_off(sso_app, idp, make_web_user):
     assert r.status_code == 403 and "tocsin_session" not in r.cookies
     kept = sso_app()  # the default keeps both
     assert 'name="password"' in kept.get("/login").text and 'id="sso-login"' in kept.get("/login").text
+
+
+def test_an_admin_makes_a_scim_token_on_the_console_shown_once(web_client, client):
+    import re
+
+    from tests.harness.console import csrf, post_form
+
+    admin = web_client("admin")
+    assert web_client("responder").get("/configure/sso", follow_redirects=False).status_code == 403
+    made = post_form(admin, "/configure/sso/tokens", {"name": "Okta"}, page="/configure/sso")
+    assert made.status_code == 200, made.text
+    token = re.search(r'id="scim-token">(scim_[\w-]+)<', made.text).group(1)
+    assert client.get("/scim/v2/Users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    page = admin.get("/configure/sso").text
+    assert token not in page and token[:10] in page  # only its prefix, from now on
+    token_id = re.search(r'action="/configure/sso/tokens/([0-9a-f-]+)/revoke"', page).group(1)
+    assert post_form(admin, f"/configure/sso/tokens/{token_id}/revoke", token=csrf(admin, "/configure/sso")
+                     ).status_code == 303
+    assert client.get("/scim/v2/Users", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert "revoked" in admin.get("/configure/sso").text
