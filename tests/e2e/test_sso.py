@@ -50,7 +50,7 @@ def sso_site(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -
         with served(asgi) as base:
             settings = Settings(secret_key="e2e-sso", public_url=base, sso_issuer=idp.issuer, sso_client_id=CLIENT_ID,
                                 sso_client_secret=CLIENT_SECRET, sso_role_map="oncall=responder,ops=admin",
-                                sso_jit=True, data_dir=tmp / "data")
+                                sso_jit=True)  # the test process's data directory: the same audit key
             app = create_app(settings=settings, db=db)
             holder["app"] = app
             try:
