@@ -143,6 +143,29 @@ class Settings(BaseSettings):
                                      description="argon2 memory per password hash, in KiB")
     password_parallelism: int = Field(default=argon2.DEFAULT_PARALLELISM, ge=1,
                                       description="argon2 lanes per password hash")
+    # single sign-on (sso/, docs/sso.md): OIDC login for the console, SCIM provisioning
+    sso_issuer: str | None = Field(default=None, description="OIDC issuer URL (its /.well-known/openid-configuration "
+                                                             "is read); set with the client id to offer SSO login")
+    sso_client_id: str | None = Field(default=None, description="OIDC client id registered at the provider")
+    sso_client_secret: str | None = Field(default=None, description="OIDC client secret; or a 0600 file named by "
+                                                                    "TOCSIN_SSO_CLIENT_SECRET_FILE")
+    sso_client_secret_file: Path | None = Field(default=None, description="File holding the OIDC client secret")
+    sso_scopes: str = Field(default="openid email profile", description="Scopes asked for (openid is added)")
+    sso_email_claim: str = Field(default="email", description="ID token claim holding the user's email")
+    sso_groups_claim: str = Field(default="groups", description="ID token claim holding the user's groups")
+    sso_role_map: str = Field(default="", description="IdP group -> org role, e.g. 'ops-admins=admin,"
+                                                      "oncall=responder'; the highest matching role wins")
+    sso_default_role: str = Field(default="viewer", description="Org role of a user in none of the mapped groups; "
+                                                                "empty: such users may not log in")
+    sso_team_map: str = Field(default="", description="IdP group -> tocsin team slug, e.g. 'secops=security'; "
+                                                      "membership of the named teams follows the groups at login")
+    sso_email_domains: str = Field(default="", description="Email domains (comma-separated) that may sign in by "
+                                                           "SSO; empty: any the provider vouches for")
+    sso_jit: bool = Field(default=False, description="Create a user at first SSO login; off: only existing users "
+                                                     "(matched by email) may log in")
+    sso_only: bool = Field(default=False, description="Turn email + password login off once SSO is configured "
+                                                    "(the CLI still works for an operator locked out)")
+    sso_button_label: str = Field(default="Sign in with SSO", max_length=80, description="The login page's SSO button")
     log_level: str = "info"
 
     @field_validator("outbound_allow", "check_allow")
@@ -167,6 +190,14 @@ class Settings(BaseSettings):
             if int(part[:-1]) * {"m": 1, "h": 60, "d": 1440}[part[-1]] > 60 * 24 * 60:
                 raise ValueError(f"reminder lead {part!r}: at most 60 days")
         return ",".join(parts)
+
+    @field_validator("sso_default_role")
+    @classmethod
+    def _sso_role(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and value not in ("admin", "responder", "viewer"):
+            raise ValueError("must be admin, responder, viewer or empty")
+        return value
 
     @field_validator("postmortem_required_severities")
     @classmethod
@@ -208,6 +239,28 @@ class Settings(BaseSettings):
     def resolved_audit_key(self) -> str:
         """Return the configured audit key, or read/create `data_dir/audit_key` (mode 0600)."""
         return self.audit_key or kept_secret(self.data_dir / "audit_key")
+
+    def sso_enabled(self) -> bool:
+        """Whether OIDC login is configured (issuer and client id; the secret is read when used)."""
+        return bool(self.sso_issuer and self.sso_client_id)
+
+    def resolved_sso_client_secret(self) -> str:
+        """The OIDC client secret: TOCSIN_SSO_CLIENT_SECRET, else the file TOCSIN_SSO_CLIENT_SECRET_FILE (which
+        must not be readable by group or others). ValueError when neither holds one; never a default."""
+        if self.sso_client_secret:
+            return self.sso_client_secret
+        path = self.sso_client_secret_file
+        if path is None:
+            raise ValueError("set TOCSIN_SSO_CLIENT_SECRET or TOCSIN_SSO_CLIENT_SECRET_FILE")
+        try:
+            if path.stat().st_mode & 0o077:
+                raise ValueError(f"{path} is readable by others: chmod 600 it")
+            secret = path.read_text().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+        if not secret:
+            raise ValueError(f"{path} is empty")
+        return secret
 
     def resolved_vapid_key(self) -> str:
         """Return the configured VAPID private key, or read/create `data_dir/vapid_private_key` (mode 0600)."""

@@ -58,6 +58,7 @@ from tocsin.routing.models import (
     Silence,
 )
 from tocsin.services.models import Service, ServiceDependency
+from tocsin.sso.models import ScimToken, SsoAccount
 from tocsin.statuspage.models import (
     ComponentStatusChange,
     StatusComponent,
@@ -88,5 +89,6 @@ __all__ = [
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
     "ChecklistStep", "ChecklistTemplate", "IncidentPhase",
     "CustodyEntry", "EvidenceItem",
+    "ScimToken", "SsoAccount",
     "Service", "ServiceDependency", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
 ]

@@ -720,6 +720,34 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("POST", "/users/invites/{invite_id}/resend", f"/users/invites/{erins_invite()}/resend", **form(""))
     walk("POST", "/users/invites/{invite_id}/revoke", f"/users/invites/{erins_invite()}/revoke", expect=303,
          **form(""))
+    # single sign-on: the admin's SCIM token page, SCIM with that token; OIDC is not configured here (404)
+    walk("GET", "/configure/sso", **W)
+    made = walk("POST", "/configure/sso/tokens", **form("", {"name": "Okta"}))
+    S = {"headers": {"Authorization": "Bearer " + re.search(r'id="scim-token">(scim_[\w-]+)<', made.text).group(1)}}  # noqa: N806
+    walk("GET", "/scim/v2/ServiceProviderConfig", **S)
+    scim_user = walk("POST", "/scim/v2/Users", json={"userName": "scim@example.test", "displayName": "Scim"},
+                     expect=201, **S).json()["id"]
+    walk("GET", "/scim/v2/Users", '/scim/v2/Users?filter=userName eq "scim@example.test"', **S)
+    walk("GET", "/scim/v2/Users/{user_id}", f"/scim/v2/Users/{scim_user}", **S)
+    walk("PUT", "/scim/v2/Users/{user_id}", f"/scim/v2/Users/{scim_user}", **S,
+         json={"userName": "scim@example.test", "displayName": "Scim Two", "active": True})
+    walk("PATCH", "/scim/v2/Users/{user_id}", f"/scim/v2/Users/{scim_user}", **S,
+         json={"Operations": [{"op": "replace", "path": "active", "value": False}]})
+    walk("DELETE", "/scim/v2/Users/{user_id}", f"/scim/v2/Users/{scim_user}", expect=204, **S)
+    group = walk("POST", "/scim/v2/Groups", json={"displayName": "Scim Ops", "members": [{"value": scim_user}]},
+                 expect=201, **S).json()["id"]
+    walk("GET", "/scim/v2/Groups", '/scim/v2/Groups?filter=displayName eq "Scim Ops"', **S)
+    walk("GET", "/scim/v2/Groups/{group_id}", f"/scim/v2/Groups/{group}", **S)
+    walk("PUT", "/scim/v2/Groups/{group_id}", f"/scim/v2/Groups/{group}", json={"displayName": "Scim", "members": []},
+         **S)
+    walk("PATCH", "/scim/v2/Groups/{group_id}", f"/scim/v2/Groups/{group}", **S,
+         json={"Operations": [{"op": "add", "path": "members", "value": [{"value": scim_user}]}]})
+    walk("DELETE", "/scim/v2/Groups/{group_id}", f"/scim/v2/Groups/{group}", expect=204, **S)
+    scim_token_id = re.search(r'action="/configure/sso/tokens/([0-9a-f-]+)/revoke"', web.get("/configure/sso").text)
+    walk("POST", "/configure/sso/tokens/{token_id}/revoke", f"/configure/sso/tokens/{scim_token_id.group(1)}/revoke",
+         expect=303, **form(""))
+    walk("GET", "/login/sso", expect=404, **W)
+    walk("GET", "/login/sso/callback", "/login/sso/callback?code=c&state=s", expect=404, **W)
     walk("POST", "/me/password", expect=303, **form("", {
         "current_password": PASSWORD, "new_password": PASSWORD + "!", "confirm_password": PASSWORD + "!"}))
     walk("POST", "/logout", expect=303, **form(""))

@@ -118,7 +118,15 @@ ROUTES: list[Route] = [
         ("GET", "/ical/schedules/{token}.ics"), ("GET", "/ical/users/{token}.ics"),
         ("POST", "/status/{slug}/subscribe"), ("GET", "/status/{slug}/confirm/{token}"),
         ("POST", "/status/{slug}/confirm/{token}"), ("GET", "/status/{slug}/unsubscribe/{token}"),
-        ("POST", "/status/{slug}/unsubscribe/{token}"))),
+        ("POST", "/status/{slug}/unsubscribe/{token}"),
+        # single sign-on: the provider's round trip (state cookie, code) and SCIM (its bearer token;
+        # tests/api/test_scim.py refuses API tokens, wrong and revoked SCIM tokens)
+        ("GET", "/login/sso"), ("GET", "/login/sso/callback"), ("GET", "/scim/v2/ServiceProviderConfig"),
+        ("GET", "/scim/v2/Users"), ("POST", "/scim/v2/Users"), ("GET", "/scim/v2/Users/{user_id}"),
+        ("PUT", "/scim/v2/Users/{user_id}"), ("PATCH", "/scim/v2/Users/{user_id}"),
+        ("DELETE", "/scim/v2/Users/{user_id}"), ("GET", "/scim/v2/Groups"), ("POST", "/scim/v2/Groups"),
+        ("GET", "/scim/v2/Groups/{group_id}"), ("PUT", "/scim/v2/Groups/{group_id}"),
+        ("PATCH", "/scim/v2/Groups/{group_id}"), ("DELETE", "/scim/v2/Groups/{group_id}"))),
     R("GET", "/incidents/{ref}/events", STREAM),
     R("GET", "/metrics", "user"),
 
@@ -264,6 +272,7 @@ ROUTES: list[Route] = [
     R("GET", "/escalation-policies/new", "admin"),
     R("GET", "/escalation-policies/{key}/edit", "admin", "/escalation-policies/default/edit"),
     R("GET", "/audit", "admin"),
+    R("GET", "/configure/sso", "admin"),
     R("GET", "/audit/verify", "admin"),
     R("GET", "/users/{user_id}", "user", "/users/{helper_id}"),
     R("GET", "/status-pages/{slug}", "user", "/status-pages/acme"),
@@ -569,6 +578,8 @@ ROUTES: list[Route] = [
     R("POST", "/users/{user_id}/active", "admin", "/users/{helper_id}/active", form={"active": "true"}),
     R("POST", "/users/invites/{invite_id}/resend", "admin", "/users/invites/{invite_a}/resend", form={}),
     R("POST", "/users/invites/{invite_id}/revoke", "admin", "/users/invites/{invite_b}/revoke", form={}),
+    R("POST", "/configure/sso/tokens", "admin", form={"name": "IdP {who}"}),
+    R("POST", "/configure/sso/tokens/{token_id}/revoke", "admin", "/configure/sso/tokens/{scim_token}/revoke", form={}),
     R("POST", "/services", "admin", form={"name": "Console service {who}", "tier": "3"}),
     R("POST", "/services/{key}/edit", "admin", "/services/checkout/edit", form={
         "name": "Checkout", "tier": "2", "owner_team": "platform", "policy": "default", "paging_unit": "group",
@@ -669,6 +680,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     principals) where principals maps each kind to (WebUser or None, extra credential state)."""
     from tocsin.contacts.models import ContactMethod
     from tocsin.engine.runner import Engine
+    from tocsin.sso.tokens import create_token as create_scim_token
     from tocsin.users.service import create_token, require_user
     from tocsin.web.sessions import create_invite
 
@@ -783,6 +795,8 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     with db.unit_of_work() as s:  # open invitations (the API has none: they are the console's)
         invite_a, invite_b = (str(create_invite(s, actor=system, now=clock.now(), email=f"invitee-{n}@example.test",
                                                 name=f"Invitee {n}", org_role="viewer")[0].id) for n in "ab")
+    with db.unit_of_work() as s:  # a SCIM token for the console's revoke form
+        scim_token = str(create_scim_token(s, actor=system, now=clock.now(), name="IdP")[0].id)
     component = _ok(client.post(f"{api}/status-pages/acme/components", json={"name": "Checkout"}, **A), 201)
     spare_component, spare_component2 = (_ok(client.post(f"{api}/status-pages/acme/components", json={"name": name},
                                                          **A), 201) for name in ("Spare", "Spare 2"))
@@ -849,7 +863,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps, **own,
         "sec": sec, "step": step, "ctpl": ctpl, "osec": osec, "sec_art33": owed["art33@gdpr"],
         "sec_art34": owed["art34@gdpr"], "sec_ew": owed["early-warning@nis2"], "sec_note": owed["notification@nis2"],
-        **iocs,
+        **iocs, "scim_token": scim_token,
     }
     return world, people
 

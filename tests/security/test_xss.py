@@ -296,7 +296,7 @@ def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
     for method, template in sorted(app_routes(app)):
         if method != "GET" or template.startswith(("/api/", "/static", "/status/", "/docs", "/openapi", "/ical",
                                                     "/heartbeats/", "/n/", "/invite", "/setup", "/healthz", "/readyz",
-                                                    "/metrics")) or template.endswith("/events"):
+                                                    "/metrics", "/scim/")) or template.endswith("/events"):
             continue
         v = dict(values)
         if "{key}" in template:

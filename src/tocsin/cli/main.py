@@ -17,6 +17,7 @@ from tocsin.cli import (
     learning_report,
     obligations,
     oncall,
+    sso,
     statuspage,
 )
 from tocsin.cli.common import fail
@@ -39,6 +40,7 @@ app.command("report")(learning_report.report)
 app.add_typer(statuspage.statuspage_app, name="statuspage")
 app.add_typer(obligations.regimes_app, name="regimes")
 app.add_typer(evidence.evidence_app, name="evidence")
+app.add_typer(sso.sso_app, name="sso")
 
 
 @app.command("version")

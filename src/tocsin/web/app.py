@@ -48,6 +48,7 @@ from tocsin.web.routes import (
     rules_pages,
     schedule_editor,
     silences,
+    sso,
     status_admin,
     swap_pages,
 )
@@ -88,7 +89,7 @@ def install(app: FastAPI) -> None:
                                                    problem_pages, postmortem_pages, obligation_pages, evidence_pages,
                                                    room_actions, room,
                                                    integrations, monitors, rules_pages, audit_pages, containment_pages,
-                                                   indicator_pages)))
+                                                   indicator_pages, sso)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

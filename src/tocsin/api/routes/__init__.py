@@ -27,6 +27,7 @@ from tocsin.api.routes import (
     respond,
     responders,
     rules,
+    scim,
     statuspages,
     swaps,
     system,
@@ -44,4 +45,4 @@ def install(app: FastAPI) -> None:
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
                problems.router, obligations.router, reports.router, statuspages.router, statuspages.public, metrics.router,
                respond.router, ical.router, ingest.router, push.router,
-               containment.router)
+               containment.router, scim.router)

@@ -72,6 +72,9 @@ def login(request: Request, form: OriginForm) -> Response:
     next_path = safe_next(form.get("next"))
     state = request.app.state
     token = None
+    if state.settings.sso_enabled() and state.settings.sso_only:  # TOCSIN_SSO_ONLY: no password login
+        return render(request, None, "login.html", status_code=403, next_path=next_path,
+                      error="Password login is turned off: sign in with single sign-on")
     if email and password and len(email) <= 320 and len(password) <= 1024:
         result = sessions.login(state.db, email=email, password=password, address=client_address(request),
                                 now=state.clock.now(), settings=state.settings)

@@ -20,6 +20,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
     ("Who responds", [
         ("/teams", "Teams", "teams, their members and the services they own", False),
         ("/users", "People", "invite people, change roles, deactivate", False),
+        ("/configure/sso", "Single sign-on", "OIDC login settings and SCIM provisioning tokens", True),
         ("/schedules", "On-call schedules", "rotations, restrictions, overrides and shift swaps", False),
         ("/escalation-policies", "Escalation policies", "who is paged, in which order, after how long", False),
     ]),
