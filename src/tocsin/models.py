@@ -22,6 +22,7 @@ from tocsin.escalation.models import (
     ResponderRequest,
 )
 from tocsin.heartbeats.models import Heartbeat
+from tocsin.incidents.guest_models import GuestGrant
 from tocsin.incidents.models import (
     Incident,
     IncidentService,
@@ -31,6 +32,7 @@ from tocsin.incidents.models import (
     TimelineRevision,
 )
 from tocsin.integrations.models import ChangeEvent, Integration
+from tocsin.legal.models import LegalDraft
 from tocsin.oncall.models import (
     HandoffNotice,
     Schedule,
@@ -80,5 +82,6 @@ __all__ = [
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",
     "ComponentStatusChange", "StatusComponent", "StatusIncident", "StatusIncidentComponent", "StatusPage",
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
+    "GuestGrant", "LegalDraft",
     "Service", "ServiceDependency", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
 ]

@@ -23,6 +23,8 @@ from tocsin.users.models import User
 
 
 def visibility_clause(principal: Principal) -> sa.ColumnElement[bool]:
+    if principal.is_guest:  # an outside responder: the incidents of live grants only, restricted or not
+        return Incident.id.in_(principal.guest_incidents) if principal.guest_incidents else sa.false()
     if principal.sees_all_restricted:
         return sa.true()
     if principal.user_id is None:

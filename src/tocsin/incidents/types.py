@@ -70,3 +70,5 @@ class TimelineKind(StrEnum):
     problem = "problem"  # linked to (or unlinked from) a problem record
     status_page = "status_page"  # a public update was posted from this incident to a status page
     responders = "responders"  # people asked to join ("add responders") and their replies
+    legal = "legal"  # an outside communication held for Legal, approved (with the text) or rejected
+    guest = "guest"  # an outside responder invited, joined, revoked

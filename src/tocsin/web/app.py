@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from tocsin import errors
 from tocsin.http.errors import headers_for, status_for
 from tocsin.http.routing import add_routes
-from tocsin.web import api_docs, room_actions
+from tocsin.web import api_docs, guest_gate, room_actions
 from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_redirect
 from tocsin.web.render import render, secure
 from tocsin.web.routes import (
@@ -30,7 +30,9 @@ from tocsin.web.routes import (
     config_teams,
     configure,
     console,
+    guest_pages,
     integrations,
+    legal_pages,
     me,
     monitors,
     oncall_pages,
@@ -81,7 +83,7 @@ def install(app: FastAPI) -> None:
     add_routes(app, *(module.router for module in (api_docs, auth, config_services, config_teams, configure, console,
                                                    me, schedule_editor, swap_pages, policy_pages, oncall_pages,
                                                    people, silences, status_admin, push, report_pages, action_pages,
-                                                   problem_pages, postmortem_pages, room_actions, room, integrations,
+                                                   problem_pages, postmortem_pages, guest_pages, legal_pages, room_actions, room, integrations,
                                                    monitors, rules_pages, audit_pages)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -95,6 +97,10 @@ def install(app: FastAPI) -> None:
             return JSONResponse({"error": {"code": "unauthenticated", "message": "log in again", "details": {}}},
                                 status_code=401, headers={"Cache-Control": "no-store"})
         return secure(RedirectResponse(login_redirect(exc.next_path), status_code=303))
+
+    @app.exception_handler(guest_gate.GuestHome)
+    async def _guest_home(request: Request, exc: guest_gate.GuestHome) -> Response:
+        return secure(RedirectResponse(exc.path, status_code=303))
 
     @app.exception_handler(CsrfFailed)
     async def _csrf(request: Request, _exc: CsrfFailed) -> Response:

@@ -29,7 +29,7 @@ from tocsin.db import Database
 from tocsin.db.session import rowcount
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.keys import key_hash
-from tocsin.principal import OrgRole, Principal
+from tocsin.principal import STAFF_ROLES, OrgRole, Principal
 from tocsin.users import throttle
 from tocsin.users.models import User
 from tocsin.users.service import (
@@ -225,6 +225,8 @@ def create_invite(session: Session, *, actor: Principal, now: datetime, email: s
         raise InvalidInput("name must have at most 200 characters", details={"field": "name"})
     try:
         role = OrgRole(org_role)
+        if role not in STAFF_ROLES:
+            raise ValueError(org_role)
     except ValueError:
         raise InvalidInput("role must be admin, responder or viewer", details={"field": "org_role"}) from None
     if get_user_by_email(session, email):

@@ -13,6 +13,7 @@ from tocsin.api.routes import (
     ical,
     incidents,
     ingest,
+    legal,
     metrics,
     monitors,
     oncall,
@@ -37,5 +38,5 @@ def install(app: FastAPI) -> None:
     add_routes(app, system.router, incidents.router, responders.router, directory.router, alerts.router,
                rules.router, monitors.router,
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
-               problems.router, reports.router, statuspages.router, statuspages.public, metrics.router,
+               problems.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
                respond.router, ical.router, ingest.router, push.router)
