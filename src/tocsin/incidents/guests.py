@@ -148,6 +148,8 @@ def accept(session: Session, *, now: datetime, token: str, name: str, password: 
                            org_role=OrgRole.guest, guest=True)
     elif user.org_role != OrgRole.guest.value or not user.is_active:
         raise Conflict("this address belongs to an account that cannot take guest access: ask whoever invited you")
+    else:  # a guest of before: the new password ends the sessions the old one started
+        end_sessions(session, user_id=user.id, now=now)
     user.password_hash = hashed
     grant.user_id = user.id
     incident = session.get(Incident, grant.incident_id)
