@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pathlib
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 from xml.etree import ElementTree
@@ -136,6 +137,8 @@ def poisoned(app, client, db, clock, system, make_person):
     """Every user-writable field that is shown somewhere, holding a payload; written through the API (and
     the console's own forms where the console writes something the API does not)."""
     from tocsin.engine.runner import Engine
+    from tocsin.incidents import guests
+    from tocsin.incidents.access import require_incident
     from tocsin.users.service import require_user, update_user
 
     admin = make_person("admin", name=payload("adminname"))
@@ -234,7 +237,22 @@ def poisoned(app, client, db, clock, system, make_person):
         "title": payload("postmortemtitle"), "body": payload("postmortembody", markdown=True),
         "public_text": payload("postmortempublic", markdown=True)}, **A))
     ok(client.post(f"{API}/postmortems/{pm['id']}/comments", json={"text": payload("commenttext")}, **A), 201)
-    return {"admin": admin, "ref": ref, "pm": pm["id"], "alerts": [a["id"] for a in alerts], "item": item["ref"],
+    # a security incident: a draft held for Legal (the admin holds the role), one rejected, an outside responder
+    sec = ok(client.post(f"{API}/incidents", json={"title": "Leak", "severity": "SEV2", "kind": "security"}, **A),
+             201)["ref"]
+    ok(client.post(f"{API}/incidents/{sec}/roles", json={"role": "legal", "user": admin.email}, **A))
+    for _ in range(2):
+        held = ok(client.post(f"{API}/incidents/{sec}/status-updates", json={
+            "page": "acme", "name": payload("draftname"), "status": "investigating", "body": payload("draftbody")},
+            **A), 202)
+    ok(client.post(f"{API}/incidents/{sec}/legal-drafts/{held['id']}/reject", json={"reason": payload("legalreason")},
+                   **A))
+
+    with db.unit_of_work() as s:
+        guests.invite(s, actor=system, now=clock.now(), incident=require_incident(s, system, sec),
+                      email="ir@firm.example", name=payload("guestname"), organisation=payload("guestorg"),
+                      duration=timedelta(days=1), max_days=30)
+    return {"admin": admin, "ref": ref, "sec": sec, "pm": pm["id"], "alerts": [a["id"] for a in alerts], "item": item["ref"],
             "problem": problem["ref"], "user": user["id"], "integration": events["id"], "check": check["id"],
             "routing_rule": routing_rule["id"], "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"],
             "silence": silence["id"], "window": window["id"]}
@@ -260,7 +278,7 @@ def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
     out = []
     for method, template in sorted(app_routes(app)):
         if method != "GET" or template.startswith(("/api/", "/static", "/status/", "/docs", "/openapi", "/ical",
-                                                    "/heartbeats/", "/n/", "/invite", "/setup", "/healthz", "/readyz",
+                                                    "/heartbeats/", "/n/", "/invite", "/guest/", "/setup", "/healthz", "/readyz",
                                                     "/metrics")) or template.endswith("/events"):
             continue
         v = dict(values)
@@ -270,7 +288,8 @@ def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
             v["rule_id"] = next(val for prefix, val in rules.items() if template.startswith(prefix))
         out.append(template.format(**v))
     return out + [f"/alerts/{a}" for a in w["alerts"][1:]] + ["/reports/view?group_by=service", "/schedules/ops",
-                                                            "/incidents?q=xss", "/login?next=javascript:alert(1)"]
+                                                            "/incidents?q=xss", "/login?next=javascript:alert(1)",
+                                                            f"/incidents/{w['sec']}"]
 
 
 def test_payloads_render_inert_everywhere(app, client, poisoned):
