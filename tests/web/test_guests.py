@@ -4,11 +4,12 @@ and nothing else; their access ends at its expiry or at once when revoked."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.harness.console import csrf, login, post_form
+from tests.harness.console import Viewer, csrf, login, post_form, served
 from tocsin.users.service import create_token, get_user_by_email
 
 API = "/api/v1"
@@ -141,3 +142,25 @@ def test_the_link_refuses_a_cross_site_post_and_dies_after_use(app, scene):
     _join(app, link)
     assert other.get(path).status_code == 404
     assert other.post(path, data={"name": "X", "password": PASSWORD}).status_code == 404
+
+
+def test_a_guests_live_room_follows_the_incident_and_stops_at_expiry(app, client, db, clock, system, scene):
+    from tocsin.incidents import guests
+    from tocsin.incidents.access import require_incident
+
+    with db.unit_of_work() as s:
+        _grant, token = guests.invite(s, actor=system, now=clock.now(), incident=require_incident(s, system, scene["ref"]),
+                                      email="ivy@irfirm.example", name="Ivy", duration=timedelta(hours=1), max_days=30)
+        guests.accept(s, now=clock.now(), token=token, name="Ivy", password=PASSWORD)
+    ada = scene["ada"].headers
+    with served(app) as base:
+        viewer = Viewer(base, "ivy@irfirm.example", PASSWORD).open(scene["ref"])
+        try:
+            assert viewer.status == 200
+            client.post(f"{API}/incidents/{scene['ref']}/notes", json={"text": "rotating the key now"}, headers=ada)
+            viewer.wait_for("rotating the key now")
+            clock.advance(hours=1)
+            client.post(f"{API}/incidents/{scene['ref']}/notes", json={"text": "after the expiry"}, headers=ada)
+            assert viewer.next_timeline() is None  # the stream ended instead of showing it
+        finally:
+            viewer.close()

@@ -54,9 +54,10 @@ def render_room(request: Request, ctx: WebCtx, ref: str, *, flash: str | None = 
             "after": getattr(room_view.newest(entries), "id", ""),
             "participants": room_view.participants_view(s, incident),
             "can_act": me.at_least(OrgRole.responder),
-            "problems": room_view.problems_view(s, me, incident),
+            # an outside responder sees the incident itself, not the organisation's problem records or changes
+            "problems": None if me.is_guest else room_view.problems_view(s, me, incident),
             "responders": room_view.responders_view(s, incident, tz, ctx.now),
-            "changes": room_view.changes_view(s, incident, tz),
+            "changes": [] if me.is_guest else room_view.changes_view(s, incident, tz),
             "legal": room_security.legal_view(s, incident, me),
             "guests": room_security.guests_view(s, incident, me, ctx.now, ctx.settings.guest_max_days),
         }
