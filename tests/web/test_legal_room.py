@@ -8,9 +8,10 @@ from tests.harness.console import csrf, post_form
 API = "/api/v1"
 
 
-def test_the_room_holds_a_public_update_until_legal_approves_it(client, web_client, world):
+def test_the_room_holds_a_public_update_until_legal_approves_it(client, web_client):
     ic, legal = web_client("admin"), web_client("responder")
     ada = ic.user.headers
+    client.post(f"{API}/status-pages", json={"slug": "public", "name": "Public status"}, headers=ada)
     ref = client.post(f"{API}/incidents", json={"title": "Leaked key", "severity": "SEV1", "kind": "security"},
                       headers=ada).json()["ref"]
     room = f"/incidents/{ref}"
