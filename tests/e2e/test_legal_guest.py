@@ -109,4 +109,5 @@ def test_legal_approves_a_held_update_and_a_guest_sees_only_the_incident(site: S
         guest.goto(f"{site.url}{elsewhere}")
         expect(guest.locator("h1")).to_have_text("Not found")
     page.goto(f"{site.url}/incidents/{ref}")
-    expect(page.locator("#guest-list")).to_contain_text("Ivy Investigator")
+    expect(page.locator("#guest-list li.guest[data-state='active']")).to_contain_text("Ivy Investigator")
+    check_a11y(page, "incident room listing an outside responder")
