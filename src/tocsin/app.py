@@ -17,6 +17,7 @@ from tocsin import __version__, live
 from tocsin.api import errors, routes
 from tocsin.api.fastpath import IngestFastPath
 from tocsin.api.limits import BodyLimit
+from tocsin.api.routes import evidence as evidence_api
 from tocsin.audit.service import configure_key
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings, load_settings
@@ -26,6 +27,7 @@ from tocsin.ingest.writer import IngestWriter
 from tocsin.statuspage import cache as status_cache
 from tocsin.users.service import configure_password_hashing
 from tocsin.web import app as console
+from tocsin.web.routes import evidence_pages
 
 
 @asynccontextmanager
@@ -67,7 +69,8 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        overrides=(("/integrations/", settings.max_ingest_bytes),
                                   # PagerDuty events may be 512,000 bytes; bigger ones get PagerDuty's 413
-                                  ("/v2/", pd_limit)))
+                                  ("/v2/", pd_limit)),
+                       streamed=(evidence_api.UPLOAD_PATH, evidence_pages.UPLOAD_PATH))
     hook_limit = settings.max_ingest_bytes
     app.add_middleware(IngestFastPath, writer=app.state.ingest,
                        limits={"events_v2": pd_limit, "change": pd_limit, "alertmanager": hook_limit,

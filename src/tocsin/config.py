@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -88,14 +89,37 @@ class Settings(BaseSettings):
                                              description="Days before an action item is due to remind its owner")
     action_overdue_every_days: int = Field(default=7, ge=1, le=90,
                                            description="Days between reminders about an overdue action item")
+    regimes_file: Path | None = Field(default=None, description="Your notification regimes (YAML, the shape of "
+                                      "the shipped obligations/regimes.yaml): added to and overriding the shipped ones")
+    holidays_file: Path | None = Field(default=None, description="Holidays for business-day deadlines (YAML: "
+                                       "calendar name -> list of dates)")
+    obligation_reminder_leads: str = Field(default="24h,4h,1h", max_length=200,
+                                           description="When the Legal and Privacy roles are reminded of a "
+                                           "regulatory deadline, before it is due (comma-separated, e.g. 24h,4h,1h)")
     action_sync_url: str | None = Field(default=None, description="Webhook that receives action item changes "
                                                                   "(for Jira, GitHub Issues...)")
     responder_hourly_rate: float = Field(default=100.0, ge=0, description="Cost of one responder hour, for "
                                                                           "incident cost in reports")
     cost_currency: str = Field(default="", max_length=8, pattern=r"^[A-Za-z$€£¥₹ ]*$",
                                description="Currency shown after costs in reports (EUR, USD, €...); empty: none")
+    # security incidents (containment/): warn when a host is investigated before it was preserved
+    forensics_nudge: bool = Field(default=True, description="Forensics first: warn on the timeline and in the room "
+                                                            "when a checklist step or note investigates a host or "
+                                                            "system before its preserve step is done (on|off)")
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
     metrics_public: bool = Field(default=False, description="Serve /metrics without an API token")
+    # evidence locker (issue 17): uploaded files, content-addressed and write-once
+    evidence_dir: Path | None = Field(default=None, description="Where uploaded evidence files are stored (by "
+                                                                "SHA-256, read-only); default: data_dir/evidence")
+    evidence_max_bytes: int = Field(default=0, ge=0, description="Largest evidence upload in bytes; 0: no limit "
+                                                                 "(uploads are streamed to disk, never held in memory)")
+    evidence_s3_bucket: str | None = Field(default=None, description="Store evidence files in this S3-compatible "
+                                                                     "bucket instead of the directory (credentials: "
+                                                                     "boto3's usual AWS_* variables or role)")
+    evidence_s3_prefix: str = Field(default="", max_length=200, description="Key prefix inside the bucket")
+    evidence_s3_endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint (MinIO, Ceph...); "
+                                                                           "default: AWS")
+    evidence_s3_region: str | None = Field(default=None, description="The bucket's region")
     # console (web UI) sessions
     session_idle_minutes: int = Field(default=720, ge=1, le=525_600,
                                       description="Minutes without a request after which a console session ends")
@@ -140,6 +164,17 @@ class Settings(BaseSettings):
                 raise ValueError(f"bad CIDR {part!r} ({exc})") from None
         return ",".join(parts)
 
+    @field_validator("obligation_reminder_leads")
+    @classmethod
+    def _leads(cls, value: str) -> str:
+        parts = [part.strip().lower() for part in value.split(",") if part.strip()]
+        for part in parts:
+            if not re.fullmatch(r"[1-9][0-9]{0,4}[mhd]", part):
+                raise ValueError(f"reminder lead {part!r}: use minutes, hours or days such as 30m, 4h, 2d")
+            if int(part[:-1]) * {"m": 1, "h": 60, "d": 1440}[part[-1]] > 60 * 24 * 60:
+                raise ValueError(f"reminder lead {part!r}: at most 60 days")
+        return ",".join(parts)
+
     @field_validator("postmortem_required_severities", "legal_gate_severities")
     @classmethod
     def _severities(cls, value: str) -> str:
@@ -173,6 +208,9 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'tocsin.db').resolve()}"
+
+    def resolved_evidence_dir(self) -> Path:
+        return self.evidence_dir or self.data_dir / "evidence"
 
     def resolved_secret_key(self) -> str:
         """Return the configured secret, or read/create `data_dir/secret_key` (mode 0600)."""

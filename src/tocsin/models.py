@@ -12,6 +12,7 @@ from tocsin.alerts.models import (
 from tocsin.audit.models import AuditEntry
 from tocsin.checks.models import Check, CheckResult
 from tocsin.contacts.models import ContactMethod, NotificationRule, UsedLink
+from tocsin.containment.models import ChecklistStep, ChecklistTemplate, IncidentPhase
 from tocsin.db.base import Base
 from tocsin.db.counters import Counter
 from tocsin.escalation.models import (
@@ -21,6 +22,7 @@ from tocsin.escalation.models import (
     Notification,
     ResponderRequest,
 )
+from tocsin.evidence.models import CustodyEntry, EvidenceItem
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.incidents.guest_models import GuestGrant
 from tocsin.incidents.models import (
@@ -31,8 +33,10 @@ from tocsin.incidents.models import (
     TimelineEntry,
     TimelineRevision,
 )
+from tocsin.indicators.models import AffectedAsset, Indicator
 from tocsin.integrations.models import ChangeEvent, Integration
 from tocsin.legal.models import LegalDraft
+from tocsin.obligations.models import IncidentRegime, Obligation, RegulatoryClock, SecurityExposure
 from tocsin.oncall.models import (
     HandoffNotice,
     Schedule,
@@ -71,8 +75,10 @@ from tocsin.users.models import ApiToken, Throttle, User, WebSession
 from tocsin.web.models import UserInvite
 
 __all__ = [
+    "AffectedAsset", "Indicator",
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
     "PostmortemTemplate", "Problem", "ProblemIncident",
+    "IncidentRegime", "Obligation", "RegulatoryClock", "SecurityExposure",
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
     "Heartbeat", "IngestJournal", "InhibitionRule", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule",
     "Silence",
@@ -82,6 +88,8 @@ __all__ = [
     "ApiToken", "AuditEntry", "Base", "Counter", "Incident", "IncidentService", "Participant", "RoleAssignment",
     "ComponentStatusChange", "StatusComponent", "StatusIncident", "StatusIncidentComponent", "StatusPage",
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
+    "ChecklistStep", "ChecklistTemplate", "IncidentPhase",
+    "CustodyEntry", "EvidenceItem",
     "GuestGrant", "LegalDraft",
     "Service", "ServiceDependency", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
 ]

@@ -1,4 +1,5 @@
-"""Slugs: the short, URL-safe names of teams and services."""
+"""Slugs (the short, URL-safe names of teams and services) and the display-name and description rules
+they share."""
 
 from __future__ import annotations
 
@@ -19,3 +20,18 @@ def check_slug(slug: str) -> str:
     if not _SLUG_RE.match(slug):
         raise InvalidInput(f"invalid slug {slug!r}: use lowercase letters, digits and hyphens", details={"field": "slug"})
     return slug
+
+
+def check_name(name: str) -> str:
+    """The trimmed name: 1 to 200 characters (the column's size; the API's schema says the same)."""
+    if not name.strip():
+        raise InvalidInput("name must not be empty", details={"field": "name"})
+    if len(name.strip()) > 200:
+        raise InvalidInput("name must have at most 200 characters", details={"field": "name"})
+    return name.strip()
+
+
+def check_description(text: str) -> str:
+    if len(text) > 10_000:
+        raise InvalidInput("description must have at most 10000 characters", details={"field": "description"})
+    return text

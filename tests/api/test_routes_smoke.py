@@ -464,6 +464,29 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     for report in ("incidents", "action-items", "incidents/chart.svg", "incidents/chart.png", "page", "oncall"):
         walk("GET", f"{api}/reports/{report}", **A)
 
+    # --- regulatory clocks and obligations (security incidents) -------------------------------------
+    sec = walk("POST", f"{api}/incidents", expect=201, json={"title": "Leaked keys", "severity": "SEV2",
+                                                            "kind": "security"}, **A).json()["ref"]
+    walk("GET", f"{api}/regimes", **A)
+    walk("PUT", f"{api}/incidents/{{key}}/exposure", f"{api}/incidents/{sec}/exposure",
+         json={"data_categories": ["personal"], "regions": ["DE"], "affected_count": 40}, **A)
+    walk("GET", f"{api}/incidents/{{key}}/exposure", f"{api}/incidents/{sec}/exposure", **A)
+    walk("POST", f"{api}/incidents/{{key}}/regimes", f"{api}/incidents/{sec}/regimes", json={"regime": "gdpr"}, **A)
+    walk("POST", f"{api}/incidents/{{key}}/regimes", f"{api}/incidents/{sec}/regimes", json={"regime": "nis2"}, **A)
+    walk("DELETE", f"{api}/incidents/{{key}}/regimes/{{regime}}", f"{api}/incidents/{sec}/regimes/nis2?reason=no",
+         **A)
+    walk("GET", f"{api}/incidents/{{key}}/regimes", f"{api}/incidents/{sec}/regimes", **A)
+    walk("PUT", f"{api}/incidents/{{key}}/clocks/{{clock}}", f"{api}/incidents/{sec}/clocks/aware_at",
+         json={"at": "2026-01-01T10:00:00Z", "reason": "SOC"}, **A)
+    walk("GET", f"{api}/incidents/{{key}}/clocks", f"{api}/incidents/{sec}/clocks", **A)
+    owed = walk("GET", f"{api}/incidents/{{key}}/obligations", f"{api}/incidents/{sec}/obligations", **A).json()
+    owed_ids = {o["obligation"]: o["id"] for o in owed["items"]}
+    walk("POST", f"{api}/incidents/{{key}}/obligations/{{obligation_id}}/filing",
+         f"{api}/incidents/{sec}/obligations/{owed_ids['art33']}/filing", json={"reference": "DPA-1"}, **A)
+    walk("POST", f"{api}/incidents/{{key}}/obligations/{{obligation_id}}/not-applicable",
+         f"{api}/incidents/{sec}/obligations/{owed_ids['art34']}/not-applicable", json={"reason": "encrypted"}, **A)
+    walk("GET", f"{api}/obligations", f"{api}/obligations?state=all", **A)
+
     # --- the console ------------------------------------------------------------------------------
     web = AppliedClient(smoke_app, base_url=PUBLIC_URL, raise_server_exceptions=False)
     W = {"client": web}  # noqa: N806
@@ -477,6 +500,24 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies", "/users", "/silences",
                  "/status-pages", "/reports", "/me", "/incidents", "/postmortems", "/configure"):
         walk("GET", page, **W)
+    base = f"/incidents/{sec}/obligations"
+    walk("POST", "/incidents/{ref}/obligations/exposure", f"{base}/exposure", expect=303,
+         **form("", {"data-health": "1", "regions": "US-CO", "affected_count": "12"}))
+    walk("POST", "/incidents/{ref}/obligations/regime", f"{base}/regime", expect=303,
+         **form("", {"regime": "us-co", "reason": "suggested"}))
+    walk("POST", "/incidents/{ref}/obligations/drop", f"{base}/drop", expect=303,
+         **form("", {"regime": "us-co", "reason": "mistake"}))
+    walk("POST", "/incidents/{ref}/obligations/regime", f"{base}/regime", expect=303, **form("", {"regime": "nis2"}))
+    walk("POST", "/incidents/{ref}/obligations/clock", f"{base}/clock", expect=303,
+         **form("", {"clock": "discovered_at", "at": "2026-01-01T09:00", "reason": "ticket"}))
+    owed_ids = {o["obligation"]: o["id"] for o in walk(
+        "GET", f"{api}/incidents/{{key}}/obligations", f"{api}/incidents/{sec}/obligations", **A).json()["items"]}
+    walk("POST", "/incidents/{ref}/obligations/file", f"{base}/file", expect=303,
+         **form("", {"obligation": owed_ids["early-warning"], "reference": "CSIRT-1", "late_reason": "late"}))
+    walk("POST", "/incidents/{ref}/obligations/not-applicable", f"{base}/not-applicable", expect=303,
+         **form("", {"obligation": owed_ids["notification"], "reason": "not significant"}))
+    walk("GET", "/incidents/{ref}/obligations/report", f"{base}/report", **W)
+    walk("GET", "/obligations/report", **W)
     walk("GET", "/alerts/{alert_id}", f"/alerts/{alert_id}", **W)
     walk("GET", "/services/{key}", "/services/checkout", **W)
     walk("GET", "/schedules/{key}", "/schedules/ops", **W)
@@ -485,6 +526,8 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", "/status-pages/{slug}", "/status-pages/acme", **W)
     walk("GET", "/reports/view", "/reports/view?period=2025-12", **W)
     walk("GET", "/incidents/{ref}", f"/incidents/{ref}", **W)
+    _walk_indicators(walk, api, B, W, form)  # issue 17
+    walk_evidence(walk, form, W, A, ref)
     walk("GET", "/severity-suggestion", "/severity-suggestion?customers_affected=300", **W)
     walk("GET", "/incidents/{key}/postmortem", f"/incidents/{ref}/postmortem", expect=(200, 303), **W)
     walk("GET", "/postmortems/{postmortem_id}", f"/postmortems/{pm['id']}", **W)
@@ -628,6 +671,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("POST", "/me/push/{method_id}/test", f"/me/push/{device}/test", expect=303, **form(""))
     walk("POST", "/me/push/{method_id}/delete", f"/me/push/{device}/delete", expect=303, **form(""))
     walk_me_integrations_monitors_and_status(walk, form, W, A, db, clock, admin)
+    walk_containment(walk, form, W, A, B)
     walk_legal_gate_and_guests(walk, form, W, A, admin)
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
         "email": "dan@example.test", "name": "Dan", "org_role": "viewer"}))
@@ -704,6 +748,50 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
 
     missing = set(walk.routes) - walk.called - set(ELSEWHERE)
     assert not missing, f"routes the walk did not call: {sorted(missing)}"
+
+
+def walk_containment(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
+                     B: dict[str, Any]) -> None:  # noqa: N803
+    """Security incidents: phase, checklist and its templates (API and console; containment/)."""
+    api = "/api/v1"
+    ref = walk("POST", f"{api}/incidents", expect=201, json={"title": "Leaked key", "severity": "SEV2",
+                                                             "kind": "security"}, **B).json()["ref"]
+    walk("GET", f"{api}/incidents/{{key}}/phase", f"{api}/incidents/{ref}/phase", **B)
+    walk("POST", f"{api}/incidents/{{key}}/phase", f"{api}/incidents/{ref}/phase", json={"phase": "containment"}, **B)
+    walk("POST", f"{api}/incidents/{{key}}/checklist", f"{api}/incidents/{ref}/checklist", expect=201, json={}, **B)
+    walk("GET", f"{api}/incidents/{{key}}/checklist", f"{api}/incidents/{ref}/checklist", **B)
+    step = walk("POST", f"{api}/incidents/{{key}}/checklist/steps", f"{api}/incidents/{ref}/checklist/steps",
+                expect=201, json={"kind": "investigate", "title": "Read logs", "target": "web-7"}, **B).json()["id"]
+    walk("POST", f"{api}/incidents/{{key}}/checklist/steps/{{step_id}}/done",
+         f"{api}/incidents/{ref}/checklist/steps/{step}/done", **B)
+    walk("POST", f"{api}/incidents/{{key}}/checklist/steps/{{step_id}}/undo",
+         f"{api}/incidents/{ref}/checklist/steps/{step}/undo", json={"reason": "wrong host"}, **B)
+    tpl = walk("POST", f"{api}/checklist-templates", expect=201, json={
+        "name": "Smoke", "steps": [{"kind": "preserve", "title": "Snapshot", "target": "db-1"}]}, **A).json()["id"]
+    walk("GET", f"{api}/checklist-templates", **B)
+    walk("GET", f"{api}/checklist-templates/{{template_id}}", f"{api}/checklist-templates/{tpl}", **B)
+    walk("PATCH", f"{api}/checklist-templates/{{template_id}}", f"{api}/checklist-templates/{tpl}",
+         json={"name": "Smoke 2"}, **A)
+    walk("DELETE", f"{api}/checklist-templates/{{template_id}}", f"{api}/checklist-templates/{tpl}", expect=204, **A)
+    # the console (the admin sees every restricted incident)
+    walk("GET", "/checklist-templates", **W)
+    walk("POST", "/checklist-templates", expect=303, **form("", {"name": "Console", "steps": "preserve | Snapshot | web-7"}))
+    console_tpl = next(t["id"] for t in walk("GET", f"{api}/checklist-templates", **A).json()["items"]
+                       if t["name"] == "Console")
+    walk("POST", "/checklist-templates/{template_id}", f"/checklist-templates/{console_tpl}", expect=303,
+         **form("", {"name": "Console 2", "steps": "preserve | Snapshot | web-8"}))
+    other = walk("POST", f"{api}/incidents", expect=201, json={"title": "Phished", "severity": "SEV3",
+                                                               "kind": "security"}, **B).json()["ref"]
+    walk("POST", "/incidents/{ref}/containment/phase", f"/incidents/{other}/containment/phase", expect=303,
+         **form("", {"phase": "containment"}))
+    walk("POST", "/incidents/{ref}/containment/checklist", f"/incidents/{other}/containment/checklist", expect=303,
+         **form("", {"template": "Console 2"}))
+    walk("POST", "/incidents/{ref}/containment/steps", f"/incidents/{other}/containment/steps", expect=303,
+         **form("", {"kind": "investigate", "title": "Read logs", "target": "web-8"}))
+    first = walk("GET", f"{api}/incidents/{{key}}/checklist", f"{api}/incidents/{other}/checklist",
+                 **A).json()["items"][0]["id"]
+    walk("POST", "/incidents/{ref}/containment/steps/{step_id}", f"/incidents/{other}/containment/steps/{first}",
+         expect=303, **form("", {"done": "1"}))
 
 
 def walk_schedule_editor_and_swaps(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
@@ -834,6 +922,65 @@ def walk_me_integrations_monitors_and_status(walk: Walk, form: Any, W: dict[str,
                  json={"name": "Spare"}, expect=201, **A).json()["id"]
     walk("POST", "/status-pages/{slug}/components/{component_id}/delete",
          f"/status-pages/beta/components/{spare}/delete", expect=303, **form(""))
+
+
+def _walk_indicators(walk: Walk, api: str, B: dict[str, Any], W: dict[str, Any], form: Any) -> None:  # noqa: N803
+    """Indicators and affected assets (issue 17): the API on a security incident, then the room's forms."""
+    sec = walk("POST", f"{api}/incidents", expect=201, json={"title": "Token leak", "severity": "SEV2",
+                                                             "kind": "security"}, **B).json()["ref"]
+    base = f"{api}/incidents/{{key}}"
+    ioc = walk("POST", f"{base}/indicators", f"{api}/incidents/{sec}/indicators", expect=201,
+               json={"type": "ipv4", "value": "198.51.100.7", "tlp": "amber"}, **B).json()
+    walk("GET", f"{base}/indicators", f"{api}/incidents/{sec}/indicators", **B)
+    walk("PATCH", f"{base}/indicators/{{indicator_id}}", f"{api}/incidents/{sec}/indicators/{ioc['id']}",
+         json={"tlp": "red"}, **B)
+    asset = walk("POST", f"{base}/assets", f"{api}/incidents/{sec}/assets", expect=201,
+                 json={"kind": "host", "name": "web-7"}, **B).json()
+    walk("GET", f"{base}/assets", f"{api}/incidents/{sec}/assets", **B)
+    walk("PATCH", f"{base}/assets/{{asset_id}}", f"{api}/incidents/{sec}/assets/{asset['id']}",
+         json={"state": "contained"}, **B)
+    walk("GET", f"{base}/export/stix", f"{api}/incidents/{sec}/export/stix", **B)
+    walk("GET", f"{base}/export/misp", f"{api}/incidents/{sec}/export/misp?max_tlp=amber", **B)
+    walk("GET", f"{api}/indicators", f"{api}/indicators?value=198.51.100.7", **B)
+    walk("DELETE", f"{base}/indicators/{{indicator_id}}", f"{api}/incidents/{sec}/indicators/{ioc['id']}",
+         expect=204, **B)
+    walk("POST", "/incidents/{ref}/iocs/indicator", f"/incidents/{sec}/iocs/indicator", expect=303,
+         **form("", {"type": "domain", "value": "evil[.]example"}))
+    walk("POST", "/incidents/{ref}/iocs/asset", f"/incidents/{sec}/iocs/asset", expect=303,
+         **form("", {"kind": "account", "name": "svc-backup"}))
+    walk("POST", "/incidents/{ref}/iocs/assets/{asset_id}/state", f"/incidents/{sec}/iocs/assets/{asset['id']}/state",
+         expect=303, **form("", {"state": "eradicated"}))
+    domain = walk("GET", f"{base}/indicators", f"{api}/incidents/{sec}/indicators", **B).json()["items"][0]
+    walk("POST", "/incidents/{ref}/iocs/indicators/{indicator_id}/remove",
+         f"/incidents/{sec}/iocs/indicators/{domain['id']}/remove", expect=303, **form(""))
+    walk("GET", "/incidents/{ref}/iocs/export/stix", f"/incidents/{sec}/iocs/export/stix", **W)
+    walk("GET", "/incidents/{ref}/iocs/export/misp", f"/incidents/{sec}/iocs/export/misp", **W)
+
+
+def walk_evidence(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any], ref: str) -> None:  # noqa: N803
+    """The evidence locker (issue 17): API and console, as an admin (who manages any incident's evidence)."""
+    api, base = "/api/v1", f"/api/v1/incidents/{ref}/evidence"
+    item = walk("POST", f"{api}/incidents/{{key}}/evidence/files", f"{base}/files?name=auth.log&collected_where=db1",
+                expect=201, content=b"Accepted password for root", **A).json()
+    walk("POST", f"{api}/incidents/{{key}}/evidence/external", f"{base}/external", expect=201,
+         json={"name": "db1 disk image", "location": "s3://forensics/db1.dd", "sha256": "ab" * 32, "size": 1024}, **A)
+    walk("GET", f"{api}/incidents/{{key}}/evidence", base, **A)
+    walk("GET", f"{api}/incidents/{{key}}/evidence/report", f"{base}/report", **A)
+    walk("GET", f"{api}/incidents/{{key}}/evidence/{{evidence_id}}", f"{base}/{item['id']}", **A)
+    walk("POST", f"{api}/incidents/{{key}}/evidence/{{evidence_id}}/custody", f"{base}/E-1/custody", expect=201,
+         json={"action": "transferred", "who": "IR firm", "location": "lab", "reason": "analysis"}, **A)
+    walk("GET", f"{api}/incidents/{{key}}/evidence/{{evidence_id}}/custody", f"{base}/E-1/custody", **A)
+    walk("GET", f"{api}/incidents/{{key}}/evidence/{{evidence_id}}/content", f"{base}/E-1/content", **A)
+    page = f"/incidents/{ref}/evidence"
+    walk("POST", "/incidents/{ref}/evidence/files", f"{page}/files", expect=303,
+         files={"file": ("mem.raw", b"\x00memory")}, **form("", {"collected_where": "db1"}))
+    walk("POST", "/incidents/{ref}/evidence/external", f"{page}/external", expect=303,
+         **form("", {"name": "db1 image", "location": "s3://forensics/db1-2.dd", "sha512": "cd" * 64}))
+    walk("GET", "/incidents/{ref}/evidence/report", f"{page}/report", **W)
+    walk("GET", "/incidents/{ref}/evidence/{evidence_id}", f"{page}/{item['id']}", **W)
+    walk("POST", "/incidents/{ref}/evidence/{evidence_id}/custody", f"{page}/{item['id']}/custody", expect=303,
+         **form("", {"action": "analysed", "reason": "timeline"}))
+    walk("GET", "/incidents/{ref}/evidence/{evidence_id}/download", f"{page}/{item['id']}/download", **W)
 
 
 def walk_legal_gate_and_guests(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803

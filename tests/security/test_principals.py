@@ -58,6 +58,7 @@ RULES: dict[str, tuple[Any, ...]] = {
     "reviewer":        (401,      403,   403,      OK,   404,  401,        401),   # the postmortem's (admin)
     "incident admin":  (401,      403,   403,      OK,   404,  401,        401),   # public notice of it
     "legal":           (401,      403,   403,      403,  404,  401,        401),   # the Legal holder (helper) only
+    "filing":          (401,      403,   403,      OK,   404,  401,        401),   # its Legal/Privacy/IC, admins
 }
 GUEST_OK = {("GET", "/"), ("GET", "/incidents/{ref}"), ("POST", "/logout")}
 
@@ -89,6 +90,7 @@ class Route:
     path: str | None = None  # with {placeholders} from the world; the template when None
     json: Any = None
     form: dict[str, str] | None = None  # a console form (the csrf token is added)
+    files: dict[str, Any] | None = None  # a console upload: sent as multipart with the form
 
     @property
     def console(self) -> bool:
@@ -198,12 +200,21 @@ ROUTES: list[Route] = [
     R("GET", f"{INC}/roles", "read", f"{API}/incidents/{{ref}}/roles"),
     R("GET", f"{INC}/participants", "read", f"{API}/incidents/{{ref}}/participants"),
     R("GET", f"{INC}/responders", "read", f"{API}/incidents/{{ref}}/responders"),
+    R("GET", f"{API}/regimes", "user"),
+    R("GET", f"{API}/obligations", "user"),
+    *(R("GET", f"{INC}/{part}", "read", f"{API}/incidents/{{osec}}/{part}")
+      for part in ("clocks", "exposure", "regimes", "obligations")),
     R("GET", f"{INC}/changes", "read", f"{API}/incidents/{{ref}}/changes"),
+    R("GET", f"{INC}/evidence", "read", f"{API}/incidents/{{ref}}/evidence"),
+    R("GET", f"{INC}/evidence/report", "read", f"{API}/incidents/{{ref}}/evidence/report"),
+    R("GET", f"{INC}/evidence/{{evidence_id}}", "read", f"{API}/incidents/{{ref}}/evidence/E-1"),
+    R("GET", f"{INC}/evidence/{{evidence_id}}/custody", "read", f"{API}/incidents/{{ref}}/evidence/E-1/custody"),
+    R("GET", f"{INC}/evidence/{{evidence_id}}/content", "read", f"{API}/incidents/{{ref}}/evidence/E-1/content"),
     R("GET", f"{INC}/postmortem", "read", f"{API}/incidents/{{ref}}/postmortem"),
     R("GET", f"{INC}/action-items", "read", f"{API}/incidents/{{ref}}/action-items"),
     R("GET", f"{INC}/problems", "read", f"{API}/incidents/{{ref}}/problems"),
     R("GET", f"{INC}/problem-suggestions", "read", f"{API}/incidents/{{ref}}/problem-suggestions"),
-    R("GET", f"{INC}/legal-drafts", "read", f"{API}/incidents/{{sec}}/legal-drafts"),
+    R("GET", f"{INC}/legal-drafts", "read", f"{API}/incidents/{{lsec}}/legal-drafts"),
     R("GET", f"{API}/postmortems", "user"),
     R("GET", f"{API}/postmortems/{{postmortem_id}}", "read", f"{API}/postmortems/{{pm}}"),
     R("GET", f"{API}/postmortems/{{postmortem_id}}/revisions", "read", f"{API}/postmortems/{{pm}}/revisions"),
@@ -231,6 +242,12 @@ ROUTES: list[Route] = [
       f"{API}/status-pages/acme/incidents/{{status_incident}}"),
     R("GET", f"{API}/status-pages/{{slug}}/maintenances", "user", f"{API}/status-pages/acme/maintenances"),
     R("GET", f"{API}/status-pages/{{slug}}/subscribers", "admin", f"{API}/status-pages/acme/subscribers"),
+    # security incidents (containment/): the restricted security incident {sec}
+    R("GET", f"{INC}/phase", "read", f"{API}/incidents/{{sec}}/phase"),
+    R("GET", f"{INC}/checklist", "read", f"{API}/incidents/{{sec}}/checklist"),
+    R("GET", f"{API}/checklist-templates", "user"),
+    R("GET", f"{API}/checklist-templates/{{template_id}}", "user", f"{API}/checklist-templates/{{ctpl}}"),
+    R("GET", "/checklist-templates", "user"),
 
     # --- console pages --------------------------------------------------------------------------
     *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
@@ -273,8 +290,13 @@ ROUTES: list[Route] = [
     R("GET", "/status-pages/{slug}", "user", "/status-pages/acme"),
     R("GET", "/reports/view", "user", "/reports/view?period=2025-12"),
     R("GET", "/incidents/{ref}", "read", "/incidents/{ref}"),
+    R("GET", "/incidents/{ref}/obligations/report", "read", "/incidents/{osec}/obligations/report"),
+    R("GET", "/obligations/report", "user"),
     R("GET", "/severity-suggestion", "user", "/severity-suggestion?customers_affected=300"),
     R("GET", "/incidents/{key}/postmortem", "read", "/incidents/{ref}/postmortem"),
+    R("GET", "/incidents/{ref}/evidence/report", "read", "/incidents/{ref}/evidence/report"),
+    R("GET", "/incidents/{ref}/evidence/{evidence_id}", "read", "/incidents/{ref}/evidence/E-1"),
+    R("GET", "/incidents/{ref}/evidence/{evidence_id}/download", "read", "/incidents/{ref}/evidence/E-1/download"),
     R("GET", "/postmortems/{postmortem_id}", "read", "/postmortems/{pm}"),
     R("GET", "/action-items", "user"),
     R("GET", "/action-items/{item_id}", "read", "/action-items/{item_ref}"),
@@ -358,6 +380,14 @@ ROUTES: list[Route] = [
       json={"text": "edited"}),
     R("POST", f"{INC}/roles", "write", f"{API}/incidents/{{ref}}/roles", json={"role": "sme", "user": "{helper}"}),
     R("POST", f"{INC}/participants", "read", f"{API}/incidents/{{ref}}/participants", json={"kind": "observer"}),
+    R("PUT", f"{INC}/clocks/{{clock}}", "write", f"{API}/incidents/{{osec}}/clocks/discovered_at",
+      json={"at": "2026-01-01T06:00:00Z", "reason": "by {who}"}),
+    R("PUT", f"{INC}/exposure", "write", f"{API}/incidents/{{osec}}/exposure", json={"regions": ["EU"]}),
+    R("POST", f"{INC}/regimes", "write", f"{API}/incidents/{{osec}}/regimes", json={"regime": "gdpr"}),
+    R("POST", f"{INC}/obligations/{{obligation_id}}/filing", "filing",
+      f"{API}/incidents/{{osec}}/obligations/{{sec_art33}}/filing", json={"reference": "by {who}"}),
+    R("POST", f"{INC}/obligations/{{obligation_id}}/not-applicable", "filing",
+      f"{API}/incidents/{{osec}}/obligations/{{sec_art34}}/not-applicable", json={"reason": "by {who}"}),
     R("POST", f"{INC}/responders", "write", f"{API}/incidents/{{ref}}/responders",
       json={"targets": [{"kind": "user", "key": "{helper}"}], "message": "Need you"}),
     R("POST", f"{API}/alerts/{{alert_id}}/attach", "write", f"{API}/alerts/{{alert}}/attach",
@@ -372,6 +402,27 @@ ROUTES: list[Route] = [
         "name": "Short {who}", "sections": [{"key": "summary", "title": "Summary"}]}),
     R("PATCH", f"{API}/postmortem-templates/{{template_id}}", "admin", f"{API}/postmortem-templates/{{template}}",
       json={"name": "Shorter"}),
+    R("POST", f"{INC}/phase", "write", f"{API}/incidents/{{sec}}/phase", json={"phase": "containment"}),
+    R("POST", f"{INC}/checklist", "write", f"{API}/incidents/{{sec}}/checklist", json={}),  # 409: it has one
+    R("POST", f"{INC}/checklist/steps", "write", f"{API}/incidents/{{sec}}/checklist/steps",
+      json={"kind": "preserve", "title": "Snapshot", "target": "web-7"}),
+    R("POST", f"{INC}/checklist/steps/{{step_id}}/done", "write", f"{API}/incidents/{{sec}}/checklist/steps/{{step}}/done"),
+    R("POST", f"{INC}/checklist/steps/{{step_id}}/undo", "write", f"{API}/incidents/{{sec}}/checklist/steps/{{step}}/undo",
+      json={"reason": "wrong host"}),
+    R("POST", f"{API}/checklist-templates", "admin", json={
+        "name": "Host {who}", "steps": [{"kind": "preserve", "title": "Snapshot"}]}),
+    R("PATCH", f"{API}/checklist-templates/{{template_id}}", "admin", f"{API}/checklist-templates/{{ctpl}}",
+      json={"name": "Hosts"}),
+    R("POST", "/incidents/{ref}/containment/phase", "write", "/incidents/{sec}/containment/phase",
+      form={"phase": "eradication"}),
+    R("POST", "/incidents/{ref}/containment/checklist", "write", "/incidents/{sec}/containment/checklist", form={}),
+    R("POST", "/incidents/{ref}/containment/steps", "write", "/incidents/{sec}/containment/steps",
+      form={"kind": "investigate", "title": "Read logs", "target": "web-7"}),
+    R("POST", "/incidents/{ref}/containment/steps/{step_id}", "write", "/incidents/{sec}/containment/steps/{step}",
+      form={"done": "1"}),
+    R("POST", "/checklist-templates", "admin", form={"name": "Console {who}", "steps": "preserve | Snapshot"}),
+    R("POST", "/checklist-templates/{template_id}", "admin", "/checklist-templates/{ctpl}",
+      form={"name": "Console hosts", "steps": "preserve | Snapshot | web-7"}),
     R("POST", f"{API}/action-items", "responder", json={"title": "Add a retry budget", "type": "prevent"}),
     R("PATCH", f"{API}/action-items/{{item_id}}", "write", f"{API}/action-items/{{item}}",
       json={"status": "in_progress"}),
@@ -391,6 +442,19 @@ ROUTES: list[Route] = [
       json={"name": "Slow checkout", "status": "investigating", "body": "Looking."}),
     R("POST", f"{API}/status-pages/{{slug}}/incidents/{{status_incident_id}}/updates", "responder",
       f"{API}/status-pages/acme/incidents/{{status_incident}}/updates", json={"status": "identified", "body": "b"}),
+    # evidence: the incident's Forensics Lead and admins manage it (nobody here is its Forensics Lead)
+    R("POST", f"{INC}/evidence/files", "incident admin", f"{API}/incidents/{{ref}}/evidence/files?name=notes.json",
+      json={"found": "a web shell"}),
+    R("POST", f"{INC}/evidence/external", "incident admin", f"{API}/incidents/{{ref}}/evidence/external",
+      json={"name": "db1 image", "location": "s3://forensics/db1.dd", "sha256": "ab" * 32}),
+    R("POST", f"{INC}/evidence/{{evidence_id}}/custody", "incident admin",
+      f"{API}/incidents/{{ref}}/evidence/E-1/custody", json={"action": "analysed"}),
+    R("POST", "/incidents/{ref}/evidence/files", "incident admin", "/incidents/{ref}/evidence/files", form={},
+      files={"file": ("mem.raw", b"memory")}),
+    R("POST", "/incidents/{ref}/evidence/external", "incident admin", "/incidents/{ref}/evidence/external",
+      form={"name": "db1 image", "location": "s3://forensics/db1-2.dd", "sha512": "cd" * 64}),
+    R("POST", "/incidents/{ref}/evidence/{evidence_id}/custody", "incident admin",
+      "/incidents/{ref}/evidence/E-1/custody", form={"action": "analysed"}),
     R("POST", f"{INC}/status-updates", "incident admin", f"{API}/incidents/{{ref}}/status-updates",
       json={"page": "acme", "name": "Checkout errors", "status": "investigating", "body": "Looking into it."}),
     R("POST", f"{API}/status-pages/{{slug}}/maintenances", "responder", f"{API}/status-pages/acme/maintenances",
@@ -401,9 +465,9 @@ ROUTES: list[Route] = [
       json={"url": "https://hooks.example.test/{who}"}),
     R("POST", f"{API}/postmortems/{{postmortem_id}}/publish-public", "write",
       f"{API}/postmortems/{{pm}}/publish-public", json={"page": "acme"}),  # 409: not posted there
-    R("POST", f"{INC}/legal-drafts/{{draft_id}}/approve", "legal", f"{API}/incidents/{{sec}}/legal-drafts/{{draft}}/approve",
+    R("POST", f"{INC}/legal-drafts/{{draft_id}}/approve", "legal", f"{API}/incidents/{{lsec}}/legal-drafts/{{draft}}/approve",
       json={}),
-    R("POST", f"{INC}/legal-drafts/{{draft_id}}/reject", "legal", f"{API}/incidents/{{sec}}/legal-drafts/{{draft}}/reject",
+    R("POST", f"{INC}/legal-drafts/{{draft_id}}/reject", "legal", f"{API}/incidents/{{lsec}}/legal-drafts/{{draft}}/reject",
       json={"reason": "Not yet"}),
 
     R("POST", f"{API}/shift-swaps", "responder", json={  # within the caller's own override (the world's)
@@ -421,12 +485,22 @@ ROUTES: list[Route] = [
     # --- console forms ------------------------------------------------------------------------------
     R("POST", "/incidents", "responder", form={"title": "Queue backlog", "severity": "SEV3"}),
     R("POST", "/incidents/{ref}/{action}", "write", "/incidents/{ref}/note", form={"text": "Looking"}),
-    R("POST", "/incidents/{ref}/legal/{draft_id}/{decision}", "legal", "/incidents/{sec}/legal/{draft}/approve",
+    R("POST", "/incidents/{ref}/legal/{draft_id}/{decision}", "legal", "/incidents/{lsec}/legal/{draft}/approve",
       form={"body": "We are investigating."}),
     R("POST", "/incidents/{ref}/guests", "incident admin", form={"email": "ir-{who}@firm.example", "name": "Ivy",
                                                                  "duration": "3d"}),
     R("POST", "/incidents/{ref}/guests/{grant_id}/revoke", "incident admin", "/incidents/{ref}/guests/{grant}/revoke",
       form={}),
+    R("POST", "/incidents/{ref}/obligations/clock", "write", "/incidents/{osec}/obligations/clock",
+      form={"clock": "classified_at", "at": "2026-01-01T08:00", "reason": "by {who}"}),
+    R("POST", "/incidents/{ref}/obligations/exposure", "write", "/incidents/{osec}/obligations/exposure",
+      form={"regions": "EU", "data-personal": "1"}),
+    R("POST", "/incidents/{ref}/obligations/regime", "write", "/incidents/{osec}/obligations/regime",
+      form={"regime": "uk-gdpr"}),
+    R("POST", "/incidents/{ref}/obligations/file", "filing", "/incidents/{osec}/obligations/file",
+      form={"obligation": "{sec_ew}", "reference": "by {who}", "late_reason": "late"}),
+    R("POST", "/incidents/{ref}/obligations/not-applicable", "filing", "/incidents/{osec}/obligations/not-applicable",
+      form={"obligation": "{sec_note}", "reason": "by {who}"}),
     R("POST", "/incidents/{key}/postmortem", "write", "/incidents/{ref}/postmortem", form={}),  # exists: redirect
     R("POST", "/postmortems/{postmortem_id}/{action}", "write", "/postmortems/{pm}/comments",
       form={"text": "Looks good"}),
@@ -536,11 +610,40 @@ ROUTES: list[Route] = [
     R("POST", "/me/password", "own", form={"current_password": PASSWORD, "new_password": PASSWORD + "!",
                                            "confirm_password": PASSWORD + "!"}),
 
+    # --- indicators and affected assets (issue 17), on a restricted security incident {isec} ---------------
+    R("GET", f"{INC}/indicators", "read", f"{API}/incidents/{{isec}}/indicators"),
+    R("GET", f"{INC}/assets", "read", f"{API}/incidents/{{isec}}/assets"),
+    R("GET", f"{INC}/export/stix", "read", f"{API}/incidents/{{isec}}/export/stix"),
+    R("GET", f"{INC}/export/misp", "read", f"{API}/incidents/{{isec}}/export/misp"),
+    R("GET", "/incidents/{ref}/iocs/export/stix", "read", "/incidents/{isec}/iocs/export/stix"),
+    R("GET", "/incidents/{ref}/iocs/export/misp", "read", "/incidents/{isec}/iocs/export/misp"),
+    R("GET", f"{API}/indicators", "user", f"{API}/indicators?value=198.51.100.7"),
+    R("POST", f"{INC}/indicators", "write", f"{API}/incidents/{{isec}}/indicators",
+      json={"type": "domain", "value": "{who}.evil.example"}),
+    R("PATCH", f"{INC}/indicators/{{indicator_id}}", "write", f"{API}/incidents/{{isec}}/indicators/{{sec_ioc}}",
+      json={"tlp": "red"}),
+    R("POST", f"{INC}/assets", "write", f"{API}/incidents/{{isec}}/assets", json={"kind": "host", "name": "{who}-7"}),
+    R("PATCH", f"{INC}/assets/{{asset_id}}", "write", f"{API}/incidents/{{isec}}/assets/{{sec_asset}}",
+      json={"state": "contained"}),
+    R("POST", "/incidents/{ref}/iocs/indicator", "write", "/incidents/{isec}/iocs/indicator",
+      form={"type": "host", "value": "{who}-host"}),
+    R("POST", "/incidents/{ref}/iocs/asset", "write", "/incidents/{isec}/iocs/asset",
+      form={"kind": "account", "name": "{who}-svc"}),
+    R("POST", "/incidents/{ref}/iocs/assets/{asset_id}/state", "write", "/incidents/{isec}/iocs/assets/{sec_asset}/state",
+      form={"state": "eradicated"}),
+    R("POST", "/incidents/{ref}/iocs/indicators/{indicator_id}/remove", "write",
+      "/incidents/{isec}/iocs/indicators/{sec_ioc2}/remove", form={}),
+    R("DELETE", f"{INC}/indicators/{{indicator_id}}", "write", f"{API}/incidents/{{isec}}/indicators/{{sec_ioc}}"),
+
     # --- deletions, last ---------------------------------------------------------------------------------
+    R("DELETE", f"{API}/checklist-templates/{{template_id}}", "admin", f"{API}/checklist-templates/{{ctpl}}"),
     # the console unlinks and links again (each answers ok), then the API unlinks
     R("POST", "/problems/{problem_id}/unlink", "write", "/problems/{problem}/unlink", form={"incident": "{ref}"}),
     R("POST", "/problems/{problem_id}/link", "write", "/problems/{problem}/link", form={"incident": "{ref}"}),
     R("DELETE", f"{API}/problems/{{problem_id}}/incidents/{{key}}", "write", f"{API}/problems/{{problem}}/incidents/{{ref}}"),
+    R("DELETE", f"{INC}/regimes/{{regime}}", "write", f"{API}/incidents/{{osec}}/regimes/dora?reason=mistake"),
+    R("POST", "/incidents/{ref}/obligations/drop", "write", "/incidents/{osec}/obligations/drop",
+      form={"regime": "pci-dss", "reason": "mistake"}),
     R("DELETE", f"{API}/status-pages/{{slug}}/subscribers/{{subscriber_id}}", "admin",
       f"{API}/status-pages/acme/subscribers/{{subscriber}}"),
     R("DELETE", f"{API}/status-pages/{{slug}}/components/{{component_id}}", "admin",
@@ -674,6 +777,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     for person, kind in ((viewer, "observer"), (responder, "responder"), (helper, "responder")):
         _ok(client.post(f"{api}/incidents/{ref}/participants", json={"user": person.email, "kind": kind}, **A))
     note = _ok(client.post(f"{api}/incidents/{ref}/notes", json={"text": "admin's note"}, **A), 201)
+    _ok(client.post(f"{api}/incidents/{ref}/evidence/files?name=auth.log", content=b"Accepted password", **A), 201)
     elsewhere = _ok(client.post(f"{api}/incidents", json={"title": "Elsewhere", "severity": "SEV3",
                                                           "restricted": True}, **A), 201)
     _ok(client.post(f"{api}/incidents/{elsewhere['ref']}/participants",
@@ -681,14 +785,24 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     for slug in ("acme", "spare"):
         _ok(client.post(f"{api}/status-pages", json={"slug": slug, "name": slug.title()}, **A), 201)
     # a security incident under the legal gate, with the helper as Legal and a status update held for them
-    sec = _ok(client.post(f"{api}/incidents", json={"title": "Leaked key", "severity": "SEV2", "kind": "security"},
-                          **A), 201)["ref"]
+    lsec = _ok(client.post(f"{api}/incidents", json={"title": "Leaked key", "severity": "SEV2", "kind": "security"},
+                           **A), 201)["ref"]
     for person, kind in ((viewer, "observer"), (responder, "responder")):
-        _ok(client.post(f"{api}/incidents/{sec}/participants", json={"user": person.email, "kind": kind}, **A))
-    _ok(client.post(f"{api}/incidents/{sec}/roles", json={"role": "legal", "user": helper.email}, **A))
-    draft = _ok(client.post(f"{api}/incidents/{sec}/status-updates", json={
+        _ok(client.post(f"{api}/incidents/{lsec}/participants", json={"user": person.email, "kind": kind}, **A))
+    _ok(client.post(f"{api}/incidents/{lsec}/roles", json={"role": "legal", "user": helper.email}, **A))
+    draft = _ok(client.post(f"{api}/incidents/{lsec}/status-updates", json={
         "page": "acme", "name": "Login trouble", "status": "investigating", "body": "Looking."}, **A), 202)["id"]
     _ok(client.patch(f"{api}/incidents/{ref}", json={"status": "resolved"}, **A))
+    # a restricted security breach with the same circle, owing GDPR and NIS2 (DORA, PCI DSS to drop)
+    osec = _ok(client.post(f"{api}/incidents", json={"title": "Credential leak", "severity": "SEV2",
+                                                     "kind": "security", "restricted": True}, **A), 201)["ref"]
+    for person, kind in ((viewer, "observer"), (responder, "responder"), (helper, "responder")):
+        _ok(client.post(f"{api}/incidents/{osec}/participants", json={"user": person.email, "kind": kind}, **A))
+    for regime in ("gdpr", "nis2", "dora", "pci-dss"):
+        _ok(client.post(f"{api}/incidents/{osec}/regimes", json={"regime": regime}, **A))
+    _ok(client.put(f"{api}/incidents/{osec}/clocks/aware_at", json={"at": "2026-01-01T08:00:00Z", "reason": "SOC"}, **A))
+    owed = {o["obligation"] + "@" + o["regime"]: o["id"]
+            for o in _ok(client.get(f"{api}/incidents/{osec}/obligations", **A))["items"]}
     pm = _ok(client.post(f"{api}/incidents/{ref}/postmortem", json={}, **A), 201)
     _ok(client.patch(f"{api}/postmortems/{pm['id']}", json={"status": "in_review", "reviewers": [admin.email],
                                                             "public_text": "Payments failed."}, **A))
@@ -697,6 +811,13 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     item = _ok(client.post(f"{api}/action-items", json={"title": "Alert on disk growth", "type": "detect",
                                                         "owner": helper.email, "incident": ref}, **A), 201)
     problem = _ok(client.post(f"{api}/problems", json={"title": "Disk fills up", "service": "checkout"}, **A), 201)
+    sec = _ok(client.post(f"{api}/incidents", json={"title": "Leaked key", "severity": "SEV2", "kind": "security",
+                                                    "restricted": True}, **A), 201)["ref"]
+    for person, kind in ((viewer, "observer"), (responder, "responder")):
+        _ok(client.post(f"{api}/incidents/{sec}/participants", json={"user": person.email, "kind": kind}, **A))
+    step = _ok(client.post(f"{api}/incidents/{sec}/checklist", json={}, **A), 201)["items"][0]["id"]
+    ctpl = _ok(client.post(f"{api}/checklist-templates", json={
+        "name": "Host", "steps": [{"kind": "preserve", "title": "Snapshot", "target": "web-7"}]}, **A), 201)["id"]
     _ok(client.post(f"{api}/problems/{problem['ref']}/incidents", json={"incident": ref}, **A), 201)
     for slug in ("spare-api", "spare-console"):
         _ok(client.post(f"{api}/services", json={"name": slug, "slug": slug}, **A), 201)
@@ -763,6 +884,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
             r = client.post(f"{api}/incidents/{ref}/notes", json={"text": f"{who}'s note"}, headers=me.headers)
             if r.status_code == 201:
                 own["own_note"] = r.json()["id"]
+    iocs = _indicator_world(client, api, A, (viewer, responder, helper))  # issue 17
     world = {
         "helper": helper.email, "helper_id": str(helper.id), "helper_cm": helper_cm["id"],
         "helper_rule": helper_rule["id"], "integration": integration["id"], "alert": alert["id"],
@@ -778,9 +900,23 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "own_push": str(uuid.uuid4()), "integration2": integration2["id"], "heartbeat2": heartbeat2["id"],
         "check2": check2["id"], "layer2": layer2["id"], "spare_component2": spare_component2["id"],
         "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps, **own,
-        "sec": sec, "draft": draft, "grant": grant,
+        "sec": sec, "step": step, "ctpl": ctpl, "osec": osec, "sec_art33": owed["art33@gdpr"],
+        "sec_art34": owed["art34@gdpr"], "sec_ew": owed["early-warning@nis2"], "sec_note": owed["notification@nis2"],
+        **iocs, "lsec": lsec, "draft": draft, "grant": grant,
     }
     return world, people
+
+
+def _indicator_world(client: TestClient, api: str, A: dict[str, Any], circle: tuple[Any, ...]) -> dict[str, str]:  # noqa: N803
+    """A restricted security incident with the same circle as the target one, an indicator and an asset."""
+    sec = _ok(client.post(f"{api}/incidents", json={"title": "Token leak", "severity": "SEV2", "kind": "security",
+                                                    "restricted": True}, **A), 201)["ref"]
+    for person, kind in zip(circle, ("observer", "responder", "responder"), strict=True):
+        _ok(client.post(f"{api}/incidents/{sec}/participants", json={"user": person.email, "kind": kind}, **A))
+    ioc, ioc2 = (_ok(client.post(f"{api}/incidents/{sec}/indicators", json={"type": "ipv4", "value": v}, **A), 201)
+                 for v in ("198.51.100.7", "198.51.100.8"))
+    asset = _ok(client.post(f"{api}/incidents/{sec}/assets", json={"kind": "host", "name": "web-7"}, **A), 201)
+    return {"isec": sec, "sec_ioc": ioc["id"], "sec_ioc2": ioc2["id"], "sec_asset": asset["id"]}
 
 
 def _fill(value: Any, world: dict[str, str]) -> Any:
@@ -841,7 +977,7 @@ def test_each_principal_gets_what_the_table_says(app, client, db, clock, system,
         path = _fill(route.path or route.template, world)
         if route.console:
             data = None if route.form is None else {**_fill(route.form, world), "csrf_token": token}
-            r = web.request(route.method, path, data=data, follow_redirects=False)
+            r = web.request(route.method, path, data=data, files=route.files, follow_redirects=False)
         else:
             r = client.request(route.method, path, json=_fill(route.json, world), headers=headers)
         got = outcome(route, r)
@@ -872,9 +1008,11 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "item", "problem", "component", "spare_component", "status_incident",
                                             "maintenance", "subscriber", "own_token", "own_note", "helper_rule",
                                             "auto_rule", "inhibition_rule", "swap_open", "swap_accept",
-                                            "swap_accept_offer", "swap_cancel", "draft", "grant")}
+                                            "swap_accept_offer", "swap_cancel", "step", "ctpl", "sec_art33",
+                                            "sec_art34", "draft", "grant")}
     world.update(helper="someone@example.test", ref="INC-1", sec="INC-2", item_ref="ACT-1", who="x", p256dh=P256DH,
                  push_auth="A" * 22)
+    world.update(lsec="INC-5", osec="INC-4", isec="INC-3", sec_ioc=str(uuid.uuid4()), sec_ioc2=str(uuid.uuid4()), sec_asset=str(uuid.uuid4()))  # issue 17
     web = console_as(make_web_user("admin"))
     everywhere = {"garbage bearer", "session cookie instead of a token"}
     sample = {f"{API}/incidents", f"{API}/users/me", f"{API}/audit", "/metrics", f"{API}/teams/{{key}}"}

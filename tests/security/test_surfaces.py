@@ -67,6 +67,8 @@ def secret_world(app, client, db, clock, system, make_person):
         "services": ["checkout"]}, **I), 201)
     ref = inc["ref"]
     note = ok(client.post(f"{API}/incidents/{ref}/notes", json={"text": f"{SECRET} note"}, **I), 201)
+    evidence = ok(client.post(f"{API}/incidents/{ref}/evidence/files", content=f"{SECRET} log".encode(), **A,
+                              params={"name": f"{SECRET}.log", "reason": f"{SECRET} reason"}), 201)
     ok(client.post(f"{API}/alerts/{alert['id']}/attach", json={"incident": ref}, **I))
     item = ok(client.post(f"{API}/action-items", json={"title": f"{SECRET} action", "type": "prevent",
                                                        "incident": ref, "owner": insider.email}, **I), 201)
@@ -79,12 +81,23 @@ def secret_world(app, client, db, clock, system, make_person):
     ok(client.patch(f"{API}/incidents/{ref}", json={"status": "resolved"}, **I))
     pm = ok(client.post(f"{API}/incidents/{ref}/postmortem", json={}, **I), 201)
     ok(client.patch(f"{API}/postmortems/{pm['id']}", json={"body": f"# What happened\n\n{SECRET} root cause"}, **I))
+    # a restricted security breach owing GDPR: its clocks, regimes, filings and reports carry SECRET
+    sec = ok(client.post(f"{API}/incidents", json={"title": f"{SECRET} breach", "severity": "SEV2",
+                                                   "kind": "security", "restricted": True}, **I), 201)["ref"]
+    ok(client.put(f"{API}/incidents/{sec}/exposure", json={"data_categories": ["personal"], "regions": ["EU"]}, **I))
+    ok(client.post(f"{API}/incidents/{sec}/regimes", json={"regime": "gdpr", "reason": f"{SECRET} regime"}, **I))
+    ok(client.put(f"{API}/incidents/{sec}/clocks/aware_at", json={"at": "2026-01-01T10:00:00Z",
+                                                                  "reason": f"{SECRET} clock"}, **I))
+    art33 = next(o["id"] for o in ok(client.get(f"{API}/incidents/{sec}/obligations", **I))["items"]
+                 if o["obligation"] == "art33")
+    ok(client.post(f"{API}/incidents/{sec}/obligations/{art33}/filing", json={"reference": f"{SECRET}-ref"}, **A))
     control = ok(client.post(f"{API}/incidents", json={"title": "Control outage", "severity": "SEV3"}, **I), 201)
     ok(client.patch(f"{API}/incidents/{control['ref']}", json={"status": "resolved"}, **I))
     clock.advance(timedelta(hours=2))  # so that reports (up to now, exclusive) count both incidents
     return {"admin": admin, "insider": insider, "outsider": outsider, "viewer": viewer, "ref": ref, "inc": inc,
             "note": note["id"], "alert": alert["id"], "item": item, "problem": problem, "pm": pm["id"],
-            "notice": notice["id"], "control": control["ref"], "ical": ical, "integration": integration}
+            "notice": notice["id"], "control": control["ref"], "sec": sec, "ical": ical, "integration": integration,
+            "evidence": evidence["id"]}
 
 
 def _values(w: dict[str, Any], who: Any) -> dict[str, str]:
@@ -96,7 +109,7 @@ def _values(w: dict[str, Any], who: Any) -> dict[str, str]:
             "method_id": str(uuid.uuid4()), "rule_id": str(uuid.uuid4()), "silence_id": str(uuid.uuid4()),
             "window_id": str(uuid.uuid4()), "heartbeat_id": str(uuid.uuid4()), "check_id": str(uuid.uuid4()),
             "template_id": str(uuid.uuid4()), "maintenance_id": str(uuid.uuid4()), "component_id": str(uuid.uuid4()),
-            "swap_id": str(uuid.uuid4()), "path": "app.js"}
+            "swap_id": str(uuid.uuid4()), "path": "app.js", "evidence_id": w["evidence"]}
 
 
 KEYS = {"/api/v1/incidents/": "ref", "/incidents/": "ref", "/api/v1/users/": "me", "/api/v1/teams/": "platform",
@@ -124,6 +137,8 @@ EXTRA = [  # search, filters and pagination over what the outsider may list
     f"{API}/reports/page?group_by=service", f"{API}/reports/action-items", "/incidents?q=" + SECRET,
     "/incidents?status=resolved", "/alerts?status=triggered", "/reports/view?group_by=service", "/postmortems?q=" + SECRET,
     f"{API}/incidents/{{control}}/problem-suggestions", "/services/checkout", f"{API}/services/checkout/changes",
+    *(f"{API}/incidents/{{sec}}/{part}" for part in ("clocks", "exposure", "regimes", "obligations")),
+    "/incidents/{sec}/obligations/report", "/incidents/{sec}", f"{API}/obligations?state=all",
 ]
 
 
@@ -141,7 +156,7 @@ def _walk_paths(app: Any, w: dict[str, Any], who: Any) -> list[str]:
         path = path.format(**values)
         assert "{" not in path, f"no value for a parameter of {template}: add it to _values"
         paths.append(path)
-    return paths + [p.format(ref=w["ref"], control=w["control"]) for p in EXTRA]
+    return paths + [p.format(ref=w["ref"], control=w["control"], sec=w["sec"]) for p in EXTRA]
 
 
 @pytest.mark.slow  # walks every route (make test runs it; make test-fast leaves it out)
@@ -173,7 +188,9 @@ def test_the_insider_does_see_it(app, client, secret_world):
     assert client.get(f"{API}/alerts/{w['alert']}", headers=me).json()["incident"] == w["ref"]
     for path in (f"{API}/incidents/{w['ref']}", f"{API}/incidents?q={SECRET}",
                  f"{API}/incidents/{w['ref']}/timeline", f"{API}/postmortems/{w['pm']}",
-                 f"{API}/action-items/{w['item']['ref']}", f"{API}/incidents/export"):
+                 f"{API}/action-items/{w['item']['ref']}", f"{API}/incidents/export",
+                 f"{API}/incidents/{w['ref']}/evidence", f"{API}/incidents/{w['ref']}/evidence/report",
+                 f"{API}/incidents/{w['ref']}/evidence/{w['evidence']}/content"):
         assert SECRET in client.get(path, headers=me).text, path
 
 
@@ -191,6 +208,7 @@ def test_errors_do_not_tell_a_restricted_incident_from_a_missing_one(client, sec
         ("GET", f"{API}/incidents/{{ref}}/postmortem", None), ("POST", f"{API}/incidents/{{ref}}/postmortem", {}),
         ("GET", f"{API}/incidents/{{ref}}/action-items", None), ("GET", f"{API}/incidents/{{ref}}/problems", None),
         ("GET", f"{API}/incidents/{{ref}}/changes", None),
+        ("GET", f"{API}/incidents/{{ref}}/phase", None), ("POST", f"{API}/incidents/{{ref}}/checklist", {}),
         ("POST", f"{API}/incidents/{{ref}}/status-updates", {"page": "acme", "name": "n", "status": "investigating",
                                                              "body": "b"}),
         ("POST", f"{API}/action-items", {"title": "t", "type": "prevent", "incident": "{ref}"}),
@@ -364,7 +382,7 @@ def test_reports_count_only_what_the_reader_may_see(client, secret_world):
     w = secret_world
     counts = {who: ok(client.get(f"{API}/reports/incidents", headers=w[who].headers))["overall"]["incidents"]
               for who in ("insider", "outsider", "viewer")}
-    assert counts == {"insider": 2, "outsider": 1, "viewer": 1}
+    assert counts == {"insider": 3, "outsider": 1, "viewer": 1}  # the insider: the outage, the breach, the control
 
 
 def test_every_room_and_postmortem_action_refuses_an_outsider_as_if_nothing_were_there(app, client, secret_world):

@@ -6,6 +6,7 @@ never reaches a handler and can leave no partial write behind.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -14,10 +15,14 @@ Scope = dict[str, Any]
 
 
 class BodyLimit:
-    def __init__(self, app: Any, max_bytes: int, overrides: tuple[tuple[str, int], ...] = ()) -> None:
+    def __init__(self, app: Any, max_bytes: int, overrides: tuple[tuple[str, int], ...] = (),
+                 streamed: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.overrides = overrides  # (path prefix, limit): webhooks may carry large alert groups
+        # POST paths (regular expressions) whose handler streams the body itself and enforces its own
+        # limit (evidence uploads of any size): passed through, never buffered here
+        self.streamed = tuple(re.compile(p) for p in streamed)
 
     def limit_for(self, path: str) -> int:
         for prefix, limit in self.overrides:
@@ -26,7 +31,8 @@ class BodyLimit:
         return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if (scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS")
+                or (scope["method"] == "POST" and any(p.match(scope.get("path", "")) for p in self.streamed))):
             await self.app(scope, receive, send)
             return
         body = await read_body(scope, receive, send, self.limit_for(scope.get("path", "")))

@@ -51,6 +51,9 @@ CSV_COLUMNS += [
     ("revenue_at_risk", ("cost", "revenue_at_risk")),
     ("cost_total", ("cost", "total")),
 ]
+# security incidents (containment/): appended, so existing columns keep their places
+for _name in ("time_to_contain", "time_to_eradicate"):
+    CSV_COLUMNS += [(f"{_name}_count", (_name, "count")), (f"{_name}_median_seconds", (_name, "median_seconds"))]
 
 
 def _pick(metrics: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -88,6 +91,7 @@ def _summary_table(report: dict[str, Any]) -> Table:
         ("incidents", str(o["incidents"])),
         ("MTTD", _stats(o["mttd"])), ("MTTA", _stats(o["mtta"])), ("MTTM", _stats(o["mttm"])),
         ("MTTR", _stats(o["mttr"])),
+        ("time to contain", _stats(o["time_to_contain"])), ("time to eradicate", _stats(o["time_to_eradicate"])),
         ("IC within 5 min", f"{percent(o['ic_within_5_min']['percent'])} "
                             f"({o['ic_within_5_min']['count']} of {o['ic_within_5_min']['of']})"),
         ("postmortems", f"{percent(pm['completion_percent'])} published ({pm['published']} of {pm['required']}), "

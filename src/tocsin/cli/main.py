@@ -12,8 +12,10 @@ from tocsin.cli import (
     admin,
     client,
     detection,
+    evidence,
     learning_postmortem,
     learning_report,
+    obligations,
     oncall,
     statuspage,
 )
@@ -35,6 +37,8 @@ app.command("oncall")(oncall.oncall)
 app.add_typer(learning_postmortem.postmortem_app, name="postmortem")
 app.command("report")(learning_report.report)
 app.add_typer(statuspage.statuspage_app, name="statuspage")
+app.add_typer(obligations.regimes_app, name="regimes")
+app.add_typer(evidence.evidence_app, name="evidence")
 
 
 @app.command("version")

@@ -31,6 +31,7 @@ from tocsin.escalation.steps import escalations
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.heartbeats.monitor import heartbeats
 from tocsin.jobs import JobContext
+from tocsin.obligations import reminders as obligation_reminders
 from tocsin.oncall.models import Schedule
 from tocsin.pipeline.ingest import apply_pending
 from tocsin.pipeline.journal import apply_journal
@@ -148,6 +149,7 @@ ORDER = [
     ("checks", probed(_checks_due, checks)),
     ("escalations", probed(_escalations_due, escalations)),
     ("action_reminders", probed(_reminders_due, action_reminders)),
+    ("obligation_reminders", probed(obligation_reminders.has_work, obligation_reminders.obligation_reminders)),
     ("handoffs", probed(_handoffs_due, handoffs)),
     ("deliver", deliver),
     ("statuspage_maintenance", statuspage_maintenance),

@@ -70,5 +70,13 @@ class TimelineKind(StrEnum):
     problem = "problem"  # linked to (or unlinked from) a problem record
     status_page = "status_page"  # a public update was posted from this incident to a status page
     responders = "responders"  # people asked to join ("add responders") and their replies
+    phase_changed = "phase_changed"  # a security incident entered a NIST SP 800-61 phase (containment/)
+    checklist = "checklist"  # a containment checklist step was added, done or un-done (containment/)
+    forensics = "forensics"  # forensics first: a target investigated before it was preserved (containment/)
+    indicator = "indicator"  # an indicator of compromise was recorded or removed (issue 17)
+    asset = "asset"  # an affected asset was recorded, or its containment state changed (issue 17)
+    clock_set = "clock_set"  # a regulatory clock (aware_at, ...) set or changed, with who and why
+    obligation = "obligation"  # a regime chosen or dropped, an obligation filed or marked not applicable
+    evidence = "evidence"  # an evidence item collected, or a custody entry (transferred, analysed...)
     legal = "legal"  # an outside communication held for Legal, approved (with the text) or rejected
     guest = "guest"  # an outside responder invited, joined, revoked

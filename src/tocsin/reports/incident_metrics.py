@@ -24,6 +24,10 @@ Definitions (docs/reports.md says the same in prose):
   in the required set, or that have a postmortem; completion = published / required; time to
   publish = resolved_at → published_at of published ones.
 - Recurrence: incidents linked to a problem with `recurrence` true.
+- Time to contain / time to eradicate (security incidents; containment/phases.py): declared_at →
+        containment done (the first time the incident entered eradication or a later phase) /
+        eradication done (the first time it entered recovery or later), over the security
+        incidents that got that far.
 - Time to first status-page update: detected_at → the first public update posted from the
   incident (StatusUpdate of a StatusIncident linked by incident_id), median over incidents that
   had one; `value` is null when none had.
@@ -82,6 +86,8 @@ class IncidentRow:
     postmortem_published_at: datetime | None = None
     recurrence: bool = False
     first_status_update_at: datetime | None = None  # first public status-page update posted from it
+    contained_at: datetime | None = None  # security: entered eradication or later (containment done)
+    eradicated_at: datetime | None = None  # security: entered recovery or later (eradication done)
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,8 @@ def incident_metrics(rows: Sequence[IncidentRow], *, now: datetime, required_sev
         "mtta": stats(lambda r: (first_alert(r), first_ack(r))),
         "mttm": stats(lambda r: (r.detected_at, r.mitigated_at)),
         "mttr": stats(lambda r: (r.detected_at, r.resolved_at)),
+        "time_to_contain": stats(lambda r: (r.declared_at, r.contained_at)),
+        "time_to_eradicate": stats(lambda r: (r.declared_at, r.eradicated_at)),
         "time_to_first_status_update": first_status_update(rows),
         "ic_within_5_min": {"count": ic_in_time, "of": len(rows), "percent": _percent(ic_in_time, len(rows))},
         "postmortems": {

@@ -29,6 +29,8 @@ DURATIONS = [
     ("mtta", "Time to acknowledge (MTTA)", "first alert → first acknowledgement"),
     ("mttm", "Time to mitigate (MTTM)", "detected → mitigated"),
     ("mttr", "Time to resolve (MTTR)", "detected → resolved"),
+    ("time_to_contain", "Time to contain", "security incidents: declared → containment done (eradication began)"),
+    ("time_to_eradicate", "Time to eradicate", "security incidents: declared → eradication done (recovery began)"),
 ]
 
 _ENV.filters.update(dur=duration, pct=percent, money=money)

@@ -63,6 +63,8 @@ class MetricsOut(BaseModel):
     mtta: StatsOut
     mttm: StatsOut
     mttr: StatsOut
+    time_to_contain: StatsOut
+    time_to_eradicate: StatsOut
     time_to_first_status_update: NotAvailableOut
     ic_within_5_min: ShareOut
     postmortems: PostmortemsOut

@@ -22,6 +22,8 @@ from tocsin.actions.service import item_visibility
 from tocsin.alerts.models import Alert
 from tocsin.audit.models import AuditEntry
 from tocsin.config import Settings
+from tocsin.containment.phases import contained_at, eradicated_at
+from tocsin.containment.service import phase_history
 from tocsin.incidents.access import visibility_clause
 from tocsin.incidents.models import (
     Incident,
@@ -195,6 +197,7 @@ def load_incident_rows(session: Session, *, principal: Principal, period: Period
         .where(ProblemIncident.incident_id.in_(ids), ProblemIncident.recurrence.is_(True))).scalars())
 
     first_public = first_update_times(session, [inc.id for inc in incidents])
+    phase_rows = phase_history(session, [inc.id for inc in incidents if inc.kind == Kind.security.value])
     rows = []
     for inc in incidents:
         pm_status, pm_published = postmortems.get(inc.id, (None, None))
@@ -208,6 +211,8 @@ def load_incident_rows(session: Session, *, principal: Principal, period: Period
             services=tuple(sorted(services[inc.id])), teams=tuple(sorted(teams[inc.id])),
             postmortem_status=pm_status, postmortem_published_at=pm_published, recurrence=inc.id in recurrent,
             first_status_update_at=first_public.get(inc.id),
+            contained_at=contained_at(phase_rows.get(inc.id, ())),
+            eradicated_at=eradicated_at(phase_rows.get(inc.id, ())),
         ))
     return rows
 

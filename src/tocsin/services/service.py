@@ -17,7 +17,7 @@ from tocsin.errors import Conflict, InvalidInput
 from tocsin.principal import OrgRole, Principal
 from tocsin.services.alert_settings import parse_settings
 from tocsin.services.models import Service, ServiceDependency
-from tocsin.slugs import check_slug, slugify
+from tocsin.slugs import check_description, check_name, check_slug, slugify
 from tocsin.teams.service import require_team
 
 
@@ -44,21 +44,6 @@ def dependency_slugs(session: Session, service_id: uuid.UUID) -> list[str]:
         sa.select(Service.slug).join(ServiceDependency, ServiceDependency.depends_on_id == Service.id)
         .where(ServiceDependency.service_id == service_id).order_by(Service.slug)
     ).scalars())
-
-
-def _check_name(name: str) -> str:
-    """The trimmed name: 1 to 200 characters (the column's size; the API's schema says the same)."""
-    if not name.strip():
-        raise InvalidInput("name must not be empty", details={"field": "name"})
-    if len(name.strip()) > 200:
-        raise InvalidInput("name must have at most 200 characters", details={"field": "name"})
-    return name.strip()
-
-
-def _check_description(text: str) -> str:
-    if len(text) > 10_000:
-        raise InvalidInput("description must have at most 10000 characters", details={"field": "description"})
-    return text
 
 
 def _check_tier(tier: int) -> int:
@@ -117,7 +102,7 @@ def create_service(session: Session, *, actor: Principal, now: datetime, name: s
     """Add a service. New services page once per alert group (`paging_unit` "group"); "alert" pages
     every alert on its own, as services did before the setting existed."""
     actor.require(OrgRole.admin, "creating services")
-    name, description = _check_name(name), _check_description(description)
+    name, description = check_name(name), check_description(description)
     slug = check_slug(slug) if slug else slugify(name)
     if get_service(session, slug):
         raise Conflict(f"a service with slug {slug} already exists", details={"slug": slug})
@@ -154,9 +139,9 @@ def update_service(session: Session, *, actor: Principal, now: datetime, service
     actor.require(OrgRole.admin, "changing services")
     changes: dict[str, object] = {}
     if name is not None:
-        service.name = changes["name"] = _check_name(name)
+        service.name = changes["name"] = check_name(name)
     if description is not None:
-        service.description = changes["description"] = _check_description(description)
+        service.description = changes["description"] = check_description(description)
     if owner_team is not _UNSET:
         team = require_team(session, owner_team) if owner_team else None
         service.owner_team_id = team.id if team else None

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
 from tocsin.db.lookup import get_by_key, require_by_key
-from tocsin.errors import Conflict, InvalidInput
+from tocsin.errors import Conflict
 from tocsin.principal import OrgRole, Principal
-from tocsin.slugs import check_slug, slugify
+from tocsin.slugs import check_description, check_name, check_slug, slugify
 from tocsin.teams.models import Team, TeamMember
 
 
@@ -50,25 +50,10 @@ def member_counts(session: Session) -> dict[uuid.UUID, int]:
         sa.select(TeamMember.team_id, sa.func.count()).group_by(TeamMember.team_id)).all()}
 
 
-def _check_name(name: str) -> str:
-    """The trimmed name: 1 to 200 characters (the column's size; the API's schema says the same)."""
-    if not name.strip():
-        raise InvalidInput("name must not be empty", details={"field": "name"})
-    if len(name.strip()) > 200:
-        raise InvalidInput("name must have at most 200 characters", details={"field": "name"})
-    return name.strip()
-
-
-def _check_description(text: str) -> str:
-    if len(text) > 10_000:
-        raise InvalidInput("description must have at most 10000 characters", details={"field": "description"})
-    return text
-
-
 def create_team(session: Session, *, actor: Principal, now: datetime, name: str, slug: str | None = None,
                 description: str = "", is_security: bool = False) -> Team:
     actor.require(OrgRole.admin, "creating teams")
-    name, description = _check_name(name), _check_description(description)
+    name, description = check_name(name), check_description(description)
     slug = check_slug(slug) if slug else slugify(name)
     if get_team(session, slug):
         raise Conflict(f"a team with slug {slug} already exists", details={"slug": slug})
@@ -85,9 +70,9 @@ def update_team(session: Session, *, actor: Principal, now: datetime, team: Team
     actor.require(OrgRole.admin, "changing teams")
     changes: dict[str, object] = {}
     if name is not None:
-        team.name = changes["name"] = _check_name(name)
+        team.name = changes["name"] = check_name(name)
     if description is not None:
-        team.description = changes["description"] = _check_description(description)
+        team.description = changes["description"] = check_description(description)
     if is_security is not None:
         team.is_security = changes["is_security"] = is_security
     if changes:

@@ -30,11 +30,15 @@ from tocsin.web.routes import (
     config_teams,
     configure,
     console,
+    containment_pages,
+    evidence_pages,
     guest_pages,
+    indicator_pages,
     integrations,
     legal_pages,
     me,
     monitors,
+    obligation_pages,
     oncall_pages,
     people,
     policy_pages,
@@ -83,8 +87,10 @@ def install(app: FastAPI) -> None:
     add_routes(app, *(module.router for module in (api_docs, auth, config_services, config_teams, configure, console,
                                                    me, schedule_editor, swap_pages, policy_pages, oncall_pages,
                                                    people, silences, status_admin, push, report_pages, action_pages,
-                                                   problem_pages, postmortem_pages, guest_pages, legal_pages, room_actions, room, integrations,
-                                                   monitors, rules_pages, audit_pages)))
+                                                   problem_pages, postmortem_pages, obligation_pages, evidence_pages,
+                                                   guest_pages, legal_pages, room_actions, room,
+                                                   integrations, monitors, rules_pages, audit_pages, containment_pages,
+                                                   indicator_pages)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.alerts import service as alerts
+from tocsin.containment import service as containment
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TocsinError
 from tocsin.escalation import responders
 from tocsin.flows import incidents as flows
@@ -228,7 +229,8 @@ def note(a: Act) -> None:
     update = a.field("update", limit=8)
     if update not in ("", "1"):
         raise InvalidInput("the update box is either ticked or not", details={"field": "update"})
-    timeline.add_note(a.s, incident=a.incident, actor=a.me, now=a.now, text=text, key_event=update == "1")
+    entry = timeline.add_note(a.s, incident=a.incident, actor=a.me, now=a.now, text=text, key_event=update == "1")
+    containment.note_added(a.s, incident=a.incident, entry=entry, now=a.now, nudge_on=a.ctx.settings.forensics_nudge)
     a.done = "update" if update else "note"
 
 

@@ -33,7 +33,7 @@ from tocsin.statuspage.common import COMPONENT_STATUSES
 from tocsin.statuspage.types import IncidentStatus
 from tocsin.teams.service import list_teams
 from tocsin.users.service import list_users
-from tocsin.web import room_security, room_view
+from tocsin.web import containment_view, evidence_view, indicators_view, obligations_view, room_security, room_view
 from tocsin.web.auth import WebCtx
 from tocsin.web.render import render
 
@@ -60,6 +60,11 @@ def render_room(request: Request, ctx: WebCtx, ref: str, *, flash: str | None = 
             "changes": [] if me.is_guest else room_view.changes_view(s, incident, tz),
             "legal": room_security.legal_view(s, incident, me),
             "guests": room_security.guests_view(s, incident, me, ctx.now, ctx.settings.guest_max_days),
+            # an outside responder gets the incident's core room: these panels' pages and forms are not theirs
+            "containment": None if me.is_guest else containment_view.panel(s, incident, tz, ctx.now),
+            "iocs": None if me.is_guest else indicators_view.panel(s, me, incident, tz),
+            "obligations": None if me.is_guest else obligations_view.panel(s, incident, ctx.settings, ctx.now),
+            "evidence": None if me.is_guest else evidence_view.panel(s, me, incident),
         }
         if values["can_act"]:
             values["opts"] = action_options(s, incident, me)

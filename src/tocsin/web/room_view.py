@@ -36,6 +36,7 @@ from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.incidents.roles import ROLE_LABELS
 from tocsin.incidents.types import Role, Status
 from tocsin.localtime import zone
+from tocsin.obligations import service as obligations
 from tocsin.problems import service as problems
 from tocsin.problems import suggest
 from tocsin.statuspage import service as statuspages
@@ -54,6 +55,9 @@ KIND_LABELS = {
     "services_changed": "Services", "note": "Note", "alert_attached": "Alert", "paging": "Paging",
     "postmortem": "Postmortem", "action_item": "Action item", "problem": "Problem",
     "status_page": "Public update", "responders": "Responders",
+    "phase_changed": "Phase", "checklist": "Checklist", "forensics": "Forensics first",
+    "clock_set": "Regulatory clock", "obligation": "Obligation",
+    "evidence": "Evidence",
 }
 _OPEN = {s.value for s in ACTIVE_STATUSES}
 
@@ -141,6 +145,7 @@ class HeaderView:
     next_statuses: list[str] = field(default_factory=list)
     conference_url: str | None = None
     public: list[PublicView] = field(default_factory=list)
+    obligation: dict[str, str] | None = None  # the next regulatory filing due (security incidents)
 
     @property
     def open_public(self) -> list[PublicView]:
@@ -194,6 +199,7 @@ def header_view(session: Session, incident: Incident, tz: ZoneInfo, now: datetim
         overdue=bool(due and now > due), suggested_severity=incident.suggested_severity,
         severity_reason=incident.severity_reason, next_statuses=next_statuses(incident.status),
         conference_url=incident.conference_url, public=public_view(session, incident),
+        obligation=obligations.next_due(session, incident, now) if incident.kind == "security" else None,
         impact={"customers_affected": incident.customers_affected,
                 "revenue_at_risk_per_hour": incident.revenue_at_risk_per_hour,
                 "data_sensitivity": incident.data_sensitivity, "customer_facing": incident.customer_facing},

@@ -8,14 +8,18 @@ from tocsin.api.routes import (
     actions,
     alerts,
     contacts,
+    containment,
     directory,
     escalation,
+    evidence,
     ical,
     incidents,
+    indicators,
     ingest,
     legal,
     metrics,
     monitors,
+    obligations,
     oncall,
     postmortems,
     problems,
@@ -35,8 +39,10 @@ def install(app: FastAPI) -> None:
     """Add every API route to `app`: health, the /api/v1 resources, the public status JSON, /metrics,
     one-time page links and Twilio callbacks, iCal feeds, and the ingest endpoints."""
     # The /api/v1 routers document the one JSON error shape themselves (`responses=ERROR_RESPONSES`).
-    add_routes(app, system.router, incidents.router, responders.router, directory.router, alerts.router,
+    add_routes(app, system.router, incidents.router, indicators.router,
+               evidence.router, responders.router, directory.router, alerts.router,
                rules.router, monitors.router,
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
-               problems.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
-               respond.router, ical.router, ingest.router, push.router)
+               problems.router, obligations.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
+               respond.router, ical.router, ingest.router, push.router,
+               containment.router)

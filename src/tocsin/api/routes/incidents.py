@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
+from tocsin.containment import service as containment
 from tocsin.csvsafe import writerow
 from tocsin.errors import InvalidInput
 from tocsin.flows import incidents as flows
@@ -164,11 +165,12 @@ def get_timeline(key: str, ctx: CtxDep, limit: Annotated[int, Query(ge=1, le=500
 
 
 @router.post("/{key}/notes", status_code=201, response_model=TimelineEntryOut, summary="Add a note to the timeline")
-def add_note(key: str, body: NoteIn, ctx: CtxDep) -> dict[str, Any]:
+def add_note(key: str, body: NoteIn, ctx: CtxDep, request: Request) -> dict[str, Any]:
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key)
         entry = timeline.add_note(s, incident=incident, actor=me, now=ctx.now, text=body.text,
                                   occurred_at=body.occurred_at, key_event=body.key_event)
+        containment.note_added(s, incident=incident, entry=entry, now=ctx.now, nudge_on=request.app.state.settings.forensics_nudge)
         return timeline_out(s, [entry])[0]
 
 

@@ -4,7 +4,7 @@ rejects it) and guest responders (`guest_grants`: an outside responder's invitat
 incident, with its expiry and revocation).
 
 Revision ID: 0024
-Revises: 0019
+Revises: 0021
 Create Date: 2026-12-06 15:30:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0024'
-down_revision = '0019'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

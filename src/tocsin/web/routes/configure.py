@@ -38,6 +38,10 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
     ("Telling people", [
         ("/status-pages", "Status pages", "components, public incidents, maintenance and subscribers", False),
     ]),
+    ("Security response", [
+        ("/checklist-templates", "Containment checklists", "the steps a security incident's checklist starts with",
+         False),
+    ]),
     ("Oversight", [
         ("/audit", "Audit log", "every privileged action, with the chain verified", True),
     ]),

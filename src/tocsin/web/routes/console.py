@@ -27,6 +27,7 @@ from tocsin.principal import Principal
 from tocsin.routing import service as rules
 from tocsin.services import service as services
 from tocsin.teams import service as teams
+from tocsin.web import obligations_view
 from tocsin.web.auth import CsrfForm, CtxDep, WebCtx, web_ctx
 from tocsin.web.reachable import paging_gap
 from tocsin.web.render import SEVERITIES, render
@@ -80,10 +81,11 @@ def dashboard(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response:
         my_items = [{"ref": actions.ref(a), "title": a.title, "status": a.status, "due_at": a.due_at,
                      "overdue": bool(a.due_at and a.due_at < ctx.now)} for a in mine]
         gap = paging_gap(s, ctx.user, ctx.settings)
+        obligations = obligations_view.open_rows(s, me, ctx.settings, ctx.now)
     return render(request, ctx, "dashboard.html", by_severity=[(sev, by_sev.get(sev, [])) for sev in SEVERITIES],
                   open_count=len(open_rows), firing_count=min(firing, _COUNT_CAP),
                   firing_more=firing > _COUNT_CAP, latest_alerts=latest, schedules=schedules, my_items=my_items,
-                  paging_gap=gap)
+                  paging_gap=gap, obligations=obligations)
 
 
 # --- alerts ------------------------------------------------------------------------------------
