@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     postmortem_required_severities: str = Field(
         default="SEV1,SEV2", description="Severities whose incidents close only with a published postmortem "
                                          "or a waiver reason; empty: none")
+    # security incidents (issue 17): the legal gate on communications, outside responders
+    legal_gate_severities: str = Field(
+        default="SEV1,SEV2,SEV3,SEV4", description="Severities of security incidents whose status page updates "
+                                                   "and public postmortems wait for the Legal role holder's "
+                                                   "approval (empty: none; operational incidents never wait)")
+    guest_max_days: int = Field(default=30, ge=1, le=365,
+                                description="Longest access an outside (guest) responder may be given, in days")
     action_reminder_days_before: int = Field(default=2, ge=0, le=60,
                                              description="Days before an action item is due to remind its owner")
     action_overdue_every_days: int = Field(default=7, ge=1, le=90,
@@ -199,7 +206,7 @@ class Settings(BaseSettings):
             raise ValueError("must be admin, responder, viewer or empty")
         return value
 
-    @field_validator("postmortem_required_severities")
+    @field_validator("postmortem_required_severities", "legal_gate_severities")
     @classmethod
     def _severities(cls, value: str) -> str:
         return ",".join(parse_severity(part).value for part in value.split(",") if part.strip())
@@ -215,6 +222,10 @@ class Settings(BaseSettings):
     def postmortem_severities(self) -> frozenset[str]:
         """The severities (SEV1..SEV4) whose incidents need a published postmortem to close."""
         return frozenset(s for s in self.postmortem_required_severities.split(",") if s)
+
+    def legal_gate(self) -> frozenset[str]:
+        """The severities (SEV1..SEV4) of security incidents whose outside communications wait for Legal."""
+        return frozenset(s for s in self.legal_gate_severities.split(",") if s)
 
     def password_hashing(self) -> dict[str, int]:
         """The keyword arguments of `users.service.configure_password_hashing`."""

@@ -24,6 +24,7 @@ from tocsin.escalation.models import (
 )
 from tocsin.evidence.models import CustodyEntry, EvidenceItem
 from tocsin.heartbeats.models import Heartbeat
+from tocsin.incidents.guest_models import GuestGrant
 from tocsin.incidents.models import (
     Incident,
     IncidentService,
@@ -34,6 +35,7 @@ from tocsin.incidents.models import (
 )
 from tocsin.indicators.models import AffectedAsset, Indicator
 from tocsin.integrations.models import ChangeEvent, Integration
+from tocsin.legal.models import LegalDraft
 from tocsin.obligations.models import IncidentRegime, Obligation, RegulatoryClock, SecurityExposure
 from tocsin.oncall.models import (
     HandoffNotice,
@@ -90,5 +92,6 @@ __all__ = [
     "ChecklistStep", "ChecklistTemplate", "IncidentPhase",
     "CustodyEntry", "EvidenceItem",
     "ScimToken", "SsoAccount",
+    "GuestGrant", "LegalDraft",
     "Service", "ServiceDependency", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
 ]

@@ -15,9 +15,14 @@ class OrgRole(StrEnum):
     admin = "admin"
     responder = "responder"
     viewer = "viewer"
+    # An outside responder (IR firm, outside counsel): sees only the incidents of its live guest
+    # grants (incidents/guests.py), in the console only; below viewer in every comparison.
+    guest = "guest"
 
 
-_RANK = {OrgRole.viewer: 0, OrgRole.responder: 1, OrgRole.admin: 2}
+_RANK = {OrgRole.guest: -1, OrgRole.viewer: 0, OrgRole.responder: 1, OrgRole.admin: 2}
+# The roles an admin may give a person; a guest account is made only by a guest invitation.
+STAFF_ROLES = (OrgRole.admin, OrgRole.responder, OrgRole.viewer)
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,8 @@ class Principal:
     org_role: OrgRole
     security_team: bool = False
     team_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    # a guest's incidents with a live grant, read at each request (expiry and revocation act at once)
+    guest_incidents: frozenset[uuid.UUID] = field(default_factory=frozenset)
 
     @classmethod
     def system(cls, what: str) -> Principal:
@@ -36,6 +43,10 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.org_role == OrgRole.admin
+
+    @property
+    def is_guest(self) -> bool:
+        return self.org_role == OrgRole.guest
 
     @property
     def sees_all_restricted(self) -> bool:

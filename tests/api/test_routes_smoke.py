@@ -672,6 +672,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("POST", "/me/push/{method_id}/delete", f"/me/push/{device}/delete", expect=303, **form(""))
     walk_me_integrations_monitors_and_status(walk, form, W, A, db, clock, admin)
     walk_containment(walk, form, W, A, B)
+    walk_legal_gate_and_guests(walk, form, W, A, admin)
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
         "email": "dan@example.test", "name": "Dan", "org_role": "viewer"}))
     page_text = invited.text if invited.status_code == 200 else web.get(invited.headers["location"]).text
@@ -1008,3 +1009,34 @@ def walk_evidence(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any], r
     walk("POST", "/incidents/{ref}/evidence/{evidence_id}/custody", f"{page}/{item['id']}/custody", expect=303,
          **form("", {"action": "analysed", "reason": "timeline"}))
     walk("GET", "/incidents/{ref}/evidence/{evidence_id}/download", f"{page}/{item['id']}/download", **W)
+
+
+def walk_legal_gate_and_guests(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
+                               admin: Any) -> None:
+    """Security incidents (issue 17): a status update held for Legal (202), listed, approved and rejected
+    through the API and the room; an outside responder invited, taking up the link and revoked."""
+    api = "/api/v1"
+    sec = walk("POST", f"{api}/incidents", json={"title": "Leaked key", "severity": "SEV2", "kind": "security"},
+               expect=201, **A).json()["ref"]
+    walk("POST", f"{api}/incidents/{{key}}/roles", f"{api}/incidents/{sec}/roles",
+         json={"role": "legal", "user": admin.email}, **A)
+    held = [walk("POST", f"{api}/incidents/{{key}}/status-updates", f"{api}/incidents/{sec}/status-updates",
+                 expect=202, json={"page": "acme", "name": "Login issue", "status": "investigating",
+                                   "body": f"Draft {n}."}, **A).json()["id"] for n in range(3)]
+    walk("GET", f"{api}/incidents/{{key}}/legal-drafts", f"{api}/incidents/{sec}/legal-drafts", **A)
+    walk("POST", f"{api}/incidents/{{key}}/legal-drafts/{{draft_id}}/approve",
+         f"{api}/incidents/{sec}/legal-drafts/{held[0]}/approve", json={"body": "We are investigating."}, **A)
+    walk("POST", f"{api}/incidents/{{key}}/legal-drafts/{{draft_id}}/reject",
+         f"{api}/incidents/{sec}/legal-drafts/{held[1]}/reject", json={"reason": "Too early."}, **A)
+    walk("POST", "/incidents/{ref}/legal/{draft_id}/{decision}", f"/incidents/{sec}/legal/{held[2]}/approve",
+         expect=303, **form("", {"body": "Still investigating."}))
+    invited = walk("POST", "/incidents/{ref}/guests", f"/incidents/{sec}/guests", expect=201, **form("", {
+        "email": "ir@firm.example", "name": "Ivy IR", "organisation": "Firm", "duration": "2d"}))
+    link = re.search(r"/guest/([A-Za-z0-9_-]+)", invited.text).group(0)
+    guest = AppliedClient(W["client"].app, base_url=PUBLIC_URL, raise_server_exceptions=False)
+    walk("GET", "/guest/{token}", link, client=guest)
+    walk("POST", "/guest/{token}", link, expect=303, client=guest, data={"name": "Ivy", "password": "long enough pw"})
+    grant = re.search(r"/guests/([0-9a-f-]+)/revoke", W["client"].get(f"/incidents/{sec}").text).group(1)
+    walk("POST", "/incidents/{ref}/guests/{grant_id}/revoke", f"/incidents/{sec}/guests/{grant}/revoke",
+         expect=303, **form(""))
+    guest.close()

@@ -10,7 +10,11 @@ The principals (columns of RULES):
   must look as if it did not exist to them);
 - deactivated: an admin whose account was deactivated after they made a token and logged in;
 - revoked: an admin whose API token was revoked and whose console session was logged out (the
-  cookie is sent anyway).
+  cookie is sent anyway);
+- guest: an outside responder invited to the restricted incident (incidents/guests.py), with an API
+  token an admin made for them: the API refuses them everywhere (403), and the console answers only
+  the room of their incident, the home page (a redirect to it) and logging out (GUEST_OK); every
+  other console route is a 404 (`expected`), whatever its rule.
 
 Each row of ROUTES names a route, a request valid enough to pass validation (so that neither a 404
 nor a 422 can stand in for the refusal) and a rule; RULES says what each principal gets under
@@ -26,6 +30,7 @@ from __future__ import annotations
 import base64
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -37,7 +42,7 @@ from fastapi.testclient import TestClient
 from tests.harness.console import PASSWORD, WebUser
 from tests.harness.routes import app_routes
 
-PRINCIPALS = ("anonymous", "viewer", "responder", "admin", "other", "deactivated", "revoked")
+PRINCIPALS = ("anonymous", "viewer", "responder", "admin", "other", "deactivated", "revoked", "guest")
 OK = "ok"
 
 RULES: dict[str, tuple[Any, ...]] = {
@@ -52,8 +57,21 @@ RULES: dict[str, tuple[Any, ...]] = {
     "private":         (401,      403,   403,      OK,   403,  401,        401),   # someone else's contacts
     "reviewer":        (401,      403,   403,      OK,   404,  401,        401),   # the postmortem's (admin)
     "incident admin":  (401,      403,   403,      OK,   404,  401,        401),   # public notice of it
+    "legal":           (401,      403,   403,      403,  404,  401,        401),   # the Legal holder (helper) only
     "filing":          (401,      403,   403,      OK,   404,  401,        401),   # its Legal/Privacy/IC, admins
 }
+GUEST_OK = {("GET", "/"), ("GET", "/incidents/{ref}"), ("POST", "/logout")}
+
+
+def expected(route: Route, who: str) -> Any:
+    """What `who` should get on `route` (the guest's column is by route, not by rule: see above)."""
+    if who != "guest":
+        return RULES[route.rule][PRINCIPALS.index(who)]
+    if route.rule == "public":
+        return OK
+    if not route.console:
+        return 403
+    return OK if (route.method, route.template) in GUEST_OK else 404
 # Routes a principal's credentials have nothing to do with: each is authenticated by a secret in the
 # request (an integration key, a signed link, a Twilio signature, an invite or iCal token) or is a
 # public page. Each is sent a valid request by tests/api/test_routes_smoke.py; the keyed ones refuse
@@ -128,6 +146,8 @@ ROUTES: list[Route] = [
         ("GET", "/scim/v2/Groups/{group_id}"), ("PUT", "/scim/v2/Groups/{group_id}"),
         ("PATCH", "/scim/v2/Groups/{group_id}"), ("DELETE", "/scim/v2/Groups/{group_id}"))),
     R("GET", "/incidents/{ref}/events", STREAM),
+    R("GET", "/guest/{token}", KEYED),
+    R("POST", "/guest/{token}", KEYED),
     R("GET", "/metrics", "user"),
 
     # --- API reads ---------------------------------------------------------------------------------
@@ -202,6 +222,7 @@ ROUTES: list[Route] = [
     R("GET", f"{INC}/action-items", "read", f"{API}/incidents/{{ref}}/action-items"),
     R("GET", f"{INC}/problems", "read", f"{API}/incidents/{{ref}}/problems"),
     R("GET", f"{INC}/problem-suggestions", "read", f"{API}/incidents/{{ref}}/problem-suggestions"),
+    R("GET", f"{INC}/legal-drafts", "read", f"{API}/incidents/{{lsec}}/legal-drafts"),
     R("GET", f"{API}/postmortems", "user"),
     R("GET", f"{API}/postmortems/{{postmortem_id}}", "read", f"{API}/postmortems/{{pm}}"),
     R("GET", f"{API}/postmortems/{{postmortem_id}}/revisions", "read", f"{API}/postmortems/{{pm}}/revisions"),
@@ -453,6 +474,10 @@ ROUTES: list[Route] = [
       json={"url": "https://hooks.example.test/{who}"}),
     R("POST", f"{API}/postmortems/{{postmortem_id}}/publish-public", "write",
       f"{API}/postmortems/{{pm}}/publish-public", json={"page": "acme"}),  # 409: not posted there
+    R("POST", f"{INC}/legal-drafts/{{draft_id}}/approve", "legal", f"{API}/incidents/{{lsec}}/legal-drafts/{{draft}}/approve",
+      json={}),
+    R("POST", f"{INC}/legal-drafts/{{draft_id}}/reject", "legal", f"{API}/incidents/{{lsec}}/legal-drafts/{{draft}}/reject",
+      json={"reason": "Not yet"}),
 
     R("POST", f"{API}/shift-swaps", "responder", json={  # within the caller's own override (the world's)
         "schedule": "ops", "starts_at": "2026-01-10T00:00:00Z", "ends_at": "2026-01-10T01:00:00Z"}),
@@ -469,6 +494,12 @@ ROUTES: list[Route] = [
     # --- console forms ------------------------------------------------------------------------------
     R("POST", "/incidents", "responder", form={"title": "Queue backlog", "severity": "SEV3"}),
     R("POST", "/incidents/{ref}/{action}", "write", "/incidents/{ref}/note", form={"text": "Looking"}),
+    R("POST", "/incidents/{ref}/legal/{draft_id}/{decision}", "legal", "/incidents/{lsec}/legal/{draft}/approve",
+      form={"body": "We are investigating."}),
+    R("POST", "/incidents/{ref}/guests", "incident admin", form={"email": "ir-{who}@firm.example", "name": "Ivy",
+                                                                 "duration": "3d"}),
+    R("POST", "/incidents/{ref}/guests/{grant_id}/revoke", "incident admin", "/incidents/{ref}/guests/{grant}/revoke",
+      form={}),
     R("POST", "/incidents/{ref}/obligations/clock", "write", "/incidents/{osec}/obligations/clock",
       form={"clock": "classified_at", "at": "2026-01-01T08:00", "reason": "by {who}"}),
     R("POST", "/incidents/{ref}/obligations/exposure", "write", "/incidents/{osec}/obligations/exposure",
@@ -681,6 +712,8 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     from tocsin.contacts.models import ContactMethod
     from tocsin.engine.runner import Engine
     from tocsin.sso.tokens import create_token as create_scim_token
+    from tocsin.incidents import guests
+    from tocsin.incidents.access import require_incident
     from tocsin.users.service import create_token, require_user
     from tocsin.web.sessions import create_invite
 
@@ -761,6 +794,16 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
                                                           "restricted": True}, **A), 201)
     _ok(client.post(f"{api}/incidents/{elsewhere['ref']}/participants",
                     json={"user": other.email, "kind": "responder"}, **A))
+    for slug in ("acme", "spare"):
+        _ok(client.post(f"{api}/status-pages", json={"slug": slug, "name": slug.title()}, **A), 201)
+    # a security incident under the legal gate, with the helper as Legal and a status update held for them
+    lsec = _ok(client.post(f"{api}/incidents", json={"title": "Leaked key", "severity": "SEV2", "kind": "security"},
+                           **A), 201)["ref"]
+    for person, kind in ((viewer, "observer"), (responder, "responder")):
+        _ok(client.post(f"{api}/incidents/{lsec}/participants", json={"user": person.email, "kind": kind}, **A))
+    _ok(client.post(f"{api}/incidents/{lsec}/roles", json={"role": "legal", "user": helper.email}, **A))
+    draft = _ok(client.post(f"{api}/incidents/{lsec}/status-updates", json={
+        "page": "acme", "name": "Login trouble", "status": "investigating", "body": "Looking."}, **A), 202)["id"]
     _ok(client.patch(f"{api}/incidents/{ref}", json={"status": "resolved"}, **A))
     # a restricted security breach with the same circle, owing GDPR and NIS2 (DORA, PCI DSS to drop)
     osec = _ok(client.post(f"{api}/incidents", json={"title": "Credential leak", "severity": "SEV2",
@@ -788,10 +831,18 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     ctpl = _ok(client.post(f"{api}/checklist-templates", json={
         "name": "Host", "steps": [{"kind": "preserve", "title": "Snapshot", "target": "web-7"}]}, **A), 201)["id"]
     _ok(client.post(f"{api}/problems/{problem['ref']}/incidents", json={"incident": ref}, **A), 201)
-    for slug in ("acme", "spare"):
-        _ok(client.post(f"{api}/status-pages", json={"slug": slug, "name": slug.title()}, **A), 201)
     for slug in ("spare-api", "spare-console"):
         _ok(client.post(f"{api}/services", json={"name": slug, "slug": slug}, **A), 201)
+    with db.unit_of_work() as s:  # an outside responder's invitation to the restricted incident, and the guest
+        target = require_incident(s, system, ref)
+        grant = str(guests.invite(s, actor=system, now=clock.now(), incident=target, email="counsel@law.example",
+                                  name="Cass Counsel", duration=timedelta(days=2), max_days=30)[0].id)
+        if who == "guest":
+            _grant, token = guests.invite(s, actor=system, now=clock.now(), incident=target, name="Gil Guest",
+                                          email="gil@ir.example", duration=timedelta(days=2), max_days=30)
+            user, _ = guests.accept(s, now=clock.now(), token=token, name="Gil Guest", password=PASSWORD)
+            guest = WebUser(id=user.id, email=user.email, name=user.name, role="guest",
+                            token=create_token(s, actor=system, now=clock.now(), user=user, name="tests")[1])
     with db.unit_of_work() as s:  # open invitations (the API has none: they are the console's)
         invite_a, invite_b = (str(create_invite(s, actor=system, now=clock.now(), email=f"invitee-{n}@example.test",
                                                 name=f"Invitee {n}", org_role="viewer")[0].id) for n in "ab")
@@ -820,6 +871,8 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     people = {"viewer": viewer, "responder": responder, "admin": admin, "other": other, "deactivated": gone,
               "revoked": revoked}
     me = people.get(who)
+    if who == "guest":
+        people["guest"] = guest  # nothing of their own to make: the walk's own_* ids are random
     own: dict[str, str] = {}
     if me is not None:
         with db.unit_of_work() as s:
@@ -863,7 +916,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps, **own,
         "sec": sec, "step": step, "ctpl": ctpl, "osec": osec, "sec_art33": owed["art33@gdpr"],
         "sec_art34": owed["art34@gdpr"], "sec_ew": owed["early-warning@nis2"], "sec_note": owed["notification@nis2"],
-        **iocs, "scim_token": scim_token,
+        **iocs, "scim_token": scim_token, "lsec": lsec, "draft": draft, "grant": grant,
     }
     return world, people
 
@@ -929,13 +982,12 @@ def test_each_principal_gets_what_the_table_says(app, client, db, clock, system,
         web.cookies.set(COOKIE, cookie)  # the logged-out session's cookie, sent again
     cookie = web.cookies.get(COOKIE)
     token = csrf_for(app.state.settings, cookie) if cookie else "0" * 64
-    column = PRINCIPALS.index(who)
 
     failures = []
     for route in ROUTES:
         if route.rule in (KEYED, STREAM) or (route.rule == "public" and who != "anonymous"):
             continue  # credentials play no part in a public route: the anonymous walk calls it
-        want = RULES[route.rule][column]
+        want = expected(route, who)
         path = _fill(route.path or route.template, world)
         if route.console:
             data = None if route.form is None else {**_fill(route.form, world), "csrf_token": token}
@@ -971,10 +1023,10 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "maintenance", "subscriber", "own_token", "own_note", "helper_rule",
                                             "auto_rule", "inhibition_rule", "swap_open", "swap_accept",
                                             "swap_accept_offer", "swap_cancel", "step", "ctpl", "sec_art33",
-                                            "sec_art34")}
+                                            "sec_art34", "draft", "grant")}
     world.update(helper="someone@example.test", ref="INC-1", sec="INC-2", item_ref="ACT-1", who="x", p256dh=P256DH,
                  push_auth="A" * 22)
-    world.update(osec="INC-4", isec="INC-3", sec_ioc=str(uuid.uuid4()), sec_ioc2=str(uuid.uuid4()), sec_asset=str(uuid.uuid4()))  # issue 17
+    world.update(lsec="INC-5", osec="INC-4", isec="INC-3", sec_ioc=str(uuid.uuid4()), sec_ioc2=str(uuid.uuid4()), sec_asset=str(uuid.uuid4()))  # issue 17
     web = console_as(make_web_user("admin"))
     everywhere = {"garbage bearer", "session cookie instead of a token"}
     sample = {f"{API}/incidents", f"{API}/users/me", f"{API}/audit", "/metrics", f"{API}/teams/{{key}}"}

@@ -124,6 +124,7 @@ NOT_WALKED = {
     "/heartbeats/{key}": "an integration key route; it answers a fixed text",
     "/n/{token}": "a signed link sent only to the person paged (test_what_the_engine_sends_outsiders)",
     "/invite/{token}": "an invitation link, made for one person",
+    "/guest/{token}": "an outside responder's invitation link, made for one person (tests/web/test_guests.py)",
     "/setup/{token}": "the first-run link: dead once any user exists (tests/web/test_setup.py)",
     "/ical/users/{token}.ics": "a personal feed token: only that person's shifts (tests/api/test_shift_swaps_api.py)",
     "/status/{slug}/confirm/{token}": "a subscriber's link", "/status/{slug}/unsubscribe/{token}": "likewise",

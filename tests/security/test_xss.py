@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pathlib
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 from xml.etree import ElementTree
@@ -136,6 +137,8 @@ def poisoned(app, client, db, clock, system, make_person):
     """Every user-writable field that is shown somewhere, holding a payload; written through the API (and
     the console's own forms where the console writes something the API does not)."""
     from tocsin.engine.runner import Engine
+    from tocsin.incidents import guests
+    from tocsin.incidents.access import require_incident
     from tocsin.users.service import require_user, update_user
 
     admin = make_person("admin", name=payload("adminname"))
@@ -268,7 +271,22 @@ def poisoned(app, client, db, clock, system, make_person):
                    json={"reference": payload("filingref")[:300]}, **A))
     ok(client.post(f"{API}/incidents/{osec}/obligations/{owed['art34']}/not-applicable",
                    json={"reason": payload("nareason")}, **A))
-    return {"admin": admin, "ref": ref, "sec": sec, "osec": osec, "pm": pm["id"], "alerts": [a["id"] for a in alerts], "item": item["ref"],
+    # a security incident: a draft held for Legal (the admin holds the role), one rejected, an outside responder
+    lsec = ok(client.post(f"{API}/incidents", json={"title": "Legal leak", "severity": "SEV2", "kind": "security"}, **A),
+             201)["ref"]
+    ok(client.post(f"{API}/incidents/{lsec}/roles", json={"role": "legal", "user": admin.email}, **A))
+    for _ in range(2):
+        held = ok(client.post(f"{API}/incidents/{lsec}/status-updates", json={
+            "page": "acme", "name": payload("draftname"), "status": "investigating", "body": payload("draftbody")},
+            **A), 202)
+    ok(client.post(f"{API}/incidents/{lsec}/legal-drafts/{held['id']}/reject", json={"reason": payload("legalreason")},
+                   **A))
+
+    with db.unit_of_work() as s:
+        guests.invite(s, actor=system, now=clock.now(), incident=require_incident(s, system, lsec),
+                      email="ir@firm.example", name=payload("guestname"), organisation=payload("guestorg"),
+                      duration=timedelta(days=1), max_days=30)
+    return {"admin": admin, "ref": ref, "sec": sec, "osec": osec, "lsec": lsec, "pm": pm["id"], "alerts": [a["id"] for a in alerts], "item": item["ref"],
             "problem": problem["ref"], "user": user["id"], "integration": events["id"], "check": check["id"],
             "routing_rule": routing_rule["id"], "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"],
             "silence": silence["id"], "window": window["id"], "evidence": evidence["id"]}
@@ -295,8 +313,8 @@ def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
     out = []
     for method, template in sorted(app_routes(app)):
         if method != "GET" or template.startswith(("/api/", "/static", "/status/", "/docs", "/openapi", "/ical",
-                                                    "/heartbeats/", "/n/", "/invite", "/setup", "/healthz", "/readyz",
-                                                    "/metrics", "/scim/")) or template.endswith("/events"):
+                                                    "/heartbeats/", "/n/", "/invite", "/guest/", "/setup", "/healthz",
+                                                    "/readyz", "/metrics", "/scim/")) or template.endswith("/events"):
             continue
         v = dict(values)
         if "{key}" in template:
@@ -306,7 +324,8 @@ def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
         out.append(template.format(**v))
     out += [f"/incidents/{w['sec']}", f"/incidents/{w['osec']}", f"/incidents/{w['osec']}/obligations/report"]
     return out + [f"/alerts/{a}" for a in w["alerts"][1:]] + ["/reports/view?group_by=service", "/schedules/ops",
-                                                            "/incidents?q=xss", "/login?next=javascript:alert(1)"]
+                                                            "/incidents?q=xss", "/login?next=javascript:alert(1)",
+                                                            f"/incidents/{w['lsec']}"]
 
 
 def test_payloads_render_inert_everywhere(app, client, poisoned):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.clock import Clock
 from tocsin.db import Database
-from tocsin.errors import Unauthenticated
+from tocsin.errors import Forbidden, Unauthenticated
 from tocsin.http.requests import reject_nul
 from tocsin.principal import Principal
 from tocsin.users.service import authenticate_token
@@ -40,6 +40,8 @@ class Ctx:
             principal = authenticate_token(session, self.token, now=self.now) if self.token else None
             if principal is None:
                 raise Unauthenticated("a valid API token is required (Authorization: Bearer ...)")
+            if principal.is_guest:  # outside responders see their one incident's room, nothing through the API
+                raise Forbidden("outside (guest) responders use the console only")
             yield session, principal
 
 

@@ -23,6 +23,8 @@ from tocsin.users.models import User
 
 
 def visibility_clause(principal: Principal) -> sa.ColumnElement[bool]:
+    if principal.is_guest:  # an outside responder: the incidents of live grants only, restricted or not
+        return Incident.id.in_(principal.guest_incidents) if principal.guest_incidents else sa.false()
     if principal.sees_all_restricted:
         return sa.true()
     if principal.user_id is None:
@@ -66,13 +68,15 @@ def require_incident(session: Session, principal: Principal, key: str | uuid.UUI
 # --- who may see it: the people a message about an incident may reach ------------------------------
 
 def _may_see_clause(incident: Incident) -> sa.ColumnElement[bool]:
-    """On `User`: may this user see `incident`? (the person-side twin of `visibility_clause`)."""
+    """On `User`: may this user see `incident`? (the person-side twin of `visibility_clause`). Outside
+    (guest) responders never: they are not paged, reminded or given roles, whatever teams they are in."""
+    staff = User.org_role != OrgRole.guest.value
     if not incident.restricted:
-        return sa.true()
+        return staff
     in_security_team = sa.exists().where(TeamMember.user_id == User.id, TeamMember.team_id == Team.id,
                                          Team.is_security.is_(True))
     is_participant = sa.exists().where(Participant.incident_id == incident.id, Participant.user_id == User.id)
-    return sa.or_(User.org_role == OrgRole.admin.value, in_security_team, is_participant)
+    return sa.and_(staff, sa.or_(User.org_role == OrgRole.admin.value, in_security_team, is_participant))
 
 
 def who_may_see(session: Session, incident: Incident, user_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
@@ -90,7 +94,7 @@ def need_to_know(session: Session) -> list[User]:
     """Who is paged for a restricted incident when nobody its policy reaches may see it: the active
     members of the security teams, or, when they have none, the active admins."""
     security = list(session.execute(
-        sa.select(User).where(User.is_active.is_(True), sa.exists().where(
+        sa.select(User).where(User.is_active.is_(True), User.org_role != OrgRole.guest.value, sa.exists().where(
             TeamMember.user_id == User.id, TeamMember.team_id == Team.id, Team.is_security.is_(True)))
         .order_by(User.email)).scalars())
     if security:

@@ -87,6 +87,9 @@ def set_participant(session: Session, *, incident: Incident, user: User, kind: P
     """
     if not user.is_active:
         raise InvalidInput(f"{user.email} is deactivated", details={"user": user.email})
+    if user.org_role == OrgRole.guest.value:
+        raise InvalidInput(f"{user.email} is an outside responder: their guest access decides what they see",
+                           details={"user": user.email})
     if not (actor.user_id == user.id and kind == ParticipantKind.observer):
         actor.require(OrgRole.responder, "adding responders or other people to an incident")
     if kind == ParticipantKind.responder and user.org_role == OrgRole.viewer.value:
@@ -113,8 +116,8 @@ def assign_role(session: Session, *, incident: Incident, role: Role, user: User,
     check_role_fits(role, Kind(incident.kind))
     if not user.is_active:
         raise InvalidInput(f"{user.email} is deactivated", details={"user": user.email})
-    if user.org_role == OrgRole.viewer.value:
-        raise InvalidInput(f"{user.email} has the viewer role and cannot hold an incident role",
+    if user.org_role in (OrgRole.viewer.value, OrgRole.guest.value):
+        raise InvalidInput(f"{user.email} has the {user.org_role} role and cannot hold an incident role",
                            details={"user": user.email})
     holders = [a for a in current_assignments(session, [incident.id]) if a.role == role.value]
     for a in holders:

@@ -78,3 +78,5 @@ class TimelineKind(StrEnum):
     clock_set = "clock_set"  # a regulatory clock (aware_at, ...) set or changed, with who and why
     obligation = "obligation"  # a regime chosen or dropped, an obligation filed or marked not applicable
     evidence = "evidence"  # an evidence item collected, or a custody entry (transferred, analysed...)
+    legal = "legal"  # an outside communication held for Legal, approved (with the text) or rejected
+    guest = "guest"  # an outside responder invited, joined, revoked

@@ -243,12 +243,14 @@ def worst_status(statuses: list[str]) -> str:
 # --- postmortems ---------------------------------------------------------------------------------
 
 def publish_postmortem(session: Session, *, actor: Principal, now: datetime, postmortem: Any,
-                       page: StatusPage) -> StatusIncident:
-    """Post the postmortem's `public_text` as a `postmortem` update of the public incident posted from
-    its incident on `page` (responder); stamp `public_published_at`. Raises InvalidInput (no public
-    text), Conflict (no public incident posted from it there, or not resolved yet)."""
+                       page: StatusPage, body: str | None = None) -> StatusIncident:
+    """Post the postmortem's `public_text` (or `body`, the text Legal approved for it) as a `postmortem`
+    update of the public incident posted from its incident on `page` (responder); stamp
+    `public_published_at`. Raises InvalidInput (no public text), Conflict (no public incident posted
+    from it there, or not resolved yet)."""
     actor.require(OrgRole.responder, "publishing postmortems to a status page")
-    if not (postmortem.public_text or "").strip():
+    text = body if body is not None else postmortem.public_text
+    if not (text or "").strip():
         raise InvalidInput("the postmortem has no public text: write the customer-facing version first",
                            details={"field": "public_text"})
     incident = session.get(Incident, postmortem.incident_id)
@@ -257,7 +259,7 @@ def publish_postmortem(session: Session, *, actor: Principal, now: datetime, pos
         raise Conflict(f"no public incident on status page {page.slug} was posted from this incident",
                        details={"page": page.slug})
     si = post_incident_update(session, actor=actor, now=now, page=page, incident=incident, status_incident=si,
-                              status=IncidentStatus.postmortem.value, body=postmortem.public_text)
+                              status=IncidentStatus.postmortem.value, body=text)
     postmortem.public_published_at = now
     record(session, actor=actor, action="postmortem.publish_public", target_type="postmortem",
            target_id=postmortem.id, now=now, details={"page": page.slug, "status_incident": str(si.id)})

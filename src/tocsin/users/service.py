@@ -123,8 +123,14 @@ def list_users(session: Session, *, after: uuid.UUID | None = None, limit: int =
 
 
 def create_user(session: Session, *, actor: Principal, now: datetime, email: str, name: str,
-                org_role: OrgRole, password: str | None = None, time_zone: str = "UTC") -> User:
+                org_role: OrgRole, password: str | None = None, time_zone: str = "UTC",
+                guest: bool = False) -> User:
+    """Create a user (admin). A guest account (`org_role` guest) is made only by accepting a guest
+    invitation (`guest=True`, incidents/guests.py), never by choosing the role."""
     actor.require(OrgRole.admin, "creating users")
+    if (OrgRole(org_role) == OrgRole.guest) != guest:
+        raise InvalidInput("guest accounts are made by inviting an outside responder to an incident",
+                           details={"field": "org_role"})
     email = normalise_email(email)
     if not name.strip():
         raise InvalidInput("name must not be empty", details={"field": "name"})
@@ -156,6 +162,9 @@ def update_user(session: Session, *, actor: Principal, now: datetime, user: User
             raise InvalidInput("name must not be empty", details={"field": "name"})
         user.name = changes["name"] = name.strip()
     if org_role is not None and org_role != user.org_role:
+        if OrgRole.guest in (org_role, user.org_role):
+            raise InvalidInput("a guest account stays a guest, and no account becomes one",
+                               details={"field": "org_role"})
         changes["org_role"] = {"from": user.org_role, "to": org_role.value}
         user.org_role = org_role.value
     if time_zone is not None:

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from tocsin import errors
 from tocsin.http.errors import headers_for, status_for
 from tocsin.http.routing import add_routes
-from tocsin.web import api_docs, room_actions
+from tocsin.web import api_docs, guest_gate, room_actions
 from tocsin.web.auth import CsrfFailed, LoginRequired, _is_background, login_redirect
 from tocsin.web.render import render, secure
 from tocsin.web.routes import (
@@ -32,8 +32,10 @@ from tocsin.web.routes import (
     console,
     containment_pages,
     evidence_pages,
+    guest_pages,
     indicator_pages,
     integrations,
+    legal_pages,
     me,
     monitors,
     obligation_pages,
@@ -87,7 +89,7 @@ def install(app: FastAPI) -> None:
                                                    me, schedule_editor, swap_pages, policy_pages, oncall_pages,
                                                    people, silences, status_admin, push, report_pages, action_pages,
                                                    problem_pages, postmortem_pages, obligation_pages, evidence_pages,
-                                                   room_actions, room,
+                                                   guest_pages, legal_pages, room_actions, room,
                                                    integrations, monitors, rules_pages, audit_pages, containment_pages,
                                                    indicator_pages, sso)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
@@ -102,6 +104,10 @@ def install(app: FastAPI) -> None:
             return JSONResponse({"error": {"code": "unauthenticated", "message": "log in again", "details": {}}},
                                 status_code=401, headers={"Cache-Control": "no-store"})
         return secure(RedirectResponse(login_redirect(exc.next_path), status_code=303))
+
+    @app.exception_handler(guest_gate.GuestHome)
+    async def _guest_home(request: Request, exc: guest_gate.GuestHome) -> Response:
+        return secure(RedirectResponse(exc.path, status_code=303))
 
     @app.exception_handler(CsrfFailed)
     async def _csrf(request: Request, _exc: CsrfFailed) -> Response:

@@ -37,7 +37,7 @@ from tocsin.principal import Principal
 from tocsin.services.service import list_services
 from tocsin.users.models import User
 from tocsin.users.service import principal_for
-from tocsin.web import sessions
+from tocsin.web import guest_gate, sessions
 
 COOKIE = "tocsin_session"
 CSRF_FIELD = "csrf_token"
@@ -116,9 +116,14 @@ def web_ctx(request: Request) -> WebCtx:
             live = sessions.lookup(s, token, now=now, settings=settings)
             if live is not None:
                 principal = principal_for(s, live.user)
-                # loaded here, in the request's first transaction, so render() never opens another
-                # one (a nested transaction would wait on SQLite's write lock)
-                keys = sorted(svc.slug for svc in list_services(s, limit=500))
+                if principal.is_guest:  # outside responders: their live grants' rooms only (web/guest_gate.py)
+                    principal = guest_gate.with_grants(s, principal, now)
+                    if principal is not None:
+                        guest_gate.admit(s, request, principal, now)
+                else:
+                    # loaded here, in the request's first transaction, so render() never opens another
+                    # one (a nested transaction would wait on SQLite's write lock)
+                    keys = sorted(svc.slug for svc in list_services(s, limit=500))
     if live is None or principal is None or token is None:
         raise LoginRequired(_here(request) if request.method == "GET" else "/")
     ctx = WebCtx(db=state.db, clock=state.clock, now=now, settings=settings, user=live.user, principal=principal,

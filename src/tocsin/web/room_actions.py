@@ -33,6 +33,7 @@ from tocsin.incidents import timeline
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.models import Incident
 from tocsin.incidents.types import DataSensitivity, ParticipantKind, Role, Status
+from tocsin.legal import service as legal
 from tocsin.principal import OrgRole, Principal
 from tocsin.problems import service as problems
 from tocsin.severities import Severity
@@ -54,6 +55,8 @@ FLASH = {
     "link-problem": "Problem linked; its workaround is on the timeline.",
     "responders": "Responders paged; their replies show here.", "conference": "Conference link saved.",
     "resolved-public": "Resolved, and the resolved update is on the status page.",
+    "held": "Held for Legal: the update is published once the incident's Legal role holder approves it.",
+    "resolved-held": "Resolved; the resolved update for the status page is held for Legal's approval.",
 }
 
 
@@ -130,15 +133,16 @@ def change_status(a: Act) -> None:
     body = a.field("public_body", limit=2000) or "This incident has been resolved."
     a.update(changes)
     if changes["status"] == Status.resolved.value and post_public:
-        posted = False
+        posted: str | None = None
         for page in statuspages.list_pages(a.s):
             si = statuspages.public_incident_for(a.s, page=page, incident=a.incident)
             if si is not None and si.status in UNRESOLVED:
-                statuspages.post_incident_update(a.s, actor=a.me, now=a.now, page=page, incident=a.incident,
-                                                 status=IncidentStatus.resolved.value, body=body)
-                posted = True
+                outcome = legal.post_update(a.s, actor=a.me, now=a.now, severities=a.ctx.settings.legal_gate(),
+                                            page=page, incident=a.incident, status=IncidentStatus.resolved.value,
+                                            body=body)
+                posted = "resolved-held" if outcome.draft is not None else posted or "resolved-public"
         if posted:
-            a.done = "resolved-public"
+            a.done = posted
 
 
 def set_conference(a: Act) -> None:
@@ -257,7 +261,8 @@ def link(a: Act) -> None:
 
 
 def public_update(a: Act) -> None:
-    """Post to a status page through the status page service (which also notes it on the timeline)."""
+    """Post to a status page through the status page service (which also notes it on the timeline), or,
+    for a security incident under the legal gate, hold it as a draft for Legal (legal/service.py)."""
     page = statuspages.require_page(a.s, a.field("page", required=True, limit=64))
     components: dict[uuid.UUID, str] = {}
     for key, value in a.form.items():
@@ -266,10 +271,12 @@ def public_update(a: Act) -> None:
             if cid is None:
                 raise InvalidInput("unknown component", details={"field": key})
             components[cid] = value
-    statuspages.post_incident_update(a.s, actor=a.me, now=a.now, page=page, incident=a.incident,
-                                     name=a.field("title", limit=300) or None,
-                                     status=a.field("status", required=True, limit=20),
-                                     body=a.field("body", required=True), component_statuses=components or None)
+    outcome = legal.post_update(a.s, actor=a.me, now=a.now, severities=a.ctx.settings.legal_gate(), page=page,
+                                incident=a.incident, name=a.field("title", limit=300) or None,
+                                status=a.field("status", required=True, limit=20),
+                                body=a.field("body", required=True), component_statuses=components or None)
+    if outcome.draft is not None:
+        a.done = "held"
 
 
 ACTIONS: dict[str, Callable[[Act], None]] = {

@@ -33,7 +33,7 @@ from tocsin.statuspage.common import COMPONENT_STATUSES
 from tocsin.statuspage.types import IncidentStatus
 from tocsin.teams.service import list_teams
 from tocsin.users.service import list_users
-from tocsin.web import containment_view, evidence_view, indicators_view, obligations_view, room_view
+from tocsin.web import containment_view, evidence_view, indicators_view, obligations_view, room_security, room_view
 from tocsin.web.auth import WebCtx
 from tocsin.web.render import render
 
@@ -54,13 +54,17 @@ def render_room(request: Request, ctx: WebCtx, ref: str, *, flash: str | None = 
             "after": getattr(room_view.newest(entries), "id", ""),
             "participants": room_view.participants_view(s, incident),
             "can_act": me.at_least(OrgRole.responder),
-            "problems": room_view.problems_view(s, me, incident),
+            # an outside responder sees the incident itself, not the organisation's problem records or changes
+            "problems": None if me.is_guest else room_view.problems_view(s, me, incident),
             "responders": room_view.responders_view(s, incident, tz, ctx.now),
-            "changes": room_view.changes_view(s, incident, tz),
-            "containment": containment_view.panel(s, incident, tz, ctx.now),
-            "iocs": indicators_view.panel(s, me, incident, tz),
-            "obligations": obligations_view.panel(s, incident, ctx.settings, ctx.now),
-            "evidence": evidence_view.panel(s, me, incident),
+            "changes": [] if me.is_guest else room_view.changes_view(s, incident, tz),
+            "legal": room_security.legal_view(s, incident, me),
+            "guests": room_security.guests_view(s, incident, me, ctx.now, ctx.settings.guest_max_days),
+            # an outside responder gets the incident's core room: these panels' pages and forms are not theirs
+            "containment": None if me.is_guest else containment_view.panel(s, incident, tz, ctx.now),
+            "iocs": None if me.is_guest else indicators_view.panel(s, me, incident, tz),
+            "obligations": None if me.is_guest else obligations_view.panel(s, incident, ctx.settings, ctx.now),
+            "evidence": None if me.is_guest else evidence_view.panel(s, me, incident),
         }
         if values["can_act"]:
             values["opts"] = action_options(s, incident, me)
@@ -75,7 +79,8 @@ def action_options(s: Session, incident: Incident, me: Principal) -> dict[str, A
     is_security = incident.kind == Kind.security.value
     holders = roles_svc.current_assignments(s, [incident.id])
     has_ic = any(a.role == Role.incident_commander.value for a in holders)
-    people = [u for u in list_users(s, limit=1000) if u.is_active and u.org_role != OrgRole.viewer.value]
+    people = [u for u in list_users(s, limit=1000)
+              if u.is_active and u.org_role not in (OrgRole.viewer.value, OrgRole.guest.value)]
     mine = s.get(Participant, (incident.id, me.user_id)) if me.user_id else None
     linked = {x.slug for x in incidents.services_of(s, [incident.id])[incident.id]}
     return {

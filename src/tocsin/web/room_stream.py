@@ -29,9 +29,10 @@ from starlette.concurrency import run_in_threadpool
 from tocsin.incidents import timeline
 from tocsin.incidents.access import get_incident
 from tocsin.incidents.models import Incident, TimelineEntry
+from tocsin.principal import Principal
 from tocsin.users.models import User
 from tocsin.users.service import principal_for
-from tocsin.web import room_view, sessions, sse
+from tocsin.web import guest_gate, room_view, sessions, sse
 from tocsin.web.auth import WebCtx
 from tocsin.web.models import WebSession
 from tocsin.web.render import render
@@ -87,7 +88,10 @@ class RoomReader:
             user = session_alive(s, self.ctx, now)
             if user is None:
                 return None
-            incident = get_incident(s, principal_for(s, user), self.incident_id)
+            principal: Principal | None = principal_for(s, user)
+            if principal is not None and principal.is_guest:  # an outside responder watches only while a grant is live
+                principal = guest_gate.with_grants(s, principal, now)
+            incident = get_incident(s, principal, self.incident_id) if principal is not None else None
             if incident is None:
                 return None
             since = self.since - LOOKBACK if self.since else None

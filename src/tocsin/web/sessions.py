@@ -28,8 +28,9 @@ from tocsin.config import Settings
 from tocsin.db import Database
 from tocsin.db.session import rowcount
 from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.incidents.guests import live_incident_ids
 from tocsin.keys import key_hash
-from tocsin.principal import OrgRole, Principal
+from tocsin.principal import STAFF_ROLES, OrgRole, Principal
 from tocsin.users import throttle
 from tocsin.users.models import User
 from tocsin.users.service import (
@@ -129,6 +130,8 @@ def login(db: Database, *, email: str, password: str, address: str, now: datetim
     ok = check_password(_Hash(stored) if stored else _no_user(), password) and stored is not None
     with db.unit_of_work() as s:
         user = s.get(User, user_id) if ok and user_id is not None else None
+        if user is not None and user.org_role == OrgRole.guest.value and not live_incident_ids(s, user.id, now):
+            user = None  # an outside responder whose access has ended: as if the password were wrong
         if user is None or not user.is_active or user.password_hash != stored:
             _record_lockouts(s, tickets + [ceiling], email=email, address=address, user_id=user_id, now=now)
             return Login()
@@ -225,6 +228,8 @@ def create_invite(session: Session, *, actor: Principal, now: datetime, email: s
         raise InvalidInput("name must have at most 200 characters", details={"field": "name"})
     try:
         role = OrgRole(org_role)
+        if role not in STAFF_ROLES:
+            raise ValueError(org_role)
     except ValueError:
         raise InvalidInput("role must be admin, responder or viewer", details={"field": "org_role"}) from None
     if get_user_by_email(session, email):

@@ -16,6 +16,7 @@ from tocsin.api.routes import (
     incidents,
     indicators,
     ingest,
+    legal,
     metrics,
     monitors,
     obligations,
@@ -43,6 +44,6 @@ def install(app: FastAPI) -> None:
                evidence.router, responders.router, directory.router, alerts.router,
                rules.router, monitors.router,
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
-               problems.router, obligations.router, reports.router, statuspages.router, statuspages.public, metrics.router,
+               problems.router, obligations.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
                respond.router, ical.router, ingest.router, push.router,
                containment.router, scim.router)

@@ -13,7 +13,8 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from tocsin.api.context import Ctx, context
@@ -21,6 +22,8 @@ from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import InvalidInput, NotFound, TocsinError
 from tocsin.http.requests import client_address, same_origin
 from tocsin.incidents.access import require_incident
+from tocsin.legal import service as legal
+from tocsin.legal.schemas import DraftOut
 from tocsin.net.policy import user_policy
 from tocsin.notify.dispatch import webhook_secret
 from tocsin.postmortems.service import require_postmortem
@@ -168,16 +171,34 @@ def list_incidents(slug: str, ctx: CtxDep, limit: Annotated[int, Query(ge=1, le=
                                                            limit=limit))}
 
 
-def _post(s: Session, me: Principal, ctx: Ctx, page: StatusPage, body: Any, **kw: Any) -> dict[str, Any]:
-    si = svc.post_incident_update(s, actor=me, now=ctx.now, page=page, status=body.status.value, body=body.body,
-                                  component_statuses={k: v.value for k, v in body.component_statuses.items()},
-                                  impact=body.impact, deliver_notifications=body.deliver_notifications, **kw)
-    return _incidents_out(s, [si])[0]
+# A post about a security incident under the legal gate is held as a draft: it answers 202 with the
+# draft (legal/schemas.DraftOut) instead of 201 with the public incident, so a client can tell.
+HELD: dict[int | str, dict[str, Any]] = {202: {"model": DraftOut, "description": "Held for the incident's Legal "
+                                                                                   "role holder (legal gate)"}}
 
 
-@router.post(PAGE + "/incidents", status_code=201, response_model=StatusIncidentOut,
+def _held(s: Session, outcome: legal.Outcome) -> JSONResponse | None:
+    if outcome.draft is None:
+        return None
+    return JSONResponse(jsonable_encoder(DraftOut.model_validate(legal.draft_out(s, [outcome.draft])[0])),
+                        status_code=202)
+
+
+def _post(s: Session, me: Principal, ctx: Ctx, request: Request, page: StatusPage, body: Any,
+          **kw: Any) -> dict[str, Any] | JSONResponse:
+    outcome = legal.post_update(s, actor=me, now=ctx.now, severities=request.app.state.settings.legal_gate(),
+                                page=page, status=body.status.value, body=body.body,
+                                component_statuses={k: v.value for k, v in body.component_statuses.items()},
+                                impact=body.impact, deliver_notifications=body.deliver_notifications, **kw)
+    if (held := _held(s, outcome)) is not None:
+        return held
+    assert outcome.published is not None
+    return _incidents_out(s, [outcome.published])[0]
+
+
+@router.post(PAGE + "/incidents", status_code=201, response_model=StatusIncidentOut, responses=HELD,
              summary="Open a public incident with its first update (responder)")
-def create_incident(slug: str, body: StatusIncidentIn, ctx: CtxDep) -> dict[str, Any]:
+def create_incident(slug: str, body: StatusIncidentIn, request: Request, ctx: CtxDep) -> Any:
     with ctx.work() as (s, me):
         page = svc.require_page(s, slug)
         incident = require_incident(s, me, body.incident) if body.incident else None
@@ -186,7 +207,7 @@ def create_incident(slug: str, body: StatusIncidentIn, ctx: CtxDep) -> dict[str,
         if existing is not None:
             raise InvalidInput("a public incident was already posted from this incident: post an update to it",
                                details={"status_incident": str(existing.id)})
-        return _post(s, me, ctx, page, body, incident=incident, name=body.name)
+        return _post(s, me, ctx, request, page, body, incident=incident, name=body.name)
 
 
 @router.get(PAGE + "/incidents/{status_incident_id}", response_model=StatusIncidentOut,
@@ -198,22 +219,24 @@ def get_incident(slug: str, status_incident_id: uuid.UUID, ctx: CtxDep) -> dict[
 
 
 @router.post(PAGE + "/incidents/{status_incident_id}/updates", status_code=201, response_model=StatusIncidentOut,
-             summary="Post an update to a public incident (responder)")
-def post_update(slug: str, status_incident_id: uuid.UUID, body: StatusUpdateIn, ctx: CtxDep) -> dict[str, Any]:
+             responses=HELD, summary="Post an update to a public incident (responder)")
+def post_update(slug: str, status_incident_id: uuid.UUID, body: StatusUpdateIn, request: Request,
+                ctx: CtxDep) -> Any:
     with ctx.work() as (s, me):
         page = svc.require_page(s, slug)
         si = svc.require_status_incident(s, page, status_incident_id)
-        return _post(s, me, ctx, page, body, status_incident=si, name=body.name)
+        return _post(s, me, ctx, request, page, body, status_incident=si, name=body.name)
 
 
-@router.post("/incidents/{key}/status-updates", status_code=201, response_model=StatusIncidentOut,
+@router.post("/incidents/{key}/status-updates", status_code=201, response_model=StatusIncidentOut, responses=HELD,
              tags=["incidents"], summary="Post a customer-facing update about this incident to a status page "
-                                         "(responder; restricted incidents: admin, as a separate notice)")
-def post_from_incident(key: str, body: FromIncidentIn, ctx: CtxDep) -> dict[str, Any]:
+                                         "(responder; restricted incidents: admin, as a separate notice; "
+                                         "security incidents: 202, held for Legal)")
+def post_from_incident(key: str, body: FromIncidentIn, request: Request, ctx: CtxDep) -> Any:
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key)
         page = svc.require_page(s, body.page)
-        return _post(s, me, ctx, page, body, incident=incident, name=body.name)
+        return _post(s, me, ctx, request, page, body, incident=incident, name=body.name)
 
 
 # --- maintenance -------------------------------------------------------------------------------------
@@ -291,12 +314,18 @@ def remove_subscriber(slug: str, subscriber_id: uuid.UUID, ctx: CtxDep) -> None:
 # --- postmortems -------------------------------------------------------------------------------------
 
 @router.post("/postmortems/{postmortem_id}/publish-public", response_model=StatusIncidentOut, tags=["postmortems"],
-             summary="Post the postmortem's public text to the public incident on a status page (responder)")
-def publish_public(postmortem_id: uuid.UUID, body: PublishPublicIn, ctx: CtxDep) -> dict[str, Any]:
+             responses=HELD, summary="Post the postmortem's public text to the public incident on a status page "
+                                     "(responder; security incidents: 202, held for Legal)")
+def publish_public(postmortem_id: uuid.UUID, body: PublishPublicIn, request: Request, ctx: CtxDep) -> Any:
     with ctx.work() as (s, me):
         pm, _incident = require_postmortem(s, me, postmortem_id, for_update=True)
         page = svc.require_page(s, body.page)
-        return _incidents_out(s, [svc.publish_postmortem(s, actor=me, now=ctx.now, postmortem=pm, page=page)])[0]
+        outcome = legal.publish_postmortem(s, actor=me, now=ctx.now, severities=request.app.state.settings.legal_gate(),
+                                           postmortem=pm, page=page)
+        if (held := _held(s, outcome)) is not None:
+            return held
+        assert outcome.published is not None
+        return _incidents_out(s, [outcome.published])[0]
 
 
 # --- public subscriber endpoints (HTML) --------------------------------------------------------------

@@ -3,7 +3,7 @@ externalId (and marks SCIM deletions); `scim_tokens` holds the identity provider
 tokens (SHA-256 only).
 
 Revision ID: 0025
-Revises: 0021
+Revises: 0024
 Create Date: 2026-12-06 15:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0025'
-down_revision = '0021'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.contacts import service as contacts
 from tocsin.errors import InvalidInput
-from tocsin.principal import OrgRole
+from tocsin.principal import STAFF_ROLES, OrgRole
 from tocsin.users import service as users
 from tocsin.users.service import list_users, require_user, update_user
 from tocsin.web import sessions
@@ -23,7 +23,7 @@ from tocsin.web.render import render
 from tocsin.web.routes.common import field, parse_uuid, redirect
 
 router = APIRouter(include_in_schema=False)
-ROLES = [r.value for r in OrgRole]
+ROLES = [r.value for r in STAFF_ROLES]
 
 
 def _users_page(request: Request, ctx: WebCtx, s: Session, **extra: Any) -> Response:
@@ -73,7 +73,10 @@ def resend_invite(request: Request, invite_id: str, ctx: CtxDep, _form: CsrfForm
 
 def _role(value: str) -> OrgRole:
     try:
-        return OrgRole(value)
+        role = OrgRole(value)
+        if role not in STAFF_ROLES:
+            raise ValueError(value)
+        return role
     except ValueError:
         raise InvalidInput("role must be admin, responder or viewer", details={"field": "org_role"}) from None
 

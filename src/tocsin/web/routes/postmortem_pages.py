@@ -28,6 +28,7 @@ from tocsin.incidents.access import require_incident
 from tocsin.incidents.models import Incident
 from tocsin.incidents.service import ref
 from tocsin.incidents.types import Status as IncidentStatus
+from tocsin.legal import service as legal
 from tocsin.postmortems import blameless, draft, export
 from tocsin.postmortems import service as svc
 from tocsin.postmortems.models import Postmortem
@@ -254,7 +255,10 @@ def _publish_public(s: Session, me: Principal, pm: Postmortem, incident: Inciden
     if pm.status != svc.Status.published.value:
         raise Conflict("publish the postmortem before posting it to a status page", details={"status": pm.status})
     page = sp.require_page(s, field(form, "page", max_len=100))
-    sp.publish_postmortem(s, actor=me, now=ctx.now, postmortem=pm, page=page)
+    outcome = legal.publish_postmortem(s, actor=me, now=ctx.now, severities=ctx.settings.legal_gate(), postmortem=pm,
+                                       page=page)
+    if outcome.draft is not None:
+        return f"Held for Legal: posted to {page.name} once the incident's Legal role holder approves it"
     return f"Posted to the status page {page.name}"
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from tocsin.legal import service as legal
 from tocsin.principal import OrgRole
 from tocsin.services.service import require_service
 from tocsin.statuspage import service as sp
@@ -184,10 +185,14 @@ def update_incident(request: Request, slug: str, status_incident_id: str, ctx: W
         page = sp.require_page(s, slug[:100])
         si = sp.require_status_incident(s, page, parse_uuid(status_incident_id, "public incident"))
         status = field(form, "status", max_len=32)
-        sp.post_incident_update(s, actor=me, now=ctx.now, page=page, status_incident=si, status=status,
-                                body=field(form, "body", max_len=10_000), component_statuses=_component_statuses(form),
-                                deliver_notifications=form.get("notify", "on") == "on")
+        outcome = legal.post_update(s, actor=me, now=ctx.now, severities=ctx.settings.legal_gate(), page=page,
+                                    status_incident=si, status=status, body=field(form, "body", max_len=10_000),
+                                    component_statuses=_component_statuses(form),
+                                    deliver_notifications=form.get("notify", "on") == "on")
         page_slug = page.slug
+    if outcome.draft is not None:  # linked to a security incident under the legal gate
+        return redirect(f"/status-pages/{page_slug}", "Held for Legal: the incident's Legal role holder approves "
+                                                      "it in the incident room before it is published")
     return redirect(f"/status-pages/{page_slug}",
                     "Public incident resolved" if status == IncidentStatus.resolved.value else "Update posted")
 
