@@ -711,9 +711,9 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     principals) where principals maps each kind to (WebUser or None, extra credential state)."""
     from tocsin.contacts.models import ContactMethod
     from tocsin.engine.runner import Engine
-    from tocsin.sso.tokens import create_token as create_scim_token
     from tocsin.incidents import guests
     from tocsin.incidents.access import require_incident
+    from tocsin.sso.tokens import create_token as create_scim_token
     from tocsin.users.service import create_token, require_user
     from tocsin.web.sessions import create_invite
 
