@@ -26,6 +26,7 @@ from tests.harness.backends import BACKENDS, CHEAP_PASSWORD_HASHING, PG_ADMIN_UR
 from tests.harness.ingest import AppliedClient
 from tests.harness.people import Person, person_factory, service_factory, team_factory
 from tocsin.clock import ManualClock
+from tocsin.config import Settings
 from tocsin.db import Database
 from tocsin.db.migrate import head_revision, upgrade
 from tocsin.db.session import _writer_lock
@@ -255,13 +256,24 @@ def make_service(db: Database, clock: ManualClock, system: Principal) -> Callabl
     return service_factory(db, clock, system)
 
 
+_APP_SETTINGS: dict[tuple[tuple[str, str], ...], Settings] = {}
+
+
+def _app_settings() -> Settings:
+    """The `app` fixture's settings: read from the environment once per distinct set of TOCSIN_*
+    variables (reading them costs ~10 ms, a tenth of a small API test), a copy for each app."""
+    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("TOCSIN_")))
+    settings = _APP_SETTINGS.get(key)
+    if settings is None:
+        settings = _APP_SETTINGS[key] = Settings(max_body_bytes=64 * 1024, secret_key="test-secret")
+    return settings.model_copy(deep=True)
+
+
 @pytest.fixture
 def app(db: Database, clock: ManualClock):
     from tocsin.app import create_app
-    from tocsin.config import Settings
 
-    application = create_app(settings=Settings(max_body_bytes=64 * 1024, secret_key="test-secret"), db=db,
-                             clock=clock)
+    application = create_app(settings=_app_settings(), db=db, clock=clock)
     yield application
     application.state.ingest.close()
 
