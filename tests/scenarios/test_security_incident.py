@@ -19,6 +19,7 @@ only with the ManualClock, the whole engine ticks and the pages arrive by email.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,11 @@ from tests.harness.console import login, post_form
 
 INC = "/incidents"
 PASSWORD = "a long enough password"
+
+
+def words(page: str) -> str:
+    """A page's text as a reader sees it: no tags, entities decoded, white space collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 @pytest.fixture
@@ -140,6 +146,13 @@ def test_a_leaked_credential_from_alert_to_counsel(rb):
     held = alice.post(f"{INC}/{ref}/status-updates", 202, page="acme", name="Sign-in trouble",
                       status="investigating", body="We are investigating a security issue.")
     assert held["state"] == "pending"
+    # what the commander sees in the room now: the forensics warning, the countdown, the held update
+    ic = TestClient(rb._app, raise_server_exceptions=False)
+    assert login(ic, email["Alice Archer"], PASSWORD).status_code == 303
+    room = words(ic.get(f"/incidents/{ref}").text)
+    for text in ("investigating web-7 before it was preserved", "GDPR Art. 33 notice due in 71 h",
+                 "Waiting for Legal", "We are investigating a security issue."):
+        assert text in room, text
     assert rb.http.app.state.status_cache.wait_idle()
     public = rb.http.get("/status/acme")
     assert public.status_code == 200 and "Sign-in trouble" not in public.text
@@ -167,8 +180,7 @@ def test_a_leaked_credential_from_alert_to_counsel(rb):
     rb.expect_nothing_more()
 
     # 9. an outside IR responder is invited for 12 h: this incident only, then not at all
-    ic = TestClient(rb._app, raise_server_exceptions=False)
-    assert login(ic, email["Alice Archer"], PASSWORD).status_code == 303
+    assert login(ic, email["Alice Archer"], PASSWORD).status_code == 303  # two days on: a new console session
     invited = post_form(ic, f"/incidents/{ref}/guests", {"email": "ivy@irfirm.example", "name": "Ivy IR",
                                                          "organisation": "IR Firm", "duration": "12h"},
                         page=f"/incidents/{ref}")
