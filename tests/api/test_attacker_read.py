@@ -66,3 +66,25 @@ def test_a_filing_cites_only_its_own_incidents_evidence(client, two_breaches):
     assert r.status_code == 422 and "not evidence of this incident" in r.text, r.text
     filed = ok(client.post(filing, json={"reference": "DPA-1", "evidence_ids": [b["own"]]}, headers=bob.headers))
     assert filed["evidence_ids"] == [b["own"]]
+
+
+def test_a_broken_regimes_file_is_not_shown_to_users(db, clock, tmp_path, make_person, make_team):
+    from tests.harness.ingest import AppliedClient
+    from tocsin.app import create_app
+    from tocsin.config import Settings
+
+    private = tmp_path / "ops-private"
+    private.mkdir()
+    (private / "regimes.yaml").write_text("regimes: [ {id: internal-only-code-name\n", encoding="utf-8")
+    app = create_app(settings=Settings(secret_key="test-secret", regimes_file=private / "regimes.yaml"),
+                     db=db, clock=clock)
+    try:
+        with AppliedClient(app, raise_server_exceptions=False) as client:
+            make_team("secops", is_security=True)
+            bob = make_person("responder", teams=["secops"], name="Bob")
+            ref = declare(client, bob, "Credential leak")
+            r = client.get(f"{INC}/{ref}/obligations", headers=bob.headers)
+            assert r.status_code == 422 and "tocsin regimes check" in r.text, r.text
+            assert "ops-private" not in r.text and "internal-only" not in r.text
+    finally:
+        app.state.ingest.close()

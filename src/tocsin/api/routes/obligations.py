@@ -18,7 +18,7 @@ from tocsin.incidents.access import require_incident
 from tocsin.incidents.models import Incident
 from tocsin.incidents.service import ref
 from tocsin.obligations import service as svc
-from tocsin.obligations.catalog import CLOCKS, Catalog, CatalogError
+from tocsin.obligations.catalog import CLOCKS, Catalog
 from tocsin.obligations.schemas import (
     CatalogRegimeOut,
     ClockIn,
@@ -39,11 +39,11 @@ CtxDep = Annotated[Ctx, Depends(context)]
 
 
 def catalog(request: Request) -> Catalog:
-    """The catalogue in force; a bad operator file answers 422 with the file's own error."""
-    try:
-        return svc.catalog_of(request.app.state.settings)
-    except CatalogError as exc:
-        raise InvalidInput(f"the regimes configuration cannot be used: {exc}") from None
+    """The catalogue in force; a bad operator file answers 422 (its error is logged, not shown)."""
+    cat = svc.catalog_or_none(request.app.state.settings)
+    if cat is None:
+        raise InvalidInput(svc.UNUSABLE)
+    return cat
 
 
 CatDep = Annotated[Catalog, Depends(catalog)]
