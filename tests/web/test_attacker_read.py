@@ -27,7 +27,7 @@ def _link(web, ref: str) -> str:
     return link[link.index("/guest/"):]
 
 
-def test_a_new_invitation_does_not_hand_over_an_existing_guest_account(app, client, make_web_user, web_client):
+def test_a_new_invitation_does_not_hand_over_an_existing_guest_account(app, client, clock, make_web_user, web_client):
     ada, ida = make_web_user("admin", name="Ada"), make_web_user("responder", name="Ida")
     body = {"severity": "SEV2", "kind": "security", "restricted": True}
     secret = client.post(f"{API}/incidents", json={"title": "Board member's mailbox", **body},
@@ -45,8 +45,12 @@ def test_a_new_invitation_does_not_hand_over_an_existing_guest_account(app, clie
     assert r.status_code == 400 and "password of your guest account" in r.text
     assert "tocsin_session" not in r.cookies
     assert login(TestClient(app), IVY, MALLORY).status_code != 303
+    for _ in range(4):  # guessing Ivy's password through the link is throttled like any password check
+        assert mallory.post(path, data={"name": "Ivy", "password": MALLORY}).status_code == 400
+    assert mallory.post(path, data={"name": "Ivy", "password": PASSWORD}).status_code == 429
     assert ivy.get(f"/incidents/{secret}").status_code == 200  # Ivy's session was not ended either
-    # Ivy herself takes it up with her own password, and sees both incidents
+    # Ivy herself takes it up with her own password (once the wait is over), and sees both incidents
+    clock.advance(minutes=1)
     assert ivy.post(path, data={"name": "Ivy", "password": PASSWORD},
                     follow_redirects=False).headers["location"] == f"/incidents/{mine}"
     assert ivy.get(f"/incidents/{secret}").status_code == 200 and ivy.get(f"/incidents/{mine}").status_code == 200

@@ -23,15 +23,17 @@ from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
 from tocsin.db.session import rowcount
-from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts, WrongSecret
 from tocsin.incidents import timeline
 from tocsin.incidents.guest_models import GuestGrant
 from tocsin.incidents.models import Incident
 from tocsin.incidents.types import Role, TimelineKind
 from tocsin.keys import key_hash
 from tocsin.principal import OrgRole, Principal
+from tocsin.users import throttle
 from tocsin.users.models import User
 from tocsin.users.service import (
+    MAX_PASSWORD,
     check_password,
     create_user,
     end_sessions,
@@ -153,9 +155,15 @@ def accept(session: Session, *, now: datetime, token: str, name: str, password: 
     if existing is not None and existing.org_role == OrgRole.guest.value:
         # the link is shown to whoever invited: it must not set the password of an account that
         # already sees other incidents, so an existing guest proves who they are instead
-        if not check_password(existing, password):
-            raise InvalidInput("you already have a guest account: give the password of your guest account",
-                               details={"field": "password"})
+        # (throttled like a change of one's own password: the inviter holds the link and may guess)
+        ticket = throttle.take(session, throttle.PASSWORD, str(existing.id), now)
+        if ticket.blocked:
+            raise TooManyAttempts(f"too many wrong passwords: try again in {ticket.retry_after} s",
+                                  retry_after=ticket.retry_after)
+        if len(password) > MAX_PASSWORD or not check_password(existing, password):
+            raise WrongSecret("you already have a guest account: give the password of your guest account",
+                              details={"field": "password"})
+        throttle.clear(session, throttle.PASSWORD, str(existing.id))
         hashed = existing.password_hash
     else:
         hashed = hash_password(password)  # InvalidInput for a too short or too long one
