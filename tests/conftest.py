@@ -26,8 +26,11 @@ from tests.harness.backends import BACKENDS, CHEAP_PASSWORD_HASHING, PG_ADMIN_UR
 from tests.harness.ingest import AppliedClient
 from tests.harness.people import Person, person_factory, service_factory, team_factory
 from tocsin.clock import ManualClock
+from tocsin.config import Settings
 from tocsin.db import Database
 from tocsin.db.migrate import head_revision, upgrade
+from tocsin.db.session import _writer_lock
+from tocsin.pipeline import context as pipeline_context
 from tocsin.principal import Principal
 
 pytest_plugins = ["tests.harness.plugin"]  # the harness's fixtures: smtp, twilio, slack, receiver, serve, runbook
@@ -133,23 +136,72 @@ def _reset_pg(url: str) -> None:
         conn.execute(_RESET_SQL[url])
 
 
+@pytest.fixture(scope="session")
+def _sqlite_worker_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where this worker's SQLite tests keep their database: one path, a fresh copy of the template
+    for every test (so that the worker's `Database` for it, and its statement cache, can be reused).
+
+    In memory (/dev/shm) where there is one: the file is thrown away after each test, and on disk
+    the WAL checkpoint and fsync of every test's last connection and the unlinks cost more than the
+    test's own queries on a busy machine. SQLite behaves alike on both (WAL, locks, shared memory);
+    only what survives a power cut differs, which no test can see."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        directory = Path(tempfile.mkdtemp(prefix="tocsin-tests-db-", dir=shm))
+        yield directory / "tocsin.db"
+        shutil.rmtree(directory, ignore_errors=True)
+    else:
+        yield tmp_path_factory.mktemp("db") / "tocsin.db"
+
+
+def _fresh_sqlite(template: Path, path: Path, request: pytest.FixtureRequest) -> Path:
+    """Put a fresh copy of `template` at `path` and return it; in the test's own `tmp_path` instead
+    when a connection of an earlier test still holds the file's writer lock (a leaked transaction)."""
+    lock = _writer_lock(str(path))
+    if not lock.acquire(blocking=False):
+        path = request.getfixturevalue("tmp_path") / "tocsin.db"
+    else:
+        lock.release()
+    # The old database's WAL and shared-memory files must go with it: SQLite would replay a
+    # stale -wal onto the copy. Connections still open on the old file keep its (unlinked) inode.
+    for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        stale.unlink(missing_ok=True)
+    shutil.copy(template, path)
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of an empty, migrated database: one per test on each backend."""
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The URL of an empty, migrated database: one per test on each backend (on SQLite a fresh
+    copy of the migrated template, on PostgreSQL the worker's database emptied)."""
     if request.param == "sqlite":
-        path = tmp_path / "tocsin.db"
-        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
+        path = _fresh_sqlite(request.getfixturevalue("_sqlite_template"),
+                             request.getfixturevalue("_sqlite_worker_path"), request)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("_pg_migrated")
     _reset_pg(url)
     return url
 
 
+# One `Database` per URL in this worker, reused by every test of that backend. Each test's
+# database is new (db_url above), but its engine is not: SQLAlchemy keeps compiled statements
+# per engine (the key holds the engine's dialect), so a new engine per test compiled every
+# statement the test ran again (about a third of a console test's time in fixtures).
+_DATABASES: dict[str, Database] = {}
+
+
 @pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
+    database = _DATABASES.get(db_url)
+    if database is None:
+        database = _DATABASES[db_url] = Database(db_url)
     yield database
+    # No connection outlives the test (the next one replaces the file or empties the tables), and
+    # nothing read from this test's data is kept for the next: the alert pipeline caches its
+    # configuration per engine, keyed by a version counter that restarts at 0 with each database.
     database.dispose()
+    with pipeline_context._LOCK:
+        pipeline_context._CACHE.pop(database.engine, None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -204,13 +256,24 @@ def make_service(db: Database, clock: ManualClock, system: Principal) -> Callabl
     return service_factory(db, clock, system)
 
 
+_APP_SETTINGS: dict[tuple[tuple[str, str], ...], Settings] = {}
+
+
+def _app_settings() -> Settings:
+    """The `app` fixture's settings: read from the environment once per distinct set of TOCSIN_*
+    variables (reading them costs ~10 ms, a tenth of a small API test), a copy for each app."""
+    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("TOCSIN_")))
+    settings = _APP_SETTINGS.get(key)
+    if settings is None:
+        settings = _APP_SETTINGS[key] = Settings(max_body_bytes=64 * 1024, secret_key="test-secret")
+    return settings.model_copy(deep=True)
+
+
 @pytest.fixture
 def app(db: Database, clock: ManualClock):
     from tocsin.app import create_app
-    from tocsin.config import Settings
 
-    application = create_app(settings=Settings(max_body_bytes=64 * 1024, secret_key="test-secret"), db=db,
-                             clock=clock)
+    application = create_app(settings=_app_settings(), db=db, clock=clock)
     yield application
     application.state.ingest.close()
 

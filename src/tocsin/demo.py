@@ -6,6 +6,7 @@ data directory) because even a demo should not ship a known credential.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,14 +17,24 @@ from sqlalchemy.orm import Session
 from tocsin.actions.service import ActionSpec, create_item, update_item
 from tocsin.actions.types import ActionPriority, ActionType
 from tocsin.clock import Clock
+from tocsin.config import Settings
+from tocsin.containment import service as containment
+from tocsin.containment.types import Phase
 from tocsin.escalation.service import create_policy, set_service_policy
+from tocsin.evidence import service as evidence
+from tocsin.evidence.types import CustodyAction
 from tocsin.flows.incidents import declare
 from tocsin.flows.incidents import update as update_incident
 from tocsin.incidents.models import Incident
+from tocsin.incidents.roles import assign_role
 from tocsin.incidents.service import Declaration, ref
 from tocsin.incidents.timeline import add_note
-from tocsin.incidents.types import Kind, Status
+from tocsin.incidents.types import Kind, Role, Status
+from tocsin.indicators import service as indicators
+from tocsin.indicators.types import AssetKind, ContainmentState, IndicatorType, Tlp
 from tocsin.integrations.service import IntegrationType, create_integration
+from tocsin.legal import service as legal
+from tocsin.obligations import service as obligations
 from tocsin.oncall.service import create_layer, create_schedule
 from tocsin.postmortems.service import start as start_postmortem
 from tocsin.postmortems.service import update as update_postmortem
@@ -59,6 +70,7 @@ PEOPLE = [
     ("bob@demo.tocsin.dev", "Bob Responder", OrgRole.responder, "platform"),
     ("carol@demo.tocsin.dev", "Carol Security", OrgRole.responder, "security"),
     ("dave@demo.tocsin.dev", "Dave Viewer", OrgRole.viewer, None),
+    ("lena@demo.tocsin.dev", "Lena Counsel", OrgRole.responder, "security"),
 ]
 
 
@@ -66,8 +78,9 @@ def is_empty(session: Session) -> bool:
     return session.execute(sa.select(sa.func.count()).select_from(User)).scalar_one() == 0
 
 
-def load(session: Session, clock: Clock) -> tuple[list[Credential], list[Integration]]:
-    """Create the demo organisation; return the credentials of its users and its integration keys."""
+def load(session: Session, clock: Clock, settings: Settings) -> tuple[list[Credential], list[Integration]]:
+    """Create the demo organisation; return the credentials of its users and its integration keys.
+    `settings` give the legal gate and the notification regimes in force."""
     now = clock.now()
     system = Principal.system("demo")
     platform = create_team(session, actor=system, now=now, name="Platform", slug="platform",
@@ -104,7 +117,9 @@ def load(session: Session, clock: Clock) -> tuple[list[Credential], list[Integra
     update_incident(session, incident=incident, actor=bob, now=now, changes={"status": Status.identified.value})
     _paging(session, system, now)
     past = _learning(session, principal_for(session, users["carol@demo.tocsin.dev"]), now)
-    _status_page(session, principal_for(session, users["alice@demo.tocsin.dev"]), bob, incident, past, now)
+    alice = principal_for(session, users["alice@demo.tocsin.dev"])
+    _status_page(session, alice, bob, incident, past, now)
+    _breach(session, settings, users["carol@demo.tocsin.dev"], alice, users["lena@demo.tocsin.dev"], now)
     return creds, _detection(session, system, now)
 
 
@@ -185,6 +200,60 @@ def _status_page(session: Session, alice: Principal, bob: Principal, active: Inc
                             body="We are moving the website to new servers. It may be briefly unavailable.",
                             scheduled_for=start, scheduled_until=start + timedelta(hours=1), component_ids=[www.id],
                             deliver_notifications=False)
+
+
+def _breach(session: Session, settings: Settings, carol_user: User, alice: Principal, lena: User,
+            now: datetime) -> Incident:
+    """A security incident (INC-3, restricted to its circle and the security team): a deploy key
+    leaked six hours ago. Carol commands it and leads forensics, Lena is Legal; the containment
+    checklist has the key revoked, one indicator and one affected account are recorded, the
+    GitHub audit log export is registered as evidence and handed to Lena, GDPR's clock
+    runs from aware_at (the room counts down to the Art. 33 notice), and Alice's status page update
+    waits for Lena's approval."""
+
+    t0 = now - timedelta(hours=6)
+    carol = principal_for(session, carol_user)
+    breach = declare(session, actor=carol, now=t0, spec=Declaration(
+        title="Leaked deploy key", severity=Severity.SEV2, kind=Kind.security,
+        summary="The payments-api deploy key was pushed to a public repository and used to clone two "
+                "private repositories.", services=["payments-api"], detected_at=t0 - timedelta(minutes=12)))
+    for role, who in ((Role.forensics_lead, carol_user), (Role.legal, lena)):
+        assign_role(session, incident=breach, role=role, user=who, actor=carol,
+                    now=t0 + timedelta(minutes=5))
+    steps = containment.start_checklist(session, incident=breach, actor=carol, now=t0 + timedelta(minutes=8))
+    revoke = next(step for step in steps if step.kind == "contain" and "credential" in step.title.lower())
+    containment.mark_done(session, incident=breach, step=revoke, actor=carol, now=t0 + timedelta(minutes=20))
+    containment.advance(session, incident=breach, actor=carol, now=t0 + timedelta(minutes=21), phase=Phase.containment,
+                        note="deploy key revoked; checking what else it reached")
+    indicators.add_indicator(session, incident=breach, actor=carol, now=t0 + timedelta(minutes=30),
+                             spec=indicators.IndicatorSpec(
+                                 type=IndicatorType.ipv4, value="203.0.113.45", tlp=Tlp.amber,
+                                 first_seen=t0 - timedelta(minutes=40), source="GitHub audit log",
+                                 notes="cloned payments-api and payments-infra with the leaked key"))
+    indicators.add_asset(session, incident=breach, actor=carol, now=t0 + timedelta(minutes=32),
+                         spec=indicators.AssetSpec(kind=AssetKind.account, name="deploy key payments-api-deploy",
+                                                   state=ContainmentState.contained, source="GitHub audit log"))
+    export = b"demo: GitHub audit log export for the leaked deploy key\n"
+    item = evidence.register_external(
+        session, incident=breach, actor=carol, now=t0 + timedelta(minutes=45), name="GitHub audit log export",
+        location="s3://acme-forensics/leaked-deploy-key/github-audit.json",
+        sha256=hashlib.sha256(export).hexdigest(), size=len(export),
+        description="Every use of the deploy key in the last 90 days, exported by GitHub support.",
+        handling=evidence.Handling(location="GitHub organisation settings", reason="who used the key, from where"))
+    evidence.add_custody(session, incident=breach, item=item, actor=carol, now=t0 + timedelta(hours=2),
+                         action=CustodyAction.transferred, handling=evidence.Handling(
+                             who="Lena Counsel", location="shared legal drive", reason="for the GDPR assessment"))
+    cat = obligations.catalog_of(settings)
+    obligations.choose_regime(session, incident=breach, regime_id="gdpr", reason="EU customers' payment data",
+                              actor=carol, now=t0 + timedelta(hours=1), cat=cat)
+    obligations.set_clock(session, incident=breach, clock="aware_at", at=t0, reason="the secret scanner's alert, "
+                          "confirmed by the audit log", actor=carol, now=t0 + timedelta(hours=1), cat=cat)
+    page = sp.require_page(session, "demo")
+    legal.post_update(session, actor=alice, now=t0 + timedelta(hours=3), severities=settings.legal_gate(), page=page,
+                      incident=breach, name="Repository access review", status="investigating",
+                      body="We are investigating unauthorised access to some of our source code. Payments are "
+                           "not affected.", deliver_notifications=False)
+    return breach
 
 
 def _paging(session: Session, system: Principal, now: datetime) -> None:

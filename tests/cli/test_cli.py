@@ -33,6 +33,10 @@ from tests.harness.backends import BACKENDS, PG_ADMIN_URL, pg_conninfo
 from tests.harness.cli import cli_env, fails, last_line, ok, run, run_parallel
 from tests.harness.ports import free_port
 from tocsin.audit.models import AuditEntry
+from tocsin.evidence.models import CustodyEntry, EvidenceItem
+from tocsin.incidents.models import Incident
+from tocsin.legal.models import LegalDraft
+from tocsin.obligations.models import Obligation
 
 pytestmark = pytest.mark.slow
 
@@ -210,7 +214,9 @@ def test_demo_then_audit_verify_detects_edits_and_deletions(db_url: str, tmp_pat
     )
     assert "already" in ok(again).stdout
     assert "token=" not in again.stdout
-    assert "Elevated checkout latency" in [i["title"] for i in json.loads(ok(listed).stdout)]
+    titles = [i["title"] for i in json.loads(ok(listed).stdout)]
+    assert "Elevated checkout latency" in titles
+    assert "Leaked deploy key" not in titles  # INC-3 is restricted: Bob is outside its circle
 
     # The audit chain: intact, then an edited action and edited details, then a deleted last entry.
     # One line even at 80 columns, so the head hash can be copied and compared later.
@@ -222,6 +228,17 @@ def test_demo_then_audit_verify_detects_edits_and_deletions(db_url: str, tmp_pat
     engine = sa.create_engine(db_url)
     try:
         with engine.begin() as conn:
+            # the security incident a security team would open the demo for (README: INC-3)
+            breach = conn.execute(sa.select(Incident.id, Incident.kind, Incident.restricted)
+                                  .where(Incident.number == 3)).one()
+            assert (breach.kind, breach.restricted) == ("security", True)
+            assert conn.execute(sa.select(LegalDraft.state).where(LegalDraft.incident_id == breach.id)
+                                ).scalars().all() == ["pending"]
+            assert conn.execute(sa.select(CustodyEntry.action).join(EvidenceItem, EvidenceItem.id == CustodyEntry.item_id)
+                                .where(EvidenceItem.incident_id == breach.id).order_by(CustodyEntry.seq)
+                                ).scalars().all() == ["collected", "transferred"]
+            assert conn.execute(sa.select(Obligation.due_at).where(Obligation.incident_id == breach.id,
+                                                                   Obligation.obligation == "art33")).scalar_one()
             rows = {r.seq: r for r in conn.execute(sa.select(AuditEntry.seq, AuditEntry.action, AuditEntry.details))}
             assert sorted(rows) == list(range(1, entries + 1))
             conn.execute(sa.update(AuditEntry).where(AuditEntry.seq == 1)

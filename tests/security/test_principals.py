@@ -13,8 +13,9 @@ The principals (columns of RULES):
   cookie is sent anyway);
 - guest: an outside responder invited to the restricted incident (incidents/guests.py), with an API
   token an admin made for them: the API refuses them everywhere (403), and the console answers only
-  the room of their incident, the home page (a redirect to it) and logging out (GUEST_OK); every
-  other console route is a 404 (`expected`), whatever its rule.
+  the room of their incident, its evidence pages (an item with its ledger, a download, the custody
+  report), the home page (a redirect to it) and logging out (GUEST_OK); every other console route
+  is a 404 (`expected`), whatever its rule.
 
 Each row of ROUTES names a route, a request valid enough to pass validation (so that neither a 404
 nor a 422 can stand in for the refusal) and a rule; RULES says what each principal gets under
@@ -60,7 +61,10 @@ RULES: dict[str, tuple[Any, ...]] = {
     "legal":           (401,      403,   403,      403,  404,  401,        401),   # the Legal holder (helper) only
     "filing":          (401,      403,   403,      OK,   404,  401,        401),   # its Legal/Privacy/IC, admins
 }
-GUEST_OK = {("GET", "/"), ("GET", "/incidents/{ref}"), ("POST", "/logout")}
+GUEST_OK = {("GET", "/"), ("GET", "/incidents/{ref}"), ("POST", "/logout"),
+            # an outside IR firm reads their incident's evidence (web/guest_gate.py)
+            ("GET", "/incidents/{ref}/evidence/report"), ("GET", "/incidents/{ref}/evidence/{evidence_id}"),
+            ("GET", "/incidents/{ref}/evidence/{evidence_id}/download")}
 
 
 def expected(route: Route, who: str) -> Any:

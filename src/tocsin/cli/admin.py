@@ -172,7 +172,7 @@ def demo(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
             if not demo_data.is_empty(s):
                 console.print("The database already has users; demo data not loaded.")
                 return
-            creds, keys = demo_data.load(s, SystemClock())
+            creds, keys = demo_data.load(s, SystemClock(), cfg)
     except SchemaMismatch as exc:
         fail(exc.message, code=2)
     finally:

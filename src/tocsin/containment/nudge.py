@@ -10,9 +10,14 @@ timeline and in the room. Two things count as investigating a target:
   inspect, examine, analyse/analyze, log into/on, ssh, look into, dig into, run forensics), matched
   case-insensitively; the target must stand as a whole name (`web-7` does not match `web-70`).
 
-A target is preserved when a `preserve` step for it is done. A target the checklist names with no
-preserve step at all is not preserved either. Targets compare case-insensitively. `known` may
-include other asset names (indicators of compromise, affected assets) beside the step targets.
+A target is preserved when a `preserve` step for it is done, or when an evidence item of the
+incident was collected from it: `collected` holds each item's name and location, and an item counts
+for a target that it names as a whole name (`web-7 memory image`, `web-7.img`,
+`s3://forensics/web-7/disk.raw`; not `web-70.img`). A target the checklist names with no preserve
+step and no evidence is not preserved. Targets compare case-insensitively. `known` holds other
+names a note may investigate beside the step targets: the edges pass the incident's affected hosts
+(indicators package), so a note investigating an affected host before its preservation warns even
+when no checklist names it.
 """
 
 from __future__ import annotations
@@ -69,24 +74,35 @@ def targets(steps: Iterable[StepState]) -> list[str]:
     return list(seen.values())
 
 
-def for_step(kind: str, target: str | None, steps: Iterable[StepState]) -> Nudge | None:
-    """The nudge for marking a step of `kind` on `target` done, or None (not an investigation, no
-    target, or the target is preserved)."""
-    if kind != StepKind.investigate.value or not target or not target.strip():
-        return None
-    if _key(target) in preserved(steps):
-        return None
-    return Nudge(target.strip(), "step")
-
-
 def _names(text: str, name: str) -> bool:
     return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-]|\.\w)", text, re.IGNORECASE) is not None
 
 
-def for_note(text: str, steps: Iterable[StepState], known: Iterable[str] = ()) -> list[Nudge]:
+def _in_evidence(text: str, name: str) -> bool:
+    """Does an evidence item's name or location name `name`? A file extension may follow (web-7.img)."""
+    return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE) is not None
+
+
+def _kept(name: str, done: set[str], collected: list[str]) -> bool:
+    return _key(name) in done or any(_in_evidence(text, name.strip()) for text in collected)
+
+
+def for_step(kind: str, target: str | None, steps: Iterable[StepState], collected: Iterable[str] = ()
+             ) -> Nudge | None:
+    """The nudge for marking a step of `kind` on `target` done, or None (not an investigation, no
+    target, or the target is preserved: by a done preserve step or by evidence collected from it)."""
+    if kind != StepKind.investigate.value or not target or not target.strip():
+        return None
+    if _kept(target, preserved(steps), list(collected)):
+        return None
+    return Nudge(target.strip(), "step")
+
+
+def for_note(text: str, steps: Iterable[StepState], known: Iterable[str] = (), collected: Iterable[str] = ()
+             ) -> list[Nudge]:
     """The nudges for a note: one per target (step targets and `known` names) that a sentence of
     the note investigates while the target is not preserved, in the order the names were given."""
-    steps = list(steps)
+    steps, collected = list(steps), list(collected)
     done = preserved(steps)
     names: dict[str, str] = {}
     for name in [*targets(steps), *known]:
@@ -94,8 +110,8 @@ def for_note(text: str, steps: Iterable[StepState], known: Iterable[str] = ()) -
             names.setdefault(_key(name), name.strip())
     sentences = [part for part in _SENTENCE.split(text) if VERBS.search(part)]
     out = []
-    for key, name in names.items():
-        if key in done:
+    for name in names.values():
+        if _kept(name, done, collected):
             continue
         if any(_names(sentence, name) for sentence in sentences):
             out.append(Nudge(name, "note"))

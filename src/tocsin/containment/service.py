@@ -181,13 +181,15 @@ def _warn(session: Session, incident: Incident, now: datetime, found: nudge.Nudg
 
 
 def mark_done(session: Session, *, incident: Incident, step: ChecklistStep, actor: Principal, now: datetime,
-              nudge_on: bool = True) -> nudge.Nudge | None:
-    """Mark a step done; return the forensics-first nudge it raised (also on the timeline), if any."""
+              nudge_on: bool = True, collected: Iterable[str] = ()) -> nudge.Nudge | None:
+    """Mark a step done; return the forensics-first nudge it raised (also on the timeline), if any.
+    `collected`: the names and locations of the incident's evidence items (see nudge.py)."""
     actor.require(OrgRole.responder, "ticking checklist steps")
     require_security(incident)
     if step.done_at is not None:
         raise Conflict("this step is done already", details={"step": str(step.id)})
-    found = nudge.for_step(step.kind, step.target, _states(list_steps(session, incident))) if nudge_on else None
+    found = (nudge.for_step(step.kind, step.target, _states(list_steps(session, incident)), collected)
+             if nudge_on else None)
     step.done_at, step.done_by_id = now, actor.user_id
     session.flush()
     timeline.append(session, incident=incident, kind=TimelineKind.checklist, actor=actor, now=now,
@@ -224,14 +226,17 @@ def mark_undone(session: Session, *, incident: Incident, step: ChecklistStep, ac
 
 
 def note_added(session: Session, *, incident: Incident, entry: TimelineEntry, now: datetime,
-               nudge_on: bool = True) -> list[nudge.Nudge]:
-    """The nudges a new note raises on a security incident (each also on the timeline)."""
+               nudge_on: bool = True, known: Iterable[str] = (), collected: Iterable[str] = ()
+               ) -> list[nudge.Nudge]:
+    """The nudges a new note raises on a security incident (each also on the timeline). `known`:
+    the incident's affected hosts; `collected`: its evidence items' names and locations (the edges
+    read both: this package does not import indicators or evidence; see nudge.py)."""
     if not nudge_on or incident.kind != Kind.security.value:
         return []
-    steps = list_steps(session, incident)
-    if not steps:
+    steps, known = list_steps(session, incident), list(known)
+    if not steps and not known:
         return []
-    found = nudge.for_note(entry.text, _states(steps))
+    found = nudge.for_note(entry.text, _states(steps), known, collected)
     for item in found:
         _warn(session, incident, now, item, {"entry": str(entry.id)})
     return found

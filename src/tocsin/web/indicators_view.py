@@ -83,6 +83,7 @@ def panel(s: Session, me: Principal, incident: Incident, tz: ZoneInfo) -> dict[s
             tlp_label=TLP_LABELS[Tlp(a.tlp)], seen=_seen(a.first_seen, a.last_seen, tz), source=a.source)
             for a in assets],
         "editable": incident.kind == Kind.security.value,
+        "exports": not me.is_guest,  # an outside responder reads the panel; the exports are not theirs (guest_gate)
         "types": [(t.value, TYPE_LABELS[t]) for t in IndicatorType],
         "kinds": [(k.value, KIND_LABELS[k]) for k in AssetKind],
         "states": [c.value for c in ContainmentState],

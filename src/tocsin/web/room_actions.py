@@ -25,6 +25,7 @@ from tocsin.containment import service as containment
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TocsinError
 from tocsin.escalation import responders
 from tocsin.flows import incidents as flows
+from tocsin.http import forensics
 from tocsin.http.errors import error_response, status_for
 from tocsin.ids import parse_uuid
 from tocsin.incidents import roles as roles_svc
@@ -230,7 +231,10 @@ def note(a: Act) -> None:
     if update not in ("", "1"):
         raise InvalidInput("the update box is either ticked or not", details={"field": "update"})
     entry = timeline.add_note(a.s, incident=a.incident, actor=a.me, now=a.now, text=text, key_event=update == "1")
-    containment.note_added(a.s, incident=a.incident, entry=entry, now=a.now, nudge_on=a.ctx.settings.forensics_nudge)
+    nudge_on = a.ctx.settings.forensics_nudge
+    found = forensics.leads(a.s, a.incident, nudge_on=nudge_on)
+    containment.note_added(a.s, incident=a.incident, entry=entry, now=a.now, nudge_on=nudge_on, known=found.known,
+                           collected=found.collected)
     a.done = "update" if update else "note"
 
 

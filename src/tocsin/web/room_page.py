@@ -60,11 +60,13 @@ def render_room(request: Request, ctx: WebCtx, ref: str, *, flash: str | None = 
             "changes": [] if me.is_guest else room_view.changes_view(s, incident, tz),
             "legal": room_security.legal_view(s, incident, me),
             "guests": room_security.guests_view(s, incident, me, ctx.now, ctx.settings.guest_max_days),
-            # an outside responder gets the incident's core room: these panels' pages and forms are not theirs
+            # an outside responder gets the core room and reads the Indicators and Evidence panels (no
+            # forms: below viewer, never a Forensics Lead; web/guest_gate.py admits only the evidence
+            # pages); the containment and obligations panels are not theirs
             "containment": None if me.is_guest else containment_view.panel(s, incident, tz, ctx.now),
-            "iocs": None if me.is_guest else indicators_view.panel(s, me, incident, tz),
+            "iocs": indicators_view.panel(s, me, incident, tz),
             "obligations": None if me.is_guest else obligations_view.panel(s, incident, ctx.settings, ctx.now),
-            "evidence": None if me.is_guest else evidence_view.panel(s, me, incident),
+            "evidence": evidence_view.panel(s, me, incident),
         }
         if values["can_act"]:
             values["opts"] = action_options(s, incident, me)

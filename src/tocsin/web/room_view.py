@@ -57,7 +57,8 @@ KIND_LABELS = {
     "status_page": "Public update", "responders": "Responders",
     "phase_changed": "Phase", "checklist": "Checklist", "forensics": "Forensics first",
     "clock_set": "Regulatory clock", "obligation": "Obligation",
-    "evidence": "Evidence",
+    "evidence": "Evidence", "indicator": "Indicator", "asset": "Affected asset", "legal": "Legal review",
+    "guest": "Outside responder",
 }
 _OPEN = {s.value for s in ACTIVE_STATUSES}
 

@@ -32,6 +32,7 @@ from tocsin.containment.schemas import (
     TemplatePatch,
     UndoIn,
 )
+from tocsin.http import forensics
 from tocsin.http.present import users_by_id
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.models import Incident
@@ -119,7 +120,9 @@ def step_done(key: str, step_id: uuid.UUID, ctx: CtxDep, request: Request) -> di
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key, for_update=True)
         step = svc.require_step(s, incident, step_id)
-        found = svc.mark_done(s, incident=incident, step=step, actor=me, now=ctx.now, nudge_on=_nudge_on(request))
+        nudge_on = _nudge_on(request)
+        found = svc.mark_done(s, incident=incident, step=step, actor=me, now=ctx.now, nudge_on=nudge_on,
+                              collected=forensics.leads(s, incident, nudge_on=nudge_on).collected)
         return {**steps_out(s, [step])[0], "warnings": [found.message] if found else []}
 
 

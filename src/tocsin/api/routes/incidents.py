@@ -17,6 +17,7 @@ from tocsin.containment import service as containment
 from tocsin.csvsafe import writerow
 from tocsin.errors import InvalidInput
 from tocsin.flows import incidents as flows
+from tocsin.http import forensics
 from tocsin.http.present import incident_out, incidents_out, timeline_out, users_by_id
 from tocsin.incidents import roles as roles_svc
 from tocsin.incidents import service as svc
@@ -170,7 +171,10 @@ def add_note(key: str, body: NoteIn, ctx: CtxDep, request: Request) -> dict[str,
         incident = require_incident(s, me, key)
         entry = timeline.add_note(s, incident=incident, actor=me, now=ctx.now, text=body.text,
                                   occurred_at=body.occurred_at, key_event=body.key_event)
-        containment.note_added(s, incident=incident, entry=entry, now=ctx.now, nudge_on=request.app.state.settings.forensics_nudge)
+        nudge_on = request.app.state.settings.forensics_nudge
+        found = forensics.leads(s, incident, nudge_on=nudge_on)
+        containment.note_added(s, incident=incident, entry=entry, now=ctx.now, nudge_on=nudge_on, known=found.known,
+                               collected=found.collected)
         return timeline_out(s, [entry])[0]
 
 

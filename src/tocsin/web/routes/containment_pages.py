@@ -17,6 +17,7 @@ from tocsin.containment import service as containment
 from tocsin.containment import templates
 from tocsin.containment.types import Phase, StepKind
 from tocsin.errors import InvalidInput
+from tocsin.http import forensics
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.service import ref as incident_ref
 from tocsin.principal import OrgRole
@@ -83,8 +84,9 @@ def tick_step(ref: str, step_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
         incident = require_incident(s, me, ref, for_update=True)
         step = containment.require_step(s, incident, sid)
         if done == "1":
-            found = containment.mark_done(s, incident=incident, step=step, actor=me, now=ctx.now,
-                                          nudge_on=ctx.settings.forensics_nudge)
+            nudge_on = ctx.settings.forensics_nudge
+            found = containment.mark_done(s, incident=incident, step=step, actor=me, now=ctx.now, nudge_on=nudge_on,
+                                          collected=forensics.leads(s, incident, nudge_on=nudge_on).collected)
             if found is not None:
                 flash = f"Step done. Forensics first: {found.message}."
         else:
