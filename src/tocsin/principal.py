@@ -50,7 +50,8 @@ class Principal:
 
     @property
     def sees_all_restricted(self) -> bool:
-        return self.is_admin or self.security_team
+        # a guest sees its live grants only, even if someone put it in the security team
+        return self.is_admin or (self.security_team and not self.is_guest)
 
     def at_least(self, role: OrgRole) -> bool:
         return _RANK[self.org_role] >= _RANK[role]

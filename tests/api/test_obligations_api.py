@@ -80,8 +80,7 @@ def test_gdpr_and_nis2_from_suggestion_to_filing(client, people, clock, db):
     notification = got["NIS2 incident notification"]
     filed_at = clock.now() - timedelta(minutes=30)
     ok(client.post(f"{INC}/{ref}/obligations/{notification['id']}/filing",
-                   json={"reference": "CSIRT-2", "filed_at": filed_at.isoformat(),
-                         "evidence_ids": ["0190d1b2-0000-7000-8000-000000000001"]}, headers=lee.headers))
+                   json={"reference": "CSIRT-2", "filed_at": filed_at.isoformat()}, headers=lee.headers))
     final = by_name(client, sam, ref)["NIS2 final report"]
     assert final["due_reason"] == "1 months after the notification filing"
     assert (filed_at.isoformat(), final["due_at"]) == ("2026-01-01T13:30:00+00:00", "2026-02-02T00:00:00Z")

@@ -85,7 +85,7 @@ def test_access_ends_at_expiry_and_at_once_on_revocation(app, client, clock, sce
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
     relogin = login(guest, "ivy@irfirm.example", PASSWORD)  # the password is right, but the access is over
     assert relogin.status_code != 303 and "Wrong email or password" in relogin.text
-    # invited again (a new link: a guest of before sets a new password), then revoked by an admin
+    # invited again (a new link: a guest of before gives their password again), then revoked by an admin
     again = _invite(scene["ic"], ref, duration="1d")
     guest2, joined = _join(app, re.search(r'value="(http[^"]+/guest/[^"]+)"', again.text).group(1))
     assert joined.status_code == 303 and guest2.get(f"/incidents/{ref}").status_code == 200
@@ -98,7 +98,7 @@ def test_access_ends_at_expiry_and_at_once_on_revocation(app, client, clock, sce
     assert guest2.get(f"/incidents/{ref}", follow_redirects=False).status_code == 303  # its session ended
     audit = client.get(f"{API}/audit?limit=200", headers=scene["ada"].headers).json()["items"]
     revoked = next(e for e in audit if e["action"] == "incident.guest_revoke")
-    assert revoked["details"]["sessions_ended"] == 1  # the expired grant's session ended with the new password
+    assert revoked["details"]["sessions_ended"] == 2  # both of the guest's sessions, the expired grant's too
 
 
 INVITE_REFUSALS = [  # (form fields, status, message)

@@ -2,7 +2,9 @@
 
 An admin or the incident's commander invites a person by email; the invitation link (256 random
 bits, only its SHA-256 kept) is shown once. Following it, the guest chooses a password and gets a
-guest account (org role `guest`) or, already a guest of another incident, sets a new password.
+guest account (org role `guest`) or, already a guest, gives the password of that account (the
+link is shown to whoever invited, so it must not set the password of an account that may already
+see other incidents).
 The grant lasts a number of hours chosen at invitation (capped by `TOCSIN_GUEST_MAX_DAYS`), counted
 from the invitation. Whether a grant is live is read at every request (`live_incident_ids`), so
 expiry needs no job and a revocation acts at once; revoking a guest's last live grant also ends
@@ -21,15 +23,24 @@ from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
 from tocsin.db.session import rowcount
-from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts, WrongSecret
 from tocsin.incidents import timeline
 from tocsin.incidents.guest_models import GuestGrant
 from tocsin.incidents.models import Incident
 from tocsin.incidents.types import Role, TimelineKind
 from tocsin.keys import key_hash
 from tocsin.principal import OrgRole, Principal
+from tocsin.users import throttle
 from tocsin.users.models import User
-from tocsin.users.service import create_user, end_sessions, get_user_by_email, hash_password, normalise_email
+from tocsin.users.service import (
+    MAX_PASSWORD,
+    check_password,
+    create_user,
+    end_sessions,
+    get_user_by_email,
+    hash_password,
+    normalise_email,
+)
 
 _MAX_TOKEN_CHARS = 100
 _DEAD_LINK = "this guest invitation link is not valid: it was used already, has expired, was revoked or never existed"
@@ -130,11 +141,32 @@ def require_invitation(session: Session, token: str, *, now: datetime) -> GuestG
     return grant
 
 
+def has_account(session: Session, grant: GuestGrant) -> bool:
+    """Whether the invitation's address is already a guest account (its page then asks for that password)."""
+    user = get_user_by_email(session, grant.email)
+    return user is not None and user.org_role == OrgRole.guest.value
+
+
 def accept(session: Session, *, now: datetime, token: str, name: str, password: str) -> tuple[User, GuestGrant]:
-    """Take up the invitation: create the guest account (or, for a guest of another incident, set the
-    new password); the link then stops working. Raises NotFound (dead link), InvalidInput, Conflict."""
+    """Take up the invitation: create the guest account (or, for a guest already, check the password
+    of that account); the link then stops working. Raises NotFound (dead link), InvalidInput, Conflict."""
     grant = require_invitation(session, token, now=now)
-    hashed = hash_password(password)  # InvalidInput for a too short or too long one
+    existing = get_user_by_email(session, grant.email)
+    if existing is not None and existing.org_role == OrgRole.guest.value:
+        # the link is shown to whoever invited: it must not set the password of an account that
+        # already sees other incidents, so an existing guest proves who they are instead
+        # (throttled like a change of one's own password: the inviter holds the link and may guess)
+        ticket = throttle.take(session, throttle.PASSWORD, str(existing.id), now)
+        if ticket.blocked:
+            raise TooManyAttempts(f"too many wrong passwords: try again in {ticket.retry_after} s",
+                                  retry_after=ticket.retry_after)
+        if len(password) > MAX_PASSWORD or not check_password(existing, password):
+            raise WrongSecret("you already have a guest account: give the password of your guest account",
+                              details={"field": "password"})
+        throttle.clear(session, throttle.PASSWORD, str(existing.id))
+        hashed = existing.password_hash
+    else:
+        hashed = hash_password(password)  # InvalidInput for a too short or too long one
     claimed = rowcount(session, sa.update(GuestGrant).where(GuestGrant.id == grant.id, GuestGrant.accepted_at.is_(None))
                        .values(accepted_at=now).execution_options(synchronize_session=False))
     if claimed != 1:
@@ -148,9 +180,7 @@ def accept(session: Session, *, now: datetime, token: str, name: str, password: 
                            org_role=OrgRole.guest, guest=True)
     elif user.org_role != OrgRole.guest.value or not user.is_active:
         raise Conflict("this address belongs to an account that cannot take guest access: ask whoever invited you")
-    else:  # a guest of before: the new password ends the sessions the old one started
-        end_sessions(session, user_id=user.id, now=now)
-    user.password_hash = hashed
+    user.password_hash = hashed  # unchanged for a guest of before (checked above)
     grant.user_id = user.id
     incident = session.get(Incident, grant.incident_id)
     assert incident is not None  # the grant's foreign key

@@ -1,7 +1,7 @@
 """Indicator and affected-asset rows, each on one incident (deleted with it).
 
 `evidence_id` names an item of the evidence locker (issue 17, built alongside); it has no foreign
-key yet, so an indicator can be recorded before or without its evidence, and is checked as a UUID only.
+key; the HTTP edges check it is an item of the same incident (`flows.evidence_refs`) before recording it.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from tocsin.schemas import Out, PatchIn, StrictIn, UTCInput
 
 Source = Annotated[str, Field(max_length=200, description="Where it came from: a tool, a feed, a person")]
 Notes = Annotated[str, Field(max_length=20_000)]
-EVIDENCE = "An evidence locker item's id (not checked against the locker yet)"
+EVIDENCE = "An evidence locker item's id; it must be evidence of the same incident"
 
 
 class IndicatorIn(StrictIn):

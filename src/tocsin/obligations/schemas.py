@@ -74,7 +74,7 @@ class FilingIn(StrictIn):
     reference: str = Field(min_length=1, max_length=300, description="The regulator's case or receipt number")
     filed_at: UTCInput | None = Field(default=None, description="When it was filed; default now")
     evidence_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50,
-                                          description="Evidence items attached to the filing")
+                                          description="Evidence items of this incident attached to the filing")
     late_reason: str | None = Field(default=None, max_length=2000,
                                     description="Required when filed after the due time")
 

@@ -9,6 +9,7 @@ engine's reminder query and the countdowns read stored due times.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from tocsin.incidents.access import visible
 from tocsin.incidents.models import Incident
 from tocsin.incidents.types import Kind, Role, TimelineKind
 from tocsin.obligations import deadlines
-from tocsin.obligations.catalog import CLOCKS, DATA_CATEGORIES, REGION, Catalog, RegimeSpec, load
+from tocsin.obligations.catalog import CLOCKS, DATA_CATEGORIES, REGION, Catalog, CatalogError, RegimeSpec, load
 from tocsin.obligations.deadlines import CLOSED_STATES, State
 from tocsin.obligations.models import IncidentRegime, Obligation, RegulatoryClock, SecurityExposure
 from tocsin.obligations.suggest import Exposure, Suggestion, suggest
@@ -38,10 +39,26 @@ SOON = timedelta(hours=24)
 THRESHOLD = "below threshold: "  # prefix of a not-applicable reason set by `refresh` from the affected count
 _FILERS = (Role.legal.value, Role.privacy_officer.value, Role.incident_commander.value)
 
+log = logging.getLogger("tocsin.obligations")
+
 
 def catalog_of(settings: Settings) -> Catalog:
     """The catalogue in force (CatalogError, a ValueError, when an operator's file is bad)."""
     return load(settings.regimes_file, settings.holidays_file)
+
+
+# What users are told about a bad operator file: its path and contents are the server's business
+# (the log and `tocsin regimes check` have them), not every responder's.
+UNUSABLE = "the regimes configuration cannot be used: an administrator can run `tocsin regimes check` to see why"
+
+
+def catalog_or_none(settings: Settings) -> Catalog | None:
+    """The catalogue in force, or None (the reason logged) when an operator's file is bad."""
+    try:
+        return catalog_of(settings)
+    except CatalogError as exc:
+        log.warning("%s", exc)
+        return None
 
 
 def _security(incident: Incident) -> None:

@@ -13,6 +13,9 @@ highest mapped role, else `sso_default_role`; an empty default refuses users in 
 Without a role map, existing users keep their role and new ones get the default. Membership of the
 teams `sso_team_map` names (the security team among them) follows the groups; other teams are left
 alone. Every login, refusal, creation and change is audited.
+
+Guests: an outside responder's account (org role `guest`) is made only by an invitation; SSO refuses
+it (a role map would otherwise make the guest staff), and the role map cannot name `guest`.
 """
 
 from __future__ import annotations
@@ -117,6 +120,9 @@ def sign_in(session: Session, *, settings: Settings, claims: dict[str, Any], now
                            org_role=decision.role)
         record(session, actor=system, action="user.sso_jit_create", target_type="user", target_id=user.id, now=now,
                details={"email": email, "org_role": decision.role.value, "because": decision.reason})
+    if user.org_role == OrgRole.guest.value:  # only an invitation makes a guest, and no login changes one
+        return _refuse(session, now=now, issuer=issuer, subject=subject, email=email, user=user,
+                       why="This is an outside responder's account: sign in with the password of its invitation.")
     account = ensure_account(session, user, now=now)
     if account.oidc_subject is not None and (account.oidc_issuer, account.oidc_subject) != (issuer, subject):
         return _refuse(session, now=now, issuer=issuer, subject=subject, email=email, user=user,

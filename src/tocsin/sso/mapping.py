@@ -34,6 +34,8 @@ def parse_role_map(text: str) -> dict[str, list[OrgRole]]:
     for group, values in parse_pairs(text, what="sso_role_map").items():
         try:
             out[group] = [OrgRole(v.lower()) for v in values]
+            if OrgRole.guest in out[group]:  # guest accounts are made only by an invitation
+                raise ValueError(group)
         except ValueError:
             raise ValueError(f"sso_role_map: the role of {group!r} must be admin, responder or viewer") from None
     return out

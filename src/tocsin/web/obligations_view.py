@@ -14,7 +14,7 @@ from tocsin.incidents.models import Incident
 from tocsin.incidents.service import ref
 from tocsin.incidents.types import Kind
 from tocsin.obligations import service as svc
-from tocsin.obligations.catalog import CLOCKS, DATA_CATEGORIES, Catalog, CatalogError
+from tocsin.obligations.catalog import CLOCKS, DATA_CATEGORIES, Catalog
 from tocsin.principal import Principal
 
 CLOCK_WORDS = {"aware_at": "Aware", "discovered_at": "Discovered", "classified_at": "Classified (major)",
@@ -24,10 +24,8 @@ STATE_WORDS = {"waiting": "waiting for its clock", "open": "open", "due_soon": "
 
 
 def catalog_or_error(settings: Settings) -> tuple[Catalog | None, str | None]:
-    try:
-        return svc.catalog_of(settings), None
-    except CatalogError as exc:
-        return None, f"The regimes configuration cannot be used: {exc}"
+    cat = svc.catalog_or_none(settings)
+    return (cat, None) if cat is not None else (None, svc.UNUSABLE[0].upper() + svc.UNUSABLE[1:])
 
 
 def panel(s: Session, incident: Incident, settings: Settings, now: datetime) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tocsin.api import pagination
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
+from tocsin.flows import evidence_refs
 from tocsin.ids import incident_ref
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.models import Incident
@@ -70,6 +71,7 @@ def list_indicators(key: str, ctx: CtxDep) -> dict[str, Any]:
 def add_indicator(key: str, body: IndicatorIn, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key, for_update=True)
+        evidence_refs.require_own(s, incident, [body.evidence_id], "evidence_id")
         row = svc.add_indicator(s, incident=incident, actor=me, now=ctx.now, spec=svc.IndicatorSpec(**body.model_dump()))
         return _indicators_out(s, me, incident, [row])[0]
 
@@ -80,6 +82,7 @@ def patch_indicator(key: str, indicator_id: uuid.UUID, body: IndicatorPatch, ctx
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key, for_update=True)
         row = svc.require_indicator(s, incident, indicator_id)
+        evidence_refs.require_own(s, incident, [body.evidence_id], "evidence_id")
         row = svc.update_indicator(s, incident=incident, indicator=row, actor=me, now=ctx.now,
                                    changes=body.model_dump(exclude_unset=True))
         return _indicators_out(s, me, incident, [row])[0]
@@ -106,6 +109,7 @@ def list_assets(key: str, ctx: CtxDep) -> dict[str, Any]:
 def add_asset(key: str, body: AssetIn, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key, for_update=True)
+        evidence_refs.require_own(s, incident, [body.evidence_id], "evidence_id")
         row = svc.add_asset(s, incident=incident, actor=me, now=ctx.now, spec=svc.AssetSpec(**body.model_dump()))
         return _asset_out(incident, row)
 
@@ -116,6 +120,7 @@ def patch_asset(key: str, asset_id: uuid.UUID, body: AssetPatch, ctx: CtxDep) ->
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key, for_update=True)
         row = svc.require_asset(s, incident, asset_id, for_update=True)
+        evidence_refs.require_own(s, incident, [body.evidence_id], "evidence_id")
         return _asset_out(incident, svc.update_asset(s, incident=incident, asset=row, actor=me, now=ctx.now,
                                                      changes=body.model_dump(exclude_unset=True)))
 

@@ -13,11 +13,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import InvalidInput
+from tocsin.flows import evidence_refs
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.models import Incident
 from tocsin.incidents.service import ref
 from tocsin.obligations import service as svc
-from tocsin.obligations.catalog import CLOCKS, Catalog, CatalogError
+from tocsin.obligations.catalog import CLOCKS, Catalog
 from tocsin.obligations.schemas import (
     CatalogRegimeOut,
     ClockIn,
@@ -38,11 +39,11 @@ CtxDep = Annotated[Ctx, Depends(context)]
 
 
 def catalog(request: Request) -> Catalog:
-    """The catalogue in force; a bad operator file answers 422 with the file's own error."""
-    try:
-        return svc.catalog_of(request.app.state.settings)
-    except CatalogError as exc:
-        raise InvalidInput(f"the regimes configuration cannot be used: {exc}") from None
+    """The catalogue in force; a bad operator file answers 422 (its error is logged, not shown)."""
+    cat = svc.catalog_or_none(request.app.state.settings)
+    if cat is None:
+        raise InvalidInput(svc.UNUSABLE)
+    return cat
 
 
 CatDep = Annotated[Catalog, Depends(catalog)]
@@ -173,6 +174,7 @@ def file(key: str, obligation_id: str, body: FilingIn, ctx: CtxDep, cat: CatDep)
     with ctx.work() as (s, me):
         incident = require_incident(s, me, key, for_update=True)
         row = svc.require_obligation(s, incident, obligation_id)
+        evidence_refs.require_own(s, incident, body.evidence_ids, "evidence_ids")
         svc.file_obligation(s, incident=incident, obligation=row, reference=body.reference, filed_at=body.filed_at,
                             evidence_ids=body.evidence_ids, late_reason=body.late_reason, actor=me, now=ctx.now,
                             cat=cat)

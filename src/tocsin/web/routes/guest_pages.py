@@ -69,7 +69,9 @@ def guest_page(request: Request, token: str) -> Response:
     with state.db.unit_of_work() as s:
         grant = guests.require_invitation(s, token, now=state.clock.now())
         email, name, expires_at = grant.email, grant.name, grant.expires_at
-    return render(request, None, "guest_accept.html", token=token, email=email, name=name, expires_at=expires_at)
+        existing = guests.has_account(s, grant)
+    return render(request, None, "guest_accept.html", token=token, email=email, name=name, expires_at=expires_at,
+                  existing=existing)
 
 
 @router.post("/guest/{token}")
@@ -87,9 +89,9 @@ def accept(request: Request, token: str, form: OriginForm) -> Response:
     except InvalidInput as exc:
         with state.db.unit_of_work() as s:
             grant = guests.require_invitation(s, token, now=now)
-            email, expires_at = grant.email, grant.expires_at
+            email, expires_at, existing = grant.email, grant.expires_at, guests.has_account(s, grant)
         return render(request, None, "guest_accept.html", status_code=400, token=token, email=email, name=name,
-                      expires_at=expires_at, error=exc.message)
+                      expires_at=expires_at, existing=existing, error=exc.message)
     response = secure(RedirectResponse(f"/incidents/{room_ref}", status_code=303))
     set_session_cookie(response, state.settings, session_token)
     return response

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from tocsin.errors import InvalidInput
+from tocsin.flows import evidence_refs
 from tocsin.incidents.access import require_incident
 from tocsin.incidents.service import ref as incident_ref
 from tocsin.obligations import service as svc
@@ -109,6 +110,7 @@ def file_obligation(ref: str, ctx: CtxDep, form: CsrfForm) -> Response:
     with ctx.work() as (s, me):
         incident = require_incident(s, me, ref[:64], for_update=True)
         row = svc.require_obligation(s, incident, field(form, "obligation", max_len=64))
+        evidence_refs.require_own(s, incident, evidence, "evidence_ids")
         svc.file_obligation(s, incident=incident, obligation=row, reference=field(form, "reference", max_len=300),
                             filed_at=filed_at, evidence_ids=evidence,
                             late_reason=field(form, "late_reason", required=False), actor=me, now=ctx.now, cat=cat)
