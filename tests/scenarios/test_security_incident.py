@@ -191,7 +191,9 @@ def test_a_leaked_credential_from_alert_to_counsel(rb):
     joined = guest.post(path, data={"name": "Ivy", "password": PASSWORD}, follow_redirects=False)
     assert joined.status_code == 303 and joined.headers["location"] == f"/incidents/{ref}"
     assert "Leaked deploy key" in guest.get(f"/incidents/{ref}").text
-    for elsewhere in ("/incidents", "/obligations/report", f"/incidents/{ref}/evidence/report"):
+    custody = guest.get(f"/incidents/{ref}/evidence/report")  # the IR firm reads the chain of custody
+    assert custody.status_code == 200 and "transferred" in custody.text
+    for elsewhere in ("/incidents", "/obligations/report", f"/incidents/{ref}/obligations/report"):
         assert guest.get(elsewhere, follow_redirects=False).status_code == 404, elsewhere
     rb.clock.advance(hours=12)
     gone = guest.get(f"/incidents/{ref}", follow_redirects=False)

@@ -22,13 +22,14 @@ import hmac
 import logging
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import httpx
 from authlib.common.security import generate_token
-from authlib.integrations.httpx_client import OAuth2Client
+from authlib.deprecate import AuthlibDeprecationWarning
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -37,6 +38,13 @@ from joserfc.jwk import KeySet
 from tocsin.config import Settings
 from tocsin.net.guard import Blocked, EgressPolicy
 from tocsin.net.http import guarded_transport
+
+# Authlib 1.9 prefers the `httpx2` package and warns (on stderr, at import) when it falls back to
+# httpx, which it still supports in the pinned 1.9 series; the warning would land in every
+# `tocsin` command's output, so it is silenced for this one import.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+    from authlib.integrations.httpx_client import OAuth2Client
 
 log = logging.getLogger("tocsin.sso")
 
