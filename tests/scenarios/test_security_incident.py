@@ -213,6 +213,6 @@ def test_a_leaked_credential_from_alert_to_counsel(rb):
     assert login(ic, email["Alice Archer"], PASSWORD).status_code == 303  # a day later: a new console session
     report = ic.get(f"/incidents/{ref}/obligations/report")
     assert report.status_code == 200, report.text
-    for text in ("GDPR Art. 33 notice", "DPA-2026-0042", "New York resident notice", item["id"]):
+    for text in ("GDPR Art. 33 notice", "DPA-2026-0042", "New York resident notice", f"{item['label']} web-7-mem.raw"):
         assert text in report.text, text
     oscar.get(f"{INC}/{ref}/evidence/report", 404)

@@ -4,12 +4,16 @@ applies: callers pass an incident from `require_incident`, or a principal to `ac
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.config import Settings
+from tocsin.evidence.models import EvidenceItem
+from tocsin.evidence.service import label
 from tocsin.incidents.models import Incident
 from tocsin.incidents.service import ref
 from tocsin.incidents.types import Kind
@@ -73,4 +77,17 @@ def report(s: Session, principal: Principal, settings: Settings, now: datetime,
     for i, o in rows:
         group = groups.setdefault(i.id, {"ref": ref(i), "title": i.title, "clocks": svc.clocks(s, i), "items": []})
         group["items"].append(svc.view(o, cat, now))
+    cited = {e for g in groups.values() for o in g["items"] for e in o.evidence_ids}
+    names = _evidence_names(s, cited)
+    for g in groups.values():
+        g["evidence"] = names
     return sorted(groups.values(), key=lambda g: g["ref"])
+
+
+def _evidence_names(s: Session, ids: set[str]) -> dict[str, str]:
+    """"E-1 GitHub audit log export" for each cited evidence id, so counsel can match a filing to the
+    custody report (a filing cites only its own incident's evidence: flows/evidence_refs.py)."""
+    if not ids:
+        return {}
+    items = s.execute(sa.select(EvidenceItem).where(EvidenceItem.id.in_([uuid.UUID(i) for i in ids]))).scalars()
+    return {str(item.id): f"{label(item)} {item.name}" for item in items}
