@@ -214,3 +214,15 @@ def test_an_admin_makes_a_scim_token_on_the_console_shown_once(web_client, clien
                      ).status_code == 303
     assert client.get("/scim/v2/Users", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert "revoked" in admin.get("/configure/sso").text
+
+
+def test_a_client_secret_file_others_can_read_is_a_clear_503_not_a_500(sso_app, idp, db, tmp_path, caplog):
+    secret = tmp_path / "sso-secret"
+    secret.write_text(CLIENT_SECRET)
+    secret.chmod(0o644)
+    web = sso_app(sso_client_secret="", sso_client_secret_file=secret)
+    r = web.get("/login/sso", follow_redirects=False)
+    assert r.status_code == 503 and "misconfigured" in r.text and str(secret) not in r.text
+    assert any("readable by others" in m for m in caplog.messages)  # the operator's log says what to fix
+    secret.chmod(0o600)
+    assert sso_login(web, idp, "ada").status_code == 303  # fixed: signing in works

@@ -13,6 +13,7 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
 
 from tocsin.errors import NotFound
 from tocsin.principal import OrgRole
@@ -53,7 +54,7 @@ def sso_start(request: Request, next: str = "/") -> Response:
         url, pending = oidc.begin(app.settings, redirect_uri=_callback_url(request), next_path=safe_next(next))
     except (oidc.SsoFailed, ValueError) as exc:
         failure = exc if isinstance(exc, oidc.SsoFailed) else oidc.SsoFailed(
-            "Single sign-on is misconfigured; tell an administrator.", str(exc), status=500)
+            "Single sign-on is misconfigured; tell an administrator.", str(exc), status=503)
         return _failed(request, failure)
     response = secure(RedirectResponse(url, status_code=303))
     response.set_cookie(sso_state.COOKIE, sso_state.seal(pending, server_secret=app.settings.resolved_secret_key(),
@@ -81,10 +82,19 @@ def sso_callback(request: Request, code: str = "", state: str = "", error: str =
         return _failed(request, exc)
     except ValueError as exc:  # the client secret file is missing, empty or readable by others
         return _failed(request, oidc.SsoFailed("Single sign-on is misconfigured; tell an administrator.", str(exc),
-                                               status=500))
-    with app.db.unit_of_work() as s:
-        result = sign_in(s, settings=app.settings, claims=claims, now=now)
-        token = sessions.create_session(s, user=result.user, now=now, settings=app.settings) if result.user else None
+                                               status=503))
+    for attempt in (1, 2):
+        try:
+            with app.db.unit_of_work() as s:
+                result = sign_in(s, settings=app.settings, claims=claims, now=now)
+                token = (sessions.create_session(s, user=result.user, now=now, settings=app.settings)
+                         if result.user else None)
+            break
+        except IntegrityError:
+            # Two first sign-ins of one person at once (two tabs): both found no account and made one;
+            # the second lost on the unique email. Once more, it finds the account the first made.
+            if attempt == 2:
+                raise
     if token is None:
         return _failed(request, oidc.SsoFailed(result.message, f"refused: {result.message}", status=403))
     response = secure(RedirectResponse(safe_next(pending.next_path), status_code=303))
