@@ -225,4 +225,5 @@ def test_a_client_secret_file_others_can_read_is_a_clear_503_not_a_500(sso_app, 
     assert r.status_code == 503 and "misconfigured" in r.text and str(secret) not in r.text
     assert any("readable by others" in m for m in caplog.messages)  # the operator's log says what to fix
     secret.chmod(0o600)
+    idp.users["ada"] = {"email": "ada@example.test", "email_verified": True, "name": "Ada", "groups": ["oncall"]}
     assert sso_login(web, idp, "ada").status_code == 303  # fixed: signing in works
