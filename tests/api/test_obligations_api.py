@@ -166,3 +166,25 @@ def test_only_security_incidents_and_only_the_circle(client, people):
     r = client.put(f"{INC}/{ref}/clocks/aware_at", json={"at": "2025-12-31T00:00:00Z", "reason": "x"},
                    headers=dave.headers)
     assert r.status_code == 403
+
+
+def test_the_list_across_incidents_pages_with_a_cursor(client, people, clock):
+    sam = people["sam"]
+    for _ in range(2):
+        ref = breach(client, sam)["ref"]
+        ok(client.post(f"{INC}/{ref}/regimes", json={"regime": "gdpr", "reason": "EU customers"}, headers=sam.headers))
+        ok(client.put(f"{INC}/{ref}/clocks/aware_at", json={"at": clock.now().isoformat(), "reason": "SOC"},
+                      headers=sam.headers))
+    everything = ok(client.get("/api/v1/obligations", params={"state": "all"}, headers=sam.headers))
+    assert len(everything["items"]) == 4 and everything["next_cursor"] is None  # two GDPR obligations each
+    seen, cursor = [], None
+    while True:
+        page = ok(client.get("/api/v1/obligations", params={"state": "all", "limit": 3, **({"cursor": cursor} if cursor
+                                                                                           else {})},
+                             headers=sam.headers))
+        seen += page["items"]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert [o["id"] for o in seen] == [o["id"] for o in everything["items"]]  # same order, nothing twice or missing
+    bad = client.get("/api/v1/obligations", params={"cursor": "not-a-cursor"}, headers=sam.headers)
+    assert bad.status_code == 422 and "cursor" in bad.text

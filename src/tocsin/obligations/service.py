@@ -155,7 +155,7 @@ def view(row: Obligation, cat: Catalog | None, now: datetime) -> ObligationView:
 
 def _order() -> tuple[Any, ...]:
     """Soonest due first; those without a due time last."""
-    return (Obligation.due_at.is_(None), Obligation.due_at, Obligation.regime, Obligation.name)
+    return (Obligation.due_at.is_(None), Obligation.due_at, Obligation.regime, Obligation.name, Obligation.id)
 
 
 def obligations(session: Session, incident: Incident) -> list[Obligation]:
@@ -190,9 +190,10 @@ def next_due(session: Session, incident: Incident, now: datetime) -> dict[str, s
             "overdue": "1" if row.due_at <= now else ""}
 
 
-def across(session: Session, principal: Principal, *, open_only: bool, limit: int = 500,
+def across(session: Session, principal: Principal, *, open_only: bool, limit: int = 500, offset: int = 0,
            incident_ids: Sequence[uuid.UUID] | None = None) -> list[tuple[Incident, Obligation]]:
-    """Obligations of the incidents `principal` may see (need-to-know), soonest due first."""
+    """Obligations of the incidents `principal` may see (need-to-know), soonest due first (the id breaks
+    ties, so pages taken at `offset` neither repeat nor skip a row while nothing changes)."""
     seen = visible(principal).subquery()
     stmt = (sa.select(Incident, Obligation).join(seen, seen.c.id == Obligation.incident_id)
             .join(Incident, Incident.id == Obligation.incident_id).order_by(*_order()))
@@ -200,7 +201,7 @@ def across(session: Session, principal: Principal, *, open_only: bool, limit: in
         stmt = stmt.where(_open_clause())
     if incident_ids is not None:
         stmt = stmt.where(Obligation.incident_id.in_(list(incident_ids)))
-    return [(row[0], row[1]) for row in session.execute(stmt.limit(limit)).all()]
+    return [(row[0], row[1]) for row in session.execute(stmt.offset(offset).limit(limit)).all()]
 
 
 # --- recomputing --------------------------------------------------------------------------------------

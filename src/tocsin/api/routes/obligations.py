@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
+from tocsin.api.pagination import decode, encode, split_page
 from tocsin.errors import InvalidInput
 from tocsin.flows import evidence_refs
 from tocsin.incidents.access import require_incident
@@ -78,10 +79,24 @@ def regimes(ctx: CtxDep, cat: CatDep) -> dict[str, Any]:
             summary="Obligations across the incidents you may see, soonest due first")
 def across(ctx: CtxDep, cat: CatDep,
            state: Annotated[str, Query(pattern="^(open|all)$", description="open: not filed, not N/A")] = "open",
-           limit: Annotated[int, Query(ge=1, le=500)] = 500) -> dict[str, Any]:
+           limit: Annotated[int, Query(ge=1, le=500)] = 100,
+           cursor: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:
+    offset = _offset(cursor)
     with ctx.work() as (s, me):
-        rows = svc.across(s, me, open_only=state == "open", limit=limit)
-        return {"items": [obligation_out(i, svc.view(o, cat, ctx.now)) for i, o in rows], "next_cursor": None}
+        rows, more = split_page(svc.across(s, me, open_only=state == "open", limit=limit + 1, offset=offset), limit)
+        return {"items": [obligation_out(i, svc.view(o, cat, ctx.now)) for i, o in rows],
+                "next_cursor": encode(str(offset + limit)) if more else None}
+
+
+def _offset(cursor: str | None) -> int:
+    """The position a next_cursor of this list points at (soonest-due order changes as deadlines are
+    set, so the cursor is a position, not a key)."""
+    if cursor is None:
+        return 0
+    (text,) = decode(cursor, 1)
+    if not text.isdigit() or int(text) > 1_000_000:
+        raise InvalidInput("invalid cursor: pass the next_cursor of a previous page", details={"field": "cursor"})
+    return int(text)
 
 
 @router.get("/incidents/{key}/clocks", response_model=ClocksOut, summary="A security incident's regulatory clocks")
