@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from tocsin.evidence.store import CHUNK, Rehash, Stored, TooLarge
+from tocsin.evidence.store import CHUNK, Rehash, Stored, TooLarge, rehash_chunks
 
 PART = 8 * 1024 * 1024  # S3 parts are at least 5 MiB (except the last)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -141,15 +141,7 @@ class S3Store:
             body.close()
 
     def rehash(self, sha256: str) -> Rehash:
-        h256, h512, size = hashlib.sha256(), hashlib.sha512(), 0
-        try:
-            for chunk in self.chunks(sha256):
-                h256.update(chunk)
-                h512.update(chunk)
-                size += len(chunk)
-        except FileNotFoundError:
-            return Rehash(None)
-        return Rehash(Stored(sha256=h256.hexdigest(), sha512=h512.hexdigest(), size=size))
+        return rehash_chunks(self.chunks(sha256))
 
 
 @cache  # one client per configuration: boto3 clients are thread-safe and slow to make

@@ -140,12 +140,18 @@ class LocalStore:
 
     def rehash(self, sha256: str) -> Rehash:
         """Read the stored file again and hash it; `found` is None when it is missing."""
-        h256, h512, size = hashlib.sha256(), hashlib.sha512(), 0
-        try:
-            for chunk in self.chunks(sha256):
-                h256.update(chunk)
-                h512.update(chunk)
-                size += len(chunk)
-        except FileNotFoundError:
-            return Rehash(None)
-        return Rehash(Stored(sha256=h256.hexdigest(), sha512=h512.hexdigest(), size=size))
+        return rehash_chunks(self.chunks(sha256))
+
+
+def rehash_chunks(chunks: Iterator[bytes]) -> Rehash:
+    """Hash a stored file's chunks again (either store's); `found` is None when the file is missing
+    (the iterator raises FileNotFoundError)."""
+    h256, h512, size = hashlib.sha256(), hashlib.sha512(), 0
+    try:
+        for chunk in chunks:
+            h256.update(chunk)
+            h512.update(chunk)
+            size += len(chunk)
+    except FileNotFoundError:
+        return Rehash(None)
+    return Rehash(Stored(sha256=h256.hexdigest(), sha512=h512.hexdigest(), size=size))
