@@ -68,6 +68,27 @@ class Settings(BaseSettings):
     twilio_base_url: str = Field(default="https://api.twilio.com", description="A Twilio-compatible API")
     slack_bot_token: str | None = Field(default=None, description="Slack bot token (xoxb-...) for chat.postMessage")
     slack_base_url: str = Field(default="https://slack.com/api/", description="The Slack Web API")
+    # chat-ops (issue 18): the Slack app, Mattermost, Microsoft Teams
+    slack_signing_secret: str | None = Field(default=None, description="The Slack app's signing secret: turns on "
+                                             "the slash command, interactivity, events and incident channels "
+                                             "(with TOCSIN_SLACK_BOT_TOKEN)")
+    slack_command: str = Field(default="/incident", pattern=r"^/[a-z0-9_-]{1,31}$",
+                               description="The Slack (and Mattermost) slash command, as in the app manifest")
+    chat_channel_pattern: str = Field(default="inc-{number}-{slug}", max_length=80,
+                                      description="Incident channel names: {number}, {slug} (from the title; "
+                                                  "left out for restricted incidents), {severity}, {date}")
+    chat_channel_severities: str = Field(default="SEV1,SEV2,SEV3,SEV4",
+                                         description="Severities whose incidents get a chat channel (empty: none)")
+    chat_capture_emoji: str = Field(default="memo", pattern=r"^[a-z0-9_+-]{1,64}$",
+                                    description="The reaction that copies a chat message to the incident timeline")
+    mattermost_url: str | None = Field(default=None, description="Mattermost server (https://mm.example.com): "
+                                       "turns on Mattermost incident channels (with the bot token and team id)")
+    mattermost_bot_token: str | None = Field(default=None, description="Mattermost bot access token")
+    mattermost_team_id: str | None = Field(default=None, description="Mattermost team that incident channels go in")
+    mattermost_command_token: str | None = Field(default=None, description="The token Mattermost sends with the "
+                                                 "slash command (checks that a command came from Mattermost)")
+    teams_webhook_url: str | None = Field(default=None, description="Microsoft Teams Workflows webhook URL that "
+                                          "incident updates are posted to (a secret: its sig parameter is the key)")
     vapid_private_key: str | None = Field(default=None, description="Web Push (VAPID) private key: a P-256 key as "
                                                                     "base64url (the raw 32 bytes) or PEM; default: "
                                                                     "generated into data_dir/vapid_private_key")
@@ -206,7 +227,7 @@ class Settings(BaseSettings):
             raise ValueError("must be admin, responder, viewer or empty")
         return value
 
-    @field_validator("postmortem_required_severities", "legal_gate_severities")
+    @field_validator("postmortem_required_severities", "legal_gate_severities", "chat_channel_severities")
     @classmethod
     def _severities(cls, value: str) -> str:
         return ",".join(parse_severity(part).value for part in value.split(",") if part.strip())
@@ -222,6 +243,16 @@ class Settings(BaseSettings):
     def postmortem_severities(self) -> frozenset[str]:
         """The severities (SEV1..SEV4) whose incidents need a published postmortem to close."""
         return frozenset(s for s in self.postmortem_required_severities.split(",") if s)
+
+    def chat_severities(self) -> frozenset[str]:
+        return frozenset(part for part in self.chat_channel_severities.split(",") if part)
+
+    def slack_app_enabled(self) -> bool:
+        """Whether the Slack app is configured: its signing secret (inbound) and bot token (outbound)."""
+        return bool(self.slack_signing_secret and self.slack_bot_token)
+
+    def mattermost_enabled(self) -> bool:
+        return bool(self.mattermost_url and self.mattermost_bot_token and self.mattermost_team_id)
 
     def legal_gate(self) -> frozenset[str]:
         """The severities (SEV1..SEV4) of security incidents whose outside communications wait for Legal."""

@@ -10,6 +10,7 @@ from tocsin.alerts.models import (
     PageRequest,
 )
 from tocsin.audit.models import AuditEntry
+from tocsin.chatops.models import ChatAccount, ChatChannel, ChatInstall, ChatMember, ChatOutbox, ChatReceipt
 from tocsin.checks.models import Check, CheckResult
 from tocsin.contacts.models import ContactMethod, NotificationRule, UsedLink
 from tocsin.containment.models import ChecklistStep, ChecklistTemplate, IncidentPhase
@@ -76,6 +77,7 @@ from tocsin.users.models import ApiToken, Throttle, User, WebSession
 from tocsin.web.models import UserInvite
 
 __all__ = [
+    "ChatAccount", "ChatChannel", "ChatInstall", "ChatMember", "ChatOutbox", "ChatReceipt",
     "AffectedAsset", "Indicator",
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
     "PostmortemTemplate", "Problem", "ProblemIncident",

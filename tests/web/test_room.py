@@ -275,6 +275,6 @@ def test_public_update_from_the_room(web_client, db, clock, system) -> None:
 def test_next_update_due_by_severity(severity: str, last: str, due: str) -> None:
     from datetime import datetime
 
-    from tocsin.web.room_view import next_update_due
+    from tocsin.incidents.cadence import next_update_due
 
     assert next_update_due(severity, datetime.fromisoformat(last)) == datetime.fromisoformat(due)

@@ -3,9 +3,8 @@
 The page and the live stream both build their HTML from these values, through the same partial
 templates, so an entry that arrives live looks exactly like one rendered with the page.
 
-Response targets say how soon the next update is due after the last one, by severity:
-SEV1 15 minutes, SEV2 30 minutes, SEV3 4 hours, SEV4 one business day (the same time on the
-next weekday, in UTC). An incident still open past its due time shows "update overdue";
+Response targets (`incidents/cadence.py`) say how soon the next update is due after the last one,
+by severity. An incident still open past its due time shows "update overdue";
 resolved and closed incidents have no target.
 
 "The last update" (the header's "Last update" clock, and where the next-due time counts from)
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session
 from tocsin.escalation import responders
 from tocsin.http.present import users_by_id
 from tocsin.incidents import changes, timeline
+from tocsin.incidents.cadence import TARGET_LABELS, next_update_due
 from tocsin.incidents import roles as roles_svc
 from tocsin.incidents import service as incidents
 from tocsin.incidents.lifecycle import ACTIVE_STATUSES, TRANSITIONS
@@ -44,10 +44,6 @@ from tocsin.statuspage.types import UNRESOLVED
 from tocsin.web import room_words
 from tocsin.web.render import describe_span
 
-RESPONSE_TARGETS: dict[str, timedelta | str] = {
-    "SEV1": timedelta(minutes=15), "SEV2": timedelta(minutes=30), "SEV3": timedelta(hours=4), "SEV4": "business_day",
-}
-TARGET_LABELS = {"SEV1": "every 15 min", "SEV2": "every 30 min", "SEV3": "every 4 h", "SEV4": "every business day"}
 KIND_LABELS = {
     "declared": "Declared", "status_changed": "Status", "severity_changed": "Severity", "field_changed": "Changed",
     "impact_updated": "Impact", "role_assigned": "Role", "role_unassigned": "Role", "participant_joined": "Joined",
@@ -61,17 +57,6 @@ KIND_LABELS = {
     "guest": "Outside responder",
 }
 _OPEN = {s.value for s in ACTIVE_STATUSES}
-
-
-def next_update_due(severity: str, last_update: datetime) -> datetime:
-    """When the next update is due after `last_update` for an incident of `severity`."""
-    target = RESPONSE_TARGETS.get(severity, RESPONSE_TARGETS["SEV4"])
-    if isinstance(target, timedelta):
-        return last_update + target
-    due = last_update + timedelta(days=1)
-    while due.weekday() >= 5:  # Saturday, Sunday
-        due += timedelta(days=1)
-    return due
 
 
 def viewer_zone(user: Any) -> ZoneInfo:
