@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from tocsin.escalation import responders
 from tocsin.http.present import users_by_id
 from tocsin.incidents import changes, timeline
-from tocsin.incidents.cadence import TARGET_LABELS, next_update_due
 from tocsin.incidents import roles as roles_svc
 from tocsin.incidents import service as incidents
+from tocsin.incidents.cadence import TARGET_LABELS, next_update_due
 from tocsin.incidents.lifecycle import ACTIVE_STATUSES, TRANSITIONS
 from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.incidents.roles import ROLE_LABELS
