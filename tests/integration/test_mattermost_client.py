@@ -11,7 +11,7 @@ import pytest
 
 from tests.harness.mattermost import BOT_ID, TEAM_ID, TOKEN, FakeMattermost
 from tests.harness.ports import closed_port
-from tocsin.net.guard import EgressPolicy
+from tocsin.net.guard import Blocked, EgressPolicy
 from tocsin.net.policy import operator_policy
 from tocsin.notify.mattermost import (
     MattermostClient,
@@ -166,7 +166,15 @@ def test_metadata_address_is_refused_by_the_policy() -> None:
     r = c.archive("c" * 26)
     c.close()
     assert (r.outcome, r.error) == (Outcome.permanent, "egress_blocked")
-    assert EgressPolicy.from_settings("", deny_private=True) is not None
+
+
+def test_the_operator_policy_allows_private_networks_but_not_metadata() -> None:
+    POLICY.check("10.1.2.3")
+    POLICY.check("127.0.0.1")
+    with pytest.raises(Blocked):
+        POLICY.check("169.254.169.254")
+    with pytest.raises(Blocked):
+        EgressPolicy.from_settings("", deny_private=True).check("10.1.2.3")  # unlike the user policy
 
 
 def test_direct_channel_for_a_user(client: MattermostClient, mattermost: FakeMattermost) -> None:
