@@ -63,7 +63,9 @@ def plain(text: str) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…" if limit > 1 else ""
 
 
 def _block(text: str, **style: Any) -> dict[str, Any]:
@@ -99,11 +101,13 @@ def _fitted(build: Callable[[str], dict[str, Any]], text: str) -> dict[str, Any]
     """`build(text)`, with `text` cut until the encoded message fits in MAX_BYTES."""
     payload = build(text)
     for _ in range(8):
-        excess = len(encode(payload)) - MAX_BYTES
-        if excess <= 0 or not text:
+        size = len(encode(payload))
+        if size <= MAX_BYTES or not text:
             break
-        # A character may take up to 6 bytes once JSON-escaped: cut at least enough, then check again.
-        text = _cut(text, max(0, len(text) - max(excess, 64)))
+        # Characters take 1 to 6 bytes once JSON-encoded: keep the share of the text that fits, then check.
+        text_bytes = len(encode(text))
+        budget = max(0, MAX_BYTES - (size - text_bytes))
+        text = _cut(text, len(text) * budget // max(text_bytes, 1) - 16)
         payload = build(text)
     return payload
 
