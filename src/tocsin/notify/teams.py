@@ -93,7 +93,7 @@ def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]]) -> dict[str
     return card
 
 
-def encode(payload: dict[str, Any]) -> bytes:
+def encode(payload: object) -> bytes:
     return orjson.dumps(payload)
 
 
