@@ -20,7 +20,7 @@ def _methods(db, user_id) -> list[tuple[str, str]]:
 def test_a_responder_adds_a_teams_channel_from_the_contact_form(web_client, db):
     c = web_client("responder")
     page = c.get("/me").text
-    assert '<option value="teams">teams</option>' in page
+    assert '<option value="teams">teams</option>' in page and "Teams workflow URL" in page
     r = post_form(c, "/me/contacts", {"type": "teams", "address": WORKFLOW}, page="/me")
     assert r.status_code == 303, r.text
     assert ("teams", WORKFLOW) in _methods(db, c.user.id)
