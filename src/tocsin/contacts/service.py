@@ -89,7 +89,7 @@ def require_testable(session: Session, actor: Principal, method_id: uuid.UUID) -
 def check_address(kind: str, address: str, *, policy: EgressPolicy | None = None) -> str:
     """The address normalised for its type, or InvalidInput saying what is wrong.
 
-    URLs (webhook, Slack webhook, Apprise) are judged by `policy` (the strict default when None:
+    URLs (webhook, Slack webhook, Teams webhook, Apprise) are judged by `policy` (the strict default when None:
     nothing private allowed): a literal address in a refused range, in any spelling, or a name
     that is always loopback or a metadata service, is refused here; other names are resolved
     and checked when a message is sent.
@@ -111,6 +111,9 @@ def check_address(kind: str, address: str, *, policy: EgressPolicy | None = None
     elif kind == "slack":
         if not _SLACK_ID.match(address):
             bad = "must be a Slack channel or user id (C…, U…) or an incoming-webhook URL"
+    elif kind == "teams":
+        bad = "must be an https URL (a Teams Workflows webhook)" if not address.lower().startswith("https://") \
+            else _url_refusal(address, policy or EgressPolicy())
     elif kind == "apprise":
         bad = validate_apprise_url(address, policy=policy or EgressPolicy())
     if bad:
