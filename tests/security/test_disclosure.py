@@ -253,6 +253,8 @@ def test_oncall_load_counts_commander_pages_of_hidden_incidents_only_for_those_w
     ("slack", "C0123ABCDEF", "C…"),
     ("mattermost", "@ivy.ops", "@…"),  # a person: which one stays hidden
     ("mattermost", "4xp9hcuwejgbfkx3ta1oaztgrh", "…"),
+    ("teams", "https://prod-1.westus.logic.azure.com:443/workflows/w1/triggers/manual/paths/invoke?sig=s1g9",
+     "https://prod-1.westus.logic.azure.com:443/…"),
     ("apprise", "pover://userkey@apptoken", "pover://…"),
     ("webhook", "http://[::1", "http://…"),  # unparseable: nothing of it, and no error
     ("email", "", ""),
