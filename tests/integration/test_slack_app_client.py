@@ -8,12 +8,14 @@ gave one), never a raise, never Slack's free text in the detail.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.harness.ports import closed_port
 from tests.harness.slack import BOT_USER, CHANNEL, TOKEN, FakeSlack
-from tocsin.notify.chat_types import ChatResult
+from tocsin.config import Settings
+from tocsin.notify.chat_types import ChatClient, ChatResult
 from tocsin.notify.slack_app import NO_TOKEN, SlackApp
 from tocsin.notify.types import Outcome
 
@@ -465,3 +467,13 @@ def test_the_transcript_tells_the_story(slack: FakeSlack, app: SlackApp) -> None
         "conversations.archive #inc-42-checkout",
         "chat.postMessage #inc-42-checkout -> is_archived",
     ]
+
+
+def test_the_client_is_made_from_settings(slack: FakeSlack, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, slack_bot_token=TOKEN, slack_base_url=slack.api_url.rstrip("/"))
+
+    app = SlackApp.from_settings(settings)
+
+    assert app.post(CHANNEL, "hi").ok and app.base_url == slack.api_url
+    client: ChatClient = app  # the chat outbox's contract, checked by mypy where it is used
+    assert client.platform == "slack"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
@@ -30,7 +30,8 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.slack_response import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
-from tocsin.notify.chat_types import ChatResult
+from tocsin.config import Settings
+from tocsin.notify.chat_types import ChatClient, ChatResult
 from tocsin.notify.slack_errors import HINTS, api_failure, network_kind, retry_after_seconds
 from tocsin.notify.types import Outcome, retry_after_words, status_words
 
@@ -73,7 +74,7 @@ class SlackApp:
             self._client = WebClient(token=self._token, base_url=self.base_url, timeout=timeout, retry_handlers=[])
 
     @classmethod
-    def from_settings(cls, settings: Any) -> SlackApp:
+    def from_settings(cls, settings: Settings) -> SlackApp:
         """A client for `settings.slack_bot_token` and `settings.slack_base_url`."""
         return cls(settings.slack_bot_token, settings.slack_base_url)
 
@@ -273,3 +274,6 @@ def _message_at(response: SlackResponse, ts: str) -> dict[str, Any] | None:
             return message
     return None
 
+
+if TYPE_CHECKING:  # mypy checks here that SlackApp keeps the chat outbox's contract
+    _CONTRACT: ChatClient = SlackApp(None)
