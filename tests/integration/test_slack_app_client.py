@@ -187,6 +187,34 @@ def test_a_post_carries_text_and_blocks(slack: FakeSlack, app: SlackApp, room: s
     assert slack.transcript()[-1] == 'chat.postMessage #inc-42-checkout: "SEV1 checkout is down"'
 
 
+def test_a_reply_goes_into_the_thread(slack: FakeSlack, app: SlackApp, room: str) -> None:
+    parent = app.post(room, "SEV1 declared").data["ts"]
+
+    reply = app.post(room, "update: rolled back", thread_ts=parent)
+
+    assert reply.ok
+    first, second = slack.channel(room).messages
+    assert (second.text, second.thread_ts) == ("update: rolled back", parent) and first.replies == 1
+
+
+def test_the_bots_message_is_updated(slack: FakeSlack, app: SlackApp, room: str) -> None:
+    ts = app.post(room, "SEV1 declared", [{"type": "actions", "elements": []}]).data["ts"]
+
+    result = app.update(room, ts, "SEV1 declared (acknowledged by Alice)", blocks=[])
+
+    assert result.ok and result.data == {"ts": ts, "channel": room}
+    [message] = slack.channel(room).messages
+    assert (message.text, message.blocks, message.edited) == ("SEV1 declared (acknowledged by Alice)", [], True)
+    refused(app.update(room, "1600000000.000001", "x"), "message_not_found")
+
+
+def test_someone_elses_message_cannot_be_updated(slack: FakeSlack, app: SlackApp, room: str) -> None:
+    alice = slack.add_user("alice@example.com", "Alice")
+    ts = slack.add_message(room, "mine", user=alice)
+
+    refused(app.update(room, ts, "x"), "cant_update_message")
+
+
 def test_the_providers_channel_still_takes_posts(slack: FakeSlack, app: SlackApp) -> None:
     assert app.post(CHANNEL, "hello").ok
     assert slack.channel(CHANNEL).texts == ["hello"]
@@ -308,6 +336,25 @@ def test_a_response_is_posted_to_the_response_url(slack: FakeSlack, app: SlackAp
     assert response.headers["Content-Type"].startswith("application/json")
 
 
+def test_a_response_url_failing_on_slacks_side_is_retryable(slack: FakeSlack, app: SlackApp) -> None:
+    slack.fail_next_webhook(1, 503, "<html>down</html>", headers={"Retry-After": "4"})
+
+    result = app.respond(slack.response_url("actions"), {"text": "x"})
+
+    assert result.outcome is Outcome.retryable and result.retry_after == 4
+    assert "HTTP 503" in result.detail and "down" not in result.detail
+
+
+def test_an_unreachable_response_url_is_retryable() -> None:
+    port = closed_port()
+    app = SlackApp(TOKEN, f"http://127.0.0.1:{port}/api/")
+
+    result = app.respond(f"http://127.0.0.1:{port}/commands/T1/1/x", {"text": "x"})
+
+    assert result.outcome is Outcome.retryable
+    assert result.detail == "Slack response_url unreachable (ConnectionRefusedError)"
+
+
 def test_a_used_response_url_is_permanent(slack: FakeSlack, app: SlackApp) -> None:
     slack.fail_next_webhook(1, 404, "used_url")
 
@@ -347,6 +394,7 @@ CALLS: dict[str, Callable[[SlackApp], ChatResult]] = {
     "add_bookmark": lambda a: a.add_bookmark(CHANNEL, "t", "https://tocsin.test/"),
     "invite": lambda a: a.invite(CHANNEL, ["U0001"]),
     "post": lambda a: a.post(CHANNEL, "hi"),
+    "update": lambda a: a.update(CHANNEL, "1700000000.000100", "hi"),
     "post_ephemeral": lambda a: a.post_ephemeral(CHANNEL, "U0001", "hi"),
     "archive": lambda a: a.archive(CHANNEL),
     "lookup_by_email": lambda a: a.lookup_by_email("a@example.com"),

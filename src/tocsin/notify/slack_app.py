@@ -2,9 +2,10 @@
 
 `SlackApp` implements `tocsin.notify.chat_types.ChatClient` with slack_sdk's `WebClient`
 (the bot token, `settings.slack_base_url`, 5 s timeouts, no retry handlers: retrying is the
-chat outbox's decision), plus what the inbound handlers need: `message` (one message by ts,
-thread replies included), `open_view` (a modal, for a trigger_id) and `respond` (a slash
-command's or an action's `response_url`).
+chat outbox's decision), plus what the inbound handlers need: `post(..., thread_ts=)` (a thread reply), `update`
+(chat.update of the bot's own message), `message` (one message by ts, thread replies included),
+`open_view` (a modal, for a trigger_id) and `respond` (a slash command's or an action's
+`response_url`).
 
 Every call returns a `ChatResult` and never raises for Slack's failure: 429 (or `ratelimited`)
 is retryable with Slack's Retry-After, HTTP 5xx and Slack's transient codes are retryable,
@@ -126,16 +127,30 @@ class SlackApp:
                 return response
         return _ok(f"invited {len(wanted)} user(s) to {channel}" if wanted else "nobody to invite")
 
-    def post(self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None) -> ChatResult:
-        """chat.postMessage (text is the notification fallback); data {ts, channel}."""
+    def post(self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
+             thread_ts: str | None = None) -> ChatResult:
+        """chat.postMessage (text is the notification fallback), in a thread when `thread_ts`;
+        data {ts, channel}."""
         kwargs: dict[str, Any] = {"channel": channel, "text": text}
         if blocks:
             kwargs["blocks"] = blocks
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
         response = self._call("chat.postMessage", lambda c: c.chat_postMessage(**kwargs))
         if isinstance(response, ChatResult):
             return response
         ts, where = str(response.get("ts") or ""), str(response.get("channel") or channel)
         return _ok(f"posted to {where} (ts {ts})", ts=ts, channel=where)
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> ChatResult:
+        """chat.update of the bot's message `ts` (e.g. its buttons gone once acknowledged); data {ts, channel}."""
+        kwargs: dict[str, Any] = {"channel": channel, "ts": ts, "text": text}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        response = self._call("chat.update", lambda c: c.chat_update(**kwargs))
+        if isinstance(response, ChatResult):
+            return response
+        return _ok(f"updated {ts} in {channel}", ts=ts, channel=str(response.get("channel") or channel))
 
     def post_ephemeral(self, channel: str, user: str, text: str) -> ChatResult:
         """chat.postEphemeral: a message only `user` sees; data {ts}."""
