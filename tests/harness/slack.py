@@ -349,6 +349,8 @@ class FakeSlack(http.server.ThreadingHTTPServer):
             return 400, "no_text", {}
         if block_problem(payload.get("blocks")):
             return 400, "invalid_blocks", {}
+        with self.lock:
+            self._transcript.append("incoming webhook: " + json.dumps(str(payload.get("text") or "")[:80]))
         return 200, "ok", {}
 
     def answer_response_url(self, path: str, payload: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:

@@ -435,6 +435,15 @@ def test_a_refused_connection_is_retryable(call: Callable[[SlackApp], ChatResult
     assert result.detail == "Slack API unreachable (ConnectionRefusedError)"
 
 
+def test_a_slow_api_is_retryable(slack: FakeSlack) -> None:
+    slack.delay = 2.0
+
+    result = SlackApp(TOKEN, slack.api_url, timeout=1).post(CHANNEL, "hi")
+
+    assert result.outcome is Outcome.retryable
+    assert result.detail == "Slack API unreachable (TimeoutError)"
+
+
 @pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
 def test_no_token_is_permanent_without_a_request(slack: FakeSlack, call: Callable[[SlackApp], ChatResult]) -> None:
     result = call(SlackApp(None, slack.api_url))
