@@ -3,7 +3,7 @@
 `SlackApp` implements `tocsin.notify.chat_types.ChatClient` with slack_sdk's `WebClient`
 (the bot token, `settings.slack_base_url`, 5 s timeouts, no retry handlers: retrying is the
 chat outbox's decision), plus what the inbound handlers need: `post(..., thread_ts=)` (a thread reply), `update`
-(chat.update of the bot's own message), `message` (one message by ts, thread replies included),
+(chat.update of the bot's own message), `unarchive`, `react` (reactions.add), `message` (one message by ts, thread replies included),
 `open_view` (a modal, for a trigger_id) and `respond` (a slash command's or an action's
 `response_url`).
 
@@ -166,6 +166,20 @@ class SlackApp:
         response = self._call("conversations.archive", lambda c: c.conversations_archive(channel=channel),
                               tolerate={"already_archived"})
         return response if isinstance(response, ChatResult) else _ok(f"archived {channel}")
+
+    def unarchive(self, channel: str) -> ChatResult:
+        """conversations.unarchive (an incident reopened); a channel not archived counts as done."""
+        response = self._call("conversations.unarchive", lambda c: c.conversations_unarchive(channel=channel),
+                              tolerate={"not_archived"})
+        return response if isinstance(response, ChatResult) else _ok(f"unarchived {channel}")
+
+    def react(self, channel: str, ts: str, emoji: str) -> ChatResult:
+        """reactions.add of :emoji: to the message `ts` (e.g. a message captured to the timeline);
+        a reaction already there counts as added."""
+        response = self._call("reactions.add", lambda c: c.reactions_add(channel=channel, timestamp=ts,
+                                                                         name=emoji.strip(":")),
+                              tolerate={"already_reacted"})
+        return response if isinstance(response, ChatResult) else _ok(f"reacted :{emoji.strip(':')}: to {ts}")
 
     def lookup_by_email(self, email: str) -> ChatResult:
         """users.lookupByEmail; data {user_id}; `users_not_found` is permanent."""
