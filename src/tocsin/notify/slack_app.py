@@ -2,16 +2,17 @@
 
 `SlackApp` implements `tocsin.notify.chat_types.ChatClient` with slack_sdk's `WebClient`
 (the bot token, `settings.slack_base_url`, 5 s timeouts, no retry handlers: retrying is the
-chat outbox's decision), plus what the inbound handlers need: `post(..., thread_ts=)` (a thread reply), `update`
-(chat.update of the bot's own message), `unarchive`, `react` (reactions.add), `message` (one message by ts, thread replies included),
-`open_view` (a modal, for a trigger_id) and `respond` (a slash command's or an action's
-`response_url`).
+chat outbox's decision), plus what the inbound handlers need: `post(..., thread_ts=)` (a
+thread reply), `update` (chat.update of the bot's own message), `unarchive`, `react`
+(reactions.add), `message` (one message by ts, thread replies included), `open_view` (a modal,
+for a trigger_id) and `respond` (a slash command's or an action's `response_url`).
 
 Every call returns a `ChatResult` and never raises for Slack's failure: 429 (or `ratelimited`)
 is retryable with Slack's Retry-After, HTTP 5xx and Slack's transient codes are retryable,
 other refusals are permanent with Slack's short code in `error`, network failures are
-retryable and named by type only. A refusal the caller asked for anyway counts as delivered
-(`already_in_channel` on invite, `already_archived` on archive), with the code in `error`.
+retryable and named by type only. A refusal that means the work is already done counts as
+delivered, with the code in `error`: `already_in_channel` (invite), `already_archived`
+(archive), `not_archived` (unarchive), `already_reacted` (react).
 
 A `response_url` arrives in a payload, so `respond` posts only to https://hooks.slack.com/ or
 to the origin of the configured Web API (the local stand-in in tests); anything else is refused
