@@ -194,6 +194,8 @@ def test_a_post_carries_text_and_blocks(slack: FakeSlack, app: SlackApp, room: s
     [message] = slack.channel(room).messages
     assert (message.text, message.blocks, message.user) == ("SEV1 checkout is down", blocks, BOT_USER)
     assert slack.transcript()[-1] == 'chat.postMessage #inc-42-checkout: "SEV1 checkout is down"'
+    [request] = [r for r in slack.received if r.path == "/api/chat.postMessage"]
+    assert request.payload["unfurl_links"] is False and request.payload["unfurl_media"] is False
 
 
 def test_a_reply_goes_into_the_thread(slack: FakeSlack, app: SlackApp, room: str) -> None:

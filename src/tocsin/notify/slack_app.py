@@ -131,8 +131,8 @@ class SlackApp:
     def post(self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
              thread_ts: str | None = None) -> ChatResult:
         """chat.postMessage (text is the notification fallback), in a thread when `thread_ts`;
-        data {ts, channel}."""
-        kwargs: dict[str, Any] = {"channel": channel, "text": text}
+        data {ts, channel}. Links are not unfurled: Slack would fetch them and show what it got."""
+        kwargs: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
         if blocks:
             kwargs["blocks"] = blocks
         if thread_ts:
