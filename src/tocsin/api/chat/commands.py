@@ -202,8 +202,8 @@ def _in_incident(c: Caller, incident: Incident, cmd: p.Command) -> Reply:
             text += f"\nForensics first: {item.message}."
         return done(text, in_channel=True, incident_id=incident.id)
     if isinstance(cmd, p.Page):
-        target, label = _page_target(c, cmd.target)
-        outcome = flows.add_responders(s, incident=incident, actor=c.me, now=c.now, targets=[target],
+        paged, label = _page_target(c, cmd.target)
+        outcome = flows.add_responders(s, incident=incident, actor=c.me, now=c.now, targets=[paged],
                                        message=f"{name} asks for you in the incident's chat channel")
         asked = ", ".join(sorted(r_user.name for r_user in _users(s, [r.user_id for r in outcome.requested])))
         text = f"{name} paged {label}" + (f": {asked}" if asked and asked != label else "")

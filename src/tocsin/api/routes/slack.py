@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from slack_sdk.signature import Clock as SlackClock
 from slack_sdk.signature import SignatureVerifier
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -44,7 +45,7 @@ _INVALID = {"error": "invalid request"}
 PLATFORM = "slack"
 
 
-class _SlackClock:
+class _SlackClock(SlackClock):
     """slack_sdk's clock (`now()` in Unix seconds) read from tocsin's injected clock."""
 
     def __init__(self, clock: Clock) -> None:
