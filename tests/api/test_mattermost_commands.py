@@ -73,6 +73,7 @@ def test_token_is_required(client):
     assert command(client, "mmalice", "help", token_field="").status_code == 200
     r = client.post(PATH, content=b"\xff\xfe garbage", headers={"Authorization": f"Token {TOKEN}"})
     assert r.status_code == 400
+    assert command(client, "mm\x00alice", "declare SEV2 nul\x00title").status_code == 400  # PostgreSQL stores no NUL
 
 
 def test_not_configured_is_404(db, clock):

@@ -71,6 +71,18 @@ class Caller:
     lookup_username: LookupUsername | None
 
 
+def has_nul(value: Any) -> bool:
+    """Does a parsed request (form fields, JSON) hold a NUL anywhere? PostgreSQL stores no text with
+    one, so such a request is refused (400) before anything is looked up or written."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
 def link_url(settings: Settings, who: accounts.ChatIdentity, now: datetime) -> str:
     token = accounts.link_token(settings.resolved_secret_key(), who, now=now)
     return f"{settings.resolved_public_url()}/chat/link?t={token}"
@@ -155,7 +167,7 @@ def _run(c: Caller, cmd: p.Command, command_name: str) -> Reply:
 def _declare(c: Caller, cmd: p.Declare, command_name: str) -> Reply:
     if not cmd.title:
         if c.who.platform == "slack":
-            return Reply("", modal=declare_view(c.s, channel_id=c.channel_id))
+            return Reply("", modal=declare_view(c.s, channel_id=c.channel_id, severity=cmd.severity))
         return Reply(f"Give the incident a title. {p.usage('declare', command_name)}")
     spec = Declaration(title=cmd.title, severity=cmd.severity or Severity.SEV3)
     incident = flows.declare(c.s, actor=c.me, now=c.now, spec=spec)

@@ -56,15 +56,16 @@ def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool
     return block
 
 
-def declare_view(s: Session, *, channel_id: str) -> dict[str, Any]:
-    """The declare modal; `private_metadata` remembers the channel the command came from (the
-    confirmation goes there, to the declarer alone)."""
+def declare_view(s: Session, *, channel_id: str, severity: Severity | None = None) -> dict[str, Any]:
+    """The declare modal (`severity` chosen already when the command named one); `private_metadata`
+    remembers the channel the command came from (the confirmation goes there, to the declarer alone)."""
     severities = [_option(SUGGEST, "Suggest from impact")] + [_option(k, v) for k, v in _SEVERITY_WORDS.items()]
+    initial = next((o for o in severities if severity is not None and o["value"] == severity.value), severities[0])
     blocks: list[dict[str, Any]] = [
         _input("title", "Title", {"type": "plain_text_input", "max_length": 300,
                                   "placeholder": _text("Checkout errors for EU customers")}, optional=False),
         _input("severity", "Severity", {"type": "static_select", "options": severities,
-                                        "initial_option": severities[0]},
+                                        "initial_option": initial},
                hint="Leave on 'Suggest from impact' to take the severity the answers below suggest."),
         _input("severity_reason", "Why this severity", {"type": "plain_text_input", "max_length": 2000},
                hint="Needed when the severity you choose differs from the suggested one."),

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.api.chat.commands import execute
+from tocsin.api.chat.commands import execute, has_nul
 from tocsin.chatops import accounts, receipts
 from tocsin.wake import ring
 
@@ -82,6 +82,6 @@ async def mattermost_command(request: Request) -> Response:
         form = None
     if not _token_ok(expected, request, form or {}):
         return JSONResponse({"error": "invalid request"}, status_code=401)
-    if form is None:
+    if form is None or has_nul(form):
         return JSONResponse({"error": "expected a form-encoded slash command"}, status_code=400)
     return await run_in_threadpool(_command, request.app.state, form)

@@ -31,7 +31,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.chat import slack_handlers, slack_modal
-from tocsin.api.chat.commands import Reply, execute, resolve_user
+from tocsin.api.chat.commands import Reply, execute, has_nul, resolve_user
 from tocsin.chatops import accounts, receipts
 from tocsin.clock import Clock
 from tocsin.incidents.service import ref
@@ -143,7 +143,7 @@ async def slack_command(request: Request) -> Response:
     if isinstance(body, Response):
         return body
     form = _form(body)
-    if form is None:
+    if form is None or has_nul(form):
         return _bad("a form-encoded slash command")
     return await run_in_threadpool(_command, request.app.state, form)
 
@@ -214,7 +214,7 @@ async def slack_interactive(request: Request) -> Response:
         payload = json.loads(form["payload"]) if form and "payload" in form else None
     except ValueError:
         payload = None
-    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str) or has_nul(payload):
         return _bad("a form with a JSON `payload` field")
     return await run_in_threadpool(_interaction, request.app.state, payload)
 
@@ -241,7 +241,7 @@ async def slack_events(request: Request) -> Response:
         envelope = json.loads(body)
     except ValueError:
         return _bad("a JSON event envelope")
-    if not isinstance(envelope, dict):
+    if not isinstance(envelope, dict) or has_nul(envelope):
         return _bad("a JSON event envelope")
     kind = envelope.get("type")
     if kind == "url_verification":
