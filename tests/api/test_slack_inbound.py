@@ -4,8 +4,6 @@ chat.postEphemeral), and what a person in Slack sees in the answers."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
@@ -15,19 +13,28 @@ import sqlalchemy as sa
 
 from tests.harness.incidents import declare
 from tests.harness.ingest import AppliedClient
-from tests.harness.slack import CHANNEL, TOKEN
+from tests.harness.slack import CHANNEL, TEAM, TOKEN
+from tests.harness.slack_inbound import (
+    FORM,
+    JSON,
+    event_callback,
+    reaction_added,
+    retry_headers,
+    slash_command,
+    url_verification,
+    view_submission,
+)
+from tests.harness.slack_inbound import sign as slack_sign
 from tocsin.chatops.models import ChatAccount, ChatChannel, ChatReceipt
 from tocsin.incidents.models import Incident
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # Slack's published example signing secret
 PUBLIC_URL = "https://tocsin.example.test"
-TEAM = "T0FAKE001"
 INC = "/api/v1/incidents"
 
 
 def sign(body: bytes, ts: int, secret: str = SECRET) -> dict[str, str]:
-    mac = hmac.new(secret.encode(), b"v0:" + str(ts).encode() + b":" + body, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": f"v0={mac}"}
+    return slack_sign(secret, body, ts)
 
 
 def make_app(db, clock, slack, **extra):
@@ -60,12 +67,9 @@ class Slack:
 
     def command(self, user: str, text: str, *, channel: str = CHANNEL, trigger: str | None = None, **headers: str):
         self.triggers += 1
-        form = {"token": "legacy", "team_id": TEAM, "team_domain": "fake", "channel_id": channel,
-                "channel_name": "general", "user_id": user, "user_name": "someone", "command": "/incident",
-                "text": text, "api_app_id": "A0FAKE", "response_url": self.fake.response_url(),
-                "trigger_id": trigger or f"1000{self.triggers}.4744.{self.triggers:032x}"}
-        return self.post("/integrations/slack/commands", urlencode(form).encode(),
-                         "application/x-www-form-urlencoded", **headers)
+        body = slash_command(text, user=user, channel=channel, response_url=self.fake.response_url(),
+                             trigger_id=trigger or f"1000{self.triggers}.4744.{self.triggers:032x}")
+        return self.post("/integrations/slack/commands", body, FORM, **headers)
 
     def said(self, user: str, text: str, **kwargs):
         r = self.command(user, text, **kwargs)
@@ -73,17 +77,16 @@ class Slack:
         return r.json()
 
     def interact(self, payload: dict, **headers: str):
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        return self.post("/integrations/slack/interactive", body, "application/x-www-form-urlencoded", **headers)
+        return self.post("/integrations/slack/interactive", urlencode({"payload": json.dumps(payload)}).encode(), FORM,
+                         **headers)
 
     def submit(self, user: str, view: dict, values: dict, **headers: str):
-        state = {"values": {block: {"value": v} for block, v in values.items()}}
-        return self.interact({"type": "view_submission", "team": {"id": TEAM, "domain": "fake"},
-                              "user": {"id": user, "team_id": TEAM}, "api_app_id": "A0FAKE",
-                              "trigger_id": "555.666.abc", "view": {**view, "state": state}}, **headers)
+        body = view_submission("tocsin_declare", {block: {"value": v} for block, v in values.items()}, user=user,
+                               view_id=view["id"], private_metadata=view["private_metadata"])
+        return self.post("/integrations/slack/interactive", body, FORM, **headers)
 
-    def event(self, envelope: dict, **headers: str):
-        return self.post("/integrations/slack/events", json.dumps(envelope).encode(), "application/json", **headers)
+    def event(self, body: bytes, **headers: str):
+        return self.post("/integrations/slack/events", body, JSON, **headers)
 
 
 @pytest.fixture
@@ -225,8 +228,7 @@ def test_garbage_never_makes_a_500(talk, people):
 def test_ssl_check_and_url_verification(talk, client):
     assert talk.post("/integrations/slack/commands", b"ssl_check=1&token=legacy",
                      "application/x-www-form-urlencoded").status_code == 200
-    r = talk.event({"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
-                    "type": "url_verification"})
+    r = talk.event(url_verification("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"))
     assert r.status_code == 200 and r.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
     # only after the signature check: an unsigned challenge is not echoed
     r = client.post("/integrations/slack/events", json={"type": "url_verification", "challenge": "x"})
@@ -456,12 +458,9 @@ def test_events_are_handed_on_once_and_other_interactions_too(talk, db, monkeypa
     monkeypatch.setattr(slack_handlers, "handle_event", lambda state, envelope: events.append(envelope["event_id"]))
     monkeypatch.setattr(slack_handlers, "handle_interaction",
                         lambda state, payload: interactions.append(payload["type"]) or {"text": "ok"})
-    envelope = {"token": "legacy", "team_id": TEAM, "api_app_id": "A0FAKE", "type": "event_callback",
-                "event_id": "Ev08MFMKH6", "event_time": 1599616881,
-                "event": {"type": "reaction_added", "user": "W111", "reaction": "memo",
-                          "item": {"type": "message", "channel": "C111", "ts": "1599529504.000400"}}}
+    envelope = event_callback(reaction_added("memo", ts="1599529504.000400"), event_id="Ev08MFMKH6")
     assert talk.event(envelope).status_code == 200
-    assert talk.event(envelope, **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}).status_code == 200
+    assert talk.event(envelope, **retry_headers(1)).status_code == 200
     assert events == ["Ev08MFMKH6"]
     with db.unit_of_work() as s:
         assert s.execute(sa.select(ChatReceipt.key)).scalars().all() == ["event:Ev08MFMKH6"]
