@@ -100,7 +100,7 @@ def resolve_user(s: Session, who: accounts.ChatIdentity, *, now: datetime, looku
 
 
 def _not_linked(settings: Settings, who: accounts.ChatIdentity, now: datetime) -> Reply:
-    return Reply("Your chat account is not linked to a tocsin account (no tocsin user has your chat email). "
+    return Reply("Your chat account is not linked to a tocsin account (none has your chat profile's email). "
                  f"Open this link while signed in to tocsin to connect them (it works once, for 15 minutes): "
                  f"{link_url(settings, who, now)}")
 

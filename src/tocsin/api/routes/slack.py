@@ -189,10 +189,15 @@ def _declare_submitted(state: Any, payload: dict[str, Any], view: dict[str, Any]
     except _Undo as undo:
         return undo.response
     ring()
-    channel = slack_modal.channel_of(view)
-    confirm = (BackgroundTask(app.post_ephemeral, channel, user, escape(text)) if channel
-               else BackgroundTask(app.post, user, escape(text)))
+    confirm = BackgroundTask(_confirm, app, slack_modal.channel_of(view), user, escape(text))
     return JSONResponse({"response_action": "clear"}, background=confirm)
+
+
+def _confirm(app: SlackApp, channel: str | None, user: str, text: str) -> None:
+    """Tell the declarer, privately, in the channel they typed the command in; where the bot cannot
+    (a channel it is not in, a DM), by a direct message from the app."""
+    if channel is None or not app.post_ephemeral(channel, user, text).ok:
+        app.post(user, text)
 
 
 def _interaction(state: Any, payload: dict[str, Any]) -> Response:
