@@ -447,6 +447,9 @@ def test_a_security_incident_from_the_form_is_restricted(talk, db, people, slack
     assert r.json() == {"response_action": "clear"}
     [incident] = incidents(db)
     assert (incident.kind, incident.restricted) == ("security", True)
+    # its title reached the declarer alone (an ephemeral message), never a channel
+    told = [line for line in slack.transcript() if "Stolen laptop" in line]
+    assert len(told) == 1 and told[0].startswith("chat.postEphemeral") and u_alice in told[0], slack.transcript()
 
 
 # --- everything else is handed on ---------------------------------------------------------------
