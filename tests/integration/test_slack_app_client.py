@@ -128,6 +128,15 @@ def test_archiving_twice_counts_as_archived(slack: FakeSlack, app: SlackApp, roo
     refused(app.archive("C0NOSUCH"), "channel_not_found")
 
 
+def test_an_archived_channel_is_unarchived(slack: FakeSlack, app: SlackApp, room: str) -> None:
+    app.archive(room)
+
+    assert app.unarchive(room).ok and not slack.channel(room).archived
+    again = app.unarchive(room)
+    assert again.ok and again.error == "not_archived"
+    assert app.post(room, "reopened").ok
+
+
 # -- members -----------------------------------------------------------------------------------
 
 
@@ -185,6 +194,8 @@ def test_a_post_carries_text_and_blocks(slack: FakeSlack, app: SlackApp, room: s
     [message] = slack.channel(room).messages
     assert (message.text, message.blocks, message.user) == ("SEV1 checkout is down", blocks, BOT_USER)
     assert slack.transcript()[-1] == 'chat.postMessage #inc-42-checkout: "SEV1 checkout is down"'
+    [request] = [r for r in slack.received if r.path == "/api/chat.postMessage"]
+    assert request.payload["unfurl_links"] is False and request.payload["unfurl_media"] is False
 
 
 def test_a_reply_goes_into_the_thread(slack: FakeSlack, app: SlackApp, room: str) -> None:
@@ -213,6 +224,19 @@ def test_someone_elses_message_cannot_be_updated(slack: FakeSlack, app: SlackApp
     ts = slack.add_message(room, "mine", user=alice)
 
     refused(app.update(room, ts, "x"), "cant_update_message")
+
+
+def test_a_reaction_marks_a_message_once(slack: FakeSlack, app: SlackApp, room: str) -> None:
+    alice = slack.add_user("alice@example.com", "Alice")
+    ts = slack.add_message(room, "db failover started", user=alice)
+
+    assert app.react(room, ts, ":white_check_mark:").ok
+    again = app.react(room, ts, "white_check_mark")
+
+    assert again.ok and again.error == "already_reacted"
+    [message] = slack.channel(room).messages
+    assert message.reactions == {"white_check_mark": [BOT_USER]}
+    refused(app.react(room, "1600000000.000001", "eyes"), "message_not_found")
 
 
 def test_the_providers_channel_still_takes_posts(slack: FakeSlack, app: SlackApp) -> None:
@@ -397,6 +421,8 @@ CALLS: dict[str, Callable[[SlackApp], ChatResult]] = {
     "update": lambda a: a.update(CHANNEL, "1700000000.000100", "hi"),
     "post_ephemeral": lambda a: a.post_ephemeral(CHANNEL, "U0001", "hi"),
     "archive": lambda a: a.archive(CHANNEL),
+    "unarchive": lambda a: a.unarchive(CHANNEL),
+    "react": lambda a: a.react(CHANNEL, "1700000000.000100", "eyes"),
     "lookup_by_email": lambda a: a.lookup_by_email("a@example.com"),
     "user_email": lambda a: a.user_email("U0001"),
     "message": lambda a: a.message(CHANNEL, "1700000000.000100"),

@@ -2,16 +2,17 @@
 
 `SlackApp` implements `tocsin.notify.chat_types.ChatClient` with slack_sdk's `WebClient`
 (the bot token, `settings.slack_base_url`, 5 s timeouts, no retry handlers: retrying is the
-chat outbox's decision), plus what the inbound handlers need: `post(..., thread_ts=)` (a thread reply), `update`
-(chat.update of the bot's own message), `message` (one message by ts, thread replies included),
-`open_view` (a modal, for a trigger_id) and `respond` (a slash command's or an action's
-`response_url`).
+chat outbox's decision), plus what the inbound handlers need: `post(..., thread_ts=)` (a
+thread reply), `update` (chat.update of the bot's own message), `unarchive`, `react`
+(reactions.add), `message` (one message by ts, thread replies included), `open_view` (a modal,
+for a trigger_id) and `respond` (a slash command's or an action's `response_url`).
 
 Every call returns a `ChatResult` and never raises for Slack's failure: 429 (or `ratelimited`)
 is retryable with Slack's Retry-After, HTTP 5xx and Slack's transient codes are retryable,
 other refusals are permanent with Slack's short code in `error`, network failures are
-retryable and named by type only. A refusal the caller asked for anyway counts as delivered
-(`already_in_channel` on invite, `already_archived` on archive), with the code in `error`.
+retryable and named by type only. A refusal that means the work is already done counts as
+delivered, with the code in `error`: `already_in_channel` (invite), `already_archived`
+(archive), `not_archived` (unarchive), `already_reacted` (react).
 
 A `response_url` arrives in a payload, so `respond` posts only to https://hooks.slack.com/ or
 to the origin of the configured Web API (the local stand-in in tests); anything else is refused
@@ -130,8 +131,8 @@ class SlackApp:
     def post(self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
              thread_ts: str | None = None) -> ChatResult:
         """chat.postMessage (text is the notification fallback), in a thread when `thread_ts`;
-        data {ts, channel}."""
-        kwargs: dict[str, Any] = {"channel": channel, "text": text}
+        data {ts, channel}. Links are not unfurled: Slack would fetch them and show what it got."""
+        kwargs: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
         if blocks:
             kwargs["blocks"] = blocks
         if thread_ts:
@@ -166,6 +167,20 @@ class SlackApp:
         response = self._call("conversations.archive", lambda c: c.conversations_archive(channel=channel),
                               tolerate={"already_archived"})
         return response if isinstance(response, ChatResult) else _ok(f"archived {channel}")
+
+    def unarchive(self, channel: str) -> ChatResult:
+        """conversations.unarchive (an incident reopened); a channel not archived counts as done."""
+        response = self._call("conversations.unarchive", lambda c: c.conversations_unarchive(channel=channel),
+                              tolerate={"not_archived"})
+        return response if isinstance(response, ChatResult) else _ok(f"unarchived {channel}")
+
+    def react(self, channel: str, ts: str, emoji: str) -> ChatResult:
+        """reactions.add of :emoji: to the message `ts` (e.g. a message captured to the timeline);
+        a reaction already there counts as added."""
+        response = self._call("reactions.add", lambda c: c.reactions_add(channel=channel, timestamp=ts,
+                                                                         name=emoji.strip(":")),
+                              tolerate={"already_reacted"})
+        return response if isinstance(response, ChatResult) else _ok(f"reacted :{emoji.strip(':')}: to {ts}")
 
     def lookup_by_email(self, email: str) -> ChatResult:
         """users.lookupByEmail; data {user_id}; `users_not_found` is permanent."""
