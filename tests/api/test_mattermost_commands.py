@@ -133,3 +133,37 @@ def test_declare_needs_a_title_on_mattermost(client, alice):
         assert r == {"response_type": "ephemeral",
                      "text": "Give the incident a title. Usage: `/incident declare [SEV1..SEV4] <title>: declare an "
                              "incident (SEV3 unless given)`"}
+
+
+def test_a_mattermost_user_is_linked_by_the_servers_email_and_named_by_username(db, clock, make_person, mattermost):
+    """With the bot configured, tocsin reads the caller's email from Mattermost (linking the account
+    without the one-time link) and resolves `@username` in `role` to a linked person."""
+    from tests.harness import mattermost as mm
+    from tocsin.app import create_app
+    from tocsin.config import Settings
+
+    carol = make_person("responder", name="Carol")
+    dave = make_person("responder", name="Dave")
+    carol_id = mattermost.add_user("carol", carol.email)
+    mattermost.add_user("dave", dave.email)
+    settings = Settings(max_body_bytes=64 * 1024, secret_key="test-secret", public_url="https://tocsin.example.test",
+                        mattermost_command_token=mm.COMMAND_TOKEN, mattermost_url=mattermost.url,
+                        mattermost_bot_token=mm.TOKEN, mattermost_team_id=mm.TEAM_ID)
+    app = create_app(settings=settings, db=db, clock=clock)
+    try:
+        with AppliedClient(app, raise_server_exceptions=False) as c:
+            body, headers = mm.slash_command("declare SEV2 checkout errors", user_id=carol_id, trigger_id="t-1")
+            r = c.post(PATH, content=body, headers=headers)
+            assert r.status_code == 200, r.text
+            assert "INC-" in r.json()["text"]
+            with db.unit_of_work() as s:
+                incident = s.execute(sa.select(Incident).where(Incident.title == "checkout errors")).scalar_one()
+                s.add(ChatChannel(incident_id=incident.id, platform="mattermost", channel_id="incchan00000000000000000a",
+                                  name="inc-1-checkout-errors", state="ready", created_at=clock.now()))
+            body, headers = mm.slash_command("role scribe @dave", user_id=carol_id, trigger_id="t-2",
+                                             channel_id="incchan00000000000000000a")
+            r = c.post(PATH, content=body, headers=headers)
+            assert r.status_code == 200, r.text
+            assert "Dave" in r.json()["text"], r.json()
+    finally:
+        app.state.ingest.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,8 +20,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from tocsin.api.chat.commands import execute, has_nul
+from tocsin.api.chat.commands import Reply, execute, has_nul
 from tocsin.chatops import accounts, receipts
+from tocsin.net.policy import operator_policy
+from tocsin.notify.mattermost import MattermostClient
 from tocsin.wake import ring
 
 router = APIRouter()
@@ -44,10 +47,25 @@ def _name(command: str) -> str:
     return command if re.fullmatch(r"/[a-z0-9_-]{1,32}", command) else "/incident"
 
 
-def _no_email(user: str) -> str | None:
-    # TODO(mattermost): look the verified email up with notify.mattermost.MattermostClient.user_email
-    # once that client is on main; until then Mattermost users link with the one-time link.
-    return None
+def _client(settings: Any) -> MattermostClient | None:
+    """The bot's REST client, when the Mattermost server and bot token are configured (else users link
+    with the one-time link, and `@name` cannot be resolved)."""
+    if not (settings.mattermost_url and settings.mattermost_bot_token):
+        return None
+    return MattermostClient(settings.mattermost_url, settings.mattermost_bot_token, settings.mattermost_team_id or "",
+                            policy=operator_policy(settings))
+
+
+def _lookups(client: MattermostClient | None) -> tuple[Callable[[str], str | None], Callable[[str], str | None]]:
+    def email(user: str) -> str | None:
+        got = client.user_email(user) if client else None
+        return str(got.data.get("email") or "") or None if got is not None and got.ok else None
+
+    def username(name: str) -> str | None:
+        got = client.user_by_username(name) if client else None
+        return str(got.data.get("user_id") or "") or None if got is not None and got.ok else None
+
+    return email, username
 
 
 def _command(state: Any, form: dict[str, str]) -> Response:
@@ -57,15 +75,29 @@ def _command(state: Any, form: dict[str, str]) -> Response:
     settings, now = state.settings, state.clock.now()
     who = accounts.ChatIdentity(PLATFORM, team, user)
     trigger = form.get("trigger_id", "")
-    with state.db.unit_of_work() as s:
-        if trigger and not receipts.first_time(s, platform=PLATFORM, key=f"command:{trigger}", now=now):
-            return JSONResponse({"response_type": "ephemeral", "text": "That command was already received."})
-        reply = execute(s, settings=settings, now=now, who=who, channel_id=channel, command=form.get("text", ""),
-                        lookup_email=_no_email, command_name=_name(form.get("command", "")))
+    client = _client(settings)
+    lookup_email, lookup_username = _lookups(client)
+    try:
+        reply = _run(state, form, who, channel, trigger, now, lookup_email, lookup_username)
+    finally:
+        if client is not None:
+            client.close()
+    if reply is None:
+        return JSONResponse({"response_type": "ephemeral", "text": "That command was already received."})
     if reply.ring:
         ring()
     return JSONResponse({"response_type": "in_channel" if reply.in_channel else "ephemeral",
                          "text": quiet(reply.text)})
+
+
+def _run(state: Any, form: dict[str, str], who: accounts.ChatIdentity, channel: str, trigger: str, now: Any,
+         lookup_email: Callable[[str], str | None], lookup_username: Callable[[str], str | None]) -> Reply | None:
+    with state.db.unit_of_work() as s:
+        if trigger and not receipts.first_time(s, platform=PLATFORM, key=f"command:{trigger}", now=now):
+            return None
+        return execute(s, settings=state.settings, now=now, who=who, channel_id=channel, command=form.get("text", ""),
+                       lookup_email=lookup_email, lookup_username=lookup_username,
+                       command_name=_name(form.get("command", "")))
 
 
 @router.post("/integrations/mattermost/command", include_in_schema=False)
