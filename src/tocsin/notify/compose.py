@@ -132,6 +132,8 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
     data: dict[str, Any] = {"kind": head.kind, "subject": subject, "links": link,
                             "alert_ids": [str(r.alert_id) for r in rows if r.alert_id],
                             "incident_id": str(head.incident_id) if head.incident_id else None}
+    if len(rows) == 1:  # what a reply in the channel acts on (Mattermost's buttons)
+        data["notification_id"] = str(head.id)
     if head.reply_code:
         data["reply_code"] = head.reply_code
     if head.group is not None:

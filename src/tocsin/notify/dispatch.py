@@ -90,7 +90,8 @@ class Dispatcher:
                 SlackProvider,  # lazy: a provider's library loads only once its channel is configured and used
             )
 
-            return SlackProvider(st.slack_bot_token, st.slack_base_url, policy=self._policy())
+            return SlackProvider(st.slack_bot_token, st.slack_base_url, policy=self._policy(),
+                                 interactive=st.slack_app_enabled())
         if channel == "apprise":
             from tocsin.notify.apprise import (
                 AppriseProvider,  # lazy: a provider's library loads only once its channel is configured and used

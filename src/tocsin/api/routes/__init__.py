@@ -17,6 +17,7 @@ from tocsin.api.routes import (
     indicators,
     ingest,
     legal,
+    mattermost_actions,
     metrics,
     monitors,
     obligations,
@@ -45,5 +46,5 @@ def install(app: FastAPI) -> None:
                rules.router, monitors.router,
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
                problems.router, obligations.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
-               respond.router, ical.router, ingest.router, push.router,
+               respond.router, mattermost_actions.router, ical.router, ingest.router, push.router,
                containment.router, scim.router)
