@@ -9,6 +9,8 @@ One outbox row, or a bundle of rows for one throttled destination, becomes one `
   who may see it);
 - Web Push: the row's subject and body; the links travel in `data` and become the notification's
   buttons (`push_subscription.payload`);
+- Mattermost: the row's subject and body; the links travel in `data` with the row's
+  `notification_id`, and become interactive buttons with a signed context (`notify/mattermost.py`);
 - SMS: one short line with a reply code ("Reply 4821 ack / 4821 close");
 - voice: the subject, read out.
 
@@ -125,7 +127,7 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
     elif channel == "voice":
         body = f"This is tocsin. {subject}. " + ("Several pages are waiting. " if len(rows) > 1 else "") + \
                "Acknowledge it from your email, SMS or the web."
-    elif link and channel != "push":
+    elif link and channel not in ("push", "mattermost"):
         shown = ("ack", "resolve", "view") if head.kind == "incident" else \
             ("ack", "decline", "view") if head.kind == "responder" else ("ack", "resolve")
         body += "\n\n" + "\n".join(f"{name.capitalize()}: {url}" for name, url in link.items() if name in shown)
