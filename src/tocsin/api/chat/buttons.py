@@ -66,6 +66,10 @@ def press(state: Any, client: EmailSource | None, who: ChatIdentity, *, notifica
 
 # -- Slack ---------------------------------------------------------------------------------------
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -75,7 +79,7 @@ def slack_reply(payload: dict[str, Any], answer: Answer) -> dict[str, Any]:
     once it is acknowledged or resolved, and who did it), or an ephemeral reply to the clicker."""
     if not answer.done:
         return {"response_type": "ephemeral", "replace_original": False, "text": answer.text}
-    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+    message = _dict(payload.get("message"))
     blocks = [b for b in (message.get("blocks") or []) if isinstance(b, dict)
               and not (answer.final and b.get("type") == "actions") and b.get("block_id") != "tocsin_outcome"]
     note = {"type": "context", "block_id": "tocsin_outcome",
@@ -88,9 +92,7 @@ def on_block_actions(state: Any, client: Any, payload: dict[str, Any]) -> None:
     """A click on a page's button in Slack: act, then answer through the click's response_url."""
     actions = [a for a in (payload.get("actions") or []) if isinstance(a, dict)
                and a.get("action_id") in SLACK_ACTIONS]
-    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
-    team = payload.get("team") if isinstance(payload.get("team"), dict) else {}
-    container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
+    user, team, container = _dict(payload.get("user")), _dict(payload.get("team")), _dict(payload.get("container"))
     if not actions or not user.get("id"):
         return
     clicked = actions[0]

@@ -54,7 +54,9 @@ async def mattermost_action(request: Request) -> Response:
         return JSONResponse({"error": "expected a JSON body"}, status_code=400)
     if not isinstance(body, dict) or not isinstance(body.get("user_id"), str) or not body["user_id"]:
         return JSONResponse({"error": "expected Mattermost's action request (user_id, context)"}, status_code=400)
-    verified = verify_action_context(state.settings.resolved_secret_key(), body.get("context"))
+    context = body.get("context")
+    verified = verify_action_context(state.settings.resolved_secret_key(), context) \
+        if isinstance(context, dict) else None
     if verified is None:
         return JSONResponse({"error": "forbidden"}, status_code=403)
     notification_id, action = verified
