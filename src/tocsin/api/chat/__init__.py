@@ -1,2 +1,2 @@
-"""What chat users do, arriving at the API edge: Slack and Mattermost payloads turned into the same
-flows, checks and audit as the API (slash commands, captured messages, page buttons)."""
+"""Chat-ops at the HTTP edge: the slash-command executor shared by Slack and Mattermost, Slack's
+declare form, and the handlers of Slack's interactions and events."""
