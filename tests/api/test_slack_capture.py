@@ -28,6 +28,8 @@ from tocsin.chatops import accounts
 from tocsin.chatops.models import ChatChannel
 from tocsin.incidents.models import Participant
 
+pytestmark = pytest.mark.both_backends  # claims (receipts) run in savepoints: both databases
+
 SECRET = "capture-tests-signing-secret"
 EVENTS, INTERACTIVE = "/integrations/slack/events", "/integrations/slack/interactive"
 
