@@ -137,6 +137,7 @@ ROUTES: list[Route] = [
         ("POST", "/integrations/grafana/{key}"), ("POST", "/integrations/generic/{key}"),
         ("GET", "/heartbeats/{key}"), ("POST", "/heartbeats/{key}"), ("GET", "/n/{token}"), ("POST", "/n/{token}"),
         ("POST", "/integrations/twilio/status"), ("POST", "/integrations/twilio/sms"),
+        ("POST", "/integrations/mattermost/actions"),  # a context tocsin signed; 404 unless configured
         ("GET", "/ical/schedules/{token}.ics"), ("GET", "/ical/users/{token}.ics"),
         ("POST", "/status/{slug}/subscribe"), ("GET", "/status/{slug}/confirm/{token}"),
         ("POST", "/status/{slug}/confirm/{token}"), ("GET", "/status/{slug}/unsubscribe/{token}"),
