@@ -43,7 +43,7 @@ from urllib.parse import parse_qsl
 
 from tests.harness.slack_workspace import BOT_USER, FIRST_TS, TEAM, Channel, Workspace, block_problem
 
-__all__ = ["BOT_USER", "CHANNEL", "FIRST_TS", "TEAM", "TOKEN", "WEBHOOK_PATH", "FakeSlack", "Received"]
+__all__ = ["BOT_USER", "CHANNEL", "CHANNEL_NAME", "FIRST_TS", "TEAM", "TOKEN", "WEBHOOK_PATH", "FakeSlack", "Received"]
 
 TOKEN = "xoxb-fake-0123456789-abcdefABCDEF"
 CHANNEL = "C0FAKE0001"
@@ -349,6 +349,8 @@ class FakeSlack(http.server.ThreadingHTTPServer):
             return 400, "no_text", {}
         if block_problem(payload.get("blocks")):
             return 400, "invalid_blocks", {}
+        with self.lock:
+            self._transcript.append("incoming webhook: " + json.dumps(str(payload.get("text") or "")[:80]))
         return 200, "ok", {}
 
     def answer_response_url(self, path: str, payload: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:

@@ -2,9 +2,10 @@
 
 `SlackApp` implements `tocsin.notify.chat_types.ChatClient` with slack_sdk's `WebClient`
 (the bot token, `settings.slack_base_url`, 5 s timeouts, no retry handlers: retrying is the
-chat outbox's decision), plus what the inbound handlers need: `message` (one message by ts,
-thread replies included), `open_view` (a modal, for a trigger_id) and `respond` (a slash
-command's or an action's `response_url`).
+chat outbox's decision), plus what the inbound handlers need: `post(..., thread_ts=)` (a thread reply), `update`
+(chat.update of the bot's own message), `message` (one message by ts, thread replies included),
+`open_view` (a modal, for a trigger_id) and `respond` (a slash command's or an action's
+`response_url`).
 
 Every call returns a `ChatResult` and never raises for Slack's failure: 429 (or `ratelimited`)
 is retryable with Slack's Retry-After, HTTP 5xx and Slack's transient codes are retryable,
@@ -22,7 +23,7 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
@@ -30,7 +31,8 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.slack_response import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
-from tocsin.notify.chat_types import ChatResult
+from tocsin.config import Settings
+from tocsin.notify.chat_types import ChatClient, ChatResult
 from tocsin.notify.slack_errors import HINTS, api_failure, network_kind, retry_after_seconds
 from tocsin.notify.types import Outcome, retry_after_words, status_words
 
@@ -73,7 +75,7 @@ class SlackApp:
             self._client = WebClient(token=self._token, base_url=self.base_url, timeout=timeout, retry_handlers=[])
 
     @classmethod
-    def from_settings(cls, settings: Any) -> SlackApp:
+    def from_settings(cls, settings: Settings) -> SlackApp:
         """A client for `settings.slack_bot_token` and `settings.slack_base_url`."""
         return cls(settings.slack_bot_token, settings.slack_base_url)
 
@@ -125,16 +127,30 @@ class SlackApp:
                 return response
         return _ok(f"invited {len(wanted)} user(s) to {channel}" if wanted else "nobody to invite")
 
-    def post(self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None) -> ChatResult:
-        """chat.postMessage (text is the notification fallback); data {ts, channel}."""
+    def post(self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
+             thread_ts: str | None = None) -> ChatResult:
+        """chat.postMessage (text is the notification fallback), in a thread when `thread_ts`;
+        data {ts, channel}."""
         kwargs: dict[str, Any] = {"channel": channel, "text": text}
         if blocks:
             kwargs["blocks"] = blocks
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
         response = self._call("chat.postMessage", lambda c: c.chat_postMessage(**kwargs))
         if isinstance(response, ChatResult):
             return response
         ts, where = str(response.get("ts") or ""), str(response.get("channel") or channel)
         return _ok(f"posted to {where} (ts {ts})", ts=ts, channel=where)
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> ChatResult:
+        """chat.update of the bot's message `ts` (e.g. its buttons gone once acknowledged); data {ts, channel}."""
+        kwargs: dict[str, Any] = {"channel": channel, "ts": ts, "text": text}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        response = self._call("chat.update", lambda c: c.chat_update(**kwargs))
+        if isinstance(response, ChatResult):
+            return response
+        return _ok(f"updated {ts} in {channel}", ts=ts, channel=str(response.get("channel") or channel))
 
     def post_ephemeral(self, channel: str, user: str, text: str) -> ChatResult:
         """chat.postEphemeral: a message only `user` sees; data {ts}."""
@@ -176,7 +192,7 @@ class SlackApp:
 
     def message(self, channel: str, ts: str) -> ChatResult:
         """The message `ts` in `channel` (a thread reply too); data {text, user, ts} (`user` is None
-        for a bot's message). Not found is permanent with error `message_not_found`."""
+        when Slack names none: a webhook's or an integration's message). Not found is permanent with error `message_not_found`."""
         response = self._call("conversations.history", lambda c: c.conversations_history(
             channel=channel, latest=ts, inclusive=True, limit=1))
         if isinstance(response, ChatResult):
@@ -185,11 +201,12 @@ class SlackApp:
         if found is None:  # history lists only a thread's parent: a reply is read from its thread
             response = self._call("conversations.replies", lambda c: c.conversations_replies(
                 channel=channel, ts=ts, latest=ts, oldest=ts, inclusive=True))
-            if isinstance(response, ChatResult):
+            if isinstance(response, ChatResult) and response.error != "thread_not_found":
                 return response
-            found = _message_at(response, ts)
+            found = None if isinstance(response, ChatResult) else _message_at(response, ts)
         if found is None:
-            return ChatResult(Outcome.permanent, f"no message {ts} in {channel}", error="message_not_found")
+            return ChatResult(Outcome.permanent, f"Slack: no message {ts} in {channel} (message_not_found)",
+                              error="message_not_found")
         user = found.get("user")
         return _ok(f"read message {ts} in {channel}", text=str(found.get("text") or ""),
                    user=str(user) if user else None, ts=ts)
@@ -272,3 +289,6 @@ def _message_at(response: SlackResponse, ts: str) -> dict[str, Any] | None:
             return message
     return None
 
+
+if TYPE_CHECKING:  # mypy checks here that SlackApp keeps the chat outbox's contract
+    _CONTRACT: ChatClient = SlackApp(None)
