@@ -145,6 +145,15 @@ def test_a_pin_captures_the_pinned_message(world: World) -> None:
     assert note.text.startswith(f"slack user {w.carol} said:\nis the CDN involved?")  # an author not in tocsin
     assert note.data["captured"]["via"] == "pin"
 
+    # an author in tocsin who has not linked their Slack account is named by their verified email
+    dave = w.rb.person("Dave")
+    ud = w.rb.slack.add_user(dave.email, "dave")
+    theirs = w.rb.slack.add_message(w.channel, "CDN is fine", user=ud)
+    w.event(pin_added(ts=theirs, text="CDN is fine", channel=w.channel, user=w.alice, message_user=ud), "Ev12")
+    assert w.notes()[-1].text.startswith("Dave said:\nCDN is fine")
+    with w.rb.db.unit_of_work() as s:  # and is not linked by being quoted
+        assert accounts.find_user(s, accounts.ChatIdentity("slack", "T0FAKE001", ud)) is None
+
 
 def test_an_unlinked_user_captures_nothing_and_is_told_how_to_link(world: World) -> None:
     w = world

@@ -31,7 +31,7 @@ from tocsin.incidents.roles import set_participant
 from tocsin.incidents.types import ParticipantKind
 from tocsin.notify.slack_app import SlackApp
 from tocsin.principal import OrgRole, Principal
-from tocsin.users.service import principal_for
+from tocsin.users.service import get_user_by_email, principal_for
 
 log = logging.getLogger("tocsin.api.chat.slack")
 
@@ -175,15 +175,31 @@ def _capture(state: Any, client: SlackApp, who: ChatIdentity, *, channel_id: str
             return f"tocsin could not read the message from Slack ({found.detail}); nothing was captured."
         message = found.data
     return _record(state, principal, who, channel_id=channel_id, ts=ts, message=message, via=via, domain=domain,
-                   quiet=quiet)
+                   quiet=quiet, author_name=_author_name(state, client, who.team_id, message.get("user")))
+
+
+def _author_name(state: Any, client: SlackApp, team_id: str, author: Any) -> str | None:
+    """The tocsin name of a message's author who has not linked their Slack account yet, found by
+    the verified email Slack shows (read only: the author is not linked by being quoted); None
+    when the author is linked (capture names them) or not a tocsin user."""
+    if not isinstance(author, str) or not author:
+        return None
+    with state.db.unit_of_work() as s:
+        if find_user(s, ChatIdentity(PLATFORM, team_id, author)) is not None:
+            return None
+    found = client.user_email(author)
+    email = found.data.get("email") if found.ok else None
+    if not isinstance(email, str) or not email:
+        return None
+    with state.db.unit_of_work() as s:
+        user = get_user_by_email(s, email)
+        return user.name if user is not None and user.is_active else None
 
 
 def _record(state: Any, principal: Principal, who: ChatIdentity, *, channel_id: str, ts: str,
-            message: dict[str, Any], via: str, domain: Any, quiet: bool) -> str | None:
+            message: dict[str, Any], via: str, domain: Any, quiet: bool, author_name: str | None) -> str | None:
     posted_at = slack_time(ts)
     assert posted_at is not None
-    profile = _dict(message.get("user_profile"))
-    author_name = profile.get("display_name") or profile.get("real_name") or message.get("username")
     now = state.clock.now()
     try:
         with state.db.unit_of_work() as s:
@@ -193,7 +209,7 @@ def _record(state: Any, principal: Principal, who: ChatIdentity, *, channel_id: 
             done = capture(s, principal=principal, incident=incident, platform=PLATFORM, channel_id=channel_id,
                            message_ts=ts, text=str(message.get("text") or ""),
                            author_external_id=message.get("user") or None, posted_at=posted_at, via=via, now=now,
-                           team_id=who.team_id, author_name=str(author_name) if author_name else None,
+                           team_id=who.team_id, author_name=author_name,
                            link=slack_permalink(channel_id, ts, domain if isinstance(domain, str) else None),
                            forensics_nudge=state.settings.forensics_nudge)
             ref = "the incident" if incident.restricted else f"INC-{incident.number}"
