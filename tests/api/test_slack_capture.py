@@ -202,3 +202,14 @@ def test_joining_the_channel_makes_a_linked_user_a_participant(world: World) -> 
     people = {p.user_id: p.kind for p in rb.rows(Participant, Participant.incident_id == w.incident_id)}
     assert people[rb.people["Bob"].id] == "responder"
     assert len(people) == 2  # Alice (who declared) and Bob
+
+
+def test_a_viewer_may_not_capture(world: World) -> None:
+    w = world
+    vic = w.rb.person("Vic", role="viewer")
+    uv = w.rb.slack.add_user(vic.email, "vic")
+    w.rb.slack.channel(w.channel).members.append(uv)
+    w.event(reaction_added("memo", ts=w.said, channel=w.channel, user=uv), "Ev13")
+    assert w.notes() == []
+    assert w.ephemerals(uv) == ["Nothing was added to the timeline: capturing chat messages needs the responder "
+                                "role or higher"]
