@@ -166,3 +166,22 @@ def test_mattermost_buttons_act_as_the_clicker_and_refuse_a_forged_context(rb: A
 def test_mattermost_actions_are_not_found_while_mattermost_is_not_configured(rb: Any) -> None:
     r = rb.http.post("/integrations/mattermost/actions", json={"user_id": "u", "context": {}})
     assert r.status_code == 404
+
+
+def test_a_group_page_acknowledges_the_whole_group(runbook: Any) -> None:
+    rb = runbook
+    rb.configure(slack_signing_secret=SECRET)
+    rb.service("checkout", tier=1)  # pages once per alert group
+    rb.person("Alice")
+    rb.rules("Alice", (rb.contact("Alice", "slack", CHANNEL), 0))
+    rb.policy((5, ["Alice"]))
+    first = rb.trigger("checkout-5xx")
+    rb.tick()
+    second = rb.trigger("checkout-latency")
+    rb.tick()
+    rb.expect_slack(CHANNEL, "checkout-5xx is failing")
+    (page,) = rb.notifications(channel="slack", kind="page")
+    alice = rb.slack.add_user(rb.people["Alice"].email, "alice")
+    url = _click(rb, "tocsin_ack", str(page.id), user=alice, ts=rb.slack.channel(CHANNEL).messages[-1].ts)
+    assert "Acknowledged by Alice" in _answers(rb, url)[0]["text"]
+    assert {rb.alert(first).status, rb.alert(second).status} == {"acknowledged"}
