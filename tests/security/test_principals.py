@@ -142,6 +142,7 @@ ROUTES: list[Route] = [
         # ones) and Mattermost's command token (tests/api/test_mattermost_commands.py)
         ("POST", "/integrations/slack/commands"), ("POST", "/integrations/slack/interactive"),
         ("POST", "/integrations/slack/events"), ("POST", "/integrations/mattermost/command"),
+        ("POST", "/integrations/mattermost/actions"),  # a context tocsin signed; 404 unless configured
         ("GET", "/ical/schedules/{token}.ics"), ("GET", "/ical/users/{token}.ics"),
         ("POST", "/status/{slug}/subscribe"), ("GET", "/status/{slug}/confirm/{token}"),
         ("POST", "/status/{slug}/confirm/{token}"), ("GET", "/status/{slug}/unsubscribe/{token}"),

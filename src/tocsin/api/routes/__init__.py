@@ -18,6 +18,7 @@ from tocsin.api.routes import (
     ingest,
     legal,
     mattermost,
+    mattermost_actions,
     metrics,
     monitors,
     obligations,
@@ -47,5 +48,5 @@ def install(app: FastAPI) -> None:
                rules.router, monitors.router,
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
                problems.router, obligations.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
-               respond.router, ical.router, ingest.router, push.router,
+               respond.router, mattermost_actions.router, ical.router, ingest.router, push.router,
                containment.router, scim.router, slack.router, mattermost.router)
