@@ -298,12 +298,9 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     reply = {"From": "+14155550100", "Body": "4821 close", "MessageSid": "SM" + "2" * 32}
     walk("POST", "/integrations/twilio/sms", data=reply, headers={
         "X-Twilio-Signature": RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC_URL + "/integrations/twilio/sms", reply)})
-<<<<<<< HEAD
     _chat_routes(walk, clock)
-=======
     # a Mattermost page button (Mattermost is not configured here: the route is not found)
     walk("POST", "/integrations/mattermost/actions", json={"user_id": "u", "context": {}}, expect=404)
->>>>>>> capture
     walk("POST", f"{api}/alerts/{{alert_id}}/acknowledge", f"{api}/alerts/{other_id}/acknowledge", **B)
     walk("POST", f"{api}/alerts/{{alert_id}}/resolve", f"{api}/alerts/{other_id}/resolve", **B)
 
