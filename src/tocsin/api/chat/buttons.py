@@ -5,7 +5,7 @@ The clicker is mapped to a tocsin user (linked, or by the platform's verified em
 clicker is told how to link and nothing happens. The action is `flows.respond.act_as`: the same
 alert flows as the API's acknowledge and resolve (the escalation stops), need-to-know included,
 or a re-escalation to the next level. A platform's retried click acts once: the claim
-`action:<message>:<action>:<user>` (chatops/receipts.py) is taken in the same transaction."""
+`action:<message>:<click>:<action>:<user>` (chatops/receipts.py) is taken in the same transaction."""
 
 from __future__ import annotations
 
@@ -97,7 +97,8 @@ def on_block_actions(state: Any, client: Any, payload: dict[str, Any]) -> None:
         return
     clicked = actions[0]
     who = ChatIdentity("slack", str(team.get("id") or user.get("team_id") or ""), str(user["id"]))
-    message_key = str(container.get("message_ts") or clicked.get("action_ts") or "")
+    # the message and the click's own time: Slack's retry of this click repeats both, a second click does not
+    message_key = f'{container.get("message_ts") or ""}:{clicked.get("action_ts") or ""}'
     answer = press(state, client, who, notification_id=clicked.get("value"),
                    action=SLACK_ACTIONS[str(clicked["action_id"])], message_key=message_key)
     response_url = payload.get("response_url")

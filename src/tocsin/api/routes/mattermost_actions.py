@@ -34,7 +34,7 @@ def _click(state: Any, body: dict[str, Any], notification_id: str, action: str) 
         who = ChatIdentity("mattermost", str(body.get("team_id") or st.mattermost_team_id or ""),
                            str(body["user_id"]))
         answer = press(state, client, who, notification_id=notification_id, action=action,
-                       message_key=str(body.get("post_id") or body.get("trigger_id") or ""))
+                       message_key=f'{body.get("post_id") or ""}:{body.get("trigger_id") or ""}')
     finally:
         client.close()
     return mattermost_reply(answer)
