@@ -25,7 +25,7 @@ from tocsin.web.routes.common import parse_uuid, redirect
 router = APIRouter(include_in_schema=False)
 LINK_RECEIPTS = "link"  # chat_receipts.platform of used link tokens
 BAD_LINK = ("This link is not valid: it has expired (a link lasts 15 minutes) or it was not made by this tocsin. "
-            "Ask the chat app for a new one.")
+            "Ask for a new one with `{command} link` in Slack or Mattermost.")
 
 
 def _page_number(value: str) -> int:
@@ -79,7 +79,8 @@ def _identity(ctx: WebCtx, token: str) -> ChatIdentity | None:
 
 
 def _bad_link(request: Request, ctx: WebCtx) -> Response:
-    return render(request, ctx, "error.html", status_code=400, title="This link is not valid", message=BAD_LINK)
+    return render(request, ctx, "error.html", status_code=400, title="This link is not valid",
+                  message=BAD_LINK.format(command=ctx.settings.slack_command))
 
 
 @router.get("/chat/link")
@@ -99,7 +100,8 @@ def link_confirm(request: Request, ctx: CtxDep, form: CsrfForm) -> Response:
         return _bad_link(request, ctx)
     with ctx.work() as (s, _me):
         if not first_time(s, platform=LINK_RECEIPTS, key=chat_accounts.token_fingerprint(token), now=ctx.now):
-            raise Conflict("This link was already used. Ask the chat app for a new one if you need to link again.")
+            raise Conflict(f"This link was already used. To link again, ask for a new one with "
+                           f"`{ctx.settings.slack_command} link`.")
         chat_accounts.link(s, who, user=require_user(s, ctx.user.id), via="link", now=ctx.now)
     return render(request, ctx, "chat_link.html", who=who, platform=chat_view.platform_name(who.platform),
                   token="", done=True)
