@@ -66,3 +66,18 @@ def test_an_address_yaml_would_misread_still_makes_a_valid_manifest():
     got = yaml.safe_load(chat_setup.slack_manifest(settings))
     assert got["settings"]["event_subscriptions"]["request_url"] == \
         "https://ir.acme.test/#x: {y}/integrations/slack/events"
+
+
+def test_the_setup_states_name_what_is_missing_and_never_carry_a_secret():
+    settings = Settings(secret_key="x", slack_bot_token="xoxb-secret-value", chat_channel_severities="",
+                        teams_webhook_url="https://x.logic.azure.com/workflows/1?sig=secret-sig")
+    slack, mattermost, teams = chat_setup.platforms(settings)
+    assert (slack.configured, slack.missing) == (False, ["TOCSIN_SLACK_SIGNING_SECRET"])
+    states = {st.env: st for p in (slack, mattermost, teams) for st in p.settings}
+    assert states["TOCSIN_SLACK_BOT_TOKEN"].is_set and states["TOCSIN_SLACK_BOT_TOKEN"].value is None
+    assert states["TOCSIN_TEAMS_WEBHOOK_URL"].is_set and states["TOCSIN_TEAMS_WEBHOOK_URL"].value is None
+    assert teams.configured and teams.missing == []
+    assert (states["TOCSIN_CHAT_CHANNEL_SEVERITIES"].is_set, states["TOCSIN_CHAT_CHANNEL_SEVERITIES"].value) == (True, "")
+    assert states["TOCSIN_SLACK_WORKSPACE_URL"].value is None and not states["TOCSIN_SLACK_WORKSPACE_URL"].is_set
+    assert mattermost.missing == ["TOCSIN_MATTERMOST_URL", "TOCSIN_MATTERMOST_BOT_TOKEN", "TOCSIN_MATTERMOST_TEAM_ID"]
+    assert not any("secret" in str(st.value) for st in states.values())

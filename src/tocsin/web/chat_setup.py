@@ -38,9 +38,11 @@ class SettingState:
 
 def _state(settings: Settings, name: str, what: str, *, secret: bool, required: bool = True) -> SettingState:
     raw = getattr(settings, name)
-    is_set = raw is not None and str(raw) != ""
-    return SettingState(env=f"TOCSIN_{name.upper()}", what=what, is_set=is_set,
-                        value=None if secret or not is_set else str(raw), required=required)
+    if secret:
+        return SettingState(env=f"TOCSIN_{name.upper()}", what=what, is_set=bool(raw), value=None, required=required)
+    # a plain setting is shown as it is, empty too (an empty TOCSIN_CHAT_CHANNEL_SEVERITIES means "no channels")
+    return SettingState(env=f"TOCSIN_{name.upper()}", what=what, is_set=raw is not None and (str(raw) != "" or not required),
+                        value=None if raw is None else str(raw), required=required)
 
 
 @dataclass(frozen=True)
