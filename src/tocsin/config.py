@@ -74,6 +74,9 @@ class Settings(BaseSettings):
                                              "(with TOCSIN_SLACK_BOT_TOKEN)")
     slack_command: str = Field(default="/incident", pattern=r"^/[a-z0-9_-]{1,31}$",
                                description="The Slack (and Mattermost) slash command, as in the app manifest")
+    slack_workspace_url: str | None = Field(default=None, pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$",
+                                            description="The Slack workspace (https://acme.slack.com): the incident "
+                                                        "room links its channel there")
     chat_channel_pattern: str = Field(default="inc-{number}-{slug}", max_length=80,
                                       description="Incident channel names: {number}, {slug} (from the title; "
                                                   "left out for restricted incidents), {severity}, {date}")

@@ -136,6 +136,7 @@ def _chat_routes(walk: Walk, clock: Any) -> None:
 def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock, system, make_person):
     from twilio.request_validator import RequestValidator
 
+    from tocsin.chatops.accounts import ChatIdentity, link_token
     from tocsin.contacts.models import ContactMethod
     from tocsin.engine.runner import Engine
     from tocsin.escalation.models import Notification
@@ -779,6 +780,15 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     scim_token_id = re.search(r'action="/configure/sso/tokens/([0-9a-f-]+)/revoke"', web.get("/configure/sso").text)
     walk("POST", "/configure/sso/tokens/{token_id}/revoke", f"/configure/sso/tokens/{scim_token_id.group(1)}/revoke",
          expect=303, **form(""))
+    # chat-ops: the admin's Chat page and its manifest, a one-time link confirmed, that chat account unlinked
+    walk("GET", "/configure/chat", **W)
+    walk("GET", "/configure/chat/slack-manifest.yaml", **W)
+    link = link_token(smoke_app.state.settings.resolved_secret_key(), ChatIdentity("slack", "T1", "U1"), now=clock.now())
+    walk("GET", "/chat/link", f"/chat/link?t={link}", **W)
+    walk("POST", "/chat/link", **form("", {"t": link}))
+    account = re.search(r'action="/me/chat-accounts/([0-9a-f-]+)/unlink"', web.get("/me").text).group(1)
+    walk("POST", "/me/chat-accounts/{account_id}/unlink", f"/me/chat-accounts/{account}/unlink", expect=303,
+         **form(""))
     walk("GET", "/login/sso", expect=404, **W)
     walk("GET", "/login/sso/callback", "/login/sso/callback?code=c&state=s", expect=404, **W)
     walk("POST", "/me/password", expect=303, **form("", {
