@@ -2,7 +2,8 @@
 (`pytest_plugins`). Each starts what it names for one test and stops it afterwards:
 
 - `smtp`: a real SMTP server (aiosmtpd) on loopback (tests/harness/smtp.py).
-- `twilio`, `slack`: the fake Twilio and Slack APIs (tests/harness/twilio.py, slack.py).
+- `twilio`, `slack`, `mattermost`: the fake Twilio, Slack and Mattermost APIs (tests/harness/twilio.py,
+  slack.py, mattermost.py).
 - `receiver`: a webhook receiver (tests/harness/webhook.py).
 - `serve`: `serve(env, *extra_args)` starts `tocsin serve` (call `.wait_ready()` before use);
   every server started is stopped at teardown, pass or fail (tests/harness/processes.py).
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.console import PASSWORD, WebUser
+from tests.harness.mattermost import FakeMattermost
 from tests.harness.ports import free_port
 from tests.harness.processes import TocsinProcess
 from tests.harness.scenario import Runbook
@@ -42,6 +44,12 @@ def twilio() -> Iterator[FakeTwilio]:
 @pytest.fixture
 def slack() -> Iterator[FakeSlack]:
     with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def mattermost() -> Iterator[FakeMattermost]:
+    with FakeMattermost() as fake:
         yield fake
 
 

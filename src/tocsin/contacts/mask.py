@@ -5,7 +5,7 @@ shown in full only to the person it belongs to and to admins. Everyone else sees
 helps a responder tell the routes apart and no more: the last four digits of a phone number, the
 first letter and the domain of an email address, the scheme and host of a webhook or Slack URL
 (never its user, password, path or query, which often carry the credential), only the scheme of an
-Apprise URL (whose "host" is often a bot token), the first letter of a Slack id.
+Apprise URL (whose "host" is often a bot token), the first letter of a Slack id, only whether a Mattermost destination is a person (@…) or a channel.
 
 `scrub` takes a destination's secret-looking parts out of a text (a provider's error, a paging
 trail reason) so that text can be shown to anyone. Pure: no database, no network.
@@ -51,6 +51,8 @@ def mask(channel: str, destination: str) -> str:
         return f"{scheme}://{host}{f':{port}' if port else ''}/{HIDDEN}"
     if channel == "slack":
         return f"{destination[:1]}{HIDDEN}"
+    if channel == "mattermost":  # "@" says it is a person; the id or name stays hidden
+        return f"@{HIDDEN}" if destination.startswith("@") else HIDDEN
     return HIDDEN
 
 

@@ -42,6 +42,9 @@ MAX_RULES = 30
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _SLACK_ID = re.compile(r"^[CDGUW][A-Z0-9]{6,20}$")
+# A Mattermost channel id (26 characters of lowercase base32), or a person for a direct message:
+# @<user id> or @<username> (3 to 22 characters, starting with a letter).
+_MATTERMOST = re.compile(r"^(?:[a-z0-9]{26}|@[a-z0-9]{26}|@[a-z][a-z0-9.\-_]{2,21})$")
 
 
 # --- who -----------------------------------------------------------------------------------------
@@ -111,6 +114,10 @@ def check_address(kind: str, address: str, *, policy: EgressPolicy | None = None
     elif kind == "slack":
         if not _SLACK_ID.match(address):
             bad = "must be a Slack channel or user id (C…, U…) or an incoming-webhook URL"
+    elif kind == "mattermost":
+        address = address.lower()
+        if not _MATTERMOST.match(address):
+            bad = "must be a Mattermost channel id (26 characters), or @username or @user id for a direct message"
     elif kind == "apprise":
         bad = validate_apprise_url(address, policy=policy or EgressPolicy())
     if bad:

@@ -9,8 +9,13 @@ admin points tocsin at, and one for synthetic checks.
   TOCSIN_OUTBOUND_ALLOW and, for checks only, TOCSIN_CHECK_ALLOW: checks that watch internal
   services are a legitimate use an admin opts into, without opening webhooks to the same ranges.
 
-Operator endpoints from the environment (the SMTP server, the Twilio and Slack API base URLs)
-are not user input and do not pass these policies: the operator chose them.
+- `operator_policy(settings)`: servers the operator names in settings that may well sit on the
+  operator's own network (the OIDC issuer, the Mattermost server): private ranges allowed, but
+  never cloud metadata, link-local, multicast or reserved space (a misconfigured or hijacked
+  name must not reach the metadata service).
+
+Other operator endpoints from the environment (the SMTP server, the Twilio and Slack API base
+URLs) are not user input and do not pass these policies: the operator chose them.
 
 `settings` is anything with `outbound_allow` (and `check_allow`) strings, so callers without a
 full Settings (tests, the CLI) can pass a namespace. A bad CIDR raises ValueError naming it.
@@ -35,3 +40,8 @@ def user_policy(settings: Any) -> EgressPolicy:
 def check_policy(settings: Any) -> EgressPolicy:
     """The policy for synthetic checks: the user policy, opened further by TOCSIN_CHECK_ALLOW."""
     return EgressPolicy.from_settings(_allow(settings, "outbound_allow", "check_allow"), deny_private=True)
+
+
+def operator_policy(settings: Any) -> EgressPolicy:
+    """The policy for operator-configured servers (OIDC issuer, Mattermost): private allowed, metadata not."""
+    return EgressPolicy.from_settings(_allow(settings, "outbound_allow"), deny_private=False)

@@ -9,6 +9,8 @@ One outbox row, or a bundle of rows for one throttled destination, becomes one `
   who may see it);
 - Web Push: the row's subject and body; the links travel in `data` and become the notification's
   buttons (`push_subscription.payload`);
+- Mattermost: the row's subject and body; the links travel in `data` with the row's
+  `notification_id`, and become interactive buttons with a signed context (`notify/mattermost.py`);
 - SMS: one short line with a reply code ("Reply 4821 ack / 4821 close");
 - voice: the subject, read out.
 
@@ -125,13 +127,15 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
     elif channel == "voice":
         body = f"This is tocsin. {subject}. " + ("Several pages are waiting. " if len(rows) > 1 else "") + \
                "Acknowledge it from your email, SMS or the web."
-    elif link and channel != "push":
+    elif link and channel not in ("push", "mattermost"):
         shown = ("ack", "resolve", "view") if head.kind == "incident" else \
             ("ack", "decline", "view") if head.kind == "responder" else ("ack", "resolve")
         body += "\n\n" + "\n".join(f"{name.capitalize()}: {url}" for name, url in link.items() if name in shown)
     data: dict[str, Any] = {"kind": head.kind, "subject": subject, "links": link,
                             "alert_ids": [str(r.alert_id) for r in rows if r.alert_id],
                             "incident_id": str(head.incident_id) if head.incident_id else None}
+    if len(rows) == 1:  # what a reply in the channel acts on (Mattermost's buttons)
+        data["notification_id"] = str(head.id)
     if head.reply_code:
         data["reply_code"] = head.reply_code
     if head.group is not None:

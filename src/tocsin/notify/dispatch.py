@@ -22,13 +22,13 @@ from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings
 from tocsin.net.guard import EgressPolicy
 from tocsin.net.http import make_client
-from tocsin.net.policy import user_policy
+from tocsin.net.policy import operator_policy, user_policy
 from tocsin.notify.types import Message, Outcome, Provider, Result
 from tocsin.notify.webhook import WebhookProvider
 
 log = logging.getLogger("tocsin.notify.dispatch")
 
-CHANNELS = ("email", "sms", "voice", "webhook", "slack", "apprise", "push")
+CHANNELS = ("email", "sms", "voice", "webhook", "slack", "mattermost", "apprise", "push")
 
 
 def webhook_secret(server_key: str, contact_method_id: uuid.UUID) -> str:
@@ -91,6 +91,20 @@ class Dispatcher:
             )
 
             return SlackProvider(st.slack_bot_token, st.slack_base_url, policy=self._policy())
+        if channel == "mattermost":
+            if not (st.mattermost_url and st.mattermost_bot_token):
+                return Result(Outcome.permanent, "Mattermost is not configured (set TOCSIN_MATTERMOST_URL and "
+                                                 "TOCSIN_MATTERMOST_BOT_TOKEN)")
+            from tocsin.notify.mattermost import (  # lazy: a provider loads only once its channel is used
+                MattermostClient,
+                MattermostProvider,
+            )
+
+            # The server is the operator's, often on their own network: private ranges allowed, metadata not.
+            client = MattermostClient(st.mattermost_url, st.mattermost_bot_token, st.mattermost_team_id or "",
+                                      policy=operator_policy(st))
+            return MattermostProvider(client, server_key=st.resolved_secret_key(),
+                                      public_url=st.resolved_public_url())
         if channel == "apprise":
             from tocsin.notify.apprise import (
                 AppriseProvider,  # lazy: a provider's library loads only once its channel is configured and used

@@ -38,6 +38,7 @@ from joserfc.jwk import KeySet
 from tocsin.config import Settings
 from tocsin.net.guard import Blocked, EgressPolicy
 from tocsin.net.http import guarded_transport
+from tocsin.net.policy import operator_policy
 
 # Authlib 1.9 prefers the `httpx2` package and warns (on stderr, at import) when it falls back to
 # httpx, which it still supports in the pinned 1.9 series; the warning would land in every
@@ -87,7 +88,7 @@ _lock = threading.Lock()
 
 def policy(settings: Settings) -> EgressPolicy:
     """The egress policy for the identity provider: private ranges allowed (operator-chosen), metadata not."""
-    return EgressPolicy.from_settings(settings.outbound_allow, deny_private=False)
+    return operator_policy(settings)
 
 
 def _client(settings: Settings, redirect_uri: str, metadata: dict[str, Any] | None = None) -> OAuth2Client:
