@@ -4,8 +4,8 @@ receiver that records POSTs, and self-signed TLS for either.
 - `LocalServer(handler=Handler, tls=None)`: records GET requests (`requests`) and counts the TCP
   connections it accepts (`connections`), so "refused before connecting" is observed. `Handler`
   answers /redirect with a 302, /status/N with N, anything else 200 "hello".
-- `Receiver()`: records each POST (`posts`: path, headers, raw body) and answers `status` with
-  `reply_body` and `reply_headers` after `delay` seconds; `url()` is its hook address.
+- `Receiver(tls=None)`: records each POST (`posts`: path, headers, raw body) and answers `status` with
+  `reply_body` and `reply_headers` after `delay` seconds; `url()` is its hook address (https with `tls`).
 - `self_signed_cert(dir, days=...)` writes a certificate and key; `server_tls(cert, key)` is the
   server-side context for `LocalServer(tls=...)` or an SMTP server's STARTTLS.
 """
@@ -137,10 +137,15 @@ class ReceiverHandler(http.server.BaseHTTPRequestHandler):
 
 
 class Receiver(LocalServer):
-    """A webhook receiver: records POSTs, answers `status` with `reply_body` after `delay`."""
+    """A webhook receiver: records POSTs, answers `status` with `reply_body` after `delay`.
 
-    def __init__(self) -> None:
-        super().__init__(ReceiverHandler)
+    With `tls` (from `server_tls`) it speaks HTTPS; `url()` then starts with https://. A Teams
+    Workflows webhook is played by setting `status = 202` and `reply_body = b""`, as Workflows answers.
+    """
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        super().__init__(ReceiverHandler, tls=tls)
+        self.scheme = "https" if tls is not None else "http"
         self.posts: list[Post] = []
         self.status = 200
         self.reply_body = b"ok"
@@ -148,4 +153,4 @@ class Receiver(LocalServer):
         self.delay = 0.0
 
     def url(self, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}/hooks/tocsin"
+        return f"{self.scheme}://{host}:{self.port}/hooks/tocsin"

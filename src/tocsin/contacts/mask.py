@@ -1,9 +1,9 @@
 """Who may see a contact destination, and the masked form everyone else sees.
 
-A destination (a phone number, an email address, a webhook, Slack or Apprise URL, a Slack id) is
+A destination (a phone number, an email address, a webhook, Slack, Teams or Apprise URL, a Slack id) is
 shown in full only to the person it belongs to and to admins. Everyone else sees a form that still
 helps a responder tell the routes apart and no more: the last four digits of a phone number, the
-first letter and the domain of an email address, the scheme and host of a webhook or Slack URL
+first letter and the domain of an email address, the scheme and host of a webhook, Slack or Teams URL
 (never its user, password, path or query, which often carry the credential), only the scheme of an
 Apprise URL (whose "host" is often a bot token), the first letter of a Slack id, only whether a Mattermost destination is a person (@…) or a channel.
 

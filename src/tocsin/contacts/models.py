@@ -2,7 +2,7 @@
 
 A contact method is one way to reach one person: its `type` picks the provider and `address`
 is what that provider sends to (an email address, an E.164 number, a URL, a Slack channel or
-user id, a Mattermost channel id or @user, an Apprise URL). It pages only once verified: a code sent through the method itself
+user id, a Mattermost channel id or @user, a Teams Workflows webhook URL, an Apprise URL). It pages only once verified: a code sent through the method itself
 and typed back proves it reaches its owner. The code is kept as a SHA-256 hash; it is short,
 so attempts are counted and it expires.
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, uuid_pk
 
-TYPES = ("email", "sms", "voice", "webhook", "slack", "mattermost", "apprise")
+TYPES = ("email", "sms", "voice", "webhook", "slack", "mattermost", "teams", "apprise")
 URGENCIES = ("any", "high", "low")
 
 

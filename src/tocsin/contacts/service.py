@@ -92,7 +92,7 @@ def require_testable(session: Session, actor: Principal, method_id: uuid.UUID) -
 def check_address(kind: str, address: str, *, policy: EgressPolicy | None = None) -> str:
     """The address normalised for its type, or InvalidInput saying what is wrong.
 
-    URLs (webhook, Slack webhook, Apprise) are judged by `policy` (the strict default when None:
+    URLs (webhook, Slack webhook, Teams webhook, Apprise) are judged by `policy` (the strict default when None:
     nothing private allowed): a literal address in a refused range, in any spelling, or a name
     that is always loopback or a metadata service, is refused here; other names are resolved
     and checked when a message is sent.
@@ -118,6 +118,9 @@ def check_address(kind: str, address: str, *, policy: EgressPolicy | None = None
         address = address.lower()
         if not _MATTERMOST.match(address):
             bad = "must be a Mattermost channel id (26 characters), or @username or @user id for a direct message"
+    elif kind == "teams":
+        bad = "must be an https URL (a Teams Workflows webhook)" if not address.lower().startswith("https://") \
+            else _url_refusal(address, policy or EgressPolicy())
     elif kind == "apprise":
         bad = validate_apprise_url(address, policy=policy or EgressPolicy())
     if bad:

@@ -23,12 +23,13 @@ from tocsin.config import Settings
 from tocsin.net.guard import EgressPolicy
 from tocsin.net.http import make_client
 from tocsin.net.policy import operator_policy, user_policy
+from tocsin.notify.teams import TeamsProvider
 from tocsin.notify.types import Message, Outcome, Provider, Result
 from tocsin.notify.webhook import WebhookProvider
 
 log = logging.getLogger("tocsin.notify.dispatch")
 
-CHANNELS = ("email", "sms", "voice", "webhook", "slack", "mattermost", "apprise", "push")
+CHANNELS = ("email", "sms", "voice", "webhook", "slack", "mattermost", "teams", "apprise", "push")
 
 
 def webhook_secret(server_key: str, contact_method_id: uuid.UUID) -> str:
@@ -105,6 +106,8 @@ class Dispatcher:
                                       policy=operator_policy(st))
             return MattermostProvider(client, server_key=st.resolved_secret_key(),
                                       public_url=st.resolved_public_url())
+        if channel == "teams":
+            return TeamsProvider(self.client)  # the guarded client, asked for at send time (we hold the lock)
         if channel == "apprise":
             from tocsin.notify.apprise import (
                 AppriseProvider,  # lazy: a provider's library loads only once its channel is configured and used

@@ -22,7 +22,7 @@ from tocsin.web.auth import WebCtx
 from tocsin.web.reachable import paging_gap
 
 CHANNEL_WORDS = {"email": "email", "sms": "SMS", "voice": "call", "webhook": "webhook", "slack": "Slack",
-                 "mattermost": "Mattermost", "apprise": "Apprise"}
+                 "mattermost": "Mattermost", "teams": "Teams", "apprise": "Apprise"}
 PAGES_SHOWN = 20
 ITEMS_SHOWN = 10
 
