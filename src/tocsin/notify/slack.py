@@ -44,6 +44,7 @@ from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 from tocsin.net.guard import Blocked, EgressPolicy
 from tocsin.net.http import resolve_checked
+from tocsin.notify.slack_errors import DETAIL_CHARS, api_failure, network_kind
 from tocsin.notify.types import Message, Outcome, Result, retry_after_words, status_words
 
 log = logging.getLogger("tocsin.notify.slack")
@@ -57,7 +58,6 @@ LINK_LABELS = {"ack": "Acknowledge", "resolve": "Resolve", "view": "Open"}
 _SECTION_CHARS = 3000
 _BUTTON_LABEL_CHARS = 75
 _MAX_BUTTONS = 25
-_DETAIL_CHARS = 512  # how much of Slack's reply is kept in Result.detail
 # Incoming-webhook refusals Slack documents (api.slack.com/messaging/webhooks#handling_errors).
 _WEBHOOK_ERRORS = {
     "invalid_payload": "the message was malformed",
@@ -77,22 +77,8 @@ _WEBHOOK_ERRORS = {
     "rollup_error": "Slack had an internal error",
 }
 
-# Web API error codes that describe Slack's trouble, not ours: worth trying again.
-_TRANSIENT_ERRORS = frozenset({"fatal_error", "internal_error", "service_unavailable", "request_timeout"})
-_RATE_LIMITED = "ratelimited"
-_ERROR_CODE = re.compile(r"^[a-z0-9_]+$")
 # A conversation ID (C…, U…, D…, G…) or a channel name, which chat.postMessage also takes.
 _CHANNEL = re.compile(r"^#?[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
-_HINTS = {
-    "channel_not_found": "the channel does not exist or the bot cannot see it",
-    "not_in_channel": "invite the bot to the channel",
-    "is_archived": "the channel is archived",
-    "invalid_auth": "check TOCSIN_SLACK_BOT_TOKEN",
-    "not_authed": "check TOCSIN_SLACK_BOT_TOKEN",
-    "token_revoked": "check TOCSIN_SLACK_BOT_TOKEN",
-    "account_inactive": "the bot's token belongs to a deleted user or workspace",
-    "missing_scope": "the bot needs the chat:write scope",
-}
 
 
 def _escape(text: str) -> str:
@@ -136,18 +122,6 @@ def content(message: Message) -> tuple[str, list[dict[str, Any]]]:
 
 def _is_webhook(to: str) -> bool:
     return to.lower().startswith(("https://", "http://"))
-
-
-def _shorten(text: str) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= _DETAIL_CHARS else text[: _DETAIL_CHARS - 1] + "…"
-
-
-def _network_kind(exc: BaseException) -> str:
-    """The type of a network failure (urllib's wrapped socket error's, when it has one)."""
-    if isinstance(exc, URLError) and isinstance(exc.reason, BaseException):
-        exc = exc.reason
-    return type(exc).__name__
 
 
 def _network_detail(exc: BaseException) -> str:
@@ -247,35 +221,13 @@ class SlackProvider:
         except (OSError, http.client.HTTPException) as exc:
             # The exception's text can quote what the far end sent (http.client.BadStatusLine does):
             # only its type is named.
-            return Result(Outcome.retryable, f"Slack webhook at {host} unreachable ({_network_kind(exc)})")
+            return Result(Outcome.retryable, f"Slack webhook at {host} unreachable ({network_kind(exc)})")
         return _webhook_result(response)
 
 
 def _api_failure(response: SlackResponse) -> Result:
-    status = response.status_code
-    data = response.data if isinstance(response.data, dict) else {}
-    error = str(data.get("error") or "unknown_error")
-    headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
-    retry_after = headers.get("retry-after")
-
-    if status == 429 or error == _RATE_LIMITED:
-        detail = f"Slack API rate limited ({error}, HTTP {status})"
-        return Result(Outcome.retryable, detail + (f" (Retry-After: {retry_after})" if retry_after else ""))
-    known_code = bool(_ERROR_CODE.match(error))
-    # Only Slack's error code is kept (the operator's API, but the detail is shown to users, so no
-    # free text from the far end); the explanatory messages go to the log.
-    detail = f"Slack API error: {error if known_code else 'an unexpected reply'} (HTTP {status})"
-    if error in _HINTS:
-        detail += f": {_HINTS[error]}"
-    messages = (data.get("response_metadata") or {}).get("messages") if isinstance(data, dict) else None
-    if messages or not known_code:  # e.g. invalid_blocks says which block and why
-        log.info("Slack API error %s (HTTP %s): %s", _shorten(error), status, _shorten("; ".join(map(str, messages or []))))
-    if status >= 500 or error in _TRANSIENT_ERRORS:
-        return Result(Outcome.retryable, detail)
-    if status == 200 and not known_code:
-        # Not Slack's JSON at all (a proxy's error page, say): nothing says a retry would fail too.
-        return Result(Outcome.retryable, detail)
-    return Result(Outcome.permanent, detail)
+    failure = api_failure(response)
+    return Result(failure.outcome, failure.detail)
 
 
 def _webhook_result(response: WebhookResponse) -> Result:
@@ -398,7 +350,7 @@ class _GuardedWebhookClient(WebhookClient):
         with self._opener.open(req, timeout=self.timeout) as http_response:
             charset = http_response.headers.get_content_charset() or "utf-8"
             # Only a short excerpt is ever shown; a huge "ok" reply costs no more than that.
-            body = http_response.read(_DETAIL_CHARS * 4).decode(charset, "replace")
+            body = http_response.read(DETAIL_CHARS * 4).decode(charset, "replace")
             return WebhookResponse(
                 url=url, status_code=http_response.status, body=body, headers=dict(http_response.headers.items())
             )
