@@ -13,7 +13,7 @@ from tocsin.notify.chat_types import ChatClient
 from tocsin.notify.mattermost import MattermostClient
 from tocsin.notify.slack_app import SlackApp
 
-TIMEOUT = 3.0
+TIMEOUT = 3  # seconds
 CHAT_PLATFORMS = ("slack", "mattermost")  # the platforms with a channel per incident
 TEAMS = "teams"  # posts cards to one Workflows webhook: no channel per incident
 

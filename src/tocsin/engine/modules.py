@@ -19,6 +19,8 @@ from tocsin.actions import reminders
 from tocsin.actions.jobs import TrackerSync, action_reminders, action_sync
 from tocsin.actions.models import ActionItem
 from tocsin.alerts.models import Alert, AlertEvent, IngestJournal
+from tocsin.chatops import deliver as chat
+from tocsin.chatops import follow as chat_follow
 from tocsin.checks.models import Check
 from tocsin.checks.monitor import checks
 from tocsin.db.counters import ALERT_CONFIG, current_value
@@ -77,13 +79,17 @@ def statuspage_maintenance(ec: JobContext) -> int:
 
 # The modules that send (the outboxes on `tocsin.delivery`): a started engine runs them on a thread of
 # their own, so a send never waits behind a batch of escalation steps or a slow probe.
-SENDERS = frozenset({"deliver", "statuspage_deliver", "action_sync"})
+# Chat goes last on that thread (`chat_deliver`), after the pages: its calls wait at most a few seconds
+# (chatops/clients.py TIMEOUT) and a claim takes at most one call per channel, so a slow or rate-limiting
+# chat platform delays the next pages by one short cycle at most, and never the incident itself.
+SENDERS = frozenset({"deliver", "statuspage_deliver", "action_sync", "chat_deliver"})
 
 
 def next_send(ec: JobContext) -> datetime | None:
     """When the earliest waiting row of any outbox is due (the delivery thread sleeps until then)."""
     with ec.db.unit_of_work() as s:
-        return next_due(s, [PAGES, statuspage.Subscribers(ec.settings), TrackerSync(ec.settings.action_sync_url)])
+        return next_due(s, [PAGES, statuspage.Subscribers(ec.settings), TrackerSync(ec.settings.action_sync_url),
+                            chat.Chats(ec.settings, ec.clock)])
 
 
 Job = Callable[[JobContext], int]
@@ -151,9 +157,11 @@ ORDER = [
     ("action_reminders", probed(_reminders_due, action_reminders)),
     ("obligation_reminders", probed(obligation_reminders.has_work, obligation_reminders.obligation_reminders)),
     ("handoffs", probed(_handoffs_due, handoffs)),
+    ("chat_follow", probed(chat_follow.has_work, chat_follow.chat_follow)),
     ("deliver", deliver),
     ("statuspage_maintenance", statuspage_maintenance),
     ("statuspage_deliver", statuspage.run),
     ("action_sync", action_sync),
+    ("chat_deliver", probed(chat.has_work, chat.chat_deliver)),
     ("retention", retention),
 ]
