@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.harness.chat_jobs import Chat
 from tests.harness.slack import TOKEN, FakeSlack
-from tocsin.chatops import deliver, follow
+from tocsin.chatops import deliver
 from tocsin.chatops.accounts import ChatIdentity, link
 from tocsin.chatops.models import ChatChannel, ChatOutbox
 from tocsin.config import Settings
@@ -23,56 +24,11 @@ from tocsin.incidents import roles, timeline
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.types import Kind, ParticipantKind
-from tocsin.jobs import JobContext
 from tocsin.services.models import Service
 from tocsin.severities import Severity
 from tocsin.users.models import User
 
 PUBLIC = "https://tocsin.example"
-
-
-class Chat:
-    """The two chat jobs on one JobContext per call, sharing what the engine shares across ticks."""
-
-    def __init__(self, db: Any, clock: Any, settings: Settings) -> None:
-        self.db, self.clock, self.settings = db, clock, settings
-        self.shared: dict[str, object] = {}
-
-    def ctx(self) -> JobContext:
-        return JobContext(self.db, self.clock, "test-engine", self.clock.now(), self.settings, self.shared)
-
-    def follow(self) -> int:
-        return follow.chat_follow(self.ctx())
-
-    def deliver(self) -> int:
-        return deliver.chat_deliver(self.ctx())
-
-    def waiting(self) -> list[ChatOutbox]:
-        with self.db.read() as s:
-            rows = list(s.execute(sa.select(ChatOutbox).where(ChatOutbox.status.in_(("waiting", "claimed")))
-                                  .order_by(ChatOutbox.created_at, ChatOutbox.id)).scalars())
-            s.expunge_all()  # read after the transaction
-            return rows
-
-    def drain(self, limit: int = 200) -> None:
-        """Follow and send until nothing waits, moving the clock to the next row's time (a second per
-        channel, a Retry-After, a backoff)."""
-        for _ in range(limit):
-            self.follow()
-            self.deliver()
-            if not self.waiting():
-                return
-            with self.db.read() as s:
-                due = deliver.Chats(self.settings, self.clock).next_due(s)
-            self.clock.set(max(due, self.clock.now() + timedelta(milliseconds=1)) if due else self.clock.now())
-        raise AssertionError(f"still waiting: {[(r.kind, r.status, r.detail) for r in self.waiting()]}")
-
-    def close(self) -> None:
-        for value in self.shared.values():
-            for name in ("shutdown", "close"):
-                if hasattr(value, name):
-                    getattr(value, name)()
-                    break
 
 
 @pytest.fixture
