@@ -251,6 +251,8 @@ def test_oncall_load_counts_commander_pages_of_hidden_incidents_only_for_those_w
     ("email", "alice.private@example.org", "a…@example.org"),
     ("webhook", "https://u:p@hooks.example.test:8443/x/y?z=1#f", "https://hooks.example.test:8443/…"),
     ("slack", "C0123ABCDEF", "C…"),
+    ("teams", "https://prod-1.westus.logic.azure.com:443/workflows/w1/triggers/manual/paths/invoke?sig=s1g9",
+     "https://prod-1.westus.logic.azure.com:443/…"),
     ("apprise", "pover://userkey@apptoken", "pover://…"),
     ("webhook", "http://[::1", "http://…"),  # unparseable: nothing of it, and no error
     ("email", "", ""),

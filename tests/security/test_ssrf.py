@@ -98,6 +98,7 @@ def test_send_code_never_echoes_the_receivers_answer(app, client, make_person, r
 @pytest.mark.parametrize("type_, template", [
     ("webhook", "http://{host}:{port}/hooks/tocsin"),
     ("slack", "https://{host}:{port}/services/T000/B000/XXXX"),
+    ("teams", "https://{host}:{port}/workflows/x/triggers/manual/paths/invoke?sig=s"),
     ("apprise", "json://{host}:{port}/hook"),
 ])
 def test_contact_method_urls_aimed_inward_are_refused(app, client, make_person, receiver, type_, template):

@@ -93,7 +93,7 @@ def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]]) -> dict[str
     return card
 
 
-def encode(payload: dict[str, Any]) -> bytes:
+def encode(payload: object) -> bytes:
     return orjson.dumps(payload)
 
 
@@ -191,6 +191,8 @@ def post_card(client: httpx.Client, url: str, payload: dict[str, Any]) -> ChatRe
     errors; permanent on 413 ("card too large", error `too_large`), other statuses, redirects (not
     followed), a URL the egress guard refuses or a malformed URL. The detail names the status and the
     host, never the URL (its `sig` is the credential) nor the reply (a failed reply's start is logged).
+    `error` is tocsin's short code where the caller may act on it (Teams gives none): `too_large`,
+    `rate_limited`, `blocked`, `invalid_url`.
     """
     try:
         request = client.build_request("POST", url, content=encode(payload),
