@@ -43,7 +43,7 @@ from urllib.parse import parse_qsl
 
 from tests.harness.slack_workspace import BOT_USER, FIRST_TS, TEAM, Channel, Workspace, block_problem
 
-__all__ = ["BOT_USER", "CHANNEL", "FIRST_TS", "TEAM", "TOKEN", "WEBHOOK_PATH", "FakeSlack", "Received"]
+__all__ = ["BOT_USER", "CHANNEL", "CHANNEL_NAME", "FIRST_TS", "TEAM", "TOKEN", "WEBHOOK_PATH", "FakeSlack", "Received"]
 
 TOKEN = "xoxb-fake-0123456789-abcdefABCDEF"
 CHANNEL = "C0FAKE0001"

@@ -274,7 +274,7 @@ class Workspace:
         if errors and (not _flag(p.get("force")) or not added):
             return 200, {"ok": False, "error": errors[0]["error"], "errors": errors}
         channel.members.extend(added)
-        self.note(f"conversations.invite #{channel.name}: {', '.join(added)}")
+        self.note(f"conversations.invite #{channel.name}: {', '.join(f'{self.users[u].name} ({u})' for u in added)}")
         body: dict[str, Any] = {"ok": True, "channel": channel.as_json()}
         if errors:
             body["errors"] = errors

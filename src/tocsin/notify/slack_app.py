@@ -176,7 +176,7 @@ class SlackApp:
 
     def message(self, channel: str, ts: str) -> ChatResult:
         """The message `ts` in `channel` (a thread reply too); data {text, user, ts} (`user` is None
-        for a bot's message). Not found is permanent with error `message_not_found`."""
+        when Slack names none: a webhook's or an integration's message). Not found is permanent with error `message_not_found`."""
         response = self._call("conversations.history", lambda c: c.conversations_history(
             channel=channel, latest=ts, inclusive=True, limit=1))
         if isinstance(response, ChatResult):
@@ -185,11 +185,12 @@ class SlackApp:
         if found is None:  # history lists only a thread's parent: a reply is read from its thread
             response = self._call("conversations.replies", lambda c: c.conversations_replies(
                 channel=channel, ts=ts, latest=ts, oldest=ts, inclusive=True))
-            if isinstance(response, ChatResult):
+            if isinstance(response, ChatResult) and response.error != "thread_not_found":
                 return response
-            found = _message_at(response, ts)
+            found = None if isinstance(response, ChatResult) else _message_at(response, ts)
         if found is None:
-            return ChatResult(Outcome.permanent, f"no message {ts} in {channel}", error="message_not_found")
+            return ChatResult(Outcome.permanent, f"Slack: no message {ts} in {channel} (message_not_found)",
+                              error="message_not_found")
         user = found.get("user")
         return _ok(f"read message {ts} in {channel}", text=str(found.get("text") or ""),
                    user=str(user) if user else None, ts=ts)
