@@ -42,6 +42,9 @@ def add(client, person, type_, address, status=201):
     ("webhook", "ftp://example.com/hook", "http(s) URL"),
     ("webhook", "https://", "http(s) URL"),
     ("slack", "general", "Slack channel"),
+    ("mattermost", "town-square", "Mattermost channel id"),
+    ("mattermost", "@a", "@username"),
+    ("mattermost", "https://mm.example.com/hooks/x", "Mattermost channel id"),
     ("apprise", "nonsense-without-scheme", "Apprise URL"),
     ("apprise", "json://169.254.169.254/x", "metadata"),
     ("pager", "x", "type"),
@@ -60,6 +63,18 @@ def test_numbers_are_normalised_and_duplicates_refused(client, make_person):
     assert (sms["address"], sms["verified"]) == ("+14155550100", False)
     r = client.post(f"{ME}/contact-methods", json={"type": "sms", "address": "+14155550100"}, headers=alice.headers)
     assert r.status_code == 409
+
+
+def test_mattermost_channels_and_people_are_accepted(client, make_person):
+    alice = make_person("responder")
+    channel = add(client, alice, "mattermost", "4xp9hcuwejgbfkx3ta1oaztgrh")
+    person = add(client, alice, "mattermost", " @Alice.Ops ")
+    assert (channel["address"], person["address"]) == ("4xp9hcuwejgbfkx3ta1oaztgrh", "@alice.ops")
+    assert (channel["type"], channel["verified"]) == ("mattermost", False)
+    add(client, alice, "mattermost", "@" + "u" * 26)  # a user id for a direct message
+    mine = client.get(f"{ME}/contact-methods", headers=alice.headers).json()["items"]
+    assert sorted(m["address"] for m in mine if m["type"] == "mattermost") == [
+        "4xp9hcuwejgbfkx3ta1oaztgrh", "@alice.ops", "@" + "u" * 26]
 
 
 def test_the_account_email_is_verified_others_are_not(client, make_person):

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 
 from tests.harness.mattermost import BOT_ID, TEAM_ID, TOKEN, FakeMattermost
 from tests.harness.ports import closed_port
-from tocsin.net.guard import EgressPolicy
+from tocsin.net.guard import Blocked, EgressPolicy
 from tocsin.net.policy import operator_policy
-from tocsin.notify.mattermost import MattermostClient, action_context, channel_name, escape, verify_action_context
-from tocsin.notify.types import Outcome
+from tocsin.notify.mattermost import (
+    MattermostClient,
+    MattermostProvider,
+    action_context,
+    channel_name,
+    escape,
+    verify_action_context,
+)
+from tocsin.notify.types import Message, Outcome
 
 POLICY = operator_policy(SimpleNamespace(outbound_allow=""))  # loopback is private: operator servers may be there
 
@@ -158,7 +166,15 @@ def test_metadata_address_is_refused_by_the_policy() -> None:
     r = c.archive("c" * 26)
     c.close()
     assert (r.outcome, r.error) == (Outcome.permanent, "egress_blocked")
-    assert EgressPolicy.from_settings("", deny_private=True) is not None
+
+
+def test_the_operator_policy_allows_private_networks_but_not_metadata() -> None:
+    POLICY.check("10.1.2.3")
+    POLICY.check("127.0.0.1")
+    with pytest.raises(Blocked):
+        POLICY.check("169.254.169.254")
+    with pytest.raises(Blocked):
+        EgressPolicy.from_settings("", deny_private=True).check("10.1.2.3")  # unlike the user policy
 
 
 def test_direct_channel_for_a_user(client: MattermostClient, mattermost: FakeMattermost) -> None:
@@ -183,3 +199,51 @@ def test_escape_defuses_links_and_mentions() -> None:
     text = escape("[click](http://evil) @channel ~town-square mail a@b.c")
     assert "[click]" not in text and "@channel" not in text and "~town" not in text
     assert "a@b.c" in text
+
+
+# -- the paging provider ---------------------------------------------------------------------------
+
+def _message(to: str, **data: object) -> Message:
+    return Message(idempotency_key="k1", to=to, subject="checkout-5xx is failing", body="5xx above 2%",
+                   data=dict(data), created_at=datetime(2026, 12, 6, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def provider(client: MattermostClient) -> MattermostProvider:
+    return MattermostProvider(client, server_key="server-key", public_url="https://tocsin.test/")
+
+
+def test_an_incident_page_has_acknowledge_only(provider: MattermostProvider, mattermost: FakeMattermost) -> None:
+    cid, n = mattermost.add_channel("oncall"), uuid.uuid4()
+    links = {"ack": "https://tocsin.test/n/a", "view": "https://tocsin.test/incidents/1"}
+    result = provider.send(_message(cid, kind="incident", links=links, notification_id=str(n)))
+    assert result.delivered and result.provider_id
+    post = mattermost.posts[result.provider_id]
+    assert [a["name"] for a in post.actions] == ["Acknowledge"]
+    assert verify_action_context("server-key", post.actions[0]["integration"]["context"]) == (n, "ack")
+    assert post.actions[0]["integration"]["url"] == "https://tocsin.test/integrations/mattermost/actions"
+
+
+def test_a_responder_page_keeps_decline_as_a_link(provider: MattermostProvider, mattermost: FakeMattermost) -> None:
+    cid = mattermost.add_channel("oncall")
+    links = {"ack": "https://tocsin.test/n/a", "decline": "https://tocsin.test/n/d",
+             "view": "https://tocsin.test/incidents/1"}
+    result = provider.send(_message(cid, kind="responder", links=links, notification_id=str(uuid.uuid4())))
+    [attachment] = mattermost.posts[str(result.provider_id)].props["attachments"]
+    assert "[Decline](https://tocsin.test/n/d)" in attachment["text"]
+
+
+def test_a_bundle_has_no_buttons(provider: MattermostProvider, mattermost: FakeMattermost) -> None:
+    cid = mattermost.add_channel("oncall")
+    result = provider.send(_message(cid, kind="page", links={}))
+    assert result.delivered and mattermost.posts[str(result.provider_id)].actions == []
+
+
+def test_bad_destinations_are_permanent(provider: MattermostProvider, mattermost: FakeMattermost) -> None:
+    for to in ("town-square", "@x", "https://mm.example.com/hooks/abc"):
+        assert provider.send(_message(to)).outcome is Outcome.permanent
+    unknown = provider.send(_message("@nobody"))
+    assert unknown.outcome is Outcome.permanent and "Unable to find" not in unknown.detail
+    gone = mattermost.add_channel("gone")
+    mattermost.channels[gone].delete_at = 1
+    assert provider.send(_message(gone)).outcome is Outcome.permanent

@@ -251,6 +251,8 @@ def test_oncall_load_counts_commander_pages_of_hidden_incidents_only_for_those_w
     ("email", "alice.private@example.org", "a…@example.org"),
     ("webhook", "https://u:p@hooks.example.test:8443/x/y?z=1#f", "https://hooks.example.test:8443/…"),
     ("slack", "C0123ABCDEF", "C…"),
+    ("mattermost", "@ivy.ops", "@…"),  # a person: which one stays hidden
+    ("mattermost", "4xp9hcuwejgbfkx3ta1oaztgrh", "…"),
     ("teams", "https://prod-1.westus.logic.azure.com:443/workflows/w1/triggers/manual/paths/invoke?sig=s1g9",
      "https://prod-1.westus.logic.azure.com:443/…"),
     ("apprise", "pover://userkey@apptoken", "pover://…"),

@@ -174,6 +174,16 @@ def test_me_contact_methods_add_and_remove(web_client):
     assert "+14155550123" not in client.get("/me").text
 
 
+def test_me_contact_methods_take_a_mattermost_destination(web_client):
+    client = web_client("responder")
+    assert '<option value="mattermost">' in client.get("/me").text
+    r = post_form(client, "/me/contacts", {"type": "mattermost", "address": "@Ivy.Ops", "label": "chat"}, page="/me")
+    assert r.status_code == 303
+    assert "@ivy.ops" in client.get("/me").text
+    r = post_form(client, "/me/contacts", {"type": "mattermost", "address": "town-square"}, page="/me")
+    assert r.status_code == 422 and "Mattermost channel id" in r.text
+
+
 def test_admin_changes_role_and_deactivates(web_client, make_web_user, app):
     admin = web_client("admin")
     bob = make_web_user("responder", name="Bob Builder")

@@ -49,6 +49,9 @@ class Dispatcher:
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
+        mattermost = self._cache.get("mattermost")
+        if mattermost is not None and not isinstance(mattermost, Result):
+            getattr(mattermost, "close", lambda: None)()  # its own client (the operator's server, another policy)
 
     def _policy(self) -> EgressPolicy:
         # Every destination a dispatcher reaches is user-chosen (contact methods, status-page

@@ -394,6 +394,9 @@ class MattermostProvider:
     def __repr__(self) -> str:
         return f"MattermostProvider({self.client!r})"
 
+    def close(self) -> None:
+        self.client.close()
+
     def _channel(self, to: str) -> ChatResult:
         if _ID.match(to):
             return ChatResult(Outcome.delivered, "channel", data={"channel_id": to})
