@@ -20,6 +20,7 @@ from tocsin.chatops import deliver
 from tocsin.chatops.accounts import ChatIdentity, link
 from tocsin.chatops.models import ChatChannel, ChatOutbox
 from tocsin.config import Settings
+from tocsin.engine import retention
 from tocsin.incidents import roles, timeline
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
@@ -249,3 +250,27 @@ def test_an_overdue_update_is_reminded_once_per_due_time(chat, db, clock, system
     clock.advance(minutes=31)
     chat.drain()
     assert len(reminders()) == 2 and len(channel.ephemerals) == 2
+
+
+def test_a_refused_create_marks_the_channel_failed_and_sent_calls_are_pruned(chat, db, clock, system, slack):
+    slack.refuse_next("conversations.create", "restricted_action")
+    failed_id, _ = _declare(db, clock, system, "Cache stampede")
+    chat.drain()
+    with db.read() as s:
+        row = s.execute(sa.select(ChatChannel).where(ChatChannel.incident_id == failed_id)).scalar_one()
+        assert row.state == "failed" and row.channel_id is None
+        assert "a workspace setting stops the bot" in (row.detail or "")
+    _note(db, clock, failed_id, system, "nothing to post it to")
+    chat.drain()
+    assert not [c for c in slack.workspace.channels.values() if c.name.startswith("inc-")]
+
+    kept_id, _ = _declare(db, clock, system, "DNS flapping")
+    chat.drain()
+    with db.read() as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(ChatOutbox)).scalar_one() > 2
+    clock.advance(days=chat.settings.retention_delivery_days + 1)
+    _note(db, clock, kept_id, system, "still going")
+    chat.follow()  # a post waits: retention leaves it
+    assert retention.retention(chat.ctx()) > 0
+    with db.read() as s:
+        assert [(r.kind, r.status) for r in s.execute(sa.select(ChatOutbox)).scalars()] == [("post", "waiting")]
