@@ -1,6 +1,7 @@
 """The chat-ops engine jobs (`chat_follow`, `chat_deliver`) driven as the engine drives them, on a
-ManualClock: `Chat(db, clock, settings)`; `drain()` runs both until nothing waits, moving the clock to
-the next row's time (one call per channel per second, a Retry-After, a backoff) instead of sleeping."""
+ManualClock: `Chat(db, clock, settings)`; `drain()` lets the follower's settle time pass, then runs both
+until nothing waits, moving the clock to the next row's time (one call per channel per second, a
+Retry-After, a backoff) instead of sleeping; `settle()` lets the settle time pass."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ class Chat:
     def ctx(self) -> JobContext:
         return JobContext(self.db, self.clock, "test-engine", self.clock.now(), self.settings, self.shared)
 
+    def settle(self) -> None:
+        self.clock.advance(follow.SETTLE)
+
     def follow(self) -> int:
         return follow.chat_follow(self.ctx())
 
@@ -40,7 +44,9 @@ class Chat:
 
     def drain(self, limit: int = 200) -> None:
         """Follow and send until nothing waits, moving the clock to the next row's time (a second per
-        channel, a Retry-After, a backoff)."""
+        channel, a Retry-After, a backoff). The follower reads an entry once it is `follow.SETTLE` old:
+        that much time passes first."""
+        self.clock.advance(follow.SETTLE)
         for _ in range(limit):
             self.follow()
             self.deliver()

@@ -135,6 +135,7 @@ def test_timeline_events_are_posted_and_a_burst_is_one_message(chat, db, clock, 
     clock.advance(minutes=1)
     slack.ratelimit_next(1, retry_after=10)
     _note(db, clock, incident_id, system, "first")
+    chat.settle()
     chat.follow(), chat.deliver()
     _note(db, clock, incident_id, system, "second")
     chat.drain()
@@ -180,11 +181,12 @@ def test_slack_429_then_500_loses_nothing_and_keeps_the_order(chat, db, clock, s
     clock.advance(minutes=1)
     slack.ratelimit_next(2, retry_after=20)
     _note(db, clock, incident_id, system, "one")
+    chat.settle()
     chat.follow(), chat.deliver()  # 429: the post waits 20 s and keeps its place
     [row] = chat.waiting()
     assert row.kind == "post" and row.attempts == 0 and row.due_at == clock.now() + timedelta(seconds=20)
     _update(db, clock, incident_id, system, severity="SEV1")  # a line for the post, and a topic change behind it
-    clock.advance(seconds=5)
+    clock.advance(seconds=5)  # settled
     chat.follow(), chat.deliver()
     assert [r.kind for r in chat.waiting()] == ["post", "topic"], "nothing overtakes the waiting post"
     assert len(channel.texts) == before
@@ -270,6 +272,7 @@ def test_a_refused_create_marks_the_channel_failed_and_sent_calls_are_pruned(cha
         assert s.execute(sa.select(sa.func.count()).select_from(ChatOutbox)).scalar_one() > 2
     clock.advance(days=chat.settings.retention_delivery_days + 1)
     _note(db, clock, kept_id, system, "still going")
+    chat.settle()
     chat.follow()  # a post waits: retention leaves it
     assert retention.retention(chat.ctx()) > 0
     with db.read() as s:

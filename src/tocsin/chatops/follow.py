@@ -10,7 +10,8 @@ Each run, per configured platform (clients.enabled):
   restricted incident's title) and a `create` call. When the create succeeds, `channel_ready` queues
   the topic, the bookmarks (the incident room, the service's runbook), the invites and the
   declaration summary;
-- for each ready channel: the timeline entries recorded since the channel's cursor become ONE post
+- for each ready channel: the timeline entries recorded since the channel's cursor (the declaration
+  not again: the summary is it) become ONE post
   (appended to the channel's waiting post if there is one: a burst is one message; the lines are in
   compose.py); a changed topic, once; responders not yet invited (role holders, participants, people
   paged for the incident; linked chat users by id, others by email at send time), once each; the
@@ -25,15 +26,18 @@ Each run, per configured platform (clients.enabled):
   cursor lives on a bookkeeping `ChatChannel` row (platform teams, no channel id, state ready, muted
   while the incident is restricted), which also keeps the one-call-per-second rule per incident.
 
-The cursor is (recorded_at, id) of the last entry seen: back-dated notes are still seen. Entries
-are read per channel (the index on incident_id), and the job is `probed`: it opens no transaction
-unless an incident is open or a channel still needs closing.
+The cursor is (recorded_at, id) of the last entry seen: back-dated notes are still seen. An entry
+is read once it is SETTLE old: a transaction that took its `now` earlier may commit after a later
+one, and a cursor already past its recorded_at would skip it; a channel is archived once the
+closing itself is SETTLE old, so its last lines go first. Entries are read per channel (the index
+on incident_id), and the job is `probed`: it opens no transaction unless an incident is open or a
+channel still needs closing.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,6 +62,7 @@ from tocsin.statuspage.models import StatusPage
 from tocsin.users.models import User
 
 BATCH = 100  # channels opened / followed per run
+SETTLE = timedelta(seconds=2)  # an entry is read this long after it was recorded (longer than a write takes)
 ENTRIES = 200  # timeline entries read per channel per run (the rest next run)
 CLOSING = ("closed", "declined")
 TEAMS_KINDS = frozenset({"declared", "status_changed", "severity_changed", "note", "status_page"})
@@ -91,15 +96,17 @@ def _topic(settings: Settings, s: Session, incident: Incident) -> str:
                          url=room_url(settings, incident))
 
 
-def _last_entry(s: Session, incident_id: uuid.UUID) -> tuple[datetime | None, uuid.UUID | None]:
+def _last_entry(s: Session, incident_id: uuid.UUID, now: datetime) -> tuple[datetime | None, uuid.UUID | None]:
+    """The newest settled entry: where a new channel's cursor starts (its summary says what came before)."""
     row = s.execute(sa.select(TimelineEntry.recorded_at, TimelineEntry.id).where(
-        TimelineEntry.incident_id == incident_id).order_by(TimelineEntry.recorded_at.desc(), TimelineEntry.id.desc())
-        .limit(1)).first()
+        TimelineEntry.incident_id == incident_id, TimelineEntry.recorded_at <= now - SETTLE)
+        .order_by(TimelineEntry.recorded_at.desc(), TimelineEntry.id.desc()).limit(1)).first()
     return (row[0], row[1]) if row else (None, None)
 
 
-def _new_entries(s: Session, ch: ChatChannel) -> list[TimelineEntry]:
-    q = sa.select(TimelineEntry).where(TimelineEntry.incident_id == ch.incident_id)
+def _new_entries(s: Session, ch: ChatChannel, now: datetime) -> list[TimelineEntry]:
+    q = sa.select(TimelineEntry).where(TimelineEntry.incident_id == ch.incident_id,
+                                       TimelineEntry.recorded_at <= now - SETTLE)
     if ch.cursor_at is not None:
         q = q.where(sa.or_(TimelineEntry.recorded_at > ch.cursor_at,
                            sa.and_(TimelineEntry.recorded_at == ch.cursor_at, TimelineEntry.id > ch.cursor_id)))
@@ -125,7 +132,7 @@ def open_channels(s: Session, settings: Settings, platform: str, installed_at: d
         name = compose.channel_name(settings.chat_channel_pattern, number=incident.number, title=incident.title,
                                     severity=incident.severity, date=incident.declared_at,
                                     restricted=incident.restricted, limit=compose.NAME_LIMITS[platform])
-        at, last = _last_entry(s, incident.id)  # the declaration summary covers what came before
+        at, last = _last_entry(s, incident.id, now)
         ch = ChatChannel(incident_id=incident.id, platform=platform, name=name, private=incident.restricted,
                          state="pending", created_at=now, cursor_at=at, cursor_id=last)
         s.add(ch)
@@ -240,17 +247,22 @@ def _remind(s: Session, settings: Settings, ch: ChatChannel, incident: Incident,
     return 1
 
 
+def _closed(incident: Incident, now: datetime) -> bool:
+    """Closed (or declined) long enough ago that the closing entry has been read."""
+    return incident.status in CLOSING and (incident.closed_at is None or incident.closed_at <= now - SETTLE)
+
+
 def follow_channel(s: Session, settings: Settings, ch: ChatChannel, incident: Incident, now: datetime) -> int:
     """Bring one ready channel in step with its incident; return how many calls were queued."""
     work = 0
     if incident.restricted and not ch.private and not ch.muted:
         ch.muted = True  # a public channel never hears of a restricted incident again
         work += 1
-    entries = _new_entries(s, ch)
+    entries = _new_entries(s, ch, now)
     if entries:
         ch.cursor_at, ch.cursor_id = entries[-1].recorded_at, entries[-1].id
     if not ch.muted:
-        lines = [line for e in entries if (line := compose.entry_line(
+        lines = [line for e in entries if e.kind != "declared" and (line := compose.entry_line(
             kind=e.kind, text=e.text, data=e.data or {}, key_event=e.key_event, platform=ch.platform,
             when=e.occurred_at)) is not None]
         if lines:
@@ -269,7 +281,7 @@ def follow_channel(s: Session, settings: Settings, ch: ChatChannel, incident: In
     if not ch.muted:
         work += _invite(s, ch, incident, now)
         work += _remind(s, settings, ch, incident, now)
-    if incident.status in CLOSING:
+    if _closed(incident, now):
         _call(s, ch, "archive", {}, now)
         ch.state, ch.archived_at = "archived", now
         work += 1
@@ -279,7 +291,7 @@ def follow_channel(s: Session, settings: Settings, ch: ChatChannel, incident: In
 def follow_teams(s: Session, settings: Settings, ch: ChatChannel, incident: Incident, now: datetime) -> int:
     """Cards for Teams: one per burst of the incident's declaration, status, severity and update entries."""
     ch.muted = incident.restricted
-    entries = _new_entries(s, ch)
+    entries = _new_entries(s, ch, now)
     if entries:
         ch.cursor_at, ch.cursor_id = entries[-1].recorded_at, entries[-1].id
     lines = [] if ch.muted else [line for e in entries if e.kind in TEAMS_KINDS and (line := compose.entry_line(
@@ -292,7 +304,7 @@ def follow_teams(s: Session, settings: Settings, ch: ChatChannel, incident: Inci
                 "url": room_url(settings, incident)}
         outbox.post(s, platform=TEAMS, channel_row_id=ch.id, incident_id=incident.id, lines=lines, now=now, extra=head)
         work += 1
-    if incident.status in CLOSING:
+    if _closed(incident, now):
         ch.state, ch.archived_at = "archived", now
     return work
 
