@@ -63,3 +63,15 @@ def test_a_burst_is_one_message_within_the_limit():
     shown = len(text.splitlines()) - 1
     assert text.splitlines()[-1] == f"… and {200 - shown} more on the timeline"
     assert compose.merge(["a", "b"]) == "a\nb"
+
+
+def test_words_people_wrote_cannot_ping_a_channel_or_forge_a_link():
+    line = compose.entry_line(kind="note", text="<!channel> see <https://evil.example|the runbook> & go",
+                              data={}, key_event=True, platform="slack", when=AT)
+    assert line == "📣 18:05 Update: &lt;!channel&gt; see &lt;https://evil.example|the runbook&gt; &amp; go"
+    mm = compose.entry_line(kind="note", text="@channel [runbook](https://evil.example) ~town-square",
+                            data={}, key_event=True, platform="mattermost", when=AT)
+    assert mm is not None and "@channel" not in mm and "~town" not in mm and "\\[runbook\\]" in mm
+    assert compose.summary(ref="INC-1", title="<b>", severity="SEV1", status="triage", commander="<@U1>",
+                           url="https://x").splitlines()[:2] == ["🚨 INC-1 · SEV1: &lt;b&gt;",
+                                                                  "Status: Triage · IC: &lt;@U1&gt;"]

@@ -28,8 +28,21 @@ STATUS_WORDS = {"triage": "Triage", "investigating": "Investigating", "identifie
                 "mitigated": "Mitigated", "monitoring": "Monitoring", "resolved": "Resolved",
                 "postmortem": "Postmortem", "closed": "Closed", "declined": "Declined"}
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>#~|])")  # Mattermost's markdown
+_MENTION = re.compile(r"(^|[^\w])([@~])(?=\w)")  # @channel, @someone, ~channel
 _NOT_NAME = re.compile(r"[^a-z0-9-]+")
 _DASHES = re.compile(r"-{2,}")
+
+
+def escape(text: str, platform: str) -> str:
+    """Words people wrote, safe in a message of `platform`: Slack's mrkdwn control characters escaped
+    (so a note cannot forge a link or a <!channel>); Mattermost's markdown escaped and its @-mentions
+    and ~channel links defused (a zero-width space after the sign). Teams cards escape their own."""
+    if platform == "slack":
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if platform == "mattermost":
+        return _MENTION.sub(lambda m: f"{m.group(1)}{m.group(2)}\u200b", _MARKDOWN.sub(r"\\\1", text))
+    return text
 
 
 def slugify(text: str) -> str:
@@ -60,9 +73,10 @@ def with_suffix(name: str, n: int, limit: int) -> str:
     return name[:limit - len(tail)].rstrip("-") + tail
 
 
-def topic(*, severity: str, status: str, commander: str | None, url: str) -> str:
+def topic(*, severity: str, status: str, commander: str | None, url: str, platform: str = "slack") -> str:
     """"SEV2 · Investigating · IC: Alice · <room url>" (never the title), at most TOPIC_CHARS."""
-    parts = [severity, STATUS_WORDS.get(status, status.capitalize()), f"IC: {commander or 'none yet'}", url]
+    ic = escape(commander, platform) if commander else "none yet"
+    parts = [severity, STATUS_WORDS.get(status, status.capitalize()), f"IC: {ic}", url]
     text = " · ".join(parts)
     return text if len(text) <= TOPIC_CHARS else " · ".join(parts[:3])[:TOPIC_CHARS]
 
@@ -85,6 +99,7 @@ def entry_line(*, kind: str, text: str, data: Mapping[str, Any], key_event: bool
     words = " ".join(text.split())
     if len(words) > 600:
         words = words[:599] + "…"
+    words = escape(words, platform)
     prefix = "Update: " if kind == "note" else ""
     return f"{ICONS[kind]} {when:%H:%M} {prefix}{words}"
 
@@ -104,10 +119,12 @@ def merge(lines: list[str], *, limit: int = MESSAGE_CHARS) -> str:
     return "\n".join(out)
 
 
-def summary(*, ref: str, title: str | None, severity: str, status: str, commander: str | None, url: str) -> str:
+def summary(*, ref: str, title: str | None, severity: str, status: str, commander: str | None, url: str,
+            platform: str = "slack") -> str:
     """The first message in a new channel (the declaration). `title` is None where it must not be said."""
-    head = f"🚨 {ref} · {severity}" + (f": {title}" if title else "")
-    return "\n".join([head, f"Status: {STATUS_WORDS.get(status, status)} · IC: {commander or 'none yet'}",
+    head = f"🚨 {ref} · {severity}" + (f": {escape(title, platform)}" if title else "")
+    ic = escape(commander, platform) if commander else "none yet"
+    return "\n".join([head, f"Status: {STATUS_WORDS.get(status, status)} · IC: {ic}",
                       f"Incident room: {url}", "Everything posted here as an update lands on the tocsin timeline."])
 
 

@@ -90,10 +90,10 @@ def _commander(s: Session, incident_id: uuid.UUID) -> User | None:
         RoleAssignment.ended_at.is_(None)).order_by(RoleAssignment.assigned_at.desc()).limit(1)).scalar_one_or_none()
 
 
-def _topic(settings: Settings, s: Session, incident: Incident) -> str:
+def _topic(settings: Settings, s: Session, incident: Incident, platform: str) -> str:
     ic = _commander(s, incident.id)
     return compose.topic(severity=incident.severity, status=incident.status, commander=ic.name if ic else None,
-                         url=room_url(settings, incident))
+                         url=room_url(settings, incident), platform=platform)
 
 
 def _last_entry(s: Session, incident_id: uuid.UUID, now: datetime) -> tuple[datetime | None, uuid.UUID | None]:
@@ -146,7 +146,7 @@ def open_channels(s: Session, settings: Settings, platform: str, installed_at: d
 def channel_ready(s: Session, settings: Settings, ch: ChatChannel, incident: Incident, now: datetime) -> None:
     """The channel was created: queue its topic, bookmarks, invites and the declaration summary."""
     ch.state = "ready"
-    ch.topic = _topic(settings, s, incident)
+    ch.topic = _topic(settings, s, incident, ch.platform)
     _call(s, ch, "topic", {"topic": ch.topic}, now)
     _call(s, ch, "bookmark", {"title": f"Incident room {ref(incident)}", "link": room_url(settings, incident)}, now)
     runbook = s.execute(sa.select(Service.runbook_url).join(IncidentService, IncidentService.service_id == Service.id)
@@ -157,7 +157,8 @@ def channel_ready(s: Session, settings: Settings, ch: ChatChannel, incident: Inc
     _invite(s, ch, incident, now)
     ic = _commander(s, incident.id)
     text = compose.summary(ref=ref(incident), title=None if ch.muted else incident.title, severity=incident.severity,
-                           status=incident.status, commander=ic.name if ic else None, url=room_url(settings, incident))
+                           status=incident.status, commander=ic.name if ic else None, url=room_url(settings, incident),
+                           platform=ch.platform)
     outbox.post(s, platform=ch.platform, channel_row_id=ch.id, incident_id=incident.id, lines=[text], now=now)
 
 
@@ -273,7 +274,7 @@ def follow_channel(s: Session, settings: Settings, ch: ChatChannel, incident: In
         if link:
             _call(s, ch, "bookmark", {"title": "Status page", "link": link}, now)
             work += 1
-    topic = _topic(settings, s, incident)
+    topic = _topic(settings, s, incident, ch.platform)
     if topic != ch.topic:
         ch.topic = topic
         _call(s, ch, "topic", {"topic": topic}, now)
