@@ -43,6 +43,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tocsin.alerts.models import Alert
 from tocsin.chatops import compose, outbox
 from tocsin.chatops.accounts import chat_ids
 from tocsin.chatops.clients import TEAMS, enabled
@@ -66,6 +67,7 @@ SETTLE = timedelta(seconds=2)  # an entry is read this long after it was recorde
 ENTRIES = 200  # timeline entries read per channel per run (the rest next run)
 CLOSING = ("closed", "declined")
 TEAMS_KINDS = frozenset({"declared", "status_changed", "severity_changed", "note", "status_page"})
+PAGE_KINDS = ("page", "incident", "responder")  # notifications that asked someone to respond
 INSTALLED = "chat_follow.installed"  # in ec.shared: the platforms whose ChatInstall row exists
 
 
@@ -170,13 +172,15 @@ def _call(s: Session, ch: ChatChannel, kind: str, payload: dict[str, Any], now: 
 # -- following a ready channel -----------------------------------------------------------------------
 
 def _wanted(s: Session, incident: Incident) -> list[User]:
-    """Who belongs in the channel: role holders, participants, people paged for the incident (active users
-    who may see it)."""
+    """Who belongs in the channel: role holders, participants, people paged for the incident or for an
+    alert attached to it (active users who may see it)."""
     ids = set(s.execute(sa.select(RoleAssignment.user_id).where(RoleAssignment.incident_id == incident.id,
                                                                 RoleAssignment.ended_at.is_(None))).scalars())
     ids |= set(s.execute(sa.select(Participant.user_id).where(Participant.incident_id == incident.id)).scalars())
-    ids |= {u for u in s.execute(sa.select(Notification.user_id).where(Notification.incident_id == incident.id)
-                                 .distinct()).scalars() if u is not None}
+    alerts = sa.select(Alert.id).where(Alert.incident_id == incident.id)
+    ids |= set(s.execute(sa.select(Notification.user_id).where(
+        Notification.kind.in_(PAGE_KINDS),
+        sa.or_(Notification.incident_id == incident.id, Notification.alert_id.in_(alerts))).distinct()).scalars())
     if not ids:
         return []
     if incident.restricted:
