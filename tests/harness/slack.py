@@ -15,8 +15,8 @@ webhook path 404 "no_service". A response_url answers 200 "ok" and records the J
 Behind the API is a workspace (tests/harness/slack_workspace.py): users (`add_user(email, name)`
 -> "U0001"), channels (`add_channel`, `channel(id or name)`: name, is_private, topic, members,
 archived, bookmarks, messages, ephemerals), modals opened (`views`), response_url posts
-(`responses`). Methods: conversations.create/setTopic/invite/archive/history/replies,
-bookmarks.add, chat.postMessage (to the workspace's channels and the ones in `channels`, which
+(`responses`). Methods: conversations.create/setTopic/invite/archive/unarchive/history/replies,
+bookmarks.add, reactions.add, chat.postMessage (to the workspace's channels and the ones in `channels`, which
 start as the provider's CHANNEL), chat.postEphemeral, chat.update, users.lookupByEmail,
 users.info, views.open; others answer 404 unknown_method.
 
@@ -349,6 +349,8 @@ class FakeSlack(http.server.ThreadingHTTPServer):
             return 400, "no_text", {}
         if block_problem(payload.get("blocks")):
             return 400, "invalid_blocks", {}
+        with self.lock:
+            self._transcript.append("incoming webhook: " + json.dumps(str(payload.get("text") or "")[:80]))
         return 200, "ok", {}
 
     def answer_response_url(self, path: str, payload: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:

@@ -7,7 +7,7 @@ over: channel names (lowercase letters, digits, `-`, `_`, at most 80 characters:
 `invalid_name_punctuation`), `name_taken` (archived channels keep their names), `is_archived`
 for changes to an archived channel, topics of at most 250 characters (`too_long`), at most 100
 users an invite (`too_many_users`), `already_in_channel`, `cant_invite_self`, `user_not_found`,
-`already_archived`, http(s) bookmark links (`invalid_link`, `too_many_bookmarks` past 100),
+`already_archived`, `not_archived`, `already_reacted`, http(s) bookmark links (`invalid_link`, `too_many_bookmarks` past 100),
 `users_not_found`, one use of each trigger_id (`exchanged_trigger_id`), modal titles of at most
 24 characters. Successful calls add a line to the transcript (`note`).
 """
@@ -62,6 +62,7 @@ class Message:
     thread_ts: str | None = None
     edited: bool = False
     replies: int = 0
+    reactions: dict[str, list[str]] = field(default_factory=dict)  # emoji name -> users, in order
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": "message", "user": self.user, "text": self.text, "ts": self.ts, "team": TEAM}
@@ -75,6 +76,9 @@ class Message:
             data.update(thread_ts=self.ts, reply_count=self.replies)
         if self.edited:
             data["edited"] = {"user": BOT_USER, "ts": self.ts}
+        if self.reactions:
+            data["reactions"] = [{"name": name, "users": users, "count": len(users)}
+                                 for name, users in self.reactions.items()]
         return data
 
 
@@ -290,6 +294,34 @@ class Workspace:
         self.note(f"conversations.archive #{channel.name}")
         return 200, {"ok": True}
 
+    def conversations_unarchive(self, p: dict[str, Any]) -> Answer:
+        channel = self._channel(p)
+        if channel is None:
+            return refuse("channel_not_found")
+        if not channel.archived:
+            return refuse("not_archived")
+        channel.archived = False
+        self.note(f"conversations.unarchive #{channel.name}")
+        return 200, {"ok": True}
+
+    def reactions_add(self, p: dict[str, Any]) -> Answer:
+        channel, name = self._channel(p), str(p.get("name") or "").strip(":")
+        if channel is None:
+            return refuse("channel_not_found")
+        message = channel.message(str(p.get("timestamp") or ""))
+        if message is None:
+            return refuse("message_not_found")
+        if not re.match(r"^[a-z0-9_+'-]{1,100}$", name):
+            return refuse("invalid_name")
+        if channel.archived:
+            return refuse("is_archived")
+        users = message.reactions.setdefault(name, [])
+        if BOT_USER in users:
+            return refuse("already_reacted")
+        users.append(BOT_USER)
+        self.note(f"reactions.add #{channel.name} {message.ts} :{name}:")
+        return 200, {"ok": True}
+
     def conversations_history(self, p: dict[str, Any]) -> Answer:
         channel = self._channel(p)
         if channel is None:
@@ -429,12 +461,14 @@ _METHODS: dict[str, Callable[[Workspace, dict[str, Any]], Answer]] = {
     "conversations.setTopic": Workspace.conversations_set_topic,
     "conversations.invite": Workspace.conversations_invite,
     "conversations.archive": Workspace.conversations_archive,
+    "conversations.unarchive": Workspace.conversations_unarchive,
     "conversations.history": Workspace.conversations_history,
     "conversations.replies": Workspace.conversations_replies,
     "bookmarks.add": Workspace.bookmarks_add,
     "chat.postMessage": Workspace.chat_post_message,
     "chat.postEphemeral": Workspace.chat_post_ephemeral,
     "chat.update": Workspace.chat_update,
+    "reactions.add": Workspace.reactions_add,
     "users.lookupByEmail": Workspace.users_lookup_by_email,
     "users.info": Workspace.users_info,
     "views.open": Workspace.views_open,

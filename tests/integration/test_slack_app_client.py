@@ -8,12 +8,14 @@ gave one), never a raise, never Slack's free text in the detail.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.harness.ports import closed_port
 from tests.harness.slack import BOT_USER, CHANNEL, TOKEN, FakeSlack
-from tocsin.notify.chat_types import ChatResult
+from tocsin.config import Settings
+from tocsin.notify.chat_types import ChatClient, ChatResult
 from tocsin.notify.slack_app import NO_TOKEN, SlackApp
 from tocsin.notify.types import Outcome
 
@@ -126,6 +128,15 @@ def test_archiving_twice_counts_as_archived(slack: FakeSlack, app: SlackApp, roo
     refused(app.archive("C0NOSUCH"), "channel_not_found")
 
 
+def test_an_archived_channel_is_unarchived(slack: FakeSlack, app: SlackApp, room: str) -> None:
+    app.archive(room)
+
+    assert app.unarchive(room).ok and not slack.channel(room).archived
+    again = app.unarchive(room)
+    assert again.ok and again.error == "not_archived"
+    assert app.post(room, "reopened").ok
+
+
 # -- members -----------------------------------------------------------------------------------
 
 
@@ -183,6 +194,49 @@ def test_a_post_carries_text_and_blocks(slack: FakeSlack, app: SlackApp, room: s
     [message] = slack.channel(room).messages
     assert (message.text, message.blocks, message.user) == ("SEV1 checkout is down", blocks, BOT_USER)
     assert slack.transcript()[-1] == 'chat.postMessage #inc-42-checkout: "SEV1 checkout is down"'
+    [request] = [r for r in slack.received if r.path == "/api/chat.postMessage"]
+    assert request.payload["unfurl_links"] is False and request.payload["unfurl_media"] is False
+
+
+def test_a_reply_goes_into_the_thread(slack: FakeSlack, app: SlackApp, room: str) -> None:
+    parent = app.post(room, "SEV1 declared").data["ts"]
+
+    reply = app.post(room, "update: rolled back", thread_ts=parent)
+
+    assert reply.ok
+    first, second = slack.channel(room).messages
+    assert (second.text, second.thread_ts) == ("update: rolled back", parent) and first.replies == 1
+
+
+def test_the_bots_message_is_updated(slack: FakeSlack, app: SlackApp, room: str) -> None:
+    ts = app.post(room, "SEV1 declared", [{"type": "actions", "elements": []}]).data["ts"]
+
+    result = app.update(room, ts, "SEV1 declared (acknowledged by Alice)", blocks=[])
+
+    assert result.ok and result.data == {"ts": ts, "channel": room}
+    [message] = slack.channel(room).messages
+    assert (message.text, message.blocks, message.edited) == ("SEV1 declared (acknowledged by Alice)", [], True)
+    refused(app.update(room, "1600000000.000001", "x"), "message_not_found")
+
+
+def test_someone_elses_message_cannot_be_updated(slack: FakeSlack, app: SlackApp, room: str) -> None:
+    alice = slack.add_user("alice@example.com", "Alice")
+    ts = slack.add_message(room, "mine", user=alice)
+
+    refused(app.update(room, ts, "x"), "cant_update_message")
+
+
+def test_a_reaction_marks_a_message_once(slack: FakeSlack, app: SlackApp, room: str) -> None:
+    alice = slack.add_user("alice@example.com", "Alice")
+    ts = slack.add_message(room, "db failover started", user=alice)
+
+    assert app.react(room, ts, ":white_check_mark:").ok
+    again = app.react(room, ts, "white_check_mark")
+
+    assert again.ok and again.error == "already_reacted"
+    [message] = slack.channel(room).messages
+    assert message.reactions == {"white_check_mark": [BOT_USER]}
+    refused(app.react(room, "1600000000.000001", "eyes"), "message_not_found")
 
 
 def test_the_providers_channel_still_takes_posts(slack: FakeSlack, app: SlackApp) -> None:
@@ -306,6 +360,25 @@ def test_a_response_is_posted_to_the_response_url(slack: FakeSlack, app: SlackAp
     assert response.headers["Content-Type"].startswith("application/json")
 
 
+def test_a_response_url_failing_on_slacks_side_is_retryable(slack: FakeSlack, app: SlackApp) -> None:
+    slack.fail_next_webhook(1, 503, "<html>down</html>", headers={"Retry-After": "4"})
+
+    result = app.respond(slack.response_url("actions"), {"text": "x"})
+
+    assert result.outcome is Outcome.retryable and result.retry_after == 4
+    assert "HTTP 503" in result.detail and "down" not in result.detail
+
+
+def test_an_unreachable_response_url_is_retryable() -> None:
+    port = closed_port()
+    app = SlackApp(TOKEN, f"http://127.0.0.1:{port}/api/")
+
+    result = app.respond(f"http://127.0.0.1:{port}/commands/T1/1/x", {"text": "x"})
+
+    assert result.outcome is Outcome.retryable
+    assert result.detail == "Slack response_url unreachable (ConnectionRefusedError)"
+
+
 def test_a_used_response_url_is_permanent(slack: FakeSlack, app: SlackApp) -> None:
     slack.fail_next_webhook(1, 404, "used_url")
 
@@ -345,8 +418,11 @@ CALLS: dict[str, Callable[[SlackApp], ChatResult]] = {
     "add_bookmark": lambda a: a.add_bookmark(CHANNEL, "t", "https://tocsin.test/"),
     "invite": lambda a: a.invite(CHANNEL, ["U0001"]),
     "post": lambda a: a.post(CHANNEL, "hi"),
+    "update": lambda a: a.update(CHANNEL, "1700000000.000100", "hi"),
     "post_ephemeral": lambda a: a.post_ephemeral(CHANNEL, "U0001", "hi"),
     "archive": lambda a: a.archive(CHANNEL),
+    "unarchive": lambda a: a.unarchive(CHANNEL),
+    "react": lambda a: a.react(CHANNEL, "1700000000.000100", "eyes"),
     "lookup_by_email": lambda a: a.lookup_by_email("a@example.com"),
     "user_email": lambda a: a.user_email("U0001"),
     "message": lambda a: a.message(CHANNEL, "1700000000.000100"),
@@ -383,6 +459,15 @@ def test_a_refused_connection_is_retryable(call: Callable[[SlackApp], ChatResult
 
     assert result.outcome is Outcome.retryable
     assert result.detail == "Slack API unreachable (ConnectionRefusedError)"
+
+
+def test_a_slow_api_is_retryable(slack: FakeSlack) -> None:
+    slack.delay = 2.0
+
+    result = SlackApp(TOKEN, slack.api_url, timeout=1).post(CHANNEL, "hi")
+
+    assert result.outcome is Outcome.retryable
+    assert result.detail == "Slack API unreachable (TimeoutError)"
 
 
 @pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
@@ -465,3 +550,13 @@ def test_the_transcript_tells_the_story(slack: FakeSlack, app: SlackApp) -> None
         "conversations.archive #inc-42-checkout",
         "chat.postMessage #inc-42-checkout -> is_archived",
     ]
+
+
+def test_the_client_is_made_from_settings(slack: FakeSlack, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, slack_bot_token=TOKEN, slack_base_url=slack.api_url.rstrip("/"))
+
+    app = SlackApp.from_settings(settings)
+
+    assert app.post(CHANNEL, "hi").ok and app.base_url == slack.api_url
+    client: ChatClient = app  # the chat outbox's contract, checked by mypy where it is used
+    assert client.platform == "slack"

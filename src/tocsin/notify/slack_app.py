@@ -2,15 +2,17 @@
 
 `SlackApp` implements `tocsin.notify.chat_types.ChatClient` with slack_sdk's `WebClient`
 (the bot token, `settings.slack_base_url`, 5 s timeouts, no retry handlers: retrying is the
-chat outbox's decision), plus what the inbound handlers need: `message` (one message by ts,
-thread replies included), `open_view` (a modal, for a trigger_id) and `respond` (a slash
-command's or an action's `response_url`).
+chat outbox's decision), plus what the inbound handlers need: `post(..., thread_ts=)` (a
+thread reply), `update` (chat.update of the bot's own message), `unarchive`, `react`
+(reactions.add), `message` (one message by ts, thread replies included), `open_view` (a modal,
+for a trigger_id) and `respond` (a slash command's or an action's `response_url`).
 
 Every call returns a `ChatResult` and never raises for Slack's failure: 429 (or `ratelimited`)
 is retryable with Slack's Retry-After, HTTP 5xx and Slack's transient codes are retryable,
 other refusals are permanent with Slack's short code in `error`, network failures are
-retryable and named by type only. A refusal the caller asked for anyway counts as delivered
-(`already_in_channel` on invite, `already_archived` on archive), with the code in `error`.
+retryable and named by type only. A refusal that means the work is already done counts as
+delivered, with the code in `error`: `already_in_channel` (invite), `already_archived`
+(archive), `not_archived` (unarchive), `already_reacted` (react).
 
 A `response_url` arrives in a payload, so `respond` posts only to https://hooks.slack.com/ or
 to the origin of the configured Web API (the local stand-in in tests); anything else is refused
@@ -22,7 +24,7 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
@@ -30,7 +32,8 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.slack_response import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
-from tocsin.notify.chat_types import ChatResult
+from tocsin.config import Settings
+from tocsin.notify.chat_types import ChatClient, ChatResult
 from tocsin.notify.slack_errors import HINTS, api_failure, network_kind, retry_after_seconds
 from tocsin.notify.types import Outcome, retry_after_words, status_words
 
@@ -73,7 +76,7 @@ class SlackApp:
             self._client = WebClient(token=self._token, base_url=self.base_url, timeout=timeout, retry_handlers=[])
 
     @classmethod
-    def from_settings(cls, settings: Any) -> SlackApp:
+    def from_settings(cls, settings: Settings) -> SlackApp:
         """A client for `settings.slack_bot_token` and `settings.slack_base_url`."""
         return cls(settings.slack_bot_token, settings.slack_base_url)
 
@@ -125,16 +128,30 @@ class SlackApp:
                 return response
         return _ok(f"invited {len(wanted)} user(s) to {channel}" if wanted else "nobody to invite")
 
-    def post(self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None) -> ChatResult:
-        """chat.postMessage (text is the notification fallback); data {ts, channel}."""
-        kwargs: dict[str, Any] = {"channel": channel, "text": text}
+    def post(self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
+             thread_ts: str | None = None) -> ChatResult:
+        """chat.postMessage (text is the notification fallback), in a thread when `thread_ts`;
+        data {ts, channel}. Links are not unfurled: Slack would fetch them and show what it got."""
+        kwargs: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
         if blocks:
             kwargs["blocks"] = blocks
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
         response = self._call("chat.postMessage", lambda c: c.chat_postMessage(**kwargs))
         if isinstance(response, ChatResult):
             return response
         ts, where = str(response.get("ts") or ""), str(response.get("channel") or channel)
         return _ok(f"posted to {where} (ts {ts})", ts=ts, channel=where)
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> ChatResult:
+        """chat.update of the bot's message `ts` (e.g. its buttons gone once acknowledged); data {ts, channel}."""
+        kwargs: dict[str, Any] = {"channel": channel, "ts": ts, "text": text}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        response = self._call("chat.update", lambda c: c.chat_update(**kwargs))
+        if isinstance(response, ChatResult):
+            return response
+        return _ok(f"updated {ts} in {channel}", ts=ts, channel=str(response.get("channel") or channel))
 
     def post_ephemeral(self, channel: str, user: str, text: str) -> ChatResult:
         """chat.postEphemeral: a message only `user` sees; data {ts}."""
@@ -150,6 +167,20 @@ class SlackApp:
         response = self._call("conversations.archive", lambda c: c.conversations_archive(channel=channel),
                               tolerate={"already_archived"})
         return response if isinstance(response, ChatResult) else _ok(f"archived {channel}")
+
+    def unarchive(self, channel: str) -> ChatResult:
+        """conversations.unarchive (an incident reopened); a channel not archived counts as done."""
+        response = self._call("conversations.unarchive", lambda c: c.conversations_unarchive(channel=channel),
+                              tolerate={"not_archived"})
+        return response if isinstance(response, ChatResult) else _ok(f"unarchived {channel}")
+
+    def react(self, channel: str, ts: str, emoji: str) -> ChatResult:
+        """reactions.add of :emoji: to the message `ts` (e.g. a message captured to the timeline);
+        a reaction already there counts as added."""
+        response = self._call("reactions.add", lambda c: c.reactions_add(channel=channel, timestamp=ts,
+                                                                         name=emoji.strip(":")),
+                              tolerate={"already_reacted"})
+        return response if isinstance(response, ChatResult) else _ok(f"reacted :{emoji.strip(':')}: to {ts}")
 
     def lookup_by_email(self, email: str) -> ChatResult:
         """users.lookupByEmail; data {user_id}; `users_not_found` is permanent."""
@@ -273,3 +304,6 @@ def _message_at(response: SlackResponse, ts: str) -> dict[str, Any] | None:
             return message
     return None
 
+
+if TYPE_CHECKING:  # mypy checks here that SlackApp keeps the chat outbox's contract
+    _CONTRACT: ChatClient = SlackApp(None)
