@@ -277,3 +277,20 @@ def test_a_refused_create_marks_the_channel_failed_and_sent_calls_are_pruned(cha
     assert retention.retention(chat.ctx()) > 0
     with db.read() as s:
         assert [(r.kind, r.status) for r in s.execute(sa.select(ChatOutbox)).scalars()] == [("post", "waiting")]
+
+
+def test_a_channel_archived_by_hand_is_left_alone(chat, db, clock, system, slack):
+    incident_id, _ref = _declare(db, clock, system, "Mail queue stuck")
+    chat.drain()
+    channel = slack.channel(_channel_id(db, incident_id))
+    channel.archived = True  # someone archived it in Slack
+    _note(db, clock, incident_id, system, "retrying the relay")
+    chat.drain()
+    with db.read() as s:
+        row = s.execute(sa.select(ChatChannel).where(ChatChannel.incident_id == incident_id)).scalar_one()
+        assert row.state == "archived" and "outside tocsin" in (row.detail or "")
+    calls = len(slack.transcript())
+    _note(db, clock, incident_id, system, "relay back")
+    _update(db, clock, incident_id, system, status="resolved")
+    chat.drain()
+    assert len(slack.transcript()) == calls, "nothing more is tried"

@@ -13,7 +13,9 @@ queues its topic, bookmarks, invites and first post). `name_taken` -> the next n
 once (`-2`, `-3`, ...). Rate limited (429 with Retry-After) -> the row waits Retry-After and keeps
 its place (the channel waits behind it; other channels go on), and the attempt is not counted.
 Other retryable failures (5xx, network) -> the machinery's backoff, up to MAX_ATTEMPTS. Permanent
--> failed with the reason; a failed `create` marks the channel failed.
+-> failed with the reason; a failed `create` marks the channel failed, and a call refused because
+the channel was archived or deleted on the platform (by hand) marks the channel archived: nothing
+more is queued for it.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ BATCH = 50  # channels per claim
 MAX_ATTEMPTS = 12  # 5xx and network failures back off up to 15 min: about two hours before a row gives up
 NAME_TRIES = 9  # name, name-2, ... name-9
 CLIENTS = "chat_clients"  # in ec.shared: the clients, kept across runs
+GONE = frozenset({"is_archived", "channel_not_found"})  # the channel is no longer there to post to
 
 
 @dataclass
@@ -168,6 +171,7 @@ class Chats(Outbox[ChatOutbox, Send]):
 
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self._settings, self._clock = settings, clock
+        self._errors: dict[uuid.UUID, str] = {}  # this run's platform error codes, by row (read by `failed`)
 
     def due(self, s: Session, now: datetime) -> list[ChatOutbox]:
         return queue.due_heads(s, now, BATCH)
@@ -205,6 +209,8 @@ class Chats(Outbox[ChatOutbox, Send]):
 
         def one(send: Send) -> Result:
             send.result = send_one(send, clients.get(send.platform), teams, settings)
+            if send.result.error:
+                self._errors[send.id] = send.result.error
             return _outcome(send.result)
 
         return one
@@ -236,10 +242,16 @@ class Chats(Outbox[ChatOutbox, Send]):
     def failed(self, s: Session, row: ChatOutbox, why: str, now: datetime) -> None:
         row.status, row.claimed_until, row.detail = "failed", None, why[:2000]
         log.warning("chat call %s (%s on %s) failed: %s", row.id, row.kind, row.platform, why)
-        if row.kind == "create" and row.channel_row_id is not None:
-            ch = s.get(ChatChannel, row.channel_row_id)
-            if ch is not None and ch.state == "pending":
-                ch.state, ch.detail = "failed", why[:2000]
+        if row.channel_row_id is None:
+            return
+        ch = s.get(ChatChannel, row.channel_row_id)
+        if ch is None:
+            return
+        if row.kind == "create" and ch.state == "pending":
+            ch.state, ch.detail = "failed", why[:2000]
+        elif row.kind != "archive" and self._errors.get(row.id) in GONE and ch.state == "ready":
+            ch.state, ch.archived_at = "archived", now
+            ch.detail = f"archived or deleted on {row.platform} outside tocsin: nothing more is posted"
 
     def next_due(self, s: Session) -> datetime | None:
         return queue.next_due(s, self._clock.now())
