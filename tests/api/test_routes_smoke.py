@@ -13,10 +13,14 @@ use what earlier ones made, and one seeded database per backend keeps it cheap.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
@@ -31,6 +35,8 @@ from tests.harness.routes import app_routes
 pytestmark = pytest.mark.both_backends  # the point of this module is to run on both (tests/conftest.py)
 
 TWILIO_TOKEN = "smoke-twilio-auth-token"
+SLACK_SECRET = "smoke-slack-signing-secret"
+MATTERMOST_TOKEN = "smoke-mattermost-command-token"
 PUBLIC_URL = "https://tocsin.smoke.test"
 T_START, T_END = "2026-01-02T00:00:00Z", "2026-01-02T01:00:00Z"  # the ManualClock starts 2026-01-01
 
@@ -43,14 +49,18 @@ ELSEWHERE = {
 
 @pytest.fixture
 def smoke_app(db, clock):
-    """The app with Twilio configured (its inbound routes answer 404 otherwise)."""
+    """The app with Twilio, the Slack app and Mattermost's command configured (their inbound routes
+    answer 404 otherwise)."""
     from tocsin.app import create_app
     from tocsin.config import Settings
 
     application = create_app(settings=Settings(max_body_bytes=64 * 1024, secret_key="smoke-secret",
                                                public_url=PUBLIC_URL, twilio_auth_token=TWILIO_TOKEN,
                                                twilio_account_sid="AC" + "0" * 32, twilio_from="+14155550000",
-                                               twilio_base_url="http://127.0.0.1:9"),  # nothing leaves the machine
+                                               twilio_base_url="http://127.0.0.1:9",  # nothing leaves the machine
+                                               slack_signing_secret=SLACK_SECRET, slack_bot_token="xoxb-smoke",
+                                               slack_base_url="http://127.0.0.1:9/api/",
+                                               mattermost_command_token=MATTERMOST_TOKEN),
                              db=db, clock=clock)
     yield application
     application.state.ingest.close()
@@ -101,6 +111,25 @@ def test_the_route_list_is_the_apps():
     assert set(ELSEWHERE) <= set(routes), f"stale: {sorted(set(ELSEWHERE) - set(routes))}"
     openapi = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops}
     assert openapi <= set(routes), sorted(openapi - set(routes))
+
+
+def _chat_routes(walk: Walk, clock: Any) -> None:
+    """The Slack app's endpoints (signed as Slack signs) and Mattermost's slash command (its token)."""
+    def slack(path: str, body: bytes, kind: str) -> Any:
+        ts = str(int(clock.now().timestamp()))
+        mac = hmac.new(SLACK_SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+        return walk("POST", path, content=body, headers={"Content-Type": kind, "X-Slack-Request-Timestamp": ts,
+                                                         "X-Slack-Signature": f"v0={mac}"})
+    form = "application/x-www-form-urlencoded"
+    command = {"team_id": "T1", "user_id": "U1", "channel_id": "C1", "text": "help", "trigger_id": "1.2.3"}
+    assert "declare" in slack("/integrations/slack/commands", urlencode(command).encode(), form).json()["text"]
+    slack("/integrations/slack/interactive", urlencode({"payload": json.dumps(
+        {"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"}, "actions": []})}).encode(), form)
+    assert slack("/integrations/slack/events", b'{"type":"url_verification","challenge":"c1"}',
+                 "application/json").json() == {"challenge": "c1"}
+    r = walk("POST", "/integrations/mattermost/command", data={**command, "team_id": "mm1", "user_id": "mmu1"},
+             headers={"Authorization": f"Token {MATTERMOST_TOKEN}"})
+    assert r.json()["response_type"] == "ephemeral"
 
 
 @pytest.mark.slow  # walks every route (make test runs it; make test-fast leaves it out)
@@ -269,6 +298,9 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     reply = {"From": "+14155550100", "Body": "4821 close", "MessageSid": "SM" + "2" * 32}
     walk("POST", "/integrations/twilio/sms", data=reply, headers={
         "X-Twilio-Signature": RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC_URL + "/integrations/twilio/sms", reply)})
+    _chat_routes(walk, clock)
+    # a Mattermost page button (Mattermost is not configured here: the route is not found)
+    walk("POST", "/integrations/mattermost/actions", json={"user_id": "u", "context": {}}, expect=404)
     walk("POST", f"{api}/alerts/{{alert_id}}/acknowledge", f"{api}/alerts/{other_id}/acknowledge", **B)
     walk("POST", f"{api}/alerts/{{alert_id}}/resolve", f"{api}/alerts/{other_id}/resolve", **B)
 

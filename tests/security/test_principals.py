@@ -77,9 +77,10 @@ def expected(route: Route, who: str) -> Any:
         return 403
     return OK if (route.method, route.template) in GUEST_OK else 404
 # Routes a principal's credentials have nothing to do with: each is authenticated by a secret in the
-# request (an integration key, a signed link, a Twilio signature, an invite or iCal token) or is a
-# public page. Each is sent a valid request by tests/api/test_routes_smoke.py; the keyed ones refuse
-# a wrong key in tests/api/test_ingest.py, tests/api/test_status_public.py and tests/web/test_login.py.
+# request (an integration key, a signed link, a Twilio or Slack signature, a Mattermost command token,
+# an invite or iCal token) or is a public page. Each is sent a valid request by
+# tests/api/test_routes_smoke.py; the keyed ones refuse a wrong key in tests/api/test_ingest.py,
+# tests/api/test_status_public.py, tests/web/test_login.py and the chat tests named below.
 KEYED = "keyed"
 # The room's event stream never ends for an allowed principal: tests/security/test_surfaces.py reads
 # it as an outsider, tests/web/test_room_live.py as a participant.
@@ -137,6 +138,11 @@ ROUTES: list[Route] = [
         ("POST", "/integrations/grafana/{key}"), ("POST", "/integrations/generic/{key}"),
         ("GET", "/heartbeats/{key}"), ("POST", "/heartbeats/{key}"), ("GET", "/n/{token}"), ("POST", "/n/{token}"),
         ("POST", "/integrations/twilio/status"), ("POST", "/integrations/twilio/sms"),
+        # chat: Slack's v0 signature (tests/api/test_slack_inbound.py refuses missing, wrong and stale
+        # ones) and Mattermost's command token (tests/api/test_mattermost_commands.py)
+        ("POST", "/integrations/slack/commands"), ("POST", "/integrations/slack/interactive"),
+        ("POST", "/integrations/slack/events"), ("POST", "/integrations/mattermost/command"),
+        ("POST", "/integrations/mattermost/actions"),  # a context tocsin signed; 404 unless configured
         ("GET", "/ical/schedules/{token}.ics"), ("GET", "/ical/users/{token}.ics"),
         ("POST", "/status/{slug}/subscribe"), ("GET", "/status/{slug}/confirm/{token}"),
         ("POST", "/status/{slug}/confirm/{token}"), ("GET", "/status/{slug}/unsubscribe/{token}"),

@@ -2,8 +2,9 @@
 
 A contact method is one way to reach one person: its `type` picks the provider and `address`
 is what that provider sends to (an email address, an E.164 number, a URL, a Slack channel or
-user id, a Mattermost channel id or @user, a Teams Workflows webhook URL, an Apprise URL). It pages only once verified: a code sent through the method itself
-and typed back proves it reaches its owner. The code is kept as a SHA-256 hash; it is short,
+user id, a Mattermost channel id or @user, a Teams Workflows webhook URL, an Apprise URL). It
+pages only once verified: a code sent through the method itself and typed back proves it
+reaches its owner. The code is kept as a SHA-256 hash; it is short,
 so attempts are counted and it expires.
 
 A notification rule says when a page reaches a method: `delay_minutes` after the person is

@@ -19,7 +19,8 @@ class ContactMethodIn(StrictIn):
     address: Annotated[str, Field(min_length=1, max_length=1000,
                                   description="Email address, E.164 number (+14155550100), webhook URL, Slack "
                                               "channel/user id or incoming-webhook URL, Mattermost channel id or "
-                                              "@username / @user id, Teams Workflows webhook URL (https), or Apprise URL")]
+                                              "@username / @user id, Teams Workflows webhook URL (https), or "
+                                              "Apprise URL")]
     label: Annotated[str, Field(max_length=200)] = ""
 
 

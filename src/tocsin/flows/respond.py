@@ -28,6 +28,7 @@ from tocsin.audit.service import record
 from tocsin.errors import Conflict, Forbidden, IllegalTransition, NotFound
 from tocsin.escalation import responders
 from tocsin.escalation.models import Escalation, Notification
+from tocsin.escalation.service import reescalate
 from tocsin.flows.alerts import acknowledge, acknowledge_group, resolve, resolve_group
 from tocsin.flows.incidents import assign_role
 from tocsin.incidents.access import who_may_see
@@ -111,6 +112,10 @@ def act(session: Session, *, notification_id: uuid.UUID, action: str, now: datet
         raise Conflict("only a request to join an incident can be declined")
     if row.kind != "page":
         raise Conflict("this message cannot be acted on")
+    return _page_act(session, row, actor, action, now)
+
+
+def _page_act(session: Session, row: Notification, actor: Principal, action: str, now: datetime) -> str:
     group = _group(session, row)
     if group is not None:
         return _group_act(session, group, actor, action, now)
@@ -131,6 +136,41 @@ def act(session: Session, *, notification_id: uuid.UUID, action: str, now: datet
     if skipped:
         parts.append("Nothing to do for: " + "; ".join(skipped))
     return ". ".join(parts) or "Nothing to do."
+
+
+def act_as(session: Session, *, notification_id: uuid.UUID, action: str, actor: Principal, now: datetime,
+           via: str) -> str:
+    """Do `action` on a page's alert (or alert group) as `actor`, who clicked the page's button in a chat
+    (not necessarily the person paged): "ack", "resolve", or "escalate" (page the escalation's next
+    level now, `escalation.service.reescalate`). Return what happened, in words.
+
+    Need-to-know as in the API: a page about an alert of a restricted incident `actor` may not see
+    is "not found"."""
+    row = session.get(Notification, notification_id)
+    if row is None or row.kind != "page":
+        raise NotFound("this page no longer exists")
+    if actor.user_id is not None and not actor.sees_all_restricted:
+        for alert in _alerts(session, row):
+            inc = session.get(Incident, alert.incident_id) if alert.incident_id is not None else None
+            if inc is not None and inc.restricted and actor.user_id not in who_may_see(session, inc, [actor.user_id]):
+                raise NotFound("this page no longer exists")
+    record(session, actor=actor, action="notification.respond", target_type="notification", target_id=row.id, now=now,
+           details={"action": action, "via": via})
+    if action == "escalate":
+        return _escalate(session, row, actor, now)
+    if action not in ("ack", "resolve"):
+        raise Conflict("a page can be acknowledged, resolved or escalated")
+    return _page_act(session, row, actor, action, now)
+
+
+def _escalate(session: Session, row: Notification, actor: Principal, now: datetime) -> str:
+    esc = session.get(Escalation, row.escalation_id) if row.escalation_id is not None else None
+    alert = session.get(Alert, esc.alert_id) if esc is not None and esc.alert_id is not None else None
+    if esc is None or alert is None:
+        raise Conflict("this page has no escalation to move on")
+    found = reescalate(session, actor=actor, now=now, alert=alert)
+    levels = len(found.policy_snapshot.get("levels") or [])
+    return f"Escalated to level {min(found.level + 1, levels)} of {levels}"
 
 
 def _group_act(session: Session, group: AlertGroup, actor: Principal, action: str, now: datetime) -> str:

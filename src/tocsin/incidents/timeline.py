@@ -82,6 +82,32 @@ def add_note(session: Session, *, incident: Incident, actor: Principal, now: dat
     return entry
 
 
+def capture_note(session: Session, *, incident: Incident, actor: Principal, now: datetime, text: str,
+                 said_at: datetime, data: dict[str, Any]) -> TimelineEntry:
+    """A chat message captured onto the timeline (a reaction, a message shortcut, a pin): a note
+    by `actor`, the responder who captured it, that happened when the message was said.
+
+    Unlike `add_note`, any responder who may see the incident may set the time here: it is not a
+    claim of the capturer's but the platform's own timestamp of the message, and the note says
+    who said it and links back to it (`data["captured"]`), so the record stays checkable. A
+    message stamped in the future (clock skew) happens now. Too long a message is cut, not
+    refused: what was said is kept as far as a note can hold it. Audited as `incident.capture`."""
+    actor.require(OrgRole.responder, "capturing chat messages")
+    if not text.strip():
+        raise InvalidInput("the message has no text to capture", details={"field": "text"})
+    if len(text) > MAX_NOTE:
+        text = text[: MAX_NOTE - 1] + "…"
+    occurred_at = min(said_at, now)
+    entry = append(session, incident=incident, kind=TimelineKind.note, actor=actor, now=now, text=text,
+                   occurred_at=occurred_at, data=data)
+    session.add(TimelineRevision(entry_id=entry.id, revision=1, text=text, edited_by_id=actor.user_id, edited_at=now))
+    session.flush()
+    record(session, actor=actor, action="incident.capture", target_type="incident", target_id=incident.id, now=now,
+           details={"entry": str(entry.id), "said_at": occurred_at.isoformat(),
+                    **{k: v for k, v in (data.get("captured") or {}).items() if k in ("platform", "channel", "ts")}})
+    return entry
+
+
 def require_entry(session: Session, incident: Incident, entry_id: uuid.UUID) -> TimelineEntry:
     entry = session.get(TimelineEntry, entry_id)
     if entry is None or entry.incident_id != incident.id:

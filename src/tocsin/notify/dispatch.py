@@ -94,7 +94,8 @@ class Dispatcher:
                 SlackProvider,  # lazy: a provider's library loads only once its channel is configured and used
             )
 
-            return SlackProvider(st.slack_bot_token, st.slack_base_url, policy=self._policy())
+            return SlackProvider(st.slack_bot_token, st.slack_base_url, policy=self._policy(),
+                                 interactive=st.slack_app_enabled())
         if channel == "mattermost":
             if not (st.mattermost_url and st.mattermost_bot_token):
                 return Result(Outcome.permanent, "Mattermost is not configured (set TOCSIN_MATTERMOST_URL and "

@@ -53,6 +53,7 @@ DEFAULT_BASE_URL = "https://slack.com/api/"
 NO_TOKEN = "no Slack bot token configured (set TOCSIN_SLACK_BOT_TOKEN)"
 
 LINK_LABELS = {"ack": "Acknowledge", "resolve": "Resolve", "view": "Open"}
+ACTION_LABELS = {"ack": "Acknowledge", "resolve": "Resolve", "escalate": "Escalate"}
 
 # Slack's own limits: a section's text, a button's label, buttons in one actions block.
 _SECTION_CHARS = 3000
@@ -91,8 +92,29 @@ def _label(key: str) -> str:
     return label[:_BUTTON_LABEL_CHARS]
 
 
-def content(message: Message) -> tuple[str, list[dict[str, Any]]]:
+def _action_buttons(data: Any, links: Any) -> list[dict[str, Any]]:
+    """The interactive buttons of a page (the Slack app is installed): Acknowledge, Resolve and
+    Escalate carry the notification id and come back to tocsin as block_actions, acting as the
+    Slack user who clicks (api/chat/buttons.py); Open stays a link. None for anything else."""
+    if not isinstance(data, dict) or data.get("kind") != "page" or not data.get("notification_id"):
+        return []
+    value = str(data["notification_id"])
+    out: list[dict[str, Any]] = [
+        {"type": "button", "action_id": f"tocsin_{key}", "text": {"type": "plain_text", "text": label},
+         "value": value, **({"style": "primary"} if key == "ack" else {})}
+        for key, label in ACTION_LABELS.items()
+    ]
+    view = links.get("view") if isinstance(links, dict) else None
+    if isinstance(view, str) and view.lower().startswith(("https://", "http://")):
+        out.append({"type": "button", "action_id": "tocsin_view", "text": {"type": "plain_text", "text": "Open"},
+                    "url": view})
+    return out
+
+
+def content(message: Message, *, interactive: bool = False) -> tuple[str, list[dict[str, Any]]]:
     """Return the fallback `text` and the `blocks` Slack shows for `message`.
+
+    `interactive` (the Slack app is installed): a page carries action buttons instead of links.
 
     Links that are not http(s) URLs are left out rather than sent: Slack refuses the whole
     message (invalid_blocks) for one bad button, and a page without a button beats no page.
@@ -105,6 +127,9 @@ def content(message: Message) -> tuple[str, list[dict[str, Any]]]:
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": section}}]
 
     links = message.data.get("links") if isinstance(message.data, dict) else None
+    if interactive and (buttons := _action_buttons(message.data, links)):
+        blocks.append({"type": "actions", "block_id": "tocsin_page", "elements": buttons})
+        return text, blocks
     buttons = [
         {
             "type": "button",
@@ -143,6 +168,7 @@ class SlackProvider:
         *,
         policy: EgressPolicy | None = None,
         timeout: float = 10,
+        interactive: bool = False,
     ) -> None:
         """`bot_token` may be None: webhooks still work, channel sends fail permanently.
 
@@ -155,6 +181,7 @@ class SlackProvider:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.policy = policy or EgressPolicy()
         self.timeout = timeout
+        self.interactive = interactive
         self._client: WebClient | None = None
         if self._token is not None:
             # retry_handlers=[]: one attempt per send; retries and backoff are the engine's.
@@ -174,7 +201,7 @@ class SlackProvider:
         on refusals (unknown channel, bad token, archived channel, ...), a webhook URL the
         egress policy refuses, a malformed destination, or no bot token for a channel."""
         to = message.to.strip()
-        text, blocks = content(message)
+        text, blocks = content(message, interactive=self.interactive and not _is_webhook(to))
         result = self._send_webhook(to, text, blocks) if _is_webhook(to) else self._send_api(to, text, blocks)
         if self._token and self._token in result.detail:  # belt and braces: never store the token
             result = Result(result.outcome, result.detail.replace(self._token, "[redacted]"), result.provider_id)

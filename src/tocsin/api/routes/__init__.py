@@ -17,6 +17,8 @@ from tocsin.api.routes import (
     indicators,
     ingest,
     legal,
+    mattermost,
+    mattermost_actions,
     metrics,
     monitors,
     obligations,
@@ -29,6 +31,7 @@ from tocsin.api.routes import (
     responders,
     rules,
     scim,
+    slack,
     statuspages,
     swaps,
     system,
@@ -38,12 +41,12 @@ from tocsin.http.routing import add_routes
 
 def install(app: FastAPI) -> None:
     """Add every API route to `app`: health, the /api/v1 resources, the public status JSON, /metrics,
-    one-time page links and Twilio callbacks, iCal feeds, and the ingest endpoints."""
+    one-time page links and Twilio callbacks, the Slack app and Mattermost's slash command, iCal feeds, and the ingest endpoints."""
     # The /api/v1 routers document the one JSON error shape themselves (`responses=ERROR_RESPONSES`).
     add_routes(app, system.router, incidents.router, indicators.router,
                evidence.router, responders.router, directory.router, alerts.router,
                rules.router, monitors.router,
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
                problems.router, obligations.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
-               respond.router, ical.router, ingest.router, push.router,
-               containment.router, scim.router)
+               respond.router, mattermost_actions.router, ical.router, ingest.router, push.router,
+               containment.router, scim.router, slack.router, mattermost.router)

@@ -1,0 +1,64 @@
+"""`POST /integrations/mattermost/actions`: a click on a page's button in Mattermost (an interactive
+message button, `PostActionIntegrationRequest`: JSON with `user_id`, `team_id`, `post_id`,
+`context`).
+
+The button's `context` was signed by tocsin when the page was posted (notify/mattermost.py), so
+the notification and the action it names are ours; a context that does not verify is 403 with no
+word of why. The clicking Mattermost user acts as their linked tocsin user (api/chat/buttons.py);
+the answer is Mattermost's `{"update": {"message": ...}}` or `{"ephemeral_text": ...}`. 404 when
+Mattermost is not configured."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from tocsin.api.chat.buttons import mattermost_reply, press
+from tocsin.chatops.accounts import ChatIdentity
+from tocsin.net.policy import operator_policy
+from tocsin.notify.mattermost import MattermostClient, verify_action_context
+
+router = APIRouter()
+MAX_BODY = 64_000
+
+
+def _click(state: Any, body: dict[str, Any], notification_id: str, action: str) -> dict[str, Any]:
+    st = state.settings
+    client = MattermostClient(st.mattermost_url or "", st.mattermost_bot_token or "", st.mattermost_team_id or "",
+                              policy=operator_policy(st))
+    try:
+        who = ChatIdentity("mattermost", str(body.get("team_id") or st.mattermost_team_id or ""),
+                           str(body["user_id"]))
+        answer = press(state, client, who, notification_id=notification_id, action=action,
+                       message_key=f'{body.get("post_id") or ""}:{body.get("trigger_id") or ""}')
+    finally:
+        client.close()
+    return mattermost_reply(answer)
+
+
+@router.post("/integrations/mattermost/actions", include_in_schema=False)
+async def mattermost_action(request: Request) -> Response:
+    state = request.app.state
+    if not state.settings.mattermost_enabled():
+        return JSONResponse({"error": "not found"}, status_code=404)
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        return JSONResponse({"error": "the request is too large"}, status_code=413)
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        return JSONResponse({"error": "expected a JSON body"}, status_code=400)
+    if not isinstance(body, dict) or not isinstance(body.get("user_id"), str) or not body["user_id"]:
+        return JSONResponse({"error": "expected Mattermost's action request (user_id, context)"}, status_code=400)
+    context = body.get("context")
+    verified = verify_action_context(state.settings.resolved_secret_key(), context) \
+        if isinstance(context, dict) else None
+    if verified is None:
+        return JSONResponse({"error": "forbidden"}, status_code=403)
+    notification_id, action = verified
+    answer = await run_in_threadpool(_click, state, body, str(notification_id), action)
+    return JSONResponse(answer)
