@@ -50,6 +50,7 @@ def test_which_entries_are_posted():
     assert _line("note") is None, "a working note stays on the timeline"
     assert _line("note", key_event=True, data={"chat": {"platform": "slack"}}) is None, "it came from this channel"
     assert _line("note", key_event=True, data={"chat": {"platform": "slack"}}, platform="mattermost") is not None
+    assert _line("note", key_event=True, data={"captured": {"platform": "slack", "ts": "1.2"}}) is None
     assert _line("field_changed") is None and _line("alert_attached") is None
     for kind in ("declared", "severity_changed", "role_assigned", "status_page", "paging", "responders"):
         assert _line(kind) is not None

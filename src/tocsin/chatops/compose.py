@@ -5,7 +5,8 @@ Which timeline entries reach a channel (`POSTED`): the declaration, status, seve
 notes marked as updates (`key_event`), public status page updates, paging and responders. Plain notes
 stay on the timeline only: most are typed in the channel in the first place (a captured message), and
 the rest are the scribe's working notes. A note captured from a chat platform (its `data` names the
-platform, `{"chat": {"platform": ...}}` or `{"platform": ...}`) is never posted back to that platform.
+platform: `{"captured": {"platform": ...}}` as `timeline.capture_note` writes, `{"chat": {"platform": ...}}`
+or `{"platform": ...}`) is never posted back to that platform.
 Field changes (impact, services, visibility...) are left out: the topic and the room carry them.
 """
 
@@ -82,9 +83,10 @@ def topic(*, severity: str, status: str, commander: str | None, url: str, platfo
 
 
 def _chat_platform(data: Mapping[str, Any]) -> str | None:
-    chat = data.get("chat")
-    if isinstance(chat, Mapping) and isinstance(chat.get("platform"), str):
-        return str(chat["platform"])
+    for key in ("captured", "chat"):  # a captured message (timeline.capture_note), a note from a command
+        chat = data.get(key)
+        if isinstance(chat, Mapping) and isinstance(chat.get("platform"), str):
+            return str(chat["platform"])
     platform = data.get("platform")
     return platform if isinstance(platform, str) else None
 
