@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from tests.harness.chat_jobs import Chat
 from tests.harness.slack import TOKEN, FakeSlack
-from tocsin.chatops import deliver
+from tocsin.chatops import deliver, receipts
 from tocsin.chatops.accounts import ChatIdentity, link
 from tocsin.chatops.models import ChatChannel, ChatOutbox
 from tocsin.config import Settings
@@ -294,3 +294,19 @@ def test_a_channel_archived_by_hand_is_left_alone(chat, db, clock, system, slack
     _update(db, clock, incident_id, system, status="resolved")
     chat.drain()
     assert len(slack.transcript()) == calls, "nothing more is tried"
+
+
+def test_what_was_said_in_the_channel_is_not_posted_back(chat, db, clock, system, slack):
+    incident_id, _ref = _declare(db, clock, system, "Billing lag")
+    chat.drain()
+    channel = slack.channel(_channel_id(db, incident_id))
+    before = len(channel.texts)
+    with db.unit_of_work() as s:  # a command typed in the channel noted the entry it made
+        entry = timeline.add_note(s, incident=s.get(Incident, incident_id), actor=system, now=clock.now(),
+                                  text="typed in Slack", key_event=True)
+        receipts.first_time(s, platform="slack", key="command:trigger-1", now=clock.now(), incident_id=incident_id)
+        receipts.note_entry(s, platform="slack", key="command:trigger-1", entry_id=entry.id)
+    _note(db, clock, incident_id, system, "written in the room")
+    chat.drain()
+    assert channel.texts[before:] == [channel.texts[-1]] and "written in the room" in channel.texts[-1]
+    assert not [t for t in channel.texts if "typed in Slack" in t]

@@ -13,7 +13,8 @@ Each run, per configured platform (clients.enabled):
 - for each ready channel: the timeline entries recorded since the channel's cursor (the declaration
   not again: the summary is it) become ONE post
   (appended to the channel's waiting post if there is one: a burst is one message; the lines are in
-  compose.py); a changed topic, once; responders not yet invited (role holders, participants, people
+  compose.py; an entry a chat delivery made on the same platform, a captured message or a command
+  that noted its entry in `chat_receipts`, is not posted back); a changed topic, once; responders not yet invited (role holders, participants, people
   paged for the incident; linked chat users by id, others by email at send time), once each; the
   first public status page update adds a bookmark to it; an overdue update (incidents/cadence.py)
   posts a reminder to the channel and shows it to the IC alone (`ephemeral`), once per due time;
@@ -47,7 +48,7 @@ from tocsin.alerts.models import Alert
 from tocsin.chatops import compose, outbox
 from tocsin.chatops.accounts import chat_ids
 from tocsin.chatops.clients import TEAMS, enabled
-from tocsin.chatops.models import ChatChannel, ChatInstall, ChatMember
+from tocsin.chatops.models import ChatChannel, ChatInstall, ChatMember, ChatReceipt
 from tocsin.config import Settings
 from tocsin.escalation.models import Notification
 from tocsin.incidents.access import who_may_see
@@ -252,6 +253,16 @@ def _remind(s: Session, settings: Settings, ch: ChatChannel, incident: Incident,
     return 1
 
 
+def _echoed(s: Session, platform: str, entries: list[TimelineEntry]) -> set[uuid.UUID]:
+    """The entries made from `platform` itself (a captured message, a command that noted its entry with
+    `receipts.note_entry`): already said there, not posted back."""
+    if not entries:
+        return set()
+    return {e for e in s.execute(sa.select(ChatReceipt.entry_id).where(
+        ChatReceipt.platform == platform, ChatReceipt.entry_id.in_([e.id for e in entries]))).scalars()
+        if e is not None}
+
+
 def _closed(incident: Incident, now: datetime) -> bool:
     """Closed (or declined) long enough ago that the closing entry has been read."""
     return incident.status in CLOSING and (incident.closed_at is None or incident.closed_at <= now - SETTLE)
@@ -267,7 +278,8 @@ def follow_channel(s: Session, settings: Settings, ch: ChatChannel, incident: In
     if entries:
         ch.cursor_at, ch.cursor_id = entries[-1].recorded_at, entries[-1].id
     if not ch.muted:
-        lines = [line for e in entries if e.kind != "declared" and (line := compose.entry_line(
+        echoed = _echoed(s, ch.platform, entries)
+        lines = [line for e in entries if e.kind != "declared" and e.id not in echoed and (line := compose.entry_line(
             kind=e.kind, text=e.text, data=e.data or {}, key_event=e.key_event, platform=ch.platform,
             when=e.occurred_at)) is not None]
         if lines:
