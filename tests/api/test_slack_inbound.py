@@ -248,9 +248,11 @@ def test_a_linked_user_runs_an_incident_from_slack(talk, client, db, clock, peop
     incident_channel(db, clock, "INC-1", "C0INC0001")
     run = lambda text, user=u_alice: talk.said(user, text, channel="C0INC0001")  # noqa: E731
 
-    assert run("status identified") == {"response_type": "in_channel", "text": "Alice set status to identified"}
+    # in the incident's own channel the channel's follower posts each change for everyone (chatops/follow.py):
+    # the command's answer is the caller's alone, or the channel would read it twice
+    assert run("status identified") == {"response_type": "ephemeral", "text": "Alice set status to identified"}
     assert run("sev SEV1 card payments failing") == {
-        "response_type": "in_channel", "text": "Alice set severity to SEV1 (card payments failing)"}
+        "response_type": "ephemeral", "text": "Alice set severity to SEV1 (card payments failing)"}
     assert run(f"role scribe <@{u_bob}|bob>")["text"] == "Alice made Bob Scribe"
     assert run("role comms me")["text"] == "Alice made Alice Comms Lead"
     assert run("note rolled back deploy 4812 <@U0BOGUS|x> & friends")["text"] == (
@@ -258,9 +260,9 @@ def test_a_linked_user_runs_an_incident_from_slack(talk, client, db, clock, peop
     clock.advance(minutes=5)
     assert run("update EU traffic recovering")["text"] == "Alice posted an update: EU traffic recovering"
     paged = run(f"page {people['carol'].email}")
-    assert paged == {"response_type": "in_channel", "text": "Alice paged Carol"}
+    assert paged == {"response_type": "ephemeral", "text": "Alice paged Carol"}
     assert run(f"page {people['vic'].email}")["text"].startswith("That did not work: ")  # a viewer only observes
-    assert run("resolve") == {"response_type": "in_channel", "text": "Alice resolved the incident"}
+    assert run("resolve") == {"response_type": "ephemeral", "text": "Alice resolved the incident"}
     assert run("resolve") == {"response_type": "ephemeral", "text": "INC-1 is already resolved."}
 
     entries = timeline(client, alice, "INC-1")
