@@ -15,14 +15,11 @@ from tests.harness.incidents import declare
 from tests.harness.ingest import AppliedClient
 from tests.harness.slack import CHANNEL, TEAM, TOKEN
 from tests.harness.slack_inbound import (
-    FORM,
-    JSON,
+    SlackSender,
     event_callback,
     reaction_added,
     retry_headers,
-    slash_command,
     url_verification,
-    view_submission,
 )
 from tests.harness.slack_inbound import sign as slack_sign
 from tocsin.chatops.models import ChatAccount, ChatChannel, ChatReceipt
@@ -53,42 +50,6 @@ def app(db, clock, slack):
     application.state.ingest.close()
 
 
-class Slack:
-    """Slack's side of the conversation: signed slash commands, form submissions and events."""
-
-    def __init__(self, client, clock, fake) -> None:
-        self.client, self.clock, self.fake = client, clock, fake
-        self.triggers = 0
-
-    def post(self, path: str, body: bytes, content_type: str, **headers: str):
-        ts = int(self.clock.now().timestamp())
-        return self.client.post(path, content=body, headers={"Content-Type": content_type, **sign(body, ts),
-                                                             **headers})
-
-    def command(self, user: str, text: str, *, channel: str = CHANNEL, trigger: str | None = None, **headers: str):
-        self.triggers += 1
-        body = slash_command(text, user=user, channel=channel, response_url=self.fake.response_url(),
-                             trigger_id=trigger or f"1000{self.triggers}.4744.{self.triggers:032x}")
-        return self.post("/integrations/slack/commands", body, FORM, **headers)
-
-    def said(self, user: str, text: str, **kwargs):
-        r = self.command(user, text, **kwargs)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def interact(self, payload: dict, **headers: str):
-        return self.post("/integrations/slack/interactive", urlencode({"payload": json.dumps(payload)}).encode(), FORM,
-                         **headers)
-
-    def submit(self, user: str, view: dict, values: dict, **headers: str):
-        body = view_submission("tocsin_declare", {block: {"value": v} for block, v in values.items()}, user=user,
-                               view_id=view["id"], private_metadata=view["private_metadata"])
-        return self.post("/integrations/slack/interactive", body, FORM, **headers)
-
-    def event(self, body: bytes, **headers: str):
-        return self.post("/integrations/slack/events", body, JSON, **headers)
-
-
 @pytest.fixture
 def client(app):
     with AppliedClient(app, raise_server_exceptions=False) as c:
@@ -97,7 +58,7 @@ def client(app):
 
 @pytest.fixture
 def talk(client, clock, slack):
-    return Slack(client, clock, slack)
+    return SlackSender(client, clock, slack, SECRET)
 
 
 @pytest.fixture
