@@ -431,7 +431,8 @@ def test_events_are_handed_on_once_and_other_interactions_too(talk, db, monkeypa
     with db.unit_of_work() as s:
         assert s.execute(sa.select(ChatReceipt.key)).scalars().all() == ["event:Ev08MFMKH6"]
     r = talk.interact({"type": "block_actions", "user": {"id": "W111"}, "team": {"id": TEAM}, "actions": []})
-    assert r.status_code == 200 and r.json() == {"text": "ok"} and interactions == ["block_actions"]
+    # answered at once with an empty 200; the handler runs behind it (its answers go by response_url)
+    assert r.status_code == 200 and r.content == b"" and interactions == ["block_actions"]
 
 
 def test_the_timestamp_window_follows_tocsins_clock(talk, clock, people):
