@@ -310,3 +310,26 @@ def test_what_was_said_in_the_channel_is_not_posted_back(chat, db, clock, system
     chat.drain()
     assert channel.texts[before:] == [channel.texts[-1]] and "written in the room" in channel.texts[-1]
     assert not [t for t in channel.texts if "typed in Slack" in t]
+
+
+def test_an_idle_follower_opens_no_transaction(chat, db, clock, system, slack):
+    """The probe (a read) finds work only when there is some: on SQLite every unit of work waits for the
+    write lock a busy ingest holds, so a channel in step with its open incident must cost no write."""
+    from tocsin.chatops import follow
+
+    def probe() -> bool:
+        with db.read() as s:
+            return follow.has_work(s, chat.ctx())
+
+    incident_id, _ = _declare(db, clock, system, "Checkout is failing")
+    assert probe()  # the incident has no channel yet
+    chat.drain()
+    assert not probe()  # in step: nothing to do although the incident is open
+    _note(db, clock, incident_id, system, "rolled back 4.2.1")
+    assert not probe()  # the entry is read once settled
+    chat.settle()
+    assert probe()
+    chat.drain()
+    assert not probe()
+    clock.advance(follow.REMIND_EVERY)
+    assert probe()  # the periodic look for overdue updates

@@ -31,8 +31,9 @@ The cursor is (recorded_at, id) of the last entry seen: back-dated notes are sti
 is read once it is SETTLE old: a transaction that took its `now` earlier may commit after a later
 one, and a cursor already past its recorded_at would skip it; a channel is archived once the
 closing itself is SETTLE old, so its last lines go first. Entries are read per channel (the index
-on incident_id), and the job is `probed`: it opens no transaction unless an incident is open or a
-channel still needs closing.
+on incident_id), and the job is `probed`: it opens no transaction unless an incident lacks its channel,
+a channel has a settled entry past its cursor or is closing, or the reminder check (every
+REMIND_EVERY) is due; only those channels are followed.
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ ENTRIES = 200  # timeline entries read per channel per run (the rest next run)
 CLOSING = ("closed", "declined")
 TEAMS_KINDS = frozenset({"declared", "status_changed", "severity_changed", "note", "status_page"})
 PAGE_KINDS = ("page", "incident", "responder")  # notifications that asked someone to respond
-INSTALLED = "chat_follow.installed"  # in ec.shared: the platforms whose ChatInstall row exists
+INSTALLED = "chat_follow.installed"  # in ec.shared: {platform: installed_at} of the ChatInstall rows read
+REMIND_NEXT = "chat_follow.remind_next"  # in ec.shared: when this engine next looks for overdue updates
+REMIND_EVERY = timedelta(seconds=30)
 
 
 def room_url(settings: Settings, incident: Incident) -> str:
@@ -268,7 +271,8 @@ def _closed(incident: Incident, now: datetime) -> bool:
     return incident.status in CLOSING and (incident.closed_at is None or incident.closed_at <= now - SETTLE)
 
 
-def follow_channel(s: Session, settings: Settings, ch: ChatChannel, incident: Incident, now: datetime) -> int:
+def follow_channel(s: Session, settings: Settings, ch: ChatChannel, incident: Incident, now: datetime, *,
+                   remind: bool = True) -> int:
     """Bring one ready channel in step with its incident; return how many calls were queued."""
     work = 0
     if incident.restricted and not ch.private and not ch.muted:
@@ -297,7 +301,8 @@ def follow_channel(s: Session, settings: Settings, ch: ChatChannel, incident: In
         work += 1
     if not ch.muted:
         work += _invite(s, ch, incident, now)
-        work += _remind(s, settings, ch, incident, now)
+        if remind:
+            work += _remind(s, settings, ch, incident, now)
     if _closed(incident, now):
         _call(s, ch, "archive", {}, now)
         ch.state, ch.archived_at = "archived", now
@@ -326,17 +331,51 @@ def follow_teams(s: Session, settings: Settings, ch: ChatChannel, incident: Inci
     return work
 
 
+def _unopened(platform: str, installed_at: datetime, severities: frozenset[str]) -> sa.Select[Any]:
+    """Incidents that should have a channel on `platform` and have none."""
+    has = sa.select(ChatChannel.id).where(ChatChannel.incident_id == Incident.id, ChatChannel.platform == platform)
+    return sa.select(Incident.id).where(Incident.declared_at >= installed_at, Incident.severity.in_(severities),
+                                        Incident.status.not_in(CLOSING), ~has.exists())
+
+
+def _to_follow(platforms: list[str], now: datetime, *, remind: bool) -> sa.ColumnElement[bool]:
+    """Ready channels with something to do: a settled timeline entry past the cursor (every change a
+    channel shows, its topic and the people to invite is on the timeline), an incident that is
+    closing; and, when the reminder check is due, every channel of an open incident."""
+    settled = now - SETTLE
+    newer = sa.select(TimelineEntry.id).where(
+        TimelineEntry.incident_id == ChatChannel.incident_id, TimelineEntry.recorded_at <= settled,
+        sa.or_(ChatChannel.cursor_at.is_(None), TimelineEntry.recorded_at > ChatChannel.cursor_at,
+               sa.and_(TimelineEntry.recorded_at == ChatChannel.cursor_at, TimelineEntry.id > ChatChannel.cursor_id))
+    ).correlate_except(TimelineEntry)
+    # correlate_except: the job's query joins incidents itself; these look the channel's incident up anew
+    closing = sa.select(Incident.id).where(Incident.id == ChatChannel.incident_id,
+                                           Incident.status.in_(CLOSING)).correlate_except(Incident)
+    active = sa.select(Incident.id).where(Incident.id == ChatChannel.incident_id, Incident.status.in_(
+        [st.value for st in ACTIVE_STATUSES])).correlate_except(Incident)
+    reasons = [newer.exists(), closing.exists()] + ([active.exists()] if remind else [])
+    return sa.and_(ChatChannel.state == "ready", ChatChannel.platform.in_(platforms), sa.or_(*reasons))
+
+
+def _remind_due(ec: JobContext) -> bool:
+    due = ec.shared.get(REMIND_NEXT)
+    return not isinstance(due, datetime) or ec.now >= due
+
+
 def has_work(s: Session, ec: JobContext) -> bool:
-    """The probe: chat-ops is configured and an incident is open, or a channel still needs closing."""
+    """The probe (a read): an incident without its channel, a channel with news, a reminder check due.
+    On SQLite every unit of work waits for the write lock a busy ingest holds, so an idle follower
+    must not open one each tick just because an incident is open."""
     platforms = enabled(ec.settings)
     if not platforms:
         return False
-    if ec.shared.get(INSTALLED) != platforms:
-        return True
-    live = sa.select(Incident.id).where(Incident.status.not_in(CLOSING), Incident.severity.in_(
-        ec.settings.chat_severities()))
-    ready = sa.select(ChatChannel.id).where(ChatChannel.state == "ready", ChatChannel.platform.in_(platforms))
-    return bool(s.execute(sa.select(sa.or_(live.exists(), ready.exists()))).scalar())
+    installs = ec.shared.get(INSTALLED)
+    if not isinstance(installs, dict) or set(installs) != set(platforms):
+        return True  # first run here: the install rows are read (or written)
+    severities = ec.settings.chat_severities()
+    unopened = [_unopened(p, installs[p], severities).exists() for p in platforms] if severities else []
+    follow = sa.select(ChatChannel.id).where(_to_follow(platforms, ec.now, remind=_remind_due(ec))).exists()
+    return bool(s.execute(sa.select(sa.or_(follow, *unopened))).scalar())
 
 
 def chat_follow(ec: JobContext) -> int:
@@ -345,19 +384,22 @@ def chat_follow(ec: JobContext) -> int:
     if not platforms:
         return 0
     work = 0
+    remind = _remind_due(ec)
     with ec.db.unit_of_work() as s:
         installs = _installs(s, platforms, ec.now)
         for platform in platforms:
             work += open_channels(s, ec.settings, platform, installs[platform], ec.now)
-    ec.shared[INSTALLED] = platforms
+    ec.shared[INSTALLED] = installs
     with ec.db.unit_of_work() as s:
         rows = s.execute(sa.select(ChatChannel, Incident).join(Incident, Incident.id == ChatChannel.incident_id)
-                         .where(ChatChannel.state == "ready", ChatChannel.platform.in_(platforms))
+                         .where(_to_follow(platforms, ec.now, remind=remind))
                          .order_by(ChatChannel.created_at, ChatChannel.id).limit(BATCH)
                          .with_for_update(of=ChatChannel, skip_locked=True)).all()
         for ch, incident in rows:
             if ch.platform == TEAMS:
                 work += follow_teams(s, ec.settings, ch, incident, ec.now)
             else:
-                work += follow_channel(s, ec.settings, ch, incident, ec.now)
+                work += follow_channel(s, ec.settings, ch, incident, ec.now, remind=remind)
+    if remind:
+        ec.shared[REMIND_NEXT] = ec.now + REMIND_EVERY
     return work
