@@ -240,7 +240,7 @@ class Chats(Outbox[ChatOutbox, Send]):
             row.due_at = at
 
     def failed(self, s: Session, row: ChatOutbox, why: str, now: datetime) -> None:
-        row.status, row.claimed_until, row.detail = "failed", None, why[:2000]
+        row.status, row.claimed_until, row.detail, row.sent_at = "failed", None, why[:2000], now  # settled at
         log.warning("chat call %s (%s on %s) failed: %s", row.id, row.kind, row.platform, why)
         if row.channel_row_id is None:
             return
