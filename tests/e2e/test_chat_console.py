@@ -18,7 +18,7 @@ import pytest
 import yaml
 from playwright.sync_api import Page, expect
 
-from tests.harness.browser import DESKTOP, PHONE, check_a11y, login, sideways_scroll
+from tests.harness.browser import DESKTOP, PHONE, check_a11y, login, screenshot, sideways_scroll
 from tests.harness.site import SECRET_KEY, Site
 from tocsin.chatops.accounts import ChatIdentity, link_token
 
@@ -52,6 +52,7 @@ def test_an_admin_finds_the_slack_manifest_and_a_responder_links_their_chat_user
     assert download.suggested_filename.endswith(".yaml")
     assert yaml.safe_load(Path(download.path()).read_text(encoding="utf-8")) == manifest
     check_a11y(ada, "Configure -> Chat")
+    screenshot(ada, "chat-config")
     on_phone(ada, "Configure -> Chat")
 
     # Rui opens the link the Slack app gave him: the login comes first, then the question
