@@ -188,11 +188,13 @@ def test_the_token_is_required_and_bad_requests_are_refused(world: World) -> Non
     assert r.status_code == 200  # the header will do too
     for garbage, kind in ((b"\xff\xfe garbage", "application/x-www-form-urlencoded"), (b"[1, 2]", "application/json"),
                           (b"{not json", "application/json"), (b'{"token": 5}', "application/json"),
-                          (b'{"timestamp": "soon"}', "application/json")):
+                          (b'{"timestamp": "soon"}', "application/json"), (b'{"timestamp": 1%s}' % (b"0" * 400),
+                                                                             "application/json")):
         assert w.http.post(PATH, content=garbage, headers={"Content-Type": kind}).status_code == 400, garbage
     assert w.post("#timeline nul\x00here", w.alice, "q4").status_code == 400  # PostgreSQL stores no NUL
     assert w.post("#timeline x", w.alice, "").status_code == 400  # no post id
     assert w.post("#timeline x", w.alice, "q5", create_at_ms=-5).status_code == 400
+    assert w.post("#timeline x", w.alice, "q6", create_at_ms=float("nan")).status_code == 400
     assert len(w.notes()) == 1
 
 

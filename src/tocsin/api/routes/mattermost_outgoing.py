@@ -65,7 +65,7 @@ def _payload(body: bytes, content_type: str) -> dict[str, Any] | None:
                 return None
             return {**got, "timestamp": None if stamp is None else stamp / 1000}
         form: dict[str, Any] = dict(parse_qsl(text, keep_blank_values=True, max_num_fields=100))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, OverflowError):  # OverflowError: an integer too large for a time
         return None
     if "timestamp" in form:
         try:
