@@ -139,10 +139,12 @@ ROUTES: list[Route] = [
         ("GET", "/heartbeats/{key}"), ("POST", "/heartbeats/{key}"), ("GET", "/n/{token}"), ("POST", "/n/{token}"),
         ("POST", "/integrations/twilio/status"), ("POST", "/integrations/twilio/sms"),
         # chat: Slack's v0 signature (tests/api/test_slack_inbound.py refuses missing, wrong and stale
-        # ones) and Mattermost's command token (tests/api/test_mattermost_commands.py)
+        # ones), Mattermost's command token (tests/api/test_mattermost_commands.py) and outgoing webhook
+        # token (tests/api/test_mattermost_outgoing.py)
         ("POST", "/integrations/slack/commands"), ("POST", "/integrations/slack/interactive"),
         ("POST", "/integrations/slack/events"), ("POST", "/integrations/mattermost/command"),
         ("POST", "/integrations/mattermost/actions"),  # a context tocsin signed; 404 unless configured
+        ("POST", "/integrations/mattermost/outgoing"),
         ("GET", "/ical/schedules/{token}.ics"), ("GET", "/ical/users/{token}.ics"),
         ("POST", "/status/{slug}/subscribe"), ("GET", "/status/{slug}/confirm/{token}"),
         ("POST", "/status/{slug}/confirm/{token}"), ("GET", "/status/{slug}/unsubscribe/{token}"),

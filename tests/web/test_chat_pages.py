@@ -40,7 +40,8 @@ def app(db, clock):
     application = create_app(settings=Settings(
         secret_key="test-secret", public_url="https://tocsin.test", slack_signing_secret=SIGNING, slack_command="/sev",
         slack_workspace_url="https://acme.slack.com", mattermost_url="https://mm.test",
-        mattermost_command_token="mm-command-token-do-not-show"), db=db, clock=clock)
+        mattermost_command_token="mm-command-token-do-not-show",
+        mattermost_outgoing_token="mm-outgoing-token-do-not-show"), db=db, clock=clock)
     yield application
     application.state.ingest.close()
 
@@ -84,7 +85,7 @@ def test_an_admin_sees_what_each_platform_needs_without_any_secret(web_client):
     page = admin.get("/configure/chat")
     assert page.status_code == 200
     text = page.text
-    for secret in (SIGNING, BOT, "mm-command-token-do-not-show"):
+    for secret in (SIGNING, BOT, "mm-command-token-do-not-show", "mm-outgoing-token-do-not-show"):
         assert secret not in text
     slack = text[text.index('id="status-slack"'):text.index('id="slack-settings"')]
     assert "Not configured." in slack and "TOCSIN_SLACK_BOT_TOKEN" in slack and "TOCSIN_SLACK_SIGNING_SECRET" not in slack
@@ -97,7 +98,7 @@ def test_an_admin_sees_what_each_platform_needs_without_any_secret(web_client):
     assert "Not configured." in text[text.index('id="status-microsoft-teams"'):]
     for url in ("https://tocsin.test/integrations/slack/commands", "https://tocsin.test/integrations/slack/interactive",
                 "https://tocsin.test/integrations/slack/events", "https://tocsin.test/integrations/mattermost/command",
-                "https://tocsin.test/integrations/mattermost/actions"):
+                "https://tocsin.test/integrations/mattermost/actions", "https://tocsin.test/integrations/mattermost/outgoing"):
         assert url in text
     manifest = re.search(r'<pre class="code" id="slack-manifest"[^>]*><code>(.*?)</code></pre>', text, re.S).group(1)
     data = yaml.safe_load(manifest.replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&")

@@ -22,7 +22,8 @@ EXAMPLE_COMMAND = "/incident"
 
 SLACK_PATHS = {"commands": "/integrations/slack/commands", "interactive": "/integrations/slack/interactive",
                "events": "/integrations/slack/events"}
-MATTERMOST_PATHS = {"command": "/integrations/mattermost/command", "actions": "/integrations/mattermost/actions"}
+MATTERMOST_PATHS = {"command": "/integrations/mattermost/command", "actions": "/integrations/mattermost/actions",
+                    "outgoing": "/integrations/mattermost/outgoing"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ def platforms(settings: Settings) -> list[PlatformSetup]:
                   _state(settings, "mattermost_bot_token", "the bot account's access token", secret=True),
                   _state(settings, "mattermost_team_id", "the team incident channels go in", secret=False),
                   _state(settings, "mattermost_command_token", "the slash command's token (checks its requests)",
+                         secret=True, required=False),
+                  _state(settings, "mattermost_outgoing_token", "the outgoing webhook's token (#timeline, #incident)",
                          secret=True, required=False)]
     teams = [_state(settings, "teams_webhook_url", "the Workflows webhook URL (its sig parameter is a key)",
                     secret=True)]
