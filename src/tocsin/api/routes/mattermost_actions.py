@@ -18,9 +18,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.chat.buttons import mattermost_reply, press
+from tocsin.api.chat.mattermost_bot import bot_client
 from tocsin.chatops.accounts import ChatIdentity
-from tocsin.net.policy import operator_policy
-from tocsin.notify.mattermost import MattermostClient, verify_action_context
+from tocsin.notify.mattermost import verify_action_context
 
 router = APIRouter()
 MAX_BODY = 64_000
@@ -28,15 +28,15 @@ MAX_BODY = 64_000
 
 def _click(state: Any, body: dict[str, Any], notification_id: str, action: str) -> dict[str, Any]:
     st = state.settings
-    client = MattermostClient(st.mattermost_url or "", st.mattermost_bot_token or "", st.mattermost_team_id or "",
-                              policy=operator_policy(st))
+    client = bot_client(st)
     try:
         who = ChatIdentity("mattermost", str(body.get("team_id") or st.mattermost_team_id or ""),
                            str(body["user_id"]))
         answer = press(state, client, who, notification_id=notification_id, action=action,
                        message_key=f'{body.get("post_id") or ""}:{body.get("trigger_id") or ""}')
     finally:
-        client.close()
+        if client is not None:
+            client.close()
     return mattermost_reply(answer)
 
 

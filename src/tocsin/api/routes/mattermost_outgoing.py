@@ -31,8 +31,8 @@ from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.chat.capture import capture
 from tocsin.api.chat.commands import NOT_FOUND, execute, has_nul
+from tocsin.api.chat.mattermost_bot import bot_client, lookups, quiet
 from tocsin.api.chat.people import acting, link_words
-from tocsin.api.routes.mattermost import _client, _lookups, quiet
 from tocsin.chatops import accounts, parse, receipts
 from tocsin.chatops.channels import channel_row, incident_in
 from tocsin.errors import NotFound, TocsinError
@@ -144,7 +144,7 @@ def _command(state: Any, client: Any, form: dict[str, Any], text: str) -> tuple[
         pass  # the executor says what is wrong
     if acting(state, client, who) is None:
         return _not_linked(state, client, who, channel), False
-    lookup_email, lookup_username = _lookups(client)
+    lookup_email, lookup_username = lookups(client)
     now = state.clock.now()
     with state.db.unit_of_work() as s:
         if not receipts.first_time(s, platform=PLATFORM, key=f"outgoing:{post_id}", now=now):
@@ -162,7 +162,7 @@ def _run(state: Any, form: dict[str, Any], posted_at: datetime) -> Response:
     word, rest = head.lower(), rest.strip()
     if word not in (CAPTURE_WORD, COMMAND_WORD):
         return _answer("")
-    client = _client(state.settings)
+    client = bot_client(state.settings)
     try:
         if word == CAPTURE_WORD:
             return _answer(_capture(state, client, form, rest, posted_at))
