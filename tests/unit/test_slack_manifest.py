@@ -58,7 +58,7 @@ def test_the_served_manifest_is_the_template_with_this_servers_address_and_comma
         key = "url" if "url" in url_holder else "request_url"
         url_holder[key] = url_holder[key].replace("https://ir.acme.test/tocsin", "https://tocsin.example.com")
     assert got == template
-    assert "example.com" not in served and "should_escape: false" in served  # the template's own text, kept
+    assert "example.com" not in served and "should_escape: true" in served  # the template's own text, kept
 
 
 def test_an_address_yaml_would_misread_still_makes_a_valid_manifest():
