@@ -38,6 +38,7 @@ import orjson
 from tocsin.net.guard import Blocked
 from tocsin.notify.chat_types import ChatResult
 from tocsin.notify.types import Message, Outcome, Result, retry_after_words, status_words
+from tocsin.notify.webhook import log_excerpt
 
 log = logging.getLogger("tocsin.notify.teams")
 
@@ -215,7 +216,7 @@ def post_card(client: httpx.Client, url: str, payload: dict[str, Any]) -> ChatRe
     status = response.status_code
     try:
         if not 200 <= status < 300:
-            log.info("Teams webhook at %s answered %s: %s", host, status, _excerpt(response))
+            log.info("Teams webhook at %s answered %s: %s", host, status, log_excerpt(response))
     finally:
         response.close()
     words = f"Teams webhook {status_words(status)}"
@@ -238,19 +239,6 @@ def post_card(client: httpx.Client, url: str, payload: dict[str, Any]) -> ChatRe
         words += ": the URL's signature is wrong or the workflow is off"
     return ChatResult(Outcome.permanent, words)
 
-
-def _excerpt(response: httpx.Response, limit: int = 512) -> str:
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        for chunk in response.iter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                break
-    except httpx.HTTPError:
-        pass  # the reply is only for the log line
-    return " ".join(b"".join(chunks)[:limit].decode("utf-8", "replace").split())
 
 
 class TeamsProvider:

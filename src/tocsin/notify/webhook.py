@@ -148,7 +148,7 @@ def _send(client: httpx.Client, request: httpx.Request, url: str) -> Result:
         # Once the status line is in, the receiver has decided: a failure reading the
         # rest of the reply must not turn an accepted delivery into a retry.
         if not 200 <= status < 300:
-            log.info("webhook to %s answered %s: %s", host, status, _excerpt(response))
+            log.info("webhook to %s answered %s: %s", host, status, log_excerpt(response))
     finally:
         response.close()
 
@@ -195,7 +195,8 @@ class WebhookProvider:
         return post_json(self.client, url, key, data, secret or self._secret, now=self.clock.now())
 
 
-def _excerpt(response: httpx.Response) -> str:
+def log_excerpt(response: httpx.Response) -> str:
+    """The first `_LOG_BYTES` of a streamed reply on one line, for an operator's log (never for users)."""
     chunks: list[bytes] = []
     size = 0
     try:
