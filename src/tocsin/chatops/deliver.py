@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.chatops import compose
 from tocsin.chatops import outbox as queue
-from tocsin.chatops.clients import TEAMS, client_for
+from tocsin.chatops.clients import TEAMS, client_for, enabled
 from tocsin.chatops.follow import channel_ready
 from tocsin.chatops.models import ChatChannel, ChatOutbox
 from tocsin.clock import Clock
@@ -280,7 +280,8 @@ class _Clients(dict[str, ChatClient | None]):
 
 
 def has_work(s: Session, ec: JobContext) -> bool:
-    return queue.has_due(s, ec.now)
+    """The probe: chat-ops is configured and a call is due (no query at all when it is not configured)."""
+    return bool(enabled(ec.settings)) and queue.has_due(s, ec.now)
 
 
 def chat_deliver(ec: JobContext) -> int:
