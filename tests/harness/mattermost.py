@@ -56,6 +56,7 @@ class FakeUser:
     id: str
     username: str
     email: str
+    email_verified: bool = True  # Mattermost's EmailVerified (omitted from its JSON when false)
 
 
 @dataclass
@@ -328,8 +329,9 @@ class FakeMattermost(http.server.ThreadingHTTPServer):
         return user
 
     def _user_json(self, user: FakeUser) -> dict[str, Any]:
-        return {"id": user.id, "username": user.username, "email": "" if self.hide_emails else user.email,
-                "is_bot": user.id == BOT_ID, "delete_at": 0}
+        found = {"id": user.id, "username": user.username, "email": "" if self.hide_emails else user.email,
+                 "is_bot": user.id == BOT_ID, "delete_at": 0}
+        return {**found, "email_verified": True} if user.email_verified else found
 
     def _post_by_id(self, pid: str) -> FakePost:
         found = self.posts.get(pid)

@@ -186,7 +186,8 @@ class MattermostClient:
         return got if isinstance(got, ChatResult) else self._ok("user found", user_id=got.get("id"))
 
     def user_email(self, user: str) -> ChatResult:
-        """The user's email address: data {email} (`email_hidden` when the server does not show it to the bot)."""
+        """The user's verified email address: data {email} (`email_hidden` when the server does not show it
+        to the bot, `email_unverified` when Mattermost has not verified it)."""
         got = self._call("GET", f"/users/{self._id(user)}", "read the user")
         if isinstance(got, ChatResult):
             return got
@@ -194,6 +195,9 @@ class MattermostClient:
         if not email:
             return ChatResult(Outcome.permanent, "Mattermost does not show this user's email address to the bot",
                               error="email_hidden")
+        if got.get("email_verified") is not True:  # Mattermost omits the flag when it is false
+            return ChatResult(Outcome.permanent, "Mattermost has not verified this user's email address",
+                              error="email_unverified")
         return self._ok("user read", email=email)
 
     def message(self, channel: str, post_id: str) -> ChatResult:

@@ -56,9 +56,13 @@ def _client(settings: Any) -> MattermostClient | None:
                             policy=operator_policy(settings))
 
 
-def _lookups(client: MattermostClient | None) -> tuple[Callable[[str], str | None], Callable[[str], str | None]]:
+def _lookups(client: MattermostClient | None, *, trust_email: bool) -> tuple[Callable[[str], str | None],
+                                                                            Callable[[str], str | None]]:
+    """(chat user -> verified email, username -> chat user). The email links an account only when the
+    operator vouches that Mattermost verifies emails (TOCSIN_MATTERMOST_EMAIL_LINKING): a Mattermost
+    user can otherwise set any address on their profile, an admin's included."""
     def email(user: str) -> str | None:
-        got = client.user_email(user) if client else None
+        got = client.user_email(user) if client and trust_email else None
         return str(got.data.get("email") or "") or None if got is not None and got.ok else None
 
     def username(name: str) -> str | None:
@@ -76,7 +80,7 @@ def _command(state: Any, form: dict[str, str]) -> Response:
     who = accounts.ChatIdentity(PLATFORM, team, user)
     trigger = form.get("trigger_id", "")
     client = _client(settings)
-    lookup_email, lookup_username = _lookups(client)
+    lookup_email, lookup_username = _lookups(client, trust_email=settings.mattermost_email_linking)
     try:
         reply = _run(state, form, who, channel, trigger, now, lookup_email, lookup_username)
     finally:

@@ -33,7 +33,9 @@ def _click(state: Any, body: dict[str, Any], notification_id: str, action: str) 
     try:
         who = ChatIdentity("mattermost", str(body.get("team_id") or st.mattermost_team_id or ""),
                            str(body["user_id"]))
-        answer = press(state, client, who, notification_id=notification_id, action=action,
+        # Mattermost's profile email links only when the operator vouches that Mattermost verifies it
+        emails = client if st.mattermost_email_linking else None
+        answer = press(state, emails, who, notification_id=notification_id, action=action,
                        message_key=f'{body.get("post_id") or ""}:{body.get("trigger_id") or ""}')
     finally:
         client.close()
