@@ -74,3 +74,170 @@ def test_mattermost_email_linking_is_an_opt_in_and_needs_the_servers_verified_fl
             assert "/chat/link?t=" in _mm_said(c, "declare SEV2 search", user_id=bob_mm, trigger_id="b")["text"]
     finally:
         app.state.ingest.close()
+
+
+# -- malformed input: every request gets a 2xx or a 4xx, never a 500 ------------------------------
+
+SLACK_SECRET = "fuzz-signing-secret-0123456789ab"
+GARBAGE: list[Any] = [None, 0, -1, 10**30, 1e308, True, [], {}, [1, "a"], {"a": {"b": []}}, "", "x" * 5000,
+                      "\x00", "\ud800", "..", "https://169.254.169.254/latest", "<!channel>"]
+
+
+def _mutations(value: Any) -> Any:
+    """Every copy of `value` with one of its members (at any depth) replaced by one of GARBAGE."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            for garbage in GARBAGE:
+                yield {**value, key: garbage}
+            for changed in _mutations(inner):
+                yield {**value, key: changed}
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            for changed in _mutations(inner):
+                yield [*value[:i], changed, *value[i + 1:]]
+
+
+@pytest.fixture
+def chat_app(db: Any, clock: Any, slack: Any, mattermost: Any, make_person: Any) -> Any:
+    """Slack and Mattermost both configured; Alice linked on both, in an incident whose channel is
+    CHANNEL on Slack and "incchan..." on Mattermost, so malformed requests get far into the handlers."""
+    from tests.harness.slack import CHANNEL, TEAM, TOKEN
+    from tocsin.app import create_app
+    from tocsin.chatops.accounts import ChatIdentity, link
+    from tocsin.chatops.models import ChatChannel
+    from tocsin.config import Settings
+    from tocsin.incidents.service import Declaration
+    from tocsin.severities import Severity
+    from tocsin.users.service import principal_for, require_user
+
+    settings = Settings(max_body_bytes=256 * 1024, secret_key="test-secret", public_url="https://tocsin.example.test",
+                        slack_signing_secret=SLACK_SECRET, slack_bot_token=TOKEN, slack_base_url=slack.api_url,
+                        mattermost_command_token=mm.COMMAND_TOKEN, mattermost_url=mattermost.url,
+                        mattermost_bot_token=mm.TOKEN, mattermost_team_id=mm.TEAM_ID)
+    alice = make_person("responder", name="Alice")
+    with db.unit_of_work() as s:
+        from tocsin.flows import incidents as flows
+
+        user = require_user(s, alice.id)
+        link(s, ChatIdentity("slack", TEAM, "U0001"), user=user, via="link", now=clock.now())
+        link(s, ChatIdentity("mattermost", mm.TEAM_ID, "ufake000000000000000000000"), user=user, via="link",
+             now=clock.now())
+        incident = flows.declare(s, actor=principal_for(s, user), now=clock.now(),
+                                 spec=Declaration(title="Checkout errors", severity=Severity.SEV2))
+        for platform, channel in (("slack", CHANNEL), ("mattermost", "cfake000000000000000000000")):
+            s.add(ChatChannel(incident_id=incident.id, platform=platform, channel_id=channel, name="inc-1",
+                              state="ready", created_at=clock.now()))
+    app = create_app(settings=settings, db=db, clock=clock)
+    try:
+        with AppliedClient(app, raise_server_exceptions=False) as c:
+            yield c
+    finally:
+        app.state.ingest.close()
+
+
+def _slack_post(c: Any, clock: Any, path: str, body: bytes, **headers: str) -> Any:
+    from tests.harness.slack_inbound import signed
+
+    return c.post(path, content=body, headers={**signed(SLACK_SECRET, body, int(clock.now().timestamp())), **headers})
+
+
+def _json(value: Any) -> bytes:
+    import json
+
+    return json.dumps(value).encode("utf-8", "surrogatepass")
+
+
+def _payload_form(payload: Any) -> bytes:
+    from urllib.parse import quote
+
+    return b"payload=" + quote(_json(payload)).encode()
+
+
+_FAILED: list[str] = []
+
+
+def _ok(r: Any, what: Any) -> None:
+    """Note a 5xx (the test fails at its end, listing them all)."""
+    if r.status_code >= 500:
+        _FAILED.append(f"{r.status_code} for {str(what)[:300]}")
+
+
+@pytest.fixture(autouse=True)
+def _no_5xx() -> Any:
+    _FAILED.clear()
+    yield
+    assert not _FAILED, "\n".join(_FAILED[:20])
+
+
+@pytest.mark.both_backends  # PostgreSQL refuses text SQLite takes
+def test_signed_slack_interactions_of_any_shape_are_never_a_500(chat_app, clock) -> None:
+    import json
+    from urllib.parse import parse_qsl
+
+    from tests.harness import slack_inbound as si
+
+    samples = [si.block_actions("tocsin_ack", "8d0c3f5e-5a3b-4d5b-9d59-3b1f0f0c0a01"),
+               si.message_action("tocsin_capture", message_text="db is down"),
+               si.view_submission("tocsin_declare", {"title": {"title": "x"}})]
+    for sample in samples:
+        payload = json.loads(dict(parse_qsl(sample.decode()))["payload"])
+        for changed in _mutations(payload):
+            _ok(_slack_post(chat_app, clock, "/integrations/slack/interactive", _payload_form(changed)), changed)
+
+
+@pytest.mark.both_backends  # PostgreSQL refuses text SQLite takes
+def test_signed_slack_events_and_commands_of_any_shape_are_never_a_500(chat_app, clock) -> None:
+    import json
+    from urllib.parse import urlencode
+
+    from tests.harness import slack_inbound as si
+
+    events = [si.reaction_added("memo", ts="1700000000.000100"), si.pin_added(ts="1700000000.000200", text="x"),
+              si.member_joined_channel()]
+    n = 0
+    for event in events:
+        envelope = json.loads(si.event_callback(event))
+        for changed in _mutations(envelope):
+            n += 1
+            if isinstance(changed, dict):
+                changed["event_id"] = changed.get("event_id") if not isinstance(changed.get("event_id"), str) \
+                    else f"Ev{n}"
+            _ok(_slack_post(chat_app, clock, "/integrations/slack/events", _json(changed)), changed)
+    for text in ("declare SEV2 \ud800", "note " + "x" * 5000, "role ic <@" + "U" * 300 + ">", "page " + "y" * 300,
+                 "sev SEV1 " + "z" * 3000, "role scribe " + "a" * 300 + "@example.com", "link", "status \x7f"):
+        form = {"team_id": "T0001", "user_id": "U0001", "channel_id": si.CHANNEL, "trigger_id": f"t{len(text)}",
+                "text": text}
+        body = urlencode(form, encoding="utf-8", errors="surrogatepass").encode()
+        _ok(_slack_post(chat_app, clock, "/integrations/slack/commands", body), text)
+    for field in ("team_id", "user_id", "channel_id", "trigger_id"):
+        for garbage in ("x" * 3000, "%ff", "\u202e"):
+            form = {"team_id": "T0001", "user_id": "U0001", "channel_id": si.CHANNEL, "trigger_id": "t", "text": "link",
+                    field: garbage}
+            _ok(_slack_post(chat_app, clock, "/integrations/slack/commands", urlencode(form).encode()), form)
+    for raw in (b"\xff\xfe", b"{", b"[]", b"null", b"payload=%ff", b"payload=" + b"[" * 5000, b"{" * 5000):
+        for path in ("commands", "interactive", "events"):
+            _ok(_slack_post(chat_app, clock, f"/integrations/slack/{path}", raw), raw)
+
+
+@pytest.mark.both_backends  # PostgreSQL refuses text SQLite takes
+def test_mattermost_requests_of_any_shape_are_never_a_500(chat_app) -> None:
+    from urllib.parse import urlencode
+
+    from tocsin.notify.mattermost import action_context
+
+    context = action_context("test-secret", "8d0c3f5e-5a3b-4d5b-9d59-3b1f0f0c0a01", "ack")
+    for changed in _mutations(mm.action_request(context)):
+        _ok(chat_app.post("/integrations/mattermost/actions", content=_json(changed),
+                          headers={"Content-Type": "application/json"}), changed)
+    for raw in (b"\xff", b"[]", b"null", b"[" * 5000, b'{"user_id": "\\ud800", "context": {}}'):
+        _ok(chat_app.post("/integrations/mattermost/actions", content=raw), raw)
+    body, headers = mm.slash_command("link")
+    fields = dict(__import__("urllib.parse").parse.parse_qsl(body.decode()))
+    for key in fields:
+        for garbage in ("x" * 3000, "\ud800", "", "%ff"):
+            form = urlencode({**fields, key: garbage}, errors="surrogatepass").encode()
+            _ok(chat_app.post(MM_COMMAND, content=form, headers=headers), (key, garbage))
+    for text in ("declare SEV2 " + "t" * 4000, "note \ud800", "role ic @" + "u" * 300, "page @" + "v" * 300):
+        form = urlencode({**fields, "text": text, "channel_id": "cfake000000000000000000000",
+                          "trigger_id": f"x{len(text)}"}, errors="surrogatepass").encode()
+        _ok(chat_app.post(MM_COMMAND, content=form, headers=headers), text)

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.chat.buttons import mattermost_reply, press
+from tocsin.api.chat.commands import has_nul
 from tocsin.chatops.accounts import ChatIdentity
 from tocsin.net.policy import operator_policy
 from tocsin.notify.mattermost import MattermostClient, verify_action_context
@@ -52,9 +53,11 @@ async def mattermost_action(request: Request) -> Response:
         return JSONResponse({"error": "the request is too large"}, status_code=413)
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: "[[[[..." too deep to parse
         return JSONResponse({"error": "expected a JSON body"}, status_code=400)
-    if not isinstance(body, dict) or not isinstance(body.get("user_id"), str) or not body["user_id"]:
+    if not isinstance(body, dict) or has_nul(body):
+        return JSONResponse({"error": "expected a JSON body"}, status_code=400)
+    if not isinstance(body.get("user_id"), str) or not body["user_id"]:
         return JSONResponse({"error": "expected Mattermost's action request (user_id, context)"}, status_code=400)
     context = body.get("context")
     verified = verify_action_context(state.settings.resolved_secret_key(), context) \

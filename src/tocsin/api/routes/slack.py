@@ -217,7 +217,7 @@ async def slack_interactive(request: Request) -> Response:
     form = _form(body)
     try:
         payload = json.loads(form["payload"]) if form and "payload" in form else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested deeper than the parser goes
         payload = None
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str) or has_nul(payload):
         return _bad("a form with a JSON `payload` field")
@@ -244,7 +244,7 @@ async def slack_events(request: Request) -> Response:
         return body
     try:
         envelope = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return _bad("a JSON event envelope")
     if not isinstance(envelope, dict) or has_nul(envelope):
         return _bad("a JSON event envelope")
