@@ -241,3 +241,51 @@ def test_mattermost_requests_of_any_shape_are_never_a_500(chat_app) -> None:
         form = urlencode({**fields, "text": text, "channel_id": "cfake000000000000000000000",
                           "trigger_id": f"x{len(text)}"}, errors="surrogatepass").encode()
         _ok(chat_app.post(MM_COMMAND, content=form, headers=headers), text)
+
+
+# -- acting as another user on Slack: only the workspace's own, confirmed, live accounts link ------
+
+@pytest.fixture
+def slack_http(db: Any, clock: Any, slack: Any) -> Any:
+    from tests.harness.slack import TOKEN
+    from tocsin.app import create_app
+    from tocsin.config import Settings
+
+    settings = Settings(max_body_bytes=256 * 1024, secret_key="test-secret", public_url="https://tocsin.example.test",
+                        slack_signing_secret=SLACK_SECRET, slack_bot_token=TOKEN, slack_base_url=slack.api_url)
+    app = create_app(settings=settings, db=db, clock=clock)
+    try:
+        with AppliedClient(app, raise_server_exceptions=False) as c:
+            yield c
+    finally:
+        app.state.ingest.close()
+
+
+def _slack_said(c: Any, clock: Any, user: str, text: str, trigger: str) -> dict[str, Any]:
+    from tests.harness.slack_inbound import slash_command
+
+    r = _slack_post(c, clock, "/integrations/slack/commands", slash_command(text, user=user, trigger_id=trigger))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_a_slack_connect_stranger_or_an_unconfirmed_email_does_not_link(db, clock, slack, slack_http,
+                                                                        make_person) -> None:
+    """Another organisation's admin controls the emails of its own accounts: its member in a shared
+    channel, showing our admin's address, is not our admin. Nor is an account whose email Slack has
+    not confirmed, a deactivated one, or a bot."""
+    admin = make_person("admin", name="Ada")
+    stranger = slack.add_user(admin.email, "Mallory")
+    slack.workspace.users[stranger].team_id = "T0OTHERORG"
+    unconfirmed = slack.add_user(admin.email, "Mallory 2")
+    slack.workspace.users[unconfirmed].email_confirmed = False
+    gone = slack.add_user(admin.email, "Old Ada")
+    slack.workspace.users[gone].deleted = True
+    for n, user in enumerate((stranger, unconfirmed, gone)):
+        answer = _slack_said(slack_http, clock, user, "declare SEV2 pwned", f"trig-{n}")
+        assert "/chat/link?t=" in answer["text"], answer
+    with db.unit_of_work() as s:
+        assert s.execute(sa.select(ChatAccount)).first() is None
+        assert s.execute(sa.select(Incident)).first() is None
+    ada = slack.add_user(admin.email, "Ada")  # her own, confirmed account links
+    assert "Ada declared INC-1" in _slack_said(slack_http, clock, ada, "declare SEV2 real one", "trig-9")["text"]

@@ -17,15 +17,24 @@ class EmailSource(Protocol):
     def user_email(self, user: str) -> ChatResult: ...
 
 
+def own_email(answer: ChatResult, team_id: str) -> str | None:
+    """The email a platform's user lookup gave, if it can link: an account of another team (a Slack
+    Connect member, whose organisation sets its emails) gives none."""
+    email = answer.data.get("email") if answer.ok else None
+    team = answer.data.get("team_id")
+    if not isinstance(email, str) or not email or (team and team != team_id):
+        return None
+    return email
+
+
 def acting(state: Any, client: EmailSource | None, who: ChatIdentity) -> Principal | None:
     """The principal `who` acts as: linked, or linked now by the platform's verified email; None if neither."""
     with state.db.unit_of_work() as s:
         found = principal_of(s, who)
     if found is not None or client is None:
         return found
-    answer = client.user_email(who.external_id)
-    email = answer.data.get("email") if answer.ok else None
-    if not isinstance(email, str) or not email:
+    email = own_email(client.user_email(who.external_id), who.team_id)
+    if email is None:
         return None
     with state.db.unit_of_work() as s:
         user = link_by_email(s, who, email=email, now=state.clock.now())
