@@ -272,6 +272,12 @@ class FakeMattermost(http.server.ThreadingHTTPServer):
                 return self._patch(self._channel(cid, live=True), body)
             case "POST", ["channels", cid, "members"]:
                 return self._members(self._channel(cid, live=True), body)
+            case "GET", ["channels", cid, "members", uid]:
+                channel = self._channel(cid)
+                if uid not in channel.members:
+                    raise MMError(404, "app.channel.get_member.missing.app_error", "No channel member found.")
+                return 200, {"channel_id": cid, "user_id": uid, "roles": "channel_user"}, \
+                    f"checked @{self._user(uid).username} in ~{channel.name}"
             case "DELETE", ["channels", cid]:
                 channel = self._channel(cid)
                 if channel.delete_at:

@@ -289,3 +289,52 @@ def test_a_slack_connect_stranger_or_an_unconfirmed_email_does_not_link(db, cloc
         assert s.execute(sa.select(Incident)).first() is None
     ada = slack.add_user(admin.email, "Ada")  # her own, confirmed account links
     assert "Ada declared INC-1" in _slack_said(slack_http, clock, ada, "declare SEV2 real one", "trig-9")["text"]
+
+
+# -- Mattermost buttons: the context is signed, the clicking user_id is not ------------------------
+
+def test_a_mattermost_button_context_cannot_be_replayed_as_someone_outside_the_pages_channel(runbook,
+                                                                                          mattermost) -> None:
+    """Mattermost does not sign what it sends a button's URL: whoever holds a page's context (a
+    Mattermost admin reading posts' props, a proxy log) could send it with any user_id. tocsin checks
+    with Mattermost that the post is the one the page was delivered as and that the clicker is a
+    member of its channel: Dave, an admin who never saw the page, cannot be made to resolve it."""
+    from urllib.parse import urlsplit
+
+    from tests.harness.mattermost import TEAM_ID
+    from tests.harness.mattermost import TOKEN as MM_TOKEN
+    from tocsin.chatops.accounts import ChatIdentity, link
+    from tocsin.users.service import require_user
+
+    rb, fake = runbook, mattermost
+    rb.configure(mattermost_url=fake.url, mattermost_bot_token=MM_TOKEN, mattermost_team_id=TEAM_ID)
+    rb.service("checkout", tier=1, paging_unit="alert")
+    rb.person("Carol"), rb.person("Dave", role="admin")
+    carol, dave = fake.add_user("carol", "carol@chat.test"), fake.add_user("dave", "dave@chat.test")
+    with rb.db.unit_of_work() as s:
+        for name, mm_id in (("Carol", carol), ("Dave", dave)):
+            link(s, ChatIdentity("mattermost", TEAM_ID, mm_id), user=require_user(s, rb.people[name].id), via="link",
+                 now=rb.now)
+    pages = fake.add_channel("ops-pages", members=(carol,))
+    elsewhere = fake.add_channel("town-square", members=(carol, dave))
+    rb.rules("Carol", (rb.contact("Carol", "mattermost", pages), 0))
+    rb.policy((5, ["Carol"]))
+    alert = rb.trigger()
+    rb.tick()
+    (post,) = [p for p in fake.posts_in(pages) if p.actions]
+    url, body = fake.press(post, "Resolve", carol)
+    path = urlsplit(url).path
+
+    as_dave = {**body, "user_id": dave, "user_name": "dave", "trigger_id": "forged-1"}
+    r = rb.http.post(path, json=as_dave)
+    assert r.status_code == 200 and "Resolved" not in str(r.json()), r.json()
+    other_post = fake.posts_in(elsewhere) or [None]
+    in_dave_channel = {**as_dave, "channel_id": elsewhere, "post_id": other_post[0].id if other_post[0] else
+                       "p" + "0" * 25, "trigger_id": "forged-2"}
+    r = rb.http.post(path, json=in_dave_channel)
+    assert r.status_code == 200 and "Resolved" not in str(r.json()), r.json()
+    assert rb.alert(alert).status == "triggered"
+
+    r = rb.http.post(path, json=body)  # Carol's own click
+    assert "Resolved by Carol" in r.json()["update"]["message"]
+    assert rb.alert(alert).status == "resolved"

@@ -173,6 +173,11 @@ class MattermostClient:
         got = self._call("POST", "/posts/ephemeral", "post the ephemeral message", json=body)
         return got if isinstance(got, ChatResult) else self._ok("ephemeral message shown", post_id=got.get("id"))
 
+    def is_member(self, channel: str, user: str) -> ChatResult:
+        """Delivered if `user` is a member of `channel`; a permanent failure (404) if not."""
+        got = self._call("GET", f"/channels/{self._id(channel)}/members/{self._id(user)}", "read the channel member")
+        return got if isinstance(got, ChatResult) else self._ok("a member", channel_id=channel, user_id=user)
+
     def archive(self, channel: str) -> ChatResult:
         """Archive the channel (a soft delete: Mattermost sets its delete_at)."""
         got = self._call("DELETE", f"/channels/{self._id(channel)}", "archive the channel")
