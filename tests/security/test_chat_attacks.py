@@ -338,3 +338,17 @@ def test_a_mattermost_button_context_cannot_be_replayed_as_someone_outside_the_p
     r = rb.http.post(path, json=body)  # Carol's own click
     assert "Resolved by Carol" in r.json()["update"]["message"]
     assert rb.alert(alert).status == "resolved"
+
+
+# -- retries and duplicates -----------------------------------------------------------------------
+
+def test_claims_that_differ_past_the_stored_length_are_two_claims(db, clock) -> None:
+    """A long trigger id (Mattermost's are long, and a forged one is as long as wanted) must not push
+    the action and the user out of the claim: Carol's click would otherwise swallow Dave's."""
+    from tocsin.chatops.receipts import first_time
+
+    long_trigger = "t" * 300
+    with db.unit_of_work() as s:
+        assert first_time(s, platform="mattermost", key=f"action:post:{long_trigger}:ack:carol", now=clock.now())
+        assert first_time(s, platform="mattermost", key=f"action:post:{long_trigger}:ack:dave", now=clock.now())
+        assert not first_time(s, platform="mattermost", key=f"action:post:{long_trigger}:ack:dave", now=clock.now())
