@@ -352,3 +352,14 @@ def test_claims_that_differ_past_the_stored_length_are_two_claims(db, clock) -> 
         assert first_time(s, platform="mattermost", key=f"action:post:{long_trigger}:ack:carol", now=clock.now())
         assert first_time(s, platform="mattermost", key=f"action:post:{long_trigger}:ack:dave", now=clock.now())
         assert not first_time(s, platform="mattermost", key=f"action:post:{long_trigger}:ack:dave", now=clock.now())
+
+
+def test_a_link_token_for_an_identity_too_long_to_store_is_not_valid(clock) -> None:
+    """A link minted for a forged, over-long chat user id would fail at the database when opened."""
+    from tocsin.chatops.accounts import ChatIdentity, link_token, read_link_token
+
+    good = ChatIdentity("slack", "T0001", "U0001")
+    assert read_link_token("k", link_token("k", good, now=clock.now()), now=clock.now()) == good
+    for bad in (ChatIdentity("slack", "T0001", "U" * 65), ChatIdentity("slack", "T" * 65, "U1"),
+                ChatIdentity("slack", "T0001", "")):
+        assert read_link_token("k", link_token("k", bad, now=clock.now()), now=clock.now()) is None

@@ -126,6 +126,8 @@ def read_link_token(server_key: str, token: str, *, now: datetime) -> ChatIdenti
         return None
     if not all(isinstance(x, str) for x in (platform, team_id, external_id)) or not isinstance(expires, int):
         return None
+    if len(platform) > 16 or len(team_id) > 64 or not 0 < len(external_id) <= 64:  # what chat_accounts holds
+        return None
     if now.timestamp() > expires:
         return None
     return ChatIdentity(platform, team_id, external_id)
