@@ -363,3 +363,30 @@ def test_a_link_token_for_an_identity_too_long_to_store_is_not_valid(clock) -> N
     for bad in (ChatIdentity("slack", "T0001", "U" * 65), ChatIdentity("slack", "T" * 65, "U1"),
                 ChatIdentity("slack", "T0001", "")):
         assert read_link_token("k", link_token("k", bad, now=clock.now()), now=clock.now()) is None
+
+
+@pytest.mark.both_backends
+def test_two_requests_linking_one_chat_user_at_once_both_succeed(db, clock, make_person, monkeypatch) -> None:
+    """Two clicks of an unlinked user (or a click and a platform's retry) both link by email: the
+    second's check ran before the first committed, so its insert meets the unique constraint. It
+    must update the row, not fail the request with a 500."""
+    from tocsin.chatops import accounts
+    from tocsin.chatops.accounts import ChatIdentity, link
+    from tocsin.users.service import require_user
+
+    ada = make_person("responder", name="Ada")
+    who = ChatIdentity("slack", "T0001", "U0001")
+    with db.unit_of_work() as s:
+        link(s, who, user=require_user(s, ada.id), via="email", now=clock.now())  # the first request's link
+    real, checks = accounts._account, []
+
+    def racing(s: Any, w: Any) -> Any:  # the second request's check, made before the first committed
+        checks.append(w)
+        return None if len(checks) == 1 else real(s, w)
+
+    monkeypatch.setattr(accounts, "_account", racing)
+    with db.unit_of_work() as s:
+        row = link(s, who, user=require_user(s, ada.id), via="email", now=clock.now())
+        assert row.user_id == ada.id
+    with db.unit_of_work() as s:
+        assert len(s.execute(sa.select(ChatAccount)).all()) == 1
