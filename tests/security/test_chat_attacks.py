@@ -390,3 +390,30 @@ def test_two_requests_linking_one_chat_user_at_once_both_succeed(db, clock, make
         assert row.user_id == ada.id
     with db.unit_of_work() as s:
         assert len(s.execute(sa.select(ChatAccount)).all()) == 1
+
+
+# -- forged or replayed Slack requests --------------------------------------------------------------
+
+def test_slack_signature_headers_of_odd_shapes_are_refused_not_500(slack_http, clock) -> None:
+    from tests.harness.slack_inbound import sign, url_verification
+
+    body = url_verification("abc")
+    ts = int(clock.now().timestamp())
+    good = sign(SLACK_SECRET, body, ts)
+    # header names in any case are the same headers
+    lower = {k.lower(): v for k, v in good.items()}
+    assert slack_http.post("/integrations/slack/events", content=body, headers=lower).status_code == 200
+    odd = [{**good, "X-Slack-Signature": "v0=" + "é" * 64},  # non-ASCII: hmac.compare_digest raises TypeError
+           {**good, "X-Slack-Signature": "v1=" + good["X-Slack-Signature"][3:]},
+           {**good, "X-Slack-Request-Timestamp": str(10**40)},
+           {**good, "X-Slack-Request-Timestamp": "-" + str(ts)},
+           {**good, "X-Slack-Request-Timestamp": f" {ts - 301}"},
+           {**good, "X-Slack-Request-Timestamp": "nan"}]
+    for headers in odd:
+        encoded = {k: v.encode("utf-8") for k, v in headers.items()}
+        r = slack_http.post("/integrations/slack/events", content=body, headers=encoded)
+        assert r.status_code == 401, (headers, r.status_code)
+    # the signature is over the raw bytes: the same JSON re-serialised (spaces) is another body
+    respaced = body.replace(b'", "', b'","')
+    assert respaced != body
+    assert slack_http.post("/integrations/slack/events", content=respaced, headers=good).status_code == 401
