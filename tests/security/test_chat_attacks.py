@@ -417,3 +417,29 @@ def test_slack_signature_headers_of_odd_shapes_are_refused_not_500(slack_http, c
     respaced = body.replace(b'", "', b'","')
     assert respaced != body
     assert slack_http.post("/integrations/slack/events", content=respaced, headers=good).status_code == 401
+
+
+# -- guests and deactivated users never act through chat -------------------------------------------
+
+def test_guests_and_deactivated_users_do_not_act_through_slack(db, clock, slack, slack_http, make_person) -> None:
+    from tocsin.chatops.accounts import ChatIdentity, link
+    from tocsin.users.models import User
+    from tocsin.users.service import require_user
+
+    guest = make_person("viewer", name="Gus")
+    gone = make_person("responder", name="Gone")
+    with db.unit_of_work() as s:
+        s.get(User, guest.id).org_role = "guest"  # an outside responder invited to one incident
+    gus_slack = slack.add_user(guest.email, "gus")  # a guest's verified email does not link
+    gone_slack = slack.add_user(gone.email, "gone")
+    with db.unit_of_work() as s:
+        link(s, ChatIdentity("slack", "T0FAKE001", gone_slack), user=require_user(s, gone.id), via="link",
+             now=clock.now())
+        s.get(User, gone.id).is_active = False  # linked, then deactivated
+    for n, user in enumerate((gus_slack, gone_slack)):
+        answer = _slack_said(slack_http, clock, user, "declare SEV2 from outside", f"g-{n}")
+        assert "/chat/link?t=" in answer["text"], answer
+    with db.unit_of_work() as s:
+        assert s.execute(sa.select(Incident)).first() is None
+        accounts = s.execute(sa.select(ChatAccount)).scalars().all()
+        assert [a.user_id for a in accounts] == [gone.id]  # nothing new linked
