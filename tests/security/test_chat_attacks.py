@@ -443,3 +443,40 @@ def test_guests_and_deactivated_users_do_not_act_through_slack(db, clock, slack,
         assert s.execute(sa.select(Incident)).first() is None
         accounts = s.execute(sa.select(ChatAccount)).scalars().all()
         assert [a.user_id for a in accounts] == [gone.id]  # nothing new linked
+
+
+# -- need-to-know through a group page ---------------------------------------------------------------
+
+def test_a_group_page_does_not_act_on_an_alert_of_a_restricted_incident_for_someone_outside_it(runbook) -> None:
+    """A group's page names its first alert; the group gained a second alert, attached to a
+    restricted incident. Eve, outside that incident, clicks Resolve on the page in a shared channel:
+    she must not resolve (nor learn the summary of) the restricted incident's alert."""
+    from urllib.parse import urlsplit
+
+    from tests.harness.incidents import declare
+    from tests.harness.slack import CHANNEL
+    from tests.harness.slack_inbound import block_actions, signed
+
+    rb = runbook
+    rb.configure(slack_signing_secret=SLACK_SECRET)
+    rb.service("checkout", tier=1)  # pages once per alert group
+    rb.person("Alice"), rb.person("Eve")
+    rb.rules("Alice", (rb.contact("Alice", "slack", CHANNEL), 0))
+    rb.policy((5, ["Alice"]))
+    first = rb.trigger("checkout-5xx")
+    rb.tick()
+    second = rb.trigger("checkout-latency")
+    rb.tick()
+    secret = declare(rb.http, rb.people["Alice"], title="Credential stuffing", restricted=True)
+    rb.as_("Alice").post(f"/alerts/{second}/attach", 200, incident=secret["id"])
+    (page,) = rb.notifications(channel="slack", kind="page")
+    eve = rb.slack.add_user(rb.people["Eve"].email, "eve")
+    url = rb.slack.response_url("actions")
+    body = block_actions("tocsin_resolve", str(page.id), user=eve, channel=CHANNEL,
+                         message_ts=rb.slack.channel(CHANNEL).messages[-1].ts, response_url=url)
+    r = rb.http.post("/integrations/slack/interactive", content=body,
+                     headers=signed(SLACK_SECRET, body, int(rb.now.timestamp())))
+    assert r.status_code == 200
+    (answer,) = [x.payload for x in rb.slack.responses if x.path == urlsplit(url).path]
+    assert answer["text"] == "this page no longer exists", answer
+    assert rb.alert(second).status != "resolved" and rb.alert(first).status != "resolved"
