@@ -74,6 +74,9 @@ class Settings(BaseSettings):
                                              "(with TOCSIN_SLACK_BOT_TOKEN)")
     slack_command: str = Field(default="/incident", pattern=r"^/[a-z0-9_-]{1,31}$",
                                description="The Slack (and Mattermost) slash command, as in the app manifest")
+    slack_workspace_url: str | None = Field(default=None, pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$",
+                                            description="The Slack workspace (https://acme.slack.com): the incident "
+                                                        "room links its channel there")
     chat_channel_pattern: str = Field(default="inc-{number}-{slug}", max_length=80,
                                       description="Incident channel names: {number}, {slug} (from the title; "
                                                   "left out for restricted incidents), {severity}, {date}")
@@ -91,6 +94,8 @@ class Settings(BaseSettings):
                                            "with the same email (else only by the one-time link). Turn on only "
                                            "if Mattermost verifies every email (RequireEmailVerification, or "
                                            "SSO/LDAP accounts): a Mattermost user may otherwise set any address")
+    mattermost_outgoing_token: str | None = Field(default=None, description="The token Mattermost sends with the "
+                                                  "outgoing webhook (#timeline and #incident in a channel)")
     teams_webhook_url: str | None = Field(default=None, description="Microsoft Teams Workflows webhook URL that "
                                           "incident updates are posted to (a secret: its sig parameter is the key)")
     vapid_private_key: str | None = Field(default=None, description="Web Push (VAPID) private key: a P-256 key as "

@@ -113,7 +113,8 @@ def test_a_sev2_from_declaration_to_resolution(client, db, clock, alice, make_pe
     assert run("note @channel look at the <b>dashboard</b>") == {
         "response_type": "in_channel", "text": "Alice added a note: @\u200bchannel look at the <b>dashboard</b>"}
     assert run("update payments back for 90%")["text"] == "Alice posted an update: payments back for 90%"
-    assert run("resolve") == {"response_type": "in_channel", "text": "Alice resolved the incident"}
+    # the channel's follower posts the change for everyone: the answer is Alice's alone
+    assert run("resolve") == {"response_type": "ephemeral", "text": "Alice resolved the incident"}
     with db.unit_of_work() as s:
         incident = s.execute(sa.select(Incident)).scalar_one()
         assert (incident.status, incident.severity) == ("resolved", "SEV1")

@@ -37,6 +37,7 @@ pytestmark = pytest.mark.both_backends  # the point of this module is to run on 
 TWILIO_TOKEN = "smoke-twilio-auth-token"
 SLACK_SECRET = "smoke-slack-signing-secret"
 MATTERMOST_TOKEN = "smoke-mattermost-command-token"
+MATTERMOST_OUTGOING = "smoke-mattermost-outgoing-token"
 PUBLIC_URL = "https://tocsin.smoke.test"
 T_START, T_END = "2026-01-02T00:00:00Z", "2026-01-02T01:00:00Z"  # the ManualClock starts 2026-01-01
 
@@ -49,8 +50,8 @@ ELSEWHERE = {
 
 @pytest.fixture
 def smoke_app(db, clock):
-    """The app with Twilio, the Slack app and Mattermost's command configured (their inbound routes
-    answer 404 otherwise)."""
+    """The app with Twilio, the Slack app and Mattermost's command and outgoing webhook configured
+    (their inbound routes answer 404 otherwise)."""
     from tocsin.app import create_app
     from tocsin.config import Settings
 
@@ -60,7 +61,8 @@ def smoke_app(db, clock):
                                                twilio_base_url="http://127.0.0.1:9",  # nothing leaves the machine
                                                slack_signing_secret=SLACK_SECRET, slack_bot_token="xoxb-smoke",
                                                slack_base_url="http://127.0.0.1:9/api/",
-                                               mattermost_command_token=MATTERMOST_TOKEN),
+                                               mattermost_command_token=MATTERMOST_TOKEN,
+                                               mattermost_outgoing_token=MATTERMOST_OUTGOING),
                              db=db, clock=clock)
     yield application
     application.state.ingest.close()
@@ -114,7 +116,8 @@ def test_the_route_list_is_the_apps():
 
 
 def _chat_routes(walk: Walk, clock: Any) -> None:
-    """The Slack app's endpoints (signed as Slack signs) and Mattermost's slash command (its token)."""
+    """The Slack app's endpoints (signed as Slack signs), Mattermost's slash command and outgoing webhook
+    (their tokens)."""
     def slack(path: str, body: bytes, kind: str) -> Any:
         ts = str(int(clock.now().timestamp()))
         mac = hmac.new(SLACK_SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
@@ -130,12 +133,16 @@ def _chat_routes(walk: Walk, clock: Any) -> None:
     r = walk("POST", "/integrations/mattermost/command", data={**command, "team_id": "mm1", "user_id": "mmu1"},
              headers={"Authorization": f"Token {MATTERMOST_TOKEN}"})
     assert r.json()["response_type"] == "ephemeral"
+    hook = {"token": MATTERMOST_OUTGOING, "team_id": "mm1", "channel_id": "mmc1", "user_id": "mmu1", "post_id": "mmp1",
+            "text": "#incident help", "timestamp": 1_700_000_000}
+    assert walk("POST", "/integrations/mattermost/outgoing", data=hook).json()["response_type"] == "comment"
 
 
 @pytest.mark.slow  # walks every route (make test runs it; make test-fast leaves it out)
 def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock, system, make_person):
     from twilio.request_validator import RequestValidator
 
+    from tocsin.chatops.accounts import ChatIdentity, link_token
     from tocsin.contacts.models import ContactMethod
     from tocsin.engine.runner import Engine
     from tocsin.escalation.models import Notification
@@ -779,6 +786,15 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     scim_token_id = re.search(r'action="/configure/sso/tokens/([0-9a-f-]+)/revoke"', web.get("/configure/sso").text)
     walk("POST", "/configure/sso/tokens/{token_id}/revoke", f"/configure/sso/tokens/{scim_token_id.group(1)}/revoke",
          expect=303, **form(""))
+    # chat-ops: the admin's Chat page and its manifest, a one-time link confirmed, that chat account unlinked
+    walk("GET", "/configure/chat", **W)
+    walk("GET", "/configure/chat/slack-manifest.yaml", **W)
+    link = link_token(smoke_app.state.settings.resolved_secret_key(), ChatIdentity("slack", "T1", "U1"), now=clock.now())
+    walk("GET", "/chat/link", f"/chat/link?t={link}", **W)
+    walk("POST", "/chat/link", **form("", {"t": link}))
+    account = re.search(r'action="/me/chat-accounts/([0-9a-f-]+)/unlink"', web.get("/me").text).group(1)
+    walk("POST", "/me/chat-accounts/{account_id}/unlink", f"/me/chat-accounts/{account}/unlink", expect=303,
+         **form(""))
     walk("GET", "/login/sso", expect=404, **W)
     walk("GET", "/login/sso/callback", "/login/sso/callback?code=c&state=s", expect=404, **W)
     walk("POST", "/me/password", expect=303, **form("", {

@@ -25,8 +25,9 @@ Knobs: `ratelimit_next(n, reset)` (429 "limit exceeded" with X-Ratelimit-Limit/R
 `transcript()` gives the same as readable lines, in order, for a closing note.
 
 Builders for Mattermost's requests to tocsin: `slash_command(...)` (the form body of reference
-§2.1 and its `Authorization: Token <command token>` header) and `action_request(...)` (the JSON of
-an interactive button press, §2.3).
+§2.1 and its `Authorization: Token <command token>` header), `outgoing_webhook(...)` (an outgoing
+webhook's JSON or form body, §2.2) and `action_request(...)` (the JSON of an interactive button
+press, §2.3).
 """
 
 from __future__ import annotations
@@ -466,3 +467,25 @@ def action_request(context: dict[str, Any], *, user_id: str = "ufake000000000000
     return {"user_id": user_id, "user_name": user_name, "channel_id": channel_id, "channel_name": channel_name,
             "team_id": team_id, "team_domain": team_domain, "post_id": post_id, "trigger_id": trigger_id,
             "type": "", "data_source": "", "context": context}
+
+
+OUTGOING_TOKEN = "mmout-fake-token-fedcba987654"
+
+
+def outgoing_webhook(text: str, *, post_id: str, user_id: str, user_name: str = "alice",
+                     channel_id: str = "cfake000000000000000000000", channel_name: str = "town-square",
+                     create_at_ms: int = FIRST_MS, as_json: bool = True, token: str = OUTGOING_TOKEN,
+                     team_id: str = TEAM_ID, team_domain: str = TEAM_DOMAIN) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of an outgoing webhook as Mattermost POSTs it (reference §2.2): JSON with
+    `timestamp` in milliseconds (the post's create_at), or form-encoded with it in seconds."""
+    first = text.split(maxsplit=1)[0] if text.split() else ""
+    fields: dict[str, Any] = {"token": token, "team_id": team_id, "team_domain": team_domain,
+                              "channel_id": channel_id, "channel_name": channel_name, "user_id": user_id,
+                              "user_name": user_name, "post_id": post_id, "text": text, "trigger_word": first,
+                              "file_ids": ""}
+    if as_json:
+        fields["timestamp"] = create_at_ms
+        return json.dumps(fields).encode(), {"Content-Type": "application/json", "Accept": "application/json"}
+    fields["timestamp"] = create_at_ms // 1000
+    return urlencode(fields).encode(), {"Content-Type": "application/x-www-form-urlencoded",
+                                        "Accept": "application/json"}

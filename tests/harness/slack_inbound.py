@@ -171,3 +171,48 @@ def member_joined_channel(*, user: str = USER, channel: str = CHANNEL, inviter: 
     if inviter:
         event["inviter"] = inviter
     return event
+
+
+class SlackSender:
+    """Slack's side of the conversation with a running tocsin (`client`: a TestClient on the app): slash
+    commands, form submissions, interactions and events, each signed with `secret` at the clock's time."""
+
+    def __init__(self, client: Any, clock: Any, fake: Any, secret: str) -> None:
+        self.client, self.clock, self.fake, self.secret = client, clock, fake, secret
+        self.triggers = 0
+        self.events = 0
+
+    def post(self, path: str, body: bytes, content_type: str, **headers: str) -> Any:
+        ts = int(self.clock.now().timestamp())
+        return self.client.post(path, content=body, headers={"Content-Type": content_type,
+                                                             **sign(self.secret, body, ts), **headers})
+
+    def command(self, user: str, text: str, *, channel: str = CHANNEL, trigger: str | None = None,
+                **headers: str) -> Any:
+        self.triggers += 1
+        body = slash_command(text, user=user, channel=channel, response_url=self.fake.response_url(),
+                             trigger_id=trigger or f"1000{self.triggers}.4744.{self.triggers:032x}")
+        return self.post("/integrations/slack/commands", body, FORM, **headers)
+
+    def said(self, user: str, text: str, **kwargs: Any) -> Any:
+        r = self.command(user, text, **kwargs)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def interact(self, payload: dict[str, Any], **headers: str) -> Any:
+        return self.post("/integrations/slack/interactive", urlencode({"payload": json.dumps(payload)}).encode(), FORM,
+                         **headers)
+
+    def submit(self, user: str, view: dict[str, Any], values: dict[str, Any], **headers: str) -> Any:
+        body = view_submission("tocsin_declare", {block: {"value": v} for block, v in values.items()}, user=user,
+                               view_id=view["id"], private_metadata=view["private_metadata"])
+        return self.post("/integrations/slack/interactive", body, FORM, **headers)
+
+    def event(self, body: bytes, **headers: str) -> Any:
+        return self.post("/integrations/slack/events", body, JSON, **headers)
+
+    def react(self, user: str, reaction: str, *, channel: str, ts: str) -> Any:
+        """`user` adds :reaction: to the message `ts` (an Events API delivery with a new event id)."""
+        self.events += 1
+        return self.event(event_callback(reaction_added(reaction, ts=ts, channel=channel, user=user),
+                                         event_id=f"Ev0SENT{self.events:05d}", user=user))

@@ -184,6 +184,9 @@ class Workspace:
         self._used_triggers: set[str] = set()
         self._counts: dict[str, int] = {}
         self._posted = 0
+        # where message timestamps come from: a count up from FIRST_TS, or the test's clock (seconds since
+        # the epoch) once a test sets it, so a captured message carries the time the scenario is at
+        self.now: Callable[[], float] | None = None
 
     # -- seeding (tests) -----------------------------------------------------------------------
 
@@ -193,6 +196,8 @@ class Workspace:
 
     def next_ts(self) -> str:
         seconds, micros = FIRST_TS.split(".")
+        if self.now is not None:
+            seconds = str(int(self.now()))
         ts = f"{seconds}.{int(micros) + self._posted:06d}"
         self._posted += 1
         return ts

@@ -103,7 +103,45 @@ def test_a_started_engine_sends_pages_while_another_job_is_stuck(runbook):
     finally:
         release.set()
         engine.stop()
-    assert not any(t.name in ("tocsin-engine", "tocsin-delivery") and t.is_alive() for t in threading.enumerate())
+    assert not any(t.name in ("tocsin-engine", "tocsin-delivery", "tocsin-chat") and t.is_alive()
+                   for t in threading.enumerate())
     rb.expect_email("Alice", "Checkout 5xx")
     rb.expect_nothing_more()
+    assert [(n.status, n.attempts) for n in rb.notifications()] == [("sent", 1)]
+
+
+def test_a_started_engine_sends_pages_while_a_chat_call_hangs(runbook):
+    # Runbook: an alert pages Alice while a call to the chat platform hangs (Slack answers slowly,
+    # an invite looks people up one by one) → Alice is emailed all the same: chat calls have a
+    # thread of their own (`tocsin-chat`) → the engine stops cleanly once the call returns.
+    from tests.harness.processes import poll
+
+    rb = runbook
+    rb.person("Alice")
+    rb.service("checkout", tier=1)
+    rb.policy((5, ["Alice"]))
+    rb.trigger(summary="Checkout 5xx")
+    entered, release, returned = threading.Event(), threading.Event(), threading.Event()
+
+    def hanging_chat(_ec):
+        entered.set()
+        release.wait(60)
+        returned.set()
+        return 0
+
+    engine = Engine(rb.db, rb.clock, settings=rb.settings,
+                    modules=[("deliver", deliver), ("chat_deliver", hanging_chat)], interval=0.05)
+    engine.start()
+    try:
+        assert entered.wait(30), "the chat thread did not start"
+        rb.new_engine("escalations").tick()  # the page is queued while the chat call hangs
+        poll(lambda: rb.emails("Alice") or None, what="Alice's page while a chat call hangs", timeout=30,
+             explain=lambda: f"outbox: {[(n.status, n.last_error) for n in rb.notifications()]}")
+        assert not returned.is_set(), "the page went out while the chat call was still hanging"
+    finally:
+        release.set()
+        engine.stop()
+    assert not any(t.name in ("tocsin-engine", "tocsin-delivery", "tocsin-chat") and t.is_alive()
+                   for t in threading.enumerate())
+    rb.expect_email("Alice", "Checkout 5xx")
     assert [(n.status, n.attempts) for n in rb.notifications()] == [("sent", 1)]

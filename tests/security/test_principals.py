@@ -139,10 +139,12 @@ ROUTES: list[Route] = [
         ("GET", "/heartbeats/{key}"), ("POST", "/heartbeats/{key}"), ("GET", "/n/{token}"), ("POST", "/n/{token}"),
         ("POST", "/integrations/twilio/status"), ("POST", "/integrations/twilio/sms"),
         # chat: Slack's v0 signature (tests/api/test_slack_inbound.py refuses missing, wrong and stale
-        # ones) and Mattermost's command token (tests/api/test_mattermost_commands.py)
+        # ones), Mattermost's command token (tests/api/test_mattermost_commands.py) and outgoing webhook
+        # token (tests/api/test_mattermost_outgoing.py)
         ("POST", "/integrations/slack/commands"), ("POST", "/integrations/slack/interactive"),
         ("POST", "/integrations/slack/events"), ("POST", "/integrations/mattermost/command"),
         ("POST", "/integrations/mattermost/actions"),  # a context tocsin signed; 404 unless configured
+        ("POST", "/integrations/mattermost/outgoing"),
         ("GET", "/ical/schedules/{token}.ics"), ("GET", "/ical/users/{token}.ics"),
         ("POST", "/status/{slug}/subscribe"), ("GET", "/status/{slug}/confirm/{token}"),
         ("POST", "/status/{slug}/confirm/{token}"), ("GET", "/status/{slug}/unsubscribe/{token}"),
@@ -304,6 +306,9 @@ ROUTES: list[Route] = [
     R("GET", "/escalation-policies/{key}/edit", "admin", "/escalation-policies/default/edit"),
     R("GET", "/audit", "admin"),
     R("GET", "/configure/sso", "admin"),
+    R("GET", "/configure/chat", "admin"),
+    R("GET", "/configure/chat/slack-manifest.yaml", "admin"),
+    R("GET", "/chat/link", "own", "/chat/link?t={link_token}"),  # a signed one-time link to the caller's account
     R("GET", "/audit/verify", "admin"),
     R("GET", "/users/{user_id}", "user", "/users/{helper_id}"),
     R("GET", "/status-pages/{slug}", "user", "/status-pages/acme"),
@@ -611,6 +616,8 @@ ROUTES: list[Route] = [
     R("POST", "/me/profile", "own", form={"name": "Renamed", "time_zone": "Europe/Berlin"}),
     R("POST", "/me/contacts", "own", form={"type": "email", "address": "me-{who}@example.test"}),
     R("POST", "/me/contacts/{method_id}/delete", "own", "/me/contacts/{own_cm}/delete", form={}),
+    R("POST", "/chat/link", "own", form={"t": "{link_token}"}),
+    R("POST", "/me/chat-accounts/{account_id}/unlink", "own", "/me/chat-accounts/{own_chat}/unlink", form={}),
     R("POST", "/me/tokens", "own", form={"name": "laptop"}),
     R("POST", "/me/tokens/{token_id}/revoke", "own", "/me/tokens/{own_token2}/revoke", form={}),
     R("POST", "/users/invite", "admin", form={"email": "invitee-{who}@example.test", "name": "Dan",
@@ -719,6 +726,7 @@ def _ok(r: Any, *status: int) -> Any:
 def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: Any, who: str) -> tuple[dict, dict]:
     """The organisation every principal walks, made through the API by an admin; returns (world,
     principals) where principals maps each kind to (WebUser or None, extra credential state)."""
+    from tocsin.chatops import accounts as chat_accounts
     from tocsin.contacts.models import ContactMethod
     from tocsin.engine.runner import Engine
     from tocsin.incidents import guests
@@ -885,6 +893,9 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         people["guest"] = guest  # nothing of their own to make: the walk's own_* ids are random
     own: dict[str, str] = {}
     if me is not None:
+        with db.unit_of_work() as s:  # a chat user linked to them, to unlink
+            own["own_chat"] = str(chat_accounts.link(s, chat_accounts.ChatIdentity("slack", "T1", f"U-{who}"),
+                                                     user=require_user(s, me.id), via="email", now=clock.now()).id)
         with db.unit_of_work() as s:
             user = require_user(s, me.id)
             own["own_token"] = str(create_token(s, actor=system, now=clock.now(), user=user, name="spare")[0].id)
@@ -927,6 +938,9 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "sec": sec, "step": step, "ctpl": ctpl, "osec": osec, "sec_art33": owed["art33@gdpr"],
         "sec_art34": owed["art34@gdpr"], "sec_ew": owed["early-warning@nis2"], "sec_note": owed["notification@nis2"],
         **iocs, "scim_token": scim_token, "lsec": lsec, "draft": draft, "grant": grant,
+        "own_chat": own.get("own_chat", str(uuid.uuid4())),
+        "link_token": chat_accounts.link_token(client.app.state.settings.resolved_secret_key(),
+                                               chat_accounts.ChatIdentity("slack", "T1", "U-linked"), now=clock.now()),
     }
     return world, people
 

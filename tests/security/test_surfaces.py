@@ -39,6 +39,7 @@ def ok(r: Any, *status: int) -> Any:
 @pytest.fixture
 def secret_world(app, client, db, clock, system, make_person):
     """The restricted incident and everything hanging off it, made through the API by its insiders."""
+    from tocsin.chatops.models import ChatChannel
     from tocsin.users.service import require_user, update_user
 
     admin, insider = make_person("admin", name="Ada Admin"), make_person("responder", name="Ina Insider")
@@ -91,6 +92,9 @@ def secret_world(app, client, db, clock, system, make_person):
     art33 = next(o["id"] for o in ok(client.get(f"{API}/incidents/{sec}/obligations", **I))["items"]
                  if o["obligation"] == "art33")
     ok(client.post(f"{API}/incidents/{sec}/obligations/{art33}/filing", json={"reference": f"{SECRET}-ref"}, **A))
+    with db.unit_of_work() as s:  # its chat channel, as Configure -> Chat lists it (to admins only)
+        s.add(ChatChannel(incident_id=uuid.UUID(inc["id"]), platform="slack", name="inc-1", private=True,
+                          state="ready", channel_id="C0SECRET", created_at=clock.now()))
     control = ok(client.post(f"{API}/incidents", json={"title": "Control outage", "severity": "SEV3"}, **I), 201)
     ok(client.patch(f"{API}/incidents/{control['ref']}", json={"status": "resolved"}, **I))
     clock.advance(timedelta(hours=2))  # so that reports (up to now, exclusive) count both incidents

@@ -136,6 +136,8 @@ def ok(r: Any, *status: int) -> Any:
 def poisoned(app, client, db, clock, system, make_person):
     """Every user-writable field that is shown somewhere, holding a payload; written through the API (and
     the console's own forms where the console writes something the API does not)."""
+    from tocsin.chatops import accounts as chat_accounts
+    from tocsin.chatops.models import ChatChannel, ChatOutbox
     from tocsin.engine.runner import Engine
     from tocsin.incidents import guests
     from tocsin.incidents.access import require_incident
@@ -282,6 +284,15 @@ def poisoned(app, client, db, clock, system, make_person):
     ok(client.post(f"{API}/incidents/{lsec}/legal-drafts/{held['id']}/reject", json={"reason": payload("legalreason")},
                    **A))
 
+    # chat-ops: an incident channel and a failed chat call (Configure -> Chat, the room), a linked chat user (/me)
+    with db.unit_of_work() as s:
+        inc_id = require_incident(s, system, ref).id
+        s.add(ChatChannel(incident_id=inc_id, platform="slack", name=payload("chatchannel")[:80], state="failed",
+                          detail=payload("chatchanneldetail"), created_at=clock.now()))
+        s.add(ChatOutbox(platform="slack", kind="post", status="failed", detail=payload("chatoutboxdetail"),
+                         payload={}, due_at=clock.now(), created_at=clock.now()))
+        chat_accounts.link(s, chat_accounts.ChatIdentity("slack", payload("chatteam")[:64], payload("chatuser")[:64]),
+                           user=require_user(s, admin.id), via="email", now=clock.now())
     with db.unit_of_work() as s:
         guests.invite(s, actor=system, now=clock.now(), incident=require_incident(s, system, lsec),
                       email="ir@firm.example", name=payload("guestname"), organisation=payload("guestorg"),

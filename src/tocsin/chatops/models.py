@@ -121,4 +121,4 @@ class ChatOutbox(Base):
     claimed_until: Mapped[datetime | None]
     detail: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime]
-    sent_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]  # when it settled: sent, or failed for good

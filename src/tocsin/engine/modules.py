@@ -19,6 +19,9 @@ from tocsin.actions import reminders
 from tocsin.actions.jobs import TrackerSync, action_reminders, action_sync
 from tocsin.actions.models import ActionItem
 from tocsin.alerts.models import Alert, AlertEvent, IngestJournal
+from tocsin.chatops import deliver as chat
+from tocsin.chatops import follow as chat_follow
+from tocsin.chatops.clients import enabled as chat_enabled
 from tocsin.checks.models import Check
 from tocsin.checks.monitor import checks
 from tocsin.db.counters import ALERT_CONFIG, current_value
@@ -78,12 +81,23 @@ def statuspage_maintenance(ec: JobContext) -> int:
 # The modules that send (the outboxes on `tocsin.delivery`): a started engine runs them on a thread of
 # their own, so a send never waits behind a batch of escalation steps or a slow probe.
 SENDERS = frozenset({"deliver", "statuspage_deliver", "action_sync"})
+# Chat calls (the chat outbox) go on a third thread: a slow or rate-limiting chat platform (an invite
+# looks people up one by one, a create may retry taken names) never keeps a page waiting.
+CHAT_SENDERS = frozenset({"chat_deliver"})
 
 
 def next_send(ec: JobContext) -> datetime | None:
     """When the earliest waiting row of any outbox is due (the delivery thread sleeps until then)."""
     with ec.db.unit_of_work() as s:
         return next_due(s, [PAGES, statuspage.Subscribers(ec.settings), TrackerSync(ec.settings.action_sync_url)])
+
+
+def next_chat(ec: JobContext) -> datetime | None:
+    """When the chat outbox's next call may go (the chat thread sleeps until then)."""
+    if not chat_enabled(ec.settings):
+        return None
+    with ec.db.read() as s:
+        return chat.Chats(ec.settings, ec.clock).next_due(s)
 
 
 Job = Callable[[JobContext], int]
@@ -151,9 +165,11 @@ ORDER = [
     ("action_reminders", probed(_reminders_due, action_reminders)),
     ("obligation_reminders", probed(obligation_reminders.has_work, obligation_reminders.obligation_reminders)),
     ("handoffs", probed(_handoffs_due, handoffs)),
+    ("chat_follow", probed(chat_follow.has_work, chat_follow.chat_follow)),
     ("deliver", deliver),
     ("statuspage_maintenance", statuspage_maintenance),
     ("statuspage_deliver", statuspage.run),
     ("action_sync", action_sync),
+    ("chat_deliver", probed(chat.has_work, chat.chat_deliver)),
     ("retention", retention),
 ]

@@ -2,8 +2,9 @@
 
 Each kind of row has its own rule, kept with its domain (`alerts.retention`,
 `escalation.retention`, `checks.service.prune_results`, `statuspage.subscribers.prune_deliveries`,
-`users.throttle.forget_expired`, `contacts.service.prune_used_links`); the settings say how many
-days each kind is kept (`TOCSIN_RETENTION_*`; 0 keeps it forever; throttles and used links go as
+`chatops.outbox.prune` (chat calls sent or failed: kept as long as status page deliveries),
+`users.throttle.forget_expired`, `contacts.service.prune_used_links`, `chatops.receipts.prune`); the
+settings say how many days each kind is kept (`TOCSIN_RETENTION_*`; 0 keeps it forever; throttles and used links go as
 soon as they have expired). A batch is one transaction of at most `retention_batch` rows, and a
 kind gets at most BATCHES of them per tick, so the job never holds SQLite's write lock long and
 never keeps paging waiting. While some kind still has more to delete the job runs every tick;
@@ -19,6 +20,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.retention import prune_decisions, prune_events
+from tocsin.chatops import outbox as chat_outbox
+from tocsin.chatops import receipts as chat_receipts
 from tocsin.checks.service import prune_results
 from tocsin.config import Settings
 from tocsin.contacts.service import prune_used_links
@@ -43,13 +46,15 @@ def kinds(settings: Settings, now: datetime) -> list[tuple[str, Prune]]:
         (settings.retention_alert_days, [("alert_events", prune_events), ("alert_decisions", prune_decisions)]),
         (settings.retention_notification_days, [("notifications", prune_notifications)]),
         (settings.retention_check_result_days, [("check_results", prune_results)]),
-        (settings.retention_delivery_days, [("status_deliveries", prune_deliveries)]),
+        (settings.retention_delivery_days, [("status_deliveries", prune_deliveries),
+                                            ("chat_outbox", chat_outbox.prune)]),
     ]
     for days, prunes in dated:
         if days > 0:
             found += [(name, _before(fn, now - timedelta(days=days))) for name, fn in prunes]
     found.append(("throttles", lambda s, n: forget_expired(s, now, n)))
     found.append(("used_links", lambda s, n: prune_used_links(s, now=now, limit=n)))
+    found.append(("chat_receipts", lambda s, n: chat_receipts.prune(s, now=now, limit=n)))
     return found
 
 

@@ -6,13 +6,14 @@ another process) picks the work up. Work shared across processes is claimed with
 (conditional UPDATEs), so two engines never do the same job at once. The jobs live with their
 domains; `engine/modules.py` lists them in order.
 
-A started engine runs two threads: `tocsin-engine` runs every job but the senders, in order;
+A started engine runs three threads: `tocsin-engine` runs every job but the senders, in order;
 `tocsin-delivery` runs the senders (`modules.SENDERS`: pages, status page subscribers, tracker
-sync), so a send never waits behind a batch of escalation steps, checks or other jobs. The
-engine thread rings the delivery thread after a tick that did work (a step may have queued
-pages); the delivery thread otherwise sleeps until the next row is due. Each thread has its own
-`shared` (dispatcher, send pool). `tick()` still runs every job in order on the caller's thread,
-which is what tests and `run_until_idle` use.
+sync), so a send never waits behind a batch of escalation steps, checks or other jobs; `tocsin-chat`
+runs the chat outbox (`modules.CHAT_SENDERS`), so pages never wait behind a slow chat platform. The
+engine thread rings the sending threads after a tick that did work (a step may have queued
+pages, the chat follower chat calls); they otherwise sleep until their next row is due. Each
+thread has its own `shared` (dispatcher, send pool, chat clients). `tick()` still runs every job
+in order on the caller's thread, which is what tests and `run_until_idle` use.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from tocsin.config import Settings
 from tocsin.db import Database
 from tocsin.db.listen import Listener
 from tocsin.engine.lock import EngineLock
-from tocsin.engine.modules import ORDER, SENDERS, next_send
+from tocsin.engine.modules import CHAT_SENDERS, ORDER, SENDERS, next_chat, next_send
 from tocsin.escalation.steps import next_due
 from tocsin.jobs import JobContext
 
@@ -55,10 +56,13 @@ class Engine:
         self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
         self.shared: dict[str, object] = {}
         self._send_shared: dict[str, object] = {}  # the delivery thread's own
+        self._chat_shared: dict[str, object] = {}  # the chat thread's own
         self._stop = threading.Event()
         self._send_wake = threading.Event()
+        self._chat_wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._sender: threading.Thread | None = None
+        self._chatter: threading.Thread | None = None
         self._lock = EngineLock(db.url)
         self._listener: Listener | None = None
 
@@ -91,17 +95,22 @@ class Engine:
             self._listener = wake.listener(self.db.engine.url)
             self._listener.start()
         self._thread = threading.Thread(target=self._loop, name="tocsin-engine", daemon=True)
-        self._sender = threading.Thread(target=self._send_loop, name="tocsin-delivery", daemon=True)
+        self._sender = threading.Thread(target=self._send_loop, name="tocsin-delivery", daemon=True,
+                                        args=(SENDERS, self._send_shared, self._send_wake, next_send))
+        self._chatter = threading.Thread(target=self._send_loop, name="tocsin-chat", daemon=True,
+                                         args=(CHAT_SENDERS, self._chat_shared, self._chat_wake, next_chat))
         self._thread.start()
         self._sender.start()
+        self._chatter.start()
 
     def stop(self) -> None:
-        """Stop both threads (each finishes the cycle it is in: a send under way is recorded) and
+        """Stop the threads (each finishes the cycle it is in: a send under way is recorded) and
         release what they kept."""
         self._stop.set()
         wake.ring()
         self._send_wake.set()
-        for thread in (self._thread, self._sender):
+        self._chat_wake.set()
+        for thread in (self._thread, self._sender, self._chatter):
             if thread is not None:
                 thread.join(timeout=30)
         if self._listener is not None:
@@ -111,7 +120,7 @@ class Engine:
 
     def close(self) -> None:
         """Release what the modules kept across ticks (the send pool, provider connections)."""
-        for shared in (self.shared, self._send_shared):
+        for shared in (self.shared, self._send_shared, self._chat_shared):
             for value in shared.values():
                 for name in ("shutdown", "close"):
                     if hasattr(value, name):
@@ -120,29 +129,31 @@ class Engine:
             shared.clear()
 
     def _loop(self) -> None:
-        work = [(name, m) for name, m in self.modules if name not in SENDERS]
+        work = [(name, m) for name, m in self.modules if name not in SENDERS | CHAT_SENDERS]
         while not self._stop.is_set():
             started = time.monotonic()
             worked = any(v > 0 for v in self._run(work, self.shared).values())
             if worked:
                 self._send_wake.set()  # a step may have queued pages: send them now
+                self._chat_wake.set()  # and the chat follower chat calls
             if wake.wait(self._sleep(lambda: next_due(self.db), worked=worked)):
                 gap = MIN_RUNG_GAP - (time.monotonic() - started)
                 if gap > 0 and not self._stop.is_set():
                     self._stop.wait(gap)  # rings during this pause are kept: the next wait returns at once
 
-    def _send_loop(self) -> None:
-        senders = [(name, m) for name, m in self.modules if name in SENDERS]
+    def _send_loop(self, names: frozenset[str], shared: dict[str, object], ring: threading.Event,
+                   next_at: Callable[[JobContext], datetime | None]) -> None:
+        senders = [(name, m) for name, m in self.modules if name in names]
         if not senders:
             return
-        while not self._stop.is_set():
-            self._send_wake.clear()  # a ring during the tick below stays set: the wait returns at once
-            worked = any(v > 0 for v in self._run(senders, self._send_shared).values())
-            self._send_wake.wait(self._sleep(self._next_send, worked=worked))
 
-    def _next_send(self) -> datetime | None:
-        return next_send(JobContext(self.db, self.clock, self.owner, self.clock.now(), self.settings,
-                                    self._send_shared))
+        def due() -> datetime | None:
+            return next_at(JobContext(self.db, self.clock, self.owner, self.clock.now(), self.settings, shared))
+
+        while not self._stop.is_set():
+            ring.clear()  # a ring during the tick below stays set: the wait returns at once
+            worked = any(v > 0 for v in self._run(senders, shared).values())
+            ring.wait(self._sleep(due, worked=worked))
 
     def _sleep(self, next_at: Callable[[], datetime | None], worked: bool = True) -> float:
         """Until the next tick: the interval, or less when work (`next_at`) is due sooner. Work that

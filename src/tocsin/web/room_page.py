@@ -49,7 +49,7 @@ def render_room(request: Request, ctx: WebCtx, ref: str, *, flash: str | None = 
         tz = room_view.viewer_zone(ctx.user)
         entries = timeline.all_entries(s, incident=incident)
         values: dict[str, Any] = {
-            "h": room_view.header_view(s, incident, tz, ctx.now),
+            "h": room_view.header_view(s, incident, tz, ctx.now, ctx.settings),
             "entries": room_view.entry_views(s, entries, tz, ctx.now),
             "after": getattr(room_view.newest(entries), "id", ""),
             "participants": room_view.participants_view(s, incident),

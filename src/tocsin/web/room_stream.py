@@ -101,7 +101,7 @@ class RoomReader:
                 return []
             tz = room_view.viewer_zone(user)
             entries = room_view.entry_views(s, rows, tz, now)
-            header = room_view.header_view(s, incident, tz, now)
+            header = room_view.header_view(s, incident, tz, now, self.ctx.settings)
         for e in rows:
             self.sent[e.id] = (e.recorded_at, e.edited_at)
         top = room_view.newest(rows)

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from tocsin.config import Settings
 from tocsin.escalation import responders
 from tocsin.http.present import users_by_id
 from tocsin.incidents import changes, timeline
@@ -41,7 +42,7 @@ from tocsin.problems import service as problems
 from tocsin.problems import suggest
 from tocsin.statuspage import service as statuspages
 from tocsin.statuspage.types import UNRESOLVED
-from tocsin.web import room_words
+from tocsin.web import chat_view, room_words
 from tocsin.web.render import describe_span
 
 KIND_LABELS = {
@@ -132,6 +133,7 @@ class HeaderView:
     conference_url: str | None = None
     public: list[PublicView] = field(default_factory=list)
     obligation: dict[str, str] | None = None  # the next regulatory filing due (security incidents)
+    chat: list[chat_view.RoomChannel] = field(default_factory=list)  # the incident's Slack/Mattermost channels
 
     @property
     def open_public(self) -> list[PublicView]:
@@ -162,7 +164,8 @@ def public_view(session: Session, incident: Incident) -> list[PublicView]:
     return out
 
 
-def header_view(session: Session, incident: Incident, tz: ZoneInfo, now: datetime) -> HeaderView:
+def header_view(session: Session, incident: Incident, tz: ZoneInfo, now: datetime,
+                settings: Settings | None = None) -> HeaderView:
     assignments = incidents.roles_of(session, [incident.id])[incident.id]
     names = users_by_id(session, [a.user_id for a in assignments])
     order = list(Role)
@@ -186,6 +189,7 @@ def header_view(session: Session, incident: Incident, tz: ZoneInfo, now: datetim
         severity_reason=incident.severity_reason, next_statuses=next_statuses(incident.status),
         conference_url=incident.conference_url, public=public_view(session, incident),
         obligation=obligations.next_due(session, incident, now) if incident.kind == "security" else None,
+        chat=chat_view.room_channels(session, incident.id, settings),
         impact={"customers_affected": incident.customers_affected,
                 "revenue_at_risk_per_hour": incident.revenue_at_risk_per_hour,
                 "data_sensitivity": incident.data_sensitivity, "customer_facing": incident.customer_facing},

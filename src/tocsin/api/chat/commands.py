@@ -167,8 +167,11 @@ def _run(c: Caller, cmd: p.Command, command_name: str) -> Reply:
     row = channels.channel_row(c.s, platform=c.who.platform, channel_id=c.channel_id)
     # a public channel of an incident restricted later is muted: nothing about it is posted there
     public_ok = not incident.restricted or (row is not None and row.private and not row.muted)
+    # the channel's follower (chatops/follow.py) posts status, severity, role, update and paging entries
+    # there a moment later: the command's own answer stays with the caller, or the channel reads it twice
+    followed = row is not None and row.state == "ready" and not row.muted and not isinstance(cmd, p.Note)
     reply = _in_incident(c, incident, cmd)
-    if reply.in_channel and not public_ok:
+    if reply.in_channel and (not public_ok or followed):
         reply = Reply(reply.text, in_channel=False, ring=reply.ring, incident_id=reply.incident_id)
     return reply
 

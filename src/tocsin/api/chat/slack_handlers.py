@@ -1,6 +1,7 @@
 """What the Slack routes (api/routes/slack.py) hand on once a request is verified: interactivity
-payloads (`handle_interaction`, answered within Slack's 3 seconds) and events (`handle_event`, run
-after the 200, once per event_id).
+payloads (`handle_interaction`) and events (`handle_event`, once per event_id), both run after the
+route has answered Slack's request with its 200; what the user is told goes through the payload's
+response_url or an ephemeral message.
 
 - `block_actions` on a page's buttons (Acknowledge, Resolve, Escalate): `buttons.on_block_actions`.
 - `message_action` "Add to timeline" (callback_id `tocsin_capture`): the message is captured onto

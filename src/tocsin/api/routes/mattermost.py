@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,20 +20,13 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.chat.commands import Reply, execute, has_nul
+from tocsin.api.chat.mattermost_bot import Lookup, bot_client, lookups, quiet
 from tocsin.chatops import accounts, receipts
-from tocsin.net.policy import operator_policy
-from tocsin.notify.mattermost import MattermostClient
 from tocsin.wake import ring
 
 router = APIRouter()
 MAX_BODY = 64 * 1024
 PLATFORM = "mattermost"
-_EVERYONE = re.compile(r"@(channel|all|here)\b", re.IGNORECASE)
-
-
-def quiet(text: str) -> str:
-    """Text posted to a channel that cannot notify everyone in it (`@channel`, `@all`, `@here`)."""
-    return _EVERYONE.sub(lambda m: "@\u200b" + m.group(1), text)
 
 
 def _token_ok(expected: str, request: Request, form: dict[str, str]) -> bool:
@@ -47,31 +39,6 @@ def _name(command: str) -> str:
     return command if re.fullmatch(r"/[a-z0-9_-]{1,32}", command) else "/incident"
 
 
-def _client(settings: Any) -> MattermostClient | None:
-    """The bot's REST client, when the Mattermost server and bot token are configured (else users link
-    with the one-time link, and `@name` cannot be resolved)."""
-    if not (settings.mattermost_url and settings.mattermost_bot_token):
-        return None
-    return MattermostClient(settings.mattermost_url, settings.mattermost_bot_token, settings.mattermost_team_id or "",
-                            policy=operator_policy(settings))
-
-
-def _lookups(client: MattermostClient | None, *, trust_email: bool) -> tuple[Callable[[str], str | None],
-                                                                            Callable[[str], str | None]]:
-    """(chat user -> verified email, username -> chat user). The email links an account only when the
-    operator vouches that Mattermost verifies emails (TOCSIN_MATTERMOST_EMAIL_LINKING): a Mattermost
-    user can otherwise set any address on their profile, an admin's included."""
-    def email(user: str) -> str | None:
-        got = client.user_email(user) if client and trust_email else None
-        return str(got.data.get("email") or "") or None if got is not None and got.ok else None
-
-    def username(name: str) -> str | None:
-        got = client.user_by_username(name) if client else None
-        return str(got.data.get("user_id") or "") or None if got is not None and got.ok else None
-
-    return email, username
-
-
 def _command(state: Any, form: dict[str, str]) -> Response:
     team, user, channel = form.get("team_id", ""), form.get("user_id", ""), form.get("channel_id", "")
     if not (team and user and channel):
@@ -79,8 +46,8 @@ def _command(state: Any, form: dict[str, str]) -> Response:
     settings, now = state.settings, state.clock.now()
     who = accounts.ChatIdentity(PLATFORM, team, user)
     trigger = form.get("trigger_id", "")
-    client = _client(settings)
-    lookup_email, lookup_username = _lookups(client, trust_email=settings.mattermost_email_linking)
+    client = bot_client(settings)
+    lookup_email, lookup_username = lookups(client, trust_email=settings.mattermost_email_linking)
     try:
         reply = _run(state, form, who, channel, trigger, now, lookup_email, lookup_username)
     finally:
@@ -95,7 +62,7 @@ def _command(state: Any, form: dict[str, str]) -> Response:
 
 
 def _run(state: Any, form: dict[str, str], who: accounts.ChatIdentity, channel: str, trigger: str, now: Any,
-         lookup_email: Callable[[str], str | None], lookup_username: Callable[[str], str | None]) -> Reply | None:
+         lookup_email: Lookup, lookup_username: Lookup) -> Reply | None:
     with state.db.unit_of_work() as s:
         if trigger and not receipts.first_time(s, platform=PLATFORM, key=f"command:{trigger}", now=now):
             return None

@@ -21,9 +21,9 @@ from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.chat.buttons import mattermost_reply, press
 from tocsin.api.chat.commands import has_nul
+from tocsin.api.chat.mattermost_bot import bot_client
 from tocsin.chatops.accounts import ChatIdentity
 from tocsin.escalation.models import Notification
-from tocsin.net.policy import operator_policy
 from tocsin.notify.mattermost import MattermostClient, verify_action_context
 from tocsin.notify.types import Outcome
 
@@ -34,14 +34,15 @@ MAX_BODY = 64_000
 NOT_OURS = "This button does not belong to a tocsin page."
 
 
-def _unconfirmed(state: Any, client: MattermostClient, body: dict[str, Any], notification_id: str) -> str | None:
+def _unconfirmed(state: Any, client: MattermostClient | None, body: dict[str, Any],
+                 notification_id: str) -> str | None:
     """Why the click is not acted on, or None when Mattermost confirms it. Mattermost signs nothing it
     sends here: the signed context proves the page and the action, not who clicked, so whoever
     holds a context could name any user_id. The post must be the one the page was delivered as
     (its provider id), in the channel named, and the clicker a member of that channel: a page in a
     direct message can be clicked by its recipient alone."""
     post_id, channel_id, user_id = body.get("post_id"), body.get("channel_id"), str(body["user_id"])
-    if not (isinstance(post_id, str) and post_id and isinstance(channel_id, str) and channel_id):
+    if client is None or not (isinstance(post_id, str) and post_id and isinstance(channel_id, str) and channel_id):
         return NOT_OURS
     with state.db.unit_of_work() as s:
         row = s.get(Notification, uuid.UUID(notification_id))
@@ -58,20 +59,18 @@ def _unconfirmed(state: Any, client: MattermostClient, body: dict[str, Any], not
 
 def _click(state: Any, body: dict[str, Any], notification_id: str, action: str) -> dict[str, Any]:
     st = state.settings
-    client = MattermostClient(st.mattermost_url or "", st.mattermost_bot_token or "", st.mattermost_team_id or "",
-                              policy=operator_policy(st))
+    client = bot_client(st)
     try:
         refused = _unconfirmed(state, client, body, notification_id)
         if refused is not None:
             return {"ephemeral_text": refused}
         who = ChatIdentity("mattermost", str(body.get("team_id") or st.mattermost_team_id or ""),
                            str(body["user_id"]))
-        # Mattermost's profile email links only when the operator vouches that Mattermost verifies it
-        emails = client if st.mattermost_email_linking else None
-        answer = press(state, emails, who, notification_id=notification_id, action=action,
+        answer = press(state, client, who, notification_id=notification_id, action=action,
                        message_key=f'{body.get("post_id") or ""}:{body.get("trigger_id") or ""}')
     finally:
-        client.close()
+        if client is not None:
+            client.close()
     return mattermost_reply(answer)
 
 

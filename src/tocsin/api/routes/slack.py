@@ -204,8 +204,9 @@ def _interaction(state: Any, payload: dict[str, Any]) -> Response:
     if payload.get("type") == "view_submission" and isinstance(view, dict) \
             and view.get("callback_id") == slack_modal.CALLBACK_ID:
         return _declare_submitted(state, payload, view)
-    answer = slack_handlers.handle_interaction(state, payload)
-    return JSONResponse(answer) if answer is not None else Response(status_code=200)
+    # buttons and shortcuts answer through the payload's response_url: Slack gets its 200 at once, and
+    # the work (a database transaction, a Slack call or two) runs behind it
+    return Response(status_code=200, background=BackgroundTask(slack_handlers.handle_interaction, state, payload))
 
 
 @router.post("/integrations/slack/interactive", include_in_schema=False)

@@ -38,6 +38,8 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
     ]),
     ("Telling people", [
         ("/status-pages", "Status pages", "components, public incidents, maintenance and subscribers", False),
+        ("/configure/chat", "Chat", "Slack, Mattermost and Microsoft Teams: the app manifest, incident channels, "
+         "delivery", True),
     ]),
     ("Security response", [
         ("/checklist-templates", "Containment checklists", "the steps a security incident's checklist starts with",

@@ -1,6 +1,7 @@
 """The user's own page: name and time zone, password, API tokens, and everything about being
 paged: contact methods (added, verified in the page with a code, tested, removed), notification
-rules, the hand-off notices switch, the pages sent to them and their open action items.
+rules, the hand-off notices switch, the pages sent to them and their open action items, and their
+linked chat accounts (unlinked in web/routes/chat_pages.py).
 
 A new API token is shown once, in the answer to the POST that made it. Changing the password
 needs the current one and ends the user's other console sessions (this one stays). Codes and
@@ -33,6 +34,7 @@ from tocsin.users.service import (
     update_user,
 )
 from tocsin.web.auth import CsrfForm, CtxDep, WebCtx, csrf_form, web_ctx
+from tocsin.web.chat_view import account_rows
 from tocsin.web.me_view import paging_view
 from tocsin.web.render import render
 from tocsin.web.routes.common import field, parse_uuid, redirect
@@ -44,7 +46,8 @@ ZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith
 def _me_page(request: Request, ctx: WebCtx, s: Session, status_code: int = 200, **extra: Any) -> Response:
     me = require_user(s, ctx.user.id)
     return render(request, ctx, "me.html", status_code=status_code, me=me, tokens=list_tokens(s, user_id=me.id),
-                  types=TYPES, zones=ZONES, **paging_view(s, ctx, me), **extra)
+                  types=TYPES, zones=ZONES, chat_accounts=account_rows(s, me.id), **paging_view(s, ctx, me),
+                  **extra)
 
 
 @router.get("/me")

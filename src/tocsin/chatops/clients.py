@@ -1,0 +1,37 @@
+"""The chat platform clients the chat outbox sends through, built from the settings.
+
+Slack and Mattermost are `ChatClient`s (notify/chat_types.py); Teams has no client of its own (a card
+is POSTed to the Workflows webhook through the engine's guarded HTTP client). Chat calls wait at most
+TIMEOUT seconds: the chat outbox runs on the delivery thread after the pages, and a slow chat
+platform must not keep the next pages waiting long (engine/modules.py)."""
+
+from __future__ import annotations
+
+from tocsin.config import Settings
+from tocsin.net.policy import operator_policy
+from tocsin.notify.chat_types import ChatClient
+from tocsin.notify.mattermost import MattermostClient
+from tocsin.notify.slack_app import SlackApp
+
+TIMEOUT = 3  # seconds
+CHAT_PLATFORMS = ("slack", "mattermost")  # the platforms with a channel per incident
+TEAMS = "teams"  # posts cards to one Workflows webhook: no channel per incident
+
+
+def enabled(settings: Settings) -> list[str]:
+    """The platforms chat-ops is configured for: slack, mattermost (channels), teams (cards)."""
+    found = [p for p, on in (("slack", settings.slack_app_enabled()), ("mattermost", settings.mattermost_enabled()))
+             if on]
+    return found + ([TEAMS] if settings.teams_webhook_url else [])
+
+
+def client_for(settings: Settings, platform: str) -> ChatClient | None:
+    """The client of `platform`, or None when it is not configured (or is Teams)."""
+    if platform == "slack" and settings.slack_app_enabled() and settings.slack_bot_token:
+        return SlackApp(settings.slack_bot_token, settings.slack_base_url, timeout=TIMEOUT)
+    if platform == "mattermost" and settings.mattermost_enabled():
+        assert settings.mattermost_url and settings.mattermost_bot_token and settings.mattermost_team_id
+        # The server is the operator's, often on their own network: private ranges allowed, metadata not.
+        return MattermostClient(settings.mattermost_url, settings.mattermost_bot_token, settings.mattermost_team_id,
+                                policy=operator_policy(settings), timeout=TIMEOUT)
+    return None
