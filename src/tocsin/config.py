@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     mattermost_team_id: str | None = Field(default=None, description="Mattermost team that incident channels go in")
     mattermost_command_token: str | None = Field(default=None, description="The token Mattermost sends with the "
                                                  "slash command (checks that a command came from Mattermost)")
+    mattermost_email_linking: bool = Field(default=False, description="Link a Mattermost user to the tocsin user "
+                                           "with the same email (else only by the one-time link). Turn on only "
+                                           "if Mattermost verifies every email (RequireEmailVerification, or "
+                                           "SSO/LDAP accounts): a Mattermost user may otherwise set any address")
     mattermost_outgoing_token: str | None = Field(default=None, description="The token Mattermost sends with the "
                                                   "outgoing webhook (#timeline and #incident in a channel)")
     teams_webhook_url: str | None = Field(default=None, description="Microsoft Teams Workflows webhook URL that "

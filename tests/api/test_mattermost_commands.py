@@ -149,7 +149,8 @@ def test_a_mattermost_user_is_linked_by_the_servers_email_and_named_by_username(
     mattermost.add_user("dave", dave.email)
     settings = Settings(max_body_bytes=64 * 1024, secret_key="test-secret", public_url="https://tocsin.example.test",
                         mattermost_command_token=mm.COMMAND_TOKEN, mattermost_url=mattermost.url,
-                        mattermost_bot_token=mm.TOKEN, mattermost_team_id=mm.TEAM_ID)
+                        mattermost_bot_token=mm.TOKEN, mattermost_team_id=mm.TEAM_ID,
+                        mattermost_email_linking=True)  # the operator vouches that Mattermost verifies emails
     app = create_app(settings=settings, db=db, clock=clock)
     try:
         with AppliedClient(app, raise_server_exceptions=False) as c:

@@ -79,7 +79,8 @@ def world(db, clock, make_person, mattermost) -> Any:
     ua, ub = mattermost.add_user("alice", alice.email), mattermost.add_user("bob", bob.email)
     uc = mattermost.add_user("carol", "carol@elsewhere.test")
     app = _app(db, clock, mattermost_outgoing_token=mm.OUTGOING_TOKEN, mattermost_url=mattermost.url,
-               mattermost_bot_token=mm.TOKEN, mattermost_team_id=mm.TEAM_ID)
+               mattermost_bot_token=mm.TOKEN, mattermost_team_id=mm.TEAM_ID,
+               mattermost_email_linking=True)  # the operator vouches that Mattermost verifies emails
     try:
         with AppliedClient(app, raise_server_exceptions=False) as http:
             incident = declare(http, alice, title="Checkout errors")
@@ -206,3 +207,26 @@ def test_not_configured_is_404(db, clock) -> None:
             assert http.post(PATH, content=body, headers=headers).status_code == 404
     finally:
         app.state.ingest.close()
+
+
+def test_without_email_linking_a_self_set_email_is_nobody(db, clock, make_person, mattermost) -> None:
+    """By default Mattermost's profile email links no one (a user can type an admin's address there):
+    Mallory, showing Ada's email, captures nothing and runs nothing as Ada."""
+    ada = make_person("admin", name="Ada")
+    mallory = mattermost.add_user("mallory", ada.email)
+    app = _app(db, clock, mattermost_outgoing_token=mm.OUTGOING_TOKEN, mattermost_url=mattermost.url,
+               mattermost_bot_token=mm.TOKEN, mattermost_team_id=mm.TEAM_ID)
+    try:
+        with AppliedClient(app, raise_server_exceptions=False) as http:
+            incident = declare(http, ada, title="Checkout errors")
+            channel = mattermost.add_channel("inc-1-checkout-errors", members=(mallory,))
+            _channel_of(db, clock, incident, channel)
+            w = World(http, db, mattermost, incident, channel, mallory, mallory, mallory, {"Ada": ada})
+            assert "not linked" in w.said("#timeline all good, nothing to see", mallory, "p1")
+            assert "not linked" in w.said("#incident resolve", mallory, "p2")
+            assert w.notes() == []
+    finally:
+        app.state.ingest.close()
+    with db.unit_of_work() as s:
+        assert s.execute(sa.select(accounts.ChatAccount)).first() is None
+        assert s.execute(sa.select(Incident)).scalar_one().status != "resolved"

@@ -57,6 +57,7 @@ class FakeUser:
     id: str
     username: str
     email: str
+    email_verified: bool = True  # Mattermost's EmailVerified (omitted from its JSON when false)
 
 
 @dataclass
@@ -272,6 +273,12 @@ class FakeMattermost(http.server.ThreadingHTTPServer):
                 return self._patch(self._channel(cid, live=True), body)
             case "POST", ["channels", cid, "members"]:
                 return self._members(self._channel(cid, live=True), body)
+            case "GET", ["channels", cid, "members", uid]:
+                channel = self._channel(cid)
+                if uid not in channel.members:
+                    raise MMError(404, "app.channel.get_member.missing.app_error", "No channel member found.")
+                return 200, {"channel_id": cid, "user_id": uid, "roles": "channel_user"}, \
+                    f"checked @{self._user(uid).username} in ~{channel.name}"
             case "DELETE", ["channels", cid]:
                 channel = self._channel(cid)
                 if channel.delete_at:
@@ -329,8 +336,9 @@ class FakeMattermost(http.server.ThreadingHTTPServer):
         return user
 
     def _user_json(self, user: FakeUser) -> dict[str, Any]:
-        return {"id": user.id, "username": user.username, "email": "" if self.hide_emails else user.email,
-                "is_bot": user.id == BOT_ID, "delete_at": 0}
+        found = {"id": user.id, "username": user.username, "email": "" if self.hide_emails else user.email,
+                 "is_bot": user.id == BOT_ID, "delete_at": 0}
+        return {**found, "email_verified": True} if user.email_verified else found
 
     def _post_by_id(self, pid: str) -> FakePost:
         found = self.posts.get(pid)

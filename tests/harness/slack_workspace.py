@@ -44,13 +44,18 @@ class User:
     name: str
     email: str | None = None
     is_bot: bool = False
+    team_id: str = TEAM  # another team's: a Slack Connect member of a shared channel
+    email_confirmed: bool = True
+    deleted: bool = False
 
     def as_json(self) -> dict[str, Any]:
         profile: dict[str, Any] = {"real_name": self.name, "display_name": self.name}
         if self.email:
             profile["email"] = self.email
-        return {"id": self.id, "team_id": TEAM, "name": self.name.lower().replace(" ", "."), "real_name": self.name,
-                "deleted": False, "is_bot": self.is_bot, "profile": profile}
+        found = {"id": self.id, "team_id": self.team_id, "name": self.name.lower().replace(" ", "."),
+                 "real_name": self.name, "deleted": self.deleted, "is_bot": self.is_bot,
+                 "is_email_confirmed": self.email_confirmed, "profile": profile}
+        return {**found, "is_stranger": True} if self.team_id != TEAM else found
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.ports import closed_port
-from tests.harness.slack import BOT_USER, CHANNEL, TOKEN, FakeSlack
+from tests.harness.slack import BOT_USER, CHANNEL, TEAM, TOKEN, FakeSlack
 from tocsin.config import Settings
 from tocsin.notify.chat_types import ChatClient, ChatResult
 from tocsin.notify.slack_app import NO_TOKEN, SlackApp
@@ -301,7 +301,13 @@ def test_a_user_is_found_by_email_and_the_email_read_back(slack: FakeSlack, app:
     alice = slack.add_user("alice@example.com", "Alice")
 
     assert app.lookup_by_email("Alice@Example.com").data == {"user_id": alice}
-    assert app.user_email(alice).data == {"email": "alice@example.com"}
+    assert app.user_email(alice).data == {"email": "alice@example.com", "team_id": TEAM}
+    # an address that cannot name a tocsin user is not given: unconfirmed, deactivated, a bot, a stranger
+    for change in ({"email_confirmed": False}, {"deleted": True}, {"is_bot": True}, {"team_id": "T0OTHERORG"}):
+        other = slack.add_user("alice@example.com", "Alice")
+        for key, value in change.items():
+            setattr(slack.workspace.users[other], key, value)
+        assert app.user_email(other).ok and app.user_email(other).data == {}, change
 
 
 def test_an_unknown_email_or_user_is_permanent(app: SlackApp) -> None:

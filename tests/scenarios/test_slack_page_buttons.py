@@ -138,7 +138,7 @@ def test_a_page_about_a_restricted_incident_is_not_found_for_someone_outside_its
 def test_mattermost_buttons_act_as_the_clicker_and_refuse_a_forged_context(rb: Any, mattermost: Any) -> None:
     mm = mattermost
     rb.configure(slack_signing_secret=SECRET, mattermost_url=mm.url, mattermost_bot_token=MM_TOKEN,
-                 mattermost_team_id=TEAM_ID)
+                 mattermost_team_id=TEAM_ID, mattermost_email_linking=True)
     rb.person("Carol")
     carol = mm.add_user("carol", rb.people["Carol"].email)
     town = mm.add_channel("ops-pages", members=(carol,))

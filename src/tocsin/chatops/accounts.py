@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
@@ -55,15 +56,28 @@ def principal_of(s: Session, who: ChatIdentity) -> Principal | None:
     return principal_for(s, user) if user is not None else None
 
 
-def link(s: Session, who: ChatIdentity, *, user: User, via: str, now: datetime) -> ChatAccount:
-    """Link `who` to `user` (replacing an earlier link of the same chat user); audited."""
-    row = s.execute(sa.select(ChatAccount).where(
+def _account(s: Session, who: ChatIdentity) -> ChatAccount | None:
+    return s.execute(sa.select(ChatAccount).where(
         ChatAccount.platform == who.platform, ChatAccount.team_id == who.team_id,
         ChatAccount.external_id == who.external_id)).scalar_one_or_none()
+
+
+def link(s: Session, who: ChatIdentity, *, user: User, via: str, now: datetime) -> ChatAccount:
+    """Link `who` to `user` (replacing an earlier link of the same chat user); audited. Two requests
+    of one chat user linking at once (two clicks, a platform's retry) both succeed: the insert runs
+    in a savepoint, and the one that loses the unique constraint updates the winner's row."""
+    row = _account(s, who)
     if row is None:
-        row = ChatAccount(platform=who.platform, team_id=who.team_id, external_id=who.external_id, user_id=user.id,
-                          linked_via=via, linked_at=now)
-        s.add(row)
+        try:
+            with s.begin_nested():
+                row = ChatAccount(platform=who.platform, team_id=who.team_id, external_id=who.external_id,
+                                  user_id=user.id, linked_via=via, linked_at=now)
+                s.add(row)
+        except IntegrityError:
+            row = _account(s, who)
+            if row is None:
+                raise
+            row.user_id, row.linked_via, row.linked_at = user.id, via, now
     else:
         row.user_id, row.linked_via, row.linked_at = user.id, via, now
     s.flush()
@@ -125,6 +139,8 @@ def read_link_token(server_key: str, token: str, *, now: datetime) -> ChatIdenti
     except (ValueError, TypeError):
         return None
     if not all(isinstance(x, str) for x in (platform, team_id, external_id)) or not isinstance(expires, int):
+        return None
+    if len(platform) > 16 or len(team_id) > 64 or not 0 < len(external_id) <= 64:  # what chat_accounts holds
         return None
     if now.timestamp() > expires:
         return None

@@ -145,12 +145,12 @@ def act_as(session: Session, *, notification_id: uuid.UUID, action: str, actor: 
     level now, `escalation.service.reescalate`). Return what happened, in words.
 
     Need-to-know as in the API: a page about an alert of a restricted incident `actor` may not see
-    is "not found"."""
+    is "not found"; for a group's page, any alert of the group (the page acts on them all)."""
     row = session.get(Notification, notification_id)
     if row is None or row.kind != "page":
         raise NotFound("this page no longer exists")
     if actor.user_id is not None and not actor.sees_all_restricted:
-        for alert in _alerts(session, row):
+        for alert in _alerts(session, row) + _group_members(session, row):
             inc = session.get(Incident, alert.incident_id) if alert.incident_id is not None else None
             if inc is not None and inc.restricted and actor.user_id not in who_may_see(session, inc, [actor.user_id]):
                 raise NotFound("this page no longer exists")
@@ -161,6 +161,14 @@ def act_as(session: Session, *, notification_id: uuid.UUID, action: str, actor: 
     if action not in ("ack", "resolve"):
         raise Conflict("a page can be acknowledged, resolved or escalated")
     return _page_act(session, row, actor, action, now)
+
+
+def _group_members(session: Session, row: Notification) -> list[Alert]:
+    """Every alert of the group a group page acts on (the group gains alerts after its page)."""
+    group = _group(session, row)
+    if group is None:
+        return []
+    return list(session.execute(sa.select(Alert).where(Alert.group_id == group.id)).scalars())
 
 
 def _escalate(session: Session, row: Notification, actor: Principal, now: datetime) -> str:

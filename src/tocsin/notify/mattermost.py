@@ -173,6 +173,11 @@ class MattermostClient:
         got = self._call("POST", "/posts/ephemeral", "post the ephemeral message", json=body)
         return got if isinstance(got, ChatResult) else self._ok("ephemeral message shown", post_id=got.get("id"))
 
+    def is_member(self, channel: str, user: str) -> ChatResult:
+        """Delivered if `user` is a member of `channel`; a permanent failure (404) if not."""
+        got = self._call("GET", f"/channels/{self._id(channel)}/members/{self._id(user)}", "read the channel member")
+        return got if isinstance(got, ChatResult) else self._ok("a member", channel_id=channel, user_id=user)
+
     def archive(self, channel: str) -> ChatResult:
         """Archive the channel (a soft delete: Mattermost sets its delete_at)."""
         got = self._call("DELETE", f"/channels/{self._id(channel)}", "archive the channel")
@@ -186,7 +191,8 @@ class MattermostClient:
         return got if isinstance(got, ChatResult) else self._ok("user found", user_id=got.get("id"))
 
     def user_email(self, user: str) -> ChatResult:
-        """The user's email address: data {email} (`email_hidden` when the server does not show it to the bot)."""
+        """The user's verified email address: data {email} (`email_hidden` when the server does not show it
+        to the bot, `email_unverified` when Mattermost has not verified it)."""
         got = self._call("GET", f"/users/{self._id(user)}", "read the user")
         if isinstance(got, ChatResult):
             return got
@@ -194,6 +200,9 @@ class MattermostClient:
         if not email:
             return ChatResult(Outcome.permanent, "Mattermost does not show this user's email address to the bot",
                               error="email_hidden")
+        if got.get("email_verified") is not True:  # Mattermost omits the flag when it is false
+            return ChatResult(Outcome.permanent, "Mattermost has not verified this user's email address",
+                              error="email_unverified")
         return self._ok("user read", email=email)
 
     def message(self, channel: str, post_id: str) -> ChatResult:

@@ -193,14 +193,21 @@ class SlackApp:
         return _ok(f"found Slack user {user_id}", user_id=user_id)
 
     def user_email(self, user: str) -> ChatResult:
-        """users.info; data {email} when the profile shows one (users:read.email), else no data."""
+        """users.info; data {email, team_id} when the profile shows an email (users:read.email) that
+        can name a tocsin user, else no data: not for a deactivated account, a bot, a Slack Connect
+        stranger (another organisation sets its members' emails), or an email Slack has not confirmed."""
         response = self._call("users.info", lambda c: c.users_info(user=user))
         if isinstance(response, ChatResult):
             return response
-        profile = (response.get("user") or {}).get("profile") or {}
+        found = response.get("user")
+        found = found if isinstance(found, dict) else {}
+        if found.get("deleted") or found.get("is_bot") or found.get("is_stranger") \
+                or found.get("is_email_confirmed") is False:
+            return _ok(f"{user} shows no usable email address")
+        profile = found.get("profile") or {}
         email = profile.get("email") if isinstance(profile, dict) else None
         if isinstance(email, str) and email.strip():
-            return _ok(f"email of {user} read", email=email.strip())
+            return _ok(f"email of {user} read", email=email.strip(), team_id=str(found.get("team_id") or ""))
         return _ok(f"{user} shows no email address")
 
     # -- what the inbound handlers need --------------------------------------------------------

@@ -70,6 +70,10 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -80,7 +84,7 @@ def slack_reply(payload: dict[str, Any], answer: Answer) -> dict[str, Any]:
     if not answer.done:
         return {"response_type": "ephemeral", "replace_original": False, "text": answer.text}
     message = _dict(payload.get("message"))
-    blocks = [b for b in (message.get("blocks") or []) if isinstance(b, dict)
+    blocks = [b for b in _list(message.get("blocks")) if isinstance(b, dict)
               and not (answer.final and b.get("type") == "actions") and b.get("block_id") != "tocsin_outcome"]
     note = {"type": "context", "block_id": "tocsin_outcome",
             "elements": [{"type": "mrkdwn", "text": _escape(answer.text)[:2900]}]}
@@ -90,8 +94,8 @@ def slack_reply(payload: dict[str, Any], answer: Answer) -> dict[str, Any]:
 
 def on_block_actions(state: Any, client: Any, payload: dict[str, Any]) -> None:
     """A click on a page's button in Slack: act, then answer through the click's response_url."""
-    actions = [a for a in (payload.get("actions") or []) if isinstance(a, dict)
-               and a.get("action_id") in SLACK_ACTIONS]
+    actions = [a for a in _list(payload.get("actions")) if isinstance(a, dict)
+               and isinstance(a.get("action_id"), str) and a["action_id"] in SLACK_ACTIONS]
     user, team, container = _dict(payload.get("user")), _dict(payload.get("team")), _dict(payload.get("container"))
     if not actions or not user.get("id"):
         return

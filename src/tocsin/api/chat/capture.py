@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.chatops.accounts import ChatIdentity, find_user
 from tocsin.chatops.models import ChatReceipt
-from tocsin.chatops.receipts import first_time, note_entry
+from tocsin.chatops.receipts import first_time, note_entry, stored_key
 from tocsin.containment import service as containment
 from tocsin.errors import InvalidInput
 from tocsin.http import forensics
@@ -49,7 +49,7 @@ def receipt_key(platform: str, channel_id: str, message_ts: str) -> str:
 
 def already_captured(s: Session, *, platform: str, channel_id: str, message_ts: str) -> bool:
     """Was this message captured already? (Asked before fetching it from the platform.)"""
-    key = receipt_key(platform, channel_id, message_ts)[:255]
+    key = stored_key(receipt_key(platform, channel_id, message_ts))
     return s.execute(sa.select(ChatReceipt.id).where(ChatReceipt.platform == platform,
                                                      ChatReceipt.key == key)).first() is not None
 

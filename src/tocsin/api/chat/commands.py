@@ -72,15 +72,24 @@ class Caller:
 
 
 def has_nul(value: Any) -> bool:
-    """Does a parsed request (form fields, JSON) hold a NUL anywhere? PostgreSQL stores no text with
-    one, so such a request is refused (400) before anything is looked up or written."""
+    """Does a parsed request (form fields, JSON) hold a NUL, or a lone surrogate (JSON's "\\ud800",
+    which is no UTF-8), anywhere? The database stores no such text, so such a request is refused
+    (400) before anything is looked up or written."""
     if isinstance(value, str):
-        return "\x00" in value
+        return "\x00" in value or not _utf8(value)
     if isinstance(value, dict):
         return any(has_nul(k) or has_nul(v) for k, v in value.items())
     if isinstance(value, list):
         return any(has_nul(v) for v in value)
     return False
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def link_url(settings: Settings, who: accounts.ChatIdentity, now: datetime) -> str:

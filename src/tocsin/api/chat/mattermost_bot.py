@@ -29,10 +29,13 @@ def bot_client(settings: Any) -> MattermostClient | None:
                             policy=operator_policy(settings))
 
 
-def lookups(client: MattermostClient | None) -> tuple[Lookup, Lookup]:
-    """(the user's email, the id of a username) through the bot; None where it cannot tell."""
+def lookups(client: MattermostClient | None, *, trust_email: bool) -> tuple[Lookup, Lookup]:
+    """(the user's email, the id of a username) through the bot; None where it cannot tell. The email
+    links an account only when the operator vouches that Mattermost verifies emails (`trust_email`:
+    TOCSIN_MATTERMOST_EMAIL_LINKING): a Mattermost user can otherwise set any address on their
+    profile, an admin's included."""
     def email(user: str) -> str | None:
-        got = client.user_email(user) if client else None
+        got = client.user_email(user) if client and trust_email else None
         return (str(got.data.get("email") or "") or None) if got is not None and got.ok else None
 
     def username(name: str) -> str | None:

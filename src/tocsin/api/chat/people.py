@@ -17,15 +17,31 @@ class EmailSource(Protocol):
     def user_email(self, user: str) -> ChatResult: ...
 
 
+def own_email(answer: ChatResult, team_id: str) -> str | None:
+    """The email a platform's user lookup gave, if it can link: an account of another team (a Slack
+    Connect member, whose organisation sets its emails) gives none."""
+    email = answer.data.get("email") if answer.ok else None
+    team = answer.data.get("team_id")
+    if not isinstance(email, str) or not email or (team and team != team_id):
+        return None
+    return email
+
+
+def trusts_email(settings: Any, platform: str) -> bool:
+    """Does the platform's profile email name its user? Slack's is confirmed by Slack; Mattermost's is
+    whatever the user typed unless the server verifies it, so only when the operator says it does
+    (TOCSIN_MATTERMOST_EMAIL_LINKING)."""
+    return platform != "mattermost" or bool(settings.mattermost_email_linking)
+
+
 def acting(state: Any, client: EmailSource | None, who: ChatIdentity) -> Principal | None:
     """The principal `who` acts as: linked, or linked now by the platform's verified email; None if neither."""
     with state.db.unit_of_work() as s:
         found = principal_of(s, who)
-    if found is not None or client is None:
+    if found is not None or client is None or not trusts_email(state.settings, who.platform):
         return found
-    answer = client.user_email(who.external_id)
-    email = answer.data.get("email") if answer.ok else None
-    if not isinstance(email, str) or not email:
+    email = own_email(client.user_email(who.external_id), who.team_id)
+    if email is None:
         return None
     with state.db.unit_of_work() as s:
         user = link_by_email(s, who, email=email, now=state.clock.now())

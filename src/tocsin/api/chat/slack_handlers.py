@@ -23,7 +23,7 @@ from typing import Any
 
 from tocsin.api.chat import buttons
 from tocsin.api.chat.capture import already_captured, capture, slack_permalink, slack_time
-from tocsin.api.chat.people import acting, link_words
+from tocsin.api.chat.people import acting, link_words, own_email
 from tocsin.chatops.accounts import ChatIdentity, find_user
 from tocsin.chatops.channels import channel_row, incident_in
 from tocsin.errors import NotFound, TocsinError
@@ -188,9 +188,8 @@ def _author_name(state: Any, client: SlackApp, team_id: str, author: Any) -> str
     with state.db.unit_of_work() as s:
         if find_user(s, ChatIdentity(PLATFORM, team_id, author)) is not None:
             return None
-    found = client.user_email(author)
-    email = found.data.get("email") if found.ok else None
-    if not isinstance(email, str) or not email:
+    email = own_email(client.user_email(author), team_id)
+    if email is None:
         return None
     with state.db.unit_of_work() as s:
         user = get_user_by_email(s, email)

@@ -211,7 +211,7 @@ def channel_of(view: dict[str, Any]) -> str | None:
     """The channel the declare command came from (the form's private metadata)."""
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return None
     channel = meta.get("channel") if isinstance(meta, dict) else None
     return channel if isinstance(channel, str) and channel else None

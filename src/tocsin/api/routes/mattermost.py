@@ -47,7 +47,7 @@ def _command(state: Any, form: dict[str, str]) -> Response:
     who = accounts.ChatIdentity(PLATFORM, team, user)
     trigger = form.get("trigger_id", "")
     client = bot_client(settings)
-    lookup_email, lookup_username = lookups(client)
+    lookup_email, lookup_username = lookups(client, trust_email=settings.mattermost_email_linking)
     try:
         reply = _run(state, form, who, channel, trigger, now, lookup_email, lookup_username)
     finally:

@@ -65,8 +65,8 @@ def _payload(body: bytes, content_type: str) -> dict[str, Any] | None:
                 return None
             return {**got, "timestamp": None if stamp is None else stamp / 1000}
         form: dict[str, Any] = dict(parse_qsl(text, keep_blank_values=True, max_num_fields=100))
-    except (UnicodeDecodeError, ValueError, OverflowError):  # OverflowError: an integer too large for a time
-        return None
+    except (UnicodeDecodeError, ValueError, OverflowError, RecursionError):
+        return None  # OverflowError: an integer too large for a time; RecursionError: "[[[[..." too deep
     if "timestamp" in form:
         try:
             form["timestamp"] = float(form["timestamp"])
@@ -78,7 +78,8 @@ def _payload(body: bytes, content_type: str) -> dict[str, Any] | None:
 def _token_ok(expected: str, request: Request, payload: dict[str, Any]) -> bool:
     header = request.headers.get("authorization", "")
     given = header[6:].strip() if header[:6].lower() == "token " else str(payload.get("token") or "")
-    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+    # "surrogatepass": a lone surrogate (JSON's "\\ud800") is a wrong token, not a 500
+    return bool(given) and hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode())
 
 
 def _posted_at(seconds: float | None, state: Any) -> datetime | None:
@@ -144,7 +145,7 @@ def _command(state: Any, client: Any, form: dict[str, Any], text: str) -> tuple[
         pass  # the executor says what is wrong
     if acting(state, client, who) is None:
         return _not_linked(state, client, who, channel), False
-    lookup_email, lookup_username = lookups(client)
+    lookup_email, lookup_username = lookups(client, trust_email=state.settings.mattermost_email_linking)
     now = state.clock.now()
     with state.db.unit_of_work() as s:
         if not receipts.first_time(s, platform=PLATFORM, key=f"outgoing:{post_id}", now=now):

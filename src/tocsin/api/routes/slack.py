@@ -32,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tocsin.api.chat import slack_handlers, slack_modal
 from tocsin.api.chat.commands import Reply, execute, has_nul, resolve_user
+from tocsin.api.chat.people import own_email
 from tocsin.chatops import accounts, receipts
 from tocsin.clock import Clock
 from tocsin.incidents.service import ref
@@ -90,13 +91,11 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _email_lookup(app: SlackApp, known: dict[str, str | None]) -> Callable[[str], str | None]:
-    """users.info's verified email of a Slack user (looked up at most once per request)."""
+def _email_lookup(app: SlackApp, known: dict[str, str | None], team: str) -> Callable[[str], str | None]:
+    """users.info's verified email of a Slack user of `team` (looked up at most once per request)."""
     def look(user: str) -> str | None:
         if user not in known:
-            result = app.user_email(user)
-            email = result.data.get("email") if result.ok else None
-            known[user] = email if isinstance(email, str) and email else None
+            known[user] = own_email(app.user_email(user), team)
         return known[user]
     return look
 
@@ -107,7 +106,7 @@ def _prefetch(state: Any, app: SlackApp, who: accounts.ChatIdentity) -> dict[str
     with state.db.unit_of_work() as s:
         if accounts.find_user(s, who) is not None:
             return {}
-    return {who.external_id: _email_lookup(app, {})(who.external_id)}
+    return {who.external_id: _email_lookup(app, {}, who.team_id)(who.external_id)}
 
 
 # --- slash commands ------------------------------------------------------------------------------
@@ -124,7 +123,7 @@ def _command(state: Any, form: dict[str, str]) -> Response:
     settings, now = state.settings, state.clock.now()
     who = accounts.ChatIdentity(PLATFORM, team, user)
     app = SlackApp.from_settings(settings)
-    lookup = _email_lookup(app, _prefetch(state, app, who))
+    lookup = _email_lookup(app, _prefetch(state, app, who), team)
     with state.db.unit_of_work() as s:
         if not receipts.first_time(s, platform=PLATFORM, key=f"command:{trigger}", now=now):
             return JSONResponse({"response_type": "ephemeral", "text": "That command was already received."})
@@ -172,7 +171,7 @@ def _declare_submitted(state: Any, payload: dict[str, Any], view: dict[str, Any]
     settings, now = state.settings, state.clock.now()
     who = accounts.ChatIdentity(PLATFORM, team, user)
     app = SlackApp.from_settings(settings)
-    lookup = _email_lookup(app, _prefetch(state, app, who))
+    lookup = _email_lookup(app, _prefetch(state, app, who), team)
     key = f"view:{view.get('id')}:{view.get('hash')}"
     try:
         with state.db.unit_of_work() as s:
@@ -218,7 +217,7 @@ async def slack_interactive(request: Request) -> Response:
     form = _form(body)
     try:
         payload = json.loads(form["payload"]) if form and "payload" in form else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested deeper than the parser goes
         payload = None
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str) or has_nul(payload):
         return _bad("a form with a JSON `payload` field")
@@ -245,7 +244,7 @@ async def slack_events(request: Request) -> Response:
         return body
     try:
         envelope = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return _bad("a JSON event envelope")
     if not isinstance(envelope, dict) or has_nul(envelope):
         return _bad("a JSON event envelope")
