@@ -438,3 +438,21 @@ def test_events_are_handed_on_once_and_other_interactions_too(talk, db, monkeypa
 def test_the_timestamp_window_follows_tocsins_clock(talk, clock, people):
     clock.advance(timedelta(days=400))  # the signature is checked against the injected clock, not the machine's
     assert talk.command(people["alice_slack"], "help").status_code == 200
+
+
+def test_naming_an_unlinked_person_links_them_in_the_callers_name(talk, db, clock, people):
+    """`role scribe @bob` links Bob's Slack user by its verified email as a side effect: the audit chain
+    says Alice did it (she named him), not Bob."""
+    from tocsin.audit.models import AuditEntry
+
+    u_alice, u_bob = people["alice_slack"], people["bob_slack"]
+    talk.said(u_alice, "declare SEV2 checkout errors")
+    incident_channel(db, clock, "INC-1", "C0INC0001")
+    assert talk.said(u_alice, f"role scribe <@{u_bob}|bob>", channel="C0INC0001")["text"] == "Alice made Bob Scribe"
+    with db.read() as s:
+        linked = [(e.actor_label, e.target_id, e.details["chat_user"]) for e in s.execute(
+            sa.select(AuditEntry).where(AuditEntry.action == "chat.account_linked").order_by(AuditEntry.seq)).scalars()]
+    assert linked == [
+        (people["alice"].email, str(people["alice"].id), u_alice),  # Alice's own first command
+        (people["alice"].email, str(people["bob"].id), u_bob),  # Bob, named by Alice
+    ]

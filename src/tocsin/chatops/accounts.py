@@ -62,8 +62,10 @@ def _account(s: Session, who: ChatIdentity) -> ChatAccount | None:
         ChatAccount.external_id == who.external_id)).scalar_one_or_none()
 
 
-def link(s: Session, who: ChatIdentity, *, user: User, via: str, now: datetime) -> ChatAccount:
-    """Link `who` to `user` (replacing an earlier link of the same chat user); audited. Two requests
+def link(s: Session, who: ChatIdentity, *, user: User, via: str, now: datetime,
+         actor: Principal | None = None) -> ChatAccount:
+    """Link `who` to `user` (replacing an earlier link of the same chat user); audited as `actor` (default:
+    the user linked; a caller who named them, e.g. `role scribe @bob`, when that linked them). Two requests
     of one chat user linking at once (two clicks, a platform's retry) both succeed: the insert runs
     in a savepoint, and the one that loses the unique constraint updates the winner's row."""
     row = _account(s, who)
@@ -81,18 +83,19 @@ def link(s: Session, who: ChatIdentity, *, user: User, via: str, now: datetime) 
     else:
         row.user_id, row.linked_via, row.linked_at = user.id, via, now
     s.flush()
-    actor = Principal(user_id=user.id, label=user.email, org_role=OrgRole(user.org_role))
+    actor = actor or Principal(user_id=user.id, label=user.email, org_role=OrgRole(user.org_role))
     record(s, actor=actor, action="chat.account_linked", target_type="user", target_id=user.id, now=now,
            details={"platform": who.platform, "team": who.team_id, "chat_user": who.external_id, "via": via})
     return row
 
 
-def link_by_email(s: Session, who: ChatIdentity, *, email: str | None, now: datetime) -> User | None:
+def link_by_email(s: Session, who: ChatIdentity, *, email: str | None, now: datetime,
+                  actor: Principal | None = None) -> User | None:
     """Link `who` to the active tocsin user with the platform's verified `email`, if there is one."""
     user = _usable(get_user_by_email(s, email)) if email else None
     if user is None:
         return None
-    link(s, who, user=user, via="email", now=now)
+    link(s, who, user=user, via="email", now=now, actor=actor)
     return user
 
 

@@ -97,14 +97,15 @@ def link_url(settings: Settings, who: accounts.ChatIdentity, now: datetime) -> s
     return f"{settings.resolved_public_url()}/chat/link?t={token}"
 
 
-def resolve_user(s: Session, who: accounts.ChatIdentity, *, now: datetime, lookup_email: LookupEmail) -> User | None:
+def resolve_user(s: Session, who: accounts.ChatIdentity, *, now: datetime, lookup_email: LookupEmail,
+                 actor: Principal | None = None) -> User | None:
     """The tocsin user `who` acts as: the linked one, else the one with the platform's verified email
-    (which links them)."""
+    (which links them; audited as `actor` when someone else named them)."""
     user = accounts.find_user(s, who)
     if user is None:
         email = lookup_email(who.external_id)
         if email:
-            user = accounts.link_by_email(s, who, email=email, now=now)
+            user = accounts.link_by_email(s, who, email=email, now=now, actor=actor)
     return user
 
 
@@ -261,7 +262,7 @@ def _person(c: Caller, who: p.Person) -> User:
         if not external:
             raise NotFound(f"no chat user @{who.value} was found")
     other = accounts.ChatIdentity(c.who.platform, c.who.team_id, external)
-    user = resolve_user(c.s, other, now=c.now, lookup_email=c.lookup_email)
+    user = resolve_user(c.s, other, now=c.now, lookup_email=c.lookup_email, actor=c.me)
     if user is None:
         shown = f"@{who.value}" if who.kind == "username" else "that person"
         raise NotFound(f"{shown} has no linked tocsin account (they can link with the `link` command)")
