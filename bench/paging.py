@@ -3,6 +3,7 @@ under background ingest; and how late escalation steps run when 10,000 are due w
 
     .venv/bin/python bench/paging.py [--backend sqlite|postgres|both] [--pages 200] [--rate 1000]
                                      [--escalations 10000] [--spread 45] [--page-rate 5] [--batch 10] [--workdir DIR]
+                                     [--chat]
 
 Needs, for `--backend postgres|both`, a PostgreSQL server at TOCSIN_TEST_PG_URL (default
 postgresql+psycopg://postgres@127.0.0.1:5432/test, the test suite's): a fresh database is
@@ -44,6 +45,26 @@ Phases:
    `page received` is when the receiver got the page (this process's wall clock) minus
    `next_at`, what a person sees.
 
+With --chat (chat-ops, issue 18: pages must never wait behind chat), the load and lateness phases
+are replaced by a chat phase, and tocsin serve also gets the Slack app (TOCSIN_SLACK_SIGNING_SECRET,
+TOCSIN_SLACK_BOT_TOKEN, TOCSIN_SLACK_BASE_URL) pointed at a stand-in Slack in this process: the
+test harness's fake (tests/harness/slack.py, Slack's wire format) made slow and rate limiting:
+every Web API call waits CHAT_DELAY seconds (2) before it is answered, and every other call is
+answered 429 ratelimited with Retry-After: 1. The idle phase (Slack configured, the chat outbox
+empty) is the baseline without chat.
+
+5. chat: first CHAT_INCIDENTS incidents (20) are declared through the API (each gets a channel:
+   create, topic, bookmarks, invite, first post, all through the chat outbox on the engine's
+   `tocsin-chat` thread); CHAT_WARMUP seconds later --pages pages are sent as in idle while a
+   thread adds key-event notes through the API to those incidents, CHAT_NOTE_RATE a second (4,
+   round robin; each becomes a post to its channel), so the chat outbox always has calls waiting
+   on the slow, rate-limited Slack. Its lines carry `x idle` ratios (p50 by p50, p99 by p99,
+   against the idle phase of the same run) besides `x bare`. The notes print the chat calls the
+   stand-in answered during the phase (ok and 429) and, at the end, the `chat_outbox` rows by
+   status and the channels by state, read from the database.
+   The phase's API writes (declarations, notes) share the database with the pages: a ratio
+   above 1 is an upper bound on what chat-ops itself costs a page.
+
 Targets (the Paging issue): page latency p50 <= 100 ms and p99 <= 1 s; escalation lateness
 p99 <= 1 s. Each line says whether it met the target. The server's CPU use (cores, from
 /proc) is printed per phase; on PostgreSQL the database server's CPU comes on top, and this
@@ -69,7 +90,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -99,6 +120,11 @@ WARMUP_LOAD_SECONDS = 2.0
 LATE_LEAD_SECONDS = 5.0
 TOKEN = re.compile(r"bench page (\S+)")
 LOOPBACK = "127.0.0.1/32"
+CHAT_DELAY = 2.0  # seconds the stand-in Slack waits before answering any Web API call
+CHAT_INCIDENTS = 20
+CHAT_NOTE_RATE = 4.0  # key-event notes per second while the chat phase's pages are sent
+CHAT_WARMUP = 5.0  # seconds between the declarations and the first page
+ROOT = Path(__file__).resolve().parent.parent  # the repository: tests.harness.slack is the stand-in Slack
 
 
 # --- the mail server and the webhook receiver, in this process -----------------------------------
@@ -179,6 +205,15 @@ class ReceiverServer(http.server.ThreadingHTTPServer):
     request_queue_size = 128  # room for every connection tocsin opens at once (up to 16 sends at a time)
     daemon_threads = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        quiet_reset(self, request, client_address)
+
+
+def quiet_reset(server: http.server.HTTPServer, request: Any, client_address: Any) -> None:
+    """A client closing its idle keep-alive connection with a reset is not an error worth a traceback."""
+    if not isinstance(sys.exc_info()[1], ConnectionResetError):
+        http.server.HTTPServer.handle_error(server, request, client_address)
+
 
 @contextmanager
 def sinks(arrivals: Arrivals) -> Iterator[tuple[str, str]]:
@@ -220,6 +255,7 @@ class Line:
     bare: tuple[float, float] | None = None  # the reference's (p50, p99) in ms
     target: tuple[float, float] | None = None  # (p50, p99) targets in ms; p50 None-able
     note: str = ""
+    idle: tuple[float, float] | None = None  # the same run's idle (p50, p99) in ms, for the chat phase's ratios
 
     @property
     def p50(self) -> float:
@@ -255,7 +291,7 @@ class Server:
 
 
 @contextmanager
-def tocsin(backend: str, workdir: Path, smtp_url: str) -> Iterator[Server]:
+def tocsin(backend: str, workdir: Path, smtp_url: str, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
     workdir.mkdir(parents=True)
     with database(backend, workdir) as url:
         token = admin_token(url, workdir / "data")
@@ -263,7 +299,7 @@ def tocsin(backend: str, workdir: Path, smtp_url: str) -> Iterator[Server]:
         env = {**clean_env(), "TOCSIN_DATABASE_URL": url, "TOCSIN_DATA_DIR": str(workdir / "data"),
                "TOCSIN_LOG_LEVEL": "warning", "TOCSIN_SMTP_URL": smtp_url, "TOCSIN_SMTP_FROM": "pager@bench.test",
                # the webhook receiver is on loopback, which the egress guard refuses unless allowed
-               "TOCSIN_OUTBOUND_ALLOW": LOOPBACK}
+               "TOCSIN_OUTBOUND_ALLOW": LOOPBACK, **(extra_env or {})}
         with log.open("wb") as fh:
             proc = subprocess.Popen([str(TOCSIN), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
                                     stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -511,6 +547,104 @@ def background(srv: Server, rate: float, batch: int, workdir: Path) -> Iterator[
             print(f"  note: the load generator's output was unreadable: {out.read_text()[-2000:]}")
 
 
+# --- chat-ops: a slow, rate-limiting Slack and incidents keeping it busy ----------------------------
+
+def slow_slack() -> Any:
+    """The harness's fake Slack, made slow (every call waits CHAT_DELAY s) and rate limiting (every
+    other Web API call 429 with Retry-After: 1); not started."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.harness.slack import FakeSlack
+
+    class SlowSlack(FakeSlack):
+        def __init__(self) -> None:
+            super().__init__()
+            self.delay = CHAT_DELAY
+            self.calls = {"ok": 0, "429": 0, "other": 0}
+            self.add_user("bench@example.test", "Bench")  # the incident commander: invites find them
+
+        def answer_api(self, method: str, authorization: str | None,
+                       payload: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+            with self.lock:
+                limited = sum(self.calls.values()) % 2 == 1
+                if limited:
+                    self.calls["429"] += 1
+            if limited:
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
+            status, body, headers = super().answer_api(method, authorization, payload)
+            with self.lock:
+                self.calls["ok" if status == 200 and isinstance(body, dict) and body.get("ok") else "other"] += 1
+            return status, body, headers
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            quiet_reset(self, request, client_address)
+
+    return SlowSlack()
+
+
+def chat_env(api_url: str) -> dict[str, str]:
+    from tests.harness.slack import TOKEN as SLACK_TOKEN
+
+    return {"TOCSIN_SLACK_SIGNING_SECRET": "bench-signing-secret", "TOCSIN_SLACK_BOT_TOKEN": SLACK_TOKEN,
+            "TOCSIN_SLACK_BASE_URL": api_url}
+
+
+@contextmanager
+def chat_busy(srv: Server) -> Iterator[dict[str, int]]:
+    """Declare CHAT_INCIDENTS incidents, wait CHAT_WARMUP s, then add key-event notes to them at
+    CHAT_NOTE_RATE per second until the block ends; yields the counts (incidents, notes, errors)."""
+    tally = {"incidents": 0, "notes": 0, "errors": 0}
+    refs: list[str] = []
+    with srv.api() as api:
+        for i in range(CHAT_INCIDENTS):
+            inc = _ok(api.post("/api/v1/incidents", json={"title": f"Chat bench incident {i + 1}",
+                                                          "severity": "SEV2"}))
+            refs.append(inc["ref"])
+            tally["incidents"] += 1
+    time.sleep(CHAT_WARMUP)
+    done = threading.Event()
+
+    def notes() -> None:
+        with srv.api() as api:
+            started, n = time.perf_counter(), 0
+            while not done.is_set():
+                wait = started + n / CHAT_NOTE_RATE - time.perf_counter()
+                if wait > 0 and done.wait(wait):
+                    break
+                r = api.post(f"/api/v1/incidents/{refs[n % len(refs)]}/notes",
+                             json={"text": f"bench key event {n}", "key_event": True})
+                tally["notes" if r.status_code == 201 else "errors"] += 1
+                n += 1
+
+    thread = threading.Thread(target=notes, daemon=True)
+    thread.start()
+    try:
+        yield tally
+    finally:
+        done.set()
+        thread.join(timeout=60)
+
+
+def chat_state(srv: Server) -> str:
+    """The chat outbox's rows by status and the channels by state, from the database."""
+    import sqlalchemy as sa
+
+    from tocsin.chatops.models import ChatChannel, ChatOutbox
+    from tocsin.db import Database
+
+    db = Database(srv.database_url)
+    try:
+        with db.unit_of_work() as s:
+            rows = {k: n for k, n in s.execute(sa.select(ChatOutbox.status, sa.func.count())
+                                               .group_by(ChatOutbox.status)).all()}
+            channels = {k: n for k, n in s.execute(sa.select(ChatChannel.state, sa.func.count())
+                                                   .group_by(ChatChannel.state)).all()}
+    finally:
+        db.dispose()
+    return ("chat_outbox " + ", ".join(f"{k} {v}" for k, v in sorted(rows.items()))
+            + "; channels " + ", ".join(f"{k} {v}" for k, v in sorted(channels.items())))
+
+
 @dataclass
 class Lateness:
     step_ms: list[float]
@@ -605,13 +739,14 @@ def lateness(srv: Server, arrivals: Arrivals, n: int, spread: float) -> Lateness
 def run_backend(backend: str, args: argparse.Namespace, root: Path) -> list[Line]:
     arrivals = Arrivals()
     lines: list[Line] = []
-    with sinks(arrivals) as (smtp_url, hooks):
+    with sinks(arrivals) as (smtp_url, hooks), (slow_slack() if args.chat else nullcontext()) as slack:
         print(f"[{backend}] reference: bare SMTP send and webhook POST from this process ...", flush=True)
         smtp_ref, hook_ref = reference(smtp_url, hooks)
         bare_smtp, bare_hook = (pct(smtp_ref, 50), pct(smtp_ref, 99)), (pct(hook_ref, 50), pct(hook_ref, 99))
         lines += [Line(backend, "reference", "bare SMTP send (EmailProvider)", smtp_ref),
                   Line(backend, "reference", "bare webhook POST (WebhookProvider)", hook_ref)]
-        with tocsin(backend, root / f"tocsin-{backend}", smtp_url) as srv:
+        env = chat_env(slack.api_url) if slack is not None else None
+        with tocsin(backend, root / f"tocsin-{backend}", smtp_url, env) as srv:
             add_person(srv, arrivals, "oncall", f"{hooks}/page/oncall", email=True)
             add_person(srv, arrivals, "late", f"{hooks}/late", email=False)
             add_service(srv, "paged", ("events_v2",), policy_for="oncall")
@@ -627,6 +762,9 @@ def run_backend(backend: str, args: argparse.Namespace, root: Path) -> list[Line
                 Line(backend, "idle", "2xx -> email accepted", idle.email_ms, idle.lost_email, bare_smtp, tp),
                 Line(backend, "idle", "2xx -> webhook received", idle.webhook_ms, idle.lost_webhook, bare_hook, tp),
             ]
+            if slack is not None:
+                lines += chat_phase(srv, arrivals, slack, args, backend, idle, bare_smtp, bare_hook)
+                return lines
             print(f"[{backend}] load: {args.pages} pages with {args.rate:.0f} alerts/s in the background ...",
                   flush=True)
             with background(srv, args.rate, args.batch, root / f"tocsin-{backend}") as stats:
@@ -652,24 +790,61 @@ def run_backend(backend: str, args: argparse.Namespace, root: Path) -> list[Line
     return lines
 
 
+def chat_phase(srv: Server, arrivals: Arrivals, slack: Any, args: argparse.Namespace, backend: str, idle: PageRun,
+               bare_smtp: tuple[float, float], bare_hook: tuple[float, float]) -> list[Line]:
+    """The chat phase (see the docstring): pages while the chat outbox has work waiting on a slow Slack."""
+    print(f"[{backend}] chat: {CHAT_INCIDENTS} incidents, then {args.pages} pages with {CHAT_NOTE_RATE:g} "
+          f"key-event notes/s, Slack answering in {CHAT_DELAY:g} s and every other call 429 ...", flush=True)
+    with chat_busy(srv) as tally:
+        with slack.lock:
+            before = dict(slack.calls)
+        t0 = time.monotonic()
+        run = pages(srv, arrivals, "chat", args.pages, args.page_rate)
+        seconds = time.monotonic() - t0
+        with slack.lock:
+            during = {k: slack.calls[k] - before[k] for k in before}
+    state = chat_state(srv)
+    tp, label = (TARGET_P50_MS, TARGET_P99_MS), "chat busy"
+
+    def of(values: list[float]) -> tuple[float, float]:
+        return pct(values, 50), pct(values, 99)
+
+    note = (f"server CPU {run.cpu:.2f}; {tally['incidents']} incidents, {tally['notes']} key-event notes "
+            f"({tally['errors']} refused); while the pages ran ({seconds:.0f} s) Slack answered "
+            f"{during['ok']} calls ok, {during['429']} with 429 ({during['other']} other); at the end: {state}")
+    return [
+        Line(backend, label, "ingest 2xx round trip", run.ingest_ms, note=note, idle=of(idle.ingest_ms)),
+        Line(backend, label, "2xx -> email accepted", run.email_ms, run.lost_email, bare_smtp, tp,
+             idle=of(idle.email_ms)),
+        Line(backend, label, "2xx -> webhook received", run.webhook_ms, run.lost_webhook, bare_hook, tp,
+             idle=of(idle.webhook_ms)),
+    ]
+
+
 def fmt_ms(v: float) -> str:
     return "-" if v != v else (f"{v:,.1f}" if abs(v) < 100 else f"{v:,.0f}")
 
 
 def table(lines: list[Line]) -> str:
-    head = ("backend", "phase", "measure", "n", "p50 ms", "p99 ms", "max ms", "x bare p50", "x bare p99", "target")
+    head: tuple[str, ...] = ("backend", "phase", "measure", "n", "p50 ms", "p99 ms", "max ms", "x bare p50",
+                             "x bare p99", "target")
+    with_idle = any(ln.idle for ln in lines)  # the chat phase: ratios to the same run's idle phase too
+    if with_idle:
+        head = (*head[:9], "x idle p50", "x idle p99", head[9])
     body = []
     for ln in lines:
         ratio50 = f"{ln.p50 / ln.bare[0]:.1f}" if ln.bare and ln.values_ms else ""
         ratio99 = f"{ln.p99 / ln.bare[1]:.1f}" if ln.bare and ln.values_ms else ""
+        idle = (f"{ln.p50 / ln.idle[0]:.2f}", f"{ln.p99 / ln.idle[1]:.2f}") if ln.idle and ln.values_ms else ("", "")
         target = ""
         if ln.target:
             target = (f"p50<={ln.target[0]:.0f} " if ln.target[0] else "") + f"p99<={ln.target[1]:.0f}: {ln.verdict()}"
         n = f"{len(ln.values_ms)}" + (f" ({ln.lost} lost)" if ln.lost else "")
         body.append((ln.backend, ln.phase, ln.what, n, fmt_ms(ln.p50), fmt_ms(ln.p99),
-                     fmt_ms(max(ln.values_ms)) if ln.values_ms else "-", ratio50, ratio99, target))
+                     fmt_ms(max(ln.values_ms)) if ln.values_ms else "-", ratio50, ratio99,
+                     *(idle if with_idle else ()), target))
     widths = [max(len(str(c)) for c in col) for col in zip(head, *body, strict=True)]
-    right = {3, 4, 5, 6, 7, 8}
+    right = set(range(3, len(head) - 1))
 
     def row(values: tuple[str, ...]) -> str:
         return "| " + " | ".join(v.rjust(w) if i in right else v.ljust(w)
@@ -716,6 +891,9 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=10, help="background alerts per request")
     parser.add_argument("--escalations", type=int, default=10_000, help="escalations in the lateness phase")
     parser.add_argument("--spread", type=float, default=45.0, help="seconds the escalations fall due over")
+    parser.add_argument("--chat", action="store_true",
+                        help="chat-ops: instead of the load and lateness phases, pages while a slow, rate-limiting "
+                             "stand-in Slack keeps the chat outbox busy")
     parser.add_argument("--workdir", help="keep the servers' logs (and the SQLite file) here instead of a temp dir")
     parser.add_argument("--generate", metavar="URL", help=argparse.SUPPRESS)  # the load generator process
     args = parser.parse_args()
