@@ -52,6 +52,7 @@ def test_an_admin_finds_the_slack_manifest_and_a_responder_links_their_chat_user
     assert download.suggested_filename.endswith(".yaml")
     assert yaml.safe_load(Path(download.path()).read_text(encoding="utf-8")) == manifest
     check_a11y(ada, "Configure -> Chat")
+    ada.evaluate("window.scrollTo(0, 0)")
     screenshot(ada, "chat-config")
     on_phone(ada, "Configure -> Chat")
 
