@@ -95,4 +95,5 @@ def test_a_sev2_from_declaration_to_resolution_in_slack(runbook):
     assert texts.count("Rolled back 4.2.1") == 1
     assert "Bob" in texts and "Scribe" in texts
     assert channel.archived
-    print("\n".join(["", "--- what Slack saw ---", *rb.slack.transcript()]))
+    print("\n".join(["", "--- what Slack saw ---", *rb.slack.transcript(), "--- #" + channel.name + " ---",
+                      *channel.texts, "--- the timeline ---", *(f"{e.kind}: {e.text}" for e in entries)]))
