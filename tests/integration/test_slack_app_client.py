@@ -301,13 +301,13 @@ def test_a_user_is_found_by_email_and_the_email_read_back(slack: FakeSlack, app:
     alice = slack.add_user("alice@example.com", "Alice")
 
     assert app.lookup_by_email("Alice@Example.com").data == {"user_id": alice}
-    assert app.user_email(alice).data == {"email": "alice@example.com", "team_id": TEAM}
+    assert app.user_email(alice).data == {"email": "alice@example.com", "team_id": TEAM, "name": "Alice"}
     # an address that cannot name a tocsin user is not given: unconfirmed, deactivated, a bot, a stranger
     for change in ({"email_confirmed": False}, {"deleted": True}, {"is_bot": True}, {"team_id": "T0OTHERORG"}):
         other = slack.add_user("alice@example.com", "Alice")
         for key, value in change.items():
             setattr(slack.workspace.users[other], key, value)
-        assert app.user_email(other).ok and app.user_email(other).data == {}, change
+        assert app.user_email(other).ok and app.user_email(other).data == {"name": "Alice"}, change  # a label only
 
 
 def test_an_unknown_email_or_user_is_permanent(app: SlackApp) -> None:
@@ -323,7 +323,7 @@ def test_a_profile_without_email_gives_no_email(slack: FakeSlack, app: SlackApp)
 
     result = app.user_email(bob)
 
-    assert result.ok and result.data == {}
+    assert result.ok and result.data == {"name": "Bob"}
 
 
 # -- modals and response_urls ------------------------------------------------------------------

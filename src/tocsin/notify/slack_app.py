@@ -194,21 +194,26 @@ class SlackApp:
 
     def user_email(self, user: str) -> ChatResult:
         """users.info; data {email, team_id} when the profile shows an email (users:read.email) that
-        can name a tocsin user, else no data: not for a deactivated account, a bot, a Slack Connect
+        can name a tocsin user, else no email; `name` (the Slack display name) whenever Slack shows one. No email not for a deactivated account, a bot, a Slack Connect
         stranger (another organisation sets its members' emails), or an email Slack has not confirmed."""
         response = self._call("users.info", lambda c: c.users_info(user=user))
         if isinstance(response, ChatResult):
             return response
         found = response.get("user")
         found = found if isinstance(found, dict) else {}
+        profile = found.get("profile") or {}
+        profile = profile if isinstance(profile, dict) else {}
+        # the name people see in Slack (chosen by the user: a label, never an identity)
+        name = next((str(v).strip() for v in (profile.get("display_name"), profile.get("real_name"), found.get("name"))
+                     if isinstance(v, str) and v.strip()), "")
+        named = {"name": name} if name else {}
         if found.get("deleted") or found.get("is_bot") or found.get("is_stranger") \
                 or found.get("is_email_confirmed") is False:
-            return _ok(f"{user} shows no usable email address")
-        profile = found.get("profile") or {}
-        email = profile.get("email") if isinstance(profile, dict) else None
+            return _ok(f"{user} shows no usable email address", **named)
+        email = profile.get("email")
         if isinstance(email, str) and email.strip():
-            return _ok(f"email of {user} read", email=email.strip(), team_id=str(found.get("team_id") or ""))
-        return _ok(f"{user} shows no email address")
+            return _ok(f"email of {user} read", email=email.strip(), team_id=str(found.get("team_id") or ""), **named)
+        return _ok(f"{user} shows no email address", **named)
 
     # -- what the inbound handlers need --------------------------------------------------------
 

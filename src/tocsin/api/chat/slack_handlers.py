@@ -181,19 +181,24 @@ def _capture(state: Any, client: SlackApp, who: ChatIdentity, *, channel_id: str
 
 def _author_name(state: Any, client: SlackApp, team_id: str, author: Any) -> str | None:
     """The tocsin name of a message's author who has not linked their Slack account yet, found by
-    the verified email Slack shows (read only: the author is not linked by being quoted); None
-    when the author is linked (capture names them) or not a tocsin user."""
+    the verified email Slack shows (read only: the author is not linked by being quoted); for
+    someone who is no tocsin user, their Slack display name marked "(on Slack)"; None when the
+    author is linked (capture names them) or Slack names nobody."""
     if not isinstance(author, str) or not author:
         return None
     with state.db.unit_of_work() as s:
         if find_user(s, ChatIdentity(PLATFORM, team_id, author)) is not None:
             return None
-    email = own_email(client.user_email(author), team_id)
-    if email is None:
-        return None
-    with state.db.unit_of_work() as s:
-        user = get_user_by_email(s, email)
-        return user.name if user is not None and user.is_active else None
+    answer = client.user_email(author)
+    email = own_email(answer, team_id)
+    if email is not None:
+        with state.db.unit_of_work() as s:
+            user = get_user_by_email(s, email)
+            if user is not None and user.is_active:
+                return user.name
+    # not a tocsin user: the name they go by in Slack, marked as such (anyone may call themselves anything)
+    shown = answer.data.get("name") if answer.ok else None
+    return f"{shown} (on Slack)" if isinstance(shown, str) and shown else None
 
 
 def _record(state: Any, principal: Principal, who: ChatIdentity, *, channel_id: str, ts: str,
