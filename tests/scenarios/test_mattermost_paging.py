@@ -43,10 +43,10 @@ def test_a_page_reaches_a_person_on_mattermost_with_signed_buttons(rb, mattermos
     [attachment] = post.props["attachments"]
     assert attachment["title_link"] == f"{PUBLIC}/api/v1/alerts/{alert}"  # the Open link
     buttons = {a["name"]: a for a in attachment["actions"]}
-    assert set(buttons) == {"Acknowledge", "Resolve"}
+    assert set(buttons) == {"Acknowledge", "Resolve", "Escalate"}
     [page] = rb.notifications(channel="mattermost", kind="page")
     assert page.status == "sent" and page.provider_id == post.id
-    for name, action in (("Acknowledge", "ack"), ("Resolve", "resolve")):
+    for name, action in (("Acknowledge", "ack"), ("Resolve", "resolve"), ("Escalate", "escalate")):
         integration = buttons[name]["integration"]
         assert integration["url"] == PUBLIC + ACTIONS_PATH
         assert verify_action_context(SECRET_KEY, integration["context"]) == (page.id, action)
@@ -60,7 +60,7 @@ def test_a_page_reaches_a_person_on_mattermost_with_signed_buttons(rb, mattermos
 
     transcript = mattermost.transcript()
     assert any("opened a direct channel with @ivy" in line for line in transcript)
-    assert any("[buttons: Acknowledge, Resolve]" in line for line in transcript)
+    assert any("[buttons: Acknowledge, Resolve, Escalate]" in line for line in transcript)
     print("\n".join(transcript))  # the closing note's transcript (pytest -s)
 
 
@@ -81,7 +81,7 @@ def test_a_channel_destination_and_a_rate_limited_server(rb, mattermost: FakeMat
     [page] = rb.notifications(channel="mattermost", kind="page")
     assert page.status == "sent"
     [post] = mattermost.posts_in(cid)
-    assert [a["name"] for a in post.actions] == ["Acknowledge", "Resolve"]
+    assert [a["name"] for a in post.actions] == ["Acknowledge", "Resolve", "Escalate"]
 
 
 def test_without_the_settings_a_mattermost_page_fails_naming_them(runbook, mattermost: FakeMattermost) -> None:  # noqa: ANN001

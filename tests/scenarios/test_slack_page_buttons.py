@@ -143,10 +143,17 @@ def test_mattermost_buttons_act_as_the_clicker_and_refuse_a_forged_context(rb: A
     carol = mm.add_user("carol", rb.people["Carol"].email)
     town = mm.add_channel("ops-pages", members=(carol,))
     rb.rules("Carol", (rb.contact("Carol", "mattermost", town), 0))
-    rb.policy((5, ["Carol"]))
+    rb.person("Dan")
+    rb.policy((5, ["Carol"]), (5, ["Dan"]))
     alert = rb.trigger()
     rb.tick()
     (post,) = [p for p in mm.posts_in(town) if p.actions]
+    # Escalate pages the next level now; its answer is Carol's alone and the buttons stay
+    url, body = mm.press(post, "Escalate", carol)
+    r = rb.http.post(urlsplit(url).path, json=body)
+    assert r.status_code == 200 and "Escalated by Carol" in r.json()["ephemeral_text"]
+    rb.tick()
+    rb.expect_email("Dan", "")
     url, body = mm.press(post, "Acknowledge", carol)
     path = urlsplit(url).path
     assert path == "/integrations/mattermost/actions"

@@ -50,8 +50,8 @@ log = logging.getLogger("tocsin.notify.mattermost")
 
 NOT_CONFIGURED = ("Mattermost is not configured (set TOCSIN_MATTERMOST_URL and TOCSIN_MATTERMOST_BOT_TOKEN)")
 ACTIONS_PATH = "/integrations/mattermost/actions"
-ACTIONS = ("ack", "resolve")
-BUTTON_LABELS = {"ack": "Acknowledge", "resolve": "Resolve"}
+ACTIONS = ("ack", "resolve", "escalate")
+BUTTON_LABELS = {"ack": "Acknowledge", "resolve": "Resolve", "escalate": "Escalate"}
 
 # Mattermost's own limits (server/public/model/channel.go, post.go, utils.go).
 NAME_CHARS = 64
@@ -361,7 +361,8 @@ def verify_action_context(server_key: str, context: dict[str, Any]) -> tuple[uui
 
 
 def page_props(message: Message, *, server_key: str, public_url: str) -> dict[str, Any]:
-    """The post's props: one attachment with the Acknowledge/Resolve buttons and the Open title link."""
+    """The post's props: one attachment with the Acknowledge/Resolve (and, for an alert's page, Escalate)
+    buttons and the Open title link."""
     data = message.data if isinstance(message.data, dict) else {}
     raw = data.get("links")
     links: dict[str, Any] = raw if isinstance(raw, dict) else {}
@@ -382,9 +383,10 @@ def page_props(message: Message, *, server_key: str, public_url: str) -> dict[st
     if isinstance(notification_id, str):
         url = f"{public_url.rstrip('/')}{ACTIONS_PATH}"
         for action in ACTIONS:
-            if action in links:
+            # Escalate (the next level now) is for an alert's page; the others where the page has their link
+            if action in links or (action == "escalate" and data.get("kind") == "page" and "ack" in links):
                 actions.append({"id": f"tocsin{action}", "type": "button", "name": BUTTON_LABELS[action],
-                                "style": "primary" if action == "ack" else "good",
+                                "style": {"ack": "primary", "resolve": "good"}.get(action, "default"),
                                 "integration": {"url": url,
                                                 "context": action_context(server_key, notification_id, action)}})
     if actions:
