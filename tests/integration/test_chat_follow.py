@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.harness.backends import only
 from tests.harness.chat_jobs import Chat
 from tests.harness.slack import TOKEN, FakeSlack
 from tocsin.chatops import deliver, receipts
@@ -333,3 +334,40 @@ def test_an_idle_follower_opens_no_transaction(chat, db, clock, system, slack):
     assert not probe()
     clock.advance(follow.REMIND_EVERY)
     assert probe()  # the periodic look for overdue updates
+
+
+@only("postgresql")
+def test_two_engines_opening_one_incidents_channel_make_one_channel(chat, db, clock, system):
+    """Two engines on PostgreSQL find the same incident without a channel at once: the second insert waits
+    for the first transaction, loses on the unique constraint, and goes on without an error."""
+    import threading
+
+    from tocsin.chatops import follow
+
+    incident_id, _ = _declare(db, clock, system, "Checkout is failing")
+    installed = {"slack": clock.now() - timedelta(minutes=1)}
+    first_inserted, second_done, errors = threading.Event(), threading.Event(), []
+
+    def second() -> None:
+        try:
+            first_inserted.wait(10)
+            with db.unit_of_work() as s:
+                follow.open_channels(s, chat.settings, "slack", installed["slack"], clock.now())
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+        finally:
+            second_done.set()
+
+    other = threading.Thread(target=second)
+    other.start()
+    with db.unit_of_work() as s:
+        assert follow.open_channels(s, chat.settings, "slack", installed["slack"], clock.now()) == 1
+        first_inserted.set()
+        assert not second_done.wait(0.5)  # the second engine waits on the row this transaction wrote
+    other.join(10)
+    assert errors == []
+    with db.read() as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(ChatChannel)
+                         .where(ChatChannel.incident_id == incident_id)).scalar() == 1
+        assert s.execute(sa.select(sa.func.count()).select_from(ChatOutbox)
+                         .where(ChatOutbox.kind == "create")).scalar() == 1

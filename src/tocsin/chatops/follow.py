@@ -43,6 +43,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
@@ -141,8 +142,11 @@ def open_channels(s: Session, settings: Settings, platform: str, installed_at: d
         at, last = _last_entry(s, incident.id, now)
         ch = ChatChannel(incident_id=incident.id, platform=platform, name=name, private=incident.restricted,
                          state="pending", created_at=now, cursor_at=at, cursor_id=last)
-        s.add(ch)
-        s.flush()
+        try:
+            with s.begin_nested():  # another engine (PostgreSQL) may open this incident's channel at once
+                s.add(ch)
+        except IntegrityError:
+            continue  # it did: its create call is queued, not ours
         outbox.enqueue(s, platform=platform, kind="create", payload={"name": name, "private": ch.private}, now=now,
                        channel_row_id=ch.id, incident_id=incident.id)
     s.flush()
