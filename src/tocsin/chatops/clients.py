@@ -2,13 +2,12 @@
 
 Slack and Mattermost are `ChatClient`s (notify/chat_types.py); Teams has no client of its own (a card
 is POSTed to the Workflows webhook through the engine's guarded HTTP client). Chat calls wait at most
-TIMEOUT seconds: the chat outbox runs on the delivery thread after the pages, and a slow chat
-platform must not keep the next pages waiting long (engine/modules.py)."""
+TIMEOUT seconds: a slow chat platform holds up only the chat thread's next calls (the chat outbox
+runs on an engine thread of its own, `tocsin-chat`: pages never wait for it)."""
 
 from __future__ import annotations
 
 from tocsin.config import Settings
-from tocsin.net.policy import operator_policy
 from tocsin.notify.chat_types import ChatClient
 from tocsin.notify.mattermost import MattermostClient
 from tocsin.notify.slack_app import SlackApp
@@ -27,11 +26,8 @@ def enabled(settings: Settings) -> list[str]:
 
 def client_for(settings: Settings, platform: str) -> ChatClient | None:
     """The client of `platform`, or None when it is not configured (or is Teams)."""
-    if platform == "slack" and settings.slack_app_enabled() and settings.slack_bot_token:
-        return SlackApp(settings.slack_bot_token, settings.slack_base_url, timeout=TIMEOUT)
+    if platform == "slack" and settings.slack_app_enabled():
+        return SlackApp.from_settings(settings, timeout=TIMEOUT)
     if platform == "mattermost" and settings.mattermost_enabled():
-        assert settings.mattermost_url and settings.mattermost_bot_token and settings.mattermost_team_id
-        # The server is the operator's, often on their own network: private ranges allowed, metadata not.
-        return MattermostClient(settings.mattermost_url, settings.mattermost_bot_token, settings.mattermost_team_id,
-                                policy=operator_policy(settings), timeout=TIMEOUT)
+        return MattermostClient.from_settings(settings, timeout=TIMEOUT)
     return None

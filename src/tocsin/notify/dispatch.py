@@ -22,7 +22,7 @@ from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings
 from tocsin.net.guard import EgressPolicy
 from tocsin.net.http import make_client
-from tocsin.net.policy import operator_policy, user_policy
+from tocsin.net.policy import user_policy
 from tocsin.notify.teams import TeamsProvider
 from tocsin.notify.types import Message, Outcome, Provider, Result
 from tocsin.notify.webhook import WebhookProvider
@@ -97,17 +97,15 @@ class Dispatcher:
             return SlackProvider(st.slack_bot_token, st.slack_base_url, policy=self._policy(),
                                  interactive=st.slack_app_enabled())
         if channel == "mattermost":
-            if not (st.mattermost_url and st.mattermost_bot_token):
-                return Result(Outcome.permanent, "Mattermost is not configured (set TOCSIN_MATTERMOST_URL and "
-                                                 "TOCSIN_MATTERMOST_BOT_TOKEN)")
             from tocsin.notify.mattermost import (  # lazy: a provider loads only once its channel is used
                 MattermostClient,
                 MattermostProvider,
             )
 
-            # The server is the operator's, often on their own network: private ranges allowed, metadata not.
-            client = MattermostClient(st.mattermost_url, st.mattermost_bot_token, st.mattermost_team_id or "",
-                                      policy=operator_policy(st))
+            client = MattermostClient.from_settings(st)
+            if client is None:
+                return Result(Outcome.permanent, "Mattermost is not configured (set TOCSIN_MATTERMOST_URL and "
+                                                 "TOCSIN_MATTERMOST_BOT_TOKEN)")
             return MattermostProvider(client, server_key=st.resolved_secret_key(),
                                       public_url=st.resolved_public_url())
         if channel == "teams":

@@ -43,6 +43,7 @@ import httpx
 from tocsin.keys import derived_secret
 from tocsin.net.guard import Blocked, EgressPolicy
 from tocsin.net.http import make_client
+from tocsin.net.policy import operator_policy
 from tocsin.notify.chat_types import ChatResult
 from tocsin.notify.types import Message, Outcome, Result, status_words
 
@@ -103,6 +104,15 @@ class MattermostClient:
         self._token = bot_token
         self._http = make_client(policy, timeout=timeout, transport=transport)
         self._me: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, timeout: float = 5.0) -> MattermostClient | None:
+        """The bot's client when the server and bot token are configured, else None. The server is the
+        operator's, often on their own network: private ranges allowed, cloud metadata never."""
+        if not (settings.mattermost_url and settings.mattermost_bot_token):
+            return None
+        return cls(settings.mattermost_url, settings.mattermost_bot_token, settings.mattermost_team_id or "",
+                   policy=operator_policy(settings), timeout=timeout)
 
     def __repr__(self) -> str:
         return f"MattermostClient(base_url={self.base_url!r}, team_id={self.team_id!r}, bot_token=set)"

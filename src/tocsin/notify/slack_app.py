@@ -76,9 +76,9 @@ class SlackApp:
             self._client = WebClient(token=self._token, base_url=self.base_url, timeout=timeout, retry_handlers=[])
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SlackApp:
+    def from_settings(cls, settings: Settings, *, timeout: int = TIMEOUT) -> SlackApp:
         """A client for `settings.slack_bot_token` and `settings.slack_base_url`."""
-        return cls(settings.slack_bot_token, settings.slack_base_url)
+        return cls(settings.slack_bot_token, settings.slack_base_url, timeout=timeout)
 
     def __repr__(self) -> str:
         return f"SlackApp(base_url={self.base_url!r}, bot_token={'set' if self._token else 'unset'})"

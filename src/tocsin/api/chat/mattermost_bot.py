@@ -8,7 +8,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from tocsin.net.policy import operator_policy
 from tocsin.notify.mattermost import MattermostClient
 
 _EVERYONE = re.compile(r"@(channel|all|here)\b", re.IGNORECASE)
@@ -23,10 +22,7 @@ def quiet(text: str) -> str:
 def bot_client(settings: Any) -> MattermostClient | None:
     """The bot's REST client, when the Mattermost server and bot token are configured (else users link
     with the one-time link, and `@name` cannot be resolved)."""
-    if not (settings.mattermost_url and settings.mattermost_bot_token):
-        return None
-    return MattermostClient(settings.mattermost_url, settings.mattermost_bot_token, settings.mattermost_team_id or "",
-                            policy=operator_policy(settings))
+    return MattermostClient.from_settings(settings)
 
 
 def lookups(client: MattermostClient | None, *, trust_email: bool) -> tuple[Lookup, Lookup]:

@@ -42,8 +42,7 @@ NOT_VISIBLE = "This channel's incident is not one you can see in tocsin, so noth
 
 
 def _client(state: Any) -> SlackApp:
-    st = state.settings
-    return SlackApp(st.slack_bot_token, st.slack_base_url)
+    return SlackApp.from_settings(state.settings)
 
 
 def _dict(value: Any) -> dict[str, Any]:
