@@ -51,14 +51,14 @@ def _dict(value: Any) -> dict[str, Any]:
 
 # -- interactivity -------------------------------------------------------------------------------
 
-def handle_interaction(state: Any, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """An interactivity payload (other than the declare modal's submission); the HTTP 200 body, or None."""
+def handle_interaction(state: Any, payload: dict[str, Any]) -> None:
+    """An interactivity payload (other than the declare modal's submission), after Slack has its 200:
+    the clicker or the capturer is answered through the payload's response_url."""
     kind = payload.get("type")
     if kind == "block_actions":
         buttons.on_block_actions(state, _client(state), payload)
     elif kind == "message_action" and payload.get("callback_id") == CAPTURE_CALLBACK:
         _on_shortcut(state, payload)
-    return None
 
 
 def _on_shortcut(state: Any, payload: dict[str, Any]) -> None:
