@@ -94,8 +94,10 @@ def test_public_update_reaches_status_page(site: Site, new_page) -> None:  # noq
     screenshot(customer, "status-page-incident-phone")
 
     doc = summary(site.url, site.page_slug)
-    assert [i["name"] for i in doc["incidents"]] == [PUBLIC_TITLE], doc["incidents"]
-    incident = doc["incidents"][0]
+    # Other tests share this page (test_legal_guest publishes "Sign-in trouble"): find ours by name.
+    ours = [i for i in doc["incidents"] if i["name"] == PUBLIC_TITLE]
+    assert len(ours) == 1, doc["incidents"]
+    incident = ours[0]
     assert incident["status"] == "identified"
     assert incident["incident_updates"][0]["body"] == PUBLIC_BODY
     assert component_status(doc, "Checkout") == "partial_outage"
@@ -113,13 +115,14 @@ def test_public_update_reaches_status_page(site: Site, new_page) -> None:  # noq
     post_public_update(page, site, title=None, status="resolved", body="Card payments work again.", components={})
     def settled() -> dict[str, Any] | None:
         d = summary(site.url, site.page_slug)
-        return None if d["incidents"] else d
+        return None if any(i["name"] == PUBLIC_TITLE for i in d["incidents"]) else d
 
     doc = poll(settled,
                what="summary.json to list no unresolved incident", timeout=10, interval=0.2,
                explain=lambda: json.dumps(summary(site.url, site.page_slug))[:2000])
     assert component_status(doc, "Checkout") == "operational", "resolving returns affected components to operational"
-    assert doc["status"]["indicator"] == "none", doc["status"]
+    if not doc["incidents"]:  # another test's public incident on the shared page keeps the indicator up
+        assert doc["status"]["indicator"] == "none", doc["status"]
 
 
 @pytest.mark.skipif("postgresql" not in BACKENDS, reason="postgresql left out by TOCSIN_TEST_BACKENDS")
@@ -135,7 +138,7 @@ def test_public_update_reaches_the_other_servers_status_page(pg_site: Site, new_
 
     def on_server_two() -> dict[str, Any] | None:
         doc = summary(two.url, pg_site.page_slug)
-        return doc if [i["name"] for i in doc["incidents"]] == [PUBLIC_TITLE] else None
+        return doc if any(i["name"] == PUBLIC_TITLE for i in doc["incidents"]) else None
 
     doc = poll(on_server_two, what="server 2's summary.json to show the update posted through server 1",
                timeout=3, interval=0.1, explain=lambda: json.dumps(summary(two.url, pg_site.page_slug))[:2000])
