@@ -46,6 +46,12 @@ class Incident(Base):
     postmortem_waived_reason: Mapped[str | None] = mapped_column(sa.Text)
     # Where the responders talk: a conference bridge or chat channel (an http(s) URL), shown in the room.
     conference_url: Mapped[str | None] = mapped_column(sa.String(2000))
+    # A drill (issue 19): an exercise's incident. Marked everywhere, paged only to the exercise's
+    # participants, never on a public status page, left out of real reports.
+    drill: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false(), index=True)
+    # The incident type's slug (workflows package: custom fields, checklist, templates), or None.
+    incident_type: Mapped[str | None] = mapped_column(sa.String(64))
+    custom_fields: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
 
 class IncidentService(Base):

@@ -117,6 +117,9 @@ class Declaration:
     incident_commander: str | None = None  # user id or email; default: the declarer
     detected_at: datetime | None = None
     impact_started_at: datetime | None = None
+    drill: bool = False  # an exercise's incident; also when any of `services` is a drill service
+    incident_type: str | None = None  # an incident type's slug (workflows package checks it exists)
+    custom_fields: dict[str, Any] | None = None  # the type's custom field values, already checked
 
 
 def declare(session: Session, *, actor: Principal, now: datetime, spec: Declaration) -> Incident:
@@ -140,6 +143,8 @@ def declare(session: Session, *, actor: Principal, now: datetime, spec: Declarat
         kind=spec.kind.value, severity=spec.severity.value, status=spec.status.value, restricted=restricted,
         declared_by_id=actor.user_id, impact_started_at=spec.impact_started_at,
         detected_at=spec.detected_at or now, declared_at=now, updated_at=now,
+        drill=spec.drill or any(s.drill for s in services), incident_type=spec.incident_type,
+        custom_fields=spec.custom_fields,
     )
     for stamp in initial_stamps(spec.status):
         # A person declaring an incident has acknowledged it; a rule declaring one from an alert

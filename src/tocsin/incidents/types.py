@@ -78,5 +78,12 @@ class TimelineKind(StrEnum):
     clock_set = "clock_set"  # a regulatory clock (aware_at, ...) set or changed, with who and why
     obligation = "obligation"  # a regime chosen or dropped, an obligation filed or marked not applicable
     evidence = "evidence"  # an evidence item collected, or a custody entry (transferred, analysed...)
+    # Preparation and practice (issue 19):
+    runbook = "runbook"  # a runbook attached, or one of its steps marked done or skipped (runbooks/)
+    automation = "automation"  # an approved action requested, approved, run (output, exit status) (automation/)
+    workflow = "workflow"  # an incident workflow's step ran, or failed (workflows/)
+    guardrail = "guardrail"  # a guardrail tripped (no IC, no containment, sprawl...) or cleared (guardrails/)
+    comms = "comms"  # an update sent to stakeholders, or an update reminder (comms/)
+    exercise = "exercise"  # an exercise inject arrived, or the facilitator advanced a step (exercises/)
     legal = "legal"  # an outside communication held for Legal, approved (with the text) or rejected
     guest = "guest"  # an outside responder invited, joined, revoked

@@ -32,6 +32,8 @@ class Service(Base):
     # New services get "group" (`create_service`); rows from before the setting existed keep "alert".
     paging_unit: Mapped[str] = mapped_column(sa.String(8), server_default="alert")
     escalation_policy_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("escalation_policies.id", ondelete="SET NULL"))
+    # An exercise's stand-in service (issue 19): its alerts and incidents are drills.
+    drill: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
