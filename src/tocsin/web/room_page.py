@@ -33,12 +33,28 @@ from tocsin.statuspage.common import COMPONENT_STATUSES
 from tocsin.statuspage.types import IncidentStatus
 from tocsin.teams.service import list_teams
 from tocsin.users.service import list_users
-from tocsin.web import containment_view, evidence_view, indicators_view, obligations_view, room_security, room_view
+from tocsin.web import (
+    containment_view,
+    evidence_view,
+    indicators_view,
+    obligations_view,
+    room_automation_view,
+    room_comms_view,
+    room_guardrails_view,
+    room_handbooks_view,
+    room_runbooks_view,
+    room_security,
+    room_view,
+    room_workflows_view,
+)
 from tocsin.web.auth import WebCtx
 from tocsin.web.render import render
 
 # The statuses a public update may set from the room (a postmortem is published from its own page).
 PUBLIC_STATUSES = tuple(st.value for st in IncidentStatus if st is not IncidentStatus.postmortem)
+PRACTICE_PANELS = {"guardrails": room_guardrails_view, "runbooks": room_runbooks_view,
+                   "automation": room_automation_view, "comms": room_comms_view,
+                   "handbooks": room_handbooks_view, "workflows": room_workflows_view}
 
 
 def render_room(request: Request, ctx: WebCtx, ref: str, *, flash: str | None = None, error: str | None = None,
@@ -68,6 +84,9 @@ def render_room(request: Request, ctx: WebCtx, ref: str, *, flash: str | None = 
             "obligations": None if me.is_guest else obligations_view.panel(s, incident, ctx.settings, ctx.now),
             "evidence": evidence_view.panel(s, me, incident),
         }
+        # Preparation and practice (issue 19): one panel each, None for none.
+        for name, view in PRACTICE_PANELS.items():
+            values[name] = None if me.is_guest else view.panel(s, me, incident, tz, ctx.now, ctx.settings)
         if values["can_act"]:
             values["opts"] = action_options(s, incident, me)
     if flash is not None:  # otherwise the one-time flash cookie (set by the redirect after an action) shows
