@@ -27,6 +27,7 @@ class AlertOut(Out):
     links: list[Any]
     group_id: uuid.UUID | None
     incident: str | None = Field(None, description="The linked incident's ref, when the caller may see it")
+    drill: bool = Field(False, description="An exercise's alert: its service is a drill service (drill mode)")
     previous_alert_id: uuid.UUID | None
     occurrences: int
     first_seen_at: datetime

@@ -52,16 +52,19 @@ def slugify(text: str) -> str:
 
 
 def channel_name(pattern: str, *, number: int, title: str, severity: str, date: datetime, restricted: bool,
-                 limit: int = SLACK_NAME) -> str:
+                 limit: int = SLACK_NAME, drill: bool = False) -> str:
     """The channel name from `pattern` ({number}, {slug}, {severity}, {date}), at most `limit` characters,
-    the slug cut to fit. A restricted incident's name never carries its title ({slug} is dropped)."""
+    the slug cut to fit. A restricted incident's name never carries its title ({slug} is dropped). A
+    drill's (an exercise's incident) starts with "drill-"."""
+    if drill:
+        pattern = "drill-" + pattern
     values = {"number": str(number), "severity": severity.lower(), "date": date.strftime("%Y%m%d"), "slug": ""}
     fixed = slugify(_fill(pattern, values))
     room = max(limit - len(fixed), 0)
     slug = "" if restricted else slugify(title)[:room].strip("-")
     values["slug"] = slug
     name = slugify(_fill(pattern, values))[:limit].strip("-")
-    return name or f"inc-{number}"
+    return name or f"{'drill-' if drill else ''}inc-{number}"
 
 
 def _fill(pattern: str, values: Mapping[str, str]) -> str:

@@ -88,7 +88,8 @@ def _shape(row: ChatOutbox, ch: ChatChannel | None, incident: Incident | None, s
             ch.private = True
             ch.name = compose.channel_name(settings.chat_channel_pattern, number=incident.number, title="",
                                            severity=incident.severity, date=incident.declared_at, restricted=True,
-                                           limit=compose.NAME_LIMITS.get(row.platform, compose.SLACK_NAME))
+                                           limit=compose.NAME_LIMITS.get(row.platform, compose.SLACK_NAME),
+                                           drill=incident.drill)
             payload = {"name": ch.name, "private": True}
         return Send(row.id, row.platform, "create", None, payload)
     if ch.channel_id is None or ch.state == "failed":

@@ -138,7 +138,8 @@ def open_channels(s: Session, settings: Settings, platform: str, installed_at: d
             continue
         name = compose.channel_name(settings.chat_channel_pattern, number=incident.number, title=incident.title,
                                     severity=incident.severity, date=incident.declared_at,
-                                    restricted=incident.restricted, limit=compose.NAME_LIMITS[platform])
+                                    restricted=incident.restricted, limit=compose.NAME_LIMITS[platform],
+                                    drill=incident.drill)
         at, last = _last_entry(s, incident.id, now)
         ch = ChatChannel(incident_id=incident.id, platform=platform, name=name, private=incident.restricted,
                          state="pending", created_at=now, cursor_at=at, cursor_id=last)

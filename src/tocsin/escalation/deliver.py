@@ -71,10 +71,26 @@ def deliver(ec: JobContext) -> int:
     return run(ec, PAGES).claimed
 
 
-def _row(n: Notification, groups: dict[uuid.UUID, GroupPage]) -> Row:
+def _row(n: Notification, groups: dict[uuid.UUID, GroupPage], drills: set[uuid.UUID]) -> Row:
     return Row(id=n.id, idempotency_key=n.idempotency_key, kind=n.kind, subject=n.subject, body=n.body,
                created_at=n.created_at, alert_id=n.alert_id, incident_id=n.incident_id, reply_code=n.reply_code,
-               group=groups.get(n.escalation_id) if n.escalation_id is not None else None)
+               group=groups.get(n.escalation_id) if n.escalation_id is not None else None,
+               drill=(n.alert_id is not None and n.alert_id in drills) or (
+                   n.incident_id is not None and n.incident_id in drills))
+
+
+def _drills(s: Session, rows: list[Notification]) -> set[uuid.UUID]:
+    """The alerts (of a drill service) and drill incidents these rows are about: their pages say "[DRILL]"."""
+    alerts = {r.alert_id for r in rows if r.alert_id}
+    incidents = {r.incident_id for r in rows if r.incident_id}
+    out: set[uuid.UUID] = set()
+    if alerts:
+        out |= set(s.execute(sa.select(Alert.id).join(Service, Service.id == Alert.service_id)
+                             .where(Alert.id.in_(alerts), Service.drill.is_(True))).scalars())
+    if incidents:
+        out |= set(s.execute(sa.select(Incident.id).where(Incident.id.in_(incidents), Incident.drill.is_(True)))
+                   .scalars())
+    return out
 
 
 def _groups(s: Session, rows: list[Notification]) -> dict[uuid.UUID, GroupPage]:
@@ -221,6 +237,7 @@ class Pages(Outbox[Notification, Send]):
                 r.destination = emails.get(r.user_id, "")
         everything = rows + [c for cs in carried.values() for c in cs]
         group_pages = _groups(s, everything)
+        drills = _drills(s, everything)
         cancel = _still_wanted(s, everything, group_pages)
         for cs in carried.values():
             for c in cs:
@@ -262,7 +279,7 @@ class Pages(Outbox[Notification, Send]):
                         c.bundle_id = head.id
                         bundle.append(c)
             sends.append((head, Send(channel, head.destination, head.contact_method_id,
-                                     [_row(m, group_pages) for m in bundle], [m.id for m in bundle[1:]])))
+                                     [_row(m, group_pages, drills) for m in bundle], [m.id for m in bundle[1:]])))
         return sends
 
     def sender(self, ec: JobContext) -> Callable[[Send], Result]:

@@ -1,7 +1,8 @@
 """Incidents page too: a SEV1 or SEV2 declared on a service without an Incident Commander pages
 the service's escalation policy for one. The escalation belongs to the incident (not an alert)
 and stops when someone takes the Incident Commander role (acknowledging the page does that) or
-the incident is resolved. Each step is on the incident's timeline.
+the incident is resolved. Each step is on the incident's timeline. A drill incident pages only
+through its drill services' policies (the exercise's participants, `escalation.drill`).
 
 A restricted (need-to-know) incident is paged for like any other, but only people who may
 already see it are notified (admins, security-team members, its participants); a level that
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.db.session import rowcount
-from tocsin.escalation import plan, trail
+from tocsin.escalation import drill, plan, trail
 from tocsin.escalation.models import Escalation, EscalationLevel, EscalationPolicy
 from tocsin.incidents.models import Incident, IncidentService
 from tocsin.services.models import Service
@@ -44,7 +45,14 @@ def page_for_commander(session: Session, incident: Incident, now: datetime) -> E
         return None
     services = list(session.execute(sa.select(Service).join(IncidentService, IncidentService.service_id == Service.id)
                                     .where(IncidentService.incident_id == incident.id).order_by(Service.slug)).scalars())
+    if incident.drill:  # only a drill service's policy names the exercise's participants
+        services = [s for s in services if s.drill]
     service = next((s for s in services if s.escalation_policy_id), None)
+    if service is None and incident.drill:
+        trail.note(session, now=now, kind="not_paged", incident_id=incident.id,
+                   reason=f"no Incident Commander, and no drill service of the incident has an escalation policy: "
+                          f"{drill.ONLY_PARTICIPANTS}")
+        return None
     if service is None:
         if services:
             trail.note(session, now=now, kind="not_paged", incident_id=incident.id,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from tocsin.audit.service import record
 from tocsin.contacts.service import routes_for
 from tocsin.errors import Conflict, InvalidInput
+from tocsin.escalation.drill import require_participants
 from tocsin.escalation.models import Notification, ResponderRequest
 from tocsin.ids import new_id
 from tocsin.incidents import roles, timeline
@@ -110,6 +111,7 @@ def add(s: Session, *, incident: Incident, actor: Principal, now: datetime, targ
             out.skipped.append(f"{via}: nobody is on call now" if target.kind == "schedule" else f"{via}: no members")
         for user in people:
             chosen.setdefault(user.id, (user, via))
+    require_participants(s, incident, {uid: user.name for uid, (user, _via) in chosen.items()})
     pending = set(s.execute(sa.select(ResponderRequest.user_id).where(
         ResponderRequest.incident_id == incident.id, ResponderRequest.status == "pending")).scalars())
     responding = {p.user_id for p in roles.participants(s, incident.id) if p.kind == ParticipantKind.responder.value}

@@ -38,7 +38,7 @@ from tocsin.alerts.models import Alert, AlertDecision, PageRequest
 from tocsin.contacts.service import Route, routes_for
 from tocsin.db import Database
 from tocsin.db.base import table_of
-from tocsin.escalation import plan, trail
+from tocsin.escalation import drill, plan, trail
 from tocsin.escalation.incident_paging import restricted_words
 from tocsin.escalation.models import (
     Escalation,
@@ -365,6 +365,8 @@ def _step(s: Session, cache: StepCache, esc: Escalation, subject: Subject, epoch
     users = _resolve(s, cache, subject, st.targets, lvl, now)
     if subject.incident is not None and subject.incident.restricted:
         users = _need_to_know(s, subject, subject.incident, users, lvl, now)
+    if subject.incident is not None and subject.incident.drill:
+        users = _drill_only(s, subject, subject.incident, users, lvl, now)
     urgency = _urgency(s, subject)
     routes = cache.routes_for([u for u, _how in users], urgency)
     for user, how in users:
@@ -461,6 +463,16 @@ def _need_to_know(s: Session, subject: Subject, incident: Incident, users: list[
         subject.note(s, now, "need_to_know", f"level {lvl}: nobody it reaches may see this restricted incident; "
                      f"paging {', '.join(u.name for u, _how in fallback)} instead", level=lvl)
     return fallback
+
+
+def _drill_only(s: Session, subject: Subject, incident: Incident, users: list[tuple[User, str]], lvl: int,
+                now: datetime) -> list[tuple[User, str]]:
+    """Of the people a level reaches, those taking part in the drill (`escalation.drill`)."""
+    out = drill.outsiders(s, incident, [u.id for u, _how in users])
+    if out:
+        subject.note(s, now, "not_notified", f"level {lvl}: {', '.join(u.name for u, _how in users if u.id in out)} "
+                     f"not notified: {drill.ONLY_PARTICIPANTS}", level=lvl)
+    return [(u, how) for u, how in users if u.id not in out]
 
 
 @functools.cache

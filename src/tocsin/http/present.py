@@ -39,6 +39,7 @@ def incidents_out(session: Session, rows: list[Incident]) -> list[dict[str, Any]
         out.append({
             "id": i.id, "ref": incidents.ref(i), "number": i.number, "title": i.title, "summary": i.summary,
             "kind": i.kind, "severity": i.severity, "status": i.status, "restricted": i.restricted,
+            "drill": i.drill,
             "impact": {"customers_affected": i.customers_affected,
                        "revenue_at_risk_per_hour": i.revenue_at_risk_per_hour,
                        "data_sensitivity": i.data_sensitivity, "customer_facing": i.customer_facing},
@@ -77,12 +78,14 @@ def visible_refs(s: Session, me: Principal, ids: Iterable[uuid.UUID | None]) -> 
 
 
 def alerts_out(s: Session, me: Principal, rows: list[Alert]) -> list[dict[str, Any]]:
-    slugs = dict(s.execute(sa.select(Service.id, Service.slug).where(
-        Service.id.in_({a.service_id for a in rows}))).all()) if rows else {}
+    services = {sid: (slug, drill) for sid, slug, drill in s.execute(sa.select(Service.id, Service.slug, Service.drill)
+                                                                     .where(Service.id.in_({a.service_id for a in rows})))
+                } if rows else {}
     inc_ids = {a.incident_id for a in rows if a.incident_id}
     refs = {i.id: incidents.ref(i) for i in s.execute(visible(me).where(Incident.id.in_(inc_ids))).scalars()} if inc_ids else {}
     return [{**{c: getattr(a, c) for c in AlertOut.model_fields if hasattr(a, c) and c != "incident"},
-             "service": slugs.get(a.service_id, ""),
+             "service": services.get(a.service_id, ("", False))[0],
+             "drill": services.get(a.service_id, ("", False))[1],
              "incident": refs.get(a.incident_id) if a.incident_id else None} for a in rows]
 
 

@@ -48,6 +48,8 @@ class IncidentIn(StrictIn):
                                         description="Required when the severity differs from the one the impact suggests")
     restricted: bool | None = Field(None, description="Need-to-know; default true for security incidents")
     incident_commander: str | None = Field(None, max_length=320, description="User id or email; default: you")
+    drill: bool = Field(False, description="An exercise's incident: marked everywhere, pages only its participants, "
+                                           "never public, left out of reports (also when a service is a drill)")
     detected_at: UTCInput | None = None
     impact_started_at: UTCInput | None = None
 
@@ -106,6 +108,7 @@ class IncidentOut(Out):
     severity: Severity
     status: Status
     restricted: bool
+    drill: bool = Field(False, description="An exercise's incident (drill mode)")
     impact: ImpactOut
     suggested_severity: Severity | None
     severity_reason: str | None

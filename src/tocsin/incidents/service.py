@@ -179,6 +179,7 @@ class IncidentFilter:
     service: str | None = None
     q: str | None = None
     open_only: bool = False
+    drill: bool | None = None  # only drills (True), only real incidents (False), or both (None)
 
 
 def match_clauses(session: Session, *, severity: list[Severity], kind: Kind | None,
@@ -204,6 +205,8 @@ def _filtered(session: Session, principal: Principal, flt: IncidentFilter) -> sa
     if flt.open_only:
         stmt = stmt.where(Incident.status.in_([s.value for s in ACTIVE_STATUSES]))
     stmt = stmt.where(*match_clauses(session, severity=flt.severity, kind=flt.kind, service=flt.service))
+    if flt.drill is not None:
+        stmt = stmt.where(Incident.drill.is_(flt.drill))
     if flt.q:
         pattern = "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(sa.or_(Incident.title.ilike(pattern, escape="\\"), Incident.summary.ilike(pattern, escape="\\")))
@@ -297,7 +300,7 @@ def _waive_postmortem(session: Session, *, incident: Incident, actor: Principal,
 
 def _check_close_gate(incident: Incident, required: Collection[str], pm_status: str | None) -> None:
     """Raise Conflict when the incident may not close yet: in `postmortem` it needs its postmortem
-    published; in `resolved` with a required severity it needs a published postmortem. A stored
+    published; in `resolved` with a required severity it needs a published postmortem (not a drill). A stored
     waiver reason opens the gate in both cases. `pm_status` is the postmortem's status (None: none)."""
     if incident.postmortem_waived_reason:
         return
@@ -308,7 +311,7 @@ def _check_close_gate(incident: Incident, required: Collection[str], pm_status: 
         raise Conflict(f"{ref(incident)} can close once its postmortem is published (it is {pm_status or 'missing'}): "
                        f"publish it, {hint}",
                        details={"field": "postmortem_waived_reason", "postmortem_status": pm_status})
-    if incident.severity in required:
+    if incident.severity in required and not incident.drill:  # a drill's lessons go to its exercise's score
         raise Conflict(f"{incident.severity} incidents close only with a published postmortem: start one "
                        f"(POST /api/v1/incidents/{ref(incident)}/postmortem) and publish it, {hint}",
                        details={"field": "postmortem_waived_reason", "severity": incident.severity,

@@ -46,6 +46,7 @@ from tocsin.statuspage.common import (
     require_component,
     text_field,
 )
+from tocsin.statuspage.incidents import DRILL_NEVER_PUBLIC
 from tocsin.statuspage.models import StatusIncident, StatusPage
 from tocsin.statuspage.types import FINISHED, IncidentStatus, StatusIncidentKind
 from tocsin.users.models import User
@@ -138,6 +139,8 @@ def post_update(session: Session, *, actor: Principal, now: datetime, severities
     when the internal incident (given, or linked from `status_incident`) is gated. Raises what the
     status page service raises, for a draft as for a post."""
     internal = _internal_incident(session, incident, status_incident)
+    if internal is not None and internal.drill:  # not even a draft for Legal: a drill is never public
+        raise Conflict(DRILL_NEVER_PUBLIC, details={"drill": True})
     if internal is None or not is_gated(internal, severities):
         return Outcome(published=statuspages.post_incident_update(
             session, actor=actor, now=now, page=page, incident=incident, status_incident=status_incident, name=name,

@@ -14,6 +14,9 @@ One outbox row, or a bundle of rows for one throttled destination, becomes one `
 - SMS: one short line with a reply code ("Reply 4821 ack / 4821 close");
 - voice: the subject, read out.
 
+A page about a drill (an exercise's alert or incident, issue 19) starts with "[DRILL]" on every
+channel: the subject, the SMS line, the spoken words.
+
 A bundle names how many pages it carries and the first few summaries.
 
 A page for a whole alert group (a service paging per group) leads with how the group stands now,
@@ -33,6 +36,7 @@ from tocsin.notify import links
 from tocsin.notify.types import Message
 
 SMS_MAX = 320
+DRILL = "[DRILL]"
 BUNDLE_LINES = 5
 
 
@@ -73,6 +77,12 @@ class Row:
     incident_id: Any = None
     reply_code: str | None = None
     group: GroupPage | None = None
+    drill: bool = False  # about a drill alert or incident: the message starts with "[DRILL]"
+
+
+def drilled(text: str) -> str:
+    """`text` marked as a drill's (once)."""
+    return text if text.startswith(DRILL) else f"{DRILL} {text}"
 
 
 def _links(rows: Sequence[Row], public_url: str, secret: str, now: datetime) -> dict[str, str]:
@@ -94,7 +104,8 @@ def _links(rows: Sequence[Row], public_url: str, secret: str, now: datetime) -> 
 
 
 def _titled(row: Row) -> str:
-    return f"{group_words(row.group)}: {row.subject}" if row.group is not None and row.group.many else row.subject
+    title = f"{group_words(row.group)}: {row.subject}" if row.group is not None and row.group.many else row.subject
+    return drilled(title) if row.drill else title
 
 
 def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secret: str, now: datetime) -> Message:
@@ -105,8 +116,12 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
         subject, body = head.subject, head.body
         if head.group is not None and head.group.many:
             subject, body = _titled(head), f"{group_words(head.group)}\n\n{body}"
+        elif head.drill:
+            subject = drilled(subject)
     else:
         subject = f"{len(rows)} pages: {_titled(head)}"
+        if any(r.drill for r in rows):
+            subject = drilled(subject)
         lines = [f"- {_titled(r)}" for r in rows[:BUNDLE_LINES]]
         if len(rows) > BUNDLE_LINES:
             lines.append(f"- ... and {len(rows) - BUNDLE_LINES} more")
@@ -122,11 +137,13 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
             reply = f" Reply '{code} ack' to take Incident Commander."
         elif code and head.kind == "responder":
             reply = f" Reply '{code} ack' to join."
-        text = subject[: SMS_MAX - len(reply) - 8] + reply
-        body = f"tocsin: {text}"
+        drill = subject.startswith(DRILL)
+        plain = subject.removeprefix(DRILL).lstrip() if drill else subject
+        lead = f"{DRILL} tocsin: " if drill else "tocsin: "
+        body = lead + plain[: SMS_MAX - len(reply) - len(lead)] + reply
     elif channel == "voice":
-        body = f"This is tocsin. {subject}. " + ("Several pages are waiting. " if len(rows) > 1 else "") + \
-               "Acknowledge it from your email, SMS or the web."
+        body = ("This is a drill. " if subject.startswith(DRILL) else "") + f"This is tocsin. {subject}. " + \
+               ("Several pages are waiting. " if len(rows) > 1 else "") + "Acknowledge it from your email, SMS or the web."
     elif link and channel not in ("push", "mattermost"):
         shown = ("ack", "resolve", "view") if head.kind == "incident" else \
             ("ack", "decline", "view") if head.kind == "responder" else ("ack", "resolve")
@@ -136,6 +153,8 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
                             "incident_id": str(head.incident_id) if head.incident_id else None}
     if len(rows) == 1:  # what a reply in the channel acts on (Mattermost's buttons)
         data["notification_id"] = str(head.id)
+    if subject.startswith(DRILL):
+        data["drill"] = True
     if head.reply_code:
         data["reply_code"] = head.reply_code
     if head.group is not None:

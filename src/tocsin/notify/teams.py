@@ -128,11 +128,14 @@ def _page_parts(message: Message) -> tuple[str, str, str, str]:
     "Ack: <link>" lines the card carries as buttons."""
     data = message.data if isinstance(message.data, dict) else {}
     title = message.subject.strip()
+    drill = title.startswith("[DRILL]")  # a drill's page (notify.compose) keeps its mark in the title
+    title = title.removeprefix("[DRILL]").lstrip()
     severity = str(data.get("severity") or "")
     found = _SEVERITY.match(title)
     if found:
         severity = severity or found.group(1)
         title = title[found.end():]
+    title = f"[DRILL] {title}" if drill else title
     group = data.get("group")
     service = str(data.get("service") or (group.get("service") if isinstance(group, dict) else "") or "")
     links = data.get("links")

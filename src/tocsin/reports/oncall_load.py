@@ -12,7 +12,8 @@ Definitions (docs/reports.md repeats them for users):
   alert) or `incident` (an Incident Commander page) that went out (`sent_at` set), grouped by
   escalation, fence epoch and person. The channels of a step (SMS and email), delayed
   notification rules and fall-through to another contact method are the same page. Its time is
-  the first send; a page belongs to the period its first send falls in.
+  the first send; a page belongs to the period its first send falls in. A drill's pages (an
+  exercise's) are not counted.
 * **Off hours**: the page's first send, on the person's wall clock (users.time_zone), is not
   Monday–Friday 09:00–18:00.
 * **Night interrupted**: a local night runs 22:00–07:00 and belongs to the date it starts on;
@@ -37,6 +38,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from tocsin.alerts.models import Alert
 from tocsin.errors import InvalidInput
 from tocsin.escalation.models import Notification
 from tocsin.incidents.access import visibility_clause
@@ -47,6 +49,7 @@ from tocsin.oncall import service as oncall
 from tocsin.oncall.models import Schedule, ScheduleOverride
 from tocsin.principal import Principal
 from tocsin.reports.period import parse_period
+from tocsin.services.models import Service
 from tocsin.teams.models import Team
 from tocsin.teams.service import member_ids, require_team
 from tocsin.users.models import User
@@ -229,12 +232,15 @@ def _shifts(session: Session, row: Schedule, since: datetime, until: datetime) -
 
 def _pages(session: Session, principal: Principal, since: datetime, until: datetime) -> list[PageSent]:
     """The pages that went out; an Incident Commander page of an incident `principal` may not see
-    (a restricted one) is left out, as that incident is everywhere else."""
-    hidden = sa.select(Incident.id).where(sa.not_(visibility_clause(principal)))
+    (a restricted one) is left out, as that incident is everywhere else. A drill's pages (its
+    incident's, or an alert's of a drill service) are left out: an exercise is not on-call load."""
+    hidden = sa.select(Incident.id).where(sa.or_(sa.not_(visibility_clause(principal)), Incident.drill.is_(True)))
+    drilled = sa.select(Alert.id).join(Service, Service.id == Alert.service_id).where(Service.drill.is_(True))
     rows = session.execute(sa.select(Notification.user_id, Notification.idempotency_key, Notification.sent_at).where(
         Notification.kind.in_(PAGE_KINDS), Notification.status.in_(WENT_OUT), Notification.sent_at.is_not(None),
         Notification.sent_at >= since - _LOOKBEHIND, Notification.sent_at < until,
-        sa.or_(Notification.incident_id.is_(None), Notification.incident_id.not_in(hidden)))).all()
+        sa.or_(Notification.incident_id.is_(None), Notification.incident_id.not_in(hidden)),
+        sa.or_(Notification.alert_id.is_(None), Notification.alert_id.not_in(drilled)))).all()
     # `at is not None` repeats the WHERE clause for the type checker (sent_at is nullable).
     return [p for p in first_sends((str(u), k, at) for u, k, at in rows if at is not None) if p.at >= since]
 

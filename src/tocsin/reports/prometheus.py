@@ -8,6 +8,9 @@ output exists (the route answers 503) and no state is shared between scrapes or 
 Need-to-know: the series are the same for whoever scrapes (Prometheus stores one set and shows it
 to everyone who can query it), so restricted incidents, and the action items hanging off them, are
 left out of every figure, even for an admin's token. Labels hold only enum values and service slugs.
+
+Drills (issue 19: an exercise's incidents, and the alerts of drill services) are left out of the
+incident and alert figures; the outbox figures count every message, as they measure delivery itself.
 """
 
 from __future__ import annotations
@@ -71,13 +74,13 @@ def snapshot(session: Session, *, now: datetime) -> Snapshot:
         .outerjoin(Service, Service.id == IncidentService.service_id)
         # Need-to-know: a restricted incident does not exist for whoever may scrape, so not even
         # its severity or kind is counted here.
-        .where(Incident.status.in_(active), Incident.restricted.is_(False))
+        .where(Incident.status.in_(active), Incident.restricted.is_(False), Incident.drill.is_(False))
         .group_by(Incident.severity, Incident.kind, Service.slug)).all()
     snap.incidents = [(sev, kind, slug or NO_SERVICE, n) for sev, kind, slug, n in open_rows]
     snap.alerts = [(status, urgency, slug, n) for status, urgency, slug, n in session.execute(
         sa.select(Alert.status, Alert.urgency, Service.slug, sa.func.count(Alert.id))
         .join(Service, Service.id == Alert.service_id)
-        .where(Alert.status != "resolved")
+        .where(Alert.status != "resolved", Service.drill.is_(False))
         .group_by(Alert.status, Alert.urgency, Service.slug)).all()]
     snap.notifications = [(status, channel, n) for status, channel, n in session.execute(
         sa.select(Notification.status, Notification.channel, sa.func.count(Notification.id))
@@ -112,12 +115,13 @@ class SnapshotCollector(Collector):
                                value={"version": __version__, "database": s.database})
         incidents = GaugeMetricFamily(
             "tocsin_incidents_open", "Incidents in an active status (triage to monitoring), per affected service; "
-            "an incident with several services is in each; restricted incidents are not counted",
+            "an incident with several services is in each; restricted incidents and drills are not counted",
             labels=["severity", "kind", "service"])
         for sev, kind, service, n in s.incidents:
             incidents.add_metric([sev, kind, service], n)
         yield incidents
-        alerts = GaugeMetricFamily("tocsin_alerts_open", "Alerts not resolved, by status, urgency and service",
+        alerts = GaugeMetricFamily("tocsin_alerts_open", "Alerts not resolved, by status, urgency and service "
+                                   "(drill services' are not counted)",
                                    labels=["status", "urgency", "service"])
         for status, urgency, service, n in s.alerts:
             alerts.add_metric([status, urgency, service], n)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class StatsOut(BaseModel):
@@ -99,6 +99,7 @@ class IncidentReportOut(BaseModel):
     group_by: str
     overall: OverallOut
     groups: list[GroupOut]
+    drills_left_out: int = Field(0, description="Drills (exercises' incidents) of the period: left out of every metric")
 
 
 class ActionItemReportOut(BaseModel):

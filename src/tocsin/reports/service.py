@@ -1,5 +1,8 @@
 """Report queries: load the incident and action item rows of a period for the pure metrics.
 
+Drills (an exercise's incidents, issue 19) are left out of every metric; a report says how many
+it left out (`drills_left_out`). Action items are kept even when a drill raised them: the work is real.
+
 Need-to-know holds here as everywhere: incidents come from `access.visible()`, and an action
 item hanging off an incident (directly or through its postmortem) is loaded only when that
 incident is visible. Each kind of related row is one query over the period's incident ids
@@ -69,7 +72,18 @@ def hourly_rate(settings: Settings) -> float:
 
 def _incident_ids(session: Session, principal: Principal, period: Period,
                   flt: ReportFilter) -> sa.Select[uuid.UUID]:
-    """The ids of the visible, not declined incidents declared in the period that match `flt`."""
+    """The ids of the visible, not declined, real (not drill) incidents declared in the period that match `flt`."""
+    return _period_incidents(session, principal, period, flt).where(Incident.drill.is_(False))
+
+
+def drills_left_out(session: Session, principal: Principal, period: Period, flt: ReportFilter) -> int:
+    """How many drills of the period (visible, matching `flt`) a report leaves out."""
+    ids = _period_incidents(session, principal, period, flt).where(Incident.drill.is_(True)).subquery()
+    return int(session.execute(sa.select(sa.func.count()).select_from(ids)).scalar_one())
+
+
+def _period_incidents(session: Session, principal: Principal, period: Period,
+                      flt: ReportFilter) -> sa.Select[uuid.UUID]:
     stmt = sa.select(Incident.id).where(
         visibility_clause(principal), Incident.declared_at >= period.since, Incident.declared_at < period.until,
         Incident.status != Status.declined.value,
@@ -257,7 +271,8 @@ def incident_report(session: Session, *, principal: Principal, now: datetime, pe
             grouped = {k: grouped.get(k, []) for k in m.buckets(period.since, period.until, group_by)}
         groups = [{"key": key, "metrics": m.incident_metrics(items, **kwargs)} for key, items in grouped.items()]
     return {"period": period.as_dict(), "filters": flt.as_dict(), "group_by": group_by.value,
-            "overall": overall, "groups": groups}
+            "overall": overall, "groups": groups,
+            "drills_left_out": drills_left_out(session, principal, period, flt)}
 
 
 def action_item_report(session: Session, *, principal: Principal, now: datetime, period: Period,

@@ -27,6 +27,7 @@ class ServiceIn(StrictIn):
     depends_on: list[str] = Field(default_factory=list, max_length=200, description="Service slugs or ids")
     alert_settings: dict[str, Any] | None = Field(None, description=ALERT_SETTINGS_DOC)
     paging_unit: PagingUnit = Field("group", description=PAGING_UNIT_DOC)
+    drill: bool = Field(False, description="An exercise's stand-in service: its alerts and incidents are drills")
 
 
 class ServicePatch(StrictIn):
@@ -51,5 +52,6 @@ class ServiceOut(Out):
     depends_on: list[str] = []
     alert_settings: dict[str, Any] | None = None
     paging_unit: str = Field(description=PAGING_UNIT_DOC)
+    drill: bool = Field(False, description="An exercise's stand-in service (drill mode)")
     created_at: datetime
     updated_at: datetime

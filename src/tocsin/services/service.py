@@ -98,9 +98,11 @@ def _set_dependencies(session: Session, service: Service, keys: list[str]) -> li
 def create_service(session: Session, *, actor: Principal, now: datetime, name: str, slug: str | None = None,
                    description: str = "", owner_team: str | None = None, tier: int = 3,
                    runbook_url: str | None = None, depends_on: list[str] | None = None,
-                   alert_settings: dict[str, Any] | None = None, paging_unit: str = "group") -> Service:
+                   alert_settings: dict[str, Any] | None = None, paging_unit: str = "group",
+                   drill: bool = False) -> Service:
     """Add a service. New services page once per alert group (`paging_unit` "group"); "alert" pages
-    every alert on its own, as services did before the setting existed."""
+    every alert on its own, as services did before the setting existed. A `drill` service is an
+    exercise's stand-in (issue 19): its alerts and incidents are drills."""
     actor.require(OrgRole.admin, "creating services")
     name, description = check_name(name), check_description(description)
     slug = check_slug(slug) if slug else slugify(name)
@@ -111,13 +113,13 @@ def create_service(session: Session, *, actor: Principal, now: datetime, name: s
                       tier=_check_tier(tier), runbook_url=_check_runbook_url(runbook_url), created_at=now,
                       updated_at=now,
                       alert_settings=_check_alert_settings(alert_settings),
-                      paging_unit=_check_paging_unit(paging_unit))
+                      paging_unit=_check_paging_unit(paging_unit), drill=drill)
     session.add(service)
     session.flush()
     deps = _set_dependencies(session, service, depends_on or [])
     record(session, actor=actor, action="service.create", target_type="service", target_id=service.id, now=now,
            details={"slug": slug, "tier": service.tier, "owner_team": team.slug if team else None, "depends_on": deps,
-                    "paging_unit": service.paging_unit})
+                    "paging_unit": service.paging_unit, "drill": drill})
     return service
 
 

@@ -54,6 +54,8 @@ from tocsin.statuspage.types import (
 )
 
 _IMPACT_RANK = {v: i for i, v in enumerate(INCIDENT_IMPACTS)}
+DRILL_NEVER_PUBLIC = "a drill never reaches a public status page: this incident is an exercise's"
+
 
 def component_offers(session: Session, *, incident: Incident) -> list[tuple[StatusPage, list[StatusComponent]]]:
     """Pages with the components linked to the incident's services (what the room's public update form
@@ -162,9 +164,11 @@ def post_incident_update(session: Session, *, actor: Principal, now: datetime, p
     `status_incident`, append to it. Component statuses are applied and recorded in the
     update; resolving returns the incident's other components to operational. A restricted
     internal incident: Forbidden unless admin, and an admin's post is a separate notice not
-    linked to it. Raises Forbidden, InvalidInput, NotFound, Conflict (a postmortem before
+    linked to it. A drill (issue 19) never reaches a status page: Conflict. Raises Forbidden, InvalidInput, NotFound, Conflict (a postmortem before
     the incident is resolved)."""
     actor.require(OrgRole.responder, "posting status page updates")
+    if incident is not None and incident.drill:
+        raise Conflict(DRILL_NEVER_PUBLIC, details={"drill": True})
     notice = incident is not None and incident.restricted
     if notice and not actor.is_admin:
         raise Forbidden("this incident is restricted: only an admin may post a (separate) public notice about it")

@@ -133,6 +133,7 @@ class HeaderView:
     conference_url: str | None = None
     public: list[PublicView] = field(default_factory=list)
     obligation: dict[str, str] | None = None  # the next regulatory filing due (security incidents)
+    drill: bool = False  # an exercise's incident (issue 19): the header says so
     chat: list[chat_view.RoomChannel] = field(default_factory=list)  # the incident's Slack/Mattermost channels
 
     @property
@@ -187,7 +188,7 @@ def header_view(session: Session, incident: Incident, tz: ZoneInfo, now: datetim
         due_local=due.astimezone(tz).strftime("%H:%M %Z") if due else None,
         overdue=bool(due and now > due), suggested_severity=incident.suggested_severity,
         severity_reason=incident.severity_reason, next_statuses=next_statuses(incident.status),
-        conference_url=incident.conference_url, public=public_view(session, incident),
+        conference_url=incident.conference_url, public=public_view(session, incident), drill=incident.drill,
         obligation=obligations.next_due(session, incident, now) if incident.kind == "security" else None,
         chat=chat_view.room_channels(session, incident.id, settings),
         impact={"customers_affected": incident.customers_affected,

@@ -48,14 +48,15 @@ Key = Annotated[str, "incident id or ref such as INC-42"]
 
 
 def _filter(status: list[Status] | None, severity: list[str] | None, kind: Kind | None, service: str | None,
-            q: str | None, open_only: bool) -> svc.IncidentFilter:
+            q: str | None, open_only: bool, drill: bool | None = None) -> svc.IncidentFilter:
     sevs: list[Severity] = []
     for s in severity or []:
         try:
             sevs.append(parse_severity(s))
         except ValueError as exc:
             raise InvalidInput(str(exc), details={"field": "severity"}) from None
-    return svc.IncidentFilter(status=status or [], severity=sevs, kind=kind, service=service, q=q, open_only=open_only)
+    return svc.IncidentFilter(status=status or [], severity=sevs, kind=kind, service=service, q=q, open_only=open_only,
+                             drill=drill)
 
 
 class Filters:
@@ -67,8 +68,10 @@ class Filters:
         service: Annotated[str | None, Query(max_length=64, description="Service slug or id")] = None,
         q: Annotated[str | None, Query(max_length=200, description="Text to find in title or summary")] = None,
         open: Annotated[bool, Query(description="Only incidents still being worked on")] = False,
+        drill: Annotated[bool | None, Query(description="true: only drills (exercises); false: only real "
+                                                        "incidents; default both")] = None,
     ) -> None:
-        self.value = (status, severity, kind, service, q, open)
+        self.value = (status, severity, kind, service, q, open, drill)
 
     def build(self) -> svc.IncidentFilter:
         return _filter(*self.value)
@@ -81,7 +84,7 @@ def declare(body: IncidentIn, ctx: CtxDep) -> dict[str, Any]:
         services=body.services, impact=body.impact.model_dump(exclude_unset=True) if body.impact else {},
         severity_reason=body.severity_reason, restricted=body.restricted,
         incident_commander=body.incident_commander, detected_at=body.detected_at,
-        impact_started_at=body.impact_started_at,
+        impact_started_at=body.impact_started_at, drill=body.drill,
     )
     with ctx.work() as (s, me):
         return incident_out(s, flows.declare(s, actor=me, now=ctx.now, spec=spec))

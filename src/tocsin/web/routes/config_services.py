@@ -61,7 +61,7 @@ def values_of(s: Session, svc: Service) -> dict[str, Any]:
     policy = esc.get_policy(s, svc.escalation_policy_id) if svc.escalation_policy_id else None
     return {"name": svc.name, "slug": svc.slug, "description": svc.description.strip(), "owner_team": team.slug if team else "",
             "tier": str(svc.tier), "runbook_url": svc.runbook_url or "",
-            "depends_on": services.dependency_slugs(s, svc.id), "paging_unit": svc.paging_unit,
+            "depends_on": services.dependency_slugs(s, svc.id), "paging_unit": svc.paging_unit, "drill": svc.drill,
             "policy": policy.slug if policy else "", "group_by": ", ".join(settings.group_by),
             "group_window": duration_text(settings.group_window_seconds),
             "flap_window": duration_text(settings.flap_window_seconds),
@@ -72,7 +72,7 @@ def values_of(s: Session, svc: Service) -> dict[str, Any]:
 
 def _default_values(ctx: WebCtx) -> dict[str, Any]:
     return {"name": "", "slug": "", "description": "", "owner_team": "", "tier": "3", "runbook_url": "",
-            "depends_on": [], "paging_unit": "group", "policy": "", "group_by": "",
+            "depends_on": [], "paging_unit": "group", "drill": False, "policy": "", "group_by": "",
             "group_window": duration_text(DEFAULT_GROUP_WINDOW), "flap_window": duration_text(DEFAULT_FLAP_WINDOW),
             "sh_on": False, "sh_timezone": ctx.user.time_zone or "UTC", "sh_days": [1, 2, 3, 4, 5],
             "sh_start": "09:00", "sh_end": "17:00"}
@@ -89,7 +89,7 @@ def values_from_form(form: dict[str, str]) -> dict[str, Any]:
             "owner_team": form.get("owner_team", "").strip(), "tier": form.get("tier", "3").strip(),
             "runbook_url": form.get("runbook_url", "").strip(),
             "depends_on": sorted(k.removeprefix("dep:") for k, v in form.items() if k.startswith("dep:") and v),
-            "paging_unit": form.get("paging_unit", "group"), "policy": form.get("policy", "").strip(),
+            "paging_unit": form.get("paging_unit", "group"), "drill": bool(form.get("drill")), "policy": form.get("policy", "").strip(),
             "group_by": form.get("group_by", ""), "group_window": form.get("group_window", ""),
             "flap_window": form.get("flap_window", ""), "sh_on": bool(form.get("sh_on")),
             "sh_timezone": form.get("sh_timezone", "").strip(), "sh_days": days,
@@ -128,7 +128,7 @@ def changes(v: dict[str, Any], before: dict[str, Any] | None) -> dict[str, Any]:
            "tier": _tier(v["tier"]), "runbook_url": v["runbook_url"] or None, "depends_on": v["depends_on"],
            "alert_settings": alert_settings_of(v), "paging_unit": v["paging_unit"]}
     if before is None:
-        return new
+        return {**new, "drill": bool(v.get("drill"))}  # a drill service is one from its creation
     old = {**changes(before, None), "alert_settings": alert_settings_of(before)}
     return {k: value for k, value in new.items() if value != old[k]}
 

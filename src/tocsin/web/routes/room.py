@@ -69,7 +69,8 @@ def list_page(request: Request, ctx: CtxDep,
         ids = [i.id for i in found]
         services = incidents.services_of(s, ids)
         rows = [{"ref": incidents.ref(i), "title": i.title, "severity": i.severity, "status": i.status,
-                 "open": i.status in _OPEN, "restricted": i.restricted, "declared_at": i.declared_at,
+                 "open": i.status in _OPEN, "restricted": i.restricted, "drill": i.drill,
+                 "declared_at": i.declared_at,
                  "services": [x.slug for x in services[i.id]]} for i in found]
     return render(request, ctx, "incidents.html", rows=rows, status=status, severity=severity,
                   filters=STATUS_FILTERS)
