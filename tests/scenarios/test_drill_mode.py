@@ -114,3 +114,32 @@ def test_a_drill_is_marked_pages_only_its_participants_and_stays_out_of_public_a
     assert metrics.status_code == 200
     assert 'service="checkout"' in metrics.text
     assert "drill-checkout" not in metrics.text
+
+
+def test_paging_for_a_drill_commander_reaches_only_the_exercise(rb):
+    """Declared without an Incident Commander (as an exercise's inject does), a drill pages its drill
+    service's policy for one, never the real service's on-call; a drill on real services only pages nobody."""
+    from tocsin.escalation.models import Escalation
+    from tocsin.flows import incidents as flows
+    from tocsin.incidents.service import Declaration
+    from tocsin.severities import Severity
+
+    def declare(services: list[str], drill: bool = False):
+        with rb.db.unit_of_work() as s:
+            inc = flows.declare(s, actor=rb.system, now=rb.now, spec=Declaration(
+                title="Checkout is down", severity=Severity.SEV1, services=services, drill=drill))
+            return inc.id, inc.drill
+
+    incident_id, drill = declare(["checkout", "drill-checkout"])
+    assert drill is True
+    rb.tick()
+    rb.expect_email("Pat Participant", "[DRILL]", "needs an Incident Commander")
+    rb.expect_sms(PAT_SMS, "[DRILL]")
+    rb.tick(minutes=5)
+    rb.expect_email("Quinn Participant", "[DRILL]", "needs an Incident Commander")
+    assert rb.emails("Oscar Outsider") == []
+
+    incident_id, drill = declare(["checkout"], drill=True)
+    rb.tick(minutes=10)
+    assert drill is True and rb.emails("Oscar Outsider") == []
+    assert rb.rows(Escalation, Escalation.incident_id == incident_id) == []
