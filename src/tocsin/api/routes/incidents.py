@@ -107,7 +107,7 @@ def counts(ctx: CtxDep, filters: Annotated[Filters, Depends()]) -> dict[str, Any
         return svc.count_incidents(s, principal=me, flt=filters.build())
 
 
-EXPORT_COLUMNS = ("ref", "title", "kind", "severity", "status", "restricted", "services", "declared_at",
+EXPORT_COLUMNS = ("ref", "title", "kind", "severity", "status", "restricted", "drill", "services", "declared_at",
                   "acknowledged_at", "mitigated_at", "resolved_at", "closed_at")
 
 
