@@ -138,9 +138,11 @@ def _blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
-def check_fields(definitions: list[dict[str, Any]], values: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The values checked against the type's definitions: unknown keys refused, required ones present,
-    each of its type (numbers from text, booleans from yes/no); blank optional values left out.
+def check_fields(definitions: list[dict[str, Any]], values: Mapping[str, Any] | None, *,
+                 partial: bool = False) -> dict[str, Any]:
+    """The values checked against the type's definitions: unknown keys refused, required ones present
+    (unless `partial`: the console's quick declare, where the room asks for them next), each of its
+    type (numbers from text, booleans from yes/no); blank optional values left out.
     Raises InvalidInput naming the field (details.field is its key)."""
     values = dict(values or {})
     known = {d["key"]: d for d in definitions}
@@ -152,7 +154,7 @@ def check_fields(definitions: list[dict[str, Any]], values: Mapping[str, Any] | 
     for spec in definitions:
         raw = values.get(spec["key"])
         if _blank(raw):
-            if spec["required"]:
+            if spec["required"] and not partial:
                 raise InvalidInput(f"{spec['label']} is required for this incident type",
                                    details={"field": spec["key"]})
             continue
@@ -212,6 +214,11 @@ def list_types(s: Session, now: datetime) -> list[IncidentType]:
     return list(s.execute(sa.select(IncidentType).order_by(IncidentType.name)).scalars())
 
 
+def choices(s: Session, now: datetime) -> list[tuple[str, str]]:
+    """(slug, name) of every type, for the declare dialog."""
+    return [(t.slug, t.name) for t in list_types(s, now)]
+
+
 def find_type(s: Session, slug: str) -> IncidentType | None:
     return s.execute(sa.select(IncidentType).where(IncidentType.slug == slug)).scalar_one_or_none()
 
@@ -225,15 +232,16 @@ def require_type(s: Session, slug: str, now: datetime) -> IncidentType:
 
 
 def for_declaration(s: Session, *, incident_type: str | None, custom_fields: Mapping[str, Any] | None,
-                    kind: Kind | None, now: datetime) -> tuple[str | None, dict[str, Any] | None, Kind | None]:
+                    kind: Kind | None, now: datetime, partial: bool = False
+                    ) -> tuple[str | None, dict[str, Any] | None, Kind | None]:
     """What a declaration of this type stores: (slug, checked values, kind: the type's base kind when
-    the caller gave none). Custom fields without a type are refused."""
+    the caller gave none). Custom fields without a type are refused; `partial`: see check_fields."""
     if not incident_type:
         if custom_fields:
             raise InvalidInput("custom fields need an incident type", details={"field": "custom_fields"})
         return None, None, kind
     found = require_type(s, incident_type, now)
-    values = check_fields(found.custom_fields, custom_fields)
+    values = check_fields(found.custom_fields, custom_fields, partial=partial)
     return found.slug, values, kind if kind is not None else Kind(found.base_kind)
 
 
