@@ -10,15 +10,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
-from tocsin.errors import NotFound
 from tocsin.incidents.access import require_incident
 from tocsin.principal import OrgRole
 from tocsin.schemas import Page
 from tocsin.workflows import service as svc
 from tocsin.workflows import types_service as types
+from tocsin.workflows.models import IncidentType
 from tocsin.workflows.schemas import (
     CustomFieldsIn,
     CustomFieldsOut,
@@ -90,11 +91,8 @@ def put_custom_fields(key: str, body: CustomFieldsIn, ctx: CtxDep) -> dict[str, 
 
 # --- incident types ------------------------------------------------------------------------------
 
-def _type(s: Any, slug: str) -> Any:
-    found = types.find_type(s, slug)
-    if found is None:
-        raise NotFound(f"no incident type {slug[:64]!r}", details={"type": slug[:64]})
-    return found
+def _type(s: Session, slug: str, ctx: Ctx) -> IncidentType:
+    return types.require_type(s, slug, ctx.now)
 
 
 @router.get("/incident-types", response_model=Page[IncidentTypeOut],
@@ -116,15 +114,14 @@ def create_type(body: IncidentTypeIn, ctx: CtxDep) -> Any:
 def get_type(slug: str, ctx: CtxDep) -> Any:
     with ctx.work() as (s, me):
         me.require(OrgRole.viewer, "reading incident types")
-        types.ensure_defaults(s, ctx.now)
-        return _type(s, slug)
+        return _type(s, slug, ctx)
 
 
 @router.patch("/incident-types/{slug}", response_model=IncidentTypeOut, summary="Change an incident type (admins)")
 def patch_type(slug: str, body: IncidentTypePatch, ctx: CtxDep) -> Any:
     with ctx.work() as (s, me):
         me.require(OrgRole.admin, "editing incident types")
-        return types.update_type(s, actor=me, now=ctx.now, row=_type(s, slug),
+        return types.update_type(s, actor=me, now=ctx.now, row=_type(s, slug, ctx),
                                  data=body.model_dump(mode="json", exclude_unset=True))
 
 
@@ -133,5 +130,5 @@ def patch_type(slug: str, body: IncidentTypePatch, ctx: CtxDep) -> Any:
 def delete_type(slug: str, ctx: CtxDep) -> Response:
     with ctx.work() as (s, me):
         me.require(OrgRole.admin, "deleting incident types")
-        types.delete_type(s, actor=me, now=ctx.now, row=_type(s, slug))
+        types.delete_type(s, actor=me, now=ctx.now, row=_type(s, slug, ctx))
     return Response(status_code=204)
