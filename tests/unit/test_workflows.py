@@ -55,6 +55,7 @@ def test_values_are_checked_and_converted_against_the_type():
     ({"vendor": "Acme", "records": "many"}, "records", "Records: a number"),
     ({"vendor": "Acme", "records": "nan"}, "records", "Records: a number"),
     ({"vendor": "Acme", "records": True}, "records", "Records: a number"),
+    ({"vendor": "Acme", "records": 10 ** 400}, "records", "Records: a number"),
     ({"vendor": "Acme", "public": "perhaps"}, "public", "Public: yes or no"),
     ({"vendor": "Acme", "region": "apac"}, "region", "Region: one of eu, us"),
     ({"vendor": "Acme", "colour": "red"}, "colour", "unknown custom field 'colour'"),

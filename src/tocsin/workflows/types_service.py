@@ -30,6 +30,7 @@ MAX_TEXT = 2000
 MAX_CHOICES = 50
 MAX_CHECKLIST = 100
 MAX_TEMPLATES = 20
+MAX_NUMBER = 1e15  # beyond this a number is a typo (and JSON readers lose precision)
 
 DEFAULT_TYPES: tuple[dict[str, Any], ...] = (
     {"slug": "security", "name": "Security", "base_kind": "security",
@@ -113,11 +114,11 @@ def _value(spec: Mapping[str, Any], raw: Any) -> Any:
             raise InvalidInput(f"{label}: a number, not {raw!r}", details={"field": spec["key"]})
         try:
             number = float(raw) if isinstance(raw, str) else raw
-            if not isinstance(number, int | float) or not math.isfinite(number):
+            if not isinstance(number, int | float) or not math.isfinite(number) or abs(number) > MAX_NUMBER:
                 raise ValueError
-        except (TypeError, ValueError):
+            return int(number) if float(number).is_integer() else float(number)
+        except (TypeError, ValueError, OverflowError):
             raise InvalidInput(f"{label}: a number, not {str(raw)[:40]!r}", details={"field": spec["key"]}) from None
-        return int(number) if float(number).is_integer() else number
     if kind == "boolean":
         if isinstance(raw, bool):
             return raw
