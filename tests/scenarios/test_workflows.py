@@ -124,3 +124,22 @@ def test_a_data_loss_incident_opens_its_checklist_and_checks_its_fields(rb):
     assert changed[-1].text == "Custom fields changed: Data category: financial, Records affected: (cleared)"
     alice.put(f"/incidents/{incident['ref']}/custom-fields", 422, values={"colour": "red"})
     assert not rb.rows(Notification, Notification.kind == "responder")
+
+
+def test_a_workflow_opens_a_chat_channel_for_an_incident_below_the_channel_severities(rb):
+    from tocsin.chatops.models import ChatChannel
+
+    rb.configure(slack_signing_secret="signing-secret", chat_channel_severities="SEV1")
+    _workflow(rb, name="Vendor room", severities=[], incident_types=["vendor-outage"],
+              steps=[{"kind": "create_chat_channel"}])
+    incident = rb.as_("Alice").post("/incidents", title="CDN down", severity="SEV4", incident_type="vendor-outage",
+                                    custom_fields={"vendor": "FastCDN"})
+    plain = rb.as_("Alice").post("/incidents", title="Typo on the home page", severity="SEV4")
+    rb.tick(seconds=5)
+    rb.tick(seconds=5)
+    channels = rb.rows(ChatChannel)
+    assert [c.incident_id for c in channels] == [uuid.UUID(incident["id"])]  # the untyped SEV4 gets none
+    assert rb.timeline(uuid.UUID(incident["id"]), "workflow")[0].text == \
+        "Workflow 'Vendor room': asked for a chat channel on slack"
+    assert "conversations.create inc-1-cdn-down -> C0002 (public)" in rb.slack.transcript()  # the channel exists
+    assert rb.timeline(uuid.UUID(plain["id"]), "workflow") == []

@@ -159,7 +159,7 @@ def run_step(s: Session, *, incident: Incident, step: dict[str, Any], actor: Pri
         team = require_team(s, step["team"])
         out = flows.add_responders(s, incident=incident, actor=actor, now=now,
                                    targets=[Target("team", team.slug)], message=step.get("message", ""))
-        names = ", ".join(sorted(str(s.get(User, r.user_id).name) for r in out.requested))  # type: ignore[union-attr]
+        names = ", ".join(sorted(u.name for r in out.requested if (u := s.get(User, r.user_id)) is not None))
         return f"paged team {team.name}: {names}" + (f" (not paged: {'; '.join(out.skipped)})" if out.skipped else "")
     if kind == "add_role":
         role = Role(step["role"])
