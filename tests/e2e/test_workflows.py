@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.harness.browser import PHONE, check_a11y, login, sideways_scroll
+from tests.harness.browser import PHONE, check_a11y, login, screenshot, sideways_scroll
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +29,8 @@ def test_an_admin_writes_a_workflow_and_a_type_on_a_phone(site, new_page) -> Non
     expect(section).to_contain_text("make the on-call of checkout-primary Scribe")
     expect(section).to_contain_text("open checklist (default)")
     check_a11y(page, "the incident workflows page")
+    section.scroll_into_view_if_needed()
+    screenshot(page, "workflows-phone")
     assert sideways_scroll(page, "the workflows page on a phone") is None, \
         sideways_scroll(page, "the workflows page on a phone")
 
