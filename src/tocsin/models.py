@@ -75,6 +75,7 @@ from tocsin.statuspage.models import (
 from tocsin.teams.models import Team, TeamMember
 from tocsin.users.models import ApiToken, Throttle, User, WebSession
 from tocsin.web.models import UserInvite
+from tocsin.workflows.models import IncidentType, IncidentWorkflow, WorkflowRun
 
 __all__ = [
     "ChatAccount", "ChatChannel", "ChatInstall", "ChatMember", "ChatOutbox", "ChatReceipt",
@@ -95,5 +96,6 @@ __all__ = [
     "CustodyEntry", "EvidenceItem",
     "ScimToken", "SsoAccount",
     "GuestGrant", "LegalDraft",
+    "IncidentType", "IncidentWorkflow", "WorkflowRun",
     "Service", "ServiceDependency", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
 ]

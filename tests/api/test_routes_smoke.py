@@ -711,6 +711,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("POST", "/me/push/{method_id}/delete", f"/me/push/{device}/delete", expect=303, **form(""))
     walk_me_integrations_monitors_and_status(walk, form, W, A, db, clock, admin)
     walk_containment(walk, form, W, A, B)
+    walk_workflows(walk, form, W, A, B)
     walk_legal_gate_and_guests(walk, form, W, A, admin)
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
         "email": "dan@example.test", "name": "Dan", "org_role": "viewer"}))
@@ -869,6 +870,46 @@ def walk_containment(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any]
     walk("POST", "/incidents/{ref}/containment/steps/{step_id}", f"/incidents/{other}/containment/steps/{first}",
          expect=303, **form("", {"done": "1"}))
 
+
+
+def walk_workflows(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
+                   B: dict[str, Any]) -> None:  # noqa: N803
+    """Incident workflows, incident types and an incident's custom fields (API and console; workflows/)."""
+    api = "/api/v1"
+    wf = walk("POST", f"{api}/workflows", expect=201, json={
+        "name": "Smoke flow", "severities": ["SEV1"], "steps": [{"kind": "open_checklist"}]}, **A).json()["id"]
+    walk("GET", f"{api}/workflows", **B)
+    walk("GET", f"{api}/workflows/{{workflow_id}}", f"{api}/workflows/{wf}", **B)
+    walk("PATCH", f"{api}/workflows/{{workflow_id}}", f"{api}/workflows/{wf}", json={"enabled": False}, **A)
+    walk("DELETE", f"{api}/workflows/{{workflow_id}}", f"{api}/workflows/{wf}", expect=204, **A)
+    walk("GET", f"{api}/incident-types", **B)
+    walk("POST", f"{api}/incident-types", expect=201, json={
+        "slug": "smoke", "name": "Smoke", "custom_fields": [{"key": "vendor", "type": "text"}]}, **A)
+    walk("GET", f"{api}/incident-types/{{slug}}", f"{api}/incident-types/smoke", **B)
+    walk("PATCH", f"{api}/incident-types/{{slug}}", f"{api}/incident-types/smoke", json={"name": "Smoke 2"}, **A)
+    ref = walk("POST", f"{api}/incidents", expect=201, json={"title": "Vendor down", "severity": "SEV3",
+                                                             "incident_type": "vendor-outage",
+                                                             "custom_fields": {"vendor": "Acme"}}, **B).json()["ref"]
+    walk("PUT", f"{api}/incidents/{{key}}/custom-fields", f"{api}/incidents/{ref}/custom-fields",
+         json={"values": {"vendor": "Acme", "vendor_ticket": "T-1"}}, **B)
+    walk("GET", f"{api}/incidents/{{key}}/workflow-runs", f"{api}/incidents/{ref}/workflow-runs", **B)
+    walk("DELETE", f"{api}/incident-types/{{slug}}", f"{api}/incident-types/smoke", expect=204, **A)
+    # the console
+    walk("GET", "/configure/workflows", **W)
+    walk("POST", "/configure/workflows", expect=303, **form("", {
+        "name": "Console flow", "trigger": "declared", "sev_SEV1": "1", "steps": "open_checklist"}))
+    console_wf = next(x["id"] for x in walk("GET", f"{api}/workflows", **A).json()["items"]
+                      if x["name"] == "Console flow")
+    walk("POST", "/configure/workflows/{workflow_id}", f"/configure/workflows/{console_wf}", expect=303,
+         **form("", {"name": "Console flow 2", "trigger": "status_changed", "to_status": "resolved",
+                     "steps": "create_chat_channel"}))
+    walk("GET", "/configure/incident-types", **W)
+    walk("POST", "/configure/incident-types", expect=303, **form("", {
+        "slug": "console", "name": "Console", "base_kind": "operational", "custom_fields": "ticket | Ticket | text"}))
+    walk("POST", "/configure/incident-types/{slug}", "/configure/incident-types/console", expect=303,
+         **form("", {"name": "Console 2", "base_kind": "operational"}))
+    walk("POST", "/incidents/{ref}/custom-fields", f"/incidents/{ref}/custom-fields", expect=303,
+         **form("", {"cf_vendor": "Acme Corp"}))
 
 def walk_schedule_editor_and_swaps(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
                                    B: dict[str, Any], admin: Any, bob: Any) -> None:

@@ -268,6 +268,14 @@ ROUTES: list[Route] = [
     R("GET", f"{API}/checklist-templates", "user"),
     R("GET", f"{API}/checklist-templates/{{template_id}}", "user", f"{API}/checklist-templates/{{ctpl}}"),
     R("GET", "/checklist-templates", "user"),
+    # incident workflows and types (workflows/)
+    R("GET", f"{API}/workflows", "user"),
+    R("GET", f"{API}/workflows/{{workflow_id}}", "user", f"{API}/workflows/{{wflow}}"),
+    R("GET", f"{API}/incident-types", "user"),
+    R("GET", f"{API}/incident-types/{{slug}}", "user", f"{API}/incident-types/vendor-outage"),
+    R("GET", f"{INC}/workflow-runs", "read", f"{API}/incidents/{{sec}}/workflow-runs"),
+    R("GET", "/configure/workflows", "user"),
+    R("GET", "/configure/incident-types", "user"),
 
     # --- console pages --------------------------------------------------------------------------
     *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
@@ -445,6 +453,21 @@ ROUTES: list[Route] = [
     R("POST", "/incidents/{ref}/containment/steps/{step_id}", "write", "/incidents/{sec}/containment/steps/{step}",
       form={"done": "1"}),
     R("POST", "/checklist-templates", "admin", form={"name": "Console {who}", "steps": "preserve | Snapshot"}),
+    R("POST", f"{API}/workflows", "admin", json={"name": "Flow {who}", "steps": [{"kind": "open_checklist"}]}),
+    R("PATCH", f"{API}/workflows/{{workflow_id}}", "admin", f"{API}/workflows/{{wflow}}", json={"enabled": False}),
+    R("POST", f"{API}/incident-types", "admin", json={"slug": "type-{who}", "name": "Type {who}"}),
+    R("PATCH", f"{API}/incident-types/{{slug}}", "admin", f"{API}/incident-types/vendor-outage",
+      json={"description": "A supplier is down"}),
+    R("PUT", f"{INC}/custom-fields", "write", f"{API}/incidents/{{sec}}/custom-fields", json={"values": {}}),  # 409
+    R("POST", "/configure/workflows", "admin", form={"name": "Console flow {who}", "trigger": "declared",
+                                                     "steps": "create_chat_channel"}),
+    R("POST", "/configure/workflows/{workflow_id}", "admin", "/configure/workflows/{wflow}",
+      form={"name": "Flow", "trigger": "declared", "steps": "open_checklist"}),
+    R("POST", "/configure/incident-types", "admin", form={"slug": "console-{who}", "name": "Console {who}",
+                                                          "base_kind": "operational"}),
+    R("POST", "/configure/incident-types/{slug}", "admin", "/configure/incident-types/vendor-outage",
+      form={"name": "Vendor outage", "base_kind": "operational", "custom_fields": "vendor | Vendor | text"}),
+    R("POST", "/incidents/{ref}/custom-fields", "write", "/incidents/{sec}/custom-fields", form={}),  # 409: no type
     R("POST", "/checklist-templates/{template_id}", "admin", "/checklist-templates/{ctpl}",
       form={"name": "Console hosts", "steps": "preserve | Snapshot | web-7"}),
     R("POST", f"{API}/action-items", "responder", json={"title": "Add a retry budget", "type": "prevent"}),
@@ -665,6 +688,8 @@ ROUTES: list[Route] = [
 
     # --- deletions, last ---------------------------------------------------------------------------------
     R("DELETE", f"{API}/checklist-templates/{{template_id}}", "admin", f"{API}/checklist-templates/{{ctpl}}"),
+    R("DELETE", f"{API}/workflows/{{workflow_id}}", "admin", f"{API}/workflows/{{wflow}}"),
+    R("DELETE", f"{API}/incident-types/{{slug}}", "admin", f"{API}/incident-types/security"),
     # the console unlinks and links again (each answers ok), then the API unlinks
     R("POST", "/problems/{problem_id}/unlink", "write", "/problems/{problem}/unlink", form={"incident": "{ref}"}),
     R("POST", "/problems/{problem_id}/link", "write", "/problems/{problem}/link", form={"incident": "{ref}"}),
@@ -849,6 +874,8 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     ctpl = _ok(client.post(f"{api}/checklist-templates", json={
         "name": "Host", "steps": [{"kind": "preserve", "title": "Snapshot", "target": "web-7"}]}, **A), 201)["id"]
     _ok(client.post(f"{api}/problems/{problem['ref']}/incidents", json={"incident": ref}, **A), 201)
+    wflow = _ok(client.post(f"{api}/workflows", json={"name": "Basics", "steps": [{"kind": "open_checklist"}]},
+                            **A), 201)["id"]
     for slug in ("spare-api", "spare-console"):
         _ok(client.post(f"{api}/services", json={"name": slug, "slug": slug}, **A), 201)
     with db.unit_of_work() as s:  # an outside responder's invitation to the restricted incident, and the guest
@@ -935,7 +962,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "own_push": str(uuid.uuid4()), "integration2": integration2["id"], "heartbeat2": heartbeat2["id"],
         "check2": check2["id"], "layer2": layer2["id"], "spare_component2": spare_component2["id"],
         "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps, **own,
-        "sec": sec, "step": step, "ctpl": ctpl, "osec": osec, "sec_art33": owed["art33@gdpr"],
+        "sec": sec, "step": step, "ctpl": ctpl, "wflow": wflow, "osec": osec, "sec_art33": owed["art33@gdpr"],
         "sec_art34": owed["art34@gdpr"], "sec_ew": owed["early-warning@nis2"], "sec_note": owed["notification@nis2"],
         **iocs, "scim_token": scim_token, "lsec": lsec, "draft": draft, "grant": grant,
         "own_chat": own.get("own_chat", str(uuid.uuid4())),
@@ -1046,7 +1073,7 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "item", "problem", "component", "spare_component", "status_incident",
                                             "maintenance", "subscriber", "own_token", "own_note", "helper_rule",
                                             "auto_rule", "inhibition_rule", "swap_open", "swap_accept",
-                                            "swap_accept_offer", "swap_cancel", "step", "ctpl", "sec_art33",
+                                            "swap_accept_offer", "swap_cancel", "step", "ctpl", "wflow", "sec_art33",
                                             "sec_art34", "draft", "grant")}
     world.update(helper="someone@example.test", ref="INC-1", sec="INC-2", item_ref="ACT-1", who="x", p256dh=P256DH,
                  push_auth="A" * 22)

@@ -284,6 +284,16 @@ def poisoned(app, client, db, clock, system, make_person):
     ok(client.post(f"{API}/incidents/{lsec}/legal-drafts/{held['id']}/reject", json={"reason": payload("legalreason")},
                    **A))
 
+    # an incident workflow (Configure -> Incident workflows) and an incident type with its custom fields (the room)
+    ok(client.post(f"{API}/workflows", json={"name": payload("workflowname")[:120], "steps": [
+        {"kind": "page_team", "team": "platform", "message": payload("workflowmessage")}]}, **A), 201)
+    ok(client.post(f"{API}/incident-types", json={
+        "slug": "xss-type", "name": payload("typename")[:120], "description": payload("typedescription"),
+        "custom_fields": [{"key": "note", "label": payload("fieldlabel")[:120], "type": "text"},
+                          {"key": "pick", "label": "Pick", "type": "choice", "choices": [payload("fieldchoice")[:120]]}],
+        "checklist": [payload("typechecklist")[:300]]}, **A), 201)
+    tref = ok(client.post(f"{API}/incidents", json={"title": "Typed", "severity": "SEV3", "incident_type": "xss-type",
+                                                     "custom_fields": {"note": payload("fieldvalue")}}, **A), 201)["ref"]
     # chat-ops: an incident channel and a failed chat call (Configure -> Chat, the room), a linked chat user (/me)
     with db.unit_of_work() as s:
         inc_id = require_incident(s, system, ref).id
@@ -297,7 +307,7 @@ def poisoned(app, client, db, clock, system, make_person):
         guests.invite(s, actor=system, now=clock.now(), incident=require_incident(s, system, lsec),
                       email="ir@firm.example", name=payload("guestname"), organisation=payload("guestorg"),
                       duration=timedelta(days=1), max_days=30)
-    return {"admin": admin, "ref": ref, "sec": sec, "osec": osec, "lsec": lsec, "pm": pm["id"], "alerts": [a["id"] for a in alerts], "item": item["ref"],
+    return {"admin": admin, "ref": ref, "tref": tref, "sec": sec, "osec": osec, "lsec": lsec, "pm": pm["id"], "alerts": [a["id"] for a in alerts], "item": item["ref"],
             "problem": problem["ref"], "user": user["id"], "integration": events["id"], "check": check["id"],
             "routing_rule": routing_rule["id"], "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"],
             "silence": silence["id"], "window": window["id"], "evidence": evidence["id"]}
@@ -336,7 +346,7 @@ def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
     out += [f"/incidents/{w['sec']}", f"/incidents/{w['osec']}", f"/incidents/{w['osec']}/obligations/report"]
     return out + [f"/alerts/{a}" for a in w["alerts"][1:]] + ["/reports/view?group_by=service", "/schedules/ops",
                                                             "/incidents?q=xss", "/login?next=javascript:alert(1)",
-                                                            f"/incidents/{w['lsec']}"]
+                                                            f"/incidents/{w['lsec']}", f"/incidents/{w['tref']}"]
 
 
 def test_payloads_render_inert_everywhere(app, client, poisoned):

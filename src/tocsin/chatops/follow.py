@@ -132,26 +132,42 @@ def open_channels(s: Session, settings: Settings, platform: str, installed_at: d
         Incident.declared_at >= installed_at, Incident.severity.in_(severities), Incident.status.not_in(CLOSING),
         ~has.exists()).order_by(Incident.declared_at, Incident.id).limit(BATCH)).scalars().all()
     for incident in incidents:
-        if platform == TEAMS:  # every entry from the declaration on becomes a card
-            s.add(ChatChannel(incident_id=incident.id, platform=TEAMS, name="webhook", private=False, state="ready",
-                              muted=incident.restricted, created_at=now))
-            continue
-        name = compose.channel_name(settings.chat_channel_pattern, number=incident.number, title=incident.title,
-                                    severity=incident.severity, date=incident.declared_at,
-                                    restricted=incident.restricted, limit=compose.NAME_LIMITS[platform],
-                                    drill=incident.drill)
-        at, last = _last_entry(s, incident.id, now)
-        ch = ChatChannel(incident_id=incident.id, platform=platform, name=name, private=incident.restricted,
-                         state="pending", created_at=now, cursor_at=at, cursor_id=last)
-        try:
-            with s.begin_nested():  # another engine (PostgreSQL) may open this incident's channel at once
-                s.add(ch)
-        except IntegrityError:
-            continue  # it did: its create call is queued, not ours
-        outbox.enqueue(s, platform=platform, kind="create", payload={"name": name, "private": ch.private}, now=now,
-                       channel_row_id=ch.id, incident_id=incident.id)
+        open_channel(s, settings, platform, incident, now)
     s.flush()
     return len(incidents)
+
+
+def open_channel(s: Session, settings: Settings, platform: str, incident: Incident, now: datetime) -> bool:
+    """Give the incident its channel on `platform` (a `pending` row and a create call; Teams' cursor
+    row); False when it has one already (or another engine opened it at once)."""
+    has = sa.select(ChatChannel.id).where(ChatChannel.incident_id == incident.id, ChatChannel.platform == platform)
+    if s.execute(sa.select(has.exists())).scalar():
+        return False
+    if platform == TEAMS:  # every entry from the declaration on becomes a card
+        s.add(ChatChannel(incident_id=incident.id, platform=TEAMS, name="webhook", private=False, state="ready",
+                          muted=incident.restricted, created_at=now))
+        return True
+    name = compose.channel_name(settings.chat_channel_pattern, number=incident.number, title=incident.title,
+                                severity=incident.severity, date=incident.declared_at,
+                                restricted=incident.restricted, limit=compose.NAME_LIMITS[platform],
+                                drill=incident.drill)
+    at, last = _last_entry(s, incident.id, now)
+    ch = ChatChannel(incident_id=incident.id, platform=platform, name=name, private=incident.restricted,
+                     state="pending", created_at=now, cursor_at=at, cursor_id=last)
+    try:
+        with s.begin_nested():  # another engine (PostgreSQL) may open this incident's channel at once
+            s.add(ch)
+    except IntegrityError:
+        return False  # it did: its create call is queued, not ours
+    outbox.enqueue(s, platform=platform, kind="create", payload={"name": name, "private": ch.private}, now=now,
+                   channel_row_id=ch.id, incident_id=incident.id)
+    return True
+
+
+def request_channel(s: Session, settings: Settings, incident: Incident, now: datetime) -> list[str]:
+    """Open the incident's channel on each configured channel platform now, whatever its severity (an
+    incident workflow's "create a chat channel" step); the platforms a channel was opened on."""
+    return [p for p in enabled(settings) if p != TEAMS and open_channel(s, settings, p, incident, now)]
 
 
 def channel_ready(s: Session, settings: Settings, ch: ChatChannel, incident: Incident, now: datetime) -> None:

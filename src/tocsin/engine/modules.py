@@ -41,6 +41,7 @@ from tocsin.pipeline.journal import apply_journal
 from tocsin.pipeline.unsuppress import release
 from tocsin.statuspage import deliver as statuspage
 from tocsin.statuspage.maintenance import advance_maintenances
+from tocsin.workflows import run as workflow_runs
 
 JOURNAL_BATCHES_PER_TICK = 10  # the rest next tick, so that a long backlog cannot hold up paging
 UNSUPPRESS_SEEN = "unsuppress.alert_config"  # in ec.shared: the alert_config version the last re-check saw
@@ -165,6 +166,7 @@ ORDER = [
     ("action_reminders", probed(_reminders_due, action_reminders)),
     ("obligation_reminders", probed(obligation_reminders.has_work, obligation_reminders.obligation_reminders)),
     ("handoffs", probed(_handoffs_due, handoffs)),
+    ("workflows", probed(workflow_runs.has_work, workflow_runs.workflows)),
     ("chat_follow", probed(chat_follow.has_work, chat_follow.chat_follow)),
     ("deliver", deliver),
     ("statuspage_maintenance", statuspage_maintenance),

@@ -51,6 +51,7 @@ def incidents_out(session: Session, rows: list[Incident]) -> list[dict[str, Any]
             "acknowledged_at": i.acknowledged_at, "mitigated_at": i.mitigated_at, "resolved_at": i.resolved_at,
             "closed_at": i.closed_at, "updated_at": i.updated_at,
             "postmortem_waived_reason": i.postmortem_waived_reason, "conference_url": i.conference_url,
+            "incident_type": i.incident_type, "custom_fields": i.custom_fields,
         })
     return out
 

@@ -95,7 +95,9 @@ class TimelineEntry(Base):
     """
 
     __tablename__ = "timeline_entries"
-    __table_args__ = (sa.Index("ix_timeline_entries_incident_occurred", "incident_id", "occurred_at"),)
+    __table_args__ = (sa.Index("ix_timeline_entries_incident_occurred", "incident_id", "occurred_at"),
+                      # the workflow job reads new declarations and status changes by kind (issue 19)
+                      sa.Index("ix_timeline_entries_kind_recorded", "kind", "recorded_at"))
 
     id: Mapped[uuid.UUID] = uuid_pk()
     incident_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"))

@@ -52,6 +52,9 @@ class IncidentIn(StrictIn):
                                            "never public, left out of reports (also when a service is a drill)")
     detected_at: UTCInput | None = None
     impact_started_at: UTCInput | None = None
+    incident_type: str | None = Field(None, max_length=64, description="An incident type's slug; the kind defaults "
+                                                                        "to the type's base kind")
+    custom_fields: dict[str, Any] | None = Field(None, description="The type's custom field values")
 
 
 class IncidentPatch(PatchIn):
@@ -126,6 +129,8 @@ class IncidentOut(Out):
     postmortem_waived_reason: str | None = Field(None, description="Why it may close without a published "
                                                                    "postmortem")
     conference_url: str | None = Field(None, description="Conference bridge or chat link")
+    incident_type: str | None = Field(None, description="The incident type's slug")
+    custom_fields: dict[str, Any] | None = Field(None, description="The type's custom field values")
 
 
 class CountsOut(Out):

@@ -54,6 +54,7 @@ from tocsin.web.routes import (
     sso,
     status_admin,
     swap_pages,
+    workflow_pages,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -91,7 +92,7 @@ def install(app: FastAPI) -> None:
                                                    me, schedule_editor, swap_pages, policy_pages, oncall_pages,
                                                    people, silences, status_admin, push, report_pages, action_pages,
                                                    problem_pages, postmortem_pages, obligation_pages, evidence_pages,
-                                                   guest_pages, legal_pages, room_actions, room,
+                                                   guest_pages, legal_pages, workflow_pages, room_actions, room,
                                                    integrations, monitors, rules_pages, audit_pages, containment_pages,
                                                    indicator_pages, sso)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths

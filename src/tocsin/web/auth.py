@@ -38,6 +38,7 @@ from tocsin.services.service import list_services
 from tocsin.users.models import User
 from tocsin.users.service import principal_for
 from tocsin.web import guest_gate, sessions
+from tocsin.workflows import types_service as incident_types
 
 COOKIE = "tocsin_session"
 CSRF_FIELD = "csrf_token"
@@ -72,6 +73,7 @@ class WebCtx:
     csrf_token: str
     session_id: uuid.UUID | None = None  # the WebSession id, to keep this session when revoking the others
     declare_services: list[str] = field(default_factory=list)  # service keys for the declare dialog
+    declare_types: list[tuple[str, str]] = field(default_factory=list)  # incident types (slug, name) for it
 
     @contextmanager
     def work(self) -> Iterator[tuple[Session, Principal]]:
@@ -111,6 +113,7 @@ def web_ctx(request: Request) -> WebCtx:
     live = None
     principal = None
     keys: list[str] = []
+    kinds: list[tuple[str, str]] = []
     if token:
         with state.db.unit_of_work() as s:
             live = sessions.lookup(s, token, now=now, settings=settings)
@@ -124,10 +127,12 @@ def web_ctx(request: Request) -> WebCtx:
                     # loaded here, in the request's first transaction, so render() never opens another
                     # one (a nested transaction would wait on SQLite's write lock)
                     keys = sorted(svc.slug for svc in list_services(s, limit=500))
+                    kinds = incident_types.choices(s, now)
     if live is None or principal is None or token is None:
         raise LoginRequired(_here(request) if request.method == "GET" else "/")
     ctx = WebCtx(db=state.db, clock=state.clock, now=now, settings=settings, user=live.user, principal=principal,
-                 csrf_token=csrf_for(settings, token), session_id=live.session_id, declare_services=keys)
+                 csrf_token=csrf_for(settings, token), session_id=live.session_id, declare_services=keys,
+                 declare_types=kinds)
     request.state.web_ctx = ctx
     return ctx
 

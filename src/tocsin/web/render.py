@@ -121,6 +121,7 @@ def render(request: Request, ctx: Any, template: str, status_code: int = 200, **
     }
     if ctx is not None:
         values["declare_services"] = getattr(ctx, "declare_services", [])
+        values["declare_types"] = getattr(ctx, "declare_types", [])
         values["mail_missing"] = _mail_missing(ctx)
     flash = request.cookies.get(FLASH_COOKIE)
     if flash and "flash" not in vars:

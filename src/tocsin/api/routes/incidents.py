@@ -41,6 +41,7 @@ from tocsin.incidents.types import Kind, ParticipantKind, Status
 from tocsin.schemas import Page
 from tocsin.severities import Severity, parse_severity
 from tocsin.users.service import require_user
+from tocsin.workflows import types_service as incident_types
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], responses=ERROR_RESPONSES)
 CtxDep = Annotated[Ctx, Depends(context)]
@@ -79,14 +80,19 @@ class Filters:
 
 @router.post("", status_code=201, response_model=IncidentOut, summary="Declare an incident")
 def declare(body: IncidentIn, ctx: CtxDep) -> dict[str, Any]:
-    spec = svc.Declaration(
-        title=body.title, severity=body.severity, kind=body.kind, summary=body.summary, status=body.status,
-        services=body.services, impact=body.impact.model_dump(exclude_unset=True) if body.impact else {},
-        severity_reason=body.severity_reason, restricted=body.restricted,
-        incident_commander=body.incident_commander, detected_at=body.detected_at,
-        impact_started_at=body.impact_started_at, drill=body.drill,
-    )
     with ctx.work() as (s, me):
+        incident_type, custom_fields, kind = incident_types.for_declaration(
+            s, incident_type=body.incident_type, custom_fields=body.custom_fields,
+            kind=body.kind if "kind" in body.model_fields_set else None, now=ctx.now)
+        spec = svc.Declaration(
+            title=body.title, severity=body.severity, kind=kind or body.kind, summary=body.summary,
+            status=body.status, services=body.services,
+            impact=body.impact.model_dump(exclude_unset=True) if body.impact else {},
+            severity_reason=body.severity_reason, restricted=body.restricted,
+            incident_commander=body.incident_commander, detected_at=body.detected_at,
+            impact_started_at=body.impact_started_at, incident_type=incident_type, custom_fields=custom_fields,
+                drill=body.drill,
+        )
         return incident_out(s, flows.declare(s, actor=me, now=ctx.now, spec=spec))
 
 

@@ -41,6 +41,12 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
         ("/configure/chat", "Chat", "Slack, Mattermost and Microsoft Teams: the app manifest, incident channels, "
          "delivery", True),
     ]),
+    ("Preparation", [
+        ("/configure/workflows", "Incident workflows", "steps run when an incident is declared or changes status",
+         False),
+        ("/configure/incident-types", "Incident types", "custom fields, checklists and templates per kind of incident",
+         False),
+    ]),
     ("Security response", [
         ("/checklist-templates", "Containment checklists", "the steps a security incident's checklist starts with",
          False),

@@ -33,6 +33,7 @@ from tocsin.web import room_actions, room_page, sse
 from tocsin.web.auth import WebCtx, check_csrf, web_ctx
 from tocsin.web.render import render, secure
 from tocsin.web.room_stream import RoomReader
+from tocsin.workflows import types_service as incident_types
 
 router = APIRouter(include_in_schema=False)
 CtxDep = Annotated[WebCtx, Depends(web_ctx)]
@@ -112,9 +113,15 @@ def _declare(ctx: WebCtx, form: dict[str, str]) -> str:
     # A security incident is restricted unless told otherwise (the service's default); ticking the
     # need-to-know box restricts an operational one too.
     restricted = True if form.get("need_to_know") == "1" else None
-    spec = incidents.Declaration(title=title, severity=severity, services=[service] if service else [], kind=kind,
-                                 restricted=restricted)
+    type_slug = form.get("incident_type", "").strip()[:64] or None
     with ctx.work() as (s, me):
+        # with a type, the type's base kind unless security was chosen
+        incident_type, custom_fields, typed_kind = incident_types.for_declaration(
+            s, incident_type=type_slug, custom_fields=None, now=ctx.now, partial=True,
+            kind=kind if kind == Kind.security else None)
+        spec = incidents.Declaration(title=title, severity=severity, services=[service] if service else [],
+                                     kind=typed_kind or kind,
+                                     restricted=restricted, incident_type=incident_type, custom_fields=custom_fields)
         return incidents.ref(flows.declare(s, actor=me, now=ctx.now, spec=spec))
 
 
