@@ -91,7 +91,7 @@ def declare(body: IncidentIn, ctx: CtxDep) -> dict[str, Any]:
             severity_reason=body.severity_reason, restricted=body.restricted,
             incident_commander=body.incident_commander, detected_at=body.detected_at,
             impact_started_at=body.impact_started_at, incident_type=incident_type, custom_fields=custom_fields,
-                drill=body.drill,
+            drill=body.drill,
         )
         return incident_out(s, flows.declare(s, actor=me, now=ctx.now, spec=spec))
 
