@@ -12,6 +12,7 @@ from tocsin.api.routes import (
     directory,
     escalation,
     evidence,
+    handbooks,
     ical,
     incidents,
     indicators,
@@ -51,4 +52,4 @@ def install(app: FastAPI) -> None:
                problems.router, obligations.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
                respond.router, mattermost_actions.router, ical.router, ingest.router, push.router,
                containment.router, scim.router, slack.router, mattermost.router,
-               mattermost_outgoing.router)
+               mattermost_outgoing.router, handbooks.router)

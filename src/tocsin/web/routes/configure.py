@@ -41,6 +41,11 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
         ("/configure/chat", "Chat", "Slack, Mattermost and Microsoft Teams: the app manifest, incident channels, "
          "delivery", True),
     ]),
+    ("Roles and practice", [
+        ("/configure/handbooks", "Role handbooks", "what each incident role does, shown when someone takes it", False),
+        ("/configure/ic-bench", "IC bench", "who is trained as Incident Commander, and the exercises they passed",
+         False),
+    ]),
     ("Security response", [
         ("/checklist-templates", "Containment checklists", "the steps a security incident's checklist starts with",
          False),
