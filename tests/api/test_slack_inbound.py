@@ -215,7 +215,8 @@ def test_a_linked_user_runs_an_incident_from_slack(talk, client, db, clock, peop
     assert run("sev SEV1 card payments failing") == {
         "response_type": "ephemeral", "text": "Alice set severity to SEV1 (card payments failing)"}
     assert run(f"role scribe <@{u_bob}|bob>")["text"].splitlines()[0] == "Alice made Bob Scribe"
-    assert run("role comms me")["text"].splitlines()[0] == "Alice made Alice Comms Lead"
+    comms = run("role comms me")["text"].splitlines()
+    assert comms[0] == "Alice made Alice Comms Lead" and comms[1].endswith("/handbooks/comms_lead")  # what it does
     assert run("note rolled back deploy 4812 <@U0BOGUS|x> & friends")["text"] == (
         "Alice added a note: rolled back deploy 4812 @x &amp; friends")
     clock.advance(minutes=5)
