@@ -268,6 +268,14 @@ ROUTES: list[Route] = [
     R("GET", f"{API}/checklist-templates", "user"),
     R("GET", f"{API}/checklist-templates/{{template_id}}", "user", f"{API}/checklist-templates/{{ctpl}}"),
     R("GET", "/checklist-templates", "user"),
+    # roles (handbooks/): handbooks and the IC bench; everyone reads, admins change
+    R("GET", f"{API}/handbooks", "user"),
+    R("GET", f"{API}/handbooks/{{role}}", "user", f"{API}/handbooks/incident_commander"),
+    R("GET", f"{API}/ic-bench", "user"),
+    R("GET", "/handbooks/{role}", "user", "/handbooks/scribe"),
+    R("GET", "/configure/handbooks", "user"),
+    R("GET", "/configure/handbooks/{role}", "admin", "/configure/handbooks/scribe"),
+    R("GET", "/configure/ic-bench", "user"),
 
     # --- console pages --------------------------------------------------------------------------
     *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
@@ -445,6 +453,10 @@ ROUTES: list[Route] = [
     R("POST", "/incidents/{ref}/containment/steps/{step_id}", "write", "/incidents/{sec}/containment/steps/{step}",
       form={"done": "1"}),
     R("POST", "/checklist-templates", "admin", form={"name": "Console {who}", "steps": "preserve | Snapshot"}),
+    R("PUT", f"{API}/handbooks/{{role}}", "admin", f"{API}/handbooks/scribe", json={"body_md": "# Scribe {who}"}),
+    R("PUT", f"{API}/ic-bench/{{user}}", "admin", f"{API}/ic-bench/{{helper}}", json={"trained": True}),
+    R("POST", "/configure/handbooks/{role}", "admin", "/configure/handbooks/sme", form={"body_md": "# SME {who}"}),
+    R("POST", "/configure/ic-bench", "admin", form={"user": "{helper}", "trained": "1"}),
     R("POST", "/checklist-templates/{template_id}", "admin", "/checklist-templates/{ctpl}",
       form={"name": "Console hosts", "steps": "preserve | Snapshot | web-7"}),
     R("POST", f"{API}/action-items", "responder", json={"title": "Add a retry budget", "type": "prevent"}),
@@ -665,6 +677,7 @@ ROUTES: list[Route] = [
 
     # --- deletions, last ---------------------------------------------------------------------------------
     R("DELETE", f"{API}/checklist-templates/{{template_id}}", "admin", f"{API}/checklist-templates/{{ctpl}}"),
+    R("DELETE", f"{API}/handbooks/{{role}}", "admin", f"{API}/handbooks/scribe"),
     # the console unlinks and links again (each answers ok), then the API unlinks
     R("POST", "/problems/{problem_id}/unlink", "write", "/problems/{problem}/unlink", form={"incident": "{ref}"}),
     R("POST", "/problems/{problem_id}/link", "write", "/problems/{problem}/link", form={"incident": "{ref}"}),
