@@ -26,7 +26,7 @@ def test_an_admin_previews_then_saves_a_handbook_and_everyone_reads_it(web_clien
     saved = post_form(admin, page, {"body_md": text, "op": "save"}, page=page)
     assert saved.status_code == 303 and saved.headers["location"] == "/handbooks/scribe"
     read = bob.get("/handbooks/scribe")
-    assert "<h1>Scribe at Acme</h1>" in read.text and "You keep the record" not in read.text
+    assert "<h2>Scribe at Acme</h2>" in read.text and "You keep the record" not in read.text
     assert "Edit" not in read.text[read.text.index("All role handbooks"):read.text.index('id="handbook"')]
     assert bob.get(page).status_code == 403
     assert post_form(bob, page, {"body_md": "mine now", "op": "save"}, page="/handbooks/scribe").status_code == 403

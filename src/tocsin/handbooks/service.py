@@ -3,7 +3,8 @@ first five minutes, its handover), shown to people when they take a role and in 
 
 The shipped defaults are `templates/<role>.md`; an admin's edit is a `role_handbooks` row that
 wins until it is reset. Changes are audited. Rendering is the postmortems' Markdown (CommonMark,
-raw HTML escaped, unsafe link schemes refused)."""
+raw HTML escaped, unsafe link schemes refused), with headings moved down where a page shows a handbook
+under its own headings."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import datetime
 from functools import cache
 from importlib.resources import files
 
+from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
@@ -20,7 +22,6 @@ from tocsin.errors import InvalidInput, NotFound
 from tocsin.handbooks.models import RoleHandbook
 from tocsin.incidents.roles import ROLE_LABELS
 from tocsin.incidents.types import Role
-from tocsin.postmortems.export import render_markdown
 from tocsin.principal import OrgRole, Principal
 from tocsin.users.models import User
 
@@ -55,8 +56,21 @@ def default(role: Role) -> str:
     return (files("tocsin.handbooks") / "templates" / f"{role.value}.md").read_text(encoding="utf-8")
 
 
-def render(body_md: str) -> Markup:
-    return render_markdown(body_md)
+@cache
+def _markdown() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+
+
+def render(body_md: str, *, below: int = 0) -> Markup:
+    """The handbook as HTML (raw HTML in it escaped, javascript: and the like not linked); `below`
+    moves every heading that many levels down (a handbook under the page's h3: below=3)."""
+    md = _markdown()
+    tokens = md.parse(body_md)
+    if below:
+        for token in tokens:
+            if token.type in ("heading_open", "heading_close"):
+                token.tag = f"h{min(6, int(token.tag[1]) + below)}"
+    return Markup(md.renderer.render(tokens, md.options, {}))
 
 
 def _handbook(s: Session, role: Role, row: RoleHandbook | None) -> Handbook:

@@ -31,7 +31,8 @@ def panel(s: Session, me: Principal, incident: Incident, tz: str, now: datetime,
     schedule = get_schedule(s, settings.ic_schedule) if settings.ic_schedule else None
     is_open = incident.status in {st.value for st in ACTIVE_STATUSES}
     return {
-        "mine": [{"role": r.value, "label": roles_svc.ROLE_LABELS[r], "html": handbooks.get(s, r).html}
+        "mine": [{"role": r.value, "label": roles_svc.ROLE_LABELS[r],
+                  "html": handbooks.render(handbooks.get(s, r).body_md, below=2)}  # under the panel's h2
                  for r in dict.fromkeys(mine)],
         "others": [(r.value, roles_svc.ROLE_LABELS[r]) for r in shown if r not in mine],
         "bench": [{"name": b.user.name, "passed": len(b.passed)} for b in bench.bench(s) if b.trained],

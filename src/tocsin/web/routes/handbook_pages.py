@@ -23,7 +23,8 @@ router = APIRouter(include_in_schema=False)
 def read_page(request: Request, role: str, ctx: CtxDep) -> Response:
     with ctx.work() as (s, _me):
         book = handbooks.get(s, handbooks.role_of(role))
-    return render(request, ctx, "handbook.html", book=book, can_edit=ctx.principal.is_admin)
+    return render(request, ctx, "handbook.html", book=book, html=handbooks.render(book.body_md, below=1),
+                  can_edit=ctx.principal.is_admin)
 
 
 @router.get("/configure/handbooks")
@@ -55,7 +56,8 @@ def save(request: Request, role: str, ctx: CtxDep, form: CsrfForm) -> Response:
     if op == "preview":
         with ctx.work() as (s, _me):
             book = handbooks.get(s, which)
-        return render(request, ctx, "handbook_edit.html", book=book, body=body, preview=handbooks.render(body))
+        return render(request, ctx, "handbook_edit.html", book=book, body=body,
+                      preview=handbooks.render(body, below=2))  # under the preview's h2
     with ctx.work() as (s, me):
         handbooks.put(s, role=which, body_md=body, actor=me, now=ctx.now)
     return redirect(f"/handbooks/{which.value}", "Handbook saved.")
