@@ -42,16 +42,20 @@ def rb(runbook):
 def test_the_shadow_gets_a_marked_copy_and_only_the_on_call_persons_ack_counts(rb):
     # Runbook: checkout fails → Alice (on call) and Sam (shadow) are emailed; Sam's copy says
     # [shadow] and has no ack link → Sam's answer acknowledges nothing → 5 minutes: Bob is paged
-    # (the escalation ignored Sam) → Alice acknowledges from her page → the paging stops.
+    # (the escalation ignored Sam) → Alice acknowledges from her page → the paging stops, and Sam's
+    # delayed text with it.
     on_call = rb.as_("Bob").get("/schedules/primary/oncall")
     assert on_call["on_call"]["user"]["name"] == "Alice"
     assert [u["name"] for u in on_call["shadows"]] == ["Sam"]
 
+    # Sam's rules: email at once, a text after 10 minutes (as a responder's would)
+    rb.rules("Sam", (rb.contact("Sam", "email", "sam@example.test"), 0),
+             (rb.contact("Sam", "sms", "+14155550111"), 10))
     alert = rb.trigger("checkout-5xx")
     rb.tick()
     page = rb.expect_email("Alice", "checkout-5xx")
     assert "[shadow]" not in page["Subject"] and ACK_LINK.search(body_of(page))
-    copy = rb.expect_email("Sam", "[shadow]", "checkout-5xx")
+    copy = rb.expect_email("sam@example.test", "[shadow]", "checkout-5xx")
     assert copy["Subject"].startswith("[shadow] ")
     text = body_of(copy)
     assert text.startswith("[shadow] You are shadowing") and "not the responder" in text
@@ -60,7 +64,7 @@ def test_the_shadow_gets_a_marked_copy_and_only_the_on_call_persons_ack_counts(r
     assert any("Sam shadows (level 1: shadowing schedule 'primary')" in d for d in rb.decisions(alert, "shadowed"))
 
     # even a validly signed link for the shadow's copy acts on nothing
-    (shadow_row,) = rb.notifications(kind="shadow")
+    (shadow_row,) = rb.notifications(kind="shadow", channel="email")
     token = links.make_token(SECRET_KEY, shadow_row.id, "ack", rb.now)
     refused = rb.http.post(f"/n/{token}")
     assert refused.status_code == 409 and "cannot be acted on" in refused.text
@@ -74,7 +78,10 @@ def test_the_shadow_gets_a_marked_copy_and_only_the_on_call_persons_ack_counts(r
     assert done.status_code == 200, done.text
     assert rb.alert(alert).status == "acknowledged" and "Acknowledged" in done.text
     rb.tick(minutes=30)
-    rb.expect_nothing_more()
+    rb.expect_nothing_more()  # Sam's text (due at 10 minutes) went with the page it copied
+    sms = rb.notifications(user_id=rb.people["Sam"].id, channel="sms")
+    assert [(n.kind, n.status) for n in sms] == [("shadow", "cancelled")]
+    assert sms[0].last_error == "not sent: no alert of its group is triggered any more"
     # on-call load counts the responder's pages, not the shadow's copy
     assert {n.kind for n in rb.notifications(user_id=rb.people["Sam"].id)} == {"shadow"}
 
