@@ -60,6 +60,7 @@ def test_the_shadow_gets_a_marked_copy_and_only_the_on_call_persons_ack_counts(r
     text = body_of(copy)
     assert text.startswith("[shadow] You are shadowing") and "not the responder" in text
     assert "/n/" not in text, "a shadow's copy has nothing to acknowledge with"
+    assert "Acknowledging this page" in body_of(page) and "Acknowledging this page" not in text
     rb.expect_nothing_more()
     assert any("Sam shadows (level 1: shadowing schedule 'primary')" in d for d in rb.decisions(alert, "shadowed"))
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -66,6 +67,7 @@ PAGE_UNIT = 50  # page requests per transaction: short write transactions, so in
 STEP_BATCH = 500
 STEP_UNIT = 50  # steps per transaction
 SUBJECT_MAX = 200
+_ACK_WORDS = re.compile(r" ?Acknowledging this page [^.]*\.")  # not a shadow's to do
 
 
 def escalations(ec: JobContext) -> int:
@@ -543,7 +545,7 @@ def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: in
     if shadow:
         title = f"[shadow] {title}"
         body = (f"[shadow] You are shadowing this page ({how}): a copy, so you can follow along. You are not "
-                f"the responder; the person on call acknowledges it.\n\n{body}")
+                f"the responder; the person on call acknowledges it.\n\n{_ACK_WORDS.sub('', body)}")
         kind = "shadow"
     if len(title) > SUBJECT_MAX:
         title = title[: SUBJECT_MAX - 3] + "..."
