@@ -115,6 +115,9 @@ class Settings(BaseSettings):
                                                    "approval (empty: none; operational incidents never wait)")
     guest_max_days: int = Field(default=30, ge=1, le=365,
                                 description="Longest access an outside (guest) responder may be given, in days")
+    # roles (issue 19): the schedule whose on-call the room's "Page an IC" pages
+    ic_schedule: str | None = Field(default=None, description="Slug of the on-call schedule paged for an Incident "
+                                                              "Commander from the room (empty: no such button)")
     action_reminder_days_before: int = Field(default=2, ge=0, le=60,
                                              description="Days before an action item is due to remind its owner")
     action_overdue_every_days: int = Field(default=7, ge=1, le=90,

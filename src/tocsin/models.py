@@ -24,6 +24,7 @@ from tocsin.escalation.models import (
     ResponderRequest,
 )
 from tocsin.evidence.models import CustodyEntry, EvidenceItem
+from tocsin.handbooks.models import ExerciseCredit, RoleHandbook, RoleTraining
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.incidents.guest_models import GuestGrant
 from tocsin.incidents.models import (
@@ -94,6 +95,7 @@ __all__ = [
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
     "ChecklistStep", "ChecklistTemplate", "IncidentPhase",
     "CustodyEntry", "EvidenceItem",
+    "ExerciseCredit", "RoleHandbook", "RoleTraining",
     "ScimToken", "SsoAccount",
     "GuestGrant", "LegalDraft",
     "IncidentType", "IncidentWorkflow", "WorkflowRun",

@@ -108,7 +108,7 @@ def test_a_sev2_from_declaration_to_resolution(client, db, clock, alice, make_pe
     run = lambda text: said(client, "mmalice", text, channel="inc1channel00000000000000")  # noqa: E731
     assert run("status identified")["text"] == "Alice set status to identified"
     assert run("sev P0 all card payments failing")["text"] == "Alice set severity to SEV1 (all card payments failing)"
-    assert run(f"role scribe {carol.email}")["text"] == "Alice made Carol Scribe"
+    assert run(f"role scribe {carol.email}")["text"].splitlines()[0] == "Alice made Carol Scribe"
     assert run("role ic @carol") == {"response_type": "ephemeral", "text": "Not found: no chat user @carol was found."}
     assert run("note @channel look at the <b>dashboard</b>") == {
         "response_type": "in_channel", "text": "Alice added a note: @\u200bchannel look at the <b>dashboard</b>"}

@@ -214,8 +214,9 @@ def test_a_linked_user_runs_an_incident_from_slack(talk, client, db, clock, peop
     assert run("status identified") == {"response_type": "ephemeral", "text": "Alice set status to identified"}
     assert run("sev SEV1 card payments failing") == {
         "response_type": "ephemeral", "text": "Alice set severity to SEV1 (card payments failing)"}
-    assert run(f"role scribe <@{u_bob}|bob>")["text"] == "Alice made Bob Scribe"
-    assert run("role comms me")["text"] == "Alice made Alice Comms Lead"
+    assert run(f"role scribe <@{u_bob}|bob>")["text"].splitlines()[0] == "Alice made Bob Scribe"
+    comms = run("role comms me")["text"].splitlines()
+    assert comms[0] == "Alice made Alice Comms Lead" and comms[1].endswith("/handbooks/comms_lead")  # what it does
     assert run("note rolled back deploy 4812 <@U0BOGUS|x> & friends")["text"] == (
         "Alice added a note: rolled back deploy 4812 @x &amp; friends")
     clock.advance(minutes=5)
@@ -448,7 +449,7 @@ def test_naming_an_unlinked_person_links_them_in_the_callers_name(talk, db, cloc
     u_alice, u_bob = people["alice_slack"], people["bob_slack"]
     talk.said(u_alice, "declare SEV2 checkout errors")
     incident_channel(db, clock, "INC-1", "C0INC0001")
-    assert talk.said(u_alice, f"role scribe <@{u_bob}|bob>", channel="C0INC0001")["text"] == "Alice made Bob Scribe"
+    assert talk.said(u_alice, f"role scribe <@{u_bob}|bob>", channel="C0INC0001")["text"].splitlines()[0] == "Alice made Bob Scribe"
     with db.read() as s:
         linked = [(e.actor_label, e.target_id, e.details["chat_user"]) for e in s.execute(
             sa.select(AuditEntry).where(AuditEntry.action == "chat.account_linked").order_by(AuditEntry.seq)).scalars()]

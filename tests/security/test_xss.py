@@ -261,6 +261,8 @@ def poisoned(app, client, db, clock, system, make_person):
     ok(client.post(f"{API}/incidents/{sec}/checklist/steps/{step['id']}/done", **A))
     ok(client.post(f"{API}/incidents/{sec}/checklist/steps/{step['id']}/undo", json={"reason": payload("undoreason")},
                    **A))
+    # a role handbook an admin wrote (its page and the editor; the room shows it to the role's holder)
+    ok(client.put(f"{API}/handbooks/scribe", json={"body_md": payload("handbookbody", markdown=True)}, **A))
     # a security breach's regulatory clock, regime, filing and not-applicable reasons (the room, the reports)
     osec = ok(client.post(f"{API}/incidents", json={"title": "Breach", "severity": "SEV2", "kind": "security"}, **A),
              201)["ref"]
@@ -326,7 +328,7 @@ def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
     values = {"ref": w["ref"], "key": "checkout", "alert_id": w["alerts"][0], "user_id": w["user"],
               "postmortem_id": w["pm"], "slug": "acme", "integration_id": w["integration"], "check_id": w["check"],
               "silence_id": w["silence"], "window_id": w["window"], "item_id": w["item"],
-              "problem_id": w["problem"], "evidence_id": w["evidence"]}
+              "problem_id": w["problem"], "evidence_id": w["evidence"], "role": "scribe"}
     rules = {"/routing-rules/": w["routing_rule"], "/auto-incident-rules/": w["auto_rule"],
              "/inhibition-rules/": w["inhibition_rule"]}
     keys = {"/incidents/": w["ref"], "/services/": "checkout", "/schedules/": "ops", "/escalation-policies/": "default",

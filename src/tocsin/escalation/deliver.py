@@ -52,6 +52,12 @@ BATCH = 200
 WINDOW = timedelta(minutes=15)
 RATE_LIMITS = {"sms": 5, "voice": 3}  # per destination per WINDOW
 OVER = ("resolved", "closed")
+PAGED = ("page", "shadow")  # an alert's page, and a shadow's copy of one (issue 19)
+
+
+def _for_commander(r: Notification) -> bool:
+    """A page for an Incident Commander, or a shadow's copy of one."""
+    return r.kind == "incident" or (r.kind == "shadow" and r.alert_id is None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +102,7 @@ def _drills(s: Session, rows: list[Notification]) -> set[uuid.UUID]:
 def _groups(s: Session, rows: list[Notification]) -> dict[uuid.UUID, GroupPage]:
     """How each alert group paged by these rows stands now, by escalation id: its triggered alerts, and
     how many alerts joined since the group's first page went out (None before it has)."""
-    esc_ids = {r.escalation_id for r in rows if r.kind == "page" and r.escalation_id is not None}
+    esc_ids = {r.escalation_id for r in rows if r.kind in PAGED and r.escalation_id is not None}
     if not esc_ids:
         return {}
     escs = s.execute(sa.select(Escalation.id, Escalation.group_id, Service.slug, AlertGroup.alert_count)
@@ -125,8 +131,8 @@ def _still_wanted(s: Session, rows: list[Notification], groups: dict[uuid.UUID, 
     """Why each row that should no longer be sent is cancelled, by row id. An incident page that is
     still wanted but whose incident is restricted now says only `restricted_words` (it may have
     been restricted since the page was queued), and is cancelled for a person who may not see it."""
-    alerts = {r.alert_id for r in rows if r.kind == "page" and r.alert_id}
-    incidents = {r.incident_id for r in rows if r.kind == "incident" and r.incident_id}
+    alerts = {r.alert_id for r in rows if r.kind in PAGED and r.alert_id}
+    incidents = {r.incident_id for r in rows if _for_commander(r) and r.incident_id}
     status = dict(s.execute(sa.select(Alert.id, Alert.status).where(Alert.id.in_(alerts))).all()) if alerts else {}
     found = {i.id: i for i in s.execute(sa.select(Incident).where(Incident.id.in_(incidents))).scalars()} \
         if incidents else {}
@@ -141,9 +147,9 @@ def _still_wanted(s: Session, rows: list[Notification], groups: dict[uuid.UUID, 
         if group is not None:  # a page for a whole alert group: wanted while any of its alerts is triggered
             if group.firing == 0:
                 out[r.id] = "not sent: no alert of its group is triggered any more"
-        elif r.kind == "page" and r.alert_id and status.get(r.alert_id, "resolved") != "triggered":
+        elif r.kind in PAGED and r.alert_id and status.get(r.alert_id, "resolved") != "triggered":
             out[r.id] = f"not sent: the alert was {status.get(r.alert_id, 'deleted')} first"
-        elif r.kind == "incident" and r.incident_id:
+        elif _for_commander(r) and r.incident_id:
             inc = found.get(r.incident_id)
             if r.incident_id in commanded:
                 out[r.id] = "not sent: the incident has an Incident Commander"

@@ -96,7 +96,7 @@ class Notification(Base):
         sa.ForeignKey("contact_methods.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(sa.String(16), default="email")
     destination: Mapped[str] = mapped_column(sa.String(1000), default="")
-    kind: Mapped[str] = mapped_column(sa.String(16))  # page | incident | responder | verify | test
+    kind: Mapped[str] = mapped_column(sa.String(16))  # page | incident | responder | shadow | verify | test
     subject: Mapped[str] = mapped_column(sa.Text)
     body: Mapped[str] = mapped_column(sa.Text)
     idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -54,7 +55,7 @@ from tocsin.incidents.types import Role
 from tocsin.jobs import JobContext
 from tocsin.oncall.models import Schedule
 from tocsin.oncall.resolve import Shift
-from tocsin.oncall.service import on_call
+from tocsin.oncall.service import on_call, shadows_at
 from tocsin.services.models import Service
 from tocsin.teams.models import Team, TeamMember
 from tocsin.users.models import User
@@ -66,6 +67,7 @@ PAGE_UNIT = 50  # page requests per transaction: short write transactions, so in
 STEP_BATCH = 500
 STEP_UNIT = 50  # steps per transaction
 SUBJECT_MAX = 200
+_ACK_WORDS = re.compile(r" ?Acknowledging this page [^.]*\.")  # not a shadow's to do
 
 
 def escalations(ec: JobContext) -> int:
@@ -239,6 +241,7 @@ class StepCache:
     def __init__(self, s: Session, now: datetime) -> None:
         self.s, self.now = s, now
         self.shifts: dict[uuid.UUID, Shift | None] = {}
+        self.shadowing: dict[uuid.UUID, list[uuid.UUID]] = {}
         self.members: dict[uuid.UUID, list[User]] = {}
         self.routes: dict[tuple[uuid.UUID, str], list[Route]] = {}
 
@@ -246,6 +249,11 @@ class StepCache:
         if schedule.id not in self.shifts:
             self.shifts[schedule.id] = on_call(self.s, schedule=schedule, at=self.now, now=self.now)
         return self.shifts[schedule.id]
+
+    def shadows(self, schedule: Schedule) -> list[uuid.UUID]:
+        if schedule.id not in self.shadowing:
+            self.shadowing[schedule.id] = shadows_at(self.s, schedule=schedule, at=self.now)
+        return self.shadowing[schedule.id]
 
     def team(self, team_id: uuid.UUID) -> list[User]:
         if team_id not in self.members:
@@ -377,6 +385,12 @@ def _step(s: Session, cache: StepCache, esc: Escalation, subject: Subject, epoch
     if not users:
         subject.note(s, now, "not_notified", f"level {lvl}: nobody to notify", level=lvl,
                      escalation_id=str(esc.id))
+    shadows = _shadows(s, cache, subject, st.targets, {u.id for u, _how in users})
+    shadow_routes = cache.routes_for([u for u, _how in shadows], urgency)
+    for user, how in shadows:
+        channels = _notify(s, esc, subject, user, epoch, how, lvl, st.reason, shadow_routes[user.id], now, shadow=True)
+        subject.note(s, now, "shadowed", f"{user.name} shadows (level {lvl}: {how}): sent a copy by {channels}",
+                     user_id=str(user.id), level=lvl, escalation_id=str(esc.id))
     esc.level, esc.loop, esc.next_at = st.next_level, st.next_loop, st.next_at
     esc.updated_at = now
 
@@ -445,6 +459,33 @@ def _resolve(s: Session, cache: StepCache, subject: Subject, targets: tuple[Targ
     return found
 
 
+def _shadows(s: Session, cache: StepCache, subject: Subject, targets: tuple[Target, ...],
+             responders: set[uuid.UUID]) -> list[tuple[User, str]]:
+    """Who shadows the level's schedules (their shadow layers): they get a copy of the page, marked
+    shadow, and are not responders (never counted, never the one whose answer stops the paging).
+    Someone paged as a responder is not also a shadow; for a restricted incident only people who
+    may see it shadow."""
+    found: list[tuple[User, str]] = []
+    for t in targets:
+        if t.get("type") != "schedule":
+            continue
+        try:
+            schedule = s.get(Schedule, uuid.UUID(t["id"]))
+        except (KeyError, ValueError):
+            continue
+        if schedule is None:
+            continue
+        for uid in cache.shadows(schedule):
+            user = s.get(User, uid)
+            if user is not None and user.is_active and uid not in responders:
+                responders = responders | {uid}
+                found.append((user, f"shadowing schedule '{schedule.slug}'"))
+    if found and subject.incident is not None and subject.incident.restricted:
+        allowed = who_may_see(s, subject.incident, [u.id for u, _how in found])
+        found = [(u, how) for u, how in found if u.id in allowed]
+    return found
+
+
 def _need_to_know(s: Session, subject: Subject, incident: Incident, users: list[tuple[User, str]], lvl: int,
                   now: datetime) -> list[tuple[User, str]]:
     """Of the people a level reaches, those who may see the restricted incident; when there are
@@ -484,9 +525,10 @@ def _insert_once(dialect: str) -> Insert:
 
 
 def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: int, how: str, lvl: int, reason: str,
-            routes: list[Route], now: datetime) -> str:
+            routes: list[Route], now: datetime, *, shadow: bool = False) -> str:
     """Queue the page for `user` on each of their routes, once: the key names the step (escalation,
-    epoch), the user and the route. Return the channels, for the trail."""
+    epoch), the user and the route. Return the channels, for the trail. A shadow's copy is marked
+    "[shadow]", of kind "shadow": it carries no acknowledge link and nothing it answers acts."""
     if subject.alert is not None and subject.group_id is not None:
         # The counts ("37 alerts firing, 12 new since the first page") are added when it is sent.
         alert = subject.alert
@@ -512,6 +554,11 @@ def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: in
                     f"Commander.\nYou are paged at level {lvl} ({how}): {reason}.\n"
                     f"Acknowledging this page makes you the Incident Commander.")
         kind = "incident"
+    if shadow:
+        title = f"[shadow] {title}"
+        body = (f"[shadow] You are shadowing this page ({how}): a copy, so you can follow along. You are not "
+                f"the responder; the person on call acknowledges it.\n\n{_ACK_WORDS.sub('', body)}")
+        kind = "shadow"
     if len(title) > SUBJECT_MAX:
         title = title[: SUBJECT_MAX - 3] + "..."
     rows = []

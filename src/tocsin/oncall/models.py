@@ -43,6 +43,9 @@ class ScheduleLayer(Base):
     shift_hours: Mapped[int] = mapped_column(sa.Integer, default=24)
     # [{"days": [1..7], "start": "HH:MM", "end": "HH:MM"}], local to rotation_timezone
     restrictions: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    # A shadow layer (issue 19): its people get the same pages, marked shadow, but are not on call:
+    # who is on call, escalation and on-call load ignore it
+    shadow: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[datetime]
 
 

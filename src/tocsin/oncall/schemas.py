@@ -55,6 +55,8 @@ class LayerIn(StrictIn):
     restrictions: list[RestrictionIn] = Field(
         default_factory=list, max_length=MAX_RESTRICTIONS,
         description="On call only inside these local windows; none: always. Outside them lower layers show through")
+    shadow: bool = Field(False, description="A shadow layer: its people get the same pages, marked [shadow], "
+                                            "without being on call (escalation and on-call load ignore them)")
 
 
 class LayerPatch(PatchIn):
@@ -67,6 +69,7 @@ class LayerPatch(PatchIn):
     shift_hours: int | None = Field(None, ge=1, le=MAX_SHIFT_HOURS)
     members: list[UserKey] | None = Field(None, min_length=1, max_length=MAX_MEMBERS)
     restrictions: list[RestrictionIn] | None = Field(None, max_length=MAX_RESTRICTIONS)
+    shadow: bool | None = Field(None)
 
 
 class LayerOut(Out):
@@ -79,6 +82,7 @@ class LayerOut(Out):
     shift_hours: int
     members: list[UserRef]
     restrictions: list[RestrictionOut]
+    shadow: bool = Field(False, description="A shadow layer: paged alongside, marked [shadow], never the responder")
     created_at: datetime
 
 
@@ -151,6 +155,8 @@ class OnCallOut(Out):
     schedule_name: str
     at: datetime
     on_call: ShiftOut | None = Field(description="Null when nobody is on call at `at`")
+    shadows: list[UserRef] = Field(default_factory=list,
+                                   description="Who shadows at `at` (shadow layers): paged alongside, not responders")
 
 
 class IcalTokenOut(Out):

@@ -220,7 +220,7 @@ def _resolver_inputs(session: Session, schedule: Schedule, start: datetime,
                      end: datetime) -> tuple[list[resolve.Layer], list[resolve.Override]]:
     rows = list_layers(session, [schedule.id])[schedule.id]
     members = layer_members(session, [r.id for r in rows])
-    layers = [to_layer(r, members[r.id]) for r in rows if members[r.id]]
+    layers = [to_layer(r, members[r.id]) for r in rows if members[r.id] and not r.shadow]  # shadows are not on call
     overrides = session.execute(sa.select(ScheduleOverride).where(
         ScheduleOverride.schedule_id == schedule.id, ScheduleOverride.ends_at > start,
         ScheduleOverride.starts_at < end).order_by(ScheduleOverride.created_at, ScheduleOverride.id)).scalars()
@@ -259,6 +259,21 @@ def on_call(session: Session, *, schedule: Schedule, at: datetime, now: datetime
         lo, hi = min(lo, start), max(hi, end)
     layers, overrides = _resolver_inputs(session, schedule, lo, hi)
     return resolve.on_call_at(layers, overrides, at)
+
+
+def shadows_at(session: Session, *, schedule: Schedule, at: datetime) -> list[uuid.UUID]:
+    """Who is on a shadow layer of the schedule at `at` (each layer on its own; overrides apply to
+    the responders, not to shadows): they get the same pages, marked shadow, without being on call."""
+    rows = [r for r in list_layers(session, [schedule.id])[schedule.id] if r.shadow]
+    if not rows:
+        return []
+    members = layer_members(session, [r.id for r in rows])
+    found: list[uuid.UUID] = []
+    for r in rows:
+        shift = resolve.on_call_at([to_layer(r, members[r.id])], [], at) if members[r.id] else None
+        if shift is not None and uuid.UUID(shift.user) not in found:
+            found.append(uuid.UUID(shift.user))
+    return found
 
 
 # --- schedules ---------------------------------------------------------------------------------
@@ -350,7 +365,7 @@ def _layer_details(layer: ScheduleLayer, members: Sequence[User]) -> dict[str, A
     return {"name": layer.name, "position": layer.position, "kind": layer.rotation_kind,
             "timezone": layer.rotation_timezone, "start": layer.rotation_start.isoformat(),
             "shift_hours": layer.shift_hours, "members": [u.email for u in members],
-            "restrictions": layer.restrictions}
+            "restrictions": layer.restrictions, "shadow": bool(layer.shadow)}
 
 
 def _members(session: Session, keys: Sequence[str | uuid.UUID]) -> list[User]:
@@ -374,7 +389,7 @@ def _set_members(session: Session, layer: ScheduleLayer, users: Sequence[User]) 
 
 def create_layer(session: Session, *, actor: Principal, now: datetime, schedule: Schedule, name: str, kind: str,
                  timezone: str, start: datetime, members: Sequence[str | uuid.UUID], shift_hours: int = 24,
-                 restrictions: Sequence[Mapping[str, Any]] = ()) -> ScheduleLayer:
+                 restrictions: Sequence[Mapping[str, Any]] = (), shadow: bool = False) -> ScheduleLayer:
     """Add a layer above the existing ones (it wins where they overlap) and return it.
 
     Raise Forbidden, InvalidInput (bad rotation, restriction or member) or Conflict (too many layers).
@@ -390,7 +405,7 @@ def create_layer(session: Session, *, actor: Principal, now: datetime, schedule:
         raise Conflict(f"a schedule has at most {MAX_LAYERS} layers", details={"limit": MAX_LAYERS})
     layer = ScheduleLayer(schedule_id=schedule.id, position=max((r.position for r in existing), default=-1) + 1,
                           name=name, rotation_kind=kind, rotation_timezone=timezone, rotation_start=start,
-                          shift_hours=shift_hours, restrictions=stored, created_at=now)
+                          shift_hours=shift_hours, restrictions=stored, shadow=shadow, created_at=now)
     session.add(layer)
     session.flush()
     _set_members(session, layer, users)
@@ -404,7 +419,8 @@ def update_layer(session: Session, *, actor: Principal, now: datetime, schedule:
                  name: str | None = None, kind: str | None = None, timezone: str | None = None,
                  start: datetime | None = None, shift_hours: int | None = None,
                  members: Sequence[str | uuid.UUID] | None = None,
-                 restrictions: Sequence[Mapping[str, Any]] | None = None) -> ScheduleLayer:
+                 restrictions: Sequence[Mapping[str, Any]] | None = None,
+                 shadow: bool | None = None) -> ScheduleLayer:
     """Change a layer; the result is validated as a whole. Members, when given, replace the old list."""
     actor.require(OrgRole.admin, "changing schedules")
     old_users = _member_users(session, layer)
@@ -417,7 +433,8 @@ def update_layer(session: Session, *, actor: Principal, now: datetime, schedule:
     new_restrictions = _restrictions(restrictions) if restrictions is not None else layer.restrictions
     _rotation(kind=new_kind, timezone=new_zone, start=new_start, shift_hours=new_shift, members=[u.id for u in users])
     new = {"name": new_name, "rotation_kind": new_kind, "rotation_timezone": new_zone, "rotation_start": new_start,
-           "shift_hours": new_shift, "restrictions": new_restrictions}
+           "shift_hours": new_shift, "restrictions": new_restrictions,
+           "shadow": layer.shadow if shadow is None else shadow}
     before = _layer_details(layer, old_users)
     for key, value in new.items():
         setattr(layer, key, value)
@@ -528,8 +545,10 @@ def delete_override(session: Session, *, actor: Principal, now: datetime, schedu
 
 def draft_layer(session: Session, *, now: datetime, name: str, kind: str, timezone: str, start: datetime,
                 members: Sequence[str | uuid.UUID], shift_hours: int = 24,
-                restrictions: Sequence[Mapping[str, Any]] = ()) -> resolve.Layer:
-    """A layer as `create_layer` would store it, checked the same way, for a preview; raise InvalidInput."""
+                restrictions: Sequence[Mapping[str, Any]] = (), shadow: bool = False) -> resolve.Layer:
+    """A layer as `create_layer` would store it, checked the same way, for a preview; raise InvalidInput.
+    (`shadow` is accepted as create_layer takes it; a shadow layer is not on call, so callers leave it
+    out of a preview.)"""
     users = _members(session, members)
     rot = _rotation(kind=kind, timezone=_time_zone(timezone), start=_near(start, now, "start"),
                     shift_hours=shift_hours, members=[u.id for u in users])

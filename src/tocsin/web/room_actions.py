@@ -51,7 +51,7 @@ CtxDep = Annotated[WebCtx, Depends(web_ctx)]
 
 FLASH = {
     "ack": "Acknowledged.", "status": "Status changed.", "severity": "Severity and impact saved.",
-    "role": "Roles updated.", "join": "You have joined the incident.", "note": "Note added.",
+    "role": "Roles updated. What each role does: its handbook, in the Roles panel.", "join": "You have joined the incident.", "note": "Note added.",
     "link": "Linked.", "public": "Public update posted.", "update": "Update posted.",
     "link-problem": "Problem linked; its workaround is on the timeline.",
     "responders": "Responders paged; their replies show here.", "conference": "Conference link saved.",

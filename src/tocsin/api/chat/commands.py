@@ -212,8 +212,9 @@ def _in_incident(c: Caller, incident: Incident, cmd: p.Command) -> Reply:
     if isinstance(cmd, p.AssignRole):
         user = _person(c, cmd.person)
         flows.assign_role(s, incident=incident, role=cmd.role, user=user, actor=c.me, now=c.now)
-        return done(f"{name} made {user.name} {ROLE_LABELS[cmd.role]}", in_channel=True, ring=True,
-                    incident_id=incident.id)
+        handbook = f"{c.settings.resolved_public_url()}/handbooks/{cmd.role.value}"  # what the role does (issue 19)
+        return done(f"{name} made {user.name} {ROLE_LABELS[cmd.role]}\nThe role's handbook: {handbook}", in_channel=True,
+                    ring=True, incident_id=incident.id)
     if isinstance(cmd, p.Note | p.Update):
         entry = timeline.add_note(s, incident=incident, actor=c.me, now=c.now, text=cmd.text,
                                   key_event=isinstance(cmd, p.Update))

@@ -53,6 +53,7 @@ def _schedules_out(s: Session, rows: list[Schedule]) -> list[dict[str, Any]]:
              "layers": [{"id": layer.id, "position": layer.position, "name": layer.name, "kind": layer.rotation_kind,
                          "timezone": layer.rotation_timezone, "start": layer.rotation_start,
                          "shift_hours": layer.shift_hours, "restrictions": layer.restrictions,
+                         "shadow": layer.shadow,
                          "members": [_user(users.get(uid), uid) for uid in members[layer.id]],
                          "created_at": layer.created_at} for layer in layers[r.id]]}
             for r in rows]
@@ -193,8 +194,11 @@ def get_on_call(key: str, ctx: CtxDep,
     with ctx.work() as (s, _me):
         schedule = oncall.require_schedule(s, key)
         shift = oncall.on_call(s, schedule=schedule, at=when, now=ctx.now)
+        shadows = oncall.shadows_at(s, schedule=schedule, at=when)
+        users = oncall.users_by_id(s, shadows)
         return {"schedule": schedule.slug, "schedule_name": schedule.name, "at": when,
-                "on_call": _shifts_out(s, [shift])[0] if shift else None}
+                "on_call": _shifts_out(s, [shift])[0] if shift else None,
+                "shadows": [_user(users.get(uid), uid) for uid in shadows]}
 
 
 @router.get("/schedules/{key}/shifts", response_model=Page[ShiftOut],

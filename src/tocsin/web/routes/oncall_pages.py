@@ -99,12 +99,14 @@ def schedules_page(request: Request, ctx: WebCtx = Depends(web_ctx)) -> Response
     with ctx.work() as (s, _me):
         rows = oncall.list_schedules(s)
         now_shifts = [(r, oncall.on_call(s, schedule=r, at=ctx.now, now=ctx.now)) for r in rows]
-        people = oncall.users_by_id(s, [parse_uuid(sh.user, "user") for _, sh in now_shifts if sh])
+        shadowing = {r.id: oncall.shadows_at(s, schedule=r, at=ctx.now) for r in rows}
+        people = oncall.users_by_id(s, [parse_uuid(sh.user, "user") for _, sh in now_shifts if sh] +
+                                    [uid for ids in shadowing.values() for uid in ids])
         teams = oncall.team_slugs(s, [r.team_id for r in rows])
     listing = [{"slug": r.slug, "name": r.name, "timezone": r.timezone,
                 "team": teams.get(r.team_id) if r.team_id else None,
                 "on_call": people[parse_uuid(sh.user, "user")].name if sh and parse_uuid(sh.user, "user") in people
-                else None} for r, sh in now_shifts]
+                else None, "shadows": [people[u].name for u in shadowing[r.id] if u in people]} for r, sh in now_shifts]
     return render(request, ctx, "schedules.html", schedules=listing)
 
 
@@ -120,8 +122,9 @@ def schedule_page(request: Request, key: str, week: str = "", ctx: WebCtx = Depe
         overrides = oncall.list_overrides(s, schedule=schedule, now=ctx.now, limit=100)
         layers = oncall.list_layers(s, [schedule.id])[schedule.id]
         members = oncall.layer_members(s, [layer.id for layer in layers])
+        shadows = oncall.shadows_at(s, schedule=schedule, at=ctx.now)
         ids = {parse_uuid(x.user, "user") for x in shifts} | {o.user_id for o in overrides} | {
-            uid for m in members.values() for uid in m}
+            uid for m in members.values() for uid in m} | set(shadows)
         people = oncall.users_by_id(s, ids)
         names = {str(uid): u.name for uid, u in people.items()}
         choices = [(u.id, u.name) for u in list_users(s, limit=500) if u.is_active] if me.is_admin else []
@@ -138,7 +141,9 @@ def schedule_page(request: Request, key: str, week: str = "", ctx: WebCtx = Depe
                            "timezone": layer.rotation_timezone, "start": layer.rotation_start,
                            "handoff": wall(layer.rotation_start, tz_or_utc(layer.rotation_timezone)),
                            "restrictions": [restriction_words(r) for r in layer.restrictions],
-                           "members": [names.get(str(u), str(u)) for u in members[layer.id]]} for layer in layers],
+                           "members": [names.get(str(u), str(u)) for u in members[layer.id]],
+                           "shadow": layer.shadow} for layer in layers],
+                  shadows=[names.get(str(u), str(u)) for u in shadows],
                   swaps=open_swaps, on_it=on_it, swap_range=default_range(ctx),
                   choices=choices, default_start=local_input(ctx.now, ctx.user.time_zone),
                   default_end=local_input(ctx.now + timedelta(hours=8), ctx.user.time_zone),

@@ -47,7 +47,8 @@ _ZONES = ["UTC", *sorted(z for z in available_timezones()
 def _blank_layer(tz_name: str, now: datetime) -> dict[str, Any]:
     start = resolve_wall(datetime.combine(wall(now, tz_or_utc(tz_name)).date(), time(9)), tz_or_utc(tz_name))
     return {"name": "", "kind": "weekly", "timezone": tz_name, "start": local_input(start, tz_name),
-            "shift_hours": "24", "members": "", "restrictions": [_blank_row() for _ in range(RESTRICTION_ROWS)]}
+            "shift_hours": "24", "members": "", "restrictions": [_blank_row() for _ in range(RESTRICTION_ROWS)],
+            "shadow": False}
 
 
 def _blank_row() -> dict[str, Any]:
@@ -58,7 +59,8 @@ def _layer_values(layer: ScheduleLayer, emails: list[str]) -> dict[str, Any]:
     rows = [{"days": set(r["days"]), "start": r["start"], "end": r["end"]} for r in layer.restrictions]
     return {"name": layer.name, "kind": layer.rotation_kind, "timezone": layer.rotation_timezone,
             "start": local_input(layer.rotation_start, layer.rotation_timezone), "shift_hours": str(layer.shift_hours),
-            "members": "\n".join(emails), "restrictions": rows + [_blank_row() for _ in range(RESTRICTION_ROWS)]}
+            "members": "\n".join(emails), "restrictions": rows + [_blank_row() for _ in range(RESTRICTION_ROWS)],
+            "shadow": bool(layer.shadow)}
 
 
 def _submitted_layer(form: dict[str, str]) -> dict[str, Any]:
@@ -74,7 +76,8 @@ def _submitted_layer(form: dict[str, str]) -> dict[str, Any]:
     return {"name": form.get("layer_name", "").strip()[:200], "kind": form.get("layer_kind", "weekly"),
             "timezone": form.get("layer_timezone", "UTC").strip()[:64] or "UTC",
             "start": form.get("layer_start", "").strip()[:40], "shift_hours": form.get("layer_shift_hours", "24").strip(),
-            "members": form.get("layer_members", "")[:20_000], "restrictions": rows}
+            "members": form.get("layer_members", "")[:20_000], "restrictions": rows,
+            "shadow": form.get("layer_shadow") == "1"}
 
 
 def _layer_args(values: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +108,7 @@ def _layer_args(values: dict[str, Any]) -> dict[str, Any]:
         restrictions.append({"days": sorted(row["days"]), "start": row["start"], "end": row["end"]})
     return {"name": values["name"], "kind": values["kind"], "timezone": values["timezone"],
             "start": parse_local(values["start"], values["timezone"], "layer_start"), "shift_hours": hours,
-            "members": members, "restrictions": restrictions}
+            "members": members, "restrictions": restrictions, "shadow": bool(values.get("shadow"))}
 
 
 def _preview(s: Session, ctx: WebCtx, schedule: Schedule | None,
@@ -172,7 +175,10 @@ def create_schedule(request: Request, ctx: WebCtx = Depends(web_ctx),
         layer_form = _layer_form(values, prefix="new", action="/schedules/new", title="First layer")
         try:
             if form.get("action") == "preview":
-                drafts = [oncall.draft_layer(s, now=ctx.now, **_layer_args(values))] if wants_layer else []
+                args = _layer_args(values) if wants_layer else None
+                drafts = [oncall.draft_layer(s, now=ctx.now, **args)] if args else []
+                if args and args["shadow"]:  # checked, but not on call: not in the preview
+                    drafts = []
                 return _page(request, ctx, s, schedule=None, settings=settings, layer_forms=[layer_form],
                              preview=_preview(s, ctx, None, drafts), previewed="new")
             schedule = oncall.create_schedule(s, actor=me, now=ctx.now, name=field(form, "name", max_len=200),
@@ -254,19 +260,23 @@ def _save_or_preview(request: Request, ctx: WebCtx, form: dict[str, str], key: s
         target = oncall.require_layer(s, schedule, parse_uuid(layer_id, "layer")) if layer_id else None
         try:
             args = _layer_args(values)
-            if form.get("action") == "preview":
+            shadow = args.pop("shadow")
+            if form.get("action") == "preview":  # shadow layers are not on call: the preview leaves them out
                 draft = oncall.draft_layer(s, now=ctx.now, **args)
                 stored = oncall.stored_layers(s, schedule)
-                layers = [draft if target is not None and row.id == target.id else value for row, value in stored]
+                layers = [draft if target is not None and row.id == target.id else value for row, value in stored
+                          if not row.shadow or (target is not None and row.id == target.id)]
                 if target is None:
                     layers.append(draft)
+                if shadow:
+                    layers = [x for x in layers if x is not draft]
                 return _page(request, ctx, s, schedule=schedule, settings=_settings_of(s, schedule),
                              layer_forms=_edit_forms(s, ctx, schedule, (layer_id or "add", values)),
                              preview=_preview(s, ctx, schedule, layers), previewed=layer_id or "add")
             if target is None:
-                oncall.create_layer(s, actor=me, now=ctx.now, schedule=schedule, **args)
+                oncall.create_layer(s, actor=me, now=ctx.now, schedule=schedule, shadow=shadow, **args)
             else:
-                oncall.update_layer(s, actor=me, now=ctx.now, schedule=schedule, layer=target, **args)
+                oncall.update_layer(s, actor=me, now=ctx.now, schedule=schedule, layer=target, shadow=shadow, **args)
         except (InvalidInput, Conflict) as exc:
             s.rollback()
             schedule = oncall.require_schedule(s, key[:100])
