@@ -711,11 +711,8 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("POST", "/me/push/{method_id}/delete", f"/me/push/{device}/delete", expect=303, **form(""))
     walk_me_integrations_monitors_and_status(walk, form, W, A, db, clock, admin)
     walk_containment(walk, form, W, A, B)
-<<<<<<< HEAD
     walk_workflows(walk, form, W, A, B)
-=======
     walk_roles(walk, form, W, A, B, bob)
->>>>>>> handbooks
     walk_legal_gate_and_guests(walk, form, W, A, admin)
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
         "email": "dan@example.test", "name": "Dan", "org_role": "viewer"}))
@@ -875,7 +872,6 @@ def walk_containment(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any]
          expect=303, **form("", {"done": "1"}))
 
 
-<<<<<<< HEAD
 
 def walk_workflows(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
                    B: dict[str, Any]) -> None:  # noqa: N803
@@ -915,7 +911,6 @@ def walk_workflows(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any], 
          **form("", {"name": "Console 2", "base_kind": "operational"}))
     walk("POST", "/incidents/{ref}/custom-fields", f"/incidents/{ref}/custom-fields", expect=303,
          **form("", {"cf_vendor": "Acme Corp"}))
-=======
 def walk_roles(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
                B: dict[str, Any], bob: Any) -> None:  # noqa: N803
     """Role handbooks and the IC bench (API and console; handbooks/)."""
@@ -935,7 +930,6 @@ def walk_roles(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # n
     walk("GET", "/configure/ic-bench", **W)
     walk("POST", "/configure/ic-bench", expect=303, **form("", {"user": bob.email, "trained": "0"}))
 
->>>>>>> handbooks
 
 def walk_schedule_editor_and_swaps(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
                                    B: dict[str, Any], admin: Any, bob: Any) -> None:

@@ -268,7 +268,6 @@ ROUTES: list[Route] = [
     R("GET", f"{API}/checklist-templates", "user"),
     R("GET", f"{API}/checklist-templates/{{template_id}}", "user", f"{API}/checklist-templates/{{ctpl}}"),
     R("GET", "/checklist-templates", "user"),
-<<<<<<< HEAD
     # incident workflows and types (workflows/)
     R("GET", f"{API}/workflows", "user"),
     R("GET", f"{API}/workflows/{{workflow_id}}", "user", f"{API}/workflows/{{wflow}}"),
@@ -277,7 +276,6 @@ ROUTES: list[Route] = [
     R("GET", f"{INC}/workflow-runs", "read", f"{API}/incidents/{{sec}}/workflow-runs"),
     R("GET", "/configure/workflows", "user"),
     R("GET", "/configure/incident-types", "user"),
-=======
     # roles (handbooks/): handbooks and the IC bench; everyone reads, admins change
     R("GET", f"{API}/handbooks", "user"),
     R("GET", f"{API}/handbooks/{{role}}", "user", f"{API}/handbooks/incident_commander"),
@@ -286,7 +284,6 @@ ROUTES: list[Route] = [
     R("GET", "/configure/handbooks", "user"),
     R("GET", "/configure/handbooks/{role}", "admin", "/configure/handbooks/scribe"),
     R("GET", "/configure/ic-bench", "user"),
->>>>>>> handbooks
 
     # --- console pages --------------------------------------------------------------------------
     *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
@@ -464,7 +461,6 @@ ROUTES: list[Route] = [
     R("POST", "/incidents/{ref}/containment/steps/{step_id}", "write", "/incidents/{sec}/containment/steps/{step}",
       form={"done": "1"}),
     R("POST", "/checklist-templates", "admin", form={"name": "Console {who}", "steps": "preserve | Snapshot"}),
-<<<<<<< HEAD
     R("POST", f"{API}/workflows", "admin", json={"name": "Flow {who}", "steps": [{"kind": "open_checklist"}]}),
     R("PATCH", f"{API}/workflows/{{workflow_id}}", "admin", f"{API}/workflows/{{wflow}}", json={"enabled": False}),
     R("POST", f"{API}/incident-types", "admin", json={"slug": "type-{who}", "name": "Type {who}"}),
@@ -480,12 +476,10 @@ ROUTES: list[Route] = [
     R("POST", "/configure/incident-types/{slug}", "admin", "/configure/incident-types/vendor-outage",
       form={"name": "Vendor outage", "base_kind": "operational", "custom_fields": "vendor | Vendor | text"}),
     R("POST", "/incidents/{ref}/custom-fields", "write", "/incidents/{sec}/custom-fields", form={}),  # 409: no type
-=======
     R("PUT", f"{API}/handbooks/{{role}}", "admin", f"{API}/handbooks/scribe", json={"body_md": "# Scribe {who}"}),
     R("PUT", f"{API}/ic-bench/{{user}}", "admin", f"{API}/ic-bench/{{helper}}", json={"trained": True}),
     R("POST", "/configure/handbooks/{role}", "admin", "/configure/handbooks/sme", form={"body_md": "# SME {who}"}),
     R("POST", "/configure/ic-bench", "admin", form={"user": "{helper}", "trained": "1"}),
->>>>>>> handbooks
     R("POST", "/checklist-templates/{template_id}", "admin", "/checklist-templates/{ctpl}",
       form={"name": "Console hosts", "steps": "preserve | Snapshot | web-7"}),
     R("POST", f"{API}/action-items", "responder", json={"title": "Add a retry budget", "type": "prevent"}),
@@ -706,12 +700,9 @@ ROUTES: list[Route] = [
 
     # --- deletions, last ---------------------------------------------------------------------------------
     R("DELETE", f"{API}/checklist-templates/{{template_id}}", "admin", f"{API}/checklist-templates/{{ctpl}}"),
-<<<<<<< HEAD
     R("DELETE", f"{API}/workflows/{{workflow_id}}", "admin", f"{API}/workflows/{{wflow}}"),
     R("DELETE", f"{API}/incident-types/{{slug}}", "admin", f"{API}/incident-types/security"),
-=======
     R("DELETE", f"{API}/handbooks/{{role}}", "admin", f"{API}/handbooks/scribe"),
->>>>>>> handbooks
     # the console unlinks and links again (each answers ok), then the API unlinks
     R("POST", "/problems/{problem_id}/unlink", "write", "/problems/{problem}/unlink", form={"incident": "{ref}"}),
     R("POST", "/problems/{problem_id}/link", "write", "/problems/{problem}/link", form={"incident": "{ref}"}),

@@ -53,8 +53,4 @@ def install(app: FastAPI) -> None:
                problems.router, obligations.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
                respond.router, mattermost_actions.router, ical.router, ingest.router, push.router,
                containment.router, scim.router, slack.router, mattermost.router,
-<<<<<<< HEAD
-               mattermost_outgoing.router, workflows.router)
-=======
-               mattermost_outgoing.router, handbooks.router)
->>>>>>> handbooks
+               mattermost_outgoing.router, workflows.router, handbooks.router)

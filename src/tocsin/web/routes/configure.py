@@ -41,16 +41,13 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
         ("/configure/chat", "Chat", "Slack, Mattermost and Microsoft Teams: the app manifest, incident channels, "
          "delivery", True),
     ]),
-<<<<<<< HEAD
     ("Preparation", [
         ("/configure/workflows", "Incident workflows", "steps run when an incident is declared or changes status",
          False),
         ("/configure/incident-types", "Incident types", "custom fields, checklists and templates per kind of incident",
-=======
-    ("Roles and practice", [
+         False),
         ("/configure/handbooks", "Role handbooks", "what each incident role does, shown when someone takes it", False),
         ("/configure/ic-bench", "IC bench", "who is trained as Incident Commander, and the exercises they passed",
->>>>>>> handbooks
          False),
     ]),
     ("Security response", [
