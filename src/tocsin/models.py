@@ -24,6 +24,7 @@ from tocsin.escalation.models import (
     ResponderRequest,
 )
 from tocsin.evidence.models import CustodyEntry, EvidenceItem
+from tocsin.exercises.models import Exercise, ExerciseEvent, ExerciseParticipant
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.incidents.guest_models import GuestGrant
 from tocsin.incidents.models import (
@@ -83,7 +84,7 @@ __all__ = [
     "PostmortemTemplate", "Problem", "ProblemIncident",
     "IncidentRegime", "Obligation", "RegulatoryClock", "SecurityExposure",
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
-    "Heartbeat", "IngestJournal", "InhibitionRule", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule",
+    "Exercise", "ExerciseEvent", "ExerciseParticipant", "Heartbeat", "IngestJournal", "InhibitionRule", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule",
     "Silence",
     "HandoffNotice", "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",
     "ContactMethod", "NotificationRule", "UsedLink",
