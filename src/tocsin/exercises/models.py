@@ -20,6 +20,7 @@ class Exercise(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     scenario: Mapped[str] = mapped_column(sa.Text)  # the YAML it was started with
     mode: Mapped[str] = mapped_column(sa.String(16))  # live | tabletop
+    speed: Mapped[float] = mapped_column(sa.Float, default=1.0)  # > 1: time compressed (demos, tests)
     status: Mapped[str] = mapped_column(sa.String(16), index=True)  # running | finished
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]

@@ -87,9 +87,10 @@ def met_at(e: Expectation, facts: Facts, since: datetime) -> datetime | None:
     return None
 
 
-def score(scenario: Scenario, facts: Facts, *, now: datetime, final: bool) -> Score:
+def score(scenario: Scenario, facts: Facts, *, now: datetime, final: bool, speed: float = 1.0) -> Score:
     """Score the run as of `now`; before the end (`final` False) an unmet expectation whose deadline
-    has not passed is pending (no points yet)."""
+    has not passed is pending (no points yet). A run at `speed` N (a compressed demo or test) has its
+    deadlines N times sooner; its reported times are in scenario time (real seconds x N)."""
     results = []
     for e in scenario.expect:
         if e.after_inject is not None:
@@ -99,7 +100,7 @@ def score(scenario: Scenario, facts: Facts, *, now: datetime, final: bool) -> Sc
         if since is None:
             results.append(Result(e.n, e.describe(), None, None, "missed" if final else "pending", 0, e.weight))
             continue
-        deadline = since + e.within
+        deadline = since + e.within / speed
         at = met_at(e, facts, since)
         if at is not None and at <= deadline:
             status, points = "met", float(e.weight)
@@ -116,7 +117,7 @@ def score(scenario: Scenario, facts: Facts, *, now: datetime, final: bool) -> Sc
     total = max(0, round(expectations - penalty))
 
     def since_start(t: datetime | None) -> float | None:
-        return (t - facts.started_at).total_seconds() if t else None
+        return round((t - facts.started_at).total_seconds() * speed, 1) if t else None
 
     times = {"acknowledge": since_start(facts.acknowledged_at), "commander": since_start(min(facts.commanders, default=None)),
              "first_update": since_start(facts.first_update_at), "mitigated": since_start(facts.mitigated_at)}

@@ -24,12 +24,12 @@ from tocsin.exercises.scoring import Facts, Score, score
 from tocsin.flows.incidents import declare
 from tocsin.guardrails.service import tripped
 from tocsin.handbooks.bench import record_exercise
+from tocsin.inbound.types import Source
 from tocsin.incidents import roles as incident_roles
 from tocsin.incidents import timeline
 from tocsin.incidents.models import Incident, IncidentService, RoleAssignment, TimelineEntry
 from tocsin.incidents.service import Declaration
 from tocsin.incidents.types import Kind, Role, TimelineKind
-from tocsin.inbound.types import Source
 from tocsin.integrations import service as integrations
 from tocsin.integrations.service import IntegrationType
 from tocsin.net.guard import Blocked, EgressPolicy
@@ -85,7 +85,7 @@ def _people(s: Session, participants: tuple[Participant, ...]) -> list[tuple[Use
 
 
 def start(s: Session, *, actor: Principal, now: datetime, text: str, mode: str | None = None,
-          participants: list[Participant] | None = None) -> Started:
+          participants: list[Participant] | None = None, speed: float = 1.0) -> Started:
     """Start a run: validate the scenario, create its drill service, policy, key and auto-incident rule
     (live), or declare its drill incident at once (tabletop); raise InvalidInput, Forbidden."""
     actor.require(OrgRole.admin, "starting exercises")
@@ -93,8 +93,10 @@ def start(s: Session, *, actor: Principal, now: datetime, text: str, mode: str |
     if mode is not None and mode not in ("live", "tabletop"):
         raise InvalidInput("mode must be live or tabletop", details={"field": "mode"})
     mode = mode or scenario.mode
+    if not 1 <= speed <= 3600:
+        raise InvalidInput("speed must be between 1 and 3600", details={"field": "speed"})
     people = _people(s, tuple(participants) if participants else scenario.participants)
-    run = Exercise(name=scenario.name, scenario=text, mode=mode, status=RUNNING, started_at=now,
+    run = Exercise(name=scenario.name, scenario=text, mode=mode, speed=speed, status=RUNNING, started_at=now,
                    started_by_id=actor.user_id)
     s.add(run)
     s.flush()
@@ -275,7 +277,7 @@ def _declared_severity(entries: list[TimelineEntry], incident: Incident) -> str:
 
 def current_score(s: Session, run: Exercise, now: datetime) -> Score:
     scenario = scenario_of(run)
-    return score(scenario, facts(s, run), now=run.ended_at or now, final=run.status == FINISHED)
+    return score(scenario, facts(s, run), now=run.ended_at or now, final=run.status == FINISHED, speed=run.speed)
 
 
 def finish(s: Session, *, actor: Principal, now: datetime, run: Exercise) -> Score:

@@ -27,7 +27,7 @@ def summary(s: Session, me: Principal, run: Exercise, now: datetime) -> dict[str
     visible = get_incident(s, me, incident.id) if incident is not None else None
     service = svc.service_of(s, run)
     return {
-        "id": run.id, "name": run.name, "mode": run.mode, "status": run.status, "started_at": run.started_at,
+        "id": run.id, "name": run.name, "mode": run.mode, "speed": run.speed, "status": run.status, "started_at": run.started_at,
         "ended_at": run.ended_at, "kind": scenario.kind, "severity": scenario.severity,
         "description": scenario.description,
         "service": service.slug if service else None, "key_hint": run.key_hint,

@@ -40,6 +40,7 @@ class StartIn(StrictIn):
     mode: str | None = Field(default=None, pattern="^(live|tabletop)$", description="override the scenario's mode")
     participants: list[ParticipantIn] | None = Field(default=None, max_length=50,
                                                      description="override the scenario's participants")
+    speed: float = Field(default=1.0, ge=1, le=3600, description="compress time N-fold (demos, tests)")
 
 
 class InjectIn(StrictIn):
@@ -80,7 +81,8 @@ def start(body: StartIn, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         me.require(OrgRole.admin, "starting exercises")
         people = [Participant(p.email.lower(), p.role) for p in body.participants] if body.participants else None
-        started = svc.start(s, actor=me, now=ctx.now, text=_text(body), mode=body.mode, participants=people)
+        started = svc.start(s, actor=me, now=ctx.now, text=_text(body), mode=body.mode, participants=people,
+                            speed=body.speed)
         return {**views.detail(s, me, started.exercise, ctx.now), "integration_key": started.key,
                 "ingest_path": "/v2/enqueue" if started.key else None}
 

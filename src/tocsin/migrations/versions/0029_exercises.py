@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("scenario", sa.Text(), nullable=False),
         sa.Column("mode", sa.String(length=16), nullable=False),
+        sa.Column("speed", sa.Float(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("started_at", _TZ, nullable=False),
         sa.Column("ended_at", _TZ, nullable=True),
