@@ -4,19 +4,18 @@ inject by hand and finishes the run) and the report with its chart (/exercises/r
 
 from __future__ import annotations
 
+import base64
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from tocsin.errors import InvalidInput
-from tocsin.exercises import report
+from tocsin.exercises import report, views
 from tocsin.exercises import scenario as scenarios
 from tocsin.exercises import service as svc
-from tocsin.exercises import views
 from tocsin.exercises.scenario import Participant
 from tocsin.net.policy import user_policy
 from tocsin.principal import OrgRole
-import base64
-
 from tocsin.reports.charts import render as render_chart
 from tocsin.web.auth import CsrfForm, CtxDep
 from tocsin.web.render import render
