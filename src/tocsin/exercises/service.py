@@ -263,11 +263,19 @@ def facts(s: Session, run: Exercise) -> Facts:
         e.kind in timeline.UPDATE_KINDS or (e.kind == "note" and e.key_event))]
     severities = [(incident.declared_at, _declared_severity(entries, incident))]
     severities += [(e.recorded_at, str((e.data or {}).get("to"))) for e in entries if e.kind == "severity_changed"]
-    steps = tuple((e.recorded_at, e.text) for e in entries if e.kind in STEP_KINDS)
+    steps = tuple((e.recorded_at, e.text) for e in entries if e.kind in STEP_KINDS and _is_done(e))
     trips = tuple(t.rule for t in tripped(s, incident.id))
     return Facts(started_at=run.started_at, fired=fired(s, run), acknowledged_at=min(acks, default=None),
                  commanders=commanders, first_update_at=min(updates, default=None), mitigated_at=incident.mitigated_at,
                  severities=tuple(severities), steps=steps, guardrails=trips)
+
+
+def _is_done(entry: TimelineEntry) -> bool:
+    """A step marked done (containment: "Checklist step done: ..."; runbooks: `data.status == "done"`),
+    not one added, skipped or un-done."""
+    if (entry.data or {}).get("status") == "done":
+        return True
+    return "step done" in entry.text.lower()
 
 
 def _declared_severity(entries: list[TimelineEntry], incident: Incident) -> str:
