@@ -22,7 +22,6 @@ from tocsin.web.render import render
 from tocsin.web.routes.common import field, parse_uuid, redirect
 
 router = APIRouter(include_in_schema=False)
-REFRESH_SECONDS = 10
 
 
 def parse_participants(text: str) -> list[Participant]:
@@ -47,9 +46,8 @@ def exercises_page(request: Request, ctx: CtxDep) -> Response:
         email = ctx.user.email
     shipped = [{"name": n, "title": scenarios.parse(scenarios.shipped(n)).name,
                 "description": scenarios.parse(scenarios.shipped(n)).description} for n in scenarios.SHIPPED]
-    running = any(r["status"] == "running" for r in runs)
     return render(request, ctx, "exercises.html", runs=runs, shipped=shipped, can_start=ctx.principal.is_admin,
-                  me_email=email, refresh=REFRESH_SECONDS if running else None)
+                  me_email=email)
 
 
 @router.post("/exercises")
@@ -87,8 +85,7 @@ def run_page(exercise_id: str, request: Request, ctx: CtxDep) -> Response:
         can_drive = me.is_admin or (run.started_by_id is not None and me.user_id == run.started_by_id)
     pending = [i for i in data["injects"] if not i["fired_at"]]
     return render(request, ctx, "exercise.html", run=data, next_inject=pending[0] if pending else None,
-                  can_drive=can_drive and data["status"] == "running",
-                  refresh=REFRESH_SECONDS if data["status"] == "running" else None)
+                  can_drive=can_drive and data["status"] == "running")
 
 
 @router.post("/exercises/{exercise_id}/next")
