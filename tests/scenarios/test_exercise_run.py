@@ -147,3 +147,24 @@ def test_bad_scenarios_and_outsiders_are_refused(rb):
     alice.post(f"/exercises/{run['id']}/injects/1", 409)
     assert bob.get("/exercises")["items"][0]["id"] == run["id"]
     assert bob.get("/exercises/schema")["title"] == "tocsin exercise scenario"
+
+
+def test_a_security_drill_is_restricted_to_its_participants_and_scores_a_checklist_step(rb):
+    """The leaked-credential scenario as a tabletop: the drill incident is restricted (security), its
+    participants are in the circle and Dave is not; revoking the key on the checklist meets the step."""
+    from tocsin.exercises.scenario import shipped
+
+    alice, bob, dave = rb.as_("Alice Admin"), rb.as_("Bob"), rb.as_("Dave")
+    run = alice.post("/exercises", scenario=shipped("leaked-credential"), mode="tabletop",
+                     participants=[{"email": rb.people["Bob"].email, "role": "forensics_lead"}])
+    ref = run["incident"]["ref"]
+    assert bob.get(f"/incidents/{ref}")["restricted"] is True
+    dave.get(f"/incidents/{ref}", 404)
+    assert dave.get(f"/exercises/{run['id']}")["incident"] is None  # the run, but not the incident's reference
+    rb.clock.advance(minutes=2)
+    step = bob.post(f"/incidents/{ref}/checklist/steps", kind="contain", title="Revoke the leaked AWS key")
+    rb.clock.advance(minutes=1)
+    bob.post(f"/incidents/{ref}/checklist/steps/{step['id']}/done", 200)
+    results = alice.post(f"/exercises/{run['id']}/finish", 200)["score"]["results"]
+    revoke = next(r for r in results if r["description"].startswith("step done: revoke"))
+    assert revoke["status"] == "met" and revoke["met_at"].startswith("2026-01-01T12:03")

@@ -29,7 +29,7 @@ from tocsin.incidents import roles as incident_roles
 from tocsin.incidents import timeline
 from tocsin.incidents.models import Incident, IncidentService, RoleAssignment, TimelineEntry
 from tocsin.incidents.service import Declaration
-from tocsin.incidents.types import Kind, Role, TimelineKind
+from tocsin.incidents.types import Kind, ParticipantKind, Role, TimelineKind
 from tocsin.integrations import service as integrations
 from tocsin.integrations.service import IntegrationType
 from tocsin.net.guard import Blocked, EgressPolicy
@@ -128,6 +128,8 @@ def start(s: Session, *, actor: Principal, now: datetime, text: str, mode: str |
             title=f"[tabletop] {scenario.name}", severity=DRILL_SEVERITY, kind=Kind(scenario.kind),
             services=[service.slug], summary=scenario.description, drill=True))
         run.incident_id = incident.id
+        s.flush()
+        _join(s, run, incident, now)
     _event(s, run, now, "started", None, f"{mode} exercise started with {len(people)} participant(s)")
     s.flush()
     record(s, actor=actor, action="exercise.start", target_type="exercise", target_id=run.id, now=now,
@@ -154,16 +156,29 @@ def fired(s: Session, run: Exercise) -> dict[int, datetime]:
     return {n: at for n, at in rows if n is not None}
 
 
-def incident_of(s: Session, run: Exercise) -> Incident | None:
-    """The drill incident: declared at start (tabletop) or by the pipeline on the first alert (live)."""
+def incident_of(s: Session, run: Exercise, now: datetime) -> Incident | None:
+    """The drill incident: declared at start (tabletop) or by the pipeline on the first alert (live).
+    The first time a run sees it, the participants join it as responders (observers if viewers), so a
+    restricted drill (security incidents are) is in their circle."""
     if run.incident_id is None and run.service_id is not None:
         found = s.execute(sa.select(Incident).join(IncidentService, IncidentService.incident_id == Incident.id)
                           .where(IncidentService.service_id == run.service_id)
                           .order_by(Incident.declared_at, Incident.id).limit(1)).scalar_one_or_none()
         if found is not None:
             run.incident_id = found.id
+            _join(s, run, found, now)
         return found
     return s.get(Incident, run.incident_id) if run.incident_id else None
+
+
+def _join(s: Session, run: Exercise, incident: Incident, now: datetime) -> None:
+    actor = Principal.system(f"exercise {run.id}")
+    for p in participants(s, run):
+        user = s.get(User, p.user_id)
+        if user is None or not user.is_active or user.org_role == OrgRole.guest.value:
+            continue
+        kind = ParticipantKind.observer if user.org_role == OrgRole.viewer.value else ParticipantKind.responder
+        incident_roles.set_participant(s, incident=incident, user=user, kind=kind, actor=actor, now=now)
 
 
 def fire(s: Session, *, actor: Principal, now: datetime, run: Exercise, n: int, delivered: bool = False,
@@ -181,7 +196,7 @@ def fire(s: Session, *, actor: Principal, now: datetime, run: Exercise, n: int, 
         raise Conflict(f"inject {n} was already fired", details={"inject": n})
     inject = scenario.injects[n]
     data: dict[str, Any] = {"type": inject.type}
-    incident = incident_of(s, run)
+    incident = incident_of(s, run, now)
     if run.mode == "tabletop":
         data["tabletop"] = True
     elif inject.type in ("alert", "status_change"):
@@ -192,7 +207,7 @@ def fire(s: Session, *, actor: Principal, now: datetime, run: Exercise, n: int, 
         else:
             _send_alert(s, run, inject, now)
             data["delivered"] = "pipeline"
-            incident = incident_of(s, run)
+            incident = incident_of(s, run, now)
     elif inject.type == "ic_unavailable" and incident is not None:
         data["vacated"] = incident_roles.unassign_role(s, incident=incident, role=Role.incident_commander,
                                                        actor=actor, now=now)
@@ -246,9 +261,9 @@ def advance_tabletop(s: Session, *, actor: Principal, now: datetime, run: Exerci
     return fire(s, actor=actor, now=now, run=run, n=pending[0])
 
 
-def facts(s: Session, run: Exercise) -> Facts:
+def facts(s: Session, run: Exercise, now: datetime) -> Facts:
     """What the responders did during the run, read from the drill service's alerts and incident."""
-    incident = incident_of(s, run)
+    incident = incident_of(s, run, now)
     acks = [t for t in s.execute(sa.select(Alert.acknowledged_at).where(
         Alert.service_id == run.service_id, Alert.acknowledged_at.is_not(None))).scalars() if t] if run.service_id else []
     if incident is None:
@@ -285,7 +300,7 @@ def _declared_severity(entries: list[TimelineEntry], incident: Incident) -> str:
 
 def current_score(s: Session, run: Exercise, now: datetime) -> Score:
     scenario = scenario_of(run)
-    return score(scenario, facts(s, run), now=run.ended_at or now, final=run.status == FINISHED, speed=run.speed)
+    return score(scenario, facts(s, run, now), now=run.ended_at or now, final=run.status == FINISHED, speed=run.speed)
 
 
 def finish(s: Session, *, actor: Principal, now: datetime, run: Exercise) -> Score:
@@ -305,7 +320,7 @@ def finish(s: Session, *, actor: Principal, now: datetime, run: Exercise) -> Sco
         routing.delete_auto_rule(s, actor=admin, now=now, rule=rule)
     if run.integration_id:
         integrations.delete_integration(s, actor=admin, now=now, integration_id=run.integration_id)
-    incident = incident_of(s, run)
+    incident = incident_of(s, run, now)
     held = set()
     if incident is not None:
         held = set(s.execute(sa.select(RoleAssignment.user_id).where(

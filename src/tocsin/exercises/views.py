@@ -23,7 +23,7 @@ def summary(s: Session, me: Principal, run: Exercise, now: datetime) -> dict[str
     scenario = svc.scenario_of(run)
     done = svc.fired(s, run)
     result = svc.current_score(s, run, now)
-    incident = svc.incident_of(s, run)
+    incident = svc.incident_of(s, run, now)
     visible = get_incident(s, me, incident.id) if incident is not None else None
     service = svc.service_of(s, run)
     return {
