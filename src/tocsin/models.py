@@ -24,6 +24,7 @@ from tocsin.escalation.models import (
     ResponderRequest,
 )
 from tocsin.evidence.models import CustodyEntry, EvidenceItem
+from tocsin.exercises.models import Exercise, ExerciseEvent, ExerciseParticipant
 from tocsin.handbooks.models import ExerciseCredit, RoleHandbook, RoleTraining
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.incidents.guest_models import GuestGrant
@@ -85,7 +86,7 @@ __all__ = [
     "PostmortemTemplate", "Problem", "ProblemIncident",
     "IncidentRegime", "Obligation", "RegulatoryClock", "SecurityExposure",
     "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
-    "Heartbeat", "IngestJournal", "InhibitionRule", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule",
+    "Exercise", "ExerciseEvent", "ExerciseParticipant", "Heartbeat", "IngestJournal", "InhibitionRule", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule",
     "Silence",
     "HandoffNotice", "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",
     "ContactMethod", "NotificationRule", "UsedLink",

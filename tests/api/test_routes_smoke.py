@@ -713,6 +713,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk_containment(walk, form, W, A, B)
     walk_workflows(walk, form, W, A, B)
     walk_roles(walk, form, W, A, B, bob)
+    walk_exercises(walk, form, W, A, B, admin)
     walk_legal_gate_and_guests(walk, form, W, A, admin)
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
         "email": "dan@example.test", "name": "Dan", "org_role": "viewer"}))
@@ -826,6 +827,32 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
 
     missing = set(walk.routes) - walk.called - set(ELSEWHERE)
     assert not missing, f"routes the walk did not call: {sorted(missing)}"
+
+
+def walk_exercises(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
+                   B: dict[str, Any], admin: Any) -> None:  # noqa: N803
+    """Exercises and game days (API and console; exercises/)."""
+    api = "/api/v1"
+    people = [{"email": admin.email, "role": "incident_commander"}]
+    walk("GET", f"{api}/exercises/schema", **B)
+    walk("GET", f"{api}/exercises/scenarios", **B)
+    live = walk("POST", f"{api}/exercises", expect=201, json={"shipped": "bad-deploy", "participants": people},
+                **A).json()["id"]
+    walk("GET", f"{api}/exercises", **B)
+    walk("GET", f"{api}/exercises/{{exercise_id}}", f"{api}/exercises/{live}", **B)
+    walk("GET", f"{api}/exercises/{{exercise_id}}/score", f"{api}/exercises/{live}/score", **B)
+    walk("POST", f"{api}/exercises/{{exercise_id}}/injects/{{n}}", f"{api}/exercises/{live}/injects/1", **A)
+    walk("POST", f"{api}/exercises/{{exercise_id}}/finish", f"{api}/exercises/{live}/finish", **A)
+    table = walk("POST", f"{api}/exercises", expect=201, json={"shipped": "leaked-credential", "mode": "tabletop",
+                                                              "participants": people}, **A).json()["id"]
+    walk("POST", f"{api}/exercises/{{exercise_id}}/advance", f"{api}/exercises/{table}/advance", **A)
+    walk("GET", "/exercises", **W)
+    walk("GET", "/exercises/report", **W)
+    walk("GET", "/exercises/{exercise_id}", f"/exercises/{table}", **W)
+    walk("POST", "/exercises/{exercise_id}/next", f"/exercises/{table}/next", expect=303, **form(""))
+    walk("POST", "/exercises/{exercise_id}/finish", f"/exercises/{table}/finish", expect=303, **form(""))
+    walk("POST", "/exercises", expect=303, **form("", {"shipped": "database-outage", "mode": "tabletop",
+                                                       "participants": admin.email}))
 
 
 def walk_containment(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803

@@ -284,6 +284,14 @@ ROUTES: list[Route] = [
     R("GET", "/configure/handbooks", "user"),
     R("GET", "/configure/handbooks/{role}", "admin", "/configure/handbooks/scribe"),
     R("GET", "/configure/ic-bench", "user"),
+    R("GET", f"{API}/exercises/schema", "user"),
+    R("GET", f"{API}/exercises/scenarios", "responder"),
+    R("GET", f"{API}/exercises", "responder"),
+    R("GET", f"{API}/exercises/{{exercise_id}}", "responder", f"{API}/exercises/{{exercise}}"),
+    R("GET", f"{API}/exercises/{{exercise_id}}/score", "responder", f"{API}/exercises/{{exercise}}/score"),
+    R("GET", "/exercises", "responder"),
+    R("GET", "/exercises/report", "responder"),
+    R("GET", "/exercises/{exercise_id}", "responder", "/exercises/{exercise}"),
 
     # --- console pages --------------------------------------------------------------------------
     *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
@@ -482,6 +490,15 @@ ROUTES: list[Route] = [
     R("POST", "/configure/ic-bench", "admin", form={"user": "{helper}", "trained": "1"}),
     R("POST", "/checklist-templates/{template_id}", "admin", "/checklist-templates/{ctpl}",
       form={"name": "Console hosts", "steps": "preserve | Snapshot | web-7"}),
+    # exercises: admins start them; an admin (or the run's starter) drives and finishes them
+    R("POST", f"{API}/exercises", "admin", json={"shipped": "bad-deploy", "mode": "tabletop",
+                                                "participants": [{"email": "{helper}"}]}),
+    R("POST", f"{API}/exercises/{{exercise_id}}/injects/{{n}}", "admin", f"{API}/exercises/{{exercise}}/injects/3"),
+    R("POST", f"{API}/exercises/{{exercise_id}}/advance", "admin", f"{API}/exercises/{{exercise}}/advance"),
+    R("POST", "/exercises", "admin", form={"shipped": "bad-deploy", "mode": "tabletop", "participants": "{helper}"}),
+    R("POST", "/exercises/{exercise_id}/next", "admin", "/exercises/{exercise}/next", form={}),
+    R("POST", "/exercises/{exercise_id}/finish", "admin", "/exercises/{exercise}/finish", form={}),
+    R("POST", f"{API}/exercises/{{exercise_id}}/finish", "admin", f"{API}/exercises/{{exercise}}/finish"),
     R("POST", f"{API}/action-items", "responder", json={"title": "Add a retry budget", "type": "prevent"}),
     R("PATCH", f"{API}/action-items/{{item_id}}", "write", f"{API}/action-items/{{item}}",
       json={"status": "in_progress"}),
@@ -886,6 +903,8 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     step = _ok(client.post(f"{api}/incidents/{sec}/checklist", json={}, **A), 201)["items"][0]["id"]
     ctpl = _ok(client.post(f"{api}/checklist-templates", json={
         "name": "Host", "steps": [{"kind": "preserve", "title": "Snapshot", "target": "web-7"}]}, **A), 201)["id"]
+    exercise = _ok(client.post(f"{api}/exercises", json={"shipped": "database-outage", "mode": "tabletop",
+                                                         "participants": [{"email": helper.email}]}, **A), 201)["id"]
     _ok(client.post(f"{api}/problems/{problem['ref']}/incidents", json={"incident": ref}, **A), 201)
     wflow = _ok(client.post(f"{api}/workflows", json={"name": "Basics", "steps": [{"kind": "open_checklist"}]},
                             **A), 201)["id"]
@@ -975,7 +994,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "own_push": str(uuid.uuid4()), "integration2": integration2["id"], "heartbeat2": heartbeat2["id"],
         "check2": check2["id"], "layer2": layer2["id"], "spare_component2": spare_component2["id"],
         "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps, **own,
-        "sec": sec, "step": step, "ctpl": ctpl, "wflow": wflow, "osec": osec, "sec_art33": owed["art33@gdpr"],
+        "sec": sec, "step": step, "ctpl": ctpl, "wflow": wflow, "exercise": exercise, "osec": osec, "sec_art33": owed["art33@gdpr"],
         "sec_art34": owed["art34@gdpr"], "sec_ew": owed["early-warning@nis2"], "sec_note": owed["notification@nis2"],
         **iocs, "scim_token": scim_token, "lsec": lsec, "draft": draft, "grant": grant,
         "own_chat": own.get("own_chat", str(uuid.uuid4())),
@@ -1086,7 +1105,8 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "item", "problem", "component", "spare_component", "status_incident",
                                             "maintenance", "subscriber", "own_token", "own_note", "helper_rule",
                                             "auto_rule", "inhibition_rule", "swap_open", "swap_accept",
-                                            "swap_accept_offer", "swap_cancel", "step", "ctpl", "wflow", "sec_art33",
+                                            "swap_accept_offer", "swap_cancel", "step", "ctpl", "wflow", "exercise",
+                                            "sec_art33",
                                             "sec_art34", "draft", "grant")}
     world.update(helper="someone@example.test", ref="INC-1", sec="INC-2", item_ref="ACT-1", who="x", p256dh=P256DH,
                  push_auth="A" * 22)

@@ -114,7 +114,7 @@ def _values(w: dict[str, Any], who: Any) -> dict[str, str]:
             "window_id": str(uuid.uuid4()), "heartbeat_id": str(uuid.uuid4()), "check_id": str(uuid.uuid4()),
             "template_id": str(uuid.uuid4()), "maintenance_id": str(uuid.uuid4()), "component_id": str(uuid.uuid4()),
             "swap_id": str(uuid.uuid4()), "path": "app.js", "evidence_id": w["evidence"],
-            "workflow_id": str(uuid.uuid4()),
+            "workflow_id": str(uuid.uuid4()), "exercise_id": str(uuid.uuid4()),
             "group_id": str(uuid.uuid4())}  # SCIM: the provider's token only (an outsider gets a 401)
 
 

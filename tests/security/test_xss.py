@@ -10,6 +10,7 @@ fails the test instead of passing it. And every console page keeps its strict Co
 
 from __future__ import annotations
 
+import json
 import pathlib
 import re
 from datetime import timedelta
@@ -309,7 +310,15 @@ def poisoned(app, client, db, clock, system, make_person):
         guests.invite(s, actor=system, now=clock.now(), incident=require_incident(s, system, lsec),
                       email="ir@firm.example", name=payload("guestname"), organisation=payload("guestorg"),
                       duration=timedelta(days=1), max_days=30)
-    return {"admin": admin, "ref": ref, "tref": tref, "sec": sec, "osec": osec, "lsec": lsec, "pm": pm["id"], "alerts": [a["id"] for a in alerts], "item": item["ref"],
+    # an exercise (issue 19): its scenario's words on /exercises, the run page and the drill incident
+    scenario = {"name": payload("exercisename"), "description": payload("exercisedescription"), "kind": "operational",
+                "severity": "SEV2", "participants": [{"email": admin.email, "role": "incident_commander"}],
+                "injects": [{"at": "0s", "type": "customer_report", "text": payload("exerciseinject")}],
+                "expect": [{"type": "step", "step": payload("exercisestep")[:300], "within": "5m"}]}
+    exercise = ok(client.post(f"{API}/exercises", json={"scenario": json.dumps(scenario), "mode": "tabletop"}, **A),
+                  201)["id"]
+    ok(client.post(f"{API}/exercises/{exercise}/advance", **A))
+    return {"admin": admin, "ref": ref, "tref": tref, "exercise": exercise, "sec": sec, "osec": osec, "lsec": lsec, "pm": pm["id"], "alerts": [a["id"] for a in alerts], "item": item["ref"],
             "problem": problem["ref"], "user": user["id"], "integration": events["id"], "check": check["id"],
             "routing_rule": routing_rule["id"], "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"],
             "silence": silence["id"], "window": window["id"], "evidence": evidence["id"]}
@@ -328,7 +337,8 @@ def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
     values = {"ref": w["ref"], "key": "checkout", "alert_id": w["alerts"][0], "user_id": w["user"],
               "postmortem_id": w["pm"], "slug": "acme", "integration_id": w["integration"], "check_id": w["check"],
               "silence_id": w["silence"], "window_id": w["window"], "item_id": w["item"],
-              "problem_id": w["problem"], "evidence_id": w["evidence"], "role": "scribe"}
+              "problem_id": w["problem"], "evidence_id": w["evidence"], "role": "scribe",
+              "exercise_id": w["exercise"]}
     rules = {"/routing-rules/": w["routing_rule"], "/auto-incident-rules/": w["auto_rule"],
              "/inhibition-rules/": w["inhibition_rule"]}
     keys = {"/incidents/": w["ref"], "/services/": "checkout", "/schedules/": "ops", "/escalation-policies/": "default",

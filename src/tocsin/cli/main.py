@@ -13,6 +13,7 @@ from tocsin.cli import (
     client,
     detection,
     evidence,
+    exercise,
     learning_postmortem,
     learning_report,
     obligations,
@@ -40,6 +41,7 @@ app.command("report")(learning_report.report)
 app.add_typer(statuspage.statuspage_app, name="statuspage")
 app.add_typer(obligations.regimes_app, name="regimes")
 app.add_typer(evidence.evidence_app, name="evidence")
+app.add_typer(exercise.exercise_app, name="exercise")
 app.add_typer(sso.sso_app, name="sso")
 
 

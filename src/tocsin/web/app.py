@@ -33,6 +33,7 @@ from tocsin.web.routes import (
     console,
     containment_pages,
     evidence_pages,
+    exercise_pages,
     guest_pages,
     handbook_pages,
     indicator_pages,
@@ -95,7 +96,7 @@ def install(app: FastAPI) -> None:
                                                    problem_pages, postmortem_pages, obligation_pages, evidence_pages,
                                                    guest_pages, legal_pages, workflow_pages, room_actions, room,
                                                    integrations, monitors, rules_pages, audit_pages, containment_pages,
-                                                   indicator_pages, handbook_pages, sso)))
+                                                   exercise_pages, indicator_pages, handbook_pages, sso)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -54,6 +54,10 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
         ("/checklist-templates", "Containment checklists", "the steps a security incident's checklist starts with",
          False),
     ]),
+    ("Practice", [
+        ("/exercises", "Exercises and game days", "scored drills through the real pipeline, tabletops, the report",
+         False),
+    ]),
     ("Oversight", [
         ("/audit", "Audit log", "every privileged action, with the chain verified", True),
     ]),
