@@ -24,6 +24,7 @@ from tocsin.escalation.models import (
     ResponderRequest,
 )
 from tocsin.evidence.models import CustodyEntry, EvidenceItem
+from tocsin.guardrails.models import GuardrailTrip
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.incidents.guest_models import GuestGrant
 from tocsin.incidents.models import (
@@ -92,6 +93,7 @@ __all__ = [
     "ComponentStatusChange", "StatusComponent", "StatusIncident", "StatusIncidentComponent", "StatusPage",
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
     "ChecklistStep", "ChecklistTemplate", "IncidentPhase",
+    "GuardrailTrip",
     "CustodyEntry", "EvidenceItem",
     "ScimToken", "SsoAccount",
     "GuestGrant", "LegalDraft",

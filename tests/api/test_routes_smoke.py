@@ -537,7 +537,8 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
         return {"client": web, "data": {**(data or {}), "csrf_token": token}}
 
     for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies", "/users", "/silences",
-                 "/status-pages", "/reports", "/me", "/incidents", "/postmortems", "/configure"):
+                 "/status-pages", "/reports", "/me", "/incidents", "/postmortems", "/configure",
+                 "/configure/guardrails"):
         walk("GET", page, **W)
     base = f"/incidents/{sec}/obligations"
     walk("POST", "/incidents/{ref}/obligations/exposure", f"{base}/exposure", expect=303,

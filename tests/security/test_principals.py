@@ -272,7 +272,7 @@ ROUTES: list[Route] = [
     # --- console pages --------------------------------------------------------------------------
     *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
                                           "/users", "/silences", "/status-pages", "/reports", "/incidents",
-                                          "/postmortems", "/configure")),
+                                          "/postmortems", "/configure", "/configure/guardrails")),
     R("GET", "/me", "own"),
     R("GET", "/me/push/key", "own"),
     R("GET", "/me/shifts", "own"),

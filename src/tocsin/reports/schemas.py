@@ -93,12 +93,19 @@ class FiltersOut(BaseModel):
     kind: str | None
 
 
+class GuardrailCountOut(BaseModel):
+    rule: str
+    label: str
+    count: int
+
+
 class IncidentReportOut(BaseModel):
     period: PeriodOut
     filters: FiltersOut
     group_by: str
     overall: OverallOut
     groups: list[GroupOut]
+    guardrails: list[GuardrailCountOut]
 
 
 class ActionItemReportOut(BaseModel):
