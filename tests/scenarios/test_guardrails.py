@@ -223,9 +223,17 @@ def test_evidence_touched_before_preservation(rb):
     assert guardrail_events(rb, ref) == [("evidence_unpreserved", "tripped"), ("evidence_unpreserved", "cleared")]
 
 
-def test_drills_are_tripped_but_not_counted_and_a_rule_can_be_turned_off(rb):
+def test_a_drill_trips_for_its_score_but_is_not_counted_and_a_rule_can_be_turned_off(rb):
+    from tocsin.guardrails.service import counts, tripped
+    from tocsin.incidents.models import Incident
+
     rb.configure(guardrail_off="no_commander")
     ref = declare(rb, severity="SEV3")
+    with rb.db.unit_of_work() as s:
+        s.get(Incident, incident_id(rb, ref)).drill = True
     rb.as_("Alice").post(f"{INC}/{ref}/roles", 200, role="incident_commander", user=None)
-    rb.tick(minutes=10)
-    assert guardrail_events(rb, ref) == []
+    rb.tick(minutes=30)
+    assert guardrail_events(rb, ref) == [("quiet_timeline", "tripped")], "no_commander is off"
+    with rb.db.unit_of_work() as s:
+        assert [t.rule for t in tripped(s, incident_id(rb, ref))] == ["quiet_timeline"]  # what an exercise scores
+        assert counts(s, rb.start, rb.now + timedelta(seconds=1)) == {}  # reports leave drills out

@@ -29,11 +29,11 @@ from tocsin.incidents.types import Status, TimelineKind
 from tocsin.principal import Principal
 
 ACTOR = Principal.system("guardrails")
-BATCH = 500  # incidents per evaluation (oldest first); more is unusual, and they are seen next time
+BATCH = 500  # incidents per evaluation, the most recently declared first (an old resolved one waits, not a new one)
 _OVER = (Status.closed.value, Status.declined.value)
 
 
-def watched(now: datetime | None = None) -> sa.ColumnElement[bool]:
+def watched() -> sa.ColumnElement[bool]:
     """The incidents guardrails look at: not closed or declined, or with a trip still to clear."""
     uncleared = sa.select(GuardrailTrip.id).where(GuardrailTrip.incident_id == Incident.id,
                                                   GuardrailTrip.cleared_at.is_(None)).exists()
@@ -52,8 +52,8 @@ def _entry(s: Session, incident: Incident, trip: GuardrailTrip, now: datetime, e
 
 def evaluate(s: Session, now: datetime, settings: Settings) -> int:
     """Trip and clear the guardrails of every watched incident at `now`; return how many trips and clears."""
-    incidents = list(s.execute(sa.select(Incident).where(watched()).order_by(Incident.declared_at, Incident.id)
-                               .limit(BATCH)).scalars())
+    incidents = list(s.execute(sa.select(Incident).where(watched())
+                               .order_by(Incident.declared_at.desc(), Incident.id.desc()).limit(BATCH)).scalars())
     if not incidents:
         return 0
     ids = [i.id for i in incidents]
