@@ -372,6 +372,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", f"{api}/incidents/{{key}}", f"{api}/incidents/{ref}", **B)
     walk("PATCH", f"{api}/incidents/{{key}}", f"{api}/incidents/{ref}", json={"summary": "Payments fail"}, **B)
     walk("GET", f"{api}/incidents/{{key}}/timeline", f"{api}/incidents/{ref}/timeline", **B)
+    walk("GET", f"{api}/incidents/{{key}}/guardrails", f"{api}/incidents/{ref}/guardrails", **B)
     note = walk("POST", f"{api}/incidents/{{key}}/notes", f"{api}/incidents/{ref}/notes", expect=201,
                 json={"text": "rolled back"}, **B).json()
     walk("PATCH", f"{api}/incidents/{{key}}/notes/{{entry_id}}", f"{api}/incidents/{ref}/notes/{note['id']}",

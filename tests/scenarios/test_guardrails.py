@@ -131,6 +131,9 @@ def test_war_room_sprawl(rb):
     alice.post(f"{INC}/{ref}/participants", 200, user=rb.people["Carol"].email, kind="observer")
     rb.tick(seconds=30)
     assert guardrail_events(rb, ref) == [("sprawl", "tripped"), ("sprawl", "cleared")]
+    (trip,) = rb.as_("Bob").get(f"{INC}/{ref}/guardrails")["items"]
+    assert (trip["rule"], trip["label"], trip["detail"]) == ("sprawl", "War-room sprawl", "3 active responders (limit 2)")
+    assert trip["cleared_at"] is not None
 
 
 def test_no_scribe_then_a_quiet_timeline_on_a_restricted_sev2(rb):

@@ -263,6 +263,7 @@ ROUTES: list[Route] = [
     R("GET", f"{API}/status-pages/{{slug}}/maintenances", "user", f"{API}/status-pages/acme/maintenances"),
     R("GET", f"{API}/status-pages/{{slug}}/subscribers", "admin", f"{API}/status-pages/acme/subscribers"),
     # security incidents (containment/): the restricted security incident {sec}
+    R("GET", f"{INC}/guardrails", "read", f"{API}/incidents/{{sec}}/guardrails"),
     R("GET", f"{INC}/phase", "read", f"{API}/incidents/{{sec}}/phase"),
     R("GET", f"{INC}/checklist", "read", f"{API}/incidents/{{sec}}/checklist"),
     R("GET", f"{API}/checklist-templates", "user"),
