@@ -139,6 +139,36 @@ class Settings(BaseSettings):
     forensics_nudge: bool = Field(default=True, description="Forensics first: warn on the timeline and in the room "
                                                             "when a checklist step or note investigates a host or "
                                                             "system before its preserve step is done (on|off)")
+    # guardrails (issue 19, docs/guardrails.md): the classic incident mistakes, caught live by the engine
+    guardrail_off: str = Field(default="", max_length=400,
+                               description="Guardrails turned off (comma-separated rule keys, e.g. sprawl,"
+                                           "quiet_timeline; docs/guardrails.md lists them)")
+    guardrail_no_commander_minutes: int = Field(default=5, ge=1, le=1440,
+                                                description="Minutes an active incident may go without an "
+                                                            "Incident Commander")
+    guardrail_containment_minutes: int = Field(default=30, ge=1, le=1440,
+                                               description="Minutes a SEV1/SEV2 may go unmitigated (no mitigated "
+                                                           "status, no done containment step) while notes pile up")
+    guardrail_containment_notes: int = Field(default=5, ge=0, le=1000,
+                                             description="Notes that count as piling up for the containment "
+                                                         "guardrail")
+    guardrail_severity_minutes: int = Field(default=15, ge=1, le=1440,
+                                            description="Minutes the severity may differ from the one the impact "
+                                                        "suggests")
+    guardrail_responder_limit: int = Field(default=8, ge=1, le=1000,
+                                           description="Active responders in one incident before it counts as "
+                                                       "war-room sprawl")
+    guardrail_scribe_minutes: int = Field(default=10, ge=1, le=1440,
+                                          description="Minutes a SEV1/SEV2 may go without a scribe")
+    guardrail_quiet_minutes: int = Field(default=30, ge=1, le=1440,
+                                         description="Minutes an active incident's timeline may go without an "
+                                                     "entry by a person")
+    guardrail_postmortem_days: int = Field(default=5, ge=1, le=365,
+                                           description="Days after resolution by which a required postmortem "
+                                                       "should be published")
+    guardrail_notify_severities: str = Field(default="SEV1,SEV2",
+                                             description="Severities whose Incident Commander is told of a trip "
+                                                         "through their notification rules (empty: nobody)")
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
     metrics_public: bool = Field(default=False, description="Serve /metrics without an API token")
     # evidence locker (issue 17): uploaded files, content-addressed and write-once
@@ -231,6 +261,17 @@ class Settings(BaseSettings):
                 raise ValueError(f"reminder lead {part!r}: at most 60 days")
         return ",".join(parts)
 
+    @field_validator("guardrail_off")
+    @classmethod
+    def _guardrails_off(cls, value: str) -> str:
+        # The keys live with the rules (guardrails/rules.py, above this layer): /configure/guardrails
+        # names any key here that is no rule.
+        parts = [part.strip().lower() for part in value.split(",") if part.strip()]
+        for part in parts:
+            if not re.fullmatch(r"[a-z_]{1,40}", part):
+                raise ValueError(f"guardrail {part!r}: a rule key such as no_scribe or sprawl")
+        return ",".join(parts)
+
     @field_validator("sso_default_role")
     @classmethod
     def _sso_role(cls, value: str) -> str:
@@ -239,7 +280,8 @@ class Settings(BaseSettings):
             raise ValueError("must be admin, responder, viewer or empty")
         return value
 
-    @field_validator("postmortem_required_severities", "legal_gate_severities", "chat_channel_severities")
+    @field_validator("postmortem_required_severities", "legal_gate_severities", "chat_channel_severities",
+                     "guardrail_notify_severities")
     @classmethod
     def _severities(cls, value: str) -> str:
         return ",".join(parse_severity(part).value for part in value.split(",") if part.strip())

@@ -25,6 +25,7 @@ from tocsin.escalation.models import (
 )
 from tocsin.evidence.models import CustodyEntry, EvidenceItem
 from tocsin.exercises.models import Exercise, ExerciseEvent, ExerciseParticipant
+from tocsin.guardrails.models import GuardrailTrip
 from tocsin.handbooks.models import ExerciseCredit, RoleHandbook, RoleTraining
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.incidents.guest_models import GuestGrant
@@ -95,6 +96,7 @@ __all__ = [
     "ComponentStatusChange", "StatusComponent", "StatusIncident", "StatusIncidentComponent", "StatusPage",
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
     "ChecklistStep", "ChecklistTemplate", "IncidentPhase",
+    "GuardrailTrip",
     "CustodyEntry", "EvidenceItem",
     "ExerciseCredit", "RoleHandbook", "RoleTraining",
     "ScimToken", "SsoAccount",

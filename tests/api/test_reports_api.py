@@ -175,3 +175,25 @@ def test_empty_period_gives_zeros_and_nulls_not_errors(client, people):
     assert o["incidents"] == 0 and o["mtta"]["mean_seconds"] is None and o["ic_within_5_min"]["percent"] is None
     assert get(client, people["vera"], f"{REP}/incidents/chart.svg", metric="mtta").content.count(b"<svg") == 1
 
+
+
+def test_guardrails_tripped_are_counted_per_rule_without_drills_and_with_need_to_know(client, people, clock, db):
+    from tocsin.guardrails.models import GuardrailTrip
+    from tocsin.incidents.models import Incident
+
+    bob, vera, admin = people["bob"], people["vera"], people["admin"]
+    public = declare(client, bob, title="Public", severity="SEV3")
+    secret = declare(client, bob, title="Zebra breach", severity="SEV1", kind="security", severity_reason="x")
+    drill = declare(client, bob, title="Game day", severity="SEV2")
+    with db.unit_of_work() as s:
+        s.get(Incident, uuid.UUID(drill["id"])).drill = True
+        for inc, rule in ((public, "no_scribe"), (public, "sprawl"), (secret, "no_scribe"), (drill, "no_scribe")):
+            s.add(GuardrailTrip(incident_id=uuid.UUID(inc["id"]), rule=rule, tripped_at=clock.now(), detail="x"))
+    clock.advance(minutes=1)
+
+    for who, scribe in ((vera, 1), (admin, 2)):
+        counts = {g["rule"]: g["count"] for g in get(client, who, f"{REP}/incidents").json()["guardrails"]}
+        assert (counts["no_scribe"], counts["sprawl"], counts["no_commander"]) == (scribe, 1, 0), who.name
+    page = get(client, vera, f"{REP}/page").text
+    assert '<tr><td>No scribe</td><td class="num">1</td></tr>' in page
+    assert "Zebra" not in page and "Game day" not in page

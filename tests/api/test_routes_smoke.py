@@ -372,6 +372,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", f"{api}/incidents/{{key}}", f"{api}/incidents/{ref}", **B)
     walk("PATCH", f"{api}/incidents/{{key}}", f"{api}/incidents/{ref}", json={"summary": "Payments fail"}, **B)
     walk("GET", f"{api}/incidents/{{key}}/timeline", f"{api}/incidents/{ref}/timeline", **B)
+    walk("GET", f"{api}/incidents/{{key}}/guardrails", f"{api}/incidents/{ref}/guardrails", **B)
     note = walk("POST", f"{api}/incidents/{{key}}/notes", f"{api}/incidents/{ref}/notes", expect=201,
                 json={"text": "rolled back"}, **B).json()
     walk("PATCH", f"{api}/incidents/{{key}}/notes/{{entry_id}}", f"{api}/incidents/{ref}/notes/{note['id']}",
@@ -537,7 +538,8 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
         return {"client": web, "data": {**(data or {}), "csrf_token": token}}
 
     for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies", "/users", "/silences",
-                 "/status-pages", "/reports", "/me", "/incidents", "/postmortems", "/configure"):
+                 "/status-pages", "/reports", "/me", "/incidents", "/postmortems", "/configure",
+                 "/configure/guardrails"):
         walk("GET", page, **W)
     base = f"/incidents/{sec}/obligations"
     walk("POST", "/incidents/{ref}/obligations/exposure", f"{base}/exposure", expect=303,

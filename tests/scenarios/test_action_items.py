@@ -129,7 +129,8 @@ def test_reminders_take_the_owners_low_urgency_route(rb):
 
 
 def test_a_reminder_for_an_incident_item_is_tied_to_the_incident(rb):
-    inc = rb.as_("Alice").post("/incidents", title="Checkout down", severity="SEV2")
+    # a SEV3: the IC of a SEV1/SEV2 would also be nudged about the overdue item (tests/scenarios/test_guardrails.py)
+    inc = rb.as_("Alice").post("/incidents", title="Checkout down", severity="SEV3")
     create(rb, title="Add a canary", owner="me", incident=inc["ref"], due_at="2026-01-02T00:00:00Z")
     at(rb, "2026-01-02T00:00:00")
     (row,) = rb.notifications()

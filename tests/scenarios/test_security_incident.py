@@ -44,7 +44,8 @@ def rb(runbook, tmp_path):
     from tocsin.statuspage import service as sp
     from tocsin.users.service import require_user, update_user
 
-    runbook.configure(evidence_dir=tmp_path / "evidence")
+    # the guardrails' nudges to the IC (no scribe, a quiet timeline) are tests/scenarios/test_guardrails.py's
+    runbook.configure(evidence_dir=tmp_path / "evidence", guardrail_notify_severities="")
     runbook._make_team("secops", is_security=True)
     runbook.person("Alice Archer", role="admin")
     for name in ("Carol Chen", "Lena Lutz", "Pia Park"):

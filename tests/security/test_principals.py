@@ -263,6 +263,7 @@ ROUTES: list[Route] = [
     R("GET", f"{API}/status-pages/{{slug}}/maintenances", "user", f"{API}/status-pages/acme/maintenances"),
     R("GET", f"{API}/status-pages/{{slug}}/subscribers", "admin", f"{API}/status-pages/acme/subscribers"),
     # security incidents (containment/): the restricted security incident {sec}
+    R("GET", f"{INC}/guardrails", "read", f"{API}/incidents/{{sec}}/guardrails"),
     R("GET", f"{INC}/phase", "read", f"{API}/incidents/{{sec}}/phase"),
     R("GET", f"{INC}/checklist", "read", f"{API}/incidents/{{sec}}/checklist"),
     R("GET", f"{API}/checklist-templates", "user"),
@@ -296,7 +297,7 @@ ROUTES: list[Route] = [
     # --- console pages --------------------------------------------------------------------------
     *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
                                           "/users", "/silences", "/status-pages", "/reports", "/incidents",
-                                          "/postmortems", "/configure")),
+                                          "/postmortems", "/configure", "/configure/guardrails")),
     R("GET", "/me", "own"),
     R("GET", "/me/push/key", "own"),
     R("GET", "/me/shifts", "own"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import pathlib
 import re
+import uuid
 from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
@@ -209,6 +210,10 @@ def poisoned(app, client, db, clock, system, make_person):
         "services": ["checkout"]}, **A), 201)
     ref = inc["ref"]
     ok(client.post(f"{API}/incidents/{ref}/notes", json={"text": payload("notetext")}, **A), 201)
+    with db.unit_of_work() as s:  # a guardrail trip's detail can name user text (a host investigated too early)
+        from tocsin.guardrails.models import GuardrailTrip
+        s.add(GuardrailTrip(incident_id=uuid.UUID(inc["id"]), rule="evidence_unpreserved", tripped_at=clock.now(),
+                            detail=payload("guardraildetail")))
     ok(client.post(f"{API}/alerts/{alerts[0]['id']}/attach", json={"incident": ref}, **A))
     ok(client.post(f"{API}/incidents/{ref}/roles", json={"role": "sme", "user": user["email"]}, **A))
     evidence = ok(client.post(f"{API}/incidents/{ref}/evidence/files", content=payload("evidencecontent").encode(),

@@ -31,6 +31,7 @@ from tocsin.escalation import steps
 from tocsin.escalation.deliver import PAGES, deliver
 from tocsin.escalation.handoff import NEXT_RUN, handoffs
 from tocsin.escalation.steps import escalations
+from tocsin.guardrails import job as guardrail_job
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.heartbeats.monitor import heartbeats
 from tocsin.jobs import JobContext
@@ -167,6 +168,7 @@ ORDER = [
     ("obligation_reminders", probed(obligation_reminders.has_work, obligation_reminders.obligation_reminders)),
     ("handoffs", probed(_handoffs_due, handoffs)),
     ("workflows", probed(workflow_runs.has_work, workflow_runs.workflows)),
+    ("guardrails", probed(guardrail_job.has_work, guardrail_job.guardrails)),
     ("chat_follow", probed(chat_follow.has_work, chat_follow.chat_follow)),
     ("deliver", deliver),
     ("statuspage_maintenance", statuspage_maintenance),

@@ -93,6 +93,12 @@ class FiltersOut(BaseModel):
     kind: str | None
 
 
+class GuardrailCountOut(BaseModel):
+    rule: str
+    label: str
+    count: int
+
+
 class IncidentReportOut(BaseModel):
     period: PeriodOut
     filters: FiltersOut
@@ -100,6 +106,7 @@ class IncidentReportOut(BaseModel):
     overall: OverallOut
     groups: list[GroupOut]
     drills_left_out: int = Field(0, description="Drills (exercises' incidents) of the period: left out of every metric")
+    guardrails: list[GuardrailCountOut]
 
 
 class ActionItemReportOut(BaseModel):

@@ -27,6 +27,8 @@ from tocsin.audit.models import AuditEntry
 from tocsin.config import Settings
 from tocsin.containment.phases import contained_at, eradicated_at
 from tocsin.containment.service import phase_history
+from tocsin.guardrails import service as guardrails
+from tocsin.guardrails.rules import ABOUT
 from tocsin.incidents.access import visibility_clause
 from tocsin.incidents.models import (
     Incident,
@@ -272,7 +274,17 @@ def incident_report(session: Session, *, principal: Principal, now: datetime, pe
         groups = [{"key": key, "metrics": m.incident_metrics(items, **kwargs)} for key, items in grouped.items()]
     return {"period": period.as_dict(), "filters": flt.as_dict(), "group_by": group_by.value,
             "overall": overall, "groups": groups,
-            "drills_left_out": drills_left_out(session, principal, period, flt)}
+            "drills_left_out": drills_left_out(session, principal, period, flt),
+            "guardrails": guardrail_counts(session, principal=principal, period=period, flt=flt)}
+
+
+def guardrail_counts(session: Session, *, principal: Principal, period: Period,
+                     flt: ReportFilter) -> list[dict[str, Any]]:
+    """Guardrails tripped in the period on the report's incidents (drills left out), one row per rule."""
+    found = guardrails.counts(session, period.since, period.until,
+                              incidents=_incident_ids(session, principal, period, flt))
+    return [{"rule": rule.value, "label": about.label, "count": found.get(rule.value, 0)}
+            for rule, about in ABOUT.items()]
 
 
 def action_item_report(session: Session, *, principal: Principal, now: datetime, period: Period,

@@ -34,6 +34,7 @@ from tocsin.web.routes import (
     containment_pages,
     evidence_pages,
     exercise_pages,
+    guardrail_pages,
     guest_pages,
     handbook_pages,
     indicator_pages,
@@ -94,7 +95,7 @@ def install(app: FastAPI) -> None:
                                                    me, schedule_editor, swap_pages, policy_pages, oncall_pages,
                                                    people, silences, status_admin, push, report_pages, action_pages,
                                                    problem_pages, postmortem_pages, obligation_pages, evidence_pages,
-                                                   guest_pages, legal_pages, workflow_pages, room_actions, room,
+                                                   guest_pages, legal_pages, workflow_pages, guardrail_pages, room_actions, room,
                                                    integrations, monitors, rules_pages, audit_pages, containment_pages,
                                                    exercise_pages, indicator_pages, handbook_pages, sso)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths

@@ -13,6 +13,7 @@ from tocsin.api.routes import (
     escalation,
     evidence,
     exercises,
+    guardrails,
     handbooks,
     ical,
     incidents,
@@ -53,5 +54,5 @@ def install(app: FastAPI) -> None:
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
                problems.router, obligations.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
                respond.router, mattermost_actions.router, ical.router, ingest.router, push.router,
-               containment.router, exercises.router, scim.router, slack.router, mattermost.router,
+               containment.router, exercises.router, guardrails.router, scim.router, slack.router, mattermost.router,
                mattermost_outgoing.router, workflows.router, handbooks.router)

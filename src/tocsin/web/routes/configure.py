@@ -60,6 +60,8 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
     ]),
     ("Oversight", [
         ("/audit", "Audit log", "every privileged action, with the chain verified", True),
+        ("/configure/guardrails", "Guardrails", "the classic incident mistakes caught live: thresholds, on or off",
+         False),
     ]),
 ]
 
