@@ -56,6 +56,8 @@ KIND_LABELS = {
     "clock_set": "Regulatory clock", "obligation": "Obligation",
     "evidence": "Evidence", "indicator": "Indicator", "asset": "Affected asset", "legal": "Legal review",
     "guest": "Outside responder",
+    "runbook": "Runbook", "automation": "Approved action", "workflow": "Workflow", "guardrail": "Guardrail",
+    "comms": "Communication", "exercise": "Exercise",
 }
 _OPEN = {s.value for s in ACTIVE_STATUSES}
 
