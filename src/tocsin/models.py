@@ -12,6 +12,7 @@ from tocsin.alerts.models import (
 from tocsin.audit.models import AuditEntry
 from tocsin.chatops.models import ChatAccount, ChatChannel, ChatInstall, ChatMember, ChatOutbox, ChatReceipt
 from tocsin.checks.models import Check, CheckResult
+from tocsin.comms.models import CommsTemplate, StakeholderSubscription, UpdateReminder
 from tocsin.contacts.models import ContactMethod, NotificationRule, UsedLink
 from tocsin.containment.models import ChecklistStep, ChecklistTemplate, IncidentPhase
 from tocsin.db.base import Base
@@ -92,6 +93,7 @@ __all__ = [
     "ComponentStatusChange", "StatusComponent", "StatusIncident", "StatusIncidentComponent", "StatusPage",
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
     "ChecklistStep", "ChecklistTemplate", "IncidentPhase",
+    "CommsTemplate", "StakeholderSubscription", "UpdateReminder",
     "CustodyEntry", "EvidenceItem",
     "ScimToken", "SsoAccount",
     "GuestGrant", "LegalDraft",
