@@ -1,6 +1,6 @@
 """Update reminders: when an open incident's next update is due (`TOCSIN_UPDATE_CADENCE`, counted from
 `timeline.last_update_at`), its Incident Commander and Comms Lead are reminded through their own
-channels (the paging outbox, kind "reminder", low urgency), once per due time: `UpdateReminder`
+channels (the paging outbox, kind "update_due", low urgency), once per due time: `UpdateReminder`
 keeps the due time last reminded, and an update moves the next due time on. The timeline records
 each reminder (kind comms). A holder who may no longer see a restricted incident is not reminded.
 """
@@ -80,7 +80,7 @@ def remind(s: Session, incident: Incident, due: datetime, *, now: datetime, publ
                 continue
             s.add(Notification(id=new_id(), user_id=person.id, alert_id=None, incident_id=incident.id,
                                escalation_id=None, contact_method_id=route.contact_method_id, channel=route.channel,
-                               destination=route.destination, kind="reminder", subject=subject, body=body,
+                               destination=route.destination, kind="update_due", subject=subject, body=body,
                                idempotency_key=key, status="queued", created_at=now, send_after=now, attempts=0))
     names = ", ".join(u.name for u in people) or "nobody (no Incident Commander or Comms Lead)"
     timeline.append(s, incident=incident, kind=TimelineKind.comms, actor=Principal.system("comms"), now=now,

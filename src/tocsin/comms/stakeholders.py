@@ -97,8 +97,10 @@ def subscribe(s: Session, *, actor: Principal, now: datetime, team: str | None =
 
 def unsubscribe(s: Session, sub_id: uuid.UUID, *, actor: Principal, now: datetime) -> None:
     row = s.get(StakeholderSubscription, sub_id)
-    if row is None or not _may_manage(s, actor, row):
+    if row is None:
         raise NotFound("no such subscription")
+    if not _may_manage(s, actor, row):
+        raise Forbidden("only the subscriber, the team's members or an admin may remove a subscription")
     record(s, actor=actor, action="comms.stakeholder_unsubscribed", target_type="stakeholder_subscription",
            target_id=row.id, now=now)
     s.delete(row)
