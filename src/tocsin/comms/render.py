@@ -54,7 +54,8 @@ def context(s: Session, incident: Incident, *, now: datetime, public_url: str = 
     services = [svc.name for svc in incidents.services_of(s, [incident.id])[incident.id]]
     commander = next((a for a in incidents.roles_of(s, [incident.id])[incident.id]
                       if a.role == Role.incident_commander.value and a.ended_at is None), None)
-    name = s.get(User, commander.user_id).name if commander is not None else ""  # type: ignore[union-attr]
+    person = s.get(User, commander.user_id) if commander is not None else None
+    name = person.name if person is not None else ""
     due = None
     if incident.status in ACTIVE_STATUSES:
         due = cadences.next_update_due(incident.severity, timeline.last_update_at(s, incident=incident), cadence)

@@ -48,7 +48,8 @@ def fill(s: Session, incident: Incident, slug: str, *, now: datetime, settings: 
     """The template `slug` filled from the incident; InvalidInput (a 4xx) when it does not render now."""
     row = comms_templates.get(s, slug, now)
     if channel is not None and row.channel != channel:
-        raise InvalidInput(f"{slug!r} is not a {channel.replace('_', ' ')} template", details={"field": "template"})
+        raise InvalidInput(f"template {slug!r} is not for {channel.replace('_', ' ')} updates",
+                           details={"field": "template"})
     try:
         return render(row.subject, row.body, values_for(s, incident, now, settings))
     except RenderError as exc:
