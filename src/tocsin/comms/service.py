@@ -74,10 +74,13 @@ def post_update(s: Session, *, incident: Incident, actor: Principal, now: dateti
                             data={"drill": True, "spared": len(people), "entry": str(entry.id)})
         return Posted(entry=entry, sent=0, spared=len(people))
     ref = incident_ref(incident)
-    title = subject or f"{ref} update: {incident.title}"
-    url = f"{settings.resolved_public_url()}/incidents/{ref}" if settings else f"/incidents/{ref}"
-    body = f"{text}\n\n{ref} ({incident.severity}, {incident.status}): {url}\n" \
-           f"You receive this as a stakeholder of {ref}; manage your subscriptions at /stakeholders."
+    # A restricted incident's subject names it by its reference alone (subjects show in notification
+    # previews and mail logs); the body, for those who may see it, is the update itself.
+    title = f"{ref} update (restricted incident)" if incident.restricted else \
+        subject or f"{ref} update: {incident.title}"
+    base = settings.resolved_public_url() if settings else ""
+    body = f"{text}\n\n{ref} ({incident.severity}, {incident.status}): {base}/incidents/{ref}\n" \
+           f"You receive this as a stakeholder of {ref}; manage your subscriptions at {base}/stakeholders."
     sent = stakeholders.send(s, incident, people, entry_id=entry.id, subject=title, body=body, now=now)
     if sent:
         timeline.append(s, incident=incident, kind=TimelineKind.comms, actor=actor, now=now,
