@@ -103,3 +103,31 @@ def test_the_ic_and_comms_lead_are_reminded_when_an_update_is_due_and_not_twice(
     with rb.db.read() as s:
         reminders = s.execute(sa.select(TimelineEntry.text).where(TimelineEntry.kind == "comms")).scalars().all()
     assert len(reminders) == 2 and all("Alice" in t and "Cora" in t for t in reminders)
+
+
+def test_a_workflow_posts_an_internal_template_to_the_stakeholders(runbook):
+    """`comms.service.post_template`, as an incident workflow's step calls it."""
+    import uuid
+
+    import pytest
+
+    from tocsin.comms.service import post_template
+    from tocsin.errors import InvalidInput, NotFound
+    from tocsin.incidents.models import Incident
+
+    rb = runbook
+    rb.person("Alice", role="admin"), rb.person("Sam", role="viewer")
+    rb.as_("Sam").post("/stakeholders", min_severity="SEV4")  # every incident
+    inc = rb.as_("Alice").post("/incidents", title="Queue backlog", severity="SEV3")
+    with rb.db.unit_of_work() as s:
+        incident = s.get(Incident, uuid.UUID(inc["id"]))
+        post_template(s, incident=incident, template="internal-update", actor=rb.principal("Alice"), now=rb.now)
+        with pytest.raises(NotFound):
+            post_template(s, incident=incident, template="missing", actor=rb.principal("Alice"), now=rb.now)
+        with pytest.raises(InvalidInput):
+            post_template(s, incident=incident, template="customer-email", actor=rb.principal("Alice"), now=rb.now)
+    rb.tick()
+    [mail] = [m for m in rb.emails("Sam") if inc["ref"] in str(m["Subject"])]
+    assert str(mail["Subject"]) == f"{inc['ref']} (SEV3) update: Queue backlog"
+    notes = [e for e in rb.timeline(uuid.UUID(inc["id"]), kind="note") if e.key_event]
+    assert len(notes) == 1 and notes[0].text.startswith(f"{inc['ref']} Queue backlog is investigating (SEV3).")
