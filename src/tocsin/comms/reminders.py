@@ -39,9 +39,10 @@ def _due(s: Session, now: datetime, cadence: cadences.Cadence) -> list[tuple[Inc
     rows = s.execute(sa.select(Incident, UpdateReminder.due_at)
                      .outerjoin(UpdateReminder, UpdateReminder.incident_id == Incident.id)
                      .where(Incident.status.in_(ACTIVE_STATUSES)).order_by(Incident.number).limit(BATCH)).all()
+    last = timeline.last_updates_at(s, [incident for incident, _ in rows])
     out = []
     for incident, reminded in rows:
-        due = cadences.next_update_due(incident.severity, timeline.last_update_at(s, incident=incident), cadence)
+        due = cadences.next_update_due(incident.severity, last[incident.id], cadence)
         if due <= now and (reminded is None or reminded < due):
             out.append((incident, due))
     return out
