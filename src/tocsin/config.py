@@ -26,6 +26,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tocsin.severities import parse_severity
 
+_CADENCE_PART = re.compile(r"^SEV[1-4]=[1-9][0-9]{0,4}(m|h|d|bd)$", re.IGNORECASE)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TOCSIN_", extra="ignore")
@@ -113,6 +115,10 @@ class Settings(BaseSettings):
         default="SEV1,SEV2,SEV3,SEV4", description="Severities of security incidents whose status page updates "
                                                    "and public postmortems wait for the Legal role holder's "
                                                    "approval (empty: none; operational incidents never wait)")
+    update_cadence: str = Field(default="SEV1=30m,SEV2=60m,SEV3=4h,SEV4=1d", max_length=200,
+                                description="How often an open incident is updated, per severity (m, h, d, bd = "
+                                            "business days): the room's next-update clock, the chat channel's "
+                                            "reminder and the IC's and Comms Lead's update reminders")
     guest_max_days: int = Field(default=30, ge=1, le=365,
                                 description="Longest access an outside (guest) responder may be given, in days")
     # roles (issue 19): the schedule whose on-call the room's "Page an IC" pages
@@ -285,6 +291,14 @@ class Settings(BaseSettings):
     @classmethod
     def _severities(cls, value: str) -> str:
         return ",".join(parse_severity(part).value for part in value.split(",") if part.strip())
+
+    @field_validator("update_cadence")
+    @classmethod
+    def _cadence(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        if not parts or not all(_CADENCE_PART.match(p) for p in parts):
+            raise ValueError("write it as SEV1=30m,SEV2=60m,SEV3=4h,SEV4=1d (units m, h, d, bd = business days)")
+        return ",".join(parts)
 
     @field_validator("trusted_proxies")
     @classmethod

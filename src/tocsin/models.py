@@ -12,6 +12,7 @@ from tocsin.alerts.models import (
 from tocsin.audit.models import AuditEntry
 from tocsin.chatops.models import ChatAccount, ChatChannel, ChatInstall, ChatMember, ChatOutbox, ChatReceipt
 from tocsin.checks.models import Check, CheckResult
+from tocsin.comms.models import CommsTemplate, StakeholderSubscription, UpdateReminder
 from tocsin.contacts.models import ContactMethod, NotificationRule, UsedLink
 from tocsin.containment.models import ChecklistStep, ChecklistTemplate, IncidentPhase
 from tocsin.db.base import Base
@@ -97,6 +98,7 @@ __all__ = [
     "StatusSubscriber", "StatusUpdate", "SubscriberDelivery", "UserInvite", "WebSession",
     "ChecklistStep", "ChecklistTemplate", "IncidentPhase",
     "GuardrailTrip",
+    "CommsTemplate", "StakeholderSubscription", "UpdateReminder",
     "CustodyEntry", "EvidenceItem",
     "ExerciseCredit", "RoleHandbook", "RoleTraining",
     "ScimToken", "SsoAccount",

@@ -716,6 +716,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk_workflows(walk, form, W, A, B)
     walk_roles(walk, form, W, A, B, bob)
     walk_exercises(walk, form, W, A, B, admin)
+    walk_comms(walk, form, W, A, B)
     walk_legal_gate_and_guests(walk, form, W, A, admin)
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
         "email": "dan@example.test", "name": "Dan", "org_role": "viewer"}))
@@ -958,6 +959,41 @@ def walk_roles(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # n
          **form("", {"body_md": "# Scribe\n\nNotes.", "op": "save"}))
     walk("GET", "/configure/ic-bench", **W)
     walk("POST", "/configure/ic-bench", expect=303, **form("", {"user": bob.email, "trained": "0"}))
+def walk_comms(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
+               B: dict[str, Any]) -> None:  # noqa: N803
+    """Communication: templates, stakeholders and updates (API and console; comms/)."""
+    api = "/api/v1"
+    body = {"slug": "smoke", "name": "Smoke", "channel": "internal", "severities": ["SEV2"], "kind": "any",
+            "subject": "{{ ref }}", "body": "{{ title }} is {{ status }}"}
+    tpl = walk("POST", f"{api}/comms/templates", expect=201, json=body, **A).json()["id"]
+    walk("GET", f"{api}/comms/templates", **B)
+    walk("GET", f"{api}/comms/templates/{{template_id}}", f"{api}/comms/templates/{tpl}", **B)
+    walk("PUT", f"{api}/comms/templates/{{template_id}}", f"{api}/comms/templates/{tpl}", json={**body, "name": "S2"},
+         **A)
+    sub = walk("POST", f"{api}/stakeholders", expect=201, json={"min_severity": "SEV2"}, **B).json()["id"]
+    walk("GET", f"{api}/stakeholders", **B)
+    ref = walk("POST", f"{api}/incidents", expect=201, json={"title": "Slow search", "severity": "SEV2"},
+               **A).json()["ref"]
+    walk("GET", f"{api}/incidents/{{key}}/comms/{{slug}}", f"{api}/incidents/{ref}/comms/smoke", **B)
+    walk("POST", f"{api}/incidents/{{key}}/updates", f"{api}/incidents/{ref}/updates", expect=201,
+         json={"template": "smoke", "audience": "stakeholders"}, **A)
+    walk("DELETE", f"{api}/stakeholders/{{sub_id}}", f"{api}/stakeholders/{sub}", expect=204, **B)
+    walk("DELETE", f"{api}/comms/templates/{{template_id}}", f"{api}/comms/templates/{tpl}", expect=204, **A)
+    # the console
+    walk("POST", "/incidents/{ref}/comms/compose", f"/incidents/{ref}/comms/compose", expect=200,
+         **form("", {"template": "internal-update"}))
+    walk("POST", "/incidents/{ref}/comms/update", f"/incidents/{ref}/comms/update", expect=303,
+         **form("", {"text": "Still on it", "audience": "responders"}))
+    walk("GET", "/configure/comms", **W)
+    walk("POST", "/configure/comms", expect=303, **form("", {**body, "slug": "console", "severities": ""}))
+    console_tpl = next(t["id"] for t in walk("GET", f"{api}/comms/templates", **A).json()["items"]
+                       if t["slug"] == "console")
+    walk("POST", "/configure/comms/{template_id}", f"/configure/comms/{console_tpl}", expect=303,
+         **form("", {**body, "slug": "console", "severities": "", "name": "Console 2"}))
+    walk("GET", "/stakeholders", **W)
+    walk("POST", "/stakeholders", expect=303, **form("", {"min_severity": "SEV1"}))
+    mine = walk("GET", f"{api}/stakeholders", **A).json()["items"][0]["id"]
+    walk("POST", "/stakeholders/{sub_id}/delete", f"/stakeholders/{mine}/delete", expect=303, **form(""))
 
 
 def walk_schedule_editor_and_swaps(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803

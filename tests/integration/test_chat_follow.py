@@ -239,10 +239,10 @@ def test_an_overdue_update_is_reminded_once_per_due_time(chat, db, clock, system
     def reminders() -> list[str]:
         return [line for t in channel.texts for line in t.splitlines() if line.startswith("⏰")]
 
-    clock.advance(minutes=29)
+    clock.advance(minutes=59)
     chat.drain()
     assert reminders() == []
-    clock.advance(minutes=2)  # a SEV2 is updated every 30 min
+    clock.advance(minutes=2)  # a SEV2 is updated every 60 min (TOCSIN_UPDATE_CADENCE's default)
     chat.drain()
     assert len(reminders()) == 1 and ref in reminders()[0]
     assert [e.user for e in channel.ephemerals] == [alice_chat]
@@ -250,7 +250,7 @@ def test_an_overdue_update_is_reminded_once_per_due_time(chat, db, clock, system
     chat.drain()
     assert len(reminders()) == 1, "once per due time"
     _note(db, clock, incident_id, system, "rolled back the deploy")
-    clock.advance(minutes=31)
+    clock.advance(minutes=61)
     chat.drain()
     assert len(reminders()) == 2 and len(channel.ephemerals) == 2
 

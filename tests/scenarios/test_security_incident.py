@@ -178,6 +178,7 @@ def test_a_leaked_credential_from_alert_to_counsel(rb):
     assert (filed["state"], filed["filed_reference"], filed["evidence_ids"]) == (
         "filed", "DPA-2026-0042", [item["id"]])
     rb.tick(hours=21)  # the 1 h lead and the due time pass: a filed obligation is not reminded
+    rb.expect_email("Alice Archer", f"{ref}: an update is due")  # but the IC is, of the overdue update (comms/)
     rb.expect_nothing_more()
 
     # 9. an outside IR responder is invited for 12 h: this incident only, then not at all

@@ -293,6 +293,13 @@ ROUTES: list[Route] = [
     R("GET", "/exercises", "responder"),
     R("GET", "/exercises/report", "responder"),
     R("GET", "/exercises/{exercise_id}", "responder", "/exercises/{exercise}"),
+    # communication (comms/)
+    R("GET", f"{API}/comms/templates", "user"),
+    R("GET", f"{API}/comms/templates/{{template_id}}", "user", f"{API}/comms/templates/{{commstpl}}"),
+    R("GET", f"{INC}/comms/{{slug}}", "read", f"{API}/incidents/{{sec}}/comms/internal-update"),
+    R("GET", f"{API}/stakeholders", "own"),
+    R("GET", "/configure/comms", "user"),
+    R("GET", "/stakeholders", "own"),
 
     # --- console pages --------------------------------------------------------------------------
     *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
@@ -489,6 +496,22 @@ ROUTES: list[Route] = [
     R("PUT", f"{API}/ic-bench/{{user}}", "admin", f"{API}/ic-bench/{{helper}}", json={"trained": True}),
     R("POST", "/configure/handbooks/{role}", "admin", "/configure/handbooks/sme", form={"body_md": "# SME {who}"}),
     R("POST", "/configure/ic-bench", "admin", form={"user": "{helper}", "trained": "1"}),
+    R("POST", f"{API}/comms/templates", "admin", json={"slug": "api-{who}", "name": "API {who}", "channel": "internal",
+                                                       "subject": "{{{{ ref }}}}", "body": "{{{{ title }}}}"}),
+    R("PUT", f"{API}/comms/templates/{{template_id}}", "admin", f"{API}/comms/templates/{{commstpl}}",
+      json={"slug": "smoke", "name": "Smoke 2", "channel": "internal", "subject": "{{{{ ref }}}}", "body": "x"}),
+    R("POST", f"{INC}/updates", "write", f"{API}/incidents/{{sec}}/updates", json={"text": "contained",
+                                                                                  "audience": "stakeholders"}),
+    R("POST", f"{API}/stakeholders", "own", json={"min_severity": "SEV1"}),
+    R("POST", "/configure/comms", "admin", form={"slug": "console-{who}", "name": "Console {who}", "channel": "internal",
+                                                 "kind": "any", "subject": "{{{{ ref }}}}", "body": "x"}),
+    R("POST", "/configure/comms/{template_id}", "admin", "/configure/comms/{commstpl}",
+      form={"slug": "smoke", "name": "Smoke 3", "channel": "internal", "kind": "any", "subject": "s", "body": "b"}),
+    R("POST", "/incidents/{ref}/comms/compose", "write", "/incidents/{sec}/comms/compose",
+      form={"template": "internal-update"}),
+    R("POST", "/incidents/{ref}/comms/update", "write", "/incidents/{sec}/comms/update",
+      form={"text": "eradicated", "audience": "responders"}),
+    R("POST", "/stakeholders", "own", form={"min_severity": "SEV2"}),
     R("POST", "/checklist-templates/{template_id}", "admin", "/checklist-templates/{ctpl}",
       form={"name": "Console hosts", "steps": "preserve | Snapshot | web-7"}),
     # exercises: admins start them; an admin (or the run's starter) drives and finishes them
@@ -721,6 +744,9 @@ ROUTES: list[Route] = [
     R("DELETE", f"{API}/workflows/{{workflow_id}}", "admin", f"{API}/workflows/{{wflow}}"),
     R("DELETE", f"{API}/incident-types/{{slug}}", "admin", f"{API}/incident-types/security"),
     R("DELETE", f"{API}/handbooks/{{role}}", "admin", f"{API}/handbooks/scribe"),
+    R("DELETE", f"{API}/stakeholders/{{sub_id}}", "admin", f"{API}/stakeholders/{{stake}}"),
+    R("POST", "/stakeholders/{sub_id}/delete", "admin", "/stakeholders/{stake2}/delete", form={}),
+    R("DELETE", f"{API}/comms/templates/{{template_id}}", "admin", f"{API}/comms/templates/{{commstpl}}"),
     # the console unlinks and links again (each answers ok), then the API unlinks
     R("POST", "/problems/{problem_id}/unlink", "write", "/problems/{problem}/unlink", form={"incident": "{ref}"}),
     R("POST", "/problems/{problem_id}/link", "write", "/problems/{problem}/link", form={"incident": "{ref}"}),
@@ -906,6 +932,11 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "name": "Host", "steps": [{"kind": "preserve", "title": "Snapshot", "target": "web-7"}]}, **A), 201)["id"]
     exercise = _ok(client.post(f"{api}/exercises", json={"shipped": "database-outage", "mode": "tabletop",
                                                          "participants": [{"email": helper.email}]}, **A), 201)["id"]
+    commstpl = _ok(client.post(f"{api}/comms/templates", json={"slug": "smoke", "name": "Smoke", "channel": "internal",
+                                                               "subject": "{{ ref }}", "body": "{{ title }}"}, **A),
+                   201)["id"]
+    stake, stake2 = (_ok(client.post(f"{api}/stakeholders", json={"user_id": str(helper.id), "service": "checkout"},
+                                     **A), 201)["id"] for _ in range(2))
     _ok(client.post(f"{api}/problems/{problem['ref']}/incidents", json={"incident": ref}, **A), 201)
     wflow = _ok(client.post(f"{api}/workflows", json={"name": "Basics", "steps": [{"kind": "open_checklist"}]},
                             **A), 201)["id"]
@@ -995,7 +1026,8 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "own_push": str(uuid.uuid4()), "integration2": integration2["id"], "heartbeat2": heartbeat2["id"],
         "check2": check2["id"], "layer2": layer2["id"], "spare_component2": spare_component2["id"],
         "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps, **own,
-        "sec": sec, "step": step, "ctpl": ctpl, "wflow": wflow, "exercise": exercise, "osec": osec, "sec_art33": owed["art33@gdpr"],
+        "sec": sec, "step": step, "ctpl": ctpl, "wflow": wflow, "exercise": exercise, "commstpl": commstpl, "stake": stake,
+        "stake2": stake2, "osec": osec, "sec_art33": owed["art33@gdpr"],
         "sec_art34": owed["art34@gdpr"], "sec_ew": owed["early-warning@nis2"], "sec_note": owed["notification@nis2"],
         **iocs, "scim_token": scim_token, "lsec": lsec, "draft": draft, "grant": grant,
         "own_chat": own.get("own_chat", str(uuid.uuid4())),
@@ -1107,7 +1139,7 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "maintenance", "subscriber", "own_token", "own_note", "helper_rule",
                                             "auto_rule", "inhibition_rule", "swap_open", "swap_accept",
                                             "swap_accept_offer", "swap_cancel", "step", "ctpl", "wflow", "exercise",
-                                            "sec_art33",
+                                            "sec_art33", "commstpl", "stake", "stake2",
                                             "sec_art34", "draft", "grant")}
     world.update(helper="someone@example.test", ref="INC-1", sec="INC-2", item_ref="ACT-1", who="x", p256dh=P256DH,
                  push_auth="A" * 22)

@@ -269,6 +269,11 @@ def poisoned(app, client, db, clock, system, make_person):
                    **A))
     # a role handbook an admin wrote (its page and the editor; the room shows it to the role's holder)
     ok(client.put(f"{API}/handbooks/scribe", json={"body_md": payload("handbookbody", markdown=True)}, **A))
+    # a communication template (/configure/comms, its preview, the room's panel) and an update posted from it
+    ok(client.post(f"{API}/comms/templates", json={
+        "slug": "xss", "name": payload("commsname")[:120], "channel": "internal", "subject": payload("commssubject")[:300],
+        "body": payload("commsbody") + " {{ title }}"}, **A), 201)
+    ok(client.post(f"{API}/incidents/{ref}/updates", json={"template": "xss", "audience": "stakeholders"}, **A), 201)
     # a security breach's regulatory clock, regime, filing and not-applicable reasons (the room, the reports)
     osec = ok(client.post(f"{API}/incidents", json={"title": "Breach", "severity": "SEV2", "kind": "security"}, **A),
              201)["ref"]

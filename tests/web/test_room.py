@@ -23,7 +23,7 @@ def test_declare_from_the_dialog_opens_the_room(web_client, make_service) -> Non
     assert '<span class="sev sev-sev1" id="room-severity">SEV1</span>' in html
     assert "Incident Commander: " + c.user.name in html  # the declarer commands
     assert '<dd id="room-services">payments</dd>' in html
-    assert "SEV1: every 15 min" in html
+    assert "SEV1: every 30 min" in html
     assert 'data-kind="declared"' in timeline(html)
     assert c.get("/incidents").text.count(f'href="/incidents/{ref}"') == 1
 
@@ -216,7 +216,7 @@ def test_user_written_text_is_escaped(web_client) -> None:
 def test_update_overdue_after_the_severity_target(web_client, clock) -> None:
     c, ref = new_incident(web_client, severity="SEV1")
     assert '<strong class="overdue" id="room-overdue" hidden>' in room_of(c, ref)
-    clock.advance(timedelta(minutes=16))
+    clock.advance(timedelta(minutes=31))  # a SEV1 is updated every 30 min (TOCSIN_UPDATE_CADENCE)
     html = room_of(c, ref)
     assert '<strong class="overdue" id="room-overdue">update overdue</strong>' in html
     # only an update resets the clock (a plain note does not: tests/web/test_room_extras.py)
@@ -275,6 +275,7 @@ def test_public_update_from_the_room(web_client, db, clock, system) -> None:
 def test_next_update_due_by_severity(severity: str, last: str, due: str) -> None:
     from datetime import datetime
 
-    from tocsin.incidents.cadence import next_update_due
+    from tocsin.incidents.cadence import next_update_due, parse
 
-    assert next_update_due(severity, datetime.fromisoformat(last)) == datetime.fromisoformat(due)
+    cadence = parse("SEV1=15m,SEV2=30m,SEV3=4h,SEV4=1bd")
+    assert next_update_due(severity, datetime.fromisoformat(last), cadence) == datetime.fromisoformat(due)

@@ -41,18 +41,18 @@ def test_a_plain_note_does_not_reset_the_update_clock_but_an_update_does(web_cli
     declared = clock.now()
     html = room_of(c, ref)
     assert 'name="update" value="1"' in html and "Post as an incident update (stakeholders)" in html
-    assert due_of(html) == (declared + timedelta(minutes=15)).isoformat()
+    assert due_of(html) == (declared + timedelta(minutes=30)).isoformat()
 
     clock.advance(minutes=10)
     r = post_form(c, f"{room}/note", {"text": "Looking at the db graphs"}, page=room)
     assert r.status_code == 303 and r.headers["location"] == room
     html = room_of(c, ref)
-    assert due_of(html) == (declared + timedelta(minutes=15)).isoformat()  # unchanged by a plain note
+    assert due_of(html) == (declared + timedelta(minutes=30)).isoformat()  # unchanged by a plain note
     assert last_update_of(html) == declared.isoformat()
     plain = entry_of(html, "Looking at the db graphs")
     assert "entry-update" not in plain and '<span class="entry-kind">Note</span>' in plain
 
-    clock.advance(minutes=6)  # 16 min after declaring, one plain note later: overdue
+    clock.advance(minutes=21)  # 31 min after declaring (SEV1: every 30 min), one plain note later: overdue
     assert '<strong class="overdue" id="room-overdue">update overdue</strong>' in room_of(c, ref)
 
     r = post_form(c, f"{room}/note", {"text": "Checkout <degraded>; rollback under way", "update": "1"}, page=room)
@@ -61,7 +61,7 @@ def test_a_plain_note_does_not_reset_the_update_clock_but_an_update_does(web_cli
     assert "Update posted." in html
     assert 'id="room-overdue" hidden' in html
     assert last_update_of(html) == clock.now().isoformat()
-    assert due_of(html) == (clock.now() + timedelta(minutes=15)).isoformat()
+    assert due_of(html) == (clock.now() + timedelta(minutes=30)).isoformat()
     update = entry_of(html, "Checkout &lt;degraded&gt;; rollback under way")
     assert 'class="entry entry-note entry-update key-event"' in update
     assert '<span class="entry-kind">Update</span>' in update
@@ -87,7 +87,7 @@ def test_status_changes_count_as_updates_paging_does_not(web_client, db, clock, 
     assert post_form(c, f"{room}/status", {"status": "mitigated"}, page=room).status_code == 303
     html = room_of(c, ref)
     assert last_update_of(html) == clock.now().isoformat()
-    assert due_of(html) == (clock.now() + timedelta(minutes=15)).isoformat()
+    assert due_of(html) == (clock.now() + timedelta(minutes=30)).isoformat()
 
 
 def test_a_public_status_page_update_counts_as_an_update(web_client, db, clock, system) -> None:
@@ -103,7 +103,7 @@ def test_a_public_status_page_update_counts_as_an_update(web_client, db, clock, 
     assert r.status_code == 303, r.text[:500]
     html = room_of(c, ref)
     assert last_update_of(html) == clock.now().isoformat()
-    assert due_of(html) == (clock.now() + timedelta(minutes=30)).isoformat()
+    assert due_of(html) == (clock.now() + timedelta(minutes=60)).isoformat()
 
 
 def _alertmanager(client: Any, admin: Any) -> str:

@@ -134,7 +134,7 @@ def summary(*, ref: str, title: str | None, severity: str, status: str, commande
 
 
 def reminder(*, ref: str, severity: str, target: str, last_update: datetime, now: datetime) -> str:
-    """The update-cadence reminder: an update is due (a SEV2 is updated every 30 min)."""
+    """The update-cadence reminder: an update is due (`target` says how often, e.g. "every 1 h")."""
     minutes = max(int((now - last_update).total_seconds() // 60), 0)
     ago = f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
     return (f"⏰ An update on {ref} is due: {severity} incidents are updated {target}, the last update was "

@@ -53,8 +53,8 @@ from tocsin.chatops.clients import TEAMS, enabled
 from tocsin.chatops.models import ChatChannel, ChatInstall, ChatMember, ChatReceipt
 from tocsin.config import Settings
 from tocsin.escalation.models import Notification
+from tocsin.incidents import cadence as cadences
 from tocsin.incidents.access import who_may_see
-from tocsin.incidents.cadence import TARGET_LABELS, next_update_due
 from tocsin.incidents.lifecycle import ACTIVE_STATUSES
 from tocsin.incidents.models import Incident, IncidentService, Participant, RoleAssignment, TimelineEntry
 from tocsin.incidents.service import ref
@@ -263,11 +263,12 @@ def _remind(s: Session, settings: Settings, ch: ChatChannel, incident: Incident,
     if incident.status not in ACTIVE_STATUSES:
         return 0
     last = last_update_at(s, incident=incident)
-    due = next_update_due(incident.severity, last)
+    cadence = cadences.parse(settings.update_cadence)
+    due = cadences.next_update_due(incident.severity, last, cadence)
     if now < due or (ch.reminded_at is not None and ch.reminded_at >= due):
         return 0
     text = compose.reminder(ref=ref(incident), severity=incident.severity,
-                            target=TARGET_LABELS.get(incident.severity, "regularly"), last_update=last, now=now)
+                            target=cadences.target_label(incident.severity, cadence), last_update=last, now=now)
     outbox.post(s, platform=ch.platform, channel_row_id=ch.id, incident_id=incident.id, lines=[text], now=now)
     ic = _commander(s, incident.id)
     chat_ic = chat_ids(s, platform=ch.platform, user_ids=[ic.id]).get(ic.id) if ic else None

@@ -24,6 +24,7 @@ from tocsin.chatops import follow as chat_follow
 from tocsin.chatops.clients import enabled as chat_enabled
 from tocsin.checks.models import Check
 from tocsin.checks.monitor import checks
+from tocsin.comms import reminders as update_reminders
 from tocsin.db.counters import ALERT_CONFIG, current_value
 from tocsin.delivery import next_due
 from tocsin.engine.retention import retention
@@ -166,6 +167,7 @@ ORDER = [
     ("escalations", probed(_escalations_due, escalations)),
     ("action_reminders", probed(_reminders_due, action_reminders)),
     ("obligation_reminders", probed(obligation_reminders.has_work, obligation_reminders.obligation_reminders)),
+    ("update_reminders", probed(update_reminders.has_work, update_reminders.update_reminders)),
     ("handoffs", probed(_handoffs_due, handoffs)),
     ("workflows", probed(workflow_runs.has_work, workflow_runs.workflows)),
     ("guardrails", probed(guardrail_job.has_work, guardrail_job.guardrails)),

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from jinja2 import ChainableUndefined, Template
+from jinja2 import ChainableUndefined, Template, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 MAX_OUTPUT = 65_536  # characters; also the largest number a template may pass as a size
@@ -118,17 +118,19 @@ def _guard_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]
     return guarded
 
 
-def _environment() -> _Sandbox:
+def environment(undefined: type[Undefined] = _EmptyUndefined) -> ImmutableSandboxedEnvironment:
+    """A new guarded sandbox; `undefined` says what a missing name does (default: renders empty;
+    comms templates pass StrictUndefined so a misspelt name is an error the editor sees)."""
     # Output is alert text, not HTML: no autoescape. `lipsum` makes text of any size and
     # `namespace` lets a loop grow a value from one iteration to the next: both removed.
-    env = _Sandbox(autoescape=False, undefined=_EmptyUndefined)
+    env = _Sandbox(autoescape=False, undefined=undefined)
     for name in ("lipsum", "namespace"):
         env.globals.pop(name, None)
     env.filters = {name: _guard_filter(name, function) for name, function in env.filters.items()}
     return env
 
 
-ENV = _environment()
+ENV = environment()
 
 
 def compile_template(text: str) -> Template:

@@ -187,16 +187,36 @@ def recorded_since(session: Session, *, incident: Incident, since: datetime | No
     ).scalars())
 
 
+def _counts_as_update() -> sa.ColumnElement[bool]:
+    return sa.or_(TimelineEntry.kind.in_(UPDATE_KINDS),
+                  sa.and_(TimelineEntry.kind == "note", TimelineEntry.key_event.is_(True)))
+
+
+def _aware(value: Any) -> datetime | None:
+    if value is not None and getattr(value, "tzinfo", None) is None:  # SQLite aggregates bypass the column type
+        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    return value
+
+
 def last_update_at(session: Session, *, incident: Incident) -> datetime:
     """When the newest update was recorded (the declaration when there is none yet)."""
-    counts = sa.or_(TimelineEntry.kind.in_(UPDATE_KINDS),
-                    sa.and_(TimelineEntry.kind == "note", TimelineEntry.key_event.is_(True)))
     newest = session.execute(
-        sa.select(sa.func.max(TimelineEntry.recorded_at)).where(TimelineEntry.incident_id == incident.id, counts)
+        sa.select(sa.func.max(TimelineEntry.recorded_at)).where(TimelineEntry.incident_id == incident.id,
+                                                                _counts_as_update())
     ).scalar_one_or_none()
-    if newest is not None and newest.tzinfo is None:  # SQLite aggregates bypass the column type
-        newest = datetime.fromisoformat(str(newest)).replace(tzinfo=UTC)
-    return newest or incident.declared_at
+    return _aware(newest) or incident.declared_at
+
+
+def last_updates_at(session: Session, incidents: list[Incident]) -> dict[uuid.UUID, datetime]:
+    """`last_update_at` of several incidents in one query."""
+    if not incidents:
+        return {}
+    rows = session.execute(
+        sa.select(TimelineEntry.incident_id, sa.func.max(TimelineEntry.recorded_at))
+        .where(TimelineEntry.incident_id.in_([i.id for i in incidents]), _counts_as_update())
+        .group_by(TimelineEntry.incident_id)).all()
+    newest = {incident_id: _aware(at) for incident_id, at in rows}
+    return {i.id: newest.get(i.id) or i.declared_at for i in incidents}
 
 
 def revision_counts(session: Session, entry_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:

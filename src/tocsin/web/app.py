@@ -27,6 +27,7 @@ from tocsin.web.routes import (
     audit_pages,
     auth,
     chat_pages,
+    comms_pages,
     config_services,
     config_teams,
     configure,
@@ -90,7 +91,7 @@ def install(app: FastAPI) -> None:
     # config_services before console: its /services/new would otherwise be taken for a service key;
     # schedule_editor, swap_pages and policy_pages before oncall_pages: its GET /schedules/{key} and
     # /escalation-policies/{key} would catch /schedules/new and /escalation-policies/new
-    add_routes(app, *(module.router for module in (api_docs, auth, chat_pages, config_services, config_teams, configure,
+    add_routes(app, *(module.router for module in (api_docs, auth, chat_pages, comms_pages, config_services, config_teams, configure,
                                                    console,
                                                    me, schedule_editor, swap_pages, policy_pages, oncall_pages,
                                                    people, silences, status_admin, push, report_pages, action_pages,

@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 from tocsin.config import Settings
 from tocsin.escalation import responders
 from tocsin.http.present import users_by_id
+from tocsin.incidents import cadence as cadences
 from tocsin.incidents import changes, timeline
 from tocsin.incidents import roles as roles_svc
 from tocsin.incidents import service as incidents
-from tocsin.incidents.cadence import TARGET_LABELS, next_update_due
 from tocsin.incidents.lifecycle import ACTIVE_STATUSES, TRANSITIONS
 from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.incidents.roles import ROLE_LABELS
@@ -178,14 +178,15 @@ def header_view(session: Session, incident: Incident, tz: ZoneInfo, now: datetim
     last = timeline.last_update_at(session, incident=incident)
     is_open = incident.status in _OPEN
     end = incident.resolved_at or incident.closed_at if not is_open else None
-    due = next_update_due(incident.severity, last) if is_open else None
+    cadence = cadences.parse(settings.update_cadence) if settings is not None else None
+    due = cadences.next_update_due(incident.severity, last, cadence) if is_open else None
     return HeaderView(
         id=incident.id, ref=incidents.ref(incident), title=incident.title, severity=incident.severity,
         status=incident.status, kind=incident.kind, restricted=incident.restricted, is_open=is_open, roles=roles,
         services=services, declared_iso=incident.declared_at.isoformat(),
         declared_local=incident.declared_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),
         elapsed=describe_span((end or now) - incident.declared_at), last_update_iso=last.isoformat(),
-        since_update=describe_span(now - last), target_label=TARGET_LABELS.get(incident.severity) if is_open else None,
+        since_update=describe_span(now - last), target_label=cadences.target_label(incident.severity, cadence) if is_open else None,
         due_iso=due.isoformat() if due else None,
         due_local=due.astimezone(tz).strftime("%H:%M %Z") if due else None,
         overdue=bool(due and now > due), suggested_severity=incident.suggested_severity,

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from tocsin.api.routes import (
     actions,
     alerts,
+    comms,
     contacts,
     containment,
     directory,
@@ -54,5 +55,5 @@ def install(app: FastAPI) -> None:
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
                problems.router, obligations.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
                respond.router, mattermost_actions.router, ical.router, ingest.router, push.router,
-               containment.router, exercises.router, guardrails.router, scim.router, slack.router, mattermost.router,
-               mattermost_outgoing.router, workflows.router, handbooks.router)
+               containment.router, exercises.router, comms.router, guardrails.router, scim.router, slack.router,
+               mattermost.router, mattermost_outgoing.router, workflows.router, handbooks.router)

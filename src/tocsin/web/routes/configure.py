@@ -38,6 +38,9 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
     ]),
     ("Telling people", [
         ("/status-pages", "Status pages", "components, public incidents, maintenance and subscribers", False),
+        ("/configure/comms", "Communication templates", "internal, status page and customer update templates, "
+         "with a preview", False),
+        ("/stakeholders", "Stakeholders", "who receives incident updates without responding", False),
         ("/configure/chat", "Chat", "Slack, Mattermost and Microsoft Teams: the app manifest, incident channels, "
          "delivery", True),
     ]),
