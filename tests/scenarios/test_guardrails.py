@@ -81,6 +81,7 @@ def test_no_incident_commander(rb):
 
 def test_investigating_without_containment_on_a_sev1(rb):
     """2. A SEV1 still unmitigated after 30 minutes while notes pile up: the IC is told; mitigating clears it."""
+    rb.configure(update_cadence="SEV1=2h,SEV2=2h,SEV3=4h,SEV4=1d")  # no update reminder in the same minute
     alice = rb.as_("Alice")
     ref = declare(rb, severity="SEV1")
     alice.post(f"{INC}/{ref}/roles", 200, role="scribe", user=rb.people["Carol"].email)
