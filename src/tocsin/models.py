@@ -60,6 +60,7 @@ from tocsin.routing.models import (
     RoutingRule,
     Silence,
 )
+from tocsin.runbooks.models import Runbook, RunbookMatcher, RunbookProgress, RunbookService
 from tocsin.services.models import Service, ServiceDependency
 from tocsin.sso.models import ScimToken, SsoAccount
 from tocsin.statuspage.models import (
@@ -95,5 +96,6 @@ __all__ = [
     "CustodyEntry", "EvidenceItem",
     "ScimToken", "SsoAccount",
     "GuestGrant", "LegalDraft",
+    "Runbook", "RunbookMatcher", "RunbookProgress", "RunbookService",
     "Service", "ServiceDependency", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
 ]
