@@ -31,6 +31,7 @@ from tocsin.api.routes import (
     respond,
     responders,
     rules,
+    runbooks,
     scim,
     slack,
     statuspages,
@@ -50,5 +51,5 @@ def install(app: FastAPI) -> None:
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
                problems.router, obligations.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
                respond.router, mattermost_actions.router, ical.router, ingest.router, push.router,
-               containment.router, scim.router, slack.router, mattermost.router,
+               containment.router, runbooks.router, scim.router, slack.router, mattermost.router,
                mattermost_outgoing.router)
