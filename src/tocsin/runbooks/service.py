@@ -69,6 +69,10 @@ def require_runbook(s: Session, key: str | uuid.UUID) -> Runbook:
     return found
 
 
+def any_runbooks(s: Session) -> bool:
+    return s.execute(sa.select(Runbook.id).limit(1)).first() is not None
+
+
 def list_runbooks(s: Session) -> list[Runbook]:
     return list(s.execute(sa.select(Runbook).order_by(Runbook.title, Runbook.slug)).scalars())
 
@@ -326,7 +330,8 @@ def mark_step(s: Session, *, incident: Incident, runbook: Runbook, number: int, 
         s.add(row)
     else:
         row.state, row.by_id, row.at, row.note = state, actor.user_id, now, note
-    who = s.get(User, actor.user_id).name if actor.user_id and s.get(User, actor.user_id) else actor.label
+    user = s.get(User, actor.user_id) if actor.user_id else None
+    who = user.name if user is not None else actor.label
     words = {"done": "done", "skipped": "skipped", "undone": "marked not done"}[state]
     text = f"Step {number} of {runbook.title} {words} by {who}" + (f": {note}" if note else "")
     timeline.append(s, incident=incident, kind=TimelineKind.runbook, actor=actor, now=now, text=text,

@@ -83,9 +83,10 @@ def steps(body_md: str) -> list[Step]:
             first_end = start + 1
             j = i + 1
             while j < len(tokens) and tokens[j].type != "list_item_close":
-                if tokens[j].type == "inline":
-                    first = tokens[j].content
-                    first_end = tokens[j].map[1] if tokens[j].map else first_end
+                inline = tokens[j]
+                if inline.type == "inline":
+                    first = inline.content
+                    first_end = inline.map[1] if inline.map else first_end
                     break
                 if tokens[j].type not in ("paragraph_open",):
                     break
