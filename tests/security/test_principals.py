@@ -268,6 +268,14 @@ ROUTES: list[Route] = [
     R("GET", f"{API}/checklist-templates", "user"),
     R("GET", f"{API}/checklist-templates/{{template_id}}", "user", f"{API}/checklist-templates/{{ctpl}}"),
     R("GET", "/checklist-templates", "user"),
+    # runbooks (runbooks/): `vault`, linked to the restricted incident {sec}'s service
+    R("GET", f"{API}/runbooks", "user"),
+    R("GET", f"{API}/runbooks/{{key}}", "user", f"{API}/runbooks/vault"),
+    R("GET", f"{INC}/runbooks", "read", f"{API}/incidents/{{sec}}/runbooks"),
+    R("GET", "/runbooks/{slug}", "user", "/runbooks/vault"),
+    R("GET", "/configure/runbooks", "user"),
+    R("GET", "/configure/runbooks/new", "responder"),
+    R("GET", "/configure/runbooks/{slug}", "user", "/configure/runbooks/vault"),
 
     # --- console pages --------------------------------------------------------------------------
     *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
@@ -445,6 +453,15 @@ ROUTES: list[Route] = [
     R("POST", "/incidents/{ref}/containment/steps/{step_id}", "write", "/incidents/{sec}/containment/steps/{step}",
       form={"done": "1"}),
     R("POST", "/checklist-templates", "admin", form={"name": "Console {who}", "steps": "preserve | Snapshot"}),
+    R("POST", f"{API}/runbooks", "admin", json={"title": "Database", "body_md": "1. Fail over"}),
+    R("PATCH", f"{API}/runbooks/{{key}}", "admin", f"{API}/runbooks/vault", json={"title": "Vault"}),
+    R("POST", f"{INC}/runbooks/{{slug}}/steps/{{number}}", "write", f"{API}/incidents/{{sec}}/runbooks/vault/steps/1",
+      json={"state": "done"}),
+    R("POST", "/configure/runbooks/new", "admin", form={"title": "Console {who}", "body_md": "1. Fail over"}),
+    R("POST", "/configure/runbooks/{slug}", "admin", "/configure/runbooks/vault",
+      form={"title": "Vault", "svc:vault": "1", "body_md": "1. Seal\n2. Rotate\n"}),
+    R("POST", "/incidents/{ref}/runbooks/{slug}/steps/{number}", "write", "/incidents/{sec}/runbooks/vault/steps/2",
+      form={"state": "skipped"}),
     R("POST", "/checklist-templates/{template_id}", "admin", "/checklist-templates/{ctpl}",
       form={"name": "Console hosts", "steps": "preserve | Snapshot | web-7"}),
     R("POST", f"{API}/action-items", "responder", json={"title": "Add a retry budget", "type": "prevent"}),
@@ -665,6 +682,7 @@ ROUTES: list[Route] = [
 
     # --- deletions, last ---------------------------------------------------------------------------------
     R("DELETE", f"{API}/checklist-templates/{{template_id}}", "admin", f"{API}/checklist-templates/{{ctpl}}"),
+    R("DELETE", f"{API}/runbooks/{{key}}", "admin", f"{API}/runbooks/vault"),
     # the console unlinks and links again (each answers ok), then the API unlinks
     R("POST", "/problems/{problem_id}/unlink", "write", "/problems/{problem}/unlink", form={"incident": "{ref}"}),
     R("POST", "/problems/{problem_id}/link", "write", "/problems/{problem}/link", form={"incident": "{ref}"}),
@@ -848,6 +866,10 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     step = _ok(client.post(f"{api}/incidents/{sec}/checklist", json={}, **A), 201)["items"][0]["id"]
     ctpl = _ok(client.post(f"{api}/checklist-templates", json={
         "name": "Host", "steps": [{"kind": "preserve", "title": "Snapshot", "target": "web-7"}]}, **A), 201)["id"]
+    _ok(client.post(f"{api}/services", json={"name": "Vault", "slug": "vault"}, **A), 201)
+    _ok(client.patch(f"{api}/incidents/{sec}", json={"services": ["vault"]}, **A))
+    _ok(client.post(f"{api}/runbooks", json={"title": "Vault", "services": ["vault"],
+                                             "body_md": "1. Seal\n2. Rotate\n"}, **A), 201)
     _ok(client.post(f"{api}/problems/{problem['ref']}/incidents", json={"incident": ref}, **A), 201)
     for slug in ("spare-api", "spare-console"):
         _ok(client.post(f"{api}/services", json={"name": slug, "slug": slug}, **A), 201)
