@@ -75,3 +75,18 @@ def test_a_runbook_applies_by_service_link_or_by_all_matchers():
     assert reason(by_labels, OTHER, labels) == 'the alert\'s labels match: alertname matches /Postgres.*/ and env is not "staging"'
     assert reason(by_service, SVC, {}) == "linked to the alert's service"
     assert reason(unlinked, SVC, labels) is None
+
+
+def test_a_page_names_its_runbooks_a_line_each_but_not_by_sms_or_voice():
+    from datetime import UTC, datetime
+
+    from tocsin.notify.compose import Row, compose
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    row = Row(id=uuid.uuid4(), idempotency_key="k", kind="page", subject="Replication lag", body="db1 lags",
+              created_at=at, alert_id=uuid.uuid4(), runbooks=(("DB failover", "/runbooks/db-failover"),))
+    email = compose([row], "email", to="a@example.test", public_url="https://t.example", secret="s" * 32, now=at)
+    assert "\nRunbook: DB failover https://t.example/runbooks/db-failover\n" in email.body
+    for channel in ("sms", "voice"):
+        short = compose([row], channel, to="+15550100", public_url="https://t.example", secret="s" * 32, now=at)
+        assert "Runbook" not in short.body
