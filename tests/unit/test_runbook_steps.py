@@ -59,6 +59,7 @@ def test_rendering_escapes_html_and_drops_unsafe_links():
     assert 'href="javascript' not in html
     assert '<a href="https://example.com" rel="noopener noreferrer">ok</a>' in html
     assert "<img" not in str(render_inline('<img src=x onerror="alert(1)">'))
+    assert str(render("# Title\n\n## Part")) == "<h2>Title</h2>\n<h3>Part</h3>\n"  # under the page's own <h1>
 
 
 A, B, C = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()

@@ -3,7 +3,8 @@ document order (a second list after a heading carries on the count), and the app
 step names with a marker such as `[action: restart-web]`.
 
 Rendering is here too: Markdown without raw HTML (escaped, never passed through), links only to
-http, https and mailto addresses, opened with rel="noopener noreferrer".
+http, https and mailto addresses, opened with rel="noopener noreferrer", headings one level down (the
+page around a runbook has its own <h1>).
 """
 
 from __future__ import annotations
@@ -41,7 +42,14 @@ def _md() -> MarkdownIt:
         tokens[idx].attrSet("rel", "noopener noreferrer")
         return str(renderer.renderToken(tokens, idx, options, env))
 
+    def heading(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        # a runbook is shown under its page's own <h1>: its headings go one level down
+        tokens[idx].tag = f"h{min(int(tokens[idx].tag[1]) + 1, 6)}"
+        return str(renderer.renderToken(tokens, idx, options, env))
+
     md.add_render_rule("link_open", link_open)
+    md.add_render_rule("heading_open", heading)
+    md.add_render_rule("heading_close", heading)
     return md
 
 
