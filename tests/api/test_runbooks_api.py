@@ -71,6 +71,7 @@ def test_a_team_member_writes_their_teams_runbook_and_the_change_is_audited(clie
     ({"services": ["nope"]}, "services"),
     ({"team": "nope"}, "team"),
     ({"slug": "Bad Slug"}, None),
+    ({"title": "New"}, "slug"),  # /configure/runbooks/new is the console's form
 ])
 def test_bad_input_is_a_clear_4xx(client, people, body, field):
     r = create(client, people["ada"], **body)

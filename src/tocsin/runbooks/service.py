@@ -160,6 +160,15 @@ def _require_edit(actor: Principal, team_id: uuid.UUID | None, what: str) -> Non
                         details={"required_role": OrgRole.admin.value})
 
 
+RESERVED = frozenset({"new"})  # /configure/runbooks/new is the form for a new one
+
+
+def _check_slug(slug: str) -> str:
+    if check_slug(slug) in RESERVED:
+        raise InvalidInput(f"{slug!r} is reserved: choose another slug", details={"field": "slug"})
+    return slug
+
+
 def _check_title(title: str) -> str:
     try:
         return check_name(title)
@@ -229,7 +238,7 @@ def create_runbook(s: Session, *, actor: Principal, now: datetime, title: str, t
                    body_md: str = "", slug: str | None = None, services: Iterable[str] = (),
                    matchers: Iterable[Any] = ()) -> Runbook:
     title = _check_title(title)
-    slug = check_slug(slug) if slug else slugify(title)
+    slug = _check_slug(slug if slug else slugify(title))
     owner = _team(s, team)
     _require_edit(actor, owner.id if owner else None, "creating a runbook")
     linked, checked = _services(s, services), check_matchers(matchers)
@@ -255,7 +264,7 @@ def update_runbook(s: Session, *, actor: Principal, now: datetime, runbook: Runb
     if "title" in changes:
         runbook.title = done["title"] = _check_title(changes["title"] or "")
     if "slug" in changes and changes["slug"] and changes["slug"] != runbook.slug:
-        slug = check_slug(changes["slug"])
+        slug = _check_slug(changes["slug"])
         if get_runbook(s, slug) is not None:
             raise Conflict(f"a runbook {slug!r} exists already", details={"field": "slug"})
         runbook.slug = done["slug"] = slug
