@@ -41,6 +41,7 @@ from tocsin.postmortems.service import update as update_postmortem
 from tocsin.principal import OrgRole, Principal
 from tocsin.problems.service import NewProblem, create_problem
 from tocsin.routing.service import create_auto_rule
+from tocsin.runbooks.service import create_runbook
 from tocsin.services.service import create_service, require_service
 from tocsin.severities import Severity
 from tocsin.statuspage import service as sp
@@ -72,6 +73,17 @@ PEOPLE = [
     ("dave@demo.tocsin.dev", "Dave Viewer", OrgRole.viewer, None),
     ("lena@demo.tocsin.dev", "Lena Counsel", OrgRole.responder, "security"),
 ]
+
+
+CHECKOUT_RUNBOOK = """# Checkout latency
+
+When p99 checkout latency is above 2 s.
+
+1. Open the [checkout dashboard](https://grafana.example/d/checkout) and note when latency rose
+2. Check the deploys since then: `tocsin` lists them under the incident's Changes
+3. Roll back the last payments-api deploy if it lines up [action: rollback-payments-api]
+4. Post an update in the room with what you found
+"""
 
 
 def is_empty(session: Session) -> bool:
@@ -106,6 +118,8 @@ def load(session: Session, clock: Clock, settings: Settings) -> tuple[list[Crede
     create_service(session, actor=system, now=now, name="Checkout", slug="checkout", owner_team="payments", tier=1,
                    depends_on=["payments-api"])
     create_service(session, actor=system, now=now, name="Marketing site", slug="www", owner_team="platform", tier=4)
+    create_runbook(session, actor=system, now=now, title="Checkout latency", team="payments",
+                   services=["checkout"], matchers=['alertname=~"Checkout.*"'], body_md=CHECKOUT_RUNBOOK)
 
     bob = principal_for(session, users["bob@demo.tocsin.dev"])
     incident = declare(session, actor=bob, now=now, spec=Declaration(

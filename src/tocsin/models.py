@@ -64,6 +64,7 @@ from tocsin.routing.models import (
     RoutingRule,
     Silence,
 )
+from tocsin.runbooks.models import Runbook, RunbookMatcher, RunbookProgress, RunbookService
 from tocsin.services.models import Service, ServiceDependency
 from tocsin.sso.models import ScimToken, SsoAccount
 from tocsin.statuspage.models import (
@@ -104,5 +105,6 @@ __all__ = [
     "ScimToken", "SsoAccount",
     "GuestGrant", "LegalDraft",
     "IncidentType", "IncidentWorkflow", "WorkflowRun",
+    "Runbook", "RunbookMatcher", "RunbookProgress", "RunbookService",
     "Service", "ServiceDependency", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
 ]

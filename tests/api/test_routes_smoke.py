@@ -717,6 +717,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk_roles(walk, form, W, A, B, bob)
     walk_exercises(walk, form, W, A, B, admin)
     walk_comms(walk, form, W, A, B)
+    walk_runbooks(walk, form, W, A, B)
     walk_legal_gate_and_guests(walk, form, W, A, admin)
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
         "email": "dan@example.test", "name": "Dan", "org_role": "viewer"}))
@@ -994,6 +995,31 @@ def walk_comms(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # n
     walk("POST", "/stakeholders", expect=303, **form("", {"min_severity": "SEV1"}))
     mine = walk("GET", f"{api}/stakeholders", **A).json()["items"][0]["id"]
     walk("POST", "/stakeholders/{sub_id}/delete", f"/stakeholders/{mine}/delete", expect=303, **form(""))
+def walk_runbooks(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
+                  B: dict[str, Any]) -> None:  # noqa: N803
+    """Runbooks: CRUD, an incident's runbooks and its steps (API and console; runbooks/)."""
+    api = "/api/v1"
+    body = "# Checkout\n\n1. Look at the dashboard\n2. Roll back [action: rollback]\n"
+    walk("POST", f"{api}/runbooks", expect=201, json={"title": "Checkout", "services": ["checkout"], "body_md": body},
+         **A)
+    walk("GET", f"{api}/runbooks", **B)
+    walk("GET", f"{api}/runbooks/{{key}}", f"{api}/runbooks/checkout", **B)
+    walk("PATCH", f"{api}/runbooks/{{key}}", f"{api}/runbooks/checkout", json={"matchers": ["team=web"]}, **A)
+    ref = walk("POST", f"{api}/incidents", expect=201, json={"title": "Checkout slow", "severity": "SEV3",
+                                                             "services": ["checkout"]}, **B).json()["ref"]
+    walk("GET", f"{api}/incidents/{{key}}/runbooks", f"{api}/incidents/{ref}/runbooks", **B)
+    walk("POST", f"{api}/incidents/{{key}}/runbooks/{{slug}}/steps/{{number}}",
+         f"{api}/incidents/{ref}/runbooks/checkout/steps/1", json={"state": "done"}, **B)
+    walk("GET", "/configure/runbooks", **W)
+    walk("GET", "/configure/runbooks/new", **W)
+    walk("POST", "/configure/runbooks/new", expect=303, **form("", {"title": "Console", "body_md": body}))
+    walk("GET", "/configure/runbooks/{slug}", "/configure/runbooks/console", **W)
+    walk("POST", "/configure/runbooks/{slug}", "/configure/runbooks/console", expect=303,
+         **form("", {"title": "Console 2", "svc:checkout": "1", "body_md": body}))
+    walk("GET", "/runbooks/{slug}", "/runbooks/console", **W)
+    walk("POST", "/incidents/{ref}/runbooks/{slug}/steps/{number}", f"/incidents/{ref}/runbooks/console/steps/2",
+         expect=303, **form("", {"state": "skipped"}))
+    walk("DELETE", f"{api}/runbooks/{{key}}", f"{api}/runbooks/console", expect=204, **A)
 
 
 def walk_schedule_editor_and_swaps(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803

@@ -300,6 +300,14 @@ ROUTES: list[Route] = [
     R("GET", f"{API}/stakeholders", "own"),
     R("GET", "/configure/comms", "user"),
     R("GET", "/stakeholders", "own"),
+    # runbooks (runbooks/): `vault`, linked to the restricted incident {sec}'s service
+    R("GET", f"{API}/runbooks", "user"),
+    R("GET", f"{API}/runbooks/{{key}}", "user", f"{API}/runbooks/vault"),
+    R("GET", f"{INC}/runbooks", "read", f"{API}/incidents/{{sec}}/runbooks"),
+    R("GET", "/runbooks/{slug}", "user", "/runbooks/vault"),
+    R("GET", "/configure/runbooks", "user"),
+    R("GET", "/configure/runbooks/new", "responder"),
+    R("GET", "/configure/runbooks/{slug}", "user", "/configure/runbooks/vault"),
 
     # --- console pages --------------------------------------------------------------------------
     *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
@@ -512,6 +520,15 @@ ROUTES: list[Route] = [
     R("POST", "/incidents/{ref}/comms/update", "write", "/incidents/{sec}/comms/update",
       form={"text": "eradicated", "audience": "responders"}),
     R("POST", "/stakeholders", "own", form={"min_severity": "SEV2"}),
+    R("POST", f"{API}/runbooks", "admin", json={"title": "Database", "body_md": "1. Fail over"}),
+    R("PATCH", f"{API}/runbooks/{{key}}", "admin", f"{API}/runbooks/vault", json={"title": "Vault"}),
+    R("POST", f"{INC}/runbooks/{{slug}}/steps/{{number}}", "write", f"{API}/incidents/{{sec}}/runbooks/vault/steps/1",
+      json={"state": "done"}),
+    R("POST", "/configure/runbooks/new", "admin", form={"title": "Console {who}", "body_md": "1. Fail over"}),
+    R("POST", "/configure/runbooks/{slug}", "admin", "/configure/runbooks/vault",
+      form={"title": "Vault", "svc:vault": "1", "body_md": "1. Seal\n2. Rotate\n"}),
+    R("POST", "/incidents/{ref}/runbooks/{slug}/steps/{number}", "write", "/incidents/{sec}/runbooks/vault/steps/2",
+      form={"state": "skipped"}),
     R("POST", "/checklist-templates/{template_id}", "admin", "/checklist-templates/{ctpl}",
       form={"name": "Console hosts", "steps": "preserve | Snapshot | web-7"}),
     # exercises: admins start them; an admin (or the run's starter) drives and finishes them
@@ -747,6 +764,7 @@ ROUTES: list[Route] = [
     R("DELETE", f"{API}/stakeholders/{{sub_id}}", "admin", f"{API}/stakeholders/{{stake}}"),
     R("POST", "/stakeholders/{sub_id}/delete", "admin", "/stakeholders/{stake2}/delete", form={}),
     R("DELETE", f"{API}/comms/templates/{{template_id}}", "admin", f"{API}/comms/templates/{{commstpl}}"),
+    R("DELETE", f"{API}/runbooks/{{key}}", "admin", f"{API}/runbooks/vault"),
     # the console unlinks and links again (each answers ok), then the API unlinks
     R("POST", "/problems/{problem_id}/unlink", "write", "/problems/{problem}/unlink", form={"incident": "{ref}"}),
     R("POST", "/problems/{problem_id}/link", "write", "/problems/{problem}/link", form={"incident": "{ref}"}),
@@ -937,6 +955,10 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
                    201)["id"]
     stake, stake2 = (_ok(client.post(f"{api}/stakeholders", json={"user_id": str(helper.id), "service": "checkout"},
                                      **A), 201)["id"] for _ in range(2))
+    _ok(client.post(f"{api}/services", json={"name": "Vault", "slug": "vault"}, **A), 201)
+    _ok(client.patch(f"{api}/incidents/{sec}", json={"services": ["vault"]}, **A))
+    _ok(client.post(f"{api}/runbooks", json={"title": "Vault", "services": ["vault"],
+                                             "body_md": "1. Seal\n2. Rotate\n"}, **A), 201)
     _ok(client.post(f"{api}/problems/{problem['ref']}/incidents", json={"incident": ref}, **A), 201)
     wflow = _ok(client.post(f"{api}/workflows", json={"name": "Basics", "steps": [{"kind": "open_checklist"}]},
                             **A), 201)["id"]

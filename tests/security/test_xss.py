@@ -215,6 +215,13 @@ def poisoned(app, client, db, clock, system, make_person):
         s.add(GuardrailTrip(incident_id=uuid.UUID(inc["id"]), rule="evidence_unpreserved", tripped_at=clock.now(),
                             detail=payload("guardraildetail")))
     ok(client.post(f"{API}/alerts/{alerts[0]['id']}/attach", json={"incident": ref}, **A))
+    # a runbook (its slug is the status page's, so the walk's {slug} finds both) with a step marked in the room
+    ok(client.post(f"{API}/runbooks", json={
+        "title": payload("runbooktitle")[:200], "slug": "acme", "services": ["checkout"],
+        "matchers": ['alertname=~"xssrunbookmatcher<script>.*"'],
+        "body_md": payload("runbookbody", markdown=True) + "\n\n1. " + payload("runbookstep") + "\n"}, **A), 201)
+    ok(client.post(f"{API}/incidents/{ref}/runbooks/acme/steps/1", json={"state": "done",
+                                                                         "note": payload("runbooknote")}, **A))
     ok(client.post(f"{API}/incidents/{ref}/roles", json={"role": "sme", "user": user["email"]}, **A))
     evidence = ok(client.post(f"{API}/incidents/{ref}/evidence/files", content=payload("evidencecontent").encode(),
                               params={"name": 'xssevidencename "><img src=x onerror=alert(1)><svg onload=alert(1)>.html',

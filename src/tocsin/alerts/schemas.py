@@ -71,7 +71,15 @@ class GroupActionOut(Out):
     alert_ids: list[uuid.UUID] = Field(description="The alerts this action changed")
 
 
+class RunbookRefOut(Out):
+    slug: str
+    title: str
+    url: str = Field(description="The runbook in the console")
+
+
 class AlertDetailOut(AlertOut):
+    runbooks: list[RunbookRefOut] = Field(default_factory=list, description="Runbooks for this alert: linked to "
+                                          "its service, or whose label matchers match its labels")
     decisions: list[DecisionOut]
     occurrences_log: list[OccurrenceOut] = Field(description="The newest 100 events applied to this alert")
     group: GroupOut | None

@@ -15,6 +15,8 @@ What is particular to pages:
   by the first row; if the carrier is cancelled, the pages it carried go on their own, and if it
   joins a later bundle, they join it too). A claimed row is `sending` with `send_after` pushed
   out by the lease.
+- **Runbooks.** A page names the runbooks that apply (an alert's, a not restricted incident's),
+  a line each, looked up when it is sent.
 - **Send.** The words (links, reply codes) are composed at send time (`notify.compose`), so
   nothing secret is stored; a message that cannot be composed fails that send alone.
 - **Record.** Sent: `sent` (its bundle with it). Permanent, or out of attempts: `failed` with the
@@ -45,6 +47,8 @@ from tocsin.incidents.types import Role
 from tocsin.jobs import JobContext, dispatcher
 from tocsin.notify.compose import GroupPage, Row, compose
 from tocsin.notify.types import Outcome, Result
+from tocsin.runbooks import service as runbooks
+from tocsin.runbooks.present import path as runbook_path
 from tocsin.services.models import Service
 from tocsin.users.models import User
 
@@ -53,6 +57,7 @@ WINDOW = timedelta(minutes=15)
 RATE_LIMITS = {"sms": 5, "voice": 3}  # per destination per WINDOW
 OVER = ("resolved", "closed")
 PAGED = ("page", "shadow")  # an alert's page, and a shadow's copy of one (issue 19)
+MAX_RUNBOOKS = 3  # runbook lines in one page
 
 
 def _for_commander(r: Notification) -> bool:
@@ -77,12 +82,14 @@ def deliver(ec: JobContext) -> int:
     return run(ec, PAGES).claimed
 
 
-def _row(n: Notification, groups: dict[uuid.UUID, GroupPage], drills: set[uuid.UUID]) -> Row:
+def _row(n: Notification, groups: dict[uuid.UUID, GroupPage], drills: set[uuid.UUID],
+         books: dict[uuid.UUID, tuple[tuple[str, str], ...]]) -> Row:
     return Row(id=n.id, idempotency_key=n.idempotency_key, kind=n.kind, subject=n.subject, body=n.body,
                created_at=n.created_at, alert_id=n.alert_id, incident_id=n.incident_id, reply_code=n.reply_code,
                group=groups.get(n.escalation_id) if n.escalation_id is not None else None,
                drill=(n.alert_id is not None and n.alert_id in drills) or (
-                   n.incident_id is not None and n.incident_id in drills))
+                   n.incident_id is not None and n.incident_id in drills),
+               runbooks=books.get(n.id, ()))
 
 
 def _drills(s: Session, rows: list[Notification]) -> set[uuid.UUID]:
@@ -96,6 +103,28 @@ def _drills(s: Session, rows: list[Notification]) -> set[uuid.UUID]:
     if incidents:
         out |= set(s.execute(sa.select(Incident.id).where(Incident.id.in_(incidents), Incident.drill.is_(True)))
                    .scalars())
+    return out
+
+
+def _runbooks(s: Session, rows: list[Notification]) -> dict[uuid.UUID, tuple[tuple[str, str], ...]]:
+    """The runbooks each page names, by row id: an alert page's (its service's, its labels' matches),
+    an incident page's (an incident's runbooks). A restricted incident's page names none: like its
+    title, a runbook's title could tell what it is about."""
+    if not runbooks.any_runbooks(s):
+        return {}
+    alert_ids = {r.alert_id for r in rows if r.kind == "page" and r.alert_id}
+    found = runbooks.for_alerts(s, [(a, svc, labels or {}) for a, svc, labels in s.execute(
+        sa.select(Alert.id, Alert.service_id, Alert.labels).where(Alert.id.in_(alert_ids))).all()]) \
+        if alert_ids else {}
+    incident_ids = {r.incident_id for r in rows if r.kind in ("incident", "responder") and r.incident_id}
+    for inc in s.execute(sa.select(Incident).where(Incident.id.in_(incident_ids))).scalars() if incident_ids else ():
+        found[inc.id] = [] if inc.restricted else runbooks.for_incident(s, inc)
+    out = {}
+    for r in rows:
+        key = r.alert_id if r.kind == "page" else r.incident_id
+        books = found.get(key, []) if key is not None else []
+        if books:
+            out[r.id] = tuple((b.title, runbook_path(b)) for b in books[:MAX_RUNBOOKS])
     return out
 
 
@@ -245,6 +274,7 @@ class Pages(Outbox[Notification, Send]):
         group_pages = _groups(s, everything)
         drills = _drills(s, everything)
         cancel = _still_wanted(s, everything, group_pages)
+        books = _runbooks(s, [r for r in everything if r.id not in cancel])
         for cs in carried.values():
             for c in cs:
                 if c.id in cancel:
@@ -285,7 +315,7 @@ class Pages(Outbox[Notification, Send]):
                         c.bundle_id = head.id
                         bundle.append(c)
             sends.append((head, Send(channel, head.destination, head.contact_method_id,
-                                     [_row(m, group_pages, drills) for m in bundle], [m.id for m in bundle[1:]])))
+                                     [_row(m, group_pages, drills, books) for m in bundle], [m.id for m in bundle[1:]])))
         return sends
 
     def sender(self, ec: JobContext) -> Callable[[Send], Result]:

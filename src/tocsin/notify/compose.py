@@ -17,6 +17,9 @@ One outbox row, or a bundle of rows for one throttled destination, becomes one `
 A page about a drill (an exercise's alert or incident, issue 19) starts with "[DRILL]" on every
 channel: the subject, the SMS line, the spoken words.
 
+A single page names the runbooks that apply to it, a line each ("Runbook: <title> <url>"), except
+by SMS and voice.
+
 A bundle names how many pages it carries and the first few summaries.
 
 A page for a whole alert group (a service paging per group) leads with how the group stands now,
@@ -78,6 +81,7 @@ class Row:
     reply_code: str | None = None
     group: GroupPage | None = None
     drill: bool = False  # about a drill alert or incident: the message starts with "[DRILL]"
+    runbooks: tuple[tuple[str, str], ...] = ()  # (title, console path) of the runbooks that apply
 
 
 def drilled(text: str) -> str:
@@ -118,6 +122,8 @@ def compose(rows: Sequence[Row], channel: str, *, to: str, public_url: str, secr
             subject, body = _titled(head), f"{group_words(head.group)}\n\n{body}"
         elif head.drill:
             subject = drilled(subject)
+        if head.runbooks:
+            body += "\n\n" + "\n".join(f"Runbook: {title} {public_url}{path}" for title, path in head.runbooks)
     else:
         subject = f"{len(rows)} pages: {_titled(head)}"
         if any(r.drill for r in rows):

@@ -53,6 +53,7 @@ from tocsin.web.routes import (
     report_pages,
     room,
     rules_pages,
+    runbook_pages,
     schedule_editor,
     silences,
     sso,
@@ -96,7 +97,8 @@ def install(app: FastAPI) -> None:
                                                    me, schedule_editor, swap_pages, policy_pages, oncall_pages,
                                                    people, silences, status_admin, push, report_pages, action_pages,
                                                    problem_pages, postmortem_pages, obligation_pages, evidence_pages,
-                                                   guest_pages, legal_pages, workflow_pages, guardrail_pages, room_actions, room,
+                                                   guest_pages, legal_pages, workflow_pages, guardrail_pages,
+                                                   runbook_pages, room_actions, room,
                                                    integrations, monitors, rules_pages, audit_pages, containment_pages,
                                                    exercise_pages, indicator_pages, handbook_pages, sso)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths

@@ -35,6 +35,7 @@ from tocsin.api.routes import (
     respond,
     responders,
     rules,
+    runbooks,
     scim,
     slack,
     statuspages,
@@ -55,5 +56,5 @@ def install(app: FastAPI) -> None:
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
                problems.router, obligations.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
                respond.router, mattermost_actions.router, ical.router, ingest.router, push.router,
-               containment.router, exercises.router, comms.router, guardrails.router, scim.router, slack.router,
+               containment.router, exercises.router, runbooks.router, comms.router, guardrails.router, scim.router, slack.router,
                mattermost.router, mattermost_outgoing.router, workflows.router, handbooks.router)

@@ -31,6 +31,8 @@ from tocsin.incidents.changes import for_incident as incident_changes_of
 from tocsin.ingest.formats import signing_secret
 from tocsin.integrations import service as integrations
 from tocsin.integrations.models import ChangeEvent, Integration
+from tocsin.runbooks.present import links as runbook_links
+from tocsin.runbooks.service import for_alert as runbooks_for_alert
 from tocsin.schemas import Page
 from tocsin.services.service import require_service
 
@@ -68,11 +70,12 @@ def list_alerts(ctx: CtxDep, status: Annotated[list[str], Query(max_length=3)] =
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetailOut, tags=["alerts"],
             summary="An alert with its decisions (why it did or did not page), occurrences and group")
-def get_alert(alert_id: uuid.UUID, ctx: CtxDep) -> dict[str, Any]:
+def get_alert(alert_id: uuid.UUID, ctx: CtxDep, request: Request) -> dict[str, Any]:
     with ctx.work() as (s, me):
         alert = alerts.require_alert(s, alert_id)
         h = alerts.history(s, alert)
-        return {**alerts_out(s, me, [alert])[0], "decisions": decisions_out(s, me, h["decisions"]),
+        runbooks = runbook_links(runbooks_for_alert(s, alert), request.app.state.settings.resolved_public_url())
+        return {**alerts_out(s, me, [alert])[0], "decisions": decisions_out(s, me, h["decisions"]), "runbooks": runbooks,
                 "occurrences_log": h["occurrences"], "group": h["group"]}
 
 

@@ -36,6 +36,10 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
         ("/inhibition-rules", "Inhibition rules", "hold back alerts while a causing alert fires", False),
         ("/silences", "Silences & maintenance", "hold back pages for a while, or during planned work", False),
     ]),
+    ("Ready to respond", [
+        ("/configure/runbooks", "Runbooks", "numbered steps for alerts and incidents, by service and alert labels",
+         False),
+    ]),
     ("Telling people", [
         ("/status-pages", "Status pages", "components, public incidents, maintenance and subscribers", False),
         ("/configure/comms", "Communication templates", "internal, status page and customer update templates, "

@@ -25,6 +25,8 @@ from tocsin.incidents.types import Role
 from tocsin.oncall import service as oncall
 from tocsin.principal import Principal
 from tocsin.routing import service as rules
+from tocsin.runbooks.present import links as runbook_links
+from tocsin.runbooks.service import for_alert as runbooks_for_alert
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.web import obligations_view
@@ -112,8 +114,9 @@ def alert_page(request: Request, alert_id: str, ctx: WebCtx = Depends(web_ctx)) 
         row = alerts_out(s, me, [alert])[0]
         decisions = decisions_out(s, me, h["decisions"])
         open_refs = [i["ref"] for i in open_incidents(s, me)]
+        books = runbook_links(runbooks_for_alert(s, alert), "")
     return render(request, ctx, "alert.html", alert=row, decisions=decisions, occurrences=h["occurrences"],
-                  group=h["group"], open_refs=open_refs)
+                  group=h["group"], open_refs=open_refs, runbooks=books)
 
 
 def _alert_command(ctx: WebCtx, form: dict[str, str], alert_id: str, verb: str) -> Response:
