@@ -1,0 +1,71 @@
+"""Drill mode under attack (issue 19): a drill must never reach people outside its exercise, nor
+hold back or hide a real page, whatever routing, inhibition or reassignment says.
+
+Pat is the exercise's participant (the drill service's policy); Oscar is on call for the real
+checkout service and must never hear of the drill.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+PAT_SMS = "+14155550111"
+
+
+@pytest.fixture
+def rb(runbook):
+    runbook.person("Ada Admin", role="admin")
+    for name in ("Pat Participant", "Oscar Outsider"):
+        runbook.person(name)
+    drill = runbook.as_("Ada Admin").post("/services", name="Drill checkout", slug="drill-checkout", drill=True,
+                                          paging_unit="alert")
+    assert drill["drill"] is True
+    runbook.policy((5, ["Pat Participant"]), service="drill-checkout")
+    runbook.service("checkout", tier=1, paging_unit="alert")
+    runbook.policy((5, ["Oscar Outsider"]), service="checkout")
+    return runbook
+
+
+def test_a_routing_rule_never_moves_a_drill_alert_onto_a_real_service(rb):
+    """An exercise injects a realistic alert (production labels) through the drill service's
+    integration: a label-based routing rule must not take it to the real service and page its on-call."""
+    rb.as_("Ada Admin").post("/routing-rules", name="checkout team", matchers=["team=checkout"], service="checkout")
+    alert_id = rb.trigger("db-down", service="drill-checkout", summary="checkout database is down", team="checkout")
+    rb.tick()
+    assert rb.as_("Ada Admin").get(f"/alerts/{alert_id}")["drill"] is True
+    rb.expect_email("Pat Participant", "[DRILL]", "checkout database is down")
+    assert rb.emails("Oscar Outsider") == []
+    # a real alert with those labels still routes as the rule says
+    real = rb.trigger("real-5xx", service="checkout", summary="checkout errors", team="checkout")
+    rb.tick()
+    assert rb.as_("Ada Admin").get(f"/alerts/{real}")["drill"] is False
+    rb.expect_email("Oscar Outsider", "checkout errors")
+
+
+def test_a_drill_alert_never_holds_back_a_real_one(rb):
+    """A global inhibition rule (node down mutes its warnings): the drill's NodeDown must not mute
+    the real service's warning, or a drill would silence real pages while it runs."""
+    rb.as_("Ada Admin").post("/inhibition-rules", name="node down", source_matchers=["alertname=NodeDown"],
+                             target_matchers=["severity=warning"], equal=["instance"])
+    rb.trigger("down-a", service="drill-checkout", summary="NodeDown on a", alertname="NodeDown", instance="a")
+    real = rb.trigger("disk-a", service="checkout", severity="warning", summary="DiskFilling on a",
+                      alertname="DiskFilling", instance="a")
+    assert rb.as_("Ada Admin").get(f"/alerts/{real}")["suppressed_by"] is None
+    rb.tick()
+    rb.expect_email("Oscar Outsider", "DiskFilling on a")
+
+
+def test_reassigning_a_drill_alert_reaches_only_the_exercise(rb):
+    """Reassigning a drill alert to the real on-call (a person or the real policy) is refused: a
+    drill pages only its participants."""
+    alert_id = rb.trigger("db-down", service="drill-checkout", summary="checkout database is down")
+    rb.tick()
+    pat = rb.as_("Pat Participant")
+    oscar = rb.people["Oscar Outsider"].email
+    refused = pat.post(f"/alerts/{alert_id}/reassign", 403, targets=[{"type": "user", "email": oscar}])
+    assert "a drill pages only the exercise's participants" in refused["error"]["message"]
+    assert "Oscar Outsider" in refused["error"]["message"]
+    refused = pat.post(f"/alerts/{alert_id}/reassign", 403, policy="checkout-policy")
+    assert "Oscar Outsider" in refused["error"]["message"]
+    rb.tick(minutes=30)
+    assert rb.emails("Oscar Outsider") == []
