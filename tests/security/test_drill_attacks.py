@@ -7,6 +7,8 @@ checkout service and must never hear of the drill.
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 PAT_SMS = "+14155550111"
@@ -69,3 +71,19 @@ def test_reassigning_a_drill_alert_reaches_only_the_exercise(rb):
     assert "Oscar Outsider" in refused["error"]["message"]
     rb.tick(minutes=30)
     assert rb.emails("Oscar Outsider") == []
+
+
+def test_declaring_a_drill_is_audited_and_on_the_timeline(rb):
+    """A drill is left out of reports and pages almost nobody: who declared one, and that it was a
+    drill, must be in the audit log (and on the timeline's declared entry, as docs/exercises.md says),
+    so a real incident declared as a drill to hide it can be found."""
+    from tocsin.audit.models import AuditEntry
+    from tocsin.incidents.models import TimelineEntry
+
+    inc = rb.as_("Oscar Outsider").post("/incidents", title="Checkout errors", severity="SEV2",
+                                        services=["checkout"], drill=True)
+    assert inc["drill"] is True
+    (entry,) = rb.rows(AuditEntry, AuditEntry.action == "incident.declare")
+    assert entry.details["drill"] is True
+    (declared,) = rb.rows(TimelineEntry, TimelineEntry.incident_id == uuid.UUID(inc["id"]), TimelineEntry.kind == "declared")
+    assert declared.data["drill"] is True
