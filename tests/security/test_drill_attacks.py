@@ -87,3 +87,22 @@ def test_declaring_a_drill_is_audited_and_on_the_timeline(rb):
     assert entry.details["drill"] is True
     (declared,) = rb.rows(TimelineEntry, TimelineEntry.incident_id == uuid.UUID(inc["id"]), TimelineEntry.kind == "declared")
     assert declared.data["drill"] is True
+
+
+def test_adding_an_outsider_to_a_drill_is_no_way_around_its_paging_rule(rb):
+    """"Those already taking part" may be paged into a drill: adding Oscar as a participant or giving
+    him a role first must be refused too, or the 403 on paging him is a two-step away."""
+    pat = rb.as_("Pat Participant")
+    inc = pat.post("/incidents", title="Drill: checkout database is down", severity="SEV2",
+                   services=["drill-checkout"])
+    ref, oscar = inc["ref"], rb.people["Oscar Outsider"].email
+    for path, body in ((f"/incidents/{ref}/participants", {"user": oscar, "kind": "responder"}),
+                       (f"/incidents/{ref}/participants", {"user": oscar, "kind": "observer"}),
+                       (f"/incidents/{ref}/roles", {"role": "scribe", "user": oscar})):
+        refused = pat.post(path, 403, **body)
+        assert "a drill pages only the exercise's participants" in refused["error"]["message"]
+    pat.post(f"/incidents/{ref}/responders", 403, targets=[{"kind": "user", "key": oscar}])
+    # Oscar may still look on by himself (he chose to: nobody reached him)
+    rb.as_("Oscar Outsider").post(f"/incidents/{ref}/participants", 200, kind="observer")
+    rb.tick(minutes=10)
+    assert rb.emails("Oscar Outsider") == []
