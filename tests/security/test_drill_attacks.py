@@ -106,3 +106,19 @@ def test_adding_an_outsider_to_a_drill_is_no_way_around_its_paging_rule(rb):
     rb.as_("Oscar Outsider").post(f"/incidents/{ref}/participants", 200, kind="observer")
     rb.tick(minutes=10)
     assert rb.emails("Oscar Outsider") == []
+
+
+def test_an_alert_never_crosses_the_drill_line_by_attaching(rb):
+    """A drill alert attached to a real incident would count in its report (first alert: MTTD) and a
+    real alert attached to a drill would vanish from real reports with it: both are 409."""
+    oscar = rb.as_("Oscar Outsider")
+    drill_alert = rb.trigger("db-down", service="drill-checkout", summary="checkout database is down")
+    real_alert = rb.trigger("checkout-5xx", service="checkout", summary="checkout errors")
+    real = oscar.post("/incidents", title="Checkout errors", severity="SEV3", services=["checkout"])
+    drill = rb.as_("Pat Participant").post("/incidents", title="Drill: db down", severity="SEV3",
+                                           services=["drill-checkout"])
+    refused = oscar.post(f"/alerts/{drill_alert}/attach", 409, incident=real["ref"])
+    assert "drill" in refused["error"]["message"]
+    refused = oscar.post(f"/alerts/{real_alert}/attach", 409, incident=drill["ref"])
+    assert "drill" in refused["error"]["message"]
+    oscar.post(f"/alerts/{real_alert}/attach", 200, incident=real["ref"])
