@@ -122,3 +122,14 @@ def test_an_alert_never_crosses_the_drill_line_by_attaching(rb):
     refused = oscar.post(f"/alerts/{real_alert}/attach", 409, incident=drill["ref"])
     assert "drill" in refused["error"]["message"]
     oscar.post(f"/alerts/{real_alert}/attach", 200, incident=real["ref"])
+
+
+def test_a_drill_service_never_joins_a_real_incident(rb):
+    """Declaring on a drill service makes a drill; adding one to a real incident afterwards left it
+    real, paging for its Incident Commander through the drill's policy (the exercise's people, not the
+    real on-call) and putting the stand-in service in real reports: refused (409)."""
+    oscar = rb.as_("Oscar Outsider")
+    real = oscar.post("/incidents", title="Checkout errors", severity="SEV3", services=["checkout"])
+    refused = oscar.patch(f"/incidents/{real['ref']}", 409, services=["checkout", "drill-checkout"])
+    assert "drill" in refused["error"]["message"]
+    assert [x["slug"] for x in oscar.get(f"/incidents/{real['ref']}")["services"]] == ["checkout"]

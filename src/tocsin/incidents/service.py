@@ -394,6 +394,10 @@ def update_incident(session: Session, *, incident: Incident, actor: Principal, n
 
     if "services" in changes:
         wanted = _resolve_services(session, changes["services"])
+        if not incident.drill and any(s.drill for s in wanted):  # issue 19: an exercise's stand-in stays in drills
+            raise Conflict(f"{ref(incident)} is a real incident: a drill service ("
+                           f"{', '.join(sorted(s.slug for s in wanted if s.drill))}) joins only drills",
+                           details={"field": "services", "drill": True})
         have = {s.id for s in services_of(session, [incident.id])[incident.id]}
         if {s.id for s in wanted} != have:
             session.execute(sa.delete(IncidentService).where(IncidentService.incident_id == incident.id))
