@@ -133,3 +133,13 @@ def test_a_drill_service_never_joins_a_real_incident(rb):
     refused = oscar.patch(f"/incidents/{real['ref']}", 409, services=["checkout", "drill-checkout"])
     assert "drill" in refused["error"]["message"]
     assert [x["slug"] for x in oscar.get(f"/incidents/{real['ref']}")["services"]] == ["checkout"]
+
+
+def test_naming_an_outsider_commander_of_a_drill_is_refused(rb):
+    ada = rb.as_("Ada Admin")
+    refused = ada.post("/incidents", 403, title="Drill: db down", severity="SEV2", services=["drill-checkout"],
+                       incident_commander=rb.people["Oscar Outsider"].email)
+    assert "Oscar Outsider is not taking part" in refused["error"]["message"]
+    inc = ada.post("/incidents", title="Drill: db down", severity="SEV2", services=["drill-checkout"],
+                   incident_commander=rb.people["Pat Participant"].email)
+    assert inc["drill"] is True and inc["roles"][0]["user"]["name"] == "Pat Participant"
