@@ -96,3 +96,24 @@ def test_teams_gets_a_card_per_burst_and_nothing_of_a_restricted_incident(db, cl
                 assert s.execute(sa.select(ChatChannel.muted).where(ChatChannel.incident_id == secret_id)).scalar_one()
         finally:
             chat.close()
+
+
+def test_teams_gets_nothing_of_a_drill(db, clock, system, tmp_path, monkeypatch):
+    """The Teams webhook posts to a shared channel, not to an exercise's participants: a drill
+    (issue 19) never reaches it, not even unmarked as a real SEV1 would."""
+    with workflows_hook(tmp_path) as (hook, trust):
+        trust_dispatchers(monkeypatch, trust)
+        settings = Settings(secret_key="test", public_url=PUBLIC, teams_webhook_url=hook.url("localhost"))
+        chat = Chat(db, clock, settings)
+        try:
+            chat.follow()
+            drill_id, _ = _declare(db, clock, system, "Database cluster down", severity=Severity.SEV1, drill=True)
+            _declare(db, clock, system, "Checkout errors")
+            chat.drain()
+            clock.advance(minutes=1)
+            _update(db, clock, drill_id, system, status="mitigated")
+            chat.drain()
+            assert [p for p in hook.posts if b"Checkout errors" in p.body]
+            assert not [p for p in hook.posts if b"Database cluster down" in p.body]
+        finally:
+            chat.close()

@@ -29,6 +29,7 @@ from tocsin.incidents.models import Incident
 from tocsin.incidents.service import ref
 from tocsin.incidents.types import TimelineKind
 from tocsin.principal import OrgRole, Principal
+from tocsin.services.models import Service
 from tocsin.services.service import require_service
 
 STATUSES = ("triggered", "acknowledged", "resolved")
@@ -235,6 +236,11 @@ def attach(session: Session, *, alert: Alert, incident_key: str, actor: Principa
     incident = require_incident(session, actor, incident_key)
     if alert.incident_id == incident.id:
         raise IllegalTransition(f"the alert is already attached to {ref(incident)}")
+    service = session.get(Service, alert.service_id)
+    if service is not None and service.drill != incident.drill:  # issue 19: drills stay out of real incidents
+        raise Conflict(f"the alert cannot be attached to {ref(incident)}: "
+                       + ("a drill service's alert joins only a drill" if service.drill
+                          else "a real alert never joins a drill"), details={"incident": ref(incident), "drill": True})
     if alert.incident_id is not None and get_incident(session, actor, alert.incident_id) is None:
         # Moving it would silently take an alert away from a restricted incident's responders. The
         # answer names neither that incident nor that it is restricted (docs/api.md, Need-to-know).

@@ -23,7 +23,7 @@ Each run, per configured platform (clients.enabled):
   nothing more is posted (the topic never carried the title). Teams gets nothing of a restricted
   incident, not even "something changed": the card would name an incident the channel may not know.
 - Teams (`TOCSIN_TEAMS_WEBHOOK_URL`): the declaration, status and severity changes, updates and public
-  status page updates of non-restricted incidents become cards (`post` rows, platform teams). Its
+  status page updates of non-restricted incidents (and not drills) become cards (`post` rows, platform teams). Its
   cursor lives on a bookkeeping `ChatChannel` row (platform teams, no channel id, state ready, muted
   while the incident is restricted), which also keeps the one-call-per-second rule per incident.
 
@@ -145,7 +145,7 @@ def open_channel(s: Session, settings: Settings, platform: str, incident: Incide
         return False
     if platform == TEAMS:  # every entry from the declaration on becomes a card
         s.add(ChatChannel(incident_id=incident.id, platform=TEAMS, name="webhook", private=False, state="ready",
-                          muted=incident.restricted, created_at=now))
+                          muted=incident.restricted or incident.drill, created_at=now))
         return True
     name = compose.channel_name(settings.chat_channel_pattern, number=incident.number, title=incident.title,
                                 severity=incident.severity, date=incident.declared_at,
@@ -333,8 +333,9 @@ def follow_channel(s: Session, settings: Settings, ch: ChatChannel, incident: In
 
 
 def follow_teams(s: Session, settings: Settings, ch: ChatChannel, incident: Incident, now: datetime) -> int:
-    """Cards for Teams: one per burst of the incident's declaration, status, severity and update entries."""
-    ch.muted = incident.restricted
+    """Cards for Teams: one per burst of the incident's declaration, status, severity and update entries.
+    Nothing of a restricted incident, nor of a drill (a shared channel is not the exercise's participants)."""
+    ch.muted = incident.restricted or incident.drill
     entries = _new_entries(s, ch, now)
     if entries:
         ch.cursor_at, ch.cursor_id = entries[-1].recorded_at, entries[-1].id

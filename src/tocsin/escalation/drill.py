@@ -10,17 +10,20 @@ the one place that says who they are; every paging path asks it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tocsin.alerts.models import Alert
 from tocsin.errors import Forbidden
 from tocsin.escalation.models import EscalationLevel
 from tocsin.incidents.models import Incident, IncidentService, Participant
 from tocsin.oncall.models import ScheduleLayer, ScheduleLayerMember
 from tocsin.services.models import Service
 from tocsin.teams.models import TeamMember
+from tocsin.users.models import User
 
 ONLY_PARTICIPANTS = "a drill pages only the exercise's participants"
 
@@ -34,19 +37,24 @@ def drill_services(s: Session, incident: Incident) -> list[Service]:
 
 def policy_people(s: Session, policy_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     """Everyone an escalation policy can reach: its users, its schedules' members, its teams' members."""
+    ids = set(policy_ids)
+    if not ids:
+        return set()
+    return target_people(s, [t for targets in s.execute(sa.select(EscalationLevel.targets).where(
+        EscalationLevel.policy_id.in_(ids))).scalars() for t in targets or []])
+
+
+def target_people(s: Session, targets: Iterable[Mapping[str, Any]]) -> set[uuid.UUID]:
+    """Everyone these policy level targets can reach: the users, the schedules' members, the teams' members."""
     users: set[uuid.UUID] = set()
     schedules: set[uuid.UUID] = set()
     teams: set[uuid.UUID] = set()
-    ids = set(policy_ids)
-    if not ids:
-        return users
-    for targets in s.execute(sa.select(EscalationLevel.targets).where(EscalationLevel.policy_id.in_(ids))).scalars():
-        for t in targets or []:
-            try:
-                tid = uuid.UUID(str(t.get("id")))
-            except ValueError:
-                continue
-            {"user": users, "schedule": schedules, "team": teams}.get(str(t.get("type")), set()).add(tid)
+    for t in targets:
+        try:
+            tid = uuid.UUID(str(t.get("id")))
+        except ValueError:
+            continue
+        {"user": users, "schedule": schedules, "team": teams}.get(str(t.get("type")), set()).add(tid)
     if schedules:
         users |= set(s.execute(sa.select(ScheduleLayerMember.user_id)
                                .join(ScheduleLayer, ScheduleLayer.id == ScheduleLayerMember.layer_id)
@@ -76,5 +84,30 @@ def require_participants(s: Session, incident: Incident, people: dict[uuid.UUID,
     out = outsiders(s, incident, people)
     if out:
         names = ", ".join(sorted(people[u] for u in out))
+        raise Forbidden(f"{ONLY_PARTICIPANTS}: {names} {'is' if len(out) == 1 else 'are'} not taking part",
+                        details={"drill": True, "users": sorted(str(u) for u in out)})
+
+
+def alert_participants(s: Session, alert: Alert) -> set[uuid.UUID] | None:
+    """Who a drill alert (one of a drill service) may page: its service's policy's people, and those
+    taking part in the drill incident it is attached to. None: not a drill alert, anyone may be paged."""
+    service = s.get(Service, alert.service_id)
+    if service is None or not service.drill:
+        return None
+    allowed = policy_people(s, [service.escalation_policy_id] if service.escalation_policy_id else [])
+    incident = s.get(Incident, alert.incident_id) if alert.incident_id else None
+    if incident is not None:
+        allowed |= participants(s, incident) or set()
+    return allowed
+
+
+def require_alert_participants(s: Session, alert: Alert, targets: Iterable[Mapping[str, Any]]) -> None:
+    """Refuse (Forbidden) paging a drill alert to anyone outside its exercise's participants."""
+    allowed = alert_participants(s, alert)
+    if allowed is None:
+        return
+    out = target_people(s, targets) - allowed
+    if out:
+        names = ", ".join(sorted(u.name for u in s.execute(sa.select(User).where(User.id.in_(out))).scalars()))
         raise Forbidden(f"{ONLY_PARTICIPANTS}: {names} {'is' if len(out) == 1 else 'are'} not taking part",
                         details={"drill": True, "users": sorted(str(u) for u in out)})

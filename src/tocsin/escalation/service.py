@@ -27,7 +27,7 @@ from tocsin.audit.service import record
 from tocsin.db.lookup import get_by_key, require_by_key
 from tocsin.db.session import rowcount
 from tocsin.errors import Conflict, IllegalTransition, InvalidInput
-from tocsin.escalation import plan, trail
+from tocsin.escalation import drill, plan, trail
 from tocsin.escalation.models import (
     Escalation,
     EscalationLevel,
@@ -500,6 +500,7 @@ def reassign(session: Session, *, actor: Principal, now: datetime, alert: Alert,
         snap = plan.snapshot([Level(delay_minutes=REASSIGN_DELAY_MINUTES, targets=stored)], 0,
                              reassigned_to=what, reassigned_by=actor.label)
         details = {"targets": [f"{t['type']}:{t['id']}" for t in stored]}
+    drill.require_alert_participants(session, alert, [t for lvl in snap.get("levels") or [] for t in lvl["targets"]])
     snap = plan.marked(snap, f"reassigned to {what} by {actor.label}")
     unacked = _unacknowledge(session, alert, actor, now, "reassigned")
     if row is None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
 from tocsin.errors import Conflict, InvalidInput
+from tocsin.escalation.drill import require_participants
 from tocsin.incidents import timeline
 from tocsin.incidents.models import Incident, Participant, RoleAssignment
 from tocsin.incidents.types import (
@@ -78,6 +79,13 @@ def _ensure_participant(session: Session, *, incident: Incident, user: User, kin
     return row
 
 
+def _only_participants(session: Session, incident: Incident, user: User, actor: Principal) -> None:
+    """A drill (issue 19) takes in only its exercise's participants: adding someone else (a role, a
+    participant) would make them pageable by the back door. Joining oneself stays open."""
+    if incident.drill and actor.user_id != user.id:
+        require_participants(session, incident, {user.id: user.name})
+
+
 def set_participant(session: Session, *, incident: Incident, user: User, kind: ParticipantKind,
                     actor: Principal, now: datetime) -> Participant:
     """Add `user` to the incident (or change how they take part).
@@ -94,6 +102,7 @@ def set_participant(session: Session, *, incident: Incident, user: User, kind: P
         actor.require(OrgRole.responder, "adding responders or other people to an incident")
     if kind == ParticipantKind.responder and user.org_role == OrgRole.viewer.value:
         raise InvalidInput(f"{user.email} has the viewer role and can only observe", details={"user": user.email})
+    _only_participants(session, incident, user, actor)
     if kind == ParticipantKind.observer:
         held = [a.role for a in current_assignments(session, [incident.id]) if a.user_id == user.id]
         if held:
@@ -123,6 +132,7 @@ def assign_role(session: Session, *, incident: Incident, role: Role, user: User,
     for a in holders:
         if a.user_id == user.id:
             return a  # already holds it: nothing changes, nothing recorded
+    _only_participants(session, incident, user, actor)
     previous: list[uuid.UUID] = []
     if role not in MULTI_HOLDER_ROLES:
         for a in holders:

@@ -161,10 +161,10 @@ def declare(session: Session, *, actor: Principal, now: datetime, spec: Declarat
     timeline.append(session, incident=incident, kind=TimelineKind.declared, actor=actor, now=now, key_event=True,
                     text=f"{actor.label} declared {spec.severity.value} {spec.kind.value} incident: {incident.title}",
                     data={"severity": incident.severity, "status": incident.status, "restricted": restricted,
-                          "services": [s.slug for s in services]})
+                          "services": [s.slug for s in services], "drill": incident.drill})
     record(session, actor=actor, action="incident.declare", target_type="incident", target_id=incident.id, now=now,
            details={"ref": ref(incident), "severity": incident.severity, "kind": incident.kind,
-                    "restricted": restricted})
+                    "restricted": restricted, "drill": incident.drill})
     ic = commander or (session.get(User, actor.user_id) if actor.user_id else None)
     if ic is not None:
         assign_role(session, incident=incident, role=Role.incident_commander, user=ic, actor=actor, now=now)
@@ -394,6 +394,10 @@ def update_incident(session: Session, *, incident: Incident, actor: Principal, n
 
     if "services" in changes:
         wanted = _resolve_services(session, changes["services"])
+        if not incident.drill and any(s.drill for s in wanted):  # issue 19: an exercise's stand-in stays in drills
+            raise Conflict(f"{ref(incident)} is a real incident: a drill service ("
+                           f"{', '.join(sorted(s.slug for s in wanted if s.drill))}) joins only drills",
+                           details={"field": "services", "drill": True})
         have = {s.id for s in services_of(session, [incident.id])[incident.id]}
         if {s.id for s in wanted} != have:
             session.execute(sa.delete(IncidentService).where(IncidentService.incident_id == incident.id))

@@ -62,6 +62,7 @@ class Context:
     depended_on: frozenset[uuid.UUID] = frozenset()  # services something depends on
 
     slugs: dict[uuid.UUID, str] = field(default_factory=dict)
+    drills: frozenset[uuid.UUID] = frozenset()  # the drill services (issue 19): routing never crosses into or out of them
 
     def match_labels(self, labels: dict[str, str], *, service_id: uuid.UUID, severity: str,
                      source: str) -> dict[str, str]:
@@ -112,11 +113,15 @@ def _read(session: Session, now: datetime) -> Context:
     ctx.rules = [RuleView(r.id, r.name, load(r.matchers), r.service_id, r.urgency)
                  for r in session.execute(sa.select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))
                  .scalars()]
+    drills = set()
     for s in session.execute(sa.select(Service.id, Service.slug, Service.tier, Service.alert_settings,
-                                       Service.escalation_policy_id)):
+                                       Service.escalation_policy_id, Service.drill)):
         ctx.services[s.id] = ServiceView(s.id, s.slug, s.tier, parse_settings(s.alert_settings),
                                          s.escalation_policy_id is not None)
         ctx.slugs[s.id] = s.slug
+        if s.drill:
+            drills.add(s.id)
+    ctx.drills = frozenset(drills)
     ctx.silences = [silence_view(s) for s in session.execute(sa.select(Silence).where(Silence.ends_at > now))
                     .scalars()]
     ctx.windows = [window_view(w) for w in session.execute(sa.select(MaintenanceWindow)).scalars()]

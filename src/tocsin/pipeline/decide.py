@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -47,11 +47,15 @@ def default_urgency(severity: str) -> str:
 
 
 def route(*, labels: Mapping[str, str], service_id: uuid.UUID, severity: str, rules: Sequence[RuleView],
-          slugs: Mapping[uuid.UUID, str]) -> Route:
-    """Return where the alert goes: the first matching rule decides; otherwise the integration's service."""
+          slugs: Mapping[uuid.UUID, str], drills: Collection[uuid.UUID] = frozenset()) -> Route:
+    """Return where the alert goes: the first matching rule decides; otherwise the integration's service.
+    A rule never moves an alert across the drill line (`drills`: the drill services, issue 19): a drill
+    alert stays with the exercise, a real one never joins it; such a rule is passed over."""
     for rule in rules:
         if match_all(rule.matchers, labels):
             target = rule.service_id or service_id
+            if (target in drills) != (service_id in drills):
+                continue
             urgency = rule.urgency or default_urgency(severity)
             how = f"urgency {urgency} set by the rule" if rule.urgency else f"urgency {urgency} from severity {severity}"
             return Route(target, urgency, f"routed to {slugs.get(target, target)} by rule '{rule.name}' "
@@ -230,16 +234,18 @@ class Firing:
 
 
 def inhibition(*, alert_id: uuid.UUID, service_id: uuid.UUID, labels: Mapping[str, str], firing: Firing,
-               slugs: Mapping[uuid.UUID, str]) -> Inhibition | None:
+               slugs: Mapping[uuid.UUID, str], drills: Collection[uuid.UUID] = frozenset()) -> Inhibition | None:
     """Return what inhibits this alert, or None.
 
     First its dependencies: a firing alert of a service it depends on, directly or transitively (the
     nearest such service, its oldest firing alert). Then the inhibition rules in their order: the
     alert matches the target matchers and a firing alert (not itself) matches the source matchers
-    with the same values of the `equal` labels (absent counts as empty, as in Alertmanager)."""
+    with the same values of the `equal` labels (absent counts as empty, as in Alertmanager). A drill
+    service's alert (`drills`, issue 19) never holds back a real one: an exercise must not mute real pages."""
+    real = service_id not in drills
     for dep in firing.upstream.get(service_id, ()):
         for src in firing.by_service.get(dep, {}).values():
-            if src.id != alert_id:
+            if src.id != alert_id and not (real and src.service_id in drills):
                 return Inhibition(src.id, f"inhibited by {slugs.get(dep, dep)}: {src.summary} (a service it "
                                           f"depends on is firing; released when that alert resolves)", "dependency")
     for rule in firing.rules:
@@ -249,7 +255,7 @@ def inhibition(*, alert_id: uuid.UUID, service_id: uuid.UUID, labels: Mapping[st
             continue
         key = tuple(labels.get(name, "") for name in rule.equal)
         for src in firing.by_rule[rule.id].get(key, {}).values():
-            if src.id != alert_id:
+            if src.id != alert_id and not (real and src.service_id in drills):
                 same = f" with the same {', '.join(rule.equal)}" if rule.equal else ""
                 return Inhibition(src.id, f"inhibited by {slugs.get(src.service_id, src.service_id)}: {src.summary} "
                                           f"(inhibition rule '{rule.name}': {describe(rule.source)} mutes "

@@ -258,7 +258,7 @@ class Batch:
     def _route(self, item: Incoming, labels: dict[str, str]) -> Route:
         ev = item.event
         return decide.route(labels=labels, service_id=item.service_id, severity=ev.severity.value,
-                            rules=self.ctx.rules, slugs=self.ctx.slugs)
+                            rules=self.ctx.rules, slugs=self.ctx.slugs, drills=self.ctx.drills)
 
     def note(self, alert_id: uuid.UUID, kind: str, reason: str, **data: object) -> None:
         """Record a decision about the alert, with its reason."""

@@ -43,7 +43,7 @@ class Inhibitor:
             self._rules_read = True
             self._read(self._rule_sources())
         return decide.inhibition(alert_id=alert_id, service_id=service_id, labels=labels, firing=self.firing,
-                                 slugs=self.ctx.slugs)
+                                 slugs=self.ctx.slugs, drills=self.ctx.drills)
 
     def firing_now(self, alert_id: uuid.UUID, service_id: uuid.UUID, summary: str, labels: Mapping[str, str]) -> None:
         """This alert fires and is not inhibited: it can inhibit the alerts decided after it."""
