@@ -10,6 +10,7 @@ from tocsin.alerts.models import (
     PageRequest,
 )
 from tocsin.audit.models import AuditEntry
+from tocsin.automation.models import ActionRun, ApprovedAction
 from tocsin.chatops.models import ChatAccount, ChatChannel, ChatInstall, ChatMember, ChatOutbox, ChatReceipt
 from tocsin.checks.models import Check, CheckResult
 from tocsin.contacts.models import ContactMethod, NotificationRule, UsedLink
@@ -79,6 +80,7 @@ from tocsin.web.models import UserInvite
 __all__ = [
     "ChatAccount", "ChatChannel", "ChatInstall", "ChatMember", "ChatOutbox", "ChatReceipt",
     "AffectedAsset", "Indicator",
+    "ActionRun", "ApprovedAction",
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
     "PostmortemTemplate", "Problem", "ProblemIncident",
     "IncidentRegime", "Obligation", "RegulatoryClock", "SecurityExposure",

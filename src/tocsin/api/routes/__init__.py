@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from tocsin.api.routes import (
     actions,
     alerts,
+    automation,
     contacts,
     containment,
     directory,
@@ -51,4 +52,4 @@ def install(app: FastAPI) -> None:
                problems.router, obligations.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
                respond.router, mattermost_actions.router, ical.router, ingest.router, push.router,
                containment.router, scim.router, slack.router, mattermost.router,
-               mattermost_outgoing.router)
+               mattermost_outgoing.router, automation.router)
