@@ -120,3 +120,19 @@ def test_a_webhook_without_a_signing_secret_is_refused(runbook):
     done = runbook.as_("Bob").get(f"/incidents/{ref}/automation/runs/{run['id']}")
     assert done["status"] == "refused" and "TOCSIN_AUTOMATION_SIGNING_SECRET" in done["output"]
     assert runbook.webhook_posts() == []
+
+
+def test_a_webhook_to_the_metadata_service_is_stopped_by_the_egress_guard(rb):
+    """Even an action stored around the API's check (an older row, a restored backup) cannot reach it."""
+    from tocsin.automation.models import ApprovedAction
+
+    with rb.db.unit_of_work() as s:
+        s.add(ApprovedAction(slug="meta", name="Metadata", description="", kind="webhook",
+                             url="http://169.254.169.254/latest/meta-data/", params_schema=[], requires_approval=False,
+                             timeout_s=5, enabled=True, created_at=rb.now, updated_at=rb.now))
+    ref = incident(rb)
+    run = ask(rb, "Bob", ref, action="meta")
+    rb.tick()
+    done = rb.as_("Bob").get(f"/incidents/{ref}/automation/runs/{run['id']}")
+    assert done["status"] == "refused" and "blocked by the egress guard" in done["output"]
+    assert done["http_status"] is None

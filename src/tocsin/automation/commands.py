@@ -97,3 +97,11 @@ def check_fits(argv: tuple[str, ...], schema: list[dict[str, object]], command: 
     if missing:
         raise InvalidInput(f"the command {command} needs parameters this action does not define: "
                            f"{', '.join(missing)}", details={"field": "params_schema"})
+
+
+def load_or_error(path: Path | str | None) -> tuple[dict[str, tuple[str, ...]], str | None]:
+    """The allow-list and None, or nothing and why the file cannot be used (an unreadable file allows nothing)."""
+    try:
+        return dict(load(path)), None
+    except AllowListError as exc:
+        return {}, str(exc)

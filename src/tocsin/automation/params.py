@@ -111,8 +111,6 @@ def validate(schema: list[dict[str, Any]], given: Any) -> dict[str, str | int | 
     out: dict[str, str | int | bool] = {}
     for name, spec in known.items():
         value = given.get(name)
-        if value is None or (value == "" and spec["type"] != ParamType.string.value):
-            value = None
         if value is None or value == "":
             if spec["required"]:
                 raise _bad(f"params.{name}", f"{name} is required")
@@ -126,3 +124,43 @@ def as_text(value: str | int | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def parse_lines(text: str) -> list[dict[str, Any]]:
+    """The console's way of writing a schema, one parameter a line:
+    `name | type | required (or optional) | choices (comma-separated) or pattern`, the last two optional:
+
+        host | string | required | [a-z0-9-]+
+        zone | choice | optional | eu, us
+        force | boolean
+    """
+    out: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|", 3)]
+        if len(parts) < 2:
+            raise _bad("params_schema", f"line {number}: write name | type | required | choices or pattern")
+        item: dict[str, Any] = {"name": parts[0], "type": parts[1]}
+        flag = parts[2].lower() if len(parts) > 2 else ""
+        if flag not in ("", "required", "optional"):
+            raise _bad("params_schema", f"line {number}: the third part is required or optional")
+        item["required"] = flag == "required"
+        extra = parts[3] if len(parts) > 3 else ""
+        if extra and parts[1] == ParamType.choice.value:
+            item["choices"] = [c.strip() for c in extra.split(",") if c.strip()]
+        elif extra:
+            item["pattern"] = extra
+        out.append(item)
+    return out
+
+
+def to_lines(schema: list[dict[str, Any]]) -> str:
+    """The schema written as `parse_lines` reads it."""
+    lines = []
+    for spec in schema:
+        extra = ", ".join(spec.get("choices") or []) or (spec.get("pattern") or "")
+        parts = [spec["name"], spec["type"], "required" if spec.get("required") else "optional"] + ([extra] if extra
+                                                                                                    else [])
+        lines.append(" | ".join(parts))
+    return "\n".join(lines)

@@ -211,7 +211,7 @@ def list_runs(s: Session, incident: Incident, *, limit: int = 50) -> list[tuple[
     rows = s.execute(sa.select(ActionRun, ApprovedAction).join(ApprovedAction, ApprovedAction.id == ActionRun.action_id)
                      .where(ActionRun.incident_id == incident.id)
                      .order_by(ActionRun.requested_at.desc(), ActionRun.id).limit(limit))
-    return [(r, a) for r, a in rows.tuples()]
+    return [(r, a) for r, a in rows]
 
 
 def require_run(s: Session, incident: Incident, run_id: uuid.UUID, *, for_update: bool = False) -> ActionRun:

@@ -25,6 +25,7 @@ from tocsin.web.render import render, secure
 from tocsin.web.routes import (
     action_pages,
     audit_pages,
+    automation_pages,
     auth,
     chat_pages,
     config_services,
@@ -93,7 +94,7 @@ def install(app: FastAPI) -> None:
                                                    problem_pages, postmortem_pages, obligation_pages, evidence_pages,
                                                    guest_pages, legal_pages, room_actions, room,
                                                    integrations, monitors, rules_pages, audit_pages, containment_pages,
-                                                   indicator_pages, sso)))
+                                                   indicator_pages, sso, automation_pages)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

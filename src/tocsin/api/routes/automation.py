@@ -39,11 +39,7 @@ CtxDep = Annotated[Ctx, Depends(context)]
 
 
 def allow_list(settings: Any) -> dict[str, tuple[str, ...]]:
-    """The operator's allow-list; an unreadable file allows nothing (the admin page says why)."""
-    try:
-        return dict(commands.load(settings.automation_commands))
-    except commands.AllowListError:
-        return {}
+    return commands.load_or_error(settings.automation_commands)[0]
 
 
 def action_out(action: ApprovedAction, me: Principal) -> dict[str, Any]:
@@ -77,11 +73,8 @@ def list_actions(ctx: CtxDep) -> dict[str, Any]:
 def list_commands(ctx: CtxDep, request: Request) -> dict[str, Any]:
     with ctx.work() as (_s, me):
         me.require(OrgRole.admin, "reading the allow-listed commands")
-    try:
-        found = commands.load(request.app.state.settings.automation_commands)
-    except commands.AllowListError as exc:
-        return {"commands": {}, "error": str(exc)}
-    return {"commands": {k: list(v) for k, v in found.items()}, "error": None}
+    found, error = commands.load_or_error(request.app.state.settings.automation_commands)
+    return {"commands": {k: list(v) for k, v in found.items()}, "error": error}
 
 
 @router.post("/automation/actions", status_code=201, response_model=ActionOut,

@@ -45,6 +45,10 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
         ("/checklist-templates", "Containment checklists", "the steps a security incident's checklist starts with",
          False),
     ]),
+    ("Preparation", [
+        ("/configure/automation", "Approved actions", "signed webhooks and allow-listed commands responders run "
+         "from the room, with a second person's approval", False),
+    ]),
     ("Oversight", [
         ("/audit", "Audit log", "every privileged action, with the chain verified", True),
     ]),
