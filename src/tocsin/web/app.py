@@ -25,8 +25,8 @@ from tocsin.web.render import render, secure
 from tocsin.web.routes import (
     action_pages,
     audit_pages,
-    automation_pages,
     auth,
+    automation_pages,
     chat_pages,
     config_services,
     config_teams,
