@@ -42,7 +42,7 @@ def check_schema(raw: Any) -> list[dict[str, Any]]:
             raise _bad(field, f"parameter {name!r} is defined twice")
         seen.add(name)
         try:
-            kind = ParamType(item.get("type"))
+            kind = ParamType(str(item.get("type")))
         except ValueError:
             raise _bad(field, "type must be string, integer, boolean or choice") from None
         choices = item.get("choices") or []

@@ -54,8 +54,8 @@ def action_out(action: ApprovedAction, me: Principal) -> dict[str, Any]:
 def runs_out(s: Session, rows: list[tuple[ActionRun, ApprovedAction]]) -> list[dict[str, Any]]:
     users = users_by_id(s, [x for r, _ in rows for x in (r.requested_by_id, r.approved_by_id)])
     return [{"id": r.id, "action": a.slug, "action_name": a.name, "kind": a.kind, "params": r.params,
-             "dry_run": r.dry_run, "status": r.status, "requested_by": users.get(r.requested_by_id),
-             "approved_by": users.get(r.approved_by_id), "exit_status": r.exit_status, "http_status": r.http_status,
+             "dry_run": r.dry_run, "status": r.status, "requested_by": users.get(r.requested_by_id) if r.requested_by_id else None,
+             "approved_by": users.get(r.approved_by_id) if r.approved_by_id else None, "exit_status": r.exit_status, "http_status": r.http_status,
              "output": r.output, "requested_at": r.requested_at, "decided_at": r.decided_at,
              "started_at": r.started_at, "finished_at": r.finished_at} for r, a in rows]
 

@@ -101,9 +101,10 @@ def run_page(request: Request, ref: str, slug: str, ctx: CtxDep) -> Response:
         action = svc.require_action(s, slug[:64])
         if not action.enabled:
             raise InvalidInput(f"the action {action.slug} is disabled", details={"action": action.slug})
-        values = {"a": action_form(action), "h": {"ref": incident_ref(incident), "title": incident.title},
-                  "restricted": incident.restricted, "can_act": me.at_least(OrgRole.responder)}
-    return render(request, ctx, "automation_run.html", fid="au", **values)
+        form = action_form(action)
+        head = {"ref": incident_ref(incident), "title": incident.title}
+        can_act = me.at_least(OrgRole.responder)
+    return render(request, ctx, "automation_run.html", fid="au", a=form, h=head, can_act=can_act)
 
 
 @router.post("/incidents/{ref}/automation/runs")
