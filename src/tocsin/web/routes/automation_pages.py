@@ -52,7 +52,7 @@ def actions_page(request: Request, ctx: CtxDep) -> Response:
 
 
 def _values(form: dict[str, str]) -> dict[str, Any]:
-    timeout = field(form, "timeout_s", max_len=6) or "60"
+    timeout = field(form, "timeout_s", required=False, max_len=6) or "60"
     if not timeout.isdigit():
         raise InvalidInput("timeout: whole seconds", details={"field": "timeout_s"})
     return {"slug": field(form, "slug", max_len=64), "name": field(form, "name", max_len=120),
