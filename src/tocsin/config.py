@@ -175,6 +175,13 @@ class Settings(BaseSettings):
     guardrail_notify_severities: str = Field(default="SEV1,SEV2",
                                              description="Severities whose Incident Commander is told of a trip "
                                                          "through their notification rules (empty: nobody)")
+    # approved actions (issue 19): the operator's allow-list of commands, and the webhooks' signing secret
+    automation_commands: Path | None = Field(default=None, description="YAML file mapping a command name to its "
+                                             "argv (placeholders {param} as whole items): the only commands "
+                                             "approved actions may run; unset: no command actions")
+    automation_signing_secret: str | None = Field(default=None, description="Signs approved actions' webhooks "
+                                                  "(HMAC-SHA256, X-Tocsin-Signature); unset: webhook actions refuse "
+                                                  "to run")
     metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
     metrics_public: bool = Field(default=False, description="Serve /metrics without an API token")
     # evidence locker (issue 17): uploaded files, content-addressed and write-once

@@ -10,6 +10,7 @@ from tocsin.alerts.models import (
     PageRequest,
 )
 from tocsin.audit.models import AuditEntry
+from tocsin.automation.models import ActionRun, ApprovedAction
 from tocsin.chatops.models import ChatAccount, ChatChannel, ChatInstall, ChatMember, ChatOutbox, ChatReceipt
 from tocsin.checks.models import Check, CheckResult
 from tocsin.comms.models import CommsTemplate, StakeholderSubscription, UpdateReminder
@@ -85,6 +86,7 @@ from tocsin.workflows.models import IncidentType, IncidentWorkflow, WorkflowRun
 __all__ = [
     "ChatAccount", "ChatChannel", "ChatInstall", "ChatMember", "ChatOutbox", "ChatReceipt",
     "AffectedAsset", "Indicator",
+    "ActionRun", "ApprovedAction",
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
     "PostmortemTemplate", "Problem", "ProblemIncident",
     "IncidentRegime", "Obligation", "RegulatoryClock", "SecurityExposure",

@@ -718,6 +718,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk_exercises(walk, form, W, A, B, admin)
     walk_comms(walk, form, W, A, B)
     walk_runbooks(walk, form, W, A, B)
+    walk_automation(walk, form, W, A, B)
     walk_legal_gate_and_guests(walk, form, W, A, admin)
     invited = walk("POST", "/users/invite", expect=(200, 303), **form("", {
         "email": "dan@example.test", "name": "Dan", "org_role": "viewer"}))
@@ -1020,6 +1021,45 @@ def walk_runbooks(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  
     walk("POST", "/incidents/{ref}/runbooks/{slug}/steps/{number}", f"/incidents/{ref}/runbooks/console/steps/2",
          expect=303, **form("", {"state": "skipped"}))
     walk("DELETE", f"{api}/runbooks/{{key}}", f"{api}/runbooks/console", expect=204, **A)
+def walk_automation(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803
+                    B: dict[str, Any]) -> None:  # noqa: N803
+    """Approved actions (automation/): the admin defines a webhook action, Bob asks for runs, the admin approves
+    and refuses them (API and console)."""
+    api = "/api/v1"
+    hook = {"slug": "flush", "name": "Flush", "kind": "webhook", "url": "https://hooks.example.test/flush",
+            "requires_approval": True, "params_schema": [{"name": "zone", "type": "choice", "choices": ["eu"]}]}
+    made = walk("POST", f"{api}/automation/actions", expect=201, json=hook, **A).json()["id"]
+    walk("GET", f"{api}/automation/actions", **B)
+    walk("GET", f"{api}/automation/commands", **A)
+    walk("GET", f"{api}/automation/actions/{{key}}", f"{api}/automation/actions/flush", **B)
+    walk("PATCH", f"{api}/automation/actions/{{key}}", f"{api}/automation/actions/{made}", json={"timeout_s": 9}, **A)
+    ref = walk("POST", f"{api}/incidents", expect=201, json={"title": "CDN stale", "severity": "SEV3"}, **B).json()["ref"]
+    runs = f"{api}/incidents/{ref}/automation/runs"
+    first = walk("POST", f"{api}/incidents/{{key}}/automation/runs", runs, expect=201,
+                 json={"action": "flush", "params": {"zone": "eu"}}, **B).json()["id"]
+    second = walk("POST", f"{api}/incidents/{{key}}/automation/runs", runs, expect=201, json={"action": "flush"},
+                  **B).json()["id"]
+    walk("GET", f"{api}/incidents/{{key}}/automation/runs", runs, **B)
+    walk("GET", f"{api}/incidents/{{key}}/automation/runs/{{run_id}}", f"{runs}/{first}", **B)
+    walk("POST", f"{api}/incidents/{{key}}/automation/runs/{{run_id}}/approve", f"{runs}/{first}/approve", **A)
+    walk("POST", f"{api}/incidents/{{key}}/automation/runs/{{run_id}}/refuse", f"{runs}/{second}/refuse", **A)
+    # the console
+    page = "/configure/automation"
+    walk("GET", page, **W)
+    walk("POST", page, expect=303, **form("", {"slug": "purge", "name": "Purge", "kind": "webhook",
+                                               "url": "https://hooks.example.test/purge", "enabled": "1"}))
+    walk("POST", f"{page}/{{action_id}}", f"{page}/{made}", expect=303,
+         **form("", {"slug": "flush", "name": "Flush CDN", "kind": "webhook", "url": "https://hooks.example.test/f",
+                     "params": "zone | choice | optional | eu", "requires_approval": "1", "enabled": "1"}))
+    walk("GET", "/incidents/{ref}/automation/{slug}", f"/incidents/{ref}/automation/flush", **W)
+    walk("POST", "/incidents/{ref}/automation/runs", f"/incidents/{ref}/automation/runs", expect=303,
+         **form("", {"action": "purge"}))
+    third = walk("POST", f"{api}/incidents/{{key}}/automation/runs", runs, expect=201, json={"action": "flush"},
+                 **B).json()["id"]
+    walk("POST", "/incidents/{ref}/automation/runs/{run_id}", f"/incidents/{ref}/automation/runs/{third}",
+         expect=303, **form("", {"decision": "approve"}))
+    spare = walk("POST", f"{api}/automation/actions", expect=201, json={**hook, "slug": "spare"}, **A).json()["id"]
+    walk("DELETE", f"{api}/automation/actions/{{key}}", f"{api}/automation/actions/{spare}", expect=204, **A)
 
 
 def walk_schedule_editor_and_swaps(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803

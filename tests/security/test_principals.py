@@ -308,6 +308,14 @@ ROUTES: list[Route] = [
     R("GET", "/configure/runbooks", "user"),
     R("GET", "/configure/runbooks/new", "responder"),
     R("GET", "/configure/runbooks/{slug}", "user", "/configure/runbooks/vault"),
+    # approved actions (automation/): the action "hook" and its waiting runs of the restricted incident {sec}
+    R("GET", f"{API}/automation/actions", "user"),
+    R("GET", f"{API}/automation/actions/{{key}}", "user", f"{API}/automation/actions/hook"),
+    R("GET", f"{API}/automation/commands", "admin"),
+    R("GET", f"{INC}/automation/runs", "read", f"{API}/incidents/{{sec}}/automation/runs"),
+    R("GET", f"{INC}/automation/runs/{{run_id}}", "read", f"{API}/incidents/{{sec}}/automation/runs/{{arun}}"),
+    R("GET", "/configure/automation", "user"),
+    R("GET", "/incidents/{ref}/automation/{slug}", "read", "/incidents/{sec}/automation/hook"),
 
     # --- console pages --------------------------------------------------------------------------
     *(R("GET", page, "user") for page in ("/", "/alerts", "/services", "/schedules", "/escalation-policies",
@@ -540,6 +548,22 @@ ROUTES: list[Route] = [
     R("POST", "/exercises/{exercise_id}/next", "admin", "/exercises/{exercise}/next", form={}),
     R("POST", "/exercises/{exercise_id}/finish", "admin", "/exercises/{exercise}/finish", form={}),
     R("POST", f"{API}/exercises/{{exercise_id}}/finish", "admin", f"{API}/exercises/{{exercise}}/finish"),
+    R("POST", f"{API}/automation/actions", "admin", json={"slug": "hook-{who}", "name": "Hook", "kind": "webhook",
+                                                          "url": "https://hooks.example.test/y"}),
+    R("PATCH", f"{API}/automation/actions/{{key}}", "admin", f"{API}/automation/actions/hook", json={"timeout_s": 20}),
+    R("POST", f"{INC}/automation/runs", "write", f"{API}/incidents/{{sec}}/automation/runs", json={"action": "hook"}),
+    R("POST", f"{INC}/automation/runs/{{run_id}}/approve", "write",
+      f"{API}/incidents/{{sec}}/automation/runs/{{arun}}/approve"),
+    R("POST", f"{INC}/automation/runs/{{run_id}}/refuse", "write",
+      f"{API}/incidents/{{sec}}/automation/runs/{{arun2}}/refuse"),
+    R("POST", "/configure/automation", "admin", form={"slug": "console-{who}", "name": "Console", "kind": "webhook",
+                                                      "url": "https://hooks.example.test/z"}),
+    R("POST", "/configure/automation/{action_id}", "admin", "/configure/automation/{hook_id}",
+      form={"slug": "hook", "name": "Hook", "kind": "webhook", "url": "https://hooks.example.test/x",
+            "requires_approval": "1", "enabled": "1"}),
+    R("POST", "/incidents/{ref}/automation/runs", "write", "/incidents/{sec}/automation/runs", form={"action": "hook"}),
+    R("POST", "/incidents/{ref}/automation/runs/{run_id}", "write", "/incidents/{sec}/automation/runs/{arun3}",
+      form={"decision": "approve"}),
     R("POST", f"{API}/action-items", "responder", json={"title": "Add a retry budget", "type": "prevent"}),
     R("PATCH", f"{API}/action-items/{{item_id}}", "write", f"{API}/action-items/{{item}}",
       json={"status": "in_progress"}),
@@ -765,6 +789,7 @@ ROUTES: list[Route] = [
     R("POST", "/stakeholders/{sub_id}/delete", "admin", "/stakeholders/{stake2}/delete", form={}),
     R("DELETE", f"{API}/comms/templates/{{template_id}}", "admin", f"{API}/comms/templates/{{commstpl}}"),
     R("DELETE", f"{API}/runbooks/{{key}}", "admin", f"{API}/runbooks/vault"),
+    R("DELETE", f"{API}/automation/actions/{{key}}", "admin", f"{API}/automation/actions/{{spare_hook}}"),
     # the console unlinks and links again (each answers ok), then the API unlinks
     R("POST", "/problems/{problem_id}/unlink", "write", "/problems/{problem}/unlink", form={"incident": "{ref}"}),
     R("POST", "/problems/{problem_id}/link", "write", "/problems/{problem}/link", form={"incident": "{ref}"}),
@@ -826,6 +851,7 @@ def _ok(r: Any, *status: int) -> Any:
 def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: Any, who: str) -> tuple[dict, dict]:
     """The organisation every principal walks, made through the API by an admin; returns (world,
     principals) where principals maps each kind to (WebUser or None, extra credential state)."""
+    from tocsin.automation.service import request_run
     from tocsin.chatops import accounts as chat_accounts
     from tocsin.contacts.models import ContactMethod
     from tocsin.engine.runner import Engine
@@ -946,6 +972,14 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     for person, kind in ((viewer, "observer"), (responder, "responder")):
         _ok(client.post(f"{api}/incidents/{sec}/participants", json={"user": person.email, "kind": kind}, **A))
     step = _ok(client.post(f"{api}/incidents/{sec}/checklist", json={}, **A), 201)["items"][0]["id"]
+    hook = {"slug": "hook", "name": "Hook", "kind": "webhook", "url": "https://hooks.example.test/x",
+            "requires_approval": True}
+    hook_id = _ok(client.post(f"{api}/automation/actions", json=hook, **A), 201)["id"]
+    spare_hook = _ok(client.post(f"{api}/automation/actions", json={**hook, "slug": "spare-hook"}, **A), 201)["id"]
+    with db.unit_of_work() as s:  # runs of the restricted incident waiting for approval (asked by a workflow)
+        target = require_incident(s, system, sec)
+        aruns = {key: str(request_run(s, incident=target, action="hook", params={}, actor=system, now=clock.now()))
+                 for key in ("arun", "arun2", "arun3")}
     ctpl = _ok(client.post(f"{api}/checklist-templates", json={
         "name": "Host", "steps": [{"kind": "preserve", "title": "Snapshot", "target": "web-7"}]}, **A), 201)["id"]
     exercise = _ok(client.post(f"{api}/exercises", json={"shipped": "database-outage", "mode": "tabletop",
@@ -1049,7 +1083,8 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "check2": check2["id"], "layer2": layer2["id"], "spare_component2": spare_component2["id"],
         "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps, **own,
         "sec": sec, "step": step, "ctpl": ctpl, "wflow": wflow, "exercise": exercise, "commstpl": commstpl, "stake": stake,
-        "stake2": stake2, "osec": osec, "sec_art33": owed["art33@gdpr"],
+        "stake2": stake2, "osec": osec, "hook_id": hook_id, "spare_hook": spare_hook, **aruns,
+        "sec_art33": owed["art33@gdpr"],
         "sec_art34": owed["art34@gdpr"], "sec_ew": owed["early-warning@nis2"], "sec_note": owed["notification@nis2"],
         **iocs, "scim_token": scim_token, "lsec": lsec, "draft": draft, "grant": grant,
         "own_chat": own.get("own_chat", str(uuid.uuid4())),
@@ -1162,7 +1197,8 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "auto_rule", "inhibition_rule", "swap_open", "swap_accept",
                                             "swap_accept_offer", "swap_cancel", "step", "ctpl", "wflow", "exercise",
                                             "sec_art33", "commstpl", "stake", "stake2",
-                                            "sec_art34", "draft", "grant")}
+                                            "sec_art34", "draft", "grant", "hook_id", "spare_hook", "arun",
+                                            "arun2", "arun3")}
     world.update(helper="someone@example.test", ref="INC-1", sec="INC-2", item_ref="ACT-1", who="x", p256dh=P256DH,
                  push_auth="A" * 22)
     world.update(lsec="INC-5", osec="INC-4", isec="INC-3", sec_ioc=str(uuid.uuid4()), sec_ioc2=str(uuid.uuid4()), sec_asset=str(uuid.uuid4()))  # issue 17

@@ -92,6 +92,12 @@ def secret_world(app, client, db, clock, system, make_person):
     art33 = next(o["id"] for o in ok(client.get(f"{API}/incidents/{sec}/obligations", **I))["items"]
                  if o["obligation"] == "art33")
     ok(client.post(f"{API}/incidents/{sec}/obligations/{art33}/filing", json={"reference": f"{SECRET}-ref"}, **A))
+    # an approved action run for it, its parameter carrying SECRET (the run waits for a second person)
+    ok(client.post(f"{API}/automation/actions", json={
+        "slug": "acme", "name": "Flush", "kind": "webhook", "url": "https://hooks.example.test/x",
+        "requires_approval": True, "params_schema": [{"name": "note", "type": "string"}]}, **A), 201)
+    run = ok(client.post(f"{API}/incidents/{ref}/automation/runs", json={"action": "acme",
+                                                                        "params": {"note": f"{SECRET} run"}}, **I), 201)
     with db.unit_of_work() as s:  # its chat channel, as Configure -> Chat lists it (to admins only)
         s.add(ChatChannel(incident_id=uuid.UUID(inc["id"]), platform="slack", name="inc-1", private=True,
                           state="ready", channel_id="C0SECRET", created_at=clock.now()))
@@ -101,7 +107,7 @@ def secret_world(app, client, db, clock, system, make_person):
     return {"admin": admin, "insider": insider, "outsider": outsider, "viewer": viewer, "ref": ref, "inc": inc,
             "note": note["id"], "alert": alert["id"], "item": item, "problem": problem, "pm": pm["id"],
             "notice": notice["id"], "control": control["ref"], "sec": sec, "ical": ical, "integration": integration,
-            "evidence": evidence["id"]}
+            "evidence": evidence["id"], "run": run["id"]}
 
 
 def _values(w: dict[str, Any], who: Any) -> dict[str, str]:
@@ -115,10 +121,10 @@ def _values(w: dict[str, Any], who: Any) -> dict[str, str]:
             "template_id": str(uuid.uuid4()), "maintenance_id": str(uuid.uuid4()), "component_id": str(uuid.uuid4()),
             "swap_id": str(uuid.uuid4()), "path": "app.js", "evidence_id": w["evidence"],
             "workflow_id": str(uuid.uuid4()), "exercise_id": str(uuid.uuid4()),
-            "group_id": str(uuid.uuid4())}  # SCIM: the provider's token only (an outsider gets a 401)
+            "group_id": str(uuid.uuid4()), "run_id": w["run"], "action_id": str(uuid.uuid4())}  # SCIM: the provider's token only (an outsider gets a 401)
 
 
-KEYS = {"/api/v1/incidents/": "ref", "/incidents/": "ref", "/api/v1/users/": "me", "/api/v1/teams/": "platform",
+KEYS = {"/api/v1/automation/actions/": "acme", "/api/v1/incidents/": "ref", "/incidents/": "ref", "/api/v1/users/": "me", "/api/v1/teams/": "platform",
         "/teams/": "platform",
         "/api/v1/services/": "checkout", "/services/": "checkout", "/api/v1/schedules/": "ops", "/schedules/": "ops",
         "/api/v1/escalation-policies/": "default", "/escalation-policies/": "default"}
@@ -196,7 +202,8 @@ def test_the_insider_does_see_it(app, client, secret_world):
                  f"{API}/incidents/{w['ref']}/timeline", f"{API}/postmortems/{w['pm']}",
                  f"{API}/action-items/{w['item']['ref']}", f"{API}/incidents/export",
                  f"{API}/incidents/{w['ref']}/evidence", f"{API}/incidents/{w['ref']}/evidence/report",
-                 f"{API}/incidents/{w['ref']}/evidence/{w['evidence']}/content"):
+                 f"{API}/incidents/{w['ref']}/evidence/{w['evidence']}/content",
+                 f"{API}/incidents/{w['ref']}/automation/runs"):
         assert SECRET in client.get(path, headers=me).text, path
 
 

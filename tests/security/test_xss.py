@@ -138,6 +138,10 @@ def ok(r: Any, *status: int) -> Any:
 def poisoned(app, client, db, clock, system, make_person):
     """Every user-writable field that is shown somewhere, holding a payload; written through the API (and
     the console's own forms where the console writes something the API does not)."""
+
+    import sqlalchemy as sa
+
+    from tocsin.automation.models import ActionRun
     from tocsin.chatops import accounts as chat_accounts
     from tocsin.chatops.models import ChatChannel, ChatOutbox
     from tocsin.engine.runner import Engine
@@ -314,6 +318,17 @@ def poisoned(app, client, db, clock, system, make_person):
         "checklist": [payload("typechecklist")[:300]]}, **A), 201)
     tref = ok(client.post(f"{API}/incidents", json={"title": "Typed", "severity": "SEV3", "incident_type": "xss-type",
                                                      "custom_fields": {"note": payload("fieldvalue")}}, **A), 201)["ref"]
+    # an approved action (slug "acme", as the {slug} the console walk fills in) and a run of it with its output
+    ok(client.post(f"{API}/automation/actions", json={
+        "slug": "acme", "name": payload("actionname")[:120], "description": payload("actiondescription"),
+        "kind": "webhook", "url": "https://hooks.example.test/x", "params_schema": [
+            {"name": "note", "type": "string"}, {"name": "pick", "type": "choice",
+                                                 "choices": [payload("actionchoice")[:200]]}]}, **A), 201)
+    run = ok(client.post(f"{API}/incidents/{ref}/automation/runs", json={
+        "action": "acme", "params": {"note": payload("runparam")}}, **A), 201)
+    with db.unit_of_work() as s:
+        s.execute(sa.update(ActionRun).where(ActionRun.id == uuid.UUID(run["id"]))
+                  .values(status="failed", output=payload("runoutput")))
     # chat-ops: an incident channel and a failed chat call (Configure -> Chat, the room), a linked chat user (/me)
     with db.unit_of_work() as s:
         inc_id = require_incident(s, system, ref).id

@@ -19,6 +19,7 @@ from tocsin.actions import reminders
 from tocsin.actions.jobs import TrackerSync, action_reminders, action_sync
 from tocsin.actions.models import ActionItem
 from tocsin.alerts.models import Alert, AlertEvent, IngestJournal
+from tocsin.automation import jobs as automation
 from tocsin.chatops import deliver as chat
 from tocsin.chatops import follow as chat_follow
 from tocsin.chatops.clients import enabled as chat_enabled
@@ -171,6 +172,7 @@ ORDER = [
     ("handoffs", probed(_handoffs_due, handoffs)),
     ("workflows", probed(workflow_runs.has_work, workflow_runs.workflows)),
     ("guardrails", probed(guardrail_job.has_work, guardrail_job.guardrails)),
+    ("automation_runs", probed(automation.has_work, automation.automation_runs)),
     ("chat_follow", probed(chat_follow.has_work, chat_follow.chat_follow)),
     ("deliver", deliver),
     ("statuspage_maintenance", statuspage_maintenance),

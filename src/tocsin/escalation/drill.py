@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts.models import Alert
 from tocsin.errors import Forbidden
 from tocsin.escalation.models import EscalationLevel
+from tocsin.incidents import roles
 from tocsin.incidents.models import Incident, IncidentService, Participant
 from tocsin.oncall.models import ScheduleLayer, ScheduleLayerMember
 from tocsin.services.models import Service
@@ -86,6 +87,9 @@ def require_participants(s: Session, incident: Incident, people: dict[uuid.UUID,
         names = ", ".join(sorted(people[u] for u in out))
         raise Forbidden(f"{ONLY_PARTICIPANTS}: {names} {'is' if len(out) == 1 else 'are'} not taking part",
                         details={"drill": True, "users": sorted(str(u) for u in out)})
+
+
+roles.DRILL_ADMISSION.append(require_participants)  # roles, below, asks before it brings anyone into a drill
 
 
 def alert_participants(s: Session, alert: Alert) -> set[uuid.UUID] | None:

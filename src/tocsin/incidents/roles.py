@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
-from tocsin.errors import Conflict, InvalidInput
-from tocsin.escalation.drill import require_participants
+from tocsin.errors import Conflict, Forbidden, InvalidInput
 from tocsin.incidents import timeline
 from tocsin.incidents.models import Incident, Participant, RoleAssignment
 from tocsin.incidents.types import (
@@ -79,11 +79,22 @@ def _ensure_participant(session: Session, *, incident: Incident, user: User, kin
     return row
 
 
+# Who may be brought into a drill (issue 19) is decided by its drill services' escalation policies, a
+# layer above this one: escalation/drill.py registers its check here when it is imported (the app, the
+# engine and the CLI import it). With none registered, nobody is brought into a drill but by themselves.
+DrillAdmission = Callable[[Session, Incident, dict[uuid.UUID, str]], None]
+DRILL_ADMISSION: list[DrillAdmission] = []
+
+
 def _only_participants(session: Session, incident: Incident, user: User, actor: Principal) -> None:
-    """A drill (issue 19) takes in only its exercise's participants: adding someone else (a role, a
-    participant) would make them pageable by the back door. Joining oneself stays open."""
-    if incident.drill and actor.user_id != user.id:
-        require_participants(session, incident, {user.id: user.name})
+    """A drill takes in only its exercise's participants: adding someone else (a role, a participant)
+    would make them pageable by the back door. Joining oneself stays open."""
+    if not incident.drill or actor.user_id == user.id:
+        return
+    if not DRILL_ADMISSION:
+        raise Forbidden("a drill takes in only the exercise's participants", details={"drill": True})
+    for check in DRILL_ADMISSION:
+        check(session, incident, {user.id: user.name})
 
 
 def set_participant(session: Session, *, incident: Incident, user: User, kind: ParticipantKind,

@@ -26,6 +26,7 @@ from tocsin.web.routes import (
     action_pages,
     audit_pages,
     auth,
+    automation_pages,
     chat_pages,
     comms_pages,
     config_services,
@@ -100,7 +101,7 @@ def install(app: FastAPI) -> None:
                                                    guest_pages, legal_pages, workflow_pages, guardrail_pages,
                                                    runbook_pages, room_actions, room,
                                                    integrations, monitors, rules_pages, audit_pages, containment_pages,
-                                                   exercise_pages, indicator_pages, handbook_pages, sso)))
+                                                   exercise_pages, indicator_pages, handbook_pages, sso, automation_pages)))
     api_docs.mount_assets(app)  # before /static, which would otherwise answer its paths
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from tocsin.api.routes import (
     actions,
     alerts,
+    automation,
     comms,
     contacts,
     containment,
@@ -57,4 +58,5 @@ def install(app: FastAPI) -> None:
                problems.router, obligations.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
                respond.router, mattermost_actions.router, ical.router, ingest.router, push.router,
                containment.router, exercises.router, runbooks.router, comms.router, guardrails.router, scim.router, slack.router,
-               mattermost.router, mattermost_outgoing.router, workflows.router, handbooks.router)
+               mattermost.router, mattermost_outgoing.router, workflows.router, handbooks.router,
+               automation.router)

@@ -56,6 +56,8 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
         ("/configure/handbooks", "Role handbooks", "what each incident role does, shown when someone takes it", False),
         ("/configure/ic-bench", "IC bench", "who is trained as Incident Commander, and the exercises they passed",
          False),
+        ("/configure/automation", "Approved actions", "signed webhooks and allow-listed commands responders run "
+         "from the room, with a second person's approval", False),
     ]),
     ("Security response", [
         ("/checklist-templates", "Containment checklists", "the steps a security incident's checklist starts with",
