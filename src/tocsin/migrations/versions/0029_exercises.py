@@ -1,7 +1,7 @@
 """Exercises and game days (issue 19): runs of a scenario, their participants and events.
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0028
 Create Date: 2026-12-06 21:00:00.000000
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0029'
-down_revision = '0033'
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 

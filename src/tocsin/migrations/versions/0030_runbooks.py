@@ -2,7 +2,7 @@
 matchers, and each incident's progress through their numbered steps.
 
 Revision ID: 0030
-Revises: 0027
+Revises: 0029
 Create Date: 2026-12-06 21:00:00.000000
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0030'
-down_revision = '0032'
+down_revision = '0029'
 branch_labels = None
 depends_on = None
 

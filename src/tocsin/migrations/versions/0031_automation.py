@@ -2,7 +2,7 @@
 each run of one for an incident (requested, approved by a second person, run by the engine).
 
 Revision ID: 0031
-Revises: 0027
+Revises: 0030
 Create Date: 2026-12-06 21:00:00.000000
 """
 

@@ -1,7 +1,7 @@
 """Communication (issue 19): update templates, stakeholder subscriptions, update reminders.
 
 Revision ID: 0032
-Revises: 0027
+Revises: 0031
 Create Date: 2026-12-06 21:00:00.000000
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0032'
-down_revision = '0028'
+down_revision = '0031'
 branch_labels = None
 depends_on = None
 

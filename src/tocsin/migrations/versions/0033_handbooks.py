@@ -3,7 +3,7 @@
 people get the same pages, marked shadow, without being the responder).
 
 Revision ID: 0033
-Revises: 0027
+Revises: 0032
 Create Date: 2026-12-06 21:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0033'
-down_revision = '0034'
+down_revision = '0032'
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ defaults are written lazily, when the table is empty), and an index the workflow
 timeline's new declarations and status changes by.
 
 Revision ID: 0034
-Revises: 0027
+Revises: 0033
 Create Date: 2026-12-06 21:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0034'
-down_revision = '0027'
+down_revision = '0033'
 branch_labels = None
 depends_on = None
 
