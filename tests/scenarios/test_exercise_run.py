@@ -7,11 +7,7 @@ Written on the harness's runbook: SQLite and PostgreSQL, a ManualClock, the whol
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-
-from tocsin.guardrails.types import Tripped
 
 SCENARIO = """
 name: Checkout database
@@ -49,9 +45,8 @@ def _yaml(rb) -> str:
             .replace("carol@example.com", rb.people["Carol"].email))
 
 
-def test_a_scored_game_day_through_the_real_pipeline(rb, monkeypatch):
+def test_a_scored_game_day_through_the_real_pipeline(rb):
     alice, bob, carol = rb.as_("Alice Admin"), rb.as_("Bob"), rb.as_("Carol")
-    t0 = rb.now
     run = alice.post("/exercises", scenario=_yaml(rb))
     assert run["status"] == "running" and run["mode"] == "live" and run["integration_key"]
     rid = run["id"]
@@ -96,10 +91,8 @@ def test_a_scored_game_day_through_the_real_pipeline(rb, monkeypatch):
     progress = alice.get(f"/exercises/{rid}/score")
     assert progress["status"] == "running"
 
-    # a guardrail tripped during the run (the guardrails part reports them)
-    monkeypatch.setattr("tocsin.exercises.service.tripped", lambda s, iid: [
-        Tripped("no_scribe", t0 + timedelta(minutes=5), None, "no scribe on a SEV1")])
-    rb.clock.advance(minutes=1)
+    # 11 min: still no Scribe on this SEV1: the guardrail trips (the engine's guardrails job) and costs points
+    rb.tick(minutes=3)
     done = alice.post(f"/exercises/{rid}/finish", 200)
     score = done["score"]
     assert score["times"] == {"acknowledge": 60.0, "commander": 60.0, "first_update": 120.0, "mitigated": 480.0}
@@ -107,6 +100,9 @@ def test_a_scored_game_day_through_the_real_pipeline(rb, monkeypatch):
     assert score["guardrails"] == ["no_scribe"] and score["guardrail_penalty"] == 10
     assert score["total"] == 90 and score["passed"] is True
     assert alice.get(f"/exercises/{rid}/score")["total"] == 90
+    # the IC bench credits both people who held command with a passed exercise as Incident Commander
+    bench = {row["user"]["email"]: [c["name"] for c in row["exercises_passed"]] for row in alice.get("/ic-bench")}
+    assert bench[rb.people["Bob"].email] == bench[rb.people["Carol"].email] == [run["name"]]
     # the key stops working once the run is over
     r = rb.http.post("/v2/enqueue", json={"routing_key": run["integration_key"], "event_action": "trigger",
                                           "dedup_key": "again", "payload": {"summary": "x", "source": "d",
