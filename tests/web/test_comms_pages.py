@@ -74,3 +74,21 @@ def test_admins_edit_templates_with_a_preview_and_a_bad_template_is_refused(web_
     viewer = web_client("responder")
     assert 'action="/configure/comms"' not in viewer.get("/configure/comms").text
     assert post_form(viewer, "/configure/comms", form, page="/configure/comms").status_code == 403
+
+
+def test_the_note_boxs_update_tick_reaches_the_stakeholders_too(web_client, make_web_user, db, make_service) -> None:
+    """The room's note form says a ticked update goes to stakeholders: it does, and a plain note does not."""
+    from tocsin.escalation.models import Notification
+
+    make_service("checkout")
+    sam = make_web_user("viewer", name="Sam Stake")
+    assert post_form(web_client(sam), "/stakeholders", {"service": "checkout"}, page="/stakeholders").status_code == 303
+    c, ref = new_incident(web_client, title="Checkout errors", severity="SEV2", service="checkout")
+    room = f"/incidents/{ref}"
+    assert post_form(c, f"{room}/note", {"text": "Just a note"}, page=room).status_code == 303
+    assert post_form(c, f"{room}/note", {"text": "Rolled back; errors falling", "update": "1"}, page=room).status_code == 303
+    assert "Update sent to 1 stakeholder" in timeline(c.get(room).text)
+    with db.read() as s:
+        rows = s.execute(sa.select(Notification).where(Notification.kind == "stakeholder")).scalars().all()
+        assert [(r.user_id, "Rolled back; errors falling" in r.body, "Just a note" in r.body) for r in rows] == \
+            [(sam.id, True, False)]

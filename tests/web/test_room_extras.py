@@ -40,7 +40,7 @@ def test_a_plain_note_does_not_reset_the_update_clock_but_an_update_does(web_cli
     room = f"/incidents/{ref}"
     declared = clock.now()
     html = room_of(c, ref)
-    assert 'name="update" value="1"' in html and "Post as an incident update (stakeholders)" in html
+    assert 'name="update" value="1"' in html and "Post as an incident update (also sent to its stakeholders)" in html
     assert due_of(html) == (declared + timedelta(minutes=30)).isoformat()
 
     clock.advance(minutes=10)

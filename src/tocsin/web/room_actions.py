@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.alerts import service as alerts
+from tocsin.comms import service as comms
 from tocsin.containment import service as containment
 from tocsin.errors import Conflict, Forbidden, InvalidInput, NotFound, TocsinError
 from tocsin.escalation import responders
@@ -230,7 +231,11 @@ def note(a: Act) -> None:
     update = a.field("update", limit=8)
     if update not in ("", "1"):
         raise InvalidInput("the update box is either ticked or not", details={"field": "update"})
-    entry = timeline.add_note(a.s, incident=a.incident, actor=a.me, now=a.now, text=text, key_event=update == "1")
+    if update:  # an update goes to the incident's stakeholders too (comms/; none for a drill)
+        entry = comms.post_update(a.s, incident=a.incident, actor=a.me, now=a.now, text=text, audience="stakeholders",
+                                  settings=a.ctx.settings).entry
+    else:
+        entry = timeline.add_note(a.s, incident=a.incident, actor=a.me, now=a.now, text=text)
     nudge_on = a.ctx.settings.forensics_nudge
     found = forensics.leads(a.s, a.incident, nudge_on=nudge_on)
     containment.note_added(a.s, incident=a.incident, entry=entry, now=a.now, nudge_on=nudge_on, known=found.known,

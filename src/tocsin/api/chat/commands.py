@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tocsin.api.chat.slack_modal import declare_view
 from tocsin.chatops import accounts, channels
 from tocsin.chatops import parse as p
+from tocsin.comms import service as comms
 from tocsin.config import Settings
 from tocsin.containment import service as containment
 from tocsin.db.lookup import get_by_key
@@ -216,8 +217,11 @@ def _in_incident(c: Caller, incident: Incident, cmd: p.Command) -> Reply:
         return done(f"{name} made {user.name} {ROLE_LABELS[cmd.role]}\nThe role's handbook: {handbook}", in_channel=True,
                     ring=True, incident_id=incident.id)
     if isinstance(cmd, p.Note | p.Update):
-        entry = timeline.add_note(s, incident=incident, actor=c.me, now=c.now, text=cmd.text,
-                                  key_event=isinstance(cmd, p.Update))
+        if isinstance(cmd, p.Update):  # an update reaches the incident's stakeholders too (comms/)
+            entry = comms.post_update(s, incident=incident, actor=c.me, now=c.now, text=cmd.text,
+                                      audience="stakeholders", settings=c.settings).entry
+        else:
+            entry = timeline.add_note(s, incident=incident, actor=c.me, now=c.now, text=cmd.text)
         nudge_on = c.settings.forensics_nudge
         found = forensics.leads(s, incident, nudge_on=nudge_on)
         nudges = containment.note_added(s, incident=incident, entry=entry, now=c.now, nudge_on=nudge_on,
