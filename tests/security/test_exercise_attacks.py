@@ -56,3 +56,48 @@ def test_the_exercise_auto_incident_rule_never_declares_for_a_real_alert(rb):
     rb.ingest(rb.event("db-down", summary="db is down"), service=run["service"])
     (inc,) = alice.get("/incidents")["items"]
     assert inc["drill"] is True
+
+
+BOMB = """a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+"""
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param(BOMB + "name: *g\n", id="alias bomb in a field the schema reports"),
+    pytest.param(SCENARIO.replace("BOB", "bob@example.com").replace("WITHIN", "3m").replace("expect:", (
+        "  - at: 1m\n    type: fault_webhook\n    url: https://chaos.example/fault\n    body:\n"
+        + "".join(f"      {line}\n" for line in BOMB.splitlines()) + "      k: *g\nexpect:")),
+        id="alias bomb in a fault webhook's body (valid: expanded by the JSON of the POST)"),
+    pytest.param("name: " + "[" * 20_000 + "]" * 20_000 + "\n", id="deep nesting"),
+    pytest.param("description: " + "{a: " * 5_000 + "1" + "}" * 5_000 + "\n", id="deep mappings"),
+])
+def test_a_hostile_scenario_is_a_clear_422_not_a_blowup(text):
+    """A scenario is a file people share: a billion-laughs alias bomb (small as YAML, millions of items
+    once expanded by the schema's error message or the fault webhook's JSON body) or
+    deep nesting (PyYAML's composer recurses) must be refused, quickly and in few bytes."""
+    from tocsin.errors import InvalidInput
+    from tocsin.exercises.scenario import parse
+
+    with pytest.raises(InvalidInput) as caught:
+        parse(text)
+    assert len(str(caught.value.details)) < 10_000
+
+
+@pytest.mark.parametrize("field", ["within", "at"])
+def test_an_absurd_duration_is_a_422_and_never_breaks_the_exercise_list(rb, field):
+    """`99999999999999999h` overflowed timedelta (a 500); `999999999h` parsed, but its deadline is past
+    the year 9999, so every read of the run (the list every responder opens) answered 500."""
+    alice = rb.as_("Alice Admin")
+    for huge in ("99999999999999999h", "999999999h"):
+        text = _yaml(rb) if field == "within" else _yaml(rb).replace("at: 2m,", f"at: {huge},")
+        if field == "within":
+            text = _yaml(rb, within=huge)
+        refused = alice.post("/exercises", 422, scenario=text)
+        assert "duration" in refused["error"]["message"]
+    rb.as_("Bob").get("/exercises")
