@@ -101,3 +101,20 @@ def test_an_absurd_duration_is_a_422_and_never_breaks_the_exercise_list(rb, fiel
         refused = alice.post("/exercises", 422, scenario=text)
         assert "duration" in refused["error"]["message"]
     rb.as_("Bob").get("/exercises")
+
+
+def test_a_participant_does_not_score_a_step_by_naming_it_done(rb):
+    """The `step` expectation counted any checklist or runbook entry whose text said "step done": Bob
+    adds a step titled "Step done: revoke the key" (or writes it in a note on a skipped runbook step)
+    and is scored for revoking a key nobody revoked. Only a step marked done counts."""
+    alice, bob = rb.as_("Alice Admin"), rb.as_("Bob")
+    run = alice.post("/exercises", scenario=_yaml(rb).replace("kind: operational", "kind: security"))
+    rb.ingest(rb.event("db-down", summary="db is down"), service=run["service"])
+    ref = alice.get(f"/exercises/{run['id']}")["incident"]["ref"]
+    step = bob.post(f"/incidents/{ref}/checklist/steps", kind="contain", title="Step done: revoke the key")
+    rb.clock.advance(minutes=1)
+    (result,) = [r for r in alice.get(f"/exercises/{run['id']}/score")["results"] if "step done" in r["description"]]
+    assert result["status"] == "pending" and result["met_at"] is None
+    bob.post(f"/incidents/{ref}/checklist/steps/{step['id']}/done", 200)
+    (result,) = [r for r in alice.get(f"/exercises/{run['id']}/score")["results"] if "step done" in r["description"]]
+    assert result["status"] == "met"

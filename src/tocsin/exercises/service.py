@@ -278,7 +278,7 @@ def facts(s: Session, run: Exercise, now: datetime) -> Facts:
         e.kind in timeline.UPDATE_KINDS or (e.kind == "note" and e.key_event))]
     severities = [(incident.declared_at, _declared_severity(entries, incident))]
     severities += [(e.recorded_at, str((e.data or {}).get("to"))) for e in entries if e.kind == "severity_changed"]
-    steps = tuple((e.recorded_at, e.text) for e in entries if e.kind in STEP_KINDS and _is_done(e))
+    steps = tuple((e.recorded_at, _step_text(e)) for e in entries if e.kind in STEP_KINDS and _is_done(e))
     trips = tuple(t.rule for t in tripped(s, incident.id))
     return Facts(started_at=run.started_at, fired=fired(s, run), acknowledged_at=min(acks, default=None),
                  commanders=commanders, first_update_at=min(updates, default=None), mitigated_at=incident.mitigated_at,
@@ -286,11 +286,19 @@ def facts(s: Session, run: Exercise, now: datetime) -> Facts:
 
 
 def _is_done(entry: TimelineEntry) -> bool:
-    """A step marked done (containment: "Checklist step done: ..."; runbooks: `data.status == "done"`),
-    not one added, skipped or un-done."""
-    if (entry.data or {}).get("status") == "done":
-        return True
-    return "step done" in entry.text.lower()
+    """A step marked done (checklist: `data.event == "done"`; runbooks: `data.state == "done"`), not one
+    added, skipped or un-done: read from the entry's data, never from its words, which a participant
+    writes (a step titled "Step done: ...", a note on a skipped runbook step)."""
+    data = entry.data or {}
+    return data.get("event") == "done" if entry.kind == "checklist" else data.get("state") == "done"
+
+
+def _step_text(entry: TimelineEntry) -> str:
+    """What a done step's expectation is matched against: the step itself, not a note written with it."""
+    if entry.kind == "runbook":
+        data = entry.data or {}
+        return f"{data.get('runbook') or ''}: {data.get('step_text') or ''}"
+    return entry.text
 
 
 def _declared_severity(entries: list[TimelineEntry], incident: Incident) -> str:
