@@ -118,3 +118,21 @@ def test_a_participant_does_not_score_a_step_by_naming_it_done(rb):
     bob.post(f"/incidents/{ref}/checklist/steps/{step['id']}/done", 200)
     (result,) = [r for r in alice.get(f"/exercises/{run['id']}/score")["results"] if "step done" in r["description"]]
     assert result["status"] == "met"
+
+
+def test_an_exercise_never_pages_a_guest_nor_takes_a_role_the_schema_refuses(rb):
+    """Guests (an outside IR firm, counsel) are never paged, but an exercise put any active user on its
+    drill policy, guests included; and the API's and console's participants override skipped the
+    schema's role list (any string became a bench credit's role)."""
+    from tocsin.users.service import create_user
+
+    with rb.db.unit_of_work() as s:
+        create_user(s, actor=rb.principal("Alice Admin"), now=rb.now, email="ivy@firm.example", name="Ivy IR",
+                    org_role="guest", guest=True)
+    alice, bob = rb.as_("Alice Admin"), rb.people["Bob"].email
+    refused = alice.post("/exercises", 422, scenario=_yaml(rb).replace(bob, "ivy@firm.example"))
+    assert "ivy@firm.example" in refused["error"]["message"]
+    alice.post("/exercises", 422, scenario=_yaml(rb), participants=[{"email": "ivy@firm.example"}])
+    refused = alice.post("/exercises", 422, scenario=_yaml(rb), participants=[{"email": bob, "role": "<b>boss</b>"}])
+    assert refused["error"]["details"]["field"] == "participants[0].role"
+    assert alice.get("/exercises")["items"] == []

@@ -24,6 +24,12 @@ _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 SHIPPED = ("database-outage", "leaked-credential", "bad-deploy")
 
 
+def participant_roles() -> tuple[str, ...]:
+    """The roles a participant may take (the schema's list)."""
+    roles: list[str] = schema()["properties"]["participants"]["items"]["properties"]["role"]["enum"]
+    return tuple(roles)
+
+
 @cache
 def schema() -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(resources.files("tocsin.exercises").joinpath("scenario.schema.json").read_text())

@@ -19,7 +19,7 @@ from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.escalation import service as escalation
 from tocsin.exercises.models import Exercise, ExerciseEvent, ExerciseParticipant
 from tocsin.exercises.payloads import event_of
-from tocsin.exercises.scenario import Inject, Participant, Scenario, parse
+from tocsin.exercises.scenario import Inject, Participant, Scenario, parse, participant_roles
 from tocsin.exercises.scoring import Facts, Score, score
 from tocsin.flows.incidents import declare
 from tocsin.guardrails.service import tripped
@@ -75,11 +75,18 @@ def list_exercises(s: Session, *, limit: int = 100) -> list[Exercise]:
 
 
 def _people(s: Session, participants: tuple[Participant, ...]) -> list[tuple[User, str]]:
+    """The participants' users; raise InvalidInput for an unknown, inactive or guest account (guests are
+    never paged, and a drill pages its participants) or a role the schema does not list (the API's and
+    console's participants override does not pass the schema)."""
     out = []
     for i, p in enumerate(participants):
         user = get_user_by_email(s, p.email)
-        if user is None or not user.is_active:
-            raise InvalidInput(f"participants[{i}]: no active user {p.email}", details={"field": f"participants[{i}].email"})
+        if user is None or not user.is_active or user.org_role == OrgRole.guest.value:
+            raise InvalidInput(f"participants[{i}]: no active user {p.email} (guests do not take part in exercises)",
+                               details={"field": f"participants[{i}].email"})
+        if p.role not in (roles := participant_roles()):
+            raise InvalidInput(f"participants[{i}].role must be one of {', '.join(roles)}",
+                               details={"field": f"participants[{i}].role"})
         out.append((user, p.role))
     return out
 
