@@ -48,3 +48,20 @@ def test_the_guardrail_facts_cost_a_fixed_number_of_queries(rb):
         pm = alice.post(f"{INC}/{ref}/postmortem")
         alice.patch(f"/postmortems/{pm['id']}", body=pm["body"] + "\n\nAlice forgot to run the migration.\n")
     assert _queries(rb, 6) == _queries(rb, 2)
+
+
+def test_a_nudge_queued_before_the_incident_was_restricted_goes_out_without_its_title(rb):
+    """A guardrail nudge is written with the title of an incident that is not restricted; restricted
+    before it is sent (the outbox sends later: the next tick, a retry, a rate-limited SMS), it must
+    say only what a restricted incident's messages say, as pages are checked again when sent."""
+    from tocsin.guardrails.service import evaluate
+
+    alice = rb.as_("Alice")
+    ref = alice.post(INC, title="Payroll export leaked", severity="SEV2")["ref"]
+    rb.clock.advance(minutes=10)
+    with rb.db.unit_of_work() as s:
+        assert evaluate(s, rb.now, rb.settings) >= 1  # no scribe: the nudge to Alice is queued
+    alice.patch(f"{INC}/{ref}", restricted=True)
+    rb.tick()
+    mail = rb.expect_email("Alice", ref, "restricted")
+    assert "Payroll" not in mail["Subject"] + mail.get_content()
