@@ -136,3 +136,31 @@ def test_an_exercise_never_pages_a_guest_nor_takes_a_role_the_schema_refuses(rb)
     refused = alice.post("/exercises", 422, scenario=_yaml(rb), participants=[{"email": bob, "role": "<b>boss</b>"}])
     assert refused["error"]["details"]["field"] == "participants[0].role"
     assert alice.get("/exercises")["items"] == []
+
+
+def _with_fault(rb, url: str) -> str:
+    return _yaml(rb).replace("expect:", f"  - {{at: 1m, type: fault_webhook, url: '{url}', body: {{x: 1}}}}\nexpect:")
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://0xa9fea9fe/latest/",
+                                 "http://[::ffff:10.0.0.1]/", "http://[fd00::1]:8080/"])
+def test_a_fault_webhook_to_a_literal_internal_address_is_refused_when_the_scenario_is_started(rb, url):
+    """As for every destination a user chooses (docs/security.md): a literal internal address (metadata, private,
+    unique-local; the harness opens loopback for its receivers) is a 422
+    when it is saved, not a surprise when the inject fires in the middle of a game day."""
+    refused = rb.as_("Alice Admin").post("/exercises", 422, scenario=_with_fault(rb, url))
+    assert "egress" in refused["error"]["message"]
+
+
+def test_firing_an_inject_is_audited(rb):
+    """An inject can POST to an outside system (the fault webhook), vacate the Incident Commander or
+    page the participants: each firing is in the audit log, by whom and which."""
+    from tocsin.audit.models import AuditEntry
+
+    alice = rb.as_("Alice Admin")
+    run = alice.post("/exercises", scenario=_with_fault(rb, "https://chaos.invalid/fault"))
+    for n in range(3):
+        alice.post(f"/exercises/{run['id']}/injects/{n}", 200)
+    entries = rb.rows(AuditEntry, AuditEntry.action == "exercise.inject")
+    assert sorted(e.details["inject"] for e in entries) == [0, 1, 2]
+    assert {e.details["type"] for e in entries} == {"alert", "customer_report", "fault_webhook"}

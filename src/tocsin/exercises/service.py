@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -91,12 +92,33 @@ def _people(s: Session, participants: tuple[Participant, ...]) -> list[tuple[Use
     return out
 
 
+def _check_faults(scenario: Scenario, policy: EgressPolicy | None) -> None:
+    """Refuse (InvalidInput) a fault webhook whose URL names a literal address the egress policy refuses,
+    as every destination a user chooses is checked when it is saved (names are checked when it fires)."""
+    for inject in scenario.injects:
+        if inject.type != "fault_webhook":
+            continue
+        try:
+            host = urlsplit(inject.spec["url"]).hostname
+        except ValueError:
+            host = None
+        if not host:
+            raise InvalidInput(f"injects[{inject.n}].url must be an http(s) URL", details={"field": "scenario"})
+        try:
+            (policy or EgressPolicy()).check_host(host)
+        except Blocked as exc:
+            raise InvalidInput(f"injects[{inject.n}].url is refused by the egress policy: {exc.message} "
+                               "(TOCSIN_OUTBOUND_ALLOW opens ranges)", details={"field": "scenario"}) from None
+
+
 def start(s: Session, *, actor: Principal, now: datetime, text: str, mode: str | None = None,
-          participants: list[Participant] | None = None, speed: float = 1.0) -> Started:
+          participants: list[Participant] | None = None, speed: float = 1.0,
+          policy: EgressPolicy | None = None) -> Started:
     """Start a run: validate the scenario, create its drill service, policy, key and auto-incident rule
     (live), or declare its drill incident at once (tabletop); raise InvalidInput, Forbidden."""
     actor.require(OrgRole.admin, "starting exercises")
     scenario = parse(text)
+    _check_faults(scenario, policy)
     if mode is not None and mode not in ("live", "tabletop"):
         raise InvalidInput("mode must be live or tabletop", details={"field": "mode"})
     mode = mode or scenario.mode
@@ -228,6 +250,9 @@ def fire(s: Session, *, actor: Principal, now: datetime, run: Exercise, n: int, 
                         data={"exercise_id": str(run.id), "inject": n, "type": inject.type})
     row = _event(s, run, now, "inject", n, text, data)
     s.flush()
+    record(s, actor=actor, action="exercise.inject", target_type="exercise", target_id=run.id, now=now,
+           details={"inject": n, "type": inject.type, **({"url": inject.spec["url"], "result": data["status_code"]}
+                                                          if inject.type == "fault_webhook" else {})})
     return row
 
 
