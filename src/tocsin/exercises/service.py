@@ -135,11 +135,11 @@ def start(s: Session, *, actor: Principal, now: datetime, text: str, mode: str |
                              description=f"The stand-in service of exercise '{scenario.name}' ({run.id}).")
     service.drill = True
     run.service_id = service.id
-    policy = escalation.create_policy(s, actor=actor, now=now, name=f"Drill {scenario.name} {suffix}",
+    paging = escalation.create_policy(s, actor=actor, now=now, name=f"Drill {scenario.name} {suffix}",
                                       slug=f"drill-{suffix}", levels=[{"delay_minutes": 5, "targets": [
                                           {"type": "user", "id": str(u.id)} for u, _ in people]}])
-    escalation.set_service_policy(s, actor=actor, now=now, service=service, policy=str(policy.id))
-    run.policy_id = policy.id
+    escalation.set_service_policy(s, actor=actor, now=now, service=service, policy=str(paging.id))
+    run.policy_id = paging.id
     for user, role in people:
         s.add(ExerciseParticipant(exercise_id=run.id, user_id=user.id, role=role))
     key = None
