@@ -164,3 +164,26 @@ def test_firing_an_inject_is_audited(rb):
     entries = rb.rows(AuditEntry, AuditEntry.action == "exercise.inject")
     assert sorted(e.details["inject"] for e in entries) == [0, 1, 2]
     assert {e.details["type"] for e in entries} == {"alert", "customer_report", "fault_webhook"}
+
+
+def test_reading_the_runs_does_not_parse_every_scenario_again_and_again(rb, monkeypatch):
+    """A scenario is up to 100,000 characters (~0.15 s to parse and check); the run list, which any
+    responder opens, parsed each of up to 100 runs' scenarios twice per request (half a minute of CPU)."""
+    import yaml
+
+    from tocsin.exercises import scenario
+
+    alice = rb.as_("Alice Admin")
+    for _ in range(3):
+        alice.post("/exercises", scenario=_yaml(rb))
+    loads = []
+    real = yaml.load
+
+    def counting(*args, **kwargs):
+        loads.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scenario.yaml, "load", counting)
+    rb.as_("Bob").get("/exercises")
+    rb.as_("Bob").get("/exercises")
+    assert len(loads) <= 1

@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -153,8 +153,11 @@ def errors_of(data: Any) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=256)
 def parse(text: str) -> Scenario:
-    """Parse and validate a scenario; raise InvalidInput with every problem (`details.errors`)."""
+    """Parse and validate a scenario; raise InvalidInput with every problem (`details.errors`).
+    Cached by text: every read of a run (the run list shows up to 100) parses its stored scenario, and
+    a scenario is up to MAX_TEXT characters. The result is shared: callers do not change it."""
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"a scenario is at most {MAX_TEXT} characters", details={"field": "scenario"})
     try:
