@@ -43,6 +43,7 @@ from tocsin.escalation.incident_paging import restricted_words
 from tocsin.escalation.models import Escalation, Notification, ResponderRequest
 from tocsin.incidents.access import who_may_see
 from tocsin.incidents.models import Incident, RoleAssignment
+from tocsin.incidents.service import ref
 from tocsin.incidents.types import Role
 from tocsin.jobs import JobContext, dispatcher
 from tocsin.notify.compose import GroupPage, Row, compose
@@ -171,6 +172,7 @@ def _still_wanted(s: Session, rows: list[Notification], groups: dict[uuid.UUID, 
     allowed = {i.id: who_may_see(s, i, {r.user_id for r in rows if r.incident_id == i.id})
                for i in found.values() if i.restricted}
     out = _responders_still_wanted(s, [r for r in rows if r.kind == "responder"])
+    out.update(_reminders_still_wanted(s, [r for r in rows if r.kind == "reminder" and r.incident_id]))
     for r in rows:
         group = groups.get(r.escalation_id) if r.escalation_id is not None else None
         if group is not None:  # a page for a whole alert group: wanted while any of its alerts is triggered
@@ -188,6 +190,30 @@ def _still_wanted(s: Session, rows: list[Notification], groups: dict[uuid.UUID, 
                 out[r.id] = "not sent: the incident is restricted and this person may not see it"
             elif inc.restricted:
                 r.subject, r.body = restricted_words(inc.severity)
+    return out
+
+
+RESTRICTED_MARK = "sign in to read it)"  # in every reminder written for a restricted incident (actions, filings, guardrails)
+
+
+def _reminders_still_wanted(s: Session, rows: list[Notification]) -> dict[uuid.UUID, str]:
+    """A reminder about an incident (an action item's, a filing's, a guardrail's nudge) that is
+    restricted now goes only to someone who may see it, and says only its reference if it was written
+    before the incident was restricted (with its title, an item's title or a guardrail's detail)."""
+    out: dict[uuid.UUID, str] = {}
+    found = {i.id: i for i in s.execute(sa.select(Incident).where(
+        Incident.id.in_({r.incident_id for r in rows}), Incident.restricted.is_(True))).scalars()} if rows else {}
+    for r in rows:
+        inc = found.get(r.incident_id) if r.incident_id else None
+        if inc is None:
+            continue
+        if r.user_id not in who_may_see(s, inc, [r.user_id]):
+            out[r.id] = "not sent: the incident is restricted and this person may not see it"
+        elif RESTRICTED_MARK not in r.body:
+            name = ref(inc)
+            r.subject = f"{name}: a reminder about a restricted incident"
+            r.body = (f"A reminder about {name} (a restricted incident: sign in to read it). What it is about is "
+                      f"shown only to people who may see it, after they sign in.")
     return out
 
 

@@ -7,18 +7,27 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
+from yaml.composer import ComposerError
 
 from tocsin.errors import InvalidInput
 
 MAX_TEXT = 100_000
+MAX_DEPTH = 20  # nesting of YAML collections (PyYAML's composer recurses: deeper is a RecursionError)
+MAX_DURATION = timedelta(days=7)  # an inject's time or a deadline (a deadline past year 9999 breaks every read)
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 SHIPPED = ("database-outage", "leaked-credential", "bad-deploy")
+
+
+def participant_roles() -> tuple[str, ...]:
+    """The roles a participant may take (the schema's list)."""
+    roles: list[str] = schema()["properties"]["participants"]["items"]["properties"]["role"]["enum"]
+    return tuple(roles)
 
 
 @cache
@@ -32,7 +41,27 @@ def parse_duration(text: str) -> timedelta:
     if not text or m is None:
         raise ValueError(f"not a duration: {text!r} (e.g. 90s, 2m, 1h30m)")
     h, mi, s = (int(x or 0) for x in m.groups())
-    return timedelta(hours=h, minutes=mi, seconds=s)
+    seconds = h * 3600 + mi * 60 + s  # Python ints: no overflow before the bound is checked
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration {text!r} is longer than {MAX_DURATION.days} days")
+    return timedelta(seconds=seconds)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without aliases (a billion-laughs bomb is a few lines of anchors) and with bounded nesting."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise ComposerError(None, None, "aliases (*name) are not allowed in a scenario",
+                                              self.peek_event().start_mark)
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def human(d: timedelta) -> str:
@@ -124,12 +153,15 @@ def errors_of(data: Any) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=256)
 def parse(text: str) -> Scenario:
-    """Parse and validate a scenario; raise InvalidInput with every problem (`details.errors`)."""
+    """Parse and validate a scenario; raise InvalidInput with every problem (`details.errors`).
+    Cached by text: every read of a run (the run list shows up to 100) parses its stored scenario, and
+    a scenario is up to MAX_TEXT characters. The result is shared: callers do not change it."""
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"a scenario is at most {MAX_TEXT} characters", details={"field": "scenario"})
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader, stricter
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -146,6 +178,12 @@ def parse(text: str) -> Scenario:
 
 def _semantic_errors(data: dict[str, Any]) -> list[str]:
     out = []
+    for where, items, key in (("injects", data["injects"], "at"), ("expect", data["expect"], "within")):
+        for i, item in enumerate(items):
+            try:
+                parse_duration(item[key])
+            except ValueError as exc:
+                out.append(f"{where}[{i}].{key}: {exc}")
     n_injects = len(data["injects"])
     for i, e in enumerate(data["expect"]):
         if e.get("after_inject") is not None and e["after_inject"] >= n_injects:

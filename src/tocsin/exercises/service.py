@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.escalation import service as escalation
 from tocsin.exercises.models import Exercise, ExerciseEvent, ExerciseParticipant
 from tocsin.exercises.payloads import event_of
-from tocsin.exercises.scenario import Inject, Participant, Scenario, parse
+from tocsin.exercises.scenario import Inject, Participant, Scenario, parse, participant_roles
 from tocsin.exercises.scoring import Facts, Score, score
 from tocsin.flows.incidents import declare
 from tocsin.guardrails.service import tripped
@@ -75,21 +76,49 @@ def list_exercises(s: Session, *, limit: int = 100) -> list[Exercise]:
 
 
 def _people(s: Session, participants: tuple[Participant, ...]) -> list[tuple[User, str]]:
+    """The participants' users; raise InvalidInput for an unknown, inactive or guest account (guests are
+    never paged, and a drill pages its participants) or a role the schema does not list (the API's and
+    console's participants override does not pass the schema)."""
     out = []
     for i, p in enumerate(participants):
         user = get_user_by_email(s, p.email)
-        if user is None or not user.is_active:
-            raise InvalidInput(f"participants[{i}]: no active user {p.email}", details={"field": f"participants[{i}].email"})
+        if user is None or not user.is_active or user.org_role == OrgRole.guest.value:
+            raise InvalidInput(f"participants[{i}]: no active user {p.email} (guests do not take part in exercises)",
+                               details={"field": f"participants[{i}].email"})
+        if p.role not in (roles := participant_roles()):
+            raise InvalidInput(f"participants[{i}].role must be one of {', '.join(roles)}",
+                               details={"field": f"participants[{i}].role"})
         out.append((user, p.role))
     return out
 
 
+def _check_faults(scenario: Scenario, policy: EgressPolicy | None) -> None:
+    """Refuse (InvalidInput) a fault webhook whose URL names a literal address the egress policy refuses,
+    as every destination a user chooses is checked when it is saved (names are checked when it fires)."""
+    for inject in scenario.injects:
+        if inject.type != "fault_webhook":
+            continue
+        try:
+            host = urlsplit(inject.spec["url"]).hostname
+        except ValueError:
+            host = None
+        if not host:
+            raise InvalidInput(f"injects[{inject.n}].url must be an http(s) URL", details={"field": "scenario"})
+        try:
+            (policy or EgressPolicy()).check_host(host)
+        except Blocked as exc:
+            raise InvalidInput(f"injects[{inject.n}].url is refused by the egress policy: {exc.message} "
+                               "(TOCSIN_OUTBOUND_ALLOW opens ranges)", details={"field": "scenario"}) from None
+
+
 def start(s: Session, *, actor: Principal, now: datetime, text: str, mode: str | None = None,
-          participants: list[Participant] | None = None, speed: float = 1.0) -> Started:
+          participants: list[Participant] | None = None, speed: float = 1.0,
+          policy: EgressPolicy | None = None) -> Started:
     """Start a run: validate the scenario, create its drill service, policy, key and auto-incident rule
     (live), or declare its drill incident at once (tabletop); raise InvalidInput, Forbidden."""
     actor.require(OrgRole.admin, "starting exercises")
     scenario = parse(text)
+    _check_faults(scenario, policy)
     if mode is not None and mode not in ("live", "tabletop"):
         raise InvalidInput("mode must be live or tabletop", details={"field": "mode"})
     mode = mode or scenario.mode
@@ -106,11 +135,11 @@ def start(s: Session, *, actor: Principal, now: datetime, text: str, mode: str |
                              description=f"The stand-in service of exercise '{scenario.name}' ({run.id}).")
     service.drill = True
     run.service_id = service.id
-    policy = escalation.create_policy(s, actor=actor, now=now, name=f"Drill {scenario.name} {suffix}",
+    paging = escalation.create_policy(s, actor=actor, now=now, name=f"Drill {scenario.name} {suffix}",
                                       slug=f"drill-{suffix}", levels=[{"delay_minutes": 5, "targets": [
                                           {"type": "user", "id": str(u.id)} for u, _ in people]}])
-    escalation.set_service_policy(s, actor=actor, now=now, service=service, policy=str(policy.id))
-    run.policy_id = policy.id
+    escalation.set_service_policy(s, actor=actor, now=now, service=service, policy=str(paging.id))
+    run.policy_id = paging.id
     for user, role in people:
         s.add(ExerciseParticipant(exercise_id=run.id, user_id=user.id, role=role))
     key = None
@@ -221,6 +250,9 @@ def fire(s: Session, *, actor: Principal, now: datetime, run: Exercise, n: int, 
                         data={"exercise_id": str(run.id), "inject": n, "type": inject.type})
     row = _event(s, run, now, "inject", n, text, data)
     s.flush()
+    record(s, actor=actor, action="exercise.inject", target_type="exercise", target_id=run.id, now=now,
+           details={"inject": n, "type": inject.type, **({"url": inject.spec["url"], "result": data["status_code"]}
+                                                          if inject.type == "fault_webhook" else {})})
     return row
 
 
@@ -278,7 +310,7 @@ def facts(s: Session, run: Exercise, now: datetime) -> Facts:
         e.kind in timeline.UPDATE_KINDS or (e.kind == "note" and e.key_event))]
     severities = [(incident.declared_at, _declared_severity(entries, incident))]
     severities += [(e.recorded_at, str((e.data or {}).get("to"))) for e in entries if e.kind == "severity_changed"]
-    steps = tuple((e.recorded_at, e.text) for e in entries if e.kind in STEP_KINDS and _is_done(e))
+    steps = tuple((e.recorded_at, _step_text(e)) for e in entries if e.kind in STEP_KINDS and _is_done(e))
     trips = tuple(t.rule for t in tripped(s, incident.id))
     return Facts(started_at=run.started_at, fired=fired(s, run), acknowledged_at=min(acks, default=None),
                  commanders=commanders, first_update_at=min(updates, default=None), mitigated_at=incident.mitigated_at,
@@ -286,11 +318,19 @@ def facts(s: Session, run: Exercise, now: datetime) -> Facts:
 
 
 def _is_done(entry: TimelineEntry) -> bool:
-    """A step marked done (containment: "Checklist step done: ..."; runbooks: `data.status == "done"`),
-    not one added, skipped or un-done."""
-    if (entry.data or {}).get("status") == "done":
-        return True
-    return "step done" in entry.text.lower()
+    """A step marked done (checklist: `data.event == "done"`; runbooks: `data.state == "done"`), not one
+    added, skipped or un-done: read from the entry's data, never from its words, which a participant
+    writes (a step titled "Step done: ...", a note on a skipped runbook step)."""
+    data = entry.data or {}
+    return data.get("event") == "done" if entry.kind == "checklist" else data.get("state") == "done"
+
+
+def _step_text(entry: TimelineEntry) -> str:
+    """What a done step's expectation is matched against: the step itself, not a note written with it."""
+    if entry.kind == "runbook":
+        data = entry.data or {}
+        return f"{data.get('runbook') or ''}: {data.get('step_text') or ''}"
+    return entry.text
 
 
 def _declared_severity(entries: list[TimelineEntry], incident: Incident) -> str:

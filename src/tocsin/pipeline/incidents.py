@@ -7,7 +7,7 @@ already has an incident attaches the alert there instead of declaring a second i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -19,17 +19,25 @@ from tocsin.incidents.types import Kind
 from tocsin.pipeline.context import AutoRuleView, ServiceView
 from tocsin.pipeline.rows import GroupRow, NewAlert, Recorder
 from tocsin.principal import Principal
-from tocsin.routing.matchers import describe, match_all
+from tocsin.routing.matchers import Op, describe, match_all
 from tocsin.severities import Severity
 
 MAX_TITLE = 300
 
 
 def auto_incident(session: Session, batch: Recorder, *, rules: Sequence[AutoRuleView], alert: NewAlert,
-                  group: GroupRow, labels: dict[str, str], service: ServiceView) -> None:
-    """Apply the first auto-incident rule matching a new, unsuppressed alert."""
+                  group: GroupRow, labels: dict[str, str], service: ServiceView,
+                  drills: Collection[uuid.UUID] = frozenset(), slugs: Mapping[uuid.UUID, str] | None = None) -> None:
+    """Apply the first auto-incident rule matching a new, unsuppressed alert. A rule that names a drill
+    service (`service="<its slug>"`: an exercise's rule, issue 19) declares only for that service's own
+    alerts: an alert's own labels win over the service label, so a real alert labelled with the drill's
+    slug must not become a real incident by the exercise's rule."""
+    drill_slugs = {slugs[d] for d in drills if d in slugs} if slugs else set()
     for rule in rules:
         if not match_all(rule.matchers, labels):
+            continue
+        named = {m.value for m in rule.matchers if m.name == "service" and m.op is Op.eq}
+        if named & drill_slugs and service.slug not in named:
             continue
         if group.incident_id:
             return  # the caller attaches it to the group's incident

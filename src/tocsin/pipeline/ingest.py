@@ -371,7 +371,7 @@ class Batch:
         elif not held:
             self.request_page(alert, alert.urgency, svc)
             auto_incident(self.s, self, rules=self.ctx.auto_rules, alert=alert, group=group, labels=labels,
-                          service=svc)
+                          service=svc, drills=self.ctx.drills, slugs=self.ctx.slugs)
         if alert.incident_id is None and group.incident_id:
             attach_to_incident_id(self.s, self, alert=alert, incident_id=group.incident_id,
                                   why="its group is linked to this incident")

@@ -77,12 +77,12 @@ def list_(ctx: CtxDep) -> dict[str, Any]:
 
 
 @router.post("/exercises", status_code=201, summary="Start an exercise (admin); the drill key is shown once")
-def start(body: StartIn, ctx: CtxDep) -> dict[str, Any]:
+def start(body: StartIn, ctx: CtxDep, request: Request) -> dict[str, Any]:
     with ctx.work() as (s, me):
         me.require(OrgRole.admin, "starting exercises")
         people = [Participant(p.email.lower(), p.role) for p in body.participants] if body.participants else None
         started = svc.start(s, actor=me, now=ctx.now, text=_text(body), mode=body.mode, participants=people,
-                            speed=body.speed)
+                            speed=body.speed, policy=user_policy(request.app.state.settings))
         return {**views.detail(s, me, started.exercise, ctx.now), "integration_key": started.key,
                 "ingest_path": "/v2/enqueue" if started.key else None}
 

@@ -61,7 +61,7 @@ def start(ctx: CtxDep, form: CsrfForm) -> Response:
     people = parse_participants(field(form, "participants", required=False, max_len=20_000)) or None
     with ctx.work() as (s, me):
         started = svc.start(s, actor=me, now=ctx.now, text=own or scenarios.shipped(name), mode=mode,
-                            participants=people)
+                            participants=people, policy=user_policy(ctx.settings))
         rid = started.exercise.id
     return redirect(f"/exercises/{rid}", "Exercise started.")
 
