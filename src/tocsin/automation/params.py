@@ -119,6 +119,18 @@ def validate(schema: list[dict[str, Any]], given: Any) -> dict[str, str | int | 
     return out
 
 
+def check_no_options(schema: list[dict[str, Any]], values: dict[str, str | int | bool]) -> None:
+    """For a command: InvalidInput when a free-text value (a string parameter without the admin's pattern)
+    starts with "-". A placeholder stays one argv item, but an item such as `--output=/etc/passwd` or `-e`
+    is an option to most programs; an admin who means to allow one writes a pattern that does."""
+    for spec in schema:
+        value = values.get(spec["name"])
+        if spec["type"] == ParamType.string.value and not spec.get("pattern") and isinstance(value, str) \
+                and value.startswith("-"):
+            raise _bad(f"params.{spec['name']}", f"{spec['name']} may not start with \"-\" (it would be an option "
+                                                 "to the command)")
+
+
 def as_text(value: str | int | bool) -> str:
     """A value as one argv item: booleans as true/false."""
     if isinstance(value, bool):
