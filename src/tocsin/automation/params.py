@@ -58,7 +58,7 @@ def check_schema(raw: Any) -> list[dict[str, Any]]:
                 raise _bad(field, "pattern is for string parameters (a regular expression, at most 300 characters)")
             try:
                 re.compile(pattern)
-            except re.error as exc:
+            except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}: OverflowError
                 raise _bad(field, f"pattern is not a regular expression: {exc}") from None
         required = item.get("required", False)
         if not isinstance(required, bool):

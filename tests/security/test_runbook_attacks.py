@@ -1,0 +1,58 @@
+"""Runbooks and approved actions under odd input (issue 19): a clear 4xx, never a 500, for step numbers
+that are digits to Python but not numbers, regular expressions Python cannot build, and timeouts
+written in other scripts' digits."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.harness.console import post_form
+
+RB = "/api/v1/runbooks"
+BODY = "# Failover\n\n1. Check lag\n2. Promote the replica\n"
+
+
+@pytest.fixture
+def world(make_team, make_web_user, console_as, client):
+    make_team("dba")
+    ana = make_web_user("responder", name="Ana", teams=["dba"])
+    ada = make_web_user("admin", name="Ada")
+    r = client.post(RB, json={"title": "Failover", "team": "dba", "body_md": BODY, "matchers": ['service="db"']},
+                    headers=ana.headers)
+    assert r.status_code == 201, r.text
+    return {"ana": ana, "ada": ada, "c": console_as(ana), "admin": console_as(ada)}
+
+
+@pytest.mark.parametrize("number", ["²", "①", "٣", "9" * 5000])
+def test_a_step_number_that_is_no_number_is_a_404_not_a_500(client, world, number):
+    ref = client.post("/api/v1/incidents", json={"title": "DB lag", "severity": "SEV2"},
+                      headers=world["ana"].headers).json()["ref"]
+    room = f"/incidents/{ref}"
+    r = post_form(world["c"], f"{room}/runbooks/failover/steps/{number}", {"state": "done"}, page=room)
+    assert r.status_code in (404, 422), (number, r.status_code, r.text[:300])
+
+
+@pytest.mark.parametrize("pattern", ["a{99999999999}", "(?:a{4294967295})", "x{1,99999999999}"])
+def test_a_matcher_regex_python_cannot_build_is_a_422(client, world, pattern):
+    r = client.patch(f"{RB}/failover", json={"matchers": [f'alertname=~"{pattern}"']}, headers=world["ana"].headers)
+    assert r.status_code == 422, r.text
+    r = post_form(world["c"], "/configure/runbooks/failover",
+                  {"title": "Failover", "team": "dba", "matchers": f'alertname=~"{pattern}"', "body_md": BODY},
+                  page="/configure/runbooks/failover")
+    assert r.status_code == 422, r.text[:300]
+
+
+def test_a_parameter_pattern_python_cannot_build_is_a_422(client, world):
+    r = client.post("/api/v1/automation/actions", json={
+        "slug": "hook", "name": "Hook", "kind": "webhook", "url": "https://hooks.example/x",
+        "params_schema": [{"name": "host", "type": "string", "pattern": "a{99999999999}"}]},
+        headers=world["ada"].headers)
+    assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "params_schema[0]", r.text
+
+
+@pytest.mark.parametrize("timeout", ["²", "①", "٣٠"])
+def test_a_timeout_in_other_digits_is_a_422(world, timeout):
+    r = post_form(world["admin"], "/configure/automation",
+                  {"slug": "hook", "name": "Hook", "kind": "webhook", "url": "https://hooks.example/x",
+                   "timeout_s": timeout}, page="/configure/automation")
+    assert r.status_code in (303, 422), (timeout, r.status_code, r.text[:300])
