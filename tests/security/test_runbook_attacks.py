@@ -56,3 +56,15 @@ def test_a_timeout_in_other_digits_is_a_422(world, timeout):
                   {"slug": "hook", "name": "Hook", "kind": "webhook", "url": "https://hooks.example/x",
                    "timeout_s": timeout}, page="/configure/automation")
     assert r.status_code in (303, 422), (timeout, r.status_code, r.text[:300])
+
+
+def test_a_runbook_with_thousands_of_steps_is_refused(client, world):
+    """Every room the runbook applies to (one matcher can reach every alert) renders each step with its
+    forms, and marking one parses them all: a runbook of 30,000 one-character steps would slow every one."""
+    many = "1. a\n" * 501
+    r = client.post(RB, json={"title": "Huge", "team": "dba", "body_md": many}, headers=world["ana"].headers)
+    assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "body_md", r.text
+    r = client.patch(f"{RB}/failover", json={"body_md": many}, headers=world["ana"].headers)
+    assert r.status_code == 422, r.text
+    assert client.post(RB, json={"title": "Long", "team": "dba", "body_md": "1. a\n" * 500},
+                       headers=world["ana"].headers).status_code == 201
