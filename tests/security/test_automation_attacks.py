@@ -12,6 +12,7 @@ import os
 import time
 import uuid
 
+import orjson
 import pytest
 
 SECRET = "automation-signing-secret"
@@ -184,3 +185,38 @@ def test_a_command_leaves_no_process_running_behind_it(rb):
     else:
         os.kill(pid, 9)
         pytest.fail(f"the command's child {pid} is still running after the run finished")
+
+
+# --- drills -----------------------------------------------------------------------------------------
+
+def test_a_drill_incidents_action_tells_its_receiver_it_is_a_drill(rb, tmp_path):
+    """Drills are marked everywhere (docs/exercises.md): a webhook action's payload says `drill`, and a
+    command gets TOCSIN_DRILL, so an automation receiver can keep a game day off production."""
+    rb.as_("Ada").post("/automation/actions", slug="flush", name="Flush CDN", kind="webhook", url=rb.receiver.url())
+    drill = rb.as_("Bob").post("/incidents", title="Game day", severity="SEV2", drill=True)
+    assert drill["drill"] is True
+    ask(rb, "Bob", drill["ref"], action="flush")
+    real = incident(rb)
+    ask(rb, "Bob", real, action="flush")
+    rb.tick()
+    bodies = [orjson.loads(p.body) for p in rb.webhook_posts()]
+    assert sorted((b["incident"], b["drill"]) for b in bodies) == sorted([(drill["ref"], True), (real, False)])
+
+
+def test_a_drill_incidents_command_gets_tocsin_drill_and_no_other_environment(runbook, tmp_path):
+    allow = tmp_path / "commands.yaml"
+    allow.write_text('env: ["/usr/bin/env"]\n')
+    runbook.configure(automation_commands=allow)
+    runbook.person("Ada", role="admin")
+    runbook.person("Bob")
+    os.environ["TOCSIN_ATTACK2_CANARY"] = "must-not-leak"
+    try:
+        runbook.as_("Ada").post("/automation/actions", slug="env", name="Env", kind="command", command="env")
+        ref = runbook.as_("Bob").post("/incidents", title="Game day", severity="SEV2", drill=True)["ref"]
+        run = ask(runbook, "Bob", ref, action="env")
+        runbook.tick()
+    finally:
+        del os.environ["TOCSIN_ATTACK2_CANARY"]
+    out = run_of(runbook, ref, run["id"])["output"]
+    assert "TOCSIN_DRILL=true" in out and f"TOCSIN_INCIDENT={ref}" in out
+    assert "must-not-leak" not in out and "SECRET" not in out

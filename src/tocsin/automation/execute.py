@@ -85,9 +85,11 @@ def run_command(argv: list[str], *, timeout_s: int, extra_env: dict[str, str]) -
     return Outcome(RunStatus.succeeded if code == 0 else RunStatus.failed, text, exit_status=code)
 
 
-def webhook_body(*, action: str, run_id: str, incident: str, params: dict[str, object], dry_run: bool) -> bytes:
+def webhook_body(*, action: str, run_id: str, incident: str, params: dict[str, object], dry_run: bool,
+                 drill: bool = False) -> bytes:
+    """The signed JSON; `drill` says the incident is an exercise's (drills are marked everywhere)."""
     return orjson.dumps({"action": action, "run_id": run_id, "incident": incident, "params": params,
-                         "dry_run": dry_run})
+                         "dry_run": dry_run, "drill": drill})
 
 
 def post_webhook(url: str, body: bytes, *, key: str, secret: str, policy: EgressPolicy, timeout_s: int,

@@ -60,6 +60,7 @@ class Work:
     body: bytes
     timeout_s: int
     incident: str
+    drill: bool
 
 
 def has_work(s: Session, ec: JobContext) -> bool:
@@ -138,7 +139,7 @@ def _prepare(s: Session, ec: JobContext, run_id: uuid.UUID) -> Work | None:
             argv = commands.resolve(allowed[str(action.command)], run.params)
     elif refusal is None:
         body = execute.webhook_body(action=action.slug, run_id=str(run.id), incident=ref, params=run.params,
-                                    dry_run=run.dry_run)
+                                    dry_run=run.dry_run, drill=bool(incident.drill))
         if not ec.settings.automation_signing_secret and not run.dry_run:
             refusal = "TOCSIN_AUTOMATION_SIGNING_SECRET is not set: webhook actions cannot run unsigned"
     if refusal is not None:
@@ -151,7 +152,7 @@ def _prepare(s: Session, ec: JobContext, run_id: uuid.UUID) -> Work | None:
         return None
     log_event(s, incident=incident, action=action, run=run, actor=ACTOR, now=ec.now, event="started",
               text=f"Approved action started: {describe(action, run)}")
-    return Work(run.id, kind, argv, action.url or "", body, action.timeout_s, ref)
+    return Work(run.id, kind, argv, action.url or "", body, action.timeout_s, ref, bool(incident.drill))
 
 
 def _run(ec: JobContext, work: Work) -> None:
@@ -159,7 +160,8 @@ def _run(ec: JobContext, work: Work) -> None:
         if work.kind is ActionKind.command:
             outcome = execute.run_command(work.argv, timeout_s=work.timeout_s,
                                           extra_env={"TOCSIN_RUN_ID": str(work.run_id),
-                                                     "TOCSIN_INCIDENT": work.incident})
+                                                     "TOCSIN_INCIDENT": work.incident,
+                                                     "TOCSIN_DRILL": "true" if work.drill else "false"})
         else:
             transport = ec.shared.get(TRANSPORT)
             outcome = execute.post_webhook(
