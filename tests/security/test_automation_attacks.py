@@ -220,3 +220,23 @@ def test_a_drill_incidents_command_gets_tocsin_drill_and_no_other_environment(ru
     out = run_of(runbook, ref, run["id"])["output"]
     assert "TOCSIN_DRILL=true" in out and f"TOCSIN_INCIDENT={ref}" in out
     assert "must-not-leak" not in out and "SECRET" not in out
+
+
+# --- SSRF: held (regression) ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", ["http://167772161/", "http://0xa.1/", "http://[::ffff:10.0.0.1]/",
+                                 "http://[fd00::1]/", "http://169.254.169.254/", "http://[64:ff9b::a9fe:a9fe]/",
+                                 "http://012.0.0.1/", "http://[2002:a00:1::]/", "file:///etc/passwd",
+                                 "gopher://10.0.0.1:6379/_PING"])
+def test_an_internal_webhook_url_is_refused_when_saved(runbook, url):
+    """(The test settings open loopback for the harness's receiver, so internal means 10/8 and the like.)"""
+    runbook.person("Ada", role="admin")
+    r = runbook.http.post("/api/v1/automation/actions", json={"slug": "x", "name": "x", "kind": "webhook", "url": url},
+                          headers=runbook.people["Ada"].headers)
+    assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "url", (url, r.text)
+    r = runbook.http.post("/api/v1/automation/actions", json={"slug": "x", "name": "x", "kind": "webhook",
+                                                              "url": "https://hooks.example/x"},
+                          headers=runbook.people["Ada"].headers)
+    assert r.status_code == 201
+    r = runbook.http.patch("/api/v1/automation/actions/x", json={"url": url}, headers=runbook.people["Ada"].headers)
+    assert r.status_code == 422, (url, r.text)
