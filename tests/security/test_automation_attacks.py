@@ -240,3 +240,15 @@ def test_an_internal_webhook_url_is_refused_when_saved(runbook, url):
     assert r.status_code == 201
     r = runbook.http.patch("/api/v1/automation/actions/x", json={"url": url}, headers=runbook.people["Ada"].headers)
     assert r.status_code == 422, (url, r.text)
+
+
+def test_saving_an_action_unchanged_keeps_its_waiting_runs(rb):
+    rb.as_("Ada").post("/automation/actions", slug="restart", name="Restart", kind="command", command="echo",
+                       requires_approval=True, params_schema=HOST)
+    ref = incident(rb)
+    run = ask(rb, "Bob", ref, action="restart", params={"host": "web-1"})
+    rb.clock.advance(seconds=5)
+    rb.as_("Ada").patch("/automation/actions/restart", command="echo", timeout_s=60)  # what it was
+    rb.as_("Cy").post(f"/incidents/{ref}/automation/runs/{run['id']}/approve", 200)
+    rb.tick()
+    assert run_of(rb, ref, run["id"])["status"] == "succeeded"

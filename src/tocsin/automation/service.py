@@ -144,9 +144,11 @@ def update_action(s: Session, *, actor: Principal, now: datetime, action: Approv
     checked = _check({**current, **changes}, policy=policy, allow_list=allow_list)
     _slug_free(s, checked["slug"], action.id)
     before = _audit_details(action)
+    edited = any(checked[key] != current[key] for key in FIELDS)
     for key in FIELDS:
         setattr(action, key, checked[key])
-    action.updated_at = now
+    if edited:  # `stale`: runs requested before an edit are refused, so a save that changes nothing is no edit
+        action.updated_at = now
     s.flush()
     after = _audit_details(action)
     record(s, actor=actor, action="automation.action_update", target_type="approved_action", target_id=action.id,
