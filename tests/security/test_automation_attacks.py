@@ -252,3 +252,20 @@ def test_saving_an_action_unchanged_keeps_its_waiting_runs(rb):
     rb.as_("Cy").post(f"/incidents/{ref}/automation/runs/{run['id']}/approve", 200)
     rb.tick()
     assert run_of(rb, ref, run["id"])["status"] == "succeeded"
+
+
+def test_a_command_printing_nul_bytes_still_records_its_result(runbook, tmp_path):
+    """Binary output (find -print0, a stray NUL): PostgreSQL's text refuses NUL, and a result that cannot
+    be written would leave the run `running` for an hour."""
+    allow = tmp_path / "commands.yaml"
+    allow.write_text('nul: ["/usr/bin/printf", "a\\\\000b\\\\n"]\n')
+    runbook.configure(automation_commands=allow)
+    runbook.person("Ada", role="admin")
+    runbook.person("Bob")
+    runbook.as_("Ada").post("/automation/actions", slug="nul", name="Nul", kind="command", command="nul")
+    ref = incident(runbook)
+    run = ask(runbook, "Bob", ref, action="nul")
+    runbook.tick()
+    done = run_of(runbook, ref, run["id"])
+    assert done["status"] == "succeeded" and done["exit_status"] == 0, done
+    assert "\x00" not in done["output"] and done["output"].startswith("a") and done["output"].rstrip().endswith("b")

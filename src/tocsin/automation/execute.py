@@ -77,7 +77,7 @@ def run_command(argv: list[str], *, timeout_s: int, extra_env: dict[str, str]) -
         code = proc.wait()
         out.seek(0)
         raw = out.read(MAX_OUTPUT + 1)
-    text = raw.decode("utf-8", errors="replace")
+    text = raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")  # PostgreSQL's text refuses NUL
     if len(raw) > MAX_OUTPUT:
         text = text[:MAX_OUTPUT] + "\n… (output truncated)"
     if timed_out:
