@@ -254,6 +254,7 @@ def test_saving_an_action_unchanged_keeps_its_waiting_runs(rb):
     assert run_of(rb, ref, run["id"])["status"] == "succeeded"
 
 
+@pytest.mark.both_backends  # PostgreSQL above all
 def test_a_command_printing_nul_bytes_still_records_its_result(runbook, tmp_path):
     """Binary output (find -print0, a stray NUL): PostgreSQL's text refuses NUL, and a result that cannot
     be written would leave the run `running` for an hour."""
