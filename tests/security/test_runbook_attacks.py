@@ -68,3 +68,32 @@ def test_a_runbook_with_thousands_of_steps_is_refused(client, world):
     assert r.status_code == 422, r.text
     assert client.post(RB, json={"title": "Long", "team": "dba", "body_md": "1. a\n" * 500},
                        headers=world["ana"].headers).status_code == 201
+
+
+@pytest.mark.both_backends  # PostgreSQL's text refuses NUL
+def test_a_nul_in_a_step_note_or_a_decision_reason_is_a_422(client, world, tmp_path, app):
+    ana = world["ana"]
+    assert client.post("/api/v1/services", json={"name": "db", "slug": "db"},
+                       headers=world["ada"].headers).status_code == 201
+    assert client.patch(f"{RB}/failover", json={"services": ["db"]}, headers=ana.headers).status_code == 200
+    r = client.post("/api/v1/incidents", json={"title": "DB lag", "severity": "SEV2", "services": ["db"]},
+                    headers=ana.headers)
+    assert r.status_code == 201, r.text
+    ref = r.json()["ref"]
+    r = client.post(f"/api/v1/incidents/{ref}/runbooks/failover/steps/1", json={"state": "done", "note": "a\x00b"},
+                    headers=ana.headers)
+    assert r.status_code == 422, r.text
+    room = f"/incidents/{ref}"
+    r = post_form(world["c"], f"{room}/runbooks/failover/steps/1", {"state": "done", "note": "a\x00b"}, page=room)
+    assert r.status_code == 422, r.text[:300]
+
+    allow = tmp_path / "commands.yaml"
+    allow.write_text('echo: ["/bin/echo", "hi"]\n')
+    app.state.settings.automation_commands = allow
+    assert client.post("/api/v1/automation/actions", json={"slug": "hi", "name": "Hi", "kind": "command",
+                                                            "command": "echo", "requires_approval": True},
+                       headers=world["ada"].headers).status_code == 201
+    run = client.post(f"/api/v1/incidents/{ref}/automation/runs", json={"action": "hi"}, headers=ana.headers).json()
+    r = client.post(f"/api/v1/incidents/{ref}/automation/runs/{run['id']}/refuse", json={"reason": "no\x00pe"},
+                    headers=ana.headers)
+    assert r.status_code == 422, r.text
