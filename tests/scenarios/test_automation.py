@@ -103,7 +103,7 @@ def test_a_webhook_is_signed_and_only_its_status_is_kept(rb):
     assert verify_webhook(SECRET, post.body, post.headers["X-Tocsin-Timestamp"], post.headers["X-Tocsin-Signature"],
                           now=rb.now)
     assert orjson.loads(post.body) == {"action": "flush", "run_id": run["id"], "incident": ref,
-                                       "params": {"zone": "eu"}, "dry_run": False}
+                                       "params": {"zone": "eu"}, "dry_run": False, "drill": False}
     done = rb.as_("Bob").get(f"/incidents/{ref}/automation/runs/{run['id']}")
     assert (done["status"], done["http_status"]) == ("succeeded", 200)
     assert "secret internals" not in done["output"] and "secret internals" not in " ".join(automation_texts(rb, ref))

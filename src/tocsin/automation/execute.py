@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,7 @@ import httpx
 import orjson
 
 from tocsin.automation.types import RunStatus
+from tocsin.contacts.mask import mask
 from tocsin.net.guard import Blocked, EgressPolicy
 from tocsin.net.http import make_client
 from tocsin.notify.webhook import signed_request
@@ -39,27 +41,43 @@ def truncate(text: str, limit: int = MAX_OUTPUT) -> str:
     return text[:limit] + f"\n… ({len(text) - limit} more characters not kept)"
 
 
+def _exited(pid: int, deadline: float) -> bool:
+    """Wait until the process `pid` has exited, without reaping it (True), or until `deadline` (False)."""
+    pause = 0.001
+    while os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)
+    return True
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def run_command(argv: list[str], *, timeout_s: int, extra_env: dict[str, str]) -> Outcome:
-    """Run `argv` (no shell) in its own session; after `timeout_s` the whole process group is killed."""
+    """Run `argv` (no shell) in its own session; after `timeout_s` the whole process group is killed, and
+    when the program exits first, whatever it left running in its group is killed with it. (A child that
+    starts a session of its own escapes the group: an allow-listed command should not daemonise.)"""
     with tempfile.TemporaryFile() as out:
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                     env={**ENV, **extra_env}, start_new_session=True, close_fds=True, cwd="/")
         except OSError as exc:
             return Outcome(RunStatus.failed, f"could not start {argv[0]}: {exc.strerror or exc}")
-        timed_out = False
-        try:
-            code = proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            code = proc.wait()
+        timed_out = not _exited(proc.pid, time.monotonic() + timeout_s)
+        # the program has exited (not yet reaped, so its group id cannot be reused) or is past its timeout:
+        # its group goes, with whatever it left running (a `&` child), then the program is reaped
+        _kill_group(proc.pid)
+        code = proc.wait()
         out.seek(0)
         raw = out.read(MAX_OUTPUT + 1)
-    text = raw.decode("utf-8", errors="replace")
+    text = raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")  # PostgreSQL's text refuses NUL
     if len(raw) > MAX_OUTPUT:
         text = text[:MAX_OUTPUT] + "\n… (output truncated)"
     if timed_out:
@@ -67,16 +85,18 @@ def run_command(argv: list[str], *, timeout_s: int, extra_env: dict[str, str]) -
     return Outcome(RunStatus.succeeded if code == 0 else RunStatus.failed, text, exit_status=code)
 
 
-def webhook_body(*, action: str, run_id: str, incident: str, params: dict[str, object], dry_run: bool) -> bytes:
+def webhook_body(*, action: str, run_id: str, incident: str, params: dict[str, object], dry_run: bool,
+                 drill: bool = False) -> bytes:
+    """The signed JSON; `drill` says the incident is an exercise's (drills are marked everywhere)."""
     return orjson.dumps({"action": action, "run_id": run_id, "incident": incident, "params": params,
-                         "dry_run": dry_run})
+                         "dry_run": dry_run, "drill": drill})
 
 
 def post_webhook(url: str, body: bytes, *, key: str, secret: str, policy: EgressPolicy, timeout_s: int,
                  now: datetime, transport: httpx.BaseTransport | None = None) -> Outcome:
     """POST the signed `body` (notify/webhook.py's headers and signature); succeeded on 2xx. Only the
     status is recorded: the reply is never read (redirects are not followed)."""
-    sent = f"POST {url} ({len(body)} bytes)"
+    sent = f"POST {mask('webhook', url)} ({len(body)} bytes)"  # the path or query may carry a token
     with make_client(policy, timeout=float(timeout_s), transport=transport) as client:
         try:
             request = signed_request(client, url, key, body, secret, now)

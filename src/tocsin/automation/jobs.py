@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 
 from tocsin.automation import commands, execute
 from tocsin.automation.models import ActionRun, ApprovedAction
-from tocsin.automation.service import MAX_TIMEOUT, describe, log_event
+from tocsin.automation.service import MAX_TIMEOUT, describe, log_event, stale
 from tocsin.automation.types import ActionKind, RunStatus
+from tocsin.contacts.mask import mask
 from tocsin.db.session import rowcount
 from tocsin.incidents.models import Incident
 from tocsin.incidents.service import ref as incident_ref
@@ -59,6 +60,7 @@ class Work:
     body: bytes
     timeout_s: int
     incident: str
+    drill: bool
 
 
 def has_work(s: Session, ec: JobContext) -> bool:
@@ -124,8 +126,8 @@ def _prepare(s: Session, ec: JobContext, run_id: uuid.UUID) -> Work | None:
     action, incident = _context(s, run)
     ref = incident_ref(incident)
     kind = ActionKind(action.kind)
-    refusal, argv, body = None, [], b""
-    if kind is ActionKind.command:
+    refusal, argv, body = stale(action, run), [], b""  # disabled or edited since it was requested
+    if refusal is None and kind is ActionKind.command:
         try:
             allowed = commands.load(ec.settings.automation_commands)
         except commands.AllowListError as exc:
@@ -135,9 +137,9 @@ def _prepare(s: Session, ec: JobContext, run_id: uuid.UUID) -> Work | None:
                        "(TOCSIN_AUTOMATION_COMMANDS)")
         if refusal is None:
             argv = commands.resolve(allowed[str(action.command)], run.params)
-    else:
+    elif refusal is None:
         body = execute.webhook_body(action=action.slug, run_id=str(run.id), incident=ref, params=run.params,
-                                    dry_run=run.dry_run)
+                                    dry_run=run.dry_run, drill=bool(incident.drill))
         if not ec.settings.automation_signing_secret and not run.dry_run:
             refusal = "TOCSIN_AUTOMATION_SIGNING_SECRET is not set: webhook actions cannot run unsigned"
     if refusal is not None:
@@ -145,12 +147,12 @@ def _prepare(s: Session, ec: JobContext, run_id: uuid.UUID) -> Work | None:
         return None
     if run.dry_run:
         preview = f"would run: {shlex.join(argv)}" if argv else \
-            f"would POST to {action.url}:\n{body.decode()}"
+            f"would POST to {mask('webhook', action.url or '')}:\n{body.decode()}"
         _finish(s, run, execute.Outcome(RunStatus.succeeded, preview), ec.now)
         return None
     log_event(s, incident=incident, action=action, run=run, actor=ACTOR, now=ec.now, event="started",
               text=f"Approved action started: {describe(action, run)}")
-    return Work(run.id, kind, argv, action.url or "", body, action.timeout_s, ref)
+    return Work(run.id, kind, argv, action.url or "", body, action.timeout_s, ref, bool(incident.drill))
 
 
 def _run(ec: JobContext, work: Work) -> None:
@@ -158,7 +160,8 @@ def _run(ec: JobContext, work: Work) -> None:
         if work.kind is ActionKind.command:
             outcome = execute.run_command(work.argv, timeout_s=work.timeout_s,
                                           extra_env={"TOCSIN_RUN_ID": str(work.run_id),
-                                                     "TOCSIN_INCIDENT": work.incident})
+                                                     "TOCSIN_INCIDENT": work.incident,
+                                                     "TOCSIN_DRILL": "true" if work.drill else "false"})
         else:
             transport = ec.shared.get(TRANSPORT)
             outcome = execute.post_webhook(

@@ -58,7 +58,7 @@ def check_schema(raw: Any) -> list[dict[str, Any]]:
                 raise _bad(field, "pattern is for string parameters (a regular expression, at most 300 characters)")
             try:
                 re.compile(pattern)
-            except re.error as exc:
+            except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}: OverflowError
                 raise _bad(field, f"pattern is not a regular expression: {exc}") from None
         required = item.get("required", False)
         if not isinstance(required, bool):
@@ -117,6 +117,18 @@ def validate(schema: list[dict[str, Any]], given: Any) -> dict[str, str | int | 
             continue
         out[name] = _value(spec, value)
     return out
+
+
+def check_no_options(schema: list[dict[str, Any]], values: dict[str, str | int | bool]) -> None:
+    """For a command: InvalidInput when a free-text value (a string parameter without the admin's pattern)
+    starts with "-". A placeholder stays one argv item, but an item such as `--output=/etc/passwd` or `-e`
+    is an option to most programs; an admin who means to allow one writes a pattern that does."""
+    for spec in schema:
+        value = values.get(spec["name"])
+        if spec["type"] == ParamType.string.value and not spec.get("pattern") and isinstance(value, str) \
+                and value.startswith("-"):
+            raise _bad(f"params.{spec['name']}", f"{spec['name']} may not start with \"-\" (it would be an option "
+                                                 "to the command)")
 
 
 def as_text(value: str | int | bool) -> str:

@@ -144,9 +144,11 @@ def update_action(s: Session, *, actor: Principal, now: datetime, action: Approv
     checked = _check({**current, **changes}, policy=policy, allow_list=allow_list)
     _slug_free(s, checked["slug"], action.id)
     before = _audit_details(action)
+    edited = any(checked[key] != current[key] for key in FIELDS)
     for key in FIELDS:
         setattr(action, key, checked[key])
-    action.updated_at = now
+    if edited:  # `stale`: runs requested before an edit are refused, so a save that changes nothing is no edit
+        action.updated_at = now
     s.flush()
     after = _audit_details(action)
     record(s, actor=actor, action="automation.action_update", target_type="approved_action", target_id=action.id,
@@ -184,6 +186,17 @@ def log_event(s: Session, *, incident: Incident, action: ApprovedAction, run: Ac
                     **({"params": run.params} if event == "requested" else {}), **(extra or {})})
 
 
+def stale(action: ApprovedAction, run: ActionRun) -> str | None:
+    """Why `run` may no longer be approved or run, or None: its action was disabled, or changed after the
+    run was requested (what a second person approves, and what the engine runs, is the definition the
+    requester saw: an edit in between must not swap another command, URL or schema in under it)."""
+    if not action.enabled:
+        return f"the action {action.slug} is disabled"
+    if action.updated_at > run.requested_at:
+        return f"the action {action.slug} was changed after this run was requested: ask for a new run"
+    return None
+
+
 def request_run(s: Session, *, incident: Incident, action: str, params: dict[str, Any], actor: Principal,
                 now: datetime, dry_run: bool = False) -> uuid.UUID:
     """Ask for a run of the approved action `action` (its slug) for the incident; it runs at once or
@@ -194,6 +207,8 @@ def request_run(s: Session, *, incident: Incident, action: str, params: dict[str
     if found is None or not found.enabled:
         raise NotFound(f"no enabled approved action {action}", details={"action": action})
     values = typed.validate(found.params_schema, params)
+    if found.kind == ActionKind.command.value:
+        typed.check_no_options(found.params_schema, values)
     waits = found.requires_approval and not dry_run  # a dry run changes nothing: nobody needs to approve it
     run = ActionRun(action_id=found.id, incident_id=incident.id, params=values, dry_run=dry_run,
                     status=(RunStatus.requested if waits else RunStatus.approved).value,
@@ -234,6 +249,9 @@ def _decide(s: Session, *, incident: Incident, run_id: uuid.UUID, actor: Princip
         raise Forbidden("a second person approves a run: not the one who asked for it")
     action = s.get(ApprovedAction, run.action_id)
     assert action is not None
+    why = stale(action, run) if approve else None
+    if why is not None:
+        raise Conflict(why, details={"action": action.slug})
     run.status = (RunStatus.approved if approve else RunStatus.refused).value
     run.approved_by_id, run.decided_at = actor.user_id, now
     if not approve:

@@ -81,7 +81,7 @@ def parse_matcher(spec: Any) -> Matcher:
     if parsed_op in (Op.re, Op.nre):
         try:
             _compiled(value)
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}: OverflowError
             raise ValueError(f"matcher {name}{op}{value!r}: invalid regular expression ({exc})") from None
     return Matcher(name, parsed_op, value)
 

@@ -40,6 +40,7 @@ from tocsin.users.models import User
 MAX_BODY = 100_000
 MAX_NOTE = 2000
 MAX_SERVICES = 100
+MAX_STEPS = 500  # each room the runbook applies to shows every step with its forms
 STATES = ("done", "skipped", "undone")
 
 
@@ -182,6 +183,8 @@ def _check_body(body: str) -> str:
                            details={"field": "body_md"})
     if "\x00" in body:
         raise InvalidInput("the runbook's Markdown must not contain NUL characters", details={"field": "body_md"})
+    if len(steps(body)) > MAX_STEPS:
+        raise InvalidInput(f"a runbook may have at most {MAX_STEPS} numbered steps", details={"field": "body_md"})
     return body
 
 

@@ -53,7 +53,7 @@ def actions_page(request: Request, ctx: CtxDep) -> Response:
 
 def _values(form: dict[str, str]) -> dict[str, Any]:
     timeout = field(form, "timeout_s", required=False, max_len=6) or "60"
-    if not timeout.isdigit():
+    if not (timeout.isascii() and timeout.isdigit()):  # "²".isdigit(), yet int("²") raises
         raise InvalidInput("timeout: whole seconds", details={"field": "timeout_s"})
     return {"slug": field(form, "slug", max_len=64), "name": field(form, "name", max_len=120),
             "description": field(form, "description", required=False, max_len=2000),

@@ -158,7 +158,7 @@ def mark_step(ref: str, slug: str, number: str, ctx: CtxDep, form: CsrfForm) -> 
     ctx.principal.require(OrgRole.responder, "marking runbook steps")
     state = field(form, "state", max_len=10)
     note = field(form, "note", required=False, max_len=2000)
-    if not number.isdigit() or not 1 <= int(number) <= 10_000:
+    if not (number.isascii() and number.isdigit() and len(number) <= 5) or not 1 <= int(number) <= 10_000:
         raise NotFound(f"no step {number[:20]!r}")
     with ctx.work() as (s, me):
         incident = require_incident(s, me, ref, for_update=True)
