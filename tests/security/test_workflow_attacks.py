@@ -1,0 +1,74 @@
+"""Attacker review of incident workflows, stakeholder updates and shadows (issue 19, attack3).
+
+A workflow runs as a system principal on every incident that matches it, restricted ones too. Its
+steps must hold need-to-know as paging does: "make the on-call of primary the Scribe" must not let
+someone who put themselves on call (any responder may take an override) into a restricted security
+incident, nor name them a role holder of it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from tocsin.flows import incidents as incident_flows
+from tocsin.incidents import service as incidents
+from tocsin.incidents.types import Kind
+from tocsin.severities import Severity
+from tocsin.workflows.models import WorkflowRun
+
+TITLE = "Payroll export copied by a contractor"
+
+
+@pytest.fixture
+def rb(runbook, make_team):
+    runbook.service("checkout", tier=1)
+    runbook.person("Ada Admin", role="admin")
+    runbook.person("Alice")
+    runbook.person("Sam Scribe")
+    runbook.schedule("primary", "Alice", start=runbook.now - timedelta(days=1))
+    make_team("sec", is_security=True)
+    return runbook
+
+
+def declare(rb, *, restricted=None):
+    with rb.db.unit_of_work() as s:
+        inc = incident_flows.declare(s, actor=rb.system, now=rb.now, spec=incidents.Declaration(
+            title=TITLE, severity=Severity.SEV1, kind=Kind.security, services=["checkout"], restricted=restricted))
+        return inc.id, inc.number
+
+
+def test_a_workflow_role_from_a_schedule_does_not_let_an_override_taker_into_a_restricted_incident(rb):
+    mallory = rb.person("Mallory")
+    rb.as_("Ada Admin").post("/workflows", name="Security scribe", trigger="declared", kinds=["security"],
+                             steps=[{"kind": "add_role", "role": "scribe", "schedule": "primary"}])
+    rb.as_("Mallory").post("/schedules/primary/overrides", starts_at=rb.now.isoformat(),
+                           ends_at=(rb.now + timedelta(days=1)).isoformat())
+    inc_id, number = declare(rb)
+    rb.tick(seconds=5)
+    rb.tick(seconds=5)
+    rb.as_("Mallory").get(f"/incidents/INC-{number}", 404)
+    roles = rb.as_("Ada Admin").get(f"/incidents/INC-{number}/roles")["current"]
+    assert mallory.email not in [r["user"]["email"] for r in roles]
+    runs = rb.rows(WorkflowRun, WorkflowRun.incident_id == inc_id)
+    assert [r.status for r in runs] == ["failed"]
+    assert "may not see" in runs[0].detail
+
+
+def test_a_workflow_role_for_a_named_person_does_not_let_them_into_a_restricted_incident(rb):
+    sam = rb.people["Sam Scribe"]
+    rb.as_("Ada Admin").post("/workflows", name="SEV1 scribe", trigger="declared", severities=["SEV1"],
+                             steps=[{"kind": "add_role", "role": "scribe", "user": sam.email}])
+    inc_id, number = declare(rb)
+    open_id, open_number = declare(rb, restricted=False)
+    rb.tick(seconds=5)
+    rb.tick(seconds=5)
+    rb.as_("Sam Scribe").get(f"/incidents/INC-{number}", 404)
+    runs = rb.rows(WorkflowRun, WorkflowRun.incident_id == inc_id)
+    assert [r.status for r in runs] == ["failed"]
+    # the same workflow on an incident that is not restricted still makes him Scribe
+    roles = rb.as_("Sam Scribe").get(f"/incidents/INC-{open_number}/roles")["current"]
+    assert sam.email in [r["user"]["email"] for r in roles]
+    assert uuid.UUID(str(open_id))
