@@ -72,3 +72,48 @@ def test_a_workflow_role_for_a_named_person_does_not_let_them_into_a_restricted_
     roles = rb.as_("Sam Scribe").get(f"/incidents/INC-{open_number}/roles")["current"]
     assert sam.email in [r["user"]["email"] for r in roles]
     assert uuid.UUID(str(open_id))
+
+
+# --- a shadow's copy carried in a rate-limited SMS bundle -------------------------------------------
+
+def sms_reply(rb, number, text):
+    from twilio.request_validator import RequestValidator
+
+    from tests.harness.scenario import PUBLIC
+
+    form = {"From": number, "To": "+15005550006", "Body": text, "MessageSid": "SM" + "1" * 32}
+    sig = RequestValidator(rb.twilio.auth_token).compute_signature(PUBLIC + "/integrations/twilio/sms", form)
+    return rb.http.post("/integrations/twilio/sms", data=form, headers={"X-Twilio-Signature": sig})
+
+
+def test_a_reply_to_a_bundled_sms_does_not_acknowledge_the_alerts_its_holder_only_shadows(runbook):
+    """Sam is on call for db and shadows checkout's schedule. A flood on db fills his SMS rate limit;
+    the next db page and a shadow copy of a checkout page wait and leave as one bundle, whose reply
+    acknowledges "all of them". The checkout alert is not his to acknowledge: Alice is on call."""
+    import re
+
+    rb = runbook
+    for name in ("Alice", "Sam", "Ada"):
+        rb.person(name, "admin" if name == "Ada" else "responder")
+    rb.service("checkout", tier=1, paging_unit="alert")
+    rb.service("db", tier=1, paging_unit="alert")
+    rb.schedule("primary", "Alice")
+    rb.schedule("dbs", "Sam")
+    rb.as_("Ada").post("/schedules/primary/layers", name="shadow", kind="weekly", timezone="UTC",
+                       start=rb.now.isoformat(), members=[rb.people["Sam"].email], shadow=True)
+    rb.policy((30, ["schedule:primary"]), service="checkout")
+    rb.policy((30, ["schedule:dbs"]), service="db")
+    rb.rules("Sam", (rb.contact("Sam", "sms", "+14155550111"), 0))
+    rb.rules("Alice", (rb.contact("Alice", "email", "alice@example.test"), 0))
+    for i in range(6):
+        rb.trigger(f"db-{i}", service="db")
+    checkout = rb.trigger("checkout-5xx", service="checkout")
+    rb.tick()
+    rb.tick(minutes=15)
+    texts = rb.sms("+14155550111")
+    bundle = [t for t in texts if "(all of them)" in t]
+    assert bundle, texts
+    code = re.search(r"Reply '(\d{4,5}) ack'", bundle[-1]).group(1)
+    done = sms_reply(rb, "+14155550111", f"{code} ack")
+    assert done.status_code == 200, done.text
+    assert rb.alert(checkout).status == "triggered", "a shadow's copy acknowledges nothing"
