@@ -117,3 +117,20 @@ def test_a_reply_to_a_bundled_sms_does_not_acknowledge_the_alerts_its_holder_onl
     done = sms_reply(rb, "+14155550111", f"{code} ack")
     assert done.status_code == 200, done.text
     assert rb.alert(checkout).status == "triggered", "a shadow's copy acknowledges nothing"
+
+
+# --- a stakeholder update queued before the incident was restricted ---------------------------------
+
+def test_a_stakeholder_update_queued_before_the_incident_is_restricted_is_not_sent_to_outsiders(rb):
+    """Bob subscribes to checkout's incidents. An update is posted to the stakeholders of an
+    operational incident; before it leaves (an SMTP outage, a throttled SMS), an admin restricts the
+    incident. Bob may no longer see it: the update, its title in the subject, is not sent to him."""
+    rb.person("Bob")
+    rb.as_("Bob").post("/stakeholders", service="checkout")
+    inc_id, number = declare(rb, restricted=False)
+    rb.as_("Alice").post(f"/incidents/INC-{number}/updates", text="Exports paused while we look", audience="stakeholders")
+    rb.as_("Ada Admin").patch(f"/incidents/INC-{number}", restricted=True)
+    rb.tick()
+    assert rb.emails("Bob") == []
+    rb.as_("Bob").get(f"/incidents/INC-{number}", 404)
+    assert uuid.UUID(str(inc_id))
