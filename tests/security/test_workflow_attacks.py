@@ -134,3 +134,34 @@ def test_a_stakeholder_update_queued_before_the_incident_is_restricted_is_not_se
     assert rb.emails("Bob") == []
     rb.as_("Bob").get(f"/incidents/INC-{number}", 404)
     assert uuid.UUID(str(inc_id))
+
+
+# --- a guest in a team a workflow pages ---------------------------------------------------------------
+
+def test_a_workflow_paging_a_team_never_pages_a_guest_member_of_it(rb):
+    """Ivy, an outside responder invited to one incident, is also in team dba. A workflow pages dba
+    when another SEV1 is declared: Ivy is never paged (guests are never paged, whatever teams they
+    are in), nor told its title; Dan, staff, is."""
+    from tocsin.escalation.models import Notification
+    from tocsin.incidents import guests
+    from tocsin.incidents.models import Incident
+    from tocsin.teams.service import require_team, set_members
+    from tocsin.users.models import User
+
+    rb.team("dba")
+    rb.person("Dan DBA", teams=["dba"])
+    first_id, _ = declare(rb)  # restricted: Ivy's grant
+    with rb.db.unit_of_work() as s:
+        _grant, token = guests.invite(s, actor=rb.system, now=rb.now, incident=s.get(Incident, first_id),
+                                      email="ivy@ir.example", name="Ivy", duration=timedelta(hours=2), max_days=30)
+        ivy, _ = guests.accept(s, now=rb.now, token=token, name="Ivy", password="long enough pw")
+        dan = s.get(User, rb.people["Dan DBA"].id)
+        set_members(s, actor=rb.system, now=rb.now, team=require_team(s, "dba"), users=[dan, ivy])
+        ivy_id = ivy.id
+    rb.as_("Ada Admin").post("/workflows", name="Page DBA", trigger="declared", severities=["SEV1"],
+                             steps=[{"kind": "page_team", "team": "dba"}])
+    inc_id, _number = declare(rb, restricted=False)
+    rb.tick(seconds=5)
+    rb.tick(seconds=5)
+    assert rb.rows(Notification, Notification.user_id == ivy_id) == []
+    assert rb.rows(Notification, Notification.user_id == rb.people["Dan DBA"].id, Notification.incident_id == inc_id)
