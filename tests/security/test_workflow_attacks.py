@@ -165,3 +165,30 @@ def test_a_workflow_paging_a_team_never_pages_a_guest_member_of_it(rb):
     rb.tick(seconds=5)
     assert rb.rows(Notification, Notification.user_id == ivy_id) == []
     assert rb.rows(Notification, Notification.user_id == rb.people["Dan DBA"].id, Notification.incident_id == inc_id)
+
+
+# --- a shadow's copy of a restricted incident's page ---------------------------------------------------
+
+def test_a_shadows_copy_of_a_restricted_incidents_page_stays_marked_shadow(rb):
+    """Sam (security team) shadows primary; a restricted SEV1 pages its on-call for a commander. The
+    page's words are made neutral when it is sent; Sam's copy must still say it is a shadow's copy,
+    not tell him that acknowledging makes him the Incident Commander."""
+    from tocsin.teams.service import require_team, set_members
+    from tocsin.users.models import User
+
+    rb.person("Sam")
+    with rb.db.unit_of_work() as s:
+        set_members(s, actor=rb.system, now=rb.now, team=require_team(s, "sec"),
+                    users=[s.get(User, rb.people[n].id) for n in ("Sam", "Alice")])
+    rb.as_("Ada Admin").post("/schedules/primary/layers", name="shadow", kind="weekly", timezone="UTC",
+                             start=rb.now.isoformat(), members=[rb.people["Sam"].email], shadow=True)
+    rb.policy((5, ["schedule:primary"]))
+    declare(rb)
+    rb.tick()
+    page = rb.expect_email("Alice", "A restricted incident needs an Incident Commander")
+    assert not page["Subject"].startswith("[shadow]")
+    copy = rb.expect_email("Sam", "restricted incident")
+    text = copy.get_body(("plain",)).get_content()
+    assert copy["Subject"].startswith("[shadow] "), copy["Subject"]
+    assert "not the responder" in text and "Acknowledging this page" not in text
+    assert TITLE not in copy["Subject"] + text

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts.models import Alert, AlertGroup
 from tocsin.delivery import Claim, Outbox, run
 from tocsin.escalation import outbox
-from tocsin.escalation.incident_paging import restricted_words
+from tocsin.escalation.incident_paging import restricted_words, shadowed
 from tocsin.escalation.models import Escalation, Notification, ResponderRequest
 from tocsin.incidents.access import who_may_see
 from tocsin.incidents.models import Incident, RoleAssignment
@@ -190,8 +190,10 @@ def _still_wanted(s: Session, rows: list[Notification], groups: dict[uuid.UUID, 
                 out[r.id] = f"not sent: the incident is {inc.status if inc else 'gone'}"
             elif inc.restricted and r.user_id not in allowed[inc.id]:
                 out[r.id] = "not sent: the incident is restricted and this person may not see it"
-            elif inc.restricted:
+            elif inc.restricted:  # a shadow's copy stays marked as one (and says nothing of acknowledging)
                 r.subject, r.body = restricted_words(inc.severity)
+                if r.kind == "shadow":
+                    r.subject, r.body = shadowed(r.subject, r.body)
         elif r.kind in INFORMS and r.incident_id:
             inc = found.get(r.incident_id)
             if inc is not None and inc.restricted and r.user_id not in allowed[inc.id]:
