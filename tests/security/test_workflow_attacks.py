@@ -192,3 +192,33 @@ def test_a_shadows_copy_of_a_restricted_incidents_page_stays_marked_shadow(rb):
     assert copy["Subject"].startswith("[shadow] "), copy["Subject"]
     assert "not the responder" in text and "Acknowledging this page" not in text
     assert TITLE not in copy["Subject"] + text
+
+
+# --- a workflow's approved action on a drill ------------------------------------------------------------
+
+def test_a_workflows_approved_action_on_a_drill_incident_is_a_dry_run(runbook, tmp_path):
+    """An admin's workflow restarts the web tier when a SEV2 is declared. A game day declares a drill
+    SEV2: the workflow still runs its step (the drill exercises it) but as a dry run; nobody chose to
+    touch production for an exercise."""
+    from tocsin.automation.models import ActionRun
+
+    rb = runbook
+    allow = tmp_path / "commands.yaml"
+    allow.write_text('echo: ["/bin/echo", "restarting", "{host}"]\n')
+    rb.configure(automation_commands=allow, automation_signing_secret="s" * 32)
+    rb.person("Ada Admin", role="admin")
+    rb.person("Pat Participant")
+    rb.as_("Ada Admin").post("/services", name="Drill checkout", slug="drill-checkout", drill=True)
+    rb.policy((5, ["Pat Participant"]), service="drill-checkout")
+    rb.as_("Ada Admin").post("/automation/actions", slug="restart", name="Restart web", kind="command",
+                             command="echo", requires_approval=False,
+                             params_schema=[{"name": "host", "type": "string", "required": True}])
+    rb.as_("Ada Admin").post("/workflows", name="SEV2 restart", trigger="declared", severities=["SEV2"],
+                             steps=[{"kind": "run_action", "action": "restart", "params": {"host": "web-1"}}])
+    inc = rb.as_("Pat Participant").post("/incidents", title="Drill: checkout down", severity="SEV2",
+                                         services=["drill-checkout"])
+    assert inc["drill"] is True
+    rb.tick(seconds=5)
+    rb.tick(seconds=5)
+    runs = rb.rows(ActionRun, ActionRun.incident_id == uuid.UUID(inc["id"]))
+    assert len(runs) == 1 and runs[0].dry_run is True, [(r.dry_run, r.status) for r in runs]

@@ -8,7 +8,8 @@ step's index), and running one step on an incident through the feature that owns
 - create_chat_channel {}: the incident's chat channel now, whatever its severity (chatops);
 - open_checklist {template?}: the containment checklist (security incidents only), the default template
   when none is named;
-- run_action {action, params?}: automation.service.request_run (runs at once or waits for approval).
+- run_action {action, params?}: automation.service.request_run (runs at once or waits for approval);
+  on a drill incident, a dry run.
 
 Running a step returns the words for the timeline; a TocsinError (or a feature not built yet) is the
 step's failure, recorded by the caller."""
@@ -191,7 +192,9 @@ def run_step(s: Session, *, incident: Incident, step: dict[str, Any], actor: Pri
         steps = containment.start_checklist(s, incident=incident, actor=actor, now=now, template=step.get("template"))
         return f"opened checklist {steps[0].template_name if steps else ''} ({len(steps)} steps)"
     if kind == "run_action":
+        # On a drill the step runs as a dry run: nobody chose to touch real systems for an exercise.
+        drill = bool(incident.drill)
         run_id = automation.request_run(s, incident=incident, action=step["action"], params=step.get("params") or {},
-                                        actor=actor, now=now)
-        return f"requested action {step['action']} (run {run_id})"
+                                        actor=actor, now=now, dry_run=drill)
+        return f"requested action {step['action']}{' as a dry run (a drill)' if drill else ''} (run {run_id})"
     raise InvalidInput(f"unknown step kind {kind!r}")
