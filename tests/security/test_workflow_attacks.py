@@ -222,3 +222,24 @@ def test_a_workflows_approved_action_on_a_drill_incident_is_a_dry_run(runbook, t
     rb.tick(seconds=5)
     runs = rb.rows(ActionRun, ActionRun.incident_id == uuid.UUID(inc["id"]))
     assert len(runs) == 1 and runs[0].dry_run is True, [(r.dry_run, r.status) for r in runs]
+
+
+# --- a guest on a schedule (a shadow layer, an override) ------------------------------------------------
+
+def test_an_outside_responder_is_never_put_on_a_schedule_not_even_as_a_shadow(rb):
+    """Guests are never paged: an admin cannot make Ivy (a guest) a member of a layer (a shadow
+    layer included: shadows get copies of pages), nor put her on call with an override."""
+    from tocsin.incidents import guests
+    from tocsin.incidents.models import Incident
+
+    first_id, _ = declare(rb)
+    with rb.db.unit_of_work() as s:
+        _grant, token = guests.invite(s, actor=rb.system, now=rb.now, incident=s.get(Incident, first_id),
+                                      email="ivy@ir.example", name="Ivy", duration=timedelta(hours=2), max_days=30)
+        guests.accept(s, now=rb.now, token=token, name="Ivy", password="long enough pw")
+    ada = rb.as_("Ada Admin")
+    refused = ada.post("/schedules/primary/layers", 422, name="shadow", kind="weekly", timezone="UTC",
+                       start=rb.now.isoformat(), members=["ivy@ir.example"], shadow=True)
+    assert "outside responder" in refused["error"]["message"]
+    ada.post("/schedules/primary/overrides", 422, starts_at=rb.now.isoformat(),
+             ends_at=(rb.now + timedelta(hours=1)).isoformat(), user="ivy@ir.example")

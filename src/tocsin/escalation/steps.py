@@ -475,7 +475,7 @@ def _shadows(s: Session, cache: StepCache, subject: Subject, targets: tuple[Targ
             continue
         for uid in cache.shadows(schedule):
             user = s.get(User, uid)
-            if user is not None and user.is_active and uid not in responders:
+            if user is not None and user.is_active and user.org_role != "guest" and uid not in responders:
                 responders = responders | {uid}
                 found.append((user, f"shadowing schedule '{schedule.slug}'"))
     if found and subject.incident is not None and subject.incident.restricted:
