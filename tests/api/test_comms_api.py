@@ -68,3 +68,13 @@ def test_who_may_subscribe_what(client, make_person, make_team, make_service) ->
     assert len(client.get(f"{API}/stakeholders", headers=admin.headers).json()["items"]) == 2
     assert client.delete(f"{API}/stakeholders/{mine.json()['id']}", headers=dana.headers).status_code == 403
     assert client.delete(f"{API}/stakeholders/{mine.json()['id']}", headers=erin.headers).status_code == 204
+
+
+def test_a_template_that_recurses_or_trips_a_filter_assertion_is_a_422_not_a_500(client, make_person) -> None:
+    """attack3: a macro calling itself (RecursionError) and truncate(-1) (an assert in Jinja2) escaped
+    the render's error handling as a 500."""
+    admin = make_person("admin")
+    for body in ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "{{ title|truncate(-1) }}"):
+        r = client.post(f"{API}/comms/templates", json={**TPL, "body": body}, headers=admin.headers)
+        assert r.status_code == 422, (body, r.status_code, r.text[:200])
+        assert r.json()["error"]["details"] == {"field": "body"}

@@ -131,3 +131,20 @@ def test_a_workflow_posts_an_internal_template_to_the_stakeholders(runbook):
     assert str(mail["Subject"]) == f"{inc['ref']} (SEV3) update: Queue backlog"
     notes = [e for e in rb.timeline(uuid.UUID(inc["id"]), kind="note") if e.key_event]
     assert len(notes) == 1 and notes[0].text.startswith(f"{inc['ref']} Queue backlog is investigating (SEV3).")
+
+
+def test_an_update_is_due_on_an_incident_past_the_first_batch_of_open_ones(runbook, monkeypatch):
+    """attack3: the reminder job read the first BATCH open incidents and only then asked which were
+    due, so past BATCH open incidents the later ones were never reminded (a quiet SEV1 among many
+    long-running SEV4s)."""
+    from tocsin.comms import reminders
+
+    monkeypatch.setattr(reminders, "BATCH", 2)
+    rb = runbook
+    rb.person("Alice", role="admin")
+    for title in ("Old report glitch", "Slow admin page"):
+        rb.as_("Alice").post("/incidents", title=title, severity="SEV4")
+    inc = rb.as_("Alice").post("/incidents", title="Search is down", severity="SEV2")
+    rb.tick(minutes=61)
+    rb.tick()
+    assert _subjects(rb, "Alice", inc["ref"], "update is due") == [f"{inc['ref']}: an update is due (SEV2)"]

@@ -121,8 +121,8 @@ def _values(w: dict[str, Any], who: Any) -> dict[str, str]:
             "template_id": str(uuid.uuid4()), "maintenance_id": str(uuid.uuid4()), "component_id": str(uuid.uuid4()),
             "swap_id": str(uuid.uuid4()), "path": "app.js", "evidence_id": w["evidence"],
             "workflow_id": str(uuid.uuid4()), "exercise_id": str(uuid.uuid4()),
-            "role": "scribe", "sub_id": str(uuid.uuid4()),
-            "group_id": str(uuid.uuid4()), "run_id": w["run"], "action_id": str(uuid.uuid4())}  # SCIM: the provider's token only (an outsider gets a 401)
+            "group_id": str(uuid.uuid4()), "run_id": w["run"], "action_id": str(uuid.uuid4()),
+            "role": "incident_commander", "sub_id": str(uuid.uuid4())}  # SCIM: the provider's token only (an outsider gets a 401)
 
 
 KEYS = {"/api/v1/automation/actions/": "acme", "/api/v1/runbooks/": "acme", "/api/v1/incidents/": "ref", "/incidents/": "ref", "/api/v1/users/": "me", "/api/v1/teams/": "platform",

@@ -35,16 +35,20 @@ BATCH = 200
 
 
 def _due(s: Session, now: datetime, cadence: cadences.Cadence) -> list[tuple[Incident, datetime]]:
-    """The open incidents whose update is due and not yet reminded for this due time."""
+    """The open incidents whose update is due and not yet reminded for this due time (at most BATCH).
+    Every open incident is read: which are due is known only after reading them, so a limit on the
+    read would leave the incidents past it never reminded."""
     rows = s.execute(sa.select(Incident, UpdateReminder.due_at)
                      .outerjoin(UpdateReminder, UpdateReminder.incident_id == Incident.id)
-                     .where(Incident.status.in_(ACTIVE_STATUSES)).order_by(Incident.number).limit(BATCH)).all()
+                     .where(Incident.status.in_(ACTIVE_STATUSES)).order_by(Incident.number)).all()
     last = timeline.last_updates_at(s, [incident for incident, _ in rows])
     out = []
     for incident, reminded in rows:
         due = cadences.next_update_due(incident.severity, last[incident.id], cadence)
         if due <= now and (reminded is None or reminded < due):
             out.append((incident, due))
+            if len(out) == BATCH:
+                break
     return out
 
 

@@ -92,8 +92,11 @@ def render_text(text: str, values: dict[str, Any]) -> str:
     except TemplateError as exc:  # syntax errors, undefined names (StrictUndefined)
         line = getattr(exc, "lineno", None)
         raise RenderError(f"{exc.message or exc}{f' (line {line})' if line else ''}") from None
-    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
-        raise RenderError(f"the template failed: {exc}") from None
+    except RecursionError:  # a macro that calls itself
+        raise RenderError("the template failed: it calls itself without end") from None
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError, AssertionError) as exc:
+        # AssertionError: some of Jinja2's filters assert their arguments (truncate(-1))
+        raise RenderError(f"the template failed: {exc or 'a filter refused its arguments'}") from None
 
 
 def render(subject: str, body: str, values: dict[str, Any]) -> Rendered:

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts.models import Alert, AlertGroup
 from tocsin.delivery import Claim, Outbox, run
 from tocsin.escalation import outbox
-from tocsin.escalation.incident_paging import restricted_words
+from tocsin.escalation.incident_paging import restricted_words, shadowed
 from tocsin.escalation.models import Escalation, Notification, ResponderRequest
 from tocsin.incidents.access import who_may_see
 from tocsin.incidents.models import Incident, RoleAssignment
@@ -59,6 +59,9 @@ RATE_LIMITS = {"sms": 5, "voice": 3}  # per destination per WINDOW
 OVER = ("resolved", "closed")
 PAGED = ("page", "shadow")  # an alert's page, and a shadow's copy of one (issue 19)
 MAX_RUNBOOKS = 3  # runbook lines in one page
+# An incident's update to a stakeholder and an update reminder: queued to people who could see the
+# incident then; one restricted since goes only to those who still may (issue 19, attack3).
+INFORMS = ("stakeholder", "update_due")
 
 
 def _for_commander(r: Notification) -> bool:
@@ -160,9 +163,10 @@ def _groups(s: Session, rows: list[Notification]) -> dict[uuid.UUID, GroupPage]:
 def _still_wanted(s: Session, rows: list[Notification], groups: dict[uuid.UUID, GroupPage]) -> dict[uuid.UUID, str]:
     """Why each row that should no longer be sent is cancelled, by row id. An incident page that is
     still wanted but whose incident is restricted now says only `restricted_words` (it may have
-    been restricted since the page was queued), and is cancelled for a person who may not see it."""
+    been restricted since the page was queued), and is cancelled for a person who may not see it; so is
+    a stakeholder update or an update reminder (`INFORMS`) of an incident restricted since."""
     alerts = {r.alert_id for r in rows if r.kind in PAGED and r.alert_id}
-    incidents = {r.incident_id for r in rows if _for_commander(r) and r.incident_id}
+    incidents = {r.incident_id for r in rows if (_for_commander(r) or r.kind in INFORMS) and r.incident_id}
     status = dict(s.execute(sa.select(Alert.id, Alert.status).where(Alert.id.in_(alerts))).all()) if alerts else {}
     found = {i.id: i for i in s.execute(sa.select(Incident).where(Incident.id.in_(incidents))).scalars()} \
         if incidents else {}
@@ -188,8 +192,14 @@ def _still_wanted(s: Session, rows: list[Notification], groups: dict[uuid.UUID, 
                 out[r.id] = f"not sent: the incident is {inc.status if inc else 'gone'}"
             elif inc.restricted and r.user_id not in allowed[inc.id]:
                 out[r.id] = "not sent: the incident is restricted and this person may not see it"
-            elif inc.restricted:
+            elif inc.restricted:  # a shadow's copy stays marked as one (and says nothing of acknowledging)
                 r.subject, r.body = restricted_words(inc.severity)
+                if r.kind == "shadow":
+                    r.subject, r.body = shadowed(r.subject, r.body)
+        elif r.kind in INFORMS and r.incident_id:
+            inc = found.get(r.incident_id)
+            if inc is not None and inc.restricted and r.user_id not in allowed[inc.id]:
+                out[r.id] = "not sent: the incident is restricted and this person may not see it"
     return out
 
 

@@ -13,6 +13,7 @@ each message is sent (the incident may have been restricted since it was queued)
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 
@@ -35,6 +36,17 @@ def restricted_words(severity: str) -> tuple[str, str]:
             f"A restricted {severity} incident needs an Incident Commander. What it is about is shown only to "
             f"people who may see it, after they sign in.\n"
             f"Acknowledging this page makes you the Incident Commander.")
+
+
+_ACK_WORDS = re.compile(r" ?Acknowledging this page [^.]*\.")  # not a shadow's to do
+
+
+def shadowed(title: str, body: str, how: str = "") -> tuple[str, str]:
+    """A page's words as a shadow's copy: marked "[shadow]", without the words about acknowledging."""
+    why = f" ({how})" if how else ""
+    return (f"[shadow] {title}",
+            f"[shadow] You are shadowing this page{why}: a copy, so you can follow along. You are not "
+            f"the responder; the person on call acknowledges it.\n\n{_ACK_WORDS.sub('', body)}")
 
 
 def page_for_commander(session: Session, incident: Incident, now: datetime) -> Escalation | None:

@@ -115,11 +115,12 @@ def add(s: Session, *, incident: Incident, actor: Principal, now: datetime, targ
     pending = set(s.execute(sa.select(ResponderRequest.user_id).where(
         ResponderRequest.incident_id == incident.id, ResponderRequest.status == "pending")).scalars())
     responding = {p.user_id for p in roles.participants(s, incident.id) if p.kind == ParticipantKind.responder.value}
-    visible = who_may_see(s, incident, list(chosen)) if incident.restricted else set(chosen)
+    visible = who_may_see(s, incident, list(chosen))  # never a guest (an outside responder), whatever their teams
     asked: list[tuple[User, str]] = []
     for user, via in chosen.values():
         why = ("is deactivated" if not user.is_active else
                "has the viewer role and can only observe" if user.org_role == OrgRole.viewer.value else
+               "is an outside responder (guests are never paged)" if user.org_role == OrgRole.guest.value else
                "may not see this restricted incident" if user.id not in visible else
                "was already asked and has not answered" if user.id in pending else
                "is already a responder" if user.id in responding else None)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -40,7 +39,7 @@ from tocsin.contacts.service import Route, routes_for
 from tocsin.db import Database
 from tocsin.db.base import table_of
 from tocsin.escalation import drill, plan, trail
-from tocsin.escalation.incident_paging import restricted_words
+from tocsin.escalation.incident_paging import restricted_words, shadowed
 from tocsin.escalation.models import (
     Escalation,
     EscalationLevel,
@@ -67,7 +66,6 @@ PAGE_UNIT = 50  # page requests per transaction: short write transactions, so in
 STEP_BATCH = 500
 STEP_UNIT = 50  # steps per transaction
 SUBJECT_MAX = 200
-_ACK_WORDS = re.compile(r" ?Acknowledging this page [^.]*\.")  # not a shadow's to do
 
 
 def escalations(ec: JobContext) -> int:
@@ -477,7 +475,7 @@ def _shadows(s: Session, cache: StepCache, subject: Subject, targets: tuple[Targ
             continue
         for uid in cache.shadows(schedule):
             user = s.get(User, uid)
-            if user is not None and user.is_active and uid not in responders:
+            if user is not None and user.is_active and user.org_role != "guest" and uid not in responders:
                 responders = responders | {uid}
                 found.append((user, f"shadowing schedule '{schedule.slug}'"))
     if found and subject.incident is not None and subject.incident.restricted:
@@ -555,9 +553,7 @@ def _notify(s: Session, esc: Escalation, subject: Subject, user: User, epoch: in
                     f"Acknowledging this page makes you the Incident Commander.")
         kind = "incident"
     if shadow:
-        title = f"[shadow] {title}"
-        body = (f"[shadow] You are shadowing this page ({how}): a copy, so you can follow along. You are not "
-                f"the responder; the person on call acknowledges it.\n\n{_ACK_WORDS.sub('', body)}")
+        title, body = shadowed(title, body, how)
         kind = "shadow"
     if len(title) > SUBJECT_MAX:
         title = title[: SUBJECT_MAX - 3] + "..."

@@ -70,8 +70,10 @@ def _group(session: Session, row: Notification) -> AlertGroup | None:
 
 
 def _alerts(session: Session, row: Notification) -> list[Alert]:
+    """The alerts a page acts on: its own, and those of the pages a rate-limited bundle carried with it
+    (pages only: a shadow's copy in the bundle is not its holder's to acknowledge)."""
     ids = {row.alert_id} | set(session.execute(sa.select(Notification.alert_id).where(
-        Notification.bundle_id == row.id)).scalars())
+        Notification.bundle_id == row.id, Notification.kind == "page")).scalars())
     ids.discard(None)
     return list(session.execute(sa.select(Alert).where(Alert.id.in_(ids))
                                 .order_by(Alert.first_seen_at, Alert.id)).scalars())

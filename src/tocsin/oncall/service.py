@@ -138,8 +138,10 @@ def _near(value: datetime, now: datetime, field: str) -> datetime:
     return value
 
 
-def _user_ref(session: Session, key: str | uuid.UUID, field: str) -> User:
-    """A user named in a request body (email or id): unknown or deactivated is bad input (422)."""
+def _user_ref(session: Session, key: str | uuid.UUID, field: str, *, on_call: bool = True) -> User:
+    """A user named in a request body (email or id): unknown or deactivated is bad input (422); so is
+    an outside responder (guest) put on call (`on_call`: a layer's member, shadow layers included, or an
+    override's taker): guests are never paged."""
     user = None
     try:
         user = session.get(User, key if isinstance(key, uuid.UUID) else uuid.UUID(key))
@@ -149,6 +151,9 @@ def _user_ref(session: Session, key: str | uuid.UUID, field: str) -> User:
         raise InvalidInput(f"{field}: no user {key!r}", details={"field": field, "user": str(key)})
     if not user.is_active:
         raise InvalidInput(f"{field}: {user.email} is deactivated", details={"field": field, "user": str(key)})
+    if on_call and user.org_role == OrgRole.guest.value:
+        raise InvalidInput(f"{field}: {user.email} is an outside responder (a guest), never on call or paged",
+                           details={"field": field, "user": str(key)})
     return user
 
 
@@ -496,7 +501,7 @@ def create_override(session: Session, *, actor: Principal, now: datetime, schedu
     if taker.id != actor.user_id and not actor.is_admin:
         raise Forbidden("responders may only put themselves on call; an admin may override for anyone",
                         details={"required_role": OrgRole.admin.value})
-    replaced = _user_ref(session, replaces, "replaces") if replaces is not None else None
+    replaced = _user_ref(session, replaces, "replaces", on_call=False) if replaces is not None else None
     return store_override(session, actor=actor, now=now, schedule=schedule, taker=taker, replaced=replaced,
                           starts_at=starts_at, ends_at=ends_at)
 

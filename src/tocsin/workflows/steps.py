@@ -2,12 +2,14 @@
 step's index), and running one step on an incident through the feature that owns it:
 
 - page_team {team, message?}: add responders (escalation/responders through flows), the team's members;
-- add_role {role, user | schedule}: a person, or a schedule's on-call now, takes the role (flows);
+- add_role {role, user | schedule}: a person, or a schedule's on-call now, takes the role (flows); on a
+  restricted incident only someone who may already see it (a workflow is never the way in);
 - post_template {template}: comms.service.post_template;
 - create_chat_channel {}: the incident's chat channel now, whatever its severity (chatops);
 - open_checklist {template?}: the containment checklist (security incidents only), the default template
   when none is named;
-- run_action {action, params?}: automation.service.request_run (runs at once or waits for approval).
+- run_action {action, params?}: automation.service.request_run (runs at once or waits for approval);
+  on a drill incident, a dry run.
 
 Running a step returns the words for the timeline; a TocsinError (or a feature not built yet) is the
 step's failure, recorded by the caller."""
@@ -27,9 +29,10 @@ from tocsin.comms import service as comms
 from tocsin.config import Settings
 from tocsin.containment import service as containment
 from tocsin.containment.templates import find_template
-from tocsin.errors import InvalidInput, TocsinError
+from tocsin.errors import Forbidden, InvalidInput, TocsinError
 from tocsin.escalation.responders import Target
 from tocsin.flows import incidents as flows
+from tocsin.incidents.access import who_may_see
 from tocsin.incidents.models import Incident
 from tocsin.incidents.roles import ROLE_LABELS
 from tocsin.incidents.types import Role
@@ -172,6 +175,9 @@ def run_step(s: Session, *, incident: Incident, step: dict[str, Any], actor: Pri
             if found is None:
                 raise InvalidInput(f"nobody is on call on {schedule.name} now")
             user = found
+        if incident.restricted and user.id not in who_may_see(s, incident, [user.id]):
+            # need-to-know: a workflow (like a page) is never the way into a restricted incident
+            raise Forbidden(f"{user.name} may not see this restricted incident: not made {ROLE_LABELS[role]}")
         flows.assign_role(s, incident=incident, role=role, user=user, actor=actor, now=now)
         return f"made {user.name} {ROLE_LABELS[role]}"
     if kind == "post_template":
@@ -186,7 +192,9 @@ def run_step(s: Session, *, incident: Incident, step: dict[str, Any], actor: Pri
         steps = containment.start_checklist(s, incident=incident, actor=actor, now=now, template=step.get("template"))
         return f"opened checklist {steps[0].template_name if steps else ''} ({len(steps)} steps)"
     if kind == "run_action":
+        # On a drill the step runs as a dry run: nobody chose to touch real systems for an exercise.
+        drill = bool(incident.drill)
         run_id = automation.request_run(s, incident=incident, action=step["action"], params=step.get("params") or {},
-                                        actor=actor, now=now)
-        return f"requested action {step['action']} (run {run_id})"
+                                        actor=actor, now=now, dry_run=drill)
+        return f"requested action {step['action']}{' as a dry run (a drill)' if drill else ''} (run {run_id})"
     raise InvalidInput(f"unknown step kind {kind!r}")
