@@ -70,6 +70,8 @@ def test_the_ic_bench_shows_who_is_trained_and_the_exercises_they_passed(client,
     assert [(c["name"], c["score"]) for c in rows[0]["exercises_passed"]] == [("Database outage", 85)]
 
     assert client.put(f"{BENCH}/{bob.email}", json={"trained": True}, headers=bob.headers).status_code == 403
+    # a non-admin learns nothing from the answer: an unknown email is refused the same way, not "not found"
+    assert client.put(f"{BENCH}/nobody@example.com", json={"trained": True}, headers=bob.headers).status_code == 403
     marked = client.put(f"{BENCH}/{bob.email}", json={"trained": True}, headers=admin.headers)
     assert marked.status_code == 200 and marked.json()["trained"] and marked.json()["trained_at"]
     rows = client.get(BENCH, headers=bob.headers).json()

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from tests.harness.ingest import AppliedClient
 from tocsin.chatops.accounts import ChatIdentity, link
 from tocsin.chatops.models import ChatChannel
+from tocsin.comms.models import StakeholderSubscription
+from tocsin.escalation.models import Notification
 from tocsin.incidents.models import Incident
 from tocsin.users.service import require_user
 
@@ -97,6 +99,7 @@ def test_an_unlinked_user_gets_the_link(client, db):
 
 def test_a_sev2_from_declaration_to_resolution(client, db, clock, alice, make_person):
     carol = make_person("responder", name="Carol")
+    dana = make_person("viewer", name="Dana Stakeholder")
     r = said(client, "mmalice", "declare SEV2 checkout errors")
     assert r == {"response_type": "in_channel", "text": "Alice declared INC-1 (SEV2): checkout errors"}
     # out of the incident's channel the channel commands say where to run them
@@ -113,6 +116,15 @@ def test_a_sev2_from_declaration_to_resolution(client, db, clock, alice, make_pe
     assert run("note @channel look at the <b>dashboard</b>") == {
         "response_type": "in_channel", "text": "Alice added a note: @\u200bchannel look at the <b>dashboard</b>"}
     assert run("update payments back for 90%")["text"] == "Alice posted an update: payments back for 90%"
+    # an update reaches the incident's stakeholders (comms/); a note does not
+    with db.unit_of_work() as s:
+        s.add(StakeholderSubscription(user_id=dana.id, min_severity="SEV2", created_at=clock.now()))
+    run("note only for the channel")
+    run("update payments fully back")
+    with db.read() as s:
+        sent = s.execute(sa.select(Notification.body).where(Notification.kind == "stakeholder",
+                                                            Notification.user_id == dana.id)).scalars().all()
+        assert [("payments fully back" in b, "only for the channel" in b) for b in sent] == [(True, False)]
     # the channel's follower posts the change for everyone: the answer is Alice's alone
     assert run("resolve") == {"response_type": "ephemeral", "text": "Alice resolved the incident"}
     with db.unit_of_work() as s:

@@ -14,6 +14,7 @@ from tocsin.handbooks import bench
 from tocsin.handbooks import service as handbooks
 from tocsin.handbooks.schemas import BenchOut, HandbookIn, HandbookOut, TrainedIn
 from tocsin.incidents.types import Role
+from tocsin.principal import OrgRole
 from tocsin.users.service import require_user
 
 router = APIRouter(prefix="/api/v1", tags=["roles"], responses=ERROR_RESPONSES)
@@ -76,6 +77,7 @@ def get_bench(ctx: CtxDep, role: Annotated[Role, Query()] = Role.incident_comman
 @router.put("/ic-bench/{user}", response_model=BenchOut, summary="Mark a person trained (or not) for a role (admin)")
 def put_bench(user: str, body: TrainedIn, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
+        me.require(OrgRole.admin, "marking people trained")  # before the lookup: a 404 would say who exists
         person = require_user(s, user)
         bench.set_trained(s, user=person, role=body.role, trained=body.trained, actor=me, now=ctx.now)
         return _bench_out(_row_of(s, body.role, person.id), body.role)
