@@ -105,9 +105,7 @@ class _Skip(Exception):
     """A step that does not apply here (a checklist on an operational incident)."""
 
 
-def _failure(e: BaseException, step: dict[str, Any]) -> str:
-    if isinstance(e, NotImplementedError):
-        return f"{KIND_LABELS.get(step['kind'], step['kind']).lower()} is not available on this server yet"
+def _failure(e: BaseException) -> str:
     if isinstance(e, TocsinError):
         return e.message
     return "an internal error (logged)"
@@ -139,9 +137,9 @@ def run_plan(s: Session, *, incident: Incident, plan: Plan, trigger_key: str, no
             run.status, run.detail = "skipped", str(e)
             text = f"{_who(plan)}: step {index + 1} ({KIND_LABELS.get(step['kind'], step['kind'])}) skipped: {e}"
         except Exception as e:  # noqa: BLE001 - a step never stops the engine; the reason is recorded
-            if not isinstance(e, TocsinError | NotImplementedError):
+            if not isinstance(e, TocsinError):
                 log.exception("workflow %s step %d on incident %s", plan.name, index, incident.id)
-            run.status, run.detail = "failed", _failure(e, step)
+            run.status, run.detail = "failed", _failure(e)
             text = (f"{_who(plan)}: step {index + 1} ({KIND_LABELS.get(step['kind'], step['kind'])}) failed: "
                     f"{run.detail}")
         run.detail = run.detail[:2000]

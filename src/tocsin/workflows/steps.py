@@ -156,7 +156,7 @@ def describe(step: dict[str, Any]) -> str:
 def run_step(s: Session, *, incident: Incident, step: dict[str, Any], actor: Principal, now: datetime,
              settings: Settings) -> str:
     """Run one step; its outcome in words ("paged team DBA: Alice, Bob"). Raises what the feature
-    raises (TocsinError, NotImplementedError for a feature not built yet)."""
+    raises (a TocsinError: its message is the step's recorded reason)."""
     kind = step["kind"]
     if kind == "page_team":
         team = require_team(s, step["team"])
