@@ -1,0 +1,1 @@
+"""`tocsin agent`: runs synthetic checks where it is started and reports results to the server."""
