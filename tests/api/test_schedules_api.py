@@ -10,6 +10,7 @@ nothing; the roles decide who may change what.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -356,9 +357,11 @@ def test_ical_feed(client, db, people, schedule, clock):
     assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")  # CRLF line endings only
     cal = Calendar.from_ical(raw)
     events = cal.walk("VEVENT")
-    # from the first handoff (2026-03-27) to 60 days from now, one event a day
-    assert len(events) == 60
+    # from the first handoff (2026-03-27) to at least 60 days from now, one whole shift a day: the window
+    # ends on the weekly grid (Monday 2026-06-01 00:00 UTC), and the shift across it is kept whole
     starts = [e.decoded("dtstart") for e in events]
+    assert len(events) == 66 and starts[-1] == z("2026-05-31T07:00:00Z")
+    assert events[-1].decoded("dtend") == z("2026-06-01T07:00:00Z")
     assert all(s.utcoffset() == timedelta(0) for s in starts)
     assert all(line.endswith(b"Z") for line in raw.split(b"\r\n") if line.startswith((b"DTSTART", b"DTEND")))
     assert starts[0] == z("2026-03-27T08:00:00Z") and events[0].decoded("dtend") == z("2026-03-28T08:00:00Z")
@@ -383,3 +386,43 @@ def test_ical_feed(client, db, people, schedule, clock):
     assert client.get(new_path).status_code == 200
     assert audit_actions(db).count("schedule.ical_token_rotate") == 2
     assert r.json()["token"] not in str(client.get("/api/v1/audit", headers=admin).json()["items"])
+
+
+def _events(client, path: str) -> dict[str, tuple[datetime, datetime, str]]:
+    cal = Calendar.from_ical(client.get(path).content)
+    return {str(e["uid"]): (e.decoded("dtstart"), e.decoded("dtend"), str(e["summary"])) for e in cal.walk("VEVENT")}
+
+
+@pytest.mark.parametrize("later", [timedelta(hours=5), timedelta(days=3), timedelta(days=9)],
+                         ids=["5 hours", "3 days", "9 days (the window moved a week)"])
+def test_ical_feed_shows_the_same_shifts_on_every_fetch(client, people, schedule, clock, later):
+    """A calendar app polls the feed; a shift it saw before must keep its UID and times, or the app shows
+    it twice. Shifts cut by the feed's window edges used to get a new start or end on every fetch."""
+    clock.set(z("2026-04-20T13:17:00Z"))  # the rotation began weeks ago: the window's first shift is mid-way
+    path = feed_path(client.post(f"{SCHEDULES}/ops/ical-token", headers=people["admin"].headers).json()["url"])
+    before = _events(client, path)
+    clock.advance(seconds=later.total_seconds())
+    after = _events(client, path)
+    # every shift seen in both fetches has the same UID and times...
+    shared = before.keys() & after.keys()
+    assert len(shared) >= 50
+    assert all(before[u] == after[u] for u in shared)
+    # ...and no shift shows twice: between the two fetches' events, two different UIDs never overlap
+    union = sorted({**before, **after}.items(), key=lambda kv: kv[1][0])
+    for (u1, (_s1, e1, _)), (u2, (s2, _e2, _)) in zip(union, union[1:], strict=False):
+        assert e1 <= s2, f"{u1} and {u2} overlap: the same shift twice"
+    # every shift is whole: a day long (23 or 25 hours across a clock change), at the 09:00 Berlin hand-over
+    for start, end, _ in after.values():
+        assert end - start in (timedelta(hours=23), timedelta(hours=24), timedelta(hours=25))
+        assert start.astimezone(ZoneInfo("Europe/Berlin")).hour == 9
+
+
+def test_feed_urls_use_the_public_url(app, client, people, schedule):
+    """Behind a reverse proxy the feed URL handed out is under TOCSIN_PUBLIC_URL, not the Host the request came with."""
+    app.state.settings.public_url = "https://oncall.example.com/"
+    r = client.post(f"{SCHEDULES}/ops/ical-token", headers=people["admin"].headers)
+    url = r.json()["url"]
+    assert url.startswith("https://oncall.example.com/ical/schedules/") and url.endswith(".ics"), url
+    mine = client.post(f"{API}/me/ical-token", headers=people["alice"].headers)
+    assert mine.json()["url"].startswith("https://oncall.example.com/ical/users/"), mine.text
+    assert client.get(url.removeprefix("https://oncall.example.com")).status_code == 200

@@ -80,3 +80,14 @@ def client_address(request: Request) -> str:
         if not _trusted(hop, networks):
             return hop
     return peer
+
+
+def public_url_for(request: Request, name: str, **params: str) -> str:
+    """The absolute URL of route `name` as people outside reach it: under TOCSIN_PUBLIC_URL when it
+    is set (behind a reverse proxy the request's own Host is not the public address, and a link
+    handed out for later use, such as a calendar feed, must not depend on a request header), else as
+    the request reached this server."""
+    public = request.app.state.settings.public_url
+    if public:
+        return public.rstrip("/") + str(request.app.url_path_for(name, **params))
+    return str(request.url_for(name, **params))

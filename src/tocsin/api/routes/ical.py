@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 from icalendar import Calendar, Event
@@ -20,13 +20,12 @@ from sqlalchemy.orm import Session
 
 from tocsin.api.errors import ErrorOut
 from tocsin.errors import NotFound
-from tocsin.oncall import mine
+from tocsin.oncall import feed, mine
 from tocsin.oncall import service as oncall
 from tocsin.oncall.models import Schedule
 from tocsin.users.models import User
 
 router = APIRouter()
-FEED_PAST, FEED_AHEAD = timedelta(days=7), timedelta(days=60)
 _BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
@@ -45,8 +44,9 @@ def _line(text: str) -> str:
 
 def schedule_calendar(session: Session, schedule: Schedule, now: datetime) -> bytes:
     """Return the schedule's final shifts from a week ago to 60 days ahead as an RFC 5545 document
-    (the library writes CRLF line endings, folds long lines and escapes text)."""
-    found = oncall.shifts(session, schedule=schedule, start=now - FEED_PAST, end=now + FEED_AHEAD, now=now)
+    (the library writes CRLF line endings, folds long lines and escapes text); the same events, UIDs
+    and times on every fetch (oncall/feed.py)."""
+    found = feed.schedule_shifts(session, schedule, now)
     users = oncall.users_by_id(session, [uuid.UUID(s.user) for s in found])
     cal = Calendar()
     cal.add("prodid", "-//tocsin//on-call schedule//EN")
@@ -91,7 +91,7 @@ def ical_schedule_feed(token: str, request: Request) -> Response:
 
 def personal_calendar(session: Session, user: User, now: datetime) -> bytes:
     """Return the person's final shifts in every schedule from a week ago to 60 days ahead (RFC 5545)."""
-    found = mine.my_shifts(session, user_id=user.id, start=now - FEED_PAST, end=now + FEED_AHEAD, now=now)
+    found = [mine.MyShift(schedule, shift) for schedule, shift in feed.person_shifts(session, user.id, now)]
     cal = Calendar()
     cal.add("prodid", "-//tocsin//my on-call shifts//EN")
     cal.add("version", "2.0")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.escalation import schedule_use
+from tocsin.http.requests import public_url_for
 from tocsin.oncall import service as oncall
 from tocsin.oncall.models import Schedule, ScheduleOverride
 from tocsin.oncall.resolve import Shift
@@ -118,7 +119,7 @@ def delete_schedule(key: str, ctx: CtxDep) -> Response:
 def rotate_ical_token(key: str, request: Request, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         token = oncall.rotate_ical_token(s, actor=me, now=ctx.now, schedule=oncall.require_schedule(s, key))
-    return {"url": str(request.url_for("ical_schedule_feed", token=token)), "token": token}
+    return {"url": public_url_for(request, "ical_schedule_feed", token=token), "token": token}
 
 
 # --- layers ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
 from tocsin.errors import Forbidden, InvalidInput
 from tocsin.escalation import swap_notices
+from tocsin.http.requests import public_url_for
 from tocsin.oncall import mine, swaps
 from tocsin.oncall import service as oncall
 from tocsin.oncall.schemas import AcceptIn, IcalTokenOut, MyShiftOut, OfferIn, SwapIn, SwapOut, SwapState
@@ -104,4 +105,4 @@ def my_shifts(ctx: CtxDep,
 def rotate_my_feed(request: Request, ctx: CtxDep) -> dict[str, Any]:
     with ctx.work() as (s, me):
         token = mine.rotate_feed_token(s, actor=me, now=ctx.now)
-    return {"url": str(request.url_for("ical_personal_feed", token=token)), "token": token}
+    return {"url": public_url_for(request, "ical_personal_feed", token=token), "token": token}

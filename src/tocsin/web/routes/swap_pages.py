@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from tocsin.escalation import swap_notices
+from tocsin.http.requests import public_url_for
 from tocsin.localtime import zone
 from tocsin.oncall import mine, swaps
 from tocsin.oncall import service as oncall
@@ -156,4 +157,4 @@ def make_feed(request: Request, ctx: WebCtx = Depends(web_ctx),
     """Make a new feed URL and show it once, on this response (it is not stored)."""
     with ctx.work() as (s, me):
         token = mine.rotate_feed_token(s, actor=me, now=ctx.now)
-    return _my_page(request, ctx, feed_url=str(request.url_for("ical_personal_feed", token=token)))
+    return _my_page(request, ctx, feed_url=public_url_for(request, "ical_personal_feed", token=token))
