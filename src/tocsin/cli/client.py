@@ -2,52 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.table import Table
 
-from tocsin.cli.common import JsonFlag, console, fail, print_json
+from tocsin.cli.api import DEFAULT_URL, Token, Url, call, when
+from tocsin.cli.out import JsonFlag, console, print_json
 
 incident_app = typer.Typer(help="Declare and run incidents through the API (TOCSIN_URL, TOCSIN_TOKEN).",
                            no_args_is_help=True)
-
-Url = Annotated[str, typer.Option("--url", envvar="TOCSIN_URL", help="tocsin server URL")]
-Token = Annotated[str | None, typer.Option("--token", envvar="TOCSIN_TOKEN", help="API token", show_default=False)]
-DEFAULT_URL = "http://127.0.0.1:8080"
-
-
-def call(url: str, token: str | None, method: str, path: str, **kwargs: Any) -> Any:
-    """Send one request; return the decoded JSON; exit 1 with the server's message on error."""
-    return request(url, token, method, path, **kwargs).json()
-
-
-def request(url: str, token: str | None, method: str, path: str, *, timeout: float = 30,
-            **kwargs: Any) -> httpx.Response:
-    """Send one request; return the response (JSON or not); exit 1 with the server's message on error."""
-    if not token:
-        fail("no API token: set TOCSIN_TOKEN or pass --token")
-    try:
-        resp = httpx.request(method, url.rstrip("/") + path, headers={"Authorization": f"Bearer {token}"},
-                             timeout=timeout, **kwargs)
-    except httpx.HTTPError as exc:
-        fail(f"cannot reach tocsin at {url}: {exc}")
-    if resp.status_code >= 400:
-        try:
-            err = resp.json()["error"]
-            fail(f"{err['message']} ({resp.status_code} {err['code']})")
-        except (ValueError, KeyError, TypeError):
-            fail(f"{resp.status_code} from {path}: {resp.text[:200]}")
-    return resp
-
-
-def _when(value: str | None) -> str:
-    if not value:
-        return "-"
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S UTC")
-
 
 def _commander(inc: dict[str, Any]) -> str:
     return next((r["user"]["name"] for r in inc["roles"] if r["role"] == "incident_commander"), "-")
@@ -63,8 +27,8 @@ def _show(inc: dict[str, Any]) -> None:
         ("status", inc["status"]), ("kind", inc["kind"] + (" · restricted" if inc["restricted"] else "")),
         ("services", ", ".join(s["slug"] for s in inc["services"]) or "-"),
         ("roles", "; ".join(f"{r['role']}: {r['user']['name']}" for r in inc["roles"]) or "-"),
-        ("declared", _when(inc["declared_at"])), ("acknowledged", _when(inc["acknowledged_at"])),
-        ("mitigated", _when(inc["mitigated_at"])), ("resolved", _when(inc["resolved_at"])),
+        ("declared", when(inc["declared_at"])), ("acknowledged", when(inc["acknowledged_at"])),
+        ("mitigated", when(inc["mitigated_at"])), ("resolved", when(inc["resolved_at"])),
     ]
     if inc["summary"]:
         rows.insert(0, ("summary", inc["summary"]))
@@ -121,7 +85,7 @@ def list_(
         table.add_column(col, overflow="fold")
     for inc in page["items"]:
         table.add_row(inc["ref"], inc["severity"], inc["status"], inc["title"], _commander(inc),
-                      _when(inc["declared_at"]))
+                      when(inc["declared_at"]))
     console.print(table)
 
 
@@ -209,6 +173,57 @@ def timeline(ref: Annotated[str, typer.Argument()], url: Url = DEFAULT_URL, toke
     for e in items:
         flag = "★" if e["key_event"] else ""
         if e["occurred_at"] != e["recorded_at"] and e["kind"] == "note":
-            flag += f" (recorded {_when(e['recorded_at'])})"
-        table.add_row(_when(e["occurred_at"]), e["actor"]["name"] if e["actor"] else "system", e["text"], flag)
+            flag += f" (recorded {when(e['recorded_at'])})"
+        table.add_row(when(e["occurred_at"]), e["actor"]["name"] if e["actor"] else "system", e["text"], flag)
     console.print(table)
+
+
+@incident_app.command("join")
+def join(ref: Annotated[str, typer.Argument()],
+         observer: Annotated[bool, typer.Option("--observer", help="Follow without taking part")] = False,
+         user: Annotated[str | None, typer.Option(help="Add someone else (email; IC or admin)")] = None,
+         url: Url = DEFAULT_URL, token: Token = None, as_json: JsonFlag = False) -> None:
+    """Join an incident as a responder (or --observer)."""
+    kind = "observer" if observer else "responder"
+    out = call(url, token, "POST", f"/api/v1/incidents/{ref}/participants", json={"user": user, "kind": kind})
+    print_json(out) if as_json else console.print(f"joined {ref.upper()} as {kind}", highlight=False)
+
+
+@incident_app.command("page")
+def page(ref: Annotated[str, typer.Argument()],
+         user: Annotated[list[str] | None, typer.Option("--user", help="Page this person (email; repeatable)")] = None,
+         schedule: Annotated[list[str] | None, typer.Option("--schedule", help="Page this schedule's on-call")] = None,
+         team: Annotated[list[str] | None, typer.Option("--team", help="Page this team (repeatable)")] = None,
+         message: Annotated[str, typer.Option(help="Why they are needed (in the page)")] = "",
+         url: Url = DEFAULT_URL, token: Token = None, as_json: JsonFlag = False) -> None:
+    """Add responders: page people, a schedule's on-call or a team to join the incident."""
+    targets = ([{"kind": "user", "key": u} for u in user or []] + [{"kind": "schedule", "key": s} for s in schedule or []]
+               + [{"kind": "team", "key": t} for t in team or []])
+    if not targets:
+        raise typer.BadParameter("name whom to page: --user, --schedule or --team")
+    out = call(url, token, "POST", f"/api/v1/incidents/{ref}/responders", json={"targets": targets, "message": message})
+    asked = out if isinstance(out, list) else out.get("items", out.get("requests", []))
+    print_json(out) if as_json else console.print(f"paged {len(asked)} responder(s) for {ref.upper()}", highlight=False)
+
+
+@incident_app.command("update")
+def public_update(ref: Annotated[str, typer.Argument()],
+                  body: Annotated[str, typer.Argument(help="What the public update says")],
+                  page_slug: Annotated[str, typer.Option("--page", help="Status page slug")],
+                  status: Annotated[str, typer.Option(help="investigating, identified, monitoring, resolved")] = "investigating",
+                  name: Annotated[str | None, typer.Option(help="Public title (required for the first post)")] = None,
+                  component: Annotated[list[str] | None, typer.Option("--component", help="component=status (repeatable)")] = None,
+                  quiet: Annotated[bool, typer.Option("--no-notify", help="Do not send it to subscribers")] = False,
+                  url: Url = DEFAULT_URL, token: Token = None, as_json: JsonFlag = False) -> None:
+    """Post a public status page update for an incident (a security incident's waits for Legal)."""
+    statuses: dict[str, str] = {}
+    for item in component or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{item!r}: write component=status")
+        statuses[key] = value
+    out = call(url, token, "POST", f"/api/v1/incidents/{ref}/status-updates",
+               json={"page": page_slug, "status": status, "body": body, "name": name, "component_statuses": statuses,
+                     "deliver_notifications": not quiet})
+    print_json(out) if as_json else console.print(f"public update for {ref.upper()} on {page_slug}: {status}",
+                                                  highlight=False)

@@ -7,25 +7,22 @@ import shutil
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
-import orjson
 import typer
-from rich.console import Console
 
 from tocsin.audit.service import configure_key
+from tocsin.cli.out import JsonFlag, console, err_console, fail, print_json
 from tocsin.config import Settings, load_settings
 from tocsin.db import Database
 from tocsin.users.service import configure_password_hashing
 
-console = Console()
-err_console = Console(stderr=True)
+__all__ = ["JsonFlag", "console", "err_console", "fail", "print_json"]  # shared with the client verbs (cli/out.py)
 
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="TOCSIN_DATABASE_URL",
                                                  help="SQLAlchemy URL (default: SQLite file in the data directory)")]
 DataDir = Annotated[str | None, typer.Option("--data-dir", envvar="TOCSIN_DATA_DIR",
                                              help="Directory for the SQLite file and generated secret key")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table")]
 
 
 def settings(database_url: str | None = None, data_dir: str | None = None, **extra: Any) -> Settings:
@@ -63,12 +60,3 @@ def port_in_use(host: str, port: int) -> bool:
         except OSError as exc:
             return exc.errno == errno.EADDRINUSE
     return False
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def print_json(value: Any) -> None:
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")

@@ -17,8 +17,8 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from tocsin.cli.client import DEFAULT_URL, Token, Url, call
-from tocsin.cli.common import JsonFlag, console, err_console, fail, print_json
+from tocsin.cli.api import DEFAULT_URL, Token, Url, call
+from tocsin.cli.out import JsonFlag, console, err_console, fail, print_json
 
 exercise_app = typer.Typer(help="Scored exercises and game days (TOCSIN_URL, TOCSIN_TOKEN).", no_args_is_help=True)
 POLL = 0.5  # seconds between progress reads

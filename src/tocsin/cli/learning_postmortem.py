@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tocsin.cli.client import DEFAULT_URL, Token, Url, call, request
+from tocsin.cli.api import DEFAULT_URL, Token, Url, call, request
 from tocsin.cli.common import JsonFlag, console, fail, print_json
 
 postmortem_app = typer.Typer(help="Postmortems: start one from a resolved incident, export it.",

@@ -18,7 +18,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from tocsin.cli.client import DEFAULT_URL, Token, Url, call, request
+from tocsin.cli.api import DEFAULT_URL, Token, Url, call, request
 from tocsin.cli.common import console, fail, print_json
 from tocsin.csvsafe import writerow
 from tocsin.reports.display import duration, money, percent

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tocsin.cli.client import DEFAULT_URL, Token, Url, _when, call
-from tocsin.cli.common import JsonFlag, console, print_json
+from tocsin.cli.api import DEFAULT_URL, Token, Url, call, when
+from tocsin.cli.out import JsonFlag, console, print_json
 
 
 def oncall(
@@ -40,6 +40,6 @@ def oncall(
         if shift is None:
             table.add_row(r["schedule"], "nobody", "-", "-", "-", "-")
         else:
-            table.add_row(r["schedule"], shift["user"]["name"], shift["user"]["email"], _when(shift["start"]),
-                          _when(shift["end"]), shift["source"])
+            table.add_row(r["schedule"], shift["user"]["name"], shift["user"]["email"], when(shift["start"]),
+                          when(shift["end"]), shift["source"])
     console.print(table)
