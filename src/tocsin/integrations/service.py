@@ -36,11 +36,19 @@ ENDPOINTS = {"events_v2": "/v2/enqueue (routing_key = <key>)", "alertmanager": "
 def check_config(kind: IntegrationType, config: dict[str, Any]) -> dict[str, Any]:
     """Return the validated config for `kind`; raise InvalidInput."""
     if kind is IntegrationType.generic:
+        unknown = set(config) - {"mapping", "preset"}
+        if unknown:
+            raise InvalidInput(f"unknown generic config fields: {', '.join(sorted(unknown))}")
+        mapping = config.get("mapping") or {}
+        if config.get("preset") is not None:  # {"preset": "datadog"}: the preset, the mapping's fields over it
+            if not isinstance(mapping, dict):
+                raise InvalidInput("mapping: mapping must be an object", details={"field": "config.mapping"})
+            mapping = {**mapping, "preset": config["preset"]}
         try:
-            validate_mapping(config.get("mapping") or {})
+            validate_mapping(mapping)
         except ValueError as exc:
             raise InvalidInput(f"mapping: {exc}", details={"field": "config.mapping"}) from None
-        return {"mapping": config.get("mapping")}
+        return {"mapping": mapping}
     if kind is IntegrationType.grafana:
         unknown = set(config) - {"hmac", "timestamp_header"}
         if unknown:
