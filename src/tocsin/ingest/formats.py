@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from tocsin.inbound import alertmanager, events_v2, generic, grafana
+from tocsin.inbound import alertmanager, events_v2, generic, grafana, presets
 from tocsin.inbound.common import nul_free
 from tocsin.inbound.types import MAX_EVENT_BYTES, Event, Rejected
 from tocsin.ingest.types import Job, Reply
@@ -64,8 +64,15 @@ def events_for(job: Job, server_secret: str, now: datetime) -> list[Event]:
                                      timestamp_header=cfg.get("timestamp_header") or grafana.DEFAULT_TIMESTAMP_HEADER,
                                      now=now)
         return grafana.parse_webhook(job.payload, nul_free=nul_free(job.body))
-    return generic.map_payload(_mapping(integ.id, (integ.config or {}).get("mapping") or {}), job.payload,
-                               nul_free=nul_free(job.body))
+    config = (integ.config or {}).get("mapping") or {}
+    if presets.is_sns(config):
+        kind = presets.sns_message_type(job.payload)
+        if kind == "SubscriptionConfirmation":  # visited once the request is stored (writer.py)
+            job.confirm_url = presets.sns_confirmation(job.payload)
+            return []
+        if kind == "UnsubscribeConfirmation":
+            return []
+    return generic.map_payload(_mapping(integ.id, config), job.payload, nul_free=nul_free(job.body))
 
 
 def _clean(value: Any) -> Any:

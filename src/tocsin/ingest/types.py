@@ -41,6 +41,7 @@ class Job:
     # ... and what it became
     items: list[Incoming] = field(default_factory=list)
     created_id: uuid.UUID | None = None  # a change event's id, for the answer
+    confirm_url: str | None = None  # an SNS SubscribeURL to visit once the request is stored
     reply: Reply | None = None
 
     def bound(self) -> Integration:
@@ -52,4 +53,4 @@ class Job:
     def reset(self) -> None:
         """Forget what processing found, to process the job again on its own (after a failed batch)."""
         self.event = self.change = self.payload = self.integration = self.heartbeat = None
-        self.items, self.reply, self.created_id = [], None, None
+        self.items, self.reply, self.created_id, self.confirm_url = [], None, None, None
