@@ -29,7 +29,7 @@ def _reply(status: int, body: dict[str, Any]) -> Reply:
 
 def decode(job: Job) -> None:
     """Decode the body into the job (for PagerDuty, the parsed event and `job.key`); raise Rejected."""
-    if job.route == "heartbeat":
+    if job.route in ("heartbeat", "email"):
         return
     if job.route in PD_ROUTES and len(job.body) > MAX_EVENT_BYTES:
         raise Rejected("Event object is too large", [f"the event is {len(job.body)} bytes; the limit is "
@@ -54,6 +54,8 @@ def events_for(job: Job, server_secret: str, now: datetime) -> list[Event]:
         return [job.event] if job.event is not None else []
     if route in ("change", "heartbeat"):
         return []
+    if route == "email":  # mapped by the mail listener, off this thread (operator regexes; inbound/mail.py)
+        return list(job.mapped or [])
     if route == "alertmanager":
         return alertmanager.parse_webhook(job.payload, nul_free=nul_free(job.body))
     integ = job.bound()

@@ -13,7 +13,7 @@ from tocsin.inbound.types import Event
 from tocsin.integrations.models import Integration
 from tocsin.pipeline.ingest import Incoming
 
-Route = Literal["events_v2", "change", "alertmanager", "grafana", "generic", "heartbeat"]
+Route = Literal["events_v2", "change", "alertmanager", "grafana", "generic", "heartbeat", "email"]
 
 
 @dataclass(slots=True)
@@ -31,6 +31,7 @@ class Job:
     key: str | None = None  # the URL's key, or `routing_key` from a PagerDuty body
     headers: Mapping[str, str] = field(default_factory=dict)
     done: Callable[[Reply], None] | None = None  # called with the reply, from the writer thread
+    mapped: list[Event] | None = None  # email: the events the mail listener made of the message (input, kept)
     # filled while the batch is processed: what the body decoded to (one of three, by route) ...
     event: Event | None = None  # events_v2: the PagerDuty event
     change: ChangeEvent | None = None  # change: the PagerDuty change event
