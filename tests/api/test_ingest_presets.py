@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.api.test_ingest import admin, create_integration, list_alerts, stored  # noqa: F401 - admin is a fixture
+import pytest
+
+from tests.api.test_ingest import create_integration, list_alerts, stored
 from tocsin.inbound.presets import PRESETS
 from tocsin.ingest import sns
 from tocsin.net.policy import user_policy
@@ -14,6 +16,11 @@ from tocsin.net.policy import user_policy
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "presets"
 SUBSCRIBE = ("https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:us-west-2:"
              "123456789012:MyTopic&Token=2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a")
+
+@pytest.fixture
+def admin(make_person):
+    return make_person("admin", name="Ada")
+
 
 
 def test_each_preset_turns_its_senders_sample_into_an_alert(client, admin, make_service):

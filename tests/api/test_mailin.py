@@ -9,13 +9,18 @@ from email.message import EmailMessage
 import pytest
 import sqlalchemy as sa
 
-from tests.api.test_ingest import admin, create_integration, list_alerts  # noqa: F401 - admin is a fixture
+from tests.api.test_ingest import create_integration, list_alerts
 from tocsin.mailin.server import MailListener
 
 DOMAIN = "alerts.example.test"
 RULES = {"summary": r"^(?:PROBLEM|RESOLVED): (?P<summary>.+)$", "dedup_key": r"Host: (\S+)",
          "resolve": r"^RESOLVED\b", "severity": [{"pattern": r"(?i)disaster", "severity": "critical"}],
          "default_severity": "warning"}
+
+@pytest.fixture
+def admin(make_person):
+    return make_person("admin", name="Ada")
+
 
 
 @pytest.fixture
@@ -39,14 +44,14 @@ def _send(listener: MailListener, to: str, subject: str, body: str = "", html: s
 
 
 @pytest.fixture
-def address(client, admin, make_service) -> str:  # noqa: F811 - the fixture imported above
+def address(client, admin, make_service) -> str:
     make_service("checkout")
     integ = create_integration(client, admin, "email", **RULES)
     assert integ["url"] == "<key>@<TOCSIN_MAIL_DOMAIN>"
     return f"{integ['key']}@{DOMAIN}"
 
 
-def test_mail_becomes_an_alert_and_a_resolve_mail_resolves_it(app, client, admin, listener, address):  # noqa: F811
+def test_mail_becomes_an_alert_and_a_resolve_mail_resolves_it(app, client, admin, listener, address):
     _send(listener, address, "PROBLEM: Disaster: disk full", "Host: db-1\nFree: 0 B\n")
     assert app.state.ingest.wait_applied()
     (alert,) = list_alerts(client, admin)
@@ -68,14 +73,14 @@ def test_unknown_address_or_domain_is_refused_at_rcpt(listener, address):
         assert [code for code, _ in info.value.recipients.values()] == [550]
 
 
-def test_oversized_mail_is_refused_with_552(app, client, admin, listener, address):  # noqa: F811
+def test_oversized_mail_is_refused_with_552(app, client, admin, listener, address):
     with pytest.raises((smtplib.SMTPSenderRefused, smtplib.SMTPDataError)) as info:
         _send(listener, address, "PROBLEM: big", "x" * 30_000)
     assert info.value.smtp_code == 552
     assert list_alerts(client, admin) == []
 
 
-def test_html_only_multipart_mail_is_read_as_text(app, client, admin, listener, address):  # noqa: F811
+def test_html_only_multipart_mail_is_read_as_text(app, client, admin, listener, address):
     html = ("<html><head><style>p {color: red}</style></head><body><p>Disaster on the way</p>"
             "<p>Host: web-7</p></body></html>")
     _send(listener, address, "PROBLEM: Load high", html=html)
@@ -85,7 +90,7 @@ def test_html_only_multipart_mail_is_read_as_text(app, client, admin, listener, 
     assert alert["details"]["body"] == "Disaster on the way\nHost: web-7"
 
 
-def test_mail_is_only_accepted_once_stored_else_451(app, client, admin, db, listener, address):  # noqa: F811
+def test_mail_is_only_accepted_once_stored_else_451(app, client, admin, db, listener, address):
     with db.engine.begin() as conn:  # storage breaks: the journal cannot be written
         conn.execute(sa.text("ALTER TABLE ingest_journal RENAME TO ingest_journal_away"))
     with pytest.raises(smtplib.SMTPDataError) as info:

@@ -110,8 +110,8 @@ def validate_mapping(config: dict[str, Any]) -> Mapping:
             raise ValueError(f"mapping {name} is longer than {MAX_EXPRESSION} characters")
         use_jinja = engine == "jinja2" and name != "alerts"
         compiled[name] = _compile_jinja(name, text) if use_jinja else _compile_jmespath(name, text)
-    maps = {name: _word_map(name, config.get(name)) for name in _WORD_MAPS}
-    return Mapping(engine=engine, config=dict(original), **compiled, **maps)
+    return Mapping(engine=engine, config=dict(original), status_map=_word_map("status_map", config.get("status_map")),
+                   severity_map=_word_map("severity_map", config.get("severity_map")), **compiled)
 
 
 def _word_map(name: str, value: Any) -> dict[str, str]:
