@@ -148,6 +148,7 @@ def test_overrides_replace_preset_fields_and_extend_its_maps():
     ({"preset": "nagios"}, "unknown preset"),
     ({"preset": "zabbix", "status_map": {"1": "exploded"}}, "status_map"),
     ({"preset": "zabbix", "severity": "[["}, "not a valid JMESPath"),
+    ({"preset": "zabbix", "engine": "jinja2"}, "JMESPath"),
 ])
 def test_bad_preset_configs_are_refused(config, reason):
     with pytest.raises(ValueError, match=reason):

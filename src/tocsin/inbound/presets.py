@@ -237,6 +237,8 @@ def expand(config: dict[str, Any]) -> dict[str, Any]:
     preset = PRESETS.get(name) if isinstance(name, str) else None
     if preset is None:
         raise ValueError(f"unknown preset {str(name)[:50]!r} (known: {', '.join(preset_names())})")
+    if config.get("engine", "jmespath") != "jmespath":
+        raise ValueError("a preset's fields are JMESPath: leave engine out, or set it to jmespath")
     merged: dict[str, Any] = {"engine": "jmespath", **preset.mapping}
     for key, value in config.items():
         if key == "preset":
