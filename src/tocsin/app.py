@@ -23,7 +23,9 @@ from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings, load_settings
 from tocsin.db import Database
 from tocsin.inbound.types import MAX_EVENT_BYTES
+from tocsin.ingest import sns
 from tocsin.ingest.writer import IngestWriter
+from tocsin.net.policy import user_policy
 from tocsin.statuspage import cache as status_cache
 from tocsin.users.service import configure_password_hashing
 from tocsin.web import app as console
@@ -60,7 +62,8 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
     app.state.db = db
     app.state.clock = clock or SystemClock()
     app.state.ingest = IngestWriter(db, app.state.clock, server_secret=settings.resolved_secret_key(),
-                                    apply=settings.ingest_apply)
+                                    apply=settings.ingest_apply,
+                                    confirm=sns.background_confirm(user_policy(settings)))
     errors.install(app)
     routes.install(app)
     console.install(app)

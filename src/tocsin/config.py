@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     smtp_url: str | None = Field(default=None, description="SMTP server for email notifications, e.g. "
                                                             "smtp://user:pass@mail:587?starttls=true")
     smtp_from: str = Field(default="tocsin@localhost", description="From address of notification emails")
+    mail_listen: str | None = Field(default=None, description="host:port for the inbound SMTP listener (email "
+                                    "integrations); `tocsin serve` starts it when set, e.g. 0.0.0.0:2525")
+    mail_domain: str | None = Field(default=None, description="Domain of email integration addresses "
+                                    "(<key>@DOMAIN); mail to any other domain is refused")
+    mail_max_bytes: int = Field(default=10_485_760, ge=1024, le=104_857_600,
+                                description="Largest inbound message accepted (SMTP SIZE; larger gets 552)")
     public_url: str | None = Field(default=None, description="Address people reach tocsin at, for links in "
                                                              "notifications; default http://HOST:PORT")
     twilio_account_sid: str | None = Field(default=None, description="Twilio account SID for SMS and voice")

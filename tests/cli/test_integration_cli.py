@@ -28,11 +28,14 @@ def test_operator_creates_keys_and_tools_send_with_them(db_url: str, tmp_path: P
     make_service("checkout")
     admin = make_person("admin")
     env = cli_env(tmp_path, db_url)
-    pd, am, missing = run_parallel(
+    pd, am, missing, kuma = run_parallel(
         (env, ["integration", "create", "--service", "checkout", "--type", "events_v2"]),
         (env, ["integration", "create", "--service", "checkout", "--type", "alertmanager", "--name", "prometheus"]),
         (env, ["integration", "create", "--service", "nope", "--type", "events_v2"]),
+        (env, ["integration", "create", "--service", "checkout", "--type", "generic", "--preset", "uptime-kuma"]),
     )
+    kuma_key = last_line(ok(kuma))
+    assert KEY.match(kuma_key) and "/integrations/generic/<key>" in kuma.stdout
     pd_key, am_key = last_line(ok(pd)), last_line(ok(am))
     assert KEY.match(pd_key) and KEY.match(am_key) and pd_key != am_key, (pd.stdout, am.stdout)
     assert "/v2/enqueue" in pd.stdout and "/integrations/alertmanager/<key>" in am.stdout
@@ -57,10 +60,14 @@ def test_operator_creates_keys_and_tools_send_with_them(db_url: str, tmp_path: P
     r = client.post("/v2/enqueue", json={"routing_key": am_key, "event_action": "resolve", "dedup_key": "db1/disk"})
     assert r.status_code == 400
 
+    kuma_body = (Path(__file__).parent.parent / "fixtures" / "presets" / "uptime-kuma.json").read_bytes()
+    assert client.post(f"/integrations/generic/{kuma_key}", content=kuma_body).status_code == 202  # the preset works
+
     listed = ok(run(env, "integration", "list", "--service", "checkout", "--json"))
     rows = json.loads(listed.stdout)
     assert sorted((r["type"], r["name"], r["key_hint"]) for r in rows) == [
-        ("alertmanager", "prometheus", am_key[:4]), ("events_v2", "events_v2", pd_key[:4])]
+        ("alertmanager", "prometheus", am_key[:4]), ("events_v2", "events_v2", pd_key[:4]),
+        ("generic", "generic", kuma_key[:4])]
     assert all(r["last_event_at"] for r in rows), "the list shows when each tool last sent"
     assert pd_key not in listed.stdout and am_key not in listed.stdout, "keys are shown once"
     text = ok(run(env, "integration", "list"))
@@ -112,3 +119,4 @@ def test_two_worker_server_takes_events_on_every_worker_without_losing_counts(db
     by_key = {a["dedup_key"]: a for a in found}
     assert len(found) == 41 and by_key["shared"]["occurrences"] == 40
     assert all(by_key[f"own-{n}"]["occurrences"] == 1 for n in range(0, 80, 2))
+

@@ -96,6 +96,20 @@ def test_configure_integrations_monitors_and_a_status_page(site: Site, new_page)
                  what="the integration's last alert time")
     on_phone(page, "integrations list", too_wide)
 
+    # --- a generic webhook from a preset: pick the sending tool, get its URL and setup ------------
+    page.goto(f"{site.url}/integrations/new")
+    form = page.locator("#integration-form")
+    form.get_by_label("Name", exact=True).fill("Datadog monitors")
+    choose(form.locator('[name="service"]'), SERVICE)
+    form.get_by_label("Generic JSON webhook (a preset for your tool, or your own mapping)").check()
+    form.get_by_label("Generic webhook only: the tool that sends").select_option(label="Datadog (webhook, default payload)")
+    form.get_by_role("button", name="Create integration").click()
+    preset_key = page.locator("#integration-key").inner_text().strip()
+    expect(page.locator("#integration-url")).to_have_text(f"{site.url}/integrations/generic/{preset_key}")
+    assert f"URL:  {site.url}/integrations/generic/{preset_key}" in snippet(page, "Datadog (webhook, default payload): "
+                                                                                 "where the URL goes")
+    check_a11y(page, "integration key page with a preset")
+
     # --- a heartbeat (in a browser without JavaScript: plain forms) and a synthetic check ---------
     nojs = new_page(javascript=False)
     login(nojs, site.url, site.users["admin"])

@@ -161,3 +161,31 @@ def test_every_integration_post_is_csrf_checked(web_client, world):
     admin = web_client("admin")
     for path in ("/integrations", f"/integrations/{SOME_ID}/rotate-key", f"/integrations/{SOME_ID}/delete"):
         assert admin.post(path, data={"name": "x"}, follow_redirects=False).status_code == 403
+
+
+def test_a_preset_is_picked_in_the_form_and_its_setup_shown_with_the_url(web_client, world, app, client):
+    admin = web_client("admin")
+    form = admin.get("/integrations/new").text
+    assert '<option value="datadog">Datadog (webhook, default payload)</option>' in form
+    r = create(admin, "generic", name="Datadog", preset="gatus", mapping="this is ignored with a preset")
+    assert r.status_code == 200, r.text
+    key = KEY.search(r.text).group(1)
+    found = snippets(r.text)
+    url = app.state.settings.resolved_public_url() + f"/integrations/generic/{key}"
+    assert f"URL:  {url}" in found["Gatus (custom alerting provider): where the URL goes"]
+    body = json.loads(found["Gatus (custom alerting provider): body to send"])
+    assert body["status"] == "[ALERT_TRIGGERED_OR_RESOLVED]"
+    # the body, filled in as Gatus would, makes an alert
+    sent = {**body, "status": "TRIGGERED", "endpoint": "api", "group": "core", "description": "down"}
+    assert client.post(f"/integrations/generic/{key}", json=sent).status_code == 202
+
+
+def test_an_email_integration_shows_its_address(web_client, world, app):
+    admin = web_client("admin")
+    r = create(admin, "email", name="Nagios mail", rules='{"default_severity": "warning"}')
+    assert r.status_code == 200, r.text
+    key = KEY.search(r.text).group(1)
+    domain = app.state.settings.mail_domain
+    assert f'<pre class="secret" id="integration-url">{key}@{domain or "TOCSIN_MAIL_DOMAIN-is-not-set"}</pre>' in r.text
+    bad = create(admin, "email", name="Broken", rules='{"summary": "("}')
+    assert bad.status_code == 422 and "not a valid regular expression" in bad.text

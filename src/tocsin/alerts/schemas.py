@@ -91,10 +91,13 @@ class AttachIn(StrictIn):
 
 class IntegrationIn(StrictIn):
     service: str = Field(min_length=1, max_length=64, description="Service slug or id")
-    type: Literal["events_v2", "alertmanager", "grafana", "generic"]
+    type: Literal["events_v2", "alertmanager", "grafana", "generic", "email"]
     name: Name
-    config: dict[str, Any] = Field(default_factory=dict, description="generic: {\"mapping\": {...}}; grafana: "
-                                                                   "{\"hmac\": true, \"timestamp_header\": ...}")
+    config: dict[str, Any] = Field(default_factory=dict, description="generic: {\"mapping\": {...}} or "
+                                   "{\"preset\": \"datadog\", \"mapping\": {overrides}}; grafana: "
+                                   "{\"hmac\": true, \"timestamp_header\": ...}; email: {\"summary\", "
+                                   "\"dedup_key\", \"resolve\" (regexes), \"severity\": [{\"pattern\", "
+                                   "\"severity\"}], \"default_severity\"}")
 
 
 class IntegrationOut(Out):

@@ -89,6 +89,21 @@ def serve(
             app.state.ingest.close()
             db.dispose()
             fail(str(exc), code=2)
+    listener = None
+    if cfg.mail_listen:
+        from tocsin.mailin.server import (
+            from_settings,  # lazy: the server's modules load only for the command that runs them (a fast `tocsin --help`)
+        )
+
+        try:
+            listener = from_settings(db, app.state.ingest, cfg)
+        except (ValueError, OSError) as exc:
+            if eng is not None:
+                eng.stop()
+            app.state.ingest.close()
+            db.dispose()
+            fail(f"mail listener: {exc}", code=2)
+        console.print(f"tocsin receiving alert mail on {cfg.mail_listen} for *@{cfg.mail_domain}", highlight=False)
     console.print(f"tocsin serving on http://{cfg.host}:{cfg.port} (database: {db.dialect}; "
                   f"engine {'on' if eng else 'off'}; {cfg.workers} worker{'s' if cfg.workers > 1 else ''})",
                   highlight=False, soft_wrap=True)
@@ -110,6 +125,8 @@ def serve(
                         port=cfg.port, log_level=cfg.log_level, access_log=False, timeout_graceful_shutdown=5,
                         proxy_headers=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS)
     finally:
+        if listener is not None:
+            listener.stop()
         if eng is not None:
             eng.stop()
         app.state.ingest.close()

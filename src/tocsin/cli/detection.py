@@ -31,6 +31,9 @@ def integration_create(
     service: Annotated[str, typer.Option("--service", help="Service slug or id")],
     kind: Annotated[IntegrationType, typer.Option("--type", help="What will send to it")],
     name: Annotated[str | None, typer.Option(help="Name (default: the type)")] = None,
+    preset: Annotated[str | None, typer.Option(help="generic: a shipped mapping (datadog, newrelic, sentry, "
+                                               "honeycomb, uptime-kuma, gatus, zabbix, elastic, azure-monitor, "
+                                               "aws-sns)")] = None,
     database_url: DatabaseUrl = None, data_dir: DataDir = None,
 ) -> None:
     """Create an integration; the key (shown once) is the last line of output."""
@@ -38,11 +41,13 @@ def integration_create(
     try:
         with db.unit_of_work() as s:
             row, key = integrations.create_integration(s, actor=Principal.system("cli"), now=SystemClock().now(),
-                                                       service=service, kind=kind, name=name or kind.value)
+                                                       service=service, kind=kind, name=name or kind.value,
+                                                       config={"preset": preset} if preset else None)
     finally:
         db.dispose()
-    console.print(f"created {kind.value} integration {row.id}; send to <tocsin>{integrations.ENDPOINTS[kind.value]}", highlight=False,
-                  soft_wrap=True)
+    where = integrations.ENDPOINTS[kind.value]
+    console.print(f"created {kind.value} integration {row.id}; send to "
+                  f"{where if kind is IntegrationType.email else '<tocsin>' + where}", highlight=False, soft_wrap=True)
     print(key)
 
 

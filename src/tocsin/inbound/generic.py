@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jmespath
 from jinja2 import TemplateError
+from jmespath import functions as jp_functions
 
-from tocsin.inbound import jinja_sandbox
+from tocsin.inbound import jinja_sandbox, presets
 from tocsin.inbound.common import (
     clean_json,
     encoded_size,
@@ -27,12 +28,23 @@ from tocsin.inbound.common import (
     short_hash,
     truncate_summary,
 )
-from tocsin.inbound.types import MAX_DEDUP_KEY, MAX_EVENT_BYTES, Action, Event, Rejected
+from tocsin.inbound.types import (
+    MAX_DEDUP_KEY,
+    MAX_EVENT_BYTES,
+    MAX_SUMMARY,
+    Action,
+    AlertSeverity,
+    Event,
+    Rejected,
+)
 
 KEY_PREFIX = "generic:1:"
 ENGINES = ("jmespath", "jinja2")
-_TEMPLATE_FIELDS = ("summary", "severity", "dedup_key", "status", "labels")
-_ALLOWED_KEYS = frozenset(("engine", "alerts", *_TEMPLATE_FIELDS))
+_TEMPLATE_FIELDS = ("summary", "severity", "dedup_key", "status", "labels", "source", "links", "details")
+_WORD_MAPS = ("status_map", "severity_map")  # sender word -> tocsin word, "*" for any other word
+_ALLOWED_KEYS = frozenset(("engine", "alerts", "preset", *_TEMPLATE_FIELDS, *_WORD_MAPS))
+MAX_MAP_ENTRIES = 100
+MAX_LINKS = 20
 MAX_EXPRESSION = 4_000  # characters per expression or template
 MAX_ITEMS = 1_000  # events one request may produce through `alerts`
 
@@ -59,7 +71,12 @@ class Mapping:
     dedup_key: Expression | None = None
     status: Expression | None = None
     labels: Expression | None = None
+    source: Expression | None = None
+    links: Expression | None = None
+    details: Expression | None = None
     alerts: Expression | None = None
+    status_map: dict[str, str] = field(default_factory=dict)
+    severity_map: dict[str, str] = field(default_factory=dict)
 
 
 def validate_mapping(config: dict[str, Any]) -> Mapping:
@@ -67,10 +84,13 @@ def validate_mapping(config: dict[str, Any]) -> Mapping:
 
     Raises ValueError naming the problem: not an object, unknown keys, unknown engine,
     missing summary, an expression that is not a string or too long, or one that does not
-    compile. `alerts` is always JMESPath, whatever the engine.
+    compile. `alerts` is always JMESPath, whatever the engine. A `preset` names a shipped
+    mapping (`presets.PRESETS`) whose fields the others override.
     """
     if not isinstance(config, dict):
         raise ValueError("mapping must be an object")  # noqa: TRY004 - the API maps ValueError to 400
+    original = config
+    config = presets.expand(config)
     unknown = sorted(str(key) for key in config if key not in _ALLOWED_KEYS)
     if unknown:
         raise ValueError(f"unknown mapping keys: {', '.join(unknown)} (allowed: {', '.join(sorted(_ALLOWED_KEYS))})")
@@ -90,7 +110,29 @@ def validate_mapping(config: dict[str, Any]) -> Mapping:
             raise ValueError(f"mapping {name} is longer than {MAX_EXPRESSION} characters")
         use_jinja = engine == "jinja2" and name != "alerts"
         compiled[name] = _compile_jinja(name, text) if use_jinja else _compile_jmespath(name, text)
-    return Mapping(engine=engine, config=dict(config), **compiled)
+    return Mapping(engine=engine, config=dict(original), status_map=_word_map("status_map", config.get("status_map")),
+                   severity_map=_word_map("severity_map", config.get("severity_map")), **compiled)
+
+
+def _word_map(name: str, value: Any) -> dict[str, str]:
+    """Check a status_map or severity_map; return it with lower-case keys."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > MAX_MAP_ENTRIES:
+        raise ValueError(f"mapping {name} must be an object of at most {MAX_MAP_ENTRIES} words")
+    allowed = [w for w in _STATUS_WORDS if w] if name == "status_map" else [s.value for s in AlertSeverity]
+    out: dict[str, str] = {}
+    for word, meaning in value.items():
+        if not isinstance(meaning, str) or meaning.lower() not in allowed:
+            raise ValueError(f"mapping {name}[{str(word)[:50]!r}] must be one of: {', '.join(allowed)}")
+        out[str(word).strip().lower()] = meaning.lower()
+    return out
+
+
+def _translate(word: str, table: dict[str, str]) -> str:
+    if not table:
+        return word
+    return table.get(word.lower(), table.get("*", word))
 
 
 def map_payload(mapping: Mapping, obj: Any, *, nul_free: bool = False) -> list[Event]:
@@ -147,13 +189,16 @@ def _map_item(mapping: Mapping, item: Any) -> Event:
     summary = text("summary")
     if not summary and len(errors) == known:  # an evaluation error already says why
         errors.append("summary is empty after evaluating the mapping")
-    status = text("status")
+    status = _translate(text("status"), mapping.status_map)
     action = _STATUS_WORDS.get(status.lower())
     if action is None:
         errors.append(f"unknown status {status[:100]!r}; expected one of: {', '.join(w for w in _STATUS_WORDS if w)}")
-    severity = severity_from_text(text("severity"))
+    severity = severity_from_text(_translate(text("severity"), mapping.severity_map))
     key = text("dedup_key")
+    source = text("source")[:MAX_SUMMARY]
     labels = _labels(mapping, item, errors)
+    links = _links(mapping, item, errors)
+    details = _details(mapping, item, errors)
     if errors:
         raise Rejected("payload is invalid", errors)
     assert action is not None  # an unknown status is in `errors`
@@ -162,8 +207,10 @@ def _map_item(mapping: Mapping, item: Any) -> Event:
         dedup_key=_dedup_key(key, item),
         summary=truncate_summary(summary),
         severity=severity,
+        source=source,
         labels=labels,
-        details=item,
+        details=details,
+        links=links,
         payload=item,
     )
 
@@ -208,12 +255,95 @@ def _labels(mapping: Mapping, item: Any, errors: list[str]) -> dict[str, str]:
     return {str(name): label_text(entry) for name, entry in clean_json(value).items()}
 
 
+def _links(mapping: Mapping, item: Any, errors: list[str]) -> list[dict[str, str]]:
+    """The links expression's result as [{href, text}]: a URL, a list of URLs, or of {href, text}.
+
+    Only http and https addresses are kept (a link is shown to responders); empty values are skipped."""
+    if mapping.links is None:
+        return []
+    try:
+        value = _evaluate(mapping.links, item, "links")
+    except Rejected as exc:
+        errors.extend(exc.errors)
+        return []
+    if mapping.engine == "jinja2":
+        value = value.strip()
+    values = value if isinstance(value, list) else [value]
+    out: list[dict[str, str]] = []
+    for entry in values[:MAX_LINKS]:
+        href, text = (entry.get("href"), entry.get("text")) if isinstance(entry, dict) else (entry, None)
+        if not isinstance(href, str) or not href.strip().lower().startswith(("http://", "https://")):
+            continue
+        out.append({"href": href.strip()[:2000], "text": label_text(text)[:200] or "Source"})
+    return out
+
+
+def _details(mapping: Mapping, item: Any, errors: list[str]) -> Any:
+    """The details expression's result (JSON), else the whole item."""
+    if mapping.details is None:
+        return item
+    try:
+        value = _evaluate(mapping.details, item, "details")
+    except Rejected as exc:
+        errors.extend(exc.errors)
+        return None
+    if mapping.engine == "jinja2":  # a template renders text: JSON if it spells JSON
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return clean_json(value, what="details")
+
+
+class _Functions(jp_functions.Functions):
+    """tocsin's JMESPath functions, for payloads plain JMESPath cannot take apart.
+
+    Deliberately no regular expressions: templates run on the ingest writer's one thread, and
+    a backtracking pattern on hostile input could stall every integration."""
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_parse_json(self, text: str | None) -> Any:  # an SNS Message, a JSON-in-a-string field
+        if not text or len(text) > MAX_EVENT_BYTES:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_tag(self, text: str | None) -> str:  # "[Triggered on {x}] CPU" -> "Triggered on {x}"
+        text = (text or "").lstrip()
+        end = text.find("]")
+        return text[1:end].strip() if text.startswith("[") and end > 0 else ""
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_untagged(self, text: str | None) -> str:  # "[Triggered on {x}] CPU" -> "CPU"
+        text = (text or "").lstrip()
+        end = text.find("]")
+        return text[end + 1:].strip() if text.startswith("[") and end > 0 else text.strip()
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_words(self, text: str | None) -> list[str]:
+        return (text or "").split()
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_lower(self, text: str | None) -> str:
+        return (text or "").lower()
+
+
+_OPTIONS = jmespath.Options(custom_functions=_Functions())
+
+
 def _compile_jmespath(name: str, text: str) -> Expression:
     try:
         parsed = jmespath.compile(text)
     except Exception as exc:  # noqa: BLE001 - ParseError, LexerError, RecursionError on deep nesting
         raise ValueError(f"mapping {name} is not a valid JMESPath expression: {exc}") from None
-    return parsed.search
+
+    def search(item: Any) -> Any:
+        return parsed.search(item, options=_OPTIONS)
+
+    return search
 
 
 def _compile_jinja(name: str, text: str) -> Expression:

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from tocsin.inbound import alertmanager, events_v2, generic, grafana
+from tocsin.inbound import alertmanager, events_v2, generic, grafana, presets
 from tocsin.inbound.common import nul_free
 from tocsin.inbound.types import MAX_EVENT_BYTES, Event, Rejected
 from tocsin.ingest.types import Job, Reply
@@ -29,7 +29,7 @@ def _reply(status: int, body: dict[str, Any]) -> Reply:
 
 def decode(job: Job) -> None:
     """Decode the body into the job (for PagerDuty, the parsed event and `job.key`); raise Rejected."""
-    if job.route == "heartbeat":
+    if job.route in ("heartbeat", "email"):
         return
     if job.route in PD_ROUTES and len(job.body) > MAX_EVENT_BYTES:
         raise Rejected("Event object is too large", [f"the event is {len(job.body)} bytes; the limit is "
@@ -54,6 +54,8 @@ def events_for(job: Job, server_secret: str, now: datetime) -> list[Event]:
         return [job.event] if job.event is not None else []
     if route in ("change", "heartbeat"):
         return []
+    if route == "email":  # mapped by the mail listener, off this thread (operator regexes; inbound/mail.py)
+        return list(job.mapped or [])
     if route == "alertmanager":
         return alertmanager.parse_webhook(job.payload, nul_free=nul_free(job.body))
     integ = job.bound()
@@ -64,8 +66,15 @@ def events_for(job: Job, server_secret: str, now: datetime) -> list[Event]:
                                      timestamp_header=cfg.get("timestamp_header") or grafana.DEFAULT_TIMESTAMP_HEADER,
                                      now=now)
         return grafana.parse_webhook(job.payload, nul_free=nul_free(job.body))
-    return generic.map_payload(_mapping(integ.id, (integ.config or {}).get("mapping") or {}), job.payload,
-                               nul_free=nul_free(job.body))
+    config = (integ.config or {}).get("mapping") or {}
+    if presets.is_sns(config):
+        kind = presets.sns_message_type(job.payload)
+        if kind == "SubscriptionConfirmation":  # visited once the request is stored (writer.py)
+            job.confirm_url = presets.sns_confirmation(job.payload)
+            return []
+        if kind == "UnsubscribeConfirmation":
+            return []
+    return generic.map_payload(_mapping(integ.id, config), job.payload, nul_free=nul_free(job.body))
 
 
 def _clean(value: Any) -> Any:

@@ -13,7 +13,7 @@ from tocsin.inbound.types import Event
 from tocsin.integrations.models import Integration
 from tocsin.pipeline.ingest import Incoming
 
-Route = Literal["events_v2", "change", "alertmanager", "grafana", "generic", "heartbeat"]
+Route = Literal["events_v2", "change", "alertmanager", "grafana", "generic", "heartbeat", "email"]
 
 
 @dataclass(slots=True)
@@ -31,6 +31,7 @@ class Job:
     key: str | None = None  # the URL's key, or `routing_key` from a PagerDuty body
     headers: Mapping[str, str] = field(default_factory=dict)
     done: Callable[[Reply], None] | None = None  # called with the reply, from the writer thread
+    mapped: list[Event] | None = None  # email: the events the mail listener made of the message (input, kept)
     # filled while the batch is processed: what the body decoded to (one of three, by route) ...
     event: Event | None = None  # events_v2: the PagerDuty event
     change: ChangeEvent | None = None  # change: the PagerDuty change event
@@ -41,6 +42,7 @@ class Job:
     # ... and what it became
     items: list[Incoming] = field(default_factory=list)
     created_id: uuid.UUID | None = None  # a change event's id, for the answer
+    confirm_url: str | None = None  # an SNS SubscribeURL to visit once the request is stored
     reply: Reply | None = None
 
     def bound(self) -> Integration:
@@ -52,4 +54,4 @@ class Job:
     def reset(self) -> None:
         """Forget what processing found, to process the job again on its own (after a failed batch)."""
         self.event = self.change = self.payload = self.integration = self.heartbeat = None
-        self.items, self.reply, self.created_id = [], None, None
+        self.items, self.reply, self.created_id, self.confirm_url = [], None, None, None

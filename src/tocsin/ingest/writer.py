@@ -29,7 +29,7 @@ from tocsin.db import Database
 from tocsin.heartbeats.models import Heartbeat, alert_key
 from tocsin.ids import new_id
 from tocsin.inbound.types import Action, Event, Rejected, Source
-from tocsin.ingest import formats
+from tocsin.ingest import formats, sns
 from tocsin.ingest.types import Job, Reply
 from tocsin.integrations.models import ChangeEvent, Integration
 from tocsin.keys import key_hash
@@ -50,8 +50,10 @@ LAST_EVENT_RESOLUTION = timedelta(seconds=30)
 
 
 class IngestWriter:
-    def __init__(self, db: Database, clock: Clock, *, server_secret: str, apply: bool = True) -> None:
+    def __init__(self, db: Database, clock: Clock, *, server_secret: str, apply: bool = True,
+                 confirm: sns.Confirm | None = None) -> None:
         self.db = db
+        self.confirm = confirm  # visits SNS SubscribeURLs once stored; None: never visited
         self.apply = apply  # off: only journal; an engine applies
         self.clock = clock
         self.server_secret = server_secret
@@ -170,6 +172,9 @@ class IngestWriter:
             if not self.apply:
                 wake.ring()  # the engine in this process (if any) applies it
         for job in batch:
+            if job.confirm_url is not None and job.reply is not None and job.reply.status < 300 \
+                    and self.confirm is not None:
+                self.confirm(job.confirm_url)
             if job.done is not None and job.reply is not None:
                 job.done(job.reply)
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tocsin.audit.service import record
 from tocsin.db.lookup import require_row
 from tocsin.errors import InvalidInput
-from tocsin.inbound import grafana
+from tocsin.inbound import grafana, mail
 from tocsin.inbound.generic import validate_mapping
 from tocsin.integrations.models import Integration
 from tocsin.keys import hint, key_hash, new_key
@@ -26,21 +26,37 @@ class IntegrationType(StrEnum):
     alertmanager = "alertmanager"
     grafana = "grafana"
     generic = "generic"
+    email = "email"
 
 
 # Where each type of integration is sent to; `<key>` stands for its key.
 ENDPOINTS = {"events_v2": "/v2/enqueue (routing_key = <key>)", "alertmanager": "/integrations/alertmanager/<key>",
-             "grafana": "/integrations/grafana/<key>", "generic": "/integrations/generic/<key>"}
+             "grafana": "/integrations/grafana/<key>", "generic": "/integrations/generic/<key>",
+             "email": "<key>@<TOCSIN_MAIL_DOMAIN>"}
 
 
 def check_config(kind: IntegrationType, config: dict[str, Any]) -> dict[str, Any]:
     """Return the validated config for `kind`; raise InvalidInput."""
     if kind is IntegrationType.generic:
+        unknown = set(config) - {"mapping", "preset"}
+        if unknown:
+            raise InvalidInput(f"unknown generic config fields: {', '.join(sorted(unknown))}")
+        mapping = config.get("mapping") or {}
+        if config.get("preset") is not None:  # {"preset": "datadog"}: the preset, the mapping's fields over it
+            if not isinstance(mapping, dict):
+                raise InvalidInput("mapping: mapping must be an object", details={"field": "config.mapping"})
+            mapping = {**mapping, "preset": config["preset"]}
         try:
-            validate_mapping(config.get("mapping") or {})
+            validate_mapping(mapping)
         except ValueError as exc:
             raise InvalidInput(f"mapping: {exc}", details={"field": "config.mapping"}) from None
-        return {"mapping": config.get("mapping")}
+        return {"mapping": mapping}
+    if kind is IntegrationType.email:
+        try:
+            mail.validate_rules(config)
+        except ValueError as exc:
+            raise InvalidInput(f"email rules: {exc}", details={"field": "config"}) from None
+        return {k: v for k, v in config.items() if v not in (None, "", [])}
     if kind is IntegrationType.grafana:
         unknown = set(config) - {"hmac", "timestamp_header"}
         if unknown:

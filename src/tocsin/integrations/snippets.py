@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from tocsin.inbound.presets import PRESETS
+
 # The mapping a generic integration starts with in the console, and the body the curl snippet sends.
 DEFAULT_GENERIC_MAPPING: dict[str, str] = {"engine": "jmespath", "summary": "title", "status": "state",
                                            "severity": "severity", "dedup_key": "id"}
@@ -113,9 +115,41 @@ def _generic(base: str, key: str) -> list[Snippet]:
                     "change the body if you changed the mapping.")]
 
 
+def _preset(base: str, key: str, name: str) -> list[Snippet]:
+    preset = PRESETS[name]
+    url = ingest_url(base, "generic", key)
+    out = [Snippet(f"{preset.title}: where the URL goes", "text", f"URL:  {url}\n",
+                   f"{preset.setup} The sender's documentation: {preset.docs}")]
+    if preset.body is not None:
+        out.append(Snippet(f"{preset.title}: body to send", "text", json.dumps(preset.body, indent=2) + "\n",
+                           "The sender fills in the placeholders; tocsin's preset reads these fields."))
+    return out
+
+
+def mail_address(key: str, domain: str | None) -> str:
+    return f"{key}@{domain or 'TOCSIN_MAIL_DOMAIN-is-not-set'}"
+
+
+def _email(key: str, domain: str | None) -> list[Snippet]:
+    address = mail_address(key, domain)
+    note = ("Point the sender's alert mail at this address. tocsin's SMTP listener (TOCSIN_MAIL_LISTEN) must "
+            "receive mail for the domain: an MX record, or a route in your mail server. The address is the "
+            "credential: share it like a key.")
+    if not domain:
+        note = "TOCSIN_MAIL_DOMAIN is not set: set it (and TOCSIN_MAIL_LISTEN) before mail can arrive. " + note
+    test = (f"swaks --server MAILHOST:2525 --to {address} \\\n     --header 'Subject: PROBLEM: Disk full on db-1' "
+            "--body 'Host: db-1'\n")
+    return [Snippet("Alert address", "text", address + "\n", note), Snippet("Test with swaks", "shell", test)]
+
+
 def snippets(kind: str, *, base_url: str, key: str, name: str = "", signing_secret: str | None = None,
-             timestamp_header: str | None = None) -> list[Snippet]:
-    """The snippets for an integration of `kind` (events_v2, alertmanager, grafana, generic); [] otherwise."""
+             timestamp_header: str | None = None, preset: str | None = None,
+             mail_domain: str | None = None) -> list[Snippet]:
+    """The snippets for an integration of `kind` (events_v2, alertmanager, grafana, generic, email); [] otherwise."""
+    if kind == "generic" and preset in PRESETS:
+        return _preset(base_url, key, preset)
+    if kind == "email":
+        return _email(key, mail_domain)
     if kind == "alertmanager":
         return _alertmanager(base_url, key, name)
     if kind == "grafana":

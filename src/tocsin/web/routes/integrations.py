@@ -15,10 +15,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from tocsin.errors import InvalidInput
+from tocsin.inbound.presets import PRESETS
 from tocsin.ingest.formats import signing_secret
 from tocsin.integrations import service as integrations
 from tocsin.integrations.models import Integration
-from tocsin.integrations.snippets import DEFAULT_GENERIC_MAPPING, ingest_url, snippets
+from tocsin.integrations.snippets import DEFAULT_GENERIC_MAPPING, ingest_url, mail_address, snippets
 from tocsin.principal import OrgRole
 from tocsin.services.models import Service
 from tocsin.services.service import list_services, require_service
@@ -30,9 +31,11 @@ router = APIRouter(include_in_schema=False)
 
 KINDS = [("alertmanager", "Prometheus Alertmanager (webhook)"), ("grafana", "Grafana alerting (webhook contact point)"),
          ("events_v2", "PagerDuty Events API v2 (pdpyras, Alertmanager or Grafana PagerDuty senders)"),
-         ("generic", "Generic JSON webhook (mapped by a template)")]
+         ("generic", "Generic JSON webhook (a preset for your tool, or your own mapping)"),
+         ("email", "Email (mail to an address; rules read the subject and body)")]
 KIND_LABELS = {"alertmanager": "Alertmanager", "grafana": "Grafana", "events_v2": "Events API v2",
-               "generic": "Generic webhook"}
+               "generic": "Generic webhook", "email": "Email"}
+PRESET_CHOICES = [(p.name, p.title) for p in sorted(PRESETS.values(), key=lambda p: p.title.lower())]
 
 
 def _services(s: Any) -> dict[Any, Service]:
@@ -53,17 +56,37 @@ def new_integration(request: Request, ctx: CtxDep) -> Response:
     with ctx.work() as (s, _me):
         service_keys = sorted(svc.slug for svc in list_services(s, limit=500))
     return render(request, ctx, "integration_new.html", kinds=KINDS, service_keys=service_keys,
-                  chosen=request.query_params.get("service", "")[:64],
+                  chosen=request.query_params.get("service", "")[:64], presets=PRESET_CHOICES,
                   default_mapping=json.dumps(DEFAULT_GENERIC_MAPPING, indent=2))
 
 
-def _mapping(form: dict[str, str]) -> dict[str, Any]:
-    text = field(form, "mapping", max_len=20_000)
+def _json_field(form: dict[str, str], name: str) -> Any:
+    text = form.get(name, "").strip()
+    if len(text) > 20_000:
+        raise InvalidInput(f"{name}: longer than 20000 characters", details={"field": name})
     try:
-        mapping = json.loads(text)
+        return json.loads(text) if text else {}
     except ValueError as exc:
-        raise InvalidInput(f"mapping: not valid JSON ({exc})", details={"field": "mapping"}) from None
-    return {"mapping": mapping}
+        raise InvalidInput(f"{name}: not valid JSON ({exc})", details={"field": name}) from None
+
+
+def _mapping(form: dict[str, str]) -> dict[str, Any]:
+    preset = form.get("preset", "").strip()
+    if preset:  # a shipped mapping; the textarea's custom mapping is not used
+        return {"preset": preset[:64]}
+    return {"mapping": _json_field(form, "mapping")}
+
+
+def _where(ctx: WebCtx, row: Integration, key: str) -> str:
+    """Where senders deliver: the URL, or for email integrations the address."""
+    if row.type == "email":
+        return mail_address(key, ctx.settings.mail_domain)
+    return ingest_url(ctx.settings.resolved_public_url(), row.type, key)
+
+
+def _preset_of(row: Integration) -> str | None:
+    mapping = row.config.get("mapping") if row.type == "generic" else None
+    return mapping.get("preset") if isinstance(mapping, dict) else None
 
 
 def _key_page(request: Request, ctx: WebCtx, row: Integration, service: Service, key: str, *, rotated: bool
@@ -73,9 +96,10 @@ def _key_page(request: Request, ctx: WebCtx, row: Integration, service: Service,
         secret = signing_secret(ctx.settings.resolved_secret_key(), row.id)
     base = ctx.settings.resolved_public_url()
     return render(request, ctx, "integration_key.html", integration=row, service=service, key=key, rotated=rotated,
-                  kinds=KIND_LABELS, url=ingest_url(base, row.type, key), signing_secret=secret,
+                  kinds=KIND_LABELS, url=_where(ctx, row, key), signing_secret=secret,
                   snippets=snippets(row.type, base_url=base, key=key, name=row.name, signing_secret=secret,
-                                    timestamp_header=row.config.get("timestamp_header")))
+                                    timestamp_header=row.config.get("timestamp_header"), preset=_preset_of(row),
+                                    mail_domain=ctx.settings.mail_domain))
 
 
 @router.post("/integrations")
@@ -89,6 +113,10 @@ def create_integration(request: Request, ctx: CtxDep, form: CsrfForm) -> Respons
     config: dict[str, Any] = {}
     if kind is integrations.IntegrationType.generic:
         config = _mapping(form)
+    elif kind is integrations.IntegrationType.email:
+        config = _json_field(form, "rules")
+        if not isinstance(config, dict):
+            raise InvalidInput("rules: must be a JSON object", details={"field": "rules"})
     elif kind is integrations.IntegrationType.grafana and form.get("hmac") == "on":
         config = {"hmac": True}
     with ctx.work() as (s, me):
@@ -103,10 +131,11 @@ def integration_page(request: Request, integration_id: str, ctx: CtxDep) -> Resp
     with ctx.work() as (s, _me):
         row = integrations.require_integration(s, iid)
         service = require_service(s, row.service_id)
-    base = ctx.settings.resolved_public_url()
+    preset = PRESETS.get(_preset_of(row) or "")
     return render(request, ctx, "integration.html", integration=row, service=service, kinds=KIND_LABELS,
-                  url=ingest_url(base, row.type, row.key_hint + "…"),
-                  mapping=json.dumps(row.config.get("mapping"), indent=2) if row.type == "generic" else None)
+                  url=_where(ctx, row, row.key_hint + "…"), preset=preset,
+                  mapping=json.dumps(row.config.get("mapping"), indent=2) if row.type == "generic" else
+                  json.dumps(row.config, indent=2) if row.type == "email" else None)
 
 
 def _confirmed(form: dict[str, str], why: str) -> None:

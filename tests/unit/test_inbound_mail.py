@@ -1,0 +1,48 @@
+"""An email integration's rules: the defaults pair a monitor's PROBLEM and RESOLVED mails, and bad rules are refused."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import pytest
+
+from tocsin.inbound.mail import map_message, validate_rules
+from tocsin.inbound.types import Action, AlertSeverity
+
+
+def _mail(subject: str, body: str = "", charset: str = "utf-8") -> bytes:
+    message = EmailMessage()
+    message["From"], message["Subject"] = "Nagios <nagios@example.test>", subject
+    message.set_content(body, charset=charset)
+    return bytes(message)
+
+
+@pytest.mark.parametrize(("trigger", "resolve"), [
+    ("PROBLEM: Disk full on db1", "RESOLVED: Disk full on db1"),
+    ("[ALERT] Disk full on db1", "[OK] Disk full on db1"),
+    ("DOWN - Disk full on db1", "RECOVERY - Disk full on db1"),
+])
+def test_default_rules_pair_a_trigger_with_its_resolve(trigger, resolve):
+    rules = validate_rules({})
+    fired, cleared = map_message(rules, _mail(trigger)), map_message(rules, _mail(resolve))
+    assert (fired.action, cleared.action) == (Action.trigger, Action.resolve)
+    assert fired.summary == cleared.summary == "Disk full on db1"
+    assert fired.dedup_key == cleared.dedup_key == "mail:1:Disk full on db1"
+    assert (fired.severity, fired.source) == (AlertSeverity.error, "nagios@example.test")
+
+
+def test_a_message_without_subject_or_with_a_bad_charset_still_alerts():
+    event = map_message(validate_rules({}), b"From: a@b.test\r\nContent-Type: text/plain; charset=x-unknown\r\n\r\nhi\r\n")
+    assert (event.summary, event.action) == ("(no subject)", Action.trigger)
+    assert event.details["body"] == "hi"
+
+
+@pytest.mark.parametrize(("rules", "reason"), [
+    ({"summary": "("}, "not a valid regular expression"),
+    ({"severity": [{"pattern": "x", "severity": "loud"}]}, "must be one of"),
+    ({"severity": [{"pattern": "x"}]}, "pattern and severity"),
+    ({"subject": "x"}, "unknown email rule fields"),
+])
+def test_bad_rules_are_refused_with_the_reason(rules, reason):
+    with pytest.raises(ValueError, match=reason):
+        validate_rules(rules)
