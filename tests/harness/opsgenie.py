@@ -378,6 +378,7 @@ class OpsgenieStandin(http.server.ThreadingHTTPServer):
     """`with OpsgenieStandin(org, key) as og:` serves on og.url until the block ends."""
 
     daemon_threads = True
+    block_on_close = False
 
     def __init__(self, org: Org, key: str = "og-test-key") -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tocsin.importers.common import ImportPlan, TimelineEntry, Unmapped
+from tocsin.integrations.service import IntegrationType
 from tocsin.slugs import slugify
 
 SOURCE = "opsgenie"
@@ -43,6 +44,13 @@ _CONTACTS = {"email": "email", "sms": "sms", "voice": "voice"}
 _UNITS = {"minutes": 1, "hours": 60, "days": 1440}
 MAX_REPEAT = 9
 MAX_MEMBERS = 500  # a rotation of n people of length m is n*m layer members
+# Without tocsin's Opsgenie-compatible endpoint (type `opsgenie`), the senders that have a tocsin
+# endpoint of their own keep working through it; the others cannot be moved by a URL change.
+_FALLBACK_TYPES = {"prometheus": "alertmanager", "alertmanager": "alertmanager", "grafana": "grafana"}
+
+
+def has_opsgenie_endpoint() -> bool:
+    return "opsgenie" in IntegrationType.__members__
 
 
 def sid(kind: str, source_id: str) -> str:
@@ -125,8 +133,9 @@ def _minute(r: Mapping[str, Any], which: str) -> int:
 
 
 class _Translator:
-    def __init__(self, raw: Mapping[str, Any], now: datetime) -> None:
+    def __init__(self, raw: Mapping[str, Any], now: datetime, opsgenie_endpoint: bool) -> None:
         self.raw = raw
+        self.opsgenie_endpoint = opsgenie_endpoint
         self.now = now
         self.plan = ImportPlan(document={"version": 1})
         self.emails: dict[str, str] = {}  # user id and username -> email
@@ -305,6 +314,8 @@ class _Translator:
                     entry["overrides"].append({"user": who, **span})
                     continue
                 for person in dict.fromkeys(self.rotation_participants.get(rid, [])):
+                    if person == who:
+                        continue  # their own turns stay theirs
                     entry["overrides"].append({"user": who, "replaces": person, **span})
             if whole and not targets and made:
                 made[0]["overrides"].append({"user": who, **span})
@@ -434,7 +445,12 @@ class _Translator:
             if service is None:
                 self.unmapped("integration", name, "its team has no service to attach it to; not imported")
                 continue
-            by_slug[service]["integrations"].append({"name": name[:200], "type": "opsgenie",
+            tocsin_type = "opsgenie" if self.opsgenie_endpoint else _FALLBACK_TYPES.get(kind.lower())
+            if tocsin_type is None:
+                self.unmapped("integration", name, f"a {kind} integration needs tocsin's Opsgenie-compatible "
+                              "endpoint, which this tocsin does not have; not imported")
+                continue
+            by_slug[service]["integrations"].append({"name": name[:200], "type": tocsin_type,
                                                      "source_id": sid("integration", str(integ["id"]))})
             self.service_of_integration[str(integ["id"])] = service
         return out
@@ -482,9 +498,12 @@ class _Translator:
         return self.plan
 
 
-def translate(raw: Mapping[str, Any], *, now: datetime) -> ImportPlan:
-    """The ImportPlan for an account read by `opsgenie_api.fetch_account` (pure: no I/O)."""
-    return _Translator(raw, now).translate()
+def translate(raw: Mapping[str, Any], *, now: datetime, opsgenie_endpoint: bool | None = None) -> ImportPlan:
+    """The ImportPlan for an account read by `opsgenie_api.fetch_account` (pure: no I/O).
+    Integrations become tocsin `opsgenie` integrations when tocsin has that endpoint (the default:
+    whether it has)."""
+    endpoint = has_opsgenie_endpoint() if opsgenie_endpoint is None else opsgenie_endpoint
+    return _Translator(raw, now, endpoint).translate()
 
 
 def timelines(raw: Mapping[str, Any]) -> dict[str, list[TimelineEntry]]:
