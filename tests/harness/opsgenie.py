@@ -25,6 +25,7 @@ imports nothing from tocsin), so an import that maps a rotation wrongly disagree
 
 from __future__ import annotations
 
+import functools
 import http.server
 import json
 import threading
@@ -43,6 +44,7 @@ def iso(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
@@ -107,19 +109,22 @@ def on_call(schedule: dict[str, Any], overrides: list[dict[str, Any]], at: datet
 
 def timeline(schedule: dict[str, Any], overrides: list[dict[str, Any]], users: dict[str, dict[str, Any]],
              start: datetime, end: datetime, *, with_overrides: bool = True) -> dict[str, Any]:
-    periods: dict[str, list[dict[str, Any]]] = {r["id"]: [] for r in schedule["rotations"]}
+    runs: dict[str, list[list[Any]]] = {r["id"]: [] for r in schedule["rotations"]}  # [start, end, user, type]
     t = start
     while t < end:
         for rid, (uid, kind) in on_call(schedule, overrides if with_overrides else [], t).items():
-            last = periods[rid][-1] if periods[rid] else None
-            if last and last["endDate"] == iso(t) and last["recipient"]["id"] == uid and last["type"] == kind:
-                last["endDate"] = iso(t + STEP)
+            last = runs[rid][-1] if runs[rid] else None
+            if last and last[1] == t and last[2] == uid and last[3] == kind:
+                last[1] = t + STEP
             else:
-                periods[rid].append({"startDate": iso(t), "endDate": iso(t + STEP), "type": kind,
-                                     "recipient": {"id": uid, "type": "user", "name": users[uid]["username"]}})
+                runs[rid].append([t, t + STEP, uid, kind])
         t += STEP
-    return {"rotations": [{"id": r["id"], "name": r["name"], "order": i + 1, "periods": periods[r["id"]]}
-                          for i, r in enumerate(schedule["rotations"])]}
+    return {"rotations": [
+        {"id": r["id"], "name": r["name"], "order": i + 1,
+         "periods": [{"startDate": iso(a), "endDate": iso(b), "type": kind,
+                      "recipient": {"id": uid, "type": "user", "name": users[uid]["username"]}}
+                     for a, b, uid, kind in runs[r["id"]]]}
+        for i, r in enumerate(schedule["rotations"])]}
 
 
 # ---- the seeded organisation -----------------------------------------------------------------

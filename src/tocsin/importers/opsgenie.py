@@ -447,7 +447,7 @@ class _Translator:
                 continue
             tocsin_type = "opsgenie" if self.opsgenie_endpoint else _FALLBACK_TYPES.get(kind.lower())
             if tocsin_type is None:
-                self.unmapped("integration", name, f"a {kind} integration needs tocsin's Opsgenie-compatible "
+                self.unmapped("integration", name, f"the {kind} integration needs tocsin's Opsgenie-compatible "
                               "endpoint, which this tocsin does not have; not imported")
                 continue
             by_slug[service]["integrations"].append({"name": name[:200], "type": tocsin_type,
