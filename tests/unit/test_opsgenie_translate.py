@@ -177,3 +177,12 @@ def test_a_source_change_changes_the_document_not_the_keys() -> None:
     assert after["teams"][0]["source_id"] == before["teams"][0]["source_id"]
     assert after["teams"][0]["name"] == "Payments and billing"
     assert "dave@example.com" in after["teams"][0]["members"]
+
+
+def test_a_sender_url_is_the_public_url_and_the_endpoint_path() -> None:
+    from tocsin.importers.finish import _url
+
+    assert _url("https://tocsin.example.com/", "/v2/alerts (Authorization: GenieKey k1)") == \
+        "https://tocsin.example.com/v2/alerts"
+    assert _url("https://tocsin.example.com", "/integrations/alertmanager/k2") == \
+        "https://tocsin.example.com/integrations/alertmanager/k2"

@@ -48,7 +48,9 @@ class ImportReport:
 
 
 def _url(public_url: str, endpoint: str) -> str:
-    return public_url.rstrip("/") + endpoint if endpoint.startswith("/") else endpoint
+    """The URL a sender posts to: the public URL plus the endpoint's path (its "(...)" hint dropped)."""
+    path = endpoint.split(" (", 1)[0].strip()
+    return public_url.rstrip("/") + path if path.startswith("/") else path
 
 
 def _who(people: frozenset[str]) -> str:
@@ -76,6 +78,9 @@ def finish_import(db: Database, plan: ImportPlan, timelines: Mapping[str, Sequen
         out.append(f"Senders to change ({len(report.senders)}): point each at its tocsin URL with its new key "
                    "(keys are shown once):")
         out += [f"  {s.service} / {s.integration} ({s.type}): {s.url}  key {s.key}" for s in report.senders]
+        if any(s.type == "opsgenie" for s in report.senders):
+            out.append(f"  (opsgenie senders: API URL {public_url.rstrip('/')}/ (Alertmanager's api_url), "
+                       "API key = the key above, sent as Authorization: GenieKey <key>)")
     elif not dry_run:
         out.append("Senders: no new integrations (existing ones keep their URLs and keys)")
     if plan.unmapped:
