@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from tests.harness.backends import CHEAP_PASSWORD_HASHING, TEST_EGRESS, only
 from tests.harness.opsgenie import OpsgenieStandin, Org, seed
+from tocsin.audit.models import AuditEntry
 from tocsin.cli import importer
 from tocsin.cli.main import app
 from tocsin.db import Database
@@ -76,6 +77,9 @@ def test_import_agrees_on_call_reruns_without_duplicates_and_picks_up_changes(
     assert "invite them to add one: carol@example.com, dave@example.com" in out
     counts = [_count(db, m) for m in (User, Team, Schedule, Integration, ScheduleOverride)]
     assert counts[:3] == [4, 2, 4]
+    with db.unit_of_work() as s:  # what the import created is in the audit chain, by the importer
+        labels = s.scalars(sa.select(AuditEntry.actor_label).where(AuditEntry.action.like("%schedule%"))).all()
+    assert labels and all("import opsgenie" in label for label in labels)
 
     again = run_import()
     assert again.exit_code == 0, again.output
