@@ -43,6 +43,8 @@ def apply(
         with db.unit_of_work() as s:
             result = apply_documents(s, docs, actor=Principal.system("cli"), now=SystemClock().now(),
                                      dry_run=dry_run, prune=prune, names=names)
+    except TocsinError as exc:
+        fail(exc.message)
     finally:
         db.dispose()
     for line in result.changes or ["no changes"]:
