@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -18,6 +19,8 @@ SERVICES = {"version": 1, "services": [{"slug": "shop", "name": "Shop", "team": 
                                         "integrations": [{"name": "am", "type": "alertmanager"}]}]}
 
 
+# The CLI's own part is the same on every backend (apply itself runs on both in test_configcode.py).
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True, ids=["sqlite"])
 def test_apply_export_lint_and_schema_at_the_cli(db_url: str, tmp_path: Path) -> None:
     conf = tmp_path / "conf"
     conf.mkdir()
