@@ -102,8 +102,8 @@ def _user(session: Session, u: User, sources: dict[uuid.UUID, str]) -> dict[str,
     by_id = {m.id: m for m in methods}
     rules_out = []
     for r in contacts.list_rules(session, u.id):
-        m = by_id.get(r.contact_method_id)
-        name = contact(m) if m is not None else None
+        ruled = by_id.get(r.contact_method_id)
+        name = contact(ruled) if ruled is not None else None
         if name is not None:
             rules_out.append({"contact": name, "delay_minutes": r.delay_minutes, "urgency": r.urgency})
     out: dict[str, Any] = {"email": u.email, "name": u.name, "role": u.org_role, "time_zone": u.time_zone,
