@@ -217,3 +217,34 @@ def test_export_then_apply_changes_nothing_on_the_demo_organisation(db: Database
     assert again.changes == [] and again.new_keys == []
     assert {u["email"] for u in exported["users"]} >= {"alice@example.com", "alice@demo.tocsin.dev"}
     assert exported["schedules"][0]["layers"][0]["start"].endswith("+01:00")  # in the rotation's own zone
+
+
+PAGES = {
+    "version": 1,
+    "services": [{"slug": "web", "name": "Web"}],
+    "status_pages": [{"slug": "acme", "name": "Acme Status", "time_zone": "Europe/Berlin", "components": [
+        {"name": "Website", "service": "web"},
+        {"name": "Backend", "components": [{"name": "API"}, {"name": "Jobs", "only_show_if_degraded": True}]}]}],
+    "runbooks": [{"slug": "web-down", "title": "Web down", "services": ["web"], "matchers": ['alertname="WebDown"'],
+                  "body_md": "1. Check the load balancer\n2. Roll back\n"}],
+    "comms_templates": [{"slug": "short", "name": "Short", "channel": "internal", "severities": ["SEV1"],
+                         "subject": "{{ ref }}", "body": "{{ title }} is {{ status }}"}],
+}
+
+
+def test_status_pages_runbooks_and_comms_templates(db: Database) -> None:
+    first = apply(db, [PAGES])
+    assert first.changes == ["+ service web", "+ status_page acme", "+ runbook web-down", "+ comms_template short"]
+    assert apply(db, [PAGES]).changes == []
+    doc = copy.deepcopy(PAGES)
+    backend = doc["status_pages"][0]["components"][1]
+    backend["components"].reverse()
+    doc["runbooks"][0]["services"] = []
+    doc["comms_templates"][0]["body"] = "{{ title }}: {{ status }}"
+    assert apply(db, [doc]).changes == ["~ status_page acme: components (order)", "~ runbook web-down: services",
+                                        "~ comms_template short: body"]
+    doc["status_pages"][0]["components"].pop(0)
+    assert apply(db, [doc], prune=True).changes[0] == "~ status_page acme: components (removed Website)"
+    doc["comms_templates"][0]["subject"] = "{{ nope("
+    with pytest.raises(InvalidInput, match=r"document 1: comms_templates\[0\]: .*subject does not render"):
+        apply(db, [doc])

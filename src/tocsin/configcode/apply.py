@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
 from tocsin.audit.service import record
-from tocsin.configcode import rules
+from tocsin.configcode import rules, sections
 from tocsin.configcode.document import (
     Document,
     Item,
@@ -178,7 +178,9 @@ class _Run:
         self.services(doc.items("services"))
         self.windows(doc.items("maintenance_windows"))
         rules.apply_rules(self, doc)
+        sections.apply_sections(self, doc)
         if self.prune:
+            sections.prune_sections(self, doc)
             rules.prune_rules(self, doc)
             if doc.present("maintenance_windows"):
                 self.prune_windows(doc.items("maintenance_windows"))

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tocsin.configcode import rules
+from tocsin.configcode import rules, sections
 from tocsin.configcode.models import ConfigSource
 from tocsin.contacts import service as contacts
 from tocsin.contacts.models import ContactMethod
@@ -80,6 +80,7 @@ def export_document(session: Session, *, now: datetime) -> dict[str, Any]:
             sa.select(MaintenanceWindow).order_by(MaintenanceWindow.created_at, MaintenanceWindow.id)).scalars()
         if w.service_id in slugs and not _over(w, now)]
     doc.update(rules.export_rules(session, now=now, sources=sources))
+    doc.update(sections.export_sections(session, now=now, sources=sources))
     return doc
 
 
