@@ -4,10 +4,11 @@ dry-runs, remembers source ids and refuses bad documents with the place of the e
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from tocsin.audit.models import AuditEntry
 from tocsin.configcode.apply import apply_documents
@@ -166,3 +167,84 @@ def test_weekly_layer_in_berlin_keeps_its_local_handover_across_dst(db: Database
                                             datetime(2027, 4, 5, 7, 0, tzinfo=UTC)]
     assert apply(db, [doc], now=now).changes == []
 
+
+
+RULES = {
+    "version": 1,
+    "services": [{"slug": "web", "name": "Web"}],
+    "routing_rules": [
+        {"name": "web alerts", "matchers": ['team="web"'], "service": "web"},
+        {"name": "quiet", "matchers": [{"name": "severity", "op": "=", "value": "info"}], "urgency": "low"}],
+    "auto_incident_rules": [{"name": "critical web", "matchers": ['service="web"', 'severity="critical"'],
+                             "incident_severity": "sev2"}],
+    "silences": [{"matchers": ['alertname="Flappy"'], "end": "2026-12-08T00:00:00Z", "reason": "known flapper"}],
+}
+
+
+def test_alert_rules_apply_in_order_and_prune(db: Database) -> None:
+    assert apply(db, [RULES]).changes == [
+        "+ service web", "+ silence {alertname=\"Flappy\"} (known flapper)", "+ routing_rule web alerts",
+        "+ routing_rule quiet", "+ auto_incident_rule critical web"]
+    assert apply(db, [RULES]).changes == []
+    doc = copy.deepcopy(RULES)
+    doc["routing_rules"].reverse()
+    doc["silences"][0]["end"] = "2026-12-09T00:00:00Z"
+    assert apply(db, [doc]).changes == ['~ silence {alertname="Flappy"} (known flapper): end', "~ routing_rules: order"]
+    with db.unit_of_work() as s:
+        from tocsin.routing import service as routing
+        assert [r.name for r in routing.list_routing_rules(s)] == ["quiet", "web alerts"]
+    doc["routing_rules"] = doc["routing_rules"][:1]
+    doc["silences"] = []
+    assert apply(db, [doc], prune=True).changes == [
+        "- routing_rule web alerts", '- silence {alertname="Flappy"} (known flapper) (expired)']
+
+
+def test_export_then_apply_changes_nothing_on_the_demo_organisation(db: Database) -> None:
+    from tocsin import demo
+    from tocsin.clock import ManualClock
+    from tocsin.config import Settings
+    from tocsin.configcode.export import export_document
+
+    with db.unit_of_work() as s:
+        creds, demo_keys = demo.load(s, ManualClock(NOW - timedelta(days=1)), Settings())
+    applied = apply(db, [CORE, RULES])  # plus everything the core document and the rules declare
+    with db.unit_of_work() as s:
+        exported = export_document(s, now=NOW)
+    text = yaml.safe_dump(exported, sort_keys=False)
+    secrets = [k.key for k in applied.new_keys] + [k.key for k in demo_keys] + [c.token for c in creds]
+    assert secrets and not [x for x in secrets if x in text]
+    again = apply(db, [yaml.safe_load(text)], prune=True)
+    assert again.changes == [] and again.new_keys == []
+    assert {u["email"] for u in exported["users"]} >= {"alice@example.com", "alice@demo.tocsin.dev"}
+    assert exported["schedules"][0]["layers"][0]["start"].endswith("+01:00")  # in the rotation's own zone
+
+
+PAGES = {
+    "version": 1,
+    "services": [{"slug": "web", "name": "Web"}],
+    "status_pages": [{"slug": "acme", "name": "Acme Status", "time_zone": "Europe/Berlin", "components": [
+        {"name": "Website", "service": "web"},
+        {"name": "Backend", "components": [{"name": "API"}, {"name": "Jobs", "only_show_if_degraded": True}]}]}],
+    "runbooks": [{"slug": "web-down", "title": "Web down", "services": ["web"], "matchers": ['alertname="WebDown"'],
+                  "body_md": "1. Check the load balancer\n2. Roll back\n"}],
+    "comms_templates": [{"slug": "short", "name": "Short", "channel": "internal", "severities": ["SEV1"],
+                         "subject": "{{ ref }}", "body": "{{ title }} is {{ status }}"}],
+}
+
+
+def test_status_pages_runbooks_and_comms_templates(db: Database) -> None:
+    first = apply(db, [PAGES])
+    assert first.changes == ["+ service web", "+ status_page acme", "+ runbook web-down", "+ comms_template short"]
+    assert apply(db, [PAGES]).changes == []
+    doc = copy.deepcopy(PAGES)
+    backend = doc["status_pages"][0]["components"][1]
+    backend["components"].reverse()
+    doc["runbooks"][0]["services"] = []
+    doc["comms_templates"][0]["body"] = "{{ title }}: {{ status }}"
+    assert apply(db, [doc]).changes == ["~ status_page acme: components (order)", "~ runbook web-down: services",
+                                        "~ comms_template short: body"]
+    doc["status_pages"][0]["components"].pop(0)
+    assert apply(db, [doc], prune=True).changes[0] == "~ status_page acme: components (removed Website)"
+    doc["comms_templates"][0]["subject"] = "{{ nope("
+    with pytest.raises(InvalidInput, match=r"document 1: comms_templates\[0\]: .*subject does not render"):
+        apply(db, [doc])

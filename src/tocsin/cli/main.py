@@ -11,6 +11,7 @@ from tocsin import __version__
 from tocsin.cli import (
     admin,
     client,
+    configcode,
     detection,
     evidence,
     exercise,
@@ -44,6 +45,10 @@ app.add_typer(obligations.regimes_app, name="regimes")
 app.add_typer(evidence.evidence_app, name="evidence")
 app.add_typer(exercise.exercise_app, name="exercise")
 app.add_typer(sso.sso_app, name="sso")
+app.command("apply")(configcode.apply)
+app.command("export")(configcode.export)
+app.command("lint")(configcode.lint)
+app.add_typer(configcode.config_app, name="config")
 app.add_typer(importer.import_app, name="import")
 
 

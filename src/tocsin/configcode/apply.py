@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
 from tocsin.audit.service import record
-from tocsin.configcode import rules
+from tocsin.configcode import rules, sections
 from tocsin.configcode.document import (
     Document,
     Item,
@@ -178,7 +178,9 @@ class _Run:
         self.services(doc.items("services"))
         self.windows(doc.items("maintenance_windows"))
         rules.apply_rules(self, doc)
+        sections.apply_sections(self, doc)
         if self.prune:
+            sections.prune_sections(self, doc)
             rules.prune_rules(self, doc)
             if doc.present("maintenance_windows"):
                 self.prune_windows(doc.items("maintenance_windows"))
@@ -295,8 +297,8 @@ class _Run:
                                          delay_minutes=nr.delay_minutes, urgency=nr.urgency)
                 fields.append(f"notification_rules[{j}]")
             if self.prune:
-                for key, rule in current.items():
-                    if key not in wanted:
+                for rule_key, rule in current.items():
+                    if rule_key not in wanted:
                         contacts.delete_rule(self.s, actor=self.actor, now=self.now, rule=rule)
                         fields.append("notification_rules (removed one)")
         return fields
@@ -413,10 +415,10 @@ class _Run:
                                        ends_at=o.end, user=key[0], replaces=key[1])
             fields.append(f"overrides[{j}]")
         if self.prune:
-            for key, row in have.items():
-                if key not in wanted and row.starts_at > self.now:  # never one that has started
+            for have_key, row in have.items():
+                if have_key not in wanted and row.starts_at > self.now:  # never one that has started
                     oncall.delete_override(self.s, actor=self.actor, now=self.now, schedule=schedule, override=row)
-                    fields.append(f"overrides (removed {key[0]} from {row.starts_at.isoformat()})")
+                    fields.append(f"overrides (removed {have_key[0]} from {row.starts_at.isoformat()})")
         return fields
 
     # --- escalation policies ---------------------------------------------------------------------
@@ -529,10 +531,10 @@ class _Run:
             seen.add(name)
             kind = IntegrationType(ig.type)
             with self.at(here):
-                row = self.by_source("integration", ig.source_id, Integration)
-                if row is not None and row.service_id != service.id:
-                    row = None
-                row = row or by_name.get(name)
+                found: Integration | None = self.by_source("integration", ig.source_id, Integration)
+                if found is not None and found.service_id != service.id:
+                    found = None
+                row = found or by_name.get(name)  # type: ignore[assignment]
                 if row is None:
                     row, key = integrations.create_integration(self.s, actor=self.actor, now=self.now,
                                                                service=str(service.id), kind=kind, name=name,
@@ -581,7 +583,7 @@ class _Run:
                 row = row or self.s.execute(sa.select(MaintenanceWindow).where(
                     MaintenanceWindow.service_id == service.id, MaintenanceWindow.name == w.name.strip())
                     .order_by(MaintenanceWindow.created_at, MaintenanceWindow.id)).scalars().first()
-                spec = {"name": w.name.strip(), "starts_at": w.start, "ends_at": w.end, "recurrence": w.recurrence,
+                spec: dict[str, Any] = {"name": w.name.strip(), "starts_at": w.start, "ends_at": w.end, "recurrence": w.recurrence,
                         "timezone": w.time_zone, "until": w.until, "reason": w.reason.strip()}
                 if row is None:
                     if w.recurrence == "none" and w.end <= self.now or w.until is not None and w.until <= self.now:

@@ -221,6 +221,52 @@ class AutoIncidentRuleDoc(Section):
     source_id: SourceId = None
 
 
+# --- status pages, runbooks, comms templates ---------------------------------------------------
+
+class ComponentDoc(Section):
+    name: Name
+    description: Description = ""
+    service: Slug | None = Field(None, description="Linked service: the component follows its alerts")
+    check: Name | None = Field(None, description="Linked synthetic check, by its name (unique among checks)")
+    only_show_if_degraded: bool = False
+    components: list[ComponentDoc] | None = Field(None, max_length=200, description=(
+        "Present (even empty): this is a group of these components (groups are not nested)"))
+
+
+class StatusPageDoc(Section):
+    slug: Slug
+    name: Name
+    description: Description = ""
+    logo_url: Annotated[str, Field(max_length=2000)] | None = None
+    public_url: Annotated[str, Field(max_length=2000)] | None = None
+    time_zone: TimeZone = "UTC"
+    components: list[ComponentDoc] = Field(default_factory=list, max_length=200, description="In display order")
+    source_id: SourceId = None
+
+
+class RunbookDoc(Section):
+    slug: Slug
+    title: Name
+    team: Slug | None = None
+    body_md: Annotated[str, Field(max_length=100_000, description=(
+        "Markdown; its top-level ordered list items are the steps"))] = ""
+    services: list[Slug] = Field(default_factory=list, max_length=100)
+    matchers: list[Matcher] = Field(default_factory=list, max_length=32)
+    source_id: SourceId = None
+
+
+class CommsTemplateDoc(Section):
+    slug: Slug
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    channel: Literal["internal", "status_page", "customer_email"]
+    severities: list[Annotated[str, Field(max_length=16)]] = Field(default_factory=list, max_length=8, description=(
+        "Offered for these incident severities (SEV1..SEV4); empty: all"))
+    kind: Literal["operational", "security", "any"] = "any"
+    subject: Annotated[str, Field(min_length=1, max_length=300)]
+    body: Annotated[str, Field(min_length=1, max_length=100_000)]
+    source_id: SourceId = None
+
+
 class DocumentModel(Section):
     """One file: `version: 1` and any of the sections."""
 
@@ -236,10 +282,13 @@ class DocumentModel(Section):
     silences: list[SilenceDoc] | None = None
     routing_rules: list[RoutingRuleDoc] | None = Field(None, description="In order: the first match wins")
     auto_incident_rules: list[AutoIncidentRuleDoc] | None = Field(None, description="In order")
+    status_pages: list[StatusPageDoc] | None = None
+    runbooks: list[RunbookDoc] | None = None
+    comms_templates: list[CommsTemplateDoc] | None = None
 
 
 SECTIONS = ("users", "teams", "schedules", "escalation_policies", "services", "maintenance_windows",
-            "silences", "routing_rules", "auto_incident_rules")
+            "silences", "routing_rules", "auto_incident_rules", "status_pages", "runbooks", "comms_templates")
 
 
 def key_of(section: str, obj: BaseModel) -> str:
