@@ -109,12 +109,16 @@ def test_import_agrees_on_call_reruns_without_duplicates_and_picks_up_changes(
 def test_dry_run_writes_nothing_and_the_report_file_has_no_keys(run_import: Callable[..., Result], db: Database,
                                                                  tmp_path: Path) -> None:
     report = tmp_path / "report.json"
+    audit_before = _count(db, AuditEntry)
     result = run_import("--dry-run", "--report", str(report))
     assert result.exit_code == 0, result.output
     assert "dry run: nothing was written" in result.output and "+ schedule payments-schedule-weekly" in result.output
+    assert "on-call would agree at 50/50 instants" in result.output  # checked on the rolled-back import
+    assert "Senders to change" not in result.output  # keys that were never stored are not shown
     assert _count(db, User) == 0 and _count(db, Schedule) == 0 and _count(db, Team) == 0
+    assert _count(db, AuditEntry) == audit_before
     body = json.loads(report.read_text())
-    assert body["dry_run"] is True and body["on_call_check"] is None
+    assert body["dry_run"] is True and body["on_call_check"]["agreed"] == 50
     assert {"kind": "heartbeat", "name": "nightly-backup"}.items() <= body["not_imported"][-1].items()
     assert "key" not in json.dumps(body["senders"])
 

@@ -47,6 +47,10 @@ class ImportReport:
         return not self.mismatches
 
 
+class _RollBack(Exception):  # noqa: N818 - control flow, never seen outside this module
+    """Raised to roll a dry run's transaction back."""
+
+
 def _url(public_url: str, endpoint: str) -> str:
     """The URL a sender posts to: the public URL plus the endpoint's path (its "(...)" hint dropped)."""
     path = endpoint.split(" (", 1)[0].strip()
@@ -60,14 +64,27 @@ def _who(people: frozenset[str]) -> str:
 def finish_import(db: Database, plan: ImportPlan, timelines: Mapping[str, Sequence[TimelineEntry]], *,
                   source: str, now: datetime, dry_run: bool, public_url: str,
                   schedule_names: Mapping[str, str] | None = None) -> ImportReport:
-    """Apply `plan` (or, with `dry_run`, only say what would change), then compare on-call with the
-    source's `timelines` at 50 instants over the next 30 days. Raise TocsinError if apply refuses."""
+    """Apply `plan`, then compare on-call with the source's `timelines` at 50 instants over the next
+    30 days. With `dry_run` both happen in a transaction that is rolled back: the report says what
+    would change and whether on-call would agree, and nothing is written. Raise TocsinError if apply
+    refuses the plan."""
     from tocsin.configcode.apply import apply_documents  # the apply engine: loaded only to import
 
     report = ImportReport(source=source, dry_run=dry_run)
-    with db.unit_of_work() as session:
-        result = apply_documents(session, [plan.document], actor=Principal.system(f"import {source}"), now=now,
-                                 dry_run=dry_run, prune=False)
+    instants = sample_instants(now, n=SAMPLES, days=DAYS)
+    actor = Principal.system(f"import {source}")
+    try:
+        with db.unit_of_work() as session:
+            # A dry run applies in a transaction that is rolled back, so that it can also say whether
+            # on-call would agree; nothing it did is committed (its keys were never stored: not shown).
+            result = apply_documents(session, [plan.document], actor=actor, now=now, dry_run=False, prune=False)
+            if dry_run:
+                session.flush()
+                report.mismatches = compare_on_call(session, plan=plan, timelines=timelines, instants=instants,
+                                                    now=now)[1]
+                raise _RollBack
+    except _RollBack:
+        result.new_keys = []
     report.changes = list(result.changes)
     report.senders = [Sender(k.service, k.integration, k.type, _url(public_url, k.endpoint), k.key)
                       for k in result.new_keys]
@@ -89,16 +106,14 @@ def finish_import(db: Database, plan: ImportPlan, timelines: Mapping[str, Sequen
     if plan.invites:
         out.append(f"No contact method in {source} for {len(plan.invites)} people: invite them to add one: "
                    + ", ".join(plan.invites))
-    if dry_run:
-        out.append(f"On-call check: not run (dry run; {len(plan.schedules)} schedules would be compared)")
-        return report
-    instants = sample_instants(now, n=SAMPLES, days=DAYS)
-    with db.unit_of_work() as session:
-        _made, report.mismatches = compare_on_call(session, plan=plan, timelines=timelines, instants=instants,
-                                                   now=now)
+    if not dry_run:
+        with db.unit_of_work() as session:
+            report.mismatches = compare_on_call(session, plan=plan, timelines=timelines, instants=instants,
+                                                now=now)[1]
     bad_at = {m.at for m in report.mismatches}
     report.instants, report.agreed = len(instants), len(instants) - len(bad_at)
-    out.append(f"on-call agrees at {report.agreed}/{report.instants} instants over the next {DAYS} days "
+    out.append(f"on-call {'would agree' if dry_run else 'agrees'} at {report.agreed}/{report.instants} instants "
+               f"over the next {DAYS} days "
                f"({len(plan.schedules)} schedules)")
     names = schedule_names or {}
     for m in report.mismatches:
@@ -116,7 +131,7 @@ def write_report(path: Path, report: ImportReport, plan: ImportPlan) -> None:
                     for s in report.senders],
         "not_imported": [{"kind": u.kind, "name": u.name, "reason": u.reason} for u in plan.unmapped],
         "invites": plan.invites,
-        "on_call_check": None if report.dry_run else {
+        "on_call_check": {
             "instants": report.instants, "agreed": report.agreed,
             "mismatches": [{"schedule": m.source_schedule, "at": m.at.isoformat(), "source": sorted(m.source),
                             "tocsin": sorted(m.tocsin)} for m in report.mismatches]},
