@@ -127,8 +127,8 @@ def write_report(path: Path, report: ImportReport, plan: ImportPlan) -> None:
     """The report as JSON (no keys: the file may be shared)."""
     body: dict[str, Any] = {
         "source": report.source, "dry_run": report.dry_run, "changes": report.changes,
-        "senders": [{"service": s.service, "integration": s.integration, "type": s.type, "url": s.url}
-                    for s in report.senders],
+        "senders": [{"service": s.service, "integration": s.integration, "type": s.type,
+                     "url": s.url.replace(s.key, "<key>")} for s in report.senders],  # a URL may hold the key
         "not_imported": [{"kind": u.kind, "name": u.name, "reason": u.reason} for u in plan.unmapped],
         "invites": plan.invites,
         "on_call_check": {
