@@ -1,0 +1,55 @@
+"""`tocsin apply`, `export`, `lint` and `config schema` through the CLI, on the database named by
+TOCSIN_DATABASE_URL (in process, with Typer's runner)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from tocsin.cli.main import app as cli
+
+PEOPLE = {"version": 1, "users": [{"email": "ann@example.com", "name": "Ann", "role": "admin"},
+                                  {"email": "ben@example.com", "name": "Ben"}],
+          "teams": [{"slug": "web", "name": "Web", "members": ["ann@example.com", "ben@example.com"]}]}
+SERVICES = {"version": 1, "services": [{"slug": "shop", "name": "Shop", "team": "web",
+                                        "integrations": [{"name": "am", "type": "alertmanager"}]}]}
+
+
+# The CLI's own part is the same on every backend (apply itself runs on both in test_configcode.py).
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True, ids=["sqlite"])
+def test_apply_export_lint_and_schema_at_the_cli(db_url: str, tmp_path: Path) -> None:
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "people.yaml").write_text(yaml.safe_dump(PEOPLE))
+    (conf / "services.yml").write_text(yaml.safe_dump(SERVICES))
+    runner = CliRunner()
+    env = {"TOCSIN_DATABASE_URL": db_url, "COLUMNS": "200"}
+
+    dry = runner.invoke(cli, ["apply", str(conf), "--dry-run"], env=env)
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout.splitlines() == ["+ user ann@example.com", "+ user ben@example.com", "+ team web",
+                                       "+ service shop", "+ integration shop/am (alertmanager)"]
+    done = runner.invoke(cli, ["apply", str(conf)], env=env)
+    assert done.stdout.splitlines()[:5] == dry.stdout.splitlines()
+    assert "/integrations/alertmanager/" in done.stdout  # the new key, shown once, with where to send it
+    assert runner.invoke(cli, ["apply", str(conf)], env=env).stdout == "no changes\n"
+
+    out = tmp_path / "export.yaml"
+    assert runner.invoke(cli, ["export", str(out)], env=env).exit_code == 0
+    assert out.read_text().startswith("# tocsin configuration")
+    assert runner.invoke(cli, ["apply", str(out), "--prune"], env=env).stdout == "no changes\n"
+
+    lint = runner.invoke(cli, ["lint", str(conf)], env=env)
+    assert lint.exit_code == 1
+    assert lint.stdout == f"{conf / 'services.yml'}: services[0] (shop): no escalation policy: its alerts page nobody\n"
+
+    (conf / "bad.yaml").write_text("version: 1\nteams:\n  - {slug: Bad Slug, name: x}\n")
+    bad = runner.invoke(cli, ["apply", str(conf)], env=env)
+    assert bad.exit_code == 1 and "bad.yaml: teams[0].slug: String should match pattern" in bad.output
+
+    schema = runner.invoke(cli, ["config", "schema"], env=env)
+    assert json.loads(schema.stdout)["properties"]["version"] == {"const": 1, "title": "Version", "type": "integer"}
