@@ -72,17 +72,18 @@ def on_call_in_timeline(entries: Iterable[TimelineEntry], at: datetime) -> froze
     return frozenset(e.email.lower() for e in entries if e.start <= at < e.end)
 
 
-def tocsin_on_call(session: Session, slugs: Sequence[str], at: datetime, now: datetime) -> frozenset[str]:
-    """Who tocsin puts on call at `at` across the schedules `slugs` (lower-cased emails)."""
-    people: set[str] = set()
+def tocsin_timeline(session: Session, slugs: Sequence[str], start: datetime, end: datetime,
+                    now: datetime) -> list[TimelineEntry]:
+    """tocsin's final shifts from `start` to `end` across the schedules `slugs`, as timeline entries
+    (each schedule resolved once for the whole range, not once per instant)."""
+    out: list[TimelineEntry] = []
     for slug in slugs:
         schedule = oncall.require_schedule(session, slug)
-        shift = oncall.on_call(session, schedule=schedule, at=at, now=now)
-        if shift is not None:
-            user = oncall.users_by_id(session, [uuid.UUID(shift.user)]).get(uuid.UUID(shift.user))
-            if user is not None:
-                people.add(user.email.lower())
-    return frozenset(people)
+        found = oncall.shifts(session, schedule=schedule, start=start, end=end, now=now)
+        users = oncall.users_by_id(session, [uuid.UUID(x.user) for x in found])
+        out += [TimelineEntry(users[uuid.UUID(x.user)].email, x.start, x.end) for x in found
+                if uuid.UUID(x.user) in users]
+    return out
 
 
 def compare_on_call(session: Session, *, plan: ImportPlan,
@@ -91,11 +92,15 @@ def compare_on_call(session: Session, *, plan: ImportPlan,
     """Compare the source's final timeline of every imported schedule with tocsin at `instants`;
     return (comparisons made, mismatches)."""
     made, bad = 0, []
+    if not instants:
+        return made, bad
+    start, end = min(instants), max(instants) + timedelta(seconds=1)
     for source_id, slugs in plan.schedules.items():
         entries = timelines.get(source_id, ())
+        ours = tocsin_timeline(session, slugs, start, end, now)
         for at in instants:
             made += 1
-            want, got = on_call_in_timeline(entries, at), tocsin_on_call(session, slugs, at, now)
+            want, got = on_call_in_timeline(entries, at), on_call_in_timeline(ours, at)
             if want != got:
                 bad.append(Mismatch(source_id, at, want, got))
     return made, bad
