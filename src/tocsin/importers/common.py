@@ -91,7 +91,7 @@ def compare_on_call(session: Session, *, plan: ImportPlan,
                     now: datetime) -> tuple[int, list[Mismatch]]:
     """Compare the source's final timeline of every imported schedule with tocsin at `instants`;
     return (comparisons made, mismatches)."""
-    made, bad = 0, []
+    made, bad = 0, list[Mismatch]()
     if not instants:
         return made, bad
     start, end = min(instants), max(instants) + timedelta(seconds=1)
