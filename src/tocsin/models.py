@@ -14,6 +14,7 @@ from tocsin.automation.models import ActionRun, ApprovedAction
 from tocsin.chatops.models import ChatAccount, ChatChannel, ChatInstall, ChatMember, ChatOutbox, ChatReceipt
 from tocsin.checks.models import Check, CheckResult
 from tocsin.comms.models import CommsTemplate, StakeholderSubscription, UpdateReminder
+from tocsin.configcode.models import ConfigSource
 from tocsin.contacts.models import ContactMethod, NotificationRule, UsedLink
 from tocsin.containment.models import ChecklistStep, ChecklistTemplate, IncidentPhase
 from tocsin.db.base import Base
@@ -102,6 +103,7 @@ __all__ = [
     "ChecklistStep", "ChecklistTemplate", "IncidentPhase",
     "GuardrailTrip",
     "CommsTemplate", "StakeholderSubscription", "UpdateReminder",
+    "ConfigSource",
     "CustodyEntry", "EvidenceItem",
     "ExerciseCredit", "RoleHandbook", "RoleTraining",
     "ScimToken", "SsoAccount",

@@ -1,0 +1,168 @@
+"""Configuration as code (docs/config-as-code.md): apply creates, updates, is idempotent, prunes,
+dry-runs, remembers source ids and refuses bad documents with the place of the error."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from tocsin.audit.models import AuditEntry
+from tocsin.configcode.apply import apply_documents
+from tocsin.db import Database
+from tocsin.errors import InvalidInput
+from tocsin.oncall import service as oncall
+from tocsin.principal import Principal
+from tocsin.services import service as services
+from tocsin.users import service as users
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+CLI = Principal.system("cli")
+
+CORE = {
+    "version": 1,
+    "users": [
+        {"email": "alice@example.com", "name": "Alice Doe", "role": "admin", "time_zone": "Europe/Berlin",
+         "contact_methods": [{"type": "sms", "address": "+4915112345678", "label": "mobile"},
+                             {"type": "email", "address": "alice@example.com"}],
+         "notification_rules": [{"contact": "email", "delay_minutes": 0, "urgency": "any"},
+                                {"contact": "mobile", "delay_minutes": 2, "urgency": "high"}]},
+        {"email": "bob@example.com", "name": "Bob", "role": "responder"},
+        {"email": "carol@example.com", "name": "Carol", "role": "responder"},
+    ],
+    "teams": [{"slug": "payments", "name": "Payments", "members": ["alice@example.com", "bob@example.com"]}],
+    "schedules": [{
+        "slug": "payments-primary", "name": "Payments primary", "time_zone": "Europe/Berlin", "team": "payments",
+        "layers": [{"name": "Weekly", "rotation": "weekly", "time_zone": "Europe/Berlin",
+                    "start": "2026-11-30T09:00:00+01:00", "members": ["alice@example.com", "bob@example.com"],
+                    "restrictions": [{"days": [1, 2, 3, 4, 5], "start": "09:00", "end": "17:00"}]}],
+        "overrides": [{"user": "carol@example.com", "replaces": "alice@example.com",
+                       "start": "2026-12-24T09:00:00Z", "end": "2026-12-27T09:00:00Z"}],
+    }],
+    "escalation_policies": [{"slug": "payments", "name": "Payments", "repeat": 1, "levels": [
+        {"delay_minutes": 10, "targets": [{"schedule": "payments-primary"}, {"user": "alice@example.com"}]},
+        {"delay_minutes": 15, "targets": [{"team": "payments"}]}]}],
+    "services": [{"slug": "payments-api", "name": "Payments API", "team": "payments", "tier": 2,
+                  "escalation_policy": "payments",
+                  "integrations": [{"name": "alertmanager", "type": "alertmanager"}]}],
+    "maintenance_windows": [{"service": "payments-api", "name": "db upgrade", "start": "2026-12-12T01:00:00Z",
+                             "end": "2026-12-12T03:00:00Z"}],
+}
+
+
+def apply(db: Database, docs: list[dict], **kw) -> object:
+    with db.unit_of_work() as s:
+        return apply_documents(s, copy.deepcopy(docs), actor=CLI, now=kw.pop("now", NOW), **kw)
+
+
+def audit_count(db: Database) -> int:
+    with db.unit_of_work() as s:
+        return s.execute(sa.select(sa.func.count()).select_from(AuditEntry)).scalar_one()
+
+
+def test_core_sections_apply_then_apply_again_changes_nothing(db: Database) -> None:
+    first = apply(db, [CORE])
+    assert first.changes[:3] == ["+ user alice@example.com", "+ user bob@example.com", "+ user carol@example.com"]
+    assert "+ schedule payments-primary" in first.changes and "+ service payments-api" in first.changes
+    assert "+ maintenance_window payments-api/db upgrade" in first.changes
+    (key,) = first.new_keys
+    assert key.service == "payments-api" and key.type == "alertmanager" and key.key in key.endpoint
+    # the SMS method is unverified: its rule waits, the email (the account's own address) pages at once
+    assert any("notification_rules[1] waits" in n for n in first.notes)
+    with db.unit_of_work() as s:
+        schedule = oncall.require_schedule(s, "payments-primary")
+        # Monday 2026-12-07 10:00 Berlin: week 2 of the rotation -> bob
+        shift = oncall.on_call(s, schedule=schedule, at=datetime(2026, 12, 7, 9, 0, tzinfo=UTC), now=NOW)
+        assert shift is not None and users.require_user(s, shift.user).email == "bob@example.com"
+        assert services.require_service(s, "payments-api").escalation_policy_id is not None
+    before = audit_count(db)
+    second = apply(db, [CORE])
+    assert second.changes == [] and second.new_keys == []
+    assert audit_count(db) == before
+
+
+def test_updates_print_the_changed_fields_and_dry_run_writes_nothing(db: Database) -> None:
+    apply(db, [CORE])
+    doc = copy.deepcopy(CORE)
+    doc["schedules"][0]["layers"][0]["members"] = ["bob@example.com", "alice@example.com"]
+    doc["services"][0]["tier"] = 1
+    doc["teams"][0]["members"].append("carol@example.com")
+    before = audit_count(db)
+    dry = apply(db, [doc], dry_run=True)
+    assert dry.changes == ["~ team payments: members", "~ schedule payments-primary: layers[0].members",
+                           "~ service payments-api: tier"]
+    assert audit_count(db) == before
+    assert apply(db, [doc]).changes == dry.changes
+    assert audit_count(db) > before
+    assert apply(db, [doc]).changes == []
+
+
+def test_prune_removes_what_the_files_no_longer_name(db: Database) -> None:
+    apply(db, [CORE])
+    doc = copy.deepcopy(CORE)
+    doc["teams"].append({"slug": "old", "name": "Old"})
+    apply(db, [doc])
+    assert apply(db, [CORE]).changes == []  # without --prune nothing goes
+    result = apply(db, [{"version": 1, "teams": CORE["teams"], "users": CORE["users"][:2]}], prune=True)
+    assert result.changes == ["- team old", "- user carol@example.com (deactivated)"]
+
+
+def test_source_id_finds_a_renamed_object(db: Database) -> None:
+    doc = copy.deepcopy(CORE)
+    doc["services"][0]["source_id"] = "opsgenie:service:42"
+    apply(db, [doc])
+    doc["services"][0]["slug"] = "payments-gateway"
+    doc["maintenance_windows"][0]["service"] = "payments-gateway"
+    result = apply(db, [doc])
+    assert result.changes == ["~ service payments-gateway: slug"]
+    with db.unit_of_work() as s:
+        assert services.get_service(s, "payments-api") is None
+        assert services.get_service(s, "payments-gateway") is not None
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d["services"][0].update(tier=7), "document 1: services[0].tier: Input should be less than or equal to 4"),
+    (lambda d: d["schedules"][0]["layers"][0]["members"].append("nobody@example.com"),
+     "document 1: schedules[0]: layers[0]: members[2]: no user 'nobody@example.com'"),
+    (lambda d: d["escalation_policies"][0]["levels"][0]["targets"].append({"user": "x@example.com", "team": "a"}),
+     "document 1: escalation_policies[0].levels[0].targets[2]: Value error, a target names exactly one"),
+    (lambda d: d["users"][0].update(time_zone="Mars/Olympus"), "document 1: users[0]: time_zone: unknown time zone 'Mars/Olympus'"),
+])
+def test_bad_documents_name_the_place_and_change_nothing(db: Database, change, message: str) -> None:
+    doc = copy.deepcopy(CORE)
+    change(doc)
+    with pytest.raises(InvalidInput) as err:
+        apply(db, [doc])
+    assert err.value.message.startswith(message), err.value.message
+    with db.unit_of_work() as s:
+        assert services.get_service(s, "payments-api") is None
+
+
+def test_a_key_declared_in_two_files_names_both() -> None:
+    from tocsin.configcode.document import parse
+
+    team = {"slug": "payments", "name": "Payments"}
+    with pytest.raises(InvalidInput, match=r"teams 'payments' is declared twice: a.yaml: teams\[0\] and "
+                                           r"b.yaml: teams\[0\]"):
+        parse([{"version": 1, "teams": [team]}, {"version": 1, "teams": [team]}], ["a.yaml", "b.yaml"])
+
+
+def test_weekly_layer_in_berlin_keeps_its_local_handover_across_dst(db: Database) -> None:
+    doc = {"version": 1, "users": CORE["users"][:2], "schedules": [{
+        "slug": "dst", "name": "DST", "layers": [{
+            "name": "Weekly", "rotation": "weekly", "time_zone": "Europe/Berlin",
+            "start": "2027-03-22T09:00:00+01:00", "members": ["alice@example.com", "bob@example.com"]}]}]}
+    now = datetime(2027, 3, 1, tzinfo=UTC)
+    apply(db, [doc], now=now)
+    with db.unit_of_work() as s:
+        schedule = oncall.require_schedule(s, "dst")
+        shifts = oncall.shifts(s, schedule=schedule, start=datetime(2027, 3, 22, 8, 0, tzinfo=UTC),
+                               end=datetime(2027, 4, 6, tzinfo=UTC), now=now)
+    # 09:00 CET is 08:00 UTC before 28 March, 09:00 CEST is 07:00 UTC after it
+    assert [x.start for x in shifts[:3]] == [datetime(2027, 3, 22, 8, 0, tzinfo=UTC),
+                                            datetime(2027, 3, 29, 7, 0, tzinfo=UTC),
+                                            datetime(2027, 4, 5, 7, 0, tzinfo=UTC)]
+    assert apply(db, [doc], now=now).changes == []
+
