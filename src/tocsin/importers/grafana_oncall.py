@@ -45,6 +45,10 @@ _ICAL_DAYS = {"MO": 1, "TU": 2, "WE": 3, "TH": 4, "FR": 5, "SA": 6, "SU": 7}
 _ROLES = {"admin": "admin", "user": "responder", "editor": "responder", "observer": "viewer", "viewer": "viewer"}
 _INTEGRATION_TYPES = {"alertmanager": "alertmanager", "grafana_alerting": "grafana", "grafana": "grafana",
                       "webhook": "generic", "formatted_webhook": "generic"}
+# OnCall's formatted webhook fields (alert_uid, title, message, state alerting|ok); a plain webhook's JSON
+# falls back to its whole body as the summary
+_WEBHOOK_MAPPING = {"engine": "jmespath", "summary": "title || message || to_string(@)", "dedup_key": "alert_uid",
+                    "status": "state"}
 # OnCall's "repeat escalation from the beginning" repeats at most five times
 _ONCALL_REPEATS = 5
 _LAST_LEVEL_DELAY = 5
@@ -475,7 +479,9 @@ def _service(i: dict[str, Any], routes: Sequence[dict[str, Any]], ctx: _Ctx) -> 
     slug = ctx.slugs.make("service", name)
     item: dict[str, Any] = {"slug": slug, "name": name, "description": "", "tier": 2,
                             "integrations": [{"name": kind, "type": kind,
-                                              "source_id": sid("integration", i["id"])}],
+                                              "source_id": sid("integration", i["id"]),
+                                              **({"config": {"mapping": dict(_WEBHOOK_MAPPING)}}
+                                                 if kind == "generic" else {})}],
                             "source_id": sid("integration-service", i["id"])}
     chain = ((i.get("default_route") or {}).get("escalation_chain_id"))
     if chain in ctx.policy_slugs:
@@ -493,13 +499,6 @@ def _service(i: dict[str, Any], routes: Sequence[dict[str, Any]], ctx: _Ctx) -> 
                  "routes that send matching alerts to another escalation chain become tocsin routing rules; "
                  "add one per route")
     return item
-
-
-def senders(data: OnCallData, plan: ImportPlan) -> dict[str, str]:
-    """For the printed instructions: the tocsin service slug -> the OnCall URL its senders post to now."""
-    by_source = {s.get("source_id"): s["slug"] for s in plan.document.get("services", [])}
-    return {by_source[sid("integration-service", i["id"])]: str(i.get("link") or "")
-            for i in data.integrations if sid("integration-service", i["id"]) in by_source}
 
 
 def read(client: httpx.Client, url: str, token: str, *, now: datetime, days: int = 31
