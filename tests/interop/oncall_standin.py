@@ -25,7 +25,7 @@ DAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
 TZ = "Europe/Berlin"
 
 
-def seed(now: datetime) -> dict[str, list[dict[str, Any]]]:
+def seed(now: datetime) -> dict[str, Any]:
     """The org: 7 people in a team, one calendar schedule with a weekly 24x7 rotation (level 0), a
     weekday daytime rotation of pairs (level 1) and a weekend override, two escalation chains, four
     integrations and a second route."""
@@ -181,9 +181,10 @@ class OnCallStandIn(JsonStandIn):
         self.max_page = max_page  # small, so that every list really pages
         self.data = seed(now)
 
-    def _page(self, path: str, items: list[dict[str, Any]], query: dict[str, list[str]]) -> dict[str, Any]:
+    def _page(self, path: str, items: list[dict[str, Any]], query: dict[str, list[str]],
+              max_page: int | None = None) -> dict[str, Any]:
         page = int(query.get("page", ["1"])[0])
-        size = min(self.max_page, int(query.get("perpage", ["50"])[0]))
+        size = min(max_page or self.max_page, int(query.get("perpage", ["50"])[0]))
         total = max(1, -(-len(items) // size))
         chunk = items[(page - 1) * size: page * size]
         link = f"{self.url}{path}?page={{}}&perpage={size}"
@@ -204,7 +205,7 @@ class OnCallStandIn(JsonStandIn):
             emails = {u["id"]: u["email"] for u in self.data["users"]}
             rows = final_shifts(shifts, emails, date.fromisoformat(query["start_date"][0]),
                                 date.fromisoformat(query["end_date"][0]))
-            return 200, self._page(path, rows, query)
+            return 200, self._page(path, rows, query, max_page=50)  # OnCall's own page size for this export
         if kind not in self.data:
             return 404, {"detail": "Not found."}
         items = self.data[kind]

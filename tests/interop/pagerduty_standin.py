@@ -12,6 +12,7 @@ schedule's time zone for whole-day turns and in real time for shorter ones; the 
 
 from __future__ import annotations
 
+import ssl
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -87,7 +88,7 @@ def seed(now: datetime) -> dict[str, Any]:
     windows = [{"id": "PMW1", "type": "maintenance_window", "description": "Database upgrade",
                 "start_time": _z(mw_start), "end_time": _z(mw_start + timedelta(hours=2)),
                 "services": [_ref("service", "PSVC1")], "teams": []}]
-    members = {"PTEAM": [{"user": _ref("user", u["id"]), "role": "responder"} for u in users]}
+    members = {"PTEAM": [{"user": _ref("user", str(u["id"])), "role": "responder"} for u in users]}
     return {"users": users, "contact_methods": contact_methods, "teams": [{"id": "PTEAM", "type": "team",
             "name": "Platform", "description": "The platform team"}], "members": members, "schedules": [schedule],
             "overrides": overrides, "escalation_policies": [policy], "services": services,
@@ -192,8 +193,9 @@ def final_entries(schedule: dict[str, Any], overrides: list[dict[str, Any]], sin
 # --- the HTTP API ------------------------------------------------------------------------------
 
 class PagerDutyStandIn(JsonStandIn):
-    def __init__(self, *, now: datetime, token: str = "pd-test-token", max_limit: int = 2) -> None:
-        super().__init__()
+    def __init__(self, *, now: datetime, token: str = "pd-test-token", max_limit: int = 2,
+                 tls: ssl.SSLContext | None = None) -> None:
+        super().__init__(tls)
         self.token = token
         self.max_limit = max_limit  # small, so that every list really pages
         self.data = seed(now)

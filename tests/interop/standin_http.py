@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import ssl
 import threading
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
@@ -32,13 +33,18 @@ class JsonStandIn(http.server.ThreadingHTTPServer):
     daemon_threads = True
     content_type = "application/json"
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.tls = tls
+        if tls is not None:  # https://localhost:PORT (the certificate's name), for clients that insist on https
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
         self.requests: list[tuple[str, dict[str, list[str]], dict[str, str]]] = []
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
+        if self.tls is not None:
+            return f"https://localhost:{self.server_address[1]}"
         return f"http://127.0.0.1:{self.server_address[1]}"
 
     def answer(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, Any]:

@@ -88,6 +88,18 @@ def _run(source: str, read: Reader, db_url: str | None, data_dir: str | None, dr
         raise typer.Exit(1)
 
 
+def pagerduty_senders(data: pagerduty.PagerDutyData, plan: ImportPlan) -> dict[str, str]:
+    """'service/integration' -> a hint of the PagerDuty routing key its senders use today (first and last 4)."""
+    keys = pagerduty.integration_keys(data, plan)
+    senders = {}
+    for s in plan.document["services"]:
+        for i in s["integrations"]:
+            old = keys.get(i["source_id"], "")
+            if len(old) >= 12:
+                senders[f"{s['slug']}/{i['name']}"] = f"routing key {old[:4]}…{old[-4:]}"
+    return senders
+
+
 @import_app.command("grafana-oncall")
 def import_grafana_oncall(
     token: Annotated[str, typer.Option("--token", envvar="GRAFANA_ONCALL_TOKEN", show_default=False,
@@ -117,12 +129,5 @@ def import_pagerduty(
     """Import users, teams, schedules, escalation policies, services and maintenance windows from PagerDuty."""
     def read(client: Any, now: datetime) -> tuple[ImportPlan, Mapping[str, Sequence[TimelineEntry]], dict[str, str]]:
         data, plan, timelines = pagerduty.read(client, url, token, now=now)
-        keys = pagerduty.integration_keys(data, plan)
-        senders = {}
-        for s in plan.document["services"]:
-            for i in s["integrations"]:
-                old = keys.get(i["source_id"], "")
-                if old:
-                    senders[f"{s['slug']}/{i['name']}"] = f"routing key {old[:4]}…{old[-4:]}"
-        return plan, timelines, senders
+        return plan, timelines, pagerduty_senders(data, plan)
     _run("pagerduty", read, database_url, data_dir, dry_run, SystemClock())
