@@ -14,7 +14,7 @@ from tocsin.cli import (
     detection,
     evidence,
     exercise,
-    importer_more,
+    importer,
     learning_postmortem,
     learning_report,
     obligations,
@@ -44,7 +44,7 @@ app.add_typer(obligations.regimes_app, name="regimes")
 app.add_typer(evidence.evidence_app, name="evidence")
 app.add_typer(exercise.exercise_app, name="exercise")
 app.add_typer(sso.sso_app, name="sso")
-app.add_typer(importer_more.import_app, name="import")
+app.add_typer(importer.import_app, name="import")
 
 
 @app.command("version")
