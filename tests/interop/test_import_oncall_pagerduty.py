@@ -22,13 +22,13 @@ from typer.testing import CliRunner
 from tests.harness.webhook import self_signed_cert, server_tls
 from tests.interop.oncall_standin import OnCallStandIn
 from tests.interop.pagerduty_standin import PagerDutyStandIn
-from tocsin.cli.importer_more import finish_import, pagerduty_senders
 from tocsin.cli.main import app as cli
 from tocsin.db import Database
 from tocsin.errors import ProviderError
 from tocsin.escalation.models import EscalationPolicy
 from tocsin.importers import grafana_oncall, pagerduty
 from tocsin.importers.common import ImportPlan, TimelineEntry
+from tocsin.importers.finish import finish_import
 from tocsin.importers.remote import open_client
 from tocsin.integrations.models import Integration
 from tocsin.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
@@ -50,25 +50,24 @@ def counts(db: Database) -> dict[str, int]:
         return {m.__tablename__: s.execute(sa.select(sa.func.count()).select_from(m)).scalar_one() for m in MODELS}
 
 
-Read = tuple[ImportPlan, Mapping[str, list[TimelineEntry]], dict[str, str]]
+Read = tuple[ImportPlan, Mapping[str, list[TimelineEntry]]]
 
 
 def read(source: str, url: str, token: str, now: datetime) -> Read:
     with open_client(ALLOW_LOOPBACK) as client:
         if source == "grafana-oncall":
             _, plan, timelines = grafana_oncall.read(client, url, token, now=now)
-            return plan, timelines, {}
-        data, plan, timelines = pagerduty.read(client, url, token, now=now)
-        return plan, timelines, pagerduty_senders(data, plan)
+        else:
+            _, plan, timelines = pagerduty.read(client, url, token, now=now)
+        return plan, timelines
 
 
 def run(db: Database, source: str, got: Read, now: datetime, *, dry_run: bool = False) -> list[str]:
-    lines: list[str] = []
-    plan, timelines, senders = got
-    ok = finish_import(db, source=source, plan=plan, timelines=timelines, now=now, dry_run=dry_run,
-                       public_url="https://tocsin.example.com", senders=senders, echo=lines.append)
-    assert ok, "\n".join(lines)
-    return lines
+    plan, timelines = got
+    report = finish_import(db, plan, timelines, source=source, now=now, dry_run=dry_run,
+                           public_url="https://tocsin.example.com")
+    assert report.ok, "\n".join(report.lines)
+    return report.lines
 
 
 def test_grafana_oncall_import_agrees_with_oncall_and_reruns_without_duplicates(db: Database) -> None:
@@ -83,18 +82,17 @@ def test_grafana_oncall_import_agrees_with_oncall_and_reruns_without_duplicates(
         # every list was paged (3 a page in the stand-in) and sent the key as OnCall expects
         assert any(p == "/api/v1/users/" and q.get("page") == ["3"] for p, q, _ in oncall.requests)
         assert all(h.get("Authorization") == oncall.token for _, _, h in oncall.requests)
-    agree = ("On-call comparison grafana-oncall:schedule:SPAYMENTS -> payments-primary, payments-primary-2: "
-             "50/50 instants agree")
+    agree = "on-call agrees at 50/50 instants over the next 30 days (1 schedules)"
     assert agree in first and agree in again
     assert after["users"] == before["users"] + 7 and after["schedules"] == 2 and after["services"] == 3
     assert after["schedule_overrides"] == 1
     endpoints = [line for line in first if "https://tocsin.example.com/integrations/" in line]
     assert [e.split(" (")[0].strip() for e in endpoints] == ["prometheus / alertmanager", "grafana-alerts / grafana",
                                                              "uptime-checks / generic"]
-    assert "  - route 'Prometheus / severity=warning': routes that send matching alerts to another escalation " \
+    assert "  - route Prometheus / severity=warning: routes that send matching alerts to another escalation " \
            "chain become tocsin routing rules; add one per route" in first
     # the second run updates nothing, creates nothing and shows no new keys
-    assert again[:2] == ["Changes (grafana-oncall):", "  no changes"] and counts(db) == after
+    assert again[:2] == ["grafana-oncall import (applied):", "  no changes"] and counts(db) == after
     assert not any("/integrations/" in line for line in again)
 
 
@@ -110,12 +108,12 @@ def test_pagerduty_import_agrees_with_pagerduty_and_reruns_without_duplicates(db
         assert any(p == "/users" and q.get("offset") == ["4"] for p, q, _ in pd.requests)  # offset paging
         assert all(h.get("Authorization") == f"Token token={pd.token}"
                    and h.get("Accept") == "application/vnd.pagerduty+json;version=2" for _, _, h in pd.requests)
-    agree = "On-call comparison pagerduty:schedule:PSCHED1 -> platform-primary: 50/50 instants agree"
+    agree = "on-call agrees at 50/50 instants over the next 30 days (1 schedules)"
     assert agree in first and agree in again
-    keys = [line for line in first if "/v2/enqueue with routing_key" in line]
-    assert len(keys) == 2 and "[was routing key a1b2…8f90]" in keys[0]
+    keys = [line for line in first if "https://tocsin.example.com/v2/enqueue (routing_key = " in line]
+    assert [k.split(" (")[0].strip() for k in keys] == ["checkout-api / Prometheus", "checkout-api / Datadog"]
     assert after["integrations"] == before["integrations"] + 2 and after["schedule_layers"] == 2
-    assert again[:2] == ["Changes (pagerduty):", "  no changes"] and counts(db) == after
+    assert again[:2] == ["pagerduty import (applied):", "  no changes"] and counts(db) == after
 
 
 def test_a_bad_token_fails_clearly_without_the_remotes_body() -> None:
@@ -174,7 +172,8 @@ def test_cli_import_grafana_oncall_prints_the_comparison(tmp_path: Path) -> None
                                     env=env)
         bad = CliRunner().invoke(cli, ["import", "grafana-oncall", "--token", "nope", "--url", oncall.url], env=env)
     assert result.exit_code == 0, result.output
-    assert "50/50 instants agree" in result.output and "https://tocsin.example.com/integrations/grafana/" in result.output
+    assert "on-call agrees at 50/50 instants" in result.output
+    assert "https://tocsin.example.com/integrations/grafana/" in result.output
     # main() prints a TocsinError as one "error: ..." line; the runner hands it back as the exception
     assert bad.exit_code != 0 and isinstance(bad.exception, ProviderError)
     assert bad.exception.message.startswith("Grafana OnCall refused the token (HTTP 401")
