@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
+from tocsin.errors import ProviderError
 from tocsin.importers.common import ImportPlan, TimelineEntry, Unmapped
 from tocsin.importers.remote import check_base_url, get_json
 from tocsin.importers.weekly import DAY, WEEK, Slugs, anyone_on, seconds_into_week, weekly_restrictions
@@ -90,40 +91,30 @@ class OnCallApi:
         for page in range(1, MAX_PAGES + 1):
             body = self.get(path, page=page, perpage=100, **params)
             if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-                raise ProviderShapeError(path)
+                raise ProviderError(f"{SOURCE} answered {path} with an unexpected shape", retryable=False)
             out += [r for r in body["results"] if isinstance(r, dict)]
             if not body.get("next"):
                 return out
         return out
 
 
-class ProviderShapeError(Exception):
-    def __init__(self, path: str) -> None:
-        super().__init__(f"{SOURCE} answered {path} with an unexpected shape")
-
-
 def fetch(client: httpx.Client, url: str, token: str) -> OnCallData:
     """Read everything the import needs. Raise tocsin.errors.ProviderError (bad token, refused or
     unreachable URL, error answers); the remote's body is never repeated."""
-    from tocsin.errors import ProviderError
-
     api = OnCallApi(client, url, token)
-    try:
-        data = OnCallData(users=api.list("/api/v1/users/"), teams=api.list("/api/v1/teams/"),
-                          schedules=api.list("/api/v1/schedules/"),
-                          chains=api.list("/api/v1/escalation_chains/"),
-                          policies=api.list("/api/v1/escalation_policies/"),
-                          integrations=api.list("/api/v1/integrations/"), routes=api.list("/api/v1/routes/"))
-        for schedule in data.schedules:
-            if schedule.get("type") == "ical":
-                continue
-            shifts = {s["id"]: s for s in api.list("/api/v1/on_call_shifts/", schedule_id=schedule["id"])}
-            for shift_id in schedule.get("shifts") or ():  # calendar schedules list their shifts by id
-                if shift_id not in shifts:
-                    shifts[shift_id] = api.get(f"/api/v1/on_call_shifts/{shift_id}/")
-            data.shifts[schedule["id"]] = list(shifts.values())
-    except ProviderShapeError as exc:
-        raise ProviderError(str(exc), retryable=False) from exc
+    data = OnCallData(users=api.list("/api/v1/users/"), teams=api.list("/api/v1/teams/"),
+                      schedules=api.list("/api/v1/schedules/"),
+                      chains=api.list("/api/v1/escalation_chains/"),
+                      policies=api.list("/api/v1/escalation_policies/"),
+                      integrations=api.list("/api/v1/integrations/"), routes=api.list("/api/v1/routes/"))
+    for schedule in data.schedules:
+        if schedule.get("type") == "ical":
+            continue
+        shifts = {s["id"]: s for s in api.list("/api/v1/on_call_shifts/", schedule_id=schedule["id"])}
+        for shift_id in schedule.get("shifts") or ():  # calendar schedules list their shifts by id
+            if shift_id not in shifts:
+                shifts[shift_id] = api.get(f"/api/v1/on_call_shifts/{shift_id}/")
+        data.shifts[schedule["id"]] = list(shifts.values())
     return data
 
 
@@ -131,18 +122,13 @@ def final_timelines(client: httpx.Client, url: str, token: str, plan: ImportPlan
                     end: datetime) -> dict[str, list[TimelineEntry]]:
     """OnCall's own final schedule (`final_shifts`) of every imported schedule over [start, end],
     keyed like ImportPlan.schedules."""
-    from tocsin.errors import ProviderError
-
     api = OnCallApi(client, url, token)
     out: dict[str, list[TimelineEntry]] = {}
     for source_id in plan.schedules:
         ident = source_id.rsplit(":", 1)[1]
-        try:
-            rows = api.list(f"/api/v1/schedules/{ident}/final_shifts/",
-                            start_date=(start - timedelta(days=1)).date().isoformat(),
-                            end_date=(end + timedelta(days=1)).date().isoformat())
-        except ProviderShapeError as exc:
-            raise ProviderError(str(exc), retryable=False) from exc
+        rows = api.list(f"/api/v1/schedules/{ident}/final_shifts",
+                        start_date=(start - timedelta(days=1)).date().isoformat(),
+                        end_date=(end + timedelta(days=1)).date().isoformat())
         out[source_id] = [TimelineEntry(str(r["user_email"]), _instant(r["shift_start"]), _instant(r["shift_end"]))
                           for r in rows if r.get("user_email")]
     return out
