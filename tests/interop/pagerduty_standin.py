@@ -194,9 +194,11 @@ def final_entries(schedule: dict[str, Any], overrides: list[dict[str, Any]], sin
 
 class PagerDutyStandIn(JsonStandIn):
     def __init__(self, *, now: datetime, token: str = "pd-test-token", max_limit: int = 2,
-                 tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None, highest_first: bool = False) -> None:
         super().__init__(tls)
         self.token = token
+        # GET answers layers lowest-first (as POST takes them); older PagerDuty answered highest-first
+        self.highest_first = highest_first
         self.max_limit = max_limit  # small, so that every list really pages
         self.data = seed(now)
 
@@ -233,6 +235,8 @@ class PagerDutyStandIn(JsonStandIn):
                                            "errors": ["since and until are required"]}}
                 return 200, {"overrides": overrides}
             body = dict(schedule)
+            if self.highest_first:
+                body["schedule_layers"] = schedule["schedule_layers"][::-1]
             if "since" in query and "until" in query:
                 since, until = _parse(query["since"][0]), _parse(query["until"][0])
                 body["final_schedule"] = {"name": "Final Schedule", "rendered_coverage_percentage": None,

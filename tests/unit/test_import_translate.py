@@ -218,3 +218,22 @@ def test_pagerduty_turn_lengths_tocsin_cannot_keep_are_reported() -> None:
     # a date far enough back that the old layer has ended: nothing about it is imported or reported
     assert not any("Old layer" in u.name for u in plan.unmapped)
     assert date(2026, 6, 1) < PD_NOW.date()
+
+
+def test_pagerduty_layers_listed_highest_first_are_put_back_in_order_by_the_final_schedule() -> None:
+    data = pd_data()
+    emails = pagerduty.emails_of(data)
+    entries = pagerduty_standin.final_entries(data.schedules[0], data.overrides["PSCHED1"], PD_NOW,
+                                              PD_NOW + timedelta(days=31))
+    timelines = {"pagerduty:schedule:PSCHED1": [
+        TimelineEntry(emails[e["user"]["id"]], datetime.fromisoformat(e["start"]), datetime.fromisoformat(e["end"]))
+        for e in entries]}
+    data.schedules[0]["schedule_layers"].reverse()  # as older PagerDuty answered GET /schedules/{id}
+    plan = pagerduty.translate(data, now=PD_NOW)
+    assert [la["name"] for la in plan.document["schedules"][0]["layers"]] == ["Weekday daytime", "Weekly"]
+    assert disagreements(plan, timelines, PD_NOW)  # taken as listed, the weekly layer would hide the daytime one
+    pagerduty.settle_layer_order(plan, timelines, now=PD_NOW)
+    assert [la["name"] for la in plan.document["schedules"][0]["layers"]] == ["Weekly", "Weekday daytime"]
+    assert disagreements(plan, timelines, PD_NOW) == []
+    pagerduty.settle_layer_order(plan, timelines, now=PD_NOW)  # the right order stays
+    assert [la["name"] for la in plan.document["schedules"][0]["layers"]] == ["Weekly", "Weekday daytime"]

@@ -12,7 +12,11 @@ Semantics kept: a layer's turns start at `rotation_virtual_start` and last `rota
 turns of whole days or weeks hand over at the same local time in the schedule's time zone (DST-safe, a
 tocsin daily/weekly rotation), shorter whole-hour turns every N real hours (a custom rotation).
 Restrictions (`daily_restriction`, `weekly_restriction`) are local windows in the schedule's time zone.
-Layers are taken in list order, a later layer winning where both have someone; overrides beat layers.
+A later layer wins where both have someone; overrides beat layers. Which end of `schedule_layers` is the
+top differs with the API's age (GET answered highest-first while POST/PUT take lowest-first,
+PagerDuty/public-support-scripts#60, until a later fix, terraform-provider-pagerduty#610), so after reading
+the final schedule `settle_layer_order` keeps the list order or reverses it, whichever agrees with
+PagerDuty's own rendering at more instants.
 What cannot be kept (other turn lengths, layers that start later or end, Events API v1 and email
 integrations, round-robin rules...) goes to the unmapped report.
 """
@@ -28,9 +32,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from tocsin.errors import ProviderError
-from tocsin.importers.common import ImportPlan, TimelineEntry, Unmapped
+from tocsin.importers.common import ImportPlan, TimelineEntry, Unmapped, sample_instants
 from tocsin.importers.remote import check_base_url, get_json
-from tocsin.importers.weekly import DAY, WEEK, Slugs, weekly_restrictions
+from tocsin.importers.weekly import DAY, WEEK, Slugs, agreement, weekly_restrictions
 
 SOURCE = "PagerDuty"
 PREFIX = "pagerduty"
@@ -359,9 +363,26 @@ def integration_keys(data: PagerDutyData, plan: ImportPlan) -> dict[str, str]:
             for s in data.services for i in s.get("integrations") or () if sid("integration", i["id"]) in wanted}
 
 
+def settle_layer_order(plan: ImportPlan, timelines: Mapping[str, Sequence[TimelineEntry]], *, now: datetime) -> None:
+    """Reverse a schedule's layers when that order agrees with PagerDuty's final schedule at more of 200
+    instants over the next 30 days than the API's list order does (see the module's docstring)."""
+    docs = {s["slug"]: s for s in plan.document.get("schedules", [])}
+    instants = sample_instants(now, n=200, days=30)
+    for source_id, slugs in plan.schedules.items():
+        schedule = docs[slugs[0]]
+        if len(schedule["layers"]) < 2:
+            continue
+        entries = timelines.get(source_id, ())
+        flipped = {**schedule, "layers": schedule["layers"][::-1]}
+        if agreement(flipped, entries, instants) > agreement(schedule, entries, instants):
+            schedule["layers"].reverse()
+
+
 def read(client: httpx.Client, url: str | None, token: str, *, now: datetime, days: int = 31
          ) -> tuple[PagerDutyData, ImportPlan, Mapping[str, list[TimelineEntry]]]:
     data = fetch(client, url, token, now=now)
     plan = translate(data, now=now)
-    return data, plan, final_timelines(client, url, token, plan, start=now, end=now + timedelta(days=days),
-                                       emails=emails_of(data))
+    timelines = final_timelines(client, url, token, plan, start=now, end=now + timedelta(days=days),
+                                emails=emails_of(data))
+    settle_layer_order(plan, timelines, now=now)
+    return data, plan, timelines

@@ -111,3 +111,17 @@ def anyone_on(layers: Sequence[dict[str, Any]], start: datetime, end: datetime) 
     if end <= start or not layers:
         return False
     return bool(resolve.final_shifts(to_resolve_layers(layers), [], start, min(end, start + timedelta(days=400))))
+
+
+def agreement(schedule: dict[str, Any], entries: Sequence[Any], instants: Sequence[datetime]) -> int:
+    """At how many `instants` a document schedule (layers and overrides, members as emails) puts the same
+    person on call as the source's final timeline `entries` (TimelineEntry-like: email, start, end)."""
+    layers = to_resolve_layers(schedule.get("layers") or ())
+    overrides = [resolve.Override(o["user"], datetime.fromisoformat(o["start"]), datetime.fromisoformat(o["end"]))
+                 for o in schedule.get("overrides") or ()]
+    same = 0
+    for at in instants:
+        shift = resolve.on_call_at(layers, overrides, at)
+        want = {e.email.lower() for e in entries if e.start <= at < e.end}
+        same += want == ({shift.user} if shift is not None else set())
+    return same
