@@ -115,6 +115,14 @@ def test_pagerduty_import_agrees_with_pagerduty_and_reruns_without_duplicates(db
     assert [k.split(" (")[0].strip() for k in keys] == ["checkout-api / Prometheus", "checkout-api / Datadog"]
     assert after["integrations"] == before["integrations"] + 2 and after["schedule_layers"] == 2
     assert again[:2] == ["pagerduty import (applied):", "  no changes"] and counts(db) == after
+    # renamed and re-staffed in PagerDuty: the next run updates the same objects (found by source id)
+    with PagerDutyStandIn(now=PD_NOW) as pd:
+        pd.data["schedules"][0]["name"] = "Platform on-call"
+        pd.data["schedules"][0]["schedule_layers"][0]["users"].pop()
+        changed = run(db, "pagerduty", read("pagerduty", pd.url, pd.token, PD_NOW), PD_NOW)
+    assert "on-call agrees at 50/50 instants over the next 30 days (1 schedules)" in changed
+    assert counts(db) == after and not any(line.startswith("  + ") for line in changed), changed
+    assert any(line.startswith("  ~ schedule platform-on-call") for line in changed), changed
 
 
 def test_a_bad_token_fails_clearly_without_the_remotes_body() -> None:
