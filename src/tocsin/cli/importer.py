@@ -18,11 +18,13 @@ import typer
 from tocsin.cli.common import DatabaseUrl, DataDir, console, database, fail, settings
 
 if TYPE_CHECKING:
+    import httpx
+
     from tocsin.config import Settings
     from tocsin.importers.common import ImportPlan, TimelineEntry
     from tocsin.net.guard import EgressPolicy
 
-import_app = typer.Typer(help="Import on-call from another product (Opsgenie, ...); re-running updates.",
+import_app = typer.Typer(help="Import on-call from Opsgenie, Grafana OnCall or PagerDuty; re-running updates.",
                          no_args_is_help=True)
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be created or changed; change nothing")]
@@ -88,4 +90,53 @@ def opsgenie(
     plan = og.translate(raw, now=now)
     names = {str(s.get("id")): str(s.get("name")) for s in raw.get("schedules", [])}
     _finish(cfg, plan, og.timelines(raw), source="opsgenie", now=now, dry_run=dry_run, report_file=report,
+            schedule_names=names)
+
+
+def _client(cfg: Settings) -> httpx.Client:
+    from tocsin.net.http import make_client  # lazy, as _policy
+
+    return make_client(_policy(cfg), timeout=20.0)
+
+
+@import_app.command("grafana-oncall")
+def grafana_oncall(
+    token: Annotated[str, typer.Option("--token", envvar="GRAFANA_ONCALL_TOKEN",
+                                       help="An OnCall API key (OnCall > Settings > API tokens), or GRAFANA_ONCALL_TOKEN")],
+    url: Annotated[str, typer.Option("--url", envvar="GRAFANA_ONCALL_URL",
+                                     help="The OnCall API URL shown on OnCall's Settings page (without /api/v1)")],
+    dry_run: DryRun = False, report: ReportFile = None,
+    database_url: DatabaseUrl = None, data_dir: DataDir = None,
+) -> None:
+    """Import users, teams, schedules (shifts and overrides), escalation chains and integrations from Grafana OnCall."""
+    from tocsin.importers import grafana_oncall as goc
+
+    cfg = settings(database_url, data_dir)
+    now = _now()
+    with _client(cfg) as client:
+        data, plan, timelines = goc.read(client, url, token, now=now)
+    names = {goc.sid("schedule", str(s["id"])): str(s.get("name")) for s in data.schedules}
+    _finish(cfg, plan, timelines, source="grafana-oncall", now=now, dry_run=dry_run, report_file=report,
+            schedule_names=names)
+
+
+@import_app.command("pagerduty")
+def pagerduty(
+    token: Annotated[str, typer.Option("--token", envvar="PAGERDUTY_TOKEN",
+                                       help="A PagerDuty REST API key (read-only is enough), or PAGERDUTY_TOKEN")],
+    url: Annotated[str | None, typer.Option("--url", help="The REST API base URL (default https://api.pagerduty.com)")]
+    = None,
+    dry_run: DryRun = False, report: ReportFile = None,
+    database_url: DatabaseUrl = None, data_dir: DataDir = None,
+) -> None:
+    """Import users, teams, schedules, escalation policies, services, integrations and maintenance windows from
+    PagerDuty."""
+    from tocsin.importers import pagerduty as pd
+
+    cfg = settings(database_url, data_dir)
+    now = _now()
+    with _client(cfg) as client:
+        data, plan, timelines = pd.read(client, url, token, now=now)
+    names = {pd.sid("schedule", str(s["id"])): str(s.get("name")) for s in data.schedules}
+    _finish(cfg, plan, timelines, source="pagerduty", now=now, dry_run=dry_run, report_file=report,
             schedule_names=names)
