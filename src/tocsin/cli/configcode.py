@@ -137,13 +137,13 @@ def _paged(database_url: str | None, data_dir: str | None) -> set[str] | None:
     when there is no migrated local database to ask."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from tocsin.cli.common import database, settings
+    from tocsin.cli.common import settings
     from tocsin.configcode.export import paged_people
-    from tocsin.db import migrate
+    from tocsin.db import Database, migrate
     from tocsin.errors import SchemaMismatch
 
-    try:
-        db = database(settings(database_url, data_dir))
+    try:  # lint only reads: no audit key is needed (or made)
+        db = Database(settings(database_url, data_dir).resolved_database_url())
     except (TocsinError, SQLAlchemyError, ValueError):
         return None
     try:

@@ -204,6 +204,7 @@ class _Run:
                 email = users.normalise_email(u.email)
                 row: User | None = self.by_source("user", u.source_id, User) or users.get_user_by_email(self.s, email)
                 fields: list[str] = []
+                new = row is None
                 if row is None:
                     row = users.create_user(self.s, actor=self.actor, now=self.now, email=email, name=u.name,
                                             org_role=OrgRole(u.role), time_zone=u.time_zone)
@@ -211,7 +212,7 @@ class _Run:
                 else:
                     fields = self.update_user(row, u, email)
                 contact_fields = self.contacts(row, u, it.where)
-                if fields or not self.result.changes or self.result.changes[-1] != f"+ user {email}":
+                if not new:
                     self.changed("user", email, fields + contact_fields)
                 self.remember("user", u.source_id, row.id)
 
