@@ -248,3 +248,12 @@ def test_status_pages_runbooks_and_comms_templates(db: Database) -> None:
     doc["comms_templates"][0]["subject"] = "{{ nope("
     with pytest.raises(InvalidInput, match=r"document 1: comms_templates\[0\]: .*subject does not render"):
         apply(db, [doc])
+
+
+def test_prune_never_deactivates_the_last_admin(db: Database) -> None:
+    apply(db, [{"version": 1, "users": CORE["users"]}])
+    result = apply(db, [{"version": 1, "users": []}], prune=True)
+    assert result.changes == ["- user bob@example.com (deactivated)", "- user carol@example.com (deactivated)"]
+    assert result.notes == ["! user alice@example.com: not deactivated, it is the last admin"]
+    again = apply(db, [{"version": 1, "users": CORE["users"]}])  # named again: back, as they were
+    assert again.changes == ["~ user bob@example.com: active", "~ user carol@example.com: active"]
