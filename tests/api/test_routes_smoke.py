@@ -331,6 +331,9 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
          json={"name": "db upgrade"}, **A)
     walk("DELETE", f"{api}/maintenance-windows/{{window_id}}", f"{api}/maintenance-windows/{window['id']}",
          expect=204, **A)
+    applied = walk("POST", f"{api}/config/apply", json={"documents": [{"version": 1, "teams": [
+        {"slug": "from-config", "name": "From config"}]}]}, **A).json()
+    assert applied["changes"] == ["+ team from-config"]
     auto = walk("POST", f"{api}/auto-incident-rules", expect=201, json={
         "name": "tier 1", "matchers": ["tier=1"], "incident_severity": "SEV2"}, **A).json()
     walk("GET", f"{api}/auto-incident-rules", **A)

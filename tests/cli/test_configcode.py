@@ -248,3 +248,29 @@ def test_status_pages_runbooks_and_comms_templates(db: Database) -> None:
     doc["comms_templates"][0]["subject"] = "{{ nope("
     with pytest.raises(InvalidInput, match=r"document 1: comms_templates\[0\]: .*subject does not render"):
         apply(db, [doc])
+
+
+def test_prune_never_deactivates_the_last_admin(db: Database) -> None:
+    apply(db, [{"version": 1, "users": CORE["users"]}])
+    result = apply(db, [{"version": 1, "users": []}], prune=True)
+    assert result.changes == ["- user bob@example.com (deactivated)", "- user carol@example.com (deactivated)"]
+    assert result.notes == ["! user alice@example.com: not deactivated, it is the last admin"]
+    again = apply(db, [{"version": 1, "users": CORE["users"]}])  # named again: back, as they were
+    assert again.changes == ["~ user bob@example.com: active", "~ user carol@example.com: active"]
+
+
+def test_a_webhook_address_is_never_exported_and_prune_keeps_it(db: Database) -> None:
+    from tocsin.configcode.export import export_document
+    from tocsin.contacts import service as contacts
+
+    hook = "https://hooks.example.com/services/T000/B000/s3cr3t"
+    doc = {"version": 1, "users": [{"email": "dan@example.com", "name": "Dan",
+                                    "contact_methods": [{"type": "slack", "address": hook}]}]}
+    apply(db, [doc])
+    with db.unit_of_work() as s:
+        exported = export_document(s, now=NOW)
+    assert hook not in yaml.safe_dump(exported)
+    assert apply(db, [exported], prune=True).changes == []
+    with db.unit_of_work() as s:
+        (method,) = contacts.list_methods(s, users.require_user(s, "dan@example.com").id)
+        assert method.address == hook

@@ -53,3 +53,20 @@ def test_apply_export_lint_and_schema_at_the_cli(db_url: str, tmp_path: Path) ->
 
     schema = runner.invoke(cli, ["config", "schema"], env=env)
     assert json.loads(schema.stdout)["properties"]["version"] == {"const": 1, "title": "Version", "type": "integer"}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True, ids=["sqlite"])
+def test_apply_with_url_goes_through_the_api(cli_in_process, make_person, tmp_path: Path) -> None:
+    admin = make_person(role="admin")
+    conf = tmp_path / "team.yaml"
+    conf.write_text("version: 1\nteams:\n  - {slug: remote, name: Remote}\nmaintenance_windows: []\n")
+    dry = cli_in_process("apply", str(conf), "--url", "http://tocsin.test", "--dry-run", token=admin.token)
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout == "+ team remote\n"
+    assert cli_in_process("apply", str(conf), "--url", "http://tocsin.test", token=admin.token).stdout == \
+        "+ team remote\n"
+    assert cli_in_process("apply", str(conf), "--url", "http://tocsin.test", token=admin.token).stdout == \
+        "no changes\n"
+    viewer = make_person(role="viewer")
+    refused = cli_in_process("apply", str(conf), "--url", "http://tocsin.test", token=viewer.token)
+    assert refused.exit_code == 1 and "403" in refused.output

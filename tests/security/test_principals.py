@@ -509,6 +509,8 @@ ROUTES: list[Route] = [
       form={"name": "Vendor outage", "base_kind": "operational", "custom_fields": "vendor | Vendor | text"}),
     R("POST", "/incidents/{ref}/custom-fields", "write", "/incidents/{sec}/custom-fields", form={}),  # 409: no type
     R("PUT", f"{API}/handbooks/{{role}}", "admin", f"{API}/handbooks/scribe", json={"body_md": "# Scribe {who}"}),
+    R("POST", f"{API}/config/apply", "admin", json={"documents": [{"version": 1, "teams": [
+        {"slug": "cfg-{who}", "name": "Config {who}"}]}], "dry_run": True}),
     R("PUT", f"{API}/ic-bench/{{user}}", "admin", f"{API}/ic-bench/{{helper}}", json={"trained": True}),
     R("POST", "/configure/handbooks/{role}", "admin", "/configure/handbooks/sme", form={"body_md": "# SME {who}"}),
     R("POST", "/configure/ic-bench", "admin", form={"user": "{helper}", "trained": "1"}),

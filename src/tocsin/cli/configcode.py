@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
 
 from tocsin.cli.admin import _open
+from tocsin.cli.client import Token, call
 from tocsin.cli.common import DatabaseUrl, DataDir, fail
 from tocsin.clock import SystemClock
-from tocsin.configcode.apply import apply_documents
+from tocsin.configcode.apply import ApplyResult, NewKey, apply_documents
 from tocsin.configcode.document import load_paths, parse
 from tocsin.configcode.export import export_document
 from tocsin.configcode.lint import lint as lint_document
@@ -31,6 +33,10 @@ def apply(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the changes and make none")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Also remove what the sections present no longer name")]
     = False,
+    url: Annotated[str | None, typer.Option("--url", help=(
+        "Apply on this tocsin server through its API (POST /api/v1/config/apply, an admin's token) instead of "
+        "the local database"))] = None,
+    token: Token = None,
     database_url: DatabaseUrl = None, data_dir: DataDir = None,
 ) -> None:
     """Make the database match the configuration files; print one line per change."""
@@ -38,6 +44,13 @@ def apply(
         docs, names = load_paths(path)
     except TocsinError as exc:
         fail(exc.message)
+    if url:
+        body = {"documents": json_safe(docs), "names": names, "dry_run": dry_run, "prune": prune}
+        answer = call(url, token, "POST", "/api/v1/config/apply", json=body, timeout=300)
+        result = ApplyResult(changes=answer["changes"], notes=answer["notes"],
+                             new_keys=[NewKey(**k) for k in answer["new_keys"]])
+        _report(result, dry_run)
+        return
     db = _open(database_url, data_dir)
     try:
         with db.unit_of_work() as s:
@@ -47,6 +60,21 @@ def apply(
         fail(exc.message)
     finally:
         db.dispose()
+    _report(result, dry_run)
+
+
+def json_safe(value: Any) -> Any:
+    """YAML's timestamps (an unquoted 2026-12-12T01:00:00Z) as the ISO text JSON can carry."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _report(result: ApplyResult, dry_run: bool) -> None:
     for line in result.changes or ["no changes"]:
         print(line)
     for line in result.notes:
@@ -109,13 +137,13 @@ def _paged(database_url: str | None, data_dir: str | None) -> set[str] | None:
     when there is no migrated local database to ask."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from tocsin.cli.common import database, settings
+    from tocsin.cli.common import settings
     from tocsin.configcode.export import paged_people
-    from tocsin.db import migrate
+    from tocsin.db import Database, migrate
     from tocsin.errors import SchemaMismatch
 
-    try:
-        db = database(settings(database_url, data_dir))
+    try:  # lint only reads: no audit key is needed (or made)
+        db = Database(settings(database_url, data_dir).resolved_database_url())
     except (TocsinError, SQLAlchemyError, ValueError):
         return None
     try:

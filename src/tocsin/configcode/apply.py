@@ -204,6 +204,7 @@ class _Run:
                 email = users.normalise_email(u.email)
                 row: User | None = self.by_source("user", u.source_id, User) or users.get_user_by_email(self.s, email)
                 fields: list[str] = []
+                new = row is None
                 if row is None:
                     row = users.create_user(self.s, actor=self.actor, now=self.now, email=email, name=u.name,
                                             org_role=OrgRole(u.role), time_zone=u.time_zone)
@@ -211,7 +212,7 @@ class _Run:
                 else:
                     fields = self.update_user(row, u, email)
                 contact_fields = self.contacts(row, u, it.where)
-                if fields or not self.result.changes or self.result.changes[-1] != f"+ user {email}":
+                if not new:
                     self.changed("user", email, fields + contact_fields)
                 self.remember("user", u.source_id, row.id)
 
@@ -271,7 +272,7 @@ class _Run:
                     named.add(found.id)
             if self.prune:
                 for m in list(have.values()):
-                    if m.id not in named:
+                    if m.id not in named and not url_address(m):  # export leaves those out: so does prune
                         contacts.delete_method(self.s, actor=self.actor, now=self.now, method=m)
                         fields.append(f"contact_methods (removed {m.type})")
         if u.notification_rules is not None:
@@ -297,8 +298,9 @@ class _Run:
                                          delay_minutes=nr.delay_minutes, urgency=nr.urgency)
                 fields.append(f"notification_rules[{j}]")
             if self.prune:
+                urls = {m.id for m in methods if url_address(m)}
                 for rule_key, rule in current.items():
-                    if rule_key not in wanted:
+                    if rule_key not in wanted and rule.contact_method_id not in urls:
                         contacts.delete_rule(self.s, actor=self.actor, now=self.now, rule=rule)
                         fields.append("notification_rules (removed one)")
         return fields
@@ -674,6 +676,12 @@ class _Run:
 
 WINDOW_FIELDS = {"name": "name", "starts_at": "start", "ends_at": "end", "recurrence": "recurrence",
                  "timezone": "time_zone", "until": "until", "reason": "reason"}
+
+
+def url_address(method: ContactMethod) -> bool:
+    """Whether the method's address is a URL: a credential for webhook-style destinations, which export
+    leaves out and prune leaves alone."""
+    return method.type in ("webhook", "teams", "apprise") or "://" in method.address
 
 
 def find_method(methods: list[ContactMethod], contact: str) -> ContactMethod | None:

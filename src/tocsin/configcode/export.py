@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.configcode import rules, sections
+from tocsin.configcode.apply import url_address
 from tocsin.configcode.models import ConfigSource
 from tocsin.contacts import service as contacts
 from tocsin.contacts.models import ContactMethod
@@ -30,13 +31,6 @@ from tocsin.services.models import Service
 from tocsin.teams import service as teams
 from tocsin.teams.models import Team
 from tocsin.users.models import User
-
-URL_TYPES = frozenset({"webhook", "teams", "apprise"})
-
-
-def url_address(method: ContactMethod) -> bool:
-    """Whether the method's address is a URL (a credential for webhook-style destinations)."""
-    return method.type in URL_TYPES or "://" in method.address
 
 
 def iso(value: datetime, zone: str = "UTC") -> str:
