@@ -52,7 +52,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
              "Check configuration files for CI: one line per finding, exit status 1 when there are any."),
     "config": ("tocsin.cli.configcode", "config_app", "Configuration as code: the document's JSON Schema."),
     "import": ("tocsin.cli.importer", "import_app",
-               "Import on-call from another product (Opsgenie, ...); re-running updates."),
+               "Import on-call from Opsgenie, Grafana OnCall or PagerDuty; re-running updates."),
     "alert": ("tocsin.cli.respond", "alert_app",
               "Alerts: list, acknowledge, resolve, attach, escalate, reassign (through the API)."),
     "silence": ("tocsin.cli.respond", "silence_app",
