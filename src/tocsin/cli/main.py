@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from tocsin import __version__
 from tocsin.cli import (
     admin,
+    agent,
     client,
     detection,
     evidence,
@@ -35,6 +36,7 @@ app.add_typer(admin.audit_app, name="audit")
 app.add_typer(client.incident_app, name="incident")
 app.add_typer(detection.integration_app, name="integration")
 app.command("engine")(detection.engine)
+app.command("agent")(agent.agent)
 app.command("oncall")(oncall.oncall)
 app.add_typer(learning_postmortem.postmortem_app, name="postmortem")
 app.command("report")(learning_report.report)
