@@ -16,7 +16,6 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import httpx

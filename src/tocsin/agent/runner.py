@@ -140,7 +140,7 @@ class Agent:
                 foreign = set(exc.details.get("check_ids") or []) if exc.status == 403 else set()
                 if foreign:  # checks taken away from this location: drop theirs, keep the rest
                     log.warning("the server refused results of %d checks no longer assigned here", len(foreign))
-                    self._discard(lambda r: r["check_id"] in foreign)
+                    self._discard(foreign)
                     self._fetch_at = now
                     continue
                 if exc.status == 401:
@@ -160,8 +160,9 @@ class Agent:
         self._post_at = now
         return True
 
-    def _discard(self, drop: Callable[[dict[str, Any]], bool]) -> None:
-        kept = [r for r in self.buffer if not drop(r)]
+    def _discard(self, check_ids: set[str]) -> None:
+        """Drop the buffered results of these checks."""
+        kept = [r for r in self.buffer if r["check_id"] not in check_ids]
         self.buffer.clear()
         self.buffer.extend(kept)
 
