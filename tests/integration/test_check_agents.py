@@ -6,7 +6,8 @@ monotonic time the test moves by the check's interval, and the app's ManualClock
 so the test waits for no interval: every probe, fetch and report is a real HTTP exchange.
 
 One location failing of three: no alert. Two of three: one alert. Recovery: it resolves. Each
-location's uptime and latency are served per location. A report retried after a lost answer counts
+location's uptime and latency are served per location. An agent that stops is offline after three
+silent intervals, and its location no longer counts as failing. A report retried after a lost answer counts
 once; results buffered while the server is unreachable arrive later; a report for a check not
 assigned to the agent is refused (403) with nothing stored.
 """
@@ -95,10 +96,12 @@ class Rounds:
     def __init__(self, world: dict[str, Any], clock: Any) -> None:
         self.world, self.clock, self.t = world, clock, 1000.0
 
-    def __call__(self) -> None:
+    def __call__(self, *only: str) -> None:
         self.clock.advance(seconds=INTERVAL)
         self.t += INTERVAL
-        for agent in self.world["agents"].values():
+        for name, agent in self.world["agents"].items():
+            if only and name not in only:
+                continue  # this agent is stopped
             agent.step(self.t)
             assert not agent.buffer, "every result was reported"
 
@@ -154,6 +157,19 @@ def test_a_quorum_of_locations_opens_one_alert_and_recovery_resolves_it(world, s
     assert up["ap-south"]["checks"] == 5 and up["ap-south"]["uptime_percent"] == 20.0
     assert up["eu-west"]["uptime_percent"] == 60.0 and up["us-east"]["uptime_percent"] == 100.0
     assert all(u["latency_ms"]["p50"] is not None for u in up.values())
+
+    # ap-south's agent stops (still failing when last heard): after 3 silent intervals it is offline, and
+    # offline never counts as failing: eu-west failing too is 1 reporting failure of 2, no alert.
+    clock.advance(seconds=90)  # the two others have nothing due meanwhile but this one round
+    step("eu-west", "us-east")
+    site.fail("eu-west")
+    step("eu-west", "us-east")
+    seen = locations(api, check_id)
+    assert seen["ap-south"]["state"] == "offline" and seen["eu-west"]["state"] == "down"
+    assert [a["status"] for a in alerts(api)] == ["resolved"]
+    assert api.get(f"{API}/checks/{check_id}").json()["state"] == "up"
+    online = {a["name"]: a["online"] for a in api.get(f"{API}/agents").json()}
+    assert online == {"ap-south": False, "eu-west": True, "us-east": True}
 
 
 def test_reports_are_idempotent_buffered_while_away_and_refused_for_foreign_checks(world, site, clock) -> None:
