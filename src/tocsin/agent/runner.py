@@ -181,7 +181,14 @@ class Agent:
 
     def run(self, stop: threading.Event) -> None:
         log.info("agent started; server %s", self.server.url)
+        trouble = Backoff()
         while not stop.is_set():
-            stop.wait(self.step(time.monotonic()))
+            try:
+                pause = self.step(time.monotonic())
+                trouble.reset()
+            except Exception:  # a bug must not end a long-running agent: log it, wait, go on
+                pause = trouble.next_delay()
+                log.exception("agent step failed; again in %.0f s", pause)
+            stop.wait(pause)
         if self.buffer:  # a last try, so a clean stop loses nothing it can still deliver
             self.flush(time.monotonic())

@@ -92,17 +92,25 @@ class Server:
             raise ServerError(f"{method} {path}: HTTP {resp.status_code}")
         if resp.status_code >= 400:
             raise _refusal(resp)
-        return resp.json()
+        try:
+            return resp.json()
+        except ValueError:  # not tocsin answering (a captive portal, a proxy's page): try again later
+            raise ServerError(f"{method} {path}: the answer is not JSON") from None
 
     def checks(self, poll_interval: int) -> tuple[str, list[Assignment]]:
         """(this agent's location, its checks)."""
         body = self._call("GET", "/api/v1/agent/checks", params={"interval": poll_interval})
         out = []
-        for c in body["checks"]:
-            spec = {k: c[k] for k in ("kind", "target", "method", "headers", "timeout_seconds", "expected_statuses",
-                                      "keyword", "keyword_absent", "latency_threshold_ms", "tls_expiry_warn_days")}
-            out.append(Assignment(id=c["id"], name=c["name"], interval_seconds=int(c["interval_seconds"]), spec=spec))
-        return body["location"], out
+        try:
+            for c in body["checks"]:
+                spec = {k: c[k] for k in ("kind", "target", "method", "headers", "timeout_seconds",
+                                          "expected_statuses", "keyword", "keyword_absent", "latency_threshold_ms",
+                                          "tls_expiry_warn_days")}
+                out.append(Assignment(id=str(c["id"]), name=str(c["name"]),
+                                      interval_seconds=int(c["interval_seconds"]), spec=spec))
+            return str(body["location"]), out
+        except (KeyError, TypeError, ValueError):
+            raise ServerError("GET /api/v1/agent/checks: an answer of an unexpected shape") from None
 
     def report(self, results: list[dict[str, Any]]) -> dict[str, Any]:
         return dict(self._call("POST", "/api/v1/agent/results", json={"results": results}))
