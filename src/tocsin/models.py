@@ -12,7 +12,7 @@ from tocsin.alerts.models import (
 from tocsin.audit.models import AuditEntry
 from tocsin.automation.models import ActionRun, ApprovedAction
 from tocsin.chatops.models import ChatAccount, ChatChannel, ChatInstall, ChatMember, ChatOutbox, ChatReceipt
-from tocsin.checks.models import Check, CheckResult
+from tocsin.checks.models import Check, CheckAgent, CheckLocation, CheckResult
 from tocsin.comms.models import CommsTemplate, StakeholderSubscription, UpdateReminder
 from tocsin.configcode.models import ConfigSource
 from tocsin.contacts.models import ContactMethod, NotificationRule, UsedLink
@@ -91,7 +91,7 @@ __all__ = [
     "ActionItem", "ActionSync", "Postmortem", "PostmortemComment", "PostmortemReviewer", "PostmortemRevision",
     "PostmortemTemplate", "Problem", "ProblemIncident",
     "IncidentRegime", "Obligation", "RegulatoryClock", "SecurityExposure",
-    "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckResult",
+    "Alert", "AlertDecision", "AlertEvent", "AlertGroup", "AutoIncidentRule", "ChangeEvent", "Check", "CheckAgent", "CheckLocation", "CheckResult",
     "Exercise", "ExerciseEvent", "ExerciseParticipant", "Heartbeat", "IngestJournal", "InhibitionRule", "Integration", "MaintenanceWindow", "PageRequest", "RoutingRule",
     "Silence",
     "HandoffNotice", "Schedule", "ScheduleLayer", "ScheduleLayerMember", "ScheduleOverride",

@@ -719,6 +719,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk_workflows(walk, form, W, A, B)
     walk_roles(walk, form, W, A, B, bob)
     walk_exercises(walk, form, W, A, B, admin)
+    walk_check_agents(walk, form, W, A)
     walk_comms(walk, form, W, A, B)
     walk_runbooks(walk, form, W, A, B)
     walk_automation(walk, form, W, A, B)
@@ -835,6 +836,26 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
 
     missing = set(walk.routes) - walk.called - set(ELSEWHERE)
     assert not missing, f"routes the walk did not call: {sorted(missing)}"
+
+
+def walk_check_agents(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any]) -> None:  # noqa: N803
+    """Check agents and checks from many places (API, the agent's own routes, console; checks/agents.py)."""
+    api = "/api/v1"
+    agent = walk("POST", f"{api}/agents", expect=201, json={"name": "walk-west"}, **A).json()
+    walk("GET", f"{api}/agents", **A)
+    check = walk("POST", f"{api}/checks", expect=201, json={
+        "service": "checkout", "name": "from afar", "kind": "http", "target": "http://10.0.0.9/",
+        "locations": ["walk-west"]}, **A).json()
+    K = {"headers": {"Authorization": f"Bearer {agent['key']}"}}  # noqa: N806
+    walk("GET", f"{api}/agent/checks", **K)
+    walk("POST", f"{api}/agent/results", json={"results": [{"check_id": check["id"], "at": "2026-01-01T12:00:00Z",
+                                                           "ok": True, "latency_ms": 12.5, "status_code": 200}]}, **K)
+    walk("GET", f"{api}/checks/{{check_id}}/locations", f"{api}/checks/{check['id']}/locations", **A)
+    walk("GET", "/agents", **W)
+    walk("POST", "/agents", **form("", {"name": "walk-east"}))
+    east = next(a["id"] for a in walk("GET", f"{api}/agents", **A).json() if a["name"] == "walk-east")
+    walk("POST", "/agents/{agent_id}/revoke", f"/agents/{east}/revoke", expect=303, **form(""))
+    walk("DELETE", f"{api}/agents/{{agent_id}}", f"{api}/agents/{agent['id']}", **A)
 
 
 def walk_exercises(walk: Walk, form: Any, W: dict[str, Any], A: dict[str, Any],  # noqa: N803

@@ -159,6 +159,9 @@ ROUTES: list[Route] = [
         ("PATCH", "/scim/v2/Groups/{group_id}"), ("DELETE", "/scim/v2/Groups/{group_id}"))),
     R("GET", "/incidents/{ref}/events", STREAM),
     R("GET", "/guest/{token}", KEYED),
+    # an agent's own key (checks/agents.py; tests/integration/test_check_agents.py refuses a user token)
+    R("GET", f"{API}/agent/checks", KEYED),
+    R("POST", f"{API}/agent/results", KEYED, json={"results": []}),
     R("POST", "/guest/{token}", KEYED),
     R("GET", "/metrics", "user"),
 
@@ -211,6 +214,7 @@ ROUTES: list[Route] = [
     R("GET", f"{API}/checks/{{check_id}}", "user", f"{API}/checks/{{check}}"),
     R("GET", f"{API}/checks/{{check_id}}/results", "user", f"{API}/checks/{{check}}/results"),
     R("GET", f"{API}/checks/{{check_id}}/uptime", "user", f"{API}/checks/{{check}}/uptime"),
+    R("GET", f"{API}/checks/{{check_id}}/locations", "user", f"{API}/checks/{{check}}/locations"),
     R("GET", f"{API}/incidents", "user"),
     R("GET", f"{API}/incidents/counts", "user"),
     R("GET", f"{API}/incidents/export", "user"),
@@ -439,6 +443,10 @@ ROUTES: list[Route] = [
         "name": "node down {who}", "source_matchers": ["alertname=NodeDown"], "target_matchers": ["severity=warning"]}),
     R("PATCH", f"{API}/inhibition-rules/{{rule_id}}", "admin", f"{API}/inhibition-rules/{{inhibition_rule}}",
       json={"equal": ["instance"]}),
+    R("GET", f"{API}/agents", "admin"),
+    R("POST", f"{API}/agents", "admin", json={"name": "west-{who}"}),
+    R("GET", "/agents", "admin"),
+    R("POST", "/agents", "admin", form={"name": "east-{who}"}),
     R("POST", f"{API}/heartbeats", "admin", json={"service": "checkout", "name": "backup {who}",
                                                   "interval_seconds": 3600}),
     R("POST", f"{API}/checks", "admin", json={"service": "checkout", "name": "home {who}", "kind": "http",
@@ -819,6 +827,7 @@ ROUTES: list[Route] = [
     R("POST", "/escalation-policies/{key}/delete", "admin", "/escalation-policies/default/delete",  # in use: 409
       form={}),
     R("DELETE", f"{API}/heartbeats/{{heartbeat_id}}", "admin", f"{API}/heartbeats/{{heartbeat}}"),
+    R("DELETE", f"{API}/agents/{{agent_id}}", "admin", f"{API}/agents/{{agent}}"),
     R("DELETE", f"{API}/checks/{{check_id}}", "admin", f"{API}/checks/{{check}}"),
     R("DELETE", f"{API}/schedules/{{key}}/overrides/{{override_id}}", "admin",  # someone else's
       f"{API}/schedules/ops/overrides/{{api_override}}"),
@@ -833,6 +842,7 @@ ROUTES: list[Route] = [
       form={"confirm": "yes"}),
     R("POST", "/heartbeats/{heartbeat_id}/delete", "admin", "/heartbeats/{heartbeat2}/delete", form={}),
     R("POST", "/checks/{check_id}/delete", "admin", "/checks/{check2}/delete", form={}),
+    R("POST", "/agents/{agent_id}/revoke", "admin", "/agents/{agent2}/revoke", form={}),
     R("POST", "/schedules/{key}/layers/{layer_id}/delete", "admin", "/schedules/ops/layers/{layer2}/delete", form={}),
     R("POST", "/schedules/{key}/delete", "admin", "/schedules/spare2/delete", form={}),
     R("POST", "/status-pages/{slug}/components/{component_id}/delete", "admin",
@@ -927,6 +937,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     check, check2 = (_ok(client.post(f"{api}/checks", json={
         "service": "checkout", "name": name, "kind": "http", "target": "http://127.0.0.1:9/",
         "interval_seconds": 60, "timeout_seconds": 5}, **A), 201) for name in ("home", "home2"))
+    agent, agent2 = (_ok(client.post(f"{api}/agents", json={"name": name}, **A), 201) for name in ("west", "west2"))
 
     # the restricted incident every "read"/"write" row targets, and another one for "other"
     inc = _ok(client.post(f"{api}/incidents", json={"title": "Checkout errors", "severity": "SEV2",
@@ -1075,6 +1086,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "group": alert["group_id"],
         "routing_rule": routing_rule["id"], "silence": silence["id"], "window": window["id"],
         **seconds, "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"], "heartbeat": heartbeat["id"], "check": check["id"], "layer": layer["id"],
+        "agent": agent["id"], "agent2": agent2["id"],
         "api_override": api_override["id"], "override": override["id"], "ref": ref, "note": note["id"],
         "pm": pm["id"], "template": template["id"], "item": item["id"], "item_ref": item["ref"],
         "problem": problem["ref"], "component": component["id"], "spare_component": spare_component["id"],
@@ -1200,7 +1212,7 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "swap_accept_offer", "swap_cancel", "step", "ctpl", "wflow", "exercise",
                                             "sec_art33", "commstpl", "stake", "stake2",
                                             "sec_art34", "draft", "grant", "hook_id", "spare_hook", "arun",
-                                            "arun2", "arun3")}
+                                            "arun2", "arun3", "agent", "agent2")}
     world.update(helper="someone@example.test", ref="INC-1", sec="INC-2", item_ref="ACT-1", who="x", p256dh=P256DH,
                  push_auth="A" * 22)
     world.update(lsec="INC-5", osec="INC-4", isec="INC-3", sec_ioc=str(uuid.uuid4()), sec_ioc2=str(uuid.uuid4()), sec_asset=str(uuid.uuid4()))  # issue 17

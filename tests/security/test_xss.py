@@ -206,9 +206,15 @@ def poisoned(app, client, db, clock, system, make_person):
         "ends_at": "2026-01-02T00:00:00Z"}, **A), 201)
     ok(client.post(f"{API}/heartbeats", json={"service": "checkout", "name": payload("heartbeatname"),
                                               "interval_seconds": 3600}, **A), 201)
+    agent = ok(client.post(f"{API}/agents", json={"name": "xss-west"}, **A), 201)
     check = ok(client.post(f"{API}/checks", json={
         "service": "checkout", "name": payload("checkname"), "kind": "http",
-        "target": "http://127.0.0.1:9/xsschecktarget", "interval_seconds": 60, "timeout_seconds": 5}, **A), 201)
+        "target": "http://127.0.0.1:9/xsschecktarget", "interval_seconds": 60, "timeout_seconds": 5,
+        "locations": ["server", "xss-west"]}, **A), 201)
+    # an agent's report is text from elsewhere too: its error shows on the check page's locations
+    ok(client.post(f"{API}/agent/results", json={"results": [{
+        "check_id": check["id"], "at": "2026-01-01T12:00:00Z", "ok": False, "error": payload("agenterror")}]},
+        headers={"Authorization": f"Bearer {agent['key']}"}))
     inc = ok(client.post(f"{API}/incidents", json={
         "title": payload("incidenttitle"), "summary": payload("incidentsummary"), "severity": "SEV2",
         "services": ["checkout"]}, **A), 201)

@@ -32,6 +32,11 @@ class Check(Base):
     failures_to_alert: Mapped[int] = mapped_column(sa.Integer, default=2)
     successes_to_resolve: Mapped[int] = mapped_column(sa.Integer, default=1)
     enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    # Where the check runs from: "server" (this server's engine) and/or agents' locations.
+    locations: Mapped[list[str]] = mapped_column(sa.JSON, default=lambda: ["server"])
+    quorum: Mapped[int | None] = mapped_column(sa.Integer)  # None: a majority of `locations`
+    # Denormalised from `locations` so the engine's due query needs no JSON operator.
+    runs_on_server: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     created_at: Mapped[datetime]
     next_run_at: Mapped[datetime] = mapped_column(index=True)
     # Lease: at most one execution per check at a time across engine processes.
@@ -54,6 +59,39 @@ class CheckResult(Base):
     status_code: Mapped[int | None] = mapped_column(sa.Integer)
     error: Mapped[str | None] = mapped_column(sa.Text)
     tls_expires_at: Mapped[datetime | None]
+    location: Mapped[str] = mapped_column(sa.String(64), default="server", server_default="server")
 
     __table_args__ = (sa.Index("ix_check_results_check_at", "check_id", "at"),
+                      sa.Index("ix_check_results_check_location_at", "check_id", "location", "at"),
                       sa.Index("ix_check_results_at", "at"))  # retention deletes oldest first
+
+
+class CheckLocation(Base):
+    """One location's view of one check: its own streaks and verdict, and its last result."""
+
+    __tablename__ = "check_locations"
+
+    check_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("checks.id", ondelete="CASCADE"), primary_key=True)
+    location: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(sa.String(8), default="unknown")  # unknown | up | down
+    consecutive_failures: Mapped[int] = mapped_column(sa.Integer, default=0)
+    consecutive_successes: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_result_at: Mapped[datetime | None]
+    last_ok: Mapped[bool | None] = mapped_column(sa.Boolean)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    last_latency_ms: Mapped[float | None] = mapped_column(sa.Float)
+    last_status_code: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class CheckAgent(Base):
+    """A registered agent: a location name and the hash of its key (shown once)."""
+
+    __tablename__ = "check_agents"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    key_hint: Mapped[str] = mapped_column(sa.String(8))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime | None]
+    poll_interval_seconds: Mapped[int] = mapped_column(sa.Integer, default=60)

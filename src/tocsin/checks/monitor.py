@@ -16,6 +16,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tocsin.checks.locations import SERVER, apply_result, is_multi, note_location, store_result
 from tocsin.checks.models import Check, CheckResult
 from tocsin.checks.probe import CheckSpec, ProbeResult, run_probe
 from tocsin.checks.service import check_alert_key, spec_of
@@ -44,7 +45,7 @@ def _claim(ec: JobContext) -> list[uuid.UUID]:
     with ec.db.unit_of_work() as s:
         due = s.execute(
             sa.select(Check.id, Check.timeout_seconds).where(
-                Check.enabled.is_(True), Check.next_run_at <= ec.now,
+                Check.enabled.is_(True), Check.runs_on_server.is_(True), Check.next_run_at <= ec.now,
                 sa.or_(Check.lease_until.is_(None), Check.lease_until < ec.now))
             .order_by(Check.next_run_at, Check.id).limit(CHECK_BATCH)
         ).all()
@@ -121,8 +122,7 @@ def _record(ec: JobContext, check_id: uuid.UUID, result: ProbeResult) -> int:
         if check is None:  # deleted meanwhile, or our lease expired and another engine took it
             log.warning("check %s was deleted, or its lease expired and was taken over; result dropped", check_id)
             return 0
-        s.add(CheckResult(check_id=check.id, at=at, ok=result.ok, latency_ms=result.latency_ms,
-                          status_code=result.status_code, error=result.error, tls_expires_at=result.tls_expires_at))
+        store_result(s, check, SERVER, result, at)
         check.last_result_at = at
         check.lease_owner = check.lease_until = None
         nxt = ec.now + timedelta(seconds=check.interval_seconds)
@@ -136,7 +136,11 @@ def _record(ec: JobContext, check_id: uuid.UUID, result: ProbeResult) -> int:
         else:
             check.consecutive_failures += 1
             check.consecutive_successes = 0
-        event = _transition(s, check, result)
+        if is_multi(check):  # the quorum of its locations decides
+            event = apply_result(s, check, SERVER, result, at=at, now=at, store=False)
+        else:
+            note_location(s, check, SERVER, result, at)
+            event = _transition(s, check, result)
         s.flush()
         if event is not None:
             ingest(s, [Incoming(event, check.service_id, None, Source.check.value)], now=at)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
 from tocsin.checks import schemas as limits
-from tocsin.checks.models import Check, CheckResult
+from tocsin.checks.models import Check, CheckAgent, CheckLocation, CheckResult
 from tocsin.checks.probe import (
     CheckKind,
     CheckSpec,
@@ -48,7 +48,11 @@ _HOST_NAME = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1
 # Fields that make up a check's configuration (what create takes and patch may change).
 CONFIG_FIELDS = ("name", "kind", "target", "method", "headers", "interval_seconds", "timeout_seconds",
                  "expected_statuses", "keyword", "keyword_absent", "latency_threshold_ms", "tls_expiry_warn_days",
-                 "failures_to_alert", "successes_to_resolve", "enabled")
+                 "failures_to_alert", "successes_to_resolve", "enabled", "locations", "quorum")
+SERVER = "server"
+# A location is a short lowercase name: "server" (this server's engine) or an agent's name.
+LOCATION_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+MAX_LOCATIONS = 16
 
 
 def check_alert_key(check_id: uuid.UUID) -> str:
@@ -93,6 +97,8 @@ def validate(cfg: dict[str, Any], *, policy: EgressPolicy | None = None, judge_t
     check whose range was closed since, must not be refused for it).
     """
     out = dict(cfg)
+    # A check that does not run from the server is probed only by agents, each behind its own guard.
+    judge_target = judge_target and SERVER in (out.get("locations") or [SERVER])
     if not isinstance(out["name"], str) or not out["name"].strip() or len(out["name"]) > 200:
         raise _bad("name", "must be 1 to 200 characters")
     out["name"] = out["name"].strip()
@@ -158,6 +164,19 @@ def validate(cfg: dict[str, Any], *, policy: EgressPolicy | None = None, judge_t
         _in_range(out, "tls_expiry_warn_days", 1, 365)
     out["keyword_absent"] = bool(out["keyword_absent"])
     out["enabled"] = bool(out["enabled"])
+    locations = out.get("locations") or [SERVER]
+    if not isinstance(locations, list | tuple) or len(locations) > MAX_LOCATIONS:
+        raise _bad("locations", f"must be a list of at most {MAX_LOCATIONS} location names")
+    if not all(isinstance(loc, str) and LOCATION_NAME.match(loc) for loc in locations):
+        raise _bad("locations", "each must be 'server' or an agent's name (lowercase letters, digits, hyphens)")
+    if len(set(locations)) != len(locations):
+        raise _bad("locations", "names a location twice")
+    out["locations"] = list(locations)
+    quorum = out.get("quorum")
+    if quorum is not None:
+        if isinstance(quorum, bool) or not isinstance(quorum, int) or not 1 <= quorum <= len(locations):
+            raise _bad("quorum", f"must be 1 to {len(locations)} (the number of locations)")
+    out["quorum"] = quorum
     try:  # the probe's own consistency rules, so a stored check can always be run
         CheckSpec(kind=out["kind"], target=out["target"], method=out["method"], headers=out["headers"],
                   timeout_seconds=out["timeout_seconds"], expected_statuses=out["expected_statuses"],
@@ -178,7 +197,8 @@ def create_check(session: Session, *, actor: Principal, now: datetime, service: 
                  timeout_seconds: float = 10.0, expected_statuses: str = "200-399", keyword: str | None = None,
                  keyword_absent: bool = False, latency_threshold_ms: int | None = None,
                  tls_expiry_warn_days: int | None = None, failures_to_alert: int = 2, successes_to_resolve: int = 1,
-                 enabled: bool = True, policy: EgressPolicy | None = None) -> Check:
+                 enabled: bool = True, locations: list[str] | None = None, quorum: int | None = None,
+                 policy: EgressPolicy | None = None) -> Check:
     """Create a check, due at once; raise Forbidden, NotFound (service) or InvalidInput.
 
     `policy` judges the target (`tocsin.net.policy.check_policy(settings)`; strict when None)."""
@@ -189,14 +209,24 @@ def create_check(session: Session, *, actor: Principal, now: datetime, service: 
                     "expected_statuses": expected_statuses, "keyword": keyword, "keyword_absent": keyword_absent,
                     "latency_threshold_ms": latency_threshold_ms, "tls_expiry_warn_days": tls_expiry_warn_days,
                     "failures_to_alert": failures_to_alert, "successes_to_resolve": successes_to_resolve,
-                    "enabled": enabled}, policy=policy)
+                    "enabled": enabled, "locations": locations or [SERVER], "quorum": quorum}, policy=policy)
+    _require_locations(session, cfg["locations"])
     check = Check(service_id=svc.id, created_at=now, next_run_at=now, consecutive_failures=0,
-                  consecutive_successes=0, state="unknown", **cfg)
+                  consecutive_successes=0, state="unknown", runs_on_server=SERVER in cfg["locations"], **cfg)
     session.add(check)
     session.flush()
     record(session, actor=actor, action="check.create", target_type="check", target_id=check.id, now=now,
            details={"service": svc.slug, **_audit_view(cfg)})
     return check
+
+
+def _require_locations(session: Session, locations: list[str]) -> None:
+    agents = [loc for loc in locations if loc != SERVER]
+    known = set(session.execute(sa.select(CheckAgent.name).where(CheckAgent.name.in_(agents))).scalars()) \
+        if agents else set()
+    missing = [loc for loc in agents if loc not in known]
+    if missing:
+        raise _bad("locations", f"no agent is registered as {', '.join(missing)} (register it under Agents first)")
 
 
 def list_checks(session: Session, *, service_id: uuid.UUID | None = None, after: uuid.UUID | None = None,
@@ -218,6 +248,7 @@ def _stand_down(session: Session, check: Check, now: datetime, why: str) -> None
         ingest(session, [Incoming(Event(action=Action.resolve, dedup_key=check_alert_key(check.id), summary=why),
                                   check.service_id, None, Source.check.value)], now=now)
     check.state, check.consecutive_failures, check.consecutive_successes = "unknown", 0, 0
+    session.execute(sa.delete(CheckLocation).where(CheckLocation.check_id == check.id))
 
 
 def update_check(session: Session, *, actor: Principal, now: datetime, check: Check,
@@ -233,11 +264,16 @@ def update_check(session: Session, *, actor: Principal, now: datetime, check: Ch
     if unknown:
         raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
     current = {f: getattr(check, f) for f in CONFIG_FIELDS}
-    moved = any(f in changes and changes[f] != current[f] for f in ("target", "kind"))
+    current["locations"] = list(current["locations"] or [SERVER])
+    moved = any(f in changes and changes[f] != current[f] for f in ("target", "kind")) or (
+        SERVER in (changes.get("locations") or []) and SERVER not in current["locations"])
     merged = validate({**current, **changes}, policy=policy, judge_target=moved)
     changed = {f: v for f, v in merged.items() if v != current[f]}
     if not changed:
         return check
+    if "locations" in changed:
+        _require_locations(session, merged["locations"])
+        check.runs_on_server = SERVER in merged["locations"]
     was_enabled = check.enabled
     for field, value in changed.items():
         setattr(check, field, value)
@@ -260,6 +296,7 @@ def delete_check(session: Session, *, actor: Principal, now: datetime, check: Ch
     record(session, actor=actor, action="check.delete", target_type="check", target_id=check.id, now=now,
            details={"name": check.name, "kind": check.kind, "target": check.target})
     session.execute(sa.delete(CheckResult).where(CheckResult.check_id == check.id))
+    session.execute(sa.delete(CheckLocation).where(CheckLocation.check_id == check.id))
     session.delete(check)
     session.flush()
 
@@ -294,10 +331,14 @@ def _percentile(session: Session, base: Any, count: int, fraction: float) -> flo
     return session.execute(base.order_by(CheckResult.latency_ms).offset(rank - 1).limit(1)).scalar_one()
 
 
-def uptime(session: Session, check: Check, *, window: timedelta, now: datetime) -> Uptime:
-    """Return the share of passing results in (now - window, now], and latency p50/p95 (ms) over them."""
+def uptime(session: Session, check: Check, *, window: timedelta, now: datetime, location: str | None = None
+           ) -> Uptime:
+    """Return the share of passing results in (now - window, now], and latency p50/p95 (ms) over them
+    (from one location's results when `location` is given, else from all)."""
     since = now - window
     in_window = sa.and_(CheckResult.check_id == check.id, CheckResult.at > since, CheckResult.at <= now)
+    if location is not None:
+        in_window = sa.and_(in_window, CheckResult.location == location)
     failed = sa.func.coalesce(sa.func.sum(sa.case((CheckResult.ok == sa.false(), 1), else_=0)), 0)
     total, failures = session.execute(sa.select(sa.func.count(), failed).where(in_window)).one()
     timed = sa.select(CheckResult.latency_ms).where(in_window, CheckResult.latency_ms.is_not(None))

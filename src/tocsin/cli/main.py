@@ -51,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "lint": ("tocsin.cli.configcode", "lint",
              "Check configuration files for CI: one line per finding, exit status 1 when there are any."),
     "config": ("tocsin.cli.configcode", "config_app", "Configuration as code: the document's JSON Schema."),
+    "agent": ("tocsin.cli.agent", "agent",
+              "Run the checks assigned to this agent's location and report their results until stopped."),
     "import": ("tocsin.cli.importer", "import_app",
                "Import on-call from Opsgenie, Grafana OnCall or PagerDuty; re-running updates."),
     "alert": ("tocsin.cli.respond", "alert_app",

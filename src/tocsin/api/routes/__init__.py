@@ -8,6 +8,7 @@ from tocsin.api.routes import (
     actions,
     alerts,
     automation,
+    check_agents,
     comms,
     configcode,
     contacts,
@@ -54,7 +55,7 @@ def install(app: FastAPI) -> None:
     # The /api/v1 routers document the one JSON error shape themselves (`responses=ERROR_RESPONSES`).
     add_routes(app, system.router, incidents.router, indicators.router,
                evidence.router, responders.router, directory.router, alerts.router,
-               rules.router, monitors.router,
+               rules.router, monitors.router, check_agents.router,
                oncall.router, swaps.router, escalation.router, contacts.router, postmortems.router, actions.router,
                problems.router, obligations.router, reports.router, legal.router, statuspages.router, statuspages.public, metrics.router,
                respond.router, mattermost_actions.router, ical.router, ingest.router, push.router,

@@ -29,6 +29,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str, str, bool]]]] = [
         ("/integrations", "Integrations", "where alerts come from: Alertmanager, Grafana, Events v2, webhooks", True),
         ("/heartbeats", "Heartbeats", "jobs that must check in, and who hears when they stop", False),
         ("/checks", "Synthetic checks", "HTTP checks from here, with results, latency and uptime", False),
+        ("/agents", "Check agents", "run checks from other places (regions, a customer's network)", True),
     ]),
     ("How alerts are handled", [
         ("/routing-rules", "Routing rules", "send alerts to services by their labels", False),

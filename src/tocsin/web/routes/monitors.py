@@ -16,6 +16,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from tocsin.checks import agents as check_agents
+from tocsin.checks import locations as check_locations
 from tocsin.checks import service as checks
 from tocsin.checks.models import Check
 from tocsin.errors import InvalidInput
@@ -119,7 +121,12 @@ def checks_page(request: Request, ctx: CtxDep) -> Response:
 def _form_defaults() -> dict[str, Any]:
     return {"kind": "http", "method": "GET", "headers": {}, "interval_seconds": 60, "timeout_seconds": 10.0,
             "expected_statuses": "200-399", "keyword": None, "keyword_absent": False, "latency_threshold_ms": None,
-            "tls_expiry_warn_days": None, "failures_to_alert": 2, "successes_to_resolve": 1, "enabled": True}
+            "tls_expiry_warn_days": None, "failures_to_alert": 2, "successes_to_resolve": 1, "enabled": True,
+            "locations": ["server"], "quorum": None}
+
+
+def _location_names(s: Any) -> list[str]:
+    return ["server", *(a.name for a in check_agents.list_agents(s))]
 
 
 @router.get("/checks/new")
@@ -127,8 +134,9 @@ def new_check(request: Request, ctx: CtxDep) -> Response:
     ctx.principal.require(OrgRole.admin, "creating checks")
     with ctx.work() as (s, _me):
         service_keys = sorted(svc.slug for svc in list_services(s, limit=500))
+        location_names = _location_names(s)
     return render(request, ctx, "check_new.html", service_keys=service_keys, values=_form_defaults(),
-                  methods=checks.METHODS, headers_text="")
+                  methods=checks.METHODS, headers_text="", location_names=location_names)
 
 
 def _int(form: dict[str, str], name: str, *, optional: bool = False) -> int | None:
@@ -165,6 +173,12 @@ def _headers(text: str) -> dict[str, str]:
     return out
 
 
+def _locations(text: str) -> list[str]:
+    """'server, eu-west' -> ["server", "eu-west"] (empty: the server alone); the service checks the names."""
+    names = [n.strip().lower() for n in text[:2000].replace(",", " ").split()]
+    return names[:checks.MAX_LOCATIONS + 1] or ["server"]
+
+
 def _check_config(form: dict[str, str]) -> dict[str, Any]:
     """The check's configuration from the form, typed; the check service validates it."""
     return {"name": field(form, "name", max_len=200), "kind": field(form, "kind", max_len=8),
@@ -179,7 +193,9 @@ def _check_config(form: dict[str, str]) -> dict[str, Any]:
             "latency_threshold_ms": _int(form, "latency_threshold_ms", optional=True),
             "tls_expiry_warn_days": _int(form, "tls_expiry_warn_days", optional=True),
             "failures_to_alert": _int(form, "failures_to_alert"), "successes_to_resolve": _int(form, "successes_to_resolve"),
-            "enabled": form.get("enabled") == "on"}
+            "enabled": form.get("enabled") == "on",
+            "locations": _locations(form.get("locations", "")),
+            "quorum": _int(form, "quorum", optional=True)}
 
 
 @router.post("/checks")
@@ -203,8 +219,12 @@ def check_page(request: Request, check_id: str, ctx: CtxDep) -> Response:
         week = checks.uptime(s, check, window=timedelta(days=7), now=ctx.now)
         recent = checks.results(s, check, limit=50)
         values = {f: getattr(check, f) for f in checks.CONFIG_FIELDS}
+        places = check_locations.views(s, check, window=timedelta(hours=24), now=ctx.now)
+        verdict = check_locations.verdict(s, check, ctx.now)
+        location_names = _location_names(s)
     headers = values["headers"] if me.is_admin else {n: REDACTED for n in values["headers"]}
     return render(request, ctx, "check.html", check=check, service=service, day=day, week=week, results=recent,
+                  places=places, verdict=verdict, location_names=location_names,
                   values=values, headers=headers, methods=checks.METHODS, every=every,
                   headers_text="\n".join(f"{k}: {v}" for k, v in values["headers"].items()) if me.is_admin else "")
 
@@ -228,3 +248,40 @@ def delete_check(request: Request, check_id: str, ctx: CtxDep, form: CsrfForm) -
         name = check.name
         checks.delete_check(s, actor=me, now=ctx.now, check=check)
     return redirect("/checks", f"Check {name} deleted with its results")
+
+
+# --- agents ------------------------------------------------------------------------------------
+
+def _agents_page(request: Request, ctx: WebCtx, status_code: int = 200, **extra: Any) -> Response:
+    ctx.principal.require(OrgRole.admin, "managing check agents")
+    with ctx.work() as (s, _me):
+        counts = check_agents.agents_of(s)
+        rows = [{"agent": a, "online": check_agents.is_online(a, ctx.now), "checks": counts.get(a.name, 0)}
+                for a in check_agents.list_agents(s)]
+    return render(request, ctx, "agents.html", status_code=status_code, rows=rows,
+                  base=ctx.settings.resolved_public_url(), **extra)
+
+
+@router.get("/agents")
+def agents_page(request: Request, ctx: CtxDep) -> Response:
+    return _agents_page(request, ctx)
+
+
+@router.post("/agents")
+def register_agent(request: Request, ctx: CtxDep, form: CsrfForm) -> Response:
+    ctx.principal.require(OrgRole.admin, "registering agents")
+    with ctx.work() as (s, me):
+        agent, key = check_agents.register_agent(s, actor=me, now=ctx.now, name=field(form, "name", max_len=64))
+        created = {"name": agent.name, "key": key}
+    # the list with the new agent's key on top: shown once, in this answer only
+    return _agents_page(request, ctx, created=created, flash=f"Agent {created['name']} registered")
+
+
+@router.post("/agents/{agent_id}/revoke")
+def revoke_agent(request: Request, agent_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
+    aid = parse_uuid(agent_id, "agent")
+    with ctx.work() as (s, me):
+        agent = check_agents.require_agent(s, aid)
+        name = agent.name
+        check_agents.revoke_agent(s, actor=me, now=ctx.now, agent=agent)
+    return redirect("/agents", f"Agent {name} revoked; its key no longer works")
