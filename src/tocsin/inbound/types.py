@@ -41,6 +41,7 @@ class Source(StrEnum):
     generic = "generic"
     heartbeat = "heartbeat"
     check = "check"
+    slo = "slo"
 
 
 @dataclass(frozen=True, slots=True)
