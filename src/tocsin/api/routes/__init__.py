@@ -39,6 +39,7 @@ from tocsin.api.routes import (
     runbooks,
     scim,
     slack,
+    slos,
     statuspages,
     swaps,
     system,
@@ -59,4 +60,4 @@ def install(app: FastAPI) -> None:
                respond.router, mattermost_actions.router, ical.router, ingest.router, push.router,
                containment.router, exercises.router, runbooks.router, comms.router, guardrails.router, scim.router, slack.router,
                mattermost.router, mattermost_outgoing.router, workflows.router, handbooks.router,
-               automation.router)
+               automation.router, slos.router)
