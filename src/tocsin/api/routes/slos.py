@@ -1,4 +1,4 @@
-"""/api/v1/services/{service}/slos and /api/v1/slos/{id}: service level objectives.
+"""/api/v1/services/{key}/slos and /api/v1/slos/{id}: service level objectives.
 
 Anyone authenticated may read them, as they may read services and checks; admins create, change
 and delete them; responders and admins push counts to a push SLO (`POST /slos/{id}/events`).
@@ -26,19 +26,19 @@ def _status(s: Any, slo: Any, ctx: Ctx) -> dict[str, Any]:
     return slos.status_out(slos.status(s, slo, now=ctx.now))
 
 
-@router.get("/services/{service}/slos", response_model=list[SloStatusOut],
+@router.get("/services/{key}/slos", response_model=list[SloStatusOut],
             summary="A service's SLOs with their SLI, error budget and burn rates")
-def list_slos(service: ServiceP, ctx: CtxDep) -> Any:
+def list_slos(key: ServiceP, ctx: CtxDep) -> Any:
     with ctx.work() as (s, _me):
-        svc = require_service(s, service)
+        svc = require_service(s, key)
         return [_status(s, slo, ctx) for slo in slos.list_slos(s, service_id=svc.id)]
 
 
-@router.post("/services/{service}/slos", status_code=201, response_model=SloStatusOut,
+@router.post("/services/{key}/slos", status_code=201, response_model=SloStatusOut,
              summary="Create an SLO on a service (admin)")
-def create_slo(service: ServiceP, body: SloIn, ctx: CtxDep) -> Any:
+def create_slo(key: ServiceP, body: SloIn, ctx: CtxDep) -> Any:
     with ctx.work() as (s, me):
-        slo = slos.create_slo(s, actor=me, now=ctx.now, service=service, **body.model_dump())
+        slo = slos.create_slo(s, actor=me, now=ctx.now, service=key, **body.model_dump())
         return _status(s, slo, ctx)
 
 
