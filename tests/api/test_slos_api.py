@@ -131,3 +131,25 @@ def test_roles(client, db, scene):
     refused(client, db, "GET", f"{API}/slos/{scene['slo']}", None, 401)
     refused(client, db, "GET", f"{API}/slos/00000000-0000-0000-0000-000000000000", scene["admin"], 404)
     refused(client, db, "GET", f"{API}/services/nope/slos", scene["admin"], 404)
+
+
+def test_reports_show_the_budget_each_slo_consumed_in_the_period(client, clock, scene):
+    h = scene["responder"].headers
+    client.post(f"{API}/slos/{scene['slo']}/events", json={"good": 9995, "total": 10000,
+                                                          "at": (clock.now() - timedelta(days=3)).isoformat()},
+                headers=h)
+    client.post(f"{API}/slos/{scene['slo']}/events", json={"good": 990, "total": 1000,
+                                                          "at": (clock.now() - timedelta(days=10)).isoformat()},
+                headers=h)
+    week = client.get(f"{API}/reports/incidents", params={"since": "7d"}, headers=h).json()["slos"]
+    [web] = week["services"]
+    assert web["service"] == "web"
+    [slo] = web["slos"]
+    assert slo["name"] == "checkout availability" and slo["total"] == 10000
+    assert slo["budget_consumed"] == pytest.approx(0.5)  # 5 bad of the 10 that 10,000 events allow
+    month = client.get(f"{API}/reports/incidents", params={"since": "30d"}, headers=h).json()["slos"]
+    assert month["services"][0]["slos"][0]["budget_consumed"] == pytest.approx(15 / 11)  # overspent
+    other = client.get(f"{API}/reports/incidents", params={"since": "7d", "service": "other"}, headers=h).json()
+    assert other["slos"]["services"] == []
+    page = client.get(f"{API}/reports/page", params={"since": "7d"}, headers=h)
+    assert page.status_code == 200 and 'id="slo-budgets"' in page.text and "50.0%" in page.text
