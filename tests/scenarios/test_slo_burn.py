@@ -75,3 +75,34 @@ def test_deleting_a_burning_slo_resolves_its_alert(rb, slo):
     assert [a.status for a in rb.alerts()] == ["triggered"]
     rb.as_("Ada").delete(f"/slos/{slo}")
     assert [a.status for a in rb.alerts()] == ["resolved"]
+
+
+def test_an_slo_on_a_synthetic_check_counts_its_probes(runbook):
+    """The check's probes of a real local site are the events: a passing probe is good, a failing one
+    bad; a latency SLO on the same check counts only answers under its threshold."""
+    from tests.scenarios.test_checks import Site
+
+    rb = runbook
+    rb.person("Ada", role="admin")
+    rb.service("web")
+    ada = rb.as_("Ada")
+    with Site() as site:
+        check = ada.post("/checks", service="web", name="homepage", kind="http", target=site.url,
+                         interval_seconds=60, timeout_seconds=5, failures_to_alert=5)
+        up = ada.post("/services/web/slos", name="homepage up", target=99.0, source="check", check_id=check["id"])
+        fast = ada.post("/services/web/slos", name="homepage fast", kind="latency", target=99.0, source="check",
+                        check_id=check["id"], latency_threshold_ms=60_000)
+        rb.tick()  # the first probe, then the SLOs read it
+        for status in (200, 500, 500, 200):
+            site.status = status
+            rb.tick(seconds=60)
+    got = ada.get(f"/slos/{up['id']}")
+    assert (got["budget"]["total"], got["budget"]["bad"]) == (5, 2)
+    assert got["budget"]["sli"] == pytest.approx(0.6)
+    # 40 % errors, a burn rate of 40; with five minutes of history every window holds the same probes
+    assert got["firing"] == ["page_1h", "page_6h", "ticket_3d"]
+    latency = ada.get(f"/slos/{fast['id']}")
+    assert (latency["budget"]["total"], latency["budget"]["bad"]) == (5, 2)  # a 500 is not a good answer
+    assert sorted(a.dedup_key for a in rb.alerts("web")) == sorted(
+        alert_key(uuid.UUID(o["id"]), rule) for o in (up, fast) for rule in ("page_1h", "page_6h", "ticket_3d"))
+    assert {a.severity for a in rb.alerts("web") if a.dedup_key.endswith("ticket_3d")} == {"warning"}

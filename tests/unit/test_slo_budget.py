@@ -17,6 +17,7 @@ from tocsin.slo.budget import (
     is_good_probe,
     sli,
 )
+from tocsin.slo.prometheus import QueryFailed, _number, expression
 
 PAGE_1H, PAGE_6H, TICKET = RULES
 
@@ -125,3 +126,39 @@ def test_evaluate_rule(rule, long_rate, short_rate, was, firing, changed):
 ])
 def test_probe_as_event(ok, error, latency, kind, threshold, good):
     assert is_good_probe(ok=ok, error=error, latency_ms=latency, kind=kind, threshold_ms=threshold) is good
+
+
+# --- reading a Prometheus answer (slo/prometheus.py): the number, or a summary in our own words ---
+
+@pytest.mark.parametrize(("payload", "value"), [
+    ({"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {"code": "200"}, "value": [1, "40"]}, {"metric": {"code": "204"}, "value": [1, "2.5"]}]}}, 42.5),
+    ({"status": "success", "data": {"resultType": "vector", "result": []}}, 0.0),  # no series: no events
+    ({"status": "success", "data": {"resultType": "scalar", "result": [1, "7"]}}, 7.0),
+    ({"status": "success", "data": {"resultType": "vector", "result": [{"value": [1, "NaN"]}]}}, 0.0),
+])
+def test_prometheus_answer_is_summed(payload, value):
+    assert _number(payload) == value
+
+
+@pytest.mark.parametrize(("payload", "summary"), [
+    ({"status": "error", "errorType": "bad_data", "error": "parse error <script>"},
+     "Prometheus refused the query (bad_data)"),
+    ({"status": "error", "errorType": "<b>made up</b>", "error": "x"}, "Prometheus refused the query (error)"),
+    ({"status": "success", "data": {"resultType": "matrix", "result": []}},
+     "the query must give a vector or a scalar, not a range or a string"),
+    ({"status": "success", "data": {"resultType": "vector", "result": [{"value": [1, "-3"]}]}},
+     "the query gave a negative or infinite count"),
+    ({"status": "success", "data": {"resultType": "vector", "result": [{"nope": 1}]}},
+     "Prometheus answered in an unexpected shape"),
+    (["not", "an", "object"], "Prometheus refused the query (error)"),
+])
+def test_prometheus_failures_are_summarized_never_echoed(payload, summary):
+    with pytest.raises(QueryFailed) as failed:
+        _number(payload)
+    assert str(failed.value) == summary
+
+
+def test_window_placeholder():
+    assert expression("sum(increase(x[$window]))", timedelta(minutes=1)) == "sum(increase(x[60s]))"
+    assert expression("sum(increase(x[$window]))", timedelta(milliseconds=10)) == "sum(increase(x[1s]))"

@@ -43,7 +43,8 @@ def _number(payload: Any) -> float:
     data = payload.get("data")
     if not isinstance(data, dict):
         raise QueryFailed("Prometheus answered without data")
-    kind, result = data.get("resultType"), data.get("result")
+    kind = data.get("resultType")
+    result: Any = data.get("result")
     try:
         if kind == "scalar":
             values = [float(result[1])]
