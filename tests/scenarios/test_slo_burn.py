@@ -106,3 +106,15 @@ def test_an_slo_on_a_synthetic_check_counts_its_probes(runbook):
     assert sorted(a.dedup_key for a in rb.alerts("web")) == sorted(
         alert_key(uuid.UUID(o["id"]), rule) for o in (up, fast) for rule in ("page_1h", "page_6h", "ticket_3d"))
     assert {a.severity for a in rb.alerts("web") if a.dedup_key.endswith("ticket_3d")} == {"warning"}
+
+
+def test_counts_are_kept_a_little_over_the_longest_window(rb, slo):
+    from tocsin.slo.models import SloBucket
+
+    rb.as_("Alice").post(f"/slos/{slo}/events", 200, good=1, total=1, at=(rb.now - timedelta(days=29)).isoformat())
+    push(rb, slo, 1, 1)
+    rb.tick(days=2)  # the 29-day-old minute is 31 days old: still kept
+    assert len(rb.rows(SloBucket)) == 3  # with the fixture's five hours ago
+    rb.tick(days=2)  # 33 days: gone; the others stay
+    kept = rb.rows(SloBucket, order_by=SloBucket.start)
+    assert len(kept) == 2 and rb.as_("Alice").get(f"/slos/{slo}")["budget"]["total"] == 10_000_001
