@@ -118,3 +118,20 @@ def test_counts_are_kept_a_little_over_the_longest_window(rb, slo):
     rb.tick(days=2)  # 33 days: gone; the others stay
     kept = rb.rows(SloBucket, order_by=SloBucket.start)
     assert len(kept) == 2 and rb.as_("Alice").get(f"/slos/{slo}")["budget"]["total"] == 10_000_001
+
+
+def test_an_unreachable_prometheus_is_a_summary_on_each_slo(runbook):
+    from tests.harness.ports import closed_port
+
+    rb = runbook
+    rb.configure(slo_prometheus_url=f"http://127.0.0.1:{closed_port()}")
+    rb.person("Ada", role="admin")
+    rb.service("api")
+    ids = [rb.as_("Ada").post("/services/api/slos", name=name, target=99.0, source="prometheus",
+                              good_query="sum(increase(ok[$window]))", total_query="sum(increase(all[$window]))")["id"]
+           for name in ("reads", "writes")]
+    assert rb.tick(minutes=1)["slos"] == 2
+    for slo_id in ids:
+        got = rb.as_("Ada").get(f"/slos/{slo_id}")
+        assert got["last_error"] == "Prometheus could not be reached" and got["budget"]["total"] == 0
+    assert rb.alerts("api") == []

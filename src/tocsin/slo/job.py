@@ -60,16 +60,20 @@ def _fetch(ec: JobContext, wanted: list[tuple[uuid.UUID, str, str, datetime | No
     if not url:
         return {slo_id: "TOCSIN_SLO_PROMETHEUS_URL is not set" for slo_id, *_ in wanted}
     out: dict[uuid.UUID, Fetched] = {}
+    down: str | None = None  # the server did not answer: the other SLOs are not queried this minute
     with make_client(operator_policy(ec.settings), timeout=prometheus.TIMEOUT) as client:
         for slo_id, good, total, since in wanted:
             start = max(since or ec.now - EVERY, ec.now - prometheus.MAX_CATCH_UP)
-            if start >= ec.now:
+            if down is not None:
+                out[slo_id] = down
+            elif start >= ec.now:
                 out[slo_id] = (0.0, 0.0)
-                continue
-            try:
-                out[slo_id] = prometheus.counts(client, url, good, total, since=start, until=ec.now)
-            except prometheus.QueryFailed as exc:
-                out[slo_id] = str(exc)
+            else:
+                try:
+                    out[slo_id] = prometheus.counts(client, url, good, total, since=start, until=ec.now)
+                except prometheus.QueryFailed as exc:
+                    out[slo_id] = str(exc)
+                    down = str(exc) if exc.unreachable else None
     return out
 
 

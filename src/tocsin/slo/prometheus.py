@@ -20,14 +20,19 @@ import httpx
 from tocsin.net.guard import Blocked
 
 WINDOW = "$window"
-TIMEOUT = 10.0
+TIMEOUT = 5.0
 MAX_CATCH_UP = timedelta(hours=1)  # after a long pause, one query covers at most this much
 # Prometheus's documented errorType values: named in a summary because they are a closed set.
 ERROR_TYPES = frozenset({"timeout", "canceled", "execution", "bad_data", "internal", "unavailable", "not_found"})
 
 
 class QueryFailed(Exception):
-    """A query that gave no usable number; str() is a summary safe to show."""
+    """A query that gave no usable number; str() is a summary safe to show. `unreachable`: the server
+    did not answer at all (the next query would fare no better)."""
+
+    def __init__(self, summary: str, *, unreachable: bool = False) -> None:
+        super().__init__(summary)
+        self.unreachable = unreachable
 
 
 def expression(template: str, span: timedelta) -> str:
@@ -66,11 +71,11 @@ def query(client: httpx.Client, base_url: str, expr: str, at: datetime) -> float
     try:
         response = client.post(url, data={"query": expr, "time": f"{at.timestamp():.3f}"})
     except Blocked:
-        raise QueryFailed("the Prometheus address is refused by the egress policy") from None
+        raise QueryFailed("the Prometheus address is refused by the egress policy", unreachable=True) from None
     except httpx.TimeoutException:
-        raise QueryFailed("Prometheus did not answer in time") from None
+        raise QueryFailed("Prometheus did not answer in time", unreachable=True) from None
     except httpx.HTTPError:
-        raise QueryFailed("Prometheus could not be reached") from None
+        raise QueryFailed("Prometheus could not be reached", unreachable=True) from None
     if response.status_code not in (200, 400, 422, 503):  # the statuses its API documents for a JSON answer
         raise QueryFailed(f"Prometheus answered HTTP {response.status_code}")
     try:
