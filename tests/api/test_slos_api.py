@@ -42,6 +42,9 @@ def test_push_counts_and_read_the_budget(client, clock, scene):
     assert budget["budget_minutes"] == pytest.approx(43.2)
     burn = {b["window"]: b["burn_rate"] for b in got["burn"]}
     assert burn["5m"] == pytest.approx(2.5) and burn["3d"] == pytest.approx(2.5)
+    more = client.get(f"{API}/slos/{slo}", params={"windows": "15m,2h"}, headers=scene["viewer"].headers).json()
+    assert [b["window"] for b in more["burn"]][-2:] == ["15m", "2h"]
+    assert more["burn"][-1]["burn_rate"] == pytest.approx(2.5)
     assert [r["name"] for r in got["rules"]] == ["page_1h", "page_6h", "ticket_3d"]
     listed = client.get(f"{API}/services/web/slos", headers=scene["viewer"].headers).json()
     assert [s["id"] for s in listed] == [slo]
@@ -120,6 +123,12 @@ def test_check_of_another_service_is_refused(client, db, scene):
 ])
 def test_bad_counts_are_refused(client, db, scene, body, status):
     refused(client, db, "POST", f"{API}/slos/{scene['slo']}/events", scene["responder"], status, json=body)
+
+
+@pytest.mark.parametrize("windows", ["15", "5x", "0m", "31d", ",".join(["1h"] * 11)])
+def test_bad_burn_windows_are_refused(client, scene, windows):
+    r = client.get(f"{API}/slos/{scene['slo']}", params={"windows": windows}, headers=scene["viewer"].headers)
+    assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "windows"
 
 
 def test_roles(client, db, scene):

@@ -209,9 +209,27 @@ class Status:
     burns: list[Burn]
 
 
-def status(session: Session, slo: Slo, *, now: datetime) -> Status:
-    """The SLO's SLI and budget over its window and its burn rate over each rule window, at `now`."""
-    spans = [timedelta(days=slo.window_days), *burn_windows()]
+def parse_windows(text: str) -> list[timedelta]:
+    """Burn-rate windows as people write them ("15m,2h,1d"): at most 10, each 1 minute to 30 days.
+    Raises InvalidInput."""
+    found: list[timedelta] = []
+    for part in (p.strip().lower() for p in text.split(",") if p.strip()):
+        unit = {"m": 60, "h": 3600, "d": 86400}.get(part[-1:])
+        if unit is None or not part[:-1].isdigit() or len(part) > 8:
+            raise _bad("windows", "windows are like 15m, 2h or 1d, separated by commas")
+        window = timedelta(seconds=int(part[:-1]) * unit)
+        if not timedelta(minutes=1) <= window <= timedelta(days=max(WINDOW_DAYS)):
+            raise _bad("windows", "each window must be 1 minute to 30 days")
+        found.append(window)
+    if len(found) > 10:
+        raise _bad("windows", "at most 10 windows")
+    return found
+
+
+def status(session: Session, slo: Slo, *, now: datetime, extra: list[timedelta] | None = None) -> Status:
+    """The SLO's SLI and budget over its window and its burn rate over each rule window (then each of
+    `extra`), at `now`."""
+    spans = [timedelta(days=slo.window_days), *burn_windows(), *(extra or [])]
     counts = store.windows(session, slo.id, now, spans)
     burns = [Burn(w, c, burn_rate(c, slo.target)) for w, c in zip(spans[1:], counts[1:], strict=True)]
     return Status(slo, budget(counts[0], slo.target, slo.window_days), burns)

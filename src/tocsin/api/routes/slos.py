@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 
 from tocsin.api.context import Ctx, context
 from tocsin.api.errors import ERROR_RESPONSES
@@ -43,9 +43,12 @@ def create_slo(key: ServiceP, body: SloIn, ctx: CtxDep) -> Any:
 
 
 @router.get("/slos/{slo_id}", response_model=SloStatusOut, summary="An SLO with its SLI, error budget and burn rates")
-def get_slo(slo_id: uuid.UUID, ctx: CtxDep) -> Any:
+def get_slo(slo_id: uuid.UUID, ctx: CtxDep,
+            windows: Annotated[str, Query(max_length=200, description="More burn-rate windows, e.g. 15m,2h,1d")] = ""
+            ) -> Any:
+    extra = slos.parse_windows(windows)
     with ctx.work() as (s, _me):
-        return _status(s, slos.require_slo(s, slo_id), ctx)
+        return slos.status_out(slos.status(s, slos.require_slo(s, slo_id), now=ctx.now, extra=extra))
 
 
 @router.patch("/slos/{slo_id}", response_model=SloStatusOut,
