@@ -1214,7 +1214,7 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "swap_accept_offer", "swap_cancel", "step", "ctpl", "wflow", "exercise",
                                             "sec_art33", "commstpl", "stake", "stake2",
                                             "sec_art34", "draft", "grant", "hook_id", "spare_hook", "arun",
-                                            "arun2", "arun3")}
+                                            "arun2", "arun3", "slo", "slo2", "slo3")}
     world.update(helper="someone@example.test", ref="INC-1", sec="INC-2", item_ref="ACT-1", who="x", p256dh=P256DH,
                  push_auth="A" * 22)
     world.update(lsec="INC-5", osec="INC-4", isec="INC-3", sec_ioc=str(uuid.uuid4()), sec_ioc2=str(uuid.uuid4()), sec_asset=str(uuid.uuid4()))  # issue 17
