@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the system programs the tests run against, if they are missing (Debian packages):
 #   prometheus-alertmanager  tests/interop starts it as a real process
+#   prometheus               tests/interop/test_prometheus_slo.py: an SLO's counts from a real Prometheus
 #   chromium                 tests/e2e drives it with Playwright (/usr/bin/chromium)
 #   nginx                    a test serves the static status page export with it; bench/statuspage.py too
 #   wrk                      bench/statuspage.py measures tocsin and nginx with it
@@ -12,7 +13,7 @@ set -eu
 # package:program pairs; a program counts as present if it is on PATH or in /usr/sbin (nginx lives
 # there, which is not on a normal user's PATH).
 missing=""
-for pair in prometheus-alertmanager:prometheus-alertmanager chromium:chromium nginx:nginx wrk:wrk; do
+for pair in prometheus-alertmanager:prometheus-alertmanager prometheus:prometheus chromium:chromium nginx:nginx wrk:wrk; do
     package="${pair%%:*}"
     program="${pair#*:}"
     if ! command -v "$program" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$program" ]; then
@@ -34,7 +35,7 @@ if [ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ] || \
 fi
 
 if [ -z "$missing" ]; then
-    echo "test-deps: prometheus-alertmanager, chromium, nginx and wrk already installed"
+    echo "test-deps: prometheus-alertmanager, prometheus, chromium, nginx and wrk already installed"
     exit 0
 fi
 

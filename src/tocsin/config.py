@@ -92,6 +92,8 @@ class Settings(BaseSettings):
                                          description="Severities whose incidents get a chat channel (empty: none)")
     chat_capture_emoji: str = Field(default="memo", pattern=r"^[a-z0-9_+-]{1,64}$",
                                     description="The reaction that copies a chat message to the incident timeline")
+    slo_prometheus_url: str | None = Field(default=None, description="Prometheus server (http://prometheus:9090) "
+                                           "that SLOs with source `prometheus` query (/api/v1/query)")
     mattermost_url: str | None = Field(default=None, description="Mattermost server (https://mm.example.com): "
                                        "turns on Mattermost incident channels (with the bot token and team id)")
     mattermost_bot_token: str | None = Field(default=None, description="Mattermost bot access token")

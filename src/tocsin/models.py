@@ -68,6 +68,7 @@ from tocsin.routing.models import (
 )
 from tocsin.runbooks.models import Runbook, RunbookMatcher, RunbookProgress, RunbookService
 from tocsin.services.models import Service, ServiceDependency
+from tocsin.slo.models import Slo, SloBucket, SloEventKey
 from tocsin.sso.models import ScimToken, SsoAccount
 from tocsin.statuspage.models import (
     ComponentStatusChange,
@@ -110,5 +111,5 @@ __all__ = [
     "GuestGrant", "LegalDraft",
     "IncidentType", "IncidentWorkflow", "WorkflowRun",
     "Runbook", "RunbookMatcher", "RunbookProgress", "RunbookService",
-    "Service", "ServiceDependency", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
+    "Service", "ServiceDependency", "Slo", "SloBucket", "SloEventKey", "Team", "TeamMember", "Throttle", "TimelineEntry", "TimelineRevision", "User",
 ]

@@ -364,6 +364,14 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", f"{api}/checks/{{check_id}}/results", f"{api}/checks/{check['id']}/results", **A)
     walk("GET", f"{api}/checks/{{check_id}}/uptime", f"{api}/checks/{check['id']}/uptime", **A)
     walk("DELETE", f"{api}/checks/{{check_id}}", f"{api}/checks/{check['id']}", **A)
+    slo = walk("POST", f"{api}/services/{{key}}/slos", f"{api}/services/checkout/slos", expect=201, json={
+        "name": "requests", "target": 99.9, "source": "push"}, **A).json()
+    walk("GET", f"{api}/services/{{key}}/slos", f"{api}/services/checkout/slos", **A)
+    walk("GET", f"{api}/slos/{{slo_id}}", f"{api}/slos/{slo['id']}", **A)
+    walk("PATCH", f"{api}/slos/{{slo_id}}", f"{api}/slos/{slo['id']}", json={"target": 99.5}, **A)
+    walk("POST", f"{api}/slos/{{slo_id}}/events", f"{api}/slos/{slo['id']}/events", json={"good": 9, "total": 10},
+         **A)
+    walk("DELETE", f"{api}/slos/{{slo_id}}", f"{api}/slos/{slo['id']}", **A)
 
     # --- response: incidents ---------------------------------------------------------------------
     inc = walk("POST", f"{api}/incidents", expect=201, json={
@@ -1189,6 +1197,15 @@ def walk_me_integrations_monitors_and_status(walk: Walk, form: Any, W: dict[str,
     walk("GET", "/checks/{check_id}", f"/checks/{cid}", **W)
     walk("POST", "/checks/{check_id}", f"/checks/{cid}", expect=303, **form("", {**check, "interval_seconds": "5m"}))
     walk("POST", "/checks/{check_id}/delete", f"/checks/{cid}/delete", expect=303, **form(""))
+    walk("POST", "/services/{key}/slos", "/services/checkout/slos", expect=303, **form("", {
+        "name": "console slo", "kind": "availability", "target": "99.9", "window_days": "30", "source": "push",
+        "alerting": "on"}))
+    sid = next(o["id"] for o in walk("GET", f"{api}/services/{{key}}/slos", f"{api}/services/checkout/slos",
+                                     **A).json() if o["name"] == "console slo")
+    walk("GET", "/slos/{slo_id}/edit", f"/slos/{sid}/edit", **W)
+    walk("POST", "/slos/{slo_id}/edit", f"/slos/{sid}/edit", expect=303, **form("", {
+        "name": "console slo", "kind": "latency", "target": "99", "window_days": "7", "source": "push"}))
+    walk("POST", "/slos/{slo_id}/delete", f"/slos/{sid}/delete", expect=303, **form(""))
 
     component = walk("GET", f"{api}/status-pages/{{slug}}/components", f"{api}/status-pages/beta/components",
                      **A).json()["items"][0]["id"]

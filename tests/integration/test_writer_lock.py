@@ -21,7 +21,8 @@ from tocsin.services.models import Service
 # The jobs that look for work with a read first (delivery and the outboxes claim in their own way).
 AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 PROBED = ("pending_events", "unsuppress", "heartbeats", "checks", "escalations", "action_reminders",
-          "obligation_reminders", "update_reminders", "workflows", "automation_runs", "chat_follow", "chat_deliver")
+          "obligation_reminders", "update_reminders", "workflows", "automation_runs", "chat_follow", "chat_deliver",
+          "slos")
 
 
 def test_concurrent_writers_of_one_file_all_commit_and_none_loses_an_update(db_url):

@@ -215,6 +215,8 @@ ROUTES: list[Route] = [
     R("GET", f"{API}/checks/{{check_id}}/results", "user", f"{API}/checks/{{check}}/results"),
     R("GET", f"{API}/checks/{{check_id}}/uptime", "user", f"{API}/checks/{{check}}/uptime"),
     R("GET", f"{API}/checks/{{check_id}}/locations", "user", f"{API}/checks/{{check}}/locations"),
+    R("GET", f"{API}/services/{{key}}/slos", "user", f"{API}/services/checkout/slos"),
+    R("GET", f"{API}/slos/{{slo_id}}", "user", f"{API}/slos/{{slo}}"),
     R("GET", f"{API}/incidents", "user"),
     R("GET", f"{API}/incidents/counts", "user"),
     R("GET", f"{API}/incidents/export", "user"),
@@ -336,6 +338,7 @@ ROUTES: list[Route] = [
     R("GET", "/checks", "user"),
     R("GET", "/checks/new", "admin"),
     R("GET", "/checks/{check_id}", "user", "/checks/{check}"),
+    R("GET", "/slos/{slo_id}/edit", "admin", "/slos/{slo}/edit"),
     R("GET", "/schedules/new", "admin"),
     R("GET", "/schedules/{key}/edit", "admin", "/schedules/ops/edit"),
     R("GET", "/schedules/{key}/delete", "admin", "/schedules/spare2/delete"),
@@ -453,6 +456,10 @@ ROUTES: list[Route] = [
                                               "target": "http://127.0.0.1:9/", "interval_seconds": 60,
                                               "timeout_seconds": 5}),
     R("PATCH", f"{API}/checks/{{check_id}}", "admin", f"{API}/checks/{{check}}", json={"name": "homepage"}),
+    R("POST", f"{API}/services/{{key}}/slos", "admin", f"{API}/services/checkout/slos",
+      json={"name": "slo {who}", "target": 99.9, "source": "push"}),
+    R("PATCH", f"{API}/slos/{{slo_id}}", "admin", f"{API}/slos/{{slo}}", json={"target": 99.5}),
+    R("POST", f"{API}/slos/{{slo_id}}/events", "responder", f"{API}/slos/{{slo}}/events", json={"good": 1, "total": 1}),
     R("POST", f"{API}/incidents", "responder", json={"title": "Queue backlog", "severity": "SEV3"}),
     R("PATCH", INC, "write", f"{API}/incidents/{{ref}}", json={"summary": "by {who}"}),
     R("POST", f"{INC}/notes", "write", f"{API}/incidents/{{ref}}/notes", json={"text": "note by {who}"}),
@@ -843,6 +850,13 @@ ROUTES: list[Route] = [
     R("POST", "/heartbeats/{heartbeat_id}/delete", "admin", "/heartbeats/{heartbeat2}/delete", form={}),
     R("POST", "/checks/{check_id}/delete", "admin", "/checks/{check2}/delete", form={}),
     R("POST", "/agents/{agent_id}/revoke", "admin", "/agents/{agent2}/revoke", form={}),
+    R("POST", "/services/{key}/slos", "admin", "/services/checkout/slos",
+      form={"name": "console slo {who}", "kind": "availability", "target": "99.9", "window_days": "30",
+            "source": "push"}),
+    R("POST", "/slos/{slo_id}/edit", "admin", "/slos/{slo}/edit",
+      form={"name": "api", "kind": "availability", "target": "99", "window_days": "7", "source": "push"}),
+    R("DELETE", f"{API}/slos/{{slo_id}}", "admin", f"{API}/slos/{{slo2}}"),
+    R("POST", "/slos/{slo_id}/delete", "admin", "/slos/{slo3}/delete", form={}),
     R("POST", "/schedules/{key}/layers/{layer_id}/delete", "admin", "/schedules/ops/layers/{layer2}/delete", form={}),
     R("POST", "/schedules/{key}/delete", "admin", "/schedules/spare2/delete", form={}),
     R("POST", "/status-pages/{slug}/components/{component_id}/delete", "admin",
@@ -938,6 +952,8 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "service": "checkout", "name": name, "kind": "http", "target": "http://127.0.0.1:9/",
         "interval_seconds": 60, "timeout_seconds": 5}, **A), 201) for name in ("home", "home2"))
     agent, agent2 = (_ok(client.post(f"{api}/agents", json={"name": name}, **A), 201) for name in ("west", "west2"))
+    slo, slo2, slo3 = (_ok(client.post(f"{api}/services/checkout/slos", json={
+        "name": name, "target": 99.9, "source": "push"}, **A), 201) for name in ("api", "api2", "api3"))
 
     # the restricted incident every "read"/"write" row targets, and another one for "other"
     inc = _ok(client.post(f"{api}/incidents", json={"title": "Checkout errors", "severity": "SEV2",
@@ -1094,7 +1110,7 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         "who": who, "own_token": str(uuid.uuid4()), "own_token2": str(uuid.uuid4()), "own_cm": str(uuid.uuid4()),
         "own_note": note["id"], "invite_a": invite_a, "invite_b": invite_b, "own_rule": str(uuid.uuid4()),
         "own_push": str(uuid.uuid4()), "integration2": integration2["id"], "heartbeat2": heartbeat2["id"],
-        "check2": check2["id"], "layer2": layer2["id"], "spare_component2": spare_component2["id"],
+        "check2": check2["id"], "slo": slo["id"], "slo2": slo2["id"], "slo3": slo3["id"], "layer2": layer2["id"], "spare_component2": spare_component2["id"],
         "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps, **own,
         "sec": sec, "step": step, "ctpl": ctpl, "wflow": wflow, "exercise": exercise, "commstpl": commstpl, "stake": stake,
         "stake2": stake2, "osec": osec, "hook_id": hook_id, "spare_hook": spare_hook, **aruns,
@@ -1212,7 +1228,7 @@ def test_malformed_and_unknown_credentials_get_401_everywhere(client, make_web_u
                                             "swap_accept_offer", "swap_cancel", "step", "ctpl", "wflow", "exercise",
                                             "sec_art33", "commstpl", "stake", "stake2",
                                             "sec_art34", "draft", "grant", "hook_id", "spare_hook", "arun",
-                                            "arun2", "arun3", "agent", "agent2")}
+                                            "arun2", "arun3", "agent", "agent2", "slo", "slo2", "slo3")}
     world.update(helper="someone@example.test", ref="INC-1", sec="INC-2", item_ref="ACT-1", who="x", p256dh=P256DH,
                  push_auth="A" * 22)
     world.update(lsec="INC-5", osec="INC-4", isec="INC-3", sec_ioc=str(uuid.uuid4()), sec_ioc2=str(uuid.uuid4()), sec_asset=str(uuid.uuid4()))  # issue 17

@@ -117,7 +117,7 @@ def _values(w: dict[str, Any], who: Any) -> dict[str, str]:
             "item_id": w["item"]["ref"], "problem_id": w["problem"]["ref"], "slug": "acme",
             "status_incident_id": w["notice"], "integration_id": w["integration"]["id"], "user_id": str(who.id),
             "method_id": str(uuid.uuid4()), "rule_id": str(uuid.uuid4()), "silence_id": str(uuid.uuid4()),
-            "window_id": str(uuid.uuid4()), "heartbeat_id": str(uuid.uuid4()), "check_id": str(uuid.uuid4()),
+            "window_id": str(uuid.uuid4()), "heartbeat_id": str(uuid.uuid4()), "check_id": str(uuid.uuid4()), "slo_id": str(uuid.uuid4()),
             "template_id": str(uuid.uuid4()), "maintenance_id": str(uuid.uuid4()), "component_id": str(uuid.uuid4()),
             "swap_id": str(uuid.uuid4()), "path": "app.js", "evidence_id": w["evidence"],
             "workflow_id": str(uuid.uuid4()), "exercise_id": str(uuid.uuid4()),

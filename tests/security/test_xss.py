@@ -215,6 +215,10 @@ def poisoned(app, client, db, clock, system, make_person):
     ok(client.post(f"{API}/agent/results", json={"results": [{
         "check_id": check["id"], "at": "2026-01-01T12:00:00Z", "ok": False, "error": payload("agenterror")}]},
         headers={"Authorization": f"Bearer {agent['key']}"}))
+    slo = ok(client.post(f"{API}/services/checkout/slos", json={
+        "name": payload("sloname")[:200], "description": payload("slodescription"), "target": 99.9,
+        "source": "prometheus", "good_query": "sum(increase(ok[$window])) " + payload("sloquery")[:1000],
+        "total_query": "sum(increase(all[$window]))"}, **A), 201)
     inc = ok(client.post(f"{API}/incidents", json={
         "title": payload("incidenttitle"), "summary": payload("incidentsummary"), "severity": "SEV2",
         "services": ["checkout"]}, **A), 201)
@@ -357,7 +361,7 @@ def poisoned(app, client, db, clock, system, make_person):
                   201)["id"]
     ok(client.post(f"{API}/exercises/{exercise}/advance", **A))
     return {"admin": admin, "ref": ref, "tref": tref, "exercise": exercise, "sec": sec, "osec": osec, "lsec": lsec, "pm": pm["id"], "alerts": [a["id"] for a in alerts], "item": item["ref"],
-            "problem": problem["ref"], "user": user["id"], "integration": events["id"], "check": check["id"],
+            "problem": problem["ref"], "user": user["id"], "integration": events["id"], "check": check["id"], "slo": slo["id"],
             "routing_rule": routing_rule["id"], "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"],
             "silence": silence["id"], "window": window["id"], "evidence": evidence["id"]}
 
@@ -373,7 +377,7 @@ ALL_FIELDS = re.findall(r'payload\("(\w+)"', pathlib.Path(__file__).read_text())
 
 def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
     values = {"ref": w["ref"], "key": "checkout", "alert_id": w["alerts"][0], "user_id": w["user"],
-              "postmortem_id": w["pm"], "slug": "acme", "integration_id": w["integration"], "check_id": w["check"],
+              "postmortem_id": w["pm"], "slug": "acme", "integration_id": w["integration"], "check_id": w["check"], "slo_id": w["slo"],
               "silence_id": w["silence"], "window_id": w["window"], "item_id": w["item"],
               "problem_id": w["problem"], "evidence_id": w["evidence"], "role": "scribe",
               "exercise_id": w["exercise"]}

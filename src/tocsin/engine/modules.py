@@ -42,6 +42,7 @@ from tocsin.oncall.models import Schedule
 from tocsin.pipeline.ingest import apply_pending
 from tocsin.pipeline.journal import apply_journal
 from tocsin.pipeline.unsuppress import release
+from tocsin.slo import job as slo_job
 from tocsin.statuspage import deliver as statuspage
 from tocsin.statuspage.maintenance import advance_maintenances
 from tocsin.workflows import run as workflow_runs
@@ -165,6 +166,7 @@ ORDER = [
     ("unsuppress", probed(_holds_due, unsuppress)),
     ("heartbeats", probed(_heartbeats_due, heartbeats)),
     ("checks", probed(_checks_due, checks)),
+    ("slos", probed(slo_job.has_work, slo_job.slos)),
     ("escalations", probed(_escalations_due, escalations)),
     ("action_reminders", probed(_reminders_due, action_reminders)),
     ("obligation_reminders", probed(obligation_reminders.has_work, obligation_reminders.obligation_reminders)),

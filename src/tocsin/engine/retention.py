@@ -3,7 +3,7 @@
 Each kind of row has its own rule, kept with its domain (`alerts.retention`,
 `escalation.retention`, `checks.service.prune_results`, `statuspage.subscribers.prune_deliveries`,
 `chatops.outbox.prune` (chat calls sent or failed: kept as long as status page deliveries),
-`users.throttle.forget_expired`, `contacts.service.prune_used_links`, `chatops.receipts.prune`); the
+`users.throttle.forget_expired`, `slo.store.prune_buckets` and `prune_keys` (kept 32 days), `contacts.service.prune_used_links`, `chatops.receipts.prune`); the
 settings say how many days each kind is kept (`TOCSIN_RETENTION_*`; 0 keeps it forever; throttles and used links go as
 soon as they have expired). A batch is one transaction of at most `retention_batch` rows, and a
 kind gets at most BATCHES of them per tick, so the job never holds SQLite's write lock long and
@@ -27,6 +27,7 @@ from tocsin.config import Settings
 from tocsin.contacts.service import prune_used_links
 from tocsin.escalation.retention import prune_notifications
 from tocsin.jobs import JobContext
+from tocsin.slo import store as slo_store
 from tocsin.statuspage.subscribers import prune_deliveries
 from tocsin.users.throttle import forget_expired
 
@@ -52,6 +53,9 @@ def kinds(settings: Settings, now: datetime) -> list[tuple[str, Prune]]:
     for days, prunes in dated:
         if days > 0:
             found += [(name, _before(fn, now - timedelta(days=days))) for name, fn in prunes]
+    # SLO counts: a little over the longest SLO window, whatever the settings (a window must be whole).
+    found.append(("slo_buckets", _before(slo_store.prune_buckets, now - slo_store.RETENTION)))
+    found.append(("slo_event_keys", _before(slo_store.prune_keys, now - slo_store.RETENTION)))
     found.append(("throttles", lambda s, n: forget_expired(s, now, n)))
     found.append(("used_links", lambda s, n: prune_used_links(s, now=now, limit=n)))
     found.append(("chat_receipts", lambda s, n: chat_receipts.prune(s, now=now, limit=n)))

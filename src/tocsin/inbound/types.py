@@ -42,6 +42,7 @@ class Source(StrEnum):
     email = "email"
     heartbeat = "heartbeat"
     check = "check"
+    slo = "slo"
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,6 @@ def render_page(*, report: dict[str, Any], action_items: dict[str, Any], trends:
     return _ENV.get_template("report.html").render(
         period=report["period"], filters=filters, o=report["overall"], durations=DURATIONS, charts=figures,
         group_by=report["group_by"], groups=report["groups"], action_teams=action_items["teams"],
-        guardrails=report.get("guardrails", []),
+        guardrails=report.get("guardrails", []), slos=report.get("slos") or {"services": []},
         generated_at=generated_at.isoformat(timespec="seconds"), currency=currency, back=back,
         drills=report.get("drills_left_out", 0))

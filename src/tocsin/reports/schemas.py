@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 
@@ -99,6 +102,30 @@ class GuardrailCountOut(BaseModel):
     count: int
 
 
+class SloBudgetOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: str
+    target: float
+    window_days: int
+    good: float
+    total: float
+    sli: float | None = Field(description="Good events over all events in the period (null: none)")
+    budget_consumed: float = Field(description="Bad events over those the target allows for the period's traffic "
+                                               "(1 = the whole budget)")
+
+
+class ServiceSlosOut(BaseModel):
+    service: str
+    name: str
+    slos: list[SloBudgetOut]
+
+
+class SloSectionOut(BaseModel):
+    counted_since: datetime = Field(description="Counts are kept 32 days: the section covers this to the period's end")
+    services: list[ServiceSlosOut]
+
+
 class IncidentReportOut(BaseModel):
     period: PeriodOut
     filters: FiltersOut
@@ -107,6 +134,7 @@ class IncidentReportOut(BaseModel):
     groups: list[GroupOut]
     drills_left_out: int = Field(0, description="Drills (exercises' incidents) of the period: left out of every metric")
     guardrails: list[GuardrailCountOut]
+    slos: SloSectionOut | None = None
 
 
 class ActionItemReportOut(BaseModel):

@@ -45,6 +45,7 @@ from tocsin.problems.models import ProblemIncident
 from tocsin.reports import incident_metrics as m
 from tocsin.reports import page
 from tocsin.reports.period import Period
+from tocsin.reports.slo_budgets import slo_section
 from tocsin.services.models import Service
 from tocsin.severities import Severity
 from tocsin.statuspage.service import first_update_times
@@ -275,7 +276,8 @@ def incident_report(session: Session, *, principal: Principal, now: datetime, pe
     return {"period": period.as_dict(), "filters": flt.as_dict(), "group_by": group_by.value,
             "overall": overall, "groups": groups,
             "drills_left_out": drills_left_out(session, principal, period, flt),
-            "guardrails": guardrail_counts(session, principal=principal, period=period, flt=flt)}
+            "guardrails": guardrail_counts(session, principal=principal, period=period, flt=flt),
+            "slos": slo_section(session, period=period, service=flt.service, team=flt.team)}
 
 
 def guardrail_counts(session: Session, *, principal: Principal, period: Period,

@@ -41,6 +41,7 @@ from tocsin.api.routes import (
     runbooks,
     scim,
     slack,
+    slos,
     statuspages,
     swaps,
     system,
@@ -61,4 +62,4 @@ def install(app: FastAPI) -> None:
                respond.router, mattermost_actions.router, ical.router, ingest.router, push.router,
                containment.router, exercises.router, runbooks.router, comms.router, guardrails.router, scim.router, slack.router,
                mattermost.router, mattermost_outgoing.router, workflows.router, handbooks.router,
-               automation.router, configcode.router)
+               automation.router, configcode.router, slos.router)

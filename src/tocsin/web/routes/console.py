@@ -33,6 +33,7 @@ from tocsin.web import obligations_view
 from tocsin.web.auth import CsrfForm, CtxDep, WebCtx, web_ctx
 from tocsin.web.reachable import paging_gap
 from tocsin.web.render import SEVERITIES, render
+from tocsin.web.routes import slo_pages
 from tocsin.web.routes.common import field, parse_uuid, redirect
 
 router = APIRouter(include_in_schema=False)
@@ -171,5 +172,6 @@ def service_page(request: Request, key: str, ctx: WebCtx = Depends(web_ctx)) -> 
         windows = [(w, *rules.window_status(w, ctx.now))
                    for w in rules.list_windows(s, now=ctx.now, service_id=svc.id, limit=50)]
         depends_on = services.dependency_slugs(s, svc.id)
+        slo_panel = slo_pages.panel(s, svc.id, ctx.now)
     return render(request, ctx, "service.html", service=svc, team=team, policy=policy, incidents=open_rows,
-                  alerts=firing, windows=windows, depends_on=depends_on)
+                  alerts=firing, windows=windows, depends_on=depends_on, **slo_panel)
