@@ -39,6 +39,7 @@ class Source(StrEnum):
     alertmanager = "alertmanager"
     grafana = "grafana"
     generic = "generic"
+    opsgenie = "opsgenie"
     heartbeat = "heartbeat"
     check = "check"
 

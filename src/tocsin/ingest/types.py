@@ -9,11 +9,12 @@ from typing import Any, Literal
 
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.inbound.events_v2 import ChangeEvent
+from tocsin.inbound.opsgenie import ActionBody
 from tocsin.inbound.types import Event
 from tocsin.integrations.models import Integration
 from tocsin.pipeline.ingest import Incoming
 
-Route = Literal["events_v2", "change", "alertmanager", "grafana", "generic", "heartbeat"]
+Route = Literal["events_v2", "change", "alertmanager", "grafana", "generic", "heartbeat", "opsgenie"]
 
 
 @dataclass(slots=True)
@@ -31,6 +32,12 @@ class Job:
     key: str | None = None  # the URL's key, or `routing_key` from a PagerDuty body
     headers: Mapping[str, str] = field(default_factory=dict)
     done: Callable[[Reply], None] | None = None  # called with the reply, from the writer thread
+    # opsgenie: the operation (create, acknowledge, close, notes, ping, status), what its path names
+    # (alert identifier, heartbeat name or request id) and the identifierType query value
+    op: str = ""
+    target: str = ""
+    id_type: str = ""
+    action_body: ActionBody | None = None
     # filled while the batch is processed: what the body decoded to (one of three, by route) ...
     event: Event | None = None  # events_v2: the PagerDuty event
     change: ChangeEvent | None = None  # change: the PagerDuty change event
@@ -52,4 +59,5 @@ class Job:
     def reset(self) -> None:
         """Forget what processing found, to process the job again on its own (after a failed batch)."""
         self.event = self.change = self.payload = self.integration = self.heartbeat = None
+        self.action_body = None
         self.items, self.reply, self.created_id = [], None, None

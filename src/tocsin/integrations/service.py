@@ -26,11 +26,13 @@ class IntegrationType(StrEnum):
     alertmanager = "alertmanager"
     grafana = "grafana"
     generic = "generic"
+    opsgenie = "opsgenie"
 
 
 # Where each type of integration is sent to; `<key>` stands for its key.
 ENDPOINTS = {"events_v2": "/v2/enqueue (routing_key = <key>)", "alertmanager": "/integrations/alertmanager/<key>",
-             "grafana": "/integrations/grafana/<key>", "generic": "/integrations/generic/<key>"}
+             "grafana": "/integrations/grafana/<key>", "generic": "/integrations/generic/<key>",
+             "opsgenie": "/v2/alerts (Authorization: GenieKey <key>)"}
 
 
 def check_config(kind: IntegrationType, config: dict[str, Any]) -> dict[str, Any]:

@@ -30,9 +30,10 @@ router = APIRouter(include_in_schema=False)
 
 KINDS = [("alertmanager", "Prometheus Alertmanager (webhook)"), ("grafana", "Grafana alerting (webhook contact point)"),
          ("events_v2", "PagerDuty Events API v2 (pdpyras, Alertmanager or Grafana PagerDuty senders)"),
+         ("opsgenie", "Opsgenie Alert API drop-in (Alertmanager opsgenie_configs, Grafana Opsgenie, opsgenie-sdk)"),
          ("generic", "Generic JSON webhook (mapped by a template)")]
 KIND_LABELS = {"alertmanager": "Alertmanager", "grafana": "Grafana", "events_v2": "Events API v2",
-               "generic": "Generic webhook"}
+               "generic": "Generic webhook", "opsgenie": "Opsgenie Alert API"}
 
 
 def _services(s: Any) -> dict[Any, Service]:
