@@ -64,6 +64,9 @@ class Event:
     links: list[dict[str, str]] = field(default_factory=list)
     occurred_at: datetime | None = None
     payload: Any = None  # this alert's part of the source payload, kept verbatim
+    # What was wrong with the event but did not stop it being stored (an unparseable timestamp):
+    # recorded in the decisions of the alert it creates.
+    warnings: tuple[str, ...] = ()
 
 
 class Rejected(Exception):
