@@ -105,8 +105,11 @@ def test_acknowledge_note_and_close_by_alias_and_by_id(client, og_key, admin):
 def test_a_key_for_one_service_cannot_act_on_another_services_alert(client, admin, og_key, make_service):
     make_service("payments")
     other = create_integration(client, admin, "opsgenie", service="payments")["key"]
-    assert create(client, og_key, alias="mine").status_code == 202
+    created = create(client, og_key, alias="mine")
+    assert created.status_code == 202
     alert = alert_by_key(client, admin, "mine")
+    r = client.get(f"/v2/alerts/requests/{created.json()['requestId']}", headers=genie(other))
+    assert r.status_code == 404  # another integration's request: not even its status
     r = client.post(f"/v2/alerts/{alert['id']}/close", headers=genie(other))
     assert r.status_code == 404 and r.json()["message"].startswith("Alert with id")
     r = client.post("/v2/alerts/mine/close?identifierType=alias", headers=genie(other))
