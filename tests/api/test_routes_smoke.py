@@ -274,11 +274,12 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     genie = {"headers": {"Authorization": f"GenieKey {keys['opsgenie']['key']}"}}
     created = walk("POST", "/v2/alerts", expect=202, json={"message": "Cache miss storm", "alias": "cache"}, **genie)
     walk("GET", "/v2/alerts/requests/{request_id}", f"/v2/alerts/requests/{created.json()['requestId']}", **genie)
-    walk("POST", "/v2/alerts/{identifier}/acknowledge", "/v2/alerts/cache/acknowledge?identifierType=alias",
-         expect=202, **genie)
     walk("POST", "/v2/alerts/{identifier}/notes", "/v2/alerts/cache/notes?identifierType=alias", expect=202,
          json={"note": "warming up"}, **genie)
-    walk("POST", "/v2/alerts/{identifier}/close", "/v2/alerts/cache/close?identifierType=alias", expect=202, **genie)
+    # (by an alias with no open alert: the walk acknowledges the open alerts itself below)
+    walk("POST", "/v2/alerts/{identifier}/acknowledge", "/v2/alerts/gone/acknowledge?identifierType=alias",
+         expect=202, **genie)
+    walk("POST", "/v2/alerts/{identifier}/close", "/v2/alerts/gone/close?identifierType=alias", expect=202, **genie)
     walk("POST", f"{api}/integrations/{{integration_id}}/rotate-key",
          f"{api}/integrations/{keys['generic']['id']}/rotate-key", **A)
     walk("DELETE", f"{api}/integrations/{{integration_id}}", f"{api}/integrations/{keys['grafana']['id']}",

@@ -10,6 +10,7 @@ schema and give the same answers when reached directly.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -83,7 +84,7 @@ def error_shape(route: Route) -> ErrorShape:
     return tocsin_error
 
 
-def opsgenie_job(scope: Scope, op: str, target: str, body: bytes) -> Job:
+def opsgenie_job(scope: Mapping[str, Any], op: str, target: str, body: bytes) -> Job:
     """The job of an Opsgenie request: its key is in the Authorization header, its identifierType in the query."""
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or ()
                if k.lower() == b"authorization"}
