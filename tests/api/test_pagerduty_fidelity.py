@@ -101,3 +101,31 @@ def test_opsgenie_413_has_opsgenies_shape(client, db, admin, make_service):
     body = orjson.dumps({"message": "big", "description": "x" * 4 * MAX_EVENT_BYTES})
     r = client.post("/v2/alerts", content=_chunks(body), headers={"Authorization": f"GenieKey {key}"})
     assert r.status_code == 413 and set(r.json()) == {"message", "took", "requestId"}
+
+
+def test_upgrade_gives_open_events_v2_alerts_their_integrations_scope(client, db, admin, make_service):
+    """Migration 0038: an alert opened before the upgrade is still acknowledged, resolved and
+    deduplicated by its sender afterwards (its scope is its integration, not the service's "")."""
+    import sqlalchemy as sa
+
+    from tocsin.db.migrate import downgrade, upgrade
+
+    make_service("checkout")
+    pd = create_integration(client, admin, "events_v2")
+    am = create_integration(client, admin, "alertmanager")
+    from tests.api.test_ingest import am_alert, am_group
+
+    assert enqueue(client, trigger(pd["key"], dedup_key="old")).status_code == 202
+    assert client.post(f"/integrations/alertmanager/{am['key']}", json=am_group(am_alert("f1"))).status_code == 202
+    client.app.state.ingest.close()
+    db.engine.dispose()
+    downgrade(db.url, "0034")
+    db.engine.dispose()
+    upgrade(db.url)
+    db.engine.dispose()
+    with db.engine.connect() as conn:
+        scopes = dict(conn.execute(sa.text("SELECT source, dedup_scope FROM alerts")).all())
+    assert scopes == {"events_v2": pd["id"].replace("-", ""), "alertmanager": ""}
+    assert enqueue(client, trigger(pd["key"], dedup_key="old")).status_code == 202  # deduplicated, not a 2nd alert
+    [alert] = [x for x in list_alerts(client, admin) if x["dedup_key"] == "old"]
+    assert alert["occurrences"] == 2
