@@ -122,8 +122,11 @@ async def opsgenie_request_status(request_id: str, request: Request) -> Response
     return await _opsgenie(request, "status", request_id)
 
 
-@router.api_route("/v2/heartbeats/{name}/ping", methods=["GET", "POST", "PUT", "PATCH"],
-                  summary="Opsgenie Heartbeat API: ping the heartbeat of this name on the key's service",
-                  responses=_OG_RESPONSES)
 async def opsgenie_ping(name: str, request: Request) -> Response:
     return await _opsgenie(request, "ping", name)
+
+
+for _method in ("GET", "POST", "PUT", "PATCH"):  # Opsgenie takes a ping by any of these; one operation id each
+    router.add_api_route("/v2/heartbeats/{name}/ping", opsgenie_ping, methods=[_method],
+                         operation_id=f"opsgenie_ping_{_method.lower()}", responses=_OG_RESPONSES,
+                         summary="Opsgenie Heartbeat API: ping the heartbeat of this name on the key's service")
