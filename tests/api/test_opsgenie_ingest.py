@@ -121,7 +121,6 @@ def test_a_key_for_one_service_cannot_act_on_another_services_alert(client, admi
     ({}, {"message": "x"}, 401, "Could not authenticate"),
     ({"Authorization": "GenieKey wrong"}, {"message": "x"}, 401, "Could not authenticate"),
     (None, {"alias": "no-message"}, 422, "Message can not be empty."),
-    (None, {"message": "x", "priority": "P9"}, 422, "Priority should be one of [P1, P2, P3, P4, P5]."),
     (None, {"message": "x", "tags": "a,b"}, 422, "tags must be a list of strings"),
     (None, {"message": ["x"]}, 422, "message must be a string"),
     (None, ["not", "an", "object"], 422, "the body must be a JSON object"),
@@ -134,6 +133,14 @@ def test_bad_requests_get_opsgenie_shaped_4xx_and_store_nothing(client, db, og_k
     assert set(answer) >= {"message", "took", "requestId"}
     assert problem in answer["message"] or problem in answer.get("errors", {}).values()
     assert stored(db) == before
+
+
+def test_a_priority_outside_p1_p5_is_p3_with_a_warning_not_a_lost_alert(client, og_key, admin):
+    assert create(client, og_key, alias="odd", priority="{{ .CommonLabels.prio }}").status_code == 202
+    alert = alert_by_key(client, admin, "odd")
+    assert (alert["severity"], alert["labels"]["priority"]) == ("warning", "P3")
+    detail = client.get(f"/api/v1/alerts/{alert['id']}", headers=admin.headers).json()
+    assert any(d["kind"] == "warning" and "is not one of P1-P5" in d["reason"] for d in detail["decisions"])
 
 
 def test_invalid_json_is_400_and_a_tiny_id_is_422(client, db, og_key):

@@ -2,8 +2,9 @@
 
 Opsgenie's field limits are followed by cutting, not refusing: a sender configured for Opsgenie
 (Alertmanager, Grafana) treats a 4xx as final, and a cut description is better than a lost
-alert. Only what Opsgenie itself refuses is refused (422): a missing message, a priority
-outside P1-P5, fields of the wrong JSON type.
+alert. Only a missing message and fields of the wrong JSON type are refused (422). A priority
+outside P1-P5 (often a template that rendered something else) is taken as P3, Opsgenie's default,
+with a warning in the alert's decisions: refusing it would lose the alert.
 
 Mapping onto tocsin's event:
 - `alias` is the dedup key (one open alert per alias); without one, a new key is made.
@@ -67,10 +68,12 @@ def parse_create(obj: Any, *, new_key: Callable[[], str], nul_free: bool = False
     if not text["message"].strip():
         errors.append("Message can not be empty.")
     priority = body.get("priority")
-    if priority is None:
+    warnings: tuple[str, ...] = ()
+    if priority in (None, ""):
         priority = "P3"
     elif priority not in PRIORITIES:
-        errors.append("Priority should be one of [P1, P2, P3, P4, P5].")
+        warnings = (f"priority {str(priority)[:40]!r} is not one of P1-P5; P3 (Opsgenie's default) is used",)
+        priority = "P3"
     tags = _tags(body.get("tags"), errors)
     details = body.get("details")
     if details is not None and not isinstance(details, dict):
@@ -94,7 +97,7 @@ def parse_create(obj: Any, *, new_key: Callable[[], str], nul_free: bool = False
     alias = text["alias"]
     return Event(action=Action.trigger, dedup_key=dedup_key(alias) if alias else new_key(),
                  summary=text["message"].strip(), severity=PRIORITIES[str(priority)], source=text["source"],
-                 labels=labels, details={k: v for k, v in kept.items() if v}, payload=body)
+                 labels=labels, details={k: v for k, v in kept.items() if v}, payload=body, warnings=warnings)
 
 
 def parse_action(obj: Any, *, required: bool, nul_free: bool = False) -> ActionBody:
