@@ -77,7 +77,8 @@ def create_app(*, settings: Settings, db: Database, clock: Clock | None = None) 
     hook_limit = settings.max_ingest_bytes
     app.add_middleware(IngestFastPath, writer=app.state.ingest,
                        limits={"events_v2": pd_limit, "change": pd_limit, "alertmanager": hook_limit,
-                               "grafana": hook_limit, "generic": hook_limit, "heartbeat": settings.max_body_bytes})
+                               "grafana": hook_limit, "generic": hook_limit, "heartbeat": settings.max_body_bytes,
+                               "opsgenie": pd_limit})
     return app
 
 

@@ -411,7 +411,7 @@ def test_only_admins_manage_integrations(client, people, keys, who):
 
 @pytest.mark.parametrize("body, status", [
     ({"service": "nope", "type": "events_v2", "name": "pd"}, 404),
-    ({"service": "checkout", "type": "opsgenie", "name": "og"}, 422),
+    ({"service": "checkout", "type": "victorops", "name": "vo"}, 422),  # (opsgenie is a type since issue 20)
     ({"service": "checkout", "type": "events_v2", "name": "pd", "config": {"hmac": True}}, 422),
     ({"service": "checkout", "type": "grafana", "name": "g", "config": {"hmac": "yes"}}, 422),
     ({"service": "checkout", "type": "grafana", "name": "g", "config": {"secret": "s"}}, 422),

@@ -289,7 +289,6 @@ def _bad_events(key: str) -> dict[str, Any]:
         "dedup_key over 255": {**good, "dedup_key": "k" * 256},
         "dedup_key not a string": {**good, "dedup_key": 42},
         "acknowledge without dedup_key": {"routing_key": key, "event_action": "acknowledge"},
-        "bad timestamp": {**good, "payload": {**good["payload"], "timestamp": "yesterday"}},
         "links not a list": {**good, "links": {"href": "https://x"}},
         "image without src": {**good, "images": [{"alt": "graph"}]},
     }

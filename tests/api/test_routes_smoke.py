@@ -246,7 +246,7 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
 
     # --- detection: integrations, inbound, alerts, rules ----------------------------------------
     keys = {}
-    for kind in ("events_v2", "alertmanager", "grafana", "generic"):
+    for kind in ("events_v2", "alertmanager", "grafana", "generic", "opsgenie"):
         body = {"service": "checkout", "type": kind, "name": kind}
         if kind == "generic":
             body["config"] = {"mapping": {"engine": "jmespath", "summary": "title", "severity": "level",
@@ -271,6 +271,15 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
                                                 "startsAt": "2026-01-01T11:59:00Z"}]})
     walk("POST", "/integrations/generic/{key}", f"/integrations/generic/{keys['generic']['key']}", expect=202,
          json={"title": "Queue backlog", "level": "warning", "id": "queue"})
+    genie = {"headers": {"Authorization": f"GenieKey {keys['opsgenie']['key']}"}}
+    created = walk("POST", "/v2/alerts", expect=202, json={"message": "Cache miss storm", "alias": "cache"}, **genie)
+    walk("GET", "/v2/alerts/requests/{request_id}", f"/v2/alerts/requests/{created.json()['requestId']}", **genie)
+    walk("POST", "/v2/alerts/{identifier}/notes", "/v2/alerts/cache/notes?identifierType=alias", expect=202,
+         json={"note": "warming up"}, **genie)
+    # (by an alias with no open alert: the walk acknowledges the open alerts itself below)
+    walk("POST", "/v2/alerts/{identifier}/acknowledge", "/v2/alerts/gone/acknowledge?identifierType=alias",
+         expect=202, **genie)
+    walk("POST", "/v2/alerts/{identifier}/close", "/v2/alerts/gone/close?identifierType=alias", expect=202, **genie)
     walk("POST", f"{api}/integrations/{{integration_id}}/rotate-key",
          f"{api}/integrations/{keys['generic']['id']}/rotate-key", **A)
     walk("DELETE", f"{api}/integrations/{{integration_id}}", f"{api}/integrations/{keys['grafana']['id']}",
@@ -354,6 +363,9 @@ def test_every_route_answers_a_valid_request(smoke_app, smoke_client, db, clock,
     walk("GET", f"{api}/heartbeats/{{heartbeat_id}}", f"{api}/heartbeats/{beat['id']}", **A)
     walk("GET", "/heartbeats/{key}", f"/heartbeats/{beat['key']}")
     walk("POST", "/heartbeats/{key}", f"/heartbeats/{beat['key']}")
+    for method in ("GET", "POST", "PUT", "PATCH"):  # Opsgenie's ping: the heartbeat by name on the key's service
+        walk(method, "/v2/heartbeats/{name}/ping", "/v2/heartbeats/backup/ping", expect=202,
+             headers={"Authorization": f"GenieKey {keys['opsgenie']['key']}"})
     walk("DELETE", f"{api}/heartbeats/{{heartbeat_id}}", f"{api}/heartbeats/{beat['id']}", **A)
     check = walk("POST", f"{api}/checks", expect=201, json={
         "service": "checkout", "name": "home", "kind": "http", "target": "http://127.0.0.1:9/",

@@ -75,7 +75,7 @@ def test_operator_creates_keys_and_tools_send_with_them(db_url: str, tmp_path: P
 
 
 @pytest.mark.parametrize("args", [
-    ["integration", "create", "--service", "checkout", "--type", "opsgenie"],
+    ["integration", "create", "--service", "checkout", "--type", "victorops"],
     ["integration", "create", "--type", "events_v2"],
 ])
 def test_bad_integration_commands_fail_without_creating_anything(db_url: str, tmp_path: Path, client, make_person,

@@ -16,12 +16,13 @@ from urllib.parse import urlsplit
 import httpx
 from fastapi.testclient import TestClient
 
-from tocsin.api.fastpath import match
+from tocsin.api.fastpath import match, match_opsgenie
 
 
 class AppliedClient(TestClient):
     def request(self, method: str, url: httpx.URL | str, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
         response = super().request(method, url, *args, **kwargs)
-        if response.is_success and match(method.upper(), urlsplit(str(url)).path) is not None:
+        path = urlsplit(str(url)).path
+        if response.is_success and (match(method.upper(), path) or match_opsgenie(method.upper(), path)):
             assert self.app.state.ingest.wait_applied(), "accepted events were not applied within 30 s"  # type: ignore[attr-defined]
         return response

@@ -70,6 +70,24 @@ def test_pdpyras_events_session_drives_the_alert_lifecycle(tocsin: Stack) -> Non
     assert (fresh["status"], fresh["severity"], fresh["summary"]) == ("triggered", "warning", "Queue depth high")
     assert events.trigger("Queue depth high", "worker-1.example", severity="warning") != generated
 
+    # PagerDuty deduplicates per routing key: a second Events v2 integration of the same service,
+    # sending the same dedup key, gets its own alert, and its resolve leaves the first one's open.
+    with tocsin.api() as api:
+        r = api.post("/api/v1/integrations", json={"service": tocsin.service, "type": "events_v2", "name": "B"})
+        assert r.status_code == 201, r.text
+        other = r.json()
+    second = _session(pdpyras.EventsAPISession, other["key"], tocsin.url)
+    shared = f"shared/{secrets.token_hex(4)}"
+    # ... and a timestamp PagerDuty's docs do not say it refuses is kept, with a warning, not a 400.
+    assert events.trigger("Disk full on db-1", "db-1", dedup_key=shared, payload={"timestamp": "not a time"}) == shared
+    assert second.trigger("Disk full on db-2", "db-2", dedup_key=shared) == shared
+    assert second.resolve(shared) == shared
+    by_integration = {a["integration_id"]: a for a in _by_key(tocsin, shared)}
+    assert by_integration[tocsin.integration_ids["events_v2"]]["status"] == "triggered"
+    assert by_integration[other["id"]]["status"] == "resolved"
+    kept = tocsin.alert(by_integration[tocsin.integration_ids["events_v2"]]["id"])
+    assert any(d["kind"] == "warning" and "payload.timestamp" in d["reason"] for d in kept["decisions"])
+
 
 def test_pdpyras_change_events_session_records_a_change(tocsin: Stack) -> None:
     changes = _session(pdpyras.ChangeEventsAPISession, tocsin.keys["events_v2"], tocsin.url)

@@ -137,6 +137,13 @@ ROUTES: list[Route] = [
         ("POST", "/v2/enqueue"), ("POST", "/v2/change/enqueue"), ("POST", "/integrations/alertmanager/{key}"),
         ("POST", "/integrations/grafana/{key}"), ("POST", "/integrations/generic/{key}"),
         ("GET", "/heartbeats/{key}"), ("POST", "/heartbeats/{key}"), ("GET", "/n/{token}"), ("POST", "/n/{token}"),
+        # the Opsgenie drop-in: the integration key in `Authorization: GenieKey` (tests/api/test_opsgenie_ingest.py
+        # refuses a missing or wrong key, and a key of one service acting on another's alert)
+        ("POST", "/v2/alerts"), ("POST", "/v2/alerts/{identifier}/acknowledge"),
+        ("POST", "/v2/alerts/{identifier}/close"), ("POST", "/v2/alerts/{identifier}/notes"),
+        ("GET", "/v2/alerts/requests/{request_id}"), ("GET", "/v2/heartbeats/{name}/ping"),
+        ("POST", "/v2/heartbeats/{name}/ping"), ("PUT", "/v2/heartbeats/{name}/ping"),
+        ("PATCH", "/v2/heartbeats/{name}/ping"),
         ("POST", "/integrations/twilio/status"), ("POST", "/integrations/twilio/sms"),
         # chat: Slack's v0 signature (tests/api/test_slack_inbound.py refuses missing, wrong and stale
         # ones), Mattermost's command token (tests/api/test_mattermost_commands.py) and outgoing webhook

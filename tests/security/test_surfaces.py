@@ -134,6 +134,9 @@ NOT_WALKED = {
     "/incidents/{ref}/events": "an endless stream: test_the_room_stream_refuses_an_outsider reads it",
     "/ical/schedules/{token}.ics": "a token route: test_ical_feed_and_metrics read it",
     "/heartbeats/{key}": "an integration key route; it answers a fixed text",
+    "/v2/alerts/requests/{request_id}": "the Opsgenie drop-in, keyed by GenieKey: test_opsgenie_ingest.py checks "
+                                        "that a key of one service cannot reach another's alerts",
+    "/v2/heartbeats/{name}/ping": "the Opsgenie drop-in's heartbeat ping, keyed by GenieKey; it answers a fixed text",
     "/n/{token}": "a signed link sent only to the person paged (test_what_the_engine_sends_outsiders)",
     "/invite/{token}": "an invitation link, made for one person",
     "/guest/{token}": "an outside responder's invitation link, made for one person (tests/web/test_guests.py)",

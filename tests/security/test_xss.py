@@ -189,6 +189,11 @@ def poisoned(app, client, db, clock, system, make_person):
                     "annotations": {"summary": payload("amsummary"), "runbook_url": "javascript:alert(1)"},
                     "startsAt": "2026-01-01T11:59:00Z", "fingerprint": "f00d",
                     "generatorURL": "javascript:alert(1)//xssgenerator"}]}), 202)
+    genie = {"headers": {"Authorization": "GenieKey " + ok(client.post(f"{API}/integrations", json={
+        "service": "checkout", "type": "opsgenie", "name": "og"}, **A), 201)["key"]}}
+    ok(client.post("/v2/alerts", json={"message": payload("ogmessage"), "alias": "og", "tags": [payload("ogtag")[:50]],
+                                       "details": {"team": payload("ogdetail")}}, **genie), 202)
+    ok(client.post("/v2/alerts/og/notes?identifierType=alias", json={"note": payload("ognote")}, **genie), 202)
     alerts = ok(client.get(f"{API}/alerts", **A))["items"]
     Engine(db, clock, settings=app.state.settings).run_until_idle()
     routing_rule = ok(client.post(f"{API}/routing-rules", json={
@@ -389,7 +394,8 @@ def _console_paths(app: Any, w: dict[str, Any]) -> list[str]:
     for method, template in sorted(app_routes(app)):
         if method != "GET" or template.startswith(("/api/", "/static", "/status/", "/docs", "/openapi", "/ical",
                                                     "/heartbeats/", "/n/", "/invite", "/guest/", "/setup", "/healthz",
-                                                    "/readyz", "/metrics", "/scim/")) or template.endswith("/events"):
+                                                    "/readyz", "/metrics", "/scim/", "/v2/")) \
+                or template.endswith("/events"):  # /v2/: the Opsgenie drop-in's JSON answers, for senders
             continue
         v = dict(values)
         if "{key}" in template:

@@ -174,8 +174,6 @@ def _with(path, value):
     (_without(["payload", "severity"]), "payload.severity"),
     (_with(["payload", "severity"], "high"), "payload.severity"),
     (_with(["payload", "severity"], ["critical"]), "payload.severity"),
-    (_with(["payload", "timestamp"], "last tuesday"), "payload.timestamp"),
-    (_with(["payload", "timestamp"], 1437122578), "payload.timestamp"),
     (_with(["payload", "component"], 5), "payload.component"),
     (_with(["payload", "class"], {"x": 1}), "payload.class"),
     (_with(["links"], {"href": "x"}), "links"),
@@ -189,6 +187,20 @@ def _with(path, value):
 def test_invalid_trigger_names_the_field(body, reason):
     errors = _rejected_errors(body)
     assert any(error.startswith(reason) for error in errors), errors
+
+
+@pytest.mark.parametrize("stamp", ["last tuesday", 1437122578, "2024-13-45T99:00:00Z"])
+def test_unparseable_timestamp_keeps_the_trigger_with_a_warning(stamp):
+    # PagerDuty does not document refusing such an event; refusing would lose the alert.
+    _, event = parse_event(_with(["payload", "timestamp"], stamp), new_key=lambda: "unused")
+    assert event.action is Action.trigger and event.occurred_at is None
+    [warning] = event.warnings
+    assert warning.startswith(f"payload.timestamp {str(stamp)!r} could not be parsed") and "receive time" in warning
+
+
+def test_parseable_timestamp_gives_no_warning():
+    _, event = parse_event(_with(["payload", "timestamp"], "2015-07-17T08:42:58.315+0000"), new_key=lambda: "k")
+    assert event.occurred_at is not None and event.warnings == ()
 
 
 @pytest.mark.parametrize("action", ["acknowledge", "resolve"])

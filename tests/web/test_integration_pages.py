@@ -43,7 +43,7 @@ def audit_actions(db) -> list[str]:
         return list(s.execute(sa.select(AuditEntry.action).order_by(AuditEntry.seq)).scalars())
 
 
-@pytest.mark.parametrize("kind", ["alertmanager", "events_v2", "generic", "grafana"])
+@pytest.mark.parametrize("kind", ["alertmanager", "events_v2", "generic", "grafana", "opsgenie"])
 def test_the_key_is_shown_once_and_the_pasted_curl_snippet_delivers_an_alert(web_client, world, app, db, kind):
     admin = web_client("admin")
     form = admin.get("/integrations/new").text  # the generic mapping as the form offers it
@@ -57,8 +57,9 @@ def test_the_key_is_shown_once_and_the_pasted_curl_snippet_delivers_an_alert(web
     curl = next(text for title, text in found.items() if "curl" in title)
     url, body = curl_parts(curl)
     assert url.startswith(base)
-    assert key in url or body.get("routing_key") == key
-    sent = admin.post(url.removeprefix(base), json=body)
+    headers = dict(h.split(": ", 1) for h in re.findall(r"-H '(Authorization: [^']+)'", curl))
+    assert key in url or body.get("routing_key") == key or headers.get("Authorization") == f"GenieKey {key}"
+    sent = admin.post(url.removeprefix(base), json=body, headers=headers)
     assert sent.status_code == 202, sent.text
     if kind == "alertmanager":
         block = found["Alertmanager receivers: block"]
@@ -67,6 +68,10 @@ def test_the_key_is_shown_once_and_the_pasted_curl_snippet_delivers_an_alert(web
         assert {"Python, with pdpyras", "Python, with requests", "Alertmanager pagerduty_configs",
                 "Grafana PagerDuty contact point"} <= set(found)
         assert f'EventsAPISession("{key}")' in found["Python, with pdpyras"]
+    if kind == "opsgenie":  # only the URL and the key change in a sender configured for Opsgenie
+        assert f"opsgenie_configs:\n      - api_key: {key}\n        api_url: {base}/\n" in \
+            found["Alertmanager opsgenie_configs"]
+        assert f'conf.host = "{base}"' in found["Python, with opsgenie-sdk"]
     iid = re.search(r'href="/integrations/([0-9a-f-]{36})"', r.text).group(1)
     detail = admin.get(f"/integrations/{iid}")
     assert detail.status_code == 200 and key not in detail.text and f"<code>{key[:4]}…</code>" in detail.text

@@ -85,6 +85,9 @@ class Alert(Base):
     integration_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("integrations.id", ondelete="SET NULL"))
     source: Mapped[str] = mapped_column(sa.String(16))
     dedup_key: Mapped[str] = mapped_column(sa.String(300))
+    # Where the dedup key is unique: "" for the whole service, or the hex id of the integration whose
+    # keys are its own (PagerDuty Events v2 deduplicates per routing key, so tocsin does too).
+    dedup_scope: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")
     status: Mapped[str] = mapped_column(sa.String(16), index=True)  # triggered | acknowledged | resolved
     summary: Mapped[str] = mapped_column(sa.String(1024))
     severity: Mapped[str] = mapped_column(sa.String(16))
@@ -114,8 +117,8 @@ class Alert(Base):
     paged_at: Mapped[datetime | None]
 
     __table_args__ = (
-        # One open alert per (service, dedup key), enforced by the database.
-        sa.Index("uq_alerts_open_dedup", "service_id", "dedup_key", unique=True,
+        # One open alert per (service, dedup scope, dedup key), enforced by the database.
+        sa.Index("uq_alerts_open_dedup", "service_id", "dedup_scope", "dedup_key", unique=True,
                  sqlite_where=OPEN, postgresql_where=OPEN),
         sa.Index("ix_alerts_service_key", "service_id", "dedup_key", "first_seen_at"),
         sa.Index("ix_alerts_suppressed", "suppressed_by", sqlite_where=sa.text("suppressed_by IS NOT NULL"),

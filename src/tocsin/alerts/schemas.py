@@ -91,7 +91,7 @@ class AttachIn(StrictIn):
 
 class IntegrationIn(StrictIn):
     service: str = Field(min_length=1, max_length=64, description="Service slug or id")
-    type: Literal["events_v2", "alertmanager", "grafana", "generic", "email"]
+    type: Literal["events_v2", "alertmanager", "grafana", "generic", "email", "opsgenie"]
     name: Name
     config: dict[str, Any] = Field(default_factory=dict, description="generic: {\"mapping\": {...}} or "
                                    "{\"preset\": \"datadog\", \"mapping\": {overrides}}; grafana: "

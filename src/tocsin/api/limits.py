@@ -7,6 +7,7 @@ never reaches a handler and can leave no partial write behind.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -50,17 +51,30 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-async def read_body(scope: Scope, receive: Any, send: Any, limit: int) -> bytes | None:
-    """The whole request body, or None after answering 400/413 (or when the client went away)."""
+# The body of a 400 or 413 answer, given (status, code, message): senders that speak another
+# product's API (PagerDuty, Opsgenie) get that product's error shape.
+ErrorShape = Callable[[int, str, str], Any]
+
+
+def tocsin_error(status: int, code: str, message: str) -> Any:
+    return {"error": {"code": code, "message": message, "details": {}}}
+
+
+async def read_body(scope: Scope, receive: Any, send: Any, limit: int,
+                    shape: ErrorShape = tocsin_error) -> bytes | None:
+    """The whole request body, or None after answering 400/413 (or when the client went away).
+
+    The 413 is the same whether the body declared its size (Content-Length) or was sent chunked
+    and found too large while reading."""
     declared = dict(scope.get("headers") or []).get(b"content-length")
     if declared is not None:
         try:
             too_big = int(declared) > limit
         except ValueError:
-            await reply_error(send, 400, "bad_request", "invalid Content-Length header")
+            await reply_json(send, 400, shape(400, "bad_request", "invalid Content-Length header"))
             return None
         if too_big:
-            await reply_error(send, 413, "payload_too_large", f"request body exceeds {limit} bytes")
+            await reply_json(send, 413, shape(413, "payload_too_large", f"request body exceeds {limit} bytes"))
             return None
     chunks: list[bytes] = []
     size = 0
@@ -71,7 +85,7 @@ async def read_body(scope: Scope, receive: Any, send: Any, limit: int) -> bytes 
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            await reply_error(send, 413, "payload_too_large", f"request body exceeds {limit} bytes")
+            await reply_json(send, 413, shape(413, "payload_too_large", f"request body exceeds {limit} bytes"))
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):

@@ -74,6 +74,7 @@ def parse_event(obj: Any, *, new_key: Callable[[], str], nul_free: bool = False)
     event_fields: dict[str, Any] = {}
     if action is Action.trigger:
         event_fields = _trigger_fields(body, errors)
+        event_fields["warnings"] = _lenient_timestamp(event_fields, body)
     _check_size(body, errors)
     if errors:
         raise Rejected(INVALID, errors)
@@ -144,8 +145,26 @@ def _trigger_fields(body: dict[str, Any], errors: list[str]) -> dict[str, Any]:
         "labels": labels,
         "details": payload.get("custom_details"),
         "links": links,
-        "occurred_at": _timestamp(payload, errors),
+        "occurred_at": _timestamp(payload, []),  # unparseable: the receive time (`_lenient_timestamp`)
     }
+
+
+def _lenient_timestamp(fields: dict[str, Any], body: dict[str, Any]) -> tuple[str, ...]:
+    """A trigger whose `payload.timestamp` cannot be parsed is kept, with the receive time.
+
+    PagerDuty documents the field as an ISO 8601 time of detection and does not say that it refuses
+    an event whose timestamp does not parse; a refusal (a 4xx is final for Alertmanager) would lose
+    the alert, so tocsin keeps it and says why in the alert's decisions."""
+    payload = body.get("payload")
+    stamp = payload.get("timestamp") if isinstance(payload, dict) else None
+    if stamp is None or fields.get("occurred_at") is not None:
+        return ()
+    try:
+        parse_timestamp(stamp)
+        return ()  # Go's zero time: no time given
+    except ValueError as exc:
+        return (f"payload.timestamp {str(stamp)[:64]!r} could not be parsed ({exc}); "
+                "the receive time is used instead",)
 
 
 def _choice(value: Any, enum: type[_E]) -> _E | None:

@@ -40,6 +40,7 @@ class Source(StrEnum):
     grafana = "grafana"
     generic = "generic"
     email = "email"
+    opsgenie = "opsgenie"
     heartbeat = "heartbeat"
     check = "check"
     slo = "slo"
@@ -65,6 +66,9 @@ class Event:
     links: list[dict[str, str]] = field(default_factory=list)
     occurred_at: datetime | None = None
     payload: Any = None  # this alert's part of the source payload, kept verbatim
+    # What was wrong with the event but did not stop it being stored (an unparseable timestamp):
+    # recorded in the decisions of the alert it creates.
+    warnings: tuple[str, ...] = ()
 
 
 class Rejected(Exception):

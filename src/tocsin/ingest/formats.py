@@ -17,6 +17,7 @@ import orjson
 from tocsin.inbound import alertmanager, events_v2, generic, grafana, presets
 from tocsin.inbound.common import nul_free
 from tocsin.inbound.types import MAX_EVENT_BYTES, Event, Rejected
+from tocsin.ingest import opsgenie
 from tocsin.ingest.types import Job, Reply
 from tocsin.keys import derived_secret
 
@@ -30,6 +31,9 @@ def _reply(status: int, body: dict[str, Any]) -> Reply:
 def decode(job: Job) -> None:
     """Decode the body into the job (for PagerDuty, the parsed event and `job.key`); raise Rejected."""
     if job.route in ("heartbeat", "email"):
+        return
+    if job.route == "opsgenie":
+        opsgenie.decode(job)
         return
     if job.route in PD_ROUTES and len(job.body) > MAX_EVENT_BYTES:
         raise Rejected("Event object is too large", [f"the event is {len(job.body)} bytes; the limit is "
@@ -50,7 +54,7 @@ def decode(job: Job) -> None:
 def events_for(job: Job, server_secret: str, now: datetime) -> list[Event]:
     """Return the events in an authenticated job; raise Rejected."""
     route = job.route
-    if route == "events_v2":
+    if route in ("events_v2", "opsgenie"):
         return [job.event] if job.event is not None else []
     if route in ("change", "heartbeat"):
         return []
@@ -124,6 +128,10 @@ def accepted(job: Job) -> Reply:
         return _reply(202, {"status": "success", "message": "Event processed", "dedup_key": dedup_key})
     if job.route == "change":
         return _reply(202, {"status": "success", "message": "Change event processed", "id": str(job.created_id)})
+    if job.route == "opsgenie":
+        request_id = job.items[0].event_id if job.items else uuid.uuid4()
+        return opsgenie.accepted_reply(request_id, "PONG - Heartbeat received" if job.op == "ping"
+                                       else "Request will be processed")
     if job.route == "heartbeat":
         return _reply(200, {"status": "ok", "heartbeat": job.heartbeat.name if job.heartbeat is not None else None})
     return _reply(202, {"status": "accepted", "events": len(job.items), "results": [
@@ -132,6 +140,8 @@ def accepted(job: Job) -> Reply:
 
 
 def rejected(job: Job, exc: Rejected) -> Reply:
+    if job.route == "opsgenie":
+        return opsgenie.body(exc.status, exc.message, errors=exc.errors)
     if job.route in PD_ROUTES:
         return _reply(exc.status, {"status": "invalid event", "message": exc.message, "errors": exc.errors})
     code = {401: "bad_signature", 413: "payload_too_large"}.get(exc.status, "invalid_payload")
@@ -139,6 +149,9 @@ def rejected(job: Job, exc: Rejected) -> Reply:
 
 
 def unknown_key(job: Job) -> Reply:
+    if job.route == "opsgenie":  # Opsgenie: 401 when the key is invalid or its integration disabled
+        return opsgenie.body(401, "Could not authenticate: send 'Authorization: GenieKey <key>' with the key "
+                                  "of an opsgenie integration")
     if job.route in PD_ROUTES:
         return _reply(400, {"status": "invalid event", "message": "Event object is invalid",
                             "errors": ["Invalid routing key: no events_v2 integration has this key"]})
@@ -148,6 +161,8 @@ def unknown_key(job: Job) -> Reply:
 
 def unavailable(job: Job) -> Reply:
     msg = "the event could not be stored; retry later"
+    if job.route == "opsgenie":
+        return opsgenie.body(503, msg)
     if job.route in PD_ROUTES:
         return _reply(503, {"status": "unavailable", "message": msg, "errors": [msg]})
     return _reply(503, {"error": {"code": "unavailable", "message": msg, "details": {}}})

@@ -9,11 +9,12 @@ from typing import Any, Literal
 
 from tocsin.heartbeats.models import Heartbeat
 from tocsin.inbound.events_v2 import ChangeEvent
+from tocsin.inbound.opsgenie import ActionBody
 from tocsin.inbound.types import Event
 from tocsin.integrations.models import Integration
 from tocsin.pipeline.ingest import Incoming
 
-Route = Literal["events_v2", "change", "alertmanager", "grafana", "generic", "heartbeat", "email"]
+Route = Literal["events_v2", "change", "alertmanager", "grafana", "generic", "heartbeat", "email", "opsgenie"]
 
 
 @dataclass(slots=True)
@@ -32,6 +33,12 @@ class Job:
     headers: Mapping[str, str] = field(default_factory=dict)
     done: Callable[[Reply], None] | None = None  # called with the reply, from the writer thread
     mapped: list[Event] | None = None  # email: the events the mail listener made of the message (input, kept)
+    # opsgenie: the operation (create, acknowledge, close, notes, ping, status), what its path names
+    # (alert identifier, heartbeat name or request id) and the identifierType query value
+    op: str = ""
+    target: str = ""
+    id_type: str = ""
+    action_body: ActionBody | None = None
     # filled while the batch is processed: what the body decoded to (one of three, by route) ...
     event: Event | None = None  # events_v2: the PagerDuty event
     change: ChangeEvent | None = None  # change: the PagerDuty change event
@@ -54,4 +61,5 @@ class Job:
     def reset(self) -> None:
         """Forget what processing found, to process the job again on its own (after a failed batch)."""
         self.event = self.change = self.payload = self.integration = self.heartbeat = None
+        self.action_body = None
         self.items, self.reply, self.created_id, self.confirm_url = [], None, None, None

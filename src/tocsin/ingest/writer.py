@@ -29,7 +29,7 @@ from tocsin.db import Database
 from tocsin.heartbeats.models import Heartbeat, alert_key
 from tocsin.ids import new_id
 from tocsin.inbound.types import Action, Event, Rejected, Source
-from tocsin.ingest import formats, sns
+from tocsin.ingest import formats, opsgenie, sns
 from tocsin.ingest.types import Job, Reply
 from tocsin.integrations.models import ChangeEvent, Integration
 from tocsin.keys import key_hash
@@ -141,6 +141,9 @@ class IngestWriter:
                 _decode(job)
             with self.db.unit_of_work() as session:
                 self._authenticate(session, batch)
+                for job in batch:
+                    if job.reply is None and job.route == "opsgenie":
+                        opsgenie.resolve(session, job, now)
                 for job in batch:
                     if job.reply is None:
                         _bind(job, self.server_secret, now)
@@ -277,7 +280,7 @@ def _bind(job: Job, server_secret: str, now: datetime) -> None:
     """Parse with the integration's settings into pipeline items, or set a rejection reply."""
     try:
         events = formats.events_for(job, server_secret, now)
-        if job.route == "generic":  # parsers clean what senders send; a template can still emit NUL
+        if job.route in ("generic", "opsgenie"):  # a template, or an Opsgenie path, can still carry NUL
             events = [formats.storable(e) for e in events]
     except Rejected as exc:
         job.reply = formats.rejected(job, exc)

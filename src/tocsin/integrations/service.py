@@ -27,12 +27,14 @@ class IntegrationType(StrEnum):
     grafana = "grafana"
     generic = "generic"
     email = "email"
+    opsgenie = "opsgenie"
 
 
 # Where each type of integration is sent to; `<key>` stands for its key.
 ENDPOINTS = {"events_v2": "/v2/enqueue (routing_key = <key>)", "alertmanager": "/integrations/alertmanager/<key>",
              "grafana": "/integrations/grafana/<key>", "generic": "/integrations/generic/<key>",
-             "email": "<key>@<TOCSIN_MAIL_DOMAIN>"}
+             "email": "<key>@<TOCSIN_MAIL_DOMAIN>",
+             "opsgenie": "/v2/alerts (Authorization: GenieKey <key>)"}
 
 
 def check_config(kind: IntegrationType, config: dict[str, Any]) -> dict[str, Any]:

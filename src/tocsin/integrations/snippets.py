@@ -29,8 +29,10 @@ class Snippet:
 
 
 def ingest_url(base: str, kind: str, key: str) -> str:
-    """The address a sender posts to (Events v2 carries the key in the body instead)."""
+    """The address a sender posts to (Events v2 carries the key in the body, Opsgenie in a header)."""
     base = base.rstrip("/")
+    if kind == "opsgenie":
+        return f"{base}/v2/alerts"
     return f"{base}/v2/enqueue" if kind == "events_v2" else f"{base}/integrations/{kind}/{key}"
 
 
@@ -115,6 +117,36 @@ def _generic(base: str, key: str) -> list[Snippet]:
                     "change the body if you changed the mapping.")]
 
 
+def _opsgenie(base: str, key: str, name: str) -> list[Snippet]:
+    base = base.rstrip("/")
+    url = ingest_url(base, "opsgenie", key)
+    am = (f"receivers:\n  - name: {_receiver_name(name)}\n    opsgenie_configs:\n      - api_key: {key}\n"
+          f"        api_url: {base}/\n        send_resolved: true\n")
+    sdk = ("import opsgenie_sdk\n\nconf = opsgenie_sdk.configuration.Configuration()\n"
+           f"conf.host = \"{base}\"\nconf.api_key[\"Authorization\"] = \"{key}\"\n"
+           "conf.api_key_prefix[\"Authorization\"] = \"GenieKey\"\n"
+           "alerts = opsgenie_sdk.AlertApi(api_client=opsgenie_sdk.api_client.ApiClient(configuration=conf))\n"
+           "alerts.create_alert(opsgenie_sdk.CreateAlertPayload(message=\"Disk almost full on db-1\", "
+           "alias=\"db-1-disk\", priority=\"P2\"))\n"
+           "alerts.close_alert(identifier=\"db-1-disk\", identifier_type=\"alias\", "
+           "close_alert_payload=opsgenie_sdk.CloseAlertPayload())\n")
+    curl = _curl(url, {"message": "Disk almost full on db-1", "alias": "db-1-disk", "priority": "P2"},
+                 (f"Authorization: GenieKey {key}",))
+    return [
+        Snippet("Alertmanager opsgenie_configs", "yaml", am,
+                "Only api_url and api_key change; keep your responders, priority and tags. The alias is the "
+                "dedup key, so Alertmanager's close by alias resolves the alert."),
+        Snippet("Grafana Opsgenie contact point", "text",
+                f"Integration:  Opsgenie\nAPI key:      {key}\nAlert API URL:  {url}\n",
+                "Alerting → Contact points: keep the Opsgenie integration, change only the URL and key."),
+        Snippet("Python, with opsgenie-sdk", "python", sdk),
+        Snippet("Test with curl", "shell", curl,
+                "The answer is Opsgenie's: 202 {\"result\": \"Request will be processed\", \"requestId\": ...}. "
+                f"Heartbeats: GET {base}/v2/heartbeats/<name>/ping with the same header pings the heartbeat of "
+                "that name on this integration's service."),
+    ]
+
+
 def _preset(base: str, key: str, name: str) -> list[Snippet]:
     preset = PRESETS[name]
     url = ingest_url(base, "generic", key)
@@ -145,7 +177,7 @@ def _email(key: str, domain: str | None) -> list[Snippet]:
 def snippets(kind: str, *, base_url: str, key: str, name: str = "", signing_secret: str | None = None,
              timestamp_header: str | None = None, preset: str | None = None,
              mail_domain: str | None = None) -> list[Snippet]:
-    """The snippets for an integration of `kind` (events_v2, alertmanager, grafana, generic, email); [] otherwise."""
+    """The snippets for an integration of `kind` (events_v2, alertmanager, grafana, generic, email, opsgenie); [] otherwise."""
     if kind == "generic" and preset in PRESETS:
         return _preset(base_url, key, preset)
     if kind == "email":
@@ -158,4 +190,6 @@ def snippets(kind: str, *, base_url: str, key: str, name: str = "", signing_secr
         return _events_v2(base_url, key)
     if kind == "generic":
         return _generic(base_url, key)
+    if kind == "opsgenie":
+        return _opsgenie(base_url, key, name)
     return []

@@ -74,10 +74,26 @@ class Outcome:
     reason: str
 
 
+# Senders whose dedup keys belong to the integration rather than the service: PagerDuty deduplicates
+# per routing key, so two Events v2 integrations of one service never merge, acknowledge or resolve
+# each other's alerts by a shared key.
+PER_INTEGRATION_KEYS = frozenset({"events_v2"})
+
+
+def scope_of(item: Incoming) -> str:
+    """The dedup scope of an event: its integration's hex id for PER_INTEGRATION_KEYS senders, else ""."""
+    if item.source in PER_INTEGRATION_KEYS and item.integration_id is not None:
+        return item.integration_id.hex
+    return ""
+
+
 def event_body(ev: Event) -> dict[str, Any]:
-    return {"summary": ev.summary, "severity": ev.severity.value, "source": ev.source, "labels": ev.labels,
+    body = {"summary": ev.summary, "severity": ev.severity.value, "source": ev.source, "labels": ev.labels,
             "details": ev.details, "links": ev.links,
             "occurred_at": ev.occurred_at.isoformat() if ev.occurred_at else None, "payload": ev.payload}
+    if ev.warnings:
+        body["warnings"] = list(ev.warnings)
+    return body
 
 
 def ingest(session: Session, items: Sequence[Incoming], *, now: datetime) -> list[Outcome]:
@@ -130,7 +146,7 @@ def event_from(action: str, dedup_key: str, b: dict[str, Any]) -> Event:
                  severity=AlertSeverity(b.get("severity", "error")), source=b.get("source", ""),
                  labels=b.get("labels") or {}, details=b.get("details"), links=b.get("links") or [],
                  occurred_at=parse_timestamp(b["occurred_at"]) if b.get("occurred_at") else None,
-                 payload=b.get("payload"))
+                 payload=b.get("payload"), warnings=tuple(b.get("warnings") or ()))
 
 
 def _store_events(session: Session, items: Sequence[Incoming], outcomes: Sequence[Outcome], now: datetime) -> None:
@@ -150,9 +166,9 @@ class Batch:
         self._now = now
         if ctx is not None:
             self.ctx = ctx
-        self.open: dict[tuple[uuid.UUID, str], OpenAlert] = {}
+        self.open: dict[tuple[uuid.UUID, str, str], OpenAlert] = {}  # by (service, dedup scope, key)
         self.by_sender: dict[tuple[uuid.UUID, str], OpenAlert] = {}  # open alerts by (integration, key)
-        self.previous: dict[tuple[uuid.UUID, str], Previous] = {}
+        self.previous: dict[tuple[uuid.UUID, str, str], Previous] = {}
         self.groups: dict[tuple[uuid.UUID, str], GroupRow] = {}
         self.new_alerts: list[NewAlert] = []
         self.dirty_alerts: dict[uuid.UUID, Changes] = {}
@@ -196,31 +212,31 @@ class Batch:
             self._remember(OpenAlert(*row))
 
     def _remember(self, alert: OpenAlert) -> None:
-        self.open[(alert.service_id, alert.dedup_key)] = alert
+        self.open[(alert.service_id, alert.dedup_scope, alert.dedup_key)] = alert
         if alert.integration_id is not None:
             self.by_sender[(alert.integration_id, alert.dedup_key)] = alert
 
     def _forget(self, alert: OpenAlert) -> None:
-        self.open.pop((alert.service_id, alert.dedup_key), None)
+        self.open.pop((alert.service_id, alert.dedup_scope, alert.dedup_key), None)
         if alert.integration_id is not None:
             self.by_sender.pop((alert.integration_id, alert.dedup_key), None)
 
-    def _load_previous(self, pairs: set[tuple[uuid.UUID, str]]) -> None:
-        """The latest earlier alert for each (service, key) about to get a new alert: linked, and flap-checked."""
+    def _load_previous(self, pairs: set[tuple[uuid.UUID, str, str]]) -> None:
+        """The latest earlier alert for each (service, scope, key) about to get a new alert: linked, and flap-checked."""
         pairs -= set(self.previous)
         if not pairs:
             return
-        part = (A.c.service_id, A.c.dedup_key)
-        ranked = sa.select(A.c.id, A.c.service_id, A.c.dedup_key, sa.func.row_number().over(
+        part = (A.c.service_id, A.c.dedup_scope, A.c.dedup_key)
+        ranked = sa.select(A.c.id, A.c.service_id, A.c.dedup_scope, A.c.dedup_key, sa.func.row_number().over(
             partition_by=part, order_by=(A.c.first_seen_at.desc(), A.c.id.desc())).label("rn"),
             # the key's last page, whichever earlier alert it was: flap damping pages once per window
             sa.func.max(A.c.paged_at).over(partition_by=part).label("paged_at"),
-        ).where(A.c.dedup_key.in_({k for _, k in pairs}),
-                             A.c.service_id.in_({s for s, _ in pairs})).subquery()
-        latest = sa.select(ranked.c.id, ranked.c.service_id, ranked.c.dedup_key, ranked.c.paged_at).where(
-            ranked.c.rn == 1)
-        for alert_id, service_id, dedup_key, paged_at in self.s.execute(latest):
-            self.previous[(service_id, dedup_key)] = Previous(alert_id, paged_at)
+        ).where(A.c.dedup_key.in_({k for _, _, k in pairs}),
+                             A.c.service_id.in_({s for s, _, _ in pairs})).subquery()
+        latest = sa.select(ranked.c.id, ranked.c.service_id, ranked.c.dedup_scope, ranked.c.dedup_key,
+                           ranked.c.paged_at).where(ranked.c.rn == 1)
+        for alert_id, service_id, scope, dedup_key, paged_at in self.s.execute(latest):
+            self.previous[(service_id, scope, dedup_key)] = Previous(alert_id, paged_at)
 
     def _load_groups(self, pairs: set[tuple[uuid.UUID, str]]) -> None:
         pairs -= set(self.groups)
@@ -236,12 +252,13 @@ class Batch:
         self._load(items)
         matched = [self._match(i) for i in items]
         routed = [self._route(i, labels) for i, labels in zip(items, matched, strict=True)]
-        creating = {(r.service_id, i.event.dedup_key) for i, r in zip(items, routed, strict=True)
-                    if i.event.action is Action.trigger and (r.service_id, i.event.dedup_key) not in self.open}
+        creating = {(r.service_id, scope_of(i), i.event.dedup_key) for i, r in zip(items, routed, strict=True)
+                    if i.event.action is Action.trigger
+                    and (r.service_id, scope_of(i), i.event.dedup_key) not in self.open}
         self._load_previous(creating)
         group_pairs = set()
         for i, r in zip(items, routed, strict=True):
-            if (r.service_id, i.event.dedup_key) in creating:
+            if (r.service_id, scope_of(i), i.event.dedup_key) in creating:
                 svc = self.ctx.services[r.service_id]
                 group_pairs.add((r.service_id, decide.group_key(svc.settings, i.event.labels)[0]))
         self._load_groups(group_pairs)
@@ -297,8 +314,7 @@ class Batch:
 
     def _apply(self, item: Incoming, route: Route, matched: dict[str, str]) -> Outcome:
         ev = item.event
-        key = (route.service_id, ev.dedup_key)
-        alert = self.open.get(key)
+        alert = self.open.get((route.service_id, scope_of(item), ev.dedup_key))
         if ev.action is Action.trigger:
             if alert is None:
                 return self._create(item, route, matched)
@@ -337,9 +353,11 @@ class Batch:
         ev, now = item.event, self.now
         svc = self.ctx.services[route.service_id]
         alert_id = new_id()
-        prev = self.previous.get((route.service_id, ev.dedup_key))
+        scope = scope_of(item)
+        prev = self.previous.get((route.service_id, scope, ev.dedup_key))
         alert = NewAlert(
             id=alert_id, service_id=route.service_id, integration_id=item.integration_id, dedup_key=ev.dedup_key,
+            dedup_scope=scope,
             status="triggered", occurrences=1, group_id=None, paged_at=None, incident_id=None, summary=ev.summary,
             source=item.source, severity=ev.severity.value, urgency=route.urgency, labels=ev.labels,
             details=ev.details, links=ev.links, previous_alert_id=prev.id if prev else None, first_seen_at=now,
@@ -349,6 +367,8 @@ class Batch:
         self._remember(alert)
         self.note(alert_id, "routed", route.reason, rule_id=str(route.rule_id) if route.rule_id else None,
                   service=svc.slug, urgency=route.urgency)
+        for warning in ev.warnings:
+            self.note(alert_id, "warning", warning)
         if prev:
             self.note(alert_id, "reopened", f"the same alert fired before as {prev.id}; linked",
                       previous_alert_id=str(prev.id))

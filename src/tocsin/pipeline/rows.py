@@ -30,6 +30,7 @@ class OpenAlert:
     paged_at: datetime | None
     incident_id: uuid.UUID | None
     summary: str
+    dedup_scope: str  # "" (the service) or the integration whose keys are its own (`scope_of`)
 
     @property
     def is_new(self) -> bool:

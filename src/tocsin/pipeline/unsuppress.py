@@ -83,7 +83,7 @@ def _release_chunk(session: Session, rows: Sequence[Alert], now: datetime) -> in
         labels = batch.ctx.match_labels(a.labels or {}, service_id=a.service_id, severity=a.severity, source=a.source)
         view = OpenAlert(id=a.id, service_id=a.service_id, integration_id=a.integration_id, dedup_key=a.dedup_key,
                          status=a.status, occurrences=a.occurrences, group_id=a.group_id, paged_at=a.paged_at,
-                         incident_id=a.incident_id, summary=a.summary)
+                         incident_id=a.incident_id, summary=a.summary, dedup_scope=a.dedup_scope)
         held = inhibitor.check(a.id, a.service_id, labels)
         if held is not None:
             if a.suppressed_by == INHIBITED and held.source_id == a.inhibited_by:
@@ -97,7 +97,7 @@ def _release_chunk(session: Session, rows: Sequence[Alert], now: datetime) -> in
             continue
         hold = decide.suppression(now=now, service_id=a.service_id, labels=labels, windows=batch.ctx.windows,
                                   silences=batch.ctx.silences,
-                                  last_paged_at=paged.get((a.service_id, a.dedup_key)),
+                                  last_paged_at=paged.get((a.service_id, a.dedup_scope, a.dedup_key)),
                                   flap_window_seconds=svc.settings.flap_window_seconds)
         inhibitor.firing_now(a.id, a.service_id, a.summary, labels)  # not inhibited: it can inhibit others now
         if hold is not None and hold.kind == a.suppressed_by:
@@ -118,12 +118,12 @@ def _release_chunk(session: Session, rows: Sequence[Alert], now: datetime) -> in
     return changed
 
 
-def _last_pages(session: Session, alerts: list[Alert]) -> dict[tuple[uuid.UUID, str], datetime]:
-    """When each flapping alert's key last paged (by any earlier alert)."""
+def _last_pages(session: Session, alerts: list[Alert]) -> dict[tuple[uuid.UUID, str, str], datetime]:
+    """When each flapping alert's key last paged (by any earlier alert of its dedup scope)."""
     if not alerts:
         return {}
-    stmt = (sa.select(Alert.service_id, Alert.dedup_key, sa.func.max(Alert.paged_at))
+    stmt = (sa.select(Alert.service_id, Alert.dedup_scope, Alert.dedup_key, sa.func.max(Alert.paged_at))
             .where(Alert.dedup_key.in_({a.dedup_key for a in alerts}),
                    Alert.service_id.in_({a.service_id for a in alerts}), Alert.paged_at.is_not(None))
-            .group_by(Alert.service_id, Alert.dedup_key))
-    return {(sid, key): at for sid, key, at in session.execute(stmt) if at is not None}
+            .group_by(Alert.service_id, Alert.dedup_scope, Alert.dedup_key))
+    return {(sid, scope, key): at for sid, scope, key, at in session.execute(stmt) if at is not None}

@@ -162,7 +162,7 @@ class AutoIncidentRuleIn(StrictIn):
     matchers: Annotated[list[MatcherSpec], Field(
         min_length=1, max_length=MAX_MATCHERS,
         description="Match the alert's labels plus `service` (slug), `tier` (1..4), `severity` "
-                    "(critical|error|warning|info) and `source` (events_v2|alertmanager|grafana|generic|email|"
+                    "(critical|error|warning|info) and `source` (events_v2|alertmanager|grafana|generic|email|opsgenie|"
                     "heartbeat|check); the alert's own labels win on a clash")]
     incident_severity: SeverityIn
     incident_kind: Kind = Kind.operational

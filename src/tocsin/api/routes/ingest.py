@@ -1,10 +1,12 @@
-"""Ingestion endpoints: PagerDuty Events API v2, Alertmanager, Grafana, generic JSON, heartbeats.
+"""Ingestion endpoints: PagerDuty Events API v2, Opsgenie Alert API v2, Alertmanager, Grafana, generic JSON,
+heartbeats.
 
 These are the hot path: no pydantic body models and no per-request transaction. The raw body
 goes to the group-commit writer (`inbound/writer.py`), which answers after its commit. In the
 running app, `api/fastpath.py` answers these paths before FastAPI routing; the routes here
 document them in the OpenAPI schema and answer the same way.
-Each endpoint is authenticated by an integration key (in the URL, or PagerDuty's `routing_key`).
+Each endpoint is authenticated by an integration key (in the URL, PagerDuty's `routing_key`, or Opsgenie's
+`Authorization: GenieKey` header).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from tocsin.api.fastpath import opsgenie_job  # the fast path builds the same job
 from tocsin.ingest.types import Job
 
 router = APIRouter(tags=["ingest"])
@@ -76,3 +79,54 @@ async def heartbeat_get(key: str, request: Request) -> Response:
              responses={"2XX": _HOOK, "4XX": _HOOK, "5XX": _HOOK})
 async def heartbeat_post(key: str, request: Request) -> Response:
     return await _submit(request, Job("heartbeat", b"", key=key))
+
+
+# -- Opsgenie Alert API v2 drop-in: the integration key is the GenieKey (`Authorization: GenieKey <key>`) --
+_OG = {"description": "Opsgenie shape: `{\"result\", \"took\", \"requestId\"}` or `{\"message\", \"took\", \"requestId\"}`",
+       "content": {"application/json": {"schema": {"type": "object"}}}}
+_OG_RESPONSES: dict[int | str, dict[str, Any]] = {"2XX": _OG, "4XX": _OG, "5XX": _OG}
+
+
+async def _opsgenie(request: Request, op: str, target: str) -> Response:
+    body = await request.body() if op not in ("ping", "status") else b""
+    return await _submit(request, opsgenie_job(request.scope, op, target, body))
+
+
+@router.post("/v2/alerts", summary="Opsgenie Alert API: create an alert (alias = dedup key)", status_code=202,
+             openapi_extra=_JSON_BODY, responses=_OG_RESPONSES)
+async def opsgenie_create(request: Request) -> Response:
+    return await _opsgenie(request, "create", "")
+
+
+@router.post("/v2/alerts/{identifier}/acknowledge", summary="Opsgenie Alert API: acknowledge an alert by id or alias",
+             status_code=202, responses=_OG_RESPONSES)
+async def opsgenie_acknowledge(identifier: str, request: Request) -> Response:
+    return await _opsgenie(request, "acknowledge", identifier)
+
+
+@router.post("/v2/alerts/{identifier}/close", summary="Opsgenie Alert API: close an alert by id or alias",
+             status_code=202, responses=_OG_RESPONSES)
+async def opsgenie_close(identifier: str, request: Request) -> Response:
+    return await _opsgenie(request, "close", identifier)
+
+
+@router.post("/v2/alerts/{identifier}/notes", summary="Opsgenie Alert API: add a note to an alert",
+             status_code=202, openapi_extra=_JSON_BODY, responses=_OG_RESPONSES)
+async def opsgenie_note(identifier: str, request: Request) -> Response:
+    return await _opsgenie(request, "notes", identifier)
+
+
+@router.get("/v2/alerts/requests/{request_id}", summary="Opsgenie Alert API: what an accepted request became",
+            responses=_OG_RESPONSES)
+async def opsgenie_request_status(request_id: str, request: Request) -> Response:
+    return await _opsgenie(request, "status", request_id)
+
+
+async def opsgenie_ping(name: str, request: Request) -> Response:
+    return await _opsgenie(request, "ping", name)
+
+
+for _method in ("GET", "POST", "PUT", "PATCH"):  # Opsgenie takes a ping by any of these; one operation id each
+    router.add_api_route("/v2/heartbeats/{name}/ping", opsgenie_ping, methods=[_method],
+                         operation_id=f"opsgenie_ping_{_method.lower()}", responses=_OG_RESPONSES,
+                         summary="Opsgenie Heartbeat API: ping the heartbeat of this name on the key's service")

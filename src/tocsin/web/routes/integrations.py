@@ -31,10 +31,12 @@ router = APIRouter(include_in_schema=False)
 
 KINDS = [("alertmanager", "Prometheus Alertmanager (webhook)"), ("grafana", "Grafana alerting (webhook contact point)"),
          ("events_v2", "PagerDuty Events API v2 (pdpyras, Alertmanager or Grafana PagerDuty senders)"),
+         ("opsgenie", "Opsgenie Alert API drop-in (Alertmanager opsgenie_configs, Grafana Opsgenie, opsgenie-sdk)"),
          ("generic", "Generic JSON webhook (a preset for your tool, or your own mapping)"),
          ("email", "Email (mail to an address; rules read the subject and body)")]
 KIND_LABELS = {"alertmanager": "Alertmanager", "grafana": "Grafana", "events_v2": "Events API v2",
-               "generic": "Generic webhook", "email": "Email"}
+               "generic": "Generic webhook", "email": "Email",
+               "opsgenie": "Opsgenie Alert API"}
 PRESET_CHOICES = [(p.name, p.title) for p in sorted(PRESETS.values(), key=lambda p: p.title.lower())]
 
 
