@@ -67,3 +67,20 @@ def test_sns_visit_goes_through_the_egress_guard():
         outbound_allow = ""
 
     assert sns.visit("https://127.0.0.1/?Action=ConfirmSubscription", user_policy(Settings())) is None
+
+
+@pytest.mark.both_backends  # PostgreSQL is the one that cannot store NUL
+def test_what_parse_json_unpacks_is_cleaned_and_depth_checked(client, db, admin, make_service):
+    # the body is cleaned of NUL and lone surrogates (unstorable) and depth-checked before mapping; a JSON
+    # string inside it, unpacked by parse_json, was not: the SNS preset took its summary from there
+    make_service("checkout")
+    key = create_integration(client, admin, "generic", preset="aws-sns")["key"]
+    message = '{"AlarmName": "disk \\u0000full \\ud800", "NewStateValue": "ALARM", "AlarmArn": "arn:1"}'
+    r = client.post(f"/integrations/generic/{key}", content=json.dumps({"Type": "Notification", "Message": message}))
+    assert r.status_code == 202, r.text
+    (alert,) = list_alerts(client, admin)
+    assert alert["summary"] == "disk \ufffdfull \ufffd"
+    # an admin's `alerts` expression over parse_json: a sender nests 500 deep, inside a 7-character field
+    deep = create_integration(client, admin, "generic", mapping={"engine": "jmespath", "summary": "'x'", "alerts": "parse_json(m)"})["key"]
+    r = client.post(f"/integrations/generic/{deep}", content=json.dumps({"m": "[" * 500 + "]" * 500}))
+    assert r.status_code == 400 and "deeper than" in r.text
