@@ -84,3 +84,30 @@ def test_what_parse_json_unpacks_is_cleaned_and_depth_checked(client, db, admin,
     deep = create_integration(client, admin, "generic", mapping={"engine": "jmespath", "summary": "'x'", "alerts": "parse_json(m)"})["key"]
     r = client.post(f"/integrations/generic/{deep}", content=json.dumps({"m": "[" * 500 + "]" * 500}))
     assert r.status_code == 400 and "deeper than" in r.text
+
+
+def test_sns_visits_are_bounded_however_many_confirmations_arrive():
+    # each confirmation used to start its own thread, waiting up to 10 s on the network: a flood of them
+    # (from anyone with the integration's URL) was a flood of threads
+    import threading
+    release, started = threading.Event(), []
+    lock = threading.Lock()
+
+    def slow_visit(url, policy):
+        with lock:
+            started.append(url)
+        release.wait(5)
+
+    confirm = sns.background_confirm(user_policy(type("S", (), {"outbound_allow": ""})()), visit=slow_visit)
+    before = threading.active_count()
+    for n in range(50):
+        confirm(f"{SUBSCRIBE}&n={n}")
+    assert threading.active_count() - before <= sns.MAX_IN_FLIGHT
+    release.set()
+    for t in [t for t in threading.enumerate() if t.name == "tocsin-sns-confirm"]:
+        t.join(5)
+    assert len(started) == sns.MAX_IN_FLIGHT
+    confirm(SUBSCRIBE)  # the slots are free again
+    for t in [t for t in threading.enumerate() if t.name == "tocsin-sns-confirm"]:
+        t.join(5)
+    assert started[-1] == SUBSCRIBE
