@@ -43,6 +43,8 @@ KEY_PREFIX = "mail:1:"
 MAX_PATTERN = 1_000
 MAX_SEVERITY_RULES = 20
 MAX_SCANNED = 64_000  # characters of body text patterns see, and details keep
+MAX_PARTS = 500  # lines opening a MIME part; past this the top headers and the raw text are used
+MAX_HTML = 1_000_000  # characters of an HTML body read for its text
 RULE_SECONDS = 2.0  # time one message's patterns may take in all
 PATTERN_SECONDS = 0.25  # and one pattern, so that one runaway pattern leaves time for the others
 DEFAULT_SUMMARY = (r"^\s*(?:\[?(?:PROBLEM|RESOLVED|RECOVERED|RECOVERY|OK|ALERT|ALARM|FIRING|TRIGGERED|DOWN|UP)\]?"
@@ -129,7 +131,7 @@ class _Text(HTMLParser):
 
 def html_text(html: str) -> str:
     parser = _Text()
-    parser.feed(html)
+    parser.feed(html[:MAX_HTML])  # html.parser takes seconds per megabyte of tags
     parser.close()
     lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
     return "\n".join(line for line in lines if line)
@@ -204,13 +206,16 @@ def parse(raw: bytes, *, headers_only: bool = False) -> EmailMessage:
 
 def map_message(rules: Rules, raw: bytes) -> Event:
     """Return the event one message makes. Never raises for content: an odd message still alerts."""
+    # The stdlib parser takes about half a millisecond per MIME part: a 10 MB mail of empty parts
+    # would keep a CPU busy for minutes. Such a mail is read as its top headers and raw text.
+    many_parts = raw.count(b"\n--") > MAX_PARTS
     try:
-        message = parse(raw)
+        message = parse(raw, headers_only=many_parts)
     except Exception:  # noqa: BLE001 - RecursionError on multiparts nested too deep: the top headers will do
-        message = parse(raw, headers_only=True)
+        message, many_parts = parse(raw, headers_only=True), True
     subject = clean_text(_header(message, "subject"))[:2000]
     try:
-        body = body_text(message)
+        body = _raw_body(raw) if many_parts else body_text(message)
     except Exception:  # noqa: BLE001 - RecursionError on deep nesting, parser errors in MIME parameters
         body = _raw_body(raw)
     body = clean_text(body)[:MAX_SCANNED]
