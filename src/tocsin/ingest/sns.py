@@ -40,8 +40,8 @@ def background_confirm(policy: EgressPolicy, visit: Callable[[str, EgressPolicy]
 
     Anyone holding the integration's URL can post confirmation requests; each visit may wait 10 s on
     the network. Unbounded, a flood of them was a flood of threads. Past the bound a request is stored
-    and answered as usual but not visited (logged): SNS resends an unconfirmed subscription's request,
-    and the console's "Request confirmation" in AWS sends another."""
+    and answered as usual but not visited (logged); "Request confirmation" on the subscription in the
+    SNS console sends another."""
     slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
 
     def run(url: str) -> None:
