@@ -67,3 +67,47 @@ def test_sns_visit_goes_through_the_egress_guard():
         outbound_allow = ""
 
     assert sns.visit("https://127.0.0.1/?Action=ConfirmSubscription", user_policy(Settings())) is None
+
+
+@pytest.mark.both_backends  # PostgreSQL is the one that cannot store NUL
+def test_what_parse_json_unpacks_is_cleaned_and_depth_checked(client, db, admin, make_service):
+    # the body is cleaned of NUL and lone surrogates (unstorable) and depth-checked before mapping; a JSON
+    # string inside it, unpacked by parse_json, was not: the SNS preset took its summary from there
+    make_service("checkout")
+    key = create_integration(client, admin, "generic", preset="aws-sns")["key"]
+    message = '{"AlarmName": "disk \\u0000full \\ud800", "NewStateValue": "ALARM", "AlarmArn": "arn:1"}'
+    r = client.post(f"/integrations/generic/{key}", content=json.dumps({"Type": "Notification", "Message": message}))
+    assert r.status_code == 202, r.text
+    (alert,) = list_alerts(client, admin)
+    assert alert["summary"] == "disk \ufffdfull \ufffd"
+    # an admin's `alerts` expression over parse_json: a sender nests 500 deep, inside a 7-character field
+    deep = create_integration(client, admin, "generic", mapping={"engine": "jmespath", "summary": "'x'", "alerts": "parse_json(m)"})["key"]
+    r = client.post(f"/integrations/generic/{deep}", content=json.dumps({"m": "[" * 500 + "]" * 500}))
+    assert r.status_code == 400 and "deeper than" in r.text
+
+
+def test_sns_visits_are_bounded_however_many_confirmations_arrive():
+    # each confirmation used to start its own thread, waiting up to 10 s on the network: a flood of them
+    # (from anyone with the integration's URL) was a flood of threads
+    import threading
+    release, started = threading.Event(), []
+    lock = threading.Lock()
+
+    def slow_visit(url, policy):
+        with lock:
+            started.append(url)
+        release.wait(5)
+
+    confirm = sns.background_confirm(user_policy(type("S", (), {"outbound_allow": ""})()), visit=slow_visit)
+    before = threading.active_count()
+    for n in range(50):
+        confirm(f"{SUBSCRIBE}&n={n}")
+    assert threading.active_count() - before <= sns.MAX_IN_FLIGHT
+    release.set()
+    for t in [t for t in threading.enumerate() if t.name == "tocsin-sns-confirm"]:
+        t.join(5)
+    assert len(started) == sns.MAX_IN_FLIGHT
+    confirm(SUBSCRIBE)  # the slots are free again
+    for t in [t for t in threading.enumerate() if t.name == "tocsin-sns-confirm"]:
+        t.join(5)
+    assert started[-1] == SUBSCRIBE

@@ -101,3 +101,27 @@ def test_mail_is_only_accepted_once_stored_else_451(app, client, admin, db, list
     _send(listener, address, "PROBLEM: Disk full", "Host: db-2")  # the retry
     assert app.state.ingest.wait_applied()
     assert [a["dedup_key"] for a in list_alerts(client, admin)] == ["mail:1:db-2"]
+
+
+def test_one_message_to_many_tags_of_one_address_is_one_alert(app, client, admin, listener, address):
+    # each recipient used to be mapped and stored again: 50 tags made one mail cost 50 writes
+    key, _, domain = address.partition("@")
+    raw = b"From: z@m.example.test\r\nSubject: PROBLEM: Disk full\r\n\r\nHost: db-3\r\n"
+    with smtplib.SMTP(*listener.address, timeout=10) as smtp:
+        smtp.sendmail("z@m.example.test", [f"{key}+{n}@{domain}" for n in range(20)] + [address], raw)
+    assert app.state.ingest.wait_applied()
+    (alert,) = list_alerts(client, admin)
+    assert (alert["dedup_key"], alert["occurrences"]) == ("mail:1:db-3", 1)
+
+
+def test_a_lookup_failure_at_rcpt_is_temporary(db, listener, address):
+    # aiosmtpd answers a handler's exception with a permanent 500: the sending server would drop the alert
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE integrations RENAME TO integrations_away"))
+    try:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as info:
+            _send(listener, address, "PROBLEM: Disk full", "Host: db-4")
+        assert [code for code, _ in info.value.recipients.values()] == [451]
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE integrations_away RENAME TO integrations"))

@@ -168,3 +168,19 @@ def test_client_commands_start_without_the_server_code(args):
              "'jinja2', 'tocsin.db'})\nsys.stderr.write('HEAVY=' + ','.join(heavy))\n")
     out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60)
     assert "HEAVY=" in out.stderr and out.stderr.split("HEAVY=")[-1] == "", out.stderr
+
+
+def test_what_a_sender_wrote_is_printed_as_text_not_markup_or_terminal_codes(cli_in_process, client, setup):
+    # anyone holding an integration key (or mailing an alert address) picks the summary: rich markup in it
+    # crashed every `alert list` ([/bold] closes nothing) or drew a link; ESC sequences reached the terminal
+    summary = "disk [/bold] full \x1b]0;owned\x07\x1b[2J [link=https://evil.example]click[/link]"
+    r = client.post("/v2/enqueue", json={"routing_key": setup["key"], "event_action": "trigger", "dedup_key": "x",
+                                         "payload": {"summary": summary, "source": "m", "severity": "critical"}})
+    assert r.status_code == 202, r.text
+    alert_id = json.loads(cli_in_process("alert", "list", "--json", token=setup["bob"].token).stdout)[0]["id"]
+    for args in (("alert", "list"), ("alert", "show", alert_id)):
+        result = cli_in_process(*args, token=setup["bob"].token)
+        assert result.exit_code == 0, result.output
+        out = " ".join(result.stdout.split())
+        assert "disk [/bold] full" in out and "[link=https://evil.example]click[/link]" in out
+        assert "\x1b" not in result.stdout

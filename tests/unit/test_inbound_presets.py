@@ -168,6 +168,8 @@ def test_links_keep_only_web_addresses():
     "https://sns.us-east-1.amazonaws.com:8443/?Action=ConfirmSubscription&Token=x",
     "https://sns.us-east-1.amazonaws.com/?Action=Publish&Message=x",
     "https://127.0.0.1/?Action=ConfirmSubscription",
+    "https://sns.us-east-1.amazonaws.com/?Action=Publish&x=Action=ConfirmSubscription",  # another SNS action
+    "https://sns.us-east-1.amazonaws.com\n/?Action=ConfirmSubscription",  # urlsplit drops the \n, httpx does not
 ])
 def test_sns_confirmation_refuses_addresses_off_sns(url):
     with pytest.raises(Rejected) as info:

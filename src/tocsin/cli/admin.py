@@ -21,6 +21,7 @@ from tocsin.cli.common import (
     print_json,
     self_command,
     settings,
+    styled,
 )
 from tocsin.clock import SystemClock
 from tocsin.config import Settings
@@ -329,7 +330,7 @@ def audit_verify(database_url: DatabaseUrl = None, data_dir: DataDir = None, as_
                           soft_wrap=True)
     else:
         for p in result.problems:
-            console.print(f"[red]TAMPERED[/] {p}", highlight=False, soft_wrap=True)
+            console.print(styled(("TAMPERED", "red"), f" {p}"), highlight=False, soft_wrap=True)
     if not result.ok:
         raise typer.Exit(1)
 

@@ -12,12 +12,12 @@ from typing import Annotated, Any
 import typer
 
 from tocsin.audit.service import configure_key
-from tocsin.cli.out import JsonFlag, console, err_console, fail, print_json
+from tocsin.cli.out import JsonFlag, console, err_console, fail, print_json, styled
 from tocsin.config import Settings, load_settings
 from tocsin.db import Database
 from tocsin.users.service import configure_password_hashing
 
-__all__ = ["JsonFlag", "console", "err_console", "fail", "print_json"]  # shared with the client verbs (cli/out.py)
+__all__ = ["JsonFlag", "console", "err_console", "fail", "print_json", "styled"]  # shared with the client verbs (cli/out.py)
 
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="TOCSIN_DATABASE_URL",
                                                  help="SQLAlchemy URL (default: SQLite file in the data directory)")]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli.common import DatabaseUrl, DataDir, JsonFlag, console, database, print_json, settings
+from tocsin.cli.common import DatabaseUrl, DataDir, JsonFlag, console, database, print_json, settings, styled
 
 evidence_app = typer.Typer(help="The evidence locker (chain of custody).", no_args_is_help=True)
 
@@ -35,10 +35,10 @@ def verify(
         print_json({"ok": not failed, "items": [{"incident": f.incident, "item": f.label, "name": f.name,
                                                  "outcome": f.outcome.value, "reason": f.reason} for f in findings]})
     else:
-        marks = {"ok": "[green]OK[/]", "mismatch": "[red]MISMATCH[/]", "missing": "[red]MISSING[/]",
-                 "external": "[yellow]EXTERNAL[/]"}
-        for f in findings:
-            console.print(f"{marks[f.outcome.value]} {f.incident} {f.label} {f.name!r}: {f.reason}", markup=True,
+        marks = {"ok": ("OK", "green"), "mismatch": ("MISMATCH", "red"), "missing": ("MISSING", "red"),
+                 "external": ("EXTERNAL", "yellow")}
+        for f in findings:  # names and labels are what responders typed: text, not markup
+            console.print(styled(marks[f.outcome.value], f" {f.incident} {f.label} {f.name!r}: {f.reason}"),
                           highlight=False, soft_wrap=True)
         ok = sum(1 for f in findings if f.outcome.value == "ok")
         external = sum(1 for f in findings if f.outcome.value == "external")

@@ -18,7 +18,7 @@ from rich.live import Live
 from rich.table import Table
 
 from tocsin.cli.api import DEFAULT_URL, Token, Url, call
-from tocsin.cli.out import JsonFlag, console, err_console, fail, print_json
+from tocsin.cli.out import JsonFlag, console, err_console, fail, print_json, styled
 
 exercise_app = typer.Typer(help="Scored exercises and game days (TOCSIN_URL, TOCSIN_TOKEN).", no_args_is_help=True)
 POLL = 0.5  # seconds between progress reads
@@ -40,7 +40,7 @@ def _validate(path: Path) -> Any:
         return parse(_read(path))
     except InvalidInput as exc:
         for line in (exc.details or {}).get("errors") or [str(exc)]:
-            err_console.print(f"[bold red]{path}:[/] {line}", highlight=False, soft_wrap=True)
+            err_console.print(styled((f"{path}:", "bold red"), f" {line}"), highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 

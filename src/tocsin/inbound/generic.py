@@ -303,12 +303,16 @@ class _Functions(jp_functions.Functions):
 
     @jp_functions.signature({"types": ["string", "null"]})
     def _func_parse_json(self, text: str | None) -> Any:  # an SNS Message, a JSON-in-a-string field
+        """The decoded JSON, or null; cleaned and depth-checked like a body (NUL and lone surrogates from
+        `\\u` escapes become U+FFFD: PostgreSQL cannot store them, nor UTF-8 encode them), so nothing
+        unpacked from a string is less checked than the body it came in."""
         if not text or len(text) > MAX_EVENT_BYTES:
             return None
         try:
-            return json.loads(text)
-        except ValueError:
+            value = json.loads(text)
+        except (ValueError, RecursionError):
             return None
+        return clean_json(value, what="parse_json's result")  # Rejected (400) when nested too deep
 
     @jp_functions.signature({"types": ["string", "null"]})
     def _func_tag(self, text: str | None) -> str:  # "[Triggered on {x}] CPU" -> "Triggered on {x}"
@@ -367,7 +371,7 @@ def _evaluate(expression: Expression, item: Any, name: str) -> Any:
     except Exception as exc:  # noqa: BLE001
         # Templates are operator code running on sender data: every failure (a type error
         # in JMESPath, a sandbox refusal, a division by zero) is a reason to give back.
-        reason = f"{type(exc).__name__}: {exc}"[:300]
+        reason = ("; ".join(exc.errors) if isinstance(exc, Rejected) else f"{type(exc).__name__}: {exc}")[:300]
         raise Rejected("payload is invalid", [f"{name} could not be evaluated: {reason}"]) from None
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from tocsin.inbound.types import Rejected
 
@@ -267,7 +267,7 @@ def sns_confirmation(payload: Any) -> str:
     of the sender's choosing.
     """
     url = payload.get("SubscribeURL") if isinstance(payload, dict) else None
-    if not isinstance(url, str) or not url or len(url) > MAX_SUBSCRIBE_URL:
+    if not isinstance(url, str) or not url or len(url) > MAX_SUBSCRIBE_URL or not url.isprintable() or " " in url:
         raise Rejected("payload is invalid", ["SNS SubscriptionConfirmation without a usable SubscribeURL"])
     try:
         parts = urlsplit(url)
@@ -279,6 +279,6 @@ def sns_confirmation(payload: Any) -> str:
             or not _SNS_HOST.match(host):
         raise Rejected("payload is invalid", ["SubscribeURL must be https on an Amazon SNS endpoint "
                                               "(sns.<region>.amazonaws.com); tocsin did not visit it"])
-    if "Action=ConfirmSubscription" not in parts.query:
+    if parse_qs(parts.query).get("Action") != ["ConfirmSubscription"]:  # not `x=Action=ConfirmSubscription`
         raise Rejected("payload is invalid", ["SubscribeURL is not an SNS ConfirmSubscription request"])
     return url

@@ -32,10 +32,28 @@ def visit(url: str, policy: EgressPolicy) -> int | None:
     return status
 
 
-def background_confirm(policy: EgressPolicy) -> Confirm:
-    """A confirm callable that visits each URL in its own daemon thread."""
+MAX_IN_FLIGHT = 4  # visits under way at once; more confirmation requests meanwhile are not visited
+
+
+def background_confirm(policy: EgressPolicy, visit: Callable[[str, EgressPolicy], object] = visit) -> Confirm:
+    """A confirm callable that visits each URL in its own daemon thread, at most MAX_IN_FLIGHT at once.
+
+    Anyone holding the integration's URL can post confirmation requests; each visit may wait 10 s on
+    the network. Unbounded, a flood of them was a flood of threads. Past the bound a request is stored
+    and answered as usual but not visited (logged); "Request confirmation" on the subscription in the
+    SNS console sends another."""
+    slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+
+    def run(url: str) -> None:
+        try:
+            visit(url, policy)
+        finally:
+            slots.release()
 
     def confirm(url: str) -> None:
-        threading.Thread(target=visit, args=(url, policy), name="tocsin-sns-confirm", daemon=True).start()
+        if not slots.acquire(blocking=False):
+            log.warning("SNS subscription confirmation not visited: %d visits already under way", MAX_IN_FLIGHT)
+            return
+        threading.Thread(target=run, args=(url,), name="tocsin-sns-confirm", daemon=True).start()
 
     return confirm

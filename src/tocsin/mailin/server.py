@@ -8,7 +8,10 @@ integration's, stored hashed like every key. The listener
 - refuses messages over TOCSIN_MAIL_MAX_BYTES (aiosmtpd's SIZE limit: 552);
 - answers 250 only once the alert is durably stored: each message goes through the ingest
   writer (`tocsin.ingest.writer`), which answers after its commit. A storage failure answers 451,
-  so the sending server keeps the message and retries.
+  so the sending server keeps the message and retries; so does any other failure (aiosmtpd's own
+  answer to a handler's exception is a permanent 500 quoting it, which would lose the alert);
+- maps and stores a message once per integration, however many of its addresses (`+tags`) it
+  was sent to.
 
 It speaks plain SMTP without TLS or AUTH: run it behind the organisation's MTA, or on a port only
 that MTA (or the monitoring tools) reach. `tocsin serve` starts it when TOCSIN_MAIL_LISTEN is set.
@@ -36,6 +39,7 @@ from tocsin.keys import key_hash
 log = logging.getLogger("tocsin.mailin")
 
 MAX_RECIPIENTS = 50
+_TRY_LATER = "451 4.3.0 The alert could not be stored; try again later"
 _RULES: dict[tuple[uuid.UUID, bytes], mail.Rules] = {}
 
 
@@ -69,6 +73,20 @@ class MailHandler:
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
+        try:
+            return await self._rcpt(envelope, address)
+        except Exception:
+            log.exception("checking a mail recipient failed")
+            return _TRY_LATER
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        try:
+            return await self._data(envelope)
+        except Exception:
+            log.exception("storing a mail as an alert failed")
+            return _TRY_LATER
+
+    async def _rcpt(self, envelope: Envelope, address: str) -> str:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients"
         key = local_key(address, self.domain)
@@ -77,13 +95,13 @@ class MailHandler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+    async def _data(self, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         jobs: list[Job] = []
-        for address in envelope.rcpt_tos:
-            key = local_key(address, self.domain)
-            found = await asyncio.to_thread(self._lookup, key) if key else None
-            if key is None or found is None:
+        keys = dict.fromkeys(k for k in (local_key(a, self.domain) for a in envelope.rcpt_tos) if k)
+        for key in keys:  # key+a@ and key+b@ are one integration: one alert, not one per tag
+            found = await asyncio.to_thread(self._lookup, key)
+            if found is None:
                 continue  # deleted since RCPT: nothing to deliver to
             rules = _rules(*found)
             if rules is None:
@@ -95,7 +113,7 @@ class MailHandler:
             return "550 5.1.1 No such alert address here"
         replies: list[Reply] = await asyncio.gather(*(self.writer.reply(job) for job in jobs))
         if any(r.status >= 500 for r in replies):
-            return "451 4.3.0 The alert could not be stored; try again later"
+            return _TRY_LATER
         if all(r.status == 404 for r in replies):
             return "550 5.1.1 No such alert address here"
         if any(400 <= r.status < 500 and r.status != 404 for r in replies):
