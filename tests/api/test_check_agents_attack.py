@@ -7,7 +7,11 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
+
+# the run-time windows and the locking are the database's: both backends
+pytestmark = pytest.mark.both_backends
 
 API = "/api/v1"
 CHECK = {"service": "web", "name": "home", "kind": "http", "target": "https://example.test/", "timeout_seconds": 5,

@@ -63,7 +63,7 @@ def test_a_location_is_offline_after_three_silent_intervals() -> None:
 def test_the_agent_talks_to_the_server_over_https_only_except_on_loopback() -> None:
     assert check_server_url("https://tocsin.example/") == "https://tocsin.example"
     assert check_server_url("http://127.0.0.1:8000") == "http://127.0.0.1:8000"
-    for url in ("http://tocsin.example", "ftp://tocsin.example", "http://10.0.0.5"):
+    for url in ("http://tocsin.example", "ftp://tocsin.example", "http://10.0.0.5", "http://tocsin.localhost"):
         with pytest.raises(ValueError):
             check_server_url(url)
 
