@@ -91,3 +91,21 @@ def test_a_non_admin_cannot_tell_which_agents_exist(client, make_person) -> None
     real = r.json()["id"]
     for agent_id in (real, str(uuid.uuid4())):
         assert client.delete(f"{API}/agents/{agent_id}", headers=viewer.headers).status_code == 403
+
+
+def test_results_buffered_before_a_pause_move_nothing_after_it(client, clock, make_person, make_service) -> None:
+    make_service("web")
+    admin = make_person("admin")
+    key = _agents(client, admin, "eu-west")["eu-west"]
+    check = client.post(f"{API}/checks", json={**CHECK, "locations": ["eu-west"], "failures_to_alert": 2},
+                        headers=admin.headers).json()
+    ran = clock.now()
+    assert client.patch(f"{API}/checks/{check['id']}", json={"enabled": False}, headers=admin.headers).status_code == 200
+    assert _report(client, key, check["id"], (ran, False))["accepted"] == 1  # kept for uptime
+    assert client.patch(f"{API}/checks/{check['id']}", json={"enabled": True}, headers=admin.headers).status_code == 200
+    # one failure after the pause is one, not the second of a streak the pause had forgotten
+    clock.advance(minutes=1)
+    _report(client, key, check["id"], (clock.now(), False))
+    assert client.get(f"{API}/checks/{check['id']}", headers=admin.headers).json()["state"] != "down"
+    places = client.get(f"{API}/checks/{check['id']}/locations", headers=admin.headers).json()["items"]
+    assert places[0]["state"] == "unknown" and places[0]["uptime"]["checks"] == 2

@@ -73,9 +73,11 @@ def apply_result(s: Session, check: Check, location: str, result: ProbeResult, *
     retried batch may arrive after a newer one)."""
     if store:
         store_result(s, check, location, result, at)
-    if not note_location(s, check, location, result, at):
-        return None
+    # a paused check (an agent's buffered results arriving after the pause) keeps the result and
+    # moves nothing: pausing forgot the locations' streaks, a late result must not bring them back
     if not check.enabled or location not in check.locations:
+        return None
+    if not note_location(s, check, location, result, at):
         return None
     return _transition(s, check, verdict(s, check, now))
 
