@@ -109,3 +109,13 @@ def test_results_buffered_before_a_pause_move_nothing_after_it(client, clock, ma
     assert client.get(f"{API}/checks/{check['id']}", headers=admin.headers).json()["state"] != "down"
     places = client.get(f"{API}/checks/{check['id']}/locations", headers=admin.headers).json()["items"]
     assert places[0]["state"] == "unknown" and places[0]["uptime"]["checks"] == 2
+
+
+def test_an_agent_key_opens_no_user_route(client, make_person, make_service) -> None:
+    make_service("web")
+    admin = make_person("admin")
+    key = _agents(client, admin, "eu-west")["eu-west"]
+    check = client.post(f"{API}/checks", json={**CHECK, "locations": ["eu-west"]}, headers=admin.headers).json()
+    for path in ("/checks", f"/checks/{check['id']}", f"/checks/{check['id']}/locations", "/agents", "/incidents"):
+        assert client.get(f"{API}{path}", headers=key).status_code == 401, path
+    assert client.post(f"{API}/agents", json={"name": "rogue"}, headers=key).status_code == 401
