@@ -119,3 +119,32 @@ def test_an_agent_key_opens_no_user_route(client, make_person, make_service) -> 
     for path in ("/checks", f"/checks/{check['id']}", f"/checks/{check['id']}/locations", "/agents", "/incidents"):
         assert client.get(f"{API}{path}", headers=key).status_code == 401, path
     assert client.post(f"{API}/agents", json={"name": "rogue"}, headers=key).status_code == 401
+
+
+def test_an_agent_splits_a_batch_the_server_finds_too_large_and_loses_nothing(
+        client, db, clock, make_person, make_service) -> None:
+    from tocsin.agent.runner import Agent
+    from tocsin.agent.server import Server
+
+    make_service("web")
+    admin = make_person("admin")
+    r = client.post(f"{API}/agents", json={"name": "eu-west"}, headers=admin.headers)
+    check = client.post(f"{API}/checks", json={**CHECK, "locations": ["eu-west"]}, headers=admin.headers).json()
+    import httpx
+
+    class ToApp(httpx.BaseTransport):  # the agent's requests, handed to this app (its body limit: 64 KiB in tests)
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            got = client.request(request.method, str(request.url), content=request.read(),
+                                 headers=dict(request.headers))
+            return httpx.Response(got.status_code, content=got.content, headers=dict(got.headers))
+
+    server = Server("http://127.0.0.1", r.json()["key"], transport=ToApp())
+    agent = Agent(server)
+    start = clock.now() - timedelta(hours=5)
+    agent.buffer.extend({"check_id": check["id"], "at": (start + timedelta(minutes=i)).isoformat(), "ok": False,
+                         "latency_ms": None, "status_code": None, "error": "connect timeout " + "x" * 600,
+                         "tls_expires_at": None} for i in range(120))  # about 80 KB: one batch is too large
+    assert agent.flush(0.0) is True and not agent.buffer and agent.batch < 120
+    server.close()
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM check_results")).scalar_one() == 120
