@@ -1,7 +1,7 @@
 """Checks from many places, in the browser, with a real `tocsin agent` process.
 
 Runbook (an admin): on /agents, register the agent "e2e-west" (its key is shown once, with the
-command that starts it); start `tocsin agent --url ... --key ...` as the page says (plus
+command that starts it); start `TOCSIN_AGENT_KEY=... tocsin agent --url ...` as the page says (plus
 --allow-private: the target is on loopback); create a check of the server's own /readyz run from
 "server, e2e-west"; the check's page shows both locations up, each with its runs, uptime and
 latency, and the quorum line; /agents shows the agent online with one check. Revoking it makes
@@ -45,7 +45,7 @@ def test_a_check_run_from_the_server_and_an_agent_shows_each_location(site: Site
     key = page.locator("#agent-key").inner_text().strip()
     assert re.fullmatch(r"tca_[0-9a-f]{32}", key), key
     start = page.locator("#agent-start").inner_text().strip()
-    assert start == f"tocsin agent --url {site.url} --key {key}", start
+    assert start == f"TOCSIN_AGENT_KEY={key} tocsin agent --url {site.url}", start
     check_a11y(page, "agents page with a new key")
 
     log = (tmp_path / "agent.log").open("wb")

@@ -114,3 +114,20 @@ def test_fifty_most_recent_plus_every_unresolved(db: Database) -> None:
     assert len(names) == 51 and "Elevated API errors" in names  # still open, so kept beyond the 50
     with db.unit_of_work() as s:
         assert s.execute(sa.select(sa.func.count()).select_from(StatusPage)).scalar_one() == 1
+
+
+def test_a_check_run_from_several_places_paints_only_where_its_quorum_fails(db: Database, make_service) -> None:  # noqa: ANN001
+    from tocsin.checks.models import Check, CheckResult
+
+    seeded = seed(db, service_id=make_service("cdn"))
+    start = NOW - timedelta(days=1, hours=12)
+    with db.unit_of_work() as s:
+        check = s.execute(sa.select(Check).where(Check.name == "cdn probe")).scalar_one()
+        check.locations, check.quorum = ["server", "eu-west"], 2
+        # eu-west (one agent: flaky, or a stolen key) fails for an hour; the server fails its last 20 minutes
+        s.add_all([CheckResult(check_id=check.id, at=start + timedelta(minutes=m), ok=m == 60, location="eu-west")
+                   for m in range(61)])  # failing 0:00-60:00
+        s.add_all([CheckResult(check_id=check.id, at=start + timedelta(minutes=m, seconds=30),
+                               ok=m < 40 or m == 60, location="server") for m in range(61)])  # failing 40:30-60:30
+    day = load(db, seeded.page_id).component(str(seeded.cdn)).uptime.days[-2]
+    assert day.down_seconds == pytest.approx(19.5 * 60)  # only where both failed (40:30-60:00), not eu-west's hour

@@ -34,6 +34,15 @@ def test_the_check_is_down_when_a_quorum_of_locations_fails(states: dict[str, st
     assert decide(states, quorum=2, current=current).state == expected
 
 
+def test_a_failing_location_that_falls_silent_holds_the_alert_while_others_pass() -> None:
+    # A and B failed (quorum 2 of 3) and C passes; B's agent is cut off: silence is not recovery.
+    states = {"a": "down", "b": "offline", "c": "up"}
+    assert decide(states, quorum=2, current="down", silent_down=["b"]).state == "down"
+    assert decide({**states, "a": "offline"}, quorum=2, current="down", silent_down=["a", "b"]).state == "down"
+    assert decide(states, quorum=2, current="up", silent_down=["b"]).state == "up"  # silence never opens one
+    assert decide({**states, "b": "up"}, quorum=2, current="down", silent_down=["b"]).state == "up"  # B passes again
+
+
 def test_the_verdict_says_who_fails_and_whether_the_quorum_can_be_reached() -> None:
     v = decide({"eu": "down", "us": "offline", "ap": "offline"}, quorum=2, current="up")
     assert v.failing == ("eu",) and v.reporting == 1 and not v.quorum_reachable
@@ -54,7 +63,7 @@ def test_a_location_is_offline_after_three_silent_intervals() -> None:
 def test_the_agent_talks_to_the_server_over_https_only_except_on_loopback() -> None:
     assert check_server_url("https://tocsin.example/") == "https://tocsin.example"
     assert check_server_url("http://127.0.0.1:8000") == "http://127.0.0.1:8000"
-    for url in ("http://tocsin.example", "ftp://tocsin.example", "http://10.0.0.5"):
+    for url in ("http://tocsin.example", "ftp://tocsin.example", "http://10.0.0.5", "http://tocsin.localhost"):
         with pytest.raises(ValueError):
             check_server_url(url)
 

@@ -148,3 +148,18 @@ def test_status_intervals_cover_the_window_from_the_last_earlier_change() -> Non
     got = uptime.status_intervals(changes, initial="operational", since=since, until=until)
     assert got == [Interval(since, t("2026-11-02", "06:00"), "partial_outage"),
                    Interval(t("2026-11-02", "06:00"), until, "operational")]
+
+
+def test_a_check_run_from_several_places_fails_on_the_page_only_where_its_quorum_fails() -> None:
+    t = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+    def span(a: int, b: int) -> Interval:
+        return Interval(t + timedelta(minutes=a), t + timedelta(minutes=b), "failed")
+
+    eu, us, ap = [span(0, 10), span(20, 30)], [span(5, 25)], [span(40, 50)]
+    # quorum 2: eu and us overlap 5-10 and 20-25; ap alone (a flaky or hostile agent) paints nothing
+    assert uptime.quorum_spans([eu, us, ap], 2) == [span(5, 10), span(20, 25)]
+    assert uptime.quorum_spans([ap], 2) == []
+    # quorum 1 (the server alone, or any one place): the union, touching spans joined
+    assert uptime.quorum_spans([eu, us, ap], 1) == [span(0, 30), span(40, 50)]
+    assert uptime.quorum_spans([[span(0, 5)], [span(5, 8)]], 1) == [span(0, 8)]

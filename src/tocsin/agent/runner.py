@@ -2,7 +2,8 @@
 
 Results wait in a bounded in-memory buffer (the oldest go first when it is full: the newest say most
 about now) and are posted in batches; each carries its run time, which with the check and location
-identifies it, so re-posting a batch whose answer was lost counts nothing twice.
+identifies it, so re-posting a batch whose answer was lost counts nothing twice. A batch the server
+finds too large (413: its body limit is configurable) is halved until it fits, not dropped.
 
 Egress: probes go through the same guard as the server's. Link-local and cloud metadata addresses
 (169.254.169.254 and the rest of `tocsin.net.guard.ALWAYS_DENIED`) are always refused; private,
@@ -71,6 +72,7 @@ class Agent:
         self._fetch_at = 0.0
         self._post_at = 0.0
         self._fetch_backoff, self._post_backoff = Backoff(), Backoff()
+        self.batch = BATCH  # halved when the server finds a batch too large (413)
 
     # --- assignments -----------------------------------------------------------------------
     def refresh(self, now: float) -> None:
@@ -126,7 +128,7 @@ class Agent:
     def flush(self, now: float) -> bool:
         """Post buffered results in batches; False when the server is away (they stay buffered)."""
         while self.buffer:
-            batch = list(self.buffer)[:BATCH]
+            batch = list(self.buffer)[:self.batch]
             try:
                 answer = self.server.report(batch)
             except ServerError as exc:
@@ -142,6 +144,11 @@ class Agent:
                     log.warning("the server refused results of %d checks no longer assigned here", len(foreign))
                     self._discard(foreign)
                     self._fetch_at = now
+                    continue
+                if exc.status == 413 and len(batch) > 1:  # the server's body limit: smaller batches, nothing lost
+                    self.batch = max(1, len(batch) // 2)
+                    log.warning("the server found %d results too large a batch; posting %d at a time",
+                                len(batch), self.batch)
                     continue
                 if exc.status == 401:
                     delay = self._post_backoff.next_delay()

@@ -31,7 +31,9 @@ class Refused(Exception):
 
 
 def _loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
+    # "localhost" itself (in /etc/hosts), not "*.localhost": without a resolver that maps those to
+    # loopback (nss-myhostname) they go to DNS, and the key would cross the network in clear text.
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback

@@ -3,7 +3,9 @@ its key once (tocsin keeps its SHA-256, like integration keys); the agent fetche
 its location and reports their results, which move that location's verdict and, by quorum, the check's.
 
 Results are idempotent per (check, location, run time): an agent that retries a batch whose answer
-it lost is not counted twice. A batch naming a check not assigned to the agent is refused whole
+it lost is not counted twice. A result closer than `locations.min_gap` to another of the same
+location is dropped (listed in `rejected`): a check runs once per interval, and a flood of results
+with distinct run times must neither fill the database nor flap the alert. A batch naming a check not assigned to the agent is refused whole
 (Forbidden, the check ids in the details) and nothing of it is stored.
 """
 
@@ -18,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.audit.service import record
-from tocsin.checks.locations import SERVER, apply_result, is_duplicate
+from tocsin.checks.locations import SERVER, apply_result, is_duplicate, min_gap, too_close
 from tocsin.checks.models import Check, CheckAgent
 from tocsin.checks.probe import ProbeResult
 from tocsin.checks.quorum import OFFLINE_AFTER_INTERVALS
@@ -150,6 +152,10 @@ def accept_results(session: Session, agent: CheckAgent, reports: Sequence[Report
         check = checks[report.check_id]
         if is_duplicate(session, check.id, agent.name, report.at):
             duplicates += 1
+            continue
+        if too_close(session, check, agent.name, report.at):
+            rejected.append({"index": index, "error": f"less than {min_gap(check).total_seconds():g} s from another "
+                                                      "result of this location (a check runs once per interval)"})
             continue
         event = apply_result(session, check, agent.name, report.result, at=report.at, now=now)
         accepted += 1

@@ -53,7 +53,10 @@ def verdict(s: Session, check: Check, now: datetime) -> Verdict:
     rows = {r.location: r for r in s.execute(sa.select(CheckLocation).where(CheckLocation.check_id == check.id))
             .scalars()}
     states = {loc: location_state(check, rows.get(loc), now) for loc in check.locations}
-    return decide(states, quorum=effective_quorum(check.quorum, len(check.locations)), current=check.state)
+    silent_down = [loc for loc, state in states.items() if state == "offline" and loc in rows
+                   and rows[loc].state == "down"]
+    return decide(states, quorum=effective_quorum(check.quorum, len(check.locations)), current=check.state,
+                  silent_down=silent_down)
 
 
 def store_result(s: Session, check: Check, location: str, result: ProbeResult, at: datetime) -> None:
@@ -70,9 +73,11 @@ def apply_result(s: Session, check: Check, location: str, result: ProbeResult, *
     retried batch may arrive after a newer one)."""
     if store:
         store_result(s, check, location, result, at)
-    if not note_location(s, check, location, result, at):
-        return None
+    # a paused check (an agent's buffered results arriving after the pause) keeps the result and
+    # moves nothing: pausing forgot the locations' streaks, a late result must not bring them back
     if not check.enabled or location not in check.locations:
+        return None
+    if not note_location(s, check, location, result, at):
         return None
     return _transition(s, check, verdict(s, check, now))
 
@@ -135,6 +140,25 @@ def is_duplicate(s: Session, check_id: uuid.UUID, location: str, at: datetime) -
     return s.execute(sa.select(CheckResult.id).where(
         CheckResult.check_id == check_id, CheckResult.location == location, CheckResult.at == at).limit(1)
     ).first() is not None
+
+
+# Results of one location closer together than this (or half the check's interval, when shorter)
+# are refused: an agent runs a check once per interval, so more is a fault or a flood (a stolen key
+# posting thousands of results with distinct run times would fill the database, flap the alert
+# with every result, and outvote the other locations in the check's uptime).
+MAX_MIN_GAP = timedelta(seconds=30)
+
+
+def min_gap(check: Check) -> timedelta:
+    return min(MAX_MIN_GAP, timedelta(seconds=check.interval_seconds / 2))
+
+
+def too_close(s: Session, check: Check, location: str, at: datetime) -> bool:
+    """True when this location has a stored result less than `min_gap(check)` from `at`."""
+    gap = min_gap(check)
+    return s.execute(sa.select(CheckResult.id).where(
+        CheckResult.check_id == check.id, CheckResult.location == location,
+        CheckResult.at > at - gap, CheckResult.at < at + gap).limit(1)).first() is not None
 
 
 @dataclass(frozen=True)

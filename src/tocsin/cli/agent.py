@@ -13,7 +13,8 @@ import typer
 def agent(
     url: Annotated[str, typer.Option("--url", help="The tocsin server, e.g. https://tocsin.example")],
     key: Annotated[str, typer.Option("--key", envvar="TOCSIN_AGENT_KEY",
-                                     help="This agent's key (shown once when an admin registered it)")],
+                                     help="This agent's key (shown once when an admin registered it); better in TOCSIN_AGENT_KEY, "
+                                          "as a command line is visible to every user of the machine")],
     interval: Annotated[int, typer.Option("--interval", min=5, max=3600,
                                           help="Seconds between fetches of the assigned checks")] = 60,
     allow_private: Annotated[bool, typer.Option(

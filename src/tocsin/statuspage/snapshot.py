@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tocsin.checks.models import Check, CheckResult
+from tocsin.checks.quorum import effective_quorum
 from tocsin.statuspage import uptime
 from tocsin.statuspage.models import (
     ComponentStatusChange,
@@ -121,30 +122,37 @@ def _changes(session: Session, ids: list[uuid.UUID], since: datetime) -> dict[uu
 
 def _failing(session: Session, check_ids: set[uuid.UUID], since: datetime,
              now: datetime) -> dict[uuid.UUID, list[uptime.Interval]]:
-    """Failing spans of each linked check in the window: a failed result lasts until the next
-    result (computed in the database, so only failed rows come back), at most 3 check intervals."""
+    """Failing spans of each linked check in the window: a failed result lasts until the same
+    location's next result (computed in the database, so only failed rows come back), at most 3
+    check intervals; a check run from several locations fails where a quorum of them does."""
     out: dict[uuid.UUID, list[uptime.Interval]] = {}
     if not check_ids:
         return out
 
-    gaps = {cid: timedelta(seconds=3 * max(1, int(sec or 60))) for cid, sec in session.execute(
-        sa.select(Check.id, Check.interval_seconds).where(Check.id.in_(check_ids))).all()}
-    ordered = (sa.select(CheckResult.check_id, CheckResult.at, CheckResult.ok,
-                         sa.func.lead(CheckResult.at).over(partition_by=CheckResult.check_id,
+    gaps, quorums = {}, {}
+    for cid, sec, locations, quorum in session.execute(
+            sa.select(Check.id, Check.interval_seconds, Check.locations, Check.quorum)
+            .where(Check.id.in_(check_ids))).all():
+        gaps[cid] = timedelta(seconds=3 * max(1, int(sec or 60)))
+        quorums[cid] = effective_quorum(quorum, len(locations or ["server"]))
+    # each location's results in their own sequence: a failure lasts until that location's next result
+    ordered = (sa.select(CheckResult.check_id, CheckResult.location, CheckResult.at, CheckResult.ok,
+                         sa.func.lead(CheckResult.at).over(partition_by=(CheckResult.check_id, CheckResult.location),
                                                            order_by=CheckResult.at).label("next_at"))
                .where(CheckResult.check_id.in_(check_ids), CheckResult.at >= since - timedelta(days=1))
                .subquery())
-    rows = session.execute(sa.select(ordered.c.check_id, ordered.c.at, ordered.c.next_at)
+    rows = session.execute(sa.select(ordered.c.check_id, ordered.c.location, ordered.c.at, ordered.c.next_at)
                            .where(ordered.c.ok.is_(False))).all()
-    spans: dict[uuid.UUID, list[uptime.Interval]] = {}
-    for cid, at, next_at in rows:
+    spans: dict[uuid.UUID, dict[str, list[uptime.Interval]]] = {}
+    for cid, location, at, next_at in rows:
         at = _aware(at)
         gap = gaps.get(cid, timedelta(minutes=3))
         end = min(_aware(next_at) if next_at is not None else now, at + gap, now)
         if end > at:
-            spans.setdefault(cid, []).append(uptime.Interval(at, end, "failed"))
-    for cid, items in spans.items():
-        out[cid] = uptime.merge(items)
+            spans.setdefault(cid, {}).setdefault(location, []).append(uptime.Interval(at, end, "failed"))
+    for cid, by_location in spans.items():
+        # failing on the page as in alerting: only while a quorum of the check's locations fails
+        out[cid] = uptime.quorum_spans(by_location.values(), quorums.get(cid, 1))
     return out
 
 

@@ -6,7 +6,8 @@ A component's uptime for a day is the share of that day's *counted* time it was 
   saw an outage, the others did not), `degraded_performance` and `operational` are up;
 - `under_maintenance` is left out of the denominator (announced work is not downtime);
 - time a linked synthetic check was failing counts as down, whatever the posted status says
-  (the check saw it even if nobody updated the page), unless under maintenance;
+  (the check saw it even if nobody updated the page), unless under maintenance; a check run
+  from several locations is failing while a quorum of them fails (as it alerts);
 - time before the component existed, and time after `now`, is not counted.
 
 Days are calendar days in the page's time zone, so a day can be 23 or 25 hours long across
@@ -110,6 +111,27 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
         else:
             out.append(iv)
     return out
+
+
+def quorum_spans(per_location: Iterable[Sequence[Interval]], quorum: int) -> list[Interval]:
+    """The spans when at least `quorum` locations' failing spans overlap (each location's spans
+    merged first), so a check run from several places shows failing on the page only when its
+    quorum failed, as it alerts: one flaky (or hostile) location below the quorum paints nothing."""
+    edges: list[tuple[datetime, int]] = []
+    for spans in per_location:
+        for iv in merge(spans):
+            edges += [(iv.start, 1), (iv.end, -1)]
+    out: list[Interval] = []
+    count, start = 0, None
+    for at, step in sorted(edges, key=lambda e: (e[0], e[1])):  # an end before a start at the same instant
+        count += step
+        if count >= quorum and start is None:
+            start = at
+        elif count < quorum and start is not None:
+            if at > start:
+                out.append(Interval(start, at, "failed"))
+            start = None
+    return merge(out)
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:

@@ -64,6 +64,7 @@ def list_agents(ctx: CtxDep) -> Any:
                summary="Revoke an agent (admin): its key stops working at once")
 def revoke_agent(agent_id: uuid.UUID, ctx: CtxDep) -> Any:
     with ctx.work() as (s, me):
+        me.require(OrgRole.admin, "revoking agents")  # before the lookup: a 404 would tell which agents exist
         agent = agents.require_agent(s, agent_id)
         out = _agent_out(agent, agents.agents_of(s), ctx.now)
         agents.revoke_agent(s, actor=me, now=ctx.now, agent=agent)

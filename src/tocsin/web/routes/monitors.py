@@ -279,6 +279,7 @@ def register_agent(request: Request, ctx: CtxDep, form: CsrfForm) -> Response:
 
 @router.post("/agents/{agent_id}/revoke")
 def revoke_agent(request: Request, agent_id: str, ctx: CtxDep, form: CsrfForm) -> Response:
+    ctx.principal.require(OrgRole.admin, "revoking agents")  # before the lookup: a 404 would tell which exist
     aid = parse_uuid(agent_id, "agent")
     with ctx.work() as (s, me):
         agent = check_agents.require_agent(s, aid)
