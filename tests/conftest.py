@@ -174,12 +174,20 @@ def _fresh_sqlite(template: Path, path: Path, request: pytest.FixtureRequest) ->
     return path
 
 
+@pytest.fixture
+def sqlite_template(_sqlite_template: Path) -> Path:
+    """The SQLite file each SQLite test's database is a fresh copy of: the empty migrated one. A module
+    whose tests all start from the same seeded rows may override this with a file it seeded once
+    (tests/security/test_principals.py does), instead of seeding them again in every test."""
+    return _sqlite_template
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest) -> str:
     """The URL of an empty, migrated database: one per test on each backend (on SQLite a fresh
     copy of the migrated template, on PostgreSQL the worker's database emptied)."""
     if request.param == "sqlite":
-        path = _fresh_sqlite(request.getfixturevalue("_sqlite_template"),
+        path = _fresh_sqlite(request.getfixturevalue("sqlite_template"),
                              request.getfixturevalue("_sqlite_worker_path"), request)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("_pg_migrated")
