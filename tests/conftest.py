@@ -20,9 +20,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
-from tests.harness.backends import BACKENDS, CHEAP_PASSWORD_HASHING, PG_ADMIN_URL, TEST_EGRESS, pg_conninfo
+from tests.harness.backends import (
+    BACKENDS,
+    CHEAP_PASSWORD_HASHING,
+    PG_ADMIN_URL,
+    TEST_EGRESS,
+    create_test_database,
+    pg_conninfo,
+)
 from tests.harness.ingest import AppliedClient
 from tests.harness.people import Person, person_factory, service_factory, team_factory
 from tocsin.clock import ManualClock
@@ -80,9 +86,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pg_server_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run; yields its SQLAlchemy URL."""
     name = f"tocsin_test_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    url = create_test_database(name)  # commits without waiting for fsync (tests/harness/backends.py)
     yield url
     with psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -170,12 +174,20 @@ def _fresh_sqlite(template: Path, path: Path, request: pytest.FixtureRequest) ->
     return path
 
 
+@pytest.fixture
+def sqlite_template(_sqlite_template: Path) -> Path:
+    """The SQLite file each SQLite test's database is a fresh copy of: the empty migrated one. A module
+    whose tests all start from the same seeded rows may override this with a file it seeded once
+    (tests/security/test_principals.py does), instead of seeding them again in every test."""
+    return _sqlite_template
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest) -> str:
     """The URL of an empty, migrated database: one per test on each backend (on SQLite a fresh
     copy of the migrated template, on PostgreSQL the worker's database emptied)."""
     if request.param == "sqlite":
-        path = _fresh_sqlite(request.getfixturevalue("_sqlite_template"),
+        path = _fresh_sqlite(request.getfixturevalue("sqlite_template"),
                              request.getfixturevalue("_sqlite_worker_path"), request)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("_pg_migrated")

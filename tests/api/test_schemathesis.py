@@ -38,6 +38,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.hypothesis import builder as hypothesis_builder
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.harness.ingest import AppliedClient
@@ -65,6 +66,33 @@ def _load_schema() -> Any:
 
 
 schema = _load_schema()
+
+
+# schemathesis plans every operation's coverage-phase cases (hypothesis @example()s) while it collects
+# the tests: ~15 s of CPU for ~300 operations, in every xdist worker, although each worker runs only its
+# share. The planning is deferred to each test's setup (`_coverage_cases` below): the same cases, made by
+# the same code, only for the tests this process runs. hypothesis reads a test's explicit examples when
+# it runs, from the function they were attached to, which `add_coverage` changes in place.
+_add_coverage = hypothesis_builder.add_coverage
+
+
+def _add_coverage_later(test: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
+    test._tocsin_plan_coverage = lambda: _add_coverage(test, *args, **kwargs)  # type: ignore[attr-defined]
+    return test
+
+
+hypothesis_builder.add_coverage = _add_coverage_later
+
+
+@pytest.fixture(autouse=True)
+def _coverage_cases(request: pytest.FixtureRequest) -> None:
+    """Attach this operation's coverage-phase cases to its test before it runs (see above)."""
+    if getattr(request.node, "operation_label", None) is None:
+        return  # not one of the schema's tests
+    plan = getattr(request.node.obj, "_tocsin_plan_coverage", None)
+    assert plan is not None, "schemathesis no longer builds its tests as tests/api/test_schemathesis.py expects"
+    del request.node.obj._tocsin_plan_coverage
+    assert plan() is request.node.obj
 
 # Keys of the rows the `seeded` fixture made (the same in every copy of its database), by path parameter kind.
 KNOWN: dict[str, list[str]] = {}

@@ -24,9 +24,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
-from sqlalchemy.engine import make_url
 
-from tests.harness.backends import PG_ADMIN_URL, pg_conninfo
+from tests.harness.backends import PG_ADMIN_URL, create_test_database, pg_conninfo
 from tests.harness.browser import DESKTOP
 from tests.harness.site import Site, seed, start_servers
 from tocsin.db.migrate import upgrade
@@ -77,9 +76,7 @@ def pg_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """Two servers on one fresh, seeded PostgreSQL database of its own (not the suite's shared one,
     which other tests truncate)."""
     name = f"tocsin_e2e_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(pg_conninfo(PG_ADMIN_URL), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    url = create_test_database(name)
     s: Site | None = None
     try:
         upgrade(url)

@@ -52,6 +52,21 @@ class WebUser:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+def web_user_factory(db: Any, clock: Any, system: Any, make_person: Any) -> Any:
+    """make_web_user(role="responder", name=None, teams=None) -> WebUser: a person made by `make_person`
+    (tests/harness/people.py) with an API token and the console password `PASSWORD` (the
+    `make_web_user` fixture; also for a world seeded once per module)."""
+    from tocsin.users.service import require_user, update_user
+
+    def make(role: str = "responder", name: str | None = None, teams: list[str] | None = None) -> WebUser:
+        person = make_person(role, teams=teams, name=name)
+        with db.unit_of_work() as s:
+            update_user(s, actor=system, now=clock.now(), user=require_user(s, person.id), password=PASSWORD)
+        return WebUser(person.id, person.email, person.name, person.role, person.token)
+
+    return make
+
+
 def login(client: TestClient, email: str, password: str, next_path: str | None = None):
     data = {"email": email, "password": password}
     if next_path is not None:

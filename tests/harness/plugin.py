@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.console import PASSWORD, WebUser
+from tests.harness.console import web_user_factory
 from tests.harness.mattermost import FakeMattermost
 from tests.harness.ports import free_port
 from tests.harness.processes import TocsinProcess
@@ -93,15 +93,7 @@ def runbook(db, clock, system, make_person, make_team, make_service, smtp, twili
 def make_web_user(db, clock, system, make_person):  # noqa: ANN001
     """make_web_user(role="responder", name=None, teams=None) -> WebUser: a person with an API token and the
     console password `PASSWORD`."""
-    from tocsin.users.service import require_user, update_user
-
-    def make(role: str = "responder", name: str | None = None, teams: list[str] | None = None) -> WebUser:
-        person = make_person(role, teams=teams, name=name)
-        with db.unit_of_work() as s:
-            update_user(s, actor=system, now=clock.now(), user=require_user(s, person.id), password=PASSWORD)
-        return WebUser(person.id, person.email, person.name, person.role, person.token)
-
-    return make
+    return web_user_factory(db, clock, system, make_person)
 
 
 @pytest.fixture

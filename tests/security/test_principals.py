@@ -22,16 +22,19 @@ nor a 422 can stand in for the refusal) and a rule; RULES says what each princip
 each rule: "ok" (2xx or 3xx; a 409 counts, it means the request got past authorisation), 401
 (the API's "unauthenticated", or for the console a redirect to /login), 403 or 404. Every test
 gets a fresh database, so each principal walks the table in its own world, in table order (reads,
-then writes, then deletions). `test_the_table_covers_every_route` fails for a route the table does
+then writes, then deletions); on SQLite that database is a copy of the world seeded once per module
+(`_world_file`), plus the principal's own things. `test_the_table_covers_every_route` fails for a route the table does
 not list, so a new route cannot skip the matrix.
 """
 
 from __future__ import annotations
 
 import base64
+import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -882,8 +885,15 @@ def _ok(r: Any, *status: int) -> Any:
 
 
 def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: Any, who: str) -> tuple[dict, dict]:
-    """The organisation every principal walks, made through the API by an admin; returns (world,
-    principals) where principals maps each kind to (WebUser or None, extra credential state)."""
+    """The organisation every principal walks, made through the API by an admin, with `who`'s own
+    things; returns (world, principals) where principals maps each kind to its WebUser."""
+    world, people = seed_world(client, db, clock, system, make_web_user)
+    return seed_own(client, db, clock, system, world, people, who)
+
+
+def seed_world(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: Any) -> tuple[dict, dict]:
+    """The part of `seed` that is the same for every principal (seeded once per module on SQLite:
+    `sqlite_template` below)."""
     from tocsin.automation.service import request_run
     from tocsin.chatops import accounts as chat_accounts
     from tocsin.contacts.models import ContactMethod
@@ -891,7 +901,6 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
     from tocsin.incidents import guests
     from tocsin.incidents.access import require_incident
     from tocsin.sso.tokens import create_token as create_scim_token
-    from tocsin.users.service import create_token, require_user
     from tocsin.web.sessions import create_invite
 
     admin = make_web_user("admin", name="Ada Admin")
@@ -1038,12 +1047,6 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         target = require_incident(s, system, ref)
         grant = str(guests.invite(s, actor=system, now=clock.now(), incident=target, email="counsel@law.example",
                                   name="Cass Counsel", duration=timedelta(days=2), max_days=30)[0].id)
-        if who == "guest":
-            _grant, token = guests.invite(s, actor=system, now=clock.now(), incident=target, name="Gil Guest",
-                                          email="gil@ir.example", duration=timedelta(days=2), max_days=30)
-            user, _ = guests.accept(s, now=clock.now(), token=token, name="Gil Guest", password=PASSWORD)
-            guest = WebUser(id=user.id, email=user.email, name=user.name, role="guest",
-                            token=create_token(s, actor=system, now=clock.now(), user=user, name="tests")[1])
     with db.unit_of_work() as s:  # open invitations (the API has none: they are the console's)
         invite_a, invite_b = (str(create_invite(s, actor=system, now=clock.now(), email=f"invitee-{n}@example.test",
                                                 name=f"Invitee {n}", org_role="viewer")[0].id) for n in "ab")
@@ -1068,12 +1071,59 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         offered = _ok(client.post(f"{api}/shift-swaps/{swaps[name]}/offers", json={}, **A), 201)
         swaps[f"{name}_offer"] = offered["offers"][0]["id"]
 
-    # the principal's own things: tokens to revoke, a note to edit, a contact method to delete
     people = {"viewer": viewer, "responder": responder, "admin": admin, "other": other, "deactivated": gone,
               "revoked": revoked}
+    iocs = _indicator_world(client, api, A, (viewer, responder, helper))  # issue 17
+    world = {
+        "helper": helper.email, "helper_id": str(helper.id), "helper_cm": helper_cm["id"],
+        "helper_rule": helper_rule["id"], "integration": integration["id"], "alert": alert["id"],
+        "group": alert["group_id"],
+        "routing_rule": routing_rule["id"], "silence": silence["id"], "window": window["id"],
+        **seconds, "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"], "heartbeat": heartbeat["id"], "check": check["id"], "layer": layer["id"],
+        "api_override": api_override["id"], "override": override["id"], "ref": ref, "note": note["id"],
+        "pm": pm["id"], "template": template["id"], "item": item["id"], "item_ref": item["ref"],
+        "problem": problem["ref"], "component": component["id"], "spare_component": spare_component["id"],
+        "status_incident": status_incident["id"], "maintenance": maintenance["id"], "subscriber": subscriber["id"],
+        "own_token": str(uuid.uuid4()), "own_token2": str(uuid.uuid4()), "own_cm": str(uuid.uuid4()),
+        "own_note": note["id"], "invite_a": invite_a, "invite_b": invite_b, "own_rule": str(uuid.uuid4()),
+        "own_push": str(uuid.uuid4()), "integration2": integration2["id"], "heartbeat2": heartbeat2["id"],
+        "check2": check2["id"], "layer2": layer2["id"], "spare_component2": spare_component2["id"],
+        "agent": agent["id"], "agent2": agent2["id"], "slo": slo["id"], "slo2": slo2["id"], "slo3": slo3["id"],
+        "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps,
+        "sec": sec, "step": step, "ctpl": ctpl, "wflow": wflow, "exercise": exercise, "commstpl": commstpl, "stake": stake,
+        "stake2": stake2, "osec": osec, "hook_id": hook_id, "spare_hook": spare_hook, **aruns,
+        "sec_art33": owed["art33@gdpr"],
+        "sec_art34": owed["art34@gdpr"], "sec_ew": owed["early-warning@nis2"], "sec_note": owed["notification@nis2"],
+        **iocs, "scim_token": scim_token, "lsec": lsec, "draft": draft, "grant": grant,
+        "own_chat": str(uuid.uuid4()),
+        "link_token": chat_accounts.link_token(client.app.state.settings.resolved_secret_key(),
+                                               chat_accounts.ChatIdentity("slack", "T1", "U-linked"), now=clock.now()),
+    }
+    return world, people
+
+
+def seed_own(client: TestClient, db: Any, clock: Any, system: Any, world: dict, people: dict,
+             who: str) -> tuple[dict, dict]:
+    """`who`'s own things in the seeded world (tokens to revoke, a note to edit, a contact method to
+    delete; the guest and their token); returns copies of (world, people) naming them."""
+    from tocsin.chatops import accounts as chat_accounts
+    from tocsin.contacts.models import ContactMethod
+    from tocsin.incidents import guests
+    from tocsin.incidents.access import require_incident
+    from tocsin.users.service import create_token, require_user
+
+    world, people = {**world, "who": who}, dict(people)
+    A = {"headers": people["admin"].headers}  # noqa: N806
+    api, ref = API, world["ref"]
     me = people.get(who)
-    if who == "guest":
-        people["guest"] = guest  # nothing of their own to make: the walk's own_* ids are random
+    if who == "guest":  # invited to the restricted incident; nothing of their own to make: the own_* ids are random
+        with db.unit_of_work() as s:
+            target = require_incident(s, system, ref)
+            _grant, token = guests.invite(s, actor=system, now=clock.now(), incident=target, name="Gil Guest",
+                                          email="gil@ir.example", duration=timedelta(days=2), max_days=30)
+            user, _ = guests.accept(s, now=clock.now(), token=token, name="Gil Guest", password=PASSWORD)
+            people["guest"] = WebUser(id=user.id, email=user.email, name=user.name, role="guest",
+                                      token=create_token(s, actor=system, now=clock.now(), user=user, name="tests")[1])
     own: dict[str, str] = {}
     if me is not None:
         with db.unit_of_work() as s:  # a chat user linked to them, to unlink
@@ -1096,38 +1146,13 @@ def seed(client: TestClient, db: Any, clock: Any, system: Any, make_web_user: An
         if who in ("responder", "admin", "other"):  # on call in ops for a while: they may ask for cover
             _ok(client.post(f"{api}/schedules/ops/overrides", json={
                 "starts_at": "2026-01-10T00:00:00Z", "ends_at": "2026-01-10T02:00:00Z", "user": me.email}, **A), 201)
-        own["own_note"] = note["id"] if who in ("anonymous", "deactivated", "revoked", "other") else _ok(
+        own["own_note"] = world["note"] if who in ("anonymous", "deactivated", "revoked", "other") else _ok(
             client.post(f"{api}/incidents/{ref}/notes", json={"text": f"{who}'s note"}, **A), 201)["id"]
         if who in ("viewer", "responder"):  # their own note, written as them where they may
             r = client.post(f"{api}/incidents/{ref}/notes", json={"text": f"{who}'s note"}, headers=me.headers)
             if r.status_code == 201:
                 own["own_note"] = r.json()["id"]
-    iocs = _indicator_world(client, api, A, (viewer, responder, helper))  # issue 17
-    world = {
-        "helper": helper.email, "helper_id": str(helper.id), "helper_cm": helper_cm["id"],
-        "helper_rule": helper_rule["id"], "integration": integration["id"], "alert": alert["id"],
-        "group": alert["group_id"],
-        "routing_rule": routing_rule["id"], "silence": silence["id"], "window": window["id"],
-        **seconds, "auto_rule": auto_rule["id"], "inhibition_rule": inhibition_rule["id"], "heartbeat": heartbeat["id"], "check": check["id"], "layer": layer["id"],
-        "agent": agent["id"], "agent2": agent2["id"],
-        "api_override": api_override["id"], "override": override["id"], "ref": ref, "note": note["id"],
-        "pm": pm["id"], "template": template["id"], "item": item["id"], "item_ref": item["ref"],
-        "problem": problem["ref"], "component": component["id"], "spare_component": spare_component["id"],
-        "status_incident": status_incident["id"], "maintenance": maintenance["id"], "subscriber": subscriber["id"],
-        "who": who, "own_token": str(uuid.uuid4()), "own_token2": str(uuid.uuid4()), "own_cm": str(uuid.uuid4()),
-        "own_note": note["id"], "invite_a": invite_a, "invite_b": invite_b, "own_rule": str(uuid.uuid4()),
-        "own_push": str(uuid.uuid4()), "integration2": integration2["id"], "heartbeat2": heartbeat2["id"],
-        "check2": check2["id"], "slo": slo["id"], "slo2": slo2["id"], "slo3": slo3["id"], "layer2": layer2["id"], "spare_component2": spare_component2["id"],
-        "subscriber2": subscriber2["id"], "p256dh": P256DH, "push_auth": "A" * 22, **swaps, **own,
-        "sec": sec, "step": step, "ctpl": ctpl, "wflow": wflow, "exercise": exercise, "commstpl": commstpl, "stake": stake,
-        "stake2": stake2, "osec": osec, "hook_id": hook_id, "spare_hook": spare_hook, **aruns,
-        "sec_art33": owed["art33@gdpr"],
-        "sec_art34": owed["art34@gdpr"], "sec_ew": owed["early-warning@nis2"], "sec_note": owed["notification@nis2"],
-        **iocs, "scim_token": scim_token, "lsec": lsec, "draft": draft, "grant": grant,
-        "own_chat": own.get("own_chat", str(uuid.uuid4())),
-        "link_token": chat_accounts.link_token(client.app.state.settings.resolved_secret_key(),
-                                               chat_accounts.ChatIdentity("slack", "T1", "U-linked"), now=clock.now()),
-    }
+    world.update(own)
     return world, people
 
 
@@ -1172,12 +1197,54 @@ def test_the_table_covers_every_route(app):
     assert {r.rule for r in ROUTES} <= set(RULES) | {KEYED, STREAM}
 
 
+@pytest.fixture(scope="module")
+def _world_file(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
+    """`seed_world` made once per module (per xdist worker) in a SQLite file, with the `app` fixture's
+    settings and an unmoved ManualClock as in a test; returns (the file, world, people). Each
+    principal's walk starts from a fresh copy of that file (`sqlite_template`) and adds its own things."""
+    from tests.conftest import _app_settings
+    from tests.harness.console import web_user_factory
+    from tests.harness.ingest import AppliedClient
+    from tests.harness.people import person_factory
+    from tocsin.app import create_app
+    from tocsin.clock import ManualClock
+    from tocsin.db import Database
+    from tocsin.principal import Principal
+
+    path = tmp_path_factory.mktemp("principals") / "world.db"
+    shutil.copy(_sqlite_template, path)
+    db, clock, system = Database(f"sqlite:///{path}"), ManualClock(), Principal.system("tests")
+    app = create_app(settings=_app_settings(), db=db, clock=clock)
+    try:
+        with AppliedClient(app, raise_server_exceptions=False) as client:
+            world, people = seed_world(client, db, clock, system,
+                                       web_user_factory(db, clock, system, person_factory(db, clock, system)))
+    finally:
+        app.state.ingest.close()
+        db.dispose()  # the last connection closes: the WAL is checkpointed into the file
+    return path, world, people
+
+
+@pytest.fixture
+def sqlite_template(request: pytest.FixtureRequest, _sqlite_template: Path) -> Path:
+    """The walks start from the seeded world (tests/conftest.py `db_url` copies this); the other tests
+    of the module from an empty database."""
+    if "who" in request.fixturenames:
+        return request.getfixturevalue("_world_file")[0]
+    return _sqlite_template
+
+
 @pytest.mark.slow  # walks every route (make test runs it; make test-fast leaves it out)
 @pytest.mark.parametrize("who", PRINCIPALS)
-def test_each_principal_gets_what_the_table_says(app, client, db, clock, system, make_web_user, console_as, who):
+def test_each_principal_gets_what_the_table_says(request, app, client, db, db_url, clock, system, make_web_user,
+                                                 console_as, who):
     from tocsin.web.auth import COOKIE, csrf_for
 
-    world, people = seed(client, db, clock, system, make_web_user, who)
+    if db_url.startswith("sqlite"):  # the shared world is already in this test's copy of _world_file
+        _path, world, people = request.getfixturevalue("_world_file")
+        world, people = seed_own(client, db, clock, system, world, people, who)
+    else:
+        world, people = seed(client, db, clock, system, make_web_user, who)
     me: WebUser | None = people.get(who)
     web = console_as(me)
     headers = me.headers if me is not None else {}
