@@ -22,7 +22,7 @@ from tocsin.services.models import Service
 AT = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 PROBED = ("pending_events", "unsuppress", "heartbeats", "checks", "escalations", "action_reminders",
           "obligation_reminders", "update_reminders", "workflows", "automation_runs", "chat_follow", "chat_deliver",
-          "slos")
+          "slos", "check_quorum")
 
 
 def test_concurrent_writers_of_one_file_all_commit_and_none_loses_an_update(db_url):

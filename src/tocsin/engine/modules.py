@@ -23,6 +23,7 @@ from tocsin.automation import jobs as automation
 from tocsin.chatops import deliver as chat
 from tocsin.chatops import follow as chat_follow
 from tocsin.chatops.clients import enabled as chat_enabled
+from tocsin.checks import blind
 from tocsin.checks.models import Check
 from tocsin.checks.monitor import checks
 from tocsin.comms import reminders as update_reminders
@@ -166,6 +167,7 @@ ORDER = [
     ("unsuppress", probed(_holds_due, unsuppress)),
     ("heartbeats", probed(_heartbeats_due, heartbeats)),
     ("checks", probed(_checks_due, checks)),
+    ("check_quorum", probed(blind.has_work, blind.check_quorum)),
     ("slos", probed(slo_job.has_work, slo_job.slos)),
     ("escalations", probed(_escalations_due, escalations)),
     ("action_reminders", probed(_reminders_due, action_reminders)),
