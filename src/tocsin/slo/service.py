@@ -215,7 +215,8 @@ def parse_windows(text: str) -> list[timedelta]:
     found: list[timedelta] = []
     for part in (p.strip().lower() for p in text.split(",") if p.strip()):
         unit = {"m": 60, "h": 3600, "d": 86400}.get(part[-1:])
-        if unit is None or not part[:-1].isdigit() or len(part) > 8:
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+        if unit is None or not (part[:-1].isascii() and part[:-1].isdigit()) or len(part) > 8:
             raise _bad("windows", "windows are like 15m, 2h or 1d, separated by commas")
         window = timedelta(seconds=int(part[:-1]) * unit)
         if not timedelta(minutes=1) <= window <= timedelta(days=max(WINDOW_DAYS)):
