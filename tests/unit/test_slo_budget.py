@@ -152,6 +152,11 @@ def test_prometheus_answer_is_summed(payload, value):
     ({"status": "success", "data": {"resultType": "vector", "result": [{"nope": 1}]}},
      "Prometheus answered in an unexpected shape"),
     (["not", "an", "object"], "Prometheus refused the query (error)"),
+    # finite samples whose sum overflows: an infinite count would make every budget NaN
+    ({"status": "success", "data": {"resultType": "vector", "result": [{"value": [1, "1e308"]}] * 2}},
+     "the query gave an implausibly large count"),
+    ({"status": "success", "data": {"resultType": "scalar", "result": [1, "1e16"]}},
+     "the query gave an implausibly large count"),
 ])
 def test_prometheus_failures_are_summarized_never_echoed(payload, summary):
     with pytest.raises(QueryFailed) as failed:

@@ -22,6 +22,9 @@ from tocsin.net.guard import Blocked
 WINDOW = "$window"
 TIMEOUT = 5.0
 MAX_CATCH_UP = timedelta(hours=1)  # after a long pause, one query covers at most this much
+# More events than this in one query's span (an hour at most) is a broken query or server: summed
+# over a 30-day window, such counts would overflow to infinity and every budget would read NaN.
+MAX_EVENTS = 1e15
 # Prometheus's documented errorType values: named in a summary because they are a closed set.
 ERROR_TYPES = frozenset({"timeout", "canceled", "execution", "bad_data", "internal", "unavailable", "not_found"})
 
@@ -62,7 +65,10 @@ def _number(payload: Any) -> float:
     finite = [v for v in values if not math.isnan(v)]  # NaN: no samples in the window, no events
     if any(math.isinf(v) or v < 0 for v in finite):
         raise QueryFailed("the query gave a negative or infinite count")
-    return sum(finite)
+    total = sum(finite)
+    if not total <= MAX_EVENTS:  # inf too: finite samples can sum past the largest float
+        raise QueryFailed("the query gave an implausibly large count")
+    return total
 
 
 def query(client: httpx.Client, base_url: str, expr: str, at: datetime) -> float:
