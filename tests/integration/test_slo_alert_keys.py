@@ -22,8 +22,8 @@ def _send(db, clock, service_id, action: Action, key: str, source: str) -> None:
 
 def _open(db) -> list[tuple[str, str, str]]:
     with db.unit_of_work() as s:
-        return sorted(s.execute(sa.select(Alert.dedup_key, Alert.summary, Alert.status)
-                                .where(Alert.status != "resolved")).tuples())
+        return sorted(tuple(r) for r in s.execute(sa.select(Alert.dedup_key, Alert.summary, Alert.status)
+                                                  .where(Alert.status != "resolved")))
 
 
 def test_an_outside_sender_cannot_touch_an_slo_alert(db, clock, make_service):
