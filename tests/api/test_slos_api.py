@@ -125,7 +125,7 @@ def test_bad_counts_are_refused(client, db, scene, body, status):
     refused(client, db, "POST", f"{API}/slos/{scene['slo']}/events", scene["responder"], status, json=body)
 
 
-@pytest.mark.parametrize("windows", ["15", "5x", "0m", "31d", ",".join(["1h"] * 11)])
+@pytest.mark.parametrize("windows", ["15", "5x", "0m", "31d", ",".join(["1h"] * 11), "\u00b2m", "\u0665m"])
 def test_bad_burn_windows_are_refused(client, scene, windows):
     r = client.get(f"{API}/slos/{scene['slo']}", params={"windows": windows}, headers=scene["viewer"].headers)
     assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "windows"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from tocsin.slo.budget import (
@@ -17,7 +18,7 @@ from tocsin.slo.budget import (
     is_good_probe,
     sli,
 )
-from tocsin.slo.prometheus import QueryFailed, _number, expression
+from tocsin.slo.prometheus import QueryFailed, _number, expression, query
 
 PAGE_1H, PAGE_6H, TICKET = RULES
 
@@ -152,6 +153,11 @@ def test_prometheus_answer_is_summed(payload, value):
     ({"status": "success", "data": {"resultType": "vector", "result": [{"nope": 1}]}},
      "Prometheus answered in an unexpected shape"),
     (["not", "an", "object"], "Prometheus refused the query (error)"),
+    # finite samples whose sum overflows: an infinite count would make every budget NaN
+    ({"status": "success", "data": {"resultType": "vector", "result": [{"value": [1, "1e308"]}] * 2}},
+     "the query gave an implausibly large count"),
+    ({"status": "success", "data": {"resultType": "scalar", "result": [1, "1e16"]}},
+     "the query gave an implausibly large count"),
 ])
 def test_prometheus_failures_are_summarized_never_echoed(payload, summary):
     with pytest.raises(QueryFailed) as failed:
@@ -162,3 +168,22 @@ def test_prometheus_failures_are_summarized_never_echoed(payload, summary):
 def test_window_placeholder():
     assert expression("sum(increase(x[$window]))", timedelta(minutes=1)) == "sum(increase(x[60s]))"
     assert expression("sum(increase(x[$window]))", timedelta(milliseconds=10)) == "sum(increase(x[1s]))"
+
+
+@pytest.mark.parametrize(("body", "summary"), [
+    (b'{"status": "success", "data": {"resultType": "vector", "result": [' + b'{"value": [1, "1"]},' * 100_000
+     + b"]}}", "Prometheus answered with more than 1 MB: sum the query to one series"),
+    (b"[" * 100_000, "Prometheus answered HTTP 200 without JSON"),  # nested past the recursion limit
+])
+def test_a_hostile_prometheus_answer_is_refused_in_our_words(body, summary):
+    """A server that dumps every series, or nests its JSON 100,000 deep: a summary, never a crash."""
+    sent = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        sent.append(dict(httpx.QueryParams(request.content.decode())))
+        return httpx.Response(200, content=body)
+
+    with httpx.Client(transport=httpx.MockTransport(server)) as client, pytest.raises(QueryFailed) as failed:
+        query(client, "http://prometheus.test", "sum(up)", datetime(2026, 1, 1, tzinfo=UTC))
+    assert str(failed.value) == summary and not failed.value.unreachable
+    assert sent[0]["timeout"] == "4s"  # Prometheus gives up on an expensive query before we do

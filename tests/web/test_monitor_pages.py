@@ -173,3 +173,15 @@ def test_monitor_posts_are_csrf_checked_and_bad_ids_are_404(web_client, world):
     assert admin.get(f"/checks/{SOME_ID}").status_code == 404
     token = csrf(admin, "/heartbeats")
     assert post_form(admin, f"/heartbeats/{SOME_ID}/delete", {}, token=token).status_code == 404
+
+
+
+def test_an_slo_form_with_non_ascii_digits_is_a_readable_4xx(web_client, world):
+    """str.isdigit() takes "²"; int() does not: the form answers 422, not 500."""
+    admin = web_client("admin")
+    for form in ({"window_days": "\u00b2"}, {"latency_threshold_ms": "\u00b9\u00b2"}):
+        data = {"name": "Checkout", "target": "99.9", "source": "push", "kind": "availability", "window_days": "30",
+                **form}
+        r = post_form(admin, "/services/checkout/slos", data, page="/services/checkout")
+        assert r.status_code == 422, r.text
+        assert "must be a whole number" in html.unescape(r.text)

@@ -46,6 +46,22 @@ class Source(StrEnum):
     slo = "slo"
 
 
+# tocsin's own alerts (heartbeats, checks, SLO burn rates) use keys of these forms, and only they may:
+# a sender that names one (the ids are readable by anyone signed in) gets `OUTSIDE_PREFIX` put before
+# it, so it can neither resolve, acknowledge nor swallow tocsin's alert, and still ends its own.
+OWN_SOURCES = frozenset({Source.heartbeat.value, Source.check.value, Source.slo.value})
+OWN_KEY_PREFIXES = ("hb:", "check:", "slo:")
+OUTSIDE_PREFIX = "ext:"
+
+
+def outside_key(source: str, dedup_key: str) -> str:
+    """The key an event from `source` is applied with: its own, unless an outside sender named one of
+    tocsin's own keys."""
+    if source in OWN_SOURCES or not dedup_key.startswith(OWN_KEY_PREFIXES):
+        return dedup_key
+    return OUTSIDE_PREFIX + dedup_key
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One alert event, whatever tool sent it.

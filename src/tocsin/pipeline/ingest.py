@@ -10,6 +10,7 @@ decisions are made in memory, and rows are written with executemany, outside the
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -38,7 +39,7 @@ from tocsin.db.bulk import insert_objects, insert_rows
 from tocsin.flows.alerts import closed as alerts_closed
 from tocsin.ids import new_id
 from tocsin.inbound.timeparse import parse_timestamp
-from tocsin.inbound.types import Action, AlertSeverity, Event
+from tocsin.inbound.types import Action, AlertSeverity, Event, outside_key
 from tocsin.pipeline import decide
 from tocsin.pipeline.context import Context, ServiceView, load_context
 from tocsin.pipeline.decide import Route
@@ -105,6 +106,10 @@ def ingest(session: Session, items: Sequence[Incoming], *, now: datetime) -> lis
     """
     if not items:
         return []
+    for item in items:
+        key = outside_key(item.source, item.event.dedup_key)
+        if key != item.event.dedup_key:
+            item.event = dataclasses.replace(item.event, dedup_key=key)
     try:
         with session.begin_nested():
             outcomes = Batch(session, now).run(items)

@@ -82,10 +82,10 @@ def slos(ec: JobContext) -> int:
     won = _claim(ec)
     fetched = _fetch(ec, [(i, g or "", t or "", r) for i, src, g, t, r in won if src == "prometheus"])
     done = 0
-    for slo_id, *_ in won:
+    for slo_id, _src, good, total, _read in won:
         try:
             with ec.db.unit_of_work() as s:
-                done += _evaluate(s, slo_id, ec.now, fetched.get(slo_id))
+                done += _evaluate(s, slo_id, ec.now, fetched.get(slo_id), queried=(good, total))
         except Exception:  # one SLO's bug must not stop the others; it is tried again next minute
             log.exception("evaluating SLO %s failed", slo_id)
     return done
@@ -107,12 +107,15 @@ def _read_checks(s: Session, slo: Slo, now: datetime) -> None:
     slo.last_error = None
 
 
-def _evaluate(s: Session, slo_id: uuid.UUID, now: datetime, fetched: Fetched | None) -> int:
+def _evaluate(s: Session, slo_id: uuid.UUID, now: datetime, fetched: Fetched | None,
+              *, queried: tuple[str | None, str | None]) -> int:
     slo = s.execute(sa.select(Slo).where(Slo.id == slo_id).with_for_update()).scalar_one_or_none()
     if slo is None:
         return 0  # deleted since the claim
     if slo.source == "check":
         _read_checks(s, slo, now)
+    elif slo.source == "prometheus" and (slo.good_query, slo.total_query) != queried:
+        pass  # an admin changed the queries while the old ones ran: their counts are not this SLO's now
     elif slo.source == "prometheus":
         if isinstance(fetched, str):
             slo.last_error = fetched

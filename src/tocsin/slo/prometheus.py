@@ -11,7 +11,9 @@ in our own words (`QueryFailed`), so no remote text reaches a caller or the cons
 
 from __future__ import annotations
 
+import json
 import math
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +23,14 @@ from tocsin.net.guard import Blocked
 
 WINDOW = "$window"
 TIMEOUT = 5.0
+# Prometheus is asked to give up first (its `timeout` parameter), so an expensive query fails as
+# itself (errorType timeout) instead of as a silent server that holds up every other SLO's query.
+QUERY_TIMEOUT = "4s"
+MAX_ANSWER_BYTES = 1_000_000  # a summed query answers in a few hundred bytes; a dump of every series does not
 MAX_CATCH_UP = timedelta(hours=1)  # after a long pause, one query covers at most this much
+# More events than this in one query's span (an hour at most) is a broken query or server: summed
+# over a 30-day window, such counts would overflow to infinity and every budget would read NaN.
+MAX_EVENTS = 1e15
 # Prometheus's documented errorType values: named in a summary because they are a closed set.
 ERROR_TYPES = frozenset({"timeout", "canceled", "execution", "bad_data", "internal", "unavailable", "not_found"})
 
@@ -62,27 +71,49 @@ def _number(payload: Any) -> float:
     finite = [v for v in values if not math.isnan(v)]  # NaN: no samples in the window, no events
     if any(math.isinf(v) or v < 0 for v in finite):
         raise QueryFailed("the query gave a negative or infinite count")
-    return sum(finite)
+    total = sum(finite)
+    if not total <= MAX_EVENTS:  # inf too: finite samples can sum past the largest float
+        raise QueryFailed("the query gave an implausibly large count")
+    return total
 
 
 def query(client: httpx.Client, base_url: str, expr: str, at: datetime) -> float:
     """Run one instant query at `at`; return its value summed over series. Raises QueryFailed."""
     url = base_url.rstrip("/") + "/api/v1/query"
+    form = {"query": expr, "time": f"{at.timestamp():.3f}", "timeout": QUERY_TIMEOUT}
     try:
-        response = client.post(url, data={"query": expr, "time": f"{at.timestamp():.3f}"})
+        with client.stream("POST", url, data=form) as response:
+            status = response.status_code
+            if status not in (200, 400, 422, 503):  # the statuses its API documents for a JSON answer
+                raise QueryFailed(f"Prometheus answered HTTP {status}")
+            body = _read_capped(response)
     except Blocked:
         raise QueryFailed("the Prometheus address is refused by the egress policy", unreachable=True) from None
     except httpx.TimeoutException:
         raise QueryFailed("Prometheus did not answer in time", unreachable=True) from None
     except httpx.HTTPError:
         raise QueryFailed("Prometheus could not be reached", unreachable=True) from None
-    if response.status_code not in (200, 400, 422, 503):  # the statuses its API documents for a JSON answer
-        raise QueryFailed(f"Prometheus answered HTTP {response.status_code}")
     try:
-        payload = response.json()
-    except ValueError:
-        raise QueryFailed(f"Prometheus answered HTTP {response.status_code} without JSON") from None
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: an answer nested thousands deep
+        raise QueryFailed(f"Prometheus answered HTTP {status} without JSON") from None
     return _number(payload)
+
+
+def _read_capped(response: httpx.Response) -> bytes:
+    """The answer's body, at most MAX_ANSWER_BYTES, read within TIMEOUT in all (httpx's timeout bounds
+    each read, so a server trickling a byte at a time would otherwise hold the job for hours)."""
+    deadline = time.monotonic() + TIMEOUT
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise QueryFailed("Prometheus answered with more than 1 MB: sum the query to one series")
+        if time.monotonic() > deadline:
+            raise QueryFailed("Prometheus did not answer in time", unreachable=True)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def counts(client: httpx.Client, base_url: str, good: str, total: str, *, since: datetime, until: datetime

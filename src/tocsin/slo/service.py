@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from tocsin.audit.service import record
 from tocsin.checks.models import Check
 from tocsin.db.lookup import require_row
-from tocsin.errors import Conflict, InvalidInput
+from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.principal import OrgRole, Principal
 from tocsin.services.models import Service
 from tocsin.services.service import require_service
@@ -176,6 +176,10 @@ def push_events(session: Session, *, actor: Principal, now: datetime, slo: Slo, 
         raise _bad("at", "at is in the future")
     if when < now - timedelta(days=max(WINDOW_DAYS)):
         raise _bad("at", f"at is older than {max(WINDOW_DAYS)} days")
+    # Hold the SLO until this push commits (PostgreSQL; SQLite has one writer): a delete racing it
+    # waits, or has already won and the push is a 404, not a foreign-key failure on the insert.
+    if session.execute(sa.select(Slo.id).where(Slo.id == slo.id).with_for_update(key_share=True)).scalar() is None:
+        raise NotFound(f"no slo {slo.id}", details={"slo": str(slo.id)})
     start = store.bucket_start(when)
     if idempotency_key is not None:
         digest = _digest(good, total, at)
@@ -215,7 +219,8 @@ def parse_windows(text: str) -> list[timedelta]:
     found: list[timedelta] = []
     for part in (p.strip().lower() for p in text.split(",") if p.strip()):
         unit = {"m": 60, "h": 3600, "d": 86400}.get(part[-1:])
-        if unit is None or not part[:-1].isdigit() or len(part) > 8:
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+        if unit is None or not (part[:-1].isascii() and part[:-1].isdigit()) or len(part) > 8:
             raise _bad("windows", "windows are like 15m, 2h or 1d, separated by commas")
         window = timedelta(seconds=int(part[:-1]) * unit)
         if not timedelta(minutes=1) <= window <= timedelta(days=max(WINDOW_DAYS)):

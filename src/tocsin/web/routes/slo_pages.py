@@ -50,7 +50,7 @@ def _int(form: dict[str, str], name: str) -> int | None:
     text = field(form, name, required=False, max_len=10)
     if not text:
         return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # str.isdigit() alone takes "²", which int() refuses
         raise InvalidInput(f"{name} must be a whole number", details={"field": name})
     return int(text)
 
