@@ -61,7 +61,7 @@ def format_status_ranges(ranges: tuple[tuple[int, int], ...]) -> str:
 def parse_tcp_target(target: str) -> tuple[str, int]:
     """Return (host, port) from "host:port" or "[v6]:port"; raise ValueError if malformed."""
     host, colon, port_text = target.strip().rpartition(":")
-    if not colon or not host or not port_text.isdigit():
+    if not colon or not host or not (port_text.isascii() and port_text.isdigit()):
         raise ValueError(f"TCP target must be host:port, got {target!r}")
     port = int(port_text)
     if not 1 <= port <= 65535:

@@ -67,7 +67,7 @@ def parse_duration(text: str, *, max_days: int) -> timedelta:
     raw = text.strip().lower()
     unit = 24 if raw.endswith("d") else 1
     number = raw.rstrip("dh").strip()
-    if not number.isdigit() or len(number) > 6:
+    if not (number.isascii() and number.isdigit()) or len(number) > 6:
         raise InvalidInput("give the access time as hours (12h) or days (3d)", details={"field": "duration"})
     hours = int(number) * unit
     if not 1 <= hours <= max_days * 24:

@@ -46,7 +46,7 @@ _RULES: dict[tuple[uuid.UUID, bytes], mail.Rules] = {}
 def parse_listen(value: str) -> tuple[str, int]:
     """`host:port` (IPv6 as `[::1]:2525`) as (host, port); raise ValueError."""
     host, sep, port = value.strip().rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise ValueError(f"TOCSIN_MAIL_LISTEN must be host:port, not {value!r}")
     return host.strip("[]"), int(port)
 

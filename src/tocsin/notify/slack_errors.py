@@ -55,7 +55,7 @@ def shorten(text: str) -> str:
 def retry_after_seconds(value: object) -> float | None:
     """A Retry-After header's delay-seconds as a number (None for a date, garbage or nothing)."""
     text = str(value or "").strip()
-    return float(int(text)) if text.isdigit() and len(text) <= 7 else None
+    return float(int(text)) if (text.isascii() and text.isdigit()) and len(text) <= 7 else None
 
 
 def network_kind(exc: BaseException) -> str:

@@ -182,7 +182,7 @@ def incident_card(ref: str, title: str, severity: str, status: str, text: str, u
 
 def _retry_after(value: str | None) -> float | None:
     text = (value or "").strip()
-    return float(text) if text.isdigit() and len(text) <= 7 else None
+    return float(text) if (text.isascii() and text.isdigit()) and len(text) <= 7 else None
 
 
 def post_card(client: httpx.Client, url: str, payload: dict[str, Any]) -> ChatResult:

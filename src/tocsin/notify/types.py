@@ -58,7 +58,7 @@ def status_words(status: int) -> str:
 def retry_after_words(value: str | None) -> str:
     """Return " (Retry-After: N s)" for a Retry-After of delay-seconds, else "" (remote text is not repeated)."""
     text = (value or "").strip()
-    return f" (Retry-After: {int(text)} s)" if text.isdigit() and len(text) <= 7 else ""
+    return f" (Retry-After: {int(text)} s)" if (text.isascii() and text.isdigit()) and len(text) <= 7 else ""
 
 
 @dataclass(frozen=True)

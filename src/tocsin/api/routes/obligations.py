@@ -94,7 +94,7 @@ def _offset(cursor: str | None) -> int:
     if cursor is None:
         return 0
     (text,) = decode(cursor, 1)
-    if not text.isdigit() or int(text) > 1_000_000:
+    if not (text.isascii() and text.isdigit()) or int(text) > 1_000_000:
         raise InvalidInput("invalid cursor: pass the next_cursor of a previous page", details={"field": "cursor"})
     return int(text)
 

@@ -115,7 +115,7 @@ async def upload(request: Request, ref: str, ctx: CtxDep) -> Response:
 @router.post("/incidents/{ref}/evidence/external")
 def register_external(ref: str, ctx: CtxDep, form: CsrfForm) -> Response:
     size_text = form.get("size", "").strip().replace(",", "").replace("_", "")
-    if size_text and not size_text.isdigit():
+    if size_text and not (size_text.isascii() and size_text.isdigit()):
         raise InvalidInput("size is a whole number of bytes", details={"field": "size"})
     with ctx.work() as (s, me):
         incident = require_incident(s, me, ref)

@@ -58,7 +58,7 @@ def set_exposure(ref: str, ctx: CtxDep, form: CsrfForm) -> Response:
     data = [c for c in DATA_CATEGORIES if form.get(f"data-{c}") == "1"]
     regions = field(form, "regions", required=False, max_len=1000).replace(";", ",").split(",")
     count_text = field(form, "affected_count", required=False, max_len=12)
-    if count_text and not count_text.isdigit():
+    if count_text and not (count_text.isascii() and count_text.isdigit()):
         raise InvalidInput("affected count must be a whole number", details={"field": "affected_count"})
     cat = _catalog(ctx)
     with ctx.work() as (s, me):
