@@ -23,6 +23,8 @@ BOMB = "version: 1\nx0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "
     ("version: 1\nteams: !!python/object/apply:os.system [echo pwned]\n", "not YAML"),
     ("version: 1\nteams:\n  - {slug: a, name: !!binary aGVsbG8=}\n", "teams[0].name: a bytes is not a plain YAML value"),
     ('version: 1\nteams:\n  - {slug: a, name: "a\\0b"}\n', "teams[0].name: must not contain NUL"),
+    ("version: 1\nteams:\n  - {slug: a, name: b, 2026-01-01: x}\n", "teams[0]: the key datetime.date(2026, 1, 1) is not "
+     "text"),  # apply --url could not send it as JSON (a traceback)
 ])
 def test_a_hostile_yaml_file_is_refused_quickly_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         text: str, says: str) -> None:

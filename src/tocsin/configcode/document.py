@@ -357,8 +357,11 @@ def check_plain(docs: Sequence[Any], names: Sequence[str]) -> None:
                                details={"file": name, "field": where})
         if isinstance(value, dict):
             for key, item in value.items():
+                if not isinstance(key, str):  # YAML reads `on:` as true and `2026-01-01:` as a date
+                    raise InvalidInput(f"{name}: {where or 'document'}: the key {key!r} is not text (quote it)",
+                                       details={"file": name, "field": where})
                 walk(key, name, where, depth + 1)
-                walk(item, name, f"{where}.{key}" if where else str(key), depth + 1)
+                walk(item, name, f"{where}.{key}" if where else key, depth + 1)
         elif isinstance(value, list):
             for i, item in enumerate(value):
                 walk(item, name, f"{where}[{i}]", depth + 1)
