@@ -208,7 +208,14 @@ class _Run:
             u: UserDoc = it.obj
             with self.at(it.where):
                 email = users.normalise_email(u.email)
-                row: User | None = self.by_source("user", u.source_id, User) or users.get_user_by_email(self.s, email)
+                row: User | None = self.by_source("user", u.source_id, User)
+                if row is not None and self.keep_access and row.email != email:
+                    # the email is how a person signs in (SSO matches it) and is paged: a source must
+                    # not move an account to another address; the new address is another person
+                    self.note(f"! user {row.email}: the source now calls them {email}; {row.email} is left as it "
+                              "is (change the email in tocsin if it is the same person)")
+                    row = None
+                row = row or users.get_user_by_email(self.s, email)
                 fields: list[str] = []
                 new = row is None
                 if row is None:
