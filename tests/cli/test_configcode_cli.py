@@ -89,3 +89,16 @@ def test_names_print_as_text_not_as_markup_or_terminal_controls(db_url: str, tmp
     assert done.stdout == "+ routing_rule [/x]\ufffd[2J\ufffd]0;owned\ufffd\n"
     conf.write_text("version: 1\nteams:\n  - {slug: Bad Slug, name: x}\n")
     assert "pattern '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$'" in CliRunner().invoke(cli, ["lint", str(conf)]).output
+
+
+def test_apply_with_url_says_so_when_the_answer_is_not_tocsins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a proxy or another program at --url: a clear error, not a KeyError traceback
+    from tocsin.cli import configcode
+
+    monkeypatch.setattr(configcode, "call", lambda *a, **kw: {"status": "ok"})
+    conf = tmp_path / "team.yaml"
+    conf.write_text("version: 1\nteams:\n  - {slug: remote, name: Remote}\n")
+    out = CliRunner().invoke(cli, ["apply", str(conf), "--url", "http://proxy.test", "--token", "t"])
+    assert out.exit_code == 1 and isinstance(out.exception, SystemExit)
+    assert "http://proxy.test answered POST /api/v1/config/apply with something that is not tocsin's answer" in \
+        out.output

@@ -48,8 +48,11 @@ def apply(
     if url:
         body = {"documents": json_safe(docs), "names": names, "dry_run": dry_run, "prune": prune}
         answer = call(url, token, "POST", "/api/v1/config/apply", json=body, timeout=300)
-        result = ApplyResult(changes=answer["changes"], notes=answer["notes"],
-                             new_keys=[NewKey(**k) for k in answer["new_keys"]])
+        try:
+            result = ApplyResult(changes=[str(x) for x in answer["changes"]], notes=[str(x) for x in answer["notes"]],
+                                 new_keys=[NewKey(**k) for k in answer["new_keys"]])
+        except (KeyError, TypeError):
+            fail(f"{url} answered POST /api/v1/config/apply with something that is not tocsin's answer")
         _report(result, dry_run)
         return
     db = _open(database_url, data_dir)
