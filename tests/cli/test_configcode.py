@@ -274,3 +274,39 @@ def test_a_webhook_address_is_never_exported_and_prune_keeps_it(db: Database) ->
     with db.unit_of_work() as s:
         (method,) = contacts.list_methods(s, users.require_user(s, "dan@example.com").id)
         assert method.address == hook
+
+
+def test_an_import_neither_promotes_demotes_nor_brings_back_existing_people(db: Database) -> None:
+    # An Opsgenie (PagerDuty, OnCall) admin is not a tocsin admin: re-running an import, the documented
+    # way to pick up changes, let whoever administers the source make anyone a tocsin admin, demote
+    # tocsin's admins, and bring back people tocsin had deactivated.
+    from tocsin.importers.common import ImportPlan
+    from tocsin.importers.finish import finish_import
+
+    people = [{"email": "root@example.com", "name": "Root", "role": "admin", "source_id": "opsgenie:user:1"},
+              {"email": "ann@example.com", "name": "Ann", "role": "viewer"},
+              {"email": "gone@example.com", "name": "Gone", "role": "responder"},
+              {"email": "boss@example.com", "name": "Boss", "role": "admin"}]
+    apply(db, [{"version": 1, "users": people}])
+    with db.unit_of_work() as s:
+        users.set_active(s, actor=CLI, now=NOW, user=users.get_user_by_email(s, "gone@example.com"), active=False)
+    plan = ImportPlan(document={"version": 1, "users": [
+        {**people[1], "role": "admin"}, {**people[2], "name": "Gone Again"}, {**people[3], "role": "responder"},
+        {"email": "new@example.com", "name": "New", "role": "admin"},
+        {"email": "intern@example.com", "name": "Root", "role": "viewer", "source_id": "opsgenie:user:1"}]})
+    report = finish_import(db, plan, {}, source="opsgenie", now=NOW, dry_run=False, public_url="https://t.example")
+    with db.unit_of_work() as s:
+        got = {e: (u.org_role, u.is_active, u.name) for e in ("root@example.com", "ann@example.com", "boss@example.com",
+                                                              "gone@example.com", "new@example.com")
+               if (u := users.get_user_by_email(s, e))}
+    assert got == {"root@example.com": ("admin", True, "Root"), "ann@example.com": ("viewer", True, "Ann"),
+                   "boss@example.com": ("admin", True, "Boss"),
+                   "gone@example.com": ("responder", False, "Gone Again"), "new@example.com": ("admin", True, "New")}
+    assert "  ! user ann@example.com: role stays viewer (the import says admin): change it in tocsin" in report.lines
+    assert "  ! user gone@example.com: deactivated in tocsin, left so by the import" in report.lines
+    # nor move an account to another address (SSO signs in by it): the renamed source user is a new person
+    assert "  ! user root@example.com: the source now calls them intern@example.com; root@example.com is left as it " \
+        "is (change the email in tocsin if it is the same person)" in report.lines
+    with db.unit_of_work() as s:
+        intern = users.get_user_by_email(s, "intern@example.com")
+        assert intern is not None and intern.org_role == "viewer"

@@ -70,3 +70,35 @@ def test_apply_with_url_goes_through_the_api(cli_in_process, make_person, tmp_pa
     viewer = make_person(role="viewer")
     refused = cli_in_process("apply", str(conf), "--url", "http://tocsin.test", token=viewer.token)
     assert refused.exit_code == 1 and "403" in refused.output
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True, ids=["sqlite"])
+def test_names_print_as_text_not_as_markup_or_terminal_controls(db_url: str, tmp_path: Path) -> None:
+    # "[/x]" was read as a rich closing tag (a traceback instead of the error), "[a-z0-9]" in a
+    # pattern vanished from the message, and ESC reached the terminal (\x1b[2J clears the screen)
+    name = "[/x]\x1b[2J\x1b]0;owned\x07"
+    rule = {"name": name, "matchers": ["team=web"], "urgency": "low"}
+    conf = tmp_path / "rules.yaml"
+    conf.write_text(yaml.safe_dump({"version": 1, "routing_rules": [rule, rule]}))
+    env = {"TOCSIN_DATABASE_URL": db_url, "COLUMNS": "300"}
+    twice = CliRunner().invoke(cli, ["apply", str(conf)], env=env)
+    assert twice.exit_code == 1 and isinstance(twice.exception, SystemExit)  # not rich's MarkupError
+    assert "'[/x]\\x1b[2J\\x1b]0;owned\\x07' is declared twice" in twice.output and "\x1b" not in twice.output
+    conf.write_text(yaml.safe_dump({"version": 1, "routing_rules": [rule]}))
+    done = CliRunner().invoke(cli, ["apply", str(conf)], env=env)
+    assert done.stdout == "+ routing_rule [/x]\ufffd[2J\ufffd]0;owned\ufffd\n"
+    conf.write_text("version: 1\nteams:\n  - {slug: Bad Slug, name: x}\n")
+    assert "pattern '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$'" in CliRunner().invoke(cli, ["lint", str(conf)]).output
+
+
+def test_apply_with_url_says_so_when_the_answer_is_not_tocsins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a proxy or another program at --url: a clear error, not a KeyError traceback
+    from tocsin.cli import configcode
+
+    monkeypatch.setattr(configcode, "call", lambda *a, **kw: {"status": "ok"})
+    conf = tmp_path / "team.yaml"
+    conf.write_text("version: 1\nteams:\n  - {slug: remote, name: Remote}\n")
+    out = CliRunner().invoke(cli, ["apply", str(conf), "--url", "http://proxy.test", "--token", "t"])
+    assert out.exit_code == 1 and isinstance(out.exception, SystemExit)
+    assert "http://proxy.test answered POST /api/v1/config/apply with something that is not tocsin's answer" in \
+        out.output

@@ -16,6 +16,7 @@ import yaml
 from tocsin.cli.admin import _open
 from tocsin.cli.client import Token, call
 from tocsin.cli.common import DatabaseUrl, DataDir, fail
+from tocsin.cli.out import plain
 from tocsin.clock import SystemClock
 from tocsin.configcode.apply import ApplyResult, NewKey, apply_documents
 from tocsin.configcode.document import load_paths, parse
@@ -47,8 +48,11 @@ def apply(
     if url:
         body = {"documents": json_safe(docs), "names": names, "dry_run": dry_run, "prune": prune}
         answer = call(url, token, "POST", "/api/v1/config/apply", json=body, timeout=300)
-        result = ApplyResult(changes=answer["changes"], notes=answer["notes"],
-                             new_keys=[NewKey(**k) for k in answer["new_keys"]])
+        try:
+            result = ApplyResult(changes=[str(x) for x in answer["changes"]], notes=[str(x) for x in answer["notes"]],
+                                 new_keys=[NewKey(**k) for k in answer["new_keys"]])
+        except (KeyError, TypeError):
+            fail(f"{url} answered POST /api/v1/config/apply with something that is not tocsin's answer")
         _report(result, dry_run)
         return
     db = _open(database_url, data_dir)
@@ -75,14 +79,14 @@ def json_safe(value: Any) -> Any:
 
 
 def _report(result: ApplyResult, dry_run: bool) -> None:
-    for line in result.changes or ["no changes"]:
-        print(line)
+    for line in result.changes or ["no changes"]:  # names from the file (or the server): no terminal controls
+        print(plain(line))
     for line in result.notes:
-        print(line, file=sys.stderr)
+        print(plain(line), file=sys.stderr)
     if result.new_keys:
         print("New integration keys (shown once):")
         for k in result.new_keys:
-            print(f"{k.service}/{k.integration}\t{k.type}\tkey={k.key}\t{k.endpoint}")
+            print(plain(f"{k.service}/{k.integration}\t{k.type}\tkey={k.key}\t{k.endpoint}"))
     if dry_run:
         print("(dry run: nothing was changed)", file=sys.stderr)
 
@@ -124,7 +128,7 @@ def lint(
     paged = _paged(database_url, data_dir)
     findings = lint_document(doc, now=SystemClock().now(), weeks=weeks, max_hours=max_hours, paged=paged)
     for line in findings:
-        print(line)
+        print(plain(line))
     if paged is None:
         print("note: no database to read verified contact methods from; escalation reach not checked",
               file=sys.stderr)

@@ -81,15 +81,18 @@ def opsgenie(
 ) -> None:
     """Import users, teams, schedules, escalations, services, integrations and maintenance from Opsgenie."""
     from tocsin.importers import opsgenie as og
+    from tocsin.importers.common import source_shape
     from tocsin.importers.opsgenie_api import OpsgenieClient, fetch_account
 
     cfg = settings(database_url, data_dir)
     now = _now()
-    with OpsgenieClient(token, url, _policy(cfg)) as client:
-        raw = fetch_account(client, now)
-    plan = og.translate(raw, now=now)
-    names = {str(s.get("id")): str(s.get("name")) for s in raw.get("schedules", [])}
-    _finish(cfg, plan, og.timelines(raw), source="opsgenie", now=now, dry_run=dry_run, report_file=report,
+    with source_shape("Opsgenie"):
+        with OpsgenieClient(token, url, _policy(cfg)) as client:
+            raw = fetch_account(client, now)
+        plan = og.translate(raw, now=now)
+        names = {str(s.get("id")): str(s.get("name")) for s in raw.get("schedules", [])}
+        timelines = og.timelines(raw)
+    _finish(cfg, plan, timelines, source="opsgenie", now=now, dry_run=dry_run, report_file=report,
             schedule_names=names)
 
 
@@ -110,12 +113,13 @@ def grafana_oncall(
 ) -> None:
     """Import users, teams, schedules (shifts and overrides), escalation chains and integrations from Grafana OnCall."""
     from tocsin.importers import grafana_oncall as goc
+    from tocsin.importers.common import source_shape
 
     cfg = settings(database_url, data_dir)
     now = _now()
-    with _client(cfg) as client:
+    with source_shape("Grafana OnCall"), _client(cfg) as client:
         data, plan, timelines = goc.read(client, url, token, now=now)
-    names = {goc.sid("schedule", str(s["id"])): str(s.get("name")) for s in data.schedules}
+        names = {goc.sid("schedule", str(s["id"])): str(s.get("name")) for s in data.schedules}
     _finish(cfg, plan, timelines, source="grafana-oncall", now=now, dry_run=dry_run, report_file=report,
             schedule_names=names)
 
@@ -132,11 +136,12 @@ def pagerduty(
     """Import users, teams, schedules, escalation policies, services, integrations and maintenance windows from
     PagerDuty."""
     from tocsin.importers import pagerduty as pd
+    from tocsin.importers.common import source_shape
 
     cfg = settings(database_url, data_dir)
     now = _now()
-    with _client(cfg) as client:
+    with source_shape("PagerDuty"), _client(cfg) as client:
         data, plan, timelines = pd.read(client, url, token, now=now)
-    names = {pd.sid("schedule", str(s["id"])): str(s.get("name")) for s in data.schedules}
+        names = {pd.sid("schedule", str(s["id"])): str(s.get("name")) for s in data.schedules}
     _finish(cfg, plan, timelines, source="pagerduty", now=now, dry_run=dry_run, report_file=report,
             schedule_names=names)

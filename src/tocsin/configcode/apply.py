@@ -82,12 +82,17 @@ class ApplyResult:
 
 def apply_documents(session: Session, docs: list[dict[str, Any]], *, actor: Principal, now: datetime,
                     dry_run: bool = False, prune: bool = False,
-                    names: list[str] | None = None) -> ApplyResult:
+                    names: list[str] | None = None, keep_access: bool = False) -> ApplyResult:
     """Make the database match `docs` (parsed YAML documents; `names` say where each came from, for
-    errors); return the changes. Raise InvalidInput naming the file and the field of a bad document."""
+    errors); return the changes. Raise InvalidInput naming the file and the field of a bad document.
+
+    `keep_access` (imports): a user who exists already keeps their role and, if deactivated, stays
+    deactivated, whatever the document says (a note says so): another product's admins are not
+    tocsin's, and re-running an import must not promote, demote or bring back anyone."""
     actor.require(OrgRole.admin, "applying configuration")
     document = parse(docs, names)
     run = _Run(session, actor, now, prune)
+    run.keep_access = keep_access
     savepoint = session.begin_nested()
     try:
         run.apply(document)
@@ -109,6 +114,7 @@ def endpoint_for(kind: str, key: str) -> str:
 class _Run:
     def __init__(self, session: Session, actor: Principal, now: datetime, prune: bool) -> None:
         self.s, self.actor, self.now, self.prune = session, actor, now, prune
+        self.keep_access = False
         self.result = ApplyResult()
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -202,7 +208,14 @@ class _Run:
             u: UserDoc = it.obj
             with self.at(it.where):
                 email = users.normalise_email(u.email)
-                row: User | None = self.by_source("user", u.source_id, User) or users.get_user_by_email(self.s, email)
+                row: User | None = self.by_source("user", u.source_id, User)
+                if row is not None and self.keep_access and row.email != email:
+                    # the email is how a person signs in (SSO matches it) and is paged: a source must
+                    # not move an account to another address; the new address is another person
+                    self.note(f"! user {row.email}: the source now calls them {email}; {row.email} is left as it "
+                              "is (change the email in tocsin if it is the same person)")
+                    row = None
+                row = row or users.get_user_by_email(self.s, email)
                 fields: list[str] = []
                 new = row is None
                 if row is None:
@@ -231,7 +244,9 @@ class _Run:
         kwargs: dict[str, Any] = {}
         if row.name != u.name.strip():
             kwargs["name"] = u.name
-        if row.org_role != u.role:
+        if row.org_role != u.role and self.keep_access:
+            self.note(f"! user {row.email}: role stays {row.org_role} (the import says {u.role}): change it in tocsin")
+        elif row.org_role != u.role:
             if row.org_role == OrgRole.admin.value and row.is_active and self.admins() <= 1:
                 raise InvalidInput(f"role: {row.email} is the last admin")
             kwargs["org_role"] = OrgRole(u.role)
@@ -240,7 +255,9 @@ class _Run:
         if kwargs:
             users.update_user(self.s, actor=self.actor, now=self.now, user=row, **kwargs)
             fields += ["role" if k == "org_role" else k for k in kwargs]
-        if not row.is_active:
+        if not row.is_active and self.keep_access:
+            self.note(f"! user {row.email}: deactivated in tocsin, left so by the import")
+        elif not row.is_active:
             users.set_active(self.s, actor=self.actor, now=self.now, user=row, active=True)
             fields.append("active")
         return fields

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,6 +20,7 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 
 from tocsin.errors import InvalidInput
 from tocsin.integrations.service import IntegrationType
+from tocsin.schemas import check_strings
 
 Slug = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -333,11 +335,57 @@ def _loc(loc: Sequence[int | str]) -> str:
     return out
 
 
+MAX_VALUES = 1_000_000  # values in all documents together, aliases counted each time they are used
+MAX_DEPTH = 40
+
+
+def check_plain(docs: Sequence[Any], names: Sequence[str]) -> None:
+    """Refuse what the models below never see but would choke on or blow up: more than MAX_VALUES
+    values (a YAML alias bomb expands to billions when walked or sent as JSON), nesting deeper than
+    MAX_DEPTH, strings no database can store (NUL, lone surrogates) and values JSON cannot carry
+    (YAML's !!binary, !!set). Raise InvalidInput naming the document and the place."""
+    budget = MAX_VALUES
+
+    def walk(value: Any, name: str, where: str, depth: int) -> None:
+        nonlocal budget
+        budget -= 1
+        if budget < 0:
+            raise InvalidInput(f"{name}: more than {MAX_VALUES} values (an alias repeated too often?)",
+                               details={"file": name})
+        if depth > MAX_DEPTH:
+            raise InvalidInput(f"{name}: {where or 'document'}: nested deeper than {MAX_DEPTH} levels",
+                               details={"file": name, "field": where})
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):  # YAML reads `on:` as true and `2026-01-01:` as a date
+                    raise InvalidInput(f"{name}: {where or 'document'}: the key {key!r} is not text (quote it)",
+                                       details={"file": name, "field": where})
+                walk(key, name, where, depth + 1)
+                walk(item, name, f"{where}.{key}" if where else key, depth + 1)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, name, f"{where}[{i}]", depth + 1)
+        elif isinstance(value, str):
+            try:
+                check_strings(value)
+            except ValueError as exc:
+                raise InvalidInput(f"{name}: {where or 'document'}: {exc}",
+                                   details={"file": name, "field": where}) from None
+        elif value is not None and not isinstance(value, bool | int | float | date):
+            raise InvalidInput(f"{name}: {where or 'document'}: a {type(value).__name__} is not a plain YAML value",
+                               details={"file": name, "field": where})
+
+    for doc, name in zip(docs, names, strict=True):
+        walk(doc, name, "", 0)
+
+
 def parse(docs: Sequence[dict[str, Any]], names: Sequence[str] | None = None) -> Document:
     """Validate each document and merge them; raise InvalidInput naming the file and the field."""
     names = list(names or [f"document {i + 1}" for i in range(len(docs))])
+    check_plain(docs, names)
     merged = Document()
     seen: dict[tuple[str, str], str] = {}
+    sources: dict[tuple[str, str], str] = {}
     for doc, name in zip(docs, names, strict=True):
         if not isinstance(doc, dict):
             raise InvalidInput(f"{name}: a document is a mapping with `version: 1` and sections")
@@ -361,6 +409,13 @@ def parse(docs: Sequence[dict[str, Any]], names: Sequence[str] | None = None) ->
                     raise InvalidInput(f"{section} {key!r} is declared twice: {seen[(section, key)]} and {where}",
                                        details={"file": name, "field": f"{section}[{i}]"})
                 seen[(section, key)] = where
+                source_id = getattr(obj, "source_id", None)
+                if source_id:  # apply finds an object by it first: two would rewrite one object twice
+                    if (section, source_id) in sources:
+                        raise InvalidInput(f"{section}: source_id {source_id!r} is declared twice: "
+                                           f"{sources[(section, source_id)]} and {where}",
+                                           details={"file": name, "field": f"{section}[{i}].source_id"})
+                    sources[(section, source_id)] = where
                 bucket.append(Item(obj, where))
     return merged
 
@@ -381,9 +436,12 @@ def load_paths(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
             raise InvalidInput(f"{f}: cannot read: {exc}") from None
         except yaml.YAMLError as exc:
             raise InvalidInput(f"{f}: not YAML: {str(exc).splitlines()[0]}") from None
+        except RecursionError:
+            raise InvalidInput(f"{f}: not YAML this program can read: nested too deeply") from None
         for i, d in enumerate(loaded):
             docs.append(d)
             names.append(str(f) if len(loaded) == 1 else f"{f} (document {i + 1})")
+    check_plain(docs, names)  # before anything walks them (lint, or apply --url sending them as JSON)
     return docs, names
 
 

@@ -11,14 +11,28 @@ who is on call at `sample_instants(...)`: an import is verified when they agree 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tocsin.errors import ProviderError
 from tocsin.oncall import service as oncall
+
+
+@contextmanager
+def source_shape(source: str) -> Iterator[None]:
+    """Reading and translating a source's answers: an answer of a shape the importer does not expect
+    (an object without its id, a number where a list belongs) is a ProviderError naming the source,
+    not a traceback. Nothing has been written yet at this stage. The remote's values are not echoed."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        raise ProviderError(f"{source} answered with data of a shape the import does not know "
+                            f"({type(exc).__name__}); nothing was imported", retryable=False) from exc
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,9 @@ def finish_import(db: Database, plan: ImportPlan, timelines: Mapping[str, Sequen
         with db.unit_of_work() as session:
             # A dry run applies in a transaction that is rolled back, so that it can also say whether
             # on-call would agree; nothing it did is committed (its keys were never stored: not shown).
-            result = apply_documents(session, [plan.document], actor=actor, now=now, dry_run=False, prune=False)
+            # keep_access: the source's roles apply to people it creates, never to tocsin's own
+            result = apply_documents(session, [plan.document], actor=actor, now=now, dry_run=False, prune=False,
+                                     keep_access=True)
             if dry_run:
                 session.flush()
                 report.mismatches = compare_on_call(session, plan=plan, timelines=timelines, instants=instants,
@@ -91,6 +93,7 @@ def finish_import(db: Database, plan: ImportPlan, timelines: Mapping[str, Sequen
     out = report.lines
     out.append(f"{source} import ({'dry run: nothing was written' if dry_run else 'applied'}):")
     out += [f"  {line}" for line in report.changes] or ["  no changes"]
+    out += [f"  {line}" for line in result.notes]
     if report.senders:
         out.append(f"Senders to change ({len(report.senders)}): point each at its tocsin URL with its new key "
                    "(keys are shown once):")

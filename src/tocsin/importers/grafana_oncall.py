@@ -35,7 +35,7 @@ import httpx
 
 from tocsin.errors import ProviderError
 from tocsin.importers.common import ImportPlan, TimelineEntry, Unmapped
-from tocsin.importers.remote import check_base_url, get_json
+from tocsin.importers.remote import check_base_url, get_json, seg
 from tocsin.importers.weekly import DAY, WEEK, Slugs, anyone_on, seconds_into_week, weekly_restrictions
 
 SOURCE = "Grafana OnCall"
@@ -113,7 +113,7 @@ def fetch(client: httpx.Client, url: str, token: str) -> OnCallData:
         shifts = {s["id"]: s for s in api.list("/api/v1/on_call_shifts/", schedule_id=schedule["id"])}
         for shift_id in schedule.get("shifts") or ():  # calendar schedules list their shifts by id
             if shift_id not in shifts:
-                shifts[shift_id] = api.get(f"/api/v1/on_call_shifts/{shift_id}/")
+                shifts[shift_id] = api.get(f"/api/v1/on_call_shifts/{seg(shift_id)}/")
         data.shifts[schedule["id"]] = list(shifts.values())
     return data
 
@@ -126,7 +126,7 @@ def final_timelines(client: httpx.Client, url: str, token: str, plan: ImportPlan
     out: dict[str, list[TimelineEntry]] = {}
     for source_id in plan.schedules:
         ident = source_id.rsplit(":", 1)[1]
-        rows = api.list(f"/api/v1/schedules/{ident}/final_shifts",
+        rows = api.list(f"/api/v1/schedules/{seg(ident)}/final_shifts",
                         start_date=(start - timedelta(days=1)).date().isoformat(),
                         end_date=(end + timedelta(days=1)).date().isoformat())
         out[source_id] = [TimelineEntry(str(r["user_email"]), _instant(r["shift_start"]), _instant(r["shift_end"]))

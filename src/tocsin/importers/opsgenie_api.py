@@ -23,6 +23,7 @@ what the remote answered: its body is not echoed.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +31,7 @@ from urllib.parse import quote
 import httpx
 
 from tocsin.errors import TocsinError
+from tocsin.importers import remote
 from tocsin.net.guard import Blocked, EgressPolicy
 from tocsin.net.http import make_client
 
@@ -81,22 +83,26 @@ class OpsgenieClient:
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """GET `path`; return the JSON object; raise SourceError with the status, never the body."""
         try:
-            reply = self._http.get(self.base + path, params=params,
-                                   headers={"Authorization": f"GenieKey {self._token}", "Accept": "application/json"})
+            status, raw = remote.bounded_get(self._http, self.base + path, params=params, headers={
+                "Authorization": f"GenieKey {self._token}", "Accept": "application/json"})
+        except remote.Oversized as exc:
+            raise SourceError(f"Opsgenie's answer to GET {path} is larger than {remote.MAX_BYTES >> 20} MiB") from exc
+        except remote.Overdue as exc:
+            raise SourceError(f"Opsgenie's answer to GET {path} took longer than {remote.MAX_SECONDS:.0f} s") from exc
         except Blocked as exc:
             raise SourceError(f"Opsgenie was not called: {exc.message} (TOCSIN_OUTBOUND_ALLOW opens a range)") from exc
         except httpx.HTTPError as exc:
             raise SourceError(f"could not reach {self.base}: {type(exc).__name__}") from exc
-        if reply.status_code in (401, 403):
-            raise SourceError(f"Opsgenie refused the API key (HTTP {reply.status_code} on GET {path}): check --token "
+        if status in (401, 403):
+            raise SourceError(f"Opsgenie refused the API key (HTTP {status} on GET {path}): check --token "
                               "and that the key may read configuration (Settings → API key management)")
-        if reply.status_code == 429:
+        if status == 429:
             raise SourceError(f"Opsgenie rate-limited the import (HTTP 429 on GET {path}): run it again in a minute")
-        if not 200 <= reply.status_code < 300:
-            raise SourceError(f"Opsgenie answered HTTP {reply.status_code} to GET {path}")
+        if not 200 <= status < 300:
+            raise SourceError(f"Opsgenie answered HTTP {status} to GET {path}")
         try:
-            body = reply.json()
-        except ValueError as exc:
+            body = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
             raise SourceError(f"Opsgenie's answer to GET {path} is not JSON") from exc
         if not isinstance(body, dict):
             raise SourceError(f"Opsgenie's answer to GET {path} is not a JSON object")

@@ -33,7 +33,7 @@ import httpx
 
 from tocsin.errors import ProviderError
 from tocsin.importers.common import ImportPlan, TimelineEntry, Unmapped, sample_instants
-from tocsin.importers.remote import check_base_url, get_json
+from tocsin.importers.remote import check_base_url, get_json, seg
 from tocsin.importers.weekly import DAY, WEEK, Slugs, agreement, weekly_restrictions
 
 SOURCE = "PagerDuty"
@@ -105,14 +105,14 @@ def fetch(client: httpx.Client, url: str | None, token: str, *, now: datetime) -
                          maintenance_windows=api.list("/maintenance_windows", "maintenance_windows",
                                                       [("filter", "open")]))
     for user in data.users:
-        data.contact_methods[user["id"]] = api.get(f"/users/{user['id']}/contact_methods").get("contact_methods") or []
+        data.contact_methods[user["id"]] = api.get(f"/users/{seg(user['id'])}/contact_methods").get("contact_methods") or []
     for team in data.teams:
-        data.members[team["id"]] = api.list(f"/teams/{team['id']}/members", "members")
+        data.members[team["id"]] = api.list(f"/teams/{seg(team['id'])}/members", "members")
     for listed in api.list("/schedules", "schedules"):
-        full = api.get(f"/schedules/{listed['id']}").get("schedule")
+        full = api.get(f"/schedules/{seg(listed['id'])}").get("schedule")
         if isinstance(full, dict):
             data.schedules.append(full)
-            data.overrides[full["id"]] = api.get(f"/schedules/{full['id']}/overrides",
+            data.overrides[full["id"]] = api.get(f"/schedules/{seg(full['id'])}/overrides",
                                                  [("since", since), ("until", until)]).get("overrides") or []
     return data
 
@@ -124,7 +124,7 @@ def final_timelines(client: httpx.Client, url: str | None, token: str, plan: Imp
     out: dict[str, list[TimelineEntry]] = {}
     for source_id in plan.schedules:
         ident = source_id.rsplit(":", 1)[1]
-        body = api.get(f"/schedules/{ident}", [("since", _z(start)), ("until", _z(end))])
+        body = api.get(f"/schedules/{seg(ident)}", [("since", _z(start)), ("until", _z(end))])
         entries = (((body.get("schedule") or {}).get("final_schedule") or {}).get("rendered_schedule_entries")) or []
         out[source_id] = [TimelineEntry(emails[e["user"]["id"]], _instant(e["start"]), _instant(e["end"]))
                           for e in entries if (e.get("user") or {}).get("id") in emails]
