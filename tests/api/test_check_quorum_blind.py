@@ -4,7 +4,6 @@ and it resolves once enough of them report again (checks/blind.py)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest

@@ -111,8 +111,9 @@ def test_pagerduty_import_agrees_with_pagerduty_and_reruns_without_duplicates(db
                    and h.get("Accept") == "application/vnd.pagerduty+json;version=2" for _, _, h in pd.requests)
     agree = "on-call agrees at 50/50 instants over the next 30 days (1 schedules)"
     assert agree in first and agree in again
-    keys = [line for line in first if "https://tocsin.example.com/v2/enqueue (routing_key = " in line]
+    keys = [line for line in first if ": https://tocsin.example.com/v2/enqueue  key " in line]
     assert [k.split(" (")[0].strip() for k in keys] == ["checkout-api / Prometheus", "checkout-api / Datadog"]
+    assert any("with the key above as routing_key" in line for line in first)
     assert after["integrations"] == before["integrations"] + 2 and after["schedule_layers"] == 2
     assert again[:2] == ["pagerduty import (applied):", "  no changes"] and counts(db) == after
     # renamed and re-staffed in PagerDuty: the next run updates the same objects (found by source id)

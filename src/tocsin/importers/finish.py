@@ -101,6 +101,9 @@ def finish_import(db: Database, plan: ImportPlan, timelines: Mapping[str, Sequen
         if any(s.type == "opsgenie" for s in report.senders):
             out.append(f"  (opsgenie senders: API URL {public_url.rstrip('/')}/ (Alertmanager's api_url), "
                        "API key = the key above, sent as Authorization: GenieKey <key>)")
+        if any(s.type == "events_v2" for s in report.senders):
+            out.append(f"  (events_v2 senders, PagerDuty Events API v2: post to {public_url.rstrip('/')}/v2/enqueue "
+                       "with the key above as routing_key; Alertmanager's pagerduty_configs: url and routing_key)")
     elif not dry_run:
         out.append("Senders: no new integrations (existing ones keep their URLs and keys)")
     if plan.unmapped:
