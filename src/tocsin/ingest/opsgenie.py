@@ -53,6 +53,8 @@ def accepted_reply(request_id: uuid.UUID, result: str = "Request will be process
 def decode(job: Job) -> None:
     """Set the job's key (from its header) and parse its body; raise Rejected."""
     job.key = key_from(dict(job.headers))
+    if "\x00" in job.target:  # no identifier, heartbeat name or request id holds NUL (PostgreSQL refuses it)
+        raise Rejected(opsgenie.UNPROCESSABLE, ["the identifier must not contain NUL"], status=422)
     if job.op in ("ping", "status"):
         return
     obj: Any = None
@@ -105,20 +107,23 @@ def resolve(session: Session, job: Job, now: datetime) -> None:
         if alert.status == "resolved":  # nothing left to do: the alert this id names is closed
             job.reply = accepted_reply(new_id())
             return
-        key = alert.dedup_key
+        key, named = alert.dedup_key, alert.id  # that alert, whatever else shares its key in another scope
     else:
-        key = opsgenie.dedup_key(job.target)
+        key, named = opsgenie.dedup_key(job.target), None
     if note and alert is not None:
         _add_note(session, job, alert, note, now)
     action = Action.acknowledge if job.op == "acknowledge" else Action.resolve
     source = job.action_body.source if job.action_body is not None else ""
-    job.event = Event(action=action, dedup_key=key, source=source,
+    job.event = Event(action=action, dedup_key=key, source=source, alert_id=named,
                       payload={"identifier": job.target, "identifierType": job.id_type,
                                **({"user": job.action_body.user} if job.action_body and job.action_body.user else {})})
 
 
 def _find_alert(session: Session, job: Job) -> Alert | None:
-    """The alert an identifier names, among those of the key's service or sent by its integration."""
+    """The alert an identifier names, among those of the key's service or sent by its integration.
+
+    By alias, only alerts whose dedup scope is the service's (`pipeline.ingest.scope_of`: not another
+    Events v2 integration's own keys), as the acknowledge or close by that alias applies to."""
     integ = job.bound()
     mine = sa.or_(Alert.service_id == integ.service_id, Alert.integration_id == integ.id)
     if job.id_type == "id":
@@ -129,7 +134,7 @@ def _find_alert(session: Session, job: Job) -> Alert | None:
         return session.execute(sa.select(Alert).where(Alert.id == alert_id, mine)).scalars().first()
     # By alias: the open alert with that key, else the latest one (a note on a closed alert is kept).
     return session.execute(
-        sa.select(Alert).where(Alert.dedup_key == opsgenie.dedup_key(job.target), mine)
+        sa.select(Alert).where(Alert.dedup_key == opsgenie.dedup_key(job.target), Alert.dedup_scope == "", mine)
         .order_by((Alert.status == "resolved").asc(), Alert.first_seen_at.desc(), Alert.id.desc()).limit(1)
     ).scalars().first()
 
@@ -175,9 +180,15 @@ def status(session: Session, job: Job) -> Reply:
 
 
 def _journaled(session: Session, request_id: uuid.UUID, integration_id: uuid.UUID) -> bool:
-    """True when the request is accepted and still waiting in the ingest journal."""
-    for (events,) in session.execute(sa.select(IngestJournal.events).order_by(IngestJournal.accepted_at.desc())
-                                     .limit(2000)):
+    """True when the request is accepted and still waiting in the ingest journal.
+
+    Only the journal rows written within a minute after the request id's own time (both are UUIDv7,
+    the row made just after the event) are read: a guessed id costs an index probe, not a scan."""
+    since = (request_id.int >> 80) << 80
+    until = since + (60_000 << 80)
+    for (events,) in session.execute(sa.select(IngestJournal.events).where(
+            IngestJournal.id >= uuid.UUID(int=since), IngestJournal.id < uuid.UUID(int=min(until, 2**128 - 1)))
+            .order_by(IngestJournal.id).limit(200)):
         for ev in events or []:
             if ev[0] == request_id.hex and ev[2] == integration_id.hex:
                 return True
