@@ -88,3 +88,26 @@ def test_a_journaled_request_is_being_processed_and_a_guessed_one_is_not_found(d
             assert c.get(f"/v2/alerts/requests/{uuid.uuid4()}", headers=genie(key)).status_code == 404
     finally:
         app.state.ingest.close()
+
+
+def test_downgrade_keeps_one_open_alert_per_key_and_resolves_the_other_with_a_time(client, db, admin, make_service):
+    """Migration 0038 down: two Events v2 integrations' open alerts sharing a key cannot both stay
+    open under the old per-service index; the older one is resolved (with a resolve time)."""
+    import sqlalchemy as sa
+
+    from tocsin.db.migrate import downgrade, upgrade
+
+    make_service("checkout")
+    a, b = (create_integration(client, admin, "events_v2") for _ in range(2))
+    assert enqueue(client, trigger(a["key"], dedup_key="x", summary="older")).status_code == 202
+    assert enqueue(client, trigger(b["key"], dedup_key="x", summary="newer")).status_code == 202
+    client.app.state.ingest.close()
+    db.engine.dispose()
+    downgrade(db.url, "0037")
+    db.engine.dispose()
+    with db.engine.connect() as conn:
+        rows = dict(conn.execute(sa.text("SELECT summary, status FROM alerts WHERE resolved_at IS NOT NULL "
+                                         "OR status <> 'resolved'")).all())
+    assert rows == {"older": "resolved", "newer": "triggered"}
+    upgrade(db.url)
+    db.engine.dispose()
