@@ -188,7 +188,7 @@ def _journaled(session: Session, request_id: uuid.UUID, integration_id: uuid.UUI
     until = since + (60_000 << 80)
     for (events,) in session.execute(sa.select(IngestJournal.events).where(
             IngestJournal.id >= uuid.UUID(int=since), IngestJournal.id < uuid.UUID(int=min(until, 2**128 - 1)))
-            .order_by(IngestJournal.id).limit(200)):
+            .order_by(IngestJournal.id).limit(2000)):
         for ev in events or []:
             if ev[0] == request_id.hex and ev[2] == integration_id.hex:
                 return True
