@@ -111,3 +111,22 @@ def test_downgrade_keeps_one_open_alert_per_key_and_resolves_the_other_with_a_ti
     assert rows == {"older": "resolved", "newer": "triggered"}
     upgrade(db.url)
     db.engine.dispose()
+
+
+def test_notes_per_alert_are_bounded_and_the_action_still_applies(client, admin, make_service, monkeypatch):
+    from tocsin.ingest import opsgenie as og_ingest
+
+    monkeypatch.setattr(og_ingest, "MAX_NOTES", 2)
+    make_service("checkout")
+    og = create_integration(client, admin, "opsgenie")["key"]
+    assert create(client, og, alias="chatty").status_code == 202
+    path = "/v2/alerts/chatty/{}?identifierType=alias"
+    for n in range(2):
+        assert client.post(path.format("notes"), headers=genie(og), json={"note": f"n{n}"}).status_code == 202
+    r = client.post(path.format("notes"), headers=genie(og), json={"note": "n2"})
+    assert r.status_code == 422 and "notes" in r.json()["message"]
+    assert client.post(path.format("close"), headers=genie(og), json={"note": "n3"}).status_code == 202
+    [alert] = [a for a in list_alerts(client, admin) if a["dedup_key"] == "chatty"]
+    assert alert["status"] == "resolved"
+    detail = client.get(f"/api/v1/alerts/{alert['id']}", headers=admin.headers).json()
+    assert [d["reason"] for d in detail["decisions"] if d["kind"] == "note"] == ["note: n0", "note: n1"]

@@ -28,6 +28,7 @@ from tocsin.inbound.types import Action, Event, Rejected
 from tocsin.ingest.types import Job, Reply
 
 ACTION_NAMES = {"create": "Create", "acknowledge": "Acknowledge", "close": "Close", "notes": "AddNote"}
+MAX_NOTES = 500  # notes per alert (25,000 characters each at most)
 _STATUS = {"created": "Created alert", "deduplicated": "Alert is deduplicated", "acknowledged": "Acknowledged",
            "resolved": "Closed"}
 
@@ -97,6 +98,10 @@ def resolve(session: Session, job: Job, now: datetime) -> None:
         if alert is None:
             job.reply = body(404, f"Alert with {job.id_type} [{job.target}] does not exist")
             return
+        if _notes_full(session, alert):
+            job.reply = body(422, f"The alert has {MAX_NOTES} notes already; no more can be added",
+                             errors=[f"at most {MAX_NOTES} notes per alert"])
+            return
         note_id = _add_note(session, job, alert, note, now)
         job.reply = accepted_reply(note_id)
         return
@@ -110,7 +115,7 @@ def resolve(session: Session, job: Job, now: datetime) -> None:
         key, named = alert.dedup_key, alert.id  # that alert, whatever else shares its key in another scope
     else:
         key, named = opsgenie.dedup_key(job.target), None
-    if note and alert is not None:
+    if note and alert is not None and not _notes_full(session, alert):  # the action counts more than its note
         _add_note(session, job, alert, note, now)
     action = Action.acknowledge if job.op == "acknowledge" else Action.resolve
     source = job.action_body.source if job.action_body is not None else ""
@@ -137,6 +142,14 @@ def _find_alert(session: Session, job: Job) -> Alert | None:
         sa.select(Alert).where(Alert.dedup_key == opsgenie.dedup_key(job.target), Alert.dedup_scope == "", mine)
         .order_by((Alert.status == "resolved").asc(), Alert.first_seen_at.desc(), Alert.id.desc()).limit(1)
     ).scalars().first()
+
+
+def _notes_full(session: Session, alert: Alert) -> bool:
+    """True when the alert has MAX_NOTES notes: a sender looping on add-note cannot grow an alert's
+    history (read whole by its page and API) without bound."""
+    count = session.execute(sa.select(sa.func.count()).select_from(AlertDecision).where(
+        AlertDecision.alert_id == alert.id, AlertDecision.kind == "note")).scalar_one()
+    return count >= MAX_NOTES
 
 
 def _add_note(session: Session, job: Job, alert: Alert, note: str, now: datetime) -> uuid.UUID:
