@@ -130,3 +130,13 @@ def test_notes_per_alert_are_bounded_and_the_action_still_applies(client, admin,
     assert alert["status"] == "resolved"
     detail = client.get(f"/api/v1/alerts/{alert['id']}", headers=admin.headers).json()
     assert [d["reason"] for d in detail["decisions"] if d["kind"] == "note"] == ["note: n0", "note: n1"]
+
+
+def test_a_chosen_alias_cannot_equal_a_long_aliass_hashed_key():
+    from tocsin.inbound.opsgenie import dedup_key
+
+    long_alias = "a" * 400
+    hashed = dedup_key(long_alias)
+    assert hashed.startswith("og:1:") and dedup_key(long_alias) == hashed
+    assert dedup_key(hashed) != hashed  # sent as an alias, the hashed form is another alert
+    assert dedup_key("db1-disk") == "db1-disk"
