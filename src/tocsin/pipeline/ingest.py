@@ -210,16 +210,15 @@ class Batch:
         # `status <> 'resolved'` is the partial unique index's own predicate, so the planner uses it.
         # Locked (PostgreSQL; SQLite has one writer anyway) in id order, so that a second server or
         # engine process applying events to the same alerts waits instead of losing an update.
-        stmt = (sa.select(*cols).where(A.c.dedup_key.in_(keys), A.c.service_id.in_(services),
-                                       A.c.status != "resolved").order_by(A.c.id).with_for_update())
+        found: sa.ColumnElement[bool] = sa.and_(A.c.dedup_key.in_(keys), A.c.service_id.in_(services))
+        # and the alerts an action names by id, wherever they are now (a routing rule since deleted
+        # moved them): in the same statement, so that every lock is taken in one id order.
+        named = {i.event.alert_id for i in items if i.event.alert_id is not None}
+        if named:
+            found = sa.or_(found, A.c.id.in_(named))
+        stmt = (sa.select(*cols).where(found, A.c.status != "resolved").order_by(A.c.id).with_for_update())
         for row in self.s.execute(stmt):
             self._remember(OpenAlert(*row))
-        # Alerts an action names by id, wherever they are now (a routing rule since deleted moved them).
-        named = {i.event.alert_id for i in items if i.event.alert_id is not None} - set(self.by_id)
-        if named:
-            for row in self.s.execute(sa.select(*cols).where(A.c.id.in_(named), A.c.status != "resolved")
-                                      .order_by(A.c.id).with_for_update()):
-                self._remember(OpenAlert(*row))
 
     def _remember(self, alert: OpenAlert) -> None:
         self.open[(alert.service_id, alert.dedup_scope, alert.dedup_key)] = alert
