@@ -140,3 +140,18 @@ def test_a_chosen_alias_cannot_equal_a_long_aliass_hashed_key():
     assert hashed.startswith("og:1:") and dedup_key(long_alias) == hashed
     assert dedup_key(hashed) != hashed  # sent as an alias, the hashed form is another alert
     assert dedup_key("db1-disk") == "db1-disk"
+
+
+def test_a_key_cannot_ping_another_services_heartbeat_of_the_same_name(client, db, admin, make_service):
+    import sqlalchemy as sa
+
+    make_service("checkout")
+    make_service("payments")
+    other = create_integration(client, admin, "opsgenie", service="payments")["key"]
+    r = client.post("/api/v1/heartbeats", json={"service": "checkout", "name": "backup", "interval_seconds": 3600},
+                    headers=admin.headers)
+    assert r.status_code == 201, r.text
+    r = client.get("/v2/heartbeats/backup/ping", headers=genie(other))
+    assert r.status_code == 404
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT last_ping_at FROM heartbeats")).scalar_one() is None
