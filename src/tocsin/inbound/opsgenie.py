@@ -8,7 +8,8 @@ with a warning in the alert's decisions: refusing it would lose the alert.
 
 Mapping onto tocsin's event:
 - `alias` is the dedup key (one open alert per alias); without one, a new key is made.
-  An alias longer than tocsin's keys becomes `og:1:<sha256>`, the same every time.
+  An alias longer than tocsin's keys becomes `og:1:<sha256>`, the same every time; so does an alias
+  that starts with `og:` itself, so no chosen alias can equal another alias's hashed form.
 - `priority` P1..P5 gives the severity (P1 critical, P2 error, P3 warning, P4/P5 info), hence
   the urgency, and is kept as the label `priority`.
 - `details` (string → string, Alertmanager puts the group's common labels there) become labels,
@@ -51,9 +52,11 @@ class ActionBody:
 
 def dedup_key(alias: str) -> str:
     """The dedup key an alias stands for: the alias itself when it fits, else a stable hash of it
-    (of its first 512 characters, as Opsgenie keeps them: a create and a close by alias agree)."""
+    (of its first 512 characters, as Opsgenie keeps them: a create and a close by alias agree).
+    An alias in the hashed form's own namespace (`og:`) is hashed too: `og:1:<sha256 of a long alias>`
+    sent as an alias is another alert, as in Opsgenie, not the long alias's."""
     alias = alias[: LIMITS["alias"]]
-    if len(alias) <= MAX_DEDUP_KEY:
+    if len(alias) <= MAX_DEDUP_KEY and not alias.startswith("og:"):
         return alias
     return "og:1:" + hashlib.sha256(alias.encode("utf-8", "surrogatepass")).hexdigest()
 

@@ -6,6 +6,7 @@ every problem found. Nothing here touches the database.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -85,6 +86,9 @@ class Event:
     # What was wrong with the event but did not stop it being stored (an unparseable timestamp):
     # recorded in the decisions of the alert it creates.
     warnings: tuple[str, ...] = ()
+    # An acknowledge or resolve that names its alert (Opsgenie's identifierType=id): applied to that
+    # alert only, never to another one that shares its dedup key in another dedup scope.
+    alert_id: uuid.UUID | None = None
 
 
 class Rejected(Exception):

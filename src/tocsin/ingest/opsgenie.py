@@ -28,6 +28,7 @@ from tocsin.inbound.types import Action, Event, Rejected
 from tocsin.ingest.types import Job, Reply
 
 ACTION_NAMES = {"create": "Create", "acknowledge": "Acknowledge", "close": "Close", "notes": "AddNote"}
+MAX_NOTES = 500  # notes per alert (25,000 characters each at most)
 _STATUS = {"created": "Created alert", "deduplicated": "Alert is deduplicated", "acknowledged": "Acknowledged",
            "resolved": "Closed"}
 
@@ -53,6 +54,8 @@ def accepted_reply(request_id: uuid.UUID, result: str = "Request will be process
 def decode(job: Job) -> None:
     """Set the job's key (from its header) and parse its body; raise Rejected."""
     job.key = key_from(dict(job.headers))
+    if "\x00" in job.target:  # no identifier, heartbeat name or request id holds NUL (PostgreSQL refuses it)
+        raise Rejected(opsgenie.UNPROCESSABLE, ["the identifier must not contain NUL"], status=422)
     if job.op in ("ping", "status"):
         return
     obj: Any = None
@@ -95,6 +98,10 @@ def resolve(session: Session, job: Job, now: datetime) -> None:
         if alert is None:
             job.reply = body(404, f"Alert with {job.id_type} [{job.target}] does not exist")
             return
+        if _notes_full(session, alert):
+            job.reply = body(422, f"The alert has {MAX_NOTES} notes already; no more can be added",
+                             errors=[f"at most {MAX_NOTES} notes per alert"])
+            return
         note_id = _add_note(session, job, alert, note, now)
         job.reply = accepted_reply(note_id)
         return
@@ -105,20 +112,23 @@ def resolve(session: Session, job: Job, now: datetime) -> None:
         if alert.status == "resolved":  # nothing left to do: the alert this id names is closed
             job.reply = accepted_reply(new_id())
             return
-        key = alert.dedup_key
+        key, named = alert.dedup_key, alert.id  # that alert, whatever else shares its key in another scope
     else:
-        key = opsgenie.dedup_key(job.target)
-    if note and alert is not None:
+        key, named = opsgenie.dedup_key(job.target), None
+    if note and alert is not None and not _notes_full(session, alert):  # the action counts more than its note
         _add_note(session, job, alert, note, now)
     action = Action.acknowledge if job.op == "acknowledge" else Action.resolve
     source = job.action_body.source if job.action_body is not None else ""
-    job.event = Event(action=action, dedup_key=key, source=source,
+    job.event = Event(action=action, dedup_key=key, source=source, alert_id=named,
                       payload={"identifier": job.target, "identifierType": job.id_type,
                                **({"user": job.action_body.user} if job.action_body and job.action_body.user else {})})
 
 
 def _find_alert(session: Session, job: Job) -> Alert | None:
-    """The alert an identifier names, among those of the key's service or sent by its integration."""
+    """The alert an identifier names, among those of the key's service or sent by its integration.
+
+    By alias, only alerts whose dedup scope is the service's (`pipeline.ingest.scope_of`: not another
+    Events v2 integration's own keys), as the acknowledge or close by that alias applies to."""
     integ = job.bound()
     mine = sa.or_(Alert.service_id == integ.service_id, Alert.integration_id == integ.id)
     if job.id_type == "id":
@@ -129,9 +139,17 @@ def _find_alert(session: Session, job: Job) -> Alert | None:
         return session.execute(sa.select(Alert).where(Alert.id == alert_id, mine)).scalars().first()
     # By alias: the open alert with that key, else the latest one (a note on a closed alert is kept).
     return session.execute(
-        sa.select(Alert).where(Alert.dedup_key == opsgenie.dedup_key(job.target), mine)
+        sa.select(Alert).where(Alert.dedup_key == opsgenie.dedup_key(job.target), Alert.dedup_scope == "", mine)
         .order_by((Alert.status == "resolved").asc(), Alert.first_seen_at.desc(), Alert.id.desc()).limit(1)
     ).scalars().first()
+
+
+def _notes_full(session: Session, alert: Alert) -> bool:
+    """True when the alert has MAX_NOTES notes: a sender looping on add-note cannot grow an alert's
+    history (read whole by its page and API) without bound."""
+    count = session.execute(sa.select(sa.func.count()).select_from(AlertDecision).where(
+        AlertDecision.alert_id == alert.id, AlertDecision.kind == "note")).scalar_one()
+    return count >= MAX_NOTES
 
 
 def _add_note(session: Session, job: Job, alert: Alert, note: str, now: datetime) -> uuid.UUID:
@@ -175,9 +193,15 @@ def status(session: Session, job: Job) -> Reply:
 
 
 def _journaled(session: Session, request_id: uuid.UUID, integration_id: uuid.UUID) -> bool:
-    """True when the request is accepted and still waiting in the ingest journal."""
-    for (events,) in session.execute(sa.select(IngestJournal.events).order_by(IngestJournal.accepted_at.desc())
-                                     .limit(2000)):
+    """True when the request is accepted and still waiting in the ingest journal.
+
+    Only the journal rows written within a minute after the request id's own time (both are UUIDv7,
+    the row made just after the event) are read: a guessed id costs an index probe, not a scan."""
+    since = (request_id.int >> 80) << 80
+    until = since + (60_000 << 80)
+    for (events,) in session.execute(sa.select(IngestJournal.events).where(
+            IngestJournal.id >= uuid.UUID(int=since), IngestJournal.id < uuid.UUID(int=min(until, 2**128 - 1)))
+            .order_by(IngestJournal.id).limit(2000)):
         for ev in events or []:
             if ev[0] == request_id.hex and ev[2] == integration_id.hex:
                 return True

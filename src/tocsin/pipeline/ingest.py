@@ -37,7 +37,7 @@ from tocsin.alerts.service import (
 from tocsin.db.base import table_of
 from tocsin.db.bulk import insert_objects, insert_rows
 from tocsin.flows.alerts import closed as alerts_closed
-from tocsin.ids import new_id
+from tocsin.ids import new_id, uuid_from_hex
 from tocsin.inbound.timeparse import parse_timestamp
 from tocsin.inbound.types import Action, AlertSeverity, Event, outside_key
 from tocsin.pipeline import decide
@@ -94,6 +94,8 @@ def event_body(ev: Event) -> dict[str, Any]:
             "occurred_at": ev.occurred_at.isoformat() if ev.occurred_at else None, "payload": ev.payload}
     if ev.warnings:
         body["warnings"] = list(ev.warnings)
+    if ev.alert_id is not None:
+        body["alert_id"] = ev.alert_id.hex
     return body
 
 
@@ -151,7 +153,8 @@ def event_from(action: str, dedup_key: str, b: dict[str, Any]) -> Event:
                  severity=AlertSeverity(b.get("severity", "error")), source=b.get("source", ""),
                  labels=b.get("labels") or {}, details=b.get("details"), links=b.get("links") or [],
                  occurred_at=parse_timestamp(b["occurred_at"]) if b.get("occurred_at") else None,
-                 payload=b.get("payload"), warnings=tuple(b.get("warnings") or ()))
+                 payload=b.get("payload"), warnings=tuple(b.get("warnings") or ()),
+                 alert_id=uuid_from_hex(str(b["alert_id"])) if b.get("alert_id") else None)
 
 
 def _store_events(session: Session, items: Sequence[Incoming], outcomes: Sequence[Outcome], now: datetime) -> None:
@@ -173,6 +176,7 @@ class Batch:
             self.ctx = ctx
         self.open: dict[tuple[uuid.UUID, str, str], OpenAlert] = {}  # by (service, dedup scope, key)
         self.by_sender: dict[tuple[uuid.UUID, str], OpenAlert] = {}  # open alerts by (integration, key)
+        self.by_id: dict[uuid.UUID, OpenAlert] = {}  # open alerts by id (actions that name their alert)
         self.previous: dict[tuple[uuid.UUID, str, str], Previous] = {}
         self.groups: dict[tuple[uuid.UUID, str], GroupRow] = {}
         self.new_alerts: list[NewAlert] = []
@@ -211,18 +215,25 @@ class Batch:
         # `status <> 'resolved'` is the partial unique index's own predicate, so the planner uses it.
         # Locked (PostgreSQL; SQLite has one writer anyway) in id order, so that a second server or
         # engine process applying events to the same alerts waits instead of losing an update.
-        stmt = (sa.select(*cols).where(A.c.dedup_key.in_(keys), A.c.service_id.in_(services),
-                                       A.c.status != "resolved").order_by(A.c.id).with_for_update())
+        found: sa.ColumnElement[bool] = sa.and_(A.c.dedup_key.in_(keys), A.c.service_id.in_(services))
+        # and the alerts an action names by id, wherever they are now (a routing rule since deleted
+        # moved them): in the same statement, so that every lock is taken in one id order.
+        named = {i.event.alert_id for i in items if i.event.alert_id is not None}
+        if named:
+            found = sa.or_(found, A.c.id.in_(named))
+        stmt = (sa.select(*cols).where(found, A.c.status != "resolved").order_by(A.c.id).with_for_update())
         for row in self.s.execute(stmt):
             self._remember(OpenAlert(*row))
 
     def _remember(self, alert: OpenAlert) -> None:
         self.open[(alert.service_id, alert.dedup_scope, alert.dedup_key)] = alert
+        self.by_id[alert.id] = alert
         if alert.integration_id is not None:
             self.by_sender[(alert.integration_id, alert.dedup_key)] = alert
 
     def _forget(self, alert: OpenAlert) -> None:
         self.open.pop((alert.service_id, alert.dedup_scope, alert.dedup_key), None)
+        self.by_id.pop(alert.id, None)
         if alert.integration_id is not None:
             self.by_sender.pop((alert.integration_id, alert.dedup_key), None)
 
@@ -327,7 +338,9 @@ class Batch:
             return Outcome(item.event_id, alert.id, "deduplicated",
                            f"deduplicated into open alert {alert.id} (key {ev.dedup_key}); "
                            f"occurrence {alert.occurrences}")
-        if alert is None and item.integration_id is not None:
+        if ev.alert_id is not None:  # the action names its alert: that one, open, or nothing
+            alert = self.by_id.get(ev.alert_id)
+        elif alert is None and item.integration_id is not None:
             # An acknowledge or resolve carries no labels to route by: it applies to the open alert
             # its sender opened with this key, wherever a routing rule moved that alert.
             alert = self.by_sender.get((item.integration_id, ev.dedup_key))

@@ -22,12 +22,12 @@ OPEN = sa.text("status <> 'resolved'")
 def upgrade() -> None:
     with op.batch_alter_table("alerts") as batch_op:
         batch_op.add_column(sa.Column("dedup_scope", sa.String(length=32), server_default="", nullable=False))
-    integrations = sa.table("integrations", sa.column("id", sa.Uuid()), sa.column("type", sa.String()))
-    alerts = sa.table("alerts", sa.column("integration_id", sa.Uuid()), sa.column("dedup_scope", sa.String()))
-    conn = op.get_bind()
-    for (integration_id,) in conn.execute(sa.select(integrations.c.id).where(integrations.c.type == "events_v2")):
-        conn.execute(sa.update(alerts).where(alerts.c.integration_id == integration_id)
-                     .values(dedup_scope=integration_id.hex))
+    # One pass over alerts (no index on integration_id: a pass per integration would scan them all
+    # again and again). The scope is the integration id's 32 hex digits: how SQLite stores the UUID.
+    hex_id = ("replace(CAST(integration_id AS TEXT), '-', '')" if op.get_bind().dialect.name == "postgresql"
+              else "lower(integration_id)")
+    op.execute(f"UPDATE alerts SET dedup_scope = {hex_id} WHERE integration_id IN "
+               "(SELECT id FROM integrations WHERE type = 'events_v2')")
     op.drop_index("uq_alerts_open_dedup", table_name="alerts")
     op.create_index("uq_alerts_open_dedup", "alerts", ["service_id", "dedup_scope", "dedup_key"], unique=True,
                     sqlite_where=OPEN, postgresql_where=OPEN)
@@ -36,14 +36,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     # Two integrations' open alerts may now share a key; keep the newest open one per (service, key) open.
     op.drop_index("uq_alerts_open_dedup", table_name="alerts")
-    conn = op.get_bind()
-    dupes = conn.execute(sa.text(
-        "SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY service_id, dedup_key "
-        "ORDER BY first_seen_at DESC, id DESC) AS rn FROM alerts WHERE status <> 'resolved') ranked WHERE rn > 1"
-    )).scalars().all()
-    alerts = sa.table("alerts", sa.column("id", sa.Uuid()), sa.column("status", sa.String()))
-    for alert_id in dupes:
-        conn.execute(sa.update(alerts).where(alerts.c.id == alert_id).values(status="resolved"))
+    # In SQL (ids never round-trip through Python: a raw SQLite id is text, not a UUID); resolved
+    # when last seen, as a resolved alert always has its resolve time.
+    op.execute(
+        "UPDATE alerts SET status = 'resolved', resolved_at = last_seen_at WHERE id IN (SELECT id FROM ("
+        "SELECT id, row_number() OVER (PARTITION BY service_id, dedup_key ORDER BY first_seen_at DESC, id DESC) AS rn "
+        "FROM alerts WHERE status <> 'resolved') ranked WHERE rn > 1)")
     with op.batch_alter_table("alerts") as batch_op:
         batch_op.drop_column("dedup_scope")
     op.create_index("uq_alerts_open_dedup", "alerts", ["service_id", "dedup_key"], unique=True,
