@@ -9,6 +9,9 @@ from typing import Annotated
 
 import typer
 
+from tocsin.agent.runner import Agent
+from tocsin.agent.server import Server
+
 
 def agent(
     url: Annotated[str, typer.Option("--url", help="The tocsin server, e.g. https://tocsin.example")],
@@ -22,8 +25,6 @@ def agent(
         help="Let checks reach private, loopback and CGNAT addresses (metadata and link-local stay refused)")] = False,
 ) -> None:
     """Run the checks assigned to this agent's location and report their results until stopped."""
-    from tocsin.agent.runner import Agent
-    from tocsin.agent.server import Server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

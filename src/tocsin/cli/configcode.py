@@ -12,18 +12,20 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from sqlalchemy.exc import SQLAlchemyError
 
 from tocsin.cli.admin import _open
 from tocsin.cli.client import Token, call
-from tocsin.cli.common import DatabaseUrl, DataDir, fail
+from tocsin.cli.common import DatabaseUrl, DataDir, fail, settings
 from tocsin.cli.out import plain
 from tocsin.clock import SystemClock
 from tocsin.configcode.apply import ApplyResult, NewKey, apply_documents
 from tocsin.configcode.document import load_paths, parse
-from tocsin.configcode.export import export_document
+from tocsin.configcode.export import export_document, paged_people
 from tocsin.configcode.lint import lint as lint_document
 from tocsin.configcode.schema import SCHEMA_PATH
-from tocsin.errors import TocsinError
+from tocsin.db import Database, migrate
+from tocsin.errors import SchemaMismatch, TocsinError
 from tocsin.principal import Principal
 
 config_app = typer.Typer(help="Configuration as code: the document's JSON Schema.", no_args_is_help=True)
@@ -139,12 +141,7 @@ def lint(
 def _paged(database_url: str | None, data_dir: str | None) -> set[str] | None:
     """The emails of the people whose high-urgency pages reach a verified contact method, or None
     when there is no migrated local database to ask."""
-    from sqlalchemy.exc import SQLAlchemyError
 
-    from tocsin.cli.common import settings
-    from tocsin.configcode.export import paged_people
-    from tocsin.db import Database, migrate
-    from tocsin.errors import SchemaMismatch
 
     try:  # lint only reads: no audit key is needed (or made)
         db = Database(settings(database_url, data_dir).resolved_database_url())

@@ -16,6 +16,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tocsin.cli.common import DatabaseUrl, DataDir, console, database, fail, settings
+from tocsin.clock import SystemClock
+from tocsin.db import migrate
+from tocsin.errors import SchemaMismatch
+from tocsin.importers import grafana_oncall as goc
+from tocsin.importers import opsgenie as og
+from tocsin.importers import pagerduty as pd
+from tocsin.importers.common import source_shape
+from tocsin.importers.finish import finish_import, write_report
+from tocsin.importers.opsgenie_api import OpsgenieClient, fetch_account
+from tocsin.net.http import make_client
 
 if TYPE_CHECKING:
     import httpx
@@ -41,7 +51,6 @@ def _policy(cfg: Settings) -> EgressPolicy:
 
 
 def _now() -> datetime:
-    from tocsin.clock import SystemClock
 
     return SystemClock().now()
 
@@ -49,9 +58,6 @@ def _now() -> datetime:
 def _finish(cfg: Settings, plan: ImportPlan, timelines: Mapping[str, Sequence[TimelineEntry]], *, source: str,
             now: datetime, dry_run: bool, report_file: Path | None, schedule_names: Mapping[str, str]) -> None:
     """Apply the plan and print the shared report; exit 1 when on-call disagrees with the source."""
-    from tocsin.db import migrate
-    from tocsin.errors import SchemaMismatch
-    from tocsin.importers.finish import finish_import, write_report
 
     db = database(cfg)
     try:
@@ -80,9 +86,6 @@ def opsgenie(
     database_url: DatabaseUrl = None, data_dir: DataDir = None,
 ) -> None:
     """Import users, teams, schedules, escalations, services, integrations and maintenance from Opsgenie."""
-    from tocsin.importers import opsgenie as og
-    from tocsin.importers.common import source_shape
-    from tocsin.importers.opsgenie_api import OpsgenieClient, fetch_account
 
     cfg = settings(database_url, data_dir)
     now = _now()
@@ -97,7 +100,6 @@ def opsgenie(
 
 
 def _client(cfg: Settings) -> httpx.Client:
-    from tocsin.net.http import make_client  # lazy, as _policy
 
     return make_client(_policy(cfg), timeout=20.0)
 
@@ -112,8 +114,6 @@ def grafana_oncall(
     database_url: DatabaseUrl = None, data_dir: DataDir = None,
 ) -> None:
     """Import users, teams, schedules (shifts and overrides), escalation chains and integrations from Grafana OnCall."""
-    from tocsin.importers import grafana_oncall as goc
-    from tocsin.importers.common import source_shape
 
     cfg = settings(database_url, data_dir)
     now = _now()
@@ -135,8 +135,6 @@ def pagerduty(
 ) -> None:
     """Import users, teams, schedules, escalation policies, services, integrations and maintenance windows from
     PagerDuty."""
-    from tocsin.importers import pagerduty as pd
-    from tocsin.importers.common import source_shape
 
     cfg = settings(database_url, data_dir)
     now = _now()

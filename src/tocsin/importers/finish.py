@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tocsin.configcode.apply import apply_documents
 from tocsin.db import Database
 from tocsin.importers.common import ImportPlan, Mismatch, TimelineEntry, compare_on_call, sample_instants
 from tocsin.principal import Principal
@@ -68,7 +69,6 @@ def finish_import(db: Database, plan: ImportPlan, timelines: Mapping[str, Sequen
     30 days. With `dry_run` both happen in a transaction that is rolled back: the report says what
     would change and whether on-call would agree, and nothing is written. Raise TocsinError if apply
     refuses the plan."""
-    from tocsin.configcode.apply import apply_documents  # the apply engine: loaded only to import
 
     report = ImportReport(source=source, dry_run=dry_run)
     instants = sample_instants(now, n=SAMPLES, days=DAYS)
