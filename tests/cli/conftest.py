@@ -7,6 +7,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from tocsin.cli import out
 from tocsin.cli.main import app as cli
 
 BASE = "http://tocsin.test"
@@ -20,6 +21,10 @@ def cli_in_process(client, monkeypatch):
         return client.request(method, url[len(BASE):], headers=headers, **kwargs)
 
     monkeypatch.setattr(httpx, "request", request)
+    # rich reads COLUMNS once, when a console is made (once per process for the real command); here one
+    # process runs many commands, so give the shared consoles the width each run asks for
+    for console in (out.console, out.err_console):
+        monkeypatch.setattr(console, "width", 200)
     runner = CliRunner()
 
     def invoke(*args: str, token: str | None):
