@@ -8,7 +8,6 @@ The PagerDuty stand-in is also read with PagerDuty's own client library, to show
 
 from __future__ import annotations
 
-import ssl
 import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -37,7 +36,9 @@ from tocsin.users.models import User
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    import pagerduty as pagerduty_client  # PagerDuty's own Python client (pagerduty==7.2.0)
+    # PagerDuty's own Python client for REST API v2 (pdpyras; its successor `pagerduty` pulls in httpx2,
+    # which authlib then prefers over httpx, breaking tocsin's single sign-on in the same environment)
+    import pdpyras
 
 OC_NOW = datetime(2027, 3, 15, 12, 0, tzinfo=UTC)   # the month ahead crosses Europe's DST change (28 March)
 PD_NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)    # ... and the US's (14 March)
@@ -148,11 +149,16 @@ def test_the_source_url_passes_the_egress_guard() -> None:
 
 
 def test_pagerduty_client_library_reads_the_stand_in(tmp_path: Path) -> None:
-    # the client insists on https: the stand-in serves TLS with a self-signed certificate the client trusts
+    # the stand-in serves TLS with a self-signed certificate the client trusts, as PagerDuty serves https
     cert, key = self_signed_cert(tmp_path, days=1)
-    trust = ssl.create_default_context(cafile=str(cert))
+
+    def session(token: str, url: str) -> pdpyras.APISession:
+        s = pdpyras.APISession(token)
+        s.url, s.verify, s.trust_env = url, str(cert), False
+        return s
+
     with PagerDutyStandIn(now=PD_NOW, tls=server_tls(cert, key)) as pd:
-        client = pagerduty_client.RestApiV2Client(pd.token, base_url=pd.url, verify=trust, trust_env=False)
+        client = session(pd.token, pd.url)
         assert [u["email"] for u in client.iter_all("users")] == [
             f"{n}@example.com" for n in ("alice", "bob", "carol", "dave", "erin")]
         [service] = client.list_all("services", params={"include[]": ["integrations"]})
@@ -166,8 +172,8 @@ def test_pagerduty_client_library_reads_the_stand_in(tmp_path: Path) -> None:
         assert client.rget("/schedules/PSCHED1/overrides", params={"since": "2027-03-01T00:00:00Z",
                                                                     "until": "2027-04-01T00:00:00Z"})[0]["user"]["id"] \
             == "PERIN"
-        with pytest.raises(pagerduty_client.HttpError):
-            pagerduty_client.RestApiV2Client("wrong", base_url=pd.url, verify=trust, trust_env=False).rget("/users")
+        with pytest.raises(pdpyras.PDClientError):
+            session("wrong", pd.url).rget("/users")
 
 
 @pytest.mark.slow
