@@ -20,6 +20,7 @@ from tocsin.checks.models import Check, CheckLocation, CheckResult
 from tocsin.checks.probe import ProbeResult
 from tocsin.checks.quorum import OFFLINE_AFTER_INTERVALS, Verdict, decide, effective_quorum
 from tocsin.checks.service import Uptime, check_alert_key, uptime
+from tocsin.checks.soft import is_soft_failure
 from tocsin.inbound.types import Action, AlertSeverity, Event, clip_summary
 
 SERVER = "server"
@@ -113,8 +114,7 @@ def _transition(s: Session, check: Check, v: Verdict) -> Event | None:
         rows = {r.location: r for r in s.execute(sa.select(CheckLocation).where(
             CheckLocation.check_id == check.id, CheckLocation.location.in_(v.failing))).scalars()}
         why = "; ".join(f"{loc}: {rows[loc].last_error or 'failed'}" for loc in v.failing if loc in rows)
-        soft = all((rows[loc].last_error or "").startswith(("latency ", "TLS certificate expires in"))
-                   for loc in v.failing if loc in rows)
+        soft = all(is_soft_failure(rows[loc].last_error) for loc in v.failing if loc in rows)
         n, total = len(v.failing), len(check.locations)
         return Event(
             action=Action.trigger, dedup_key=key,

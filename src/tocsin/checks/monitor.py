@@ -20,6 +20,7 @@ from tocsin.checks.locations import SERVER, apply_result, is_multi, note_locatio
 from tocsin.checks.models import Check, CheckResult
 from tocsin.checks.probe import CheckSpec, ProbeResult, run_probe
 from tocsin.checks.service import check_alert_key, spec_of
+from tocsin.checks.soft import is_soft_failure
 from tocsin.db.session import rowcount
 from tocsin.inbound.types import Action, AlertSeverity, Event, Source, clip_summary
 from tocsin.jobs import JobContext
@@ -68,12 +69,6 @@ def _claim(ec: JobContext) -> list[uuid.UUID]:
 
 def _policy(ec: JobContext) -> EgressPolicy:
     return check_policy(ec.settings)
-
-
-def _is_warning(error: str | None) -> bool:
-    # The probe fails a check that answered correctly but slowly, or whose certificate
-    # expires soon, with these reasons (checks/probe.py). The service works: a warning.
-    return error is not None and error.startswith(("latency ", "TLS certificate expires in"))
 
 
 def checks(ec: JobContext) -> int:
@@ -161,7 +156,7 @@ def _transition(s: Session, check: Check, result: ProbeResult) -> Event | None:
             streak = s.execute(sa.select(CheckResult.error).where(CheckResult.check_id == check.id)
                                .order_by(CheckResult.at.desc(), CheckResult.id.desc())
                                .limit(check.failures_to_alert)).scalars().all()
-            soft = all(_is_warning(e) for e in streak)
+            soft = all(is_soft_failure(e) for e in streak)
             n = check.consecutive_failures
             return Event(
                 action=Action.trigger, dedup_key=key,

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from tocsin.checks.soft import is_soft_failure
+
 KINDS = ("availability", "latency")
 WINDOW_DAYS = (7, 28, 30)
 
@@ -164,7 +166,7 @@ def is_good_probe(*, ok: bool, error: str | None, latency_ms: float | None, kind
     Availability: the probe passed, or failed only as a warning (slow, or a certificate expiring
     soon: the service answered correctly, as checks/monitor.py rates it). Latency: it answered
     correctly and within `threshold_ms`."""
-    answered = ok or (error is not None and error.startswith(("latency ", "TLS certificate expires in")))
+    answered = ok or is_soft_failure(error)
     if kind == "availability":
         return answered
     return answered and latency_ms is not None and threshold_ms is not None and latency_ms <= threshold_ms
